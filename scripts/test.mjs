@@ -1,0 +1,39 @@
+#!/usr/bin/env node
+// Runs the whole test suite (type check, then vitest) and ends with the one
+// summary line CI reads: "N passed, N failed".
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+const bin = (name) => join("node_modules", ".bin", name);
+let passed = 0;
+let failed = 0;
+
+const tsc = spawnSync(bin("tsc"), ["-p", "tsconfig.json", "--noEmit"], { stdio: "inherit" });
+if (tsc.status === 0) {
+  console.log("typecheck: ok");
+  passed++;
+} else {
+  console.log("typecheck: FAILED");
+  failed++;
+}
+
+const dir = mkdtempSync(join(tmpdir(), "ojs-test-"));
+const out = join(dir, "vitest.json");
+const args = ["run", "--reporter=default", "--reporter=json", `--outputFile.json=${out}`, ...process.argv.slice(2)];
+const vitest = spawnSync(bin("vitest"), args, { stdio: "inherit" });
+try {
+  const report = JSON.parse(readFileSync(out, "utf8"));
+  passed += report.numPassedTests;
+  failed += report.numFailedTests;
+  // A file that failed to load has no tests but is a failure all the same.
+  for (const f of report.testResults ?? []) if (f.status === "failed" && (f.assertionResults ?? []).length === 0) failed++;
+} catch {
+  failed++;
+  console.log("vitest produced no report");
+}
+rmSync(dir, { recursive: true, force: true });
+if (vitest.status !== 0 && failed === 0) failed++;
+console.log(`${passed} passed, ${failed} failed`);
+process.exit(failed === 0 ? 0 : 1);

@@ -1,0 +1,45 @@
+import { ValidationError } from "../model/errors.js";
+import { createTransport, type TransportKind } from "../transport/index.js";
+import type { TransportOptions } from "../transport/options.js";
+import type { Transport } from "../transport/transport.js";
+
+/** Connection settings shared by Client and Worker. */
+export interface ConnectionOptions {
+  /** Server URL; default from OJS_URL (or OJS_BACKEND_URL), else http://localhost:8080. */
+  url?: string;
+  /** "grpc" (default, or OJS_TRANSPORT), "http", or a transport from grpcTransport()/httpTransport(). */
+  transport?: TransportKind | Transport;
+  headers?: Record<string, string>;
+  /** Bearer token or API key; default token from OJS_AUTH_TOKEN. */
+  auth?: TransportOptions["auth"];
+  /** Default per-call deadline in ms; default 30 000. */
+  timeoutMs?: number;
+  tls?: TransportOptions["tls"];
+}
+
+const DEFAULT_URL = "http://localhost:8080";
+
+/**
+ * Resolves options with code first, then OJS_* environment variables, then
+ * defaults, and builds the transport. `owned` says whether close() should close it.
+ */
+export function resolveTransport(opts: ConnectionOptions, env: NodeJS.ProcessEnv = process.env): { transport: Transport; owned: boolean } {
+  if (opts.transport && typeof opts.transport === "object") return { transport: opts.transport, owned: false };
+  const kind = (opts.transport ?? env.OJS_TRANSPORT ?? "grpc").toLowerCase();
+  if (kind !== "grpc" && kind !== "http")
+    throw new ValidationError(`transport: must be "grpc" or "http", got "${kind}"`, { issues: [{ path: "transport", message: 'must be "grpc" or "http"' }] });
+  const url = opts.url ?? env.OJS_URL ?? env.OJS_BACKEND_URL ?? DEFAULT_URL;
+  try {
+    new URL(url);
+  } catch {
+    throw new ValidationError(`url: "${url}" is not a valid URL`, { issues: [{ path: "url", message: "must be a valid URL" }] });
+  }
+  const token = env.OJS_AUTH_TOKEN;
+  const t: TransportOptions = { url };
+  if (opts.headers) t.headers = opts.headers;
+  const auth = opts.auth ?? (token ? { token } : undefined);
+  if (auth) t.auth = auth;
+  if (opts.timeoutMs !== undefined) t.timeoutMs = opts.timeoutMs;
+  if (opts.tls) t.tls = opts.tls;
+  return { transport: createTransport(kind, t), owned: true };
+}

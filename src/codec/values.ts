@@ -1,0 +1,94 @@
+import { create } from "@bufbuild/protobuf";
+import {
+  DurationSchema,
+  ListValueSchema,
+  NullValue,
+  StructSchema,
+  TimestampSchema,
+  ValueSchema,
+  type Duration,
+  type Struct,
+  type Timestamp,
+  type Value,
+} from "@bufbuild/protobuf/wkt";
+import type { JsonObject, JsonValue } from "../model/json.js";
+
+// Hand-written instead of toJson/fromJson(ValueSchema): these run for every arg
+// of every job on the hot path, and the reflective versions are several times slower.
+
+export function valueFromJson(v: JsonValue): Value {
+  switch (typeof v) {
+    case "string":
+      return create(ValueSchema, { kind: { case: "stringValue", value: v } });
+    case "number":
+      return create(ValueSchema, { kind: { case: "numberValue", value: v } });
+    case "boolean":
+      return create(ValueSchema, { kind: { case: "boolValue", value: v } });
+    default:
+      if (v === null) return create(ValueSchema, { kind: { case: "nullValue", value: NullValue.NULL_VALUE } });
+      if (Array.isArray(v)) return create(ValueSchema, { kind: { case: "listValue", value: create(ListValueSchema, { values: v.map(valueFromJson) }) } });
+      return create(ValueSchema, { kind: { case: "structValue", value: structFromJson(v) } });
+  }
+}
+
+export function structFromJson(o: JsonObject): Struct {
+  const fields: Record<string, Value> = {};
+  for (const k of Object.keys(o)) fields[k] = valueFromJson(o[k]!);
+  return create(StructSchema, { fields });
+}
+
+/** An unset Value (no kind) reads as null: proto3 cannot say "absent" inside a list. */
+export function valueToJson(v: Value): JsonValue {
+  const k = v.kind;
+  switch (k.case) {
+    case "stringValue":
+    case "numberValue":
+    case "boolValue":
+      return k.value;
+    case "listValue":
+      return k.value.values.map(valueToJson);
+    case "structValue":
+      return structToJson(k.value);
+    default:
+      return null;
+  }
+}
+
+export function structToJson(s: Struct): JsonObject {
+  const out: JsonObject = {};
+  for (const k of Object.keys(s.fields)) out[k] = valueToJson(s.fields[k]!);
+  return out;
+}
+
+export function timestampFromDate(d: Date): Timestamp {
+  const ms = d.getTime();
+  const seconds = Math.floor(ms / 1000);
+  return create(TimestampSchema, { seconds: BigInt(seconds), nanos: (ms - seconds * 1000) * 1_000_000 });
+}
+
+/** Millisecond precision, as JavaScript dates have; finer digits are dropped. */
+export function dateFromTimestamp(t: Timestamp): Date {
+  return new Date(Number(t.seconds) * 1000 + Math.floor(t.nanos / 1_000_000));
+}
+
+export function durationFromMs(ms: number): Duration {
+  const seconds = Math.floor(ms / 1000);
+  return create(DurationSchema, { seconds: BigInt(seconds), nanos: Math.round((ms - seconds * 1000) * 1_000_000) });
+}
+
+export function msFromDuration(d: Duration): number {
+  return Number(d.seconds) * 1000 + d.nanos / 1_000_000;
+}
+
+/** RFC 3339 in UTC with a Z suffix, as the interop rules ask. */
+export function formatInstant(d: Date): string {
+  return d.toISOString();
+}
+
+const RFC3339 = /^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$/;
+/** Parses RFC 3339 (any precision, any offset) to a Date; undefined when it is not a timestamp. */
+export function parseInstant(v: unknown): Date | undefined {
+  if (typeof v !== "string" || !RFC3339.test(v)) return undefined;
+  const d = new Date(v);
+  return Number.isNaN(d.getTime()) ? undefined : d;
+}

@@ -1,0 +1,37 @@
+/**
+ * ojs-connect: a protobuf-first Open Job Spec SDK. One Client and one Worker,
+ * over gRPC (default) or the HTTP/JSON binding.
+ */
+export { Client, type ClientOptions } from "./client/client.js";
+export type { ConnectionOptions } from "./client/config.js";
+export { Worker, type WorkerOptions, type WorkerState, type WorkerEvents } from "./worker/worker.js";
+export type { Handler, HandlerResult, JobContext, Middleware } from "./worker/types.js";
+export { NonRetryableError, JobTimeoutError, ShutdownError, JobCancelledError } from "./worker/errors.js";
+
+export * from "./model/errors.js";
+export type {
+  EnqueueOptions,
+  Job,
+  JobError,
+  JobRequest,
+  JobState,
+  OnExhaustion,
+  RetryPolicy,
+  RetryPolicyInput,
+  UniqueConflict,
+  UniquePolicy,
+  UniquePolicyInput,
+} from "./model/job.js";
+export { JOB_STATES, TERMINAL_STATES } from "./model/job.js";
+export type { JsonObject, JsonValue } from "./model/json.js";
+export type { Duration } from "./model/duration.js";
+export type { Health, HealthStatus, Manifest, QueueInfo, QueueStats, WorkerDirective } from "./model/system.js";
+export type { OjsEvent, EventFilter } from "./model/events.js";
+export type { Workflow, WorkflowState, WorkflowStepState, WorkflowStepStatus } from "./model/workflow.js";
+
+export { grpcTransport, httpTransport, GrpcTransport, HttpTransport } from "./transport/index.js";
+export type { Transport, CallOptions } from "./transport/transport.js";
+export type { TransportOptions } from "./transport/options.js";
+
+/** The OJS specification version this SDK implements. */
+export const specVersion = "1.0";

@@ -1,0 +1,274 @@
+import type { JsonObject } from "./json.js";
+
+/**
+ * The one table that ties an OJS error code to its HTTP status, its gRPC status
+ * code (numbers as in @connectrpc/connect's Code enum) and whether a caller may
+ * retry. Transports and the embedded server all read it; nothing else maps codes.
+ */
+export const ERROR_TABLE = {
+  invalid_request: { http: 400, grpc: 3, retryable: false },
+  invalid_payload: { http: 400, grpc: 3, retryable: false },
+  schema_validation: { http: 422, grpc: 3, retryable: false },
+  validation_error: { http: 422, grpc: 3, retryable: false },
+  invalid_workflow: { http: 400, grpc: 3, retryable: false },
+  payload_too_large: { http: 413, grpc: 3, retryable: false },
+  unsupported_media_type: { http: 415, grpc: 3, retryable: false },
+  not_found: { http: 404, grpc: 5, retryable: false },
+  duplicate: { http: 409, grpc: 6, retryable: false },
+  conflict: { http: 409, grpc: 9, retryable: false },
+  invalid_state: { http: 409, grpc: 9, retryable: false },
+  queue_paused: { http: 422, grpc: 9, retryable: true },
+  rate_limited: { http: 429, grpc: 8, retryable: true },
+  unauthenticated: { http: 401, grpc: 16, retryable: false },
+  permission_denied: { http: 403, grpc: 7, retryable: false },
+  method_not_allowed: { http: 405, grpc: 12, retryable: false },
+  unimplemented: { http: 501, grpc: 12, retryable: false },
+  unsupported: { http: 501, grpc: 12, retryable: false },
+  timeout: { http: 504, grpc: 4, retryable: true },
+  cancelled: { http: 499, grpc: 1, retryable: false },
+  unavailable: { http: 503, grpc: 14, retryable: true },
+  backend_error: { http: 500, grpc: 13, retryable: true },
+  internal_error: { http: 500, grpc: 13, retryable: true },
+} as const satisfies Record<string, { http: number; grpc: number; retryable: boolean }>;
+
+export type OjsErrorCode = keyof typeof ERROR_TABLE;
+
+/** The code a bare HTTP status means when the body names none. */
+export function codeForHttpStatus(status: number): OjsErrorCode {
+  switch (status) {
+    case 400: return "invalid_request";
+    case 401: return "unauthenticated";
+    case 403: return "permission_denied";
+    case 404: return "not_found";
+    case 405: return "method_not_allowed";
+    case 408: return "timeout";
+    case 409: return "conflict";
+    case 413: return "payload_too_large";
+    case 415: return "unsupported_media_type";
+    case 422: return "invalid_request";
+    case 429: return "rate_limited";
+    case 501: return "unimplemented";
+    case 502:
+    case 503: return "unavailable";
+    case 504: return "timeout";
+    default: return status >= 500 ? "backend_error" : "invalid_request";
+  }
+}
+
+/** The code a bare gRPC status means when no ErrorInfo names one. */
+export function codeForGrpcStatus(grpc: number): OjsErrorCode {
+  switch (grpc) {
+    case 1: return "cancelled";
+    case 3: return "invalid_request";
+    case 4: return "timeout";
+    case 5: return "not_found";
+    case 6: return "duplicate";
+    case 7: return "permission_denied";
+    case 8: return "rate_limited";
+    case 9: return "invalid_state";
+    case 10: return "conflict";
+    case 12: return "unimplemented";
+    case 14: return "unavailable";
+    case 16: return "unauthenticated";
+    default: return "backend_error";
+  }
+}
+
+export function errorSpec(code: string): { http: number; grpc: number; retryable: boolean } {
+  return (ERROR_TABLE as Record<string, { http: number; grpc: number; retryable: boolean }>)[code] ?? ERROR_TABLE.backend_error;
+}
+
+export interface OjsErrorInit {
+  /** Any OJS error code; servers may send codes this SDK does not know. */
+  code: string;
+  retryable?: boolean;
+  details?: JsonObject;
+  requestId?: string;
+  /** The SDK operation that failed, e.g. "enqueue". */
+  operation?: string;
+  jobId?: string;
+  queue?: string;
+  httpStatus?: number;
+  grpcCode?: number;
+  cause?: unknown;
+}
+
+/** Base class of every error the SDK raises; `code` is stable and safe to switch on. */
+export class OjsError extends Error {
+  override name = "OjsError";
+  readonly code: string;
+  readonly retryable: boolean;
+  readonly details: JsonObject | undefined;
+  readonly requestId: string | undefined;
+  operation: string | undefined;
+  jobId: string | undefined;
+  queue: string | undefined;
+  readonly httpStatus: number | undefined;
+  readonly grpcCode: number | undefined;
+
+  constructor(message: string, init: OjsErrorInit) {
+    super(message, init.cause === undefined ? undefined : { cause: init.cause });
+    this.code = init.code;
+    this.retryable = init.retryable ?? errorSpec(init.code).retryable;
+    this.details = init.details;
+    this.requestId = init.requestId;
+    this.operation = init.operation;
+    this.jobId = init.jobId;
+    this.queue = init.queue;
+    this.httpStatus = init.httpStatus;
+    this.grpcCode = init.grpcCode;
+  }
+}
+
+type Init = Omit<OjsErrorInit, "code"> & { code?: string };
+
+/** The request was malformed or failed validation (client side or server side). */
+export class ValidationError extends OjsError {
+  override name = "ValidationError";
+  /** The offending fields, e.g. [{ path: "options.priority", message: "..." }]. */
+  readonly issues: ReadonlyArray<{ path: string; message: string }>;
+  constructor(message: string, init: Init & { issues?: ReadonlyArray<{ path: string; message: string }> } = {}) {
+    super(message, { ...init, code: init.code ?? "invalid_request", retryable: false });
+    this.issues = init.issues ?? [];
+  }
+}
+
+export class NotFoundError extends OjsError {
+  override name = "NotFoundError";
+  constructor(message: string, init: Init = {}) {
+    super(message, { ...init, code: init.code ?? "not_found" });
+  }
+}
+
+/** A job with this id, or the same unique key, already exists. */
+export class DuplicateJobError extends OjsError {
+  override name = "DuplicateJobError";
+  constructor(message: string, init: Init = {}) {
+    super(message, { ...init, code: init.code ?? "duplicate" });
+  }
+  /** The id of the job that caused the conflict, when the server said. */
+  get existingJobId(): string | undefined {
+    const v = this.details?.["existing_job_id"];
+    return typeof v === "string" ? v : undefined;
+  }
+}
+
+/** The operation does not fit the current state (e.g. ack of a job that is not active). */
+export class ConflictError extends OjsError {
+  override name = "ConflictError";
+  constructor(message: string, init: Init = {}) {
+    super(message, { ...init, code: init.code ?? "conflict" });
+  }
+}
+
+export class QueuePausedError extends OjsError {
+  override name = "QueuePausedError";
+  constructor(message: string, init: Init = {}) {
+    super(message, { ...init, code: init.code ?? "queue_paused" });
+  }
+}
+
+export class RateLimitedError extends OjsError {
+  override name = "RateLimitedError";
+  /** How long the server asked the caller to wait, when it said. */
+  readonly retryAfterMs: number | undefined;
+  constructor(message: string, init: Init & { retryAfterMs?: number } = {}) {
+    super(message, { ...init, code: init.code ?? "rate_limited", retryable: true });
+    this.retryAfterMs = init.retryAfterMs;
+  }
+}
+
+export class AuthenticationError extends OjsError {
+  override name = "AuthenticationError";
+  constructor(message: string, init: Init = {}) {
+    super(message, { ...init, code: init.code ?? "unauthenticated" });
+  }
+}
+
+export class PermissionDeniedError extends OjsError {
+  override name = "PermissionDeniedError";
+  constructor(message: string, init: Init = {}) {
+    super(message, { ...init, code: init.code ?? "permission_denied" });
+  }
+}
+
+/** The call did not finish within its time limit. The operation may still have happened. */
+export class TimeoutError extends OjsError {
+  override name = "TimeoutError";
+  constructor(message: string, init: Init = {}) {
+    super(message, { ...init, code: init.code ?? "timeout", retryable: true });
+  }
+}
+
+/** The server could not be reached or the connection broke. */
+export class ConnectionError extends OjsError {
+  override name = "ConnectionError";
+  constructor(message: string, init: Init = {}) {
+    super(message, { ...init, code: init.code ?? "unavailable", retryable: true });
+  }
+}
+
+/** The server does not offer this operation (e.g. below the needed conformance level). */
+export class UnimplementedError extends OjsError {
+  override name = "UnimplementedError";
+  constructor(message: string, init: Init = {}) {
+    super(message, { ...init, code: init.code ?? "unimplemented", retryable: false });
+  }
+}
+
+export class ServerError extends OjsError {
+  override name = "ServerError";
+  constructor(message: string, init: Init = {}) {
+    super(message, { ...init, code: init.code ?? "backend_error" });
+  }
+}
+
+/** The call was aborted through its AbortSignal. */
+export class AbortError extends OjsError {
+  override name = "AbortError";
+  constructor(message = "the operation was aborted", init: Init = {}) {
+    super(message, { ...init, code: init.code ?? "cancelled", retryable: false });
+  }
+}
+
+/** Builds the right subclass for an OJS error code received from a server. */
+export function errorFromCode(code: string, message: string, init: Omit<OjsErrorInit, "code"> & { retryAfterMs?: number } = {}): OjsError {
+  const full = { ...init, code };
+  switch (code) {
+    case "invalid_request":
+    case "invalid_payload":
+    case "schema_validation":
+    case "validation_error":
+    case "invalid_workflow":
+    case "payload_too_large":
+    case "unsupported_media_type":
+      return new ValidationError(message, full);
+    case "not_found":
+      return new NotFoundError(message, full);
+    case "duplicate":
+      return new DuplicateJobError(message, full);
+    case "conflict":
+    case "invalid_state":
+      return new ConflictError(message, full);
+    case "queue_paused":
+      return new QueuePausedError(message, full);
+    case "rate_limited":
+      return new RateLimitedError(message, full);
+    case "unauthenticated":
+      return new AuthenticationError(message, full);
+    case "permission_denied":
+      return new PermissionDeniedError(message, full);
+    case "timeout":
+      return new TimeoutError(message, full);
+    case "unavailable":
+      return new ConnectionError(message, full);
+    case "unimplemented":
+    case "unsupported":
+    case "method_not_allowed":
+      return new UnimplementedError(message, full);
+    case "cancelled":
+      return new AbortError(message, full);
+    default:
+      return new ServerError(message, full);
+  }
+}

@@ -1,0 +1,144 @@
+import type { Duration } from "./duration.js";
+import type { JsonObject, JsonValue } from "./json.js";
+
+export const JOB_STATES = ["scheduled", "available", "pending", "active", "completed", "retryable", "cancelled", "discarded"] as const;
+export type JobState = (typeof JOB_STATES)[number];
+export const TERMINAL_STATES: ReadonlySet<JobState> = new Set(["completed", "cancelled", "discarded"]);
+
+export type OnExhaustion = "discard" | "dead_letter";
+export type UniqueConflict = "reject" | "replace" | "ignore" | "replace_except_schedule";
+
+/**
+ * How a failing job is retried. All durations the server returns are in
+ * milliseconds; on input a Duration may also be an ISO 8601 string ("PT2S").
+ */
+export interface RetryPolicy {
+  /** Total attempts including the first; 1 means never retry. */
+  maxAttempts?: number;
+  initialInterval?: number;
+  /** 1 gives a constant delay, more than 1 exponential growth. */
+  backoffCoefficient?: number;
+  maxInterval?: number;
+  jitter?: boolean;
+  /** Error codes that go straight to onExhaustion; "auth.*" matches by prefix. */
+  nonRetryableErrors?: string[];
+  onExhaustion?: OnExhaustion;
+}
+
+export interface RetryPolicyInput extends Omit<RetryPolicy, "initialInterval" | "maxInterval"> {
+  initialInterval?: Duration;
+  maxInterval?: Duration;
+}
+
+export interface UniquePolicy {
+  /** Parts of the job that form the key: "type" (always), "queue", "args", "meta". */
+  keys?: string[];
+  /** When "args" is a key and args[0] is an object, only these of its keys count. */
+  argsKeys?: string[];
+  metaKeys?: string[];
+  /** How long the key is held, in milliseconds. */
+  period?: number;
+  onConflict?: UniqueConflict;
+  /** States in which an existing job blocks a new one. */
+  states?: JobState[];
+}
+
+export interface UniquePolicyInput extends Omit<UniquePolicy, "period"> {
+  period?: Duration;
+}
+
+/** One failed attempt. */
+export interface JobError {
+  /** Dot-namespaced error type, e.g. "smtp.timeout"; matched by nonRetryableErrors. */
+  code: string;
+  message: string;
+  retryable?: boolean;
+  attempt?: number;
+  occurredAt?: Date;
+  backtrace?: string;
+  details?: JsonObject;
+}
+
+/** A job as the server reports it. The same object comes back over gRPC and HTTP. */
+export interface Job<Args extends JsonValue[] = JsonValue[]> {
+  id: string;
+  type: string;
+  queue: string;
+  args: Args;
+  meta: JsonObject;
+  state: JobState;
+  priority: number;
+  /** How many times the job has been handed to a worker (0 before the first fetch). */
+  attempt: number;
+  maxAttempts?: number;
+  retry?: RetryPolicy;
+  unique?: UniquePolicy;
+  /** What the handler returned, exactly. */
+  result?: JsonValue;
+  /** Failure history, oldest first; the last entry is the latest error. */
+  errors: JobError[];
+  createdAt?: Date;
+  enqueuedAt?: Date;
+  scheduledAt?: Date;
+  startedAt?: Date;
+  completedAt?: Date;
+  expiresAt?: Date;
+  /** Execution time limit of one attempt, in milliseconds. */
+  timeout?: number;
+  /** Reservation length after a fetch, in milliseconds. */
+  visibilityTimeout?: number;
+  tags: string[];
+  workflowId?: string;
+  /** Results of the workflow steps this job depends on, keyed by step. */
+  parentResults?: JsonObject;
+  specversion: string;
+}
+
+/** Everything enqueue accepts besides type and args. */
+export interface EnqueueOptions {
+  /** Client-chosen id (UUID). Makes the enqueue safe to retry: a repeat is rejected as a duplicate instead of creating a second job. */
+  id?: string;
+  queue?: string;
+  /** -100 (lowest) to 100 (highest); default 0. */
+  priority?: number;
+  /** Execution time limit of one attempt. */
+  timeout?: Duration;
+  /** Run no earlier than now + delay. */
+  delay?: Duration;
+  /** Run no earlier than this instant. */
+  scheduledAt?: Date | string;
+  /** Discard the job if it has not started by then. */
+  expiresAt?: Date | string;
+  retry?: RetryPolicyInput;
+  unique?: UniquePolicyInput;
+  tags?: string[];
+  meta?: JsonObject;
+  visibilityTimeout?: Duration;
+  /** Name of a registered JSON schema the args must satisfy. */
+  schema?: string;
+}
+
+/** A job ready to be sent: what enqueue middleware sees and may change. */
+export interface JobRequest {
+  type: string;
+  args: JsonValue[];
+  options: EnqueueOptions;
+}
+
+/** A JobRequest after validation: durations in ms, dates as Date. */
+export interface NormalizedJobRequest {
+  id?: string;
+  type: string;
+  args: JsonValue[];
+  queue?: string;
+  priority?: number;
+  timeout?: number;
+  scheduledAt?: Date;
+  expiresAt?: Date;
+  retry?: RetryPolicy;
+  unique?: UniquePolicy;
+  tags?: string[];
+  meta?: JsonObject;
+  visibilityTimeout?: number;
+  schema?: string;
+}

@@ -1,0 +1,189 @@
+import { z } from "zod";
+import { toMillis, type Duration } from "./duration.js";
+import { ValidationError } from "./errors.js";
+import { JOB_STATES, type EnqueueOptions, type JobRequest, type NormalizedJobRequest } from "./job.js";
+import { findNonJson, type JsonObject, type JsonValue } from "./json.js";
+import { UUID_RE } from "./uuid.js";
+
+export const JOB_TYPE_RE = /^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*$/;
+export const QUEUE_RE = /^[a-z0-9][a-z0-9\-.]*$/;
+export const MIN_PRIORITY = -100;
+export const MAX_PRIORITY = 100;
+
+export const jobTypeSchema = z
+  .string({ error: "must be a string" })
+  .max(255, { error: "must be at most 255 characters" })
+  .regex(JOB_TYPE_RE, { error: 'must be lowercase dot-separated words like "email.send"' });
+
+export const queueNameSchema = z
+  .string({ error: "must be a string" })
+  .max(255, { error: "must be at most 255 characters" })
+  .regex(QUEUE_RE, { error: 'must be lowercase letters, digits, "-" and "." and start with a letter or digit' });
+
+export const argsSchema = z.array(z.unknown(), { error: "must be an array (OJS args are positional)" }).superRefine((args, ctx) => {
+  const bad = findNonJson(args, "args");
+  if (bad) ctx.addIssue({ code: "custom", message: `must contain only JSON values: ${bad}` });
+}) as unknown as z.ZodType<JsonValue[]>;
+
+export const jsonObjectSchema = z
+  .record(z.string(), z.unknown(), { error: "must be a plain object" })
+  .superRefine((v, ctx) => {
+    const bad = findNonJson(v);
+    if (bad) ctx.addIssue({ code: "custom", message: `must contain only JSON values: ${bad}` });
+  }) as unknown as z.ZodType<JsonObject>;
+
+export const durationSchema = z
+  .union([z.number(), z.string()], { error: 'must be milliseconds (number) or an ISO 8601 duration like "PT2S"' })
+  .transform((d, ctx) => {
+    const ms = toMillis(d as Duration);
+    if (ms === undefined) {
+      ctx.addIssue({ code: "custom", message: 'must be milliseconds >= 0 or an ISO 8601 duration like "PT2S"' });
+      return z.NEVER;
+    }
+    return ms;
+  });
+
+const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/i;
+export const instantSchema = z
+  .union([z.date(), z.string()], { error: "must be a Date or an RFC 3339 timestamp" })
+  .transform((v, ctx) => {
+    const d = typeof v === "string" ? (RFC3339.test(v) ? new Date(v) : new Date(NaN)) : v;
+    if (Number.isNaN(d.getTime())) {
+      ctx.addIssue({ code: "custom", message: 'must be a valid Date or an RFC 3339 timestamp like "2026-01-01T00:00:00Z"' });
+      return z.NEVER;
+    }
+    return d;
+  });
+
+export const jobStateSchema = z.enum(JOB_STATES, { error: `must be one of ${JOB_STATES.join(", ")}` });
+
+export const retryPolicySchema = z
+  .object(
+    {
+      maxAttempts: z.number().int({ error: "must be an integer >= 0" }).min(0, { error: "must be an integer >= 0" }).optional(),
+      initialInterval: durationSchema.optional(),
+      backoffCoefficient: z.number().min(1, { error: "must be >= 1 (1 means a constant delay)" }).optional(),
+      maxInterval: durationSchema.optional(),
+      jitter: z.boolean().optional(),
+      nonRetryableErrors: z.array(z.string()).optional(),
+      onExhaustion: z.enum(["discard", "dead_letter"], { error: 'must be "discard" or "dead_letter"' }).optional(),
+    },
+    { error: "must be an object" },
+  )
+  .strict()
+  .superRefine((r, ctx) => {
+    if (r.initialInterval !== undefined && r.initialInterval <= 0)
+      ctx.addIssue({ code: "custom", path: ["initialInterval"], message: "must be greater than zero" });
+    if (r.initialInterval !== undefined && r.maxInterval !== undefined && r.maxInterval < r.initialInterval)
+      ctx.addIssue({ code: "custom", path: ["maxInterval"], message: "must be >= initialInterval" });
+  });
+
+export const UNIQUE_KEY_PARTS = ["type", "queue", "args", "meta"] as const;
+export const uniquePolicySchema = z
+  .object(
+    {
+      keys: z.array(z.enum(UNIQUE_KEY_PARTS, { error: `must be one of ${UNIQUE_KEY_PARTS.join(", ")}` })).optional(),
+      argsKeys: z.array(z.string()).optional(),
+      metaKeys: z.array(z.string()).optional(),
+      period: durationSchema.optional(),
+      onConflict: z
+        .enum(["reject", "replace", "ignore", "replace_except_schedule"], {
+          error: 'must be "reject", "replace", "ignore" or "replace_except_schedule"',
+        })
+        .optional(),
+      states: z.array(jobStateSchema).optional(),
+    },
+    { error: "must be an object" },
+  )
+  .strict();
+
+export const enqueueOptionsSchema = z
+  .object(
+    {
+      id: z.string().regex(UUID_RE, { error: "must be a UUID (UUIDv7 recommended)" }).optional(),
+      queue: queueNameSchema.optional(),
+      priority: z
+        .number({ error: `must be an integer from ${MIN_PRIORITY} to ${MAX_PRIORITY}` })
+        .int({ error: `must be an integer from ${MIN_PRIORITY} to ${MAX_PRIORITY}` })
+        .min(MIN_PRIORITY, { error: `must be an integer from ${MIN_PRIORITY} to ${MAX_PRIORITY}` })
+        .max(MAX_PRIORITY, { error: `must be an integer from ${MIN_PRIORITY} to ${MAX_PRIORITY}` })
+        .optional(),
+      timeout: durationSchema.optional(),
+      delay: durationSchema.optional(),
+      scheduledAt: instantSchema.optional(),
+      expiresAt: instantSchema.optional(),
+      retry: retryPolicySchema.optional(),
+      unique: uniquePolicySchema.optional(),
+      tags: z.array(z.string({ error: "must be strings" }), { error: "must be an array of strings" }).optional(),
+      meta: jsonObjectSchema.optional(),
+      visibilityTimeout: durationSchema.optional(),
+      schema: z.string().min(1).optional(),
+    },
+    { error: "must be an object" },
+  )
+  .strict()
+  .superRefine((o, ctx) => {
+    if (o.delay !== undefined && o.scheduledAt !== undefined)
+      ctx.addIssue({ code: "custom", path: ["delay"], message: "cannot be combined with scheduledAt" });
+    if (o.timeout !== undefined && o.timeout <= 0) ctx.addIssue({ code: "custom", path: ["timeout"], message: "must be greater than zero" });
+    if (o.visibilityTimeout !== undefined && o.visibilityTimeout <= 0)
+      ctx.addIssue({ code: "custom", path: ["visibilityTimeout"], message: "must be greater than zero" });
+  });
+
+export const jobRequestSchema = z.object({
+  type: jobTypeSchema,
+  args: argsSchema,
+  options: enqueueOptionsSchema.optional(),
+});
+
+/** Renders zod issues as "field: rule" lines and throws one ValidationError. */
+export function validationErrorFrom(error: z.ZodError, prefix: string, operation?: string): ValidationError {
+  const issues = error.issues.map((i) => {
+    const path = [prefix, ...i.path.map(String)].filter(Boolean).join(".") || "value";
+    return { path, message: i.message };
+  });
+  const message = issues.map((i) => `${i.path}: ${i.message}`).join("; ");
+  return new ValidationError(message, { issues, ...(operation ? { operation } : {}) });
+}
+
+/** Parses with a schema or throws a ValidationError naming the field. */
+export function parseOrThrow<T>(schema: z.ZodType<T>, value: unknown, prefix: string, operation?: string): T {
+  const r = schema.safeParse(value);
+  if (!r.success) throw validationErrorFrom(r.error, prefix, operation);
+  return r.data;
+}
+
+/**
+ * Validates what a user passed to enqueue and normalises it (durations to ms,
+ * times to Date, delay folded into scheduledAt). Throws ValidationError.
+ */
+export function normalizeJobRequest(req: JobRequest, now = Date.now(), operation = "enqueue"): NormalizedJobRequest {
+  const type = parseOrThrow(jobTypeSchema, req.type, "type", operation);
+  const args = parseOrThrow(argsSchema, req.args, "args", operation);
+  const o = parseOrThrow(enqueueOptionsSchema, req.options ?? {}, "options", operation) as ParsedOptions;
+  const out: NormalizedJobRequest = { type, args };
+  if (o.id !== undefined) out.id = o.id;
+  if (o.queue !== undefined) out.queue = o.queue;
+  if (o.priority !== undefined) out.priority = o.priority;
+  if (o.timeout !== undefined) out.timeout = o.timeout;
+  if (o.delay !== undefined) out.scheduledAt = new Date(now + o.delay);
+  if (o.scheduledAt !== undefined) out.scheduledAt = o.scheduledAt;
+  if (o.expiresAt !== undefined) out.expiresAt = o.expiresAt;
+  if (o.retry !== undefined) out.retry = stripUndefined(o.retry);
+  if (o.unique !== undefined) out.unique = stripUndefined(o.unique);
+  if (o.tags !== undefined) out.tags = o.tags;
+  if (o.meta !== undefined) out.meta = o.meta;
+  if (o.visibilityTimeout !== undefined) out.visibilityTimeout = o.visibilityTimeout;
+  if (o.schema !== undefined) out.schema = o.schema;
+  return out;
+}
+
+type ParsedOptions = z.output<typeof enqueueOptionsSchema>;
+
+function stripUndefined<T extends object>(o: T): T {
+  const out = {} as T;
+  for (const [k, v] of Object.entries(o)) if (v !== undefined) (out as Record<string, unknown>)[k] = v;
+  return out;
+}
+
+export type { EnqueueOptions };

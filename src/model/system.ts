@@ -1,0 +1,63 @@
+import type { JsonObject } from "./json.js";
+import type { JobState } from "./job.js";
+
+export interface Manifest {
+  specversion: string;
+  implementation: { name: string; version: string; language: string };
+  conformanceLevel: number;
+  protocols: string[];
+  backend: string;
+  extensions: string[];
+  schemaValidation?: boolean;
+}
+
+export type HealthStatus = "ok" | "degraded" | "unhealthy";
+export interface Health {
+  status: HealthStatus;
+  timestamp?: Date;
+  details?: JsonObject;
+}
+
+export type WorkerDirective = "running" | "quiet" | "terminate";
+
+export interface HeartbeatResult {
+  /** What the server wants the worker to do next. */
+  directive: WorkerDirective;
+  /** Ids whose reservation was extended, when the server says. */
+  extended?: string[];
+  newDeadline?: Date;
+}
+
+export interface NackResult {
+  state: JobState;
+  attempt?: number;
+  nextAttemptAt?: Date;
+}
+
+export interface QueueInfo {
+  name: string;
+  paused: boolean;
+  availableCount?: number;
+  createdAt?: Date;
+}
+
+export interface QueueStats {
+  queue: string;
+  paused: boolean;
+  available: number;
+  active: number;
+  scheduled: number;
+  retryable: number;
+  dead: number;
+  completedLastHour: number;
+  failedLastHour: number;
+  avgDurationMs: number;
+  avgWaitMs: number;
+  throughputPerSecond: number;
+}
+
+export interface Page<T> {
+  items: T[];
+  nextCursor?: string;
+  totalCount?: number;
+}

@@ -1,0 +1,196 @@
+/**
+ * A small method + path router for the OJS HTTP binding, with the binding's
+ * conventions built in: JSON bodies (application/openjobspec+json or
+ * application/json) under a size limit, the standard error body for every
+ * failure, request-id echo, and the OJS version headers.
+ */
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
+import { errorSpec, OjsError, ValidationError } from "../../model/errors.js";
+import type { JsonObject, JsonValue } from "../../model/json.js";
+import { SPEC_VERSION } from "../version.js";
+
+export type NodeRequest = IncomingMessage | Http2ServerRequest;
+export type NodeResponse = ServerResponse | Http2ServerResponse;
+
+export const OJS_CONTENT_TYPE = "application/openjobspec+json";
+
+export interface HttpRequest {
+  method: string;
+  path: string;
+  params: Record<string, string>;
+  query: URLSearchParams;
+  headers: NodeRequest["headers"];
+  requestId: string | undefined;
+  /** The parsed JSON body; {} when there was none. */
+  body: JsonValue;
+  raw: NodeRequest;
+}
+
+/** What a handler returns: a status and a JSON body, or a function that takes over the response (SSE). */
+export type HttpResult =
+  | { status: number; body?: JsonValue; headers?: Record<string, string> }
+  | { stream: (res: NodeResponse) => void };
+
+export type HttpHandler = (req: HttpRequest) => HttpResult | Promise<HttpResult>;
+
+interface Route {
+  method: string;
+  parts: string[];
+  handler: HttpHandler;
+}
+
+const DOCS_URL = "https://openjobspec.org/spec/errors";
+const HINTS: Record<string, string> = {
+  not_found: "Check the id; finished jobs are kept only for a limited time.",
+  invalid_request: "Fix the named field and send the request again.",
+  conflict: "The resource is not in a state that allows this operation; read it first.",
+  duplicate: "Use a new id, or read the existing job.",
+  method_not_allowed: "See the OJS HTTP binding for the methods of this route.",
+  unsupported_media_type: `Send Content-Type: ${OJS_CONTENT_TYPE} or application/json.`,
+  payload_too_large: "Send a smaller body or raise the server's body limit.",
+};
+
+export class HttpRouter {
+  private routes: Route[] = [];
+
+  constructor(private readonly maxBodyBytes = 1024 * 1024) {}
+
+  on(method: string, pattern: string, handler: HttpHandler): this {
+    this.routes.push({ method, parts: pattern.split("/").filter(Boolean), handler });
+    return this;
+  }
+
+  /** True when some route serves this path (with any method). */
+  matchesPath(path: string): boolean {
+    const segs = path.split("/").filter(Boolean);
+    return this.routes.some((r) => match(r.parts, segs) !== undefined);
+  }
+
+  async handle(req: NodeRequest, res: NodeResponse): Promise<void> {
+    const url = new URL(req.url ?? "/", "http://localhost");
+    const rid = header(req, "x-request-id") ?? header(req, "x-ojs-request-id");
+    try {
+      const segs = url.pathname.split("/").filter(Boolean);
+      let params: Record<string, string> | undefined;
+      let route: Route | undefined;
+      let pathKnown = false;
+      for (const r of this.routes) {
+        const p = match(r.parts, segs);
+        if (p === undefined) continue;
+        pathKnown = true;
+        if (r.method === req.method) {
+          route = r;
+          params = p;
+          break;
+        }
+      }
+      if (!route) {
+        if (pathKnown) throw new OjsError(`${req.method} is not allowed on ${url.pathname}`, { code: "method_not_allowed" });
+        throw new OjsError(`no route for ${req.method} ${url.pathname}`, { code: "not_found" });
+      }
+      const body = await readBody(req, this.maxBodyBytes);
+      const result = await route.handler({
+        method: req.method ?? "GET",
+        path: url.pathname,
+        params: params!,
+        query: url.searchParams,
+        headers: req.headers,
+        requestId: rid,
+        body,
+        raw: req,
+      });
+      if ("stream" in result) {
+        result.stream(res);
+        return;
+      }
+      send(res, result.status, result.body, rid, result.headers);
+    } catch (e) {
+      sendError(res, e, rid);
+    }
+  }
+}
+
+function match(parts: string[], segs: string[]): Record<string, string> | undefined {
+  if (parts.length !== segs.length) return undefined;
+  const params: Record<string, string> = {};
+  for (let i = 0; i < parts.length; i++) {
+    const p = parts[i]!;
+    if (p.startsWith(":")) params[p.slice(1)] = decodeURIComponent(segs[i]!);
+    else if (p !== segs[i]) return undefined;
+  }
+  return params;
+}
+
+function header(req: NodeRequest, name: string): string | undefined {
+  const v = req.headers[name];
+  return Array.isArray(v) ? v[0] : v;
+}
+
+async function readBody(req: NodeRequest, limit: number): Promise<JsonValue> {
+  if (req.method === "GET" || req.method === "HEAD" || req.method === "DELETE") {
+    // Bodies on these methods are not part of the binding; drain and ignore them.
+    req.resume();
+    return {};
+  }
+  const declared = Number(header(req, "content-length") ?? NaN);
+  if (declared > limit) {
+    req.resume();
+    throw new OjsError(`request body of ${declared} bytes exceeds the limit of ${limit}`, { code: "payload_too_large" });
+  }
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > limit) throw new OjsError(`request body exceeds the limit of ${limit} bytes`, { code: "payload_too_large" });
+    chunks.push(chunk);
+  }
+  if (size === 0) return {};
+  const ct = (header(req, "content-type") ?? "").split(";")[0]!.trim().toLowerCase();
+  if (ct && ct !== OJS_CONTENT_TYPE && ct !== "application/json")
+    throw new OjsError(`content type ${ct} is not supported`, { code: "unsupported_media_type" });
+  try {
+    return JSON.parse(Buffer.concat(chunks, size).toString("utf8")) as JsonValue;
+  } catch (e) {
+    throw new ValidationError(`request body is not valid JSON: ${(e as Error).message}`);
+  }
+}
+
+function baseHeaders(rid: string | undefined): Record<string, string> {
+  const h: Record<string, string> = { "content-type": OJS_CONTENT_TYPE, "ojs-version": SPEC_VERSION };
+  if (rid) {
+    h["x-request-id"] = rid;
+    h["x-ojs-request-id"] = rid;
+  }
+  return h;
+}
+
+export function send(res: NodeResponse, status: number, body: JsonValue | undefined, rid: string | undefined, extra?: Record<string, string>): void {
+  if (res.headersSent) return;
+  const payload = body === undefined ? "" : JSON.stringify(body);
+  const headers = { ...baseHeaders(rid), ...(extra ?? {}) };
+  headers["content-length"] = String(Buffer.byteLength(payload));
+  (res as ServerResponse).writeHead(status, headers);
+  res.end(payload);
+}
+
+export function errorBody(e: unknown, rid: string | undefined): { status: number; body: JsonObject; headers: Record<string, string> } {
+  const err = e instanceof OjsError ? e : new OjsError(e instanceof Error ? e.message : String(e), { code: "internal_error" });
+  const spec = errorSpec(err.code);
+  const error: JsonObject = { code: err.code, message: err.message, retryable: err.retryable };
+  if (err.details) error.details = err.details;
+  if (err instanceof ValidationError && err.issues.length)
+    error.details = { ...(err.details ?? {}), validation_errors: err.issues.map((i) => ({ path: i.path, message: i.message })) };
+  if (rid) error.request_id = rid;
+  error.hint = HINTS[err.code] ?? "See the error code in the OJS specification.";
+  error.docs_url = `${DOCS_URL}#${err.code}`;
+  const headers: Record<string, string> = {};
+  const retryAfter = (err as { retryAfterMs?: number }).retryAfterMs;
+  if (retryAfter !== undefined) headers["retry-after"] = String(Math.ceil(retryAfter / 1000));
+  return { status: err.httpStatus ?? spec.http, body: { error }, headers };
+}
+
+function sendError(res: NodeResponse, e: unknown, rid: string | undefined): void {
+  const { status, body, headers } = errorBody(e, rid);
+  send(res, status, body, rid, headers);
+}

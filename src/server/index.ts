@@ -1,0 +1,12 @@
+/**
+ * The embedded OJS server: gRPC, Connect and the HTTP/JSON binding on one port,
+ * with an in-memory store. For development, tests and demos; point the same
+ * client code at an official Redis or Postgres backend in production.
+ *
+ * ```ts
+ * import { startServer } from "ojs-connect/server";
+ * await using server = await startServer({ port: 8080 });
+ * ```
+ */
+export { startServer, type OjsServer, type ServerOptions } from "./server.js";
+export type { Clock } from "./store/clock.js";

@@ -1,0 +1,137 @@
+/**
+ * One port for everything: gRPC, gRPC-Web and Connect (connect-node's adapter)
+ * and the OJS HTTP/JSON binding, over HTTP/2 cleartext (h2c, prior knowledge)
+ * and HTTP/1.1 alike. The first bytes of each connection pick the protocol.
+ */
+import { connectNodeAdapter } from "@connectrpc/connect-node";
+import { createServer as createHttp1Server, type Server as Http1Server } from "node:http";
+import { createServer as createHttp2Server, type Http2Server, type Http2Session } from "node:http2";
+import { createServer as createNetServer, type AddressInfo, type Socket } from "node:net";
+import { ServerCore } from "./core.js";
+import { grpcRoutes } from "./grpc/service.js";
+import { httpRoutes } from "./http/routes.js";
+import { HttpRouter, type NodeRequest, type NodeResponse } from "./http/router.js";
+import type { StoreOptions } from "./store/store.js";
+
+export interface ServerOptions {
+  /** 0 (the default) picks a free port. */
+  port?: number;
+  /** Default 127.0.0.1: the embedded server is for local use unless you say otherwise. */
+  host?: string;
+  /** Reservation of a fetched job when neither the job nor the worker sets one; default 30 000 ms. */
+  visibilityTimeoutMs?: number;
+  /** Largest accepted HTTP/JSON request body; default 1 MiB. */
+  maxBodyBytes?: number;
+  /** Finished jobs kept readable; default 100 000. */
+  maxFinishedJobs?: number;
+  /** Store clock and randomness, for tests. */
+  store?: Pick<StoreOptions, "clock" | "random">;
+}
+
+export interface OjsServer extends AsyncDisposable {
+  /** Base URL, e.g. "http://127.0.0.1:8080": the same for gRPC and HTTP clients. */
+  readonly url: string;
+  readonly port: number;
+  /** The state behind the server, for tests and the testing toolkit. */
+  readonly core: ServerCore;
+  /** Drops every job, queue, worker and event. */
+  reset(): void;
+  /** Stops accepting, ends open streams, closes connections and timers. Idempotent. */
+  close(): Promise<void>;
+}
+
+const H2_PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
+
+export async function startServer(opts: ServerOptions = {}): Promise<OjsServer> {
+  const core = new ServerCore({
+    ...(opts.visibilityTimeoutMs !== undefined ? { visibilityTimeoutMs: opts.visibilityTimeoutMs } : {}),
+    ...(opts.maxFinishedJobs !== undefined ? { maxFinishedJobs: opts.maxFinishedJobs } : {}),
+    ...(opts.store ?? {}),
+  });
+  const router = httpRoutes(core, new HttpRouter(opts.maxBodyBytes));
+  const handler = connectNodeAdapter({
+    routes: grpcRoutes(core),
+    // connect-node answers its own routes; everything else is the OJS HTTP binding.
+    fallback: (req, res) => void router.handle(req as NodeRequest, res as unknown as NodeResponse),
+    readMaxBytes: opts.maxBodyBytes ?? 4 * 1024 * 1024,
+  });
+
+  const h2 = createHttp2Server({}, handler as Parameters<typeof createHttp2Server>[1]);
+  const h1 = createHttp1Server({ keepAlive: true }, handler as Parameters<typeof createHttp1Server>[1]);
+  h1.keepAliveTimeout = 65_000;
+  const sockets = new Set<Socket>();
+  const sessions = new Set<Http2Session>();
+  h2.on("session", (s) => {
+    sessions.add(s);
+    s.on("close", () => sessions.delete(s));
+  });
+
+  const net = createNetServer((socket) => {
+    sockets.add(socket);
+    socket.on("close", () => sockets.delete(socket));
+    socket.setNoDelay(true);
+    socket.once("readable", () => routeConnection(socket, h1, h2));
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    net.once("error", reject);
+    net.listen(opts.port ?? 0, opts.host ?? "127.0.0.1", () => {
+      net.off("error", reject);
+      resolve();
+    });
+  });
+  const addr = net.address() as AddressInfo;
+  const host = addr.family === "IPv6" ? `[${addr.address}]` : addr.address;
+  const url = `http://${host === "0.0.0.0" || host === "[::]" ? "127.0.0.1" : host}:${addr.port}`;
+
+  let closing: Promise<void> | undefined;
+  const close = (): Promise<void> => {
+    closing ??= (async () => {
+      core.draining = true;
+      core.close();
+      await new Promise<void>((resolve) => {
+        net.close(() => resolve());
+        for (const s of sessions) s.close();
+        h1.closeIdleConnections();
+        // Streams (StreamJobs, SSE) never end on their own: cut what is left after a moment.
+        const t = setTimeout(() => {
+          for (const s of sessions) s.destroy();
+          for (const sock of sockets) sock.destroy();
+        }, 200);
+        t.unref();
+      });
+    })();
+    return closing;
+  };
+
+  return {
+    url,
+    port: addr.port,
+    core,
+    reset: () => core.store.reset(),
+    close,
+    [Symbol.asyncDispose]: close,
+  };
+}
+
+/** Peeks at the first bytes: the HTTP/2 preface goes to the h2c server, anything else to HTTP/1.1. */
+function routeConnection(socket: Socket, h1: Http1Server, h2: Http2Server): void {
+  const first = socket.read() as Buffer | null;
+  if (first === null) {
+    socket.once("readable", () => routeConnection(socket, h1, h2));
+    return;
+  }
+  // Too few bytes to decide yet: wait for more, unless they already cannot be the preface.
+  if (first.length < H2_PREFACE.length && H2_PREFACE.subarray(0, first.length).equals(first)) {
+    socket.unshift(first);
+    socket.once("readable", () => {
+      const more = socket.read() as Buffer | null;
+      if (more) socket.unshift(more);
+      routeConnection(socket, h1, h2);
+    });
+    return;
+  }
+  socket.unshift(first);
+  const isH2 = first.subarray(0, H2_PREFACE.length).equals(H2_PREFACE.subarray(0, Math.min(first.length, H2_PREFACE.length)));
+  (isH2 ? h2 : h1).emit("connection", socket);
+}

@@ -1,0 +1,91 @@
+/**
+ * Available jobs of one queue: highest priority first, FIFO within a priority.
+ * One array-backed deque per priority level, so push and shift are O(1) and
+ * removing a job (cancel, expiry) is a lazy mark checked when it reaches the head.
+ */
+export interface ReadyItem {
+  readonly id: string;
+  /** False once the item left the ready state by some other path (cancel, expiry). */
+  ready: boolean;
+}
+
+class Deque<T> {
+  private items: Array<T | undefined> = [];
+  private head = 0;
+  get length(): number {
+    return this.items.length - this.head;
+  }
+  push(v: T): void {
+    this.items.push(v);
+  }
+  peek(): T | undefined {
+    return this.items[this.head];
+  }
+  shift(): T | undefined {
+    if (this.head >= this.items.length) return undefined;
+    const v = this.items[this.head];
+    this.items[this.head++] = undefined;
+    // Compact once the dead prefix dominates, keeping memory proportional to live items.
+    if (this.head > 1024 && this.head * 2 > this.items.length) {
+      this.items = this.items.slice(this.head);
+      this.head = 0;
+    }
+    return v;
+  }
+  *values(): IterableIterator<T> {
+    for (let i = this.head; i < this.items.length; i++) yield this.items[i]!;
+  }
+}
+
+export class ReadyQueue<T extends ReadyItem> {
+  private levels = new Map<number, Deque<T>>();
+  /** Priorities with a deque, highest first. */
+  private order: number[] = [];
+  private live = 0;
+
+  /** Number of items still marked ready. */
+  get size(): number {
+    return this.live;
+  }
+
+  push(priority: number, item: T): void {
+    let d = this.levels.get(priority);
+    if (!d) {
+      d = new Deque<T>();
+      this.levels.set(priority, d);
+      let i = 0;
+      while (i < this.order.length && this.order[i]! > priority) i++;
+      this.order.splice(i, 0, priority);
+    }
+    d.push(item);
+    this.live++;
+  }
+
+  /** Call when an item stops being ready without being shifted. */
+  forget(): void {
+    this.live--;
+  }
+
+  shift(): T | undefined {
+    for (let i = 0; i < this.order.length; i++) {
+      const p = this.order[i]!;
+      const d = this.levels.get(p)!;
+      let v = d.shift();
+      while (v !== undefined && !v.ready) v = d.shift();
+      if (d.length === 0) {
+        this.levels.delete(p);
+        this.order.splice(i, 1);
+        i--;
+      }
+      if (v !== undefined) {
+        this.live--;
+        return v;
+      }
+    }
+    return undefined;
+  }
+
+  *values(): IterableIterator<T> {
+    for (const p of this.order) for (const v of this.levels.get(p)!.values()) if (v.ready) yield v;
+  }
+}

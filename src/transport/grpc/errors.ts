@@ -1,0 +1,59 @@
+import type { DescMessage, MessageShape } from "@bufbuild/protobuf";
+import { Code, ConnectError } from "@connectrpc/connect";
+import { ErrorInfoSchema, RetryInfoSchema, BadRequestSchema } from "../../../gen/google/rpc/error_details_pb.js";
+import { AbortError, ConnectionError, codeForGrpcStatus, errorFromCode, OjsError, TimeoutError } from "../../model/errors.js";
+import type { JsonObject } from "../../model/json.js";
+import { msFromDuration } from "../../codec/values.js";
+
+/**
+ * A ConnectError (or anything thrown under a gRPC call) as an OjsError: the OJS
+ * code comes from google.rpc.ErrorInfo when the server sent one, else from the
+ * gRPC status through the code table.
+ */
+export function fromConnectError(e: unknown, operation: string): OjsError {
+  if (e instanceof OjsError) return e;
+  const ce = ConnectError.from(e);
+  const info = findDetail(ce, ErrorInfoSchema);
+  const requestId = info?.metadata["request_id"] ?? ce.metadata.get("x-ojs-request-id") ?? undefined;
+  const base = { operation, grpcCode: ce.code, cause: e, ...(requestId ? { requestId } : {}) };
+
+  if (!info) {
+    if (ce.code === Code.Canceled) return new AbortError(ce.rawMessage || "the call was cancelled", base);
+    if (ce.code === Code.DeadlineExceeded) return new TimeoutError(ce.rawMessage || "deadline exceeded", base);
+    if (ce.code === Code.Unavailable || (ce.code === Code.Internal && /ECONN|EPIPE|socket|session/i.test(ce.rawMessage)))
+      return new ConnectionError(ce.rawMessage || "server unavailable", base);
+  }
+
+  const code = info?.reason || codeForGrpcStatus(ce.code);
+  const details: JsonObject = {};
+  for (const [k, v] of Object.entries(info?.metadata ?? {})) if (k !== "retryable" && k !== "request_id") details[k] = v;
+  const violations = findDetail(ce, BadRequestSchema)?.fieldViolations ?? [];
+  if (violations.length) details.validation_errors = violations.map((v) => ({ path: v.field, message: v.description }));
+  const retryInfo = findDetail(ce, RetryInfoSchema);
+  const retryAfterHeader = Number(ce.metadata.get("retry-after"));
+  const retryAfterMs = retryInfo?.retryDelay
+    ? msFromDuration(retryInfo.retryDelay)
+    : Number.isFinite(retryAfterHeader) && retryAfterHeader >= 0 && ce.metadata.has("retry-after")
+      ? retryAfterHeader * 1000
+      : undefined;
+  const retryable = info?.metadata["retryable"] === undefined ? undefined : info.metadata["retryable"] === "true";
+  const err = errorFromCode(code, ce.rawMessage, {
+    ...base,
+    ...(Object.keys(details).length ? { details } : {}),
+    ...(retryable !== undefined ? { retryable } : {}),
+    ...(retryAfterMs !== undefined ? { retryAfterMs } : {}),
+  });
+  if (violations.length && "issues" in err) {
+    (err as { issues: Array<{ path: string; message: string }> }).issues.push(...violations.map((v) => ({ path: v.field, message: v.description })));
+  }
+  return err;
+}
+
+function findDetail<Desc extends DescMessage>(ce: ConnectError, desc: Desc): MessageShape<Desc> | undefined {
+  try {
+    return ce.findDetails(desc)[0];
+  } catch {
+    // A detail we cannot decode is not worth failing the error path for.
+    return undefined;
+  }
+}

@@ -1,0 +1,25 @@
+/** Settings shared by both transports. */
+export interface TransportOptions {
+  /** Base URL of the OJS server, e.g. "http://localhost:8080". */
+  url: string;
+  /** Headers sent with every call (e.g. tenant ids). */
+  headers?: Record<string, string>;
+  /** Bearer token (sent as `authorization: Bearer ...`) or API key (sent as `x-ojs-api-key`). */
+  auth?: { token: string } | { apiKey: string };
+  /** Default per-call deadline; default 30 000 ms. */
+  timeoutMs?: number;
+  /** TLS for https URLs: PEM strings or buffers. */
+  tls?: {
+    ca?: string | Buffer;
+    cert?: string | Buffer;
+    key?: string | Buffer;
+    /** Development only: accept any server certificate. */
+    insecureSkipVerify?: boolean;
+  };
+}
+
+export function authHeaders(auth: TransportOptions["auth"]): Record<string, string> {
+  if (!auth) return {};
+  if ("token" in auth) return { authorization: /^bearer\s/i.test(auth.token) ? auth.token : `Bearer ${auth.token}` };
+  return { "x-ojs-api-key": auth.apiKey };
+}

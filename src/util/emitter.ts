@@ -1,0 +1,42 @@
+/**
+ * A typed event emitter whose listeners cannot hurt the emitter: a listener
+ * that throws (or rejects) is reported to `onListenerError` and otherwise
+ * ignored, so an observer can never turn a completed job into a failed one.
+ */
+export class Emitter<Events extends { [K in keyof Events]: unknown }> {
+  private listeners = new Map<keyof Events, Set<(payload: never) => unknown>>();
+
+  constructor(private readonly onListenerError: (e: unknown, event: keyof Events) => void = () => {}) {}
+
+  on<K extends keyof Events>(event: K, listener: (payload: Events[K]) => unknown): () => void {
+    let set = this.listeners.get(event);
+    if (!set) this.listeners.set(event, (set = new Set()));
+    set.add(listener as (payload: never) => unknown);
+    return () => this.off(event, listener);
+  }
+
+  once<K extends keyof Events>(event: K, listener: (payload: Events[K]) => unknown): () => void {
+    const off = this.on(event, (p) => {
+      off();
+      return listener(p);
+    });
+    return off;
+  }
+
+  off<K extends keyof Events>(event: K, listener: (payload: Events[K]) => unknown): void {
+    this.listeners.get(event)?.delete(listener as (payload: never) => unknown);
+  }
+
+  protected emit<K extends keyof Events>(event: K, payload: Events[K]): void {
+    const set = this.listeners.get(event);
+    if (!set) return;
+    for (const l of [...set]) {
+      try {
+        const r = (l as (p: Events[K]) => unknown)(payload);
+        if (r && typeof (r as Promise<unknown>).then === "function") (r as Promise<unknown>).then(undefined, (e) => this.onListenerError(e, event));
+      } catch (e) {
+        this.onListenerError(e, event);
+      }
+    }
+  }
+}

@@ -1,0 +1,62 @@
+import { OjsError, RateLimitedError } from "../model/errors.js";
+import type { Transport } from "../transport/transport.js";
+import type { JobError } from "../model/job.js";
+import type { JsonValue } from "../model/json.js";
+import type { NackResult } from "../model/system.js";
+import { Backoff, sleep } from "../util/backoff.js";
+
+/** Errors worth another try: the server may have been briefly unreachable, slow or rate limiting. */
+export function isTransient(e: unknown): boolean {
+  if (!(e instanceof OjsError)) return true;
+  return e.code === "unavailable" || e.code === "timeout" || e.code === "rate_limited" || e.code === "backend_error" || e.code === "internal_error";
+}
+
+export interface SettleOptions {
+  /** Attempts before giving up; default 6 (about 6 s of retrying). */
+  attempts?: number;
+  /** Stops retrying early (the worker is being forced down). */
+  signal?: AbortSignal;
+}
+
+/**
+ * Ack with retries on transient failures. Only the ack is retried: the handler
+ * never runs again because an ack failed. Resolves true when the server took
+ * it, false when it finally could not (the job then comes back through its
+ * visibility timeout and is not reported as failed); rejects never.
+ */
+export async function ackWithRetry(
+  transport: Transport,
+  jobId: string,
+  result: JsonValue | undefined,
+  workerId: string,
+  opts: SettleOptions = {},
+): Promise<{ ok: true } | { ok: false; error: unknown }> {
+  return retrying(() => transport.ack(result === undefined ? { jobId, workerId } : { jobId, result, workerId }), opts);
+}
+
+export async function nackWithRetry(
+  transport: Transport,
+  jobId: string,
+  error: JobError,
+  workerId: string,
+  opts: SettleOptions = {},
+): Promise<{ ok: true; value: NackResult } | { ok: false; error: unknown }> {
+  return retrying(() => transport.nack({ jobId, error, workerId }), opts);
+}
+
+async function retrying<T>(fn: () => Promise<T>, opts: SettleOptions): Promise<{ ok: true; value: T } | { ok: false; error: unknown }> {
+  const attempts = opts.attempts ?? 6;
+  const backoff = new Backoff(100, 2000);
+  let last: unknown;
+  for (let i = 0; i < attempts; i++) {
+    try {
+      return { ok: true, value: await fn() };
+    } catch (e) {
+      last = e;
+      if (!isTransient(e) || opts.signal?.aborted) break;
+      const wait = e instanceof RateLimitedError && e.retryAfterMs !== undefined ? e.retryAfterMs : backoff.next();
+      if (i < attempts - 1) await sleep(wait, opts.signal);
+    }
+  }
+  return { ok: false, error: last };
+}

@@ -1,0 +1,45 @@
+import type { Job } from "../model/job.js";
+import type { JsonObject, JsonValue } from "../model/json.js";
+
+/** What a handler receives for one attempt of one job. */
+export interface JobContext<Args = JsonValue[]> {
+  /** The job as fetched (args unparsed). */
+  readonly job: Job;
+  readonly jobId: string;
+  readonly type: string;
+  /** The job's args; with a typed handler, the value its schema produced. */
+  readonly args: Args;
+  readonly meta: JsonObject;
+  /** 1 on the first run. */
+  readonly attempt: number;
+  readonly queue: string;
+  readonly workerId: string;
+  /** Results of the workflow steps this job depends on ({} outside workflows). */
+  readonly parentResults: JsonObject;
+  readonly workflowId: string | undefined;
+  /**
+   * Aborts when the job is cancelled, when it runs past its timeout, and when the
+   * worker's grace period ends during shutdown. `signal.reason` says which.
+   */
+  readonly signal: AbortSignal;
+  /** Per-attempt scratch space shared by middleware and the handler. */
+  readonly state: Map<string, unknown>;
+  /**
+   * Reports progress (0..1 or 0..100, clamped; or any JSON detail). Throttled to one
+   * update a second per job, fire-and-forget: it never throws and never fails the job.
+   */
+  progress(value: number | JsonObject): void;
+  /** Extends this job's reservation now (long jobs between regular heartbeats). */
+  heartbeat(): Promise<void>;
+}
+
+export type HandlerResult = JsonValue | undefined | void;
+
+export type Handler<Args = JsonValue[]> = (ctx: JobContext<Args>) => HandlerResult | Promise<HandlerResult>;
+
+/**
+ * Execution middleware, onion style: the first added is the outermost. Call
+ * `next()` once to run the rest of the chain and the handler; its value is the
+ * job's result. Throwing fails the job.
+ */
+export type Middleware = (ctx: JobContext<unknown>, next: () => Promise<HandlerResult>) => Promise<HandlerResult>;

@@ -1,0 +1,650 @@
+/**
+ * The consumer side of OJS. A Worker owns a set of slots (its concurrency),
+ * gets jobs for free slots from a dispatcher (a gRPC StreamJobs stream, or
+ * fetch polling), runs each through the middleware chain and its handler, and
+ * settles it with exactly one ack or nack.
+ *
+ * Lifecycle: idle -> running <-> quiet -> terminate -> terminated.
+ */
+import type { z } from "zod";
+import { resolveTransport, type ConnectionOptions } from "../client/config.js";
+import { UnimplementedError, ValidationError } from "../model/errors.js";
+import type { Job } from "../model/job.js";
+import type { JsonValue } from "../model/json.js";
+import { jobTypeSchema, queueNameSchema } from "../model/schemas.js";
+import type { WorkerDirective } from "../model/system.js";
+import { uuidv7 } from "../model/uuid.js";
+import type { Transport } from "../transport/transport.js";
+import { Backoff, sleep } from "../util/backoff.js";
+import { Emitter } from "../util/emitter.js";
+import { JobCancelledError, JobTimeoutError, NonRetryableError, ShutdownError, toJobError } from "./errors.js";
+import { ackWithRetry, nackWithRetry } from "./settle.js";
+import type { Handler, HandlerResult, JobContext, Middleware } from "./types.js";
+
+export interface WorkerOptions extends ConnectionOptions {
+  /** Queues to take jobs from, highest priority first; default ["default"] (or OJS_QUEUE, comma-separated). */
+  queues?: string[];
+  /** Most jobs running at once; default 10 (or OJS_CONCURRENCY). */
+  concurrency?: number;
+  /** Unique per process; default a UUIDv7. */
+  workerId?: string;
+  /** Reservation requested for each job, extended by every heartbeat; default 30 000 ms. */
+  visibilityTimeoutMs?: number;
+  /** Default 5 000 ms. */
+  heartbeatIntervalMs?: number;
+  /** How long stop() waits for running jobs before failing them with "shutdown"; default 25 000 ms. */
+  gracePeriodMs?: number;
+  /** Longest wait between polls of an empty queue (HTTP, or gRPC without streaming); default 1 000 ms. */
+  pollIntervalMs?: number;
+  /** "auto" (stream when the transport can, else poll), "stream" or "poll". Default "auto". */
+  dispatch?: "auto" | "stream" | "poll";
+  /** Stop on SIGTERM/SIGINT (a second signal forces it); default true. */
+  handleSignals?: boolean;
+  /** How often an idle stream is cross-checked with a unary fetch; default 2 000 ms. */
+  watchdogIntervalMs?: number;
+}
+
+export type WorkerState = "idle" | "running" | "quiet" | "terminate" | "terminated";
+
+export interface WorkerEvents {
+  started: { workerId: string };
+  quiet: { workerId: string };
+  running: { workerId: string };
+  stopping: { workerId: string; active: number };
+  stopped: { workerId: string };
+  "job.started": { job: Job };
+  "job.completed": { job: Job; result: HandlerResult; durationMs: number };
+  "job.failed": { job: Job; error: unknown; durationMs: number };
+  /** The server did not take an ack or nack even after retries; the job comes back through its visibility timeout. */
+  "job.settleFailed": { job: Job; outcome: "ack" | "nack"; error: unknown };
+  "stream.reconnect": { attempt: number; delayMs: number; error: unknown };
+  "dispatch.fallback": { from: "stream"; to: "poll"; reason: string };
+  /** Something went wrong outside any one job (heartbeat, fetch, a listener). The worker keeps going. */
+  error: { error: unknown; context: string };
+}
+
+interface Registration {
+  handler: Handler<unknown>;
+  schema: z.ZodType | undefined;
+}
+
+interface ActiveJob {
+  job: Job;
+  abort: AbortController;
+  /** Set once an ack or nack has been decided, so that nothing settles the job twice. */
+  settled: boolean;
+  startedAt: number;
+  done: Promise<void>;
+}
+
+export class Worker extends Emitter<WorkerEvents> implements AsyncDisposable {
+  readonly workerId: string;
+  readonly queues: readonly string[];
+  readonly concurrency: number;
+  private readonly transport: Transport;
+  private readonly ownsTransport: boolean;
+  private readonly opts: Required<Pick<WorkerOptions, "visibilityTimeoutMs" | "heartbeatIntervalMs" | "gracePeriodMs" | "pollIntervalMs" | "dispatch" | "handleSignals" | "watchdogIntervalMs">>;
+  private readonly handlers = new Map<string, Registration>();
+  private readonly middleware: Middleware[] = [];
+  private chain: ((ctx: JobContext<unknown>, handler: () => Promise<HandlerResult>) => Promise<HandlerResult>) | undefined;
+
+  private _state: WorkerState = "idle";
+  private readonly active = new Map<string, ActiveJob>();
+  /** Aborts the dispatcher (stream or poll) when the worker stops fetching. */
+  private fetchAbort = new AbortController();
+  /** Aborts everything, including settle retries, when the stop is forced. */
+  private readonly hardAbort = new AbortController();
+  private slotWaiters: Array<() => void> = [];
+  private stopPromise: Promise<void> | undefined;
+  private runPromise: Promise<void> | undefined;
+  private resolveRun: (() => void) | undefined;
+  private heartbeatTimer: NodeJS.Timeout | undefined;
+  private heartbeatInFlight: Promise<void> | undefined;
+  private signalHandler: ((sig: NodeJS.Signals) => void) | undefined;
+  private signalCount = 0;
+  private dispatcherDone: Promise<void> = Promise.resolve();
+
+  constructor(opts: WorkerOptions = {}) {
+    super((error, event) => this.emit("error", { error, context: `listener of ${String(event)}` }));
+    const env = process.env;
+    this.queues = opts.queues ?? (env.OJS_QUEUE ? env.OJS_QUEUE.split(",").map((q) => q.trim()).filter(Boolean) : ["default"]);
+    if (this.queues.length === 0) throw new ValidationError("queues: must name at least one queue");
+    for (const q of this.queues) {
+      const r = queueNameSchema.safeParse(q);
+      if (!r.success) throw new ValidationError(`queues: "${q}" ${r.error.issues[0]?.message ?? "is not a valid queue name"}`);
+    }
+    this.concurrency = opts.concurrency ?? (env.OJS_CONCURRENCY ? Number(env.OJS_CONCURRENCY) : 10);
+    if (!Number.isInteger(this.concurrency) || this.concurrency < 1)
+      throw new ValidationError(`concurrency: must be a positive integer, got ${this.concurrency}`);
+    this.workerId = opts.workerId ?? uuidv7();
+    this.opts = {
+      visibilityTimeoutMs: positive(opts.visibilityTimeoutMs, 30_000, "visibilityTimeoutMs"),
+      heartbeatIntervalMs: positive(opts.heartbeatIntervalMs, 5_000, "heartbeatIntervalMs"),
+      gracePeriodMs: nonNegative(opts.gracePeriodMs, 25_000, "gracePeriodMs"),
+      pollIntervalMs: positive(opts.pollIntervalMs, 1_000, "pollIntervalMs"),
+      dispatch: opts.dispatch ?? "auto",
+      handleSignals: opts.handleSignals ?? true,
+      watchdogIntervalMs: positive(opts.watchdogIntervalMs, 2_000, "watchdogIntervalMs"),
+    };
+    const { transport, owned } = resolveTransport(opts);
+    this.transport = transport;
+    this.ownsTransport = owned;
+  }
+
+  get state(): WorkerState {
+    return this._state;
+  }
+
+  /** Number of jobs being worked on right now. */
+  get activeCount(): number {
+    return this.active.size;
+  }
+
+  /** Ids of the jobs being worked on right now. */
+  get activeJobIds(): string[] {
+    return [...this.active.keys()];
+  }
+
+  /**
+   * Registers the handler for a job type. The typed form validates args with a
+   * zod schema first: args that do not parse fail the job without a retry and
+   * the handler is not called.
+   *
+   * ```ts
+   * worker.register("email.send", async (ctx) => sendMail(ctx.args[0]));
+   * worker.register("invoice.pay", { args: z.tuple([z.object({ id: z.string() })]) }, async (ctx) => pay(ctx.args[0].id));
+   * ```
+   */
+  register(type: string, handler: Handler<JsonValue[]>): this;
+  register<S extends z.ZodType>(type: string, spec: { args: S }, handler: Handler<z.output<S>>): this;
+  register(type: string, a: Handler<JsonValue[]> | { args: z.ZodType }, b?: Handler<unknown>): this {
+    const t = jobTypeSchema.safeParse(type);
+    if (!t.success) throw new ValidationError(`type: "${type}" ${t.error.issues[0]?.message ?? "is not a valid job type"}`);
+    if (this._state !== "idle") throw new ValidationError("register() must be called before start()");
+    if (typeof a === "function") this.handlers.set(type, { handler: a as Handler<unknown>, schema: undefined });
+    else {
+      if (typeof b !== "function") throw new ValidationError("register(type, { args }, handler): handler must be a function");
+      this.handlers.set(type, { handler: b, schema: a.args });
+    }
+    return this;
+  }
+
+  /** Adds execution middleware; the first added runs outermost. */
+  use(mw: Middleware): this {
+    if (this._state !== "idle") throw new ValidationError("use() must be called before start(): the chain is frozen while jobs run");
+    this.middleware.push(mw);
+    return this;
+  }
+
+  /**
+   * Starts taking jobs. The promise resolves once the worker has stopped and
+   * every job it took is settled. Aborting `signal` is the same as stop().
+   */
+  start(opts: { signal?: AbortSignal } = {}): Promise<void> {
+    if (this._state !== "idle") {
+      if (this.runPromise) return this.runPromise;
+      return Promise.reject(new ValidationError(`cannot start a worker that is ${this._state}; create a new Worker`));
+    }
+    if (this.handlers.size === 0) return Promise.reject(new ValidationError("register at least one handler before start()"));
+    this.chain = compose(this.middleware);
+    this._state = "running";
+    this.runPromise = new Promise<void>((resolve) => (this.resolveRun = resolve));
+    if (opts.signal) {
+      if (opts.signal.aborted) void this.stop();
+      else opts.signal.addEventListener("abort", () => void this.stop(), { once: true });
+    }
+    if (this.opts.handleSignals) this.installSignals();
+    this.emit("started", { workerId: this.workerId });
+    this.scheduleHeartbeat();
+    this.dispatcherDone = this.runDispatcher().catch((error) => this.emit("error", { error, context: "dispatcher" }));
+    return this.runPromise;
+  }
+
+  /**
+   * Graceful shutdown: stop fetching, keep heartbeating while running jobs
+   * finish, and after `gracePeriodMs` abort what is left and fail it with
+   * "shutdown" so the server retries it elsewhere. Idempotent; every caller
+   * gets the same promise.
+   */
+  stop(opts: { gracePeriodMs?: number } = {}): Promise<void> {
+    if (this._state === "idle") {
+      this._state = "terminated";
+      void this.cleanupConnections();
+      return Promise.resolve();
+    }
+    this.stopPromise ??= this.shutdown(opts.gracePeriodMs ?? this.opts.gracePeriodMs);
+    return this.stopPromise;
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.stop();
+  }
+
+  // --- lifecycle -------------------------------------------------------------------
+
+  private async shutdown(graceMs: number): Promise<void> {
+    this.setState("terminate");
+    this.emit("stopping", { workerId: this.workerId, active: this.active.size });
+    this.fetchAbort.abort();
+    this.wakeSlotWaiters();
+    await this.dispatcherDone;
+    const drained = this.drained();
+    let timer: NodeJS.Timeout | undefined;
+    const graceOver = new Promise<"timeout">((resolve) => (timer = setTimeout(() => resolve("timeout"), graceMs)));
+    const hard = new Promise<"forced">((resolve) => {
+      if (this.hardAbort.signal.aborted) resolve("forced");
+      else this.hardAbort.signal.addEventListener("abort", () => resolve("forced"), { once: true });
+    });
+    const outcome = await Promise.race([drained.then(() => "drained" as const), graceOver, hard]);
+    clearTimeout(timer);
+    if (outcome !== "drained") {
+      // Fail what is left so another worker can take it now, instead of after its visibility timeout.
+      const leftovers = [...this.active.values()].filter((a) => !a.settled);
+      for (const a of leftovers) {
+        a.settled = true;
+        a.abort.abort(new ShutdownError());
+      }
+      await Promise.all(
+        leftovers.map(async (a) => {
+          const err = toJobError(new ShutdownError());
+          const r = await nackWithRetry(this.transport, a.job.id, err, this.workerId, { attempts: 2 });
+          if (!r.ok) this.emit("job.settleFailed", { job: a.job, outcome: "nack", error: r.error });
+          else this.emit("job.failed", { job: a.job, error: new ShutdownError(), durationMs: Date.now() - a.startedAt });
+        }),
+      );
+    }
+    this.stopHeartbeat();
+    await this.heartbeatInFlight;
+    await this.sendHeartbeat("terminate").catch(() => undefined);
+    this.removeSignals();
+    await this.cleanupConnections();
+    this._state = "terminated";
+    this.emit("stopped", { workerId: this.workerId });
+    this.resolveRun?.();
+  }
+
+  private async cleanupConnections(): Promise<void> {
+    if (this.ownsTransport) await this.transport.close().catch(() => undefined);
+  }
+
+  private setState(s: "running" | "quiet" | "terminate"): void {
+    if (this._state === s || this._state === "terminated") return;
+    // Never back from terminate (WP §2.3).
+    if (this._state === "terminate") return;
+    const prev = this._state;
+    this._state = s;
+    if (s === "quiet") {
+      this.fetchAbort.abort();
+      this.emit("quiet", { workerId: this.workerId });
+    } else if (s === "running" && prev === "quiet") {
+      this.fetchAbort = new AbortController();
+      this.emit("running", { workerId: this.workerId });
+      this.dispatcherDone = this.runDispatcher().catch((error) => this.emit("error", { error, context: "dispatcher" }));
+    }
+  }
+
+  /** Applies a server directive: quiet stops fetching, terminate stops the worker, running resumes from quiet. */
+  private applyDirective(d: WorkerDirective): void {
+    if (d === "terminate") void this.stop();
+    else if (d === "quiet" && this._state === "running") this.setState("quiet");
+    else if (d === "running" && this._state === "quiet") this.setState("running");
+  }
+
+  private installSignals(): void {
+    this.signalHandler = (sig) => {
+      this.signalCount++;
+      if (this.signalCount === 1) void this.stop();
+      else {
+        // A second signal means "now": skip the rest of the grace period.
+        this.hardAbort.abort(new Error(`forced stop by second ${sig}`));
+      }
+    };
+    process.on("SIGTERM", this.signalHandler);
+    process.on("SIGINT", this.signalHandler);
+  }
+
+  private removeSignals(): void {
+    if (!this.signalHandler) return;
+    process.off("SIGTERM", this.signalHandler);
+    process.off("SIGINT", this.signalHandler);
+    this.signalHandler = undefined;
+  }
+
+  // --- heartbeats ---------------------------------------------------------------------
+
+  private scheduleHeartbeat(): void {
+    this.heartbeatTimer = setTimeout(() => {
+      this.heartbeatInFlight = this.sendHeartbeat(this._state === "quiet" ? "quiet" : this._state === "terminate" ? "terminate" : "running")
+        .then((d) => {
+          if (d) this.applyDirective(d);
+        })
+        .catch((error) => this.emit("error", { error, context: "heartbeat" }))
+        .finally(() => {
+          this.heartbeatInFlight = undefined;
+          if (this.heartbeatTimer !== undefined) this.scheduleHeartbeat();
+        });
+    }, this.opts.heartbeatIntervalMs);
+  }
+
+  private stopHeartbeat(): void {
+    clearTimeout(this.heartbeatTimer);
+    this.heartbeatTimer = undefined;
+  }
+
+  /** One beat: reports state and the running jobs, extends their reservations. Failures keep the state as is. */
+  private async sendHeartbeat(state: WorkerDirective, ids = [...this.active.keys()]): Promise<WorkerDirective | undefined> {
+    const r = await this.transport.heartbeat(
+      { workerId: this.workerId, state, activeJobIds: ids, visibilityTimeoutMs: this.opts.visibilityTimeoutMs },
+      { timeoutMs: Math.max(1000, this.opts.heartbeatIntervalMs) },
+    );
+    return r.directive;
+  }
+
+  // --- dispatch ---------------------------------------------------------------------------
+
+  private get fetching(): boolean {
+    return this._state === "running" && !this.fetchAbort.signal.aborted;
+  }
+
+  private get freeSlots(): number {
+    return this.concurrency - this.active.size;
+  }
+
+  private waitForSlot(): Promise<void> {
+    if (this.freeSlots > 0 || !this.fetching) return Promise.resolve();
+    return new Promise((resolve) => this.slotWaiters.push(resolve));
+  }
+
+  private wakeSlotWaiters(): void {
+    const w = this.slotWaiters;
+    this.slotWaiters = [];
+    for (const f of w) f();
+  }
+
+  private async runDispatcher(): Promise<void> {
+    const canStream = typeof this.transport.streamJobs === "function" && this.opts.dispatch !== "poll";
+    if (canStream) {
+      const fellBack = await this.streamLoop();
+      if (!fellBack) return;
+    }
+    await this.pollLoop();
+  }
+
+  /** Returns true when the server has no StreamJobs and the worker should poll instead. */
+  private async streamLoop(): Promise<boolean> {
+    const backoff = new Backoff(100, 10_000);
+    let attempt = 0;
+    while (this.fetching) {
+      await this.waitForSlot();
+      if (!this.fetching) break;
+      const streamAbort = new AbortController();
+      const onStop = () => streamAbort.abort();
+      this.fetchAbort.signal.addEventListener("abort", onStop, { once: true });
+      const max = this.freeSlots;
+      let inFlight = 0;
+      let lastJobAt = Date.now();
+      let stalled = false;
+      // The watchdog: an open stream that delivers nothing while slots are free is
+      // cross-checked with a unary fetch. Work found that way means the stream is
+      // stuck (some servers stop pushing after max_concurrent jobs): run that work
+      // and reopen the stream.
+      const watchdog = setInterval(() => {
+        if (!this.fetching || this.freeSlots <= 0 || Date.now() - lastJobAt < this.opts.watchdogIntervalMs) return;
+        const free = this.freeSlots - Math.max(0, max - inFlight);
+        const probe = free > 0 ? free : inFlight === 0 ? this.freeSlots : 0;
+        if (probe <= 0) return;
+        void this.fetchOnce(probe, streamAbort.signal).then((n) => {
+          if (n > 0) {
+            stalled = true;
+            streamAbort.abort();
+          }
+          lastJobAt = Date.now();
+        });
+      }, this.opts.watchdogIntervalMs);
+      try {
+        const stream = this.transport.streamJobs!(
+          { queues: [...this.queues], workerId: this.workerId, maxConcurrent: max, visibilityTimeoutMs: this.opts.visibilityTimeoutMs },
+          { signal: streamAbort.signal },
+        );
+        for await (const job of stream) {
+          lastJobAt = Date.now();
+          backoff.reset();
+          attempt = 0;
+          inFlight++;
+          this.accept(job, () => inFlight--);
+        }
+        if (!this.fetching) break;
+        if (!stalled) {
+          // The server ended the stream: reopen after a short pause.
+          await sleep(backoff.next(), this.fetchAbort.signal);
+        }
+      } catch (e) {
+        if (!this.fetching) break;
+        if (stalled) continue;
+        if (e instanceof UnimplementedError) {
+          this.emit("dispatch.fallback", { from: "stream", to: "poll", reason: e.message });
+          return true;
+        }
+        attempt++;
+        const delayMs = backoff.next();
+        this.emit("stream.reconnect", { attempt, delayMs, error: e });
+        await sleep(delayMs, this.fetchAbort.signal);
+      } finally {
+        clearInterval(watchdog);
+        this.fetchAbort.signal.removeEventListener("abort", onStop);
+        streamAbort.abort();
+      }
+    }
+    return false;
+  }
+
+  /** One unary fetch for up to `count` jobs; returns how many were taken. Errors are reported, not thrown. */
+  private async fetchOnce(count: number, signal: AbortSignal): Promise<number> {
+    try {
+      const jobs = await this.transport.fetch(
+        { queues: [...this.queues], count, workerId: this.workerId, visibilityTimeoutMs: this.opts.visibilityTimeoutMs },
+        { signal },
+      );
+      for (const job of jobs) this.accept(job);
+      return jobs.length;
+    } catch (error) {
+      if (!signal.aborted) this.emit("error", { error, context: "fetch" });
+      return 0;
+    }
+  }
+
+  private async pollLoop(): Promise<void> {
+    const idle = new Backoff(25, this.opts.pollIntervalMs);
+    const failing = new Backoff(200, 30_000);
+    while (this.fetching) {
+      await this.waitForSlot();
+      if (!this.fetching) break;
+      try {
+        const jobs = await this.transport.fetch(
+          { queues: [...this.queues], count: this.freeSlots, workerId: this.workerId, visibilityTimeoutMs: this.opts.visibilityTimeoutMs },
+          { signal: this.fetchAbort.signal },
+        );
+        failing.reset();
+        if (jobs.length > 0) {
+          idle.reset();
+          for (const job of jobs) this.accept(job);
+          continue;
+        }
+        // Empty queue: wait a little longer each time, but wake at once when a slot frees up.
+        await this.sleepOrSlot(idle.next());
+      } catch (error) {
+        if (!this.fetching) break;
+        this.emit("error", { error, context: "fetch" });
+        await sleep(failing.next(), this.fetchAbort.signal);
+      }
+    }
+  }
+
+  private sleepOrSlot(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(t);
+        this.fetchAbort.signal.removeEventListener("abort", done);
+        resolve();
+      };
+      const t = setTimeout(done, ms);
+      this.fetchAbort.signal.addEventListener("abort", done, { once: true });
+    });
+  }
+
+  // --- running one job -------------------------------------------------------------------
+
+  /**
+   * Takes ownership of a job the server handed us. Every accepted job ends in
+   * exactly one ack or nack (or, if the server cannot be reached, is left to its
+   * visibility timeout); none is dropped.
+   */
+  private accept(job: Job, onSettled?: () => void): void {
+    if (this.active.has(job.id)) {
+      // The server delivered a job we are already running (a lease expired and came back to us):
+      // running it twice concurrently would be our bug, so leave the copy to the running attempt.
+      onSettled?.();
+      return;
+    }
+    const abort = new AbortController();
+    const a: ActiveJob = { job, abort, settled: false, startedAt: Date.now(), done: Promise.resolve() };
+    this.active.set(job.id, a);
+    a.done = this.execute(a).finally(() => {
+      this.active.delete(job.id);
+      onSettled?.();
+      if (this.slotWaiters.length) this.slotWaiters.shift()!();
+      if (this.active.size === 0) this.wakeDrainWaiters();
+    });
+  }
+
+  private drainWaiters: Array<() => void> = [];
+  private drained(): Promise<void> {
+    if (this.active.size === 0) return Promise.resolve();
+    return new Promise((resolve) => this.drainWaiters.push(resolve));
+  }
+  private wakeDrainWaiters(): void {
+    const w = this.drainWaiters;
+    this.drainWaiters = [];
+    for (const f of w) f();
+  }
+
+  private async execute(a: ActiveJob): Promise<void> {
+    const { job } = a;
+    // Received after the worker stopped fetching: hand it back at once rather than start it.
+    if (this._state === "terminate" || this._state === "terminated") {
+      a.settled = true;
+      const r = await nackWithRetry(this.transport, job.id, toJobError(new ShutdownError()), this.workerId, { signal: this.hardAbort.signal });
+      if (!r.ok) this.emit("job.settleFailed", { job, outcome: "nack", error: r.error });
+      return;
+    }
+    this.emit("job.started", { job });
+    let timeoutTimer: NodeJS.Timeout | undefined;
+    if (job.timeout && job.timeout > 0) {
+      timeoutTimer = setTimeout(() => a.abort.abort(new JobTimeoutError(job.timeout!)), job.timeout);
+    }
+    let outcome: { ok: true; result: HandlerResult } | { ok: false; error: unknown };
+    try {
+      outcome = { ok: true, result: await this.invoke(a) };
+    } catch (error) {
+      outcome = { ok: false, error };
+    } finally {
+      clearTimeout(timeoutTimer);
+    }
+    // The grace period ran out (or the job was cancelled) and the job was already settled.
+    if (a.settled) return;
+    a.settled = true;
+    const durationMs = Date.now() - a.startedAt;
+    if (outcome.ok) {
+      const r = await ackWithRetry(this.transport, job.id, toResult(outcome.result), this.workerId, { signal: this.hardAbort.signal });
+      if (r.ok) this.emit("job.completed", { job, result: outcome.result, durationMs });
+      // An ack that never got through is not a failure of the job: it ran. The server
+      // hands it out again after its visibility timeout; that is the only way it reruns.
+      else this.emit("job.settleFailed", { job, outcome: "ack", error: r.error });
+      return;
+    }
+    const reason = a.abort.signal.aborted ? (a.abort.signal.reason as unknown) : undefined;
+    const error = reason instanceof JobTimeoutError || reason instanceof JobCancelledError ? reason : outcome.error;
+    const r = await nackWithRetry(this.transport, job.id, toJobError(error), this.workerId, { signal: this.hardAbort.signal });
+    if (r.ok) this.emit("job.failed", { job, error, durationMs });
+    else this.emit("job.settleFailed", { job, outcome: "nack", error: r.error });
+  }
+
+  private async invoke(a: ActiveJob): Promise<HandlerResult> {
+    const { job } = a;
+    const reg = this.handlers.get(job.type);
+    if (!reg) {
+      // Another worker in a mixed fleet may know this type: fail retryably, never discard.
+      throw Object.assign(new Error(`no handler registered for job type "${job.type}" on worker ${this.workerId}`), { code: "handler_not_found" });
+    }
+    let args: unknown = job.args;
+    if (reg.schema) {
+      const parsed = reg.schema.safeParse(job.args);
+      if (!parsed.success) {
+        const msg = parsed.error.issues.map((i) => `args${i.path.map((p) => (typeof p === "number" ? `[${p}]` : `.${String(p)}`)).join("")}: ${i.message}`).join("; ");
+        throw new NonRetryableError(`invalid args: ${msg}`, { code: "validation.args" });
+      }
+      args = parsed.data;
+    }
+    const ctx = this.context(a, args);
+    const handler = reg.handler;
+    return this.chain!(ctx, async () => handler(ctx));
+  }
+
+  private context(a: ActiveJob, args: unknown): JobContext<unknown> {
+    const { job } = a;
+    const transport = this.transport;
+    const workerId = this.workerId;
+    const visibilityTimeoutMs = this.opts.visibilityTimeoutMs;
+    return {
+      job,
+      jobId: job.id,
+      type: job.type,
+      args,
+      meta: job.meta,
+      attempt: job.attempt,
+      queue: job.queue,
+      workerId,
+      parentResults: job.parentResults ?? {},
+      workflowId: job.workflowId,
+      signal: a.abort.signal,
+      state: new Map(),
+      progress: () => {},
+      heartbeat: async () => {
+        await transport.heartbeat({ workerId, state: "running", activeJobIds: [job.id], visibilityTimeoutMs });
+      },
+    };
+  }
+}
+
+function compose(mws: readonly Middleware[]): (ctx: JobContext<unknown>, handler: () => Promise<HandlerResult>) => Promise<HandlerResult> {
+  if (mws.length === 0) return (_ctx, handler) => handler();
+  return (ctx, handler) => {
+    const run = (i: number): Promise<HandlerResult> => {
+      if (i === mws.length) return handler();
+      let called = false;
+      return mws[i]!(ctx, () => {
+        if (called) return Promise.reject(new Error("middleware called next() more than once"));
+        called = true;
+        return run(i + 1);
+      });
+    };
+    return run(0);
+  };
+}
+
+function toResult(r: HandlerResult): JsonValue | undefined {
+  return r === undefined ? undefined : r;
+}
+
+function positive(v: number | undefined, dflt: number, name: string): number {
+  if (v === undefined) return dflt;
+  if (!Number.isFinite(v) || v <= 0) throw new ValidationError(`${name}: must be a positive number, got ${v}`);
+  return v;
+}
+
+function nonNegative(v: number | undefined, dflt: number, name: string): number {
+  if (v === undefined) return dflt;
+  if (!Number.isFinite(v) || v < 0) throw new ValidationError(`${name}: must be >= 0, got ${v}`);
+  return v;
+}
+

@@ -1,0 +1,55 @@
+import { afterAll, beforeAll } from "vitest";
+import { Client, Worker, type ClientOptions, type WorkerOptions } from "../src/index.js";
+import { startServer, type OjsServer, type ServerOptions } from "../src/server/index.js";
+
+export const TRANSPORTS = ["grpc", "http"] as const;
+export type TransportName = (typeof TRANSPORTS)[number];
+
+/** Starts one embedded server for the file, on a free port, and stops it afterwards. */
+export function useServer(opts: ServerOptions = {}): { readonly server: OjsServer; readonly url: string } {
+  let server: OjsServer | undefined;
+  beforeAll(async () => {
+    server = await startServer({ port: 0, ...opts });
+  });
+  afterAll(async () => {
+    await server?.close();
+  });
+  return {
+    get server() {
+      return server!;
+    },
+    get url() {
+      return server!.url;
+    },
+  };
+}
+
+export function client(url: string, transport: TransportName, opts: Partial<ClientOptions> = {}): Client {
+  return new Client({ url, transport, ...opts });
+}
+
+export function worker(url: string, transport: TransportName, opts: Partial<WorkerOptions> = {}): Worker {
+  return new Worker({ url, transport, handleSignals: false, heartbeatIntervalMs: 1000, ...opts });
+}
+
+/** Polls until fn returns a truthy value or the time runs out. */
+export async function eventually<T>(fn: () => T | Promise<T>, timeoutMs = 5000, everyMs = 10): Promise<NonNullable<T>> {
+  const until = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await fn();
+      if (v) return v as NonNullable<T>;
+    } catch (e) {
+      last = e;
+    }
+    if (Date.now() > until) throw new Error(`condition not met within ${timeoutMs} ms${last ? `: ${String(last)}` : ""}`);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
+
+let queueSeq = 0;
+/** A queue name no other test uses, so tests in one file never see each other's jobs. */
+export function uniqueQueue(prefix = "q"): string {
+  return `${prefix}-${process.pid}-${Date.now().toString(36)}-${(queueSeq++).toString(36)}`;
+}

@@ -1,0 +1,13 @@
+import { defineConfig } from "vitest/config";
+
+export default defineConfig({
+  test: {
+    include: ["test/**/*.test.ts"],
+    environment: "node",
+    pool: "forks",
+    testTimeout: 20_000,
+    hookTimeout: 20_000,
+    // Every e2e file starts its own server on a free port, so files may run in parallel.
+    fileParallelism: true,
+  },
+});
