@@ -34,6 +34,8 @@ import {
 import { WorkerState } from "../../gen/ojs/v1/worker_pb.js";
 import { EventSchema, type Event as PbEvent } from "../../gen/ojs/v1/events_pb.js";
 import {
+  WorkflowSchema,
+  WorkflowStepStatusSchema,
   WorkflowState as PbWorkflowState,
   WorkflowStepState as PbWorkflowStepState,
   type Workflow as PbWorkflow,
@@ -385,6 +387,20 @@ export function workflowFromProto(p: PbWorkflow): Workflow {
   if (p.createdAt) w.createdAt = dateFromTimestamp(p.createdAt);
   if (p.completedAt) w.completedAt = dateFromTimestamp(p.completedAt);
   return w;
+}
+
+export function workflowToProto(w: Workflow): PbWorkflow {
+  const p = create(WorkflowSchema, {
+    id: w.id,
+    name: w.name,
+    state: WF_STATE_TO_PB[w.state],
+    steps: w.steps.map((s) =>
+      create(WorkflowStepStatusSchema, { id: s.id, type: s.type, state: STEP_STATE_TO_PB[s.state], jobId: s.jobId ?? "", dependsOn: s.dependsOn }),
+    ),
+  });
+  if (w.createdAt) p.createdAt = timestampFromDate(w.createdAt);
+  if (w.completedAt) p.completedAt = timestampFromDate(w.completedAt);
+  return p;
 }
 
 export function workflowStateToProto(s: WorkflowState): PbWorkflowState {

@@ -5,7 +5,7 @@ import { JOB_STATES, type EnqueueOptions, type JobRequest, type NormalizedJobReq
 import { findNonJson, type JsonObject, type JsonValue } from "./json.js";
 import { UUID_RE } from "./uuid.js";
 
-export const JOB_TYPE_RE = /^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*$/;
+export const JOB_TYPE_RE = /^[a-z][a-z0-9_-]*(\.[a-z][a-z0-9_-]*)*$/;
 export const QUEUE_RE = /^[a-z0-9][a-z0-9\-.]*$/;
 export const MIN_PRIORITY = -100;
 export const MAX_PRIORITY = 100;

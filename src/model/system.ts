@@ -61,3 +61,45 @@ export interface Page<T> {
   nextCursor?: string;
   totalCount?: number;
 }
+
+/** A recurring job. */
+export interface CronJob {
+  name: string;
+  /** Five or six fields, a macro like "@daily", or "@every 5m". */
+  cron: string;
+  /** IANA zone; "UTC" when not set. */
+  timezone: string;
+  type: string;
+  args: import("./json.js").JsonValue[];
+  /** Options of the jobs it enqueues (queue, priority, retry...). */
+  options: Omit<import("./job.js").NormalizedJobRequest, "type" | "args">;
+  nextRunAt?: Date;
+  lastRunAt?: Date;
+}
+
+/** What registerCron accepts. */
+export interface CronRegistration {
+  name: string;
+  cron: string;
+  timezone?: string;
+  type: string;
+  args?: import("./json.js").JsonValue[];
+  options?: import("./job.js").EnqueueOptions;
+}
+
+/** A JSON Schema registered for a job type's args. */
+export interface SchemaInfo {
+  type: string;
+  version: number | string;
+  schema: JsonObject;
+  createdAt?: Date;
+}
+
+export interface ProgressInfo {
+  jobId: string;
+  /** 0..1, or undefined when nothing has been reported. */
+  progress?: number;
+  message?: string;
+  data?: JsonObject;
+  updatedAt?: Date;
+}

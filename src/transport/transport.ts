@@ -3,9 +3,23 @@
  * operation, taking and returning domain types. gRPC and HTTP/JSON implement
  * it; Client and Worker never know which one they hold.
  */
+import type { EventFilter, OjsEvent } from "../model/events.js";
 import type { Job, JobError, NormalizedJobRequest } from "../model/job.js";
-import type { JsonValue } from "../model/json.js";
-import type { Health, HeartbeatResult, Manifest, NackResult, WorkerDirective } from "../model/system.js";
+import type { JsonObject, JsonValue } from "../model/json.js";
+import type {
+  CronJob,
+  Health,
+  HeartbeatResult,
+  Manifest,
+  NackResult,
+  Page,
+  ProgressInfo,
+  QueueInfo,
+  QueueStats,
+  SchemaInfo,
+  WorkerDirective,
+} from "../model/system.js";
+import type { Workflow, WorkflowDefinition } from "../model/workflow.js";
 
 export interface CallOptions {
   signal?: AbortSignal;
@@ -49,6 +63,27 @@ export interface HeartbeatRequest {
   visibilityTimeoutMs?: number;
 }
 
+export interface PageRequest {
+  limit?: number;
+  cursor?: string;
+}
+
+export interface CronRequest {
+  name: string;
+  cron: string;
+  timezone?: string;
+  type: string;
+  args: JsonValue[];
+  options: Omit<NormalizedJobRequest, "type" | "args">;
+}
+
+export interface ProgressUpdate {
+  /** 0..1 */
+  progress?: number;
+  message?: string;
+  data?: JsonObject;
+}
+
 export interface Transport {
   /** "grpc", "http", or another name for custom transports; informative only. */
   readonly name: string;
@@ -72,6 +107,37 @@ export interface Transport {
   nack(req: NackRequest, opts?: CallOptions): Promise<NackResult>;
   /** Reports the worker's state and extends the reservation of its active jobs. */
   heartbeat(req: HeartbeatRequest, opts?: CallOptions): Promise<HeartbeatResult>;
+
+  listQueues(page?: PageRequest, opts?: CallOptions): Promise<Page<QueueInfo>>;
+  queueStats(queue: string, opts?: CallOptions): Promise<QueueStats>;
+  pauseQueue(queue: string, opts?: CallOptions): Promise<void>;
+  resumeQueue(queue: string, opts?: CallOptions): Promise<void>;
+
+  listDeadLetter(req: PageRequest & { queue?: string }, opts?: CallOptions): Promise<Page<Job>>;
+  retryDeadLetter(id: string, opts?: CallOptions): Promise<Job>;
+  deleteDeadLetter(id: string, opts?: CallOptions): Promise<void>;
+
+  /** Creates or replaces the schedule with this name. */
+  registerCron(req: CronRequest, opts?: CallOptions): Promise<{ name: string; nextRunAt?: Date }>;
+  unregisterCron(name: string, opts?: CallOptions): Promise<void>;
+  listCron(opts?: CallOptions): Promise<CronJob[]>;
+
+  createWorkflow(def: WorkflowDefinition, opts?: CallOptions): Promise<Workflow>;
+  getWorkflow(id: string, opts?: CallOptions): Promise<Workflow>;
+  cancelWorkflow(id: string, opts?: CallOptions): Promise<Workflow>;
+
+  /** Lifecycle events as the server publishes them; ends on abort or when the server closes it. */
+  streamEvents(filter: EventFilter, opts: CallOptions & { signal: AbortSignal }): AsyncIterable<OjsEvent>;
+
+  listSchemas(opts?: CallOptions): Promise<SchemaInfo[]>;
+  registerSchema(s: { type: string; version: number | string; schema: JsonObject }, opts?: CallOptions): Promise<SchemaInfo>;
+  /** The latest version when `version` is omitted. */
+  getSchema(type: string, version?: number | string, opts?: CallOptions): Promise<SchemaInfo>;
+  deleteSchema(type: string, version: number | string, opts?: CallOptions): Promise<void>;
+
+  /** Fire-and-forget progress of an active job. */
+  reportProgress(jobId: string, update: ProgressUpdate, opts?: CallOptions): Promise<void>;
+  getProgress(jobId: string, opts?: CallOptions): Promise<ProgressInfo>;
 
   /** Releases connections. Calls after close fail with a ConnectionError. */
   close(): Promise<void>;

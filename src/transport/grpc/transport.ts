@@ -6,6 +6,8 @@ import { createClient, type Client as RpcClient } from "@connectrpc/connect";
 import { createGrpcTransport, Http2SessionManager } from "@connectrpc/connect-node";
 import { OJSService } from "../../../gen/ojs/v1/service_pb.js";
 import {
+  eventFromProto,
+  workflowFromProto,
   healthFromProto,
   jobErrorToProto,
   jobFromProto,
@@ -22,10 +24,35 @@ import { ConnectionError } from "../../model/errors.js";
 import type { Job, NormalizedJobRequest } from "../../model/job.js";
 import type { Health, HeartbeatResult, Manifest, NackResult, WorkerDirective } from "../../model/system.js";
 import { authHeaders, type TransportOptions } from "../options.js";
-import type { AckRequest, CallOptions, FetchJobsRequest, HeartbeatRequest, NackRequest, StreamJobsRequest, Transport } from "../transport.js";
+import type {
+  AckRequest,
+  CallOptions,
+  CronRequest,
+  FetchJobsRequest,
+  HeartbeatRequest,
+  NackRequest,
+  PageRequest,
+  ProgressUpdate,
+  StreamJobsRequest,
+  Transport,
+} from "../transport.js";
+import { HttpTransport } from "../http/transport.js";
+import { cronFromProto, queueInfoFromProto, queueStatsFromProto } from "../../codec/admin.js";
+import { dagToProto, flattenWorkflow } from "../../codec/workflow.js";
+import type { EventFilter, OjsEvent } from "../../model/events.js";
+import type { JsonObject } from "../../model/json.js";
+import type { CronJob, Page, ProgressInfo, QueueInfo, QueueStats, SchemaInfo } from "../../model/system.js";
+import type { Workflow, WorkflowDefinition } from "../../model/workflow.js";
 import { fromConnectError } from "./errors.js";
 
-export type GrpcTransportOptions = TransportOptions;
+export type GrpcTransportOptions = TransportOptions & {
+  /**
+   * Where the few operations the ojs.v1 proto lacks (schemas, progress) go over
+   * HTTP/JSON. Default: the same URL, which is right for the embedded server;
+   * official servers serve HTTP on another port (8080 beside gRPC on 9090).
+   */
+  httpUrl?: string;
+};
 
 export class GrpcTransport implements Transport {
   readonly name = "grpc";
@@ -34,8 +61,9 @@ export class GrpcTransport implements Transport {
   private readonly headers: Record<string, string>;
   private readonly timeoutMs: number;
   private closed = false;
+  private httpFallback: HttpTransport | undefined;
 
-  constructor(opts: GrpcTransportOptions) {
+  constructor(private readonly opts: GrpcTransportOptions) {
     const url = new URL(opts.url);
     const tls = opts.tls;
     const nodeOptions =
@@ -195,10 +223,138 @@ export class GrpcTransport implements Transport {
     });
   }
 
+  // --- queues -----------------------------------------------------------------------------
+
+  listQueues(page: PageRequest = {}, opts?: CallOptions): Promise<Page<QueueInfo>> {
+    return this.call("listQueues", async () => {
+      const r = await this.rpc.listQueues({ limit: page.limit ?? 0, cursor: page.cursor ?? "" }, this.callOptions(opts));
+      const out: Page<QueueInfo> = { items: r.queues.map(queueInfoFromProto) };
+      if (r.nextCursor) out.nextCursor = r.nextCursor;
+      return out;
+    });
+  }
+
+  queueStats(queue: string, opts?: CallOptions): Promise<QueueStats> {
+    return this.call("queueStats", async () => {
+      const r = await this.rpc.queueStats({ queue }, this.callOptions(opts));
+      return queueStatsFromProto(r.queue || queue, r.stats);
+    });
+  }
+
+  pauseQueue(queue: string, opts?: CallOptions): Promise<void> {
+    return this.call("pauseQueue", async () => void (await this.rpc.pauseQueue({ queue }, this.callOptions(opts))));
+  }
+
+  resumeQueue(queue: string, opts?: CallOptions): Promise<void> {
+    return this.call("resumeQueue", async () => void (await this.rpc.resumeQueue({ queue }, this.callOptions(opts))));
+  }
+
+  // --- dead letter -------------------------------------------------------------------------
+
+  listDeadLetter(req: PageRequest & { queue?: string } = {}, opts?: CallOptions): Promise<Page<Job>> {
+    return this.call("listDeadLetter", async () => {
+      const r = await this.rpc.listDeadLetter({ queue: req.queue ?? "", limit: req.limit ?? 0, cursor: req.cursor ?? "" }, this.callOptions(opts));
+      const out: Page<Job> = { items: r.jobs.map(jobFromProto), totalCount: Number(r.totalCount) };
+      if (r.nextCursor) out.nextCursor = r.nextCursor;
+      return out;
+    });
+  }
+
+  retryDeadLetter(id: string, opts?: CallOptions): Promise<Job> {
+    return this.call("retryDeadLetter", async () => jobFromProto((await this.rpc.retryDeadLetter({ jobId: id }, this.callOptions(opts))).job!));
+  }
+
+  deleteDeadLetter(id: string, opts?: CallOptions): Promise<void> {
+    return this.call("deleteDeadLetter", async () => void (await this.rpc.deleteDeadLetter({ jobId: id }, this.callOptions(opts))));
+  }
+
+  // --- cron --------------------------------------------------------------------------------
+
+  registerCron(req: CronRequest, opts?: CallOptions): Promise<{ name: string; nextRunAt?: Date }> {
+    return this.call("registerCron", async () => {
+      const r = await this.rpc.registerCron(
+        { name: req.name, cron: req.cron, timezone: req.timezone ?? "", type: req.type, args: req.args.map(valueFromJson), options: optionsToProto(req.options) },
+        this.callOptions(opts),
+      );
+      return r.nextRunAt ? { name: r.name || req.name, nextRunAt: dateFromTimestamp(r.nextRunAt) } : { name: r.name || req.name };
+    });
+  }
+
+  unregisterCron(name: string, opts?: CallOptions): Promise<void> {
+    return this.call("unregisterCron", async () => void (await this.rpc.unregisterCron({ name }, this.callOptions(opts))));
+  }
+
+  listCron(opts?: CallOptions): Promise<CronJob[]> {
+    return this.call("listCron", async () => (await this.rpc.listCron({}, this.callOptions(opts))).entries.map(cronFromProto));
+  }
+
+  // --- workflows ------------------------------------------------------------------------------
+
+  createWorkflow(def: WorkflowDefinition, opts?: CallOptions): Promise<Workflow> {
+    return this.call("createWorkflow", async () => {
+      const flat = flattenWorkflow(def);
+      const r = await this.rpc.createWorkflow(dagToProto(flat.name, flat.steps), this.callOptions(opts));
+      return workflowFromProto(r.workflow!);
+    });
+  }
+
+  getWorkflow(id: string, opts?: CallOptions): Promise<Workflow> {
+    return this.call("getWorkflow", async () => workflowFromProto((await this.rpc.getWorkflow({ workflowId: id }, this.callOptions(opts))).workflow!));
+  }
+
+  cancelWorkflow(id: string, opts?: CallOptions): Promise<Workflow> {
+    return this.call("cancelWorkflow", async () => workflowFromProto((await this.rpc.cancelWorkflow({ workflowId: id }, this.callOptions(opts))).workflow!));
+  }
+
+  // --- events ---------------------------------------------------------------------------------
+
+  async *streamEvents(filter: EventFilter, opts: CallOptions & { signal: AbortSignal }): AsyncIterable<OjsEvent> {
+    const o = { ...this.callOptions(opts), timeoutMs: 0 };
+    try {
+      const req = { queues: filter.queues ?? [], eventTypes: filter.types ?? [], jobId: filter.jobId ?? "", workflowId: filter.workflowId ?? "" };
+      for await (const pb of this.rpc.streamEvents(req, o)) {
+        // Keepalives exist to hold the connection open; they are not lifecycle events.
+        if (pb.type === "stream.keepalive") continue;
+        yield eventFromProto(pb);
+      }
+    } catch (e) {
+      if (opts.signal.aborted) return;
+      throw fromConnectError(e, "streamEvents");
+    }
+  }
+
+  // --- over HTTP: what the proto has no RPC for -------------------------------------------------
+
+  private http(): HttpTransport {
+    if (this.closed) throw new ConnectionError("the transport is closed");
+    this.httpFallback ??= new HttpTransport({ ...this.opts, url: this.opts.httpUrl ?? this.opts.url });
+    return this.httpFallback;
+  }
+
+  listSchemas(opts?: CallOptions): Promise<SchemaInfo[]> {
+    return this.http().listSchemas(opts);
+  }
+  registerSchema(s: { type: string; version: number | string; schema: JsonObject }, opts?: CallOptions): Promise<SchemaInfo> {
+    return this.http().registerSchema(s, opts);
+  }
+  getSchema(type: string, version?: number | string, opts?: CallOptions): Promise<SchemaInfo> {
+    return this.http().getSchema(type, version, opts);
+  }
+  deleteSchema(type: string, version: number | string, opts?: CallOptions): Promise<void> {
+    return this.http().deleteSchema(type, version, opts);
+  }
+  reportProgress(jobId: string, update: ProgressUpdate, opts?: CallOptions): Promise<void> {
+    return this.http().reportProgress(jobId, update, opts);
+  }
+  getProgress(jobId: string, opts?: CallOptions): Promise<ProgressInfo> {
+    return this.http().getProgress(jobId, opts);
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     this.session.abort();
+    await this.httpFallback?.close();
   }
 }
 

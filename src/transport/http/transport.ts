@@ -2,16 +2,32 @@
  * The OJS HTTP/JSON binding over node:http with a keep-alive agent (several
  * times faster per call than global fetch, and sockets are reused).
  */
-import { Agent as HttpAgent, request as httpRequest, type IncomingHttpHeaders } from "node:http";
+import { Agent as HttpAgent, request as httpRequest, type IncomingHttpHeaders, type IncomingMessage } from "node:http";
 import { Agent as HttpsAgent, request as httpsRequest } from "node:https";
-import { jobFromJson, jobErrorToJson, requestToJson } from "../../codec/json.js";
+import { eventFromJson, jobFromJson, jobErrorToJson, requestToJson } from "../../codec/json.js";
+import { cronFromJson, progressFromJson, queueInfoFromJson, queueStatsFromJson, schemaFromJson } from "../../codec/admin.js";
+import { definitionToJson, workflowFromJson } from "../../codec/workflow.js";
+import { parseSse } from "./sse.js";
+import type { EventFilter, OjsEvent } from "../../model/events.js";
+import type { CronJob, Page, ProgressInfo, QueueInfo, QueueStats, SchemaInfo } from "../../model/system.js";
+import type { Workflow, WorkflowDefinition } from "../../model/workflow.js";
 import { parseInstant } from "../../codec/values.js";
 import { ConnectionError } from "../../model/errors.js";
 import type { Job, NormalizedJobRequest } from "../../model/job.js";
 import { isJsonObject, type JsonObject, type JsonValue } from "../../model/json.js";
 import type { Health, HealthStatus, HeartbeatResult, Manifest, NackResult, WorkerDirective } from "../../model/system.js";
 import { authHeaders, type TransportOptions } from "../options.js";
-import type { AckRequest, CallOptions, FetchJobsRequest, HeartbeatRequest, NackRequest, Transport } from "../transport.js";
+import type {
+  AckRequest,
+  CallOptions,
+  CronRequest,
+  FetchJobsRequest,
+  HeartbeatRequest,
+  NackRequest,
+  PageRequest,
+  ProgressUpdate,
+  Transport,
+} from "../transport.js";
 import { fromHttpResponse, fromNetworkError } from "./errors.js";
 
 export const OJS_CONTENT_TYPE = "application/openjobspec+json";
@@ -239,10 +255,207 @@ export class HttpTransport implements Transport {
     return out;
   }
 
+  // --- queues -----------------------------------------------------------------------------
+
+  async listQueues(page: PageRequest = {}, opts?: CallOptions): Promise<Page<QueueInfo>> {
+    const b = await this.call("GET", `/ojs/v1/queues${query({ limit: page.limit, cursor: page.cursor })}`, undefined, opts, "listQueues");
+    const out: Page<QueueInfo> = { items: (Array.isArray(b.queues) ? b.queues : []).filter(isJsonObject).map(queueInfoFromJson) };
+    if (typeof b.next_cursor === "string" && b.next_cursor) out.nextCursor = b.next_cursor;
+    return out;
+  }
+
+  async queueStats(queue: string, opts?: CallOptions): Promise<QueueStats> {
+    const b = await this.call("GET", `/ojs/v1/queues/${encodeURIComponent(queue)}/stats`, undefined, opts, "queueStats");
+    return queueStatsFromJson(isJsonObject(b.queue) ? b.queue : b, queue);
+  }
+
+  async pauseQueue(queue: string, opts?: CallOptions): Promise<void> {
+    await this.call("POST", `/ojs/v1/queues/${encodeURIComponent(queue)}/pause`, {}, opts, "pauseQueue");
+  }
+
+  async resumeQueue(queue: string, opts?: CallOptions): Promise<void> {
+    await this.call("POST", `/ojs/v1/queues/${encodeURIComponent(queue)}/resume`, {}, opts, "resumeQueue");
+  }
+
+  // --- dead letter ----------------------------------------------------------------------------
+
+  async listDeadLetter(req: PageRequest & { queue?: string } = {}, opts?: CallOptions): Promise<Page<Job>> {
+    const b = await this.call("GET", `/ojs/v1/dead-letter${query({ queue: req.queue, limit: req.limit, cursor: req.cursor })}`, undefined, opts, "listDeadLetter");
+    const out: Page<Job> = { items: (Array.isArray(b.jobs) ? b.jobs : []).filter(isJsonObject).map(jobFromJson) };
+    if (typeof b.next_cursor === "string" && b.next_cursor) out.nextCursor = b.next_cursor;
+    const total = b.total_count ?? b.total;
+    if (typeof total === "number") out.totalCount = total;
+    return out;
+  }
+
+  async retryDeadLetter(id: string, opts?: CallOptions): Promise<Job> {
+    const b = await this.call("POST", `/ojs/v1/dead-letter/${encodeURIComponent(id)}/retry`, {}, opts, "retryDeadLetter");
+    return jobFromJson(isJsonObject(b.job) ? b.job : b);
+  }
+
+  async deleteDeadLetter(id: string, opts?: CallOptions): Promise<void> {
+    await this.call("DELETE", `/ojs/v1/dead-letter/${encodeURIComponent(id)}`, undefined, opts, "deleteDeadLetter");
+  }
+
+  // --- cron -----------------------------------------------------------------------------------
+
+  async registerCron(req: CronRequest, opts?: CallOptions): Promise<{ name: string; nextRunAt?: Date }> {
+    const body: JsonObject = {
+      name: req.name,
+      expression: req.cron,
+      job_template: requestToJson({ type: req.type, args: req.args, ...req.options }),
+    };
+    if (req.timezone) body.timezone = req.timezone;
+    const b = await this.call("POST", "/ojs/v1/cron", body, opts, "registerCron");
+    const c = cronFromJson(isJsonObject(b.cron) ? b.cron : b);
+    return c.nextRunAt ? { name: c.name || req.name, nextRunAt: c.nextRunAt } : { name: c.name || req.name };
+  }
+
+  async unregisterCron(name: string, opts?: CallOptions): Promise<void> {
+    await this.call("DELETE", `/ojs/v1/cron/${encodeURIComponent(name)}`, undefined, opts, "unregisterCron");
+  }
+
+  async listCron(opts?: CallOptions): Promise<CronJob[]> {
+    const b = await this.call("GET", "/ojs/v1/cron", undefined, opts, "listCron");
+    const list = Array.isArray(b.crons) ? b.crons : Array.isArray(b.cron_jobs) ? b.cron_jobs : Array.isArray(b.entries) ? b.entries : [];
+    return list.filter(isJsonObject).map(cronFromJson);
+  }
+
+  // --- workflows ----------------------------------------------------------------------------------
+
+  async createWorkflow(def: WorkflowDefinition, opts?: CallOptions): Promise<Workflow> {
+    const b = await this.call("POST", "/ojs/v1/workflows", definitionToJson(def), opts, "createWorkflow");
+    return workflowFromJson(isJsonObject(b.workflow) ? b.workflow : b);
+  }
+
+  async getWorkflow(id: string, opts?: CallOptions): Promise<Workflow> {
+    const b = await this.call("GET", `/ojs/v1/workflows/${encodeURIComponent(id)}`, undefined, opts, "getWorkflow");
+    return workflowFromJson(isJsonObject(b.workflow) ? b.workflow : b);
+  }
+
+  async cancelWorkflow(id: string, opts?: CallOptions): Promise<Workflow> {
+    const b = await this.call("DELETE", `/ojs/v1/workflows/${encodeURIComponent(id)}`, undefined, opts, "cancelWorkflow");
+    return workflowFromJson(isJsonObject(b.workflow) ? b.workflow : b);
+  }
+
+  // --- events -----------------------------------------------------------------------------------
+
+  async *streamEvents(filter: EventFilter, opts: CallOptions & { signal: AbortSignal; lastEventId?: string }): AsyncIterable<OjsEvent> {
+    if (this.closed) throw new ConnectionError("the transport is closed", { operation: "streamEvents" });
+    const q = query({
+      queues: filter.queues?.join(","),
+      types: filter.types?.join(","),
+      job_id: filter.jobId,
+      workflow_id: filter.workflowId,
+    });
+    const res = await this.openStream(`/ojs/v1/events/stream${q}`, opts);
+    try {
+      for await (const m of parseSse(res)) {
+        let body: unknown;
+        try {
+          body = JSON.parse(m.data);
+        } catch {
+          continue;
+        }
+        if (isJsonObject(body)) {
+          const e = eventFromJson(body);
+          if (!e.type) e.type = m.event;
+          if (!e.id && m.id) e.id = m.id;
+          yield e;
+        }
+      }
+    } catch (e) {
+      if (opts.signal.aborted) return;
+      throw fromNetworkError(e, "streamEvents", undefined);
+    } finally {
+      res.destroy();
+    }
+  }
+
+  /** A GET that stays open (SSE); the response is the byte stream. */
+  private openStream(path: string, opts: CallOptions & { signal: AbortSignal; lastEventId?: string }): Promise<IncomingMessage> {
+    return new Promise((resolve, reject) => {
+      const send = this.secure ? httpsRequest : httpRequest;
+      const headers: Record<string, string> = { ...this.headers, ...(opts.headers ?? {}), accept: "text/event-stream" };
+      if (opts.lastEventId) headers["last-event-id"] = opts.lastEventId;
+      // Streams get their own socket: a pooled keep-alive socket would be pinned for the stream's life.
+      const req = send({
+        protocol: this.base.protocol,
+        hostname: this.base.hostname,
+        port: this.base.port,
+        path: this.base.pathname.replace(/\/$/, "") + path,
+        method: "GET",
+        headers,
+        agent: false,
+        signal: opts.signal,
+      });
+      req.on("error", (e) => reject(fromNetworkError(e, "streamEvents", opts.signal.aborted ? "signal" : undefined)));
+      req.on("response", (res) => {
+        const status = res.statusCode ?? 0;
+        if (status !== 200) {
+          const chunks: Buffer[] = [];
+          res.on("data", (c: Buffer) => chunks.push(c));
+          res.on("end", () => {
+            let body: JsonValue | undefined;
+            try {
+              body = JSON.parse(Buffer.concat(chunks).toString("utf8")) as JsonValue;
+            } catch {
+              body = undefined;
+            }
+            reject(fromHttpResponse(status, body, res.headers, "streamEvents"));
+          });
+          return;
+        }
+        resolve(res);
+      });
+      req.end();
+    });
+  }
+
+  // --- schemas, progress ------------------------------------------------------------------------------
+
+  async listSchemas(opts?: CallOptions): Promise<SchemaInfo[]> {
+    const b = await this.call("GET", "/ojs/v1/schemas", undefined, opts, "listSchemas");
+    return (Array.isArray(b.schemas) ? b.schemas : []).filter(isJsonObject).map(schemaFromJson);
+  }
+
+  async registerSchema(s: { type: string; version: number | string; schema: JsonObject }, opts?: CallOptions): Promise<SchemaInfo> {
+    const b = await this.call("POST", "/ojs/v1/schemas", { type: s.type, job_type: s.type, version: s.version, schema: s.schema }, opts, "registerSchema");
+    return schemaFromJson(isJsonObject(b.schema) && "schema" in b.schema ? b.schema : b);
+  }
+
+  async getSchema(type: string, version?: number | string, opts?: CallOptions): Promise<SchemaInfo> {
+    const path = `/ojs/v1/schemas/${encodeURIComponent(type)}${version === undefined ? "" : `/${encodeURIComponent(String(version))}`}`;
+    return schemaFromJson(await this.call("GET", path, undefined, opts, "getSchema"));
+  }
+
+  async deleteSchema(type: string, version: number | string, opts?: CallOptions): Promise<void> {
+    await this.call("DELETE", `/ojs/v1/schemas/${encodeURIComponent(type)}/${encodeURIComponent(String(version))}`, undefined, opts, "deleteSchema");
+  }
+
+  async reportProgress(jobId: string, update: ProgressUpdate, opts?: CallOptions): Promise<void> {
+    const body: JsonObject = {};
+    if (update.progress !== undefined) body.progress = update.progress;
+    if (update.message !== undefined) body.message = update.message;
+    if (update.data !== undefined) body.data = update.data;
+    await this.call("PUT", `/ojs/v1/jobs/${encodeURIComponent(jobId)}/progress`, body, opts, "reportProgress");
+  }
+
+  async getProgress(jobId: string, opts?: CallOptions): Promise<ProgressInfo> {
+    return progressFromJson(await this.call("GET", `/ojs/v1/jobs/${encodeURIComponent(jobId)}/progress`, undefined, opts, "getProgress"), jobId);
+  }
+
   async close(): Promise<void> {
     this.closed = true;
     this.agent.destroy();
   }
+}
+
+function query(params: Record<string, string | number | undefined>): string {
+  const q = new URLSearchParams();
+  for (const [k, v] of Object.entries(params)) if (v !== undefined && v !== "") q.set(k, String(v));
+  const s = q.toString();
+  return s ? `?${s}` : "";
 }
 
 export function httpTransport(opts: HttpTransportOptions): HttpTransport {
