@@ -411,19 +411,26 @@ export class Store {
     }
   }
 
-  /** A job became available in `queue`: offer it to the push consumers of that queue, fairly. */
+  /**
+   * Jobs became available in `queue`: offer them to that queue's push consumers
+   * one job per consumer per round, so that several workers share the work.
+   */
   private dispatch(queue: string): void {
     const set = this.consumersByQueue.get(queue);
-    if (!set || set.size === 0) return;
-    for (const c of set) {
-      if (c.credit <= 0 || c.closed) continue;
-      const q = this.queues.get(queue);
-      if (!q || q.ready.size === 0) return;
-      // Rotate so the next job goes to another consumer first.
-      set.delete(c);
-      set.add(c);
-      this.pump(c);
-      return;
+    const q = this.queues.get(queue);
+    if (!set || !q) return;
+    let progress = true;
+    while (progress && !q.paused && q.ready.size > 0) {
+      progress = false;
+      for (const c of [...set]) {
+        if (c.closed || c.credit <= 0) continue;
+        const rec = this.takeNext(c.queues);
+        if (!rec) return;
+        this.claim(rec, c.workerId, c.visibilityTimeoutMs ?? rec.job.visibilityTimeout, c);
+        c.deliver(rec);
+        progress = true;
+        if (q.ready.size === 0) break;
+      }
     }
   }
 
@@ -444,7 +451,20 @@ export class Store {
     rec.ready = true;
     const q = this.queue(rec.job.queue);
     q.ready.push(rec.job.priority, rec);
-    if (!q.paused) this.dispatch(q.name);
+    // Deferred: the operation that made the job available (enqueue, retry) answers
+    // with the job as it then was, before any push consumer claims it.
+    if (!q.paused) this.scheduleDispatch(q.name);
+  }
+
+  private pendingDispatch = new Set<string>();
+
+  private scheduleDispatch(queue: string): void {
+    if (!this.consumersByQueue.has(queue) || this.pendingDispatch.has(queue)) return;
+    this.pendingDispatch.add(queue);
+    queueMicrotask(() => {
+      this.pendingDispatch.delete(queue);
+      if (!this.closed) this.dispatch(queue);
+    });
   }
 
   private leaveReady(rec: JobRecord): void {
