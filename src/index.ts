@@ -2,7 +2,10 @@
  * ojs-connect: a protobuf-first Open Job Spec SDK. One Client and one Worker,
  * over gRPC (default) or the HTTP/JSON binding.
  */
-export { Client, type ClientOptions } from "./client/client.js";
+export { Client, JobDroppedError, type ClientOptions, type EnqueueMiddleware, type BatchJob } from "./client/client.js";
+export { chain, group, batch, step, type Step } from "./client/workflow.js";
+export type { RetryOptions } from "./client/retry.js";
+export type { EventsOptions } from "./client/events.js";
 export type { ConnectionOptions } from "./client/config.js";
 export { Worker, type WorkerOptions, type WorkerState, type WorkerEvents } from "./worker/worker.js";
 export type { Handler, HandlerResult, JobContext, Middleware } from "./worker/types.js";
@@ -25,9 +28,21 @@ export type {
 export { JOB_STATES, TERMINAL_STATES } from "./model/job.js";
 export type { JsonObject, JsonValue } from "./model/json.js";
 export type { Duration } from "./model/duration.js";
-export type { Health, HealthStatus, Manifest, QueueInfo, QueueStats, WorkerDirective } from "./model/system.js";
+export type {
+  CronJob,
+  CronRegistration,
+  Health,
+  HealthStatus,
+  Manifest,
+  Page,
+  ProgressInfo,
+  QueueInfo,
+  QueueStats,
+  SchemaInfo,
+  WorkerDirective,
+} from "./model/system.js";
 export type { OjsEvent, EventFilter } from "./model/events.js";
-export type { Workflow, WorkflowState, WorkflowStepState, WorkflowStepStatus } from "./model/workflow.js";
+export type { StepDefinition, Workflow, WorkflowDefinition, WorkflowState, WorkflowStepState, WorkflowStepStatus } from "./model/workflow.js";
 
 export { grpcTransport, httpTransport, GrpcTransport, HttpTransport } from "./transport/index.js";
 export type { Transport, CallOptions } from "./transport/transport.js";

@@ -1,16 +1,50 @@
-import type { EnqueueOptions, Job } from "../model/job.js";
-import type { JsonValue } from "../model/json.js";
-import type { Health, Manifest } from "../model/system.js";
-import { normalizeJobRequest } from "../model/schemas.js";
-import { ValidationError } from "../model/errors.js";
+import { OjsError, ValidationError } from "../model/errors.js";
+import type { OjsEvent } from "../model/events.js";
+import type { EnqueueOptions, Job, JobRequest, NormalizedJobRequest } from "../model/job.js";
+import type { JsonObject, JsonValue } from "../model/json.js";
+import { normalizeJobRequest, parseOrThrow, queueNameSchema, jobTypeSchema } from "../model/schemas.js";
+import type { CronJob, CronRegistration, Health, Manifest, Page, QueueInfo, QueueStats, SchemaInfo } from "../model/system.js";
+import type { Workflow, WorkflowDefinition } from "../model/workflow.js";
+import { flattenWorkflow } from "../codec/workflow.js";
 import type { CallOptions, Transport } from "../transport/transport.js";
 import { resolveTransport, type ConnectionOptions } from "./config.js";
+import { followEvents, type EventsOptions } from "./events.js";
+import { withRetry, type RetryOptions } from "./retry.js";
 
-export type ClientOptions = ConnectionOptions;
+export interface ClientOptions extends ConnectionOptions {
+  /**
+   * Retry transient failures (unreachable server, timeouts, 5xx, rate limiting,
+   * honouring Retry-After). Off by default. Only calls that are safe to repeat
+   * are retried; an enqueue only when it carries an `id` or a `unique` policy,
+   * so that a retry can never create a second job.
+   */
+  retry?: RetryOptions | boolean;
+}
 
 /**
- * The producer side of OJS: enqueue jobs and look them up. The same calls work
- * over gRPC and HTTP; pick one with `transport`.
+ * Enqueue middleware: sees every job before it is validated and sent (single
+ * and batch alike), may change it, and returns `next(request)` to go on or
+ * `null` to drop the job. Throwing aborts the enqueue with that error.
+ */
+export type EnqueueMiddleware = (request: JobRequest, next: (request: JobRequest) => Promise<JobRequest | null>) => Promise<JobRequest | null> | JobRequest | null;
+
+/** An enqueue middleware returned null: the job was deliberately not sent. */
+export class JobDroppedError extends OjsError {
+  override name = "JobDroppedError";
+  constructor(readonly request: JobRequest) {
+    super(`enqueue middleware dropped the ${request.type} job`, { code: "dropped", retryable: false, operation: "enqueue" });
+  }
+}
+
+export interface BatchJob {
+  type: string;
+  args: JsonValue[];
+  options?: EnqueueOptions;
+}
+
+/**
+ * The producer and admin side of OJS. Every call works the same over gRPC
+ * (default) and HTTP; every call takes an optional `{ signal, timeoutMs }`.
  *
  * ```ts
  * await using client = new Client({ url: "http://localhost:8080" });
@@ -20,34 +54,184 @@ export type ClientOptions = ConnectionOptions;
 export class Client implements AsyncDisposable {
   readonly transport: Transport;
   private readonly owned: boolean;
+  private readonly retry: RetryOptions | undefined;
+  private readonly middleware: EnqueueMiddleware[] = [];
   private closed = false;
 
   constructor(opts: ClientOptions = {}) {
     const { transport, owned } = resolveTransport(opts);
     this.transport = transport;
     this.owned = owned;
+    this.retry = opts.retry === true ? {} : opts.retry || undefined;
   }
 
-  /** Validates the job, then submits it. Rejects with ValidationError before any I/O when the input is wrong. */
+  /** Adds enqueue middleware; they run in the order added. */
+  useEnqueueMiddleware(mw: EnqueueMiddleware): this {
+    this.middleware.push(mw);
+    return this;
+  }
+
+  // --- jobs ---------------------------------------------------------------------------
+
+  /**
+   * Validates the job, runs enqueue middleware, and submits it. Rejects with a
+   * ValidationError naming the field before anything is sent when the input is
+   * wrong, and with JobDroppedError when a middleware dropped the job.
+   */
   async enqueue<A extends JsonValue[]>(type: string, args: A, options: EnqueueOptions = {}, call?: CallOptions): Promise<Job<A>> {
-    const req = normalizeJobRequest({ type, args, options });
-    return (await this.transport.enqueue(req, call)) as Job<A>;
+    const req = await this.prepare({ type, args, options: { ...options } });
+    if (!req) throw new JobDroppedError({ type, args, options });
+    const safe = req.id !== undefined || req.unique !== undefined;
+    return (await this.run(safe, call, (c) => this.transport.enqueue(req, c))) as Job<A>;
+  }
+
+  /**
+   * Enqueues several jobs in one atomic call: all are stored or none is.
+   * Middleware runs once per job; jobs it drops are left out, and the result
+   * holds only the jobs sent, in order.
+   */
+  async enqueueBatch(jobs: BatchJob[], call?: CallOptions): Promise<Job[]> {
+    if (!Array.isArray(jobs)) throw new ValidationError("jobs: must be an array", { operation: "enqueueBatch" });
+    const reqs: NormalizedJobRequest[] = [];
+    for (let i = 0; i < jobs.length; i++) {
+      const j = jobs[i]!;
+      try {
+        const req = await this.prepare({ type: j.type, args: j.args, options: { ...(j.options ?? {}) } }, "enqueueBatch");
+        if (req) reqs.push(req);
+      } catch (e) {
+        if (e instanceof OjsError) e.message = `jobs[${i}]: ${e.message}`;
+        throw e;
+      }
+    }
+    if (reqs.length === 0) return [];
+    const safe = reqs.every((r) => r.id !== undefined || r.unique !== undefined);
+    return this.run(safe, call, (c) => this.transport.enqueueBatch(reqs, c));
   }
 
   async getJob(id: string, call?: CallOptions): Promise<Job> {
-    return this.transport.getJob(requireId(id, "getJob"), call);
+    return this.run(true, call, (c) => this.transport.getJob(requireId(id, "getJob"), c));
   }
 
+  /** Cancels a job that has not finished; an active job's worker sees its signal abort at its next heartbeat. */
   async cancelJob(id: string, call?: CallOptions): Promise<Job> {
     return this.transport.cancelJob(requireId(id, "cancelJob"), call);
   }
 
-  manifest(call?: CallOptions): Promise<Manifest> {
-    return this.transport.manifest(call);
+  // --- workflows -------------------------------------------------------------------------
+
+  /** Starts a workflow built with chain(), group() or batch(). Every step is validated first. */
+  async workflow(def: WorkflowDefinition, call?: CallOptions): Promise<Workflow> {
+    flattenWorkflow(def); // validates every step before any I/O, whatever the transport
+    return this.transport.createWorkflow(def, call);
   }
 
-  health(call?: CallOptions): Promise<Health> {
-    return this.transport.health(call);
+  async getWorkflow(id: string, call?: CallOptions): Promise<Workflow> {
+    return this.run(true, call, (c) => this.transport.getWorkflow(requireId(id, "getWorkflow"), c));
+  }
+
+  async cancelWorkflow(id: string, call?: CallOptions): Promise<Workflow> {
+    return this.transport.cancelWorkflow(requireId(id, "cancelWorkflow"), call);
+  }
+
+  // --- queues ------------------------------------------------------------------------------
+
+  async listQueues(page: { limit?: number; cursor?: string } = {}, call?: CallOptions): Promise<Page<QueueInfo>> {
+    return this.run(true, call, (c) => this.transport.listQueues(page, c));
+  }
+
+  async queueStats(queue: string, call?: CallOptions): Promise<QueueStats> {
+    return this.run(true, call, (c) => this.transport.queueStats(requireQueue(queue, "queueStats"), c));
+  }
+
+  /** Stops delivery from the queue; enqueueing still works. */
+  async pauseQueue(queue: string, call?: CallOptions): Promise<void> {
+    return this.run(true, call, (c) => this.transport.pauseQueue(requireQueue(queue, "pauseQueue"), c));
+  }
+
+  async resumeQueue(queue: string, call?: CallOptions): Promise<void> {
+    return this.run(true, call, (c) => this.transport.resumeQueue(requireQueue(queue, "resumeQueue"), c));
+  }
+
+  // --- dead letter ---------------------------------------------------------------------------
+
+  async listDeadLetterJobs(opts: { queue?: string; limit?: number; cursor?: string } = {}, call?: CallOptions): Promise<Page<Job>> {
+    if (opts.queue !== undefined) requireQueue(opts.queue, "listDeadLetterJobs");
+    return this.run(true, call, (c) => this.transport.listDeadLetter(opts, c));
+  }
+
+  /** Puts a dead job back on its queue as a new attempt. */
+  async retryDeadLetterJob(id: string, call?: CallOptions): Promise<Job> {
+    return this.transport.retryDeadLetter(requireId(id, "retryDeadLetterJob"), call);
+  }
+
+  async deleteDeadLetterJob(id: string, call?: CallOptions): Promise<void> {
+    return this.transport.deleteDeadLetter(requireId(id, "deleteDeadLetterJob"), call);
+  }
+
+  // --- cron ----------------------------------------------------------------------------------
+
+  async listCronJobs(call?: CallOptions): Promise<CronJob[]> {
+    return this.run(true, call, (c) => this.transport.listCron(c));
+  }
+
+  /** Creates or replaces the schedule `name` (an upsert, so safe to repeat). */
+  async registerCronJob(def: CronRegistration, call?: CallOptions): Promise<{ name: string; nextRunAt?: Date }> {
+    if (typeof def?.name !== "string" || !/^[a-z0-9][a-z0-9\-.]*$/.test(def.name) || def.name.length > 255)
+      throw new ValidationError('name: must be lowercase letters, digits, "-" and "." (at most 255)', { operation: "registerCronJob" });
+    if (typeof def.cron !== "string" || def.cron.trim() === "") throw new ValidationError("cron: must be a cron expression", { operation: "registerCronJob" });
+    const { type, args, ...options } = normalizeJobRequest({ type: def.type, args: def.args ?? [], options: def.options ?? {} }, Date.now(), "registerCronJob");
+    const req = { name: def.name, cron: def.cron, type, args, options, ...(def.timezone ? { timezone: def.timezone } : {}) };
+    return this.run(true, call, (c) => this.transport.registerCron(req, c));
+  }
+
+  async unregisterCronJob(name: string, call?: CallOptions): Promise<void> {
+    return this.transport.unregisterCron(requireId(name, "unregisterCronJob"), call);
+  }
+
+  // --- schemas ---------------------------------------------------------------------------------
+
+  async listSchemas(call?: CallOptions): Promise<SchemaInfo[]> {
+    return this.run(true, call, (c) => this.transport.listSchemas(c));
+  }
+
+  /** Registers a JSON Schema (draft 2020-12) for the args of a job type. */
+  async registerSchema(def: { type: string; version: number | string; schema: JsonObject }, call?: CallOptions): Promise<SchemaInfo> {
+    parseOrThrow(jobTypeSchema, def?.type, "type", "registerSchema");
+    if (typeof def.schema !== "object" || def.schema === null || Array.isArray(def.schema))
+      throw new ValidationError("schema: must be a JSON Schema object", { operation: "registerSchema" });
+    return this.transport.registerSchema(def, call);
+  }
+
+  /** The latest version unless `version` is given. */
+  async getSchema(type: string, version?: number | string, call?: CallOptions): Promise<SchemaInfo> {
+    return this.run(true, call, (c) => this.transport.getSchema(requireId(type, "getSchema"), version, c));
+  }
+
+  async deleteSchema(type: string, version: number | string, call?: CallOptions): Promise<void> {
+    return this.transport.deleteSchema(requireId(type, "deleteSchema"), version, call);
+  }
+
+  // --- system ----------------------------------------------------------------------------------
+
+  async manifest(call?: CallOptions): Promise<Manifest> {
+    return this.run(true, call, (c) => this.transport.manifest(c));
+  }
+
+  async health(call?: CallOptions): Promise<Health> {
+    return this.run(true, call, (c) => this.transport.health(c));
+  }
+
+  /**
+   * Lifecycle events (job.enqueued, job.completed, ...) until `signal` aborts;
+   * reconnects by itself when the connection breaks.
+   *
+   * ```ts
+   * for await (const e of client.events({ queues: ["mail"], types: ["job.*"], signal })) console.log(e.type, e.jobId);
+   * ```
+   */
+  events(opts: EventsOptions = {}): AsyncIterable<OjsEvent> {
+    if (this.closed) throw new OjsError("the client is closed", { code: "unavailable", operation: "events" });
+    return followEvents(this.transport, opts);
   }
 
   /** Releases connections (the HTTP/2 session, keep-alive sockets). Idempotent. */
@@ -60,10 +244,34 @@ export class Client implements AsyncDisposable {
   [Symbol.asyncDispose](): Promise<void> {
     return this.close();
   }
+
+  // --- internals ---------------------------------------------------------------------------------
+
+  /** Middleware first (they may fill in fields), then validation: what leaves the process is always valid. */
+  private async prepare(req: JobRequest, operation = "enqueue"): Promise<NormalizedJobRequest | null> {
+    const id = req.options?.id;
+    let out: JobRequest | null = req;
+    if (this.middleware.length) {
+      const run = async (i: number, r: JobRequest): Promise<JobRequest | null> =>
+        i === this.middleware.length ? r : await this.middleware[i]!(r, (next) => run(i + 1, next));
+      out = await run(0, req);
+      if (out === null) return null;
+      if (id !== undefined && out.options?.id !== id) throw new ValidationError("enqueue middleware must not change the job id", { operation });
+    }
+    return normalizeJobRequest(out, Date.now(), operation);
+  }
+
+  private run<T>(idempotent: boolean, call: CallOptions | undefined, fn: (call: CallOptions | undefined) => Promise<T>): Promise<T> {
+    return withRetry(idempotent ? this.retry : undefined, call?.signal, () => fn(call));
+  }
 }
 
 function requireId(id: unknown, operation: string): string {
   if (typeof id !== "string" || id === "")
     throw new ValidationError("id: must be a non-empty string", { operation, issues: [{ path: "id", message: "must be a non-empty string" }] });
   return id;
+}
+
+function requireQueue(queue: unknown, operation: string): string {
+  return parseOrThrow(queueNameSchema, queue, "queue", operation);
 }

@@ -25,6 +25,8 @@ export interface HeartbeatResult {
   directive: WorkerDirective;
   /** Ids whose reservation was extended, when the server says. */
   extended?: string[];
+  /** Ids the server says are no longer this worker's (cancelled, reclaimed, finished). */
+  lost?: string[];
   newDeadline?: Date;
 }
 

@@ -18,6 +18,7 @@ import type { Transport } from "../transport/transport.js";
 import { Backoff, sleep } from "../util/backoff.js";
 import { Emitter } from "../util/emitter.js";
 import { JobCancelledError, JobTimeoutError, NonRetryableError, ShutdownError, toJobError } from "./errors.js";
+import { ProgressReporter } from "./progress.js";
 import { ackWithRetry, nackWithRetry } from "./settle.js";
 import type { Handler, HandlerResult, JobContext, Middleware } from "./types.js";
 
@@ -55,6 +56,8 @@ export interface WorkerEvents {
   "job.started": { job: Job };
   "job.completed": { job: Job; result: HandlerResult; durationMs: number };
   "job.failed": { job: Job; error: unknown; durationMs: number };
+  /** The server no longer holds the job for this worker (cancelled, or its reservation was lost): its signal was aborted. */
+  "job.cancelled": { job: Job };
   /** The server did not take an ack or nack even after retries; the job comes back through its visibility timeout. */
   "job.settleFailed": { job: Job; outcome: "ack" | "nack"; error: unknown };
   "stream.reconnect": { attempt: number; delayMs: number; error: unknown };
@@ -71,6 +74,7 @@ interface Registration {
 interface ActiveJob {
   job: Job;
   abort: AbortController;
+  progress: ProgressReporter;
   /** Set once an ack or nack has been decided, so that nothing settles the job twice. */
   settled: boolean;
   startedAt: number;
@@ -337,7 +341,21 @@ export class Worker extends Emitter<WorkerEvents> implements AsyncDisposable {
       { workerId: this.workerId, state, activeJobIds: ids, visibilityTimeoutMs: this.opts.visibilityTimeoutMs },
       { timeoutMs: Math.max(1000, this.opts.heartbeatIntervalMs) },
     );
+    for (const id of r.lost ?? []) this.loseJob(id);
     return r.directive;
+  }
+
+  /**
+   * The server says a running job is no longer ours (cancelled, or its lease went
+   * to another worker): abort its signal and settle nothing, since the server
+   * would refuse an ack or nack for it anyway.
+   */
+  private loseJob(id: string): void {
+    const a = this.active.get(id);
+    if (!a || a.settled) return;
+    a.settled = true;
+    a.abort.abort(new JobCancelledError());
+    this.emit("job.cancelled", { job: a.job });
   }
 
   // --- dispatch ---------------------------------------------------------------------------
@@ -507,9 +525,10 @@ export class Worker extends Emitter<WorkerEvents> implements AsyncDisposable {
       return;
     }
     const abort = new AbortController();
-    const a: ActiveJob = { job, abort, settled: false, startedAt: Date.now(), done: Promise.resolve() };
+    const a: ActiveJob = { job, abort, progress: new ProgressReporter(this.transport, job.id), settled: false, startedAt: Date.now(), done: Promise.resolve() };
     this.active.set(job.id, a);
     a.done = this.execute(a).finally(() => {
+      a.progress.stop();
       this.active.delete(job.id);
       onSettled?.();
       if (this.slotWaiters.length) this.slotWaiters.shift()!();
@@ -608,7 +627,7 @@ export class Worker extends Emitter<WorkerEvents> implements AsyncDisposable {
       workflowId: job.workflowId,
       signal: a.abort.signal,
       state: new Map(),
-      progress: () => {},
+      progress: (value) => a.progress.report(value),
       heartbeat: async () => {
         await transport.heartbeat({ workerId, state: "running", activeJobIds: [job.id], visibilityTimeoutMs });
       },

@@ -20,7 +20,7 @@ import {
   workerStateToProto,
 } from "../../codec/proto.js";
 import { dateFromTimestamp, durationFromMs, valueFromJson } from "../../codec/values.js";
-import { ConnectionError } from "../../model/errors.js";
+import { ConnectionError, type OjsError } from "../../model/errors.js";
 import type { Job, NormalizedJobRequest } from "../../model/job.js";
 import type { Health, HeartbeatResult, Manifest, NackResult, WorkerDirective } from "../../model/system.js";
 import { authHeaders, type TransportOptions } from "../options.js";
@@ -196,7 +196,9 @@ export class GrpcTransport implements Transport {
   /**
    * The proto beats one job per call, so a worker with N active jobs makes N
    * calls (concurrently, on the shared session); with none it makes one call to
-   * report its state. The strongest directive among the answers wins.
+   * report its state. The strongest directive among the answers wins. A job the
+   * server refuses to extend (not found, no longer active) is reported `lost`;
+   * the call fails only if every beat failed for another reason.
    */
   heartbeat(req: HeartbeatRequest, opts?: CallOptions): Promise<HeartbeatResult> {
     return this.call("heartbeat", async () => {
@@ -206,18 +208,30 @@ export class GrpcTransport implements Transport {
         currentState: workerStateToProto(req.state),
         ...(req.visibilityTimeoutMs ? { extendBy: durationFromMs(req.visibilityTimeoutMs) } : {}),
       };
-      const answers = await Promise.all(ids.map((id) => this.rpc.heartbeat({ ...base, id }, this.callOptions(opts))));
+      const answers = await Promise.allSettled(ids.map((id) => this.rpc.heartbeat({ ...base, id }, this.callOptions(opts))));
       let directive: WorkerDirective = "running";
       let deadline: Date | undefined;
-      for (const a of answers) {
-        const d = workerStateFromProto(a.directedState);
+      const extended: string[] = [];
+      const lost: string[] = [];
+      let failure: OjsError | undefined;
+      answers.forEach((a, i) => {
+        if (a.status === "rejected") {
+          const e = fromConnectError(a.reason, "heartbeat");
+          // Refused because of the job's own state: the job is no longer ours. Anything else is a failed call.
+          if (ids[i] && (e.code === "not_found" || e.code === "invalid_state" || e.code === "conflict")) lost.push(ids[i]!);
+          else failure ??= e;
+          return;
+        }
+        if (ids[i]) extended.push(ids[i]!);
+        const d = workerStateFromProto(a.value.directedState);
         if (d === "terminate" || (d === "quiet" && directive === "running")) directive = d;
-        if (a.newDeadline) {
-          const nd = dateFromTimestamp(a.newDeadline);
+        if (a.value.newDeadline) {
+          const nd = dateFromTimestamp(a.value.newDeadline);
           if (!deadline || nd > deadline) deadline = nd;
         }
-      }
-      const out: HeartbeatResult = { directive };
+      });
+      if (failure && extended.length === 0 && lost.length === 0) throw failure;
+      const out: HeartbeatResult = { directive, extended, lost };
       if (deadline) out.newDeadline = deadline;
       return out;
     });

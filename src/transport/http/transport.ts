@@ -251,7 +251,11 @@ export class HttpTransport implements Transport {
     // suite expects the directive in "state". Read both; an explicit quiet/terminate wins.
     const directive = [b.directive, b.state].find((v) => typeof v === "string" && DIRECTIVES.has(v) && v !== "running") ?? "running";
     const out: HeartbeatResult = { directive: directive as WorkerDirective };
-    if (Array.isArray(b.jobs_extended)) out.extended = b.jobs_extended.map(String);
+    if (Array.isArray(b.jobs_extended)) {
+      const extended = new Set(b.jobs_extended.map(String));
+      out.extended = [...extended];
+      out.lost = req.activeJobIds.filter((id) => !extended.has(id));
+    }
     return out;
   }
 
