@@ -347,7 +347,8 @@ export function optionsFromProto(o: PbEnqueueOptions | undefined, now = Date.now
   delete meta[RESERVED_META.expiresAt];
   if (typeof id === "string") r.id = id;
   if (typeof schema === "string") r.schema = schema;
-  if (o.meta !== undefined) r.meta = meta;
+  // An empty meta says nothing (the server defaults it to {}); normalized requests leave it out.
+  if (Object.keys(meta).length > 0) r.meta = meta;
   if (o.queue) r.queue = o.queue;
   if (o.priority) r.priority = o.priority;
   if (o.tags.length) r.tags = [...o.tags];

@@ -172,7 +172,8 @@ export function normalizeJobRequest(req: JobRequest, now = Date.now(), operation
   if (o.retry !== undefined) out.retry = stripUndefined(o.retry);
   if (o.unique !== undefined) out.unique = stripUndefined(o.unique);
   if (o.tags !== undefined) out.tags = o.tags;
-  if (o.meta !== undefined) out.meta = o.meta;
+  // An empty meta says nothing (servers default it to {}): leave it out so every encoding agrees.
+  if (o.meta !== undefined && Object.keys(o.meta).length > 0) out.meta = o.meta;
   if (o.visibilityTimeout !== undefined) out.visibilityTimeout = o.visibilityTimeout;
   if (o.schema !== undefined) out.schema = o.schema;
   return out;
