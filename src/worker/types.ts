@@ -31,6 +31,12 @@ export interface JobContext<Args = JsonValue[]> {
   progress(value: number | JsonObject): void;
   /** Extends this job's reservation now (long jobs between regular heartbeats). */
   heartbeat(): Promise<void>;
+  /**
+   * Aborts this attempt: `signal` fires with `reason`, and if the handler has not
+   * returned after the worker's abort grace, the job is failed with that reason
+   * (its `code`, e.g. "timeout") while its slot stays taken until the handler ends.
+   */
+  abort(reason?: unknown): void;
 }
 
 export type HandlerResult = JsonValue | undefined | void;

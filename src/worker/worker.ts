@@ -43,6 +43,11 @@ export interface WorkerOptions extends ConnectionOptions {
   handleSignals?: boolean;
   /** How often an idle stream is cross-checked with a unary fetch; default 2 000 ms. */
   watchdogIntervalMs?: number;
+  /**
+   * After a job's signal aborts (its timeout, ctx.abort()), how long its handler
+   * may take to stop before the job is failed anyway; default 5 000 ms.
+   */
+  abortGraceMs?: number;
 }
 
 export type WorkerState = "idle" | "running" | "quiet" | "terminate" | "terminated";
@@ -79,6 +84,8 @@ interface ActiveJob {
   settled: boolean;
   startedAt: number;
   done: Promise<void>;
+  /** Fails the job if its handler outlives an abort by more than abortGraceMs. */
+  forceTimer: NodeJS.Timeout | undefined;
 }
 
 export class Worker extends Emitter<WorkerEvents> implements AsyncDisposable {
@@ -87,7 +94,7 @@ export class Worker extends Emitter<WorkerEvents> implements AsyncDisposable {
   readonly concurrency: number;
   private readonly transport: Transport;
   private readonly ownsTransport: boolean;
-  private readonly opts: Required<Pick<WorkerOptions, "visibilityTimeoutMs" | "heartbeatIntervalMs" | "gracePeriodMs" | "pollIntervalMs" | "dispatch" | "handleSignals" | "watchdogIntervalMs">>;
+  private readonly opts: Required<Pick<WorkerOptions, "visibilityTimeoutMs" | "heartbeatIntervalMs" | "gracePeriodMs" | "pollIntervalMs" | "dispatch" | "handleSignals" | "watchdogIntervalMs" | "abortGraceMs">>;
   private readonly handlers = new Map<string, Registration>();
   private readonly middleware: Middleware[] = [];
   private chain: ((ctx: JobContext<unknown>, handler: () => Promise<HandlerResult>) => Promise<HandlerResult>) | undefined;
@@ -129,6 +136,7 @@ export class Worker extends Emitter<WorkerEvents> implements AsyncDisposable {
       dispatch: opts.dispatch ?? "auto",
       handleSignals: opts.handleSignals ?? true,
       watchdogIntervalMs: positive(opts.watchdogIntervalMs, 2_000, "watchdogIntervalMs"),
+      abortGraceMs: nonNegative(opts.abortGraceMs, 5_000, "abortGraceMs"),
     };
     const { transport, owned } = resolveTransport(opts);
     this.transport = transport;
@@ -525,7 +533,7 @@ export class Worker extends Emitter<WorkerEvents> implements AsyncDisposable {
       return;
     }
     const abort = new AbortController();
-    const a: ActiveJob = { job, abort, progress: new ProgressReporter(this.transport, job.id), settled: false, startedAt: Date.now(), done: Promise.resolve() };
+    const a: ActiveJob = { job, abort, progress: new ProgressReporter(this.transport, job.id), settled: false, startedAt: Date.now(), done: Promise.resolve(), forceTimer: undefined };
     this.active.set(job.id, a);
     a.done = this.execute(a).finally(() => {
       a.progress.stop();
@@ -559,7 +567,7 @@ export class Worker extends Emitter<WorkerEvents> implements AsyncDisposable {
     this.emit("job.started", { job });
     let timeoutTimer: NodeJS.Timeout | undefined;
     if (job.timeout && job.timeout > 0) {
-      timeoutTimer = setTimeout(() => a.abort.abort(new JobTimeoutError(job.timeout!)), job.timeout);
+      timeoutTimer = setTimeout(() => this.abortJob(a, new JobTimeoutError(job.timeout!)), job.timeout);
     }
     let outcome: { ok: true; result: HandlerResult } | { ok: false; error: unknown };
     try {
@@ -568,24 +576,44 @@ export class Worker extends Emitter<WorkerEvents> implements AsyncDisposable {
       outcome = { ok: false, error };
     } finally {
       clearTimeout(timeoutTimer);
+      clearTimeout(a.forceTimer);
     }
-    // The grace period ran out (or the job was cancelled) and the job was already settled.
+    // Already settled: cancelled, failed after an ignored abort, or failed at the end of the grace period.
     if (a.settled) return;
     a.settled = true;
-    const durationMs = Date.now() - a.startedAt;
     if (outcome.ok) {
       const r = await ackWithRetry(this.transport, job.id, toResult(outcome.result), this.workerId, { signal: this.hardAbort.signal });
-      if (r.ok) this.emit("job.completed", { job, result: outcome.result, durationMs });
+      if (r.ok) this.emit("job.completed", { job, result: outcome.result, durationMs: Date.now() - a.startedAt });
       // An ack that never got through is not a failure of the job: it ran. The server
       // hands it out again after its visibility timeout; that is the only way it reruns.
       else this.emit("job.settleFailed", { job, outcome: "ack", error: r.error });
       return;
     }
+    // A handler that stopped because its signal aborted failed for the abort's reason.
     const reason = a.abort.signal.aborted ? (a.abort.signal.reason as unknown) : undefined;
-    const error = reason instanceof JobTimeoutError || reason instanceof JobCancelledError ? reason : outcome.error;
-    const r = await nackWithRetry(this.transport, job.id, toJobError(error), this.workerId, { signal: this.hardAbort.signal });
-    if (r.ok) this.emit("job.failed", { job, error, durationMs });
-    else this.emit("job.settleFailed", { job, outcome: "nack", error: r.error });
+    await this.fail(a, reason instanceof Error ? reason : outcome.error);
+  }
+
+  /** Nacks a job (with retries on transient errors) and reports the outcome. Never throws. */
+  private async fail(a: ActiveJob, error: unknown): Promise<void> {
+    const r = await nackWithRetry(this.transport, a.job.id, toJobError(error), this.workerId, { signal: this.hardAbort.signal });
+    if (r.ok) this.emit("job.failed", { job: a.job, error, durationMs: Date.now() - a.startedAt });
+    else this.emit("job.settleFailed", { job: a.job, outcome: "nack", error: r.error });
+  }
+
+  /**
+   * Aborts a running job's signal. A handler that honours it ends and the job
+   * fails with the reason; one that ignores it is failed after abortGraceMs
+   * anyway, but keeps its slot until it really returns.
+   */
+  private abortJob(a: ActiveJob, reason: Error): void {
+    if (a.settled || a.abort.signal.aborted) return;
+    a.abort.abort(reason);
+    a.forceTimer = setTimeout(() => {
+      if (a.settled) return;
+      a.settled = true;
+      void this.fail(a, reason);
+    }, this.opts.abortGraceMs);
   }
 
   private async invoke(a: ActiveJob): Promise<HandlerResult> {
@@ -629,8 +657,10 @@ export class Worker extends Emitter<WorkerEvents> implements AsyncDisposable {
       state: new Map(),
       progress: (value) => a.progress.report(value),
       heartbeat: async () => {
-        await transport.heartbeat({ workerId, state: "running", activeJobIds: [job.id], visibilityTimeoutMs });
+        const r = await transport.heartbeat({ workerId, state: "running", activeJobIds: [job.id], visibilityTimeoutMs });
+        if (r.lost?.includes(job.id)) this.loseJob(job.id);
       },
+      abort: (reason?: unknown) => this.abortJob(a, reason instanceof Error ? reason : new Error(reason === undefined ? "aborted by the handler" : String(reason))),
     };
   }
 }
