@@ -101,6 +101,8 @@ export class Worker extends Emitter<WorkerEvents> implements AsyncDisposable {
 
   private _state: WorkerState = "idle";
   private readonly active = new Map<string, ActiveJob>();
+  /** Received but not started yet, waiting for a slot; bounded by the stream's credit. */
+  private backlog: Array<{ job: Job; onSettled: (() => void) | undefined }> = [];
   /** Aborts the dispatcher (stream or poll) when the worker stops fetching. */
   private fetchAbort = new AbortController();
   /** Aborts everything, including settle retries, when the stop is forced. */
@@ -193,10 +195,10 @@ export class Worker extends Emitter<WorkerEvents> implements AsyncDisposable {
    * every job it took is settled. Aborting `signal` is the same as stop().
    */
   start(opts: { signal?: AbortSignal } = {}): Promise<void> {
-    if (this._state !== "idle") {
-      if (this.runPromise) return this.runPromise;
+    // A worker never restarts once stopped (WP §2.3): a new process, or a new Worker, is needed.
+    if (this._state === "terminated" || this._state === "terminate")
       return Promise.reject(new ValidationError(`cannot start a worker that is ${this._state}; create a new Worker`));
-    }
+    if (this.runPromise) return this.runPromise;
     if (this.handlers.size === 0) return Promise.reject(new ValidationError("register at least one handler before start()"));
     this.chain = compose(this.middleware);
     this._state = "running";
@@ -240,6 +242,7 @@ export class Worker extends Emitter<WorkerEvents> implements AsyncDisposable {
     this.fetchAbort.abort();
     this.wakeSlotWaiters();
     await this.dispatcherDone;
+    await this.releaseBacklog();
     const drained = this.drained();
     let timer: NodeJS.Timeout | undefined;
     const graceOver = new Promise<"timeout">((resolve) => (timer = setTimeout(() => resolve("timeout"), graceMs)));
@@ -344,7 +347,7 @@ export class Worker extends Emitter<WorkerEvents> implements AsyncDisposable {
   }
 
   /** One beat: reports state and the running jobs, extends their reservations. Failures keep the state as is. */
-  private async sendHeartbeat(state: WorkerDirective, ids = [...this.active.keys()]): Promise<WorkerDirective | undefined> {
+  private async sendHeartbeat(state: WorkerDirective, ids = [...this.active.keys(), ...this.backlog.map((b) => b.job.id)]): Promise<WorkerDirective | undefined> {
     const r = await this.transport.heartbeat(
       { workerId: this.workerId, state, activeJobIds: ids, visibilityTimeoutMs: this.opts.visibilityTimeoutMs },
       { timeoutMs: Math.max(1000, this.opts.heartbeatIntervalMs) },
@@ -359,6 +362,13 @@ export class Worker extends Emitter<WorkerEvents> implements AsyncDisposable {
    * would refuse an ack or nack for it anyway.
    */
   private loseJob(id: string): void {
+    const waiting = this.backlog.findIndex((b) => b.job.id === id);
+    if (waiting >= 0) {
+      const [b] = this.backlog.splice(waiting, 1);
+      b!.onSettled?.();
+      this.emit("job.cancelled", { job: b!.job });
+      return;
+    }
     const a = this.active.get(id);
     if (!a || a.settled) return;
     a.settled = true;
@@ -373,7 +383,7 @@ export class Worker extends Emitter<WorkerEvents> implements AsyncDisposable {
   }
 
   private get freeSlots(): number {
-    return this.concurrency - this.active.size;
+    return this.concurrency - this.active.size - this.backlog.length;
   }
 
   private waitForSlot(): Promise<void> {
@@ -526,12 +536,23 @@ export class Worker extends Emitter<WorkerEvents> implements AsyncDisposable {
    * visibility timeout); none is dropped.
    */
   private accept(job: Job, onSettled?: () => void): void {
-    if (this.active.has(job.id)) {
-      // The server delivered a job we are already running (a lease expired and came back to us):
-      // running it twice concurrently would be our bug, so leave the copy to the running attempt.
+    if (this.active.has(job.id) || this.backlog.some((b) => b.job.id === job.id)) {
+      // The server delivered a job we already hold (its lease expired and it came back to us):
+      // running it twice concurrently would be our bug, so leave the copy to the attempt we hold.
       onSettled?.();
       return;
     }
+    // The server may hand over more than there are free slots (a stream's credit is freed
+    // when a job is settled, and a job failed after an ignored abort is settled before its
+    // handler returns). Such jobs wait here, bounded by that credit, and start when a slot frees.
+    if (this.active.size >= this.concurrency) {
+      this.backlog.push({ job, onSettled });
+      return;
+    }
+    this.run(job, onSettled);
+  }
+
+  private run(job: Job, onSettled: (() => void) | undefined): void {
     const abort = new AbortController();
     const a: ActiveJob = { job, abort, progress: new ProgressReporter(this.transport, job.id), settled: false, startedAt: Date.now(), done: Promise.resolve(), forceTimer: undefined };
     this.active.set(job.id, a);
@@ -539,9 +560,23 @@ export class Worker extends Emitter<WorkerEvents> implements AsyncDisposable {
       a.progress.stop();
       this.active.delete(job.id);
       onSettled?.();
-      if (this.slotWaiters.length) this.slotWaiters.shift()!();
+      const next = this.backlog.shift();
+      if (next) this.run(next.job, next.onSettled);
+      else if (this.slotWaiters.length) this.slotWaiters.shift()!();
       if (this.active.size === 0) this.wakeDrainWaiters();
     });
+  }
+
+  /** Jobs received but never started (shutdown began): hand them back at once. */
+  private async releaseBacklog(): Promise<void> {
+    const waiting = this.backlog.splice(0);
+    await Promise.all(
+      waiting.map(async ({ job, onSettled }) => {
+        const r = await nackWithRetry(this.transport, job.id, toJobError(new ShutdownError()), this.workerId, { attempts: 3, signal: this.hardAbort.signal });
+        if (!r.ok) this.emit("job.settleFailed", { job, outcome: "nack", error: r.error });
+        onSettled?.();
+      }),
+    );
   }
 
   private drainWaiters: Array<() => void> = [];

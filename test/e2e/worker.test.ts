@@ -1,0 +1,266 @@
+import { afterEach, beforeAll, afterAll, describe, expect, it } from "vitest";
+import { z } from "zod";
+import { chain, Client, NonRetryableError, step, type Job, type Worker } from "../../src/index.js";
+import { eventually, TRANSPORTS, uniqueQueue, useServer, worker as mkWorker, type TransportName } from "../helpers.js";
+
+const ctx = useServer({ visibilityTimeoutMs: 5000 });
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe.each(TRANSPORTS)("Worker over %s", (transport: TransportName) => {
+  let client: Client;
+  const workers: Worker[] = [];
+  beforeAll(() => {
+    client = new Client({ url: ctx.url, transport });
+  });
+  afterAll(() => client.close());
+  afterEach(async () => {
+    await Promise.all(workers.splice(0).map((w) => w.stop({ gracePeriodMs: 0 })));
+  });
+  const start = (queues: string[], opts: Parameters<typeof mkWorker>[2] = {}, setup?: (w: Worker) => void): Worker => {
+    const w = mkWorker(ctx.url, transport, { queues, ...opts });
+    setup?.(w);
+    workers.push(w);
+    void w.start();
+    return w;
+  };
+  const waitState = (id: string, state: Job["state"], timeoutMs = 5000) =>
+    eventually(async () => {
+      const j = await client.getJob(id);
+      return j.state === state ? j : undefined;
+    }, timeoutMs);
+
+  it("never runs more jobs at once than its concurrency", async () => {
+    const queue = uniqueQueue("conc");
+    let running = 0;
+    let peak = 0;
+    let done = 0;
+    start([queue], { concurrency: 3 }, (w) =>
+      w.register("t.slow", async () => {
+        peak = Math.max(peak, ++running);
+        await sleep(20);
+        running--;
+        done++;
+      }),
+    );
+    await client.enqueueBatch(Array.from({ length: 24 }, (_, i) => ({ type: "t.slow", args: [i], options: { queue } })));
+    await eventually(() => done === 24, 10_000);
+    expect(peak).toBeLessThanOrEqual(3);
+    expect(peak).toBe(3);
+  });
+
+  it("gives the handler the job's context and acknowledges its result", async () => {
+    const queue = uniqueQueue("ctx");
+    let seen: Record<string, unknown> = {};
+    start([queue], {}, (w) =>
+      w.register("t.ctx", (c) => {
+        seen = { jobId: c.jobId, type: c.type, args: c.args, meta: c.meta, attempt: c.attempt, queue: c.queue, parentResults: c.parentResults, aborted: c.signal.aborted };
+        return { ok: true, n: 0 };
+      }),
+    );
+    const job = await client.enqueue("t.ctx", [0, "", false], { queue, meta: { who: "me" } });
+    const done = await waitState(job.id, "completed");
+    expect(done.result).toEqual({ ok: true, n: 0 });
+    expect(seen).toEqual({ jobId: job.id, type: "t.ctx", args: [0, "", false], meta: { who: "me" }, attempt: 1, queue, parentResults: {}, aborted: false });
+  });
+
+  it("typed handlers get parsed args; args that do not parse fail the job without a retry and without calling the handler", async () => {
+    const queue = uniqueQueue("typed");
+    const calls: unknown[] = [];
+    start([queue], {}, (w) =>
+      w.register("t.typed", { args: z.tuple([z.object({ n: z.number().int() }).transform((o) => o.n * 2)]) }, (c) => {
+        calls.push(c.args);
+        const [doubled] = c.args;
+        return doubled + 1;
+      }),
+    );
+    const good = await client.enqueue("t.typed", [{ n: 20 }], { queue });
+    const bad = await client.enqueue("t.typed", [{ n: "twenty" }], { queue, retry: { maxAttempts: 5 } });
+    expect((await waitState(good.id, "completed")).result).toBe(41);
+    const failed = await waitState(bad.id, "discarded");
+    expect(failed.attempt).toBe(1);
+    expect(failed.errors[0]).toMatchObject({ code: "validation.args", retryable: false });
+    expect(failed.errors[0]!.message).toMatch(/args\[0\]\.n/);
+    expect(calls).toEqual([[40]]);
+  });
+
+  it("NonRetryableError discards at once; an error's code is the recorded error type; other errors retry", async () => {
+    const queue = uniqueQueue("errs");
+    const attempts = new Map<string, number>();
+    start([queue], {}, (w) => {
+      w.register("t.fatal", () => {
+        throw new NonRetryableError("card declined", { code: "payment.declined" });
+      });
+      w.register("t.flaky", (c) => {
+        const n = (attempts.get(c.jobId) ?? 0) + 1;
+        attempts.set(c.jobId, n);
+        if (n < 2) throw Object.assign(new Error("try again"), { code: "net.reset" });
+        return "ok";
+      });
+      w.register("t.notretryable", () => {
+        throw Object.assign(new Error("bad input"), { retryable: false });
+      });
+    });
+    const fatal = await client.enqueue("t.fatal", [], { queue, retry: { maxAttempts: 5 } });
+    const flaky = await client.enqueue("t.flaky", [], { queue, retry: { maxAttempts: 3, initialInterval: 10, jitter: false } });
+    const nr = await client.enqueue("t.notretryable", [], { queue, retry: { maxAttempts: 5 } });
+    const f = await waitState(fatal.id, "discarded");
+    expect(f.errors).toHaveLength(1);
+    expect(f.errors[0]).toMatchObject({ code: "payment.declined", message: "card declined", retryable: false });
+    expect(f.errors[0]!.backtrace).toMatch(/NonRetryableError: card declined/);
+    const fl = await waitState(flaky.id, "completed");
+    expect(fl.attempt).toBe(2);
+    expect(fl.errors[0]).toMatchObject({ code: "net.reset", message: "try again", retryable: true });
+    expect((await waitState(nr.id, "discarded")).attempt).toBe(1);
+  });
+
+  it("a job type this worker has no handler for is failed retryably, never discarded (another worker may know it)", async () => {
+    const queue = uniqueQueue("nohandler");
+    start([queue], {}, (w) => w.register("t.known", () => null));
+    const job = await client.enqueue("t.unknown", [], { queue, retry: { maxAttempts: 3, initialInterval: 60_000 } });
+    const j = await waitState(job.id, "retryable");
+    expect(j.errors[0]).toMatchObject({ code: "handler_not_found", retryable: true });
+  });
+
+  it("heartbeats keep a long job active past its visibility timeout, and it runs once", async () => {
+    const queue = uniqueQueue("long");
+    let runs = 0;
+    start([queue], { visibilityTimeoutMs: 600, heartbeatIntervalMs: 150 }, (w) =>
+      w.register("t.long", async () => {
+        runs++;
+        await sleep(1800);
+        return "done";
+      }),
+    );
+    const job = await client.enqueue("t.long", [], { queue });
+    const j = await waitState(job.id, "completed", 8000);
+    expect(j.attempt).toBe(1);
+    expect(j.errors).toEqual([]);
+    expect(runs).toBe(1);
+  });
+
+  it("ctx.heartbeat() extends the reservation of a long job between regular beats", async () => {
+    const queue = uniqueQueue("ctxbeat");
+    start([queue], { visibilityTimeoutMs: 500, heartbeatIntervalMs: 60_000 }, (w) =>
+      w.register("t.beating", async (c) => {
+        for (let i = 0; i < 6; i++) {
+          await sleep(200);
+          await c.heartbeat();
+        }
+      }),
+    );
+    const job = await client.enqueue("t.beating", [], { queue });
+    const j = await waitState(job.id, "completed", 8000);
+    expect(j.attempt).toBe(1);
+  });
+
+  it("a quiet directive from the server stops fetching; running resumes it; terminate stops the worker", async () => {
+    const queue = uniqueQueue("quiet");
+    const done: string[] = [];
+    const w = start([queue], { heartbeatIntervalMs: 100 }, (w) => w.register("t.q", (c) => void done.push(c.jobId)));
+    const first = await client.enqueue("t.q", [], { queue });
+    await waitState(first.id, "completed");
+    ctx.server.core.store.directWorker(w.workerId, "quiet");
+    await eventually(() => w.state === "quiet");
+    const second = await client.enqueue("t.q", [], { queue });
+    await sleep(400);
+    expect((await client.getJob(second.id)).state).toBe("available");
+    ctx.server.core.store.directWorker(w.workerId, "running");
+    await eventually(() => w.state === "running");
+    await waitState(second.id, "completed");
+    ctx.server.core.store.directWorker(w.workerId, "terminate");
+    await eventually(() => w.state === "terminated");
+  });
+
+  it("a job past its timeout sees its signal abort and fails with code timeout", async () => {
+    const queue = uniqueQueue("timeout");
+    start([queue], {}, (w) =>
+      w.register("t.timeout", async (c) => {
+        await new Promise((_, reject) => c.signal.addEventListener("abort", () => reject(c.signal.reason as Error)));
+      }),
+    );
+    const job = await client.enqueue("t.timeout", [], { queue, timeout: 200, retry: { maxAttempts: 1 } });
+    const j = await waitState(job.id, "discarded");
+    expect(j.errors[0]).toMatchObject({ code: "timeout" });
+    const took = j.completedAt!.getTime() - j.startedAt!.getTime();
+    expect(took).toBeGreaterThanOrEqual(190);
+    expect(took).toBeLessThan(2000);
+  });
+
+  it("a handler that ignores its timeout is failed after the abort grace but keeps its slot until it returns", async () => {
+    const queue = uniqueQueue("stubborn");
+    const order: string[] = [];
+    start([queue], { concurrency: 1, abortGraceMs: 100 }, (w) => {
+      w.register("t.stubborn", async () => {
+        order.push("stubborn:start");
+        await sleep(900);
+        order.push("stubborn:end");
+      });
+      w.register("t.next", () => void order.push("next"));
+    });
+    const stubborn = await client.enqueue("t.stubborn", [], { queue, timeout: 100, retry: { maxAttempts: 1 } });
+    await sleep(50);
+    const next = await client.enqueue("t.next", [], { queue });
+    const failed = await waitState(stubborn.id, "discarded");
+    expect(failed.errors[0]!.code).toBe("timeout");
+    expect(failed.completedAt!.getTime() - failed.startedAt!.getTime()).toBeLessThan(800);
+    await waitState(next.id, "completed");
+    expect(order).toEqual(["stubborn:start", "stubborn:end", "next"]);
+  });
+
+  it("workflow steps get the results of the steps they depend on in ctx.parentResults", async () => {
+    const queue = uniqueQueue("wfw");
+    const seen: unknown[] = [];
+    start([queue], {}, (w) => {
+      w.register("wf.first", () => ({ rows: 42 }));
+      w.register("wf.second", (c) => {
+        seen.push(c.parentResults, c.workflowId);
+        return "ok";
+      });
+    });
+    const wf = await client.workflow(chain("etl", [step("wf.first", [], { queue }), step("wf.second", [], { queue })]));
+    await eventually(async () => (await client.getWorkflow(wf.id)).state === "completed", 8000);
+    expect(seen).toEqual([{ "0": { rows: 42 } }, wf.id]);
+  });
+
+  it("stop() is idempotent: every caller gets the same promise, stopped fires once, and a stopped worker cannot start again", async () => {
+    const queue = uniqueQueue("stop");
+    const w = mkWorker(ctx.url, transport, { queues: [queue] });
+    w.register("t.x", () => null);
+    let stopped = 0;
+    w.on("stopped", () => void stopped++);
+    const run = w.start();
+    const a = w.stop();
+    const b = w.stop();
+    expect(a).toBe(b);
+    await Promise.all([a, b, run]);
+    expect(stopped).toBe(1);
+    expect(w.state).toBe("terminated");
+    await expect(w.start()).rejects.toThrow(/create a new Worker/);
+  });
+});
+
+describe("Worker over gRPC: streaming dispatch", () => {
+  it("a job enqueued while the worker idles starts within milliseconds", async () => {
+    const queue = uniqueQueue("latency");
+    const client = new Client({ url: ctx.url });
+    const starts = new Map<string, number>();
+    const w = mkWorker(ctx.url, "grpc", { queues: [queue] });
+    w.register("t.ping", (c) => void starts.set(c.jobId, performance.now()));
+    void w.start();
+    await sleep(300);
+    const lat: number[] = [];
+    for (let i = 0; i < 30; i++) {
+      const t0 = performance.now();
+      const job = await client.enqueue("t.ping", [i], { queue });
+      await eventually(() => starts.has(job.id), 2000, 1);
+      lat.push(starts.get(job.id)! - t0);
+      await sleep(10);
+    }
+    lat.sort((a, b) => a - b);
+    const p50 = lat[Math.floor(lat.length / 2)]!;
+    // A polling worker waits up to its poll interval (1 s); a streamed job starts right away.
+    expect(p50).toBeLessThan(25);
+    await w.stop();
+    await client.close();
+  });
+});

@@ -1,0 +1,64 @@
+import { connect, createServer, type AddressInfo, type Server, type Socket } from "node:net";
+
+/**
+ * A TCP proxy in front of a server, to break connections for real: cut() drops
+ * every open connection (both ways) as a network fault would; new connections
+ * are accepted again at once unless paused.
+ */
+export class Proxy {
+  private server: Server;
+  private pairs = new Set<[Socket, Socket]>();
+  private refusing = false;
+  url = "";
+
+  private constructor(private readonly target: URL) {
+    this.server = createServer((client) => {
+      if (this.refusing) {
+        client.destroy();
+        return;
+      }
+      const upstream = connect(Number(target.port), target.hostname);
+      const pair: [Socket, Socket] = [client, upstream];
+      this.pairs.add(pair);
+      client.pipe(upstream);
+      upstream.pipe(client);
+      const close = () => {
+        this.pairs.delete(pair);
+        client.destroy();
+        upstream.destroy();
+      };
+      client.on("error", close).on("close", close);
+      upstream.on("error", close).on("close", close);
+    });
+  }
+
+  static async start(targetUrl: string): Promise<Proxy> {
+    const p = new Proxy(new URL(targetUrl));
+    await new Promise<void>((r) => p.server.listen(0, "127.0.0.1", r));
+    p.url = `http://127.0.0.1:${(p.server.address() as AddressInfo).port}`;
+    return p;
+  }
+
+  get connections(): number {
+    return this.pairs.size;
+  }
+
+  /** Breaks every open connection now. */
+  cut(): void {
+    for (const [a, b] of this.pairs) {
+      a.destroy();
+      b.destroy();
+    }
+    this.pairs.clear();
+  }
+
+  /** Refuse (true) or accept (false) new connections. */
+  refuse(on: boolean): void {
+    this.refusing = on;
+  }
+
+  async close(): Promise<void> {
+    this.cut();
+    await new Promise<void>((r) => this.server.close(() => r()));
+  }
+}
