@@ -31,22 +31,26 @@ export function otelEnqueue(opts: OtelOptions = {}): EnqueueMiddleware {
   return async (req, next) => {
     const tracer = opts.tracer ?? trace.getTracer("ojs-connect");
     const queue = req.options.queue ?? "default";
-    return tracer.startActiveSpan(`${queue} enqueue`, { kind: SpanKind.PRODUCER, attributes: { "messaging.system": "ojs", "ojs.job.type": req.type, "ojs.job.queue": queue } }, async (span) => {
-      try {
-        const carrier: Record<string, string> = {};
-        propagation.inject(context.active(), carrier);
-        const meta: JsonObject = { ...(req.options.meta ?? {}) };
-        for (const k of KEYS) if (carrier[k]) meta[k] = carrier[k];
-        meta.trace_id = span.spanContext().traceId;
-        return await next({ ...req, options: { ...req.options, meta } });
-      } catch (e) {
-        span.recordException(e as Error);
-        span.setStatus({ code: SpanStatusCode.ERROR, message: (e as Error).message });
-        throw e;
-      } finally {
-        span.end();
-      }
+    const span = tracer.startSpan(`${queue} enqueue`, {
+      kind: SpanKind.PRODUCER,
+      attributes: { "messaging.system": "ojs", "ojs.job.type": req.type, "ojs.job.queue": queue },
     });
+    try {
+      // The span's context is injected explicitly: this works whether or not the
+      // application registered a context manager.
+      const carrier: Record<string, string> = {};
+      propagation.inject(trace.setSpan(context.active(), span), carrier);
+      const meta: JsonObject = { ...(req.options.meta ?? {}) };
+      for (const k of KEYS) if (carrier[k]) meta[k] = carrier[k];
+      meta.trace_id = span.spanContext().traceId;
+      return await next({ ...req, options: { ...req.options, meta } });
+    } catch (e) {
+      span.recordException(e as Error);
+      span.setStatus({ code: SpanStatusCode.ERROR, message: (e as Error).message });
+      throw e;
+    } finally {
+      span.end();
+    }
   };
 }
 

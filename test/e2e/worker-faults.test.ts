@@ -1,0 +1,297 @@
+/**
+ * Faults a worker must survive without losing a job or running one twice, and
+ * each worker defect of the official ojs-js-sdk (peer-matrix.md, A3) proved absent.
+ * The server and the connections are real; where a fault cannot be produced on
+ * cue by a real server, a wrapper around the real transport injects it.
+ */
+import { getEventListeners } from "node:events";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { Client, ConnectionError, UnimplementedError, Worker, type Job } from "../../src/index.js";
+import { GrpcTransport } from "../../src/transport/grpc/transport.js";
+import { HttpTransport } from "../../src/transport/http/transport.js";
+import type { Transport } from "../../src/transport/transport.js";
+import { faulty } from "../support/faulty-transport.js";
+import { Proxy } from "../support/proxy.js";
+import { eventually, TRANSPORTS, uniqueQueue, useServer, type TransportName } from "../helpers.js";
+
+const ctx = useServer({ visibilityTimeoutMs: 4000 });
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function transportFor(name: TransportName, url: string): Transport {
+  return name === "grpc" ? new GrpcTransport({ url }) : new HttpTransport({ url });
+}
+
+describe.each(TRANSPORTS)("worker faults over %s", (name) => {
+  let client: Client;
+  beforeAll(() => {
+    client = new Client({ url: ctx.url, transport: name });
+  });
+  afterAll(() => client.close());
+  const jobState = async (id: string) => (await client.getJob(id)).state;
+
+  it("defect A3.1: an ack that fails is never turned into a nack, and the job is not reported failed", async () => {
+    const queue = uniqueQueue("ackfail");
+    const f = faulty(transportFor(name, ctx.url));
+    f.fail("ack", () => new ConnectionError("ack lost"));
+    const w = new Worker({ transport: f.transport, queues: [queue], handleSignals: false });
+    let runs = 0;
+    const events: string[] = [];
+    w.register("t.ok", () => void runs++);
+    w.on("job.failed", () => void events.push("failed"));
+    w.on("job.settleFailed", (e) => void events.push(`settleFailed:${e.outcome}`));
+    void w.start();
+    const job = await client.enqueue("t.ok", [], { queue });
+    await eventually(() => events.length > 0, 15_000);
+    expect(events).toEqual(["settleFailed:ack"]);
+    expect(f.calls.nack).toBe(0);
+    expect(f.calls.ack).toBeGreaterThan(1); // retried
+    expect(runs).toBe(1);
+    expect(await jobState(job.id)).toBe("active"); // left to its visibility timeout, not failed
+    await w.stop({ gracePeriodMs: 0 });
+    await f.transport.close();
+  }, 20_000);
+
+  it("defect A3.1: a listener that throws on job.completed does not fail the job", async () => {
+    const queue = uniqueQueue("listener");
+    const w = new Worker({ url: ctx.url, transport: name, queues: [queue], handleSignals: false });
+    const errors: unknown[] = [];
+    w.register("t.ok", () => "fine");
+    w.on("job.completed", () => {
+      throw new Error("listener bug");
+    });
+    w.on("error", (e) => void errors.push(e.context));
+    void w.start();
+    const job = await client.enqueue("t.ok", [], { queue });
+    await eventually(async () => (await jobState(job.id)) === "completed");
+    await sleep(50);
+    expect(await jobState(job.id)).toBe("completed");
+    expect(errors).toEqual(["listener of job.completed"]);
+    await w.stop();
+  });
+
+  it("defect A3.2: a nack that keeps failing does not crash the process (no unhandled rejection)", async () => {
+    const queue = uniqueQueue("nackfail");
+    const f = faulty(transportFor(name, ctx.url));
+    f.fail("nack", () => new ConnectionError("server gone"));
+    const unhandled: unknown[] = [];
+    const onUnhandled = (e: unknown) => void unhandled.push(e);
+    process.on("unhandledRejection", onUnhandled);
+    const w = new Worker({ transport: f.transport, queues: [queue], handleSignals: false });
+    const settleFailed: string[] = [];
+    w.register("t.fail", () => {
+      throw new Error("boom");
+    });
+    w.on("job.settleFailed", (e) => void settleFailed.push(e.outcome));
+    void w.start();
+    await client.enqueue("t.fail", [], { queue });
+    await eventually(() => settleFailed.length === 1, 15_000);
+    await sleep(100);
+    process.off("unhandledRejection", onUnhandled);
+    expect(unhandled).toEqual([]);
+    expect(settleFailed).toEqual(["nack"]);
+    await w.stop({ gracePeriodMs: 0 });
+    await f.transport.close();
+  }, 20_000);
+
+  it("defect A3.3: jobs that arrive after stop() began are handed back, not orphaned", async () => {
+    const queue = uniqueQueue("orphan");
+    const f = faulty(transportFor(name, ctx.url));
+    // Every fetch answer (and stream open) arrives late: stop() happens while one is in flight.
+    f.delay("fetch", 300);
+    f.delay("streamJobs", 300);
+    const w = new Worker({ transport: f.transport, queues: [queue], handleSignals: false, dispatch: "poll" });
+    let runs = 0;
+    w.register("t.x", () => void runs++);
+    const jobs = await client.enqueueBatch(Array.from({ length: 5 }, () => ({ type: "t.x", args: [], options: { queue } })));
+    const run = w.start();
+    await sleep(100);
+    await w.stop({ gracePeriodMs: 2000 });
+    await run;
+    const states = await Promise.all(jobs.map((j) => jobState(j.id)));
+    expect(states).not.toContain("active");
+    expect(runs + states.filter((s) => s === "retryable" || s === "available").length).toBe(5);
+    await f.transport.close();
+  });
+
+  it("defect A3.4: heartbeats continue while draining, and what is left at the end of the grace period is failed with shutdown", async () => {
+    const queue = uniqueQueue("drain");
+    const w = new Worker({ url: ctx.url, transport: name, queues: [queue], handleSignals: false, visibilityTimeoutMs: 500, heartbeatIntervalMs: 100, concurrency: 2 });
+    let finished = 0;
+    w.register("t.drains", async () => {
+      await sleep(1200); // longer than the visibility timeout: only heartbeats keep it ours
+      finished++;
+    });
+    w.register("t.stuck", async () => {
+      await sleep(10_000); // ignores its signal, outlives the grace period
+    });
+    void w.start();
+    const drains = await client.enqueue("t.drains", [], { queue });
+    const stuck = await client.enqueue("t.stuck", [], { queue, retry: { maxAttempts: 3, initialInterval: 60_000 } });
+    await eventually(async () => (await jobState(stuck.id)) === "active" && (await jobState(drains.id)) === "active");
+    const t0 = Date.now();
+    await w.stop({ gracePeriodMs: 1600 });
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(1500);
+    const d = await client.getJob(drains.id);
+    expect(d.state).toBe("completed");
+    expect(d.attempt).toBe(1); // never reclaimed during the drain
+    expect(finished).toBe(1);
+    const s = await client.getJob(stuck.id);
+    expect(s.state).toBe("retryable");
+    expect(s.errors.at(-1)).toMatchObject({ code: "shutdown", retryable: true });
+  });
+
+  it("defect A3.5: job timeouts are milliseconds in the model (a 2 s job timeout does not abort after 2 ms)", async () => {
+    const queue = uniqueQueue("units");
+    const w = new Worker({ url: ctx.url, transport: name, queues: [queue], handleSignals: false });
+    w.register("t.unit", async (c) => {
+      await sleep(100);
+      return c.signal.aborted;
+    });
+    void w.start();
+    const job = await client.enqueue("t.unit", [], { queue, timeout: "PT2S" });
+    expect(job.timeout).toBe(2000);
+    await eventually(async () => (await jobState(job.id)) === "completed");
+    expect((await client.getJob(job.id)).result).toBe(false);
+    await w.stop();
+  });
+
+  it("defect A3.13: calls with one long-lived AbortSignal leave no listener behind", async () => {
+    const t = transportFor(name, ctx.url);
+    const signal = new AbortController().signal;
+    for (let i = 0; i < 200; i++) await t.health({ signal });
+    expect(getEventListeners(signal, "abort")).toHaveLength(0);
+    await t.close();
+  });
+
+  it("defect A3.15: a stopped worker does not restart, and concurrent stop() calls share one shutdown", async () => {
+    const w = new Worker({ url: ctx.url, transport: name, queues: [uniqueQueue()], handleSignals: false });
+    w.register("t.x", () => null);
+    const run = w.start();
+    let stopped = 0;
+    w.on("stopped", () => void stopped++);
+    await Promise.all([w.stop(), w.stop(), w.stop()]);
+    await run;
+    expect(stopped).toBe(1);
+    await expect(w.start()).rejects.toThrow();
+  });
+});
+
+describe("stream faults (gRPC)", () => {
+  it("a stream cut mid-run reconnects, and every job completes exactly once", async () => {
+    const proxy = await Proxy.start(ctx.url);
+    const queue = uniqueQueue("cut");
+    const client = new Client({ url: ctx.url });
+    const w = new Worker({ url: proxy.url, queues: [queue], concurrency: 8, handleSignals: false, heartbeatIntervalMs: 200, visibilityTimeoutMs: 1500 });
+    const runs = new Map<string, number>();
+    let reconnects = 0;
+    w.register("t.work", async (c) => {
+      runs.set(c.jobId, (runs.get(c.jobId) ?? 0) + 1);
+      await sleep(5);
+    });
+    w.on("stream.reconnect", () => void reconnects++);
+    void w.start();
+    const N = 300;
+    const jobs = await client.enqueueBatch(Array.from({ length: N }, (_, i) => ({ type: "t.work", args: [i], options: { queue } })));
+    await eventually(() => runs.size > 60, 10_000, 1);
+    proxy.cut();
+    await eventually(() => runs.size > 180, 15_000, 1);
+    proxy.cut();
+    await eventually(async () => (await client.queueStats(queue)).available === 0 && (await Promise.all(jobs.map((j) => client.getJob(j.id)))).every((j) => j.state === "completed"), 20_000, 50);
+    expect(reconnects).toBeGreaterThanOrEqual(1);
+    expect(runs.size).toBe(N);
+    expect([...runs.values()].every((n) => n === 1)).toBe(true);
+    await w.stop();
+    await client.close();
+    await proxy.close();
+  }, 40_000);
+
+  it("watchdog: a stream that stops pushing while slots are free is detected, and the work gets done", async () => {
+    const queue = uniqueQueue("stall");
+    const client = new Client({ url: ctx.url });
+    const f = faulty(new GrpcTransport({ url: ctx.url }));
+    // An official backend bug: the stream stays open but never pushes again.
+    f.overrideStream(async function* (_req, opts) {
+      await new Promise<void>((resolve) => opts.signal.addEventListener("abort", () => resolve(), { once: true }));
+    });
+    const w = new Worker({ transport: f.transport, queues: [queue], handleSignals: false, watchdogIntervalMs: 200 });
+    const done: string[] = [];
+    w.register("t.w", (c) => void done.push(c.jobId));
+    void w.start();
+    await client.enqueueBatch(Array.from({ length: 5 }, () => ({ type: "t.w", args: [], options: { queue } })));
+    await eventually(() => done.length === 5, 10_000);
+    expect(f.calls.fetch).toBeGreaterThan(0);
+    await w.stop();
+    await f.transport.close();
+    await client.close();
+  });
+
+  it("falls back to polling when the server answers StreamJobs with UNIMPLEMENTED", async () => {
+    const queue = uniqueQueue("fallback");
+    const client = new Client({ url: ctx.url });
+    const f = faulty(new GrpcTransport({ url: ctx.url }));
+    f.fail("streamJobs", () => new UnimplementedError("StreamJobs is not implemented"));
+    const w = new Worker({ transport: f.transport, queues: [queue], handleSignals: false });
+    const fallbacks: string[] = [];
+    const done: string[] = [];
+    w.on("dispatch.fallback", (e) => void fallbacks.push(e.to));
+    w.register("t.p", (c) => void done.push(c.jobId));
+    void w.start();
+    await client.enqueue("t.p", [], { queue });
+    await eventually(() => done.length === 1, 5000);
+    expect(fallbacks).toEqual(["poll"]);
+    await w.stop();
+    await f.transport.close();
+    await client.close();
+  });
+});
+
+describe("directives from servers that answer like the official backends", () => {
+  let stub: Server;
+  let url = "";
+  let directive = "quiet";
+  beforeAll(async () => {
+    // The reference backends answer a heartbeat with {"state":"active","directive":"quiet"}.
+    stub = createServer((req, res) => {
+      req.resume();
+      req.on("end", () => {
+        res.setHeader("content-type", "application/json");
+        if (req.url === "/ojs/v1/workers/heartbeat") res.end(JSON.stringify({ state: "active", directive }));
+        else if (req.url === "/ojs/v1/workers/fetch") res.end(JSON.stringify({ jobs: [] }));
+        else res.end("{}");
+      });
+    });
+    await new Promise<void>((r) => stub.listen(0, "127.0.0.1", r));
+    url = `http://127.0.0.1:${(stub.address() as AddressInfo).port}`;
+  });
+  afterAll(() => new Promise<void>((r) => stub.close(() => r())));
+
+  it("defect A3.7: the directive is read from `directive` as well as `state`", async () => {
+    const w = new Worker({ url, transport: "http", queues: ["default"], handleSignals: false, heartbeatIntervalMs: 50 });
+    w.register("t.x", () => null);
+    void w.start();
+    await eventually(() => w.state === "quiet");
+    directive = "terminate";
+    await eventually(() => w.state === "terminated");
+  });
+});
+
+describe("abandoned job reservations", () => {
+  it("a job whose worker died is handed out again after its visibility timeout and completes", async () => {
+    const queue = uniqueQueue("crash");
+    const client = new Client({ url: ctx.url });
+    const job: Job = await client.enqueue("t.crash", [], { queue, visibilityTimeout: 300 });
+    const [taken] = await client.transport.fetch({ queues: [queue], count: 1, workerId: "crashed-worker", visibilityTimeoutMs: 300 });
+    expect(taken!.id).toBe(job.id);
+    const w = new Worker({ url: ctx.url, queues: [queue], handleSignals: false });
+    w.register("t.crash", () => "recovered");
+    void w.start();
+    await eventually(async () => (await client.getJob(job.id)).state === "completed", 5000);
+    const j = await client.getJob(job.id);
+    expect(j.attempt).toBe(2);
+    expect(j.result).toBe("recovered");
+    await w.stop();
+    await client.close();
+  });
+});
