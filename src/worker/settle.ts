@@ -1,4 +1,4 @@
-import { OjsError, RateLimitedError } from "../model/errors.js";
+import { ConflictError, OjsError, RateLimitedError } from "../model/errors.js";
 import type { Transport } from "../transport/transport.js";
 import type { JobError } from "../model/job.js";
 import type { JsonValue } from "../model/json.js";
@@ -31,8 +31,15 @@ export async function ackWithRetry(
   workerId: string,
   opts: SettleOptions = {},
 ): Promise<{ ok: true } | { ok: false; error: unknown }> {
-  return retrying(() => transport.ack(result === undefined ? { jobId, workerId } : { jobId, result, workerId }), opts);
+  return retrying(() => transport.ack(result === undefined ? { jobId, workerId } : { jobId, result, workerId }), opts, ACKED);
 }
+
+/**
+ * States that prove an earlier try of this very call got through before its
+ * answer was lost: a retried ack that finds the job completed succeeded.
+ */
+const ACKED = new Set(["completed"]);
+const NACKED = new Set(["retryable", "discarded", "scheduled", "available"]);
 
 export async function nackWithRetry(
   transport: Transport,
@@ -41,10 +48,17 @@ export async function nackWithRetry(
   workerId: string,
   opts: SettleOptions = {},
 ): Promise<{ ok: true; value: NackResult } | { ok: false; error: unknown }> {
-  return retrying(() => transport.nack({ jobId, error, workerId }), opts);
+  const r = await retrying(() => transport.nack({ jobId, error, workerId }), opts, NACKED);
+  if (!r.ok) return r;
+  // An earlier try got through: the server has the failure, its answer was lost.
+  return { ok: true, value: r.value ?? { state: "retryable" } };
 }
 
-async function retrying<T>(fn: () => Promise<T>, opts: SettleOptions): Promise<{ ok: true; value: T } | { ok: false; error: unknown }> {
+async function retrying<T>(
+  fn: () => Promise<T>,
+  opts: SettleOptions,
+  doneStates: ReadonlySet<string>,
+): Promise<{ ok: true; value: T | undefined } | { ok: false; error: unknown }> {
   const attempts = opts.attempts ?? 6;
   const backoff = new Backoff(100, 2000);
   let last: unknown;
@@ -52,6 +66,8 @@ async function retrying<T>(fn: () => Promise<T>, opts: SettleOptions): Promise<{
     try {
       return { ok: true, value: await fn() };
     } catch (e) {
+      const state = e instanceof ConflictError ? e.details?.state : undefined;
+      if (i > 0 && typeof state === "string" && doneStates.has(state)) return { ok: true, value: undefined };
       last = e;
       if (!isTransient(e) || opts.signal?.aborted) break;
       const wait = e instanceof RateLimitedError && e.retryAfterMs !== undefined ? e.retryAfterMs : backoff.next();

@@ -416,7 +416,10 @@ export class Worker extends Emitter<WorkerEvents> implements AsyncDisposable {
       const streamAbort = new AbortController();
       const onStop = () => streamAbort.abort();
       this.fetchAbort.signal.addEventListener("abort", onStop, { once: true });
-      const max = this.freeSlots;
+      // Full credit even when jobs from an earlier stream are still running: jobs pushed
+      // beyond the free slots wait in the backlog (at most `concurrency` of them), whereas
+      // a smaller credit would leave slots idle until the stream is reopened.
+      const max = this.concurrency;
       let inFlight = 0;
       let lastJobAt = Date.now();
       let stalled = false;
@@ -426,9 +429,9 @@ export class Worker extends Emitter<WorkerEvents> implements AsyncDisposable {
       // and reopen the stream.
       const watchdog = setInterval(() => {
         if (!this.fetching || this.freeSlots <= 0 || Date.now() - lastJobAt < this.opts.watchdogIntervalMs) return;
-        const free = this.freeSlots - Math.max(0, max - inFlight);
-        const probe = free > 0 ? free : inFlight === 0 ? this.freeSlots : 0;
-        if (probe <= 0) return;
+        // Only while nothing from this stream is in flight: then the silence cannot be backpressure.
+        if (inFlight > 0) return;
+        const probe = this.freeSlots;
         void this.fetchOnce(probe, streamAbort.signal).then((n) => {
           if (n > 0) {
             stalled = true;

@@ -18,6 +18,9 @@ export class Proxy {
         return;
       }
       const upstream = connect(Number(target.port), target.hostname);
+      // Without this, Nagle's algorithm and delayed ACKs add ~40 ms to small frames.
+      client.setNoDelay(true);
+      upstream.setNoDelay(true);
       const pair: [Socket, Socket] = [client, upstream];
       this.pairs.add(pair);
       client.pipe(upstream);

@@ -10,7 +10,7 @@ import { msFromDuration } from "../../codec/values.js";
  * code comes from google.rpc.ErrorInfo when the server sent one, else from the
  * gRPC status through the code table.
  */
-export function fromConnectError(e: unknown, operation: string): OjsError {
+export function fromConnectError(e: unknown, operation: string, signal?: AbortSignal): OjsError {
   if (e instanceof OjsError) return e;
   const ce = ConnectError.from(e);
   const info = findDetail(ce, ErrorInfoSchema);
@@ -18,7 +18,10 @@ export function fromConnectError(e: unknown, operation: string): OjsError {
   const base = { operation, grpcCode: ce.code, cause: e, ...(requestId ? { requestId } : {}) };
 
   if (!info) {
-    if (ce.code === Code.Canceled) return new AbortError(ce.rawMessage || "the call was cancelled", base);
+    // CANCELLED is what a broken HTTP/2 stream looks like too: it is an abort only
+    // when the caller asked for one; otherwise the connection failed (transient).
+    if (ce.code === Code.Canceled)
+      return signal?.aborted ? new AbortError(ce.rawMessage || "the call was cancelled", base) : new ConnectionError(ce.rawMessage || "the connection was lost", base);
     if (ce.code === Code.DeadlineExceeded) return new TimeoutError(ce.rawMessage || "deadline exceeded", base);
     if (ce.code === Code.Unavailable || (ce.code === Code.Internal && /ECONN|EPIPE|socket|session/i.test(ce.rawMessage)))
       return new ConnectionError(ce.rawMessage || "server unavailable", base);

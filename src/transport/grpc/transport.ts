@@ -89,11 +89,11 @@ export class GrpcTransport implements Transport {
     return o;
   }
 
-  private async call<T>(operation: string, fn: () => Promise<T>): Promise<T> {
+  private async call<T>(operation: string, fn: () => Promise<T>, signal?: AbortSignal): Promise<T> {
     try {
       return await fn();
     } catch (e) {
-      throw fromConnectError(e, operation);
+      throw fromConnectError(e, operation, signal);
     }
   }
 
@@ -114,7 +114,7 @@ export class GrpcTransport implements Transport {
         schemaValidation: r.schemaValidation,
       };
       return m;
-    });
+    }, opts?.signal);
   }
 
   health(opts?: CallOptions): Promise<Health> {
@@ -124,14 +124,14 @@ export class GrpcTransport implements Transport {
       if (r.timestamp) h.timestamp = dateFromTimestamp(r.timestamp);
       if (r.details) h.details = r.details as Health["details"];
       return h;
-    });
+    }, opts?.signal);
   }
 
   enqueue(req: NormalizedJobRequest, opts?: CallOptions): Promise<Job> {
     return this.call("enqueue", async () => {
       const r = await this.rpc.enqueue(requestToProto(req), this.callOptions(opts));
       return jobFromProto(r.job!);
-    });
+    }, opts?.signal);
   }
 
   enqueueBatch(reqs: NormalizedJobRequest[], opts?: CallOptions): Promise<Job[]> {
@@ -142,15 +142,15 @@ export class GrpcTransport implements Transport {
         this.callOptions(opts),
       );
       return r.jobs.map(jobFromProto);
-    });
+    }, opts?.signal);
   }
 
   getJob(id: string, opts?: CallOptions): Promise<Job> {
-    return this.call("getJob", async () => jobFromProto((await this.rpc.getJob({ jobId: id }, this.callOptions(opts))).job!));
+    return this.call("getJob", async () => jobFromProto((await this.rpc.getJob({ jobId: id }, this.callOptions(opts))).job!), opts?.signal);
   }
 
   cancelJob(id: string, opts?: CallOptions): Promise<Job> {
-    return this.call("cancelJob", async () => jobFromProto((await this.rpc.cancelJob({ jobId: id }, this.callOptions(opts))).job!));
+    return this.call("cancelJob", async () => jobFromProto((await this.rpc.cancelJob({ jobId: id }, this.callOptions(opts))).job!), opts?.signal);
   }
 
   fetch(req: FetchJobsRequest, opts?: CallOptions): Promise<Job[]> {
@@ -158,7 +158,7 @@ export class GrpcTransport implements Transport {
       const extra = req.visibilityTimeoutMs ? { [VISIBILITY_HEADER]: String(req.visibilityTimeoutMs) } : undefined;
       const r = await this.rpc.fetch({ queues: req.queues, count: req.count, workerId: req.workerId }, this.callOptions(opts, extra));
       return r.jobs.map(jobFromProto);
-    });
+    }, opts?.signal);
   }
 
   async *streamJobs(req: StreamJobsRequest, opts: CallOptions & { signal: AbortSignal }): AsyncIterable<Job> {
@@ -170,7 +170,7 @@ export class GrpcTransport implements Transport {
         yield jobFromProto(pb);
       }
     } catch (e) {
-      throw fromConnectError(e, "streamJobs");
+      throw fromConnectError(e, "streamJobs", opts.signal);
     }
   }
 
@@ -179,7 +179,7 @@ export class GrpcTransport implements Transport {
       const msg: { jobId: string; result?: ReturnType<typeof resultToStruct> } = { jobId: req.jobId };
       if (req.result !== undefined) msg.result = resultToStruct(req.result);
       await this.rpc.ack(msg, this.callOptions(opts));
-    });
+    }, opts?.signal);
   }
 
   nack(req: NackRequest, opts?: CallOptions): Promise<NackResult> {
@@ -190,7 +190,7 @@ export class GrpcTransport implements Transport {
       const out: NackResult = { state: jobStateFromProto(r.state) ?? "retryable" };
       if (r.nextAttemptAt) out.nextAttemptAt = dateFromTimestamp(r.nextAttemptAt);
       return out;
-    });
+    }, opts?.signal);
   }
 
   /**
@@ -234,7 +234,7 @@ export class GrpcTransport implements Transport {
       const out: HeartbeatResult = { directive, extended, lost };
       if (deadline) out.newDeadline = deadline;
       return out;
-    });
+    }, opts?.signal);
   }
 
   // --- queues -----------------------------------------------------------------------------
@@ -245,22 +245,22 @@ export class GrpcTransport implements Transport {
       const out: Page<QueueInfo> = { items: r.queues.map(queueInfoFromProto) };
       if (r.nextCursor) out.nextCursor = r.nextCursor;
       return out;
-    });
+    }, opts?.signal);
   }
 
   queueStats(queue: string, opts?: CallOptions): Promise<QueueStats> {
     return this.call("queueStats", async () => {
       const r = await this.rpc.queueStats({ queue }, this.callOptions(opts));
       return queueStatsFromProto(r.queue || queue, r.stats);
-    });
+    }, opts?.signal);
   }
 
   pauseQueue(queue: string, opts?: CallOptions): Promise<void> {
-    return this.call("pauseQueue", async () => void (await this.rpc.pauseQueue({ queue }, this.callOptions(opts))));
+    return this.call("pauseQueue", async () => void (await this.rpc.pauseQueue({ queue }, this.callOptions(opts))), opts?.signal);
   }
 
   resumeQueue(queue: string, opts?: CallOptions): Promise<void> {
-    return this.call("resumeQueue", async () => void (await this.rpc.resumeQueue({ queue }, this.callOptions(opts))));
+    return this.call("resumeQueue", async () => void (await this.rpc.resumeQueue({ queue }, this.callOptions(opts))), opts?.signal);
   }
 
   // --- dead letter -------------------------------------------------------------------------
@@ -271,15 +271,15 @@ export class GrpcTransport implements Transport {
       const out: Page<Job> = { items: r.jobs.map(jobFromProto), totalCount: Number(r.totalCount) };
       if (r.nextCursor) out.nextCursor = r.nextCursor;
       return out;
-    });
+    }, opts?.signal);
   }
 
   retryDeadLetter(id: string, opts?: CallOptions): Promise<Job> {
-    return this.call("retryDeadLetter", async () => jobFromProto((await this.rpc.retryDeadLetter({ jobId: id }, this.callOptions(opts))).job!));
+    return this.call("retryDeadLetter", async () => jobFromProto((await this.rpc.retryDeadLetter({ jobId: id }, this.callOptions(opts))).job!), opts?.signal);
   }
 
   deleteDeadLetter(id: string, opts?: CallOptions): Promise<void> {
-    return this.call("deleteDeadLetter", async () => void (await this.rpc.deleteDeadLetter({ jobId: id }, this.callOptions(opts))));
+    return this.call("deleteDeadLetter", async () => void (await this.rpc.deleteDeadLetter({ jobId: id }, this.callOptions(opts))), opts?.signal);
   }
 
   // --- cron --------------------------------------------------------------------------------
@@ -291,15 +291,15 @@ export class GrpcTransport implements Transport {
         this.callOptions(opts),
       );
       return r.nextRunAt ? { name: r.name || req.name, nextRunAt: dateFromTimestamp(r.nextRunAt) } : { name: r.name || req.name };
-    });
+    }, opts?.signal);
   }
 
   unregisterCron(name: string, opts?: CallOptions): Promise<void> {
-    return this.call("unregisterCron", async () => void (await this.rpc.unregisterCron({ name }, this.callOptions(opts))));
+    return this.call("unregisterCron", async () => void (await this.rpc.unregisterCron({ name }, this.callOptions(opts))), opts?.signal);
   }
 
   listCron(opts?: CallOptions): Promise<CronJob[]> {
-    return this.call("listCron", async () => (await this.rpc.listCron({}, this.callOptions(opts))).entries.map(cronFromProto));
+    return this.call("listCron", async () => (await this.rpc.listCron({}, this.callOptions(opts))).entries.map(cronFromProto), opts?.signal);
   }
 
   // --- workflows ------------------------------------------------------------------------------
@@ -309,15 +309,15 @@ export class GrpcTransport implements Transport {
       const flat = flattenWorkflow(def);
       const r = await this.rpc.createWorkflow(dagToProto(flat.name, flat.steps), this.callOptions(opts));
       return workflowFromProto(r.workflow!);
-    });
+    }, opts?.signal);
   }
 
   getWorkflow(id: string, opts?: CallOptions): Promise<Workflow> {
-    return this.call("getWorkflow", async () => workflowFromProto((await this.rpc.getWorkflow({ workflowId: id }, this.callOptions(opts))).workflow!));
+    return this.call("getWorkflow", async () => workflowFromProto((await this.rpc.getWorkflow({ workflowId: id }, this.callOptions(opts))).workflow!), opts?.signal);
   }
 
   cancelWorkflow(id: string, opts?: CallOptions): Promise<Workflow> {
-    return this.call("cancelWorkflow", async () => workflowFromProto((await this.rpc.cancelWorkflow({ workflowId: id }, this.callOptions(opts))).workflow!));
+    return this.call("cancelWorkflow", async () => workflowFromProto((await this.rpc.cancelWorkflow({ workflowId: id }, this.callOptions(opts))).workflow!), opts?.signal);
   }
 
   // --- events ---------------------------------------------------------------------------------
@@ -333,7 +333,7 @@ export class GrpcTransport implements Transport {
       }
     } catch (e) {
       if (opts.signal.aborted) return;
-      throw fromConnectError(e, "streamEvents");
+      throw fromConnectError(e, "streamEvents", opts.signal);
     }
   }
 
