@@ -1,0 +1,26 @@
+import { execFile } from "node:child_process";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { describe, expect, it } from "vitest";
+import { TRANSPORTS, useServer } from "../helpers.js";
+
+// The examples import "ojs-connect" as users do, which resolves to dist/: the test
+// script builds it before running the suite.
+const run = promisify(execFile);
+const ctx = useServer();
+const dir = join(import.meta.dirname, "..", "..", "examples");
+
+describe.each(TRANSPORTS)("examples/ over %s", (transport) => {
+  it.each(["jobs.js", "workflow.js", "admin.js", "events.js"])("%s runs to completion against a server", async (file) => {
+    const { stdout } = await run(process.execPath, [join(dir, file)], { env: { ...process.env, OJS_URL: ctx.url, OJS_TRANSPORT: transport }, timeout: 20_000 });
+    expect(stdout.length).toBeGreaterThan(0);
+  }, 30_000);
+});
+
+describe("examples/demo.js", () => {
+  it("starts its own server and processes jobs with both workers", async () => {
+    const { stdout } = await run(process.execPath, [join(dir, "demo.js")], { env: { ...process.env, DEMO_JOBS: "100" }, timeout: 30_000 });
+    expect(stdout).toMatch(/grpc worker: +50 jobs/);
+    expect(stdout).toMatch(/http worker: +50 jobs/);
+  }, 40_000);
+});
