@@ -1,0 +1,141 @@
+/**
+ * Many logical calls over one bidirectional stream: each call gets a sequence
+ * number, calls made in the same tick travel in one frame, and answers are
+ * matched back by number. This is what makes the fast path fast: a unary call
+ * costs a new HTTP/2 stream with headers and trailers, a pipelined call costs a
+ * few bytes in a frame that is on its way anyway.
+ *
+ * Failure semantics are those of a unary call: if the stream breaks, every call
+ * in flight fails with a (retryable) ConnectionError and its effect on the
+ * server is unknown; the next call opens a new stream.
+ */
+import { AbortError, ConnectionError, TimeoutError } from "../../model/errors.js";
+import { AsyncQueue } from "../../util/async-queue.js";
+
+interface Pending<T> {
+  resolve(v: T): void;
+  reject(e: unknown): void;
+  deadline: number;
+  signal: AbortSignal | undefined;
+  onAbort: (() => void) | undefined;
+}
+
+export interface PipelineOptions<Call, Frame, Response, Outcome> {
+  /** Opens the stream: frames go up, responses come down. */
+  open(frames: AsyncIterable<Frame>, signal: AbortSignal): AsyncIterable<Response>;
+  frame(calls: Array<{ seq: number; call: Call }>): Frame;
+  outcomes(response: Response): Iterable<{ seq: number; outcome: Outcome }>;
+  /** Wraps a stream failure for the calls it took down. */
+  streamError(e: unknown): unknown;
+  /** Most calls in flight at once; more wait for room. Default 8192. */
+  maxInFlight?: number;
+  operation: string;
+}
+
+export class Pipeline<Call, Frame, Response, Outcome> {
+  private seq = 0;
+  private readonly pending = new Map<number, Pending<Outcome>>();
+  private batch: Array<{ seq: number; call: Call }> = [];
+  private flushQueued = false;
+  private frames: AsyncQueue<Frame> | undefined;
+  private abort: AbortController | undefined;
+  private roomWaiters: Array<() => void> = [];
+  private sweeper: NodeJS.Timeout | undefined;
+  private closed = false;
+
+  constructor(private readonly opts: PipelineOptions<Call, Frame, Response, Outcome>) {}
+
+  get inFlight(): number {
+    return this.pending.size;
+  }
+
+  async call(call: Call, timeoutMs: number, signal?: AbortSignal): Promise<Outcome> {
+    if (this.closed) throw new ConnectionError("the transport is closed", { operation: this.opts.operation });
+    if (signal?.aborted) throw new AbortError(`${this.opts.operation} was aborted`, { operation: this.opts.operation });
+    while (this.pending.size >= (this.opts.maxInFlight ?? 8192)) await new Promise<void>((r) => this.roomWaiters.push(r));
+    this.ensureStream();
+    const seq = (this.seq = (this.seq + 1) >>> 0);
+    return new Promise<Outcome>((resolve, reject) => {
+      const p: Pending<Outcome> = { resolve, reject, deadline: timeoutMs > 0 ? Date.now() + timeoutMs : Infinity, signal, onAbort: undefined };
+      if (signal) {
+        p.onAbort = () => this.settle(seq, undefined, new AbortError(`${this.opts.operation} was aborted`, { operation: this.opts.operation }));
+        signal.addEventListener("abort", p.onAbort, { once: true });
+      }
+      this.pending.set(seq, p);
+      this.batch.push({ seq, call });
+      if (!this.flushQueued) {
+        this.flushQueued = true;
+        // Everything asked for in this tick leaves in one frame.
+        queueMicrotask(() => this.flush());
+      }
+    });
+  }
+
+  private flush(): void {
+    this.flushQueued = false;
+    if (this.batch.length === 0 || !this.frames) return;
+    const calls = this.batch;
+    this.batch = [];
+    this.frames.push(this.opts.frame(calls));
+  }
+
+  private ensureStream(): void {
+    if (this.frames) return;
+    const frames = new AsyncQueue<Frame>();
+    const abort = new AbortController();
+    this.frames = frames;
+    this.abort = abort;
+    this.sweeper ??= setInterval(() => this.sweep(), 250);
+    this.sweeper.unref();
+    void (async () => {
+      let failure: unknown;
+      try {
+        for await (const res of this.opts.open(frames, abort.signal)) {
+          for (const { seq, outcome } of this.opts.outcomes(res)) this.settle(seq, outcome, undefined);
+        }
+        failure = new ConnectionError(`the ${this.opts.operation} stream ended`, { operation: this.opts.operation });
+      } catch (e) {
+        failure = this.opts.streamError(e);
+      }
+      // This stream is gone: what it carried failed, the next call opens another.
+      if (this.frames === frames) {
+        this.frames = undefined;
+        this.abort = undefined;
+      }
+      frames.end();
+      for (const seq of [...this.pending.keys()]) this.settle(seq, undefined, failure);
+    })();
+  }
+
+  private settle(seq: number, outcome: Outcome | undefined, error: unknown): void {
+    const p = this.pending.get(seq);
+    if (!p) return;
+    this.pending.delete(seq);
+    if (p.onAbort) p.signal?.removeEventListener("abort", p.onAbort);
+    if (error !== undefined) p.reject(error);
+    else p.resolve(outcome as Outcome);
+    const w = this.roomWaiters.shift();
+    w?.();
+  }
+
+  /** One timer for all deadlines: a per-call timer would cost more than the call. */
+  private sweep(): void {
+    const now = Date.now();
+    for (const [seq, p] of this.pending) {
+      if (p.deadline <= now) this.settle(seq, undefined, new TimeoutError(`${this.opts.operation} timed out`, { operation: this.opts.operation }));
+    }
+    if (this.pending.size === 0 && !this.frames && this.sweeper) {
+      clearInterval(this.sweeper);
+      this.sweeper = undefined;
+    }
+  }
+
+  close(): void {
+    this.closed = true;
+    this.frames?.end();
+    this.abort?.abort();
+    clearInterval(this.sweeper);
+    this.sweeper = undefined;
+    for (const seq of [...this.pending.keys()]) this.settle(seq, undefined, new ConnectionError("the transport is closed", { operation: this.opts.operation }));
+  }
+}
