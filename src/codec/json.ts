@@ -48,6 +48,7 @@ export function retryToJson(r: RetryPolicy): JsonObject {
   if (r.jitter !== undefined) o.jitter = r.jitter;
   if (r.nonRetryableErrors !== undefined) o.non_retryable_errors = r.nonRetryableErrors;
   if (r.onExhaustion !== undefined) o.on_exhaustion = r.onExhaustion;
+  if (r.backoffStrategy !== undefined) o.backoff_strategy = r.backoffStrategy;
   return o;
 }
 
@@ -65,6 +66,8 @@ export function retryFromJson(o: JsonObject): RetryPolicy {
   const nre = strArray(o.non_retryable_errors);
   if (nre) r.nonRetryableErrors = nre;
   if (o.on_exhaustion === "discard" || o.on_exhaustion === "dead_letter") r.onExhaustion = o.on_exhaustion;
+  const bs = o.backoff_strategy === "none" ? "constant" : o.backoff_strategy;
+  if (bs === "exponential" || bs === "linear" || bs === "constant" || bs === "polynomial") r.backoffStrategy = bs;
   return r;
 }
 
@@ -138,7 +141,8 @@ export function jobToJson(j: Job, extra?: JsonObject): JsonObject {
   if (j.unique) o.unique = uniqueToJson(j.unique);
   if (j.result !== undefined) o.result = j.result;
   if (j.errors.length) {
-    o.error = jobErrorToJson(j.errors[j.errors.length - 1]!);
+    // `error` is the failure the job is in; a completed job has none, though its history keeps them.
+    if (j.state !== "completed") o.error = jobErrorToJson(j.errors[j.errors.length - 1]!);
     o.errors = j.errors.map(jobErrorToJson);
   }
   if (j.createdAt) o.created_at = formatInstant(j.createdAt);
@@ -146,12 +150,14 @@ export function jobToJson(j: Job, extra?: JsonObject): JsonObject {
   if (j.scheduledAt) o.scheduled_at = formatInstant(j.scheduledAt);
   if (j.startedAt) o.started_at = formatInstant(j.startedAt);
   if (j.completedAt) o.completed_at = formatInstant(j.completedAt);
+  if (j.cancelledAt) o.cancelled_at = formatInstant(j.cancelledAt);
   if (j.expiresAt) o.expires_at = formatInstant(j.expiresAt);
   if (j.timeout !== undefined) o.timeout_ms = j.timeout;
   if (j.visibilityTimeout !== undefined) o.visibility_timeout_ms = j.visibilityTimeout;
   if (j.tags.length) o.tags = j.tags;
   if (j.workflowId) o.workflow_id = j.workflowId;
   if (j.parentResults !== undefined) o.parent_results = j.parentResults;
+  if (j.retryDelayMs !== undefined) o.retry_delay_ms = j.retryDelayMs;
   return o;
 }
 
@@ -185,6 +191,7 @@ export function jobFromJson(o: JsonObject): Job {
     ["scheduled_at", "scheduledAt"],
     ["started_at", "startedAt"],
     ["completed_at", "completedAt"],
+    ["cancelled_at", "cancelledAt"],
     ["expires_at", "expiresAt"],
   ] as const) {
     const d = parseInstant(o[k]);
@@ -197,7 +204,32 @@ export function jobFromJson(o: JsonObject): Job {
   const wf = str(o.workflow_id);
   if (wf) j.workflowId = wf;
   if (isJsonObject(o.parent_results)) j.parentResults = o.parent_results;
+  const rd = num(o.retry_delay_ms);
+  if (rd !== undefined) j.retryDelayMs = rd;
   return j;
+}
+
+// --- worker answers ---------------------------------------------------------------
+
+/** The body of a successful ACK: the settled job's key facts beside the whole job. */
+export function ackResultToJson(j: Job, extra?: JsonObject): JsonObject {
+  const o: JsonObject = { acknowledged: true, id: j.id, job_id: j.id, state: j.state };
+  if (j.completedAt) o.completed_at = formatInstant(j.completedAt);
+  o.job = jobToJson(j, extra);
+  return o;
+}
+
+/** The body of a successful FAIL (nack): where the job went, and when it runs again if it does. */
+export function nackResultToJson(j: Job, extra?: JsonObject): JsonObject {
+  const o: JsonObject = { id: j.id, job_id: j.id, state: j.state, attempt: j.attempt, max_attempts: j.maxAttempts ?? 0 };
+  if (j.state === "retryable" && j.scheduledAt) o.next_attempt_at = formatInstant(j.scheduledAt);
+  if (j.state === "retryable" && j.retryDelayMs !== undefined) o.retry_delay_ms = j.retryDelayMs;
+  if (j.state === "discarded" && j.completedAt) {
+    o.discarded_at = formatInstant(j.completedAt);
+    o.completed_at = formatInstant(j.completedAt);
+  }
+  o.job = jobToJson(j, extra);
+  return o;
 }
 
 // --- enqueue requests -----------------------------------------------------------
@@ -229,7 +261,7 @@ const KNOWN_REQUEST_FIELDS = new Set(["id", "type", "args", "meta", "options", "
  * the wrong type are passed through so that validation (normalizeJobRequest)
  * reports them by field name. Unknown top-level fields come back in `extra`.
  */
-export function jobRequestFromJson(body: JsonObject): { request: JobRequest; extra: JsonObject } {
+export function jobRequestFromJson(body: JsonObject, now = Date.now()): { request: JobRequest; extra: JsonObject } {
   const raw = isJsonObject(body.options) ? body.options : {};
   const options: Record<string, unknown> = {};
   const id = body.id ?? raw.id;
@@ -242,23 +274,36 @@ export function jobRequestFromJson(body: JsonObject): { request: JobRequest; ext
   else if (typeof raw.timeout === "number") options.timeout = raw.timeout * 1000;
   else if (raw.timeout !== undefined) options.timeout = raw.timeout;
   const at = raw.delay_until ?? raw.scheduled_at ?? body.scheduled_at;
-  if (at !== undefined) options.scheduledAt = at;
+  if (at !== undefined) options.scheduledAt = relativeInstant(at, now);
   if (raw.delay_ms !== undefined) options.delay = raw.delay_ms;
   const exp = raw.expires_at ?? body.expires_at;
-  if (exp !== undefined) options.expiresAt = exp;
+  if (exp !== undefined) options.expiresAt = relativeInstant(exp, now);
   else if (raw.ttl_ms !== undefined) options.expiresAt = typeof raw.ttl_ms === "number" ? new Date(Date.now() + raw.ttl_ms) : raw.ttl_ms;
-  if (raw.retry !== undefined) options.retry = isJsonObject(raw.retry) ? retryInputFromJson(raw.retry) : raw.retry;
+  const retry = raw.retry ?? raw.retry_policy;
+  if (retry !== undefined) options.retry = isJsonObject(retry) ? retryInputFromJson(retry) : retry;
   if (raw.unique !== undefined) options.unique = isJsonObject(raw.unique) ? uniqueInputFromJson(raw.unique) : raw.unique;
   if (raw.tags !== undefined) options.tags = raw.tags;
   if (raw.visibility_timeout_ms !== undefined) options.visibilityTimeout = raw.visibility_timeout_ms;
   else if (typeof raw.visibility_timeout === "number") options.visibilityTimeout = raw.visibility_timeout * 1000;
-  const meta = body.meta ?? raw.meta;
+  else if (typeof raw.visibility_timeout === "string") options.visibilityTimeout = raw.visibility_timeout;
+  let meta = body.meta ?? raw.meta;
+  // options.metadata is the OpenAPI spelling of meta, merged under it.
+  if (isJsonObject(raw.metadata) && (meta === undefined || isJsonObject(meta))) meta = { ...raw.metadata, ...(meta ?? {}) };
   if (meta !== undefined) options.meta = meta;
   const schema = body.schema ?? raw.schema;
   if (schema !== undefined) options.schema = schema;
   const extra: JsonObject = {};
   for (const k of Object.keys(body)) if (!KNOWN_REQUEST_FIELDS.has(k)) extra[k] = body[k]!;
   return { request: { type: body.type as string, args: body.args as JsonValue[], options: options as EnqueueOptions }, extra };
+}
+
+/** "+PT5S" means five seconds from now (OpenAPI EnqueueOptions); anything else passes through to validation. */
+function relativeInstant(v: JsonValue | undefined, now: number): unknown {
+  if (typeof v === "string" && v.startsWith("+")) {
+    const ms = parseIsoDuration(v.slice(1));
+    if (ms !== undefined) return new Date(now + ms);
+  }
+  return v;
 }
 
 function retryInputFromJson(o: JsonObject): Record<string, unknown> {
@@ -273,6 +318,7 @@ function retryInputFromJson(o: JsonObject): Record<string, unknown> {
     ["jitter", "jitter"],
     ["non_retryable_errors", "nonRetryableErrors"],
     ["on_exhaustion", "onExhaustion"],
+    ["backoff_strategy", "backoffStrategy"],
   ];
   for (const [from, to] of map) if (o[from] !== undefined) r[to] = o[from];
   return r;

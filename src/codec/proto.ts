@@ -9,6 +9,10 @@
  *   - "ojs.schema"         schema name to validate args against
  *   - "ojs.parent_results" results of the workflow steps a job depends on
  *   - "ojs.expires_at"     absolute expiry on enqueue (the proto only has a relative ttl)
+ *   - "ojs.backoff_strategy" the retry policy's backoff_strategy extension field, on enqueue
+ *   - "ojs.retry_delay_ms" the backoff applied before the job's current or next attempt
+ * A cancelled job's cancelled_at travels in completed_at: the proto has one
+ * "finished" timestamp, and the state says which kind of finish it was.
  * A result that is not a plain object travels as {"$value": result}, because the
  * proto field is a Struct; an object whose only key is "$value" is wrapped too,
  * so the mapping is a bijection.
@@ -53,6 +57,8 @@ export const RESERVED_META = {
   schema: "ojs.schema",
   parentResults: "ojs.parent_results",
   expiresAt: "ojs.expires_at",
+  backoffStrategy: "ojs.backoff_strategy",
+  retryDelayMs: "ojs.retry_delay_ms",
 } as const;
 const RESULT_KEY = "$value";
 
@@ -238,6 +244,7 @@ export function jobErrorFromProto(p: PbJobError): JobError {
 export function jobToProto(j: Job): PbJob {
   let meta: JsonObject = j.meta;
   if (j.parentResults !== undefined) meta = { ...meta, [RESERVED_META.parentResults]: j.parentResults };
+  if (j.retryDelayMs !== undefined) meta = { ...meta, [RESERVED_META.retryDelayMs]: j.retryDelayMs };
   const p = create(JobSchema, {
     id: j.id,
     type: j.type,
@@ -260,7 +267,8 @@ export function jobToProto(j: Job): PbJob {
   if (j.enqueuedAt) p.enqueuedAt = timestampFromDate(j.enqueuedAt);
   if (j.scheduledAt) p.scheduledAt = timestampFromDate(j.scheduledAt);
   if (j.startedAt) p.startedAt = timestampFromDate(j.startedAt);
-  if (j.completedAt) p.completedAt = timestampFromDate(j.completedAt);
+  const finished = j.completedAt ?? (j.state === "cancelled" ? j.cancelledAt : undefined);
+  if (finished) p.completedAt = timestampFromDate(finished);
   if (j.expiresAt) p.expiresAt = timestampFromDate(j.expiresAt);
   if (j.timeout !== undefined) p.timeout = durationFromMs(j.timeout);
   if (j.visibilityTimeout !== undefined) p.visibilityTimeout = durationFromMs(j.visibilityTimeout);
@@ -270,7 +278,9 @@ export function jobToProto(j: Job): PbJob {
 export function jobFromProto(p: PbJob): Job {
   const meta: JsonObject = { ...((p.meta as JsonObject | undefined) ?? {}) };
   const parentResults = meta[RESERVED_META.parentResults];
+  const retryDelayMs = meta[RESERVED_META.retryDelayMs];
   delete meta[RESERVED_META.parentResults];
+  delete meta[RESERVED_META.retryDelayMs];
   const j: Job = {
     id: p.id,
     type: p.type,
@@ -292,12 +302,16 @@ export function jobFromProto(p: PbJob): Job {
   if (p.enqueuedAt) j.enqueuedAt = dateFromTimestamp(p.enqueuedAt);
   if (p.scheduledAt) j.scheduledAt = dateFromTimestamp(p.scheduledAt);
   if (p.startedAt) j.startedAt = dateFromTimestamp(p.startedAt);
-  if (p.completedAt) j.completedAt = dateFromTimestamp(p.completedAt);
+  if (p.completedAt) {
+    if (j.state === "cancelled") j.cancelledAt = dateFromTimestamp(p.completedAt);
+    else j.completedAt = dateFromTimestamp(p.completedAt);
+  }
   if (p.expiresAt) j.expiresAt = dateFromTimestamp(p.expiresAt);
   if (p.timeout) j.timeout = msFromDuration(p.timeout);
   if (p.visibilityTimeout) j.visibilityTimeout = msFromDuration(p.visibilityTimeout);
   if (p.workflowId) j.workflowId = p.workflowId;
   if (isJsonObject(parentResults)) j.parentResults = parentResults;
+  if (typeof retryDelayMs === "number") j.retryDelayMs = retryDelayMs;
   return j;
 }
 
@@ -309,6 +323,7 @@ export function optionsToProto(r: Omit<NormalizedJobRequest, "type" | "args">, n
   if (r.id !== undefined) tunnel[RESERVED_META.id] = r.id;
   if (r.schema !== undefined) tunnel[RESERVED_META.schema] = r.schema;
   if (r.expiresAt !== undefined) tunnel[RESERVED_META.expiresAt] = r.expiresAt.toISOString();
+  if (r.retry?.backoffStrategy !== undefined) tunnel[RESERVED_META.backoffStrategy] = r.retry.backoffStrategy;
   if (Object.keys(tunnel).length) meta = { ...(meta ?? {}), ...tunnel };
   const o = create(EnqueueOptionsSchema, {
     queue: r.queue ?? "",

@@ -26,6 +26,13 @@ import { formatInstant, parseInstant, valueFromJson, valueToJson } from "./value
 
 export type StepCondition = "success" | "complete" | "failure";
 
+const CALLBACK_IDS = new Set(["on_complete", "on_success", "on_failure"]);
+
+/** True for a batch callback step ("on_complete", "x.on_failure"...): not one of the batch's own jobs. */
+export function isCallbackStep(id: string): boolean {
+  return CALLBACK_IDS.has(id.slice(id.lastIndexOf(".") + 1));
+}
+
 export function stepCondition(id: string): StepCondition {
   const last = id.slice(id.lastIndexOf(".") + 1);
   if (last === "on_complete") return "complete";
@@ -173,19 +180,23 @@ export interface WorkflowStatusExtras {
   jobsFailed?: number;
 }
 
-/** Workflow status as the HTTP binding returns it; counters for both chain ("steps_*") and group/batch ("jobs_*") readers. */
+/**
+ * Workflow status as the HTTP binding returns it; counters for both chain ("steps_*") and
+ * group/batch ("jobs_*") readers. The jobs_* counters leave batch callbacks out: they
+ * count the batch's own jobs, as the level-3 cases read them.
+ */
 export function workflowToJson(w: Workflow, extras: WorkflowStatusExtras = {}): JsonObject {
   const completed = w.steps.filter((s) => s.state === "completed").length;
-  const failed = w.steps.filter((s) => s.state === "failed").length;
+  const members = w.steps.filter((s) => !isCallbackStep(s.id));
   const o: JsonObject = {
     id: w.id,
     name: w.name,
     state: w.state,
     steps_total: w.steps.length,
     steps_completed: completed,
-    jobs_total: w.steps.length,
-    jobs_completed: extras.jobsCompleted ?? completed,
-    jobs_failed: extras.jobsFailed ?? failed,
+    jobs_total: members.length,
+    jobs_completed: extras.jobsCompleted ?? members.filter((s) => s.state === "completed").length,
+    jobs_failed: extras.jobsFailed ?? members.filter((s) => s.state === "failed").length,
     steps: w.steps.map((s) => {
       const step: JsonObject = { id: s.id, type: s.type, state: s.state, depends_on: s.dependsOn };
       if (s.jobId) step.job_id = s.jobId;

@@ -18,6 +18,7 @@ export const ERROR_TABLE = {
   conflict: { http: 409, grpc: 9, retryable: false },
   invalid_state: { http: 409, grpc: 9, retryable: false },
   queue_paused: { http: 422, grpc: 9, retryable: true },
+  queue_full: { http: 429, grpc: 8, retryable: true },
   rate_limited: { http: 429, grpc: 8, retryable: true },
   unauthenticated: { http: 401, grpc: 16, retryable: false },
   permission_denied: { http: 403, grpc: 7, retryable: false },
@@ -253,6 +254,7 @@ export function errorFromCode(code: string, message: string, init: Omit<OjsError
     case "queue_paused":
       return new QueuePausedError(message, full);
     case "rate_limited":
+    case "queue_full":
       return new RateLimitedError(message, full);
     case "unauthenticated":
       return new AuthenticationError(message, full);

@@ -6,6 +6,8 @@ export type JobState = (typeof JOB_STATES)[number];
 export const TERMINAL_STATES: ReadonlySet<JobState> = new Set(["completed", "cancelled", "discarded"]);
 
 export type OnExhaustion = "discard" | "dead_letter";
+/** How retry delays grow (RET §3); "exponential" unless set. "none" is the spec's name for constant. */
+export type BackoffStrategy = "exponential" | "linear" | "constant" | "polynomial";
 export type UniqueConflict = "reject" | "replace" | "ignore" | "replace_except_schedule";
 
 /**
@@ -23,6 +25,8 @@ export interface RetryPolicy {
   /** Error codes that go straight to onExhaustion; "auth.*" matches by prefix. */
   nonRetryableErrors?: string[];
   onExhaustion?: OnExhaustion;
+  /** Extension field (RET §3): when absent the coefficient decides (1 = constant, more = exponential). */
+  backoffStrategy?: BackoffStrategy;
 }
 
 export interface RetryPolicyInput extends Omit<RetryPolicy, "initialInterval" | "maxInterval"> {
@@ -81,7 +85,9 @@ export interface Job<Args extends JsonValue[] = JsonValue[]> {
   enqueuedAt?: Date;
   scheduledAt?: Date;
   startedAt?: Date;
+  /** When the job finished: completed, or discarded after failing. Not set for cancelled or expired jobs. */
   completedAt?: Date;
+  cancelledAt?: Date;
   expiresAt?: Date;
   /** Execution time limit of one attempt, in milliseconds. */
   timeout?: number;
@@ -89,6 +95,8 @@ export interface Job<Args extends JsonValue[] = JsonValue[]> {
   visibilityTimeout?: number;
   tags: string[];
   workflowId?: string;
+  /** Backoff the server applied before the current attempt (or will apply before the next one), in ms. */
+  retryDelayMs?: number;
   /** Results of the workflow steps this job depends on, keyed by step. */
   parentResults?: JsonObject;
   specversion: string;

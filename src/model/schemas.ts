@@ -67,6 +67,10 @@ export const retryPolicySchema = z
       jitter: z.boolean().optional(),
       nonRetryableErrors: z.array(z.string()).optional(),
       onExhaustion: z.enum(["discard", "dead_letter"], { error: 'must be "discard" or "dead_letter"' }).optional(),
+      backoffStrategy: z
+        .enum(["exponential", "linear", "constant", "polynomial", "none"], { error: 'must be "exponential", "linear", "constant" or "polynomial"' })
+        .transform((s) => (s === "none" ? "constant" : s))
+        .optional(),
     },
     { error: "must be an object" },
   )

@@ -1,18 +1,55 @@
 import type { Health, Manifest } from "../model/system.js";
+import { CronScheduler } from "./store/cron.js";
+import { SchemaRegistry, type SchemaValidationMode } from "./store/schemas.js";
 import { Store, type StoreOptions } from "./store/store.js";
 import { PACKAGE_VERSION, SPEC_VERSION } from "./version.js";
 
 /**
- * What both protocol adapters share: the store plus the server's self-description.
- * Adapters hold no state of their own beyond open streams.
+ * Extensions the embedded server implements, as the manifest names them.
+ * Not here, and why (see docs/conformance.md): "middleware" (the server runs no
+ * enqueue middleware of its own; middleware is a client and worker feature).
+ */
+export const SUPPORTED_EXTENSIONS = [
+  "dead-letter",
+  "graceful-shutdown",
+  "schema-registry",
+  "observability",
+  "backpressure",
+  "progress",
+  "events",
+  "admin-api",
+  "rate-limiting",
+] as const;
+
+export interface CoreOptions extends StoreOptions {
+  /** How enqueued args are checked against registered schemas (SR §7); default "warn". */
+  schemaValidation?: SchemaValidationMode;
+}
+
+/**
+ * What both protocol adapters share: the store, the cron scheduler, the schema
+ * registry and the server's self-description. Adapters hold no state of their
+ * own beyond open streams.
  */
 export class ServerCore {
   readonly store: Store;
+  readonly cron: CronScheduler;
+  readonly schemas = new SchemaRegistry();
+  readonly schemaValidation: SchemaValidationMode;
+  readonly conformanceHooks: boolean;
   readonly startedAt = Date.now();
   draining = false;
+  /** Requests served, by HTTP status class and gRPC outcome, for /metrics. */
+  readonly counters = new Map<string, number>();
+  /** Closers of open event streams (SSE), ended on close(). */
+  readonly streams = new Set<() => void>();
 
-  constructor(opts: StoreOptions = {}) {
-    this.store = new Store(opts);
+  constructor(opts: CoreOptions = {}) {
+    const { schemaValidation, ...storeOpts } = opts;
+    this.store = new Store(storeOpts);
+    this.cron = new CronScheduler(this.store);
+    this.schemaValidation = schemaValidation ?? "warn";
+    this.conformanceHooks = opts.conformanceHooks ?? false;
   }
 
   manifest(): Manifest {
@@ -22,8 +59,8 @@ export class ServerCore {
       conformanceLevel: 4,
       protocols: ["http", "grpc"],
       backend: "memory",
-      extensions: [],
-      schemaValidation: false,
+      extensions: [...SUPPORTED_EXTENSIONS],
+      schemaValidation: this.schemaValidation !== "off",
     };
   }
 
@@ -31,11 +68,27 @@ export class ServerCore {
     return {
       status: this.draining ? "degraded" : "ok",
       timestamp: new Date(),
-      details: { backend: { type: "memory", status: "ok" }, uptime_seconds: Math.floor((Date.now() - this.startedAt) / 1000) },
+      details: {
+        backend: { type: "memory", status: this.draining ? "degraded" : "ok" },
+        uptime_seconds: Math.floor((Date.now() - this.startedAt) / 1000),
+        version: PACKAGE_VERSION,
+      },
     };
   }
 
+  count(name: string): void {
+    this.counters.set(name, (this.counters.get(name) ?? 0) + 1);
+  }
+
+  reset(): void {
+    this.store.reset();
+    this.cron.reset();
+    this.schemas.clear();
+  }
+
   close(): void {
+    for (const stop of [...this.streams]) stop();
+    this.cron.close();
     this.store.close();
   }
 }

@@ -11,6 +11,7 @@ import { ServerCore } from "./core.js";
 import { grpcRoutes } from "./grpc/service.js";
 import { httpRoutes } from "./http/routes.js";
 import { HttpRouter, type NodeRequest, type NodeResponse } from "./http/router.js";
+import type { SchemaValidationMode } from "./store/schemas.js";
 import type { StoreOptions } from "./store/store.js";
 
 export interface ServerOptions {
@@ -24,6 +25,15 @@ export interface ServerOptions {
   maxBodyBytes?: number;
   /** Finished jobs kept readable; default 100 000. */
   maxFinishedJobs?: number;
+  /** Dead-letter capacity; default 10 000. */
+  maxDeadLetter?: number;
+  /** How enqueued args are checked against registered schemas: "off", "warn" (default) or "strict". */
+  schemaValidation?: SchemaValidationMode;
+  /**
+   * Test hooks of the official conformance cases (docs/conformance.md). For test
+   * harnesses only; off by default.
+   */
+  conformanceHooks?: boolean;
   /** Store clock and randomness, for tests. */
   store?: Pick<StoreOptions, "clock" | "random">;
 }
@@ -34,7 +44,7 @@ export interface OjsServer extends AsyncDisposable {
   readonly port: number;
   /** The state behind the server, for tests and the testing toolkit. */
   readonly core: ServerCore;
-  /** Drops every job, queue, worker and event. */
+  /** Drops every job, queue, worker, event, workflow, cron schedule and schema. */
   reset(): void;
   /** Stops accepting, ends open streams, closes connections and timers. Idempotent. */
   close(): Promise<void>;
@@ -46,9 +56,12 @@ export async function startServer(opts: ServerOptions = {}): Promise<OjsServer> 
   const core = new ServerCore({
     ...(opts.visibilityTimeoutMs !== undefined ? { visibilityTimeoutMs: opts.visibilityTimeoutMs } : {}),
     ...(opts.maxFinishedJobs !== undefined ? { maxFinishedJobs: opts.maxFinishedJobs } : {}),
+    ...(opts.maxDeadLetter !== undefined ? { maxDeadLetter: opts.maxDeadLetter } : {}),
+    ...(opts.schemaValidation !== undefined ? { schemaValidation: opts.schemaValidation } : {}),
+    ...(opts.conformanceHooks !== undefined ? { conformanceHooks: opts.conformanceHooks } : {}),
     ...(opts.store ?? {}),
   });
-  const router = httpRoutes(core, new HttpRouter(opts.maxBodyBytes));
+  const router = httpRoutes(core, new HttpRouter(opts.maxBodyBytes, (status) => core.count(`${Math.floor(status / 100)}xx`)));
   const handler = connectNodeAdapter({
     routes: grpcRoutes(core),
     // connect-node answers its own routes; everything else is the OJS HTTP binding.
@@ -108,7 +121,7 @@ export async function startServer(opts: ServerOptions = {}): Promise<OjsServer> 
     url,
     port: addr.port,
     core,
-    reset: () => core.store.reset(),
+    reset: () => core.reset(),
     close,
     [Symbol.asyncDispose]: close,
   };

@@ -1,6 +1,8 @@
 /**
  * The ojs.v1.OJSService implementation over the store, for connect-node's
- * router (gRPC, gRPC-Web and Connect on the same routes).
+ * router (gRPC, gRPC-Web and Connect on the same routes). Every method is a
+ * translation through src/codec; validation and enqueue go through the same
+ * helpers as the HTTP binding (../shared.ts) so both protocols agree.
  */
 import { create } from "@bufbuild/protobuf";
 import type { ConnectRouter, HandlerContext, ServiceImpl } from "@connectrpc/connect";
@@ -18,13 +20,16 @@ import {
   resultFromStruct,
   workerStateFromProto,
   workerStateToProto,
+  workflowToProto,
   VISIBILITY_HEADER,
 } from "../../codec/proto.js";
+import { cronToProto, queueInfoToProto, queueStatsToProto } from "../../codec/admin.js";
+import { dagFromProto } from "../../codec/workflow.js";
 import { msFromDuration, timestampFromDate } from "../../codec/values.js";
+import { ConflictError, NotFoundError, ValidationError } from "../../model/errors.js";
 import type { OjsEvent } from "../../model/events.js";
-import { normalizeJobRequest } from "../../model/schemas.js";
-import type { NormalizedJobRequest } from "../../model/job.js";
 import type { ServerCore } from "../core.js";
+import { cronJobOf, enqueueChecked, queueInfoOf, queueStatsOf, revalidate } from "../shared.js";
 import type { JobRecord } from "../store/store.js";
 import { matchesFilter } from "../store/event-bus.js";
 import { toConnectError } from "./errors.js";
@@ -44,16 +49,15 @@ function visibilityFrom(ctx: HandlerContext): number | undefined {
   return Number.isFinite(v) && v > 0 ? v : undefined;
 }
 
-/** Same validation as the HTTP binding, so both protocols accept and refuse the same jobs. */
-function validated(r: NormalizedJobRequest): NormalizedJobRequest {
-  const { type, args, ...rest } = r;
-  const options: Record<string, unknown> = { ...rest };
-  if (rest.retry) options.retry = { ...rest.retry };
-  return normalizeJobRequest({ type, args, options }, Date.now());
+function offsetCursor(cursor: string): number {
+  const n = Number(cursor || 0);
+  if (!Number.isInteger(n) || n < 0) throw new ValidationError("cursor: not a cursor this server issued", { issues: [{ path: "cursor", message: "invalid" }] });
+  return n;
 }
 
 export function grpcRoutes(core: ServerCore): (router: ConnectRouter) => void {
   const store = core.store;
+  const now = () => store.clock.now();
   const toPb = (rec: JobRecord): PbJob => jobToProto(rec.job);
 
   // Every unary method goes through this: errors become statuses with ErrorInfo,
@@ -64,14 +68,17 @@ export function grpcRoutes(core: ServerCore): (router: ConnectRouter) => void {
       ctx.responseHeader.set("x-ojs-server-version", core.manifest().implementation.version);
       ctx.responseHeader.set("x-ojs-conformance-level", "4");
       try {
-        return fn(req, ctx);
+        const out = fn(req, ctx);
+        core.count("grpc_ok");
+        return out;
       } catch (e) {
+        core.count("grpc_error");
         throw toConnectError(e, rid);
       }
     };
   }
 
-  const impl: Partial<ServiceImpl<typeof OJSService>> = {
+  const impl: ServiceImpl<typeof OJSService> = {
     manifest: unary(() => {
       const m = core.manifest();
       return {
@@ -90,17 +97,26 @@ export function grpcRoutes(core: ServerCore): (router: ConnectRouter) => void {
       return { status: healthToProto(h.status), timestamp: timestampFromDate(h.timestamp ?? new Date()), details: h.details ?? {} };
     }),
 
+    // --- jobs -----------------------------------------------------------------------
+
     enqueue: unary((req) => {
-      const r = validated(requestFromProto(req.type, req.args, req.options));
-      return { job: toPb(store.enqueue(r)) };
+      const r = revalidate(requestFromProto(req.type, req.args, req.options), now());
+      return { job: toPb(enqueueChecked(core, r).rec) };
     }),
 
     enqueueBatch: unary((req) => {
+      const t = now();
       const recs = store.enqueueBatch(
-        req.jobs.map((entry) => {
-          const base = requestFromProto(entry.type, entry.args, req.defaultOptions);
-          const own = requestFromProto(entry.type, entry.args, entry.options);
-          return { req: validated({ ...base, ...own }) };
+        req.jobs.map((entry, i) => {
+          // default_options apply where an entry sets nothing (field by field).
+          const base = requestFromProto(entry.type, entry.args, req.defaultOptions, t);
+          const own = requestFromProto(entry.type, entry.args, entry.options, t);
+          try {
+            return { req: revalidate({ ...base, ...own }, t) };
+          } catch (e) {
+            if (e instanceof Error) e.message = `jobs[${i}].${e.message}`;
+            throw e;
+          }
         }),
       );
       return { jobs: recs.map(toPb), count: recs.length };
@@ -109,6 +125,8 @@ export function grpcRoutes(core: ServerCore): (router: ConnectRouter) => void {
     getJob: unary((req) => ({ job: toPb(store.get(req.jobId)) })),
 
     cancelJob: unary((req) => ({ job: toPb(store.cancel(req.jobId)) })),
+
+    // --- workers --------------------------------------------------------------------
 
     fetch: unary((req, ctx) => {
       const recs = store.fetch({
@@ -129,19 +147,29 @@ export function grpcRoutes(core: ServerCore): (router: ConnectRouter) => void {
       const err = req.error ? jobErrorFromProto(req.error) : { code: "error", message: "" };
       // proto3 has no "unset" bool: false is taken literally (do not retry), as the field says.
       err.retryable = req.error?.retryable ?? false;
-      const out = store.nack(req.jobId, err);
-      const res = create(NackResponseSchema, { state: jobStateToProto(out.rec.job.state) });
-      if (out.nextAttemptAt) res.nextAttemptAt = timestampFromDate(out.nextAttemptAt);
+      const rec = store.nack(req.jobId, err);
+      const res = create(NackResponseSchema, { state: jobStateToProto(rec.job.state) });
+      if (rec.job.state === "retryable" && rec.job.scheduledAt) res.nextAttemptAt = timestampFromDate(rec.job.scheduledAt);
       return res;
     }),
 
+    /**
+     * The proto beats one job. A job this worker no longer holds is refused
+     * (not_found or invalid_state) so that the worker learns it lost the job.
+     */
     heartbeat: unary((req) => {
+      const workerId = req.workerId || "anonymous";
+      const reported = workerStateFromProto(req.currentState);
       const out = store.heartbeat({
-        workerId: req.workerId || "anonymous",
-        state: workerStateFromProto(req.currentState),
+        workerId,
+        ...(reported ? { state: reported } : {}),
         jobIds: req.id ? [req.id] : [],
         visibilityTimeoutMs: req.extendBy ? msFromDuration(req.extendBy) : undefined,
       });
+      if (req.id && out.lost.includes(req.id)) {
+        if (!store.has(req.id)) throw new NotFoundError(`job ${req.id} not found`, { jobId: req.id });
+        throw new ConflictError(`job ${req.id} is not active for worker ${workerId}`, { code: "invalid_state", jobId: req.id });
+      }
       const res: { directedState: WorkerState; newDeadline?: ReturnType<typeof timestampFromDate> } = {
         directedState: workerStateToProto(out.directive),
       };
@@ -164,6 +192,8 @@ export function grpcRoutes(core: ServerCore): (router: ConnectRouter) => void {
         queue.end();
       };
       ctx.signal.addEventListener("abort", onAbort, { once: true });
+      const stop = () => onAbort();
+      core.streams.add(stop);
       try {
         for await (const rec of queue) {
           // The stream may have been cut between claim and write: hand such jobs back at once.
@@ -174,6 +204,7 @@ export function grpcRoutes(core: ServerCore): (router: ConnectRouter) => void {
           yield toPb(rec);
         }
       } finally {
+        core.streams.delete(stop);
         ctx.signal.removeEventListener("abort", onAbort);
         store.closeConsumer(consumer);
         for (const rec of queue.drain()) store.release(rec);
@@ -199,14 +230,99 @@ export function grpcRoutes(core: ServerCore): (router: ConnectRouter) => void {
       keepalive.unref();
       const onAbort = () => queue.end();
       ctx.signal.addEventListener("abort", onAbort, { once: true });
+      core.streams.add(onAbort);
       try {
         for await (const e of queue) yield eventToProto(e) as PbEvent;
       } finally {
+        core.streams.delete(onAbort);
         clearInterval(keepalive);
         unsubscribe();
         ctx.signal.removeEventListener("abort", onAbort);
       }
     },
+
+    // --- queues -----------------------------------------------------------------------
+
+    listQueues: unary((req) => {
+      const all = store.listQueues();
+      const offset = offsetCursor(req.cursor);
+      const limit = req.limit > 0 ? Math.min(req.limit, 1000) : 100;
+      const page = all.slice(offset, offset + limit);
+      return { queues: page.map((s) => queueInfoToProto(queueInfoOf(s))), nextCursor: offset + limit < all.length ? String(offset + limit) : "" };
+    }),
+
+    queueStats: unary((req) => {
+      if (!req.queue) throw new ValidationError("queue: required", { issues: [{ path: "queue", message: "required" }] });
+      return { queue: req.queue, stats: queueStatsToProto(queueStatsOf(store.queueSummary(req.queue))) };
+    }),
+
+    pauseQueue: unary((req) => {
+      if (!req.queue) throw new ValidationError("queue: required", { issues: [{ path: "queue", message: "required" }] });
+      store.pauseQueue(req.queue);
+      return {};
+    }),
+
+    resumeQueue: unary((req) => {
+      if (!req.queue) throw new ValidationError("queue: required", { issues: [{ path: "queue", message: "required" }] });
+      store.resumeQueue(req.queue);
+      return {};
+    }),
+
+    // --- dead letter --------------------------------------------------------------------
+
+    listDeadLetter: unary((req) => {
+      const offset = offsetCursor(req.cursor);
+      const limit = req.limit > 0 ? req.limit : 50;
+      const page = store.listDeadLetter({ ...(req.queue ? { queue: req.queue } : {}), offset, limit });
+      const next = offset + page.jobs.length < page.total ? String(offset + page.jobs.length) : "";
+      return { jobs: page.jobs.map(toPb), totalCount: BigInt(page.total), nextCursor: next };
+    }),
+
+    retryDeadLetter: unary((req) => ({ job: toPb(store.retryDeadLetter(req.jobId)) })),
+
+    deleteDeadLetter: unary((req) => {
+      store.deleteDeadLetter(req.jobId);
+      return {};
+    }),
+
+    // --- cron ---------------------------------------------------------------------------
+
+    registerCron: unary((req) => {
+      const t = now();
+      const template = revalidate(requestFromProto(req.type, req.args, req.options, t), t);
+      const { entry } = core.cron.register({ name: req.name, expression: req.cron, ...(req.timezone ? { timezone: req.timezone } : {}), template });
+      const res: { name: string; nextRunAt?: ReturnType<typeof timestampFromDate> } = { name: entry.name };
+      if (entry.nextRunAt) res.nextRunAt = timestampFromDate(entry.nextRunAt);
+      return res;
+    }),
+
+    unregisterCron: unary((req) => {
+      core.cron.unregister(req.name);
+      return {};
+    }),
+
+    listCron: unary(() => ({ entries: core.cron.list().map((e) => cronToProto(cronJobOf(e))) })),
+
+    // --- workflows ------------------------------------------------------------------------
+
+    createWorkflow: unary((req) => {
+      const t = now();
+      const dag = dagFromProto(req, t);
+      const steps = dag.steps.map((s, i) => {
+        try {
+          const { type, args, ...request } = revalidate({ type: s.type, args: s.args, ...s.request }, t);
+          return { ...s, type, args, request };
+        } catch (e) {
+          if (e instanceof Error) e.message = `steps[${i}] (${s.id}): ${e.message}`;
+          throw e;
+        }
+      });
+      return { workflow: workflowToProto(store.workflows.create(dag.name, "dag", steps)) };
+    }),
+
+    getWorkflow: unary((req) => ({ workflow: workflowToProto(store.workflows.get(req.workflowId)) })),
+
+    cancelWorkflow: unary((req) => ({ workflow: workflowToProto(store.workflows.cancel(req.workflowId)) })),
   };
 
   return (router) => {

@@ -2,12 +2,13 @@
  * A small method + path router for the OJS HTTP binding, with the binding's
  * conventions built in: JSON bodies (application/openjobspec+json or
  * application/json) under a size limit, the standard error body for every
- * failure, request-id echo, and the OJS version headers.
+ * failure, a request id on every response, and the OJS version headers.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
 import { errorSpec, OjsError, ValidationError } from "../../model/errors.js";
 import type { JsonObject, JsonValue } from "../../model/json.js";
+import { uuidv7 } from "../../model/uuid.js";
 import { SPEC_VERSION } from "../version.js";
 
 export type NodeRequest = IncomingMessage | Http2ServerRequest;
@@ -21,16 +22,17 @@ export interface HttpRequest {
   params: Record<string, string>;
   query: URLSearchParams;
   headers: NodeRequest["headers"];
-  requestId: string | undefined;
+  /** The caller's X-Request-ID, or one the server made up: every response carries it. */
+  requestId: string;
   /** The parsed JSON body; {} when there was none. */
   body: JsonValue;
   raw: NodeRequest;
 }
 
-/** What a handler returns: a status and a JSON body, or a function that takes over the response (SSE). */
+/** What a handler returns: a status and a JSON (or text) body, or a function that takes over the response (SSE). */
 export type HttpResult =
-  | { status: number; body?: JsonValue; headers?: Record<string, string> }
-  | { stream: (res: NodeResponse) => void };
+  | { status: number; body?: JsonValue; text?: string; headers?: Record<string, string> }
+  | { stream: (res: NodeResponse, requestId: string) => void };
 
 export type HttpHandler = (req: HttpRequest) => HttpResult | Promise<HttpResult>;
 
@@ -44,17 +46,27 @@ const DOCS_URL = "https://openjobspec.org/spec/errors";
 const HINTS: Record<string, string> = {
   not_found: "Check the id; finished jobs are kept only for a limited time.",
   invalid_request: "Fix the named field and send the request again.",
+  validation_error: "Fix the named field and send the request again.",
   conflict: "The resource is not in a state that allows this operation; read it first.",
-  duplicate: "Use a new id, or read the existing job.",
+  invalid_state: "The resource is not in a state that allows this operation; read it first.",
+  duplicate: "Use a new id or unique key, or read the existing job.",
   method_not_allowed: "See the OJS HTTP binding for the methods of this route.",
   unsupported_media_type: `Send Content-Type: ${OJS_CONTENT_TYPE} or application/json.`,
   payload_too_large: "Send a smaller body or raise the server's body limit.",
+  queue_full: "The queue is at its depth bound: retry after the Retry-After delay.",
+  rate_limited: "Retry after the Retry-After delay.",
 };
+
+/** Request bodies past this are not read at all: the connection is closed after the 413. */
+const DRAIN_LIMIT = 16 * 1024 * 1024;
 
 export class HttpRouter {
   private routes: Route[] = [];
 
-  constructor(private readonly maxBodyBytes = 1024 * 1024) {}
+  constructor(
+    private readonly maxBodyBytes = 1024 * 1024,
+    private readonly onResponse?: (status: number) => void,
+  ) {}
 
   on(method: string, pattern: string, handler: HttpHandler): this {
     this.routes.push({ method, parts: pattern.split("/").filter(Boolean), handler });
@@ -68,9 +80,10 @@ export class HttpRouter {
   }
 
   async handle(req: NodeRequest, res: NodeResponse): Promise<void> {
-    const url = new URL(req.url ?? "/", "http://localhost");
-    const rid = header(req, "x-request-id") ?? header(req, "x-ojs-request-id");
+    let rid = header(req, "x-request-id") ?? header(req, "x-ojs-request-id");
+    if (!rid || rid.length > 200) rid = `req_${uuidv7()}`;
     try {
+      const url = new URL(req.url ?? "/", "http://localhost");
       const segs = url.pathname.split("/").filter(Boolean);
       let params: Record<string, string> | undefined;
       let route: Route | undefined;
@@ -86,6 +99,7 @@ export class HttpRouter {
         }
       }
       if (!route) {
+        req.resume();
         if (pathKnown) throw new OjsError(`${req.method} is not allowed on ${url.pathname}`, { code: "method_not_allowed" });
         throw new OjsError(`no route for ${req.method} ${url.pathname}`, { code: "not_found" });
       }
@@ -101,12 +115,18 @@ export class HttpRouter {
         raw: req,
       });
       if ("stream" in result) {
-        result.stream(res);
+        this.onResponse?.(200);
+        result.stream(res, rid);
         return;
       }
-      send(res, result.status, result.body, rid, result.headers);
+      this.onResponse?.(result.status);
+      if (result.text !== undefined) sendText(res, result.status, result.text, rid, result.headers);
+      else send(res, result.status, result.body, rid, result.headers);
     } catch (e) {
-      sendError(res, e, rid);
+      const { status, body, headers } = errorBody(e, rid);
+      this.onResponse?.(status);
+      if (status === 413) headers.connection = "close";
+      send(res, status, body, rid, headers);
     }
   }
 }
@@ -116,8 +136,15 @@ function match(parts: string[], segs: string[]): Record<string, string> | undefi
   const params: Record<string, string> = {};
   for (let i = 0; i < parts.length; i++) {
     const p = parts[i]!;
-    if (p.startsWith(":")) params[p.slice(1)] = decodeURIComponent(segs[i]!);
-    else if (p !== segs[i]) return undefined;
+    if (p.startsWith(":")) {
+      let v: string;
+      try {
+        v = decodeURIComponent(segs[i]!);
+      } catch {
+        return undefined;
+      }
+      params[p.slice(1)] = v;
+    } else if (p !== segs[i]) return undefined;
   }
   return params;
 }
@@ -127,27 +154,33 @@ function header(req: NodeRequest, name: string): string | undefined {
   return Array.isArray(v) ? v[0] : v;
 }
 
+const JSON_TYPES = new Set([OJS_CONTENT_TYPE, "application/json"]);
+
 async function readBody(req: NodeRequest, limit: number): Promise<JsonValue> {
-  if (req.method === "GET" || req.method === "HEAD" || req.method === "DELETE") {
+  if (req.method === "GET" || req.method === "HEAD" || req.method === "DELETE" || req.method === "OPTIONS") {
     // Bodies on these methods are not part of the binding; drain and ignore them.
     req.resume();
     return {};
   }
   const declared = Number(header(req, "content-length") ?? NaN);
   if (declared > limit) {
-    req.resume();
+    drain(req);
     throw new OjsError(`request body of ${declared} bytes exceeds the limit of ${limit}`, { code: "payload_too_large" });
   }
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req as AsyncIterable<Buffer>) {
     size += chunk.length;
-    if (size > limit) throw new OjsError(`request body exceeds the limit of ${limit} bytes`, { code: "payload_too_large" });
+    if (size > limit) {
+      drain(req);
+      throw new OjsError(`request body exceeds the limit of ${limit} bytes`, { code: "payload_too_large" });
+    }
     chunks.push(chunk);
   }
   if (size === 0) return {};
   const ct = (header(req, "content-type") ?? "").split(";")[0]!.trim().toLowerCase();
-  if (ct && ct !== OJS_CONTENT_TYPE && ct !== "application/json")
+  // A body without a content type is read as JSON: the binding has no other body format.
+  if (ct && !JSON_TYPES.has(ct) && !ct.endsWith("+json"))
     throw new OjsError(`content type ${ct} is not supported`, { code: "unsupported_media_type" });
   try {
     return JSON.parse(Buffer.concat(chunks, size).toString("utf8")) as JsonValue;
@@ -156,41 +189,51 @@ async function readBody(req: NodeRequest, limit: number): Promise<JsonValue> {
   }
 }
 
-function baseHeaders(rid: string | undefined): Record<string, string> {
-  const h: Record<string, string> = { "content-type": OJS_CONTENT_TYPE, "ojs-version": SPEC_VERSION };
-  if (rid) {
-    h["x-request-id"] = rid;
-    h["x-ojs-request-id"] = rid;
-  }
-  return h;
+/** Keeps reading (and dropping) an oversized body so the 413 reaches the client, up to a hard cap. */
+function drain(req: NodeRequest): void {
+  let seen = 0;
+  req.on("data", (c: Buffer) => {
+    seen += c.length;
+    if (seen > DRAIN_LIMIT) req.destroy();
+  });
+  req.resume();
 }
 
-export function send(res: NodeResponse, status: number, body: JsonValue | undefined, rid: string | undefined, extra?: Record<string, string>): void {
+function baseHeaders(rid: string): Record<string, string> {
+  return { "content-type": OJS_CONTENT_TYPE, "ojs-version": SPEC_VERSION, "x-request-id": rid, "x-ojs-request-id": rid };
+}
+
+export function send(res: NodeResponse, status: number, body: JsonValue | undefined, rid: string, extra?: Record<string, string>): void {
   if (res.headersSent) return;
-  const payload = body === undefined ? "" : JSON.stringify(body);
+  const payload = body === undefined || status === 204 ? "" : JSON.stringify(body);
   const headers = { ...baseHeaders(rid), ...(extra ?? {}) };
   headers["content-length"] = String(Buffer.byteLength(payload));
   (res as ServerResponse).writeHead(status, headers);
   res.end(payload);
 }
 
-export function errorBody(e: unknown, rid: string | undefined): { status: number; body: JsonObject; headers: Record<string, string> } {
+function sendText(res: NodeResponse, status: number, text: string, rid: string, extra?: Record<string, string>): void {
+  if (res.headersSent) return;
+  const headers: Record<string, string> = { ...baseHeaders(rid), "content-type": "text/plain", ...(extra ?? {}) };
+  headers["content-length"] = String(Buffer.byteLength(text));
+  (res as ServerResponse).writeHead(status, headers);
+  res.end(text);
+}
+
+/** The standard error body (HTTP binding §16.1) for anything a handler threw. */
+export function errorBody(e: unknown, rid: string): { status: number; body: JsonObject; headers: Record<string, string> } {
   const err = e instanceof OjsError ? e : new OjsError(e instanceof Error ? e.message : String(e), { code: "internal_error" });
   const spec = errorSpec(err.code);
-  const error: JsonObject = { code: err.code, message: err.message, retryable: err.retryable };
+  // `type` repeats the code for readers of the older error shape (a level-1 case reads it).
+  const error: JsonObject = { code: err.code, type: err.code, message: err.message, retryable: err.retryable };
   if (err.details) error.details = err.details;
   if (err instanceof ValidationError && err.issues.length)
     error.details = { ...(err.details ?? {}), validation_errors: err.issues.map((i) => ({ path: i.path, message: i.message })) };
-  if (rid) error.request_id = rid;
+  error.request_id = rid;
   error.hint = HINTS[err.code] ?? "See the error code in the OJS specification.";
   error.docs_url = `${DOCS_URL}#${err.code}`;
   const headers: Record<string, string> = {};
   const retryAfter = (err as { retryAfterMs?: number }).retryAfterMs;
-  if (retryAfter !== undefined) headers["retry-after"] = String(Math.ceil(retryAfter / 1000));
+  if (retryAfter !== undefined) headers["retry-after"] = String(Math.max(1, Math.ceil(retryAfter / 1000)));
   return { status: err.httpStatus ?? spec.http, body: { error }, headers };
-}
-
-function sendError(res: NodeResponse, e: unknown, rid: string | undefined): void {
-  const { status, body, headers } = errorBody(e, rid);
-  send(res, status, body, rid, headers);
 }

@@ -1,52 +1,109 @@
 /**
  * The OJS HTTP/JSON binding over the store: one handler per route, each a thin
- * translation between the wire JSON (src/codec/json.ts) and a store call.
+ * translation between the wire JSON (src/codec) and a store call. Jobs,
+ * workers, system and event routes live here; queues, dead letter, cron,
+ * workflows, schemas and admin in admin-routes.ts.
  */
-import { jobErrorFromJson, jobRequestFromJson, jobToJson } from "../../codec/json.js";
+import { ackResultToJson, eventToJson, jobErrorFromJson, jobRequestFromJson, jobToJson, nackResultToJson } from "../../codec/json.js";
 import { formatInstant } from "../../codec/values.js";
 import { ValidationError } from "../../model/errors.js";
+import type { EventFilter } from "../../model/events.js";
 import { isJsonObject, type JsonObject, type JsonValue } from "../../model/json.js";
-import { normalizeJobRequest } from "../../model/schemas.js";
-import type { WorkerDirective } from "../../model/system.js";
 import type { ServerCore } from "../core.js";
-import type { JobRecord } from "../store/store.js";
-import { HttpRouter, type HttpRequest } from "./router.js";
+import { enqueueChecked, normalizeWire, schemaCheck } from "../shared.js";
+import type { JobRecord, NackOptions, WorkerInfo } from "../store/store.js";
+import { registerAdminRoutes } from "./admin-routes.js";
+import { HttpRouter, type HttpRequest, type HttpResult } from "./router.js";
+import { EVENT_SOURCE, sseStream } from "./sse.js";
 
-function objectBody(req: HttpRequest): JsonObject {
+export function objectBody(req: HttpRequest): JsonObject {
   if (!isJsonObject(req.body)) throw new ValidationError("request body must be a JSON object");
   return req.body;
 }
 
-function jobJson(rec: JobRecord): JsonObject {
+export function jobJson(rec: JobRecord): JsonObject {
   return jobToJson(rec.job, rec.extra);
 }
 
-function stringField(o: JsonObject, name: string): string {
+function invalid(path: string, message: string): ValidationError {
+  return new ValidationError(`${path}: ${message}`, { issues: [{ path, message }] });
+}
+
+export function stringField(o: JsonObject, name: string): string {
   const v = o[name];
-  if (typeof v !== "string" || v === "") throw new ValidationError(`${name}: must be a non-empty string`, { issues: [{ path: name, message: "must be a non-empty string" }] });
+  if (typeof v !== "string" || v === "") throw invalid(name, "must be a non-empty string");
   return v;
 }
 
-function optionalMs(o: JsonObject, name: string): number | undefined {
+export function optionalMs(o: JsonObject, name: string): number | undefined {
   const v = o[name];
   if (v === undefined || v === null) return undefined;
-  if (typeof v !== "number" || !Number.isFinite(v) || v <= 0)
-    throw new ValidationError(`${name}: must be a positive number of milliseconds`, { issues: [{ path: name, message: "must be a positive number of milliseconds" }] });
+  if (typeof v !== "number" || !Number.isFinite(v) || v <= 0) throw invalid(name, "must be a positive number of milliseconds");
   return v;
 }
 
 function queuesField(o: JsonObject): string[] {
   const q = o.queues;
   if (q === undefined) return ["default"];
-  if (!Array.isArray(q) || q.length === 0 || !q.every((x) => typeof x === "string"))
-    throw new ValidationError("queues: must be a non-empty array of queue names", { issues: [{ path: "queues", message: "must be a non-empty array of queue names" }] });
+  if (!Array.isArray(q) || q.length === 0 || !q.every((x) => typeof x === "string")) throw invalid("queues", "must be a non-empty array of queue names");
   return q as string[];
 }
 
-const DIRECTIVES = new Set<string>(["running", "quiet", "terminate"]);
+/** A query parameter as a non-negative integer, or the default. */
+export function intParam(q: URLSearchParams, name: string, def: number, max: number): number {
+  const raw = q.get(name);
+  if (raw === null || raw === "") return def;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 0) throw invalid(name, "must be a non-negative integer");
+  return Math.min(n, max);
+}
+
+function listParam(q: URLSearchParams, name: string): string[] | undefined {
+  const v = q.getAll(name).flatMap((x) => x.split(",")).map((x) => x.trim()).filter(Boolean);
+  return v.length ? v : undefined;
+}
+
+export function eventFilter(q: URLSearchParams): EventFilter {
+  const f: EventFilter = {};
+  const queues = listParam(q, "queues") ?? listParam(q, "queue");
+  if (queues) f.queues = queues;
+  const types = listParam(q, "types") ?? listParam(q, "type");
+  if (types) f.types = types;
+  const job = q.get("job_id");
+  if (job) f.jobId = job;
+  const wf = q.get("workflow_id");
+  if (wf) f.workflowId = wf;
+  return f;
+}
+
+function lastEventId(req: HttpRequest): string | undefined {
+  const h = req.headers["last-event-id"];
+  return (Array.isArray(h) ? h[0] : h) ?? req.query.get("last_event_id") ?? undefined;
+}
+
+const RESPONSE_CODES = new Set(["RETRY", "DISCARD", "DEAD_LETTER", "FAIL"]);
+
+function workerJson(w: WorkerInfo, now: number): JsonObject {
+  return {
+    id: w.id,
+    worker_id: w.id,
+    state: w.state,
+    directive: w.directive,
+    active_jobs: w.activeJobIds.length,
+    active_job_ids: w.activeJobIds,
+    started_at: formatInstant(new Date(w.firstSeen)),
+    last_heartbeat_at: formatInstant(new Date(w.lastSeen)),
+    seconds_since_heartbeat: Math.max(0, Math.round((now - w.lastSeen) / 1000)),
+  };
+}
+
+export { workerJson };
 
 export function httpRoutes(core: ServerCore, router = new HttpRouter()): HttpRouter {
   const store = core.store;
+  const now = () => store.clock.now();
+
+  // --- system ---------------------------------------------------------------------------
 
   router.on("GET", "/ojs/manifest", () => {
     const m = core.manifest();
@@ -62,31 +119,47 @@ export function httpRoutes(core: ServerCore, router = new HttpRouter()): HttpRou
     return { status: 200, body };
   });
 
-  router.on("GET", "/ojs/v1/health", () => {
+  const health = (): HttpResult => {
     const h = core.health();
     const body: JsonObject = { status: h.status, timestamp: formatInstant(h.timestamp ?? new Date()), ...(h.details ?? {}) };
     return { status: h.status === "unhealthy" ? 503 : 200, body };
-  });
+  };
+  router.on("GET", "/ojs/v1/health", health);
+  // Load balancers probe /health and /ready (observability extension).
+  router.on("GET", "/health", health);
+  router.on("GET", "/ready", () => (core.draining ? { status: 503, body: { status: "draining" } } : { status: 200, body: { status: "ready" } }));
+  router.on("GET", "/metrics", () => ({ status: 200, text: metrics(core) }));
+
+  // --- jobs -----------------------------------------------------------------------------
 
   router.on("POST", "/ojs/v1/jobs", (req) => {
-    const { request, extra } = jobRequestFromJson(objectBody(req));
-    const rec = store.enqueue(normalizeJobRequest(request), extra);
-    return { status: 201, body: { job: jobJson(rec) } };
+    const body = objectBody(req);
+    const t = now();
+    const { request, extra } = jobRequestFromJson(body, t);
+    const normalized = normalizeWire(request, t);
+    applyRateLimitOption(core, body, normalized.queue ?? "default");
+    const out = enqueueChecked(core, normalized, { extra });
+    const res: JsonObject = { job: jobJson(out.rec) };
+    if (out.deduplicated) res.deduplicated = true;
+    if (out.warnings.length) res.warnings = out.warnings.map((message) => ({ code: "schema_validation", message }));
+    const headers: Record<string, string> = { location: `/ojs/v1/jobs/${out.rec.id}` };
+    const pressure = pressureHeader(core, out.rec.job.queue);
+    if (pressure) headers["x-ojs-queue-pressure"] = pressure;
+    // UQ §5.4: an ignored duplicate answers 200 with the job that already existed.
+    return { status: out.deduplicated ? 200 : 201, body: res, headers };
   });
 
   router.on("POST", "/ojs/v1/jobs/batch", (req) => {
     const body = objectBody(req);
-    if (!Array.isArray(body.jobs) || body.jobs.length === 0)
-      throw new ValidationError("jobs: must be a non-empty array of jobs", { issues: [{ path: "jobs", message: "must be a non-empty array" }] });
+    if (!Array.isArray(body.jobs) || body.jobs.length === 0) throw invalid("jobs", "must be a non-empty array of jobs");
+    const t = now();
     const entries = body.jobs.map((j, i) => {
-      if (!isJsonObject(j)) throw new ValidationError(`jobs[${i}]: must be a JSON object`);
-      const { request, extra } = jobRequestFromJson(j);
-      try {
-        return { req: normalizeJobRequest(request), extra };
-      } catch (e) {
-        if (e instanceof Error) e.message = `jobs[${i}].${e.message}`;
-        throw e;
-      }
+      if (!isJsonObject(j)) throw invalid(`jobs[${i}]`, "must be a JSON object");
+      const { request, extra } = jobRequestFromJson(j, t);
+      const req = normalizeWire(request, t, `jobs[${i}].`);
+      // Checked one by one before the all-or-nothing insert; in "warn" mode a batch carries no warnings.
+      schemaCheck(core, req);
+      return { req, extra };
     });
     const recs = store.enqueueBatch(entries);
     return { status: 201, body: { jobs: recs.map(jobJson), count: recs.length } };
@@ -96,15 +169,41 @@ export function httpRoutes(core: ServerCore, router = new HttpRouter()): HttpRou
 
   router.on("DELETE", "/ojs/v1/jobs/:id", (req) => ({ status: 200, body: { job: jobJson(store.cancel(req.params.id!)) } }));
 
+  const progressJson = (id: string): JsonObject => {
+    const p = store.get(id).progress;
+    const o: JsonObject = { job_id: id, progress: p?.value ?? null, message: p?.message ?? null, data: p?.data ?? null };
+    if (p) o.updated_at = formatInstant(p.updatedAt);
+    return o;
+  };
+  router.on("GET", "/ojs/v1/jobs/:id/progress", (req) => ({ status: 200, body: progressJson(req.params.id!) }));
+  router.on("PUT", "/ojs/v1/jobs/:id/progress", (req) => {
+    const body = objectBody(req);
+    const update: { progress?: number; message?: string; data?: JsonObject } = {};
+    if (body.progress !== undefined && body.progress !== null) {
+      if (typeof body.progress !== "number" || !Number.isFinite(body.progress)) throw invalid("progress", "must be a number from 0 to 1");
+      update.progress = body.progress;
+    }
+    if (typeof body.message === "string") update.message = body.message;
+    if (isJsonObject(body.data)) update.data = body.data;
+    store.reportProgress(req.params.id!, update);
+    return { status: 200, body: progressJson(req.params.id!) };
+  });
+
+  router.on("GET", "/ojs/v1/jobs/:id/events", (req) => {
+    store.get(req.params.id!);
+    return sseStream(core, { ...eventFilter(req.query), jobId: req.params.id! }, lastEventId(req));
+  });
+
+  // --- workers ------------------------------------------------------------------------------
+
   router.on("POST", "/ojs/v1/workers/fetch", (req) => {
     const body = objectBody(req);
     const count = body.count;
-    if (count !== undefined && (typeof count !== "number" || !Number.isInteger(count) || count < 1))
-      throw new ValidationError("count: must be a positive integer", { issues: [{ path: "count", message: "must be a positive integer" }] });
+    if (count !== undefined && (typeof count !== "number" || !Number.isInteger(count) || count < 1)) throw invalid("count", "must be a positive integer");
     const recs = store.fetch({
       queues: queuesField(body),
       count: count ?? 1,
-      workerId: typeof body.worker_id === "string" ? body.worker_id : undefined,
+      workerId: typeof body.worker_id === "string" && body.worker_id ? body.worker_id : undefined,
       visibilityTimeoutMs: optionalMs(body, "visibility_timeout_ms"),
     });
     return { status: 200, body: { jobs: recs.map(jobJson) } };
@@ -114,29 +213,28 @@ export function httpRoutes(core: ServerCore, router = new HttpRouter()): HttpRou
     const body = objectBody(req);
     const id = stringField(body, "job_id");
     const rec = store.ack(id, "result" in body ? (body.result as JsonValue) : undefined, typeof body.worker_id === "string" ? body.worker_id : undefined);
-    return {
-      status: 200,
-      body: { acknowledged: true, job_id: id, state: rec.job.state, completed_at: formatInstant(rec.job.completedAt!), job: jobJson(rec) },
-    };
+    return { status: 200, body: ackResultToJson(rec.job, rec.extra) };
   });
 
   router.on("POST", "/ojs/v1/workers/nack", (req) => {
     const body = objectBody(req);
     const id = stringField(body, "job_id");
-    if (!isJsonObject(body.error)) throw new ValidationError("error: must be an object with code and message", { issues: [{ path: "error", message: "must be an object" }] });
+    if (!isJsonObject(body.error)) throw invalid("error", "must be an object with code and message");
     const error = jobErrorFromJson(body.error);
     if (typeof body.error.retryable !== "boolean") delete error.retryable;
-    const out = store.nack(id, error, typeof body.worker_id === "string" ? body.worker_id : undefined);
-    const j = out.rec.job;
-    const res: JsonObject = { id, job_id: id, state: j.state, attempt: j.attempt, max_attempts: j.maxAttempts ?? 0 };
-    if (out.nextAttemptAt) res.next_attempt_at = formatInstant(out.nextAttemptAt);
-    if (out.retryDelayMs !== undefined) res.retry_delay_ms = out.retryDelayMs;
-    if (j.state === "discarded" && j.completedAt) res.discarded_at = formatInstant(j.completedAt);
-    res.job = jobJson(out.rec);
-    return { status: 200, body: res };
+    const opts: NackOptions = {};
+    if (body.requeue === true) opts.requeue = true;
+    // RET §7.3: {type, code: "DISCARD"} carries a handler response code beside the error type.
+    const code = body.error.code;
+    if (typeof code === "string" && RESPONSE_CODES.has(code)) {
+      opts.response = code as NackOptions["response"];
+      if (typeof body.error.type === "string") error.code = body.error.type;
+    }
+    const rec = store.nack(id, error, typeof body.worker_id === "string" ? body.worker_id : undefined, opts);
+    return { status: 200, body: nackResultToJson(rec.job, rec.extra) };
   });
 
-  router.on("POST", "/ojs/v1/workers/heartbeat", (req) => {
+  const beat = (req: HttpRequest, acknowledged: boolean): HttpResult => {
     const body = objectBody(req);
     const workerId = stringField(body, "worker_id");
     const ids = new Set<string>();
@@ -146,13 +244,70 @@ export function httpRoutes(core: ServerCore, router = new HttpRouter()): HttpRou
     }
     if (typeof body.job_id === "string") ids.add(body.job_id);
     if (typeof body.id === "string") ids.add(body.id);
-    const state = typeof body.state === "string" && DIRECTIVES.has(body.state) ? (body.state as WorkerDirective) : undefined;
+    const state = typeof body.state === "string" && body.state ? body.state : undefined;
     const out = store.heartbeat({ workerId, state, jobIds: [...ids], visibilityTimeoutMs: optionalMs(body, "visibility_timeout_ms") });
-    return {
-      status: 200,
-      body: { state: out.directive, directive: out.directive, jobs_extended: out.extended, server_time: formatInstant(new Date(store.clock.now())) },
+    const res: JsonObject = {
+      // The level-1 cases read the directive in `state`; official servers also send `directive`.
+      state: out.directive,
+      directive: out.directive,
+      jobs_extended: out.extended,
+      server_time: formatInstant(new Date(now())),
     };
+    if (out.lost.length) res.jobs_lost = out.lost;
+    if (acknowledged) res.acknowledged = true;
+    return { status: 200, body: res };
+  };
+  router.on("POST", "/ojs/v1/workers/heartbeat", (req) => beat(req, false));
+  // Graceful-shutdown extension: the same beat, acknowledged, with "drain" as a reported state.
+  router.on("POST", "/ojs/v1/workers/beat", (req) => beat(req, true));
+
+  router.on("GET", "/ojs/v1/workers/:id/health", (req) => {
+    const w = store.getWorker(req.params.id!);
+    return { status: 200, body: workerJson(w, now()) };
   });
 
+  // --- events -------------------------------------------------------------------------------
+
+  router.on("GET", "/ojs/v1/events", (req) => {
+    const limit = intParam(req.query, "limit", 100, 1000);
+    const events = store.recentEvents(eventFilter(req.query), limit).reverse();
+    return { status: 200, body: { events: events.map((e) => eventToJson(e, EVENT_SOURCE)), count: events.length } };
+  });
+  router.on("GET", "/ojs/v1/events/stream", (req) => sseStream(core, eventFilter(req.query), lastEventId(req)));
+
+  registerAdminRoutes(core, router);
   return router;
+}
+
+/** OpenAPI EnqueueOptions.rate_limit: the first job that names one configures its queue. */
+function applyRateLimitOption(core: ServerCore, body: JsonObject, queue: string): void {
+  const opts = isJsonObject(body.options) ? body.options : undefined;
+  const rl = opts && isJsonObject(opts.rate_limit) ? opts.rate_limit : undefined;
+  if (!rl) return;
+  const n = rl.max_per_second;
+  if (typeof n !== "number" || !Number.isInteger(n) || n < 1) throw invalid("options.rate_limit.max_per_second", "must be a positive integer");
+  core.store.configureQueue(queue, { rateLimitPerSecond: n });
+}
+
+/** Backpressure extension: depth/bound once past the queue's warning threshold. */
+function pressureHeader(core: ServerCore, queue: string): string | undefined {
+  const s = core.store.queueSummary(queue);
+  const bp = s.backpressure;
+  if (!bp) return undefined;
+  const pressure = s.depth / bp.maxDepth;
+  return pressure >= (bp.warningThreshold ?? 0.8) ? pressure.toFixed(2) : undefined;
+}
+
+function metrics(core: ServerCore): string {
+  const lines: string[] = [];
+  const counts = core.store.countByState();
+  lines.push("# HELP ojs_jobs Retained jobs by state.", "# TYPE ojs_jobs gauge");
+  for (const [state, n] of Object.entries(counts)) lines.push(`ojs_jobs{state="${state}"} ${n}`);
+  lines.push("# HELP ojs_dead_letter_jobs Jobs in the dead-letter queue.", "# TYPE ojs_dead_letter_jobs gauge");
+  lines.push(`ojs_dead_letter_jobs ${core.store.deadLetterCount()}`);
+  lines.push("# HELP ojs_http_responses_total HTTP responses by status class.", "# TYPE ojs_http_responses_total counter");
+  for (const [k, n] of core.counters) lines.push(`ojs_http_responses_total{class="${k}"} ${n}`);
+  lines.push("# HELP ojs_uptime_seconds Seconds since the server started.", "# TYPE ojs_uptime_seconds gauge");
+  lines.push(`ojs_uptime_seconds ${Math.floor((Date.now() - core.startedAt) / 1000)}`);
+  return lines.join("\n") + "\n";
 }
