@@ -357,9 +357,11 @@ export function optionsFromProto(o: PbEnqueueOptions | undefined, now = Date.now
   const id = meta[RESERVED_META.id];
   const schema = meta[RESERVED_META.schema];
   const expiresAt = meta[RESERVED_META.expiresAt];
+  const strategy = meta[RESERVED_META.backoffStrategy];
   delete meta[RESERVED_META.id];
   delete meta[RESERVED_META.schema];
   delete meta[RESERVED_META.expiresAt];
+  delete meta[RESERVED_META.backoffStrategy];
   if (typeof id === "string") r.id = id;
   if (typeof schema === "string") r.schema = schema;
   // An empty meta says nothing (the server defaults it to {}); normalized requests leave it out.
@@ -371,6 +373,8 @@ export function optionsFromProto(o: PbEnqueueOptions | undefined, now = Date.now
   if (o.timeout) r.timeout = msFromDuration(o.timeout);
   if (o.retry) r.retry = retryFromProto(o.retry);
   if (o.maxAttempts) r.retry = { ...(r.retry ?? {}), maxAttempts: o.maxAttempts };
+  if (strategy === "exponential" || strategy === "linear" || strategy === "constant" || strategy === "polynomial")
+    r.retry = { ...(r.retry ?? {}), backoffStrategy: strategy };
   if (o.unique) r.unique = uniqueFromProto(o.unique);
   if (typeof expiresAt === "string" && !Number.isNaN(Date.parse(expiresAt))) r.expiresAt = new Date(expiresAt);
   else if (o.ttl) r.expiresAt = new Date(now + msFromDuration(o.ttl));

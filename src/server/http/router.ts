@@ -235,5 +235,10 @@ export function errorBody(e: unknown, rid: string): { status: number; body: Json
   const headers: Record<string, string> = {};
   const retryAfter = (err as { retryAfterMs?: number }).retryAfterMs;
   if (retryAfter !== undefined) headers["retry-after"] = String(Math.max(1, Math.ceil(retryAfter / 1000)));
+  // Backpressure (BP-005): a full queue says how full, so producers can back off in proportion.
+  if (err.code === "queue_full" && err.details) {
+    if (typeof err.details.depth === "number") headers["x-ojs-queue-depth"] = String(err.details.depth);
+    if (typeof err.details.bound === "number") headers["x-ojs-queue-bound"] = String(err.details.bound);
+  }
   return { status: err.httpStatus ?? spec.http, body: { error }, headers };
 }

@@ -5,10 +5,13 @@ export interface Clock {
   setTimer(fn: () => void, ms: number): { cancel(): void };
 }
 
+const MAX_TIMER_MS = 2_147_483_647;
+
 export const systemClock: Clock = {
   now: () => Date.now(),
   setTimer(fn, ms) {
-    const t = setTimeout(fn, Math.max(0, ms));
+    // Node fires anything past 2^31-1 ms at once (with a warning): cap it, and the owner re-arms when it fires early.
+    const t = setTimeout(fn, Math.min(Math.max(0, ms), MAX_TIMER_MS));
     t.unref();
     return { cancel: () => clearTimeout(t) };
   },

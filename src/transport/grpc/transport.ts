@@ -70,9 +70,13 @@ export class GrpcTransport implements Transport {
       url.protocol === "https:" && tls
         ? { ca: tls.ca, cert: tls.cert, key: tls.key, rejectUnauthorized: !tls.insecureSkipVerify }
         : {};
-    // Pings keep a long-idle worker's connection honest: a dead peer is noticed
-    // in seconds instead of when the next job never arrives.
-    this.session = new Http2SessionManager(url, { pingIntervalMs: 15_000, pingTimeoutMs: 10_000, pingIdleConnection: true }, nodeOptions);
+    // Pings keep a connection with an open call or stream honest (a streaming worker
+    // always has one): a dead peer is noticed in seconds. Idle connections are not
+    // pinged on a timer: connect-node verifies them with a ping before their next
+    // call anyway, and an idle-ping timer re-armed by a stream closing after
+    // abort() pings the destroyed session and throws ERR_HTTP2_INVALID_SESSION
+    // uncaught, crashing the process 15 s after close().
+    this.session = new Http2SessionManager(url, { pingIntervalMs: 15_000, pingTimeoutMs: 10_000, pingIdleConnection: false }, nodeOptions);
     const transport = createGrpcTransport({ baseUrl: url.toString().replace(/\/$/, ""), sessionManager: this.session });
     this.rpc = createClient(OJSService, transport);
     this.headers = { ...(opts.headers ?? {}), ...authHeaders(opts.auth) };

@@ -1,0 +1,122 @@
+/**
+ * Runs loaded cases over HTTP and gRPC, each against its own fresh embedded
+ * server so that concurrent cases never share queues, and classifies every run
+ * through the one policy table (policy.ts).
+ */
+import { startServer, type OjsServer } from "../../src/server/index.js";
+import { caseKey, type LoadedCase } from "./cases.js";
+import { GrpcExecutor } from "./grpc-executor.js";
+import { HttpExecutor } from "./http-executor.js";
+import { defaultRunOptions, runCase, type CaseOutcome, type Executor } from "./interpreter.js";
+import { grpcNotApplicable, KNOWN_FAILURES, unsupportedReason } from "./policy.js";
+
+export type Protocol = "http" | "grpc";
+
+export type RunStatus =
+  /** Every assertion held. */
+  | "pass"
+  /** Some assertion failed. */
+  | "fail"
+  /** Failed exactly as a documented case defect or disagreement says it must. */
+  | "known_failure"
+  /** Listed as a known failure but passed: the list is out of date. */
+  | "unexpected_pass"
+  /** Cannot be expressed over this protocol (gRPC only), with the reason. */
+  | "not_applicable"
+  /** An extension the server does not offer. */
+  | "unsupported";
+
+export interface CaseRun {
+  c: LoadedCase;
+  protocol: Protocol;
+  status: RunStatus;
+  outcome: CaseOutcome | undefined;
+  reason: string | undefined;
+}
+
+export interface SuiteOptions {
+  protocols: Protocol[];
+  /** Cases running at once. */
+  concurrency: number;
+  tolerancePct: number;
+  onRun?: (r: CaseRun) => void;
+}
+
+/** The spec's default reservation (WP: 1800 s): the cron overlap case holds a job for over a minute. */
+const SPEC_VISIBILITY_MS = 1_800_000;
+
+/** Rough length of a case from its waits, to start the longest ones first. */
+export function expectedMs(c: LoadedCase): number {
+  let total = 0;
+  for (const s of [...(c.tc.setup?.steps ?? []), ...c.tc.steps]) total += (s.delay_ms ?? 0) + (s.duration_ms ?? 0);
+  return total;
+}
+
+async function withServer<T>(fn: (server: OjsServer) => Promise<T>): Promise<T> {
+  const server = await startServer({ port: 0, visibilityTimeoutMs: SPEC_VISIBILITY_MS, conformanceHooks: true });
+  try {
+    return await fn(server);
+  } finally {
+    await server.close();
+  }
+}
+
+export async function runOne(c: LoadedCase, protocol: Protocol, tolerancePct = 50): Promise<CaseRun> {
+  const key = caseKey(c);
+  const unsupported = unsupportedReason(c);
+  if (unsupported) return { c, protocol, status: "unsupported", outcome: undefined, reason: unsupported };
+  if (protocol === "grpc") {
+    const na = grpcNotApplicable(c);
+    if (na) return { c, protocol, status: "not_applicable", outcome: undefined, reason: na };
+  }
+  const outcome = await withServer(async (server) => {
+    const ex: Executor = protocol === "http" ? new HttpExecutor(server.url) : new GrpcExecutor(server.url);
+    try {
+      return await runCase(c.tc, ex, { ...defaultRunOptions(), tolerancePct, checkHeaders: protocol === "http" });
+    } finally {
+      await ex.close();
+    }
+  });
+  const known = KNOWN_FAILURES[key];
+  const knownHere = known && known.protocols.includes(protocol);
+  if (outcome.status === "not_applicable") {
+    // An executor met a step it cannot express, and the case is not declared so: that is a failure of the declaration.
+    outcome.failures.push({ step: "-", field: "protocol", expected: "expressible", actual: "not applicable", message: `${outcome.reason}; declare it in conformance/lib/policy.ts with its reason` });
+    return { c, protocol, status: "fail", outcome, reason: outcome.reason };
+  }
+  if (outcome.status === "pass") return { c, protocol, status: knownHere ? "unexpected_pass" : "pass", outcome, reason: knownHere ? known.reason : undefined };
+  return { c, protocol, status: knownHere ? "known_failure" : "fail", outcome, reason: knownHere ? known.reason : undefined };
+}
+
+export async function runSuite(cases: LoadedCase[], opts: SuiteOptions): Promise<CaseRun[]> {
+  const jobs = opts.protocols.flatMap((p) => cases.map((c) => ({ c, p })));
+  jobs.sort((a, b) => expectedMs(b.c) - expectedMs(a.c));
+  const out: CaseRun[] = [];
+  let next = 0;
+  const worker = async () => {
+    while (next < jobs.length) {
+      const { c, p } = jobs[next++]!;
+      let run: CaseRun;
+      try {
+        run = await runOne(c, p, opts.tolerancePct);
+      } catch (e) {
+        run = {
+          c,
+          protocol: p,
+          status: "fail",
+          outcome: { status: "fail", durationMs: 0, failures: [{ step: "-", field: "runner", expected: "a completed run", actual: String(e), message: (e as Error).stack ?? String(e) }] },
+          reason: undefined,
+        };
+      }
+      out.push(run);
+      opts.onRun?.(run);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(opts.concurrency, jobs.length)) }, worker));
+  return out;
+}
+
+/** A run that should make the suite fail: a real failure, or a known failure that no longer happens. */
+export function isProblem(r: CaseRun): boolean {
+  return r.status === "fail" || r.status === "unexpected_pass";
+}

@@ -1,0 +1,56 @@
+/**
+ * npm run conformance -- <suites-dir> [--protocol http|grpc] [--only <id or name part>]
+ *                                     [--concurrency N] [--tolerance PCT] [--verbose]
+ *
+ * Runs every official conformance case under the directory against the
+ * embedded server (a fresh one per case), over raw HTTP and through our gRPC
+ * transport, and prints failing cases, a table per level and category, and a
+ * last line such as "conformance: http 136/136, grpc 110/110 (12 not applicable)".
+ * Exits 1 when a case fails unexpectedly (see conformance/lib/policy.ts).
+ */
+import { existsSync } from "node:fs";
+import { resolve } from "node:path";
+import { parseArgs } from "node:util";
+import { caseKey, loadCases } from "./lib/cases.js";
+import { report } from "./lib/report.js";
+import { isProblem, runSuite, type Protocol } from "./lib/suite.js";
+
+async function main(): Promise<void> {
+  const { values, positionals } = parseArgs({
+    allowPositionals: true,
+    options: {
+      protocol: { type: "string", multiple: true },
+      only: { type: "string", multiple: true },
+      concurrency: { type: "string", default: "64" },
+      tolerance: { type: "string", default: "50" },
+      verbose: { type: "boolean", default: false },
+    },
+  });
+  const dir = resolve(positionals[0] ?? "../shared/conformance/suites");
+  if (!existsSync(dir)) {
+    console.error(`no conformance suites at ${dir}`);
+    process.exitCode = 2;
+    return;
+  }
+  const protocols = (values.protocol?.length ? values.protocol : ["http", "grpc"]) as Protocol[];
+  for (const p of protocols) if (p !== "http" && p !== "grpc") throw new Error(`--protocol: http or grpc, not ${p}`);
+  let cases = loadCases(dir);
+  if (values.only?.length) cases = cases.filter((c) => values.only!.some((o) => caseKey(c).includes(o)));
+  const started = performance.now();
+  const runs = await runSuite(cases, {
+    protocols,
+    concurrency: Number(values.concurrency) || 64,
+    tolerancePct: Number(values.tolerance) || 50,
+    onRun: values.verbose ? (r) => console.error(`${r.status.padEnd(15)} ${r.protocol} ${caseKey(r.c)} ${r.outcome ? `${r.outcome.durationMs} ms` : r.reason ?? ""}`) : undefined,
+  });
+  if (values.verbose) {
+    for (const r of runs) for (const f of r.outcome?.failures ?? []) if (r.status !== "pass") console.error(`  ${r.protocol} ${caseKey(r.c)} [${f.step}] ${f.field}: ${f.message}`);
+  }
+  console.log(report(runs, protocols, (performance.now() - started) / 1000));
+  process.exitCode = runs.some(isProblem) ? 1 : 0;
+}
+
+main().catch((e: unknown) => {
+  console.error(e);
+  process.exitCode = 2;
+});
