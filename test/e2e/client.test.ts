@@ -96,8 +96,8 @@ describe.each(TRANSPORTS)("Client over %s", (transport) => {
 
     it("unique jobs: reject gives DuplicateJobError naming the existing job", async () => {
       const queue = uniqueQueue("uniq");
-      const first = await client.enqueue("t.unique", [{ user: 1 }], { queue, unique: { keys: ["type", "args"], period: "PT1H" } });
-      const err = await client.enqueue("t.unique", [{ user: 1 }], { queue, unique: { keys: ["type", "args"], period: "PT1H" } }).catch((e: unknown) => e);
+      const first = await client.enqueue("t.unique", [{ user: queue }], { queue, unique: { keys: ["type", "args"], period: "PT1H" } });
+      const err = await client.enqueue("t.unique", [{ user: queue }], { queue, unique: { keys: ["type", "args"], period: "PT1H" } }).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(DuplicateJobError);
       expect((err as DuplicateJobError).existingJobId).toBe(first.id);
     });

@@ -23,7 +23,13 @@ export function fromConnectError(e: unknown, operation: string, signal?: AbortSi
     if (ce.code === Code.Canceled)
       return signal?.aborted ? new AbortError(ce.rawMessage || "the call was cancelled", base) : new ConnectionError(ce.rawMessage || "the connection was lost", base);
     if (ce.code === Code.DeadlineExceeded) return new TimeoutError(ce.rawMessage || "deadline exceeded", base);
-    if (ce.code === Code.Unavailable || (ce.code === Code.Internal && /ECONN|EPIPE|socket|session/i.test(ce.rawMessage)))
+    // connect-node reports a reset socket as ABORTED; without an ErrorInfo from the
+    // server, ABORTED and socket-level INTERNAL errors are connection failures.
+    if (
+      ce.code === Code.Unavailable ||
+      ce.code === Code.Aborted ||
+      ((ce.code === Code.Internal || ce.code === Code.Unknown) && /ECONN|EPIPE|socket|session|stream/i.test(ce.rawMessage))
+    )
       return new ConnectionError(ce.rawMessage || "server unavailable", base);
   }
 
