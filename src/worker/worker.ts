@@ -18,6 +18,7 @@ import type { Transport } from "../transport/transport.js";
 import { Backoff, sleep } from "../util/backoff.js";
 import { Emitter } from "../util/emitter.js";
 import { JobCancelledError, JobTimeoutError, NonRetryableError, ShutdownError, toJobError } from "./errors.js";
+import { kRunJob } from "./internal.js";
 import { ProgressReporter } from "./progress.js";
 import { ackWithRetry, nackWithRetry } from "./settle.js";
 import type { Handler, HandlerResult, JobContext, Middleware } from "./types.js";
@@ -232,6 +233,23 @@ export class Worker extends Emitter<WorkerEvents> implements AsyncDisposable {
 
   [Symbol.asyncDispose](): Promise<void> {
     return this.stop();
+  }
+
+  /**
+   * Runs one job through this worker's handler and middleware, in process, with
+   * no transport and no slot: the result, or the handler's error thrown as is.
+   * For the testing toolkit (drain, inline mode).
+   */
+  async [kRunJob](job: Job, signal?: AbortSignal): Promise<HandlerResult> {
+    this.chain ??= compose(this.middleware);
+    const abort = new AbortController();
+    if (signal) {
+      if (signal.aborted) abort.abort(signal.reason);
+      else signal.addEventListener("abort", () => abort.abort(signal.reason), { once: true });
+    }
+    const a: ActiveJob = { job, abort, progress: new ProgressReporter(this.transport, job.id), settled: false, startedAt: Date.now(), done: Promise.resolve(), forceTimer: undefined };
+    a.progress.stop();
+    return this.invoke(a);
   }
 
   // --- lifecycle -------------------------------------------------------------------

@@ -2,7 +2,7 @@
  * The ojs.v1 gRPC binding on connect-node: one HTTP/2 session per transport,
  * reused by every call and stream, closed by close().
  */
-import { createClient, type Client as RpcClient } from "@connectrpc/connect";
+import { createClient, type Client as RpcClient, type Transport as ConnectTransport } from "@connectrpc/connect";
 import { createGrpcTransport, Http2SessionManager } from "@connectrpc/connect-node";
 import { OJSService } from "../../../gen/ojs/v1/service_pb.js";
 import {
@@ -52,11 +52,16 @@ export type GrpcTransportOptions = TransportOptions & {
    * official servers serve HTTP on another port (8080 beside gRPC on 9090).
    */
   httpUrl?: string;
+  /**
+   * A connect-es transport to use instead of a network connection, e.g.
+   * createRouterTransport() for an in-process server (the testing toolkit's fakes).
+   */
+  connect?: ConnectTransport;
 };
 
 export class GrpcTransport implements Transport {
   readonly name = "grpc";
-  private readonly session: Http2SessionManager;
+  private readonly session: Http2SessionManager | undefined;
   private readonly rpc: RpcClient<typeof OJSService>;
   private readonly headers: Record<string, string>;
   private readonly timeoutMs: number;
@@ -76,8 +81,10 @@ export class GrpcTransport implements Transport {
     // call anyway, and an idle-ping timer re-armed by a stream closing after
     // abort() pings the destroyed session and throws ERR_HTTP2_INVALID_SESSION
     // uncaught, crashing the process 15 s after close().
-    this.session = new Http2SessionManager(url, { pingIntervalMs: 15_000, pingTimeoutMs: 10_000, pingIdleConnection: false }, nodeOptions);
-    const transport = createGrpcTransport({ baseUrl: url.toString().replace(/\/$/, ""), sessionManager: this.session });
+    this.session = opts.connect
+      ? undefined
+      : new Http2SessionManager(url, { pingIntervalMs: 15_000, pingTimeoutMs: 10_000, pingIdleConnection: false }, nodeOptions);
+    const transport = opts.connect ?? createGrpcTransport({ baseUrl: url.toString().replace(/\/$/, ""), sessionManager: this.session! });
     this.rpc = createClient(OJSService, transport);
     this.headers = { ...(opts.headers ?? {}), ...authHeaders(opts.auth) };
     this.timeoutMs = opts.timeoutMs ?? 30_000;
@@ -371,7 +378,7 @@ export class GrpcTransport implements Transport {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    this.session.abort();
+    this.session?.abort();
     await this.httpFallback?.close();
   }
 }
