@@ -23,7 +23,7 @@ import { isJsonObject, type JsonObject, type JsonValue } from "../../src/model/j
 import { normalizeJobRequest } from "../../src/model/schemas.js";
 import type { WorkerDirective } from "../../src/model/system.js";
 import { GrpcTransport } from "../../src/transport/grpc/transport.js";
-import { Executor, NotApplicable, type StepRequest, type StepResponse } from "./interpreter.js";
+import { NotApplicable, type Executor, type StepRequest, type StepResponse } from "./interpreter.js";
 
 interface Answer {
   status: number;

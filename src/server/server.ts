@@ -4,7 +4,7 @@
  * and HTTP/1.1 alike. The first bytes of each connection pick the protocol.
  */
 import { connectNodeAdapter } from "@connectrpc/connect-node";
-import { createServer as createHttp1Server, type Server as Http1Server } from "node:http";
+import { createServer as createHttp1Server, type Server as Http1Server, type ServerResponse } from "node:http";
 import { createServer as createHttp2Server, type Http2Server, type Http2Session } from "node:http2";
 import { createServer as createNetServer, type AddressInfo, type Socket } from "node:net";
 import { ServerCore } from "./core.js";
@@ -62,12 +62,20 @@ export async function startServer(opts: ServerOptions = {}): Promise<OjsServer> 
     ...(opts.store ?? {}),
   });
   const router = httpRoutes(core, new HttpRouter(opts.maxBodyBytes, (status) => core.count(`${Math.floor(status / 100)}xx`)));
-  const handler = connectNodeAdapter({
+  const adapter = connectNodeAdapter({
     routes: grpcRoutes(core),
-    // connect-node answers its own routes; everything else is the OJS HTTP binding.
-    fallback: (req, res) => void router.handle(req as NodeRequest, res as unknown as NodeResponse),
+    // connect-node answers its own routes; everything else is the OJS HTTP binding,
+    // except gRPC calls to methods this server lacks, which get a gRPC UNIMPLEMENTED.
+    fallback: (req, res) => {
+      if (isGrpc(req as NodeRequest)) return unimplemented(req as NodeRequest, res as unknown as NodeResponse);
+      void router.handle(req as NodeRequest, res as unknown as NodeResponse);
+    },
     readMaxBytes: opts.maxBodyBytes ?? 4 * 1024 * 1024,
   });
+  const handler = (req: NodeRequest, res: NodeResponse): void => {
+    if (isGrpc(req)) parseErrorsAsInvalidArgument(res);
+    (adapter as (req: NodeRequest, res: NodeResponse) => void)(req, res);
+  };
 
   const h2 = createHttp2Server({}, handler as Parameters<typeof createHttp2Server>[1]);
   const h1 = createHttp1Server({ keepAlive: true }, handler as Parameters<typeof createHttp1Server>[1]);
@@ -124,6 +132,38 @@ export async function startServer(opts: ServerOptions = {}): Promise<OjsServer> 
     reset: () => core.reset(),
     close,
     [Symbol.asyncDispose]: close,
+  };
+}
+
+function isGrpc(req: NodeRequest): boolean {
+  const ct = req.headers["content-type"];
+  return typeof ct === "string" && ct.startsWith("application/grpc");
+}
+
+/** A trailers-only gRPC answer: the status travels in the headers of an empty 200 response. */
+function unimplemented(req: NodeRequest, res: NodeResponse): void {
+  req.resume();
+  (res as ServerResponse).writeHead(200, {
+    "content-type": String(req.headers["content-type"]),
+    "grpc-status": "12",
+    "grpc-message": encodeURIComponent(`${req.url ?? ""} is not a method of this server`),
+  });
+  res.end();
+}
+
+/**
+ * connect-node reports a request message it cannot decode as INTERNAL (as
+ * grpc-go and grpc-java do). To an OJS client INTERNAL means a retryable
+ * server fault, so it would resend the same broken bytes; the caller's
+ * mistake is INVALID_ARGUMENT, and the status is corrected on its way out.
+ */
+function parseErrorsAsInvalidArgument(res: NodeResponse): void {
+  const r = res as ServerResponse;
+  const addTrailers = r.addTrailers.bind(r);
+  r.addTrailers = (headers) => {
+    const h = headers as Record<string, string | string[] | number | undefined>;
+    if (String(h["grpc-status"]) === "13" && /^parse(%20| )(binary|json)/.test(String(h["grpc-message"] ?? ""))) h["grpc-status"] = "3";
+    addTrailers(headers);
   };
 }
 

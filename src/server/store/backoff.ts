@@ -50,7 +50,8 @@ export function retryDelayMs(p: EffectiveRetry, n: number, random: () => number 
   let d = Math.min(rawDelayMs(p, n), p.maxInterval);
   if (!Number.isFinite(d)) d = p.maxInterval;
   if (p.jitter) d *= 0.5 + random();
-  return Math.max(0, Math.round(d));
+  // Floor, not round: a jittered delay stays below 1.5x (the interval is half-open).
+  return Math.max(0, Math.floor(d));
 }
 
 /**
