@@ -18,7 +18,7 @@ import type { Transport } from "../transport/transport.js";
 import { Backoff, sleep } from "../util/backoff.js";
 import { Emitter } from "../util/emitter.js";
 import { JobCancelledError, JobTimeoutError, NonRetryableError, ShutdownError, toJobError } from "./errors.js";
-import { kRunJob } from "./internal.js";
+import { kRunJob, type RunJobOptions } from "./internal.js";
 import { ProgressReporter } from "./progress.js";
 import { ackWithRetry, nackWithRetry } from "./settle.js";
 import type { Handler, HandlerResult, JobContext, Middleware } from "./types.js";
@@ -237,19 +237,36 @@ export class Worker extends Emitter<WorkerEvents> implements AsyncDisposable {
 
   /**
    * Runs one job through this worker's handler and middleware, in process, with
-   * no transport and no slot: the result, or the handler's error thrown as is.
-   * For the testing toolkit (drain, inline mode).
+   * no transport, no slot and no settling: the result, or the error the attempt
+   * failed with (the abort reason when the handler stopped because its signal
+   * aborted, as execute() decides). For the testing toolkit (drain, inline mode).
    */
-  async [kRunJob](job: Job, signal?: AbortSignal): Promise<HandlerResult> {
-    this.chain ??= compose(this.middleware);
+  async [kRunJob](job: Job, opts: RunJobOptions = {}): Promise<HandlerResult> {
+    // Until start() freezes it, the chain follows use() calls made between runs.
+    if (this._state === "idle" || !this.chain) this.chain = compose(this.middleware);
     const abort = new AbortController();
+    const { signal } = opts;
     if (signal) {
       if (signal.aborted) abort.abort(signal.reason);
       else signal.addEventListener("abort", () => abort.abort(signal.reason), { once: true });
     }
     const a: ActiveJob = { job, abort, progress: new ProgressReporter(this.transport, job.id), settled: false, startedAt: Date.now(), done: Promise.resolve(), forceTimer: undefined };
     a.progress.stop();
-    return this.invoke(a);
+    // No force-fail timer and no nack through this worker's transport: the caller settles the job.
+    const overrides: Partial<JobContext<unknown>> = {
+      progress: () => undefined,
+      heartbeat: async () => undefined,
+      abort: (reason?: unknown) => {
+        if (!abort.signal.aborted) abort.abort(reason instanceof Error ? reason : new Error(reason === undefined ? "aborted by the handler" : String(reason)));
+      },
+      ...opts.context,
+    };
+    try {
+      return await this.invoke(a, overrides);
+    } catch (error) {
+      const reason = abort.signal.aborted ? (abort.signal.reason as unknown) : undefined;
+      throw reason instanceof Error ? reason : error;
+    }
   }
 
   // --- lifecycle -------------------------------------------------------------------
@@ -672,7 +689,7 @@ export class Worker extends Emitter<WorkerEvents> implements AsyncDisposable {
     }, this.opts.abortGraceMs);
   }
 
-  private async invoke(a: ActiveJob): Promise<HandlerResult> {
+  private async invoke(a: ActiveJob, overrides?: Partial<JobContext<unknown>>): Promise<HandlerResult> {
     const { job } = a;
     const reg = this.handlers.get(job.type);
     if (!reg) {
@@ -688,7 +705,7 @@ export class Worker extends Emitter<WorkerEvents> implements AsyncDisposable {
       }
       args = parsed.data;
     }
-    const ctx = this.context(a, args);
+    const ctx = overrides ? { ...this.context(a, args), ...overrides } : this.context(a, args);
     const handler = reg.handler;
     return this.chain!(ctx, async () => handler(ctx));
   }

@@ -1,0 +1,76 @@
+/**
+ * Running one job in process, the way a worker would but without its
+ * dispatch: a Worker's own handlers and middleware (through its internal
+ * hook), or a plain map of handlers.
+ */
+import type { Job } from "../model/job.js";
+import type { JsonObject, JsonValue } from "../model/json.js";
+import type { ProgressUpdate } from "../transport/transport.js";
+import { kRunJob } from "../worker/internal.js";
+import type { Handler, HandlerResult, JobContext } from "../worker/types.js";
+import { Worker } from "../worker/worker.js";
+
+/** Handlers by job type, for tests that do not build a Worker. No middleware runs. */
+export type HandlerMap = Readonly<Record<string, Handler<JsonValue[]>>>;
+
+/** What runs jobs in a fake: a Worker (its handlers and middleware) or a handler map. */
+export type Handlers = Worker | HandlerMap;
+
+export interface RunHooks {
+  signal: AbortSignal;
+  workerId: string;
+  progress(update: ProgressUpdate): void;
+  heartbeat(): Promise<void>;
+}
+
+export function workerIdOf(h: Handlers, fallback: string): string {
+  return h instanceof Worker ? h.workerId : fallback;
+}
+
+/** The handler's result, or the error the attempt failed with (an abort's reason when the handler stopped on its signal). */
+export async function runHandler(h: Handlers, job: Job, hooks: RunHooks): Promise<HandlerResult> {
+  const progress = (value: number | JsonObject) => hooks.progress(normalizeProgress(value));
+  if (h instanceof Worker) return h[kRunJob](job, { signal: hooks.signal, context: { progress, heartbeat: hooks.heartbeat } });
+
+  const handler = Object.prototype.hasOwnProperty.call(h, job.type) ? h[job.type] : undefined;
+  // The same failure a Worker reports: retryable, since another worker may know the type.
+  if (!handler) throw Object.assign(new Error(`no handler registered for job type "${job.type}" in the fake's handler map`), { code: "handler_not_found" });
+  const abort = new AbortController();
+  if (hooks.signal.aborted) abort.abort(hooks.signal.reason);
+  else hooks.signal.addEventListener("abort", () => abort.abort(hooks.signal.reason), { once: true });
+  const ctx: JobContext<JsonValue[]> = {
+    job,
+    jobId: job.id,
+    type: job.type,
+    args: job.args,
+    meta: job.meta,
+    attempt: job.attempt,
+    queue: job.queue,
+    workerId: hooks.workerId,
+    parentResults: job.parentResults ?? {},
+    workflowId: job.workflowId,
+    signal: abort.signal,
+    state: new Map(),
+    progress,
+    heartbeat: hooks.heartbeat,
+    abort: (reason?: unknown) => {
+      if (!abort.signal.aborted) abort.abort(reason instanceof Error ? reason : new Error(reason === undefined ? "aborted by the handler" : String(reason)));
+    },
+  };
+  try {
+    return await handler(ctx);
+  } catch (error) {
+    const reason = abort.signal.aborted ? (abort.signal.reason as unknown) : undefined;
+    throw reason instanceof Error ? reason : error;
+  }
+}
+
+/** The worker's rule (src/worker/progress.ts): 0..1 is a fraction, above 1 up to 100 a percentage, clamped. */
+function normalizeProgress(value: number | JsonObject): ProgressUpdate {
+  const clamp = (n: number) => Math.min(1, Math.max(0, n > 1 ? n / 100 : n));
+  if (typeof value === "number") return { progress: Number.isFinite(value) ? clamp(value) : 0 };
+  const out: ProgressUpdate = { data: value };
+  if (typeof value.progress === "number" && Number.isFinite(value.progress)) out.progress = clamp(value.progress);
+  if (typeof value.message === "string") out.message = value.message;
+  return out;
+}
