@@ -77,6 +77,9 @@ export class HttpTransport implements Transport {
    */
   request(method: string, path: string, body: JsonValue | undefined, opts: CallOptions | undefined, operation: string): Promise<HttpResponse> {
     if (this.closed) return Promise.reject(new ConnectionError("the transport is closed", { operation }));
+    // Checked before the request exists: a request created and then left without an
+    // "error" listener throws "socket hang up" uncaught when its socket closes later.
+    if (opts?.signal?.aborted) return Promise.reject(fromNetworkError(new Error("aborted"), operation, "signal"));
     return new Promise<HttpResponse>((resolve, reject) => {
       const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
       const headers: Record<string, string> = { ...this.headers, ...(opts?.headers ?? {}) };
@@ -113,14 +116,7 @@ export class HttpTransport implements Transport {
         // Removing the very listener we added: a long-lived signal must not collect one per call.
         signal?.removeEventListener("abort", onAbort);
       };
-      if (signal) {
-        if (signal.aborted) {
-          cleanup();
-          reject(fromNetworkError(new Error("aborted"), operation, "signal"));
-          return;
-        }
-        signal.addEventListener("abort", onAbort, { once: true });
-      }
+      signal?.addEventListener("abort", onAbort, { once: true });
       req.on("error", (e) => {
         cleanup();
         reject(fromNetworkError(e, operation, aborted));
