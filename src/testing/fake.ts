@@ -127,10 +127,11 @@ export interface JobFilter {
   queue?: string;
 }
 
-interface Failure {
-  error: unknown;
-  /** Infinity for failAll(). */
-  remaining: number;
+interface Failures {
+  /** failNext() entries, consumed first, in order. */
+  next: Array<{ error: unknown; remaining: number }>;
+  /** failAll(): applies whenever no failNext() entry is left. */
+  all?: { error: unknown };
 }
 
 const WAITING: ReadonlySet<JobState> = new Set(["available", "scheduled", "retryable", "pending"]);
@@ -160,7 +161,7 @@ export class FakeClient extends Client {
   private enqueued: string[] = [];
   private performed: PerformedJob[] = [];
   private created: Array<{ id: string; name: string; kind: WorkflowDefinition["kind"] }> = [];
-  private failures = new Map<string, Failure[]>();
+  private failures = new Map<string, Failures>();
   private isClosed = false;
 
   constructor(opts: FakeClientOptions = {}) {
@@ -264,16 +265,19 @@ export class FakeClient extends Client {
 
   // --- running jobs -----------------------------------------------------------------------------
 
-  /** The next run of a job of this type fails with `error` (the handler is not called); `times` runs in a row. */
+  /**
+   * The next run of a job of this type fails with `error` instead of calling
+   * the handler; `times` runs in a row. Calls add up, in order.
+   */
   failNext(type: string, error: unknown = new Error(`injected failure of ${type} (failNext)`), times = 1): this {
     if (!Number.isInteger(times) || times < 1) throw new ValidationError(`failNext: times must be a positive integer, got ${times}`);
-    this.pushFailure(type, { error, remaining: times });
+    this.failuresOf(type).next.push({ error, remaining: times });
     return this;
   }
 
-  /** Every run of a job of this type fails with `error` until clear(). */
+  /** Every run of a job of this type fails with `error` (after any failNext() ones) until clear(); a new call replaces the error. */
   failAll(type: string, error: unknown = new Error(`injected failure of ${type} (failAll)`)): this {
-    this.pushFailure(type, { error, remaining: Infinity });
+    this.failuresOf(type).all = { error };
     return this;
   }
 
@@ -314,7 +318,7 @@ export class FakeClient extends Client {
       else if (run.outcome === "discarded") r.discarded++;
       else r.settleFailed++;
     }
-    r.remaining = this.liveJobs().filter((j) => WAITING.has(j.state) && (!filter || filter.has(j.queue))).length;
+    for (const j of this.storeJobs()) if (WAITING.has(j.state) && (!filter || filter.has(j.queue))) r.remaining++;
     return r;
   }
 
@@ -384,7 +388,7 @@ export class FakeClient extends Client {
 
   /** The job is in this state now. */
   assertJobState(id: string, state: JobState): void {
-    const job = this.liveJobs().find((j) => j.id === id);
+    const job = this.core.store.has(id) ? this.core.store.get(id).job : undefined;
     if (!job) fail(`Expected job ${id} to be ${state}, but the fake has no such job.`, this.assertJobState);
     if (job.state === state) return;
     const last = job.errors.at(-1);
@@ -462,39 +466,44 @@ export class FakeClient extends Client {
     return h;
   }
 
-  private pushFailure(type: string, f: Failure): void {
-    const list = this.failures.get(type) ?? [];
-    list.push(f);
-    this.failures.set(type, list);
+  private failuresOf(type: string): Failures {
+    let f = this.failures.get(type);
+    if (!f) this.failures.set(type, (f = { next: [] }));
+    return f;
   }
 
-  private takeFailure(type: string): Failure | undefined {
-    const list = this.failures.get(type);
-    const f = list?.[0];
-    if (!list || !f) return undefined;
-    if (--f.remaining <= 0) list.shift();
-    return f;
+  private takeFailure(type: string): { error: unknown } | undefined {
+    const f = this.failures.get(type);
+    const first = f?.next[0];
+    if (first) {
+      if (--first.remaining <= 0) f.next.shift();
+      return first;
+    }
+    return f?.all;
   }
 
   /** Recorded jobs still held by the server, as copies (tests must not change the server's state by accident). */
   private liveJobs(): Job[] {
+    return [...this.storeJobs()].map((j) => structuredClone(j));
+  }
+
+  /** The server's own job objects, read only, without copying: drain() reads them once per step. */
+  private *storeJobs(): Generator<Readonly<Job>> {
     const store = this.core.store;
-    const out: Job[] = [];
-    for (const id of this.enqueued) if (store.has(id)) out.push(structuredClone(store.get(id).job));
-    return out;
+    for (const id of this.enqueued) if (store.has(id)) yield store.get(id).job;
   }
 
   /** Queues with an available job, in the order their first available job was enqueued: FIFO across queues. */
   private readyQueues(filter: Set<string> | undefined): string[] {
     const out: string[] = [];
-    for (const j of this.liveJobs()) if (j.state === "available" && (!filter || filter.has(j.queue)) && !out.includes(j.queue)) out.push(j.queue);
+    for (const j of this.storeJobs()) if (j.state === "available" && (!filter || filter.has(j.queue)) && !out.includes(j.queue)) out.push(j.queue);
     return out;
   }
 
   /** The earliest instant a delayed or retrying job falls due. */
   private nextDue(filter: Set<string> | undefined): number | undefined {
     let next: number | undefined;
-    for (const j of this.liveJobs()) {
+    for (const j of this.storeJobs()) {
       if ((j.state !== "scheduled" && j.state !== "retryable") || !j.scheduledAt || (filter && !filter.has(j.queue))) continue;
       const at = j.scheduledAt.getTime();
       if (next === undefined || at < next) next = at;
