@@ -1,0 +1,15 @@
+/** The embedded OJS server in its own process. Answers "counts" (the store's own tally), "reset" and "stop". */
+import { startServer } from "../src/server/index.js";
+import { childSetup, send } from "./common.js";
+
+childSetup();
+const server = await startServer({ port: 0 });
+process.on("message", (msg: { cmd: string; queue?: string }) => {
+  if (msg.cmd === "counts") void send({ type: "result", data: server.core.store.countByState(msg.queue) });
+  if (msg.cmd === "reset") {
+    server.reset();
+    void send({ type: "result", data: {} });
+  }
+  if (msg.cmd === "stop") void server.close().then(() => process.exit(0));
+});
+await send({ type: "ready", url: server.url });
