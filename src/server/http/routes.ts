@@ -291,11 +291,10 @@ function applyRateLimitOption(core: ServerCore, body: JsonObject, queue: string)
 
 /** Backpressure extension: depth/bound once past the queue's warning threshold. */
 function pressureHeader(core: ServerCore, queue: string): string | undefined {
-  const s = core.store.queueSummary(queue);
-  const bp = s.backpressure;
-  if (!bp) return undefined;
-  const pressure = s.depth / bp.maxDepth;
-  return pressure >= (bp.warningThreshold ?? 0.8) ? pressure.toFixed(2) : undefined;
+  const p = core.store.pressure(queue);
+  if (!p) return undefined;
+  const pressure = p.depth / p.backpressure.maxDepth;
+  return pressure >= (p.backpressure.warningThreshold ?? 0.8) ? pressure.toFixed(2) : undefined;
 }
 
 function metrics(core: ServerCore): string {

@@ -181,6 +181,20 @@ type TimerEntry =
   | { kind: "expire"; rec: JobRecord; version: number }
   | { kind: "wake"; queue: string };
 
+/**
+ * The effective policy as both bindings can carry it: proto3 cannot tell [] from
+ * absent, and the backoff_strategy extension has no proto field, so neither is shown.
+ */
+function shownRetry(retry: EffectiveRetry): NonNullable<Job["retry"]> {
+  const { nonRetryableErrors, backoffStrategy: _strategy, ...shown } = retry;
+  const out: NonNullable<Job["retry"]> = { ...shown };
+  if (nonRetryableErrors.length) out.nonRetryableErrors = nonRetryableErrors;
+  return out;
+}
+
+const DEFAULT_EFFECTIVE_RETRY: EffectiveRetry = Object.freeze(mergeRetry(undefined));
+const DEFAULT_SHOWN_RETRY = Object.freeze(shownRetry(DEFAULT_EFFECTIVE_RETRY));
+
 const DEFAULT_QUEUE = "default";
 const MAX_WORKERS = 10_000;
 const MAX_QUEUES = 10_000;
@@ -300,13 +314,10 @@ export class Store {
     const now = this.clock.now();
     const id = req.id ?? uuidv7(now);
     if (this.jobs.has(id)) throw new DuplicateJobError(`a job with id ${id} already exists`, { jobId: id, details: { existing_job_id: id } });
-    const retry = mergeRetry(req.retry);
+    // Most jobs carry no policy of their own: they share one frozen default instead of two fresh objects each.
+    const retry = req.retry ? mergeRetry(req.retry) : DEFAULT_EFFECTIVE_RETRY;
+    const jobRetry = req.retry ? shownRetry(retry) : DEFAULT_SHOWN_RETRY;
     const created = new Date(now);
-    // The effective policy as both bindings can carry it: proto3 cannot tell [] from absent, and
-    // the backoff_strategy extension has no proto field, so neither is shown.
-    const { nonRetryableErrors, backoffStrategy: _strategy, ...shown } = retry;
-    const jobRetry: Job["retry"] = { ...shown };
-    if (nonRetryableErrors.length) jobRetry.nonRetryableErrors = nonRetryableErrors;
     const job: Job = {
       id,
       type: req.type,
@@ -760,6 +771,12 @@ export class Store {
     if (cfg.paused === true) this.pauseQueue(name);
     if (cfg.paused === false) this.resumeQueue(name);
     return this.queueSummary(name);
+  }
+
+  /** Depth and bound of a queue with a depth bound; undefined (cheaply) for the others. */
+  pressure(name: string): { depth: number; backpressure: Backpressure } | undefined {
+    const q = this.queues.get(name);
+    return q?.backpressure ? { depth: depthOf(q), backpressure: q.backpressure } : undefined;
   }
 
   /** Known queues in name order; a queue exists once something named it. */
