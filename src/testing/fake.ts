@@ -29,7 +29,7 @@ export interface FakeClientOptions {
   /**
    * Inline mode: every enqueue runs its job at once and resolves with the
    * finished job; the handler's error rejects the enqueue. No retries, and
-   * delays are ignored. Needs `worker` or `handlers`.
+   * delays are ignored. Needs `worker` or `handlers` (here or useHandlers()).
    */
   inline?: boolean;
   /** Where virtual time starts; default the wall clock at creation. */
@@ -153,7 +153,7 @@ export class FakeClient extends Client {
   readonly clock: VirtualClock;
   private readonly core: ServerCore;
   private readonly local: InProcessTransport;
-  private readonly handlers: Handlers | undefined;
+  private handlers: Handlers | undefined;
   private readonly inline: boolean;
   private readonly workerId: string;
   private readonly userMiddleware: EnqueueMiddleware[] = [];
@@ -167,7 +167,6 @@ export class FakeClient extends Client {
   constructor(opts: FakeClientOptions = {}) {
     if (opts.worker && opts.handlers) throw new ValidationError("createFakeClient: pass either worker or handlers, not both");
     const handlers = opts.worker ?? opts.handlers;
-    if (opts.inline && !handlers) throw new ValidationError("createFakeClient: inline mode needs a worker or handlers to run jobs with");
     const clock = new VirtualClock(opts.now);
     const core = new ServerCore({
       clock,
@@ -196,6 +195,20 @@ export class FakeClient extends Client {
     });
   }
 
+  /**
+   * Sets what runs jobs (drain, inline mode, perform) after creation: handlers
+   * usually need the client they enqueue with, so the client comes first.
+   *
+   * ```ts
+   * const ojs = createFakeClient({ inline: true });
+   * ojs.useHandlers(createWorker(ojs));
+   * ```
+   */
+  useHandlers(handlers: Worker | HandlerMap): this {
+    this.handlers = handlers;
+    return this;
+  }
+
   /** Adds enqueue middleware; it runs in fake and inline mode exactly as in production. */
   override useEnqueueMiddleware(mw: EnqueueMiddleware): this {
     this.userMiddleware.push(mw);
@@ -206,6 +219,7 @@ export class FakeClient extends Client {
 
   /** As Client.enqueue. Inline mode: also runs the job, resolves with it finished, and rejects with the handler's error. */
   override async enqueue<A extends JsonValue[]>(type: string, args: A, options: EnqueueOptions = {}, call?: CallOptions): Promise<Job<A>> {
+    if (this.inline) this.requireHandlers(undefined, "inline mode");
     const job = await super.enqueue(type, args, options, call);
     if (!this.inline) return job;
     await this.runNow(job, "inline");
@@ -214,6 +228,7 @@ export class FakeClient extends Client {
 
   /** As Client.enqueueBatch. Inline mode: then runs the jobs in order; the first handler error rejects, leaving the rest unrun. */
   override async enqueueBatch(jobs: BatchJob[], call?: CallOptions): Promise<Job[]> {
+    if (this.inline) this.requireHandlers(undefined, "inline mode");
     const out = await super.enqueueBatch(jobs, call);
     if (!this.inline) return out;
     const done: Job[] = [];
@@ -462,7 +477,7 @@ export class FakeClient extends Client {
   private requireHandlers(opts: { worker?: Worker; handlers?: HandlerMap } | undefined, what: string): Handlers {
     if (opts?.worker && opts.handlers) throw new ValidationError(`${what}: pass either worker or handlers, not both`);
     const h = opts?.worker ?? opts?.handlers ?? this.handlers;
-    if (!h) throw new ValidationError(`${what} needs handlers to run jobs with: pass { worker } or { handlers } here or to createFakeClient()`);
+    if (!h) throw new ValidationError(`${what} needs handlers to run jobs with: pass { worker } or { handlers } to createFakeClient()${opts ? " or here" : ""}, or call useHandlers()`);
     return h;
   }
 

@@ -68,6 +68,7 @@ export async function startTestServer(opts: TestServerOptions = {}): Promise<Tes
   const workers = new Set<Worker>();
   let closing: Promise<void> | undefined;
 
+  // No method uses `this`: `const { url, client, waitForJob } = server` is fine.
   const handle: TestServer = {
     url: server.url,
     port: server.port,

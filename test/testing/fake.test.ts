@@ -180,10 +180,15 @@ describe("createFakeClient: a real Client on an in-process server", () => {
     expect(ojs.allEnqueued()).toEqual([]);
   });
 
-  it("refuses inconsistent options", () => {
+  it("refuses inconsistent options", async () => {
     const worker = new Worker({ handleSignals: false });
     expect(() => createFakeClient({ worker, handlers: {} })).toThrow(ValidationError);
-    expect(() => createFakeClient({ inline: true })).toThrow(/inline mode needs/);
+    // Inline mode without handlers refuses before anything is stored.
+    await using ojs = createFakeClient({ inline: true });
+    await expect(ojs.enqueue("a.b", [])).rejects.toThrow(/inline mode needs handlers/);
+    await expect(ojs.enqueueBatch([{ type: "a.b", args: [] }])).rejects.toThrow(ValidationError);
+    expect(ojs.allEnqueued()).toEqual([]);
+    expect((await ojs.useHandlers({ "a.b": () => "late" }).enqueue("a.b", [])).result).toBe("late");
   });
 });
 
