@@ -480,6 +480,16 @@ describe("retention and close", () => {
     expect(store.countByState("q").cancelled).toBe(2);
   });
 
+  it("timer entries of settled jobs are dropped in bulk instead of piling up until they fall due", () => {
+    const { store, job, take } = setup({ visibilityTimeoutMs: 3_600_000 });
+    for (let i = 0; i < 20_000; i++) {
+      job();
+      store.ack(take().id, undefined);
+    }
+    const timers = (store as unknown as { timers: { size: number } }).timers;
+    expect(timers.size).toBeLessThan(10_000);
+  });
+
   it("close() cancels the store's timer", () => {
     const { store, job, take, clock } = setup();
     job({ visibilityTimeout: 1000 });

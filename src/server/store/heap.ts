@@ -52,6 +52,35 @@ export class MinHeap<T> {
     return top;
   }
 
+  /** Keeps only the entries `keep` accepts, re-heapified in O(n): lets an owner drop stale entries in bulk. */
+  retain(keep: (value: T, key: number) => boolean): void {
+    const keys: number[] = [];
+    const values: T[] = [];
+    for (let i = 0; i < this.keys.length; i++) {
+      if (!keep(this.values[i]!, this.keys[i]!)) continue;
+      keys.push(this.keys[i]!);
+      values.push(this.values[i]!);
+    }
+    this.keys = keys;
+    this.values = values;
+    for (let i = (keys.length >> 1) - 1; i >= 0; i--) this.siftDown(i);
+  }
+
+  private siftDown(start: number): void {
+    let i = start;
+    const size = this.keys.length;
+    for (;;) {
+      const l = 2 * i + 1;
+      const r = l + 1;
+      let m = i;
+      if (l < size && this.keys[l]! < this.keys[m]!) m = l;
+      if (r < size && this.keys[r]! < this.keys[m]!) m = r;
+      if (m === i) return;
+      this.swap(i, m);
+      i = m;
+    }
+  }
+
   clear(): void {
     this.keys = [];
     this.values = [];

@@ -215,6 +215,7 @@ export class Store {
   private jobs = new Map<string, JobRecord>();
   private queues = new Map<string, QueueRecord<JobRecord>>();
   private timers = new MinHeap<TimerEntry>();
+  private timersAfterCompaction = 0;
   /** Finished jobs, oldest first, for retention; an entry counts only while its seq matches the job's. */
   private finished: Array<{ id: string; seq: number } | undefined> = [];
   private finishedHead = 0;
@@ -1038,7 +1039,30 @@ export class Store {
 
   private pushTimer(at: number, e: TimerEntry): void {
     this.timers.push(at, e);
+    // Settled jobs leave their lease entries behind until those fall due; at a high rate with a
+    // long visibility timeout that is a lot of dead weight, so drop it once it dominates.
+    if (this.timers.size > this.timersAfterCompaction * 2 + 4096) {
+      this.timers.retain((t) => this.timerLive(t));
+      this.timersAfterCompaction = this.timers.size;
+    }
     this.armTimer();
+  }
+
+  /** Whether a timer entry would still do something when it falls due (the same tests as tick()). */
+  private timerLive(e: TimerEntry): boolean {
+    if (e.kind === "wake") return true;
+    const rec = e.rec;
+    if (this.jobs.get(rec.id) !== rec) return false;
+    switch (e.kind) {
+      case "due":
+        return rec.version === e.version && (rec.job.state === "scheduled" || rec.job.state === "retryable");
+      case "lease":
+        return rec.lease === e.lease && rec.job.state === "active";
+      case "timeout":
+        return rec.claim === e.claim && rec.job.state === "active";
+      case "expire":
+        return WAITING.has(rec.job.state);
+    }
   }
 
   /**
@@ -1052,19 +1076,19 @@ export class Store {
     const now = this.clock.now();
     while (this.timers.size && this.timers.peekKey()! <= now) {
       const e = this.timers.pop()!;
+      if (!this.timerLive(e)) continue;
       switch (e.kind) {
         case "due":
-          if (e.rec.version === e.version && this.jobs.get(e.rec.id) === e.rec && (e.rec.job.state === "scheduled" || e.rec.job.state === "retryable"))
-            this.enterReady(e.rec, this.queue(e.rec.job.queue));
+          this.enterReady(e.rec, this.queue(e.rec.job.queue));
           break;
         case "lease":
-          if (e.rec.lease === e.lease && e.rec.job.state === "active" && this.jobs.get(e.rec.id) === e.rec) this.reclaim(e.rec, now);
+          this.reclaim(e.rec, now);
           break;
         case "timeout":
-          if (e.rec.claim === e.claim && e.rec.job.state === "active" && this.jobs.get(e.rec.id) === e.rec) this.timeOut(e.rec);
+          this.timeOut(e.rec);
           break;
         case "expire":
-          if (WAITING.has(e.rec.job.state) && this.jobs.get(e.rec.id) === e.rec) this.expire(e.rec);
+          this.expire(e.rec);
           break;
         case "wake":
           this.scheduleDispatch(e.queue);
@@ -1160,6 +1184,7 @@ export class Store {
     this.jobs.clear();
     this.queues.clear();
     this.timers.clear();
+    this.timersAfterCompaction = 0;
     this.finished = [];
     this.finishedHead = 0;
     this.deadLetter.clear();
