@@ -8,7 +8,7 @@
 import { Client, type BatchJob, type EnqueueMiddleware } from "../client/client.js";
 import { toMillis, type Duration } from "../model/duration.js";
 import { OjsError, TimeoutError, ValidationError } from "../model/errors.js";
-import type { EnqueueOptions, Job, JobRequest, JobState } from "../model/job.js";
+import { TERMINAL_STATES, type EnqueueOptions, type Job, type JobRequest, type JobState } from "../model/job.js";
 import type { JsonValue } from "../model/json.js";
 import type { StepDefinition, Workflow, WorkflowDefinition } from "../model/workflow.js";
 import { ServerCore } from "../server/core.js";
@@ -159,6 +159,8 @@ export class FakeClient extends Client {
   private readonly userMiddleware: EnqueueMiddleware[] = [];
   private readonly stopRecording: () => void;
   private enqueued: string[] = [];
+  /** Every recorded job before this index is finished (or gone): drain() starts its scans here. */
+  private waitingFrom = 0;
   private performed: PerformedJob[] = [];
   private created: Array<{ id: string; name: string; kind: WorkflowDefinition["kind"] }> = [];
   private failures = new Map<string, Failures>();
@@ -185,6 +187,8 @@ export class FakeClient extends Client {
     // Every job the server creates, however (enqueue, batch, workflow step, cron run, a handler's enqueue), in order.
     this.stopRecording = core.store.events.subscribe((e) => {
       if (e.type === "job.enqueued" && e.jobId) this.enqueued.push(e.jobId);
+      // A dead-letter retry is the one way out of a terminal state.
+      else if (e.type === "job.retried") this.waitingFrom = 0;
     });
     // One outer middleware runs the user's chain exactly as Client would, then
     // measures `delay` on the virtual clock (Client folds it with Date.now()).
@@ -248,11 +252,13 @@ export class FakeClient extends Client {
 
   /**
    * Enqueues the job (middleware included) and runs it at once, once: its
-   * result, or its handler's error thrown. No retry, whatever the policy.
+   * result, or its handler's error thrown. No retry whatever the policy, and
+   * no delay.
    */
   async perform(type: string, args: JsonValue[], options: EnqueueOptions = {}): Promise<JsonValue | undefined> {
     this.requireHandlers(undefined, "perform()");
-    const job = await super.enqueue(type, args, options);
+    const { delay: _d, scheduledAt: _s, ...now } = options;
+    const job = await super.enqueue(type, args, now);
     const run = await this.runNow(job, "perform");
     if (!run) throw new ValidationError(`perform(): job ${job.id} could not be taken (it is ${job.state}; is its queue ${q(job.queue)} paused?)`);
     return run.result;
@@ -333,7 +339,7 @@ export class FakeClient extends Client {
       else if (run.outcome === "discarded") r.discarded++;
       else r.settleFailed++;
     }
-    for (const j of this.storeJobs()) if (WAITING.has(j.state) && (!filter || filter.has(j.queue))) r.remaining++;
+    for (const j of this.unfinishedJobs()) if (WAITING.has(j.state) && (!filter || filter.has(j.queue))) r.remaining++;
     return r;
   }
 
@@ -364,6 +370,7 @@ export class FakeClient extends Client {
   clear(): void {
     this.core.reset();
     this.enqueued = [];
+    this.waitingFrom = 0;
     this.performed = [];
     this.created = [];
     this.failures.clear();
@@ -502,23 +509,42 @@ export class FakeClient extends Client {
     return [...this.storeJobs()].map((j) => structuredClone(j));
   }
 
-  /** The server's own job objects, read only, without copying: drain() reads them once per step. */
+  /** The server's own job objects, read only, without copying. */
   private *storeJobs(): Generator<Readonly<Job>> {
     const store = this.core.store;
     for (const id of this.enqueued) if (store.has(id)) yield store.get(id).job;
   }
 
+  /**
+   * The recorded jobs that may still be waiting, from the first unfinished one
+   * on: drain() scans them at every step, so finished jobs at the front are
+   * skipped for good.
+   */
+  private *unfinishedJobs(): Generator<Readonly<Job>> {
+    const store = this.core.store;
+    store.tick();
+    for (let i = this.waitingFrom; i < this.enqueued.length; i++) {
+      const id = this.enqueued[i]!;
+      const job = store.has(id) ? store.get(id).job : undefined;
+      if (i === this.waitingFrom && (!job || TERMINAL_STATES.has(job.state))) {
+        this.waitingFrom++;
+        continue;
+      }
+      if (job) yield job;
+    }
+  }
+
   /** Queues with an available job, in the order their first available job was enqueued: FIFO across queues. */
   private readyQueues(filter: Set<string> | undefined): string[] {
     const out: string[] = [];
-    for (const j of this.storeJobs()) if (j.state === "available" && (!filter || filter.has(j.queue)) && !out.includes(j.queue)) out.push(j.queue);
+    for (const j of this.unfinishedJobs()) if (j.state === "available" && (!filter || filter.has(j.queue)) && !out.includes(j.queue)) out.push(j.queue);
     return out;
   }
 
   /** The earliest instant a delayed or retrying job falls due. */
   private nextDue(filter: Set<string> | undefined): number | undefined {
     let next: number | undefined;
-    for (const j of this.storeJobs()) {
+    for (const j of this.unfinishedJobs()) {
       if ((j.state !== "scheduled" && j.state !== "retryable") || !j.scheduledAt || (filter && !filter.has(j.queue))) continue;
       const at = j.scheduledAt.getTime();
       if (next === undefined || at < next) next = at;

@@ -209,6 +209,26 @@ describe("drain()", () => {
     expect(String(r.runs[0]!.settleError)).toMatch(/not active/);
   });
 
+  it("runs a dead-letter job again once it is retried", async () => {
+    let fail = true;
+    await using ojs = createFakeClient({
+      handlers: {
+        "a.b": () => {
+          if (fail) throw new NonRetryableError("not yet");
+          return "second life";
+        },
+      },
+    });
+    await ojs.enqueue("a.b", [], { retry: { onExhaustion: "dead_letter" } });
+    await ojs.enqueue("c.d", [], { queue: "elsewhere" });
+    expect(await ojs.drain({ queues: ["default"] })).toMatchObject({ discarded: 1 });
+    const [dead] = (await ojs.listDeadLetterJobs()).items;
+    fail = false;
+    await ojs.retryDeadLetterJob(dead!.id);
+    expect(await ojs.drain({ queues: ["default"] })).toMatchObject({ completed: 1, remaining: 0 });
+    expect((await ojs.getJob(dead!.id)).result).toBe("second life");
+  });
+
   it("needs something to run jobs with", async () => {
     await using ojs = createFakeClient();
     await expect(ojs.drain()).rejects.toThrow(ValidationError);

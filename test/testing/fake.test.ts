@@ -180,6 +180,18 @@ describe("createFakeClient: a real Client on an in-process server", () => {
     expect(ojs.allEnqueued()).toEqual([]);
   });
 
+  it("serves a real Worker too, in process: streaming, acks, no sockets", async () => {
+    await using ojs = createFakeClient();
+    const worker = new Worker({ transport: ojs.transport, handleSignals: false, concurrency: 3 });
+    worker.register("math.double", (ctx) => (ctx.args[0] as number) * 2);
+    void worker.start();
+    const jobs = await Promise.all([1, 2, 3, 4, 5].map((n) => ojs.enqueue("math.double", [n])));
+    for (let i = 0; i < 400 && !ojs.allEnqueued().every((j) => j.state === "completed"); i++) await new Promise((r) => setTimeout(r, 5));
+    expect(ojs.allEnqueued().map((j) => j.result)).toEqual([2, 4, 6, 8, 10]);
+    expect(jobs).toHaveLength(5);
+    await worker.stop();
+  });
+
   it("refuses inconsistent options", async () => {
     const worker = new Worker({ handleSignals: false });
     expect(() => createFakeClient({ worker, handlers: {} })).toThrow(ValidationError);

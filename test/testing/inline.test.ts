@@ -144,11 +144,12 @@ describe("perform()", () => {
   it("enqueues and runs one job now, resolving with its result, in a fake that is not inline", async () => {
     await using ojs = createFakeClient({ handlers: { "math.add": (ctx) => (ctx.args[0] as number) + (ctx.args[1] as number) } });
     expect(await ojs.perform("math.add", [2, 3])).toBe(5);
+    expect(await ojs.perform("math.add", [1, 2], { delay: "PT1H" })).toBe(3);
     ojs.assertCompleted("math.add", { args: [2, 3] });
     expect(ojs.allPerformed()[0]).toMatchObject({ mode: "perform", outcome: "completed", result: 5 });
     // Other jobs are not run by it.
     await ojs.enqueue("math.add", [1, 1]);
-    expect(ojs.allEnqueued()[1]!.state).toBe("available");
+    expect(ojs.allEnqueued()[2]!.state).toBe("available");
   });
 
   it("throws the handler's error, once, whatever the retry policy", async () => {
