@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { ConflictError, NotFoundError } from "../../src/model/errors.js";
+import type { JsonObject } from "../../src/model/json.js";
 import { compareVersions, SchemaRegistry, validateJsonSchema } from "../../src/server/store/schemas.js";
 
 describe("schema registry", () => {
@@ -31,7 +32,7 @@ describe("schema registry", () => {
 });
 
 describe("JSON Schema validation of args", () => {
-  const schema = {
+  const schema: JsonObject = {
     type: "array",
     prefixItems: [
       { type: "object", properties: { email: { type: "string", pattern: "@" }, n: { type: "integer", minimum: 1 } }, required: ["email"], additionalProperties: false },
