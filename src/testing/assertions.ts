@@ -98,10 +98,7 @@ export function listing(jobs: readonly JobView[]): string {
 }
 
 export function fail(message: string, stackStartFn: (...args: never[]) => unknown, details?: { actual?: unknown; expected?: unknown; operator?: string }): never {
-  const err = new AssertionError({ message, stackStartFn, operator: details?.operator ?? "fail", actual: details?.actual, expected: details?.expected });
-  // node:assert only keeps a message it did not generate; make sure reporters show ours.
-  err.generatedMessage = false;
-  throw err;
+  throw new AssertionError({ message, stackStartFn, operator: details?.operator ?? "fail", actual: details?.actual, expected: details?.expected });
 }
 
 export function plural(n: number, noun: string): string {
