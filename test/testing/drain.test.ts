@@ -229,6 +229,19 @@ describe("drain()", () => {
     expect((await ojs.getJob(dead!.id)).result).toBe("second life");
   });
 
+  it("ctx.abort() fails the attempt with its reason, and nothing else happens later", async () => {
+    const worker = newWorker();
+    worker.register("a.b", async (ctx) => {
+      ctx.abort(Object.assign(new Error("gave up"), { code: "work.gave_up" }));
+      await new Promise((_, reject) => ctx.signal.addEventListener("abort", () => reject(new Error("aborted")), { once: true }));
+    });
+    await using ojs = createFakeClient({ worker });
+    const job = await ojs.enqueue("a.b", [], { retry: { maxAttempts: 1 } });
+    const r = await ojs.drain();
+    expect(r).toMatchObject({ failed: 1, discarded: 1 });
+    expect((await ojs.getJob(job.id)).errors.map((e) => e.code)).toEqual(["work.gave_up"]);
+  });
+
   it("needs something to run jobs with", async () => {
     await using ojs = createFakeClient();
     await expect(ojs.drain()).rejects.toThrow(ValidationError);
