@@ -232,7 +232,7 @@ describe("drain()", () => {
   it("ctx.abort() fails the attempt with its reason, and nothing else happens later", async () => {
     const worker = newWorker();
     worker.register("a.b", async (ctx) => {
-      ctx.abort(Object.assign(new Error("gave up"), { code: "work.gave_up" }));
+      setTimeout(() => ctx.abort(Object.assign(new Error("gave up"), { code: "work.gave_up" })), 1);
       await new Promise((_, reject) => ctx.signal.addEventListener("abort", () => reject(new Error("aborted")), { once: true }));
     });
     await using ojs = createFakeClient({ worker });
