@@ -461,6 +461,19 @@ describe("push consumers (StreamJobs)", () => {
     expect(got).not.toContain(late.id);
   });
 
+  it("a rate-limited queue pushes its next job to a consumer when the window reopens", async () => {
+    const { store, job, clock } = setup();
+    store.configureQueue("q", { rateLimitPerSecond: 1 });
+    const got: string[] = [];
+    job();
+    job();
+    store.openConsumer({ queues: ["q"], workerId: "s1", maxConcurrent: 5, deliver: (r) => got.push(r.id) });
+    expect(got).toHaveLength(1);
+    clock.advance(1000);
+    await Promise.resolve();
+    expect(got).toHaveLength(2);
+  });
+
   it("a job enqueued while the consumer has credit is pushed after the enqueue answered", async () => {
     const { store, job } = setup();
     const got: string[] = [];

@@ -123,6 +123,8 @@ export interface QueueRecord<T extends ReadyItem> {
   /** Jobs of this queue in the dead-letter set. */
   dead: number;
   rateLimit: RateWindow | undefined;
+  /** When a rate-limited queue is due to be offered to push consumers again. */
+  wakeAt: number;
   backpressure: Backpressure | undefined;
   stats: RollingStats;
 }
@@ -136,6 +138,7 @@ export function newQueue<T extends ReadyItem>(name: string, now: number): QueueR
     counts: zeroCounts(),
     dead: 0,
     rateLimit: undefined,
+    wakeAt: 0,
     backpressure: undefined,
     stats: new RollingStats(),
   };

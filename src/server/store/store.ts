@@ -926,8 +926,11 @@ export class Store {
       if (q.rateLimit) {
         const wait = q.rateLimit.waitMs(now);
         if (wait > 0) {
-          // Come back when the window reopens, so push consumers are not left waiting.
-          if (this.consumersByQueue.has(name)) this.pushTimer(now + wait, { kind: "wake", queue: name });
+          // Come back when the window reopens, so push consumers are not left waiting (one wake per window).
+          if (this.consumersByQueue.has(name) && q.wakeAt <= now) {
+            q.wakeAt = now + wait;
+            this.pushTimer(q.wakeAt, { kind: "wake", queue: name });
+          }
           continue;
         }
       }
