@@ -179,6 +179,13 @@ export class Client implements AsyncDisposable {
     if (typeof def?.name !== "string" || !/^[a-z0-9][a-z0-9\-.]*$/.test(def.name) || def.name.length > 255)
       throw new ValidationError('name: must be lowercase letters, digits, "-" and "." (at most 255)', { operation: "registerCronJob" });
     if (typeof def.cron !== "string" || def.cron.trim() === "") throw new ValidationError("cron: must be a cron expression", { operation: "registerCronJob" });
+    // A template is enqueued again at every run: an absolute time or a fixed id would be wrong from the second run on.
+    for (const field of ["delay", "scheduledAt", "expiresAt", "id"] as const)
+      if (def.options?.[field] !== undefined)
+        throw new ValidationError(`options.${field}: not allowed in a cron template (every run would reuse it)`, {
+          operation: "registerCronJob",
+          issues: [{ path: `options.${field}`, message: "not allowed in a cron template" }],
+        });
     const { type, args, ...options } = normalizeJobRequest({ type: def.type, args: def.args ?? [], options: def.options ?? {} }, Date.now(), "registerCronJob");
     const req = { name: def.name, cron: def.cron, type, args, options, ...(def.timezone ? { timezone: def.timezone } : {}) };
     return this.run(true, call, (c) => this.transport.registerCron(req, c));

@@ -7,6 +7,7 @@ import type { Job } from "../model/job.js";
 import type { JsonObject, JsonValue } from "../model/json.js";
 import type { ProgressUpdate } from "../transport/transport.js";
 import { kRunJob } from "../worker/internal.js";
+import { normalizeProgress } from "../worker/progress.js";
 import type { Handler, HandlerResult, JobContext } from "../worker/types.js";
 import { Worker } from "../worker/worker.js";
 
@@ -65,12 +66,3 @@ export async function runHandler(h: Handlers, job: Job, hooks: RunHooks): Promis
   }
 }
 
-/** The worker's rule (src/worker/progress.ts): 0..1 is a fraction, above 1 up to 100 a percentage, clamped. */
-function normalizeProgress(value: number | JsonObject): ProgressUpdate {
-  const clamp = (n: number) => Math.min(1, Math.max(0, n > 1 ? n / 100 : n));
-  if (typeof value === "number") return { progress: Number.isFinite(value) ? clamp(value) : 0 };
-  const out: ProgressUpdate = { data: value };
-  if (typeof value.progress === "number" && Number.isFinite(value.progress)) out.progress = clamp(value.progress);
-  if (typeof value.message === "string") out.message = value.message;
-  return out;
-}

@@ -22,7 +22,7 @@ export class ProgressReporter {
 
   report(value: number | JsonObject): void {
     if (this.stopped) return;
-    this.pending = normalize(value);
+    this.pending = normalizeProgress(value);
     this.schedule();
   }
 
@@ -61,15 +61,12 @@ export class ProgressReporter {
   }
 }
 
-/** 0..1 is a fraction, above 1 up to 100 a percentage; out of range is clamped, never thrown. */
-function normalize(value: number | JsonObject): ProgressUpdate {
-  if (typeof value === "number") {
-    if (!Number.isFinite(value)) return { progress: 0 };
-    const fraction = value > 1 ? value / 100 : value;
-    return { progress: Math.min(1, Math.max(0, fraction)) };
-  }
+/** 0..1 is a fraction, above 1 up to 100 a percentage; out of range (or not finite) is clamped, never thrown. */
+export function normalizeProgress(value: number | JsonObject): ProgressUpdate {
+  const clamp = (n: number) => (Number.isFinite(n) ? Math.min(1, Math.max(0, n > 1 ? n / 100 : n)) : 0);
+  if (typeof value === "number") return { progress: clamp(value) };
   const out: ProgressUpdate = { data: value };
-  if (typeof value.progress === "number") out.progress = Math.min(1, Math.max(0, value.progress > 1 ? value.progress / 100 : value.progress));
+  if (typeof value.progress === "number") out.progress = clamp(value.progress);
   if (typeof value.message === "string") out.message = value.message;
   return out;
 }

@@ -213,6 +213,8 @@ describe.each(TRANSPORTS)("Client over %s", (transport) => {
       expect((await client.listCronJobs()).find((c) => c.name === name)).toBeUndefined();
       await expect(client.unregisterCronJob(name)).rejects.toBeInstanceOf(NotFoundError);
       await expect(client.registerCronJob({ name: "bad-expr", cron: "not a cron", type: "t.x" })).rejects.toBeInstanceOf(ValidationError);
+      // A template runs again and again: a fixed delay, time or id would be stale from the second run.
+      await expect(client.registerCronJob({ name: "with-delay", cron: "* * * * *", type: "t.x", options: { delay: 1000 } })).rejects.toThrow(/^options\.delay: not allowed in a cron template/);
     });
   });
 
