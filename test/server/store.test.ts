@@ -283,6 +283,19 @@ describe("workers", () => {
     expect(store.heartbeat({ workerId: "w3", state: "terminate", jobIds: [] }).directive).toBe("terminate");
   });
 
+  it("a quiet streaming worker gets no pushes; resumed, its stream is refilled at once", async () => {
+    const { store, job } = setup();
+    const got: string[] = [];
+    store.directWorker("s1", "quiet");
+    store.openConsumer({ queues: ["q"], workerId: "s1", maxConcurrent: 2, deliver: (r) => got.push(r.id) });
+    job();
+    await Promise.resolve();
+    expect(got).toEqual([]);
+    store.directWorker("s1", "running");
+    await Promise.resolve();
+    expect(got).toHaveLength(1);
+  });
+
   it("with conformance hooks on, meta.test_directive directs the worker that fetches the job", () => {
     const { store, job, take } = setup({ conformanceHooks: true });
     job({ meta: { test_directive: "terminate" } });

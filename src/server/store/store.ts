@@ -552,7 +552,9 @@ export class Store {
     this.tick();
     const now = this.clock.now();
     const w = this.touchWorker(req.workerId);
+    const wasAllowed = fetchAllowed(w);
     if (req.state) w.state = normalizeWorkerState(req.state);
+    if (!wasAllowed && fetchAllowed(w)) this.wakeConsumersOf(w.id);
     w.activeJobIds = req.jobIds.slice(0, MAX_ACTIVE_IDS);
     const extended: string[] = [];
     const lost: string[] = [];
@@ -576,9 +578,20 @@ export class Store {
   /** Operator control: tell a worker (through its next heartbeat) to go quiet, terminate, or run. */
   directWorker(workerId: string, directive: WorkerDirective): WorkerInfo {
     const w = this.touchWorker(workerId, false);
+    const wasAllowed = fetchAllowed(w);
     w.directive = directive;
+    if (!wasAllowed && fetchAllowed(w)) this.wakeConsumersOf(workerId);
     this.emitRaw({ type: `worker.${directive === "running" ? "resumed" : directive}`, data: { worker_id: workerId } });
     return w;
+  }
+
+  /** A worker may take jobs again: its push streams were skipped while it could not, so refill them. */
+  private wakeConsumersOf(workerId: string): void {
+    const seen = new Set<Consumer>();
+    for (const set of this.consumersByQueue.values()) for (const c of set) if (c.workerId === workerId) seen.add(c);
+    for (const c of seen) queueMicrotask(() => {
+      if (!this.closed) this.pump(c);
+    });
   }
 
   getWorker(workerId: string): WorkerInfo {
