@@ -4,7 +4,7 @@
  * schema registry, and turning store records into the domain shapes that the
  * codecs encode.
  */
-import { OjsError, ValidationError } from "../model/errors.js";
+import { ValidationError } from "../model/errors.js";
 import type { JobRequest, NormalizedJobRequest } from "../model/job.js";
 import type { JsonObject } from "../model/json.js";
 import { normalizeJobRequest } from "../model/schemas.js";
@@ -138,8 +138,4 @@ export function cronExtraJson(e: CronRecord): JsonObject {
   if (e.description) o.description = e.description;
   if (e.lastJobId) o.last_job_id = e.lastJobId;
   return o;
-}
-
-export function isOjsError(e: unknown): e is OjsError {
-  return e instanceof OjsError;
 }

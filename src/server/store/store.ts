@@ -1254,4 +1254,3 @@ export function isWorkerDirective(v: unknown): v is WorkerDirective {
   return v === "running" || v === "quiet" || v === "terminate";
 }
 
-export { isJsonObject };
