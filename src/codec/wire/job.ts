@@ -92,11 +92,9 @@ export function requireStateNumber(s: JobState, what: string): number {
 
 const CONFLICT_NAMES: readonly (UniqueConflict | undefined)[] = [undefined, "reject", "replace", "ignore", "replace_except_schedule"];
 
+/** An unknown action goes out as UNSPECIFIED (no field), as uniqueToProto's lookup makes it. */
 function conflictNumber(c: UniqueConflict | undefined): number {
   switch (c) {
-    case undefined:
-    case "" as UniqueConflict:
-      return 0;
     case "reject":
       return 1;
     case "replace":
@@ -106,7 +104,7 @@ function conflictNumber(c: UniqueConflict | undefined): number {
     case "replace_except_schedule":
       return 4;
     default:
-      throw new Error(`cannot encode ojs.v1.UniquePolicy.on_conflict: unknown action ${String(c)}`);
+      return 0;
   }
 }
 
@@ -270,8 +268,9 @@ export function writeJobBody(w: Writer, j: Job): void {
     writeStructOverriding(w, j.meta, 2);
     w.close(at);
   }
-  w.byte(0x30);
-  w.uint32(requireStateNumber(j.state, "ojs.v1.Job.state"));
+  // An unknown state goes out as UNSPECIFIED (no field), as jobToProto's lookup makes it.
+  const state = stateNumber(j.state);
+  if (state > 0) w.byte2(0x30, state);
   writeInt32Field(w, 0x38, j.priority, "ojs.v1.Job.priority");
   writeInt32Field(w, 0x40, j.attempt, "ojs.v1.Job.attempt");
   writeInt32Field(w, 0x48, j.maxAttempts ?? 0, "ojs.v1.Job.max_attempts");

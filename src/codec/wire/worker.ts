@@ -14,7 +14,7 @@ import {
   JOB_SHAPE,
   readJob,
   readJobError,
-  requireStateNumber,
+  stateNumber,
   resultFromStruct,
   stateName,
   writeJobBody,
@@ -73,10 +73,10 @@ export function writeAckResponseBody(w: Writer, a: WireAckResponse): void {
   if (a.acknowledged) w.byte2(0x08, 1);
 }
 
-/** `attempt` has no field in the proto and is not sent. */
+/** `attempt` has no field in the proto and is not sent; an unknown state goes out as UNSPECIFIED. */
 export function writeNackResponseBody(w: Writer, n: NackResult): void {
-  w.byte(0x08);
-  w.uint32(requireStateNumber(n.state, "ojs.v1.NackResponse.state"));
+  const state = stateNumber(n.state);
+  if (state > 0) w.byte2(0x08, state);
   if (n.nextAttemptAt) writeTimestampField(w, 0x12, n.nextAttemptAt);
 }
 
