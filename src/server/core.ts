@@ -19,6 +19,8 @@ export const SUPPORTED_EXTENSIONS = [
   "events",
   "admin-api",
   "rate-limiting",
+  // Our own: pipelined enqueue/ack/nack streams for ojs-connect clients (src/server/grpc/fastpath.ts).
+  "ojs-connect.fastpath.v1",
 ] as const;
 
 export interface CoreOptions extends StoreOptions {

@@ -8,6 +8,7 @@ import { createServer as createHttp1Server, type Server as Http1Server, type Ser
 import { createServer as createHttp2Server, type Http2Server, type Http2Session } from "node:http2";
 import { createServer as createNetServer, type AddressInfo, type Socket } from "node:net";
 import { ServerCore } from "./core.js";
+import { fastPathRoutes } from "./grpc/fastpath.js";
 import { grpcRoutes } from "./grpc/service.js";
 import { httpRoutes } from "./http/routes.js";
 import { HttpRouter, type NodeRequest, type NodeResponse } from "./http/router.js";
@@ -63,7 +64,10 @@ export async function startServer(opts: ServerOptions = {}): Promise<OjsServer> 
   });
   const router = httpRoutes(core, new HttpRouter(opts.maxBodyBytes, (status) => core.count(`${Math.floor(status / 100)}xx`)));
   const adapter = connectNodeAdapter({
-    routes: grpcRoutes(core),
+    routes: (router) => {
+      grpcRoutes(core)(router);
+      fastPathRoutes(core)(router);
+    },
     // connect-node answers its own routes; everything else is the OJS HTTP binding,
     // except gRPC calls to methods this server lacks, which get a gRPC UNIMPLEMENTED.
     fallback: (req, res) => {

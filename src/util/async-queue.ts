@@ -71,6 +71,11 @@ export class AsyncQueue<T> implements AsyncIterable<T> {
         this.end();
         return Promise.resolve({ value: undefined, done: true });
       },
+      // Consumers that abort iteration (connect-es does, for request streams) call throw().
+      throw: (e?: unknown) => {
+        this.end();
+        return Promise.reject(e instanceof Error ? e : new Error(String(e)));
+      },
     };
   }
 }

@@ -4,20 +4,16 @@
  * translation through src/codec; validation and enqueue go through the same
  * helpers as the HTTP binding (../shared.ts) so both protocols agree.
  */
-import { create } from "@bufbuild/protobuf";
 import type { ConnectRouter, HandlerContext, ServiceImpl } from "@connectrpc/connect";
 import { OJSService } from "../../../gen/ojs/v1/service_pb.js";
 import type { Job as PbJob } from "../../../gen/ojs/v1/job_pb.js";
 import type { Event as PbEvent } from "../../../gen/ojs/v1/events_pb.js";
-import { NackResponseSchema, WorkerState } from "../../../gen/ojs/v1/worker_pb.js";
+import { WorkerState } from "../../../gen/ojs/v1/worker_pb.js";
 import {
   eventToProto,
   healthToProto,
-  jobErrorFromProto,
-  jobStateToProto,
   jobToProto,
   requestFromProto,
-  resultFromStruct,
   workerStateFromProto,
   workerStateToProto,
   workflowToProto,
@@ -29,9 +25,10 @@ import { msFromDuration, timestampFromDate } from "../../codec/values.js";
 import { ConflictError, NotFoundError, ValidationError } from "../../model/errors.js";
 import type { OjsEvent } from "../../model/events.js";
 import type { ServerCore } from "../core.js";
-import { cronJobOf, enqueueChecked, queueInfoOf, queueStatsOf, revalidate } from "../shared.js";
+import { cronJobOf, queueInfoOf, queueStatsOf, revalidate } from "../shared.js";
 import type { JobRecord } from "../store/store.js";
 import { matchesFilter } from "../store/event-bus.js";
+import { ackCall, enqueueCall, nackCall } from "./calls.js";
 import { toConnectError } from "./errors.js";
 import { AsyncQueue } from "../../util/async-queue.js";
 
@@ -99,10 +96,7 @@ export function grpcRoutes(core: ServerCore): (router: ConnectRouter) => void {
 
     // --- jobs -----------------------------------------------------------------------
 
-    enqueue: unary((req) => {
-      const r = revalidate(requestFromProto(req.type, req.args, req.options), now());
-      return { job: toPb(enqueueChecked(core, r).rec) };
-    }),
+    enqueue: unary((req) => ({ job: enqueueCall(core, req) })),
 
     enqueueBatch: unary((req) => {
       const t = now();
@@ -139,19 +133,11 @@ export function grpcRoutes(core: ServerCore): (router: ConnectRouter) => void {
     }),
 
     ack: unary((req) => {
-      store.ack(req.jobId, req.result ? resultFromStruct(req.result) : undefined);
+      ackCall(core, req);
       return { acknowledged: true };
     }),
 
-    nack: unary((req) => {
-      const err = req.error ? jobErrorFromProto(req.error) : { code: "error", message: "" };
-      // proto3 has no "unset" bool: false is taken literally (do not retry), as the field says.
-      err.retryable = req.error?.retryable ?? false;
-      const rec = store.nack(req.jobId, err);
-      const res = create(NackResponseSchema, { state: jobStateToProto(rec.job.state) });
-      if (rec.job.state === "retryable" && rec.job.scheduledAt) res.nextAttemptAt = timestampFromDate(rec.job.scheduledAt);
-      return res;
-    }),
+    nack: unary((req) => nackCall(core, req)),
 
     /**
      * The proto beats one job. A job this worker no longer holds is refused

@@ -44,6 +44,7 @@ import type { JsonObject } from "../../model/json.js";
 import type { CronJob, Page, ProgressInfo, QueueInfo, QueueStats, SchemaInfo } from "../../model/system.js";
 import type { Workflow, WorkflowDefinition } from "../../model/workflow.js";
 import { fromConnectError } from "./errors.js";
+import { FAST_PATH_EXTENSION, FastPath } from "./fastpath.js";
 
 export type GrpcTransportOptions = TransportOptions & {
   /**
@@ -57,6 +58,11 @@ export type GrpcTransportOptions = TransportOptions & {
    * createRouterTransport() for an in-process server (the testing toolkit's fakes).
    */
   connect?: ConnectTransport;
+  /**
+   * Pipeline enqueue, ack and nack over the ojs-connect fast path when the
+   * server's manifest offers it (default true); the standard unary RPCs otherwise.
+   */
+  fastPath?: boolean;
 };
 
 export class GrpcTransport implements Transport {
@@ -67,6 +73,8 @@ export class GrpcTransport implements Transport {
   private readonly timeoutMs: number;
   private closed = false;
   private httpFallback: HttpTransport | undefined;
+  private readonly connect: ConnectTransport;
+  private fast: Promise<FastPath | undefined> | undefined;
 
   constructor(private readonly opts: GrpcTransportOptions) {
     const url = new URL(opts.url);
@@ -84,7 +92,7 @@ export class GrpcTransport implements Transport {
     this.session = opts.connect
       ? undefined
       : new Http2SessionManager(url, { pingIntervalMs: 15_000, pingTimeoutMs: 10_000, pingIdleConnection: false }, nodeOptions);
-    const transport = opts.connect ?? createGrpcTransport({ baseUrl: url.toString().replace(/\/$/, ""), sessionManager: this.session! });
+    const transport = (this.connect = opts.connect ?? createGrpcTransport({ baseUrl: url.toString().replace(/\/$/, ""), sessionManager: this.session! }));
     this.rpc = createClient(OJSService, transport);
     this.headers = { ...(opts.headers ?? {}), ...authHeaders(opts.auth) };
     this.timeoutMs = opts.timeoutMs ?? 30_000;
@@ -138,8 +146,26 @@ export class GrpcTransport implements Transport {
     }, opts?.signal);
   }
 
+  /**
+   * The fast path, once the manifest says the server offers it. A failed
+   * manifest call is not cached: the next call asks again.
+   */
+  private fastPath(): Promise<FastPath | undefined> {
+    if (this.opts.fastPath === false || this.closed) return Promise.resolve(undefined);
+    this.fast ??= this.rpc.manifest({}, { timeoutMs: Math.min(this.timeoutMs, 5000), headers: this.headers }).then(
+      (m) => (m.extensions.includes(FAST_PATH_EXTENSION) ? new FastPath(this.connect, this.headers) : undefined),
+      () => {
+        this.fast = undefined;
+        return undefined;
+      },
+    );
+    return this.fast;
+  }
+
   enqueue(req: NormalizedJobRequest, opts?: CallOptions): Promise<Job> {
     return this.call("enqueue", async () => {
+      const fast = await this.fastPath();
+      if (fast) return fast.enqueue(req, this.timeoutMs, this.callOptions(opts));
       const r = await this.rpc.enqueue(requestToProto(req), this.callOptions(opts));
       return jobFromProto(r.job!);
     }, opts?.signal);
@@ -187,6 +213,8 @@ export class GrpcTransport implements Transport {
 
   ack(req: AckRequest, opts?: CallOptions): Promise<void> {
     return this.call("ack", async () => {
+      const fast = await this.fastPath();
+      if (fast) return fast.ack(req, this.timeoutMs, this.callOptions(opts));
       const msg: { jobId: string; result?: ReturnType<typeof resultToStruct> } = { jobId: req.jobId };
       if (req.result !== undefined) msg.result = resultToStruct(req.result);
       await this.rpc.ack(msg, this.callOptions(opts));
@@ -195,6 +223,8 @@ export class GrpcTransport implements Transport {
 
   nack(req: NackRequest, opts?: CallOptions): Promise<NackResult> {
     return this.call("nack", async () => {
+      const fast = await this.fastPath();
+      if (fast) return fast.nack(req, this.timeoutMs, this.callOptions(opts));
       // The proto bool cannot be "unset": an error is retryable unless it says otherwise.
       const error = jobErrorToProto({ ...req.error, retryable: req.error.retryable ?? true });
       const r = await this.rpc.nack({ jobId: req.jobId, error }, this.callOptions(opts));
@@ -378,6 +408,7 @@ export class GrpcTransport implements Transport {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    (await this.fast?.catch(() => undefined))?.close();
     this.session?.abort();
     await this.httpFallback?.close();
   }

@@ -1,0 +1,86 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { Client, ConflictError, DuplicateJobError, grpcTransport, NotFoundError, ValidationError, type Job } from "../../src/index.js";
+import { uniqueQueue, useServer } from "../helpers.js";
+
+const ctx = useServer();
+
+/**
+ * The fast path (pipelined enqueue/ack/nack streams, negotiated through the
+ * manifest) must be indistinguishable from the standard unary RPCs: same jobs,
+ * same errors. Everything else in the suite runs over it by default; this file
+ * puts the two side by side.
+ */
+describe("gRPC fast path vs standard unary RPCs", () => {
+  let fast: Client;
+  let unary: Client;
+  beforeAll(() => {
+    fast = new Client({ transport: grpcTransport({ url: ctx.url }) });
+    unary = new Client({ transport: grpcTransport({ url: ctx.url, fastPath: false }) });
+  });
+  afterAll(async () => {
+    await fast.transport.close();
+    await unary.transport.close();
+  });
+
+  it("the server offers the extension in its manifest", async () => {
+    expect((await fast.manifest()).extensions).toContain("ojs-connect.fastpath.v1");
+  });
+
+  it("enqueue, ack and nack give the same results either way", async () => {
+    const results: Job[][] = [];
+    for (const c of [fast, unary]) {
+      const queue = uniqueQueue("fp");
+      const a = await c.enqueue("fp.x", [0, false, "", { n: [1] }], { queue, meta: { m: 1 }, retry: { maxAttempts: 2, initialInterval: 60_000, jitter: false } });
+      const b = await c.enqueue("fp.x", [1], { queue, retry: { maxAttempts: 2, initialInterval: 60_000, jitter: false } });
+      const [ja, jb] = await c.transport.fetch({ queues: [queue], count: 2, workerId: "w" });
+      await c.transport.ack({ jobId: ja!.id, result: { ok: true, zero: 0 }, workerId: "w" });
+      const nack = await c.transport.nack({ jobId: jb!.id, error: { code: "fp.boom", message: "boom" }, workerId: "w" });
+      expect(nack.state).toBe("retryable");
+      expect(nack.nextAttemptAt).toBeInstanceOf(Date);
+      results.push([await c.getJob(a.id), await c.getJob(b.id)]);
+    }
+    const strip = (j: Job) => ({ ...j, id: "", queue: "", createdAt: undefined, enqueuedAt: undefined, startedAt: undefined, completedAt: undefined, scheduledAt: undefined, errors: j.errors.map((e) => ({ ...e, occurredAt: undefined })) });
+    expect(results[0]!.map(strip)).toEqual(results[1]!.map(strip));
+    expect(results[0]![0]!.result).toEqual({ ok: true, zero: 0 });
+  });
+
+  it("errors are the same classes with the same codes either way", async () => {
+    for (const c of [fast, unary]) {
+      const id = "019a0000-0000-7000-8000-" + Math.floor(Math.random() * 2 ** 48).toString(16).padStart(12, "0");
+      await c.enqueue("fp.dup", [], { id });
+      await expect(c.enqueue("fp.dup", [], { id })).rejects.toBeInstanceOf(DuplicateJobError);
+      await expect(c.transport.ack({ jobId: "019a0000-0000-7000-8000-00000000beef" })).rejects.toBeInstanceOf(NotFoundError);
+      await expect(c.transport.ack({ jobId: id })).rejects.toBeInstanceOf(ConflictError);
+      const bad = await c.transport.enqueue({ type: "fp.x", args: [], priority: 500 }).catch((e: unknown) => e);
+      expect(bad).toBeInstanceOf(ValidationError);
+      expect((bad as ValidationError).grpcCode).toBe(3);
+    }
+  });
+
+  it("many concurrent enqueues share frames and every caller gets its own job", async () => {
+    const queue = uniqueQueue("fpc");
+    const jobs = await Promise.all(Array.from({ length: 500 }, (_, i) => fast.enqueue("fp.many", [i], { queue })));
+    expect(jobs.map((j) => j.args[0])).toEqual(Array.from({ length: 500 }, (_, i) => i));
+    expect(new Set(jobs.map((j) => j.id)).size).toBe(500);
+  });
+
+  it("a call aborted through its signal rejects at once; the stream carries on", async () => {
+    const abort = new AbortController();
+    const p = fast.enqueue("fp.abort", [], { queue: uniqueQueue() }, { signal: abort.signal });
+    abort.abort();
+    await expect(p).rejects.toMatchObject({ code: "cancelled" });
+    expect((await fast.enqueue("fp.after", [])).state).toBe("available");
+  });
+
+  it("when the manifest cannot be read, calls go over the unary RPCs", async () => {
+    const c = new Client({ transport: grpcTransport({ url: ctx.url, headers: {} }) });
+    // A transport whose first manifest call fails falls back for that call and asks again later.
+    const t = c.transport as unknown as { rpc: { manifest: () => Promise<never> } };
+    const original = t.rpc.manifest;
+    t.rpc.manifest = () => Promise.reject(new Error("manifest unavailable"));
+    expect((await c.enqueue("fp.fallback", [])).state).toBe("available");
+    t.rpc.manifest = original;
+    expect((await c.enqueue("fp.fallback", [])).state).toBe("available");
+    await c.transport.close();
+  });
+});
