@@ -108,7 +108,9 @@ describe("wire codec edges: text", () => {
     const b = wire.encodeJob(j);
     expect(hex(b)).toBe(hex(pbEncode(j)));
     const back = wire.decodeJob(b);
-    expect(back.args).toEqual(strings.map((s) => s.toWellFormed()));
+    // String.prototype.toWellFormed, which lib ES2023 does not type yet.
+    const wellFormed = (s: string) => s.replace(/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g, "\ufffd");
+    expect(back.args).toEqual(strings.map(wellFormed));
     expect(back).toEqual(pbDecode(b));
   });
 

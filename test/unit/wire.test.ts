@@ -18,7 +18,7 @@ import { create, fromBinary, toBinary, type DescMessage } from "@bufbuild/protob
 import { DurationSchema, ListValueSchema, StructSchema, TimestampSchema, ValueSchema } from "@bufbuild/protobuf/wkt";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { EnqueueRequestSchema, JobSchema } from "../../gen/ojs/v1/job_pb.js";
+import { EnqueueBatchRequestSchema, EnqueueBatchResponseSchema, EnqueueRequestSchema, JobSchema } from "../../gen/ojs/v1/job_pb.js";
 import { AckRequestSchema, AckResponseSchema, FetchResponseSchema, NackRequestSchema, NackResponseSchema } from "../../gen/ojs/v1/worker_pb.js";
 import {
   EnqueueStreamRequestSchema,
@@ -673,6 +673,58 @@ describe("wire codec: ojs.v1.EnqueueRequest", () => {
         expect(wire.decodeEnqueueRequest(both, NOW)).toEqual(pb.decodeRequest(both));
       }),
       { numRuns: RUNS },
+    );
+  });
+});
+
+// --- ojs.v1.EnqueueBatchRequest / EnqueueBatchResponse ----------------------------------------------
+
+describe("wire codec: EnqueueBatchRequest, EnqueueBatchResponse", () => {
+  const defaults = fc.option(
+    request.map(({ type: _t, args: _a, ...o }) => o),
+    { nil: undefined },
+  );
+  const batchErrors = fc.dictionary(
+    fc.oneof(fc.nat(1000), int32).map(String),
+    fc.record({ code: text, message: text }),
+    { maxKeys: 3 },
+  ) as fc.Arbitrary<Record<number, wire.WireBatchJobError>>;
+
+  it("requests: entries and default options, both ways, and other encodings", () => {
+    fc.assert(
+      fc.property(fc.array(request, { maxLength: 3 }), defaults, fc.integer(), (jobs, d, seed) => {
+        const bytes = wire.encodeEnqueueBatchRequest(jobs, d, NOW);
+        const theirs = toBinary(
+          EnqueueBatchRequestSchema,
+          create(EnqueueBatchRequestSchema, {
+            jobs: jobs.map((q) => ({ type: q.type, args: q.args.map(values.valueFromJson), options: proto.optionsToProto(q, NOW) })),
+            ...(d ? { defaultOptions: proto.optionsToProto(d, NOW) } : {}),
+          }),
+        );
+        sameBytes(bytes, theirs);
+        const expected = d ? { jobs, defaults: d } : { jobs };
+        expect(wire.decodeEnqueueBatchRequest(bytes, NOW)).toEqual(expected);
+        const p = fromBinary(EnqueueBatchRequestSchema, bytes);
+        expect(p.jobs.map((e) => proto.requestFromProto(e.type, e.args, e.options, NOW))).toEqual(jobs);
+        if (d) expect(proto.optionsFromProto(p.defaultOptions, NOW)).toEqual(d);
+        expect(wire.decodeEnqueueBatchRequest(reencode(bytes, EnqueueBatchRequestSchema, mulberry32(seed)), NOW)).toEqual(expected);
+      }),
+      { numRuns: 60 },
+    );
+  });
+
+  it("responses: jobs, count and per-entry errors, both ways, and other encodings", () => {
+    fc.assert(
+      fc.property(fc.array(job, { maxLength: 3 }), fc.option(int32, { nil: undefined }), batchErrors, fc.integer(), (jobs, count, errors, seed) => {
+        const bytes = wire.encodeEnqueueBatchResponse(jobs, { ...(count !== undefined ? { count } : {}), errors });
+        sameBytes(bytes, toBinary(EnqueueBatchResponseSchema, create(EnqueueBatchResponseSchema, { jobs: jobs.map(proto.jobToProto), count: count ?? jobs.length, errors })));
+        const expected = { jobs, count: count ?? jobs.length, errors };
+        expect(wire.decodeEnqueueBatchResponse(bytes)).toEqual(expected);
+        const p = fromBinary(EnqueueBatchResponseSchema, bytes);
+        expect({ jobs: p.jobs.map(proto.jobFromProto), count: p.count, errors: Object.fromEntries(Object.entries(p.errors).map(([k, v]) => [k, { code: v.code, message: v.message }])) }).toEqual(expected);
+        expect(wire.decodeEnqueueBatchResponse(reencode(bytes, EnqueueBatchResponseSchema, mulberry32(seed)))).toEqual(expected);
+      }),
+      { numRuns: 40 },
     );
   });
 });

@@ -60,9 +60,15 @@ const cache: (string | undefined)[] = new Array<string | undefined>(CACHE_MASK +
 
 const TWO_32 = 4294967296;
 const TWO_63 = 9223372036854775808;
-const INITIAL_SIZE = 4096;
-/** A writer that grew past this for one big message goes back to INITIAL_SIZE afterwards. */
-const RETAIN_LIMIT = 1 << 20;
+/**
+ * Messages are written into slabs of this size and handed out as views: no
+ * allocation of an ArrayBuffer per message (a fresh one costs more than
+ * encoding a typical Job) and no copy. A slab lives as long as any message
+ * written into it is referenced, as with Node's own Buffer pool.
+ */
+const SLAB_SIZE = 32 * 1024;
+/** A slab that had to grow past this for one big message is not used for the next. */
+const OVERSIZED = 4 * SLAB_SIZE;
 
 /** Bytes of `v` (an unsigned 32-bit integer) as a varint. */
 export function varintSize(v: number): number {
@@ -70,30 +76,41 @@ export function varintSize(v: number): number {
 }
 
 /**
- * Appends to one buffer that is reused across messages. Nested messages are
- * written in place behind a one-byte length; the rare one of 128 bytes or more
- * is moved right by the extra length bytes when it is closed, so no size pass
- * and no chunk list is needed.
+ * Appends one message at a time to a slab and hands it out as a view of the
+ * slab (finish). Nested messages are written in place behind a one-byte length;
+ * the rare one of 128 bytes or more is moved right by the extra length bytes
+ * when it is closed, so no size pass and no chunk list is needed. Positions
+ * that open() returns are relative to the message's start, since a message that
+ * outgrows its slab moves to a new one.
  */
 export class Writer {
   buf: Buffer;
+  /** Where the message being written starts in `buf`. */
+  start = 0;
   pos = 0;
 
-  constructor(size = INITIAL_SIZE) {
-    this.buf = Buffer.allocUnsafeSlow(size);
+  constructor() {
+    this.buf = Buffer.allocUnsafeSlow(SLAB_SIZE);
   }
 
-  /** Starts a new message. */
+  /** Starts a new message (dropping what a failed encode left behind). */
   reset(): this {
-    this.pos = 0;
+    this.pos = this.start;
     return this;
   }
 
-  /** A copy of what was written: the writer's buffer is reused by the next message. */
+  /**
+   * The message written since reset(), as a view of the slab. The caller owns
+   * those bytes (nothing writes there again) but not the rest of `.buffer`.
+   */
   finish(): Uint8Array {
-    const out = new Uint8Array(this.pos);
-    out.set(this.buf.subarray(0, this.pos));
-    if (this.buf.length > RETAIN_LIMIT) this.buf = Buffer.allocUnsafeSlow(INITIAL_SIZE);
+    const b = this.buf;
+    const out = new Uint8Array(b.buffer, b.byteOffset + this.start, this.pos - this.start);
+    if (b.length > OVERSIZED) {
+      this.buf = Buffer.allocUnsafeSlow(SLAB_SIZE);
+      this.pos = 0;
+    }
+    this.start = this.pos;
     return out;
   }
 
@@ -102,12 +119,16 @@ export class Writer {
     if (this.pos + n > this.buf.length) this.grow(n);
   }
 
+  /** Moves the message so far to a new slab with room for `n` more bytes. */
   private grow(n: number): void {
-    let size = this.buf.length * 2;
-    while (size < this.pos + n) size *= 2;
+    const used = this.pos - this.start;
+    let size = SLAB_SIZE;
+    while (size < used + n) size *= 2;
     const next = Buffer.allocUnsafeSlow(size);
-    this.buf.copy(next, 0, 0, this.pos);
+    this.buf.copy(next, 0, this.start, this.pos);
     this.buf = next;
+    this.start = 0;
+    this.pos = used;
   }
 
   /** One byte, typically a tag of a field numbered below 16. */
@@ -208,7 +229,7 @@ export class Writer {
     if (this.pos + n * 3 + 5 > this.buf.length) this.grow(n * 3 + 5);
     const b = this.buf;
     const p = this.pos;
-    if (n < 24) {
+    if (n < 64) {
       let i = 0;
       for (; i < n; i++) {
         const c = s.charCodeAt(i);
@@ -232,23 +253,27 @@ export class Writer {
   }
 
   /**
-   * Opens a nested message (after its tag): returns where its length goes.
-   * Pair with close().
+   * Opens a nested message (after its tag): returns where its length goes,
+   * relative to the message's start. Pair with close().
    */
   open(): number {
     if (this.pos >= this.buf.length) this.grow(1);
-    return this.pos++;
+    return this.pos++ - this.start;
   }
 
-  /** Closes the nested message opened at `at`, writing its length. */
-  close(at: number): void {
+  /** Closes the nested message opened at `rel`, writing its length. */
+  close(rel: number): void {
+    let at = this.start + rel;
     const len = this.pos - at - 1;
     if (len < 0x80) {
       this.buf[at] = len;
       return;
     }
     const extra = varintSize(len) - 1;
-    this.ensure(extra);
+    if (this.pos + extra > this.buf.length) {
+      this.grow(extra);
+      at = this.start + rel;
+    }
     this.buf.copyWithin(at + 1 + extra, at + 1, this.pos);
     const end = this.pos + extra;
     this.pos = at;

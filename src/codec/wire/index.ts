@@ -20,14 +20,26 @@
  * - malformed input raises WireFormatError (protobuf-es raises plain Errors and
  *   lets a nested message's field run past the nested message's end).
  *
- * Every function is synchronous and the encoders share one growable buffer; the
- * Uint8Array they return is a copy the caller owns.
+ * Every function is synchronous. Encoders write into shared slabs and return a
+ * view of one (no copy, no ArrayBuffer per message): the caller owns the bytes
+ * of the view, but `.buffer` holds other messages too.
  */
 import type { Job, NormalizedJobRequest } from "../../model/job.js";
 import type { JsonObject, JsonValue } from "../../model/json.js";
 import type { NackResult } from "../../model/system.js";
+import {
+  ENQUEUE_BATCH_REQUEST_SHAPE,
+  ENQUEUE_BATCH_RESPONSE_SHAPE,
+  readEnqueueBatchRequest,
+  readEnqueueBatchResponse,
+  writeEnqueueBatchRequestBody,
+  writeEnqueueBatchResponseBody,
+  type EnqueueBatch,
+  type EnqueueBatchResult,
+  type WireBatchJobError,
+} from "./batch.js";
 import { NEEDS_MERGE, Reader, WireFormatError, Writer } from "./buffer.js";
-import { ENQUEUE_REQUEST_SHAPE, readEnqueueRequest, writeEnqueueRequestBody } from "./enqueue.js";
+import { ENQUEUE_REQUEST_SHAPE, readEnqueueRequest, writeEnqueueRequestBody, type EnqueueOptionsFields } from "./enqueue.js";
 import {
   ENQUEUE_STREAM_REQUEST_SHAPE,
   ENQUEUE_STREAM_RESPONSE_SHAPE,
@@ -83,7 +95,20 @@ import {
 } from "./worker.js";
 
 export { WireFormatError };
-export type { EnqueueCall, EnqueueOutcome, SettleCall, SettleOutcome, WireAckRequest, WireAckResponse, WireCallError, WireNackRequest };
+export type {
+  EnqueueBatch,
+  EnqueueBatchResult,
+  EnqueueCall,
+  EnqueueOptionsFields,
+  EnqueueOutcome,
+  SettleCall,
+  SettleOutcome,
+  WireAckRequest,
+  WireAckResponse,
+  WireBatchJobError,
+  WireCallError,
+  WireNackRequest,
+};
 
 const w = new Writer();
 
@@ -136,6 +161,37 @@ export function decodeEnqueueRequest(bytes: Uint8Array, now: number = Date.now()
 }
 function readEnqueueRequestNow(r: Reader, end: number): NormalizedJobRequest {
   return readEnqueueRequest(r, end, decodeNow);
+}
+
+// --- ojs.v1.EnqueueBatchRequest / EnqueueBatchResponse ----------------------------------------
+
+/** ojs.v1.EnqueueBatchRequest: each entry as requestToProto writes a request; `defaults` as default_options. */
+export function encodeEnqueueBatchRequest(jobs: readonly NormalizedJobRequest[], defaults?: EnqueueOptionsFields, now: number = Date.now()): Uint8Array {
+  w.reset();
+  writeEnqueueBatchRequestBody(w, jobs, defaults, now);
+  return w.finish();
+}
+
+/** ojs.v1.EnqueueBatchRequest; a server applies `{ type, args, ...defaults, ...entryOptions }`, as the connect route does. */
+export function decodeEnqueueBatchRequest(bytes: Uint8Array, now: number = Date.now()): EnqueueBatch {
+  decodeNow = now;
+  return decode(bytes, ENQUEUE_BATCH_REQUEST_SHAPE, readEnqueueBatchRequestNow);
+}
+function readEnqueueBatchRequestNow(r: Reader, end: number): EnqueueBatch {
+  return readEnqueueBatchRequest(r, end, decodeNow);
+}
+
+/** ojs.v1.EnqueueBatchResponse; `count` defaults to the number of jobs, `errors` (by entry index) to none. */
+export function encodeEnqueueBatchResponse(
+  jobs: readonly Job[],
+  extra: { count?: number; errors?: Readonly<Record<number, WireBatchJobError>> } = {},
+): Uint8Array {
+  w.reset();
+  writeEnqueueBatchResponseBody(w, jobs, extra.count ?? jobs.length, extra.errors);
+  return w.finish();
+}
+export function decodeEnqueueBatchResponse(bytes: Uint8Array): EnqueueBatchResult {
+  return decode(bytes, ENQUEUE_BATCH_RESPONSE_SHAPE, readEnqueueBatchResponse);
 }
 
 // --- ojs.v1 worker messages ------------------------------------------------------------------

@@ -1,0 +1,154 @@
+/**
+ * ojs.v1.EnqueueBatchRequest / EnqueueBatchResponse (proto/ojs/v1/job.proto):
+ * EnqueueBatchRequest: 1 jobs (BatchJobEntry: 1 type, 2 args, 3 options, the
+ *   field numbers of EnqueueRequest), 2 default_options (EnqueueOptions)
+ * EnqueueBatchResponse: 1 jobs, 2 count, 3 errors (map<int32, BatchJobError:
+ *   1 code, 2 message>)
+ */
+import type { Job, NormalizedJobRequest } from "../../model/job.js";
+import { NEEDS_MERGE, Reader, type Writer, expectEnd } from "./buffer.js";
+import { OPTIONS_SHAPE, readEnqueueRequest, readOptionsInto, writeEnqueueRequestBody, writeOptionsBody, type EnqueueOptionsFields } from "./enqueue.js";
+import { fieldEnd, writeInt32Field, writeStringField } from "./json.js";
+import { JOB_SHAPE, readJob, writeJobBody } from "./job.js";
+import { LEAF, many, one, shape, type Shape } from "./merge.js";
+
+/** ojs.v1.BatchJobError: why one entry of a batch was refused. */
+export interface WireBatchJobError {
+  code: string;
+  message: string;
+}
+
+/**
+ * An EnqueueBatchRequest: each entry as requestFromProto reads it, and the
+ * default options as optionsFromProto reads them, so that the server's
+ * "defaults apply where an entry sets nothing" is `{ ...defaults, ...entry }`.
+ */
+export interface EnqueueBatch {
+  jobs: NormalizedJobRequest[];
+  /** Absent when the request had no default_options. */
+  defaults?: EnqueueOptionsFields;
+}
+
+/** An EnqueueBatchResponse; `errors` by entry index, empty when there were none. */
+export interface EnqueueBatchResult {
+  jobs: Job[];
+  count: number;
+  errors: Record<number, WireBatchJobError>;
+}
+
+const ENTRY_SHAPE: Shape = shape({ 3: one(() => OPTIONS_SHAPE) });
+export const ENQUEUE_BATCH_REQUEST_SHAPE: Shape = shape({ 1: many(() => ENTRY_SHAPE), 2: one(() => OPTIONS_SHAPE) });
+const ERROR_ENTRY_SHAPE: Shape = shape({ 2: one(() => LEAF) });
+export const ENQUEUE_BATCH_RESPONSE_SHAPE: Shape = shape({ 1: many(() => JOB_SHAPE), 3: many(() => ERROR_ENTRY_SHAPE) });
+
+export function writeEnqueueBatchRequestBody(w: Writer, jobs: readonly NormalizedJobRequest[], defaults: EnqueueOptionsFields | undefined, now: number): void {
+  for (let i = 0; i < jobs.length; i++) {
+    w.byte(0x0a);
+    const at = w.open();
+    writeEnqueueRequestBody(w, jobs[i]!, now);
+    w.close(at);
+  }
+  if (defaults) {
+    w.byte(0x12);
+    const at = w.open();
+    writeOptionsBody(w, defaults, now);
+    w.close(at);
+  }
+}
+
+/** `count` defaults to the number of jobs, as the servers set it. */
+export function writeEnqueueBatchResponseBody(w: Writer, jobs: readonly Job[], count: number, errors: Readonly<Record<number, WireBatchJobError>> | undefined): void {
+  for (let i = 0; i < jobs.length; i++) {
+    w.byte(0x0a);
+    const at = w.open();
+    writeJobBody(w, jobs[i]!);
+    w.close(at);
+  }
+  writeInt32Field(w, 0x10, count, "ojs.v1.EnqueueBatchResponse.count");
+  if (errors) {
+    // Object.keys order, as protobuf-es walks the same object: integer keys ascending.
+    const keys = Object.keys(errors);
+    for (let i = 0; i < keys.length; i++) {
+      const e = errors[keys[i] as unknown as number]!;
+      const index = Number(keys[i]);
+      w.byte(0x1a);
+      const at = w.open();
+      // A map entry carries key and value even when zero, as protobuf-es writes it.
+      w.byte(0x08);
+      w.int32(index | 0);
+      w.byte(0x12);
+      const vat = w.open();
+      writeStringField(w, 0x0a, e.code);
+      writeStringField(w, 0x12, e.message);
+      w.close(vat);
+      w.close(at);
+    }
+  }
+}
+
+export function readEnqueueBatchRequest(r: Reader, end: number, now: number): EnqueueBatch {
+  const jobs: NormalizedJobRequest[] = [];
+  let defaultsAt = -1;
+  let defaultsEnd = 0;
+  while (r.pos < end) {
+    const t = r.tag();
+    if (t === 0x0a) jobs.push(readEnqueueRequest(r, fieldEnd(r), now));
+    else if (t === 0x12) {
+      if (defaultsAt >= 0) throw NEEDS_MERGE;
+      defaultsEnd = fieldEnd(r);
+      defaultsAt = r.pos;
+      r.pos = defaultsEnd;
+    } else r.skip(t);
+  }
+  expectEnd(r, end);
+  const batch: EnqueueBatch = { jobs };
+  if (defaultsAt >= 0) {
+    const defaults: EnqueueOptionsFields = {};
+    r.pos = defaultsAt;
+    readOptionsInto(r, defaultsEnd, defaults, now);
+    r.pos = end;
+    batch.defaults = defaults;
+  }
+  return batch;
+}
+
+function readBatchJobError(r: Reader, end: number): WireBatchJobError {
+  let code = "";
+  let message = "";
+  while (r.pos < end) {
+    const t = r.tag();
+    if (t === 0x0a) code = r.string();
+    else if (t === 0x12) message = r.string();
+    else r.skip(t);
+  }
+  expectEnd(r, end);
+  return { code, message };
+}
+
+export function readEnqueueBatchResponse(r: Reader, end: number): EnqueueBatchResult {
+  const jobs: Job[] = [];
+  let count = 0;
+  const errors: Record<number, WireBatchJobError> = {};
+  while (r.pos < end) {
+    const t = r.tag();
+    if (t === 0x0a) jobs.push(readJob(r, fieldEnd(r)));
+    else if (t === 0x10) count = r.uint32() | 0;
+    else if (t === 0x1a) {
+      const e = fieldEnd(r);
+      let index = 0;
+      let value: WireBatchJobError | undefined;
+      while (r.pos < e) {
+        const t2 = r.tag();
+        if (t2 === 0x08) index = r.uint32() | 0;
+        else if (t2 === 0x12) {
+          if (value) throw NEEDS_MERGE;
+          value = readBatchJobError(r, fieldEnd(r));
+        } else r.skip(t2);
+      }
+      expectEnd(r, e);
+      errors[index] = value ?? { code: "", message: "" };
+    } else r.skip(t);
+  }
+  expectEnd(r, end);
+  return { jobs, count, errors };
+}
