@@ -7,15 +7,17 @@
  *   npx tsx bench/codec.ts --quick    # fewer rounds
  */
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
-import { EnqueueRequestSchema, JobSchema } from "../gen/ojs/v1/job_pb.js";
+import { EnqueueBatchResponseSchema, EnqueueRequestSchema, JobSchema } from "../gen/ojs/v1/job_pb.js";
 import { SettleStreamRequestSchema, SettleStreamResponseSchema } from "../gen/ojsconnect/v1/fastpath_pb.js";
 import { jobErrorFromProto, jobErrorToProto, jobFromProto, jobStateFromProto, jobStateToProto, jobToProto, requestFromProto, requestToProto, resultFromStruct, resultToStruct } from "../src/codec/proto.js";
 import { dateFromTimestamp, timestampFromDate } from "../src/codec/values.js";
 import {
+  decodeEnqueueBatchResponse,
   decodeEnqueueRequest,
   decodeJob,
   decodeSettleStreamRequest,
   decodeSettleStreamResponse,
+  encodeEnqueueBatchResponse,
   encodeEnqueueRequest,
   encodeJob,
   encodeSettleStreamRequest,
@@ -273,6 +275,24 @@ for (const [label, req] of [
   compare(`SettleStreamRequest decode (${SETTLE_CALLS} calls)`, req.length, () => pbDecodeSettleRequest(req), () => decodeSettleStreamRequest(req));
   compare(`SettleStreamResponse encode (${SETTLE_CALLS} outcomes)`, res.length, () => pbSettleResponse(settleOutcomes), () => encodeSettleStreamResponse(settleOutcomes));
   compare(`SettleStreamResponse decode (${SETTLE_CALLS} outcomes)`, res.length, () => pbDecodeSettleResponse(res), () => decodeSettleStreamResponse(res));
+}
+
+// A batch answer of 100 typical jobs (the enqueueBatch path).
+{
+  const jobs = Array.from({ length: 100 }, (_, i) => ({ ...typical, id: `019539a4-7c2e-7000-8000-${String(i).padStart(12, "0")}` }));
+  const bytes = encodeEnqueueBatchResponse(jobs);
+  compare(
+    "EnqueueBatchResponse encode (100 jobs)",
+    bytes.length,
+    () => toBinary(EnqueueBatchResponseSchema, create(EnqueueBatchResponseSchema, { jobs: jobs.map(jobToProto), count: jobs.length })),
+    () => encodeEnqueueBatchResponse(jobs),
+  );
+  compare(
+    "EnqueueBatchResponse decode (100 jobs)",
+    bytes.length,
+    () => fromBinary(EnqueueBatchResponseSchema, bytes).jobs.map(jobFromProto),
+    () => decodeEnqueueBatchResponse(bytes).jobs,
+  );
 }
 
 // The JSON transport's cost for the same job, for scale.
