@@ -233,6 +233,11 @@ describe("wire codec edges: the meaning of the proto", () => {
     expect(wire.decodeJob(bytes("0d01020304 0a0178")).id).toBe("x");
   });
 
+  it("skips an unknown field inside a Struct's map entry (protobuf-es's map reader does not, and fails)", () => {
+    // Struct { fields: entry { key "a", <unknown field 3 = 1>, value { bool_value: true } } }
+    expect(wire.decodeStruct(bytes("0a09 0a0161 1801 12022001"))).toEqual({ a: true });
+  });
+
   it("reads the gRPC transport's conventions for nacks: unset retryable is false on the wire", () => {
     const b = wire.encodeNackRequest({ jobId: "j", error: { code: "c", message: "m" } });
     expect(wire.decodeNackRequest(b)).toEqual({ jobId: "j", error: { code: "c", message: "m", retryable: false } });

@@ -876,6 +876,18 @@ describe("wire codec: Value, Struct, ListValue, Timestamp, Duration", () => {
     );
   });
 
+  it("two Values concatenated merge as protobuf-es merges them (struct into struct, list onto list, anything else replaces)", () => {
+    fc.assert(
+      fc.property(jsonValue, jsonValue, jsonObject, jsonObject, (a, b, o, p) => {
+        const v = concat(wire.encodeValue(a), wire.encodeValue(b));
+        expect(wire.decodeValue(v)).toEqual(values.valueToJson(fromBinary(ValueSchema, v)));
+        const st = concat(wire.encodeStruct(o), wire.encodeStruct(p));
+        expect(wire.decodeStruct(st)).toEqual(values.structToJson(fromBinary(StructSchema, st)));
+      }),
+      { numRuns: RUNS },
+    );
+  });
+
   it("Timestamp / Duration: the millisecond split of values.ts, both ways", () => {
     fc.assert(
       fc.property(date, fc.oneof(durationMs, fc.double({ min: -1e15, max: 1e15, noNaN: true })), (d, ms) => {
