@@ -332,6 +332,28 @@ describe("wire codec edges: malformed input", () => {
     for (const c of cases) expect(() => wire.decodeJob(bytes(c)), c).toThrow(WireFormatError);
   });
 
+  it("on any corruption of valid frames, either decodes or throws WireFormatError, never anything else", () => {
+    const settle = wire.encodeSettleStreamRequest([
+      { seq: 1, workerId: "w", ack: { jobId: "a", result: { ok: [1, "x"] } } },
+      { seq: 2, nack: { jobId: "b", error: { code: "c", message: "m", retryable: true, occurredAt: new Date(9), details: { d: 1 } } } },
+    ]);
+    const enqueue = wire.encodeEnqueueStreamRequest([
+      { seq: 1, request: { type: "t", args: [{ a: 1 }], meta: { m: "x" }, retry: { maxAttempts: 2, jitter: true, initialInterval: 5 }, expiresAt: new Date(1e12) } },
+    ]);
+    const corrupt = (good: Uint8Array, decode: (b: Uint8Array) => unknown) =>
+      fc.property(fc.array(fc.tuple(fc.nat(good.length - 1), fc.integer({ min: 0, max: 255 })), { maxLength: 4 }), fc.nat(good.length), (flips, cut) => {
+        const b = good.slice(0, cut);
+        for (const [i, v] of flips) if (i < b.length) b[i] = v;
+        try {
+          decode(b);
+        } catch (e) {
+          expect(e).toBeInstanceOf(WireFormatError);
+        }
+      });
+    fc.assert(corrupt(settle, wire.decodeSettleStreamRequest), { numRuns: 800 });
+    fc.assert(corrupt(enqueue, (b) => wire.decodeEnqueueStreamRequest(b)), { numRuns: 800 });
+  });
+
   it("on any corruption of a valid Job, either decodes or throws WireFormatError, never anything else", () => {
     const j: Job = {
       ...base,

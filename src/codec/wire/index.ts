@@ -118,8 +118,18 @@ function decode<T>(bytes: Uint8Array, s: Shape, read: (r: Reader, end: number) =
   } catch (e) {
     if (e !== NEEDS_MERGE) throw e;
   }
-  const flat = normalize(bytes, s);
-  return read(new Reader(flat), flat.length);
+  return again(normalize(bytes, s), read);
+}
+
+/** The second pass, over input where no singular message field repeats. */
+function again<T>(flat: Uint8Array, read: (r: Reader, end: number) => T): T {
+  try {
+    return read(new Reader(flat), flat.length);
+  } catch (e) {
+    // Cannot happen while the shapes list every field a decoder merges; never let the sentinel out.
+    if (e === NEEDS_MERGE) throw new WireFormatError("a repeated message field could not be merged");
+    throw e;
+  }
 }
 
 // The `now` of the decode in progress, for readers that turn a relative ttl into an instant.
@@ -141,8 +151,7 @@ export function decodeJob(bytes: Uint8Array): Job {
   } catch (e) {
     if (e !== NEEDS_MERGE) throw e;
   }
-  const flat = normalize(bytes, JOB_SHAPE);
-  return readJob(new Reader(flat), flat.length);
+  return again(normalize(bytes, JOB_SHAPE), readJob);
 }
 
 // --- ojs.v1.EnqueueRequest -----------------------------------------------------------------
