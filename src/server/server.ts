@@ -5,10 +5,10 @@
  */
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import { createServer as createHttp1Server, type Server as Http1Server, type ServerResponse } from "node:http";
-import { createServer as createHttp2Server, type Http2Server, type Http2Session } from "node:http2";
+import { createServer as createHttp2Server, type Http2Server, type Http2ServerRequest, type Http2ServerResponse, type Http2Session } from "node:http2";
 import { createServer as createNetServer, type AddressInfo, type Socket } from "node:net";
 import { ServerCore } from "./core.js";
-import { fastPathRoutes } from "./grpc/fastpath.js";
+import { rawGrpcHandler } from "./grpc/raw.js";
 import { grpcRoutes } from "./grpc/service.js";
 import { httpRoutes } from "./http/routes.js";
 import { HttpRouter, type NodeRequest, type NodeResponse } from "./http/router.js";
@@ -64,10 +64,7 @@ export async function startServer(opts: ServerOptions = {}): Promise<OjsServer> 
   });
   const router = httpRoutes(core, new HttpRouter(opts.maxBodyBytes, (status) => core.count(`${Math.floor(status / 100)}xx`)));
   const adapter = connectNodeAdapter({
-    routes: (router) => {
-      grpcRoutes(core)(router);
-      fastPathRoutes(core)(router);
-    },
+    routes: grpcRoutes(core),
     // connect-node answers its own routes; everything else is the OJS HTTP binding,
     // except gRPC calls to methods this server lacks, which get a gRPC UNIMPLEMENTED.
     fallback: (req, res) => {
@@ -76,7 +73,10 @@ export async function startServer(opts: ServerOptions = {}): Promise<OjsServer> 
     },
     readMaxBytes: opts.maxBodyBytes ?? 4 * 1024 * 1024,
   });
+  // The hot gRPC methods (job stream, fast path, batch) skip connect's per-call machinery.
+  const raw = rawGrpcHandler(core);
   const handler = (req: NodeRequest, res: NodeResponse): void => {
+    if (raw(req as Http2ServerRequest, res as Http2ServerResponse)) return;
     if (isGrpc(req)) parseErrorsAsInvalidArgument(res);
     (adapter as (req: NodeRequest, res: NodeResponse) => void)(req, res);
   };

@@ -1,31 +1,65 @@
 /**
- * The hot calls (enqueue, ack, nack) as plain functions of proto messages, so
- * that the unary RPCs and the fast path's pipelined streams run exactly the
- * same code.
+ * The hot calls (enqueue, ack, nack) at the level of domain objects, so that
+ * every way in (unary RPCs, the fast path over connect or over raw frames)
+ * runs exactly the same code; the proto-message forms below are thin wrappers.
  */
 import { create } from "@bufbuild/protobuf";
 import type { EnqueueRequest, Job as PbJob } from "../../../gen/ojs/v1/job_pb.js";
 import { NackResponseSchema, type AckRequest, type NackRequest, type NackResponse } from "../../../gen/ojs/v1/worker_pb.js";
 import { jobErrorFromProto, jobStateToProto, jobToProto, requestFromProto, resultFromStruct } from "../../codec/proto.js";
 import { timestampFromDate } from "../../codec/values.js";
+import type { Job, JobError, NormalizedJobRequest } from "../../model/job.js";
+import type { JsonValue } from "../../model/json.js";
+import type { NackResult } from "../../model/system.js";
 import type { ServerCore } from "../core.js";
 import { enqueueChecked, revalidate } from "../shared.js";
 
+/** Validates like the HTTP binding does, then enqueues. The Job is the store's own: encode it, do not keep it. */
+export function enqueueJob(core: ServerCore, req: NormalizedJobRequest): Job {
+  return enqueueChecked(core, revalidate(req, core.store.clock.now())).rec.job;
+}
+
+/**
+ * Atomic batch: `defaults` apply field by field where an entry sets nothing;
+ * every entry is validated before any is stored.
+ */
+export function enqueueJobs(core: ServerCore, jobs: readonly NormalizedJobRequest[], defaults: Omit<NormalizedJobRequest, "type" | "args"> = {}): Job[] {
+  const now = core.store.clock.now();
+  const entries = jobs.map((job, i) => {
+    try {
+      return { req: revalidate({ ...defaults, ...job }, now) };
+    } catch (e) {
+      if (e instanceof Error) e.message = `jobs[${i}].${e.message}`;
+      throw e;
+    }
+  });
+  return core.store.enqueueBatch(entries).map((r) => r.job);
+}
+
+export function ackJob(core: ServerCore, jobId: string, result: JsonValue | undefined, workerId?: string): void {
+  core.store.ack(jobId, result, workerId || undefined);
+}
+
+/** proto3 has no "unset" bool: a missing or false `retryable` is taken literally (do not retry). */
+export function nackJob(core: ServerCore, jobId: string, error: JobError | undefined, workerId?: string): NackResult {
+  const err: JobError = error ? { ...error, retryable: error.retryable ?? false } : { code: "error", message: "", retryable: false };
+  const rec = core.store.nack(jobId, err, workerId || undefined);
+  const out: NackResult = { state: rec.job.state };
+  if (rec.job.state === "retryable" && rec.job.scheduledAt) out.nextAttemptAt = rec.job.scheduledAt;
+  return out;
+}
+
 export function enqueueCall(core: ServerCore, req: EnqueueRequest): PbJob {
-  const r = revalidate(requestFromProto(req.type, req.args, req.options), core.store.clock.now());
-  return jobToProto(enqueueChecked(core, r).rec.job);
+  return jobToProto(enqueueJob(core, requestFromProto(req.type, req.args, req.options)));
 }
 
 export function ackCall(core: ServerCore, req: AckRequest, workerId?: string): void {
-  core.store.ack(req.jobId, req.result ? resultFromStruct(req.result) : undefined, workerId || undefined);
+  ackJob(core, req.jobId, req.result ? resultFromStruct(req.result) : undefined, workerId);
 }
 
 export function nackCall(core: ServerCore, req: NackRequest, workerId?: string): NackResponse {
-  const err = req.error ? jobErrorFromProto(req.error) : { code: "error", message: "" };
-  // proto3 has no "unset" bool: false is taken literally (do not retry), as the field says.
-  err.retryable = req.error?.retryable ?? false;
-  const rec = core.store.nack(req.jobId, err, workerId || undefined);
-  const res = create(NackResponseSchema, { state: jobStateToProto(rec.job.state) });
-  if (rec.job.state === "retryable" && rec.job.scheduledAt) res.nextAttemptAt = timestampFromDate(rec.job.scheduledAt);
+  const out = nackJob(core, req.jobId, req.error ? jobErrorFromProto(req.error) : undefined, workerId);
+  const res = create(NackResponseSchema, { state: jobStateToProto(out.state) });
+  if (out.nextAttemptAt) res.nextAttemptAt = timestampFromDate(out.nextAttemptAt);
   return res;
 }

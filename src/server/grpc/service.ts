@@ -13,6 +13,7 @@ import {
   eventToProto,
   healthToProto,
   jobToProto,
+  optionsFromProto,
   requestFromProto,
   workerStateFromProto,
   workerStateToProto,
@@ -28,7 +29,7 @@ import type { ServerCore } from "../core.js";
 import { cronJobOf, queueInfoOf, queueStatsOf, revalidate } from "../shared.js";
 import type { JobRecord } from "../store/store.js";
 import { matchesFilter } from "../store/event-bus.js";
-import { ackCall, enqueueCall, nackCall } from "./calls.js";
+import { ackCall, enqueueCall, enqueueJobs, nackCall } from "./calls.js";
 import { toConnectError } from "./errors.js";
 import { AsyncQueue } from "../../util/async-queue.js";
 
@@ -100,20 +101,12 @@ export function grpcRoutes(core: ServerCore): (router: ConnectRouter) => void {
 
     enqueueBatch: unary((req) => {
       const t = now();
-      const recs = store.enqueueBatch(
-        req.jobs.map((entry, i) => {
-          // default_options apply where an entry sets nothing (field by field).
-          const base = requestFromProto(entry.type, entry.args, req.defaultOptions, t);
-          const own = requestFromProto(entry.type, entry.args, entry.options, t);
-          try {
-            return { req: revalidate({ ...base, ...own }, t) };
-          } catch (e) {
-            if (e instanceof Error) e.message = `jobs[${i}].${e.message}`;
-            throw e;
-          }
-        }),
+      const jobs = enqueueJobs(
+        core,
+        req.jobs.map((entry) => requestFromProto(entry.type, entry.args, entry.options, t)),
+        optionsFromProto(req.defaultOptions, t),
       );
-      return { jobs: recs.map(toPb), count: recs.length };
+      return { jobs: jobs.map(jobToProto), count: jobs.length };
     }),
 
     getJob: unary((req) => ({ job: toPb(store.get(req.jobId)) })),

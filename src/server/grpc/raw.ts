@@ -1,0 +1,271 @@
+/**
+ * The hot gRPC methods served at the level of frames and bytes, in front of
+ * connect-node: StreamJobs (every job a worker receives), the fast path's
+ * EnqueueStream and SettleStream, and EnqueueBatch. Same methods, same wire
+ * format, same semantics as the connect routes; only the message codec is our
+ * hand-written one (src/codec/wire) and no per-call machinery runs. Requests
+ * this handler does not take (other methods, HTTP/1.1, gRPC-Web, Connect,
+ * compressed messages) go to connect-node as before.
+ */
+import { fromBinary } from "@bufbuild/protobuf";
+import { setTrailerStatus } from "@connectrpc/connect/protocol-grpc";
+import type { Http2ServerRequest, Http2ServerResponse, OutgoingHttpHeaders, ServerHttp2Stream } from "node:http2";
+import { StreamJobsRequestSchema } from "../../../gen/ojs/v1/worker_pb.js";
+import { VISIBILITY_HEADER } from "../../codec/proto.js";
+import {
+  decodeEnqueueBatchRequest,
+  decodeEnqueueStreamRequest,
+  decodeSettleStreamRequest,
+  encodeEnqueueBatchResponse,
+  encodeEnqueueStreamResponse,
+  encodeJob,
+  encodeSettleStreamResponse,
+  type EnqueueOutcome,
+  type SettleOutcome,
+  type WireCallError,
+} from "../../codec/wire/index.js";
+import { OjsError } from "../../model/errors.js";
+import { FrameParser, frameMessage } from "../../transport/grpc/raw.js";
+import type { ServerCore } from "../core.js";
+import { ackJob, enqueueJob, enqueueJobs, nackJob } from "./calls.js";
+import { toConnectError } from "./errors.js";
+
+type Method = (call: RawCall, core: ServerCore) => void;
+
+const METHODS: Record<string, Method> = {
+  "/ojs.v1.OJSService/StreamJobs": streamJobs,
+  "/ojs.v1.OJSService/EnqueueBatch": enqueueBatch,
+  "/ojsconnect.v1.FastPathService/EnqueueStream": enqueueStream,
+  "/ojsconnect.v1.FastPathService/SettleStream": settleStream,
+};
+
+/** Returns a request handler that takes the hot methods and reports whether it did. */
+export function rawGrpcHandler(core: ServerCore): (req: Http2ServerRequest, res: Http2ServerResponse) => boolean {
+  return (req) => {
+    if (req.httpVersionMajor !== 2) return false;
+    const ct = req.headers["content-type"];
+    if (ct !== "application/grpc" && ct !== "application/grpc+proto") return false;
+    const enc = req.headers["grpc-encoding"];
+    if (enc !== undefined && enc !== "identity") return false;
+    const method = METHODS[req.url];
+    if (!method) return false;
+    method(new RawCall(req), core);
+    return true;
+  };
+}
+
+/** One call: request messages in, response messages out, the status in trailers. */
+class RawCall {
+  readonly stream: ServerHttp2Stream;
+  private responded = false;
+  private finished = false;
+  private trailers: OutgoingHttpHeaders = { "grpc-status": "0" };
+  private readonly parser = new FrameParser();
+
+  constructor(readonly req: Http2ServerRequest) {
+    this.stream = req.stream;
+    const rid = req.headers["x-ojs-request-id"];
+    if (typeof rid === "string") this.requestId = rid;
+  }
+
+  readonly requestId: string | undefined;
+
+  header(name: string): string | undefined {
+    const v = this.req.headers[name];
+    return Array.isArray(v) ? v[0] : v;
+  }
+
+  /** Calls `onMessage` for every request message; `onEnd` once the client half-closed. */
+  read(onMessage: (m: Uint8Array) => void, onEnd: () => void): void {
+    this.req.on("data", (chunk: Buffer) => {
+      if (this.finished) return;
+      try {
+        this.parser.push(chunk, onMessage);
+      } catch (e) {
+        this.fail(e);
+      }
+    });
+    this.req.on("end", () => {
+      if (this.finished) return;
+      if (this.parser.incomplete) this.fail(new OjsError("the request ended inside a message", { code: "invalid_request" }));
+      else onEnd();
+    });
+  }
+
+  /** Reads exactly one request message (unary and server-streaming calls). */
+  readOne(onMessage: (m: Uint8Array) => void): void {
+    let got: Uint8Array | undefined;
+    this.read(
+      (m) => {
+        if (got) return this.fail(new OjsError("expected one request message", { code: "invalid_request" }));
+        got = m;
+      },
+      () => (got ? onMessage(got) : this.fail(new OjsError("missing request message", { code: "invalid_request" }))),
+    );
+  }
+
+  private respond(): void {
+    if (this.responded) return;
+    this.responded = true;
+    const headers: OutgoingHttpHeaders = { ":status": 200, "content-type": "application/grpc+proto" };
+    if (this.requestId) headers["x-ojs-request-id"] = this.requestId;
+    this.stream.respond(headers, { waitForTrailers: true });
+    // The compat response object has its own 'wantTrailers' listener; only one may send trailers.
+    this.stream.removeAllListeners("wantTrailers");
+    this.stream.once("wantTrailers", () => this.stream.sendTrailers(this.trailers));
+  }
+
+  /** Writes one response message; false means the peer is slow (wait for 'drain'). */
+  send(msg: Uint8Array): boolean {
+    if (this.finished || this.stream.destroyed) return false;
+    this.respond();
+    return this.stream.write(frameMessage(msg));
+  }
+
+  get closed(): boolean {
+    return this.finished || this.stream.destroyed || this.stream.closed;
+  }
+
+  /** Ends the call with OK. */
+  end(): void {
+    if (this.finished) return;
+    this.finished = true;
+    if (this.stream.destroyed) return;
+    this.respond();
+    this.stream.end();
+  }
+
+  /** Ends the call with the error's status (gRPC code and ErrorInfo, as the connect routes send). */
+  fail(e: unknown): void {
+    if (this.finished) return;
+    this.finished = true;
+    if (this.stream.destroyed) return;
+    const status: OutgoingHttpHeaders = {};
+    setTrailerStatus(new Headers(), toConnectError(e, this.requestId)).forEach((v, k) => (status[k] = v));
+    if (this.responded) {
+      this.trailers = status;
+      this.stream.end();
+    } else {
+      // Trailers-only: the status travels in the headers of an empty response.
+      this.responded = true;
+      this.stream.respond({ ":status": 200, "content-type": "application/grpc+proto", ...status }, { endStream: true });
+    }
+  }
+
+  onClose(fn: () => void): void {
+    this.stream.once("close", fn);
+  }
+}
+
+function visibility(call: RawCall): number | undefined {
+  const v = Number(call.header(VISIBILITY_HEADER));
+  return Number.isFinite(v) && v > 0 ? v : undefined;
+}
+
+function callError(e: unknown): WireCallError {
+  const err = e instanceof OjsError ? e : new OjsError(e instanceof Error ? e.message : String(e), { code: "backend_error" });
+  const out: WireCallError = { code: err.code, message: err.message, retryable: err.retryable };
+  const details: Record<string, string> = {};
+  for (const [k, v] of Object.entries(err.details ?? {})) if (typeof v === "string" || typeof v === "number" || typeof v === "boolean") details[k] = String(v);
+  if (Object.keys(details).length) out.details = details;
+  return out;
+}
+
+/**
+ * Pushes jobs as the store hands them to this consumer: each is encoded and
+ * written at once. Jobs claimed after the stream broke go straight back.
+ */
+function streamJobs(call: RawCall, core: ServerCore): void {
+  call.readOne((bytes) => {
+    let req;
+    try {
+      req = fromBinary(StreamJobsRequestSchema, bytes);
+    } catch (e) {
+      return call.fail(new OjsError(`cannot decode StreamJobsRequest: ${(e as Error).message}`, { code: "invalid_request" }));
+    }
+    const store = core.store;
+    const consumer = store.openConsumer({
+      queues: req.queues.length ? req.queues : ["default"],
+      workerId: req.workerId || "anonymous",
+      maxConcurrent: req.maxConcurrent > 0 ? req.maxConcurrent : 1,
+      visibilityTimeoutMs: visibility(call),
+      deliver: (rec) => {
+        if (call.closed) store.release(rec);
+        else call.send(encodeJob(rec.job));
+      },
+    });
+    const stop = () => {
+      store.closeConsumer(consumer);
+      call.end();
+    };
+    core.streams.add(stop);
+    call.onClose(() => {
+      core.streams.delete(stop);
+      store.closeConsumer(consumer);
+    });
+  });
+}
+
+/** Each frame of calls is answered by one frame of outcomes, in order; a failed call never ends the stream. */
+function enqueueStream(call: RawCall, core: ServerCore): void {
+  call.read(
+    (bytes) => {
+      let calls;
+      try {
+        calls = decodeEnqueueStreamRequest(bytes, core.store.clock.now());
+      } catch (e) {
+        return call.fail(new OjsError(`cannot decode EnqueueStreamRequest: ${(e as Error).message}`, { code: "invalid_request" }));
+      }
+      const outcomes: EnqueueOutcome[] = calls.map(({ seq, request }) => {
+        try {
+          if (!request) throw new OjsError("enqueue call without a request", { code: "invalid_request" });
+          return { seq, job: enqueueJob(core, request) };
+        } catch (e) {
+          return { seq, error: callError(e) };
+        }
+      });
+      call.send(encodeEnqueueStreamResponse(outcomes));
+    },
+    () => call.end(),
+  );
+}
+
+function settleStream(call: RawCall, core: ServerCore): void {
+  call.read(
+    (bytes) => {
+      let calls;
+      try {
+        calls = decodeSettleStreamRequest(bytes);
+      } catch (e) {
+        return call.fail(new OjsError(`cannot decode SettleStreamRequest: ${(e as Error).message}`, { code: "invalid_request" }));
+      }
+      const outcomes: SettleOutcome[] = calls.map((c) => {
+        try {
+          if (c.ack) {
+            ackJob(core, c.ack.jobId, c.ack.result, c.workerId);
+            return { seq: c.seq, ack: { acknowledged: true } };
+          }
+          if (c.nack) return { seq: c.seq, nack: nackJob(core, c.nack.jobId, c.nack.error, c.workerId) };
+          throw new OjsError("a settle call needs an ack or a nack", { code: "invalid_request" });
+        } catch (e) {
+          return { seq: c.seq, error: callError(e) };
+        }
+      });
+      call.send(encodeSettleStreamResponse(outcomes));
+    },
+    () => call.end(),
+  );
+}
+
+/** Unary and atomic, as the connect route. */
+function enqueueBatch(call: RawCall, core: ServerCore): void {
+  call.readOne((bytes) => {
+    try {
+      const req = decodeEnqueueBatchRequest(bytes, core.store.clock.now());
+      call.send(encodeEnqueueBatchResponse(enqueueJobs(core, req.jobs, req.defaults)));
+      call.end();
+    } catch (e) {
+      call.fail(e);
+    }
+  });
+}

@@ -1,0 +1,177 @@
+/**
+ * gRPC over HTTP/2 at the level of bytes, for the few calls where connect-es's
+ * per-call and per-message machinery costs more than the work itself (the job
+ * stream, the fast path, batch enqueue). It is plain gRPC on the wire
+ * (application/grpc+proto, length-prefixed messages, status in trailers), so
+ * either end may still be connect-node or any other gRPC implementation; only
+ * the message codec is ours (src/codec/wire). Errors are parsed by connect's
+ * own trailer code, so they surface exactly as they do for connect calls.
+ */
+import type { Http2SessionManager } from "@connectrpc/connect-node";
+import { Code, ConnectError } from "@connectrpc/connect";
+import { findTrailerError } from "@connectrpc/connect/protocol-grpc";
+import { constants, type ClientHttp2Stream, type IncomingHttpHeaders } from "node:http2";
+
+export const GRPC_CONTENT_TYPE = "application/grpc+proto";
+
+/** Prefixes a message with the 5-byte gRPC frame header (uncompressed). */
+export function frameMessage(msg: Uint8Array): Buffer {
+  const out = Buffer.allocUnsafe(5 + msg.length);
+  out[0] = 0;
+  out.writeUInt32BE(msg.length, 1);
+  out.set(msg, 5);
+  return out;
+}
+
+/**
+ * Splits a byte stream into gRPC messages. Chunks may cut a frame anywhere,
+ * and one chunk may hold many frames; whole frames are handed out as views,
+ * copied only when a frame spans chunks.
+ */
+export class FrameParser {
+  private pending: Buffer[] = [];
+  private pendingBytes = 0;
+
+  constructor(private readonly maxMessageBytes = 16 * 1024 * 1024) {}
+
+  push(chunk: Buffer, out: (msg: Uint8Array) => void): void {
+    let buf = chunk;
+    if (this.pendingBytes > 0) {
+      this.pending.push(chunk);
+      buf = Buffer.concat(this.pending, this.pendingBytes + chunk.length);
+      this.pending = [];
+      this.pendingBytes = 0;
+    }
+    let off = 0;
+    while (buf.length - off >= 5) {
+      const flags = buf[off]!;
+      const len = buf.readUInt32BE(off + 1);
+      if (flags & 1) throw new ConnectError("compressed gRPC messages are not supported here", Code.Unimplemented);
+      if (len > this.maxMessageBytes) throw new ConnectError(`message of ${len} bytes is over the limit of ${this.maxMessageBytes}`, Code.ResourceExhausted);
+      if (buf.length - off - 5 < len) break;
+      out(buf.subarray(off + 5, off + 5 + len));
+      off += 5 + len;
+    }
+    if (off < buf.length) {
+      const rest = buf.subarray(off);
+      this.pending.push(rest);
+      this.pendingBytes = rest.length;
+    }
+  }
+
+  /** True when the stream ended in the middle of a frame. */
+  get incomplete(): boolean {
+    return this.pendingBytes > 0;
+  }
+}
+
+/**
+ * One gRPC call over the session: `requests` are written as they come (a
+ * single message for unary and server-streaming calls), response messages are
+ * yielded as they arrive, and a non-OK status is thrown as a ConnectError at the
+ * end, as connect itself would. Aborting `signal` cancels the HTTP/2 stream.
+ */
+export async function* rawCall(
+  session: Http2SessionManager,
+  path: string,
+  headers: Record<string, string>,
+  requests: Uint8Array | AsyncIterable<Uint8Array>,
+  signal: AbortSignal,
+): AsyncGenerator<Uint8Array> {
+  if (signal.aborted) throw new ConnectError("the call was cancelled", Code.Canceled);
+  const stream: ClientHttp2Stream = await session.request(
+    "POST",
+    path,
+    { ...headers, "content-type": GRPC_CONTENT_TYPE, te: "trailers" },
+    {},
+  );
+  const inbox: Uint8Array[] = [];
+  let wake: (() => void) | undefined;
+  let done = false;
+  let failure: unknown;
+  let responseHeaders: IncomingHttpHeaders | undefined;
+  let trailers: IncomingHttpHeaders | undefined;
+  const parser = new FrameParser();
+  const notify = () => {
+    const w = wake;
+    wake = undefined;
+    w?.();
+  };
+  const onAbort = () => {
+    failure ??= new ConnectError("the call was cancelled", Code.Canceled);
+    stream.close(constants.NGHTTP2_CANCEL);
+    done = true;
+    notify();
+  };
+  signal.addEventListener("abort", onAbort, { once: true });
+  stream.on("response", (h) => (responseHeaders = h));
+  stream.on("trailers", (t) => (trailers = t));
+  stream.on("data", (chunk: Buffer) => {
+    session.notifyResponseByteRead(stream);
+    try {
+      parser.push(chunk, (m) => inbox.push(m));
+    } catch (e) {
+      failure ??= e;
+      stream.close(constants.NGHTTP2_CANCEL);
+    }
+    notify();
+  });
+  stream.on("error", (e) => {
+    failure ??= ConnectError.from(e, Code.Unavailable);
+    done = true;
+    notify();
+  });
+  stream.on("close", () => {
+    if (!failure && stream.rstCode !== constants.NGHTTP2_NO_ERROR && stream.rstCode !== undefined)
+      failure = new ConnectError(`http/2 stream closed with error code ${stream.rstCode}`, stream.rstCode === constants.NGHTTP2_CANCEL ? Code.Canceled : Code.Unavailable);
+    done = true;
+    notify();
+  });
+
+  // Writes run beside the reads: a bidi call streams both ways at once.
+  const writer = (async () => {
+    try {
+      if (requests instanceof Uint8Array) {
+        stream.end(frameMessage(requests));
+        return;
+      }
+      for await (const m of requests) {
+        if (done) return;
+        if (!stream.write(frameMessage(m))) await new Promise<void>((r) => stream.once("drain", r));
+      }
+      if (!done) stream.end();
+    } catch (e) {
+      failure ??= e;
+      stream.close(constants.NGHTTP2_CANCEL);
+    }
+  })();
+
+  try {
+    for (;;) {
+      while (inbox.length) yield inbox.shift()!;
+      if (done) break;
+      await new Promise<void>((r) => (wake = r));
+    }
+    while (inbox.length && !failure) yield inbox.shift()!;
+    if (failure) throw failure;
+    // Trailers-only responses carry the status in the headers.
+    const status = trailers ?? responseHeaders;
+    const error = status ? findTrailerError(toHeaders(status)) : new ConnectError("the stream ended without a status", Code.Internal);
+    if (error) throw error;
+    if (parser.incomplete) throw new ConnectError("the stream ended inside a message", Code.Internal);
+  } finally {
+    signal.removeEventListener("abort", onAbort);
+    if (!stream.closed) stream.close(constants.NGHTTP2_CANCEL);
+    await writer;
+  }
+}
+
+function toHeaders(h: IncomingHttpHeaders): Headers {
+  const out = new Headers();
+  for (const [k, v] of Object.entries(h)) {
+    if (k.startsWith(":") || v === undefined) continue;
+    if (Array.isArray(v)) for (const x of v) out.append(k, x);
+    else out.set(k, String(v));
+  }
+  return out;
+}
