@@ -1,6 +1,6 @@
 /**
- * The protobuf wire format at its lowest level: a growable writer that is
- * reused across calls and a cursor over the input. Everything above this file
+ * The protobuf wire format at its lowest level: a writer that appends messages
+ * to shared slabs and a cursor over the input. Everything above this file
  * writes and reads fields by hand with these primitives.
  *
  * Why not protobuf-es's BinaryWriter/BinaryReader: its writer collects bytes in
@@ -247,8 +247,7 @@ export class Writer {
     const written = utf8Write.call(b, s, p + guess);
     const need = varintSize(written);
     if (need !== guess) b.copyWithin(p + need, p + guess, p + guess + written);
-    this.pos = p;
-    this.uint32(written);
+    putVarint(b, p, written);
     this.pos = p + need + written;
   }
 
@@ -275,11 +274,18 @@ export class Writer {
       at = this.start + rel;
     }
     this.buf.copyWithin(at + 1 + extra, at + 1, this.pos);
-    const end = this.pos + extra;
-    this.pos = at;
-    this.uint32(len);
-    this.pos = end;
+    putVarint(this.buf, at, len);
+    this.pos += extra;
   }
+}
+
+/** A varint at `p`, in room the caller made. */
+function putVarint(b: Uint8Array, p: number, v: number): void {
+  while (v > 0x7f) {
+    b[p++] = (v & 0x7f) | 0x80;
+    v >>>= 7;
+  }
+  b[p] = v;
 }
 
 /** An int64 field carries -2^63 <= v < 2^63; protobuf-es throws outside, so do we. */
@@ -292,9 +298,9 @@ export function checkInt32(v: number, what: string): void {
 }
 
 /**
- * A cursor over one input. Bounds: reads past the end of a nested message are
- * caught when that message's loop ends (`pos` must land exactly on its end);
- * reads past the input are caught by `need`/the top-level loop.
+ * A cursor over one input. Bounds: a read past the end of a nested message is
+ * caught when that message's loop ends (`pos` must land exactly on its end,
+ * see expectEnd); a read past the input, by the check in each primitive.
  */
 export class Reader {
   buf: Uint8Array;

@@ -17,8 +17,12 @@
  * - a non-JSON value (undefined, function, bigint) anywhere in a JSON tree is
  *   written as a Value with no kind, read back as null (protobuf-es does that
  *   inside objects but throws on one in args);
+ * - an unknown field inside a Struct's map entry is skipped (protobuf-es's map
+ *   reader does not skip it and fails on the bytes that follow);
  * - malformed input raises WireFormatError (protobuf-es raises plain Errors and
  *   lets a nested message's field run past the nested message's end).
+ * -0, NaN and ±Infinity travel bit for bit, as with protobuf-es (JSON cannot
+ * carry them: over HTTP -0 becomes 0 and the others null).
  *
  * Every function is synchronous. Encoders write into shared slabs and return a
  * view of one (no copy, no ArrayBuffer per message): the caller owns the bytes

@@ -13,7 +13,7 @@
  * members even when zero), so the bytes are identical.
  */
 import type { JsonObject, JsonValue } from "../../model/json.js";
-import { Reader, WireFormatError, Writer, checkInt32, checkInt64, expectEnd } from "./buffer.js";
+import { Reader, Writer, checkInt32, checkInt64, expectEnd } from "./buffer.js";
 
 // --- encode ---------------------------------------------------------------------
 
@@ -309,4 +309,3 @@ export function fieldEnd(r: Reader): number {
   return r.len() + r.pos;
 }
 
-export { WireFormatError };
