@@ -11,10 +11,9 @@ export interface RetryOptions {
   maxDelayMs?: number;
 }
 
-const TRANSIENT = new Set(["unavailable", "timeout", "rate_limited", "backend_error", "internal_error"]);
-
+/** What the server (or the error table) marks retryable: unreachable, timed out, rate limited, queue full, server faults. */
 export function isTransientError(e: unknown): e is OjsError {
-  return e instanceof OjsError && TRANSIENT.has(e.code);
+  return e instanceof OjsError && e.retryable;
 }
 
 /**

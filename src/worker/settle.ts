@@ -5,10 +5,9 @@ import type { JsonValue } from "../model/json.js";
 import type { NackResult } from "../model/system.js";
 import { Backoff, sleep } from "../util/backoff.js";
 
-/** Errors worth another try: the server may have been briefly unreachable, slow or rate limiting. */
+/** Errors worth another try: whatever is marked retryable (unreachable, slow, rate limited, server faults). */
 export function isTransient(e: unknown): boolean {
-  if (!(e instanceof OjsError)) return true;
-  return e.code === "unavailable" || e.code === "timeout" || e.code === "rate_limited" || e.code === "backend_error" || e.code === "internal_error";
+  return !(e instanceof OjsError) || e.retryable;
 }
 
 export interface SettleOptions {

@@ -167,6 +167,9 @@ function callError(e: unknown): WireCallError {
   const out: WireCallError = { code: err.code, message: err.message, retryable: err.retryable };
   const details: Record<string, string> = {};
   for (const [k, v] of Object.entries(err.details ?? {})) if (typeof v === "string" || typeof v === "number" || typeof v === "boolean") details[k] = String(v);
+  // What RetryInfo says for a unary call; a stream's call error carries it as a detail.
+  const retryAfter = (err as { retryAfterMs?: number }).retryAfterMs;
+  if (retryAfter !== undefined) details.retry_after_ms = String(retryAfter);
   if (Object.keys(details).length) out.details = details;
   return out;
 }

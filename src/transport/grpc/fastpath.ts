@@ -26,7 +26,9 @@ import { rawCall } from "./raw.js";
 export const FAST_PATH_EXTENSION = "ojs-connect.fastpath.v1";
 
 function callError(e: WireCallError, operation: string, jobId?: string): OjsError {
+  const retryAfterMs = Number(e.details?.retry_after_ms);
   return errorFromCode(e.code, e.message, {
+    ...(Number.isFinite(retryAfterMs) && e.details?.retry_after_ms !== undefined ? { retryAfterMs } : {}),
     operation,
     retryable: e.retryable,
     // As if the call had been unary: the status its code maps to.
