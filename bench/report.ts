@@ -169,7 +169,7 @@ export function markdown(r: RunResults): string {
     "",
     `Latency: ${z.latencyJobs} jobs after ${z.warmup} warm-up, one at a time (each enqueued after the previous ack plus a 1-5 ms pause), worker concurrency ${z.concurrency}. ` +
       `Throughput: ${z.throughputJobs} jobs queued beforehand by another process, no-op handler, concurrency ${z.concurrency}, clock from start() to the last completion. ` +
-      `Enqueue: ${z.enqueueSequential} sequential, ${z.enqueueConcurrent} over ${z.callers} callers, ${z.batches} batches of ${z.batchSize}. ` +
+      `Enqueue (after ${z.enqueueWarmup} warm-up calls): ${z.enqueueSequential} sequential, ${z.enqueueConcurrent} over ${z.callers} callers, ${z.batches} batches of ${z.batchSize}. ` +
       `RSS: ${z.rssJobs} jobs, RSS at ${z.rssCheckpoint} vs at the end.` +
       (r.redis ? ` BullMQ on ${r.redis.split(" ").slice(0, 3).join(" ")}, default options.` : ""),
   );

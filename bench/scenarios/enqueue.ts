@@ -3,9 +3,9 @@ import { mark, payload, phase, rate, type ChildSpec, type EnqueueResult } from "
 import type { Args, Driver } from "../drivers/index.js";
 
 export async function enqueue(d: Driver, spec: ChildSpec): Promise<EnqueueResult> {
-  const { enqueueSequential, enqueueConcurrent, callers, batchSize, batches, warmup } = spec.sizes;
+  const { enqueueSequential, enqueueConcurrent, callers, batchSize, batches, enqueueWarmup } = spec.sizes;
   let i = 0;
-  for (let w = 0; w < warmup * 2; w++) await d.enqueue(payload(i++));
+  for (let w = 0; w < enqueueWarmup; w++) await d.enqueue(payload(i++));
 
   phase("sequential");
   let t0 = mark();

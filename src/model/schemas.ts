@@ -4,6 +4,7 @@ import { ValidationError } from "./errors.js";
 import { JOB_STATES, type EnqueueOptions, type JobRequest, type NormalizedJobRequest } from "./job.js";
 import { findNonJson, type JsonObject, type JsonValue } from "./json.js";
 import { UUID_RE } from "./uuid.js";
+import { fastNormalize } from "./fast-normalize.js";
 
 export const JOB_TYPE_RE = /^[a-z][a-z0-9_-]*(\.[a-z][a-z0-9_-]*)*$/;
 export const QUEUE_RE = /^[a-z0-9][a-z0-9\-.]*$/;
@@ -162,6 +163,11 @@ export function parseOrThrow<T>(schema: z.ZodType<T>, value: unknown, prefix: st
  * times to Date, delay folded into scheduledAt). Throws ValidationError.
  */
 export function normalizeJobRequest(req: JobRequest, now = Date.now(), operation = "enqueue"): NormalizedJobRequest {
+  return fastNormalize(req) ?? validateJobRequest(req, now, operation);
+}
+
+/** normalizeJobRequest without the shortcut: the full zod validation, and the errors' wording. */
+export function validateJobRequest(req: JobRequest, now = Date.now(), operation = "enqueue"): NormalizedJobRequest {
   const type = parseOrThrow(jobTypeSchema, req.type, "type", operation);
   const args = parseOrThrow(argsSchema, req.args, "args", operation);
   const o = parseOrThrow(enqueueOptionsSchema, req.options ?? {}, "options", operation) as ParsedOptions;

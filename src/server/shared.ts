@@ -8,6 +8,7 @@ import { ValidationError } from "../model/errors.js";
 import type { JobRequest, NormalizedJobRequest } from "../model/job.js";
 import type { JsonObject } from "../model/json.js";
 import { normalizeJobRequest } from "../model/schemas.js";
+import { fastRevalidate } from "../model/fast-normalize.js";
 import type { CronJob, QueueInfo, QueueStats } from "../model/system.js";
 import type { ServerCore } from "./core.js";
 import type { CronRecord } from "./store/cron.js";
@@ -60,6 +61,8 @@ export function normalizeWire(request: JobRequest, now: number, prefix?: string)
  * both protocols accept and refuse the same jobs.
  */
 export function revalidate(r: NormalizedJobRequest, now: number): NormalizedJobRequest {
+  const fast = fastRevalidate(r);
+  if (fast) return fast;
   const { type, args, ...rest } = r;
   const options: Record<string, unknown> = { ...rest };
   if (rest.retry) options.retry = { ...rest.retry };
