@@ -8,6 +8,39 @@ export type JsonObject = { [key: string]: JsonValue };
  * the stack, and with a seen-set so that cycles are reported instead of looping.
  */
 export function findNonJson(value: unknown, path = "$"): string | undefined {
+  // The common answer ("it is fine") without allocating; the path is worked out only for a failure.
+  if (isPlainJson(value, 0)) return undefined;
+  return describeNonJson(value, path);
+}
+
+const MAX_FAST_DEPTH = 256;
+
+/** Allocation-free check. Too deep (or cyclic) counts as "not sure": the full walk decides. */
+function isPlainJson(v: unknown, depth: number): boolean {
+  switch (typeof v) {
+    case "string":
+    case "boolean":
+      return true;
+    case "number":
+      return Number.isFinite(v);
+    case "object": {
+      if (v === null) return true;
+      if (depth >= MAX_FAST_DEPTH) return false;
+      if (Array.isArray(v)) {
+        for (let i = 0; i < v.length; i++) if (!isPlainJson(v[i], depth + 1)) return false;
+        return true;
+      }
+      const proto = Object.getPrototypeOf(v) as unknown;
+      if (proto !== Object.prototype && proto !== null) return false;
+      for (const k in v) if (!isPlainJson((v as Record<string, unknown>)[k], depth + 1)) return false;
+      return true;
+    }
+    default:
+      return false;
+  }
+}
+
+function describeNonJson(value: unknown, path: string): string | undefined {
   const stack: Array<[unknown, string]> = [[value, path]];
   const seen = new Set<object>();
   while (stack.length > 0) {

@@ -21,7 +21,7 @@ import type { NackResult } from "../../model/system.js";
 import type { AckRequest, CallOptions, NackRequest } from "../transport.js";
 import { fromConnectError } from "./errors.js";
 import { Pipeline } from "./pipeline.js";
-import { rawCall } from "./raw.js";
+import { openRawStream } from "./raw.js";
 
 export const FAST_PATH_EXTENSION = "ojs-connect.fastpath.v1";
 
@@ -41,20 +41,20 @@ function callError(e: WireCallError, operation: string, jobId?: string): OjsErro
 type SettleRequest = Omit<SettleCall, "seq">;
 
 export class FastPath {
-  private readonly enqueues: Pipeline<NormalizedJobRequest, Uint8Array, Uint8Array, EnqueueOutcome>;
-  private readonly settles: Pipeline<SettleRequest, Uint8Array, Uint8Array, SettleOutcome>;
+  private readonly enqueues: Pipeline<NormalizedJobRequest, EnqueueOutcome>;
+  private readonly settles: Pipeline<SettleRequest, SettleOutcome>;
 
   constructor(session: Http2SessionManager, headers: Record<string, string>) {
     this.enqueues = new Pipeline({
       operation: "enqueue",
-      open: (frames, signal) => rawCall(session, "/ojsconnect.v1.FastPathService/EnqueueStream", headers, frames, signal),
+      open: (handlers) => openRawStream(session, "/ojsconnect.v1.FastPathService/EnqueueStream", headers, handlers),
       frame: (calls) => encodeEnqueueStreamRequest(calls.map(({ seq, call }) => ({ seq, request: call }))),
       outcomes: (bytes) => decodeEnqueueStreamResponse(bytes).map((o) => ({ seq: o.seq, outcome: o })),
       streamError: (e) => fromConnectError(e, "enqueue"),
     });
     this.settles = new Pipeline({
       operation: "settle",
-      open: (frames, signal) => rawCall(session, "/ojsconnect.v1.FastPathService/SettleStream", headers, frames, signal),
+      open: (handlers) => openRawStream(session, "/ojsconnect.v1.FastPathService/SettleStream", headers, handlers),
       frame: (calls) => encodeSettleStreamRequest(calls.map(({ seq, call }) => ({ ...call, seq }) as SettleCall)),
       outcomes: (bytes) => decodeSettleStreamResponse(bytes).map((o) => ({ seq: o.seq, outcome: o })),
       streamError: (e) => fromConnectError(e, "settle"),

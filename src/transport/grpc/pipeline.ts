@@ -3,14 +3,15 @@
  * number, calls made in the same tick travel in one frame, and answers are
  * matched back by number. This is what makes the fast path fast: a unary call
  * costs a new HTTP/2 stream with headers and trailers, a pipelined call costs a
- * few bytes in a frame that is on its way anyway.
+ * few bytes in a frame that is on its way anyway. Frames are written and
+ * answers settled synchronously, from the stream's own callbacks.
  *
  * Failure semantics are those of a unary call: if the stream breaks, every call
  * in flight fails with a (retryable) ConnectionError and its effect on the
  * server is unknown; the next call opens a new stream.
  */
 import { AbortError, ConnectionError, TimeoutError } from "../../model/errors.js";
-import { AsyncQueue } from "../../util/async-queue.js";
+import type { RawHandlers, RawStream } from "./raw.js";
 
 interface Pending<T> {
   resolve(v: T): void;
@@ -20,11 +21,11 @@ interface Pending<T> {
   onAbort: (() => void) | undefined;
 }
 
-export interface PipelineOptions<Call, Frame, Response, Outcome> {
-  /** Opens the stream: frames go up, responses come down. */
-  open(frames: AsyncIterable<Frame>, signal: AbortSignal): AsyncIterable<Response>;
-  frame(calls: Array<{ seq: number; call: Call }>): Frame;
-  outcomes(response: Response): Iterable<{ seq: number; outcome: Outcome }>;
+export interface PipelineOptions<Call, Outcome> {
+  /** Opens the stream; the handlers receive its answers and its end. */
+  open(handlers: RawHandlers): Promise<RawStream>;
+  frame(calls: Array<{ seq: number; call: Call }>): Uint8Array;
+  outcomes(response: Uint8Array): Iterable<{ seq: number; outcome: Outcome }>;
   /** Wraps a stream failure for the calls it took down. */
   streamError(e: unknown): unknown;
   /** Most calls in flight at once; more wait for room. Default 8192. */
@@ -32,18 +33,19 @@ export interface PipelineOptions<Call, Frame, Response, Outcome> {
   operation: string;
 }
 
-export class Pipeline<Call, Frame, Response, Outcome> {
+export class Pipeline<Call, Outcome> {
   private seq = 0;
   private readonly pending = new Map<number, Pending<Outcome>>();
   private batch: Array<{ seq: number; call: Call }> = [];
   private flushQueued = false;
-  private frames: AsyncQueue<Frame> | undefined;
-  private abort: AbortController | undefined;
+  /** The stream being opened or open; undefined when there is none. */
+  private stream: Promise<RawStream | undefined> | undefined;
+  private sink: RawStream | undefined;
   private roomWaiters: Array<() => void> = [];
   private sweeper: NodeJS.Timeout | undefined;
   private closed = false;
 
-  constructor(private readonly opts: PipelineOptions<Call, Frame, Response, Outcome>) {}
+  constructor(private readonly opts: PipelineOptions<Call, Outcome>) {}
 
   get inFlight(): number {
     return this.pending.size;
@@ -73,38 +75,51 @@ export class Pipeline<Call, Frame, Response, Outcome> {
 
   private flush(): void {
     this.flushQueued = false;
-    if (this.batch.length === 0 || !this.frames) return;
+    // While the stream is still opening, calls gather; the open flushes them.
+    if (!this.sink || this.batch.length === 0) return;
     const calls = this.batch;
     this.batch = [];
-    this.frames.push(this.opts.frame(calls));
+    this.sink.send(this.opts.frame(calls));
   }
 
   private ensureStream(): void {
-    if (this.frames) return;
-    const frames = new AsyncQueue<Frame>();
-    const abort = new AbortController();
-    this.frames = frames;
-    this.abort = abort;
+    if (this.stream) return;
     this.sweeper ??= setInterval(() => this.sweep(), 250);
     this.sweeper.unref();
-    void (async () => {
-      let failure: unknown;
-      try {
-        for await (const res of this.opts.open(frames, abort.signal)) {
-          for (const { seq, outcome } of this.opts.outcomes(res)) this.settle(seq, outcome, undefined);
+    let opened: RawStream | undefined;
+    const handlers: RawHandlers = {
+      message: (bytes) => {
+        for (const { seq, outcome } of this.opts.outcomes(bytes)) this.settle(seq, outcome, undefined);
+      },
+      end: (error) => this.broken(opened, error ?? new ConnectionError(`the ${this.opts.operation} stream ended`, { operation: this.opts.operation })),
+    };
+    this.stream = this.opts.open(handlers).then(
+      (s) => {
+        opened = s;
+        if (this.closed) {
+          s.cancel();
+          return undefined;
         }
-        failure = new ConnectionError(`the ${this.opts.operation} stream ended`, { operation: this.opts.operation });
-      } catch (e) {
-        failure = this.opts.streamError(e);
-      }
-      // This stream is gone: what it carried failed, the next call opens another.
-      if (this.frames === frames) {
-        this.frames = undefined;
-        this.abort = undefined;
-      }
-      frames.end();
-      for (const seq of [...this.pending.keys()]) this.settle(seq, undefined, failure);
-    })();
+        this.sink = s;
+        this.flush();
+        return s;
+      },
+      (e: unknown) => {
+        this.broken(undefined, e);
+        return undefined;
+      },
+    );
+  }
+
+  /** The stream is gone: what it carried failed, the next call opens another. */
+  private broken(stream: RawStream | undefined, e: unknown): void {
+    if (stream === undefined || this.sink === stream) {
+      this.sink = undefined;
+      this.stream = undefined;
+    }
+    const failure = this.opts.streamError(e);
+    this.batch = [];
+    for (const seq of [...this.pending.keys()]) this.settle(seq, undefined, failure);
   }
 
   private settle(seq: number, outcome: Outcome | undefined, error: unknown): void {
@@ -124,16 +139,13 @@ export class Pipeline<Call, Frame, Response, Outcome> {
     for (const [seq, p] of this.pending) {
       if (p.deadline <= now) this.settle(seq, undefined, new TimeoutError(`${this.opts.operation} timed out`, { operation: this.opts.operation }));
     }
-    if (this.pending.size === 0 && !this.frames && this.sweeper) {
-      clearInterval(this.sweeper);
-      this.sweeper = undefined;
-    }
   }
 
   close(): void {
     this.closed = true;
-    this.frames?.end();
-    this.abort?.abort();
+    this.sink?.end();
+    this.sink?.cancel();
+    this.sink = undefined;
     clearInterval(this.sweeper);
     this.sweeper = undefined;
     for (const seq of [...this.pending.keys()]) this.settle(seq, undefined, new ConnectionError("the transport is closed", { operation: this.opts.operation }));

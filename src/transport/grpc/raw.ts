@@ -65,6 +65,78 @@ export class FrameParser {
   }
 }
 
+export interface RawHandlers {
+  /** One response message (synchronously, as it is parsed). */
+  message(bytes: Uint8Array): void;
+  /** The call ended: undefined for OK, else the error (a ConnectError for a gRPC status). */
+  end(error: unknown): void;
+}
+
+export interface RawStream {
+  /** Writes one request message now; false when the HTTP/2 stream wants the writer to wait for 'drain'. */
+  send(bytes: Uint8Array): boolean;
+  /** Half-closes: no more requests. */
+  end(): void;
+  /** Cancels the call (RST_STREAM CANCEL). */
+  cancel(): void;
+  /** Resolves on the next 'drain'. */
+  drained(): Promise<void>;
+}
+
+/**
+ * One gRPC call over the session, callback style: requests are written
+ * synchronously, responses delivered as they are parsed, with no promise or
+ * microtask per message. The pipelined fast path runs on this; rawCall below
+ * wraps it for code that prefers `for await`.
+ */
+export function openRawStream(session: Http2SessionManager, path: string, headers: Record<string, string>, handlers: RawHandlers): Promise<RawStream> {
+  return session.request("POST", path, { ...headers, "content-type": GRPC_CONTENT_TYPE, te: "trailers" }, {}).then((stream: ClientHttp2Stream) => {
+    const parser = new FrameParser();
+    let responseHeaders: IncomingHttpHeaders | undefined;
+    let trailers: IncomingHttpHeaders | undefined;
+    let ended = false;
+    const finish = (error: unknown) => {
+      if (ended) return;
+      ended = true;
+      handlers.end(error);
+    };
+    stream.on("response", (h) => (responseHeaders = h));
+    stream.on("trailers", (t) => (trailers = t));
+    stream.on("data", (chunk: Buffer) => {
+      session.notifyResponseByteRead(stream);
+      try {
+        parser.push(chunk, handlers.message);
+      } catch (e) {
+        finish(e);
+        stream.close(constants.NGHTTP2_CANCEL);
+      }
+    });
+    stream.on("error", (e) => finish(ConnectError.from(e, Code.Unavailable)));
+    stream.on("close", () => {
+      if (stream.rstCode !== undefined && stream.rstCode !== constants.NGHTTP2_NO_ERROR) {
+        const cancelled = stream.rstCode === constants.NGHTTP2_CANCEL;
+        return finish(new ConnectError(`http/2 stream closed with error code ${stream.rstCode}`, cancelled ? Code.Canceled : Code.Unavailable));
+      }
+      // Trailers-only responses carry the status in the headers.
+      const status = trailers ?? responseHeaders;
+      const error = status ? findTrailerError(toHeaders(status)) : new ConnectError("the stream ended without a status", Code.Internal);
+      if (error) return finish(error);
+      if (parser.incomplete) return finish(new ConnectError("the stream ended inside a message", Code.Internal));
+      finish(undefined);
+    });
+    return {
+      send: (bytes) => !ended && stream.write(frameMessage(bytes)),
+      end: () => {
+        if (!ended && !stream.writableEnded) stream.end();
+      },
+      cancel: () => {
+        if (!stream.closed) stream.close(constants.NGHTTP2_CANCEL);
+      },
+      drained: () => new Promise<void>((r) => (ended || stream.destroyed ? r() : stream.once("drain", () => r()))),
+    };
+  });
+}
+
 /**
  * One gRPC call over the session: `requests` are written as they come (a
  * single message for unary and server-streaming calls), response messages are
@@ -79,89 +151,68 @@ export async function* rawCall(
   signal: AbortSignal,
 ): AsyncGenerator<Uint8Array> {
   if (signal.aborted) throw new ConnectError("the call was cancelled", Code.Canceled);
-  const stream: ClientHttp2Stream = await session.request(
-    "POST",
-    path,
-    { ...headers, "content-type": GRPC_CONTENT_TYPE, te: "trailers" },
-    {},
-  );
   const inbox: Uint8Array[] = [];
+  let head = 0;
   let wake: (() => void) | undefined;
   let done = false;
   let failure: unknown;
-  let responseHeaders: IncomingHttpHeaders | undefined;
-  let trailers: IncomingHttpHeaders | undefined;
-  const parser = new FrameParser();
   const notify = () => {
     const w = wake;
     wake = undefined;
     w?.();
   };
+  const stream = await openRawStream(session, path, headers, {
+    message: (m) => {
+      inbox.push(m);
+      notify();
+    },
+    end: (e) => {
+      failure ??= e;
+      done = true;
+      notify();
+    },
+  });
   const onAbort = () => {
     failure ??= new ConnectError("the call was cancelled", Code.Canceled);
-    stream.close(constants.NGHTTP2_CANCEL);
-    done = true;
-    notify();
+    stream.cancel();
   };
   signal.addEventListener("abort", onAbort, { once: true });
-  stream.on("response", (h) => (responseHeaders = h));
-  stream.on("trailers", (t) => (trailers = t));
-  stream.on("data", (chunk: Buffer) => {
-    session.notifyResponseByteRead(stream);
-    try {
-      parser.push(chunk, (m) => inbox.push(m));
-    } catch (e) {
-      failure ??= e;
-      stream.close(constants.NGHTTP2_CANCEL);
-    }
-    notify();
-  });
-  stream.on("error", (e) => {
-    failure ??= ConnectError.from(e, Code.Unavailable);
-    done = true;
-    notify();
-  });
-  stream.on("close", () => {
-    if (!failure && stream.rstCode !== constants.NGHTTP2_NO_ERROR && stream.rstCode !== undefined)
-      failure = new ConnectError(`http/2 stream closed with error code ${stream.rstCode}`, stream.rstCode === constants.NGHTTP2_CANCEL ? Code.Canceled : Code.Unavailable);
-    done = true;
-    notify();
-  });
-
   // Writes run beside the reads: a bidi call streams both ways at once.
   const writer = (async () => {
     try {
       if (requests instanceof Uint8Array) {
-        stream.end(frameMessage(requests));
+        stream.send(requests);
+        stream.end();
         return;
       }
       for await (const m of requests) {
         if (done) return;
-        if (!stream.write(frameMessage(m))) await new Promise<void>((r) => stream.once("drain", r));
+        if (!stream.send(m)) await stream.drained();
       }
-      if (!done) stream.end();
+      stream.end();
     } catch (e) {
       failure ??= e;
-      stream.close(constants.NGHTTP2_CANCEL);
+      stream.cancel();
     }
   })();
-
   try {
     for (;;) {
-      while (inbox.length) yield inbox.shift()!;
+      while (head < inbox.length) {
+        const m = inbox[head]!;
+        inbox[head++] = undefined as unknown as Uint8Array;
+        if (head > 64 && head * 2 > inbox.length) {
+          inbox.splice(0, head);
+          head = 0;
+        }
+        yield m;
+      }
       if (done) break;
       await new Promise<void>((r) => (wake = r));
     }
-    while (inbox.length && !failure) yield inbox.shift()!;
     if (failure) throw failure;
-    // Trailers-only responses carry the status in the headers.
-    const status = trailers ?? responseHeaders;
-    const error = status ? findTrailerError(toHeaders(status)) : new ConnectError("the stream ended without a status", Code.Internal);
-    if (error) throw error;
-    if (parser.incomplete) throw new ConnectError("the stream ended inside a message", Code.Internal);
   } finally {
     signal.removeEventListener("abort", onAbort);
-    if (!stream.closed) stream.close(constants.NGHTTP2_CANCEL);
+    if (!done) stream.cancel();
     await writer;
   }
 }
