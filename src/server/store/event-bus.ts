@@ -17,17 +17,42 @@ export function matchesFilter(e: OjsEvent, f: EventFilter): boolean {
  */
 export class EventBus {
   private listeners = new Set<EventListener>();
-  private ring: OjsEvent[] = [];
+  /** Recent events; an entry stays a function until someone reads it. */
+  private ring: Array<OjsEvent | (() => OjsEvent)> = [];
   private ringStart = 0;
 
   constructor(private readonly capacity = 1000) {}
 
   publish(e: OjsEvent): void {
+    this.record(e);
+    this.notify(e);
+  }
+
+  /**
+   * Like publish, but the event object (an id, a Date, two objects) is built
+   * only if somebody listens now or reads the recent events later: with no
+   * observer, a job's lifecycle costs no event allocations. `make` must capture
+   * values, not mutable records.
+   */
+  publishLazy(make: () => OjsEvent): void {
+    if (this.listeners.size === 0) {
+      this.record(make);
+      return;
+    }
+    const e = make();
+    this.record(e);
+    this.notify(e);
+  }
+
+  private record(e: OjsEvent | (() => OjsEvent)): void {
     if (this.ring.length < this.capacity) this.ring.push(e);
     else {
       this.ring[this.ringStart] = e;
       this.ringStart = (this.ringStart + 1) % this.capacity;
     }
+  }
+
+  private notify(e: OjsEvent): void {
     for (const l of this.listeners) {
       try {
         l(e);
@@ -48,7 +73,13 @@ export class EventBus {
 
   /** Recent events, oldest first. */
   recent(filter: EventFilter = {}, limit = this.capacity): OjsEvent[] {
-    const ordered = [...this.ring.slice(this.ringStart), ...this.ring.slice(0, this.ringStart)];
+    // Materialise in place, once: an event read twice keeps its id.
+    for (let i = 0; i < this.ring.length; i++) {
+      const e = this.ring[i]!;
+      if (typeof e === "function") this.ring[i] = e();
+    }
+    const all = this.ring as OjsEvent[];
+    const ordered = [...all.slice(this.ringStart), ...all.slice(0, this.ringStart)];
     const out = ordered.filter((e) => matchesFilter(e, filter));
     return out.slice(Math.max(0, out.length - limit));
   }

@@ -1155,19 +1155,27 @@ export class Store {
   }
 
   private emit(type: string, rec: JobRecord, data: JsonObject = {}): void {
-    const e: OjsEvent = {
-      id: `evt_${uuidv7(this.clock.now())}`,
-      type,
-      time: new Date(this.clock.now()),
-      jobId: rec.id,
-      jobType: rec.job.type,
-      queue: rec.job.queue,
-      data: { job_id: rec.id, job_type: rec.job.type, queue: rec.job.queue, ...data },
-    };
-    if (rec.job.workflowId) e.workflowId = rec.job.workflowId;
+    // Values, not the record: the event may be built much later, after the job moved on.
+    const now = this.clock.now();
+    const jobId = rec.id;
+    const jobType = rec.job.type;
+    const queue = rec.job.queue;
+    const workflowId = rec.job.workflowId;
     const traceId = rec.job.meta["trace_id"];
-    if (typeof traceId === "string") e.data["trace_id"] = traceId;
-    this.events.publish(e);
+    this.events.publishLazy(() => {
+      const e: OjsEvent = {
+        id: `evt_${uuidv7(now)}`,
+        type,
+        time: new Date(now),
+        jobId,
+        jobType,
+        queue,
+        data: { job_id: jobId, job_type: jobType, queue, ...data },
+      };
+      if (workflowId) e.workflowId = workflowId;
+      if (typeof traceId === "string") e.data["trace_id"] = traceId;
+      return e;
+    });
   }
 
   private emitRaw(p: { type: string; queue?: string; workflowId?: string; data: JsonObject }): void {
