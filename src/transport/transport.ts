@@ -34,6 +34,11 @@ export interface FetchJobsRequest {
   count: number;
   workerId: string;
   visibilityTimeoutMs?: number;
+  /**
+   * Long poll: when nothing is available, the server may hold the call this long
+   * for work to arrive (HTTP `wait_ms`; servers that do not know it answer at once).
+   */
+  waitMs?: number;
 }
 
 export interface StreamJobsRequest {

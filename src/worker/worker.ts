@@ -45,6 +45,12 @@ export interface WorkerOptions extends ConnectionOptions {
   /** How often an idle stream is cross-checked with a unary fetch; default 2 000 ms. */
   watchdogIntervalMs?: number;
   /**
+   * When polling (HTTP), how long the server may hold an empty fetch waiting for
+   * work, so that a job starts as soon as it is enqueued; default 20 000 ms, 0 to
+   * turn off. Servers without long polling answer at once and the worker backs off.
+   */
+  longPollMs?: number;
+  /**
    * After a job's signal aborts (its timeout, ctx.abort()), how long its handler
    * may take to stop before the job is failed anyway; default 5 000 ms.
    */
@@ -95,7 +101,7 @@ export class Worker extends Emitter<WorkerEvents> implements AsyncDisposable {
   readonly concurrency: number;
   private readonly transport: Transport;
   private readonly ownsTransport: boolean;
-  private readonly opts: Required<Pick<WorkerOptions, "visibilityTimeoutMs" | "heartbeatIntervalMs" | "gracePeriodMs" | "pollIntervalMs" | "dispatch" | "handleSignals" | "watchdogIntervalMs" | "abortGraceMs">>;
+  private readonly opts: Required<Pick<WorkerOptions, "visibilityTimeoutMs" | "heartbeatIntervalMs" | "gracePeriodMs" | "pollIntervalMs" | "dispatch" | "handleSignals" | "watchdogIntervalMs" | "abortGraceMs" | "longPollMs">>;
   private readonly handlers = new Map<string, Registration>();
   private readonly middleware: Middleware[] = [];
   private chain: ((ctx: JobContext<unknown>, handler: () => Promise<HandlerResult>) => Promise<HandlerResult>) | undefined;
@@ -140,6 +146,7 @@ export class Worker extends Emitter<WorkerEvents> implements AsyncDisposable {
       handleSignals: opts.handleSignals ?? true,
       watchdogIntervalMs: positive(opts.watchdogIntervalMs, 2_000, "watchdogIntervalMs"),
       abortGraceMs: nonNegative(opts.abortGraceMs, 5_000, "abortGraceMs"),
+      longPollMs: nonNegative(opts.longPollMs, 20_000, "longPollMs"),
     };
     const { transport, owned } = resolveTransport(opts);
     this.transport = transport;
@@ -530,12 +537,14 @@ export class Worker extends Emitter<WorkerEvents> implements AsyncDisposable {
   private async pollLoop(): Promise<void> {
     const idle = new Backoff(25, this.opts.pollIntervalMs);
     const failing = new Backoff(200, 30_000);
+    const waitMs = this.opts.longPollMs;
     while (this.fetching) {
       await this.waitForSlot();
       if (!this.fetching) break;
       try {
+        const asked = Date.now();
         const jobs = await this.transport.fetch(
-          { queues: [...this.queues], count: this.freeSlots, workerId: this.workerId, visibilityTimeoutMs: this.opts.visibilityTimeoutMs },
+          { queues: [...this.queues], count: this.freeSlots, workerId: this.workerId, visibilityTimeoutMs: this.opts.visibilityTimeoutMs, ...(waitMs ? { waitMs } : {}) },
           { signal: this.fetchAbort.signal },
         );
         failing.reset();
@@ -544,8 +553,10 @@ export class Worker extends Emitter<WorkerEvents> implements AsyncDisposable {
           for (const job of jobs) this.accept(job);
           continue;
         }
-        // Empty queue: wait a little longer each time, but wake at once when a slot frees up.
-        await this.sleepOrSlot(idle.next());
+        // The server held the call (long poll) and nothing came: ask again at once.
+        if (waitMs && Date.now() - asked >= waitMs * 0.8) continue;
+        // Empty and answered at once (a server without long polling): back off, a little more each time.
+        await this.sleepOrStop(idle.next());
       } catch (error) {
         if (!this.fetching) break;
         this.emit("error", { error, context: "fetch" });
@@ -554,7 +565,7 @@ export class Worker extends Emitter<WorkerEvents> implements AsyncDisposable {
     }
   }
 
-  private sleepOrSlot(ms: number): Promise<void> {
+  private sleepOrStop(ms: number): Promise<void> {
     return new Promise((resolve) => {
       const done = () => {
         clearTimeout(t);

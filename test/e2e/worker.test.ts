@@ -239,12 +239,12 @@ describe.each(TRANSPORTS)("Worker over %s", (transport: TransportName) => {
   });
 });
 
-describe("Worker over gRPC: streaming dispatch", () => {
-  it("a job enqueued while the worker idles starts within milliseconds", async () => {
+describe.each(TRANSPORTS)("Worker over %s: dispatch without polling delay", (transport) => {
+  it("a job enqueued while the worker idles starts within milliseconds (gRPC: stream, HTTP: long poll)", async () => {
     const queue = uniqueQueue("latency");
-    const client = new Client({ url: ctx.url });
+    const client = new Client({ url: ctx.url, transport });
     const starts = new Map<string, number>();
-    const w = mkWorker(ctx.url, "grpc", { queues: [queue] });
+    const w = mkWorker(ctx.url, transport, { queues: [queue] });
     w.register("t.ping", (c) => void starts.set(c.jobId, performance.now()));
     void w.start();
     await sleep(300);
@@ -261,6 +261,38 @@ describe("Worker over gRPC: streaming dispatch", () => {
     // A polling worker waits up to its poll interval (1 s); a streamed job starts right away.
     expect(p50).toBeLessThan(25);
     await w.stop();
+    await client.close();
+  });
+});
+
+describe("HTTP long poll (fetch with wait_ms)", () => {
+  it("holds an empty fetch until work arrives, and a client that leaves gets nothing claimed for it", async () => {
+    const { HttpTransport } = await import("../../src/transport/http/transport.js");
+    const t = new HttpTransport({ url: ctx.url });
+    const client = new Client({ url: ctx.url });
+    const queue = uniqueQueue("lp");
+    const t0 = Date.now();
+    const pending = t.fetch({ queues: [queue], count: 2, workerId: "lp-worker", waitMs: 5000 });
+    await sleep(150);
+    const job = await client.enqueue("t.lp", [], { queue });
+    const got = await pending;
+    expect(got.map((j) => j.id)).toEqual([job.id]);
+    expect(Date.now() - t0).toBeLessThan(2000);
+    // Nothing arrives: the server answers empty once the wait is over.
+    const t1 = Date.now();
+    expect(await t.fetch({ queues: [queue], count: 1, workerId: "lp-worker", waitMs: 300 })).toEqual([]);
+    expect(Date.now() - t1).toBeGreaterThanOrEqual(250);
+    // The client gives up mid-wait: a job enqueued afterwards is not lost to it.
+    const abort = new AbortController();
+    const gone = t.fetch({ queues: [queue], count: 1, workerId: "lp-gone", waitMs: 5000 }, { signal: abort.signal }).catch((e: unknown) => e);
+    await sleep(100);
+    abort.abort();
+    await gone;
+    await sleep(50);
+    const later = await client.enqueue("t.lp", [], { queue });
+    await sleep(50);
+    expect((await client.getJob(later.id)).state).toBe("available");
+    await t.close();
     await client.close();
   });
 });

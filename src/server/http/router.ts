@@ -27,6 +27,8 @@ export interface HttpRequest {
   /** The parsed JSON body; {} when there was none. */
   body: JsonValue;
   raw: NodeRequest;
+  /** Aborts when the client goes away before the response is finished (long polls listen to it). */
+  signal: AbortSignal;
 }
 
 /** What a handler returns: a status and a JSON (or text) body, or a function that takes over the response (SSE). */
@@ -104,6 +106,10 @@ export class HttpRouter {
         throw new OjsError(`no route for ${req.method} ${url.pathname}`, { code: "not_found" });
       }
       const body = await readBody(req, this.maxBodyBytes);
+      const gone = new AbortController();
+      res.once("close", () => {
+        if (!res.writableFinished) gone.abort();
+      });
       const result = await route.handler({
         method: req.method ?? "GET",
         path: url.pathname,
@@ -113,6 +119,7 @@ export class HttpRouter {
         requestId: rid,
         body,
         raw: req,
+        signal: gone.signal,
       });
       if ("stream" in result) {
         this.onResponse?.(200);

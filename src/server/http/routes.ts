@@ -99,6 +99,57 @@ function workerJson(w: WorkerInfo, now: number): JsonObject {
 
 export { workerJson };
 
+/** Longest a fetch may wait for work (`wait_ms`); clients must allow for it in their timeout. */
+export const MAX_LONG_POLL_MS = 30_000;
+
+/**
+ * An empty fetch with `wait_ms` waits for work instead of answering at once
+ * (an extension: official servers ignore the field and answer empty). The wait
+ * is a push consumer of the store, so a job enqueued meanwhile is handed over
+ * the moment it is available; the jobs claimed in that tick go out together.
+ * If the client leaves first, what was claimed for it goes straight back.
+ */
+function longPoll(
+  core: ServerCore,
+  fetch: { queues: string[]; count: number; workerId: string | undefined; visibilityTimeoutMs: number | undefined },
+  waitMs: number,
+  signal: AbortSignal,
+): Promise<HttpResult> {
+  const store = core.store;
+  return new Promise((resolve) => {
+    const got: JobRecord[] = [];
+    let done = false;
+    const finish = (answer: boolean) => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      signal.removeEventListener("abort", onGone);
+      store.closeConsumer(consumer);
+      if (answer) resolve({ status: 200, body: { jobs: got.map(jobJson) } });
+      else {
+        for (const r of got) store.release(r);
+        resolve({ status: 499, body: {} });
+      }
+    };
+    const onGone = () => finish(false);
+    const consumer = store.openConsumer({
+      queues: fetch.queues,
+      workerId: fetch.workerId ?? "anonymous",
+      maxConcurrent: fetch.count,
+      ...(fetch.visibilityTimeoutMs !== undefined ? { visibilityTimeoutMs: fetch.visibilityTimeoutMs } : {}),
+      deliver: (rec) => {
+        if (done) return store.release(rec);
+        got.push(rec);
+        queueMicrotask(() => finish(true));
+      },
+    });
+    const timer = setTimeout(() => finish(true), waitMs);
+    timer.unref();
+    if (signal.aborted) onGone();
+    else signal.addEventListener("abort", onGone, { once: true });
+  });
+}
+
 export function httpRoutes(core: ServerCore, router = new HttpRouter()): HttpRouter {
   const store = core.store;
   const now = () => store.clock.now();
@@ -200,13 +251,16 @@ export function httpRoutes(core: ServerCore, router = new HttpRouter()): HttpRou
     const body = objectBody(req);
     const count = body.count;
     if (count !== undefined && (typeof count !== "number" || !Number.isInteger(count) || count < 1)) throw invalid("count", "must be a positive integer");
-    const recs = store.fetch({
+    const fetch = {
       queues: queuesField(body),
       count: count ?? 1,
       workerId: typeof body.worker_id === "string" && body.worker_id ? body.worker_id : undefined,
       visibilityTimeoutMs: optionalMs(body, "visibility_timeout_ms"),
-    });
-    return { status: 200, body: { jobs: recs.map(jobJson) } };
+    };
+    const recs = store.fetch(fetch);
+    const waitMs = optionalMs(body, "wait_ms");
+    if (recs.length > 0 || !waitMs) return { status: 200, body: { jobs: recs.map(jobJson) } };
+    return longPoll(core, fetch, Math.min(waitMs, MAX_LONG_POLL_MS), req.signal);
   });
 
   router.on("POST", "/ojs/v1/workers/ack", (req) => {

@@ -208,7 +208,13 @@ export class HttpTransport implements Transport {
   async fetch(req: FetchJobsRequest, opts?: CallOptions): Promise<Job[]> {
     const body: JsonObject = { queues: req.queues, count: req.count, worker_id: req.workerId };
     if (req.visibilityTimeoutMs) body.visibility_timeout_ms = req.visibilityTimeoutMs;
-    const res = await this.request("POST", "/ojs/v1/workers/fetch", body, opts, "fetch");
+    let call = opts;
+    if (req.waitMs) {
+      body.wait_ms = req.waitMs;
+      // The server may hold the call for waitMs: the deadline must outlast it.
+      call = { ...(opts ?? {}), timeoutMs: Math.max(opts?.timeoutMs ?? this.timeoutMs, req.waitMs + 10_000) };
+    }
+    const res = await this.request("POST", "/ojs/v1/workers/fetch", body, call, "fetch");
     if (res.status === 204) return [];
     if (res.status < 200 || res.status >= 300) throw fromHttpResponse(res.status, res.body, res.headers, "fetch");
     const b = isJsonObject(res.body) ? res.body : {};
