@@ -20,6 +20,7 @@ import { Emitter } from "../util/emitter.js";
 import { JobCancelledError, JobTimeoutError, NonRetryableError, ShutdownError, toJobError } from "./errors.js";
 import { kRunJob, type RunJobOptions } from "./internal.js";
 import { ProgressReporter } from "./progress.js";
+import { LazyAbort } from "../util/lazy-abort.js";
 import { ackWithRetry, nackWithRetry } from "./settle.js";
 import type { Handler, HandlerResult, JobContext, Middleware } from "./types.js";
 
@@ -85,8 +86,9 @@ interface Registration {
 
 interface ActiveJob {
   job: Job;
-  abort: AbortController;
-  progress: ProgressReporter;
+  abort: LazyAbort;
+  /** Created on the first ctx.progress() call. */
+  progress: ProgressReporter | undefined;
   /** Set once an ack or nack has been decided, so that nothing settles the job twice. */
   settled: boolean;
   startedAt: number;
@@ -251,27 +253,26 @@ export class Worker extends Emitter<WorkerEvents> implements AsyncDisposable {
   async [kRunJob](job: Job, opts: RunJobOptions = {}): Promise<HandlerResult> {
     // Until start() freezes it, the chain follows use() calls made between runs.
     if (this._state === "idle" || !this.chain) this.chain = compose(this.middleware);
-    const abort = new AbortController();
+    const abort = new LazyAbort();
     const { signal } = opts;
     if (signal) {
       if (signal.aborted) abort.abort(signal.reason);
       else signal.addEventListener("abort", () => abort.abort(signal.reason), { once: true });
     }
-    const a: ActiveJob = { job, abort, progress: new ProgressReporter(this.transport, job.id), settled: false, startedAt: Date.now(), done: Promise.resolve(), forceTimer: undefined };
-    a.progress.stop();
+    const a: ActiveJob = { job, abort, progress: undefined, settled: false, startedAt: Date.now(), done: Promise.resolve(), forceTimer: undefined };
     // No force-fail timer and no nack through this worker's transport: the caller settles the job.
     const overrides: Partial<JobContext<unknown>> = {
       progress: () => undefined,
       heartbeat: async () => undefined,
       abort: (reason?: unknown) => {
-        if (!abort.signal.aborted) abort.abort(reason instanceof Error ? reason : new Error(reason === undefined ? "aborted by the handler" : String(reason)));
+        abort.abort(reason instanceof Error ? reason : new Error(reason === undefined ? "aborted by the handler" : String(reason)));
       },
       ...opts.context,
     };
     try {
       return await this.invoke(a, overrides);
     } catch (error) {
-      const reason = abort.signal.aborted ? (abort.signal.reason as unknown) : undefined;
+      const reason = abort.aborted ? abort.reason : undefined;
       throw reason instanceof Error ? reason : error;
     }
   }
@@ -602,11 +603,10 @@ export class Worker extends Emitter<WorkerEvents> implements AsyncDisposable {
   }
 
   private run(job: Job, onSettled: (() => void) | undefined): void {
-    const abort = new AbortController();
-    const a: ActiveJob = { job, abort, progress: new ProgressReporter(this.transport, job.id), settled: false, startedAt: Date.now(), done: Promise.resolve(), forceTimer: undefined };
+    const a: ActiveJob = { job, abort: new LazyAbort(), progress: undefined, settled: false, startedAt: Date.now(), done: Promise.resolve(), forceTimer: undefined };
     this.active.set(job.id, a);
     a.done = this.execute(a).finally(() => {
-      a.progress.stop();
+      a.progress?.stop();
       this.active.delete(job.id);
       onSettled?.();
       const next = this.backlog.shift();
@@ -674,7 +674,7 @@ export class Worker extends Emitter<WorkerEvents> implements AsyncDisposable {
       return;
     }
     // A handler that stopped because its signal aborted failed for the abort's reason.
-    const reason = a.abort.signal.aborted ? (a.abort.signal.reason as unknown) : undefined;
+    const reason = a.abort.aborted ? a.abort.reason : undefined;
     await this.fail(a, reason instanceof Error ? reason : outcome.error);
   }
 
@@ -691,7 +691,7 @@ export class Worker extends Emitter<WorkerEvents> implements AsyncDisposable {
    * anyway, but keeps its slot until it really returns.
    */
   private abortJob(a: ActiveJob, reason: Error): void {
-    if (a.settled || a.abort.signal.aborted) return;
+    if (a.settled || a.abort.aborted) return;
     a.abort.abort(reason);
     a.forceTimer = setTimeout(() => {
       if (a.settled) return;
@@ -726,6 +726,7 @@ export class Worker extends Emitter<WorkerEvents> implements AsyncDisposable {
     const transport = this.transport;
     const workerId = this.workerId;
     const visibilityTimeoutMs = this.opts.visibilityTimeoutMs;
+    let stateMap: Map<string, unknown> | undefined;
     return {
       job,
       jobId: job.id,
@@ -737,9 +738,14 @@ export class Worker extends Emitter<WorkerEvents> implements AsyncDisposable {
       workerId,
       parentResults: job.parentResults ?? {},
       workflowId: job.workflowId,
-      signal: a.abort.signal,
-      state: new Map(),
-      progress: (value) => a.progress.report(value),
+      // Getters: the controller and the map exist only for handlers that use them.
+      get signal() {
+        return a.abort.signal;
+      },
+      get state() {
+        return (stateMap ??= new Map());
+      },
+      progress: (value) => (a.progress ??= new ProgressReporter(transport, job.id)).report(value),
       heartbeat: async () => {
         const r = await transport.heartbeat({ workerId, state: "running", activeJobIds: [job.id], visibilityTimeoutMs });
         if (r.lost?.includes(job.id)) this.loseJob(job.id);
