@@ -13,7 +13,7 @@
  * docs/conformance.md.
  */
 import { ackResultToJson, jobRequestFromJson, jobToJson, nackResultToJson } from "../../src/codec/json.js";
-import { cronToJson, queueStatsToJson } from "../../src/codec/admin.js";
+import { cronToJson, manifestToJson, queueStatsToJson } from "../../src/codec/admin.js";
 import { definitionFromJson, workflowToJson } from "../../src/codec/workflow.js";
 import { formatInstant } from "../../src/codec/values.js";
 import { toMillis, type Duration } from "../../src/model/duration.js";
@@ -146,19 +146,7 @@ export class GrpcExecutor implements Executor {
   private define(): void {
     const t = this.t;
 
-    this.on("GET", "/ojs/manifest", async () => {
-      const m = await t.manifest();
-      const body: JsonObject = {
-        specversion: m.specversion,
-        implementation: m.implementation,
-        conformance_level: m.conformanceLevel,
-        protocols: m.protocols,
-        backend: m.backend,
-        extensions: m.extensions,
-      };
-      if (m.schemaValidation !== undefined) body.schema_validation = m.schemaValidation;
-      return { status: 200, body };
-    });
+    this.on("GET", "/ojs/manifest", async () => ({ status: 200, body: manifestToJson(await t.manifest()) }));
 
     this.on("GET", "/ojs/v1/health", async () => {
       const h = await t.health();

@@ -7,13 +7,43 @@ import type { JsonObject as PbJsonObject } from "@bufbuild/protobuf";
 import { QueueInfoSchema, QueueStatisticsSchema, type QueueInfo as PbQueueInfo, type QueueStatistics } from "../../gen/ojs/v1/queue_pb.js";
 import { CronEntrySchema, type CronEntry } from "../../gen/ojs/v1/service_pb.js";
 import { isJsonObject, type JsonObject } from "../model/json.js";
-import type { CronJob, QueueInfo, QueueStats, SchemaInfo, ProgressInfo } from "../model/system.js";
+import type { CronJob, Manifest, QueueInfo, QueueStats, SchemaInfo, ProgressInfo } from "../model/system.js";
 import { jobRequestFromJson, requestToJson } from "./json.js";
 import { optionsFromProto, optionsToProto } from "./proto.js";
 import { dateFromTimestamp, formatInstant, parseInstant, timestampFromDate, valueFromJson, valueToJson } from "./values.js";
 import { normalizeJobRequest } from "../model/schemas.js";
 
 const num = (v: unknown): number => (typeof v === "number" && Number.isFinite(v) ? v : 0);
+
+// --- manifest ---------------------------------------------------------------------------
+
+export function manifestToJson(m: Manifest): JsonObject {
+  const body: JsonObject = {
+    specversion: m.specversion,
+    implementation: m.implementation,
+    conformance_level: m.conformanceLevel,
+    protocols: m.protocols,
+    backend: m.backend,
+    extensions: m.extensions,
+  };
+  if (m.schemaValidation !== undefined) body.schema_validation = m.schemaValidation;
+  return body;
+}
+
+/** Lenient: extensions may be names or {name} objects, the version may be called ojs_version. */
+export function manifestFromJson(b: JsonObject): Manifest {
+  const impl = isJsonObject(b.implementation) ? b.implementation : {};
+  const m: Manifest = {
+    specversion: String(b.specversion ?? b.ojs_version ?? ""),
+    implementation: { name: String(impl.name ?? ""), version: String(impl.version ?? ""), language: String(impl.language ?? "") },
+    conformanceLevel: Number(b.conformance_level ?? 0),
+    protocols: Array.isArray(b.protocols) ? b.protocols.map(String) : [],
+    backend: String(b.backend ?? ""),
+    extensions: Array.isArray(b.extensions) ? b.extensions.map((x) => (isJsonObject(x) ? String(x.name ?? "") : String(x))) : [],
+  };
+  if (typeof b.schema_validation === "boolean") m.schemaValidation = b.schema_validation;
+  return m;
+}
 
 // --- queues --------------------------------------------------------------------------
 

@@ -6,6 +6,7 @@
  */
 import { ackResultToJson, eventToJson, jobErrorFromJson, jobRequestFromJson, jobToJson, nackResultToJson } from "../../codec/json.js";
 import { formatInstant } from "../../codec/values.js";
+import { manifestToJson } from "../../codec/admin.js";
 import { ValidationError } from "../../model/errors.js";
 import type { EventFilter } from "../../model/events.js";
 import { isJsonObject, type JsonObject, type JsonValue } from "../../model/json.js";
@@ -156,19 +157,7 @@ export function httpRoutes(core: ServerCore, router = new HttpRouter()): HttpRou
 
   // --- system ---------------------------------------------------------------------------
 
-  router.on("GET", "/ojs/manifest", () => {
-    const m = core.manifest();
-    const body: JsonObject = {
-      specversion: m.specversion,
-      implementation: m.implementation,
-      conformance_level: m.conformanceLevel,
-      protocols: m.protocols,
-      backend: m.backend,
-      extensions: m.extensions,
-    };
-    if (m.schemaValidation !== undefined) body.schema_validation = m.schemaValidation;
-    return { status: 200, body };
-  });
+  router.on("GET", "/ojs/manifest", () => ({ status: 200, body: manifestToJson(core.manifest()) }));
 
   const health = (): HttpResult => {
     const h = core.health();

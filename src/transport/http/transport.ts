@@ -5,7 +5,7 @@
 import { Agent as HttpAgent, request as httpRequest, type IncomingHttpHeaders, type IncomingMessage } from "node:http";
 import { Agent as HttpsAgent, request as httpsRequest } from "node:https";
 import { eventFromJson, jobFromJson, jobErrorToJson, requestToJson } from "../../codec/json.js";
-import { cronFromJson, progressFromJson, queueInfoFromJson, queueStatsFromJson, schemaFromJson } from "../../codec/admin.js";
+import { cronFromJson, manifestFromJson, progressFromJson, queueInfoFromJson, queueStatsFromJson, schemaFromJson } from "../../codec/admin.js";
 import { definitionToJson, workflowFromJson } from "../../codec/workflow.js";
 import { parseSse } from "./sse.js";
 import type { EventFilter, OjsEvent } from "../../model/events.js";
@@ -155,18 +155,7 @@ export class HttpTransport implements Transport {
   }
 
   async manifest(opts?: CallOptions): Promise<Manifest> {
-    const b = await this.call("GET", "/ojs/manifest", undefined, opts, "manifest");
-    const impl = isJsonObject(b.implementation) ? b.implementation : {};
-    const m: Manifest = {
-      specversion: String(b.specversion ?? b.ojs_version ?? ""),
-      implementation: { name: String(impl.name ?? ""), version: String(impl.version ?? ""), language: String(impl.language ?? "") },
-      conformanceLevel: Number(b.conformance_level ?? 0),
-      protocols: Array.isArray(b.protocols) ? b.protocols.map(String) : [],
-      backend: String(b.backend ?? ""),
-      extensions: Array.isArray(b.extensions) ? b.extensions.map((x) => (isJsonObject(x) ? String(x.name ?? "") : String(x))) : [],
-    };
-    if (typeof b.schema_validation === "boolean") m.schemaValidation = b.schema_validation;
-    return m;
+    return manifestFromJson(await this.call("GET", "/ojs/manifest", undefined, opts, "manifest"));
   }
 
   async health(opts?: CallOptions): Promise<Health> {
