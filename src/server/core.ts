@@ -19,7 +19,7 @@ export const SUPPORTED_EXTENSIONS = [
   "events",
   "admin-api",
   "rate-limiting",
-  // Our own: pipelined enqueue/ack/nack streams for ojs-connect clients (src/server/grpc/fastpath.ts).
+  // Our own: pipelined enqueue/ack/nack streams for ojs-connect clients (src/server/grpc/raw.ts).
   "ojs-connect.fastpath.v1",
 ] as const;
 
@@ -43,7 +43,7 @@ export class ServerCore {
   draining = false;
   /** Requests served, by HTTP status class and gRPC outcome, for /metrics. */
   readonly counters = new Map<string, number>();
-  /** Closers of open event streams (SSE), ended on close(). */
+  /** Closers of open long-lived streams (SSE, StreamJobs), ended on close(). */
   readonly streams = new Set<() => void>();
 
   constructor(opts: CoreOptions = {}) {

@@ -295,3 +295,49 @@ describe("abandoned job reservations", () => {
     await client.close();
   });
 });
+
+describe("streams ended by the server", () => {
+  it("the server ends every job stream mid-run: the worker reopens it, and every job completes exactly once", async () => {
+    const queue = uniqueQueue("srvend");
+    const client = new Client({ url: ctx.url });
+    const w = new Worker({ url: ctx.url, queues: [queue], concurrency: 8, handleSignals: false, heartbeatIntervalMs: 200 });
+    const runs = new Map<string, number>();
+    w.register("t.work", async (c) => {
+      runs.set(c.jobId, (runs.get(c.jobId) ?? 0) + 1);
+      await sleep(3);
+    });
+    void w.start();
+    const jobs = await client.enqueueBatch(Array.from({ length: 200 }, (_, i) => ({ type: "t.work", args: [i], options: { queue } })));
+    await eventually(() => runs.size > 50, 10_000, 1);
+    // What the server does to its streams when it shuts down or sheds load: it ends them.
+    for (const stop of [...ctx.server.core.streams]) stop();
+    await eventually(async () => (await Promise.all(jobs.map((j) => client.getJob(j.id)))).every((j) => j.state === "completed"), 15_000, 50);
+    expect(runs.size).toBe(200);
+    expect([...runs.values()].every((n) => n === 1)).toBe(true);
+    await w.stop();
+    await client.close();
+  }, 30_000);
+});
+
+describe.each(TRANSPORTS)("cancelling a running job over %s", (name) => {
+  it("aborts the handler's signal at the worker's next heartbeat, and the job stays cancelled", async () => {
+    const queue = uniqueQueue("cancel-run");
+    const client = new Client({ url: ctx.url, transport: name });
+    const w = new Worker({ url: ctx.url, transport: name, queues: [queue], handleSignals: false, heartbeatIntervalMs: 100 });
+    let reason: unknown;
+    const cancelled: string[] = [];
+    w.on("job.cancelled", (e) => void cancelled.push(e.job.id));
+    w.register("t.long", (c) => new Promise((resolve) => c.signal.addEventListener("abort", () => resolve((reason = c.signal.reason) && null))));
+    void w.start();
+    const job = await client.enqueue("t.long", [], { queue });
+    await eventually(async () => (await client.getJob(job.id)).state === "active");
+    await client.cancelJob(job.id);
+    await eventually(() => cancelled.length === 1, 5000);
+    expect(cancelled).toEqual([job.id]);
+    expect((reason as Error).name).toBe("JobCancelledError");
+    await sleep(100);
+    expect((await client.getJob(job.id)).state).toBe("cancelled");
+    await w.stop();
+    await client.close();
+  });
+});
