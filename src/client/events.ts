@@ -14,8 +14,9 @@ const SEEN = 2048;
 
 /**
  * Lifecycle events as an AsyncIterable that survives disconnects: on failure
- * it reconnects with jittered backoff, and drops events it already yielded
- * (delivery is at least once).
+ * it reconnects with jittered backoff, asks for the events it missed meanwhile
+ * (SSE Last-Event-ID, where the server keeps them), and drops events it already
+ * yielded (delivery is at least once).
  */
 export async function* followEvents(transport: Transport, opts: EventsOptions): AsyncIterable<OjsEvent> {
   const local = new AbortController();
@@ -26,6 +27,7 @@ export async function* followEvents(transport: Transport, opts: EventsOptions): 
   const seen = new Set<string>();
   const backoff = new Backoff(200, 15_000);
   let attempt = 0;
+  let lastId: string | undefined;
   const filter: EventFilter = {};
   if (opts.queues) filter.queues = opts.queues;
   if (opts.types) filter.types = opts.types;
@@ -34,10 +36,12 @@ export async function* followEvents(transport: Transport, opts: EventsOptions): 
   try {
     while (!local.signal.aborted) {
       try {
-        for await (const e of transport.streamEvents(filter, { signal: local.signal })) {
+        // After a break, ask for what was missed since the last event seen (where the server can replay).
+        for await (const e of transport.streamEvents(filter, { signal: local.signal, ...(lastId ? { lastEventId: lastId } : {}) })) {
           attempt = 0;
           backoff.reset();
           if (e.id) {
+            lastId = e.id;
             if (seen.has(e.id)) continue;
             seen.add(e.id);
             // Bounded memory: forget the oldest ids (Sets iterate in insertion order).

@@ -131,8 +131,12 @@ export interface Transport {
   getWorkflow(id: string, opts?: CallOptions): Promise<Workflow>;
   cancelWorkflow(id: string, opts?: CallOptions): Promise<Workflow>;
 
-  /** Lifecycle events as the server publishes them; ends on abort or when the server closes it. */
-  streamEvents(filter: EventFilter, opts: CallOptions & { signal: AbortSignal }): AsyncIterable<OjsEvent>;
+  /**
+   * Lifecycle events as the server publishes them; ends on abort or when the server closes it.
+   * `lastEventId` asks the server to replay what came after that event (SSE resume; servers
+   * and bindings without it start with the live events).
+   */
+  streamEvents(filter: EventFilter, opts: CallOptions & { signal: AbortSignal; lastEventId?: string }): AsyncIterable<OjsEvent>;
 
   listSchemas(opts?: CallOptions): Promise<SchemaInfo[]>;
   registerSchema(s: { type: string; version: number | string; schema: JsonObject }, opts?: CallOptions): Promise<SchemaInfo>;

@@ -265,6 +265,33 @@ describe("section 5: the event stream", () => {
     await proxy.close();
   });
 
+  it("over HTTP, events published while the connection was down are replayed on reconnect (Last-Event-ID)", async () => {
+    const proxy = await Proxy.start(ctx.url);
+    const c = new Client({ url: proxy.url, transport: "http" });
+    const producer = new Client({ url: ctx.url, transport: "http" });
+    const queue = uniqueQueue("evm");
+    const abort = new AbortController();
+    const got: string[] = [];
+    const reader = (async () => {
+      for await (const e of c.events({ queues: [queue], types: ["job.enqueued"], signal: abort.signal })) got.push(e.jobType!);
+    })();
+    await new Promise((r) => setTimeout(r, 200));
+    await producer.enqueue("ev.before", [], { queue });
+    await eventually(() => got.length === 1);
+    proxy.refuse(true);
+    proxy.cut();
+    await producer.enqueue("ev.missed", [], { queue });
+    await new Promise((r) => setTimeout(r, 300));
+    proxy.refuse(false);
+    await eventually(() => got.length === 2, 10_000);
+    expect(got).toEqual(["ev.before", "ev.missed"]);
+    abort.abort();
+    await reader;
+    await c.close();
+    await producer.close();
+    await proxy.close();
+  });
+
   it("parses CRLF and CR line ends, multi-line data, comments, and chunks split anywhere", async () => {
     const text = ": hello\r\nid: 1\r\nevent: job.completed\r\ndata: {\"a\":\r\ndata: 1}\r\n\r\nid: 2\rdata: x\r\r";
     for (const size of [1, 2, 3, 7, text.length]) {
