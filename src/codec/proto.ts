@@ -317,14 +317,20 @@ export function jobFromProto(p: PbJob): Job {
 
 // --- enqueue -----------------------------------------------------------------
 
-export function optionsToProto(r: Omit<NormalizedJobRequest, "type" | "args">, now = Date.now()): PbEnqueueOptions {
+/**
+ * `tunnel` false leaves out the reserved meta keys: only an ojs-connect server
+ * reads them, and another server would store them as the user's meta.
+ */
+export function optionsToProto(r: Omit<NormalizedJobRequest, "type" | "args">, now = Date.now(), tunnel = true): PbEnqueueOptions {
   let meta: JsonObject | undefined = r.meta;
-  const tunnel: JsonObject = {};
-  if (r.id !== undefined) tunnel[RESERVED_META.id] = r.id;
-  if (r.schema !== undefined) tunnel[RESERVED_META.schema] = r.schema;
-  if (r.expiresAt !== undefined) tunnel[RESERVED_META.expiresAt] = r.expiresAt.toISOString();
-  if (r.retry?.backoffStrategy !== undefined) tunnel[RESERVED_META.backoffStrategy] = r.retry.backoffStrategy;
-  if (Object.keys(tunnel).length) meta = { ...(meta ?? {}), ...tunnel };
+  const reserved: JsonObject = {};
+  if (tunnel) {
+    if (r.id !== undefined) reserved[RESERVED_META.id] = r.id;
+    if (r.schema !== undefined) reserved[RESERVED_META.schema] = r.schema;
+    if (r.expiresAt !== undefined) reserved[RESERVED_META.expiresAt] = r.expiresAt.toISOString();
+    if (r.retry?.backoffStrategy !== undefined) reserved[RESERVED_META.backoffStrategy] = r.retry.backoffStrategy;
+  }
+  if (Object.keys(reserved).length) meta = { ...(meta ?? {}), ...reserved };
   const o = create(EnqueueOptionsSchema, {
     queue: r.queue ?? "",
     priority: r.priority ?? 0,
@@ -342,8 +348,8 @@ export function optionsToProto(r: Omit<NormalizedJobRequest, "type" | "args">, n
   return o;
 }
 
-export function requestToProto(r: NormalizedJobRequest, now = Date.now()): EnqueueRequest {
-  return create(EnqueueRequestSchema, { type: r.type, args: r.args.map(valueFromJson), options: optionsToProto(r, now) });
+export function requestToProto(r: NormalizedJobRequest, now = Date.now(), tunnel = true): EnqueueRequest {
+  return create(EnqueueRequestSchema, { type: r.type, args: r.args.map(valueFromJson), options: optionsToProto(r, now, tunnel) });
 }
 
 /**

@@ -239,7 +239,7 @@ export function workflowFromJson(o: JsonObject): Workflow {
 
 // --- proto (gRPC binding) ---------------------------------------------------------------
 
-export function dagToProto(name: string, steps: readonly DagStep[], now = Date.now()): Pick<CreateWorkflowRequest, "name" | "steps"> {
+export function dagToProto(name: string, steps: readonly DagStep[], now = Date.now(), tunnel = true): Pick<CreateWorkflowRequest, "name" | "steps"> {
   return {
     name,
     steps: steps.map((s) =>
@@ -248,7 +248,7 @@ export function dagToProto(name: string, steps: readonly DagStep[], now = Date.n
         type: s.type,
         args: s.args.map(valueFromJson),
         dependsOn: s.dependsOn,
-        options: optionsToProto(s.request, now),
+        options: optionsToProto(s.request, now, tunnel),
       }),
     ),
   };

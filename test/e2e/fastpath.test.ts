@@ -84,3 +84,34 @@ describe("gRPC fast path vs standard unary RPCs", () => {
     await c.transport.close();
   });
 });
+
+describe("gRPC against a server that is not ojs-connect (its manifest lacks the extension)", () => {
+  /** Our server, but seen through a manifest without the extension: what official servers look like. */
+  function standardClient(): Client {
+    const c = new Client({ transport: grpcTransport({ url: ctx.url }) });
+    const t = c.transport as unknown as { rpc: { manifest: (...a: unknown[]) => Promise<{ extensions: string[] }> } };
+    const original = t.rpc.manifest.bind(t.rpc);
+    t.rpc.manifest = async (...a: unknown[]) => ({ ...(await original(...a)), extensions: ["dead-letter"] });
+    return c;
+  }
+
+  it("sends no reserved meta keys (another server would keep them as the user's meta)", async () => {
+    const c = standardClient();
+    const http = new Client({ url: ctx.url, transport: "http" });
+    const expiresAt = new Date(Date.now() + 3_600_000);
+    const job = await c.enqueue("std.x", [1], { queue: uniqueQueue("std"), meta: { mine: 1 }, expiresAt, retry: { backoffStrategy: "linear" } });
+    const stored = await http.getJob(job.id);
+    expect(stored.meta).toEqual({ mine: 1 });
+    // The expiry still travels, as the proto's relative ttl.
+    expect(Math.abs(stored.expiresAt!.getTime() - expiresAt.getTime())).toBeLessThan(2000);
+    await c.transport.close();
+    await http.close();
+  });
+
+  it("refuses what the standard messages cannot carry (a client-chosen id, a schema) instead of dropping it", async () => {
+    const c = standardClient();
+    await expect(c.enqueue("std.x", [], { id: "019a0000-0000-7000-8000-0000000000cd" })).rejects.toMatchObject({ name: "UnimplementedError", code: "unimplemented" });
+    await expect(c.enqueueBatch([{ type: "std.x", args: [], options: { schema: "s" } }])).rejects.toMatchObject({ name: "UnimplementedError" });
+    await c.transport.close();
+  });
+});

@@ -41,17 +41,17 @@ export const ENQUEUE_BATCH_REQUEST_SHAPE: Shape = shape({ 1: many(() => ENTRY_SH
 const ERROR_ENTRY_SHAPE: Shape = shape({ 2: one(() => LEAF) });
 export const ENQUEUE_BATCH_RESPONSE_SHAPE: Shape = shape({ 1: many(() => JOB_SHAPE), 3: many(() => ERROR_ENTRY_SHAPE) });
 
-export function writeEnqueueBatchRequestBody(w: Writer, jobs: readonly NormalizedJobRequest[], defaults: EnqueueOptionsFields | undefined, now: number): void {
+export function writeEnqueueBatchRequestBody(w: Writer, jobs: readonly NormalizedJobRequest[], defaults: EnqueueOptionsFields | undefined, now: number, tunnel = true): void {
   for (let i = 0; i < jobs.length; i++) {
     w.byte(0x0a);
     const at = w.open();
-    writeEnqueueRequestBody(w, jobs[i]!, now);
+    writeEnqueueRequestBody(w, jobs[i]!, now, tunnel);
     w.close(at);
   }
   if (defaults) {
     w.byte(0x12);
     const at = w.open();
-    writeOptionsBody(w, defaults, now);
+    writeOptionsBody(w, defaults, now, tunnel);
     w.close(at);
   }
 }

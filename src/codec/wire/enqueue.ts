@@ -52,7 +52,11 @@ export const ENQUEUE_REQUEST_SHAPE: Shape = shape({ 3: one(() => OPTIONS_SHAPE) 
 
 // --- encode -----------------------------------------------------------------------
 
-export function writeOptionsBody(w: Writer, r: EnqueueOptionsFields, now: number): void {
+/**
+ * `tunnel` false leaves out the reserved meta keys ("ojs.id" and co.) that only
+ * an ojs-connect server reads: another server would store them as user meta.
+ */
+export function writeOptionsBody(w: Writer, r: EnqueueOptionsFields, now: number, tunnel = true): void {
   writeStringField(w, 0x0a, r.queue ?? "");
   writeInt32Field(w, 0x10, r.priority ?? 0, "ojs.v1.EnqueueOptions.priority");
   if (r.scheduledAt !== undefined) writeTimestampField(w, 0x1a, r.scheduledAt);
@@ -79,13 +83,16 @@ export function writeOptionsBody(w: Writer, r: EnqueueOptionsFields, now: number
       w.string(tags[i]!);
     }
   }
-  const strategy = r.retry?.backoffStrategy;
-  if (r.meta !== undefined || r.id !== undefined || r.schema !== undefined || r.expiresAt !== undefined || strategy !== undefined) {
+  const strategy = tunnel ? r.retry?.backoffStrategy : undefined;
+  const id = tunnel ? r.id : undefined;
+  const schema = tunnel ? r.schema : undefined;
+  const expires = tunnel ? r.expiresAt?.toISOString() : undefined;
+  if (r.meta !== undefined || id !== undefined || schema !== undefined || expires !== undefined || strategy !== undefined) {
     w.byte(0x52);
     at = w.open();
-    setOverride(0, META_ID, r.id);
-    setOverride(1, META_SCHEMA, r.schema);
-    setOverride(2, META_EXPIRES_AT, r.expiresAt?.toISOString());
+    setOverride(0, META_ID, id);
+    setOverride(1, META_SCHEMA, schema);
+    setOverride(2, META_EXPIRES_AT, expires);
     setOverride(3, META_BACKOFF_STRATEGY, strategy);
     writeStructOverriding(w, r.meta, 4);
     w.close(at);
@@ -94,14 +101,14 @@ export function writeOptionsBody(w: Writer, r: EnqueueOptionsFields, now: number
   if (r.visibilityTimeout !== undefined) writeDurationField(w, 0x62, r.visibilityTimeout);
 }
 
-export function writeEnqueueRequestBody(w: Writer, r: NormalizedJobRequest, now: number): void {
+export function writeEnqueueRequestBody(w: Writer, r: NormalizedJobRequest, now: number, tunnel = true): void {
   writeStringField(w, 0x0a, r.type);
   const args = r.args;
   for (let i = 0; i < args.length; i++) writeValueField(w, 0x12, args[i]);
   // requestToProto always sets options, so the field is always there, even empty.
   w.byte(0x1a);
   const at = w.open();
-  writeOptionsBody(w, r, now);
+  writeOptionsBody(w, r, now, tunnel);
   w.close(at);
 }
 

@@ -20,7 +20,7 @@ import {
   workerStateToProto,
 } from "../../codec/proto.js";
 import { dateFromTimestamp, durationFromMs, valueFromJson } from "../../codec/values.js";
-import { ConnectionError, OjsError, TimeoutError } from "../../model/errors.js";
+import { ConnectionError, OjsError, TimeoutError, UnimplementedError } from "../../model/errors.js";
 import type { Job, NormalizedJobRequest } from "../../model/job.js";
 import type { Health, HeartbeatResult, Manifest, NackResult, WorkerDirective } from "../../model/system.js";
 import { authHeaders, type TransportOptions } from "../options.js";
@@ -77,7 +77,7 @@ export class GrpcTransport implements Transport {
   private readonly timeoutMs: number;
   private closed = false;
   private httpFallback: HttpTransport | undefined;
-  private fast: Promise<FastPath | undefined> | undefined;
+  private probe: Promise<{ ours: boolean; fast: FastPath | undefined }> | undefined;
 
   constructor(private readonly opts: GrpcTransportOptions) {
     const url = new URL(opts.url);
@@ -150,28 +150,46 @@ export class GrpcTransport implements Transport {
   }
 
   /**
-   * The fast path, once the manifest says the server offers it. A failed
-   * manifest call is not cached: the next call asks again.
+   * What the server is, from its manifest, asked once: an ojs-connect server
+   * (it lists the fast-path extension) reads the reserved meta keys and offers
+   * the fast path; any other server gets the standard messages only. A failed
+   * manifest call is not cached: the next call asks again, and meanwhile the
+   * server is taken to be ours (the reserved keys are what keeps a client-chosen
+   * id, so dropping them on a guess would lose it).
    */
-  private fastPath(): Promise<FastPath | undefined> {
-    const session = this.session;
-    // The fast path rides on the HTTP/2 session; an in-process transport has none (nor the cost it saves).
-    if (this.opts.fastPath === false || this.closed || !session) return Promise.resolve(undefined);
-    this.fast ??= this.rpc.manifest({}, { timeoutMs: Math.min(this.timeoutMs, 5000), headers: this.headers }).then(
-      (m) => (m.extensions.includes(FAST_PATH_EXTENSION) ? new FastPath(session, this.headers) : undefined),
+  private server(): Promise<{ ours: boolean; fast: FastPath | undefined }> {
+    if (this.closed) return Promise.resolve({ ours: true, fast: undefined });
+    this.probe ??= this.rpc.manifest({}, { timeoutMs: Math.min(this.timeoutMs, 5000), headers: this.headers }).then(
+      (m) => {
+        const ours = m.extensions.includes(FAST_PATH_EXTENSION);
+        // The fast path rides on the HTTP/2 session; an in-process transport has none (nor the cost it saves).
+        const fast = ours && this.session && this.opts.fastPath !== false ? new FastPath(this.session, this.headers) : undefined;
+        return { ours, fast };
+      },
       () => {
-        this.fast = undefined;
-        return undefined;
+        this.probe = undefined;
+        return { ours: true, fast: undefined };
       },
     );
-    return this.fast;
+    return this.probe;
+  }
+
+  /** Fields the standard ojs.v1 messages cannot carry: refused rather than silently dropped. */
+  private checkStandard(req: Omit<NormalizedJobRequest, "type" | "args">, operation: string): void {
+    const field = req.id !== undefined ? "id" : req.schema !== undefined ? "schema" : undefined;
+    if (field)
+      throw new UnimplementedError(
+        `${field}: the server's gRPC binding has no field for it (only ojs-connect servers take it over gRPC); use the HTTP transport for this call`,
+        { operation },
+      );
   }
 
   enqueue(req: NormalizedJobRequest, opts?: CallOptions): Promise<Job> {
     return this.call("enqueue", async () => {
-      const fast = await this.fastPath();
+      const { ours, fast } = await this.server();
       if (fast) return fast.enqueue(req, this.timeoutMs, this.callOptions(opts));
-      const r = await this.rpc.enqueue(requestToProto(req), this.callOptions(opts));
+      if (!ours) this.checkStandard(req, "enqueue");
+      const r = await this.rpc.enqueue(requestToProto(req, Date.now(), ours), this.callOptions(opts));
       return jobFromProto(r.job!);
     }, opts?.signal);
   }
@@ -179,13 +197,15 @@ export class GrpcTransport implements Transport {
   enqueueBatch(reqs: NormalizedJobRequest[], opts?: CallOptions): Promise<Job[]> {
     return this.call("enqueueBatch", async () => {
       const o = this.callOptions(opts);
+      const { ours } = await this.server();
+      if (!ours) for (const r of reqs) this.checkStandard(r, "enqueueBatch");
       if (this.session) {
         // A thousand jobs each way: the hand-written codec is several times cheaper than reflection here.
         const deadline = AbortSignal.timeout(o.timeoutMs > 0 ? o.timeoutMs : 2 ** 31 - 1);
         const signal = o.signal ? AbortSignal.any([o.signal, deadline]) : deadline;
         let out: Job[] | undefined;
         try {
-          for await (const msg of rawCall(this.session, "/ojs.v1.OJSService/EnqueueBatch", o.headers, encodeEnqueueBatchRequest(reqs), signal)) out = decodeEnqueueBatchResponse(msg).jobs;
+          for await (const msg of rawCall(this.session, "/ojs.v1.OJSService/EnqueueBatch", o.headers, encodeEnqueueBatchRequest(reqs, undefined, Date.now(), ours), signal)) out = decodeEnqueueBatchResponse(msg).jobs;
         } catch (e) {
           if (deadline.aborted && !o.signal?.aborted) throw new TimeoutError("enqueueBatch timed out", { operation: "enqueueBatch" });
           throw e;
@@ -194,7 +214,7 @@ export class GrpcTransport implements Transport {
         return out;
       }
       const now = Date.now();
-      const r = await this.rpc.enqueueBatch({ jobs: reqs.map((q) => ({ type: q.type, args: q.args.map(valueFromJson), options: optionsToProto(q, now) })) }, o);
+      const r = await this.rpc.enqueueBatch({ jobs: reqs.map((q) => ({ type: q.type, args: q.args.map(valueFromJson), options: optionsToProto(q, now, ours) })) }, o);
       return r.jobs.map(jobFromProto);
     }, opts?.signal);
   }
@@ -235,7 +255,7 @@ export class GrpcTransport implements Transport {
 
   ack(req: AckRequest, opts?: CallOptions): Promise<void> {
     return this.call("ack", async () => {
-      const fast = await this.fastPath();
+      const { fast } = await this.server();
       if (fast) return fast.ack(req, this.timeoutMs, this.callOptions(opts));
       const msg: { jobId: string; result?: ReturnType<typeof resultToStruct> } = { jobId: req.jobId };
       if (req.result !== undefined) msg.result = resultToStruct(req.result);
@@ -245,7 +265,7 @@ export class GrpcTransport implements Transport {
 
   nack(req: NackRequest, opts?: CallOptions): Promise<NackResult> {
     return this.call("nack", async () => {
-      const fast = await this.fastPath();
+      const { fast } = await this.server();
       if (fast) return fast.nack(req, this.timeoutMs, this.callOptions(opts));
       // The proto bool cannot be "unset": an error is retryable unless it says otherwise.
       const error = jobErrorToProto({ ...req.error, retryable: req.error.retryable ?? true });
@@ -349,8 +369,9 @@ export class GrpcTransport implements Transport {
 
   registerCron(req: CronRequest, opts?: CallOptions): Promise<{ name: string; nextRunAt?: Date }> {
     return this.call("registerCron", async () => {
+      const { ours } = await this.server();
       const r = await this.rpc.registerCron(
-        { name: req.name, cron: req.cron, timezone: req.timezone ?? "", type: req.type, args: req.args.map(valueFromJson), options: optionsToProto(req.options) },
+        { name: req.name, cron: req.cron, timezone: req.timezone ?? "", type: req.type, args: req.args.map(valueFromJson), options: optionsToProto(req.options, Date.now(), ours) },
         this.callOptions(opts),
       );
       return r.nextRunAt ? { name: r.name || req.name, nextRunAt: dateFromTimestamp(r.nextRunAt) } : { name: r.name || req.name };
@@ -370,7 +391,9 @@ export class GrpcTransport implements Transport {
   createWorkflow(def: WorkflowDefinition, opts?: CallOptions): Promise<Workflow> {
     return this.call("createWorkflow", async () => {
       const flat = flattenWorkflow(def);
-      const r = await this.rpc.createWorkflow(dagToProto(flat.name, flat.steps), this.callOptions(opts));
+      const { ours } = await this.server();
+      if (!ours) for (const step of flat.steps) this.checkStandard(step.request, "createWorkflow");
+      const r = await this.rpc.createWorkflow(dagToProto(flat.name, flat.steps, Date.now(), ours), this.callOptions(opts));
       return workflowFromProto(r.workflow!);
     }, opts?.signal);
   }
@@ -430,7 +453,7 @@ export class GrpcTransport implements Transport {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    (await this.fast?.catch(() => undefined))?.close();
+    (await this.probe?.catch(() => undefined))?.fast?.close();
     this.session?.abort();
     await this.httpFallback?.close();
   }
