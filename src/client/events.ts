@@ -1,5 +1,5 @@
 import type { EventFilter, OjsEvent } from "../model/events.js";
-import { AbortError } from "../model/errors.js";
+import { AbortError, OjsError } from "../model/errors.js";
 import type { Transport } from "../transport/transport.js";
 import { Backoff, sleep } from "../util/backoff.js";
 
@@ -16,7 +16,8 @@ const SEEN = 2048;
  * Lifecycle events as an AsyncIterable that survives disconnects: on failure
  * it reconnects with jittered backoff, asks for the events it missed meanwhile
  * (SSE Last-Event-ID, where the server keeps them), and drops events it already
- * yielded (delivery is at least once).
+ * yielded (delivery is at least once). Errors that retrying cannot fix (no event
+ * stream on the server, bad credentials) end it with that error.
  */
 export async function* followEvents(transport: Transport, opts: EventsOptions): AsyncIterable<OjsEvent> {
   const local = new AbortController();
@@ -51,6 +52,9 @@ export async function* followEvents(transport: Transport, opts: EventsOptions): 
         }
       } catch (error) {
         if (local.signal.aborted || error instanceof AbortError) break;
+        // A server without an event stream, or one that refuses our credentials, will not change its
+        // mind: say so instead of retrying for ever.
+        if (error instanceof OjsError && !error.retryable) throw error;
         attempt++;
         const delayMs = backoff.next();
         opts.onReconnect?.({ attempt, delayMs, error });

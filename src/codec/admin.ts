@@ -6,7 +6,7 @@ import { create } from "@bufbuild/protobuf";
 import type { JsonObject as PbJsonObject } from "@bufbuild/protobuf";
 import { QueueInfoSchema, QueueStatisticsSchema, type QueueInfo as PbQueueInfo, type QueueStatistics } from "../../gen/ojs/v1/queue_pb.js";
 import { CronEntrySchema, type CronEntry } from "../../gen/ojs/v1/service_pb.js";
-import { isJsonObject, type JsonObject } from "../model/json.js";
+import { isJsonObject, type JsonObject, type JsonValue } from "../model/json.js";
 import type { CronJob, Manifest, QueueInfo, QueueStats, SchemaInfo, ProgressInfo } from "../model/system.js";
 import { jobRequestFromJson, requestToJson } from "./json.js";
 import { optionsFromProto, optionsToProto } from "./proto.js";
@@ -30,7 +30,18 @@ export function manifestToJson(m: Manifest): JsonObject {
   return body;
 }
 
-/** Lenient: extensions may be names or {name} objects, the version may be called ojs_version. */
+/**
+ * Extensions come as a list of names, a list of {name} objects, or (official
+ * servers) an object of such lists by group, e.g. {"official": [{"name": ...}]}.
+ */
+function extensionNames(v: JsonValue | undefined): string[] {
+  const names = (list: JsonValue[]) => list.map((x) => (isJsonObject(x) ? String(x.name ?? "") : String(x))).filter(Boolean);
+  if (Array.isArray(v)) return names(v);
+  if (isJsonObject(v)) return Object.values(v).flatMap((group) => (Array.isArray(group) ? names(group) : []));
+  return [];
+}
+
+/** Lenient: see extensionNames; the version may be called ojs_version. */
 export function manifestFromJson(b: JsonObject): Manifest {
   const impl = isJsonObject(b.implementation) ? b.implementation : {};
   const m: Manifest = {
@@ -39,7 +50,7 @@ export function manifestFromJson(b: JsonObject): Manifest {
     conformanceLevel: Number(b.conformance_level ?? 0),
     protocols: Array.isArray(b.protocols) ? b.protocols.map(String) : [],
     backend: String(b.backend ?? ""),
-    extensions: Array.isArray(b.extensions) ? b.extensions.map((x) => (isJsonObject(x) ? String(x.name ?? "") : String(x))) : [],
+    extensions: extensionNames(b.extensions),
   };
   if (typeof b.schema_validation === "boolean") m.schemaValidation = b.schema_validation;
   return m;

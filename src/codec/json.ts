@@ -204,6 +204,8 @@ export function jobFromJson(o: JsonObject): Job {
   const wf = str(o.workflow_id);
   if (wf) j.workflowId = wf;
   if (isJsonObject(o.parent_results)) j.parentResults = o.parent_results;
+  // Some servers send the results of a chain's earlier steps as a list: key them by position, as WF §7 does.
+  else if (Array.isArray(o.parent_results)) j.parentResults = Object.fromEntries(o.parent_results.map((r, i) => [String(i), r]));
   const rd = num(o.retry_delay_ms);
   if (rd !== undefined) j.retryDelayMs = rd;
   return j;

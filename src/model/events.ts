@@ -20,3 +20,12 @@ export interface EventFilter {
   jobId?: string;
   workflowId?: string;
 }
+
+/** All of the filter's non-empty parts must match; a type ending in "*" matches by prefix. */
+export function matchesFilter(e: OjsEvent, f: EventFilter): boolean {
+  if (f.queues?.length && (!e.queue || !f.queues.includes(e.queue))) return false;
+  if (f.jobId && e.jobId !== f.jobId) return false;
+  if (f.workflowId && e.workflowId !== f.workflowId) return false;
+  if (f.types?.length && !f.types.some((t) => (t.endsWith("*") ? e.type.startsWith(t.slice(0, -1)) : e.type === t))) return false;
+  return true;
+}

@@ -331,3 +331,22 @@ describe("A3.19: TLS and mutual TLS for both transports", () => {
     }
   });
 });
+
+describe("event streams on servers without one", () => {
+  it("end with UnimplementedError instead of reconnecting for ever", async () => {
+    const stub = createServer((req, res) => {
+      req.resume();
+      res.writeHead(404, { "content-type": "text/plain" }).end("404 page not found");
+    });
+    await new Promise<void>((r) => stub.listen(0, "127.0.0.1", r));
+    const c = new Client({ url: `http://127.0.0.1:${(stub.address() as AddressInfo).port}`, transport: "http" });
+    let reconnects = 0;
+    const run = (async () => {
+      for await (const _ of c.events({ queues: ["q"], onReconnect: () => void reconnects++ })) void _;
+    })();
+    await expect(run).rejects.toMatchObject({ name: "UnimplementedError" });
+    expect(reconnects).toBe(0);
+    await c.close();
+    await new Promise<void>((r) => stub.close(() => r()));
+  });
+});

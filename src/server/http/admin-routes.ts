@@ -15,7 +15,7 @@ import { cronExtraJson, cronJobOf, normalizeWire, queueInfoOf, queueStatsOf } fr
 import { OVERLAP_POLICIES, type CronRecord, type OverlapPolicy } from "../store/cron.js";
 import { parseVersion, type SchemaRecord } from "../store/schemas.js";
 import type { QueueSummary } from "../store/store.js";
-import { intParam, jobJson, objectBody, workerJson } from "./routes.js";
+import { eventFilter, intParam, jobJson, lastEventId, objectBody, workerJson } from "./routes.js";
 import type { HttpRequest, HttpRouter } from "./router.js";
 import { sseStream } from "./sse.js";
 
@@ -117,7 +117,8 @@ export function registerAdminRoutes(core: ServerCore, router: HttpRouter): void 
 
   router.on("POST", "/ojs/v1/queues/:name/pause", (req) => ({ status: 200, body: { queue: queueJson(store.pauseQueue(req.params.name!)) } }));
   router.on("POST", "/ojs/v1/queues/:name/resume", (req) => ({ status: 200, body: { queue: queueJson(store.resumeQueue(req.params.name!)) } }));
-  router.on("GET", "/ojs/v1/queues/:name/events", (req) => sseStream(core, { queues: [req.params.name!] }, undefined));
+  // Every event stream takes the same query filters and resumes after Last-Event-ID.
+  router.on("GET", "/ojs/v1/queues/:name/events", (req) => sseStream(core, { ...eventFilter(req.query), queues: [req.params.name!] }, lastEventId(req)));
 
   // --- dead letter (level 1 routes) ------------------------------------------------------
 
@@ -204,7 +205,7 @@ export function registerAdminRoutes(core: ServerCore, router: HttpRouter): void 
   });
   router.on("GET", "/ojs/v1/workflows/:id/events", (req) => {
     store.workflows.get(req.params.id!);
-    return sseStream(core, { workflowId: req.params.id! }, undefined);
+    return sseStream(core, { ...eventFilter(req.query), workflowId: req.params.id! }, lastEventId(req));
   });
 
   // --- schemas: /ojs/v1/schemas (SDK transports) and /ojs/v1/admin/schemas (extension cases) ---

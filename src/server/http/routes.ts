@@ -77,7 +77,7 @@ export function eventFilter(q: URLSearchParams): EventFilter {
   return f;
 }
 
-function lastEventId(req: HttpRequest): string | undefined {
+export function lastEventId(req: HttpRequest): string | undefined {
   const h = req.headers["last-event-id"];
   return (Array.isArray(h) ? h[0] : h) ?? req.query.get("last_event_id") ?? undefined;
 }

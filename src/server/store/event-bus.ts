@@ -1,14 +1,8 @@
-import type { EventFilter, OjsEvent } from "../../model/events.js";
+import { matchesFilter, type EventFilter, type OjsEvent } from "../../model/events.js";
+
+export { matchesFilter };
 
 export type EventListener = (e: OjsEvent) => void;
-
-export function matchesFilter(e: OjsEvent, f: EventFilter): boolean {
-  if (f.queues?.length && (!e.queue || !f.queues.includes(e.queue))) return false;
-  if (f.jobId && e.jobId !== f.jobId) return false;
-  if (f.workflowId && e.workflowId !== f.workflowId) return false;
-  if (f.types?.length && !f.types.some((t) => (t.endsWith("*") ? e.type.startsWith(t.slice(0, -1)) : e.type === t))) return false;
-  return true;
-}
 
 /**
  * Fan-out of lifecycle events plus a bounded ring of recent ones. Listeners are

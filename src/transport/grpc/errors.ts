@@ -1,7 +1,7 @@
 import type { DescMessage, MessageShape } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { ErrorInfoSchema, RetryInfoSchema, BadRequestSchema } from "../../../gen/google/rpc/error_details_pb.js";
-import { AbortError, ConnectionError, codeForGrpcStatus, errorFromCode, OjsError, TimeoutError } from "../../model/errors.js";
+import { AbortError, ConnectionError, codeForGrpcStatus, ERROR_TABLE, errorFromCode, OjsError, TimeoutError } from "../../model/errors.js";
 import type { JsonObject } from "../../model/json.js";
 import { msFromDuration } from "../../codec/values.js";
 
@@ -33,7 +33,11 @@ export function fromConnectError(e: unknown, operation: string, signal?: AbortSi
       return new ConnectionError(ce.rawMessage || "server unavailable", base);
   }
 
-  const code = info?.reason || codeForGrpcStatus(ce.code);
+  // Servers without ErrorInfo often put the OJS code in the message, "[conflict] Cannot ...":
+  // take it from there, and keep the message without it.
+  const tagged = info ? undefined : /^\[([a-z_]+)\] (.*)$/s.exec(ce.rawMessage);
+  const message = tagged ? tagged[2]! : ce.rawMessage;
+  const code = info?.reason || (tagged && tagged[1]! in ERROR_TABLE ? tagged[1]! : undefined) || fallbackCode(ce.code, operation);
   const details: JsonObject = {};
   for (const [k, v] of Object.entries(info?.metadata ?? {})) if (k !== "retryable" && k !== "request_id") details[k] = v;
   const violations = findDetail(ce, BadRequestSchema)?.fieldViolations ?? [];
@@ -46,7 +50,7 @@ export function fromConnectError(e: unknown, operation: string, signal?: AbortSi
       ? retryAfterHeader * 1000
       : undefined;
   const retryable = info?.metadata["retryable"] === undefined ? undefined : info.metadata["retryable"] === "true";
-  const err = errorFromCode(code, ce.rawMessage, {
+  const err = errorFromCode(code, message, {
     ...base,
     ...(Object.keys(details).length ? { details } : {}),
     ...(retryable !== undefined ? { retryable } : {}),
@@ -57,6 +61,18 @@ export function fromConnectError(e: unknown, operation: string, signal?: AbortSi
   }
   return err;
 }
+
+/**
+ * The OJS code a bare gRPC status stands for. ALREADY_EXISTS means "duplicate"
+ * only where something is created; elsewhere servers use it for a state
+ * conflict (an ack or a cancel of a job that already finished).
+ */
+function fallbackCode(grpc: Code, operation: string): string {
+  if (grpc === Code.AlreadyExists && !CREATING.has(operation)) return "conflict";
+  return codeForGrpcStatus(grpc);
+}
+
+const CREATING = new Set(["enqueue", "enqueueBatch", "createWorkflow", "registerCron", "registerSchema"]);
 
 function findDetail<Desc extends DescMessage>(ce: ConnectError, desc: Desc): MessageShape<Desc> | undefined {
   try {

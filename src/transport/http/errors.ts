@@ -1,9 +1,18 @@
-import { AbortError, codeForHttpStatus, ConnectionError, errorFromCode, OjsError, TimeoutError } from "../../model/errors.js";
+import { AbortError, codeForHttpStatus, ConnectionError, errorFromCode, OjsError, TimeoutError, UnimplementedError } from "../../model/errors.js";
 import { isJsonObject, type JsonObject, type JsonValue } from "../../model/json.js";
 
 /** An HTTP error response as an OjsError: the body's `error.code` when present, else the status. */
-export function fromHttpResponse(status: number, body: JsonValue | undefined, headers: Record<string, string | string[] | undefined>, operation: string): OjsError {
+export function fromHttpResponse(
+  status: number,
+  body: JsonValue | undefined,
+  headers: Record<string, string | string[] | undefined>,
+  operation: string,
+  route?: string,
+): OjsError {
   const err = isJsonObject(body) && isJsonObject(body.error) ? body.error : undefined;
+  // No OJS error body: the server has no such route (an older or smaller server), not "no such job".
+  if (!err && (status === 404 || status === 405))
+    return new UnimplementedError(`the server does not serve ${route ?? "this route"} (HTTP ${status}), needed for ${operation}`, { operation, httpStatus: status });
   const code = typeof err?.code === "string" ? err.code : codeForHttpStatus(status);
   const message = typeof err?.message === "string" ? err.message : `HTTP ${status}`;
   const requestId =

@@ -8,7 +8,7 @@ import { eventFromJson, jobFromJson, jobErrorToJson, requestToJson } from "../..
 import { cronFromJson, manifestFromJson, progressFromJson, queueInfoFromJson, queueStatsFromJson, schemaFromJson } from "../../codec/admin.js";
 import { definitionToJson, workflowFromJson } from "../../codec/workflow.js";
 import { parseSse } from "./sse.js";
-import type { EventFilter, OjsEvent } from "../../model/events.js";
+import { matchesFilter, type EventFilter, type OjsEvent } from "../../model/events.js";
 import type { CronJob, Page, ProgressInfo, QueueInfo, QueueStats, SchemaInfo } from "../../model/system.js";
 import type { Workflow, WorkflowDefinition } from "../../model/workflow.js";
 import { parseInstant } from "../../codec/values.js";
@@ -150,7 +150,7 @@ export class HttpTransport implements Transport {
   /** request() that turns non-2xx answers into OjsErrors and returns the JSON object body. */
   async call(method: string, path: string, body: JsonValue | undefined, opts: CallOptions | undefined, operation: string): Promise<JsonObject> {
     const res = await this.request(method, path, body, opts, operation);
-    if (res.status < 200 || res.status >= 300) throw fromHttpResponse(res.status, res.body, res.headers, operation);
+    if (res.status < 200 || res.status >= 300) throw fromHttpResponse(res.status, res.body, res.headers, operation, `${method} ${path.split("?")[0]}`);
     return isJsonObject(res.body) ? res.body : {};
   }
 
@@ -253,10 +253,8 @@ export class HttpTransport implements Transport {
   // --- queues -----------------------------------------------------------------------------
 
   async listQueues(page: PageRequest = {}, opts?: CallOptions): Promise<Page<QueueInfo>> {
-    const b = await this.call("GET", `/ojs/v1/queues${query({ limit: page.limit, cursor: page.cursor })}`, undefined, opts, "listQueues");
-    const out: Page<QueueInfo> = { items: (Array.isArray(b.queues) ? b.queues : []).filter(isJsonObject).map(queueInfoFromJson) };
-    if (typeof b.next_cursor === "string" && b.next_cursor) out.nextCursor = b.next_cursor;
-    return out;
+    const b = await this.call("GET", `/ojs/v1/queues${pageQuery(page)}`, undefined, opts, "listQueues");
+    return pageOf(b, (Array.isArray(b.queues) ? b.queues : []).filter(isJsonObject).map(queueInfoFromJson));
   }
 
   async queueStats(queue: string, opts?: CallOptions): Promise<QueueStats> {
@@ -275,12 +273,8 @@ export class HttpTransport implements Transport {
   // --- dead letter ----------------------------------------------------------------------------
 
   async listDeadLetter(req: PageRequest & { queue?: string } = {}, opts?: CallOptions): Promise<Page<Job>> {
-    const b = await this.call("GET", `/ojs/v1/dead-letter${query({ queue: req.queue, limit: req.limit, cursor: req.cursor })}`, undefined, opts, "listDeadLetter");
-    const out: Page<Job> = { items: (Array.isArray(b.jobs) ? b.jobs : []).filter(isJsonObject).map(jobFromJson) };
-    if (typeof b.next_cursor === "string" && b.next_cursor) out.nextCursor = b.next_cursor;
-    const total = b.total_count ?? b.total;
-    if (typeof total === "number") out.totalCount = total;
-    return out;
+    const b = await this.call("GET", `/ojs/v1/dead-letter${pageQuery(req, req.queue)}`, undefined, opts, "listDeadLetter");
+    return pageOf(b, (Array.isArray(b.jobs) ? b.jobs : []).filter(isJsonObject).map(jobFromJson));
   }
 
   async retryDeadLetter(id: string, opts?: CallOptions): Promise<Job> {
@@ -298,7 +292,7 @@ export class HttpTransport implements Transport {
     const body: JsonObject = {
       name: req.name,
       expression: req.cron,
-      job_template: requestToJson({ type: req.type, args: req.args, ...req.options }),
+      job_template: cronTemplateJson(req),
     };
     if (req.timezone) body.timezone = req.timezone;
     const b = await this.call("POST", "/ojs/v1/cron", body, opts, "registerCron");
@@ -343,7 +337,14 @@ export class HttpTransport implements Transport {
       job_id: filter.jobId,
       workflow_id: filter.workflowId,
     });
-    const res = await this.openStream(`/ojs/v1/events/stream${q}`, opts);
+    // The per-job and per-queue streams are what official servers serve; the general stream is ours.
+    // Whatever the route, the filter is applied here too, so every server gives the same events.
+    const path = filter.jobId
+      ? `/ojs/v1/jobs/${encodeURIComponent(filter.jobId)}/events${q}`
+      : filter.queues?.length === 1 && !filter.workflowId
+        ? `/ojs/v1/queues/${encodeURIComponent(filter.queues[0]!)}/events${q}`
+        : `/ojs/v1/events/stream${q}`;
+    const res = await this.openStream(path, opts);
     try {
       for await (const m of parseSse(res)) {
         let body: unknown;
@@ -356,7 +357,7 @@ export class HttpTransport implements Transport {
           const e = eventFromJson(body);
           if (!e.type) e.type = m.event;
           if (!e.id && m.id) e.id = m.id;
-          yield e;
+          if (matchesFilter(e, filter)) yield e;
         }
       }
     } catch (e) {
@@ -397,7 +398,7 @@ export class HttpTransport implements Transport {
             } catch {
               body = undefined;
             }
-            reject(fromHttpResponse(status, body, res.headers, "streamEvents"));
+            reject(fromHttpResponse(status, body, res.headers, "streamEvents", `GET ${path.split("?")[0]}`));
           });
           return;
         }
@@ -444,6 +445,36 @@ export class HttpTransport implements Transport {
     this.closed = true;
     this.agent.destroy();
   }
+}
+
+/**
+ * Page parameters for both pagination styles in use: our `cursor`, and the
+ * official servers' `offset` (our cursors are offsets, so one value serves both).
+ */
+function pageQuery(page: PageRequest, queue?: string): string {
+  const offset = page.cursor !== undefined && /^\d+$/.test(page.cursor) ? page.cursor : undefined;
+  return query({ queue, limit: page.limit, cursor: page.cursor, offset });
+}
+
+/** Reads `next_cursor`/`total_count`, or the official servers' `pagination: {total, has_more, offset, limit}`. */
+function pageOf<T>(b: JsonObject, items: T[]): Page<T> {
+  const out: Page<T> = { items };
+  const p = isJsonObject(b.pagination) ? b.pagination : undefined;
+  if (typeof b.next_cursor === "string" && b.next_cursor) out.nextCursor = b.next_cursor;
+  else if (p?.has_more === true && typeof p.offset === "number") out.nextCursor = String(p.offset + (typeof p.limit === "number" ? p.limit : items.length));
+  const total = b.total_count ?? b.total ?? p?.total;
+  if (typeof total === "number") out.totalCount = total;
+  return out;
+}
+
+/** A cron template as the binding reads it: {type, args, options}, with meta inside options (where official servers keep it). */
+function cronTemplateJson(req: CronRequest): JsonObject {
+  const t = requestToJson({ type: req.type, args: req.args, ...req.options });
+  if (t.meta !== undefined) {
+    t.options = { ...(isJsonObject(t.options) ? t.options : {}), meta: t.meta };
+    delete t.meta;
+  }
+  return t;
 }
 
 function query(params: Record<string, string | number | undefined>): string {
