@@ -129,18 +129,7 @@ export function writeTimestampField(w: Writer, tag: number, d: Date): void {
   const seconds = Math.floor(ms / 1000);
   // protobuf-es's BigInt(NaN) throws a RangeError for an invalid Date: so do we.
   if (!Number.isFinite(seconds)) throw new RangeError(`cannot encode an invalid Date`);
-  const nanos = (ms - seconds * 1000) * 1_000_000;
-  writeTag(w, tag);
-  const at = w.open();
-  if (seconds !== 0) {
-    w.byte(0x08);
-    w.int64(seconds);
-  }
-  if (nanos !== 0) {
-    w.byte(0x10);
-    w.int32(nanos);
-  }
-  w.close(at);
+  writeSecondsNanos(w, tag, seconds, (ms - seconds * 1000) * 1_000_000);
 }
 
 /** Duration: milliseconds, as durationFromMs splits them (nanos rounded). */
@@ -150,6 +139,11 @@ export function writeDurationField(w: Writer, tag: number, ms: number): void {
   checkInt64(seconds, "google.protobuf.Duration.seconds");
   const nanos = Math.round((ms - seconds * 1000) * 1_000_000);
   checkInt32(nanos, "google.protobuf.Duration.nanos");
+  writeSecondsNanos(w, tag, seconds, nanos);
+}
+
+/** Timestamp and Duration share one body: seconds = 1, nanos = 2, zeros left out. */
+function writeSecondsNanos(w: Writer, tag: number, seconds: number, nanos: number): void {
   writeTag(w, tag);
   const at = w.open();
   if (seconds !== 0) {

@@ -36,18 +36,7 @@ export class MinHeap<T> {
     if (n > 1) {
       this.keys[0] = lastKey;
       this.values[0] = lastValue;
-      let i = 0;
-      const size = n - 1;
-      for (;;) {
-        const l = 2 * i + 1;
-        const r = l + 1;
-        let m = i;
-        if (l < size && this.keys[l]! < this.keys[m]!) m = l;
-        if (r < size && this.keys[r]! < this.keys[m]!) m = r;
-        if (m === i) break;
-        this.swap(i, m);
-        i = m;
-      }
+      this.siftDown(0);
     }
     return top;
   }
