@@ -1,14 +1,15 @@
 #!/usr/bin/env node
-// Runs the whole test suite (type check, then vitest) and ends with the one
-// summary line CI reads: "N passed, N failed".
+// Runs the whole test suite and ends with the one summary line CI reads:
+// "N passed, N failed, N skipped", where N counts tests only. The build and the
+// type check are steps, not tests: each reports on its own line and fails the
+// run when it fails. Every skipped test is listed with its reason.
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
 const bin = (name) => join("node_modules", ".bin", name);
-let passed = 0;
-let failed = 0;
+const problems = [];
 
 // Build dist/ first (the examples import the package as users do, so they, and
 // the type check of them, need it fresh), then type-check everything.
@@ -17,30 +18,46 @@ for (const [label, args] of [
   ["typecheck", ["-p", "tsconfig.json", "--noEmit"]],
 ]) {
   const r = spawnSync(bin("tsc"), args, { stdio: "inherit" });
-  if (r.status === 0) {
-    console.log(`${label}: ok`);
-    passed++;
-  } else {
-    console.log(`${label}: FAILED`);
-    failed++;
-  }
+  console.log(`${label}: ${r.status === 0 ? "ok" : "FAILED"}`);
+  if (r.status !== 0) problems.push(`${label} failed`);
 }
 
 const dir = mkdtempSync(join(tmpdir(), "ojs-test-"));
-const out = join(dir, "vitest.json");
-const args = ["run", "--reporter=default", "--reporter=json", `--outputFile.json=${out}`, ...process.argv.slice(2)];
-const vitest = spawnSync(bin("vitest"), args, { stdio: "inherit" });
+const out = join(dir, "summary.json");
+const args = ["run", "--reporter=default", "--reporter=./scripts/summary-reporter.mjs", ...process.argv.slice(2)];
+const vitest = spawnSync(bin("vitest"), args, { stdio: "inherit", env: { ...process.env, OJS_SUMMARY_FILE: out } });
+let summary;
 try {
-  const report = JSON.parse(readFileSync(out, "utf8"));
-  passed += report.numPassedTests;
-  failed += report.numFailedTests;
-  // A file that failed to load has no tests but is a failure all the same.
-  for (const f of report.testResults ?? []) if (f.status === "failed" && (f.assertionResults ?? []).length === 0) failed++;
+  summary = JSON.parse(readFileSync(out, "utf8"));
 } catch {
-  failed++;
-  console.log("vitest produced no report");
+  problems.push("vitest produced no summary");
 }
 rmSync(dir, { recursive: true, force: true });
-if (vitest.status !== 0 && failed === 0) failed++;
-console.log(`${passed} passed, ${failed} failed`);
-process.exit(failed === 0 ? 0 : 1);
+
+let passed = 0;
+let failed = 0;
+let skipped = 0;
+if (summary) {
+  ({ passed, failed } = summary);
+  skipped = summary.skipped.length;
+  // Skips grouped by reason, each test named: nothing leaves the count unexplained.
+  if (skipped > 0) {
+    const byReason = new Map();
+    for (const s of summary.skipped) {
+      const reason = s.reason ?? "(no reason given)";
+      byReason.set(reason, [...(byReason.get(reason) ?? []), s.name]);
+    }
+    console.log(`\nskipped tests (${skipped}), by reason:`);
+    for (const [reason, names] of byReason) {
+      console.log(`- ${reason} (${names.length})`);
+      for (const n of names) console.log(`    ${n}`);
+    }
+  }
+  for (const f of summary.brokenFiles) problems.push(`${f.file} did not run: ${f.error}`);
+  if (summary.unhandledErrors > 0) problems.push(`${summary.unhandledErrors} unhandled error(s) during the run`);
+  for (const t of summary.failedTests) console.log(`failed: ${t}`);
+}
+if (vitest.status !== 0 && failed === 0 && problems.length === 0) problems.push(`vitest exited with status ${vitest.status}`);
+for (const p of problems) console.log(`run failed: ${p}`);
+console.log(`${passed} passed, ${failed} failed, ${skipped} skipped`);
+process.exit(failed === 0 && problems.length === 0 ? 0 : 1);
