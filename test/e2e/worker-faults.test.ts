@@ -47,6 +47,7 @@ describe.each(TRANSPORTS)("worker faults over %s", (name) => {
     expect(events).toEqual(["settleFailed:ack"]);
     expect(f.calls.nack).toBe(0);
     expect(f.calls.ack).toBeGreaterThan(1); // retried
+    expect(f.injected.ack).toBe(f.calls.ack); // and every try failed by the injected fault
     expect(runs).toBe(1);
     expect(await jobState(job.id)).toBe("active"); // left to its visibility timeout, not failed
     await w.stop({ gracePeriodMs: 0 });
@@ -91,6 +92,8 @@ describe.each(TRANSPORTS)("worker faults over %s", (name) => {
     process.off("unhandledRejection", onUnhandled);
     expect(unhandled).toEqual([]);
     expect(settleFailed).toEqual(["nack"]);
+    expect(f.injected.nack).toBeGreaterThan(1); // the fault happened, on every retry
+    expect(f.injected.nack).toBe(f.calls.nack);
     await w.stop({ gracePeriodMs: 0 });
     await f.transport.close();
   }, 20_000);
@@ -98,26 +101,68 @@ describe.each(TRANSPORTS)("worker faults over %s", (name) => {
   it("defect A3.3: jobs that arrive after stop() began are handed back, not orphaned", async () => {
     const queue = uniqueQueue("orphan");
     const f = faulty(transportFor(name, ctx.url));
-    // Every fetch answer (and stream open) arrives late: stop() happens while one is in flight.
-    f.delay("fetch", 300);
-    f.delay("streamJobs", 300);
+    // The server claims the jobs at once, but the answer reaches the worker only after
+    // stop() began (and cancelled the call): the jobs are the worker's, and it must hand them back.
+    f.holdFetchAnswers(300);
     const w = new Worker({ transport: f.transport, queues: [queue], handleSignals: false, dispatch: "poll" });
     let runs = 0;
     w.register("t.x", () => void runs++);
     const jobs = await client.enqueueBatch(Array.from({ length: 5 }, () => ({ type: "t.x", args: [], options: { queue } })));
+    const claimed = f.claimed();
     const run = w.start();
-    await sleep(100);
+    expect((await claimed).map((j) => j.id).sort()).toEqual(jobs.map((j) => j.id).sort());
     await w.stop({ gracePeriodMs: 2000 });
     await run;
-    const states = await Promise.all(jobs.map((j) => jobState(j.id)));
-    expect(states).not.toContain("active");
-    expect(runs + states.filter((s) => s === "retryable" || s === "available").length).toBe(5);
+    // The fault happened: all five were delivered to a caller that had already given up.
+    expect(f.late).toEqual({ answers: 1, jobs: 5 });
+    expect(runs).toBe(0);
+    for (const j of jobs) {
+      const now = await client.getJob(j.id);
+      expect(["retryable", "available"]).toContain(now.state);
+      expect(now.errors.at(-1)).toMatchObject({ code: "shutdown" });
+    }
+    await f.transport.close();
+  });
+
+  it("jobs handed over beyond the free slots wait in the backlog, and are handed back unrun when stop() begins", async () => {
+    const queue = uniqueQueue("backlog");
+    const f = faulty(transportFor(name, ctx.url));
+    // More jobs than free slots in one answer: what a stream's credit allows when a job was
+    // failed after an ignored abort and its handler still holds the slot.
+    f.overdeliver(2);
+    const w = new Worker({ transport: f.transport, queues: [queue], handleSignals: false, dispatch: "poll", concurrency: 1, heartbeatIntervalMs: 100 });
+    const started: string[] = [];
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    w.register("t.x", async (c) => {
+      started.push(c.jobId);
+      await held;
+    });
+    const jobs = await client.enqueueBatch(Array.from({ length: 3 }, () => ({ type: "t.x", args: [], options: { queue } })));
+    const run = w.start();
+    await eventually(() => started.length === 1);
+    expect(f.overdelivered).toEqual({ calls: 1, jobs: 2 });
+    const waiting = jobs.filter((j) => j.id !== started[0]);
+    const stopping = w.stop({ gracePeriodMs: 5000 });
+    // Handed back at once, while the running job still drains.
+    await eventually(async () => (await Promise.all(waiting.map((j) => jobState(j.id)))).every((s) => s !== "active"), 3000);
+    release();
+    await stopping;
+    await run;
+    expect(started).toHaveLength(1);
+    expect(await jobState(started[0]!)).toBe("completed");
+    for (const j of waiting) {
+      const now = await client.getJob(j.id);
+      expect(["retryable", "available"]).toContain(now.state);
+      expect(now.errors.at(-1)).toMatchObject({ code: "shutdown" });
+    }
     await f.transport.close();
   });
 
   it("defect A3.4: heartbeats continue while draining, and what is left at the end of the grace period is failed with shutdown", async () => {
     const queue = uniqueQueue("drain");
-    const w = new Worker({ url: ctx.url, transport: name, queues: [queue], handleSignals: false, visibilityTimeoutMs: 500, heartbeatIntervalMs: 100, concurrency: 2 });
+    const f = faulty(transportFor(name, ctx.url));
+    const w = new Worker({ transport: f.transport, queues: [queue], handleSignals: false, visibilityTimeoutMs: 500, heartbeatIntervalMs: 100, concurrency: 2 });
     let finished = 0;
     w.register("t.drains", async () => {
       await sleep(1200); // longer than the visibility timeout: only heartbeats keep it ours
@@ -131,8 +176,11 @@ describe.each(TRANSPORTS)("worker faults over %s", (name) => {
     const stuck = await client.enqueue("t.stuck", [], { queue, retry: { maxAttempts: 3, initialInterval: 60_000 } });
     await eventually(async () => (await jobState(stuck.id)) === "active" && (await jobState(drains.id)) === "active");
     const t0 = Date.now();
+    const beatsBefore = f.calls.heartbeat;
     await w.stop({ gracePeriodMs: 1600 });
     expect(Date.now() - t0).toBeGreaterThanOrEqual(1500);
+    // Beats went on through the drain (every 100 ms for 1.6 s), not just the final one.
+    expect(f.calls.heartbeat - beatsBefore).toBeGreaterThanOrEqual(5);
     const d = await client.getJob(drains.id);
     expect(d.state).toBe("completed");
     expect(d.attempt).toBe(1); // never reclaimed during the drain
@@ -140,6 +188,7 @@ describe.each(TRANSPORTS)("worker faults over %s", (name) => {
     const s = await client.getJob(stuck.id);
     expect(s.state).toBe("retryable");
     expect(s.errors.at(-1)).toMatchObject({ code: "shutdown", retryable: true });
+    await f.transport.close();
   });
 
   it("defect A3.5: job timeouts are milliseconds in the model (a 2 s job timeout does not abort after 2 ms)", async () => {
@@ -221,7 +270,8 @@ describe("stream faults (gRPC)", () => {
     void w.start();
     await client.enqueueBatch(Array.from({ length: 5 }, () => ({ type: "t.w", args: [], options: { queue } })));
     await eventually(() => done.length === 5, 10_000);
-    expect(f.calls.fetch).toBeGreaterThan(0);
+    expect(f.calls.streamJobs).toBeGreaterThan(0); // the silent stream was opened
+    expect(f.calls.fetch).toBeGreaterThan(0); // and the watchdog's fetch found the work
     await w.stop();
     await f.transport.close();
     await client.close();
@@ -241,6 +291,8 @@ describe("stream faults (gRPC)", () => {
     await client.enqueue("t.p", [], { queue });
     await eventually(() => done.length === 1, 5000);
     expect(fallbacks).toEqual(["poll"]);
+    expect(f.injected.streamJobs).toBe(1);
+    expect(f.calls.fetch).toBeGreaterThan(0); // the job came by polling
     await w.stop();
     await f.transport.close();
     await client.close();
@@ -300,7 +352,8 @@ describe("streams ended by the server", () => {
   it("the server ends every job stream mid-run: the worker reopens it, and every job completes exactly once", async () => {
     const queue = uniqueQueue("srvend");
     const client = new Client({ url: ctx.url });
-    const w = new Worker({ url: ctx.url, queues: [queue], concurrency: 8, handleSignals: false, heartbeatIntervalMs: 200 });
+    const f = faulty(new GrpcTransport({ url: ctx.url }));
+    const w = new Worker({ transport: f.transport, queues: [queue], concurrency: 8, handleSignals: false, heartbeatIntervalMs: 200 });
     const runs = new Map<string, number>();
     w.register("t.work", async (c) => {
       runs.set(c.jobId, (runs.get(c.jobId) ?? 0) + 1);
@@ -310,11 +363,17 @@ describe("streams ended by the server", () => {
     const jobs = await client.enqueueBatch(Array.from({ length: 200 }, (_, i) => ({ type: "t.work", args: [i], options: { queue } })));
     await eventually(() => runs.size > 50, 10_000, 1);
     // What the server does to its streams when it shuts down or sheds load: it ends them.
-    for (const stop of [...ctx.server.core.streams]) stop();
+    const ended = [...ctx.server.core.streams];
+    const opensBefore = f.calls.streamJobs;
+    for (const stop of ended) stop();
     await eventually(async () => (await Promise.all(jobs.map((j) => client.getJob(j.id)))).every((j) => j.state === "completed"), 15_000, 50);
+    expect(ended.length).toBeGreaterThan(0); // the worker's stream was among those ended
+    expect(f.calls.streamJobs).toBeGreaterThan(opensBefore); // and the worker reopened it
+    expect(f.calls.fetch).toBe(0); // the rest came over the reopened stream, not by polling
     expect(runs.size).toBe(200);
     expect([...runs.values()].every((n) => n === 1)).toBe(true);
     await w.stop();
+    await f.transport.close();
     await client.close();
   }, 30_000);
 });

@@ -1,16 +1,34 @@
-import type { Transport } from "../../src/transport/transport.js";
+import type { Job } from "../../src/model/job.js";
+import type { CallOptions, Transport } from "../../src/transport/transport.js";
 
 type Op = "ack" | "nack" | "fetch" | "heartbeat" | "streamJobs" | "enqueue";
+
+const ops = (): Record<Op, number> => ({ ack: 0, nack: 0, fetch: 0, heartbeat: 0, streamJobs: 0, enqueue: 0 });
 
 /**
  * Wraps a real transport (talking to a real server) and injects failures or
  * delays into chosen operations: the faults that a real server cannot be made
  * to produce on cue. Everything else goes through unchanged.
+ *
+ * Every fault it injects is counted (`injected`, `late`, `overdelivered`), so
+ * a test can show that its fault really happened: a fault test whose fault
+ * never fired proves nothing, and must fail.
  */
 export function faulty(inner: Transport) {
   const failures = new Map<Op, { error: () => unknown; times: number }>();
   const delays = new Map<Op, number>();
-  const calls: Record<Op, number> = { ack: 0, nack: 0, fetch: 0, heartbeat: 0, streamJobs: 0, enqueue: 0 };
+  /** Calls made, per operation. */
+  const calls = ops();
+  /** Errors thrown by the wrapper (not by the server), per operation. */
+  const injected = ops();
+  /** Fetch answers handed to a caller that had already aborted, and the jobs in them. */
+  const late = { answers: 0, jobs: 0 };
+  /** Jobs handed over beyond what the caller asked for. */
+  const overdelivered = { calls: 0, jobs: 0 };
+  let heldAnswerMs = 0;
+  let extraJobs = 0;
+  /** Resolves each time the server has answered a held fetch (its jobs are claimed). */
+  let onClaimed: ((jobs: Job[]) => void) | undefined;
   let streamOverride: Transport["streamJobs"] | undefined;
 
   async function gate(op: Op): Promise<void> {
@@ -20,15 +38,45 @@ export function faulty(inner: Transport) {
     const f = failures.get(op);
     if (f && f.times > 0) {
       f.times--;
+      injected[op]++;
       throw f.error();
     }
+  }
+
+  async function fetch(req: Parameters<Transport["fetch"]>[0], opts?: CallOptions): Promise<Job[]> {
+    await gate("fetch");
+    const asked = { ...req, count: req.count + extraJobs };
+    if (!heldAnswerMs) {
+      const jobs = await inner.fetch(asked, opts);
+      noteOverdelivery(req.count, jobs.length);
+      return jobs;
+    }
+    // The answer is already on its way when the caller gives up: the server has claimed
+    // the jobs (the call is sent without the caller's signal), and the answer arrives
+    // after a while whether or not the caller aborted meanwhile.
+    const { signal: _dropped, ...rest } = opts ?? {};
+    const jobs = await inner.fetch(asked, rest);
+    onClaimed?.(jobs);
+    await new Promise((r) => setTimeout(r, heldAnswerMs));
+    if (opts?.signal?.aborted && jobs.length > 0) {
+      late.answers++;
+      late.jobs += jobs.length;
+    }
+    noteOverdelivery(req.count, jobs.length);
+    return jobs;
+  }
+
+  function noteOverdelivery(askedFor: number, got: number): void {
+    if (got <= askedFor) return;
+    overdelivered.calls++;
+    overdelivered.jobs += got - askedFor;
   }
 
   const transport: Transport = Object.create(inner) as Transport;
   Object.assign(transport, {
     ack: async (...a: Parameters<Transport["ack"]>) => (await gate("ack"), inner.ack(...a)),
     nack: async (...a: Parameters<Transport["nack"]>) => (await gate("nack"), inner.nack(...a)),
-    fetch: async (...a: Parameters<Transport["fetch"]>) => (await gate("fetch"), inner.fetch(...a)),
+    fetch,
     heartbeat: async (...a: Parameters<Transport["heartbeat"]>) => (await gate("heartbeat"), inner.heartbeat(...a)),
     enqueue: async (...a: Parameters<Transport["enqueue"]>) => (await gate("enqueue"), inner.enqueue(...a)),
     close: () => inner.close(),
@@ -43,6 +91,9 @@ export function faulty(inner: Transport) {
   return {
     transport,
     calls,
+    injected,
+    late,
+    overdelivered,
     /** The next `times` calls of `op` fail with `error()`. */
     fail(op: Op, error: () => unknown, times = Infinity) {
       failures.set(op, { error, times });
@@ -50,8 +101,24 @@ export function faulty(inner: Transport) {
     heal(op: Op) {
       failures.delete(op);
     },
+    /** Every call of `op` waits `ms` before it is sent. */
     delay(op: Op, ms: number) {
       delays.set(op, ms);
+    },
+    /**
+     * Every fetch reaches the server at once, but its answer reaches the caller
+     * `ms` later, even when the caller aborted meanwhile (counted in `late`).
+     * `claimed()` resolves when the server has answered the next such fetch.
+     */
+    holdFetchAnswers(ms: number) {
+      heldAnswerMs = ms;
+    },
+    claimed(): Promise<Job[]> {
+      return new Promise((resolve) => (onClaimed = resolve));
+    },
+    /** Every fetch asks the server for `extra` more jobs than the caller wanted (counted in `overdelivered`). */
+    overdeliver(extra: number) {
+      extraJobs = extra;
     },
     /** Replace what streamJobs yields (e.g. a stream that never pushes). */
     overrideStream(fn: Transport["streamJobs"]) {
