@@ -382,11 +382,19 @@ describe.each(TRANSPORTS)("cancelling a running job over %s", (name) => {
   it("aborts the handler's signal at the worker's next heartbeat, and the job stays cancelled", async () => {
     const queue = uniqueQueue("cancel-run");
     const client = new Client({ url: ctx.url, transport: name });
-    const w = new Worker({ url: ctx.url, transport: name, queues: [queue], handleSignals: false, heartbeatIntervalMs: 100 });
+    const f = faulty(transportFor(name, ctx.url));
+    const w = new Worker({ transport: f.transport, queues: [queue], handleSignals: false, heartbeatIntervalMs: 100 });
+    const settleFailed: string[] = [];
+    w.on("job.settleFailed", (e) => void settleFailed.push(e.outcome));
+    let returned = false;
     let reason: unknown;
     const cancelled: string[] = [];
     w.on("job.cancelled", (e) => void cancelled.push(e.job.id));
-    w.register("t.long", (c) => new Promise((resolve) => c.signal.addEventListener("abort", () => resolve((reason = c.signal.reason) && null))));
+    w.register("t.long", async (c) => {
+      await new Promise((resolve) => c.signal.addEventListener("abort", () => resolve((reason = c.signal.reason))));
+      returned = true; // the handler returns normally: the cancelled job must not be acked all the same
+      return "too late";
+    });
     void w.start();
     const job = await client.enqueue("t.long", [], { queue });
     await eventually(async () => (await client.getJob(job.id)).state === "active");
@@ -394,9 +402,14 @@ describe.each(TRANSPORTS)("cancelling a running job over %s", (name) => {
     await eventually(() => cancelled.length === 1, 5000);
     expect(cancelled).toEqual([job.id]);
     expect((reason as Error).name).toBe("JobCancelledError");
+    await eventually(() => returned);
     await sleep(100);
     expect((await client.getJob(job.id)).state).toBe("cancelled");
+    // The server cancelled it: the worker settles nothing (neither an ack nor a nack is even tried).
+    expect(f.calls.ack + f.calls.nack).toBe(0);
+    expect(settleFailed).toEqual([]);
     await w.stop();
+    await f.transport.close();
     await client.close();
   });
 });
