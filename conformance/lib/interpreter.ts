@@ -7,6 +7,7 @@ import { isJsonObject, type JsonObject, type JsonValue } from "../../src/model/j
 import type { Step, TestCase } from "./cases.js";
 import { resolve, type Resolved } from "./jsonpath.js";
 import { match, show, type MatchOptions } from "./matchers.js";
+import { readCase } from "./readable.js";
 import { interpolate, resolveValue, type TemplateContext } from "./templates.js";
 
 export interface StepRequest {
@@ -47,7 +48,8 @@ export interface Failure {
   message: string;
 }
 
-export type CaseStatus = "pass" | "fail" | "not_applicable";
+/** "unreadable": the case has a part the interpreter cannot check (readable.ts); nothing was sent. */
+export type CaseStatus = "pass" | "fail" | "not_applicable" | "unreadable";
 
 export interface CaseOutcome {
   status: CaseStatus;
@@ -76,7 +78,7 @@ interface State extends TemplateContext {
   vars: Map<string, JsonValue>;
 }
 
-const ASSERTION_KEYS = new Set(["status", "status_in", "status_one_of", "body", "body_absent", "body_contains", "body_raw", "headers", "timing_ms", "exclusive_claim"]);
+const ASSERTION_KEYS = new Set(["status", "status_in", "status_one_of", "body", "body_absent", "body_contains", "headers", "timing_ms"]);
 
 export async function runCase(tc: TestCase, ex: Executor, opts: RunOptions = defaultRunOptions()): Promise<CaseOutcome> {
   const started = opts.now();
@@ -88,6 +90,12 @@ export async function runCase(tc: TestCase, ex: Executor, opts: RunOptions = def
     durationMs: Math.round(opts.now() - started),
     ...(reason ? { reason } : {}),
   });
+  // A case is read in full before anything is sent: what cannot be checked fails it as unreadable.
+  const unreadable = readCase(tc as unknown as JsonValue);
+  if (unreadable.length) {
+    failures.push(...unreadable.map((u) => ({ step: u.where, field: u.key, expected: "a readable case", actual: "unreadable", message: `unreadable: ${u.message}` })));
+    return done("unreadable");
+  }
   try {
     for (const step of tc.setup?.steps ?? []) {
       const f = await runStep(step, ex, state, opts);

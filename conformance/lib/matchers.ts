@@ -244,3 +244,117 @@ function matchObject(m: { [k: string]: JsonValue }, a: Resolved, opts: MatchOpti
   }
   return undefined;
 }
+
+// --- reading a matcher before using it ---------------------------------------------------
+
+const TYPES = new Set(["string", "number", "integer", "boolean", "null", "array", "object"]);
+const EXACT_STRING_MATCHERS = new Set([
+  "any",
+  "absent",
+  "exists",
+  "string:nonempty",
+  "string:non_empty",
+  "string:uuid",
+  "string:uuidv7",
+  "string:datetime",
+  "number:positive",
+  "number:non_negative",
+  "array:nonempty",
+  "array:empty",
+]);
+/** Prefixes that only ever introduce a matcher: a string starting so and matching no known form is a typo, not a literal. */
+const MATCHER_PREFIX = /^(string|number|array):|^~/;
+
+/**
+ * Says what in a matcher the language has no meaning for (an unknown
+ * operator, an operator given the wrong kind of argument, a string that looks
+ * like a matcher but is none), or undefined when every part of it can be
+ * checked. A matcher that cannot be read must fail its case, never pass it.
+ */
+export function matcherProblem(m: JsonValue, at = "matcher"): string | undefined {
+  if (m === null || typeof m === "number" || typeof m === "boolean") return undefined;
+  if (typeof m === "string") {
+    if (EXACT_STRING_MATCHERS.has(m) || PREFIXED.some(([re]) => re.test(m))) {
+      const pattern = /^string:pattern\((.*)\)$/s.exec(m);
+      if (pattern) {
+        const re = regex(pattern[1]!);
+        if (typeof re === "string") return `${at}: ${re}`;
+      }
+      return undefined;
+    }
+    return MATCHER_PREFIX.test(m) ? `${at}: unknown string matcher ${JSON.stringify(m)}` : undefined;
+  }
+  if (Array.isArray(m)) {
+    for (let i = 0; i < m.length; i++) {
+      const p = matcherProblem(m[i]!, `${at}[${i}]`);
+      if (p) return p;
+    }
+    return undefined;
+  }
+  const keys = Object.keys(m);
+  if (keys.length === 0) return `${at}: an empty object matcher checks nothing`;
+  const operators = keys.some((k) => OPERATORS.has(k) || k.startsWith("$"));
+  if (!operators) {
+    for (const k of keys) {
+      const p = matcherProblem(m[k]!, `${at}.${k}`);
+      if (p) return p;
+    }
+    return undefined;
+  }
+  for (const k of keys) {
+    const arg = m[k]!;
+    const where = `${at}.${k}`;
+    switch (k) {
+      case "$exists":
+      case "$empty":
+        if (typeof arg !== "boolean") return `${where}: needs true or false, got ${show(arg)}`;
+        break;
+      case "$type":
+        if (typeof arg !== "string" || !TYPES.has(arg)) return `${where}: unknown type ${show(arg)} (known: ${[...TYPES].join(", ")})`;
+        break;
+      case "$match": {
+        if (typeof arg !== "string") return `${where}: needs a regular expression string, got ${show(arg)}`;
+        const re = regex(arg);
+        if (typeof re === "string") return `${where}: ${re}`;
+        break;
+      }
+      case "$in":
+      case "$or": {
+        if (!Array.isArray(arg) || arg.length === 0) return `${where}: needs a non-empty list of alternatives, got ${show(arg)}`;
+        const p = matcherProblem(arg, where);
+        if (p) return p;
+        break;
+      }
+      case "$size":
+        if (typeof arg === "number") {
+          if (!Number.isInteger(arg) || arg < 0) return `${where}: needs a length, got ${arg}`;
+        } else if (!isJsonObject(arg) || !Object.keys(arg).every((op) => COMPARISONS.has(op))) {
+          return `${where}: needs a length or an object of $gt/$gte/$lt/$lte/$eq/$ne, got ${show(arg)}`;
+        } else {
+          const p = matcherProblem(arg, where);
+          if (p) return p;
+        }
+        break;
+      case "range": {
+        const bounds = isJsonObject(arg) ? Object.keys(arg) : [];
+        if (!isJsonObject(arg) || bounds.length === 0 || !bounds.every((b) => (b === "min" || b === "max") && typeof arg[b] === "number"))
+          return `${where}: needs {min, max} (numbers, either or both), got ${show(arg)}`;
+        break;
+      }
+      case "$gt":
+      case "$gte":
+      case "$lt":
+      case "$lte":
+        if (typeof arg !== "number") return `${where}: needs a number, got ${show(arg)}`;
+        break;
+      case "$eq":
+      case "$ne":
+        break;
+      default:
+        return `${where}: unknown operator ${JSON.stringify(k)}${keys.some((x) => OPERATORS.has(x)) ? ` beside ${keys.filter((x) => OPERATORS.has(x)).join(", ")}` : ""}`;
+    }
+  }
+  return undefined;
+}
+
+const COMPARISONS = new Set(["$gt", "$gte", "$lt", "$lte", "$eq", "$ne"]);

@@ -8,6 +8,7 @@
  * docs/conformance.md explains each entry at length.
  */
 import { caseKey, type LoadedCase } from "./cases.js";
+import type { Failure } from "./interpreter.js";
 
 /** Extension groups (the suite directory without "ext-") the server does not implement. */
 export const UNSUPPORTED_EXTENSIONS: Readonly<Record<string, string>> = {
@@ -46,9 +47,21 @@ export const GRPC_NOT_APPLICABLE: Readonly<Record<string, string>> = {
   "L4-RL-001 rate-limit-per-queue": "configures the queue rate limit through the enqueue option rate_limit; EnqueueOptions has no such field",
 };
 
+/** One failed assertion, as the interpreter reports it (actual is the JSON text of the value). */
+export interface ExpectedFailure {
+  step: string;
+  field: string;
+  actual: string;
+}
+
 export interface KnownFailure {
   protocols: ReadonlyArray<"http" | "grpc">;
   reason: string;
+  /**
+   * The failed assertions the reason explains, exactly: a run is a known failure only when
+   * it fails with these and nothing else. Failing in another way is a failure.
+   */
+  failures: readonly ExpectedFailure[];
 }
 
 /** Cases that fail for a reason in the case itself, keyed "<test_id> <name>". */
@@ -57,11 +70,13 @@ export const KNOWN_FAILURES: Readonly<Record<string, KnownFailure>> = {
     protocols: ["http", "grpc"],
     reason:
       'case defect: its three nacks send error.code "handler_error" (upstream commit 6e51165 rewrote them from error.type), but step-8 still expects the old types "ConnectionTimeout", "RateLimitExceeded", "InternalServerError" in errors[i].type, which no request carries',
+    failures: [0, 1, 2].map((i) => ({ step: "step-8", field: `$.job.errors[${i}].type`, actual: '"handler_error"' })),
   },
   "EXT-BP-001 backpressure-reject-when-full": {
     protocols: ["http"],
     reason:
       'disagreement: expects error.code "QUEUE_FULL" (the upper-case catalog of ojs-errors.md); the HTTP binding and every level case use lower-case codes, so the server answers "queue_full" (429, Retry-After, depth headers as asked)',
+    failures: [{ step: "step-4", field: "$.error.code", actual: '"queue_full"' }],
   },
 };
 
@@ -72,4 +87,19 @@ export function unsupportedReason(c: LoadedCase): string | undefined {
 export function grpcNotApplicable(c: LoadedCase): string | undefined {
   if (c.extension) return GRPC_EXTENSION_REASON;
   return GRPC_NOT_APPLICABLE[caseKey(c)];
+}
+
+/**
+ * Whether a run failed exactly as the known failure documents: every failed
+ * assertion is one the reason explains, and every one it explains happened.
+ * Returns undefined when it did, else what differs.
+ */
+export function unexplainedFailures(known: KnownFailure, failures: readonly Failure[]): string | undefined {
+  const key = (f: { step: string; field: string; actual: string }) => `[${f.step}] ${f.field} = ${f.actual}`;
+  const expected = new Set(known.failures.map(key));
+  const seen = new Set(failures.map(key));
+  const extra = [...seen].filter((k) => !expected.has(k));
+  const missing = [...expected].filter((k) => !seen.has(k));
+  if (!extra.length && !missing.length) return undefined;
+  return [extra.length ? `failed beyond its documented reason: ${extra.join("; ")}` : "", missing.length ? `no longer fails as documented: ${missing.join("; ")}` : ""].filter(Boolean).join("; ");
 }

@@ -37,8 +37,8 @@ export function problemLines(runs: CaseRun[]): string[] {
   const lines: string[] = [];
   const order = (r: CaseRun) => `${r.c.tc.test_id} ${r.protocol}`;
   for (const r of [...runs].sort((a, b) => order(a).localeCompare(order(b)))) {
-    if (r.status !== "fail" && r.status !== "known_failure" && r.status !== "unexpected_pass") continue;
-    const tag = r.status === "fail" ? "FAIL" : r.status === "known_failure" ? "KNOWN" : "UNEXPECTED PASS";
+    if (r.status !== "fail" && r.status !== "known_failure" && r.status !== "unexpected_pass" && r.status !== "unreadable") continue;
+    const tag = r.status === "fail" ? "FAIL" : r.status === "known_failure" ? "KNOWN" : r.status === "unreadable" ? "UNREADABLE" : "UNEXPECTED PASS";
     if (r.status === "unexpected_pass") {
       lines.push(`${tag} ${r.protocol} ${caseKey(r.c)}: listed as a known failure but passed (${clip(r.reason ?? "")})`);
       continue;

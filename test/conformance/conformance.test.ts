@@ -54,9 +54,10 @@ if (!existsSync(SUITES)) {
               return;
             case "unexpected_pass":
               throw new Error(`listed as a known failure in conformance/lib/policy.ts but passed: remove the entry (${r.reason ?? ""})`);
+            case "unreadable":
             case "fail": {
               const lines = (r.outcome?.failures ?? []).map((f) => `[${f.step}] ${f.field}: expected ${f.expected}, actual ${f.actual} (${f.message})`);
-              throw new Error(`${c.extension ? "extension" : `level ${c.level}`} case failed over ${protocol}:\n${lines.join("\n")}`);
+              throw new Error(`${c.extension ? "extension" : `level ${c.level}`} case ${r.status === "unreadable" ? "is unreadable" : "failed"} over ${protocol}:\n${lines.join("\n")}`);
             }
           }
         });

@@ -161,10 +161,11 @@ describe("interpreter", () => {
   it("WAIT and delay_ms sleep (once each) without sending anything", async () => {
     const slept: number[] = [];
     const ex = new ScriptedExecutor(() => ({ status: 200 }));
-    await runCase(tc([{ id: "w", action: "WAIT", duration_ms: 300 }, { id: "w2", action: "WAIT", delay_ms: 50 }, { id: "g", action: "GET", path: "/", delay_ms: 20 }]), ex, {
+    const out = await runCase(tc([{ id: "w", action: "WAIT", duration_ms: 300 }, { id: "w2", action: "WAIT", delay_ms: 50 }, { id: "g", action: "GET", path: "/", delay_ms: 20, assertions: { status: 200 } }]), ex, {
       ...opts,
       sleep: async (ms) => void slept.push(ms),
     });
+    expect(out.status).toBe("pass");
     expect(slept).toEqual([300, 50, 20]);
     expect(ex.sent).toHaveLength(1);
   });
@@ -218,16 +219,18 @@ describe("interpreter", () => {
     expect(ex.sent.map((s) => s.path)).toEqual(["/jobs", "/jobs", "/jobs", "/dlq/J3/retry"]);
   });
 
-  it("an unknown assertion key is a failure, not silently ignored; *_comment keys are notes", async () => {
+  it("an unknown assertion key makes the case unreadable, not silently ignored; *_comment keys are notes", async () => {
     const ex = new ScriptedExecutor(() => ({ status: 200 }));
     const out = await runCase(tc([{ id: "s", action: "GET", path: "/", assertions: { status: 200, header_count: 3, headers_comment: "note" } }]), ex, opts);
+    expect(out.status).toBe("unreadable");
     expect(out.failures.map((f) => f.field)).toEqual(["header_count"]);
+    expect(ex.sent).toHaveLength(0);
   });
 
   it("a setup failure stops the case; teardown runs but does not judge", async () => {
     const ex = new ScriptedExecutor((req): Partial<StepResponse> => ({ status: req.path === "/setup" ? 500 : 200 }));
     const out = await runCase(
-      { ...tc([{ id: "s", action: "GET", path: "/never" }]), setup: { steps: [{ id: "u", action: "POST", path: "/setup", assertions: { status: 200 } }] }, teardown: { steps: [{ id: "d", action: "DELETE", path: "/td", assertions: { status: 404 } }] } },
+      { ...tc([{ id: "s", action: "GET", path: "/never", assertions: { status: 200 } }]), setup: { steps: [{ id: "u", action: "POST", path: "/setup", assertions: { status: 200 } }] }, teardown: { steps: [{ id: "d", action: "DELETE", path: "/td", assertions: { status: 404 } }] } },
       ex,
       opts,
     );
