@@ -11,6 +11,13 @@
  * job with GetJob right after to fill in the job's fields; the state of the
  * answer itself always comes from the RPC. Each such choice is listed in
  * docs/conformance.md.
+ *
+ * The adapter never makes an answer up: no constant, no echo of the request,
+ * no default standing in for a field the server did not send. Where the RPC
+ * cannot say what a step asserts (an empty response, a field ojs.v1 lacks,
+ * HTTP headers), the step throws NotApplicable with a contract gap declared
+ * in policy.ts (GRPC_CONTRACT_GAPS), and the case is not applicable over gRPC
+ * with that reason.
  */
 import { ackResultToJson, jobRequestFromJson, jobToJson, nackResultToJson } from "../../src/codec/json.js";
 import { cronToJson, manifestToJson, queueStatsToJson } from "../../src/codec/admin.js";
@@ -22,12 +29,26 @@ import type { JobRequest, NormalizedJobRequest, RetryPolicy, UniquePolicy } from
 import { isJsonObject, type JsonObject, type JsonValue } from "../../src/model/json.js";
 import { normalizeJobRequest } from "../../src/model/schemas.js";
 import type { WorkerDirective } from "../../src/model/system.js";
+import { createClient, type Client as RpcClient } from "@connectrpc/connect";
+import { createGrpcTransport, Http2SessionManager } from "@connectrpc/connect-node";
+import { OJSService } from "../../gen/ojs/v1/service_pb.js";
+import { WorkerState } from "../../gen/ojs/v1/worker_pb.js";
+import { resultToStruct, workerStateFromProto, workerStateToProto } from "../../src/codec/proto.js";
+import { durationFromMs } from "../../src/codec/values.js";
+import { fromConnectError } from "../../src/transport/grpc/errors.js";
 import { GrpcTransport } from "../../src/transport/grpc/transport.js";
 import { NotApplicable, type Executor, type StepRequest, type StepResponse } from "./interpreter.js";
+import { touchesPaths } from "./jsonpath.js";
+import type { GrpcGap } from "./policy.js";
 
 interface Answer {
   status: number;
   body?: JsonValue;
+  /**
+   * Parts of the HTTP answer the RPC cannot say ("$" for all of the body), and the
+   * declared gap that explains why: a step asserting any of them is not applicable.
+   */
+  unknowable?: { paths: string[]; gap: GrpcGap };
 }
 
 type Handler = (params: string[], body: JsonObject, query: URLSearchParams) => Promise<Answer>;
@@ -109,12 +130,28 @@ export class GrpcExecutor implements Executor {
   readonly protocol = "grpc";
   private readonly t: GrpcTransport;
   private readonly routes: Array<{ method: string; re: RegExp; handler: Handler }> = [];
-  /** The proto Workflow has no type; the adapter remembers the kind it sent (see docs/conformance.md). */
-  private readonly kinds = new Map<string, string>();
+
+  /**
+   * The bare ojs.v1 client, for the RPCs whose answer the SDK transport reduces
+   * (Ack's `acknowledged`, Heartbeat's "no change"): the adapter reports what the server said.
+   */
+  private readonly session: Http2SessionManager;
+  private readonly rpc: RpcClient<typeof OJSService>;
 
   constructor(url: string, timeoutMs = 30_000) {
     this.t = new GrpcTransport({ url, timeoutMs });
+    this.session = new Http2SessionManager(url);
+    this.rpc = createClient(OJSService, createGrpcTransport({ baseUrl: url.replace(/\/$/, ""), sessionManager: this.session, defaultTimeoutMs: timeoutMs }));
     this.define();
+  }
+
+  /** A bare RPC, its failure read as the transport reads it (an OjsError with the server's code). */
+  private async raw<T>(operation: string, call: () => Promise<T>): Promise<T> {
+    try {
+      return await call();
+    } catch (e) {
+      throw fromConnectError(e, operation);
+    }
   }
 
   private on(method: string, pattern: string, handler: Handler): void {
@@ -128,6 +165,8 @@ export class GrpcExecutor implements Executor {
     if (!route) throw new NotApplicable(`ojs.v1 has no RPC for ${req.method} ${url.pathname}`);
     const params = (route.re.exec(url.pathname) ?? []).slice(1).map((p) => decodeURIComponent(p));
     if (req.body !== undefined && !isJsonObject(req.body)) throw new NotApplicable("the request body is not a JSON object");
+    const a = req.step.assertions;
+    if (isJsonObject(a) && a.headers !== undefined) throw new NotApplicable(`step ${req.step.id} asserts HTTP response headers`, "http-headers");
     const started = performance.now();
     let answer: Answer;
     try {
@@ -135,12 +174,17 @@ export class GrpcExecutor implements Executor {
     } catch (e) {
       answer = errorAnswer(e);
     }
+    const durationMs = Math.round(performance.now() - started);
+    if (answer.unknowable && isJsonObject(a) && touchesPaths(a, answer.unknowable.paths))
+      throw new NotApplicable(`step ${req.step.id} asserts ${answer.unknowable.paths.join(", ")} of ${req.method} ${url.pathname}`, answer.unknowable.gap);
     const text = answer.body === undefined ? "" : JSON.stringify(answer.body);
-    return { status: answer.status, headers: { "content-type": "application/grpc+proto" }, text, body: answer.body, durationMs: Math.round(performance.now() - started) };
+    // No headers: a gRPC answer has none of the HTTP binding's (steps asserting them are not applicable, above).
+    return { status: answer.status, headers: {}, text, body: answer.body, durationMs };
   }
 
   async close(): Promise<void> {
     await this.t.close();
+    this.session.abort();
   }
 
   private define(): void {
@@ -190,8 +234,11 @@ export class GrpcExecutor implements Executor {
 
     this.on("POST", "/ojs/v1/workers/ack", async (_p, body) => {
       const jobId = String(body.job_id ?? "");
-      await t.ack({ jobId, ...("result" in body ? { result: body.result! } : {}), ...(typeof body.worker_id === "string" ? { workerId: body.worker_id } : {}) });
-      return { status: 200, body: ackResultToJson(await t.getJob(jobId)) };
+      const res = await this.raw("ack", () => this.rpc.ack({ jobId, ...("result" in body ? { result: resultToStruct(body.result!) } : {}) }));
+      const out = ackResultToJson(await t.getJob(jobId));
+      // What the server said, not what a successful call implies.
+      out.acknowledged = res.acknowledged;
+      return { status: 200, body: out };
     });
 
     this.on("POST", "/ojs/v1/workers/nack", async (_p, body) => {
@@ -214,31 +261,43 @@ export class GrpcExecutor implements Executor {
       }
       if (typeof body.job_id === "string" && !ids.includes(body.job_id)) ids.push(body.job_id);
       const state = typeof body.state === "string" && DIRECTIVES.has(body.state) ? (body.state as WorkerDirective) : "running";
-      const out = await t.heartbeat({
-        workerId: String(body.worker_id ?? ""),
-        state,
-        activeJobIds: ids,
-        ...(num(body.visibility_timeout_ms) !== undefined ? { visibilityTimeoutMs: num(body.visibility_timeout_ms)! } : {}),
-      });
-      return { status: 200, body: { state: out.directive, directive: out.directive, jobs_extended: out.extended ?? [] } };
+      const vis = num(body.visibility_timeout_ms);
+      // One Heartbeat RPC per job, as the proto has it (one without a job when none is named).
+      const answers = await Promise.all(
+        (ids.length ? ids : [""]).map((id) =>
+          this.raw("heartbeat", () =>
+            this.rpc.heartbeat({ workerId: String(body.worker_id ?? ""), id, currentState: workerStateToProto(state), ...(vis !== undefined ? { extendBy: durationFromMs(vis) } : {}) }),
+          ),
+        ),
+      );
+      const directed = new Set(answers.map((r) => r.directedState));
+      const out: JsonObject = { jobs_extended: ids };
+      // UNSPECIFIED means "no change": the server did not say which state, so the answer names none.
+      if (directed.size === 1 && !directed.has(WorkerState.UNSPECIFIED)) {
+        const d = workerStateFromProto([...directed][0]!);
+        if (d) out.state = out.directive = d;
+      }
+      if (out.state !== undefined) return { status: 200, body: out };
+      return { status: 200, body: out, unknowable: { paths: ["$.state", "$.directive"], gap: "heartbeat-no-directive" } };
     });
 
     this.on("GET", "/ojs/v1/queues", async () => {
       const page = await t.listQueues({ limit: 1000 });
-      return { status: 200, body: { queues: page.items.map((q) => ({ name: q.name, paused: q.paused, available: q.availableCount ?? 0 })) } };
+      return { status: 200, body: { queues: page.items.map((q) => ({ name: q.name, paused: q.paused, ...(q.availableCount !== undefined ? { available: q.availableCount } : {}) })) } };
     });
 
     this.on("GET", "/ojs/v1/queues/:name/stats", async ([name]) => {
       const s = await t.queueStats(name!);
-      // QueueStatistics carries completed_last_hour but no all-time count; within a case the two agree.
-      return { status: 200, body: { queue: queueStatsToJson(s, s.completedLastHour) } };
+      const queue = queueStatsToJson(s, 0);
+      // QueueStatistics has completed_last_hour but no all-time count.
+      delete queue.completed;
+      return { status: 200, body: { queue }, unknowable: { paths: ["$.queue.completed"], gap: "no-all-time-completed" } };
     });
 
     for (const action of ["pause", "resume"] as const) {
       this.on("POST", `/ojs/v1/queues/:name/${action}`, async ([name]) => {
         await (action === "pause" ? t.pauseQueue(name!) : t.resumeQueue(name!));
-        const s = await t.queueStats(name!);
-        return { status: 200, body: { queue: { name: name!, paused: s.paused } } };
+        return { status: 200, unknowable: { paths: ["$"], gap: "empty-response" } };
       });
     }
 
@@ -247,12 +306,12 @@ export class GrpcExecutor implements Executor {
         ...(q.get("queue") ? { queue: q.get("queue")! } : {}),
         ...(q.get("limit") ? { limit: Number(q.get("limit")) } : {}),
       });
-      return { status: 200, body: { jobs: page.items.map((j) => jobToJson(j)), total_count: page.totalCount ?? page.items.length } };
+      return { status: 200, body: { jobs: page.items.map((j) => jobToJson(j)), ...(page.totalCount !== undefined ? { total_count: page.totalCount } : {}) } };
     });
     this.on("POST", "/ojs/v1/dead-letter/:id/retry", async ([id]) => ({ status: 200, body: { job: jobToJson(await t.retryDeadLetter(id!)) } }));
     this.on("DELETE", "/ojs/v1/dead-letter/:id", async ([id]) => {
       await t.deleteDeadLetter(id!);
-      return { status: 200, body: { deleted: true, job_id: id! } };
+      return { status: 200, unknowable: { paths: ["$"], gap: "empty-response" } };
     });
 
     this.on("GET", "/ojs/v1/cron", async () => ({ status: 200, body: { crons: (await t.listCron()).map((c) => cronToJson(c, { enabled: true })) } }));
@@ -265,26 +324,22 @@ export class GrpcExecutor implements Executor {
       await t.registerCron({ name, cron: String(body.expression ?? body.cron ?? ""), ...(typeof body.timezone === "string" ? { timezone: body.timezone } : {}), type, args, options });
       const entry = (await t.listCron()).find((c) => c.name === name);
       // A schedule registered over gRPC is active: the proto has no disabled schedules.
-      return { status: 201, body: { cron: entry ? cronToJson(entry, { enabled: true }) : { name } } };
+      if (entry) return { status: 201, body: { cron: cronToJson(entry, { enabled: true }) } };
+      return { status: 201, unknowable: { paths: ["$"], gap: "empty-response" } };
     });
     this.on("DELETE", "/ojs/v1/cron/:name", async ([name]) => {
       await t.unregisterCron(name!);
-      return { status: 200, body: {} };
+      return { status: 200, unknowable: { paths: ["$"], gap: "empty-response" } };
     });
 
-    this.on("POST", "/ojs/v1/workflows", async (_p, body) => {
-      const def = definitionFromJson(body);
-      const w = await t.createWorkflow(def);
-      this.kinds.set(w.id, def.kind);
-      return { status: 201, body: { workflow: workflowToJson(w, { kind: def.kind }) } };
+    // The proto Workflow has no type (chain, group, batch): the answer cannot say it.
+    const workflow = (status: number, w: Parameters<typeof workflowToJson>[0]): Answer => ({
+      status,
+      body: { workflow: workflowToJson(w) },
+      unknowable: { paths: ["$.workflow.type"], gap: "no-workflow-type" },
     });
-    this.on("GET", "/ojs/v1/workflows/:id", async ([id]) => {
-      const w = await t.getWorkflow(id!);
-      return { status: 200, body: { workflow: workflowToJson(w, { kind: this.kinds.get(w.id) ?? "dag" }) } };
-    });
-    this.on("DELETE", "/ojs/v1/workflows/:id", async ([id]) => {
-      const w = await t.cancelWorkflow(id!);
-      return { status: 200, body: { workflow: workflowToJson(w, { kind: this.kinds.get(w.id) ?? "dag" }) } };
-    });
+    this.on("POST", "/ojs/v1/workflows", async (_p, body) => workflow(201, await t.createWorkflow(definitionFromJson(body))));
+    this.on("GET", "/ojs/v1/workflows/:id", async ([id]) => workflow(200, await t.getWorkflow(id!)));
+    this.on("DELETE", "/ojs/v1/workflows/:id", async ([id]) => workflow(200, await t.cancelWorkflow(id!)));
   }
 }

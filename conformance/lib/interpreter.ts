@@ -38,6 +38,13 @@ export interface Executor {
 /** Thrown by an executor for a step its protocol cannot express. */
 export class NotApplicable extends Error {
   override name = "NotApplicable";
+  constructor(
+    message: string,
+    /** The contract gap (policy.ts GRPC_CONTRACT_GAPS) that makes the step inexpressible, when it is one. */
+    readonly gap?: string,
+  ) {
+    super(message);
+  }
 }
 
 export interface Failure {
@@ -57,6 +64,8 @@ export interface CaseOutcome {
   durationMs: number;
   /** Why the case could not be expressed, for not_applicable. */
   reason?: string;
+  /** The contract gap the executor named, for not_applicable. */
+  gap?: string;
 }
 
 export interface RunOptions extends MatchOptions {
@@ -84,11 +93,12 @@ export async function runCase(tc: TestCase, ex: Executor, opts: RunOptions = def
   const started = opts.now();
   const state: State = { bodies: new Map(), vars: new Map() };
   const failures: Failure[] = [];
-  const done = (status: CaseStatus, reason?: string): CaseOutcome => ({
+  const done = (status: CaseStatus, reason?: string, gap?: string): CaseOutcome => ({
     status,
     failures,
     durationMs: Math.round(opts.now() - started),
     ...(reason ? { reason } : {}),
+    ...(gap ? { gap } : {}),
   });
   // A case is read in full before anything is sent: what cannot be checked fails it as unreadable.
   const unreadable = readCase(tc as unknown as JsonValue);
@@ -109,7 +119,7 @@ export async function runCase(tc: TestCase, ex: Executor, opts: RunOptions = def
       for (const f of results) failures.push(...f);
     }
   } catch (e) {
-    if (e instanceof NotApplicable) return done("not_applicable", e.message);
+    if (e instanceof NotApplicable) return done("not_applicable", e.message, e.gap);
     throw e;
   } finally {
     for (const step of tc.teardown?.steps ?? []) {

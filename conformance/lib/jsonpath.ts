@@ -5,7 +5,7 @@
  * `['key']`, and the filter `[?(@.key=='value')]` (first match only, compared
  * as text). Template paths ("job.id", no "$") use the same grammar.
  */
-import { isJsonObject, type JsonValue } from "../../src/model/json.js";
+import { isJsonObject, type JsonObject, type JsonValue } from "../../src/model/json.js";
 
 export type Segment =
   | { kind: "key"; key: string }
@@ -129,4 +129,31 @@ function walk(segs: Segment[], i: number, cur: JsonValue | undefined): Resolved 
       return walk(segs, i + 1, hit);
     }
   }
+}
+
+/** Whether JSONPath `a` names `b`, something inside it, or something containing it. */
+function overlaps(a: string, b: string): boolean {
+  if (a === b || a === "$" || b === "$") return true;
+  const inside = (x: string, y: string) => x.startsWith(`${y}.`) || x.startsWith(`${y}[`);
+  return inside(a, b) || inside(b, a);
+}
+
+/**
+ * Whether a step's assertions look at any of `paths` of the response body
+ * (directly, through an enclosing object, in a top-level $or, as an absent
+ * field, or through the raw text that body_contains reads).
+ */
+export function touchesPaths(assertions: JsonObject, paths: readonly string[]): boolean {
+  if (assertions.body_contains !== undefined) return true;
+  const absent = Array.isArray(assertions.body_absent) ? assertions.body_absent : [];
+  if (absent.some((p) => typeof p === "string" && paths.some((q) => overlaps(p, q)))) return true;
+  const body = (b: JsonValue | undefined): boolean => {
+    if (!isJsonObject(b)) return false;
+    return Object.entries(b).some(([k, v]) => {
+      if (k === "$or") return Array.isArray(v) && v.some(body);
+      if (k === "$empty") return true;
+      return paths.some((q) => overlaps(k, q));
+    });
+  };
+  return body(assertions.body);
 }

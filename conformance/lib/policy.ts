@@ -30,6 +30,28 @@ export const UNSUPPORTED_EXTENSIONS: Readonly<Record<string, string>> = {
 /** Extensions have no RPC in ojs.v1; they are served over HTTP only. */
 export const GRPC_EXTENSION_REASON = "extension served by the HTTP binding only: ojs.v1 has no RPC for it";
 
+/**
+ * What the ojs.v1 contract cannot say that an HTTP answer does. The gRPC
+ * executor never fills such a part in (no constant, no echo of the request,
+ * no default): a step that asserts it throws NotApplicable with the gap's name,
+ * and the case is not applicable over gRPC with this reason. A gap the
+ * executor names that is missing here fails the case.
+ */
+export const GRPC_CONTRACT_GAPS = {
+  "empty-response":
+    "the RPC answers an empty message (PauseQueue, ResumeQueue, DeleteDeadLetter, UnregisterCron, or a RegisterCron whose schedule is not listed after): nothing in it can say what the step asserts of the HTTP body",
+  "no-workflow-type": "ojs.v1 Workflow has no type (chain, group, batch): the answer cannot say $.workflow.type, and echoing the request's would test the adapter",
+  "no-all-time-completed": "QueueStatistics has completed_last_hour but no all-time completed count: the answer cannot say $.queue.completed",
+  "heartbeat-no-directive": "HeartbeatResponse.directed_state is UNSPECIFIED (no change): it does not say which state the HTTP answer's state names",
+  "http-headers": "asserts HTTP response headers; a gRPC answer has none of the HTTP binding's headers",
+} as const;
+
+export type GrpcGap = keyof typeof GRPC_CONTRACT_GAPS;
+
+export function grpcGapReason(gap: string | undefined): string | undefined {
+  return gap !== undefined && Object.prototype.hasOwnProperty.call(GRPC_CONTRACT_GAPS, gap) ? GRPC_CONTRACT_GAPS[gap as GrpcGap] : undefined;
+}
+
 /** Level cases that cannot be expressed through the ojs.v1 RPCs, keyed "<test_id> <name>". */
 export const GRPC_NOT_APPLICABLE: Readonly<Record<string, string>> = {
   "L0-ENV-004 invalid-missing-args": "checks that a request without args is refused; proto3 cannot tell missing args from an empty list, which is valid",

@@ -8,7 +8,7 @@ import { caseKey, type LoadedCase } from "./cases.js";
 import { GrpcExecutor } from "./grpc-executor.js";
 import { HttpExecutor } from "./http-executor.js";
 import { defaultRunOptions, runCase, type CaseOutcome, type Executor } from "./interpreter.js";
-import { grpcNotApplicable, KNOWN_FAILURES, unexplainedFailures, unsupportedReason } from "./policy.js";
+import { grpcGapReason, grpcNotApplicable, KNOWN_FAILURES, unexplainedFailures, unsupportedReason } from "./policy.js";
 
 export type Protocol = "http" | "grpc";
 
@@ -83,6 +83,9 @@ export async function runOne(c: LoadedCase, protocol: Protocol, tolerancePct = 5
   const known = KNOWN_FAILURES[key];
   const knownHere = known && known.protocols.includes(protocol);
   if (outcome.status === "not_applicable") {
+    // A step asserts what the gRPC contract cannot say, by a gap declared in policy.ts.
+    const gap = protocol === "grpc" ? grpcGapReason(outcome.gap) : undefined;
+    if (gap) return { c, protocol, status: "not_applicable", outcome, reason: `${gap} (${outcome.reason ?? ""})` };
     // An executor met a step it cannot express, and the case is not declared so: that is a failure of the declaration.
     outcome.failures.push({ step: "-", field: "protocol", expected: "expressible", actual: "not applicable", message: `${outcome.reason}; declare it in conformance/lib/policy.ts with its reason` });
     return { c, protocol, status: "fail", outcome, reason: outcome.reason };
