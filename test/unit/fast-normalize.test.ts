@@ -14,50 +14,102 @@ function slow(req: JobRequest): unknown {
 }
 
 const maybe = <T>(a: fc.Arbitrary<T>) => fc.option(a, { nil: undefined });
-const json = fc.jsonValue();
-const request = fc.record({
-  type: fc.oneof(fc.constantFrom("email.send", "a-b.c_d", "Bad", "1x", "", "a..b"), fc.string({ maxLength: 6 }), fc.integer()),
-  args: fc.oneof(fc.array(json, { maxLength: 4 }), fc.constantFrom({}, "x", null, [undefined], [NaN], [new Date(0)])),
-  options: maybe(
-    fc.record(
-      {
-        queue: fc.oneof(fc.constantFrom("default", "q-1", "a.b", "Bad", "-x", "", "x".repeat(256)), fc.string({ maxLength: 5 })),
-        priority: fc.oneof(fc.integer({ min: -120, max: 120 }), fc.double(), fc.constant("1")),
-        meta: fc.oneof(fc.dictionary(fc.string({ maxLength: 4 }), json, { maxKeys: 3 }), fc.constantFrom({}, [], "m", { d: new Date(0) })),
-        tags: fc.oneof(fc.array(fc.string({ maxLength: 3 }), { maxLength: 3 }), fc.constant([1])),
-        id: fc.oneof(fc.uuid(), fc.constantFrom("not-a-uuid")),
-        timeout: fc.constantFrom(1000, "PT1S"),
-        retry: fc.constant({ maxAttempts: 2 }),
-        unknown: fc.constant(1),
-      },
-      { requiredKeys: [] },
+const json = fc.jsonValue({ maxDepth: 2 });
+const word = fc.stringMatching(/^[a-z][a-z0-9_-]{0,5}$/);
+
+/** Requests of the simple shape, valid: the ones the shortcut exists for (zero values included). */
+const simple = fc.record(
+  {
+    type: fc.array(word, { minLength: 1, maxLength: 3 }).map((w) => w.join(".")),
+    args: fc.array(json, { maxLength: 4 }),
+    options: maybe(
+      fc.record(
+        {
+          queue: fc.stringMatching(/^[a-z0-9][a-z0-9.-]{0,8}$/),
+          priority: fc.oneof(fc.constant(0), fc.integer({ min: -100, max: 100 })),
+          meta: fc.oneof(fc.constant({}), fc.dictionary(fc.string({ maxLength: 4 }), json, { maxKeys: 3 })),
+          tags: fc.oneof(fc.constant([]), fc.array(fc.string({ maxLength: 3 }), { maxLength: 3 })),
+          id: fc.uuid({ version: 7 }),
+        },
+        { requiredKeys: [] },
+      ),
     ),
-  ),
-}) as fc.Arbitrary<JobRequest>;
+  },
+  { requiredKeys: ["type", "args"] },
+) as fc.Arbitrary<JobRequest>;
+
+/** Valid, but beyond the simple shape: the shortcut must defer to zod. */
+const unusual = fc
+  .tuple(simple, fc.constantFrom<Record<string, unknown>>({ timeout: 1000 }, { timeout: "PT1S" }, { retry: { maxAttempts: 2 } }, { scheduledAt: new Date(0) }))
+  .map(([r, extra]) => ({ ...r, options: { ...(r.options ?? {}), ...extra } }) as JobRequest);
+
+/** One field broken (or an unknown option): zod refuses, and the shortcut must not accept. */
+const broken = fc
+  .tuple(
+    simple,
+    fc.constantFrom<(r: JobRequest) => JobRequest>(
+      (r) => ({ ...r, type: "Bad" }),
+      (r) => ({ ...r, type: "" }),
+      (r) => ({ ...r, type: 7 as unknown as string }),
+      (r) => ({ ...r, args: {} as unknown as [] }),
+      (r) => ({ ...r, args: [undefined] as unknown as [] }),
+      (r) => ({ ...r, args: [NaN] }),
+      (r) => ({ ...r, args: [new Date(0)] as unknown as [] }),
+      (r) => ({ ...r, options: { ...r.options, queue: "Bad" } }),
+      (r) => ({ ...r, options: { ...r.options, queue: "x".repeat(256) } }),
+      (r) => ({ ...r, options: { ...r.options, priority: 101 } }),
+      (r) => ({ ...r, options: { ...r.options, priority: 1.5 } }),
+      (r) => ({ ...r, options: { ...r.options, priority: "1" as unknown as number } }),
+      (r) => ({ ...r, options: { ...r.options, meta: [] as unknown as Record<string, never> } }),
+      (r) => ({ ...r, options: { ...r.options, meta: { d: new Date(0) } as unknown as Record<string, never> } }),
+      (r) => ({ ...r, options: { ...r.options, tags: [1] as unknown as string[] } }),
+      (r) => ({ ...r, options: { ...r.options, id: "not-a-uuid" } }),
+      (r) => ({ ...r, options: { ...r.options, unknown: 1 } as JobRequest["options"] }),
+    ),
+  )
+  .map(([r, breakIt]) => breakIt(r));
+
+const request = fc.oneof(simple, unusual, broken);
 
 describe("the validation shortcut", () => {
-  it("answers exactly as zod does whenever it answers, and defers otherwise", () => {
-    let answered = 0;
+  it("answers exactly as zod does whenever it answers, and defers otherwise; each path is taken often", () => {
+    const paths = { shortcut: 0, deferredValid: 0, deferredInvalid: 0, shortcutZeroPriority: 0, shortcutEmptyMeta: 0, shortcutEmptyTags: 0 };
+    const RUNS = 3000;
     fc.assert(
       fc.property(request, (req) => {
         const fast = fastNormalize(req);
-        if (fast === undefined) return;
-        answered++;
-        expect(fast).toEqual(slow(req));
+        const zod = slow(req);
+        if (fast === undefined) {
+          if (zod === "invalid") paths.deferredInvalid++;
+          else paths.deferredValid++;
+          return;
+        }
+        paths.shortcut++;
+        if (req.options?.priority === 0) paths.shortcutZeroPriority++;
+        if (req.options?.meta && Object.keys(req.options.meta).length === 0) paths.shortcutEmptyMeta++;
+        if (Array.isArray(req.options?.tags) && req.options.tags.length === 0) paths.shortcutEmptyTags++;
+        expect(fast).toEqual(zod);
       }),
-      { numRuns: 3000 },
+      { numRuns: RUNS },
     );
-    // The shortcut must actually be taken for the common shape, or it is pointless.
-    expect(answered).toBeGreaterThan(20);
+    // The generator reaches every path, the shortcut's zero values included, in a measured share.
+    expect(paths.shortcut / RUNS).toBeGreaterThan(0.25);
+    expect(paths.deferredValid / RUNS).toBeGreaterThan(0.2);
+    expect(paths.deferredInvalid / RUNS).toBeGreaterThan(0.2);
+    for (const k of ["shortcutZeroPriority", "shortcutEmptyMeta", "shortcutEmptyTags"] as const) expect(paths[k], k).toBeGreaterThan(30);
   });
 
   it("never accepts what zod refuses", () => {
+    let refused = 0;
     fc.assert(
       fc.property(request, (req) => {
-        if (slow(req) === "invalid") expect(fastNormalize(req)).toBeUndefined();
+        if (slow(req) !== "invalid") return;
+        refused++;
+        expect(fastNormalize(req)).toBeUndefined();
       }),
       { numRuns: 3000 },
     );
+    expect(refused).toBeGreaterThan(600);
   });
 
   it("takes the common shapes", () => {
