@@ -1,3 +1,4 @@
+import { createServer as createNetServer, type AddressInfo, type Socket } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   batch,
@@ -335,6 +336,30 @@ describe("client configuration", () => {
       const c = new Client({ url: "http://127.0.0.1:1", transport, timeoutMs: 2000 });
       await expect(c.health()).rejects.toMatchObject({ name: "ConnectionError", retryable: true });
       await c.close();
+    }
+    // A server that takes the connection and never answers: only the signal can end the call.
+    const sockets = new Set<Socket>();
+    const silent = createNetServer((socket) => {
+      sockets.add(socket);
+      socket.on("error", () => undefined);
+    });
+    await new Promise<void>((r) => silent.listen(0, "127.0.0.1", r));
+    const url = `http://127.0.0.1:${(silent.address() as AddressInfo).port}`;
+    try {
+      for (const transport of TRANSPORTS) {
+        const c = new Client({ url, transport, timeoutMs: 15_000 });
+        const ac = new AbortController();
+        const started = Date.now();
+        const call = c.health({ signal: ac.signal });
+        setTimeout(() => ac.abort(), 200);
+        await expect(call, transport).rejects.toMatchObject({ name: "AbortError", retryable: false });
+        // Ended by the abort, long before the 15 s deadline could.
+        expect(Date.now() - started, transport).toBeLessThan(5000);
+        await c.close();
+      }
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      silent.close();
     }
   });
 });

@@ -1,8 +1,44 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Client, ConflictError, DuplicateJobError, grpcTransport, NotFoundError, ValidationError, type Job } from "../../src/index.js";
+import { Pipeline } from "../../src/transport/grpc/pipeline.js";
 import { uniqueQueue, useServer } from "../helpers.js";
 
 const ctx = useServer();
+
+type Op = "enqueue" | "settle";
+interface PipelineInside {
+  flush(this: PipelineInside): void;
+  batch: unknown[];
+  sink: unknown;
+  opts: { operation: string };
+}
+
+/** Records every fast-path frame sent (operation and calls in it): proof that the fast path carried the calls. */
+function watchFrames() {
+  const proto = Pipeline.prototype as unknown as PipelineInside;
+  const original = proto.flush;
+  const frames: Array<{ op: Op; calls: number }> = [];
+  proto.flush = function (this: PipelineInside) {
+    if (this.sink && this.batch.length) frames.push({ op: this.opts.operation as Op, calls: this.batch.length });
+    original.call(this);
+  };
+  return {
+    frames,
+    calls: (op: Op) => frames.filter((f) => f.op === op).reduce((n, f) => n + f.calls, 0),
+    restore: () => void (proto.flush = original),
+  };
+}
+
+/** Counts the standard unary RPCs a client's transport makes for enqueue, ack and nack. */
+function watchUnary(c: Client) {
+  const rpc = (c.transport as unknown as { rpc: Record<string, (...a: unknown[]) => unknown> }).rpc;
+  const counts = { enqueue: 0, ack: 0, nack: 0 };
+  for (const name of Object.keys(counts) as Array<keyof typeof counts>) {
+    const original = rpc[name]!.bind(rpc);
+    rpc[name] = (...a: unknown[]) => (counts[name]++, original(...a));
+  }
+  return counts;
+}
 
 /**
  * The fast path (pipelined enqueue/ack/nack streams, negotiated through the
@@ -13,11 +49,18 @@ const ctx = useServer();
 describe("gRPC fast path vs standard unary RPCs", () => {
   let fast: Client;
   let unary: Client;
+  let frames: ReturnType<typeof watchFrames>;
+  let fastUnary: ReturnType<typeof watchUnary>;
+  let unaryUnary: ReturnType<typeof watchUnary>;
   beforeAll(() => {
     fast = new Client({ transport: grpcTransport({ url: ctx.url }) });
     unary = new Client({ transport: grpcTransport({ url: ctx.url, fastPath: false }) });
+    frames = watchFrames();
+    fastUnary = watchUnary(fast);
+    unaryUnary = watchUnary(unary);
   });
   afterAll(async () => {
+    frames.restore();
     await fast.transport.close();
     await unary.transport.close();
   });
@@ -28,6 +71,7 @@ describe("gRPC fast path vs standard unary RPCs", () => {
 
   it("enqueue, ack and nack give the same results either way", async () => {
     const results: Job[][] = [];
+    const before = { enqueue: frames.calls("enqueue"), settle: frames.calls("settle") };
     for (const c of [fast, unary]) {
       const queue = uniqueQueue("fp");
       const a = await c.enqueue("fp.x", [0, false, "", { n: [1] }], { queue, meta: { m: 1 }, retry: { maxAttempts: 2, initialInterval: 60_000, jitter: false } });
@@ -42,6 +86,11 @@ describe("gRPC fast path vs standard unary RPCs", () => {
     const strip = (j: Job) => ({ ...j, id: "", queue: "", createdAt: undefined, enqueuedAt: undefined, startedAt: undefined, completedAt: undefined, scheduledAt: undefined, errors: j.errors.map((e) => ({ ...e, occurredAt: undefined })) });
     expect(results[0]!.map(strip)).toEqual(results[1]!.map(strip));
     expect(results[0]![0]!.result).toEqual({ ok: true, zero: 0 });
+    // Each client went the way it claims: the fast one in frames only, the other by unary RPCs only.
+    expect(frames.calls("enqueue") - before.enqueue).toBe(2);
+    expect(frames.calls("settle") - before.settle).toBe(2);
+    expect(fastUnary).toEqual({ enqueue: 0, ack: 0, nack: 0 });
+    expect(unaryUnary).toMatchObject({ enqueue: 2, ack: 1, nack: 1 });
   });
 
   it("errors are the same classes with the same codes either way", async () => {
@@ -55,13 +104,20 @@ describe("gRPC fast path vs standard unary RPCs", () => {
       expect(bad).toBeInstanceOf(ValidationError);
       expect((bad as ValidationError).grpcCode).toBe(3);
     }
+    // The fast client's errors came back through frames, not from a unary fallback.
+    expect(fastUnary).toEqual({ enqueue: 0, ack: 0, nack: 0 });
   });
 
   it("many concurrent enqueues share frames and every caller gets its own job", async () => {
     const queue = uniqueQueue("fpc");
+    const firstFrame = frames.frames.length;
     const jobs = await Promise.all(Array.from({ length: 500 }, (_, i) => fast.enqueue("fp.many", [i], { queue })));
     expect(jobs.map((j) => j.args[0])).toEqual(Array.from({ length: 500 }, (_, i) => i));
     expect(new Set(jobs.map((j) => j.id)).size).toBe(500);
+    const mine = frames.frames.slice(firstFrame).filter((f) => f.op === "enqueue");
+    expect(mine.reduce((n, f) => n + f.calls, 0)).toBe(500);
+    // Shared: far fewer frames than calls.
+    expect(mine.length).toBeLessThan(50);
   });
 
   it("a call aborted through its signal rejects at once; the stream carries on", async () => {
@@ -77,10 +133,15 @@ describe("gRPC fast path vs standard unary RPCs", () => {
     // A transport whose first manifest call fails falls back for that call and asks again later.
     const t = c.transport as unknown as { rpc: { manifest: () => Promise<never> } };
     const original = t.rpc.manifest;
+    const calls = watchUnary(c);
     t.rpc.manifest = () => Promise.reject(new Error("manifest unavailable"));
     expect((await c.enqueue("fp.fallback", [])).state).toBe("available");
+    expect(calls.enqueue).toBe(1); // the unary RPC carried it
     t.rpc.manifest = original;
+    const framed = frames.calls("enqueue");
     expect((await c.enqueue("fp.fallback", [])).state).toBe("available");
+    expect(calls.enqueue).toBe(1); // and once the manifest was read, the fast path did
+    expect(frames.calls("enqueue")).toBe(framed + 1);
     await c.transport.close();
   });
 });

@@ -136,5 +136,9 @@ describe("close", () => {
     expect(await stream).toEqual([]);
     expect(Date.now() - started).toBeLessThan(2000);
     await tr.close();
+    // Stops accepting: a new connection to the same address is refused.
+    const late = new GrpcTransport({ url: s.url, timeoutMs: 2000 });
+    await expect(late.health()).rejects.toMatchObject({ name: "ConnectionError" });
+    await late.close();
   });
 });
