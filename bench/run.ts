@@ -69,7 +69,7 @@ async function runChild<T>(spec: ChildSpec, profileName?: string, backendPid?: n
 
 async function ceiling(): Promise<CeilingResult> {
   const wire = enqueueWireSizes();
-  const server = forkScript("ceiling.ts", ["server", JSON.stringify({ responseBytes: wire.responseBytes })]);
+  const server = forkScript("ceiling.ts", ["server", JSON.stringify(wire)]);
   try {
     const { url } = await server.next<{ url: string }>("ready", 30_000);
     const modes = [
@@ -77,13 +77,22 @@ async function ceiling(): Promise<CeilingResult> {
       { name: "c32", n: sizes.enqueueConcurrent, concurrency: sizes.callers },
       { name: "c50", n: sizes.throughputJobs, concurrency: sizes.concurrency },
     ];
-    const cpu0 = processCpuUs(server.proc.pid);
-    const client = forkScript("ceiling.ts", ["client", JSON.stringify({ url, requestBytes: wire.requestBytes, modes })]);
+    const client = forkScript("ceiling.ts", ["client", JSON.stringify({ url, ...wire, modes, batch: { n: sizes.batches, size: sizes.batchSize } })]);
+    // The server's CPU time at each phase the client marks: per-stream, pipelined, end.
+    const at = new Map<string, number>();
+    client.proc.on("message", (m: FromChild) => {
+      if (m.type !== "phase") return;
+      const cpu = processCpuUs(server.proc.pid);
+      if (cpu !== undefined) at.set(m.name, cpu);
+    });
     const r = await client.next<CeilingResult>("result", timeoutMs);
     await exited(client);
-    const cpu1 = processCpuUs(server.proc.pid);
-    // The client's 500 warm-up calls hit the server too.
-    if (cpu0 !== undefined && cpu1 !== undefined) r.serverCpuUsPerOp = Math.round((cpu1 - cpu0) / (modes.reduce((a, m) => a + m.n, 0) + 500));
+    const calls = modes.reduce((a, m) => a + m.n, 0);
+    const per = (from: string, to: string) => (at.has(from) && at.has(to) ? Math.round((at.get(to)! - at.get(from)!) / calls) : undefined);
+    const perStream = per("per-stream", "pipelined");
+    const pipelined = per("pipelined", "end");
+    if (perStream !== undefined) r.serverCpuUsPerOp = perStream;
+    if (pipelined !== undefined) r.pipelinedServerCpuUsPerOp = pipelined;
     return r;
   } finally {
     await server.stop();
@@ -112,11 +121,13 @@ async function main(): Promise<void> {
     systems: {},
   };
 
-  log(`ceiling: bare node:http2, ${results.wire.requestBytes} B requests / ${results.wire.responseBytes} B responses`);
+  log(`ceilings: bare node:http2, ${results.wire.requestBytes} B requests / ${results.wire.responseBytes} B responses, a stream per call and pipelined on one stream`);
   try {
     const t0 = Date.now();
     results.ceiling = await ceiling();
-    log(`  ${Math.round(results.ceiling.modes.sequential?.perSec ?? 0)}/s sequential, ${Math.round(results.ceiling.modes.c32?.perSec ?? 0)}/s with 32 in flight  [${((Date.now() - t0) / 1000).toFixed(1)} s]`);
+    const c = results.ceiling;
+    log(`  stream per call: ${Math.round(c.modes.sequential?.perSec ?? 0)}/s sequential, ${Math.round(c.modes.c32?.perSec ?? 0)}/s with 32 in flight`);
+    log(`  pipelined: ${Math.round(c.pipelined?.sequential?.perSec ?? 0)}/s sequential, ${Math.round(c.pipelined?.c32?.perSec ?? 0)}/s with 32 in flight  [${((Date.now() - t0) / 1000).toFixed(1)} s]`);
   } catch (e) {
     results.ceilingError = String(e);
     log(`ceiling failed: ${String(e)}`);
