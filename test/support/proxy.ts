@@ -46,13 +46,15 @@ export class Proxy {
     return this.pairs.size;
   }
 
-  /** Breaks every open connection now. */
-  cut(): void {
+  /** Breaks every open connection now; returns how many it broke (a fault test shows its fault happened). */
+  cut(): number {
+    const n = this.pairs.size;
     for (const [a, b] of this.pairs) {
       a.destroy();
       b.destroy();
     }
     this.pairs.clear();
+    return n;
   }
 
   /** Refuse (true) or accept (false) new connections. */
