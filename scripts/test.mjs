@@ -44,8 +44,10 @@ if (summary) {
   if (skipped > 0) {
     const byReason = new Map();
     for (const s of summary.skipped) {
-      const reason = s.reason ?? "(no reason given)";
-      byReason.set(reason, [...(byReason.get(reason) ?? []), s.name]);
+      // A note may add a detail after " — " (which step, say); skips are grouped by what comes before.
+      const [reason, ...detail] = (s.reason ?? "(no reason given)").split(" — ");
+      const name = detail.length ? `${s.name} (${detail.join(" — ")})` : s.name;
+      byReason.set(reason, [...(byReason.get(reason) ?? []), name]);
     }
     console.log(`\nskipped tests (${skipped}), by reason:`);
     for (const [reason, names] of byReason) {

@@ -85,7 +85,8 @@ export async function runOne(c: LoadedCase, protocol: Protocol, tolerancePct = 5
   if (outcome.status === "not_applicable") {
     // A step asserts what the gRPC contract cannot say, by a gap declared in policy.ts.
     const gap = protocol === "grpc" ? grpcGapReason(outcome.gap) : undefined;
-    if (gap) return { c, protocol, status: "not_applicable", outcome, reason: `${gap} (${outcome.reason ?? ""})` };
+    // "reason — detail": npm test groups skips by the reason and names the detail per test.
+    if (gap) return { c, protocol, status: "not_applicable", outcome, reason: `${gap} — ${outcome.reason ?? ""}` };
     // An executor met a step it cannot express, and the case is not declared so: that is a failure of the declaration.
     outcome.failures.push({ step: "-", field: "protocol", expected: "expressible", actual: "not applicable", message: `${outcome.reason}; declare it in conformance/lib/policy.ts with its reason` });
     return { c, protocol, status: "fail", outcome, reason: outcome.reason };
