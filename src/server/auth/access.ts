@@ -15,6 +15,7 @@
 import { setTrailerStatus } from "@connectrpc/connect/protocol-grpc";
 import { codeToHttpStatus, errorToJsonBytes } from "@connectrpc/connect/protocol-connect";
 import type { ServerResponse } from "node:http";
+import { constants, type Http2ServerResponse } from "node:http2";
 import { AuthenticationError, OjsError, PermissionDeniedError } from "../../model/errors.js";
 import { uuidv7 } from "../../model/uuid.js";
 import { toConnectError } from "../grpc/errors.js";
@@ -87,8 +88,7 @@ export class AccessControl {
     }
     const who = this.identify(req, operation);
     if (who.roles.some((r) => ROLE_PERMISSIONS[r].includes(permission))) return who;
-    const needs = rolesGranting(permission).join(" or ");
-    throw new PermissionDeniedError(`${who.name} (role ${who.roles.join(", ")}) may not call ${operation}: it needs the ${needs} role`, {
+    throw new PermissionDeniedError(`${who.name} (role ${who.roles.join(", ")}) may not call ${operation}: it needs the ${rolesGranting(permission)} role`, {
       details: { operation, permission, roles: who.roles.join(",") },
     });
   }
@@ -148,6 +148,13 @@ function refuse(req: NodeRequest, res: NodeResponse, e: unknown): void {
     setTrailerStatus(new Headers(), toConnectError(err, rid)).forEach((v, k) => (headers[k] = v));
     r.writeHead(200, headers);
     r.end();
+    // The client may still be sending (a bidi stream): end the stream as gRPC servers do, with
+    // RST_STREAM(NO_ERROR) after the status, or a client that never half-closes waits forever.
+    // (The compat response's own "finish" waits for the client's side, hence the stream's.)
+    if (req.httpVersionMajor === 2) {
+      const stream = (res as Http2ServerResponse).stream;
+      stream.once("finish", () => stream.close(constants.NGHTTP2_NO_ERROR));
+    }
   } else if (rpcPermission(path) !== undefined) {
     const ce = toConnectError(err, rid);
     const body = Buffer.from(errorToJsonBytes(ce, {}));

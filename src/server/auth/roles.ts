@@ -28,9 +28,10 @@ export const ROLE_PERMISSIONS: Record<Role, readonly Permission[]> = {
   readonly: ["read"],
 };
 
-/** Roles that grant a permission, for error messages ("needs the producer or admin role"). */
-export function rolesGranting(p: Permission): Role[] {
-  return ROLES.filter((r) => ROLE_PERMISSIONS[r].includes(p));
+/** Roles that grant a permission, for error messages: "worker or admin", "readonly, producer, worker or admin". */
+export function rolesGranting(p: Permission): string {
+  const roles = ROLES.filter((r) => r !== "admin" && ROLE_PERMISSIONS[r].includes(p));
+  return roles.length ? `${roles.join(", ")} or admin` : "admin";
 }
 
 /** Every route of the HTTP binding, keyed as the router names it: "METHOD /pattern". */
