@@ -73,7 +73,7 @@ export function tlsFront(tls: ResolvedTls, h1: Http1Server, h2: Http2Server): (s
       ...(tls.ca !== undefined ? { ca: tls.ca, requestCert: true, rejectUnauthorized: true } : {}),
     },
     (socket) => {
-      if (tls.ca !== undefined) (socket as TLSSocket & { [PEER_NAMES]?: string[] })[PEER_NAMES] = certificateNames(socket.getPeerCertificate());
+      if (tls.ca !== undefined && socket.authorized) (socket as TLSSocket & { [PEER_NAMES]?: string[] })[PEER_NAMES] = certificateNames(socket.getPeerCertificate());
       (socket.alpnProtocol === "h2" ? h2 : h1).emit("connection", socket);
     },
   );
