@@ -151,6 +151,12 @@ describe("auth configuration", () => {
     expect(() => KeyRing.from({ file: p })).toThrow(p);
   });
 
+  it("fails closed: auth options that name no credentials stop the server instead of turning auth off", async () => {
+    for (const auth of [{}, { token: undefined }, { keys: [] }, { publicMetrics: true }]) {
+      await expect(startServer({ auth })).rejects.toThrow(/would admit no one/);
+    }
+  });
+
   it("keeps /metrics behind a key unless it is made public", async () => {
     await using closed = await startServer({ auth: { token: "metrics-token" } });
     expect((await httpCall(closed.url, "GET", "/metrics")).status).toBe(401);

@@ -64,7 +64,7 @@ export class KeyRing {
     readonly publicMetrics: boolean,
   ) {}
 
-  /** Null when the options configure no credentials at all (auth is off). */
+  /** Null without auth options (auth is off); throws for options that name no credentials. */
   static from(opts: AuthOptions | undefined): KeyRing | null {
     if (!opts) return null;
     const merged: AuthOptions = { ...opts };
@@ -89,10 +89,8 @@ export class KeyRing {
       if (typeof c?.subject !== "string" || c.subject === "") throw new Error(`${at}: subject must be the certificate's CN or a subject alternative name`);
       return { subject: c.subject, roles: rolesOf(c, at) };
     });
-    if (keys.length === 0 && certRules.length === 0) {
-      if (opts.file) throw new Error(`${where}: no keys and no clientCertificates: the server would admit no one`);
-      return null;
-    }
+    // Given but empty (an unset variable behind `token`, an empty list) is a mistake: fail closed, not open.
+    if (keys.length === 0 && certRules.length === 0) throw new Error(`${where}: no token, keys or clientCertificates: the server would admit no one`);
     return new KeyRing(keys, certRules, merged.publicMetrics ?? false);
   }
 

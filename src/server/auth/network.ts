@@ -55,6 +55,7 @@ export class NetworkPolicy {
   private readonly checkHost: boolean;
   private readonly origins: Set<string>;
   private readonly anyOrigin: boolean;
+  private lastGoodAuthority: string | undefined;
 
   constructor(opts: NetworkPolicyOptions) {
     this.hosts = new Set((opts.allowedHosts ?? []).map((h) => h.toLowerCase()));
@@ -69,10 +70,11 @@ export class NetworkPolicy {
   /** A reason to refuse the request, or undefined. Sets CORS headers on `setHeader` for allowed cross origins. */
   check(req: NetworkRequest, setHeader: (name: string, value: string) => void): Refusal | undefined {
     const authority = header(req, ":authority") ?? header(req, "host");
-    if (this.checkHost && authority !== undefined) {
+    if (this.checkHost && authority !== undefined && authority !== this.lastGoodAuthority) {
       const name = hostName(authority);
       if (!isLoopbackHost(name) && !this.hosts.has(name))
         return { message: `Host "${authority}" is not a name this server answers to (DNS rebinding protection); add it to allowedHosts (serve --allowed-host) if it is yours` };
+      this.lastGoodAuthority = authority; // clients send the same one on every call: parse it once
     }
     const origin = header(req, "origin");
     if (origin === undefined) return undefined;
