@@ -68,7 +68,7 @@ export async function startServer(opts: ServerOptions = {}): Promise<OjsServer> 
     ...(opts.store ?? {}),
   });
   const router = httpRoutes(core, new HttpRouter(opts.maxBodyBytes, (status) => core.count(`${Math.floor(status / 100)}xx`)));
-  router.useGuard((req, route) => access.authorizeRoute(req, route));
+  router.useGuard((req, res, route) => access.authorizeRoute(req, res, route));
   const adapter = connectNodeAdapter({
     routes: grpcRoutes(core),
     // connect-node answers its own routes; everything else is the OJS HTTP binding,

@@ -4,6 +4,7 @@
  * rule in src/server/auth/roles.ts fails here, and every rule is probed with
  * no credentials, a wrong token and each role.
  */
+import { connect as netConnect } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { OJSService } from "../../gen/ojs/v1/service_pb.js";
 import { FastPathService } from "../../gen/ojsconnect/v1/fastpath_pb.js";
@@ -136,5 +137,43 @@ describe("every gRPC method answers each caller as its rule says", () => {
     const web = await httpCall(ctx.url, "POST", "/ojs.v1.OJSService/PauseQueue", { headers: { "content-type": "application/grpc-web+proto" }, body: "" });
     expect(web.status).toBe(200);
     expect(web.headers["grpc-status"]).toBe("16");
+  });
+});
+
+describe("a refused request is not read", () => {
+  it("closes an HTTP/1.1 connection after the 401 instead of draining a large body", async () => {
+    const { port } = new URL(ctx.url);
+    const answer = await new Promise<{ head: string; closedAfterMs: number }>((resolve, reject) => {
+      const sock = netConnect(Number(port), "127.0.0.1");
+      let head = "";
+      const started = Date.now();
+      sock.on("data", (c: Buffer) => (head += c.toString("latin1")));
+      sock.on("close", () => resolve({ head, closedAfterMs: Date.now() - started }));
+      sock.on("error", () => {});
+      sock.setTimeout(5000, () => reject(new Error("the server kept the connection open")));
+      sock.write(`POST /ojs/v1/jobs HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 104857600\r\n\r\n`);
+      sock.write(Buffer.alloc(64 * 1024, 0x20));
+    });
+    expect(answer.head).toMatch(/^HTTP\/1\.1 401/);
+    expect(answer.head.toLowerCase()).toContain("connection: close");
+  });
+
+  it("resets an HTTP/2 stream the client is still sending on, right after the refusal", async () => {
+    const s = h2Session(ctx.url);
+    try {
+      const closed = await new Promise<{ status: unknown; rstCode: number | undefined }>((resolve) => {
+        const st = s.request({ ":method": "POST", ":path": "/ojsconnect.v1.FastPathService/EnqueueStream", "content-type": "application/grpc", te: "trailers" });
+        let status: unknown;
+        st.on("response", (h) => (status = h["grpc-status"]));
+        st.on("data", () => {});
+        st.on("error", () => {});
+        st.on("close", () => resolve({ status, rstCode: st.rstCode }));
+        setTimeout(() => resolve({ status, rstCode: -1 }), 3000).unref(); // still open
+        st.write(Buffer.from([0, 0, 0, 0, 0])); // and never half-close, as a pipelining client
+      });
+      expect(closed).toEqual({ status: "16", rstCode: 0 });
+    } finally {
+      s.close();
+    }
   });
 });

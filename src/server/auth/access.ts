@@ -34,10 +34,6 @@ export class AccessControl {
     private readonly network: NetworkPolicy,
   ) {}
 
-  get authEnabled(): boolean {
-    return this.ring !== null;
-  }
-
   /**
    * Admits a request or answers it with a refusal. False means the request
    * was answered and must go no further.
@@ -70,11 +66,11 @@ export class AccessControl {
   }
 
   /** The router's check of the route it matched ("METHOD /pattern", undefined for no route). Throws a refusal. */
-  authorizeRoute(req: NodeRequest, routeKey: string | undefined): void {
+  authorizeRoute(req: NodeRequest, res: NodeResponse, routeKey: string | undefined): void {
     try {
       this.authorize(req, httpPermission(routeKey), routeKey ?? `${req.method} ${(req.url ?? "").split("?", 2)[0]}`);
     } catch (e) {
-      req.resume(); // the body of a refused request is never read
+      stopReading(req, res);
       throw e;
     }
   }
@@ -134,11 +130,28 @@ function isGrpc(req: NodeRequest): boolean {
   return typeof ct === "string" && ct.startsWith("application/grpc");
 }
 
-/** Answers a refused request in its protocol, without reading its body. */
-function refuse(req: NodeRequest, res: NodeResponse, e: unknown): void {
+/**
+ * The body of a refused request is never read, nor waited for: an HTTP/1.1
+ * connection closes after the refusal, an HTTP/2 stream is reset once the
+ * refusal is out (RST_STREAM NO_ERROR, as gRPC servers end a call the client
+ * is still sending on; a pipelining client never half-closes). The compat
+ * response's own "finish" waits for the client's side, hence the stream's.
+ */
+function stopReading(req: NodeRequest, res: NodeResponse): void {
   req.resume();
+  if (req.httpVersionMajor === 2) {
+    const stream = (res as Http2ServerResponse).stream;
+    stream.once("finish", () => stream.close(constants.NGHTTP2_NO_ERROR));
+  } else if (!req.complete && !res.headersSent) {
+    res.setHeader("connection", "close");
+  }
+}
+
+/** Answers a refused request in its protocol. */
+function refuse(req: NodeRequest, res: NodeResponse, e: unknown): void {
   const r = res as ServerResponse;
   if (r.headersSent) return;
+  stopReading(req, res);
   const rid = first(req.headers["x-request-id"]) ?? first(req.headers["x-ojs-request-id"]) ?? `req_${uuidv7()}`;
   const err = e instanceof OjsError ? e : new AuthenticationError(String(e));
   const path = (req.url ?? "").split("?", 2)[0]!;
@@ -148,13 +161,6 @@ function refuse(req: NodeRequest, res: NodeResponse, e: unknown): void {
     setTrailerStatus(new Headers(), toConnectError(err, rid)).forEach((v, k) => (headers[k] = v));
     r.writeHead(200, headers);
     r.end();
-    // The client may still be sending (a bidi stream): end the stream as gRPC servers do, with
-    // RST_STREAM(NO_ERROR) after the status, or a client that never half-closes waits forever.
-    // (The compat response's own "finish" waits for the client's side, hence the stream's.)
-    if (req.httpVersionMajor === 2) {
-      const stream = (res as Http2ServerResponse).stream;
-      stream.once("finish", () => stream.close(constants.NGHTTP2_NO_ERROR));
-    }
   } else if (rpcPermission(path) !== undefined) {
     const ce = toConnectError(err, rid);
     const body = Buffer.from(errorToJsonBytes(ce, {}));

@@ -47,7 +47,7 @@ interface Route {
 }
 
 /** Checks a request against the route the router matched (undefined: no route); throws to refuse it. */
-export type RouteGuard = (req: NodeRequest, routeKey: string | undefined) => void;
+export type RouteGuard = (req: NodeRequest, res: NodeResponse, routeKey: string | undefined) => void;
 
 const DOCS_URL = "https://openjobspec.org/spec/errors";
 const HINTS: Record<string, string> = {
@@ -120,7 +120,7 @@ export class HttpRouter {
           break;
         }
       }
-      this.guard?.(req, route?.key);
+      this.guard?.(req, res, route?.key);
       if (!route) {
         req.resume();
         if (pathKnown) throw new OjsError(`${req.method} is not allowed on ${url.pathname}`, { code: "method_not_allowed" });
