@@ -69,6 +69,7 @@ export async function startServer(opts: ServerOptions = {}): Promise<OjsServer> 
   });
   const router = httpRoutes(core, new HttpRouter(opts.maxBodyBytes, (status) => core.count(`${Math.floor(status / 100)}xx`)));
   router.useGuard((req, res, route) => access.authorizeRoute(req, res, route));
+  access.onRefusal = (reason) => core.count(`refused_${reason}`);
   const adapter = connectNodeAdapter({
     routes: grpcRoutes(core),
     // connect-node answers its own routes; everything else is the OJS HTTP binding,

@@ -162,6 +162,14 @@ describe("auth configuration", () => {
     expect((await httpCall(closed.url, "GET", "/metrics")).status).toBe(401);
     expect((await httpCall(closed.url, "GET", "/metrics", { headers: { authorization: "Bearer metrics-token" } })).status).toBe(200);
     expect((await httpCall(closed.url, "GET", "/health")).status).toBe(200);
+    // Refusals are counted by reason, HTTP routes and RPCs alike.
+    expect((await httpCall(closed.url, "GET", "/ojs/v1/queues", { headers: { host: "evil.example" } })).status).toBe(403);
+    const s = h2Session(closed.url);
+    expect((await grpcCall(s, "/ojs.v1.OJSService/ListQueues", { authorization: "Bearer wrong" })).status).toBe(16);
+    s.close();
+    const metrics = String((await httpCall(closed.url, "GET", "/metrics", { headers: { authorization: "Bearer metrics-token" } })).body.text);
+    expect(metrics).toContain('ojs_access_refusals_total{reason="unauthenticated"} 2');
+    expect(metrics).toContain('ojs_access_refusals_total{reason="host"} 1');
     await using open = await startServer({ auth: { token: "metrics-token", publicMetrics: true } });
     expect((await httpCall(open.url, "GET", "/metrics")).status).toBe(200);
   });

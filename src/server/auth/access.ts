@@ -28,6 +28,9 @@ import { httpPermission, ROLE_PERMISSIONS, rolesGranting, rpcPermission, type Pe
 const CREDENTIALS_HINT = "send Authorization: Bearer <token> or X-OJS-API-Key: <key>";
 
 export class AccessControl {
+  /** Told of every refusal by its reason ("unauthenticated", "permission_denied", "host", "origin"), for /metrics. */
+  onRefusal: ((reason: string) => void) | undefined;
+
   constructor(
     /** Null when auth is off: every caller may do everything (TLS client certificates may still be required). */
     private readonly ring: KeyRing | null,
@@ -41,6 +44,7 @@ export class AccessControl {
   admit(req: NodeRequest, res: NodeResponse): boolean {
     const refusal = this.network.check(req, (k, v) => res.setHeader(k, v));
     if (refusal) {
+      this.onRefusal?.(refusal.reason);
       refuse(req, res, new PermissionDeniedError(refusal.message));
       return false;
     }
@@ -60,6 +64,7 @@ export class AccessControl {
       this.authorize(req, permission, path.slice(1));
       return true;
     } catch (e) {
+      this.onRefusal?.((e as OjsError).code);
       refuse(req, res, e);
       return false;
     }
@@ -70,6 +75,7 @@ export class AccessControl {
     try {
       this.authorize(req, httpPermission(routeKey), routeKey ?? `${req.method} ${(req.url ?? "").split("?", 2)[0]}`);
     } catch (e) {
+      this.onRefusal?.((e as OjsError).code);
       stopReading(req, res);
       throw e;
     }

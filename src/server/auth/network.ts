@@ -41,6 +41,7 @@ export function checkExposure(host: string, guarded: boolean, allowInsecure: boo
 }
 
 export interface Refusal {
+  reason: "host" | "origin";
   message: string;
 }
 
@@ -73,7 +74,7 @@ export class NetworkPolicy {
     if (this.checkHost && authority !== undefined && authority !== this.lastGoodAuthority) {
       const name = hostName(authority);
       if (!isLoopbackHost(name) && !this.hosts.has(name))
-        return { message: `Host "${authority}" is not a name this server answers to (DNS rebinding protection); add it to allowedHosts (serve --allowed-host) if it is yours` };
+        return { reason: "host", message: `Host "${authority}" is not a name this server answers to (DNS rebinding protection); add it to allowedHosts (serve --allowed-host) if it is yours` };
       this.lastGoodAuthority = authority; // clients send the same one on every call: parse it once
     }
     const origin = header(req, "origin");
@@ -81,7 +82,7 @@ export class NetworkPolicy {
     if (authority !== undefined && sameOrigin(origin, authority)) return undefined;
     const o = origin.toLowerCase();
     if (o === "null" || !(this.anyOrigin || this.origins.has(o)))
-      return { message: `cross-origin request from ${origin} refused; add the origin to allowedOrigins (serve --allowed-origin) to accept it` };
+      return { reason: "origin", message: `cross-origin request from ${origin} refused; add the origin to allowedOrigins (serve --allowed-origin) to accept it` };
     setHeader("access-control-allow-origin", origin);
     setHeader("vary", "origin");
     setHeader("access-control-expose-headers", "x-request-id, x-ojs-request-id, ojs-version, location, retry-after, grpc-status, grpc-message, grpc-status-details-bin");
