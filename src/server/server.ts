@@ -1,12 +1,15 @@
 /**
  * One port for everything: gRPC, gRPC-Web and Connect (connect-node's adapter)
  * and the OJS HTTP/JSON binding, over HTTP/2 cleartext (h2c, prior knowledge)
- * and HTTP/1.1 alike. The first bytes of each connection pick the protocol.
+ * and HTTP/1.1 alike. The first bytes of each connection pick the protocol;
+ * with TLS, ALPN picks it (./tls.ts). Every request passes the access check
+ * (./auth) before any handler runs.
  */
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import { createServer as createHttp1Server, type Server as Http1Server, type ServerResponse } from "node:http";
 import { createServer as createHttp2Server, type Http2Server, type Http2ServerRequest, type Http2ServerResponse, type Http2Session } from "node:http2";
 import { createServer as createNetServer, type AddressInfo, type Socket } from "node:net";
+import { setupSecurity, type SecurityOptions } from "./auth/setup.js";
 import { ServerCore } from "./core.js";
 import { rawGrpcHandler } from "./grpc/raw.js";
 import { grpcRoutes } from "./grpc/service.js";
@@ -14,11 +17,12 @@ import { httpRoutes } from "./http/routes.js";
 import { HttpRouter, type NodeRequest, type NodeResponse } from "./http/router.js";
 import type { SchemaValidationMode } from "./store/schemas.js";
 import type { StoreOptions } from "./store/store.js";
+import { tlsFront } from "./tls.js";
 
-export interface ServerOptions {
+export interface ServerOptions extends SecurityOptions {
   /** 0 (the default) picks a free port. */
   port?: number;
-  /** Default 127.0.0.1: the embedded server is for local use unless you say otherwise. */
+  /** Default 127.0.0.1: the embedded server is for local use unless you say otherwise (another address needs `auth` or `allowInsecure`). */
   host?: string;
   /** Reservation of a fetched job when neither the job nor the worker sets one; default 30 000 ms. */
   visibilityTimeoutMs?: number;
@@ -40,7 +44,7 @@ export interface ServerOptions {
 }
 
 export interface OjsServer extends AsyncDisposable {
-  /** Base URL, e.g. "http://127.0.0.1:8080": the same for gRPC and HTTP clients. */
+  /** Base URL, e.g. "http://127.0.0.1:8080" ("https://" with TLS): the same for gRPC and HTTP clients. */
   readonly url: string;
   readonly port: number;
   /** The state behind the server, for tests and the testing toolkit. */
@@ -54,6 +58,7 @@ export interface OjsServer extends AsyncDisposable {
 const H2_PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
 
 export async function startServer(opts: ServerOptions = {}): Promise<OjsServer> {
+  const { access, tls } = setupSecurity(opts, opts.host ?? "127.0.0.1");
   const core = new ServerCore({
     ...(opts.visibilityTimeoutMs !== undefined ? { visibilityTimeoutMs: opts.visibilityTimeoutMs } : {}),
     ...(opts.maxFinishedJobs !== undefined ? { maxFinishedJobs: opts.maxFinishedJobs } : {}),
@@ -63,6 +68,8 @@ export async function startServer(opts: ServerOptions = {}): Promise<OjsServer> 
     ...(opts.store ?? {}),
   });
   const router = httpRoutes(core, new HttpRouter(opts.maxBodyBytes, (status) => core.count(`${Math.floor(status / 100)}xx`)));
+  router.useGuard((req, res, route) => access.authorizeRoute(req, res, route));
+  access.onRefusal = (reason) => core.count(`refused_${reason}`);
   const adapter = connectNodeAdapter({
     routes: grpcRoutes(core),
     // connect-node answers its own routes; everything else is the OJS HTTP binding,
@@ -76,6 +83,7 @@ export async function startServer(opts: ServerOptions = {}): Promise<OjsServer> 
   // The hot gRPC methods (job stream, fast path, batch) skip connect's per-call machinery.
   const raw = rawGrpcHandler(core);
   const handler = (req: NodeRequest, res: NodeResponse): void => {
+    if (!access.admit(req, res)) return;
     if (raw(req as Http2ServerRequest, res as Http2ServerResponse)) return;
     if (isGrpc(req)) parseErrorsAsInvalidArgument(res);
     (adapter as (req: NodeRequest, res: NodeResponse) => void)(req, res);
@@ -84,6 +92,7 @@ export async function startServer(opts: ServerOptions = {}): Promise<OjsServer> 
   const h2 = createHttp2Server({}, handler as Parameters<typeof createHttp2Server>[1]);
   const h1 = createHttp1Server({ keepAlive: true }, handler as Parameters<typeof createHttp1Server>[1]);
   h1.keepAliveTimeout = 65_000;
+  const secure = tls && tlsFront(tls, h1, h2);
   const sockets = new Set<Socket>();
   const sessions = new Set<Http2Session>();
   h2.on("session", (s) => {
@@ -95,7 +104,8 @@ export async function startServer(opts: ServerOptions = {}): Promise<OjsServer> 
     sockets.add(socket);
     socket.on("close", () => sockets.delete(socket));
     socket.setNoDelay(true);
-    socket.once("readable", () => routeConnection(socket, h1, h2));
+    if (secure) secure(socket);
+    else socket.once("readable", () => routeConnection(socket, h1, h2));
   });
 
   await new Promise<void>((resolve, reject) => {
@@ -107,7 +117,7 @@ export async function startServer(opts: ServerOptions = {}): Promise<OjsServer> 
   });
   const addr = net.address() as AddressInfo;
   const host = addr.family === "IPv6" ? `[${addr.address}]` : addr.address;
-  const url = `http://${host === "0.0.0.0" || host === "[::]" ? "127.0.0.1" : host}:${addr.port}`;
+  const url = `${tls ? "https" : "http"}://${host === "0.0.0.0" || host === "[::]" ? "127.0.0.1" : host}:${addr.port}`;
 
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> => {

@@ -1,4 +1,4 @@
-import { execFile } from "node:child_process";
+import { execFile, execFileSync } from "node:child_process";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
@@ -22,5 +22,24 @@ describe("examples/demo.js", () => {
     const { stdout } = await run(process.execPath, [join(dir, "demo.js")], { env: { ...process.env, DEMO_JOBS: "100" }, timeout: 30_000 });
     expect(stdout).toMatch(/grpc worker: +50 jobs/);
     expect(stdout).toMatch(/http worker: +50 jobs/);
+  }, 40_000);
+});
+
+const hasOpenssl = (() => {
+  try {
+    execFileSync("openssl", ["version"], { stdio: "ignore" });
+    return true;
+  } catch {
+    return false;
+  }
+})();
+
+describe.skipIf(!hasOpenssl)("examples/auth-tls.js", () => {
+  it("starts its own TLS server with keys and client certificates, and shows the roles at work", async () => {
+    const { stdout } = await run(process.execPath, [join(dir, "auth-tls.js")], { timeout: 30_000 });
+    expect(stdout).toMatch(/^server on https:/);
+    expect(stdout).toMatch(/worker \(by its certificate\) completed it: \{"sent":"INV-1001"\}/);
+    expect(stdout).toMatch(/dashboard: PermissionDeniedError \(permission_denied\)/);
+    expect(stdout).toMatch(/producer: PermissionDeniedError .* needs the admin role/);
   }, 40_000);
 });

@@ -11,10 +11,15 @@ export interface Pki {
   serverKey: string;
   clientCert: string;
   clientKey: string;
+  /** Client certificates with these common names, when asked for. */
+  clients: Record<string, { cert: string; key: string }>;
 }
 
-/** A throwaway CA with a server certificate for 127.0.0.1/localhost and a client certificate (openssl). */
-export function makePki(): Pki {
+/**
+ * A throwaway CA with a server certificate for 127.0.0.1/localhost and a client
+ * certificate (openssl), plus one client certificate per name in `clients` (CN = name).
+ */
+export function makePki(clients: string[] = []): Pki {
   const dir = mkdtempSync(join(tmpdir(), "ojs-pki-"));
   const run = (...args: string[]) => execFileSync("openssl", args, { cwd: dir, stdio: "pipe" });
   try {
@@ -24,8 +29,13 @@ export function makePki(): Pki {
       run("req", "-newkey", "rsa:2048", "-nodes", "-keyout", `${who}.key`, "-out", `${who}.csr`, "-subj", `/CN=ojs-test-${who}`);
       run("x509", "-req", "-in", `${who}.csr`, "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial", "-out", `${who}.crt`, "-days", "1", "-extfile", "san.ext");
     }
+    clients.forEach((cn, i) => {
+      run("req", "-newkey", "rsa:2048", "-nodes", "-keyout", `c${i}.key`, "-out", `c${i}.csr`, "-subj", `/CN=${cn}`);
+      run("x509", "-req", "-in", `c${i}.csr`, "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial", "-out", `c${i}.crt`, "-days", "1");
+    });
     const read = (f: string) => readFileSync(join(dir, f), "utf8");
-    return { ca: read("ca.crt"), serverCert: read("server.crt"), serverKey: read("server.key"), clientCert: read("client.crt"), clientKey: read("client.key") };
+    const named = Object.fromEntries(clients.map((cn, i) => [cn, { cert: read(`c${i}.crt`), key: read(`c${i}.key`) }]));
+    return { ca: read("ca.crt"), serverCert: read("server.crt"), serverKey: read("server.key"), clientCert: read("client.crt"), clientKey: read("client.key"), clients: named };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

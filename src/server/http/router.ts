@@ -42,7 +42,12 @@ interface Route {
   method: string;
   parts: string[];
   handler: HttpHandler;
+  /** "METHOD /pattern": how the access rules (../auth/roles.ts) name the route. */
+  key: string;
 }
+
+/** Checks a request against the route the router matched (undefined: no route); throws to refuse it. */
+export type RouteGuard = (req: NodeRequest, res: NodeResponse, routeKey: string | undefined) => void;
 
 const DOCS_URL = "https://openjobspec.org/spec/errors";
 const HINTS: Record<string, string> = {
@@ -57,6 +62,8 @@ const HINTS: Record<string, string> = {
   payload_too_large: "Send a smaller body or raise the server's body limit.",
   queue_full: "The queue is at its depth bound: retry after the Retry-After delay.",
   rate_limited: "Retry after the Retry-After delay.",
+  unauthenticated: "Send a key the server knows: Authorization: Bearer <token> or X-OJS-API-Key: <key>.",
+  permission_denied: "Use a key whose role allows this operation (see the server's auth configuration).",
 };
 
 /** Request bodies past this are not read at all: the connection is closed after the 413. */
@@ -64,6 +71,7 @@ const DRAIN_LIMIT = 16 * 1024 * 1024;
 
 export class HttpRouter {
   private routes: Route[] = [];
+  private guard: RouteGuard | undefined;
 
   constructor(
     private readonly maxBodyBytes = 1024 * 1024,
@@ -71,7 +79,19 @@ export class HttpRouter {
   ) {}
 
   on(method: string, pattern: string, handler: HttpHandler): this {
-    this.routes.push({ method, parts: pattern.split("/").filter(Boolean), handler });
+    const parts = pattern.split("/").filter(Boolean);
+    this.routes.push({ method, parts, handler, key: `${method} /${parts.join("/")}` });
+    return this;
+  }
+
+  /** Every route as "METHOD /pattern", in matching order. */
+  list(): string[] {
+    return this.routes.map((r) => r.key);
+  }
+
+  /** Runs before any handler (and before 404/405), with the route this router matched. */
+  useGuard(guard: RouteGuard): this {
+    this.guard = guard;
     return this;
   }
 
@@ -100,6 +120,7 @@ export class HttpRouter {
           break;
         }
       }
+      this.guard?.(req, res, route?.key);
       if (!route) {
         req.resume();
         if (pathKnown) throw new OjsError(`${req.method} is not allowed on ${url.pathname}`, { code: "method_not_allowed" });
@@ -186,9 +207,10 @@ async function readBody(req: NodeRequest, limit: number): Promise<JsonValue> {
   }
   if (size === 0) return {};
   const ct = (header(req, "content-type") ?? "").split(";")[0]!.trim().toLowerCase();
-  // A body without a content type is read as JSON: the binding has no other body format.
-  if (ct && !JSON_TYPES.has(ct) && !ct.endsWith("+json"))
-    throw new OjsError(`content type ${ct} is not supported`, { code: "unsupported_media_type" });
+  // A body must say it is JSON. Browsers send a cross-site POST without a preflight
+  // only with no content type or a "simple" one (text/plain, forms): such a body is refused.
+  if (!JSON_TYPES.has(ct) && !ct.endsWith("+json"))
+    throw new OjsError(ct ? `content type ${ct} is not supported` : "a request body needs Content-Type: application/json", { code: "unsupported_media_type" });
   try {
     return JSON.parse(Buffer.concat(chunks, size).toString("utf8")) as JsonValue;
   } catch (e) {
@@ -240,6 +262,7 @@ export function errorBody(e: unknown, rid: string): { status: number; body: Json
   error.hint = HINTS[err.code] ?? "See the error code in the OJS specification.";
   error.docs_url = `${DOCS_URL}#${err.code}`;
   const headers: Record<string, string> = {};
+  if (err.code === "unauthenticated") headers["www-authenticate"] = 'Bearer realm="ojs"';
   const retryAfter = (err as { retryAfterMs?: number }).retryAfterMs;
   if (retryAfter !== undefined) headers["retry-after"] = String(Math.max(1, Math.ceil(retryAfter / 1000)));
   // Backpressure (BP-005): a full queue says how full, so producers can back off in proportion.

@@ -100,7 +100,14 @@ export function openRawStream(session: Http2SessionManager, path: string, header
       ended = true;
       handlers.end(error);
     };
-    stream.on("response", (h) => (responseHeaders = h));
+    stream.on("response", (h) => {
+      responseHeaders = h;
+      // Trailers-only (a refusal at the door, an unknown method): the call is over even if
+      // the server leaves the stream half-open, as a long-lived pipeline never half-closes.
+      if (h["grpc-status"] === undefined) return;
+      finish(findTrailerError(toHeaders(h)));
+      if (!stream.closed) stream.close(constants.NGHTTP2_NO_ERROR);
+    });
     stream.on("trailers", (t) => (trailers = t));
     stream.on("data", (chunk: Buffer) => {
       session.notifyResponseByteRead(stream);

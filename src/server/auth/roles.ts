@@ -1,0 +1,160 @@
+/**
+ * Who may call what: the one table of roles, the permissions each grants, and
+ * the permission every HTTP route and every gRPC method needs. An operation has
+ * the same permission whichever binding or path serves it (a dead-letter retry
+ * needs `admin` at /ojs/v1/dead-letter, at /ojs/v1/admin/dead-letter and over
+ * gRPC). test/server/auth-table.test.ts checks that every route of the router
+ * and every method of the service descriptors has a rule here, so a new route
+ * without one fails the suite.
+ */
+
+export const ROLES = ["admin", "producer", "worker", "readonly"] as const;
+export type Role = (typeof ROLES)[number];
+
+/**
+ * - `public`: no credentials (health and readiness probes).
+ * - `metrics`: `/metrics`; public when the server says so, else `read`.
+ * - `read`: read jobs, queues, events, workflows, cron, schemas, workers, stats.
+ * - `enqueue`: create and cancel jobs and workflows.
+ * - `work`: fetch, stream, ack, nack and heartbeat jobs, report progress.
+ * - `admin`: change the server: pause queues, dead letter, cron, schemas, worker directives, queue config.
+ */
+export type Permission = "public" | "metrics" | "read" | "enqueue" | "work" | "admin";
+
+export const ROLE_PERMISSIONS: Record<Role, readonly Permission[]> = {
+  admin: ["read", "enqueue", "work", "admin"],
+  producer: ["read", "enqueue"],
+  worker: ["read", "work"],
+  readonly: ["read"],
+};
+
+/** Roles that grant a permission, for error messages: "worker or admin", "readonly, producer, worker or admin". */
+export function rolesGranting(p: Permission): string {
+  const roles = ROLES.filter((r) => r !== "admin" && ROLE_PERMISSIONS[r].includes(p));
+  return roles.length ? `${roles.join(", ")} or admin` : "admin";
+}
+
+/** Every route of the HTTP binding, keyed as the router names it: "METHOD /pattern". */
+export const HTTP_RULES: Record<string, Permission> = {
+  // system
+  "GET /ojs/manifest": "read",
+  "GET /ojs/v1/health": "public",
+  "GET /health": "public",
+  "GET /ready": "public",
+  "GET /metrics": "metrics",
+  // jobs
+  "POST /ojs/v1/jobs": "enqueue",
+  "POST /ojs/v1/jobs/batch": "enqueue",
+  "GET /ojs/v1/jobs/:id": "read",
+  "DELETE /ojs/v1/jobs/:id": "enqueue",
+  "GET /ojs/v1/jobs/:id/progress": "read",
+  "PUT /ojs/v1/jobs/:id/progress": "work",
+  "GET /ojs/v1/jobs/:id/events": "read",
+  // workers
+  "POST /ojs/v1/workers/fetch": "work",
+  "POST /ojs/v1/workers/ack": "work",
+  "POST /ojs/v1/workers/nack": "work",
+  "POST /ojs/v1/workers/heartbeat": "work",
+  "POST /ojs/v1/workers/beat": "work",
+  "GET /ojs/v1/workers/:id/health": "read",
+  // events
+  "GET /ojs/v1/events": "read",
+  "GET /ojs/v1/events/stream": "read",
+  // queues
+  "GET /ojs/v1/queues": "read",
+  "GET /ojs/v1/queues/:name/stats": "read",
+  "POST /ojs/v1/queues/:name/pause": "admin",
+  "POST /ojs/v1/queues/:name/resume": "admin",
+  "GET /ojs/v1/queues/:name/events": "read",
+  // dead letter (two paths for one operation)
+  "GET /ojs/v1/dead-letter": "read",
+  "POST /ojs/v1/dead-letter/:id/retry": "admin",
+  "DELETE /ojs/v1/dead-letter/:id": "admin",
+  "GET /ojs/v1/admin/dead-letter": "read",
+  "GET /ojs/v1/admin/dead-letter/stats": "read",
+  "POST /ojs/v1/admin/dead-letter/:id/retry": "admin",
+  "DELETE /ojs/v1/admin/dead-letter/:id": "admin",
+  // cron
+  "GET /ojs/v1/cron": "read",
+  "POST /ojs/v1/cron": "admin",
+  "GET /ojs/v1/cron/:name": "read",
+  "PATCH /ojs/v1/cron/:name": "admin",
+  "DELETE /ojs/v1/cron/:name": "admin",
+  // workflows
+  "POST /ojs/v1/workflows": "enqueue",
+  "GET /ojs/v1/workflows/:id": "read",
+  "DELETE /ojs/v1/workflows/:id": "enqueue",
+  "GET /ojs/v1/workflows/:id/events": "read",
+  // schemas (two paths for one registry)
+  ...schemaRules("/ojs/v1/schemas"),
+  ...schemaRules("/ojs/v1/admin/schemas"),
+  // admin
+  "GET /ojs/v1/admin/workers": "read",
+  "GET /ojs/v1/admin/workers/:id": "read",
+  "POST /ojs/v1/admin/workers/:id/quiet": "admin",
+  "POST /ojs/v1/admin/workers/:id/terminate": "admin",
+  "POST /ojs/v1/admin/workers/:id/resume": "admin",
+  "DELETE /ojs/v1/admin/workers/:id": "admin",
+  "PUT /ojs/v1/admin/queues/:name/config": "admin",
+  "GET /ojs/v1/admin/stats": "read",
+};
+
+function schemaRules(base: string): Record<string, Permission> {
+  return {
+    [`GET ${base}`]: "read",
+    [`POST ${base}`]: "admin",
+    [`GET ${base}/:type`]: "read",
+    [`GET ${base}/:type/versions`]: "read",
+    [`GET ${base}/:type/:version`]: "read",
+    [`PUT ${base}/:type/:version`]: "admin",
+    [`DELETE ${base}/:type/:version`]: "admin",
+  };
+}
+
+/**
+ * Every gRPC method, keyed by its request path (the same path for gRPC,
+ * gRPC-Web and Connect). Connect-node and the raw handlers match the path
+ * exactly, so an exact lookup here sees every call they serve.
+ */
+export const RPC_RULES: Record<string, Permission> = {
+  "/ojs.v1.OJSService/Manifest": "read",
+  "/ojs.v1.OJSService/Health": "public",
+  "/ojs.v1.OJSService/Enqueue": "enqueue",
+  "/ojs.v1.OJSService/EnqueueBatch": "enqueue",
+  "/ojs.v1.OJSService/GetJob": "read",
+  "/ojs.v1.OJSService/CancelJob": "enqueue",
+  "/ojs.v1.OJSService/Fetch": "work",
+  "/ojs.v1.OJSService/Ack": "work",
+  "/ojs.v1.OJSService/Nack": "work",
+  "/ojs.v1.OJSService/Heartbeat": "work",
+  "/ojs.v1.OJSService/StreamJobs": "work",
+  "/ojs.v1.OJSService/StreamEvents": "read",
+  "/ojs.v1.OJSService/ListQueues": "read",
+  "/ojs.v1.OJSService/QueueStats": "read",
+  "/ojs.v1.OJSService/PauseQueue": "admin",
+  "/ojs.v1.OJSService/ResumeQueue": "admin",
+  "/ojs.v1.OJSService/ListDeadLetter": "read",
+  "/ojs.v1.OJSService/RetryDeadLetter": "admin",
+  "/ojs.v1.OJSService/DeleteDeadLetter": "admin",
+  "/ojs.v1.OJSService/RegisterCron": "admin",
+  "/ojs.v1.OJSService/UnregisterCron": "admin",
+  "/ojs.v1.OJSService/ListCron": "read",
+  "/ojs.v1.OJSService/CreateWorkflow": "enqueue",
+  "/ojs.v1.OJSService/GetWorkflow": "read",
+  "/ojs.v1.OJSService/CancelWorkflow": "enqueue",
+  "/ojsconnect.v1.FastPathService/EnqueueStream": "enqueue",
+  "/ojsconnect.v1.FastPathService/SettleStream": "work",
+};
+
+/**
+ * The permission a request needs. A route or method without a rule (a 404, a
+ * method this server lacks) needs `read`: callers without credentials learn
+ * nothing, not even which paths exist.
+ */
+export function httpPermission(routeKey: string | undefined): Permission {
+  return routeKey !== undefined && Object.hasOwn(HTTP_RULES, routeKey) ? HTTP_RULES[routeKey]! : "read";
+}
+
+export function rpcPermission(path: string): Permission | undefined {
+  return Object.hasOwn(RPC_RULES, path) ? RPC_RULES[path] : undefined;
+}
