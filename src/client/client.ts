@@ -1,4 +1,4 @@
-import { OjsError, ValidationError } from "../model/errors.js";
+import { ConnectionError, OjsError, ValidationError } from "../model/errors.js";
 import type { OjsEvent } from "../model/events.js";
 import type { EnqueueOptions, Job, JobRequest, NormalizedJobRequest } from "../model/job.js";
 import type { JsonObject, JsonValue } from "../model/json.js";
@@ -7,9 +7,13 @@ import type { CronJob, CronRegistration, Health, Manifest, Page, QueueInfo, Queu
 import type { Workflow, WorkflowDefinition } from "../model/workflow.js";
 import { flattenWorkflow } from "../codec/workflow.js";
 import type { CallOptions, Transport } from "../transport/transport.js";
-import { resolveTransport, type ConnectionOptions } from "./config.js";
+import { CONNECTION_OPTION_KEYS, resolveTransport, type ConnectionOptions } from "./config.js";
 import { followEvents, type EventsOptions } from "./events.js";
 import { withRetry, type RetryOptions } from "./retry.js";
+import { waitForJob, type WaitForJobOptions } from "./wait.js";
+import { checkOptionKeys, type KeyList } from "../util/options.js";
+import { resolveLogger } from "../util/logger.js";
+import { ConnectionWatch } from "../util/connection-watch.js";
 
 export interface ClientOptions extends ConnectionOptions {
   /**
@@ -20,6 +24,8 @@ export interface ClientOptions extends ConnectionOptions {
    */
   retry?: RetryOptions | boolean;
 }
+
+const CLIENT_OPTION_KEYS: KeyList<ClientOptions> = { ...CONNECTION_OPTION_KEYS, retry: true };
 
 /**
  * Enqueue middleware: sees every job before it is validated and sent (single
@@ -57,12 +63,21 @@ export class Client implements AsyncDisposable {
   private readonly retry: RetryOptions | undefined;
   private readonly middleware: EnqueueMiddleware[] = [];
   private closed = false;
+  private readonly link: ConnectionWatch;
 
+  /**
+   * Checks the options (an unknown key, a URL that is not http(s), a bad
+   * logger: ValidationError here, not at the first call) and builds the
+   * transport. No connection is opened until the first call.
+   */
   constructor(opts: ClientOptions = {}) {
-    const { transport, owned } = resolveTransport(opts);
+    checkOptionKeys(opts, CLIENT_OPTION_KEYS, "new Client");
+    const logger = resolveLogger(opts.logger, "new Client");
+    const { transport, owned, url } = resolveTransport(opts);
     this.transport = transport;
     this.owned = owned;
     this.retry = opts.retry === true ? {} : opts.retry || undefined;
+    this.link = new ConnectionWatch(logger, `ojs-connect client${url ? ` -> ${url}` : ""}`);
   }
 
   /** Adds enqueue middleware; they run in the order added. */
@@ -114,7 +129,7 @@ export class Client implements AsyncDisposable {
 
   /** Cancels a job that has not finished; an active job's worker sees its signal abort at its next heartbeat. */
   async cancelJob(id: string, call?: CallOptions): Promise<Job> {
-    return this.transport.cancelJob(requireId(id, "cancelJob"), call);
+    return this.run(false, call, (c) => this.transport.cancelJob(requireId(id, "cancelJob"), c));
   }
 
   // --- workflows -------------------------------------------------------------------------
@@ -122,7 +137,7 @@ export class Client implements AsyncDisposable {
   /** Starts a workflow built with chain(), group() or batch(). Every step is validated first. */
   async workflow(def: WorkflowDefinition, call?: CallOptions): Promise<Workflow> {
     flattenWorkflow(def); // validates every step before any I/O, whatever the transport
-    return this.transport.createWorkflow(def, call);
+    return this.run(false, call, (c) => this.transport.createWorkflow(def, c));
   }
 
   async getWorkflow(id: string, call?: CallOptions): Promise<Workflow> {
@@ -130,7 +145,7 @@ export class Client implements AsyncDisposable {
   }
 
   async cancelWorkflow(id: string, call?: CallOptions): Promise<Workflow> {
-    return this.transport.cancelWorkflow(requireId(id, "cancelWorkflow"), call);
+    return this.run(false, call, (c) => this.transport.cancelWorkflow(requireId(id, "cancelWorkflow"), c));
   }
 
   // --- queues ------------------------------------------------------------------------------
@@ -161,11 +176,11 @@ export class Client implements AsyncDisposable {
 
   /** Puts a dead job back on its queue as a new attempt. */
   async retryDeadLetterJob(id: string, call?: CallOptions): Promise<Job> {
-    return this.transport.retryDeadLetter(requireId(id, "retryDeadLetterJob"), call);
+    return this.run(false, call, (c) => this.transport.retryDeadLetter(requireId(id, "retryDeadLetterJob"), c));
   }
 
   async deleteDeadLetterJob(id: string, call?: CallOptions): Promise<void> {
-    return this.transport.deleteDeadLetter(requireId(id, "deleteDeadLetterJob"), call);
+    return this.run(false, call, (c) => this.transport.deleteDeadLetter(requireId(id, "deleteDeadLetterJob"), c));
   }
 
   // --- cron ----------------------------------------------------------------------------------
@@ -192,7 +207,7 @@ export class Client implements AsyncDisposable {
   }
 
   async unregisterCronJob(name: string, call?: CallOptions): Promise<void> {
-    return this.transport.unregisterCron(requireId(name, "unregisterCronJob"), call);
+    return this.run(false, call, (c) => this.transport.unregisterCron(requireId(name, "unregisterCronJob"), c));
   }
 
   // --- schemas ---------------------------------------------------------------------------------
@@ -206,7 +221,7 @@ export class Client implements AsyncDisposable {
     parseOrThrow(jobTypeSchema, def?.type, "type", "registerSchema");
     if (typeof def.schema !== "object" || def.schema === null || Array.isArray(def.schema))
       throw new ValidationError("schema: must be a JSON Schema object", { operation: "registerSchema" });
-    return this.transport.registerSchema(def, call);
+    return this.run(false, call, (c) => this.transport.registerSchema(def, c));
   }
 
   /** The latest version unless `version` is given. */
@@ -215,7 +230,7 @@ export class Client implements AsyncDisposable {
   }
 
   async deleteSchema(type: string, version: number | string, call?: CallOptions): Promise<void> {
-    return this.transport.deleteSchema(requireId(type, "deleteSchema"), version, call);
+    return this.run(false, call, (c) => this.transport.deleteSchema(requireId(type, "deleteSchema"), version, c));
   }
 
   // --- system ----------------------------------------------------------------------------------
@@ -238,7 +253,42 @@ export class Client implements AsyncDisposable {
    */
   events(opts: EventsOptions = {}): AsyncIterable<OjsEvent> {
     if (this.closed) throw new OjsError("the client is closed", { code: "unavailable", operation: "events" });
-    return followEvents(this.transport, opts);
+    const onReconnect = opts.onReconnect;
+    const link = this.link;
+    return followEvents(
+      this.transport,
+      {
+        ...opts,
+        onReconnect: (info) => {
+          link.failed(info.error);
+          onReconnect?.(info);
+        },
+      },
+      () => link.ok(),
+    );
+  }
+
+  /**
+   * Resolves with the job once it is in a terminal state (completed, failed,
+   * cancelled, discarded). Listens to the server's event stream where it has
+   * one, and polls otherwise (and, slowly, alongside it, so a missed event
+   * costs seconds, not forever). Rejects with TimeoutError after `timeoutMs`
+   * (default: no limit), with AbortError when `signal` aborts, and with
+   * NotFoundError when the job does not exist.
+   *
+   * ```ts
+   * const done = await client.waitForJob(job.id, { timeoutMs: 30_000 });
+   * if (done.state === "completed") console.log(done.result);
+   * ```
+   */
+  async waitForJob(id: string, opts: WaitForJobOptions = {}): Promise<Job> {
+    requireId(id, "waitForJob");
+    if (this.closed) throw new OjsError("the client is closed", { code: "unavailable", operation: "waitForJob" });
+    return waitForJob(
+      { getJob: (jobId, call) => this.getJob(jobId, call), events: (o) => this.events(o) },
+      id,
+      opts,
+    );
   }
 
   /** Releases connections (the HTTP/2 session, keep-alive sockets). Idempotent. */
@@ -269,7 +319,21 @@ export class Client implements AsyncDisposable {
   }
 
   private run<T>(idempotent: boolean, call: CallOptions | undefined, fn: (call: CallOptions | undefined) => Promise<T>): Promise<T> {
-    return withRetry(idempotent ? this.retry : undefined, call?.signal, () => fn(call));
+    return withRetry(idempotent ? this.retry : undefined, call?.signal, () => this.observe(fn(call)));
+  }
+
+  /** Feeds each call's outcome to the connection watch: unreachable is logged once per episode. */
+  private async observe<T>(p: Promise<T>): Promise<T> {
+    try {
+      const out = await p;
+      this.link.ok();
+      return out;
+    } catch (e) {
+      if (e instanceof ConnectionError || (e instanceof OjsError && e.code === "unavailable")) this.link.failed(e);
+      // The server answered (with an error): the connection itself works.
+      else if (e instanceof OjsError && (e.httpStatus !== undefined || e.grpcCode !== undefined)) this.link.ok();
+      throw e;
+    }
   }
 }
 

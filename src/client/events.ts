@@ -19,7 +19,7 @@ const SEEN = 2048;
  * yielded (delivery is at least once). Errors that retrying cannot fix (no event
  * stream on the server, bad credentials) end it with that error.
  */
-export async function* followEvents(transport: Transport, opts: EventsOptions): AsyncIterable<OjsEvent> {
+export async function* followEvents(transport: Transport, opts: EventsOptions, onEvent?: () => void): AsyncIterable<OjsEvent> {
   const local = new AbortController();
   const outer = opts.signal;
   const onAbort = () => local.abort(outer?.reason);
@@ -41,6 +41,7 @@ export async function* followEvents(transport: Transport, opts: EventsOptions): 
         for await (const e of transport.streamEvents(filter, { signal: local.signal, ...(lastId ? { lastEventId: lastId } : {}) })) {
           attempt = 0;
           backoff.reset();
+          onEvent?.();
           if (e.id) {
             lastId = e.id;
             if (seen.has(e.id)) continue;
