@@ -1,12 +1,19 @@
 import { parseArgs } from "node:util";
 import { startServer } from "./server/server.js";
+import { waitCommand, WAIT_USAGE } from "./cli/wait.js";
 
 const USAGE = `Usage: ojs-connect serve [--port 8080] [--host 127.0.0.1] [--visibility-timeout-ms 30000]
 
-Starts the embedded OJS server: gRPC, Connect and the OJS HTTP/JSON binding on one port.`;
+Starts the embedded OJS server: gRPC, Connect and the OJS HTTP/JSON binding on one port.
+
+${WAIT_USAGE}`;
 
 export async function main(argv: string[]): Promise<void> {
   const [command, ...rest] = argv;
+  if (command === "wait") {
+    process.exitCode = await waitCommand(rest);
+    return;
+  }
   if (command !== "serve") {
     console.log(USAGE);
     if (command && command !== "--help" && command !== "-h") process.exitCode = 2;
