@@ -94,7 +94,7 @@ export class Client implements AsyncDisposable {
    * wrong, and with JobDroppedError when a middleware dropped the job.
    */
   async enqueue<A extends JsonValue[]>(type: string, args: A, options: EnqueueOptions = {}, call?: CallOptions): Promise<Job<A>> {
-    const req = await this.prepare({ type, args, options: { ...options } });
+    const req = await this.prepare({ type, args, options: copyOptions(options, "options", "enqueue") });
     if (!req) throw new JobDroppedError({ type, args, options });
     const safe = req.id !== undefined || req.unique !== undefined;
     return (await this.run(safe, call, (c) => this.transport.enqueue(req, c))) as Job<A>;
@@ -111,7 +111,7 @@ export class Client implements AsyncDisposable {
     for (let i = 0; i < jobs.length; i++) {
       const j = jobs[i]!;
       try {
-        const req = await this.prepare({ type: j.type, args: j.args, options: { ...(j.options ?? {}) } }, "enqueueBatch");
+        const req = await this.prepare({ type: j?.type, args: j?.args, options: copyOptions(j?.options ?? {}, "options", "enqueueBatch") }, "enqueueBatch");
         if (req) reqs.push(req);
       } catch (e) {
         if (e instanceof OjsError) e.message = `jobs[${i}]: ${e.message}`;
@@ -335,6 +335,13 @@ export class Client implements AsyncDisposable {
       throw e;
     }
   }
+}
+
+/** A copy the middleware may change; a non-object (a number, an array) is refused rather than read as {}. */
+function copyOptions(o: unknown, path: string, operation: string): EnqueueOptions {
+  if (typeof o !== "object" || o === null || Array.isArray(o))
+    throw new ValidationError(`${path}: must be an object`, { operation, issues: [{ path, message: "must be an object" }] });
+  return { ...(o as EnqueueOptions) };
 }
 
 function requireId(id: unknown, operation: string): string {
