@@ -329,6 +329,8 @@ export class Client implements AsyncDisposable {
       this.link.ok();
       return out;
     } catch (e) {
+      // A call on a closed client says nothing about the server.
+      if (this.closed) throw e;
       if (e instanceof ConnectionError || (e instanceof OjsError && e.code === "unavailable")) this.link.failed(e);
       // The server answered (with an error): the connection itself works.
       else if (e instanceof OjsError && (e.httpStatus !== undefined || e.grpcCode !== undefined)) this.link.ok();

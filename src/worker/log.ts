@@ -8,6 +8,7 @@ import { CONNECTION_OPTION_KEYS } from "../client/config.js";
 import { ConnectionWatch } from "../util/connection-watch.js";
 import { errorText, type Logger } from "../util/logger.js";
 import type { KeyList } from "../util/options.js";
+import { ShutdownError } from "./errors.js";
 import type { Worker, WorkerOptions } from "./worker.js";
 
 /** Every WorkerOptions key, for the unknown-key check of the constructor. */
@@ -40,14 +41,22 @@ export function attachWorkerLogger(worker: Worker, logger: Logger, who: string, 
     if (CONNECTION_CONTEXTS.has(context)) link.failed(error);
     else logger.error(`${who}: ${context} failed: ${errorText(error)}`, { error, context });
   });
-  worker.on("job.failed", ({ job, error, durationMs }) =>
-    logger.error(`${who}: job ${job.id} (${job.type}, attempt ${job.attempt}) failed after ${durationMs} ms: ${errorText(error)}`, {
-      jobId: job.id,
-      type: job.type,
-      attempt: job.attempt,
-      error,
-    }),
-  );
+  // Jobs failed by a shutdown are one line at the end, not one each.
+  let shutDown = 0;
+  worker.on("stopped", () => {
+    if (shutDown > 0) logger.warn(`${who}: stopped with ${shutDown} job${shutDown === 1 ? "" : "s"} still running past the grace period; handed back to the server for retry`);
+    shutDown = 0;
+  });
+  worker.on("job.failed", ({ job, error, durationMs }) => {
+    if (error instanceof ShutdownError) shutDown++;
+    else
+      logger.error(`${who}: job ${job.id} (${job.type}, attempt ${job.attempt}) failed after ${durationMs} ms: ${errorText(error)}`, {
+        jobId: job.id,
+        type: job.type,
+        attempt: job.attempt,
+        error,
+      });
+  });
   worker.on("job.settleFailed", ({ job, outcome, error }) =>
     logger.warn(`${who}: could not ${outcome} job ${job.id} (${errorText(error)}); the server hands it out again after its visibility timeout`, {
       jobId: job.id,
