@@ -103,6 +103,29 @@ describe.each(TRANSPORTS)("Worker logger over %s", (transport) => {
   });
 });
 
+describe("Worker logger at shutdown", () => {
+  it("jobs still running past the grace period are one line at stop, not one per job", async () => {
+    const log = capture();
+    const queue = uniqueQueue();
+    const w = new Worker({ url: ctx.url, transport: "http", queues: [queue], handleSignals: false, logger: log });
+    let started = 0;
+    w.register("stuck.job", (jobCtx) => {
+      started++;
+      return new Promise((_, reject) => jobCtx.signal.addEventListener("abort", () => reject(jobCtx.signal.reason)));
+    });
+    const c = new Client({ url: ctx.url, transport: "http", logger: false });
+    try {
+      for (let i = 0; i < 3; i++) await c.enqueue("stuck.job", [], { queue });
+      void w.start();
+      await eventually(() => started === 3);
+      await w.stop({ gracePeriodMs: 50 });
+      expect(log.lines).toEqual([{ level: "warn", message: expect.stringMatching(/: stopped with 3 jobs still running past the grace period; handed back to the server for retry$/) }]);
+    } finally {
+      await c.close();
+    }
+  });
+});
+
 describe("Client logger", () => {
   it.each(TRANSPORTS)("over %s: calls to an unreachable server are one line per episode, not per call", async (transport) => {
     const port = await freePort();
