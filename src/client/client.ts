@@ -123,6 +123,7 @@ export class Client implements AsyncDisposable {
     return this.run(safe, call, (c) => this.transport.enqueueBatch(reqs, c));
   }
 
+  /** Reads a job: its state, attempts, result or errors. NotFoundError when the server does not know it (or no longer keeps it). */
   async getJob(id: string, call?: CallOptions): Promise<Job> {
     return this.run(true, call, (c) => this.transport.getJob(requireId(id, "getJob"), c));
   }
@@ -140,20 +141,24 @@ export class Client implements AsyncDisposable {
     return this.run(false, call, (c) => this.transport.createWorkflow(def, c));
   }
 
+  /** Reads a workflow and the state of each step. */
   async getWorkflow(id: string, call?: CallOptions): Promise<Workflow> {
     return this.run(true, call, (c) => this.transport.getWorkflow(requireId(id, "getWorkflow"), c));
   }
 
+  /** Cancels a workflow's steps that have not finished. */
   async cancelWorkflow(id: string, call?: CallOptions): Promise<Workflow> {
     return this.run(false, call, (c) => this.transport.cancelWorkflow(requireId(id, "cancelWorkflow"), c));
   }
 
   // --- queues ------------------------------------------------------------------------------
 
+  /** One page of the server's queues (`limit`, then `cursor` from the previous page's `nextCursor`). */
   async listQueues(page: { limit?: number; cursor?: string } = {}, call?: CallOptions): Promise<Page<QueueInfo>> {
     return this.run(true, call, (c) => this.transport.listQueues(page, c));
   }
 
+  /** Counts by state and throughput of one queue. */
   async queueStats(queue: string, call?: CallOptions): Promise<QueueStats> {
     return this.run(true, call, (c) => this.transport.queueStats(requireQueue(queue, "queueStats"), c));
   }
@@ -163,12 +168,14 @@ export class Client implements AsyncDisposable {
     return this.run(true, call, (c) => this.transport.pauseQueue(requireQueue(queue, "pauseQueue"), c));
   }
 
+  /** Resumes delivery from a paused queue. */
   async resumeQueue(queue: string, call?: CallOptions): Promise<void> {
     return this.run(true, call, (c) => this.transport.resumeQueue(requireQueue(queue, "resumeQueue"), c));
   }
 
   // --- dead letter ---------------------------------------------------------------------------
 
+  /** One page of dead-lettered jobs, of one queue or all. */
   async listDeadLetterJobs(opts: { queue?: string; limit?: number; cursor?: string } = {}, call?: CallOptions): Promise<Page<Job>> {
     if (opts.queue !== undefined) requireQueue(opts.queue, "listDeadLetterJobs");
     return this.run(true, call, (c) => this.transport.listDeadLetter(opts, c));
@@ -179,12 +186,14 @@ export class Client implements AsyncDisposable {
     return this.run(false, call, (c) => this.transport.retryDeadLetter(requireId(id, "retryDeadLetterJob"), c));
   }
 
+  /** Removes a job from the dead-letter queue for good. */
   async deleteDeadLetterJob(id: string, call?: CallOptions): Promise<void> {
     return this.run(false, call, (c) => this.transport.deleteDeadLetter(requireId(id, "deleteDeadLetterJob"), c));
   }
 
   // --- cron ----------------------------------------------------------------------------------
 
+  /** Every cron schedule, with its next run. */
   async listCronJobs(call?: CallOptions): Promise<CronJob[]> {
     return this.run(true, call, (c) => this.transport.listCron(c));
   }
@@ -206,12 +215,14 @@ export class Client implements AsyncDisposable {
     return this.run(true, call, (c) => this.transport.registerCron(req, c));
   }
 
+  /** Deletes the cron schedule `name`. */
   async unregisterCronJob(name: string, call?: CallOptions): Promise<void> {
     return this.run(false, call, (c) => this.transport.unregisterCron(requireId(name, "unregisterCronJob"), c));
   }
 
   // --- schemas ---------------------------------------------------------------------------------
 
+  /** Every registered args schema. */
   async listSchemas(call?: CallOptions): Promise<SchemaInfo[]> {
     return this.run(true, call, (c) => this.transport.listSchemas(c));
   }
@@ -229,16 +240,19 @@ export class Client implements AsyncDisposable {
     return this.run(true, call, (c) => this.transport.getSchema(requireId(type, "getSchema"), version, c));
   }
 
+  /** Deletes one version of a job type's args schema. */
   async deleteSchema(type: string, version: number | string, call?: CallOptions): Promise<void> {
     return this.run(false, call, (c) => this.transport.deleteSchema(requireId(type, "deleteSchema"), version, c));
   }
 
   // --- system ----------------------------------------------------------------------------------
 
+  /** What the server says about itself: implementation, conformance level, protocols, extensions. */
   async manifest(call?: CallOptions): Promise<Manifest> {
     return this.run(true, call, (c) => this.transport.manifest(c));
   }
 
+  /** The server's health (its /health over HTTP, Health over gRPC). */
   async health(call?: CallOptions): Promise<Health> {
     return this.run(true, call, (c) => this.transport.health(c));
   }
@@ -298,6 +312,7 @@ export class Client implements AsyncDisposable {
     if (this.owned) await this.transport.close();
   }
 
+  /** Same as close(), for `await using`. */
   [Symbol.asyncDispose](): Promise<void> {
     return this.close();
   }

@@ -3,6 +3,7 @@ import { AbortError, OjsError } from "../model/errors.js";
 import type { Transport } from "../transport/transport.js";
 import { Backoff, sleep } from "../util/backoff.js";
 
+/** Options of client.events(): a filter, and how to end and observe the stream. */
 export interface EventsOptions extends EventFilter {
   /** Ends the iteration (the only way it ends: it reconnects after failures). */
   signal?: AbortSignal;

@@ -9,4 +9,4 @@
  * ```
  */
 export { startServer, type OjsServer, type ServerOptions } from "./server.js";
-export type { Clock } from "./store/clock.js";
+export type { Clock, TimerHandle } from "./store/clock.js";

@@ -61,8 +61,10 @@ export interface WorkerOptions extends ConnectionOptions {
   abortGraceMs?: number;
 }
 
+/** Lifecycle of a worker: idle -> running <-> quiet -> terminate -> terminated. */
 export type WorkerState = "idle" | "running" | "quiet" | "terminate" | "terminated";
 
+/** Events a Worker emits (worker.on(name, listener)); a listener that throws is reported as `error`, never fails a job. */
 export interface WorkerEvents {
   started: { workerId: string };
   quiet: { workerId: string };
@@ -102,6 +104,10 @@ interface ActiveJob {
   forceTimer: NodeJS.Timeout | undefined;
 }
 
+/**
+ * The consumer side of OJS: takes jobs from its queues, runs each through middleware and its
+ * handler, and settles it with exactly one ack or nack. See the README's Worker section.
+ */
 export class Worker extends Emitter<WorkerEvents> implements AsyncDisposable {
   readonly workerId: string;
   readonly queues: readonly string[];
@@ -168,6 +174,7 @@ export class Worker extends Emitter<WorkerEvents> implements AsyncDisposable {
     attachWorkerLogger(this, logger, `ojs-connect worker ${this.workerId}${url ? ` -> ${url}` : ""}`);
   }
 
+  /** Where the worker is in its lifecycle. */
   get state(): WorkerState {
     return this._state;
   }
@@ -253,6 +260,7 @@ export class Worker extends Emitter<WorkerEvents> implements AsyncDisposable {
     return this.stopPromise;
   }
 
+  /** Same as stop(), for `await using`. */
   [Symbol.asyncDispose](): Promise<void> {
     return this.stop();
   }

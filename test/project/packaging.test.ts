@@ -43,6 +43,17 @@ describe("packaging", () => {
     expect(m.sourcesContent?.[0]).toContain("export class Client");
   });
 
+  it("CI runs the suite on a second Node line first, then `npm test` once on the system Node, last", () => {
+    const ci = readFileSync(join(root, ".ci", "run"), "utf8");
+    const commands = ci.split("\n").map((l) => l.trim()).filter((l) => l && !l.startsWith("#"));
+    expect(commands.filter((l) => l === "npm test")).toHaveLength(1);
+    expect(commands.at(-1)).toBe("npm test");
+    expect(ci).toMatch(/npm install .*"node@\$other_major"/);
+    expect(ci).toMatch(/PATH="\$other_bin:\$PATH" node scripts\/test\.mjs/);
+    const engines = (JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as { engines: { node: string } }).engines.node;
+    expect(engines).toBe(">=20.11");
+  });
+
   it("npm run bench writes to a git-ignored directory unless --save", () => {
     const r = "/x/bench/results/";
     expect(benchOutDir(["--quick"], r)).toBe(`${r}local/`);

@@ -465,6 +465,7 @@ export class GrpcTransport implements Transport {
   }
 }
 
+/** A gRPC transport, to pass as `transport` when the defaults do not fit (e.g. official servers' separate HTTP port). */
 export function grpcTransport(opts: GrpcTransportOptions): GrpcTransport {
   return new GrpcTransport(opts);
 }

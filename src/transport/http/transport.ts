@@ -489,6 +489,7 @@ function query(params: Record<string, string | number | undefined>): string {
   return s ? `?${s}` : "";
 }
 
+/** An HTTP/JSON transport, to pass as `transport` when the defaults do not fit. */
 export function httpTransport(opts: HttpTransportOptions): HttpTransport {
   return new HttpTransport(opts);
 }
