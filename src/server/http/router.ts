@@ -86,7 +86,7 @@ export class HttpRouter {
     // HEAD is answered wherever GET is: the same status and headers, no body.
     const head = method === "HEAD";
     let route: Route | undefined;
-    let allow: string[] = [];
+    const allow: string[] = [];
     let path = req.url ?? "/";
     try {
       const url = new URL(req.url ?? "/", "http://localhost");
@@ -106,7 +106,6 @@ export class HttpRouter {
       if (!route) {
         req.resume();
         if (allow.length) throw new OjsError(`${method} is not allowed on ${url.pathname} (allowed: ${allow.join(", ")})`, { code: "method_not_allowed" });
-        allow = [];
         throw new OjsError(`no route for ${method} ${url.pathname}`, { code: "not_found" });
       }
       const body = await readBody(req, this.maxBodyBytes);
@@ -202,7 +201,7 @@ async function readBody(req: NodeRequest, limit: number): Promise<JsonValue> {
   } catch (e) {
     throw withHint(
       new ValidationError(`request body is not valid JSON: ${(e as Error).message}`),
-      "Send a JSON body: the parser's message above says where it stopped (a missing quote or comma, a trailing comma).",
+      "Send a valid JSON body; the message says where the parser stopped (often a missing quote or comma, or a trailing comma).",
     );
   }
 }
