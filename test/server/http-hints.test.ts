@@ -29,7 +29,7 @@ describe("error hints fit the route", () => {
   it("a body that is not JSON is not told to fix a named field", async () => {
     const r = await hintOf("/ojs/v1/jobs", { method: "POST", headers: { "content-type": "application/json" }, body: '{"type": "a.b",' });
     expect(r.status).toBe(400);
-    expect(r.hint).toMatch(/Send a JSON body/);
+    expect(r.hint).toMatch(/Send a valid JSON body/);
     expect(r.hint).not.toMatch(/named field/);
     // A real field mistake still says to fix the field.
     const f = await hintOf("/ojs/v1/jobs", { method: "POST", headers: { "content-type": "application/json" }, body: '{"type": "BAD TYPE", "args": []}' });
