@@ -33,9 +33,9 @@ const CONNECTION_CONTEXTS = new Set(["fetch", "heartbeat"]);
 
 export function attachWorkerLogger(worker: Worker, logger: Logger, who: string, repeatMs?: number): void {
   const link = new ConnectionWatch(logger, who, repeatMs);
-  const alive = () => link.ok();
-  worker.on("heartbeat", alive);
-  worker.on("job.started", alive);
+  // A heartbeat that got through means the server is back. (Not job events: a listener on
+  // those would cost every job something, and a heartbeat comes within seconds anyway.)
+  worker.on("heartbeat", () => link.ok());
   worker.on("stream.reconnect", ({ error }) => link.failed(error));
   worker.on("error", ({ error, context }) => {
     if (CONNECTION_CONTEXTS.has(context)) link.failed(error);
