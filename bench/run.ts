@@ -1,9 +1,10 @@
 /**
- * npm run bench [-- --quick] [--profile] [--only=grpc,http,bullmq] [--scenarios=latency,throughput,enqueue,rss]
+ * npm run bench [-- --quick] [--save] [--profile] [--only=grpc,http,bullmq] [--scenarios=latency,throughput,enqueue,rss]
  *
  * Runs the ceiling (bare node:http2), then every scenario for OJS over gRPC,
  * OJS over HTTP and BullMQ, each system in its own processes on loopback, and
- * writes bench/results/latest.{json,md} and chart.svg. A subset (--only,
+ * writes latest.{json,md} and chart.svg into bench/results/local/ (git-ignored),
+ * or into the committed bench/results/ with --save. A subset (--only,
  * --scenarios) writes bench/results/partial/ instead; with --profile, the server
  * and SDK processes also write V8 CPU profiles, into bench/results/profiles/.
  */
@@ -19,6 +20,7 @@ import { exited, forkScript, installExitHandlers, onCleanup } from "./procs.js";
 import { startRedis } from "./redis.js";
 import { writeReports, type RunResults, type SystemResults } from "./report.js";
 import { enqueueWireSizes } from "./wire.js";
+import { benchOutDir } from "./out-dir.js";
 
 const argv = process.argv.slice(2);
 const flag = (name: string) => argv.includes(`--${name}`);
@@ -29,9 +31,8 @@ const drivers = (list("only") ?? ["grpc", "http", "bullmq"]) as DriverName[];
 const scenarios = (list("scenarios") ?? ["latency", "throughput", "enqueue", "rss"]) as Array<Exclude<ScenarioName, "produce">>;
 const resultsDir = fileURLToPath(new URL("./results/", import.meta.url));
 const profileDir = flag("profile") ? `${resultsDir}profiles` : undefined;
-// latest.* is always a complete run; subsets and profiling runs write elsewhere (git-ignored).
-const partial = Boolean(profileDir || list("only") || list("scenarios"));
-const outDir = profileDir ? `${profileDir}/` : partial ? `${resultsDir}partial/` : resultsDir;
+// The committed latest.* is always a complete run, replaced only when asked (--save).
+const outDir = benchOutDir(argv, resultsDir);
 const timeoutMs = quick ? 60_000 : 900_000;
 const log = (s: string) => console.error(`[bench] ${s}`);
 

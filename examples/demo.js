@@ -29,7 +29,6 @@ const results = await Promise.all(
       new Promise((resolve) => {
         let done = 0;
         worker.register("demo.square", (ctx) => ({ square: ctx.args[0] ** 2 }));
-        worker.on("job.failed", ({ error }) => console.error(`${name} worker: job failed:`, error));
         worker.on("job.completed", () => {
           if (++done === JOBS / 2) resolve({ name, done, ms: performance.now() - started });
         });
@@ -42,6 +41,8 @@ for (const { name, done, ms } of results) {
 }
 const sample = (await client.listQueues()).items.map((q) => q.name).sort();
 console.log(`queues: ${sample.join(", ")}; every job completed`);
+// Cold processes, a few hundred jobs, server and workers in one process: a first look, not a measurement.
+console.log("(demo figures: a cold start with the server and both workers in one process; `npm run bench` measures warm, separate processes)");
 
 await Promise.all([workers.grpc.stop(), workers.http.stop()]);
 await client.close();

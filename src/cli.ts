@@ -1,10 +1,13 @@
 import { parseArgs } from "node:util";
 import type { AuthOptions } from "./server/auth/keys.js";
 import { startServer, type ServerOptions } from "./server/server.js";
+import { waitCommand, WAIT_USAGE } from "./cli/wait.js";
 
 const USAGE = `Usage: ojs-connect serve [options]
 
-Starts the embedded OJS server: gRPC, Connect and the OJS HTTP/JSON binding on one port.`;
+Starts the embedded OJS server: gRPC, Connect and the OJS HTTP/JSON binding on one port.
+
+${WAIT_USAGE}`;
 
 const SERVE_HELP = `Usage: ojs-connect serve [options]
 
@@ -39,6 +42,10 @@ Network:
 
 export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<void> {
   const [command, ...rest] = argv;
+  if (command === "wait") {
+    process.exitCode = await waitCommand(rest);
+    return;
+  }
   if (command !== "serve") {
     console.log(USAGE);
     if (command && command !== "--help" && command !== "-h") process.exitCode = 2;

@@ -6,6 +6,8 @@ export { Client, JobDroppedError, type ClientOptions, type EnqueueMiddleware, ty
 export { chain, group, batch, step, type Step } from "./client/workflow.js";
 export type { RetryOptions } from "./client/retry.js";
 export type { EventsOptions } from "./client/events.js";
+export type { WaitForJobOptions } from "./client/wait.js";
+export type { Logger, LoggerOption } from "./util/logger.js";
 export type { ConnectionOptions } from "./client/config.js";
 export { Worker, type WorkerOptions, type WorkerState, type WorkerEvents } from "./worker/worker.js";
 export type { Handler, HandlerResult, JobContext, Middleware } from "./worker/types.js";

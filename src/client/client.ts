@@ -1,4 +1,4 @@
-import { OjsError, ValidationError } from "../model/errors.js";
+import { ConnectionError, OjsError, ValidationError } from "../model/errors.js";
 import type { OjsEvent } from "../model/events.js";
 import type { EnqueueOptions, Job, JobRequest, NormalizedJobRequest } from "../model/job.js";
 import type { JsonObject, JsonValue } from "../model/json.js";
@@ -7,9 +7,13 @@ import type { CronJob, CronRegistration, Health, Manifest, Page, QueueInfo, Queu
 import type { Workflow, WorkflowDefinition } from "../model/workflow.js";
 import { flattenWorkflow } from "../codec/workflow.js";
 import type { CallOptions, Transport } from "../transport/transport.js";
-import { resolveTransport, type ConnectionOptions } from "./config.js";
+import { CONNECTION_OPTION_KEYS, resolveTransport, type ConnectionOptions } from "./config.js";
 import { followEvents, type EventsOptions } from "./events.js";
 import { withRetry, type RetryOptions } from "./retry.js";
+import { waitForJob, type WaitForJobOptions } from "./wait.js";
+import { checkOptionKeys, type KeyList } from "../util/options.js";
+import { resolveLogger } from "../util/logger.js";
+import { ConnectionWatch } from "../util/connection-watch.js";
 
 export interface ClientOptions extends ConnectionOptions {
   /**
@@ -20,6 +24,8 @@ export interface ClientOptions extends ConnectionOptions {
    */
   retry?: RetryOptions | boolean;
 }
+
+const CLIENT_OPTION_KEYS: KeyList<ClientOptions> = { ...CONNECTION_OPTION_KEYS, retry: true };
 
 /**
  * Enqueue middleware: sees every job before it is validated and sent (single
@@ -57,12 +63,21 @@ export class Client implements AsyncDisposable {
   private readonly retry: RetryOptions | undefined;
   private readonly middleware: EnqueueMiddleware[] = [];
   private closed = false;
+  private readonly link: ConnectionWatch;
 
+  /**
+   * Checks the options (an unknown key, a URL that is not http(s), a bad
+   * logger: ValidationError here, not at the first call) and builds the
+   * transport. No connection is opened until the first call.
+   */
   constructor(opts: ClientOptions = {}) {
-    const { transport, owned } = resolveTransport(opts);
+    checkOptionKeys(opts, CLIENT_OPTION_KEYS, "new Client");
+    const logger = resolveLogger(opts.logger, "new Client");
+    const { transport, owned, url } = resolveTransport(opts);
     this.transport = transport;
     this.owned = owned;
     this.retry = opts.retry === true ? {} : opts.retry || undefined;
+    this.link = new ConnectionWatch(logger, `ojs-connect client${url ? ` -> ${url}` : ""}`);
   }
 
   /** Adds enqueue middleware; they run in the order added. */
@@ -79,7 +94,7 @@ export class Client implements AsyncDisposable {
    * wrong, and with JobDroppedError when a middleware dropped the job.
    */
   async enqueue<A extends JsonValue[]>(type: string, args: A, options: EnqueueOptions = {}, call?: CallOptions): Promise<Job<A>> {
-    const req = await this.prepare({ type, args, options: { ...options } });
+    const req = await this.prepare({ type, args, options: copyOptions(options, "options", "enqueue") });
     if (!req) throw new JobDroppedError({ type, args, options });
     const safe = req.id !== undefined || req.unique !== undefined;
     return (await this.run(safe, call, (c) => this.transport.enqueue(req, c))) as Job<A>;
@@ -96,7 +111,7 @@ export class Client implements AsyncDisposable {
     for (let i = 0; i < jobs.length; i++) {
       const j = jobs[i]!;
       try {
-        const req = await this.prepare({ type: j.type, args: j.args, options: { ...(j.options ?? {}) } }, "enqueueBatch");
+        const req = await this.prepare({ type: j?.type, args: j?.args, options: copyOptions(j?.options ?? {}, "options", "enqueueBatch") }, "enqueueBatch");
         if (req) reqs.push(req);
       } catch (e) {
         if (e instanceof OjsError) e.message = `jobs[${i}]: ${e.message}`;
@@ -108,13 +123,14 @@ export class Client implements AsyncDisposable {
     return this.run(safe, call, (c) => this.transport.enqueueBatch(reqs, c));
   }
 
+  /** Reads a job: its state, attempts, result or errors. NotFoundError when the server does not know it (or no longer keeps it). */
   async getJob(id: string, call?: CallOptions): Promise<Job> {
     return this.run(true, call, (c) => this.transport.getJob(requireId(id, "getJob"), c));
   }
 
   /** Cancels a job that has not finished; an active job's worker sees its signal abort at its next heartbeat. */
   async cancelJob(id: string, call?: CallOptions): Promise<Job> {
-    return this.transport.cancelJob(requireId(id, "cancelJob"), call);
+    return this.run(false, call, (c) => this.transport.cancelJob(requireId(id, "cancelJob"), c));
   }
 
   // --- workflows -------------------------------------------------------------------------
@@ -122,23 +138,27 @@ export class Client implements AsyncDisposable {
   /** Starts a workflow built with chain(), group() or batch(). Every step is validated first. */
   async workflow(def: WorkflowDefinition, call?: CallOptions): Promise<Workflow> {
     flattenWorkflow(def); // validates every step before any I/O, whatever the transport
-    return this.transport.createWorkflow(def, call);
+    return this.run(false, call, (c) => this.transport.createWorkflow(def, c));
   }
 
+  /** Reads a workflow and the state of each step. */
   async getWorkflow(id: string, call?: CallOptions): Promise<Workflow> {
     return this.run(true, call, (c) => this.transport.getWorkflow(requireId(id, "getWorkflow"), c));
   }
 
+  /** Cancels a workflow's steps that have not finished. */
   async cancelWorkflow(id: string, call?: CallOptions): Promise<Workflow> {
-    return this.transport.cancelWorkflow(requireId(id, "cancelWorkflow"), call);
+    return this.run(false, call, (c) => this.transport.cancelWorkflow(requireId(id, "cancelWorkflow"), c));
   }
 
   // --- queues ------------------------------------------------------------------------------
 
+  /** One page of the server's queues (`limit`, then `cursor` from the previous page's `nextCursor`). */
   async listQueues(page: { limit?: number; cursor?: string } = {}, call?: CallOptions): Promise<Page<QueueInfo>> {
     return this.run(true, call, (c) => this.transport.listQueues(page, c));
   }
 
+  /** Counts by state and throughput of one queue. */
   async queueStats(queue: string, call?: CallOptions): Promise<QueueStats> {
     return this.run(true, call, (c) => this.transport.queueStats(requireQueue(queue, "queueStats"), c));
   }
@@ -148,12 +168,14 @@ export class Client implements AsyncDisposable {
     return this.run(true, call, (c) => this.transport.pauseQueue(requireQueue(queue, "pauseQueue"), c));
   }
 
+  /** Resumes delivery from a paused queue. */
   async resumeQueue(queue: string, call?: CallOptions): Promise<void> {
     return this.run(true, call, (c) => this.transport.resumeQueue(requireQueue(queue, "resumeQueue"), c));
   }
 
   // --- dead letter ---------------------------------------------------------------------------
 
+  /** One page of dead-lettered jobs, of one queue or all. */
   async listDeadLetterJobs(opts: { queue?: string; limit?: number; cursor?: string } = {}, call?: CallOptions): Promise<Page<Job>> {
     if (opts.queue !== undefined) requireQueue(opts.queue, "listDeadLetterJobs");
     return this.run(true, call, (c) => this.transport.listDeadLetter(opts, c));
@@ -161,15 +183,17 @@ export class Client implements AsyncDisposable {
 
   /** Puts a dead job back on its queue as a new attempt. */
   async retryDeadLetterJob(id: string, call?: CallOptions): Promise<Job> {
-    return this.transport.retryDeadLetter(requireId(id, "retryDeadLetterJob"), call);
+    return this.run(false, call, (c) => this.transport.retryDeadLetter(requireId(id, "retryDeadLetterJob"), c));
   }
 
+  /** Removes a job from the dead-letter queue for good. */
   async deleteDeadLetterJob(id: string, call?: CallOptions): Promise<void> {
-    return this.transport.deleteDeadLetter(requireId(id, "deleteDeadLetterJob"), call);
+    return this.run(false, call, (c) => this.transport.deleteDeadLetter(requireId(id, "deleteDeadLetterJob"), c));
   }
 
   // --- cron ----------------------------------------------------------------------------------
 
+  /** Every cron schedule, with its next run. */
   async listCronJobs(call?: CallOptions): Promise<CronJob[]> {
     return this.run(true, call, (c) => this.transport.listCron(c));
   }
@@ -191,12 +215,14 @@ export class Client implements AsyncDisposable {
     return this.run(true, call, (c) => this.transport.registerCron(req, c));
   }
 
+  /** Deletes the cron schedule `name`. */
   async unregisterCronJob(name: string, call?: CallOptions): Promise<void> {
-    return this.transport.unregisterCron(requireId(name, "unregisterCronJob"), call);
+    return this.run(false, call, (c) => this.transport.unregisterCron(requireId(name, "unregisterCronJob"), c));
   }
 
   // --- schemas ---------------------------------------------------------------------------------
 
+  /** Every registered args schema. */
   async listSchemas(call?: CallOptions): Promise<SchemaInfo[]> {
     return this.run(true, call, (c) => this.transport.listSchemas(c));
   }
@@ -206,7 +232,7 @@ export class Client implements AsyncDisposable {
     parseOrThrow(jobTypeSchema, def?.type, "type", "registerSchema");
     if (typeof def.schema !== "object" || def.schema === null || Array.isArray(def.schema))
       throw new ValidationError("schema: must be a JSON Schema object", { operation: "registerSchema" });
-    return this.transport.registerSchema(def, call);
+    return this.run(false, call, (c) => this.transport.registerSchema(def, c));
   }
 
   /** The latest version unless `version` is given. */
@@ -214,16 +240,19 @@ export class Client implements AsyncDisposable {
     return this.run(true, call, (c) => this.transport.getSchema(requireId(type, "getSchema"), version, c));
   }
 
+  /** Deletes one version of a job type's args schema. */
   async deleteSchema(type: string, version: number | string, call?: CallOptions): Promise<void> {
-    return this.transport.deleteSchema(requireId(type, "deleteSchema"), version, call);
+    return this.run(false, call, (c) => this.transport.deleteSchema(requireId(type, "deleteSchema"), version, c));
   }
 
   // --- system ----------------------------------------------------------------------------------
 
+  /** What the server says about itself: implementation, conformance level, protocols, extensions. */
   async manifest(call?: CallOptions): Promise<Manifest> {
     return this.run(true, call, (c) => this.transport.manifest(c));
   }
 
+  /** The server's health (its /health over HTTP, Health over gRPC). */
   async health(call?: CallOptions): Promise<Health> {
     return this.run(true, call, (c) => this.transport.health(c));
   }
@@ -238,7 +267,42 @@ export class Client implements AsyncDisposable {
    */
   events(opts: EventsOptions = {}): AsyncIterable<OjsEvent> {
     if (this.closed) throw new OjsError("the client is closed", { code: "unavailable", operation: "events" });
-    return followEvents(this.transport, opts);
+    const onReconnect = opts.onReconnect;
+    const link = this.link;
+    return followEvents(
+      this.transport,
+      {
+        ...opts,
+        onReconnect: (info) => {
+          link.failed(info.error);
+          onReconnect?.(info);
+        },
+      },
+      () => link.ok(),
+    );
+  }
+
+  /**
+   * Resolves with the job once it is in a terminal state (completed, failed,
+   * cancelled, discarded). Listens to the server's event stream where it has
+   * one, and polls otherwise (and, slowly, alongside it, so a missed event
+   * costs seconds, not forever). Rejects with TimeoutError after `timeoutMs`
+   * (default: no limit), with AbortError when `signal` aborts, and with
+   * NotFoundError when the job does not exist.
+   *
+   * ```ts
+   * const done = await client.waitForJob(job.id, { timeoutMs: 30_000 });
+   * if (done.state === "completed") console.log(done.result);
+   * ```
+   */
+  async waitForJob(id: string, opts: WaitForJobOptions = {}): Promise<Job> {
+    requireId(id, "waitForJob");
+    if (this.closed) throw new OjsError("the client is closed", { code: "unavailable", operation: "waitForJob" });
+    return waitForJob(
+      { getJob: (jobId, call) => this.getJob(jobId, call), events: (o) => this.events(o) },
+      id,
+      opts,
+    );
   }
 
   /** Releases connections (the HTTP/2 session, keep-alive sockets). Idempotent. */
@@ -248,6 +312,7 @@ export class Client implements AsyncDisposable {
     if (this.owned) await this.transport.close();
   }
 
+  /** Same as close(), for `await using`. */
   [Symbol.asyncDispose](): Promise<void> {
     return this.close();
   }
@@ -269,8 +334,31 @@ export class Client implements AsyncDisposable {
   }
 
   private run<T>(idempotent: boolean, call: CallOptions | undefined, fn: (call: CallOptions | undefined) => Promise<T>): Promise<T> {
-    return withRetry(idempotent ? this.retry : undefined, call?.signal, () => fn(call));
+    return withRetry(idempotent ? this.retry : undefined, call?.signal, () => this.observe(fn(call)));
   }
+
+  /** Feeds each call's outcome to the connection watch: unreachable is logged once per episode. */
+  private async observe<T>(p: Promise<T>): Promise<T> {
+    try {
+      const out = await p;
+      this.link.ok();
+      return out;
+    } catch (e) {
+      // A call on a closed client says nothing about the server.
+      if (this.closed) throw e;
+      if (e instanceof ConnectionError || (e instanceof OjsError && e.code === "unavailable")) this.link.failed(e);
+      // The server answered (with an error): the connection itself works.
+      else if (e instanceof OjsError && (e.httpStatus !== undefined || e.grpcCode !== undefined)) this.link.ok();
+      throw e;
+    }
+  }
+}
+
+/** A copy the middleware may change; a non-object (a number, an array) is refused rather than read as {}. */
+function copyOptions(o: unknown, path: string, operation: string): EnqueueOptions {
+  if (typeof o !== "object" || o === null || Array.isArray(o))
+    throw new ValidationError(`${path}: must be an object`, { operation, issues: [{ path, message: "must be an object" }] });
+  return { ...(o as EnqueueOptions) };
 }
 
 function requireId(id: unknown, operation: string): string {

@@ -2,6 +2,8 @@ import { ValidationError } from "../model/errors.js";
 import { createTransport, type TransportKind } from "../transport/index.js";
 import type { TransportOptions } from "../transport/options.js";
 import type { Transport } from "../transport/transport.js";
+import { checkHttpUrl, type KeyList } from "../util/options.js";
+import type { LoggerOption } from "../util/logger.js";
 
 /** Connection settings shared by Client and Worker. */
 export interface ConnectionOptions {
@@ -15,7 +17,17 @@ export interface ConnectionOptions {
   /** Default per-call deadline in ms; default 30 000. */
   timeoutMs?: number;
   tls?: TransportOptions["tls"];
+  /**
+   * Where the SDK reports what you would want to know without asking: a
+   * connection lost (once, then every minute while it lasts) and regained, a
+   * handler that failed. Default: one line on stderr each; `false` silences it;
+   * any object with info/warn/error (console, pino...) receives the lines instead.
+   */
+  logger?: LoggerOption;
 }
+
+/** Every ConnectionOptions key, for the unknown-key check of the constructors. */
+export const CONNECTION_OPTION_KEYS: KeyList<ConnectionOptions> = { url: true, transport: true, headers: true, auth: true, timeoutMs: true, tls: true, logger: true };
 
 const DEFAULT_URL = "http://localhost:8080";
 
@@ -23,17 +35,13 @@ const DEFAULT_URL = "http://localhost:8080";
  * Resolves options with code first, then OJS_* environment variables, then
  * defaults, and builds the transport. `owned` says whether close() should close it.
  */
-export function resolveTransport(opts: ConnectionOptions, env: NodeJS.ProcessEnv = process.env): { transport: Transport; owned: boolean } {
-  if (opts.transport && typeof opts.transport === "object") return { transport: opts.transport, owned: false };
+export function resolveTransport(opts: ConnectionOptions, env: NodeJS.ProcessEnv = process.env): { transport: Transport; owned: boolean; url: string | undefined } {
+  if (opts.transport && typeof opts.transport === "object") return { transport: opts.transport, owned: false, url: opts.url };
   const kind = (opts.transport ?? env.OJS_TRANSPORT ?? "grpc").toLowerCase();
   if (kind !== "grpc" && kind !== "http")
     throw new ValidationError(`transport: must be "grpc" or "http", got "${kind}"`, { issues: [{ path: "transport", message: 'must be "grpc" or "http"' }] });
   const url = opts.url ?? env.OJS_URL ?? env.OJS_BACKEND_URL ?? DEFAULT_URL;
-  try {
-    new URL(url);
-  } catch {
-    throw new ValidationError(`url: "${url}" is not a valid URL`, { issues: [{ path: "url", message: "must be a valid URL" }] });
-  }
+  checkHttpUrl(url, opts.url !== undefined ? "url" : env.OJS_URL !== undefined ? "url (from OJS_URL)" : "url (from OJS_BACKEND_URL)");
   const token = env.OJS_AUTH_TOKEN;
   const t: TransportOptions = { url };
   if (opts.headers) t.headers = opts.headers;
@@ -41,5 +49,5 @@ export function resolveTransport(opts: ConnectionOptions, env: NodeJS.ProcessEnv
   if (auth) t.auth = auth;
   if (opts.timeoutMs !== undefined) t.timeoutMs = opts.timeoutMs;
   if (opts.tls) t.tls = opts.tls;
-  return { transport: createTransport(kind, t), owned: true };
+  return { transport: createTransport(kind, t), owned: true, url };
 }

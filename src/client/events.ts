@@ -3,6 +3,7 @@ import { AbortError, OjsError } from "../model/errors.js";
 import type { Transport } from "../transport/transport.js";
 import { Backoff, sleep } from "../util/backoff.js";
 
+/** Options of client.events(): a filter, and how to end and observe the stream. */
 export interface EventsOptions extends EventFilter {
   /** Ends the iteration (the only way it ends: it reconnects after failures). */
   signal?: AbortSignal;
@@ -19,7 +20,7 @@ const SEEN = 2048;
  * yielded (delivery is at least once). Errors that retrying cannot fix (no event
  * stream on the server, bad credentials) end it with that error.
  */
-export async function* followEvents(transport: Transport, opts: EventsOptions): AsyncIterable<OjsEvent> {
+export async function* followEvents(transport: Transport, opts: EventsOptions, onEvent?: () => void): AsyncIterable<OjsEvent> {
   const local = new AbortController();
   const outer = opts.signal;
   const onAbort = () => local.abort(outer?.reason);
@@ -41,6 +42,7 @@ export async function* followEvents(transport: Transport, opts: EventsOptions): 
         for await (const e of transport.streamEvents(filter, { signal: local.signal, ...(lastId ? { lastEventId: lastId } : {}) })) {
           attempt = 0;
           backoff.reset();
+          onEvent?.();
           if (e.id) {
             lastId = e.id;
             if (seen.has(e.id)) continue;

@@ -2,6 +2,7 @@ import type { EnqueueOptions } from "../model/job.js";
 import type { JsonValue } from "../model/json.js";
 import type { StepDefinition, WorkflowDefinition } from "../model/workflow.js";
 
+/** A workflow step: one job, or a nested chain, group or batch. */
 export type Step = StepDefinition | WorkflowDefinition;
 
 /** One job of a workflow. */

@@ -3,9 +3,13 @@ import { toJobError } from "../worker/errors.js";
 
 /** Structured logger; `console` fits, as do pino and winston child loggers. */
 export interface Logger {
+  /** Verbose detail. */
   debug(msg: string, fields?: Record<string, unknown>): void;
+  /** Normal operation. */
   info(msg: string, fields?: Record<string, unknown>): void;
+  /** Something to look at. */
   warn(msg: string, fields?: Record<string, unknown>): void;
+  /** A failure. */
   error(msg: string, fields?: Record<string, unknown>): void;
 }
 

@@ -7,10 +7,13 @@ import { toJobError } from "../worker/errors.js";
  * job ids, args or messages.
  */
 export interface MetricsRecorder {
+  /** Adds one to a counter. */
   increment(name: string, labels: Record<string, string>): void;
+  /** Records one value of a histogram. */
   observe(name: string, value: number, labels: Record<string, string>): void;
 }
 
+/** The metric names the metrics middleware records. */
 export const METRIC_NAMES = {
   started: "ojs.jobs.started",
   completed: "ojs.jobs.completed",

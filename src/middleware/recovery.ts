@@ -1,5 +1,6 @@
 import type { JobContext, Middleware } from "../worker/types.js";
 
+/** Options of the recovery middleware. */
 export interface RecoveryOptions {
   /** Error reporting hook (Sentry, Bugsnag...). Awaited; its own failures are ignored. */
   onError?: (error: Error, ctx: JobContext<unknown>) => void | Promise<void>;

@@ -32,6 +32,7 @@ export const ERROR_TABLE = {
   internal_error: { http: 500, grpc: 13, retryable: true },
 } as const satisfies Record<string, { http: number; grpc: number; retryable: boolean }>;
 
+/** Every OJS error code this SDK knows (servers may send others). */
 export type OjsErrorCode = keyof typeof ERROR_TABLE;
 
 /** The code a bare HTTP status means when the body names none. */
@@ -75,10 +76,12 @@ export function codeForGrpcStatus(grpc: number): OjsErrorCode {
   }
 }
 
+/** The HTTP status, gRPC code and retryability of an error code; unknown codes count as backend_error. */
 export function errorSpec(code: string): { http: number; grpc: number; retryable: boolean } {
   return (ERROR_TABLE as Record<string, { http: number; grpc: number; retryable: boolean }>)[code] ?? ERROR_TABLE.backend_error;
 }
 
+/** What an OjsError is built from. */
 export interface OjsErrorInit {
   /** Any OJS error code; servers may send codes this SDK does not know. */
   code: string;

@@ -13,6 +13,7 @@ export interface OjsEvent {
   data: JsonObject;
 }
 
+/** Which lifecycle events to receive. */
 export interface EventFilter {
   queues?: string[];
   /** Exact names or prefixes ending in "*", e.g. "job.*". */

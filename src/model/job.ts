@@ -1,13 +1,18 @@
 import type { Duration } from "./duration.js";
 import type { JsonObject, JsonValue } from "./json.js";
 
+/** The eight OJS job states, in lifecycle order. */
 export const JOB_STATES = ["scheduled", "available", "pending", "active", "completed", "retryable", "cancelled", "discarded"] as const;
+/** One of the eight OJS job states. */
 export type JobState = (typeof JOB_STATES)[number];
+/** The states a job never leaves: completed, cancelled, discarded. */
 export const TERMINAL_STATES: ReadonlySet<JobState> = new Set(["completed", "cancelled", "discarded"]);
 
+/** What happens to a job whose retries are exhausted. */
 export type OnExhaustion = "discard" | "dead_letter";
 /** How retry delays grow (RET §3); "exponential" unless set. "none" is the spec's name for constant. */
 export type BackoffStrategy = "exponential" | "linear" | "constant" | "polynomial";
+/** What enqueueing a duplicate of a unique job does. */
 export type UniqueConflict = "reject" | "replace" | "ignore" | "replace_except_schedule";
 
 /**
@@ -29,11 +34,13 @@ export interface RetryPolicy {
   backoffStrategy?: BackoffStrategy;
 }
 
+/** A retry policy as passed to enqueue: intervals in ms or ISO 8601 durations. */
 export interface RetryPolicyInput extends Omit<RetryPolicy, "initialInterval" | "maxInterval"> {
   initialInterval?: Duration;
   maxInterval?: Duration;
 }
 
+/** Deduplication: which parts of a job make it unique, for how long, and what a duplicate does. */
 export interface UniquePolicy {
   /** Parts of the job that form the key: "type" (always), "queue", "args", "meta". */
   keys?: string[];
@@ -47,6 +54,7 @@ export interface UniquePolicy {
   states?: JobState[];
 }
 
+/** A unique policy as passed to enqueue: the period in ms or as an ISO 8601 duration. */
 export interface UniquePolicyInput extends Omit<UniquePolicy, "period"> {
   period?: Duration;
 }

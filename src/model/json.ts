@@ -1,5 +1,6 @@
 /** Any value that survives JSON.stringify/JSON.parse unchanged. */
 export type JsonValue = null | boolean | number | string | JsonValue[] | JsonObject;
+/** A JSON object: string keys, JSON values. */
 export type JsonObject = { [key: string]: JsonValue };
 
 /**

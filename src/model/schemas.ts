@@ -5,6 +5,7 @@ import { JOB_STATES, type EnqueueOptions, type JobRequest, type NormalizedJobReq
 import { findNonJson, type JsonObject, type JsonValue } from "./json.js";
 import { UUID_RE } from "./uuid.js";
 import { fastNormalize } from "./fast-normalize.js";
+import { unknownKeyMessage } from "../util/did-you-mean.js";
 
 export const JOB_TYPE_RE = /^[a-z][a-z0-9_-]*(\.[a-z][a-z0-9_-]*)*$/;
 export const QUEUE_RE = /^[a-z0-9][a-z0-9\-.]*$/;
@@ -56,25 +57,33 @@ export const instantSchema = z
     return d;
   });
 
+/**
+ * The error of a strict object: an unknown key is named, with the known key it
+ * was probably meant to be ("priorty" -> "priority"); anything else is not an object.
+ */
+function objectError(shape: object): (issue: { code?: string; keys?: string[] }) => string {
+  const known = Object.keys(shape);
+  return (issue) => (issue.code === "unrecognized_keys" && issue.keys?.length ? issue.keys.map((k) => unknownKeyMessage(k, known)).join("; ") : "must be an object");
+}
+
 export const jobStateSchema = z.enum(JOB_STATES, { error: `must be one of ${JOB_STATES.join(", ")}` });
 
+const retryPolicyShape = {
+  maxAttempts: z.number().int({ error: "must be an integer >= 0" }).min(0, { error: "must be an integer >= 0" }).optional(),
+  initialInterval: durationSchema.optional(),
+  backoffCoefficient: z.number().min(1, { error: "must be >= 1 (1 means a constant delay)" }).optional(),
+  maxInterval: durationSchema.optional(),
+  jitter: z.boolean().optional(),
+  nonRetryableErrors: z.array(z.string()).optional(),
+  onExhaustion: z.enum(["discard", "dead_letter"], { error: 'must be "discard" or "dead_letter"' }).optional(),
+  backoffStrategy: z
+    .enum(["exponential", "linear", "constant", "polynomial", "none"], { error: 'must be "exponential", "linear", "constant" or "polynomial"' })
+    .transform((s) => (s === "none" ? "constant" : s))
+    .optional(),
+};
+
 export const retryPolicySchema = z
-  .object(
-    {
-      maxAttempts: z.number().int({ error: "must be an integer >= 0" }).min(0, { error: "must be an integer >= 0" }).optional(),
-      initialInterval: durationSchema.optional(),
-      backoffCoefficient: z.number().min(1, { error: "must be >= 1 (1 means a constant delay)" }).optional(),
-      maxInterval: durationSchema.optional(),
-      jitter: z.boolean().optional(),
-      nonRetryableErrors: z.array(z.string()).optional(),
-      onExhaustion: z.enum(["discard", "dead_letter"], { error: 'must be "discard" or "dead_letter"' }).optional(),
-      backoffStrategy: z
-        .enum(["exponential", "linear", "constant", "polynomial", "none"], { error: 'must be "exponential", "linear", "constant" or "polynomial"' })
-        .transform((s) => (s === "none" ? "constant" : s))
-        .optional(),
-    },
-    { error: "must be an object" },
-  )
+  .object(retryPolicyShape, { error: objectError(retryPolicyShape) })
   .strict()
   .superRefine((r, ctx) => {
     if (r.initialInterval !== undefined && r.initialInterval <= 0)
@@ -84,48 +93,44 @@ export const retryPolicySchema = z
   });
 
 export const UNIQUE_KEY_PARTS = ["type", "queue", "args", "meta"] as const;
-export const uniquePolicySchema = z
-  .object(
-    {
-      keys: z.array(z.enum(UNIQUE_KEY_PARTS, { error: `must be one of ${UNIQUE_KEY_PARTS.join(", ")}` })).optional(),
-      argsKeys: z.array(z.string()).optional(),
-      metaKeys: z.array(z.string()).optional(),
-      period: durationSchema.optional(),
-      onConflict: z
-        .enum(["reject", "replace", "ignore", "replace_except_schedule"], {
-          error: 'must be "reject", "replace", "ignore" or "replace_except_schedule"',
-        })
-        .optional(),
-      states: z.array(jobStateSchema).optional(),
-    },
-    { error: "must be an object" },
-  )
-  .strict();
+const uniquePolicyShape = {
+  keys: z.array(z.enum(UNIQUE_KEY_PARTS, { error: `must be one of ${UNIQUE_KEY_PARTS.join(", ")}` })).optional(),
+  argsKeys: z.array(z.string()).optional(),
+  metaKeys: z.array(z.string()).optional(),
+  period: durationSchema.optional(),
+  onConflict: z
+    .enum(["reject", "replace", "ignore", "replace_except_schedule"], {
+      error: 'must be "reject", "replace", "ignore" or "replace_except_schedule"',
+    })
+    .optional(),
+  states: z.array(jobStateSchema).optional(),
+};
+
+export const uniquePolicySchema = z.object(uniquePolicyShape, { error: objectError(uniquePolicyShape) }).strict();
+
+const enqueueOptionsShape = {
+  id: z.string().regex(UUID_RE, { error: "must be a UUID (UUIDv7 recommended)" }).optional(),
+  queue: queueNameSchema.optional(),
+  priority: z
+    .number({ error: `must be an integer from ${MIN_PRIORITY} to ${MAX_PRIORITY}` })
+    .int({ error: `must be an integer from ${MIN_PRIORITY} to ${MAX_PRIORITY}` })
+    .min(MIN_PRIORITY, { error: `must be an integer from ${MIN_PRIORITY} to ${MAX_PRIORITY}` })
+    .max(MAX_PRIORITY, { error: `must be an integer from ${MIN_PRIORITY} to ${MAX_PRIORITY}` })
+    .optional(),
+  timeout: durationSchema.optional(),
+  delay: durationSchema.optional(),
+  scheduledAt: instantSchema.optional(),
+  expiresAt: instantSchema.optional(),
+  retry: retryPolicySchema.optional(),
+  unique: uniquePolicySchema.optional(),
+  tags: z.array(z.string({ error: "must be strings" }), { error: "must be an array of strings" }).optional(),
+  meta: jsonObjectSchema.optional(),
+  visibilityTimeout: durationSchema.optional(),
+  schema: z.string().min(1).optional(),
+};
 
 export const enqueueOptionsSchema = z
-  .object(
-    {
-      id: z.string().regex(UUID_RE, { error: "must be a UUID (UUIDv7 recommended)" }).optional(),
-      queue: queueNameSchema.optional(),
-      priority: z
-        .number({ error: `must be an integer from ${MIN_PRIORITY} to ${MAX_PRIORITY}` })
-        .int({ error: `must be an integer from ${MIN_PRIORITY} to ${MAX_PRIORITY}` })
-        .min(MIN_PRIORITY, { error: `must be an integer from ${MIN_PRIORITY} to ${MAX_PRIORITY}` })
-        .max(MAX_PRIORITY, { error: `must be an integer from ${MIN_PRIORITY} to ${MAX_PRIORITY}` })
-        .optional(),
-      timeout: durationSchema.optional(),
-      delay: durationSchema.optional(),
-      scheduledAt: instantSchema.optional(),
-      expiresAt: instantSchema.optional(),
-      retry: retryPolicySchema.optional(),
-      unique: uniquePolicySchema.optional(),
-      tags: z.array(z.string({ error: "must be strings" }), { error: "must be an array of strings" }).optional(),
-      meta: jsonObjectSchema.optional(),
-      visibilityTimeout: durationSchema.optional(),
-      schema: z.string().min(1).optional(),
-    },
-    { error: "must be an object" },
-  )
+  .object(enqueueOptionsShape, { error: objectError(enqueueOptionsShape) })
   .strict()
   .superRefine((o, ctx) => {
     if (o.delay !== undefined && o.scheduledAt !== undefined)

@@ -1,6 +1,7 @@
 import type { JsonObject } from "./json.js";
 import type { JobState } from "./job.js";
 
+/** What a server says about itself (GET /ojs/manifest). */
 export interface Manifest {
   specversion: string;
   implementation: { name: string; version: string; language: string };
@@ -11,13 +12,16 @@ export interface Manifest {
   schemaValidation?: boolean;
 }
 
+/** Overall health of a server. */
 export type HealthStatus = "ok" | "degraded" | "unhealthy";
+/** A server's health report. */
 export interface Health {
   status: HealthStatus;
   timestamp?: Date;
   details?: JsonObject;
 }
 
+/** A worker's state, and what the server may tell it to become. */
 export type WorkerDirective = "running" | "quiet" | "terminate";
 
 export interface HeartbeatResult {
@@ -36,6 +40,7 @@ export interface NackResult {
   nextAttemptAt?: Date;
 }
 
+/** A queue as listed by the server. */
 export interface QueueInfo {
   name: string;
   paused: boolean;
@@ -43,6 +48,7 @@ export interface QueueInfo {
   createdAt?: Date;
 }
 
+/** Counts by state and throughput of one queue. */
 export interface QueueStats {
   queue: string;
   paused: boolean;
@@ -58,6 +64,7 @@ export interface QueueStats {
   throughputPerSecond: number;
 }
 
+/** One page of a list; pass `nextCursor` as `cursor` for the next one. */
 export interface Page<T> {
   items: T[];
   nextCursor?: string;
@@ -97,6 +104,7 @@ export interface SchemaInfo {
   createdAt?: Date;
 }
 
+/** The last progress an active job reported. */
 export interface ProgressInfo {
   jobId: string;
   /** 0..1, or undefined when nothing has been reported. */

@@ -1,7 +1,9 @@
 import type { EnqueueOptions, JobState, NormalizedJobRequest } from "./job.js";
 import type { JsonValue } from "./json.js";
 
+/** State of a workflow as a whole. */
 export type WorkflowState = "pending" | "running" | "completed" | "failed" | "cancelled";
+/** State of one workflow step. */
 export type WorkflowStepState = "waiting" | "pending" | "active" | "completed" | "failed" | "cancelled";
 
 /** One job of a workflow definition. */
@@ -11,6 +13,7 @@ export interface StepDefinition {
   options?: EnqueueOptions;
 }
 
+/** A workflow as built by chain(), group() or batch(). */
 export type WorkflowDefinition =
   | { kind: "chain"; name: string; steps: Array<StepDefinition | WorkflowDefinition> }
   | { kind: "group"; name: string; steps: Array<StepDefinition | WorkflowDefinition> }
@@ -30,6 +33,7 @@ export interface DagStep {
   request: Omit<NormalizedJobRequest, "type" | "args">;
 }
 
+/** One step of a running workflow. */
 export interface WorkflowStepStatus {
   id: string;
   type: string;
@@ -39,6 +43,7 @@ export interface WorkflowStepStatus {
   jobState?: JobState;
 }
 
+/** A workflow as the server reports it. */
 export interface Workflow {
   id: string;
   name: string;

@@ -19,6 +19,7 @@ import type { JsonObject } from "../model/json.js";
 import { toJobError } from "../worker/errors.js";
 import type { Middleware } from "../worker/types.js";
 
+/** Options of the OpenTelemetry middleware. */
 export interface OtelOptions {
   /** Default: trace.getTracer("ojs-connect"). */
   tracer?: Tracer;

@@ -78,6 +78,14 @@ export class ServerCore {
     };
   }
 
+  /** Set by the server: told of every answer that is a fault of the server (5xx, gRPC INTERNAL...). */
+  onFault: ((error: unknown, where: string) => void) | undefined;
+
+  /** Reports a server fault to onFault (the server's logger). */
+  fault(error: unknown, where: string): void {
+    this.onFault?.(error, where);
+  }
+
   count(name: string): void {
     this.counters.set(name, (this.counters.get(name) ?? 0) + 1);
   }

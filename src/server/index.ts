@@ -9,7 +9,7 @@
  * ```
  */
 export { startServer, type OjsServer, type ServerOptions } from "./server.js";
-export type { Clock } from "./store/clock.js";
+export type { Clock, TimerHandle } from "./store/clock.js";
 export type { SecurityOptions } from "./auth/setup.js";
 export type { AuthKey, AuthOptions, CertificateRule } from "./auth/keys.js";
 export { ROLES, type Role } from "./auth/roles.js";

@@ -14,7 +14,8 @@ import { ServerCore } from "./core.js";
 import { rawGrpcHandler } from "./grpc/raw.js";
 import { grpcRoutes } from "./grpc/service.js";
 import { httpRoutes } from "./http/routes.js";
-import { HttpRouter, type NodeRequest, type NodeResponse } from "./http/router.js";
+import { HttpRouter, type NodeRequest, type NodeResponse, type ResponseInfo } from "./http/router.js";
+import { errorText, resolveLogger, type LoggerOption } from "../util/logger.js";
 import type { SchemaValidationMode } from "./store/schemas.js";
 import type { StoreOptions } from "./store/store.js";
 import { tlsFront } from "./tls.js";
@@ -39,6 +40,12 @@ export interface ServerOptions extends SecurityOptions {
    * harnesses only; off by default.
    */
   conformanceHooks?: boolean;
+  /**
+   * Where the server reports its own faults: one line per 5xx answer (HTTP) or
+   * INTERNAL status (gRPC). Default stderr; `false` silences it; any object with
+   * info/warn/error receives the lines instead.
+   */
+  logger?: LoggerOption;
   /** Store clock and randomness, for tests. */
   store?: Pick<StoreOptions, "clock" | "random">;
 }
@@ -67,7 +74,13 @@ export async function startServer(opts: ServerOptions = {}): Promise<OjsServer> 
     ...(opts.conformanceHooks !== undefined ? { conformanceHooks: opts.conformanceHooks } : {}),
     ...(opts.store ?? {}),
   });
-  const router = httpRoutes(core, new HttpRouter(opts.maxBodyBytes, (status) => core.count(`${Math.floor(status / 100)}xx`)));
+  const logger = resolveLogger(opts.logger, "startServer");
+  core.onFault = (error, where) => logger.error(`ojs-connect server: ${where} failed: ${errorText(error)}`, { error });
+  const onResponse = (status: number, info: ResponseInfo) => {
+    core.count(`${Math.floor(status / 100)}xx`);
+    if (status >= 500 && status !== 501 && status !== 503) core.fault(info.error ?? `status ${status}`, `${info.method} ${info.path} (request ${info.requestId}, ${status})`);
+  };
+  const router = httpRoutes(core, new HttpRouter(opts.maxBodyBytes, onResponse));
   router.useGuard((req, res, route) => access.authorizeRoute(req, res, route));
   access.onRefusal = (reason) => core.count(`refused_${reason}`);
   const adapter = connectNodeAdapter({

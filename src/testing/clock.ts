@@ -1,7 +1,7 @@
 import type { Duration } from "../model/duration.js";
 import { toMillis } from "../model/duration.js";
 import { ValidationError } from "../model/errors.js";
-import type { Clock } from "../server/store/clock.js";
+import type { Clock, TimerHandle } from "../server/store/clock.js";
 
 interface Timer {
   at: number;
@@ -29,11 +29,13 @@ export class VirtualClock implements Clock {
     this.t = instant(start, "start");
   }
 
+  /** The virtual time, in ms since the epoch. */
   now(): number {
     return this.t;
   }
 
-  setTimer(fn: () => void, ms: number): { cancel(): void } {
+  /** Runs fn when the virtual time passes `ms` from now; `cancel()` stops it. */
+  setTimer(fn: () => void, ms: number): TimerHandle {
     const timer: Timer = { at: this.t + Math.max(0, Number.isFinite(ms) ? ms : 0), seq: this.seq++, fn, live: !this.disposed };
     if (timer.live) this.timers.push(timer);
     return {

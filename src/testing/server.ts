@@ -11,6 +11,7 @@ import type { Clock } from "../server/store/clock.js";
 import type { Store } from "../server/store/store.js";
 import { Worker, type WorkerOptions } from "../worker/worker.js";
 
+/** Options of startTestServer(). */
 export interface TestServerOptions extends Omit<ServerOptions, "store"> {
   /** The server's time, e.g. a VirtualClock to move with advance(); default the system clock. */
   clock?: Clock;
@@ -25,6 +26,7 @@ export interface TestServerOptions extends Omit<ServerOptions, "store"> {
   cleanup?: (fn: () => Promise<void>) => unknown;
 }
 
+/** Options of testServer.waitForJob(). */
 export interface WaitForJobOptions {
   /** The states to wait for; default any terminal state (completed, cancelled, discarded). */
   state?: JobState | readonly JobState[];
@@ -32,6 +34,7 @@ export interface WaitForJobOptions {
   timeoutMs?: number;
 }
 
+/** An embedded server for tests, with a virtual clock and helpers to wait for and inspect jobs. */
 export interface TestServer extends AsyncDisposable {
   /** Base URL for gRPC and HTTP clients alike. */
   readonly url: string;

@@ -1,3 +1,5 @@
+import type { KeyList } from "../util/options.js";
+
 /** Settings shared by both transports. */
 export interface TransportOptions {
   /** Base URL of the OJS server, e.g. "http://localhost:8080". */
@@ -16,6 +18,19 @@ export interface TransportOptions {
     /** Development only: accept any server certificate. */
     insecureSkipVerify?: boolean;
   };
+}
+
+/** Every TransportOptions key, for the unknown-key check of the transport constructors. */
+export const TRANSPORT_OPTION_KEYS: KeyList<TransportOptions> = { url: true, headers: true, auth: true, timeoutMs: true, tls: true };
+
+/** The TransportOptions part of a wider options object. */
+export function transportOptionsOf(o: TransportOptions): TransportOptions {
+  const out: TransportOptions = { url: o.url };
+  if (o.headers !== undefined) out.headers = o.headers;
+  if (o.auth !== undefined) out.auth = o.auth;
+  if (o.timeoutMs !== undefined) out.timeoutMs = o.timeoutMs;
+  if (o.tls !== undefined) out.tls = o.tls;
+  return out;
 }
 
 export function authHeaders(auth: TransportOptions["auth"]): Record<string, string> {

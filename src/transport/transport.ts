@@ -21,7 +21,9 @@ import type {
 } from "../model/system.js";
 import type { Workflow, WorkflowDefinition } from "../model/workflow.js";
 
+/** Per-call options every operation takes: cancel it, bound it, add headers. */
 export interface CallOptions {
+  /** Aborts the call. */
   signal?: AbortSignal;
   /** Per-call deadline; the transport's default applies when absent. */
   timeoutMs?: number;
@@ -29,6 +31,7 @@ export interface CallOptions {
   headers?: Record<string, string>;
 }
 
+/** Asks for up to `count` available jobs from `queues` for one worker (the pull side of dispatch). */
 export interface FetchJobsRequest {
   queues: string[];
   count: number;
@@ -41,6 +44,7 @@ export interface FetchJobsRequest {
   waitMs?: number;
 }
 
+/** Opens a server push of jobs for one worker (gRPC StreamJobs). */
 export interface StreamJobsRequest {
   queues: string[];
   workerId: string;
@@ -49,18 +53,21 @@ export interface StreamJobsRequest {
   visibilityTimeoutMs?: number;
 }
 
+/** Completes an active job with its result. */
 export interface AckRequest {
   jobId: string;
   result?: JsonValue;
   workerId?: string;
 }
 
+/** Fails an active job's attempt with an error; the server retries or discards it by its policy. */
 export interface NackRequest {
   jobId: string;
   error: JobError;
   workerId?: string;
 }
 
+/** A worker's periodic report: its state and the jobs it holds, whose reservations are extended. */
 export interface HeartbeatRequest {
   workerId: string;
   state: WorkerDirective;
@@ -68,11 +75,13 @@ export interface HeartbeatRequest {
   visibilityTimeoutMs?: number;
 }
 
+/** One page of a list: at most `limit` items, after `cursor` (from the previous page's nextCursor). */
 export interface PageRequest {
   limit?: number;
   cursor?: string;
 }
 
+/** A validated cron registration: a schedule and the job it enqueues at each run. */
 export interface CronRequest {
   name: string;
   cron: string;
@@ -82,6 +91,7 @@ export interface CronRequest {
   options: Omit<NormalizedJobRequest, "type" | "args">;
 }
 
+/** What an active job reports as its progress. */
 export interface ProgressUpdate {
   /** 0..1 */
   progress?: number;
@@ -89,46 +99,70 @@ export interface ProgressUpdate {
   data?: JsonObject;
 }
 
+/**
+ * One method per OJS operation, over one wire protocol. Implemented by GrpcTransport
+ * and HttpTransport; a custom implementation can be passed as `transport` to Client and Worker.
+ */
 export interface Transport {
   /** "grpc", "http", or another name for custom transports; informative only. */
   readonly name: string;
 
+  /** The server's manifest: implementation, conformance level, protocols, extensions. */
   manifest(opts?: CallOptions): Promise<Manifest>;
+  /** The server's health. */
   health(opts?: CallOptions): Promise<Health>;
 
+  /** Submits one validated job. */
   enqueue(req: NormalizedJobRequest, opts?: CallOptions): Promise<Job>;
   /** Atomic: either every job is stored or none is. */
   enqueueBatch(reqs: NormalizedJobRequest[], opts?: CallOptions): Promise<Job[]>;
+  /** Reads a job by id. */
   getJob(id: string, opts?: CallOptions): Promise<Job>;
+  /** Cancels a job that has not finished. */
   cancelJob(id: string, opts?: CallOptions): Promise<Job>;
 
+  /** Claims available jobs for a worker; an empty array when there are none. */
   fetch(req: FetchJobsRequest, opts?: CallOptions): Promise<Job[]>;
   /**
    * Server push of jobs, when the protocol has it (gRPC StreamJobs). Ends when
    * the server closes the stream or `opts.signal` aborts; throws on failure.
    */
   streamJobs?(req: StreamJobsRequest, opts: CallOptions & { signal: AbortSignal }): AsyncIterable<Job>;
+  /** Completes an active job. */
   ack(req: AckRequest, opts?: CallOptions): Promise<void>;
+  /** Fails an active job's attempt; says whether it will be retried. */
   nack(req: NackRequest, opts?: CallOptions): Promise<NackResult>;
   /** Reports the worker's state and extends the reservation of its active jobs. */
   heartbeat(req: HeartbeatRequest, opts?: CallOptions): Promise<HeartbeatResult>;
 
+  /** One page of the server's queues. */
   listQueues(page?: PageRequest, opts?: CallOptions): Promise<Page<QueueInfo>>;
+  /** Counts by state and throughput of one queue. */
   queueStats(queue: string, opts?: CallOptions): Promise<QueueStats>;
+  /** Stops delivery from a queue; enqueueing still works. */
   pauseQueue(queue: string, opts?: CallOptions): Promise<void>;
+  /** Resumes delivery from a paused queue. */
   resumeQueue(queue: string, opts?: CallOptions): Promise<void>;
 
+  /** One page of dead-lettered jobs, optionally of one queue. */
   listDeadLetter(req: PageRequest & { queue?: string }, opts?: CallOptions): Promise<Page<Job>>;
+  /** Puts a dead-lettered job back on its queue. */
   retryDeadLetter(id: string, opts?: CallOptions): Promise<Job>;
+  /** Removes a job from the dead-letter queue for good. */
   deleteDeadLetter(id: string, opts?: CallOptions): Promise<void>;
 
   /** Creates or replaces the schedule with this name. */
   registerCron(req: CronRequest, opts?: CallOptions): Promise<{ name: string; nextRunAt?: Date }>;
+  /** Deletes a cron schedule. */
   unregisterCron(name: string, opts?: CallOptions): Promise<void>;
+  /** Every cron schedule. */
   listCron(opts?: CallOptions): Promise<CronJob[]>;
 
+  /** Starts a workflow (chain, group or batch). */
   createWorkflow(def: WorkflowDefinition, opts?: CallOptions): Promise<Workflow>;
+  /** Reads a workflow and the state of its steps. */
   getWorkflow(id: string, opts?: CallOptions): Promise<Workflow>;
+  /** Cancels a workflow's unfinished steps. */
   cancelWorkflow(id: string, opts?: CallOptions): Promise<Workflow>;
 
   /**
@@ -138,14 +172,18 @@ export interface Transport {
    */
   streamEvents(filter: EventFilter, opts: CallOptions & { signal: AbortSignal; lastEventId?: string }): AsyncIterable<OjsEvent>;
 
+  /** Every registered args schema. */
   listSchemas(opts?: CallOptions): Promise<SchemaInfo[]>;
+  /** Registers a JSON Schema for the args of a job type. */
   registerSchema(s: { type: string; version: number | string; schema: JsonObject }, opts?: CallOptions): Promise<SchemaInfo>;
   /** The latest version when `version` is omitted. */
   getSchema(type: string, version?: number | string, opts?: CallOptions): Promise<SchemaInfo>;
+  /** Deletes one version of a job type's schema. */
   deleteSchema(type: string, version: number | string, opts?: CallOptions): Promise<void>;
 
   /** Fire-and-forget progress of an active job. */
   reportProgress(jobId: string, update: ProgressUpdate, opts?: CallOptions): Promise<void>;
+  /** The last progress an active job reported. */
   getProgress(jobId: string, opts?: CallOptions): Promise<ProgressInfo>;
 
   /** Releases connections. Calls after close fail with a ConnectionError. */

@@ -8,6 +8,7 @@ export class Emitter<Events extends { [K in keyof Events]: unknown }> {
 
   constructor(private readonly onListenerError: (e: unknown, event: keyof Events) => void = () => {}) {}
 
+  /** Adds a listener; returns a function that removes it. */
   on<K extends keyof Events>(event: K, listener: (payload: Events[K]) => unknown): () => void {
     let set = this.listeners.get(event);
     if (!set) this.listeners.set(event, (set = new Set()));
@@ -15,6 +16,7 @@ export class Emitter<Events extends { [K in keyof Events]: unknown }> {
     return () => this.off(event, listener);
   }
 
+  /** Adds a listener that runs once; returns a function that removes it. */
   once<K extends keyof Events>(event: K, listener: (payload: Events[K]) => unknown): () => void {
     const off = this.on(event, (p) => {
       off();
@@ -23,6 +25,7 @@ export class Emitter<Events extends { [K in keyof Events]: unknown }> {
     return off;
   }
 
+  /** Removes a listener. */
   off<K extends keyof Events>(event: K, listener: (payload: Events[K]) => unknown): void {
     this.listeners.get(event)?.delete(listener as (payload: never) => unknown);
   }

@@ -39,8 +39,10 @@ export interface JobContext<Args = JsonValue[]> {
   abort(reason?: unknown): void;
 }
 
+/** What a handler returns: the job's result (any JSON value), or nothing. */
 export type HandlerResult = JsonValue | undefined | void;
 
+/** A job handler: gets the job's context, returns its result; a throw fails the attempt. */
 export type Handler<Args = JsonValue[]> = (ctx: JobContext<Args>) => HandlerResult | Promise<HandlerResult>;
 
 /**

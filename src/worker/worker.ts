@@ -8,6 +8,9 @@
  */
 import type { z } from "zod";
 import { resolveTransport, type ConnectionOptions } from "../client/config.js";
+import { resolveLogger } from "../util/logger.js";
+import { checkOptionKeys } from "../util/options.js";
+import { attachWorkerLogger, WORKER_OPTION_KEYS } from "./log.js";
 import { UnimplementedError, ValidationError } from "../model/errors.js";
 import type { Job } from "../model/job.js";
 import type { JsonValue } from "../model/json.js";
@@ -58,8 +61,10 @@ export interface WorkerOptions extends ConnectionOptions {
   abortGraceMs?: number;
 }
 
+/** Lifecycle of a worker: idle -> running <-> quiet -> terminate -> terminated. */
 export type WorkerState = "idle" | "running" | "quiet" | "terminate" | "terminated";
 
+/** Events a Worker emits (worker.on(name, listener)); a listener that throws is reported as `error`, never fails a job. */
 export interface WorkerEvents {
   started: { workerId: string };
   quiet: { workerId: string };
@@ -75,6 +80,8 @@ export interface WorkerEvents {
   "job.settleFailed": { job: Job; outcome: "ack" | "nack"; error: unknown };
   "stream.reconnect": { attempt: number; delayMs: number; error: unknown };
   "dispatch.fallback": { from: "stream"; to: "poll"; reason: string };
+  /** The server took a heartbeat: the connection works. */
+  heartbeat: { directive: WorkerDirective | undefined };
   /** Something went wrong outside any one job (heartbeat, fetch, a listener). The worker keeps going. */
   error: { error: unknown; context: string };
 }
@@ -97,6 +104,10 @@ interface ActiveJob {
   forceTimer: NodeJS.Timeout | undefined;
 }
 
+/**
+ * The consumer side of OJS: takes jobs from its queues, runs each through middleware and its
+ * handler, and settles it with exactly one ack or nack. See the README's Worker section.
+ */
 export class Worker extends Emitter<WorkerEvents> implements AsyncDisposable {
   readonly workerId: string;
   readonly queues: readonly string[];
@@ -126,8 +137,15 @@ export class Worker extends Emitter<WorkerEvents> implements AsyncDisposable {
   private signalCount = 0;
   private dispatcherDone: Promise<void> = Promise.resolve();
 
+  /**
+   * Checks every option (an unknown key, a URL that is not http(s), a bad
+   * number: ValidationError here, naming it) and builds the transport. Nothing
+   * connects until start().
+   */
   constructor(opts: WorkerOptions = {}) {
     super((error, event) => this.emit("error", { error, context: `listener of ${String(event)}` }));
+    checkOptionKeys(opts, WORKER_OPTION_KEYS, "new Worker");
+    const logger = resolveLogger(opts.logger, "new Worker");
     const env = process.env;
     this.queues = opts.queues ?? (env.OJS_QUEUE ? env.OJS_QUEUE.split(",").map((q) => q.trim()).filter(Boolean) : ["default"]);
     if (this.queues.length === 0) throw new ValidationError("queues: must name at least one queue");
@@ -144,17 +162,19 @@ export class Worker extends Emitter<WorkerEvents> implements AsyncDisposable {
       heartbeatIntervalMs: positive(opts.heartbeatIntervalMs, 5_000, "heartbeatIntervalMs"),
       gracePeriodMs: nonNegative(opts.gracePeriodMs, 25_000, "gracePeriodMs"),
       pollIntervalMs: positive(opts.pollIntervalMs, 1_000, "pollIntervalMs"),
-      dispatch: opts.dispatch ?? "auto",
+      dispatch: oneOf(opts.dispatch, ["auto", "stream", "poll"] as const, "auto", "dispatch"),
       handleSignals: opts.handleSignals ?? true,
       watchdogIntervalMs: positive(opts.watchdogIntervalMs, 2_000, "watchdogIntervalMs"),
       abortGraceMs: nonNegative(opts.abortGraceMs, 5_000, "abortGraceMs"),
       longPollMs: nonNegative(opts.longPollMs, 20_000, "longPollMs"),
     };
-    const { transport, owned } = resolveTransport(opts);
+    const { transport, owned, url } = resolveTransport(opts);
     this.transport = transport;
     this.ownsTransport = owned;
+    attachWorkerLogger(this, logger, `ojs-connect worker ${this.workerId}${url ? ` -> ${url}` : ""}`);
   }
 
+  /** Where the worker is in its lifecycle. */
   get state(): WorkerState {
     return this._state;
   }
@@ -240,6 +260,7 @@ export class Worker extends Emitter<WorkerEvents> implements AsyncDisposable {
     return this.stopPromise;
   }
 
+  /** Same as stop(), for `await using`. */
   [Symbol.asyncDispose](): Promise<void> {
     return this.stop();
   }
@@ -374,6 +395,7 @@ export class Worker extends Emitter<WorkerEvents> implements AsyncDisposable {
     this.heartbeatTimer = setTimeout(() => {
       this.heartbeatInFlight = this.sendHeartbeat(this._state === "quiet" ? "quiet" : this._state === "terminate" ? "terminate" : "running")
         .then((d) => {
+          this.emit("heartbeat", { directive: d });
           if (d) this.applyDirective(d);
         })
         .catch((error) => this.emit("error", { error, context: "heartbeat" }))
@@ -773,6 +795,12 @@ function compose(mws: readonly Middleware[]): (ctx: JobContext<unknown>, handler
 
 function toResult(r: HandlerResult): JsonValue | undefined {
   return r === undefined ? undefined : r;
+}
+
+function oneOf<T extends string>(v: T | undefined, allowed: readonly T[], dflt: T, name: string): T {
+  if (v === undefined) return dflt;
+  if (!allowed.includes(v)) throw new ValidationError(`${name}: must be ${allowed.map((a) => `"${a}"`).join(", ")}, got ${JSON.stringify(v)}`);
+  return v;
 }
 
 function positive(v: number | undefined, dflt: number, name: string): number {

@@ -5,6 +5,7 @@
  * helpers as the HTTP binding (../shared.ts) so both protocols agree.
  */
 import type { ConnectRouter, HandlerContext, ServiceImpl } from "@connectrpc/connect";
+import { Code } from "@connectrpc/connect";
 import { OJSService } from "../../../gen/ojs/v1/service_pb.js";
 import type { Job as PbJob } from "../../../gen/ojs/v1/job_pb.js";
 import type { Event as PbEvent } from "../../../gen/ojs/v1/events_pb.js";
@@ -71,7 +72,9 @@ export function grpcRoutes(core: ServerCore): (router: ConnectRouter) => void {
         return out;
       } catch (e) {
         core.count("grpc_error");
-        throw toConnectError(e, rid);
+        const err = toConnectError(e, rid);
+        if (err.code === Code.Internal || err.code === Code.Unknown || err.code === Code.DataLoss) core.fault(e, `gRPC ${ctx.method.name} (request ${rid})`);
+        throw err;
       }
     };
   }

@@ -10,6 +10,7 @@ import { errorSpec, OjsError, ValidationError } from "../../model/errors.js";
 import type { JsonObject, JsonValue } from "../../model/json.js";
 import { uuidv7 } from "../../model/uuid.js";
 import { SPEC_VERSION } from "../version.js";
+import { hintFor, withHint } from "./hints.js";
 
 export type NodeRequest = IncomingMessage | Http2ServerRequest;
 export type NodeResponse = ServerResponse | Http2ServerResponse;
@@ -40,6 +41,7 @@ export type HttpHandler = (req: HttpRequest) => HttpResult | Promise<HttpResult>
 
 interface Route {
   method: string;
+  pattern: string;
   parts: string[];
   handler: HttpHandler;
   /** "METHOD /pattern": how the access rules (../auth/roles.ts) name the route. */
@@ -49,22 +51,16 @@ interface Route {
 /** Checks a request against the route the router matched (undefined: no route); throws to refuse it. */
 export type RouteGuard = (req: NodeRequest, res: NodeResponse, routeKey: string | undefined) => void;
 
+/** What the router tells its owner about each response: the status, and for errors what was thrown. */
+export interface ResponseInfo {
+  method: string;
+  path: string;
+  requestId: string;
+  /** Set when the response is an error: what the handler (or the router) threw. */
+  error?: unknown;
+}
+
 const DOCS_URL = "https://openjobspec.org/spec/errors";
-const HINTS: Record<string, string> = {
-  not_found: "Check the id; finished jobs are kept only for a limited time.",
-  invalid_request: "Fix the named field and send the request again.",
-  validation_error: "Fix the named field and send the request again.",
-  conflict: "The resource is not in a state that allows this operation; read it first.",
-  invalid_state: "The resource is not in a state that allows this operation; read it first.",
-  duplicate: "Use a new id or unique key, or read the existing job.",
-  method_not_allowed: "See the OJS HTTP binding for the methods of this route.",
-  unsupported_media_type: `Send Content-Type: ${OJS_CONTENT_TYPE} or application/json.`,
-  payload_too_large: "Send a smaller body or raise the server's body limit.",
-  queue_full: "The queue is at its depth bound: retry after the Retry-After delay.",
-  rate_limited: "Retry after the Retry-After delay.",
-  unauthenticated: "Send a key the server knows: Authorization: Bearer <token> or X-OJS-API-Key: <key>.",
-  permission_denied: "Use a key whose role allows this operation (see the server's auth configuration).",
-};
 
 /** Request bodies past this are not read at all: the connection is closed after the 413. */
 const DRAIN_LIMIT = 16 * 1024 * 1024;
@@ -75,12 +71,12 @@ export class HttpRouter {
 
   constructor(
     private readonly maxBodyBytes = 1024 * 1024,
-    private readonly onResponse?: (status: number) => void,
+    private readonly onResponse?: (status: number, info: ResponseInfo) => void,
   ) {}
 
   on(method: string, pattern: string, handler: HttpHandler): this {
     const parts = pattern.split("/").filter(Boolean);
-    this.routes.push({ method, parts, handler, key: `${method} /${parts.join("/")}` });
+    this.routes.push({ method, pattern, parts, handler, key: `${method} /${parts.join("/")}` });
     return this;
   }
 
@@ -104,27 +100,32 @@ export class HttpRouter {
   async handle(req: NodeRequest, res: NodeResponse): Promise<void> {
     let rid = header(req, "x-request-id") ?? header(req, "x-ojs-request-id");
     if (!rid || rid.length > 200) rid = `req_${uuidv7()}`;
+    const method = req.method ?? "GET";
+    // HEAD is answered wherever GET is: the same status and headers, no body.
+    const head = method === "HEAD";
+    let route: Route | undefined;
+    const allow: string[] = [];
+    let path = req.url ?? "/";
     try {
       const url = new URL(req.url ?? "/", "http://localhost");
+      path = url.pathname;
       const segs = url.pathname.split("/").filter(Boolean);
       let params: Record<string, string> | undefined;
-      let route: Route | undefined;
-      let pathKnown = false;
       for (const r of this.routes) {
         const p = match(r.parts, segs);
         if (p === undefined) continue;
-        pathKnown = true;
-        if (r.method === req.method) {
+        if (!allow.includes(r.method)) allow.push(r.method);
+        if (!route && (r.method === method || (head && r.method === "GET"))) {
           route = r;
           params = p;
-          break;
         }
       }
+      if (allow.includes("GET") && !allow.includes("HEAD")) allow.push("HEAD");
       this.guard?.(req, res, route?.key);
       if (!route) {
         req.resume();
-        if (pathKnown) throw new OjsError(`${req.method} is not allowed on ${url.pathname}`, { code: "method_not_allowed" });
-        throw new OjsError(`no route for ${req.method} ${url.pathname}`, { code: "not_found" });
+        if (allow.length) throw new OjsError(`${method} is not allowed on ${url.pathname} (allowed: ${allow.join(", ")})`, { code: "method_not_allowed" });
+        throw new OjsError(`no route for ${method} ${url.pathname}`, { code: "not_found" });
       }
       const body = await readBody(req, this.maxBodyBytes);
       const gone = new AbortController();
@@ -142,19 +143,23 @@ export class HttpRouter {
         raw: req,
         signal: gone.signal,
       });
+      const info: ResponseInfo = { method, path, requestId: rid };
       if ("stream" in result) {
-        this.onResponse?.(200);
-        result.stream(res, rid);
+        this.onResponse?.(200, info);
+        // HEAD of a stream: its headers, and no stream.
+        if (head) sendHead(res, 200, rid, { "content-type": "text/event-stream", "cache-control": "no-cache" });
+        else result.stream(res, rid);
         return;
       }
-      this.onResponse?.(result.status);
-      if (result.text !== undefined) sendText(res, result.status, result.text, rid, result.headers);
-      else send(res, result.status, result.body, rid, result.headers);
+      this.onResponse?.(result.status, info);
+      if (result.text !== undefined) sendText(res, result.status, result.text, rid, result.headers, head);
+      else send(res, result.status, result.body, rid, result.headers, head);
     } catch (e) {
-      const { status, body, headers } = errorBody(e, rid);
-      this.onResponse?.(status);
+      const { status, body, headers } = errorBody(e, rid, route?.pattern);
+      this.onResponse?.(status, { method, path, requestId: rid, error: e });
       if (status === 413) headers.connection = "close";
-      send(res, status, body, rid, headers);
+      if (status === 405) headers.allow = allow.join(", ");
+      send(res, status, body, rid, headers, head);
     }
   }
 }
@@ -214,7 +219,10 @@ async function readBody(req: NodeRequest, limit: number): Promise<JsonValue> {
   try {
     return JSON.parse(Buffer.concat(chunks, size).toString("utf8")) as JsonValue;
   } catch (e) {
-    throw new ValidationError(`request body is not valid JSON: ${(e as Error).message}`);
+    throw withHint(
+      new ValidationError(`request body is not valid JSON: ${(e as Error).message}`),
+      "Send a valid JSON body; the message says where the parser stopped (often a missing quote or comma, or a trailing comma).",
+    );
   }
 }
 
@@ -232,25 +240,34 @@ function baseHeaders(rid: string): Record<string, string> {
   return { "content-type": OJS_CONTENT_TYPE, "ojs-version": SPEC_VERSION, "x-request-id": rid, "x-ojs-request-id": rid };
 }
 
-export function send(res: NodeResponse, status: number, body: JsonValue | undefined, rid: string, extra?: Record<string, string>): void {
+/** `head`: the headers a GET would send (content-length included), and no body. */
+export function send(res: NodeResponse, status: number, body: JsonValue | undefined, rid: string, extra?: Record<string, string>, head = false): void {
   if (res.headersSent) return;
   const payload = body === undefined || status === 204 ? "" : JSON.stringify(body);
   const headers = { ...baseHeaders(rid), ...(extra ?? {}) };
   headers["content-length"] = String(Buffer.byteLength(payload));
   (res as ServerResponse).writeHead(status, headers);
-  res.end(payload);
+  if (head) res.end();
+  else res.end(payload);
 }
 
-function sendText(res: NodeResponse, status: number, text: string, rid: string, extra?: Record<string, string>): void {
+function sendText(res: NodeResponse, status: number, text: string, rid: string, extra?: Record<string, string>, head = false): void {
   if (res.headersSent) return;
   const headers: Record<string, string> = { ...baseHeaders(rid), "content-type": "text/plain", ...(extra ?? {}) };
   headers["content-length"] = String(Buffer.byteLength(text));
   (res as ServerResponse).writeHead(status, headers);
-  res.end(text);
+  if (head) res.end();
+  else res.end(text);
+}
+
+function sendHead(res: NodeResponse, status: number, rid: string, extra: Record<string, string>): void {
+  if (res.headersSent) return;
+  (res as ServerResponse).writeHead(status, { ...baseHeaders(rid), ...extra });
+  res.end();
 }
 
 /** The standard error body (HTTP binding §16.1) for anything a handler threw. */
-export function errorBody(e: unknown, rid: string): { status: number; body: JsonObject; headers: Record<string, string> } {
+export function errorBody(e: unknown, rid: string, route?: string): { status: number; body: JsonObject; headers: Record<string, string> } {
   const err = e instanceof OjsError ? e : new OjsError(e instanceof Error ? e.message : String(e), { code: "internal_error" });
   const spec = errorSpec(err.code);
   // `type` repeats the code for readers of the older error shape (a level-1 case reads it).
@@ -259,7 +276,7 @@ export function errorBody(e: unknown, rid: string): { status: number; body: Json
   if (err instanceof ValidationError && err.issues.length)
     error.details = { ...(err.details ?? {}), validation_errors: err.issues.map((i) => ({ path: i.path, message: i.message })) };
   error.request_id = rid;
-  error.hint = HINTS[err.code] ?? "See the error code in the OJS specification.";
+  error.hint = hintFor(err, route);
   error.docs_url = `${DOCS_URL}#${err.code}`;
   const headers: Record<string, string> = {};
   if (err.code === "unauthenticated") headers["www-authenticate"] = 'Bearer realm="ojs"';

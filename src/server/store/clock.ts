@@ -1,8 +1,15 @@
+/** A pending timer of a Clock. */
+export interface TimerHandle {
+  /** Stops the timer; it will not run. */
+  cancel(): void;
+}
+
 /** Time as the store sees it; tests and fake mode swap in a virtual clock. */
 export interface Clock {
+  /** Milliseconds since the epoch. */
   now(): number;
-  /** Runs fn after ms; the timer must not keep the process alive. */
-  setTimer(fn: () => void, ms: number): { cancel(): void };
+  /** Runs fn after ms; the timer must not keep the process alive. `cancel()` stops it. */
+  setTimer(fn: () => void, ms: number): TimerHandle;
 }
 
 const MAX_TIMER_MS = 2_147_483_647;

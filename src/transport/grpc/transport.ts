@@ -23,7 +23,8 @@ import { dateFromTimestamp, durationFromMs, valueFromJson } from "../../codec/va
 import { ConnectionError, OjsError, TimeoutError, UnimplementedError } from "../../model/errors.js";
 import type { Job, NormalizedJobRequest } from "../../model/job.js";
 import type { Health, HeartbeatResult, Manifest, NackResult, WorkerDirective } from "../../model/system.js";
-import { authHeaders, type TransportOptions } from "../options.js";
+import { authHeaders, TRANSPORT_OPTION_KEYS, transportOptionsOf, type TransportOptions } from "../options.js";
+import { checkHttpUrl, checkOptionKeys, type KeyList } from "../../util/options.js";
 import type {
   AckRequest,
   CallOptions,
@@ -69,6 +70,8 @@ export type GrpcTransportOptions = TransportOptions & {
   fastPath?: boolean;
 };
 
+const GRPC_OPTION_KEYS: KeyList<GrpcTransportOptions> = { ...TRANSPORT_OPTION_KEYS, httpUrl: true, connect: true, fastPath: true };
+
 export class GrpcTransport implements Transport {
   readonly name = "grpc";
   private readonly session: Http2SessionManager | undefined;
@@ -79,8 +82,11 @@ export class GrpcTransport implements Transport {
   private httpFallback: HttpTransport | undefined;
   private probe: Promise<{ ours: boolean; fast: FastPath | undefined }> | undefined;
 
+  /** Checks the options (unknown keys, a URL that is not http(s)); connects at the first call. */
   constructor(private readonly opts: GrpcTransportOptions) {
-    const url = new URL(opts.url);
+    checkOptionKeys(opts, GRPC_OPTION_KEYS, "grpcTransport");
+    const url = checkHttpUrl(opts.url);
+    if (opts.httpUrl !== undefined) checkHttpUrl(opts.httpUrl, "httpUrl");
     const tls = opts.tls;
     const nodeOptions =
       url.protocol === "https:" && tls
@@ -427,7 +433,7 @@ export class GrpcTransport implements Transport {
 
   private http(): HttpTransport {
     if (this.closed) throw new ConnectionError("the transport is closed");
-    this.httpFallback ??= new HttpTransport({ ...this.opts, url: this.opts.httpUrl ?? this.opts.url });
+    this.httpFallback ??= new HttpTransport({ ...transportOptionsOf(this.opts), url: this.opts.httpUrl ?? this.opts.url });
     return this.httpFallback;
   }
 
@@ -459,6 +465,7 @@ export class GrpcTransport implements Transport {
   }
 }
 
+/** A gRPC transport, to pass as `transport` when the defaults do not fit (e.g. official servers' separate HTTP port). */
 export function grpcTransport(opts: GrpcTransportOptions): GrpcTransport {
   return new GrpcTransport(opts);
 }

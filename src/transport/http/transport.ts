@@ -16,7 +16,8 @@ import { ConnectionError } from "../../model/errors.js";
 import type { Job, NormalizedJobRequest } from "../../model/job.js";
 import { isJsonObject, type JsonObject, type JsonValue } from "../../model/json.js";
 import type { Health, HealthStatus, HeartbeatResult, Manifest, NackResult, WorkerDirective } from "../../model/system.js";
-import { authHeaders, type TransportOptions } from "../options.js";
+import { authHeaders, TRANSPORT_OPTION_KEYS, type TransportOptions } from "../options.js";
+import { checkHttpUrl, checkOptionKeys, type KeyList } from "../../util/options.js";
 import type {
   AckRequest,
   CallOptions,
@@ -37,6 +38,8 @@ export type HttpTransportOptions = TransportOptions & {
   maxSockets?: number;
 };
 
+const HTTP_OPTION_KEYS: KeyList<HttpTransportOptions> = { ...TRANSPORT_OPTION_KEYS, maxSockets: true };
+
 export interface HttpResponse {
   status: number;
   headers: IncomingHttpHeaders;
@@ -54,8 +57,10 @@ export class HttpTransport implements Transport {
   private readonly timeoutMs: number;
   private closed = false;
 
+  /** Checks the options (unknown keys, a URL that is not http(s)); connects at the first call. */
   constructor(opts: HttpTransportOptions) {
-    this.base = new URL(opts.url);
+    checkOptionKeys(opts, HTTP_OPTION_KEYS, "httpTransport");
+    this.base = checkHttpUrl(opts.url);
     this.secure = this.base.protocol === "https:";
     const agentOpts = { keepAlive: true, maxSockets: opts.maxSockets ?? 64, keepAliveMsecs: 1000 };
     this.agent = this.secure
@@ -484,6 +489,7 @@ function query(params: Record<string, string | number | undefined>): string {
   return s ? `?${s}` : "";
 }
 
+/** An HTTP/JSON transport, to pass as `transport` when the defaults do not fit. */
 export function httpTransport(opts: HttpTransportOptions): HttpTransport {
   return new HttpTransport(opts);
 }
