@@ -13,6 +13,7 @@ import type { Http2Server } from "node:http2";
 import type { Socket } from "node:net";
 import { createServer as createTlsServer, type PeerCertificate, type TLSSocket } from "node:tls";
 
+/** Certificates for TLS on the server's one port; with `ca`, every client must present a certificate it signed (mTLS). */
 export interface TlsOptions {
   /** Server certificate chain (PEM), or `certFile`. */
   cert?: string | Buffer;

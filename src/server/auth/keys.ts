@@ -31,6 +31,7 @@ export interface CertificateRule {
   roles?: Role[];
 }
 
+/** Where the server's keys come from: one admin token, keys with roles, or an auth file; and whether /metrics is open. */
 export interface AuthOptions {
   /** One admin token: what `serve --auth-token` and OJS_SERVER_TOKEN set. */
   token?: string;

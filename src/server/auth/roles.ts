@@ -8,7 +8,9 @@
  * without one fails the suite.
  */
 
+/** The roles a key or client certificate can hold, from most to least powerful. */
 export const ROLES = ["admin", "producer", "worker", "readonly"] as const;
+/** One of {@link ROLES}: admin (everything), producer (enqueue and read), worker (read, fetch and settle), readonly (read). */
 export type Role = (typeof ROLES)[number];
 
 /**

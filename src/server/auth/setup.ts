@@ -8,6 +8,7 @@ import { AccessControl } from "./access.js";
 import { KeyRing, type AuthOptions } from "./keys.js";
 import { checkExposure, NetworkPolicy } from "./network.js";
 
+/** Who may call the server and from where: keys with roles, TLS, and the address and browser checks (README "Running in production"). */
 export interface SecurityOptions {
   /** API keys and client-certificate rules with roles (README "Running in production"). Off by default: every caller may do everything. */
   auth?: AuthOptions;
