@@ -10,6 +10,7 @@ import type { CallOptions, Transport } from "../transport/transport.js";
 import { resolveTransport, type ConnectionOptions } from "./config.js";
 import { followEvents, type EventsOptions } from "./events.js";
 import { withRetry, type RetryOptions } from "./retry.js";
+import { AdminClient } from "./admin.js";
 
 export interface ClientOptions extends ConnectionOptions {
   /**
@@ -53,6 +54,16 @@ export interface BatchJob {
  */
 export class Client implements AsyncDisposable {
   readonly transport: Transport;
+  /**
+   * The operator's side (admin-api extension): queues with per-state counts,
+   * job search, bulk retry/cancel/delete, workers, statistics.
+   *
+   * ```ts
+   * const { items } = await client.admin.listJobs({ state: "discarded", queue: "mail" });
+   * await client.admin.retryJobs({ state: "discarded", queue: "mail" }, { confirm: true });
+   * ```
+   */
+  readonly admin: AdminClient;
   private readonly owned: boolean;
   private readonly retry: RetryOptions | undefined;
   private readonly middleware: EnqueueMiddleware[] = [];
@@ -63,6 +74,7 @@ export class Client implements AsyncDisposable {
     this.transport = transport;
     this.owned = owned;
     this.retry = opts.retry === true ? {} : opts.retry || undefined;
+    this.admin = new AdminClient(this.transport, (idempotent, call, fn) => this.run(idempotent, call, fn));
   }
 
   /** Adds enqueue middleware; they run in the order added. */

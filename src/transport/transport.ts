@@ -20,6 +20,7 @@ import type {
   WorkerDirective,
 } from "../model/system.js";
 import type { Workflow, WorkflowDefinition } from "../model/workflow.js";
+import type { AdminTransport } from "./admin.js";
 
 export interface CallOptions {
   signal?: AbortSignal;
@@ -147,6 +148,13 @@ export interface Transport {
   /** Fire-and-forget progress of an active job. */
   reportProgress(jobId: string, update: ProgressUpdate, opts?: CallOptions): Promise<void>;
   getProgress(jobId: string, opts?: CallOptions): Promise<ProgressInfo>;
+
+  /**
+   * The admin-api extension (queues with counts, job search, bulk actions,
+   * workers, statistics): what `client.admin` calls. Optional for custom
+   * transports; `client.admin` fails with UnimplementedError without it.
+   */
+  readonly admin?: AdminTransport;
 
   /** Releases connections. Calls after close fail with a ConnectionError. */
   close(): Promise<void>;

@@ -29,6 +29,7 @@ import type {
   Transport,
 } from "../transport.js";
 import { fromHttpResponse, fromNetworkError } from "./errors.js";
+import { HttpAdmin } from "./admin.js";
 
 export const OJS_CONTENT_TYPE = "application/openjobspec+json";
 
@@ -53,6 +54,8 @@ export class HttpTransport implements Transport {
   private readonly headers: Record<string, string>;
   private readonly timeoutMs: number;
   private closed = false;
+  /** The admin-api extension: every operation is a request under /ojs/v1/admin/. */
+  readonly admin: HttpAdmin = new HttpAdmin(this);
 
   constructor(opts: HttpTransportOptions) {
     this.base = new URL(opts.url);
