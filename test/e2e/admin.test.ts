@@ -1,10 +1,20 @@
 /** client.admin over both transports against a real server on real sockets. */
 import { createServer as createNetServer, type AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Client, ConnectionError, grpcTransport, NotFoundError, ValidationError, type Job } from "../../src/index.js";
+import { Client, ConnectionError, grpcTransport, NotFoundError, PermissionDeniedError, ValidationError, type Job } from "../../src/index.js";
 import { TRANSPORTS, uniqueQueue, useServer } from "../helpers.js";
 
 const ctx = useServer({ visibilityTimeoutMs: 2000 });
+const KEYS = { readonly: "adm-r-5f1c0e", producer: "adm-p-8d2b41", admin: "adm-a-0c9e7a" };
+const guarded = useServer({
+  auth: {
+    keys: [
+      { name: "dashboard", token: KEYS.readonly, role: "readonly" },
+      { name: "api", token: KEYS.producer, role: "producer" },
+      { name: "ops", token: KEYS.admin, role: "admin" },
+    ],
+  },
+});
 
 describe.each(TRANSPORTS)("client.admin over %s", (transport) => {
   let client: Client;
@@ -195,6 +205,29 @@ describe("client.admin over gRPC: ojs.v1 RPCs where the contract has them, the H
     } finally {
       await client.close();
       await t.close();
+    }
+  });
+});
+
+describe.each(TRANSPORTS)("client.admin with roles over %s", (transport) => {
+  it("readonly reads everything, producer cancels one job, only admin acts in bulk or pauses", async () => {
+    const as = (token: string) => new Client({ url: guarded.url, transport, auth: { token } });
+    const [ro, producer, admin] = [as(KEYS.readonly), as(KEYS.producer), as(KEYS.admin)];
+    try {
+      const queue = uniqueQueue("adm-auth");
+      const job = await producer.enqueue("admin.a", [], { queue });
+      expect((await ro.admin.listJobs({ queue })).total).toBe(1);
+      expect((await ro.admin.getQueue(queue)).counts.available).toBe(1);
+      await ro.admin.stats();
+      await ro.admin.listWorkers();
+      await expect(ro.admin.cancelJobs({ queue }, { confirm: true })).rejects.toBeInstanceOf(PermissionDeniedError);
+      await expect(producer.admin.cancelJobs({ queue }, { confirm: true })).rejects.toBeInstanceOf(PermissionDeniedError);
+      await expect(ro.admin.pauseQueue(queue)).rejects.toBeInstanceOf(PermissionDeniedError);
+      await expect(producer.admin.purgeQueue(queue, { states: ["available"], confirm: true })).rejects.toBeInstanceOf(PermissionDeniedError);
+      expect((await producer.admin.cancelJob(job.id)).state).toBe("cancelled");
+      expect(await admin.admin.deleteJobs({ queue }, { confirm: true })).toMatchObject({ matched: 1, succeeded: 1 });
+    } finally {
+      await Promise.all([ro.close(), producer.close(), admin.close()]);
     }
   });
 });
