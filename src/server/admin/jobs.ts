@@ -58,10 +58,16 @@ export function listJobs(store: Store, opts: JobListOptions): AdminPage<JobRecor
   for (const r of store.jobRecords()) if (match(r)) all.push(r);
   const field = opts.sort ?? "created_at";
   const dir = (opts.order ?? "desc") === "asc" ? 1 : -1;
+  const from = (page - 1) * perPage;
+  if (field === "created_at") {
+    // The store keeps jobs in insertion order, which is creation order: no sort needed.
+    const items = dir === 1 ? all.slice(from, from + perPage) : all.slice(Math.max(0, all.length - from - perPage), Math.max(0, all.length - from)).reverse();
+    return { items, total: all.length, page, perPage };
+  }
   // Insertion order breaks ties (ids are time-ordered), so pages are stable between calls.
   const indexed = all.map((r, i) => ({ r, i, k: sortKey(r, field) }));
   indexed.sort((a, b) => (a.k - b.k || a.i - b.i) * dir);
-  const items = indexed.slice((page - 1) * perPage, page * perPage).map((x) => x.r);
+  const items = indexed.slice(from, from + perPage).map((x) => x.r);
   return { items, total: all.length, page, perPage };
 }
 
