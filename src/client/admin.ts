@@ -67,6 +67,7 @@ function checkFilter(operation: string, f: JobFilter, prefix = ""): void {
   if (f.type !== undefined && (typeof f.type !== "string" || f.type === "")) throw invalid(operation, `${prefix}type`, "must be a non-empty string");
   checkDate(operation, `${prefix}since`, f.since);
   checkDate(operation, `${prefix}until`, f.until);
+  if (f.deadLetter !== undefined && typeof f.deadLetter !== "boolean") throw invalid(operation, `${prefix}deadLetter`, "must be a boolean");
 }
 
 /** The interlock: a destructive call without confirm: true never leaves the process. */

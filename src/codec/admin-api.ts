@@ -138,6 +138,7 @@ export function filterToJson(f: JobFilter): JsonObject {
   if (f.type !== undefined) o.type = f.type;
   if (f.since) o.since = formatInstant(f.since);
   if (f.until) o.until = formatInstant(f.until);
+  if (f.deadLetter !== undefined) o.dead_letter = f.deadLetter;
   return o;
 }
 

@@ -67,6 +67,8 @@ export interface JobFilter {
   since?: Date;
   /** Created before. */
   until?: Date;
+  /** true: only jobs in the dead-letter queue; false: only jobs outside it. */
+  deadLetter?: boolean;
 }
 
 export type JobSortField = "created_at" | "scheduled_at" | "priority";

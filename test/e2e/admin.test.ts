@@ -82,6 +82,10 @@ describe.each(TRANSPORTS)("client.admin over %s", (transport) => {
     const byPriority = await client.admin.listJobs({ queue, state: "available", sort: "priority", order: "desc" });
     expect(byPriority.items.map((j) => j.priority)).toEqual([2, 1, 0]);
 
+    const dead = await client.admin.listJobs({ queue, deadLetter: true });
+    expect(dead.items.map((j) => j.state)).toEqual(["discarded"]);
+    expect((await client.admin.listJobs({ queue, deadLetter: false })).total).toBe(4);
+
     const future = new Date(Date.now() + 60_000);
     expect((await client.admin.listJobs({ queue, since: future })).total).toBe(0);
     expect((await client.admin.listJobs({ queue, until: future })).total).toBe(5);

@@ -96,6 +96,17 @@ describe("bulk operations", () => {
     expect(r).toMatchObject({ matched: 3, succeeded: 2, failed: 1 });
     expect(r.errors).toEqual([{ jobId: cancelled.id, error: expect.stringContaining("only a discarded job") }]);
     for (const id of [dl.id, plain.id]) expect(store.get(id).job).toMatchObject({ state: "available", attempt: 0 });
+  });
+
+  it("a deadLetter filter retries only what sits in the dead-letter queue", () => {
+    const { store, job, run } = setup();
+    const dl = job({ retry: { maxAttempts: 1, onExhaustion: "dead_letter" } as NormalizedJobRequest["retry"] });
+    run(dl.id, false);
+    const plain = job({ retry: { maxAttempts: 1, onExhaustion: "discard" } as NormalizedJobRequest["retry"] });
+    run(plain.id, false);
+    expect(bulk(store, "retry", { deadLetter: true }, { confirm: true })).toMatchObject({ matched: 1, succeeded: 1 });
+    expect(store.get(dl.id).job.state).toBe("available");
+    expect(store.get(plain.id).job.state).toBe("discarded");
     expect(store.deadLetterCount()).toBe(0);
   });
 
@@ -221,6 +232,7 @@ describe("over HTTP", () => {
       ["/ojs/v1/admin/jobs?since=yesterday", "since"],
       ["/ojs/v1/admin/jobs?sort=name", "sort"],
       ["/ojs/v1/admin/jobs?order=up", "order"],
+      ["/ojs/v1/admin/jobs?dead_letter=yes", "dead_letter"],
       ["/ojs/v1/admin/queues?per_page=x", "per_page"],
       ["/ojs/v1/admin/stats/history?period=2h", "period"],
     ] as const) {

@@ -111,8 +111,8 @@ describe("admin API codec round trips", () => {
 
   it("list filters become query parameters", () => {
     expect(listQuery({})).toBe("");
-    expect(listQuery({ queue: "a b", state: "discarded", type: "mail.*", since: new Date(0), page: 2, perPage: 5, sort: "priority", order: "asc" })).toBe(
-      "?queue=a+b&state=discarded&type=mail.*&since=1970-01-01T00%3A00%3A00.000Z&page=2&per_page=5&sort=priority&order=asc",
+    expect(listQuery({ queue: "a b", state: "discarded", type: "mail.*", since: new Date(0), page: 2, perPage: 5, sort: "priority", order: "asc", deadLetter: true })).toBe(
+      "?queue=a+b&state=discarded&type=mail.*&since=1970-01-01T00%3A00%3A00.000Z&dead_letter=true&page=2&per_page=5&sort=priority&order=asc",
     );
   });
 });

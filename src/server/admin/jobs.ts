@@ -34,6 +34,7 @@ export function jobMatcher(f: JobFilter): (r: JobRecord) => boolean {
     const j = r.job;
     if (f.queue !== undefined && j.queue !== f.queue) return false;
     if (f.state !== undefined && j.state !== f.state) return false;
+    if (f.deadLetter !== undefined && r.deadLetter !== f.deadLetter) return false;
     if (f.type !== undefined && (prefix !== undefined ? !j.type.startsWith(prefix) : j.type !== f.type)) return false;
     if (since !== undefined || until !== undefined) {
       const t = j.createdAt?.getTime() ?? j.enqueuedAt?.getTime();

@@ -85,6 +85,11 @@ function filterFrom(src: Source): JobFilter {
   if (since) f.since = since;
   const until = optInstant(src, "until");
   if (until) f.until = until;
+  const dl = src.get("dead_letter");
+  if (dl !== undefined && dl !== null && dl !== "") {
+    if (dl !== true && dl !== false && dl !== "true" && dl !== "false") throw invalid("dead_letter", "must be true or false");
+    f.deadLetter = dl === true || dl === "true";
+  }
   return f;
 }
 
