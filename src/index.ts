@@ -44,6 +44,30 @@ export type {
   WorkerDirective,
 } from "./model/system.js";
 export type { OjsEvent, EventFilter } from "./model/events.js";
+export { AdminClient } from "./client/admin.js";
+export type {
+  AdminPage,
+  AdminQueue,
+  AdminQueueDetail,
+  AdminStats,
+  AdminWorker,
+  BulkAction,
+  BulkOptions,
+  BulkResult,
+  HistoryOptions,
+  HistoryPeriod,
+  JobFilter,
+  JobListOptions,
+  JobSortField,
+  PageOptions,
+  PurgeOptions,
+  PurgeResult,
+  StateCounts,
+  StatsHistory,
+  Throughput,
+  WorkerList,
+} from "./model/admin.js";
+export type { AdminTransport } from "./transport/admin.js";
 export type { StepDefinition, Workflow, WorkflowDefinition, WorkflowState, WorkflowStepState, WorkflowStepStatus } from "./model/workflow.js";
 
 export { grpcTransport, httpTransport, GrpcTransport, HttpTransport } from "./transport/index.js";

@@ -14,6 +14,7 @@ import { waitForJob, type WaitForJobOptions } from "./wait.js";
 import { checkOptionKeys, type KeyList } from "../util/options.js";
 import { resolveLogger } from "../util/logger.js";
 import { ConnectionWatch } from "../util/connection-watch.js";
+import { AdminClient } from "./admin.js";
 
 export interface ClientOptions extends ConnectionOptions {
   /**
@@ -59,6 +60,16 @@ export interface BatchJob {
  */
 export class Client implements AsyncDisposable {
   readonly transport: Transport;
+  /**
+   * The operator's side (admin-api extension): queues with per-state counts,
+   * job search, bulk retry/cancel/delete, workers, statistics.
+   *
+   * ```ts
+   * const { items } = await client.admin.listJobs({ state: "discarded", queue: "mail" });
+   * await client.admin.retryJobs({ state: "discarded", queue: "mail" }, { confirm: true });
+   * ```
+   */
+  readonly admin: AdminClient;
   private readonly owned: boolean;
   private readonly retry: RetryOptions | undefined;
   private readonly middleware: EnqueueMiddleware[] = [];
@@ -78,6 +89,7 @@ export class Client implements AsyncDisposable {
     this.owned = owned;
     this.retry = opts.retry === true ? {} : opts.retry || undefined;
     this.link = new ConnectionWatch(logger, `ojs-connect client${url ? ` -> ${url}` : ""}`);
+    this.admin = new AdminClient(this.transport, (idempotent, call, fn) => this.run(idempotent, call, fn));
   }
 
   /** Adds enqueue middleware; they run in the order added. */

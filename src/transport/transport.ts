@@ -20,6 +20,7 @@ import type {
   WorkerDirective,
 } from "../model/system.js";
 import type { Workflow, WorkflowDefinition } from "../model/workflow.js";
+import type { AdminTransport } from "./admin.js";
 
 /** Per-call options every operation takes: cancel it, bound it, add headers. */
 export interface CallOptions {
@@ -185,6 +186,13 @@ export interface Transport {
   reportProgress(jobId: string, update: ProgressUpdate, opts?: CallOptions): Promise<void>;
   /** The last progress an active job reported. */
   getProgress(jobId: string, opts?: CallOptions): Promise<ProgressInfo>;
+
+  /**
+   * The admin-api extension (queues with counts, job search, bulk actions,
+   * workers, statistics): what `client.admin` calls. Optional for custom
+   * transports; `client.admin` fails with UnimplementedError without it.
+   */
+  readonly admin?: AdminTransport;
 
   /** Releases connections. Calls after close fail with a ConnectionError. */
   close(): Promise<void>;

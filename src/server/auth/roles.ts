@@ -99,6 +99,24 @@ export const HTTP_RULES: Record<string, Permission> = {
   "DELETE /ojs/v1/admin/workers/:id": "admin",
   "PUT /ojs/v1/admin/queues/:name/config": "admin",
   "GET /ojs/v1/admin/stats": "read",
+  "GET /ojs/v1/admin/stats/history": "read",
+  // admin API: queues (pause and resume as under /ojs/v1/queues), jobs, bulk actions, purges
+  "GET /ojs/v1/admin/queues": "read",
+  "GET /ojs/v1/admin/queues/:name": "read",
+  "POST /ojs/v1/admin/queues/:name/pause": "admin",
+  "POST /ojs/v1/admin/queues/:name/resume": "admin",
+  "DELETE /ojs/v1/admin/queues/:name/jobs": "admin",
+  "GET /ojs/v1/admin/jobs": "read",
+  "GET /ojs/v1/admin/jobs/:id": "read",
+  // the same operation as DELETE /ojs/v1/jobs/:id
+  "POST /ojs/v1/admin/jobs/:id/cancel": "enqueue",
+  // the same operation as a dead-letter retry
+  "POST /ojs/v1/admin/jobs/:id/retry": "admin",
+  "DELETE /ojs/v1/admin/jobs/:id": "admin",
+  "POST /ojs/v1/admin/jobs/bulk/retry": "admin",
+  "POST /ojs/v1/admin/jobs/bulk/cancel": "admin",
+  "POST /ojs/v1/admin/jobs/bulk/delete": "admin",
+  "DELETE /ojs/v1/admin/dead-letter": "admin",
 };
 
 function schemaRules(base: string): Record<string, Permission> {

@@ -18,6 +18,7 @@ import type { QueueSummary } from "../store/store.js";
 import { eventFilter, intParam, jobJson, lastEventId, objectBody, workerJson } from "./routes.js";
 import type { HttpRequest, HttpRouter } from "./router.js";
 import { sseStream } from "./sse.js";
+import { registerAdminApiRoutes } from "./admin-api-routes.js";
 
 function invalid(path: string, message: string): ValidationError {
   return new ValidationError(`${path}: ${message}`, { issues: [{ path, message }] });
@@ -243,16 +244,8 @@ export function registerAdminRoutes(core: ServerCore, router: HttpRouter): void 
     });
   }
 
-  // --- admin: workers, queue configuration, stats -------------------------------------------
+  // --- admin: worker directives, queue configuration -------------------------------------------
 
-  router.on("GET", "/ojs/v1/admin/workers", () => {
-    const t = now();
-    const items = store.listWorkers().map((w) => workerJson(w, t));
-    const summary: JsonObject = { total: items.length };
-    for (const w of store.listWorkers()) summary[w.state] = ((summary[w.state] as number | undefined) ?? 0) + 1;
-    return { status: 200, body: { items, summary, pagination: { total: items.length, page: 1, per_page: items.length } } };
-  });
-  router.on("GET", "/ojs/v1/admin/workers/:id", (req) => ({ status: 200, body: { worker: workerJson(store.getWorker(req.params.id!), now()) } }));
   for (const [action, directive] of [
     ["quiet", "quiet"],
     ["terminate", "terminate"],
@@ -288,11 +281,6 @@ export function registerAdminRoutes(core: ServerCore, router: HttpRouter): void 
     return { status: 200, body: { queue: queueJson(store.configureQueue(req.params.name!, cfg)) } };
   });
 
-  router.on("GET", "/ojs/v1/admin/stats", () => {
-    const counts = store.countByState();
-    return {
-      status: 200,
-      body: { jobs: { ...counts }, queues: store.listQueues().length, workers: store.listWorkers().length, dead_letter: store.deadLetterCount() },
-    };
-  });
+  // Queues, jobs, bulk actions, workers and statistics of the admin-api extension.
+  registerAdminApiRoutes(core, router);
 }

@@ -189,9 +189,16 @@ function header(req: NodeRequest, name: string): string | undefined {
 
 const JSON_TYPES = new Set([OJS_CONTENT_TYPE, "application/json"]);
 
+function isJsonType(contentType: string | undefined): boolean {
+  const ct = (contentType ?? "").split(";")[0]!.trim().toLowerCase();
+  return JSON_TYPES.has(ct) || ct.endsWith("+json");
+}
+
 async function readBody(req: NodeRequest, limit: number): Promise<JsonValue> {
-  if (req.method === "GET" || req.method === "HEAD" || req.method === "DELETE" || req.method === "OPTIONS") {
-    // Bodies on these methods are not part of the binding; drain and ignore them.
+  // Bodies on these methods are not part of the binding; drain and ignore them. A DELETE
+  // that says it carries JSON is read: the admin API's purges take their filter there.
+  const skip = req.method === "DELETE" ? !isJsonType(header(req, "content-type")) : req.method === "GET" || req.method === "HEAD" || req.method === "OPTIONS";
+  if (skip) {
     req.resume();
     return {};
   }
@@ -214,7 +221,7 @@ async function readBody(req: NodeRequest, limit: number): Promise<JsonValue> {
   const ct = (header(req, "content-type") ?? "").split(";")[0]!.trim().toLowerCase();
   // A body must say it is JSON. Browsers send a cross-site POST without a preflight
   // only with no content type or a "simple" one (text/plain, forms): such a body is refused.
-  if (!JSON_TYPES.has(ct) && !ct.endsWith("+json"))
+  if (!isJsonType(ct))
     throw new OjsError(ct ? `content type ${ct} is not supported` : "a request body needs Content-Type: application/json", { code: "unsupported_media_type" });
   try {
     return JSON.parse(Buffer.concat(chunks, size).toString("utf8")) as JsonValue;

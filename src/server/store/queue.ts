@@ -111,6 +111,25 @@ export class RollingStats {
       throughputPerSecond: completed / 3600,
     };
   }
+
+  /** The minutes of the last hour that saw anything, oldest first (minute = epoch ms of its start). */
+  perMinute(now: number): MinuteCounts[] {
+    const current = Math.floor(now / BUCKET_MS);
+    const out: MinuteCounts[] = [];
+    for (let i = 0; i < BUCKETS; i++) {
+      const m = this.minute[i]!;
+      if (m < 0 || current - m >= BUCKETS) continue;
+      out.push({ minute: m * BUCKET_MS, completed: this.completed[i]!, failed: this.failed[i]! });
+    }
+    return out.sort((a, b) => a.minute - b.minute);
+  }
+}
+
+export interface MinuteCounts {
+  /** Start of the minute, epoch milliseconds. */
+  minute: number;
+  completed: number;
+  failed: number;
 }
 
 export interface QueueRecord<T extends ReadyItem> {

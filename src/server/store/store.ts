@@ -20,7 +20,7 @@ import { isNonRetryable, mergeRetry, retryDelayMs, type EffectiveRetry } from ".
 import { systemClock, type Clock } from "./clock.js";
 import { EventBus } from "./event-bus.js";
 import { MinHeap } from "./heap.js";
-import { depthOf, isIdle, newQueue, RateWindow, zeroCounts, type Backpressure, type QueueRecord, type StateCounts } from "./queue.js";
+import { depthOf, isIdle, newQueue, RateWindow, zeroCounts, type Backpressure, type MinuteCounts, type QueueRecord, type StateCounts } from "./queue.js";
 import { IllegalTransitionError, TRANSITIONS } from "./transitions.js";
 import { blocks, uniqueKey } from "./unique.js";
 import { WorkflowEngine } from "./workflows.js";
@@ -1224,6 +1224,41 @@ export class Store {
     const out = zeroCounts();
     for (const q of this.queues.values()) for (const s of Object.keys(out) as JobState[]) out[s] += q.counts[s];
     return out;
+  }
+
+  // --- admin API (src/server/admin): reads and the few actions it needs beyond the above ---
+
+  /** Every retained job in insertion order, for the admin API's filtered scans (bounded by retention). */
+  jobRecords(): IterableIterator<JobRecord> {
+    this.tick();
+    return this.jobs.values();
+  }
+
+  /** Puts a discarded job (dead-lettered or not) back on its queue with a fresh attempt budget. */
+  retryDiscarded(id: string): JobRecord {
+    const rec = this.get(id);
+    if (rec.deadLetter) return this.retryDeadLetter(id);
+    if (rec.job.state !== "discarded") throw new ConflictError(`job ${id} is ${rec.job.state}; only a discarded job can be retried`, { jobId: id, details: { state: rec.job.state } });
+    rec.job.attempt = 0;
+    rec.finishSeq = 0;
+    delete rec.job.completedAt;
+    delete rec.job.startedAt;
+    delete rec.job.retryDelayMs;
+    this.enterReady(rec, this.queue(rec.job.queue));
+    this.emit("job.retried", rec);
+    return rec;
+  }
+
+  /** Forgets a finished job (completed, cancelled or discarded) for good. */
+  deleteFinished(id: string): void {
+    const rec = this.get(id);
+    if (!TERMINAL_STATES.has(rec.job.state)) throw new ConflictError(`job ${id} is ${rec.job.state}; only a finished job can be deleted`, { jobId: id, details: { state: rec.job.state } });
+    this.drop(rec);
+  }
+
+  /** Completions and failures per minute of one queue over the last hour, oldest first. */
+  queueHistory(name: string): MinuteCounts[] {
+    return this.queues.get(name)?.stats.perMinute(this.clock.now()) ?? [];
   }
 }
 

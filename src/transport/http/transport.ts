@@ -30,6 +30,7 @@ import type {
   Transport,
 } from "../transport.js";
 import { fromHttpResponse, fromNetworkError } from "./errors.js";
+import { HttpAdmin } from "./admin.js";
 
 export const OJS_CONTENT_TYPE = "application/openjobspec+json";
 
@@ -56,6 +57,8 @@ export class HttpTransport implements Transport {
   private readonly headers: Record<string, string>;
   private readonly timeoutMs: number;
   private closed = false;
+  /** The admin-api extension: every operation is a request under /ojs/v1/admin/. */
+  readonly admin: HttpAdmin = new HttpAdmin(this);
 
   /** Checks the options (unknown keys, a URL that is not http(s)); connects at the first call. */
   constructor(opts: HttpTransportOptions) {

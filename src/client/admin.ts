@@ -1,0 +1,234 @@
+/**
+ * `client.admin`: the operator's side of a server (the admin-api extension),
+ * for dashboards, CLIs and scripts. Input is checked before anything is sent;
+ * destructive calls need `confirm: true` here and again on the server.
+ */
+import { HISTORY_PERIODS, isJobState } from "../codec/admin-api.js";
+import type {
+  AdminPage,
+  AdminQueue,
+  AdminQueueDetail,
+  AdminStats,
+  AdminWorker,
+  BulkAction,
+  BulkOptions,
+  BulkResult,
+  HistoryOptions,
+  JobFilter,
+  JobListOptions,
+  PageOptions,
+  PurgeOptions,
+  PurgeResult,
+  StatsHistory,
+  WorkerList,
+} from "../model/admin.js";
+import { UnimplementedError, ValidationError } from "../model/errors.js";
+import type { Job } from "../model/job.js";
+import { parseOrThrow, queueNameSchema } from "../model/schemas.js";
+import type { AdminTransport } from "../transport/admin.js";
+import type { CallOptions, Transport } from "../transport/transport.js";
+
+/** Runs a call with the client's retry policy when `idempotent`. */
+export type CallRunner = <T>(idempotent: boolean, call: CallOptions | undefined, fn: (call: CallOptions | undefined) => Promise<T>) => Promise<T>;
+
+const MAX_PER_PAGE = 100;
+const MAX_BULK_LIMIT = 10_000;
+const SORTS = new Set(["created_at", "scheduled_at", "priority"]);
+
+function invalid(operation: string, path: string, message: string): ValidationError {
+  return new ValidationError(`${path}: ${message}`, { operation, issues: [{ path, message }] });
+}
+
+function checkInt(operation: string, path: string, v: unknown, min: number, max: number): void {
+  if (v !== undefined && (!Number.isInteger(v) || (v as number) < min || (v as number) > max)) throw invalid(operation, path, `must be an integer from ${min} to ${max}`);
+}
+
+function checkDate(operation: string, path: string, v: unknown): void {
+  if (v !== undefined && (!(v instanceof Date) || Number.isNaN(v.getTime()))) throw invalid(operation, path, "must be a valid Date");
+}
+
+function checkId(operation: string, id: unknown): string {
+  if (typeof id !== "string" || id === "") throw invalid(operation, "id", "must be a non-empty string");
+  return id;
+}
+
+function checkQueue(operation: string, queue: unknown, path = "queue"): string {
+  return parseOrThrow(queueNameSchema, queue, path, operation);
+}
+
+function checkPage(operation: string, p: PageOptions): void {
+  checkInt(operation, "page", p.page, 1, Number.MAX_SAFE_INTEGER);
+  checkInt(operation, "perPage", p.perPage, 1, MAX_PER_PAGE);
+}
+
+function checkFilter(operation: string, f: JobFilter, prefix = ""): void {
+  if (f.queue !== undefined) checkQueue(operation, f.queue, `${prefix}queue`);
+  if (f.state !== undefined && !isJobState(f.state)) throw invalid(operation, `${prefix}state`, "must be a job state");
+  if (f.type !== undefined && (typeof f.type !== "string" || f.type === "")) throw invalid(operation, `${prefix}type`, "must be a non-empty string");
+  checkDate(operation, `${prefix}since`, f.since);
+  checkDate(operation, `${prefix}until`, f.until);
+  if (f.deadLetter !== undefined && typeof f.deadLetter !== "boolean") throw invalid(operation, `${prefix}deadLetter`, "must be a boolean");
+}
+
+/** The interlock: a destructive call without confirm: true never leaves the process. */
+function checkConfirm(operation: string, confirm: unknown): void {
+  if (confirm !== true) throw invalid(operation, "confirm", "must be true: this operation changes or removes many jobs at once");
+}
+
+export class AdminClient {
+  constructor(
+    private readonly transport: Transport,
+    private readonly run: CallRunner,
+  ) {}
+
+  private get t(): AdminTransport {
+    const a = this.transport.admin;
+    if (!a) throw new UnimplementedError(`the ${this.transport.name} transport has no admin operations`, { operation: "admin" });
+    return a;
+  }
+
+  // --- queues -----------------------------------------------------------------------------------
+
+  /** Every queue with its per-state counts and throughput, a page at a time. */
+  async listQueues(opts: PageOptions = {}, call?: CallOptions): Promise<AdminPage<AdminQueue>> {
+    checkPage("admin.listQueues", opts);
+    return this.run(true, call, (c) => this.t.listQueues(opts, c));
+  }
+
+  /** One queue: counts, depth, configuration, the last hour, the oldest waiting job. */
+  async getQueue(name: string, call?: CallOptions): Promise<AdminQueueDetail> {
+    const q = checkQueue("admin.getQueue", name);
+    return this.run(true, call, (c) => this.t.getQueue(q, c));
+  }
+
+  /** Stops delivery from the queue; enqueueing still works and jobs accumulate as available. */
+  async pauseQueue(name: string, call?: CallOptions): Promise<void> {
+    const q = checkQueue("admin.pauseQueue", name);
+    return this.run(true, call, (c) => this.t.pauseQueue(q, c));
+  }
+
+  async resumeQueue(name: string, call?: CallOptions): Promise<void> {
+    const q = checkQueue("admin.resumeQueue", name);
+    return this.run(true, call, (c) => this.t.resumeQueue(q, c));
+  }
+
+  /** Removes the queue's jobs in the given states (never active ones); needs `confirm: true`. */
+  async purgeQueue(name: string, opts: PurgeOptions, call?: CallOptions): Promise<PurgeResult> {
+    const op = "admin.purgeQueue";
+    const q = checkQueue(op, name);
+    checkConfirm(op, opts?.confirm);
+    if (!Array.isArray(opts.states) || opts.states.length === 0 || !opts.states.every(isJobState)) throw invalid(op, "states", "must be a non-empty array of job states");
+    checkDate(op, "olderThan", opts.olderThan);
+    return this.t.purgeQueue(q, opts, call);
+  }
+
+  // --- jobs -------------------------------------------------------------------------------------
+
+  /** Jobs filtered by queue, state, type ("email.*" for a prefix) and creation time, newest first by default. */
+  async listJobs(opts: JobListOptions = {}, call?: CallOptions): Promise<AdminPage<Job>> {
+    const op = "admin.listJobs";
+    checkFilter(op, opts);
+    checkPage(op, opts);
+    if (opts.sort !== undefined && !SORTS.has(opts.sort)) throw invalid(op, "sort", "must be created_at, scheduled_at or priority");
+    if (opts.order !== undefined && opts.order !== "asc" && opts.order !== "desc") throw invalid(op, "order", "must be asc or desc");
+    return this.run(true, call, (c) => this.t.listJobs(opts, c));
+  }
+
+  async getJob(id: string, call?: CallOptions): Promise<Job> {
+    const j = checkId("admin.getJob", id);
+    return this.run(true, call, (c) => this.t.getJob(j, c));
+  }
+
+  async cancelJob(id: string, call?: CallOptions): Promise<Job> {
+    return this.t.cancelJob(checkId("admin.cancelJob", id), call);
+  }
+
+  /** Puts a discarded job back on its queue with a fresh attempt budget (cancelled jobs stay cancelled). */
+  async retryJob(id: string, call?: CallOptions): Promise<Job> {
+    return this.t.retryJob(checkId("admin.retryJob", id), call);
+  }
+
+  /** Removes a finished job for good. */
+  async deleteJob(id: string, call?: CallOptions): Promise<void> {
+    return this.t.deleteJob(checkId("admin.deleteJob", id), call);
+  }
+
+  /** Retries the discarded jobs the filter matches, up to `limit` per call; `remaining` says how many are left. */
+  retryJobs(filter: JobFilter, opts: BulkOptions, call?: CallOptions): Promise<BulkResult> {
+    return this.bulk("retry", filter, opts, call);
+  }
+
+  /** Cancels the unfinished jobs the filter matches. */
+  cancelJobs(filter: JobFilter, opts: BulkOptions, call?: CallOptions): Promise<BulkResult> {
+    return this.bulk("cancel", filter, opts, call);
+  }
+
+  /** Deletes the finished jobs the filter matches. */
+  deleteJobs(filter: JobFilter, opts: BulkOptions, call?: CallOptions): Promise<BulkResult> {
+    return this.bulk("delete", filter, opts, call);
+  }
+
+  private async bulk(action: BulkAction, filter: JobFilter, opts: BulkOptions, call?: CallOptions): Promise<BulkResult> {
+    const op = `admin.${action}Jobs`;
+    checkConfirm(op, opts?.confirm);
+    if (typeof filter !== "object" || filter === null) throw invalid(op, "filter", "must be an object");
+    checkFilter(op, filter, "filter.");
+    checkInt(op, "limit", opts.limit, 1, MAX_BULK_LIMIT);
+    return this.t.bulk(action, filter, opts.limit !== undefined ? { confirm: true, limit: opts.limit } : { confirm: true }, call);
+  }
+
+  /** Removes dead-lettered jobs (of one queue, older than a time, when given); needs `confirm: true`. */
+  async purgeDeadLetter(opts: { queue?: string; olderThan?: Date; confirm: boolean }, call?: CallOptions): Promise<PurgeResult> {
+    const op = "admin.purgeDeadLetter";
+    checkConfirm(op, opts?.confirm);
+    if (opts.queue !== undefined) checkQueue(op, opts.queue);
+    checkDate(op, "olderThan", opts.olderThan);
+    return this.t.purgeDeadLetter(opts, call);
+  }
+
+  // --- workers ----------------------------------------------------------------------------------
+
+  async listWorkers(opts: PageOptions = {}, call?: CallOptions): Promise<WorkerList> {
+    checkPage("admin.listWorkers", opts);
+    return this.run(true, call, (c) => this.t.listWorkers(opts, c));
+  }
+
+  async getWorker(id: string, call?: CallOptions): Promise<AdminWorker> {
+    const w = checkId("admin.getWorker", id);
+    return this.run(true, call, (c) => this.t.getWorker(w, c));
+  }
+
+  /** Stop fetching, finish what it holds; heard at the worker's next heartbeat. */
+  async quietWorker(id: string, call?: CallOptions): Promise<AdminWorker> {
+    const w = checkId("admin.quietWorker", id);
+    return this.run(true, call, (c) => this.t.directWorker(w, "quiet", c));
+  }
+
+  async terminateWorker(id: string, call?: CallOptions): Promise<AdminWorker> {
+    const w = checkId("admin.terminateWorker", id);
+    return this.run(true, call, (c) => this.t.directWorker(w, "terminate", c));
+  }
+
+  /** Lets a quieted worker fetch again. */
+  async resumeWorker(id: string, call?: CallOptions): Promise<AdminWorker> {
+    const w = checkId("admin.resumeWorker", id);
+    return this.run(true, call, (c) => this.t.directWorker(w, "running", c));
+  }
+
+  // --- statistics -------------------------------------------------------------------------------
+
+  /** Counts by state across queues, queue and worker numbers, throughput per minute. */
+  async stats(call?: CallOptions): Promise<AdminStats> {
+    return this.run(true, call, (c) => this.t.stats(c));
+  }
+
+  /** Completions and failures per period ("1m", "5m", "15m", "1h") over the last hour. */
+  async statsHistory(opts: HistoryOptions = {}, call?: CallOptions): Promise<StatsHistory> {
+    const op = "admin.statsHistory";
+    if (opts.period !== undefined && !(opts.period in HISTORY_PERIODS)) throw invalid(op, "period", `must be one of ${Object.keys(HISTORY_PERIODS).join(", ")}`);
+    if (opts.queue !== undefined) checkQueue(op, opts.queue);
+    checkDate(op, "since", opts.since);
+    checkDate(op, "until", opts.until);
+    return this.run(true, call, (c) => this.t.statsHistory(opts, c));
+  }
+}
