@@ -2,6 +2,7 @@ import { OjsError, ValidationError } from "../model/errors.js";
 import type { OjsEvent } from "../model/events.js";
 import type { EnqueueOptions, Job, JobRequest, NormalizedJobRequest } from "../model/job.js";
 import type { JsonObject, JsonValue } from "../model/json.js";
+import { checkBatchSize, checkJobRequest, resolveLimits, type Limits } from "../model/limits.js";
 import { normalizeJobRequest, parseOrThrow, queueNameSchema, jobTypeSchema } from "../model/schemas.js";
 import type { CronJob, CronRegistration, Health, Manifest, Page, QueueInfo, QueueStats, SchemaInfo } from "../model/system.js";
 import type { Workflow, WorkflowDefinition } from "../model/workflow.js";
@@ -19,6 +20,13 @@ export interface ClientOptions extends ConnectionOptions {
    * so that a retry can never create a second job.
    */
   retry?: RetryOptions | boolean;
+  /**
+   * What a job may carry, checked before anything is sent (depth and sizes of
+   * args and meta, jobs in a batch): a job past a limit is refused with a
+   * ValidationError that names it, as the server would refuse it. Defaults
+   * are the server's (docs/limits.md); set them to what your server enforces.
+   */
+  limits?: Partial<Limits>;
 }
 
 /**
@@ -56,9 +64,11 @@ export class Client implements AsyncDisposable {
   private readonly owned: boolean;
   private readonly retry: RetryOptions | undefined;
   private readonly middleware: EnqueueMiddleware[] = [];
+  private readonly limits: Readonly<Limits>;
   private closed = false;
 
   constructor(opts: ClientOptions = {}) {
+    this.limits = resolveLimits(opts.limits);
     const { transport, owned } = resolveTransport(opts);
     this.transport = transport;
     this.owned = owned;
@@ -92,6 +102,7 @@ export class Client implements AsyncDisposable {
    */
   async enqueueBatch(jobs: BatchJob[], call?: CallOptions): Promise<Job[]> {
     if (!Array.isArray(jobs)) throw new ValidationError("jobs: must be an array", { operation: "enqueueBatch" });
+    checkBatchSize(this.limits, jobs.length);
     const reqs: NormalizedJobRequest[] = [];
     for (let i = 0; i < jobs.length; i++) {
       const j = jobs[i]!;
@@ -264,6 +275,13 @@ export class Client implements AsyncDisposable {
       out = await run(0, req);
       if (out === null) return null;
       if (id !== undefined && out.options?.id !== id) throw new ValidationError("enqueue middleware must not change the job id", { operation });
+    }
+    // Limits first: they walk args and meta with a bounded depth, before anything that could recurse.
+    try {
+      checkJobRequest(this.limits, out);
+    } catch (e) {
+      if (e instanceof OjsError) e.operation = operation;
+      throw e;
     }
     return normalizeJobRequest(out, Date.now(), operation);
   }

@@ -12,6 +12,7 @@ import { rawGrpcHandler } from "./grpc/raw.js";
 import { grpcRoutes } from "./grpc/service.js";
 import { httpRoutes } from "./http/routes.js";
 import { HttpRouter, type NodeRequest, type NodeResponse } from "./http/router.js";
+import type { Limits } from "../model/limits.js";
 import type { SchemaValidationMode } from "./store/schemas.js";
 import type { StoreOptions } from "./store/store.js";
 
@@ -22,7 +23,13 @@ export interface ServerOptions {
   host?: string;
   /** Reservation of a fetched job when neither the job nor the worker sets one; default 30 000 ms. */
   visibilityTimeoutMs?: number;
-  /** Largest accepted HTTP/JSON request body; default 1 MiB. */
+  /**
+   * What a request may carry, on both bindings: depth of JSON values, sizes of
+   * a message, args, meta, a batch, a result, and the bytes of unfinished jobs
+   * the server holds. Defaults and reasons in docs/limits.md.
+   */
+  limits?: Partial<Limits>;
+  /** @deprecated The same as `limits.maxMessageBytes`, which wins when both are given. */
   maxBodyBytes?: number;
   /** Finished jobs kept readable; default 100 000. */
   maxFinishedJobs?: number;
@@ -60,9 +67,11 @@ export async function startServer(opts: ServerOptions = {}): Promise<OjsServer> 
     ...(opts.maxDeadLetter !== undefined ? { maxDeadLetter: opts.maxDeadLetter } : {}),
     ...(opts.schemaValidation !== undefined ? { schemaValidation: opts.schemaValidation } : {}),
     ...(opts.conformanceHooks !== undefined ? { conformanceHooks: opts.conformanceHooks } : {}),
+    limits: { ...(opts.maxBodyBytes !== undefined ? { maxMessageBytes: opts.maxBodyBytes } : {}), ...(opts.limits ?? {}) },
     ...(opts.store ?? {}),
   });
-  const router = httpRoutes(core, new HttpRouter(opts.maxBodyBytes, (status) => core.count(`${Math.floor(status / 100)}xx`)));
+  const limits = core.limits;
+  const router = httpRoutes(core, new HttpRouter(limits.maxMessageBytes, (status) => core.count(`${Math.floor(status / 100)}xx`), limits.maxDepth));
   const adapter = connectNodeAdapter({
     routes: grpcRoutes(core),
     // connect-node answers its own routes; everything else is the OJS HTTP binding,
@@ -71,7 +80,7 @@ export async function startServer(opts: ServerOptions = {}): Promise<OjsServer> 
       if (isGrpc(req as NodeRequest)) return unimplemented(req as NodeRequest, res as unknown as NodeResponse);
       void router.handle(req as NodeRequest, res as unknown as NodeResponse);
     },
-    readMaxBytes: opts.maxBodyBytes ?? 4 * 1024 * 1024,
+    readMaxBytes: limits.maxMessageBytes,
   });
   // The hot gRPC methods (job stream, fast path, batch) skip connect's per-call machinery.
   const raw = rawGrpcHandler(core);

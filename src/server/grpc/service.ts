@@ -268,7 +268,7 @@ export function grpcRoutes(core: ServerCore): (router: ConnectRouter) => void {
 
     registerCron: unary((req) => {
       const t = now();
-      const template = revalidate(requestFromProto(req.type, req.args, req.options, t), t);
+      const template = revalidate(requestFromProto(req.type, req.args, req.options, t), t, core.limits);
       const { entry } = core.cron.register({ name: req.name, expression: req.cron, ...(req.timezone ? { timezone: req.timezone } : {}), template });
       const res: { name: string; nextRunAt?: ReturnType<typeof timestampFromDate> } = { name: entry.name };
       if (entry.nextRunAt) res.nextRunAt = timestampFromDate(entry.nextRunAt);
@@ -289,7 +289,7 @@ export function grpcRoutes(core: ServerCore): (router: ConnectRouter) => void {
       const dag = dagFromProto(req, t);
       const steps = dag.steps.map((s, i) => {
         try {
-          const { type, args, ...request } = revalidate({ type: s.type, args: s.args, ...s.request }, t);
+          const { type, args, ...request } = revalidate({ type: s.type, args: s.args, ...s.request }, t, core.limits);
           return { ...s, type, args, request };
         } catch (e) {
           if (e instanceof Error) e.message = `steps[${i}] (${s.id}): ${e.message}`;

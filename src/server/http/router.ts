@@ -8,6 +8,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
 import { errorSpec, OjsError, ValidationError } from "../../model/errors.js";
 import type { JsonObject, JsonValue } from "../../model/json.js";
+import { jsonSize, limitError, TOO_DEEP } from "../../model/limits.js";
 import { uuidv7 } from "../../model/uuid.js";
 import { SPEC_VERSION } from "../version.js";
 
@@ -54,7 +55,7 @@ const HINTS: Record<string, string> = {
   duplicate: "Use a new id or unique key, or read the existing job.",
   method_not_allowed: "See the OJS HTTP binding for the methods of this route.",
   unsupported_media_type: `Send Content-Type: ${OJS_CONTENT_TYPE} or application/json.`,
-  payload_too_large: "Send a smaller body or raise the server's body limit.",
+  payload_too_large: "Send a smaller body or raise the server's limits.maxMessageBytes.",
   queue_full: "The queue is at its depth bound: retry after the Retry-After delay.",
   rate_limited: "Retry after the Retry-After delay.",
 };
@@ -66,8 +67,11 @@ export class HttpRouter {
   private routes: Route[] = [];
 
   constructor(
+    /** limits.maxMessageBytes: the largest request body read. */
     private readonly maxBodyBytes = 1024 * 1024,
     private readonly onResponse?: (status: number) => void,
+    /** limits.maxDepth: bodies may nest this deep plus BODY_ENVELOPE_DEPTH (the request's own shape). */
+    private readonly maxDepth = 64,
   ) {}
 
   on(method: string, pattern: string, handler: HttpHandler): this {
@@ -85,8 +89,9 @@ export class HttpRouter {
     let rid = header(req, "x-request-id") ?? header(req, "x-ojs-request-id");
     if (!rid || rid.length > 200) rid = `req_${uuidv7()}`;
     try {
-      const url = new URL(req.url ?? "/", "http://localhost");
-      const segs = url.pathname.split("/").filter(Boolean);
+      const url = requestTarget(req.url ?? "/");
+      // An empty segment ("//x", "/a//b") is no route's: refused here, not collapsed into another path.
+      const segs = url.pathname.includes("//") ? [""] : url.pathname.split("/").filter(Boolean);
       let params: Record<string, string> | undefined;
       let route: Route | undefined;
       let pathKnown = false;
@@ -105,7 +110,7 @@ export class HttpRouter {
         if (pathKnown) throw new OjsError(`${req.method} is not allowed on ${url.pathname}`, { code: "method_not_allowed" });
         throw new OjsError(`no route for ${req.method} ${url.pathname}`, { code: "not_found" });
       }
-      const body = await readBody(req, this.maxBodyBytes);
+      const body = await readBody(req, this.maxBodyBytes, this.maxDepth);
       const gone = new AbortController();
       res.once("close", () => {
         if (!res.writableFinished) gone.abort();
@@ -163,7 +168,32 @@ function header(req: NodeRequest, name: string): string | undefined {
 
 const JSON_TYPES = new Set([OJS_CONTENT_TYPE, "application/json"]);
 
-async function readBody(req: NodeRequest, limit: number): Promise<JsonValue> {
+/**
+ * The path and query of a request target (RFC 9112 §3.2). Origin-form ("/a?b")
+ * is split by hand: WHATWG URL parsing reads "//host/path" as a host, which
+ * would route "//ojs/v1/jobs" to "/v1/jobs". Absolute-form (proxies) is parsed
+ * as a URL; anything else ("*", garbage) has no route.
+ */
+function requestTarget(target: string): { pathname: string; searchParams: URLSearchParams } {
+  if (target.startsWith("/")) {
+    const q = target.indexOf("?");
+    const path = q === -1 ? target : target.slice(0, q);
+    const hash = path.indexOf("#");
+    return { pathname: hash === -1 ? path : path.slice(0, hash), searchParams: new URLSearchParams(q === -1 ? "" : target.slice(q + 1)) };
+  }
+  try {
+    const u = new URL(target);
+    if (u.protocol === "http:" || u.protocol === "https:") return { pathname: u.pathname, searchParams: u.searchParams };
+  } catch {
+    // falls through: no route
+  }
+  return { pathname: "//", searchParams: new URLSearchParams() };
+}
+
+/** Levels a request body adds around the values the limits measure (a batch's {jobs: [{args: ...}]}, a workflow's steps). */
+const BODY_ENVELOPE_DEPTH = 8;
+
+async function readBody(req: NodeRequest, limit: number, maxDepth: number): Promise<JsonValue> {
   if (req.method === "GET" || req.method === "HEAD" || req.method === "DELETE" || req.method === "OPTIONS") {
     // Bodies on these methods are not part of the binding; drain and ignore them.
     req.resume();
@@ -172,7 +202,7 @@ async function readBody(req: NodeRequest, limit: number): Promise<JsonValue> {
   const declared = Number(header(req, "content-length") ?? NaN);
   if (declared > limit) {
     drain(req);
-    throw new OjsError(`request body of ${declared} bytes exceeds the limit of ${limit}`, { code: "payload_too_large" });
+    throw limitError("maxMessageBytes", limit, "request body", declared);
   }
   const chunks: Buffer[] = [];
   let size = 0;
@@ -180,7 +210,7 @@ async function readBody(req: NodeRequest, limit: number): Promise<JsonValue> {
     size += chunk.length;
     if (size > limit) {
       drain(req);
-      throw new OjsError(`request body exceeds the limit of ${limit} bytes`, { code: "payload_too_large" });
+      throw limitError("maxMessageBytes", limit, "request body", size);
     }
     chunks.push(chunk);
   }
@@ -189,11 +219,15 @@ async function readBody(req: NodeRequest, limit: number): Promise<JsonValue> {
   // A body without a content type is read as JSON: the binding has no other body format.
   if (ct && !JSON_TYPES.has(ct) && !ct.endsWith("+json"))
     throw new OjsError(`content type ${ct} is not supported`, { code: "unsupported_media_type" });
+  let body: JsonValue;
   try {
-    return JSON.parse(Buffer.concat(chunks, size).toString("utf8")) as JsonValue;
+    body = JSON.parse(Buffer.concat(chunks, size).toString("utf8")) as JsonValue;
   } catch (e) {
     throw new ValidationError(`request body is not valid JSON: ${(e as Error).message}`);
   }
+  // Before any handler walks it: nothing past this point meets a body nested deeper than this.
+  if (jsonSize(body, maxDepth + BODY_ENVELOPE_DEPTH) === TOO_DEEP) throw limitError("maxDepth", maxDepth, "request body");
+  return body;
 }
 
 /** Keeps reading (and dropping) an oversized body so the 413 reaches the client, up to a hard cap. */

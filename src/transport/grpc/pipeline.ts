@@ -10,7 +10,7 @@
  * in flight fails with a (retryable) ConnectionError and its effect on the
  * server is unknown; the next call opens a new stream.
  */
-import { AbortError, ConnectionError, TimeoutError } from "../../model/errors.js";
+import { AbortError, ConnectionError, TimeoutError, ValidationError } from "../../model/errors.js";
 import type { RawHandlers, RawStream } from "./raw.js";
 
 interface Pending<T> {
@@ -79,7 +79,34 @@ export class Pipeline<Call, Outcome> {
     if (!this.sink || this.batch.length === 0) return;
     const calls = this.batch;
     this.batch = [];
-    this.sink.send(this.opts.frame(calls));
+    const bytes = this.encode(calls);
+    if (bytes) this.sink.send(bytes);
+  }
+
+  /**
+   * The frame of these calls. This runs in a microtask, where a throw would
+   * reach the process: a call that cannot be encoded (a value nested past the
+   * codec's bound, say) fails alone, and the others travel without it.
+   */
+  private encode(calls: Array<{ seq: number; call: Call }>): Uint8Array | undefined {
+    try {
+      return this.opts.frame(calls);
+    } catch {
+      const good: Array<{ seq: number; call: Call }> = [];
+      for (const c of calls) {
+        try {
+          this.opts.frame([c]);
+          good.push(c);
+        } catch (e) {
+          const why = new ValidationError(`${this.opts.operation}: the request cannot be encoded: ${e instanceof Error ? e.message : String(e)}`, {
+            operation: this.opts.operation,
+            cause: e,
+          });
+          this.settle(c.seq, undefined, why);
+        }
+      }
+      return good.length ? this.opts.frame(good) : undefined;
+    }
   }
 
   private ensureStream(): void {
