@@ -9,6 +9,7 @@ import { createServer as createHttp2Server, type Http2Server, type Http2ServerRe
 import { createServer as createNetServer, type AddressInfo, type Socket } from "node:net";
 import { ServerCore } from "./core.js";
 import { rawGrpcHandler } from "./grpc/raw.js";
+import { correctGrpcStatus } from "./grpc/status-fixes.js";
 import { grpcRoutes } from "./grpc/service.js";
 import { httpRoutes } from "./http/routes.js";
 import { HttpRouter, type NodeRequest, type NodeResponse } from "./http/router.js";
@@ -86,7 +87,7 @@ export async function startServer(opts: ServerOptions = {}): Promise<OjsServer> 
   const raw = rawGrpcHandler(core);
   const handler = (req: NodeRequest, res: NodeResponse): void => {
     if (raw(req as Http2ServerRequest, res as Http2ServerResponse)) return;
-    if (isGrpc(req)) parseErrorsAsInvalidArgument(res);
+    if (isGrpc(req)) correctGrpcStatus(req, res, limits.maxMessageBytes);
     (adapter as (req: NodeRequest, res: NodeResponse) => void)(req, res);
   };
 
@@ -162,22 +163,6 @@ function unimplemented(req: NodeRequest, res: NodeResponse): void {
     "grpc-message": encodeURIComponent(`${req.url ?? ""} is not a method of this server`),
   });
   res.end();
-}
-
-/**
- * connect-node reports a request message it cannot decode as INTERNAL (as
- * grpc-go and grpc-java do). To an OJS client INTERNAL means a retryable
- * server fault, so it would resend the same broken bytes; the caller's
- * mistake is INVALID_ARGUMENT, and the status is corrected on its way out.
- */
-function parseErrorsAsInvalidArgument(res: NodeResponse): void {
-  const r = res as ServerResponse;
-  const addTrailers = r.addTrailers.bind(r);
-  r.addTrailers = (headers) => {
-    const h = headers as Record<string, string | string[] | number | undefined>;
-    if (String(h["grpc-status"]) === "13" && /^parse(%20| )(binary|json)/.test(String(h["grpc-message"] ?? ""))) h["grpc-status"] = "3";
-    addTrailers(headers);
-  };
 }
 
 /** Peeks at the first bytes: the HTTP/2 preface goes to the h2c server, anything else to HTTP/1.1. */

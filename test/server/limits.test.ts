@@ -242,3 +242,54 @@ describe("the client checks the limits before sending", () => {
     expect(jsonSize({ a: "é" }, 4)).toBe(2 + 1 + 4 + 2 + 2);
   });
 });
+
+describe("one message limit on both bindings (default 4 MiB)", () => {
+  let server: OjsServer;
+  beforeAll(async () => {
+    server = await startServer({ port: 0 });
+  });
+  afterAll(async () => {
+    await server.close();
+  });
+
+  for (const mib of [5, 20]) {
+    it(`${mib} MiB over HTTP: 413 payload_too_large naming maxMessageBytes`, async () => {
+      const body = JSON.stringify({ type: "big.job", args: ["b".repeat(mib * 1024 * 1024)] });
+      const r = await httpCall(server.url, "POST", "/ojs/v1/jobs", body, { "content-type": "application/json" }).catch((e: Error) => ({ status: 0, text: e.message }));
+      // The server may close the connection after the 413 while the client is still sending.
+      if (r.status !== 0) {
+        expect(r.status).toBe(413);
+        const err = JSON.parse(r.text).error;
+        expect([err.code, err.retryable]).toEqual(["payload_too_large", false]);
+        expect(err.message).toContain("maxMessageBytes=4194304");
+      }
+    });
+
+    it.each(TRANSPORTS)(`${mib} MiB of args through the SDK over %s: a non-retryable error naming maxMessageBytes`, async (transport) => {
+      const c = new Client({ url: server.url, transport, limits: OPEN });
+      try {
+        const e = await c.enqueue("big.job", ["b".repeat(mib * 1024 * 1024)]).catch((x: unknown) => x);
+        expect(e).toBeInstanceOf(OjsError);
+        expect((e as OjsError).retryable).toBe(false);
+        expect((e as OjsError).message).toContain("maxMessageBytes=4194304");
+      } finally {
+        await c.close();
+      }
+    });
+
+    for (const method of ["/ojs.v1.OJSService/Enqueue", "/ojs.v1.OJSService/EnqueueBatch", "/ojsconnect.v1.FastPathService/EnqueueStream"]) {
+      it(`${mib} MiB to ${method}: INVALID_ARGUMENT naming maxMessageBytes, and the connection still serves`, async () => {
+        const session = grpcSession(server.url);
+        try {
+          const r = await grpcCall(session, method, frame(Buffer.alloc(mib * 1024 * 1024, 0x0a)));
+          expect(r.status).toBe("3");
+          expect(r.message).toContain("maxMessageBytes=4194304");
+          const next = await grpcCall(session, "/ojs.v1.OJSService/Health", frame(new Uint8Array(0)));
+          expect(next.status).toBe("0");
+        } finally {
+          await closeSession(session);
+        }
+      });
+    }
+  }
+});

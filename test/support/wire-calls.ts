@@ -52,7 +52,8 @@ export function frame(message: Uint8Array, flags = 0): Buffer {
 
 /** A session for many calls; close it when done. */
 export function grpcSession(base: string): ClientHttp2Session {
-  const s = connect(base);
+  // Above Node's 10 MB default, which would refuse large test messages on this side.
+  const s = connect(base, { maxSessionMemory: 64 });
   s.on("error", () => undefined);
   return s;
 }
