@@ -89,7 +89,8 @@ class RawCall {
       try {
         this.parser.push(chunk, onMessage);
       } catch (e) {
-        this.fail(e);
+        // Framing the client got wrong (a compressed flag without an encoding) is its mistake: INVALID_ARGUMENT.
+        this.fail(e instanceof OjsError ? e : new OjsError(`malformed gRPC frame: ${(e as Error).message}`, { code: "invalid_request" }));
       }
     });
     this.req.on("end", () => {
@@ -301,8 +302,13 @@ function settleStream(call: RawCall, core: ServerCore): void {
 /** Unary and atomic, as the connect route. */
 function enqueueBatch(call: RawCall, core: ServerCore): void {
   call.readOne((bytes) => {
+    let req;
     try {
-      const req = decodeEnqueueBatchRequest(bytes, core.store.clock.now());
+      req = decodeEnqueueBatchRequest(bytes, core.store.clock.now());
+    } catch (e) {
+      return call.fail(new OjsError(`cannot decode EnqueueBatchRequest: ${(e as Error).message}`, { code: "invalid_request" }));
+    }
+    try {
       call.send(encodeEnqueueBatchResponse(enqueueJobs(core, req.jobs, req.defaults)));
       call.end();
     } catch (e) {

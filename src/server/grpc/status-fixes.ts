@@ -3,8 +3,8 @@
  * our handler ran, so that both ways in (connect-node's routes and the raw
  * handlers of raw.ts) answer the same mistake the same way:
  *
- * - a request message it cannot decode comes back INTERNAL (as grpc-go and
- *   grpc-java do). To an OJS client INTERNAL means a retryable server fault,
+ * - a request message it cannot decode, or one flagged compressed without a
+ *   grpc-encoding, comes back INTERNAL (as grpc-go and grpc-java do). To an OJS client INTERNAL means a retryable server fault,
  *   so it would resend the same broken bytes; the caller's mistake is
  *   INVALID_ARGUMENT.
  * - a message over readMaxBytes comes back RESOURCE_EXHAUSTED, which clients
@@ -21,7 +21,7 @@ import { limitError } from "../../model/limits.js";
 import type { NodeRequest, NodeResponse } from "../http/router.js";
 import { toConnectError } from "./errors.js";
 
-const PARSE_ERROR = /^parse(%20| )(binary|json)/;
+const PARSE_ERROR = /^parse(%20| )(binary|json)|^received compressed envelope/;
 const READ_MAX = /readMaxBytes/;
 
 export function correctGrpcStatus(req: NodeRequest, res: NodeResponse, maxMessageBytes: number): void {
