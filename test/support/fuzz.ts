@@ -200,14 +200,36 @@ function deepValueBytes(depth: number): number[] {
  */
 export function grpcMessage(m: GrpcMethodInfo): fc.Arbitrary<Uint8Array> {
   const valid = fc
-    .record({ s: hostileString, n: fc.integer(), deep: fc.integer({ min: 50, max: 4000 }) })
-    .map(({ s, n, deep }) => {
+    .record({
+      s: hostileString,
+      n: fc.integer(),
+      big: fc.constantFrom(0n, -1n, 2n ** 53n, 9_000_000_000_000_000n, -9_000_000_000_000_000n, 253_402_300_800n),
+      deep: fc.integer({ min: 50, max: 4000 }),
+    })
+    .map(({ s, n, big, deep }) => {
       const init: Record<string, unknown> = {};
       for (const f of m.input.fields) {
         if (f.fieldKind === "scalar") {
           if (f.scalar === 9) init[f.localName] = s; // string
           else if (f.scalar === 5 || f.scalar === 13) init[f.localName] = n | 0; // int32/uint32
-        } else if (f.fieldKind === "list" && f.listKind === "scalar" && f.scalar === 9) init[f.localName] = [s];
+          else if (f.scalar === 3 || f.scalar === 4) init[f.localName] = f.scalar === 4 && big < 0n ? -big : big; // int64/uint64
+          else if (f.scalar === 1) init[f.localName] = n * 1e300; // double
+        } else if (f.fieldKind === "enum") init[f.localName] = n & 0x7fffffff;
+        else if (f.fieldKind === "list" && f.listKind === "scalar" && f.scalar === 9) init[f.localName] = [s];
+        else if (f.fieldKind === "message" && (f.message.typeName === "google.protobuf.Timestamp" || f.message.typeName === "google.protobuf.Duration"))
+          init[f.localName] = { seconds: big, nanos: n | 0 };
+        else if (f.fieldKind === "message" && f.message.fields.length > 0 && !f.message.typeName.startsWith("google.")) {
+          // One level down: the nested message's timestamps, numbers and strings too.
+          const sub: Record<string, unknown> = {};
+          for (const g of f.message.fields) {
+            if (g.fieldKind === "scalar" && g.scalar === 9) sub[g.localName] = s;
+            else if (g.fieldKind === "scalar" && (g.scalar === 5 || g.scalar === 13)) sub[g.localName] = n | 0;
+            else if (g.fieldKind === "scalar" && (g.scalar === 3 || g.scalar === 4)) sub[g.localName] = g.scalar === 4 && big < 0n ? -big : big;
+            else if (g.fieldKind === "message" && (g.message.typeName === "google.protobuf.Timestamp" || g.message.typeName === "google.protobuf.Duration"))
+              sub[g.localName] = { seconds: big, nanos: n | 0 };
+          }
+          init[f.localName] = sub;
+        }
       }
       const base = Array.from(toBinary(m.input, create(m.input, init)));
       // Splice a deep Value under every message-typed field number: whatever the field is, it must not hurt.
