@@ -132,7 +132,10 @@ export class Client implements AsyncDisposable {
 
   /** Starts a workflow built with chain(), group() or batch(). Every step is validated first. */
   async workflow(def: WorkflowDefinition, call?: CallOptions): Promise<Workflow> {
-    flattenWorkflow(def); // validates every step before any I/O, whatever the transport
+    // Validates every step before any I/O, whatever the transport; then the limits, as the server checks them.
+    const flat = flattenWorkflow(def);
+    checkBatchSize(this.limits, flat.steps.length, "steps");
+    flat.steps.forEach((s, i) => checkJobRequest(this.limits, { args: s.args, meta: s.request.meta }, `steps[${i}].`));
     return this.transport.createWorkflow(def, call);
   }
 

@@ -6,6 +6,7 @@
  */
 import { ValidationError } from "../model/errors.js";
 import type { JobRequest, NormalizedJobRequest } from "../model/job.js";
+import type { DagStep } from "../model/workflow.js";
 import type { JsonObject, JsonValue } from "../model/json.js";
 import { checkBatchSize, checkJobRequest, checkValue, type Limits } from "../model/limits.js";
 import { normalizeJobRequest } from "../model/schemas.js";
@@ -81,6 +82,21 @@ export function admitBatch(core: ServerCore, reqs: ReadonlyArray<NormalizedJobRe
   checkBatchSize(core.limits, reqs.length, path);
   let bytes = 0;
   for (const r of reqs) bytes += core.queued.sizeOf(r.args, r.meta);
+  core.queued.admit(bytes);
+}
+
+/**
+ * A workflow's steps, before it is created: each step's args and meta against
+ * the limits (the definitions are checked by the workflow codec, whose own
+ * walks are bounded by the body's depth limit), the number of steps against
+ * maxBatchJobs, and all of them against the queued-bytes limit.
+ */
+export function admitWorkflow(core: ServerCore, steps: ReadonlyArray<DagStep>): void {
+  checkBatchSize(core.limits, steps.length, "steps");
+  let bytes = 0;
+  steps.forEach((s, i) => {
+    bytes += checkJobRequest(core.limits, { args: s.args, meta: s.request.meta }, `steps[${i}].`);
+  });
   core.queued.admit(bytes);
 }
 

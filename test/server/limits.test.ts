@@ -174,6 +174,18 @@ describe.each(TRANSPORTS)("every limit over %s, decided by the server", (transpo
     expect(server.core.store.get(job.id).job.state).toBe("active");
   });
 
+  it("workflows and cron templates meet the same limits", async () => {
+    const before = countJobs(server);
+    let e = await refusal(c.workflow({ kind: "group", name: "g", steps: [{ type: "a.b", args: [] }, { type: "a.b", args: nested(9) }] }));
+    expect([e.code, e.retryable]).toEqual(["validation_error", false]);
+    expect(e.message).toContain("maxDepth=8");
+    e = await refusal(c.workflow({ kind: "chain", name: "c", steps: Array.from({ length: 6 }, () => ({ type: "a.b", args: [] })) }));
+    expect(e.message).toContain("maxBatchJobs=5");
+    e = await refusal(c.registerCronJob({ name: uniqueQueue("cron"), cron: "0 0 * * *", type: "a.b", args: ["x".repeat(2100)] }));
+    expect(e.message).toContain("maxArgsBytes=2000");
+    expect(countJobs(server)).toBe(before);
+  });
+
   it("maxMessageBytes: a clear, non-retryable refusal naming the limit", async () => {
     // 70 KiB in one job: below the client's limits, above the server's message limit.
     const e = await refusal(c.enqueue("a.b", ["m".repeat(70 * 1024)]));

@@ -26,7 +26,7 @@ import { msFromDuration, timestampFromDate } from "../../codec/values.js";
 import { ConflictError, NotFoundError, ValidationError } from "../../model/errors.js";
 import type { OjsEvent } from "../../model/events.js";
 import type { ServerCore } from "../core.js";
-import { cronJobOf, queueInfoOf, queueStatsOf, revalidate } from "../shared.js";
+import { admitWorkflow, cronJobOf, queueInfoOf, queueStatsOf, revalidate } from "../shared.js";
 import type { JobRecord } from "../store/store.js";
 import { matchesFilter } from "../store/event-bus.js";
 import { ackCall, enqueueCall, enqueueJobs, nackCall } from "./calls.js";
@@ -296,6 +296,7 @@ export function grpcRoutes(core: ServerCore): (router: ConnectRouter) => void {
           throw e;
         }
       });
+      admitWorkflow(core, steps);
       return { workflow: workflowToProto(store.workflows.create(dag.name, "dag", steps)) };
     }),
 

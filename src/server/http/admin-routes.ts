@@ -12,7 +12,7 @@ import { isJsonObject, type JsonObject } from "../../model/json.js";
 import type { DagStep } from "../../model/workflow.js";
 import type { ServerCore } from "../core.js";
 import type { Limits } from "../../model/limits.js";
-import { cronExtraJson, cronJobOf, normalizeWire, queueInfoOf, queueStatsOf } from "../shared.js";
+import { admitWorkflow, cronExtraJson, cronJobOf, normalizeWire, queueInfoOf, queueStatsOf } from "../shared.js";
 import { OVERLAP_POLICIES, type CronRecord, type OverlapPolicy } from "../store/cron.js";
 import { parseVersion, type SchemaRecord } from "../store/schemas.js";
 import type { QueueSummary } from "../store/store.js";
@@ -188,10 +188,12 @@ export function registerAdminRoutes(core: ServerCore, router: HttpRouter): void 
       const def = definitionFromJson(body);
       const flat = flattenWorkflow(def, t);
       kind = flat.kind;
+      admitWorkflow(core, flat.steps);
       w = store.workflows.create(flat.name, flat.kind, flat.steps);
     } else {
       const dag = dagFromJson(body, t, core.limits);
       kind = "dag";
+      admitWorkflow(core, dag.steps);
       w = store.workflows.create(dag.name, "dag", dag.steps);
     }
     return { status: 201, body: { workflow: workflowToJson(w, { kind }) }, headers: { location: `/ojs/v1/workflows/${w.id}` } };
