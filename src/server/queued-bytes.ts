@@ -30,18 +30,22 @@ export class QueuedBytesFullError extends OjsError {
 export class QueuedBytes implements JobAccounting {
   /** Bytes held now by unfinished jobs. */
   total = 0;
-  private held = new WeakMap<JobRecord, number>();
-  /** Sizes measured at admission, by the args array the job will carry: no second walk at enter(). */
-  private measured = new WeakMap<object, number>();
+  // The last size measured, by the values measured: an enqueue measures at admission, and
+  // the store's enter() right after asks again for the same job. One entry, no per-job map.
+  private lastArgs: unknown;
+  private lastMeta: unknown;
+  private lastSize = 0;
 
   constructor(readonly max: number) {}
 
-  /** The bytes a job will hold, remembered for enter(). */
+  /** The bytes a job with these args and meta holds while it is unfinished. */
   sizeOf(args: JsonValue[], meta: JsonValue | undefined): number {
-    const cached = this.measured.get(args);
-    if (cached !== undefined) return cached;
-    const n = jsonBytes(args) + jsonBytes(meta);
-    this.measured.set(args, n);
+    // The store keeps a request without meta as meta {}: the same job as far as size goes.
+    if (args === this.lastArgs && (meta === this.lastMeta || (this.lastMeta === undefined && isEmptyObject(meta)))) return this.lastSize;
+    const n = jsonBytes(args) + (meta === undefined || isEmptyObject(meta) ? 0 : jsonBytes(meta));
+    this.lastArgs = args;
+    this.lastMeta = meta;
+    this.lastSize = n;
     return n;
   }
 
@@ -56,21 +60,26 @@ export class QueuedBytes implements JobAccounting {
   }
 
   enter(rec: JobRecord): void {
-    if (this.held.has(rec)) return;
+    if (rec.queuedBytes > 0) return;
     const n = this.sizeOf(rec.job.args, rec.job.meta);
-    this.held.set(rec, n);
+    rec.queuedBytes = n;
     this.total += n;
   }
 
   leave(rec: JobRecord): void {
-    const n = this.held.get(rec);
-    if (n === undefined) return;
-    this.held.delete(rec);
-    this.total -= n;
+    this.total -= rec.queuedBytes;
+    rec.queuedBytes = 0;
   }
 
   clear(): void {
     this.total = 0;
-    this.held = new WeakMap();
+    this.lastArgs = undefined;
+    this.lastMeta = undefined;
   }
+}
+
+function isEmptyObject(v: unknown): boolean {
+  if (typeof v !== "object" || v === null) return false;
+  for (const _ in v) return false;
+  return true;
 }

@@ -88,6 +88,8 @@ export interface JobRecord {
   /** Conformance hook: direct the worker that claims this job (see docs/conformance.md). */
   directiveOnClaim: WorkerDirective | undefined;
   workflowStep: string | undefined;
+  /** What the job counts against the queued-bytes limit while unfinished; 0 when it does not. */
+  queuedBytes: number;
 }
 
 /** A StreamJobs subscriber: receives jobs pushed by the store, at most `credit` unsettled. */
@@ -376,6 +378,7 @@ export class Store {
       progress: undefined,
       directiveOnClaim: this.hooks && isWorkerDirective(job.meta["test_directive"]) ? job.meta["test_directive"] : undefined,
       workflowStep: undefined,
+      queuedBytes: 0,
     };
     return rec;
   }
