@@ -2,7 +2,7 @@ import { OjsError, ValidationError } from "../model/errors.js";
 import type { OjsEvent } from "../model/events.js";
 import type { EnqueueOptions, Job, JobRequest, NormalizedJobRequest } from "../model/job.js";
 import type { JsonObject, JsonValue } from "../model/json.js";
-import { checkBatchSize, checkJobRequest, resolveLimits, type Limits } from "../model/limits.js";
+import { checkBatchSize, checkJobRequest, jsonBytes, limitError, resolveLimits, type Limits } from "../model/limits.js";
 import { normalizeJobRequest, parseOrThrow, queueNameSchema, jobTypeSchema } from "../model/schemas.js";
 import type { CronJob, CronRegistration, Health, Manifest, Page, QueueInfo, QueueStats, SchemaInfo } from "../model/system.js";
 import type { Workflow, WorkflowDefinition } from "../model/workflow.js";
@@ -115,6 +115,10 @@ export class Client implements AsyncDisposable {
       }
     }
     if (reqs.length === 0) return [];
+    // The jobs' values alone past the message limit: the server could only refuse the batch.
+    let bytes = 0;
+    for (const r of reqs) bytes += jsonBytes(r.args) + jsonBytes(r.meta);
+    if (bytes > this.limits.maxMessageBytes) throw limitError("maxMessageBytes", this.limits.maxMessageBytes, "batch", bytes);
     const safe = reqs.every((r) => r.id !== undefined || r.unique !== undefined);
     return this.run(safe, call, (c) => this.transport.enqueueBatch(reqs, c));
   }

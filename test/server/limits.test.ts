@@ -222,13 +222,14 @@ describe.each(TRANSPORTS)("every limit over %s, decided by the server", (transpo
 describe("the client checks the limits before sending", () => {
   it.each(TRANSPORTS)("over %s: nothing reaches the server, the error names the limit", async (transport) => {
     // No server at all: a check that sent anything would fail with a connection error instead.
-    const c = new Client({ url: "http://127.0.0.1:9", transport, limits: { maxDepth: 4, maxArgsBytes: 100, maxMetaBytes: 50, maxBatchJobs: 2 } });
+    const c = new Client({ url: "http://127.0.0.1:9", transport, limits: { maxDepth: 4, maxArgsBytes: 100, maxMetaBytes: 50, maxBatchJobs: 2, maxMessageBytes: 150 } });
     try {
       const cases: Array<[Promise<unknown>, string]> = [
         [c.enqueue("a.b", nested(5)), "maxDepth=4"],
         [c.enqueue("a.b", ["x".repeat(200)]), "maxArgsBytes=100"],
         [c.enqueue("a.b", [], { meta: { m: "y".repeat(60) } }), "maxMetaBytes=50"],
         [c.enqueueBatch([{ type: "a.b", args: [] }, { type: "a.b", args: [] }, { type: "a.b", args: [] }]), "maxBatchJobs=2"],
+        [c.enqueueBatch([{ type: "a.b", args: ["z".repeat(90)] }, { type: "a.b", args: ["z".repeat(90)] }]), "maxMessageBytes=150"],
       ];
       for (const [p, name] of cases) {
         const e = await p.catch((x: unknown) => x);
