@@ -306,3 +306,19 @@ describe("one message limit on both bindings (default 4 MiB)", () => {
     }
   }
 });
+
+describe("calls that each fit are never refused together", () => {
+  it.each(TRANSPORTS)("over %s: concurrent enqueues of 1.5 MiB each, against a 2 MiB message limit, all succeed", async (transport) => {
+    const server = await startServer({ port: 0, limits: { maxMessageBytes: 2 * 1024 * 1024, maxArgsBytes: 2 * 1024 * 1024 } });
+    const c = new Client({ url: server.url, transport, limits: { maxArgsBytes: 2 * 1024 * 1024 } });
+    try {
+      const arg = "p".repeat(1536 * 1024);
+      // Made in one tick: the gRPC fast path would put them in one frame of ~6 MiB.
+      const jobs = await Promise.all(Array.from({ length: 4 }, () => c.enqueue("big.job", [arg], { queue: uniqueQueue() })));
+      expect(jobs).toHaveLength(4);
+    } finally {
+      await c.close();
+      await server.close();
+    }
+  });
+});

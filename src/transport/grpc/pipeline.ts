@@ -13,6 +13,9 @@
 import { AbortError, ConnectionError, TimeoutError, ValidationError } from "../../model/errors.js";
 import type { RawHandlers, RawStream } from "./raw.js";
 
+/** Largest frame of several calls: well under the 4 MiB message limit servers default to. */
+const FRAME_BYTES = 1024 * 1024;
+
 interface Pending<T> {
   resolve(v: T): void;
   reject(e: unknown): void;
@@ -79,8 +82,21 @@ export class Pipeline<Call, Outcome> {
     if (!this.sink || this.batch.length === 0) return;
     const calls = this.batch;
     this.batch = [];
+    for (const bytes of this.frames(calls)) this.sink.send(bytes);
+  }
+
+  /**
+   * The calls as frames of at most FRAME_BYTES each (a call larger than that
+   * travels alone): calls made in one tick share a frame, but many large ones
+   * together must not make a message the server refuses for its size, which
+   * would fail them all although each one fits.
+   */
+  private frames(calls: Array<{ seq: number; call: Call }>): Uint8Array[] {
     const bytes = this.encode(calls);
-    if (bytes) this.sink.send(bytes);
+    if (!bytes) return [];
+    if (bytes.length <= FRAME_BYTES || calls.length === 1) return [bytes];
+    const mid = calls.length >> 1;
+    return [...this.frames(calls.slice(0, mid)), ...this.frames(calls.slice(mid))];
   }
 
   /**
