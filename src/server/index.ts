@@ -9,4 +9,5 @@
  * ```
  */
 export { startServer, type OjsServer, type ServerOptions } from "./server.js";
+export { DEFAULT_LIMITS, type Limits } from "../model/limits.js";
 export type { Clock } from "./store/clock.js";
