@@ -11,7 +11,8 @@ import { DEFAULT_LIMITS, jsonSize, resolveLimits, TOO_DEEP } from "../../src/mod
 import type { JsonValue } from "../../src/model/json.js";
 import { startServer, type OjsServer } from "../../src/server/index.js";
 import { GrpcTransport } from "../../src/transport/grpc/transport.js";
-import { TRANSPORTS, uniqueQueue } from "../helpers.js";
+import { Worker } from "../../src/worker/worker.js";
+import { eventually, TRANSPORTS, uniqueQueue } from "../helpers.js";
 import { closeSession, frame, grpcCall, grpcSession, httpCall } from "../support/wire-calls.js";
 
 /** `[[[...["x"]...]]]`, `depth` arrays deep, built without recursion. */
@@ -317,6 +318,30 @@ describe("calls that each fit are never refused together", () => {
       const jobs = await Promise.all(Array.from({ length: 4 }, () => c.enqueue("big.job", [arg], { queue: uniqueQueue() })));
       expect(jobs).toHaveLength(4);
     } finally {
+      await c.close();
+      await server.close();
+    }
+  });
+});
+
+describe("a worker whose result is over maxResultBytes", () => {
+  it.each(TRANSPORTS)("over %s: the job fails at once with the server's reason, instead of waiting out its lease", async (transport) => {
+    const server = await startServer({ port: 0, limits: { maxResultBytes: 1000 } });
+    const queue = uniqueQueue("result");
+    const c = new Client({ url: server.url, transport });
+    const w = new Worker({ url: server.url, transport, queues: [queue], handleSignals: false, visibilityTimeoutMs: 60_000 });
+    w.register("big.result", async () => ({ blob: "r".repeat(5000) }));
+    try {
+      void w.start();
+      const job = await c.enqueue("big.result", [], { queue, retry: { maxAttempts: 1 } });
+      const done = await eventually(async () => {
+        const j = await c.getJob(job.id);
+        return j.state === "discarded" ? j : undefined;
+      }, 5000);
+      expect(done.errors.at(-1)?.code).toBe("validation_error");
+      expect(done.errors.at(-1)?.message).toContain("maxResultBytes=1000");
+    } finally {
+      await w.stop();
       await c.close();
       await server.close();
     }
