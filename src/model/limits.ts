@@ -137,7 +137,9 @@ export function limitError(limit: keyof Limits, value: number, what: string, act
       ? `${what} nests deeper than the limit maxDepth=${value}`
       : limit === "maxBatchJobs"
         ? `${what} has ${actual} jobs, over the limit maxBatchJobs=${value}`
-        : `${what} is ${actual} bytes, over the limit ${limit}=${value}`;
+        : actual === undefined
+          ? `${what} is over the limit ${limit}=${value}`
+          : `${what} is ${actual} bytes, over the limit ${limit}=${value}`;
   const details: Record<string, string | number> = { limit, max: value };
   if (actual !== undefined) details.actual = actual;
   const code = limit === "maxMessageBytes" ? "payload_too_large" : "validation_error";

@@ -210,7 +210,8 @@ async function readBody(req: NodeRequest, limit: number, maxDepth: number): Prom
     size += chunk.length;
     if (size > limit) {
       drain(req);
-      throw limitError("maxMessageBytes", limit, "request body", size);
+      // How much more would come is unknown: the body is cut here.
+      throw limitError("maxMessageBytes", limit, "request body");
     }
     chunks.push(chunk);
   }
