@@ -29,6 +29,7 @@ export type {
 } from "./model/job.js";
 export { JOB_STATES, TERMINAL_STATES } from "./model/job.js";
 export type { JsonObject, JsonValue } from "./model/json.js";
+export { DEFAULT_LIMITS, type Limits } from "./model/limits.js";
 export type { Duration } from "./model/duration.js";
 export type {
   CronJob,

@@ -2,6 +2,7 @@ import { ConnectionError, OjsError, ValidationError } from "../model/errors.js";
 import type { OjsEvent } from "../model/events.js";
 import type { EnqueueOptions, Job, JobRequest, NormalizedJobRequest } from "../model/job.js";
 import type { JsonObject, JsonValue } from "../model/json.js";
+import { checkBatchSize, checkJobRequest, jsonBytes, limitError, resolveLimits, type Limits } from "../model/limits.js";
 import { normalizeJobRequest, parseOrThrow, queueNameSchema, jobTypeSchema } from "../model/schemas.js";
 import type { CronJob, CronRegistration, Health, Manifest, Page, QueueInfo, QueueStats, SchemaInfo } from "../model/system.js";
 import type { Workflow, WorkflowDefinition } from "../model/workflow.js";
@@ -24,9 +25,16 @@ export interface ClientOptions extends ConnectionOptions {
    * so that a retry can never create a second job.
    */
   retry?: RetryOptions | boolean;
+  /**
+   * What a job may carry, checked before anything is sent (depth and sizes of
+   * args and meta, jobs in a batch): a job past a limit is refused with a
+   * ValidationError that names it, as the server would refuse it. Defaults
+   * are the server's (docs/limits.md); set them to what your server enforces.
+   */
+  limits?: Partial<Limits>;
 }
 
-const CLIENT_OPTION_KEYS: KeyList<ClientOptions> = { ...CONNECTION_OPTION_KEYS, retry: true };
+const CLIENT_OPTION_KEYS: KeyList<ClientOptions> = { ...CONNECTION_OPTION_KEYS, retry: true, limits: true };
 
 /**
  * Enqueue middleware: sees every job before it is validated and sent (single
@@ -73,6 +81,7 @@ export class Client implements AsyncDisposable {
   private readonly owned: boolean;
   private readonly retry: RetryOptions | undefined;
   private readonly middleware: EnqueueMiddleware[] = [];
+  private readonly limits: Readonly<Limits>;
   private closed = false;
   private readonly link: ConnectionWatch;
 
@@ -84,6 +93,7 @@ export class Client implements AsyncDisposable {
   constructor(opts: ClientOptions = {}) {
     checkOptionKeys(opts, CLIENT_OPTION_KEYS, "new Client");
     const logger = resolveLogger(opts.logger, "new Client");
+    this.limits = resolveLimits(opts.limits);
     const { transport, owned, url } = resolveTransport(opts);
     this.transport = transport;
     this.owned = owned;
@@ -119,6 +129,7 @@ export class Client implements AsyncDisposable {
    */
   async enqueueBatch(jobs: BatchJob[], call?: CallOptions): Promise<Job[]> {
     if (!Array.isArray(jobs)) throw new ValidationError("jobs: must be an array", { operation: "enqueueBatch" });
+    checkBatchSize(this.limits, jobs.length);
     const reqs: NormalizedJobRequest[] = [];
     for (let i = 0; i < jobs.length; i++) {
       const j = jobs[i]!;
@@ -131,6 +142,10 @@ export class Client implements AsyncDisposable {
       }
     }
     if (reqs.length === 0) return [];
+    // The jobs' values alone past the message limit: the server could only refuse the batch.
+    let bytes = 0;
+    for (const r of reqs) bytes += jsonBytes(r.args) + jsonBytes(r.meta);
+    if (bytes > this.limits.maxMessageBytes) throw limitError("maxMessageBytes", this.limits.maxMessageBytes, "batch", bytes);
     const safe = reqs.every((r) => r.id !== undefined || r.unique !== undefined);
     return this.run(safe, call, (c) => this.transport.enqueueBatch(reqs, c));
   }
@@ -149,7 +164,10 @@ export class Client implements AsyncDisposable {
 
   /** Starts a workflow built with chain(), group() or batch(). Every step is validated first. */
   async workflow(def: WorkflowDefinition, call?: CallOptions): Promise<Workflow> {
-    flattenWorkflow(def); // validates every step before any I/O, whatever the transport
+    // Validates every step before any I/O, whatever the transport; then the limits, as the server checks them.
+    const flat = flattenWorkflow(def);
+    checkBatchSize(this.limits, flat.steps.length, "steps");
+    flat.steps.forEach((s, i) => checkJobRequest(this.limits, { args: s.args, meta: s.request.meta }, `steps[${i}].`));
     return this.run(false, call, (c) => this.transport.createWorkflow(def, c));
   }
 
@@ -341,6 +359,13 @@ export class Client implements AsyncDisposable {
       out = await run(0, req);
       if (out === null) return null;
       if (id !== undefined && out.options?.id !== id) throw new ValidationError("enqueue middleware must not change the job id", { operation });
+    }
+    // Limits first: they walk args and meta with a bounded depth, before anything that could recurse.
+    try {
+      checkJobRequest(this.limits, out);
+    } catch (e) {
+      if (e instanceof OjsError) e.operation = operation;
+      throw e;
     }
     return normalizeJobRequest(out, Date.now(), operation);
   }

@@ -12,11 +12,22 @@ import {
   type Value,
 } from "@bufbuild/protobuf/wkt";
 import type { JsonObject, JsonValue } from "../model/json.js";
+import { CODEC_MAX_DEPTH } from "../model/limits.js";
 
 // Hand-written instead of toJson/fromJson(ValueSchema): these run for every arg
 // of every job on the hot path, and the reflective versions are several times slower.
+// They recurse once per level of nesting, so past CODEC_MAX_DEPTH they throw a
+// plain Error instead: input must not be able to overflow the stack.
+
+function tooDeep(): Error {
+  return new Error(`a value nests deeper than ${CODEC_MAX_DEPTH} levels`);
+}
 
 export function valueFromJson(v: JsonValue): Value {
+  return valueFromJsonAt(v, 0);
+}
+
+function valueFromJsonAt(v: JsonValue, depth: number): Value {
   switch (typeof v) {
     case "string":
       return create(ValueSchema, { kind: { case: "stringValue", value: v } });
@@ -26,19 +37,29 @@ export function valueFromJson(v: JsonValue): Value {
       return create(ValueSchema, { kind: { case: "boolValue", value: v } });
     default:
       if (v === null) return create(ValueSchema, { kind: { case: "nullValue", value: NullValue.NULL_VALUE } });
-      if (Array.isArray(v)) return create(ValueSchema, { kind: { case: "listValue", value: create(ListValueSchema, { values: v.map(valueFromJson) }) } });
-      return create(ValueSchema, { kind: { case: "structValue", value: structFromJson(v) } });
+      if (depth >= CODEC_MAX_DEPTH) throw tooDeep();
+      if (Array.isArray(v))
+        return create(ValueSchema, { kind: { case: "listValue", value: create(ListValueSchema, { values: v.map((x) => valueFromJsonAt(x, depth + 1)) }) } });
+      return create(ValueSchema, { kind: { case: "structValue", value: structFromJsonAt(v, depth + 1) } });
   }
 }
 
 export function structFromJson(o: JsonObject): Struct {
+  return structFromJsonAt(o, 0);
+}
+
+function structFromJsonAt(o: JsonObject, depth: number): Struct {
   const fields: Record<string, Value> = {};
-  for (const k of Object.keys(o)) fields[k] = valueFromJson(o[k]!);
+  for (const k of Object.keys(o)) fields[k] = valueFromJsonAt(o[k]!, depth);
   return create(StructSchema, { fields });
 }
 
 /** An unset Value (no kind) reads as null: proto3 cannot say "absent" inside a list. */
 export function valueToJson(v: Value): JsonValue {
+  return valueToJsonAt(v, 0);
+}
+
+function valueToJsonAt(v: Value, depth: number): JsonValue {
   const k = v.kind;
   switch (k.case) {
     case "stringValue":
@@ -46,17 +67,23 @@ export function valueToJson(v: Value): JsonValue {
     case "boolValue":
       return k.value;
     case "listValue":
-      return k.value.values.map(valueToJson);
+      if (depth >= CODEC_MAX_DEPTH) throw tooDeep();
+      return k.value.values.map((x) => valueToJsonAt(x, depth + 1));
     case "structValue":
-      return structToJson(k.value);
+      if (depth >= CODEC_MAX_DEPTH) throw tooDeep();
+      return structToJsonAt(k.value, depth + 1);
     default:
       return null;
   }
 }
 
 export function structToJson(s: Struct): JsonObject {
+  return structToJsonAt(s, 0);
+}
+
+function structToJsonAt(s: Struct, depth: number): JsonObject {
   const out: JsonObject = {};
-  for (const k of Object.keys(s.fields)) out[k] = valueToJson(s.fields[k]!);
+  for (const k of Object.keys(s.fields)) out[k] = valueToJsonAt(s.fields[k]!, depth);
   return out;
 }
 

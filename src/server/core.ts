@@ -1,4 +1,6 @@
+import { resolveLimits, type Limits } from "../model/limits.js";
 import type { Health, Manifest } from "../model/system.js";
+import { QueuedBytes } from "./queued-bytes.js";
 import { CronScheduler } from "./store/cron.js";
 import { SchemaRegistry, type SchemaValidationMode } from "./store/schemas.js";
 import { Store, type StoreOptions } from "./store/store.js";
@@ -26,6 +28,8 @@ export const SUPPORTED_EXTENSIONS = [
 export interface CoreOptions extends StoreOptions {
   /** How enqueued args are checked against registered schemas (SR §7); default "warn". */
   schemaValidation?: SchemaValidationMode;
+  /** What a request may carry (docs/limits.md); defaults for what is not given. */
+  limits?: Partial<Limits>;
 }
 
 /**
@@ -39,6 +43,10 @@ export class ServerCore {
   readonly schemas = new SchemaRegistry();
   readonly schemaValidation: SchemaValidationMode;
   readonly conformanceHooks: boolean;
+  /** The limits both bindings enforce (src/model/limits.ts). */
+  readonly limits: Readonly<Limits>;
+  /** Bytes held by unfinished jobs, against limits.maxQueuedBytes. */
+  readonly queued: QueuedBytes;
   readonly startedAt = Date.now();
   draining = false;
   /** Requests served, by HTTP status class and gRPC outcome, for /metrics. */
@@ -47,8 +55,10 @@ export class ServerCore {
   readonly streams = new Set<() => void>();
 
   constructor(opts: CoreOptions = {}) {
-    const { schemaValidation, ...storeOpts } = opts;
-    this.store = new Store(storeOpts);
+    const { schemaValidation, limits, ...storeOpts } = opts;
+    this.limits = resolveLimits(limits);
+    this.queued = new QueuedBytes(this.limits.maxQueuedBytes);
+    this.store = new Store({ ...storeOpts, accounting: this.queued });
     this.cron = new CronScheduler(this.store);
     this.schemaValidation = schemaValidation ?? "warn";
     this.conformanceHooks = opts.conformanceHooks ?? false;

@@ -9,6 +9,7 @@
  * ```
  */
 export { startServer, type OjsServer, type ServerOptions } from "./server.js";
+export { DEFAULT_LIMITS, type Limits } from "../model/limits.js";
 export type { Clock, TimerHandle } from "./store/clock.js";
 export type { SecurityOptions } from "./auth/setup.js";
 export type { AuthKey, AuthOptions, CertificateRule } from "./auth/keys.js";

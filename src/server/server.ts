@@ -12,10 +12,12 @@ import { createServer as createNetServer, type AddressInfo, type Socket } from "
 import { setupSecurity, type SecurityOptions } from "./auth/setup.js";
 import { ServerCore } from "./core.js";
 import { rawGrpcHandler } from "./grpc/raw.js";
+import { correctGrpcStatus } from "./grpc/status-fixes.js";
 import { grpcRoutes } from "./grpc/service.js";
 import { httpRoutes } from "./http/routes.js";
 import { HttpRouter, type NodeRequest, type NodeResponse, type ResponseInfo } from "./http/router.js";
 import { errorText, resolveLogger, type LoggerOption } from "../util/logger.js";
+import type { Limits } from "../model/limits.js";
 import type { SchemaValidationMode } from "./store/schemas.js";
 import type { StoreOptions } from "./store/store.js";
 import { tlsFront } from "./tls.js";
@@ -27,7 +29,13 @@ export interface ServerOptions extends SecurityOptions {
   host?: string;
   /** Reservation of a fetched job when neither the job nor the worker sets one; default 30 000 ms. */
   visibilityTimeoutMs?: number;
-  /** Largest accepted HTTP/JSON request body; default 1 MiB. */
+  /**
+   * What a request may carry, on both bindings: depth of JSON values, sizes of
+   * a message, args, meta, a batch, a result, and the bytes of unfinished jobs
+   * the server holds. Defaults and reasons in docs/limits.md.
+   */
+  limits?: Partial<Limits>;
+  /** @deprecated The same as `limits.maxMessageBytes`, which wins when both are given. */
   maxBodyBytes?: number;
   /** Finished jobs kept readable; default 100 000. */
   maxFinishedJobs?: number;
@@ -72,15 +80,17 @@ export async function startServer(opts: ServerOptions = {}): Promise<OjsServer> 
     ...(opts.maxDeadLetter !== undefined ? { maxDeadLetter: opts.maxDeadLetter } : {}),
     ...(opts.schemaValidation !== undefined ? { schemaValidation: opts.schemaValidation } : {}),
     ...(opts.conformanceHooks !== undefined ? { conformanceHooks: opts.conformanceHooks } : {}),
+    limits: { ...(opts.maxBodyBytes !== undefined ? { maxMessageBytes: opts.maxBodyBytes } : {}), ...(opts.limits ?? {}) },
     ...(opts.store ?? {}),
   });
+  const limits = core.limits;
   const logger = resolveLogger(opts.logger, "startServer");
   core.onFault = (error, where) => logger.error(`ojs-connect server: ${where} failed: ${errorText(error)}`, { error });
   const onResponse = (status: number, info: ResponseInfo) => {
     core.count(`${Math.floor(status / 100)}xx`);
     if (status >= 500 && status !== 501 && status !== 503) core.fault(info.error ?? `status ${status}`, `${info.method} ${info.path} (request ${info.requestId}, ${status})`);
   };
-  const router = httpRoutes(core, new HttpRouter(opts.maxBodyBytes, onResponse));
+  const router = httpRoutes(core, new HttpRouter(limits.maxMessageBytes, onResponse, limits.maxDepth));
   router.useGuard((req, res, route) => access.authorizeRoute(req, res, route));
   access.onRefusal = (reason) => core.count(`refused_${reason}`);
   const adapter = connectNodeAdapter({
@@ -91,14 +101,14 @@ export async function startServer(opts: ServerOptions = {}): Promise<OjsServer> 
       if (isGrpc(req as NodeRequest)) return unimplemented(req as NodeRequest, res as unknown as NodeResponse);
       void router.handle(req as NodeRequest, res as unknown as NodeResponse);
     },
-    readMaxBytes: opts.maxBodyBytes ?? 4 * 1024 * 1024,
+    readMaxBytes: limits.maxMessageBytes,
   });
   // The hot gRPC methods (job stream, fast path, batch) skip connect's per-call machinery.
   const raw = rawGrpcHandler(core);
   const handler = (req: NodeRequest, res: NodeResponse): void => {
     if (!access.admit(req, res)) return;
     if (raw(req as Http2ServerRequest, res as Http2ServerResponse)) return;
-    if (isGrpc(req)) parseErrorsAsInvalidArgument(res);
+    if (isGrpc(req)) correctGrpcStatus(req, res, limits.maxMessageBytes);
     (adapter as (req: NodeRequest, res: NodeResponse) => void)(req, res);
   };
 
@@ -176,22 +186,6 @@ function unimplemented(req: NodeRequest, res: NodeResponse): void {
     "grpc-message": encodeURIComponent(`${req.url ?? ""} is not a method of this server`),
   });
   res.end();
-}
-
-/**
- * connect-node reports a request message it cannot decode as INTERNAL (as
- * grpc-go and grpc-java do). To an OJS client INTERNAL means a retryable
- * server fault, so it would resend the same broken bytes; the caller's
- * mistake is INVALID_ARGUMENT, and the status is corrected on its way out.
- */
-function parseErrorsAsInvalidArgument(res: NodeResponse): void {
-  const r = res as ServerResponse;
-  const addTrailers = r.addTrailers.bind(r);
-  r.addTrailers = (headers) => {
-    const h = headers as Record<string, string | string[] | number | undefined>;
-    if (String(h["grpc-status"]) === "13" && /^parse(%20| )(binary|json)/.test(String(h["grpc-message"] ?? ""))) h["grpc-status"] = "3";
-    addTrailers(headers);
-  };
 }
 
 /** Peeks at the first bytes: the HTTP/2 preface goes to the h2c server, anything else to HTTP/1.1. */

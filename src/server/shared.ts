@@ -6,7 +6,9 @@
  */
 import { ValidationError } from "../model/errors.js";
 import type { JobRequest, NormalizedJobRequest } from "../model/job.js";
-import type { JsonObject } from "../model/json.js";
+import type { DagStep } from "../model/workflow.js";
+import type { JsonObject, JsonValue } from "../model/json.js";
+import { checkBatchSize, checkJobRequest, checkValue, type Limits } from "../model/limits.js";
 import { normalizeJobRequest } from "../model/schemas.js";
 import { fastRevalidate } from "../model/fast-normalize.js";
 import type { CronJob, QueueInfo, QueueStats } from "../model/system.js";
@@ -45,8 +47,13 @@ export function wireValidationError(e: unknown): unknown {
   return new ValidationError(message, { code: policyOnly ? "validation_error" : "invalid_request", issues, ...(e.details ? { details: e.details } : {}) });
 }
 
-/** Validates a request read from JSON (HTTP). */
-export function normalizeWire(request: JobRequest, now: number, prefix?: string): NormalizedJobRequest {
+/**
+ * Validates a request read from JSON (HTTP). The limits come first: they walk
+ * the values with a bounded depth, so nothing after them meets a value nested
+ * deeper than the limit.
+ */
+export function normalizeWire(request: JobRequest, now: number, limits: Readonly<Limits>, prefix?: string): NormalizedJobRequest {
+  checkJobRequest(limits, request, prefix);
   try {
     return normalizeJobRequest(request, now);
   } catch (e) {
@@ -60,13 +67,42 @@ export function normalizeWire(request: JobRequest, now: number, prefix?: string)
  * Validates a request decoded from protobuf with the same rules as JSON, so
  * both protocols accept and refuse the same jobs.
  */
-export function revalidate(r: NormalizedJobRequest, now: number): NormalizedJobRequest {
+export function revalidate(r: NormalizedJobRequest, now: number, limits: Readonly<Limits>): NormalizedJobRequest {
+  checkJobRequest(limits, r);
   const fast = fastRevalidate(r);
   if (fast) return fast;
   const { type, args, ...rest } = r;
   const options: Record<string, unknown> = { ...rest };
   if (rest.retry) options.retry = { ...rest.retry };
-  return normalizeWire({ type, args, options }, now);
+  return normalizeWire({ type, args, options }, now, limits);
+}
+
+/** A batch's size limit, then the room its jobs need under the queued-bytes limit. */
+export function admitBatch(core: ServerCore, reqs: ReadonlyArray<NormalizedJobRequest>, path = "jobs"): void {
+  checkBatchSize(core.limits, reqs.length, path);
+  let bytes = 0;
+  for (const r of reqs) bytes += core.queued.sizeOf(r.args, r.meta);
+  core.queued.admit(bytes);
+}
+
+/**
+ * A workflow's steps, before it is created: each step's args and meta against
+ * the limits (the definitions are checked by the workflow codec, whose own
+ * walks are bounded by the body's depth limit), the number of steps against
+ * maxBatchJobs, and all of them against the queued-bytes limit.
+ */
+export function admitWorkflow(core: ServerCore, steps: ReadonlyArray<DagStep>): void {
+  checkBatchSize(core.limits, steps.length, "steps");
+  let bytes = 0;
+  steps.forEach((s, i) => {
+    bytes += checkJobRequest(core.limits, { args: s.args, meta: s.request.meta }, `steps[${i}].`);
+  });
+  core.queued.admit(bytes);
+}
+
+/** A result, progress data or error details a worker sends: depth and size limits. */
+export function checkWorkerValue(core: ServerCore, v: JsonValue | undefined, path: string): void {
+  if (v !== undefined) checkValue(core.limits, v, "maxResultBytes", path);
 }
 
 export interface EnqueueOutcome extends SubmitResult {
@@ -95,6 +131,7 @@ export function schemaCheck(core: ServerCore, req: NormalizedJobRequest): string
 
 export function enqueueChecked(core: ServerCore, req: NormalizedJobRequest, opts: SubmitOptions = {}): EnqueueOutcome {
   const warnings = schemaCheck(core, req);
+  core.queued.admit(core.queued.sizeOf(req.args, req.meta));
   return { ...core.store.submit(req, opts), warnings };
 }
 

@@ -690,6 +690,9 @@ export class Worker extends Emitter<WorkerEvents> implements AsyncDisposable {
     if (outcome.ok) {
       const r = await ackWithRetry(this.transport, job.id, toResult(outcome.result), this.workerId, { signal: this.hardAbort.signal });
       if (r.ok) this.emit("job.completed", { job, result: outcome.result, durationMs: Date.now() - a.startedAt });
+      // The server refused the result itself (over its maxResultBytes, say): the job fails for that
+      // reason now, instead of coming back after its visibility timeout to fail the same way again.
+      else if (r.error instanceof ValidationError) await this.fail(a, r.error);
       // An ack that never got through is not a failure of the job: it ran. The server
       // hands it out again after its visibility timeout; that is the only way it reruns.
       else this.emit("job.settleFailed", { job, outcome: "ack", error: r.error });

@@ -14,6 +14,7 @@ import { durationFromMs, timestampFromDate } from "../../src/codec/values.js";
 import * as wire from "../../src/codec/wire/index.js";
 import { WireFormatError } from "../../src/codec/wire/index.js";
 import type { Job } from "../../src/model/job.js";
+import { CODEC_MAX_DEPTH } from "../../src/model/limits.js";
 import type { JsonObject, JsonValue } from "../../src/model/json.js";
 
 const base: Job = {
@@ -271,14 +272,47 @@ describe("wire codec edges: size, depth, reuse", () => {
     expect(hex(wire.encodeJob(base))).toBe(hex(pbEncode(base)));
   });
 
-  it("handles deep nesting (300 levels: same as protobuf-es; 2500 levels, near JSON.stringify's own limit: round trip)", () => {
+  it("handles deep nesting (300 levels: same as protobuf-es; up to CODEC_MAX_DEPTH: round trip)", () => {
     const j = { ...base, args: [nest(300, "leaf")] };
     const b = wire.encodeJob(j);
     expect(hex(b)).toBe(hex(pbEncode(j)));
     expect(wire.decodeJob(b)).toEqual(j);
-    const deep = nest(2500, 1);
-    // Compared as text: toEqual's own recursion would overflow first.
+    const deep = nest(CODEC_MAX_DEPTH - 1, 1);
+    // Compared as text: toEqual's own recursion is not what is under test.
     expect(JSON.stringify(wire.decodeJob(wire.encodeJob({ ...base, args: [deep] })).args[0])).toBe(JSON.stringify(deep));
+  });
+
+  function v(n: number): number[] {
+    const o: number[] = [];
+    while (n > 0x7f) {
+      o.push((n & 0x7f) | 0x80);
+      n >>>= 7;
+    }
+    o.push(n);
+    return o;
+  }
+
+  it("refuses nesting past CODEC_MAX_DEPTH with a WireFormatError instead of overflowing the stack (issue 10: 3000 levels ended the server)", () => {
+    for (const depth of [CODEC_MAX_DEPTH + 1, 3000, 100_000]) {
+      expect(() => wire.encodeJob({ ...base, args: [nest(depth, 1)] })).toThrow(WireFormatError);
+      // A ListValue nested `depth` deep, built by hand (no encoder would write it).
+      const inner = [0x11, 0, 0, 0, 0, 0, 0, 0xf0, 0x3f];
+      const headers: number[][] = [];
+      let len = inner.length;
+      for (let i = 0; i < depth; i++) {
+        const listLen = 1 + v(len).length + len;
+        const h = [0x32, ...v(listLen), 0x0a, ...v(len)];
+        headers.push(h);
+        len += h.length;
+      }
+      const bytes: number[] = [];
+      for (let i = headers.length - 1; i >= 0; i--) for (const x of headers[i]!) bytes.push(x);
+      bytes.push(...inner);
+      expect(() => wire.decodeValue(Uint8Array.from(bytes))).toThrow(WireFormatError);
+    }
+    // And the codec goes on as before.
+    const ok = { ...base, meta: { m: 1 } };
+    expect(hex(wire.encodeJob(ok))).toBe(hex(pbEncode(ok)));
   });
 
   it("returns buffers the caller owns: a later encode does not change an earlier result", () => {

@@ -483,16 +483,18 @@ export class Reader {
         break;
       case 3: {
         // A group (proto2 syntax some encoders still emit): skip to its matching end tag.
-        const field = tag >>> 3;
-        for (;;) {
+        // Groups nest as deep as the input says: kept on a list of open fields, not the stack.
+        const open = [tag >>> 3];
+        while (open.length > 0) {
           if (this.pos >= this.buf.length) throw new WireFormatError("unterminated group");
           const t = this.tag();
-          if ((t & 7) === 4) {
-            if (t >>> 3 !== field) throw new WireFormatError("mismatched end group tag");
-            return;
-          }
-          this.skip(t);
+          const wt = t & 7;
+          if (wt === 4) {
+            if (t >>> 3 !== open.pop()) throw new WireFormatError("mismatched end group tag");
+          } else if (wt === 3) open.push(t >>> 3);
+          else this.skip(t);
         }
+        return;
       }
       default:
         throw new WireFormatError(`unexpected wire type ${tag & 7} of field ${tag >>> 3}`);

@@ -13,7 +13,18 @@
  * members even when zero), so the bytes are identical.
  */
 import type { JsonObject, JsonValue } from "../../model/json.js";
-import { Reader, Writer, checkInt32, checkInt64, expectEnd } from "./buffer.js";
+import { CODEC_MAX_DEPTH } from "../../model/limits.js";
+import { Reader, WireFormatError, Writer, checkInt32, checkInt64, expectEnd } from "./buffer.js";
+
+/**
+ * Values nest as deep as their input says, and these functions recurse once
+ * per level: past CODEC_MAX_DEPTH they throw instead, long before the stack
+ * could overflow (an overflow in a stream's callback would end the process).
+ * `depth` counts the Values (lists and structs) around the one at hand.
+ */
+function tooDeep(): WireFormatError {
+  return new WireFormatError(`a value nests deeper than ${CODEC_MAX_DEPTH} levels`);
+}
 
 // --- encode ---------------------------------------------------------------------
 
@@ -23,7 +34,7 @@ import { Reader, Writer, checkInt32, checkInt64, expectEnd } from "./buffer.js";
  * protobuf-es does for such members of a Struct, and what JSON.stringify does
  * inside an array.
  */
-export function writeValueBody(w: Writer, v: unknown): void {
+export function writeValueBody(w: Writer, v: unknown, depth = 0): void {
   switch (typeof v) {
     case "string":
       w.byte(0x1a); // 3: string_value
@@ -43,16 +54,17 @@ export function writeValueBody(w: Writer, v: unknown): void {
         w.byte(0);
         return;
       }
+      if (depth >= CODEC_MAX_DEPTH) throw tooDeep();
       if (Array.isArray(v)) {
         w.byte(0x32); // 6: list_value
         const at = w.open();
-        writeListBody(w, v);
+        writeListBody(w, v, depth + 1);
         w.close(at);
         return;
       }
       w.byte(0x2a); // 5: struct_value
       const at = w.open();
-      writeStructBody(w, v as JsonObject);
+      writeStructBody(w, v as JsonObject, depth + 1);
       w.close(at);
       return;
     }
@@ -62,35 +74,35 @@ export function writeValueBody(w: Writer, v: unknown): void {
 }
 
 /** A Value as a length-delimited field with a one-byte tag. */
-export function writeValueField(w: Writer, tag: number, v: unknown): void {
+export function writeValueField(w: Writer, tag: number, v: unknown, depth = 0): void {
   w.byte(tag);
   const at = w.open();
-  writeValueBody(w, v);
+  writeValueBody(w, v, depth);
   w.close(at);
 }
 
-export function writeListBody(w: Writer, list: readonly unknown[]): void {
-  for (let i = 0; i < list.length; i++) writeValueField(w, 0x0a, list[i]);
+export function writeListBody(w: Writer, list: readonly unknown[], depth = 0): void {
+  for (let i = 0; i < list.length; i++) writeValueField(w, 0x0a, list[i], depth);
 }
 
 /** One map entry of a Struct: key, then value, both always present (as protobuf-es writes them). */
-export function writeStructEntry(w: Writer, key: string, v: unknown): void {
+export function writeStructEntry(w: Writer, key: string, v: unknown, depth = 0): void {
   w.byte(0x0a); // 1: fields
   const at = w.open();
   w.byte(0x0a); // entry 1: key
   w.string(key);
   w.byte(0x12); // entry 2: value
   const vat = w.open();
-  writeValueBody(w, v);
+  writeValueBody(w, v, depth);
   w.close(vat);
   w.close(at);
 }
 
-export function writeStructBody(w: Writer, o: JsonObject): void {
+export function writeStructBody(w: Writer, o: JsonObject, depth = 0): void {
   const keys = Object.keys(o);
   for (let i = 0; i < keys.length; i++) {
     const k = keys[i]!;
-    writeStructEntry(w, k, o[k]);
+    writeStructEntry(w, k, o[k], depth);
   }
 }
 
@@ -179,7 +191,7 @@ function isObject(v: JsonValue): v is JsonObject {
  * list_value appends to a preceding list_value, as protobuf merging says.
  * A Value without a kind reads as null, as valueToJson has it.
  */
-export function readValue(r: Reader, end: number, prev: JsonValue): JsonValue {
+export function readValue(r: Reader, end: number, prev: JsonValue, depth = 0): JsonValue {
   let v = prev;
   while (r.pos < end) {
     const t = r.tag();
@@ -199,12 +211,12 @@ export function readValue(r: Reader, end: number, prev: JsonValue): JsonValue {
         break;
       case 0x2a: {
         const e = r.len() + r.pos;
-        v = readStructBody(r, e, isObject(v) ? v : {});
+        v = readStructBody(r, e, isObject(v) ? v : {}, depth + 1);
         break;
       }
       case 0x32: {
         const e = r.len() + r.pos;
-        v = readListBody(r, e, Array.isArray(v) ? v : []);
+        v = readListBody(r, e, Array.isArray(v) ? v : [], depth + 1);
         break;
       }
       default:
@@ -216,12 +228,13 @@ export function readValue(r: Reader, end: number, prev: JsonValue): JsonValue {
 }
 
 /** Reads a ListValue's body, appending to `out`. */
-export function readListBody(r: Reader, end: number, out: JsonValue[]): JsonValue[] {
+export function readListBody(r: Reader, end: number, out: JsonValue[], depth = 0): JsonValue[] {
+  if (depth > CODEC_MAX_DEPTH) throw tooDeep();
   while (r.pos < end) {
     const t = r.tag();
     if (t === 0x0a) {
       const e = r.len() + r.pos;
-      out.push(readValue(r, e, null));
+      out.push(readValue(r, e, null, depth));
     } else r.skip(t);
   }
   expectEnd(r, end);
@@ -233,7 +246,7 @@ let entryKey = "";
 let entryValue: JsonValue = null;
 
 /** One map entry of a Struct (after its length): missing key is "", missing value null. */
-export function readEntry(r: Reader, end: number): void {
+export function readEntry(r: Reader, end: number, depth = 0): void {
   let k = "";
   let v: JsonValue = null;
   while (r.pos < end) {
@@ -241,7 +254,7 @@ export function readEntry(r: Reader, end: number): void {
     if (t === 0x0a) k = r.string();
     else if (t === 0x12) {
       const e = r.len() + r.pos;
-      v = readValue(r, e, v);
+      v = readValue(r, e, v, depth);
     } else r.skip(t);
   }
   expectEnd(r, end);
@@ -257,12 +270,13 @@ export function lastEntryValue(): JsonValue {
 }
 
 /** Reads a Struct's body into `out`: a key seen again takes the later value, in its first place. */
-export function readStructBody(r: Reader, end: number, out: JsonObject): JsonObject {
+export function readStructBody(r: Reader, end: number, out: JsonObject, depth = 0): JsonObject {
+  if (depth > CODEC_MAX_DEPTH) throw tooDeep();
   while (r.pos < end) {
     const t = r.tag();
     if (t === 0x0a) {
       const e = r.len() + r.pos;
-      readEntry(r, e);
+      readEntry(r, e, depth);
       setKey(out, entryKey, entryValue);
     } else r.skip(t);
   }

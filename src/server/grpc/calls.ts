@@ -12,11 +12,12 @@ import type { Job, JobError, NormalizedJobRequest } from "../../model/job.js";
 import type { JsonValue } from "../../model/json.js";
 import type { NackResult } from "../../model/system.js";
 import type { ServerCore } from "../core.js";
-import { enqueueChecked, revalidate } from "../shared.js";
+import { checkBatchSize } from "../../model/limits.js";
+import { admitBatch, checkWorkerValue, enqueueChecked, revalidate } from "../shared.js";
 
 /** Validates like the HTTP binding does, then enqueues. The Job is the store's own: encode it, do not keep it. */
 export function enqueueJob(core: ServerCore, req: NormalizedJobRequest): Job {
-  return enqueueChecked(core, revalidate(req, core.store.clock.now())).rec.job;
+  return enqueueChecked(core, revalidate(req, core.store.clock.now(), core.limits)).rec.job;
 }
 
 /**
@@ -25,23 +26,27 @@ export function enqueueJob(core: ServerCore, req: NormalizedJobRequest): Job {
  */
 export function enqueueJobs(core: ServerCore, jobs: readonly NormalizedJobRequest[], defaults: Omit<NormalizedJobRequest, "type" | "args"> = {}): Job[] {
   const now = core.store.clock.now();
+  checkBatchSize(core.limits, jobs.length);
   const entries = jobs.map((job, i) => {
     try {
-      return { req: revalidate({ ...defaults, ...job }, now) };
+      return { req: revalidate({ ...defaults, ...job }, now, core.limits) };
     } catch (e) {
       if (e instanceof Error) e.message = `jobs[${i}].${e.message}`;
       throw e;
     }
   });
+  admitBatch(core, entries.map((e) => e.req));
   return core.store.enqueueBatch(entries).map((r) => r.job);
 }
 
 export function ackJob(core: ServerCore, jobId: string, result: JsonValue | undefined, workerId?: string): void {
+  checkWorkerValue(core, result, "result");
   core.store.ack(jobId, result, workerId || undefined);
 }
 
 /** proto3 has no "unset" bool: a missing or false `retryable` is taken literally (do not retry). */
 export function nackJob(core: ServerCore, jobId: string, error: JobError | undefined, workerId?: string): NackResult {
+  checkWorkerValue(core, error?.details, "error.details");
   const err: JobError = error ? { ...error, retryable: error.retryable ?? false } : { code: "error", message: "", retryable: false };
   const rec = core.store.nack(jobId, err, workerId || undefined);
   const out: NackResult = { state: rec.job.state };

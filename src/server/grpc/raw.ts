@@ -9,7 +9,7 @@
  */
 import { fromBinary } from "@bufbuild/protobuf";
 import { setTrailerStatus } from "@connectrpc/connect/protocol-grpc";
-import type { Http2ServerRequest, Http2ServerResponse, OutgoingHttpHeaders, ServerHttp2Stream } from "node:http2";
+import { constants, type Http2ServerRequest, type Http2ServerResponse, type OutgoingHttpHeaders, type ServerHttp2Stream } from "node:http2";
 import { StreamJobsRequestSchema } from "../../../gen/ojs/v1/worker_pb.js";
 import { VISIBILITY_HEADER } from "../../codec/proto.js";
 import {
@@ -25,8 +25,10 @@ import {
   type WireCallError,
 } from "../../codec/wire/index.js";
 import { OjsError } from "../../model/errors.js";
+import { limitError } from "../../model/limits.js";
 import { FrameParser, frameMessage } from "../../transport/grpc/raw.js";
 import type { ServerCore } from "../core.js";
+import type { JobRecord } from "../store/store.js";
 import { ackJob, enqueueJob, enqueueJobs, nackJob } from "./calls.js";
 import { toConnectError } from "./errors.js";
 
@@ -49,7 +51,7 @@ export function rawGrpcHandler(core: ServerCore): (req: Http2ServerRequest, res:
     if (enc !== undefined && enc !== "identity") return false;
     const method = METHODS[req.url];
     if (!method) return false;
-    method(new RawCall(req), core);
+    method(new RawCall(req, core.limits.maxMessageBytes), core);
     return true;
   };
 }
@@ -60,9 +62,14 @@ class RawCall {
   private responded = false;
   private finished = false;
   private trailers: OutgoingHttpHeaders = { "grpc-status": "0" };
-  private readonly parser = new FrameParser();
+  private readonly parser: FrameParser;
 
-  constructor(readonly req: Http2ServerRequest) {
+  constructor(
+    readonly req: Http2ServerRequest,
+    maxMessageBytes: number,
+  ) {
+    // Over the limit is the caller's mistake, not a retryable RESOURCE_EXHAUSTED: INVALID_ARGUMENT naming the limit.
+    this.parser = new FrameParser(maxMessageBytes, (len, max) => limitError("maxMessageBytes", max, "request message", len));
     this.stream = req.stream;
     const rid = req.headers["x-ojs-request-id"];
     if (typeof rid === "string") this.requestId = rid;
@@ -82,7 +89,8 @@ class RawCall {
       try {
         this.parser.push(chunk, onMessage);
       } catch (e) {
-        this.fail(e);
+        // Framing the client got wrong (a compressed flag without an encoding) is its mistake: INVALID_ARGUMENT.
+        this.fail(e instanceof OjsError ? e : new OjsError(`malformed gRPC frame: ${(e as Error).message}`, { code: "invalid_request" }));
       }
     });
     this.req.on("end", () => {
@@ -144,12 +152,27 @@ class RawCall {
     setTrailerStatus(new Headers(), toConnectError(e, this.requestId)).forEach((v, k) => (status[k] = v));
     if (this.responded) {
       this.trailers = status;
+      this.stream.once("wantTrailers", () => this.stopReading());
       this.stream.end();
     } else {
       // Trailers-only: the status travels in the headers of an empty response.
       this.responded = true;
       this.stream.respond({ ":status": 200, "content-type": "application/grpc+proto", ...status }, { endStream: true });
+      this.stopReading();
     }
+  }
+
+  /**
+   * After a failure the call is over, but the client may still be sending (a
+   * message over the limit, a stream it never half-closes): RST_STREAM with
+   * NO_ERROR once the status is out tells it to stop, as gRPC servers do, and
+   * ends the stream on both sides instead of leaving it half open.
+   */
+  private stopReading(): void {
+    if (this.req.readableEnded) return;
+    setImmediate(() => {
+      if (!this.stream.closed && !this.stream.destroyed) this.stream.close(constants.NGHTTP2_NO_ERROR);
+    });
   }
 
   onClose(fn: () => void): void {
@@ -193,8 +216,16 @@ function streamJobs(call: RawCall, core: ServerCore): void {
       maxConcurrent: req.maxConcurrent > 0 ? req.maxConcurrent : 1,
       visibilityTimeoutMs: visibility(call),
       deliver: (rec) => {
-        if (call.closed) store.release(rec);
-        else call.send(encodeJob(rec.job));
+        if (call.closed) return store.release(rec);
+        let bytes: Uint8Array;
+        try {
+          bytes = encodeJob(rec.job);
+        } catch (e) {
+          // Runs inside the store's dispatch: a throw here would end the process. A job that
+          // cannot be encoded never will be; it fails for good, saying why, instead of looping.
+          return undeliverable(core, rec, e);
+        }
+        call.send(bytes);
       },
     });
     const stop = () => {
@@ -207,6 +238,14 @@ function streamJobs(call: RawCall, core: ServerCore): void {
       store.closeConsumer(consumer);
     });
   });
+}
+
+function undeliverable(core: ServerCore, rec: JobRecord, e: unknown): void {
+  try {
+    core.store.nack(rec.id, { code: "undeliverable", message: `the job cannot be encoded for gRPC: ${(e as Error).message}`, retryable: false }, rec.workerId);
+  } catch {
+    // Already settled elsewhere: nothing left to do.
+  }
 }
 
 /** Each frame of calls is answered by one frame of outcomes, in order; a failed call never ends the stream. */
@@ -263,8 +302,13 @@ function settleStream(call: RawCall, core: ServerCore): void {
 /** Unary and atomic, as the connect route. */
 function enqueueBatch(call: RawCall, core: ServerCore): void {
   call.readOne((bytes) => {
+    let req;
     try {
-      const req = decodeEnqueueBatchRequest(bytes, core.store.clock.now());
+      req = decodeEnqueueBatchRequest(bytes, core.store.clock.now());
+    } catch (e) {
+      return call.fail(new OjsError(`cannot decode EnqueueBatchRequest: ${(e as Error).message}`, { code: "invalid_request" }));
+    }
+    try {
       call.send(encodeEnqueueBatchResponse(enqueueJobs(core, req.jobs, req.defaults)));
       call.end();
     } catch (e) {

@@ -27,7 +27,7 @@ import { msFromDuration, timestampFromDate } from "../../codec/values.js";
 import { ConflictError, NotFoundError, ValidationError } from "../../model/errors.js";
 import type { OjsEvent } from "../../model/events.js";
 import type { ServerCore } from "../core.js";
-import { cronJobOf, queueInfoOf, queueStatsOf, revalidate } from "../shared.js";
+import { admitWorkflow, cronJobOf, queueInfoOf, queueStatsOf, revalidate } from "../shared.js";
 import type { JobRecord } from "../store/store.js";
 import { matchesFilter } from "../store/event-bus.js";
 import { ackCall, enqueueCall, enqueueJobs, nackCall } from "./calls.js";
@@ -271,7 +271,7 @@ export function grpcRoutes(core: ServerCore): (router: ConnectRouter) => void {
 
     registerCron: unary((req) => {
       const t = now();
-      const template = revalidate(requestFromProto(req.type, req.args, req.options, t), t);
+      const template = revalidate(requestFromProto(req.type, req.args, req.options, t), t, core.limits);
       const { entry } = core.cron.register({ name: req.name, expression: req.cron, ...(req.timezone ? { timezone: req.timezone } : {}), template });
       const res: { name: string; nextRunAt?: ReturnType<typeof timestampFromDate> } = { name: entry.name };
       if (entry.nextRunAt) res.nextRunAt = timestampFromDate(entry.nextRunAt);
@@ -292,13 +292,14 @@ export function grpcRoutes(core: ServerCore): (router: ConnectRouter) => void {
       const dag = dagFromProto(req, t);
       const steps = dag.steps.map((s, i) => {
         try {
-          const { type, args, ...request } = revalidate({ type: s.type, args: s.args, ...s.request }, t);
+          const { type, args, ...request } = revalidate({ type: s.type, args: s.args, ...s.request }, t, core.limits);
           return { ...s, type, args, request };
         } catch (e) {
           if (e instanceof Error) e.message = `steps[${i}] (${s.id}): ${e.message}`;
           throw e;
         }
       });
+      admitWorkflow(core, steps);
       return { workflow: workflowToProto(store.workflows.create(dag.name, "dag", steps)) };
     }),
 

@@ -11,7 +11,8 @@ import { NotFoundError, ValidationError } from "../../model/errors.js";
 import { isJsonObject, type JsonObject } from "../../model/json.js";
 import type { DagStep } from "../../model/workflow.js";
 import type { ServerCore } from "../core.js";
-import { cronExtraJson, cronJobOf, normalizeWire, queueInfoOf, queueStatsOf } from "../shared.js";
+import type { Limits } from "../../model/limits.js";
+import { admitWorkflow, cronExtraJson, cronJobOf, normalizeWire, queueInfoOf, queueStatsOf } from "../shared.js";
 import { OVERLAP_POLICIES, type CronRecord, type OverlapPolicy } from "../store/cron.js";
 import { parseVersion, type SchemaRecord } from "../store/schemas.js";
 import type { QueueSummary } from "../store/store.js";
@@ -51,7 +52,7 @@ function version(req: HttpRequest): number | string {
 }
 
 /** Cron bodies: {name, expression, timezone, job_template{type,args,options}} or the flat {cron, type, args, options}. */
-function cronRegistration(body: JsonObject, now: number) {
+function cronRegistration(body: JsonObject, now: number, limits: Readonly<Limits>) {
   const name = body.name;
   if (typeof name !== "string" || !name) throw invalid("name", "must be a non-empty string");
   const expression = body.expression ?? body.cron ?? body.schedule;
@@ -61,7 +62,7 @@ function cronRegistration(body: JsonObject, now: number) {
   if (t.options !== undefined) tpl.options = t.options;
   if (t.meta !== undefined) tpl.meta = t.meta;
   const { request } = jobRequestFromJson(tpl, now);
-  const template = normalizeWire(request, now, "job_template.");
+  const template = normalizeWire(request, now, limits, "job_template.");
   const overlap = body.overlap_policy ?? "skip";
   if (typeof overlap !== "string" || !OVERLAP_POLICIES.includes(overlap as OverlapPolicy)) throw invalid("overlap_policy", `must be one of ${OVERLAP_POLICIES.join(", ")}`);
   if (body.timezone !== undefined && typeof body.timezone !== "string") throw invalid("timezone", "must be an IANA time zone name");
@@ -78,14 +79,14 @@ function cronRegistration(body: JsonObject, now: number) {
 }
 
 /** The graph shape of POST /workflows: {name, steps: [{id, type, args, depends_on, options}]}. */
-function dagFromJson(body: JsonObject, now: number): { name: string; steps: DagStep[] } {
+function dagFromJson(body: JsonObject, now: number, limits: Readonly<Limits>): { name: string; steps: DagStep[] } {
   if (!Array.isArray(body.steps) || body.steps.length === 0) throw new ValidationError("steps: must be a non-empty array", { code: "invalid_workflow" });
   const steps = body.steps.map((s, i) => {
     if (!isJsonObject(s)) throw new ValidationError(`steps[${i}]: must be an object`, { code: "invalid_workflow" });
     const deps = s.depends_on ?? [];
     if (!Array.isArray(deps) || !deps.every((d) => typeof d === "string")) throw new ValidationError(`steps[${i}].depends_on: must be an array of step ids`, { code: "invalid_workflow" });
     const { request } = jobRequestFromJson(s, now);
-    const { type, args, ...rest } = normalizeWire(request, now, `steps[${i}].`);
+    const { type, args, ...rest } = normalizeWire(request, now, limits, `steps[${i}].`);
     return { id: typeof s.id === "string" ? s.id : String(i), type, args, dependsOn: deps as string[], request: rest };
   });
   return { name: typeof body.name === "string" ? body.name : "", steps };
@@ -166,7 +167,7 @@ export function registerAdminRoutes(core: ServerCore, router: HttpRouter): void 
     return { status: 200, body: { crons: list.map(cronJson), count: list.length } };
   });
   router.on("POST", "/ojs/v1/cron", (req) => {
-    const { entry, created } = core.cron.register(cronRegistration(objectBody(req), now()));
+    const { entry, created } = core.cron.register(cronRegistration(objectBody(req), now(), core.limits));
     return { status: created ? 201 : 200, body: { cron: cronJson(entry) } };
   });
   router.on("GET", "/ojs/v1/cron/:name", (req) => ({ status: 200, body: { cron: cronJson(core.cron.get(req.params.name!)) } }));
@@ -188,10 +189,12 @@ export function registerAdminRoutes(core: ServerCore, router: HttpRouter): void 
       const def = definitionFromJson(body);
       const flat = flattenWorkflow(def, t);
       kind = flat.kind;
+      admitWorkflow(core, flat.steps);
       w = store.workflows.create(flat.name, flat.kind, flat.steps);
     } else {
-      const dag = dagFromJson(body, t);
+      const dag = dagFromJson(body, t, core.limits);
       kind = "dag";
+      admitWorkflow(core, dag.steps);
       w = store.workflows.create(dag.name, "dag", dag.steps);
     }
     return { status: 201, body: { workflow: workflowToJson(w, { kind }) }, headers: { location: `/ojs/v1/workflows/${w.id}` } };

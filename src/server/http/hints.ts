@@ -14,7 +14,7 @@ const BY_CODE: Record<string, string> = {
   duplicate: "Use a new id or unique key, or read the existing job.",
   method_not_allowed: "See the Allow header for the methods of this route.",
   unsupported_media_type: "Send Content-Type: application/openjobspec+json or application/json.",
-  payload_too_large: "Send a smaller body or raise the server's body limit.",
+  payload_too_large: "Send a smaller body or raise the server's limits.maxMessageBytes.",
   queue_full: "The queue is at its depth bound: retry after the Retry-After delay.",
   rate_limited: "Retry after the Retry-After delay.",
   unauthenticated: "Send a key the server knows: Authorization: Bearer <token> or X-OJS-API-Key: <key>.",

@@ -8,6 +8,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
 import { errorSpec, OjsError, ValidationError } from "../../model/errors.js";
 import type { JsonObject, JsonValue } from "../../model/json.js";
+import { jsonSize, limitError, TOO_DEEP } from "../../model/limits.js";
 import { uuidv7 } from "../../model/uuid.js";
 import { SPEC_VERSION } from "../version.js";
 import { hintFor, withHint } from "./hints.js";
@@ -70,8 +71,11 @@ export class HttpRouter {
   private guard: RouteGuard | undefined;
 
   constructor(
+    /** limits.maxMessageBytes: the largest request body read. */
     private readonly maxBodyBytes = 1024 * 1024,
     private readonly onResponse?: (status: number, info: ResponseInfo) => void,
+    /** limits.maxDepth: bodies may nest this deep plus BODY_ENVELOPE_DEPTH (the request's own shape). */
+    private readonly maxDepth = 64,
   ) {}
 
   on(method: string, pattern: string, handler: HttpHandler): this {
@@ -107,9 +111,10 @@ export class HttpRouter {
     const allow: string[] = [];
     let path = req.url ?? "/";
     try {
-      const url = new URL(req.url ?? "/", "http://localhost");
+      const url = requestTarget(req.url ?? "/");
       path = url.pathname;
-      const segs = url.pathname.split("/").filter(Boolean);
+      // An empty segment ("//x", "/a//b") is no route's: refused here, not collapsed into another path.
+      const segs = url.pathname.includes("//") ? [""] : url.pathname.split("/").filter(Boolean);
       let params: Record<string, string> | undefined;
       for (const r of this.routes) {
         const p = match(r.parts, segs);
@@ -127,7 +132,7 @@ export class HttpRouter {
         if (allow.length) throw new OjsError(`${method} is not allowed on ${url.pathname} (allowed: ${allow.join(", ")})`, { code: "method_not_allowed" });
         throw new OjsError(`no route for ${method} ${url.pathname}`, { code: "not_found" });
       }
-      const body = await readBody(req, this.maxBodyBytes);
+      const body = await readBody(req, this.maxBodyBytes, this.maxDepth);
       const gone = new AbortController();
       res.once("close", () => {
         if (!res.writableFinished) gone.abort();
@@ -189,12 +194,37 @@ function header(req: NodeRequest, name: string): string | undefined {
 
 const JSON_TYPES = new Set([OJS_CONTENT_TYPE, "application/json"]);
 
+/**
+ * The path and query of a request target (RFC 9112 §3.2). Origin-form ("/a?b")
+ * is split by hand: WHATWG URL parsing reads "//host/path" as a host, which
+ * would route "//ojs/v1/jobs" to "/v1/jobs". Absolute-form (proxies) is parsed
+ * as a URL; anything else ("*", garbage) has no route.
+ */
+function requestTarget(target: string): { pathname: string; searchParams: URLSearchParams } {
+  if (target.startsWith("/")) {
+    const q = target.indexOf("?");
+    const path = q === -1 ? target : target.slice(0, q);
+    const hash = path.indexOf("#");
+    return { pathname: hash === -1 ? path : path.slice(0, hash), searchParams: new URLSearchParams(q === -1 ? "" : target.slice(q + 1)) };
+  }
+  try {
+    const u = new URL(target);
+    if (u.protocol === "http:" || u.protocol === "https:") return { pathname: u.pathname, searchParams: u.searchParams };
+  } catch {
+    // falls through: no route
+  }
+  return { pathname: "//", searchParams: new URLSearchParams() };
+}
+
+/** Levels a request body adds around the values the limits measure (a batch's {jobs: [{args: ...}]}, a workflow's steps). */
+const BODY_ENVELOPE_DEPTH = 8;
+
 function isJsonType(contentType: string | undefined): boolean {
   const ct = (contentType ?? "").split(";")[0]!.trim().toLowerCase();
   return JSON_TYPES.has(ct) || ct.endsWith("+json");
 }
 
-async function readBody(req: NodeRequest, limit: number): Promise<JsonValue> {
+async function readBody(req: NodeRequest, limit: number, maxDepth: number): Promise<JsonValue> {
   // Bodies on these methods are not part of the binding; drain and ignore them. A DELETE
   // that says it carries JSON is read: the admin API's purges take their filter there.
   const skip = req.method === "DELETE" ? !isJsonType(header(req, "content-type")) : req.method === "GET" || req.method === "HEAD" || req.method === "OPTIONS";
@@ -205,7 +235,7 @@ async function readBody(req: NodeRequest, limit: number): Promise<JsonValue> {
   const declared = Number(header(req, "content-length") ?? NaN);
   if (declared > limit) {
     drain(req);
-    throw new OjsError(`request body of ${declared} bytes exceeds the limit of ${limit}`, { code: "payload_too_large" });
+    throw limitError("maxMessageBytes", limit, "request body", declared);
   }
   const chunks: Buffer[] = [];
   let size = 0;
@@ -213,7 +243,8 @@ async function readBody(req: NodeRequest, limit: number): Promise<JsonValue> {
     size += chunk.length;
     if (size > limit) {
       drain(req);
-      throw new OjsError(`request body exceeds the limit of ${limit} bytes`, { code: "payload_too_large" });
+      // How much more would come is unknown: the body is cut here.
+      throw limitError("maxMessageBytes", limit, "request body");
     }
     chunks.push(chunk);
   }
@@ -223,14 +254,18 @@ async function readBody(req: NodeRequest, limit: number): Promise<JsonValue> {
   // only with no content type or a "simple" one (text/plain, forms): such a body is refused.
   if (!isJsonType(ct))
     throw new OjsError(ct ? `content type ${ct} is not supported` : "a request body needs Content-Type: application/json", { code: "unsupported_media_type" });
+  let body: JsonValue;
   try {
-    return JSON.parse(Buffer.concat(chunks, size).toString("utf8")) as JsonValue;
+    body = JSON.parse(Buffer.concat(chunks, size).toString("utf8")) as JsonValue;
   } catch (e) {
     throw withHint(
       new ValidationError(`request body is not valid JSON: ${(e as Error).message}`),
       "Send a valid JSON body; the message says where the parser stopped (often a missing quote or comma, or a trailing comma).",
     );
   }
+  // Before any handler walks it: nothing past this point meets a body nested deeper than this.
+  if (jsonSize(body, maxDepth + BODY_ENVELOPE_DEPTH) === TOO_DEEP) throw limitError("maxDepth", maxDepth, "request body");
+  return body;
 }
 
 /** Keeps reading (and dropping) an oversized body so the 413 reaches the client, up to a hard cap. */

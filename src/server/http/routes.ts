@@ -11,7 +11,8 @@ import { ValidationError } from "../../model/errors.js";
 import type { EventFilter } from "../../model/events.js";
 import { isJsonObject, type JsonObject, type JsonValue } from "../../model/json.js";
 import type { ServerCore } from "../core.js";
-import { enqueueChecked, normalizeWire, schemaCheck } from "../shared.js";
+import { checkBatchSize } from "../../model/limits.js";
+import { admitBatch, checkWorkerValue, enqueueChecked, normalizeWire, schemaCheck } from "../shared.js";
 import type { JobRecord, NackOptions, WorkerInfo } from "../store/store.js";
 import { registerAdminRoutes } from "./admin-routes.js";
 import { HttpRouter, type HttpRequest, type HttpResult } from "./router.js";
@@ -176,7 +177,7 @@ export function httpRoutes(core: ServerCore, router = new HttpRouter()): HttpRou
     const body = objectBody(req);
     const t = now();
     const { request, extra } = jobRequestFromJson(body, t);
-    const normalized = normalizeWire(request, t);
+    const normalized = normalizeWire(request, t, core.limits);
     applyRateLimitOption(core, body, normalized.queue ?? "default");
     const out = enqueueChecked(core, normalized, { extra });
     const res: JsonObject = { job: jobJson(out.rec) };
@@ -192,15 +193,17 @@ export function httpRoutes(core: ServerCore, router = new HttpRouter()): HttpRou
   router.on("POST", "/ojs/v1/jobs/batch", (req) => {
     const body = objectBody(req);
     if (!Array.isArray(body.jobs) || body.jobs.length === 0) throw invalid("jobs", "must be a non-empty array of jobs");
+    checkBatchSize(core.limits, body.jobs.length);
     const t = now();
     const entries = body.jobs.map((j, i) => {
       if (!isJsonObject(j)) throw invalid(`jobs[${i}]`, "must be a JSON object");
       const { request, extra } = jobRequestFromJson(j, t);
-      const req = normalizeWire(request, t, `jobs[${i}].`);
+      const req = normalizeWire(request, t, core.limits, `jobs[${i}].`);
       // Checked one by one before the all-or-nothing insert; in "warn" mode a batch carries no warnings.
       schemaCheck(core, req);
       return { req, extra };
     });
+    admitBatch(core, entries.map((e) => e.req));
     const recs = store.enqueueBatch(entries);
     return { status: 201, body: { jobs: recs.map(jobJson), count: recs.length } };
   });
@@ -224,7 +227,10 @@ export function httpRoutes(core: ServerCore, router = new HttpRouter()): HttpRou
       update.progress = body.progress;
     }
     if (typeof body.message === "string") update.message = body.message;
-    if (isJsonObject(body.data)) update.data = body.data;
+    if (isJsonObject(body.data)) {
+      checkWorkerValue(core, body.data, "data");
+      update.data = body.data;
+    }
     store.reportProgress(req.params.id!, update);
     return { status: 200, body: progressJson(req.params.id!) };
   });
@@ -255,7 +261,9 @@ export function httpRoutes(core: ServerCore, router = new HttpRouter()): HttpRou
   router.on("POST", "/ojs/v1/workers/ack", (req) => {
     const body = objectBody(req);
     const id = stringField(body, "job_id");
-    const rec = store.ack(id, "result" in body ? (body.result as JsonValue) : undefined, typeof body.worker_id === "string" ? body.worker_id : undefined);
+    const result = "result" in body ? (body.result as JsonValue) : undefined;
+    checkWorkerValue(core, result, "result");
+    const rec = store.ack(id, result, typeof body.worker_id === "string" ? body.worker_id : undefined);
     return { status: 200, body: ackResultToJson(rec.job, rec.extra) };
   });
 
@@ -263,6 +271,7 @@ export function httpRoutes(core: ServerCore, router = new HttpRouter()): HttpRou
     const body = objectBody(req);
     const id = stringField(body, "job_id");
     if (!isJsonObject(body.error)) throw invalid("error", "must be an object with code and message");
+    checkWorkerValue(core, body.error.details, "error.details");
     const error = jobErrorFromJson(body.error);
     if (typeof body.error.retryable !== "boolean") delete error.retryable;
     const opts: NackOptions = {};

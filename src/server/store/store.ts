@@ -45,6 +45,15 @@ export interface StoreOptions {
    * fetches it. Off unless a test harness turns it on.
    */
   conformanceHooks?: boolean;
+  /** Told when a job starts and stops holding memory as unfinished work (the queued-bytes limit). */
+  accounting?: JobAccounting;
+}
+
+/** See src/server/queued-bytes.ts. */
+export interface JobAccounting {
+  enter(rec: JobRecord): void;
+  leave(rec: JobRecord): void;
+  clear(): void;
 }
 
 export interface Progress {
@@ -79,6 +88,8 @@ export interface JobRecord {
   /** Conformance hook: direct the worker that claims this job (see docs/conformance.md). */
   directiveOnClaim: WorkerDirective | undefined;
   workflowStep: string | undefined;
+  /** What the job counts against the queued-bytes limit while unfinished; 0 when it does not. */
+  queuedBytes: number;
 }
 
 /** A StreamJobs subscriber: receives jobs pushed by the store, at most `credit` unsettled. */
@@ -211,6 +222,7 @@ export class Store {
   private readonly maxDeadLetter: number;
   private readonly random: () => number;
   private readonly hooks: boolean;
+  private readonly accounting: JobAccounting | undefined;
 
   private jobs = new Map<string, JobRecord>();
   private queues = new Map<string, QueueRecord<JobRecord>>();
@@ -236,6 +248,7 @@ export class Store {
     this.maxDeadLetter = opts.maxDeadLetter ?? 10_000;
     this.random = opts.random ?? Math.random;
     this.hooks = opts.conformanceHooks ?? false;
+    this.accounting = opts.accounting;
     this.events = new EventBus(opts.eventBufferSize ?? 1000);
     this.workflows = new WorkflowEngine(
       {
@@ -365,6 +378,7 @@ export class Store {
       progress: undefined,
       directiveOnClaim: this.hooks && isWorkerDirective(job.meta["test_directive"]) ? job.meta["test_directive"] : undefined,
       workflowStep: undefined,
+      queuedBytes: 0,
     };
     return rec;
   }
@@ -418,6 +432,7 @@ export class Store {
 
   private insert(rec: JobRecord): void {
     this.jobs.set(rec.id, rec);
+    this.accounting?.enter(rec);
     const q = this.queue(rec.job.queue);
     q.counts[rec.job.state]++;
     if (rec.uniqueKey) this.uniqueIndex.set(rec.uniqueKey, rec.id);
@@ -868,6 +883,7 @@ export class Store {
     delete rec.job.completedAt;
     delete rec.job.startedAt;
     delete rec.job.retryDelayMs;
+    this.accounting?.enter(rec);
     this.enterReady(rec, this.queue(rec.job.queue));
     this.emit("job.retried", rec);
     return rec;
@@ -1016,6 +1032,7 @@ export class Store {
 
   /** A job reached a terminal state: retention, and the workflow it belongs to moves on. */
   private finish(rec: JobRecord): void {
+    this.accounting?.leave(rec);
     rec.finishSeq = ++this.finishSeq;
     if (!rec.deadLetter) this.finished.push({ id: rec.id, seq: rec.finishSeq });
     this.evictFinished();
@@ -1206,6 +1223,7 @@ export class Store {
   /** Drops every job, queue, worker, workflow and event (test helper behind reset()). */
   reset(): void {
     this.jobs.clear();
+    this.accounting?.clear();
     this.queues.clear();
     this.timers.clear();
     this.timersAfterCompaction = 0;

@@ -10,8 +10,11 @@
  * in flight fails with a (retryable) ConnectionError and its effect on the
  * server is unknown; the next call opens a new stream.
  */
-import { AbortError, ConnectionError, TimeoutError } from "../../model/errors.js";
+import { AbortError, ConnectionError, TimeoutError, ValidationError } from "../../model/errors.js";
 import type { RawHandlers, RawStream } from "./raw.js";
+
+/** Largest frame of several calls: well under the 4 MiB message limit servers default to. */
+const FRAME_BYTES = 1024 * 1024;
 
 interface Pending<T> {
   resolve(v: T): void;
@@ -79,7 +82,47 @@ export class Pipeline<Call, Outcome> {
     if (!this.sink || this.batch.length === 0) return;
     const calls = this.batch;
     this.batch = [];
-    this.sink.send(this.opts.frame(calls));
+    for (const bytes of this.frames(calls)) this.sink.send(bytes);
+  }
+
+  /**
+   * The calls as frames of at most FRAME_BYTES each (a call larger than that
+   * travels alone): calls made in one tick share a frame, but many large ones
+   * together must not make a message the server refuses for its size, which
+   * would fail them all although each one fits.
+   */
+  private frames(calls: Array<{ seq: number; call: Call }>): Uint8Array[] {
+    const bytes = this.encode(calls);
+    if (!bytes) return [];
+    if (bytes.length <= FRAME_BYTES || calls.length === 1) return [bytes];
+    const mid = calls.length >> 1;
+    return [...this.frames(calls.slice(0, mid)), ...this.frames(calls.slice(mid))];
+  }
+
+  /**
+   * The frame of these calls. This runs in a microtask, where a throw would
+   * reach the process: a call that cannot be encoded (a value nested past the
+   * codec's bound, say) fails alone, and the others travel without it.
+   */
+  private encode(calls: Array<{ seq: number; call: Call }>): Uint8Array | undefined {
+    try {
+      return this.opts.frame(calls);
+    } catch {
+      const good: Array<{ seq: number; call: Call }> = [];
+      for (const c of calls) {
+        try {
+          this.opts.frame([c]);
+          good.push(c);
+        } catch (e) {
+          const why = new ValidationError(`${this.opts.operation}: the request cannot be encoded: ${e instanceof Error ? e.message : String(e)}`, {
+            operation: this.opts.operation,
+            cause: e,
+          });
+          this.settle(c.seq, undefined, why);
+        }
+      }
+      return good.length ? this.opts.frame(good) : undefined;
+    }
   }
 
   private ensureStream(): void {

@@ -26,29 +26,44 @@ export function frameMessage(msg: Uint8Array): Buffer {
 /**
  * Splits a byte stream into gRPC messages. Chunks may cut a frame anywhere,
  * and one chunk may hold many frames; whole frames are handed out as views,
- * copied only when a frame spans chunks.
+ * copied only when a frame spans chunks. A frame that spans chunks is joined
+ * once, when its last byte arrived: joining on every chunk would copy a large
+ * message over and over (a 15 MiB message in 16 KiB chunks: gigabytes).
  */
 export class FrameParser {
   private pending: Buffer[] = [];
   private pendingBytes = 0;
+  /** Bytes the pending frame needs before it can be parsed (header, or header and message). */
+  private need = 0;
 
-  constructor(private readonly maxMessageBytes = 16 * 1024 * 1024) {}
+  constructor(
+    private readonly maxMessageBytes = 16 * 1024 * 1024,
+    /** The error for a message over the limit; by default RESOURCE_EXHAUSTED, as connect says it. */
+    private readonly tooLarge: (len: number, max: number) => Error = (len, max) =>
+      new ConnectError(`message of ${len} bytes is over the limit of ${max}`, Code.ResourceExhausted),
+  ) {}
 
   push(chunk: Buffer, out: (msg: Uint8Array) => void): void {
     let buf = chunk;
     if (this.pendingBytes > 0) {
       this.pending.push(chunk);
-      buf = Buffer.concat(this.pending, this.pendingBytes + chunk.length);
+      this.pendingBytes += chunk.length;
+      if (this.pendingBytes < this.need) return;
+      buf = Buffer.concat(this.pending, this.pendingBytes);
       this.pending = [];
       this.pendingBytes = 0;
     }
     let off = 0;
+    let need = 5;
     while (buf.length - off >= 5) {
       const flags = buf[off]!;
       const len = buf.readUInt32BE(off + 1);
       if (flags & 1) throw new ConnectError("compressed gRPC messages are not supported here", Code.Unimplemented);
-      if (len > this.maxMessageBytes) throw new ConnectError(`message of ${len} bytes is over the limit of ${this.maxMessageBytes}`, Code.ResourceExhausted);
-      if (buf.length - off - 5 < len) break;
+      if (len > this.maxMessageBytes) throw this.tooLarge(len, this.maxMessageBytes);
+      if (buf.length - off - 5 < len) {
+        need = 5 + len;
+        break;
+      }
       out(buf.subarray(off + 5, off + 5 + len));
       off += 5 + len;
     }
@@ -56,6 +71,7 @@ export class FrameParser {
       const rest = buf.subarray(off);
       this.pending.push(rest);
       this.pendingBytes = rest.length;
+      this.need = need;
     }
   }
 

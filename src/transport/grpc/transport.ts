@@ -91,10 +91,12 @@ export class GrpcTransport implements Transport {
     const url = checkHttpUrl(opts.url);
     if (opts.httpUrl !== undefined) checkHttpUrl(opts.httpUrl, "httpUrl");
     const tls = opts.tls;
-    const nodeOptions =
-      url.protocol === "https:" && tls
-        ? { ca: tls.ca, cert: tls.cert, key: tls.key, rejectUnauthorized: !tls.insecureSkipVerify }
-        : {};
+    const nodeOptions = {
+      // Node's 10 MB default would refuse a larger message locally with an opaque,
+      // retryable ENHANCE_YOUR_CALM; the server's maxMessageBytes is what decides.
+      maxSessionMemory: 64,
+      ...(url.protocol === "https:" && tls ? { ca: tls.ca, cert: tls.cert, key: tls.key, rejectUnauthorized: !tls.insecureSkipVerify } : {}),
+    };
     // Pings keep a connection with an open call or stream honest (a streaming worker
     // always has one): a dead peer is noticed in seconds. Idle connections are not
     // pinged on a timer: connect-node verifies them with a ping before their next

@@ -1,0 +1,85 @@
+/**
+ * The queued-bytes limit (Limits.maxQueuedBytes): how much memory the args and
+ * meta of unfinished jobs (waiting, scheduled, retrying or active) may hold.
+ * The store tells this ledger when a job enters and leaves that set; the
+ * bindings ask it to admit new jobs before they are stored, and a job that
+ * would take the total past the limit is refused with the retryable
+ * `queue_full` (429 / RESOURCE_EXHAUSTED, Retry-After): the server is full for
+ * now, and room comes back as workers finish jobs.
+ *
+ * Finished jobs are not counted: their number is bounded by maxFinishedJobs and
+ * maxDeadLetter, each at most maxArgsBytes + maxMetaBytes + maxResultBytes.
+ */
+import { jsonBytes } from "../model/limits.js";
+import type { JsonValue } from "../model/json.js";
+import { OjsError } from "../model/errors.js";
+import type { JobAccounting, JobRecord } from "./store/store.js";
+
+/** Retry-After of a refusal: about how long a busy worker pool takes to make room. */
+const RETRY_AFTER_MS = 1000;
+
+/** queue_full for the whole server: the details name the limit, not a queue's depth bound. */
+export class QueuedBytesFullError extends OjsError {
+  override name = "QueuedBytesFullError";
+  readonly retryAfterMs = RETRY_AFTER_MS;
+  constructor(message: string, held: number, max: number) {
+    super(message, { code: "queue_full", retryable: true, details: { limit: "maxQueuedBytes", max, held } });
+  }
+}
+
+export class QueuedBytes implements JobAccounting {
+  /** Bytes held now by unfinished jobs. */
+  total = 0;
+  // The last size measured, by the values measured: an enqueue measures at admission, and
+  // the store's enter() right after asks again for the same job. One entry, no per-job map.
+  private lastArgs: unknown;
+  private lastMeta: unknown;
+  private lastSize = 0;
+
+  constructor(readonly max: number) {}
+
+  /** The bytes a job with these args and meta holds while it is unfinished. */
+  sizeOf(args: JsonValue[], meta: JsonValue | undefined): number {
+    // The store keeps a request without meta as meta {}: the same job as far as size goes.
+    if (args === this.lastArgs && (meta === this.lastMeta || (this.lastMeta === undefined && isEmptyObject(meta)))) return this.lastSize;
+    const n = jsonBytes(args) + (meta === undefined || isEmptyObject(meta) ? 0 : jsonBytes(meta));
+    this.lastArgs = args;
+    this.lastMeta = meta;
+    this.lastSize = n;
+    return n;
+  }
+
+  /** Throws the retryable queue_full when `bytes` more would pass the limit; stores nothing. */
+  admit(bytes: number): void {
+    if (this.total + bytes > this.max)
+      throw new QueuedBytesFullError(
+        `the server holds ${this.total} bytes of unfinished jobs; ${bytes} more would pass the limit maxQueuedBytes=${this.max}`,
+        this.total,
+        this.max,
+      );
+  }
+
+  enter(rec: JobRecord): void {
+    if (rec.queuedBytes > 0) return;
+    const n = this.sizeOf(rec.job.args, rec.job.meta);
+    rec.queuedBytes = n;
+    this.total += n;
+  }
+
+  leave(rec: JobRecord): void {
+    this.total -= rec.queuedBytes;
+    rec.queuedBytes = 0;
+  }
+
+  clear(): void {
+    this.total = 0;
+    this.lastArgs = undefined;
+    this.lastMeta = undefined;
+  }
+}
+
+function isEmptyObject(v: unknown): boolean {
+  if (typeof v !== "object" || v === null) return false;
+  for (const _ in v) return false;
+  return true;
+}
