@@ -75,7 +75,33 @@ function checkConfirm(operation: string, confirm: unknown): void {
   if (confirm !== true) throw invalid(operation, "confirm", "must be true: this operation changes or removes many jobs at once");
 }
 
+/**
+ * The operator's side of a server (the admin-api extension), reached as
+ * `client.admin`: queues with counts and throughput, job search, single and
+ * bulk retry/cancel/delete, purges, workers and statistics.
+ *
+ * Arguments are checked before anything is sent: bad input rejects with a
+ * ValidationError naming the field. Destructive calls (bulk actions, purges)
+ * need `confirm: true`, checked here and again by the server; a bulk call acts
+ * on at most `limit` jobs (default 1000, at most 10 000) and says how many are
+ * `remaining`. Reads, pause/resume and worker directives are retried by the
+ * client's retry policy; the other actions are never retried. A transport
+ * without admin operations rejects with UnimplementedError. On a server that
+ * checks keys, reads need the `readonly` role, cancelling a job `producer`,
+ * the rest `admin` (otherwise PermissionDeniedError).
+ *
+ * @example
+ * ```ts
+ * const client = new Client({ url: "http://localhost:8080" });
+ * const failed = await client.admin.listJobs({ queue: "mail", state: "discarded", perPage: 50 });
+ * console.log(failed.total);
+ * let r;
+ * do r = await client.admin.retryJobs({ queue: "mail", deadLetter: true }, { confirm: true, limit: 500 });
+ * while (r.remaining > 0 && r.succeeded > 0);
+ * ```
+ */
 export class AdminClient {
+  /** Made by `Client`; use `client.admin`. */
   constructor(
     private readonly transport: Transport,
     private readonly run: CallRunner,
@@ -107,12 +133,17 @@ export class AdminClient {
     return this.run(true, call, (c) => this.t.pauseQueue(q, c));
   }
 
+  /** Starts delivery from a paused queue again. */
   async resumeQueue(name: string, call?: CallOptions): Promise<void> {
     const q = checkQueue("admin.resumeQueue", name);
     return this.run(true, call, (c) => this.t.resumeQueue(q, c));
   }
 
-  /** Removes the queue's jobs in the given states (never active ones); needs `confirm: true`. */
+  /**
+   * Removes the queue's jobs in the given states, finished (or, when waiting,
+   * created) before `olderThan` when given; waiting jobs are cancelled first.
+   * Needs `confirm: true` and at least one state; "active" is refused by the server.
+   */
   async purgeQueue(name: string, opts: PurgeOptions, call?: CallOptions): Promise<PurgeResult> {
     const op = "admin.purgeQueue";
     const q = checkQueue(op, name);
@@ -134,36 +165,45 @@ export class AdminClient {
     return this.run(true, call, (c) => this.t.listJobs(opts, c));
   }
 
+  /** One job by id, in any state; NotFoundError when the server has no such job. */
   async getJob(id: string, call?: CallOptions): Promise<Job> {
     const j = checkId("admin.getJob", id);
     return this.run(true, call, (c) => this.t.getJob(j, c));
   }
 
+  /** Cancels a job that has not finished; ConflictError when it already has. */
   async cancelJob(id: string, call?: CallOptions): Promise<Job> {
     return this.t.cancelJob(checkId("admin.cancelJob", id), call);
   }
 
-  /** Puts a discarded job back on its queue with a fresh attempt budget (cancelled jobs stay cancelled). */
+  /**
+   * Puts a discarded job (in the dead-letter queue or not) back on its queue with
+   * a fresh attempt budget; ConflictError for any other state (cancelled jobs stay cancelled).
+   */
   async retryJob(id: string, call?: CallOptions): Promise<Job> {
     return this.t.retryJob(checkId("admin.retryJob", id), call);
   }
 
-  /** Removes a finished job for good. */
+  /** Removes a finished job (completed, cancelled or discarded) for good; ConflictError while it is unfinished. */
   async deleteJob(id: string, call?: CallOptions): Promise<void> {
     return this.t.deleteJob(checkId("admin.deleteJob", id), call);
   }
 
-  /** Retries the discarded jobs the filter matches, up to `limit` per call; `remaining` says how many are left. */
+  /**
+   * Retries the discarded jobs the filter matches, up to `limit` per call;
+   * needs `confirm: true`. `remaining` says how many are left; matching jobs
+   * that cannot be retried count in `failed`.
+   */
   retryJobs(filter: JobFilter, opts: BulkOptions, call?: CallOptions): Promise<BulkResult> {
     return this.bulk("retry", filter, opts, call);
   }
 
-  /** Cancels the unfinished jobs the filter matches. */
+  /** Cancels the unfinished jobs the filter matches, up to `limit` per call; needs `confirm: true`. */
   cancelJobs(filter: JobFilter, opts: BulkOptions, call?: CallOptions): Promise<BulkResult> {
     return this.bulk("cancel", filter, opts, call);
   }
 
-  /** Deletes the finished jobs the filter matches. */
+  /** Deletes the finished jobs the filter matches, up to `limit` per call; needs `confirm: true`. */
   deleteJobs(filter: JobFilter, opts: BulkOptions, call?: CallOptions): Promise<BulkResult> {
     return this.bulk("delete", filter, opts, call);
   }
@@ -188,11 +228,13 @@ export class AdminClient {
 
   // --- workers ----------------------------------------------------------------------------------
 
+  /** The workers the server knows, a page at a time, with a summary of how many are in each state and stale. */
   async listWorkers(opts: PageOptions = {}, call?: CallOptions): Promise<WorkerList> {
     checkPage("admin.listWorkers", opts);
     return this.run(true, call, (c) => this.t.listWorkers(opts, c));
   }
 
+  /** One worker by id; NotFoundError when the server does not know it. */
   async getWorker(id: string, call?: CallOptions): Promise<AdminWorker> {
     const w = checkId("admin.getWorker", id);
     return this.run(true, call, (c) => this.t.getWorker(w, c));
@@ -204,6 +246,7 @@ export class AdminClient {
     return this.run(true, call, (c) => this.t.directWorker(w, "quiet", c));
   }
 
+  /** Tells the worker to shut down; heard at its next heartbeat. */
   async terminateWorker(id: string, call?: CallOptions): Promise<AdminWorker> {
     const w = checkId("admin.terminateWorker", id);
     return this.run(true, call, (c) => this.t.directWorker(w, "terminate", c));
@@ -222,7 +265,7 @@ export class AdminClient {
     return this.run(true, call, (c) => this.t.stats(c));
   }
 
-  /** Completions and failures per period ("1m", "5m", "15m", "1h") over the last hour. */
+  /** Completions and failed attempts per period ("1m", "5m", "15m", "1h"; default "5m") within the last hour. */
   async statsHistory(opts: HistoryOptions = {}, call?: CallOptions): Promise<StatsHistory> {
     const op = "admin.statsHistory";
     if (opts.period !== undefined && !(opts.period in HISTORY_PERIODS)) throw invalid(op, "period", `must be one of ${Object.keys(HISTORY_PERIODS).join(", ")}`);

@@ -9,6 +9,7 @@ import type { WorkerDirective } from "./system.js";
 /** How many retained jobs are in each state. */
 export type StateCounts = Record<JobState, number>;
 
+/** Completions and failed attempts per minute: the mean over the last five minutes, the current one included. */
 export interface Throughput {
   /** Completions per minute, averaged over the last five minutes. */
   processedPerMinute: number;
@@ -16,18 +17,27 @@ export interface Throughput {
   failedPerMinute: number;
 }
 
+/** A queue as {@link AdminClient.listQueues} lists it: its state, per-state counts, dead-letter count and throughput. */
 export interface AdminQueue {
   name: string;
   /** "paused" when delivery is stopped, "active" otherwise. */
   state: "active" | "paused";
+  /** The same as `state === "paused"`. */
   paused: boolean;
+  /** Retained jobs of this queue in each state. */
   counts: StateCounts;
   /** Jobs of this queue in the dead-letter queue. */
   deadLetter: number;
   throughput: Throughput;
+  /** When the server first saw the queue. */
   createdAt?: Date;
 }
 
+/**
+ * One queue as {@link AdminClient.getQueue} returns it: the list view plus
+ * depth, configuration and the last hour. A queue the server does not know
+ * reads as empty (zero counts) rather than as not found.
+ */
 export interface AdminQueueDetail extends AdminQueue {
   /** Jobs waiting to run (available, scheduled, retryable, pending). */
   depth: number;
@@ -37,8 +47,9 @@ export interface AdminQueueDetail extends AdminQueue {
     /** Depth bound of the backpressure extension. */
     maxDepth?: number;
   };
+  /** Completions and failed attempts over the last hour; mean run time of the completions and mean wait before a start, in milliseconds (0 when none). */
   lastHour: { completed: number; failed: number; avgDurationMs: number; avgWaitMs: number };
-  /** When the longest-waiting available job was enqueued. */
+  /** When the longest-waiting available job was enqueued; absent when none is available. */
   oldestAvailableAt?: Date;
 }
 
@@ -50,10 +61,11 @@ export interface AdminPage<T> {
   perPage: number;
 }
 
+/** Which page of a list to read; a page past the end is empty and still gives the total. */
 export interface PageOptions {
   /** From 1; default 1. */
   page?: number;
-  /** Default 20, at most 100. */
+  /** Items per page: default 20, at most 100 (more is a ValidationError). */
   perPage?: number;
 }
 
@@ -71,6 +83,7 @@ export interface JobFilter {
   deadLetter?: boolean;
 }
 
+/** What {@link AdminClient.listJobs} orders by: creation time, scheduled time (creation time when unscheduled) or priority; ties keep creation order. */
 export type JobSortField = "created_at" | "scheduled_at" | "priority";
 
 export interface JobListOptions extends JobFilter, PageOptions {
@@ -80,8 +93,10 @@ export interface JobListOptions extends JobFilter, PageOptions {
   order?: "asc" | "desc";
 }
 
+/** What a bulk call does to each matching job: retry a discarded one, cancel an unfinished one, delete a finished one. */
 export type BulkAction = "retry" | "cancel" | "delete";
 
+/** The safety settings of a bulk retry, cancel or delete. */
 export interface BulkOptions {
   /**
    * Must be true: the safety interlock of every bulk operation. Without it the
@@ -92,11 +107,17 @@ export interface BulkOptions {
   limit?: number;
 }
 
+/**
+ * What a bulk call did. A matching job the action does not apply to (retrying
+ * an active job, deleting a waiting one) counts in `failed`; the others go on.
+ */
 export interface BulkResult {
   action: BulkAction;
   /** Jobs that matched the filter. */
   matched: number;
+  /** Jobs the action was applied to. */
   succeeded: number;
+  /** Jobs the action was tried on and refused for. */
   failed: number;
   /** Matching jobs not acted on because of the limit; call again to go on. */
   remaining: number;
@@ -104,28 +125,35 @@ export interface BulkResult {
   errors: Array<{ jobId: string; error: string }>;
 }
 
+/** Which of a queue's jobs {@link AdminClient.purgeQueue} removes. */
 export interface PurgeOptions {
-  /** States to remove; an active job is never purged. */
+  /** States to remove, at least one; "active" is refused (a worker holds those jobs). Waiting jobs are cancelled, then removed. */
   states: JobState[];
   /** Only jobs that finished (or, waiting, were created) before this. */
   olderThan?: Date;
-  /** Must be true. */
+  /** Must be true: the safety interlock, checked by the client and again by the server. */
   confirm: boolean;
 }
 
+/** What a purge removed. */
 export interface PurgeResult {
+  /** Jobs removed. */
   purgedCount: number;
+  /** The states purged (["discarded"] for the dead-letter queue). */
   states: JobState[];
 }
 
+/** A worker the server has heard from, with what it reported and what the operator told it. */
 export interface AdminWorker {
   id: string;
   /** What the worker last reported: running, quiet, terminate, drain. */
   state: string;
   /** What the operator told it to do. */
   directive: WorkerDirective;
+  /** How many jobs it holds (the length of `activeJobIds`). */
   activeJobs: number;
   activeJobIds: string[];
+  /** When the server first heard from it. */
   startedAt: Date;
   lastHeartbeatAt: Date;
   /** No heartbeat within the server's visibility timeout. */
@@ -137,25 +165,39 @@ export interface WorkerList extends AdminPage<AdminWorker> {
   summary: { total: number; stale: number; [state: string]: number };
 }
 
+/** Server-wide figures, as {@link AdminClient.stats} returns them. */
 export interface AdminStats {
+  /** Queues the server knows. */
   queues: number;
+  /** Workers the server knows, stale ones included. */
   workers: number;
+  /** Retained jobs in each state, across all queues. */
   jobs: StateCounts;
+  /** Jobs in the dead-letter queue. */
   deadLetter: number;
+  /** Across all queues. */
   throughput: Throughput;
+  /** Whole seconds since the server started. */
   uptimeSeconds: number;
 }
 
+/** The width of one point of {@link StatsHistory}: one, five or fifteen minutes, or one hour. */
 export type HistoryPeriod = "1m" | "5m" | "15m" | "1h";
 
+/** Completions (`processed`) and failed attempts per period, oldest first; `timestamp` is where the period starts. */
 export interface StatsHistory {
   period: HistoryPeriod;
   points: Array<{ timestamp: Date; processed: number; failed: number }>;
 }
 
+/** Which history {@link AdminClient.statsHistory} reads; the server keeps the last hour only. */
 export interface HistoryOptions {
+  /** Default "5m". */
   period?: HistoryPeriod;
+  /** Only this queue; all queues by default. */
   queue?: string;
+  /** Default, and earliest honoured: one hour ago. Must not be after `until` (ValidationError). */
   since?: Date;
+  /** Default, and latest honoured: now. */
   until?: Date;
 }
