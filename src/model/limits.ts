@@ -9,6 +9,10 @@
 import { ValidationError } from "./errors.js";
 import type { JsonValue } from "./json.js";
 
+/**
+ * What one request may carry and what the server may hold, the same on both bindings and
+ * checked by the client before sending (docs/limits.md gives each default and why).
+ */
 export interface Limits {
   /**
    * Deepest nesting of a JSON value (args, meta, a result, progress data,
@@ -46,6 +50,7 @@ export const CODEC_MAX_DEPTH = 512;
 
 const MiB = 1024 * 1024;
 
+/** The limits a server and a client use unless told otherwise. */
 export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
   maxDepth: 64,
   maxMessageBytes: 4 * MiB,

@@ -52,7 +52,7 @@ describe("unknown option keys name the nearest known one", () => {
   });
 
   it("a key like nothing known lists the known keys", () => {
-    expect(messageOf(() => new Client({ zzzzzzzz: 1 } as never))).toMatch(/unknown key "zzzzzzzz" \(known keys: url, transport, .*retry\)/);
+    expect(messageOf(() => new Client({ zzzzzzzz: 1 } as never))).toMatch(/unknown key "zzzzzzzz" \(known keys: url, transport, .*retry, limits\)/);
   });
 
   it.each(TRANSPORTS)("enqueue options over %s: { priorty: 5 } names priority, before any I/O", async (transport) => {
