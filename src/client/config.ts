@@ -15,6 +15,9 @@ export interface ConnectionOptions {
   /** Default per-call deadline in ms; default 30 000. */
   timeoutMs?: number;
   tls?: TransportOptions["tls"];
+  /** gRPC keepalive pings: a dead link is noticed within interval + timeout; defaults 5 000 + 5 000 ms. */
+  keepaliveIntervalMs?: number;
+  keepaliveTimeoutMs?: number;
 }
 
 const DEFAULT_URL = "http://localhost:8080";
@@ -41,5 +44,7 @@ export function resolveTransport(opts: ConnectionOptions, env: NodeJS.ProcessEnv
   if (auth) t.auth = auth;
   if (opts.timeoutMs !== undefined) t.timeoutMs = opts.timeoutMs;
   if (opts.tls) t.tls = opts.tls;
+  if (opts.keepaliveIntervalMs !== undefined) t.keepaliveIntervalMs = opts.keepaliveIntervalMs;
+  if (opts.keepaliveTimeoutMs !== undefined) t.keepaliveTimeoutMs = opts.keepaliveTimeoutMs;
   return { transport: createTransport(kind, t), owned: true };
 }

@@ -20,7 +20,7 @@ import {
   workerStateToProto,
 } from "../../codec/proto.js";
 import { dateFromTimestamp, durationFromMs, valueFromJson } from "../../codec/values.js";
-import { ConnectionError, OjsError, TimeoutError, UnimplementedError } from "../../model/errors.js";
+import { ConnectionError, OjsError, TimeoutError, UnimplementedError, ValidationError } from "../../model/errors.js";
 import type { Job, NormalizedJobRequest } from "../../model/job.js";
 import type { Health, HeartbeatResult, Manifest, NackResult, WorkerDirective } from "../../model/system.js";
 import { authHeaders, type TransportOptions } from "../options.js";
@@ -87,14 +87,15 @@ export class GrpcTransport implements Transport {
         ? { ca: tls.ca, cert: tls.cert, key: tls.key, rejectUnauthorized: !tls.insecureSkipVerify }
         : {};
     // Pings keep a connection with an open call or stream honest (a streaming worker
-    // always has one): a dead peer is noticed in seconds. Idle connections are not
+    // always has one): a dead peer is noticed within interval + timeout, 10 s by
+    // default, where TCP alone would take minutes. Idle connections are not
     // pinged on a timer: connect-node verifies them with a ping before their next
     // call anyway, and an idle-ping timer re-armed by a stream closing after
     // abort() pings the destroyed session and throws ERR_HTTP2_INVALID_SESSION
     // uncaught, crashing the process 15 s after close().
     this.session = opts.connect
       ? undefined
-      : new Http2SessionManager(url, { pingIntervalMs: 15_000, pingTimeoutMs: 10_000, pingIdleConnection: false }, nodeOptions);
+      : new Http2SessionManager(url, { pingIntervalMs: keepaliveMs(opts.keepaliveIntervalMs, "keepaliveIntervalMs"), pingTimeoutMs: keepaliveMs(opts.keepaliveTimeoutMs, "keepaliveTimeoutMs"), pingIdleConnection: false }, nodeOptions);
     const transport = (opts.connect ?? createGrpcTransport({ baseUrl: url.toString().replace(/\/$/, ""), sessionManager: this.session! }));
     this.rpc = createClient(OJSService, transport);
     this.headers = { ...(opts.headers ?? {}), ...authHeaders(opts.auth) };
@@ -273,6 +274,15 @@ export class GrpcTransport implements Transport {
       const out: NackResult = { state: jobStateFromProto(r.state) ?? "retryable" };
       if (r.nextAttemptAt) out.nextAttemptAt = dateFromTimestamp(r.nextAttemptAt);
       return out;
+    }, opts?.signal);
+  }
+
+  started(req: { jobId: string; workerId: string }, opts?: CallOptions): Promise<boolean> {
+    return this.call("started", async () => {
+      const { fast } = await this.server();
+      if (!fast) return false;
+      await fast.started(req.jobId, req.workerId, this.timeoutMs, this.callOptions(opts));
+      return true;
     }, opts?.signal);
   }
 
@@ -461,4 +471,11 @@ export class GrpcTransport implements Transport {
 
 export function grpcTransport(opts: GrpcTransportOptions): GrpcTransport {
   return new GrpcTransport(opts);
+}
+
+/** A keepalive setting: default 5 000 ms; at least 10 ms so that a typo cannot flood the peer with pings. */
+function keepaliveMs(v: number | undefined, name: string): number {
+  if (v === undefined) return 5_000;
+  if (!Number.isFinite(v) || v < 10) throw new ValidationError(`${name}: must be a number of milliseconds >= 10, got ${v}`);
+  return v;
 }
