@@ -7,15 +7,21 @@ import { connectNodeAdapter } from "@connectrpc/connect-node";
 import { createServer as createHttp1Server, type Server as Http1Server, type ServerResponse } from "node:http";
 import { createServer as createHttp2Server, type Http2Server, type Http2ServerRequest, type Http2ServerResponse, type Http2Session } from "node:http2";
 import { createServer as createNetServer, type AddressInfo, type Socket } from "node:net";
+import { ConnectionGuard, type ConnectionLimitOptions } from "./connections.js";
 import { ServerCore } from "./core.js";
 import { rawGrpcHandler } from "./grpc/raw.js";
 import { grpcRoutes } from "./grpc/service.js";
-import { httpRoutes } from "./http/routes.js";
+import { httpRoutes, MAX_LONG_POLL_MS } from "./http/routes.js";
 import { HttpRouter, type NodeRequest, type NodeResponse } from "./http/router.js";
 import type { SchemaValidationMode } from "./store/schemas.js";
 import type { StoreOptions } from "./store/store.js";
 
-export interface ServerOptions {
+/** Connection limits and timeouts, keepalive and job caps: docs/connections.md. */
+export interface ServerOptions extends ConnectionLimitOptions {
+  /** Most unsettled jobs pushed to one StreamJobs stream (its max_concurrent is clamped); default 1 000. */
+  maxInFlightPerStream?: number;
+  /** Most unsettled jobs one worker id holds over all its streams and fetches; default 1 000. */
+  maxInFlightPerWorker?: number;
   /** 0 (the default) picks a free port. */
   port?: number;
   /** Default 127.0.0.1: the embedded server is for local use unless you say otherwise. */
@@ -60,8 +66,10 @@ export async function startServer(opts: ServerOptions = {}): Promise<OjsServer> 
     ...(opts.maxDeadLetter !== undefined ? { maxDeadLetter: opts.maxDeadLetter } : {}),
     ...(opts.schemaValidation !== undefined ? { schemaValidation: opts.schemaValidation } : {}),
     ...(opts.conformanceHooks !== undefined ? { conformanceHooks: opts.conformanceHooks } : {}),
+    inFlight: { ...(opts.maxInFlightPerStream !== undefined ? { perStream: opts.maxInFlightPerStream } : {}), ...(opts.maxInFlightPerWorker !== undefined ? { perWorker: opts.maxInFlightPerWorker } : {}) },
     ...(opts.store ?? {}),
   });
+  const guard = new ConnectionGuard(opts, (name) => core.count(name));
   const router = httpRoutes(core, new HttpRouter(opts.maxBodyBytes, (status) => core.count(`${Math.floor(status / 100)}xx`)));
   const adapter = connectNodeAdapter({
     routes: grpcRoutes(core),
@@ -76,27 +84,34 @@ export async function startServer(opts: ServerOptions = {}): Promise<OjsServer> 
   // The hot gRPC methods (job stream, fast path, batch) skip connect's per-call machinery.
   const raw = rawGrpcHandler(core);
   const handler = (req: NodeRequest, res: NodeResponse): void => {
+    guard.request(req as Http2ServerRequest, res as Http2ServerResponse);
+    if (guard.overCap(req as Http2ServerRequest)) return guard.busy(req as Http2ServerRequest, res as ServerResponse);
     if (raw(req as Http2ServerRequest, res as Http2ServerResponse)) return;
     if (isGrpc(req)) parseErrorsAsInvalidArgument(res);
     (adapter as (req: NodeRequest, res: NodeResponse) => void)(req, res);
   };
 
-  const h2 = createHttp2Server({}, handler as Parameters<typeof createHttp2Server>[1]);
+  const h2 = createHttp2Server({ settings: guard.http2Settings }, handler as Parameters<typeof createHttp2Server>[1]);
   const h1 = createHttp1Server({ keepAlive: true }, handler as Parameters<typeof createHttp1Server>[1]);
-  h1.keepAliveTimeout = 65_000;
+  guard.configureHttp1(h1, MAX_LONG_POLL_MS);
   const sockets = new Set<Socket>();
   const sessions = new Set<Http2Session>();
   h2.on("session", (s) => {
+    guard.attachSession(s);
     sessions.add(s);
     s.on("close", () => sessions.delete(s));
   });
 
   const net = createNetServer((socket) => {
+    guard.accept(socket);
     sockets.add(socket);
     socket.on("close", () => sockets.delete(socket));
     socket.setNoDelay(true);
     socket.once("readable", () => routeConnection(socket, h1, h2));
   });
+
+  net.maxConnections = guard.listenerCap;
+  net.on("drop", () => core.count("connections.dropped"));
 
   await new Promise<void>((resolve, reject) => {
     net.once("error", reject);
@@ -114,6 +129,7 @@ export async function startServer(opts: ServerOptions = {}): Promise<OjsServer> 
     closing ??= (async () => {
       core.draining = true;
       core.close();
+      guard.close();
       await new Promise<void>((resolve) => {
         net.close(() => resolve());
         for (const s of sessions) s.close();
