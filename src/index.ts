@@ -8,6 +8,7 @@ export type { RetryOptions } from "./client/retry.js";
 export type { EventsOptions } from "./client/events.js";
 export type { ConnectionOptions } from "./client/config.js";
 export { Worker, type WorkerOptions, type WorkerState, type WorkerEvents } from "./worker/worker.js";
+export type { AbandonedReport, AbandonReason } from "./worker/hard-deadline.js";
 export type { Handler, HandlerResult, JobContext, Middleware } from "./worker/types.js";
 export { NonRetryableError, JobTimeoutError, ShutdownError, JobCancelledError } from "./worker/errors.js";
 

@@ -6,12 +6,18 @@
  */
 import { fork, type ChildProcess } from "node:child_process";
 import { join } from "node:path";
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it } from "vitest";
 import { Client } from "../../src/index.js";
 import { TRANSPORTS, uniqueQueue, useServer } from "../helpers.js";
 
 const ctx = useServer({ visibilityTimeoutMs: 30_000 });
 const fixture = join(import.meta.dirname, "..", "fixtures", "hung-worker.ts");
+
+const children: ChildProcess[] = [];
+// A failed test must not leave its worker running out its hung handler's minute.
+afterEach(() => {
+  for (const c of children.splice(0)) if (c.exitCode === null && c.signalCode === null) c.kill("SIGKILL");
+});
 
 interface Run {
   child: ChildProcess;
@@ -23,6 +29,7 @@ interface Run {
 
 function run(transport: string, queue: string, graceMs: number, hardDeadlineMs: number): Run {
   const child = fork(fixture, [ctx.url, transport, queue, String(graceMs), String(hardDeadlineMs)], { execArgv: ["--import", "tsx"], stdio: ["ignore", "inherit", "pipe", "ipc"] });
+  children.push(child);
   let err = "";
   child.stderr!.on("data", (d: Buffer) => (err += d.toString()));
   const messages: unknown[] = [];

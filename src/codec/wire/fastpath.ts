@@ -164,11 +164,13 @@ export function writeSettleStreamRequestBody(w: Writer, calls: readonly SettleCa
       const nat = w.open();
       writeNackRequestBody(w, c.nack);
       w.close(nat);
-    } else if (c.started) {
+    }
+    writeStringField(w, 0x22, c.workerId ?? "");
+    // Field 5 after field 4, in field-number order as protobuf-es writes it.
+    if (c.started) {
       const jobId = c.started.jobId;
       writeNested(w, 0x2a, () => writeStringField(w, 0x0a, jobId));
     }
-    writeStringField(w, 0x22, c.workerId ?? "");
     w.close(at);
   }
 }
