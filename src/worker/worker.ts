@@ -49,7 +49,7 @@ export interface WorkerOptions extends ConnectionOptions {
    * are still running (they ignored their abort signal) ends the process, with
    * exit code 1, after reporting the jobs it abandons ("abandoned" event and a
    * line on stderr). A second signal does the same at once. Default
-   * gracePeriodMs + 5 000 ms; 0 never.
+   * gracePeriodMs + 3 000 ms; 0 never.
    */
   hardDeadlineMs?: number;
   /** How often an idle stream is cross-checked with a unary fetch; default 2 000 ms. */
@@ -170,7 +170,7 @@ export class Worker extends Emitter<WorkerEvents> implements AsyncDisposable {
       longPollMs: nonNegative(opts.longPollMs, 20_000, "longPollMs"),
       hardDeadlineMs: 0,
     };
-    this.opts.hardDeadlineMs = nonNegative(opts.hardDeadlineMs, this.opts.gracePeriodMs + 5_000, "hardDeadlineMs");
+    this.opts.hardDeadlineMs = nonNegative(opts.hardDeadlineMs, this.opts.gracePeriodMs + 3_000, "hardDeadlineMs");
     const { transport, owned } = resolveTransport(opts);
     this.transport = transport;
     this.ownsTransport = owned;
