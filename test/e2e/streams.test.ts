@@ -139,3 +139,23 @@ describe("a gRPC worker behind a link that freezes (no byte passes, the sockets 
     expect(await states(client, jobs)).toEqual({ completed: 30 });
   }, 40_000);
 });
+
+describe("the start signal of a pushed job", () => {
+  const ctx = useServer();
+
+  it("a gRPC worker sends it over the fast path when the handler begins, long before any heartbeat", async () => {
+    const client = new Client({ url: ctx.url, transport: "http" });
+    cleanup.push(() => client.close());
+    const queue = uniqueQueue("start");
+    const [job] = await enqueue(client, queue, 1);
+    let open!: () => void;
+    const gate = new Promise<void>((r) => (open = r));
+    const worker = new Worker({ url: ctx.url, transport: "grpc", queues: [queue], handleSignals: false, heartbeatIntervalMs: 60_000 });
+    worker.register("t.s", () => gate);
+    void worker.start();
+    cleanup.push(() => worker.stop());
+    cleanup.push(open);
+    await eventually(() => ctx.server.core.store.get(job!.id).started, 5000);
+    expect(ctx.server.core.store.getWorker(worker.workerId).reportsStarts).toBe(true);
+  });
+});
