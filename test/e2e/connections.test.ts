@@ -115,5 +115,13 @@ describe("the connection cap", () => {
     cleanup.push(() => session.destroy());
     const settings = await new Promise<{ maxConcurrentStreams?: number }>((r) => session.once("remoteSettings", r));
     expect(settings.maxConcurrentStreams).toBe(7);
+    session.destroy();
+    // A client with more calls at once than that waits for free streams instead of failing, even
+    // on a new connection where the burst goes out before the server's SETTINGS arrive (the
+    // refused streams are sent again: the server never processed them).
+    const c = new Client({ url: s.url, transport: "grpc" });
+    cleanup.push(() => c.close());
+    const answers = await Promise.all(Array.from({ length: 100 }, () => c.health()));
+    expect(answers.every((a) => a.status === "ok")).toBe(true);
   });
 });

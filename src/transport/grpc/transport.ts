@@ -113,10 +113,19 @@ export class GrpcTransport implements Transport {
   }
 
   private async call<T>(operation: string, fn: () => Promise<T>, signal?: AbortSignal): Promise<T> {
-    try {
-      return await fn();
-    } catch (e) {
-      throw fromConnectError(e, operation, signal);
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await fn();
+      } catch (e) {
+        // A stream the server refused was never processed, so sending it again is safe for
+        // any call. It happens to a burst sent on a new connection before the server's
+        // SETTINGS (its cap on concurrent streams) arrive; after them, Node queues instead.
+        if (attempt < 4 && refusedStream(e) && !signal?.aborted) {
+          await new Promise((r) => setTimeout(r, 10 * attempt));
+          continue;
+        }
+        throw fromConnectError(e, operation, signal);
+      }
     }
   }
 
@@ -478,4 +487,10 @@ function keepaliveMs(v: number | undefined, name: string): number {
   if (v === undefined) return 5_000;
   if (!Number.isFinite(v) || v < 10) throw new ValidationError(`${name}: must be a number of milliseconds >= 10, got ${v}`);
   return v;
+}
+
+/** RST_STREAM with REFUSED_STREAM (7), as connect-node and ./raw.ts report it. */
+function refusedStream(e: unknown): boolean {
+  const msg = e instanceof Error ? e.message : "";
+  return /NGHTTP2_REFUSED_STREAM|stream closed with error code 7$/.test(msg);
 }
