@@ -55,6 +55,29 @@ describe("a StreamJobs call that receives jobs but never settles them", () => {
   });
 });
 
+describe("workers that crash right after receiving their jobs", () => {
+  const ctx = useServer({ visibilityTimeoutMs: 300 });
+
+  it("three crashes holding 10 jobs each: all 30 jobs go back without using an attempt (maxAttempts 1: none discarded)", async () => {
+    const client = new Client({ url: ctx.url, transport: "http" });
+    cleanup.push(() => client.close());
+    const queue = uniqueQueue("crash");
+    const jobs = await enqueue(client, queue, 30);
+    for (let i = 0; i < 3; i++) {
+      const session = await h2Session(ctx.url);
+      const s = new AbandonedStream(session, { queues: [queue], workerId: `crashing-${i}`, maxConcurrent: 10 });
+      await eventually(() => s.received === 10, 5000);
+      // The process dies: its connection goes, the jobs it received were never started.
+      session.destroy();
+    }
+    await eventually(() => counts(ctx.server, queue).available === 30, 5000);
+    const reclaimed = ctx.server.core.store.recentEvents({ types: ["job.reclaimed"], queues: [queue] }, 1000);
+    expect(reclaimed.length).toBe(30);
+    expect(reclaimed.every((e) => (e.data as { charged?: boolean }).charged === false)).toBe(true);
+    for (const j of await Promise.all(jobs.map((x) => client.getJob(x.id)))) expect(j).toMatchObject({ state: "available", attempt: 0, errors: [] });
+  });
+});
+
 describe.each(TRANSPORTS)("500 abandoned StreamJobs calls and a real worker over %s", (transport) => {
   const ctx = useServer({ visibilityTimeoutMs: 1000 });
 
