@@ -1,6 +1,7 @@
 /**
  * What keeps connections from piling up, for every listener of the server
- * (cleartext today; a TLS listener hands its sockets to the same guard):
+ * (cleartext today; a TLS listener calls accept() with the TCP socket and
+ * adopt() with the TLS socket it wraps it in):
  *
  * - a connection must send its first request within `headersTimeoutMs`;
  * - one with nothing in flight is closed after `idleTimeoutMs`;
@@ -110,6 +111,16 @@ export class ConnectionGuard {
       this.conns.delete(conn);
     });
     this.arm(conn, this.limits.headersTimeoutMs, "connections.header_timeout");
+  }
+
+  /**
+   * A listener that wraps an accepted socket (TLS) speaks HTTP on the wrapper:
+   * requests and sessions then find the connection through it. Call once the
+   * wrapper exists, before it is handed to the HTTP/1.1 or HTTP/2 server.
+   */
+  adopt(wrapper: Socket, accepted: Socket): void {
+    const conn = connOf(accepted);
+    if (conn) (wrapper as Socket & { [kConn]?: Conn })[kConn] = conn;
   }
 
   /** HTTP/1.1 settings: in-request silence and keep-alive idleness close the socket too. */

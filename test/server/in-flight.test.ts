@@ -120,3 +120,15 @@ describe("a worker that reconnects", () => {
     expect(fresh.consumer.closed).toBe(false);
   });
 });
+
+describe("streams without a worker id", () => {
+  it("are many clients, not one worker: no shared cap, no replacing each other", () => {
+    const { jobs, stream } = setup({ inFlight: { perWorker: 2 } });
+    jobs(10);
+    const a = stream("anonymous", 3);
+    const b = stream("anonymous", 3);
+    expect(a.got.length + b.got.length).toBe(6);
+    expect(a.stale).toEqual([]);
+    expect(a.consumer.closed).toBe(false);
+  });
+});

@@ -22,6 +22,13 @@ export interface InFlightLimits {
   freeReclaims: number;
 }
 
+/**
+ * What the adapters call a stream or fetch without a worker id. Calls under it
+ * are many unrelated clients, not one worker: they are neither capped together
+ * nor replace each other's streams.
+ */
+export const ANONYMOUS_WORKER = "anonymous";
+
 export const DEFAULT_IN_FLIGHT_LIMITS: InFlightLimits = Object.freeze({ perStream: 1000, perWorker: 1000, freeReclaims: 3 });
 
 /** A push stream as this module sees it; the store's Consumer satisfies it. */
@@ -50,16 +57,19 @@ export class InFlight<S extends StreamHandle> {
 
   /** How many more jobs this worker may be handed now. */
   room(workerId: string): number {
+    if (workerId === ANONYMOUS_WORKER) return Infinity;
     return this.limits.perWorker - (this.held.get(workerId) ?? 0);
   }
 
   /** A job was claimed by `workerId`. */
   take(workerId: string): void {
+    if (workerId === ANONYMOUS_WORKER) return;
     this.held.set(workerId, (this.held.get(workerId) ?? 0) + 1);
   }
 
   /** A job `workerId` held was settled or taken back; true when the worker was at its cap until now. */
   give(workerId: string): boolean {
+    if (workerId === ANONYMOUS_WORKER) return false;
     const n = (this.held.get(workerId) ?? 0) - 1;
     if (n <= 0) this.held.delete(workerId);
     else this.held.set(workerId, n);
@@ -75,7 +85,7 @@ export class InFlight<S extends StreamHandle> {
   open(s: S): S[] {
     let set = this.streams.get(s.workerId);
     if (!set) this.streams.set(s.workerId, (set = new Set()));
-    const replaced = [...set].filter((o) => !o.closed && sameQueues(o.queues, s.queues));
+    const replaced = s.workerId === ANONYMOUS_WORKER ? [] : [...set].filter((o) => !o.closed && sameQueues(o.queues, s.queues));
     set.add(s);
     return replaced;
   }
