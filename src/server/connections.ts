@@ -19,6 +19,7 @@
 import type { ServerResponse } from "node:http";
 import type { Http2Session } from "node:http2";
 import type { Socket } from "node:net";
+import { ValidationError } from "../model/errors.js";
 
 export interface ConnectionLimitOptions {
   /** A new connection must send its first request (all its headers) within this; default 10 000 ms. */
@@ -57,7 +58,7 @@ export function connectionLimits(o: ConnectionLimitOptions = {}): ConnectionLimi
     const v = o[k];
     if (v === undefined) continue;
     const min = k === "maxConnections" || k === "maxStreamsPerConnection" ? 1 : 10;
-    if (!Number.isInteger(v) || v < min) throw new RangeError(`${k}: must be an integer >= ${min}, got ${v}`);
+    if (!Number.isInteger(v) || v < min) throw new ValidationError(`${k}: must be an integer >= ${min}, got ${v}`);
     out[k] = v;
   }
   return out;

@@ -8,6 +8,7 @@
  * lease runs out; and a job that only sat in a dead stream's buffers did not
  * run, so it goes back without using an attempt.
  */
+import { ValidationError } from "../../model/errors.js";
 
 export interface InFlightLimits {
   /** Most unsettled jobs pushed to one StreamJobs stream (its max_concurrent is clamped to it). */
@@ -46,7 +47,7 @@ export class InFlight<S extends StreamHandle> {
   constructor(limits: Partial<InFlightLimits> = {}) {
     this.limits = { ...DEFAULT_IN_FLIGHT_LIMITS, ...limits };
     for (const [k, v] of Object.entries(this.limits)) {
-      if (!Number.isInteger(v) || v < (k === "freeReclaims" ? 0 : 1)) throw new RangeError(`${k}: must be a ${k === "freeReclaims" ? "non-negative" : "positive"} integer, got ${v}`);
+      if (!Number.isInteger(v) || v < (k === "freeReclaims" ? 0 : 1)) throw new ValidationError(`${k}: must be a ${k === "freeReclaims" ? "non-negative" : "positive"} integer, got ${v}`);
     }
   }
 
