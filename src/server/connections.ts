@@ -111,6 +111,10 @@ export class ConnectionGuard {
       clearTimeout(conn.timer);
       this.conns.delete(conn);
     });
+    // HTTP/1.1 closes through Node's own socket timeouts (configureHttp1): count them.
+    socket.on("timeout", () => {
+      if (!conn.session && conn.sawRequest) this.count(conn.inFlight === 0 ? "connections.idle_timeout" : "connections.request_timeout");
+    });
     this.arm(conn, this.limits.headersTimeoutMs, "connections.header_timeout");
   }
 
@@ -126,8 +130,9 @@ export class ConnectionGuard {
 
   /** HTTP/1.1 settings: in-request silence and keep-alive idleness close the socket too. */
   configureHttp1(server: { timeout: number; keepAliveTimeout: number; headersTimeout: number; requestTimeout: number }, longestSilentResponseMs: number): void {
-    // A second later than our own idle timer, so that the close is ours (and counted).
-    server.keepAliveTimeout = this.limits.idleTimeoutMs + 1000;
+    // Node's keep-alive timer closes idle HTTP/1.1 sockets, and its "Keep-Alive: timeout=N"
+    // hint tells clients to let go a little earlier, so none sends on a socket being closed.
+    server.keepAliveTimeout = this.limits.idleTimeoutMs;
     // A request in progress may be silent while the server holds it (long poll, SSE between keepalives).
     server.timeout = Math.max(this.limits.idleTimeoutMs, longestSilentResponseMs + 5_000);
     server.headersTimeout = this.limits.headersTimeoutMs;
@@ -198,7 +203,8 @@ export class ConnectionGuard {
 
   private end(conn: Conn): void {
     conn.inFlight = Math.max(0, conn.inFlight - 1);
-    if (conn.inFlight === 0 && !conn.socket.destroyed) this.arm(conn, this.limits.idleTimeoutMs, "connections.idle_timeout");
+    // HTTP/2 only: HTTP/1.1 idleness is Node's keep-alive timeout (configureHttp1).
+    if (conn.inFlight === 0 && conn.session && !conn.socket.destroyed) this.arm(conn, this.limits.idleTimeoutMs, "connections.idle_timeout");
   }
 
   private arm(conn: Conn, ms: number, counter: string): void {
