@@ -128,8 +128,19 @@ export class ConnectionGuard {
     if (conn) (wrapper as Socket & { [kConn]?: Conn })[kConn] = conn;
   }
 
-  /** HTTP/1.1 settings: in-request silence and keep-alive idleness close the socket too. */
-  configureHttp1(server: { timeout: number; keepAliveTimeout: number; headersTimeout: number; requestTimeout: number }, longestSilentResponseMs: number): void {
+  /** Options for http.createServer: how often Node checks for requests whose headers are late. */
+  get http1Options(): { connectionsCheckingInterval: number } {
+    return { connectionsCheckingInterval: Math.max(50, Math.min(1000, Math.floor(this.limits.headersTimeoutMs / 4))) };
+  }
+
+  /**
+   * HTTP/1.1 settings: headers late on a kept-alive connection (a slow second
+   * request), in-request silence and keep-alive idleness close the socket too.
+   * Node checks `headersTimeout` only on a server that emitted 'listening'; ours
+   * never listens (the net server hands it sockets), so it is told it does, and
+   * close() must be called on it to stop the check.
+   */
+  configureHttp1(server: { timeout: number; keepAliveTimeout: number; headersTimeout: number; requestTimeout: number; emit(e: "listening"): boolean }, longestSilentResponseMs: number): void {
     // Node's keep-alive timer closes idle HTTP/1.1 sockets, and its "Keep-Alive: timeout=N"
     // hint tells clients to let go a little earlier, so none sends on a socket being closed.
     server.keepAliveTimeout = this.limits.idleTimeoutMs;
@@ -137,6 +148,7 @@ export class ConnectionGuard {
     server.timeout = Math.max(this.limits.idleTimeoutMs, longestSilentResponseMs + 5_000);
     server.headersTimeout = this.limits.headersTimeoutMs;
     server.requestTimeout = 0;
+    server.emit("listening");
   }
 
   /** An HTTP/2 session on a guarded socket: count its streams and ping it. */

@@ -92,7 +92,7 @@ export async function startServer(opts: ServerOptions = {}): Promise<OjsServer> 
   };
 
   const h2 = createHttp2Server({ settings: guard.http2Settings }, handler as Parameters<typeof createHttp2Server>[1]);
-  const h1 = createHttp1Server({ keepAlive: true }, handler as Parameters<typeof createHttp1Server>[1]);
+  const h1 = createHttp1Server({ keepAlive: true, ...guard.http1Options }, handler as Parameters<typeof createHttp1Server>[1]);
   guard.configureHttp1(h1, MAX_LONG_POLL_MS);
   const sockets = new Set<Socket>();
   const sessions = new Set<Http2Session>();
@@ -130,6 +130,7 @@ export async function startServer(opts: ServerOptions = {}): Promise<OjsServer> 
       core.draining = true;
       core.close();
       guard.close();
+      h1.close();
       await new Promise<void>((resolve) => {
         net.close(() => resolve());
         for (const s of sessions) s.close();

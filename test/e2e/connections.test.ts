@@ -74,6 +74,26 @@ describe("an idle connection", () => {
     expect(counter(s, "connections.idle_timeout")).toBe(1);
   });
 
+  it("over HTTP/1.1: a second request whose headers come too slowly (slowloris) is answered 408 and closed", async () => {
+    const s = await server({ headersTimeoutMs: 300 });
+    const { hostname, port } = new URL(s.url);
+    const sock = connect(Number(port), hostname);
+    cleanup.push(() => sock.destroy());
+    const closed = new Promise<void>((r) => sock.once("close", () => r()));
+    let answer = "";
+    sock.on("data", (d: Buffer) => (answer += d.toString()));
+    sock.write(`GET /ojs/v1/health HTTP/1.1\r\nhost: ${hostname}\r\n\r\n`);
+    await eventually(() => answer.includes("\r\n\r\n"), 2000);
+    // Then one header line every 100 ms, never the end of the headers: bytes keep coming.
+    sock.write(`GET /ojs/v1/health HTTP/1.1\r\n`);
+    let lines = 0;
+    const drip = setInterval(() => !sock.destroyed && sock.write(`x-drip-${lines++}: 1\r\n`), 100);
+    cleanup.push(() => clearInterval(drip));
+    await closed;
+    expect(answer).toMatch(/HTTP\/1\.1 408/);
+    expect(lines).toBeLessThan(30);
+  });
+
   it("over HTTP/2: the session gets GOAWAY after the idle timeout, and the gRPC client's next call opens a new one", async () => {
     const s = await server({ idleTimeoutMs: 200 });
     const c = new Client({ url: s.url, transport: "grpc" });
