@@ -10,6 +10,7 @@ export type { WaitForJobOptions } from "./client/wait.js";
 export type { Logger, LoggerOption } from "./util/logger.js";
 export type { ConnectionOptions } from "./client/config.js";
 export { Worker, type WorkerOptions, type WorkerState, type WorkerEvents } from "./worker/worker.js";
+export type { AbandonedReport, AbandonReason } from "./worker/hard-deadline.js";
 export type { Handler, HandlerResult, JobContext, Middleware } from "./worker/types.js";
 export { NonRetryableError, JobTimeoutError, ShutdownError, JobCancelledError } from "./worker/errors.js";
 

@@ -24,10 +24,13 @@ export interface ConnectionOptions {
    * any object with info/warn/error (console, pino...) receives the lines instead.
    */
   logger?: LoggerOption;
+  /** gRPC keepalive pings: a dead link is noticed within interval + timeout; defaults 5 000 + 5 000 ms. */
+  keepaliveIntervalMs?: number;
+  keepaliveTimeoutMs?: number;
 }
 
 /** Every ConnectionOptions key, for the unknown-key check of the constructors. */
-export const CONNECTION_OPTION_KEYS: KeyList<ConnectionOptions> = { url: true, transport: true, headers: true, auth: true, timeoutMs: true, tls: true, logger: true };
+export const CONNECTION_OPTION_KEYS: KeyList<ConnectionOptions> = { url: true, transport: true, headers: true, auth: true, timeoutMs: true, tls: true, logger: true, keepaliveIntervalMs: true, keepaliveTimeoutMs: true };
 
 const DEFAULT_URL = "http://localhost:8080";
 
@@ -49,5 +52,7 @@ export function resolveTransport(opts: ConnectionOptions, env: NodeJS.ProcessEnv
   if (auth) t.auth = auth;
   if (opts.timeoutMs !== undefined) t.timeoutMs = opts.timeoutMs;
   if (opts.tls) t.tls = opts.tls;
+  if (opts.keepaliveIntervalMs !== undefined) t.keepaliveIntervalMs = opts.keepaliveIntervalMs;
+  if (opts.keepaliveTimeoutMs !== undefined) t.keepaliveTimeoutMs = opts.keepaliveTimeoutMs;
   return { transport: createTransport(kind, t), owned: true, url };
 }

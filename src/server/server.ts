@@ -10,11 +10,12 @@ import { createServer as createHttp1Server, type Server as Http1Server, type Ser
 import { createServer as createHttp2Server, type Http2Server, type Http2ServerRequest, type Http2ServerResponse, type Http2Session } from "node:http2";
 import { createServer as createNetServer, type AddressInfo, type Socket } from "node:net";
 import { setupSecurity, type SecurityOptions } from "./auth/setup.js";
+import { ConnectionGuard, type ConnectionLimitOptions } from "./connections.js";
 import { ServerCore } from "./core.js";
 import { rawGrpcHandler } from "./grpc/raw.js";
 import { correctGrpcStatus } from "./grpc/status-fixes.js";
 import { grpcRoutes } from "./grpc/service.js";
-import { httpRoutes } from "./http/routes.js";
+import { httpRoutes, MAX_LONG_POLL_MS } from "./http/routes.js";
 import { HttpRouter, type NodeRequest, type NodeResponse, type ResponseInfo } from "./http/router.js";
 import { errorText, resolveLogger, type LoggerOption } from "../util/logger.js";
 import type { Limits } from "../model/limits.js";
@@ -22,7 +23,12 @@ import type { SchemaValidationMode } from "./store/schemas.js";
 import type { StoreOptions } from "./store/store.js";
 import { tlsFront } from "./tls.js";
 
-export interface ServerOptions extends SecurityOptions {
+/** Connection limits and timeouts, keepalive and job caps: docs/connections.md. */
+export interface ServerOptions extends SecurityOptions, ConnectionLimitOptions {
+  /** Most unsettled jobs pushed to one StreamJobs stream (its max_concurrent is clamped); default 1 000. */
+  maxInFlightPerStream?: number;
+  /** Most unsettled jobs one worker id holds over all its streams and fetches; default 1 000. */
+  maxInFlightPerWorker?: number;
   /** 0 (the default) picks a free port. */
   port?: number;
   /** Default 127.0.0.1: the embedded server is for local use unless you say otherwise (another address needs `auth` or `allowInsecure`). */
@@ -81,9 +87,11 @@ export async function startServer(opts: ServerOptions = {}): Promise<OjsServer> 
     ...(opts.schemaValidation !== undefined ? { schemaValidation: opts.schemaValidation } : {}),
     ...(opts.conformanceHooks !== undefined ? { conformanceHooks: opts.conformanceHooks } : {}),
     limits: { ...(opts.maxBodyBytes !== undefined ? { maxMessageBytes: opts.maxBodyBytes } : {}), ...(opts.limits ?? {}) },
+    inFlight: { ...(opts.maxInFlightPerStream !== undefined ? { perStream: opts.maxInFlightPerStream } : {}), ...(opts.maxInFlightPerWorker !== undefined ? { perWorker: opts.maxInFlightPerWorker } : {}) },
     ...(opts.store ?? {}),
   });
   const limits = core.limits;
+  const guard = new ConnectionGuard(opts, (name) => core.count(name));
   const logger = resolveLogger(opts.logger, "startServer");
   core.onFault = (error, where) => logger.error(`ojs-connect server: ${where} failed: ${errorText(error)}`, { error });
   const onResponse = (status: number, info: ResponseInfo) => {
@@ -106,30 +114,37 @@ export async function startServer(opts: ServerOptions = {}): Promise<OjsServer> 
   // The hot gRPC methods (job stream, fast path, batch) skip connect's per-call machinery.
   const raw = rawGrpcHandler(core);
   const handler = (req: NodeRequest, res: NodeResponse): void => {
+    guard.request(req as Http2ServerRequest, res as Http2ServerResponse);
+    if (guard.overCap(req as Http2ServerRequest)) return guard.busy(req as Http2ServerRequest, res as ServerResponse);
     if (!access.admit(req, res)) return;
     if (raw(req as Http2ServerRequest, res as Http2ServerResponse)) return;
     if (isGrpc(req)) correctGrpcStatus(req, res, limits.maxMessageBytes);
     (adapter as (req: NodeRequest, res: NodeResponse) => void)(req, res);
   };
 
-  const h2 = createHttp2Server({}, handler as Parameters<typeof createHttp2Server>[1]);
-  const h1 = createHttp1Server({ keepAlive: true }, handler as Parameters<typeof createHttp1Server>[1]);
-  h1.keepAliveTimeout = 65_000;
-  const secure = tls && tlsFront(tls, h1, h2);
+  const h2 = createHttp2Server({ settings: guard.http2Settings }, handler as Parameters<typeof createHttp2Server>[1]);
+  const h1 = createHttp1Server({ keepAlive: true, ...guard.http1Options }, handler as Parameters<typeof createHttp1Server>[1]);
+  guard.configureHttp1(h1, MAX_LONG_POLL_MS);
+  const secure = tls && tlsFront(tls, h1, h2, (wrapper, accepted) => guard.adopt(wrapper, accepted));
   const sockets = new Set<Socket>();
   const sessions = new Set<Http2Session>();
   h2.on("session", (s) => {
+    guard.attachSession(s);
     sessions.add(s);
     s.on("close", () => sessions.delete(s));
   });
 
   const net = createNetServer((socket) => {
+    guard.accept(socket);
     sockets.add(socket);
     socket.on("close", () => sockets.delete(socket));
     socket.setNoDelay(true);
     if (secure) secure(socket);
     else socket.once("readable", () => routeConnection(socket, h1, h2));
   });
+
+  net.maxConnections = guard.listenerCap;
+  net.on("drop", () => core.count("connections.dropped"));
 
   await new Promise<void>((resolve, reject) => {
     net.once("error", reject);
@@ -147,6 +162,8 @@ export async function startServer(opts: ServerOptions = {}): Promise<OjsServer> 
     closing ??= (async () => {
       core.draining = true;
       core.close();
+      guard.close();
+      h1.close();
       await new Promise<void>((resolve) => {
         net.close(() => resolve());
         for (const s of sessions) s.close();

@@ -64,7 +64,15 @@ const PEER_NAMES = Symbol("ojs.peerCertificateNames");
  * handshake to the HTTP server its ALPN protocol names. Throws at start for
  * a certificate and key that do not belong together.
  */
-export function tlsFront(tls: ResolvedTls, h1: Http1Server, h2: Http2Server): (socket: Socket) => void {
+/**
+ * `onSecure` sees each TLS socket with the TCP socket it wraps (the connection
+ * guard tracks connections by the TCP socket; requests arrive on the TLS one).
+ * Node's TLS server does not say which TCP socket a TLS socket wraps, so the
+ * pairs are kept by peer address and port while the handshake runs.
+ */
+export function tlsFront(tls: ResolvedTls, h1: Http1Server, h2: Http2Server, onSecure?: (secure: TLSSocket, accepted: Socket) => void): (socket: Socket) => void {
+  const handshaking = new Map<string, Socket>();
+  const peerKey = (s: Socket): string => `${s.remoteAddress}|${s.remotePort}`;
   const server = createTlsServer(
     {
       cert: tls.cert,
@@ -75,12 +83,24 @@ export function tlsFront(tls: ResolvedTls, h1: Http1Server, h2: Http2Server): (s
     },
     (socket) => {
       if (tls.ca !== undefined && socket.authorized) (socket as TLSSocket & { [PEER_NAMES]?: string[] })[PEER_NAMES] = certificateNames(socket.getPeerCertificate());
+      const accepted = handshaking.get(peerKey(socket));
+      if (accepted) {
+        handshaking.delete(peerKey(socket));
+        onSecure?.(socket, accepted);
+      }
       (socket.alpnProtocol === "h2" ? h2 : h1).emit("connection", socket);
     },
   );
   // A failed handshake (no client certificate, a plaintext client, a timeout) ends that socket only.
   server.on("tlsClientError", (_err, socket) => socket.destroy());
-  return (socket) => server.emit("connection", socket);
+  return (socket) => {
+    const key = peerKey(socket);
+    handshaking.set(key, socket);
+    socket.once("close", () => {
+      if (handshaking.get(key) === socket) handshaking.delete(key);
+    });
+    server.emit("connection", socket);
+  };
 }
 
 /**

@@ -10,6 +10,14 @@ export interface TransportOptions {
   auth?: { token: string } | { apiKey: string };
   /** Default per-call deadline; default 30 000 ms. */
   timeoutMs?: number;
+  /**
+   * gRPC: how often an HTTP/2 connection with calls open (a worker's job stream)
+   * is pinged, and how long an answer may take before the connection counts as
+   * dead and its calls fail (so a worker reconnects). A dead link is noticed
+   * within interval + timeout; defaults 5 000 and 5 000 ms. Not used over HTTP/1.1.
+   */
+  keepaliveIntervalMs?: number;
+  keepaliveTimeoutMs?: number;
   /** TLS for https URLs: PEM strings or buffers. */
   tls?: {
     ca?: string | Buffer;
@@ -21,7 +29,7 @@ export interface TransportOptions {
 }
 
 /** Every TransportOptions key, for the unknown-key check of the transport constructors. */
-export const TRANSPORT_OPTION_KEYS: KeyList<TransportOptions> = { url: true, headers: true, auth: true, timeoutMs: true, tls: true };
+export const TRANSPORT_OPTION_KEYS: KeyList<TransportOptions> = { url: true, headers: true, auth: true, timeoutMs: true, tls: true, keepaliveIntervalMs: true, keepaliveTimeoutMs: true };
 
 /** The TransportOptions part of a wider options object. */
 export function transportOptionsOf(o: TransportOptions): TransportOptions {

@@ -133,6 +133,13 @@ export interface Transport {
   ack(req: AckRequest, opts?: CallOptions): Promise<void>;
   /** Fails an active job's attempt; says whether it will be retried. */
   nack(req: NackRequest, opts?: CallOptions): Promise<NackResult>;
+  /**
+   * Tells the server the worker began running a job it received over
+   * streamJobs, where the protocol has a way to (the ojs-connect fast path);
+   * resolves false where it has none. Until then a pushed job whose lease runs
+   * out costs no attempt: it only sat in the stream (docs/connections.md).
+   */
+  started?(req: { jobId: string; workerId: string }, opts?: CallOptions): Promise<boolean>;
   /** Reports the worker's state and extends the reservation of its active jobs. */
   heartbeat(req: HeartbeatRequest, opts?: CallOptions): Promise<HeartbeatResult>;
 

@@ -15,6 +15,7 @@ import type { Worker, WorkerOptions } from "./worker.js";
 export const WORKER_OPTION_KEYS: KeyList<WorkerOptions> = {
   ...CONNECTION_OPTION_KEYS,
   queues: true,
+  hardDeadlineMs: true,
   concurrency: true,
   workerId: true,
   visibilityTimeoutMs: true,

@@ -25,6 +25,7 @@ import { kRunJob, type RunJobOptions } from "./internal.js";
 import { ProgressReporter } from "./progress.js";
 import { LazyAbort } from "../util/lazy-abort.js";
 import { ackWithRetry, nackWithRetry } from "./settle.js";
+import { abandonedLine, HardDeadline, type AbandonedReport } from "./hard-deadline.js";
 import type { Handler, HandlerResult, JobContext, Middleware } from "./types.js";
 
 export interface WorkerOptions extends ConnectionOptions {
@@ -46,6 +47,14 @@ export interface WorkerOptions extends ConnectionOptions {
   dispatch?: "auto" | "stream" | "poll";
   /** Stop on SIGTERM/SIGINT (a second signal forces it); default true. */
   handleSignals?: boolean;
+  /**
+   * With handleSignals: how long after the first signal a worker whose handlers
+   * are still running (they ignored their abort signal) ends the process, with
+   * exit code 1, after reporting the jobs it abandons ("abandoned" event and a
+   * line on stderr). A second signal does the same at once. Default
+   * gracePeriodMs + 3 000 ms; 0 never.
+   */
+  hardDeadlineMs?: number;
   /** How often an idle stream is cross-checked with a unary fetch; default 2 000 ms. */
   watchdogIntervalMs?: number;
   /**
@@ -82,6 +91,8 @@ export interface WorkerEvents {
   "dispatch.fallback": { from: "stream"; to: "poll"; reason: string };
   /** The server took a heartbeat: the connection works. */
   heartbeat: { directive: WorkerDirective | undefined };
+  /** Handlers still running when the shutdown ended: their jobs were handed back (or left to their leases) and the worker no longer waits for them. */
+  abandoned: AbandonedReport;
   /** Something went wrong outside any one job (heartbeat, fetch, a listener). The worker keeps going. */
   error: { error: unknown; context: string };
 }
@@ -114,7 +125,7 @@ export class Worker extends Emitter<WorkerEvents> implements AsyncDisposable {
   readonly concurrency: number;
   private readonly transport: Transport;
   private readonly ownsTransport: boolean;
-  private readonly opts: Required<Pick<WorkerOptions, "visibilityTimeoutMs" | "heartbeatIntervalMs" | "gracePeriodMs" | "pollIntervalMs" | "dispatch" | "handleSignals" | "watchdogIntervalMs" | "abortGraceMs" | "longPollMs">>;
+  private readonly opts: Required<Pick<WorkerOptions, "visibilityTimeoutMs" | "heartbeatIntervalMs" | "gracePeriodMs" | "pollIntervalMs" | "dispatch" | "handleSignals" | "watchdogIntervalMs" | "abortGraceMs" | "longPollMs" | "hardDeadlineMs">>;
   private readonly handlers = new Map<string, Registration>();
   private readonly middleware: Middleware[] = [];
   private chain: ((ctx: JobContext<unknown>, handler: () => Promise<HandlerResult>) => Promise<HandlerResult>) | undefined;
@@ -135,6 +146,13 @@ export class Worker extends Emitter<WorkerEvents> implements AsyncDisposable {
   private heartbeatInFlight: Promise<void> | undefined;
   private signalHandler: ((sig: NodeJS.Signals) => void) | undefined;
   private signalCount = 0;
+  private readonly deadline = new HardDeadline(
+    () => [...this.active.values()].map((a) => a.job),
+    (r) => {
+      const report = { workerId: this.workerId, ...r };
+      this.emit("abandoned", report); // the logger (attachWorkerLogger below) prints the line
+    },
+  );
   private dispatcherDone: Promise<void> = Promise.resolve();
 
   /**
@@ -167,11 +185,14 @@ export class Worker extends Emitter<WorkerEvents> implements AsyncDisposable {
       watchdogIntervalMs: positive(opts.watchdogIntervalMs, 2_000, "watchdogIntervalMs"),
       abortGraceMs: nonNegative(opts.abortGraceMs, 5_000, "abortGraceMs"),
       longPollMs: nonNegative(opts.longPollMs, 20_000, "longPollMs"),
+      hardDeadlineMs: 0,
     };
+    this.opts.hardDeadlineMs = nonNegative(opts.hardDeadlineMs, this.opts.gracePeriodMs + 3_000, "hardDeadlineMs");
     const { transport, owned, url } = resolveTransport(opts);
     this.transport = transport;
     this.ownsTransport = owned;
     attachWorkerLogger(this, logger, `ojs-connect worker ${this.workerId}${url ? ` -> ${url}` : ""}`);
+    this.on("abandoned", (r) => logger.error(abandonedLine(r)));
   }
 
   /** Where the worker is in its lifecycle. */
@@ -335,7 +356,10 @@ export class Worker extends Emitter<WorkerEvents> implements AsyncDisposable {
     this.stopHeartbeat();
     await this.heartbeatInFlight;
     await this.sendHeartbeat("terminate").catch(() => undefined);
-    this.removeSignals();
+    // Handlers that ignored their abort are abandoned; the signal handlers stay (a second
+    // signal ends the process) until the last of them returns.
+    if (this.active.size > 0) this.emit("abandoned", { workerId: this.workerId, jobs: [...this.active.values()].map((a) => a.job), reason: "grace_period" });
+    else this.removeSignals();
     await this.cleanupConnections();
     this._state = "terminated";
     this.emit("stopped", { workerId: this.workerId });
@@ -372,10 +396,19 @@ export class Worker extends Emitter<WorkerEvents> implements AsyncDisposable {
   private installSignals(): void {
     this.signalHandler = (sig) => {
       this.signalCount++;
-      if (this.signalCount === 1) void this.stop();
-      else {
-        // A second signal means "now": skip the rest of the grace period.
+      if (this.signalCount === 1) {
+        void this.stop();
+        this.deadline.arm(this.opts.hardDeadlineMs);
+      } else {
+        // A second signal means "now": skip the rest of the grace period, then end the
+        // process if handlers are still running (after a moment for their nacks to go out).
         this.hardAbort.abort(new Error(`forced stop by second ${sig}`));
+        const settled = setTimeout(() => this.deadline.force("second_signal"), 1_000);
+        settled.unref();
+        void this.stopPromise?.then(() => {
+          clearTimeout(settled);
+          this.deadline.force("second_signal");
+        });
       }
     };
     process.on("SIGTERM", this.signalHandler);
@@ -627,14 +660,22 @@ export class Worker extends Emitter<WorkerEvents> implements AsyncDisposable {
   private run(job: Job, onSettled: (() => void) | undefined): void {
     const a: ActiveJob = { job, abort: new LazyAbort(), progress: undefined, settled: false, startedAt: Date.now(), done: Promise.resolve(), forceTimer: undefined };
     this.active.set(job.id, a);
-    a.done = this.execute(a).finally(() => {
+    // Jobs from a stream come with a credit callback; fetched ones do not.
+    a.done = this.execute(a, onSettled !== undefined).finally(() => {
       a.progress?.stop();
       this.active.delete(job.id);
       onSettled?.();
       const next = this.backlog.shift();
       if (next) this.run(next.job, next.onSettled);
       else if (this.slotWaiters.length) this.slotWaiters.shift()!();
-      if (this.active.size === 0) this.wakeDrainWaiters();
+      if (this.active.size === 0) {
+        this.wakeDrainWaiters();
+        // The last abandoned handler returned after the shutdown: nothing left to force.
+        if (this._state === "terminated") {
+          this.deadline.cancel();
+          this.removeSignals();
+        }
+      }
     });
   }
 
@@ -661,7 +702,7 @@ export class Worker extends Emitter<WorkerEvents> implements AsyncDisposable {
     for (const f of w) f();
   }
 
-  private async execute(a: ActiveJob): Promise<void> {
+  private async execute(a: ActiveJob, pushed: boolean): Promise<void> {
     const { job } = a;
     // Received after the worker stopped fetching: hand it back at once rather than start it.
     if (this._state === "terminate" || this._state === "terminated") {
@@ -671,6 +712,8 @@ export class Worker extends Emitter<WorkerEvents> implements AsyncDisposable {
       return;
     }
     this.emit("job.started", { job });
+    // A pushed job counts as started on the server once it hears so; until then its expired lease costs no attempt.
+    if (pushed && this.transport.started) this.transport.started({ jobId: job.id, workerId: this.workerId }).catch(() => undefined);
     let timeoutTimer: NodeJS.Timeout | undefined;
     if (job.timeout && job.timeout > 0) {
       timeoutTimer = setTimeout(() => this.abortJob(a, new JobTimeoutError(job.timeout!)), job.timeout);

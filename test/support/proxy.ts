@@ -9,6 +9,7 @@ export class Proxy {
   private server: Server;
   private pairs = new Set<[Socket, Socket]>();
   private refusing = false;
+  private readonly frozen = new Set<Socket>();
   url = "";
 
   private constructor(private readonly target: URL) {
@@ -54,7 +55,34 @@ export class Proxy {
       b.destroy();
     }
     this.pairs.clear();
+    this.frozen.clear();
     return n;
+  }
+
+  /**
+   * Freezes every open connection: the sockets stay open but no byte passes
+   * either way (a half-open link, or a peer whose process is stopped). New
+   * connections are not affected. Returns how many connections were frozen.
+   */
+  freeze(): number {
+    for (const [a, b] of this.pairs) {
+      a.unpipe(b);
+      b.unpipe(a);
+      a.pause();
+      b.pause();
+      this.frozen.add(a);
+    }
+    return this.frozen.size;
+  }
+
+  /** Lets the frozen connections forward again; what they held back flows on. */
+  thaw(): void {
+    for (const [a, b] of this.pairs) {
+      if (!this.frozen.has(a)) continue;
+      a.pipe(b);
+      b.pipe(a);
+    }
+    this.frozen.clear();
   }
 
   /** Refuse (true) or accept (false) new connections. */

@@ -290,6 +290,7 @@ const settleCalls: fc.Arbitrary<SettleCall[]> = fc.array(
   fc.oneof(
     fc.record({ seq, workerId, ack: fc.record({ jobId: text, result: jsonValue }, { requiredKeys: ["jobId"] }) }, { requiredKeys: ["seq", "ack"] }),
     fc.record({ seq, workerId, nack: fc.record({ jobId: text, error: canonicalError }, { requiredKeys: ["jobId"] }) }, { requiredKeys: ["seq", "nack"] }),
+    fc.record({ seq, workerId, started: fc.record({ jobId: text }) }, { requiredKeys: ["seq", "started"] }),
     fc.record({ seq, workerId }, { requiredKeys: ["seq"] }),
   ),
   { maxLength: 6 },
@@ -300,6 +301,7 @@ const settleOutcomes: fc.Arbitrary<SettleOutcome[]> = fc.array(
     fc.record({ seq, ack: fc.record({ acknowledged: fc.boolean() }) }),
     fc.record({ seq, nack: nackResult }),
     fc.record({ seq, error: callError }),
+    fc.record({ seq, started: fc.constant(true as const) }),
     fc.record({ seq }),
   ),
   { maxLength: 6 },
@@ -363,13 +365,26 @@ const pbFrames = {
         calls: calls.map((c) => ({
           seq: c.seq,
           workerId: c.workerId ?? "",
-          op: c.ack ? { case: "ack" as const, value: pb.ackRequest(c.ack) } : c.nack ? { case: "nack" as const, value: pb.nackRequest(c.nack) } : { case: undefined },
+          op: c.ack
+            ? { case: "ack" as const, value: pb.ackRequest(c.ack) }
+            : c.nack
+              ? { case: "nack" as const, value: pb.nackRequest(c.nack) }
+              : c.started
+                ? { case: "started" as const, value: { jobId: c.started.jobId } }
+                : { case: undefined },
         })),
       }),
     ),
   decodeSettleRequest: (b: Uint8Array): SettleCall[] =>
     fromBinary(SettleStreamRequestSchema, b).calls.map((c) => {
-      const out: SettleCall = c.op.case === "ack" ? { seq: c.seq, ack: pbAckFrom(c.op.value) } : c.op.case === "nack" ? { seq: c.seq, nack: pbNackFrom(c.op.value) } : { seq: c.seq };
+      const out: SettleCall =
+        c.op.case === "ack"
+          ? { seq: c.seq, ack: pbAckFrom(c.op.value) }
+          : c.op.case === "nack"
+            ? { seq: c.seq, nack: pbNackFrom(c.op.value) }
+            : c.op.case === "started"
+              ? { seq: c.seq, started: { jobId: c.op.value.jobId } }
+              : { seq: c.seq };
       if (c.workerId) out.workerId = c.workerId;
       return out;
     }),
@@ -385,7 +400,9 @@ const pbFrames = {
               ? { case: "nack" as const, value: pb.nackResponse(o.nack) }
               : o.error
                 ? { case: "error" as const, value: pb.callError(o.error) }
-                : { case: undefined },
+                : o.started
+                  ? { case: "started" as const, value: {} as Record<string, never> }
+                  : { case: undefined },
         })),
       }),
     ),
@@ -397,7 +414,9 @@ const pbFrames = {
           ? { seq: o.seq, nack: pbNackResultFrom(o.result.value) }
           : o.result.case === "error"
             ? { seq: o.seq, error: pbCallErrorFrom(o.result.value) }
-            : { seq: o.seq },
+            : o.result.case === "started"
+              ? { seq: o.seq, started: true as const }
+              : { seq: o.seq },
     ),
 };
 
@@ -826,7 +845,7 @@ describe("wire codec: fast-path frames", () => {
     );
   });
 
-  it("SettleStreamRequest: calls of {seq, ack | nack, workerId}", () => {
+  it("SettleStreamRequest: calls of {seq, ack | nack | started, workerId}", () => {
     fc.assert(
       fc.property(settleCalls, fc.integer(), (calls, seed) => {
         const bytes = wire.encodeSettleStreamRequest(calls);
@@ -840,7 +859,7 @@ describe("wire codec: fast-path frames", () => {
     );
   });
 
-  it("SettleStreamResponse: outcomes of {seq, ack | nack | error}", () => {
+  it("SettleStreamResponse: outcomes of {seq, ack | nack | error | started}", () => {
     fc.assert(
       fc.property(settleOutcomes, fc.integer(), (outcomes, seed) => {
         const bytes = wire.encodeSettleStreamResponse(outcomes);

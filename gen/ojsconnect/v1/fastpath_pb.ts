@@ -20,7 +20,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file ojsconnect/v1/fastpath.proto.
  */
 export const file_ojsconnect_v1_fastpath: GenFile = /*@__PURE__*/
-  fileDesc("ChxvanNjb25uZWN0L3YxL2Zhc3RwYXRoLnByb3RvEg1vanNjb25uZWN0LnYxIqUBCglDYWxsRXJyb3ISDAoEY29kZRgBIAEoCRIPCgdtZXNzYWdlGAIgASgJEhEKCXJldHJ5YWJsZRgDIAEoCBI2CgdkZXRhaWxzGAQgAygLMiUub2pzY29ubmVjdC52MS5DYWxsRXJyb3IuRGV0YWlsc0VudHJ5Gi4KDERldGFpbHNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIkEKFEVucXVldWVTdHJlYW1SZXF1ZXN0EikKBWNhbGxzGAEgAygLMhoub2pzY29ubmVjdC52MS5FbnF1ZXVlQ2FsbCJDCgtFbnF1ZXVlQ2FsbBILCgNzZXEYASABKA0SJwoHcmVxdWVzdBgCIAEoCzIWLm9qcy52MS5FbnF1ZXVlUmVxdWVzdCJIChVFbnF1ZXVlU3RyZWFtUmVzcG9uc2USLwoIb3V0Y29tZXMYASADKAsyHS5vanNjb25uZWN0LnYxLkVucXVldWVPdXRjb21lIm4KDkVucXVldWVPdXRjb21lEgsKA3NlcRgBIAEoDRIaCgNqb2IYAiABKAsyCy5vanMudjEuSm9iSAASKQoFZXJyb3IYAyABKAsyGC5vanNjb25uZWN0LnYxLkNhbGxFcnJvckgAQggKBnJlc3VsdCI/ChNTZXR0bGVTdHJlYW1SZXF1ZXN0EigKBWNhbGxzGAEgAygLMhkub2pzY29ubmVjdC52MS5TZXR0bGVDYWxsInoKClNldHRsZUNhbGwSCwoDc2VxGAEgASgNEiEKA2FjaxgCIAEoCzISLm9qcy52MS5BY2tSZXF1ZXN0SAASIwoEbmFjaxgDIAEoCzITLm9qcy52MS5OYWNrUmVxdWVzdEgAEhEKCXdvcmtlcl9pZBgEIAEoCUIECgJvcCJGChRTZXR0bGVTdHJlYW1SZXNwb25zZRIuCghvdXRjb21lcxgBIAMoCzIcLm9qc2Nvbm5lY3QudjEuU2V0dGxlT3V0Y29tZSKbAQoNU2V0dGxlT3V0Y29tZRILCgNzZXEYASABKA0SIgoDYWNrGAIgASgLMhMub2pzLnYxLkFja1Jlc3BvbnNlSAASJAoEbmFjaxgDIAEoCzIULm9qcy52MS5OYWNrUmVzcG9uc2VIABIpCgVlcnJvchgEIAEoCzIYLm9qc2Nvbm5lY3QudjEuQ2FsbEVycm9ySABCCAoGcmVzdWx0Ms4BCg9GYXN0UGF0aFNlcnZpY2USXgoNRW5xdWV1ZVN0cmVhbRIjLm9qc2Nvbm5lY3QudjEuRW5xdWV1ZVN0cmVhbVJlcXVlc3QaJC5vanNjb25uZWN0LnYxLkVucXVldWVTdHJlYW1SZXNwb25zZSgBMAESWwoMU2V0dGxlU3RyZWFtEiIub2pzY29ubmVjdC52MS5TZXR0bGVTdHJlYW1SZXF1ZXN0GiMub2pzY29ubmVjdC52MS5TZXR0bGVTdHJlYW1SZXNwb25zZSgBMAFiBnByb3RvMw", [file_ojs_v1_job, file_ojs_v1_worker]);
+  fileDesc("ChxvanNjb25uZWN0L3YxL2Zhc3RwYXRoLnByb3RvEg1vanNjb25uZWN0LnYxIqUBCglDYWxsRXJyb3ISDAoEY29kZRgBIAEoCRIPCgdtZXNzYWdlGAIgASgJEhEKCXJldHJ5YWJsZRgDIAEoCBI2CgdkZXRhaWxzGAQgAygLMiUub2pzY29ubmVjdC52MS5DYWxsRXJyb3IuRGV0YWlsc0VudHJ5Gi4KDERldGFpbHNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIkEKFEVucXVldWVTdHJlYW1SZXF1ZXN0EikKBWNhbGxzGAEgAygLMhoub2pzY29ubmVjdC52MS5FbnF1ZXVlQ2FsbCJDCgtFbnF1ZXVlQ2FsbBILCgNzZXEYASABKA0SJwoHcmVxdWVzdBgCIAEoCzIWLm9qcy52MS5FbnF1ZXVlUmVxdWVzdCJIChVFbnF1ZXVlU3RyZWFtUmVzcG9uc2USLwoIb3V0Y29tZXMYASADKAsyHS5vanNjb25uZWN0LnYxLkVucXVldWVPdXRjb21lIm4KDkVucXVldWVPdXRjb21lEgsKA3NlcRgBIAEoDRIaCgNqb2IYAiABKAsyCy5vanMudjEuSm9iSAASKQoFZXJyb3IYAyABKAsyGC5vanNjb25uZWN0LnYxLkNhbGxFcnJvckgAQggKBnJlc3VsdCI/ChNTZXR0bGVTdHJlYW1SZXF1ZXN0EigKBWNhbGxzGAEgAygLMhkub2pzY29ubmVjdC52MS5TZXR0bGVDYWxsIqwBCgpTZXR0bGVDYWxsEgsKA3NlcRgBIAEoDRIhCgNhY2sYAiABKAsyEi5vanMudjEuQWNrUmVxdWVzdEgAEiMKBG5hY2sYAyABKAsyEy5vanMudjEuTmFja1JlcXVlc3RIABIwCgdzdGFydGVkGAUgASgLMh0ub2pzY29ubmVjdC52MS5TdGFydGVkUmVxdWVzdEgAEhEKCXdvcmtlcl9pZBgEIAEoCUIECgJvcCIgCg5TdGFydGVkUmVxdWVzdBIOCgZqb2JfaWQYASABKAkiEQoPU3RhcnRlZFJlc3BvbnNlIkYKFFNldHRsZVN0cmVhbVJlc3BvbnNlEi4KCG91dGNvbWVzGAEgAygLMhwub2pzY29ubmVjdC52MS5TZXR0bGVPdXRjb21lIs4BCg1TZXR0bGVPdXRjb21lEgsKA3NlcRgBIAEoDRIiCgNhY2sYAiABKAsyEy5vanMudjEuQWNrUmVzcG9uc2VIABIkCgRuYWNrGAMgASgLMhQub2pzLnYxLk5hY2tSZXNwb25zZUgAEikKBWVycm9yGAQgASgLMhgub2pzY29ubmVjdC52MS5DYWxsRXJyb3JIABIxCgdzdGFydGVkGAUgASgLMh4ub2pzY29ubmVjdC52MS5TdGFydGVkUmVzcG9uc2VIAEIICgZyZXN1bHQyzgEKD0Zhc3RQYXRoU2VydmljZRJeCg1FbnF1ZXVlU3RyZWFtEiMub2pzY29ubmVjdC52MS5FbnF1ZXVlU3RyZWFtUmVxdWVzdBokLm9qc2Nvbm5lY3QudjEuRW5xdWV1ZVN0cmVhbVJlc3BvbnNlKAEwARJbCgxTZXR0bGVTdHJlYW0SIi5vanNjb25uZWN0LnYxLlNldHRsZVN0cmVhbVJlcXVlc3QaIy5vanNjb25uZWN0LnYxLlNldHRsZVN0cmVhbVJlc3BvbnNlKAEwAWIGcHJvdG8z", [file_ojs_v1_job, file_ojs_v1_worker]);
 
 /**
  * Why one call of a stream failed; the stream itself goes on.
@@ -191,6 +191,15 @@ export type SettleCall = Message<"ojsconnect.v1.SettleCall"> & {
      */
     value: NackRequest;
     case: "nack";
+  } | {
+    /**
+     * The worker began running a job it received over StreamJobs. Until then the
+     * job only sat in the stream: if its lease runs out, no attempt is used.
+     *
+     * @generated from field: ojsconnect.v1.StartedRequest started = 5;
+     */
+    value: StartedRequest;
+    case: "started";
   } | { case: undefined; value?: undefined };
 
   /**
@@ -209,6 +218,36 @@ export const SettleCallSchema: GenMessage<SettleCall> = /*@__PURE__*/
   messageDesc(file_ojsconnect_v1_fastpath, 6);
 
 /**
+ * @generated from message ojsconnect.v1.StartedRequest
+ */
+export type StartedRequest = Message<"ojsconnect.v1.StartedRequest"> & {
+  /**
+   * @generated from field: string job_id = 1;
+   */
+  jobId: string;
+};
+
+/**
+ * Describes the message ojsconnect.v1.StartedRequest.
+ * Use `create(StartedRequestSchema)` to create a new message.
+ */
+export const StartedRequestSchema: GenMessage<StartedRequest> = /*@__PURE__*/
+  messageDesc(file_ojsconnect_v1_fastpath, 7);
+
+/**
+ * @generated from message ojsconnect.v1.StartedResponse
+ */
+export type StartedResponse = Message<"ojsconnect.v1.StartedResponse"> & {
+};
+
+/**
+ * Describes the message ojsconnect.v1.StartedResponse.
+ * Use `create(StartedResponseSchema)` to create a new message.
+ */
+export const StartedResponseSchema: GenMessage<StartedResponse> = /*@__PURE__*/
+  messageDesc(file_ojsconnect_v1_fastpath, 8);
+
+/**
  * @generated from message ojsconnect.v1.SettleStreamResponse
  */
 export type SettleStreamResponse = Message<"ojsconnect.v1.SettleStreamResponse"> & {
@@ -223,7 +262,7 @@ export type SettleStreamResponse = Message<"ojsconnect.v1.SettleStreamResponse">
  * Use `create(SettleStreamResponseSchema)` to create a new message.
  */
 export const SettleStreamResponseSchema: GenMessage<SettleStreamResponse> = /*@__PURE__*/
-  messageDesc(file_ojsconnect_v1_fastpath, 7);
+  messageDesc(file_ojsconnect_v1_fastpath, 9);
 
 /**
  * @generated from message ojsconnect.v1.SettleOutcome
@@ -255,6 +294,12 @@ export type SettleOutcome = Message<"ojsconnect.v1.SettleOutcome"> & {
      */
     value: CallError;
     case: "error";
+  } | {
+    /**
+     * @generated from field: ojsconnect.v1.StartedResponse started = 5;
+     */
+    value: StartedResponse;
+    case: "started";
   } | { case: undefined; value?: undefined };
 };
 
@@ -263,7 +308,7 @@ export type SettleOutcome = Message<"ojsconnect.v1.SettleOutcome"> & {
  * Use `create(SettleOutcomeSchema)` to create a new message.
  */
 export const SettleOutcomeSchema: GenMessage<SettleOutcome> = /*@__PURE__*/
-  messageDesc(file_ojsconnect_v1_fastpath, 8);
+  messageDesc(file_ojsconnect_v1_fastpath, 10);
 
 /**
  * @generated from service ojsconnect.v1.FastPathService

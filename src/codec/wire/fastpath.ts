@@ -5,8 +5,8 @@
  * CallError: 1 code, 2 message, 3 retryable, 4 details (map<string, string>)
  * EnqueueStreamRequest: 1 calls -> EnqueueCall: 1 seq, 2 request (EnqueueRequest)
  * EnqueueStreamResponse: 1 outcomes -> EnqueueOutcome: 1 seq, oneof { 2 job, 3 error }
- * SettleStreamRequest: 1 calls -> SettleCall: 1 seq, oneof { 2 ack, 3 nack }, 4 worker_id
- * SettleStreamResponse: 1 outcomes -> SettleOutcome: 1 seq, oneof { 2 ack, 3 nack, 4 error }
+ * SettleStreamRequest: 1 calls -> SettleCall: 1 seq, oneof { 2 ack, 3 nack, 5 started (StartedRequest: 1 job_id) }, 4 worker_id
+ * SettleStreamResponse: 1 outcomes -> SettleOutcome: 1 seq, oneof { 2 ack, 3 nack, 4 error, 5 started (StartedResponse: empty) }
  */
 import type { Job, NormalizedJobRequest } from "../../model/job.js";
 import type { NackResult } from "../../model/system.js";
@@ -52,26 +52,28 @@ export type EnqueueOutcome =
   | { seq: number; error: WireCallError; job?: undefined }
   | { seq: number; job?: undefined; error?: undefined };
 
-/** One pipelined ack or nack; neither when a peer set no op. */
+/** One pipelined ack, nack or start signal; none when a peer set no op. */
 export type SettleCall =
-  | { seq: number; workerId?: string; ack: WireAckRequest; nack?: undefined }
-  | { seq: number; workerId?: string; nack: WireNackRequest; ack?: undefined }
-  | { seq: number; workerId?: string; ack?: undefined; nack?: undefined };
+  | { seq: number; workerId?: string; ack: WireAckRequest; nack?: undefined; started?: undefined }
+  | { seq: number; workerId?: string; nack: WireNackRequest; ack?: undefined; started?: undefined }
+  | { seq: number; workerId?: string; started: { jobId: string }; ack?: undefined; nack?: undefined }
+  | { seq: number; workerId?: string; ack?: undefined; nack?: undefined; started?: undefined };
 
-/** The answer to one settle call; none of the three when a peer set no result. */
+/** The answer to one settle call; none of them when a peer set no result. */
 export type SettleOutcome =
-  | { seq: number; ack: WireAckResponse; nack?: undefined; error?: undefined }
-  | { seq: number; nack: NackResult; ack?: undefined; error?: undefined }
-  | { seq: number; error: WireCallError; ack?: undefined; nack?: undefined }
-  | { seq: number; ack?: undefined; nack?: undefined; error?: undefined };
+  | { seq: number; ack: WireAckResponse; nack?: undefined; error?: undefined; started?: undefined }
+  | { seq: number; nack: NackResult; ack?: undefined; error?: undefined; started?: undefined }
+  | { seq: number; error: WireCallError; ack?: undefined; nack?: undefined; started?: undefined }
+  | { seq: number; started: true; ack?: undefined; nack?: undefined; error?: undefined }
+  | { seq: number; ack?: undefined; nack?: undefined; error?: undefined; started?: undefined };
 
 const ENQUEUE_CALL_SHAPE: Shape = shape({ 2: one(() => ENQUEUE_REQUEST_SHAPE) });
 export const ENQUEUE_STREAM_REQUEST_SHAPE: Shape = shape({ 1: many(() => ENQUEUE_CALL_SHAPE) });
 const ENQUEUE_OUTCOME_SHAPE: Shape = shape({ 2: one(() => JOB_SHAPE, 1), 3: one(() => LEAF, 1) });
 export const ENQUEUE_STREAM_RESPONSE_SHAPE: Shape = shape({ 1: many(() => ENQUEUE_OUTCOME_SHAPE) });
-const SETTLE_CALL_SHAPE: Shape = shape({ 2: one(() => ACK_REQUEST_SHAPE, 1), 3: one(() => NACK_REQUEST_SHAPE, 1) });
+const SETTLE_CALL_SHAPE: Shape = shape({ 2: one(() => ACK_REQUEST_SHAPE, 1), 3: one(() => NACK_REQUEST_SHAPE, 1), 5: one(() => LEAF, 1) });
 export const SETTLE_STREAM_REQUEST_SHAPE: Shape = shape({ 1: many(() => SETTLE_CALL_SHAPE) });
-const SETTLE_OUTCOME_SHAPE: Shape = shape({ 2: one(() => LEAF, 1), 3: one(() => NACK_RESPONSE_SHAPE, 1), 4: one(() => LEAF, 1) });
+const SETTLE_OUTCOME_SHAPE: Shape = shape({ 2: one(() => LEAF, 1), 3: one(() => NACK_RESPONSE_SHAPE, 1), 4: one(() => LEAF, 1), 5: one(() => LEAF, 1) });
 export const SETTLE_STREAM_RESPONSE_SHAPE: Shape = shape({ 1: many(() => SETTLE_OUTCOME_SHAPE) });
 
 // --- encode -----------------------------------------------------------------------
@@ -164,6 +166,11 @@ export function writeSettleStreamRequestBody(w: Writer, calls: readonly SettleCa
       w.close(nat);
     }
     writeStringField(w, 0x22, c.workerId ?? "");
+    // Field 5 after field 4, in field-number order as protobuf-es writes it.
+    if (c.started) {
+      const jobId = c.started.jobId;
+      writeNested(w, 0x2a, () => writeStringField(w, 0x0a, jobId));
+    }
     w.close(at);
   }
 }
@@ -187,6 +194,8 @@ export function writeSettleStreamResponseBody(w: Writer, outcomes: readonly Sett
     } else if (o.error) {
       const e = o.error;
       writeNested(w, 0x22, () => writeCallErrorBody(w, e));
+    } else if (o.started) {
+      w.byte2(0x2a, 0);
     }
     w.close(at);
   }
@@ -298,6 +307,7 @@ function readSettleCall(r: Reader, end: number): SettleCall {
   let seq = 0;
   let ack: WireAckRequest | undefined;
   let nack: WireNackRequest | undefined;
+  let started: { jobId: string } | undefined;
   let workerId = "";
   while (r.pos < end) {
     const t = r.tag();
@@ -306,13 +316,26 @@ function readSettleCall(r: Reader, end: number): SettleCall {
         seq = r.uint32();
         break;
       case 0x12:
-        if (ack || nack) throw NEEDS_MERGE;
+        if (ack || nack || started) throw NEEDS_MERGE;
         ack = readAckRequest(r, fieldEnd(r));
         break;
       case 0x1a:
-        if (ack || nack) throw NEEDS_MERGE;
+        if (ack || nack || started) throw NEEDS_MERGE;
         nack = readNackRequest(r, fieldEnd(r));
         break;
+      case 0x2a: {
+        if (ack || nack || started) throw NEEDS_MERGE;
+        const e = fieldEnd(r);
+        let jobId = "";
+        while (r.pos < e) {
+          const t2 = r.tag();
+          if (t2 === 0x0a) jobId = r.string();
+          else r.skip(t2);
+        }
+        expectEnd(r, e);
+        started = { jobId };
+        break;
+      }
       case 0x22:
         workerId = r.string();
         break;
@@ -321,7 +344,7 @@ function readSettleCall(r: Reader, end: number): SettleCall {
     }
   }
   expectEnd(r, end);
-  const c: SettleCall = ack ? { seq, ack } : nack ? { seq, nack } : { seq };
+  const c: SettleCall = ack ? { seq, ack } : nack ? { seq, nack } : started ? { seq, started } : { seq };
   if (workerId) c.workerId = workerId;
   return c;
 }
@@ -342,6 +365,7 @@ function readSettleOutcome(r: Reader, end: number): SettleOutcome {
   let ack: WireAckResponse | undefined;
   let nack: NackResult | undefined;
   let error: WireCallError | undefined;
+  let started = false;
   while (r.pos < end) {
     const t = r.tag();
     switch (t) {
@@ -349,23 +373,31 @@ function readSettleOutcome(r: Reader, end: number): SettleOutcome {
         seq = r.uint32();
         break;
       case 0x12:
-        if (ack || nack || error) throw NEEDS_MERGE;
+        if (ack || nack || error || started) throw NEEDS_MERGE;
         ack = readAckResponse(r, fieldEnd(r));
         break;
       case 0x1a:
-        if (ack || nack || error) throw NEEDS_MERGE;
+        if (ack || nack || error || started) throw NEEDS_MERGE;
         nack = readNackResponse(r, fieldEnd(r));
         break;
       case 0x22:
-        if (ack || nack || error) throw NEEDS_MERGE;
+        if (ack || nack || error || started) throw NEEDS_MERGE;
         error = readCallError(r, fieldEnd(r));
         break;
+      case 0x2a: {
+        if (ack || nack || error || started) throw NEEDS_MERGE;
+        const e = fieldEnd(r);
+        while (r.pos < e) r.skip(r.tag());
+        expectEnd(r, e);
+        started = true;
+        break;
+      }
       default:
         r.skip(t);
     }
   }
   expectEnd(r, end);
-  return ack ? { seq, ack } : nack ? { seq, nack } : error ? { seq, error } : { seq };
+  return ack ? { seq, ack } : nack ? { seq, nack } : error ? { seq, error } : started ? { seq, started: true } : { seq };
 }
 
 export function readSettleStreamResponse(r: Reader, end: number): SettleOutcome[] {

@@ -32,3 +32,13 @@ export function toConnectError(e: unknown, requestId?: string): ConnectError {
   }
   return new ConnectError(err.message, spec.grpc as Code, headers, details, e);
 }
+
+/** Why the server ended a job stream: the worker reconnects (UNAVAILABLE is retryable) and gets a fresh one. */
+export function staleStreamError(reason: "lease" | "superseded"): OjsError {
+  return new OjsError(
+    reason === "lease"
+      ? "this stream's jobs went unacknowledged past their lease: the server stopped pushing to it; open a new stream"
+      : "a newer stream of the same worker over the same queues replaced this one",
+    { code: "unavailable", retryable: true, details: { reason: `stream_${reason}` } },
+  );
+}

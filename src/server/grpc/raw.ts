@@ -30,7 +30,7 @@ import { FrameParser, frameMessage } from "../../transport/grpc/raw.js";
 import type { ServerCore } from "../core.js";
 import type { JobRecord } from "../store/store.js";
 import { ackJob, enqueueJob, enqueueJobs, nackJob } from "./calls.js";
-import { toConnectError } from "./errors.js";
+import { staleStreamError, toConnectError } from "./errors.js";
 
 type Method = (call: RawCall, core: ServerCore) => void;
 
@@ -227,6 +227,10 @@ function streamJobs(call: RawCall, core: ServerCore): void {
         }
         call.send(bytes);
       },
+      onStale: (reason) => {
+        core.count(`streams.stale.${reason}`);
+        call.fail(staleStreamError(reason));
+      },
     });
     const stop = () => {
       store.closeConsumer(consumer);
@@ -288,7 +292,12 @@ function settleStream(call: RawCall, core: ServerCore): void {
             return { seq: c.seq, ack: { acknowledged: true } };
           }
           if (c.nack) return { seq: c.seq, nack: nackJob(core, c.nack.jobId, c.nack.error, c.workerId) };
-          throw new OjsError("a settle call needs an ack or a nack", { code: "invalid_request" });
+          if (c.started) {
+            const lost = core.store.markStarted([c.started.jobId], c.workerId || "anonymous");
+            if (lost.length) throw new OjsError(`job ${c.started.jobId} is not active for this worker`, { code: "invalid_state", jobId: c.started.jobId });
+            return { seq: c.seq, started: true };
+          }
+          throw new OjsError("a settle call needs an ack, a nack or a start", { code: "invalid_request" });
         } catch (e) {
           return { seq: c.seq, error: callError(e) };
         }

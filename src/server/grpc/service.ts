@@ -31,7 +31,7 @@ import { admitWorkflow, cronJobOf, queueInfoOf, queueStatsOf, revalidate } from 
 import type { JobRecord } from "../store/store.js";
 import { matchesFilter } from "../store/event-bus.js";
 import { ackCall, enqueueCall, enqueueJobs, nackCall } from "./calls.js";
-import { toConnectError } from "./errors.js";
+import { staleStreamError, toConnectError } from "./errors.js";
 import { AsyncQueue } from "../../util/async-queue.js";
 
 const EVENT_BUFFER = 1000;
@@ -162,12 +162,18 @@ export function grpcRoutes(core: ServerCore): (router: ConnectRouter) => void {
     async *streamJobs(req, ctx) {
       requestId(ctx);
       const queue = new AsyncQueue<JobRecord>();
+      let stale: "lease" | "superseded" | undefined;
       const consumer = store.openConsumer({
         queues: req.queues.length ? req.queues : ["default"],
         workerId: req.workerId || "anonymous",
         maxConcurrent: req.maxConcurrent > 0 ? req.maxConcurrent : 1,
         visibilityTimeoutMs: visibilityFrom(ctx),
         deliver: (rec) => queue.push(rec),
+        onStale: (reason) => {
+          core.count(`streams.stale.${reason}`);
+          stale = reason;
+          queue.end();
+        },
       });
       const onAbort = () => {
         store.closeConsumer(consumer);
@@ -185,6 +191,7 @@ export function grpcRoutes(core: ServerCore): (router: ConnectRouter) => void {
           }
           yield toPb(rec);
         }
+        if (stale) throw toConnectError(staleStreamError(stale));
       } finally {
         core.streams.delete(stop);
         ctx.signal.removeEventListener("abort", onAbort);

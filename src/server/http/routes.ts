@@ -357,11 +357,14 @@ function metrics(core: ServerCore): string {
   lines.push("# HELP ojs_dead_letter_jobs Jobs in the dead-letter queue.", "# TYPE ojs_dead_letter_jobs gauge");
   lines.push(`ojs_dead_letter_jobs ${core.store.deadLetterCount()}`);
   lines.push("# HELP ojs_http_responses_total HTTP responses by status class.", "# TYPE ojs_http_responses_total counter");
-  for (const [k, n] of core.counters) if (!k.startsWith("grpc_") && !k.startsWith("refused_")) lines.push(`ojs_http_responses_total{class="${k}"} ${n}`);
+  for (const [k, n] of core.counters) if (!k.startsWith("grpc_") && !k.startsWith("refused_") && !k.includes(".")) lines.push(`ojs_http_responses_total{class="${k}"} ${n}`);
   lines.push("# HELP ojs_grpc_calls_total Unary gRPC calls by outcome.", "# TYPE ojs_grpc_calls_total counter");
   for (const [k, n] of core.counters) if (k.startsWith("grpc_")) lines.push(`ojs_grpc_calls_total{outcome="${k.slice(5)}"} ${n}`);
   lines.push("# HELP ojs_access_refusals_total Requests refused at the door, by reason.", "# TYPE ojs_access_refusals_total counter");
   for (const [k, n] of core.counters) if (k.startsWith("refused_")) lines.push(`ojs_access_refusals_total{reason="${k.slice(8)}"} ${n}`);
+  // Dotted names: connection and stream events of src/server/connections.ts and the job streams.
+  lines.push("# HELP ojs_server_events_total Connections and streams the server closed or turned away, by reason.", "# TYPE ojs_server_events_total counter");
+  for (const [k, n] of core.counters) if (k.includes(".")) lines.push(`ojs_server_events_total{event="${k}"} ${n}`);
   lines.push("# HELP ojs_uptime_seconds Seconds since the server started.", "# TYPE ojs_uptime_seconds gauge");
   lines.push(`ojs_uptime_seconds ${Math.floor((Date.now() - core.startedAt) / 1000)}`);
   return lines.join("\n") + "\n";

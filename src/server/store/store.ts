@@ -20,6 +20,7 @@ import { isNonRetryable, mergeRetry, retryDelayMs, type EffectiveRetry } from ".
 import { systemClock, type Clock } from "./clock.js";
 import { EventBus } from "./event-bus.js";
 import { MinHeap } from "./heap.js";
+import { InFlight, type InFlightLimits } from "./in-flight.js";
 import { depthOf, isIdle, newQueue, RateWindow, zeroCounts, type Backpressure, type MinuteCounts, type QueueRecord, type StateCounts } from "./queue.js";
 import { IllegalTransitionError, TRANSITIONS } from "./transitions.js";
 import { blocks, uniqueKey } from "./unique.js";
@@ -45,6 +46,8 @@ export interface StoreOptions {
    * fetches it. Off unless a test harness turns it on.
    */
   conformanceHooks?: boolean;
+  /** Caps on jobs in flight per stream and per worker, and free reclaims of unstarted jobs (./in-flight.ts). */
+  inFlight?: Partial<InFlightLimits>;
   /** Told when a job starts and stops holding memory as unfinished work (the queued-bytes limit). */
   accounting?: JobAccounting;
 }
@@ -81,6 +84,16 @@ export interface JobRecord {
   claim: number;
   workerId: string | undefined;
   consumer: Consumer | undefined;
+  /** The worker id counted as holding the job (./in-flight.ts), until its lease ends. */
+  heldBy: string | undefined;
+  /**
+   * Whether the holder is known to have started the job: a job handed out by
+   * Fetch is; a pushed one is once its worker says so (a start call on the fast
+   * path, a heartbeat, progress). See reclaim().
+   */
+  started: boolean;
+  /** Leases of this job that ran out unstarted and cost no attempt. */
+  freeReclaims: number;
   uniqueKey: string | undefined;
   deadLetter: boolean;
   finishSeq: number;
@@ -100,6 +113,8 @@ export interface Consumer {
   credit: number;
   readonly visibilityTimeoutMs: number | undefined;
   readonly deliver: (rec: JobRecord) => void;
+  /** Ends the stream from the server's side: its jobs went unacknowledged past their lease, or a newer stream replaced it. */
+  readonly onStale: ((reason: "lease" | "superseded") => void) | undefined;
   closed: boolean;
 }
 
@@ -153,6 +168,8 @@ export interface WorkerInfo {
   firstSeen: number;
   lastSeen: number;
   activeJobIds: string[];
+  /** It sends start signals of its own (fast path), so its heartbeats only extend leases. */
+  reportsStarts?: boolean;
 }
 
 export interface QueueConfig {
@@ -218,6 +235,7 @@ export class Store {
   readonly events: EventBus;
   readonly defaultVisibilityMs: number;
   readonly workflows: WorkflowEngine;
+  readonly inFlight: InFlight<Consumer>;
   private readonly maxFinished: number;
   private readonly maxDeadLetter: number;
   private readonly random: () => number;
@@ -249,6 +267,7 @@ export class Store {
     this.random = opts.random ?? Math.random;
     this.hooks = opts.conformanceHooks ?? false;
     this.accounting = opts.accounting;
+    this.inFlight = new InFlight(opts.inFlight);
     this.events = new EventBus(opts.eventBufferSize ?? 1000);
     this.workflows = new WorkflowEngine(
       {
@@ -372,6 +391,9 @@ export class Store {
       claim: 0,
       workerId: undefined,
       consumer: undefined,
+      heldBy: undefined,
+      started: false,
+      freeReclaims: 0,
       uniqueKey: req.unique ? uniqueKey(job, req.unique) : undefined,
       deadLetter: false,
       finishSeq: 0,
@@ -488,7 +510,8 @@ export class Store {
       // A worker told (or saying) to stop fetching gets nothing new (WP §6.6, graceful shutdown).
       if (!fetchAllowed(w)) return [];
     }
-    const count = Math.max(1, Math.min(req.count ?? 1, MAX_FETCH));
+    let count = Math.max(1, Math.min(req.count ?? 1, MAX_FETCH));
+    if (req.workerId) count = Math.min(count, this.inFlight.room(req.workerId));
     const out: JobRecord[] = [];
     while (out.length < count) {
       const rec = this.takeNext(req.queues);
@@ -580,6 +603,8 @@ export class Store {
         lost.push(id);
         continue;
       }
+      // Over the standard methods a heartbeat is the only sign of life per job: it counts as started.
+      if (!w.reportsStarts) rec.started = true;
       const ms = req.visibilityTimeoutMs ?? rec.job.visibilityTimeout ?? this.defaultVisibilityMs;
       rec.leaseDeadline = now + ms;
       rec.lease++;
@@ -588,6 +613,22 @@ export class Store {
       extended.push(id);
     }
     return { directive: directiveFor(w), extended, lost, deadline };
+  }
+
+  /**
+   * The worker began running these jobs (the fast path's start call): from now
+   * on a lease that runs out costs the attempt. Returns the ids it does not hold.
+   */
+  markStarted(jobIds: readonly string[], workerId: string): string[] {
+    const w = this.touchWorker(workerId);
+    w.reportsStarts = true;
+    const lost: string[] = [];
+    for (const id of jobIds) {
+      const rec = this.jobs.get(id);
+      if (!rec || rec.job.state !== "active" || (rec.workerId && rec.workerId !== workerId)) lost.push(id);
+      else rec.started = true;
+    }
+    return lost;
   }
 
   /** Operator control: tell a worker (through its next heartbeat) to go quiet, terminate, or run. */
@@ -602,9 +643,7 @@ export class Store {
 
   /** A worker may take jobs again: its push streams were skipped while it could not, so refill them. */
   private wakeConsumersOf(workerId: string): void {
-    const seen = new Set<Consumer>();
-    for (const set of this.consumersByQueue.values()) for (const c of set) if (c.workerId === workerId) seen.add(c);
-    for (const c of seen) queueMicrotask(() => {
+    for (const c of this.inFlight.streamsOf(workerId)) queueMicrotask(() => {
       if (!this.closed) this.pump(c);
     });
   }
@@ -662,6 +701,7 @@ export class Store {
     const rec = this.get(id);
     if (rec.job.state !== "active")
       throw new ConflictError(`job ${id} is ${rec.job.state}; progress is reported for active jobs only`, { jobId: id, details: { state: rec.job.state } });
+    rec.started = true;
     const prev = rec.progress;
     const value = update.progress === undefined ? prev?.value : Math.min(1, Math.max(0, update.progress));
     rec.progress = {
@@ -684,15 +724,24 @@ export class Store {
    * while it has credit; settling one of its jobs (ack, nack, lease expiry,
    * cancel) gives the credit back.
    */
-  openConsumer(c: { queues: readonly string[]; workerId: string; maxConcurrent: number; visibilityTimeoutMs?: number; deliver: (rec: JobRecord) => void }): Consumer {
+  openConsumer(c: {
+    queues: readonly string[];
+    workerId: string;
+    maxConcurrent: number;
+    visibilityTimeoutMs?: number;
+    deliver: (rec: JobRecord) => void;
+    onStale?: (reason: "lease" | "superseded") => void;
+  }): Consumer {
     const consumer: Consumer = {
       queues: [...c.queues],
       workerId: c.workerId,
-      credit: Math.max(1, c.maxConcurrent),
+      credit: this.inFlight.streamCredit(c.maxConcurrent),
       visibilityTimeoutMs: c.visibilityTimeoutMs,
       deliver: c.deliver,
+      onStale: c.onStale,
       closed: false,
     };
+    for (const old of this.inFlight.open(consumer)) this.closeStale(old, "superseded");
     for (const q of consumer.queues) {
       let set = this.consumersByQueue.get(q);
       if (!set) this.consumersByQueue.set(q, (set = new Set()));
@@ -708,6 +757,7 @@ export class Store {
   closeConsumer(consumer: Consumer): void {
     if (consumer.closed) return;
     consumer.closed = true;
+    this.inFlight.close(consumer);
     for (const q of consumer.queues) {
       const set = this.consumersByQueue.get(q);
       set?.delete(consumer);
@@ -719,7 +769,7 @@ export class Store {
     if (consumer.closed) return;
     const w = this.workers.get(consumer.workerId);
     if (w && !fetchAllowed(w)) return;
-    while (!consumer.closed && consumer.credit > 0) {
+    while (!consumer.closed && consumer.credit > 0 && this.inFlight.room(consumer.workerId) > 0) {
       const rec = this.takeNext(consumer.queues);
       if (!rec) return;
       this.claim(rec, consumer.workerId, consumer.visibilityTimeoutMs ?? rec.job.visibilityTimeout, consumer);
@@ -739,7 +789,7 @@ export class Store {
     while (progress && !q.paused && q.ready.size > 0) {
       progress = false;
       for (const c of [...set]) {
-        if (c.closed || c.credit <= 0) continue;
+        if (c.closed || c.credit <= 0 || this.inFlight.room(c.workerId) <= 0) continue;
         const w = this.workers.get(c.workerId);
         if (w && !fetchAllowed(w)) continue;
         const rec = this.takeNext(c.queues);
@@ -994,6 +1044,12 @@ export class Store {
     rec.workerId = workerId;
     rec.consumer = consumer;
     rec.progress = undefined;
+    // Fetch is the worker asking for what it runs now; a push is started once the worker says so.
+    rec.started = consumer === undefined;
+    if (workerId) {
+      rec.heldBy = workerId;
+      this.inFlight.take(workerId);
+    }
     if (consumer) consumer.credit--;
     rec.leaseDeadline = now + (visibilityMs ?? this.defaultVisibilityMs);
     rec.lease++;
@@ -1021,6 +1077,12 @@ export class Store {
     rec.consumer = undefined;
     rec.leaseDeadline = 0;
     rec.lease++;
+    if (rec.heldBy !== undefined) {
+      const wasFull = this.inFlight.give(rec.heldBy);
+      // The worker was at its cap: its streams were skipped, so refill them.
+      if (wasFull) this.wakeConsumersOf(rec.heldBy);
+      rec.heldBy = undefined;
+    }
     if (c && !c.closed) {
       c.credit++;
       // Refill the stream straight away: this is what keeps a streaming worker busy.
@@ -1136,6 +1198,15 @@ export class Store {
    * With no attempt left it is exhausted like any failed job.
    */
   private reclaim(rec: JobRecord, now: number): void {
+    // A stream whose job went unacknowledged past its lease is dead or stuck: it gets no more.
+    if (rec.consumer && !rec.consumer.closed) this.closeStale(rec.consumer, "lease");
+    if (!this.inFlight.charges(rec.started, rec.freeReclaims)) {
+      // Never started as far as the server knows (it sat in a stream nobody read): no attempt used.
+      rec.freeReclaims++;
+      this.release(rec);
+      this.emit("job.reclaimed", rec, { attempt: rec.job.attempt, charged: false });
+      return;
+    }
     this.releaseLease(rec);
     rec.job.errors.push({
       code: "visibility_timeout",
@@ -1145,9 +1216,15 @@ export class Store {
       occurredAt: new Date(now),
     });
     rec.workerId = undefined;
-    this.emit("job.reclaimed", rec, { attempt: rec.job.attempt });
+    this.emit("job.reclaimed", rec, { attempt: rec.job.attempt, charged: true });
     if (rec.job.attempt >= rec.retry.maxAttempts) return this.discard(rec, now, rec.retry.onExhaustion === "dead_letter");
     this.enterReady(rec, this.queue(rec.job.queue));
+  }
+
+  /** Ends a push stream from the server's side: it takes no more jobs, and its adapter ends the call. */
+  private closeStale(c: Consumer, reason: "lease" | "superseded"): void {
+    this.closeConsumer(c);
+    c.onStale?.(reason);
   }
 
   /** The attempt ran past the job's execution timeout (TO): a failure under the retry policy. */
@@ -1218,6 +1295,7 @@ export class Store {
     this.timerAt = Infinity;
     for (const set of this.consumersByQueue.values()) for (const c of set) c.closed = true;
     this.consumersByQueue.clear();
+    this.inFlight.clear();
   }
 
   /** Drops every job, queue, worker, workflow and event (test helper behind reset()). */
@@ -1232,6 +1310,7 @@ export class Store {
     this.deadLetter.clear();
     this.uniqueIndex.clear();
     this.workers.clear();
+    this.inFlight.forgetHeld();
     this.events.clear();
     this.workflows.reset();
   }

@@ -83,6 +83,12 @@ export class FastPath {
     return o.nack;
   }
 
+  /** The start signal of a pushed job, pipelined with the acks and nacks. */
+  async started(jobId: string, workerId: string, timeoutMs: number, opts?: CallOptions): Promise<void> {
+    const o = await this.settles.call({ started: { jobId }, workerId }, opts?.timeoutMs ?? timeoutMs, opts?.signal);
+    if (o.error) throw callError(o.error, "started", jobId);
+  }
+
   close(): void {
     this.enqueues.close();
     this.settles.close();

@@ -20,7 +20,7 @@ import {
   workerStateToProto,
 } from "../../codec/proto.js";
 import { dateFromTimestamp, durationFromMs, valueFromJson } from "../../codec/values.js";
-import { ConnectionError, OjsError, TimeoutError, UnimplementedError } from "../../model/errors.js";
+import { ConnectionError, OjsError, TimeoutError, UnimplementedError, ValidationError } from "../../model/errors.js";
 import type { Job, NormalizedJobRequest } from "../../model/job.js";
 import type { Health, HeartbeatResult, Manifest, NackResult, WorkerDirective } from "../../model/system.js";
 import { authHeaders, TRANSPORT_OPTION_KEYS, transportOptionsOf, type TransportOptions } from "../options.js";
@@ -98,14 +98,15 @@ export class GrpcTransport implements Transport {
       ...(url.protocol === "https:" && tls ? { ca: tls.ca, cert: tls.cert, key: tls.key, rejectUnauthorized: !tls.insecureSkipVerify } : {}),
     };
     // Pings keep a connection with an open call or stream honest (a streaming worker
-    // always has one): a dead peer is noticed in seconds. Idle connections are not
+    // always has one): a dead peer is noticed within interval + timeout, 10 s by
+    // default, where TCP alone would take minutes. Idle connections are not
     // pinged on a timer: connect-node verifies them with a ping before their next
     // call anyway, and an idle-ping timer re-armed by a stream closing after
     // abort() pings the destroyed session and throws ERR_HTTP2_INVALID_SESSION
     // uncaught, crashing the process 15 s after close().
     this.session = opts.connect
       ? undefined
-      : new Http2SessionManager(url, { pingIntervalMs: 15_000, pingTimeoutMs: 10_000, pingIdleConnection: false }, nodeOptions);
+      : new Http2SessionManager(url, { pingIntervalMs: keepaliveMs(opts.keepaliveIntervalMs, "keepaliveIntervalMs"), pingTimeoutMs: keepaliveMs(opts.keepaliveTimeoutMs, "keepaliveTimeoutMs"), pingIdleConnection: false }, nodeOptions);
     const transport = (opts.connect ?? createGrpcTransport({ baseUrl: url.toString().replace(/\/$/, ""), sessionManager: this.session! }));
     this.rpc = createClient(OJSService, transport);
     this.headers = { ...(opts.headers ?? {}), ...authHeaders(opts.auth) };
@@ -123,10 +124,19 @@ export class GrpcTransport implements Transport {
   }
 
   private async call<T>(operation: string, fn: () => Promise<T>, signal?: AbortSignal): Promise<T> {
-    try {
-      return await fn();
-    } catch (e) {
-      throw fromConnectError(e, operation, signal);
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await fn();
+      } catch (e) {
+        // A stream the server refused was never processed, so sending it again is safe for
+        // any call. It happens to a burst sent on a new connection before the server's
+        // SETTINGS (its cap on concurrent streams) arrive; after them, Node queues instead.
+        if (attempt < 4 && refusedStream(e) && !signal?.aborted) {
+          await new Promise((r) => setTimeout(r, 10 * attempt));
+          continue;
+        }
+        throw fromConnectError(e, operation, signal);
+      }
     }
   }
 
@@ -284,6 +294,15 @@ export class GrpcTransport implements Transport {
       const out: NackResult = { state: jobStateFromProto(r.state) ?? "retryable" };
       if (r.nextAttemptAt) out.nextAttemptAt = dateFromTimestamp(r.nextAttemptAt);
       return out;
+    }, opts?.signal);
+  }
+
+  started(req: { jobId: string; workerId: string }, opts?: CallOptions): Promise<boolean> {
+    return this.call("started", async () => {
+      const { fast } = await this.server();
+      if (!fast) return false;
+      await fast.started(req.jobId, req.workerId, this.timeoutMs, this.callOptions(opts));
+      return true;
     }, opts?.signal);
   }
 
@@ -473,4 +492,17 @@ export class GrpcTransport implements Transport {
 /** A gRPC transport, to pass as `transport` when the defaults do not fit (e.g. official servers' separate HTTP port). */
 export function grpcTransport(opts: GrpcTransportOptions): GrpcTransport {
   return new GrpcTransport(opts);
+}
+
+/** A keepalive setting: default 5 000 ms; at least 10 ms so that a typo cannot flood the peer with pings. */
+function keepaliveMs(v: number | undefined, name: string): number {
+  if (v === undefined) return 5_000;
+  if (!Number.isFinite(v) || v < 10) throw new ValidationError(`${name}: must be a number of milliseconds >= 10, got ${v}`);
+  return v;
+}
+
+/** RST_STREAM with REFUSED_STREAM (7), as connect-node and ./raw.ts report it. */
+function refusedStream(e: unknown): boolean {
+  const msg = e instanceof Error ? e.message : "";
+  return /NGHTTP2_REFUSED_STREAM|stream closed with error code 7$/.test(msg);
 }
