@@ -139,4 +139,41 @@ describe.skipIf(!hasOpenssl)("TLS on the one port", () => {
       await server.close();
     }
   });
+
+  it.each(TRANSPORTS)("a busy TLS connection outlives the headers timeout (the guard tracks it through its TLS socket) over %s", async (transport) => {
+    const server = await startServer({ tls: { cert: pki.serverCert, key: pki.serverKey }, auth: { token: "t" }, headersTimeoutMs: 300 });
+    const c = new Client({ url: server.url, transport, tls: { ca: pki.ca }, auth: { token: "t" } });
+    try {
+      const queue = uniqueQueue("tls-guard");
+      const first = await c.enqueue("tls.keep", [1], { queue });
+      // Requests keep coming on the same connection for well past the 300 ms headers timeout.
+      for (let i = 0; i < 8; i++) {
+        await new Promise((r) => setTimeout(r, 100));
+        expect((await c.getJob(first.id)).id).toBe(first.id);
+      }
+      const metrics = await fetchMetrics(server, pki.ca);
+      expect(metrics).not.toMatch(/event="connections\.header_timeout"/);
+      // The timer is real: a TLS connection that never sends a request is closed by it.
+      const silent = tlsConnect({ host: "127.0.0.1", port: server.port, ca: pki.ca, ALPNProtocols: ["http/1.1"] });
+      silent.on("error", () => {});
+      await new Promise<void>((resolve) => silent.once("close", () => resolve()));
+      expect(await fetchMetrics(server, pki.ca)).toMatch(/event="connections\.header_timeout"\} [1-9]/);
+    } finally {
+      await c.close();
+      await server.close();
+    }
+  });
 });
+
+/** GET /metrics over TLS with the admin token "t". */
+function fetchMetrics(server: OjsServer, ca: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const s = tlsConnect({ host: "127.0.0.1", port: server.port, ca, ALPNProtocols: ["http/1.1"] }, () => {
+      s.write("GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer t\r\nConnection: close\r\n\r\n");
+    });
+    let text = "";
+    s.on("data", (d: Buffer) => (text += d.toString("utf8")));
+    s.on("end", () => resolve(text));
+    s.on("error", reject);
+  });
+}
