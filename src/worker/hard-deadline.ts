@@ -8,8 +8,10 @@
  */
 import type { Job } from "../model/job.js";
 
+/** Why a worker stopped waiting for running handlers: its grace period ran out, a second signal came, or the hard deadline passed (the process then exits). */
 export type AbandonReason = "grace_period" | "second_signal" | "hard_deadline";
 
+/** The `abandoned` event of a Worker: which jobs it stopped waiting for, and why. */
 export interface AbandonedReport {
   workerId: string;
   /** Jobs whose handlers were still running; each was nacked (or is left to its lease) for another worker. */
