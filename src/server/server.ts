@@ -14,6 +14,7 @@ import { ServerCore } from "./core.js";
 import { rawGrpcHandler } from "./grpc/raw.js";
 import { grpcRoutes } from "./grpc/service.js";
 import { httpRoutes } from "./http/routes.js";
+import { loadUiAssets } from "./http/ui-routes.js";
 import { HttpRouter, type NodeRequest, type NodeResponse, type ResponseInfo } from "./http/router.js";
 import { errorText, resolveLogger, type LoggerOption } from "../util/logger.js";
 import type { SchemaValidationMode } from "./store/schemas.js";
@@ -46,6 +47,12 @@ export interface ServerOptions extends SecurityOptions {
    * info/warn/error receives the lines instead.
    */
   logger?: LoggerOption;
+  /**
+   * Serve the web dashboard at /ui/ (queues, jobs, workflows, cron, live
+   * events; README "Dashboard"). Off by default here; `ojs-connect serve` turns
+   * it on. Its data comes from the admin API, under the same authentication.
+   */
+  ui?: boolean;
   /** Store clock and randomness, for tests. */
   store?: Pick<StoreOptions, "clock" | "random">;
 }
@@ -80,7 +87,7 @@ export async function startServer(opts: ServerOptions = {}): Promise<OjsServer> 
     core.count(`${Math.floor(status / 100)}xx`);
     if (status >= 500 && status !== 501 && status !== 503) core.fault(info.error ?? `status ${status}`, `${info.method} ${info.path} (request ${info.requestId}, ${status})`);
   };
-  const router = httpRoutes(core, new HttpRouter(opts.maxBodyBytes, onResponse));
+  const router = httpRoutes(core, new HttpRouter(opts.maxBodyBytes, onResponse), opts.ui ? loadUiAssets() : undefined);
   router.useGuard((req, res, route) => access.authorizeRoute(req, res, route));
   access.onRefusal = (reason) => core.count(`refused_${reason}`);
   const adapter = connectNodeAdapter({
