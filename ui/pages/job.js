@@ -71,7 +71,7 @@ function Timeline({ events }) {
   if (!events.length) return html`<div class="muted">no events kept for this job</div>`;
   const sorted = [...events].sort((a, b) => (a.time < b.time ? -1 : a.time > b.time ? 1 : a.id < b.id ? -1 : 1));
   return html`<ol class="timeline">${sorted.map((e) => html`<li key=${e.id} class=${`t-${e.type.split(".").pop()}`}>
-    <span class="muted">${new Date(e.time).toLocaleTimeString(undefined, { hour12: false, fractionalSecondDigits: 3 })}</span>
+    <span class="muted">${new Date(e.time).toLocaleTimeString(undefined, { hour: "2-digit", minute: "2-digit", second: "2-digit", hour12: false, fractionalSecondDigits: 3 })}</span>
     <code>${e.type}</code>
     <span class="muted">${detail(e.data)}</span>
   </li>`)}</ol>`;
