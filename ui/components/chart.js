@@ -2,8 +2,8 @@
 // period, as two lines over a light grid, with the peak labelled.
 import { html } from "../lib.js";
 
-const W = 640;
-const H = 160;
+const W = 1200;
+const H = 190;
 const PAD = { l: 36, r: 8, t: 10, b: 22 };
 
 export function ThroughputChart({ points }) {
@@ -20,7 +20,7 @@ export function ThroughputChart({ points }) {
       <line x1=${PAD.l} x2=${W - PAD.r} y1=${y(max * f)} y2=${y(max * f)} class="grid" />
       <text x=${PAD.l - 6} y=${y(max * f) + 4} class="axis" text-anchor="end">${Math.round(max * f)}</text>
     </g>`)}
-    ${ticks.map((i) => html`<text x=${x(i)} y=${H - 6} class="axis" text-anchor="middle">${label(points[i].timestamp)}</text>`)}
+    ${ticks.map((i, n) => html`<text x=${x(i)} y=${H - 6} class="axis" text-anchor=${["start", "middle", "end"][n]}>${label(points[i].timestamp)}</text>`)}
     <path d=${area} class="area-processed" />
     <path d=${line("processed")} class="line-processed" />
     <path d=${line("failed")} class="line-failed" />

@@ -3,7 +3,7 @@
 import { api } from "../api.js";
 import { ThroughputChart } from "../components/chart.js";
 import { ActionButton, Badge, ErrorNote, STATES, short, useData, useEvents } from "../components/common.js";
-import { html, useState } from "../lib.js";
+import { html, useEffect, useState } from "../lib.js";
 
 export function Overview() {
   const stats = useData(() => api("ojs/v1/admin/stats"), []);
@@ -48,6 +48,13 @@ const FEED_MAX = 50;
 
 function EventFeed() {
   const [events, setEvents] = useState([]);
+  // The latest events the server kept, then each new one as it comes (newest first).
+  useEffect(() => {
+    api(`ojs/v1/events?limit=${FEED_MAX}`).then(
+      (r) => setEvents((live) => [...live, ...r.events.filter((e) => !live.some((l) => l.id === e.id))].slice(0, FEED_MAX)),
+      () => {},
+    );
+  }, []);
   useEvents((ev) => setEvents((list) => [ev, ...list].slice(0, FEED_MAX)));
   if (!events.length) return html`<div class="muted" id="feed">waiting for events…</div>`;
   return html`<ul class="feed" id="feed">${events.map((e) => html`<li key=${e.id}>
