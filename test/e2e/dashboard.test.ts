@@ -36,7 +36,7 @@ async function open(ctx: TestContext, hash: string, url = s?.server.url): Promis
   return page;
 }
 
-describe("dashboard in Chromium", () => {
+describe("dashboard in Chromium", { timeout: 60_000 }, () => {
   it("shows the server's queues, counts, throughput chart and dead-letter jobs", async (ctx) => {
     const page = await open(ctx, "#/");
     await page.waitForSelector("table.queues tr[data-queue=mail]");
@@ -121,13 +121,13 @@ describe("dashboard in Chromium", () => {
     const page = await open(ctx, "#/jobs?queue=mail");
     await page.waitForSelector("#live-status:text('live')");
     await page.waitForSelector("table.jobs");
-    await page.evaluate(() => ((window as unknown as { marker: number }).marker = 42));
+    await page.evaluate(() => ((globalThis as unknown as { marker: number }).marker = 42));
     const job = await s!.client.enqueue("email.send", ["late@example.com"], { queue: "mail" });
-    await page.waitForSelector(`tr[data-job="${job.id}"]`, { timeout: 5000 });
+    await page.waitForSelector(`tr[data-job="${job.id}"]`, { timeout: 15_000 });
     await page.click("header >> text=Overview");
     const other = await s!.client.enqueue("email.send", ["later@example.com"], { queue: "mail" });
-    await page.waitForSelector(`#feed a[href="#/jobs/${other.id}"]`, { timeout: 5000 });
-    expect(await page.evaluate(() => (window as unknown as { marker: number }).marker)).toBe(42);
+    await page.waitForSelector(`#feed a[href="#/jobs/${other.id}"]`, { timeout: 15_000 });
+    expect(await page.evaluate(() => (globalThis as unknown as { marker: number }).marker)).toBe(42);
     await page.close();
   });
 
@@ -152,10 +152,10 @@ describe("dashboard in Chromium", () => {
       expect(sent).toContain(`/ojs/v1/events/stream Bearer ${TOKEN}`);
       expect(sent.filter((l) => !l.endsWith(`Bearer ${TOKEN}`))).toEqual([]);
       const job = await guarded.client.enqueue("email.send", ["x@example.com"], { queue: "mail" });
-      await page.waitForSelector(`#feed a[href="#/jobs/${job.id}"]`, { timeout: 5000 });
+      await page.waitForSelector(`#feed a[href="#/jobs/${job.id}"]`, { timeout: 15_000 });
       await page.close();
     } finally {
       await guarded.close();
     }
-  }, 30_000);
+  }, 60_000);
 });

@@ -56,7 +56,7 @@ export async function dashboardScenario(opts: ServerOptions = {}, token?: string
     return { messageId: `<${ctx.job.id}@mail>` };
   });
   worker.register("etl.extract", async () => ({ rows: 1200 }));
-  worker.register("etl.clean", async (ctx) => ({ cleaned: ctx.job.args[0] }));
+  worker.register("etl.clean", async (ctx) => ({ cleaned: ctx.job.args[0] ?? null }));
   const running = worker.start();
   const until = Date.now() + 10_000;
   for (;;) {
