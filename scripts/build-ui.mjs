@@ -32,4 +32,10 @@ if (!js || !css) throw new Error(`build-ui: expected one .js and one .css output
 const html = readFileSync(join(root, "ui", "index.html"), "utf8").replace("%JS%", `./${js}`).replace("%CSS%", `./${css}`);
 writeFileSync(join(out, "index.html"), html);
 copyFileSync(join(root, "ui", "favicon.svg"), join(out, "favicon.svg"));
+// The bundle carries these packages' code: their licences ship beside it (not served).
+const notices = ["preact", "htm", "croner"].map((name) => {
+  const pkg = JSON.parse(readFileSync(join(root, "node_modules", name, "package.json"), "utf8"));
+  return `${name} ${pkg.version} (${pkg.license})\n\n${readFileSync(join(root, "node_modules", name, "LICENSE"), "utf8").trim()}\n`;
+});
+writeFileSync(join(out, "THIRD-PARTY-LICENSES.txt"), notices.join("\n\n"));
 console.log(`build-ui: dist/ui/${js} (${(readFileSync(join(out, js)).length / 1024).toFixed(1)} KiB), ${css}`);
