@@ -21,6 +21,12 @@ for (const [label, args] of [
   console.log(`${label}: ${r.status === 0 ? "ok" : "FAILED"}`);
   if (r.status !== 0) problems.push(`${label} failed`);
 }
+// The web dashboard's bundle (dist/ui), which the server serves with `ui: true`.
+{
+  const r = spawnSync(process.execPath, [join("scripts", "build-ui.mjs")], { stdio: "inherit" });
+  console.log(`build ui: ${r.status === 0 ? "ok" : "FAILED"}`);
+  if (r.status !== 0) problems.push("build ui failed");
+}
 
 const dir = mkdtempSync(join(tmpdir(), "ojs-test-"));
 const out = join(dir, "summary.json");

@@ -16,6 +16,7 @@ import { rawGrpcHandler } from "./grpc/raw.js";
 import { correctGrpcStatus } from "./grpc/status-fixes.js";
 import { grpcRoutes } from "./grpc/service.js";
 import { httpRoutes, MAX_LONG_POLL_MS } from "./http/routes.js";
+import { loadUiAssets } from "./http/ui-routes.js";
 import { HttpRouter, type NodeRequest, type NodeResponse, type ResponseInfo } from "./http/router.js";
 import { errorText, resolveLogger, type LoggerOption } from "../util/logger.js";
 import type { Limits } from "../model/limits.js";
@@ -60,6 +61,12 @@ export interface ServerOptions extends SecurityOptions, ConnectionLimitOptions {
    * info/warn/error receives the lines instead.
    */
   logger?: LoggerOption;
+  /**
+   * Serve the web dashboard at /ui/ (queues, jobs, workflows, cron, live
+   * events; README "Dashboard"). Off by default here; `ojs-connect serve` turns
+   * it on. Its data comes from the admin API, under the same authentication.
+   */
+  ui?: boolean;
   /** Store clock and randomness, for tests. */
   store?: Pick<StoreOptions, "clock" | "random">;
 }
@@ -98,7 +105,7 @@ export async function startServer(opts: ServerOptions = {}): Promise<OjsServer> 
     core.count(`${Math.floor(status / 100)}xx`);
     if (status >= 500 && status !== 501 && status !== 503) core.fault(info.error ?? `status ${status}`, `${info.method} ${info.path} (request ${info.requestId}, ${status})`);
   };
-  const router = httpRoutes(core, new HttpRouter(limits.maxMessageBytes, onResponse, limits.maxDepth));
+  const router = httpRoutes(core, new HttpRouter(limits.maxMessageBytes, onResponse, limits.maxDepth), opts.ui ? loadUiAssets() : undefined);
   router.useGuard((req, res, route) => access.authorizeRoute(req, res, route));
   access.onRefusal = (reason) => core.count(`refused_${reason}`);
   const adapter = connectNodeAdapter({

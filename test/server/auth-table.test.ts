@@ -57,9 +57,9 @@ describe("the access table", () => {
     expect(Object.keys(RPC_RULES).filter((m) => !METHODS.includes(m))).toEqual([]);
   });
 
-  it("keeps health open and everything that changes state behind a role", () => {
+  it("keeps health and the dashboard's static files open and everything that changes state behind a role", () => {
     const open = Object.entries({ ...HTTP_RULES, ...RPC_RULES }).filter(([, p]) => p === "public").map(([k]) => k);
-    expect(open.sort()).toEqual(["/ojs.v1.OJSService/Health", "GET /health", "GET /ojs/v1/health", "GET /ready"]);
+    expect(open.sort()).toEqual(["/ojs.v1.OJSService/Health", "GET /health", "GET /ojs/v1/health", "GET /ready", "GET /ui", "GET /ui/:file"]);
   });
 });
 

@@ -14,7 +14,7 @@ export const ROLES = ["admin", "producer", "worker", "readonly"] as const;
 export type Role = (typeof ROLES)[number];
 
 /**
- * - `public`: no credentials (health and readiness probes).
+ * - `public`: no credentials (health and readiness probes, the dashboard's static files).
  * - `metrics`: `/metrics`; public when the server says so, else `read`.
  * - `read`: read jobs, queues, events, workflows, cron, schemas, workers, stats.
  * - `enqueue`: create and cancel jobs and workflows.
@@ -117,6 +117,11 @@ export const HTTP_RULES: Record<string, Permission> = {
   "POST /ojs/v1/admin/jobs/bulk/cancel": "admin",
   "POST /ojs/v1/admin/jobs/bulk/delete": "admin",
   "DELETE /ojs/v1/admin/dead-letter": "admin",
+  "GET /ojs/v1/admin/workflows": "read",
+  // the dashboard's static files: a browser loads them before it has a key; its data
+  // comes through the routes above, under their rules
+  "GET /ui": "public",
+  "GET /ui/:file": "public",
 };
 
 function schemaRules(base: string): Record<string, Permission> {

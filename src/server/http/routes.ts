@@ -15,6 +15,8 @@ import { checkBatchSize } from "../../model/limits.js";
 import { admitBatch, checkWorkerValue, enqueueChecked, normalizeWire, schemaCheck } from "../shared.js";
 import type { JobRecord, NackOptions, WorkerInfo } from "../store/store.js";
 import { registerAdminRoutes } from "./admin-routes.js";
+import { registerAdminWorkflowRoutes } from "./admin-workflow-routes.js";
+import { registerUiRoutes, type UiAssets } from "./ui-routes.js";
 import { HttpRouter, type HttpRequest, type HttpResult } from "./router.js";
 import { EVENT_SOURCE, sseStream } from "./sse.js";
 
@@ -152,7 +154,8 @@ function longPoll(
   });
 }
 
-export function httpRoutes(core: ServerCore, router = new HttpRouter()): HttpRouter {
+/** `ui`: the dashboard's files (./ui-routes.ts); without them /ui answers 404. */
+export function httpRoutes(core: ServerCore, router = new HttpRouter(), ui?: UiAssets): HttpRouter {
   const store = core.store;
   const now = () => store.clock.now();
 
@@ -328,6 +331,8 @@ export function httpRoutes(core: ServerCore, router = new HttpRouter()): HttpRou
   router.on("GET", "/ojs/v1/events/stream", (req) => sseStream(core, eventFilter(req.query), lastEventId(req)));
 
   registerAdminRoutes(core, router);
+  registerAdminWorkflowRoutes(core, router);
+  registerUiRoutes(router, ui);
   return router;
 }
 

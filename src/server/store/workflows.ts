@@ -98,6 +98,17 @@ export class WorkflowEngine {
     return this.view(this.record(id));
   }
 
+  /**
+   * Workflows newest first, optionally of one state: a page of them and how many
+   * matched. Reads the bounded set the engine keeps (running plus retained finished).
+   */
+  list(opts: { state?: WorkflowState; offset: number; limit: number }): { items: Workflow[]; total: number } {
+    const all = [...this.workflows.values()].filter((w) => opts.state === undefined || w.state === opts.state);
+    const items: Workflow[] = [];
+    for (let i = all.length - 1 - opts.offset; i >= 0 && items.length < opts.limit; i--) items.push(this.view(all[i]!));
+    return { items, total: all.length };
+  }
+
   kindOf(id: string): WorkflowKind {
     return this.record(id).kind;
   }
