@@ -14,6 +14,7 @@ import { httpRoutes } from "./http/routes.js";
 import { HttpRouter, type NodeRequest, type NodeResponse } from "./http/router.js";
 import type { SchemaValidationMode } from "./store/schemas.js";
 import type { StoreOptions } from "./store/store.js";
+import { Journal, type FsyncMode } from "./store/journal/journal.js";
 
 export interface ServerOptions {
   /** 0 (the default) picks a free port. */
@@ -35,6 +36,19 @@ export interface ServerOptions {
    * harnesses only; off by default.
    */
   conformanceHooks?: boolean;
+  /**
+   * Keep state in this directory (the durable journal store, docs/stores.md):
+   * every acknowledged enqueue, ack and nack survives a crash. Without it state
+   * lives in memory only.
+   */
+  dataDir?: string;
+  /**
+   * With `dataDir`: "always" (default) syncs every group commit to stable
+   * storage before answering; "none" survives a process crash, not a power loss.
+   */
+  fsync?: FsyncMode;
+  /** With `dataDir`: compact the journal beyond this size (bytes); default 64 MiB. */
+  journalCompactAtBytes?: number;
   /** Store clock and randomness, for tests. */
   store?: Pick<StoreOptions, "clock" | "random">;
 }
@@ -62,7 +76,18 @@ export async function startServer(opts: ServerOptions = {}): Promise<OjsServer> 
     ...(opts.conformanceHooks !== undefined ? { conformanceHooks: opts.conformanceHooks } : {}),
     ...(opts.store ?? {}),
   });
+  if (opts.fsync !== undefined && opts.fsync !== "always" && opts.fsync !== "none") throw new TypeError(`fsync: must be "always" or "none", not ${String(opts.fsync)}`);
+  if (opts.dataDir !== undefined) {
+    core.journal = await Journal.open(core, {
+      dir: opts.dataDir,
+      ...(opts.fsync ? { fsync: opts.fsync } : {}),
+      ...(opts.journalCompactAtBytes !== undefined ? { compactAtBytes: opts.journalCompactAtBytes } : {}),
+    });
+  }
   const router = httpRoutes(core, new HttpRouter(opts.maxBodyBytes, (status) => core.count(`${Math.floor(status / 100)}xx`)));
+  // Writes are answered once durable. Fetch and heartbeat need not wait: a claim or lease
+  // extension lost in a crash only means the job is offered again (at-least-once).
+  router.beforeReply = (method, path) => (method === "GET" || /\/workers\/(fetch|heartbeat)$/.test(path) ? undefined : core.durable());
   const adapter = connectNodeAdapter({
     routes: grpcRoutes(core),
     // connect-node answers its own routes; everything else is the OJS HTTP binding,
@@ -114,6 +139,7 @@ export async function startServer(opts: ServerOptions = {}): Promise<OjsServer> 
     closing ??= (async () => {
       core.draining = true;
       core.close();
+      await core.journal?.close();
       await new Promise<void>((resolve) => {
         net.close(() => resolve());
         for (const s of sessions) s.close();
