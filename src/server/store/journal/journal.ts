@@ -33,7 +33,7 @@ export interface JournalOptions {
   compactAtBytes?: number;
   /** Where the one line about a dropped tail (and other notices) goes; default console.warn. */
   log?: (line: string) => void;
-  /** Test hook: faults injected into file writes. */
+  /** Test hook: faults injected into file writes (also settable later through `journal.faults`). */
   faults?: FileFaults;
 }
 
@@ -74,6 +74,8 @@ export class Journal implements ChangeSink {
   private closed = false;
   private lastError: unknown;
   readonly stats: JournalStats;
+  /** Test hook: consulted before every file write; a fault test sets `beforeWrite` to throw. */
+  readonly faults: FileFaults;
 
   private constructor(
     private readonly core: ServerCore,
@@ -82,6 +84,7 @@ export class Journal implements ChangeSink {
   ) {
     this.fsync = opts.fsync ?? "always";
     this.compactAt = opts.compactAtBytes ?? 64 * 1024 * 1024;
+    this.faults = opts.faults ?? {};
     this.stats = { gen: 0, bytes: 0, writes: 0, records: 0, compactions: 0, failures: 0, replayed };
   }
 
@@ -96,16 +99,16 @@ export class Journal implements ChangeSink {
     const j = new Journal(core, opts, replayed);
     const fsync = opts.fsync ?? "always";
     if (replayed.gen === 0) {
-      j.file = await JournalFile.create(opts.dir, 1, [header(1)], fsync, opts.faults);
+      j.file = await JournalFile.create(opts.dir, 1, [header(1)], fsync, j.faults);
     } else if (replayed.size > j.compactAt / 2) {
       // A long journal is compacted at once, so the next start is quick.
-      const old = await JournalFile.openAt(opts.dir, replayed.gen, replayed.size, fsync, opts.faults);
-      j.file = await JournalFile.create(opts.dir, replayed.gen + 1, snapshot(core, replayed.gen + 1), fsync, opts.faults);
+      const old = await JournalFile.openAt(opts.dir, replayed.gen, replayed.size, fsync, j.faults);
+      j.file = await JournalFile.create(opts.dir, replayed.gen + 1, snapshot(core, replayed.gen + 1), fsync, j.faults);
       await old.remove();
       syncDir(opts.dir);
       j.stats.compactions++;
     } else {
-      j.file = await JournalFile.openAt(opts.dir, replayed.gen, replayed.size, fsync, opts.faults);
+      j.file = await JournalFile.openAt(opts.dir, replayed.gen, replayed.size, fsync, j.faults);
     }
     j.snapshotBytes = j.file.size;
     j.stats.gen = j.file.gen;
@@ -283,7 +286,7 @@ export class Journal implements ChangeSink {
     this.resetPending = false;
     let next: JournalFile;
     try {
-      next = await JournalFile.create(this.opts.dir, gen, content, this.fsync, this.opts.faults);
+      next = await JournalFile.create(this.opts.dir, gen, content, this.fsync, this.faults);
     } catch (e) {
       // Nothing changed on disk: the old generation still stands, and what was pending still is.
       for (const id of pending.jobs) this.dirtyJobs.add(id);

@@ -41,6 +41,7 @@ export async function replay(dir: string, core: ServerCore, log: (line: string) 
   for (const g of gens.slice(0, -1)) await unlink(join(dir, fileName(g))).catch(() => {});
 
   const path = join(dir, fileName(gen));
+  if (!(await stat(path)).isFile()) throw new Error(`${path} is not a regular file`);
   const buf = await readFile(path);
   const st = emptyState();
   let records = 0;
@@ -114,8 +115,4 @@ function restore(core: ServerCore, st: State): void {
   for (const wf of st.workflows.values()) if (wf) core.store.workflows.restore(reviveWorkflow(wf));
   for (const j of st.jobs.values()) if (j) core.store.restoreJob(reviveJob(j));
   for (const c of st.crons.values()) if (c) core.cron.restore(reviveCron(c));
-}
-
-export async function fileSize(path: string): Promise<number> {
-  return (await stat(path)).size;
 }
