@@ -144,7 +144,7 @@ describe("journal store", () => {
     core.close();
     const path = join(dir, readdirSync(dir)[0]!);
     const buf = readFileSync(path);
-    buf[buf.length - 5] ^= 0xff; // one flipped byte inside the last record's payload
+    buf[buf.length - 5] = buf[buf.length - 5]! ^ 0xff; // one flipped byte inside the last record's payload
     writeFileSync(path, buf);
 
     const again = await open(dir);
@@ -200,7 +200,7 @@ describe("journal store", () => {
       const body = (await r.json()) as { error: { code: string; retryable: boolean; message: string } };
       expect(body.error).toMatchObject({ code: "unavailable", retryable: true });
       expect(body.error.message).toContain("ENOSPC");
-      expect((await (await fetch(`${server.url}/ojs/v1/health`)).json()).status).toBe("degraded");
+      expect(((await (await fetch(`${server.url}/ojs/v1/health`)).json()) as { status: string }).status).toBe("degraded");
 
       journal.faults.beforeWrite = undefined;
       const ok = await post({ type: "t.full", args: [] });
