@@ -124,9 +124,11 @@ export async function startServer(opts: ServerOptions = {}): Promise<OjsServer> 
   });
 
   await new Promise<void>((resolve, reject) => {
-    net.once("error", reject);
+    // Nothing listens: let the next server have the data directory.
+    const failed = (e: Error) => void (core.journal?.close() ?? Promise.resolve()).finally(() => reject(e));
+    net.once("error", failed);
     net.listen(opts.port ?? 0, opts.host ?? "127.0.0.1", () => {
-      net.off("error", reject);
+      net.off("error", failed);
       resolve();
     });
   });

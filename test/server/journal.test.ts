@@ -107,7 +107,7 @@ describe("journal store", () => {
     await durable(core);
     await journal.close();
     core.close();
-    const [file] = readdirSync(dir);
+    const file = readdirSync(dir).find((f) => f.endsWith(".log"));
     const path = join(dir, file!);
     const whole = statSync(path).size;
     // Half of a sixth record, as a crash in the middle of a write leaves it.
@@ -137,12 +137,12 @@ describe("journal store", () => {
     const { core, journal } = await open(dir);
     const first = core.store.enqueue({ type: "t.c", args: ["first"], queue: "c" });
     await durable(core);
-    const sizeAfterFirst = statSync(join(dir, readdirSync(dir)[0]!)).size;
+    const sizeAfterFirst = statSync(join(dir, readdirSync(dir).find((f) => f.endsWith(".log"))!)).size;
     const second = core.store.enqueue({ type: "t.c", args: ["second"], queue: "c" });
     await durable(core);
     await journal.close();
     core.close();
-    const path = join(dir, readdirSync(dir)[0]!);
+    const path = join(dir, readdirSync(dir).find((f) => f.endsWith(".log"))!);
     const buf = readFileSync(path);
     buf[buf.length - 5] = buf[buf.length - 5]! ^ 0xff; // one flipped byte inside the last record's payload
     writeFileSync(path, buf);
@@ -209,6 +209,15 @@ describe("journal store", () => {
     } finally {
       await server.close();
     }
+  });
+
+  it("one server per data directory: a second is refused while the first runs, and may start once it stopped", async () => {
+    const dir = tempDir();
+    const first = await startServer({ dataDir: dir });
+    await expect(startServer({ dataDir: dir })).rejects.toThrow(/is in use by another server \(pid \d+/);
+    await first.close();
+    const second = await startServer({ dataDir: dir });
+    await second.close();
   });
 
   it("an unusable data directory is refused at start with the reason", async () => {

@@ -18,6 +18,8 @@ import { OjsError } from "../../../model/errors.js";
 import type { ServerCore } from "../../core.js";
 import type { ChangeSink } from "../changes.js";
 import { JournalFile, syncDir, type FileFaults, type FsyncMode } from "./file.js";
+import { Dirty } from "./dirty.js";
+import { acquireLock } from "./lock.js";
 import { frame, savedCron, savedJob, savedWorkflow } from "./records.js";
 import { replay, type ReplayResult } from "./replay.js";
 import { header, queueRecord, snapshot } from "./snapshot.js";
@@ -58,14 +60,7 @@ export class Journal implements ChangeSink {
   private readonly fsync: FsyncMode;
   private readonly compactAt: number;
   private snapshotBytes = 0;
-  private dirtyJobs = new Set<string>();
-  private dirtyQueues = new Set<string>();
-  private dirtyWorkflows = new Set<string>();
-  private dirtyCrons = new Set<string>();
-  private dirtySchemas = new Map<string, { type: string; version: string | number }>();
-  private resetPending = false;
-  /** Records collected for a write that failed: written first by the next attempt. */
-  private retry: Buffer[] = [];
+  private readonly dirty = new Dirty();
   private marked = 0;
   private durableMark = 0;
   private waiters: Waiter[] = [];
@@ -73,6 +68,7 @@ export class Journal implements ChangeSink {
   private kicked = false;
   private closed = false;
   private lastError: unknown;
+  private unlock: (() => Promise<void>) | undefined;
   readonly stats: JournalStats;
   /** Test hook: consulted before every file write; a fault test sets `beforeWrite` to throw. */
   readonly faults: FileFaults;
@@ -95,6 +91,19 @@ export class Journal implements ChangeSink {
   static async open(core: ServerCore, opts: JournalOptions): Promise<Journal> {
     const log = opts.log ?? ((l: string) => console.warn(l));
     await checkWritable(opts.dir);
+    const unlock = await acquireLock(opts.dir);
+    let j: Journal;
+    try {
+      j = await Journal.start(core, opts, log);
+    } catch (e) {
+      await unlock();
+      throw e;
+    }
+    j.unlock = unlock;
+    return j;
+  }
+
+  private static async start(core: ServerCore, opts: JournalOptions, log: (line: string) => void): Promise<Journal> {
     const replayed = await replay(opts.dir, core, log);
     const j = new Journal(core, opts, replayed);
     const fsync = opts.fsync ?? "always";
@@ -132,33 +141,29 @@ export class Journal implements ChangeSink {
   // --- ChangeSink ------------------------------------------------------------------
 
   job(id: string): void {
-    this.dirtyJobs.add(id);
+    this.dirty.jobs.add(id);
     this.touch();
   }
   queue(name: string): void {
-    this.dirtyQueues.add(name);
+    this.dirty.queues.add(name);
     this.touch();
   }
   workflow(id: string): void {
-    this.dirtyWorkflows.add(id);
+    this.dirty.workflows.add(id);
     this.touch();
   }
   cron(name: string): void {
-    this.dirtyCrons.add(name);
+    this.dirty.crons.add(name);
     this.touch();
   }
   schema(type: string, version: string | number): void {
-    this.dirtySchemas.set(`${type}\u0000${version}`, { type, version });
+    this.dirty.schemas.set(`${type}\u0000${version}`, { type, version });
     this.touch();
   }
   /** Everything was dropped (the server's reset()). */
   reset(): void {
-    this.resetPending = true;
-    this.dirtyJobs.clear();
-    this.dirtyQueues.clear();
-    this.dirtyWorkflows.clear();
-    this.dirtyCrons.clear();
-    this.dirtySchemas.clear();
+    this.dirty.clear();
+    this.dirty.reset = true;
     this.touch();
   }
 
@@ -220,50 +225,43 @@ export class Journal implements ChangeSink {
     }
   }
 
-  private collect(): Buffer[] {
-    const out = this.retry;
-    this.retry = [];
+  /** The records of everything in `d`, as it is now. */
+  private collect(d: Dirty): Buffer[] {
+    const out: Buffer[] = [];
     const core = this.core;
-    if (this.resetPending) {
-      this.resetPending = false;
-      out.push(frame({ k: "reset" }));
-    }
-    for (const s of this.dirtySchemas.values()) {
+    if (d.reset) out.push(frame({ k: "reset" }));
+    for (const s of d.schemas.values()) {
       const rec = core.schemas.peek(s.type, s.version);
       out.push(frame(rec ? { k: "schema", r: rec } : { k: "schema-", type: s.type, version: s.version }));
     }
-    this.dirtySchemas.clear();
-    for (const name of this.dirtyQueues) {
+    for (const name of d.queues) {
       const r = queueRecord(core, name);
       if (r) out.push(frame(r));
     }
-    this.dirtyQueues.clear();
-    for (const id of this.dirtyWorkflows) {
+    for (const id of d.workflows) {
       const wf = core.store.workflows.peek(id);
       out.push(frame(wf ? { k: "wf", r: savedWorkflow(wf) } : { k: "wf-", id }));
     }
-    this.dirtyWorkflows.clear();
-    for (const id of this.dirtyJobs) {
+    for (const id of d.jobs) {
       const rec = core.store.peek(id);
       out.push(frame(rec ? { k: "job", r: savedJob(rec) } : { k: "job-", id }));
     }
-    this.dirtyJobs.clear();
-    for (const name of this.dirtyCrons) {
+    for (const name of d.crons) {
       const c = core.cron.peek(name);
       out.push(frame(c ? { k: "cron", r: savedCron(c) } : { k: "cron-", name }));
     }
-    this.dirtyCrons.clear();
     return out;
   }
 
   private async appendPending(): Promise<void> {
-    const buffers = this.collect();
+    const d = this.dirty.take();
+    const buffers = this.collect(d);
     if (buffers.length === 0) return;
     try {
       await this.file.append(buffers);
     } catch (e) {
-      // Kept for the next attempt: these changes are in memory but not yet on disk.
-      this.retry = buffers;
+      // Still pending: these changes are in memory but not on disk; the next attempt writes them as they then are.
+      this.dirty.mergeBack(d);
       throw e;
     }
     this.stats.writes++;
@@ -275,27 +273,14 @@ export class Journal implements ChangeSink {
   private async compact(): Promise<void> {
     const gen = this.file.gen + 1;
     // The snapshot reads the state as it is now, which includes every pending change.
+    const d = this.dirty.take();
     const content = snapshot(this.core, gen);
-    const pending = { retry: this.retry, jobs: this.dirtyJobs, queues: this.dirtyQueues, wfs: this.dirtyWorkflows, crons: this.dirtyCrons, schemas: this.dirtySchemas, reset: this.resetPending };
-    this.retry = [];
-    this.dirtyJobs = new Set();
-    this.dirtyQueues = new Set();
-    this.dirtyWorkflows = new Set();
-    this.dirtyCrons = new Set();
-    this.dirtySchemas = new Map();
-    this.resetPending = false;
     let next: JournalFile;
     try {
       next = await JournalFile.create(this.opts.dir, gen, content, this.fsync, this.faults);
     } catch (e) {
       // Nothing changed on disk: the old generation still stands, and what was pending still is.
-      for (const id of pending.jobs) this.dirtyJobs.add(id);
-      for (const q of pending.queues) this.dirtyQueues.add(q);
-      for (const w of pending.wfs) this.dirtyWorkflows.add(w);
-      for (const c of pending.crons) this.dirtyCrons.add(c);
-      for (const [k, v] of pending.schemas) this.dirtySchemas.set(k, v);
-      this.resetPending ||= pending.reset;
-      this.retry = pending.retry;
+      this.dirty.mergeBack(d);
       throw e;
     }
     const old = this.file;
@@ -332,6 +317,7 @@ export class Journal implements ChangeSink {
     this.detach();
     this.settle(this.marked, this.marked === this.durableMark ? undefined : new Error("closed"));
     await this.file.close();
+    await this.unlock?.();
   }
 }
 
