@@ -87,7 +87,7 @@ export async function startServer(opts: ServerOptions = {}): Promise<OjsServer> 
   const router = httpRoutes(core, new HttpRouter(opts.maxBodyBytes, (status) => core.count(`${Math.floor(status / 100)}xx`)));
   // Writes are answered once durable. Fetch and heartbeat need not wait: a claim or lease
   // extension lost in a crash only means the job is offered again (at-least-once).
-  router.beforeReply = (method, path) => (method === "GET" || /\/workers\/(fetch|heartbeat)$/.test(path) ? undefined : core.durable());
+  if (core.journal) router.beforeReply = (method, path) => (method === "GET" || /\/workers\/(fetch|heartbeat)$/.test(path) ? undefined : core.durable());
   const adapter = connectNodeAdapter({
     routes: grpcRoutes(core),
     // connect-node answers its own routes; everything else is the OJS HTTP binding,

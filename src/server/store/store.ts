@@ -193,8 +193,8 @@ function shownRetry(retry: EffectiveRetry): NonNullable<Job["retry"]> {
   return out;
 }
 
-const DEFAULT_EFFECTIVE_RETRY: EffectiveRetry = Object.freeze(mergeRetry(undefined));
-const DEFAULT_SHOWN_RETRY = Object.freeze(shownRetry(DEFAULT_EFFECTIVE_RETRY));
+export const DEFAULT_EFFECTIVE_RETRY: EffectiveRetry = Object.freeze(mergeRetry(undefined));
+export const DEFAULT_SHOWN_RETRY = Object.freeze(shownRetry(DEFAULT_EFFECTIVE_RETRY));
 
 const DEFAULT_QUEUE = "default";
 const MAX_WORKERS = 10_000;

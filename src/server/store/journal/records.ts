@@ -16,6 +16,7 @@ import type { RestoredJob } from "../changes.js";
 import type { CronRecord } from "../cron.js";
 import type { Backpressure } from "../queue.js";
 import type { SchemaRecord } from "../schemas.js";
+import { DEFAULT_EFFECTIVE_RETRY, DEFAULT_SHOWN_RETRY } from "../store.js";
 import type { WorkflowRecord } from "../workflows.js";
 import { crc32 } from "./crc32.js";
 
@@ -25,11 +26,13 @@ export const HEADER_BYTES = 8;
 export const MAX_RECORD_BYTES = 64 * 1024 * 1024;
 
 export type SavedCron = Omit<CronRecord, "schedule">;
+/** A job as recorded: the retry policy is absent when it is the default one. */
+export type SavedJob = Omit<RestoredJob, "retry"> & { retry?: RestoredJob["retry"] };
 export type SavedWorkflow = Omit<WorkflowRecord, "steps"> & { steps: Array<WorkflowRecord["steps"] extends Map<string, infer S> ? S : never> };
 
 export type JournalRecord =
   | { k: "hdr"; v: number; gen: number; at: string }
-  | { k: "job"; r: RestoredJob }
+  | { k: "job"; r: SavedJob }
   | { k: "job-"; id: string }
   | { k: "queue"; name: string; paused: boolean; rate?: number; bp?: Backpressure }
   | { k: "wf"; r: SavedWorkflow }
@@ -82,16 +85,18 @@ const date = (v: unknown): Date | undefined => (v === undefined || v === null ? 
 
 const JOB_DATES = ["createdAt", "enqueuedAt", "scheduledAt", "startedAt", "completedAt", "cancelledAt", "expiresAt"] as const;
 
-export function reviveJob(r: RestoredJob): RestoredJob {
+export function reviveJob(r: SavedJob): RestoredJob {
   const job = r.job as Job & Record<string, unknown>;
   for (const f of JOB_DATES) if (job[f] !== undefined) job[f] = date(job[f]);
   job.errors = (job.errors ?? []).map((e: JobError) => (e.occurredAt !== undefined ? { ...e, occurredAt: date(e.occurredAt) } : e));
   if (r.progress) r.progress.updatedAt = date(r.progress.updatedAt)!;
+  // No retry recorded: the job has the default policy (see savedJob), shared as it is live.
+  if (r.retry === undefined) job.retry = DEFAULT_SHOWN_RETRY;
   return {
     id: r.id,
     job,
     extra: r.extra as JsonObject | undefined,
-    retry: r.retry,
+    retry: r.retry ?? DEFAULT_EFFECTIVE_RETRY,
     leaseDeadline: r.leaseDeadline ?? 0,
     workerId: r.workerId,
     uniqueKey: r.uniqueKey,
@@ -102,13 +107,18 @@ export function reviveJob(r: RestoredJob): RestoredJob {
   };
 }
 
-/** What a job record carries: only state, never the live links (consumer, timers, versions). */
-export function savedJob(rec: RestoredJob): RestoredJob {
+/**
+ * What a job record carries: only state, never the live links (consumer, timers,
+ * versions). Most jobs have the default retry policy: it is left out (about a
+ * third of the record) and restored on replay.
+ */
+export function savedJob(rec: RestoredJob): SavedJob {
+  const dflt = rec.retry === DEFAULT_EFFECTIVE_RETRY;
   return {
     id: rec.id,
-    job: rec.job,
+    job: dflt ? { ...rec.job, retry: undefined } : rec.job,
     extra: rec.extra,
-    retry: rec.retry,
+    retry: dflt ? undefined : rec.retry,
     leaseDeadline: rec.leaseDeadline,
     workerId: rec.workerId,
     uniqueKey: rec.uniqueKey,

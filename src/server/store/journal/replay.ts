@@ -6,10 +6,9 @@
 import { readdir, readFile, stat, truncate, unlink } from "node:fs/promises";
 import { join } from "node:path";
 import type { ServerCore } from "../../core.js";
-import type { RestoredJob } from "../changes.js";
 import type { SchemaRecord } from "../schemas.js";
 import { FILE_RE, fileName } from "./file.js";
-import { reviveCron, reviveJob, reviveSchema, reviveWorkflow, scan, type JournalRecord, type SavedCron, type SavedWorkflow } from "./records.js";
+import { reviveCron, reviveJob, reviveSchema, reviveWorkflow, scan, type JournalRecord, type SavedCron, type SavedJob, type SavedWorkflow } from "./records.js";
 
 export interface ReplayResult {
   /** The generation to keep appending to; 0 when the directory held no journal. */
@@ -23,7 +22,7 @@ export interface ReplayResult {
 }
 
 interface State {
-  jobs: Map<string, RestoredJob | null>;
+  jobs: Map<string, SavedJob | null>;
   queues: Map<string, Extract<JournalRecord, { k: "queue" }>>;
   workflows: Map<string, SavedWorkflow | null>;
   crons: Map<string, SavedCron | null>;
