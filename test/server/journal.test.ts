@@ -13,6 +13,7 @@ import { ServerCore } from "../../src/server/core.js";
 import { crc32, tableCrc32 } from "../../src/server/store/journal/crc32.js";
 import { Journal, type JournalOptions } from "../../src/server/store/journal/journal.js";
 import { startServer } from "../../src/server/server.js";
+import { Client } from "../../src/index.js";
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -207,6 +208,29 @@ describe("journal store", () => {
       expect(ok.status).toBe(201);
       expect(journal.stats.failures).toBe(faults);
     } finally {
+      await server.close();
+    }
+  });
+
+  it.each(["grpc", "http"] as const)("a full disk over %s through the SDK: enqueue, batch and ack fail as unavailable, none is acknowledged", async (transport) => {
+    const dir = tempDir();
+    const server = await startServer({ dataDir: dir });
+    const client = new Client({ url: server.url, transport });
+    try {
+      const held = await client.enqueue("t.disk", [], { queue: "disk" });
+      const [claimed] = await client.transport.fetch({ queues: ["disk"], count: 1, workerId: "w" });
+      expect(claimed!.id).toBe(held.id);
+      let faults = 0;
+      server.core.journal!.faults.beforeWrite = () => {
+        faults++;
+        throw Object.assign(new Error("ENOSPC: no space left on device, write"), { code: "ENOSPC" });
+      };
+      await expect(client.enqueue("t.disk", [], { queue: "disk" })).rejects.toMatchObject({ code: "unavailable" });
+      await expect(client.enqueueBatch([{ type: "t.disk", args: [] }, { type: "t.disk", args: [1] }])).rejects.toMatchObject({ code: "unavailable" });
+      await expect(client.transport.ack({ jobId: held.id, workerId: "w" })).rejects.toMatchObject({ code: "unavailable" });
+      expect(faults).toBeGreaterThanOrEqual(3);
+    } finally {
+      await client.close();
       await server.close();
     }
   });
