@@ -3,7 +3,10 @@ import { startServer } from "../src/server/index.js";
 import { childSetup, send } from "./common.js";
 
 childSetup();
-const server = await startServer({ port: 0 });
+// OJS_BENCH_DATA_DIR (set by bench/journal.ts): the durable journal store instead of the memory store.
+const dataDir = process.env.OJS_BENCH_DATA_DIR;
+const fsync = process.env.OJS_BENCH_FSYNC === "none" ? "none" : "always";
+const server = await startServer({ port: 0, ...(dataDir ? { dataDir, fsync } : {}) });
 process.on("message", (msg: { cmd: string; queue?: string }) => {
   if (msg.cmd === "counts") void send({ type: "result", data: server.core.store.countByState(msg.queue) });
   if (msg.cmd === "reset") {

@@ -1,6 +1,7 @@
 /**
  * npm run conformance -- <suites-dir> [--protocol http|grpc] [--only <id or name part>]
  *                                     [--concurrency N] [--tolerance PCT] [--verbose]
+ *                                     [--store memory|journal]
  *
  * Runs every official conformance case under the directory against the
  * embedded server (a fresh one per case), over raw HTTP and through our gRPC
@@ -13,6 +14,7 @@ import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { caseKey, loadCases } from "./lib/cases.js";
 import { report } from "./lib/report.js";
+import { useStore, type StoreKind } from "./lib/store.js";
 import { isProblem, runSuite, type Protocol } from "./lib/suite.js";
 
 async function main(): Promise<void> {
@@ -24,6 +26,7 @@ async function main(): Promise<void> {
       concurrency: { type: "string", default: "64" },
       tolerance: { type: "string", default: "50" },
       verbose: { type: "boolean", default: false },
+      store: { type: "string", default: "memory" },
     },
   });
   const dir = resolve(positionals[0] ?? "../shared/conformance/suites");
@@ -32,6 +35,7 @@ async function main(): Promise<void> {
     process.exitCode = 2;
     return;
   }
+  useStore(values.store as StoreKind);
   const protocols = (values.protocol?.length ? values.protocol : ["http", "grpc"]) as Protocol[];
   for (const p of protocols) if (p !== "http" && p !== "grpc") throw new Error(`--protocol: http or grpc, not ${p}`);
   let cases = loadCases(dir);

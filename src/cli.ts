@@ -18,6 +18,10 @@ Options:
   --host ADDR                Address to listen on (default 127.0.0.1). Any other
                              address needs auth (below) or --insecure.
   --visibility-timeout-ms N  Reservation of a fetched job (default 30000)
+  --data DIR                 Keep jobs in a journal in DIR: they survive a crash and a
+                             restart (docs/stores.md). Without it, state is in memory.
+  --fsync always|none        With --data: "always" (default) survives a power loss;
+                             "none" survives a process crash, not a power loss
 
 Authentication (README "Running in production"):
   --auth-token TOKEN         One admin token (default OJS_SERVER_TOKEN). Clients send it
@@ -59,6 +63,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
   const server = await startServer(opts);
   const guard = opts.auth ? "auth on" : opts.tls?.caFile ? "client certificates required" : "no auth";
   console.log(`ojs-connect server listening on ${server.url} (gRPC, Connect and HTTP/JSON; ${opts.tls ? "TLS" : "cleartext"}, ${guard})`);
+  if (opts.dataDir !== undefined) console.log(`durable store: journal in ${opts.dataDir} (fsync ${opts.fsync})`);
   const stop = () => {
     console.log("shutting down");
     void server.close().then(() => process.exit(0));
@@ -75,6 +80,8 @@ export function serveOptions(args: string[], env: NodeJS.ProcessEnv = process.en
       port: { type: "string", default: env.PORT ?? "8080" },
       host: { type: "string", default: "127.0.0.1" },
       "visibility-timeout-ms": { type: "string" },
+      data: { type: "string" },
+      fsync: { type: "string" },
       "auth-token": { type: "string" },
       "auth-file": { type: "string" },
       "public-metrics": { type: "boolean" },
@@ -94,6 +101,12 @@ export function serveOptions(args: string[], env: NodeJS.ProcessEnv = process.en
   if (vis !== undefined && !(vis > 0)) throw new Error(`--visibility-timeout-ms: must be a positive number`);
   const opts: ServerOptions = { port, host: values.host };
   if (vis !== undefined) opts.visibilityTimeoutMs = vis;
+  if (values.fsync !== undefined && values.fsync !== "always" && values.fsync !== "none") throw new Error(`--fsync: must be "always" or "none"`);
+  if (values.fsync !== undefined && values.data === undefined) throw new Error(`--fsync: needs --data DIR`);
+  if (values.data !== undefined) {
+    opts.dataDir = values.data;
+    opts.fsync = (values.fsync ?? "always") as "always" | "none";
+  }
 
   const token = values["auth-token"] ?? (env.OJS_SERVER_TOKEN || undefined);
   const file = values["auth-file"] ?? (env.OJS_SERVER_AUTH_FILE || undefined);

@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { afterAll, beforeAll } from "vitest";
 import { Client, Worker, type ClientOptions, type WorkerOptions } from "../src/index.js";
 import { startServer, type OjsServer, type ServerOptions } from "../src/server/index.js";
@@ -5,14 +8,36 @@ import { startServer, type OjsServer, type ServerOptions } from "../src/server/i
 export const TRANSPORTS = ["grpc", "http"] as const;
 export type TransportName = (typeof TRANSPORTS)[number];
 
+/** Where the embedded server keeps state: in memory, or in the durable journal (a temporary data dir). */
+export const STORES = ["memory", "journal"] as const;
+export type StoreName = (typeof STORES)[number];
+let fileStore: StoreName = "memory";
+
+/**
+ * Runs the servers of the test file that calls it (before it imports a suite)
+ * over another store: `useStore("journal"); await import("./client.test.js")`
+ * runs the client suite against the journal store, unchanged.
+ */
+export function useStore(store: StoreName): void {
+  fileStore = store;
+}
+
+/** The store the servers of this test file use. */
+export function currentStore(): StoreName {
+  return fileStore;
+}
+
 /** Starts one embedded server for the file, on a free port, and stops it afterwards. */
 export function useServer(opts: ServerOptions = {}): { readonly server: OjsServer; readonly url: string } {
   let server: OjsServer | undefined;
+  let dataDir: string | undefined;
   beforeAll(async () => {
-    server = await startServer({ port: 0, ...opts });
+    if (fileStore === "journal" && opts.dataDir === undefined) dataDir = mkdtempSync(join(tmpdir(), "ojs-journal-"));
+    server = await startServer({ port: 0, ...opts, ...(dataDir ? { dataDir } : {}) });
   });
   afterAll(async () => {
     await server?.close();
+    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
   });
   return {
     get server() {

@@ -9,6 +9,7 @@ import { GrpcExecutor } from "./grpc-executor.js";
 import { HttpExecutor } from "./http-executor.js";
 import { defaultRunOptions, runCase, type CaseOutcome, type Executor } from "./interpreter.js";
 import { grpcGapReason, grpcNotApplicable, KNOWN_FAILURES, unexplainedFailures, unsupportedReason } from "./policy.js";
+import { storeForCase } from "./store.js";
 
 export type Protocol = "http" | "grpc";
 
@@ -55,11 +56,13 @@ export function expectedMs(c: LoadedCase): number {
 }
 
 async function withServer<T>(fn: (server: OjsServer) => Promise<T>): Promise<T> {
-  const server = await startServer({ port: 0, visibilityTimeoutMs: SPEC_VISIBILITY_MS, conformanceHooks: true });
+  const store = storeForCase();
+  const server = await startServer({ port: 0, visibilityTimeoutMs: SPEC_VISIBILITY_MS, conformanceHooks: true, ...store.options });
   try {
     return await fn(server);
   } finally {
     await server.close();
+    store.cleanup();
   }
 }
 

@@ -2,6 +2,7 @@ import { resolveLimits, type Limits } from "../model/limits.js";
 import type { Health, Manifest } from "../model/system.js";
 import { QueuedBytes } from "./queued-bytes.js";
 import { CronScheduler } from "./store/cron.js";
+import type { Journal } from "./store/journal/journal.js";
 import { SchemaRegistry, type SchemaValidationMode } from "./store/schemas.js";
 import { Store, type StoreOptions } from "./store/store.js";
 import { PACKAGE_VERSION, SPEC_VERSION } from "./version.js";
@@ -53,6 +54,8 @@ export class ServerCore {
   readonly counters = new Map<string, number>();
   /** Closers of open long-lived streams (SSE, StreamJobs), ended on close(). */
   readonly streams = new Set<() => void>();
+  /** The durable journal behind the state machine (store/journal); none for the memory store. */
+  journal: Journal | undefined;
 
   constructor(opts: CoreOptions = {}) {
     const { schemaValidation, limits, ...storeOpts } = opts;
@@ -70,18 +73,19 @@ export class ServerCore {
       implementation: { name: "ojs-connect", version: PACKAGE_VERSION, language: "typescript" },
       conformanceLevel: 4,
       protocols: ["http", "grpc"],
-      backend: "memory",
+      backend: this.journal ? "journal" : "memory",
       extensions: [...SUPPORTED_EXTENSIONS],
       schemaValidation: this.schemaValidation !== "off",
     };
   }
 
   health(): Health {
+    const degraded = this.draining || this.journal?.failing === true;
     return {
-      status: this.draining ? "degraded" : "ok",
+      status: degraded ? "degraded" : "ok",
       timestamp: new Date(),
       details: {
-        backend: { type: "memory", status: this.draining ? "degraded" : "ok" },
+        backend: { type: this.journal ? "journal" : "memory", status: degraded ? "degraded" : "ok" },
         uptime_seconds: Math.floor((Date.now() - this.startedAt) / 1000),
         version: PACKAGE_VERSION,
       },
@@ -96,6 +100,16 @@ export class ServerCore {
     this.onFault?.(error, where);
   }
 
+  /**
+   * Resolves once every change made so far is durable; undefined when there is
+   * nothing to wait for (always, with the memory store). Adapters await it
+   * before answering an enqueue, ack, nack or other write. Rejects with a
+   * retryable "unavailable" error when the journal cannot be written.
+   */
+  durable(): Promise<void> | undefined {
+    return this.journal?.durable();
+  }
+
   count(name: string): void {
     this.counters.set(name, (this.counters.get(name) ?? 0) + 1);
   }
@@ -104,6 +118,7 @@ export class ServerCore {
     this.store.reset();
     this.cron.reset();
     this.schemas.clear();
+    this.journal?.reset();
   }
 
   close(): void {

@@ -23,6 +23,7 @@ import type { Limits } from "../model/limits.js";
 import type { SchemaValidationMode } from "./store/schemas.js";
 import type { StoreOptions } from "./store/store.js";
 import { tlsFront } from "./tls.js";
+import { Journal, type FsyncMode } from "./store/journal/journal.js";
 
 /** Connection limits and timeouts, keepalive and job caps: docs/connections.md. */
 export interface ServerOptions extends SecurityOptions, ConnectionLimitOptions {
@@ -67,6 +68,19 @@ export interface ServerOptions extends SecurityOptions, ConnectionLimitOptions {
    * it on. Its data comes from the admin API, under the same authentication.
    */
   ui?: boolean;
+  /**
+   * Keep state in this directory (the durable journal store, docs/stores.md):
+   * every acknowledged enqueue, ack and nack survives a crash. Without it state
+   * lives in memory only.
+   */
+  dataDir?: string;
+  /**
+   * With `dataDir`: "always" (default) syncs every group commit to stable
+   * storage before answering; "none" survives a process crash, not a power loss.
+   */
+  fsync?: FsyncMode;
+  /** With `dataDir`: compact the journal beyond this size (bytes); default 64 MiB. */
+  journalCompactAtBytes?: number;
   /** Store clock and randomness, for tests. */
   store?: Pick<StoreOptions, "clock" | "random">;
 }
@@ -105,9 +119,20 @@ export async function startServer(opts: ServerOptions = {}): Promise<OjsServer> 
     core.count(`${Math.floor(status / 100)}xx`);
     if (status >= 500 && status !== 501 && status !== 503) core.fault(info.error ?? `status ${status}`, `${info.method} ${info.path} (request ${info.requestId}, ${status})`);
   };
+  if (opts.fsync !== undefined && opts.fsync !== "always" && opts.fsync !== "none") throw new TypeError(`fsync: must be "always" or "none", not ${String(opts.fsync)}`);
+  if (opts.dataDir !== undefined) {
+    core.journal = await Journal.open(core, {
+      dir: opts.dataDir,
+      ...(opts.fsync ? { fsync: opts.fsync } : {}),
+      ...(opts.journalCompactAtBytes !== undefined ? { compactAtBytes: opts.journalCompactAtBytes } : {}),
+    });
+  }
   const router = httpRoutes(core, new HttpRouter(limits.maxMessageBytes, onResponse, limits.maxDepth), opts.ui ? loadUiAssets() : undefined);
   router.useGuard((req, res, route) => access.authorizeRoute(req, res, route));
   access.onRefusal = (reason) => core.count(`refused_${reason}`);
+  // Writes are answered once durable. Fetch and heartbeat need not wait: a claim or lease
+  // extension lost in a crash only means the job is offered again (at-least-once).
+  if (core.journal) router.beforeReply = (method, path) => (method === "GET" || /\/workers\/(fetch|heartbeat)$/.test(path) ? undefined : core.durable());
   const adapter = connectNodeAdapter({
     routes: grpcRoutes(core),
     // connect-node answers its own routes; everything else is the OJS HTTP binding,
@@ -154,9 +179,11 @@ export async function startServer(opts: ServerOptions = {}): Promise<OjsServer> 
   net.on("drop", () => core.count("connections.dropped"));
 
   await new Promise<void>((resolve, reject) => {
-    net.once("error", reject);
+    // Nothing listens: let the next server have the data directory.
+    const failed = (e: Error) => void (core.journal?.close() ?? Promise.resolve()).finally(() => reject(e));
+    net.once("error", failed);
     net.listen(opts.port ?? 0, opts.host ?? "127.0.0.1", () => {
-      net.off("error", reject);
+      net.off("error", failed);
       resolve();
     });
   });
@@ -171,6 +198,7 @@ export async function startServer(opts: ServerOptions = {}): Promise<OjsServer> 
       core.close();
       guard.close();
       h1.close();
+      await core.journal?.close();
       await new Promise<void>((resolve) => {
         net.close(() => resolve());
         for (const s of sessions) s.close();

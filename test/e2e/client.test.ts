@@ -14,7 +14,7 @@ import {
   type Job,
   type OjsEvent,
 } from "../../src/index.js";
-import { eventually, TRANSPORTS, uniqueQueue, useServer, type TransportName } from "../helpers.js";
+import { currentStore, eventually, TRANSPORTS, uniqueQueue, useServer, type TransportName } from "../helpers.js";
 
 const ctx = useServer({ visibilityTimeoutMs: 2000 });
 
@@ -274,7 +274,7 @@ describe.each(TRANSPORTS)("Client over %s", (transport) => {
   describe("system", () => {
     it("manifest and health are the same over both transports", async () => {
       const m = await client.manifest();
-      expect(m).toMatchObject({ conformanceLevel: 4, protocols: ["http", "grpc"], backend: "memory" });
+      expect(m).toMatchObject({ conformanceLevel: 4, protocols: ["http", "grpc"], backend: currentStore() });
       expect(m.implementation.name).toBe("ojs-connect");
       expect(m).toEqual(await other.manifest());
       expect((await client.health()).status).toBe("ok");

@@ -254,6 +254,7 @@ function undeliverable(core: ServerCore, rec: JobRecord, e: unknown): void {
 
 /** Each frame of calls is answered by one frame of outcomes, in order; a failed call never ends the stream. */
 function enqueueStream(call: RawCall, core: ServerCore): void {
+  const replies = new DurableReplies(core, call);
   call.read(
     (bytes) => {
       let calls;
@@ -270,13 +271,14 @@ function enqueueStream(call: RawCall, core: ServerCore): void {
           return { seq, error: callError(e) };
         }
       });
-      call.send(encodeEnqueueStreamResponse(outcomes));
+      replies.send(encodeEnqueueStreamResponse(outcomes), (e) => encodeEnqueueStreamResponse(outcomes.map((o) => ("error" in o && o.error ? o : { seq: o.seq, error: callError(e) }))));
     },
-    () => call.end(),
+    () => replies.end(),
   );
 }
 
 function settleStream(call: RawCall, core: ServerCore): void {
+  const replies = new DurableReplies(core, call);
   call.read(
     (bytes) => {
       let calls;
@@ -302,9 +304,9 @@ function settleStream(call: RawCall, core: ServerCore): void {
           return { seq: c.seq, error: callError(e) };
         }
       });
-      call.send(encodeSettleStreamResponse(outcomes));
+      replies.send(encodeSettleStreamResponse(outcomes), (e) => encodeSettleStreamResponse(outcomes.map((o) => ("error" in o && o.error ? o : { seq: o.seq, error: callError(e) }))));
     },
-    () => call.end(),
+    () => replies.end(),
   );
 }
 
@@ -318,10 +320,62 @@ function enqueueBatch(call: RawCall, core: ServerCore): void {
       return call.fail(new OjsError(`cannot decode EnqueueBatchRequest: ${(e as Error).message}`, { code: "invalid_request" }));
     }
     try {
-      call.send(encodeEnqueueBatchResponse(enqueueJobs(core, req.jobs, req.defaults)));
-      call.end();
+      const reply = encodeEnqueueBatchResponse(enqueueJobs(core, req.jobs, req.defaults));
+      const barrier = core.durable();
+      if (!barrier) {
+        call.send(reply);
+        return call.end();
+      }
+      barrier.then(
+        () => {
+          call.send(reply);
+          call.end();
+        },
+        (e: unknown) => call.fail(e),
+      );
     } catch (e) {
       call.fail(e);
     }
   });
+}
+
+/**
+ * Answers of one fast-path stream, in order, each sent once the changes it
+ * reports are durable (the journal store). One barrier per frame of calls, so
+ * the stream stays pipelined; with nothing to wait for a frame is answered at
+ * once, as with the memory store. When the journal cannot be written, the
+ * calls of that frame are answered with a retryable "unavailable" error.
+ */
+class DurableReplies {
+  private tail: Promise<void> | undefined;
+  private pending = 0;
+
+  constructor(
+    private readonly core: ServerCore,
+    private readonly call: RawCall,
+  ) {}
+
+  send(reply: Uint8Array, failed: (e: unknown) => Uint8Array): void {
+    const barrier = this.core.durable();
+    if (!barrier && this.pending === 0) {
+      this.call.send(reply);
+      return;
+    }
+    this.pending++;
+    const prev = this.tail;
+    // Handled at once: a rejection must not wait for the frames ahead of it to be noticed.
+    const answer = barrier ? barrier.then(() => reply, failed) : Promise.resolve(reply);
+    this.tail = (async () => {
+      if (prev) await prev;
+      const out = await answer;
+      this.pending--;
+      this.call.send(out);
+    })();
+  }
+
+  /** The client half-closed: end the call after the answers still waiting. */
+  end(): void {
+    if (this.pending === 0 || !this.tail) this.call.end();
+    else void this.tail.then(() => this.end());
+  }
 }

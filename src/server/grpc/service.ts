@@ -54,6 +54,9 @@ function offsetCursor(cursor: string): number {
   return n;
 }
 
+/** Methods answered without waiting for the journal: reads, and claims or leases a crash may only repeat. */
+const NO_BARRIER = new Set(["Manifest", "Health", "GetJob", "ListQueues", "QueueStats", "ListDeadLetter", "ListCron", "GetWorkflow", "Fetch", "Heartbeat", "ListJobs", "ListWorkers"]);
+
 export function grpcRoutes(core: ServerCore): (router: ConnectRouter) => void {
   const store = core.store;
   const now = () => store.clock.now();
@@ -68,6 +71,11 @@ export function grpcRoutes(core: ServerCore): (router: ConnectRouter) => void {
       ctx.responseHeader.set("x-ojs-conformance-level", "4");
       try {
         const out = fn(req, ctx);
+        // Answered once durable (the journal store); reads and claims need not wait.
+        if (!NO_BARRIER.has(ctx.method.name)) {
+          const barrier = core.durable();
+          if (barrier) await barrier;
+        }
         core.count("grpc_ok");
         return out;
       } catch (e) {

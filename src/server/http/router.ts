@@ -101,6 +101,9 @@ export class HttpRouter {
     return this.routes.some((r) => match(r.parts, segs) !== undefined);
   }
 
+  /** Awaited after a handler and before its answer is sent (the durable store's barrier). */
+  beforeReply: ((method: string, path: string) => Promise<void> | undefined) | undefined;
+
   async handle(req: NodeRequest, res: NodeResponse): Promise<void> {
     let rid = header(req, "x-request-id") ?? header(req, "x-ojs-request-id");
     if (!rid || rid.length > 200) rid = `req_${uuidv7()}`;
@@ -148,6 +151,8 @@ export class HttpRouter {
         raw: req,
         signal: gone.signal,
       });
+      const barrier = this.beforeReply?.(req.method ?? "GET", path);
+      if (barrier) await barrier;
       const info: ResponseInfo = { method, path, requestId: rid };
       if ("stream" in result) {
         this.onResponse?.(200, info);

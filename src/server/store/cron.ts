@@ -47,6 +47,8 @@ export class CronScheduler {
   private entries = new Map<string, CronRecord>();
   private timer: { cancel(): void } | undefined;
   private closed = false;
+  /** Told about every change to a schedule (for a durable store). */
+  onChange: ((name: string) => void) | undefined;
 
   constructor(
     private readonly store: Store,
@@ -85,6 +87,7 @@ export class CronScheduler {
     };
     if (entry.enabled) entry.nextRunAt = schedule.next(new Date(now));
     this.entries.set(r.name, entry);
+    this.onChange?.(r.name);
     this.arm();
     return { entry, created: !existing };
   }
@@ -92,6 +95,7 @@ export class CronScheduler {
   unregister(name: string): CronRecord {
     const e = this.get(name);
     this.entries.delete(name);
+    this.onChange?.(name);
     this.arm();
     return e;
   }
@@ -111,8 +115,21 @@ export class CronScheduler {
     e.enabled = enabled;
     e.updatedAt = new Date(this.store.clock.now());
     e.nextRunAt = enabled ? e.schedule.next(new Date(this.store.clock.now())) : undefined;
+    this.onChange?.(name);
     this.arm();
     return e;
+  }
+
+  /** For a durable store: a schedule as it is now, undefined once removed. */
+  peek(name: string): CronRecord | undefined {
+    return this.entries.get(name);
+  }
+
+  /** Replay: puts a recorded schedule back as it was (its expression is parsed again). */
+  restore(saved: Omit<CronRecord, "schedule">): void {
+    const schedule = parseSchedule(saved.expression, saved.timezone, this.store.clock.now());
+    this.entries.set(saved.name, { ...saved, schedule });
+    this.arm();
   }
 
   close(): void {
@@ -147,6 +164,7 @@ export class CronScheduler {
       if (!e.enabled || !e.nextRunAt || e.nextRunAt.getTime() > now) continue;
       this.trigger(e, now);
       e.nextRunAt = e.schedule.next(new Date(now));
+      this.onChange?.(e.name);
     }
     this.arm();
   }

@@ -49,6 +49,8 @@ export function parseVersion(v: unknown): SchemaVersion | undefined {
 
 export class SchemaRegistry {
   private byType = new Map<string, Map<string, SchemaRecord>>();
+  /** Told about every registration and deletion (for a durable store). */
+  onChange: ((type: string, version: SchemaVersion) => void) | undefined;
 
   register(type: string, version: SchemaVersion, schema: JsonObject, now: Date): SchemaRecord {
     if (!type) throw new ValidationError("type: must be a non-empty job type", { issues: [{ path: "type", message: "required" }] });
@@ -62,6 +64,7 @@ export class SchemaRegistry {
     if (versions.size >= MAX_VERSIONS) throw new ValidationError(`at most ${MAX_VERSIONS} versions per job type`);
     const rec: SchemaRecord = { type, version, schema, createdAt: now };
     versions.set(key, rec);
+    this.onChange?.(type, version);
     return rec;
   }
 
@@ -87,6 +90,7 @@ export class SchemaRegistry {
     const versions = this.byType.get(type);
     if (!versions?.delete(String(version))) throw new NotFoundError(`schema ${type} version ${version} not found`);
     if (versions.size === 0) this.byType.delete(type);
+    this.onChange?.(type, version);
   }
 
   /**
@@ -101,6 +105,11 @@ export class SchemaRegistry {
       return this.byType.get(type)?.get(String(parseVersion(version) ?? version));
     }
     return this.latestOf(this.byType.get(jobType));
+  }
+
+  /** For a durable store: one version as it is now, undefined once deleted. */
+  peek(type: string, version: SchemaVersion): SchemaRecord | undefined {
+    return this.byType.get(type)?.get(String(version));
   }
 
   clear(): void {

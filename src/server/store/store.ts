@@ -25,6 +25,7 @@ import { depthOf, isIdle, newQueue, RateWindow, zeroCounts, type Backpressure, t
 import { IllegalTransitionError, TRANSITIONS } from "./transitions.js";
 import { blocks, uniqueKey } from "./unique.js";
 import { WorkflowEngine } from "./workflows.js";
+import type { ChangeSink, RestoredJob } from "./changes.js";
 
 export interface StoreOptions {
   clock?: Clock;
@@ -220,8 +221,8 @@ function shownRetry(retry: EffectiveRetry): NonNullable<Job["retry"]> {
   return out;
 }
 
-const DEFAULT_EFFECTIVE_RETRY: EffectiveRetry = Object.freeze(mergeRetry(undefined));
-const DEFAULT_SHOWN_RETRY = Object.freeze(shownRetry(DEFAULT_EFFECTIVE_RETRY));
+export const DEFAULT_EFFECTIVE_RETRY: EffectiveRetry = Object.freeze(mergeRetry(undefined));
+export const DEFAULT_SHOWN_RETRY = Object.freeze(shownRetry(DEFAULT_EFFECTIVE_RETRY));
 
 const DEFAULT_QUEUE = "default";
 const MAX_WORKERS = 10_000;
@@ -258,6 +259,8 @@ export class Store {
   private timer: { cancel(): void } | undefined;
   private timerAt = Infinity;
   private closed = false;
+  /** Where state changes are reported (the durable journal); none for the memory store. */
+  changes: ChangeSink | undefined;
 
   constructor(opts: StoreOptions = {}) {
     this.clock = opts.clock ?? systemClock;
@@ -279,6 +282,7 @@ export class Store {
         },
         job: (id) => this.jobs.get(id)?.job,
         emit: (type, workflowId, data) => this.emitRaw({ type, workflowId, data }),
+        changed: (workflowId) => this.changes?.workflow(workflowId),
       },
       opts.maxWorkflows ?? 10_000,
     );
@@ -455,6 +459,7 @@ export class Store {
   private insert(rec: JobRecord): void {
     this.jobs.set(rec.id, rec);
     this.accounting?.enter(rec);
+    this.changes?.job(rec.id);
     const q = this.queue(rec.job.queue);
     q.counts[rec.job.state]++;
     if (rec.uniqueKey) this.uniqueIndex.set(rec.uniqueKey, rec.id);
@@ -608,6 +613,7 @@ export class Store {
       const ms = req.visibilityTimeoutMs ?? rec.job.visibilityTimeout ?? this.defaultVisibilityMs;
       rec.leaseDeadline = now + ms;
       rec.lease++;
+      this.changes?.job(rec.id);
       this.pushTimer(rec.leaseDeadline, { kind: "lease", rec, lease: rec.lease });
       deadline = Math.max(deadline, rec.leaseDeadline);
       extended.push(id);
@@ -710,6 +716,7 @@ export class Store {
       data: update.data ?? prev?.data,
       updatedAt: new Date(this.clock.now()),
     };
+    this.changes?.job(rec.id);
     const data: JsonObject = {};
     if (value !== undefined) data.progress = value;
     if (rec.progress.message !== undefined) data.message = rec.progress.message;
@@ -818,6 +825,7 @@ export class Store {
     const q = this.queue(name);
     if (!q.paused) {
       q.paused = true;
+      this.changes?.queue(name);
       this.emitRaw({ type: "queue.paused", queue: name, data: { queue: name } });
     }
     return this.queueSummary(name);
@@ -827,6 +835,7 @@ export class Store {
     const q = this.queue(name);
     if (q.paused) {
       q.paused = false;
+      this.changes?.queue(name);
       this.emitRaw({ type: "queue.resumed", queue: name, data: { queue: name } });
       this.scheduleDispatch(name);
     }
@@ -847,6 +856,7 @@ export class Store {
         throw new ValidationError("backpressure.max_depth: must be a positive integer", { issues: [{ path: "backpressure.max_depth", message: "must be a positive integer" }] });
       q.backpressure = bp ?? undefined;
     }
+    this.changes?.queue(name);
     if (cfg.paused === true) this.pauseQueue(name);
     if (cfg.paused === false) this.resumeQueue(name);
     return this.queueSummary(name);
@@ -982,6 +992,7 @@ export class Store {
     q.counts[to]++;
     rec.job.state = to;
     rec.version++;
+    this.changes?.job(rec.id);
   }
 
   private enterReady(rec: JobRecord, q: QueueRecord<JobRecord>): void {
@@ -1118,6 +1129,7 @@ export class Store {
   private drop(rec: JobRecord): void {
     if (this.jobs.get(rec.id) !== rec) return;
     this.jobs.delete(rec.id);
+    this.changes?.job(rec.id);
     this.leaveReady(rec);
     const q = this.queues.get(rec.job.queue);
     if (q) {
@@ -1285,6 +1297,71 @@ export class Store {
   /** Recent events (oldest first), for GET /events. */
   recentEvents(filter: EventFilter, limit: number): OjsEvent[] {
     return this.events.recent(filter, limit);
+  }
+
+  // --- the storage seam (store/changes.ts): what a durable store reads and restores ---------
+
+  /** A job without the side effects of get() (no tick): for the journal's writer. */
+  peek(id: string): JobRecord | undefined {
+    return this.jobs.get(id);
+  }
+
+  /** Every job as it is, without a tick: for the journal's snapshots. */
+  rawJobRecords(): IterableIterator<JobRecord> {
+    return this.jobs.values();
+  }
+
+  /** A queue's operator settings, undefined when the queue is unknown. */
+  queueConfig(name: string): { paused: boolean; rateLimitPerSecond: number | undefined; backpressure: Backpressure | undefined } | undefined {
+    const q = this.queues.get(name);
+    return q && { paused: q.paused, rateLimitPerSecond: q.rateLimit?.max, backpressure: q.backpressure };
+  }
+
+  queueNames(): string[] {
+    return [...this.queues.keys()];
+  }
+
+  /**
+   * Replay: puts a recorded job back with its indexes and timers, as if it had
+   * got there live. An active job keeps its lease: the lease timer reclaims it
+   * unless its worker settles it first (at-least-once across a crash).
+   */
+  restoreJob(saved: RestoredJob): void {
+    // A job active at the crash counts as started: its lease running out costs an attempt, as it would have.
+    const rec: JobRecord = {
+      ...saved,
+      ready: false,
+      version: 0,
+      lease: 1,
+      claim: 1,
+      consumer: undefined,
+      finishSeq: 0,
+      heldBy: undefined,
+      started: saved.job.state === "active",
+      freeReclaims: 0,
+      queuedBytes: 0,
+    };
+    this.jobs.set(rec.id, rec);
+    if (!TERMINAL_STATES.has(rec.job.state)) this.accounting?.enter(rec);
+    const q = this.queue(rec.job.queue);
+    const s = rec.job.state;
+    q.counts[s]++;
+    if (rec.uniqueKey) this.uniqueIndex.set(rec.uniqueKey, rec.id);
+    if (rec.job.expiresAt && WAITING.has(s)) this.pushTimer(rec.job.expiresAt.getTime(), { kind: "expire", rec, version: -1 });
+    if (s === "available") {
+      rec.ready = true;
+      q.ready.push(rec.job.priority, rec);
+    } else if (s === "scheduled" || s === "retryable") {
+      this.pushTimer(rec.job.scheduledAt?.getTime() ?? 0, { kind: "due", rec, version: rec.version });
+    } else if (s === "active") {
+      this.pushTimer(rec.leaseDeadline, { kind: "lease", rec, lease: rec.lease });
+    } else if (TERMINAL_STATES.has(s)) {
+      rec.finishSeq = ++this.finishSeq;
+      if (rec.deadLetter) {
+        this.deadLetter.set(rec.id, rec);
+        q.dead++;
+      } else this.finished.push({ id: rec.id, seq: rec.finishSeq });
+    }
   }
 
   /** Stops timers; the store must not be used afterwards. */

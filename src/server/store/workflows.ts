@@ -18,7 +18,7 @@ export type WorkflowKind = "chain" | "group" | "batch" | "dag";
 
 type Outcome = "completed" | "failed" | "cancelled" | "skipped";
 
-interface StepRecord {
+export interface StepRecord {
   readonly id: string;
   readonly type: string;
   readonly args: JsonValue[];
@@ -31,7 +31,7 @@ interface StepRecord {
   error: JsonObject | undefined;
 }
 
-interface WorkflowRecord {
+export interface WorkflowRecord {
   readonly id: string;
   readonly name: string;
   readonly kind: WorkflowKind;
@@ -53,6 +53,8 @@ export interface WorkflowHost {
   cancelJob(id: string): void;
   job(id: string): Job | undefined;
   emit(type: string, workflowId: string, data: JsonObject): void;
+  /** The workflow's record changed or was forgotten (for a durable store). */
+  changed?(workflowId: string): void;
 }
 
 export class WorkflowEngine {
@@ -90,6 +92,7 @@ export class WorkflowEngine {
       this.workflows.delete(wf.id);
       throw e;
     }
+    this.host.changed?.(wf.id);
     this.host.emit("workflow.created", wf.id, { name, type: kind, steps_total: steps.length });
     return this.view(wf);
   }
@@ -119,6 +122,7 @@ export class WorkflowEngine {
     if (wf.state !== "running") throw new ConflictError(`workflow ${id} is already ${wf.state}`, { details: { state: wf.state } });
     wf.state = "cancelled";
     wf.completedAt = new Date(this.host.now());
+    this.host.changed?.(wf.id);
     for (const s of wf.steps.values()) {
       if (s.outcome) continue;
       if (s.jobId) this.host.cancelJob(s.jobId);
@@ -153,6 +157,21 @@ export class WorkflowEngine {
     this.finished = [];
   }
 
+  /** For a durable store: the record as it is now (undefined once forgotten), and every record. */
+  peek(id: string): WorkflowRecord | undefined {
+    return this.workflows.get(id);
+  }
+
+  records(): IterableIterator<WorkflowRecord> {
+    return this.workflows.values();
+  }
+
+  /** Replay: puts a recorded workflow back; retired ones rejoin the retention list. */
+  restore(wf: WorkflowRecord): void {
+    this.workflows.set(wf.id, wf);
+    if (wf.retired) this.finished.push(wf.id);
+  }
+
   private record(id: string): WorkflowRecord {
     const wf = this.workflows.get(id);
     if (!wf) throw new NotFoundError(`workflow ${id} not found`);
@@ -163,6 +182,7 @@ export class WorkflowEngine {
     if (step.outcome) return;
     step.outcome = outcome;
     wf.open--;
+    this.host.changed?.(wf.id);
   }
 
   /**
@@ -217,6 +237,7 @@ export class WorkflowEngine {
       return;
     }
     steps.forEach((s, i) => (s.jobId = jobs[i]!.id));
+    this.host.changed?.(wf.id);
   }
 
   /**
@@ -253,6 +274,7 @@ export class WorkflowEngine {
     else if (outcomes.some((s) => s.outcome === "cancelled" && !isCallbackStep(s.id))) wf.state = "cancelled";
     else wf.state = "completed";
     wf.completedAt = new Date(this.host.now());
+    this.host.changed?.(wf.id);
     this.host.emit(`workflow.${wf.state}`, wf.id, {});
     this.retire(wf);
   }
@@ -264,7 +286,9 @@ export class WorkflowEngine {
     while (this.finished.length > this.maxFinished) {
       const old = this.workflows.get(this.finished[0]!);
       if (old && old.open > 0) break;
-      this.workflows.delete(this.finished.shift()!);
+      const gone = this.finished.shift()!;
+      this.workflows.delete(gone);
+      this.host.changed?.(gone);
     }
   }
 

@@ -1,0 +1,32 @@
+/**
+ * The storage seam. The state machine (Store, WorkflowEngine, CronScheduler,
+ * SchemaRegistry) stays authoritative in the process; a durable store listens
+ * to what changed through a ChangeSink and writes it down, and on start puts
+ * the recorded state back through the restore methods. Each call names what
+ * changed, never how: the sink reads the current state when it writes, so many
+ * changes to one job between two writes cost one record.
+ *
+ * The memory store is the state machine with no sink. The journal store
+ * (store/journal) is one sink; a PostgreSQL store would be another (see
+ * docs/stores.md for how it would fit).
+ */
+import type { JobRecord } from "./store.js";
+
+export interface ChangeSink {
+  /** The job was created, changed or dropped (the sink finds out which by looking it up). */
+  job(id: string): void;
+  /** A queue's operator settings (pause, rate limit, depth bound) changed. */
+  queue(name: string): void;
+  /** A workflow was created, moved on, or was retired and forgotten. */
+  workflow(id: string): void;
+  /** A cron schedule was registered, changed, fired or removed. */
+  cron(name: string): void;
+  /** A schema version was registered or deleted. */
+  schema(type: string, version: string | number): void;
+}
+
+/** What a durable store records of a job: the job itself and the bookkeeping that must survive a restart. */
+export type RestoredJob = Pick<
+  JobRecord,
+  "id" | "job" | "extra" | "retry" | "leaseDeadline" | "workerId" | "uniqueKey" | "deadLetter" | "progress" | "directiveOnClaim" | "workflowStep"
+>;

@@ -1,0 +1,341 @@
+/**
+ * The durable single-node store: the in-process state machine stays
+ * authoritative, and every change it reports (store/changes.ts) is written to
+ * an append-only journal with group commit. Whenever changes are pending and no
+ * write is running, everything pending is written as one batch (then
+ * fdatasync'd with fsync "always"); whoever must not answer before their change
+ * is durable awaits durable(), which resolves with the batch that covers it.
+ *
+ * Changes are coalesced: a job that changed five times since the last write is
+ * written once, as it is now. When the file has grown well past the last
+ * snapshot, the next write is a compaction instead: a new generation holding
+ * one record per live thing replaces the file, which bounds both disk use and
+ * start-up time.
+ */
+import { mkdir, access, constants as fsConstants, writeFile, unlink } from "node:fs/promises";
+import { join } from "node:path";
+import { OjsError } from "../../../model/errors.js";
+import type { ServerCore } from "../../core.js";
+import type { ChangeSink } from "../changes.js";
+import { JournalFile, syncDir, type FileFaults, type FsyncMode } from "./file.js";
+import { Dirty } from "./dirty.js";
+import { acquireLock } from "./lock.js";
+import { frame, savedCron, savedJob, savedWorkflow } from "./records.js";
+import { replay, type ReplayResult } from "./replay.js";
+import { header, queueRecord, snapshot } from "./snapshot.js";
+
+export type { FsyncMode } from "./file.js";
+
+export interface JournalOptions {
+  /** The data directory; created when missing. */
+  dir: string;
+  /** "always" (default): fdatasync before answering; "none": survives a process crash, not a power loss. */
+  fsync?: FsyncMode;
+  /** Compact once the file exceeds this many bytes and twice its last snapshot; default 64 MiB. */
+  compactAtBytes?: number;
+  /** Where the one line about a dropped tail (and other notices) goes; default console.warn. */
+  log?: (line: string) => void;
+  /** Test hook: faults injected into file writes (also settable later through `journal.faults`). */
+  faults?: FileFaults;
+}
+
+export interface JournalStats {
+  gen: number;
+  bytes: number;
+  writes: number;
+  records: number;
+  compactions: number;
+  failures: number;
+  replayed: ReplayResult;
+}
+
+interface Waiter {
+  mark: number;
+  resolve: () => void;
+  reject: (e: unknown) => void;
+}
+
+export class Journal implements ChangeSink {
+  private file!: JournalFile;
+  private readonly fsync: FsyncMode;
+  private readonly compactAt: number;
+  private snapshotBytes = 0;
+  private readonly dirty = new Dirty();
+  private marked = 0;
+  private durableMark = 0;
+  private waiters: Waiter[] = [];
+  private writing = false;
+  private kicked = false;
+  private closed = false;
+  private lastError: unknown;
+  private unlock: (() => Promise<void>) | undefined;
+  readonly stats: JournalStats;
+  /** Test hook: consulted before every file write; a fault test sets `beforeWrite` to throw. */
+  readonly faults: FileFaults;
+
+  private constructor(
+    private readonly core: ServerCore,
+    private readonly opts: JournalOptions,
+    replayed: ReplayResult,
+  ) {
+    this.fsync = opts.fsync ?? "always";
+    this.compactAt = opts.compactAtBytes ?? 64 * 1024 * 1024;
+    this.faults = opts.faults ?? {};
+    this.stats = { gen: 0, bytes: 0, writes: 0, records: 0, compactions: 0, failures: 0, replayed };
+  }
+
+  /**
+   * Opens (or creates) the data directory, replays it into `core`, and starts
+   * journaling. Fails with a clear message when the directory cannot be written.
+   */
+  static async open(core: ServerCore, opts: JournalOptions): Promise<Journal> {
+    const log = opts.log ?? ((l: string) => console.warn(l));
+    await checkWritable(opts.dir);
+    const unlock = await acquireLock(opts.dir);
+    let j: Journal;
+    try {
+      j = await Journal.start(core, opts, log);
+    } catch (e) {
+      await unlock();
+      throw e;
+    }
+    j.unlock = unlock;
+    return j;
+  }
+
+  private static async start(core: ServerCore, opts: JournalOptions, log: (line: string) => void): Promise<Journal> {
+    const replayed = await replay(opts.dir, core, log);
+    const j = new Journal(core, opts, replayed);
+    const fsync = opts.fsync ?? "always";
+    if (replayed.gen === 0) {
+      j.file = await JournalFile.create(opts.dir, 1, [header(1)], fsync, j.faults);
+    } else if (replayed.size > j.compactAt / 2) {
+      // A long journal is compacted at once, so the next start is quick.
+      const old = await JournalFile.openAt(opts.dir, replayed.gen, replayed.size, fsync, j.faults);
+      j.file = await JournalFile.create(opts.dir, replayed.gen + 1, snapshot(core, replayed.gen + 1), fsync, j.faults);
+      await old.remove();
+      syncDir(opts.dir);
+      j.stats.compactions++;
+    } else {
+      j.file = await JournalFile.openAt(opts.dir, replayed.gen, replayed.size, fsync, j.faults);
+    }
+    j.snapshotBytes = j.file.size;
+    j.stats.gen = j.file.gen;
+    j.stats.bytes = j.file.size;
+    j.attach();
+    return j;
+  }
+
+  private attach(): void {
+    this.core.store.changes = this;
+    this.core.cron.onChange = (name) => this.cron(name);
+    this.core.schemas.onChange = (type, version) => this.schema(type, version);
+  }
+
+  private detach(): void {
+    if (this.core.store.changes === this) this.core.store.changes = undefined;
+    this.core.cron.onChange = undefined;
+    this.core.schemas.onChange = undefined;
+  }
+
+  // --- ChangeSink ------------------------------------------------------------------
+
+  job(id: string): void {
+    this.dirty.jobs.add(id);
+    this.touch();
+  }
+  queue(name: string): void {
+    this.dirty.queues.add(name);
+    this.touch();
+  }
+  workflow(id: string): void {
+    this.dirty.workflows.add(id);
+    this.touch();
+  }
+  cron(name: string): void {
+    this.dirty.crons.add(name);
+    this.touch();
+  }
+  schema(type: string, version: string | number): void {
+    this.dirty.schemas.set(`${type}\u0000${version}`, { type, version });
+    this.touch();
+  }
+  /** Everything was dropped (the server's reset()). */
+  reset(): void {
+    this.dirty.clear();
+    this.dirty.reset = true;
+    this.touch();
+  }
+
+  private touch(): void {
+    this.marked++;
+    if (this.kicked || this.writing || this.closed) return;
+    this.kicked = true;
+    // After the current operation (and any others already in this turn), never inside it.
+    setImmediate(() => {
+      this.kicked = false;
+      void this.writeLoop();
+    });
+  }
+
+  /**
+   * Resolves once every change made so far is durable (in the chosen fsync mode);
+   * undefined when it already is, so that callers with nothing to wait for pay nothing.
+   * Rejects with a retryable "unavailable" error when the write fails.
+   */
+  durable(): Promise<void> | undefined {
+    if (this.marked === this.durableMark) return undefined;
+    if (this.closed) return Promise.reject(unavailable("the server is shutting down", undefined));
+    const mark = this.marked;
+    return new Promise<void>((resolve, reject) => {
+      this.waiters.push({ mark, resolve, reject });
+      if (!this.writing && !this.kicked) {
+        this.kicked = true;
+        setImmediate(() => {
+          this.kicked = false;
+          void this.writeLoop();
+        });
+      }
+    });
+  }
+
+  private async writeLoop(): Promise<void> {
+    if (this.writing) return;
+    this.writing = true;
+    try {
+      while (this.marked !== this.durableMark && !this.closed) {
+        const mark = this.marked;
+        const compact = this.file.size > this.compactAt && this.file.size > this.snapshotBytes * 2;
+        try {
+          if (compact) await this.compact();
+          else await this.appendPending();
+        } catch (e) {
+          this.stats.failures++;
+          this.lastError = e;
+          this.settle(mark, e);
+          // No spinning on a broken disk: the next change or durable() tries again.
+          return;
+        }
+        this.lastError = undefined;
+        this.durableMark = mark;
+        this.settle(mark, undefined);
+      }
+    } finally {
+      this.writing = false;
+    }
+  }
+
+  /** The records of everything in `d`, as it is now. */
+  private collect(d: Dirty): Buffer[] {
+    const out: Buffer[] = [];
+    const core = this.core;
+    if (d.reset) out.push(frame({ k: "reset" }));
+    for (const s of d.schemas.values()) {
+      const rec = core.schemas.peek(s.type, s.version);
+      out.push(frame(rec ? { k: "schema", r: rec } : { k: "schema-", type: s.type, version: s.version }));
+    }
+    for (const name of d.queues) {
+      const r = queueRecord(core, name);
+      if (r) out.push(frame(r));
+    }
+    for (const id of d.workflows) {
+      const wf = core.store.workflows.peek(id);
+      out.push(frame(wf ? { k: "wf", r: savedWorkflow(wf) } : { k: "wf-", id }));
+    }
+    for (const id of d.jobs) {
+      const rec = core.store.peek(id);
+      out.push(frame(rec ? { k: "job", r: savedJob(rec) } : { k: "job-", id }));
+    }
+    for (const name of d.crons) {
+      const c = core.cron.peek(name);
+      out.push(frame(c ? { k: "cron", r: savedCron(c) } : { k: "cron-", name }));
+    }
+    return out;
+  }
+
+  private async appendPending(): Promise<void> {
+    const d = this.dirty.take();
+    const buffers = this.collect(d);
+    if (buffers.length === 0) return;
+    try {
+      await this.file.append(buffers);
+    } catch (e) {
+      // Still pending: these changes are in memory but not on disk; the next attempt writes them as they then are.
+      this.dirty.mergeBack(d);
+      throw e;
+    }
+    this.stats.writes++;
+    this.stats.records += buffers.length;
+    this.stats.bytes = this.file.size;
+  }
+
+  /** A new generation: one record per live thing, written whole before the old file goes. */
+  private async compact(): Promise<void> {
+    const gen = this.file.gen + 1;
+    // The snapshot reads the state as it is now, which includes every pending change.
+    const d = this.dirty.take();
+    const content = snapshot(this.core, gen);
+    let next: JournalFile;
+    try {
+      next = await JournalFile.create(this.opts.dir, gen, content, this.fsync, this.faults);
+    } catch (e) {
+      // Nothing changed on disk: the old generation still stands, and what was pending still is.
+      this.dirty.mergeBack(d);
+      throw e;
+    }
+    const old = this.file;
+    this.file = next;
+    this.snapshotBytes = next.size;
+    await old.remove();
+    syncDir(this.opts.dir);
+    this.stats.compactions++;
+    this.stats.gen = gen;
+    this.stats.bytes = next.size;
+  }
+
+  private settle(mark: number, error: unknown): void {
+    const keep: Waiter[] = [];
+    for (const w of this.waiters) {
+      if (error !== undefined) w.reject(unavailable("the change could not be written to the journal", error));
+      else if (w.mark <= mark) w.resolve();
+      else keep.push(w);
+    }
+    this.waiters = keep;
+  }
+
+  /** Whether the last write failed (the server reports itself degraded). */
+  get failing(): boolean {
+    return this.lastError !== undefined;
+  }
+
+  /** Writes what is pending, then closes the file. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    while (this.writing) await new Promise((r) => setImmediate(r));
+    if (this.marked !== this.durableMark) await this.writeLoop().catch(() => {});
+    this.closed = true;
+    this.detach();
+    this.settle(this.marked, this.marked === this.durableMark ? undefined : new Error("closed"));
+    await this.file.close();
+    await this.unlock?.();
+  }
+}
+
+function unavailable(message: string, cause: unknown): OjsError {
+  const why = cause instanceof Error ? `: ${(cause as NodeJS.ErrnoException).code ?? ""} ${cause.message}`.replace(/: +/, ": ") : "";
+  return new OjsError(`${message}${why}`, { code: "unavailable", retryable: true });
+}
+
+/** An unwritable or unusable data directory is refused at start, with the reason. */
+async function checkWritable(dir: string): Promise<void> {
+  try {
+    await mkdir(dir, { recursive: true });
+    await access(dir, fsConstants.W_OK | fsConstants.R_OK);
+    const probe = join(dir, `.probe-${process.pid}`);
+    await writeFile(probe, "");
+    await unlink(probe);
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    throw new OjsError(`data directory ${dir} is not usable: ${err.code ?? ""} ${err.message}`.trim(), { code: "unavailable" });
+  }
+}

@@ -1,0 +1,170 @@
+/**
+ * The journal's record format. A file is a sequence of records:
+ *
+ *   u32 LE payload length | u32 LE CRC-32 of the payload | payload (UTF-8 JSON)
+ *
+ * The first record of every file is a header ({"k":"hdr","v":1,...}). Each
+ * record holds the full current state of one thing (a job, a queue's settings,
+ * a workflow, a cron schedule, a schema version) or says it is gone; replay
+ * keeps the last record of each thing. Dates are written as ISO strings and
+ * turned back into Dates here, field by field (never by guessing from values,
+ * which would change a user's args).
+ */
+import type { Job, JobError, NormalizedJobRequest } from "../../../model/job.js";
+import type { JsonObject } from "../../../model/json.js";
+import type { RestoredJob } from "../changes.js";
+import type { CronRecord } from "../cron.js";
+import type { Backpressure } from "../queue.js";
+import type { SchemaRecord } from "../schemas.js";
+import { DEFAULT_EFFECTIVE_RETRY, DEFAULT_SHOWN_RETRY } from "../store.js";
+import type { WorkflowRecord } from "../workflows.js";
+import { crc32 } from "./crc32.js";
+
+export const FORMAT_VERSION = 1;
+export const HEADER_BYTES = 8;
+/** A record longer than this is treated as corruption (a job is capped far below it by the request limits). */
+export const MAX_RECORD_BYTES = 64 * 1024 * 1024;
+
+export type SavedCron = Omit<CronRecord, "schedule">;
+/** A job as recorded: the retry policy is absent when it is the default one. */
+export type SavedJob = Omit<RestoredJob, "retry"> & { retry?: RestoredJob["retry"] };
+export type SavedWorkflow = Omit<WorkflowRecord, "steps"> & { steps: Array<WorkflowRecord["steps"] extends Map<string, infer S> ? S : never> };
+
+export type JournalRecord =
+  | { k: "hdr"; v: number; gen: number; at: string }
+  | { k: "job"; r: SavedJob }
+  | { k: "job-"; id: string }
+  | { k: "queue"; name: string; paused: boolean; rate?: number; bp?: Backpressure }
+  | { k: "wf"; r: SavedWorkflow }
+  | { k: "wf-"; id: string }
+  | { k: "cron"; r: SavedCron }
+  | { k: "cron-"; name: string }
+  | { k: "schema"; r: SchemaRecord }
+  | { k: "schema-"; type: string; version: string | number }
+  | { k: "reset" };
+
+/** Frames one record. */
+export function frame(rec: JournalRecord): Buffer {
+  const json = JSON.stringify(rec);
+  const len = Buffer.byteLength(json);
+  const buf = Buffer.allocUnsafe(HEADER_BYTES + len);
+  buf.write(json, HEADER_BYTES, "utf8");
+  buf.writeUInt32LE(len, 0);
+  buf.writeUInt32LE(crc32(buf.subarray(HEADER_BYTES)), 4);
+  return buf;
+}
+
+export type ScanEnd = { kind: "clean" } | { kind: "torn" | "corrupt"; offset: number; reason: string };
+
+/** Reads whole records from `buf`, stopping at the first that is cut short or fails its checksum. */
+export function scan(buf: Buffer, onRecord: (r: JournalRecord) => void): ScanEnd {
+  let off = 0;
+  while (off < buf.length) {
+    if (buf.length - off < HEADER_BYTES) return { kind: "torn", offset: off, reason: "a record header cut short" };
+    const len = buf.readUInt32LE(off);
+    const sum = buf.readUInt32LE(off + 4);
+    if (len > MAX_RECORD_BYTES) return { kind: "corrupt", offset: off, reason: `an impossible record length ${len}` };
+    if (buf.length - off - HEADER_BYTES < len) return { kind: "torn", offset: off, reason: "a record cut short" };
+    const payload = buf.subarray(off + HEADER_BYTES, off + HEADER_BYTES + len);
+    if (crc32(payload) !== sum) return { kind: "corrupt", offset: off, reason: "a checksum mismatch" };
+    let rec: JournalRecord;
+    try {
+      rec = JSON.parse(payload.toString("utf8")) as JournalRecord;
+    } catch {
+      return { kind: "corrupt", offset: off, reason: "a record that is not JSON" };
+    }
+    onRecord(rec);
+    off += HEADER_BYTES + len;
+  }
+  return { kind: "clean" };
+}
+
+// --- dates back -----------------------------------------------------------------------
+
+const date = (v: unknown): Date | undefined => (v === undefined || v === null ? undefined : new Date(v as string));
+
+const JOB_DATES = ["createdAt", "enqueuedAt", "scheduledAt", "startedAt", "completedAt", "cancelledAt", "expiresAt"] as const;
+
+export function reviveJob(r: SavedJob): RestoredJob {
+  const job = r.job as Job & Record<string, unknown>;
+  for (const f of JOB_DATES) if (job[f] !== undefined) job[f] = date(job[f]);
+  job.errors = (job.errors ?? []).map((e: JobError) => (e.occurredAt !== undefined ? { ...e, occurredAt: date(e.occurredAt) } : e));
+  if (r.progress) r.progress.updatedAt = date(r.progress.updatedAt)!;
+  // No retry recorded: the job has the default policy (see savedJob), shared as it is live.
+  if (r.retry === undefined) job.retry = DEFAULT_SHOWN_RETRY;
+  return {
+    id: r.id,
+    job,
+    extra: r.extra as JsonObject | undefined,
+    retry: r.retry ?? DEFAULT_EFFECTIVE_RETRY,
+    leaseDeadline: r.leaseDeadline ?? 0,
+    workerId: r.workerId,
+    uniqueKey: r.uniqueKey,
+    deadLetter: r.deadLetter ?? false,
+    progress: r.progress,
+    directiveOnClaim: r.directiveOnClaim,
+    workflowStep: r.workflowStep,
+  };
+}
+
+/**
+ * What a job record carries: only state, never the live links (consumer, timers,
+ * versions). Most jobs have the default retry policy: it is left out (about a
+ * third of the record) and restored on replay.
+ */
+export function savedJob(rec: RestoredJob): SavedJob {
+  const dflt = rec.retry === DEFAULT_EFFECTIVE_RETRY;
+  return {
+    id: rec.id,
+    job: dflt ? { ...rec.job, retry: undefined } : rec.job,
+    extra: rec.extra,
+    retry: dflt ? undefined : rec.retry,
+    leaseDeadline: rec.leaseDeadline,
+    workerId: rec.workerId,
+    uniqueKey: rec.uniqueKey,
+    deadLetter: rec.deadLetter,
+    progress: rec.progress,
+    directiveOnClaim: rec.directiveOnClaim,
+    workflowStep: rec.workflowStep,
+  };
+}
+
+function reviveRequest<T extends Partial<NormalizedJobRequest>>(req: T): T {
+  const out = { ...req } as T & Record<string, unknown>;
+  if (out.scheduledAt !== undefined) out.scheduledAt = date(out.scheduledAt);
+  if (out.expiresAt !== undefined) out.expiresAt = date(out.expiresAt);
+  return out;
+}
+
+export function savedWorkflow(wf: WorkflowRecord): SavedWorkflow {
+  return { ...wf, steps: [...wf.steps.values()] };
+}
+
+export function reviveWorkflow(s: SavedWorkflow): WorkflowRecord {
+  return {
+    ...s,
+    createdAt: date(s.createdAt)!,
+    completedAt: date(s.completedAt),
+    steps: new Map(s.steps.map((st) => [st.id, { ...st, request: reviveRequest(st.request) }])),
+  };
+}
+
+export function savedCron(c: CronRecord): SavedCron {
+  const { schedule: _schedule, ...rest } = c;
+  return rest;
+}
+
+export function reviveCron(c: SavedCron): SavedCron {
+  return {
+    ...c,
+    template: reviveRequest(c.template),
+    createdAt: date(c.createdAt)!,
+    updatedAt: date(c.updatedAt)!,
+    nextRunAt: date(c.nextRunAt),
+    lastRunAt: date(c.lastRunAt),
+  };
+}
+
+export function reviveSchema(s: SchemaRecord): SchemaRecord {
+  return { ...s, createdAt: date(s.createdAt)! };
+}

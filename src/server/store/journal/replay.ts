@@ -1,0 +1,117 @@
+/**
+ * Start-up: find the newest complete journal generation, read its whole
+ * records, cut off a torn or corrupt tail (and say so, once), and put the last
+ * recorded state of every thing back into the state machine.
+ */
+import { readdir, readFile, stat, truncate, unlink } from "node:fs/promises";
+import { join } from "node:path";
+import type { ServerCore } from "../../core.js";
+import type { SchemaRecord } from "../schemas.js";
+import { FILE_RE, fileName } from "./file.js";
+import { reviveCron, reviveJob, reviveSchema, reviveWorkflow, scan, type JournalRecord, type SavedCron, type SavedJob, type SavedWorkflow } from "./records.js";
+
+export interface ReplayResult {
+  /** The generation to keep appending to; 0 when the directory held no journal. */
+  gen: number;
+  /** Bytes of whole records in that file. */
+  size: number;
+  records: number;
+  jobs: number;
+  /** What was cut off the end, if anything, as the one line logged about it. */
+  dropped: string | undefined;
+}
+
+interface State {
+  jobs: Map<string, SavedJob | null>;
+  queues: Map<string, Extract<JournalRecord, { k: "queue" }>>;
+  workflows: Map<string, SavedWorkflow | null>;
+  crons: Map<string, SavedCron | null>;
+  schemas: Map<string, SchemaRecord | null>;
+}
+
+export async function replay(dir: string, core: ServerCore, log: (line: string) => void): Promise<ReplayResult> {
+  const names = await readdir(dir);
+  // Left by a compaction that did not finish: the generation before it is whole.
+  for (const n of names) if (n.endsWith(".log.tmp")) await unlink(join(dir, n)).catch(() => {});
+  const gens = names.map((n) => FILE_RE.exec(n)).filter((m): m is RegExpExecArray => m !== null).map((m) => Number(m[1])).sort((a, b) => a - b);
+  const gen = gens[gens.length - 1];
+  if (gen === undefined) return { gen: 0, size: 0, records: 0, jobs: 0, dropped: undefined };
+  // Older generations are wholly contained in the newest (a crash may have left them behind).
+  for (const g of gens.slice(0, -1)) await unlink(join(dir, fileName(g))).catch(() => {});
+
+  const path = join(dir, fileName(gen));
+  if (!(await stat(path)).isFile()) throw new Error(`${path} is not a regular file`);
+  const buf = await readFile(path);
+  const st = emptyState();
+  let records = 0;
+  const end = scan(buf, (r) => {
+    records++;
+    apply(st, r);
+  });
+  let size = buf.length;
+  let dropped: string | undefined;
+  if (end.kind !== "clean") {
+    size = end.offset;
+    dropped = `ojs-connect journal: ${path}: dropped ${buf.length - end.offset} bytes at offset ${end.offset} (${end.reason}); kept ${records} whole records`;
+    await truncate(path, size);
+    log(dropped);
+  }
+  restore(core, st);
+  return { gen, size, records, jobs: [...st.jobs.values()].filter(Boolean).length, dropped };
+}
+
+function emptyState(): State {
+  return { jobs: new Map(), queues: new Map(), workflows: new Map(), crons: new Map(), schemas: new Map() };
+}
+
+/** Last record wins; a deletion forgets the thing (a later record of the same id brings it back). */
+function apply(st: State, r: JournalRecord): void {
+  switch (r.k) {
+    case "job":
+      st.jobs.set(r.r.id, r.r);
+      break;
+    case "job-":
+      st.jobs.delete(r.id);
+      break;
+    case "queue":
+      st.queues.set(r.name, r);
+      break;
+    case "wf":
+      st.workflows.set(r.r.id, r.r);
+      break;
+    case "wf-":
+      st.workflows.delete(r.id);
+      break;
+    case "cron":
+      st.crons.set(r.r.name, r.r);
+      break;
+    case "cron-":
+      st.crons.delete(r.name);
+      break;
+    case "schema":
+      st.schemas.set(`${r.r.type}\u0000${r.r.version}`, r.r);
+      break;
+    case "schema-":
+      st.schemas.delete(`${r.type}\u0000${r.version}`);
+      break;
+    case "reset":
+      Object.assign(st, emptyState());
+      break;
+    case "hdr":
+      break;
+  }
+}
+
+function restore(core: ServerCore, st: State): void {
+  for (const s of st.schemas.values()) {
+    if (!s) continue;
+    const r = reviveSchema(s);
+    core.schemas.register(r.type, r.version, r.schema, r.createdAt);
+  }
+  for (const q of st.queues.values()) {
+    core.store.configureQueue(q.name, { paused: q.paused, ...(q.rate !== undefined ? { rateLimitPerSecond: q.rate } : {}), backpressure: q.bp ?? null });
+  }
+  for (const wf of st.workflows.values()) if (wf) core.store.workflows.restore(reviveWorkflow(wf));
+  for (const j of st.jobs.values()) if (j) core.store.restoreJob(reviveJob(j));
+  for (const c of st.crons.values()) if (c) core.cron.restore(reviveCron(c));
+}

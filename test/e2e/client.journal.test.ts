@@ -1,0 +1,5 @@
+// The client suite, unchanged, against the durable journal store (a temporary data dir, fsync "always").
+import { useStore } from "../helpers.js";
+
+useStore("journal");
+await import("./client.test.js");

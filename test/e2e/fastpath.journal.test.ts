@@ -1,0 +1,5 @@
+// The fastpath suite, unchanged, against the durable journal store (a temporary data dir, fsync "always").
+import { useStore } from "../helpers.js";
+
+useStore("journal");
+await import("./fastpath.test.js");
