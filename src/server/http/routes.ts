@@ -14,6 +14,7 @@ import type { ServerCore } from "../core.js";
 import { enqueueChecked, normalizeWire, schemaCheck } from "../shared.js";
 import type { JobRecord, NackOptions, WorkerInfo } from "../store/store.js";
 import { registerAdminRoutes } from "./admin-routes.js";
+import { registerConformanceRoutes } from "./conformance-routes.js";
 import { HttpRouter, type HttpRequest, type HttpResult } from "./router.js";
 import { EVENT_SOURCE, sseStream } from "./sse.js";
 
@@ -319,6 +320,7 @@ export function httpRoutes(core: ServerCore, router = new HttpRouter()): HttpRou
   router.on("GET", "/ojs/v1/events/stream", (req) => sseStream(core, eventFilter(req.query), lastEventId(req)));
 
   registerAdminRoutes(core, router);
+  registerConformanceRoutes(core, router);
   return router;
 }
 
