@@ -49,7 +49,7 @@ export function cronCommands(program: Command, ctx: Ctx): void {
       if (flags.timezone !== undefined) def.timezone = flags.timezone;
       const options: NonNullable<CronRegistration["options"]> = {};
       if (flags.queue !== undefined) options.queue = flags.queue;
-      if (flags.priority !== undefined) options.priority = integer("--priority", flags.priority, -1_000_000, 1_000_000);
+      if (flags.priority !== undefined) options.priority = integer("--priority", flags.priority, -100, 100);
       if (Object.keys(options).length) def.options = options;
       const r = await withClient(flags, (c) => c.registerCronJob(def));
       ctx.io.out(flags.json ? json({ name: r.name, next_run_at: r.nextRunAt?.toISOString() ?? null }) : `cron ${r.name} added${r.nextRunAt ? `, next run ${r.nextRunAt.toISOString()}` : ""}`);

@@ -95,7 +95,7 @@ export function jobCommands(program: Command, ctx: Ctx): void {
 function enqueueOptions(flags: EnqueueFlags): EnqueueOptions {
   const o: EnqueueOptions = {};
   if (flags.queue !== undefined) o.queue = flags.queue;
-  if (flags.priority !== undefined) o.priority = integer("--priority", flags.priority, -1_000_000, 1_000_000);
+  if (flags.priority !== undefined) o.priority = integer("--priority", flags.priority, -100, 100);
   if (flags.maxAttempts !== undefined) o.retry = { maxAttempts: integer("--max-attempts", flags.maxAttempts, 1) };
   if (flags.meta !== undefined) o.meta = jsonObject("--meta", flags.meta);
   return o;

@@ -3,6 +3,9 @@
  * queue (one job and bulk, with progress), following events with filters, and
  * `serve` itself (flags, --conformance with its reset route, shutdown).
  */
+import { execFile } from "node:child_process";
+import { join } from "node:path";
+import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
 import { SERVE_FLAGS } from "../../src/cli/serve-flags.js";
 import { TRANSPORTS, client, eventually, uniqueQueue, useServer, worker } from "../helpers.js";
@@ -161,4 +164,15 @@ describe("ojs-connect serve", () => {
     expect(await plain.exited).toBe(0);
     expect(conf.out()).toContain("shutting down");
   }, 30_000);
+});
+
+describe("examples/cli.sh", () => {
+  it("runs to completion against a server, branching on the exit code of wait", async () => {
+    const script = join(import.meta.dirname, "..", "..", "examples", "cli.sh");
+    const { stdout } = await promisify(execFile)("bash", [script], { env: { ...process.env, OJS_URL: ctx.url }, timeout: 30_000 });
+    expect(stdout).toMatch(/^enqueued [0-9a-f-]{36}$/m);
+    expect(stdout).toMatch(/queue example-cli-\d+ paused/);
+    expect(stdout).toContain("not completed in time (exit 1)");
+    expect(stdout).toMatch(/is cancelled$/m);
+  }, 40_000);
 });
