@@ -3,6 +3,7 @@
  * built package), over both transports against a server started here: what
  * they print, that --json output parses, and their exit codes.
  */
+import { execFileSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -11,6 +12,7 @@ import { PACKAGE_VERSION } from "../../src/server/version.js";
 import { startServer } from "../../src/server/index.js";
 import { TRANSPORTS, client, uniqueQueue, useServer } from "../helpers.js";
 import { cli, jsonLines } from "../support/cli.js";
+import { makePki } from "../support/tls-proxy.js";
 
 const ctx = useServer();
 const tmp = mkdtempSync(join(tmpdir(), "ojs-cli-"));
@@ -192,4 +194,31 @@ describe("ojs-connect: help, version, connection and exit codes", () => {
     expect((await cli(["queues", "--json", "--url", secured.url, "--token", "cli-secret-token"])).code).toBe(0);
     expect((await cli(["queues"], { OJS_URL: secured.url, OJS_TRANSPORT: "smoke-signals" })).code).toBe(2);
   });
+});
+
+const hasOpenssl = (() => {
+  try {
+    execFileSync("openssl", ["version"], { stdio: "ignore" });
+    return true;
+  } catch {
+    return false;
+  }
+})();
+
+describe.skipIf(!hasOpenssl)("ojs-connect against a TLS server with client certificates", () => {
+  it("--tls-ca, --tls-cert and --tls-key reach it over both transports; a missing file is a usage error", async () => {
+    const pki = makePki();
+    for (const [name, text] of Object.entries({ "ca.crt": pki.ca, "client.crt": pki.clientCert, "client.key": pki.clientKey })) writeFileSync(join(tmp, name), text);
+    await using server = await startServer({ port: 0, tls: { cert: pki.serverCert, key: pki.serverKey, ca: pki.ca } });
+    const tlsFlags = ["--tls-ca", join(tmp, "ca.crt"), "--tls-cert", join(tmp, "client.crt"), "--tls-key", join(tmp, "client.key")];
+    for (const transport of TRANSPORTS) {
+      const r = await cli(["queues", "--json", "--url", server.url, "--transport", transport, ...tlsFlags]);
+      expect(r.code, `${transport}: ${r.stderr}`).toBe(0);
+      expect(JSON.parse(r.stdout)).toEqual([]);
+    }
+    const missing = await cli(["queues", "--url", server.url, "--tls-ca", join(tmp, "nope.crt")]);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toMatch(/--tls-ca: cannot read .*nope\.crt \(ENOENT\)/);
+    expect((await cli(["queues", "--url", server.url, "--tls-cert", join(tmp, "client.crt")])).code).toBe(2);
+  }, 60_000);
 });
