@@ -111,7 +111,8 @@ export function serveOptionsFrom(values: Record<string, unknown>, env: NodeJS.Pr
     let v = values[key] as FlagValue | undefined;
     if (v === undefined && f.env && env[f.env]) v = env[f.env]!;
     if (v === undefined) v = f.default;
-    if (v === undefined || v === false) continue;
+    // Absent flags are undefined; false comes only from a negated flag ("--no-ui") and is passed on.
+    if (v === undefined) continue;
     f.apply(o, v);
   }
   checkCombinations(o);
