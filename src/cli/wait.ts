@@ -1,81 +1,38 @@
 /**
  * `ojs-connect wait ID`: blocks until the job reaches a terminal state, prints
- * it, and exits 0 when it completed, 1 when it was cancelled or discarded, or
- * when waiting failed (unknown job, timeout, unreachable server).
+ * it, and exits 0 when it completed, 1 when it was cancelled or discarded or
+ * waiting failed (unknown job, timeout), 3 when the server cannot be reached.
  */
-import { parseArgs } from "node:util";
-import { Client } from "../client/client.js";
+import type { Command } from "commander";
 import { jobToJson } from "../codec/json.js";
-import { OjsError } from "../model/errors.js";
+import { integer } from "./args.js";
+import { withClient, withConnectionFlags, type ConnectionFlags } from "./connect.js";
+import { EXIT, json, run, UsageError, type Ctx } from "./output.js";
 
-export const WAIT_USAGE = `Usage: ojs-connect wait ID [--url http://localhost:8080] [--transport grpc|http] [--timeout-ms N] [--json]
+interface WaitFlags extends ConnectionFlags {
+  timeoutMs?: string;
+}
 
-Waits until job ID is completed, cancelled or discarded. Prints "ID state" and the result or
-last error (--json: the whole job as OJS JSON). Exit status: 0 completed, 1 cancelled, discarded
-or waiting failed, 2 usage. URL and transport default to OJS_URL and OJS_TRANSPORT.`;
-
-/** Runs the command; returns the process exit status. Output goes to `out`, problems to `err`. */
-export async function waitCommand(
-  argv: string[],
-  out: (line: string) => void = (l) => console.log(l),
-  err: (line: string) => void = (l) => console.error(l),
-  signal?: AbortSignal,
-): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: {
-        url: { type: "string" },
-        transport: { type: "string" },
-        "timeout-ms": { type: "string" },
-        json: { type: "boolean", default: false },
-        help: { type: "boolean", short: "h", default: false },
-      },
-    });
-  } catch (e) {
-    err(`${(e as Error).message}\n\n${WAIT_USAGE}`);
-    return 2;
-  }
-  const { values, positionals } = parsed;
-  if (values.help) {
-    out(WAIT_USAGE);
-    return 0;
-  }
-  if (positionals.length !== 1) {
-    err(`${positionals.length === 0 ? "wait: missing the job ID" : `wait: one job ID, got ${positionals.length}`}\n\n${WAIT_USAGE}`);
-    return 2;
-  }
-  const timeoutMs = values["timeout-ms"] === undefined ? undefined : Number(values["timeout-ms"]);
-  if (timeoutMs !== undefined && !(Number.isFinite(timeoutMs) && timeoutMs > 0)) {
-    err(`--timeout-ms: must be a positive number of milliseconds, got ${values["timeout-ms"]}`);
-    return 2;
-  }
-  const id = positionals[0]!;
-  let client: Client;
-  try {
-    client = new Client({
-      ...(values.url !== undefined ? { url: values.url } : {}),
-      ...(values.transport !== undefined ? { transport: values.transport as "grpc" | "http" } : {}),
-    });
-  } catch (e) {
-    err(e instanceof Error ? e.message : String(e));
-    return 2;
-  }
-  try {
-    const job = await client.waitForJob(id, { ...(timeoutMs !== undefined ? { timeoutMs } : {}), ...(signal ? { signal } : {}) });
-    if (values.json) out(JSON.stringify(jobToJson(job)));
-    else {
-      const lastError = job.errors.at(-1);
-      const detail = job.state === "completed" ? (job.result === undefined ? "" : ` ${JSON.stringify(job.result)}`) : lastError ? ` ${lastError.message}` : "";
-      out(`${job.id} ${job.state}${detail}`);
-    }
-    return job.state === "completed" ? 0 : 1;
-  } catch (e) {
-    err(`wait ${id}: ${e instanceof OjsError ? `[${e.code}] ` : ""}${e instanceof Error ? e.message : String(e)}`);
-    return 1;
-  } finally {
-    await client.close();
-  }
+export function waitCommand(program: Command, ctx: Ctx): void {
+  withConnectionFlags(
+    program
+      .command("wait")
+      .summary("wait until a job is completed, cancelled or discarded")
+      .description('Waits until job ID is completed, cancelled or discarded. Prints "ID state" and the result or\nlast error (--json: the whole job as OJS JSON). Exit status: 0 completed, 1 cancelled, discarded\nor waiting failed, 2 usage, 3 server unreachable.')
+      .argument("[id]", "job ID")
+      .option("--timeout-ms <n>", "give up after this long (exit 1)"),
+  ).action(
+    run(ctx, async (id: string | undefined, flags: WaitFlags) => {
+      if (id === undefined) throw new UsageError("missing the job ID");
+      const timeoutMs = flags.timeoutMs === undefined ? undefined : integer("--timeout-ms", flags.timeoutMs, 1);
+      const job = await withClient(flags, (c) => c.waitForJob(id, timeoutMs !== undefined ? { timeoutMs } : {}));
+      if (flags.json) ctx.io.out(json(jobToJson(job)));
+      else {
+        const lastError = job.errors.at(-1);
+        const detail = job.state === "completed" ? (job.result === undefined ? "" : ` ${JSON.stringify(job.result)}`) : lastError ? ` ${lastError.message}` : "";
+        ctx.io.out(`${job.id} ${job.state}${detail}`);
+      }
+      if (job.state !== "completed") ctx.exit(EXIT.failed);
+    }),
+  );
 }

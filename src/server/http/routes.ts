@@ -17,6 +17,7 @@ import type { JobRecord, NackOptions, WorkerInfo } from "../store/store.js";
 import { registerAdminRoutes } from "./admin-routes.js";
 import { registerAdminWorkflowRoutes } from "./admin-workflow-routes.js";
 import { registerUiRoutes, type UiAssets } from "./ui-routes.js";
+import { registerConformanceRoutes } from "./conformance-routes.js";
 import { HttpRouter, type HttpRequest, type HttpResult } from "./router.js";
 import { EVENT_SOURCE, sseStream } from "./sse.js";
 
@@ -333,6 +334,7 @@ export function httpRoutes(core: ServerCore, router = new HttpRouter(), ui?: UiA
   registerAdminRoutes(core, router);
   registerAdminWorkflowRoutes(core, router);
   registerUiRoutes(router, ui);
+  registerConformanceRoutes(core, router);
   return router;
 }
 
