@@ -328,7 +328,11 @@ export class GrpcExecutor implements Executor {
       return { status: 201, unknowable: { paths: ["$"], gap: "empty-response" } };
     });
     this.on("DELETE", "/ojs/v1/cron/:name", async ([name]) => {
+      // UnregisterCronResponse is empty: what was removed is the server's own entry, read from ListCron
+      // just before (as for RegisterCron above), never the name the request carried.
+      const entry = (await t.listCron()).find((c) => c.name === name);
       await t.unregisterCron(name!);
+      if (entry) return { status: 200, body: { cron: cronToJson(entry, { enabled: true }) } };
       return { status: 200, unknowable: { paths: ["$"], gap: "empty-response" } };
     });
 

@@ -3,7 +3,8 @@ import { toMillis, type Duration } from "./duration.js";
 import { ValidationError } from "./errors.js";
 import { JOB_STATES, type EnqueueOptions, type JobRequest, type NormalizedJobRequest } from "./job.js";
 import { findNonJson, type JsonObject, type JsonValue } from "./json.js";
-import { UUID_RE } from "./uuid.js";
+import { instantFromText } from "./instant.js";
+import { UUIDV7_RE } from "./uuid.js";
 import { fastNormalize } from "./fast-normalize.js";
 
 export const JOB_TYPE_RE = /^[a-z][a-z0-9_-]*(\.[a-z][a-z0-9_-]*)*$/;
@@ -48,7 +49,7 @@ const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})
 export const instantSchema = z
   .union([z.date(), z.string()], { error: "must be a Date or an RFC 3339 timestamp" })
   .transform((v, ctx) => {
-    const d = typeof v === "string" ? (RFC3339.test(v) ? new Date(v) : new Date(NaN)) : v;
+    const d = typeof v === "string" ? ((RFC3339.test(v) ? instantFromText(v) : undefined) ?? new Date(NaN)) : v;
     if (Number.isNaN(d.getTime())) {
       ctx.addIssue({ code: "custom", message: 'must be a valid Date or an RFC 3339 timestamp like "2026-01-01T00:00:00Z"' });
       return z.NEVER;
@@ -105,7 +106,7 @@ export const uniquePolicySchema = z
 export const enqueueOptionsSchema = z
   .object(
     {
-      id: z.string().regex(UUID_RE, { error: "must be a UUID (UUIDv7 recommended)" }).optional(),
+      id: z.string().regex(UUIDV7_RE, { error: "must be a lowercase UUIDv7 like 019461a8-1a2b-7c3d-8e4f-5a6b7c8d9e0f (a UUIDv4 or upper-case hex is refused)" }).optional(),
       queue: queueNameSchema.optional(),
       priority: z
         .number({ error: `must be an integer from ${MIN_PRIORITY} to ${MAX_PRIORITY}` })

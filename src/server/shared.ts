@@ -40,7 +40,8 @@ export function wireValidationError(e: unknown): unknown {
   if (!(e instanceof ValidationError) || e.code !== "invalid_request") return e;
   const issues = e.issues.map((i) => ({ path: wirePath(i.path), message: i.message }));
   if (issues.length === 0) return e;
-  const policyOnly = issues.every((i) => /^options\.(retry|unique)(\.|$)/.test(i.path));
+  // A job id of the wrong form (a UUIDv4, upper-case hex) is a well-formed envelope whose id cannot be honoured too.
+  const policyOnly = issues.every((i) => /^options\.(retry|unique)(\.|$)|^(options\.)?id$/.test(i.path));
   const message = issues.map((i) => `${i.path}: ${i.message}`).join("; ");
   return new ValidationError(message, { code: policyOnly ? "validation_error" : "invalid_request", issues, ...(e.details ? { details: e.details } : {}) });
 }

@@ -214,7 +214,7 @@ async function readBody(req: NodeRequest, limit: number): Promise<JsonValue> {
   try {
     return JSON.parse(Buffer.concat(chunks, size).toString("utf8")) as JsonValue;
   } catch (e) {
-    throw new ValidationError(`request body is not valid JSON: ${(e as Error).message}`);
+    throw new ValidationError(`request body is not valid JSON: ${(e as Error).message}`, { code: "invalid_payload" });
   }
 }
 
