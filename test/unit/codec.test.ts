@@ -110,7 +110,7 @@ describe("codec round trips (property-based)", () => {
   it("enqueue requests round-trip through the proto and through JSON, zero priority, empty meta and empty tags included", () => {
     const req: fc.Arbitrary<NormalizedJobRequest> = fc.record(
       {
-        id: fc.uuid(),
+        id: fc.uuid({ version: 7 }), // A request id must be a lowercase UUIDv7.
         type: fc.constantFrom("email.send", "report.build"),
         args,
         queue: fc.constantFrom("default", "mail"),
