@@ -22,6 +22,7 @@ import { kRunJob, type RunJobOptions } from "./internal.js";
 import { ProgressReporter } from "./progress.js";
 import { LazyAbort } from "../util/lazy-abort.js";
 import { ackWithRetry, nackWithRetry } from "./settle.js";
+import { StallPolicy, warnStallFallback, type StallFallback, type StallFallbackOptions } from "./stall-policy.js";
 import type { Handler, HandlerResult, JobContext, Middleware } from "./types.js";
 
 export interface WorkerOptions extends ConnectionOptions {
@@ -45,6 +46,12 @@ export interface WorkerOptions extends ConnectionOptions {
   handleSignals?: boolean;
   /** How often an idle stream is cross-checked with a unary fetch; default 2 000 ms. */
   watchdogIntervalMs?: number;
+  /**
+   * After `count` stalls of StreamJobs within `withinMs` (the watchdog found work the
+   * stream did not push), poll with Fetch for `pollForMs`, then try the stream again;
+   * default 3 within 3 minutes, polling 5 minutes. false keeps streaming regardless.
+   */
+  stallFallback?: StallFallbackOptions | false;
   /**
    * When polling (HTTP), how long the server may hold an empty fetch waiting for
    * work, so that a job starts as soon as it is enqueued; default 20 000 ms, 0 to
@@ -74,7 +81,8 @@ export interface WorkerEvents {
   /** The server did not take an ack or nack even after retries; the job comes back through its visibility timeout. */
   "job.settleFailed": { job: Job; outcome: "ack" | "nack"; error: unknown };
   "stream.reconnect": { attempt: number; delayMs: number; error: unknown };
-  "dispatch.fallback": { from: "stream"; to: "poll"; reason: string };
+  /** Polling instead of streaming: for good (no StreamJobs), or for `pollForMs` after repeated stalls. */
+  "dispatch.fallback": { from: "stream"; to: "poll"; reason: string; stalls?: number; pollForMs?: number };
   /** Something went wrong outside any one job (heartbeat, fetch, a listener). The worker keeps going. */
   error: { error: unknown; context: string };
 }
@@ -125,6 +133,7 @@ export class Worker extends Emitter<WorkerEvents> implements AsyncDisposable {
   private signalHandler: ((sig: NodeJS.Signals) => void) | undefined;
   private signalCount = 0;
   private dispatcherDone: Promise<void> = Promise.resolve();
+  private readonly stallPolicy: StallPolicy | undefined;
 
   constructor(opts: WorkerOptions = {}) {
     super((error, event) => this.emit("error", { error, context: `listener of ${String(event)}` }));
@@ -150,6 +159,7 @@ export class Worker extends Emitter<WorkerEvents> implements AsyncDisposable {
       abortGraceMs: nonNegative(opts.abortGraceMs, 5_000, "abortGraceMs"),
       longPollMs: nonNegative(opts.longPollMs, 20_000, "longPollMs"),
     };
+    this.stallPolicy = opts.stallFallback === false ? undefined : new StallPolicy(opts.stallFallback);
     const { transport, owned } = resolveTransport(opts);
     this.transport = transport;
     this.ownsTransport = owned;
@@ -442,18 +452,29 @@ export class Worker extends Emitter<WorkerEvents> implements AsyncDisposable {
 
   private async runDispatcher(): Promise<void> {
     const canStream = typeof this.transport.streamJobs === "function" && this.opts.dispatch !== "poll";
-    if (canStream) {
-      const fellBack = await this.streamLoop();
-      if (!fellBack) return;
+    while (canStream && this.fetching) {
+      const r = await this.streamLoop();
+      if (r === "unimplemented") break;
+      if (r === undefined) return;
+      // The stream stalled too often: poll for a while, say so once, then stream again.
+      this.emit("dispatch.fallback", { from: "stream", to: "poll", reason: r.message, stalls: r.stalls, pollForMs: r.pollForMs });
+      warnStallFallback(r);
+      await this.pollLoop(Date.now() + r.pollForMs);
     }
     await this.pollLoop();
   }
 
-  /** Returns true when the server has no StreamJobs and the worker should poll instead. */
-  private async streamLoop(): Promise<boolean> {
+  /**
+   * Streams until the worker stops fetching (undefined), the server has no
+   * StreamJobs ("unimplemented": poll for good), or the stream stalled too often
+   * (the fallback to make).
+   */
+  private async streamLoop(): Promise<"unimplemented" | StallFallback | undefined> {
     const backoff = new Backoff(100, 10_000);
     let attempt = 0;
+    let fallback: StallFallback | undefined;
     while (this.fetching) {
+      if (fallback) return fallback;
       await this.waitForSlot();
       if (!this.fetching) break;
       const streamAbort = new AbortController();
@@ -478,6 +499,7 @@ export class Worker extends Emitter<WorkerEvents> implements AsyncDisposable {
         void this.fetchOnce(probe, streamAbort.signal).then((n) => {
           if (n > 0) {
             stalled = true;
+            fallback = this.stallPolicy?.recordStall();
             streamAbort.abort();
           }
           lastJobAt = Date.now();
@@ -505,7 +527,7 @@ export class Worker extends Emitter<WorkerEvents> implements AsyncDisposable {
         if (stalled) continue;
         if (e instanceof UnimplementedError) {
           this.emit("dispatch.fallback", { from: "stream", to: "poll", reason: e.message });
-          return true;
+          return "unimplemented";
         }
         attempt++;
         const delayMs = backoff.next();
@@ -517,7 +539,7 @@ export class Worker extends Emitter<WorkerEvents> implements AsyncDisposable {
         streamAbort.abort();
       }
     }
-    return false;
+    return undefined;
   }
 
   /** One unary fetch for up to `count` jobs; returns how many were taken. Errors are reported, not thrown. */
@@ -535,13 +557,15 @@ export class Worker extends Emitter<WorkerEvents> implements AsyncDisposable {
     }
   }
 
-  private async pollLoop(): Promise<void> {
+  /** Polls until the worker stops fetching, or until the time `until` (ms) when given. */
+  private async pollLoop(until = Infinity): Promise<void> {
     const idle = new Backoff(25, this.opts.pollIntervalMs);
     const failing = new Backoff(200, 30_000);
-    const waitMs = this.opts.longPollMs;
-    while (this.fetching) {
+    while (this.fetching && Date.now() < until) {
       await this.waitForSlot();
-      if (!this.fetching) break;
+      if (!this.fetching || Date.now() >= until) break;
+      // A long poll ends by the deadline too.
+      const waitMs = Math.min(this.opts.longPollMs, Math.max(0, Math.ceil(until - Date.now())));
       try {
         const asked = Date.now();
         const jobs = await this.transport.fetch(
@@ -557,11 +581,11 @@ export class Worker extends Emitter<WorkerEvents> implements AsyncDisposable {
         // The server held the call (long poll) and nothing came: ask again at once.
         if (waitMs && Date.now() - asked >= waitMs * 0.8) continue;
         // Empty and answered at once (a server without long polling): back off, a little more each time.
-        await this.sleepOrStop(idle.next());
+        await this.sleepOrStop(Math.min(idle.next(), until - Date.now()));
       } catch (error) {
         if (!this.fetching) break;
         this.emit("error", { error, context: "fetch" });
-        await sleep(failing.next(), this.fetchAbort.signal);
+        await sleep(Math.min(failing.next(), Math.max(0, until - Date.now())), this.fetchAbort.signal);
       }
     }
   }
