@@ -16,8 +16,6 @@ export const UNSUPPORTED_EXTENSIONS: Readonly<Record<string, string>> = {
     "server-side enqueue middleware: the embedded server runs no middleware of its own (middleware is a client and worker feature of the SDK), so it cannot inject meta, transform jobs or reject them on a middleware's say-so (EXT-MW-002 needs exactly that)",
   "admin-api":
     "partly implemented: of its five cases only EXT-ADM-005 (GET /ojs/v1/admin/workers) passes; there is no GET /ojs/v1/admin/queues, no /ojs/v1/admin/queues/:name/pause|resume, no POST /ojs/v1/admin/jobs/bulk/retry, and /ojs/v1/admin/stats has no throughput figures. The manifest lists admin-api all the same (another issue deals with the manifest or the routes)",
-  "rate-limiting":
-    "not implemented as this suite specifies it: the server has a per-queue rate limit of its own, but refuses the enqueue option rate_limit {key, concurrency, per_second...} (400) and has no GET /ojs/v1/rate-limits/:key; no case of the suite passes. The manifest lists rate-limiting all the same (another issue deals with it)",
   "durable-execution":
     "not implemented: the server has no job checkpoints (PUT/GET/DELETE /ojs/v1/jobs/:id/checkpoint). The interpreter reads the suite's `expect` form and `${name}` templates (expect-form.ts); run against this server, every case fails except the two that expect only a 404 for a missing checkpoint",
   encryption:

@@ -60,6 +60,9 @@ export const HTTP_RULES: Record<string, Permission> = {
   // events
   "GET /ojs/v1/events": "read",
   "GET /ojs/v1/events/stream": "read",
+  // rate-limiting extension
+  "GET /ojs/v1/rate-limits": "read",
+  "GET /ojs/v1/rate-limits/:key": "read",
   // queues
   "GET /ojs/v1/queues": "read",
   "GET /ojs/v1/queues/:name/stats": "read",
@@ -89,6 +92,7 @@ export const HTTP_RULES: Record<string, Permission> = {
   ...schemaRules("/ojs/v1/schemas"),
   ...schemaRules("/ojs/v1/admin/schemas"),
   // admin
+  "GET /ojs/v1/admin/jobs/:id": "read",
   "GET /ojs/v1/admin/workers": "read",
   "GET /ojs/v1/admin/workers/:id": "read",
   "POST /ojs/v1/admin/workers/:id/quiet": "admin",

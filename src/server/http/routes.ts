@@ -4,6 +4,7 @@
  * workers, system and event routes live here; queues, dead letter, cron,
  * workflows, schemas and admin in admin-routes.ts.
  */
+import { keyedRateLimit, rateLimitHeaders, registerAdminJobRoute, registerRateLimitRoutes } from "./rate-limit-routes.js";
 import { ackResultToJson, eventToJson, jobErrorFromJson, jobRequestFromJson, jobToJson, nackResultToJson } from "../../codec/json.js";
 import { formatInstant } from "../../codec/values.js";
 import { manifestToJson } from "../../codec/admin.js";
@@ -177,12 +178,13 @@ export function httpRoutes(core: ServerCore, router = new HttpRouter()): HttpRou
     const t = now();
     const { request, extra } = jobRequestFromJson(body, t);
     const normalized = normalizeWire(request, t);
-    applyRateLimitOption(core, body, normalized.queue ?? "default");
-    const out = enqueueChecked(core, normalized, { extra });
+    const rateLimit = keyedRateLimit(body);
+    if (!rateLimit) applyRateLimitOption(core, body, normalized.queue ?? "default");
+    const out = enqueueChecked(core, normalized, { extra, ...(rateLimit ? { rateLimit } : {}) });
     const res: JsonObject = { job: jobJson(out.rec) };
     if (out.deduplicated) res.deduplicated = true;
     if (out.warnings.length) res.warnings = out.warnings.map((message) => ({ code: "schema_validation", message }));
-    const headers: Record<string, string> = { location: `/ojs/v1/jobs/${out.rec.id}` };
+    const headers: Record<string, string> = { location: `/ojs/v1/jobs/${out.rec.id}`, ...rateLimitHeaders(core, rateLimit) };
     const pressure = pressureHeader(core, out.rec.job.queue);
     if (pressure) headers["x-ojs-queue-pressure"] = pressure;
     // UQ §5.4: an ignored duplicate answers 200 with the job that already existed.
@@ -199,7 +201,8 @@ export function httpRoutes(core: ServerCore, router = new HttpRouter()): HttpRou
       const req = normalizeWire(request, t, `jobs[${i}].`);
       // Checked one by one before the all-or-nothing insert; in "warn" mode a batch carries no warnings.
       schemaCheck(core, req);
-      return { req, extra };
+      const rateLimit = keyedRateLimit(j, `jobs[${i}].options.rate_limit`);
+      return { req, extra, ...(rateLimit ? { rateLimit } : {}) };
     });
     const recs = store.enqueueBatch(entries);
     return { status: 201, body: { jobs: recs.map(jobJson), count: recs.length } };
@@ -319,6 +322,8 @@ export function httpRoutes(core: ServerCore, router = new HttpRouter()): HttpRou
   router.on("GET", "/ojs/v1/events/stream", (req) => sseStream(core, eventFilter(req.query), lastEventId(req)));
 
   registerAdminRoutes(core, router);
+  registerRateLimitRoutes(core, router);
+  registerAdminJobRoute(core, router);
   return router;
 }
 

@@ -16,6 +16,10 @@ import { TERMINAL_STATES, type Job, type JobError, type JobState, type Normalize
 import { isJsonObject, type JsonObject, type JsonValue } from "../../model/json.js";
 import type { WorkerDirective } from "../../model/system.js";
 import { uuidv7 } from "../../model/uuid.js";
+import { putBack, RateLimits, type RateLimitPolicy } from "./rate-limits.js";
+
+/** Jobs a fetch passes over for their rate limit before it gives up on a queue (rate-limits.ts). */
+const MAX_PASSED_OVER = 1000;
 import { isNonRetryable, mergeRetry, retryDelayMs, type EffectiveRetry } from "./backoff.js";
 import { systemClock, type Clock } from "./clock.js";
 import { EventBus } from "./event-bus.js";
@@ -95,6 +99,8 @@ export interface Consumer {
 export interface SubmitOptions {
   /** Unknown top-level JSON fields, echoed back over HTTP. */
   extra?: JsonObject;
+  /** Rate-limiting extension: the key and limits the job shares (rate-limits.ts). */
+  rateLimit?: RateLimitPolicy;
 }
 
 export interface SubmitResult {
@@ -205,6 +211,7 @@ const WAITING: ReadonlySet<JobState> = new Set(["scheduled", "available", "retry
 export class Store {
   readonly clock: Clock;
   readonly events: EventBus;
+  readonly rateLimits: RateLimits;
   readonly defaultVisibilityMs: number;
   readonly workflows: WorkflowEngine;
   private readonly maxFinished: number;
@@ -237,6 +244,11 @@ export class Store {
     this.random = opts.random ?? Math.random;
     this.hooks = opts.conformanceHooks ?? false;
     this.events = new EventBus(opts.eventBufferSize ?? 1000);
+    this.rateLimits = new RateLimits({
+      now: () => this.clock.now(),
+      wake: (queue) => this.scheduleDispatch(queue),
+      publish: (type, data, jobId) => this.events.publish({ id: `evt_${uuidv7(this.clock.now())}`, type, time: new Date(this.clock.now()), ...(jobId ? { jobId } : {}), data }),
+    });
     this.workflows = new WorkflowEngine(
       {
         now: () => this.clock.now(),
@@ -266,7 +278,7 @@ export class Store {
     const u = this.resolveUnique(rec, new Set());
     if (u?.kind === "ignore") return { rec: u.existing, deduplicated: true };
     if (u?.kind === "replace") this.replaceExisting(u.existing, rec);
-    this.insert(rec);
+    this.insert(rec, opts.rateLimit);
     return { rec, deduplicated: false };
   }
 
@@ -275,9 +287,9 @@ export class Store {
    * depth bounds and unique policies before any is stored. A unique "ignore"
    * inside a batch yields the existing job in that position.
    */
-  enqueueBatch(reqs: ReadonlyArray<{ req: NormalizedJobRequest; extra?: JsonObject }>): JobRecord[] {
+  enqueueBatch(reqs: ReadonlyArray<{ req: NormalizedJobRequest; extra?: JsonObject; rateLimit?: RateLimitPolicy }>): JobRecord[] {
     this.tick();
-    return this.insertAll(reqs.map(({ req, extra }) => ({ req, opts: extra ? { extra } : {} })));
+    return this.insertAll(reqs.map(({ req, extra, rateLimit }) => ({ req, opts: { ...(extra ? { extra } : {}), ...(rateLimit ? { rateLimit } : {}) } })));
   }
 
   private insertAll(items: ReadonlyArray<{ req: NormalizedJobRequest; opts: SubmitOptions; workflowId?: string; stepId?: string; parentResults?: JsonObject }>): JobRecord[] {
@@ -306,7 +318,7 @@ export class Store {
       const u = outcome[i];
       if (u?.kind === "ignore") return u.existing;
       if (u?.kind === "replace") this.replaceExisting(u.existing, r);
-      this.insert(r);
+      this.insert(r, items[i]!.opts.rateLimit);
       return r;
     });
   }
@@ -416,7 +428,9 @@ export class Store {
     this.cancel(old.id);
   }
 
-  private insert(rec: JobRecord): void {
+  private insert(rec: JobRecord, rateLimit?: RateLimitPolicy): void {
+    // Bound to its key before it can be fetched, so that no fetch can pass the limit.
+    if (rateLimit) this.rateLimits.assign(rec.id, rec.job.queue, rateLimit);
     this.jobs.set(rec.id, rec);
     const q = this.queue(rec.job.queue);
     q.counts[rec.job.state]++;
@@ -916,6 +930,7 @@ export class Store {
     q.counts[to]++;
     rec.job.state = to;
     rec.version++;
+    this.rateLimits.transition(rec.id, from, to);
   }
 
   private enterReady(rec: JobRecord, q: QueueRecord<JobRecord>): void {
@@ -947,6 +962,11 @@ export class Store {
           continue;
         }
       }
+      // Rate-limiting extension (RL §8.1): a job whose key is at its limit stays available and
+      // the next one is tried; those passed over go back to the head in order. The scan is bounded.
+      let held: JobRecord[] | undefined;
+      let heldWait = Infinity;
+      let found: JobRecord | undefined;
       for (;;) {
         const rec = q.ready.shift();
         if (!rec) break;
@@ -955,8 +975,29 @@ export class Store {
           this.expire(rec);
           continue;
         }
+        const wait = this.rateLimits.admit(rec.id, now);
+        if (wait > 0) {
+          heldWait = Math.min(heldWait, wait);
+          if ((held ??= []).push(rec) < MAX_PASSED_OVER) continue;
+          break;
+        }
+        found = rec;
+        break;
+      }
+      if (held) {
+        putBack(held, (r) => {
+          r.ready = true;
+          q.ready.unshift(r.job.priority, r);
+        });
+        // A window reopens at a known time: wake the queue's stream consumers then.
+        if (heldWait < Infinity && this.consumersByQueue.has(name) && (q.wakeAt <= now || q.wakeAt > now + heldWait)) {
+          q.wakeAt = now + heldWait;
+          this.pushTimer(q.wakeAt, { kind: "wake", queue: name });
+        }
+      }
+      if (found) {
         q.rateLimit?.record(now);
-        return rec;
+        return found;
       }
     }
     return undefined;
@@ -1215,6 +1256,7 @@ export class Store {
     this.uniqueIndex.clear();
     this.workers.clear();
     this.events.clear();
+    this.rateLimits.reset();
     this.workflows.reset();
   }
 

@@ -1,0 +1,318 @@
+/**
+ * The rate-limiting extension (ojs-rate-limiting.md): a job enqueued with
+ * `rate_limit: {key, concurrency, rate, throttle, on_limit}` shares counters
+ * with every job of the same key, and a FETCH passes over a job whose key is
+ * at its limit (it stays `available`) to the next eligible one (RL §8.1).
+ *
+ * - concurrency: at most N jobs of the key `active` at once; the count moves
+ *   with the job's state changes (the store reports every one here), so it
+ *   cannot drift: a job leaves the count by ack, nack, lease expiry or cancel.
+ * - rate {limit, period}: at most `limit` starts in any sliding window of
+ *   `period` (a ring of the last `limit` start times, see RateWindow).
+ * - throttle {limit, period}: starts at least period/limit apart.
+ * - on_limit: only "wait" (the default, non-lossy) is offered; "reschedule"
+ *   and "drop" are refused at enqueue rather than silently treated as wait.
+ *
+ * A key's policy is the one of the latest job enqueued with it. A partition
+ * lives while a job of its key is not finished, and after that until its
+ * windows have passed, so that a rate holds for jobs that trickle in. The
+ * number of partitions is bounded (MAX_PARTITIONS).
+ */
+import { parseIsoDuration } from "../../model/duration.js";
+import { OjsError, ValidationError } from "../../model/errors.js";
+import { isJsonObject, type JsonObject, type JsonValue } from "../../model/json.js";
+import { RateWindow } from "./queue.js";
+
+export interface RateLimitPolicy {
+  key: string;
+  concurrency?: number;
+  rate?: { limit: number; period: string; periodMs: number };
+  throttle?: { limit: number; period: string; periodMs: number };
+  onLimit: "wait";
+}
+
+/** RL §6.2. */
+export const RATE_LIMIT_KEY_RE = /^[a-zA-Z0-9][a-zA-Z0-9._:-]*$/;
+const MAX_LIMIT = 1_000_000;
+/** Windows ring-buffer their starts: a rate's limit is bounded so its memory is. */
+const MAX_RATE = 100_000;
+export const MAX_PARTITIONS = 100_000;
+const TERMINAL = new Set(["completed", "cancelled", "discarded"]);
+
+/** Unit words some cases use for `period` beside ISO 8601 durations. */
+const UNIT_MS: Record<string, number> = { second: 1000, minute: 60_000, hour: 3_600_000, day: 86_400_000 };
+
+function invalid(path: string, message: string): ValidationError {
+  return new ValidationError(`${path}: ${message}`, { issues: [{ path, message }] });
+}
+
+function period(v: JsonValue | undefined, path: string): { period: string; periodMs: number } {
+  if (typeof v === "string") {
+    const ms = UNIT_MS[v] ?? parseIsoDuration(v);
+    if (ms !== undefined && ms > 0) return { period: UNIT_MS[v] !== undefined ? `PT${ms / 1000}S` : v, periodMs: ms };
+  }
+  throw invalid(path, 'must be an ISO 8601 duration like "PT1M" (or "second", "minute", "hour", "day")');
+}
+
+function count(v: JsonValue | undefined, path: string, min: number, max = MAX_LIMIT): number {
+  if (typeof v !== "number" || !Number.isInteger(v) || v < min || v > max) throw invalid(path, `must be a whole number from ${min} to ${max}`);
+  return v;
+}
+
+function window(v: JsonValue | undefined, path: string, max: number): { limit: number; period: string; periodMs: number } {
+  if (!isJsonObject(v)) throw invalid(path, "must be an object {limit, period}");
+  for (const k of Object.keys(v)) if (k !== "limit" && k !== "period") throw invalid(`${path}.${k}`, "is not a field of the rate-limit policy");
+  return { limit: count(v.limit, `${path}.limit`, 1, max), ...period(v.period, `${path}.period`) };
+}
+
+const FIELDS = new Set(["key", "concurrency", "rate", "throttle", "on_limit", "period"]);
+
+/**
+ * Reads `options.rate_limit` as RL §6.1 defines it. Also read: the shorthand
+ * `rate: N, period: "second"` of one conformance case. Anything else is refused
+ * by field name.
+ */
+export function parseRateLimitPolicy(v: JsonValue, path = "options.rate_limit"): RateLimitPolicy {
+  if (!isJsonObject(v)) throw invalid(path, "must be an object {key, concurrency, rate, throttle, on_limit}");
+  for (const k of Object.keys(v)) if (!FIELDS.has(k)) throw invalid(`${path}.${k}`, "is not a field of the rate-limit policy (key, concurrency, rate, throttle, on_limit)");
+  if (typeof v.key !== "string" || v.key.length > 255 || !RATE_LIMIT_KEY_RE.test(v.key))
+    throw invalid(`${path}.key`, "must be letters, digits and . _ : - (starting with a letter or digit), at most 255");
+  const p: RateLimitPolicy = { key: v.key, onLimit: "wait" };
+  if (v.concurrency !== undefined && v.concurrency !== null) p.concurrency = count(v.concurrency, `${path}.concurrency`, 0);
+  if (typeof v.rate === "number") {
+    p.rate = { limit: count(v.rate, `${path}.rate`, 1, MAX_RATE), ...period(v.period ?? "second", `${path}.period`) };
+  } else {
+    if (v.period !== undefined) throw invalid(`${path}.period`, "belongs inside rate {limit, period} (or beside a numeric rate)");
+    if (v.rate !== undefined && v.rate !== null) p.rate = window(v.rate, `${path}.rate`, MAX_RATE);
+  }
+  if (v.throttle !== undefined && v.throttle !== null) p.throttle = window(v.throttle, `${path}.throttle`, MAX_LIMIT);
+  if (v.on_limit !== undefined && v.on_limit !== "wait") {
+    if (v.on_limit === "reschedule" || v.on_limit === "drop")
+      throw new OjsError(`${path}.on_limit: "${v.on_limit}" is not supported by this server; "wait" (the default) is`, { code: "unsupported", details: { field: `${path}.on_limit` } });
+    throw invalid(`${path}.on_limit`, 'must be "wait", "reschedule" or "drop"');
+  }
+  if (p.concurrency === undefined && !p.rate && !p.throttle) throw invalid(path, "names no limit: give concurrency, rate or throttle");
+  return p;
+}
+
+export function rateLimitPolicyToJson(p: RateLimitPolicy): JsonObject {
+  const o: JsonObject = { key: p.key };
+  if (p.concurrency !== undefined) o.concurrency = p.concurrency;
+  if (p.rate) o.rate = { limit: p.rate.limit, period: p.rate.period };
+  if (p.throttle) o.throttle = { limit: p.throttle.limit, period: p.throttle.period };
+  o.on_limit = p.onLimit;
+  return o;
+}
+
+class Partition {
+  policy!: RateLimitPolicy;
+  readonly active = new Set<string>();
+  /** Jobs of the key that are neither active nor finished, by queue. */
+  readonly waiting = new Map<string, number>();
+  waitingCount = 0;
+  window: RateWindow | undefined;
+  throttleNextAt = 0;
+  /** Says whether a rate_limit.exceeded was reported and no job has been released since. */
+  blocked = false;
+  /** When the partition may be dropped once it holds no jobs: its windows have passed. */
+  lastStartAt = -Infinity;
+
+  constructor(readonly key: string) {}
+
+  setPolicy(p: RateLimitPolicy): void {
+    const old = this.policy;
+    this.policy = p;
+    if (!p.rate) this.window = undefined;
+    else if (!this.window || !old?.rate || old.rate.limit !== p.rate.limit || old.rate.periodMs !== p.rate.periodMs) this.window = new RateWindow(p.rate.limit, p.rate.periodMs);
+  }
+
+  get jobs(): number {
+    return this.active.size + this.waitingCount;
+  }
+
+  addWaiting(queue: string, n: number): void {
+    const v = (this.waiting.get(queue) ?? 0) + n;
+    if (v <= 0) this.waiting.delete(queue);
+    else this.waiting.set(queue, v);
+    this.waitingCount += n;
+  }
+
+  idleUntil(): number {
+    return this.lastStartAt + Math.max(this.policy.rate?.periodMs ?? 0, this.policy.throttle ? this.policy.throttle.periodMs / this.policy.throttle.limit : 0);
+  }
+}
+
+export interface RateLimitHooks {
+  now(): number;
+  /** A job of the key in this queue may start now where it could not before: dispatch to its consumers. */
+  wake(queue: string): void;
+  publish(type: "rate_limit.exceeded" | "rate_limit.released", data: JsonObject, jobId?: string): void;
+}
+
+export class RateLimits {
+  private readonly parts = new Map<string, Partition>();
+  private readonly byJob = new Map<string, { part: Partition; queue: string }>();
+
+  constructor(private readonly hooks: RateLimitHooks) {}
+
+  /** Binds a new job (available or scheduled) to its key, before it can be fetched. */
+  assign(jobId: string, queue: string, policy: RateLimitPolicy): void {
+    let part = this.parts.get(policy.key);
+    if (!part) {
+      if (this.parts.size >= MAX_PARTITIONS) this.sweep();
+      if (this.parts.size >= MAX_PARTITIONS)
+        throw new OjsError(`too many rate-limit keys in use (at most ${MAX_PARTITIONS}); finish jobs of other keys first`, { code: "queue_full" });
+      part = new Partition(policy.key);
+      this.parts.set(policy.key, part);
+    }
+    part.setPolicy(policy);
+    part.addWaiting(queue, 1);
+    this.byJob.set(jobId, { part, queue });
+  }
+
+  /**
+   * 0 when the job may start now; else how long until it might (Infinity: until
+   * an active job of its key is released). A job without a key always may.
+   */
+  admit(jobId: string, now: number): number {
+    if (this.byJob.size === 0) return 0;
+    const b = this.byJob.get(jobId);
+    if (!b) return 0;
+    const p = b.part;
+    const pol = p.policy;
+    let wait = 0;
+    let strategy = "";
+    let limit = 0;
+    let current = 0;
+    if (pol.concurrency !== undefined && p.active.size >= pol.concurrency) {
+      wait = Infinity;
+      strategy = "concurrency";
+      limit = pol.concurrency;
+      current = p.active.size;
+    } else if (p.window && p.window.waitMs(now) > 0) {
+      wait = p.window.waitMs(now);
+      strategy = "rate";
+      limit = pol.rate!.limit;
+      current = pol.rate!.limit;
+    } else if (pol.throttle && p.throttleNextAt > now) {
+      wait = p.throttleNextAt - now;
+      strategy = "throttle";
+      limit = pol.throttle.limit;
+      current = 1;
+    }
+    if (wait > 0) {
+      if (!p.blocked) {
+        p.blocked = true;
+        this.hooks.publish("rate_limit.exceeded", { key: p.key, strategy, limit, current });
+      }
+      return wait;
+    }
+    if (p.blocked) {
+      p.blocked = false;
+      this.hooks.publish("rate_limit.released", { key: p.key, strategy: this.strategyOf(pol), job_id: jobId }, jobId);
+    }
+    return 0;
+  }
+
+  private strategyOf(p: RateLimitPolicy): string {
+    return p.concurrency !== undefined ? "concurrency" : p.rate ? "rate" : "throttle";
+  }
+
+  /** Every state change of every job passes here (the store's setState). */
+  transition(jobId: string, from: string, to: string): void {
+    if (this.byJob.size === 0) return;
+    const b = this.byJob.get(jobId);
+    if (!b) return;
+    const p = b.part;
+    if (to === "active") {
+      const now = this.hooks.now();
+      p.addWaiting(b.queue, -1);
+      p.active.add(jobId);
+      p.window?.record(now);
+      if (p.policy.throttle) p.throttleNextAt = now + p.policy.throttle.periodMs / p.policy.throttle.limit;
+      p.lastStartAt = now;
+      return;
+    }
+    if (from === "active") {
+      p.active.delete(jobId);
+      if (!TERMINAL.has(to)) p.addWaiting(b.queue, 1);
+      // A slot of the key is free: the jobs of the key waiting in their queues may go.
+      for (const q of p.waiting.keys()) this.hooks.wake(q);
+    } else if (TERMINAL.has(to)) p.addWaiting(b.queue, -1);
+    if (TERMINAL.has(to)) {
+      this.byJob.delete(jobId);
+      if (p.jobs === 0 && p.idleUntil() <= this.hooks.now()) this.parts.delete(p.key);
+    }
+  }
+
+  /** Drops partitions that hold no job and whose windows have passed. */
+  private sweep(): void {
+    const now = this.hooks.now();
+    for (const [k, p] of this.parts) if (p.jobs === 0 && p.idleUntil() <= now) this.parts.delete(k);
+  }
+
+  get size(): number {
+    return this.parts.size;
+  }
+
+  /** The state of one key (RL §10.1), or undefined when no job uses it. */
+  inspect(key: string): JsonObject | undefined {
+    const p = this.parts.get(key);
+    return p ? this.stateOf(p) : undefined;
+  }
+
+  /** Every key, in key order, a page at a time (RL §10.3). */
+  list(page: number, perPage: number): { items: JsonObject[]; total: number } {
+    const keys = [...this.parts.keys()].sort();
+    return { items: keys.slice((page - 1) * perPage, page * perPage).map((k) => this.stateOf(this.parts.get(k)!)), total: keys.length };
+  }
+
+  /** Numbers for the X-RateLimit-* headers of an answer about this key: the first limit it has. */
+  headers(key: string): Record<string, string> | undefined {
+    const p = this.parts.get(key);
+    if (!p) return undefined;
+    const now = this.hooks.now();
+    const pol = p.policy;
+    let limit: number;
+    let remaining: number;
+    let resetMs = now;
+    if (pol.concurrency !== undefined) {
+      limit = pol.concurrency;
+      remaining = Math.max(0, pol.concurrency - p.active.size);
+    } else if (pol.rate && p.window) {
+      limit = pol.rate.limit;
+      remaining = p.window.waitMs(now) > 0 ? 0 : 1;
+      resetMs = now + p.window.waitMs(now);
+    } else {
+      limit = pol.throttle!.limit;
+      remaining = p.throttleNextAt > now ? 0 : 1;
+      resetMs = Math.max(now, p.throttleNextAt);
+    }
+    return { "x-ratelimit-limit": String(limit), "x-ratelimit-remaining": String(remaining), "x-ratelimit-reset": String(Math.ceil(resetMs / 1000)) };
+  }
+
+  private stateOf(p: Partition): JsonObject {
+    const now = this.hooks.now();
+    const pol = p.policy;
+    const o: JsonObject = { key: p.key };
+    if (pol.concurrency !== undefined) o.concurrency = { limit: pol.concurrency, active: p.active.size, available: Math.max(0, pol.concurrency - p.active.size) };
+    if (pol.rate && p.window) {
+      const wait = p.window.waitMs(now);
+      o.rate = { limit: pol.rate.limit, period: pol.rate.period, window_resets_at: new Date(now + wait).toISOString() };
+    }
+    if (pol.throttle) o.throttle = { limit: pol.throttle.limit, period: pol.throttle.period, next_allowed_at: new Date(Math.max(now, p.throttleNextAt)).toISOString() };
+    o.waiting_count = p.waitingCount;
+    o.on_limit = pol.onLimit;
+    return o;
+  }
+
+  reset(): void {
+    this.parts.clear();
+    this.byJob.clear();
+  }
+}
+
+/** Puts jobs passed over by a fetch back at the head of their queue, in their order. */
+export function putBack<T>(items: readonly T[], unshift: (item: T) => void): void {
+  for (let i = items.length - 1; i >= 0; i--) unshift(items[i]!);
+}
