@@ -8,6 +8,7 @@ export type { RetryOptions } from "./client/retry.js";
 export type { EventsOptions } from "./client/events.js";
 export type { ConnectionOptions } from "./client/config.js";
 export { Worker, type WorkerOptions, type WorkerState, type WorkerEvents } from "./worker/worker.js";
+export type { StallFallbackOptions } from "./worker/stall-policy.js";
 export type { Handler, HandlerResult, JobContext, Middleware } from "./worker/types.js";
 export { NonRetryableError, JobTimeoutError, ShutdownError, JobCancelledError } from "./worker/errors.js";
 
@@ -28,6 +29,7 @@ export type {
 export { JOB_STATES, TERMINAL_STATES } from "./model/job.js";
 export type { JsonObject, JsonValue } from "./model/json.js";
 export type { Duration } from "./model/duration.js";
+export type { OnLimit, RateLimitInput, RateLimitPolicy } from "./model/rate-limit.js";
 export type {
   CronJob,
   CronRegistration,

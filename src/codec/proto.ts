@@ -17,6 +17,7 @@
  * proto field is a Struct; an object whose only key is "$value" is wrapped too,
  * so the mapping is a bijection.
  */
+import { rateLimitInputFromJson, rateLimitToJson } from "./rate-limit.js";
 import { create } from "@bufbuild/protobuf";
 import type { JsonObject as PbJsonObject } from "@bufbuild/protobuf";
 import {
@@ -59,6 +60,8 @@ export const RESERVED_META = {
   expiresAt: "ojs.expires_at",
   backoffStrategy: "ojs.backoff_strategy",
   retryDelayMs: "ojs.retry_delay_ms",
+  /** Rate-limiting extension: ojs.v1 EnqueueOptions has no field for rate_limit. */
+  rateLimit: "ojs.rate_limit",
 } as const;
 const RESULT_KEY = "$value";
 
@@ -329,6 +332,7 @@ export function optionsToProto(r: Omit<NormalizedJobRequest, "type" | "args">, n
     if (r.schema !== undefined) reserved[RESERVED_META.schema] = r.schema;
     if (r.expiresAt !== undefined) reserved[RESERVED_META.expiresAt] = r.expiresAt.toISOString();
     if (r.retry?.backoffStrategy !== undefined) reserved[RESERVED_META.backoffStrategy] = r.retry.backoffStrategy;
+    if (r.rateLimit !== undefined) reserved[RESERVED_META.rateLimit] = rateLimitToJson(r.rateLimit);
   }
   if (Object.keys(reserved).length) meta = { ...(meta ?? {}), ...reserved };
   const o = create(EnqueueOptionsSchema, {
@@ -364,6 +368,10 @@ export function optionsFromProto(o: PbEnqueueOptions | undefined, now = Date.now
   const schema = meta[RESERVED_META.schema];
   const expiresAt = meta[RESERVED_META.expiresAt];
   const strategy = meta[RESERVED_META.backoffStrategy];
+  const rateLimit = meta[RESERVED_META.rateLimit];
+  delete meta[RESERVED_META.rateLimit];
+  // In the wire's form (ISO periods, on_limit): the server validates it as it does JSON.
+  if (rateLimit !== undefined) r.rateLimit = rateLimitInputFromJson(rateLimit) as NormalizedJobRequest["rateLimit"];
   delete meta[RESERVED_META.id];
   delete meta[RESERVED_META.schema];
   delete meta[RESERVED_META.expiresAt];

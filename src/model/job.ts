@@ -1,4 +1,5 @@
 import type { Duration } from "./duration.js";
+import type { RateLimitInput, RateLimitPolicy } from "./rate-limit.js";
 import type { JsonObject, JsonValue } from "./json.js";
 
 export const JOB_STATES = ["scheduled", "available", "pending", "active", "completed", "retryable", "cancelled", "discarded"] as const;
@@ -124,6 +125,8 @@ export interface EnqueueOptions {
   visibilityTimeout?: Duration;
   /** Name of a registered JSON schema the args must satisfy. */
   schema?: string;
+  /** Rate-limiting extension: the key and limits the job shares with others (README "Rate limits"). */
+  rateLimit?: RateLimitInput;
 }
 
 /** A job ready to be sent: what enqueue middleware sees and may change. */
@@ -149,4 +152,5 @@ export interface NormalizedJobRequest {
   meta?: JsonObject;
   visibilityTimeout?: number;
   schema?: string;
+  rateLimit?: RateLimitPolicy;
 }

@@ -4,6 +4,7 @@ import { ValidationError } from "./errors.js";
 import { JOB_STATES, type EnqueueOptions, type JobRequest, type NormalizedJobRequest } from "./job.js";
 import { findNonJson, type JsonObject, type JsonValue } from "./json.js";
 import { instantFromText } from "./instant.js";
+import { rateLimitSchema, stripRateLimit } from "./rate-limit.js";
 import { UUIDV7_RE } from "./uuid.js";
 import { fastNormalize } from "./fast-normalize.js";
 
@@ -124,6 +125,7 @@ export const enqueueOptionsSchema = z
       meta: jsonObjectSchema.optional(),
       visibilityTimeout: durationSchema.optional(),
       schema: z.string().min(1).optional(),
+      rateLimit: rateLimitSchema.optional(),
     },
     { error: "must be an object" },
   )
@@ -187,6 +189,7 @@ export function validateJobRequest(req: JobRequest, now = Date.now(), operation 
   if (o.meta !== undefined && Object.keys(o.meta).length > 0) out.meta = o.meta;
   if (o.visibilityTimeout !== undefined) out.visibilityTimeout = o.visibilityTimeout;
   if (o.schema !== undefined) out.schema = o.schema;
+  if (o.rateLimit !== undefined) out.rateLimit = stripRateLimit(o.rateLimit);
   return out;
 }
 

@@ -1,27 +1,14 @@
 /**
  * HTTP binding of the rate-limiting extension (ojs-rate-limiting.md §10): the
- * enqueue option `rate_limit` read per job, and the inspection routes. The
- * limits themselves live in the store (store/rate-limits.ts).
+ * inspection routes and the X-RateLimit-* headers. The enqueue option is read
+ * with the job (src/codec/rate-limit.ts, src/model/rate-limit.ts); the limits
+ * live in the store (store/rate-limits.ts).
  */
 import { NotFoundError } from "../../model/errors.js";
-import { isJsonObject, type JsonObject } from "../../model/json.js";
 import type { ServerCore } from "../core.js";
-import { parseRateLimitPolicy, type RateLimitPolicy } from "../store/rate-limits.js";
+import type { RateLimitPolicy } from "../../model/rate-limit.js";
 import type { HttpRouter } from "./router.js";
 import { intParam, jobJson } from "./routes.js";
-
-/**
- * The per-key policy of an enqueue body (`options.rate_limit` with a `key`), or
- * undefined when there is none. A `rate_limit` without a key is the OpenAPI
- * queue-level form ({max_per_second}), which the caller handles.
- */
-export function keyedRateLimit(body: JsonObject, path = "options.rate_limit"): RateLimitPolicy | undefined {
-  const opts = isJsonObject(body.options) ? body.options : undefined;
-  const rl = opts?.rate_limit;
-  if (rl === undefined || rl === null) return undefined;
-  if (isJsonObject(rl) && rl.key === undefined && rl.max_per_second !== undefined) return undefined;
-  return parseRateLimitPolicy(rl, path);
-}
 
 /** X-RateLimit-Limit/Remaining/Reset of the key (RL §10.4), for an answer about a job that has one. */
 export function rateLimitHeaders(core: ServerCore, policy: RateLimitPolicy | undefined): Record<string, string> {

@@ -4,7 +4,7 @@
  * workers, system and event routes live here; queues, dead letter, cron,
  * workflows, schemas and admin in admin-routes.ts.
  */
-import { keyedRateLimit, rateLimitHeaders, registerAdminJobRoute, registerRateLimitRoutes } from "./rate-limit-routes.js";
+import { rateLimitHeaders, registerAdminJobRoute, registerRateLimitRoutes } from "./rate-limit-routes.js";
 import { ackResultToJson, eventToJson, jobErrorFromJson, jobRequestFromJson, jobToJson, nackResultToJson } from "../../codec/json.js";
 import { formatInstant } from "../../codec/values.js";
 import { manifestToJson } from "../../codec/admin.js";
@@ -178,13 +178,12 @@ export function httpRoutes(core: ServerCore, router = new HttpRouter()): HttpRou
     const t = now();
     const { request, extra } = jobRequestFromJson(body, t);
     const normalized = normalizeWire(request, t);
-    const rateLimit = keyedRateLimit(body);
-    if (!rateLimit) applyRateLimitOption(core, body, normalized.queue ?? "default");
-    const out = enqueueChecked(core, normalized, { extra, ...(rateLimit ? { rateLimit } : {}) });
+    if (!normalized.rateLimit) applyRateLimitOption(core, body, normalized.queue ?? "default");
+    const out = enqueueChecked(core, normalized, { extra });
     const res: JsonObject = { job: jobJson(out.rec) };
     if (out.deduplicated) res.deduplicated = true;
     if (out.warnings.length) res.warnings = out.warnings.map((message) => ({ code: "schema_validation", message }));
-    const headers: Record<string, string> = { location: `/ojs/v1/jobs/${out.rec.id}`, ...rateLimitHeaders(core, rateLimit) };
+    const headers: Record<string, string> = { location: `/ojs/v1/jobs/${out.rec.id}`, ...rateLimitHeaders(core, normalized.rateLimit) };
     const pressure = pressureHeader(core, out.rec.job.queue);
     if (pressure) headers["x-ojs-queue-pressure"] = pressure;
     // UQ §5.4: an ignored duplicate answers 200 with the job that already existed.
@@ -201,8 +200,7 @@ export function httpRoutes(core: ServerCore, router = new HttpRouter()): HttpRou
       const req = normalizeWire(request, t, `jobs[${i}].`);
       // Checked one by one before the all-or-nothing insert; in "warn" mode a batch carries no warnings.
       schemaCheck(core, req);
-      const rateLimit = keyedRateLimit(j, `jobs[${i}].options.rate_limit`);
-      return { req, extra, ...(rateLimit ? { rateLimit } : {}) };
+      return { req, extra };
     });
     const recs = store.enqueueBatch(entries);
     return { status: 201, body: { jobs: recs.map(jobJson), count: recs.length } };

@@ -11,98 +11,24 @@
  *   `period` (a ring of the last `limit` start times, see RateWindow).
  * - throttle {limit, period}: starts at least period/limit apart.
  * - on_limit: only "wait" (the default, non-lossy) is offered; "reschedule"
- *   and "drop" are refused at enqueue rather than silently treated as wait.
+ *   and "drop" are refused at enqueue (unsupported) rather than silently
+ *   treated as wait.
+ *
+ * The policy itself is validated with the job (src/model/rate-limit.ts).
  *
  * A key's policy is the one of the latest job enqueued with it. A partition
  * lives while a job of its key is not finished, and after that until its
  * windows have passed, so that a rate holds for jobs that trickle in. The
  * number of partitions is bounded (MAX_PARTITIONS).
  */
-import { parseIsoDuration } from "../../model/duration.js";
-import { OjsError, ValidationError } from "../../model/errors.js";
-import { isJsonObject, type JsonObject, type JsonValue } from "../../model/json.js";
+import { formatIsoDuration } from "../../model/duration.js";
+import { OjsError } from "../../model/errors.js";
+import type { JsonObject } from "../../model/json.js";
+import type { RateLimitPolicy } from "../../model/rate-limit.js";
 import { RateWindow } from "./queue.js";
 
-export interface RateLimitPolicy {
-  key: string;
-  concurrency?: number;
-  rate?: { limit: number; period: string; periodMs: number };
-  throttle?: { limit: number; period: string; periodMs: number };
-  onLimit: "wait";
-}
-
-/** RL §6.2. */
-export const RATE_LIMIT_KEY_RE = /^[a-zA-Z0-9][a-zA-Z0-9._:-]*$/;
-const MAX_LIMIT = 1_000_000;
-/** Windows ring-buffer their starts: a rate's limit is bounded so its memory is. */
-const MAX_RATE = 100_000;
 export const MAX_PARTITIONS = 100_000;
 const TERMINAL = new Set(["completed", "cancelled", "discarded"]);
-
-/** Unit words some cases use for `period` beside ISO 8601 durations. */
-const UNIT_MS: Record<string, number> = { second: 1000, minute: 60_000, hour: 3_600_000, day: 86_400_000 };
-
-function invalid(path: string, message: string): ValidationError {
-  return new ValidationError(`${path}: ${message}`, { issues: [{ path, message }] });
-}
-
-function period(v: JsonValue | undefined, path: string): { period: string; periodMs: number } {
-  if (typeof v === "string") {
-    const ms = UNIT_MS[v] ?? parseIsoDuration(v);
-    if (ms !== undefined && ms > 0) return { period: UNIT_MS[v] !== undefined ? `PT${ms / 1000}S` : v, periodMs: ms };
-  }
-  throw invalid(path, 'must be an ISO 8601 duration like "PT1M" (or "second", "minute", "hour", "day")');
-}
-
-function count(v: JsonValue | undefined, path: string, min: number, max = MAX_LIMIT): number {
-  if (typeof v !== "number" || !Number.isInteger(v) || v < min || v > max) throw invalid(path, `must be a whole number from ${min} to ${max}`);
-  return v;
-}
-
-function window(v: JsonValue | undefined, path: string, max: number): { limit: number; period: string; periodMs: number } {
-  if (!isJsonObject(v)) throw invalid(path, "must be an object {limit, period}");
-  for (const k of Object.keys(v)) if (k !== "limit" && k !== "period") throw invalid(`${path}.${k}`, "is not a field of the rate-limit policy");
-  return { limit: count(v.limit, `${path}.limit`, 1, max), ...period(v.period, `${path}.period`) };
-}
-
-const FIELDS = new Set(["key", "concurrency", "rate", "throttle", "on_limit", "period"]);
-
-/**
- * Reads `options.rate_limit` as RL §6.1 defines it. Also read: the shorthand
- * `rate: N, period: "second"` of one conformance case. Anything else is refused
- * by field name.
- */
-export function parseRateLimitPolicy(v: JsonValue, path = "options.rate_limit"): RateLimitPolicy {
-  if (!isJsonObject(v)) throw invalid(path, "must be an object {key, concurrency, rate, throttle, on_limit}");
-  for (const k of Object.keys(v)) if (!FIELDS.has(k)) throw invalid(`${path}.${k}`, "is not a field of the rate-limit policy (key, concurrency, rate, throttle, on_limit)");
-  if (typeof v.key !== "string" || v.key.length > 255 || !RATE_LIMIT_KEY_RE.test(v.key))
-    throw invalid(`${path}.key`, "must be letters, digits and . _ : - (starting with a letter or digit), at most 255");
-  const p: RateLimitPolicy = { key: v.key, onLimit: "wait" };
-  if (v.concurrency !== undefined && v.concurrency !== null) p.concurrency = count(v.concurrency, `${path}.concurrency`, 0);
-  if (typeof v.rate === "number") {
-    p.rate = { limit: count(v.rate, `${path}.rate`, 1, MAX_RATE), ...period(v.period ?? "second", `${path}.period`) };
-  } else {
-    if (v.period !== undefined) throw invalid(`${path}.period`, "belongs inside rate {limit, period} (or beside a numeric rate)");
-    if (v.rate !== undefined && v.rate !== null) p.rate = window(v.rate, `${path}.rate`, MAX_RATE);
-  }
-  if (v.throttle !== undefined && v.throttle !== null) p.throttle = window(v.throttle, `${path}.throttle`, MAX_LIMIT);
-  if (v.on_limit !== undefined && v.on_limit !== "wait") {
-    if (v.on_limit === "reschedule" || v.on_limit === "drop")
-      throw new OjsError(`${path}.on_limit: "${v.on_limit}" is not supported by this server; "wait" (the default) is`, { code: "unsupported", details: { field: `${path}.on_limit` } });
-    throw invalid(`${path}.on_limit`, 'must be "wait", "reschedule" or "drop"');
-  }
-  if (p.concurrency === undefined && !p.rate && !p.throttle) throw invalid(path, "names no limit: give concurrency, rate or throttle");
-  return p;
-}
-
-export function rateLimitPolicyToJson(p: RateLimitPolicy): JsonObject {
-  const o: JsonObject = { key: p.key };
-  if (p.concurrency !== undefined) o.concurrency = p.concurrency;
-  if (p.rate) o.rate = { limit: p.rate.limit, period: p.rate.period };
-  if (p.throttle) o.throttle = { limit: p.throttle.limit, period: p.throttle.period };
-  o.on_limit = p.onLimit;
-  return o;
-}
 
 class Partition {
   policy!: RateLimitPolicy;
@@ -123,7 +49,7 @@ class Partition {
     const old = this.policy;
     this.policy = p;
     if (!p.rate) this.window = undefined;
-    else if (!this.window || !old?.rate || old.rate.limit !== p.rate.limit || old.rate.periodMs !== p.rate.periodMs) this.window = new RateWindow(p.rate.limit, p.rate.periodMs);
+    else if (!this.window || !old?.rate || old.rate.limit !== p.rate.limit || old.rate.period !== p.rate.period) this.window = new RateWindow(p.rate.limit, p.rate.period);
   }
 
   get jobs(): number {
@@ -138,7 +64,7 @@ class Partition {
   }
 
   idleUntil(): number {
-    return this.lastStartAt + Math.max(this.policy.rate?.periodMs ?? 0, this.policy.throttle ? this.policy.throttle.periodMs / this.policy.throttle.limit : 0);
+    return this.lastStartAt + Math.max(this.policy.rate?.period ?? 0, this.policy.throttle ? this.policy.throttle.period / this.policy.throttle.limit : 0);
   }
 }
 
@@ -155,13 +81,24 @@ export class RateLimits {
 
   constructor(private readonly hooks: RateLimitHooks) {}
 
-  /** Binds a new job (available or scheduled) to its key, before it can be fetched. */
+  /** Refuses, before anything is stored, a policy this server cannot honour. */
+  check(policy: RateLimitPolicy): void {
+    if (policy.onLimit !== undefined && policy.onLimit !== "wait")
+      throw new OjsError(`options.rate_limit.on_limit: "${policy.onLimit}" is not supported by this server; "wait" (the default) is`, {
+        code: "unsupported",
+        details: { field: "options.rate_limit.on_limit" },
+      });
+    if (!this.parts.has(policy.key) && this.parts.size >= MAX_PARTITIONS) {
+      this.sweep();
+      if (this.parts.size >= MAX_PARTITIONS)
+        throw new OjsError(`too many rate-limit keys in use (at most ${MAX_PARTITIONS}); let jobs of other keys finish first`, { code: "queue_full" });
+    }
+  }
+
+  /** Binds a new job (available or scheduled) to its key, before it can be fetched; check() first. */
   assign(jobId: string, queue: string, policy: RateLimitPolicy): void {
     let part = this.parts.get(policy.key);
     if (!part) {
-      if (this.parts.size >= MAX_PARTITIONS) this.sweep();
-      if (this.parts.size >= MAX_PARTITIONS)
-        throw new OjsError(`too many rate-limit keys in use (at most ${MAX_PARTITIONS}); finish jobs of other keys first`, { code: "queue_full" });
       part = new Partition(policy.key);
       this.parts.set(policy.key, part);
     }
@@ -229,7 +166,7 @@ export class RateLimits {
       p.addWaiting(b.queue, -1);
       p.active.add(jobId);
       p.window?.record(now);
-      if (p.policy.throttle) p.throttleNextAt = now + p.policy.throttle.periodMs / p.policy.throttle.limit;
+      if (p.policy.throttle) p.throttleNextAt = now + p.policy.throttle.period / p.policy.throttle.limit;
       p.lastStartAt = now;
       return;
     }
@@ -298,11 +235,11 @@ export class RateLimits {
     if (pol.concurrency !== undefined) o.concurrency = { limit: pol.concurrency, active: p.active.size, available: Math.max(0, pol.concurrency - p.active.size) };
     if (pol.rate && p.window) {
       const wait = p.window.waitMs(now);
-      o.rate = { limit: pol.rate.limit, period: pol.rate.period, window_resets_at: new Date(now + wait).toISOString() };
+      o.rate = { limit: pol.rate.limit, period: formatIsoDuration(pol.rate.period), window_resets_at: new Date(now + wait).toISOString() };
     }
-    if (pol.throttle) o.throttle = { limit: pol.throttle.limit, period: pol.throttle.period, next_allowed_at: new Date(Math.max(now, p.throttleNextAt)).toISOString() };
+    if (pol.throttle) o.throttle = { limit: pol.throttle.limit, period: formatIsoDuration(pol.throttle.period), next_allowed_at: new Date(Math.max(now, p.throttleNextAt)).toISOString() };
     o.waiting_count = p.waitingCount;
-    o.on_limit = pol.onLimit;
+    o.on_limit = pol.onLimit ?? "wait";
     return o;
   }
 

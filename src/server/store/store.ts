@@ -16,7 +16,8 @@ import { TERMINAL_STATES, type Job, type JobError, type JobState, type Normalize
 import { isJsonObject, type JsonObject, type JsonValue } from "../../model/json.js";
 import type { WorkerDirective } from "../../model/system.js";
 import { uuidv7 } from "../../model/uuid.js";
-import { putBack, RateLimits, type RateLimitPolicy } from "./rate-limits.js";
+import type { RateLimitPolicy } from "../../model/rate-limit.js";
+import { putBack, RateLimits } from "./rate-limits.js";
 
 /** Jobs a fetch passes over for their rate limit before it gives up on a queue (rate-limits.ts). */
 const MAX_PASSED_OVER = 1000;
@@ -99,8 +100,6 @@ export interface Consumer {
 export interface SubmitOptions {
   /** Unknown top-level JSON fields, echoed back over HTTP. */
   extra?: JsonObject;
-  /** Rate-limiting extension: the key and limits the job shares (rate-limits.ts). */
-  rateLimit?: RateLimitPolicy;
 }
 
 export interface SubmitResult {
@@ -275,10 +274,11 @@ export class Store {
     this.tick();
     const rec = this.build(req, opts);
     this.checkCapacity(rec.job.queue, 1);
+    if (req.rateLimit) this.rateLimits.check(req.rateLimit);
     const u = this.resolveUnique(rec, new Set());
     if (u?.kind === "ignore") return { rec: u.existing, deduplicated: true };
     if (u?.kind === "replace") this.replaceExisting(u.existing, rec);
-    this.insert(rec, opts.rateLimit);
+    this.insert(rec, req.rateLimit);
     return { rec, deduplicated: false };
   }
 
@@ -287,9 +287,9 @@ export class Store {
    * depth bounds and unique policies before any is stored. A unique "ignore"
    * inside a batch yields the existing job in that position.
    */
-  enqueueBatch(reqs: ReadonlyArray<{ req: NormalizedJobRequest; extra?: JsonObject; rateLimit?: RateLimitPolicy }>): JobRecord[] {
+  enqueueBatch(reqs: ReadonlyArray<{ req: NormalizedJobRequest; extra?: JsonObject }>): JobRecord[] {
     this.tick();
-    return this.insertAll(reqs.map(({ req, extra, rateLimit }) => ({ req, opts: { ...(extra ? { extra } : {}), ...(rateLimit ? { rateLimit } : {}) } })));
+    return this.insertAll(reqs.map(({ req, extra }) => ({ req, opts: extra ? { extra } : {} })));
   }
 
   private insertAll(items: ReadonlyArray<{ req: NormalizedJobRequest; opts: SubmitOptions; workflowId?: string; stepId?: string; parentResults?: JsonObject }>): JobRecord[] {
@@ -311,6 +311,7 @@ export class Store {
     const perQueue = new Map<string, number>();
     for (const r of recs) perQueue.set(r.job.queue, (perQueue.get(r.job.queue) ?? 0) + 1);
     for (const [q, n] of perQueue) this.checkCapacity(q, n);
+    for (const { req } of items) if (req.rateLimit) this.rateLimits.check(req.rateLimit);
     // Unique conflicts are decided before anything is stored, keys within the batch included.
     const batchKeys = new Set<string>();
     const outcome = recs.map((r) => this.resolveUnique(r, batchKeys));
@@ -318,7 +319,7 @@ export class Store {
       const u = outcome[i];
       if (u?.kind === "ignore") return u.existing;
       if (u?.kind === "replace") this.replaceExisting(u.existing, r);
-      this.insert(r, items[i]!.opts.rateLimit);
+      this.insert(r, items[i]!.req.rateLimit);
       return r;
     });
   }
