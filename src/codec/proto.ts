@@ -17,7 +17,7 @@
  * proto field is a Struct; an object whose only key is "$value" is wrapped too,
  * so the mapping is a bijection.
  */
-import { rateLimitInputFromJson, rateLimitToJson } from "./rate-limit.js";
+import { rateLimitFromWire, rateLimitToJson } from "./rate-limit.js";
 import { create } from "@bufbuild/protobuf";
 import type { JsonObject as PbJsonObject } from "@bufbuild/protobuf";
 import {
@@ -371,7 +371,7 @@ export function optionsFromProto(o: PbEnqueueOptions | undefined, now = Date.now
   const rateLimit = meta[RESERVED_META.rateLimit];
   delete meta[RESERVED_META.rateLimit];
   // In the wire's form (ISO periods, on_limit): the server validates it as it does JSON.
-  if (rateLimit !== undefined) r.rateLimit = rateLimitInputFromJson(rateLimit) as NormalizedJobRequest["rateLimit"];
+  if (rateLimit !== undefined) r.rateLimit = rateLimitFromWire(rateLimit);
   delete meta[RESERVED_META.id];
   delete meta[RESERVED_META.schema];
   delete meta[RESERVED_META.expiresAt];

@@ -5,7 +5,7 @@
  */
 import { formatIsoDuration } from "../model/duration.js";
 import { isJsonObject, type JsonObject, type JsonValue } from "../model/json.js";
-import type { RateLimitPolicy } from "../model/rate-limit.js";
+import { rateLimitSchema, stripRateLimit, type RateLimitPolicy } from "../model/rate-limit.js";
 
 export function rateLimitToJson(p: RateLimitPolicy): JsonObject {
   const o: JsonObject = { key: p.key };
@@ -38,4 +38,15 @@ export function rateLimitInputFromJson(v: JsonValue): unknown {
 
 function periodOf(p: JsonValue): JsonValue {
   return typeof p === "string" && UNIT[p] !== undefined ? UNIT[p] : p;
+}
+
+/**
+ * The policy a `rate_limit` value from a binary request means, normalized as a
+ * validated request has it; a value that does not validate is passed on as read,
+ * for the server's validation to refuse by field name.
+ */
+export function rateLimitFromWire(v: JsonValue): RateLimitPolicy {
+  const input = rateLimitInputFromJson(v);
+  const r = rateLimitSchema.safeParse(input);
+  return (r.success ? stripRateLimit(r.data) : input) as RateLimitPolicy;
 }

@@ -10,7 +10,7 @@
  *   5 retry 0x2a, 6 unique 0x32, 7 ttl 0x3a, 8 tags 0x42, 9 trace_id (ignored),
  *   10 meta 0x52, 11 max_attempts 0x58, 12 visibility_timeout 0x62
  */
-import { rateLimitInputFromJson, rateLimitToJson } from "../rate-limit.js";
+import { rateLimitFromWire, rateLimitToJson } from "../rate-limit.js";
 import type { NormalizedJobRequest, RetryPolicy, UniquePolicy } from "../../model/job.js";
 import type { JsonObject, JsonValue } from "../../model/json.js";
 import { NEEDS_MERGE, Reader, type Writer, expectEnd } from "./buffer.js";
@@ -241,7 +241,7 @@ export function readOptionsInto(r: Reader, end: number, out: EnqueueOptionsField
   if (typeof expiresAt === "string" && !Number.isNaN(Date.parse(expiresAt))) out.expiresAt = new Date(expiresAt);
   else if (ttl !== undefined) out.expiresAt = new Date(now + ttl);
   if (visibilityTimeout !== undefined) out.visibilityTimeout = visibilityTimeout;
-  if (rateLimit !== undefined) out.rateLimit = rateLimitInputFromJson(rateLimit) as EnqueueOptionsFields["rateLimit"];
+  if (rateLimit !== undefined) out.rateLimit = rateLimitFromWire(rateLimit);
 }
 
 export function readEnqueueRequest(r: Reader, end: number, now: number): NormalizedJobRequest {
