@@ -187,6 +187,7 @@ export class GrpcExecutor implements Executor {
     const durationMs = Math.round(performance.now() - started);
     if (answer.unknowable && isJsonObject(a) && touchesPaths(a, answer.unknowable.paths))
       throw new NotApplicable(`step ${req.step.id} asserts ${answer.unknowable.paths.join(", ")} of ${req.method} ${url.pathname}`, answer.unknowable.gap);
+    if (answer.body !== undefined) answer.body = proto3Instants(answer.body);
     const text = answer.body === undefined ? "" : JSON.stringify(answer.body);
     // No headers: a gRPC answer has none of the HTTP binding's (steps asserting them are not applicable, above).
     return { status: answer.status, headers: {}, text, body: answer.body, durationMs };
@@ -357,3 +358,18 @@ export class GrpcExecutor implements Executor {
     this.on("DELETE", "/ojs/v1/workflows/:id", async ([id]) => workflow(200, await t.cancelWorkflow(id!)));
   }
 }
+
+/**
+ * A protobuf Timestamp is an instant without a written form; the proto3 JSON
+ * mapping writes it in UTC with 0, 3, 6 or 9 fractional digits, the fewest that
+ * hold it. The answer's `*_at` fields are rendered so: "…T23:59:59Z", not the
+ * "…T23:59:59.000Z" of Date.toISOString().
+ */
+function proto3Instants(v: JsonValue): JsonValue {
+  if (Array.isArray(v)) return v.map(proto3Instants);
+  if (!isJsonObject(v)) return v;
+  const out: JsonObject = {};
+  for (const [k, x] of Object.entries(v)) out[k] = k.endsWith("_at") && typeof x === "string" && WHOLE_SECOND_UTC.test(x) ? x.replace(".000Z", "Z") : proto3Instants(x);
+  return out;
+}
+const WHOLE_SECOND_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.000Z$/;

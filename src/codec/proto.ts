@@ -51,7 +51,7 @@ import { isJsonObject, type JsonObject, type JsonValue } from "../model/json.js"
 import type { HealthStatus, WorkerDirective } from "../model/system.js";
 import type { Workflow, WorkflowState, WorkflowStepState } from "../model/workflow.js";
 import type { OjsEvent } from "../model/events.js";
-import { dateFromTimestamp, durationFromMs, msFromDuration, timestampFromDate, valueFromJson, valueToJson } from "./values.js";
+import { dateFromTimestamp, durationFromMs, formatInstant, msFromDuration, parseInstant, timestampFromDate, valueFromJson, valueToJson } from "./values.js";
 
 export const RESERVED_META = {
   id: "ojs.id",
@@ -330,7 +330,7 @@ export function optionsToProto(r: Omit<NormalizedJobRequest, "type" | "args">, n
   if (tunnel) {
     if (r.id !== undefined) reserved[RESERVED_META.id] = r.id;
     if (r.schema !== undefined) reserved[RESERVED_META.schema] = r.schema;
-    if (r.expiresAt !== undefined) reserved[RESERVED_META.expiresAt] = r.expiresAt.toISOString();
+    if (r.expiresAt !== undefined) reserved[RESERVED_META.expiresAt] = formatInstant(r.expiresAt);
     if (r.retry?.backoffStrategy !== undefined) reserved[RESERVED_META.backoffStrategy] = r.retry.backoffStrategy;
     if (r.rateLimit !== undefined) reserved[RESERVED_META.rateLimit] = rateLimitToJson(r.rateLimit);
   }
@@ -390,7 +390,9 @@ export function optionsFromProto(o: PbEnqueueOptions | undefined, now = Date.now
   if (strategy === "exponential" || strategy === "linear" || strategy === "constant" || strategy === "polynomial")
     r.retry = { ...(r.retry ?? {}), backoffStrategy: strategy };
   if (o.unique) r.unique = uniqueFromProto(o.unique);
-  if (typeof expiresAt === "string" && !Number.isNaN(Date.parse(expiresAt))) r.expiresAt = new Date(expiresAt);
+  // As written (JSON format §5.3): the server answers over HTTP with the producer's form.
+  const at = parseInstant(expiresAt);
+  if (at) r.expiresAt = at;
   else if (o.ttl) r.expiresAt = new Date(now + msFromDuration(o.ttl));
   if (o.visibilityTimeout) r.visibilityTimeout = msFromDuration(o.visibilityTimeout);
   return r;

@@ -10,6 +10,7 @@
  *   5 retry 0x2a, 6 unique 0x32, 7 ttl 0x3a, 8 tags 0x42, 9 trace_id (ignored),
  *   10 meta 0x52, 11 max_attempts 0x58, 12 visibility_timeout 0x62
  */
+import { formatInstant, parseInstant } from "../values.js";
 import { rateLimitFromWire, rateLimitToJson } from "../rate-limit.js";
 import type { NormalizedJobRequest, RetryPolicy, UniquePolicy } from "../../model/job.js";
 import type { JsonObject, JsonValue } from "../../model/json.js";
@@ -88,7 +89,7 @@ export function writeOptionsBody(w: Writer, r: EnqueueOptionsFields, now: number
   const strategy = tunnel ? r.retry?.backoffStrategy : undefined;
   const id = tunnel ? r.id : undefined;
   const schema = tunnel ? r.schema : undefined;
-  const expires = tunnel ? r.expiresAt?.toISOString() : undefined;
+  const expires = tunnel && r.expiresAt ? formatInstant(r.expiresAt) : undefined;
   const rateLimit = tunnel && r.rateLimit !== undefined ? rateLimitToJson(r.rateLimit) : undefined;
   if (r.meta !== undefined || id !== undefined || schema !== undefined || expires !== undefined || strategy !== undefined || rateLimit !== undefined) {
     w.byte(0x52);
@@ -238,7 +239,8 @@ export function readOptionsInto(r: Reader, end: number, out: EnqueueOptionsField
   }
   if (retry) out.retry = retry;
   if (unique) out.unique = unique;
-  if (typeof expiresAt === "string" && !Number.isNaN(Date.parse(expiresAt))) out.expiresAt = new Date(expiresAt);
+  const at = parseInstant(expiresAt);
+  if (at) out.expiresAt = at;
   else if (ttl !== undefined) out.expiresAt = new Date(now + ttl);
   if (visibilityTimeout !== undefined) out.visibilityTimeout = visibilityTimeout;
   if (rateLimit !== undefined) out.rateLimit = rateLimitFromWire(rateLimit);
