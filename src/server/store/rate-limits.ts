@@ -195,11 +195,16 @@ export class RateLimits {
   /** The state of one key (RL §10.1), or undefined when no job uses it. */
   inspect(key: string): JsonObject | undefined {
     const p = this.parts.get(key);
+    if (p && p.jobs === 0 && p.idleUntil() <= this.hooks.now()) {
+      this.parts.delete(key);
+      return undefined;
+    }
     return p ? this.stateOf(p) : undefined;
   }
 
   /** Every key, in key order, a page at a time (RL §10.3). */
   list(page: number, perPage: number): { items: JsonObject[]; total: number } {
+    this.sweep();
     const keys = [...this.parts.keys()].sort();
     return { items: keys.slice((page - 1) * perPage, page * perPage).map((k) => this.stateOf(this.parts.get(k)!)), total: keys.length };
   }
