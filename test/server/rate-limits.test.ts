@@ -133,6 +133,18 @@ describe("rate limits in the store", () => {
     expect(store.rateLimits.inspect("c")).toBeUndefined();
   });
 
+  it("an override of the concurrency (0 stops the key) holds until it expires, then the jobs' own limit again", () => {
+    const { store, clock, job, fetch } = setup();
+    for (let i = 0; i < 4; i++) job({ key: "k", concurrency: 2 });
+    expect(store.rateLimits.overrideConcurrency("k", 0, clock.now() + 1000)).toMatchObject({ concurrency: { limit: 0 }, override: { concurrency: 0 } });
+    expect(fetch()).toEqual([]);
+    clock.advance(1000);
+    expect(fetch()).toHaveLength(2);
+    expect(store.rateLimits.overrideConcurrency("k", 3, Infinity)).toMatchObject({ concurrency: { limit: 3, active: 2 } });
+    expect(fetch()).toHaveLength(1);
+    expect(store.rateLimits.overrideConcurrency("nobody", 1, Infinity)).toBeUndefined();
+  });
+
   it("refuses on_limit reschedule and drop (not offered) before anything is stored", () => {
     const { store, job } = setup();
     expect(() => job({ key: "k", concurrency: 1, onLimit: "drop" })).toThrow(expect.objectContaining({ code: "unsupported" }));
@@ -172,6 +184,26 @@ describe("rate limits over HTTP", () => {
     expect(list.json.pagination).toMatchObject({ page: 1, per_page: 1000 });
     const held = (await get(`/ojs/v1/admin/jobs/${e.json.job.id}`)).json;
     expect(held.id).toBe(e.json.job.id);
+  });
+
+  it("PUT overrides a key's concurrency (admin), with an expiry; other fields are refused", async () => {
+    const queue = uniqueQueue("rl-put");
+    const key = `o-${queue}`;
+    for (let i = 0; i < 3; i++) await post("/ojs/v1/jobs", { type: "t.x", args: [], options: { queue, rate_limit: { key, concurrency: 3 } } });
+    const put = async (body: unknown) => {
+      const r = await fetch(new URL(`/ojs/v1/rate-limits/${key}`, ctx.url), { method: "PUT", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+      return { status: r.status, json: (await r.json()) as any };
+    };
+    const expires = new Date(Date.now() + 3_600_000).toISOString();
+    const r = await put({ concurrency: 0, expires_at: expires });
+    expect(r.status).toBe(200);
+    expect(r.json).toMatchObject({ key, concurrency: { limit: 0 }, override: { concurrency: 0, expires_at: expires } });
+    expect((await post("/ojs/v1/workers/fetch", { queues: [queue], count: 10, worker_id: "w" })).json.jobs).toEqual([]);
+    expect((await put({ concurrency: 1 })).status).toBe(200);
+    expect((await post("/ojs/v1/workers/fetch", { queues: [queue], count: 10, worker_id: "w" })).json.jobs).toHaveLength(1);
+    expect((await put({ concurrency: 1, rate: { limit: 1, period: "PT1S" } })).json.error.code).toBe("unsupported");
+    expect((await put({ concurrency: -1 })).status).toBe(400);
+    expect((await put({ concurrency: 1, expires_at: "2001-01-01T00:00:00Z" })).json.error.message).toMatch(/expires_at/);
   });
 
   it("answers 404 for a key no job uses, and refuses bad policies by field name", async () => {

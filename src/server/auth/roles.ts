@@ -63,6 +63,7 @@ export const HTTP_RULES: Record<string, Permission> = {
   // rate-limiting extension
   "GET /ojs/v1/rate-limits": "read",
   "GET /ojs/v1/rate-limits/:key": "read",
+  "PUT /ojs/v1/rate-limits/:key": "admin",
   // queues
   "GET /ojs/v1/queues": "read",
   "GET /ojs/v1/queues/:name/stats": "read",

@@ -42,6 +42,8 @@ class Partition {
   blocked = false;
   /** When the partition may be dropped once it holds no jobs: its windows have passed. */
   lastStartAt = -Infinity;
+  /** PUT /ojs/v1/rate-limits/:key (RL §10.2): a concurrency that holds instead of the jobs' until `until`. */
+  override: { concurrency: number; until: number } | undefined;
 
   constructor(readonly key: string) {}
 
@@ -63,7 +65,18 @@ class Partition {
     this.waitingCount += n;
   }
 
+  /** The concurrency limit in force: an unexpired override's, else the policy's. */
+  concurrency(now: number): number | undefined {
+    if (this.override && now >= this.override.until) this.override = undefined;
+    return this.override ? this.override.concurrency : this.policy.concurrency;
+  }
+
   idleUntil(): number {
+    // An override is kept while it lasts, even with no job of the key.
+    return Math.max(this.override?.until ?? -Infinity, this.windowsPassAt());
+  }
+
+  private windowsPassAt(): number {
     return this.lastStartAt + Math.max(this.policy.rate?.period ?? 0, this.policy.throttle ? this.policy.throttle.period / this.policy.throttle.limit : 0);
   }
 }
@@ -121,10 +134,12 @@ export class RateLimits {
     let strategy = "";
     let limit = 0;
     let current = 0;
-    if (pol.concurrency !== undefined && p.active.size >= pol.concurrency) {
-      wait = Infinity;
+    const conc = p.concurrency(now);
+    if (conc !== undefined && p.active.size >= conc) {
+      // An override ends at a known time; a job's own limit waits for a release.
+      wait = p.override && p.override.until < Infinity ? p.override.until - now : Infinity;
       strategy = "concurrency";
-      limit = pol.concurrency;
+      limit = conc;
       current = p.active.size;
     } else if (p.window && p.window.waitMs(now) > 0) {
       wait = p.window.waitMs(now);
@@ -182,6 +197,19 @@ export class RateLimits {
     }
   }
 
+  /**
+   * Overrides the key's concurrency (0 stops it) until `until` (ms; Infinity: until
+   * overridden again), whatever its jobs say; undefined when no job uses the key.
+   */
+  overrideConcurrency(key: string, concurrency: number, until: number): JsonObject | undefined {
+    const p = this.parts.get(key);
+    if (!p) return undefined;
+    p.override = { concurrency, until };
+    // A raised limit lets waiting jobs go now, and an override that ends may too.
+    for (const q of p.waiting.keys()) this.hooks.wake(q);
+    return this.stateOf(p);
+  }
+
   /** Drops partitions that hold no job and whose windows have passed. */
   private sweep(): void {
     const now = this.hooks.now();
@@ -215,12 +243,13 @@ export class RateLimits {
     if (!p) return undefined;
     const now = this.hooks.now();
     const pol = p.policy;
+    const conc = p.concurrency(now);
     let limit: number;
     let remaining: number;
     let resetMs = now;
-    if (pol.concurrency !== undefined) {
-      limit = pol.concurrency;
-      remaining = Math.max(0, pol.concurrency - p.active.size);
+    if (conc !== undefined) {
+      limit = conc;
+      remaining = Math.max(0, conc - p.active.size);
     } else if (pol.rate && p.window) {
       limit = pol.rate.limit;
       remaining = p.window.waitMs(now) > 0 ? 0 : 1;
@@ -237,7 +266,9 @@ export class RateLimits {
     const now = this.hooks.now();
     const pol = p.policy;
     const o: JsonObject = { key: p.key };
-    if (pol.concurrency !== undefined) o.concurrency = { limit: pol.concurrency, active: p.active.size, available: Math.max(0, pol.concurrency - p.active.size) };
+    const conc = p.concurrency(now);
+    if (conc !== undefined) o.concurrency = { limit: conc, active: p.active.size, available: Math.max(0, conc - p.active.size) };
+    if (p.override) o.override = { concurrency: p.override.concurrency, ...(p.override.until < Infinity ? { expires_at: new Date(p.override.until).toISOString() } : {}) };
     if (pol.rate && p.window) {
       const wait = p.window.waitMs(now);
       o.rate = { limit: pol.rate.limit, period: formatIsoDuration(pol.rate.period), window_resets_at: new Date(now + wait).toISOString() };
