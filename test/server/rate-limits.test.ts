@@ -145,6 +145,21 @@ describe("rate limits in the store", () => {
     expect(store.rateLimits.overrideConcurrency("nobody", 1, Infinity)).toBeUndefined();
   });
 
+  it("a job retried from the dead letter is back under its key's limit", () => {
+    const { store, job, fetch } = setup();
+    const a = store.enqueue(normalizeJobRequest({ type: "t.x", args: [], options: { queue: "q", retry: { maxAttempts: 1, onExhaustion: "dead_letter" }, rateLimit: { key: "k", concurrency: 1 } } }));
+    fetch();
+    store.nack(a.id, { code: "boom", message: "x" });
+    expect(store.get(a.id).job.state).toBe("discarded");
+    const b = job({ key: "k", concurrency: 1 });
+    expect(fetch().map((r) => r.id)).toEqual([b.id]);
+    store.retryDeadLetter(a.id);
+    expect(fetch()).toEqual([]); // b holds the key's one slot
+    store.ack(b.id, null);
+    expect(fetch().map((r) => r.id)).toEqual([a.id]);
+    expect(store.rateLimits.inspect("k")).toMatchObject({ concurrency: { active: 1 }, waiting_count: 0 });
+  });
+
   it("refuses on_limit reschedule and drop (not offered) before anything is stored", () => {
     const { store, job } = setup();
     expect(() => job({ key: "k", concurrency: 1, onLimit: "drop" })).toThrow(expect.objectContaining({ code: "unsupported" }));

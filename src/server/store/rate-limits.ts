@@ -90,7 +90,11 @@ export interface RateLimitHooks {
 
 export class RateLimits {
   private readonly parts = new Map<string, Partition>();
-  private readonly byJob = new Map<string, { part: Partition; queue: string }>();
+  /**
+   * Every unfinished job with a key, and the discarded ones (a dead-letter retry brings
+   * them back under their key) until the store drops them (forget()).
+   */
+  private readonly byJob = new Map<string, { part: Partition; queue: string; dead: boolean }>();
 
   constructor(private readonly hooks: RateLimitHooks) {}
 
@@ -117,7 +121,7 @@ export class RateLimits {
     }
     part.setPolicy(policy);
     part.addWaiting(queue, 1);
-    this.byJob.set(jobId, { part, queue });
+    this.byJob.set(jobId, { part, queue, dead: false });
   }
 
   /**
@@ -128,6 +132,7 @@ export class RateLimits {
     if (this.byJob.size === 0) return 0;
     const b = this.byJob.get(jobId);
     if (!b) return 0;
+    if (b.dead) return 0;
     const p = b.part;
     const pol = p.policy;
     let wait = 0;
@@ -175,6 +180,15 @@ export class RateLimits {
     if (this.byJob.size === 0) return;
     const b = this.byJob.get(jobId);
     if (!b) return;
+    if (b.dead) {
+      // Retried from the dead letter: back under its key (the partition of the key today).
+      b.dead = false;
+      const cur = this.parts.get(b.part.key);
+      if (cur) b.part = cur;
+      else this.parts.set(b.part.key, b.part);
+      b.part.addWaiting(b.queue, 1);
+      if (to !== "active") return;
+    }
     const p = b.part;
     if (to === "active") {
       const now = this.hooks.now();
@@ -192,7 +206,8 @@ export class RateLimits {
       for (const q of p.waiting.keys()) this.hooks.wake(q);
     } else if (TERMINAL.has(to)) p.addWaiting(b.queue, -1);
     if (TERMINAL.has(to)) {
-      this.byJob.delete(jobId);
+      if (to === "discarded") b.dead = true;
+      else this.byJob.delete(jobId);
       if (p.jobs === 0 && p.idleUntil() <= this.hooks.now()) this.parts.delete(p.key);
     }
   }
@@ -208,6 +223,18 @@ export class RateLimits {
     // A raised limit lets waiting jobs go now, and an override that ends may too.
     for (const q of p.waiting.keys()) this.hooks.wake(q);
     return this.stateOf(p);
+  }
+
+  /** The store dropped the job for good. */
+  forget(jobId: string): void {
+    const b = this.byJob.get(jobId);
+    if (!b) return;
+    this.byJob.delete(jobId);
+    // A job dropped while unfinished (a purge) leaves its key's counts too.
+    if (!b.dead) {
+      if (b.part.active.delete(jobId)) for (const q of b.part.waiting.keys()) this.hooks.wake(q);
+      else b.part.addWaiting(b.queue, -1);
+    }
   }
 
   /** Drops partitions that hold no job and whose windows have passed. */

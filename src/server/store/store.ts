@@ -1082,6 +1082,7 @@ export class Store {
     if (this.jobs.get(rec.id) !== rec) return;
     this.jobs.delete(rec.id);
     this.leaveReady(rec);
+    this.rateLimits.forget(rec.id);
     const q = this.queues.get(rec.job.queue);
     if (q) {
       q.counts[rec.job.state]--;
