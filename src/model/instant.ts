@@ -9,19 +9,19 @@
  * A WeakMap keeps the Job model free of a second field per timestamp and lets
  * the text go with its Date.
  */
-const written = new WeakMap<Date, string>();
+const written = new WeakMap<Date, { text: string; ms: number }>();
 
 /** A Date for RFC 3339 text that remembers the text; undefined when the text is not a valid instant. */
 export function instantFromText(text: string): Date | undefined {
   const d = new Date(text);
   if (Number.isNaN(d.getTime())) return undefined;
-  written.set(d, text);
+  written.set(d, { text, ms: d.getTime() });
   return d;
 }
 
 /** The text a Date was made from, when it was made from text. */
 export function instantText(d: Date): string | undefined {
-  const t = written.get(d);
+  const w = written.get(d);
   // A Date changed in place since (setTime) no longer says what the text says.
-  return t !== undefined && new Date(t).getTime() === d.getTime() ? t : undefined;
+  return w !== undefined && w.ms === d.getTime() ? w.text : undefined;
 }
