@@ -11,6 +11,7 @@ export type { Logger, LoggerOption } from "./util/logger.js";
 export type { ConnectionOptions } from "./client/config.js";
 export { Worker, type WorkerOptions, type WorkerState, type WorkerEvents } from "./worker/worker.js";
 export type { AbandonedReport, AbandonReason } from "./worker/hard-deadline.js";
+export type { StallFallbackOptions } from "./worker/stall-policy.js";
 export type { Handler, HandlerResult, JobContext, Middleware } from "./worker/types.js";
 export { NonRetryableError, JobTimeoutError, ShutdownError, JobCancelledError } from "./worker/errors.js";
 
@@ -32,6 +33,7 @@ export { JOB_STATES, TERMINAL_STATES } from "./model/job.js";
 export type { JsonObject, JsonValue } from "./model/json.js";
 export { DEFAULT_LIMITS, type Limits } from "./model/limits.js";
 export type { Duration } from "./model/duration.js";
+export type { OnLimit, RateLimitInput, RateLimitPolicy } from "./model/rate-limit.js";
 export type {
   CronJob,
   CronRegistration,

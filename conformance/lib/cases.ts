@@ -10,6 +10,8 @@ export interface Step {
   path?: string;
   headers?: Record<string, string>;
   body?: JsonValue;
+  /** Text sent verbatim as the body (a case that sends unparsable JSON on purpose). */
+  raw_body?: string;
   delay_ms?: number;
   duration_ms?: number;
   description?: string;

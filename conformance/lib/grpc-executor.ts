@@ -164,6 +164,16 @@ export class GrpcExecutor implements Executor {
     const route = this.routes.find((r) => r.method === req.method && r.re.test(url.pathname));
     if (!route) throw new NotApplicable(`ojs.v1 has no RPC for ${req.method} ${url.pathname}`);
     const params = (route.re.exec(url.pathname) ?? []).slice(1).map((p) => decodeURIComponent(p));
+    if (req.rawBody !== undefined) {
+      // A protobuf request is made from parsed values: text that is not JSON has no message to become.
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(req.rawBody);
+      } catch {
+        throw new NotApplicable(`the step sends text that is not JSON (${JSON.stringify(req.rawBody.slice(0, 40))})`, "unparsable-body");
+      }
+      req = { ...req, body: parsed as JsonValue };
+    }
     if (req.body !== undefined && !isJsonObject(req.body)) throw new NotApplicable("the request body is not a JSON object");
     const a = req.step.assertions;
     if (isJsonObject(a) && a.headers !== undefined) throw new NotApplicable(`step ${req.step.id} asserts HTTP response headers`, "http-headers");
@@ -177,6 +187,7 @@ export class GrpcExecutor implements Executor {
     const durationMs = Math.round(performance.now() - started);
     if (answer.unknowable && isJsonObject(a) && touchesPaths(a, answer.unknowable.paths))
       throw new NotApplicable(`step ${req.step.id} asserts ${answer.unknowable.paths.join(", ")} of ${req.method} ${url.pathname}`, answer.unknowable.gap);
+    if (answer.body !== undefined) answer.body = proto3Instants(answer.body);
     const text = answer.body === undefined ? "" : JSON.stringify(answer.body);
     // No headers: a gRPC answer has none of the HTTP binding's (steps asserting them are not applicable, above).
     return { status: answer.status, headers: {}, text, body: answer.body, durationMs };
@@ -328,7 +339,11 @@ export class GrpcExecutor implements Executor {
       return { status: 201, unknowable: { paths: ["$"], gap: "empty-response" } };
     });
     this.on("DELETE", "/ojs/v1/cron/:name", async ([name]) => {
+      // UnregisterCronResponse is empty: what was removed is the server's own entry, read from ListCron
+      // just before (as for RegisterCron above), never the name the request carried.
+      const entry = (await t.listCron()).find((c) => c.name === name);
       await t.unregisterCron(name!);
+      if (entry) return { status: 200, body: { cron: cronToJson(entry, { enabled: true }) } };
       return { status: 200, unknowable: { paths: ["$"], gap: "empty-response" } };
     });
 
@@ -343,3 +358,18 @@ export class GrpcExecutor implements Executor {
     this.on("DELETE", "/ojs/v1/workflows/:id", async ([id]) => workflow(200, await t.cancelWorkflow(id!)));
   }
 }
+
+/**
+ * A protobuf Timestamp is an instant without a written form; the proto3 JSON
+ * mapping writes it in UTC with 0, 3, 6 or 9 fractional digits, the fewest that
+ * hold it. The answer's `*_at` fields are rendered so: "…T23:59:59Z", not the
+ * "…T23:59:59.000Z" of Date.toISOString().
+ */
+function proto3Instants(v: JsonValue): JsonValue {
+  if (Array.isArray(v)) return v.map(proto3Instants);
+  if (!isJsonObject(v)) return v;
+  const out: JsonObject = {};
+  for (const [k, x] of Object.entries(v)) out[k] = k.endsWith("_at") && typeof x === "string" && WHOLE_SECOND_UTC.test(x) ? x.replace(".000Z", "Z") : proto3Instants(x);
+  return out;
+}
+const WHOLE_SECOND_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.000Z$/;

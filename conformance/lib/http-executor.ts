@@ -18,7 +18,7 @@ export class HttpExecutor implements Executor {
   }
 
   send(req: StepRequest): Promise<StepResponse> {
-    const payload = req.body === undefined ? undefined : Buffer.from(JSON.stringify(req.body));
+    const payload = req.rawBody !== undefined ? Buffer.from(req.rawBody) : req.body === undefined ? undefined : Buffer.from(JSON.stringify(req.body));
     const headers: Record<string, string> = {};
     for (const [k, v] of Object.entries(req.headers)) headers[k.toLowerCase()] = v;
     // As the reference runner does: a body without a declared type is sent as OJS JSON.

@@ -7,6 +7,8 @@ import { isJsonObject, type JsonObject, type JsonValue } from "../../src/model/j
 import type { Step, TestCase } from "./cases.js";
 import { resolve, type Resolved } from "./jsonpath.js";
 import { match, show, type MatchOptions } from "./matchers.js";
+import { checkCrossStep } from "./cross-step.js";
+import { withExpectRead } from "./expect-form.js";
 import { readCase } from "./readable.js";
 import { interpolate, resolveValue, type TemplateContext } from "./templates.js";
 
@@ -16,6 +18,8 @@ export interface StepRequest {
   headers: Record<string, string>;
   /** The body as the case gives it (templates resolved); undefined when the step has none. */
   body: JsonValue | undefined;
+  /** Text to send verbatim instead of a JSON body (`raw_body`: unparsable JSON on purpose), templates resolved. */
+  rawBody?: string;
   step: Step;
 }
 
@@ -106,6 +110,8 @@ export async function runCase(tc: TestCase, ex: Executor, opts: RunOptions = def
     failures.push(...unreadable.map((u) => ({ step: u.where, field: u.key, expected: "a readable case", actual: "unreadable", message: `unreadable: ${u.message}` })));
     return done("unreadable");
   }
+  // The `expect` form (expect-form.ts) runs as the assertions it means.
+  tc = withExpectRead(tc as unknown as JsonValue).raw as unknown as TestCase;
   try {
     for (const step of tc.setup?.steps ?? []) {
       const f = await runStep(step, ex, state, opts);
@@ -159,7 +165,7 @@ async function runStep(step: Step, ex: Executor, state: State, opts: RunOptions)
     return [];
   }
   const assertions = step.assertions ? (resolveValue(step.assertions, state) as JsonObject) : {};
-  if (action === "ASSERT") return checkCrossStep(step.id, assertions);
+  if (action === "ASSERT") return checkCrossStep(assertions, state.bodies).map((f) => fail(step.id, f.field, f.expected, f.actual, f.message));
   const times = Math.max(1, Math.floor(step.repeat ?? 1));
   const failures: Failure[] = [];
   for (let i = 0; i < times; i++) {
@@ -170,6 +176,7 @@ async function runStep(step: Step, ex: Executor, state: State, opts: RunOptions)
       path: interpolate(step.path ?? "/", state),
       headers,
       body: step.body === undefined ? undefined : resolveValue(step.body, state),
+      ...(step.raw_body !== undefined ? { rawBody: interpolate(step.raw_body, state) } : {}),
       step,
     };
     const res = await ex.send(req);
@@ -263,30 +270,6 @@ function checkTiming(step: string, t: JsonObject, ms: number, opts: RunOptions):
   if (typeof t.approximate === "number") {
     const tol = Math.max((t.approximate * opts.tolerancePct) / 100, 100);
     if (Math.abs(ms - t.approximate) > tol) out.push(fail(step, "timing", `${t.approximate} ± ${tol} ms`, ms, `took ${ms} ms`));
-  }
-  return out;
-}
-
-/** ASSERT steps: checks across earlier responses. */
-function checkCrossStep(step: string, a: JsonObject): Failure[] {
-  const out: Failure[] = [];
-  for (const key of Object.keys(a)) {
-    if (key !== "exclusive_claim" && !key.endsWith("_comment")) out.push(fail(step, key, a[key], undefined, `unknown cross-step assertion "${key}"`));
-  }
-  const c = a.exclusive_claim;
-  if (isJsonObject(c)) {
-    const fetches = Array.isArray(c.fetches) ? c.fetches : [];
-    const lists = fetches.map((f) => (Array.isArray(f) ? f : typeof f === "string" ? undefined : []));
-    if (lists.some((l) => l === undefined)) {
-      out.push(fail(step, "exclusive_claim.fetches", c.fetches, undefined, "a fetch result did not resolve to a list of jobs"));
-      return out;
-    }
-    const hasJob = lists.map((l) => l!.some((j) => isJsonObject(j) && j.id === c.job_id));
-    const empty = lists.map((l) => l!.length === 0);
-    const count = (xs: boolean[]) => xs.filter(Boolean).length;
-    if (c.exactly_one_has_job === true && count(hasJob) !== 1)
-      out.push(fail(step, "exclusive_claim.exactly_one_has_job", true, count(hasJob), `${count(hasJob)} fetches received job ${String(c.job_id)}`));
-    if (c.exactly_one_empty === true && count(empty) !== 1) out.push(fail(step, "exclusive_claim.exactly_one_empty", true, count(empty), `${count(empty)} fetches were empty`));
   }
   return out;
 }

@@ -8,11 +8,15 @@
  *
  * The format is docs/test-case-reference.md of ojs-conformance, plus what the
  * official cases use beyond it (see docs/conformance.md): `capture`/`captures`,
- * `parallel_with`, `repeat`, `status_one_of`, `*_comment` notes, and the
- * `preconditions` prose of three backpressure cases.
+ * `parallel_with`, `repeat`, `status_one_of`, `*_comment` notes, the
+ * `preconditions` prose of three backpressure cases, `raw_body` (text sent
+ * verbatim), the cross-step `equality` (cross-step.ts), and the `expect` form
+ * of the durable-execution suite, read as the assertions it means (expect-form.ts).
  */
 import { isJsonObject, type JsonObject, type JsonValue } from "../../src/model/json.js";
 import { parsePath } from "./jsonpath.js";
+import { readCrossStep } from "./cross-step.js";
+import { withExpectRead } from "./expect-form.js";
 import { matcherProblem, show } from "./matchers.js";
 
 export interface Unreadable {
@@ -28,23 +32,25 @@ const HTTP_ACTIONS = new Set(["GET", "POST", "PUT", "PATCH", "DELETE"]);
 const ACTIONS = new Set([...HTTP_ACTIONS, "WAIT", "ASSERT"]);
 const COMMON_STEP_KEYS = ["id", "action", "intent", "description", "delay_ms"];
 const STEP_KEYS: Record<string, ReadonlySet<string>> = {
-  HTTP: new Set([...COMMON_STEP_KEYS, "path", "headers", "body", "assertions", "parallel_with", "repeat", "capture", "captures"]),
+  HTTP: new Set([...COMMON_STEP_KEYS, "path", "headers", "body", "raw_body", "assertions", "parallel_with", "repeat", "capture", "captures"]),
   // The reference runner ignores assertions on a WAIT step; here they are refused rather than left unchecked.
   WAIT: new Set([...COMMON_STEP_KEYS, "duration_ms"]),
   ASSERT: new Set([...COMMON_STEP_KEYS, "assertions"]),
 };
 const ASSERTION_KEYS = new Set(["status", "status_in", "status_one_of", "body", "body_absent", "body_contains", "headers", "timing_ms"]);
 const TIMING_KEYS = new Set(["less_than", "greater_than", "approximate"]);
-const CLAIM_KEYS = new Set(["job_id", "fetches", "exactly_one_has_job", "exactly_one_empty"]);
 
 const isNote = (key: string, value: JsonValue | undefined) => key.endsWith("_comment") && typeof value === "string";
 const isCount = (v: JsonValue | undefined, min: number) => typeof v === "number" && Number.isInteger(v) && v >= min;
 const isStrings = (v: JsonValue | undefined): v is string[] => Array.isArray(v) && v.every((x) => typeof x === "string");
 
 /** Every unreadable part of a case; empty when the interpreter can check all of it. */
-export function readCase(raw: JsonValue): Unreadable[] {
+export function readCase(original: JsonValue): Unreadable[] {
   const out: Unreadable[] = [];
   const bad = (where: string, key: string, message: string) => void out.push({ where, key, message });
+  // The `expect` form is read as the assertions it means; what it cannot mean is unreadable.
+  const { raw, problems } = withExpectRead(original);
+  for (const p of problems) bad(p.where, p.key, p.message);
   if (!isJsonObject(raw)) {
     bad("case", "-", "a case must be a JSON object");
     return out;
@@ -70,6 +76,8 @@ export function readCase(raw: JsonValue): Unreadable[] {
     for (const key of Object.keys(p)) if (key !== "steps") bad(part, key, `unknown key "${key}" in ${part}`);
     lists.push([part, p.steps]);
   }
+  const allIds = new Set<string>();
+  for (const [, steps] of lists) if (Array.isArray(steps)) for (const s of steps) if (isJsonObject(s) && typeof s.id === "string") allIds.add(s.id);
   let asserted = false;
   for (const [kind, steps] of lists) {
     if (!Array.isArray(steps) || (kind === "step" && steps.length === 0)) {
@@ -86,7 +94,7 @@ export function readCase(raw: JsonValue): Unreadable[] {
       if (typeof s.id !== "string" || s.id === "") bad(`${kind} ${id}`, "id", "a step needs a string id");
       else if (ids.has(s.id)) bad(`${kind} ${id}`, "id", `step id "${s.id}" is used twice`);
       ids.add(id);
-      const n = readStep(s, `${kind} ${id}`, local, bad);
+      const n = readStep(s, `${kind} ${id}`, local, allIds, bad);
       if (kind === "step" && n > 0) asserted = true;
     }
   }
@@ -97,7 +105,7 @@ export function readCase(raw: JsonValue): Unreadable[] {
 type Bad = (where: string, key: string, message: string) => void;
 
 /** Checks one step; returns how many assertions it makes. */
-function readStep(s: JsonObject, where: string, siblings: ReadonlySet<string>, bad: Bad): number {
+function readStep(s: JsonObject, where: string, siblings: ReadonlySet<string>, allIds: ReadonlySet<string>, bad: Bad): number {
   const action = s.action;
   if (typeof action !== "string" || !ACTIONS.has(action)) {
     bad(where, "action", `unknown action ${show(action)} (known: ${[...ACTIONS].join(", ")})`);
@@ -119,6 +127,8 @@ function readStep(s: JsonObject, where: string, siblings: ReadonlySet<string>, b
     if (s.repeat !== undefined && !isCount(s.repeat, 1)) bad(where, "repeat", `"repeat" must be a whole number >= 1, got ${show(s.repeat)}`);
     if (s.parallel_with !== undefined && (typeof s.parallel_with !== "string" || !siblings.has(s.parallel_with) || s.parallel_with === s.id))
       bad(where, "parallel_with", `"parallel_with" must name another step of the same list, got ${show(s.parallel_with)}`);
+    if (s.raw_body !== undefined && typeof s.raw_body !== "string") bad(where, "raw_body", `"raw_body" must be the text to send, got ${show(s.raw_body)}`);
+    if (s.raw_body !== undefined && s.body !== undefined) bad(where, "raw_body", 'a step sends either "body" or "raw_body", not both');
     for (const key of ["capture", "captures"]) {
       const c = s[key];
       if (c === undefined) continue;
@@ -134,7 +144,7 @@ function readStep(s: JsonObject, where: string, siblings: ReadonlySet<string>, b
     bad(where, "assertions", `"assertions" must be an object, got ${show(s.assertions)}`);
     return 0;
   }
-  return kind === "ASSERT" ? readCrossStep(s.assertions, `${where} assertions`, bad) : readAssertions(s.assertions, `${where} assertions`, bad);
+  return kind === "ASSERT" ? readCrossStep(s.assertions, `${where} assertions`, allIds, bad) : readAssertions(s.assertions, `${where} assertions`, bad);
 }
 
 function readsAsPath(p: string): boolean {
@@ -223,27 +233,4 @@ function readBody(body: JsonObject, where: string, bad: Bad): void {
     const p = matcherProblem(m!, path);
     if (p) bad(where, path, p);
   }
-}
-
-function readCrossStep(a: JsonObject, where: string, bad: Bad): number {
-  let count = 0;
-  for (const [key, v] of Object.entries(a)) {
-    if (isNote(key, v)) continue;
-    if (key !== "exclusive_claim") {
-      bad(where, key, `unknown cross-step assertion "${key}"`);
-      continue;
-    }
-    count++;
-    if (!isJsonObject(v)) {
-      bad(where, key, `"exclusive_claim" must be an object, got ${show(v)}`);
-      continue;
-    }
-    for (const k of Object.keys(v)) if (!CLAIM_KEYS.has(k)) bad(`${where}.exclusive_claim`, k, `unknown key "${k}"`);
-    if (typeof v.job_id !== "string") bad(`${where}.exclusive_claim`, "job_id", `"job_id" must be a string, got ${show(v.job_id)}`);
-    if (!Array.isArray(v.fetches) || v.fetches.length < 2) bad(`${where}.exclusive_claim`, "fetches", `"fetches" must list at least two fetch results, got ${show(v.fetches)}`);
-    const claims = ["exactly_one_has_job", "exactly_one_empty"].filter((k) => v[k] !== undefined);
-    for (const k of claims) if (v[k] !== true) bad(`${where}.exclusive_claim`, k, `"${k}" can only be true, got ${show(v[k])}`);
-    if (claims.length === 0) bad(`${where}.exclusive_claim`, "exclusive_claim", "names neither exactly_one_has_job nor exactly_one_empty: it checks nothing");
-  }
-  return count;
 }

@@ -2,7 +2,8 @@
  * Template references in paths, bodies and assertions:
  * `{{steps.<id>.response.body.<path>}}` reads an earlier step's response, and
  * `{{name}}` reads a value captured by an earlier step's `capture` map (an
- * extension-case feature the reference does not document). A reference that
+ * extension-case feature the reference does not document). `${name}` is the
+ * same reference in the spelling of the durable-execution suite. A reference that
  * does not resolve is left as it was, as the reference says.
  *
  * Resolution is structural: a JSON string that is exactly one reference becomes
@@ -20,8 +21,9 @@ export interface TemplateContext {
   vars: ReadonlyMap<string, JsonValue>;
 }
 
-const REF = /\{\{\s*([^{}]+?)\s*\}\}/g;
-const WHOLE = /^\{\{\s*([^{}]+?)\s*\}\}$/;
+// `{{name}}`, or `${name}` as the durable-execution suite writes it: the same references.
+const REF = /\{\{\s*([^{}]+?)\s*\}\}|\$\{\s*([^{}]+?)\s*\}/g;
+const WHOLE = /^(?:\{\{\s*([^{}]+?)\s*\}\}|\$\{\s*([^{}]+?)\s*\})$/;
 const STEP_REF = /^steps\.([^.]+)\.response\.body(?:\.(.+)|(\[.+))?$/;
 
 /** The value a reference names, or undefined when it does not resolve. */
@@ -44,8 +46,8 @@ export function formatValue(v: JsonValue): string {
 }
 
 export function interpolate(text: string, ctx: TemplateContext): string {
-  return text.replace(REF, (whole: string, ref: string) => {
-    const v = lookup(ref, ctx);
+  return text.replace(REF, (whole: string, ref: string | undefined, dollar: string | undefined) => {
+    const v = lookup((ref ?? dollar)!, ctx);
     return v === undefined ? whole : formatValue(v);
   });
 }
@@ -55,10 +57,10 @@ export function resolveValue(v: JsonValue, ctx: TemplateContext): JsonValue {
   if (typeof v === "string") {
     const whole = WHOLE.exec(v);
     if (whole) {
-      const hit = lookup(whole[1]!, ctx);
+      const hit = lookup((whole[1] ?? whole[2])!, ctx);
       return hit === undefined ? v : hit;
     }
-    return v.includes("{{") ? interpolate(v, ctx) : v;
+    return v.includes("{{") || v.includes("${") ? interpolate(v, ctx) : v;
   }
   if (Array.isArray(v)) return v.map((x) => resolveValue(x, ctx));
   if (isJsonObject(v)) {

@@ -7,6 +7,7 @@
  * (unique `key` or `keys`, error `code` or `type`, `timeout` in seconds or
  * `timeout_ms`); writers emit one spelling and omit absent fields.
  */
+import { rateLimitInputFromJson, rateLimitToJson } from "./rate-limit.js";
 import { formatIsoDuration, parseIsoDuration } from "../model/duration.js";
 import { JOB_STATES, type Job, type JobError, type JobState, type NormalizedJobRequest, type RetryPolicy, type UniquePolicy } from "../model/job.js";
 import { isJsonObject, type JsonObject, type JsonValue } from "../model/json.js";
@@ -248,6 +249,7 @@ export function requestToJson(r: NormalizedJobRequest): JsonObject {
   if (r.unique !== undefined) options.unique = uniqueToJson(r.unique);
   if (r.tags !== undefined) options.tags = r.tags;
   if (r.visibilityTimeout !== undefined) options.visibility_timeout_ms = r.visibilityTimeout;
+  if (r.rateLimit !== undefined) options.rate_limit = rateLimitToJson(r.rateLimit);
   const o: JsonObject = { type: r.type, args: r.args };
   if (r.id !== undefined) o.id = r.id;
   if (r.meta !== undefined) o.meta = r.meta;
@@ -294,6 +296,9 @@ export function jobRequestFromJson(body: JsonObject, now = Date.now()): { reques
   if (meta !== undefined) options.meta = meta;
   const schema = body.schema ?? raw.schema;
   if (schema !== undefined) options.schema = schema;
+  // {max_per_second} without a key is the OpenAPI queue-level form, which the server's route reads itself.
+  const rl = raw.rate_limit;
+  if (rl !== undefined && rl !== null && !(isJsonObject(rl) && rl.key === undefined && rl.max_per_second !== undefined)) options.rateLimit = rateLimitInputFromJson(rl);
   const extra: JsonObject = {};
   for (const k of Object.keys(body)) if (!KNOWN_REQUEST_FIELDS.has(k)) extra[k] = body[k]!;
   return { request: { type: body.type as string, args: body.args as JsonValue[], options: options as EnqueueOptions }, extra };

@@ -17,6 +17,7 @@
  * proto field is a Struct; an object whose only key is "$value" is wrapped too,
  * so the mapping is a bijection.
  */
+import { rateLimitFromWire, rateLimitToJson } from "./rate-limit.js";
 import { create } from "@bufbuild/protobuf";
 import type { JsonObject as PbJsonObject } from "@bufbuild/protobuf";
 import {
@@ -50,7 +51,7 @@ import { isJsonObject, type JsonObject, type JsonValue } from "../model/json.js"
 import type { HealthStatus, WorkerDirective } from "../model/system.js";
 import type { Workflow, WorkflowState, WorkflowStepState } from "../model/workflow.js";
 import type { OjsEvent } from "../model/events.js";
-import { dateFromTimestamp, durationFromMs, msFromDuration, timestampFromDate, valueFromJson, valueToJson } from "./values.js";
+import { dateFromTimestamp, durationFromMs, formatInstant, msFromDuration, parseInstant, timestampFromDate, valueFromJson, valueToJson } from "./values.js";
 
 export const RESERVED_META = {
   id: "ojs.id",
@@ -59,6 +60,8 @@ export const RESERVED_META = {
   expiresAt: "ojs.expires_at",
   backoffStrategy: "ojs.backoff_strategy",
   retryDelayMs: "ojs.retry_delay_ms",
+  /** Rate-limiting extension: ojs.v1 EnqueueOptions has no field for rate_limit. */
+  rateLimit: "ojs.rate_limit",
 } as const;
 const RESULT_KEY = "$value";
 
@@ -327,8 +330,9 @@ export function optionsToProto(r: Omit<NormalizedJobRequest, "type" | "args">, n
   if (tunnel) {
     if (r.id !== undefined) reserved[RESERVED_META.id] = r.id;
     if (r.schema !== undefined) reserved[RESERVED_META.schema] = r.schema;
-    if (r.expiresAt !== undefined) reserved[RESERVED_META.expiresAt] = r.expiresAt.toISOString();
+    if (r.expiresAt !== undefined) reserved[RESERVED_META.expiresAt] = formatInstant(r.expiresAt);
     if (r.retry?.backoffStrategy !== undefined) reserved[RESERVED_META.backoffStrategy] = r.retry.backoffStrategy;
+    if (r.rateLimit !== undefined) reserved[RESERVED_META.rateLimit] = rateLimitToJson(r.rateLimit);
   }
   if (Object.keys(reserved).length) meta = { ...(meta ?? {}), ...reserved };
   const o = create(EnqueueOptionsSchema, {
@@ -364,6 +368,10 @@ export function optionsFromProto(o: PbEnqueueOptions | undefined, now = Date.now
   const schema = meta[RESERVED_META.schema];
   const expiresAt = meta[RESERVED_META.expiresAt];
   const strategy = meta[RESERVED_META.backoffStrategy];
+  const rateLimit = meta[RESERVED_META.rateLimit];
+  delete meta[RESERVED_META.rateLimit];
+  // In the wire's form (ISO periods, on_limit): the server validates it as it does JSON.
+  if (rateLimit !== undefined) r.rateLimit = rateLimitFromWire(rateLimit);
   delete meta[RESERVED_META.id];
   delete meta[RESERVED_META.schema];
   delete meta[RESERVED_META.expiresAt];
@@ -382,7 +390,9 @@ export function optionsFromProto(o: PbEnqueueOptions | undefined, now = Date.now
   if (strategy === "exponential" || strategy === "linear" || strategy === "constant" || strategy === "polynomial")
     r.retry = { ...(r.retry ?? {}), backoffStrategy: strategy };
   if (o.unique) r.unique = uniqueFromProto(o.unique);
-  if (typeof expiresAt === "string" && !Number.isNaN(Date.parse(expiresAt))) r.expiresAt = new Date(expiresAt);
+  // As written (JSON format §5.3): the server answers over HTTP with the producer's form.
+  const at = parseInstant(expiresAt);
+  if (at) r.expiresAt = at;
   else if (o.ttl) r.expiresAt = new Date(now + msFromDuration(o.ttl));
   if (o.visibilityTimeout) r.visibilityTimeout = msFromDuration(o.visibilityTimeout);
   return r;

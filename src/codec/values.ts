@@ -11,6 +11,7 @@ import {
   type Timestamp,
   type Value,
 } from "@bufbuild/protobuf/wkt";
+import { instantFromText, instantText } from "../model/instant.js";
 import type { JsonObject, JsonValue } from "../model/json.js";
 import { CODEC_MAX_DEPTH } from "../model/limits.js";
 
@@ -107,15 +108,17 @@ export function msFromDuration(d: Duration): number {
   return Number(d.seconds) * 1000 + d.nanos / 1_000_000;
 }
 
-/** RFC 3339 in UTC with a Z suffix, as the interop rules ask. */
+/**
+ * RFC 3339 as its author wrote it when the Date came from text (an offset or
+ * whole seconds stay, JSON format §5.3), else in UTC with a Z suffix.
+ */
 export function formatInstant(d: Date): string {
-  return d.toISOString();
+  return instantText(d) ?? d.toISOString();
 }
 
 const RFC3339 = /^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$/;
 /** Parses RFC 3339 (any precision, any offset) to a Date; undefined when it is not a timestamp. */
 export function parseInstant(v: unknown): Date | undefined {
   if (typeof v !== "string" || !RFC3339.test(v)) return undefined;
-  const d = new Date(v);
-  return Number.isNaN(d.getTime()) ? undefined : d;
+  return instantFromText(v);
 }

@@ -9,7 +9,7 @@
 import type { JobRequest, NormalizedJobRequest } from "./job.js";
 import { findNonJson, type JsonObject } from "./json.js";
 import { JOB_TYPE_RE, MAX_PRIORITY, MIN_PRIORITY, QUEUE_RE } from "./schemas.js";
-import { UUID_RE } from "./uuid.js";
+import { UUIDV7_RE } from "./uuid.js";
 
 const SIMPLE_KEYS = new Set(["queue", "priority", "meta", "tags", "id"]);
 
@@ -43,7 +43,7 @@ function simpleFields(src: Record<string, unknown>, out: NormalizedJobRequest): 
         out.tags = v as string[];
         break;
       case "id":
-        if (typeof v !== "string" || !UUID_RE.test(v)) return undefined;
+        if (typeof v !== "string" || !UUIDV7_RE.test(v)) return undefined;
         out.id = v;
         break;
     }

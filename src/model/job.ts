@@ -1,4 +1,5 @@
 import type { Duration } from "./duration.js";
+import type { RateLimitInput, RateLimitPolicy } from "./rate-limit.js";
 import type { JsonObject, JsonValue } from "./json.js";
 
 /** The eight OJS job states, in lifecycle order. */
@@ -132,6 +133,8 @@ export interface EnqueueOptions {
   visibilityTimeout?: Duration;
   /** Name of a registered JSON schema the args must satisfy. */
   schema?: string;
+  /** Rate-limiting extension: the key and limits the job shares with others (README "Rate limits"). */
+  rateLimit?: RateLimitInput;
 }
 
 /** A job ready to be sent: what enqueue middleware sees and may change. */
@@ -157,4 +160,5 @@ export interface NormalizedJobRequest {
   meta?: JsonObject;
   visibilityTimeout?: number;
   schema?: string;
+  rateLimit?: RateLimitPolicy;
 }

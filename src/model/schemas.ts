@@ -3,7 +3,9 @@ import { toMillis, type Duration } from "./duration.js";
 import { ValidationError } from "./errors.js";
 import { JOB_STATES, type EnqueueOptions, type JobRequest, type NormalizedJobRequest } from "./job.js";
 import { findNonJson, type JsonObject, type JsonValue } from "./json.js";
-import { UUID_RE } from "./uuid.js";
+import { instantFromText } from "./instant.js";
+import { rateLimitSchema, stripRateLimit } from "./rate-limit.js";
+import { UUIDV7_RE } from "./uuid.js";
 import { fastNormalize } from "./fast-normalize.js";
 import { unknownKeyMessage } from "../util/did-you-mean.js";
 
@@ -49,7 +51,7 @@ const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})
 export const instantSchema = z
   .union([z.date(), z.string()], { error: "must be a Date or an RFC 3339 timestamp" })
   .transform((v, ctx) => {
-    const d = typeof v === "string" ? (RFC3339.test(v) ? new Date(v) : new Date(NaN)) : v;
+    const d = typeof v === "string" ? ((RFC3339.test(v) ? instantFromText(v) : undefined) ?? new Date(NaN)) : v;
     if (Number.isNaN(d.getTime())) {
       ctx.addIssue({ code: "custom", message: 'must be a valid Date or an RFC 3339 timestamp like "2026-01-01T00:00:00Z"' });
       return z.NEVER;
@@ -109,7 +111,7 @@ const uniquePolicyShape = {
 export const uniquePolicySchema = z.object(uniquePolicyShape, { error: objectError(uniquePolicyShape) }).strict();
 
 const enqueueOptionsShape = {
-  id: z.string().regex(UUID_RE, { error: "must be a UUID (UUIDv7 recommended)" }).optional(),
+  id: z.string().regex(UUIDV7_RE, { error: "must be a lowercase UUIDv7 like 019461a8-1a2b-7c3d-8e4f-5a6b7c8d9e0f (a UUIDv4 or upper-case hex is refused)" }).optional(),
   queue: queueNameSchema.optional(),
   priority: z
     .number({ error: `must be an integer from ${MIN_PRIORITY} to ${MAX_PRIORITY}` })
@@ -127,6 +129,7 @@ const enqueueOptionsShape = {
   meta: jsonObjectSchema.optional(),
   visibilityTimeout: durationSchema.optional(),
   schema: z.string().min(1).optional(),
+  rateLimit: rateLimitSchema.optional(),
 };
 
 export const enqueueOptionsSchema = z
@@ -191,6 +194,7 @@ export function validateJobRequest(req: JobRequest, now = Date.now(), operation 
   if (o.meta !== undefined && Object.keys(o.meta).length > 0) out.meta = o.meta;
   if (o.visibilityTimeout !== undefined) out.visibilityTimeout = o.visibilityTimeout;
   if (o.schema !== undefined) out.schema = o.schema;
+  if (o.rateLimit !== undefined) out.rateLimit = stripRateLimit(o.rateLimit);
   return out;
 }
 

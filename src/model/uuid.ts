@@ -55,4 +55,11 @@ export function uuidv7(now = Date.now()): string {
   return s;
 }
 
+/** Any UUID, either case: what the SDK accepts where it reads an id a server chose. */
 export const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/**
+ * A job id a producer may choose (core §ids, JSON format §id): a UUIDv7 in
+ * lowercase hex, version nibble 7, RFC 9562 variant. uuidv7() makes only such ids.
+ */
+export const UUIDV7_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;

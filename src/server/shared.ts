@@ -22,6 +22,8 @@ const WIRE_NAMES: Record<string, string> = {
   "options.timeout": "options.timeout_ms",
   "options.scheduledAt": "options.delay_until",
   "options.delay": "options.delay_ms",
+  // The envelope carries the id at the top level (JSON format §id).
+  "options.id": "id",
   "options.visibilityTimeout": "options.visibility_timeout_ms",
   "options.unique.keys": "options.unique.keys",
 };
@@ -42,7 +44,8 @@ export function wireValidationError(e: unknown): unknown {
   if (!(e instanceof ValidationError) || e.code !== "invalid_request") return e;
   const issues = e.issues.map((i) => ({ path: wirePath(i.path), message: i.message }));
   if (issues.length === 0) return e;
-  const policyOnly = issues.every((i) => /^options\.(retry|unique)(\.|$)/.test(i.path));
+  // A job id of the wrong form (a UUIDv4, upper-case hex) is a well-formed envelope whose id cannot be honoured too.
+  const policyOnly = issues.every((i) => /^options\.(retry|unique)(\.|$)|^id$/.test(i.path));
   const message = issues.map((i) => `${i.path}: ${i.message}`).join("; ");
   return new ValidationError(message, { code: policyOnly ? "validation_error" : "invalid_request", issues, ...(e.details ? { details: e.details } : {}) });
 }

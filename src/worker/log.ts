@@ -16,6 +16,7 @@ export const WORKER_OPTION_KEYS: KeyList<WorkerOptions> = {
   ...CONNECTION_OPTION_KEYS,
   queues: true,
   hardDeadlineMs: true,
+  stallFallback: true,
   concurrency: true,
   workerId: true,
   visibilityTimeoutMs: true,
@@ -58,6 +59,8 @@ export function attachWorkerLogger(worker: Worker, logger: Logger, who: string, 
         error,
       });
   });
+  // Streaming given up for polling (a server without StreamJobs, or a stream that keeps stalling): once each time.
+  worker.on("dispatch.fallback", ({ reason }) => logger.warn(`${who}: ${reason}`));
   worker.on("job.settleFailed", ({ job, outcome, error }) =>
     logger.warn(`${who}: could not ${outcome} job ${job.id} (${errorText(error)}); the server hands it out again after its visibility timeout`, {
       jobId: job.id,

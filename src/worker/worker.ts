@@ -26,6 +26,7 @@ import { ProgressReporter } from "./progress.js";
 import { LazyAbort } from "../util/lazy-abort.js";
 import { ackWithRetry, nackWithRetry } from "./settle.js";
 import { abandonedLine, HardDeadline, type AbandonedReport } from "./hard-deadline.js";
+import { StallPolicy, type StallFallback, type StallFallbackOptions } from "./stall-policy.js";
 import type { Handler, HandlerResult, JobContext, Middleware } from "./types.js";
 
 export interface WorkerOptions extends ConnectionOptions {
@@ -58,6 +59,12 @@ export interface WorkerOptions extends ConnectionOptions {
   /** How often an idle stream is cross-checked with a unary fetch; default 2 000 ms. */
   watchdogIntervalMs?: number;
   /**
+   * After `count` stalls of StreamJobs within `withinMs` (the watchdog found work the
+   * stream did not push), poll with Fetch for `pollForMs`, then try the stream again;
+   * default 3 within 3 minutes, polling 5 minutes. false keeps streaming regardless.
+   */
+  stallFallback?: StallFallbackOptions | false;
+  /**
    * When polling (HTTP), how long the server may hold an empty fetch waiting for
    * work, so that a job starts as soon as it is enqueued; default 20 000 ms, 0 to
    * turn off. Servers without long polling answer at once and the worker backs off.
@@ -88,7 +95,8 @@ export interface WorkerEvents {
   /** The server did not take an ack or nack even after retries; the job comes back through its visibility timeout. */
   "job.settleFailed": { job: Job; outcome: "ack" | "nack"; error: unknown };
   "stream.reconnect": { attempt: number; delayMs: number; error: unknown };
-  "dispatch.fallback": { from: "stream"; to: "poll"; reason: string };
+  /** Polling instead of streaming: for good (no StreamJobs), or for `pollForMs` after repeated stalls. */
+  "dispatch.fallback": { from: "stream"; to: "poll"; reason: string; stalls?: number; pollForMs?: number };
   /** The server took a heartbeat: the connection works. */
   heartbeat: { directive: WorkerDirective | undefined };
   /** Handlers still running when the shutdown ended: their jobs were handed back (or left to their leases) and the worker no longer waits for them. */
@@ -154,6 +162,7 @@ export class Worker extends Emitter<WorkerEvents> implements AsyncDisposable {
     },
   );
   private dispatcherDone: Promise<void> = Promise.resolve();
+  private readonly stallPolicy: StallPolicy | undefined;
 
   /**
    * Checks every option (an unknown key, a URL that is not http(s), a bad
@@ -187,6 +196,7 @@ export class Worker extends Emitter<WorkerEvents> implements AsyncDisposable {
       longPollMs: nonNegative(opts.longPollMs, 20_000, "longPollMs"),
       hardDeadlineMs: 0,
     };
+    this.stallPolicy = opts.stallFallback === false ? undefined : new StallPolicy(opts.stallFallback);
     this.opts.hardDeadlineMs = nonNegative(opts.hardDeadlineMs, this.opts.gracePeriodMs + 3_000, "hardDeadlineMs");
     const { transport, owned, url } = resolveTransport(opts);
     this.transport = transport;
@@ -497,18 +507,28 @@ export class Worker extends Emitter<WorkerEvents> implements AsyncDisposable {
 
   private async runDispatcher(): Promise<void> {
     const canStream = typeof this.transport.streamJobs === "function" && this.opts.dispatch !== "poll";
-    if (canStream) {
-      const fellBack = await this.streamLoop();
-      if (!fellBack) return;
+    while (canStream && this.fetching) {
+      const r = await this.streamLoop();
+      if (r === "unimplemented") break;
+      if (r === undefined) return;
+      // The stream stalled too often: poll for a while, say so once, then stream again.
+      this.emit("dispatch.fallback", { from: "stream", to: "poll", reason: r.message, stalls: r.stalls, pollForMs: r.pollForMs });
+      await this.pollLoop(Date.now() + r.pollForMs);
     }
     await this.pollLoop();
   }
 
-  /** Returns true when the server has no StreamJobs and the worker should poll instead. */
-  private async streamLoop(): Promise<boolean> {
+  /**
+   * Streams until the worker stops fetching (undefined), the server has no
+   * StreamJobs ("unimplemented": poll for good), or the stream stalled too often
+   * (the fallback to make).
+   */
+  private async streamLoop(): Promise<"unimplemented" | StallFallback | undefined> {
     const backoff = new Backoff(100, 10_000);
     let attempt = 0;
+    let fallback: StallFallback | undefined;
     while (this.fetching) {
+      if (fallback) return fallback;
       await this.waitForSlot();
       if (!this.fetching) break;
       const streamAbort = new AbortController();
@@ -533,6 +553,7 @@ export class Worker extends Emitter<WorkerEvents> implements AsyncDisposable {
         void this.fetchOnce(probe, streamAbort.signal).then((n) => {
           if (n > 0) {
             stalled = true;
+            fallback = this.stallPolicy?.recordStall();
             streamAbort.abort();
           }
           lastJobAt = Date.now();
@@ -560,7 +581,7 @@ export class Worker extends Emitter<WorkerEvents> implements AsyncDisposable {
         if (stalled) continue;
         if (e instanceof UnimplementedError) {
           this.emit("dispatch.fallback", { from: "stream", to: "poll", reason: e.message });
-          return true;
+          return "unimplemented";
         }
         attempt++;
         const delayMs = backoff.next();
@@ -572,7 +593,7 @@ export class Worker extends Emitter<WorkerEvents> implements AsyncDisposable {
         streamAbort.abort();
       }
     }
-    return false;
+    return undefined;
   }
 
   /** One unary fetch for up to `count` jobs; returns how many were taken. Errors are reported, not thrown. */
@@ -590,13 +611,15 @@ export class Worker extends Emitter<WorkerEvents> implements AsyncDisposable {
     }
   }
 
-  private async pollLoop(): Promise<void> {
+  /** Polls until the worker stops fetching, or until the time `until` (ms) when given. */
+  private async pollLoop(until = Infinity): Promise<void> {
     const idle = new Backoff(25, this.opts.pollIntervalMs);
     const failing = new Backoff(200, 30_000);
-    const waitMs = this.opts.longPollMs;
-    while (this.fetching) {
+    while (this.fetching && Date.now() < until) {
       await this.waitForSlot();
-      if (!this.fetching) break;
+      if (!this.fetching || Date.now() >= until) break;
+      // A long poll ends by the deadline too.
+      const waitMs = Math.min(this.opts.longPollMs, Math.max(0, Math.ceil(until - Date.now())));
       try {
         const asked = Date.now();
         const jobs = await this.transport.fetch(
@@ -612,11 +635,11 @@ export class Worker extends Emitter<WorkerEvents> implements AsyncDisposable {
         // The server held the call (long poll) and nothing came: ask again at once.
         if (waitMs && Date.now() - asked >= waitMs * 0.8) continue;
         // Empty and answered at once (a server without long polling): back off, a little more each time.
-        await this.sleepOrStop(idle.next());
+        await this.sleepOrStop(Math.min(idle.next(), until - Date.now()));
       } catch (error) {
         if (!this.fetching) break;
         this.emit("error", { error, context: "fetch" });
-        await sleep(failing.next(), this.fetchAbort.signal);
+        await sleep(Math.min(failing.next(), Math.max(0, until - Date.now())), this.fetchAbort.signal);
       }
     }
   }

@@ -42,6 +42,23 @@ describe("gRPC conformance adapter", () => {
     expect(await gapOf(ex.send(req("POST", `/ojs/v1/queues/${queue}/resume`, undefined, { status: 200, body: { "$.queue.paused": false } })))).toBe("empty-response");
   });
 
+  it("a cron DELETE answers with the server's own entry, listed before UnregisterCron; an unknown name with its error", async () => {
+    const name = `c-${uniqueQueue("cron")}`;
+    const body = { name, expression: "0 0 * * *", job_template: { type: "cron.t", args: [] } };
+    expect((await ex.send(req("POST", "/ojs/v1/cron", body, { status: 201 }))).status).toBe(201);
+    const gone = await ex.send(req("DELETE", `/ojs/v1/cron/${name}`, undefined, { status: 200, body: { "$.cron.name": name } }));
+    expect(gone).toMatchObject({ status: 200, body: { cron: { name, expression: "0 0 * * *" } } });
+    const listed = await ex.send(req("GET", "/ojs/v1/cron", undefined, { status: 200 }));
+    expect(JSON.stringify(listed.body)).not.toContain(name);
+    const again = await ex.send(req("DELETE", `/ojs/v1/cron/${name}`, undefined, { status: 404 }));
+    expect(again.status).toBe(404);
+  });
+
+  it("answer instants are written as the proto3 JSON mapping writes a Timestamp (whole seconds without .000)", async () => {
+    const made = await ex.send(req("POST", "/ojs/v1/jobs", { type: "t.ts", args: [], options: { queue: uniqueQueue("ts"), expires_at: "2099-12-31T23:59:59Z" } }, { status: 201 }));
+    expect((made.body as { job: JsonObject }).job.expires_at).toBe("2099-12-31T23:59:59Z");
+  });
+
   it("the workflow type is never echoed from the request", async () => {
     const def = { type: "chain", name: "c", steps: [{ type: "t.a", args: [] }] };
     const made = await ex.send(req("POST", "/ojs/v1/workflows", def, { status: 201 }));

@@ -56,10 +56,12 @@ describe("the interpreter refuses what it cannot read", () => {
     expect(await refused(base({ preconditions: { queue: "q", max_depth: 1 } }), "preconditions")).toMatch(/prose/);
   });
 
-  it("checks under an unknown step key (expect, asserts)", async () => {
+  it("checks under an unknown step key (asserts), or under an `expect` key with no meaning", async () => {
     const { assertions: _, ...bare } = GET_OK;
-    expect(await refused(base({}, [{ ...bare, expect: { status: 200 } }]), "expect")).toMatch(/unknown key "expect" for a GET step/);
     expect(await refused(base({}, [step({ asserts: { status: 200 } })]), "asserts")).toMatch(/unknown key/);
+    // `expect` is read (expect-form.ts), but only for status, status_in and body.<path>.
+    expect(await refused(base({}, [{ ...bare, expect: { status: 200, headers: { a: "b" } } }]), "headers")).toMatch(/unknown key "headers" in "expect"/);
+    expect(await refused(base({}, [{ ...bare, expect: {} }]), "expect")).toMatch(/must be an object/);
   });
 
   it("an unknown key in setup or teardown", async () => {

@@ -46,10 +46,10 @@ function send(method: string, path: string, body?: string | Buffer, headers: Rec
 const json = (method: string, path: string, body: unknown, headers?: Record<string, string>) => send(method, path, JSON.stringify(body), headers);
 
 describe("bad requests get the standard error body, never a crash", () => {
-  it("malformed JSON is 400 invalid_request", async () => {
+  it("malformed JSON is 400 invalid_payload", async () => {
     const r = await send("POST", "/ojs/v1/jobs", "{not json");
     expect(r.status).toBe(400);
-    expect(r.json.error).toMatchObject({ code: "invalid_request", retryable: false, message: expect.stringContaining("JSON") });
+    expect(r.json.error).toMatchObject({ code: "invalid_payload", retryable: false, message: expect.stringContaining("JSON") });
     expect(r.json.error.request_id).toBe(r.headers["x-request-id"]);
   });
 

@@ -110,7 +110,7 @@ describe("codec round trips (property-based)", () => {
   it("enqueue requests round-trip through the proto and through JSON, zero priority, empty meta and empty tags included", () => {
     const req: fc.Arbitrary<NormalizedJobRequest> = fc.record(
       {
-        id: fc.uuid(),
+        id: fc.uuid({ version: 7 }), // A request id must be a lowercase UUIDv7.
         type: fc.constantFrom("email.send", "report.build"),
         args,
         queue: fc.constantFrom("default", "mail"),
@@ -122,6 +122,16 @@ describe("codec round trips (property-based)", () => {
         tags: fc.oneof(fc.constant(null).map((): string[] => []), fc.array(fc.string({ maxLength: 4 }), { maxLength: 3 })),
         visibilityTimeout: fc.integer({ min: 1, max: 100_000 }),
         schema: fc.constant("email.v1"),
+        rateLimit: fc.record(
+          {
+            key: fc.constantFrom("api.stripe.com", "tenant:acme", "k_1-2"),
+            concurrency: fc.integer({ min: 0, max: 100 }),
+            rate: fc.record({ limit: fc.integer({ min: 1, max: 1000 }), period: fc.integer({ min: 1, max: 86_400 }).map((s) => s * 1000) }),
+            throttle: fc.record({ limit: fc.integer({ min: 1, max: 1000 }), period: fc.integer({ min: 1, max: 3600 }).map((s) => s * 1000) }),
+            onLimit: fc.constantFrom("wait" as const, "reschedule" as const, "drop" as const),
+          },
+          { requiredKeys: ["key", "concurrency"] },
+        ),
       },
       { requiredKeys: ["type", "args"] },
     );

@@ -231,6 +231,15 @@ const request: fc.Arbitrary<NormalizedJobRequest> = fc.record(
     meta: fc.oneof(fc.constant({}), nonEmptyObject),
     visibilityTimeout: durationMs,
     schema: text,
+    rateLimit: fc.record(
+      {
+        key: fc.constantFrom("api.stripe.com", "tenant:acme"),
+        concurrency: fc.integer({ min: 0, max: 100 }),
+        rate: fc.record({ limit: fc.integer({ min: 1, max: 1000 }), period: fc.integer({ min: 1, max: 3600 }).map((x) => x * 1000) }),
+        onLimit: fc.constantFrom("wait" as const, "drop" as const),
+      },
+      { requiredKeys: ["key", "concurrency"] },
+    ),
   },
   { requiredKeys: ["type", "args"] },
 );
@@ -261,7 +270,7 @@ const anyRequest: fc.Arbitrary<NormalizedJobRequest> = fc.record(
     ),
     unique: fc.record({ keys: fc.array(text, { maxLength: 2 }), onConflict: fc.constantFrom("ignore" as const) }, { requiredKeys: [] }),
     tags: fc.array(text, { maxLength: 2 }),
-    meta: fc.oneof(jsonObject, fc.dictionary(fc.constantFrom("ojs.id", "ojs.schema", "ojs.expires_at", "ojs.backoff_strategy", "x"), jsonValue) as fc.Arbitrary<JsonObject>),
+    meta: fc.oneof(jsonObject, fc.dictionary(fc.constantFrom("ojs.id", "ojs.schema", "ojs.expires_at", "ojs.backoff_strategy", "ojs.rate_limit", "x"), jsonValue) as fc.Arbitrary<JsonObject>),
     visibilityTimeout: fc.double({ min: 0, max: 1e10, noNaN: true }),
     schema: text,
   },

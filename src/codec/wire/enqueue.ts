@@ -10,6 +10,8 @@
  *   5 retry 0x2a, 6 unique 0x32, 7 ttl 0x3a, 8 tags 0x42, 9 trace_id (ignored),
  *   10 meta 0x52, 11 max_attempts 0x58, 12 visibility_timeout 0x62
  */
+import { formatInstant, parseInstant } from "../values.js";
+import { rateLimitFromWire, rateLimitToJson } from "../rate-limit.js";
 import type { NormalizedJobRequest, RetryPolicy, UniquePolicy } from "../../model/job.js";
 import type { JsonObject, JsonValue } from "../../model/json.js";
 import { NEEDS_MERGE, Reader, type Writer, expectEnd } from "./buffer.js";
@@ -36,6 +38,7 @@ export const META_ID = "ojs.id";
 export const META_SCHEMA = "ojs.schema";
 export const META_EXPIRES_AT = "ojs.expires_at";
 export const META_BACKOFF_STRATEGY = "ojs.backoff_strategy";
+export const META_RATE_LIMIT = "ojs.rate_limit";
 
 export type EnqueueOptionsFields = Omit<NormalizedJobRequest, "type" | "args">;
 
@@ -86,15 +89,17 @@ export function writeOptionsBody(w: Writer, r: EnqueueOptionsFields, now: number
   const strategy = tunnel ? r.retry?.backoffStrategy : undefined;
   const id = tunnel ? r.id : undefined;
   const schema = tunnel ? r.schema : undefined;
-  const expires = tunnel ? r.expiresAt?.toISOString() : undefined;
-  if (r.meta !== undefined || id !== undefined || schema !== undefined || expires !== undefined || strategy !== undefined) {
+  const expires = tunnel && r.expiresAt ? formatInstant(r.expiresAt) : undefined;
+  const rateLimit = tunnel && r.rateLimit !== undefined ? rateLimitToJson(r.rateLimit) : undefined;
+  if (r.meta !== undefined || id !== undefined || schema !== undefined || expires !== undefined || strategy !== undefined || rateLimit !== undefined) {
     w.byte(0x52);
     at = w.open();
     setOverride(0, META_ID, id);
     setOverride(1, META_SCHEMA, schema);
     setOverride(2, META_EXPIRES_AT, expires);
     setOverride(3, META_BACKOFF_STRATEGY, strategy);
-    writeStructOverriding(w, r.meta, 4);
+    setOverride(4, META_RATE_LIMIT, rateLimit);
+    writeStructOverriding(w, r.meta, 5);
     w.close(at);
   }
   writeInt32Field(w, 0x58, r.retry?.maxAttempts ?? 0, "ojs.v1.EnqueueOptions.max_attempts");
@@ -129,6 +134,7 @@ export function readOptionsInto(r: Reader, end: number, out: EnqueueOptionsField
   let schema: JsonValue | undefined;
   let expiresAt: JsonValue | undefined;
   let strategy: JsonValue | undefined;
+  let rateLimit: JsonValue | undefined;
   let maxAttempts = 0;
   let visibilityTimeout: number | undefined;
   while (r.pos < end) {
@@ -192,6 +198,10 @@ export function readOptionsInto(r: Reader, end: number, out: EnqueueOptionsField
               strategy = lastEntryValue();
               continue;
             }
+            if (k === META_RATE_LIMIT) {
+              rateLimit = lastEntryValue();
+              continue;
+            }
           }
           setKey(meta, k, lastEntryValue());
         }
@@ -229,9 +239,11 @@ export function readOptionsInto(r: Reader, end: number, out: EnqueueOptionsField
   }
   if (retry) out.retry = retry;
   if (unique) out.unique = unique;
-  if (typeof expiresAt === "string" && !Number.isNaN(Date.parse(expiresAt))) out.expiresAt = new Date(expiresAt);
+  const at = parseInstant(expiresAt);
+  if (at) out.expiresAt = at;
   else if (ttl !== undefined) out.expiresAt = new Date(now + ttl);
   if (visibilityTimeout !== undefined) out.visibilityTimeout = visibilityTimeout;
+  if (rateLimit !== undefined) out.rateLimit = rateLimitFromWire(rateLimit);
 }
 
 export function readEnqueueRequest(r: Reader, end: number, now: number): NormalizedJobRequest {

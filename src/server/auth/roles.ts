@@ -62,6 +62,10 @@ export const HTTP_RULES: Record<string, Permission> = {
   // events
   "GET /ojs/v1/events": "read",
   "GET /ojs/v1/events/stream": "read",
+  // rate-limiting extension
+  "GET /ojs/v1/rate-limits": "read",
+  "GET /ojs/v1/rate-limits/:key": "read",
+  "PUT /ojs/v1/rate-limits/:key": "admin",
   // queues
   "GET /ojs/v1/queues": "read",
   "GET /ojs/v1/queues/:name/stats": "read",

@@ -9,6 +9,8 @@ const BY_CODE: Record<string, string> = {
   not_found: "Check the id in the path.",
   invalid_request: "Fix the named field and send the request again.",
   validation_error: "Fix the named field and send the request again.",
+  invalid_payload: "Send a valid JSON body.",
+  unsupported: "This server does not offer that option or feature; see GET /ojs/manifest for what it supports.",
   conflict: "The resource is not in a state that allows this operation; read it first.",
   invalid_state: "The resource is not in a state that allows this operation; read it first.",
   duplicate: "Use a new id or unique key, or read the existing job.",

@@ -264,7 +264,7 @@ async function readBody(req: NodeRequest, limit: number, maxDepth: number): Prom
     body = JSON.parse(Buffer.concat(chunks, size).toString("utf8")) as JsonValue;
   } catch (e) {
     throw withHint(
-      new ValidationError(`request body is not valid JSON: ${(e as Error).message}`),
+      new ValidationError(`request body is not valid JSON: ${(e as Error).message}`, { code: "invalid_payload" }),
       "Send a valid JSON body; the message says where the parser stopped (often a missing quote or comma, or a trailing comma).",
     );
   }

@@ -4,6 +4,7 @@
  * workers, system and event routes live here; queues, dead letter, cron,
  * workflows, schemas and admin in admin-routes.ts.
  */
+import { rateLimitHeaders, registerRateLimitRoutes } from "./rate-limit-routes.js";
 import { ackResultToJson, eventToJson, jobErrorFromJson, jobRequestFromJson, jobToJson, nackResultToJson } from "../../codec/json.js";
 import { formatInstant } from "../../codec/values.js";
 import { manifestToJson } from "../../codec/admin.js";
@@ -182,12 +183,12 @@ export function httpRoutes(core: ServerCore, router = new HttpRouter(), ui?: UiA
     const t = now();
     const { request, extra } = jobRequestFromJson(body, t);
     const normalized = normalizeWire(request, t, core.limits);
-    applyRateLimitOption(core, body, normalized.queue ?? "default");
+    if (!normalized.rateLimit) applyRateLimitOption(core, body, normalized.queue ?? "default");
     const out = enqueueChecked(core, normalized, { extra });
     const res: JsonObject = { job: jobJson(out.rec) };
     if (out.deduplicated) res.deduplicated = true;
     if (out.warnings.length) res.warnings = out.warnings.map((message) => ({ code: "schema_validation", message }));
-    const headers: Record<string, string> = { location: `/ojs/v1/jobs/${out.rec.id}` };
+    const headers: Record<string, string> = { location: `/ojs/v1/jobs/${out.rec.id}`, ...rateLimitHeaders(core, normalized.rateLimit) };
     const pressure = pressureHeader(core, out.rec.job.queue);
     if (pressure) headers["x-ojs-queue-pressure"] = pressure;
     // UQ §5.4: an ignored duplicate answers 200 with the job that already existed.
@@ -335,6 +336,7 @@ export function httpRoutes(core: ServerCore, router = new HttpRouter(), ui?: UiA
   registerAdminWorkflowRoutes(core, router);
   registerUiRoutes(router, ui);
   registerConformanceRoutes(core, router);
+  registerRateLimitRoutes(core, router);
   return router;
 }
 

@@ -18,6 +18,10 @@ class Deque<T> {
   push(v: T): void {
     this.items.push(v);
   }
+  unshift(v: T): void {
+    if (this.head > 0) this.items[--this.head] = v;
+    else this.items.unshift(v);
+  }
   peek(): T | undefined {
     return this.items[this.head];
   }
@@ -58,6 +62,20 @@ export class ReadyQueue<T extends ReadyItem> {
       this.order.splice(i, 0, priority);
     }
     d.push(item);
+    this.live++;
+  }
+
+  /** Puts an item back at the head of its priority (one that was shifted and must wait its turn again). */
+  unshift(priority: number, item: T): void {
+    let d = this.levels.get(priority);
+    if (!d) {
+      d = new Deque<T>();
+      this.levels.set(priority, d);
+      let i = 0;
+      while (i < this.order.length && this.order[i]! > priority) i++;
+      this.order.splice(i, 0, priority);
+    }
+    d.unshift(item);
     this.live++;
   }
 

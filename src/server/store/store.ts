@@ -16,6 +16,11 @@ import { TERMINAL_STATES, type Job, type JobError, type JobState, type Normalize
 import { isJsonObject, type JsonObject, type JsonValue } from "../../model/json.js";
 import type { WorkerDirective } from "../../model/system.js";
 import { uuidv7 } from "../../model/uuid.js";
+import type { RateLimitPolicy } from "../../model/rate-limit.js";
+import { putBack, RateLimits } from "./rate-limits.js";
+
+/** Jobs a fetch passes over for their rate limit before it gives up on a queue (rate-limits.ts). */
+const MAX_PASSED_OVER = 1000;
 import { isNonRetryable, mergeRetry, retryDelayMs, type EffectiveRetry } from "./backoff.js";
 import { systemClock, type Clock } from "./clock.js";
 import { EventBus } from "./event-bus.js";
@@ -234,6 +239,7 @@ const WAITING: ReadonlySet<JobState> = new Set(["scheduled", "available", "retry
 export class Store {
   readonly clock: Clock;
   readonly events: EventBus;
+  readonly rateLimits: RateLimits;
   readonly defaultVisibilityMs: number;
   readonly workflows: WorkflowEngine;
   readonly inFlight: InFlight<Consumer>;
@@ -272,6 +278,11 @@ export class Store {
     this.accounting = opts.accounting;
     this.inFlight = new InFlight(opts.inFlight);
     this.events = new EventBus(opts.eventBufferSize ?? 1000);
+    this.rateLimits = new RateLimits({
+      now: () => this.clock.now(),
+      wake: (queue) => this.scheduleDispatch(queue),
+      publish: (type, data, jobId) => this.events.publish({ id: `evt_${uuidv7(this.clock.now())}`, type, time: new Date(this.clock.now()), ...(jobId ? { jobId } : {}), data }),
+    });
     this.workflows = new WorkflowEngine(
       {
         now: () => this.clock.now(),
@@ -299,10 +310,11 @@ export class Store {
     this.tick();
     const rec = this.build(req, opts);
     this.checkCapacity(rec.job.queue, 1);
+    if (req.rateLimit) this.rateLimits.check(req.rateLimit);
     const u = this.resolveUnique(rec, new Set());
     if (u?.kind === "ignore") return { rec: u.existing, deduplicated: true };
     if (u?.kind === "replace") this.replaceExisting(u.existing, rec);
-    this.insert(rec);
+    this.insert(rec, req.rateLimit);
     return { rec, deduplicated: false };
   }
 
@@ -335,6 +347,7 @@ export class Store {
     const perQueue = new Map<string, number>();
     for (const r of recs) perQueue.set(r.job.queue, (perQueue.get(r.job.queue) ?? 0) + 1);
     for (const [q, n] of perQueue) this.checkCapacity(q, n);
+    for (const { req } of items) if (req.rateLimit) this.rateLimits.check(req.rateLimit);
     // Unique conflicts are decided before anything is stored, keys within the batch included.
     const batchKeys = new Set<string>();
     const outcome = recs.map((r) => this.resolveUnique(r, batchKeys));
@@ -342,7 +355,7 @@ export class Store {
       const u = outcome[i];
       if (u?.kind === "ignore") return u.existing;
       if (u?.kind === "replace") this.replaceExisting(u.existing, r);
-      this.insert(r);
+      this.insert(r, items[i]!.req.rateLimit);
       return r;
     });
   }
@@ -456,7 +469,9 @@ export class Store {
     this.cancel(old.id);
   }
 
-  private insert(rec: JobRecord): void {
+  private insert(rec: JobRecord, rateLimit?: RateLimitPolicy): void {
+    // Bound to its key before it can be fetched, so that no fetch can pass the limit.
+    if (rateLimit) this.rateLimits.assign(rec.id, rec.job.queue, rateLimit);
     this.jobs.set(rec.id, rec);
     this.accounting?.enter(rec);
     this.changes?.job(rec.id);
@@ -993,6 +1008,7 @@ export class Store {
     rec.job.state = to;
     rec.version++;
     this.changes?.job(rec.id);
+    this.rateLimits.transition(rec.id, from, to);
   }
 
   private enterReady(rec: JobRecord, q: QueueRecord<JobRecord>): void {
@@ -1024,6 +1040,11 @@ export class Store {
           continue;
         }
       }
+      // Rate-limiting extension (RL §8.1): a job whose key is at its limit stays available and
+      // the next one is tried; those passed over go back to the head in order. The scan is bounded.
+      let held: JobRecord[] | undefined;
+      let heldWait = Infinity;
+      let found: JobRecord | undefined;
       for (;;) {
         const rec = q.ready.shift();
         if (!rec) break;
@@ -1032,8 +1053,29 @@ export class Store {
           this.expire(rec);
           continue;
         }
+        const wait = this.rateLimits.admit(rec.id, now);
+        if (wait > 0) {
+          heldWait = Math.min(heldWait, wait);
+          if ((held ??= []).push(rec) < MAX_PASSED_OVER) continue;
+          break;
+        }
+        found = rec;
+        break;
+      }
+      if (held) {
+        putBack(held, (r) => {
+          r.ready = true;
+          q.ready.unshift(r.job.priority, r);
+        });
+        // A window reopens at a known time: wake the queue's stream consumers then.
+        if (heldWait < Infinity && this.consumersByQueue.has(name) && (q.wakeAt <= now || q.wakeAt > now + heldWait)) {
+          q.wakeAt = now + heldWait;
+          this.pushTimer(q.wakeAt, { kind: "wake", queue: name });
+        }
+      }
+      if (found) {
         q.rateLimit?.record(now);
-        return rec;
+        return found;
       }
     }
     return undefined;
@@ -1131,6 +1173,7 @@ export class Store {
     this.jobs.delete(rec.id);
     this.changes?.job(rec.id);
     this.leaveReady(rec);
+    this.rateLimits.forget(rec.id);
     const q = this.queues.get(rec.job.queue);
     if (q) {
       q.counts[rec.job.state]--;
@@ -1389,6 +1432,7 @@ export class Store {
     this.workers.clear();
     this.inFlight.forgetHeld();
     this.events.clear();
+    this.rateLimits.reset();
     this.workflows.reset();
   }
 

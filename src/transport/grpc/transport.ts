@@ -197,7 +197,7 @@ export class GrpcTransport implements Transport {
 
   /** Fields the standard ojs.v1 messages cannot carry: refused rather than silently dropped. */
   private checkStandard(req: Omit<NormalizedJobRequest, "type" | "args">, operation: string): void {
-    const field = req.id !== undefined ? "id" : req.schema !== undefined ? "schema" : undefined;
+    const field = req.id !== undefined ? "id" : req.schema !== undefined ? "schema" : req.rateLimit !== undefined ? "rateLimit" : undefined;
     if (field)
       throw new UnimplementedError(
         `${field}: the server's gRPC binding has no field for it (only ojs-connect servers take it over gRPC); use the HTTP transport for this call`,
