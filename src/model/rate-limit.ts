@@ -12,6 +12,7 @@ import { toMillis, type Duration } from "./duration.js";
 export const RATE_LIMIT_KEY_RE = /^[a-zA-Z0-9][a-zA-Z0-9._:-]*$/;
 export const MAX_RATE_LIMIT = 100_000;
 
+/** What the server does with a job whose rate-limit key is at its limit: "wait" (stay available until a slot frees; the only one this server offers), "reschedule" or "drop". */
 export type OnLimit = "wait" | "reschedule" | "drop";
 
 /** What a producer passes as `options.rateLimit`. */

@@ -10,6 +10,7 @@
  */
 import { ValidationError } from "../model/errors.js";
 
+/** When a worker gives up on a stalling StreamJobs for a while and polls with Fetch instead (WorkerOptions.stallFallback). */
 export interface StallFallbackOptions {
   /** Stalls within `withinMs` that make the worker poll instead; default 3. */
   count?: number;

@@ -216,7 +216,7 @@ describe("rate limits over HTTP", () => {
     expect((await post("/ojs/v1/workers/fetch", { queues: [queue], count: 10, worker_id: "w" })).json.jobs).toEqual([]);
     expect((await put({ concurrency: 1 })).status).toBe(200);
     expect((await post("/ojs/v1/workers/fetch", { queues: [queue], count: 10, worker_id: "w" })).json.jobs).toHaveLength(1);
-    expect((await put({ concurrency: 1, rate: { limit: 1, period: "PT1S" } })).json.error.code).toBe("unsupported");
+    expect((await put({ concurrency: 1, rate: { limit: 1, period: "PT1S" } })).json.error.code).toBe("invalid_request");
     expect((await put({ concurrency: -1 })).status).toBe(400);
     expect((await put({ concurrency: 1, expires_at: "2001-01-01T00:00:00Z" })).json.error.message).toMatch(/expires_at/);
   });

@@ -31,7 +31,8 @@ export function registerRateLimitRoutes(core: ServerCore, router: HttpRouter): v
     const body = isJsonObject(req.body) ? req.body : {};
     for (const k of Object.keys(body))
       if (k !== "concurrency" && k !== "expires_at")
-        throw new OjsError(`${k}: this server overrides only concurrency (and expires_at)`, { code: "unsupported", details: { field: k } });
+        // A field this route does not take is the caller's to fix (4xx), not a server fault.
+        throw new ValidationError(`${k}: this server overrides only concurrency (and expires_at)`, { issues: [{ path: k, message: "not accepted here: only concurrency and expires_at" }] });
     const c = body.concurrency;
     if (typeof c !== "number" || !Number.isInteger(c) || c < 0 || c > MAX_RATE_LIMIT)
       throw new ValidationError(`concurrency: must be a whole number from 0 to ${MAX_RATE_LIMIT}`, { issues: [{ path: "concurrency", message: "must be a whole number" }] });
