@@ -133,6 +133,9 @@ describe("a refusal at the door of another server", () => {
     const refused: string[] = [];
     const h2 = createServer();
     h2.on("stream", (stream, headers) => {
+      // The refused stream stays open (that is the point); the client's session ends with
+      // GOAWAY(CANCEL) on close, and Node 22 destroys such a stream with an error event.
+      stream.on("error", () => {});
       stream.resume();
       const path = String(headers[":path"]);
       if (path === "/ojs.v1.OJSService/Manifest") {

@@ -3,7 +3,6 @@
  * built package), over both transports against a server started here: what
  * they print, that --json output parses, and their exit codes.
  */
-import { execFileSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -12,7 +11,7 @@ import { PACKAGE_VERSION } from "../../src/server/version.js";
 import { startServer } from "../../src/server/index.js";
 import { TRANSPORTS, client, uniqueQueue, useServer } from "../helpers.js";
 import { cli, jsonLines } from "../support/cli.js";
-import { makePki } from "../support/tls-proxy.js";
+import { hasOpenssl, makePki } from "../support/tls-proxy.js";
 
 const ctx = useServer();
 const tmp = mkdtempSync(join(tmpdir(), "ojs-cli-"));
@@ -195,15 +194,6 @@ describe("ojs-connect: help, version, connection and exit codes", () => {
     expect((await cli(["queues"], { OJS_URL: secured.url, OJS_TRANSPORT: "smoke-signals" })).code).toBe(2);
   });
 });
-
-const hasOpenssl = (() => {
-  try {
-    execFileSync("openssl", ["version"], { stdio: "ignore" });
-    return true;
-  } catch {
-    return false;
-  }
-})();
 
 describe.skipIf(!hasOpenssl)("ojs-connect against a TLS server with client certificates", () => {
   it("--tls-ca, --tls-cert and --tls-key reach it over both transports; a missing file is a usage error", async () => {

@@ -1,8 +1,9 @@
-import { execFile, execFileSync } from "node:child_process";
+import { execFile } from "node:child_process";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
 import { TRANSPORTS, useServer } from "../helpers.js";
+import { hasOpenssl } from "../support/tls-proxy.js";
 
 // The examples import "ojs-connect" as users do, which resolves to dist/: the test
 // script builds it before running the suite.
@@ -24,15 +25,6 @@ describe("examples/demo.js", () => {
     expect(stdout).toMatch(/http worker: +50 jobs/);
   }, 40_000);
 });
-
-const hasOpenssl = (() => {
-  try {
-    execFileSync("openssl", ["version"], { stdio: "ignore" });
-    return true;
-  } catch {
-    return false;
-  }
-})();
 
 describe.skipIf(!hasOpenssl)("examples/auth-tls.js", () => {
   it("starts its own TLS server with keys and client certificates, and shows the roles at work", async () => {

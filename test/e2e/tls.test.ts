@@ -4,22 +4,12 @@
  * certificates made for the test, client certificates required with a CA,
  * and mapped to roles by the auth configuration.
  */
-import { execFileSync } from "node:child_process";
 import { connect as tlsConnect } from "node:tls";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AuthenticationError, Client, OjsError, PermissionDeniedError, Worker } from "../../src/index.js";
 import { startServer, type OjsServer } from "../../src/server/index.js";
 import { eventually, TRANSPORTS, uniqueQueue } from "../helpers.js";
-import { makePki, type Pki } from "../support/tls-proxy.js";
-
-const hasOpenssl = (() => {
-  try {
-    execFileSync("openssl", ["version"], { stdio: "ignore" });
-    return true;
-  } catch {
-    return false;
-  }
-})();
+import { hasOpenssl, makePki, type Pki } from "../support/tls-proxy.js";
 
 describe.skipIf(!hasOpenssl)("TLS on the one port", () => {
   let pki: Pki;

@@ -147,7 +147,16 @@ function stopReading(req: NodeRequest, res: NodeResponse): void {
   req.resume();
   if (req.httpVersionMajor === 2) {
     const stream = (res as Http2ServerResponse).stream;
-    stream.once("finish", () => stream.close(constants.NGHTTP2_NO_ERROR));
+    // A client that has sent all of its request (a unary call) needs no reset: the stream ends
+    // with the answer. Otherwise the reset waits a turn of the event loop after "finish", so the
+    // answer's HEADERS frame is on the wire before RST_STREAM (Node 22 sends a reset submitted
+    // at "finish" first, and the client then sees a stream without a status).
+    stream.once("finish", () => {
+      if (req.complete) return;
+      setImmediate(() => {
+        if (!stream.closed && !stream.destroyed) stream.close(constants.NGHTTP2_NO_ERROR);
+      });
+    });
   } else if (!req.complete && !res.headersSent) {
     res.setHeader("connection", "close");
   }

@@ -53,20 +53,18 @@ export class ReadyQueue<T extends ReadyItem> {
   }
 
   push(priority: number, item: T): void {
-    let d = this.levels.get(priority);
-    if (!d) {
-      d = new Deque<T>();
-      this.levels.set(priority, d);
-      let i = 0;
-      while (i < this.order.length && this.order[i]! > priority) i++;
-      this.order.splice(i, 0, priority);
-    }
-    d.push(item);
+    this.level(priority).push(item);
     this.live++;
   }
 
   /** Puts an item back at the head of its priority (one that was shifted and must wait its turn again). */
   unshift(priority: number, item: T): void {
+    this.level(priority).unshift(item);
+    this.live++;
+  }
+
+  /** The deque of one priority, made (and put in order, highest first) on first use. */
+  private level(priority: number): Deque<T> {
     let d = this.levels.get(priority);
     if (!d) {
       d = new Deque<T>();
@@ -75,8 +73,7 @@ export class ReadyQueue<T extends ReadyItem> {
       while (i < this.order.length && this.order[i]! > priority) i++;
       this.order.splice(i, 0, priority);
     }
-    d.unshift(item);
-    this.live++;
+    return d;
   }
 
   /** Call when an item stops being ready without being shifted. */
