@@ -664,7 +664,16 @@ export class Worker extends Emitter<WorkerEvents> implements AsyncDisposable {
    * visibility timeout); none is dropped.
    */
   private accept(job: Job, onSettled?: () => void): void {
-    if (this.active.has(job.id) || this.backlog.some((b) => b.job.id === job.id)) {
+    const held = this.active.get(job.id);
+    if (held && job.attempt > held.job.attempt) {
+      // The next attempt of a job whose last attempt we are still settling: the server took our
+      // nack and the retry came due before its answer reached us. Run it once that attempt is
+      // done, never beside it, and never drop it (it would sit out its whole lease).
+      const later = () => this.accept(job, onSettled);
+      void held.done.then(later, later);
+      return;
+    }
+    if (held || this.backlog.some((b) => b.job.id === job.id)) {
       // The server delivered a job we already hold (its lease expired and it came back to us):
       // running it twice concurrently would be our bug, so leave the copy to the attempt we hold.
       onSettled?.();

@@ -54,6 +54,34 @@ describe.each(TRANSPORTS)("worker faults over %s", (name) => {
     await f.transport.close();
   }, 20_000);
 
+  it("a retry that arrives before the answer to its nack runs after that attempt, not at its lease's end", async () => {
+    const queue = uniqueQueue("earlyretry");
+    const f = faulty(transportFor(name, ctx.url));
+    // The server takes each nack at once; its answer reaches the worker 400 ms later, while the
+    // retry is due after 10 ms (a slow disk, a long link): the next attempt arrives first.
+    f.answerLate("nack", 400);
+    const w = new Worker({ transport: f.transport, queues: [queue], handleSignals: false });
+    const runs: number[] = [];
+    w.register("t.again", (c) => {
+      runs.push(c.attempt);
+      if (c.attempt === 1) throw new Error("once");
+    });
+    void w.start();
+    try {
+      const started = Date.now();
+      const job = await client.enqueue("t.again", [], { queue, retry: { maxAttempts: 3, initialInterval: 10, jitter: false } });
+      // The lease is 4 s (useServer above): a dropped delivery would come back only after it.
+      await eventually(async () => (await jobState(job.id)) === "completed", 3_000);
+      expect(Date.now() - started).toBeLessThan(3_000);
+      expect(runs).toEqual([1, 2]);
+      expect(f.heldAnswers.nack).toBe(1);
+      expect((await client.getJob(job.id)).attempt).toBe(2);
+    } finally {
+      await w.stop({ gracePeriodMs: 0 });
+      await f.transport.close();
+    }
+  }, 20_000);
+
   it("defect A3.1: a listener that throws on job.completed does not fail the job", async () => {
     const queue = uniqueQueue("listener");
     const w = new Worker({ url: ctx.url, transport: name, queues: [queue], handleSignals: false });

@@ -17,6 +17,10 @@ const ops = (): Record<Op, number> => ({ ack: 0, nack: 0, fetch: 0, heartbeat: 0
 export function faulty(inner: Transport) {
   const failures = new Map<Op, { error: () => unknown; times: number }>();
   const delays = new Map<Op, number>();
+  /** Per operation: the server has the call at once, its answer reaches the caller this much later. */
+  const answerDelays = new Map<Op, number>();
+  /** Answers held back by answerLate, per operation. */
+  const heldAnswers = ops();
   /** Calls made, per operation. */
   const calls = ops();
   /** Errors thrown by the wrapper (not by the server), per operation. */
@@ -66,6 +70,15 @@ export function faulty(inner: Transport) {
     return jobs;
   }
 
+  async function answered<T>(op: Op, answer: T): Promise<T> {
+    const d = answerDelays.get(op);
+    if (d) {
+      heldAnswers[op]++;
+      await new Promise((r) => setTimeout(r, d));
+    }
+    return answer;
+  }
+
   function noteOverdelivery(askedFor: number, got: number): void {
     if (got <= askedFor) return;
     overdelivered.calls++;
@@ -74,8 +87,8 @@ export function faulty(inner: Transport) {
 
   const transport: Transport = Object.create(inner) as Transport;
   Object.assign(transport, {
-    ack: async (...a: Parameters<Transport["ack"]>) => (await gate("ack"), inner.ack(...a)),
-    nack: async (...a: Parameters<Transport["nack"]>) => (await gate("nack"), inner.nack(...a)),
+    ack: async (...a: Parameters<Transport["ack"]>) => (await gate("ack"), answered("ack", await inner.ack(...a))),
+    nack: async (...a: Parameters<Transport["nack"]>) => (await gate("nack"), answered("nack", await inner.nack(...a))),
     fetch,
     heartbeat: async (...a: Parameters<Transport["heartbeat"]>) => (await gate("heartbeat"), inner.heartbeat(...a)),
     enqueue: async (...a: Parameters<Transport["enqueue"]>) => (await gate("enqueue"), inner.enqueue(...a)),
@@ -94,6 +107,11 @@ export function faulty(inner: Transport) {
     injected,
     late,
     overdelivered,
+    heldAnswers,
+    /** Every call of `op` reaches the server at once; its answer reaches the caller `ms` later (counted in `heldAnswers`). */
+    answerLate(op: Op, ms: number) {
+      answerDelays.set(op, ms);
+    },
     /** The next `times` calls of `op` fail with `error()`. */
     fail(op: Op, error: () => unknown, times = Infinity) {
       failures.set(op, { error, times });
