@@ -131,14 +131,14 @@ describe.skipIf(!hasOpenssl)("TLS on the one port", () => {
   });
 
   it.each(TRANSPORTS)("a busy TLS connection outlives the headers timeout (the guard tracks it through its TLS socket) over %s", async (transport) => {
-    const server = await startServer({ tls: { cert: pki.serverCert, key: pki.serverKey }, auth: { token: "t" }, headersTimeoutMs: 300 });
+    const server = await startServer({ tls: { cert: pki.serverCert, key: pki.serverKey }, auth: { token: "t" }, headersTimeoutMs: 1_000 });
     const c = new Client({ url: server.url, transport, tls: { ca: pki.ca }, auth: { token: "t" } });
     try {
       const queue = uniqueQueue("tls-guard");
       const first = await c.enqueue("tls.keep", [1], { queue });
-      // Requests keep coming on the same connection for well past the 300 ms headers timeout.
-      for (let i = 0; i < 8; i++) {
-        await new Promise((r) => setTimeout(r, 100));
+      // Requests keep coming on the same connection for well past the 1 s headers timeout.
+      for (let i = 0; i < 12; i++) {
+        await new Promise((r) => setTimeout(r, 150));
         expect((await c.getJob(first.id)).id).toBe(first.id);
       }
       const metrics = await fetchMetrics(server, pki.ca);
