@@ -8,7 +8,7 @@ export type { RetryOptions } from "./client/retry.js";
 export type { EventsOptions } from "./client/events.js";
 export type { WaitForJobOptions } from "./client/wait.js";
 export type { Logger, LoggerOption } from "./util/logger.js";
-export type { ConnectionOptions } from "./client/config.js";
+export type { ConnectionOptions } from "./transport/connection.js";
 export { Worker, type WorkerOptions, type WorkerState, type WorkerEvents } from "./worker/worker.js";
 export type { AbandonedReport, AbandonReason } from "./worker/hard-deadline.js";
 export type { StallFallbackOptions } from "./worker/stall-policy.js";

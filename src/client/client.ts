@@ -8,7 +8,7 @@ import type { CronJob, CronRegistration, Health, Manifest, Page, QueueInfo, Queu
 import type { Workflow, WorkflowDefinition } from "../model/workflow.js";
 import { flattenWorkflow } from "../codec/workflow.js";
 import type { CallOptions, Transport } from "../transport/transport.js";
-import { CONNECTION_OPTION_KEYS, resolveTransport, type ConnectionOptions } from "./config.js";
+import { CONNECTION_OPTION_KEYS, resolveTransport, type ConnectionOptions } from "../transport/connection.js";
 import { followEvents, type EventsOptions } from "./events.js";
 import { withRetry, type RetryOptions } from "./retry.js";
 import { waitForJob, type WaitForJobOptions } from "./wait.js";

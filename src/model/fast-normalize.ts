@@ -8,7 +8,7 @@
  */
 import type { JobRequest, NormalizedJobRequest } from "./job.js";
 import { findNonJson, type JsonObject } from "./json.js";
-import { JOB_TYPE_RE, MAX_PRIORITY, MIN_PRIORITY, QUEUE_RE } from "./schemas.js";
+import { JOB_TYPE_RE, MAX_PRIORITY, MIN_PRIORITY, QUEUE_RE } from "./job-rules.js";
 import { UUIDV7_RE } from "./uuid.js";
 
 const SIMPLE_KEYS = new Set(["queue", "priority", "meta", "tags", "id"]);

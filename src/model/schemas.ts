@@ -7,12 +7,8 @@ import { instantFromText } from "./instant.js";
 import { rateLimitSchema, stripRateLimit } from "./rate-limit.js";
 import { UUIDV7_RE } from "./uuid.js";
 import { fastNormalize } from "./fast-normalize.js";
+import { JOB_TYPE_RE, MAX_PRIORITY, MIN_PRIORITY, QUEUE_RE } from "./job-rules.js";
 import { unknownKeyMessage } from "../util/did-you-mean.js";
-
-export const JOB_TYPE_RE = /^[a-z][a-z0-9_-]*(\.[a-z][a-z0-9_-]*)*$/;
-export const QUEUE_RE = /^[a-z0-9][a-z0-9\-.]*$/;
-export const MIN_PRIORITY = -100;
-export const MAX_PRIORITY = 100;
 
 export const jobTypeSchema = z
   .string({ error: "must be a string" })

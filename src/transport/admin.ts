@@ -22,7 +22,7 @@ import type {
 } from "../model/admin.js";
 import type { Job, JobState } from "../model/job.js";
 import type { WorkerDirective } from "../model/system.js";
-import type { CallOptions } from "./transport.js";
+import type { CallOptions } from "./call-options.js";
 
 /**
  * The wire side of `client.admin`, for custom transports (`Transport.admin`).

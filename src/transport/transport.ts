@@ -22,15 +22,9 @@ import type {
 import type { Workflow, WorkflowDefinition } from "../model/workflow.js";
 import type { AdminTransport } from "./admin.js";
 
-/** Per-call options every operation takes: cancel it, bound it, add headers. */
-export interface CallOptions {
-  /** Aborts the call. */
-  signal?: AbortSignal;
-  /** Per-call deadline; the transport's default applies when absent. */
-  timeoutMs?: number;
-  /** Extra request headers / metadata for this call. */
-  headers?: Record<string, string>;
-}
+import type { CallOptions } from "./call-options.js";
+
+export type { CallOptions } from "./call-options.js";
 
 /** Asks for up to `count` available jobs from `queues` for one worker (the pull side of dispatch). */
 export interface FetchJobsRequest {

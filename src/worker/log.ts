@@ -4,7 +4,7 @@
  * minute while it lasts, regained), each failed job attempt, each settle that
  * did not get through, and errors outside any job.
  */
-import { CONNECTION_OPTION_KEYS } from "../client/config.js";
+import { CONNECTION_OPTION_KEYS } from "../transport/connection.js";
 import { ConnectionWatch } from "../util/connection-watch.js";
 import { errorText, type Logger } from "../util/logger.js";
 import type { KeyList } from "../util/options.js";

@@ -7,7 +7,7 @@
  * Lifecycle: idle -> running <-> quiet -> terminate -> terminated.
  */
 import type { z } from "zod";
-import { resolveTransport, type ConnectionOptions } from "../client/config.js";
+import { resolveTransport, type ConnectionOptions } from "../transport/connection.js";
 import { resolveLogger } from "../util/logger.js";
 import { checkOptionKeys } from "../util/options.js";
 import { attachWorkerLogger, WORKER_OPTION_KEYS } from "./log.js";

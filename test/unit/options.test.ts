@@ -1,7 +1,7 @@
 /** Every mistake in an options object fails at construction and says what to fix. */
 import { describe, expect, it } from "vitest";
 import { Client, grpcTransport, httpTransport, ValidationError, Worker } from "../../src/index.js";
-import { resolveTransport } from "../../src/client/config.js";
+import { resolveTransport } from "../../src/transport/connection.js";
 import { closest, levenshtein } from "../../src/util/did-you-mean.js";
 import { TRANSPORTS } from "../helpers.js";
 

@@ -26,7 +26,7 @@ import { bulk, listJobs, purgeDeadLetter, purgeQueue, requireConfirm } from "../
 import { AdminViews } from "../admin/views.js";
 import type { ServerCore } from "../core.js";
 import type { JobRecord } from "../store/store.js";
-import { jobJson } from "./routes.js";
+import { jobJson } from "./route-helpers.js";
 import type { HttpRequest, HttpRouter } from "./router.js";
 
 function invalid(path: string, message: string): ValidationError {

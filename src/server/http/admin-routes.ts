@@ -16,7 +16,7 @@ import { admitWorkflow, cronExtraJson, cronJobOf, normalizeWire, queueInfoOf, qu
 import { OVERLAP_POLICIES, type CronRecord, type OverlapPolicy } from "../store/cron.js";
 import { parseVersion, type SchemaRecord } from "../store/schemas.js";
 import type { QueueSummary } from "../store/store.js";
-import { eventFilter, intParam, jobJson, lastEventId, objectBody, workerJson } from "./routes.js";
+import { eventFilter, intParam, jobJson, lastEventId, objectBody, workerJson } from "./route-helpers.js";
 import type { HttpRequest, HttpRouter } from "./router.js";
 import { sseStream } from "./sse.js";
 import { registerAdminApiRoutes } from "./admin-api-routes.js";

@@ -5,105 +5,23 @@
  * workflows, schemas and admin in admin-routes.ts.
  */
 import { rateLimitHeaders, registerRateLimitRoutes } from "./rate-limit-routes.js";
-import { ackResultToJson, eventToJson, jobErrorFromJson, jobRequestFromJson, jobToJson, nackResultToJson } from "../../codec/json.js";
+import { ackResultToJson, eventToJson, jobErrorFromJson, jobRequestFromJson, nackResultToJson } from "../../codec/json.js";
 import { formatInstant } from "../../codec/values.js";
 import { manifestToJson } from "../../codec/admin.js";
-import { ValidationError } from "../../model/errors.js";
-import type { EventFilter } from "../../model/events.js";
 import { isJsonObject, type JsonObject, type JsonValue } from "../../model/json.js";
 import type { ServerCore } from "../core.js";
 import { checkBatchSize } from "../../model/limits.js";
 import { admitBatch, checkWorkerValue, enqueueChecked, normalizeWire, schemaCheck } from "../shared.js";
-import type { JobRecord, NackOptions, WorkerInfo } from "../store/store.js";
+import type { JobRecord, NackOptions } from "../store/store.js";
 import { registerAdminRoutes } from "./admin-routes.js";
 import { registerAdminWorkflowRoutes } from "./admin-workflow-routes.js";
 import { registerUiRoutes, type UiAssets } from "./ui-routes.js";
 import { registerConformanceRoutes } from "./conformance-routes.js";
 import { HttpRouter, type HttpRequest, type HttpResult } from "./router.js";
 import { EVENT_SOURCE, sseStream } from "./sse.js";
-
-export function objectBody(req: HttpRequest): JsonObject {
-  if (!isJsonObject(req.body)) throw new ValidationError("request body must be a JSON object");
-  return req.body;
-}
-
-export function jobJson(rec: JobRecord): JsonObject {
-  return jobToJson(rec.job, rec.extra);
-}
-
-function invalid(path: string, message: string): ValidationError {
-  return new ValidationError(`${path}: ${message}`, { issues: [{ path, message }] });
-}
-
-export function stringField(o: JsonObject, name: string): string {
-  const v = o[name];
-  if (typeof v !== "string" || v === "") throw invalid(name, "must be a non-empty string");
-  return v;
-}
-
-export function optionalMs(o: JsonObject, name: string): number | undefined {
-  const v = o[name];
-  if (v === undefined || v === null) return undefined;
-  if (typeof v !== "number" || !Number.isFinite(v) || v <= 0) throw invalid(name, "must be a positive number of milliseconds");
-  return v;
-}
-
-function queuesField(o: JsonObject): string[] {
-  const q = o.queues;
-  if (q === undefined) return ["default"];
-  if (!Array.isArray(q) || q.length === 0 || !q.every((x) => typeof x === "string")) throw invalid("queues", "must be a non-empty array of queue names");
-  return q as string[];
-}
-
-/** A query parameter as a non-negative integer, or the default. */
-export function intParam(q: URLSearchParams, name: string, def: number, max: number): number {
-  const raw = q.get(name);
-  if (raw === null || raw === "") return def;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < 0) throw invalid(name, "must be a non-negative integer");
-  return Math.min(n, max);
-}
-
-function listParam(q: URLSearchParams, name: string): string[] | undefined {
-  const v = q.getAll(name).flatMap((x) => x.split(",")).map((x) => x.trim()).filter(Boolean);
-  return v.length ? v : undefined;
-}
-
-export function eventFilter(q: URLSearchParams): EventFilter {
-  const f: EventFilter = {};
-  const queues = listParam(q, "queues") ?? listParam(q, "queue");
-  if (queues) f.queues = queues;
-  const types = listParam(q, "types") ?? listParam(q, "type");
-  if (types) f.types = types;
-  const job = q.get("job_id");
-  if (job) f.jobId = job;
-  const wf = q.get("workflow_id");
-  if (wf) f.workflowId = wf;
-  return f;
-}
-
-export function lastEventId(req: HttpRequest): string | undefined {
-  const h = req.headers["last-event-id"];
-  return (Array.isArray(h) ? h[0] : h) ?? req.query.get("last_event_id") ?? undefined;
-}
+import { eventFilter, intParam, invalid, jobJson, lastEventId, objectBody, optionalMs, queuesField, stringField, workerJson } from "./route-helpers.js";
 
 const RESPONSE_CODES = new Set(["RETRY", "DISCARD", "DEAD_LETTER", "FAIL"]);
-
-function workerJson(w: WorkerInfo, now: number): JsonObject {
-  return {
-    id: w.id,
-    worker_id: w.id,
-    state: w.state,
-    directive: w.directive,
-    active_jobs: w.activeJobIds.length,
-    active_job_ids: w.activeJobIds,
-    started_at: formatInstant(new Date(w.firstSeen)),
-    last_heartbeat_at: formatInstant(new Date(w.lastSeen)),
-    seconds_since_heartbeat: Math.max(0, Math.round((now - w.lastSeen) / 1000)),
-  };
-}
-
-export { workerJson };
 
 /** Longest a fetch may wait for work (`wait_ms`); clients must allow for it in their timeout. */
 export const MAX_LONG_POLL_MS = 30_000;

@@ -1,7 +1,7 @@
 import { ValidationError } from "../model/errors.js";
-import { createTransport, type TransportKind } from "../transport/index.js";
-import type { TransportOptions } from "../transport/options.js";
-import type { Transport } from "../transport/transport.js";
+import { createTransport, type TransportKind } from "./index.js";
+import type { TransportOptions } from "./options.js";
+import type { Transport } from "./transport.js";
 import { checkHttpUrl, type KeyList } from "../util/options.js";
 import type { LoggerOption } from "../util/logger.js";
 
