@@ -6,135 +6,28 @@
  * socket, no real waiting and nothing shared with any other fake.
  */
 import { Client, type BatchJob, type EnqueueMiddleware } from "../client/client.js";
-import { toMillis, type Duration } from "../model/duration.js";
-import { OjsError, TimeoutError, ValidationError } from "../model/errors.js";
-import { TERMINAL_STATES, type EnqueueOptions, type Job, type JobRequest, type JobState } from "../model/job.js";
+import type { Duration } from "../model/duration.js";
+import { OjsError, ValidationError } from "../model/errors.js";
+import type { EnqueueOptions, Job, JobRequest, JobState } from "../model/job.js";
 import type { JsonValue } from "../model/json.js";
-import type { StepDefinition, Workflow, WorkflowDefinition } from "../model/workflow.js";
+import type { Workflow, WorkflowDefinition } from "../model/workflow.js";
 import { ServerCore } from "../server/core.js";
-import type { SchemaValidationMode } from "../server/store/schemas.js";
 import type { CallOptions, ProgressUpdate } from "../transport/transport.js";
 import { toJobError } from "../worker/errors.js";
 import type { Worker } from "../worker/worker.js";
-import { describeExpectation, fail, inventory, listing, mismatches, plural, q, type JobExpectation, type JobMatch, type JobView } from "./assertions.js";
+import { fail, plural, q, type JobExpectation, type JobMatch, type JobView } from "./assertions.js";
 import { VirtualClock } from "./clock.js";
 import { runHandler, workerIdOf, type HandlerMap, type Handlers } from "./executor.js";
 import { InProcessTransport } from "./transport.js";
+import type { DrainOptions, DrainResult, FakeClientOptions, JobFilter, PerformedJob, RunOutcome, WorkflowExpectation } from "./fake-options.js";
+import { InjectedFailures } from "./failure-injection.js";
+import { RecordedJobs } from "./recorded-jobs.js";
+import { expectJobs, refuteJobs } from "./fake-expect.js";
+import { requestOnVirtualTime, workflowOnVirtualTime } from "./fake-virtual-time.js";
+import { beforeDeadline, DrainTimeout, drainTimeout } from "./drain-deadline.js";
 
-export interface FakeClientOptions {
-  /** Runs jobs in drain(), perform() and inline mode with this Worker's handlers and middleware. */
-  worker?: Worker;
-  /** Or with these handlers (no middleware). */
-  handlers?: HandlerMap;
-  /**
-   * Inline mode: every enqueue runs its job at once and resolves with the
-   * finished job; the handler's error rejects the enqueue. No retries, and
-   * delays are ignored. Needs `worker` or `handlers` (here or useHandlers()).
-   */
-  inline?: boolean;
-  /** Where virtual time starts; default the wall clock at creation. */
-  now?: Date | number | string;
-  /** The in-process server's default reservation of a fetched job, in virtual ms; default 30 000. */
-  visibilityTimeoutMs?: number;
-  /** How enqueued args are checked against registered schemas; default "warn" (as the embedded server). */
-  schemaValidation?: SchemaValidationMode;
-  /**
-   * Randomness for retry jitter, in [0, 1). Default 0.5, which makes jitter a
-   * factor of exactly 1: retry delays are exactly what the policy computes.
-   */
-  random?: () => number;
-}
+export type { DrainOptions, DrainResult, FakeClientOptions, JobFilter, PerformedJob, RunOutcome, WorkflowExpectation } from "./fake-options.js";
 
-export interface DrainOptions {
-  /** Default: the worker or handlers given to createFakeClient(). */
-  worker?: Worker;
-  handlers?: HandlerMap;
-  /** Only these queues; default every queue. Pass `worker.queues` to take only what that worker would. */
-  queues?: string[];
-  /** Stop after this many attempts; default no limit. */
-  maxJobs?: number;
-  /**
-   * When nothing is available, move virtual time to the next delayed or
-   * retrying job and go on, so that retries run as the policy says. Default true.
-   */
-  withScheduled?: boolean;
-  /** Real time allowed for the whole drain, a hanging handler included; default 30 000 ms. */
-  timeoutMs?: number;
-}
-
-/** How an attempt ended, as the server recorded it. */
-export type RunOutcome =
-  /** Acknowledged. */
-  | "completed"
-  /** Failed, with attempts left: scheduled for a retry. */
-  | "retryable"
-  /** Failed for good: no attempts left, a non-retryable error, or (inline, perform) no retries at all. */
-  | "discarded"
-  /**
-   * The server no longer held the job when the attempt ended (it was
-   * cancelled, cleared, or its reservation ran out because the handler moved
-   * time past it), as a real worker's settle would fail.
-   */
-  | "settleFailed";
-
-/** One attempt the fake ran. */
-export interface PerformedJob {
-  /** The job as the handler received it (state "active"). */
-  job: Job;
-  attempt: number;
-  mode: "drain" | "inline" | "perform";
-  outcome: RunOutcome;
-  /** What the handler returned, when it completed. */
-  result?: JsonValue;
-  /** What the attempt failed with: the handler's error (or the abort reason it stopped on), or the injected failure. */
-  error?: unknown;
-  /** Why the ack or nack was refused, when outcome is "settleFailed". */
-  settleError?: unknown;
-  /** True when failNext()/failAll() failed this attempt; the handler was not called. */
-  injected: boolean;
-  /** Every ctx.progress() call, normalised, in order (the fake does not throttle them). */
-  progress: ProgressUpdate[];
-}
-
-export interface DrainResult {
-  /** Attempts run: a job that failed once and then completed counts twice. */
-  processed: number;
-  completed: number;
-  /** Attempts that failed: retried + discarded (+ failed attempts whose settle failed). */
-  failed: number;
-  /** Failed attempts the policy will retry. */
-  retried: number;
-  /** Jobs that failed for good (discarded or dead-lettered). */
-  discarded: number;
-  settleFailed: number;
-  /** Jobs still waiting in the drained queues when drain stopped (maxJobs, a paused queue, withScheduled: false). */
-  remaining: number;
-  /** Every attempt, in the order run. */
-  runs: PerformedJob[];
-}
-
-export interface WorkflowExpectation {
-  kind?: WorkflowDefinition["kind"];
-  /** Steps of the workflow as the server holds it (nested steps and batch callbacks included). */
-  stepCount?: number;
-  /** Exactly this many such workflows; default at least one. */
-  count?: number;
-}
-
-/** Filters for allEnqueued() and allPerformed(). */
-export interface JobFilter {
-  type?: string;
-  queue?: string;
-}
-
-interface Failures {
-  /** failNext() entries, consumed first, in order. */
-  next: Array<{ error: unknown; remaining: number }>;
-  /** failAll(): applies whenever no failNext() entry is left. */
-  all?: { error: unknown };
-}
-
-const WAITING: ReadonlySet<JobState> = new Set(["available", "scheduled", "retryable", "pending"]);
 let fakes = 0;
 
 /**
@@ -158,12 +51,11 @@ export class FakeClient extends Client {
   private readonly workerId: string;
   private readonly userMiddleware: EnqueueMiddleware[] = [];
   private readonly stopRecording: () => void;
-  private enqueued: string[] = [];
-  /** Every recorded job before this index is finished (or gone): drain() starts its scans here. */
-  private waitingFrom = 0;
+  /** Every job the server created, in order. */
+  private readonly recorded: RecordedJobs;
   private performed: PerformedJob[] = [];
   private created: Array<{ id: string; name: string; kind: WorkflowDefinition["kind"] }> = [];
-  private failures = new Map<string, Failures>();
+  private readonly failures = new InjectedFailures();
   private isClosed = false;
 
   constructor(opts: FakeClientOptions = {}) {
@@ -180,21 +72,22 @@ export class FakeClient extends Client {
     super({ transport: local });
     this.clock = clock;
     this.core = core;
+    this.recorded = new RecordedJobs(core);
     this.local = local;
     this.handlers = handlers;
     this.inline = opts.inline ?? false;
     this.workerId = `ojs-fake-${process.pid}-${++fakes}`;
     // Every job the server creates, however (enqueue, batch, workflow step, cron run, a handler's enqueue), in order.
     this.stopRecording = core.store.events.subscribe((e) => {
-      if (e.type === "job.enqueued" && e.jobId) this.enqueued.push(e.jobId);
+      if (e.type === "job.enqueued" && e.jobId) this.recorded.add(e.jobId);
       // A dead-letter retry is the one way out of a terminal state.
-      else if (e.type === "job.retried") this.waitingFrom = 0;
+      else if (e.type === "job.retried") this.recorded.rescan();
     });
     // One outer middleware runs the user's chain exactly as Client would, then
     // measures `delay` on the virtual clock (Client folds it with Date.now()).
     super.useEnqueueMiddleware((request, next) => {
       const run = async (i: number, r: JobRequest): Promise<JobRequest | null> =>
-        i === this.userMiddleware.length ? next(this.onVirtualTime(r)) : await this.userMiddleware[i]!(r, (n) => run(i + 1, n));
+        i === this.userMiddleware.length ? next(requestOnVirtualTime(r, this.inline, this.clock.now())) : await this.userMiddleware[i]!(r, (n) => run(i + 1, n));
       return run(0, request);
     });
   }
@@ -245,7 +138,7 @@ export class FakeClient extends Client {
 
   /** As Client.workflow; step delays are measured on the virtual clock. Steps run when drained. */
   override async workflow(def: WorkflowDefinition, call?: CallOptions): Promise<Workflow> {
-    const wf = await super.workflow(this.workflowOnVirtualTime(def), call);
+    const wf = await super.workflow(workflowOnVirtualTime(def, this.clock.now()), call);
     this.created.push({ id: wf.id, name: wf.name || def.name, kind: def.kind });
     return wf;
   }
@@ -292,13 +185,13 @@ export class FakeClient extends Client {
    */
   failNext(type: string, error: unknown = new Error(`injected failure of ${type} (failNext)`), times = 1): this {
     if (!Number.isInteger(times) || times < 1) throw new ValidationError(`failNext: times must be a positive integer, got ${times}`);
-    this.failuresOf(type).next.push({ error, remaining: times });
+    this.failures.failNext(type, error, times);
     return this;
   }
 
   /** Every run of a job of this type fails with `error` (after any failNext() ones) until clear(); a new call replaces the error. */
   failAll(type: string, error: unknown = new Error(`injected failure of ${type} (failAll)`)): this {
-    this.failuresOf(type).all = { error };
+    this.failures.failAll(type, error);
     return this;
   }
 
@@ -320,11 +213,11 @@ export class FakeClient extends Client {
     while (r.processed < maxJobs) {
       this.checkOpen();
       if (Date.now() > deadline) throw drainTimeout(timeoutMs, r, undefined);
-      const order = this.readyQueues(filter);
+      const order = this.recorded.readyQueues(filter);
       const [job] = order.length ? await this.transport.fetch({ queues: order, count: 1, workerId: workerIdOf(handlers, this.workerId) }) : [];
       if (!job) {
         if (!withScheduled) break;
-        const due = this.nextDue(filter);
+        const due = this.recorded.nextDue(filter);
         // Nothing delayed, or something due that still cannot be taken (a paused queue): done.
         if (due === undefined || due <= this.clock.now()) break;
         this.clock.set(due);
@@ -339,7 +232,7 @@ export class FakeClient extends Client {
       else if (run.outcome === "discarded") r.discarded++;
       else r.settleFailed++;
     }
-    for (const j of this.unfinishedJobs()) if (WAITING.has(j.state) && (!filter || filter.has(j.queue))) r.remaining++;
+    r.remaining = this.recorded.waiting(filter);
     return r;
   }
 
@@ -347,7 +240,7 @@ export class FakeClient extends Client {
 
   /** Every job created so far, in order, as it is now (whatever its state): enqueued, batch, workflow steps, cron runs. */
   allEnqueued(filter: JobFilter = {}): Job[] {
-    return this.liveJobs().filter((j) => (filter.type === undefined || j.type === filter.type) && (filter.queue === undefined || j.queue === filter.queue));
+    return this.recorded.live().filter((j) => (filter.type === undefined || j.type === filter.type) && (filter.queue === undefined || j.queue === filter.queue));
   }
 
   /** Every attempt run (drain, inline, perform), in order. */
@@ -369,8 +262,7 @@ export class FakeClient extends Client {
   /** Forgets everything: jobs, queues, workflows, cron schedules, schemas, attempts and injected failures. Time stays where it is. */
   clear(): void {
     this.core.reset();
-    this.enqueued = [];
-    this.waitingFrom = 0;
+    this.recorded.clear();
     this.performed = [];
     this.created = [];
     this.failures.clear();
@@ -453,103 +345,11 @@ export class FakeClient extends Client {
 
   // --- internals --------------------------------------------------------------------------------
 
-  private onVirtualTime(r: JobRequest): JobRequest {
-    const o = r.options ?? {};
-    if (this.inline) {
-      // Inline mode runs every job now (TST §5.2): no delay, no schedule.
-      if (o.delay === undefined && o.scheduledAt === undefined) return r;
-      const { delay: _d, scheduledAt: _s, ...rest } = o;
-      return { ...r, options: rest };
-    }
-    return { ...r, options: delayOnClock(o, this.clock.now()) };
-  }
-
-  private workflowOnVirtualTime(def: WorkflowDefinition): WorkflowDefinition {
-    const now = this.clock.now();
-    const step = (s: StepDefinition): StepDefinition => (s.options ? { ...s, options: delayOnClock(s.options, now) } : s);
-    const walk = (d: WorkflowDefinition): WorkflowDefinition => {
-      const steps = d.steps.map((s) => ("kind" in s ? walk(s) : step(s)));
-      if (d.kind !== "batch") return { ...d, steps };
-      const cb = d.callbacks;
-      const callbacks: typeof cb = {};
-      if (cb.onComplete) callbacks.onComplete = step(cb.onComplete);
-      if (cb.onSuccess) callbacks.onSuccess = step(cb.onSuccess);
-      if (cb.onFailure) callbacks.onFailure = step(cb.onFailure);
-      return { ...d, steps, callbacks };
-    };
-    // Malformed input is left for Client.workflow to reject with its usual message.
-    return def && Array.isArray(def.steps) ? walk(def) : def;
-  }
-
   private requireHandlers(opts: { worker?: Worker; handlers?: HandlerMap } | undefined, what: string): Handlers {
     if (opts?.worker && opts.handlers) throw new ValidationError(`${what}: pass either worker or handlers, not both`);
     const h = opts?.worker ?? opts?.handlers ?? this.handlers;
     if (!h) throw new ValidationError(`${what} needs handlers to run jobs with: pass { worker } or { handlers } to createFakeClient()${opts ? " or here" : ""}, or call useHandlers()`);
     return h;
-  }
-
-  private failuresOf(type: string): Failures {
-    let f = this.failures.get(type);
-    if (!f) this.failures.set(type, (f = { next: [] }));
-    return f;
-  }
-
-  private takeFailure(type: string): { error: unknown } | undefined {
-    const f = this.failures.get(type);
-    const first = f?.next[0];
-    if (first) {
-      if (--first.remaining <= 0) f.next.shift();
-      return first;
-    }
-    return f?.all;
-  }
-
-  /** Recorded jobs still held by the server, as copies (tests must not change the server's state by accident). */
-  private liveJobs(): Job[] {
-    return [...this.storeJobs()].map((j) => structuredClone(j));
-  }
-
-  /** The server's own job objects, read only, without copying. */
-  private *storeJobs(): Generator<Readonly<Job>> {
-    const store = this.core.store;
-    for (const id of this.enqueued) if (store.has(id)) yield store.get(id).job;
-  }
-
-  /**
-   * The recorded jobs that may still be waiting, from the first unfinished one
-   * on: drain() scans them at every step, so finished jobs at the front are
-   * skipped for good.
-   */
-  private *unfinishedJobs(): Generator<Readonly<Job>> {
-    const store = this.core.store;
-    store.tick();
-    for (let i = this.waitingFrom; i < this.enqueued.length; i++) {
-      const id = this.enqueued[i]!;
-      const job = store.has(id) ? store.get(id).job : undefined;
-      if (i === this.waitingFrom && (!job || TERMINAL_STATES.has(job.state))) {
-        this.waitingFrom++;
-        continue;
-      }
-      if (job) yield job;
-    }
-  }
-
-  /** Queues with an available job, in the order their first available job was enqueued: FIFO across queues. */
-  private readyQueues(filter: Set<string> | undefined): string[] {
-    const out: string[] = [];
-    for (const j of this.unfinishedJobs()) if (j.state === "available" && (!filter || filter.has(j.queue)) && !out.includes(j.queue)) out.push(j.queue);
-    return out;
-  }
-
-  /** The earliest instant a delayed or retrying job falls due. */
-  private nextDue(filter: Set<string> | undefined): number | undefined {
-    let next: number | undefined;
-    for (const j of this.unfinishedJobs()) {
-      if ((j.state !== "scheduled" && j.state !== "retryable") || !j.scheduledAt || (filter && !filter.has(j.queue))) continue;
-      const at = j.scheduledAt.getTime();
-      if (next === undefined || at < next) next = at;
-    }
-    return next;
   }
 
   /** Takes exactly this job from its queue (others taken on the way are handed back untouched) and runs it once, without retries. */
@@ -586,7 +386,7 @@ export class FakeClient extends Client {
   ): Promise<{ run: PerformedJob; handlerOk: boolean }> {
     const workerId = workerIdOf(handlers, this.workerId);
     const progress: ProgressUpdate[] = [];
-    const failure = this.takeFailure(job.type);
+    const failure = this.failures.take(job.type);
     let outcome: { ok: true; result: JsonValue | undefined } | { ok: false; error: unknown };
     if (failure) outcome = { ok: false, error: failure.error };
     else {
@@ -652,74 +452,7 @@ export class FakeClient extends Client {
   }
 }
 
-type StackStart = (...args: never[]) => unknown;
-
-function expectJobs(jobs: readonly JobView[], noun: string, type: string, expected: JobExpectation, states: readonly string[] | undefined, stackStart: StackStart): void {
-  const match: JobMatch = {};
-  if (expected.args !== undefined) match.args = expected.args;
-  if (expected.queue !== undefined) match.queue = expected.queue;
-  if (expected.meta !== undefined) match.meta = expected.meta;
-  const why = (j: JobView): string[] => {
-    const out = mismatches(j, type, match);
-    if (out.length === 0 && states && !states.includes(j.state)) out.push(`it is ${j.state}`);
-    return out;
-  };
-  const n = jobs.filter((j) => why(j).length === 0).length;
-  if (expected.count === undefined ? n > 0 : n === expected.count) return;
-  const what = states ? states.join(" or ") : noun;
-  const head =
-    expected.count === undefined
-      ? `Expected a ${describeExpectation(type, match)} to be ${what}, but none was.`
-      : `Expected exactly ${expected.count} ${describeExpectation(type, match, expected.count !== 1)} to be ${what}, found ${n}.`;
-  fail(`${head}\n${inventory(noun, jobs, type, why)}`, stackStart, expected.count === undefined ? undefined : { actual: n, expected: expected.count, operator: "strictEqual" });
-}
-
-function refuteJobs(jobs: readonly JobView[], noun: string, type: string, match: JobMatch, stackStart: StackStart): void {
-  const found = jobs.filter((j) => mismatches(j, type, match).length === 0);
-  if (found.length === 0) return;
-  fail(`Expected no ${describeExpectation(type, match)} to be ${noun}, but found ${found.length}:\n${listing(found)}`, stackStart);
-}
-
 /** Makes a fake Client: see FakeClient. Each one is independent of every other. */
 export function createFakeClient(opts: FakeClientOptions = {}): FakeClient {
   return new FakeClient(opts);
 }
-
-/** `delay` measured from the virtual clock's now instead of Date.now(); anything invalid is left for validation to report. */
-function delayOnClock(o: EnqueueOptions, now: number): EnqueueOptions {
-  if (o.delay === undefined || o.scheduledAt !== undefined) return o;
-  const ms = toMillis(o.delay);
-  if (ms === undefined) return o;
-  const { delay: _d, ...rest } = o;
-  return { ...rest, scheduledAt: new Date(now + ms) };
-}
-
-class DrainTimeout extends Error {
-  constructor(readonly timeout: TimeoutError) {
-    super(timeout.message);
-  }
-}
-
-function drainTimeout(timeoutMs: number, r: DrainResult, running: Job | undefined): TimeoutError {
-  const still = running ? `; job ${running.id} (${running.type}) was still running` : "";
-  return new TimeoutError(`drain() did not finish within ${timeoutMs} ms (real time): ${plural(r.processed, "attempt")} run${still}`, { operation: "drain" });
-}
-
-/** The handler's outcome, unless the deadline comes first: then its signal aborts and a DrainTimeout is thrown. */
-async function beforeDeadline<T>(p: Promise<T>, deadline: number, abort: AbortController, timeout: () => TimeoutError): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const expired = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => {
-      const e = timeout();
-      abort.abort(e);
-      reject(new DrainTimeout(e));
-    }, Math.max(0, deadline - Date.now()));
-    timer.unref();
-  });
-  try {
-    return await Promise.race([p, expired]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
