@@ -6,7 +6,8 @@
  *   1 code, 2 message>)
  */
 import type { Job, NormalizedJobRequest } from "../../model/job.js";
-import { NEEDS_MERGE, Reader, type Writer, expectEnd } from "./buffer.js";
+import { NEEDS_MERGE, type Writer } from "./buffer.js";
+import { Reader, expectEnd } from "./reader.js";
 import { OPTIONS_SHAPE, readEnqueueRequest, readOptionsInto, writeEnqueueRequestBody, writeOptionsBody, type EnqueueOptionsFields } from "./enqueue.js";
 import { fieldEnd, writeInt32Field, writeStringField } from "./json.js";
 import { JOB_SHAPE, readJob, writeJobBody } from "./job.js";

@@ -14,7 +14,8 @@ import { formatInstant, parseInstant } from "../values.js";
 import { rateLimitFromWire, rateLimitToJson } from "../rate-limit.js";
 import type { NormalizedJobRequest, RetryPolicy, UniquePolicy } from "../../model/job.js";
 import type { JsonObject, JsonValue } from "../../model/json.js";
-import { NEEDS_MERGE, Reader, type Writer, expectEnd } from "./buffer.js";
+import { NEEDS_MERGE, type Writer } from "./buffer.js";
+import { Reader, expectEnd } from "./reader.js";
 import {
   fieldEnd,
   lastEntryKey,
@@ -30,7 +31,9 @@ import {
   writeTimestampField,
   writeValueField,
 } from "./json.js";
-import { hasKeys, isBackoffStrategy, readRetry, readUnique, RETRY_SHAPE, setOverride, UNIQUE_SHAPE, writeRetryBody, writeStructOverriding, writeUniqueBody } from "./job.js";
+import { hasKeys, setOverride, writeStructOverriding } from "./job.js";
+import { isBackoffStrategy } from "./enums.js";
+import { readRetry, readUnique, RETRY_SHAPE, UNIQUE_SHAPE, writeRetryBody, writeUniqueBody } from "./policies.js";
 import { LEAF, one, shape, type Shape } from "./merge.js";
 
 // Same strings as RESERVED_META in ../proto.ts.

@@ -10,7 +10,8 @@
  */
 import type { Job, NormalizedJobRequest } from "../../model/job.js";
 import type { NackResult } from "../../model/system.js";
-import { NEEDS_MERGE, Reader, type Writer, expectEnd } from "./buffer.js";
+import { NEEDS_MERGE, type Writer } from "./buffer.js";
+import { Reader, expectEnd } from "./reader.js";
 import { ENQUEUE_REQUEST_SHAPE, readEnqueueRequest, writeEnqueueRequestBody } from "./enqueue.js";
 import { fieldEnd, writeStringField } from "./json.js";
 import { JOB_SHAPE, readJob, writeJobBody } from "./job.js";

@@ -1,5 +1,5 @@
 /**
- * ojs.v1.Job, JobError, RetryPolicy and UniquePolicy between domain objects
+ * ojs.v1.Job and JobError between domain objects
  * and wire bytes, meaning exactly what jobToProto/jobFromProto (../proto.ts)
  * mean: the same reserved meta keys, the same {"$value": x} wrapping of
  * results, proto3 zero values read as "absent", the same enum mapping.
@@ -11,11 +11,13 @@
  *   14 created_at 0x72, 15 enqueued_at 0x7a, 16 scheduled_at 130, 17 started_at 138,
  *   18 completed_at 146, 19 expires_at 154, 20 timeout 162, 21 visibility_timeout 170,
  *   22 tags 178, 23 trace_id (ignored), 24 workflow_id 194, 25 specversion 202
- * (a tag is field << 3 | wire type; 130 and up take two bytes).
+ * (a tag is field << 3 | wire type; 130 and up take two bytes). RetryPolicy and
+ * UniquePolicy are in policies.ts, the enums in enums.ts.
  */
-import type { BackoffStrategy, Job, JobError, JobState, RetryPolicy, UniqueConflict, UniquePolicy } from "../../model/job.js";
+import type { Job, JobError, RetryPolicy, UniquePolicy } from "../../model/job.js";
 import { isJsonObject, type JsonObject, type JsonValue } from "../../model/json.js";
-import { NEEDS_MERGE, Reader, WireFormatError, type Writer, expectEnd } from "./buffer.js";
+import { NEEDS_MERGE, type Writer } from "./buffer.js";
+import { Reader, expectEnd } from "./reader.js";
 import {
   fieldEnd,
   lastEntryKey,
@@ -31,91 +33,20 @@ import {
   writeStringField,
   writeStructBody,
   writeStructEntry,
-  writeTag,
   writeTimestampField,
   writeValueField,
 } from "./json.js";
 import { LEAF, many, one, shape, type Shape } from "./merge.js";
+import { stateName, stateNumber } from "./enums.js";
+import { readRetry, readUnique, RETRY_SHAPE, UNIQUE_SHAPE, writeRetryBody, writeStrings, writeUniqueBody } from "./policies.js";
 
 // Same strings as RESERVED_META in ../proto.ts (not imported: that module pulls in every generated schema).
 export const META_PARENT_RESULTS = "ojs.parent_results";
 export const META_RETRY_DELAY_MS = "ojs.retry_delay_ms";
 const RESULT_KEY = "$value";
 
-// --- enums ----------------------------------------------------------------------
-
-const STATE_NAMES: readonly (JobState | undefined)[] = [
-  undefined,
-  "scheduled",
-  "available",
-  "pending",
-  "active",
-  "completed",
-  "retryable",
-  "cancelled",
-  "discarded",
-];
-
-/** ojs.v1.JobState number of a domain state; -1 for a string that is none. */
-export function stateNumber(s: JobState): number {
-  switch (s) {
-    case "scheduled":
-      return 1;
-    case "available":
-      return 2;
-    case "pending":
-      return 3;
-    case "active":
-      return 4;
-    case "completed":
-      return 5;
-    case "retryable":
-      return 6;
-    case "cancelled":
-      return 7;
-    case "discarded":
-      return 8;
-    default:
-      return -1;
-  }
-}
-
-export function stateName(n: number): JobState | undefined {
-  return n >= 1 && n <= 8 ? STATE_NAMES[n] : undefined;
-}
-
-export function requireStateNumber(s: JobState, what: string): number {
-  const n = stateNumber(s);
-  if (n < 0) throw new Error(`cannot encode ${what}: unknown job state ${String(s)}`);
-  return n;
-}
-
-const CONFLICT_NAMES: readonly (UniqueConflict | undefined)[] = [undefined, "reject", "replace", "ignore", "replace_except_schedule"];
-
-/** An unknown action goes out as UNSPECIFIED (no field), as uniqueToProto's lookup makes it. */
-function conflictNumber(c: UniqueConflict | undefined): number {
-  switch (c) {
-    case "reject":
-      return 1;
-    case "replace":
-      return 2;
-    case "ignore":
-      return 3;
-    case "replace_except_schedule":
-      return 4;
-    default:
-      return 0;
-  }
-}
-
-export function isBackoffStrategy(v: unknown): v is BackoffStrategy {
-  return v === "exponential" || v === "linear" || v === "constant" || v === "polynomial";
-}
-
 // --- shapes (for merge.ts) --------------------------------------------------------
 
-export const RETRY_SHAPE: Shape = shape({ 2: one(() => LEAF), 4: one(() => LEAF) });
-export const UNIQUE_SHAPE: Shape = shape({ 2: one(() => LEAF) });
 export const JOB_ERROR_SHAPE: Shape = shape({ 5: one(() => LEAF), 7: one(() => LEAF) });
 export const JOB_SHAPE: Shape = shape({
   5: one(() => LEAF),
@@ -188,52 +119,6 @@ export function writeResultBody(w: Writer, result: JsonValue): void {
     }
   }
   writeStructEntry(w, RESULT_KEY, result);
-}
-
-/** retryToProto: unset jitter goes out as true (the spec default), since proto3 cannot say "unset". */
-export function writeRetryBody(w: Writer, p: RetryPolicy): void {
-  writeInt32Field(w, 0x08, p.maxAttempts ?? 0, "ojs.v1.RetryPolicy.max_attempts");
-  if (p.initialInterval !== undefined) writeDurationField(w, 0x12, p.initialInterval);
-  const coefficient = p.backoffCoefficient ?? 0;
-  if (coefficient !== 0) {
-    w.byte(0x19); // 3: backoff_coefficient, I64
-    w.double(coefficient);
-  }
-  if (p.maxInterval !== undefined) writeDurationField(w, 0x22, p.maxInterval);
-  if (p.jitter ?? true) w.byte2(0x28, 1);
-  const nre = p.nonRetryableErrors;
-  if (nre) {
-    for (let i = 0; i < nre.length; i++) {
-      w.byte(0x32);
-      w.string(nre[i]!);
-    }
-  }
-  writeStringField(w, 0x3a, p.onExhaustion ?? "");
-}
-
-export function writeUniqueBody(w: Writer, u: UniquePolicy): void {
-  writeStrings(w, 0x0a, u.keys);
-  if (u.period !== undefined) writeDurationField(w, 0x12, u.period);
-  const c = conflictNumber(u.onConflict);
-  if (c !== 0) w.byte2(0x18, c);
-  const states = u.states;
-  if (states && states.length > 0) {
-    // 4: states, packed (proto3's default for repeated enums); every number fits one byte.
-    w.byte(0x22);
-    const at = w.open();
-    for (let i = 0; i < states.length; i++) w.byte(requireStateNumber(states[i]!, "ojs.v1.UniquePolicy.states"));
-    w.close(at);
-  }
-  writeStrings(w, 0x2a, u.argsKeys);
-  writeStrings(w, 0x32, u.metaKeys);
-}
-
-function writeStrings(w: Writer, tag: number, list: readonly string[] | undefined): void {
-  if (!list) return;
-  for (let i = 0; i < list.length; i++) {
-    writeTag(w, tag);
-    w.string(list[i]!);
-  }
 }
 
 /** jobErrorToProto: retryable, attempt and backtrace default to their zero values. */
@@ -330,113 +215,6 @@ export function resultFromStruct(s: JsonObject): JsonValue {
 export function hasKeys(o: JsonObject): boolean {
   for (const _ in o) return true;
   return false;
-}
-
-export function readRetry(r: Reader, end: number): RetryPolicy {
-  let maxAttempts = 0;
-  let initial: number | undefined;
-  let coefficient = 0;
-  let maxInterval: number | undefined;
-  let jitter = false;
-  let nre: string[] | undefined;
-  let onExhaustion = "";
-  while (r.pos < end) {
-    const t = r.tag();
-    switch (t) {
-      case 0x08:
-        maxAttempts = r.uint32() | 0;
-        break;
-      case 0x12:
-        if (initial !== undefined) throw NEEDS_MERGE;
-        initial = readDurationMs(r, fieldEnd(r));
-        break;
-      case 0x19:
-        coefficient = r.double();
-        break;
-      case 0x22:
-        if (maxInterval !== undefined) throw NEEDS_MERGE;
-        maxInterval = readDurationMs(r, fieldEnd(r));
-        break;
-      case 0x28:
-        jitter = r.bool();
-        break;
-      case 0x32:
-        (nre ??= []).push(r.string());
-        break;
-      case 0x3a:
-        onExhaustion = r.string();
-        break;
-      default:
-        r.skip(t);
-    }
-  }
-  expectEnd(r, end);
-  const p: RetryPolicy = {};
-  if (maxAttempts) p.maxAttempts = maxAttempts;
-  if (initial !== undefined) p.initialInterval = initial;
-  if (coefficient) p.backoffCoefficient = coefficient;
-  if (maxInterval !== undefined) p.maxInterval = maxInterval;
-  p.jitter = jitter;
-  if (nre) p.nonRetryableErrors = nre;
-  if (onExhaustion === "discard" || onExhaustion === "dead_letter") p.onExhaustion = onExhaustion;
-  return p;
-}
-
-export function readUnique(r: Reader, end: number): UniquePolicy {
-  let keys: string[] | undefined;
-  let period: number | undefined;
-  let conflict = 0;
-  let states: JobState[] | undefined;
-  let argsKeys: string[] | undefined;
-  let metaKeys: string[] | undefined;
-  while (r.pos < end) {
-    const t = r.tag();
-    switch (t) {
-      case 0x0a:
-        (keys ??= []).push(r.string());
-        break;
-      case 0x12:
-        if (period !== undefined) throw NEEDS_MERGE;
-        period = readDurationMs(r, fieldEnd(r));
-        break;
-      case 0x18:
-        conflict = r.uint32() | 0;
-        break;
-      case 0x20: {
-        // Unpacked (proto2 style): one varint per element. Unknown numbers are dropped, as uniqueFromProto does.
-        const s = stateName(r.uint32() | 0);
-        if (s) (states ??= []).push(s);
-        break;
-      }
-      case 0x22: {
-        const e = fieldEnd(r);
-        while (r.pos < e) {
-          const s = stateName(r.uint32() | 0);
-          if (s) (states ??= []).push(s);
-        }
-        if (r.pos !== e) throw new WireFormatError("a packed field runs past its length");
-        break;
-      }
-      case 0x2a:
-        (argsKeys ??= []).push(r.string());
-        break;
-      case 0x32:
-        (metaKeys ??= []).push(r.string());
-        break;
-      default:
-        r.skip(t);
-    }
-  }
-  expectEnd(r, end);
-  const u: UniquePolicy = {};
-  if (keys) u.keys = keys;
-  if (argsKeys) u.argsKeys = argsKeys;
-  if (metaKeys) u.metaKeys = metaKeys;
-  if (period !== undefined) u.period = period;
-  const c = conflict >= 1 && conflict <= 4 ? CONFLICT_NAMES[conflict] : undefined;
-  if (c) u.onConflict = c;
-  if (states) u.states = states;
-  return u;
 }
 
 export function readJobError(r: Reader, end: number): JobError {

@@ -14,7 +14,8 @@
  */
 import type { JsonObject, JsonValue } from "../../model/json.js";
 import { CODEC_MAX_DEPTH } from "../../model/limits.js";
-import { Reader, WireFormatError, Writer, checkInt32, checkInt64, expectEnd } from "./buffer.js";
+import { WireFormatError, Writer, checkInt32, checkInt64 } from "./buffer.js";
+import { Reader, expectEnd } from "./reader.js";
 
 /**
  * Values nest as deep as their input says, and these functions recurse once

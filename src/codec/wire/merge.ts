@@ -10,7 +10,8 @@
  *
  * Struct, ListValue and Value are left alone: their decoders merge natively.
  */
-import { Reader, WireFormatError, varintSize } from "./buffer.js";
+import { WireFormatError, varintSize } from "./buffer.js";
+import { Reader } from "./reader.js";
 
 export interface FieldShape {
   /** The message type of the field's elements. */

@@ -7,20 +7,20 @@
 import type { Job, JobError } from "../../model/job.js";
 import type { JsonObject, JsonValue } from "../../model/json.js";
 import type { NackResult } from "../../model/system.js";
-import { NEEDS_MERGE, Reader, type Writer, expectEnd } from "./buffer.js";
+import { NEEDS_MERGE, type Writer } from "./buffer.js";
+import { Reader, expectEnd } from "./reader.js";
 import { fieldEnd, readStructBody, readTimestampMs, writeStringField, writeTimestampField } from "./json.js";
 import {
   JOB_ERROR_SHAPE,
   JOB_SHAPE,
   readJob,
   readJobError,
-  stateNumber,
   resultFromStruct,
-  stateName,
   writeJobBody,
   writeJobErrorBody,
   writeResultBody,
 } from "./job.js";
+import { stateName, stateNumber } from "./enums.js";
 import { LEAF, many, one, shape, type Shape } from "./merge.js";
 
 /** ojs.v1.AckRequest. `result` is what the handler returned, any JSON. */

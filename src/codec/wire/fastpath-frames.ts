@@ -1,0 +1,69 @@
+/**
+ * The ojsconnect.v1 fast-path frames of the wire codec: many enqueue or
+ * settle calls in one message, and their outcomes.
+ */
+import type { Reader } from "./reader.js";
+import {
+  ENQUEUE_STREAM_REQUEST_SHAPE,
+  ENQUEUE_STREAM_RESPONSE_SHAPE,
+  SETTLE_STREAM_REQUEST_SHAPE,
+  SETTLE_STREAM_RESPONSE_SHAPE,
+  readEnqueueStreamRequest,
+  readEnqueueStreamResponse,
+  readSettleStreamRequest,
+  readSettleStreamResponse,
+  writeEnqueueStreamRequestBody,
+  writeEnqueueStreamResponseBody,
+  writeSettleStreamRequestBody,
+  writeSettleStreamResponseBody,
+  type EnqueueCall,
+  type EnqueueOutcome,
+  type SettleCall,
+  type SettleOutcome,
+} from "./fastpath.js";
+import { decode, w } from "./two-pass.js";
+
+// The `now` of the decode in progress, for the reader that turns a relative ttl into an instant.
+let decodeNow = 0;
+
+// --- ojsconnect.v1 fast-path frames ----------------------------------------------------------
+
+export function encodeEnqueueStreamRequest(calls: readonly EnqueueCall[], now: number = Date.now()): Uint8Array {
+  w.reset();
+  writeEnqueueStreamRequestBody(w, calls, now);
+  return w.finish();
+}
+export function decodeEnqueueStreamRequest(bytes: Uint8Array, now: number = Date.now()): EnqueueCall[] {
+  decodeNow = now;
+  return decode(bytes, ENQUEUE_STREAM_REQUEST_SHAPE, readEnqueueStreamRequestNow);
+}
+function readEnqueueStreamRequestNow(r: Reader, end: number): EnqueueCall[] {
+  return readEnqueueStreamRequest(r, end, decodeNow);
+}
+
+export function encodeEnqueueStreamResponse(outcomes: readonly EnqueueOutcome[]): Uint8Array {
+  w.reset();
+  writeEnqueueStreamResponseBody(w, outcomes);
+  return w.finish();
+}
+export function decodeEnqueueStreamResponse(bytes: Uint8Array): EnqueueOutcome[] {
+  return decode(bytes, ENQUEUE_STREAM_RESPONSE_SHAPE, readEnqueueStreamResponse);
+}
+
+export function encodeSettleStreamRequest(calls: readonly SettleCall[]): Uint8Array {
+  w.reset();
+  writeSettleStreamRequestBody(w, calls);
+  return w.finish();
+}
+export function decodeSettleStreamRequest(bytes: Uint8Array): SettleCall[] {
+  return decode(bytes, SETTLE_STREAM_REQUEST_SHAPE, readSettleStreamRequest);
+}
+
+export function encodeSettleStreamResponse(outcomes: readonly SettleOutcome[]): Uint8Array {
+  w.reset();
+  writeSettleStreamResponseBody(w, outcomes);
+  return w.finish();
+}
+export function decodeSettleStreamResponse(bytes: Uint8Array): SettleOutcome[] {
+  return decode(bytes, SETTLE_STREAM_RESPONSE_SHAPE, readSettleStreamResponse);
+}
