@@ -1,6 +1,7 @@
 /**
- * Faults a worker must survive without losing a job or running one twice, and
- * each worker defect of the official ojs-js-sdk (peer-matrix.md, A3) proved absent.
+ * Faults a worker must survive without losing a job or running one twice: a
+ * failing ack or nack, work arriving during shutdown, heartbeats while draining,
+ * stream faults, directives, abandoned reservations and cancellation.
  * The server and the connections are real; where a fault cannot be produced on
  * cue by a real server, a wrapper around the real transport injects it.
  */
@@ -31,7 +32,7 @@ describe.each(TRANSPORTS)("worker faults over %s", (name) => {
   afterAll(() => client.close());
   const jobState = async (id: string) => (await client.getJob(id)).state;
 
-  it("defect A3.1: an ack that fails is never turned into a nack, and the job is not reported failed", async () => {
+  it("an ack that fails is never turned into a nack, and the job is not reported failed", async () => {
     const queue = uniqueQueue("ackfail");
     const f = faulty(transportFor(name, ctx.url));
     f.fail("ack", () => new ConnectionError("ack lost"));
@@ -82,7 +83,7 @@ describe.each(TRANSPORTS)("worker faults over %s", (name) => {
     }
   }, 20_000);
 
-  it("defect A3.1: a listener that throws on job.completed does not fail the job", async () => {
+  it("a listener that throws on job.completed does not fail the job", async () => {
     const queue = uniqueQueue("listener");
     const w = new Worker({ url: ctx.url, transport: name, queues: [queue], handleSignals: false });
     const errors: unknown[] = [];
@@ -100,7 +101,7 @@ describe.each(TRANSPORTS)("worker faults over %s", (name) => {
     await w.stop();
   });
 
-  it("defect A3.2: a nack that keeps failing does not crash the process (no unhandled rejection)", async () => {
+  it("a nack that keeps failing does not crash the process (no unhandled rejection)", async () => {
     const queue = uniqueQueue("nackfail");
     const f = faulty(transportFor(name, ctx.url));
     f.fail("nack", () => new ConnectionError("server gone"));
@@ -126,7 +127,7 @@ describe.each(TRANSPORTS)("worker faults over %s", (name) => {
     await f.transport.close();
   }, 20_000);
 
-  it("defect A3.3: jobs that arrive after stop() began are handed back, not orphaned", async () => {
+  it("jobs that arrive after stop() began are handed back, not orphaned", async () => {
     const queue = uniqueQueue("orphan");
     const f = faulty(transportFor(name, ctx.url));
     // The server claims the jobs at once, but the answer reaches the worker only after
@@ -187,7 +188,7 @@ describe.each(TRANSPORTS)("worker faults over %s", (name) => {
     await f.transport.close();
   });
 
-  it("defect A3.4: heartbeats continue while draining, and what is left at the end of the grace period is failed with shutdown", async () => {
+  it("heartbeats continue while draining, and what is left at the end of the grace period is failed with shutdown", async () => {
     const queue = uniqueQueue("drain");
     const f = faulty(transportFor(name, ctx.url));
     const w = new Worker({ transport: f.transport, queues: [queue], handleSignals: false, visibilityTimeoutMs: 500, heartbeatIntervalMs: 100, concurrency: 2 });
@@ -219,7 +220,7 @@ describe.each(TRANSPORTS)("worker faults over %s", (name) => {
     await f.transport.close();
   });
 
-  it("defect A3.5: job timeouts are milliseconds in the model (a 2 s job timeout does not abort after 2 ms)", async () => {
+  it("job timeouts are milliseconds in the model (a 2 s job timeout does not abort after 2 ms)", async () => {
     const queue = uniqueQueue("units");
     const w = new Worker({ url: ctx.url, transport: name, queues: [queue], handleSignals: false });
     w.register("t.unit", async (c) => {
@@ -234,7 +235,7 @@ describe.each(TRANSPORTS)("worker faults over %s", (name) => {
     await w.stop();
   });
 
-  it("defect A3.13: calls with one long-lived AbortSignal leave no listener behind", async () => {
+  it("calls with one long-lived AbortSignal leave no listener behind", async () => {
     const t = transportFor(name, ctx.url);
     const signal = new AbortController().signal;
     for (let i = 0; i < 200; i++) await t.health({ signal });
@@ -242,7 +243,7 @@ describe.each(TRANSPORTS)("worker faults over %s", (name) => {
     await t.close();
   });
 
-  it("defect A3.15: a stopped worker does not restart, and concurrent stop() calls share one shutdown", async () => {
+  it("a stopped worker does not restart, and concurrent stop() calls share one shutdown", async () => {
     const w = new Worker({ url: ctx.url, transport: name, queues: [uniqueQueue()], handleSignals: false });
     w.register("t.x", () => null);
     const run = w.start();
@@ -347,7 +348,7 @@ describe("directives from servers that answer like the official backends", () =>
   });
   afterAll(() => new Promise<void>((r) => stub.close(() => r())));
 
-  it("defect A3.7: the directive is read from `directive` as well as `state`", async () => {
+  it("the directive is read from `directive` as well as `state`", async () => {
     const w = new Worker({ url, transport: "http", queues: ["default"], handleSignals: false, heartbeatIntervalMs: 50 });
     w.register("t.x", () => null);
     void w.start();

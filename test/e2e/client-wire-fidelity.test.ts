@@ -1,7 +1,9 @@
 /**
- * Each client-side defect of the official ojs-js-sdk (peer-matrix.md: A1, A3.6,
- * A3.18, A3.19, sections 5 and 7), proved absent here, over real sockets to the
- * embedded server wherever a real server can show it.
+ * What the client sends and receives is what the user meant, over real sockets
+ * to the embedded server wherever a real server can show it: values survive the
+ * gRPC wire, transient HTTP failures are retried, outgoing requests carry what
+ * was asked, and TLS and mutual TLS work on both transports. (These are the
+ * places where the official ojs-js-sdk client was found to go wrong.)
  */
 import { execFile } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -22,7 +24,7 @@ import { eventually, TRANSPORTS, uniqueQueue, useServer } from "../helpers.js";
 const ctx = useServer();
 const run = promisify(execFile);
 
-describe("A1: nothing is lost on the gRPC wire", () => {
+describe("nothing is lost on the gRPC wire", () => {
   let grpc: Client;
   let http: Client;
   beforeAll(() => {
@@ -85,7 +87,7 @@ describe("A1: nothing is lost on the gRPC wire", () => {
     expect(r.directive).toBe("running");
   });
 
-  it("progress is recorded over gRPC (a no-op in the official SDK)", async () => {
+  it("progress reported through a gRPC client is recorded (ojs.v1 has no progress RPC: the gRPC transport sends it over the HTTP binding; a no-op in the official SDK)", async () => {
     const queue = uniqueQueue("a1e");
     const job = await grpc.enqueue("a1.progress", [], { queue });
     await grpc.transport.fetch({ queues: [queue], count: 1, workerId: "w" });
@@ -123,7 +125,7 @@ describe("A1: nothing is lost on the gRPC wire", () => {
   });
 });
 
-describe.each(TRANSPORTS)("rate limits and retries over %s (section 7, A3.6)", (transport) => {
+describe.each(TRANSPORTS)("rate limits and retries over %s", (transport) => {
   it("a full queue answers RateLimitedError with retryAfterMs, and an enqueue with an id is retried after that wait", async () => {
     const queue = uniqueQueue("full");
     ctx.server.core.store.configureQueue(queue, { backpressure: { maxDepth: 1, strategy: "reject" } });
@@ -140,7 +142,7 @@ describe.each(TRANSPORTS)("rate limits and retries over %s (section 7, A3.6)", (
   });
 });
 
-describe("transient HTTP failures (section 7, A3.6)", () => {
+describe("transient HTTP failures are retried where that is safe", () => {
   let stub: Server;
   let url = "";
   const seen: Array<{ method: string; url: string; headers: IncomingHttpHeaders }> = [];
@@ -212,7 +214,7 @@ describe("transient HTTP failures (section 7, A3.6)", () => {
   });
 });
 
-describe("A3.18: what goes out is what the user meant", () => {
+describe("what goes out is what the user meant", () => {
   it("workflow steps keep their retry policy and meta (the official SDK sends camelCase retry and drops meta)", async () => {
     for (const transport of TRANSPORTS) {
       const c = new Client({ url: ctx.url, transport });
@@ -308,7 +310,7 @@ describe("section 5: the event stream", () => {
   });
 });
 
-describe("A3.19: TLS and mutual TLS for both transports", () => {
+describe("TLS and mutual TLS for both transports", () => {
   const pki = makePki();
 
   it.each(TRANSPORTS)("%s connects over TLS with a custom CA, and presents a client certificate for mTLS", async (transport) => {
