@@ -15,6 +15,7 @@ import { Client, Worker } from "../src/index.js";
 import { normalizeJobRequest } from "../src/model/schemas.js";
 import { startServer } from "../src/server/index.js";
 import { forkScript, installExitHandlers } from "./procs.js";
+import { serverCore } from "../src/server/internal.js";
 
 const argv = process.argv.slice(2);
 const quick = argv.includes("--quick");
@@ -85,15 +86,15 @@ async function restart(n: number): Promise<{ jobs: number; journalBytes: number;
     let server = await startServer({ dataDir: dir, fsync: "none", journalCompactAtBytes: 4 * 1024 ** 3 });
     const batch = Array.from({ length: 1000 }, (_, i) => ({ req: normalizeJobRequest({ type: "bench.job", args: [{ i }], options: { queue: "restart" } }) }));
     for (let i = 0; i < n / 1000; i++) {
-      server.core.store.enqueueBatch(batch);
-      await server.core.durable();
+      serverCore(server).store.enqueueBatch(batch);
+      await serverCore(server).durable();
     }
-    const journalBytes = server.core.journal!.stats.bytes;
+    const journalBytes = serverCore(server).journal!.stats.bytes;
     await server.close();
     const t0 = performance.now();
     server = await startServer({ dataDir: dir, journalCompactAtBytes: 4 * 1024 ** 3 });
     const startMs = performance.now() - t0;
-    const jobs = server.core.store.countByState("restart").available;
+    const jobs = serverCore(server).store.countByState("restart").available;
     await server.close();
     return { jobs, journalBytes, startMs };
   } finally {

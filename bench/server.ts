@@ -1,6 +1,7 @@
 /** The embedded OJS server in its own process. Answers "counts" (the store's own tally), "reset" and "stop". */
 import { startServer } from "../src/server/index.js";
 import { childSetup, send } from "./common.js";
+import { serverCore } from "../src/server/internal.js";
 
 childSetup();
 // OJS_BENCH_DATA_DIR (set by bench/journal.ts): the durable journal store instead of the memory store.
@@ -8,7 +9,7 @@ const dataDir = process.env.OJS_BENCH_DATA_DIR;
 const fsync = process.env.OJS_BENCH_FSYNC === "none" ? "none" : "always";
 const server = await startServer({ port: 0, ...(dataDir ? { dataDir, fsync } : {}) });
 process.on("message", (msg: { cmd: string; queue?: string }) => {
-  if (msg.cmd === "counts") void send({ type: "result", data: server.core.store.countByState(msg.queue) });
+  if (msg.cmd === "counts") void send({ type: "result", data: serverCore(server).store.countByState(msg.queue) });
   if (msg.cmd === "reset") {
     server.reset();
     void send({ type: "result", data: {} });

@@ -26,6 +26,7 @@ import {
   strayPath,
 } from "../test/support/fuzz.js";
 import { closeSession, frame, grpcCall, grpcSession } from "../test/support/wire-calls.js";
+import { serverCore } from "../src/server/internal.js";
 
 const { values } = parseArgs({
   options: {
@@ -107,7 +108,7 @@ const report = {
   failures: failures.length,
   serverAlive: health.status === 200 && grpcHealth.status === "0",
   heapMiB: { before: Math.round(heapBefore / 2 ** 20), after: Math.round(heapAfter / 2 ** 20) },
-  http5xxCounted: server.core.counters.get("5xx") ?? 0,
+  http5xxCounted: serverCore(server).counters.get("5xx") ?? 0,
   failureSamples: failures.slice(0, 50),
   answers,
 };

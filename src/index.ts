@@ -15,7 +15,24 @@ export type { StallFallbackOptions } from "./worker/stall-policy.js";
 export type { Handler, HandlerResult, JobContext, Middleware } from "./worker/types.js";
 export { NonRetryableError, JobTimeoutError, ShutdownError, JobCancelledError } from "./worker/errors.js";
 
-export * from "./model/errors.js";
+export {
+  AbortError,
+  AuthenticationError,
+  ConflictError,
+  ConnectionError,
+  DuplicateJobError,
+  NotFoundError,
+  OjsError,
+  PermissionDeniedError,
+  QueuePausedError,
+  RateLimitedError,
+  ServerError,
+  TimeoutError,
+  UnimplementedError,
+  ValidationError,
+  type OjsErrorCode,
+  type OjsErrorInit,
+} from "./model/errors.js";
 export type {
   EnqueueOptions,
   Job,

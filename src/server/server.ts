@@ -12,6 +12,7 @@ import { createServer as createNetServer, type AddressInfo, type Socket } from "
 import { setupSecurity, type SecurityOptions } from "./auth/setup.js";
 import { ConnectionGuard, type ConnectionLimitOptions } from "./connections.js";
 import { ServerCore } from "./core.js";
+import { registerServerCore } from "./internal.js";
 import { rawGrpcHandler } from "./grpc/raw.js";
 import { correctGrpcStatus } from "./grpc/status-fixes.js";
 import { grpcRoutes } from "./grpc/service.js";
@@ -89,8 +90,6 @@ export interface OjsServer extends AsyncDisposable {
   /** Base URL, e.g. "http://127.0.0.1:8080" ("https://" with TLS): the same for gRPC and HTTP clients. */
   readonly url: string;
   readonly port: number;
-  /** The state behind the server, for tests and the testing toolkit. */
-  readonly core: ServerCore;
   /** Drops every job, queue, worker, event, workflow, cron schedule and schema. */
   reset(): void;
   /** Stops accepting, ends open streams, closes connections and timers. Idempotent. */
@@ -214,14 +213,15 @@ export async function startServer(opts: ServerOptions = {}): Promise<OjsServer> 
     return closing;
   };
 
-  return {
+  const server: OjsServer = {
     url,
     port: addr.port,
-    core,
     reset: () => core.reset(),
     close,
     [Symbol.asyncDispose]: close,
   };
+  registerServerCore(server, core);
+  return server;
 }
 
 function isGrpc(req: NodeRequest): boolean {

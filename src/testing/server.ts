@@ -10,6 +10,7 @@ import { startServer, type ServerOptions } from "../server/server.js";
 import type { Clock } from "../server/store/clock.js";
 import type { Store } from "../server/store/store.js";
 import { Worker, type WorkerOptions } from "../worker/worker.js";
+import { serverCore } from "../server/internal.js";
 
 /** Options of startTestServer(). */
 export interface TestServerOptions extends Omit<ServerOptions, "store"> {
@@ -86,7 +87,7 @@ export async function startTestServer(opts: TestServerOptions = {}): Promise<Tes
       workers.add(w);
       return w;
     },
-    waitForJob: (id, o = {}) => waitForJob(server.core.store, id, o),
+    waitForJob: (id, o = {}) => waitForJob(serverCore(server).store, id, o),
     close() {
       closing ??= (async () => {
         await Promise.allSettled([...workers].map((w) => w.stop({ gracePeriodMs: 0 })));

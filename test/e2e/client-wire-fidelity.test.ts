@@ -20,6 +20,7 @@ import { authHeaders } from "../../src/transport/options.js";
 import { Proxy } from "../support/proxy.js";
 import { makePki, startTlsProxy } from "../support/tls-proxy.js";
 import { eventually, TRANSPORTS, uniqueQueue, useServer } from "../helpers.js";
+import { serverCore } from "../../src/server/internal.js";
 
 const ctx = useServer();
 const run = promisify(execFile);
@@ -128,7 +129,7 @@ describe("nothing is lost on the gRPC wire", () => {
 describe.each(TRANSPORTS)("rate limits and retries over %s", (transport) => {
   it("a full queue answers RateLimitedError with retryAfterMs, and an enqueue with an id is retried after that wait", async () => {
     const queue = uniqueQueue("full");
-    ctx.server.core.store.configureQueue(queue, { backpressure: { maxDepth: 1, strategy: "reject" } });
+    serverCore(ctx.server).store.configureQueue(queue, { backpressure: { maxDepth: 1, strategy: "reject" } });
     const c = new Client({ url: ctx.url, transport, retry: { maxAttempts: 3, maxDelayMs: 200 } });
     await c.enqueue("rl.x", [1], { queue });
     const err = await c.enqueue("rl.x", [2], { queue }).catch((e: unknown) => e);

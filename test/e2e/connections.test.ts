@@ -10,6 +10,7 @@ import { Client } from "../../src/index.js";
 import { startServer, type OjsServer } from "../../src/server/index.js";
 import { grpcTransport } from "../../src/transport/index.js";
 import { eventually, TRANSPORTS } from "../helpers.js";
+import { serverCore } from "../../src/server/internal.js";
 
 const cleanup: Array<() => unknown> = [];
 afterEach(async () => {
@@ -41,7 +42,7 @@ async function silentSockets(url: string, n: number): Promise<{ sockets: Socket[
   return { sockets, closed: () => closed };
 }
 
-const counter = (s: OjsServer, name: string) => s.core.counters.get(name) ?? 0;
+const counter = (s: OjsServer, name: string) => serverCore(s).counters.get(name) ?? 0;
 
 describe("silent sockets", () => {
   it("300 sockets that send nothing are all closed after the header timeout; the cap drops a flood first; real requests still work", async () => {

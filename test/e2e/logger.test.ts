@@ -10,6 +10,7 @@ import { startServer, type OjsServer } from "../../src/server/index.js";
 import { ConnectionWatch } from "../../src/util/connection-watch.js";
 import type { Logger } from "../../src/util/logger.js";
 import { TRANSPORTS, eventually, uniqueQueue, useServer } from "../helpers.js";
+import { serverCore } from "../../src/server/internal.js";
 
 type Line = { level: "info" | "warn" | "error"; message: string };
 function capture(): Logger & { lines: Line[] } {
@@ -171,7 +172,7 @@ describe("server logger", () => {
     const log = capture();
     const server = await startServer({ logger: log });
     // A fault the server cannot be made to have on cue: its health check breaks.
-    server.core.health = () => {
+    serverCore(server).health = () => {
       throw new Error("disk on fire");
     };
     const c = new Client({ url: server.url, transport, logger: false });

@@ -12,6 +12,7 @@ import type { OjsServer } from "../../src/server/index.js";
 import { eventually, TRANSPORTS, uniqueQueue, useServer } from "../helpers.js";
 import { Proxy } from "../support/proxy.js";
 import { AbandonedStream, h2Session } from "../support/raw-stream.js";
+import { serverCore } from "../../src/server/internal.js";
 
 const once = { maxAttempts: 1 };
 
@@ -26,7 +27,7 @@ async function states(client: Client, jobs: Job[]): Promise<Record<string, numbe
 
 /** Jobs of a queue by state, read from the server in process: cheap enough to poll. */
 function counts(server: OjsServer, queue: string): Record<string, number> {
-  return Object.fromEntries(Object.entries(server.core.store.countByState(queue)).filter(([, n]) => n > 0));
+  return Object.fromEntries(Object.entries(serverCore(server).store.countByState(queue)).filter(([, n]) => n > 0));
 }
 
 const cleanup: Array<() => unknown> = [];
@@ -47,7 +48,7 @@ describe("a StreamJobs call that receives jobs but never settles them", () => {
     const s = new AbandonedStream(session, { queues: [queue], workerId: "silent", maxConcurrent: 5 });
     await eventually(() => s.ended, 5000);
     expect(s.status).toBe("14");
-    expect(ctx.server.core.counters.get("streams.stale.lease")).toBe(1);
+    expect(serverCore(ctx.server).counters.get("streams.stale.lease")).toBe(1);
     // Before: the slot went back to the same silent stream, 5 jobs at a time, each round an attempt.
     expect(s.received).toBe(5);
     await eventually(() => counts(ctx.server, queue).available === 20, 5000);
@@ -71,7 +72,7 @@ describe("workers that crash right after receiving their jobs", () => {
       session.destroy();
     }
     await eventually(() => counts(ctx.server, queue).available === 30, 5000);
-    const reclaimed = ctx.server.core.store.recentEvents({ types: ["job.reclaimed"], queues: [queue] }, 1000);
+    const reclaimed = serverCore(ctx.server).store.recentEvents({ types: ["job.reclaimed"], queues: [queue] }, 1000);
     expect(reclaimed.length).toBe(30);
     expect(reclaimed.every((e) => (e.data as { charged?: boolean }).charged === false)).toBe(true);
     for (const j of await Promise.all(jobs.map((x) => client.getJob(x.id)))) expect(j).toMatchObject({ state: "available", attempt: 0, errors: [] });
@@ -100,7 +101,7 @@ describe.each(TRANSPORTS)("500 abandoned StreamJobs calls and a real worker over
     await eventually(() => counts(ctx.server, queue).completed === 1000, 40_000, 50);
     expect(ran).toBe(1000);
     // The fault happened: every abandoned stream held a job until its lease ran out, and was then closed.
-    expect(ctx.server.core.counters.get("streams.stale.lease")).toBe(500);
+    expect(serverCore(ctx.server).counters.get("streams.stale.lease")).toBe(500);
     expect(abandoned.every((s) => s.received === 1 && s.status === "14")).toBe(true);
     for (const j of await Promise.all(jobs.map((x) => client.getJob(x.id)))) expect(j).toMatchObject({ attempt: 1, errors: [] });
   }, 60_000);
@@ -139,7 +140,7 @@ describe("a gRPC worker behind a link that freezes (no byte passes, the sockets 
     expect(proxy.freeze()).toBeGreaterThan(0);
     await eventually(() => counts(ctx.server, queue).completed === 40, 30_000, 50);
     // The fault happened and was noticed by pings, not by TCP (which takes minutes) nor a 25 s ping cycle.
-    expect(ctx.server.core.counters.get("connections.keepalive_timeout")).toBeGreaterThanOrEqual(1);
+    expect(serverCore(ctx.server).counters.get("connections.keepalive_timeout")).toBeGreaterThanOrEqual(1);
     expect(reconnects.length).toBeGreaterThanOrEqual(1);
     expect(reconnects[0]! - frozenAt).toBeLessThan(5000);
     expect(await states(client, jobs)).toEqual({ completed: 40 });
@@ -164,7 +165,7 @@ describe("a gRPC worker behind a link that freezes (no byte passes, the sockets 
     await eventually(() => completed >= 10, 10_000);
     proxy.freeze();
     await eventually(() => counts(server, queue).completed === 30, 30_000, 50);
-    expect(server.core.counters.get("streams.stale.superseded")).toBeGreaterThanOrEqual(1);
+    expect(serverCore(server).counters.get("streams.stale.superseded")).toBeGreaterThanOrEqual(1);
     expect(await states(client, jobs)).toEqual({ completed: 30 });
   }, 50_000);
 });
@@ -184,7 +185,7 @@ describe("the start signal of a pushed job", () => {
     void worker.start();
     cleanup.push(() => worker.stop());
     cleanup.push(open);
-    await eventually(() => ctx.server.core.store.get(job!.id).started, 5000);
-    expect(ctx.server.core.store.getWorker(worker.workerId).reportsStarts).toBe(true);
+    await eventually(() => serverCore(ctx.server).store.get(job!.id).started, 5000);
+    expect(serverCore(ctx.server).store.getWorker(worker.workerId).reportsStarts).toBe(true);
   });
 });

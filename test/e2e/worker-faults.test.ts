@@ -16,6 +16,7 @@ import type { Transport } from "../../src/transport/transport.js";
 import { faulty } from "../support/faulty-transport.js";
 import { Proxy } from "../support/proxy.js";
 import { eventually, TRANSPORTS, uniqueQueue, useServer, type TransportName } from "../helpers.js";
+import { serverCore } from "../../src/server/internal.js";
 
 const ctx = useServer({ visibilityTimeoutMs: 4000 });
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -392,7 +393,7 @@ describe("streams ended by the server", () => {
     const jobs = await client.enqueueBatch(Array.from({ length: 200 }, (_, i) => ({ type: "t.work", args: [i], options: { queue } })));
     await eventually(() => runs.size > 50, 10_000, 1);
     // What the server does to its streams when it shuts down or sheds load: it ends them.
-    const ended = [...ctx.server.core.streams];
+    const ended = [...serverCore(ctx.server).streams];
     const opensBefore = f.calls.streamJobs;
     for (const stop of ended) stop();
     await eventually(async () => (await Promise.all(jobs.map((j) => client.getJob(j.id)))).every((j) => j.state === "completed"), 15_000, 50);

@@ -2,6 +2,7 @@ import { afterEach, beforeAll, afterAll, describe, expect, it } from "vitest";
 import { z } from "zod";
 import { chain, Client, NonRetryableError, step, type Job, type Worker } from "../../src/index.js";
 import { eventually, TRANSPORTS, uniqueQueue, useServer, worker as mkWorker, type TransportName } from "../helpers.js";
+import { serverCore } from "../../src/server/internal.js";
 
 const ctx = useServer({ visibilityTimeoutMs: 5000 });
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -159,15 +160,15 @@ describe.each(TRANSPORTS)("Worker over %s", (transport: TransportName) => {
     const w = start([queue], { heartbeatIntervalMs: 100 }, (w) => w.register("t.q", (c) => void done.push(c.jobId)));
     const first = await client.enqueue("t.q", [], { queue });
     await waitState(first.id, "completed");
-    ctx.server.core.store.directWorker(w.workerId, "quiet");
+    serverCore(ctx.server).store.directWorker(w.workerId, "quiet");
     await eventually(() => w.state === "quiet");
     const second = await client.enqueue("t.q", [], { queue });
     await sleep(400);
     expect((await client.getJob(second.id)).state).toBe("available");
-    ctx.server.core.store.directWorker(w.workerId, "running");
+    serverCore(ctx.server).store.directWorker(w.workerId, "running");
     await eventually(() => w.state === "running");
     await waitState(second.id, "completed");
-    ctx.server.core.store.directWorker(w.workerId, "terminate");
+    serverCore(ctx.server).store.directWorker(w.workerId, "terminate");
     await eventually(() => w.state === "terminated");
   });
 

@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startServer, type OjsServer } from "../../src/server/index.js";
 import { collectGarbage, grpcBody, grpcMethods, grpcSend, SERVER_FAULT_CODES } from "../support/fuzz.js";
 import { closeSession, frame, grpcCall, grpcSession } from "../support/wire-calls.js";
+import { serverCore } from "../../src/server/internal.js";
 
 let server: OjsServer;
 /** Heap in use after a full collection, before any fuzzing. */
@@ -63,6 +64,6 @@ describe("gRPC fuzzing", () => {
     collectGarbage();
     // What the fuzzed requests left behind is gone: the heap is back near where it started.
     expect(process.memoryUsage().heapUsed - baselineHeap).toBeLessThan(64 * 1024 * 1024);
-    expect(server.core.queued.total).toBe(0);
+    expect(serverCore(server).queued.total).toBe(0);
   });
 });

@@ -8,6 +8,7 @@ import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startServer, type OjsServer } from "../../src/server/index.js";
 import { collectGarbage, httpBody, httpRouteTable, httpSend, pathFor, strayPath } from "../support/fuzz.js";
+import { serverCore } from "../../src/server/internal.js";
 
 let server: OjsServer;
 /** Heap in use after a full collection, before any fuzzing. */
@@ -63,7 +64,7 @@ describe("HTTP fuzzing", () => {
   });
 
   it("afterwards: no 5xx counted, the server answers, memory is back within bounds", async () => {
-    expect(server.core.counters.get("5xx") ?? 0).toBe(0);
+    expect(serverCore(server).counters.get("5xx") ?? 0).toBe(0);
     const health = await httpSend(server.url, "GET", "/health", undefined, undefined);
     expect(health.status).toBe(200);
     server.reset();
@@ -71,6 +72,6 @@ describe("HTTP fuzzing", () => {
     // The fuzzed requests are gone; what the process holds is its baseline plus test code.
     // What the fuzzed requests left behind is gone: the heap is back near where it started.
     expect(process.memoryUsage().heapUsed - baselineHeap).toBeLessThan(64 * 1024 * 1024);
-    expect(server.core.queued.total).toBe(0);
+    expect(serverCore(server).queued.total).toBe(0);
   });
 });

@@ -14,6 +14,7 @@ import { crc32, tableCrc32 } from "../../src/server/store/journal/crc32.js";
 import { Journal, type JournalOptions } from "../../src/server/store/journal/journal.js";
 import { startServer } from "../../src/server/server.js";
 import { Client } from "../../src/index.js";
+import { serverCore } from "../../src/server/internal.js";
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -188,7 +189,7 @@ describe("journal store", () => {
     const dir = tempDir();
     const server = await startServer({ dataDir: dir });
     try {
-      const journal = server.core.journal!;
+      const journal = serverCore(server).journal!;
       let faults = 0;
       journal.faults.beforeWrite = () => {
         faults++;
@@ -221,7 +222,7 @@ describe("journal store", () => {
       const [claimed] = await client.transport.fetch({ queues: ["disk"], count: 1, workerId: "w" });
       expect(claimed!.id).toBe(held.id);
       let faults = 0;
-      server.core.journal!.faults.beforeWrite = () => {
+      serverCore(server).journal!.faults.beforeWrite = () => {
         faults++;
         throw Object.assign(new Error("ENOSPC: no space left on device, write"), { code: "ENOSPC" });
       };

@@ -14,6 +14,7 @@ import { GrpcTransport } from "../../src/transport/grpc/transport.js";
 import { Worker } from "../../src/worker/worker.js";
 import { eventually, TRANSPORTS, uniqueQueue } from "../helpers.js";
 import { closeSession, frame, grpcCall, grpcSession, httpCall } from "../support/wire-calls.js";
+import { serverCore } from "../../src/server/internal.js";
 
 /** `[[[...["x"]...]]]`, `depth` arrays deep, built without recursion. */
 function nested(depth: number): JsonValue[] {
@@ -23,7 +24,7 @@ function nested(depth: number): JsonValue[] {
 }
 
 function countJobs(server: OjsServer): number {
-  return Object.values(server.core.store.countByState()).reduce((a, b) => a + b, 0);
+  return Object.values(serverCore(server).store.countByState()).reduce((a, b) => a + b, 0);
 }
 
 const OPEN: Partial<typeof DEFAULT_LIMITS> = { maxDepth: 256, maxArgsBytes: 64 * 1024 * 1024, maxMetaBytes: 64 * 1024 * 1024, maxBatchJobs: 100_000 };
@@ -96,12 +97,12 @@ describe("the defects of issue 10, with the default limits", () => {
   it("a job too deep to encode that is in the store anyway: a gRPC worker's stream fails that job, the server stays up", async () => {
     const queue = uniqueQueue("deep");
     // Straight into the store, past every boundary check: what a bug elsewhere could leave there.
-    const rec = server.core.store.enqueue({ type: "deep.job", args: nested(3000), queue });
+    const rec = serverCore(server).store.enqueue({ type: "deep.job", args: nested(3000), queue });
     const session = grpcSession(server.url);
     try {
       const msg = toBinary(StreamJobsRequestSchema, create(StreamJobsRequestSchema, { queues: [queue], workerId: "w1", maxConcurrent: 1 }));
       await grpcCall(session, "/ojs.v1.OJSService/StreamJobs", frame(msg), 500);
-      const job = server.core.store.get(rec.id).job;
+      const job = serverCore(server).store.get(rec.id).job;
       expect(job.state).not.toBe("active");
       expect(job.errors.at(-1)?.code).toBe("undeliverable");
       const health = await httpCall(server.url, "GET", "/health");
@@ -166,13 +167,13 @@ describe.each(TRANSPORTS)("every limit over %s, decided by the server", (transpo
   it("maxResultBytes: an ack with a larger result is refused and the job stays active", async () => {
     const queue = uniqueQueue("res");
     const job = await c.enqueue("a.b", [], { queue });
-    const [rec] = server.core.store.fetch({ queues: [queue], count: 1, workerId: "w" });
+    const [rec] = serverCore(server).store.fetch({ queues: [queue], count: 1, workerId: "w" });
     expect(rec!.id).toBe(job.id);
     const body = JSON.stringify({ job_id: job.id, result: { big: "z".repeat(600) } });
     const r = await httpCall(server.url, "POST", "/ojs/v1/workers/ack", body, { "content-type": "application/json" });
     expect(r.status).toBe(422);
     expect(JSON.parse(r.text).error.message).toContain("maxResultBytes=500");
-    expect(server.core.store.get(job.id).job.state).toBe("active");
+    expect(serverCore(server).store.get(job.id).job.state).toBe("active");
   });
 
   it("workflows and cron templates meet the same limits", async () => {
@@ -212,9 +213,9 @@ describe.each(TRANSPORTS)("every limit over %s, decided by the server", (transpo
     expect([refusedWith!.code, refusedWith!.retryable]).toEqual(["queue_full", true]);
     expect(refusedWith!.message).toContain("maxQueuedBytes=30000");
     expect(accepted).toBeGreaterThan(10);
-    expect(server.core.queued.total).toBeLessThanOrEqual(30_000);
+    expect(serverCore(server).queued.total).toBeLessThanOrEqual(30_000);
     // Finishing jobs makes room.
-    for (const rec of server.core.store.fetch({ queues: [queue], count: 5, workerId: "w" })) server.core.store.ack(rec.id, null);
+    for (const rec of serverCore(server).store.fetch({ queues: [queue], count: 5, workerId: "w" })) serverCore(server).store.ack(rec.id, null);
     await c.enqueue("a.b", [arg], { queue });
     server.reset();
   });
