@@ -13,7 +13,7 @@ export { Worker, type WorkerOptions, type WorkerState, type WorkerEvents } from 
 export type { AbandonedReport, AbandonReason } from "./worker/hard-deadline.js";
 export type { StallFallbackOptions } from "./worker/stall-policy.js";
 export type { Handler, HandlerResult, JobContext, Middleware } from "./worker/types.js";
-export { NonRetryableError, JobTimeoutError, ShutdownError, JobCancelledError } from "./worker/errors.js";
+export { NonRetryableError, JobTimeoutError, ShutdownError, JobCancelledError, HandlerNotFoundError, JobAbortedError, MiddlewareError } from "./worker/errors.js";
 
 export {
   AbortError,

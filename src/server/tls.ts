@@ -12,6 +12,7 @@ import type { Server as Http1Server } from "node:http";
 import type { Http2Server } from "node:http2";
 import type { Socket } from "node:net";
 import { createServer as createTlsServer, type PeerCertificate, type TLSSocket } from "node:tls";
+import { ValidationError } from "../model/errors.js";
 
 /** Certificates for TLS on the server's one port; with `ca`, every client must present a certificate it signed (mTLS). */
 export interface TlsOptions {
@@ -38,15 +39,15 @@ export interface ResolvedTls {
 /** Reads the certificate files; errors say which file and why. */
 export function resolveTls(opts: TlsOptions): ResolvedTls {
   const pick = (inline: string | Buffer | undefined, file: string | undefined, what: string, required: boolean): string | Buffer | undefined => {
-    if (inline !== undefined && file !== undefined) throw new Error(`tls: give ${what} or ${what}File, not both`);
+    if (inline !== undefined && file !== undefined) throw new ValidationError(`tls: give ${what} or ${what}File, not both`);
     if (file !== undefined) {
       try {
         return readFileSync(file);
       } catch (e) {
-        throw new Error(`tls: cannot read ${what}File ${file}: ${(e as Error).message}`);
+        throw new ValidationError(`tls: cannot read ${what}File ${file}: ${(e as Error).message}`);
       }
     }
-    if (inline === undefined && required) throw new Error(`tls: ${what} (or ${what}File) is required`);
+    if (inline === undefined && required) throw new ValidationError(`tls: ${what} (or ${what}File) is required`);
     return inline;
   };
   return {

@@ -1,3 +1,4 @@
+import { OjsError } from "../model/errors.js";
 import type { JobError } from "../model/job.js";
 import type { JsonObject } from "../model/json.js";
 import { isJsonObject } from "../model/json.js";
@@ -9,41 +10,63 @@ import { isJsonObject } from "../model/json.js";
  * if (!user) throw new NonRetryableError("user deleted", { code: "user.not_found" });
  * ```
  */
-export class NonRetryableError extends Error {
+export class NonRetryableError extends OjsError {
   override name = "NonRetryableError";
-  readonly code: string;
-  readonly details: JsonObject | undefined;
   constructor(message: string, opts: { code?: string; details?: JsonObject; cause?: unknown } = {}) {
-    super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
-    this.code = opts.code ?? "non_retryable";
-    this.details = opts.details;
+    super(message, { code: opts.code ?? "non_retryable", retryable: false, details: opts.details, cause: opts.cause });
   }
 }
 
 /** Thrown into ctx.signal when a job runs past its timeout. */
-export class JobTimeoutError extends Error {
+export class JobTimeoutError extends OjsError {
   override name = "JobTimeoutError";
-  readonly code = "timeout";
+  declare readonly code: "timeout";
   constructor(readonly timeoutMs: number) {
-    super(`job exceeded its timeout of ${timeoutMs} ms`);
+    // retryable: a timed-out attempt is retried as its retry policy says (the nack carries retryable: true).
+    super(`job exceeded its timeout of ${timeoutMs} ms`, { code: "timeout", retryable: true });
   }
 }
 
 /** Thrown into ctx.signal when the worker's grace period ends with the job still running. */
-export class ShutdownError extends Error {
+export class ShutdownError extends OjsError {
   override name = "ShutdownError";
-  readonly code = "shutdown";
+  declare readonly code: "shutdown";
   constructor() {
-    super("the worker shut down before the job finished");
+    super("the worker shut down before the job finished", { code: "shutdown", retryable: true });
   }
 }
 
 /** Thrown into ctx.signal when the job was cancelled on the server. */
-export class JobCancelledError extends Error {
+export class JobCancelledError extends OjsError {
   override name = "JobCancelledError";
-  readonly code = "cancelled";
+  declare readonly code: "cancelled";
   constructor() {
-    super("the job was cancelled");
+    // retryable as before this was an OjsError: a handler that rethrows it is nacked as retryable (the server has cancelled the job anyway).
+    super("the job was cancelled", { code: "cancelled", retryable: true });
+  }
+}
+
+/** A job arrived whose type has no handler on this worker; it is nacked (retryable, so another worker may run it). */
+export class HandlerNotFoundError extends OjsError {
+  override name = "HandlerNotFoundError";
+  constructor(message: string) {
+    super(message, { code: "handler_not_found", retryable: true });
+  }
+}
+
+/** A handler aborted its own job (ctx.abort()), or the worker was forced to stop; carried by the job's signal. */
+export class JobAbortedError extends OjsError {
+  override name = "JobAbortedError";
+  constructor(message: string) {
+    super(message, { code: "aborted", retryable: true });
+  }
+}
+
+/** A middleware misused the chain, e.g. called next() twice. */
+export class MiddlewareError extends OjsError {
+  override name = "MiddlewareError";
+  constructor(message: string) {
+    super(message, { code: "middleware_error", retryable: true });
   }
 }
 

@@ -20,7 +20,7 @@ import { uuidv7 } from "../model/uuid.js";
 import type { Transport } from "../transport/transport.js";
 import { Backoff, sleep } from "../util/backoff.js";
 import { Emitter } from "../util/emitter.js";
-import { JobCancelledError, JobTimeoutError, NonRetryableError, ShutdownError, toJobError } from "./errors.js";
+import { HandlerNotFoundError, JobAbortedError, JobCancelledError, JobTimeoutError, MiddlewareError, NonRetryableError, ShutdownError, toJobError } from "./errors.js";
 import { kRunJob, type RunJobOptions } from "./internal.js";
 import { ProgressReporter } from "./progress.js";
 import { LazyAbort } from "../util/lazy-abort.js";
@@ -317,7 +317,7 @@ export class Worker extends Emitter<WorkerEvents> implements AsyncDisposable {
       progress: () => undefined,
       heartbeat: async () => undefined,
       abort: (reason?: unknown) => {
-        abort.abort(reason instanceof Error ? reason : new Error(reason === undefined ? "aborted by the handler" : String(reason)));
+        abort.abort(reason instanceof Error ? reason : new JobAbortedError(reason === undefined ? "aborted by the handler" : String(reason)));
       },
       ...opts.context,
     };
@@ -412,7 +412,7 @@ export class Worker extends Emitter<WorkerEvents> implements AsyncDisposable {
       } else {
         // A second signal means "now": skip the rest of the grace period, then end the
         // process if handlers are still running (after a moment for their nacks to go out).
-        this.hardAbort.abort(new Error(`forced stop by second ${sig}`));
+        this.hardAbort.abort(new JobAbortedError(`forced stop by second ${sig}`));
         const settled = setTimeout(() => this.deadline.force("second_signal"), 1_000);
         settled.unref();
         void this.stopPromise?.then(() => {
@@ -805,7 +805,7 @@ export class Worker extends Emitter<WorkerEvents> implements AsyncDisposable {
     const reg = this.handlers.get(job.type);
     if (!reg) {
       // Another worker in a mixed fleet may know this type: fail retryably, never discard.
-      throw Object.assign(new Error(`no handler registered for job type "${job.type}" on worker ${this.workerId}`), { code: "handler_not_found" });
+      throw new HandlerNotFoundError(`no handler registered for job type "${job.type}" on worker ${this.workerId}`);
     }
     let args: unknown = job.args;
     if (reg.schema) {
@@ -850,7 +850,7 @@ export class Worker extends Emitter<WorkerEvents> implements AsyncDisposable {
         const r = await transport.heartbeat({ workerId, state: "running", activeJobIds: [job.id], visibilityTimeoutMs });
         if (r.lost?.includes(job.id)) this.loseJob(job.id);
       },
-      abort: (reason?: unknown) => this.abortJob(a, reason instanceof Error ? reason : new Error(reason === undefined ? "aborted by the handler" : String(reason))),
+      abort: (reason?: unknown) => this.abortJob(a, reason instanceof Error ? reason : new JobAbortedError(reason === undefined ? "aborted by the handler" : String(reason))),
     };
   }
 }
@@ -862,7 +862,7 @@ function compose(mws: readonly Middleware[]): (ctx: JobContext<unknown>, handler
       if (i === mws.length) return handler();
       let called = false;
       return mws[i]!(ctx, () => {
-        if (called) return Promise.reject(new Error("middleware called next() more than once"));
+        if (called) return Promise.reject(new MiddlewareError("middleware called next() more than once"));
         called = true;
         return run(i + 1);
       });

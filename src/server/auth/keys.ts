@@ -10,6 +10,7 @@
 import { createHash, timingSafeEqual } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { ROLES, type Role } from "./roles.js";
+import { ValidationError } from "../../model/errors.js";
 
 /** One API key: the secret (or its SHA-256 in hex) and what it may do. */
 export interface AuthKey {
@@ -82,16 +83,16 @@ export class KeyRing {
     const seen = new Set<string>();
     for (const k of keys) {
       const hex = k.digest.toString("hex");
-      if (seen.has(hex)) throw new Error(`${where}: key "${k.name}" appears twice; give each key one entry with all its roles`);
+      if (seen.has(hex)) throw new ValidationError(`${where}: key "${k.name}" appears twice; give each key one entry with all its roles`);
       seen.add(hex);
     }
     const certRules = (merged.clientCertificates ?? []).map((c, i) => {
       const at = `${where}: clientCertificates[${i}]`;
-      if (typeof c?.subject !== "string" || c.subject === "") throw new Error(`${at}: subject must be the certificate's CN or a subject alternative name`);
+      if (typeof c?.subject !== "string" || c.subject === "") throw new ValidationError(`${at}: subject must be the certificate's CN or a subject alternative name`);
       return { subject: c.subject, roles: rolesOf(c, at) };
     });
     // Given but empty (an unset variable behind `token`, an empty list) is a mistake: fail closed, not open.
-    if (keys.length === 0 && certRules.length === 0) throw new Error(`${where}: no token, keys or clientCertificates: the server would admit no one`);
+    if (keys.length === 0 && certRules.length === 0) throw new ValidationError(`${where}: no token, keys or clientCertificates: the server would admit no one`);
     return new KeyRing(keys, certRules, merged.publicMetrics ?? false);
   }
 
@@ -125,25 +126,25 @@ function sha256(s: string): Buffer {
 }
 
 function entry(k: AuthKey, at: string): KeyEntry {
-  if (k === null || typeof k !== "object") throw new Error(`${at}: must be an object with token (or sha256) and role`);
+  if (k === null || typeof k !== "object") throw new ValidationError(`${at}: must be an object with token (or sha256) and role`);
   const roles = rolesOf(k, at);
   let digest: Buffer;
   if (typeof k.token === "string" && k.token !== "") {
-    if (k.sha256 !== undefined) throw new Error(`${at}: give token or sha256, not both`);
-    if (/\s/.test(k.token)) throw new Error(`${at}: a token cannot contain whitespace`);
+    if (k.sha256 !== undefined) throw new ValidationError(`${at}: give token or sha256, not both`);
+    if (/\s/.test(k.token)) throw new ValidationError(`${at}: a token cannot contain whitespace`);
     digest = sha256(k.token);
   } else if (typeof k.sha256 === "string" && /^[0-9a-fA-F]{64}$/.test(k.sha256)) {
     digest = Buffer.from(k.sha256, "hex");
   } else {
-    throw new Error(`${at}: needs token (a non-empty string) or sha256 (64 hex digits)`);
+    throw new ValidationError(`${at}: needs token (a non-empty string) or sha256 (64 hex digits)`);
   }
   return { name: typeof k.name === "string" && k.name ? k.name : at.replace(/^.*: /, ""), digest, roles };
 }
 
 function rolesOf(o: { role?: unknown; roles?: unknown }, at: string): Role[] {
   const list = o.roles !== undefined ? o.roles : o.role !== undefined ? [o.role] : undefined;
-  if (!Array.isArray(list) || list.length === 0) throw new Error(`${at}: needs role or roles (${ROLES.join(", ")})`);
-  for (const r of list) if (!ROLES.includes(r as Role)) throw new Error(`${at}: unknown role ${JSON.stringify(r)}; roles are ${ROLES.join(", ")}`);
+  if (!Array.isArray(list) || list.length === 0) throw new ValidationError(`${at}: needs role or roles (${ROLES.join(", ")})`);
+  for (const r of list) if (!ROLES.includes(r as Role)) throw new ValidationError(`${at}: unknown role ${JSON.stringify(r)}; roles are ${ROLES.join(", ")}`);
   return [...new Set(list as Role[])];
 }
 
@@ -153,22 +154,22 @@ export function readAuthFile(path: string): Pick<AuthOptions, "keys" | "clientCe
   try {
     text = readFileSync(path, "utf8");
   } catch (e) {
-    throw new Error(`auth file ${path}: cannot read it: ${(e as Error).message}`);
+    throw new ValidationError(`auth file ${path}: cannot read it: ${(e as Error).message}`);
   }
   let doc: unknown;
   try {
     doc = JSON.parse(text);
   } catch (e) {
-    throw new Error(`auth file ${path}: not valid JSON: ${(e as Error).message}`);
+    throw new ValidationError(`auth file ${path}: not valid JSON: ${(e as Error).message}`);
   }
-  if (doc === null || typeof doc !== "object" || Array.isArray(doc)) throw new Error(`auth file ${path}: must be a JSON object with "keys"`);
+  if (doc === null || typeof doc !== "object" || Array.isArray(doc)) throw new ValidationError(`auth file ${path}: must be a JSON object with "keys"`);
   const o = doc as Record<string, unknown>;
   for (const k of Object.keys(o)) {
-    if (!["keys", "clientCertificates", "publicMetrics"].includes(k)) throw new Error(`auth file ${path}: unknown field "${k}" (known: keys, clientCertificates, publicMetrics)`);
+    if (!["keys", "clientCertificates", "publicMetrics"].includes(k)) throw new ValidationError(`auth file ${path}: unknown field "${k}" (known: keys, clientCertificates, publicMetrics)`);
   }
-  if (o.keys !== undefined && !Array.isArray(o.keys)) throw new Error(`auth file ${path}: "keys" must be an array`);
-  if (o.clientCertificates !== undefined && !Array.isArray(o.clientCertificates)) throw new Error(`auth file ${path}: "clientCertificates" must be an array`);
-  if (o.publicMetrics !== undefined && typeof o.publicMetrics !== "boolean") throw new Error(`auth file ${path}: "publicMetrics" must be true or false`);
+  if (o.keys !== undefined && !Array.isArray(o.keys)) throw new ValidationError(`auth file ${path}: "keys" must be an array`);
+  if (o.clientCertificates !== undefined && !Array.isArray(o.clientCertificates)) throw new ValidationError(`auth file ${path}: "clientCertificates" must be an array`);
+  if (o.publicMetrics !== undefined && typeof o.publicMetrics !== "boolean") throw new ValidationError(`auth file ${path}: "publicMetrics" must be true or false`);
   const out: Pick<AuthOptions, "keys" | "clientCertificates" | "publicMetrics"> = {};
   if (o.keys) out.keys = o.keys as AuthKey[];
   if (o.clientCertificates) out.clientCertificates = o.clientCertificates as CertificateRule[];

@@ -9,6 +9,7 @@
  *   which case it also gets CORS headers (and preflights an answer).
  */
 import { isIP } from "node:net";
+import { ValidationError } from "../../model/errors.js";
 
 export interface NetworkPolicyOptions {
   host: string;
@@ -33,7 +34,7 @@ export function isLoopbackHost(host: string): boolean {
  */
 export function checkExposure(host: string, guarded: boolean, allowInsecure: boolean): void {
   if (isLoopbackHost(host) || guarded || allowInsecure) return;
-  throw new Error(
+  throw new ValidationError(
     `refusing to listen on ${host} without authentication: anyone who can reach it could read, run and delete jobs. ` +
       `Set auth (serve --auth-token, --auth-file, or --tls-ca for client certificates), ` +
       `or pass allowInsecure: true (serve --insecure) if something in front of the server checks callers.`,

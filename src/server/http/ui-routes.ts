@@ -10,7 +10,7 @@ import { createHash } from "node:crypto";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { dirname, extname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { NotFoundError } from "../../model/errors.js";
+import { NotFoundError, ValidationError } from "../../model/errors.js";
 import type { HttpResult, HttpRouter } from "./router.js";
 
 interface Asset {
@@ -55,7 +55,7 @@ export function defaultUiDir(): string {
 /** Reads the built dashboard. Throws, naming the directory, when it was not built. */
 export function loadUiAssets(dir = defaultUiDir()): UiAssets {
   if (!existsSync(join(dir, "index.html")))
-    throw new Error(`the dashboard (ui: true) has no built files in ${dir}: run \`npm run build\` (the published package ships them)`);
+    throw new ValidationError(`the dashboard (ui: true) has no built files in ${dir}: run \`npm run build\` (the published package ships them)`);
   const assets = new Map<string, Asset>();
   for (const name of readdirSync(dir)) {
     const type = TYPES[extname(name)];

@@ -208,7 +208,7 @@ export class GrpcTransport implements Transport {
   enqueue(req: NormalizedJobRequest, opts?: CallOptions): Promise<Job> {
     return this.call("enqueue", async () => {
       const { ours, fast } = await this.server();
-      if (fast) return fast.enqueue(req, this.timeoutMs, this.callOptions(opts));
+      if (fast && !hasOwnHeaders(opts)) return fast.enqueue(req, this.timeoutMs, this.callOptions(opts));
       if (!ours) this.checkStandard(req, "enqueue");
       const r = await this.rpc.enqueue(requestToProto(req, Date.now(), ours), this.callOptions(opts));
       return jobFromProto(r.job!);
@@ -277,7 +277,7 @@ export class GrpcTransport implements Transport {
   ack(req: AckRequest, opts?: CallOptions): Promise<void> {
     return this.call("ack", async () => {
       const { fast } = await this.server();
-      if (fast) return fast.ack(req, this.timeoutMs, this.callOptions(opts));
+      if (fast && !hasOwnHeaders(opts)) return fast.ack(req, this.timeoutMs, this.callOptions(opts));
       const msg: { jobId: string; result?: ReturnType<typeof resultToStruct> } = { jobId: req.jobId };
       if (req.result !== undefined) msg.result = resultToStruct(req.result);
       await this.rpc.ack(msg, this.callOptions(opts));
@@ -287,7 +287,7 @@ export class GrpcTransport implements Transport {
   nack(req: NackRequest, opts?: CallOptions): Promise<NackResult> {
     return this.call("nack", async () => {
       const { fast } = await this.server();
-      if (fast) return fast.nack(req, this.timeoutMs, this.callOptions(opts));
+      if (fast && !hasOwnHeaders(opts)) return fast.nack(req, this.timeoutMs, this.callOptions(opts));
       // The proto bool cannot be "unset": an error is retryable unless it says otherwise.
       const error = jobErrorToProto({ ...req.error, retryable: req.error.retryable ?? true });
       const r = await this.rpc.nack({ jobId: req.jobId, error }, this.callOptions(opts));
@@ -300,7 +300,7 @@ export class GrpcTransport implements Transport {
   started(req: { jobId: string; workerId: string }, opts?: CallOptions): Promise<boolean> {
     return this.call("started", async () => {
       const { fast } = await this.server();
-      if (!fast) return false;
+      if (!fast || hasOwnHeaders(opts)) return false;
       await fast.started(req.jobId, req.workerId, this.timeoutMs, this.callOptions(opts));
       return true;
     }, opts?.signal);
@@ -505,4 +505,16 @@ function keepaliveMs(v: number | undefined, name: string): number {
 function refusedStream(e: unknown): boolean {
   const msg = e instanceof Error ? e.message : "";
   return /NGHTTP2_REFUSED_STREAM|stream closed with error code 7$/.test(msg);
+}
+
+/**
+ * Whether a call brings headers of its own. The fast path's streams carry the
+ * connection's headers only (they are shared by every call), so such a call
+ * goes as the standard unary RPC, which sends them.
+ */
+function hasOwnHeaders(opts: CallOptions | undefined): boolean {
+  const h = opts?.headers;
+  if (!h) return false;
+  for (const _ in h) return true;
+  return false;
 }
