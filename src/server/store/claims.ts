@@ -8,7 +8,7 @@ import { ConflictError } from "../../model/errors.js";
 import type { JobError } from "../../model/job.js";
 import type { WorkerDirective } from "../../model/system.js";
 import { putBack } from "./rate-limits.js";
-import { isNonRetryable, retryDelayMs } from "./backoff.js";
+import { decideFailure, decideLeaseExpiry } from "./policies.js";
 import { type JobRecord, type Consumer, type NackOptions, type WorkerInfo, MAX_PASSED_OVER } from "./records.js";
 import { StoreState } from "./state.js";
 
@@ -175,7 +175,8 @@ export abstract class StoreClaims extends StoreState {
   protected reclaim(rec: JobRecord, now: number): void {
     // A stream whose job went unacknowledged past its lease is dead or stuck: it gets no more.
     if (rec.consumer && !rec.consumer.closed) this.closeStale(rec.consumer, "lease");
-    if (!this.inFlight.charges(rec.started, rec.freeReclaims)) {
+    const decision = decideLeaseExpiry(this.inFlight.charges(rec.started, rec.freeReclaims), rec.job.attempt, rec.retry);
+    if (decision.kind === "free") {
       // Never started as far as the server knows (it sat in a stream nobody read): no attempt used.
       rec.freeReclaims++;
       this.release(rec);
@@ -192,7 +193,7 @@ export abstract class StoreClaims extends StoreState {
     });
     rec.workerId = undefined;
     this.emit("job.reclaimed", rec, { attempt: rec.job.attempt, charged: true });
-    if (rec.job.attempt >= rec.retry.maxAttempts) return this.discard(rec, now, rec.retry.onExhaustion === "dead_letter");
+    if (decision.kind === "discard") return this.discard(rec, now, decision.deadLetter);
     this.enterReady(rec, this.queue(rec.job.queue));
   }
 
@@ -230,14 +231,9 @@ export abstract class StoreClaims extends StoreState {
     rec.job.errors.push(err);
     this.queue(rec.job.queue).stats.fail(now);
     this.emit("job.failed", rec, { attempt: rec.job.attempt, error: { code: err.code, message: err.message } });
-    const p = rec.retry;
-    const exhausted = rec.job.attempt >= p.maxAttempts;
-    if (response === "DISCARD" || response === "FAIL") return this.discard(rec, now, false);
-    if (response === "DEAD_LETTER") return this.discard(rec, now, true);
-    if (response !== "RETRY" && (err.retryable === false || isNonRetryable(err.code, p.nonRetryableErrors) || exhausted))
-      return this.discard(rec, now, p.onExhaustion === "dead_letter");
-    if (response === "RETRY" && exhausted) return this.discard(rec, now, p.onExhaustion === "dead_letter");
-    const delay = retryDelayMs(p, rec.job.attempt, this.random);
+    const decision = decideFailure(rec.job.attempt, rec.retry, err, response, this.random);
+    if (decision.kind === "discard") return this.discard(rec, now, decision.deadLetter);
+    const delay = decision.delayMs;
     this.setState(rec, "retryable");
     rec.job.scheduledAt = new Date(now + delay);
     rec.job.retryDelayMs = delay;

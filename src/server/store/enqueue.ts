@@ -9,9 +9,9 @@ import { uuidv7 } from "../../model/uuid.js";
 import type { RateLimitPolicy } from "../../model/rate-limit.js";
 import { mergeRetry } from "./backoff.js";
 import { depthOf } from "./queue.js";
-import { blocks, uniqueKey } from "./unique.js";
+import { uniqueKey } from "./unique.js";
 import { type JobRecord, type SubmitOptions, type SubmitResult, QueueFullError, shownRetry, DEFAULT_EFFECTIVE_RETRY, DEFAULT_SHOWN_RETRY, DEFAULT_QUEUE } from "./records.js";
-import { checkUniquePolicy, isWorkerDirective } from "./policies.js";
+import { checkUniquePolicy, decideUnique, isWorkerDirective } from "./policies.js";
 import { StoreClaims } from "./claims.js";
 
 export abstract class StoreEnqueue extends StoreClaims {
@@ -162,18 +162,20 @@ export abstract class StoreEnqueue extends StoreClaims {
     batchKeys.add(key);
     const existingId = this.uniqueIndex.get(key);
     const existing = existingId ? this.jobs.get(existingId) : undefined;
-    if (!existing || !blocks({ state: existing.job.state, createdAt: existing.job.createdAt!.getTime() }, policy, this.clock.now())) return undefined;
-    switch (policy.onConflict ?? "reject") {
+    const decision = decideUnique(existing && { state: existing.job.state, createdAt: existing.job.createdAt!.getTime() }, policy, this.clock.now());
+    switch (decision) {
+      case "insert":
+        return undefined;
       case "ignore":
-        return { kind: "ignore", existing };
       case "replace":
-      case "replace_except_schedule":
-        return { kind: "replace", existing };
-      case "reject":
-        throw new DuplicateJobError(`a job with the same unique key already exists (${existing.id}, ${existing.job.state})`, {
-          jobId: existing.id,
-          details: { existing_job_id: existing.id, existing_job_state: existing.job.state, uniqueness_key: key },
+        return { kind: decision, existing: existing! };
+      case "reject": {
+        const { id, job } = existing!;
+        throw new DuplicateJobError(`a job with the same unique key already exists (${id}, ${job.state})`, {
+          jobId: id,
+          details: { existing_job_id: id, existing_job_state: job.state, uniqueness_key: key },
         });
+      }
     }
   }
 
