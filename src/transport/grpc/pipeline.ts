@@ -54,10 +54,22 @@ export class Pipeline<Call, Outcome> {
     return this.pending.size;
   }
 
-  async call(call: Call, timeoutMs: number, signal?: AbortSignal): Promise<Outcome> {
+  call(call: Call, timeoutMs: number, signal?: AbortSignal): Promise<Outcome> {
+    if (this.closed) return Promise.reject(new ConnectionError("the transport is closed", { operation: this.opts.operation }));
+    if (signal?.aborted) return Promise.reject(new AbortError(`${this.opts.operation} was aborted`, { operation: this.opts.operation }));
+    // No async function per call: most calls find room and are queued at once.
+    if (this.pending.size >= (this.opts.maxInFlight ?? 8192)) return this.callWhenRoom(call, timeoutMs, signal);
+    return this.queue(call, timeoutMs, signal);
+  }
+
+  private async callWhenRoom(call: Call, timeoutMs: number, signal?: AbortSignal): Promise<Outcome> {
+    while (this.pending.size >= (this.opts.maxInFlight ?? 8192)) await new Promise<void>((r) => this.roomWaiters.push(r));
     if (this.closed) throw new ConnectionError("the transport is closed", { operation: this.opts.operation });
     if (signal?.aborted) throw new AbortError(`${this.opts.operation} was aborted`, { operation: this.opts.operation });
-    while (this.pending.size >= (this.opts.maxInFlight ?? 8192)) await new Promise<void>((r) => this.roomWaiters.push(r));
+    return this.queue(call, timeoutMs, signal);
+  }
+
+  private queue(call: Call, timeoutMs: number, signal?: AbortSignal): Promise<Outcome> {
     this.ensureStream();
     const seq = (this.seq = (this.seq + 1) >>> 0);
     return new Promise<Outcome>((resolve, reject) => {

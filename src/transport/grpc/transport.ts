@@ -47,8 +47,9 @@ import type { Workflow, WorkflowDefinition } from "../../model/workflow.js";
 import { fromConnectError } from "./errors.js";
 import { FAST_PATH_EXTENSION, FastPath } from "./fastpath.js";
 import { rawCall } from "./raw.js";
+import { jobStream } from "./job-stream.js";
 import { GrpcAdmin } from "./admin.js";
-import { decodeEnqueueBatchResponse, decodeJob, encodeEnqueueBatchRequest } from "../../codec/wire/index.js";
+import { decodeEnqueueBatchResponse, encodeEnqueueBatchRequest } from "../../codec/wire/index.js";
 import { StreamJobsRequestSchema } from "../../../gen/ojs/v1/worker_pb.js";
 import { create, toBinary } from "@bufbuild/protobuf";
 
@@ -84,6 +85,8 @@ export class GrpcTransport implements Transport {
   /** The admin-api extension: ojs.v1 RPCs where they exist, the HTTP binding (httpUrl) for the rest. */
   readonly admin: GrpcAdmin = new GrpcAdmin(this, () => this.http().admin);
   private probe: Promise<{ ours: boolean; fast: FastPath | undefined }> | undefined;
+  /** The fast path once the probe found it: a worker's acks need not await the probe each time. */
+  private fastReady: FastPath | undefined;
 
   /** Checks the options (unknown keys, a URL that is not http(s)); connects at the first call. */
   constructor(private readonly opts: GrpcTransportOptions) {
@@ -185,6 +188,7 @@ export class GrpcTransport implements Transport {
         const ours = m.extensions.includes(FAST_PATH_EXTENSION);
         // The fast path rides on the HTTP/2 session; an in-process transport has none (nor the cost it saves).
         const fast = ours && this.session && this.opts.fastPath !== false ? new FastPath(this.session, this.headers) : undefined;
+        this.fastReady = fast;
         return { ours, fast };
       },
       () => {
@@ -207,6 +211,7 @@ export class GrpcTransport implements Transport {
 
   enqueue(req: NormalizedJobRequest, opts?: CallOptions): Promise<Job> {
     return this.call("enqueue", async () => {
+      if (this.fastReady) return this.fastReady.enqueue(req, this.timeoutMs, this.callOptions(opts));
       const { ours, fast } = await this.server();
       if (fast) return fast.enqueue(req, this.timeoutMs, this.callOptions(opts));
       if (!ours) this.checkStandard(req, "enqueue");
@@ -256,19 +261,27 @@ export class GrpcTransport implements Transport {
     }, opts?.signal);
   }
 
-  async *streamJobs(req: StreamJobsRequest, opts: CallOptions & { signal: AbortSignal }): AsyncIterable<Job> {
+  streamJobs(req: StreamJobsRequest, opts: CallOptions & { signal: AbortSignal }): AsyncIterable<Job> {
     const extra = req.visibilityTimeoutMs ? { [VISIBILITY_HEADER]: String(req.visibilityTimeoutMs) } : undefined;
+    const msg = { queues: req.queues, workerId: req.workerId, maxConcurrent: req.maxConcurrent };
+    if (this.session) {
+      // Every job a worker receives comes this way: frames decoded by the hand-written codec.
+      return jobStream({
+        session: this.session,
+        path: "/ojs.v1.OJSService/StreamJobs",
+        prepare: () => ({ headers: this.callOptions(opts, extra).headers, request: toBinary(StreamJobsRequestSchema, create(StreamJobsRequestSchema, msg)) }),
+        signal: opts.signal,
+        mapError: (e) => fromConnectError(e, "streamJobs", opts.signal),
+      });
+    }
+    return this.streamJobsConnect(msg, extra, opts);
+  }
+
+  private async *streamJobsConnect(msg: { queues: string[]; workerId: string; maxConcurrent: number }, extra: Record<string, string> | undefined, opts: CallOptions & { signal: AbortSignal }): AsyncIterable<Job> {
     // A stream has no deadline: it lives until the worker or the server ends it.
     const o = { ...this.callOptions(opts, extra), timeoutMs: 0 };
-    const msg = { queues: req.queues, workerId: req.workerId, maxConcurrent: req.maxConcurrent };
     try {
-      if (this.session) {
-        // Every job a worker receives comes this way: frames decoded by the hand-written codec.
-        const request = toBinary(StreamJobsRequestSchema, create(StreamJobsRequestSchema, msg));
-        for await (const bytes of rawCall(this.session, "/ojs.v1.OJSService/StreamJobs", o.headers, request, opts.signal)) yield decodeJob(bytes);
-      } else {
-        for await (const pb of this.rpc.streamJobs(msg, o)) yield jobFromProto(pb);
-      }
+      for await (const pb of this.rpc.streamJobs(msg, o)) yield jobFromProto(pb);
     } catch (e) {
       throw fromConnectError(e, "streamJobs", opts.signal);
     }
@@ -276,7 +289,7 @@ export class GrpcTransport implements Transport {
 
   ack(req: AckRequest, opts?: CallOptions): Promise<void> {
     return this.call("ack", async () => {
-      const { fast } = await this.server();
+      const fast = this.fastReady ?? (await this.server()).fast;
       if (fast) return fast.ack(req, this.timeoutMs, this.callOptions(opts));
       const msg: { jobId: string; result?: ReturnType<typeof resultToStruct> } = { jobId: req.jobId };
       if (req.result !== undefined) msg.result = resultToStruct(req.result);
@@ -286,7 +299,7 @@ export class GrpcTransport implements Transport {
 
   nack(req: NackRequest, opts?: CallOptions): Promise<NackResult> {
     return this.call("nack", async () => {
-      const { fast } = await this.server();
+      const fast = this.fastReady ?? (await this.server()).fast;
       if (fast) return fast.nack(req, this.timeoutMs, this.callOptions(opts));
       // The proto bool cannot be "unset": an error is retryable unless it says otherwise.
       const error = jobErrorToProto({ ...req.error, retryable: req.error.retryable ?? true });
@@ -299,7 +312,7 @@ export class GrpcTransport implements Transport {
 
   started(req: { jobId: string; workerId: string }, opts?: CallOptions): Promise<boolean> {
     return this.call("started", async () => {
-      const { fast } = await this.server();
+      const fast = this.fastReady ?? (await this.server()).fast;
       if (!fast) return false;
       await fast.started(req.jobId, req.workerId, this.timeoutMs, this.callOptions(opts));
       return true;
