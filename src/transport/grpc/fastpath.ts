@@ -87,10 +87,12 @@ export class FastPath {
     throw new OjsError("the server answered an enqueue with nothing", { code: "backend_error", operation: "enqueue" });
   }
 
-  async ack(req: AckRequest, timeoutMs: number, opts?: CallOptions): Promise<void> {
+  ack(req: AckRequest, timeoutMs: number, opts?: CallOptions): Promise<void> {
     const ack = { jobId: req.jobId, result: req.result };
-    const o = await this.settles.call(settleCall(req.workerId ?? "", ack, undefined, undefined), opts?.timeoutMs ?? timeoutMs, opts?.signal);
-    if (o.error) throw callError(o.error, "ack", req.jobId);
+    // A plain then, not an async function: one promise fewer on every job's way out.
+    return this.settles.call(settleCall(req.workerId ?? "", ack, undefined, undefined), opts?.timeoutMs ?? timeoutMs, opts?.signal).then((o) => {
+      if (o.error) throw callError(o.error, "ack", req.jobId);
+    });
   }
 
   async nack(req: NackRequest, timeoutMs: number, opts?: CallOptions): Promise<NackResult> {
@@ -103,9 +105,10 @@ export class FastPath {
   }
 
   /** The start signal of a pushed job, pipelined with the acks and nacks. */
-  async started(jobId: string, workerId: string, timeoutMs: number, opts?: CallOptions): Promise<void> {
-    const o = await this.settles.call(settleCall(workerId, undefined, undefined, { jobId }), opts?.timeoutMs ?? timeoutMs, opts?.signal);
-    if (o.error) throw callError(o.error, "started", jobId);
+  started(jobId: string, workerId: string, timeoutMs: number, opts?: CallOptions): Promise<void> {
+    return this.settles.call(settleCall(workerId, undefined, undefined, { jobId }), opts?.timeoutMs ?? timeoutMs, opts?.signal).then((o) => {
+      if (o.error) throw callError(o.error, "started", jobId);
+    });
   }
 
   close(): void {

@@ -288,6 +288,9 @@ export class GrpcTransport implements Transport {
   }
 
   ack(req: AckRequest, opts?: CallOptions): Promise<void> {
+    // Every job of a streaming worker ends here: straight onto the fast path once it is known.
+    const fast = this.fastReady;
+    if (fast && !this.closed) return settleFast(fast.ack(req, this.timeoutMs, opts), "ack", opts, () => this.call("ack", () => fast.ack(req, this.timeoutMs, this.callOptions(opts)), opts?.signal));
     return this.call("ack", async () => {
       const fast = this.fastReady ?? (await this.server()).fast;
       if (fast) return fast.ack(req, this.timeoutMs, this.callOptions(opts));
@@ -311,6 +314,11 @@ export class GrpcTransport implements Transport {
   }
 
   started(req: { jobId: string; workerId: string }, opts?: CallOptions): Promise<boolean> {
+    const fast = this.fastReady;
+    if (fast && !this.closed)
+      return settleFast(fast.started(req.jobId, req.workerId, this.timeoutMs, opts).then(() => true), "started", opts, () =>
+        this.call("started", () => fast.started(req.jobId, req.workerId, this.timeoutMs, this.callOptions(opts)).then(() => true), opts?.signal),
+      );
     return this.call("started", async () => {
       const fast = this.fastReady ?? (await this.server()).fast;
       if (!fast) return false;
@@ -515,6 +523,18 @@ function keepaliveMs(v: number | undefined, name: string): number {
 }
 
 /** RST_STREAM with REFUSED_STREAM (7), as connect-node and ./raw.ts report it. */
+/**
+ * A fast-path call made without the call() wrapper: errors as call() reports
+ * them, and a stream the server refused (a burst on a new connection) goes
+ * through call() (`again`), which retries it after a pause.
+ */
+function settleFast<T>(p: Promise<T>, operation: string, opts: CallOptions | undefined, again: () => Promise<T>): Promise<T> {
+  return p.catch((e: unknown) => {
+    if (refusedStream(e) && !opts?.signal?.aborted) return again();
+    throw fromConnectError(e, operation, opts?.signal);
+  });
+}
+
 function refusedStream(e: unknown): boolean {
   const msg = e instanceof Error ? e.message : "";
   return /NGHTTP2_REFUSED_STREAM|stream closed with error code 7$/.test(msg);
