@@ -60,7 +60,7 @@ export class FastPath {
       operation: "enqueue",
       open: (handlers) => openRawStream(session, "/ojsconnect.v1.FastPathService/EnqueueStream", headers, handlers),
       frame: (calls) => encodeEnqueueStreamRequest(calls.map(({ seq, call }) => ({ seq, request: call }))),
-      outcomes: (bytes) => decodeEnqueueStreamResponse(bytes).map((o) => ({ seq: o.seq, outcome: o })),
+      outcomes: decodeEnqueueStreamResponse,
       streamError: (e) => fromConnectError(e, "enqueue"),
     });
     this.settles = new Pipeline({
@@ -75,7 +75,7 @@ export class FastPath {
         }
         return encodeSettleStreamRequest(list);
       },
-      outcomes: (bytes) => decodeSettleStreamResponse(bytes).map((o) => ({ seq: o.seq, outcome: o })),
+      outcomes: decodeSettleStreamResponse,
       streamError: (e) => fromConnectError(e, "settle"),
     });
   }

@@ -28,7 +28,8 @@ export interface PipelineOptions<Call, Outcome> {
   /** Opens the stream; the handlers receive its answers and its end. */
   open(handlers: RawHandlers): Promise<RawStream>;
   frame(calls: Array<{ seq: number; call: Call }>): Uint8Array;
-  outcomes(response: Uint8Array): Iterable<{ seq: number; outcome: Outcome }>;
+  /** The answers in one response, each carrying the seq of its call. */
+  outcomes(response: Uint8Array): ReadonlyArray<Outcome & { seq: number }>;
   /** Wraps a stream failure for the calls it took down. */
   streamError(e: unknown): unknown;
   /** Most calls in flight at once; more wait for room. Default 8192. */
@@ -144,7 +145,8 @@ export class Pipeline<Call, Outcome> {
     let opened: RawStream | undefined;
     const handlers: RawHandlers = {
       message: (bytes) => {
-        for (const { seq, outcome } of this.opts.outcomes(bytes)) this.settle(seq, outcome, undefined);
+        const list = this.opts.outcomes(bytes);
+        for (let i = 0; i < list.length; i++) this.settle(list[i]!.seq, list[i]!, undefined);
       },
       end: (error) => this.broken(opened, error ?? new ConnectionError(`the ${this.opts.operation} stream ended`, { operation: this.opts.operation })),
     };
