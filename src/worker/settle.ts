@@ -23,7 +23,7 @@ export interface SettleOptions {
  * it, false when it finally could not (the job then comes back through its
  * visibility timeout and is not reported as failed); rejects never.
  */
-export async function ackWithRetry(
+export function ackWithRetry(
   transport: Transport,
   jobId: string,
   result: JsonValue | undefined,
@@ -59,7 +59,8 @@ async function retrying<T>(
   doneStates: ReadonlySet<string>,
 ): Promise<{ ok: true; value: T | undefined } | { ok: false; error: unknown }> {
   const attempts = opts.attempts ?? 6;
-  const backoff = new Backoff(100, 2000);
+  // Made at the first retry: nearly every settle succeeds at once.
+  let backoff: Backoff | undefined;
   let last: unknown;
   for (let i = 0; i < attempts; i++) {
     try {
@@ -69,7 +70,7 @@ async function retrying<T>(
       if (i > 0 && typeof state === "string" && doneStates.has(state)) return { ok: true, value: undefined };
       last = e;
       if (!isTransient(e) || opts.signal?.aborted) break;
-      const wait = e instanceof RateLimitedError && e.retryAfterMs !== undefined ? e.retryAfterMs : backoff.next();
+      const wait = e instanceof RateLimitedError && e.retryAfterMs !== undefined ? e.retryAfterMs : (backoff ??= new Backoff(100, 2000)).next();
       if (i < attempts - 1) await sleep(wait, opts.signal);
     }
   }

@@ -26,10 +26,11 @@ import {
 } from "../../codec/wire/index.js";
 import { OjsError } from "../../model/errors.js";
 import { limitError } from "../../model/limits.js";
-import { FrameParser, frameMessage } from "../../transport/grpc/raw.js";
+import { FrameParser } from "../../transport/grpc/raw.js";
 import type { ServerCore } from "../core.js";
 import type { JobRecord } from "../store/store.js";
 import { ackJob, enqueueJob, enqueueJobs, nackJob } from "./calls.js";
+import { FrameCoalescer } from "./coalesce.js";
 import { staleStreamError, toConnectError } from "./errors.js";
 
 type Method = (call: RawCall, core: ServerCore) => void;
@@ -63,6 +64,10 @@ class RawCall {
   private finished = false;
   private trailers: OutgoingHttpHeaders = { "grpc-status": "0" };
   private readonly parser: FrameParser;
+  /** Messages sent in one tick leave in one write. */
+  private readonly out = new FrameCoalescer((framed) => {
+    if (!this.stream.destroyed) this.stream.write(framed);
+  });
 
   constructor(
     readonly req: Http2ServerRequest,
@@ -123,11 +128,12 @@ class RawCall {
     this.stream.once("wantTrailers", () => this.stream.sendTrailers(this.trailers));
   }
 
-  /** Writes one response message; false means the peer is slow (wait for 'drain'). */
+  /** Queues one response message, written with the others of this tick; false once the call is over. */
   send(msg: Uint8Array): boolean {
     if (this.finished || this.stream.destroyed) return false;
     this.respond();
-    return this.stream.write(frameMessage(msg));
+    this.out.add(msg);
+    return true;
   }
 
   get closed(): boolean {
@@ -138,8 +144,9 @@ class RawCall {
   end(): void {
     if (this.finished) return;
     this.finished = true;
-    if (this.stream.destroyed) return;
+    if (this.stream.destroyed) return this.out.clear();
     this.respond();
+    this.out.flush();
     this.stream.end();
   }
 
@@ -147,7 +154,9 @@ class RawCall {
   fail(e: unknown): void {
     if (this.finished) return;
     this.finished = true;
-    if (this.stream.destroyed) return;
+    if (this.stream.destroyed) return this.out.clear();
+    // What was sent before the failure goes out before its status.
+    this.out.flush();
     const status: OutgoingHttpHeaders = {};
     setTrailerStatus(new Headers(), toConnectError(e, this.requestId)).forEach((v, k) => (status[k] = v));
     if (this.responded) {

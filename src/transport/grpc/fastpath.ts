@@ -38,7 +38,18 @@ function callError(e: WireCallError, operation: string, jobId?: string): OjsErro
   });
 }
 
-type SettleRequest = Omit<SettleCall, "seq">;
+/**
+ * One settle call as the pipeline holds it: every op field present (undefined
+ * where unused) and seq filled in when the frame is written, so that acks,
+ * nacks and starts share one object shape. Spreading calls of different
+ * shapes into new objects made encoding them several times dearer (V8 sees
+ * many shapes at every property read).
+ */
+type SettleRequest = SettleCall;
+
+function settleCall(workerId: string, ack: SettleCall["ack"], nack: SettleCall["nack"], started: SettleCall["started"]): SettleRequest {
+  return { seq: 0, workerId, ack, nack, started } as SettleRequest;
+}
 
 export class FastPath {
   private readonly enqueues: Pipeline<NormalizedJobRequest, EnqueueOutcome>;
@@ -49,14 +60,22 @@ export class FastPath {
       operation: "enqueue",
       open: (handlers) => openRawStream(session, "/ojsconnect.v1.FastPathService/EnqueueStream", headers, handlers),
       frame: (calls) => encodeEnqueueStreamRequest(calls.map(({ seq, call }) => ({ seq, request: call }))),
-      outcomes: (bytes) => decodeEnqueueStreamResponse(bytes).map((o) => ({ seq: o.seq, outcome: o })),
+      outcomes: decodeEnqueueStreamResponse,
       streamError: (e) => fromConnectError(e, "enqueue"),
     });
     this.settles = new Pipeline({
       operation: "settle",
       open: (handlers) => openRawStream(session, "/ojsconnect.v1.FastPathService/SettleStream", headers, handlers),
-      frame: (calls) => encodeSettleStreamRequest(calls.map(({ seq, call }) => ({ ...call, seq }) as SettleCall)),
-      outcomes: (bytes) => decodeSettleStreamResponse(bytes).map((o) => ({ seq: o.seq, outcome: o })),
+      frame: (calls) => {
+        const list = new Array<SettleCall>(calls.length);
+        for (let i = 0; i < calls.length; i++) {
+          const c = calls[i]!;
+          c.call.seq = c.seq;
+          list[i] = c.call;
+        }
+        return encodeSettleStreamRequest(list);
+      },
+      outcomes: decodeSettleStreamResponse,
       streamError: (e) => fromConnectError(e, "settle"),
     });
   }
@@ -68,25 +87,28 @@ export class FastPath {
     throw new OjsError("the server answered an enqueue with nothing", { code: "backend_error", operation: "enqueue" });
   }
 
-  async ack(req: AckRequest, timeoutMs: number, opts?: CallOptions): Promise<void> {
-    const ack = req.result === undefined ? { jobId: req.jobId } : { jobId: req.jobId, result: req.result };
-    const o = await this.settles.call({ ack, workerId: req.workerId ?? "" }, opts?.timeoutMs ?? timeoutMs, opts?.signal);
-    if (o.error) throw callError(o.error, "ack", req.jobId);
+  ack(req: AckRequest, timeoutMs: number, opts?: CallOptions): Promise<void> {
+    const ack = { jobId: req.jobId, result: req.result };
+    // A plain then, not an async function: one promise fewer on every job's way out.
+    return this.settles.call(settleCall(req.workerId ?? "", ack, undefined, undefined), opts?.timeoutMs ?? timeoutMs, opts?.signal).then((o) => {
+      if (o.error) throw callError(o.error, "ack", req.jobId);
+    });
   }
 
   async nack(req: NackRequest, timeoutMs: number, opts?: CallOptions): Promise<NackResult> {
     // The proto bool cannot be "unset": an error is retryable unless it says otherwise.
     const nack = { jobId: req.jobId, error: { ...req.error, retryable: req.error.retryable ?? true } };
-    const o = await this.settles.call({ nack, workerId: req.workerId ?? "" }, opts?.timeoutMs ?? timeoutMs, opts?.signal);
+    const o = await this.settles.call(settleCall(req.workerId ?? "", undefined, nack, undefined), opts?.timeoutMs ?? timeoutMs, opts?.signal);
     if (o.error) throw callError(o.error, "nack", req.jobId);
     if (!o.nack) throw new OjsError("the server answered a nack with something else", { code: "backend_error", operation: "nack" });
     return o.nack;
   }
 
   /** The start signal of a pushed job, pipelined with the acks and nacks. */
-  async started(jobId: string, workerId: string, timeoutMs: number, opts?: CallOptions): Promise<void> {
-    const o = await this.settles.call({ started: { jobId }, workerId }, opts?.timeoutMs ?? timeoutMs, opts?.signal);
-    if (o.error) throw callError(o.error, "started", jobId);
+  started(jobId: string, workerId: string, timeoutMs: number, opts?: CallOptions): Promise<void> {
+    return this.settles.call(settleCall(workerId, undefined, undefined, { jobId }), opts?.timeoutMs ?? timeoutMs, opts?.signal).then((o) => {
+      if (o.error) throw callError(o.error, "started", jobId);
+    });
   }
 
   close(): void {

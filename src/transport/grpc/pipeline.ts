@@ -28,7 +28,8 @@ export interface PipelineOptions<Call, Outcome> {
   /** Opens the stream; the handlers receive its answers and its end. */
   open(handlers: RawHandlers): Promise<RawStream>;
   frame(calls: Array<{ seq: number; call: Call }>): Uint8Array;
-  outcomes(response: Uint8Array): Iterable<{ seq: number; outcome: Outcome }>;
+  /** The answers in one response, each carrying the seq of its call. */
+  outcomes(response: Uint8Array): ReadonlyArray<Outcome & { seq: number }>;
   /** Wraps a stream failure for the calls it took down. */
   streamError(e: unknown): unknown;
   /** Most calls in flight at once; more wait for room. Default 8192. */
@@ -54,10 +55,22 @@ export class Pipeline<Call, Outcome> {
     return this.pending.size;
   }
 
-  async call(call: Call, timeoutMs: number, signal?: AbortSignal): Promise<Outcome> {
+  call(call: Call, timeoutMs: number, signal?: AbortSignal): Promise<Outcome> {
+    if (this.closed) return Promise.reject(new ConnectionError("the transport is closed", { operation: this.opts.operation }));
+    if (signal?.aborted) return Promise.reject(new AbortError(`${this.opts.operation} was aborted`, { operation: this.opts.operation }));
+    // No async function per call: most calls find room and are queued at once.
+    if (this.pending.size >= (this.opts.maxInFlight ?? 8192)) return this.callWhenRoom(call, timeoutMs, signal);
+    return this.queue(call, timeoutMs, signal);
+  }
+
+  private async callWhenRoom(call: Call, timeoutMs: number, signal?: AbortSignal): Promise<Outcome> {
+    while (this.pending.size >= (this.opts.maxInFlight ?? 8192)) await new Promise<void>((r) => this.roomWaiters.push(r));
     if (this.closed) throw new ConnectionError("the transport is closed", { operation: this.opts.operation });
     if (signal?.aborted) throw new AbortError(`${this.opts.operation} was aborted`, { operation: this.opts.operation });
-    while (this.pending.size >= (this.opts.maxInFlight ?? 8192)) await new Promise<void>((r) => this.roomWaiters.push(r));
+    return this.queue(call, timeoutMs, signal);
+  }
+
+  private queue(call: Call, timeoutMs: number, signal?: AbortSignal): Promise<Outcome> {
     this.ensureStream();
     const seq = (this.seq = (this.seq + 1) >>> 0);
     return new Promise<Outcome>((resolve, reject) => {
@@ -132,7 +145,8 @@ export class Pipeline<Call, Outcome> {
     let opened: RawStream | undefined;
     const handlers: RawHandlers = {
       message: (bytes) => {
-        for (const { seq, outcome } of this.opts.outcomes(bytes)) this.settle(seq, outcome, undefined);
+        const list = this.opts.outcomes(bytes);
+        for (let i = 0; i < list.length; i++) this.settle(list[i]!.seq, list[i]!, undefined);
       },
       end: (error) => this.broken(opened, error ?? new ConnectionError(`the ${this.opts.operation} stream ended`, { operation: this.opts.operation })),
     };

@@ -47,8 +47,9 @@ import type { Workflow, WorkflowDefinition } from "../../model/workflow.js";
 import { fromConnectError } from "./errors.js";
 import { FAST_PATH_EXTENSION, FastPath } from "./fastpath.js";
 import { rawCall } from "./raw.js";
+import { jobStream } from "./job-stream.js";
 import { GrpcAdmin } from "./admin.js";
-import { decodeEnqueueBatchResponse, decodeJob, encodeEnqueueBatchRequest } from "../../codec/wire/index.js";
+import { decodeEnqueueBatchResponse, encodeEnqueueBatchRequest } from "../../codec/wire/index.js";
 import { StreamJobsRequestSchema } from "../../../gen/ojs/v1/worker_pb.js";
 import { create, toBinary } from "@bufbuild/protobuf";
 
@@ -84,6 +85,8 @@ export class GrpcTransport implements Transport {
   /** The admin-api extension: ojs.v1 RPCs where they exist, the HTTP binding (httpUrl) for the rest. */
   readonly admin: GrpcAdmin = new GrpcAdmin(this, () => this.http().admin);
   private probe: Promise<{ ours: boolean; fast: FastPath | undefined }> | undefined;
+  /** The fast path once the probe found it: a worker's acks need not await the probe each time. */
+  private fastReady: FastPath | undefined;
 
   /** Checks the options (unknown keys, a URL that is not http(s)); connects at the first call. */
   constructor(private readonly opts: GrpcTransportOptions) {
@@ -185,6 +188,7 @@ export class GrpcTransport implements Transport {
         const ours = m.extensions.includes(FAST_PATH_EXTENSION);
         // The fast path rides on the HTTP/2 session; an in-process transport has none (nor the cost it saves).
         const fast = ours && this.session && this.opts.fastPath !== false ? new FastPath(this.session, this.headers) : undefined;
+        this.fastReady = fast;
         return { ours, fast };
       },
       () => {
@@ -207,6 +211,7 @@ export class GrpcTransport implements Transport {
 
   enqueue(req: NormalizedJobRequest, opts?: CallOptions): Promise<Job> {
     return this.call("enqueue", async () => {
+      if (this.fastReady && !hasOwnHeaders(opts)) return this.fastReady.enqueue(req, this.timeoutMs, this.callOptions(opts));
       const { ours, fast } = await this.server();
       if (fast && !hasOwnHeaders(opts)) return fast.enqueue(req, this.timeoutMs, this.callOptions(opts));
       if (!ours) this.checkStandard(req, "enqueue");
@@ -256,27 +261,38 @@ export class GrpcTransport implements Transport {
     }, opts?.signal);
   }
 
-  async *streamJobs(req: StreamJobsRequest, opts: CallOptions & { signal: AbortSignal }): AsyncIterable<Job> {
+  streamJobs(req: StreamJobsRequest, opts: CallOptions & { signal: AbortSignal }): AsyncIterable<Job> {
     const extra = req.visibilityTimeoutMs ? { [VISIBILITY_HEADER]: String(req.visibilityTimeoutMs) } : undefined;
+    const msg = { queues: req.queues, workerId: req.workerId, maxConcurrent: req.maxConcurrent };
+    if (this.session) {
+      // Every job a worker receives comes this way: frames decoded by the hand-written codec.
+      return jobStream({
+        session: this.session,
+        path: "/ojs.v1.OJSService/StreamJobs",
+        prepare: () => ({ headers: this.callOptions(opts, extra).headers, request: toBinary(StreamJobsRequestSchema, create(StreamJobsRequestSchema, msg)) }),
+        signal: opts.signal,
+        mapError: (e) => fromConnectError(e, "streamJobs", opts.signal),
+      });
+    }
+    return this.streamJobsConnect(msg, extra, opts);
+  }
+
+  private async *streamJobsConnect(msg: { queues: string[]; workerId: string; maxConcurrent: number }, extra: Record<string, string> | undefined, opts: CallOptions & { signal: AbortSignal }): AsyncIterable<Job> {
     // A stream has no deadline: it lives until the worker or the server ends it.
     const o = { ...this.callOptions(opts, extra), timeoutMs: 0 };
-    const msg = { queues: req.queues, workerId: req.workerId, maxConcurrent: req.maxConcurrent };
     try {
-      if (this.session) {
-        // Every job a worker receives comes this way: frames decoded by the hand-written codec.
-        const request = toBinary(StreamJobsRequestSchema, create(StreamJobsRequestSchema, msg));
-        for await (const bytes of rawCall(this.session, "/ojs.v1.OJSService/StreamJobs", o.headers, request, opts.signal)) yield decodeJob(bytes);
-      } else {
-        for await (const pb of this.rpc.streamJobs(msg, o)) yield jobFromProto(pb);
-      }
+      for await (const pb of this.rpc.streamJobs(msg, o)) yield jobFromProto(pb);
     } catch (e) {
       throw fromConnectError(e, "streamJobs", opts.signal);
     }
   }
 
   ack(req: AckRequest, opts?: CallOptions): Promise<void> {
+    // Every job of a streaming worker ends here: straight onto the fast path once it is known.
+    const fast = this.fastReady;
+    if (fast && !this.closed && !hasOwnHeaders(opts)) return settleFast(fast.ack(req, this.timeoutMs, opts), "ack", opts, () => this.call("ack", () => fast.ack(req, this.timeoutMs, this.callOptions(opts)), opts?.signal));
     return this.call("ack", async () => {
-      const { fast } = await this.server();
+      const fast = this.fastReady ?? (await this.server()).fast;
       if (fast && !hasOwnHeaders(opts)) return fast.ack(req, this.timeoutMs, this.callOptions(opts));
       const msg: { jobId: string; result?: ReturnType<typeof resultToStruct> } = { jobId: req.jobId };
       if (req.result !== undefined) msg.result = resultToStruct(req.result);
@@ -286,7 +302,7 @@ export class GrpcTransport implements Transport {
 
   nack(req: NackRequest, opts?: CallOptions): Promise<NackResult> {
     return this.call("nack", async () => {
-      const { fast } = await this.server();
+      const fast = this.fastReady ?? (await this.server()).fast;
       if (fast && !hasOwnHeaders(opts)) return fast.nack(req, this.timeoutMs, this.callOptions(opts));
       // The proto bool cannot be "unset": an error is retryable unless it says otherwise.
       const error = jobErrorToProto({ ...req.error, retryable: req.error.retryable ?? true });
@@ -298,8 +314,13 @@ export class GrpcTransport implements Transport {
   }
 
   started(req: { jobId: string; workerId: string }, opts?: CallOptions): Promise<boolean> {
+    const fast = this.fastReady;
+    if (fast && !this.closed && !hasOwnHeaders(opts))
+      return settleFast(fast.started(req.jobId, req.workerId, this.timeoutMs, opts).then(() => true), "started", opts, () =>
+        this.call("started", () => fast.started(req.jobId, req.workerId, this.timeoutMs, this.callOptions(opts)).then(() => true), opts?.signal),
+      );
     return this.call("started", async () => {
-      const { fast } = await this.server();
+      const fast = this.fastReady ?? (await this.server()).fast;
       if (!fast || hasOwnHeaders(opts)) return false;
       await fast.started(req.jobId, req.workerId, this.timeoutMs, this.callOptions(opts));
       return true;
@@ -502,6 +523,18 @@ function keepaliveMs(v: number | undefined, name: string): number {
 }
 
 /** RST_STREAM with REFUSED_STREAM (7), as connect-node and ./raw.ts report it. */
+/**
+ * A fast-path call made without the call() wrapper: errors as call() reports
+ * them, and a stream the server refused (a burst on a new connection) goes
+ * through call() (`again`), which retries it after a pause.
+ */
+function settleFast<T>(p: Promise<T>, operation: string, opts: CallOptions | undefined, again: () => Promise<T>): Promise<T> {
+  return p.catch((e: unknown) => {
+    if (refusedStream(e) && !opts?.signal?.aborted) return again();
+    throw fromConnectError(e, operation, opts?.signal);
+  });
+}
+
 function refusedStream(e: unknown): boolean {
   const msg = e instanceof Error ? e.message : "";
   return /NGHTTP2_REFUSED_STREAM|stream closed with error code 7$/.test(msg);
