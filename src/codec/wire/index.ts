@@ -77,6 +77,7 @@ import {
   writeValueBody,
 } from "./json.js";
 import { LEAF, normalize, type Shape } from "./merge.js";
+import { JOB_RESPONSE_SHAPE, readJobResponse } from "./unary.js";
 import {
   ACK_REQUEST_SHAPE,
   ACK_RESPONSE_SHAPE,
@@ -160,10 +161,13 @@ export function decodeJob(bytes: Uint8Array): Job {
 
 // --- ojs.v1.EnqueueRequest -----------------------------------------------------------------
 
-/** ojs.v1.EnqueueRequest, as requestToProto(req, now); `now` turns expiresAt into the ttl field. */
-export function encodeEnqueueRequest(req: NormalizedJobRequest, now: number = Date.now()): Uint8Array {
+/**
+ * ojs.v1.EnqueueRequest, as requestToProto(req, now, tunnel); `now` turns expiresAt into
+ * the ttl field, `tunnel` false leaves out the reserved meta keys only ojs-connect servers read.
+ */
+export function encodeEnqueueRequest(req: NormalizedJobRequest, now: number = Date.now(), tunnel = true): Uint8Array {
   w.reset();
-  writeEnqueueRequestBody(w, req, now);
+  writeEnqueueRequestBody(w, req, now, tunnel);
   return w.finish();
 }
 
@@ -247,6 +251,11 @@ export function encodeNackResponse(res: NackResult): Uint8Array {
 /** An unknown or unset state reads as "retryable", as the gRPC transport reads it. */
 export function decodeNackResponse(bytes: Uint8Array): NackResult {
   return decode(bytes, NACK_RESPONSE_SHAPE, readNackResponse);
+}
+
+/** ojs.v1.EnqueueResponse, GetJobResponse or CancelJobResponse: the job in field 1 (undefined if none). */
+export function decodeJobResponse(bytes: Uint8Array): Job | undefined {
+  return decode(bytes, JOB_RESPONSE_SHAPE, readJobResponse);
 }
 
 /** ojs.v1.FetchResponse. */

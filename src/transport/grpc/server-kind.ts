@@ -1,0 +1,34 @@
+/**
+ * What the transport learned about the server from its manifest, asked once:
+ * which of its paths each call takes.
+ */
+import type { Http2SessionManager } from "@connectrpc/connect-node";
+import type { ManifestResponse } from "../../../gen/ojs/v1/service_pb.js";
+import { FAST_PATH_EXTENSION, FastPath } from "./fastpath.js";
+import type { StandardCalls } from "./standard.js";
+
+export const OUR_IMPLEMENTATION = "ojs-connect";
+
+export interface ServerKind {
+  /**
+   * An ojs-connect server: it reads the reserved meta keys (a client-chosen id,
+   * a schema, a rate limit) that the standard messages have no field for.
+   */
+  ours: boolean;
+  /** The pipelined fast path, when the server offers it and the client wants it. */
+  fast: FastPath | undefined;
+  /** The standard unary methods, hand-framed; used when there is no fast path (any ojs.v1 server). */
+  standard: StandardCalls | undefined;
+}
+
+/**
+ * `session` is undefined when the fast path is not wanted (the client's
+ * `fastPath: false`) or not possible (an in-process transport has no HTTP/2
+ * session, nor the cost the fast path saves).
+ */
+export function serverKind(m: ManifestResponse, session: Http2SessionManager | undefined, headers: Record<string, string>, standard: StandardCalls | undefined): ServerKind {
+  const fastOffered = m.extensions.includes(FAST_PATH_EXTENSION);
+  // Ours with its fast path switched off still reads the reserved keys.
+  const ours = fastOffered || m.implementation?.name === OUR_IMPLEMENTATION;
+  return { ours, fast: fastOffered && session ? new FastPath(session, headers) : undefined, standard };
+}
