@@ -81,6 +81,12 @@ export interface ServerOptions extends SecurityOptions, ConnectionLimitOptions {
   fsync?: FsyncMode;
   /** With `dataDir`: compact the journal beyond this size (bytes); default 64 MiB. */
   journalCompactAtBytes?: number;
+  /**
+   * Offer ojs-connect's private fast path to ojs-connect clients (default
+   * true). False makes the server a standard ojs.v1 server over gRPC: clients
+   * use the standard unary methods, as they do with any other server.
+   */
+  fastPath?: boolean;
   /** Store clock and randomness, for tests. */
   store?: Pick<StoreOptions, "clock" | "random">;
 }
@@ -107,6 +113,7 @@ export async function startServer(opts: ServerOptions = {}): Promise<OjsServer> 
     ...(opts.maxDeadLetter !== undefined ? { maxDeadLetter: opts.maxDeadLetter } : {}),
     ...(opts.schemaValidation !== undefined ? { schemaValidation: opts.schemaValidation } : {}),
     ...(opts.conformanceHooks !== undefined ? { conformanceHooks: opts.conformanceHooks } : {}),
+    ...(opts.fastPath !== undefined ? { fastPath: opts.fastPath } : {}),
     limits: { ...(opts.maxBodyBytes !== undefined ? { maxMessageBytes: opts.maxBodyBytes } : {}), ...(opts.limits ?? {}) },
     inFlight: { ...(opts.maxInFlightPerStream !== undefined ? { perStream: opts.maxInFlightPerStream } : {}), ...(opts.maxInFlightPerWorker !== undefined ? { perWorker: opts.maxInFlightPerWorker } : {}) },
     ...(opts.store ?? {}),
@@ -149,6 +156,7 @@ export async function startServer(opts: ServerOptions = {}): Promise<OjsServer> 
     guard.request(req as Http2ServerRequest, res as Http2ServerResponse);
     if (guard.overCap(req as Http2ServerRequest)) return guard.busy(req as Http2ServerRequest, res as ServerResponse);
     if (!access.admit(req, res)) return;
+    if (isGrpc(req)) core.countGrpcCall(req.url ?? "");
     if (raw(req as Http2ServerRequest, res as Http2ServerResponse)) return;
     if (isGrpc(req)) correctGrpcStatus(req, res, limits.maxMessageBytes);
     (adapter as (req: NodeRequest, res: NodeResponse) => void)(req, res);

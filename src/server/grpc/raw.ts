@@ -51,6 +51,8 @@ export function rawGrpcHandler(core: ServerCore): (req: Http2ServerRequest, res:
     if (enc !== undefined && enc !== "identity") return false;
     const method = METHODS[req.url];
     if (!method) return false;
+    // Switched off, the fast path's methods are unknown here (connect answers UNIMPLEMENTED), as on any other server.
+    if (!core.fastPath && req.url.startsWith("/ojsconnect.")) return false;
     method(new RawCall(req, core.limits.maxMessageBytes), core);
     return true;
   };

@@ -7,7 +7,8 @@ import type { ManifestResponse } from "../../../gen/ojs/v1/service_pb.js";
 import { FAST_PATH_EXTENSION, FastPath } from "./fastpath.js";
 import type { StandardCalls } from "./standard.js";
 
-export const OUR_IMPLEMENTATION = "ojs-connect";
+/** Listed by ojs-connect servers, fast path or not: their gRPC binding reads the reserved meta keys. */
+export const RESERVED_META_EXTENSION = "ojs-connect.reserved-meta.v1";
 
 export interface ServerKind {
   /**
@@ -28,7 +29,7 @@ export interface ServerKind {
  */
 export function serverKind(m: ManifestResponse, session: Http2SessionManager | undefined, headers: Record<string, string>, standard: StandardCalls | undefined): ServerKind {
   const fastOffered = m.extensions.includes(FAST_PATH_EXTENSION);
-  // Ours with its fast path switched off still reads the reserved keys.
-  const ours = fastOffered || m.implementation?.name === OUR_IMPLEMENTATION;
+  // Older ojs-connect servers list only the fast path, and read the reserved keys too.
+  const ours = fastOffered || m.extensions.includes(RESERVED_META_EXTENSION);
   return { ours, fast: fastOffered && session ? new FastPath(session, headers) : undefined, standard };
 }
