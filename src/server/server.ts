@@ -13,6 +13,7 @@ import { setupSecurity, type SecurityOptions } from "./auth/setup.js";
 import { ConnectionGuard, type ConnectionLimitOptions } from "./connections.js";
 import { ServerCore } from "./core.js";
 import { rawGrpcHandler } from "./grpc/raw.js";
+import { rawUnaryHandler } from "./grpc/raw-unary.js";
 import { correctGrpcStatus } from "./grpc/status-fixes.js";
 import { grpcRoutes } from "./grpc/service.js";
 import { httpRoutes, MAX_LONG_POLL_MS } from "./http/routes.js";
@@ -152,12 +153,13 @@ export async function startServer(opts: ServerOptions = {}): Promise<OjsServer> 
   });
   // The hot gRPC methods (job stream, fast path, batch) skip connect's per-call machinery.
   const raw = rawGrpcHandler(core);
+  const rawUnary = rawUnaryHandler(core);
   const handler = (req: NodeRequest, res: NodeResponse): void => {
     guard.request(req as Http2ServerRequest, res as Http2ServerResponse);
     if (guard.overCap(req as Http2ServerRequest)) return guard.busy(req as Http2ServerRequest, res as ServerResponse);
     if (!access.admit(req, res)) return;
     if (isGrpc(req)) core.countGrpcCall(req.url ?? "");
-    if (raw(req as Http2ServerRequest, res as Http2ServerResponse)) return;
+    if (raw(req as Http2ServerRequest, res as Http2ServerResponse) || rawUnary(req as Http2ServerRequest, res as Http2ServerResponse)) return;
     if (isGrpc(req)) correctGrpcStatus(req, res, limits.maxMessageBytes);
     (adapter as (req: NodeRequest, res: NodeResponse) => void)(req, res);
   };

@@ -77,7 +77,7 @@ import {
   writeValueBody,
 } from "./json.js";
 import { LEAF, normalize, type Shape } from "./merge.js";
-import { JOB_RESPONSE_SHAPE, readJobResponse } from "./unary.js";
+import { JOB_RESPONSE_SHAPE, readJobResponse, writeJobResponseBody } from "./unary.js";
 import {
   ACK_REQUEST_SHAPE,
   ACK_RESPONSE_SHAPE,
@@ -251,6 +251,13 @@ export function encodeNackResponse(res: NackResult): Uint8Array {
 /** An unknown or unset state reads as "retryable", as the gRPC transport reads it. */
 export function decodeNackResponse(bytes: Uint8Array): NackResult {
   return decode(bytes, NACK_RESPONSE_SHAPE, readNackResponse);
+}
+
+/** ojs.v1.EnqueueResponse, GetJobResponse or CancelJobResponse of a job, as toBinary(…, { job: jobToProto(job) }). */
+export function encodeJobResponse(job: Job): Uint8Array {
+  w.reset();
+  writeJobResponseBody(w, job);
+  return w.finish();
 }
 
 /** ojs.v1.EnqueueResponse, GetJobResponse or CancelJobResponse: the job in field 1 (undefined if none). */

@@ -4,12 +4,19 @@
  * CancelJobResponse all hold it as field 1.
  */
 import type { Job } from "../../model/job.js";
-import { NEEDS_MERGE, type Reader, expectEnd } from "./buffer.js";
+import { NEEDS_MERGE, type Reader, type Writer, expectEnd } from "./buffer.js";
 import { fieldEnd } from "./json.js";
-import { JOB_SHAPE, readJob } from "./job.js";
+import { JOB_SHAPE, readJob, writeJobBody } from "./job.js";
 import { one, shape, type Shape } from "./merge.js";
 
 export const JOB_RESPONSE_SHAPE: Shape = shape({ 1: one(() => JOB_SHAPE) });
+
+export function writeJobResponseBody(w: Writer, job: Job): void {
+  w.byte(0x0a);
+  const at = w.open();
+  writeJobBody(w, job);
+  w.close(at);
+}
 
 /** The job of the response; undefined when the server sent none (an empty message). */
 export function readJobResponse(r: Reader, end: number): Job | undefined {
