@@ -20,6 +20,9 @@ import {
   ValidationError,
 } from "../../src/index.js";
 import { startServer, type OjsServer } from "../../src/server/index.js";
+import { rawCall } from "../../src/transport/grpc/raw.js";
+import { Code } from "@connectrpc/connect";
+import { Http2SessionManager } from "@connectrpc/connect-node";
 import { uniqueQueue, useServer } from "../helpers.js";
 
 const ctx = useServer({ fastPath: false });
@@ -46,6 +49,18 @@ describe("gRPC standard methods (server fast path off)", () => {
     const m = await c.manifest();
     expect(m.extensions).not.toContain("ojs-connect.fastpath.v1");
     expect(m.extensions).toContain("ojs-connect.reserved-meta.v1");
+  });
+
+  it("the fast path's methods are not served: a call to one is UNIMPLEMENTED, as on any other server", async () => {
+    const session = new Http2SessionManager(ctx.url);
+    try {
+      const call = async () => {
+        for await (const _ of rawCall(session, "/ojsconnect.v1.FastPathService/EnqueueStream", {}, new Uint8Array(0), AbortSignal.timeout(5_000))) void _;
+      };
+      await expect(call()).rejects.toMatchObject({ code: Code.Unimplemented });
+    } finally {
+      session.abort();
+    }
   });
 
   it("enqueue, getJob, fetch, ack, nack and heartbeat each go over their standard method", async () => {
