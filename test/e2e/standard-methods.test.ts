@@ -8,7 +8,7 @@
  */
 import { createServer, type IncomingHttpHeaders } from "node:http2";
 import { connect, createServer as createTcpServer, type AddressInfo, type Socket } from "node:net";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from "vitest";
 import {
   AuthenticationError,
   Client,
@@ -21,6 +21,7 @@ import {
 } from "../../src/index.js";
 import { startServer, type OjsServer } from "../../src/server/index.js";
 import { rawCall } from "../../src/transport/grpc/raw.js";
+import { StandardCalls } from "../../src/transport/grpc/standard.js";
 import { Code } from "@connectrpc/connect";
 import { Http2SessionManager } from "@connectrpc/connect-node";
 import { uniqueQueue, useServer } from "../helpers.js";
@@ -66,6 +67,15 @@ describe("gRPC standard methods (server fast path off)", () => {
   it("enqueue, getJob, fetch, ack, nack and heartbeat each go over their standard method", async () => {
     const queue = uniqueQueue("std");
     const before = new Map(ctx.server.core.grpcCalls);
+    // Hand-framed (not through connect-es): every call passes through StandardCalls.
+    const proto = StandardCalls.prototype as unknown as { call: (...a: unknown[]) => unknown };
+    const original = proto.call;
+    let framed = 0;
+    proto.call = function (this: unknown, ...a: unknown[]) {
+      framed++;
+      return original.apply(this, a);
+    };
+    onTestFinished(() => void (proto.call = original));
     const a = await c.enqueue("std.x", [1, { deep: [true, null] }], { queue, meta: { m: "v" }, retry: { maxAttempts: 2, initialInterval: 60_000, jitter: false } });
     const b = await c.enqueue("std.x", [2], { queue, retry: { maxAttempts: 2, initialInterval: 60_000, jitter: false } });
     const jobs = await c.transport.fetch({ queues: [queue], count: 2, workerId: "w-std", visibilityTimeoutMs: 5_000 });
@@ -81,6 +91,7 @@ describe("gRPC standard methods (server fast path off)", () => {
     expect(done).toMatchObject({ state: "completed", result: { ok: true }, args: [1, { deep: [true, null] }], meta: { m: "v" } });
     expect((await c.getJob(b.id)).errors[0]).toMatchObject({ code: "std.boom", message: "boom" });
     expect(callsSince(ctx.server, before)).toEqual({ Manifest: 1, Enqueue: 2, Fetch: 1, Heartbeat: 2, Ack: 1, Nack: 1, GetJob: 2 }); // Manifest: the transport's one probe
+    expect(framed).toBe(9);
   });
 
   it("a client-chosen id still reaches our server (reserved meta keys), and a duplicate is refused with its code", async () => {
