@@ -19,8 +19,9 @@ export interface Backend {
   close(): Promise<void>;
 }
 
-export async function ojsBackend(profile?: ForkOptions["profile"]): Promise<Backend> {
-  const child = forkScript("server.ts", [], profile ? { profile } : {});
+/** The embedded server in its own process; `fastPath` false: a standard ojs.v1 server (startServer's option). */
+export async function ojsBackend(profile?: ForkOptions["profile"], fastPath = true): Promise<Backend> {
+  const child = forkScript("server.ts", fastPath ? [] : ["--no-fast-path"], profile ? { profile } : {});
   const { url } = await child.next<{ url: string }>("ready", 30_000);
   return {
     target: url,
@@ -75,4 +76,4 @@ export function processCpuUs(pid: number | undefined): number | undefined {
 }
 const CLOCK_TICKS = 100;
 
-export const LABEL: Record<DriverName, string> = { grpc: "OJS gRPC", http: "OJS HTTP", bullmq: "BullMQ" };
+export const LABEL: Record<DriverName, string> = { grpc: "OJS gRPC", http: "OJS HTTP", bullmq: "BullMQ", "grpc-standard": "OJS gRPC, standard methods" };

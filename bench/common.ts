@@ -11,7 +11,8 @@ export function payload(i: number): [{ i: number; email: string; plan: string; a
   return [{ i, email: `user-${i}@example.com`, plan: "pro", amount: 42.5 }];
 }
 
-export type DriverName = "grpc" | "http" | "bullmq";
+/** "grpc-standard": the gRPC transport against our server with its fast path off (standard ojs.v1 methods only). */
+export type DriverName = "grpc" | "http" | "bullmq" | "grpc-standard";
 export type ScenarioName = "latency" | "throughput" | "enqueue" | "rss" | "produce";
 
 export interface Sizes {

@@ -33,9 +33,9 @@ export interface RunResults {
   durationSec?: number;
 }
 
-const SYSTEMS: DriverName[] = ["grpc", "http", "bullmq"];
+const SYSTEMS: DriverName[] = ["grpc", "grpc-standard", "http", "bullmq"];
 type Ceiling = "ceiling" | "pipelined";
-const NAMES: Record<DriverName | Ceiling, string> = { ceiling: "http2, stream per call", pipelined: "http2, pipelined", grpc: "OJS gRPC", http: "OJS HTTP", bullmq: "BullMQ" };
+const NAMES: Record<DriverName | Ceiling, string> = { ceiling: "http2, stream per call", pipelined: "http2, pipelined", grpc: "OJS gRPC", "grpc-standard": "OJS gRPC, standard", http: "OJS HTTP", bullmq: "BullMQ" };
 
 /**
  * Which ceiling moves bytes the way each system does, so that every ratio
@@ -44,7 +44,7 @@ const NAMES: Record<DriverName | Ceiling, string> = { ceiling: "http2, stream pe
  * HTTP transport sends one request per call; BullMQ pipelines commands on one
  * Redis connection.
  */
-const LIKE: Record<DriverName, Ceiling> = { grpc: "pipelined", http: "ceiling", bullmq: "pipelined" };
+const LIKE: Record<DriverName, Ceiling> = { grpc: "pipelined", "grpc-standard": "ceiling", http: "ceiling", bullmq: "pipelined" };
 
 const ok = <T extends object>(v: T | Failed | undefined): T | undefined => (v && !("error" in v) ? v : undefined);
 const sys = (r: RunResults, d: DriverName): SystemResults | undefined => {
@@ -129,6 +129,7 @@ interface Target {
 
 function targets(r: RunResults): Target[] {
   const g = sys(r, "grpc");
+  const gs = sys(r, "grpc-standard");
   const h = sys(r, "http");
   const b = sys(r, "bullmq");
   const c = r.ceiling;
@@ -151,6 +152,13 @@ function targets(r: RunResults): Target[] {
     t("gRPC worker throughput >= 50 % of pipelined http2 (c=50)", v(g, "workerThroughput"), ">=", c?.pipelined?.c50 ? c.pipelined.c50.perSec / 2 : undefined, "jobs/s"),
     t("gRPC enqueueBatch >= 100 000 jobs/s", v(g, "enqueueBatch"), ">=", 100_000, "jobs/s"),
     t("gRPC worker RSS flat within 10 %", v(g, "rssGrowthPct"), "<=", 10, "%"),
+    // Issue 13: against a server without the fast path (the standard ojs.v1 methods only).
+    t("gRPC standard: enqueue, 32 callers >= 8 000/s", v(gs, "enqueueConcurrent"), ">=", 8_000, "/s"),
+    t("gRPC standard: worker throughput >= 5 000 jobs/s", v(gs, "workerThroughput"), ">=", 5_000, "jobs/s"),
+    t("gRPC standard: sequential enqueue >= HTTP", v(gs, "enqueueSequential"), ">=", v(h, "enqueueSequential"), "/s"),
+    t("gRPC standard: enqueue, 32 callers >= HTTP", v(gs, "enqueueConcurrent"), ">=", v(h, "enqueueConcurrent"), "/s"),
+    t("gRPC standard: worker throughput >= HTTP", v(gs, "workerThroughput"), ">=", v(h, "workerThroughput"), "jobs/s"),
+    t("gRPC standard: dispatch p99 <= HTTP", v(gs, "dispatchP99"), "<=", v(h, "dispatchP99"), "ms"),
   ];
 }
 
@@ -191,7 +199,7 @@ export function markdown(r: RunResults): string {
     if (s && "skipped" in s) L.push("", `**${NAMES[d]} skipped:** ${s.skipped}.`);
     else if (s) for (const [k, v] of Object.entries(s)) if (v && "error" in v) L.push("", `**${NAMES[d]} ${k} failed:** ${String(v.error).split("\n")[0]}`);
   }
-  L.push("", "## Targets (issue 7)", "", "| Target | Met | Figures |", "|---|:-:|---|");
+  L.push("", "## Targets (issues 7 and 13)", "", "| Target | Met | Figures |", "|---|:-:|---|");
   for (const t of targets(r)) L.push(`| ${t.what} | ${t.met === undefined ? "n/a" : t.met ? "yes" : "**no**"} | ${t.detail} |`);
   const z = r.sizes;
   L.push(
@@ -208,7 +216,7 @@ export function markdown(r: RunResults): string {
   return L.join("\n") + "\n";
 }
 
-const COLORS: Record<DriverName | Ceiling, string> = { ceiling: "#8b949e", pipelined: "#57606a", grpc: "#1f6feb", http: "#e36209", bullmq: "#cf222e" };
+const COLORS: Record<DriverName | Ceiling, string> = { ceiling: "#8b949e", pipelined: "#57606a", grpc: "#1f6feb", "grpc-standard": "#54aeff", http: "#e36209", bullmq: "#cf222e" };
 const esc = (s: string) => s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
 
 export function svg(r: RunResults): string {

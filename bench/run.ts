@@ -1,5 +1,5 @@
 /**
- * npm run bench [-- --quick] [--save] [--profile] [--only=grpc,http,bullmq] [--scenarios=latency,throughput,enqueue,rss]
+ * npm run bench [-- --quick] [--save] [--profile] [--only=grpc,grpc-standard,http,bullmq] [--scenarios=latency,throughput,enqueue,rss]
  *
  * Runs the ceiling (bare node:http2), then every scenario for OJS over gRPC,
  * OJS over HTTP and BullMQ, each system in its own processes on loopback, and
@@ -27,7 +27,7 @@ const flag = (name: string) => argv.includes(`--${name}`);
 const list = (name: string) => argv.find((a) => a.startsWith(`--${name}=`))?.split("=")[1]?.split(",");
 const quick = flag("quick");
 const sizes: Sizes = quick ? QUICK : FULL;
-const drivers = (list("only") ?? ["grpc", "http", "bullmq"]) as DriverName[];
+const drivers = (list("only") ?? ["grpc", "grpc-standard", "http", "bullmq"]) as DriverName[];
 const scenarios = (list("scenarios") ?? ["latency", "throughput", "enqueue", "rss"]) as Array<Exclude<ScenarioName, "produce">>;
 const resultsDir = fileURLToPath(new URL("./results/", import.meta.url));
 const profileDir = flag("profile") ? `${resultsDir}profiles` : undefined;
@@ -136,7 +136,7 @@ async function main(): Promise<void> {
 
   for (const driver of drivers) {
     if (driver !== "bullmq") {
-      const backend = await ojsBackend(profileDir ? { dir: profileDir, name: `server-${driver}-${scenarios.join("+")}` } : undefined);
+      const backend = await ojsBackend(profileDir ? { dir: profileDir, name: `server-${driver}-${scenarios.join("+")}` } : undefined, driver !== "grpc-standard");
       try {
         results.systems[driver] = await runSystem(driver, backend);
       } finally {

@@ -27,8 +27,21 @@ export function currentStore(): StoreName {
   return fileStore;
 }
 
+let fileServerOptions: ServerOptions = {};
+
+/**
+ * Starts the servers of the test file that calls it (before it imports a suite)
+ * with these options too: `useServerOptions({ fastPath: false }); await
+ * import("./client.test.js")` runs the client suite against a server that
+ * offers the standard ojs.v1 methods only, unchanged.
+ */
+export function useServerOptions(opts: ServerOptions): void {
+  fileServerOptions = opts;
+}
+
 /** Starts one embedded server for the file, on a free port, and stops it afterwards. */
-export function useServer(opts: ServerOptions = {}): { readonly server: OjsServer; readonly url: string } {
+export function useServer(given: ServerOptions = {}): { readonly server: OjsServer; readonly url: string } {
+  const opts = { ...fileServerOptions, ...given };
   let server: OjsServer | undefined;
   let dataDir: string | undefined;
   beforeAll(async () => {

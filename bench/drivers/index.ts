@@ -23,5 +23,6 @@ export interface Driver {
 
 export async function openDriver(spec: ChildSpec): Promise<Driver> {
   if (spec.driver === "bullmq") return (await import("./bullmq.js")).bullmqDriver(spec.target, spec.queue);
-  return (await import("./ojs.js")).ojsDriver(spec.target, spec.driver, spec.queue);
+  // grpc-standard differs in its server only: the same client, which finds no fast path there.
+  return (await import("./ojs.js")).ojsDriver(spec.target, spec.driver === "grpc-standard" ? "grpc" : spec.driver, spec.queue);
 }

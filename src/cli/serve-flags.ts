@@ -61,6 +61,7 @@ export const SERVE_FLAGS: ServeFlag[] = [
   { flags: "--max-dead-letter <n>", help: "dead-letter capacity (default 10000)", group: SERVER, apply: (o, v) => (o.maxDeadLetter = count("--max-dead-letter", 1)(v)) },
   { flags: "--schema-validation <mode>", help: "check enqueued args against registered schemas (default warn)", group: SERVER, choices: ["off", "warn", "strict"], apply: (o, v) => (o.schemaValidation = v as SchemaValidationMode) },
 
+  { flags: "--no-fast-path", help: "offer only the standard ojs.v1 gRPC methods, without ojs-connect's pipelined fast path", group: SERVER, apply: (o, v) => (o.fastPath = v === true) },
   { flags: "--no-ui", help: "do not serve the web dashboard at /ui/ (served by default)", group: SERVER, apply: (o, v) => (o.ui = v === true) },
 
   { flags: "--data <dir>", help: "keep jobs in a journal in DIR: every acknowledged enqueue, ack and nack survives a crash and a restart (default: memory only)", group: STORAGE, env: "OJS_DATA_DIR", apply: (o, v) => (o.dataDir = String(v)) },

@@ -26,6 +26,9 @@ export const SUPPORTED_EXTENSIONS = [
   "rate-limiting",
   // Our own: pipelined enqueue/ack/nack streams for ojs-connect clients (src/server/grpc/raw.ts).
   "ojs-connect.fastpath.v1",
+  // Our own: the gRPC binding reads the reserved meta keys ("ojs.id" and co., codec/proto.ts) that
+  // carry what the standard messages have no field for. Listed with the fast path on or off.
+  "ojs-connect.reserved-meta.v1",
 ] as const;
 
 export interface CoreOptions extends StoreOptions {
@@ -33,7 +36,15 @@ export interface CoreOptions extends StoreOptions {
   schemaValidation?: SchemaValidationMode;
   /** What a request may carry (docs/limits.md); defaults for what is not given. */
   limits?: Partial<Limits>;
+  /** Offer the private fast path (FAST_PATH_EXTENSION); default true. */
+  fastPath?: boolean;
 }
+
+/** Our private extension: pipelined enqueue/ack/nack streams (src/server/grpc/raw.ts). */
+export const FAST_PATH_EXTENSION = "ojs-connect.fastpath.v1";
+
+/** Distinct gRPC method paths tallied in ServerCore.grpcCalls; paths come from clients, so the tally is bounded. */
+const MAX_TALLIED_METHODS = 64;
 
 /**
  * What both protocol adapters share: the store, the cron scheduler, the schema
@@ -78,8 +89,14 @@ export class ServerCore {
       : new SyncJobStore(this.store, { kind: "memory" });
   }
 
+  /** False: the server offers only the standard ojs.v1 methods, as any other ojs.v1 server. */
+  readonly fastPath: boolean;
+  /** gRPC requests received, by method path ("/ojs.v1.OJSService/Enqueue"): which methods clients use. */
+  readonly grpcCalls = new Map<string, number>();
+
   constructor(opts: CoreOptions = {}) {
-    const { schemaValidation, limits, ...storeOpts } = opts;
+    const { schemaValidation, limits, fastPath, ...storeOpts } = opts;
+    this.fastPath = fastPath ?? true;
     this.limits = resolveLimits(limits);
     this.queued = new QueuedBytes(this.limits.maxQueuedBytes);
     this.store = new Store({ ...storeOpts, accounting: this.queued });
@@ -96,7 +113,7 @@ export class ServerCore {
       conformanceLevel: 4,
       protocols: ["http", "grpc"],
       backend: this.jobs.kind,
-      extensions: [...SUPPORTED_EXTENSIONS],
+      extensions: this.fastPath ? [...SUPPORTED_EXTENSIONS] : SUPPORTED_EXTENSIONS.filter((e) => e !== FAST_PATH_EXTENSION),
       schemaValidation: this.schemaValidation !== "off",
     };
   }
@@ -130,6 +147,12 @@ export class ServerCore {
    */
   durable(): Promise<void> | undefined {
     return this.jobs.durable();
+  }
+
+  countGrpcCall(path: string): void {
+    const n = this.grpcCalls.get(path);
+    if (n !== undefined) this.grpcCalls.set(path, n + 1);
+    else if (this.grpcCalls.size < MAX_TALLIED_METHODS) this.grpcCalls.set(path, 1);
   }
 
   count(name: string): void {

@@ -14,6 +14,7 @@ import { ConnectionGuard, type ConnectionLimitOptions } from "./connections.js";
 import { ServerCore } from "./core.js";
 import { registerServerCore } from "./internal.js";
 import { rawGrpcHandler } from "./grpc/raw.js";
+import { rawUnaryHandler } from "./grpc/raw-unary.js";
 import { correctGrpcStatus } from "./grpc/status-fixes.js";
 import { grpcRoutes } from "./grpc/service.js";
 import { httpRoutes, MAX_LONG_POLL_MS } from "./http/routes.js";
@@ -83,6 +84,12 @@ export interface ServerOptions extends SecurityOptions, ConnectionLimitOptions {
   fsync?: FsyncMode;
   /** With `dataDir`: compact the journal beyond this size (bytes); default 64 MiB. */
   journalCompactAtBytes?: number;
+  /**
+   * Offer ojs-connect's private fast path to ojs-connect clients (default
+   * true). False makes the server a standard ojs.v1 server over gRPC: clients
+   * use the standard unary methods, as they do with any other server.
+   */
+  fastPath?: boolean;
   /** Store clock and randomness, for tests. */
   store?: Pick<StoreOptions, "clock" | "random">;
 }
@@ -107,6 +114,7 @@ export async function startServer(opts: ServerOptions = {}): Promise<OjsServer> 
     ...(opts.maxDeadLetter !== undefined ? { maxDeadLetter: opts.maxDeadLetter } : {}),
     ...(opts.schemaValidation !== undefined ? { schemaValidation: opts.schemaValidation } : {}),
     ...(opts.conformanceHooks !== undefined ? { conformanceHooks: opts.conformanceHooks } : {}),
+    ...(opts.fastPath !== undefined ? { fastPath: opts.fastPath } : {}),
     limits: { ...(opts.maxBodyBytes !== undefined ? { maxMessageBytes: opts.maxBodyBytes } : {}), ...(opts.limits ?? {}) },
     inFlight: { ...(opts.maxInFlightPerStream !== undefined ? { perStream: opts.maxInFlightPerStream } : {}), ...(opts.maxInFlightPerWorker !== undefined ? { perWorker: opts.maxInFlightPerWorker } : {}) },
     ...(opts.store ?? {}),
@@ -140,11 +148,13 @@ export async function startServer(opts: ServerOptions = {}): Promise<OjsServer> 
   });
   // The hot gRPC methods (job stream, fast path, batch) skip connect's per-call machinery.
   const raw = rawGrpcHandler(core);
+  const rawUnary = rawUnaryHandler(core);
   const handler = (req: NodeRequest, res: NodeResponse): void => {
     guard.request(req as Http2ServerRequest, res as Http2ServerResponse);
     if (guard.overCap(req as Http2ServerRequest)) return guard.busy(req as Http2ServerRequest, res as ServerResponse);
     if (!access.admit(req, res)) return;
-    if (raw(req as Http2ServerRequest, res as Http2ServerResponse)) return;
+    if (isGrpc(req)) core.countGrpcCall(req.url ?? "");
+    if (raw(req as Http2ServerRequest, res as Http2ServerResponse) || rawUnary(req as Http2ServerRequest, res as Http2ServerResponse)) return;
     if (isGrpc(req)) correctGrpcStatus(req, res, limits.maxMessageBytes);
     (adapter as (req: NodeRequest, res: NodeResponse) => void)(req, res);
   };

@@ -29,13 +29,19 @@ function watchFrames() {
   };
 }
 
-/** Counts the standard unary RPCs a client's transport makes for enqueue, ack and nack. */
+/**
+ * Counts the standard unary RPCs a client's transport makes for enqueue, ack and nack,
+ * whichever way they go: hand-framed on the session (`standard`) or through connect-es (`rpc`).
+ */
 function watchUnary(c: Client) {
-  const rpc = (c.transport as unknown as { rpc: Record<string, (...a: unknown[]) => unknown> }).rpc;
+  const t = c.transport as unknown as Record<"rpc" | "standard", Record<string, (...a: unknown[]) => unknown> | undefined>;
   const counts = { enqueue: 0, ack: 0, nack: 0 };
-  for (const name of Object.keys(counts) as Array<keyof typeof counts>) {
-    const original = rpc[name]!.bind(rpc);
-    rpc[name] = (...a: unknown[]) => (counts[name]++, original(...a));
+  for (const calls of [t.rpc, t.standard]) {
+    if (!calls) continue;
+    for (const name of Object.keys(counts) as Array<keyof typeof counts>) {
+      const original = calls[name]!.bind(calls);
+      calls[name] = (...a: unknown[]) => (counts[name]++, original(...a));
+    }
   }
   return counts;
 }

@@ -20,6 +20,7 @@ import { Reader } from "./reader.js";
 import { ENQUEUE_REQUEST_SHAPE, readEnqueueRequest, writeEnqueueRequestBody, type EnqueueOptionsFields } from "./enqueue.js";
 import { JOB_SHAPE, readJob, writeJobBody } from "./job.js";
 import { normalize } from "./merge.js";
+import { JOB_RESPONSE_SHAPE, readJobResponse, writeJobResponseBody } from "./unary.js";
 import { again, decode, w } from "./two-pass.js";
 import {
   ACK_REQUEST_SHAPE,
@@ -66,10 +67,13 @@ export function decodeJob(bytes: Uint8Array): Job {
 
 // --- ojs.v1.EnqueueRequest -----------------------------------------------------------------
 
-/** ojs.v1.EnqueueRequest, as requestToProto(req, now); `now` turns expiresAt into the ttl field. */
-export function encodeEnqueueRequest(req: NormalizedJobRequest, now: number = Date.now()): Uint8Array {
+/**
+ * ojs.v1.EnqueueRequest, as requestToProto(req, now, tunnel); `now` turns expiresAt into
+ * the ttl field, `tunnel` false leaves out the reserved meta keys only ojs-connect servers read.
+ */
+export function encodeEnqueueRequest(req: NormalizedJobRequest, now: number = Date.now(), tunnel = true): Uint8Array {
   w.reset();
-  writeEnqueueRequestBody(w, req, now);
+  writeEnqueueRequestBody(w, req, now, tunnel);
   return w.finish();
 }
 
@@ -153,6 +157,18 @@ export function encodeNackResponse(res: NackResult): Uint8Array {
 /** An unknown or unset state reads as "retryable", as the gRPC transport reads it. */
 export function decodeNackResponse(bytes: Uint8Array): NackResult {
   return decode(bytes, NACK_RESPONSE_SHAPE, readNackResponse);
+}
+
+/** ojs.v1.EnqueueResponse, GetJobResponse or CancelJobResponse of a job, as toBinary(…, { job: jobToProto(job) }). */
+export function encodeJobResponse(job: Job): Uint8Array {
+  w.reset();
+  writeJobResponseBody(w, job);
+  return w.finish();
+}
+
+/** ojs.v1.EnqueueResponse, GetJobResponse or CancelJobResponse: the job in field 1 (undefined if none). */
+export function decodeJobResponse(bytes: Uint8Array): Job | undefined {
+  return decode(bytes, JOB_RESPONSE_SHAPE, readJobResponse);
 }
 
 /** ojs.v1.FetchResponse. */

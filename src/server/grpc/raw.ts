@@ -52,13 +52,18 @@ export function rawGrpcHandler(core: ServerCore): (req: Http2ServerRequest, res:
     if (enc !== undefined && enc !== "identity") return false;
     const method = METHODS[req.url];
     if (!method) return false;
+    // Switched off, the fast path's methods are unknown here (connect answers UNIMPLEMENTED), as on any other server.
+    if (!core.fastPath && req.url.startsWith("/ojsconnect.")) return false;
     method(new RawCall(req, core.limits.maxMessageBytes), core);
     return true;
   };
 }
 
 /** One call: request messages in, response messages out, the status in trailers. */
-class RawCall {
+export class RawCall {
+  /** Sent with the response headers (the server's version headers, for the unary methods). */
+  extraHeaders: OutgoingHttpHeaders | undefined;
+
   readonly stream: ServerHttp2Stream;
   private responded = false;
   private finished = false;
@@ -122,6 +127,7 @@ class RawCall {
     this.responded = true;
     const headers: OutgoingHttpHeaders = { ":status": 200, "content-type": "application/grpc+proto" };
     if (this.requestId) headers["x-ojs-request-id"] = this.requestId;
+    if (this.extraHeaders) Object.assign(headers, this.extraHeaders);
     this.stream.respond(headers, { waitForTrailers: true });
     // The compat response object has its own 'wantTrailers' listener; only one may send trailers.
     this.stream.removeAllListeners("wantTrailers");
@@ -166,7 +172,7 @@ class RawCall {
     } else {
       // Trailers-only: the status travels in the headers of an empty response.
       this.responded = true;
-      this.stream.respond({ ":status": 200, "content-type": "application/grpc+proto", ...status }, { endStream: true });
+      this.stream.respond({ ":status": 200, "content-type": "application/grpc+proto", ...(this.requestId ? { "x-ojs-request-id": this.requestId } : {}), ...this.extraHeaders, ...status }, { endStream: true });
       this.stopReading();
     }
   }

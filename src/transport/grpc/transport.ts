@@ -16,13 +16,12 @@ import {
   requestToProto,
   resultToStruct,
   VISIBILITY_HEADER,
-  workerStateFromProto,
   workerStateToProto,
 } from "../../codec/proto.js";
 import { dateFromTimestamp, durationFromMs, valueFromJson } from "../../codec/values.js";
 import { ConnectionError, OjsError, TimeoutError, UnimplementedError, ValidationError } from "../../model/errors.js";
 import type { Job, NormalizedJobRequest } from "../../model/job.js";
-import type { Health, HeartbeatResult, Manifest, NackResult, WorkerDirective } from "../../model/system.js";
+import type { Health, HeartbeatResult, Manifest, NackResult } from "../../model/system.js";
 import { authHeaders, TRANSPORT_OPTION_KEYS, transportOptionsOf, type TransportOptions } from "../options.js";
 import { checkHttpUrl, checkOptionKeys, type KeyList } from "../../util/options.js";
 import type {
@@ -45,7 +44,10 @@ import type { JsonObject } from "../../model/json.js";
 import type { CronJob, Page, ProgressInfo, QueueInfo, QueueStats, SchemaInfo } from "../../model/system.js";
 import type { Workflow, WorkflowDefinition } from "../../model/workflow.js";
 import { fromConnectError } from "./errors.js";
-import { FAST_PATH_EXTENSION, FastPath } from "./fastpath.js";
+import { heartbeatEach } from "./heartbeat.js";
+import { serverKind, type ServerKind } from "./server-kind.js";
+import type { FastPath } from "./fastpath.js";
+import { StandardCalls } from "./standard.js";
 import { rawCall } from "./raw.js";
 import { jobStream } from "./job-stream.js";
 import { GrpcAdmin } from "./admin.js";
@@ -77,6 +79,8 @@ const GRPC_OPTION_KEYS: KeyList<GrpcTransportOptions> = { ...TRANSPORT_OPTION_KE
 export class GrpcTransport implements Transport {
   readonly name = "grpc";
   private readonly session: Http2SessionManager | undefined;
+  /** The standard unary methods, hand-framed on the session; none for an in-process (connect) transport. */
+  private readonly standard: StandardCalls | undefined;
   private readonly rpc: RpcClient<typeof OJSService>;
   private readonly headers: Record<string, string>;
   private readonly timeoutMs: number;
@@ -84,7 +88,7 @@ export class GrpcTransport implements Transport {
   private httpFallback: HttpTransport | undefined;
   /** The admin-api extension: ojs.v1 RPCs where they exist, the HTTP binding (httpUrl) for the rest. */
   readonly admin: GrpcAdmin = new GrpcAdmin(this, () => this.http().admin);
-  private probe: Promise<{ ours: boolean; fast: FastPath | undefined }> | undefined;
+  private probe: Promise<ServerKind> | undefined;
   /** The fast path once the probe found it: a worker's acks need not await the probe each time. */
   private fastReady: FastPath | undefined;
 
@@ -110,6 +114,7 @@ export class GrpcTransport implements Transport {
     this.session = opts.connect
       ? undefined
       : new Http2SessionManager(url, { pingIntervalMs: keepaliveMs(opts.keepaliveIntervalMs, "keepaliveIntervalMs"), pingTimeoutMs: keepaliveMs(opts.keepaliveTimeoutMs, "keepaliveTimeoutMs"), pingIdleConnection: false }, nodeOptions);
+    this.standard = this.session && new StandardCalls(this.session);
     const transport = (opts.connect ?? createGrpcTransport({ baseUrl: url.toString().replace(/\/$/, ""), sessionManager: this.session! }));
     this.rpc = createClient(OJSService, transport);
     this.headers = { ...(opts.headers ?? {}), ...authHeaders(opts.auth) };
@@ -181,19 +186,17 @@ export class GrpcTransport implements Transport {
    * server is taken to be ours (the reserved keys are what keeps a client-chosen
    * id, so dropping them on a guess would lose it).
    */
-  private server(): Promise<{ ours: boolean; fast: FastPath | undefined }> {
-    if (this.closed) return Promise.resolve({ ours: true, fast: undefined });
+  private server(): Promise<ServerKind> {
+    if (this.closed) return Promise.resolve({ ours: true, fast: undefined, standard: this.standard });
     this.probe ??= this.rpc.manifest({}, { timeoutMs: Math.min(this.timeoutMs, 5000), headers: this.headers }).then(
       (m) => {
-        const ours = m.extensions.includes(FAST_PATH_EXTENSION);
-        // The fast path rides on the HTTP/2 session; an in-process transport has none (nor the cost it saves).
-        const fast = ours && this.session && this.opts.fastPath !== false ? new FastPath(this.session, this.headers) : undefined;
-        this.fastReady = fast;
-        return { ours, fast };
+        const kind = serverKind(m, this.session && this.opts.fastPath !== false ? this.session : undefined, this.headers, this.standard);
+        this.fastReady = kind.fast;
+        return kind;
       },
       () => {
         this.probe = undefined;
-        return { ours: true, fast: undefined };
+        return { ours: true, fast: undefined, standard: this.standard };
       },
     );
     return this.probe;
@@ -212,9 +215,10 @@ export class GrpcTransport implements Transport {
   enqueue(req: NormalizedJobRequest, opts?: CallOptions): Promise<Job> {
     return this.call("enqueue", async () => {
       if (this.fastReady && !hasOwnHeaders(opts)) return this.fastReady.enqueue(req, this.timeoutMs, this.callOptions(opts));
-      const { ours, fast } = await this.server();
+      const { ours, fast, standard } = await this.server();
       if (fast && !hasOwnHeaders(opts)) return fast.enqueue(req, this.timeoutMs, this.callOptions(opts));
       if (!ours) this.checkStandard(req, "enqueue");
+      if (standard) return standard.enqueue(req, ours, this.callOptions(opts));
       const r = await this.rpc.enqueue(requestToProto(req, Date.now(), ours), this.callOptions(opts));
       return jobFromProto(r.job!);
     }, opts?.signal);
@@ -246,7 +250,11 @@ export class GrpcTransport implements Transport {
   }
 
   getJob(id: string, opts?: CallOptions): Promise<Job> {
-    return this.call("getJob", async () => jobFromProto((await this.rpc.getJob({ jobId: id }, this.callOptions(opts))).job!), opts?.signal);
+    return this.call("getJob", async () => {
+      const { standard } = await this.server();
+      if (standard) return standard.getJob(id, this.callOptions(opts));
+      return jobFromProto((await this.rpc.getJob({ jobId: id }, this.callOptions(opts))).job!);
+    }, opts?.signal);
   }
 
   cancelJob(id: string, opts?: CallOptions): Promise<Job> {
@@ -255,6 +263,8 @@ export class GrpcTransport implements Transport {
 
   fetch(req: FetchJobsRequest, opts?: CallOptions): Promise<Job[]> {
     return this.call("fetch", async () => {
+      const { standard } = await this.server();
+      if (standard) return standard.fetch(req, this.callOptions(opts));
       const extra = req.visibilityTimeoutMs ? { [VISIBILITY_HEADER]: String(req.visibilityTimeoutMs) } : undefined;
       const r = await this.rpc.fetch({ queues: req.queues, count: req.count, workerId: req.workerId }, this.callOptions(opts, extra));
       return r.jobs.map(jobFromProto);
@@ -292,8 +302,9 @@ export class GrpcTransport implements Transport {
     const fast = this.fastReady;
     if (fast && !this.closed && !hasOwnHeaders(opts)) return settleFast(fast.ack(req, this.timeoutMs, opts), "ack", opts, () => this.call("ack", () => fast.ack(req, this.timeoutMs, this.callOptions(opts)), opts?.signal));
     return this.call("ack", async () => {
-      const fast = this.fastReady ?? (await this.server()).fast;
+      const { fast, standard } = await this.server();
       if (fast && !hasOwnHeaders(opts)) return fast.ack(req, this.timeoutMs, this.callOptions(opts));
+      if (standard) return standard.ack(req, this.callOptions(opts));
       const msg: { jobId: string; result?: ReturnType<typeof resultToStruct> } = { jobId: req.jobId };
       if (req.result !== undefined) msg.result = resultToStruct(req.result);
       await this.rpc.ack(msg, this.callOptions(opts));
@@ -302,8 +313,10 @@ export class GrpcTransport implements Transport {
 
   nack(req: NackRequest, opts?: CallOptions): Promise<NackResult> {
     return this.call("nack", async () => {
-      const fast = this.fastReady ?? (await this.server()).fast;
+      if (this.fastReady && !hasOwnHeaders(opts)) return this.fastReady.nack(req, this.timeoutMs, this.callOptions(opts));
+      const { fast, standard } = await this.server();
       if (fast && !hasOwnHeaders(opts)) return fast.nack(req, this.timeoutMs, this.callOptions(opts));
+      if (standard) return standard.nack(req, this.callOptions(opts));
       // The proto bool cannot be "unset": an error is retryable unless it says otherwise.
       const error = jobErrorToProto({ ...req.error, retryable: req.error.retryable ?? true });
       const r = await this.rpc.nack({ jobId: req.jobId, error }, this.callOptions(opts));
@@ -327,47 +340,16 @@ export class GrpcTransport implements Transport {
     }, opts?.signal);
   }
 
-  /**
-   * The proto beats one job per call, so a worker with N active jobs makes N
-   * calls (concurrently, on the shared session); with none it makes one call to
-   * report its state. The strongest directive among the answers wins. A job the
-   * server refuses to extend (not found, no longer active) is reported `lost`;
-   * the call fails only if every beat failed for another reason.
-   */
+  /** One call per active job (the proto beats one job each): see ./heartbeat.ts. */
   heartbeat(req: HeartbeatRequest, opts?: CallOptions): Promise<HeartbeatResult> {
     return this.call("heartbeat", async () => {
-      const ids = req.activeJobIds.length ? req.activeJobIds : [""];
-      const base = {
-        workerId: req.workerId,
-        currentState: workerStateToProto(req.state),
-        ...(req.visibilityTimeoutMs ? { extendBy: durationFromMs(req.visibilityTimeoutMs) } : {}),
-      };
-      const answers = await Promise.allSettled(ids.map((id) => this.rpc.heartbeat({ ...base, id }, this.callOptions(opts))));
-      let directive: WorkerDirective = "running";
-      let deadline: Date | undefined;
-      const extended: string[] = [];
-      const lost: string[] = [];
-      let failure: OjsError | undefined;
-      answers.forEach((a, i) => {
-        if (a.status === "rejected") {
-          const e = fromConnectError(a.reason, "heartbeat");
-          // Refused because of the job's own state: the job is no longer ours. Anything else is a failed call.
-          if (ids[i] && (e.code === "not_found" || e.code === "invalid_state" || e.code === "conflict")) lost.push(ids[i]!);
-          else failure ??= e;
-          return;
-        }
-        if (ids[i]) extended.push(ids[i]!);
-        const d = workerStateFromProto(a.value.directedState);
-        if (d === "terminate" || (d === "quiet" && directive === "running")) directive = d;
-        if (a.value.newDeadline) {
-          const nd = dateFromTimestamp(a.value.newDeadline);
-          if (!deadline || nd > deadline) deadline = nd;
-        }
+      const { standard } = await this.server();
+      const beat = { workerId: req.workerId, state: req.state, visibilityTimeoutMs: req.visibilityTimeoutMs };
+      return heartbeatEach(req, (id) => {
+        if (standard) return standard.heartbeat({ ...beat, id }, this.callOptions(opts));
+        const extendBy = req.visibilityTimeoutMs ? { extendBy: durationFromMs(req.visibilityTimeoutMs) } : {};
+        return this.rpc.heartbeat({ id, workerId: req.workerId, currentState: workerStateToProto(req.state), ...extendBy }, this.callOptions(opts));
       });
-      if (failure && extended.length === 0 && lost.length === 0) throw failure;
-      const out: HeartbeatResult = { directive, extended, lost };
-      if (deadline) out.newDeadline = deadline;
-      return out;
     }, opts?.signal);
   }
 

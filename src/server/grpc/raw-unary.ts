@@ -1,0 +1,159 @@
+/**
+ * The standard ojs.v1 unary methods that producers and workers call in a loop
+ * (Enqueue, GetJob, Fetch, Ack, Nack, Heartbeat), served at the level of
+ * frames in front of connect-node, as ./raw.ts serves the streams: the
+ * hand-written codec instead of message objects, no per-call machinery. Same
+ * methods, messages, statuses, headers and durability as the connect routes
+ * of ./service.ts, through the same domain calls (./calls.ts); any gRPC client
+ * sees no difference, it only gets its answer sooner. This is what a client
+ * without our fast path (an official SDK, or ours against a server with the
+ * fast path off) uses for every job.
+ */
+import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
+import { Code } from "@connectrpc/connect";
+import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
+import { GetJobRequestSchema } from "../../../gen/ojs/v1/job_pb.js";
+import { FetchRequestSchema, HeartbeatRequestSchema, HeartbeatResponseSchema, type WorkerState } from "../../../gen/ojs/v1/worker_pb.js";
+import { VISIBILITY_HEADER, workerStateFromProto, workerStateToProto } from "../../codec/proto.js";
+import { msFromDuration, timestampFromDate } from "../../codec/values.js";
+import {
+  decodeAckRequest,
+  decodeEnqueueRequest,
+  decodeNackRequest,
+  encodeAckResponse,
+  encodeFetchResponse,
+  encodeJobResponse,
+  encodeNackResponse,
+} from "../../codec/wire/index.js";
+import { ConflictError, NotFoundError, OjsError } from "../../model/errors.js";
+import type { ServerCore } from "../core.js";
+import { ackJob, enqueueJob, nackJob } from "./calls.js";
+import { toConnectError } from "./errors.js";
+import { RawCall } from "./raw.js";
+
+interface UnaryMethod {
+  name: string;
+  /** The call's answer, from its request message; rejects on bytes that are not that message. */
+  handle(bytes: Uint8Array, call: RawCall, core: ServerCore): Promise<Uint8Array>;
+}
+
+/** Bytes that are not the method's message: the caller's mistake (INVALID_ARGUMENT), as ./status-fixes.ts makes connect say it. */
+class UndecodableRequest extends OjsError {}
+
+function decoded<T>(method: string, decode: () => T): T {
+  try {
+    return decode();
+  } catch (e) {
+    throw new UndecodableRequest(`cannot decode ${method}Request: ${e instanceof Error ? e.message : String(e)}`, { code: "invalid_request" });
+  }
+}
+
+const METHODS: Record<string, UnaryMethod> = {
+  "/ojs.v1.OJSService/Enqueue": {
+    name: "Enqueue",
+    handle: async (bytes, _call, core) => encodeJobResponse(await enqueueJob(core, decoded("Enqueue", () => decodeEnqueueRequest(bytes, core.store.clock.now())))),
+  },
+  "/ojs.v1.OJSService/GetJob": {
+    name: "GetJob",
+    handle: async (bytes, _call, core) => encodeJobResponse((await core.jobs.get(decoded("GetJob", () => fromBinary(GetJobRequestSchema, bytes)).jobId)).job),
+  },
+  "/ojs.v1.OJSService/Fetch": {
+    name: "Fetch",
+    async handle(bytes, call, core) {
+      const req = decoded("Fetch", () => fromBinary(FetchRequestSchema, bytes));
+      const v = Number(call.header(VISIBILITY_HEADER));
+      const recs = await core.jobs.fetch({
+        queues: req.queues.length ? req.queues : ["default"],
+        count: req.count || 1,
+        workerId: req.workerId || undefined,
+        visibilityTimeoutMs: Number.isFinite(v) && v > 0 ? v : undefined,
+      });
+      return encodeFetchResponse(recs.map((r) => r.job));
+    },
+  },
+  "/ojs.v1.OJSService/Ack": {
+    name: "Ack",
+    async handle(bytes, _call, core) {
+      const req = decoded("Ack", () => decodeAckRequest(bytes));
+      await ackJob(core, req.jobId, req.result);
+      return encodeAckResponse({ acknowledged: true });
+    },
+  },
+  "/ojs.v1.OJSService/Nack": {
+    name: "Nack",
+    async handle(bytes, _call, core) {
+      const req = decoded("Nack", () => decodeNackRequest(bytes));
+      return encodeNackResponse(await nackJob(core, req.jobId, req.error));
+    },
+  },
+  "/ojs.v1.OJSService/Heartbeat": { name: "Heartbeat", handle: heartbeat },
+};
+
+/**
+ * The proto beats one job. A job this worker no longer holds is refused
+ * (not_found or invalid_state) so that the worker learns it lost the job.
+ */
+async function heartbeat(bytes: Uint8Array, _call: RawCall, core: ServerCore): Promise<Uint8Array> {
+  const req = decoded("Heartbeat", () => fromBinary(HeartbeatRequestSchema, bytes));
+  const store = core.jobs;
+  const workerId = req.workerId || "anonymous";
+  const reported = workerStateFromProto(req.currentState);
+  const out = await store.heartbeat({
+    workerId,
+    ...(reported ? { state: reported } : {}),
+    jobIds: req.id ? [req.id] : [],
+    visibilityTimeoutMs: req.extendBy ? msFromDuration(req.extendBy) : undefined,
+  });
+  if (req.id && out.lost.includes(req.id)) {
+    if (!(await store.has(req.id))) throw new NotFoundError(`job ${req.id} not found`, { jobId: req.id });
+    throw new ConflictError(`job ${req.id} is not active for worker ${workerId}`, { code: "invalid_state", jobId: req.id });
+  }
+  const res: { directedState: WorkerState; newDeadline?: ReturnType<typeof timestampFromDate> } = { directedState: workerStateToProto(out.directive) };
+  if (out.deadline) res.newDeadline = timestampFromDate(new Date(out.deadline));
+  return toBinary(HeartbeatResponseSchema, create(HeartbeatResponseSchema, res));
+}
+
+/** Returns a request handler that takes the standard unary methods above and reports whether it did. */
+export function rawUnaryHandler(core: ServerCore): (req: Http2ServerRequest, res: Http2ServerResponse) => boolean {
+  return (req) => {
+    const method = METHODS[req.url];
+    if (!method || req.httpVersionMajor !== 2) return false;
+    const ct = req.headers["content-type"];
+    if (ct !== "application/grpc" && ct !== "application/grpc+proto") return false;
+    const enc = req.headers["grpc-encoding"];
+    if (enc !== undefined && enc !== "identity") return false;
+    serve(method, new RawCall(req, core.limits.maxMessageBytes), core);
+    return true;
+  };
+}
+
+function serve(method: UnaryMethod, call: RawCall, core: ServerCore): void {
+  // As the connect routes: every answer says which server gave it.
+  call.extraHeaders = { "x-ojs-server-version": core.manifest().implementation.version, "x-ojs-conformance-level": "4" };
+  call.readOne((bytes) => {
+    // The store's writes resolve once durable (store/job-store.ts), so the answer needs no barrier of its own.
+    let reply: Promise<Uint8Array>;
+    try {
+      reply = method.handle(bytes, call, core);
+    } catch (e) {
+      return failed(method, call, core, e);
+    }
+    reply.then(
+      (bytes) => answer(call, core, bytes),
+      (e: unknown) => failed(method, call, core, e),
+    );
+  });
+}
+
+function answer(call: RawCall, core: ServerCore, reply: Uint8Array): void {
+  core.count("grpc_ok");
+  call.send(reply);
+  call.end();
+}
+
+function failed(method: UnaryMethod, call: RawCall, core: ServerCore, e: unknown): void {
+  core.count("grpc_error");
+  const code = toConnectError(e, call.requestId).code;
+  if (code === Code.Internal || code === Code.Unknown || code === Code.DataLoss) core.fault(e, `gRPC ${method.name} (request ${call.requestId})`);
+  call.fail(e);
+}

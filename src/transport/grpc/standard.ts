@@ -1,0 +1,99 @@
+/**
+ * The standard ojs.v1 unary methods that producers and workers call in a loop
+ * (Enqueue, GetJob, Fetch, Ack, Nack, Heartbeat), hand-framed over the
+ * transport's HTTP/2 session (./unary.ts) and encoded by the hand-written
+ * codec. Any ojs.v1 server answers them; the messages and their meaning are
+ * those of the connect-es path they replace (see ../../codec/proto.ts), so a
+ * server cannot tell the two apart.
+ */
+import type { Http2SessionManager } from "@connectrpc/connect-node";
+import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
+import { FetchRequestSchema, HeartbeatRequestSchema, HeartbeatResponseSchema, type HeartbeatResponse } from "../../../gen/ojs/v1/worker_pb.js";
+import { GetJobRequestSchema } from "../../../gen/ojs/v1/job_pb.js";
+import { VISIBILITY_HEADER, workerStateToProto } from "../../codec/proto.js";
+import { durationFromMs } from "../../codec/values.js";
+import { decodeFetchResponse, decodeJobResponse, decodeNackResponse, encodeAckRequest, encodeEnqueueRequest, encodeNackRequest } from "../../codec/wire/index.js";
+import { OjsError, ValidationError } from "../../model/errors.js";
+import type { Job, NormalizedJobRequest } from "../../model/job.js";
+import type { NackResult, WorkerDirective } from "../../model/system.js";
+import type { AckRequest, FetchJobsRequest, NackRequest } from "../transport.js";
+import { unaryCall } from "./unary.js";
+
+const SERVICE = "/ojs.v1.OJSService/";
+
+/** What the transport resolved for one call: its deadline, signal and headers (auth included). */
+export interface StandardCallOptions {
+  signal?: AbortSignal;
+  timeoutMs: number;
+  headers: Record<string, string>;
+}
+
+/** One heartbeat of the proto: one job (or none, "" to report the worker's state). */
+export interface JobBeat {
+  id: string;
+  workerId: string;
+  state: WorkerDirective;
+  visibilityTimeoutMs?: number | undefined;
+}
+
+export class StandardCalls {
+  constructor(private readonly session: Http2SessionManager) {}
+
+  async enqueue(req: NormalizedJobRequest, tunnel: boolean, o: StandardCallOptions): Promise<Job> {
+    const bytes = encoded("enqueue", () => encodeEnqueueRequest(req, Date.now(), tunnel));
+    return jobOf(await this.call("Enqueue", bytes, o), "Enqueue");
+  }
+
+  async getJob(id: string, o: StandardCallOptions): Promise<Job> {
+    const bytes = toBinary(GetJobRequestSchema, create(GetJobRequestSchema, { jobId: id }));
+    return jobOf(await this.call("GetJob", bytes, o), "GetJob");
+  }
+
+  async fetch(req: FetchJobsRequest, o: StandardCallOptions): Promise<Job[]> {
+    const bytes = toBinary(FetchRequestSchema, create(FetchRequestSchema, { queues: req.queues, count: req.count, workerId: req.workerId }));
+    // The proto has no field for it: the lease the worker asks for travels as a header, read by ojs-connect servers.
+    const call = req.visibilityTimeoutMs ? { ...o, headers: { ...o.headers, [VISIBILITY_HEADER]: String(req.visibilityTimeoutMs) } } : o;
+    return decodeFetchResponse(await this.call("Fetch", bytes, call));
+  }
+
+  async ack(req: AckRequest, o: StandardCallOptions): Promise<void> {
+    const bytes = encoded("ack", () => encodeAckRequest(req.result === undefined ? { jobId: req.jobId } : { jobId: req.jobId, result: req.result }));
+    // AckResponse says only "acknowledged"; a refusal is an error status.
+    await this.call("Ack", bytes, o);
+  }
+
+  async nack(req: NackRequest, o: StandardCallOptions): Promise<NackResult> {
+    // The proto bool cannot be "unset": an error is retryable unless it says otherwise.
+    const bytes = encoded("nack", () => encodeNackRequest({ jobId: req.jobId, error: { ...req.error, retryable: req.error.retryable ?? true } }));
+    return decodeNackResponse(await this.call("Nack", bytes, o));
+  }
+
+  async heartbeat(beat: JobBeat, o: StandardCallOptions): Promise<HeartbeatResponse> {
+    const msg = create(HeartbeatRequestSchema, {
+      id: beat.id,
+      workerId: beat.workerId,
+      currentState: workerStateToProto(beat.state),
+      ...(beat.visibilityTimeoutMs ? { extendBy: durationFromMs(beat.visibilityTimeoutMs) } : {}),
+    });
+    return fromBinary(HeartbeatResponseSchema, await this.call("Heartbeat", toBinary(HeartbeatRequestSchema, msg), o));
+  }
+
+  private call(method: string, bytes: Uint8Array, o: StandardCallOptions): Promise<Uint8Array> {
+    return unaryCall(this.session, SERVICE + method, bytes, o);
+  }
+}
+
+function jobOf(bytes: Uint8Array, method: string): Job {
+  const job = decodeJobResponse(bytes);
+  if (!job) throw new OjsError(`the server answered ${method} without a job`, { code: "backend_error", operation: method });
+  return job;
+}
+
+/** A request the codec refuses (a value nested past its bound, say) is the caller's mistake, said as such. */
+function encoded(operation: string, encode: () => Uint8Array): Uint8Array {
+  try {
+    return encode();
+  } catch (e) {
+    throw new ValidationError(`${operation}: the request cannot be encoded: ${e instanceof Error ? e.message : String(e)}`, { operation, cause: e });
+  }
+}
