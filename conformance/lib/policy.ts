@@ -20,7 +20,6 @@ export const UNSUPPORTED_EXTENSIONS: Readonly<Record<string, string>> = {
     "not implemented: the server does not carry the codec meta (meta.ojs.codec: encodings, key_id) through enqueue, batch and fetch, and has no POST /ojs/v1/jobs/:id/ack; only EXT-ENC-005 (no marker) would pass",
   "multi-tenancy":
     "not implemented: the server ignores the X-OJS-Tenant header (no meta.tenant_id, no tenant isolation on fetch) and has no GET /ojs/v1/admin/tenants/:id/stats; only EXT-MT-006 (missing header) would pass",
-  webhooks: "not implemented: the server has no webhook subscriptions (/ojs/v1/webhooks/subscriptions answers 404)",
 };
 
 /** Extensions have no RPC in ojs.v1; they are served over HTTP only. */

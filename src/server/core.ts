@@ -5,6 +5,8 @@ import { CronScheduler } from "./store/cron.js";
 import type { Journal } from "./store/journal/journal.js";
 import { SchemaRegistry, type SchemaValidationMode } from "./store/schemas.js";
 import { Store, type StoreOptions } from "./store/store.js";
+import { Webhooks } from "./webhooks/webhooks.js";
+import type { WebhookDeliveryOptions } from "./webhooks/deliveries.js";
 import { PACKAGE_VERSION, SPEC_VERSION } from "./version.js";
 
 /**
@@ -22,6 +24,7 @@ export const SUPPORTED_EXTENSIONS = [
   "events",
   "admin-api",
   "rate-limiting",
+  "webhooks",
   // Our own: pipelined enqueue/ack/nack streams for ojs-connect clients (src/server/grpc/raw.ts).
   "ojs-connect.fastpath.v1",
 ] as const;
@@ -31,6 +34,8 @@ export interface CoreOptions extends StoreOptions {
   schemaValidation?: SchemaValidationMode;
   /** What a request may carry (docs/limits.md); defaults for what is not given. */
   limits?: Partial<Limits>;
+  /** How webhook deliveries are made (backoff, timeout, queue bound); defaults per ojs-webhooks.md §7. */
+  webhooks?: WebhookDeliveryOptions;
 }
 
 /**
@@ -41,6 +46,8 @@ export interface CoreOptions extends StoreOptions {
 export class ServerCore {
   readonly store: Store;
   readonly cron: CronScheduler;
+  /** Webhook subscriptions and deliveries (src/server/webhooks). */
+  readonly webhooks: Webhooks;
   readonly schemas = new SchemaRegistry();
   readonly schemaValidation: SchemaValidationMode;
   readonly conformanceHooks: boolean;
@@ -58,11 +65,12 @@ export class ServerCore {
   journal: Journal | undefined;
 
   constructor(opts: CoreOptions = {}) {
-    const { schemaValidation, limits, ...storeOpts } = opts;
+    const { schemaValidation, limits, webhooks, ...storeOpts } = opts;
     this.limits = resolveLimits(limits);
     this.queued = new QueuedBytes(this.limits.maxQueuedBytes);
     this.store = new Store({ ...storeOpts, accounting: this.queued });
     this.cron = new CronScheduler(this.store);
+    this.webhooks = new Webhooks(this.store.events, webhooks);
     this.schemaValidation = schemaValidation ?? "warn";
     this.conformanceHooks = opts.conformanceHooks ?? false;
   }
@@ -117,6 +125,7 @@ export class ServerCore {
   reset(): void {
     this.store.reset();
     this.cron.reset();
+    this.webhooks.reset();
     this.schemas.clear();
     this.journal?.reset();
   }
@@ -124,6 +133,7 @@ export class ServerCore {
   close(): void {
     for (const stop of [...this.streams]) stop();
     this.cron.close();
+    this.webhooks.close();
     this.store.close();
   }
 }

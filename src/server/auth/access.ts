@@ -22,6 +22,7 @@ import { toConnectError } from "../grpc/errors.js";
 import { errorBody, send, type NodeRequest, type NodeResponse } from "../http/router.js";
 import { peerNames } from "../tls.js";
 import { KeyRing, type Principal } from "./keys.js";
+import { bindTenant } from "../tenancy/request.js";
 import { NetworkPolicy } from "./network.js";
 import { httpPermission, ROLE_PERMISSIONS, rolesGranting, rpcPermission, type Permission } from "./roles.js";
 
@@ -89,6 +90,8 @@ export class AccessControl {
       permission = "read";
     }
     const who = this.identify(req, operation);
+    // Multi-tenancy: a key bound to a tenant acts for it alone (handlers read the header).
+    bindTenant(req.headers, who.tenant, who.name);
     if (who.roles.some((r) => ROLE_PERMISSIONS[r].includes(permission))) return who;
     throw new PermissionDeniedError(`${who.name} (role ${who.roles.join(", ")}) may not call ${operation}: it needs the ${rolesGranting(permission)} role`, {
       details: { operation, permission, roles: who.roles.join(",") },

@@ -1311,6 +1311,7 @@ export class Store {
     const queue = rec.job.queue;
     const workflowId = rec.job.workflowId;
     const traceId = rec.job.meta["trace_id"];
+    const tenantId = rec.job.meta["tenant_id"];
     this.events.publishLazy(() => {
       const e: OjsEvent = {
         id: `evt_${uuidv7(now)}`,
@@ -1323,6 +1324,7 @@ export class Store {
       };
       if (workflowId) e.workflowId = workflowId;
       if (typeof traceId === "string") e.data["trace_id"] = traceId;
+      if (typeof tenantId === "string") e.data["tenant_id"] = tenantId; // multi-tenancy: webhooks scope by it
       return e;
     });
   }
