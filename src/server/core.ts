@@ -25,6 +25,7 @@ export const SUPPORTED_EXTENSIONS = [
   "admin-api",
   "rate-limiting",
   "webhooks",
+  "multi-tenancy",
   // Our own: pipelined enqueue/ack/nack streams for ojs-connect clients (src/server/grpc/raw.ts).
   "ojs-connect.fastpath.v1",
 ] as const;

@@ -20,6 +20,9 @@ import { registerAdminWorkflowRoutes } from "./admin-workflow-routes.js";
 import { registerUiRoutes, type UiAssets } from "./ui-routes.js";
 import { registerConformanceRoutes } from "./conformance-routes.js";
 import { registerWebhookRoutes } from "./webhook-routes.js";
+import { registerTenantRoutes } from "./tenant-routes.js";
+import { requestTenant } from "../tenancy/request.js";
+import { checkVisible, stampTenant } from "../tenancy/jobs.js";
 import { HttpRouter, type HttpRequest, type HttpResult } from "./router.js";
 import { EVENT_SOURCE, sseStream } from "./sse.js";
 
@@ -118,7 +121,7 @@ export const MAX_LONG_POLL_MS = 30_000;
  */
 function longPoll(
   core: ServerCore,
-  fetch: { queues: string[]; count: number; workerId: string | undefined; visibilityTimeoutMs: number | undefined },
+  fetch: { queues: string[]; count: number; workerId: string | undefined; visibilityTimeoutMs: number | undefined; tenant: string | undefined },
   waitMs: number,
   signal: AbortSignal,
 ): Promise<HttpResult> {
@@ -144,6 +147,7 @@ function longPoll(
       workerId: fetch.workerId ?? "anonymous",
       maxConcurrent: fetch.count,
       ...(fetch.visibilityTimeoutMs !== undefined ? { visibilityTimeoutMs: fetch.visibilityTimeoutMs } : {}),
+      ...(fetch.tenant !== undefined ? { tenant: fetch.tenant } : {}),
       deliver: (rec) => {
         if (done) return store.release(rec);
         got.push(rec);
@@ -181,6 +185,7 @@ export function httpRoutes(core: ServerCore, router = new HttpRouter(), ui?: UiA
 
   router.on("POST", "/ojs/v1/jobs", (req) => {
     const body = objectBody(req);
+    stampTenant(body, requestTenant(core, req.raw));
     const t = now();
     const { request, extra } = jobRequestFromJson(body, t);
     const normalized = normalizeWire(request, t, core.limits);
@@ -201,8 +206,10 @@ export function httpRoutes(core: ServerCore, router = new HttpRouter(), ui?: UiA
     if (!Array.isArray(body.jobs) || body.jobs.length === 0) throw invalid("jobs", "must be a non-empty array of jobs");
     checkBatchSize(core.limits, body.jobs.length);
     const t = now();
+    const tenant = requestTenant(core, req.raw);
     const entries = body.jobs.map((j, i) => {
       if (!isJsonObject(j)) throw invalid(`jobs[${i}]`, "must be a JSON object");
+      stampTenant(j, tenant, `jobs[${i}].`);
       const { request, extra } = jobRequestFromJson(j, t);
       const req = normalizeWire(request, t, core.limits, `jobs[${i}].`);
       // Checked one by one before the all-or-nothing insert; in "warn" mode a batch carries no warnings.
@@ -214,9 +221,18 @@ export function httpRoutes(core: ServerCore, router = new HttpRouter(), ui?: UiA
     return { status: 201, body: { jobs: recs.map(jobJson), count: recs.length } };
   });
 
-  router.on("GET", "/ojs/v1/jobs/:id", (req) => ({ status: 200, body: { job: jobJson(store.get(req.params.id!)) } }));
+  /** The job, if the request's tenant may see it (multi-tenancy); else a 404 as for a job that does not exist. */
+  const visibleJob = (req: HttpRequest, id: string): JobRecord => {
+    const rec = store.get(id);
+    checkVisible(id, rec.job.meta, requestTenant(core, req.raw));
+    return rec;
+  };
+  router.on("GET", "/ojs/v1/jobs/:id", (req) => ({ status: 200, body: { job: jobJson(visibleJob(req, req.params.id!)) } }));
 
-  router.on("DELETE", "/ojs/v1/jobs/:id", (req) => ({ status: 200, body: { job: jobJson(store.cancel(req.params.id!)) } }));
+  router.on("DELETE", "/ojs/v1/jobs/:id", (req) => {
+    visibleJob(req, req.params.id!);
+    return { status: 200, body: { job: jobJson(store.cancel(req.params.id!)) } };
+  });
 
   const progressJson = (id: string): JsonObject => {
     const p = store.get(id).progress;
@@ -224,8 +240,12 @@ export function httpRoutes(core: ServerCore, router = new HttpRouter(), ui?: UiA
     if (p) o.updated_at = formatInstant(p.updatedAt);
     return o;
   };
-  router.on("GET", "/ojs/v1/jobs/:id/progress", (req) => ({ status: 200, body: progressJson(req.params.id!) }));
+  router.on("GET", "/ojs/v1/jobs/:id/progress", (req) => {
+    visibleJob(req, req.params.id!);
+    return { status: 200, body: progressJson(req.params.id!) };
+  });
   router.on("PUT", "/ojs/v1/jobs/:id/progress", (req) => {
+    visibleJob(req, req.params.id!);
     const body = objectBody(req);
     const update: { progress?: number; message?: string; data?: JsonObject } = {};
     if (body.progress !== undefined && body.progress !== null) {
@@ -242,7 +262,7 @@ export function httpRoutes(core: ServerCore, router = new HttpRouter(), ui?: UiA
   });
 
   router.on("GET", "/ojs/v1/jobs/:id/events", (req) => {
-    store.get(req.params.id!);
+    visibleJob(req, req.params.id!);
     return sseStream(core, { ...eventFilter(req.query), jobId: req.params.id! }, lastEventId(req));
   });
 
@@ -257,6 +277,7 @@ export function httpRoutes(core: ServerCore, router = new HttpRouter(), ui?: UiA
       count: count ?? 1,
       workerId: typeof body.worker_id === "string" && body.worker_id ? body.worker_id : undefined,
       visibilityTimeoutMs: optionalMs(body, "visibility_timeout_ms"),
+      tenant: requestTenant(core, req.raw),
     };
     const recs = store.fetch(fetch);
     const waitMs = optionalMs(body, "wait_ms");
@@ -267,6 +288,7 @@ export function httpRoutes(core: ServerCore, router = new HttpRouter(), ui?: UiA
   router.on("POST", "/ojs/v1/workers/ack", (req) => {
     const body = objectBody(req);
     const id = stringField(body, "job_id");
+    visibleJob(req, id);
     const result = "result" in body ? (body.result as JsonValue) : undefined;
     checkWorkerValue(core, result, "result");
     const rec = store.ack(id, result, typeof body.worker_id === "string" ? body.worker_id : undefined);
@@ -276,6 +298,7 @@ export function httpRoutes(core: ServerCore, router = new HttpRouter(), ui?: UiA
   router.on("POST", "/ojs/v1/workers/nack", (req) => {
     const body = objectBody(req);
     const id = stringField(body, "job_id");
+    visibleJob(req, id);
     if (!isJsonObject(body.error)) throw invalid("error", "must be an object with code and message");
     checkWorkerValue(core, body.error.details, "error.details");
     const error = jobErrorFromJson(body.error);
@@ -339,6 +362,7 @@ export function httpRoutes(core: ServerCore, router = new HttpRouter(), ui?: UiA
   registerConformanceRoutes(core, router);
   registerRateLimitRoutes(core, router);
   registerWebhookRoutes(core, router);
+  registerTenantRoutes(core, router);
   return router;
 }
 

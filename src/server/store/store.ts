@@ -121,6 +121,8 @@ export interface Consumer {
   readonly deliver: (rec: JobRecord) => void;
   /** Ends the stream from the server's side: its jobs went unacknowledged past their lease, or a newer stream replaced it. */
   readonly onStale: ((reason: "lease" | "superseded") => void) | undefined;
+  /** Multi-tenancy: pushed only this tenant's jobs. */
+  readonly tenant?: string;
   closed: boolean;
 }
 
@@ -140,6 +142,8 @@ export interface FetchRequest {
   count?: number;
   workerId?: string;
   visibilityTimeoutMs?: number;
+  /** Multi-tenancy: only this tenant's jobs (none: every tenant's, in round-robin). */
+  tenant?: string;
 }
 
 export interface NackOptions {
@@ -534,7 +538,7 @@ export class Store {
     if (req.workerId) count = Math.min(count, this.inFlight.room(req.workerId));
     const out: JobRecord[] = [];
     while (out.length < count) {
-      const rec = this.takeNext(req.queues);
+      const rec = this.takeNext(req.queues, req.tenant);
       if (!rec) break;
       this.claim(rec, req.workerId, req.visibilityTimeoutMs ?? rec.job.visibilityTimeout, undefined);
       out.push(rec);
@@ -753,6 +757,7 @@ export class Store {
     visibilityTimeoutMs?: number;
     deliver: (rec: JobRecord) => void;
     onStale?: (reason: "lease" | "superseded") => void;
+    tenant?: string;
   }): Consumer {
     const consumer: Consumer = {
       queues: [...c.queues],
@@ -761,6 +766,7 @@ export class Store {
       visibilityTimeoutMs: c.visibilityTimeoutMs,
       deliver: c.deliver,
       onStale: c.onStale,
+      ...(c.tenant !== undefined ? { tenant: c.tenant } : {}),
       closed: false,
     };
     for (const old of this.inFlight.open(consumer)) this.closeStale(old, "superseded");
@@ -792,7 +798,7 @@ export class Store {
     const w = this.workers.get(consumer.workerId);
     if (w && !fetchAllowed(w)) return;
     while (!consumer.closed && consumer.credit > 0 && this.inFlight.room(consumer.workerId) > 0) {
-      const rec = this.takeNext(consumer.queues);
+      const rec = this.takeNext(consumer.queues, consumer.tenant);
       if (!rec) return;
       this.claim(rec, consumer.workerId, consumer.visibilityTimeoutMs ?? rec.job.visibilityTimeout, consumer);
       consumer.deliver(rec);
@@ -814,8 +820,11 @@ export class Store {
         if (c.closed || c.credit <= 0 || this.inFlight.room(c.workerId) <= 0) continue;
         const w = this.workers.get(c.workerId);
         if (w && !fetchAllowed(w)) continue;
-        const rec = this.takeNext(c.queues);
-        if (!rec) return;
+        const rec = this.takeNext(c.queues, c.tenant);
+        if (!rec) {
+          if (c.tenant !== undefined) continue; // one tenant's consumer may find nothing where the next finds work
+          return;
+        }
         this.claim(rec, c.workerId, c.visibilityTimeoutMs ?? rec.job.visibilityTimeout, c);
         c.deliver(rec);
         progress = true;
@@ -1021,10 +1030,10 @@ export class Store {
   private leaveReady(rec: JobRecord): void {
     if (!rec.ready) return;
     rec.ready = false;
-    this.queues.get(rec.job.queue)?.ready.forget();
+    this.queues.get(rec.job.queue)?.ready.forget(rec);
   }
 
-  private takeNext(queues: readonly string[]): JobRecord | undefined {
+  private takeNext(queues: readonly string[], tenant?: string): JobRecord | undefined {
     const now = this.clock.now();
     for (const name of queues) {
       const q = this.queues.get(name);
@@ -1046,7 +1055,7 @@ export class Store {
       let heldWait = Infinity;
       let found: JobRecord | undefined;
       for (;;) {
-        const rec = q.ready.shift();
+        const rec = q.ready.shift(tenant);
         if (!rec) break;
         rec.ready = false;
         if (rec.job.expiresAt && rec.job.expiresAt.getTime() <= now) {
