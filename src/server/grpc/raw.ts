@@ -29,6 +29,7 @@ import { limitError } from "../../model/limits.js";
 import { FrameParser, frameMessage } from "../../transport/grpc/raw.js";
 import type { ServerCore } from "../core.js";
 import type { JobRecord } from "../store/store.js";
+import { tenantFromHeaders } from "../tenancy/request.js";
 import { ackJob, enqueueJob, enqueueJobs, nackJob } from "./calls.js";
 import { staleStreamError, toConnectError } from "./errors.js";
 
@@ -180,6 +181,11 @@ class RawCall {
   }
 }
 
+/** Multi-tenancy: the call's x-ojs-tenant metadata (bound to the key by the access layer). */
+function tenant(call: RawCall): string | undefined {
+  return tenantFromHeaders({ get: (name) => call.header(name) ?? null });
+}
+
 function visibility(call: RawCall): number | undefined {
   const v = Number(call.header(VISIBILITY_HEADER));
   return Number.isFinite(v) && v > 0 ? v : undefined;
@@ -215,6 +221,7 @@ function streamJobs(call: RawCall, core: ServerCore): void {
       workerId: req.workerId || "anonymous",
       maxConcurrent: req.maxConcurrent > 0 ? req.maxConcurrent : 1,
       visibilityTimeoutMs: visibility(call),
+      ...(tenant(call) !== undefined ? { tenant: tenant(call)! } : {}),
       deliver: (rec) => {
         if (call.closed) return store.release(rec);
         let bytes: Uint8Array;
@@ -266,7 +273,7 @@ function enqueueStream(call: RawCall, core: ServerCore): void {
       const outcomes: EnqueueOutcome[] = calls.map(({ seq, request }) => {
         try {
           if (!request) throw new OjsError("enqueue call without a request", { code: "invalid_request" });
-          return { seq, job: enqueueJob(core, request) };
+          return { seq, job: enqueueJob(core, request, tenant(call)) };
         } catch (e) {
           return { seq, error: callError(e) };
         }
@@ -290,10 +297,10 @@ function settleStream(call: RawCall, core: ServerCore): void {
       const outcomes: SettleOutcome[] = calls.map((c) => {
         try {
           if (c.ack) {
-            ackJob(core, c.ack.jobId, c.ack.result, c.workerId);
+            ackJob(core, c.ack.jobId, c.ack.result, c.workerId, tenant(call));
             return { seq: c.seq, ack: { acknowledged: true } };
           }
-          if (c.nack) return { seq: c.seq, nack: nackJob(core, c.nack.jobId, c.nack.error, c.workerId) };
+          if (c.nack) return { seq: c.seq, nack: nackJob(core, c.nack.jobId, c.nack.error, c.workerId, tenant(call)) };
           if (c.started) {
             const lost = core.store.markStarted([c.started.jobId], c.workerId || "anonymous");
             if (lost.length) throw new OjsError(`job ${c.started.jobId} is not active for this worker`, { code: "invalid_state", jobId: c.started.jobId });
@@ -320,7 +327,7 @@ function enqueueBatch(call: RawCall, core: ServerCore): void {
       return call.fail(new OjsError(`cannot decode EnqueueBatchRequest: ${(e as Error).message}`, { code: "invalid_request" }));
     }
     try {
-      const reply = encodeEnqueueBatchResponse(enqueueJobs(core, req.jobs, req.defaults));
+      const reply = encodeEnqueueBatchResponse(enqueueJobs(core, req.jobs, req.defaults, tenant(call)));
       const barrier = core.durable();
       if (!barrier) {
         call.send(reply);

@@ -30,6 +30,8 @@ import type { ServerCore } from "../core.js";
 import { admitWorkflow, cronJobOf, queueInfoOf, queueStatsOf, revalidate } from "../shared.js";
 import type { JobRecord } from "../store/store.js";
 import { matchesFilter } from "../store/event-bus.js";
+import { tenantFromHeaders } from "../tenancy/request.js";
+import { checkVisible } from "../tenancy/jobs.js";
 import { ackCall, enqueueCall, enqueueJobs, nackCall } from "./calls.js";
 import { staleStreamError, toConnectError } from "./errors.js";
 import { AsyncQueue } from "../../util/async-queue.js";
@@ -61,6 +63,17 @@ export function grpcRoutes(core: ServerCore): (router: ConnectRouter) => void {
   const store = core.store;
   const now = () => store.clock.now();
   const toPb = (rec: JobRecord): PbJob => jobToProto(rec.job);
+  // Multi-tenancy: the x-ojs-tenant metadata (bound to the key by the access layer).
+  const tenantOf = (ctx: HandlerContext): string | undefined => tenantFromHeaders(ctx.requestHeader);
+  const tenantField = (ctx: HandlerContext): { tenant?: string } => {
+    const t = tenantOf(ctx);
+    return t === undefined ? {} : { tenant: t };
+  };
+  const visibleJob = (id: string, ctx: HandlerContext): JobRecord => {
+    const rec = store.get(id);
+    checkVisible(id, rec.job.meta, tenantOf(ctx));
+    return rec;
+  };
 
   // Every unary method goes through this: errors become statuses with ErrorInfo,
   // and every response carries the server's version headers.
@@ -108,21 +121,25 @@ export function grpcRoutes(core: ServerCore): (router: ConnectRouter) => void {
 
     // --- jobs -----------------------------------------------------------------------
 
-    enqueue: unary((req) => ({ job: enqueueCall(core, req) })),
+    enqueue: unary((req, ctx) => ({ job: enqueueCall(core, req, tenantOf(ctx)) })),
 
-    enqueueBatch: unary((req) => {
+    enqueueBatch: unary((req, ctx) => {
       const t = now();
       const jobs = enqueueJobs(
         core,
         req.jobs.map((entry) => requestFromProto(entry.type, entry.args, entry.options, t)),
         optionsFromProto(req.defaultOptions, t),
+        tenantOf(ctx),
       );
       return { jobs: jobs.map(jobToProto), count: jobs.length };
     }),
 
-    getJob: unary((req) => ({ job: toPb(store.get(req.jobId)) })),
+    getJob: unary((req, ctx) => ({ job: toPb(visibleJob(req.jobId, ctx)) })),
 
-    cancelJob: unary((req) => ({ job: toPb(store.cancel(req.jobId)) })),
+    cancelJob: unary((req, ctx) => {
+      visibleJob(req.jobId, ctx);
+      return { job: toPb(store.cancel(req.jobId)) };
+    }),
 
     // --- workers --------------------------------------------------------------------
 
@@ -132,16 +149,17 @@ export function grpcRoutes(core: ServerCore): (router: ConnectRouter) => void {
         count: req.count || 1,
         workerId: req.workerId || undefined,
         visibilityTimeoutMs: visibilityFrom(ctx),
+        ...tenantField(ctx),
       });
       return { jobs: recs.map(toPb) };
     }),
 
-    ack: unary((req) => {
-      ackCall(core, req);
+    ack: unary((req, ctx) => {
+      ackCall(core, req, undefined, tenantOf(ctx));
       return { acknowledged: true };
     }),
 
-    nack: unary((req) => nackCall(core, req)),
+    nack: unary((req, ctx) => nackCall(core, req, undefined, tenantOf(ctx))),
 
     /**
      * The proto beats one job. A job this worker no longer holds is refused
@@ -176,6 +194,7 @@ export function grpcRoutes(core: ServerCore): (router: ConnectRouter) => void {
         workerId: req.workerId || "anonymous",
         maxConcurrent: req.maxConcurrent > 0 ? req.maxConcurrent : 1,
         visibilityTimeoutMs: visibilityFrom(ctx),
+        ...tenantField(ctx),
         deliver: (rec) => queue.push(rec),
         onStale: (reason) => {
           core.count(`streams.stale.${reason}`);

@@ -29,3 +29,12 @@ export function stampTenant(job: JsonObject, tenant: string | undefined, at = ""
 export function checkVisible(id: string, meta: JsonObject | undefined, tenant: string | undefined): void {
   if (tenant !== undefined && jobTenant(meta) !== tenant) throw new NotFoundError(`job ${id} not found`, { jobId: id });
 }
+
+/** The domain-level form of {@link stampTenant}, for the gRPC binding: a copy of the request with the tenant in its meta. */
+export function withTenant<R extends { meta?: JsonObject }>(req: R, tenant: string | undefined, at = ""): R {
+  if (tenant === undefined) return req;
+  const named = req.meta?.["tenant_id"];
+  if (named !== undefined && named !== tenant)
+    throw new ValidationError(`${at}meta.tenant_id: "${String(named)}" conflicts with the x-ojs-tenant header ("${tenant}")`, { issues: [{ path: `${at}meta.tenant_id`, message: "conflicts with x-ojs-tenant" }] });
+  return { ...req, meta: { ...(req.meta ?? {}), tenant_id: tenant } };
+}
