@@ -21,6 +21,7 @@ import type {
 } from "../model/system.js";
 import type { Workflow, WorkflowDefinition } from "../model/workflow.js";
 import type { AdminTransport } from "./admin.js";
+import type { WebhookTransport } from "./webhooks.js";
 
 /** Per-call options every operation takes: cancel it, bound it, add headers. */
 export interface CallOptions {
@@ -200,6 +201,13 @@ export interface Transport {
    * transports; `client.admin` fails with UnimplementedError without it.
    */
   readonly admin?: AdminTransport;
+
+  /**
+   * The webhooks extension (subscriptions, deliveries): what `client.webhooks`
+   * calls. Optional for custom transports; `client.webhooks` fails with
+   * UnimplementedError without it.
+   */
+  readonly webhooks?: WebhookTransport;
 
   /** Releases connections. Calls after close fail with a ConnectionError. */
   close(): Promise<void>;

@@ -14,7 +14,7 @@ import { NotFoundError, ConflictError } from "../../model/errors.js";
 import type { JsonObject } from "../../model/json.js";
 import { uuidv7 } from "../../model/uuid.js";
 import { postWebhook, type PostOutcome } from "./post.js";
-import { signWebhook } from "./signature.js";
+import { signWebhook } from "../../util/webhook-signature.js";
 import { subscriptionMatches, type WebhookRegistry, type WebhookSubscription } from "./subscriptions.js";
 
 /** Delays before the 2nd, 3rd... attempt (§7.2): 30 s, 2 min, 10 min, 1 h, 4 h, 12 h, 24 h; 8 attempts in all. */

@@ -48,6 +48,7 @@ import { fromConnectError } from "./errors.js";
 import { FAST_PATH_EXTENSION, FastPath } from "./fastpath.js";
 import { rawCall } from "./raw.js";
 import { GrpcAdmin } from "./admin.js";
+import { GrpcWebhooks } from "./webhooks.js";
 import { decodeEnqueueBatchResponse, decodeJob, encodeEnqueueBatchRequest } from "../../codec/wire/index.js";
 import { StreamJobsRequestSchema } from "../../../gen/ojs/v1/worker_pb.js";
 import { create, toBinary } from "@bufbuild/protobuf";
@@ -83,6 +84,8 @@ export class GrpcTransport implements Transport {
   private httpFallback: HttpTransport | undefined;
   /** The admin-api extension: ojs.v1 RPCs where they exist, the HTTP binding (httpUrl) for the rest. */
   readonly admin: GrpcAdmin = new GrpcAdmin(this, () => this.http().admin);
+  /** The webhooks extension: ojs.v1 has no RPC for it, so the HTTP binding (httpUrl) serves it. */
+  readonly webhooks: GrpcWebhooks = new GrpcWebhooks(() => this.http().webhooks);
   private probe: Promise<{ ours: boolean; fast: FastPath | undefined }> | undefined;
 
   /** Checks the options (unknown keys, a URL that is not http(s)); connects at the first call. */
