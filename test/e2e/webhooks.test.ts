@@ -5,6 +5,7 @@
  * oldest when full and counts it, a hung endpoint never holds up jobs, and
  * client.webhooks manages it all over both transports.
  */
+import { createHmac } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
@@ -88,6 +89,10 @@ describe.each(TRANSPORTS)("webhooks over %s", (transport) => {
       expect(r.headers["user-agent"]).toMatch(/^OJS-Webhook\//);
       const ok = verifyWebhookSignature(SECRET, { body: r.body, signature: r.headers["x-ojs-signature"] as string, timestamp: r.headers["x-ojs-timestamp"] as string });
       expect(ok).toBe(true);
+      // The spec's formula, computed here independently of the SDK (§8.1).
+      const ts = r.headers["x-ojs-timestamp"] as string;
+      expect(r.headers["x-ojs-signature"]).toBe(`sha256=${createHmac("sha256", SECRET).update(`${ts}.${r.body}`).digest("hex")}`);
+      expect(Math.abs(Number(ts) - Date.now() / 1000)).toBeLessThan(60);
       expect(verifyWebhookSignature("whsec_wrong_secret_000", { body: r.body, signature: r.headers["x-ojs-signature"] as string, timestamp: r.headers["x-ojs-timestamp"] as string })).toBe(false);
       expect(JSON.parse(r.body)).toMatchObject({ type: "job.enqueued", job_id: job.id, queue });
     }
