@@ -61,6 +61,28 @@ describe.each(TRANSPORTS)("multi-tenancy over %s", (transport) => {
     expect((await acme.getJob(a.id)).state).toBe("available");
   });
 
+  it("a tenant's event history and stream hold only its jobs' events", async () => {
+    const queue = uniqueQueue("mt");
+    const acme = mk("acme");
+    const beta = mk("beta");
+    const seen: string[] = [];
+    const abort = new AbortController();
+    const stream = (async () => {
+      for await (const e of beta.events({ queues: [queue], signal: abort.signal })) if (e.jobId) seen.push(e.jobId);
+    })().catch(() => undefined);
+    await new Promise((r) => setTimeout(r, 300));
+    const a = await acme.enqueue("mt.e", [], { queue });
+    const b = await beta.enqueue("mt.e", [], { queue });
+    await eventually(() => seen.includes(b.id));
+    abort.abort();
+    await stream;
+    expect(seen).not.toContain(a.id);
+    const res = await fetch(`${ctx.url}/ojs/v1/events?queue=${queue}`, { headers: { authorization: `Bearer ${KEYS.admin}`, "x-ojs-tenant": "acme" } });
+    const ids = ((await res.json()) as { events: Array<{ job_id?: string }> }).events.map((e) => e.job_id);
+    expect(ids).toContain(a.id);
+    expect(ids).not.toContain(b.id);
+  });
+
   it("per-tenant stats count only the tenant's jobs", async () => {
     const tenant = `stats-${transport}-${Date.now().toString(36)}`;
     const t = mk(tenant);

@@ -53,7 +53,7 @@ describe("tenant shards in the store", () => {
     const b = job("beta");
     store.cancel(a.id);
     expect(fetch(5).map((r) => r.id)).toEqual([b.id]);
-    expect(store.queueSummary("q").available ?? 0).toBe(0);
+    expect(store.queueSummary("q").counts.available).toBe(0);
   });
 });
 

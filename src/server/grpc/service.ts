@@ -234,6 +234,7 @@ export function grpcRoutes(core: ServerCore): (router: ConnectRouter) => void {
         types: req.eventTypes,
         ...(req.jobId ? { jobId: req.jobId } : {}),
         ...(req.workflowId ? { workflowId: req.workflowId } : {}),
+        ...tenantField(ctx),
       };
       // Best effort, as the binding allows: a consumer that falls behind loses the oldest events.
       const queue = new AsyncQueue<OjsEvent>(EVENT_BUFFER);

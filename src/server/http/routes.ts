@@ -9,7 +9,7 @@ import { ackResultToJson, eventToJson, jobErrorFromJson, jobRequestFromJson, job
 import { formatInstant } from "../../codec/values.js";
 import { manifestToJson } from "../../codec/admin.js";
 import { ValidationError } from "../../model/errors.js";
-import type { EventFilter } from "../../model/events.js";
+import type { ScopedEventFilter } from "../store/event-bus.js";
 import { isJsonObject, type JsonObject, type JsonValue } from "../../model/json.js";
 import type { ServerCore } from "../core.js";
 import { checkBatchSize } from "../../model/limits.js";
@@ -73,8 +73,9 @@ function listParam(q: URLSearchParams, name: string): string[] | undefined {
   return v.length ? v : undefined;
 }
 
-export function eventFilter(q: URLSearchParams): EventFilter {
-  const f: EventFilter = {};
+/** The query's event filter, scoped to the caller's tenant when it has one (multi-tenancy). */
+export function eventFilter(q: URLSearchParams, tenant?: string): ScopedEventFilter {
+  const f: ScopedEventFilter = tenant !== undefined ? { tenant } : {};
   const queues = listParam(q, "queues") ?? listParam(q, "queue");
   if (queues) f.queues = queues;
   const types = listParam(q, "types") ?? listParam(q, "type");
@@ -263,7 +264,7 @@ export function httpRoutes(core: ServerCore, router = new HttpRouter(), ui?: UiA
 
   router.on("GET", "/ojs/v1/jobs/:id/events", (req) => {
     visibleJob(req, req.params.id!);
-    return sseStream(core, { ...eventFilter(req.query), jobId: req.params.id! }, lastEventId(req));
+    return sseStream(core, { ...eventFilter(req.query, requestTenant(core, req.raw)), jobId: req.params.id! }, lastEventId(req));
   });
 
   // --- workers ------------------------------------------------------------------------------
@@ -351,10 +352,10 @@ export function httpRoutes(core: ServerCore, router = new HttpRouter(), ui?: UiA
 
   router.on("GET", "/ojs/v1/events", (req) => {
     const limit = intParam(req.query, "limit", 100, 1000);
-    const events = store.recentEvents(eventFilter(req.query), limit).reverse();
+    const events = store.recentEvents(eventFilter(req.query, requestTenant(core, req.raw)), limit).reverse();
     return { status: 200, body: { events: events.map((e) => eventToJson(e, EVENT_SOURCE)), count: events.length } };
   });
-  router.on("GET", "/ojs/v1/events/stream", (req) => sseStream(core, eventFilter(req.query), lastEventId(req)));
+  router.on("GET", "/ojs/v1/events/stream", (req) => sseStream(core, eventFilter(req.query, requestTenant(core, req.raw)), lastEventId(req)));
 
   registerAdminRoutes(core, router);
   registerAdminWorkflowRoutes(core, router);
