@@ -90,6 +90,7 @@ export class WebhooksClient {
     return this.run(true, call, (c) => this.t.list(c));
   }
 
+  /** One subscription, without its secret. */
   async get(id: string, call?: CallOptions): Promise<WebhookSubscription> {
     checkId("webhooks.get", id);
     return this.run(true, call, (c) => this.t.get(id, c));
@@ -128,6 +129,7 @@ export class WebhooksClient {
     return this.run(true, call, (c) => this.t.listDeliveries(query, c));
   }
 
+  /** One delivery with every attempt so far. */
   async getDelivery(id: string, call?: CallOptions): Promise<WebhookDelivery> {
     checkId("webhooks.getDelivery", id);
     return this.run(true, call, (c) => this.t.getDelivery(id, c));
