@@ -105,5 +105,8 @@ describe.each(TRANSPORTS)("multi-tenancy over %s", (transport) => {
     await expect(bound.getJob(betaJob.id)).rejects.toBeInstanceOf(NotFoundError);
     const subs = await bound.webhooks.list();
     expect(subs.every((s) => s.tenantId === "acme")).toBe(true);
+    // Operations that read every tenant's jobs are closed to it.
+    await expect(bound.admin.listJobs({})).rejects.toBeInstanceOf(PermissionDeniedError);
+    await expect(bound.listQueues()).rejects.toBeInstanceOf(PermissionDeniedError);
   });
 });

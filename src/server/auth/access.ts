@@ -23,6 +23,7 @@ import { errorBody, send, type NodeRequest, type NodeResponse } from "../http/ro
 import { peerNames } from "../tls.js";
 import { KeyRing, type Principal } from "./keys.js";
 import { bindTenant } from "../tenancy/request.js";
+import { checkTenantScope, TENANT_SCOPED_METHODS, TENANT_SCOPED_ROUTES } from "../tenancy/scope.js";
 import { NetworkPolicy } from "./network.js";
 import { httpPermission, ROLE_PERMISSIONS, rolesGranting, rpcPermission, type Permission } from "./roles.js";
 
@@ -63,6 +64,7 @@ export class AccessControl {
     if (permission === undefined) return true; // an HTTP route: the router checks it (authorizeRoute)
     try {
       this.authorize(req, permission, path.slice(1));
+      checkTenantScope(req.headers, path, TENANT_SCOPED_METHODS);
       return true;
     } catch (e) {
       this.onRefusal?.((e as OjsError).code);
@@ -75,6 +77,7 @@ export class AccessControl {
   authorizeRoute(req: NodeRequest, res: NodeResponse, routeKey: string | undefined): void {
     try {
       this.authorize(req, httpPermission(routeKey), routeKey ?? `${req.method} ${(req.url ?? "").split("?", 2)[0]}`);
+      checkTenantScope(req.headers, routeKey, TENANT_SCOPED_ROUTES);
     } catch (e) {
       this.onRefusal?.((e as OjsError).code);
       stopReading(req, res);
