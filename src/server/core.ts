@@ -6,6 +6,7 @@ import type { Journal } from "./store/journal/journal.js";
 import { SchemaRegistry, type SchemaValidationMode } from "./store/schemas.js";
 import { Store, type StoreOptions } from "./store/store.js";
 import { Webhooks } from "./webhooks/webhooks.js";
+import { TenantLimits } from "./tenancy/limits.js";
 import type { WebhookDeliveryOptions } from "./webhooks/deliveries.js";
 import { PACKAGE_VERSION, SPEC_VERSION } from "./version.js";
 
@@ -56,6 +57,8 @@ export class ServerCore {
   readonly limits: Readonly<Limits>;
   /** Bytes held by unfinished jobs, against limits.maxQueuedBytes. */
   readonly queued: QueuedBytes;
+  /** Per-tenant limits and unfinished-job counts (multi-tenancy). */
+  readonly tenants = new TenantLimits();
   readonly startedAt = Date.now();
   draining = false;
   /** Requests served, by HTTP status class and gRPC outcome, for /metrics. */
@@ -69,7 +72,26 @@ export class ServerCore {
     const { schemaValidation, limits, webhooks, ...storeOpts } = opts;
     this.limits = resolveLimits(limits);
     this.queued = new QueuedBytes(this.limits.maxQueuedBytes);
-    this.store = new Store({ ...storeOpts, accounting: this.queued });
+    // The store's ledger of unfinished jobs feeds the queued bytes and the per-tenant depths.
+    const queued = this.queued;
+    const tenants = this.tenants;
+    this.store = new Store({
+      ...storeOpts,
+      accounting: {
+        enter: (r) => {
+          queued.enter(r);
+          tenants.enter(r);
+        },
+        leave: (r) => {
+          queued.leave(r);
+          tenants.leave(r);
+        },
+        clear: () => {
+          queued.clear();
+          tenants.clear();
+        },
+      },
+    });
     this.cron = new CronScheduler(this.store);
     this.webhooks = new Webhooks(this.store.events, webhooks);
     this.schemaValidation = schemaValidation ?? "warn";
@@ -127,6 +149,7 @@ export class ServerCore {
     this.store.reset();
     this.cron.reset();
     this.webhooks.reset();
+    this.tenants.reset();
     this.schemas.clear();
     this.journal?.reset();
   }

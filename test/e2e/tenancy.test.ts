@@ -6,7 +6,7 @@
  * key configured with a tenant cannot act as another.
  */
 import { afterEach, describe, expect, it } from "vitest";
-import { NotFoundError, PermissionDeniedError, type Client, type Worker } from "../../src/index.js";
+import { NotFoundError, PermissionDeniedError, RateLimitedError, type Client, type Worker } from "../../src/index.js";
 import { client, eventually, TRANSPORTS, uniqueQueue, useServer, worker } from "../helpers.js";
 
 const KEYS = { acme: "acme-key-5f1c2a", admin: "admin-key-9b3e7d" };
@@ -81,6 +81,34 @@ describe.each(TRANSPORTS)("multi-tenancy over %s", (transport) => {
     const ids = ((await res.json()) as { events: Array<{ job_id?: string }> }).events.map((e) => e.job_id);
     expect(ids).toContain(a.id);
     expect(ids).not.toContain(b.id);
+  });
+
+  it("max_queue_depth: a tenant at its limit is refused (429, all of a batch), the others are not", async () => {
+    const tenant = `lim-${transport}-${Date.now().toString(36)}`;
+    const queue = uniqueQueue("mt");
+    const put = await fetch(`${ctx.url}/ojs/v1/admin/tenants/${tenant}/limits`, {
+      method: "PUT",
+      headers: { authorization: `Bearer ${KEYS.admin}`, "content-type": "application/json" },
+      body: JSON.stringify({ max_queue_depth: 2 }),
+    });
+    expect(put.status).toBe(200);
+    const t = mk(tenant);
+    const first = await t.enqueue("mt.l", [1], { queue });
+    await expect(t.enqueueBatch([{ type: "mt.l", args: [2], options: { queue } }, { type: "mt.l", args: [3], options: { queue } }])).rejects.toBeInstanceOf(RateLimitedError);
+    await t.enqueue("mt.l", [2], { queue });
+    const err = await t.enqueue("mt.l", [3], { queue }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(RateLimitedError);
+    expect((err as RateLimitedError).message).toMatch(/max_queue_depth \(2\)/);
+    await mk("other").enqueue("mt.l", [1], { queue }); // another tenant is not held back
+    await t.cancelJob(first.id); // a finished job frees its place
+    await t.enqueue("mt.l", [4], { queue });
+    // A key bound to a tenant cannot change limits (not a tenant-scoped route).
+    const self = await fetch(`${ctx.url}/ojs/v1/admin/tenants/acme/limits`, {
+      method: "PUT",
+      headers: { authorization: `Bearer ${KEYS.acme}`, "content-type": "application/json" },
+      body: JSON.stringify({ max_queue_depth: 1_000_000 }),
+    });
+    expect(self.status).toBe(403);
   });
 
   it("per-tenant stats count only the tenant's jobs", async () => {

@@ -80,6 +80,7 @@ export const HTTP_RULES: Record<string, Permission> = {
   // multi-tenancy extension
   "GET /ojs/v1/admin/tenants": "read",
   "GET /ojs/v1/admin/tenants/:id/stats": "read",
+  "PUT /ojs/v1/admin/tenants/:id/limits": "admin",
   // queues
   "GET /ojs/v1/queues": "read",
   "GET /ojs/v1/queues/:name/stats": "read",

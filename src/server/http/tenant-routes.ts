@@ -4,6 +4,7 @@
  * A caller bound to a tenant reads only its own.
  */
 import { NotFoundError } from "../../model/errors.js";
+import { isJsonObject, type JsonObject } from "../../model/json.js";
 import type { ServerCore } from "../core.js";
 import { checkTenantId, requestTenant } from "../tenancy/request.js";
 import { listTenants, tenantStats } from "../tenancy/stats.js";
@@ -19,6 +20,17 @@ export function registerTenantRoutes(core: ServerCore, router: HttpRouter): void
     const id = checkTenantId(req.params.id!, "id");
     const own = requestTenant(core, req.raw);
     if (own !== undefined && own !== id) throw new NotFoundError(`tenant ${id} not found`, { details: { tenant_id: id } });
-    return { status: 200, body: tenantStats(core.store.rawJobRecords(), id) };
+    const body = tenantStats(core.store.rawJobRecords(), id);
+    const max = core.tenants.get(id)?.maxQueueDepth;
+    if (max !== undefined) body.limits = { max_queue_depth: { limit: max, current: core.tenants.depth(id) } };
+    return { status: 200, body };
+  });
+  // §9.3, for operators (not open to tenant-scoped calls: a tenant cannot raise its own limit).
+  router.on("PUT", "/ojs/v1/admin/tenants/:id/limits", (req) => {
+    const id = checkTenantId(req.params.id!, "id");
+    const cfg = core.tenants.configure(id, isJsonObject(req.body) ? req.body : {});
+    const limits: JsonObject = {};
+    if (cfg.maxQueueDepth !== undefined) limits.max_queue_depth = { limit: cfg.maxQueueDepth, current: core.tenants.depth(id) };
+    return { status: 200, body: { tenant_id: id, limits } };
   });
 }
