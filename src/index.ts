@@ -89,6 +89,20 @@ export type {
   WorkerList,
 } from "./model/admin.js";
 export type { AdminTransport } from "./transport/admin.js";
+export { WebhooksClient } from "./client/webhooks.js";
+export type {
+  WebhookDelivery,
+  WebhookDeliveryAttempt,
+  WebhookDeliveryCounters,
+  WebhookDeliveryStatus,
+  WebhookFilter,
+  WebhookSubscription,
+  WebhookSubscriptionInput,
+  WebhookSubscriptionPatch,
+  WebhookTestResult,
+} from "./model/webhooks.js";
+export type { WebhookTransport } from "./transport/webhooks.js";
+export { signWebhook, verifyWebhookSignature, type WebhookSignatureInput } from "./util/webhook-signature.js";
 export type { StepDefinition, Workflow, WorkflowDefinition, WorkflowState, WorkflowStepState, WorkflowStepStatus } from "./model/workflow.js";
 
 export { grpcTransport, httpTransport, GrpcTransport, HttpTransport } from "./transport/index.js";

@@ -16,6 +16,7 @@ import { checkOptionKeys, type KeyList } from "../util/options.js";
 import { resolveLogger } from "../util/logger.js";
 import { ConnectionWatch } from "../util/connection-watch.js";
 import { AdminClient } from "./admin.js";
+import { WebhooksClient } from "./webhooks.js";
 
 export interface ClientOptions extends ConnectionOptions {
   /**
@@ -78,6 +79,14 @@ export class Client implements AsyncDisposable {
    * ```
    */
   readonly admin: AdminClient;
+  /**
+   * Webhook subscriptions and their deliveries (webhooks extension).
+   *
+   * ```ts
+   * const sub = await client.webhooks.create({ url: "https://example.com/hooks/ojs", events: ["job.*"] });
+   * ```
+   */
+  readonly webhooks: WebhooksClient;
   private readonly owned: boolean;
   private readonly retry: RetryOptions | undefined;
   private readonly middleware: EnqueueMiddleware[] = [];
@@ -100,6 +109,7 @@ export class Client implements AsyncDisposable {
     this.retry = opts.retry === true ? {} : opts.retry || undefined;
     this.link = new ConnectionWatch(logger, `ojs-connect client${url ? ` -> ${url}` : ""}`);
     this.admin = new AdminClient(this.transport, (idempotent, call, fn) => this.run(idempotent, call, fn));
+    this.webhooks = new WebhooksClient(this.transport, (idempotent, call, fn) => this.run(idempotent, call, fn));
   }
 
   /** Adds enqueue middleware; they run in the order added. */

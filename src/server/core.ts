@@ -7,6 +7,9 @@ import { SchemaRegistry, type SchemaValidationMode } from "./store/schemas.js";
 import { Store, type StoreOptions } from "./store/store.js";
 import type { JobStore } from "./store/job-store.js";
 import { SyncJobStore } from "./store/sync-job-store.js";
+import { Webhooks } from "./webhooks/webhooks.js";
+import { TenantLimits } from "./tenancy/limits.js";
+import type { WebhookDeliveryOptions } from "./webhooks/deliveries.js";
 import { PACKAGE_VERSION, SPEC_VERSION } from "./version.js";
 
 /**
@@ -24,6 +27,8 @@ export const SUPPORTED_EXTENSIONS = [
   "events",
   "admin-api",
   "rate-limiting",
+  "webhooks",
+  "multi-tenancy",
   // Our own: pipelined enqueue/ack/nack streams for ojs-connect clients (src/server/grpc/raw.ts).
   "ojs-connect.fastpath.v1",
   // Our own: the gRPC binding reads the reserved meta keys ("ojs.id" and co., codec/proto.ts) that
@@ -38,6 +43,8 @@ export interface CoreOptions extends StoreOptions {
   limits?: Partial<Limits>;
   /** Offer the private fast path (FAST_PATH_EXTENSION); default true. */
   fastPath?: boolean;
+  /** How webhook deliveries are made (backoff, timeout, queue bound); defaults per ojs-webhooks.md §7. */
+  webhooks?: WebhookDeliveryOptions;
 }
 
 /** Our private extension: pipelined enqueue/ack/nack streams (src/server/grpc/raw.ts). */
@@ -61,6 +68,8 @@ export class ServerCore {
   /** Where jobs are read and written (store/job-store.ts): the memory store until startServer() attaches another. */
   jobs: JobStore;
   readonly cron: CronScheduler;
+  /** Webhook subscriptions and deliveries (src/server/webhooks). */
+  readonly webhooks: Webhooks;
   readonly schemas = new SchemaRegistry();
   readonly schemaValidation: SchemaValidationMode;
   readonly conformanceHooks: boolean;
@@ -68,6 +77,8 @@ export class ServerCore {
   readonly limits: Readonly<Limits>;
   /** Bytes held by unfinished jobs, against limits.maxQueuedBytes. */
   readonly queued: QueuedBytes;
+  /** Per-tenant limits and unfinished-job counts (multi-tenancy). */
+  readonly tenants = new TenantLimits();
   readonly startedAt = Date.now();
   draining = false;
   /** Requests served, by HTTP status class and gRPC outcome, for /metrics. */
@@ -95,13 +106,33 @@ export class ServerCore {
   readonly grpcCalls = new Map<string, number>();
 
   constructor(opts: CoreOptions = {}) {
-    const { schemaValidation, limits, fastPath, ...storeOpts } = opts;
+    const { schemaValidation, limits, webhooks, fastPath, ...storeOpts } = opts;
     this.fastPath = fastPath ?? true;
     this.limits = resolveLimits(limits);
     this.queued = new QueuedBytes(this.limits.maxQueuedBytes);
-    this.store = new Store({ ...storeOpts, accounting: this.queued });
+    // The store's ledger of unfinished jobs feeds the queued bytes and the per-tenant depths.
+    const queued = this.queued;
+    const tenants = this.tenants;
+    this.store = new Store({
+      ...storeOpts,
+      accounting: {
+        enter: (r) => {
+          queued.enter(r);
+          tenants.enter(r);
+        },
+        leave: (r) => {
+          queued.leave(r);
+          tenants.leave(r);
+        },
+        clear: () => {
+          queued.clear();
+          tenants.clear();
+        },
+      },
+    });
     this.jobs = new SyncJobStore(this.store, { kind: "memory" });
     this.cron = new CronScheduler(this.store);
+    this.webhooks = new Webhooks(this.store.events, webhooks);
     this.schemaValidation = schemaValidation ?? "warn";
     this.conformanceHooks = opts.conformanceHooks ?? false;
   }
@@ -162,6 +193,8 @@ export class ServerCore {
   reset(): void {
     this.store.reset();
     this.cron.reset();
+    this.webhooks.reset();
+    this.tenants.reset();
     this.schemas.clear();
     this.journal?.reset();
   }
@@ -169,6 +202,7 @@ export class ServerCore {
   close(): void {
     for (const stop of [...this.streams]) stop();
     this.cron.close();
+    this.webhooks.close();
     this.store.close();
   }
 }

@@ -15,3 +15,4 @@ export type { SecurityOptions } from "./auth/setup.js";
 export type { AuthKey, AuthOptions, CertificateRule } from "./auth/keys.js";
 export { ROLES, type Role } from "./auth/roles.js";
 export type { TlsOptions } from "./tls.js";
+export { DEFAULT_WEBHOOK_BACKOFF_MS, type WebhookDeliveryOptions } from "./webhooks/deliveries.js";

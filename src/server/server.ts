@@ -24,6 +24,7 @@ import { errorText, resolveLogger, type LoggerOption } from "../util/logger.js";
 import type { Limits } from "../model/limits.js";
 import type { SchemaValidationMode } from "./store/schemas.js";
 import type { StoreOptions } from "./store/store.js";
+import type { WebhookDeliveryOptions } from "./webhooks/deliveries.js";
 import { tlsFront } from "./tls.js";
 import type { FsyncMode } from "./store/journal/journal.js";
 import { attachJobStore, selectJobStore } from "./job-stores.js";
@@ -36,6 +37,8 @@ export interface ServerOptions extends SecurityOptions, ConnectionLimitOptions {
   maxInFlightPerWorker?: number;
   /** 0 (the default) picks a free port. */
   port?: number;
+  /** Webhook deliveries (README "Webhooks"): retry delays, timeout, per-subscription queue bound; defaults per ojs-webhooks.md §7. */
+  webhooks?: WebhookDeliveryOptions;
   /** Default 127.0.0.1: the embedded server is for local use unless you say otherwise (another address needs `auth` or `allowInsecure`). */
   host?: string;
   /** Reservation of a fetched job when neither the job nor the worker sets one; default 30 000 ms. */
@@ -115,6 +118,7 @@ export async function startServer(opts: ServerOptions = {}): Promise<OjsServer> 
     ...(opts.schemaValidation !== undefined ? { schemaValidation: opts.schemaValidation } : {}),
     ...(opts.conformanceHooks !== undefined ? { conformanceHooks: opts.conformanceHooks } : {}),
     ...(opts.fastPath !== undefined ? { fastPath: opts.fastPath } : {}),
+    ...(opts.webhooks !== undefined ? { webhooks: opts.webhooks } : {}),
     limits: { ...(opts.maxBodyBytes !== undefined ? { maxMessageBytes: opts.maxBodyBytes } : {}), ...(opts.limits ?? {}) },
     inFlight: { ...(opts.maxInFlightPerStream !== undefined ? { perStream: opts.maxInFlightPerStream } : {}), ...(opts.maxInFlightPerWorker !== undefined ? { perWorker: opts.maxInFlightPerWorker } : {}) },
     ...(opts.store ?? {}),

@@ -85,6 +85,7 @@ export function admitBatch(core: ServerCore, reqs: ReadonlyArray<NormalizedJobRe
   checkBatchSize(core.limits, reqs.length, path);
   let bytes = 0;
   for (const r of reqs) bytes += core.queued.sizeOf(r.args, r.meta);
+  core.tenants.admit(reqs);
   core.queued.admit(bytes);
 }
 
@@ -134,6 +135,7 @@ export function schemaCheck(core: ServerCore, req: NormalizedJobRequest): string
 
 export async function enqueueChecked(core: ServerCore, req: NormalizedJobRequest, opts: SubmitOptions = {}): Promise<EnqueueOutcome> {
   const warnings = schemaCheck(core, req);
+  core.tenants.admit([req]);
   core.queued.admit(core.queued.sizeOf(req.args, req.meta));
   return { ...(await core.jobs.submit(req, opts)), warnings };
 }

@@ -12,6 +12,13 @@ export interface ConnectionOptions {
   /** "grpc" (default, or OJS_TRANSPORT), "http", or a transport from grpcTransport()/httpTransport(). */
   transport?: TransportKind | Transport;
   headers?: Record<string, string>;
+  /**
+   * Multi-tenancy: the tenant every call acts for, sent as the `X-OJS-Tenant`
+   * header (gRPC metadata `x-ojs-tenant`) on every call over both transports;
+   * default from OJS_TENANT. Jobs enqueued carry it in `meta.tenant_id`, and
+   * the server shows, hands out and counts only that tenant's jobs.
+   */
+  tenant?: string;
   /** Bearer token or API key; default token from OJS_AUTH_TOKEN. */
   auth?: TransportOptions["auth"];
   /** Default per-call deadline in ms; default 30 000. */
@@ -30,16 +37,24 @@ export interface ConnectionOptions {
 }
 
 /** Every ConnectionOptions key, for the unknown-key check of the constructors. */
-export const CONNECTION_OPTION_KEYS: KeyList<ConnectionOptions> = { url: true, transport: true, headers: true, auth: true, timeoutMs: true, tls: true, logger: true, keepaliveIntervalMs: true, keepaliveTimeoutMs: true };
+export const CONNECTION_OPTION_KEYS: KeyList<ConnectionOptions> = { url: true, transport: true, headers: true, tenant: true, auth: true, timeoutMs: true, tls: true, logger: true, keepaliveIntervalMs: true, keepaliveTimeoutMs: true };
 
 const DEFAULT_URL = "http://localhost:8080";
+/** ojs-multi-tenancy.md §5.2 (the server's check, src/server/tenancy/request.ts, is the same). */
+const TENANT_ID = /^[a-zA-Z0-9][a-zA-Z0-9._:-]{0,127}$/;
 
 /**
  * Resolves options with code first, then OJS_* environment variables, then
  * defaults, and builds the transport. `owned` says whether close() should close it.
  */
 export function resolveTransport(opts: ConnectionOptions, env: NodeJS.ProcessEnv = process.env): { transport: Transport; owned: boolean; url: string | undefined } {
-  if (opts.transport && typeof opts.transport === "object") return { transport: opts.transport, owned: false, url: opts.url };
+  const tenant = opts.tenant ?? (env.OJS_TENANT || undefined);
+  if (tenant !== undefined && (typeof tenant !== "string" || !TENANT_ID.test(tenant)))
+    throw new ValidationError(`tenant: a tenant id is 1 to 128 letters, digits, ".", "_", ":" or "-", starting with a letter or digit`, { issues: [{ path: "tenant", message: "invalid tenant id" }] });
+  if (opts.transport && typeof opts.transport === "object") {
+    if (opts.tenant !== undefined) throw new ValidationError("tenant: give it to the transport you pass (headers: { \"x-ojs-tenant\": ... }), not beside it", { issues: [{ path: "tenant", message: "not with a transport object" }] });
+    return { transport: opts.transport, owned: false, url: opts.url };
+  }
   const kind = (opts.transport ?? env.OJS_TRANSPORT ?? "grpc").toLowerCase();
   if (kind !== "grpc" && kind !== "http")
     throw new ValidationError(`transport: must be "grpc" or "http", got "${kind}"`, { issues: [{ path: "transport", message: 'must be "grpc" or "http"' }] });
@@ -48,6 +63,7 @@ export function resolveTransport(opts: ConnectionOptions, env: NodeJS.ProcessEnv
   const token = env.OJS_AUTH_TOKEN;
   const t: TransportOptions = { url };
   if (opts.headers) t.headers = opts.headers;
+  if (tenant !== undefined) t.headers = { ...(opts.headers ?? {}), "x-ojs-tenant": tenant };
   const auth = opts.auth ?? (token ? { token } : undefined);
   if (auth) t.auth = auth;
   if (opts.timeoutMs !== undefined) t.timeoutMs = opts.timeoutMs;

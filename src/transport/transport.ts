@@ -21,6 +21,7 @@ import type {
 } from "../model/system.js";
 import type { Workflow, WorkflowDefinition } from "../model/workflow.js";
 import type { AdminTransport } from "./admin.js";
+import type { WebhookTransport } from "./webhooks.js";
 
 import type { CallOptions } from "./call-options.js";
 
@@ -194,6 +195,13 @@ export interface Transport {
    * transports; `client.admin` fails with UnimplementedError without it.
    */
   readonly admin?: AdminTransport;
+
+  /**
+   * The webhooks extension (subscriptions, deliveries): what `client.webhooks`
+   * calls. Optional for custom transports; `client.webhooks` fails with
+   * UnimplementedError without it.
+   */
+  readonly webhooks?: WebhookTransport;
 
   /** Releases connections. Calls after close fail with a ConnectionError. */
   close(): Promise<void>;

@@ -22,6 +22,8 @@ import { toConnectError } from "../grpc/errors.js";
 import { errorBody, send, type NodeRequest, type NodeResponse } from "../http/router.js";
 import { peerNames } from "../tls.js";
 import { KeyRing, type Principal } from "./keys.js";
+import { bindTenant } from "../tenancy/request.js";
+import { checkTenantScope, TENANT_SCOPED_METHODS, TENANT_SCOPED_ROUTES } from "../tenancy/scope.js";
 import { NetworkPolicy } from "./network.js";
 import { httpPermission, ROLE_PERMISSIONS, rolesGranting, rpcPermission, type Permission } from "./roles.js";
 
@@ -62,6 +64,7 @@ export class AccessControl {
     if (permission === undefined) return true; // an HTTP route: the router checks it (authorizeRoute)
     try {
       this.authorize(req, permission, path.slice(1));
+      checkTenantScope(req.headers, path, TENANT_SCOPED_METHODS);
       return true;
     } catch (e) {
       this.onRefusal?.((e as OjsError).code);
@@ -74,6 +77,7 @@ export class AccessControl {
   authorizeRoute(req: NodeRequest, res: NodeResponse, routeKey: string | undefined): void {
     try {
       this.authorize(req, httpPermission(routeKey), routeKey ?? `${req.method} ${(req.url ?? "").split("?", 2)[0]}`);
+      checkTenantScope(req.headers, routeKey, TENANT_SCOPED_ROUTES);
     } catch (e) {
       this.onRefusal?.((e as OjsError).code);
       stopReading(req, res);
@@ -89,6 +93,8 @@ export class AccessControl {
       permission = "read";
     }
     const who = this.identify(req, operation);
+    // Multi-tenancy: a key bound to a tenant acts for it alone (handlers read the header).
+    bindTenant(req.headers, who.tenant, who.name);
     if (who.roles.some((r) => ROLE_PERMISSIONS[r].includes(permission))) return who;
     throw new PermissionDeniedError(`${who.name} (role ${who.roles.join(", ")}) may not call ${operation}: it needs the ${rolesGranting(permission)} role`, {
       details: { operation, permission, roles: who.roles.join(",") },

@@ -11,6 +11,7 @@ import { createHash, timingSafeEqual } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { ROLES, type Role } from "./roles.js";
 import { ValidationError } from "../../model/errors.js";
+import { TENANT_ID_PATTERN } from "../tenancy/request.js";
 
 /** One API key: the secret (or its SHA-256 in hex) and what it may do. */
 export interface AuthKey {
@@ -23,6 +24,8 @@ export interface AuthKey {
   /** One role or several; see README for what each may call. */
   role?: Role;
   roles?: Role[];
+  /** Multi-tenancy: the tenant every call with this key acts for; it cannot act as another (403). */
+  tenant?: string;
 }
 
 /** Client certificates (mTLS) whose common name or a subject alternative name is `subject` get the roles. */
@@ -50,12 +53,15 @@ interface KeyEntry {
   name: string;
   digest: Buffer;
   roles: Role[];
+  tenant?: string;
 }
 
 export interface Principal {
   /** The key's or certificate's name, for error messages. */
   name: string;
   roles: Role[];
+  /** The tenant the key is bound to (multi-tenancy), if any. */
+  tenant?: string;
 }
 
 /** Resolved credentials: digests of keys and the certificate rules. */
@@ -105,7 +111,7 @@ export class KeyRing {
     const digest = sha256(secret);
     let found: KeyEntry | undefined;
     for (const k of this.keys) if (timingSafeEqual(digest, k.digest) && !found) found = k;
-    return found && { name: found.name, roles: found.roles };
+    return found && { name: found.name, roles: found.roles, ...(found.tenant !== undefined ? { tenant: found.tenant } : {}) };
   }
 
   /** The roles of a client certificate, from every rule one of its names matches. */
@@ -138,7 +144,8 @@ function entry(k: AuthKey, at: string): KeyEntry {
   } else {
     throw new ValidationError(`${at}: needs token (a non-empty string) or sha256 (64 hex digits)`);
   }
-  return { name: typeof k.name === "string" && k.name ? k.name : at.replace(/^.*: /, ""), digest, roles };
+  if (k.tenant !== undefined && (typeof k.tenant !== "string" || !TENANT_ID_PATTERN.test(k.tenant))) throw new ValidationError(`${at}: tenant must be a tenant id (letters, digits, . _ : -)`);
+  return { name: typeof k.name === "string" && k.name ? k.name : at.replace(/^.*: /, ""), digest, roles, ...(k.tenant !== undefined ? { tenant: k.tenant } : {}) };
 }
 
 function rolesOf(o: { role?: unknown; roles?: unknown }, at: string): Role[] {

@@ -66,6 +66,21 @@ export const HTTP_RULES: Record<string, Permission> = {
   "GET /ojs/v1/rate-limits": "read",
   "GET /ojs/v1/rate-limits/:key": "read",
   "PUT /ojs/v1/rate-limits/:key": "admin",
+  // webhooks extension
+  "POST /ojs/v1/webhooks/subscriptions": "admin",
+  "GET /ojs/v1/webhooks/subscriptions": "read",
+  "GET /ojs/v1/webhooks/subscriptions/:id": "read",
+  "PATCH /ojs/v1/webhooks/subscriptions/:id": "admin",
+  "DELETE /ojs/v1/webhooks/subscriptions/:id": "admin",
+  "POST /ojs/v1/webhooks/subscriptions/:id/test": "admin",
+  "POST /ojs/v1/webhooks/subscriptions/:id/rotate-secret": "admin",
+  "GET /ojs/v1/webhooks/deliveries": "read",
+  "GET /ojs/v1/webhooks/deliveries/:id": "read",
+  "POST /ojs/v1/webhooks/deliveries/:id/retry": "admin",
+  // multi-tenancy extension
+  "GET /ojs/v1/admin/tenants": "read",
+  "GET /ojs/v1/admin/tenants/:id/stats": "read",
+  "PUT /ojs/v1/admin/tenants/:id/limits": "admin",
   // queues
   "GET /ojs/v1/queues": "read",
   "GET /ojs/v1/queues/:name/stats": "read",

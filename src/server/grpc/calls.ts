@@ -13,23 +13,24 @@ import type { JsonValue } from "../../model/json.js";
 import type { NackResult } from "../../model/system.js";
 import type { ServerCore } from "../core.js";
 import { checkBatchSize } from "../../model/limits.js";
+import { checkVisible, withTenant } from "../tenancy/jobs.js";
 import { admitBatch, checkWorkerValue, enqueueChecked, revalidate } from "../shared.js";
 
 /** Validates like the HTTP binding does, then enqueues. The Job is the store's own: encode it, do not keep it. */
-export async function enqueueJob(core: ServerCore, req: NormalizedJobRequest): Promise<Job> {
-  return (await enqueueChecked(core, revalidate(req, core.store.clock.now(), core.limits))).rec.job;
+export async function enqueueJob(core: ServerCore, req: NormalizedJobRequest, tenant?: string): Promise<Job> {
+  return (await enqueueChecked(core, revalidate(withTenant(req, tenant), core.store.clock.now(), core.limits))).rec.job;
 }
 
 /**
  * Atomic batch: `defaults` apply field by field where an entry sets nothing;
  * every entry is validated before any is stored.
  */
-export async function enqueueJobs(core: ServerCore, jobs: readonly NormalizedJobRequest[], defaults: Omit<NormalizedJobRequest, "type" | "args"> = {}): Promise<Job[]> {
+export async function enqueueJobs(core: ServerCore, jobs: readonly NormalizedJobRequest[], defaults: Omit<NormalizedJobRequest, "type" | "args"> = {}, tenant?: string): Promise<Job[]> {
   const now = core.store.clock.now();
   checkBatchSize(core.limits, jobs.length);
   const entries = jobs.map((job, i) => {
     try {
-      return { req: revalidate({ ...defaults, ...job }, now, core.limits) };
+      return { req: revalidate(withTenant({ ...defaults, ...job }, tenant), now, core.limits) };
     } catch (e) {
       if (e instanceof Error) e.message = `jobs[${i}].${e.message}`;
       throw e;
@@ -39,13 +40,15 @@ export async function enqueueJobs(core: ServerCore, jobs: readonly NormalizedJob
   return (await core.jobs.enqueueBatch(entries)).map((r) => r.job);
 }
 
-export async function ackJob(core: ServerCore, jobId: string, result: JsonValue | undefined, workerId?: string): Promise<void> {
+export async function ackJob(core: ServerCore, jobId: string, result: JsonValue | undefined, workerId?: string, tenant?: string): Promise<void> {
+  if (tenant !== undefined) checkVisible(jobId, (await core.jobs.get(jobId)).job.meta, tenant);
   checkWorkerValue(core, result, "result");
   await core.jobs.ack(jobId, result, workerId || undefined);
 }
 
 /** proto3 has no "unset" bool: a missing or false `retryable` is taken literally (do not retry). */
-export async function nackJob(core: ServerCore, jobId: string, error: JobError | undefined, workerId?: string): Promise<NackResult> {
+export async function nackJob(core: ServerCore, jobId: string, error: JobError | undefined, workerId?: string, tenant?: string): Promise<NackResult> {
+  if (tenant !== undefined) checkVisible(jobId, (await core.jobs.get(jobId)).job.meta, tenant);
   checkWorkerValue(core, error?.details, "error.details");
   const err: JobError = error ? { ...error, retryable: error.retryable ?? false } : { code: "error", message: "", retryable: false };
   const rec = await core.jobs.nack(jobId, err, workerId || undefined);
@@ -54,16 +57,16 @@ export async function nackJob(core: ServerCore, jobId: string, error: JobError |
   return out;
 }
 
-export async function enqueueCall(core: ServerCore, req: EnqueueRequest): Promise<PbJob> {
-  return jobToProto(await enqueueJob(core, requestFromProto(req.type, req.args, req.options)));
+export async function enqueueCall(core: ServerCore, req: EnqueueRequest, tenant?: string): Promise<PbJob> {
+  return jobToProto(await enqueueJob(core, requestFromProto(req.type, req.args, req.options), tenant));
 }
 
-export async function ackCall(core: ServerCore, req: AckRequest, workerId?: string): Promise<void> {
-  await ackJob(core, req.jobId, req.result ? resultFromStruct(req.result) : undefined, workerId);
+export async function ackCall(core: ServerCore, req: AckRequest, workerId?: string, tenant?: string): Promise<void> {
+  await ackJob(core, req.jobId, req.result ? resultFromStruct(req.result) : undefined, workerId, tenant);
 }
 
-export async function nackCall(core: ServerCore, req: NackRequest, workerId?: string): Promise<NackResponse> {
-  const out = await nackJob(core, req.jobId, req.error ? jobErrorFromProto(req.error) : undefined, workerId);
+export async function nackCall(core: ServerCore, req: NackRequest, workerId?: string, tenant?: string): Promise<NackResponse> {
+  const out = await nackJob(core, req.jobId, req.error ? jobErrorFromProto(req.error) : undefined, workerId, tenant);
   const res = create(NackResponseSchema, { state: jobStateToProto(out.state) });
   if (out.nextAttemptAt) res.nextAttemptAt = timestampFromDate(out.nextAttemptAt);
   return res;

@@ -29,6 +29,7 @@ import { limitError } from "../../model/limits.js";
 import { FrameParser } from "../../transport/grpc/raw.js";
 import type { ServerCore } from "../core.js";
 import type { JobRecord } from "../store/store.js";
+import { tenantFromHeaders } from "../tenancy/request.js";
 import { ackJob, enqueueJob, enqueueJobs, nackJob } from "./calls.js";
 import { FrameCoalescer } from "./coalesce.js";
 import { staleStreamError, toConnectError } from "./errors.js";
@@ -195,6 +196,11 @@ export class RawCall {
   }
 }
 
+/** Multi-tenancy: the call's x-ojs-tenant metadata (bound to the key by the access layer). */
+function tenant(call: RawCall): string | undefined {
+  return tenantFromHeaders({ get: (name) => call.header(name) ?? null });
+}
+
 function visibility(call: RawCall): number | undefined {
   const v = Number(call.header(VISIBILITY_HEADER));
   return Number.isFinite(v) && v > 0 ? v : undefined;
@@ -232,6 +238,7 @@ function streamJobs(call: RawCall, core: ServerCore): void {
         workerId: req.workerId || "anonymous",
         maxConcurrent: req.maxConcurrent > 0 ? req.maxConcurrent : 1,
         visibilityTimeoutMs: visibility(call),
+        ...(tenant(call) !== undefined ? { tenant: tenant(call)! } : {}),
         deliver: (rec) => {
           if (call.closed) return release(rec);
           let bytes: Uint8Array;
@@ -288,7 +295,7 @@ function enqueueStream(call: RawCall, core: ServerCore): void {
       // Every call of the frame is issued now, in order; the frame is answered once all are.
       const outcomes = calls.map(({ seq, request }): Promise<EnqueueOutcome> => {
         if (!request) return Promise.resolve({ seq, error: callError(new OjsError("enqueue call without a request", { code: "invalid_request" })) });
-        return enqueueJob(core, request).then(
+        return enqueueJob(core, request, tenant(call)).then(
           (job) => ({ seq, job }),
           (e: unknown) => ({ seq, error: callError(e) }),
         );
@@ -316,8 +323,8 @@ function settleStream(call: RawCall, core: ServerCore): void {
       // Every call of the frame is issued now, in order; the frame is answered once all are.
       const outcomes = calls.map((c): Promise<SettleOutcome> => {
         const failed = (e: unknown): SettleOutcome => ({ seq: c.seq, error: callError(e) });
-        if (c.ack) return ackJob(core, c.ack.jobId, c.ack.result, c.workerId).then((): SettleOutcome => ({ seq: c.seq, ack: { acknowledged: true } }), failed);
-        if (c.nack) return nackJob(core, c.nack.jobId, c.nack.error, c.workerId).then((nack): SettleOutcome => ({ seq: c.seq, nack }), failed);
+        if (c.ack) return ackJob(core, c.ack.jobId, c.ack.result, c.workerId, tenant(call)).then((): SettleOutcome => ({ seq: c.seq, ack: { acknowledged: true } }), failed);
+        if (c.nack) return nackJob(core, c.nack.jobId, c.nack.error, c.workerId, tenant(call)).then((nack): SettleOutcome => ({ seq: c.seq, nack }), failed);
         if (c.started) {
           const jobId = c.started.jobId;
           return core.jobs.markStarted([jobId], c.workerId || "anonymous").then((lost): SettleOutcome => {
@@ -348,7 +355,7 @@ function enqueueBatch(call: RawCall, core: ServerCore): void {
     }
     void (async () => {
       try {
-        const reply = encodeEnqueueBatchResponse(await enqueueJobs(core, req.jobs, req.defaults));
+        const reply = encodeEnqueueBatchResponse(await enqueueJobs(core, req.jobs, req.defaults, tenant(call)));
         await core.durable();
         call.send(reply);
         call.end();

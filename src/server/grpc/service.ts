@@ -30,6 +30,8 @@ import type { ServerCore } from "../core.js";
 import { admitWorkflow, cronJobOf, queueInfoOf, queueStatsOf, revalidate } from "../shared.js";
 import type { JobRecord } from "../store/job-store.js";
 import { matchesFilter } from "../store/event-bus.js";
+import { tenantFromHeaders } from "../tenancy/request.js";
+import { checkVisible } from "../tenancy/jobs.js";
 import { ackCall, enqueueCall, enqueueJobs, nackCall } from "./calls.js";
 import { staleStreamError, toConnectError } from "./errors.js";
 import { AsyncQueue } from "../../util/async-queue.js";
@@ -62,6 +64,17 @@ export function grpcRoutes(core: ServerCore): (router: ConnectRouter) => void {
   const now = () => core.store.clock.now();
   const release = (rec: JobRecord) => void store.release(rec).catch((e: unknown) => core.fault(e, "release of a StreamJobs job"));
   const toPb = (rec: JobRecord): PbJob => jobToProto(rec.job);
+  // Multi-tenancy: the x-ojs-tenant metadata (bound to the key by the access layer).
+  const tenantOf = (ctx: HandlerContext): string | undefined => tenantFromHeaders(ctx.requestHeader);
+  const tenantField = (ctx: HandlerContext): { tenant?: string } => {
+    const t = tenantOf(ctx);
+    return t === undefined ? {} : { tenant: t };
+  };
+  const visibleJob = async (id: string, ctx: HandlerContext): Promise<JobRecord> => {
+    const rec = await store.get(id);
+    checkVisible(id, rec.job.meta, tenantOf(ctx));
+    return rec;
+  };
 
   // Every unary method goes through this: errors become statuses with ErrorInfo,
   // and every response carries the server's version headers.
@@ -109,21 +122,25 @@ export function grpcRoutes(core: ServerCore): (router: ConnectRouter) => void {
 
     // --- jobs -----------------------------------------------------------------------
 
-    enqueue: unary(async (req) => ({ job: await enqueueCall(core, req) })),
+    enqueue: unary(async (req, ctx) => ({ job: await enqueueCall(core, req, tenantOf(ctx)) })),
 
-    enqueueBatch: unary(async (req) => {
+    enqueueBatch: unary(async (req, ctx) => {
       const t = now();
       const jobs = await enqueueJobs(
         core,
         req.jobs.map((entry) => requestFromProto(entry.type, entry.args, entry.options, t)),
         optionsFromProto(req.defaultOptions, t),
+        tenantOf(ctx),
       );
       return { jobs: jobs.map(jobToProto), count: jobs.length };
     }),
 
-    getJob: unary(async (req) => ({ job: toPb(await store.get(req.jobId)) })),
+    getJob: unary(async (req, ctx) => ({ job: toPb(await visibleJob(req.jobId, ctx)) })),
 
-    cancelJob: unary(async (req) => ({ job: toPb(await store.cancel(req.jobId)) })),
+    cancelJob: unary(async (req, ctx) => {
+      await visibleJob(req.jobId, ctx);
+      return { job: toPb(await store.cancel(req.jobId)) };
+    }),
 
     // --- workers --------------------------------------------------------------------
 
@@ -133,16 +150,17 @@ export function grpcRoutes(core: ServerCore): (router: ConnectRouter) => void {
         count: req.count || 1,
         workerId: req.workerId || undefined,
         visibilityTimeoutMs: visibilityFrom(ctx),
+        ...tenantField(ctx),
       });
       return { jobs: recs.map(toPb) };
     }),
 
-    ack: unary(async (req) => {
-      await ackCall(core, req);
+    ack: unary(async (req, ctx) => {
+      await ackCall(core, req, undefined, tenantOf(ctx));
       return { acknowledged: true };
     }),
 
-    nack: unary((req) => nackCall(core, req)),
+    nack: unary((req, ctx) => nackCall(core, req, undefined, tenantOf(ctx))),
 
     /**
      * The proto beats one job. A job this worker no longer holds is refused
@@ -177,6 +195,7 @@ export function grpcRoutes(core: ServerCore): (router: ConnectRouter) => void {
         workerId: req.workerId || "anonymous",
         maxConcurrent: req.maxConcurrent > 0 ? req.maxConcurrent : 1,
         visibilityTimeoutMs: visibilityFrom(ctx),
+        ...tenantField(ctx),
         deliver: (rec) => queue.push(rec),
         onStale: (reason) => {
           core.count(`streams.stale.${reason}`);
@@ -219,6 +238,7 @@ export function grpcRoutes(core: ServerCore): (router: ConnectRouter) => void {
         types: req.eventTypes,
         ...(req.jobId ? { jobId: req.jobId } : {}),
         ...(req.workflowId ? { workflowId: req.workflowId } : {}),
+        ...tenantField(ctx),
       };
       // Best effort, as the binding allows: a consumer that falls behind loses the oldest events.
       const queue = new AsyncQueue<OjsEvent>(EVENT_BUFFER);

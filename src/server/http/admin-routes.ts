@@ -3,6 +3,7 @@
  * binding. Where an extension case and a level case name different routes for
  * one operation (dead letter), both are served; docs/conformance.md lists them.
  */
+import { requestTenant } from "../tenancy/request.js";
 import { jobRequestFromJson } from "../../codec/json.js";
 import { cronToJson, queueInfoToJson, queueStatsToJson } from "../../codec/admin.js";
 import { definitionFromJson, flattenWorkflow, workflowToJson } from "../../codec/workflow.js";
@@ -120,7 +121,7 @@ export function registerAdminRoutes(core: ServerCore, router: HttpRouter): void 
   router.on("POST", "/ojs/v1/queues/:name/pause", async (req) => ({ status: 200, body: { queue: queueJson(await store.pauseQueue(req.params.name!)) } }));
   router.on("POST", "/ojs/v1/queues/:name/resume", async (req) => ({ status: 200, body: { queue: queueJson(await store.resumeQueue(req.params.name!)) } }));
   // Every event stream takes the same query filters and resumes after Last-Event-ID.
-  router.on("GET", "/ojs/v1/queues/:name/events", (req) => sseStream(core, { ...eventFilter(req.query), queues: [req.params.name!] }, lastEventId(req)));
+  router.on("GET", "/ojs/v1/queues/:name/events", (req) => sseStream(core, { ...eventFilter(req.query, requestTenant(core, req.raw)), queues: [req.params.name!] }, lastEventId(req)));
 
   // --- dead letter (level 1 routes) ------------------------------------------------------
 
@@ -209,7 +210,7 @@ export function registerAdminRoutes(core: ServerCore, router: HttpRouter): void 
   });
   router.on("GET", "/ojs/v1/workflows/:id/events", (req) => {
     core.store.workflows.get(req.params.id!);
-    return sseStream(core, { ...eventFilter(req.query), workflowId: req.params.id! }, lastEventId(req));
+    return sseStream(core, { ...eventFilter(req.query, requestTenant(core, req.raw)), workflowId: req.params.id! }, lastEventId(req));
   });
 
   // --- schemas: /ojs/v1/schemas (SDK transports) and /ojs/v1/admin/schemas (extension cases) ---

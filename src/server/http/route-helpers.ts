@@ -7,7 +7,7 @@
 import { jobToJson } from "../../codec/json.js";
 import { formatInstant } from "../../codec/values.js";
 import { ValidationError } from "../../model/errors.js";
-import type { EventFilter } from "../../model/events.js";
+import type { ScopedEventFilter } from "../store/event-bus.js";
 import { isJsonObject, type JsonObject } from "../../model/json.js";
 import type { JobRecord, WorkerInfo } from "../store/store.js";
 import type { HttpRequest } from "./router.js";
@@ -66,8 +66,9 @@ function listParam(q: URLSearchParams, name: string): string[] | undefined {
 }
 
 /** The event filter of an events stream from its query parameters. */
-export function eventFilter(q: URLSearchParams): EventFilter {
-  const f: EventFilter = {};
+/** The query's event filter, scoped to the caller's tenant when it has one (multi-tenancy). */
+export function eventFilter(q: URLSearchParams, tenant?: string): ScopedEventFilter {
+  const f: ScopedEventFilter = tenant !== undefined ? { tenant } : {};
   const queues = listParam(q, "queues") ?? listParam(q, "queue");
   if (queues) f.queues = queues;
   const types = listParam(q, "types") ?? listParam(q, "type");

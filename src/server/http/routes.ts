@@ -17,6 +17,10 @@ import { registerAdminRoutes } from "./admin-routes.js";
 import { registerAdminWorkflowRoutes } from "./admin-workflow-routes.js";
 import { registerUiRoutes, type UiAssets } from "./ui-routes.js";
 import { registerConformanceRoutes } from "./conformance-routes.js";
+import { registerWebhookRoutes } from "./webhook-routes.js";
+import { registerTenantRoutes } from "./tenant-routes.js";
+import { requestTenant } from "../tenancy/request.js";
+import { checkVisible, stampTenant } from "../tenancy/jobs.js";
 import { HttpRouter, type HttpRequest, type HttpResult } from "./router.js";
 import { EVENT_SOURCE, sseStream } from "./sse.js";
 import { eventFilter, intParam, invalid, jobJson, lastEventId, objectBody, optionalMs, queuesField, stringField, workerJson } from "./route-helpers.js";
@@ -35,7 +39,7 @@ export const MAX_LONG_POLL_MS = 30_000;
  */
 function longPoll(
   core: ServerCore,
-  fetch: { queues: string[]; count: number; workerId: string | undefined; visibilityTimeoutMs: number | undefined },
+  fetch: { queues: string[]; count: number; workerId: string | undefined; visibilityTimeoutMs: number | undefined; tenant: string | undefined },
   waitMs: number,
   signal: AbortSignal,
 ): Promise<HttpResult> {
@@ -65,6 +69,7 @@ function longPoll(
       workerId: fetch.workerId ?? "anonymous",
       maxConcurrent: fetch.count,
       ...(fetch.visibilityTimeoutMs !== undefined ? { visibilityTimeoutMs: fetch.visibilityTimeoutMs } : {}),
+      ...(fetch.tenant !== undefined ? { tenant: fetch.tenant } : {}),
       deliver: (rec) => {
         if (done) return release(rec);
         got.push(rec);
@@ -112,6 +117,7 @@ export function httpRoutes(core: ServerCore, router = new HttpRouter(), ui?: UiA
 
   router.on("POST", "/ojs/v1/jobs", async (req) => {
     const body = objectBody(req);
+    stampTenant(body, requestTenant(core, req.raw));
     const t = now();
     const { request, extra } = jobRequestFromJson(body, t);
     const normalized = normalizeWire(request, t, core.limits);
@@ -132,8 +138,10 @@ export function httpRoutes(core: ServerCore, router = new HttpRouter(), ui?: UiA
     if (!Array.isArray(body.jobs) || body.jobs.length === 0) throw invalid("jobs", "must be a non-empty array of jobs");
     checkBatchSize(core.limits, body.jobs.length);
     const t = now();
+    const tenant = requestTenant(core, req.raw);
     const entries = body.jobs.map((j, i) => {
       if (!isJsonObject(j)) throw invalid(`jobs[${i}]`, "must be a JSON object");
+      stampTenant(j, tenant, `jobs[${i}].`);
       const { request, extra } = jobRequestFromJson(j, t);
       const req = normalizeWire(request, t, core.limits, `jobs[${i}].`);
       // Checked one by one before the all-or-nothing insert; in "warn" mode a batch carries no warnings.
@@ -145,9 +153,18 @@ export function httpRoutes(core: ServerCore, router = new HttpRouter(), ui?: UiA
     return { status: 201, body: { jobs: recs.map(jobJson), count: recs.length } };
   });
 
-  router.on("GET", "/ojs/v1/jobs/:id", async (req) => ({ status: 200, body: { job: jobJson(await store.get(req.params.id!)) } }));
+  /** The job, if the request's tenant may see it (multi-tenancy); else a 404 as for a job that does not exist. */
+  const visibleJob = async (req: HttpRequest, id: string): Promise<JobRecord> => {
+    const rec = await store.get(id);
+    checkVisible(id, rec.job.meta, requestTenant(core, req.raw));
+    return rec;
+  };
+  router.on("GET", "/ojs/v1/jobs/:id", async (req) => ({ status: 200, body: { job: jobJson(await visibleJob(req, req.params.id!)) } }));
 
-  router.on("DELETE", "/ojs/v1/jobs/:id", async (req) => ({ status: 200, body: { job: jobJson(await store.cancel(req.params.id!)) } }));
+  router.on("DELETE", "/ojs/v1/jobs/:id", async (req) => {
+    await visibleJob(req, req.params.id!);
+    return { status: 200, body: { job: jobJson(await store.cancel(req.params.id!)) } };
+  });
 
   const progressJson = async (id: string): Promise<JsonObject> => {
     const p = (await store.get(id)).progress;
@@ -155,8 +172,12 @@ export function httpRoutes(core: ServerCore, router = new HttpRouter(), ui?: UiA
     if (p) o.updated_at = formatInstant(p.updatedAt);
     return o;
   };
-  router.on("GET", "/ojs/v1/jobs/:id/progress", async (req) => ({ status: 200, body: await progressJson(req.params.id!) }));
+  router.on("GET", "/ojs/v1/jobs/:id/progress", async (req) => {
+    await visibleJob(req, req.params.id!);
+    return { status: 200, body: await progressJson(req.params.id!) };
+  });
   router.on("PUT", "/ojs/v1/jobs/:id/progress", async (req) => {
+    await visibleJob(req, req.params.id!);
     const body = objectBody(req);
     const update: { progress?: number; message?: string; data?: JsonObject } = {};
     if (body.progress !== undefined && body.progress !== null) {
@@ -173,8 +194,8 @@ export function httpRoutes(core: ServerCore, router = new HttpRouter(), ui?: UiA
   });
 
   router.on("GET", "/ojs/v1/jobs/:id/events", async (req) => {
-    await store.get(req.params.id!);
-    return sseStream(core, { ...eventFilter(req.query), jobId: req.params.id! }, lastEventId(req));
+    await visibleJob(req, req.params.id!);
+    return sseStream(core, { ...eventFilter(req.query, requestTenant(core, req.raw)), jobId: req.params.id! }, lastEventId(req));
   });
 
   // --- workers ------------------------------------------------------------------------------
@@ -188,6 +209,7 @@ export function httpRoutes(core: ServerCore, router = new HttpRouter(), ui?: UiA
       count: count ?? 1,
       workerId: typeof body.worker_id === "string" && body.worker_id ? body.worker_id : undefined,
       visibilityTimeoutMs: optionalMs(body, "visibility_timeout_ms"),
+      tenant: requestTenant(core, req.raw),
     };
     const recs = await store.fetch(fetch);
     const waitMs = optionalMs(body, "wait_ms");
@@ -198,6 +220,7 @@ export function httpRoutes(core: ServerCore, router = new HttpRouter(), ui?: UiA
   router.on("POST", "/ojs/v1/workers/ack", async (req) => {
     const body = objectBody(req);
     const id = stringField(body, "job_id");
+    visibleJob(req, id);
     const result = "result" in body ? (body.result as JsonValue) : undefined;
     checkWorkerValue(core, result, "result");
     const rec = await store.ack(id, result, typeof body.worker_id === "string" ? body.worker_id : undefined);
@@ -207,6 +230,7 @@ export function httpRoutes(core: ServerCore, router = new HttpRouter(), ui?: UiA
   router.on("POST", "/ojs/v1/workers/nack", async (req) => {
     const body = objectBody(req);
     const id = stringField(body, "job_id");
+    visibleJob(req, id);
     if (!isJsonObject(body.error)) throw invalid("error", "must be an object with code and message");
     checkWorkerValue(core, body.error.details, "error.details");
     const error = jobErrorFromJson(body.error);
@@ -259,16 +283,18 @@ export function httpRoutes(core: ServerCore, router = new HttpRouter(), ui?: UiA
 
   router.on("GET", "/ojs/v1/events", async (req) => {
     const limit = intParam(req.query, "limit", 100, 1000);
-    const events = (await store.recentEvents(eventFilter(req.query), limit)).reverse();
+    const events = (await store.recentEvents(eventFilter(req.query, requestTenant(core, req.raw)), limit)).reverse();
     return { status: 200, body: { events: events.map((e) => eventToJson(e, EVENT_SOURCE)), count: events.length } };
   });
-  router.on("GET", "/ojs/v1/events/stream", (req) => sseStream(core, eventFilter(req.query), lastEventId(req)));
+  router.on("GET", "/ojs/v1/events/stream", (req) => sseStream(core, eventFilter(req.query, requestTenant(core, req.raw)), lastEventId(req)));
 
   registerAdminRoutes(core, router);
   registerAdminWorkflowRoutes(core, router);
   registerUiRoutes(router, ui);
   registerConformanceRoutes(core, router);
   registerRateLimitRoutes(core, router);
+  registerWebhookRoutes(core, router);
+  registerTenantRoutes(core, router);
   return router;
 }
 

@@ -14,7 +14,7 @@ import { StoreState } from "./state.js";
 
 export abstract class StoreClaims extends StoreState {
 
-  protected takeNext(queues: readonly string[]): JobRecord | undefined {
+  protected takeNext(queues: readonly string[], tenant?: string): JobRecord | undefined {
     const now = this.clock.now();
     for (const name of queues) {
       const q = this.queues.get(name);
@@ -36,7 +36,7 @@ export abstract class StoreClaims extends StoreState {
       let heldWait = Infinity;
       let found: JobRecord | undefined;
       for (;;) {
-        const rec = q.ready.shift();
+        const rec = q.ready.shift(tenant);
         if (!rec) break;
         rec.ready = false;
         if (rec.job.expiresAt && rec.job.expiresAt.getTime() <= now) {

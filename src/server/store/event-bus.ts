@@ -1,6 +1,13 @@
-import { matchesFilter, type EventFilter, type OjsEvent } from "../../model/events.js";
+import { matchesFilter as matchesModelFilter, type EventFilter, type OjsEvent } from "../../model/events.js";
 
-export { matchesFilter };
+/** A filter of the server's own: the model's, and the tenant of the caller (multi-tenancy) when it has one. */
+export type ScopedEventFilter = EventFilter & { tenant?: string };
+
+/** The model's filter, and for a caller with a tenant only events of that tenant's jobs (data.tenant_id). */
+export function matchesFilter(e: OjsEvent, f: ScopedEventFilter): boolean {
+  if (f.tenant !== undefined && e.data["tenant_id"] !== f.tenant) return false;
+  return matchesModelFilter(e, f);
+}
 
 export type EventListener = (e: OjsEvent) => void;
 
@@ -66,7 +73,7 @@ export class EventBus {
   }
 
   /** Recent events, oldest first. */
-  recent(filter: EventFilter = {}, limit = this.capacity): OjsEvent[] {
+  recent(filter: ScopedEventFilter = {}, limit = this.capacity): OjsEvent[] {
     // Materialise in place, once: an event read twice keeps its id.
     for (let i = 0; i < this.ring.length; i++) {
       const e = this.ring[i]!;

@@ -94,6 +94,8 @@ export interface ConsumerSpec {
   deliver: (rec: JobRecord) => void;
   /** The store ended the subscription: its jobs outlived their lease unsettled, or a newer stream of the worker replaced it. */
   onStale?: (reason: "lease" | "superseded") => void;
+  /** Multi-tenancy: push only this tenant's jobs. */
+  tenant?: string;
 }
 
 /** A queue's operator settings as stored, without its statistics. */

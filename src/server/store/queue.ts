@@ -1,5 +1,6 @@
 import type { JobState } from "../../model/job.js";
-import { ReadyQueue, type ReadyItem } from "./ready-queue.js";
+import type { ReadyItem } from "./ready-queue.js";
+import { TenantReadyQueue } from "../tenancy/ready-shards.js";
 
 export type StateCounts = Record<JobState, number>;
 
@@ -136,7 +137,8 @@ export interface QueueRecord<T extends ReadyItem> {
   name: string;
   paused: boolean;
   createdAt: Date;
-  ready: ReadyQueue<T>;
+  /** Available jobs, sharded by tenant for fair, isolated fetches (multi-tenancy). */
+  ready: TenantReadyQueue<T>;
   /** Retained jobs of this queue by state, maintained on every transition. */
   counts: StateCounts;
   /** Jobs of this queue in the dead-letter set. */
@@ -153,7 +155,7 @@ export function newQueue<T extends ReadyItem>(name: string, now: number): QueueR
     name,
     paused: false,
     createdAt: new Date(now),
-    ready: new ReadyQueue<T>(),
+    ready: new TenantReadyQueue<T>(),
     counts: zeroCounts(),
     dead: 0,
     rateLimit: undefined,

@@ -101,6 +101,8 @@ export interface Consumer {
   readonly deliver: (rec: JobRecord) => void;
   /** Ends the stream from the server's side: its jobs went unacknowledged past their lease, or a newer stream replaced it. */
   readonly onStale: ((reason: "lease" | "superseded") => void) | undefined;
+  /** Multi-tenancy: pushed only this tenant's jobs. */
+  readonly tenant?: string;
   closed: boolean;
 }
 
@@ -120,6 +122,8 @@ export interface FetchRequest {
   count?: number;
   workerId?: string;
   visibilityTimeoutMs?: number;
+  /** Multi-tenancy: only this tenant's jobs (none: every tenant's, in round-robin). */
+  tenant?: string;
 }
 
 export interface NackOptions {

@@ -144,7 +144,7 @@ export abstract class StoreState {
   protected leaveReady(rec: JobRecord): void {
     if (!rec.ready) return;
     rec.ready = false;
-    this.queues.get(rec.job.queue)?.ready.forget();
+    this.queues.get(rec.job.queue)?.ready.forget(rec);
   }
 
   /** A job reached a terminal state: retention, and the workflow it belongs to moves on. */
@@ -197,6 +197,7 @@ export abstract class StoreState {
     const queue = rec.job.queue;
     const workflowId = rec.job.workflowId;
     const traceId = rec.job.meta["trace_id"];
+    const tenantId = rec.job.meta["tenant_id"];
     this.events.publishLazy(() => {
       const e: OjsEvent = {
         id: `evt_${uuidv7(now)}`,
@@ -209,6 +210,7 @@ export abstract class StoreState {
       };
       if (workflowId) e.workflowId = workflowId;
       if (typeof traceId === "string") e.data["trace_id"] = traceId;
+      if (typeof tenantId === "string") e.data["tenant_id"] = tenantId; // multi-tenancy: webhooks scope by it
       return e;
     });
   }
@@ -279,8 +281,11 @@ export abstract class StoreState {
         if (c.closed || c.credit <= 0 || this.inFlight.room(c.workerId) <= 0) continue;
         const w = this.workers.get(c.workerId);
         if (w && !fetchAllowed(w)) continue;
-        const rec = this.takeNext(c.queues);
-        if (!rec) return;
+        const rec = this.takeNext(c.queues, c.tenant);
+        if (!rec) {
+          if (c.tenant !== undefined) continue; // one tenant's consumer may find nothing where the next finds work
+          return;
+        }
         this.claim(rec, c.workerId, c.visibilityTimeoutMs ?? rec.job.visibilityTimeout, c);
         c.deliver(rec);
         progress = true;
@@ -294,7 +299,7 @@ export abstract class StoreState {
     const w = this.workers.get(consumer.workerId);
     if (w && !fetchAllowed(w)) return;
     while (!consumer.closed && consumer.credit > 0 && this.inFlight.room(consumer.workerId) > 0) {
-      const rec = this.takeNext(consumer.queues);
+      const rec = this.takeNext(consumer.queues, consumer.tenant);
       if (!rec) return;
       this.claim(rec, consumer.workerId, consumer.visibilityTimeoutMs ?? rec.job.visibilityTimeout, consumer);
       consumer.deliver(rec);
@@ -354,6 +359,6 @@ export abstract class StoreState {
   abstract cancel(id: string): JobRecord;
   abstract tick(): void;
   protected abstract enqueueSteps(items: ReadonlyArray<{ req: NormalizedJobRequest; workflowId: string; stepId: string; parentResults?: JsonObject }>): JobRecord[];
-  protected abstract takeNext(queues: readonly string[]): JobRecord | undefined;
+  protected abstract takeNext(queues: readonly string[], tenant?: string): JobRecord | undefined;
   protected abstract claim(rec: JobRecord, workerId: string | undefined, visibilityMs: number | undefined, consumer: Consumer | undefined): void;
 }

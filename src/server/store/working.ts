@@ -39,7 +39,7 @@ export abstract class StoreWorking extends StoreEnqueue {
     if (req.workerId) count = Math.min(count, this.inFlight.room(req.workerId));
     const out: JobRecord[] = [];
     while (out.length < count) {
-      const rec = this.takeNext(req.queues);
+      const rec = this.takeNext(req.queues, req.tenant);
       if (!rec) break;
       this.claim(rec, req.workerId, req.visibilityTimeoutMs ?? rec.job.visibilityTimeout, undefined);
       out.push(rec);
@@ -165,6 +165,7 @@ export abstract class StoreWorking extends StoreEnqueue {
     visibilityTimeoutMs?: number;
     deliver: (rec: JobRecord) => void;
     onStale?: (reason: "lease" | "superseded") => void;
+    tenant?: string;
   }): Consumer {
     const consumer: Consumer = {
       queues: [...c.queues],
@@ -173,6 +174,7 @@ export abstract class StoreWorking extends StoreEnqueue {
       visibilityTimeoutMs: c.visibilityTimeoutMs,
       deliver: c.deliver,
       onStale: c.onStale,
+      ...(c.tenant !== undefined ? { tenant: c.tenant } : {}),
       closed: false,
     };
     for (const old of this.inFlight.open(consumer)) this.closeStale(old, "superseded");

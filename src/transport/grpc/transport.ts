@@ -51,6 +51,7 @@ import { StandardCalls } from "./standard.js";
 import { rawCall } from "./raw.js";
 import { jobStream } from "./job-stream.js";
 import { GrpcAdmin } from "./admin.js";
+import { GrpcWebhooks } from "./webhooks.js";
 import { decodeEnqueueBatchResponse, encodeEnqueueBatchRequest } from "../../codec/wire/index.js";
 import { StreamJobsRequestSchema } from "../../../gen/ojs/v1/worker_pb.js";
 import { create, toBinary } from "@bufbuild/protobuf";
@@ -88,6 +89,8 @@ export class GrpcTransport implements Transport {
   private httpFallback: HttpTransport | undefined;
   /** The admin-api extension: ojs.v1 RPCs where they exist, the HTTP binding (httpUrl) for the rest. */
   readonly admin: GrpcAdmin = new GrpcAdmin(this, () => this.http().admin);
+  /** The webhooks extension: ojs.v1 has no RPC for it, so the HTTP binding (httpUrl) serves it. */
+  readonly webhooks: GrpcWebhooks = new GrpcWebhooks(() => this.http().webhooks);
   private probe: Promise<ServerKind> | undefined;
   /** The fast path once the probe found it: a worker's acks need not await the probe each time. */
   private fastReady: FastPath | undefined;

@@ -31,6 +31,7 @@ import type {
 } from "../transport.js";
 import { fromHttpResponse, fromNetworkError } from "./errors.js";
 import { HttpAdmin } from "./admin.js";
+import { HttpWebhooks } from "./webhooks.js";
 
 export const OJS_CONTENT_TYPE = "application/openjobspec+json";
 
@@ -59,6 +60,8 @@ export class HttpTransport implements Transport {
   private closed = false;
   /** The admin-api extension: every operation is a request under /ojs/v1/admin/. */
   readonly admin: HttpAdmin = new HttpAdmin(this);
+  /** The webhooks extension: every operation is a request under /ojs/v1/webhooks/. */
+  readonly webhooks: HttpWebhooks = new HttpWebhooks(this);
 
   /** Checks the options (unknown keys, a URL that is not http(s)); connects at the first call. */
   constructor(opts: HttpTransportOptions) {

@@ -1,0 +1,98 @@
+/**
+ * Per-tenant limits (ojs-multi-tenancy.md §8): `max_queue_depth`, the most
+ * unfinished jobs a tenant may have (waiting, scheduled, retrying or running),
+ * checked when jobs are admitted (both bindings, single and batch), so a
+ * tenant at its limit is refused (429, retryable) instead of crowding the
+ * others. The counts follow the store's accounting of unfinished jobs (enter
+ * and leave), so a check is O(1) and the map holds only tenants with jobs.
+ */
+import { RateLimitedError, ValidationError } from "../../model/errors.js";
+import type { JsonObject, JsonValue } from "../../model/json.js";
+import { jobTenant } from "./jobs.js";
+
+/** Tenants with configured limits, at most. */
+export const MAX_CONFIGURED_TENANTS = 1000;
+const MAX_DEPTH = 1_000_000_000;
+
+/** The limits of one tenant. */
+export interface TenantLimitConfig {
+  maxQueueDepth?: number;
+}
+
+export class TenantLimits {
+  private readonly unfinished = new Map<string, number>();
+  private readonly limits = new Map<string, TenantLimitConfig>();
+
+  /** Store accounting: a job became unfinished. */
+  enter(rec: { job: { meta: JsonObject } }): void {
+    const t = jobTenant(rec.job.meta);
+    if (t !== undefined) this.unfinished.set(t, (this.unfinished.get(t) ?? 0) + 1);
+  }
+
+  /** Store accounting: a job finished or was dropped. */
+  leave(rec: { job: { meta: JsonObject } }): void {
+    const t = jobTenant(rec.job.meta);
+    if (t === undefined) return;
+    const n = (this.unfinished.get(t) ?? 0) - 1;
+    if (n > 0) this.unfinished.set(t, n);
+    else this.unfinished.delete(t);
+  }
+
+  /** Unfinished jobs of a tenant. */
+  depth(tenant: string): number {
+    return this.unfinished.get(tenant) ?? 0;
+  }
+
+  get(tenant: string): TenantLimitConfig | undefined {
+    return this.limits.get(tenant);
+  }
+
+  /** PUT /admin/tenants/:id/limits: `max_queue_depth` (a whole number, or null to remove it). */
+  configure(tenant: string, body: JsonObject): TenantLimitConfig {
+    for (const k of Object.keys(body))
+      if (k !== "max_queue_depth" && k !== "reason")
+        throw new ValidationError(`${k}: this server enforces max_queue_depth only`, { issues: [{ path: k, message: "not supported: only max_queue_depth" }] });
+    const v: JsonValue | undefined = body.max_queue_depth;
+    if (v === null || v === undefined) {
+      this.limits.delete(tenant);
+      return {};
+    }
+    if (typeof v !== "number" || !Number.isInteger(v) || v < 0 || v > MAX_DEPTH)
+      throw new ValidationError(`max_queue_depth: must be a whole number from 0 to ${MAX_DEPTH}, or null`, { issues: [{ path: "max_queue_depth", message: "must be a whole number" }] });
+    if (!this.limits.has(tenant) && this.limits.size >= MAX_CONFIGURED_TENANTS)
+      throw new ValidationError(`at most ${MAX_CONFIGURED_TENANTS} tenants can have limits`, { issues: [{ path: "tenant", message: "too many configured tenants" }] });
+    const cfg = { maxQueueDepth: v };
+    this.limits.set(tenant, cfg);
+    return cfg;
+  }
+
+  /** Refuses (429, retryable) jobs that would take a tenant past its max_queue_depth; all or nothing for a batch. */
+  admit(reqs: ReadonlyArray<{ meta?: JsonObject }>): void {
+    if (this.limits.size === 0) return;
+    const adding = new Map<string, number>();
+    for (const r of reqs) {
+      const t = jobTenant(r.meta);
+      if (t !== undefined && this.limits.has(t)) adding.set(t, (adding.get(t) ?? 0) + 1);
+    }
+    for (const [t, n] of adding) {
+      const max = this.limits.get(t)!.maxQueueDepth;
+      const current = this.depth(t);
+      if (max !== undefined && current + n > max)
+        throw new RateLimitedError(`tenant "${t}" has exceeded max_queue_depth (${max}): ${current} unfinished jobs`, {
+          retryAfterMs: 1000,
+          details: { tenant_id: t, limit: "max_queue_depth", current, maximum: max },
+        });
+    }
+  }
+
+  /** Store accounting: every job is gone (the configured limits stay). */
+  clear(): void {
+    this.unfinished.clear();
+  }
+
+  /** Forgets counts and limits (conformance reset). */
+  reset(): void {
+    this.unfinished.clear();
+    this.limits.clear();
+  }
+}
