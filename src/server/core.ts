@@ -22,6 +22,8 @@ export const SUPPORTED_EXTENSIONS = [
   "events",
   "admin-api",
   "rate-limiting",
+  // Codecs run in the SDK (src/codec/payload); the server keeps encoded args and codec meta as given.
+  "encryption",
   // Our own: pipelined enqueue/ack/nack streams for ojs-connect clients (src/server/grpc/raw.ts).
   "ojs-connect.fastpath.v1",
 ] as const;

@@ -19,6 +19,7 @@ import { registerAdminRoutes } from "./admin-routes.js";
 import { registerAdminWorkflowRoutes } from "./admin-workflow-routes.js";
 import { registerUiRoutes, type UiAssets } from "./ui-routes.js";
 import { registerConformanceRoutes } from "./conformance-routes.js";
+import { registerJobAckRoute } from "./job-ack-route.js";
 import { HttpRouter, type HttpRequest, type HttpResult } from "./router.js";
 import { EVENT_SOURCE, sseStream } from "./sse.js";
 
@@ -337,6 +338,7 @@ export function httpRoutes(core: ServerCore, router = new HttpRouter(), ui?: UiA
   registerUiRoutes(router, ui);
   registerConformanceRoutes(core, router);
   registerRateLimitRoutes(core, router);
+  registerJobAckRoute(core, router);
   return router;
 }
 
