@@ -16,6 +16,8 @@ import { checkOptionKeys, type KeyList } from "../util/options.js";
 import { resolveLogger } from "../util/logger.js";
 import { ConnectionWatch } from "../util/connection-watch.js";
 import { AdminClient } from "./admin.js";
+import { CodecChain } from "../codec/payload/chain.js";
+import type { PayloadCodec } from "../codec/payload/types.js";
 
 export interface ClientOptions extends ConnectionOptions {
   /**
@@ -32,9 +34,15 @@ export interface ClientOptions extends ConnectionOptions {
    * are the server's (docs/limits.md); set them to what your server enforces.
    */
   limits?: Partial<Limits>;
+  /**
+   * Payload codecs (encryption extension, docs/encryption.md): args are encoded
+   * by each in turn before they leave the process (compression first, then
+   * encryption), so the server only stores what they produce.
+   */
+  codecs?: readonly PayloadCodec[];
 }
 
-const CLIENT_OPTION_KEYS: KeyList<ClientOptions> = { ...CONNECTION_OPTION_KEYS, retry: true, limits: true };
+const CLIENT_OPTION_KEYS: KeyList<ClientOptions> = { ...CONNECTION_OPTION_KEYS, retry: true, limits: true, codecs: true };
 
 /**
  * Enqueue middleware: sees every job before it is validated and sent (single
@@ -82,6 +90,7 @@ export class Client implements AsyncDisposable {
   private readonly retry: RetryOptions | undefined;
   private readonly middleware: EnqueueMiddleware[] = [];
   private readonly limits: Readonly<Limits>;
+  private readonly codecs: CodecChain | undefined;
   private closed = false;
   private readonly link: ConnectionWatch;
 
@@ -94,6 +103,7 @@ export class Client implements AsyncDisposable {
     checkOptionKeys(opts, CLIENT_OPTION_KEYS, "new Client");
     const logger = resolveLogger(opts.logger, "new Client");
     this.limits = resolveLimits(opts.limits);
+    this.codecs = opts.codecs?.length ? new CodecChain(opts.codecs) : undefined;
     const { transport, owned, url } = resolveTransport(opts);
     this.transport = transport;
     this.owned = owned;
@@ -119,7 +129,10 @@ export class Client implements AsyncDisposable {
     const req = await this.prepare({ type, args, options: copyOptions(options, "options", "enqueue") });
     if (!req) throw new JobDroppedError({ type, args, options });
     const safe = req.id !== undefined || req.unique !== undefined;
-    return (await this.run(safe, call, (c) => this.transport.enqueue(req, c))) as Job<A>;
+    const sent = await this.encode(req, "enqueue");
+    const job = await this.run(safe, call, (c) => this.transport.enqueue(sent, c));
+    // The caller gets back the args it gave, not their encoding.
+    return (this.codecs ? { ...job, args: req.args } : job) as Job<A>;
   }
 
   /**
@@ -147,12 +160,29 @@ export class Client implements AsyncDisposable {
     for (const r of reqs) bytes += jsonBytes(r.args) + jsonBytes(r.meta);
     if (bytes > this.limits.maxMessageBytes) throw limitError("maxMessageBytes", this.limits.maxMessageBytes, "batch", bytes);
     const safe = reqs.every((r) => r.id !== undefined || r.unique !== undefined);
-    return this.run(safe, call, (c) => this.transport.enqueueBatch(reqs, c));
+    const sent: NormalizedJobRequest[] = [];
+    for (const r of reqs) sent.push(await this.encode(r, "enqueueBatch"));
+    const out = await this.run(safe, call, (c) => this.transport.enqueueBatch(sent, c));
+    return this.codecs ? out.map((j, i) => ({ ...j, args: reqs[i]?.args ?? j.args })) : out;
   }
 
   /** Reads a job: its state, attempts, result or errors. NotFoundError when the server does not know it (or no longer keeps it). */
   async getJob(id: string, call?: CallOptions): Promise<Job> {
     return this.run(true, call, (c) => this.transport.getJob(requireId(id, "getJob"), c));
+  }
+
+  /**
+   * The job with its args and result decoded by this client's codecs (a job
+   * read with getJob() or waitForJob() holds them as the server stores them).
+   * Rejects with a CodecError (`codec_key_unknown`, `codec_decrypt_failed`...)
+   * when they cannot be decoded. Without codecs, the job as it is.
+   *
+   * ```ts
+   * const done = await client.decodeJob(await client.waitForJob(job.id));
+   * ```
+   */
+  async decodeJob<J extends Job>(job: J): Promise<J> {
+    return this.codecs ? this.codecs.decodeJob(job) : job;
   }
 
   /** Cancels a job that has not finished; an active job's worker sees its signal abort at its next heartbeat. */
@@ -368,6 +398,19 @@ export class Client implements AsyncDisposable {
       throw e;
     }
     return normalizeJobRequest(out, Date.now(), operation);
+  }
+
+  /** Encodes args with the codecs (limits checked again: the encoding is larger than the args). */
+  private async encode(req: NormalizedJobRequest, operation: string): Promise<NormalizedJobRequest> {
+    if (!this.codecs) return req;
+    const out = await this.codecs.encodeRequest(req);
+    try {
+      checkJobRequest(this.limits, out);
+    } catch (e) {
+      if (e instanceof OjsError) e.operation = operation;
+      throw e;
+    }
+    return out;
   }
 
   private run<T>(idempotent: boolean, call: CallOptions | undefined, fn: (call: CallOptions | undefined) => Promise<T>): Promise<T> {

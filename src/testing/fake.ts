@@ -20,6 +20,8 @@ import { describeExpectation, fail, inventory, listing, mismatches, plural, q, t
 import { VirtualClock } from "./clock.js";
 import { runHandler, workerIdOf, type HandlerMap, type Handlers } from "./executor.js";
 import { InProcessTransport } from "./transport.js";
+import { CodecChain } from "../codec/payload/chain.js";
+import type { PayloadCodec } from "../codec/payload/types.js";
 
 export interface FakeClientOptions {
   /** Runs jobs in drain(), perform() and inline mode with this Worker's handlers and middleware. */
@@ -43,6 +45,14 @@ export interface FakeClientOptions {
    * factor of exactly 1: retry delays are exactly what the policy computes.
    */
   random?: () => number;
+  /**
+   * Payload codecs, as on a Client (docs/encryption.md): enqueued args are
+   * encoded, so allEnqueued()/assertEnqueued() see what a server would store;
+   * each job is decoded before its handler runs (allPerformed() shows it
+   * decoded) and its result encoded before the ack. A Worker given to the fake
+   * needs no codecs of its own.
+   */
+  codecs?: readonly PayloadCodec[];
 }
 
 export interface DrainOptions {
@@ -165,6 +175,7 @@ export class FakeClient extends Client {
   private created: Array<{ id: string; name: string; kind: WorkflowDefinition["kind"] }> = [];
   private failures = new Map<string, Failures>();
   private isClosed = false;
+  private readonly codecChain: CodecChain | undefined;
 
   constructor(opts: FakeClientOptions = {}) {
     if (opts.worker && opts.handlers) throw new ValidationError("createFakeClient: pass either worker or handlers, not both");
@@ -177,12 +188,13 @@ export class FakeClient extends Client {
       ...(opts.schemaValidation !== undefined ? { schemaValidation: opts.schemaValidation } : {}),
     });
     const local = new InProcessTransport(core);
-    super({ transport: local });
+    super({ transport: local, ...(opts.codecs ? { codecs: opts.codecs } : {}) });
     this.clock = clock;
     this.core = core;
     this.local = local;
     this.handlers = handlers;
     this.inline = opts.inline ?? false;
+    this.codecChain = opts.codecs?.length ? new CodecChain(opts.codecs) : undefined;
     this.workerId = `ojs-fake-${process.pid}-${++fakes}`;
     // Every job the server creates, however (enqueue, batch, workflow step, cron run, a handler's enqueue), in order.
     this.stopRecording = core.store.events.subscribe((e) => {
@@ -227,7 +239,7 @@ export class FakeClient extends Client {
     const job = await super.enqueue(type, args, options, call);
     if (!this.inline) return job;
     await this.runNow(job, "inline");
-    return (await this.getJob(job.id)) as Job<A>;
+    return (await this.decodeJob(await this.getJob(job.id))) as Job<A>;
   }
 
   /** As Client.enqueueBatch. Inline mode: then runs the jobs in order; the first handler error rejects, leaving the rest unrun. */
@@ -238,7 +250,7 @@ export class FakeClient extends Client {
     const done: Job[] = [];
     for (const job of out) {
       await this.runNow(job, "inline");
-      done.push(await this.getJob(job.id));
+      done.push(await this.decodeJob(await this.getJob(job.id)));
     }
     return done;
   }
@@ -588,7 +600,11 @@ export class FakeClient extends Client {
     const progress: ProgressUpdate[] = [];
     const failure = this.takeFailure(job.type);
     let outcome: { ok: true; result: JsonValue | undefined } | { ok: false; error: unknown };
+    // Decoded as a Worker decodes: a job that cannot be decoded fails with the CodecError.
+    let undecodable: unknown;
+    if (this.codecChain) job = await this.codecChain.decodeJob(job).catch((e: unknown) => ((undecodable = e), job));
     if (failure) outcome = { ok: false, error: failure.error };
+    else if (undecodable !== undefined) outcome = { ok: false, error: undecodable };
     else {
       const abort = new AbortController();
       const running = runHandler(handlers, job, {
@@ -615,7 +631,8 @@ export class FakeClient extends Client {
     if (!outcome.ok) run.error = outcome.error;
     try {
       if (outcome.ok) {
-        await this.transport.ack(outcome.result === undefined ? { jobId: job.id, workerId } : { jobId: job.id, result: outcome.result, workerId });
+        const sent = this.codecChain ? await this.codecChain.encodeResult(outcome.result) : outcome.result;
+        await this.transport.ack(sent === undefined ? { jobId: job.id, workerId } : { jobId: job.id, result: sent, workerId });
         if (outcome.result !== undefined) run.result = outcome.result;
       } else {
         const error = toJobError(outcome.error);
