@@ -198,7 +198,8 @@ export class Client implements AsyncDisposable {
     const flat = flattenWorkflow(def);
     checkBatchSize(this.limits, flat.steps.length, "steps");
     flat.steps.forEach((s, i) => checkJobRequest(this.limits, { args: s.args, meta: s.request.meta }, `steps[${i}].`));
-    return this.run(false, call, (c) => this.transport.createWorkflow(def, c));
+    const sent = this.codecs ? await this.codecs.encodeWorkflow(def) : def;
+    return this.run(false, call, (c) => this.transport.createWorkflow(sent, c));
   }
 
   /** Reads a workflow and the state of each step. */
@@ -270,7 +271,9 @@ export class Client implements AsyncDisposable {
           operation: "registerCronJob",
           issues: [{ path: `options.${field}`, message: "not allowed in a cron template" }],
         });
-    const { type, args, ...options } = normalizeJobRequest({ type: def.type, args: def.args ?? [], options: def.options ?? {} }, Date.now(), "registerCronJob");
+    const template = normalizeJobRequest({ type: def.type, args: def.args ?? [], options: def.options ?? {} }, Date.now(), "registerCronJob");
+    // Every run enqueues the template as stored: encoded once here, decoded by the worker at each run.
+    const { type, args, ...options } = this.codecs ? await this.codecs.encodeRequest(template) : template;
     const req = { name: def.name, cron: def.cron, type, args, options, ...(def.timezone ? { timezone: def.timezone } : {}) };
     return this.run(true, call, (c) => this.transport.registerCron(req, c));
   }

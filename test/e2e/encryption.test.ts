@@ -8,7 +8,7 @@
  */
 import { randomBytes } from "node:crypto";
 import { describe, expect, it } from "vitest";
-import { AesGcmCodec, GzipCodec, type Job, type JsonValue } from "../../src/index.js";
+import { AesGcmCodec, chain, GzipCodec, step, type Job, type JsonValue } from "../../src/index.js";
 import { client as makeClient, eventually, TRANSPORTS, uniqueQueue, useServer, worker as makeWorker } from "../helpers.js";
 
 const ctx = useServer({ visibilityTimeoutMs: 5000 });
@@ -43,7 +43,7 @@ describe.each(TRANSPORTS)("encrypted payloads over %s", (transport) => {
         failedOnce = true;
         throw new Error("card declined, try again");
       }
-      return { charged: c.args[0], to: c.args[1] };
+      return { charged: c.args[0]!, to: c.args[1]! };
     });
     try {
       const big = "x".repeat(4000);
@@ -138,6 +138,51 @@ describe.each(TRANSPORTS)("encrypted payloads over %s", (transport) => {
       await newClient.close();
     }
   }, 40_000);
+
+  it("workflow steps: args encrypted on the server, decoded for each step, parent results decoded", async () => {
+    const queue = uniqueQueue("enc-wf");
+    const client = makeClient(ctx.url, transport, { codecs: [after()] });
+    const worker = makeWorker(ctx.url, transport, { queues: [queue], codecs: [after()], pollIntervalMs: 20, longPollMs: 0 });
+    const seen: Array<{ args: JsonValue[]; parents: JsonValue }> = [];
+    worker.register("wf.step", (c) => {
+      seen.push({ args: c.args, parents: c.parentResults });
+      return { from: c.args[0]! };
+    });
+    try {
+      const wf = await client.workflow(chain("enc-flow", [step("wf.step", [SECRET], { queue }), step("wf.step", [EMAIL], { queue })]));
+      void worker.start();
+      await eventually(() => seen.length === 2, 15_000);
+      expect(seen[0]!.args).toEqual([SECRET]);
+      expect(seen[1]!.args).toEqual([EMAIL]);
+      expect(Object.values(seen[1]!.parents as object)).toEqual([{ from: SECRET }]);
+      const status = await client.getWorkflow(wf.id);
+      expect(status.steps).toHaveLength(2);
+      for (const s of status.steps) {
+        const { text, job } = await stored(s.jobId!);
+        expect(text).not.toContain(SECRET);
+        expect(text).not.toContain(EMAIL);
+        expect(job.meta["ojs.codec.key_id"]).toBe("k-new");
+      }
+    } finally {
+      await worker.stop();
+      await client.close();
+    }
+  }, 40_000);
+
+  it("a cron template is stored encrypted", async () => {
+    const client = makeClient(ctx.url, transport, { codecs: [after()] });
+    const name = `enc-cron-${transport}`;
+    try {
+      await client.registerCronJob({ name, cron: "0 3 * * *", type: "nightly", args: [SECRET] });
+      const text = await (await fetch(new URL("/ojs/v1/cron", ctx.url))).text();
+      expect(text).toContain(name);
+      expect(text).not.toContain(SECRET);
+      expect(text).toContain("ojs_encoded");
+    } finally {
+      await client.unregisterCronJob(name).catch(() => undefined);
+      await client.close();
+    }
+  });
 
   it("unique jobs over args still find duplicates when args are encrypted (ENC §15.3)", async () => {
     const queue = uniqueQueue("enc-uniq");

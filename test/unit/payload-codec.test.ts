@@ -7,7 +7,7 @@ import { createSecretKey, randomBytes } from "node:crypto";
 import { inspect } from "node:util";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { AesGcmCodec, CodecChain, CodecError, GzipCodec, isEncodedPayload, type PayloadCodec } from "../../src/index.js";
+import { AesGcmCodec, CodecChain, type AesGcmCodecOptions, CodecError, GzipCodec, isEncodedPayload, type PayloadCodec } from "../../src/index.js";
 import type { Job, NormalizedJobRequest } from "../../src/model/job.js";
 import type { JsonObject, JsonValue } from "../../src/model/json.js";
 
@@ -95,7 +95,8 @@ describe("AES-256-GCM codec", () => {
 
   it("refuses unusable keys with codec_key_invalid, and takes secret KeyObjects and Maps", () => {
     const short = randomBytes(16);
-    for (const opts of [{ keys: { a: short }, currentKeyId: "a" }, { keys: { a: k1 }, currentKeyId: "b" }, { keys: { "": k1 }, currentKeyId: "" }]) {
+    const bad: AesGcmCodecOptions[] = [{ keys: { a: short }, currentKeyId: "a" }, { keys: { a: k1 }, currentKeyId: "b" }, { keys: { "": k1 }, currentKeyId: "" }];
+    for (const opts of bad) {
       let err: unknown;
       try {
         new AesGcmCodec(opts);

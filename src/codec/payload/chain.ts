@@ -7,6 +7,7 @@
  */
 import { canonicalJson } from "../../server/store/unique.js";
 import type { Job, NormalizedJobRequest } from "../../model/job.js";
+import type { StepDefinition, WorkflowDefinition } from "../../model/workflow.js";
 import { isJsonObject, type JsonObject, type JsonValue } from "../../model/json.js";
 import { CodecError } from "./errors.js";
 import { CODEC_META_PREFIX, META_ENCODINGS, META_UNIQUE_ARGS, type EncodedPayload, type PayloadCodec } from "./types.js";
@@ -125,6 +126,30 @@ export class CodecChain {
       delete out.unique.argsKeys;
     }
     return out;
+  }
+
+  /**
+   * A workflow with every step's args encoded and the codec meta in the
+   * step's options.meta. Call it on a definition already validated
+   * (flattenWorkflow bounds its depth).
+   */
+  async encodeWorkflow(def: WorkflowDefinition): Promise<WorkflowDefinition> {
+    const steps: Array<StepDefinition | WorkflowDefinition> = [];
+    for (const s of def.steps) steps.push("kind" in s ? await this.encodeWorkflow(s) : await this.encodeStep(s));
+    if (def.kind !== "batch") return { ...def, steps };
+    const callbacks: typeof def.callbacks = {};
+    for (const k of ["onComplete", "onSuccess", "onFailure"] as const) {
+      const cb = def.callbacks[k];
+      if (cb) callbacks[k] = await this.encodeStep(cb);
+    }
+    return { ...def, steps, callbacks };
+  }
+
+  private async encodeStep(s: StepDefinition): Promise<StepDefinition> {
+    if (s.args.length === 1 && isEncodedPayload(s.args[0])) return s;
+    const encoded = await this.encodeValue(s.args);
+    if (!encoded) return s;
+    return { ...s, args: [encoded.payload as unknown as JsonObject], options: { ...s.options, meta: { ...(s.options?.meta ?? {}), ...encoded.meta } } };
   }
 
   /** The job with its args, result and parent results decoded; the same object when nothing in it is encoded. */
