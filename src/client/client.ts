@@ -42,7 +42,7 @@ export interface ClientOptions extends ConnectionOptions {
   codecs?: readonly PayloadCodec[];
 }
 
-const CLIENT_OPTION_KEYS: KeyList<ClientOptions> = { ...CONNECTION_OPTION_KEYS, retry: true, limits: true, codecs: true };
+const CLIENT_OPTION_KEYS: KeyList<ClientOptions> = { ...CONNECTION_OPTION_KEYS, codecs: true, retry: true, limits: true };
 
 /**
  * Enqueue middleware: sees every job before it is validated and sent (single
