@@ -14,6 +14,25 @@ export type { AbandonedReport, AbandonReason } from "./worker/hard-deadline.js";
 export type { StallFallbackOptions } from "./worker/stall-policy.js";
 export type { Handler, HandlerResult, JobContext, Middleware } from "./worker/types.js";
 export { NonRetryableError, JobTimeoutError, ShutdownError, JobCancelledError, HandlerNotFoundError, JobAbortedError, MiddlewareError } from "./worker/errors.js";
+export {
+  AesGcmCodec,
+  CodecChain,
+  CodecError,
+  GzipCodec,
+  isEncodedPayload,
+  CODEC_META_PREFIX,
+  ENCODING_ENCRYPTED,
+  ENCODING_GZIP,
+  META_ENCODINGS,
+  META_KEY_ID,
+  META_UNIQUE_ARGS,
+  type AesGcmCodecOptions,
+  type CodecErrorCode,
+  type CodecOutput,
+  type EncodedPayload,
+  type GzipCodecOptions,
+  type PayloadCodec,
+} from "./codec/payload/index.js";
 
 export {
   AbortError,

@@ -243,6 +243,14 @@ export class GrpcExecutor implements Executor {
       return { status: 200, body: { jobs: jobs.map((j) => jobToJson(j)) } };
     });
 
+    // The ACK of ojs-results.md §10.1, the id in the path: the same Ack RPC.
+    this.on("POST", "/ojs/v1/jobs/:id/ack", async ([id], body) => {
+      const res = await this.raw("ack", () => this.rpc.ack({ jobId: id!, ...("result" in body ? { result: resultToStruct(body.result!) } : {}) }));
+      const out = ackResultToJson(await t.getJob(id!));
+      out.acknowledged = res.acknowledged;
+      return { status: 200, body: out };
+    });
+
     this.on("POST", "/ojs/v1/workers/ack", async (_p, body) => {
       const jobId = String(body.job_id ?? "");
       const res = await this.raw("ack", () => this.rpc.ack({ jobId, ...("result" in body ? { result: resultToStruct(body.result!) } : {}) }));

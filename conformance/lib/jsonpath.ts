@@ -98,9 +98,13 @@ function walk(segs: Segment[], i: number, cur: JsonValue | undefined): Resolved 
   if (i === segs.length) return { found: true, value: cur };
   const s = segs[i]!;
   switch (s.kind) {
-    case "key":
-      if (!isJsonObject(cur) || !Object.prototype.hasOwnProperty.call(cur, s.key)) return { found: false, value: undefined };
-      return walk(segs, i + 1, cur[s.key]);
+    case "key": {
+      if (!isJsonObject(cur)) return { found: false, value: undefined };
+      if (Object.prototype.hasOwnProperty.call(cur, s.key)) return walk(segs, i + 1, cur[s.key]);
+      const dotted = dottedKey(segs, i, cur);
+      if (dotted) return walk(segs, dotted.next, cur[dotted.key]);
+      return { found: false, value: undefined };
+    }
     case "index": {
       if (Array.isArray(cur)) {
         const idx = s.index < 0 ? cur.length + s.index : s.index;
@@ -129,6 +133,26 @@ function walk(segs: Segment[], i: number, cur: JsonValue | undefined): Resolved 
       return walk(segs, i + 1, hit);
     }
   }
+}
+
+/**
+ * A flat key with dots in it, read through a dotted path: the encryption cases
+ * send meta keys such as "ojs.codec.encodings" (the spec's own spelling, ENC
+ * §5.3) and assert them as `$.job.meta.ojs.codec.encodings[0]`. When the next
+ * key is missing, the longest run of keys that, joined by ".", names a key of
+ * the object is taken instead (a nested object of that name always wins).
+ */
+function dottedKey(segs: Segment[], i: number, cur: JsonObject): { key: string; next: number } | undefined {
+  let end = i;
+  while (end < segs.length && segs[end]!.kind === "key") end++;
+  for (let j = end; j > i + 1; j--) {
+    const key = segs
+      .slice(i, j)
+      .map((s) => (s as { key: string }).key)
+      .join(".");
+    if (Object.prototype.hasOwnProperty.call(cur, key)) return { key, next: j };
+  }
+  return undefined;
 }
 
 /** Whether JSONPath `a` names `b`, something inside it, or something containing it. */

@@ -17,6 +17,8 @@ import { resolveLogger } from "../util/logger.js";
 import { ConnectionWatch } from "../util/connection-watch.js";
 import { AdminClient } from "./admin.js";
 import { WebhooksClient } from "./webhooks.js";
+import { CodecChain } from "../codec/payload/chain.js";
+import type { PayloadCodec } from "../codec/payload/types.js";
 
 export interface ClientOptions extends ConnectionOptions {
   /**
@@ -33,9 +35,15 @@ export interface ClientOptions extends ConnectionOptions {
    * are the server's (docs/limits.md); set them to what your server enforces.
    */
   limits?: Partial<Limits>;
+  /**
+   * Payload codecs (encryption extension, docs/encryption.md): args are encoded
+   * by each in turn before they leave the process (compression first, then
+   * encryption), so the server only stores what they produce.
+   */
+  codecs?: readonly PayloadCodec[];
 }
 
-const CLIENT_OPTION_KEYS: KeyList<ClientOptions> = { ...CONNECTION_OPTION_KEYS, retry: true, limits: true };
+const CLIENT_OPTION_KEYS: KeyList<ClientOptions> = { ...CONNECTION_OPTION_KEYS, codecs: true, retry: true, limits: true };
 
 /**
  * Enqueue middleware: sees every job before it is validated and sent (single
@@ -91,6 +99,7 @@ export class Client implements AsyncDisposable {
   private readonly retry: RetryOptions | undefined;
   private readonly middleware: EnqueueMiddleware[] = [];
   private readonly limits: Readonly<Limits>;
+  private readonly codecs: CodecChain | undefined;
   private closed = false;
   private readonly link: ConnectionWatch;
 
@@ -103,6 +112,7 @@ export class Client implements AsyncDisposable {
     checkOptionKeys(opts, CLIENT_OPTION_KEYS, "new Client");
     const logger = resolveLogger(opts.logger, "new Client");
     this.limits = resolveLimits(opts.limits);
+    this.codecs = opts.codecs?.length ? new CodecChain(opts.codecs) : undefined;
     const { transport, owned, url } = resolveTransport(opts);
     this.transport = transport;
     this.owned = owned;
@@ -129,7 +139,10 @@ export class Client implements AsyncDisposable {
     const req = await this.prepare({ type, args, options: copyOptions(options, "options", "enqueue") });
     if (!req) throw new JobDroppedError({ type, args, options });
     const safe = req.id !== undefined || req.unique !== undefined;
-    return (await this.run(safe, call, (c) => this.transport.enqueue(req, c))) as Job<A>;
+    const sent = await this.encode(req, "enqueue");
+    const job = await this.run(safe, call, (c) => this.transport.enqueue(sent, c));
+    // The caller gets back the args it gave, not their encoding.
+    return (this.codecs ? { ...job, args: req.args } : job) as Job<A>;
   }
 
   /**
@@ -157,12 +170,29 @@ export class Client implements AsyncDisposable {
     for (const r of reqs) bytes += jsonBytes(r.args) + jsonBytes(r.meta);
     if (bytes > this.limits.maxMessageBytes) throw limitError("maxMessageBytes", this.limits.maxMessageBytes, "batch", bytes);
     const safe = reqs.every((r) => r.id !== undefined || r.unique !== undefined);
-    return this.run(safe, call, (c) => this.transport.enqueueBatch(reqs, c));
+    const sent: NormalizedJobRequest[] = [];
+    for (const r of reqs) sent.push(await this.encode(r, "enqueueBatch"));
+    const out = await this.run(safe, call, (c) => this.transport.enqueueBatch(sent, c));
+    return this.codecs ? out.map((j, i) => ({ ...j, args: reqs[i]?.args ?? j.args })) : out;
   }
 
   /** Reads a job: its state, attempts, result or errors. NotFoundError when the server does not know it (or no longer keeps it). */
   async getJob(id: string, call?: CallOptions): Promise<Job> {
     return this.run(true, call, (c) => this.transport.getJob(requireId(id, "getJob"), c));
+  }
+
+  /**
+   * The job with its args and result decoded by this client's codecs (a job
+   * read with getJob() or waitForJob() holds them as the server stores them).
+   * Rejects with a CodecError (`codec_key_unknown`, `codec_decrypt_failed`...)
+   * when they cannot be decoded. Without codecs, the job as it is.
+   *
+   * ```ts
+   * const done = await client.decodeJob(await client.waitForJob(job.id));
+   * ```
+   */
+  async decodeJob<J extends Job>(job: J): Promise<J> {
+    return this.codecs ? this.codecs.decodeJob(job) : job;
   }
 
   /** Cancels a job that has not finished; an active job's worker sees its signal abort at its next heartbeat. */
@@ -178,7 +208,8 @@ export class Client implements AsyncDisposable {
     const flat = flattenWorkflow(def);
     checkBatchSize(this.limits, flat.steps.length, "steps");
     flat.steps.forEach((s, i) => checkJobRequest(this.limits, { args: s.args, meta: s.request.meta }, `steps[${i}].`));
-    return this.run(false, call, (c) => this.transport.createWorkflow(def, c));
+    const sent = this.codecs ? await this.codecs.encodeWorkflow(def) : def;
+    return this.run(false, call, (c) => this.transport.createWorkflow(sent, c));
   }
 
   /** Reads a workflow and the state of each step. */
@@ -250,7 +281,9 @@ export class Client implements AsyncDisposable {
           operation: "registerCronJob",
           issues: [{ path: `options.${field}`, message: "not allowed in a cron template" }],
         });
-    const { type, args, ...options } = normalizeJobRequest({ type: def.type, args: def.args ?? [], options: def.options ?? {} }, Date.now(), "registerCronJob");
+    const template = normalizeJobRequest({ type: def.type, args: def.args ?? [], options: def.options ?? {} }, Date.now(), "registerCronJob");
+    // Every run enqueues the template as stored: encoded once here, decoded by the worker at each run.
+    const { type, args, ...options } = this.codecs ? await this.codecs.encodeRequest(template) : template;
     const req = { name: def.name, cron: def.cron, type, args, options, ...(def.timezone ? { timezone: def.timezone } : {}) };
     return this.run(true, call, (c) => this.transport.registerCron(req, c));
   }
@@ -378,6 +411,19 @@ export class Client implements AsyncDisposable {
       throw e;
     }
     return normalizeJobRequest(out, Date.now(), operation);
+  }
+
+  /** Encodes args with the codecs (limits checked again: the encoding is larger than the args). */
+  private async encode(req: NormalizedJobRequest, operation: string): Promise<NormalizedJobRequest> {
+    if (!this.codecs) return req;
+    const out = await this.codecs.encodeRequest(req);
+    try {
+      checkJobRequest(this.limits, out);
+    } catch (e) {
+      if (e instanceof OjsError) e.operation = operation;
+      throw e;
+    }
+    return out;
   }
 
   private run<T>(idempotent: boolean, call: CallOptions | undefined, fn: (call: CallOptions | undefined) => Promise<T>): Promise<T> {

@@ -29,6 +29,8 @@ export const SUPPORTED_EXTENSIONS = [
   "rate-limiting",
   "webhooks",
   "multi-tenancy",
+  // Codecs run in the SDK (src/codec/payload); the server keeps encoded args and codec meta as given.
+  "encryption",
   // Our own: pipelined enqueue/ack/nack streams for ojs-connect clients (src/server/grpc/raw.ts).
   "ojs-connect.fastpath.v1",
   // Our own: the gRPC binding reads the reserved meta keys ("ojs.id" and co., codec/proto.ts) that

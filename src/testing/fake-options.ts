@@ -9,6 +9,7 @@ import type { SchemaValidationMode } from "../server/store/schemas.js";
 import type { ProgressUpdate } from "../transport/transport.js";
 import type { Worker } from "../worker/worker.js";
 import type { HandlerMap } from "./executor.js";
+import type { PayloadCodec } from "../codec/payload/types.js";
 
 export interface FakeClientOptions {
   /** Runs jobs in drain(), perform() and inline mode with this Worker's handlers and middleware. */
@@ -32,6 +33,14 @@ export interface FakeClientOptions {
    * factor of exactly 1: retry delays are exactly what the policy computes.
    */
   random?: () => number;
+  /**
+   * Payload codecs, as on a Client (docs/encryption.md): enqueued args are
+   * encoded, so allEnqueued()/assertEnqueued() see what a server would store;
+   * each job is decoded before its handler runs (allPerformed() shows it
+   * decoded) and its result encoded before the ack. A Worker given to the fake
+   * needs no codecs of its own.
+   */
+  codecs?: readonly PayloadCodec[];
 }
 
 export interface DrainOptions {

@@ -19,6 +19,7 @@ import { fail, plural, q, type JobExpectation, type JobMatch, type JobView } fro
 import { VirtualClock } from "./clock.js";
 import { runHandler, workerIdOf, type HandlerMap, type Handlers } from "./executor.js";
 import { InProcessTransport } from "./transport.js";
+import { CodecChain } from "../codec/payload/chain.js";
 import type { DrainOptions, DrainResult, FakeClientOptions, JobFilter, PerformedJob, RunOutcome, WorkflowExpectation } from "./fake-options.js";
 import { InjectedFailures } from "./failure-injection.js";
 import { RecordedJobs } from "./recorded-jobs.js";
@@ -57,6 +58,7 @@ export class FakeClient extends Client {
   private created: Array<{ id: string; name: string; kind: WorkflowDefinition["kind"] }> = [];
   private readonly failures = new InjectedFailures();
   private isClosed = false;
+  private readonly codecChain: CodecChain | undefined;
 
   constructor(opts: FakeClientOptions = {}) {
     if (opts.worker && opts.handlers) throw new ValidationError("createFakeClient: pass either worker or handlers, not both");
@@ -69,13 +71,14 @@ export class FakeClient extends Client {
       ...(opts.schemaValidation !== undefined ? { schemaValidation: opts.schemaValidation } : {}),
     });
     const local = new InProcessTransport(core);
-    super({ transport: local });
+    super({ transport: local, ...(opts.codecs ? { codecs: opts.codecs } : {}) });
     this.clock = clock;
     this.core = core;
     this.recorded = new RecordedJobs(core);
     this.local = local;
     this.handlers = handlers;
     this.inline = opts.inline ?? false;
+    this.codecChain = opts.codecs?.length ? new CodecChain(opts.codecs) : undefined;
     this.workerId = `ojs-fake-${process.pid}-${++fakes}`;
     // Every job the server creates, however (enqueue, batch, workflow step, cron run, a handler's enqueue), in order.
     this.stopRecording = core.store.events.subscribe((e) => {
@@ -120,7 +123,7 @@ export class FakeClient extends Client {
     const job = await super.enqueue(type, args, options, call);
     if (!this.inline) return job;
     await this.runNow(job, "inline");
-    return (await this.getJob(job.id)) as Job<A>;
+    return (await this.decodeJob(await this.getJob(job.id))) as Job<A>;
   }
 
   /** As Client.enqueueBatch. Inline mode: then runs the jobs in order; the first handler error rejects, leaving the rest unrun. */
@@ -131,7 +134,7 @@ export class FakeClient extends Client {
     const done: Job[] = [];
     for (const job of out) {
       await this.runNow(job, "inline");
-      done.push(await this.getJob(job.id));
+      done.push(await this.decodeJob(await this.getJob(job.id)));
     }
     return done;
   }
@@ -388,7 +391,11 @@ export class FakeClient extends Client {
     const progress: ProgressUpdate[] = [];
     const failure = this.failures.take(job.type);
     let outcome: { ok: true; result: JsonValue | undefined } | { ok: false; error: unknown };
+    // Decoded as a Worker decodes: a job that cannot be decoded fails with the CodecError.
+    let undecodable: unknown;
+    if (this.codecChain) job = await this.codecChain.decodeJob(job).catch((e: unknown) => ((undecodable = e), job));
     if (failure) outcome = { ok: false, error: failure.error };
+    else if (undecodable !== undefined) outcome = { ok: false, error: undecodable };
     else {
       const abort = new AbortController();
       const running = runHandler(handlers, job, {
@@ -415,7 +422,8 @@ export class FakeClient extends Client {
     if (!outcome.ok) run.error = outcome.error;
     try {
       if (outcome.ok) {
-        await this.transport.ack(outcome.result === undefined ? { jobId: job.id, workerId } : { jobId: job.id, result: outcome.result, workerId });
+        const sent = this.codecChain ? await this.codecChain.encodeResult(outcome.result) : outcome.result;
+        await this.transport.ack(sent === undefined ? { jobId: job.id, workerId } : { jobId: job.id, result: sent, workerId });
         if (outcome.result !== undefined) run.result = outcome.result;
       } else {
         const error = toJobError(outcome.error);

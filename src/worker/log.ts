@@ -17,6 +17,7 @@ export const WORKER_OPTION_KEYS: KeyList<WorkerOptions> = {
   queues: true,
   hardDeadlineMs: true,
   stallFallback: true,
+  codecs: true,
   concurrency: true,
   workerId: true,
   visibilityTimeoutMs: true,

@@ -11,6 +11,8 @@ import { resolveTransport, type ConnectionOptions } from "../transport/connectio
 import { resolveLogger } from "../util/logger.js";
 import { checkOptionKeys } from "../util/options.js";
 import { attachWorkerLogger, WORKER_OPTION_KEYS } from "./log.js";
+import { CodecChain } from "../codec/payload/chain.js";
+import type { PayloadCodec } from "../codec/payload/types.js";
 import { UnimplementedError, ValidationError } from "../model/errors.js";
 import type { Job } from "../model/job.js";
 import type { JsonValue } from "../model/json.js";
@@ -75,6 +77,11 @@ export interface WorkerOptions extends ConnectionOptions {
    * may take to stop before the job is failed anyway; default 5 000 ms.
    */
   abortGraceMs?: number;
+  /**
+   * Payload codecs (docs/encryption.md): encoded args are decoded before
+   * middleware and handler see them, and results are encoded before the ack.
+   */
+  codecs?: readonly PayloadCodec[];
 }
 
 /** Lifecycle of a worker: idle -> running <-> quiet -> terminate -> terminated. */
@@ -163,6 +170,7 @@ export class Worker extends Emitter<WorkerEvents> implements AsyncDisposable {
   );
   private dispatcherDone: Promise<void> = Promise.resolve();
   private readonly stallPolicy: StallPolicy | undefined;
+  private readonly codecs: CodecChain | undefined;
 
   /**
    * Checks every option (an unknown key, a URL that is not http(s), a bad
@@ -197,6 +205,7 @@ export class Worker extends Emitter<WorkerEvents> implements AsyncDisposable {
       hardDeadlineMs: 0,
     };
     this.stallPolicy = opts.stallFallback === false ? undefined : new StallPolicy(opts.stallFallback);
+    this.codecs = opts.codecs?.length ? new CodecChain(opts.codecs) : undefined;
     this.opts.hardDeadlineMs = nonNegative(opts.hardDeadlineMs, this.opts.gracePeriodMs + 3_000, "hardDeadlineMs");
     const { transport, owned, url } = resolveTransport(opts);
     this.transport = transport;
@@ -750,9 +759,10 @@ export class Worker extends Emitter<WorkerEvents> implements AsyncDisposable {
     if (job.timeout && job.timeout > 0) {
       timeoutTimer = setTimeout(() => this.abortJob(a, new JobTimeoutError(job.timeout!)), job.timeout);
     }
-    let outcome: { ok: true; result: HandlerResult } | { ok: false; error: unknown };
+    let outcome: { ok: true; result: HandlerResult; sent: JsonValue | undefined } | { ok: false; error: unknown };
     try {
-      outcome = { ok: true, result: await this.invoke(a) };
+      const result = await this.invoke(a);
+      outcome = { ok: true, result, sent: this.codecs ? await this.codecs.encodeResult(toResult(result)) : toResult(result) };
     } catch (error) {
       outcome = { ok: false, error };
     } finally {
@@ -763,7 +773,7 @@ export class Worker extends Emitter<WorkerEvents> implements AsyncDisposable {
     if (a.settled) return;
     a.settled = true;
     if (outcome.ok) {
-      const r = await ackWithRetry(this.transport, job.id, toResult(outcome.result), this.workerId, { signal: this.hardAbort.signal });
+      const r = await ackWithRetry(this.transport, job.id, outcome.sent, this.workerId, { signal: this.hardAbort.signal });
       if (r.ok) this.emit("job.completed", { job, result: outcome.result, durationMs: Date.now() - a.startedAt });
       // The server refused the result itself (over its maxResultBytes, say): the job fails for that
       // reason now, instead of coming back after its visibility timeout to fail the same way again.
@@ -801,6 +811,8 @@ export class Worker extends Emitter<WorkerEvents> implements AsyncDisposable {
   }
 
   private async invoke(a: ActiveJob, overrides?: Partial<JobContext<unknown>>): Promise<HandlerResult> {
+    // Decoded once, before middleware: a.job is what ctx.job and the job.* events show.
+    if (this.codecs) a.job = await this.codecs.decodeJob(a.job);
     const { job } = a;
     const reg = this.handlers.get(job.type);
     if (!reg) {

@@ -41,6 +41,9 @@ describe("JSONPath subset", () => {
   it("quoted keys, missing keys, and null values", () => {
     expect(resolve("$.job.meta['a.b']", doc).value).toBe(1);
     expect(resolve("$.job.nothing", doc).found).toBe(false);
+    // A flat key with dots, read through a dotted path (the encryption cases' meta keys).
+    expect(resolve("$.job.meta.a.b", doc).value).toBe(1);
+    expect(resolve("$.job.meta.a.c", doc).found).toBe(false);
     expect(resolve("$.empty", doc)).toEqual({ found: true, value: null });
     expect(resolve("$.empty.x", doc).found).toBe(false);
   });

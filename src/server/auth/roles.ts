@@ -55,6 +55,7 @@ export const HTTP_RULES: Record<string, Permission> = {
   // workers
   "POST /ojs/v1/workers/fetch": "work",
   "POST /ojs/v1/workers/ack": "work",
+  "POST /ojs/v1/jobs/:id/ack": "work",
   "POST /ojs/v1/workers/nack": "work",
   "POST /ojs/v1/workers/heartbeat": "work",
   "POST /ojs/v1/workers/beat": "work",

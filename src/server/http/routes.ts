@@ -21,6 +21,7 @@ import { registerWebhookRoutes } from "./webhook-routes.js";
 import { registerTenantRoutes } from "./tenant-routes.js";
 import { requestTenant } from "../tenancy/request.js";
 import { checkVisible, stampTenant } from "../tenancy/jobs.js";
+import { registerJobAckRoute } from "./job-ack-route.js";
 import { HttpRouter, type HttpRequest, type HttpResult } from "./router.js";
 import { EVENT_SOURCE, sseStream } from "./sse.js";
 import { eventFilter, intParam, invalid, jobJson, lastEventId, objectBody, optionalMs, queuesField, stringField, workerJson } from "./route-helpers.js";
@@ -295,6 +296,7 @@ export function httpRoutes(core: ServerCore, router = new HttpRouter(), ui?: UiA
   registerRateLimitRoutes(core, router);
   registerWebhookRoutes(core, router);
   registerTenantRoutes(core, router);
+  registerJobAckRoute(core, router);
   return router;
 }
 
