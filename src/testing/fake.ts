@@ -19,7 +19,7 @@ import { fail, plural, q, type JobExpectation, type JobMatch, type JobView } fro
 import { VirtualClock } from "./clock.js";
 import { runHandler, workerIdOf, type HandlerMap, type Handlers } from "./executor.js";
 import { InProcessTransport } from "./transport.js";
-import type { DrainOptions, DrainResult, FakeClientOptions, JobFilter, PerformedJob, RunOutcome, WorkflowExpectation } from "./fake-options.js";
+import type { DrainOptions, DrainResult, FakeClientOptions, JobFilter, PerformedJob, WorkflowExpectation } from "./fake-options.js";
 import { InjectedFailures } from "./failure-injection.js";
 import { RecordedJobs } from "./recorded-jobs.js";
 import { expectJobs, refuteJobs } from "./fake-expect.js";
