@@ -21,6 +21,12 @@ for (const [label, args] of [
   console.log(`${label}: ${r.status === 0 ? "ok" : "FAILED"}`);
   if (r.status !== 0) problems.push(`${label} failed`);
 }
+// The linter (eslint.config.mjs), a step like the type check.
+{
+  const r = spawnSync(bin("eslint"), ["src", "test", "scripts", "bench", "examples", "conformance"], { stdio: "inherit" });
+  console.log(`lint: ${r.status === 0 ? "ok" : "FAILED"}`);
+  if (r.status !== 0) problems.push("lint failed");
+}
 // The web dashboard's bundle (dist/ui), which the server serves with `ui: true`.
 {
   const r = spawnSync(process.execPath, [join("scripts", "build-ui.mjs")], { stdio: "inherit" });

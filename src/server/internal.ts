@@ -4,17 +4,17 @@
  * here), so the store can change without a major version.
  */
 import type { ServerCore } from "./core.js";
-import type { OjsServer } from "./server.js";
 
-const cores = new WeakMap<OjsServer, ServerCore>();
+// Keyed by the server object startServer() returned (typed as object: server.ts imports this file).
+const cores = new WeakMap<object, ServerCore>();
 
 /** Remembers the core of a server startServer() made. */
-export function registerServerCore(server: OjsServer, core: ServerCore): void {
+export function registerServerCore(server: object, core: ServerCore): void {
   cores.set(server, core);
 }
 
 /** The core (store, counters, journal) of a server startServer() made. */
-export function serverCore(server: OjsServer): ServerCore {
+export function serverCore(server: object): ServerCore {
   const core = cores.get(server);
   if (!core) throw new TypeError("not a server made by startServer()");
   return core;

@@ -20,7 +20,7 @@ import { VirtualClock } from "./clock.js";
 import { runHandler, workerIdOf, type HandlerMap, type Handlers } from "./executor.js";
 import { InProcessTransport } from "./transport.js";
 import { CodecChain } from "../codec/payload/chain.js";
-import type { DrainOptions, DrainResult, FakeClientOptions, JobFilter, PerformedJob, RunOutcome, WorkflowExpectation } from "./fake-options.js";
+import type { DrainOptions, DrainResult, FakeClientOptions, JobFilter, PerformedJob, WorkflowExpectation } from "./fake-options.js";
 import { InjectedFailures } from "./failure-injection.js";
 import { RecordedJobs } from "./recorded-jobs.js";
 import { expectJobs, refuteJobs } from "./fake-expect.js";

@@ -5,12 +5,12 @@
  * live in the store (store/rate-limits.ts).
  */
 import { parseInstant } from "../../codec/values.js";
-import { NotFoundError, OjsError, ValidationError } from "../../model/errors.js";
+import { NotFoundError, ValidationError } from "../../model/errors.js";
 import { isJsonObject } from "../../model/json.js";
 import type { ServerCore } from "../core.js";
 import { MAX_RATE_LIMIT, type RateLimitPolicy } from "../../model/rate-limit.js";
 import type { HttpRouter } from "./router.js";
-import { intParam, jobJson } from "./route-helpers.js";
+import { intParam } from "./route-helpers.js";
 
 /** X-RateLimit-Limit/Remaining/Reset of the key (RL §10.4), for an answer about a job that has one. */
 export function rateLimitHeaders(core: ServerCore, policy: RateLimitPolicy | undefined): Record<string, string> {
