@@ -22,6 +22,7 @@ export const SUPPORTED_EXTENSIONS = [
   "events",
   "admin-api",
   "rate-limiting",
+  "durable-execution",
   // Our own: pipelined enqueue/ack/nack streams for ojs-connect clients (src/server/grpc/raw.ts).
   "ojs-connect.fastpath.v1",
 ] as const;

@@ -19,6 +19,7 @@ import { registerAdminRoutes } from "./admin-routes.js";
 import { registerAdminWorkflowRoutes } from "./admin-workflow-routes.js";
 import { registerUiRoutes, type UiAssets } from "./ui-routes.js";
 import { registerConformanceRoutes } from "./conformance-routes.js";
+import { fetchedJobJson, registerCheckpointRoutes } from "./checkpoint-routes.js";
 import { HttpRouter, type HttpRequest, type HttpResult } from "./router.js";
 import { EVENT_SOURCE, sseStream } from "./sse.js";
 
@@ -131,7 +132,7 @@ function longPoll(
       clearTimeout(timer);
       signal.removeEventListener("abort", onGone);
       store.closeConsumer(consumer);
-      if (answer) resolve({ status: 200, body: { jobs: got.map(jobJson) } });
+      if (answer) resolve({ status: 200, body: { jobs: got.map((r) => fetchedJobJson(core, r)) } });
       else {
         for (const r of got) store.release(r);
         resolve({ status: 499, body: {} });
@@ -185,7 +186,8 @@ export function httpRoutes(core: ServerCore, router = new HttpRouter(), ui?: UiA
     const normalized = normalizeWire(request, t, core.limits);
     if (!normalized.rateLimit) applyRateLimitOption(core, body, normalized.queue ?? "default");
     const out = enqueueChecked(core, normalized, { extra });
-    const res: JsonObject = { job: jobJson(out.rec) };
+    // The job's id at the top as well: the durable-execution suite reads it from `$.id`.
+    const res: JsonObject = { job: jobJson(out.rec), id: out.rec.id };
     if (out.deduplicated) res.deduplicated = true;
     if (out.warnings.length) res.warnings = out.warnings.map((message) => ({ code: "schema_validation", message }));
     const headers: Record<string, string> = { location: `/ojs/v1/jobs/${out.rec.id}`, ...rateLimitHeaders(core, normalized.rateLimit) };
@@ -259,7 +261,7 @@ export function httpRoutes(core: ServerCore, router = new HttpRouter(), ui?: UiA
     };
     const recs = store.fetch(fetch);
     const waitMs = optionalMs(body, "wait_ms");
-    if (recs.length > 0 || !waitMs) return { status: 200, body: { jobs: recs.map(jobJson) } };
+    if (recs.length > 0 || !waitMs) return { status: 200, body: { jobs: recs.map((r) => fetchedJobJson(core, r)) } };
     return longPoll(core, fetch, Math.min(waitMs, MAX_LONG_POLL_MS), req.signal);
   });
 
@@ -337,6 +339,7 @@ export function httpRoutes(core: ServerCore, router = new HttpRouter(), ui?: UiA
   registerUiRoutes(router, ui);
   registerConformanceRoutes(core, router);
   registerRateLimitRoutes(core, router);
+  registerCheckpointRoutes(core, router);
   return router;
 }
 

@@ -31,6 +31,7 @@ import { IllegalTransitionError, TRANSITIONS } from "./transitions.js";
 import { blocks, uniqueKey } from "./unique.js";
 import { WorkflowEngine } from "./workflows.js";
 import type { ChangeSink, RestoredJob } from "./changes.js";
+import { Checkpoints } from "./checkpoints.js";
 
 export interface StoreOptions {
   clock?: Clock;
@@ -240,6 +241,8 @@ export class Store {
   readonly clock: Clock;
   readonly events: EventBus;
   readonly rateLimits: RateLimits;
+  /** The durable-execution extension's checkpoints (./checkpoints.ts); dropped with their job. */
+  readonly checkpoints: Checkpoints;
   readonly defaultVisibilityMs: number;
   readonly workflows: WorkflowEngine;
   readonly inFlight: InFlight<Consumer>;
@@ -283,6 +286,7 @@ export class Store {
       wake: (queue) => this.scheduleDispatch(queue),
       publish: (type, data, jobId) => this.events.publish({ id: `evt_${uuidv7(this.clock.now())}`, type, time: new Date(this.clock.now()), ...(jobId ? { jobId } : {}), data }),
     });
+    this.checkpoints = new Checkpoints({ now: () => this.clock.now(), jobState: (id) => this.get(id).job.state, changed: (id) => this.changes?.checkpoint(id) });
     this.workflows = new WorkflowEngine(
       {
         now: () => this.clock.now(),
@@ -1174,6 +1178,7 @@ export class Store {
     this.changes?.job(rec.id);
     this.leaveReady(rec);
     this.rateLimits.forget(rec.id);
+    this.checkpoints.forget(rec.id);
     const q = this.queues.get(rec.job.queue);
     if (q) {
       q.counts[rec.job.state]--;
@@ -1433,6 +1438,7 @@ export class Store {
     this.inFlight.forgetHeld();
     this.events.clear();
     this.rateLimits.reset();
+    this.checkpoints.clear();
     this.workflows.reset();
   }
 

@@ -13,6 +13,7 @@
 import type { Job, JobError, NormalizedJobRequest } from "../../../model/job.js";
 import type { JsonObject } from "../../../model/json.js";
 import type { RestoredJob } from "../changes.js";
+import type { CheckpointRecord } from "../checkpoints.js";
 import type { CronRecord } from "../cron.js";
 import type { Backpressure } from "../queue.js";
 import type { SchemaRecord } from "../schemas.js";
@@ -41,6 +42,8 @@ export type JournalRecord =
   | { k: "cron-"; name: string }
   | { k: "schema"; r: SchemaRecord }
   | { k: "schema-"; type: string; version: string | number }
+  | { k: "ckpt"; r: CheckpointRecord }
+  | { k: "ckpt-"; id: string }
   | { k: "reset" };
 
 /** Frames one record. */
@@ -163,6 +166,10 @@ export function reviveCron(c: SavedCron): SavedCron {
     nextRunAt: date(c.nextRunAt),
     lastRunAt: date(c.lastRunAt),
   };
+}
+
+export function reviveCheckpoint(c: CheckpointRecord): CheckpointRecord {
+  return { ...c, createdAt: date(c.createdAt)! };
 }
 
 export function reviveSchema(s: SchemaRecord): SchemaRecord {

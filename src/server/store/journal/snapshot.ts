@@ -29,6 +29,7 @@ export function snapshot(core: ServerCore, gen: number): Buffer[] {
   }
   for (const wf of core.store.workflows.records()) out.push(frame({ k: "wf", r: savedWorkflow(wf) }));
   for (const rec of core.store.rawJobRecords()) out.push(frame({ k: "job", r: savedJob(rec) }));
+  for (const c of core.store.checkpoints.records()) out.push(frame({ k: "ckpt", r: c }));
   for (const c of core.cron.list()) out.push(frame({ k: "cron", r: savedCron(c) }));
   return out;
 }
