@@ -49,6 +49,8 @@ export type {
 } from "./model/system.js";
 export type { OjsEvent, EventFilter } from "./model/events.js";
 export { AdminClient } from "./client/admin.js";
+export { CheckpointClient } from "./client/checkpoints.js";
+export { MAX_CHECKPOINT_BYTES, type Checkpoint, type CheckpointSaved, type JobCheckpoint } from "./model/checkpoint.js";
 export type {
   AdminPage,
   AdminQueue,

@@ -16,6 +16,7 @@ import { checkOptionKeys, type KeyList } from "../util/options.js";
 import { resolveLogger } from "../util/logger.js";
 import { ConnectionWatch } from "../util/connection-watch.js";
 import { AdminClient } from "./admin.js";
+import { CheckpointClient } from "./checkpoints.js";
 
 export interface ClientOptions extends ConnectionOptions {
   /**
@@ -78,6 +79,15 @@ export class Client implements AsyncDisposable {
    * ```
    */
   readonly admin: AdminClient;
+  /**
+   * Job checkpoints (durable-execution extension): read, seed or clear what a
+   * worker saved with `ctx.checkpoint()`.
+   *
+   * ```ts
+   * const cp = await client.checkpoints.get(jobId); // { state, sequence, ... } or undefined
+   * ```
+   */
+  readonly checkpoints: CheckpointClient;
   private readonly owned: boolean;
   private readonly retry: RetryOptions | undefined;
   private readonly middleware: EnqueueMiddleware[] = [];
@@ -100,6 +110,7 @@ export class Client implements AsyncDisposable {
     this.retry = opts.retry === true ? {} : opts.retry || undefined;
     this.link = new ConnectionWatch(logger, `ojs-connect client${url ? ` -> ${url}` : ""}`);
     this.admin = new AdminClient(this.transport, (idempotent, call, fn) => this.run(idempotent, call, fn));
+    this.checkpoints = new CheckpointClient(this.transport, this.limits, (idempotent, call, fn) => this.run(idempotent, call, fn));
   }
 
   /** Adds enqueue middleware; they run in the order added. */

@@ -1,5 +1,6 @@
 import type { Duration } from "./duration.js";
 import type { RateLimitInput, RateLimitPolicy } from "./rate-limit.js";
+import type { JobCheckpoint } from "./checkpoint.js";
 import type { JsonObject, JsonValue } from "./json.js";
 
 /** The eight OJS job states, in lifecycle order. */
@@ -108,6 +109,8 @@ export interface Job<Args extends JsonValue[] = JsonValue[]> {
   retryDelayMs?: number;
   /** Results of the workflow steps this job depends on, keyed by step. */
   parentResults?: JsonObject;
+  /** The last checkpoint saved for this job, as a fetch delivered it (durable-execution extension, §6.1). */
+  checkpoint?: JobCheckpoint;
   specversion: string;
 }
 

@@ -61,7 +61,7 @@ export function registerCheckpointRoutes(core: ServerCore, router: HttpRouter): 
   router.on("GET", PATH, (req) => {
     const id = req.params.id!;
     const c = store.checkpoints.get(id);
-    if (!c) throw new NotFoundError(`job ${id} has no checkpoint`, { jobId: id });
+    if (!c) throw new NotFoundError(`job ${id} has no checkpoint`, { jobId: id, details: { job_id: id, reason: "no_checkpoint" } });
     const json = checkpointJson(c, true);
     return { status: 200, body: { ...json, checkpoint: json } };
   });
