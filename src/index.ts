@@ -50,6 +50,7 @@ export type {
 export type { OjsEvent, EventFilter } from "./model/events.js";
 export { AdminClient } from "./client/admin.js";
 export { CheckpointClient } from "./client/checkpoints.js";
+export type { QueueRetention, RetentionRule } from "./model/retention.js";
 export { MAX_CHECKPOINT_BYTES, type Checkpoint, type CheckpointSaved, type JobCheckpoint } from "./model/checkpoint.js";
 export type {
   AdminPage,
@@ -67,6 +68,7 @@ export type {
   JobSortField,
   PageOptions,
   PurgeOptions,
+  CleanOptions,
   PurgeResult,
   StateCounts,
   StatsHistory,

@@ -113,6 +113,9 @@ export function bulk(store: Store, action: BulkAction, filter: JobFilter, opts: 
   return result;
 }
 
+/** The most jobs one clean (a purge with a limit) removes. */
+export const MAX_PURGE_LIMIT = 100_000;
+
 /** When a job stopped counting for `olderThan`: its finish for finished jobs, its creation otherwise. */
 function ageOf(r: JobRecord): number {
   const j = r.job;
@@ -125,7 +128,7 @@ function ageOf(r: JobRecord): number {
  * states. Waiting jobs are cancelled first (their workflows move on), active
  * ones are never purged: a worker holds them.
  */
-export function purgeQueue(store: Store, queue: string, opts: { states: JobState[]; olderThan?: Date; confirm: unknown }): PurgeResult {
+export function purgeQueue(store: Store, queue: string, opts: { states: JobState[]; olderThan?: Date; limit?: number; confirm: unknown }): PurgeResult {
   requireConfirm(opts.confirm, "purge a queue");
   if (opts.states.length === 0) throw invalid("states", "must name at least one state");
   if (opts.states.includes("active")) throw invalid("states", "active jobs cannot be purged (a worker holds them); cancel them instead");
@@ -136,6 +139,12 @@ export function purgeQueue(store: Store, queue: string, opts: { states: JobState
     if (r.job.queue !== queue || !states.has(r.job.state)) continue;
     if (before !== undefined && ageOf(r) >= before) continue;
     ids.push(r.id);
+  }
+  // A clean (`limit`): the oldest first, at most `limit` of them.
+  if (opts.limit !== undefined && ids.length > opts.limit) {
+    const at = new Map(ids.map((id) => [id, ageOf(store.get(id))]));
+    ids.sort((a, b) => at.get(a)! - at.get(b)!);
+    ids.length = opts.limit;
   }
   let purged = 0;
   for (const id of ids) {

@@ -3,6 +3,7 @@
  * workers, aggregate statistics and their history. Built from the store's own
  * counters (no job scans), so a dashboard polling every few seconds costs little.
  */
+import { retentionModelFromJson, retentionToJson } from "../../codec/retention.js";
 import { HISTORY_PERIODS } from "../../codec/admin-api.js";
 import type {
   AdminPage,
@@ -87,6 +88,8 @@ export class AdminViews {
     };
     if (s.rateLimitPerSecond) d.configuration.rateLimitPerSecond = s.rateLimitPerSecond;
     if (s.backpressure) d.configuration.maxDepth = s.backpressure.maxDepth;
+    const ret = this.store.retention.get(name);
+    if (ret) d.configuration.retention = retentionModelFromJson(retentionToJson(ret))!;
     if (s.counts.available > 0) {
       let oldest: number | undefined;
       for (const r of this.store.jobRecords()) {

@@ -32,6 +32,7 @@ import { blocks, uniqueKey } from "./unique.js";
 import { WorkflowEngine } from "./workflows.js";
 import type { ChangeSink, RestoredJob } from "./changes.js";
 import { Checkpoints } from "./checkpoints.js";
+import { Retention, type QueueRetention } from "./retention.js";
 
 export interface StoreOptions {
   clock?: Clock;
@@ -185,6 +186,8 @@ export interface QueueConfig {
   rateLimitPerSecond?: number;
   /** null removes the bound. */
   backpressure?: Backpressure | null;
+  /** Finished jobs kept by count and age (./retention.ts); null removes the rule. */
+  retention?: QueueRetention | null;
 }
 
 export interface QueueSummary {
@@ -243,6 +246,8 @@ export class Store {
   readonly rateLimits: RateLimits;
   /** The durable-execution extension's checkpoints (./checkpoints.ts); dropped with their job. */
   readonly checkpoints: Checkpoints;
+  /** Finished jobs kept per queue by count and age (./retention.ts). */
+  readonly retention: Retention;
   readonly defaultVisibilityMs: number;
   readonly workflows: WorkflowEngine;
   readonly inFlight: InFlight<Consumer>;
@@ -287,6 +292,7 @@ export class Store {
       publish: (type, data, jobId) => this.events.publish({ id: `evt_${uuidv7(this.clock.now())}`, type, time: new Date(this.clock.now()), ...(jobId ? { jobId } : {}), data }),
     });
     this.checkpoints = new Checkpoints({ now: () => this.clock.now(), jobState: (id) => this.get(id).job.state, changed: (id) => this.changes?.checkpoint(id) });
+    this.retention = new Retention({ clock: this.clock, remove: (id, seq) => this.dropFinished(id, seq), finishedOf: (q) => this.finishedOf(q) });
     this.workflows = new WorkflowEngine(
       {
         now: () => this.clock.now(),
@@ -876,6 +882,7 @@ export class Store {
       q.backpressure = bp ?? undefined;
     }
     this.changes?.queue(name);
+    if (cfg.retention !== undefined) this.retention.set(name, cfg.retention ?? undefined);
     if (cfg.paused === true) this.pauseQueue(name);
     if (cfg.paused === false) this.resumeQueue(name);
     return this.queueSummary(name);
@@ -1154,6 +1161,7 @@ export class Store {
     this.accounting?.leave(rec);
     rec.finishSeq = ++this.finishSeq;
     if (!rec.deadLetter) this.finished.push({ id: rec.id, seq: rec.finishSeq });
+    if (!rec.deadLetter) this.retention.finished(rec.job.queue, rec.job.state, rec.id, rec.finishSeq, this.clock.now());
     this.evictFinished();
     if (rec.job.workflowId && rec.workflowStep !== undefined) this.workflows.onJobFinished(rec.job.workflowId, rec.workflowStep, rec.job);
   }
@@ -1169,6 +1177,20 @@ export class Store {
       this.finished = this.finished.slice(this.finishedHead);
       this.finishedHead = 0;
     }
+  }
+
+  /** Retention's removal: the job, if it is still the finished job it was (not retried, not dead-lettered since). */
+  private dropFinished(id: string, seq: number): boolean {
+    const r = this.jobs.get(id);
+    if (!r || r.finishSeq !== seq || r.deadLetter || !TERMINAL_STATES.has(r.job.state)) return false;
+    this.drop(r);
+    return true;
+  }
+
+  private *finishedOf(queue: string): Iterable<{ id: string; seq: number; state: JobState; at: number }> {
+    for (const r of this.jobs.values())
+      if (r.job.queue === queue && !r.deadLetter && TERMINAL_STATES.has(r.job.state))
+        yield { id: r.id, seq: r.finishSeq, state: r.job.state, at: (r.job.completedAt ?? r.job.cancelledAt ?? r.job.createdAt)?.getTime() ?? 0 };
   }
 
   /** Forgets a job entirely: its counters, its unique key and its dead-letter entry go with it. */
@@ -1360,9 +1382,9 @@ export class Store {
   }
 
   /** A queue's operator settings, undefined when the queue is unknown. */
-  queueConfig(name: string): { paused: boolean; rateLimitPerSecond: number | undefined; backpressure: Backpressure | undefined } | undefined {
+  queueConfig(name: string): { paused: boolean; rateLimitPerSecond: number | undefined; backpressure: Backpressure | undefined; retention: QueueRetention | undefined } | undefined {
     const q = this.queues.get(name);
-    return q && { paused: q.paused, rateLimitPerSecond: q.rateLimit?.max, backpressure: q.backpressure };
+    return q && { paused: q.paused, rateLimitPerSecond: q.rateLimit?.max, backpressure: q.backpressure, retention: this.retention.get(name) };
   }
 
   queueNames(): string[] {
@@ -1415,6 +1437,7 @@ export class Store {
   /** Stops timers; the store must not be used afterwards. */
   close(): void {
     this.closed = true;
+    this.retention.close();
     this.timer?.cancel();
     this.timer = undefined;
     this.timerAt = Infinity;
@@ -1439,6 +1462,7 @@ export class Store {
     this.events.clear();
     this.rateLimits.reset();
     this.checkpoints.clear();
+    this.retention.clear();
     this.workflows.reset();
   }
 

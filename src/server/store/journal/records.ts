@@ -16,6 +16,7 @@ import type { RestoredJob } from "../changes.js";
 import type { CheckpointRecord } from "../checkpoints.js";
 import type { CronRecord } from "../cron.js";
 import type { Backpressure } from "../queue.js";
+import type { QueueRetention } from "../retention.js";
 import type { SchemaRecord } from "../schemas.js";
 import { DEFAULT_EFFECTIVE_RETRY, DEFAULT_SHOWN_RETRY } from "../store.js";
 import type { WorkflowRecord } from "../workflows.js";
@@ -35,7 +36,7 @@ export type JournalRecord =
   | { k: "hdr"; v: number; gen: number; at: string }
   | { k: "job"; r: SavedJob }
   | { k: "job-"; id: string }
-  | { k: "queue"; name: string; paused: boolean; rate?: number; bp?: Backpressure }
+  | { k: "queue"; name: string; paused: boolean; rate?: number; bp?: Backpressure; ret?: QueueRetention }
   | { k: "wf"; r: SavedWorkflow }
   | { k: "wf-"; id: string }
   | { k: "cron"; r: SavedCron }

@@ -117,10 +117,12 @@ function restore(core: ServerCore, st: State): void {
     core.schemas.register(r.type, r.version, r.schema, r.createdAt);
   }
   for (const q of st.queues.values()) {
-    core.store.configureQueue(q.name, { paused: q.paused, ...(q.rate !== undefined ? { rateLimitPerSecond: q.rate } : {}), backpressure: q.bp ?? null });
+    core.store.configureQueue(q.name, { paused: q.paused, ...(q.rate !== undefined ? { rateLimitPerSecond: q.rate } : {}), backpressure: q.bp ?? null, retention: q.ret ?? null });
   }
   for (const wf of st.workflows.values()) if (wf) core.store.workflows.restore(reviveWorkflow(wf));
   for (const j of st.jobs.values()) if (j) core.store.restoreJob(reviveJob(j));
+  // Once more now that the jobs are back: a retention rule counts the finished jobs it finds when set.
+  for (const q of st.queues.values()) if (q.ret) core.store.retention.set(q.name, q.ret);
   // A checkpoint whose job was dropped (a "job-" record after it) stays dropped.
   for (const c of st.checkpoints.values()) if (st.jobs.get(c.jobId)) core.store.checkpoints.restore(reviveCheckpoint(c));
   for (const c of st.crons.values()) if (c) core.cron.restore(reviveCron(c));
