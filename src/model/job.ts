@@ -138,6 +138,13 @@ export interface EnqueueOptions {
   schema?: string;
   /** Rate-limiting extension: the key and limits the job shares with others (README "Rate limits"). */
   rateLimit?: RateLimitInput;
+  /**
+   * How long the server keeps this job once it finished, completed and failed
+   * (discarded or cancelled) apart; 0 removes it at once (BullMQ's
+   * removeOnComplete / removeOnFail). Our extension: carried in `meta` under
+   * `ojs_connect.keep_for` (milliseconds), which other servers keep as plain meta (README "Retention").
+   */
+  keepFor?: { completed?: Duration; discarded?: Duration };
 }
 
 /** A job ready to be sent: what enqueue middleware sees and may change. */

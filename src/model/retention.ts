@@ -17,3 +17,10 @@ export interface QueueRetention {
   completed?: RetentionRule;
   discarded?: RetentionRule;
 }
+
+/**
+ * The meta key that carries a job's `keepFor` enqueue option, as
+ * `{completed_ms, discarded_ms}`: meta travels unchanged over both bindings,
+ * and servers without retention keep it as plain meta.
+ */
+export const KEEP_FOR_META = "ojs_connect.keep_for";

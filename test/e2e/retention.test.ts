@@ -135,3 +135,27 @@ describe.each(TRANSPORTS)("ojs-connect clean and retention over %s", (transport)
     expect((await cli(["clean", queue, "--state", "active", ...conn()])).code).toBe(2);
   }, 60_000);
 });
+
+describe.each(TRANSPORTS)("keepFor (per job) over %s", (transport) => {
+  it("a job's own keepFor removes it after it finishes (0: at once); other jobs of the queue stay", async () => {
+    const queue = uniqueQueue("ret-job");
+    const c = new Client({ url: ctx.url, transport });
+    try {
+      const gone = await c.enqueue("t.ret", [], { queue, keepFor: { completed: 0 } });
+      const kept = await c.enqueue("t.ret", [], { queue });
+      for (const id of [gone.id, kept.id]) {
+        await c.transport.fetch({ queues: [queue], count: 1, workerId: "w" });
+        await c.transport.ack({ jobId: id, workerId: "w" });
+      }
+      const later = await c.enqueue("t.ret", [], { queue, keepFor: { discarded: "PT0.3S" } });
+      await c.cancelJob(later.id);
+      await eventually(async () => !(await exists(c, gone.id)), 5000);
+      expect(await exists(c, later.id)).toBe(true);
+      await eventually(async () => !(await exists(c, later.id)), 5000);
+      expect(await exists(c, kept.id)).toBe(true);
+      await expect(c.enqueue("t.ret", [], { queue, keepFor: { done: 1 } as never })).rejects.toMatchObject({ name: "ValidationError", message: expect.stringMatching(/options\.keepFor/) });
+    } finally {
+      await c.close();
+    }
+  });
+});

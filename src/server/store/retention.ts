@@ -13,6 +13,9 @@
  * process alive and stops on close().
  */
 import type { JobState } from "../../model/job.js";
+import { isJsonObject, type JsonObject } from "../../model/json.js";
+import { KEEP_FOR_META } from "../../model/retention.js";
+import { MinHeap } from "./heap.js";
 import type { Clock, TimerHandle } from "./clock.js";
 
 import type { NormalRule } from "../../codec/retention.js";
@@ -79,8 +82,19 @@ export function retentionKind(state: JobState): RetentionKind | undefined {
   return state === "completed" ? "completed" : state === "discarded" || state === "cancelled" ? "discarded" : undefined;
 }
 
+/** A job's own `keepFor` for the state it finished in, in ms (from its meta), undefined when it has none. */
+export function keepForOf(meta: JsonObject, state: JobState): number | undefined {
+  const k = meta[KEEP_FOR_META];
+  const kind = retentionKind(state);
+  if (!kind || !isJsonObject(k)) return undefined;
+  const ms = k[`${kind}_ms`];
+  return typeof ms === "number" && Number.isFinite(ms) && ms >= 0 ? ms : undefined;
+}
+
 export class Retention {
   private readonly rules = new Map<string, QueueRetention>();
+  /** Jobs with their own keepFor, by when they go (bounded by the finished jobs the store keeps). */
+  private readonly due = new MinHeap<Entry>();
   private readonly lists = new Map<string, FinishList>();
   private timer: TimerHandle | undefined;
   private timerAt = Infinity;
@@ -122,8 +136,12 @@ export class Retention {
     return this.rules.get(queue);
   }
 
-  /** A job of `queue` finished (or was restored finished) at `at`. */
-  finished(queue: string, state: JobState, id: string, seq: number, at: number): void {
+  /** A job of `queue` finished (or was restored finished) at `at`; `keepForMs` is its own rule, if any. */
+  finished(queue: string, state: JobState, id: string, seq: number, at: number, keepForMs?: number): void {
+    if (keepForMs !== undefined) {
+      this.due.push(at + keepForMs, { id, seq, at });
+      this.arm(Math.max(0, at + keepForMs - this.deps.clock.now()));
+    }
     const r = this.rules.get(queue);
     const kind = retentionKind(state);
     if (!r || !kind || !r[kind]) return;
@@ -159,7 +177,15 @@ export class Retention {
     const now = this.deps.clock.now();
     let budget = BUDGET;
     let next = Infinity;
+    while (budget > 0 && this.due.size > 0 && this.due.peekKey()! <= now) {
+      const e = this.due.pop()!;
+      if (this.deps.remove(e.id, e.seq)) this.removed++;
+      budget--;
+    }
+    if (budget === 0) next = AGAIN_MS;
+    else if (this.due.size > 0) next = Math.max(0, this.due.peekKey()! - now);
     for (const [key, list] of this.lists) {
+      if (budget === 0) break;
       const [queue, kind] = key.split("\u0000") as [string, RetentionKind];
       const rule = this.rules.get(queue)?.[kind];
       if (!rule) {
@@ -199,6 +225,7 @@ export class Retention {
   clear(): void {
     this.rules.clear();
     this.lists.clear();
+    this.due.clear();
   }
 
   close(): void {

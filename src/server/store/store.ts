@@ -32,7 +32,7 @@ import { blocks, uniqueKey } from "./unique.js";
 import { WorkflowEngine } from "./workflows.js";
 import type { ChangeSink, RestoredJob } from "./changes.js";
 import { Checkpoints } from "./checkpoints.js";
-import { Retention, type QueueRetention } from "./retention.js";
+import { keepForOf, Retention, type QueueRetention } from "./retention.js";
 
 export interface StoreOptions {
   clock?: Clock;
@@ -1161,7 +1161,7 @@ export class Store {
     this.accounting?.leave(rec);
     rec.finishSeq = ++this.finishSeq;
     if (!rec.deadLetter) this.finished.push({ id: rec.id, seq: rec.finishSeq });
-    if (!rec.deadLetter) this.retention.finished(rec.job.queue, rec.job.state, rec.id, rec.finishSeq, this.clock.now());
+    if (!rec.deadLetter) this.retention.finished(rec.job.queue, rec.job.state, rec.id, rec.finishSeq, this.clock.now(), keepForOf(rec.job.meta, rec.job.state));
     this.evictFinished();
     if (rec.job.workflowId && rec.workflowStep !== undefined) this.workflows.onJobFinished(rec.job.workflowId, rec.workflowStep, rec.job);
   }
@@ -1430,7 +1430,11 @@ export class Store {
       if (rec.deadLetter) {
         this.deadLetter.set(rec.id, rec);
         q.dead++;
-      } else this.finished.push({ id: rec.id, seq: rec.finishSeq });
+      } else {
+        this.finished.push({ id: rec.id, seq: rec.finishSeq });
+        const at = (rec.job.completedAt ?? rec.job.cancelledAt ?? rec.job.createdAt)?.getTime() ?? this.clock.now();
+        this.retention.finished(rec.job.queue, s, rec.id, rec.finishSeq, at, keepForOf(rec.job.meta, s));
+      }
     }
   }
 
