@@ -142,7 +142,7 @@ export interface EnqueueOptions {
    * How long the server keeps this job once it finished, completed and failed
    * (discarded or cancelled) apart; 0 removes it at once (BullMQ's
    * removeOnComplete / removeOnFail). Our extension: carried in `meta` under
-   * `ojs_connect.keep_for` (milliseconds), which other servers keep as plain meta (README "Retention").
+   * `ojs-connect.keep_for` (milliseconds), which other servers keep as plain meta (README "Retention").
    */
   keepFor?: { completed?: Duration; discarded?: Duration };
 }

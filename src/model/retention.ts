@@ -23,4 +23,4 @@ export interface QueueRetention {
  * `{completed_ms, discarded_ms}`: meta travels unchanged over both bindings,
  * and servers without retention keep it as plain meta.
  */
-export const KEEP_FOR_META = "ojs_connect.keep_for";
+export const KEEP_FOR_META = "ojs-connect.keep_for";
