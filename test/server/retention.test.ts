@@ -35,12 +35,14 @@ function manualClock() {
   };
 }
 
-function setup(finished: Array<{ id: string; seq: number; state: JobState; at: number }> = []) {
+function setup(finished: Array<{ id: string; seq: number; state: JobState; at: number }> = [], maxEntries = 10_000) {
   const clock = manualClock();
   const live = new Map(finished.map((f) => [f.id, f.seq]));
   const removedIds: string[] = [];
   const r = new Retention({
     clock,
+    maxEntries,
+    live: (id, seq) => live.get(id) === seq,
     remove: (id, seq) => {
       if (live.get(id) !== seq) return false;
       live.delete(id);
@@ -88,6 +90,17 @@ describe("retention", () => {
     r.finished("q", "completed", "c", 4, clock.now());
     clock.advance(10_000);
     expect(live.has("c")).toBe(true);
+  });
+
+  it("a list never holds more entries than the store keeps finished jobs (older ones are the store's own bound's)", () => {
+    const { clock, live, removedIds, r } = setup([], 3);
+    r.set("q", { completed: { ageMs: 1000 } });
+    for (let i = 0; i < 10; i++) {
+      live.set(`j${i}`, i + 1);
+      r.finished("q", "completed", `j${i}`, i + 1, clock.now());
+    }
+    clock.advance(1000);
+    expect(removedIds).toEqual(["j7", "j8", "j9"]);
   });
 
   it("close() cancels its timer", () => {

@@ -74,6 +74,14 @@ export interface RetentionDeps {
    * retried or deleted since is not); returns whether the entry was live.
    */
   remove(id: string, seq: number): boolean;
+  /** Whether the job is still the finished job `seq` says it is. */
+  live(id: string, seq: number): boolean;
+  /**
+   * The most finished jobs the store keeps at all (maxFinishedJobs): a list or
+   * the heap past it holds entries of jobs the store has already forgotten,
+   * which are dropped, so that memory stays bounded whatever the rules say.
+   */
+  maxEntries: number;
   /** The queue's finished jobs now (not dead-lettered), in any order: a new rule counts them too. */
   finishedOf(queue: string): Iterable<{ id: string; seq: number; state: JobState; at: number }>;
 }
@@ -139,6 +147,7 @@ export class Retention {
   /** A job of `queue` finished (or was restored finished) at `at`; `keepForMs` is its own rule, if any. */
   finished(queue: string, state: JobState, id: string, seq: number, at: number, keepForMs?: number): void {
     if (keepForMs !== undefined) {
+      if (this.due.size >= this.deps.maxEntries * 2) this.due.retain((e) => this.deps.live(e.id, e.seq));
       this.due.push(at + keepForMs, { id, seq, at });
       this.arm(Math.max(0, at + keepForMs - this.deps.clock.now()));
     }
@@ -149,6 +158,8 @@ export class Retention {
     let list = this.lists.get(key);
     if (!list) this.lists.set(key, (list = new FinishList()));
     list.push({ id, seq, at });
+    // Past what the store keeps at all, the oldest entries are of jobs its own bound already removed.
+    while (list.size > this.deps.maxEntries) list.shift();
     const rule = r[kind]!;
     // Never inside the store's operation that finished the job (its caller still holds the record):
     // on the next timer turn, in bounded passes.

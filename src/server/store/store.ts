@@ -292,7 +292,13 @@ export class Store {
       publish: (type, data, jobId) => this.events.publish({ id: `evt_${uuidv7(this.clock.now())}`, type, time: new Date(this.clock.now()), ...(jobId ? { jobId } : {}), data }),
     });
     this.checkpoints = new Checkpoints({ now: () => this.clock.now(), jobState: (id) => this.get(id).job.state, changed: (id) => this.changes?.checkpoint(id) });
-    this.retention = new Retention({ clock: this.clock, remove: (id, seq) => this.dropFinished(id, seq), finishedOf: (q) => this.finishedOf(q) });
+    this.retention = new Retention({
+      clock: this.clock,
+      maxEntries: this.maxFinished,
+      live: (id, seq) => this.jobs.get(id)?.finishSeq === seq,
+      remove: (id, seq) => this.dropFinished(id, seq),
+      finishedOf: (q) => this.finishedOf(q),
+    });
     this.workflows = new WorkflowEngine(
       {
         now: () => this.clock.now(),
