@@ -5,6 +5,7 @@
  */
 import { Command, CommanderError } from "commander";
 import { PACKAGE_VERSION } from "./server/version.js";
+import { cleanCommands } from "./cli/clean.js";
 import { cronCommands } from "./cli/cron.js";
 import { dlqCommands } from "./cli/dlq.js";
 import { eventsCommand } from "./cli/events.js";
@@ -37,6 +38,7 @@ export function program(ctx: Ctx): Command {
   waitCommand(p, ctx);
   queueCommands(p, ctx);
   dlqCommands(p, ctx);
+  cleanCommands(p, ctx);
   cronCommands(p, ctx);
   workflowCommands(p, ctx);
   eventsCommand(p, ctx);

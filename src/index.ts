@@ -85,6 +85,9 @@ export type {
 } from "./model/system.js";
 export type { OjsEvent, EventFilter } from "./model/events.js";
 export { AdminClient } from "./client/admin.js";
+export { CheckpointClient } from "./client/checkpoints.js";
+export type { QueueRetention, RetentionRule } from "./model/retention.js";
+export { MAX_CHECKPOINT_BYTES, type Checkpoint, type CheckpointSaved, type JobCheckpoint } from "./model/checkpoint.js";
 export type {
   AdminPage,
   AdminQueue,
@@ -101,6 +104,7 @@ export type {
   JobSortField,
   PageOptions,
   PurgeOptions,
+  CleanOptions,
   PurgeResult,
   StateCounts,
   StatsHistory,

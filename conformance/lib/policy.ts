@@ -14,8 +14,6 @@ import type { Failure } from "./interpreter.js";
 export const UNSUPPORTED_EXTENSIONS: Readonly<Record<string, string>> = {
   middleware:
     "server-side enqueue middleware: the embedded server runs no middleware of its own (middleware is a client and worker feature of the SDK), so it cannot inject meta, transform jobs or reject them on a middleware's say-so (EXT-MW-002 needs exactly that)",
-  "durable-execution":
-    "not implemented: the server has no job checkpoints (PUT/GET/DELETE /ojs/v1/jobs/:id/checkpoint). The interpreter reads the suite's `expect` form and `${name}` templates (expect-form.ts); run against this server, every case fails except the two that expect only a 404 for a missing checkpoint",
 };
 
 /** Extensions have no RPC in ojs.v1; they are served over HTTP only. */

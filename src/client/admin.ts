@@ -13,6 +13,7 @@ import type {
   BulkAction,
   BulkOptions,
   BulkResult,
+  CleanOptions,
   HistoryOptions,
   JobFilter,
   JobListOptions,
@@ -23,6 +24,8 @@ import type {
   WorkerList,
 } from "../model/admin.js";
 import { UnimplementedError, ValidationError } from "../model/errors.js";
+import { normalizeRetention } from "../codec/retention.js";
+import type { QueueRetention } from "../model/retention.js";
 import type { Job } from "../model/job.js";
 import { parseOrThrow, queueNameSchema } from "../model/schemas.js";
 import type { AdminTransport } from "../transport/admin.js";
@@ -33,6 +36,8 @@ export type CallRunner = <T>(idempotent: boolean, call: CallOptions | undefined,
 
 const MAX_PER_PAGE = 100;
 const MAX_BULK_LIMIT = 10_000;
+/** The most jobs one clean removes (the server's limit too). */
+const MAX_CLEAN_LIMIT = 100_000;
 const SORTS = new Set(["created_at", "scheduled_at", "priority"]);
 
 function invalid(operation: string, path: string, message: string): ValidationError {
@@ -150,7 +155,62 @@ export class AdminClient {
     checkConfirm(op, opts?.confirm);
     if (!Array.isArray(opts.states) || opts.states.length === 0 || !opts.states.every(isJobState)) throw invalid(op, "states", "must be a non-empty array of job states");
     checkDate(op, "olderThan", opts.olderThan);
+    if (opts.limit !== undefined && (!Number.isInteger(opts.limit) || opts.limit < 1 || opts.limit > MAX_CLEAN_LIMIT)) throw invalid(op, "limit", `must be a whole number from 1 to ${MAX_CLEAN_LIMIT}`);
     return this.t.purgeQueue(q, opts, call);
+  }
+
+  /**
+   * Removes finished jobs of a queue (BullMQ's clean): by state (default
+   * completed, discarded and cancelled), finished before `olderThan` (a Date,
+   * or an age in milliseconds), at most `limit` (default 1000) at a time, the
+   * oldest first. Needs `confirm: true`. Call again while `purgedCount === limit`.
+   *
+   * ```ts
+   * await client.admin.clean("mail", { states: ["completed"], olderThan: 24 * 3600_000, limit: 5000, confirm: true });
+   * ```
+   */
+  async clean(queue: string, opts: CleanOptions, call?: CallOptions): Promise<PurgeResult> {
+    const op = "admin.clean";
+    const q = checkQueue(op, queue);
+    checkConfirm(op, opts?.confirm);
+    const states = opts.states ?? ["completed", "discarded", "cancelled"];
+    if (!Array.isArray(states) || states.length === 0 || !states.every((s) => s === "completed" || s === "discarded" || s === "cancelled"))
+      throw invalid(op, "states", 'must be a non-empty array of finished states ("completed", "discarded", "cancelled")');
+    const limit = opts.limit ?? 1000;
+    if (!Number.isInteger(limit) || limit < 1 || limit > MAX_CLEAN_LIMIT) throw invalid(op, "limit", `must be a whole number from 1 to ${MAX_CLEAN_LIMIT}`);
+    let olderThan: Date | undefined;
+    if (typeof opts.olderThan === "number") {
+      if (!Number.isFinite(opts.olderThan) || opts.olderThan < 0) throw invalid(op, "olderThan", "must be a Date or a non-negative number of milliseconds");
+      olderThan = new Date(Date.now() - opts.olderThan);
+    } else {
+      checkDate(op, "olderThan", opts.olderThan);
+      olderThan = opts.olderThan;
+    }
+    const req = { states: [...states], confirm: true, limit, ...(olderThan ? { olderThan } : {}) };
+    return this.t.purgeQueue(q, req, call);
+  }
+
+  /**
+   * Sets how many finished jobs the queue keeps and for how long, completed
+   * and failed (discarded or cancelled) apart; `null` removes the rule. The
+   * server applies it to the jobs already there too, in bounded passes.
+   *
+   * ```ts
+   * await client.admin.setRetention("mail", { completed: { count: 1000, age: "P1D" }, discarded: { age: "P30D" } });
+   * ```
+   */
+  async setRetention(queue: string, retention: QueueRetention | null, call?: CallOptions): Promise<QueueRetention | undefined> {
+    const op = "admin.setRetention";
+    const q = checkQueue(op, queue);
+    if (retention !== null) {
+      try {
+        normalizeRetention(retention);
+      } catch (e) {
+        if (e instanceof ValidationError) e.operation = op;
+        throw e;
+      }
+    }
+    return this.run(true, call, (c) => this.t.setQueueRetention(q, retention, c));
   }
 
   // --- jobs -------------------------------------------------------------------------------------

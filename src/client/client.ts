@@ -19,6 +19,7 @@ import { AdminClient } from "./admin.js";
 import { WebhooksClient } from "./webhooks.js";
 import { CodecChain } from "../codec/payload/chain.js";
 import type { PayloadCodec } from "../codec/payload/types.js";
+import { CheckpointClient } from "./checkpoints.js";
 
 export interface ClientOptions extends ConnectionOptions {
   /**
@@ -95,6 +96,16 @@ export class Client implements AsyncDisposable {
    * ```
    */
   readonly webhooks: WebhooksClient;
+
+  /**
+   * Job checkpoints (durable-execution extension): read, seed or clear what a
+   * worker saved with `ctx.checkpoint()`.
+   *
+   * ```ts
+   * const cp = await client.checkpoints.get(jobId); // { state, sequence, ... } or undefined
+   * ```
+   */
+  readonly checkpoints: CheckpointClient;
   private readonly owned: boolean;
   private readonly retry: RetryOptions | undefined;
   private readonly middleware: EnqueueMiddleware[] = [];
@@ -120,6 +131,7 @@ export class Client implements AsyncDisposable {
     this.link = new ConnectionWatch(logger, `ojs-connect client${url ? ` -> ${url}` : ""}`);
     this.admin = new AdminClient(this.transport, (idempotent, call, fn) => this.run(idempotent, call, fn));
     this.webhooks = new WebhooksClient(this.transport, (idempotent, call, fn) => this.run(idempotent, call, fn));
+    this.checkpoints = new CheckpointClient(this.transport, this.limits, (idempotent, call, fn) => this.run(idempotent, call, fn));
   }
 
   /** Adds enqueue middleware; they run in the order added. */

@@ -3,6 +3,7 @@
  * server's routes write them, the client's HTTP binding reads them. Readers are
  * lenient (a missing count reads 0), writers always write every field.
  */
+import { normalizeRetention, retentionModelFromJson, retentionToJson } from "./retention.js";
 import type {
   AdminPage,
   AdminQueue,
@@ -101,6 +102,7 @@ export function queueDetailToJson(q: AdminQueueDetail): JsonObject {
   const cfg: JsonObject = {};
   if (q.configuration.rateLimitPerSecond !== undefined) cfg.rate_limit = { limit: q.configuration.rateLimitPerSecond, period: "PT1S" };
   if (q.configuration.maxDepth !== undefined) cfg.max_depth = q.configuration.maxDepth;
+  if (q.configuration.retention) cfg.retention = retentionToJson(normalizeRetention(q.configuration.retention) ?? {});
   const o: JsonObject = {
     ...adminQueueToJson(q),
     depth: q.depth,
@@ -124,6 +126,8 @@ export function queueDetailFromJson(o: JsonObject): AdminQueueDetail {
   // Only a per-second limit is ours to read; other periods are another server's configuration.
   if (typeof rl.limit === "number" && (rl.period === undefined || rl.period === "PT1S")) q.configuration.rateLimitPerSecond = rl.limit;
   if (typeof cfg.max_depth === "number") q.configuration.maxDepth = cfg.max_depth;
+  const retention = retentionModelFromJson(cfg.retention);
+  if (retention) q.configuration.retention = retention;
   const oldest = parseInstant(o.oldest_available_at);
   if (oldest) q.oldestAvailableAt = oldest;
   return q;

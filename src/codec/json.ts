@@ -8,6 +8,7 @@
  * `timeout_ms`); writers emit one spelling and omit absent fields.
  */
 import { rateLimitInputFromJson, rateLimitToJson } from "./rate-limit.js";
+import { jobCheckpointFromJson } from "./checkpoint.js";
 import { formatIsoDuration, parseIsoDuration } from "../model/duration.js";
 import { JOB_STATES, type Job, type JobError, type JobState, type NormalizedJobRequest, type RetryPolicy, type UniquePolicy } from "../model/job.js";
 import { isJsonObject, type JsonObject, type JsonValue } from "../model/json.js";
@@ -159,6 +160,7 @@ export function jobToJson(j: Job, extra?: JsonObject): JsonObject {
   if (j.workflowId) o.workflow_id = j.workflowId;
   if (j.parentResults !== undefined) o.parent_results = j.parentResults;
   if (j.retryDelayMs !== undefined) o.retry_delay_ms = j.retryDelayMs;
+  if (j.checkpoint !== undefined) o.checkpoint = { state: j.checkpoint.state, sequence: j.checkpoint.sequence };
   return o;
 }
 
@@ -209,6 +211,8 @@ export function jobFromJson(o: JsonObject): Job {
   else if (Array.isArray(o.parent_results)) j.parentResults = Object.fromEntries(o.parent_results.map((r, i) => [String(i), r]));
   const rd = num(o.retry_delay_ms);
   if (rd !== undefined) j.retryDelayMs = rd;
+  const cp = jobCheckpointFromJson(o.checkpoint);
+  if (cp) j.checkpoint = cp;
   return j;
 }
 

@@ -5,6 +5,7 @@
  */
 import type { JobState } from "./job.js";
 import type { WorkerDirective } from "./system.js";
+import type { QueueRetention } from "./retention.js";
 
 /** How many retained jobs are in each state. */
 export type StateCounts = Record<JobState, number>;
@@ -46,6 +47,8 @@ export interface AdminQueueDetail extends AdminQueue {
     rateLimitPerSecond?: number;
     /** Depth bound of the backpressure extension. */
     maxDepth?: number;
+    /** Finished jobs the queue keeps, by count and age (ages in milliseconds). */
+    retention?: QueueRetention;
   };
   /** Completions and failed attempts over the last hour; mean run time of the completions and mean wait before a start, in milliseconds (0 when none). */
   lastHour: { completed: number; failed: number; avgDurationMs: number; avgWaitMs: number };
@@ -132,6 +135,20 @@ export interface PurgeOptions {
   /** Only jobs that finished (or, waiting, were created) before this. */
   olderThan?: Date;
   /** Must be true: the safety interlock, checked by the client and again by the server. */
+  confirm: boolean;
+  /** At most this many jobs, the oldest first (an ojs-connect extension of the purge; other servers may ignore it). */
+  limit?: number;
+}
+
+/** What {@link AdminClient.clean} removes: finished jobs of one queue, by state and age, a bounded number at a time. */
+export interface CleanOptions {
+  /** Finished states to remove; default all three: completed, discarded (dead-lettered ones included), cancelled. */
+  states?: Array<"completed" | "discarded" | "cancelled">;
+  /** Only jobs that finished before this (a Date), or longer ago than this many milliseconds. */
+  olderThan?: Date | number;
+  /** At most this many jobs, the oldest first; default 1000, at most 100 000. */
+  limit?: number;
+  /** Must be true: the safety interlock. */
   confirm: boolean;
 }
 

@@ -1,5 +1,6 @@
 import type { Duration } from "./duration.js";
 import type { RateLimitInput, RateLimitPolicy } from "./rate-limit.js";
+import type { JobCheckpoint } from "./checkpoint.js";
 import type { JsonObject, JsonValue } from "./json.js";
 
 /** The eight OJS job states, in lifecycle order. */
@@ -108,6 +109,8 @@ export interface Job<Args extends JsonValue[] = JsonValue[]> {
   retryDelayMs?: number;
   /** Results of the workflow steps this job depends on, keyed by step. */
   parentResults?: JsonObject;
+  /** The last checkpoint saved for this job, as a fetch delivered it (durable-execution extension, §6.1). */
+  checkpoint?: JobCheckpoint;
   specversion: string;
 }
 
@@ -135,6 +138,13 @@ export interface EnqueueOptions {
   schema?: string;
   /** Rate-limiting extension: the key and limits the job shares with others (README "Rate limits"). */
   rateLimit?: RateLimitInput;
+  /**
+   * How long the server keeps this job once it finished, completed and failed
+   * (discarded or cancelled) apart; 0 removes it at once (BullMQ's
+   * removeOnComplete / removeOnFail). Our extension: carried in `meta` under
+   * `ojs-connect.keep_for` (milliseconds), which other servers keep as plain meta (README "Retention").
+   */
+  keepFor?: { completed?: Duration; discarded?: Duration };
 }
 
 /** A job ready to be sent: what enqueue middleware sees and may change. */

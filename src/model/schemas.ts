@@ -6,6 +6,7 @@ import { findNonJson, type JsonObject, type JsonValue } from "./json.js";
 import { instantFromText } from "./instant.js";
 import { rateLimitSchema, stripRateLimit } from "./rate-limit.js";
 import { UUIDV7_RE } from "./uuid.js";
+import { KEEP_FOR_META } from "./retention.js";
 import { fastNormalize } from "./fast-normalize.js";
 import { JOB_TYPE_RE, MAX_PRIORITY, MIN_PRIORITY, QUEUE_RE } from "./job-rules.js";
 import { unknownKeyMessage } from "../util/did-you-mean.js";
@@ -126,6 +127,7 @@ const enqueueOptionsShape = {
   visibilityTimeout: durationSchema.optional(),
   schema: z.string().min(1).optional(),
   rateLimit: rateLimitSchema.optional(),
+  keepFor: z.object({ completed: durationSchema.optional(), discarded: durationSchema.optional() }, { error: "must be an object with completed and/or discarded durations" }).strict().optional(),
 };
 
 export const enqueueOptionsSchema = z
@@ -188,6 +190,13 @@ export function validateJobRequest(req: JobRequest, now = Date.now(), operation 
   if (o.tags !== undefined) out.tags = o.tags;
   // An empty meta says nothing (servers default it to {}): leave it out so every encoding agrees.
   if (o.meta !== undefined && Object.keys(o.meta).length > 0) out.meta = o.meta;
+  // keepFor travels in meta, so that both bindings carry it unchanged (see KEEP_FOR_META).
+  if (o.keepFor !== undefined && (o.keepFor.completed !== undefined || o.keepFor.discarded !== undefined)) {
+    const k: JsonObject = {};
+    if (o.keepFor.completed !== undefined) k.completed_ms = o.keepFor.completed;
+    if (o.keepFor.discarded !== undefined) k.discarded_ms = o.keepFor.discarded;
+    out.meta = { ...(out.meta ?? {}), [KEEP_FOR_META]: k };
+  }
   if (o.visibilityTimeout !== undefined) out.visibilityTimeout = o.visibilityTimeout;
   if (o.schema !== undefined) out.schema = o.schema;
   if (o.rateLimit !== undefined) out.rateLimit = stripRateLimit(o.rateLimit);

@@ -31,6 +31,7 @@ export const SUPPORTED_EXTENSIONS = [
   "multi-tenancy",
   // Codecs run in the SDK (src/codec/payload); the server keeps encoded args and codec meta as given.
   "encryption",
+  "durable-execution",
   // Our own: pipelined enqueue/ack/nack streams for ojs-connect clients (src/server/grpc/raw.ts).
   "ojs-connect.fastpath.v1",
   // Our own: the gRPC binding reads the reserved meta keys ("ojs.id" and co., codec/proto.ts) that

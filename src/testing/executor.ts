@@ -8,6 +8,8 @@ import type { JsonObject, JsonValue } from "../model/json.js";
 import type { ProgressUpdate } from "../transport/transport.js";
 import { kRunJob } from "../worker/internal.js";
 import { normalizeProgress } from "../worker/progress.js";
+import { AttemptCheckpoint } from "../worker/checkpoint.js";
+import type { Transport } from "../transport/transport.js";
 import type { Handler, HandlerResult, JobContext } from "../worker/types.js";
 import { Worker } from "../worker/worker.js";
 
@@ -22,6 +24,8 @@ export interface RunHooks {
   workerId: string;
   progress(update: ProgressUpdate): void;
   heartbeat(): Promise<void>;
+  /** Where ctx.checkpoint() and ctx.lastCheckpoint() go (the fake's own server). */
+  transport: Transport;
 }
 
 export function workerIdOf(h: Handlers, fallback: string): string {
@@ -31,7 +35,7 @@ export function workerIdOf(h: Handlers, fallback: string): string {
 /** The handler's result, or the error the attempt failed with (an abort's reason when the handler stopped on its signal). */
 export async function runHandler(h: Handlers, job: Job, hooks: RunHooks): Promise<HandlerResult> {
   const progress = (value: number | JsonObject) => hooks.progress(normalizeProgress(value));
-  if (h instanceof Worker) return h[kRunJob](job, { signal: hooks.signal, context: { progress, heartbeat: hooks.heartbeat } });
+  if (h instanceof Worker) return h[kRunJob](job, { signal: hooks.signal, context: { progress, heartbeat: hooks.heartbeat }, checkpointTransport: hooks.transport });
 
   const handler = Object.prototype.hasOwnProperty.call(h, job.type) ? h[job.type] : undefined;
   // The same failure a Worker reports: retryable, since another worker may know the type.
@@ -39,6 +43,7 @@ export async function runHandler(h: Handlers, job: Job, hooks: RunHooks): Promis
   const abort = new AbortController();
   if (hooks.signal.aborted) abort.abort(hooks.signal.reason);
   else hooks.signal.addEventListener("abort", () => abort.abort(hooks.signal.reason), { once: true });
+  let cp: AttemptCheckpoint | undefined;
   const ctx: JobContext<JsonValue[]> = {
     job,
     jobId: job.id,
@@ -53,6 +58,8 @@ export async function runHandler(h: Handlers, job: Job, hooks: RunHooks): Promis
     signal: abort.signal,
     state: new Map(),
     progress,
+    checkpoint: (state) => (cp ??= new AttemptCheckpoint(hooks.transport, job, hooks.workerId, undefined)).save(state),
+    lastCheckpoint: () => (cp ??= new AttemptCheckpoint(hooks.transport, job, hooks.workerId, undefined)).last() as Promise<JsonValue | undefined>,
     heartbeat: hooks.heartbeat,
     abort: (reason?: unknown) => {
       if (!abort.signal.aborted) abort.abort(reason instanceof Error ? reason : new Error(reason === undefined ? "aborted by the handler" : String(reason)));

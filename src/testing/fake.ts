@@ -409,6 +409,7 @@ export class FakeClient extends Client {
         heartbeat: async () => {
           await this.transport.heartbeat({ workerId, state: "running", activeJobIds: [job.id] });
         },
+        transport: this.transport,
       });
       try {
         const result = limit ? await beforeDeadline(running, limit.deadline, abort, () => drainTimeout(limit.timeoutMs, limit.result, job)) : await running;

@@ -2,12 +2,13 @@
  * The fake's transport: the real gRPC transport over connect's in-process
  * router, so every call is encoded, served by the real ojs.v1 service over the
  * fake's own ServerCore, and decoded, with no socket. The few operations the
- * proto has no RPC for (schemas, progress) go over HTTP in the gRPC transport;
+ * proto has no RPC for (schemas, progress, checkpoints) go over HTTP in the gRPC transport;
  * here they go to the core directly, so that nothing ever reaches the network.
  */
 import { createRouterTransport } from "@connectrpc/connect";
 import { ConnectionError, ValidationError } from "../model/errors.js";
-import { isJsonObject, type JsonObject } from "../model/json.js";
+import { isJsonObject, type JsonObject, type JsonValue } from "../model/json.js";
+import type { Checkpoint, CheckpointSaved } from "../model/checkpoint.js";
 import type { ProgressInfo, SchemaInfo } from "../model/system.js";
 import type { ServerCore } from "../server/core.js";
 import { grpcRoutes } from "../server/grpc/service.js";
@@ -68,6 +69,23 @@ export class InProcessTransport extends GrpcTransport {
     if (p.data !== undefined) out.data = p.data;
     out.updatedAt = p.updatedAt;
     return out;
+  }
+
+  override async saveCheckpoint(jobId: string, state: JsonValue): Promise<CheckpointSaved> {
+    this.check();
+    const c = this.core.store.checkpoints.save(jobId, state);
+    return { jobId, sequence: c.sequence, createdAt: c.createdAt };
+  }
+
+  override async getCheckpoint(jobId: string): Promise<Checkpoint | undefined> {
+    this.check();
+    const c = this.core.store.checkpoints.get(jobId);
+    return c && { jobId, state: c.state, sequence: c.sequence, createdAt: c.createdAt };
+  }
+
+  override async deleteCheckpoint(jobId: string): Promise<boolean> {
+    this.check();
+    return this.core.store.checkpoints.delete(jobId);
   }
 
   override async close(): Promise<void> {

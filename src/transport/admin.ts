@@ -21,6 +21,7 @@ import type {
   WorkerList,
 } from "../model/admin.js";
 import type { Job, JobState } from "../model/job.js";
+import type { QueueRetention } from "../model/retention.js";
 import type { WorkerDirective } from "../model/system.js";
 import type { CallOptions } from "./call-options.js";
 
@@ -41,7 +42,9 @@ export interface AdminTransport {
   /** Starts delivery again (gRPC: ResumeQueue). */
   resumeQueue(name: string, call?: CallOptions): Promise<void>;
   /** `confirm` is sent as given: the server enforces the interlock too. */
-  purgeQueue(name: string, req: { states: JobState[]; olderThan?: Date; confirm: boolean }, call?: CallOptions): Promise<PurgeResult>;
+  purgeQueue(name: string, req: { states: JobState[]; olderThan?: Date; confirm: boolean; limit?: number }, call?: CallOptions): Promise<PurgeResult>;
+  /** PUT /admin/queues/\{name\}/config with `retention` (null clears it); answers the retention now in force. */
+  setQueueRetention(name: string, retention: QueueRetention | null, call?: CallOptions): Promise<QueueRetention | undefined>;
 
   /** GET /admin/jobs: one page of the jobs the filter matches, in the given order. */
   listJobs(opts: JobListOptions, call?: CallOptions): Promise<AdminPage<Job>>;

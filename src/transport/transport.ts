@@ -22,6 +22,7 @@ import type {
 import type { Workflow, WorkflowDefinition } from "../model/workflow.js";
 import type { AdminTransport } from "./admin.js";
 import type { WebhookTransport } from "./webhooks.js";
+import type { Checkpoint, CheckpointSaved } from "../model/checkpoint.js";
 
 import type { CallOptions } from "./call-options.js";
 
@@ -188,6 +189,18 @@ export interface Transport {
   reportProgress(jobId: string, update: ProgressUpdate, opts?: CallOptions): Promise<void>;
   /** The last progress an active job reported. */
   getProgress(jobId: string, opts?: CallOptions): Promise<ProgressInfo>;
+
+  /**
+   * The durable-execution extension (HTTP only: ojs.v1 has no RPC for it, so
+   * the gRPC transport reaches the HTTP binding). Optional for custom
+   * transports: Client and Worker fail with UnimplementedError without them.
+   * Saves `state` as the job's checkpoint (replacing the previous one).
+   */
+  saveCheckpoint?(jobId: string, state: JsonValue, opts?: CallOptions & { workerId?: string }): Promise<CheckpointSaved>;
+  /** The job's checkpoint; undefined when it has none (NotFoundError for an unknown job). */
+  getCheckpoint?(jobId: string, opts?: CallOptions): Promise<Checkpoint | undefined>;
+  /** Deletes the job's checkpoint; true when there was one. */
+  deleteCheckpoint?(jobId: string, opts?: CallOptions): Promise<boolean>;
 
   /**
    * The admin-api extension (queues with counts, job search, bulk actions,

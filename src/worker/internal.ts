@@ -1,3 +1,4 @@
+import type { Transport } from "../transport/transport.js";
 import type { JobContext } from "./types.js";
 
 /**
@@ -17,4 +18,6 @@ export interface RunJobOptions {
    * aborts ctx.signal.
    */
   context?: Partial<Pick<JobContext<unknown>, "progress" | "heartbeat" | "abort">>;
+  /** Where ctx.checkpoint() and ctx.lastCheckpoint() go instead of the worker's transport. */
+  checkpointTransport?: Transport;
 }

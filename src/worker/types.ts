@@ -2,7 +2,7 @@ import type { Job } from "../model/job.js";
 import type { JsonObject, JsonValue } from "../model/json.js";
 
 /** What a handler receives for one attempt of one job. */
-export interface JobContext<Args = JsonValue[]> {
+export interface JobContext<Args = JsonValue[], Checkpoint = JsonValue> {
   /** The job as fetched (args unparsed). */
   readonly job: Job;
   readonly jobId: string;
@@ -29,6 +29,20 @@ export interface JobContext<Args = JsonValue[]> {
    * update a second per job, fire-and-forget: it never throws and never fails the job.
    */
   progress(value: number | JsonObject): void;
+  /**
+   * Saves `state` as this job's checkpoint (durable-execution extension),
+   * replacing the last one; resolves once the server has it. A later attempt
+   * reads it with lastCheckpoint() and resumes from there. Rejects with a
+   * ValidationError for a state that is not JSON, over 1 MiB, or that fails
+   * the handler's `checkpoint` schema; with ConflictError once the job is finished.
+   */
+  checkpoint(state: Checkpoint): Promise<void>;
+  /**
+   * The last checkpoint saved for this job (by this attempt or an earlier
+   * one), undefined when there is none. With a typed handler, parsed by its
+   * `checkpoint` schema (a ValidationError when it does not match).
+   */
+  lastCheckpoint(): Promise<Checkpoint | undefined>;
   /** Extends this job's reservation now (long jobs between regular heartbeats). */
   heartbeat(): Promise<void>;
   /**
@@ -43,7 +57,7 @@ export interface JobContext<Args = JsonValue[]> {
 export type HandlerResult = JsonValue | undefined | void;
 
 /** A job handler: gets the job's context, returns its result; a throw fails the attempt. */
-export type Handler<Args = JsonValue[]> = (ctx: JobContext<Args>) => HandlerResult | Promise<HandlerResult>;
+export type Handler<Args = JsonValue[], Checkpoint = JsonValue> = (ctx: JobContext<Args, Checkpoint>) => HandlerResult | Promise<HandlerResult>;
 
 /**
  * Execution middleware, onion style: the first added is the outermost. Call

@@ -25,6 +25,7 @@ import { Emitter } from "../util/emitter.js";
 import { HandlerNotFoundError, JobAbortedError, JobCancelledError, JobTimeoutError, MiddlewareError, NonRetryableError, ShutdownError, toJobError } from "./errors.js";
 import { kRunJob, type RunJobOptions } from "./internal.js";
 import { ProgressReporter } from "./progress.js";
+import { AttemptCheckpoint } from "./checkpoint.js";
 import { LazyAbort } from "../util/lazy-abort.js";
 import { ackWithRetry, nackWithRetry } from "./settle.js";
 import { abandonedLine, HardDeadline, type AbandonedReport } from "./hard-deadline.js";
@@ -115,6 +116,7 @@ export interface WorkerEvents {
 interface Registration {
   handler: Handler<unknown>;
   schema: z.ZodType | undefined;
+  checkpoint: z.ZodType | undefined;
 }
 
 interface ActiveJob {
@@ -238,17 +240,19 @@ export class Worker extends Emitter<WorkerEvents> implements AsyncDisposable {
    * worker.register("email.send", async (ctx) => sendMail(ctx.args[0]));
    * worker.register("invoice.pay", { args: z.tuple([z.object({ id: z.string() })]) }, async (ctx) => pay(ctx.args[0].id));
    * ```
+   *
+   * A `checkpoint` schema types ctx.checkpoint() and ctx.lastCheckpoint() (durable execution).
    */
   register(type: string, handler: Handler<JsonValue[]>): this;
-  register<S extends z.ZodType>(type: string, spec: { args: S }, handler: Handler<z.output<S>>): this;
-  register(type: string, a: Handler<JsonValue[]> | { args: z.ZodType }, b?: Handler<unknown>): this {
+  register<S extends z.ZodType, C extends z.ZodType = z.ZodType<JsonValue>>(type: string, spec: { args: S; checkpoint?: C }, handler: Handler<z.output<S>, z.output<C>>): this;
+  register(type: string, a: Handler<JsonValue[]> | { args: z.ZodType; checkpoint?: z.ZodType }, b?: Handler<unknown, unknown>): this {
     const t = jobTypeSchema.safeParse(type);
     if (!t.success) throw new ValidationError(`type: "${type}" ${t.error.issues[0]?.message ?? "is not a valid job type"}`);
     if (this._state !== "idle") throw new ValidationError("register() must be called before start()");
-    if (typeof a === "function") this.handlers.set(type, { handler: a as Handler<unknown>, schema: undefined });
+    if (typeof a === "function") this.handlers.set(type, { handler: a as Handler<unknown>, schema: undefined, checkpoint: undefined });
     else {
       if (typeof b !== "function") throw new ValidationError("register(type, { args }, handler): handler must be a function");
-      this.handlers.set(type, { handler: b, schema: a.args });
+      this.handlers.set(type, { handler: b as Handler<unknown>, schema: a.args, checkpoint: a.checkpoint });
     }
     return this;
   }
@@ -331,7 +335,7 @@ export class Worker extends Emitter<WorkerEvents> implements AsyncDisposable {
       ...opts.context,
     };
     try {
-      return await this.invoke(a, overrides);
+      return await this.invoke(a, overrides, opts.checkpointTransport);
     } catch (error) {
       const reason = abort.aborted ? abort.reason : undefined;
       throw reason instanceof Error ? reason : error;
@@ -810,7 +814,7 @@ export class Worker extends Emitter<WorkerEvents> implements AsyncDisposable {
     }, this.opts.abortGraceMs);
   }
 
-  private async invoke(a: ActiveJob, overrides?: Partial<JobContext<unknown>>): Promise<HandlerResult> {
+  private async invoke(a: ActiveJob, overrides?: Partial<JobContext<unknown>>, checkpointTransport?: Transport): Promise<HandlerResult> {
     // Decoded once, before middleware: a.job is what ctx.job and the job.* events show.
     if (this.codecs) a.job = await this.codecs.decodeJob(a.job);
     const { job } = a;
@@ -828,17 +832,19 @@ export class Worker extends Emitter<WorkerEvents> implements AsyncDisposable {
       }
       args = parsed.data;
     }
-    const ctx = overrides ? { ...this.context(a, args), ...overrides } : this.context(a, args);
+    const ctx = overrides ? { ...this.context(a, args, reg.checkpoint, checkpointTransport), ...overrides } : this.context(a, args, reg.checkpoint);
     const handler = reg.handler;
     return this.chain!(ctx, async () => handler(ctx));
   }
 
-  private context(a: ActiveJob, args: unknown): JobContext<unknown> {
+  private context(a: ActiveJob, args: unknown, checkpointSchema: z.ZodType | undefined, checkpointTransport?: Transport): JobContext<unknown> {
     const { job } = a;
     const transport = this.transport;
     const workerId = this.workerId;
     const visibilityTimeoutMs = this.opts.visibilityTimeoutMs;
     let stateMap: Map<string, unknown> | undefined;
+    let cp: AttemptCheckpoint | undefined;
+    const checkpoints = () => (cp ??= new AttemptCheckpoint(checkpointTransport ?? transport, job, workerId, checkpointSchema));
     return {
       job,
       jobId: job.id,
@@ -858,6 +864,8 @@ export class Worker extends Emitter<WorkerEvents> implements AsyncDisposable {
         return (stateMap ??= new Map());
       },
       progress: (value) => (a.progress ??= new ProgressReporter(transport, job.id)).report(value),
+      checkpoint: (state) => checkpoints().save(state),
+      lastCheckpoint: () => checkpoints().last() as Promise<JsonValue | undefined>,
       heartbeat: async () => {
         const r = await transport.heartbeat({ workerId, state: "running", activeJobIds: [job.id], visibilityTimeoutMs });
         if (r.lost?.includes(job.id)) this.loseJob(job.id);

@@ -112,6 +112,9 @@ export async function bulk(store: JobStore, action: BulkAction, filter: JobFilte
   return result;
 }
 
+/** The most jobs one clean (a purge with a limit) removes. */
+export const MAX_PURGE_LIMIT = 100_000;
+
 /** When a job stopped counting for `olderThan`: its finish for finished jobs, its creation otherwise. */
 function ageOf(r: JobRecord): number {
   const j = r.job;
@@ -124,7 +127,7 @@ function ageOf(r: JobRecord): number {
  * states. Waiting jobs are cancelled first (their workflows move on), active
  * ones are never purged: a worker holds them.
  */
-export async function purgeQueue(store: JobStore, queue: string, opts: { states: JobState[]; olderThan?: Date; confirm: unknown }): Promise<PurgeResult> {
+export async function purgeQueue(store: JobStore, queue: string, opts: { states: JobState[]; olderThan?: Date; limit?: number; confirm: unknown }): Promise<PurgeResult> {
   requireConfirm(opts.confirm, "purge a queue");
   if (opts.states.length === 0) throw invalid("states", "must name at least one state");
   if (opts.states.includes("active")) throw invalid("states", "active jobs cannot be purged (a worker holds them); cancel them instead");
@@ -135,6 +138,12 @@ export async function purgeQueue(store: JobStore, queue: string, opts: { states:
     if (r.job.queue !== queue || !states.has(r.job.state)) continue;
     if (before !== undefined && ageOf(r) >= before) continue;
     ids.push(r.id);
+  }
+  // A clean (`limit`): the oldest first, at most `limit` of them.
+  if (opts.limit !== undefined && ids.length > opts.limit) {
+    const at = new Map((await Promise.all(ids.map((id) => store.get(id)))).map((r) => [r.id, ageOf(r)]));
+    ids.sort((a, b) => at.get(a)! - at.get(b)!);
+    ids.length = opts.limit;
   }
   // Issued together, in order, and awaited together (one durable write); the first failure fails the purge.
   await Promise.all(

@@ -3,6 +3,7 @@
  * workers, aggregate statistics and their history. Built from the store's own
  * counters (no job scans), so a dashboard polling every few seconds costs little.
  */
+import { retentionModelFromJson, retentionToJson } from "../../codec/retention.js";
 import { HISTORY_PERIODS } from "../../codec/admin-api.js";
 import type {
   AdminPage,
@@ -19,6 +20,7 @@ import type {
 import { ValidationError } from "../../model/errors.js";
 import type { MinuteCounts } from "../store/queue.js";
 import type { Clock } from "../store/clock.js";
+import type { QueueRetention } from "../store/retention.js";
 import type { JobStore, QueueSummary, WorkerInfo } from "../store/job-store.js";
 
 export const DEFAULT_PER_PAGE = 20;
@@ -61,6 +63,8 @@ export class AdminViews {
     private readonly clock: Clock,
     /** A worker unheard of for longer than this is stale. */
     private readonly staleAfterMs: number,
+    /** A queue's retention rule (store/retention.ts), not yet behind the seam. */
+    private readonly retentionOf: (queue: string) => QueueRetention | undefined = () => undefined,
   ) {}
 
   private async queueOf(s: QueueSummary): Promise<AdminQueue> {
@@ -91,6 +95,8 @@ export class AdminViews {
     };
     if (s.rateLimitPerSecond) d.configuration.rateLimitPerSecond = s.rateLimitPerSecond;
     if (s.backpressure) d.configuration.maxDepth = s.backpressure.maxDepth;
+    const ret = this.retentionOf(name);
+    if (ret) d.configuration.retention = retentionModelFromJson(retentionToJson(ret))!;
     if (s.counts.available > 0) {
       let oldest: number | undefined;
       for (const r of await this.store.jobRecords()) {

@@ -52,6 +52,11 @@ export const HTTP_RULES: Record<string, Permission> = {
   "GET /ojs/v1/jobs/:id/progress": "read",
   "PUT /ojs/v1/jobs/:id/progress": "work",
   "GET /ojs/v1/jobs/:id/events": "read",
+  // durable-execution extension: workers save and clear checkpoints, anyone who reads jobs reads them
+  "GET /ojs/v1/jobs/:id/checkpoint": "read",
+  "PUT /ojs/v1/jobs/:id/checkpoint": "work",
+  "POST /ojs/v1/jobs/:id/checkpoint": "work",
+  "DELETE /ojs/v1/jobs/:id/checkpoint": "work",
   // workers
   "POST /ojs/v1/workers/fetch": "work",
   "POST /ojs/v1/workers/ack": "work",

@@ -22,7 +22,7 @@ import type { BulkAction, HistoryPeriod, JobFilter, JobListOptions, JobSortField
 import { ValidationError } from "../../model/errors.js";
 import type { JobState } from "../../model/job.js";
 import { isJsonObject, type JsonObject, type JsonValue } from "../../model/json.js";
-import { bulk, listJobs, purgeDeadLetter, purgeQueue, requireConfirm } from "../admin/jobs.js";
+import { bulk, listJobs, MAX_PURGE_LIMIT, purgeDeadLetter, purgeQueue, requireConfirm } from "../admin/jobs.js";
 import { AdminViews } from "../admin/views.js";
 import type { ServerCore } from "../core.js";
 import type { JobRecord } from "../store/job-store.js";
@@ -137,6 +137,14 @@ function statesOf(req: HttpRequest, b: JsonObject): JobState[] {
   return raw as JobState[];
 }
 
+/** Our extension of the purge (a clean): at most `limit` jobs, the oldest first. */
+function limitOf(req: HttpRequest, b: JsonObject): number | undefined {
+  const raw = b.limit ?? (req.query.has("limit") ? Number(req.query.get("limit")) : undefined);
+  if (raw === undefined) return undefined;
+  if (typeof raw !== "number" || !Number.isInteger(raw) || raw < 1 || raw > MAX_PURGE_LIMIT) throw invalid("limit", `must be a whole number from 1 to ${MAX_PURGE_LIMIT}`);
+  return raw;
+}
+
 function olderThanOf(req: HttpRequest, b: JsonObject): Date | undefined {
   return optInstant({ get: (n) => b[n] ?? req.query.get(n) ?? undefined }, "older_than");
 }
@@ -147,7 +155,7 @@ function adminJobJson(r: JobRecord): JsonObject {
 
 export function registerAdminApiRoutes(core: ServerCore, router: HttpRouter): void {
   const store = core.jobs;
-  const views = new AdminViews(store, core.startedAt, core.store.clock, core.store.defaultVisibilityMs);
+  const views = new AdminViews(store, core.startedAt, core.store.clock, core.store.defaultVisibilityMs, (q) => core.store.retention.get(q));
 
   // --- queues (§6) ------------------------------------------------------------------------
 
@@ -165,7 +173,8 @@ export function registerAdminApiRoutes(core: ServerCore, router: HttpRouter): vo
     const b = body(req);
     requireConfirm(confirmOf(req, b), "purge a queue");
     const olderThan = olderThanOf(req, b);
-    const out = await purgeQueue(store, req.params.name!, { states: statesOf(req, b), ...(olderThan ? { olderThan } : {}), confirm: true });
+    const limit = limitOf(req, b);
+    const out = await purgeQueue(store, req.params.name!, { states: statesOf(req, b), ...(olderThan ? { olderThan } : {}), ...(limit !== undefined ? { limit } : {}), confirm: true });
     return { status: 200, body: purgeResultToJson(out) };
   });
 

@@ -4,6 +4,7 @@
  * one operation (dead letter), both are served; docs/conformance.md lists them.
  */
 import { requestTenant } from "../tenancy/request.js";
+import { retentionFromJson, retentionToJson } from "../../codec/retention.js";
 import { jobRequestFromJson } from "../../codec/json.js";
 import { cronToJson, queueInfoToJson, queueStatsToJson } from "../../codec/admin.js";
 import { definitionFromJson, flattenWorkflow, workflowToJson } from "../../codec/workflow.js";
@@ -282,7 +283,14 @@ export function registerAdminRoutes(core: ServerCore, router: HttpRouter): void 
       cfg.rateLimitPerSecond = b.rate_limit.max_per_second;
     } else if (b.rate_limit === null) cfg.rateLimitPerSecond = 0;
     if (typeof b.paused === "boolean") cfg.paused = b.paused;
-    return { status: 200, body: { queue: queueJson(await store.configureQueue(req.params.name!, cfg)) } };
+    // The admin API's retention (§6.6), ISO 8601 ages per kind, or our {max_count, max_age}.
+    const retention = retentionFromJson(b.retention);
+    if (retention !== undefined) cfg.retention = retention;
+    const s = await store.configureQueue(req.params.name!, cfg);
+    const body: JsonObject = { queue: queueJson(s) };
+    const ret = core.store.retention.get(s.name);
+    if (ret) (body.queue as JsonObject).retention = retentionToJson(ret);
+    return { status: 200, body };
   });
 
   // Queues, jobs, bulk actions, workers and statistics of the admin-api extension.

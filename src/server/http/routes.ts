@@ -22,6 +22,7 @@ import { registerTenantRoutes } from "./tenant-routes.js";
 import { requestTenant } from "../tenancy/request.js";
 import { checkVisible, stampTenant } from "../tenancy/jobs.js";
 import { registerJobAckRoute } from "./job-ack-route.js";
+import { fetchedJobJson, registerCheckpointRoutes } from "./checkpoint-routes.js";
 import { HttpRouter, type HttpRequest, type HttpResult } from "./router.js";
 import { EVENT_SOURCE, sseStream } from "./sse.js";
 import { eventFilter, intParam, invalid, jobJson, lastEventId, objectBody, optionalMs, queuesField, stringField, workerJson } from "./route-helpers.js";
@@ -55,7 +56,7 @@ function longPoll(
       clearTimeout(timer);
       signal.removeEventListener("abort", onGone);
       if (consumer) void jobs.closeConsumer(consumer).catch((e: unknown) => core.fault(e, "closing a long poll"));
-      if (answer) resolve({ status: 200, body: { jobs: got.map(jobJson) } });
+      if (answer) resolve({ status: 200, body: { jobs: got.map((r) => fetchedJobJson(core, r)) } });
       else {
         for (const r of got) release(r);
         resolve({ status: 499, body: {} });
@@ -124,7 +125,8 @@ export function httpRoutes(core: ServerCore, router = new HttpRouter(), ui?: UiA
     const normalized = normalizeWire(request, t, core.limits);
     if (!normalized.rateLimit) await applyRateLimitOption(core, body, normalized.queue ?? "default");
     const out = await enqueueChecked(core, normalized, { extra });
-    const res: JsonObject = { job: jobJson(out.rec) };
+    // The job's id at the top as well: the durable-execution suite reads it from `$.id`.
+    const res: JsonObject = { job: jobJson(out.rec), id: out.rec.id };
     if (out.deduplicated) res.deduplicated = true;
     if (out.warnings.length) res.warnings = out.warnings.map((message) => ({ code: "schema_validation", message }));
     const headers: Record<string, string> = { location: `/ojs/v1/jobs/${out.rec.id}`, ...rateLimitHeaders(core, normalized.rateLimit) };
@@ -214,7 +216,7 @@ export function httpRoutes(core: ServerCore, router = new HttpRouter(), ui?: UiA
     };
     const recs = await store.fetch(fetch);
     const waitMs = optionalMs(body, "wait_ms");
-    if (recs.length > 0 || !waitMs) return { status: 200, body: { jobs: recs.map(jobJson) } };
+    if (recs.length > 0 || !waitMs) return { status: 200, body: { jobs: recs.map((r) => fetchedJobJson(core, r)) } };
     return longPoll(core, fetch, Math.min(waitMs, MAX_LONG_POLL_MS), req.signal);
   });
 
@@ -297,6 +299,7 @@ export function httpRoutes(core: ServerCore, router = new HttpRouter(), ui?: UiA
   registerWebhookRoutes(core, router);
   registerTenantRoutes(core, router);
   registerJobAckRoute(core, router);
+  registerCheckpointRoutes(core, router);
   return router;
 }
 

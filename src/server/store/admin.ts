@@ -75,6 +75,7 @@ export abstract class StoreAdmin extends StoreWorking {
       q.backpressure = bp ?? undefined;
     }
     this.changes?.queue(name);
+    if (cfg.retention !== undefined) this.retention.set(name, cfg.retention ?? undefined);
     if (cfg.paused === true) this.pauseQueue(name);
     if (cfg.paused === false) this.resumeQueue(name);
     return this.queueSummary(name);

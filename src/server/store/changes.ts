@@ -23,6 +23,8 @@ export interface ChangeSink {
   cron(name: string): void;
   /** A schema version was registered or deleted. */
   schema(type: string, version: string | number): void;
+  /** A job's checkpoint was saved or dropped (store/checkpoints.ts). */
+  checkpoint(jobId: string): void;
 }
 
 /** What a durable store records of a job: the job itself and the bookkeeping that must survive a restart. */

@@ -11,6 +11,7 @@ import { mergeRetry, type EffectiveRetry } from "./backoff.js";
 import type { Clock } from "./clock.js";
 import type { InFlightLimits } from "./in-flight.js";
 import type { Backpressure, QueueRecord, StateCounts } from "./queue.js";
+import type { QueueRetention } from "./retention.js";
 
 export interface StoreOptions {
   clock?: Clock;
@@ -168,6 +169,8 @@ export interface QueueConfig {
   rateLimitPerSecond?: number;
   /** null removes the bound. */
   backpressure?: Backpressure | null;
+  /** Finished jobs kept by count and age (./retention.ts); null removes the rule. */
+  retention?: QueueRetention | null;
 }
 
 export interface QueueSummary {

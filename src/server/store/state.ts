@@ -19,6 +19,8 @@ import { isIdle, newQueue, type QueueRecord } from "./queue.js";
 import { IllegalTransitionError, TRANSITIONS } from "./transitions.js";
 import { WorkflowEngine } from "./workflows.js";
 import type { ChangeSink } from "./changes.js";
+import { Checkpoints } from "./checkpoints.js";
+import { keepForOf, Retention } from "./retention.js";
 import { type StoreOptions, type JobAccounting, type JobRecord, type Consumer, type WorkerInfo, type TimerEntry, MAX_WORKERS, MAX_QUEUES, WAITING } from "./records.js";
 import { fetchAllowed } from "./policies.js";
 
@@ -26,6 +28,10 @@ export abstract class StoreState {
   readonly clock: Clock;
   readonly events: EventBus;
   readonly rateLimits: RateLimits;
+  /** The durable-execution extension's checkpoints (./checkpoints.ts); dropped with their job. */
+  readonly checkpoints: Checkpoints;
+  /** Finished jobs kept per queue by count and age (./retention.ts). */
+  readonly retention: Retention;
   readonly defaultVisibilityMs: number;
   readonly workflows: WorkflowEngine;
   readonly inFlight: InFlight<Consumer>;
@@ -69,6 +75,14 @@ export abstract class StoreState {
       now: () => this.clock.now(),
       wake: (queue) => this.scheduleDispatch(queue),
       publish: (type, data, jobId) => this.events.publish({ id: `evt_${uuidv7(this.clock.now())}`, type, time: new Date(this.clock.now()), ...(jobId ? { jobId } : {}), data }),
+    });
+    this.checkpoints = new Checkpoints({ now: () => this.clock.now(), jobState: (id) => this.get(id).job.state, changed: (id) => this.changes?.checkpoint(id) });
+    this.retention = new Retention({
+      clock: this.clock,
+      maxEntries: this.maxFinished,
+      live: (id, seq) => this.jobs.get(id)?.finishSeq === seq,
+      remove: (id, seq) => this.dropFinished(id, seq),
+      finishedOf: (q) => this.finishedOf(q),
     });
     this.workflows = new WorkflowEngine(
       {
@@ -152,6 +166,7 @@ export abstract class StoreState {
     this.accounting?.leave(rec);
     rec.finishSeq = ++this.finishSeq;
     if (!rec.deadLetter) this.finished.push({ id: rec.id, seq: rec.finishSeq });
+    if (!rec.deadLetter) this.retention.finished(rec.job.queue, rec.job.state, rec.id, rec.finishSeq, this.clock.now(), keepForOf(rec.job.meta, rec.job.state));
     this.evictFinished();
     if (rec.job.workflowId && rec.workflowStep !== undefined) this.workflows.onJobFinished(rec.job.workflowId, rec.workflowStep, rec.job);
   }
@@ -169,6 +184,20 @@ export abstract class StoreState {
     }
   }
 
+  /** Retention's removal: the job, if it is still the finished job it was (not retried, not dead-lettered since). */
+  private dropFinished(id: string, seq: number): boolean {
+    const r = this.jobs.get(id);
+    if (!r || r.finishSeq !== seq || r.deadLetter || !TERMINAL_STATES.has(r.job.state)) return false;
+    this.drop(r);
+    return true;
+  }
+
+  private *finishedOf(queue: string): Iterable<{ id: string; seq: number; state: JobState; at: number }> {
+    for (const r of this.jobs.values())
+      if (r.job.queue === queue && !r.deadLetter && TERMINAL_STATES.has(r.job.state))
+        yield { id: r.id, seq: r.finishSeq, state: r.job.state, at: (r.job.completedAt ?? r.job.cancelledAt ?? r.job.createdAt)?.getTime() ?? 0 };
+  }
+
   /** Forgets a job entirely: its counters, its unique key and its dead-letter entry go with it. */
   protected drop(rec: JobRecord): void {
     if (this.jobs.get(rec.id) !== rec) return;
@@ -176,6 +205,7 @@ export abstract class StoreState {
     this.changes?.job(rec.id);
     this.leaveReady(rec);
     this.rateLimits.forget(rec.id);
+    this.checkpoints.forget(rec.id);
     const q = this.queues.get(rec.job.queue);
     if (q) {
       q.counts[rec.job.state]--;

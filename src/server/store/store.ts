@@ -20,6 +20,7 @@
 import { TERMINAL_STATES } from "../../model/job.js";
 import type { Backpressure } from "./queue.js";
 import type { RestoredJob } from "./changes.js";
+import { keepForOf, type QueueRetention } from "./retention.js";
 import { type JobRecord, WAITING } from "./records.js";
 import { StoreAdmin } from "./admin.js";
 export * from "./records.js";
@@ -40,9 +41,9 @@ export class Store extends StoreAdmin {
   }
 
   /** A queue's operator settings, undefined when the queue is unknown. */
-  queueConfig(name: string): { paused: boolean; rateLimitPerSecond: number | undefined; backpressure: Backpressure | undefined } | undefined {
+  queueConfig(name: string): { paused: boolean; rateLimitPerSecond: number | undefined; backpressure: Backpressure | undefined; retention: QueueRetention | undefined } | undefined {
     const q = this.queues.get(name);
-    return q && { paused: q.paused, rateLimitPerSecond: q.rateLimit?.max, backpressure: q.backpressure };
+    return q && { paused: q.paused, rateLimitPerSecond: q.rateLimit?.max, backpressure: q.backpressure, retention: this.retention.get(name) };
   }
 
   queueNames(): string[] {
@@ -88,13 +89,18 @@ export class Store extends StoreAdmin {
       if (rec.deadLetter) {
         this.deadLetter.set(rec.id, rec);
         q.dead++;
-      } else this.finished.push({ id: rec.id, seq: rec.finishSeq });
+      } else {
+        this.finished.push({ id: rec.id, seq: rec.finishSeq });
+        const at = (rec.job.completedAt ?? rec.job.cancelledAt ?? rec.job.createdAt)?.getTime() ?? this.clock.now();
+        this.retention.finished(rec.job.queue, s, rec.id, rec.finishSeq, at, keepForOf(rec.job.meta, s));
+      }
     }
   }
 
   /** Stops timers; the store must not be used afterwards. */
   close(): void {
     this.closed = true;
+    this.retention.close();
     this.timer?.cancel();
     this.timer = undefined;
     this.timerAt = Infinity;
@@ -118,6 +124,8 @@ export class Store extends StoreAdmin {
     this.inFlight.forgetHeld();
     this.events.clear();
     this.rateLimits.reset();
+    this.checkpoints.clear();
+    this.retention.clear();
     this.workflows.reset();
   }
 }

@@ -7,6 +7,7 @@
  */
 import type { BulkAction, HistoryOptions, JobFilter, JobListOptions, PageOptions } from "../../model/admin.js";
 import type { Job, JobState } from "../../model/job.js";
+import type { QueueRetention } from "../../model/retention.js";
 import type { WorkerDirective } from "../../model/system.js";
 import type { AdminTransport } from "../admin.js";
 import type { CallOptions, Transport } from "../transport.js";
@@ -41,8 +42,11 @@ export class GrpcAdmin implements AdminTransport {
   getQueue(name: string, call?: CallOptions) {
     return this.http().getQueue(name, call);
   }
-  purgeQueue(name: string, req: { states: JobState[]; olderThan?: Date; confirm: boolean }, call?: CallOptions) {
+  purgeQueue(name: string, req: { states: JobState[]; olderThan?: Date; confirm: boolean; limit?: number }, call?: CallOptions) {
     return this.http().purgeQueue(name, req, call);
+  }
+  setQueueRetention(name: string, retention: QueueRetention | null, call?: CallOptions) {
+    return this.http().setQueueRetention(name, retention, call);
   }
   listJobs(opts: JobListOptions, call?: CallOptions) {
     return this.http().listJobs(opts, call);

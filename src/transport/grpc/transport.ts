@@ -40,7 +40,8 @@ import { HttpTransport } from "../http/transport.js";
 import { cronFromProto, queueInfoFromProto, queueStatsFromProto } from "../../codec/admin.js";
 import { dagToProto, flattenWorkflow } from "../../codec/workflow.js";
 import type { EventFilter, OjsEvent } from "../../model/events.js";
-import type { JsonObject } from "../../model/json.js";
+import type { JsonObject, JsonValue } from "../../model/json.js";
+import type { Checkpoint, CheckpointSaved } from "../../model/checkpoint.js";
 import type { CronJob, Page, ProgressInfo, QueueInfo, QueueStats, SchemaInfo } from "../../model/system.js";
 import type { Workflow, WorkflowDefinition } from "../../model/workflow.js";
 import { fromConnectError } from "./errors.js";
@@ -484,6 +485,16 @@ export class GrpcTransport implements Transport {
   }
   getProgress(jobId: string, opts?: CallOptions): Promise<ProgressInfo> {
     return this.http().getProgress(jobId, opts);
+  }
+  // Durable execution: ojs.v1 has no RPC for checkpoints; the HTTP binding serves them.
+  saveCheckpoint(jobId: string, state: JsonValue, opts?: CallOptions & { workerId?: string }): Promise<CheckpointSaved> {
+    return this.http().saveCheckpoint(jobId, state, opts);
+  }
+  getCheckpoint(jobId: string, opts?: CallOptions): Promise<Checkpoint | undefined> {
+    return this.http().getCheckpoint(jobId, opts);
+  }
+  deleteCheckpoint(jobId: string, opts?: CallOptions): Promise<boolean> {
+    return this.http().deleteCheckpoint(jobId, opts);
   }
 
   async close(): Promise<void> {

@@ -13,6 +13,8 @@ import {
   workerListFromJson,
 } from "../../codec/admin-api.js";
 import { jobFromJson } from "../../codec/json.js";
+import { normalizeRetention, retentionModelFromJson, retentionToJson } from "../../codec/retention.js";
+import type { QueueRetention } from "../../model/retention.js";
 import { formatInstant } from "../../codec/values.js";
 import type { AdminPage, AdminQueue, BulkAction, HistoryOptions, JobFilter, JobListOptions, PageOptions } from "../../model/admin.js";
 import type { Job, JobState } from "../../model/job.js";
@@ -60,10 +62,18 @@ export class HttpAdmin implements AdminTransport {
   async resumeQueue(name: string, call?: CallOptions): Promise<void> {
     await this.http.call("POST", `${BASE}/queues/${enc(name)}/resume`, {}, call, "admin.resumeQueue");
   }
-  async purgeQueue(name: string, req: { states: JobState[]; olderThan?: Date; confirm: boolean }, call?: CallOptions) {
+  async purgeQueue(name: string, req: { states: JobState[]; olderThan?: Date; confirm: boolean; limit?: number }, call?: CallOptions) {
     const body: JsonObject = { states: req.states, confirm: req.confirm };
     if (req.olderThan) body.older_than = formatInstant(req.olderThan);
+    if (req.limit !== undefined) body.limit = req.limit;
     return purgeResultFromJson(await this.http.call("DELETE", `${BASE}/queues/${enc(name)}/jobs`, body, call, "admin.purgeQueue"));
+  }
+
+  async setQueueRetention(name: string, retention: QueueRetention | null, call?: CallOptions): Promise<QueueRetention | undefined> {
+    const n = retention === null ? null : normalizeRetention(retention);
+    const body: JsonObject = { retention: n ? retentionToJson(n) : null };
+    const b = await this.http.call("PUT", `${BASE}/queues/${enc(name)}/config`, body, call, "admin.setQueueRetention");
+    return retentionModelFromJson(unwrap(b, "queue").retention);
   }
 
   async listJobs(opts: JobListOptions, call?: CallOptions): Promise<AdminPage<Job>> {

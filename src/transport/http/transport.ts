@@ -12,7 +12,9 @@ import { matchesFilter, type EventFilter, type OjsEvent } from "../../model/even
 import type { CronJob, Page, ProgressInfo, QueueInfo, QueueStats, SchemaInfo } from "../../model/system.js";
 import type { Workflow, WorkflowDefinition } from "../../model/workflow.js";
 import { parseInstant } from "../../codec/values.js";
-import { ConnectionError } from "../../model/errors.js";
+import { ConnectionError, NotFoundError } from "../../model/errors.js";
+import { checkpointFromJson, checkpointSavedFromJson } from "../../codec/checkpoint.js";
+import type { Checkpoint, CheckpointSaved } from "../../model/checkpoint.js";
 import type { Job, NormalizedJobRequest } from "../../model/job.js";
 import { isJsonObject, type JsonObject, type JsonValue } from "../../model/json.js";
 import type { Health, HealthStatus, HeartbeatResult, Manifest, NackResult, WorkerDirective } from "../../model/system.js";
@@ -452,10 +454,35 @@ export class HttpTransport implements Transport {
     return progressFromJson(await this.call("GET", `/ojs/v1/jobs/${encodeURIComponent(jobId)}/progress`, undefined, opts, "getProgress"), jobId);
   }
 
+  async saveCheckpoint(jobId: string, state: JsonValue, opts?: CallOptions & { workerId?: string }): Promise<CheckpointSaved> {
+    const body: JsonObject = { state };
+    if (opts?.workerId) body.worker_id = opts.workerId;
+    return checkpointSavedFromJson(await this.call("PUT", checkpointPath(jobId), body, opts, "saveCheckpoint"), jobId);
+  }
+
+  async getCheckpoint(jobId: string, opts?: CallOptions): Promise<Checkpoint | undefined> {
+    try {
+      return checkpointFromJson(await this.call("GET", checkpointPath(jobId), undefined, opts, "getCheckpoint"), jobId);
+    } catch (e) {
+      // Our server says which 404 it is; the job's own 404 stays an error.
+      if (e instanceof NotFoundError && e.details?.["reason"] === "no_checkpoint") return undefined;
+      throw e;
+    }
+  }
+
+  async deleteCheckpoint(jobId: string, opts?: CallOptions): Promise<boolean> {
+    const b = await this.call("DELETE", checkpointPath(jobId), undefined, opts, "deleteCheckpoint");
+    return b.deleted !== false;
+  }
+
   async close(): Promise<void> {
     this.closed = true;
     this.agent.destroy();
   }
+}
+
+function checkpointPath(jobId: string): string {
+  return `/ojs/v1/jobs/${encodeURIComponent(jobId)}/checkpoint`;
 }
 
 /**

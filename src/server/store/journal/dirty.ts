@@ -10,6 +10,8 @@ export class Dirty {
   workflows = new Set<string>();
   crons = new Set<string>();
   schemas = new Map<string, { type: string; version: string | number }>();
+  /** Job ids whose checkpoint was saved or dropped. */
+  checkpoints = new Set<string>();
   reset = false;
 
   /** Hands over everything marked so far and starts afresh. */
@@ -20,6 +22,7 @@ export class Dirty {
     [taken.workflows, this.workflows] = [this.workflows, taken.workflows];
     [taken.crons, this.crons] = [this.crons, taken.crons];
     [taken.schemas, this.schemas] = [this.schemas, taken.schemas];
+    [taken.checkpoints, this.checkpoints] = [this.checkpoints, taken.checkpoints];
     taken.reset = this.reset;
     this.reset = false;
     return taken;
@@ -32,6 +35,7 @@ export class Dirty {
     for (const w of d.workflows) this.workflows.add(w);
     for (const c of d.crons) this.crons.add(c);
     for (const [k, v] of d.schemas) this.schemas.set(k, v);
+    for (const id of d.checkpoints) this.checkpoints.add(id);
     this.reset ||= d.reset;
   }
 
@@ -41,5 +45,6 @@ export class Dirty {
     this.workflows.clear();
     this.crons.clear();
     this.schemas.clear();
+    this.checkpoints.clear();
   }
 }

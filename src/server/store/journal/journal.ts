@@ -160,6 +160,10 @@ export class Journal implements ChangeSink {
     this.dirty.schemas.set(`${type}\u0000${version}`, { type, version });
     this.touch();
   }
+  checkpoint(jobId: string): void {
+    this.dirty.checkpoints.add(jobId);
+    this.touch();
+  }
   /** Everything was dropped (the server's reset()). */
   reset(): void {
     this.dirty.clear();
@@ -245,6 +249,11 @@ export class Journal implements ChangeSink {
     for (const id of d.jobs) {
       const rec = core.store.peek(id);
       out.push(frame(rec ? { k: "job", r: savedJob(rec) } : { k: "job-", id }));
+    }
+    // After the jobs: replay restores a checkpoint only for a job it knows.
+    for (const id of d.checkpoints) {
+      const c = core.store.checkpoints.peek(id);
+      out.push(frame(c ? { k: "ckpt", r: c } : { k: "ckpt-", id }));
     }
     for (const name of d.crons) {
       const c = core.cron.peek(name);

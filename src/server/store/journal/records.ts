@@ -13,8 +13,10 @@
 import type { Job, JobError, NormalizedJobRequest } from "../../../model/job.js";
 import type { JsonObject } from "../../../model/json.js";
 import type { RestoredJob } from "../changes.js";
+import type { CheckpointRecord } from "../checkpoints.js";
 import type { CronRecord } from "../cron.js";
 import type { Backpressure } from "../queue.js";
+import type { QueueRetention } from "../retention.js";
 import type { SchemaRecord } from "../schemas.js";
 import { DEFAULT_EFFECTIVE_RETRY, DEFAULT_SHOWN_RETRY } from "../store.js";
 import type { WorkflowRecord } from "../workflows.js";
@@ -34,13 +36,15 @@ export type JournalRecord =
   | { k: "hdr"; v: number; gen: number; at: string }
   | { k: "job"; r: SavedJob }
   | { k: "job-"; id: string }
-  | { k: "queue"; name: string; paused: boolean; rate?: number; bp?: Backpressure }
+  | { k: "queue"; name: string; paused: boolean; rate?: number; bp?: Backpressure; ret?: QueueRetention }
   | { k: "wf"; r: SavedWorkflow }
   | { k: "wf-"; id: string }
   | { k: "cron"; r: SavedCron }
   | { k: "cron-"; name: string }
   | { k: "schema"; r: SchemaRecord }
   | { k: "schema-"; type: string; version: string | number }
+  | { k: "ckpt"; r: CheckpointRecord }
+  | { k: "ckpt-"; id: string }
   | { k: "reset" };
 
 /** Frames one record. */
@@ -163,6 +167,10 @@ export function reviveCron(c: SavedCron): SavedCron {
     nextRunAt: date(c.nextRunAt),
     lastRunAt: date(c.lastRunAt),
   };
+}
+
+export function reviveCheckpoint(c: CheckpointRecord): CheckpointRecord {
+  return { ...c, createdAt: date(c.createdAt)! };
 }
 
 export function reviveSchema(s: SchemaRecord): SchemaRecord {

@@ -8,7 +8,8 @@ import { join } from "node:path";
 import type { ServerCore } from "../../core.js";
 import type { SchemaRecord } from "../schemas.js";
 import { FILE_RE, fileName } from "./file.js";
-import { reviveCron, reviveJob, reviveSchema, reviveWorkflow, scan, type JournalRecord, type SavedCron, type SavedJob, type SavedWorkflow } from "./records.js";
+import type { CheckpointRecord } from "../checkpoints.js";
+import { reviveCheckpoint, reviveCron, reviveJob, reviveSchema, reviveWorkflow, scan, type JournalRecord, type SavedCron, type SavedJob, type SavedWorkflow } from "./records.js";
 
 export interface ReplayResult {
   /** The generation to keep appending to; 0 when the directory held no journal. */
@@ -27,6 +28,7 @@ interface State {
   workflows: Map<string, SavedWorkflow | null>;
   crons: Map<string, SavedCron | null>;
   schemas: Map<string, SchemaRecord | null>;
+  checkpoints: Map<string, CheckpointRecord>;
 }
 
 export async function replay(dir: string, core: ServerCore, log: (line: string) => void): Promise<ReplayResult> {
@@ -61,7 +63,7 @@ export async function replay(dir: string, core: ServerCore, log: (line: string) 
 }
 
 function emptyState(): State {
-  return { jobs: new Map(), queues: new Map(), workflows: new Map(), crons: new Map(), schemas: new Map() };
+  return { jobs: new Map(), queues: new Map(), workflows: new Map(), crons: new Map(), schemas: new Map(), checkpoints: new Map() };
 }
 
 /** Last record wins; a deletion forgets the thing (a later record of the same id brings it back). */
@@ -94,6 +96,12 @@ function apply(st: State, r: JournalRecord): void {
     case "schema-":
       st.schemas.delete(`${r.type}\u0000${r.version}`);
       break;
+    case "ckpt":
+      st.checkpoints.set(r.r.jobId, r.r);
+      break;
+    case "ckpt-":
+      st.checkpoints.delete(r.id);
+      break;
     case "reset":
       Object.assign(st, emptyState());
       break;
@@ -109,9 +117,13 @@ function restore(core: ServerCore, st: State): void {
     core.schemas.register(r.type, r.version, r.schema, r.createdAt);
   }
   for (const q of st.queues.values()) {
-    core.store.configureQueue(q.name, { paused: q.paused, ...(q.rate !== undefined ? { rateLimitPerSecond: q.rate } : {}), backpressure: q.bp ?? null });
+    core.store.configureQueue(q.name, { paused: q.paused, ...(q.rate !== undefined ? { rateLimitPerSecond: q.rate } : {}), backpressure: q.bp ?? null, retention: q.ret ?? null });
   }
   for (const wf of st.workflows.values()) if (wf) core.store.workflows.restore(reviveWorkflow(wf));
   for (const j of st.jobs.values()) if (j) core.store.restoreJob(reviveJob(j));
+  // Once more now that the jobs are back: a retention rule counts the finished jobs it finds when set.
+  for (const q of st.queues.values()) if (q.ret) core.store.retention.set(q.name, q.ret);
+  // A checkpoint whose job was dropped (a "job-" record after it) stays dropped.
+  for (const c of st.checkpoints.values()) if (st.jobs.get(c.jobId)) core.store.checkpoints.restore(reviveCheckpoint(c));
   for (const c of st.crons.values()) if (c) core.cron.restore(reviveCron(c));
 }

@@ -15,6 +15,7 @@ export function queueRecord(core: ServerCore, name: string): JournalRecord | und
   const r: JournalRecord = { k: "queue", name, paused: q.paused };
   if (q.rateLimitPerSecond !== undefined) r.rate = q.rateLimitPerSecond;
   if (q.backpressure) r.bp = q.backpressure;
+  if (q.retention) r.ret = q.retention;
   return r;
 }
 
@@ -25,10 +26,11 @@ export function snapshot(core: ServerCore, gen: number): Buffer[] {
   for (const name of core.store.queueNames()) {
     const r = queueRecord(core, name);
     // A queue with default settings needs no record: it comes back with its first job.
-    if (r && r.k === "queue" && (r.paused || r.rate !== undefined || r.bp !== undefined)) out.push(frame(r));
+    if (r && r.k === "queue" && (r.paused || r.rate !== undefined || r.bp !== undefined || r.ret !== undefined)) out.push(frame(r));
   }
   for (const wf of core.store.workflows.records()) out.push(frame({ k: "wf", r: savedWorkflow(wf) }));
   for (const rec of core.store.rawJobRecords()) out.push(frame({ k: "job", r: savedJob(rec) }));
+  for (const c of core.store.checkpoints.records()) out.push(frame({ k: "ckpt", r: c }));
   for (const c of core.cron.list()) out.push(frame({ k: "cron", r: savedCron(c) }));
   return out;
 }
