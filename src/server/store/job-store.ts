@@ -1,0 +1,259 @@
+/**
+ * The storage seam the protocol adapters call: every read and write of jobs,
+ * queues, dead letters and workers, as promises, so that a store which cannot
+ * answer in the same tick (PostgreSQL, several servers on one database) fits
+ * behind the same adapters as the in-process state machine.
+ *
+ * Two parts: `JobReads` (answers questions, changes nothing a client can see
+ * beyond a worker's last-seen time) and `JobStore` (the mutations, plus the
+ * reads). Errors are the SDK's OjsError classes, rejected rather than thrown:
+ * NotFoundError (`not_found`) for an unknown job, queue or worker,
+ * ConflictError (`invalid_state`/`conflict`) for a transition the job's state
+ * does not allow, DuplicateJobError for a unique-policy rejection,
+ * QueueFullError (`queue_full`) past a queue's depth bound, ValidationError for
+ * bad input, and a retryable `unavailable` OjsError when the store cannot be
+ * reached or written. Adapters map them through the one error table.
+ *
+ * Durability: a mutation's promise resolves once its change survives a crash
+ * in the store's terms (nothing for the memory store; the journal's group
+ * commit; the database's commit). Claims (`fetch`, `openConsumer` deliveries,
+ * `heartbeat`, `markStarted`) need not wait: a claim lost in a crash only means
+ * the job is offered again (at-least-once).
+ *
+ * Ordering: calls made by one caller without awaiting in between take effect
+ * in the order they were made. The memory and journal stores apply each call
+ * synchronously when it is made (their promises only report the outcome), so
+ * the pipelined fast path (grpc/raw.ts) can issue a whole frame of calls and
+ * await them together.
+ *
+ * Records: a `JobRecord` returned is a view of the job at the time of the
+ * answer. Adapters encode `rec.job` and must not keep or change it; the memory
+ * store returns its live record, a database store a fresh copy.
+ *
+ * Implementations: `memoryJobStore()` and `journalJobStore()` in
+ * ./sync-job-store.ts; see docs/stores.md "The seam".
+ */
+import type { JobError } from "../../model/job.js";
+import type { JsonObject, JsonValue } from "../../model/json.js";
+import type { EventFilter, OjsEvent } from "../../model/events.js";
+import type { WorkerDirective } from "../../model/system.js";
+import type { NormalizedJobRequest } from "../../model/job.js";
+import type { Backpressure, MinuteCounts, StateCounts } from "./queue.js";
+import type {
+  Consumer,
+  FetchRequest,
+  HeartbeatOutcome,
+  HeartbeatRequest,
+  JobRecord,
+  NackOptions,
+  Progress,
+  QueueConfig,
+  QueueSummary,
+  SubmitOptions,
+  SubmitResult,
+  WorkerInfo,
+} from "./store.js";
+
+export type {
+  Consumer,
+  FetchRequest,
+  HeartbeatOutcome,
+  HeartbeatRequest,
+  JobRecord,
+  NackOptions,
+  Progress,
+  QueueConfig,
+  QueueSummary,
+  SubmitOptions,
+  SubmitResult,
+  WorkerInfo,
+};
+
+/** One entry of an atomic batch. */
+export interface BatchEntry {
+  req: NormalizedJobRequest;
+  /** Unknown top-level JSON fields, echoed back over HTTP. */
+  extra?: JsonObject;
+}
+
+/** What a StreamJobs subscriber asks for (see JobStore.openConsumer). */
+export interface ConsumerSpec {
+  queues: readonly string[];
+  workerId: string;
+  /** How many jobs may be pushed unsettled; capped by the server's in-flight limits. */
+  maxConcurrent: number;
+  /** Lease length of the jobs pushed; the job's own or the server default when absent. */
+  visibilityTimeoutMs?: number;
+  /**
+   * Called with each job claimed for this consumer, in the store's own turn:
+   * it must not throw and must not wait. A job it cannot hand on goes back
+   * with `release` (or a nack when it never can be encoded).
+   */
+  deliver: (rec: JobRecord) => void;
+  /** The store ended the subscription: its jobs outlived their lease unsettled, or a newer stream of the worker replaced it. */
+  onStale?: (reason: "lease" | "superseded") => void;
+}
+
+/** A queue's operator settings as stored, without its statistics. */
+export interface QueueSettings {
+  paused: boolean;
+  rateLimitPerSecond: number | undefined;
+  backpressure: Backpressure | undefined;
+}
+
+/** Progress a worker reports for an active job (PRG). */
+export interface ProgressUpdate {
+  /** Fraction done; clamped to [0, 1]. */
+  progress?: number;
+  message?: string;
+  data?: JsonObject;
+}
+
+/** The reads of the seam. None of them changes a job. */
+export interface JobReads {
+  /** The job. Rejects with NotFoundError (`not_found`) when no job has the id (never existed, or dropped by retention). */
+  get(id: string): Promise<JobRecord>;
+  /** Whether a job with this id is known (it may be finished). Never rejects for an unknown id. */
+  has(id: string): Promise<boolean>;
+  /**
+   * Every job the store holds, for the admin listing and bulk actions, which
+   * filter and page it themselves. The memory store answers with its live
+   * iterator (do not change the store while iterating); a database store with
+   * a snapshot. Cost: all jobs; keep it off hot paths.
+   */
+  jobRecords(): Promise<Iterable<JobRecord>>;
+  /** Every known queue with its statistics, ordered by name. */
+  listQueues(): Promise<QueueSummary[]>;
+  /** One queue's settings and statistics; a queue never seen answers with zero counts (never rejects for an unknown name). */
+  queueSummary(name: string): Promise<QueueSummary>;
+  /** Per-minute completed/failed counts of the last hour, oldest first; empty for an unknown queue. */
+  queueHistory(name: string): Promise<MinuteCounts[]>;
+  /** Depth and bound of a queue with a backpressure bound, or undefined when it has none (the X-Queue-Depth hint). */
+  pressure(name: string): Promise<{ depth: number; backpressure: Backpressure } | undefined>;
+  /** A queue's operator settings, or undefined for a queue the store does not know. */
+  queueSettings(name: string): Promise<QueueSettings | undefined>;
+  /** Jobs per state, in one queue or all of them. */
+  countByState(queue?: string): Promise<StateCounts>;
+  /** Dead-lettered jobs, oldest first, filtered by queue and paged; `total` counts the whole filtered set. */
+  listDeadLetter(opts?: { queue?: string; offset?: number; limit?: number }): Promise<{ jobs: JobRecord[]; total: number }>;
+  /** How many dead-lettered jobs there are, in one queue or all. */
+  deadLetterCount(queue?: string): Promise<number>;
+  /** A worker as last seen. Rejects with NotFoundError for a worker the store does not know (or has forgotten). */
+  getWorker(workerId: string): Promise<WorkerInfo>;
+  /** Every worker the store remembers (bounded; least recently seen forgotten first). */
+  listWorkers(): Promise<WorkerInfo[]>;
+  /** The newest events matching the filter, oldest first, at most `limit` (bounded by the event buffer). */
+  recentEvents(filter: EventFilter, limit: number): Promise<OjsEvent[]>;
+}
+
+/** The mutations of the seam, and its reads. */
+export interface JobStore extends JobReads {
+  /** What the manifest and health report as the backend: "memory", "journal", "postgres"... */
+  readonly kind: string;
+
+  /**
+   * Stores one validated job: scheduled when it has a future `scheduledAt`,
+   * available otherwise. A unique policy may answer with the existing job
+   * instead (`deduplicated: true`, on_conflict "ignore") or replace it
+   * ("replace"). Rejects with DuplicateJobError (on_conflict "reject"),
+   * QueueFullError past the queue's depth bound.
+   */
+  submit(req: NormalizedJobRequest, opts?: SubmitOptions): Promise<SubmitResult>;
+  /**
+   * Stores every entry or none (atomic): each entry is checked (unique
+   * policies, including duplicates within the batch, and depth bounds) before
+   * any is stored. Answers the records in entry order; rejects as `submit`.
+   */
+  enqueueBatch(entries: readonly BatchEntry[]): Promise<JobRecord[]>;
+
+  /**
+   * Claims up to `count` (default 1, at most 1000) ready jobs of the listed
+   * queues, highest priority then oldest first, for `workerId`, leased for the
+   * request's visibility timeout (else the job's, else the server's). Paused
+   * queues and rate-limited jobs are passed over. A worker told to stop (quiet,
+   * terminate) gets nothing. Answers [] when nothing is ready; never waits for
+   * work (long polling is the adapter's).
+   */
+  fetch(req: FetchRequest): Promise<JobRecord[]>;
+  /**
+   * Registers a push subscriber (StreamJobs): jobs are claimed for it and
+   * handed to `spec.deliver` while it has credit; settling one gives the
+   * credit back. A newer consumer of the same worker supersedes the older one
+   * (whose onStale runs). Resolves with the handle to pass to closeConsumer.
+   */
+  openConsumer(spec: ConsumerSpec): Promise<Consumer>;
+  /** Ends a subscription; its delivered jobs stay active until settled or their lease ends. Idempotent. */
+  closeConsumer(consumer: Consumer): Promise<void>;
+  /**
+   * Hands an active job back as though never fetched (the attempt is not
+   * counted): a pushed job whose stream closed before it reached the worker.
+   * Does nothing for a job that is no longer active.
+   */
+  release(rec: JobRecord): Promise<void>;
+
+  /**
+   * Completes an active job with its result. With `workerId`, the job must be
+   * leased to that worker. Rejects with NotFoundError for an unknown job,
+   * ConflictError (`invalid_state`) when it is not active or leased to another
+   * worker. Answers the completed record.
+   */
+  ack(id: string, result: JsonValue | undefined, workerId?: string): Promise<JobRecord>;
+  /**
+   * Fails the current attempt of an active job. The retry policy (or the
+   * handler's `response`) decides: retryable with a backoff, discarded, or
+   * dead-lettered; `requeue` hands it back without using an attempt. Rejects
+   * as `ack`. Answers the record in its new state (`scheduledAt` is the next
+   * attempt when retryable).
+   */
+  nack(id: string, error: JobError, workerId?: string, opts?: NackOptions): Promise<JobRecord>;
+  /** Cancels a job not yet finished (an active one loses its lease). Rejects with NotFoundError, or ConflictError for a finished job. */
+  cancel(id: string): Promise<JobRecord>;
+  /**
+   * A worker's heartbeat: records its state and last-seen time, extends the
+   * leases of the listed jobs it holds, and tells it what the operator asked
+   * (the directive). Jobs it lists but does not hold come back in `lost`.
+   */
+  heartbeat(req: HeartbeatRequest): Promise<HeartbeatOutcome>;
+  /** The worker started these pushed jobs (fast path). Answers the ids it does not hold. */
+  markStarted(jobIds: readonly string[], workerId: string): Promise<string[]>;
+  /** Progress of an active job (values clamped, not refused). Rejects with NotFoundError, or ConflictError when the job is not active. */
+  reportProgress(id: string, update: ProgressUpdate): Promise<Progress>;
+
+  /** Stops deliveries from a queue (created if unknown). Answers its summary. */
+  pauseQueue(name: string): Promise<QueueSummary>;
+  /** Resumes deliveries from a queue (created if unknown). Answers its summary. */
+  resumeQueue(name: string): Promise<QueueSummary>;
+  /** Changes a queue's settings (pause, rate limit, depth bound); rejects with ValidationError for bad values. */
+  configureQueue(name: string, cfg: QueueConfig): Promise<QueueSummary>;
+
+  /** Puts a dead-lettered job back as available with a fresh attempt count. Rejects with NotFoundError when it is not in the dead letter. */
+  retryDeadLetter(id: string): Promise<JobRecord>;
+  /** Forgets a dead-lettered job. Rejects with NotFoundError when it is not in the dead letter. */
+  deleteDeadLetter(id: string): Promise<void>;
+  /** Puts a discarded (or dead-lettered) job back as available with a fresh attempt count. Rejects with NotFoundError, or ConflictError for another state. */
+  retryDiscarded(id: string): Promise<JobRecord>;
+  /** Forgets a finished job (completed, cancelled, discarded) for good. Rejects with NotFoundError, or ConflictError when the job is not finished. */
+  deleteFinished(id: string): Promise<void>;
+
+  /** Tells a worker what to do at its next heartbeat (quiet, terminate, running; an unknown worker is registered); "running" wakes its streams. */
+  directWorker(workerId: string, directive: WorkerDirective): Promise<WorkerInfo>;
+  /** Forgets a worker (its leases are untouched). Rejects with NotFoundError for a worker the store does not know. */
+  removeWorker(workerId: string): Promise<void>;
+
+  /**
+   * Resolves once every change this store made so far is durable; undefined
+   * when there is nothing to wait for. Adapters whose writes bypass the seam
+   * (workflows, cron, schemas) await it before answering.
+   */
+  durable(): Promise<void> | undefined;
+  /** Releases what the store holds (files, connections) once the server stops; idempotent. */
+  close(): Promise<void>;
+}
+
+/**
+ * Makes the store a server uses. Given what the server already built (the
+ * in-process state machine, which a database store may use for its local
+ * parts: clock, events, workflows, rate limits), it answers the store once it
+ * is ready to serve (the journal replayed, the database reached).
+ */
+export type JobStoreFactory<Core = unknown> = (core: Core) => Promise<JobStore>;
