@@ -71,7 +71,7 @@ export async function getJob(sql: Sql, id: string): Promise<PgJob> {
 }
 
 /** A malformed id is simply not found (ids are uuids in the table). */
-function uuidOrNull(id: string): string {
+export function uuidOrNull(id: string): string {
   return /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(id) ? id : "00000000-0000-0000-0000-000000000000";
 }
 
