@@ -77,21 +77,23 @@ describe("PostgreSQL store: servers killed", () => {
     const url = await cluster!.createDatabase("two_servers");
     const producer = await PgJobStore.open(url, { maintenanceIntervalMs: 100 });
     stores.push(producer);
-    const LEASE = 800;
-    // Server A holds 5 jobs and is killed; its jobs' leases run out.
+    const LEASE = 3000;
+    // Server A holds 5 jobs (its worker is mid-job); server B runs the rest; then A is killed.
     const heldByA = new Map<string, number>();
     const a = await startChild(url, "two", "hold", LEASE, (e) => {
       if (e.ev === "claim") heldByA.set(e.id!, e.deadline!);
     });
     await producer.enqueueBatch(Array.from({ length: 40 }, (_, i) => ({ req: job("two", i) })));
     await eventually(() => heldByA.size === 5, 10_000);
-    await kill9(a);
-    expect(a.signalCode).toBe("SIGKILL");
-    // Server B starts after the kill and runs everything.
     const claimsByB = new Map<string, number>();
     await startChild(url, "two", "run", LEASE, (e, at) => {
       if (e.ev === "claim") claimsByB.set(e.id!, at);
     });
+    await eventually(() => claimsByB.size === 35, 10_000);
+    await kill9(a);
+    expect(a.signalCode).toBe("SIGKILL");
+    // B was serving before A's leases ran out, so it could have taken A's jobs early: it must not.
+    expect(Date.now()).toBeLessThan(Math.min(...heldByA.values()));
     await eventually(async () => (await producer.queueSummary("two")).counts.completed === 40, 20_000, 50);
     // Every job A held was run by B, and only once A's lease on it had ended.
     let heldTwice = 0;
