@@ -11,9 +11,10 @@ import type { EventFilter, OjsEvent } from "../../../model/events.js";
 import type { JobError, JobState, NormalizedJobRequest } from "../../../model/job.js";
 import type { JsonValue } from "../../../model/json.js";
 import type { WorkerDirective } from "../../../model/system.js";
-import type { BatchEntry, ConsumerSpec, JobStore, QueueSettings } from "../job-store.js";
+import type { BatchEntry, ConsumerSpec, JobStore, JobStoreFactory, QueueSettings } from "../job-store.js";
 import { depthOf, zeroCounts, type MinuteCounts, type StateCounts } from "../queue.js";
 import type { Consumer, FetchRequest, HeartbeatOutcome, HeartbeatRequest, JobRecord, NackOptions, Progress, QueueConfig, QueueSummary, SubmitOptions, SubmitResult, WorkerInfo } from "../store.js";
+import { mapRejections, toOjsError } from "./errors.js";
 import { deadLetterCount, deleteJob, listDeadLetter, retryDiscarded } from "./dead-letter.js";
 import type { PgConsumer } from "./dispatcher.js";
 import { PgJobStore, type PgStoreOptions } from "./pg-store.js";
@@ -62,7 +63,7 @@ export class PostgresJobStore implements JobStore {
       return true;
     } catch (e) {
       if (e instanceof NotFoundError) return false;
-      throw e;
+      throw toOjsError(e);
     }
   }
 
@@ -303,4 +304,39 @@ export class PostgresJobStore implements JobStore {
     const now = Date.now();
     for (const [id, d] of this.delivered) if (d.deadline < now) this.settled(id);
   }
+}
+
+// Every promise of the seam rejects with an OjsError (job-store.ts): database failures become unavailable/backend_error.
+mapRejections(PostgresJobStore.prototype, [
+  "get",
+  "jobRecords",
+  "listQueues",
+  "queueSummary",
+  "queueSettings",
+  "countByState",
+  "listDeadLetter",
+  "deadLetterCount",
+  "submit",
+  "enqueueBatch",
+  "fetch",
+  "ack",
+  "nack",
+  "cancel",
+  "heartbeat",
+  "markStarted",
+  "pauseQueue",
+  "resumeQueue",
+  "configureQueue",
+  "retryDeadLetter",
+  "deleteDeadLetter",
+  "retryDiscarded",
+  "deleteFinished",
+]);
+
+/**
+ * The factory startServer uses for `store: "postgres://..."`: opens the pool,
+ * migrates the schema, and answers the store once the database answered.
+ */
+export function postgresJobStore(url: string, options: PgStoreOptions = {}): JobStoreFactory {
+  return () => PostgresJobStore.open(url, options);
 }
