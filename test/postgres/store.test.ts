@@ -69,6 +69,16 @@ describe("PostgreSQL store", () => {
     await expect(a.get("00000000-0000-4000-8000-000000000000")).rejects.toMatchObject({ code: "not_found" });
   });
 
+  it("a client-chosen id enqueued twice is a duplicate, on any server; a batch with one is stored not at all", async () => {
+    const url = await freshDb();
+    const [a, b] = [await open(url), await open(url)];
+    const id = "0190e6a0-0000-7000-8000-000000000001";
+    await a.submit(job("t", "dup", { id }));
+    await expect(b.submit(job("t", "dup", { id }))).rejects.toBeInstanceOf(DuplicateJobError);
+    await expect(b.enqueueBatch([{ req: job("t", "dup") }, { req: job("t", "dup", { id }) }])).rejects.toBeInstanceOf(DuplicateJobError);
+    expect((await a.queueSummary("dup")).counts.available).toBe(1);
+  });
+
   it("claims by priority, then age; a paused queue gives nothing", async () => {
     const url = await freshDb();
     const a = await open(url);

@@ -72,6 +72,8 @@ export interface PostgresCluster {
   url: string;
   port: number;
   dir: string;
+  /** The postmaster's pid (for CPU accounting in benchmarks). */
+  pid(): number;
   /** A fresh database in the cluster, for tests that need an empty schema. */
   createDatabase(name: string): Promise<string>;
   stop(): Promise<void>;
@@ -92,7 +94,7 @@ export async function freePort(): Promise<number> {
 }
 
 /** Starts a private cluster. Throws with initdb's or pg_ctl's output when it cannot. */
-export async function startPostgres(opts: { database?: string } = {}): Promise<PostgresCluster> {
+export async function startPostgres(opts: { database?: string; /** fsync and synchronous commit on (benchmarks); off by default for quick tests. */ durable?: boolean } = {}): Promise<PostgresCluster> {
   const bins = findPostgresBinaries();
   if ("missing" in bins) throw new Error(bins.missing);
   const owner = clusterOwner();
@@ -121,9 +123,7 @@ export async function startPostgres(opts: { database?: string } = {}): Promise<P
         `port = ${port}`,
         `listen_addresses = '127.0.0.1'`,
         `unix_socket_directories = '${dir}'`,
-        "fsync = off",
-        "synchronous_commit = off",
-        "full_page_writes = off",
+        ...(opts.durable ? [] : ["fsync = off", "synchronous_commit = off", "full_page_writes = off"]),
         "max_connections = 100",
         "shared_buffers = 32MB",
         "log_min_messages = warning",
@@ -146,7 +146,8 @@ export async function startPostgres(opts: { database?: string } = {}): Promise<P
     };
     const database = opts.database ?? "ojs";
     const url = await createDatabase(database);
-    return { url, port, dir, createDatabase, stop };
+    const pid = () => Number(readFileSync(join(data, "postmaster.pid"), "utf8").split("\n")[0]);
+    return { url, port, dir, pid, createDatabase, stop };
   } catch (e) {
     await stop();
     throw e;

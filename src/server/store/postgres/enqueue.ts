@@ -99,6 +99,18 @@ export async function enqueueJobs(sql: Sql, inputs: readonly EnqueueInput[], now
     keys.add(b.uniqueKey);
   }
   const queues = [...new Set(built.map((b) => b.job.queue))];
+  // No unique keys: one statement (its own transaction), one round trip: insert, register the queues, notify.
+  if (keys.size === 0) {
+    const rows = await insertRows(
+      sql`
+      WITH ins AS (INSERT INTO ojs_jobs ${sql(built.map(rowOf))} RETURNING *),
+        q AS (INSERT INTO ojs_queues ${sql(queues.map((name) => ({ name })))} ON CONFLICT (name) DO NOTHING),
+        n AS (SELECT pg_notify('ojs_jobs', ${queues.join(",")}))
+      SELECT ins.* FROM ins, n`,
+    );
+    const byId = new Map(rows.map((r) => [r.id, fromRow(r)]));
+    return built.map((b) => ({ job: byId.get(b.job.id)!, deduplicated: false }));
+  }
   return sql.begin(async (tx) => {
     // Unique keys are locked in sorted order, so two batches never wait on each other in a cycle.
     for (const k of [...keys].sort()) await tx`SELECT pg_advisory_xact_lock(hashtextextended(${k}, 0))`;
@@ -115,16 +127,7 @@ export async function enqueueJobs(sql: Sql, inputs: readonly EnqueueInput[], now
     }
     if (toInsert.length) {
       const rows = toInsert.map(rowOf);
-      let inserted: JobRow[];
-      try {
-        inserted = await tx<JobRow[]>`INSERT INTO ojs_jobs ${tx(rows)} RETURNING *`;
-      } catch (e) {
-        if ((e as { code?: string }).code === "23505") {
-          const id = /\(id\)=\(([^)]+)\)/.exec(String((e as { detail?: string }).detail))?.[1];
-          throw new DuplicateJobError(`a job with id ${id ?? "(given)"} already exists`, { jobId: id, details: id ? { existing_job_id: id } : {} });
-        }
-        throw e;
-      }
+      const inserted = await insertRows(tx`INSERT INTO ojs_jobs ${tx(rows)} RETURNING *`);
       const byId = new Map(inserted.map((r) => [r.id, fromRow(r)]));
       let i = 0;
       for (const o of out) if (!o.deduplicated) o.job = byId.get(toInsert[i++]!.job.id)!;
@@ -133,6 +136,19 @@ export async function enqueueJobs(sql: Sql, inputs: readonly EnqueueInput[], now
     }
     return out;
   });
+}
+
+/** Runs an insert of jobs; a client-chosen id that exists already is DuplicateJobError. */
+async function insertRows(q: PromiseLike<readonly unknown[]>): Promise<JobRow[]> {
+  try {
+    return (await q) as JobRow[];
+  } catch (e) {
+    if ((e as { code?: string }).code === "23505") {
+      const id = /\(id\)=\(([^)]+)\)/.exec(String((e as { detail?: string }).detail))?.[1];
+      throw new DuplicateJobError(`a job with id ${id ?? "(given)"} already exists`, { jobId: id, details: id ? { existing_job_id: id } : {} });
+    }
+    throw e;
+  }
 }
 
 function rowOf(b: BuiltJob): Record<string, unknown> {
