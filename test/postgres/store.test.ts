@@ -79,6 +79,25 @@ describe("PostgreSQL store", () => {
     expect((await a.queueSummary("dup")).counts.available).toBe(1);
   });
 
+  it("acks of one tick share a statement, and each caller still gets its own answer", async () => {
+    const url = await freshDb();
+    const a = await open(url);
+    await a.enqueueBatch(Array.from({ length: 20 }, (_, i) => ({ req: job("t", "acks", { args: [i] }) })));
+    const got = await a.fetch({ queues: ["acks"], count: 20, workerId: "w" });
+    const { job: idle } = await a.submit(job("t", "idle"));
+    const answers = await Promise.allSettled([
+      ...got.slice(0, 18).map((g, i) => a.ack(g.job.id, { i }, "w")),
+      a.ack(got[18]!.job.id, null, "someone-else"),
+      a.ack(idle.job.id, null),
+      a.ack("00000000-0000-4000-8000-000000000000", null),
+    ]);
+    for (let i = 0; i < 18; i++) expect(answers[i]).toMatchObject({ status: "fulfilled", value: { job: { state: "completed", result: { i } } } });
+    expect(answers[18]).toMatchObject({ status: "rejected", reason: { code: "conflict" } });
+    expect(answers[19]).toMatchObject({ status: "rejected", reason: { code: "conflict" } });
+    expect(answers[20]).toMatchObject({ status: "rejected", reason: { code: "not_found" } });
+    expect((await a.get(got[18]!.job.id)).job.state).toBe("active");
+  });
+
   it("claims by priority, then age; a paused queue gives nothing", async () => {
     const url = await freshDb();
     const a = await open(url);

@@ -13,7 +13,8 @@ import type { JsonObject, JsonValue } from "../../../model/json.js";
 import { fireDueCron, registerCron, removeCron, type PgCronRegistration } from "./cron.js";
 import { Dispatcher, type PgConsumer } from "./dispatcher.js";
 import { enqueueJobs, type EnqueueOutcome } from "./enqueue.js";
-import { ackJob, cancelJob, claimJobs, getJob, heartbeatJobs, nackJob, reapExpired, type HeartbeatResult, type NackOptions } from "./lifecycle.js";
+import { AckBatcher } from "./ack-batcher.js";
+import { cancelJob, claimJobs, getJob, heartbeatJobs, nackJob, reapExpired, type HeartbeatResult, type NackOptions } from "./lifecycle.js";
 import type { PgJob } from "./rows.js";
 import { migrate } from "./schema.js";
 import { pauseQueue, queueCounts, resumeQueue, type PgQueueSummary } from "./queues.js";
@@ -42,6 +43,7 @@ export interface PgStats {
 export class PgJobStore {
   readonly stats: PgStats = { reclaimed: 0, cronFired: 0, notifications: 0 };
   private readonly dispatcher: Dispatcher;
+  private readonly acks: AckBatcher;
   private timer: NodeJS.Timeout | undefined;
   private maintaining = false;
   private unlisten: (() => Promise<void>) | undefined;
@@ -52,6 +54,7 @@ export class PgJobStore {
     private readonly opts: Required<Omit<PgStoreOptions, "maxConnections">>,
   ) {
     this.dispatcher = new Dispatcher(sql, opts.visibilityTimeoutMs, opts.onError);
+    this.acks = new AckBatcher(sql);
   }
 
   static async open(url: string, options: PgStoreOptions = {}): Promise<PgJobStore> {
@@ -107,7 +110,7 @@ export class PgJobStore {
   }
 
   ack(id: string, result: JsonValue | undefined, workerId?: string): Promise<PgJob> {
-    return ackJob(this.sql, id, result, workerId);
+    return this.acks.ack(id, result, workerId);
   }
 
   async nack(id: string, error: JobError, workerId?: string, opts: NackOptions = {}): Promise<PgJob> {
