@@ -189,6 +189,18 @@ describe("PostgreSQL store", () => {
     expect(b.stats.reclaimed).toBe(1);
   });
 
+  it("finished jobs are deleted after their retention; dead letters and unfinished jobs stay", async () => {
+    const url = await freshDb();
+    const a = await open(url, { finishedRetentionMs: 200 });
+    const { job: done } = await a.submit(job("t", "keep"));
+    const { job: waiting } = await a.submit(job("t", "keep2"));
+    await a.fetch({ queues: ["keep"], workerId: "w" });
+    await a.ack(done.job.id, null, "w");
+    await eventually(() => a.stats.pruned >= 1, 5000, 50);
+    await expect(a.get(done.job.id)).rejects.toMatchObject({ code: "not_found" });
+    expect((await a.get(waiting.job.id)).job.state).toBe("available");
+  });
+
   it("a cron schedule fires once per tick across three servers", async () => {
     const url = await freshDb();
     const servers = [await open(url), await open(url), await open(url)];

@@ -194,3 +194,19 @@ export async function reapExpired(sql: Sql, limit = 1000): Promise<{ reclaimed: 
   const back = rows.filter((r) => r.state === "available");
   return { reclaimed: back.length, discarded: rows.length - back.length + expired.length, queues: [...new Set(back.map((r) => r.queue))] };
 }
+
+/**
+ * Retention: finished jobs (completed, cancelled, discarded but not dead
+ * letters) older than `olderThanMs` are deleted, at most `limit` per call, so
+ * the table does not grow without bound. Dead letters stay until retried or
+ * deleted.
+ */
+export async function pruneFinished(sql: Sql, olderThanMs: number, limit = 1000): Promise<number> {
+  const r = await sql`
+    DELETE FROM ojs_jobs WHERE id IN (
+      SELECT id FROM ojs_jobs
+      WHERE state IN ('completed', 'cancelled', 'discarded') AND NOT dead_letter
+        AND finished_at < now() - make_interval(secs => ${olderThanMs / 1000})
+      LIMIT ${limit} FOR UPDATE SKIP LOCKED)`;
+  return r.count;
+}

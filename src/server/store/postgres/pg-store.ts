@@ -14,7 +14,7 @@ import { fireDueCron, registerCron, removeCron, type PgCronRegistration } from "
 import { Dispatcher, type PgConsumer } from "./dispatcher.js";
 import { enqueueJobs, type EnqueueOutcome } from "./enqueue.js";
 import { AckBatcher } from "./ack-batcher.js";
-import { cancelJob, claimJobs, getJob, heartbeatJobs, nackJob, reapExpired, type HeartbeatResult, type NackOptions } from "./lifecycle.js";
+import { cancelJob, claimJobs, getJob, heartbeatJobs, nackJob, pruneFinished, reapExpired, type HeartbeatResult, type NackOptions } from "./lifecycle.js";
 import type { PgJob } from "./rows.js";
 import { migrate } from "./schema.js";
 import { pauseQueue, queueCounts, resumeQueue, type PgQueueSummary } from "./queues.js";
@@ -30,18 +30,25 @@ export interface PgStoreOptions {
    * offered again well within 1 s of its lease deadline.
    */
   maintenanceIntervalMs?: number;
+  /**
+   * Finished jobs (completed, cancelled, discarded; not dead letters) are
+   * deleted this long after they finished. Default 24 h.
+   */
+  finishedRetentionMs?: number;
   /** Told about errors of background work (reaper, pump, LISTEN); they never reach the process. */
   onError?: (e: unknown) => void;
 }
 
 export interface PgStats {
   reclaimed: number;
+  pruned: number;
   cronFired: number;
   notifications: number;
 }
 
 export class PgJobStore {
-  readonly stats: PgStats = { reclaimed: 0, cronFired: 0, notifications: 0 };
+  readonly stats: PgStats = { reclaimed: 0, pruned: 0, cronFired: 0, notifications: 0 };
+  private lastPrune = 0;
   private readonly dispatcher: Dispatcher;
   private readonly acks: AckBatcher;
   private timer: NodeJS.Timeout | undefined;
@@ -73,6 +80,7 @@ export class PgJobStore {
     const store = new PgJobStore(sql, {
       visibilityTimeoutMs: options.visibilityTimeoutMs ?? 30_000,
       maintenanceIntervalMs: options.maintenanceIntervalMs ?? 250,
+      finishedRetentionMs: options.finishedRetentionMs ?? 24 * 3600_000,
       onError: options.onError ?? ((e) => console.error(`ojs-connect postgres store: ${e instanceof Error ? e.message : String(e)}`)),
     });
     const listener = await sql.listen("ojs_jobs", () => {
@@ -170,6 +178,11 @@ export class PgJobStore {
       this.stats.reclaimed += reaped.reclaimed;
       if (reaped.queues.length) await this.sql`SELECT pg_notify('ojs_jobs', ${reaped.queues.join(",")})`;
       this.stats.cronFired += (await fireDueCron(this.sql)).length;
+      // Retention runs at most once a second: it is bookkeeping, not latency.
+      if (Date.now() - this.lastPrune >= 1000) {
+        this.lastPrune = Date.now();
+        this.stats.pruned += await pruneFinished(this.sql, this.opts.finishedRetentionMs);
+      }
       if (this.dispatcher.size > 0) this.dispatcher.wake();
     } catch (e) {
       if (!this.closing) this.opts.onError(e);

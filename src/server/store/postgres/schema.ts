@@ -94,6 +94,13 @@ CREATE TABLE ojs_rate_limits (
 );
 `,
   },
+  {
+    version: 2,
+    name: "finished jobs by age, for retention",
+    sql: `
+CREATE INDEX ojs_jobs_finished ON ojs_jobs (finished_at) WHERE state IN ('completed','cancelled','discarded') AND NOT dead_letter;
+`,
+  },
 ];
 
 /** Creates or upgrades the schema. Safe to call from many servers at once. Returns the versions it applied. */
