@@ -5,6 +5,8 @@ import { CronScheduler } from "./store/cron.js";
 import type { Journal } from "./store/journal/journal.js";
 import { SchemaRegistry, type SchemaValidationMode } from "./store/schemas.js";
 import { Store, type StoreOptions } from "./store/store.js";
+import type { JobStore } from "./store/job-store.js";
+import { SyncJobStore } from "./store/sync-job-store.js";
 import { PACKAGE_VERSION, SPEC_VERSION } from "./version.js";
 
 /**
@@ -39,7 +41,14 @@ export interface CoreOptions extends StoreOptions {
  * own beyond open streams.
  */
 export class ServerCore {
+  /**
+   * The in-process state machine. Adapters read and write jobs through `jobs`;
+   * they use `store` directly only for what is not behind the seam yet
+   * (clock, events, workflows, rate limits).
+   */
   readonly store: Store;
+  /** Where jobs are read and written (store/job-store.ts): the memory store until startServer() attaches another. */
+  jobs: JobStore;
   readonly cron: CronScheduler;
   readonly schemas = new SchemaRegistry();
   readonly schemaValidation: SchemaValidationMode;
@@ -54,14 +63,27 @@ export class ServerCore {
   readonly counters = new Map<string, number>();
   /** Closers of open long-lived streams (SSE, StreamJobs), ended on close(). */
   readonly streams = new Set<() => void>();
+  private journalBehind: Journal | undefined;
+
   /** The durable journal behind the state machine (store/journal); none for the memory store. */
-  journal: Journal | undefined;
+  get journal(): Journal | undefined {
+    return this.journalBehind;
+  }
+
+  /** Attaching a journal makes `jobs` the journal store (writes answered once on disk); detaching, the memory store again. */
+  set journal(journal: Journal | undefined) {
+    this.journalBehind = journal;
+    this.jobs = journal
+      ? new SyncJobStore(this.store, { kind: "journal", durable: () => journal.durable(), close: () => journal.close() })
+      : new SyncJobStore(this.store, { kind: "memory" });
+  }
 
   constructor(opts: CoreOptions = {}) {
     const { schemaValidation, limits, ...storeOpts } = opts;
     this.limits = resolveLimits(limits);
     this.queued = new QueuedBytes(this.limits.maxQueuedBytes);
     this.store = new Store({ ...storeOpts, accounting: this.queued });
+    this.jobs = new SyncJobStore(this.store, { kind: "memory" });
     this.cron = new CronScheduler(this.store);
     this.schemaValidation = schemaValidation ?? "warn";
     this.conformanceHooks = opts.conformanceHooks ?? false;
@@ -73,7 +95,7 @@ export class ServerCore {
       implementation: { name: "ojs-connect", version: PACKAGE_VERSION, language: "typescript" },
       conformanceLevel: 4,
       protocols: ["http", "grpc"],
-      backend: this.journal ? "journal" : "memory",
+      backend: this.jobs.kind,
       extensions: [...SUPPORTED_EXTENSIONS],
       schemaValidation: this.schemaValidation !== "off",
     };
@@ -85,7 +107,7 @@ export class ServerCore {
       status: degraded ? "degraded" : "ok",
       timestamp: new Date(),
       details: {
-        backend: { type: this.journal ? "journal" : "memory", status: degraded ? "degraded" : "ok" },
+        backend: { type: this.jobs.kind, status: degraded ? "degraded" : "ok" },
         uptime_seconds: Math.floor((Date.now() - this.startedAt) / 1000),
         version: PACKAGE_VERSION,
       },
@@ -107,7 +129,7 @@ export class ServerCore {
    * retryable "unavailable" error when the journal cannot be written.
    */
   durable(): Promise<void> | undefined {
-    return this.journal?.durable();
+    return this.jobs.durable();
   }
 
   count(name: string): void {

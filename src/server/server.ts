@@ -23,7 +23,8 @@ import type { Limits } from "../model/limits.js";
 import type { SchemaValidationMode } from "./store/schemas.js";
 import type { StoreOptions } from "./store/store.js";
 import { tlsFront } from "./tls.js";
-import { Journal, type FsyncMode } from "./store/journal/journal.js";
+import type { FsyncMode } from "./store/journal/journal.js";
+import { attachJobStore, selectJobStore } from "./job-stores.js";
 
 /** Connection limits and timeouts, keepalive and job caps: docs/connections.md. */
 export interface ServerOptions extends SecurityOptions, ConnectionLimitOptions {
@@ -120,19 +121,14 @@ export async function startServer(opts: ServerOptions = {}): Promise<OjsServer> 
     if (status >= 500 && status !== 501 && status !== 503) core.fault(info.error ?? `status ${status}`, `${info.method} ${info.path} (request ${info.requestId}, ${status})`);
   };
   if (opts.fsync !== undefined && opts.fsync !== "always" && opts.fsync !== "none") throw new TypeError(`fsync: must be "always" or "none", not ${String(opts.fsync)}`);
-  if (opts.dataDir !== undefined) {
-    core.journal = await Journal.open(core, {
-      dir: opts.dataDir,
-      ...(opts.fsync ? { fsync: opts.fsync } : {}),
-      ...(opts.journalCompactAtBytes !== undefined ? { compactAtBytes: opts.journalCompactAtBytes } : {}),
-    });
-  }
+  // Where state lives: the one place a store is chosen (job-stores.ts).
+  await attachJobStore(core, selectJobStore(opts));
   const router = httpRoutes(core, new HttpRouter(limits.maxMessageBytes, onResponse, limits.maxDepth), opts.ui ? loadUiAssets() : undefined);
   router.useGuard((req, res, route) => access.authorizeRoute(req, res, route));
   access.onRefusal = (reason) => core.count(`refused_${reason}`);
   // Writes are answered once durable. Fetch and heartbeat need not wait: a claim or lease
   // extension lost in a crash only means the job is offered again (at-least-once).
-  if (core.journal) router.beforeReply = (method, path) => (method === "GET" || /\/workers\/(fetch|heartbeat)$/.test(path) ? undefined : core.durable());
+  router.beforeReply = (method, path) => (method === "GET" || /\/workers\/(fetch|heartbeat)$/.test(path) ? undefined : core.durable());
   const adapter = connectNodeAdapter({
     routes: grpcRoutes(core),
     // connect-node answers its own routes; everything else is the OJS HTTP binding,
@@ -180,7 +176,7 @@ export async function startServer(opts: ServerOptions = {}): Promise<OjsServer> 
 
   await new Promise<void>((resolve, reject) => {
     // Nothing listens: let the next server have the data directory.
-    const failed = (e: Error) => void (core.journal?.close() ?? Promise.resolve()).finally(() => reject(e));
+    const failed = (e: Error) => void core.jobs.close().finally(() => reject(e));
     net.once("error", failed);
     net.listen(opts.port ?? 0, opts.host ?? "127.0.0.1", () => {
       net.off("error", failed);
@@ -198,7 +194,7 @@ export async function startServer(opts: ServerOptions = {}): Promise<OjsServer> 
       core.close();
       guard.close();
       h1.close();
-      await core.journal?.close();
+      await core.jobs.close();
       await new Promise<void>((resolve) => {
         net.close(() => resolve());
         for (const s of sessions) s.close();

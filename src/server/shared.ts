@@ -132,10 +132,10 @@ export function schemaCheck(core: ServerCore, req: NormalizedJobRequest): string
   return issues;
 }
 
-export function enqueueChecked(core: ServerCore, req: NormalizedJobRequest, opts: SubmitOptions = {}): EnqueueOutcome {
+export async function enqueueChecked(core: ServerCore, req: NormalizedJobRequest, opts: SubmitOptions = {}): Promise<EnqueueOutcome> {
   const warnings = schemaCheck(core, req);
   core.queued.admit(core.queued.sizeOf(req.args, req.meta));
-  return { ...core.store.submit(req, opts), warnings };
+  return { ...(await core.jobs.submit(req, opts)), warnings };
 }
 
 // --- views: store records as domain shapes --------------------------------------------

@@ -55,12 +55,12 @@ export class InProcessTransport extends GrpcTransport {
 
   override async reportProgress(jobId: string, update: ProgressUpdate): Promise<void> {
     this.check();
-    this.core.store.reportProgress(jobId, update);
+    await this.core.jobs.reportProgress(jobId, update);
   }
 
   override async getProgress(jobId: string): Promise<ProgressInfo> {
     this.check();
-    const p = this.core.store.get(jobId).progress;
+    const p = (await this.core.jobs.get(jobId)).progress;
     const out: ProgressInfo = { jobId };
     if (!p) return out;
     if (p.value !== undefined) out.progress = p.value;

@@ -11,6 +11,7 @@ import { bulk, listJobs, MAX_BULK_LIMIT, purgeDeadLetter, purgeQueue } from "../
 import { AdminViews } from "../../src/server/admin/views.js";
 import { startServer, type OjsServer } from "../../src/server/index.js";
 import { Store } from "../../src/server/store/store.js";
+import { SyncJobStore } from "../../src/server/store/sync-job-store.js";
 import { FakeClock } from "./fake-clock.js";
 
 function setup() {
@@ -23,68 +24,69 @@ function setup() {
     if (ok) store.ack(id, null, "w");
     else store.nack(id, { code: "e", message: "failed" }, "w");
   };
-  return { clock, store, job, run, views: new AdminViews(store, Date.now()) };
+  const jobs = new SyncJobStore(store, { kind: "memory" });
+  return { clock, store, jobs, job, run, views: new AdminViews(jobs, Date.now(), clock, store.defaultVisibilityMs) };
 }
 
 describe("job search", () => {
-  it("filters by queue, state, exact type, type prefix and creation time", () => {
-    const { clock, store, job } = setup();
+  it("filters by queue, state, exact type, type prefix and creation time", async () => {
+    const { clock, store, jobs, job } = setup();
     const a = job({ type: "mail.send" });
     clock.advance(1000);
     const b = job({ type: "mail.bounce", queue: "other" });
     clock.advance(1000);
     const c = job({ type: "report.build" });
     store.cancel(c.id);
-    const ids = (f: Parameters<typeof listJobs>[1]) => listJobs(store, f).items.map((r) => r.id);
-    expect(ids({ queue: "q" })).toEqual([c.id, a.id]);
-    expect(ids({ state: "cancelled" })).toEqual([c.id]);
-    expect(ids({ type: "mail.send" })).toEqual([a.id]);
-    expect(ids({ type: "mail.*" })).toEqual([b.id, a.id]);
-    expect(ids({ type: "mail." })).toEqual([]);
+    const ids = async (f: Parameters<typeof listJobs>[1]) => (await listJobs(jobs, f)).items.map((r) => r.id);
+    expect(await ids({ queue: "q" })).toEqual([c.id, a.id]);
+    expect(await ids({ state: "cancelled" })).toEqual([c.id]);
+    expect(await ids({ type: "mail.send" })).toEqual([a.id]);
+    expect(await ids({ type: "mail.*" })).toEqual([b.id, a.id]);
+    expect(await ids({ type: "mail." })).toEqual([]);
     const t0 = a.job.createdAt!.getTime();
-    expect(ids({ since: new Date(t0 + 1000) })).toEqual([c.id, b.id]);
-    expect(ids({ until: new Date(t0 + 1000) })).toEqual([a.id]);
-    expect(ids({ since: new Date(t0 + 1000), until: new Date(t0 + 2000) })).toEqual([b.id]);
+    expect(await ids({ since: new Date(t0 + 1000) })).toEqual([c.id, b.id]);
+    expect(await ids({ until: new Date(t0 + 1000) })).toEqual([a.id]);
+    expect(await ids({ since: new Date(t0 + 1000), until: new Date(t0 + 2000) })).toEqual([b.id]);
   });
 
-  it("pages cover every match once, in a stable order, with the total", () => {
-    const { store, job } = setup();
+  it("pages cover every match once, in a stable order, with the total", async () => {
+    const { store, jobs, job } = setup();
     const all = Array.from({ length: 7 }, (_, i) => job({ priority: i % 3 }).id);
     const seen: string[] = [];
     for (let page = 1; page <= 4; page++) {
-      const p = listJobs(store, { perPage: 2, page, order: "asc" });
+      const p = await listJobs(jobs, { perPage: 2, page, order: "asc" });
       expect(p.total).toBe(7);
       seen.push(...p.items.map((r) => r.id));
     }
     expect(seen).toEqual(all);
-    const byPriority = listJobs(store, { sort: "priority", order: "desc", perPage: 100 }).items.map((r) => r.job.priority);
+    const byPriority = (await listJobs(jobs, { sort: "priority", order: "desc", perPage: 100 })).items.map((r) => r.job.priority);
     expect(byPriority).toEqual([2, 2, 1, 1, 0, 0, 0]);
-    expect(() => listJobs(store, { perPage: 101 })).toThrow(ValidationError);
-    expect(() => listJobs(store, { page: 0 })).toThrow(ValidationError);
+    await expect(listJobs(jobs, { perPage: 101 })).rejects.toThrow(ValidationError);
+    await expect(listJobs(jobs, { page: 0 })).rejects.toThrow(ValidationError);
   });
 });
 
 describe("bulk operations", () => {
-  it("refuse to act without confirm: true, and change nothing", () => {
-    const { store, job } = setup();
+  it("refuse to act without confirm: true, and change nothing", async () => {
+    const { store, jobs, job } = setup();
     const j = job();
-    for (const confirm of [undefined, false, "true", 1]) expect(() => bulk(store, "cancel", {}, { confirm })).toThrow(/confirm: must be true/);
-    expect(() => purgeQueue(store, "q", { states: ["available"], confirm: false })).toThrow(ValidationError);
-    expect(() => purgeDeadLetter(store, { confirm: undefined })).toThrow(ValidationError);
+    for (const confirm of [undefined, false, "true", 1]) await expect(bulk(jobs, "cancel", {}, { confirm })).rejects.toThrow(/confirm: must be true/);
+    await expect(purgeQueue(jobs, "q", { states: ["available"], confirm: false })).rejects.toThrow(ValidationError);
+    await expect(purgeDeadLetter(jobs, { confirm: undefined })).rejects.toThrow(ValidationError);
     expect(store.get(j.id).job.state).toBe("available");
   });
 
-  it("act on at most `limit` jobs and report the rest as remaining", () => {
-    const { store, job } = setup();
+  it("act on at most `limit` jobs and report the rest as remaining", async () => {
+    const { store, jobs, job } = setup();
     for (let i = 0; i < 5; i++) job();
-    expect(bulk(store, "cancel", { state: "available" }, { confirm: true, limit: 2 })).toMatchObject({ matched: 5, succeeded: 2, remaining: 3 });
+    expect(await bulk(jobs, "cancel", { state: "available" }, { confirm: true, limit: 2 })).toMatchObject({ matched: 5, succeeded: 2, remaining: 3 });
     expect(store.countByState("q").available).toBe(3);
-    expect(() => bulk(store, "cancel", {}, { confirm: true, limit: MAX_BULK_LIMIT + 1 })).toThrow(/limit/);
-    expect(() => bulk(store, "cancel", {}, { confirm: true, limit: 0 })).toThrow(/limit/);
+    await expect(bulk(jobs, "cancel", {}, { confirm: true, limit: MAX_BULK_LIMIT + 1 })).rejects.toThrow(/limit/);
+    await expect(bulk(jobs, "cancel", {}, { confirm: true, limit: 0 })).rejects.toThrow(/limit/);
   });
 
-  it("retry takes discarded jobs (dead-lettered or not) back with a fresh budget; cancelled ones stay cancelled", () => {
-    const { store, job, run } = setup();
+  it("retry takes discarded jobs (dead-lettered or not) back with a fresh budget; cancelled ones stay cancelled", async () => {
+    const { store, jobs, job, run } = setup();
     const dl = job({ retry: { maxAttempts: 1, onExhaustion: "dead_letter" } as NormalizedJobRequest["retry"] });
     run(dl.id, false);
     const plain = job({ retry: { maxAttempts: 1, onExhaustion: "discard" } as NormalizedJobRequest["retry"] });
@@ -92,39 +94,39 @@ describe("bulk operations", () => {
     const cancelled = job();
     store.cancel(cancelled.id);
     expect(store.get(plain.id).deadLetter).toBe(false);
-    const r = bulk(store, "retry", {}, { confirm: true });
+    const r = await bulk(jobs, "retry", {}, { confirm: true });
     expect(r).toMatchObject({ matched: 3, succeeded: 2, failed: 1 });
     expect(r.errors).toEqual([{ jobId: cancelled.id, error: expect.stringContaining("only a discarded job") }]);
     for (const id of [dl.id, plain.id]) expect(store.get(id).job).toMatchObject({ state: "available", attempt: 0 });
   });
 
-  it("a deadLetter filter retries only what sits in the dead-letter queue", () => {
-    const { store, job, run } = setup();
+  it("a deadLetter filter retries only what sits in the dead-letter queue", async () => {
+    const { store, jobs, job, run } = setup();
     const dl = job({ retry: { maxAttempts: 1, onExhaustion: "dead_letter" } as NormalizedJobRequest["retry"] });
     run(dl.id, false);
     const plain = job({ retry: { maxAttempts: 1, onExhaustion: "discard" } as NormalizedJobRequest["retry"] });
     run(plain.id, false);
-    expect(bulk(store, "retry", { deadLetter: true }, { confirm: true })).toMatchObject({ matched: 1, succeeded: 1 });
+    expect(await bulk(jobs, "retry", { deadLetter: true }, { confirm: true })).toMatchObject({ matched: 1, succeeded: 1 });
     expect(store.get(dl.id).job.state).toBe("available");
     expect(store.get(plain.id).job.state).toBe("discarded");
     expect(store.deadLetterCount()).toBe(0);
   });
 
-  it("delete removes finished jobs only; an active job is never deleted or purged", () => {
-    const { store, job, run } = setup();
+  it("delete removes finished jobs only; an active job is never deleted or purged", async () => {
+    const { store, jobs, job, run } = setup();
     const done = job();
     run(done.id);
     const active = job();
     store.fetch({ queues: ["q"], count: 1, workerId: "w" });
-    const r = bulk(store, "delete", {}, { confirm: true });
+    const r = await bulk(jobs, "delete", {}, { confirm: true });
     expect(r).toMatchObject({ matched: 2, succeeded: 1, failed: 1 });
     expect(store.has(done.id)).toBe(false);
     expect(store.get(active.id).job.state).toBe("active");
-    expect(() => purgeQueue(store, "q", { states: ["active"], confirm: true })).toThrow(/active/);
+    await expect(purgeQueue(jobs, "q", { states: ["active"], confirm: true })).rejects.toThrow(/active/);
   });
 
-  it("purge takes states and an age: waiting jobs are cancelled then removed, counters follow", () => {
-    const { clock, store, job, run } = setup();
+  it("purge takes states and an age: waiting jobs are cancelled then removed, counters follow", async () => {
+    const { clock, store, jobs, job, run } = setup();
     const old = job();
     run(old.id);
     clock.advance(60_000);
@@ -132,43 +134,43 @@ describe("bulk operations", () => {
     run(recent.id);
     const waiting = job();
     const cut = new Date(clock.now() - 30_000);
-    expect(purgeQueue(store, "q", { states: ["completed"], olderThan: cut, confirm: true })).toEqual({ purgedCount: 1, states: ["completed"] });
+    expect(await purgeQueue(jobs, "q", { states: ["completed"], olderThan: cut, confirm: true })).toEqual({ purgedCount: 1, states: ["completed"] });
     expect(store.has(old.id)).toBe(false);
     expect(store.has(recent.id)).toBe(true);
-    expect(purgeQueue(store, "q", { states: ["available", "completed"], confirm: true }).purgedCount).toBe(2);
+    expect((await purgeQueue(jobs, "q", { states: ["available", "completed"], confirm: true })).purgedCount).toBe(2);
     expect(store.has(waiting.id)).toBe(false);
     expect(store.countByState("q")).toMatchObject({ available: 0, completed: 0, cancelled: 0 });
   });
 });
 
 describe("views", () => {
-  it("throughput is the mean per minute over five minutes, history buckets by period", () => {
-    const { clock, store, job, run, views } = setup();
+  it("throughput is the mean per minute over five minutes, history buckets by period", async () => {
+    const { clock, store, jobs, job, run, views } = setup();
     for (let i = 0; i < 10; i++) run(job().id);
     run(job({ retry: { maxAttempts: 1, onExhaustion: "discard" } as NormalizedJobRequest["retry"] }).id, false);
-    expect(views.stats().throughput).toEqual({ processedPerMinute: 2, failedPerMinute: 0.2 });
-    expect(views.queue("q").throughput.processedPerMinute).toBe(2);
+    expect((await views.stats()).throughput).toEqual({ processedPerMinute: 2, failedPerMinute: 0.2 });
+    expect((await views.queue("q")).throughput.processedPerMinute).toBe(2);
     clock.advance(2 * 60_000);
     for (let i = 0; i < 5; i++) run(job().id);
-    const h1 = views.history({ period: "1m", since: new Date(clock.now() - 3 * 60_000) });
+    const h1 = await views.history({ period: "1m", since: new Date(clock.now() - 3 * 60_000) });
     expect(h1.points.map((p) => p.processed)).toEqual([0, 10, 0, 5]);
-    const h5 = views.history({ period: "1h" });
+    const h5 = await views.history({ period: "1h" });
     expect(h5.points.reduce((n, p) => n + p.processed, 0)).toBe(15);
-    expect(views.history({ period: "5m", queue: "nope" }).points.every((p) => p.processed === 0)).toBe(true);
+    expect((await views.history({ period: "5m", queue: "nope" })).points.every((p) => p.processed === 0)).toBe(true);
     // Five minutes later the burst has left the throughput window.
     clock.advance(6 * 60_000);
-    expect(views.stats().throughput.processedPerMinute).toBe(0);
+    expect((await views.stats()).throughput.processedPerMinute).toBe(0);
   });
 
-  it("workers carry a summary by state and are stale after the visibility timeout without a heartbeat", () => {
-    const { clock, store, views } = setup();
+  it("workers carry a summary by state and are stale after the visibility timeout without a heartbeat", async () => {
+    const { clock, store, jobs, views } = setup();
     store.heartbeat({ workerId: "a", jobIds: [] });
     store.heartbeat({ workerId: "b", state: "quiet", jobIds: [] });
     clock.advance(store.defaultVisibilityMs + 1);
     store.heartbeat({ workerId: "a", jobIds: [] });
-    const list = views.listWorkers({ perPage: 1 });
+    const list = await views.listWorkers({ perPage: 1 });
     expect(list).toMatchObject({ total: 2, page: 1, perPage: 1, summary: { total: 2, running: 1, quiet: 1, stale: 1 } });
-    expect(views.worker("b").stale).toBe(true);
+    expect((await views.worker("b")).stale).toBe(true);
   });
 });
 

@@ -8,7 +8,7 @@
 import type { AdminPage, BulkAction, BulkResult, JobFilter, JobListOptions, PurgeResult } from "../../model/admin.js";
 import { OjsError, ValidationError } from "../../model/errors.js";
 import { TERMINAL_STATES, type JobState } from "../../model/job.js";
-import type { JobRecord, Store } from "../store/store.js";
+import type { JobRecord, JobStore } from "../store/job-store.js";
 import { pageOf } from "./views.js";
 
 export const DEFAULT_BULK_LIMIT = 1000;
@@ -52,11 +52,11 @@ function sortKey(r: JobRecord, field: NonNullable<JobListOptions["sort"]>): numb
   return d?.getTime() ?? 0;
 }
 
-export function listJobs(store: Store, opts: JobListOptions): AdminPage<JobRecord> {
+export async function listJobs(store: JobStore, opts: JobListOptions): Promise<AdminPage<JobRecord>> {
   const { page, perPage } = pageOf(opts);
   const match = jobMatcher(opts);
   const all: JobRecord[] = [];
-  for (const r of store.jobRecords()) if (match(r)) all.push(r);
+  for (const r of await store.jobRecords()) if (match(r)) all.push(r);
   const field = opts.sort ?? "created_at";
   const dir = (opts.order ?? "desc") === "asc" ? 1 : -1;
   const from = (page - 1) * perPage;
@@ -78,9 +78,9 @@ function bulkLimit(limit: number | undefined): number {
   return limit;
 }
 
-const ACTIONS: Record<BulkAction, (store: Store, id: string) => void> = {
-  retry: (store, id) => void store.retryDiscarded(id),
-  cancel: (store, id) => void store.cancel(id),
+const ACTIONS: Record<BulkAction, (store: JobStore, id: string) => Promise<unknown>> = {
+  retry: (store, id) => store.retryDiscarded(id),
+  cancel: (store, id) => store.cancel(id),
   delete: (store, id) => store.deleteFinished(id),
 };
 
@@ -89,27 +89,26 @@ const ACTIONS: Record<BulkAction, (store: Store, id: string) => void> = {
  * A job the action does not apply to (retrying an active job, deleting a
  * waiting one) counts as failed with the reason, and the others go on.
  */
-export function bulk(store: Store, action: BulkAction, filter: JobFilter, opts: { confirm: unknown; limit?: number }): BulkResult {
+export async function bulk(store: JobStore, action: BulkAction, filter: JobFilter, opts: { confirm: unknown; limit?: number }): Promise<BulkResult> {
   requireConfirm(opts.confirm, `${action} jobs in bulk`);
   const limit = bulkLimit(opts.limit);
   const match = jobMatcher(filter);
   const targets: string[] = [];
   let matched = 0;
-  for (const r of store.jobRecords()) {
+  for (const r of await store.jobRecords()) {
     if (!match(r)) continue;
     matched++;
     if (targets.length < limit) targets.push(r.id);
   }
   const result: BulkResult = { action, matched, succeeded: 0, failed: 0, remaining: matched - targets.length, errors: [] };
-  for (const id of targets) {
-    try {
-      ACTIONS[action](store, id);
-      result.succeeded++;
-    } catch (e) {
-      result.failed++;
-      if (result.errors.length < MAX_LISTED_ERRORS) result.errors.push({ jobId: id, error: e instanceof OjsError ? e.message : String(e) });
-    }
-  }
+  // Issued together (the store applies them in order) and awaited together: one durable write, not one per job.
+  const outcomes = await Promise.allSettled(targets.map((id) => ACTIONS[action](store, id)));
+  outcomes.forEach((o, i) => {
+    if (o.status === "fulfilled") return void result.succeeded++;
+    result.failed++;
+    const e: unknown = o.reason;
+    if (result.errors.length < MAX_LISTED_ERRORS) result.errors.push({ jobId: targets[i]!, error: e instanceof OjsError ? e.message : String(e) });
+  });
   return result;
 }
 
@@ -125,38 +124,40 @@ function ageOf(r: JobRecord): number {
  * states. Waiting jobs are cancelled first (their workflows move on), active
  * ones are never purged: a worker holds them.
  */
-export function purgeQueue(store: Store, queue: string, opts: { states: JobState[]; olderThan?: Date; confirm: unknown }): PurgeResult {
+export async function purgeQueue(store: JobStore, queue: string, opts: { states: JobState[]; olderThan?: Date; confirm: unknown }): Promise<PurgeResult> {
   requireConfirm(opts.confirm, "purge a queue");
   if (opts.states.length === 0) throw invalid("states", "must name at least one state");
   if (opts.states.includes("active")) throw invalid("states", "active jobs cannot be purged (a worker holds them); cancel them instead");
   const states = new Set(opts.states);
   const before = opts.olderThan?.getTime();
   const ids: string[] = [];
-  for (const r of store.jobRecords()) {
+  for (const r of await store.jobRecords()) {
     if (r.job.queue !== queue || !states.has(r.job.state)) continue;
     if (before !== undefined && ageOf(r) >= before) continue;
     ids.push(r.id);
   }
-  let purged = 0;
-  for (const id of ids) {
-    const r = store.get(id);
-    if (!TERMINAL_STATES.has(r.job.state)) store.cancel(id);
-    store.deleteFinished(id);
-    purged++;
-  }
-  return { purgedCount: purged, states: [...states] };
+  // Issued together, in order, and awaited together (one durable write); the first failure fails the purge.
+  await Promise.all(
+    ids.map((id) =>
+      store.get(id).then((r) => {
+        const cancelled = TERMINAL_STATES.has(r.job.state) ? undefined : store.cancel(id);
+        return Promise.all([cancelled, store.deleteFinished(id)]);
+      }),
+    ),
+  );
+  return { purgedCount: ids.length, states: [...states] };
 }
 
 /** DELETE /admin/dead-letter: removes dead-lettered jobs, of one queue and older than a time when asked. */
-export function purgeDeadLetter(store: Store, opts: { queue?: string; olderThan?: Date; confirm: unknown }): PurgeResult {
+export async function purgeDeadLetter(store: JobStore, opts: { queue?: string; olderThan?: Date; confirm: unknown }): Promise<PurgeResult> {
   requireConfirm(opts.confirm, "purge the dead-letter queue");
   const before = opts.olderThan?.getTime();
   const ids: string[] = [];
-  for (const r of store.jobRecords()) {
+  for (const r of await store.jobRecords()) {
     if (!r.deadLetter || (opts.queue !== undefined && r.job.queue !== opts.queue)) continue;
     if (before !== undefined && ageOf(r) >= before) continue;
     ids.push(r.id);
   }
-  for (const id of ids) store.deleteDeadLetter(id);
+  await Promise.all(ids.map((id) => store.deleteDeadLetter(id)));
   return { purgedCount: ids.length, states: ["discarded"] };
 }

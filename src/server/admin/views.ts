@@ -18,7 +18,8 @@ import type {
 } from "../../model/admin.js";
 import { ValidationError } from "../../model/errors.js";
 import type { MinuteCounts } from "../store/queue.js";
-import type { QueueSummary, Store, WorkerInfo } from "../store/store.js";
+import type { Clock } from "../store/clock.js";
+import type { JobStore, QueueSummary, WorkerInfo } from "../store/job-store.js";
 
 export const DEFAULT_PER_PAGE = 20;
 export const MAX_PER_PAGE = 100;
@@ -55,32 +56,35 @@ function throughputOf(minutes: readonly MinuteCounts[], now: number): Throughput
 
 export class AdminViews {
   constructor(
-    private readonly store: Store,
+    private readonly store: JobStore,
     private readonly startedAt: number,
+    private readonly clock: Clock,
+    /** A worker unheard of for longer than this is stale. */
+    private readonly staleAfterMs: number,
   ) {}
 
-  private queueOf(s: QueueSummary): AdminQueue {
+  private async queueOf(s: QueueSummary): Promise<AdminQueue> {
     return {
       name: s.name,
       state: s.paused ? "paused" : "active",
       paused: s.paused,
       counts: { ...s.counts },
       deadLetter: s.dead,
-      throughput: throughputOf(this.store.queueHistory(s.name), this.store.clock.now()),
+      throughput: throughputOf(await this.store.queueHistory(s.name), this.clock.now()),
       createdAt: s.createdAt,
     };
   }
 
-  listQueues(opts: PageOptions): AdminPage<AdminQueue> {
-    const all = this.store.listQueues();
+  async listQueues(opts: PageOptions): Promise<AdminPage<AdminQueue>> {
+    const all = await this.store.listQueues();
     const page = paginate(all, opts);
-    return { ...page, items: page.items.map((s) => this.queueOf(s)) };
+    return { ...page, items: await Promise.all(page.items.map((s) => this.queueOf(s))) };
   }
 
-  queue(name: string): AdminQueueDetail {
-    const s = this.store.queueSummary(name);
+  async queue(name: string): Promise<AdminQueueDetail> {
+    const s = await this.store.queueSummary(name);
     const d: AdminQueueDetail = {
-      ...this.queueOf(s),
+      ...(await this.queueOf(s)),
       depth: s.depth,
       configuration: {},
       lastHour: { completed: s.lastHour.completed, failed: s.lastHour.failed, avgDurationMs: s.lastHour.avgDurationMs, avgWaitMs: s.lastHour.avgWaitMs },
@@ -89,7 +93,7 @@ export class AdminViews {
     if (s.backpressure) d.configuration.maxDepth = s.backpressure.maxDepth;
     if (s.counts.available > 0) {
       let oldest: number | undefined;
-      for (const r of this.store.jobRecords()) {
+      for (const r of await this.store.jobRecords()) {
         if (r.job.queue !== name || r.job.state !== "available") continue;
         const t = (r.job.enqueuedAt ?? r.job.createdAt)?.getTime();
         if (t !== undefined && (oldest === undefined || t < oldest)) oldest = t;
@@ -108,13 +112,13 @@ export class AdminViews {
       activeJobIds: [...w.activeJobIds],
       startedAt: new Date(w.firstSeen),
       lastHeartbeatAt: new Date(w.lastSeen),
-      stale: now - w.lastSeen > this.store.defaultVisibilityMs,
+      stale: now - w.lastSeen > this.staleAfterMs,
     };
   }
 
-  listWorkers(opts: PageOptions): WorkerList {
-    const now = this.store.clock.now();
-    const all = this.store.listWorkers().map((w) => this.workerOf(w, now));
+  async listWorkers(opts: PageOptions): Promise<WorkerList> {
+    const now = this.clock.now();
+    const all = (await this.store.listWorkers()).map((w) => this.workerOf(w, now));
     const summary: WorkerList["summary"] = { total: all.length, stale: 0 };
     for (const w of all) {
       summary[w.state] = (summary[w.state] ?? 0) + 1;
@@ -123,38 +127,38 @@ export class AdminViews {
     return { ...paginate(all, opts), summary };
   }
 
-  worker(id: string): AdminWorker {
-    return this.workerOf(this.store.getWorker(id), this.store.clock.now());
+  async worker(id: string): Promise<AdminWorker> {
+    return this.workerOf(await this.store.getWorker(id), this.clock.now());
   }
 
-  stats(): AdminStats {
-    const now = this.store.clock.now();
-    const queues = this.store.listQueues();
-    const minutes = queues.flatMap((q) => this.store.queueHistory(q.name));
+  async stats(): Promise<AdminStats> {
+    const now = this.clock.now();
+    const queues = await this.store.listQueues();
+    const minutes = (await Promise.all(queues.map((q) => this.store.queueHistory(q.name)))).flat();
     return {
       queues: queues.length,
-      workers: this.store.listWorkers().length,
-      jobs: this.store.countByState(),
-      deadLetter: this.store.deadLetterCount(),
+      workers: (await this.store.listWorkers()).length,
+      jobs: await this.store.countByState(),
+      deadLetter: await this.store.deadLetterCount(),
       throughput: throughputOf(minutes, now),
       uptimeSeconds: Math.floor((Date.now() - this.startedAt) / 1000),
     };
   }
 
   /** Completions and failures per period; the server keeps one hour at one-minute resolution. */
-  history(opts: HistoryOptions): StatsHistory {
+  async history(opts: HistoryOptions): Promise<StatsHistory> {
     const period = opts.period ?? "5m";
     const step = HISTORY_PERIODS[period];
-    const now = this.store.clock.now();
+    const now = this.clock.now();
     const until = Math.min(opts.until?.getTime() ?? now, now);
     const since = Math.max(opts.since?.getTime() ?? now - HOUR_MS, now - HOUR_MS);
     if (since > until) throw new ValidationError("since: must be before until", { issues: [{ path: "since", message: "must be before until" }] });
-    const names = opts.queue !== undefined ? [opts.queue] : this.store.listQueues().map((q) => q.name);
+    const names = opts.queue !== undefined ? [opts.queue] : (await this.store.listQueues()).map((q) => q.name);
     const first = Math.floor(since / step) * step;
     const buckets = new Map<number, { processed: number; failed: number }>();
     for (let t = first; t <= until; t += step) buckets.set(t, { processed: 0, failed: 0 });
     for (const name of names) {
-      for (const m of this.store.queueHistory(name)) {
+      for (const m of await this.store.queueHistory(name)) {
         if (m.minute < first || m.minute > until) continue;
         const b = buckets.get(Math.floor(m.minute / step) * step);
         if (!b) continue;

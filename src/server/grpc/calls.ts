@@ -16,15 +16,15 @@ import { checkBatchSize } from "../../model/limits.js";
 import { admitBatch, checkWorkerValue, enqueueChecked, revalidate } from "../shared.js";
 
 /** Validates like the HTTP binding does, then enqueues. The Job is the store's own: encode it, do not keep it. */
-export function enqueueJob(core: ServerCore, req: NormalizedJobRequest): Job {
-  return enqueueChecked(core, revalidate(req, core.store.clock.now(), core.limits)).rec.job;
+export async function enqueueJob(core: ServerCore, req: NormalizedJobRequest): Promise<Job> {
+  return (await enqueueChecked(core, revalidate(req, core.store.clock.now(), core.limits))).rec.job;
 }
 
 /**
  * Atomic batch: `defaults` apply field by field where an entry sets nothing;
  * every entry is validated before any is stored.
  */
-export function enqueueJobs(core: ServerCore, jobs: readonly NormalizedJobRequest[], defaults: Omit<NormalizedJobRequest, "type" | "args"> = {}): Job[] {
+export async function enqueueJobs(core: ServerCore, jobs: readonly NormalizedJobRequest[], defaults: Omit<NormalizedJobRequest, "type" | "args"> = {}): Promise<Job[]> {
   const now = core.store.clock.now();
   checkBatchSize(core.limits, jobs.length);
   const entries = jobs.map((job, i) => {
@@ -36,34 +36,34 @@ export function enqueueJobs(core: ServerCore, jobs: readonly NormalizedJobReques
     }
   });
   admitBatch(core, entries.map((e) => e.req));
-  return core.store.enqueueBatch(entries).map((r) => r.job);
+  return (await core.jobs.enqueueBatch(entries)).map((r) => r.job);
 }
 
-export function ackJob(core: ServerCore, jobId: string, result: JsonValue | undefined, workerId?: string): void {
+export async function ackJob(core: ServerCore, jobId: string, result: JsonValue | undefined, workerId?: string): Promise<void> {
   checkWorkerValue(core, result, "result");
-  core.store.ack(jobId, result, workerId || undefined);
+  await core.jobs.ack(jobId, result, workerId || undefined);
 }
 
 /** proto3 has no "unset" bool: a missing or false `retryable` is taken literally (do not retry). */
-export function nackJob(core: ServerCore, jobId: string, error: JobError | undefined, workerId?: string): NackResult {
+export async function nackJob(core: ServerCore, jobId: string, error: JobError | undefined, workerId?: string): Promise<NackResult> {
   checkWorkerValue(core, error?.details, "error.details");
   const err: JobError = error ? { ...error, retryable: error.retryable ?? false } : { code: "error", message: "", retryable: false };
-  const rec = core.store.nack(jobId, err, workerId || undefined);
+  const rec = await core.jobs.nack(jobId, err, workerId || undefined);
   const out: NackResult = { state: rec.job.state };
   if (rec.job.state === "retryable" && rec.job.scheduledAt) out.nextAttemptAt = rec.job.scheduledAt;
   return out;
 }
 
-export function enqueueCall(core: ServerCore, req: EnqueueRequest): PbJob {
-  return jobToProto(enqueueJob(core, requestFromProto(req.type, req.args, req.options)));
+export async function enqueueCall(core: ServerCore, req: EnqueueRequest): Promise<PbJob> {
+  return jobToProto(await enqueueJob(core, requestFromProto(req.type, req.args, req.options)));
 }
 
-export function ackCall(core: ServerCore, req: AckRequest, workerId?: string): void {
-  ackJob(core, req.jobId, req.result ? resultFromStruct(req.result) : undefined, workerId);
+export async function ackCall(core: ServerCore, req: AckRequest, workerId?: string): Promise<void> {
+  await ackJob(core, req.jobId, req.result ? resultFromStruct(req.result) : undefined, workerId);
 }
 
-export function nackCall(core: ServerCore, req: NackRequest, workerId?: string): NackResponse {
-  const out = nackJob(core, req.jobId, req.error ? jobErrorFromProto(req.error) : undefined, workerId);
+export async function nackCall(core: ServerCore, req: NackRequest, workerId?: string): Promise<NackResponse> {
+  const out = await nackJob(core, req.jobId, req.error ? jobErrorFromProto(req.error) : undefined, workerId);
   const res = create(NackResponseSchema, { state: jobStateToProto(out.state) });
   if (out.nextAttemptAt) res.nextAttemptAt = timestampFromDate(out.nextAttemptAt);
   return res;

@@ -209,47 +209,54 @@ function streamJobs(call: RawCall, core: ServerCore): void {
     } catch (e) {
       return call.fail(new OjsError(`cannot decode StreamJobsRequest: ${(e as Error).message}`, { code: "invalid_request" }));
     }
-    const store = core.store;
-    const consumer = store.openConsumer({
-      queues: req.queues.length ? req.queues : ["default"],
-      workerId: req.workerId || "anonymous",
-      maxConcurrent: req.maxConcurrent > 0 ? req.maxConcurrent : 1,
-      visibilityTimeoutMs: visibility(call),
-      deliver: (rec) => {
-        if (call.closed) return store.release(rec);
-        let bytes: Uint8Array;
-        try {
-          bytes = encodeJob(rec.job);
-        } catch (e) {
-          // Runs inside the store's dispatch: a throw here would end the process. A job that
-          // cannot be encoded never will be; it fails for good, saying why, instead of looping.
-          return undeliverable(core, rec, e);
-        }
-        call.send(bytes);
-      },
-      onStale: (reason) => {
-        core.count(`streams.stale.${reason}`);
-        call.fail(staleStreamError(reason));
-      },
-    });
-    const stop = () => {
-      store.closeConsumer(consumer);
-      call.end();
-    };
-    core.streams.add(stop);
-    call.onClose(() => {
-      core.streams.delete(stop);
-      store.closeConsumer(consumer);
-    });
+    const store = core.jobs;
+    const release = (rec: JobRecord) => void store.release(rec).catch((e: unknown) => core.fault(e, "release of a StreamJobs job"));
+    store
+      .openConsumer({
+        queues: req.queues.length ? req.queues : ["default"],
+        workerId: req.workerId || "anonymous",
+        maxConcurrent: req.maxConcurrent > 0 ? req.maxConcurrent : 1,
+        visibilityTimeoutMs: visibility(call),
+        deliver: (rec) => {
+          if (call.closed) return release(rec);
+          let bytes: Uint8Array;
+          try {
+            bytes = encodeJob(rec.job);
+          } catch (e) {
+            // Runs inside the store's dispatch: a throw here would end the process. A job that
+            // cannot be encoded never will be; it fails for good, saying why, instead of looping.
+            return undeliverable(core, rec, e);
+          }
+          call.send(bytes);
+        },
+        onStale: (reason) => {
+          core.count(`streams.stale.${reason}`);
+          call.fail(staleStreamError(reason));
+        },
+      })
+      .then(
+        (consumer) => {
+          const close = () => void store.closeConsumer(consumer).catch((e: unknown) => core.fault(e, "closing a StreamJobs consumer"));
+          // The stream ended while the store registered the consumer.
+          if (call.closed) return close();
+          const stop = () => {
+            close();
+            call.end();
+          };
+          core.streams.add(stop);
+          call.onClose(() => {
+            core.streams.delete(stop);
+            close();
+          });
+        },
+        (e: unknown) => call.fail(e),
+      );
   });
 }
 
 function undeliverable(core: ServerCore, rec: JobRecord, e: unknown): void {
-  try {
-    core.store.nack(rec.id, { code: "undeliverable", message: `the job cannot be encoded for gRPC: ${(e as Error).message}`, retryable: false }, rec.workerId);
-  } catch {
-    // Already settled elsewhere: nothing left to do.
-  }
+  // Already settled elsewhere when this fails: nothing left to do.
+  core.jobs.nack(rec.id, { code: "undeliverable", message: `the job cannot be encoded for gRPC: ${(e as Error).message}`, retryable: false }, rec.workerId).catch(() => {});
 }
 
 /** Each frame of calls is answered by one frame of outcomes, in order; a failed call never ends the stream. */
@@ -263,15 +270,19 @@ function enqueueStream(call: RawCall, core: ServerCore): void {
       } catch (e) {
         return call.fail(new OjsError(`cannot decode EnqueueStreamRequest: ${(e as Error).message}`, { code: "invalid_request" }));
       }
-      const outcomes: EnqueueOutcome[] = calls.map(({ seq, request }) => {
-        try {
-          if (!request) throw new OjsError("enqueue call without a request", { code: "invalid_request" });
-          return { seq, job: enqueueJob(core, request) };
-        } catch (e) {
-          return { seq, error: callError(e) };
-        }
+      // Every call of the frame is issued now, in order; the frame is answered once all are.
+      const outcomes = calls.map(({ seq, request }): Promise<EnqueueOutcome> => {
+        if (!request) return Promise.resolve({ seq, error: callError(new OjsError("enqueue call without a request", { code: "invalid_request" })) });
+        return enqueueJob(core, request).then(
+          (job) => ({ seq, job }),
+          (e: unknown) => ({ seq, error: callError(e) }),
+        );
       });
-      replies.send(encodeEnqueueStreamResponse(outcomes), (e) => encodeEnqueueStreamResponse(outcomes.map((o) => ("error" in o && o.error ? o : { seq: o.seq, error: callError(e) }))));
+      replies.send(
+        Promise.all(outcomes),
+        encodeEnqueueStreamResponse,
+        (os, e) => os.map((o) => ("error" in o && o.error ? o : { seq: o.seq, error: callError(e) })),
+      );
     },
     () => replies.end(),
   );
@@ -287,24 +298,25 @@ function settleStream(call: RawCall, core: ServerCore): void {
       } catch (e) {
         return call.fail(new OjsError(`cannot decode SettleStreamRequest: ${(e as Error).message}`, { code: "invalid_request" }));
       }
-      const outcomes: SettleOutcome[] = calls.map((c) => {
-        try {
-          if (c.ack) {
-            ackJob(core, c.ack.jobId, c.ack.result, c.workerId);
-            return { seq: c.seq, ack: { acknowledged: true } };
-          }
-          if (c.nack) return { seq: c.seq, nack: nackJob(core, c.nack.jobId, c.nack.error, c.workerId) };
-          if (c.started) {
-            const lost = core.store.markStarted([c.started.jobId], c.workerId || "anonymous");
-            if (lost.length) throw new OjsError(`job ${c.started.jobId} is not active for this worker`, { code: "invalid_state", jobId: c.started.jobId });
+      // Every call of the frame is issued now, in order; the frame is answered once all are.
+      const outcomes = calls.map((c): Promise<SettleOutcome> => {
+        const failed = (e: unknown): SettleOutcome => ({ seq: c.seq, error: callError(e) });
+        if (c.ack) return ackJob(core, c.ack.jobId, c.ack.result, c.workerId).then((): SettleOutcome => ({ seq: c.seq, ack: { acknowledged: true } }), failed);
+        if (c.nack) return nackJob(core, c.nack.jobId, c.nack.error, c.workerId).then((nack): SettleOutcome => ({ seq: c.seq, nack }), failed);
+        if (c.started) {
+          const jobId = c.started.jobId;
+          return core.jobs.markStarted([jobId], c.workerId || "anonymous").then((lost): SettleOutcome => {
+            if (lost.length) throw new OjsError(`job ${jobId} is not active for this worker`, { code: "invalid_state", jobId });
             return { seq: c.seq, started: true };
-          }
-          throw new OjsError("a settle call needs an ack, a nack or a start", { code: "invalid_request" });
-        } catch (e) {
-          return { seq: c.seq, error: callError(e) };
+          }).catch(failed);
         }
+        return Promise.resolve(failed(new OjsError("a settle call needs an ack, a nack or a start", { code: "invalid_request" })));
       });
-      replies.send(encodeSettleStreamResponse(outcomes), (e) => encodeSettleStreamResponse(outcomes.map((o) => ("error" in o && o.error ? o : { seq: o.seq, error: callError(e) }))));
+      replies.send(
+        Promise.all(outcomes),
+        encodeSettleStreamResponse,
+        (os, e) => os.map((o) => ("error" in o && o.error ? o : { seq: o.seq, error: callError(e) })),
+      );
     },
     () => replies.end(),
   );
@@ -319,32 +331,27 @@ function enqueueBatch(call: RawCall, core: ServerCore): void {
     } catch (e) {
       return call.fail(new OjsError(`cannot decode EnqueueBatchRequest: ${(e as Error).message}`, { code: "invalid_request" }));
     }
-    try {
-      const reply = encodeEnqueueBatchResponse(enqueueJobs(core, req.jobs, req.defaults));
-      const barrier = core.durable();
-      if (!barrier) {
+    void (async () => {
+      try {
+        const reply = encodeEnqueueBatchResponse(await enqueueJobs(core, req.jobs, req.defaults));
+        await core.durable();
         call.send(reply);
-        return call.end();
+        call.end();
+      } catch (e) {
+        call.fail(e);
       }
-      barrier.then(
-        () => {
-          call.send(reply);
-          call.end();
-        },
-        (e: unknown) => call.fail(e),
-      );
-    } catch (e) {
-      call.fail(e);
-    }
+    })();
   });
 }
 
 /**
  * Answers of one fast-path stream, in order, each sent once the changes it
- * reports are durable (the journal store). One barrier per frame of calls, so
- * the stream stays pipelined; with nothing to wait for a frame is answered at
- * once, as with the memory store. When the journal cannot be written, the
- * calls of that frame are answered with a retryable "unavailable" error.
+ * reports are durable. The calls of a frame are issued together (the store
+ * applies them in order) and awaited together: one wait per frame, so the
+ * stream stays pipelined. A write's promise resolves once the store has it on
+ * disk (the journal) or at once (memory); the barrier after it covers what
+ * else the frame changed. When the journal cannot be written, the calls of
+ * that frame are answered with a retryable "unavailable" error.
  */
 class DurableReplies {
   private tail: Promise<void> | undefined;
@@ -355,21 +362,29 @@ class DurableReplies {
     private readonly call: RawCall,
   ) {}
 
-  send(reply: Uint8Array, failed: (e: unknown) => Uint8Array): void {
-    const barrier = this.core.durable();
-    if (!barrier && this.pending === 0) {
-      this.call.send(reply);
-      return;
-    }
+  /** `outcomes` never rejects: a failed call is an outcome. `unavailable` turns the successes into errors when durability fails. */
+  send<O>(outcomes: Promise<O[]>, encode: (os: O[]) => Uint8Array, unavailable: (os: O[], e: unknown) => O[]): void {
     this.pending++;
     const prev = this.tail;
-    // Handled at once: a rejection must not wait for the frames ahead of it to be noticed.
-    const answer = barrier ? barrier.then(() => reply, failed) : Promise.resolve(reply);
+    // Started at once: a rejection must not wait for the frames ahead of it to be noticed.
+    const answer = outcomes.then(async (os) => {
+      try {
+        await this.core.durable();
+        return encode(os);
+      } catch (e) {
+        return encode(unavailable(os, e));
+      }
+    });
     this.tail = (async () => {
       if (prev) await prev;
-      const out = await answer;
-      this.pending--;
-      this.call.send(out);
+      try {
+        this.call.send(await answer);
+      } catch (e) {
+        // An answer that cannot be encoded ends the call instead of the process.
+        this.call.fail(e);
+      } finally {
+        this.pending--;
+      }
     })();
   }
 

@@ -28,7 +28,7 @@ import { ConflictError, NotFoundError, ValidationError } from "../../model/error
 import type { OjsEvent } from "../../model/events.js";
 import type { ServerCore } from "../core.js";
 import { admitWorkflow, cronJobOf, queueInfoOf, queueStatsOf, revalidate } from "../shared.js";
-import type { JobRecord } from "../store/store.js";
+import type { JobRecord } from "../store/job-store.js";
 import { matchesFilter } from "../store/event-bus.js";
 import { ackCall, enqueueCall, enqueueJobs, nackCall } from "./calls.js";
 import { staleStreamError, toConnectError } from "./errors.js";
@@ -58,19 +58,20 @@ function offsetCursor(cursor: string): number {
 const NO_BARRIER = new Set(["Manifest", "Health", "GetJob", "ListQueues", "QueueStats", "ListDeadLetter", "ListCron", "GetWorkflow", "Fetch", "Heartbeat", "ListJobs", "ListWorkers"]);
 
 export function grpcRoutes(core: ServerCore): (router: ConnectRouter) => void {
-  const store = core.store;
-  const now = () => store.clock.now();
+  const store = core.jobs;
+  const now = () => core.store.clock.now();
+  const release = (rec: JobRecord) => void store.release(rec).catch((e: unknown) => core.fault(e, "release of a StreamJobs job"));
   const toPb = (rec: JobRecord): PbJob => jobToProto(rec.job);
 
   // Every unary method goes through this: errors become statuses with ErrorInfo,
   // and every response carries the server's version headers.
-  function unary<I, O>(fn: (req: I, ctx: HandlerContext) => O): (req: I, ctx: HandlerContext) => Promise<O> {
+  function unary<I, O>(fn: (req: I, ctx: HandlerContext) => O | Promise<O>): (req: I, ctx: HandlerContext) => Promise<O> {
     return async (req, ctx) => {
       const rid = requestId(ctx);
       ctx.responseHeader.set("x-ojs-server-version", core.manifest().implementation.version);
       ctx.responseHeader.set("x-ojs-conformance-level", "4");
       try {
-        const out = fn(req, ctx);
+        const out = await fn(req, ctx);
         // Answered once durable (the journal store); reads and claims need not wait.
         if (!NO_BARRIER.has(ctx.method.name)) {
           const barrier = core.durable();
@@ -108,11 +109,11 @@ export function grpcRoutes(core: ServerCore): (router: ConnectRouter) => void {
 
     // --- jobs -----------------------------------------------------------------------
 
-    enqueue: unary((req) => ({ job: enqueueCall(core, req) })),
+    enqueue: unary(async (req) => ({ job: await enqueueCall(core, req) })),
 
-    enqueueBatch: unary((req) => {
+    enqueueBatch: unary(async (req) => {
       const t = now();
-      const jobs = enqueueJobs(
+      const jobs = await enqueueJobs(
         core,
         req.jobs.map((entry) => requestFromProto(entry.type, entry.args, entry.options, t)),
         optionsFromProto(req.defaultOptions, t),
@@ -120,14 +121,14 @@ export function grpcRoutes(core: ServerCore): (router: ConnectRouter) => void {
       return { jobs: jobs.map(jobToProto), count: jobs.length };
     }),
 
-    getJob: unary((req) => ({ job: toPb(store.get(req.jobId)) })),
+    getJob: unary(async (req) => ({ job: toPb(await store.get(req.jobId)) })),
 
-    cancelJob: unary((req) => ({ job: toPb(store.cancel(req.jobId)) })),
+    cancelJob: unary(async (req) => ({ job: toPb(await store.cancel(req.jobId)) })),
 
     // --- workers --------------------------------------------------------------------
 
-    fetch: unary((req, ctx) => {
-      const recs = store.fetch({
+    fetch: unary(async (req, ctx) => {
+      const recs = await store.fetch({
         queues: req.queues.length ? req.queues : ["default"],
         count: req.count || 1,
         workerId: req.workerId || undefined,
@@ -136,8 +137,8 @@ export function grpcRoutes(core: ServerCore): (router: ConnectRouter) => void {
       return { jobs: recs.map(toPb) };
     }),
 
-    ack: unary((req) => {
-      ackCall(core, req);
+    ack: unary(async (req) => {
+      await ackCall(core, req);
       return { acknowledged: true };
     }),
 
@@ -147,17 +148,17 @@ export function grpcRoutes(core: ServerCore): (router: ConnectRouter) => void {
      * The proto beats one job. A job this worker no longer holds is refused
      * (not_found or invalid_state) so that the worker learns it lost the job.
      */
-    heartbeat: unary((req) => {
+    heartbeat: unary(async (req) => {
       const workerId = req.workerId || "anonymous";
       const reported = workerStateFromProto(req.currentState);
-      const out = store.heartbeat({
+      const out = await store.heartbeat({
         workerId,
         ...(reported ? { state: reported } : {}),
         jobIds: req.id ? [req.id] : [],
         visibilityTimeoutMs: req.extendBy ? msFromDuration(req.extendBy) : undefined,
       });
       if (req.id && out.lost.includes(req.id)) {
-        if (!store.has(req.id)) throw new NotFoundError(`job ${req.id} not found`, { jobId: req.id });
+        if (!(await store.has(req.id))) throw new NotFoundError(`job ${req.id} not found`, { jobId: req.id });
         throw new ConflictError(`job ${req.id} is not active for worker ${workerId}`, { code: "invalid_state", jobId: req.id });
       }
       const res: { directedState: WorkerState; newDeadline?: ReturnType<typeof timestampFromDate> } = {
@@ -171,7 +172,7 @@ export function grpcRoutes(core: ServerCore): (router: ConnectRouter) => void {
       requestId(ctx);
       const queue = new AsyncQueue<JobRecord>();
       let stale: "lease" | "superseded" | undefined;
-      const consumer = store.openConsumer({
+      const consumer = await store.openConsumer({
         queues: req.queues.length ? req.queues : ["default"],
         workerId: req.workerId || "anonymous",
         maxConcurrent: req.maxConcurrent > 0 ? req.maxConcurrent : 1,
@@ -183,18 +184,21 @@ export function grpcRoutes(core: ServerCore): (router: ConnectRouter) => void {
           queue.end();
         },
       });
+      const close = () => void store.closeConsumer(consumer).catch((e: unknown) => core.fault(e, "closing a StreamJobs consumer"));
       const onAbort = () => {
-        store.closeConsumer(consumer);
+        close();
         queue.end();
       };
       ctx.signal.addEventListener("abort", onAbort, { once: true });
+      // Cut while the store was registering the consumer.
+      if (ctx.signal.aborted) onAbort();
       const stop = () => onAbort();
       core.streams.add(stop);
       try {
         for await (const rec of queue) {
           // The stream may have been cut between claim and write: hand such jobs back at once.
           if (ctx.signal.aborted) {
-            store.release(rec);
+            release(rec);
             continue;
           }
           yield toPb(rec);
@@ -203,8 +207,8 @@ export function grpcRoutes(core: ServerCore): (router: ConnectRouter) => void {
       } finally {
         core.streams.delete(stop);
         ctx.signal.removeEventListener("abort", onAbort);
-        store.closeConsumer(consumer);
-        for (const rec of queue.drain()) store.release(rec);
+        close();
+        for (const rec of queue.drain()) release(rec);
       }
     },
 
@@ -218,7 +222,7 @@ export function grpcRoutes(core: ServerCore): (router: ConnectRouter) => void {
       };
       // Best effort, as the binding allows: a consumer that falls behind loses the oldest events.
       const queue = new AsyncQueue<OjsEvent>(EVENT_BUFFER);
-      const unsubscribe = store.events.subscribe((e) => {
+      const unsubscribe = core.store.events.subscribe((e) => {
         if (matchesFilter(e, filter)) queue.push(e);
       });
       const keepalive = setInterval(() => {
@@ -240,45 +244,45 @@ export function grpcRoutes(core: ServerCore): (router: ConnectRouter) => void {
 
     // --- queues -----------------------------------------------------------------------
 
-    listQueues: unary((req) => {
-      const all = store.listQueues();
+    listQueues: unary(async (req) => {
+      const all = await store.listQueues();
       const offset = offsetCursor(req.cursor);
       const limit = req.limit > 0 ? Math.min(req.limit, 1000) : 100;
       const page = all.slice(offset, offset + limit);
       return { queues: page.map((s) => queueInfoToProto(queueInfoOf(s))), nextCursor: offset + limit < all.length ? String(offset + limit) : "" };
     }),
 
-    queueStats: unary((req) => {
+    queueStats: unary(async (req) => {
       if (!req.queue) throw new ValidationError("queue: required", { issues: [{ path: "queue", message: "required" }] });
-      return { queue: req.queue, stats: queueStatsToProto(queueStatsOf(store.queueSummary(req.queue))) };
+      return { queue: req.queue, stats: queueStatsToProto(queueStatsOf(await store.queueSummary(req.queue))) };
     }),
 
-    pauseQueue: unary((req) => {
+    pauseQueue: unary(async (req) => {
       if (!req.queue) throw new ValidationError("queue: required", { issues: [{ path: "queue", message: "required" }] });
-      store.pauseQueue(req.queue);
+      await store.pauseQueue(req.queue);
       return {};
     }),
 
-    resumeQueue: unary((req) => {
+    resumeQueue: unary(async (req) => {
       if (!req.queue) throw new ValidationError("queue: required", { issues: [{ path: "queue", message: "required" }] });
-      store.resumeQueue(req.queue);
+      await store.resumeQueue(req.queue);
       return {};
     }),
 
     // --- dead letter --------------------------------------------------------------------
 
-    listDeadLetter: unary((req) => {
+    listDeadLetter: unary(async (req) => {
       const offset = offsetCursor(req.cursor);
       const limit = req.limit > 0 ? req.limit : 50;
-      const page = store.listDeadLetter({ ...(req.queue ? { queue: req.queue } : {}), offset, limit });
+      const page = await store.listDeadLetter({ ...(req.queue ? { queue: req.queue } : {}), offset, limit });
       const next = offset + page.jobs.length < page.total ? String(offset + page.jobs.length) : "";
       return { jobs: page.jobs.map(toPb), totalCount: BigInt(page.total), nextCursor: next };
     }),
 
-    retryDeadLetter: unary((req) => ({ job: toPb(store.retryDeadLetter(req.jobId)) })),
+    retryDeadLetter: unary(async (req) => ({ job: toPb(await store.retryDeadLetter(req.jobId)) })),
 
-    deleteDeadLetter: unary((req) => {
-      store.deleteDeadLetter(req.jobId);
+    deleteDeadLetter: unary(async (req) => {
+      await store.deleteDeadLetter(req.jobId);
       return {};
     }),
 
@@ -315,12 +319,12 @@ export function grpcRoutes(core: ServerCore): (router: ConnectRouter) => void {
         }
       });
       admitWorkflow(core, steps);
-      return { workflow: workflowToProto(store.workflows.create(dag.name, "dag", steps)) };
+      return { workflow: workflowToProto(core.store.workflows.create(dag.name, "dag", steps)) };
     }),
 
-    getWorkflow: unary((req) => ({ workflow: workflowToProto(store.workflows.get(req.workflowId)) })),
+    getWorkflow: unary((req) => ({ workflow: workflowToProto(core.store.workflows.get(req.workflowId)) })),
 
-    cancelWorkflow: unary((req) => ({ workflow: workflowToProto(store.workflows.cancel(req.workflowId)) })),
+    cancelWorkflow: unary((req) => ({ workflow: workflowToProto(core.store.workflows.cancel(req.workflowId)) })),
   };
 
   return (router) => {

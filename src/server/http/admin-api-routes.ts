@@ -25,7 +25,7 @@ import { isJsonObject, type JsonObject, type JsonValue } from "../../model/json.
 import { bulk, listJobs, purgeDeadLetter, purgeQueue, requireConfirm } from "../admin/jobs.js";
 import { AdminViews } from "../admin/views.js";
 import type { ServerCore } from "../core.js";
-import type { JobRecord } from "../store/store.js";
+import type { JobRecord } from "../store/job-store.js";
 import { jobJson } from "./routes.js";
 import type { HttpRequest, HttpRouter } from "./router.js";
 
@@ -146,81 +146,84 @@ function adminJobJson(r: JobRecord): JsonObject {
 }
 
 export function registerAdminApiRoutes(core: ServerCore, router: HttpRouter): void {
-  const store = core.store;
-  const views = new AdminViews(store, core.startedAt);
+  const store = core.jobs;
+  const views = new AdminViews(store, core.startedAt, core.store.clock, core.store.defaultVisibilityMs);
 
   // --- queues (§6) ------------------------------------------------------------------------
 
-  router.on("GET", "/ojs/v1/admin/queues", (req) => ({ status: 200, body: pageToJson(views.listQueues(pageFrom(querySource(req.query))), adminQueueToJson) }));
-  router.on("GET", "/ojs/v1/admin/queues/:name", (req) => ({ status: 200, body: queueDetailToJson(views.queue(req.params.name!)) }));
-  router.on("POST", "/ojs/v1/admin/queues/:name/pause", (req) => {
-    store.pauseQueue(req.params.name!);
-    return { status: 200, body: queueDetailToJson(views.queue(req.params.name!)) };
+  router.on("GET", "/ojs/v1/admin/queues", async (req) => ({ status: 200, body: pageToJson(await views.listQueues(pageFrom(querySource(req.query))), adminQueueToJson) }));
+  router.on("GET", "/ojs/v1/admin/queues/:name", async (req) => ({ status: 200, body: queueDetailToJson(await views.queue(req.params.name!)) }));
+  router.on("POST", "/ojs/v1/admin/queues/:name/pause", async (req) => {
+    await store.pauseQueue(req.params.name!);
+    return { status: 200, body: queueDetailToJson(await views.queue(req.params.name!)) };
   });
-  router.on("POST", "/ojs/v1/admin/queues/:name/resume", (req) => {
-    store.resumeQueue(req.params.name!);
-    return { status: 200, body: queueDetailToJson(views.queue(req.params.name!)) };
+  router.on("POST", "/ojs/v1/admin/queues/:name/resume", async (req) => {
+    await store.resumeQueue(req.params.name!);
+    return { status: 200, body: queueDetailToJson(await views.queue(req.params.name!)) };
   });
-  router.on("DELETE", "/ojs/v1/admin/queues/:name/jobs", (req) => {
+  router.on("DELETE", "/ojs/v1/admin/queues/:name/jobs", async (req) => {
     const b = body(req);
     requireConfirm(confirmOf(req, b), "purge a queue");
     const olderThan = olderThanOf(req, b);
-    const out = purgeQueue(store, req.params.name!, { states: statesOf(req, b), ...(olderThan ? { olderThan } : {}), confirm: true });
+    const out = await purgeQueue(store, req.params.name!, { states: statesOf(req, b), ...(olderThan ? { olderThan } : {}), confirm: true });
     return { status: 200, body: purgeResultToJson(out) };
   });
 
   // --- jobs (§7, §8); the bulk routes first: "bulk" must not be read as a job id ---------------
 
-  router.on("GET", "/ojs/v1/admin/jobs", (req) => {
-    const page = listJobs(store, listOptions(req.query));
+  router.on("GET", "/ojs/v1/admin/jobs", async (req) => {
+    const page = await listJobs(store, listOptions(req.query));
     return { status: 200, body: pageToJson(page, adminJobJson) };
   });
   for (const action of ["retry", "cancel", "delete"] as const satisfies readonly BulkAction[]) {
-    router.on("POST", `/ojs/v1/admin/jobs/bulk/${action}`, (req) => {
+    router.on("POST", `/ojs/v1/admin/jobs/bulk/${action}`, async (req) => {
       const b = body(req);
       requireConfirm(b.confirm, `${action} jobs in bulk`);
       if (b.filter !== undefined && !isJsonObject(b.filter)) throw invalid("filter", "must be an object");
       const filter = filterFrom(bodySource(isJsonObject(b.filter) ? b.filter : {}));
       const limit = optInt(bodySource(b), "limit");
-      const out = bulk(store, action, filter, { confirm: true, ...(limit !== undefined ? { limit } : {}) });
+      const out = await bulk(store, action, filter, { confirm: true, ...(limit !== undefined ? { limit } : {}) });
       return { status: 200, body: bulkResultToJson(out) };
     });
   }
-  router.on("GET", "/ojs/v1/admin/jobs/:id", (req) => ({ status: 200, body: adminJobJson(store.get(req.params.id!)) }));
-  router.on("POST", "/ojs/v1/admin/jobs/:id/cancel", (req) => ({ status: 200, body: adminJobJson(store.cancel(req.params.id!)) }));
-  router.on("POST", "/ojs/v1/admin/jobs/:id/retry", (req) => ({ status: 200, body: adminJobJson(store.retryDiscarded(req.params.id!)) }));
-  router.on("DELETE", "/ojs/v1/admin/jobs/:id", (req) => {
-    store.deleteFinished(req.params.id!);
+  router.on("GET", "/ojs/v1/admin/jobs/:id", async (req) => ({ status: 200, body: adminJobJson(await store.get(req.params.id!)) }));
+  router.on("POST", "/ojs/v1/admin/jobs/:id/cancel", async (req) => ({ status: 200, body: adminJobJson(await store.cancel(req.params.id!)) }));
+  router.on("POST", "/ojs/v1/admin/jobs/:id/retry", async (req) => ({ status: 200, body: adminJobJson(await store.retryDiscarded(req.params.id!)) }));
+  router.on("DELETE", "/ojs/v1/admin/jobs/:id", async (req) => {
+    await store.deleteFinished(req.params.id!);
     return { status: 200, body: { deleted: true, job_id: req.params.id! } };
   });
 
   // --- dead letter purge (§11.3; listing and single retry/delete are in admin-routes.ts) -------
 
-  router.on("DELETE", "/ojs/v1/admin/dead-letter", (req) => {
+  router.on("DELETE", "/ojs/v1/admin/dead-letter", async (req) => {
     const b = body(req);
     requireConfirm(confirmOf(req, b), "purge the dead-letter queue");
     const queue = optString({ get: (n) => b[n] ?? req.query.get(n) ?? undefined }, "queue");
     const olderThan = olderThanOf(req, b);
-    const out = purgeDeadLetter(store, { ...(queue !== undefined ? { queue } : {}), ...(olderThan ? { olderThan } : {}), confirm: true });
+    const out = await purgeDeadLetter(store, { ...(queue !== undefined ? { queue } : {}), ...(olderThan ? { olderThan } : {}), confirm: true });
     return { status: 200, body: purgeResultToJson(out) };
   });
 
   // --- workers (§9.1, §9.2; directives are in admin-routes.ts) ----------------------------------
 
-  router.on("GET", "/ojs/v1/admin/workers", (req) => ({ status: 200, body: workerListToJson(views.listWorkers(pageFrom(querySource(req.query)))) }));
-  router.on("GET", "/ojs/v1/admin/workers/:id", (req) => ({ status: 200, body: { ...adminWorkerToJson(views.worker(req.params.id!)), worker: adminWorkerToJson(views.worker(req.params.id!)) } }));
+  router.on("GET", "/ojs/v1/admin/workers", async (req) => ({ status: 200, body: workerListToJson(await views.listWorkers(pageFrom(querySource(req.query)))) }));
+  router.on("GET", "/ojs/v1/admin/workers/:id", async (req) => {
+    const w = adminWorkerToJson(await views.worker(req.params.id!));
+    return { status: 200, body: { ...w, worker: w } };
+  });
 
   // --- statistics (§10) ---------------------------------------------------------------------------
 
-  router.on("GET", "/ojs/v1/admin/stats", () => ({ status: 200, body: statsToJson(views.stats()) }));
-  router.on("GET", "/ojs/v1/admin/stats/history", (req) => {
+  router.on("GET", "/ojs/v1/admin/stats", async () => ({ status: 200, body: statsToJson(await views.stats()) }));
+  router.on("GET", "/ojs/v1/admin/stats/history", async (req) => {
     const src = querySource(req.query);
     const period = optString(src, "period") ?? "5m";
     if (!(period in HISTORY_PERIODS)) throw invalid("period", `must be one of ${Object.keys(HISTORY_PERIODS).join(", ")}`);
     const queue = optString(src, "queue");
     const since = optInstant(src, "since");
     const until = optInstant(src, "until");
-    const h = views.history({ period: period as HistoryPeriod, ...(queue !== undefined ? { queue } : {}), ...(since ? { since } : {}), ...(until ? { until } : {}) });
+    const h = await views.history({ period: period as HistoryPeriod, ...(queue !== undefined ? { queue } : {}), ...(since ? { since } : {}), ...(until ? { until } : {}) });
     return { status: 200, body: historyToJson(h) };
   });
 }

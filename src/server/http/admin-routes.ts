@@ -15,7 +15,7 @@ import type { Limits } from "../../model/limits.js";
 import { admitWorkflow, cronExtraJson, cronJobOf, normalizeWire, queueInfoOf, queueStatsOf } from "../shared.js";
 import { OVERLAP_POLICIES, type CronRecord, type OverlapPolicy } from "../store/cron.js";
 import { parseVersion, type SchemaRecord } from "../store/schemas.js";
-import type { QueueSummary } from "../store/store.js";
+import type { QueueConfig, QueueSummary } from "../store/job-store.js";
 import { eventFilter, intParam, jobJson, lastEventId, objectBody, workerJson } from "./routes.js";
 import type { HttpRequest, HttpRouter } from "./router.js";
 import { sseStream } from "./sse.js";
@@ -93,13 +93,13 @@ function dagFromJson(body: JsonObject, now: number, limits: Readonly<Limits>): {
 }
 
 export function registerAdminRoutes(core: ServerCore, router: HttpRouter): void {
-  const store = core.store;
-  const now = () => store.clock.now();
+  const store = core.jobs;
+  const now = () => core.store.clock.now();
 
   // --- queues -------------------------------------------------------------------------
 
-  router.on("GET", "/ojs/v1/queues", (req) => {
-    const all = store.listQueues();
+  router.on("GET", "/ojs/v1/queues", async (req) => {
+    const all = await store.listQueues();
     const offset = Number(req.query.get("cursor") ?? 0) || 0;
     const limit = intParam(req.query, "limit", 100, 1000) || 100;
     const page = all.slice(offset, offset + limit);
@@ -108,8 +108,8 @@ export function registerAdminRoutes(core: ServerCore, router: HttpRouter): void 
     return { status: 200, body };
   });
 
-  router.on("GET", "/ojs/v1/queues/:name/stats", (req) => {
-    const s = store.queueSummary(req.params.name!);
+  router.on("GET", "/ojs/v1/queues/:name/stats", async (req) => {
+    const s = await store.queueSummary(req.params.name!);
     const queue = { ...queueStatsToJson(queueStatsOf(s), s.counts.completed), pending: s.counts.pending, cancelled: s.counts.cancelled, discarded: s.counts.discarded };
     // The backpressure extension reads a flat "stats" object beside the level-4 "queue" one.
     const stats: JsonObject = { queue: s.name, depth: s.depth, ...queue };
@@ -117,45 +117,45 @@ export function registerAdminRoutes(core: ServerCore, router: HttpRouter): void 
     return { status: 200, body: { queue, stats } };
   });
 
-  router.on("POST", "/ojs/v1/queues/:name/pause", (req) => ({ status: 200, body: { queue: queueJson(store.pauseQueue(req.params.name!)) } }));
-  router.on("POST", "/ojs/v1/queues/:name/resume", (req) => ({ status: 200, body: { queue: queueJson(store.resumeQueue(req.params.name!)) } }));
+  router.on("POST", "/ojs/v1/queues/:name/pause", async (req) => ({ status: 200, body: { queue: queueJson(await store.pauseQueue(req.params.name!)) } }));
+  router.on("POST", "/ojs/v1/queues/:name/resume", async (req) => ({ status: 200, body: { queue: queueJson(await store.resumeQueue(req.params.name!)) } }));
   // Every event stream takes the same query filters and resumes after Last-Event-ID.
   router.on("GET", "/ojs/v1/queues/:name/events", (req) => sseStream(core, { ...eventFilter(req.query), queues: [req.params.name!] }, lastEventId(req)));
 
   // --- dead letter (level 1 routes) ------------------------------------------------------
 
-  router.on("GET", "/ojs/v1/dead-letter", (req) => {
+  router.on("GET", "/ojs/v1/dead-letter", async (req) => {
     const limit = intParam(req.query, "limit", 50, 1000) || 50;
     const offset = intParam(req.query, "offset", Number(req.query.get("cursor") ?? 0) || 0, Number.MAX_SAFE_INTEGER);
     const queue = req.query.get("queue") ?? undefined;
-    const page = store.listDeadLetter({ ...(queue ? { queue } : {}), offset, limit });
+    const page = await store.listDeadLetter({ ...(queue ? { queue } : {}), offset, limit });
     const body: JsonObject = { jobs: page.jobs.map(jobJson), total_count: page.total, total: page.total, limit, offset };
     if (offset + page.jobs.length < page.total) body.next_cursor = String(offset + page.jobs.length);
     return { status: 200, body };
   });
-  router.on("POST", "/ojs/v1/dead-letter/:id/retry", (req) => ({ status: 200, body: { job: jobJson(store.retryDeadLetter(req.params.id!)) } }));
-  router.on("DELETE", "/ojs/v1/dead-letter/:id", (req) => {
-    store.deleteDeadLetter(req.params.id!);
+  router.on("POST", "/ojs/v1/dead-letter/:id/retry", async (req) => ({ status: 200, body: { job: jobJson(await store.retryDeadLetter(req.params.id!)) } }));
+  router.on("DELETE", "/ojs/v1/dead-letter/:id", async (req) => {
+    await store.deleteDeadLetter(req.params.id!);
     return { status: 200, body: { deleted: true, job_id: req.params.id! } };
   });
 
   // --- dead letter (admin API, extension cases) -------------------------------------------
 
-  router.on("GET", "/ojs/v1/admin/dead-letter", (req) => {
+  router.on("GET", "/ojs/v1/admin/dead-letter", async (req) => {
     const perPage = intParam(req.query, "per_page", 20, 1000) || 20;
     const page = Math.max(1, intParam(req.query, "page", 1, Number.MAX_SAFE_INTEGER));
     const queue = req.query.get("queue") ?? undefined;
-    const out = store.listDeadLetter({ ...(queue ? { queue } : {}), offset: (page - 1) * perPage, limit: perPage });
+    const out = await store.listDeadLetter({ ...(queue ? { queue } : {}), offset: (page - 1) * perPage, limit: perPage });
     return { status: 200, body: { items: out.jobs.map(jobJson), pagination: { total: out.total, page, per_page: perPage } } };
   });
-  router.on("GET", "/ojs/v1/admin/dead-letter/stats", () => {
+  router.on("GET", "/ojs/v1/admin/dead-letter/stats", async () => {
     const byQueue: JsonObject = {};
-    for (const q of store.listQueues()) if (q.dead) byQueue[q.name] = q.dead;
-    return { status: 200, body: { total: store.deadLetterCount(), by_queue: byQueue } };
+    for (const q of await store.listQueues()) if (q.dead) byQueue[q.name] = q.dead;
+    return { status: 200, body: { total: await store.deadLetterCount(), by_queue: byQueue } };
   });
-  router.on("POST", "/ojs/v1/admin/dead-letter/:id/retry", (req) => ({ status: 200, body: { job: jobJson(store.retryDeadLetter(req.params.id!)) } }));
-  router.on("DELETE", "/ojs/v1/admin/dead-letter/:id", (req) => {
-    store.deleteDeadLetter(req.params.id!);
+  router.on("POST", "/ojs/v1/admin/dead-letter/:id/retry", async (req) => ({ status: 200, body: { job: jobJson(await store.retryDeadLetter(req.params.id!)) } }));
+  router.on("DELETE", "/ojs/v1/admin/dead-letter/:id", async (req) => {
+    await store.deleteDeadLetter(req.params.id!);
     return { status: 204 };
   });
 
@@ -190,25 +190,25 @@ export function registerAdminRoutes(core: ServerCore, router: HttpRouter): void 
       const flat = flattenWorkflow(def, t);
       kind = flat.kind;
       admitWorkflow(core, flat.steps);
-      w = store.workflows.create(flat.name, flat.kind, flat.steps);
+      w = core.store.workflows.create(flat.name, flat.kind, flat.steps);
     } else {
       const dag = dagFromJson(body, t, core.limits);
       kind = "dag";
       admitWorkflow(core, dag.steps);
-      w = store.workflows.create(dag.name, "dag", dag.steps);
+      w = core.store.workflows.create(dag.name, "dag", dag.steps);
     }
     return { status: 201, body: { workflow: workflowToJson(w, { kind }) }, headers: { location: `/ojs/v1/workflows/${w.id}` } };
   });
   router.on("GET", "/ojs/v1/workflows/:id", (req) => {
-    const w = store.workflows.get(req.params.id!);
-    return { status: 200, body: { workflow: workflowToJson(w, { kind: store.workflows.kindOf(w.id) }) } };
+    const w = core.store.workflows.get(req.params.id!);
+    return { status: 200, body: { workflow: workflowToJson(w, { kind: core.store.workflows.kindOf(w.id) }) } };
   });
   router.on("DELETE", "/ojs/v1/workflows/:id", (req) => {
-    const w = store.workflows.cancel(req.params.id!);
-    return { status: 200, body: { workflow: workflowToJson(w, { kind: store.workflows.kindOf(w.id) }) } };
+    const w = core.store.workflows.cancel(req.params.id!);
+    return { status: 200, body: { workflow: workflowToJson(w, { kind: core.store.workflows.kindOf(w.id) }) } };
   });
   router.on("GET", "/ojs/v1/workflows/:id/events", (req) => {
-    store.workflows.get(req.params.id!);
+    core.store.workflows.get(req.params.id!);
     return sseStream(core, { ...eventFilter(req.query), workflowId: req.params.id! }, lastEventId(req));
   });
 
@@ -254,19 +254,19 @@ export function registerAdminRoutes(core: ServerCore, router: HttpRouter): void 
     ["terminate", "terminate"],
     ["resume", "running"],
   ] as const) {
-    router.on("POST", `/ojs/v1/admin/workers/:id/${action}`, (req) => ({
+    router.on("POST", `/ojs/v1/admin/workers/:id/${action}`, async (req) => ({
       status: 200,
-      body: { worker: workerJson(store.directWorker(req.params.id!, directive), now()) },
+      body: { worker: workerJson(await store.directWorker(req.params.id!, directive), now()) },
     }));
   }
-  router.on("DELETE", "/ojs/v1/admin/workers/:id", (req) => {
-    store.removeWorker(req.params.id!);
+  router.on("DELETE", "/ojs/v1/admin/workers/:id", async (req) => {
+    await store.removeWorker(req.params.id!);
     return { status: 200, body: { deleted: true, worker_id: req.params.id! } };
   });
 
-  router.on("PUT", "/ojs/v1/admin/queues/:name/config", (req) => {
+  router.on("PUT", "/ojs/v1/admin/queues/:name/config", async (req) => {
     const b = objectBody(req);
-    const cfg: Parameters<typeof store.configureQueue>[1] = {};
+    const cfg: QueueConfig = {};
     if (b.backpressure === null) cfg.backpressure = null;
     else if (b.backpressure !== undefined) {
       if (!isJsonObject(b.backpressure)) throw invalid("backpressure", "must be an object");
@@ -281,7 +281,7 @@ export function registerAdminRoutes(core: ServerCore, router: HttpRouter): void 
       cfg.rateLimitPerSecond = b.rate_limit.max_per_second;
     } else if (b.rate_limit === null) cfg.rateLimitPerSecond = 0;
     if (typeof b.paused === "boolean") cfg.paused = b.paused;
-    return { status: 200, body: { queue: queueJson(store.configureQueue(req.params.name!, cfg)) } };
+    return { status: 200, body: { queue: queueJson(await store.configureQueue(req.params.name!, cfg)) } };
   });
 
   // Queues, jobs, bulk actions, workers and statistics of the admin-api extension.

@@ -14,7 +14,7 @@ import { isJsonObject, type JsonObject, type JsonValue } from "../../model/json.
 import type { ServerCore } from "../core.js";
 import { checkBatchSize } from "../../model/limits.js";
 import { admitBatch, checkWorkerValue, enqueueChecked, normalizeWire, schemaCheck } from "../shared.js";
-import type { JobRecord, NackOptions, WorkerInfo } from "../store/store.js";
+import type { Consumer, JobRecord, NackOptions, WorkerInfo } from "../store/job-store.js";
 import { registerAdminRoutes } from "./admin-routes.js";
 import { registerAdminWorkflowRoutes } from "./admin-workflow-routes.js";
 import { registerUiRoutes, type UiAssets } from "./ui-routes.js";
@@ -121,8 +121,9 @@ function longPoll(
   waitMs: number,
   signal: AbortSignal,
 ): Promise<HttpResult> {
-  const store = core.store;
-  return new Promise((resolve) => {
+  const jobs = core.jobs;
+  const release = (rec: JobRecord) => void jobs.release(rec).catch((e: unknown) => core.fault(e, "release of a long-polled job"));
+  return new Promise((resolve, reject) => {
     const got: JobRecord[] = [];
     let done = false;
     const finish = (answer: boolean) => {
@@ -130,27 +131,40 @@ function longPoll(
       done = true;
       clearTimeout(timer);
       signal.removeEventListener("abort", onGone);
-      store.closeConsumer(consumer);
+      if (consumer) void jobs.closeConsumer(consumer).catch((e: unknown) => core.fault(e, "closing a long poll"));
       if (answer) resolve({ status: 200, body: { jobs: got.map(jobJson) } });
       else {
-        for (const r of got) store.release(r);
+        for (const r of got) release(r);
         resolve({ status: 499, body: {} });
       }
     };
     const onGone = () => finish(false);
-    const consumer = store.openConsumer({
+    let consumer: Consumer | undefined;
+    const timer = setTimeout(() => finish(true), waitMs);
+    timer.unref();
+    jobs.openConsumer({
       queues: fetch.queues,
       workerId: fetch.workerId ?? "anonymous",
       maxConcurrent: fetch.count,
       ...(fetch.visibilityTimeoutMs !== undefined ? { visibilityTimeoutMs: fetch.visibilityTimeoutMs } : {}),
       deliver: (rec) => {
-        if (done) return store.release(rec);
+        if (done) return release(rec);
         got.push(rec);
         queueMicrotask(() => finish(true));
       },
-    });
-    const timer = setTimeout(() => finish(true), waitMs);
-    timer.unref();
+    }).then(
+      (c) => {
+        consumer = c;
+        // Over before the store answered: the consumer is closed now that there is one.
+        if (done) void jobs.closeConsumer(c).catch((e: unknown) => core.fault(e, "closing a long poll"));
+      },
+      (e: unknown) => {
+        done = true;
+        clearTimeout(timer);
+        signal.removeEventListener("abort", onGone);
+        reject(e);
+      },
+    );
     if (signal.aborted) onGone();
     else signal.addEventListener("abort", onGone, { once: true });
   });
@@ -158,8 +172,8 @@ function longPoll(
 
 /** `ui`: the dashboard's files (./ui-routes.ts); without them /ui answers 404. */
 export function httpRoutes(core: ServerCore, router = new HttpRouter(), ui?: UiAssets): HttpRouter {
-  const store = core.store;
-  const now = () => store.clock.now();
+  const store = core.jobs;
+  const now = () => core.store.clock.now();
 
   // --- system ---------------------------------------------------------------------------
 
@@ -174,28 +188,28 @@ export function httpRoutes(core: ServerCore, router = new HttpRouter(), ui?: UiA
   // Load balancers probe /health and /ready (observability extension).
   router.on("GET", "/health", health);
   router.on("GET", "/ready", () => (core.draining ? { status: 503, body: { status: "draining" } } : { status: 200, body: { status: "ready" } }));
-  router.on("GET", "/metrics", () => ({ status: 200, text: metrics(core) }));
+  router.on("GET", "/metrics", async () => ({ status: 200, text: await metrics(core) }));
 
   // --- jobs -----------------------------------------------------------------------------
 
-  router.on("POST", "/ojs/v1/jobs", (req) => {
+  router.on("POST", "/ojs/v1/jobs", async (req) => {
     const body = objectBody(req);
     const t = now();
     const { request, extra } = jobRequestFromJson(body, t);
     const normalized = normalizeWire(request, t, core.limits);
-    if (!normalized.rateLimit) applyRateLimitOption(core, body, normalized.queue ?? "default");
-    const out = enqueueChecked(core, normalized, { extra });
+    if (!normalized.rateLimit) await applyRateLimitOption(core, body, normalized.queue ?? "default");
+    const out = await enqueueChecked(core, normalized, { extra });
     const res: JsonObject = { job: jobJson(out.rec) };
     if (out.deduplicated) res.deduplicated = true;
     if (out.warnings.length) res.warnings = out.warnings.map((message) => ({ code: "schema_validation", message }));
     const headers: Record<string, string> = { location: `/ojs/v1/jobs/${out.rec.id}`, ...rateLimitHeaders(core, normalized.rateLimit) };
-    const pressure = pressureHeader(core, out.rec.job.queue);
+    const pressure = await pressureHeader(core, out.rec.job.queue);
     if (pressure) headers["x-ojs-queue-pressure"] = pressure;
     // UQ §5.4: an ignored duplicate answers 200 with the job that already existed.
     return { status: out.deduplicated ? 200 : 201, body: res, headers };
   });
 
-  router.on("POST", "/ojs/v1/jobs/batch", (req) => {
+  router.on("POST", "/ojs/v1/jobs/batch", async (req) => {
     const body = objectBody(req);
     if (!Array.isArray(body.jobs) || body.jobs.length === 0) throw invalid("jobs", "must be a non-empty array of jobs");
     checkBatchSize(core.limits, body.jobs.length);
@@ -209,22 +223,22 @@ export function httpRoutes(core: ServerCore, router = new HttpRouter(), ui?: UiA
       return { req, extra };
     });
     admitBatch(core, entries.map((e) => e.req));
-    const recs = store.enqueueBatch(entries);
+    const recs = await store.enqueueBatch(entries);
     return { status: 201, body: { jobs: recs.map(jobJson), count: recs.length } };
   });
 
-  router.on("GET", "/ojs/v1/jobs/:id", (req) => ({ status: 200, body: { job: jobJson(store.get(req.params.id!)) } }));
+  router.on("GET", "/ojs/v1/jobs/:id", async (req) => ({ status: 200, body: { job: jobJson(await store.get(req.params.id!)) } }));
 
-  router.on("DELETE", "/ojs/v1/jobs/:id", (req) => ({ status: 200, body: { job: jobJson(store.cancel(req.params.id!)) } }));
+  router.on("DELETE", "/ojs/v1/jobs/:id", async (req) => ({ status: 200, body: { job: jobJson(await store.cancel(req.params.id!)) } }));
 
-  const progressJson = (id: string): JsonObject => {
-    const p = store.get(id).progress;
+  const progressJson = async (id: string): Promise<JsonObject> => {
+    const p = (await store.get(id)).progress;
     const o: JsonObject = { job_id: id, progress: p?.value ?? null, message: p?.message ?? null, data: p?.data ?? null };
     if (p) o.updated_at = formatInstant(p.updatedAt);
     return o;
   };
-  router.on("GET", "/ojs/v1/jobs/:id/progress", (req) => ({ status: 200, body: progressJson(req.params.id!) }));
-  router.on("PUT", "/ojs/v1/jobs/:id/progress", (req) => {
+  router.on("GET", "/ojs/v1/jobs/:id/progress", async (req) => ({ status: 200, body: await progressJson(req.params.id!) }));
+  router.on("PUT", "/ojs/v1/jobs/:id/progress", async (req) => {
     const body = objectBody(req);
     const update: { progress?: number; message?: string; data?: JsonObject } = {};
     if (body.progress !== undefined && body.progress !== null) {
@@ -236,18 +250,18 @@ export function httpRoutes(core: ServerCore, router = new HttpRouter(), ui?: UiA
       checkWorkerValue(core, body.data, "data");
       update.data = body.data;
     }
-    store.reportProgress(req.params.id!, update);
-    return { status: 200, body: progressJson(req.params.id!) };
+    await store.reportProgress(req.params.id!, update);
+    return { status: 200, body: await progressJson(req.params.id!) };
   });
 
-  router.on("GET", "/ojs/v1/jobs/:id/events", (req) => {
-    store.get(req.params.id!);
+  router.on("GET", "/ojs/v1/jobs/:id/events", async (req) => {
+    await store.get(req.params.id!);
     return sseStream(core, { ...eventFilter(req.query), jobId: req.params.id! }, lastEventId(req));
   });
 
   // --- workers ------------------------------------------------------------------------------
 
-  router.on("POST", "/ojs/v1/workers/fetch", (req) => {
+  router.on("POST", "/ojs/v1/workers/fetch", async (req) => {
     const body = objectBody(req);
     const count = body.count;
     if (count !== undefined && (typeof count !== "number" || !Number.isInteger(count) || count < 1)) throw invalid("count", "must be a positive integer");
@@ -257,22 +271,22 @@ export function httpRoutes(core: ServerCore, router = new HttpRouter(), ui?: UiA
       workerId: typeof body.worker_id === "string" && body.worker_id ? body.worker_id : undefined,
       visibilityTimeoutMs: optionalMs(body, "visibility_timeout_ms"),
     };
-    const recs = store.fetch(fetch);
+    const recs = await store.fetch(fetch);
     const waitMs = optionalMs(body, "wait_ms");
     if (recs.length > 0 || !waitMs) return { status: 200, body: { jobs: recs.map(jobJson) } };
     return longPoll(core, fetch, Math.min(waitMs, MAX_LONG_POLL_MS), req.signal);
   });
 
-  router.on("POST", "/ojs/v1/workers/ack", (req) => {
+  router.on("POST", "/ojs/v1/workers/ack", async (req) => {
     const body = objectBody(req);
     const id = stringField(body, "job_id");
     const result = "result" in body ? (body.result as JsonValue) : undefined;
     checkWorkerValue(core, result, "result");
-    const rec = store.ack(id, result, typeof body.worker_id === "string" ? body.worker_id : undefined);
+    const rec = await store.ack(id, result, typeof body.worker_id === "string" ? body.worker_id : undefined);
     return { status: 200, body: ackResultToJson(rec.job, rec.extra) };
   });
 
-  router.on("POST", "/ojs/v1/workers/nack", (req) => {
+  router.on("POST", "/ojs/v1/workers/nack", async (req) => {
     const body = objectBody(req);
     const id = stringField(body, "job_id");
     if (!isJsonObject(body.error)) throw invalid("error", "must be an object with code and message");
@@ -287,11 +301,11 @@ export function httpRoutes(core: ServerCore, router = new HttpRouter(), ui?: UiA
       opts.response = code as NackOptions["response"];
       if (typeof body.error.type === "string") error.code = body.error.type;
     }
-    const rec = store.nack(id, error, typeof body.worker_id === "string" ? body.worker_id : undefined, opts);
+    const rec = await store.nack(id, error, typeof body.worker_id === "string" ? body.worker_id : undefined, opts);
     return { status: 200, body: nackResultToJson(rec.job, rec.extra) };
   });
 
-  const beat = (req: HttpRequest, acknowledged: boolean): HttpResult => {
+  const beat = async (req: HttpRequest, acknowledged: boolean): Promise<HttpResult> => {
     const body = objectBody(req);
     const workerId = stringField(body, "worker_id");
     const ids = new Set<string>();
@@ -302,7 +316,7 @@ export function httpRoutes(core: ServerCore, router = new HttpRouter(), ui?: UiA
     if (typeof body.job_id === "string") ids.add(body.job_id);
     if (typeof body.id === "string") ids.add(body.id);
     const state = typeof body.state === "string" && body.state ? body.state : undefined;
-    const out = store.heartbeat({ workerId, state, jobIds: [...ids], visibilityTimeoutMs: optionalMs(body, "visibility_timeout_ms") });
+    const out = await store.heartbeat({ workerId, state, jobIds: [...ids], visibilityTimeoutMs: optionalMs(body, "visibility_timeout_ms") });
     const res: JsonObject = {
       // The level-1 cases read the directive in `state`; official servers also send `directive`.
       state: out.directive,
@@ -318,16 +332,16 @@ export function httpRoutes(core: ServerCore, router = new HttpRouter(), ui?: UiA
   // Graceful-shutdown extension: the same beat, acknowledged, with "drain" as a reported state.
   router.on("POST", "/ojs/v1/workers/beat", (req) => beat(req, true));
 
-  router.on("GET", "/ojs/v1/workers/:id/health", (req) => {
-    const w = store.getWorker(req.params.id!);
+  router.on("GET", "/ojs/v1/workers/:id/health", async (req) => {
+    const w = await store.getWorker(req.params.id!);
     return { status: 200, body: workerJson(w, now()) };
   });
 
   // --- events -------------------------------------------------------------------------------
 
-  router.on("GET", "/ojs/v1/events", (req) => {
+  router.on("GET", "/ojs/v1/events", async (req) => {
     const limit = intParam(req.query, "limit", 100, 1000);
-    const events = store.recentEvents(eventFilter(req.query), limit).reverse();
+    const events = (await store.recentEvents(eventFilter(req.query), limit)).reverse();
     return { status: 200, body: { events: events.map((e) => eventToJson(e, EVENT_SOURCE)), count: events.length } };
   });
   router.on("GET", "/ojs/v1/events/stream", (req) => sseStream(core, eventFilter(req.query), lastEventId(req)));
@@ -341,30 +355,30 @@ export function httpRoutes(core: ServerCore, router = new HttpRouter(), ui?: UiA
 }
 
 /** OpenAPI EnqueueOptions.rate_limit: the first job that names one configures its queue. */
-function applyRateLimitOption(core: ServerCore, body: JsonObject, queue: string): void {
+async function applyRateLimitOption(core: ServerCore, body: JsonObject, queue: string): Promise<void> {
   const opts = isJsonObject(body.options) ? body.options : undefined;
   const rl = opts && isJsonObject(opts.rate_limit) ? opts.rate_limit : undefined;
   if (!rl) return;
   const n = rl.max_per_second;
   if (typeof n !== "number" || !Number.isInteger(n) || n < 1) throw invalid("options.rate_limit.max_per_second", "must be a positive integer");
-  core.store.configureQueue(queue, { rateLimitPerSecond: n });
+  await core.jobs.configureQueue(queue, { rateLimitPerSecond: n });
 }
 
 /** Backpressure extension: depth/bound once past the queue's warning threshold. */
-function pressureHeader(core: ServerCore, queue: string): string | undefined {
-  const p = core.store.pressure(queue);
+async function pressureHeader(core: ServerCore, queue: string): Promise<string | undefined> {
+  const p = await core.jobs.pressure(queue);
   if (!p) return undefined;
   const pressure = p.depth / p.backpressure.maxDepth;
   return pressure >= (p.backpressure.warningThreshold ?? 0.8) ? pressure.toFixed(2) : undefined;
 }
 
-function metrics(core: ServerCore): string {
+async function metrics(core: ServerCore): Promise<string> {
   const lines: string[] = [];
-  const counts = core.store.countByState();
+  const counts = await core.jobs.countByState();
   lines.push("# HELP ojs_jobs Retained jobs by state.", "# TYPE ojs_jobs gauge");
   for (const [state, n] of Object.entries(counts)) lines.push(`ojs_jobs{state="${state}"} ${n}`);
   lines.push("# HELP ojs_dead_letter_jobs Jobs in the dead-letter queue.", "# TYPE ojs_dead_letter_jobs gauge");
-  lines.push(`ojs_dead_letter_jobs ${core.store.deadLetterCount()}`);
+  lines.push(`ojs_dead_letter_jobs ${await core.jobs.deadLetterCount()}`);
   lines.push("# HELP ojs_http_responses_total HTTP responses by status class.", "# TYPE ojs_http_responses_total counter");
   for (const [k, n] of core.counters) if (!k.startsWith("grpc_") && !k.startsWith("refused_") && !k.includes(".")) lines.push(`ojs_http_responses_total{class="${k}"} ${n}`);
   lines.push("# HELP ojs_grpc_calls_total Unary gRPC calls by outcome.", "# TYPE ojs_grpc_calls_total counter");

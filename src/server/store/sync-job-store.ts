@@ -1,0 +1,211 @@
+/**
+ * The JobStore seam (./job-store.ts) over the in-process state machine
+ * (./store.ts): the memory store, and the journal store, whose writes
+ * resolve once the journal has them (durable()).
+ *
+ * Every call runs on the Store at once, when it is made; the promise only
+ * reports the outcome. So calls made one after the other without awaiting take
+ * effect in that order, and a frame of fast-path calls costs one turn.
+ *
+ * Records that may still move after the answer (a job made available is
+ * claimed by a push consumer in the next microtask) are answered as copies
+ * taken at the time of the call: the answer says what the call did, as it did
+ * when the adapters called the Store directly.
+ */
+import type { EventFilter, OjsEvent } from "../../model/events.js";
+import type { JobError, NormalizedJobRequest } from "../../model/job.js";
+import type { JsonValue } from "../../model/json.js";
+import type { WorkerDirective } from "../../model/system.js";
+import type { BatchEntry, ConsumerSpec, JobStore, ProgressUpdate, QueueSettings } from "./job-store.js";
+import type { Backpressure, MinuteCounts, StateCounts } from "./queue.js";
+import type {
+  Consumer,
+  FetchRequest,
+  HeartbeatOutcome,
+  HeartbeatRequest,
+  JobRecord,
+  NackOptions,
+  Progress,
+  QueueConfig,
+  QueueSummary,
+  Store,
+  SubmitOptions,
+  SubmitResult,
+  WorkerInfo,
+} from "./store.js";
+
+/** The record as it is now: later changes to the live record do not show in it. */
+export function snapshotRecord(rec: JobRecord): JobRecord {
+  return { ...rec, job: { ...rec.job } };
+}
+
+function settle<T>(run: () => T): Promise<T> {
+  try {
+    return Promise.resolve(run());
+  } catch (e) {
+    return Promise.reject(e as Error);
+  }
+}
+
+export interface SyncJobStoreOptions {
+  /** "memory" or "journal": what the manifest and health report. */
+  kind: string;
+  /** When the changes made so far are durable; undefined when there is nothing to wait for. */
+  durable?: () => Promise<void> | undefined;
+  /** Releases what the store holds beyond the state machine (the journal file). */
+  close?: () => Promise<void>;
+}
+
+export class SyncJobStore implements JobStore {
+  readonly kind: string;
+  private readonly whenDurable: () => Promise<void> | undefined;
+  private readonly closer: (() => Promise<void>) | undefined;
+
+  constructor(
+    private readonly store: Store,
+    opts: SyncJobStoreOptions,
+  ) {
+    this.kind = opts.kind;
+    this.whenDurable = opts.durable ?? (() => undefined);
+    this.closer = opts.close;
+  }
+
+  /** A mutation: applied now, answered once durable. */
+  private write<T>(run: () => T): Promise<T> {
+    let out: T;
+    try {
+      out = run();
+    } catch (e) {
+      return Promise.reject(e as Error);
+    }
+    const barrier = this.whenDurable();
+    return barrier ? barrier.then(() => out) : Promise.resolve(out);
+  }
+
+  // --- reads ------------------------------------------------------------------
+
+  get(id: string): Promise<JobRecord> {
+    return settle(() => this.store.get(id));
+  }
+  has(id: string): Promise<boolean> {
+    return settle(() => this.store.has(id));
+  }
+  jobRecords(): Promise<Iterable<JobRecord>> {
+    return settle(() => this.store.jobRecords());
+  }
+  listQueues(): Promise<QueueSummary[]> {
+    return settle(() => this.store.listQueues());
+  }
+  queueSummary(name: string): Promise<QueueSummary> {
+    return settle(() => this.store.queueSummary(name));
+  }
+  queueHistory(name: string): Promise<MinuteCounts[]> {
+    return settle(() => this.store.queueHistory(name));
+  }
+  pressure(name: string): Promise<{ depth: number; backpressure: Backpressure } | undefined> {
+    return settle(() => this.store.pressure(name));
+  }
+  queueSettings(name: string): Promise<QueueSettings | undefined> {
+    return settle(() => this.store.queueConfig(name));
+  }
+  countByState(queue?: string): Promise<StateCounts> {
+    return settle(() => this.store.countByState(queue));
+  }
+  listDeadLetter(opts?: { queue?: string; offset?: number; limit?: number }): Promise<{ jobs: JobRecord[]; total: number }> {
+    return settle(() => this.store.listDeadLetter(opts));
+  }
+  deadLetterCount(queue?: string): Promise<number> {
+    return settle(() => this.store.deadLetterCount(queue));
+  }
+  getWorker(workerId: string): Promise<WorkerInfo> {
+    return settle(() => this.store.getWorker(workerId));
+  }
+  listWorkers(): Promise<WorkerInfo[]> {
+    return settle(() => this.store.listWorkers());
+  }
+  recentEvents(filter: EventFilter, limit: number): Promise<OjsEvent[]> {
+    return settle(() => this.store.recentEvents(filter, limit));
+  }
+
+  // --- writes -----------------------------------------------------------------
+
+  submit(req: NormalizedJobRequest, opts?: SubmitOptions): Promise<SubmitResult> {
+    return this.write(() => {
+      const r = this.store.submit(req, opts);
+      return { rec: snapshotRecord(r.rec), deduplicated: r.deduplicated };
+    });
+  }
+  enqueueBatch(entries: readonly BatchEntry[]): Promise<JobRecord[]> {
+    return this.write(() => this.store.enqueueBatch(entries).map(snapshotRecord));
+  }
+
+  // Claims: a claim lost in a crash only means the job is offered again, so they do not wait for the disk.
+  fetch(req: FetchRequest): Promise<JobRecord[]> {
+    return settle(() => this.store.fetch(req));
+  }
+  openConsumer(spec: ConsumerSpec): Promise<Consumer> {
+    return settle(() => this.store.openConsumer(spec));
+  }
+  closeConsumer(consumer: Consumer): Promise<void> {
+    return settle(() => this.store.closeConsumer(consumer));
+  }
+  heartbeat(req: HeartbeatRequest): Promise<HeartbeatOutcome> {
+    return settle(() => this.store.heartbeat(req));
+  }
+  markStarted(jobIds: readonly string[], workerId: string): Promise<string[]> {
+    return settle(() => this.store.markStarted(jobIds, workerId));
+  }
+
+  release(rec: JobRecord): Promise<void> {
+    return this.write(() => this.store.release(rec));
+  }
+  ack(id: string, result: JsonValue | undefined, workerId?: string): Promise<JobRecord> {
+    return this.write(() => this.store.ack(id, result, workerId));
+  }
+  nack(id: string, error: JobError, workerId?: string, opts?: NackOptions): Promise<JobRecord> {
+    return this.write(() => snapshotRecord(this.store.nack(id, error, workerId, opts)));
+  }
+  cancel(id: string): Promise<JobRecord> {
+    return this.write(() => this.store.cancel(id));
+  }
+  reportProgress(id: string, update: ProgressUpdate): Promise<Progress> {
+    return this.write(() => this.store.reportProgress(id, update));
+  }
+
+  pauseQueue(name: string): Promise<QueueSummary> {
+    return this.write(() => this.store.pauseQueue(name));
+  }
+  resumeQueue(name: string): Promise<QueueSummary> {
+    return this.write(() => this.store.resumeQueue(name));
+  }
+  configureQueue(name: string, cfg: QueueConfig): Promise<QueueSummary> {
+    return this.write(() => this.store.configureQueue(name, cfg));
+  }
+
+  retryDeadLetter(id: string): Promise<JobRecord> {
+    return this.write(() => snapshotRecord(this.store.retryDeadLetter(id)));
+  }
+  deleteDeadLetter(id: string): Promise<void> {
+    return this.write(() => this.store.deleteDeadLetter(id));
+  }
+  retryDiscarded(id: string): Promise<JobRecord> {
+    return this.write(() => snapshotRecord(this.store.retryDiscarded(id)));
+  }
+  deleteFinished(id: string): Promise<void> {
+    return this.write(() => this.store.deleteFinished(id));
+  }
+
+  directWorker(workerId: string, directive: WorkerDirective): Promise<WorkerInfo> {
+    return settle(() => this.store.directWorker(workerId, directive));
+  }
+  removeWorker(workerId: string): Promise<void> {
+    return settle(() => this.store.removeWorker(workerId));
+  }
+
+  durable(): Promise<void> | undefined {
+    return this.whenDurable();
+  }
+  close(): Promise<void> {
+    return this.closer ? this.closer() : Promise.resolve();
+  }
+}
