@@ -82,8 +82,12 @@ export interface ServerOptions extends SecurityOptions, ConnectionLimitOptions {
   fsync?: FsyncMode;
   /** With `dataDir`: compact the journal beyond this size (bytes); default 64 MiB. */
   journalCompactAtBytes?: number;
-  /** Store clock and randomness, for tests. */
-  store?: Pick<StoreOptions, "clock" | "random">;
+  /**
+   * Where jobs live besides `dataDir`: a PostgreSQL URL ("postgres://user@host/db")
+   * lets several servers share one database (docs/stores.md "PostgreSQL").
+   * An object instead sets the in-process store's clock and randomness, for tests.
+   */
+  store?: string | Pick<StoreOptions, "clock" | "random">;
 }
 
 export interface OjsServer extends AsyncDisposable {
@@ -110,7 +114,7 @@ export async function startServer(opts: ServerOptions = {}): Promise<OjsServer> 
     ...(opts.conformanceHooks !== undefined ? { conformanceHooks: opts.conformanceHooks } : {}),
     limits: { ...(opts.maxBodyBytes !== undefined ? { maxMessageBytes: opts.maxBodyBytes } : {}), ...(opts.limits ?? {}) },
     inFlight: { ...(opts.maxInFlightPerStream !== undefined ? { perStream: opts.maxInFlightPerStream } : {}), ...(opts.maxInFlightPerWorker !== undefined ? { perWorker: opts.maxInFlightPerWorker } : {}) },
-    ...(opts.store ?? {}),
+    ...(typeof opts.store === "object" ? opts.store : {}),
   });
   const limits = core.limits;
   const guard = new ConnectionGuard(opts, (name) => core.count(name));
@@ -122,7 +126,7 @@ export async function startServer(opts: ServerOptions = {}): Promise<OjsServer> 
   };
   if (opts.fsync !== undefined && opts.fsync !== "always" && opts.fsync !== "none") throw new TypeError(`fsync: must be "always" or "none", not ${String(opts.fsync)}`);
   // Where state lives: the one place a store is chosen (job-stores.ts).
-  await attachJobStore(core, selectJobStore(opts));
+  await attachJobStore(core, selectJobStore({ ...opts, ...(typeof opts.store === "string" ? { storeUrl: opts.store } : {}) }));
   const router = httpRoutes(core, new HttpRouter(limits.maxMessageBytes, onResponse, limits.maxDepth), opts.ui ? loadUiAssets() : undefined);
   router.useGuard((req, res, route) => access.authorizeRoute(req, res, route));
   access.onRefusal = (reason) => core.count(`refused_${reason}`);
