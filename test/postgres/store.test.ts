@@ -66,6 +66,11 @@ describe("PostgreSQL store", () => {
     expect(done.job.state).toBe("completed");
     expect((await b.get(j.job.id)).job.result).toEqual({ sent: true });
     await expect(a.ack(j.job.id, null)).rejects.toMatchObject({ code: "conflict" });
+    // A job acked alone, without a result (the single-ack statement).
+    const { job: bare } = await a.submit(job("t", "q"));
+    await b.fetch({ queues: ["q"], workerId: "w1" });
+    expect((await a.ack(bare.job.id, undefined)).job).toMatchObject({ state: "completed" });
+    expect((await a.get(bare.job.id)).job.result).toBeUndefined();
     await expect(a.get("00000000-0000-4000-8000-000000000000")).rejects.toMatchObject({ code: "not_found" });
   });
 

@@ -81,10 +81,11 @@ async function notActive(sql: Sql, id: string, what: string): Promise<never> {
 }
 
 export async function ackJob(sql: Sql, id: string, result: JsonValue | undefined, workerId?: string): Promise<PgJob> {
-  const resultDoc = result === undefined ? null : { result };
+  // The result travels as JSON text: undefined (no result) is SQL NULL and leaves the document as it is.
+  const text = result === undefined ? null : JSON.stringify(result);
   const [row] = await sql<JobRow[]>`
     UPDATE ojs_jobs SET state = 'completed', finished_at = now(), lease_deadline = NULL, worker_id = NULL,
-      job = CASE WHEN ${sql.json(resultDoc)}::jsonb = 'null'::jsonb THEN job ELSE job || ${sql.json(resultDoc)}::jsonb END
+      job = CASE WHEN ${text}::text IS NULL THEN job ELSE job || jsonb_build_object('result', (${text}::text)::jsonb) END
     WHERE id = ${uuidOrNull(id)} AND state = 'active' AND (${workerId ?? null}::text IS NULL OR worker_id = ${workerId ?? null})
     RETURNING *`;
   if (!row) return notActive(sql, id, "ack");
