@@ -18,6 +18,8 @@ export interface PgConsumer {
   credit: number;
   readonly visibilityTimeoutMs: number | undefined;
   readonly deliver: (job: PgJob) => void;
+  /** True while the consumer's worker is told to stop (quiet, terminate): it gets nothing. */
+  readonly held?: () => boolean;
   closed: boolean;
 }
 
@@ -82,7 +84,7 @@ export class Dispatcher {
       this.again = false;
       const groups = new Map<string, PgConsumer[]>();
       for (const c of this.consumers) {
-        if (c.credit <= 0 || c.closed) continue;
+        if (c.credit <= 0 || c.closed || c.held?.()) continue;
         const key = [...c.queues].sort().join("\u0000");
         const g = groups.get(key);
         if (g) g.push(c);

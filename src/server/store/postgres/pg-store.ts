@@ -136,12 +136,17 @@ export class PgJobStore {
   }
 
   /** A stream consumer: jobs are pushed to `deliver` while it has credit; grant() more as jobs settle. */
-  openConsumer(c: { queues: readonly string[]; workerId: string; credit: number; visibilityTimeoutMs?: number; deliver: (job: PgJob) => void }): PgConsumer {
+  openConsumer(c: { queues: readonly string[]; workerId: string; credit: number; visibilityTimeoutMs?: number; deliver: (job: PgJob) => void; held?: () => boolean }): PgConsumer {
     return this.dispatcher.add({ ...c, visibilityTimeoutMs: c.visibilityTimeoutMs });
   }
 
   grant(c: PgConsumer, n = 1): void {
     this.dispatcher.grant(c, n);
+  }
+
+  /** Something changed that may let consumers receive again (a worker told to run). */
+  wake(): void {
+    this.dispatcher.wake();
   }
 
   closeConsumer(c: PgConsumer): void {

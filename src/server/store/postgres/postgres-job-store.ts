@@ -181,6 +181,7 @@ export class PostgresJobStore implements JobStore {
         this.delivered.set(job.job.id, { consumer, deadline: job.leaseDeadline });
         spec.deliver(toRecord(job));
       },
+      held: () => !this.workers.mayFetch(spec.workerId),
     });
     this.pgConsumers.set(consumer, pgc);
     return consumer;
@@ -274,7 +275,9 @@ export class PostgresJobStore implements JobStore {
   }
 
   async directWorker(workerId: string, directive: WorkerDirective): Promise<WorkerInfo> {
-    return this.workers.direct(workerId, directive);
+    const w = this.workers.direct(workerId, directive);
+    if (directive === "running") this.pg.wake();
+    return w;
   }
 
   async removeWorker(workerId: string): Promise<void> {
