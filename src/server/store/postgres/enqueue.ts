@@ -34,10 +34,12 @@ export interface EnqueueOutcome {
   deduplicated: boolean;
 }
 
-/** What the retry policy shows on the job: the effective policy without the internal strategy field when unset. */
+/** What the retry policy shows on the job, as the memory store shows it (store.ts shownRetry): no strategy field, no empty list. */
 function shownRetry(r: EffectiveRetry): NonNullable<Job["retry"]> {
-  const { backoffStrategy, ...rest } = r;
-  return backoffStrategy ? { ...rest, backoffStrategy } : rest;
+  const { nonRetryableErrors, backoffStrategy: _strategy, ...shown } = r;
+  const out: NonNullable<Job["retry"]> = { ...shown };
+  if (nonRetryableErrors.length) out.nonRetryableErrors = nonRetryableErrors;
+  return out;
 }
 
 export function buildJob(req: NormalizedJobRequest, extra: JsonObject | undefined, now: number): BuiltJob {
