@@ -85,7 +85,8 @@ export class Dispatcher {
       const groups = new Map<string, PgConsumer[]>();
       for (const c of this.consumers) {
         if (c.credit <= 0 || c.closed || c.held?.()) continue;
-        const key = [...c.queues].sort().join("\u0000");
+        // The queues in their order: it is the claim's order of preference.
+        const key = c.queues.join("\u0000");
         const g = groups.get(key);
         if (g) g.push(c);
         else groups.set(key, [c]);

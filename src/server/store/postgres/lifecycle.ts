@@ -29,7 +29,8 @@ export interface Claimed {
 }
 
 /**
- * Takes up to slots.length due jobs from the queues, highest priority first,
+ * Takes up to slots.length due jobs from the queues, the first listed queue
+ * first (OJS: left to right), then highest priority, then oldest due,
  * and leases each to its slot's worker. SKIP LOCKED: servers claiming at once
  * take different rows instead of waiting on each other. Paused queues and
  * expired jobs are passed over. (row_number() lives in its own CTE because
@@ -41,17 +42,17 @@ export async function claimJobs(sql: Sql, req: ClaimRequest): Promise<Claimed[]>
   const leases = req.slots.map((s) => s.visibilityTimeoutMs);
   const rows = await sql<(JobRow & { rn: string })[]>`
     WITH locked AS (
-      SELECT id, priority, run_at FROM ojs_jobs
+      SELECT id, queue, priority, run_at FROM ojs_jobs
       WHERE queue = ANY(${req.queues as string[]})
         AND state IN ('available', 'scheduled', 'retryable')
         AND run_at <= now()
         AND (expires_at IS NULL OR expires_at > now())
         AND queue NOT IN (SELECT name FROM ojs_queues WHERE paused)
-      ORDER BY priority DESC, run_at, id
+      ORDER BY array_position(${req.queues as string[]}::text[], queue), priority DESC, run_at, id
       LIMIT ${req.slots.length}
       FOR UPDATE SKIP LOCKED
     ), numbered AS (
-      SELECT id, row_number() OVER (ORDER BY priority DESC, run_at, id) AS rn FROM locked
+      SELECT id, row_number() OVER (ORDER BY array_position(${req.queues as string[]}::text[], queue), priority DESC, run_at, id) AS rn FROM locked
     )
     UPDATE ojs_jobs j SET
       state = 'active',
