@@ -41,6 +41,7 @@ export function postgresJobStore(url: string): JobStoreFactory<ServerCore> {
     const store = await PostgresJobStore.open(url, {
       visibilityTimeoutMs: core.store.defaultVisibilityMs,
       onError: (e) => core.fault(e, "postgres store background work"),
+      conformanceHooks: core.conformanceHooks,
     });
     refuseInProcessFeatures(core);
     return store;

@@ -193,6 +193,23 @@ export async function reapExpired(sql: Sql, limit = 1000): Promise<{ reclaimed: 
       LIMIT ${limit} FOR UPDATE SKIP LOCKED
     )
     UPDATE ojs_jobs j SET state = 'discarded', finished_at = now() FROM gone WHERE j.id = gone.id RETURNING j.id`;
+  // Execution timeout (job.timeout, ms): an attempt running past it has failed with "timeout", whatever its lease.
+  const timedOut = await sql<{ queue: string; state: string }[]>`
+    WITH over AS (
+      SELECT id FROM ojs_jobs
+      WHERE state = 'active' AND job ? 'timeout' AND started_at + make_interval(secs => (job->>'timeout')::double precision / 1000.0) < now()
+      LIMIT ${limit} FOR UPDATE SKIP LOCKED
+    )
+    UPDATE ojs_jobs j SET
+      state = CASE WHEN j.attempt >= j.max_attempts THEN 'discarded' ELSE 'available' END,
+      dead_letter = (j.attempt >= j.max_attempts AND j.retry->>'onExhaustion' = 'dead_letter'),
+      finished_at = CASE WHEN j.attempt >= j.max_attempts THEN now() ELSE NULL END,
+      run_at = now(), lease_deadline = NULL, worker_id = NULL,
+      job = jsonb_set(j.job, '{errors}', coalesce(j.job->'errors', '[]'::jsonb) || jsonb_build_array(jsonb_build_object(
+        'code', 'timeout', 'message', 'the attempt ran past the job''s timeout', 'attempt', j.attempt, 'occurredAt', now())))
+    FROM over WHERE j.id = over.id
+    RETURNING j.queue, j.state`;
+  rows.push(...timedOut);
   const back = rows.filter((r) => r.state === "available");
   return { reclaimed: back.length, discarded: rows.length - back.length + expired.length, queues: [...new Set(back.map((r) => r.queue))] };
 }

@@ -41,14 +41,18 @@ export class PostgresJobStore implements JobStore {
   private readonly delivered = new Map<string, Delivered>();
   private readonly sweep: NodeJS.Timeout;
 
-  private constructor(readonly pg: PgJobStore) {
+  private constructor(
+    readonly pg: PgJobStore,
+    private readonly conformanceHooks: boolean,
+  ) {
     // Credit of pushed jobs whose lease ran out unsettled (the reaper offers them again) comes back.
     this.sweep = setInterval(() => this.sweepDelivered(), 500);
     this.sweep.unref();
   }
 
-  static async open(url: string, options: PgStoreOptions = {}): Promise<PostgresJobStore> {
-    return new PostgresJobStore(await PgJobStore.open(url, options));
+  static async open(url: string, options: PgStoreOptions & { conformanceHooks?: boolean } = {}): Promise<PostgresJobStore> {
+    const { conformanceHooks, ...pgOptions } = options;
+    return new PostgresJobStore(await PgJobStore.open(url, pgOptions), conformanceHooks ?? false);
   }
 
   // ---- reads ----
@@ -152,7 +156,17 @@ export class PostgresJobStore implements JobStore {
   async fetch(req: FetchRequest): Promise<JobRecord[]> {
     if (req.workerId) this.workers.seen(req.workerId);
     if (!this.workers.mayFetch(req.workerId)) return [];
-    return (await this.pg.fetch(req)).map(toRecord);
+    const got = (await this.pg.fetch(req)).map(toRecord);
+    if (this.conformanceHooks && req.workerId) this.applyTestDirectives(got, req.workerId);
+    return got;
+  }
+
+  /** Conformance hook (docs/conformance.md): a job whose meta.test_directive is quiet/terminate directs the worker that fetched it. */
+  private applyTestDirectives(recs: readonly JobRecord[], workerId: string): void {
+    for (const r of recs) {
+      const d = r.job.meta["test_directive"];
+      if (d === "quiet" || d === "terminate") this.workers.direct(workerId, d);
+    }
   }
 
   async openConsumer(spec: ConsumerSpec): Promise<Consumer> {
