@@ -77,7 +77,8 @@ describe("PostgreSQL store: servers killed", () => {
     const url = await cluster!.createDatabase("two_servers");
     const producer = await PgJobStore.open(url, { maintenanceIntervalMs: 100 });
     stores.push(producer);
-    const LEASE = 3000;
+    // Long enough for B to start and serve before A's leases end, even on a loaded machine.
+    const LEASE = 8000;
     // Server A holds 5 jobs (its worker is mid-job); server B runs the rest; then A is killed.
     const heldByA = new Map<string, number>();
     const a = await startChild(url, "two", "hold", LEASE, (e) => {

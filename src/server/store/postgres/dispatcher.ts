@@ -68,9 +68,7 @@ export class Dispatcher {
       return;
     }
     this.running = true;
-    void this.pump().finally(() => {
-      this.running = false;
-    });
+    void this.pump();
   }
 
   close(): void {
@@ -79,7 +77,20 @@ export class Dispatcher {
     this.consumers.clear();
   }
 
+  /**
+   * Clears `running` itself, in the same turn as its last check of `again`: a
+   * wake-up that came between that check and a later callback would be lost.
+   */
   private async pump(): Promise<void> {
+    try {
+      await this.pumpLoop();
+    } finally {
+      this.running = false;
+    }
+  }
+
+  /** Runs while wake-ups arrive; clears `running` in the turn of its last check (see pump). */
+  private async pumpLoop(): Promise<void> {
     do {
       this.again = false;
       const groups = new Map<string, PgConsumer[]>();
@@ -114,6 +125,8 @@ export class Dispatcher {
           });
         } catch (e) {
           if (!this.closed) this.onError(e);
+          // The next wake-up (at the latest the maintenance pass) tries again.
+          this.running = false;
           return;
         }
         for (const { slot, job } of claimed) {
@@ -131,5 +144,6 @@ export class Dispatcher {
         if (claimed.length === slots.length && claimed.length > 0) this.again = true;
       }
     } while (this.again && !this.closed);
+    this.running = false;
   }
 }
