@@ -30,8 +30,10 @@
  * answer. Adapters encode `rec.job` and must not keep or change it; the memory
  * store returns its live record, a database store a fresh copy.
  *
- * Implementations: `memoryJobStore()` and `journalJobStore()` in
- * ./sync-job-store.ts; see docs/stores.md "The seam".
+ * Implementations: SyncJobStore (./sync-job-store.ts) over the in-process
+ * state machine, for the memory and journal stores; startServer() picks one
+ * through selectJobStore() (../job-stores.ts), where a database store is one
+ * more JobStoreFactory. See docs/stores.md "The seam".
  */
 import type { JobError } from "../../model/job.js";
 import type { JsonObject, JsonValue } from "../../model/json.js";
