@@ -1,7 +1,7 @@
 /**
  * npm run conformance -- <suites-dir> [--protocol http|grpc] [--only <id or name part>]
  *                                     [--concurrency N] [--tolerance PCT] [--verbose]
- *                                     [--store memory|journal]
+ *                                     [--store memory|journal|postgres]
  *
  * Runs every official conformance case under the directory against the
  * embedded server (a fresh one per case), over raw HTTP and through our gRPC
@@ -14,7 +14,7 @@ import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { caseKey, loadCases } from "./lib/cases.js";
 import { report } from "./lib/report.js";
-import { useStore, type StoreKind } from "./lib/store.js";
+import { closeStores, useStore, type StoreKind } from "./lib/store.js";
 import { isProblem, runSuite, type Protocol } from "./lib/suite.js";
 
 async function main(): Promise<void> {
@@ -41,12 +41,17 @@ async function main(): Promise<void> {
   let cases = loadCases(dir);
   if (values.only?.length) cases = cases.filter((c) => values.only!.some((o) => caseKey(c).includes(o)));
   const started = performance.now();
-  const runs = await runSuite(cases, {
-    protocols,
-    concurrency: Number(values.concurrency) || 64,
-    tolerancePct: Number(values.tolerance) || 50,
-    onRun: values.verbose ? (r) => console.error(`${r.status.padEnd(15)} ${r.protocol} ${caseKey(r.c)} ${r.outcome ? `${r.outcome.durationMs} ms` : r.reason ?? ""}`) : undefined,
-  });
+  let runs;
+  try {
+    runs = await runSuite(cases, {
+      protocols,
+      concurrency: Number(values.concurrency) || 64,
+      tolerancePct: Number(values.tolerance) || 50,
+      onRun: values.verbose ? (r) => console.error(`${r.status.padEnd(15)} ${r.protocol} ${caseKey(r.c)} ${r.outcome ? `${r.outcome.durationMs} ms` : r.reason ?? ""}`) : undefined,
+    });
+  } finally {
+    await closeStores();
+  }
   if (values.verbose) {
     for (const r of runs) for (const f of r.outcome?.failures ?? []) if (r.status !== "pass") console.error(`  ${r.protocol} ${caseKey(r.c)} [${f.step}] ${f.field}: ${f.message}`);
   }

@@ -4,12 +4,17 @@ import { join } from "node:path";
 import { afterAll, beforeAll } from "vitest";
 import { Client, Worker, type ClientOptions, type WorkerOptions } from "../src/index.js";
 import { startServer, type OjsServer, type ServerOptions } from "../src/server/index.js";
+import { startPostgres, type PostgresCluster } from "./support/postgres.js";
 
 export const TRANSPORTS = ["grpc", "http"] as const;
 export type TransportName = (typeof TRANSPORTS)[number];
 
-/** Where the embedded server keeps state: in memory, or in the durable journal (a temporary data dir). */
-export const STORES = ["memory", "journal"] as const;
+/**
+ * Where the embedded server keeps state: in memory, in the durable journal (a
+ * temporary data dir), or in PostgreSQL (a private cluster per test file, a
+ * database per server: test/support/postgres.ts).
+ */
+export const STORES = ["memory", "journal", "postgres"] as const;
 export type StoreName = (typeof STORES)[number];
 let fileStore: StoreName = "memory";
 
@@ -44,13 +49,17 @@ export function useServer(given: ServerOptions = {}): { readonly server: OjsServ
   const opts = { ...fileServerOptions, ...given };
   let server: OjsServer | undefined;
   let dataDir: string | undefined;
+  let usedPg = false;
   beforeAll(async () => {
     if (fileStore === "journal" && opts.dataDir === undefined) dataDir = mkdtempSync(join(tmpdir(), "ojs-journal-"));
-    server = await startServer({ port: 0, ...opts, ...(dataDir ? { dataDir } : {}) });
-  });
+    const pg = fileStore === "postgres" && opts.store === undefined ? await postgresDatabase() : undefined;
+    usedPg = pg !== undefined;
+    server = await startServer({ port: 0, ...opts, ...(dataDir ? { dataDir } : {}), ...(pg ? { store: pg } : {}) });
+  }, 120_000);
   afterAll(async () => {
     await server?.close();
     if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+    if (usedPg) await releasePostgres();
   });
   return {
     get server() {
@@ -60,6 +69,24 @@ export function useServer(given: ServerOptions = {}): { readonly server: OjsServ
       return server!.url;
     },
   };
+}
+
+let cluster: Promise<PostgresCluster> | undefined;
+let databases = 0;
+let serversOnCluster = 0;
+
+/** A fresh database in this file's private cluster, started on first use and stopped with its last server. */
+async function postgresDatabase(): Promise<string> {
+  cluster ??= startPostgres();
+  serversOnCluster++;
+  return (await cluster).createDatabase(`e2e_${++databases}`);
+}
+
+async function releasePostgres(): Promise<void> {
+  if (--serversOnCluster > 0 || !cluster) return;
+  const c = cluster;
+  cluster = undefined;
+  await (await c).stop();
 }
 
 export function client(url: string, transport: TransportName, opts: Partial<ClientOptions> = {}): Client {

@@ -56,7 +56,7 @@ export function expectedMs(c: LoadedCase): number {
 }
 
 async function withServer<T>(fn: (server: OjsServer) => Promise<T>): Promise<T> {
-  const store = storeForCase();
+  const store = await storeForCase();
   const server = await startServer({ port: 0, visibilityTimeoutMs: SPEC_VISIBILITY_MS, conformanceHooks: true, ...store.options });
   try {
     return await fn(server);

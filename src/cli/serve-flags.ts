@@ -65,6 +65,7 @@ export const SERVE_FLAGS: ServeFlag[] = [
   { flags: "--no-ui", help: "do not serve the web dashboard at /ui/ (served by default)", group: SERVER, apply: (o, v) => (o.ui = v === true) },
 
   { flags: "--data <dir>", help: "keep jobs in a journal in DIR: every acknowledged enqueue, ack and nack survives a crash and a restart (default: memory only)", group: STORAGE, env: "OJS_DATA_DIR", apply: (o, v) => (o.dataDir = String(v)) },
+  { flags: "--store <url>", help: "keep jobs in PostgreSQL (postgres://user@host/db): several servers share one database; the schema is created on start", group: STORAGE, env: "OJS_STORE", apply: (o, v) => (o.store = String(v)) },
   { flags: "--fsync <mode>", help: "with --data: always (default) survives a power loss; none survives a process crash, not a power loss", group: STORAGE, choices: ["always", "none"], apply: (o, v) => {
     if (o.dataDir === undefined) throw new Error("--fsync: needs --data DIR");
     o.fsync = v as "always" | "none";

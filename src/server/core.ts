@@ -68,7 +68,11 @@ export class ServerCore {
    * (clock, events, workflows, rate limits).
    */
   readonly store: Store;
-  /** Where jobs are read and written (store/job-store.ts): the memory store until startServer() attaches another. */
+  /**
+   * Where jobs are read and written (store/job-store.ts): the memory store until
+   * startServer() attaches another. Adapters take it when they are built, so a
+   * store is attached (attachJobStore, or `journal = ...`) before them.
+   */
   jobs: JobStore;
   readonly cron: CronScheduler;
   /** Webhook subscriptions and deliveries (src/server/webhooks). */

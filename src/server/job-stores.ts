@@ -1,7 +1,7 @@
 /**
  * The stores a server can keep its jobs in, each as a JobStoreFactory
  * (store/job-store.ts), and the one place startServer() picks one. A new
- * store (PostgreSQL) is one more factory and one more line in selectJobStore().
+ * store is one more factory and one more line in selectJobStore().
  */
 import type { ServerCore } from "./core.js";
 import { Journal, type FsyncMode } from "./store/journal/journal.js";
@@ -28,8 +28,35 @@ export function journalJobStore(opts: JournalStoreOptions): JobStoreFactory<Serv
   };
 }
 
+/**
+ * Several servers on one PostgreSQL database (store/postgres, docs/stores.md).
+ * The client is loaded only here, so servers that do not use it never load it.
+ */
+export function postgresJobStore(url: string): JobStoreFactory<ServerCore> {
+  return async (core) => {
+    const [{ PostgresJobStore }, { refuseInProcessFeatures }] = await Promise.all([
+      import("./store/postgres/postgres-job-store.js"),
+      import("./store/postgres/refuse.js"),
+    ]);
+    const store = await PostgresJobStore.open(url, {
+      visibilityTimeoutMs: core.store.defaultVisibilityMs,
+      onError: (e) => core.fault(e, "postgres store background work"),
+      conformanceHooks: core.conformanceHooks,
+    });
+    refuseInProcessFeatures(core);
+    return store;
+  };
+}
+
+/** Whether a store option names a PostgreSQL database. */
+export function isPostgresUrl(s: string): boolean {
+  return /^postgres(ql)?:\/\//i.test(s);
+}
+
 /** What startServer() knows of where state lives. */
 export interface StoreSelection {
+  /** A store URL: "postgres://..." (the only kind so far). */
+  storeUrl?: string;
   dataDir?: string;
   fsync?: FsyncMode;
   journalCompactAtBytes?: number;
@@ -37,6 +64,11 @@ export interface StoreSelection {
 
 /** The store for these options: the journal with a data directory, else memory. */
 export function selectJobStore(opts: StoreSelection): JobStoreFactory<ServerCore> {
+  if (opts.storeUrl !== undefined) {
+    if (!isPostgresUrl(opts.storeUrl)) throw new TypeError(`store: a postgres:// or postgresql:// URL, not ${JSON.stringify(opts.storeUrl.slice(0, 40))}`);
+    if (opts.dataDir !== undefined) throw new TypeError("store and dataDir: choose one (a PostgreSQL store keeps no data directory)");
+    return postgresJobStore(opts.storeUrl);
+  }
   if (opts.dataDir !== undefined) {
     return journalJobStore({
       dir: opts.dataDir,

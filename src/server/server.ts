@@ -93,8 +93,12 @@ export interface ServerOptions extends SecurityOptions, ConnectionLimitOptions {
    * use the standard unary methods, as they do with any other server.
    */
   fastPath?: boolean;
-  /** Store clock and randomness, for tests. */
-  store?: Pick<StoreOptions, "clock" | "random">;
+  /**
+   * Where jobs live besides `dataDir`: a PostgreSQL URL ("postgres://user@host/db")
+   * lets several servers share one database (docs/stores.md "PostgreSQL").
+   * An object instead sets the in-process store's clock and randomness, for tests.
+   */
+  store?: string | Pick<StoreOptions, "clock" | "random">;
 }
 
 export interface OjsServer extends AsyncDisposable {
@@ -121,7 +125,7 @@ export async function startServer(opts: ServerOptions = {}): Promise<OjsServer> 
     ...(opts.webhooks !== undefined ? { webhooks: opts.webhooks } : {}),
     limits: { ...(opts.maxBodyBytes !== undefined ? { maxMessageBytes: opts.maxBodyBytes } : {}), ...(opts.limits ?? {}) },
     inFlight: { ...(opts.maxInFlightPerStream !== undefined ? { perStream: opts.maxInFlightPerStream } : {}), ...(opts.maxInFlightPerWorker !== undefined ? { perWorker: opts.maxInFlightPerWorker } : {}) },
-    ...(opts.store ?? {}),
+    ...(typeof opts.store === "object" ? opts.store : {}),
   });
   const limits = core.limits;
   const guard = new ConnectionGuard(opts, (name) => core.count(name));
@@ -133,7 +137,7 @@ export async function startServer(opts: ServerOptions = {}): Promise<OjsServer> 
   };
   if (opts.fsync !== undefined && opts.fsync !== "always" && opts.fsync !== "none") throw new TypeError(`fsync: must be "always" or "none", not ${String(opts.fsync)}`);
   // Where state lives: the one place a store is chosen (job-stores.ts).
-  await attachJobStore(core, selectJobStore(opts));
+  await attachJobStore(core, selectJobStore({ ...opts, ...(typeof opts.store === "string" ? { storeUrl: opts.store } : {}) }));
   const router = httpRoutes(core, new HttpRouter(limits.maxMessageBytes, onResponse, limits.maxDepth), opts.ui ? loadUiAssets() : undefined);
   router.useGuard((req, res, route) => access.authorizeRoute(req, res, route));
   access.onRefusal = (reason) => core.count(`refused_${reason}`);

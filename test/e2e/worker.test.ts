@@ -1,7 +1,7 @@
 import { afterEach, beforeAll, afterAll, describe, expect, it } from "vitest";
 import { z } from "zod";
 import { chain, Client, NonRetryableError, step, type Job, type Worker } from "../../src/index.js";
-import { eventually, TRANSPORTS, uniqueQueue, useServer, worker as mkWorker, type TransportName } from "../helpers.js";
+import { currentStore, eventually, TRANSPORTS, uniqueQueue, useServer, worker as mkWorker, type TransportName } from "../helpers.js";
 import { serverCore } from "../../src/server/internal.js";
 
 const ctx = useServer({ visibilityTimeoutMs: 5000 });
@@ -160,15 +160,15 @@ describe.each(TRANSPORTS)("Worker over %s", (transport: TransportName) => {
     const w = start([queue], { heartbeatIntervalMs: 100 }, (w) => w.register("t.q", (c) => void done.push(c.jobId)));
     const first = await client.enqueue("t.q", [], { queue });
     await waitState(first.id, "completed");
-    serverCore(ctx.server).store.directWorker(w.workerId, "quiet");
+    await serverCore(ctx.server).jobs.directWorker(w.workerId, "quiet");
     await eventually(() => w.state === "quiet");
     const second = await client.enqueue("t.q", [], { queue });
     await sleep(400);
     expect((await client.getJob(second.id)).state).toBe("available");
-    serverCore(ctx.server).store.directWorker(w.workerId, "running");
+    await serverCore(ctx.server).jobs.directWorker(w.workerId, "running");
     await eventually(() => w.state === "running");
     await waitState(second.id, "completed");
-    serverCore(ctx.server).store.directWorker(w.workerId, "terminate");
+    await serverCore(ctx.server).jobs.directWorker(w.workerId, "terminate");
     await eventually(() => w.state === "terminated");
   });
 
@@ -208,7 +208,8 @@ describe.each(TRANSPORTS)("Worker over %s", (transport: TransportName) => {
     expect(order).toEqual(["stubborn:start", "stubborn:end", "next"]);
   });
 
-  it("workflow steps get the results of the steps they depend on in ctx.parentResults", async () => {
+  it("workflow steps get the results of the steps they depend on in ctx.parentResults", async (t) => {
+    if (currentStore() === "postgres") t.skip("workflows are not yet supported by the PostgreSQL store (refused with unimplemented)");
     const queue = uniqueQueue("wfw");
     const seen: unknown[] = [];
     start([queue], {}, (w) => {

@@ -1,0 +1,150 @@
+/**
+ * npx tsx bench/postgres.ts [--quick]
+ *
+ * The PostgreSQL store at the store level (PgJobStore in this process, no
+ * HTTP/gRPC hop: the store is not yet behind startServer), against a private
+ * cluster with fsync and synchronous commit ON (durable, as production would
+ * run it): sequential enqueue (rate, p50), one stream consumer draining queued
+ * jobs (claim batches + one ack per job), pickup latency (enqueue committed ->
+ * delivered to a waiting consumer on another store, through NOTIFY), and the
+ * PostgreSQL server's CPU per enqueue and per drained job (from /proc).
+ * Writes bench/results/postgres.{json,md}.
+ */
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { PgJobStore } from "../src/server/store/postgres/pg-store.js";
+import { startPostgres, type PostgresCluster } from "../test/support/postgres.js";
+
+const quick = process.argv.includes("--quick");
+const N = quick ? { seq: 500, drain: 3_000, pickup: 100 } : { seq: 3_000, drain: 20_000, pickup: 500 };
+const log = (s: string) => console.error(`[bench postgres] ${s}`);
+
+const TICK = 100; // USER_HZ on Linux
+
+/** CPU seconds used so far by the postmaster and all its children (the backends). */
+function clusterCpuSeconds(cluster: PostgresCluster): number {
+  const root = cluster.pid();
+  let ticks = 0;
+  for (const d of readdirSync("/proc")) {
+    if (!/^\d+$/.test(d)) continue;
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${d}/stat`, "utf8");
+    } catch {
+      continue;
+    }
+    const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    const pid = Number(d);
+    const ppid = Number(f[1]);
+    if (pid === root || ppid === root) ticks += Number(f[11]) + Number(f[12]);
+  }
+  return ticks / TICK;
+}
+
+function p50(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)] ?? NaN;
+}
+
+const cluster = await startPostgres({ durable: true });
+const results: Record<string, number> = {};
+try {
+  const a = await PgJobStore.open(cluster.url, { maintenanceIntervalMs: 250 });
+  const b = await PgJobStore.open(cluster.url, { maintenanceIntervalMs: 250 });
+
+  // Sequential enqueue.
+  {
+    const lat: number[] = [];
+    const cpu0 = clusterCpuSeconds(cluster);
+    const t0 = performance.now();
+    for (let i = 0; i < N.seq; i++) {
+      const s = performance.now();
+      await a.submit({ type: "bench", args: [i], queue: "seq" });
+      lat.push(performance.now() - s);
+    }
+    const secs = (performance.now() - t0) / 1000;
+    results.seqPerSec = Math.round(N.seq / secs);
+    results.seqP50Ms = +p50(lat).toFixed(2);
+    results.pgCpuMsPerEnqueue = +(((clusterCpuSeconds(cluster) - cpu0) * 1000) / N.seq).toFixed(3);
+    log(`sequential enqueue: ${results.seqPerSec}/s, p50 ${results.seqP50Ms} ms, PostgreSQL CPU ${results.pgCpuMsPerEnqueue} ms/enqueue`);
+  }
+
+  // One worker draining queued jobs: a stream consumer with 50 in flight, one ack each.
+  {
+    for (let i = 0; i < N.drain; i += 1000)
+      await a.enqueueBatch(Array.from({ length: Math.min(1000, N.drain - i) }, (_, k) => ({ req: { type: "bench", args: [i + k], queue: "drain" } })));
+    const cpu0 = clusterCpuSeconds(cluster);
+    const t0 = performance.now();
+    let done = 0;
+    await new Promise<void>((resolve) => {
+      const c = b.openConsumer({
+        queues: ["drain"],
+        workerId: "bench",
+        credit: 50,
+        deliver: (j) => {
+          void b.ack(j.job.id, null).then(() => {
+            b.grant(c, 1);
+            if (++done === N.drain) {
+              b.closeConsumer(c);
+              resolve();
+            }
+          });
+        },
+      });
+    });
+    const secs = (performance.now() - t0) / 1000;
+    results.workerJobsPerSec = Math.round(N.drain / secs);
+    results.pgCpuUsPerDrainedJob = +(((clusterCpuSeconds(cluster) - cpu0) * 1e6) / N.drain).toFixed(1);
+    log(`one worker: ${results.workerJobsPerSec} jobs/s, PostgreSQL CPU ${results.pgCpuUsPerDrainedJob} us/job`);
+  }
+
+  // Pickup: a consumer waits on server b; server a enqueues one job at a time.
+  {
+    const lat: number[] = [];
+    let resolveOne: (() => void) | undefined;
+    let sentAt = 0;
+    const c = b.openConsumer({
+      queues: ["pickup"],
+      workerId: "pick",
+      credit: 1,
+      deliver: (j) => {
+        lat.push(performance.now() - sentAt);
+        void b.ack(j.job.id, null).then(() => {
+          b.grant(c, 1);
+          resolveOne?.();
+        });
+      },
+    });
+    for (let i = 0; i < N.pickup; i++) {
+      const got = new Promise<void>((r) => (resolveOne = r));
+      await a.submit({ type: "bench", args: [i], queue: "pickup" });
+      sentAt = performance.now();
+      await got;
+    }
+    b.closeConsumer(c);
+    results.pickupP50Ms = +p50(lat).toFixed(2);
+    log(`pickup (enqueue committed -> delivered on another server): p50 ${results.pickupP50Ms} ms`);
+  }
+  await a.close();
+  await b.close();
+} finally {
+  await cluster.stop();
+}
+
+const dir = fileURLToPath(new URL("./results/", import.meta.url));
+mkdirSync(dir, { recursive: true });
+const at = new Date().toISOString();
+writeFileSync(join(dir, "postgres.json"), JSON.stringify({ at, quick, n: N, results }, null, 2));
+writeFileSync(
+  join(dir, "postgres.md"),
+  [
+    `PostgreSQL store, store level (no HTTP/gRPC hop), private cluster with fsync on, ${at}${quick ? " (--quick)" : ""}`,
+    "",
+    "| sequential enqueue/s | p50 ms | one worker jobs/s | pickup p50 ms | PG CPU ms/enqueue | PG CPU us/drained job |",
+    "|---:|---:|---:|---:|---:|---:|",
+    `| ${results.seqPerSec} | ${results.seqP50Ms} | ${results.workerJobsPerSec} | ${results.pickupP50Ms} | ${results.pgCpuMsPerEnqueue} | ${results.pgCpuUsPerDrainedJob} |`,
+    "",
+  ].join("\n"),
+);
+console.log(JSON.stringify(results));

@@ -1,0 +1,149 @@
+/**
+ * The stream consumers a server holds (StreamJobs) and how jobs reach them.
+ * One pump runs at a time: it groups the consumers that have credit by the
+ * queues they read, claims for each group in one statement (slots handed out
+ * round-robin between the group's consumers), delivers, and runs again while
+ * a wake-up arrived meanwhile. Wake-ups come from this server's own writes,
+ * from NOTIFY of the other servers, from the reaper, and from a slow poll that
+ * catches scheduled and retry times coming due (NOTIFY cannot announce those).
+ */
+import type { Sql } from "postgres";
+import { claimJobs } from "./lifecycle.js";
+import type { PgJob } from "./rows.js";
+
+export interface PgConsumer {
+  readonly queues: readonly string[];
+  readonly workerId: string;
+  /** How many more jobs may be pushed before some are settled. */
+  credit: number;
+  readonly visibilityTimeoutMs: number | undefined;
+  readonly deliver: (job: PgJob) => void;
+  /** True while the consumer's worker is told to stop (quiet, terminate): it gets nothing. */
+  readonly held?: () => boolean;
+  closed: boolean;
+}
+
+/** At most this many jobs per claim statement: a bound on one wake-up's work. */
+const MAX_BATCH = 256;
+
+export class Dispatcher {
+  private readonly consumers = new Set<PgConsumer>();
+  private running = false;
+  private again = false;
+  private closed = false;
+
+  constructor(
+    private readonly sql: Sql,
+    private readonly defaultVisibilityMs: number,
+    private readonly onError: (e: unknown) => void,
+  ) {}
+
+  add(c: Omit<PgConsumer, "closed">): PgConsumer {
+    const consumer: PgConsumer = { ...c, closed: false };
+    this.consumers.add(consumer);
+    this.wake();
+    return consumer;
+  }
+
+  remove(c: PgConsumer): void {
+    c.closed = true;
+    this.consumers.delete(c);
+  }
+
+  /** More credit for a consumer (a job of it was settled). */
+  grant(c: PgConsumer, n: number): void {
+    c.credit += n;
+    this.wake();
+  }
+
+  get size(): number {
+    return this.consumers.size;
+  }
+
+  /** Something may be ready: pump now, or once more after the running pump. */
+  wake(): void {
+    if (this.closed) return;
+    if (this.running) {
+      this.again = true;
+      return;
+    }
+    this.running = true;
+    void this.pump();
+  }
+
+  close(): void {
+    this.closed = true;
+    for (const c of this.consumers) c.closed = true;
+    this.consumers.clear();
+  }
+
+  /**
+   * Clears `running` itself, in the same turn as its last check of `again`: a
+   * wake-up that came between that check and a later callback would be lost.
+   */
+  private async pump(): Promise<void> {
+    try {
+      await this.pumpLoop();
+    } finally {
+      this.running = false;
+    }
+  }
+
+  /** Runs while wake-ups arrive; clears `running` in the turn of its last check (see pump). */
+  private async pumpLoop(): Promise<void> {
+    do {
+      this.again = false;
+      const groups = new Map<string, PgConsumer[]>();
+      for (const c of this.consumers) {
+        if (c.credit <= 0 || c.closed || c.held?.()) continue;
+        // The queues in their order: it is the claim's order of preference.
+        const key = c.queues.join("\u0000");
+        const g = groups.get(key);
+        if (g) g.push(c);
+        else groups.set(key, [c]);
+      }
+      for (const group of groups.values()) {
+        if (this.closed) return;
+        // Round-robin slots over the group's consumers, each up to its credit.
+        const slots: PgConsumer[] = [];
+        const left = group.map((c) => c.credit);
+        for (let added = true; added && slots.length < MAX_BATCH; ) {
+          added = false;
+          for (let i = 0; i < group.length && slots.length < MAX_BATCH; i++) {
+            if (left[i]! > 0) {
+              left[i]!--;
+              slots.push(group[i]!);
+              added = true;
+            }
+          }
+        }
+        let claimed;
+        try {
+          claimed = await claimJobs(this.sql, {
+            queues: group[0]!.queues,
+            slots: slots.map((c) => ({ workerId: c.workerId, visibilityTimeoutMs: c.visibilityTimeoutMs ?? this.defaultVisibilityMs })),
+          });
+        } catch (e) {
+          if (!this.closed) this.onError(e);
+          // The next wake-up (at the latest the maintenance pass) tries again.
+          this.running = false;
+          return;
+        }
+        for (const { slot, job } of claimed) {
+          const c = slots[slot]!;
+          // A consumer that went away while the claim ran: its job stays leased and the reaper offers it again.
+          if (c.closed) continue;
+          c.credit--;
+          try {
+            c.deliver(job);
+          } catch (e) {
+            this.onError(e);
+          }
+        }
+        // A full batch means more may be waiting.
+        if (claimed.length === slots.length && claimed.length > 0) this.again = true;
+      }
+    } while (this.again && !this.closed);
+    this.running = false;
+  }
+}

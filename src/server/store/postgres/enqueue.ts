@@ -1,0 +1,205 @@
+/**
+ * Enqueue on PostgreSQL: a job (or a batch, all or nothing) is one
+ * transaction. Unique policies hold across servers: the key is locked with a
+ * transaction-scoped advisory lock before the existing holder is looked up, so
+ * two servers enqueueing the same key take turns; whether the holder blocks is
+ * decided by the same pure functions as the memory store (unique.ts).
+ */
+import type { Sql, TransactionSql } from "postgres";
+import { DuplicateJobError, UnimplementedError, ValidationError } from "../../../model/errors.js";
+import type { Job, NormalizedJobRequest } from "../../../model/job.js";
+import { isJsonObject, type JsonObject, type JsonValue } from "../../../model/json.js";
+import { uuidv7 } from "../../../model/uuid.js";
+import { mergeRetry, type EffectiveRetry } from "../backoff.js";
+import { blocks, uniqueKey } from "../unique.js";
+import { fromRow, type JobRow, type PgJob } from "./rows.js";
+
+export const DEFAULT_QUEUE = "default";
+
+export interface BuiltJob {
+  job: Job;
+  retry: EffectiveRetry;
+  uniqueKey: string | undefined;
+  extra: JsonObject | undefined;
+}
+
+export interface EnqueueInput {
+  req: NormalizedJobRequest;
+  extra?: JsonObject;
+}
+
+export interface EnqueueOutcome {
+  job: PgJob;
+  /** True when a unique policy with on_conflict "ignore" returned an existing job instead. */
+  deduplicated: boolean;
+}
+
+/** What the retry policy shows on the job, as the memory store shows it (store.ts shownRetry): no strategy field, no empty list. */
+function shownRetry(r: EffectiveRetry): NonNullable<Job["retry"]> {
+  const { nonRetryableErrors, backoffStrategy: _strategy, ...shown } = r;
+  const out: NonNullable<Job["retry"]> = { ...shown };
+  if (nonRetryableErrors.length) out.nonRetryableErrors = nonRetryableErrors;
+  return out;
+}
+
+export function buildJob(req: NormalizedJobRequest, extra: JsonObject | undefined, now: number): BuiltJob {
+  if (req.rateLimit) throw new UnimplementedError("unsupported: per-job rate limits are not yet supported by the PostgreSQL store");
+  if (req.schema) throw new UnimplementedError("unsupported: schema validation is not yet supported by the PostgreSQL store");
+  const retry = mergeRetry(req.retry);
+  const created = new Date(now);
+  const job: Job = {
+    id: req.id ?? uuidv7(now),
+    type: req.type,
+    queue: req.queue ?? DEFAULT_QUEUE,
+    args: req.args,
+    meta: req.meta ?? {},
+    state: "available",
+    priority: req.priority ?? 0,
+    attempt: 0,
+    maxAttempts: retry.maxAttempts,
+    retry: shownRetry(retry),
+    errors: [],
+    createdAt: created,
+    enqueuedAt: created,
+    tags: req.tags ?? [],
+    specversion: "1.0",
+  };
+  if (req.unique) {
+    checkUniquePolicy(req.unique, req.args);
+    job.unique = req.unique;
+  }
+  if (req.timeout !== undefined) job.timeout = req.timeout;
+  if (req.visibilityTimeout !== undefined) job.visibilityTimeout = req.visibilityTimeout;
+  if (req.expiresAt) job.expiresAt = req.expiresAt;
+  if (req.scheduledAt) {
+    job.scheduledAt = req.scheduledAt;
+    if (req.scheduledAt.getTime() > now) job.state = "scheduled";
+  }
+  return { job, retry, uniqueKey: req.unique ? uniqueKey(job, req.unique) : undefined, extra: extra && Object.keys(extra).length ? extra : undefined };
+}
+
+function checkUniquePolicy(u: NonNullable<NormalizedJobRequest["unique"]>, args: JsonValue[]): void {
+  const fail = (path: string, message: string) => {
+    throw new ValidationError(`options.unique.${path}: ${message}`, { code: "validation_error", issues: [{ path: `options.unique.${path}`, message }] });
+  };
+  if (u.keys?.includes("meta") && !u.metaKeys?.length) fail("meta_keys", 'must name the meta keys when "meta" is one of the keys');
+  if (u.argsKeys?.length && u.keys?.includes("args")) {
+    const first = args[0];
+    if (!isJsonObject(first)) fail("args_keys", "needs the first argument to be an object");
+    const missing = u.argsKeys.filter((k) => !(k in (first as JsonObject)));
+    if (missing.length) fail("args_keys", `names keys the args do not have: ${missing.join(", ")}`);
+  }
+}
+
+/** Enqueues jobs in one transaction, all or nothing, in order. */
+export async function enqueueJobs(sql: Sql, inputs: readonly EnqueueInput[], now = Date.now()): Promise<EnqueueOutcome[]> {
+  const built = inputs.map(({ req, extra }) => buildJob(req, extra, now));
+  const keys = new Set<string>();
+  for (const b of built) {
+    if (!b.uniqueKey) continue;
+    if (keys.has(b.uniqueKey)) throw new DuplicateJobError("two jobs of the batch have the same unique key", { details: { uniqueness_key: b.uniqueKey } });
+    keys.add(b.uniqueKey);
+  }
+  const queues = [...new Set(built.map((b) => b.job.queue))];
+  // No unique keys: one statement (its own transaction), one round trip: insert, register the queues, notify.
+  if (keys.size === 0) {
+    const rows = await insertRows(
+      sql`
+      WITH ins AS (INSERT INTO ojs_jobs ${sql(built.map(rowOf))} RETURNING *),
+        q AS (INSERT INTO ojs_queues ${sql(queues.map((name) => ({ name })))} ON CONFLICT (name) DO NOTHING),
+        n AS (SELECT pg_notify('ojs_jobs', ${queues.join(",")}))
+      SELECT ins.* FROM ins, n`,
+    );
+    const byId = new Map(rows.map((r) => [r.id, fromRow(r)]));
+    return built.map((b) => ({ job: byId.get(b.job.id)!, deduplicated: false }));
+  }
+  return sql.begin(async (tx) => {
+    // Unique keys are locked in sorted order, so two batches never wait on each other in a cycle.
+    for (const k of [...keys].sort()) await tx`SELECT pg_advisory_xact_lock(hashtextextended(${k}, 0))`;
+    const out: EnqueueOutcome[] = [];
+    const toInsert: BuiltJob[] = [];
+    for (const b of built) {
+      const existing = b.uniqueKey ? await resolveUnique(tx, b) : undefined;
+      if (existing) {
+        out.push({ job: existing, deduplicated: true });
+        continue;
+      }
+      toInsert.push(b);
+      out.push({ job: undefined as unknown as PgJob, deduplicated: false });
+    }
+    if (toInsert.length) {
+      const rows = toInsert.map(rowOf);
+      const inserted = await insertRows(tx`INSERT INTO ojs_jobs ${tx(rows)} RETURNING *`);
+      const byId = new Map(inserted.map((r) => [r.id, fromRow(r)]));
+      let i = 0;
+      for (const o of out) if (!o.deduplicated) o.job = byId.get(toInsert[i++]!.job.id)!;
+      await tx`INSERT INTO ojs_queues ${tx(queues.map((name) => ({ name })))} ON CONFLICT (name) DO NOTHING`;
+      await tx`SELECT pg_notify('ojs_jobs', ${queues.join(",")})`;
+    }
+    return out;
+  });
+}
+
+/** Runs an insert of jobs; a client-chosen id that exists already is DuplicateJobError. */
+async function insertRows(q: PromiseLike<readonly unknown[]>): Promise<JobRow[]> {
+  try {
+    return (await q) as JobRow[];
+  } catch (e) {
+    if ((e as { code?: string }).code === "23505") {
+      const id = /\(id\)=\(([^)]+)\)/.exec(String((e as { detail?: string }).detail))?.[1];
+      throw new DuplicateJobError(`a job with id ${id ?? "(given)"} already exists`, { jobId: id, details: id ? { existing_job_id: id } : {} });
+    }
+    throw e;
+  }
+}
+
+function rowOf(b: BuiltJob): Record<string, unknown> {
+  const j = b.job;
+  return {
+    id: j.id,
+    queue: j.queue,
+    type: j.type,
+    state: j.state,
+    priority: j.priority,
+    attempt: 0,
+    max_attempts: b.retry.maxAttempts,
+    run_at: j.scheduledAt ?? j.createdAt!,
+    expires_at: j.expiresAt ?? null,
+    unique_key: b.uniqueKey ?? null,
+    created_at: j.createdAt!,
+    job: JSON.parse(JSON.stringify(j)) as JsonValue,
+    retry: JSON.parse(JSON.stringify(b.retry)) as JsonValue,
+    extra: b.extra ?? null,
+  };
+}
+
+/**
+ * UQ §5 across servers. Returns the existing job for "ignore"; throws for
+ * "reject"; for "replace" cancels the holder (running or not, as the memory store does) and lets
+ * the new job in.
+ */
+async function resolveUnique(tx: TransactionSql, b: BuiltJob): Promise<PgJob | undefined> {
+  const policy = b.job.unique!;
+  const rows = await tx<JobRow[]>`SELECT * FROM ojs_jobs WHERE unique_key = ${b.uniqueKey!} ORDER BY created_at DESC LIMIT 16`;
+  const now = Date.now();
+  const holder = rows.find((r) => blocks({ state: r.state, createdAt: r.created_at.getTime() }, policy, now));
+  if (!holder) return undefined;
+  switch (policy.onConflict ?? "reject") {
+    case "ignore":
+      return fromRow(holder);
+    case "replace":
+    case "replace_except_schedule":
+      if (policy.onConflict === "replace_except_schedule" && holder.job.scheduledAt) {
+        b.job.scheduledAt = holder.run_at;
+        b.job.state = holder.run_at.getTime() > now ? "scheduled" : "available";
+      }
+      await tx`UPDATE ojs_jobs SET state = 'cancelled', finished_at = now(), unique_key = NULL WHERE id = ${holder.id}`;
+      return undefined;
+    case "reject":
+      break;
+  }
+  throw new DuplicateJobError(`a job with the same unique key already exists (${holder.id}, ${holder.state})`, {
+    jobId: holder.id,
+    details: { existing_job_id: holder.id, existing_job_state: holder.state, uniqueness_key: b.uniqueKey! },
+  });
+}

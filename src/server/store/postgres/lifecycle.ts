@@ -1,0 +1,231 @@
+/**
+ * Claim, ack, nack, heartbeat, cancel and the lease reaper on PostgreSQL.
+ * Each is one statement or one short transaction; time is the database's
+ * now(), so servers with skewed clocks agree on leases and schedules.
+ * Retry decisions are the memory store's pure functions (backoff.ts).
+ */
+import type { Sql } from "postgres";
+import { ConflictError, NotFoundError } from "../../../model/errors.js";
+import type { JobError } from "../../../model/job.js";
+import type { JsonValue } from "../../../model/json.js";
+import { isNonRetryable, retryDelayMs } from "../backoff.js";
+import { fromRow, type JobRow, type PgJob } from "./rows.js";
+
+export interface ClaimRequest {
+  queues: readonly string[];
+  /**
+   * One entry per job wanted: who gets it and its lease length when the job
+   * names none. Several consumers of the same queues are served by one claim
+   * (the slots of each in turn), so a server costs one statement per wake-up,
+   * not one per consumer.
+   */
+  slots: ReadonlyArray<{ workerId: string; visibilityTimeoutMs: number }>;
+}
+
+export interface Claimed {
+  /** Index into the request's slots. */
+  slot: number;
+  job: PgJob;
+}
+
+/**
+ * Takes up to slots.length due jobs from the queues, the first listed queue
+ * first (OJS: left to right), then highest priority, then oldest due,
+ * and leases each to its slot's worker. SKIP LOCKED: servers claiming at once
+ * take different rows instead of waiting on each other. Paused queues and
+ * expired jobs are passed over. (row_number() lives in its own CTE because
+ * PostgreSQL does not allow window functions beside FOR UPDATE.)
+ */
+export async function claimJobs(sql: Sql, req: ClaimRequest): Promise<Claimed[]> {
+  if (req.slots.length === 0 || req.queues.length === 0) return [];
+  const workers = req.slots.map((s) => s.workerId);
+  const leases = req.slots.map((s) => s.visibilityTimeoutMs);
+  const rows = await sql<(JobRow & { rn: string })[]>`
+    WITH locked AS (
+      SELECT id, queue, priority, run_at FROM ojs_jobs
+      WHERE queue = ANY(${req.queues as string[]})
+        AND state IN ('available', 'scheduled', 'retryable')
+        AND run_at <= now()
+        AND (expires_at IS NULL OR expires_at > now())
+        AND queue NOT IN (SELECT name FROM ojs_queues WHERE paused)
+      ORDER BY array_position(${req.queues as string[]}::text[], queue), priority DESC, run_at, id
+      LIMIT ${req.slots.length}
+      FOR UPDATE SKIP LOCKED
+    ), numbered AS (
+      SELECT id, row_number() OVER (ORDER BY array_position(${req.queues as string[]}::text[], queue), priority DESC, run_at, id) AS rn FROM locked
+    )
+    UPDATE ojs_jobs j SET
+      state = 'active',
+      attempt = j.attempt + 1,
+      worker_id = (${workers}::text[])[numbered.rn],
+      started_at = now(),
+      lease_deadline = now() + make_interval(secs => coalesce((j.job->>'visibilityTimeout')::double precision, (${leases}::double precision[])[numbered.rn]) / 1000.0)
+    FROM numbered WHERE j.id = numbered.id
+    RETURNING j.*, numbered.rn`;
+  return rows.map((r) => ({ slot: Number(r.rn) - 1, job: fromRow(r) })).sort((a, b) => a.slot - b.slot);
+}
+
+export async function getJob(sql: Sql, id: string): Promise<PgJob> {
+  const [row] = await sql<JobRow[]>`SELECT * FROM ojs_jobs WHERE id = ${uuidOrNull(id)}`;
+  if (!row) throw new NotFoundError(`job ${id} not found`, { jobId: id });
+  return fromRow(row);
+}
+
+/** A malformed id is simply not found (ids are uuids in the table). */
+export function uuidOrNull(id: string): string {
+  return /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(id) ? id : "00000000-0000-0000-0000-000000000000";
+}
+
+async function notActive(sql: Sql, id: string, what: string): Promise<never> {
+  const job = await getJob(sql, id);
+  throw new ConflictError(`cannot ${what} job ${id}: it is ${job.job.state}, not active`, { jobId: id, details: { state: job.job.state } });
+}
+
+export async function ackJob(sql: Sql, id: string, result: JsonValue | undefined, workerId?: string): Promise<PgJob> {
+  // The result travels as JSON text: undefined (no result) is SQL NULL and leaves the document as it is.
+  const text = result === undefined ? null : JSON.stringify(result);
+  const [row] = await sql<JobRow[]>`
+    UPDATE ojs_jobs SET state = 'completed', finished_at = now(), lease_deadline = NULL, worker_id = NULL,
+      job = CASE WHEN ${text}::text IS NULL THEN job ELSE job || jsonb_build_object('result', (${text}::text)::jsonb) END
+    WHERE id = ${uuidOrNull(id)} AND state = 'active' AND (${workerId ?? null}::text IS NULL OR worker_id = ${workerId ?? null})
+    RETURNING *`;
+  if (!row) return notActive(sql, id, "ack");
+  return fromRow(row);
+}
+
+export interface NackOptions {
+  /** Hand the job back untouched (a worker shutting down), without using an attempt. */
+  requeue?: boolean;
+}
+
+/**
+ * RET: a failed attempt is retried after the policy's backoff while attempts
+ * remain and the error is retryable; otherwise it is discarded, or kept as a
+ * dead letter when the policy says so.
+ */
+export async function nackJob(sql: Sql, id: string, error: JobError, workerId?: string, opts: NackOptions = {}, random: () => number = Math.random): Promise<PgJob> {
+  return sql.begin(async (tx) => {
+    const [row] = await tx<JobRow[]>`SELECT * FROM ojs_jobs WHERE id = ${uuidOrNull(id)} FOR UPDATE`;
+    if (!row) throw new NotFoundError(`job ${id} not found`, { jobId: id });
+    if (row.state !== "active" || (workerId !== undefined && row.worker_id !== workerId))
+      throw new ConflictError(`cannot nack job ${id}: it is ${row.state}, not active`, { jobId: id, details: { state: row.state } });
+    if (opts.requeue) {
+      const [r] = await tx<JobRow[]>`
+        UPDATE ojs_jobs SET state = 'available', attempt = greatest(attempt - 1, 0), run_at = now(), lease_deadline = NULL, worker_id = NULL, started_at = NULL
+        WHERE id = ${row.id} RETURNING *`;
+      await tx`SELECT pg_notify('ojs_jobs', ${row.queue})`;
+      return fromRow(r!);
+    }
+    const errors = [...(row.job.errors ?? []), { ...error, attempt: row.attempt, occurredAt: new Date() }];
+    const retryable = error.retryable !== false && !isNonRetryable(error.code, row.retry.nonRetryableErrors) && row.attempt < row.max_attempts;
+    const doc = JSON.parse(JSON.stringify({ errors })) as JsonValue;
+    if (retryable) {
+      const delay = retryDelayMs(row.retry, row.attempt, random);
+      const [r] = await tx<JobRow[]>`
+        UPDATE ojs_jobs SET state = 'retryable', run_at = now() + make_interval(secs => ${delay / 1000}), lease_deadline = NULL, worker_id = NULL,
+          job = job || ${tx.json(doc)}::jsonb || jsonb_build_object('retryDelayMs', ${delay}::int)
+        WHERE id = ${row.id} RETURNING *`;
+      if (delay === 0) await tx`SELECT pg_notify('ojs_jobs', ${row.queue})`;
+      return fromRow(r!);
+    }
+    const dead = row.retry.onExhaustion === "dead_letter";
+    const [r] = await tx<JobRow[]>`
+      UPDATE ojs_jobs SET state = 'discarded', finished_at = now(), lease_deadline = NULL, worker_id = NULL, dead_letter = ${dead},
+        job = job || ${tx.json(doc)}::jsonb
+      WHERE id = ${row.id} RETURNING *`;
+    return fromRow(r!);
+  });
+}
+
+export interface HeartbeatResult {
+  extended: string[];
+  /** Listed jobs this worker does not hold (unknown, finished, or leased to another worker). */
+  lost: string[];
+}
+
+/** Extends the leases of the listed jobs the worker holds. */
+export async function heartbeatJobs(sql: Sql, workerId: string, jobIds: readonly string[], visibilityTimeoutMs: number): Promise<HeartbeatResult> {
+  if (jobIds.length === 0) return { extended: [], lost: [] };
+  const ids = jobIds.map(uuidOrNull);
+  const rows = await sql<{ id: string }[]>`
+    UPDATE ojs_jobs SET lease_deadline = now() + make_interval(secs => coalesce((job->>'visibilityTimeout')::double precision, ${visibilityTimeoutMs}) / 1000.0)
+    WHERE id = ANY(${ids}::uuid[]) AND state = 'active' AND worker_id = ${workerId}
+    RETURNING id`;
+  const held = new Set(rows.map((r) => r.id));
+  return { extended: jobIds.filter((id) => held.has(id)), lost: jobIds.filter((id) => !held.has(id)) };
+}
+
+export async function cancelJob(sql: Sql, id: string): Promise<PgJob> {
+  const [row] = await sql<JobRow[]>`
+    UPDATE ojs_jobs SET state = 'cancelled', finished_at = now(), lease_deadline = NULL, worker_id = NULL
+    WHERE id = ${uuidOrNull(id)} AND state IN ('scheduled', 'pending', 'available', 'active', 'retryable')
+    RETURNING *`;
+  if (row) return fromRow(row);
+  const job = await getJob(sql, id);
+  throw new ConflictError(`cannot cancel job ${id}: it is ${job.job.state}`, { jobId: id, details: { state: job.job.state } });
+}
+
+/**
+ * Any server reaps: an active job whose lease ran out is offered again (its
+ * attempt counts as failed with visibility_timeout) or, with no attempts
+ * left, discarded; a waiting job past its expiry is discarded. SKIP LOCKED
+ * lets several servers reap at once without waiting on each other. Returns
+ * the queues that got jobs back, for the caller to wake.
+ */
+export async function reapExpired(sql: Sql, limit = 1000): Promise<{ reclaimed: number; discarded: number; queues: string[] }> {
+  const rows = await sql<{ queue: string; state: string }[]>`
+    WITH expired AS (
+      SELECT id FROM ojs_jobs WHERE state = 'active' AND lease_deadline < now()
+      ORDER BY lease_deadline LIMIT ${limit} FOR UPDATE SKIP LOCKED
+    )
+    UPDATE ojs_jobs j SET
+      state = CASE WHEN j.attempt >= j.max_attempts THEN 'discarded' ELSE 'available' END,
+      dead_letter = (j.attempt >= j.max_attempts AND j.retry->>'onExhaustion' = 'dead_letter'),
+      finished_at = CASE WHEN j.attempt >= j.max_attempts THEN now() ELSE NULL END,
+      run_at = now(), lease_deadline = NULL, worker_id = NULL,
+      job = jsonb_set(j.job, '{errors}', coalesce(j.job->'errors', '[]'::jsonb) || jsonb_build_array(jsonb_build_object(
+        'code', 'visibility_timeout', 'message', 'the lease ran out before the job was acknowledged', 'attempt', j.attempt, 'occurredAt', now())))
+    FROM expired WHERE j.id = expired.id
+    RETURNING j.queue, j.state`;
+  const expired = await sql<{ id: string }[]>`
+    WITH gone AS (
+      SELECT id FROM ojs_jobs WHERE state IN ('scheduled', 'available', 'retryable', 'pending') AND expires_at < now()
+      LIMIT ${limit} FOR UPDATE SKIP LOCKED
+    )
+    UPDATE ojs_jobs j SET state = 'discarded', finished_at = now() FROM gone WHERE j.id = gone.id RETURNING j.id`;
+  // Execution timeout (job.timeout, ms): an attempt running past it has failed with "timeout", whatever its lease.
+  const timedOut = await sql<{ queue: string; state: string }[]>`
+    WITH over AS (
+      SELECT id FROM ojs_jobs
+      WHERE state = 'active' AND job ? 'timeout' AND started_at + make_interval(secs => (job->>'timeout')::double precision / 1000.0) < now()
+      LIMIT ${limit} FOR UPDATE SKIP LOCKED
+    )
+    UPDATE ojs_jobs j SET
+      state = CASE WHEN j.attempt >= j.max_attempts THEN 'discarded' ELSE 'available' END,
+      dead_letter = (j.attempt >= j.max_attempts AND j.retry->>'onExhaustion' = 'dead_letter'),
+      finished_at = CASE WHEN j.attempt >= j.max_attempts THEN now() ELSE NULL END,
+      run_at = now(), lease_deadline = NULL, worker_id = NULL,
+      job = jsonb_set(j.job, '{errors}', coalesce(j.job->'errors', '[]'::jsonb) || jsonb_build_array(jsonb_build_object(
+        'code', 'timeout', 'message', 'the attempt ran past the job''s timeout', 'attempt', j.attempt, 'occurredAt', now())))
+    FROM over WHERE j.id = over.id
+    RETURNING j.queue, j.state`;
+  rows.push(...timedOut);
+  const back = rows.filter((r) => r.state === "available");
+  return { reclaimed: back.length, discarded: rows.length - back.length + expired.length, queues: [...new Set(back.map((r) => r.queue))] };
+}
+
+/**
+ * Retention: finished jobs (completed, cancelled, discarded but not dead
+ * letters) older than `olderThanMs` are deleted, at most `limit` per call, so
+ * the table does not grow without bound. Dead letters stay until retried or
+ * deleted.
+ */
+export async function pruneFinished(sql: Sql, olderThanMs: number, limit = 1000): Promise<number> {
+  const r = await sql`
+    DELETE FROM ojs_jobs WHERE id IN (
+      SELECT id FROM ojs_jobs
+      WHERE state IN ('completed', 'cancelled', 'discarded') AND NOT dead_letter
+        AND finished_at < now() - make_interval(secs => ${olderThanMs / 1000})
+      LIMIT ${limit} FOR UPDATE SKIP LOCKED)`;
+  return r.count;
+}

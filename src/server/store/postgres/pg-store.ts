@@ -1,0 +1,223 @@
+/**
+ * The PostgreSQL store: several server processes share one database. Every
+ * mutation is a transaction in the database, so the database, not any one
+ * process, holds the truth; this object holds only a connection pool, the
+ * LISTEN connection, this server's stream consumers and the maintenance timer
+ * (lease reaper, cron ticks, the poll for scheduled jobs coming due).
+ *
+ * Open with PgJobStore.open(url): it creates or migrates the schema first.
+ */
+import postgres, { type Sql } from "postgres";
+import type { JobError, NormalizedJobRequest } from "../../../model/job.js";
+import type { JsonObject, JsonValue } from "../../../model/json.js";
+import { fireDueCron, registerCron, removeCron, type PgCronRegistration } from "./cron.js";
+import { Dispatcher, type PgConsumer } from "./dispatcher.js";
+import { enqueueJobs, type EnqueueOutcome } from "./enqueue.js";
+import { AckBatcher } from "./ack-batcher.js";
+import { cancelJob, claimJobs, getJob, heartbeatJobs, nackJob, pruneFinished, reapExpired, type HeartbeatResult, type NackOptions } from "./lifecycle.js";
+import type { PgJob } from "./rows.js";
+import { migrate } from "./schema.js";
+import { pauseQueue, queueCounts, resumeQueue, type PgQueueSummary } from "./queues.js";
+
+export interface PgStoreOptions {
+  /** Connections in this server's pool. Default 10. */
+  maxConnections?: number;
+  /** Lease length when neither the job nor the worker says. Default 30 000 ms. */
+  visibilityTimeoutMs?: number;
+  /**
+   * How often this server reaps expired leases, fires due cron ticks and looks
+   * for scheduled jobs coming due. Default 250 ms: a job whose worker died is
+   * offered again well within 1 s of its lease deadline.
+   */
+  maintenanceIntervalMs?: number;
+  /**
+   * Finished jobs (completed, cancelled, discarded; not dead letters) are
+   * deleted this long after they finished. Default 24 h.
+   */
+  finishedRetentionMs?: number;
+  /** Told about errors of background work (reaper, pump, LISTEN); they never reach the process. */
+  onError?: (e: unknown) => void;
+}
+
+export interface PgStats {
+  reclaimed: number;
+  pruned: number;
+  cronFired: number;
+  notifications: number;
+}
+
+export class PgJobStore {
+  readonly stats: PgStats = { reclaimed: 0, pruned: 0, cronFired: 0, notifications: 0 };
+  private lastPrune = 0;
+  private readonly dispatcher: Dispatcher;
+  private readonly acks: AckBatcher;
+  private timer: NodeJS.Timeout | undefined;
+  private maintaining = false;
+  private unlisten: (() => Promise<void>) | undefined;
+  private closing: Promise<void> | undefined;
+
+  private constructor(
+    readonly sql: Sql,
+    private readonly opts: Required<Omit<PgStoreOptions, "maxConnections">>,
+  ) {
+    this.dispatcher = new Dispatcher(sql, opts.visibilityTimeoutMs, opts.onError);
+    this.acks = new AckBatcher(sql);
+  }
+
+  static async open(url: string, options: PgStoreOptions = {}): Promise<PgJobStore> {
+    const sql = postgres(url, {
+      max: options.maxConnections ?? 10,
+      onnotice: () => undefined,
+      // Timestamps stay Date objects; bigint counts come back as numbers where we cast them.
+      connection: { application_name: "ojs-connect" },
+    });
+    try {
+      await migrate(sql);
+    } catch (e) {
+      await sql.end({ timeout: 1 });
+      throw new Error(`PostgreSQL store ${redact(url)}: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
+    }
+    const store = new PgJobStore(sql, {
+      visibilityTimeoutMs: options.visibilityTimeoutMs ?? 30_000,
+      maintenanceIntervalMs: options.maintenanceIntervalMs ?? 250,
+      finishedRetentionMs: options.finishedRetentionMs ?? 24 * 3600_000,
+      onError: options.onError ?? ((e) => console.error(`ojs-connect postgres store: ${e instanceof Error ? e.message : String(e)}`)),
+    });
+    const listener = await sql.listen("ojs_jobs", () => {
+      store.stats.notifications++;
+      store.dispatcher.wake();
+    });
+    store.unlisten = listener.unlisten;
+    store.timer = setInterval(() => void store.maintain(), store.opts.maintenanceIntervalMs);
+    store.timer.unref();
+    return store;
+  }
+
+  async submit(req: NormalizedJobRequest, extra?: JsonObject): Promise<EnqueueOutcome> {
+    const [out] = await enqueueJobs(this.sql, [{ req, extra }]);
+    this.dispatcher.wake();
+    return out!;
+  }
+
+  async enqueueBatch(items: ReadonlyArray<{ req: NormalizedJobRequest; extra?: JsonObject }>): Promise<PgJob[]> {
+    if (items.length === 0) return [];
+    const out = await enqueueJobs(this.sql, items);
+    this.dispatcher.wake();
+    return out.map((o) => o.job);
+  }
+
+  async fetch(req: { queues: readonly string[]; count?: number; workerId?: string; visibilityTimeoutMs?: number }): Promise<PgJob[]> {
+    const n = Math.max(1, Math.min(req.count ?? 1, 1000));
+    const slot = { workerId: req.workerId ?? "anonymous", visibilityTimeoutMs: req.visibilityTimeoutMs ?? this.opts.visibilityTimeoutMs };
+    const claimed = await claimJobs(this.sql, { queues: req.queues, slots: Array.from({ length: n }, () => slot) });
+    return claimed.map((c) => c.job);
+  }
+
+  get(id: string): Promise<PgJob> {
+    return getJob(this.sql, id);
+  }
+
+  ack(id: string, result: JsonValue | undefined, workerId?: string): Promise<PgJob> {
+    return this.acks.ack(id, result, workerId);
+  }
+
+  async nack(id: string, error: JobError, workerId?: string, opts: NackOptions = {}): Promise<PgJob> {
+    const job = await nackJob(this.sql, id, error, workerId, opts);
+    if (job.job.state === "available") this.dispatcher.wake();
+    return job;
+  }
+
+  heartbeat(workerId: string, jobIds: readonly string[], visibilityTimeoutMs?: number): Promise<HeartbeatResult> {
+    return heartbeatJobs(this.sql, workerId, jobIds, visibilityTimeoutMs ?? this.opts.visibilityTimeoutMs);
+  }
+
+  cancel(id: string): Promise<PgJob> {
+    return cancelJob(this.sql, id);
+  }
+
+  /** A stream consumer: jobs are pushed to `deliver` while it has credit; grant() more as jobs settle. */
+  openConsumer(c: { queues: readonly string[]; workerId: string; credit: number; visibilityTimeoutMs?: number; deliver: (job: PgJob) => void; held?: () => boolean }): PgConsumer {
+    return this.dispatcher.add({ ...c, visibilityTimeoutMs: c.visibilityTimeoutMs });
+  }
+
+  grant(c: PgConsumer, n = 1): void {
+    this.dispatcher.grant(c, n);
+  }
+
+  /** Something changed that may let consumers receive again (a worker told to run). */
+  wake(): void {
+    this.dispatcher.wake();
+  }
+
+  closeConsumer(c: PgConsumer): void {
+    this.dispatcher.remove(c);
+  }
+
+  pauseQueue(name: string): Promise<void> {
+    return pauseQueue(this.sql, name);
+  }
+
+  async resumeQueue(name: string): Promise<void> {
+    await resumeQueue(this.sql, name);
+    this.dispatcher.wake();
+  }
+
+  queueSummary(name: string): Promise<PgQueueSummary> {
+    return queueCounts(this.sql, name);
+  }
+
+  registerCron(reg: PgCronRegistration): Promise<Date> {
+    return registerCron(this.sql, reg);
+  }
+
+  removeCron(name: string): Promise<boolean> {
+    return removeCron(this.sql, name);
+  }
+
+  /** One maintenance pass (also run by the timer): reap leases, fire cron, wake consumers for jobs coming due. */
+  async maintain(): Promise<void> {
+    if (this.maintaining || this.closing) return;
+    this.maintaining = true;
+    try {
+      const reaped = await reapExpired(this.sql);
+      this.stats.reclaimed += reaped.reclaimed;
+      if (reaped.queues.length) await this.sql`SELECT pg_notify('ojs_jobs', ${reaped.queues.join(",")})`;
+      this.stats.cronFired += (await fireDueCron(this.sql)).length;
+      // Retention runs at most once a second: it is bookkeeping, not latency.
+      if (Date.now() - this.lastPrune >= 1000) {
+        this.lastPrune = Date.now();
+        this.stats.pruned += await pruneFinished(this.sql, this.opts.finishedRetentionMs);
+      }
+      if (this.dispatcher.size > 0) this.dispatcher.wake();
+    } catch (e) {
+      if (!this.closing) this.opts.onError(e);
+    } finally {
+      this.maintaining = false;
+    }
+  }
+
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      clearInterval(this.timer);
+      this.dispatcher.close();
+      await this.unlisten?.().catch(() => undefined);
+      await this.sql.end({ timeout: 5 });
+    })();
+    return this.closing;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+}
+
+/** The URL without its password, for messages. */
+export function redact(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = "***";
+    return u.toString();
+  } catch {
+    return "(unparsable url)";
+  }
+}

@@ -1,0 +1,359 @@
+/**
+ * The JobStore seam (../job-store.ts) over PostgreSQL: what the HTTP and gRPC
+ * adapters call when the server runs with `store: "postgres://..."`. The work
+ * is PgJobStore's; this layer turns its answers into JobRecords, keeps the
+ * per-server parts (stream consumers and the credit their settled jobs give
+ * back, the worker registry) and refuses what the PostgreSQL store does not
+ * support yet with `unimplemented` errors naming it, never a wrong answer.
+ */
+import { NotFoundError, UnimplementedError } from "../../../model/errors.js";
+import type { EventFilter, OjsEvent } from "../../../model/events.js";
+import type { JobError, JobState, NormalizedJobRequest } from "../../../model/job.js";
+import type { JsonValue } from "../../../model/json.js";
+import type { WorkerDirective } from "../../../model/system.js";
+import type { BatchEntry, ConsumerSpec, JobStore, JobStoreFactory, QueueSettings } from "../job-store.js";
+import { depthOf, zeroCounts, type MinuteCounts, type StateCounts } from "../queue.js";
+import type { Consumer, FetchRequest, HeartbeatOutcome, HeartbeatRequest, JobRecord, NackOptions, Progress, QueueConfig, QueueSummary, SubmitOptions, SubmitResult, WorkerInfo } from "../store.js";
+import { mapRejections, toOjsError } from "./errors.js";
+import { deadLetterCount, deleteJob, listDeadLetter, retryDiscarded } from "./dead-letter.js";
+import type { PgConsumer } from "./dispatcher.js";
+import { PgJobStore, type PgStoreOptions } from "./pg-store.js";
+import { toRecord } from "./records.js";
+import type { JobRow } from "./rows.js";
+import { fromRow } from "./rows.js";
+import { LocalWorkers } from "./workers.js";
+
+function unsupported(what: string): UnimplementedError {
+  return new UnimplementedError(`unsupported: ${what} is not yet supported by the PostgreSQL store`);
+}
+
+interface Delivered {
+  consumer: Consumer;
+  deadline: number;
+}
+
+export class PostgresJobStore implements JobStore {
+  readonly kind = "postgres";
+  private readonly workers = new LocalWorkers();
+  private readonly pgConsumers = new WeakMap<Consumer, PgConsumer>();
+  private readonly streamOf = new Map<string, Consumer>();
+  /** Jobs this server pushed and not yet settled through it: settling gives the stream its credit back. */
+  private readonly delivered = new Map<string, Delivered>();
+  private readonly sweep: NodeJS.Timeout;
+
+  private constructor(
+    readonly pg: PgJobStore,
+    private readonly conformanceHooks: boolean,
+  ) {
+    // Credit of pushed jobs whose lease ran out unsettled (the reaper offers them again) comes back.
+    this.sweep = setInterval(() => this.sweepDelivered(), 500);
+    this.sweep.unref();
+  }
+
+  static async open(url: string, options: PgStoreOptions & { conformanceHooks?: boolean } = {}): Promise<PostgresJobStore> {
+    const { conformanceHooks, ...pgOptions } = options;
+    return new PostgresJobStore(await PgJobStore.open(url, pgOptions), conformanceHooks ?? false);
+  }
+
+  // ---- reads ----
+
+  async get(id: string): Promise<JobRecord> {
+    return toRecord(await this.pg.get(id));
+  }
+
+  async has(id: string): Promise<boolean> {
+    try {
+      await this.pg.get(id);
+      return true;
+    } catch (e) {
+      if (e instanceof NotFoundError) return false;
+      throw toOjsError(e);
+    }
+  }
+
+  async jobRecords(): Promise<Iterable<JobRecord>> {
+    // Bounded: the admin listing pages what it gets; a database of millions is not read whole.
+    const rows = await this.pg.sql<JobRow[]>`SELECT * FROM ojs_jobs ORDER BY created_at DESC LIMIT 10000`;
+    return rows.map((r) => toRecord(fromRow(r)));
+  }
+
+  async listQueues(): Promise<QueueSummary[]> {
+    const names = await this.pg.sql<{ name: string }[]>`SELECT name FROM ojs_queues ORDER BY name`;
+    return Promise.all(names.map((n) => this.queueSummary(n.name)));
+  }
+
+  async queueSummary(name: string): Promise<QueueSummary> {
+    const s = await this.pg.queueSummary(name);
+    const [q] = await this.pg.sql<{ created_at: Date }[]>`SELECT created_at FROM ojs_queues WHERE name = ${name}`;
+    return {
+      name,
+      paused: s.paused,
+      createdAt: q?.created_at ?? new Date(),
+      counts: s.counts,
+      dead: s.dead,
+      depth: depthOf({ counts: s.counts }),
+      backpressure: undefined,
+      rateLimitPerSecond: undefined,
+      lastHour: { completed: 0, failed: 0, avgDurationMs: 0, avgWaitMs: 0, throughputPerSecond: 0 },
+    };
+  }
+
+  async queueHistory(_name: string): Promise<MinuteCounts[]> {
+    return [];
+  }
+
+  async pressure(_name: string): Promise<undefined> {
+    return undefined;
+  }
+
+  async queueSettings(name: string): Promise<QueueSettings | undefined> {
+    const [q] = await this.pg.sql<{ paused: boolean }[]>`SELECT paused FROM ojs_queues WHERE name = ${name}`;
+    return q ? { paused: q.paused, rateLimitPerSecond: undefined, backpressure: undefined } : undefined;
+  }
+
+  async countByState(queue?: string): Promise<StateCounts> {
+    const q = queue ?? null;
+    const rows = await this.pg.sql<{ state: JobState; n: number }[]>`
+      SELECT state, count(*)::int AS n FROM ojs_jobs WHERE ${q}::text IS NULL OR queue = ${q} GROUP BY state`;
+    const out = zeroCounts();
+    for (const r of rows) out[r.state] = r.n;
+    return out;
+  }
+
+  async listDeadLetter(opts: { queue?: string; offset?: number; limit?: number } = {}): Promise<{ jobs: JobRecord[]; total: number }> {
+    const r = await listDeadLetter(this.pg.sql, opts);
+    return { jobs: r.jobs.map(toRecord), total: r.total };
+  }
+
+  deadLetterCount(queue?: string): Promise<number> {
+    return deadLetterCount(this.pg.sql, queue);
+  }
+
+  async getWorker(workerId: string): Promise<WorkerInfo> {
+    return this.workers.get(workerId);
+  }
+
+  async listWorkers(): Promise<WorkerInfo[]> {
+    return this.workers.list();
+  }
+
+  /** Events are not kept by the PostgreSQL store (docs/stores.md). */
+  async recentEvents(_filter: EventFilter, _limit: number): Promise<OjsEvent[]> {
+    return [];
+  }
+
+  // ---- mutations ----
+
+  async submit(req: NormalizedJobRequest, opts: SubmitOptions = {}): Promise<SubmitResult> {
+    const out = await this.pg.submit(req, opts.extra);
+    return { rec: toRecord(out.job), deduplicated: out.deduplicated };
+  }
+
+  async enqueueBatch(entries: readonly BatchEntry[]): Promise<JobRecord[]> {
+    return (await this.pg.enqueueBatch(entries)).map(toRecord);
+  }
+
+  async fetch(req: FetchRequest): Promise<JobRecord[]> {
+    if (req.workerId) this.workers.seen(req.workerId);
+    if (!this.workers.mayFetch(req.workerId)) return [];
+    const got = (await this.pg.fetch(req)).map(toRecord);
+    if (this.conformanceHooks && req.workerId) this.applyTestDirectives(got, req.workerId);
+    return got;
+  }
+
+  /** Conformance hook (docs/conformance.md): a job whose meta.test_directive is quiet/terminate directs the worker that fetched it. */
+  private applyTestDirectives(recs: readonly JobRecord[], workerId: string): void {
+    for (const r of recs) {
+      const d = r.job.meta["test_directive"];
+      if (d === "quiet" || d === "terminate") this.workers.direct(workerId, d);
+    }
+  }
+
+  async openConsumer(spec: ConsumerSpec): Promise<Consumer> {
+    this.workers.seen(spec.workerId);
+    const previous = this.streamOf.get(spec.workerId);
+    const consumer: Consumer = {
+      queues: spec.queues,
+      workerId: spec.workerId,
+      credit: spec.maxConcurrent,
+      visibilityTimeoutMs: spec.visibilityTimeoutMs,
+      deliver: spec.deliver,
+      onStale: spec.onStale,
+      closed: false,
+    };
+    this.streamOf.set(spec.workerId, consumer);
+    if (previous && !previous.closed) {
+      await this.closeConsumer(previous);
+      previous.onStale?.("superseded");
+    }
+    const pgc = this.pg.openConsumer({
+      queues: spec.queues,
+      workerId: spec.workerId,
+      credit: spec.maxConcurrent,
+      visibilityTimeoutMs: spec.visibilityTimeoutMs,
+      deliver: (job) => {
+        this.delivered.set(job.job.id, { consumer, deadline: job.leaseDeadline });
+        spec.deliver(toRecord(job));
+      },
+      held: () => !this.workers.mayFetch(spec.workerId),
+    });
+    this.pgConsumers.set(consumer, pgc);
+    return consumer;
+  }
+
+  async closeConsumer(consumer: Consumer): Promise<void> {
+    consumer.closed = true;
+    const pgc = this.pgConsumers.get(consumer);
+    if (pgc) this.pg.closeConsumer(pgc);
+    if (this.streamOf.get(consumer.workerId) === consumer) this.streamOf.delete(consumer.workerId);
+  }
+
+  async release(rec: JobRecord): Promise<void> {
+    this.settled(rec.id);
+    await this.pg.nack(rec.id, { code: "released", message: "released" }, undefined, { requeue: true }).catch(() => undefined);
+  }
+
+  async ack(id: string, result: JsonValue | undefined, workerId?: string): Promise<JobRecord> {
+    const job = await this.pg.ack(id, result, workerId);
+    this.settled(id);
+    return toRecord(job);
+  }
+
+  async nack(id: string, error: JobError, workerId?: string, opts: NackOptions = {}): Promise<JobRecord> {
+    if (opts.response !== undefined && opts.response !== "RETRY" && opts.response !== "FAIL") throw unsupported(`the handler response ${opts.response}`);
+    const job = await this.pg.nack(id, error, workerId, { requeue: opts.requeue });
+    this.settled(id);
+    return toRecord(job);
+  }
+
+  async cancel(id: string): Promise<JobRecord> {
+    const job = await this.pg.cancel(id);
+    this.settled(id);
+    return toRecord(job);
+  }
+
+  async heartbeat(req: HeartbeatRequest): Promise<HeartbeatOutcome> {
+    this.workers.seen(req.workerId, req.state, req.jobIds);
+    const r = await this.pg.heartbeat(req.workerId, req.jobIds, req.visibilityTimeoutMs);
+    const deadline = Date.now() + (req.visibilityTimeoutMs ?? 30_000);
+    for (const id of r.extended) {
+      const d = this.delivered.get(id);
+      if (d) d.deadline = deadline;
+    }
+    return { directive: this.workers.directive(req.workerId), extended: r.extended, lost: r.lost, deadline };
+  }
+
+  async markStarted(jobIds: readonly string[], workerId: string): Promise<string[]> {
+    if (jobIds.length === 0) return [];
+    const held = await this.pg.sql<{ id: string }[]>`SELECT id FROM ojs_jobs WHERE id = ANY(${jobIds as string[]}::uuid[]) AND state = 'active' AND worker_id = ${workerId}`;
+    const ok = new Set(held.map((h) => h.id));
+    return jobIds.filter((id) => !ok.has(id));
+  }
+
+  async reportProgress(): Promise<Progress> {
+    throw unsupported("job progress");
+  }
+
+  async pauseQueue(name: string): Promise<QueueSummary> {
+    await this.pg.pauseQueue(name);
+    return this.queueSummary(name);
+  }
+
+  async resumeQueue(name: string): Promise<QueueSummary> {
+    await this.pg.resumeQueue(name);
+    return this.queueSummary(name);
+  }
+
+  async configureQueue(name: string, cfg: QueueConfig): Promise<QueueSummary> {
+    if (cfg.rateLimitPerSecond !== undefined) throw unsupported("a queue rate limit");
+    if (cfg.backpressure !== undefined) throw unsupported("a queue depth bound");
+    if (cfg.paused === true) return this.pauseQueue(name);
+    if (cfg.paused === false) return this.resumeQueue(name);
+    return this.queueSummary(name);
+  }
+
+  async retryDeadLetter(id: string): Promise<JobRecord> {
+    return toRecord(await retryDiscarded(this.pg.sql, id, true));
+  }
+
+  deleteDeadLetter(id: string): Promise<void> {
+    return deleteJob(this.pg.sql, id, true);
+  }
+
+  async retryDiscarded(id: string): Promise<JobRecord> {
+    return toRecord(await retryDiscarded(this.pg.sql, id, false));
+  }
+
+  deleteFinished(id: string): Promise<void> {
+    return deleteJob(this.pg.sql, id, false);
+  }
+
+  async directWorker(workerId: string, directive: WorkerDirective): Promise<WorkerInfo> {
+    const w = this.workers.direct(workerId, directive);
+    if (directive === "running") this.pg.wake();
+    return w;
+  }
+
+  async removeWorker(workerId: string): Promise<void> {
+    this.workers.remove(workerId);
+  }
+
+  /** Every answered mutation is a committed transaction: nothing more to wait for. */
+  durable(): undefined {
+    return undefined;
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.sweep);
+    this.delivered.clear();
+    await this.pg.close();
+  }
+
+  private settled(id: string): void {
+    const d = this.delivered.get(id);
+    if (!d) return;
+    this.delivered.delete(id);
+    const pgc = this.pgConsumers.get(d.consumer);
+    if (pgc && !pgc.closed) this.pg.grant(pgc, 1);
+  }
+
+  private sweepDelivered(): void {
+    const now = Date.now();
+    for (const [id, d] of this.delivered) if (d.deadline < now) this.settled(id);
+  }
+}
+
+// Every promise of the seam rejects with an OjsError (job-store.ts): database failures become unavailable/backend_error.
+mapRejections(PostgresJobStore.prototype, [
+  "get",
+  "jobRecords",
+  "listQueues",
+  "queueSummary",
+  "queueSettings",
+  "countByState",
+  "listDeadLetter",
+  "deadLetterCount",
+  "submit",
+  "enqueueBatch",
+  "fetch",
+  "ack",
+  "nack",
+  "cancel",
+  "heartbeat",
+  "markStarted",
+  "pauseQueue",
+  "resumeQueue",
+  "configureQueue",
+  "retryDeadLetter",
+  "deleteDeadLetter",
+  "retryDiscarded",
+  "deleteFinished",
+]);
+
+/**
+ * The factory startServer uses for `store: "postgres://..."`: opens the pool,
+ * migrates the schema, and answers the store once the database answered.
+ */
+export function postgresJobStore(url: string, options: PgStoreOptions = {}): JobStoreFactory {
+  return () => PostgresJobStore.open(url, options);
+}

@@ -1,0 +1,124 @@
+/**
+ * The PostgreSQL store's schema, as numbered migrations applied on start.
+ * Every server runs migrate() when it opens; an advisory lock makes the
+ * servers that start together take turns, and ojs_migrations records what was
+ * applied, so each migration runs once per database. A migration is never
+ * edited once released: a change is a new entry at the end.
+ */
+import type { Sql } from "postgres";
+
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+/** Key of the advisory lock that serialises migrations across servers (an arbitrary constant: "ojs" + 1). */
+const MIGRATION_LOCK = 0x6f6a7301;
+
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: "jobs, queues, cron, workflows, schemas, rate limits",
+    sql: `
+CREATE TABLE ojs_jobs (
+  id             uuid PRIMARY KEY,
+  queue          text NOT NULL,
+  type           text NOT NULL,
+  state          text NOT NULL CHECK (state IN ('scheduled','available','pending','active','completed','retryable','cancelled','discarded')),
+  priority       integer NOT NULL DEFAULT 0,
+  attempt        integer NOT NULL DEFAULT 0,
+  max_attempts   integer NOT NULL,
+  -- When the job may run next: its schedule, or its retry time. A claim takes
+  -- scheduled, available and retryable jobs whose run_at has passed, so no
+  -- promotion pass is needed.
+  run_at         timestamptz NOT NULL,
+  expires_at     timestamptz,
+  lease_deadline timestamptz,
+  worker_id      text,
+  unique_key     text,
+  dead_letter    boolean NOT NULL DEFAULT false,
+  created_at     timestamptz NOT NULL,
+  started_at     timestamptz,
+  finished_at    timestamptz,
+  -- The job as the API shows it (args, meta, policies, errors, result); the
+  -- columns above are authoritative for what they hold.
+  job            jsonb NOT NULL,
+  -- The effective retry policy (backoff.ts EffectiveRetry).
+  retry          jsonb NOT NULL,
+  extra          jsonb
+);
+-- The claim: per queue, highest priority first, then oldest due.
+CREATE INDEX ojs_jobs_claim ON ojs_jobs (queue, priority DESC, run_at, id) WHERE state IN ('available','scheduled','retryable');
+-- The reaper: active jobs by lease deadline.
+CREATE INDEX ojs_jobs_lease ON ojs_jobs (lease_deadline) WHERE state = 'active';
+CREATE INDEX ojs_jobs_unique ON ojs_jobs (unique_key) WHERE unique_key IS NOT NULL;
+CREATE INDEX ojs_jobs_dead ON ojs_jobs (queue, finished_at) WHERE dead_letter;
+
+CREATE TABLE ojs_queues (
+  name          text PRIMARY KEY,
+  paused        boolean NOT NULL DEFAULT false,
+  rate_per_sec  double precision,
+  max_depth     integer,
+  created_at    timestamptz NOT NULL DEFAULT now()
+);
+
+-- A cron schedule fires a tick by moving next_run_at forward with a
+-- compare-and-set: of the servers that see the same due tick, one wins.
+CREATE TABLE ojs_cron (
+  name          text PRIMARY KEY,
+  expression    text NOT NULL,
+  timezone      text NOT NULL DEFAULT 'UTC',
+  template      jsonb NOT NULL,
+  next_run_at   timestamptz NOT NULL,
+  last_run_at   timestamptz
+);
+
+CREATE TABLE ojs_workflows (
+  id            text PRIMARY KEY,
+  body          jsonb NOT NULL,
+  updated_at    timestamptz NOT NULL DEFAULT now()
+);
+
+CREATE TABLE ojs_schemas (
+  type          text NOT NULL,
+  version       text NOT NULL,
+  body          jsonb NOT NULL,
+  PRIMARY KEY (type, version)
+);
+
+CREATE TABLE ojs_rate_limits (
+  key           text PRIMARY KEY,
+  window_start  timestamptz NOT NULL,
+  count         integer NOT NULL
+);
+`,
+  },
+  {
+    version: 2,
+    name: "finished jobs by age, for retention",
+    sql: `
+CREATE INDEX ojs_jobs_finished ON ojs_jobs (finished_at) WHERE state IN ('completed','cancelled','discarded') AND NOT dead_letter;
+`,
+  },
+];
+
+/** Creates or upgrades the schema. Safe to call from many servers at once. Returns the versions it applied. */
+export async function migrate(sql: Sql): Promise<number[]> {
+  return sql.begin(async (tx) => {
+    await tx`SELECT pg_advisory_xact_lock(${MIGRATION_LOCK})`;
+    await tx`CREATE TABLE IF NOT EXISTS ojs_migrations (version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`;
+    const done = new Set((await tx<{ version: number }[]>`SELECT version FROM ojs_migrations`).map((r) => r.version));
+    const newest = Math.max(0, ...done);
+    const known = MIGRATIONS[MIGRATIONS.length - 1]!.version;
+    if (newest > known) throw new Error(`the database schema is version ${newest}, newer than this server knows (${known}): upgrade ojs-connect`);
+    const applied: number[] = [];
+    for (const m of MIGRATIONS) {
+      if (done.has(m.version)) continue;
+      await tx.unsafe(m.sql);
+      await tx`INSERT INTO ojs_migrations (version, name) VALUES (${m.version}, ${m.name})`;
+      applied.push(m.version);
+    }
+    return applied;
+  });
+}

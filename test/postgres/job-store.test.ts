@@ -1,0 +1,93 @@
+/**
+ * The JobStore seam over PostgreSQL (PostgresJobStore): what the adapters see.
+ * Stream credit given back by settling, a newer stream superseding an older
+ * one, unsupported operations refused by name, database failures as
+ * retryable `unavailable`.
+ */
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { freePort } from "../support/postgres.js";
+import { PostgresJobStore } from "../../src/server/store/postgres/postgres-job-store.js";
+import type { JobRecord } from "../../src/server/store/store.js";
+import { eventually } from "../helpers.js";
+import { postgresSkipReason, startPostgres, type PostgresCluster } from "../support/postgres.js";
+
+const skip = postgresSkipReason();
+let cluster: PostgresCluster | undefined;
+let url = "";
+const stores: PostgresJobStore[] = [];
+
+async function open(): Promise<PostgresJobStore> {
+  const s = await PostgresJobStore.open(url, { maintenanceIntervalMs: 100 });
+  stores.push(s);
+  return s;
+}
+
+beforeAll(async () => {
+  if (skip) return;
+  cluster = await startPostgres();
+  url = cluster.url;
+}, 120_000);
+afterAll(async () => {
+  for (const s of stores) await s.close();
+  await cluster?.stop();
+});
+beforeEach((ctx) => {
+  if (skip) ctx.skip(skip);
+});
+
+describe("PostgresJobStore (the seam)", () => {
+  it("answers JobRecords: submit, fetch, ack, get", async () => {
+    const s = await open();
+    expect(s.kind).toBe("postgres");
+    const { rec, deduplicated } = await s.submit({ type: "a.b", args: [1, "x"], queue: "seam", meta: { k: "v" } }, { extra: { custom: true } });
+    expect(deduplicated).toBe(false);
+    expect(rec.job).toMatchObject({ type: "a.b", args: [1, "x"], queue: "seam", meta: { k: "v" }, state: "available", attempt: 0 });
+    expect(rec.extra).toEqual({ custom: true });
+    const [got] = await s.fetch({ queues: ["seam"], workerId: "w" });
+    expect(got!.id).toBe(rec.id);
+    expect(got!.leaseDeadline).toBeGreaterThan(Date.now());
+    const done = await s.ack(rec.id, [1, 2], "w");
+    expect(done.job.state).toBe("completed");
+    expect(done.job.completedAt).toBeInstanceOf(Date);
+    expect((await s.get(rec.id)).job.result).toEqual([1, 2]);
+    expect(await s.has(rec.id)).toBe(true);
+    expect(await s.has("not-a-uuid")).toBe(false);
+    expect((await s.countByState("seam")).completed).toBe(1);
+  });
+
+  it("a stream gets at most its credit unsettled; settling gives the credit back; a newer stream of the worker supersedes it", async () => {
+    const s = await open();
+    await s.enqueueBatch(Array.from({ length: 5 }, (_, i) => ({ req: { type: "t", args: [i], queue: "credit" } })));
+    const got: JobRecord[] = [];
+    const stale: string[] = [];
+    await s.openConsumer({ queues: ["credit"], workerId: "w1", maxConcurrent: 2, deliver: (r) => got.push(r), onStale: (why) => stale.push(why) });
+    await eventually(() => got.length === 2, 3000);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(got).toHaveLength(2);
+    await s.ack(got[0]!.id, null, "w1");
+    await eventually(() => got.length === 3, 3000);
+    const second: JobRecord[] = [];
+    await s.openConsumer({ queues: ["credit"], workerId: "w1", maxConcurrent: 5, deliver: (r) => second.push(r) });
+    expect(stale).toEqual(["superseded"]);
+    await eventually(() => second.length === 2, 3000);
+  });
+
+  it("refuses what it does not support with unimplemented, naming it", async () => {
+    const s = await open();
+    const { rec } = await s.submit({ type: "t", args: [], queue: "unsup" });
+    await expect(s.reportProgress()).rejects.toMatchObject({ code: "unimplemented", message: expect.stringContaining("unsupported: job progress") });
+    await expect(s.configureQueue("unsup", { rateLimitPerSecond: 5 })).rejects.toMatchObject({ code: "unimplemented" });
+    await expect(s.submit({ type: "t", args: [], rateLimit: { key: "k", concurrency: 1 } as never })).rejects.toMatchObject({ code: "unimplemented" });
+    await s.fetch({ queues: ["unsup"], workerId: "w" });
+    await expect(s.nack(rec.id, { code: "x", message: "y" }, "w", { response: "DEAD_LETTER" })).rejects.toMatchObject({ code: "unimplemented" });
+  });
+
+  it("a database that cannot be reached is the retryable unavailable error", async () => {
+    const s = await open();
+    await s.pg.sql.end({ timeout: 1 });
+    const e = await s.submit({ type: "t", args: [] }).catch((x: unknown) => x);
+    expect(e).toMatchObject({ code: "unavailable", retryable: true });
+    const port = await freePort();
+    await expect(PostgresJobStore.open(`postgres://nobody@127.0.0.1:${port}/none`, { maintenanceIntervalMs: 100 })).rejects.toThrow(/PostgreSQL store postgres:\/\/nobody@127\.0\.0\.1/);
+  });
+});
