@@ -12,6 +12,7 @@ import { NotFoundError } from "../../src/model/errors.js";
 import { startServer } from "../../src/server/index.js";
 import { Store, type JobRecord } from "../../src/server/store/store.js";
 import { SyncJobStore } from "../../src/server/store/sync-job-store.js";
+import { serverCore } from "../../src/server/internal.js";
 
 function setup() {
   const store = new Store();
@@ -57,18 +58,18 @@ describe("SyncJobStore", () => {
 describe("store selection", () => {
   it("memory by default, the journal with a data directory; writes through the journal store resolve once durable", async () => {
     const mem = await startServer();
-    expect(mem.core.jobs.kind).toBe("memory");
-    expect(mem.core.manifest().backend).toBe("memory");
+    expect(serverCore(mem).jobs.kind).toBe("memory");
+    expect(serverCore(mem).manifest().backend).toBe("memory");
     await mem.close();
 
     const dir = mkdtempSync(join(tmpdir(), "ojs-seam-"));
     try {
       const srv = await startServer({ dataDir: dir, fsync: "none" });
-      expect(srv.core.jobs.kind).toBe("journal");
-      expect(srv.core.manifest().backend).toBe("journal");
-      await srv.core.jobs.submit({ type: "t", args: [], queue: "d" });
+      expect(serverCore(srv).jobs.kind).toBe("journal");
+      expect(serverCore(srv).manifest().backend).toBe("journal");
+      await serverCore(srv).jobs.submit({ type: "t", args: [], queue: "d" });
       // Nothing left to write: the submit's promise waited for the journal.
-      expect(srv.core.journal!.durable()).toBeUndefined();
+      expect(serverCore(srv).journal!.durable()).toBeUndefined();
       await srv.close();
     } finally {
       rmSync(dir, { recursive: true, force: true });
