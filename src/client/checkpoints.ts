@@ -4,35 +4,13 @@
  * Transport-neutral: HTTP serves them, and the gRPC transport reaches the
  * HTTP binding (ojs.v1 has no RPC for checkpoints).
  */
-import { UnimplementedError, ValidationError } from "../model/errors.js";
+import { ValidationError } from "../model/errors.js";
 import type { Checkpoint, CheckpointSaved } from "../model/checkpoint.js";
 import type { JsonValue } from "../model/json.js";
-import { checkValue, type Limits } from "../model/limits.js";
+import type { Limits } from "../model/limits.js";
+import { checkCheckpointState, checkpointOps } from "../transport/checkpoint-ops.js";
 import type { CallOptions, Transport } from "../transport/transport.js";
 import type { CallRunner } from "./admin.js";
-
-type CheckpointOps = Required<Pick<Transport, "saveCheckpoint" | "getCheckpoint" | "deleteCheckpoint">>;
-
-/** The transport's checkpoint operations, or UnimplementedError naming the one asked for. */
-export function checkpointOps(transport: Transport, operation: string): CheckpointOps {
-  const t = transport;
-  if (!t.saveCheckpoint || !t.getCheckpoint || !t.deleteCheckpoint)
-    throw new UnimplementedError(`${operation}: the ${t.name} transport has no checkpoint operations (durable-execution extension)`, { operation });
-  return t as CheckpointOps;
-}
-
-/** A checkpoint's state must be JSON within the limits (1 MiB by default, the spec's cap). */
-export function checkCheckpointState(limits: Readonly<Limits>, state: unknown, operation: string): JsonValue {
-  if (state === undefined || typeof state === "function" || typeof state === "symbol" || typeof state === "bigint")
-    throw new ValidationError("state: must be a JSON value", { operation, issues: [{ path: "state", message: "must be a JSON value" }] });
-  try {
-    checkValue(limits, state, "maxResultBytes", "state");
-  } catch (e) {
-    if (e instanceof ValidationError) e.operation = operation;
-    throw e;
-  }
-  return state as JsonValue;
-}
 
 function requireJobId(id: unknown, operation: string): string {
   if (typeof id !== "string" || id === "") throw new ValidationError("jobId: must be a non-empty string", { operation, issues: [{ path: "jobId", message: "must be a non-empty string" }] });

@@ -12,7 +12,7 @@ import type {
   WebhookSubscriptionPatch,
   WebhookTestResult,
 } from "../model/webhooks.js";
-import type { CallOptions } from "./transport.js";
+import type { CallOptions } from "./call-options.js";
 
 /** The wire side of `client.webhooks`, for custom transports (`Transport.webhooks`). Paths are under /ojs/v1/webhooks. */
 export interface WebhookTransport {

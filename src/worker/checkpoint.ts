@@ -7,7 +7,7 @@
  * what is loaded.
  */
 import type { z } from "zod";
-import { checkCheckpointState, checkpointOps } from "../client/checkpoints.js";
+import { checkCheckpointState, checkpointOps } from "../transport/checkpoint-ops.js";
 import { NotFoundError, ValidationError } from "../model/errors.js";
 import type { Job } from "../model/job.js";
 import type { JsonValue } from "../model/json.js";
