@@ -1,6 +1,6 @@
 /**
  * The standard ojs.v1 unary methods that producers and workers call in a loop
- * (Enqueue, GetJob, Fetch, Ack, Nack, Heartbeat), served at the level of
+ * (Enqueue, Fetch, Ack, Nack, Heartbeat; GetJob not yet, see below), served at the level of
  * frames in front of connect-node, as ./raw.ts serves the streams: the
  * hand-written codec instead of message objects, no per-call machinery. Same
  * methods, messages, statuses, headers and durability as the connect routes
@@ -12,7 +12,6 @@
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { Code } from "@connectrpc/connect";
 import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
-import { GetJobRequestSchema } from "../../../gen/ojs/v1/job_pb.js";
 import { FetchRequestSchema, HeartbeatRequestSchema, HeartbeatResponseSchema, type WorkerState } from "../../../gen/ojs/v1/worker_pb.js";
 import { VISIBILITY_HEADER, workerStateFromProto, workerStateToProto } from "../../codec/proto.js";
 import { msFromDuration, timestampFromDate } from "../../codec/values.js";
@@ -29,7 +28,7 @@ import { ConflictError, NotFoundError, OjsError } from "../../model/errors.js";
 import type { ServerCore } from "../core.js";
 import { ackJob, enqueueJob, nackJob } from "./calls.js";
 import { toConnectError } from "./errors.js";
-import { RawCall } from "./raw.js";
+import { RawCall, tenant } from "./raw.js";
 
 interface UnaryMethod {
   name: string;
@@ -51,12 +50,10 @@ function decoded<T>(method: string, decode: () => T): T {
 const METHODS: Record<string, UnaryMethod> = {
   "/ojs.v1.OJSService/Enqueue": {
     name: "Enqueue",
-    handle: async (bytes, _call, core) => encodeJobResponse(await enqueueJob(core, decoded("Enqueue", () => decodeEnqueueRequest(bytes, core.store.clock.now())))),
+    handle: async (bytes, call, core) => encodeJobResponse(await enqueueJob(core, decoded("Enqueue", () => decodeEnqueueRequest(bytes, core.store.clock.now())), tenant(call))),
   },
-  "/ojs.v1.OJSService/GetJob": {
-    name: "GetJob",
-    handle: async (bytes, _call, core) => encodeJobResponse((await core.jobs.get(decoded("GetJob", () => fromBinary(GetJobRequestSchema, bytes)).jobId)).job),
-  },
+  // GetJob stays with connect-node for now: served from here, conformance case L0-LC-005 over gRPC
+  // read a just-nacked job as "available" instead of "retryable" (not yet understood).
   "/ojs.v1.OJSService/Fetch": {
     name: "Fetch",
     async handle(bytes, call, core) {
@@ -67,23 +64,24 @@ const METHODS: Record<string, UnaryMethod> = {
         count: req.count || 1,
         workerId: req.workerId || undefined,
         visibilityTimeoutMs: Number.isFinite(v) && v > 0 ? v : undefined,
+        ...(tenant(call) !== undefined ? { tenant: tenant(call)! } : {}),
       });
       return encodeFetchResponse(recs.map((r) => r.job));
     },
   },
   "/ojs.v1.OJSService/Ack": {
     name: "Ack",
-    async handle(bytes, _call, core) {
+    async handle(bytes, call, core) {
       const req = decoded("Ack", () => decodeAckRequest(bytes));
-      await ackJob(core, req.jobId, req.result);
+      await ackJob(core, req.jobId, req.result, undefined, tenant(call));
       return encodeAckResponse({ acknowledged: true });
     },
   },
   "/ojs.v1.OJSService/Nack": {
     name: "Nack",
-    async handle(bytes, _call, core) {
+    async handle(bytes, call, core) {
       const req = decoded("Nack", () => decodeNackRequest(bytes));
-      return encodeNackResponse(await nackJob(core, req.jobId, req.error));
+      return encodeNackResponse(await nackJob(core, req.jobId, req.error, undefined, tenant(call)));
     },
   },
   "/ojs.v1.OJSService/Heartbeat": { name: "Heartbeat", handle: heartbeat },

@@ -197,7 +197,7 @@ export class RawCall {
 }
 
 /** Multi-tenancy: the call's x-ojs-tenant metadata (bound to the key by the access layer). */
-function tenant(call: RawCall): string | undefined {
+export function tenant(call: RawCall): string | undefined {
   return tenantFromHeaders({ get: (name) => call.header(name) ?? null });
 }
 
