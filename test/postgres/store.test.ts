@@ -119,13 +119,14 @@ describe("PostgreSQL store", () => {
   it("a failed attempt is retried after the policy's backoff, then discarded into the dead letter", async () => {
     const url = await freshDb();
     const a = await open(url);
-    const { job: j } = await a.submit(job("t", "r", { retry: { maxAttempts: 2, initialInterval: 200, backoffCoefficient: 1, jitter: false, onExhaustion: "dead_letter" } }));
+    const { job: j } = await a.submit(job("t", "r", { retry: { maxAttempts: 2, initialInterval: 1500, backoffCoefficient: 1, jitter: false, onExhaustion: "dead_letter" } }));
     await a.fetch({ queues: ["r"], workerId: "w" });
     const failed = await a.nack(j.job.id, { code: "boom", message: "first" }, "w");
     expect(failed.job.state).toBe("retryable");
-    expect(failed.job.scheduledAt!.getTime() - Date.now()).toBeGreaterThan(100);
+    // 1.5 s of backoff leaves room for a loaded machine between the nack and this check.
+    expect(failed.job.scheduledAt!.getTime() - Date.now()).toBeGreaterThan(500);
     expect(await a.fetch({ queues: ["r"] })).toEqual([]);
-    const again = await eventually(async () => (await a.fetch({ queues: ["r"], workerId: "w" }))[0], 3000, 20);
+    const again = await eventually(async () => (await a.fetch({ queues: ["r"], workerId: "w" }))[0], 5000, 20);
     expect(again.job.attempt).toBe(2);
     const dead = await a.nack(j.job.id, { code: "boom", message: "second" }, "w");
     expect(dead.job.state).toBe("discarded");
@@ -191,7 +192,8 @@ describe("PostgreSQL store", () => {
     const again = await b.get(j.job.id);
     expect(again.job.attempt).toBe(2);
     expect(again.job.errors[0]!.code).toBe("visibility_timeout");
-    expect(b.stats.reclaimed).toBe(1);
+    // Reaped once, by whichever server's pass came first (a's may run before it closes on a loaded machine).
+    expect(a.stats.reclaimed + b.stats.reclaimed).toBe(1);
   });
 
   it("finished jobs are deleted after their retention; dead letters and unfinished jobs stay", async () => {
