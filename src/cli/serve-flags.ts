@@ -69,7 +69,7 @@ export const SERVE_FLAGS: ServeFlag[] = [
     try {
       codecServerOrigin(String(v));
     } catch (e) {
-      throw new Error(`--ui-codec-server: ${(e as Error).message.replace(/^ui\.codecServer: /, "")}`);
+      throw new Error(`--ui-codec-server: ${(e as Error).message.replace(/^ui\.codecServer: /, "")}`, { cause: e });
     }
     o.ui = { ...(typeof o.ui === "object" ? o.ui : {}), codecServer: String(v) };
   } },

@@ -60,6 +60,7 @@ export interface CodecServer {
   readonly url: string | undefined;
   /** Stops listening and ends open connections. */
   close(): Promise<void>;
+  /** close(), for `await using codec = createCodecServer(...)`. */
   [Symbol.asyncDispose](): Promise<void>;
 }
 
