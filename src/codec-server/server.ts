@@ -187,7 +187,11 @@ export function createCodecServer(opts: CodecServerOptions): CodecServer {
   const handler = (req: IncomingMessage, res: ServerResponse): void => {
     req.on("error", () => {}); // a client that goes away is not the process's problem
     handle(req, res).catch((e: unknown) => {
-      if (e instanceof HttpFailure) send(res, e.status, { error: { code: e.code, message: e.message } });
+      if (e instanceof HttpFailure) {
+        // The rest of an oversized body is not read: end the connection rather than drain it.
+        if (e.status === 413) res.shouldKeepAlive = false;
+        send(res, e.status, { error: { code: e.code, message: e.message } });
+      }
       else if (e instanceof CodecRequestError) send(res, 400, { error: { code: e.code, message: e.message } });
       // Anything else (an auth function that threw, say) may carry anything: say only that it failed.
       else send(res, 500, { error: { code: "internal", message: "the codec server failed on this request" } });

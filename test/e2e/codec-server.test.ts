@@ -143,6 +143,23 @@ describe("codec server", () => {
     }
   });
 
+  it("checks credentials before reading a body, and survives an auth check that throws", async () => {
+    const big = await call("decode", { payloads: [{ data: "A".repeat(70_000) }] }, { authorization: "Bearer wrong" });
+    expect(big.status).toBe(401);
+    const c = createCodecServer({ codecs: codecs(), auth: () => { throw new Error(`secret ${KEY.toString("hex")}`); } });
+    const u = await c.listen();
+    try {
+      const r = await fetch(`${u}/codec/decode`, { method: "POST", headers: { "content-type": "application/json" }, body: "{}" });
+      expect(r.status).toBe(500);
+      const text = await r.text();
+      expect(JSON.parse(text)).toEqual({ error: { code: "internal", message: "the codec server failed on this request" } });
+      expect(text).not.toContain(KEY.toString("hex"));
+      expect((await fetch(`${u}/codec/decode`, { method: "POST", headers: { "content-type": "application/json" }, body: "{}" })).status).toBe(500);
+    } finally {
+      await c.close();
+    }
+  });
+
   it("refuses unsafe options: no auth, an origin with a path", () => {
     expect(() => createCodecServer({ codecs: [], auth: undefined as never })).toThrow(/auth must be/);
     expect(() => createCodecServer({ codecs: [], auth: { tokens: [] } })).toThrow(/auth must be/);

@@ -21,6 +21,12 @@ const TOKEN = "codec-dash-tok-19be";
 const codecs = () => [new AesGcmCodec({ keys: { k1: KEY }, currentKeyId: "k1" })];
 const KEY = randomBytes(32);
 
+/** The page's storage, as the browser has it (these files compile without the DOM types). */
+interface BrowserStorage {
+  localStorage: { getItem(k: string): string | null; setItem(k: string, v: string): void };
+  sessionStorage: { getItem(k: string): string | null; setItem(k: string, v: string): void };
+}
+
 let browser: Browser | undefined;
 let host: Server;
 let codecUrl: string;
@@ -69,6 +75,7 @@ async function open(ctx: TestContext, settings: { url?: string; token?: string }
   if (missing) ctx.skip(missing);
   const page = await browser!.newPage();
   await page.addInitScript(({ url, token }) => {
+    const { localStorage, sessionStorage } = globalThis as unknown as BrowserStorage;
     if (url) localStorage.setItem("ojs-dashboard-codec-server", url);
     if (token) sessionStorage.setItem("ojs-dashboard-codec-token", token);
   }, settings);
@@ -134,7 +141,10 @@ describe("dashboard with a codec server", { timeout: 60_000 }, () => {
     await page.fill(".codec-settings input[name=codec-token]", TOKEN);
     await page.click(".codec-settings button[type=submit]");
     await page.waitForSelector("[data-decoded=args]");
-    expect(await page.evaluate(() => [localStorage.getItem("ojs-dashboard-codec-server"), localStorage.getItem("ojs-dashboard-codec-token"), sessionStorage.getItem("ojs-dashboard-codec-token")])).toEqual([codecUrl, null, TOKEN]);
+    expect(await page.evaluate(() => {
+      const { localStorage, sessionStorage } = globalThis as unknown as BrowserStorage;
+      return [localStorage.getItem("ojs-dashboard-codec-server"), localStorage.getItem("ojs-dashboard-codec-token"), sessionStorage.getItem("ojs-dashboard-codec-token")];
+    })).toEqual([codecUrl, null, TOKEN]);
     await page.close();
   });
 });
