@@ -33,6 +33,7 @@ export {
   type GzipCodecOptions,
   type PayloadCodec,
 } from "./codec/payload/index.js";
+export { createCodecServer, ENCODING_JSON, type CodecServer, type CodecServerAuth, type CodecServerOptions, type CodecServerPayload, type CodecServerResultPayload } from "./codec-server/index.js";
 
 export {
   AbortError,

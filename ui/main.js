@@ -2,6 +2,7 @@
 // the hash names, and the key prompt when the server asks for credentials.
 import "./style.css";
 import { api, followEvents, getKey, onAuthNeeded, setKey } from "./api.js";
+import { CodecSettings } from "./codec.js";
 import { publishEvent } from "./components/common.js";
 import { html, render, useEffect, useState } from "./lib.js";
 import { CronPage } from "./pages/cron.js";
@@ -43,6 +44,7 @@ function App() {
   const [auth, setAuth] = useState(undefined);
   const [epoch, setEpoch] = useState(0); // bumped when the key changes: everything reloads
   const [server, setServer] = useState(undefined);
+  const [settings, setSettings] = useState(false);
 
   useEffect(() => onAuthNeeded((e) => setAuth(e.message)), []);
   useEffect(() => {
@@ -64,8 +66,10 @@ function App() {
       <span class=${`live ${live}`} id="live-status" title="server event stream">● ${live}</span>
       ${server?.implementation?.version && html`<span class="muted small">v${server.implementation.version}</span>`}
       ${getKey() && html`<button class="link" onClick=${() => { setKey(""); setEpoch((n) => n + 1); }}>forget key</button>`}
+      <button class="link" data-action="settings" onClick=${() => setSettings(true)}>settings</button>
     </header>
     <main key=${epoch}><${Page} route=${route} /></main>
+    ${settings && html`<${CodecSettings} done=${() => { setSettings(false); setEpoch((n) => n + 1); }} />`}
     ${auth && html`<${KeyPrompt} reason=${auth} done=${() => { setAuth(undefined); setEpoch((n) => n + 1); }} />`}`;
 }
 

@@ -6,6 +6,7 @@
  */
 import { Command, Option } from "commander";
 import type { ServerOptions } from "../server/server.js";
+import { codecServerOrigin } from "../server/http/ui-options.js";
 import type { SchemaValidationMode } from "../server/store/schemas.js";
 import { DEFAULT_LIMITS, type Limits } from "../model/limits.js";
 
@@ -63,6 +64,15 @@ export const SERVE_FLAGS: ServeFlag[] = [
 
   { flags: "--no-fast-path", help: "offer only the standard ojs.v1 gRPC methods, without ojs-connect's pipelined fast path", group: SERVER, apply: (o, v) => (o.fastPath = v === true) },
   { flags: "--no-ui", help: "do not serve the web dashboard at /ui/ (served by default)", group: SERVER, apply: (o, v) => (o.ui = v === true) },
+  { flags: "--ui-codec-server <url>", help: "let the dashboard call this Codec Server to show encoded payloads decoded (its origin joins the page's CSP connect-src)", group: SERVER, env: "OJS_UI_CODEC_SERVER", apply: (o, v) => {
+    if (o.ui === false) throw new Error("--ui-codec-server: the dashboard is off (--no-ui)");
+    try {
+      codecServerOrigin(String(v));
+    } catch (e) {
+      throw new Error(`--ui-codec-server: ${(e as Error).message.replace(/^ui\.codecServer: /, "")}`, { cause: e });
+    }
+    o.ui = { ...(typeof o.ui === "object" ? o.ui : {}), codecServer: String(v) };
+  } },
 
   { flags: "--data <dir>", help: "keep jobs in a journal in DIR: every acknowledged enqueue, ack and nack survives a crash and a restart (default: memory only)", group: STORAGE, env: "OJS_DATA_DIR", apply: (o, v) => (o.dataDir = String(v)) },
   { flags: "--store <url>", help: "keep jobs in PostgreSQL (postgres://user@host/db): several servers share one database; the schema is created on start", group: STORAGE, env: "OJS_STORE", apply: (o, v) => (o.store = String(v)) },

@@ -9,6 +9,7 @@
  * ```
  */
 export { startServer, type OjsServer, type ServerOptions } from "./server.js";
+export type { UiOptions } from "./http/ui-options.js";
 export { DEFAULT_LIMITS, type Limits } from "../model/limits.js";
 export type { Clock, TimerHandle } from "./store/clock.js";
 export type { SecurityOptions } from "./auth/setup.js";

@@ -18,7 +18,8 @@ import { rawUnaryHandler } from "./grpc/raw-unary.js";
 import { correctGrpcStatus } from "./grpc/status-fixes.js";
 import { grpcRoutes } from "./grpc/service.js";
 import { httpRoutes, MAX_LONG_POLL_MS } from "./http/routes.js";
-import { loadUiAssets } from "./http/ui-routes.js";
+import { defaultUiDir, loadUiAssets } from "./http/ui-routes.js";
+import type { UiOptions } from "./http/ui-options.js";
 import { HttpRouter, type NodeRequest, type NodeResponse, type ResponseInfo } from "./http/router.js";
 import { errorText, resolveLogger, type LoggerOption } from "../util/logger.js";
 import type { Limits } from "../model/limits.js";
@@ -72,8 +73,10 @@ export interface ServerOptions extends SecurityOptions, ConnectionLimitOptions {
    * Serve the web dashboard at /ui/ (queues, jobs, workflows, cron, live
    * events; README "Dashboard"). Off by default here; `ojs-connect serve` turns
    * it on. Its data comes from the admin API, under the same authentication.
+   * An object turns it on with settings: `{ codecServer }` lets the page call
+   * a Codec Server to show encoded payloads decoded (docs/encryption.md).
    */
-  ui?: boolean;
+  ui?: boolean | UiOptions;
   /**
    * Keep state in this directory (the durable journal store, docs/stores.md):
    * every acknowledged enqueue, ack and nack survives a crash. Without it state
@@ -138,7 +141,7 @@ export async function startServer(opts: ServerOptions = {}): Promise<OjsServer> 
   if (opts.fsync !== undefined && opts.fsync !== "always" && opts.fsync !== "none") throw new TypeError(`fsync: must be "always" or "none", not ${String(opts.fsync)}`);
   // Where state lives: the one place a store is chosen (job-stores.ts).
   await attachJobStore(core, selectJobStore({ ...opts, ...(typeof opts.store === "string" ? { storeUrl: opts.store } : {}) }));
-  const router = httpRoutes(core, new HttpRouter(limits.maxMessageBytes, onResponse, limits.maxDepth), opts.ui ? loadUiAssets() : undefined);
+  const router = httpRoutes(core, new HttpRouter(limits.maxMessageBytes, onResponse, limits.maxDepth), opts.ui ? loadUiAssets(defaultUiDir(), opts.ui === true ? {} : opts.ui) : undefined);
   router.useGuard((req, res, route) => access.authorizeRoute(req, res, route));
   access.onRefusal = (reason) => core.count(`refused_${reason}`);
   // Writes are answered once durable. Fetch and heartbeat need not wait: a claim or lease

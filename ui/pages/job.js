@@ -3,6 +3,7 @@
 // done to it (retry, cancel, delete), all kept current by the event stream.
 import { api } from "../api.js";
 import { ActionButton, Badge, ErrorNote, Json, time, useData } from "../components/common.js";
+import { isEncoded, Payload } from "../codec.js";
 import { html } from "../lib.js";
 
 const FINAL = new Set(["completed", "cancelled", "discarded"]);
@@ -45,8 +46,8 @@ export function JobPage({ id }) {
       <div class="panel"><h2>Timeline</h2><${Timeline} events=${events.data?.events} /></div>
     </div>
     <div class="grid2">
-      <div class="panel"><h2>Args</h2><${Json} value=${j.args} /></div>
-      <div class="panel"><h2>Result</h2><${Json} value=${j.result} /></div>
+      <div class="panel"><h2>Args</h2><${Payload} name="args" value=${j.args} encoded=${j.args?.length === 1 && isEncoded(j.args[0]) ? j.args[0] : undefined} meta=${j.meta} /></div>
+      <div class="panel"><h2>Result</h2><${Payload} name="result" value=${j.result} encoded=${isEncoded(j.result) ? j.result : undefined} meta=${j.result?.meta} /></div>
     </div>
     <div class="panel"><h2>Meta</h2><${Json} value=${j.meta} /></div>
     <div class="panel"><h2>Errors (${errors.length})</h2>

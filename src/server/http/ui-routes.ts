@@ -12,9 +12,12 @@ import { dirname, extname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { NotFoundError, ValidationError } from "../../model/errors.js";
 import type { HttpResult, HttpRouter } from "./router.js";
+import { uiContentSecurityPolicy, type UiOptions } from "./ui-options.js";
 
 interface Asset {
   body: string;
+  /** The page's Content-Security-Policy (ui-options.ts). */
+  csp: string;
   type: string;
   etag: string;
   cacheControl: string;
@@ -34,9 +37,8 @@ const TYPES: Record<string, string> = {
 /** Files whose name carries a content hash never change: caches may keep them for a year. */
 const HASHED = /-[A-Z0-9]{8,}\.(js|css)$/i;
 
-// The page loads only its own files and talks only to its own origin.
+// The page loads only its own files and talks only to its own origin (and a Codec Server the operator names: ui-options.ts).
 const SECURITY_HEADERS: Record<string, string> = {
-  "content-security-policy": "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
   "x-content-type-options": "nosniff",
   "referrer-policy": "no-referrer",
   "x-frame-options": "DENY",
@@ -53,7 +55,8 @@ export function defaultUiDir(): string {
 }
 
 /** Reads the built dashboard. Throws, naming the directory, when it was not built. */
-export function loadUiAssets(dir = defaultUiDir()): UiAssets {
+export function loadUiAssets(dir = defaultUiDir(), opts: UiOptions = {}): UiAssets {
+  const csp = uiContentSecurityPolicy(opts);
   if (!existsSync(join(dir, "index.html")))
     throw new ValidationError(`the dashboard (ui: true) has no built files in ${dir}: run \`npm run build\` (the published package ships them)`);
   const assets = new Map<string, Asset>();
@@ -63,14 +66,14 @@ export function loadUiAssets(dir = defaultUiDir()): UiAssets {
     const body = readFileSync(join(dir, name), "utf8");
     const etag = `"${createHash("sha256").update(body).digest("base64url").slice(0, 22)}"`;
     const cacheControl = name === "index.html" ? "no-cache" : HASHED.test(name) ? "public, max-age=31536000, immutable" : "public, max-age=3600";
-    assets.set(name, { body, type, etag, cacheControl });
+    assets.set(name, { body, csp, type, etag, cacheControl });
   }
   return assets;
 }
 
 function serve(asset: Asset | undefined, ifNoneMatch: string | string[] | undefined): HttpResult {
   if (!asset) throw new NotFoundError("no such file in the dashboard");
-  const headers = { ...SECURITY_HEADERS, "content-type": asset.type, "cache-control": asset.cacheControl, etag: asset.etag };
+  const headers = { ...SECURITY_HEADERS, "content-security-policy": asset.csp, "content-type": asset.type, "cache-control": asset.cacheControl, etag: asset.etag };
   if (ifNoneMatch === asset.etag) return { status: 304, text: "", headers };
   return { status: 200, text: asset.body, headers };
 }
