@@ -20,6 +20,7 @@ import type { QueueRetention } from "../retention.js";
 import type { SchemaRecord } from "../schemas.js";
 import { DEFAULT_EFFECTIVE_RETRY, DEFAULT_SHOWN_RETRY } from "../store.js";
 import type { WorkflowRecord } from "../workflows.js";
+import type { CoreRecord } from "./core-records.js";
 import { crc32 } from "./crc32.js";
 
 export const FORMAT_VERSION = 1;
@@ -45,6 +46,7 @@ export type JournalRecord =
   | { k: "schema-"; type: string; version: string | number }
   | { k: "ckpt"; r: CheckpointRecord }
   | { k: "ckpt-"; id: string }
+  | CoreRecord
   | { k: "reset" };
 
 /** Frames one record. */
