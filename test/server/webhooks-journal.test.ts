@@ -1,9 +1,10 @@
 /**
  * Webhook subscriptions, deliveries and tenant limits in the journal, driven
  * directly with real files: a conformance reset forgets them on disk as in
- * memory, a deleted subscription's waiting delivery comes back cancelled, and
- * a journal holding no such records (written before they existed) replays as
- * before. The restart path over the network is in test/e2e/webhooks.journal.test.ts.
+ * memory, a deleted subscription's waiting delivery comes back cancelled, a
+ * close keeps a retry's due time, and waiting deliveries beyond the delivery
+ * log's bound are kept too.
+ * The restart path over the network is in test/e2e/webhooks.journal.test.ts.
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -23,9 +24,9 @@ function tmp(): string {
   return d;
 }
 
-async function open(dir: string) {
+async function open(dir: string, historySize?: number) {
   // A port nobody listens on (1): deliveries fail at once and wait for a long retry.
-  const core = new ServerCore({ webhooks: { backoffMs: [3_600_000], timeoutMs: 1000 } });
+  const core = new ServerCore({ webhooks: { backoffMs: [3_600_000], timeoutMs: 1000, ...(historySize !== undefined ? { historySize } : {}) } });
   core.journal = await Journal.open(core, { dir, log: () => {}, fsync: "none" });
   return { core, journal: core.journal };
 }
@@ -91,5 +92,27 @@ it("closing keeps a waiting delivery waiting, with its scheduled retry time", as
   expect(back.attempts[0]!.at).toBeInstanceOf(Date);
   expect(back.event.time).toBeInstanceOf(Date);
   expect(b.core.webhooks.deliverer.backlog).toBe(1);
+  await closeAll(b);
+});
+
+it("waiting deliveries beyond the log's bound are kept too, by a reopen and by a snapshot", async () => {
+  const dir = tmp();
+  const a = await open(dir, 1);
+  a.core.webhooks.create({ url: "http://127.0.0.1:1/hook", events: ["job.enqueued"] });
+  for (let i = 0; i < 5; i++) a.core.store.enqueue({ type: "t.x", args: [i], queue: "q" } as never);
+  await a.core.durable();
+  // The log shows at most twice its bound; the lane still holds all five.
+  expect(a.core.webhooks.deliverer.list().length).toBeLessThan(5);
+  expect(a.core.webhooks.deliverer.backlog).toBe(5);
+  await closeAll(a);
+
+  const b = await open(dir, 1);
+  expect(b.core.webhooks.deliverer.backlog).toBe(5);
+  // A snapshot (what a compaction writes) carries them as well.
+  const { snapshot } = await import("../../src/server/store/journal/snapshot.js");
+  const { scan } = await import("../../src/server/store/journal/records.js");
+  let dlv = 0;
+  for (const buf of snapshot(b.core, 99)) scan(buf, (r) => void (r.k === "dlv" && dlv++));
+  expect(dlv).toBe(5);
   await closeAll(b);
 });

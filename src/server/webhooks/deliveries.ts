@@ -84,6 +84,8 @@ export class WebhookDeliverer {
   readonly counters: DeliveryCounters = { delivered: 0, failedAttempts: 0, dead: 0, dropped: 0 };
   private readonly lanes = new Map<string, Lane>();
   private readonly history = new Map<string, Delivery>();
+  /** Waiting deliveries pushed out of the log by its bound: still in their lanes, so a durable store still keeps them. */
+  private readonly unlisted = new Map<string, Delivery>();
   private readonly backoff: readonly number[];
   private readonly timeoutMs: number;
   private readonly capacity: number;
@@ -150,6 +152,8 @@ export class WebhookDeliverer {
   }
 
   private changed(d: Delivery): void {
+    // One pushed out of the log while waiting is forgotten once it ends.
+    if (d.status !== "pending" && d.status !== "retrying") this.unlisted.delete(d.id);
     this.onChange?.(d.id);
   }
 
@@ -174,14 +178,15 @@ export class WebhookDeliverer {
     this.push(d);
   }
 
-  /** A delivery in the log, if it is still there (for a durable store). */
+  /** A delivery in the log, or still waiting in a lane, if it is (for a durable store). */
   peek(id: string): Delivery | undefined {
-    return this.history.get(id);
+    return this.history.get(id) ?? this.unlisted.get(id);
   }
 
-  /** Every delivery in the log, oldest first (for a durable store's snapshot). */
-  records(): IterableIterator<Delivery> {
-    return this.history.values();
+  /** Every delivery in the log, oldest first, then those waiting beyond its bound (for a durable store's snapshot). */
+  *records(): IterableIterator<Delivery> {
+    yield* this.history.values();
+    yield* this.unlisted.values();
   }
 
   private lane(id: string): Lane {
@@ -205,10 +210,11 @@ export class WebhookDeliverer {
         }
       }
       // All waiting (lanes hold at most capacity each): the oldest go regardless, to keep the bound.
-      for (const id of this.history.keys()) {
+      for (const [id, old] of this.history) {
         if (this.history.size <= this.historySize * 2) break;
         this.history.delete(id);
-        this.onChange?.(id);
+        if (old.status === "pending" || old.status === "retrying") this.unlisted.set(id, old);
+        else this.onChange?.(id);
       }
     }
   }
@@ -378,6 +384,7 @@ export class WebhookDeliverer {
   reset(): void {
     for (const id of [...this.lanes.keys()]) this.cancelSubscription(id);
     this.history.clear();
+    this.unlisted.clear();
   }
 
   /** Stops every lane; deliveries keep their status, so with a durable store the waiting ones are sent after a restart. */
