@@ -5,20 +5,18 @@
  * records: each holds the full current state of one thing or says it is gone,
  * and replay keeps the last of each.
  */
-import type { ServerCore } from "../../core.js";
-import type { TenantLimitConfig } from "../../tenancy/limits.js";
+import type { TenantLimitConfig, TenantLimits } from "../../tenancy/limits.js";
 import type { Delivery } from "../../webhooks/deliveries.js";
 import type { WebhookSubscription } from "../../webhooks/subscriptions.js";
+import type { Webhooks } from "../../webhooks/webhooks.js";
 import type { Dirty } from "./dirty.js";
 import { frame, type JournalRecord } from "./records.js";
 
-export type CoreRecord =
-  | { k: "hook"; r: WebhookSubscription }
-  | { k: "hook-"; id: string }
-  | { k: "dlv"; r: Delivery }
-  | { k: "dlv-"; id: string }
-  | { k: "tenant"; id: string; limits: TenantLimitConfig }
-  | { k: "tenant-"; id: string };
+/** The parts of the server core these records are about (not ServerCore itself: no import cycle back to core.ts). */
+export interface CoreParts {
+  readonly webhooks: Webhooks;
+  readonly tenants: TenantLimits;
+}
 
 const date = (v: unknown): Date | undefined => (v === undefined || v === null ? undefined : new Date(v as string));
 
@@ -76,7 +74,7 @@ export function applyCoreRecord(st: CoreState, r: JournalRecord): boolean {
 }
 
 /** Subscriptions first: a waiting delivery goes back into its subscription's lane. */
-export function restoreCore(core: ServerCore, st: CoreState): void {
+export function restoreCore(core: CoreParts, st: CoreState): void {
   for (const [id, cfg] of st.tenants) core.tenants.restore(id, cfg);
   for (const s of st.hooks.values()) core.webhooks.restore(reviveSubscription(s));
   const deliveries = [...st.deliveries.values()].map(reviveDelivery).sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime() || (a.id < b.id ? -1 : 1));
@@ -84,7 +82,7 @@ export function restoreCore(core: ServerCore, st: CoreState): void {
 }
 
 /** The records of the marked subscriptions, deliveries and tenants, as they are now. */
-export function collectCore(core: ServerCore, d: Dirty): Buffer[] {
+export function collectCore(core: CoreParts, d: Dirty): Buffer[] {
   const out: Buffer[] = [];
   for (const id of d.webhooks) {
     const s = core.webhooks.registry.peek(id);
@@ -103,7 +101,7 @@ export function collectCore(core: ServerCore, d: Dirty): Buffer[] {
 }
 
 /** One record per subscription, delivery in the log and tenant with limits (for a compaction). */
-export function snapshotCore(core: ServerCore): Buffer[] {
+export function snapshotCore(core: CoreParts): Buffer[] {
   const out: Buffer[] = [];
   for (const [id, limits] of core.tenants.configured()) out.push(frame({ k: "tenant", id, limits }));
   for (const s of core.webhooks.registry.list()) out.push(frame({ k: "hook", r: s }));
