@@ -6,6 +6,9 @@
  * changed, never how: the sink reads the current state when it writes, so many
  * changes to one job between two writes cost one record.
  *
+ * Webhooks and tenant limits live in the server core, above the state machine,
+ * and report to the same sink (Journal.attach wires them).
+ *
  * The memory store is the state machine with no sink. The journal store
  * (store/journal) is one sink; a PostgreSQL store would be another (see
  * docs/stores.md for how it would fit).
@@ -25,6 +28,12 @@ export interface ChangeSink {
   schema(type: string, version: string | number): void;
   /** A job's checkpoint was saved or dropped (store/checkpoints.ts). */
   checkpoint(jobId: string): void;
+  /** A webhook subscription was created, changed (a secret rotation too) or deleted (webhooks/webhooks.ts). */
+  webhook(id: string): void;
+  /** A webhook delivery was queued, attempted, finished or left the delivery log (webhooks/deliveries.ts). */
+  webhookDelivery(id: string): void;
+  /** A tenant's limits were set or removed (tenancy/limits.ts). */
+  tenantLimits(tenant: string): void;
 }
 
 /** What a durable store records of a job: the job itself and the bookkeeping that must survive a restart. */

@@ -8,6 +8,7 @@
  */
 import { RateLimitedError, ValidationError } from "../../model/errors.js";
 import type { JsonObject, JsonValue } from "../../model/json.js";
+import type { ChangeSink } from "../store/changes.js";
 import { jobTenant } from "./jobs.js";
 
 /** Tenants with configured limits, at most. */
@@ -22,6 +23,8 @@ export interface TenantLimitConfig {
 export class TenantLimits {
   private readonly unfinished = new Map<string, number>();
   private readonly limits = new Map<string, TenantLimitConfig>();
+  /** Told when a tenant's limits are set or removed: the durable store's sink (store/journal), none in memory. */
+  changes: Pick<ChangeSink, "tenantLimits"> | undefined;
 
   /** Store accounting: a job became unfinished. */
   enter(rec: { job: { meta: JsonObject } }): void {
@@ -54,7 +57,7 @@ export class TenantLimits {
         throw new ValidationError(`${k}: this server enforces max_queue_depth only`, { issues: [{ path: k, message: "not supported: only max_queue_depth" }] });
     const v: JsonValue | undefined = body.max_queue_depth;
     if (v === null || v === undefined) {
-      this.limits.delete(tenant);
+      if (this.limits.delete(tenant)) this.changes?.tenantLimits(tenant);
       return {};
     }
     if (typeof v !== "number" || !Number.isInteger(v) || v < 0 || v > MAX_DEPTH)
@@ -63,7 +66,18 @@ export class TenantLimits {
       throw new ValidationError(`at most ${MAX_CONFIGURED_TENANTS} tenants can have limits`, { issues: [{ path: "tenant", message: "too many configured tenants" }] });
     const cfg = { maxQueueDepth: v };
     this.limits.set(tenant, cfg);
+    this.changes?.tenantLimits(tenant);
     return cfg;
+  }
+
+  /** Tenants with configured limits, for a durable store's snapshot. */
+  configured(): IterableIterator<[string, TenantLimitConfig]> {
+    return this.limits.entries();
+  }
+
+  /** Puts back limits read from durable storage at start (already validated when they were set). */
+  restore(tenant: string, cfg: TenantLimitConfig): void {
+    this.limits.set(tenant, cfg);
   }
 
   /** Refuses (429, retryable) jobs that would take a tenant past its max_queue_depth; all or nothing for a batch. */

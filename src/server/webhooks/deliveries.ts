@@ -84,12 +84,16 @@ export class WebhookDeliverer {
   readonly counters: DeliveryCounters = { delivered: 0, failedAttempts: 0, dead: 0, dropped: 0 };
   private readonly lanes = new Map<string, Lane>();
   private readonly history = new Map<string, Delivery>();
+  /** Waiting deliveries pushed out of the log by its bound: still in their lanes, so a durable store still keeps them. */
+  private readonly unlisted = new Map<string, Delivery>();
   private readonly backoff: readonly number[];
   private readonly timeoutMs: number;
   private readonly capacity: number;
   private readonly historySize: number;
   private readonly source: string;
   private closed = false;
+  /** Told of every change to a delivery (queued, attempted, finished, forgotten): the durable store's sink, none in memory. */
+  onChange: ((id: string) => void) | undefined;
 
   constructor(
     private readonly registry: WebhookRegistry,
@@ -120,7 +124,13 @@ export class WebhookDeliverer {
 
   private enqueue(s: WebhookSubscription, e: OjsEvent): Delivery {
     const d: Delivery = { id: `del_${uuidv7()}`, subscriptionId: s.id, event: e, status: "pending", attempts: [], createdAt: new Date() };
-    const lane = this.lane(s.id);
+    this.push(d);
+    return d;
+  }
+
+  /** Appends a waiting delivery to its subscription's lane (dropping the oldest waiting one when full) and starts the lane. */
+  private push(d: Delivery): void {
+    const lane = this.lane(d.subscriptionId);
     if (lane.queue.length >= this.capacity) {
       // The lane is full: the oldest waiting delivery goes (not the one being sent), and is counted.
       const victim = lane.queue.splice(lane.running ? 1 : 0, 1)[0];
@@ -128,16 +138,55 @@ export class WebhookDeliverer {
         victim.status = "dropped";
         delete victim.nextAttemptAt;
         this.counters.dropped++;
+        this.changed(victim);
       }
     }
     lane.queue.push(d);
     this.remember(d);
+    this.changed(d);
     if (!lane.running) {
       lane.running = true;
       // Off the caller's stack: the job operation that published the event returns first.
-      setImmediate(() => void this.run(s.id, lane));
+      setImmediate(() => void this.run(d.subscriptionId, lane));
     }
-    return d;
+  }
+
+  private changed(d: Delivery): void {
+    // One pushed out of the log while waiting is forgotten once it ends.
+    if (d.status !== "pending" && d.status !== "retrying") this.unlisted.delete(d.id);
+    this.onChange?.(d.id);
+  }
+
+  /**
+   * Puts back a delivery read from durable storage at start, in the order they
+   * were created: one that was waiting (or being sent when the server stopped)
+   * goes back into its lane and is sent again with the same id (at least once),
+   * a retry keeps its scheduled time. One whose subscription is gone is cancelled.
+   */
+  restore(d: Delivery): void {
+    if (d.status !== "pending" && d.status !== "retrying") {
+      this.remember(d);
+      return;
+    }
+    if (!this.registry.has(d.subscriptionId)) {
+      d.status = "cancelled";
+      delete d.nextAttemptAt;
+      this.remember(d);
+      this.changed(d);
+      return;
+    }
+    this.push(d);
+  }
+
+  /** A delivery in the log, or still waiting in a lane, if it is (for a durable store). */
+  peek(id: string): Delivery | undefined {
+    return this.history.get(id) ?? this.unlisted.get(id);
+  }
+
+  /** Every delivery in the log, oldest first, then those waiting beyond its bound (for a durable store's snapshot). */
+  *records(): IterableIterator<Delivery> {
+    yield* this.history.values();
+    yield* this.unlisted.values();
   }
 
   private lane(id: string): Lane {
@@ -155,12 +204,17 @@ export class WebhookDeliverer {
       for (const [id, old] of this.history) {
         if (this.history.size <= this.historySize) break;
         // Waiting deliveries stay visible; the oldest finished go first.
-        if (old.status !== "pending" && old.status !== "retrying") this.history.delete(id);
+        if (old.status !== "pending" && old.status !== "retrying") {
+          this.history.delete(id);
+          this.onChange?.(id);
+        }
       }
       // All waiting (lanes hold at most capacity each): the oldest go regardless, to keep the bound.
-      for (const id of this.history.keys()) {
+      for (const [id, old] of this.history) {
         if (this.history.size <= this.historySize * 2) break;
         this.history.delete(id);
+        if (old.status === "pending" || old.status === "retrying") this.unlisted.set(id, old);
+        else this.onChange?.(id);
       }
     }
   }
@@ -174,6 +228,21 @@ export class WebhookDeliverer {
           lane.queue.shift();
           continue;
         }
+        // A retry's time (set below, or restored from before a restart) comes first.
+        const wait = (d.nextAttemptAt?.getTime() ?? 0) - Date.now();
+        if (wait > 0) {
+          await new Promise<void>((resolve) => {
+            lane.wake = resolve;
+            lane.timer = setTimeout(resolve, wait);
+            // A delivery waiting for its retry must not keep the process alive.
+            lane.timer.unref();
+          });
+          lane.timer = undefined;
+          lane.wake = undefined;
+          // Look again: the lane may have been cancelled or the server closed meanwhile.
+          continue;
+        }
+        delete d.nextAttemptAt;
         let sub: WebhookSubscription;
         try {
           sub = this.registry.get(subId);
@@ -186,6 +255,7 @@ export class WebhookDeliverer {
           d.status = "delivered";
           this.counters.delivered++;
           lane.queue.shift();
+          this.changed(d);
           continue;
         }
         this.counters.failedAttempts++;
@@ -194,20 +264,13 @@ export class WebhookDeliverer {
           d.status = "dead";
           this.counters.dead++;
           lane.queue.shift();
+          this.changed(d);
           continue;
         }
         const delay = Math.min(Math.max(this.backoff[n - 1]!, outcome.retryAfterMs ?? 0), 86_400_000);
         d.status = "retrying";
         d.nextAttemptAt = new Date(Date.now() + delay);
-        await new Promise<void>((resolve) => {
-          lane.wake = resolve;
-          lane.timer = setTimeout(resolve, delay);
-          // A delivery waiting for its retry must not keep the process alive.
-          lane.timer.unref();
-        });
-        lane.timer = undefined;
-        lane.wake = undefined;
-        delete d.nextAttemptAt;
+        this.changed(d);
       }
     } finally {
       lane.running = false;
@@ -289,6 +352,7 @@ export class WebhookDeliverer {
     const lane = this.lanes.get(sub.id)!;
     lane.queue[lane.queue.indexOf(fresh)] = d;
     d.status = "pending";
+    this.changed(d);
     return d;
   }
 
@@ -297,7 +361,12 @@ export class WebhookDeliverer {
     const lane = this.lanes.get(subId);
     if (!lane) return;
     this.lanes.delete(subId);
-    for (const d of lane.queue) if (d.status === "pending" || d.status === "retrying") d.status = "cancelled";
+    for (const d of lane.queue)
+      if (d.status === "pending" || d.status === "retrying") {
+        d.status = "cancelled";
+        delete d.nextAttemptAt;
+        this.changed(d);
+      }
     lane.queue.length = 0;
     lane.abort.abort();
     if (lane.timer) clearTimeout(lane.timer);
@@ -315,11 +384,18 @@ export class WebhookDeliverer {
   reset(): void {
     for (const id of [...this.lanes.keys()]) this.cancelSubscription(id);
     this.history.clear();
+    this.unlisted.clear();
   }
 
+  /** Stops every lane; deliveries keep their status, so with a durable store the waiting ones are sent after a restart. */
   close(): void {
     this.closed = true;
-    this.reset();
+    for (const lane of this.lanes.values()) {
+      lane.abort.abort();
+      if (lane.timer) clearTimeout(lane.timer);
+      lane.wake?.();
+    }
+    this.lanes.clear();
   }
 }
 

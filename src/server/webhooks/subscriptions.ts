@@ -111,6 +111,15 @@ export class WebhookRegistry {
     this.subs.set(s.id, s);
   }
 
+  has(id: string): boolean {
+    return this.subs.has(id);
+  }
+
+  /** The subscription as it is now, or undefined (for a durable store). */
+  peek(id: string): WebhookSubscription | undefined {
+    return this.subs.get(id);
+  }
+
   /** The subscription, if the tenant may see it (none: every subscription). */
   get(id: string, tenant?: string): WebhookSubscription {
     const s = this.subs.get(id);

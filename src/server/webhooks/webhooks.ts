@@ -5,6 +5,7 @@
  */
 import type { OjsEvent } from "../../model/events.js";
 import type { JsonObject } from "../../model/json.js";
+import type { ChangeSink } from "../store/changes.js";
 import type { EventBus } from "../store/event-bus.js";
 import { WebhookDeliverer, type WebhookDeliveryOptions } from "./deliveries.js";
 import { WebhookRegistry, type WebhookSubscription } from "./subscriptions.js";
@@ -19,38 +20,47 @@ export class Webhooks {
   readonly registry = new WebhookRegistry();
   readonly deliverer: WebhookDeliverer;
   private unsubscribe: (() => void) | undefined;
+  /** Told of every change to subscriptions and deliveries: the durable store's sink (store/journal), none in memory. */
+  private sink: Pick<ChangeSink, "webhook" | "webhookDelivery"> | undefined;
 
   constructor(
     private readonly bus: EventBus,
     opts: WebhookDeliveryOptions = {},
-    /** Told of every change to the subscriptions, for a durable store (src/server/store/journal). */
-    private readonly onChange?: (s: WebhookSubscription, deleted: boolean) => void,
   ) {
     this.deliverer = new WebhookDeliverer(this.registry, opts, eventTenant);
   }
 
+  get changes(): Pick<ChangeSink, "webhook" | "webhookDelivery"> | undefined {
+    return this.sink;
+  }
+
+  set changes(sink: Pick<ChangeSink, "webhook" | "webhookDelivery"> | undefined) {
+    this.sink = sink;
+    this.deliverer.onChange = sink ? (id) => sink.webhookDelivery(id) : undefined;
+  }
+
   create(body: JsonObject, tenant?: string): WebhookSubscription {
     const s = this.registry.create(body, tenant);
-    this.changed(s, false);
+    this.changed(s);
     return s;
   }
 
   update(id: string, body: JsonObject, tenant?: string): WebhookSubscription {
     const s = this.registry.update(id, body, tenant);
-    this.changed(s, false);
+    this.changed(s);
     return s;
   }
 
   rotate(id: string, tenant?: string): WebhookSubscription {
     const s = this.registry.rotate(id, tenant);
-    this.changed(s, false);
+    this.changed(s);
     return s;
   }
 
   delete(id: string, tenant?: string): WebhookSubscription {
     const s = this.registry.delete(id, tenant);
     this.deliverer.cancelSubscription(id);
-    this.changed(s, true);
+    this.changed(s);
     return s;
   }
 
@@ -60,8 +70,8 @@ export class Webhooks {
     this.listen();
   }
 
-  private changed(s: WebhookSubscription, deleted: boolean): void {
-    this.onChange?.(s, deleted);
+  private changed(s: WebhookSubscription): void {
+    this.sink?.webhook(s.id);
     this.listen();
   }
 

@@ -12,6 +12,10 @@ export class Dirty {
   schemas = new Map<string, { type: string; version: string | number }>();
   /** Job ids whose checkpoint was saved or dropped. */
   checkpoints = new Set<string>();
+  /** Webhook subscription ids, delivery ids and tenant ids (store/journal/core-records.ts). */
+  webhooks = new Set<string>();
+  deliveries = new Set<string>();
+  tenants = new Set<string>();
   reset = false;
 
   /** Hands over everything marked so far and starts afresh. */
@@ -23,6 +27,9 @@ export class Dirty {
     [taken.crons, this.crons] = [this.crons, taken.crons];
     [taken.schemas, this.schemas] = [this.schemas, taken.schemas];
     [taken.checkpoints, this.checkpoints] = [this.checkpoints, taken.checkpoints];
+    [taken.webhooks, this.webhooks] = [this.webhooks, taken.webhooks];
+    [taken.deliveries, this.deliveries] = [this.deliveries, taken.deliveries];
+    [taken.tenants, this.tenants] = [this.tenants, taken.tenants];
     taken.reset = this.reset;
     this.reset = false;
     return taken;
@@ -36,6 +43,9 @@ export class Dirty {
     for (const c of d.crons) this.crons.add(c);
     for (const [k, v] of d.schemas) this.schemas.set(k, v);
     for (const id of d.checkpoints) this.checkpoints.add(id);
+    for (const id of d.webhooks) this.webhooks.add(id);
+    for (const id of d.deliveries) this.deliveries.add(id);
+    for (const id of d.tenants) this.tenants.add(id);
     this.reset ||= d.reset;
   }
 
@@ -46,5 +56,8 @@ export class Dirty {
     this.crons.clear();
     this.schemas.clear();
     this.checkpoints.clear();
+    this.webhooks.clear();
+    this.deliveries.clear();
+    this.tenants.clear();
   }
 }

@@ -44,7 +44,8 @@ export class JournalFile {
   static async create(dir: string, gen: number, content: Buffer[], fsync: FsyncMode, faults?: FileFaults): Promise<JournalFile> {
     const path = join(dir, fileName(gen));
     const tmp = `${path}.tmp`;
-    const handle = await open(tmp, "w+");
+    // Owner only: the journal holds webhook secrets and job payloads.
+    const handle = await open(tmp, "w+", 0o600);
     let size = 0;
     try {
       faults?.beforeWrite?.(content.reduce((n, b) => n + b.length, 0));

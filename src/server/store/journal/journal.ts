@@ -18,6 +18,7 @@ import { OjsError } from "../../../model/errors.js";
 import type { ServerCore } from "../../core.js";
 import type { ChangeSink } from "../changes.js";
 import { JournalFile, syncDir, type FileFaults, type FsyncMode } from "./file.js";
+import { collectCore } from "./core-records.js";
 import { Dirty } from "./dirty.js";
 import { acquireLock } from "./lock.js";
 import { frame, savedCron, savedJob, savedWorkflow } from "./records.js";
@@ -130,12 +131,16 @@ export class Journal implements ChangeSink {
     this.core.store.changes = this;
     this.core.cron.onChange = (name) => this.cron(name);
     this.core.schemas.onChange = (type, version) => this.schema(type, version);
+    this.core.webhooks.changes = this;
+    this.core.tenants.changes = this;
   }
 
   private detach(): void {
     if (this.core.store.changes === this) this.core.store.changes = undefined;
     this.core.cron.onChange = undefined;
     this.core.schemas.onChange = undefined;
+    if (this.core.webhooks.changes === this) this.core.webhooks.changes = undefined;
+    if (this.core.tenants.changes === this) this.core.tenants.changes = undefined;
   }
 
   // --- ChangeSink ------------------------------------------------------------------
@@ -162,6 +167,18 @@ export class Journal implements ChangeSink {
   }
   checkpoint(jobId: string): void {
     this.dirty.checkpoints.add(jobId);
+    this.touch();
+  }
+  webhook(id: string): void {
+    this.dirty.webhooks.add(id);
+    this.touch();
+  }
+  webhookDelivery(id: string): void {
+    this.dirty.deliveries.add(id);
+    this.touch();
+  }
+  tenantLimits(tenant: string): void {
+    this.dirty.tenants.add(tenant);
     this.touch();
   }
   /** Everything was dropped (the server's reset()). */
@@ -259,6 +276,7 @@ export class Journal implements ChangeSink {
       const c = core.cron.peek(name);
       out.push(frame(c ? { k: "cron", r: savedCron(c) } : { k: "cron-", name }));
     }
+    out.push(...collectCore(core, d));
     return out;
   }
 

@@ -20,6 +20,9 @@ import type { QueueRetention } from "../retention.js";
 import type { SchemaRecord } from "../schemas.js";
 import { DEFAULT_EFFECTIVE_RETRY, DEFAULT_SHOWN_RETRY } from "../store.js";
 import type { WorkflowRecord } from "../workflows.js";
+import type { TenantLimitConfig } from "../../tenancy/limits.js";
+import type { Delivery } from "../../webhooks/deliveries.js";
+import type { WebhookSubscription } from "../../webhooks/subscriptions.js";
 import { crc32 } from "./crc32.js";
 
 export const FORMAT_VERSION = 1;
@@ -45,7 +48,17 @@ export type JournalRecord =
   | { k: "schema-"; type: string; version: string | number }
   | { k: "ckpt"; r: CheckpointRecord }
   | { k: "ckpt-"; id: string }
+  | CoreRecord
   | { k: "reset" };
+
+/** Records of what lives in the server core above the state machine (core-records.ts reads and writes them). */
+export type CoreRecord =
+  | { k: "hook"; r: WebhookSubscription }
+  | { k: "hook-"; id: string }
+  | { k: "dlv"; r: Delivery }
+  | { k: "dlv-"; id: string }
+  | { k: "tenant"; id: string; limits: TenantLimitConfig }
+  | { k: "tenant-"; id: string };
 
 /** Frames one record. */
 export function frame(rec: JournalRecord): Buffer {

@@ -9,6 +9,7 @@ import type { ServerCore } from "../../core.js";
 import type { SchemaRecord } from "../schemas.js";
 import { FILE_RE, fileName } from "./file.js";
 import type { CheckpointRecord } from "../checkpoints.js";
+import { applyCoreRecord, emptyCoreState, restoreCore, type CoreState } from "./core-records.js";
 import { reviveCheckpoint, reviveCron, reviveJob, reviveSchema, reviveWorkflow, scan, type JournalRecord, type SavedCron, type SavedJob, type SavedWorkflow } from "./records.js";
 
 export interface ReplayResult {
@@ -29,6 +30,8 @@ interface State {
   crons: Map<string, SavedCron | null>;
   schemas: Map<string, SchemaRecord | null>;
   checkpoints: Map<string, CheckpointRecord>;
+  /** Webhook subscriptions and deliveries, tenant limits (core-records.ts). */
+  core: CoreState;
 }
 
 export async function replay(dir: string, core: ServerCore, log: (line: string) => void): Promise<ReplayResult> {
@@ -63,7 +66,7 @@ export async function replay(dir: string, core: ServerCore, log: (line: string) 
 }
 
 function emptyState(): State {
-  return { jobs: new Map(), queues: new Map(), workflows: new Map(), crons: new Map(), schemas: new Map(), checkpoints: new Map() };
+  return { jobs: new Map(), queues: new Map(), workflows: new Map(), crons: new Map(), schemas: new Map(), checkpoints: new Map(), core: emptyCoreState() };
 }
 
 /** Last record wins; a deletion forgets the thing (a later record of the same id brings it back). */
@@ -107,6 +110,8 @@ function apply(st: State, r: JournalRecord): void {
       break;
     case "hdr":
       break;
+    default:
+      applyCoreRecord(st.core, r);
   }
 }
 
@@ -126,4 +131,5 @@ function restore(core: ServerCore, st: State): void {
   // A checkpoint whose job was dropped (a "job-" record after it) stays dropped.
   for (const c of st.checkpoints.values()) if (st.jobs.get(c.jobId)) core.store.checkpoints.restore(reviveCheckpoint(c));
   for (const c of st.crons.values()) if (c) core.cron.restore(reviveCron(c));
+  restoreCore(core, st.core);
 }

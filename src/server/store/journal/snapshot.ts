@@ -3,6 +3,7 @@
  * generation (compaction). Reads the state machine through the seam only.
  */
 import type { ServerCore } from "../../core.js";
+import { snapshotCore } from "./core-records.js";
 import { FORMAT_VERSION, frame, savedCron, savedJob, savedWorkflow, type JournalRecord } from "./records.js";
 
 export function header(gen: number): Buffer {
@@ -32,5 +33,6 @@ export function snapshot(core: ServerCore, gen: number): Buffer[] {
   for (const rec of core.store.rawJobRecords()) out.push(frame({ k: "job", r: savedJob(rec) }));
   for (const c of core.store.checkpoints.records()) out.push(frame({ k: "ckpt", r: c }));
   for (const c of core.cron.list()) out.push(frame({ k: "cron", r: savedCron(c) }));
+  out.push(...snapshotCore(core));
   return out;
 }
