@@ -6,12 +6,16 @@
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it, vi } from "vitest";
 import { PACKAGE_VERSION } from "../../src/server/version.js";
 import { startServer } from "../../src/server/index.js";
 import { TRANSPORTS, client, uniqueQueue, useServer } from "../helpers.js";
 import { cli, jsonLines } from "../support/cli.js";
 import { hasOpenssl, makePki } from "../support/tls-proxy.js";
+
+// Every test here runs the CLI binary, several times: a process start costs a second or two on a
+// busy 2-core machine, so this file allows 60 s a test (the assertions say nothing about speed).
+vi.setConfig({ testTimeout: 60_000 });
 
 const ctx = useServer();
 const tmp = mkdtempSync(join(tmpdir(), "ojs-cli-"));

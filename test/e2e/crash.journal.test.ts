@@ -161,4 +161,5 @@ it(`kill -9 of the server ${KILLS} times during ${JOBS} jobs: every acknowledged
   expect(missing.length, "acknowledged enqueues never completed").toBe(0);
   expect(Object.fromEntries(states)).toEqual({ completed: acked.size });
   expect(rerunAfterCompleted).toBe(0);
-}, 90_000);
+  // Twenty server starts under tsx: 70-85 s on a quiet 2-core machine, so the harness allows more.
+}, 240_000);
