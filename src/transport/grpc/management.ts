@@ -34,19 +34,27 @@ export class GrpcManagementCalls {
   // --- queues -----------------------------------------------------------------------------
 
   listQueues(page: PageRequest = {}, opts?: CallOptions): Promise<Page<QueueInfo>> {
-    return this.c.call("listQueues", async () => {
-      const r = await this.c.rpc.listQueues({ limit: page.limit ?? 0, cursor: page.cursor ?? "" }, this.c.callOptions(opts));
-      const out: Page<QueueInfo> = { items: r.queues.map(queueInfoFromProto) };
-      if (r.nextCursor) out.nextCursor = r.nextCursor;
-      return out;
-    }, opts?.signal);
+    return this.c.call(
+      "listQueues",
+      async () => {
+        const r = await this.c.rpc.listQueues({ limit: page.limit ?? 0, cursor: page.cursor ?? "" }, this.c.callOptions(opts));
+        const out: Page<QueueInfo> = { items: r.queues.map(queueInfoFromProto) };
+        if (r.nextCursor) out.nextCursor = r.nextCursor;
+        return out;
+      },
+      opts?.signal,
+    );
   }
 
   queueStats(queue: string, opts?: CallOptions): Promise<QueueStats> {
-    return this.c.call("queueStats", async () => {
-      const r = await this.c.rpc.queueStats({ queue }, this.c.callOptions(opts));
-      return queueStatsFromProto(r.queue || queue, r.stats);
-    }, opts?.signal);
+    return this.c.call(
+      "queueStats",
+      async () => {
+        const r = await this.c.rpc.queueStats({ queue }, this.c.callOptions(opts));
+        return queueStatsFromProto(r.queue || queue, r.stats);
+      },
+      opts?.signal,
+    );
   }
 
   pauseQueue(queue: string, opts?: CallOptions): Promise<void> {
@@ -60,16 +68,24 @@ export class GrpcManagementCalls {
   // --- dead letter -------------------------------------------------------------------------
 
   listDeadLetter(req: PageRequest & { queue?: string } = {}, opts?: CallOptions): Promise<Page<Job>> {
-    return this.c.call("listDeadLetter", async () => {
-      const r = await this.c.rpc.listDeadLetter({ queue: req.queue ?? "", limit: req.limit ?? 0, cursor: req.cursor ?? "" }, this.c.callOptions(opts));
-      const out: Page<Job> = { items: r.jobs.map(jobFromProto), totalCount: Number(r.totalCount) };
-      if (r.nextCursor) out.nextCursor = r.nextCursor;
-      return out;
-    }, opts?.signal);
+    return this.c.call(
+      "listDeadLetter",
+      async () => {
+        const r = await this.c.rpc.listDeadLetter({ queue: req.queue ?? "", limit: req.limit ?? 0, cursor: req.cursor ?? "" }, this.c.callOptions(opts));
+        const out: Page<Job> = { items: r.jobs.map(jobFromProto), totalCount: Number(r.totalCount) };
+        if (r.nextCursor) out.nextCursor = r.nextCursor;
+        return out;
+      },
+      opts?.signal,
+    );
   }
 
   retryDeadLetter(id: string, opts?: CallOptions): Promise<Job> {
-    return this.c.call("retryDeadLetter", async () => jobFromProto((await this.c.rpc.retryDeadLetter({ jobId: id }, this.c.callOptions(opts))).job!), opts?.signal);
+    return this.c.call(
+      "retryDeadLetter",
+      async () => jobFromProto((await this.c.rpc.retryDeadLetter({ jobId: id }, this.c.callOptions(opts))).job!),
+      opts?.signal,
+    );
   }
 
   deleteDeadLetter(id: string, opts?: CallOptions): Promise<void> {
@@ -79,14 +95,25 @@ export class GrpcManagementCalls {
   // --- cron --------------------------------------------------------------------------------
 
   registerCron(req: CronRequest, opts?: CallOptions): Promise<{ name: string; nextRunAt?: Date }> {
-    return this.c.call("registerCron", async () => {
-      const { ours } = await this.c.server();
-      const r = await this.c.rpc.registerCron(
-        { name: req.name, cron: req.cron, timezone: req.timezone ?? "", type: req.type, args: req.args.map(valueFromJson), options: optionsToProto(req.options, Date.now(), ours) },
-        this.c.callOptions(opts),
-      );
-      return r.nextRunAt ? { name: r.name || req.name, nextRunAt: dateFromTimestamp(r.nextRunAt) } : { name: r.name || req.name };
-    }, opts?.signal);
+    return this.c.call(
+      "registerCron",
+      async () => {
+        const { ours } = await this.c.server();
+        const r = await this.c.rpc.registerCron(
+          {
+            name: req.name,
+            cron: req.cron,
+            timezone: req.timezone ?? "",
+            type: req.type,
+            args: req.args.map(valueFromJson),
+            options: optionsToProto(req.options, Date.now(), ours),
+          },
+          this.c.callOptions(opts),
+        );
+        return r.nextRunAt ? { name: r.name || req.name, nextRunAt: dateFromTimestamp(r.nextRunAt) } : { name: r.name || req.name };
+      },
+      opts?.signal,
+    );
   }
 
   unregisterCron(name: string, opts?: CallOptions): Promise<void> {
@@ -100,20 +127,32 @@ export class GrpcManagementCalls {
   // --- workflows ------------------------------------------------------------------------------
 
   createWorkflow(def: WorkflowDefinition, opts?: CallOptions): Promise<Workflow> {
-    return this.c.call("createWorkflow", async () => {
-      const flat = flattenWorkflow(def);
-      const { ours } = await this.c.server();
-      if (!ours) for (const step of flat.steps) checkStandard(step.request, "createWorkflow");
-      const r = await this.c.rpc.createWorkflow(dagToProto(flat.name, flat.steps, Date.now(), ours), this.c.callOptions(opts));
-      return workflowFromProto(r.workflow!);
-    }, opts?.signal);
+    return this.c.call(
+      "createWorkflow",
+      async () => {
+        const flat = flattenWorkflow(def);
+        const { ours } = await this.c.server();
+        if (!ours) for (const step of flat.steps) checkStandard(step.request, "createWorkflow");
+        const r = await this.c.rpc.createWorkflow(dagToProto(flat.name, flat.steps, Date.now(), ours), this.c.callOptions(opts));
+        return workflowFromProto(r.workflow!);
+      },
+      opts?.signal,
+    );
   }
 
   getWorkflow(id: string, opts?: CallOptions): Promise<Workflow> {
-    return this.c.call("getWorkflow", async () => workflowFromProto((await this.c.rpc.getWorkflow({ workflowId: id }, this.c.callOptions(opts))).workflow!), opts?.signal);
+    return this.c.call(
+      "getWorkflow",
+      async () => workflowFromProto((await this.c.rpc.getWorkflow({ workflowId: id }, this.c.callOptions(opts))).workflow!),
+      opts?.signal,
+    );
   }
 
   cancelWorkflow(id: string, opts?: CallOptions): Promise<Workflow> {
-    return this.c.call("cancelWorkflow", async () => workflowFromProto((await this.c.rpc.cancelWorkflow({ workflowId: id }, this.c.callOptions(opts))).workflow!), opts?.signal);
+    return this.c.call(
+      "cancelWorkflow",
+      async () => workflowFromProto((await this.c.rpc.cancelWorkflow({ workflowId: id }, this.c.callOptions(opts))).workflow!),
+      opts?.signal,
+    );
   }
 }
