@@ -31,7 +31,7 @@ const CALLS: Record<OperationName, (t: HttpTransport) => Promise<unknown>> = {
   listDeadLetter: (t) => t.listDeadLetter(),
   retryDeadLetter: (t) => t.retryDeadLetter("ID"),
   deleteDeadLetter: (t) => t.deleteDeadLetter("ID"),
-  registerCron: (t) => t.registerCron({ name: "NAME", cron: "* * * * *", type: "t", args: [] }),
+  registerCron: (t) => t.registerCron({ name: "NAME", cron: "* * * * *", type: "t", args: [], options: {} }),
   unregisterCron: (t) => t.unregisterCron("NAME"),
   listCron: (t) => t.listCron(),
   listSchemas: (t) => t.listSchemas(),
