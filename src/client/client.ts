@@ -8,6 +8,7 @@ import type { CronJob, CronRegistration, Health, Manifest, Page, QueueInfo, Queu
 import type { Workflow, WorkflowDefinition } from "../model/workflow.js";
 import { flattenWorkflow } from "../codec/workflow.js";
 import type { CallOptions, Transport } from "../transport/transport.js";
+import { retrySafe } from "../transport/operations.js";
 import { CONNECTION_OPTION_KEYS, resolveTransport, type ConnectionOptions } from "../transport/connection.js";
 import { followEvents, type EventsOptions } from "./events.js";
 import { withRetry, type RetryOptions } from "./retry.js";
@@ -152,7 +153,7 @@ export class Client implements AsyncDisposable {
     if (!req) throw new JobDroppedError({ type, args, options });
     const safe = req.id !== undefined || req.unique !== undefined;
     const sent = await this.encode(req, "enqueue");
-    const job = await this.run(safe, call, (c) => this.transport.enqueue(sent, c));
+    const job = await this.run(retrySafe("enqueue", safe), call, (c) => this.transport.enqueue(sent, c));
     // The caller gets back the args it gave, not their encoding.
     return (this.codecs ? { ...job, args: req.args } : job) as Job<A>;
   }
@@ -184,13 +185,13 @@ export class Client implements AsyncDisposable {
     const safe = reqs.every((r) => r.id !== undefined || r.unique !== undefined);
     const sent: NormalizedJobRequest[] = [];
     for (const r of reqs) sent.push(await this.encode(r, "enqueueBatch"));
-    const out = await this.run(safe, call, (c) => this.transport.enqueueBatch(sent, c));
+    const out = await this.run(retrySafe("enqueueBatch", safe), call, (c) => this.transport.enqueueBatch(sent, c));
     return this.codecs ? out.map((j, i) => ({ ...j, args: reqs[i]?.args ?? j.args })) : out;
   }
 
   /** Reads a job: its state, attempts, result or errors. NotFoundError when the server does not know it (or no longer keeps it). */
   async getJob(id: string, call?: CallOptions): Promise<Job> {
-    return this.run(true, call, (c) => this.transport.getJob(requireId(id, "getJob"), c));
+    return this.run(retrySafe("getJob"), call, (c) => this.transport.getJob(requireId(id, "getJob"), c));
   }
 
   /**
@@ -209,7 +210,7 @@ export class Client implements AsyncDisposable {
 
   /** Cancels a job that has not finished; an active job's worker sees its signal abort at its next heartbeat. */
   async cancelJob(id: string, call?: CallOptions): Promise<Job> {
-    return this.run(false, call, (c) => this.transport.cancelJob(requireId(id, "cancelJob"), c));
+    return this.run(retrySafe("cancelJob"), call, (c) => this.transport.cancelJob(requireId(id, "cancelJob"), c));
   }
 
   // --- workflows -------------------------------------------------------------------------
@@ -221,39 +222,39 @@ export class Client implements AsyncDisposable {
     checkBatchSize(this.limits, flat.steps.length, "steps");
     flat.steps.forEach((s, i) => checkJobRequest(this.limits, { args: s.args, meta: s.request.meta }, `steps[${i}].`));
     const sent = this.codecs ? await this.codecs.encodeWorkflow(def) : def;
-    return this.run(false, call, (c) => this.transport.createWorkflow(sent, c));
+    return this.run(retrySafe("createWorkflow"), call, (c) => this.transport.createWorkflow(sent, c));
   }
 
   /** Reads a workflow and the state of each step. */
   async getWorkflow(id: string, call?: CallOptions): Promise<Workflow> {
-    return this.run(true, call, (c) => this.transport.getWorkflow(requireId(id, "getWorkflow"), c));
+    return this.run(retrySafe("getWorkflow"), call, (c) => this.transport.getWorkflow(requireId(id, "getWorkflow"), c));
   }
 
   /** Cancels a workflow's steps that have not finished. */
   async cancelWorkflow(id: string, call?: CallOptions): Promise<Workflow> {
-    return this.run(false, call, (c) => this.transport.cancelWorkflow(requireId(id, "cancelWorkflow"), c));
+    return this.run(retrySafe("cancelWorkflow"), call, (c) => this.transport.cancelWorkflow(requireId(id, "cancelWorkflow"), c));
   }
 
   // --- queues ------------------------------------------------------------------------------
 
   /** One page of the server's queues (`limit`, then `cursor` from the previous page's `nextCursor`). */
   async listQueues(page: { limit?: number; cursor?: string } = {}, call?: CallOptions): Promise<Page<QueueInfo>> {
-    return this.run(true, call, (c) => this.transport.listQueues(page, c));
+    return this.run(retrySafe("listQueues"), call, (c) => this.transport.listQueues(page, c));
   }
 
   /** Counts by state and throughput of one queue. */
   async queueStats(queue: string, call?: CallOptions): Promise<QueueStats> {
-    return this.run(true, call, (c) => this.transport.queueStats(requireQueue(queue, "queueStats"), c));
+    return this.run(retrySafe("queueStats"), call, (c) => this.transport.queueStats(requireQueue(queue, "queueStats"), c));
   }
 
   /** Stops delivery from the queue; enqueueing still works. */
   async pauseQueue(queue: string, call?: CallOptions): Promise<void> {
-    return this.run(true, call, (c) => this.transport.pauseQueue(requireQueue(queue, "pauseQueue"), c));
+    return this.run(retrySafe("pauseQueue"), call, (c) => this.transport.pauseQueue(requireQueue(queue, "pauseQueue"), c));
   }
 
   /** Resumes delivery from a paused queue. */
   async resumeQueue(queue: string, call?: CallOptions): Promise<void> {
-    return this.run(true, call, (c) => this.transport.resumeQueue(requireQueue(queue, "resumeQueue"), c));
+    return this.run(retrySafe("resumeQueue"), call, (c) => this.transport.resumeQueue(requireQueue(queue, "resumeQueue"), c));
   }
 
   // --- dead letter ---------------------------------------------------------------------------
@@ -261,24 +262,24 @@ export class Client implements AsyncDisposable {
   /** One page of dead-lettered jobs, of one queue or all. */
   async listDeadLetterJobs(opts: { queue?: string; limit?: number; cursor?: string } = {}, call?: CallOptions): Promise<Page<Job>> {
     if (opts.queue !== undefined) requireQueue(opts.queue, "listDeadLetterJobs");
-    return this.run(true, call, (c) => this.transport.listDeadLetter(opts, c));
+    return this.run(retrySafe("listDeadLetter"), call, (c) => this.transport.listDeadLetter(opts, c));
   }
 
   /** Puts a dead job back on its queue as a new attempt. */
   async retryDeadLetterJob(id: string, call?: CallOptions): Promise<Job> {
-    return this.run(false, call, (c) => this.transport.retryDeadLetter(requireId(id, "retryDeadLetterJob"), c));
+    return this.run(retrySafe("retryDeadLetter"), call, (c) => this.transport.retryDeadLetter(requireId(id, "retryDeadLetterJob"), c));
   }
 
   /** Removes a job from the dead-letter queue for good. */
   async deleteDeadLetterJob(id: string, call?: CallOptions): Promise<void> {
-    return this.run(false, call, (c) => this.transport.deleteDeadLetter(requireId(id, "deleteDeadLetterJob"), c));
+    return this.run(retrySafe("deleteDeadLetter"), call, (c) => this.transport.deleteDeadLetter(requireId(id, "deleteDeadLetterJob"), c));
   }
 
   // --- cron ----------------------------------------------------------------------------------
 
   /** Every cron schedule, with its next run. */
   async listCronJobs(call?: CallOptions): Promise<CronJob[]> {
-    return this.run(true, call, (c) => this.transport.listCron(c));
+    return this.run(retrySafe("listCron"), call, (c) => this.transport.listCron(c));
   }
 
   /** Creates or replaces the schedule `name` (an upsert, so safe to repeat). */
@@ -297,19 +298,19 @@ export class Client implements AsyncDisposable {
     // Every run enqueues the template as stored: encoded once here, decoded by the worker at each run.
     const { type, args, ...options } = this.codecs ? await this.codecs.encodeRequest(template) : template;
     const req = { name: def.name, cron: def.cron, type, args, options, ...(def.timezone ? { timezone: def.timezone } : {}) };
-    return this.run(true, call, (c) => this.transport.registerCron(req, c));
+    return this.run(retrySafe("registerCron"), call, (c) => this.transport.registerCron(req, c));
   }
 
   /** Deletes the cron schedule `name`. */
   async unregisterCronJob(name: string, call?: CallOptions): Promise<void> {
-    return this.run(false, call, (c) => this.transport.unregisterCron(requireId(name, "unregisterCronJob"), c));
+    return this.run(retrySafe("unregisterCron"), call, (c) => this.transport.unregisterCron(requireId(name, "unregisterCronJob"), c));
   }
 
   // --- schemas ---------------------------------------------------------------------------------
 
   /** Every registered args schema. */
   async listSchemas(call?: CallOptions): Promise<SchemaInfo[]> {
-    return this.run(true, call, (c) => this.transport.listSchemas(c));
+    return this.run(retrySafe("listSchemas"), call, (c) => this.transport.listSchemas(c));
   }
 
   /** Registers a JSON Schema (draft 2020-12) for the args of a job type. */
@@ -317,29 +318,29 @@ export class Client implements AsyncDisposable {
     parseOrThrow(jobTypeSchema, def?.type, "type", "registerSchema");
     if (typeof def.schema !== "object" || def.schema === null || Array.isArray(def.schema))
       throw new ValidationError("schema: must be a JSON Schema object", { operation: "registerSchema" });
-    return this.run(false, call, (c) => this.transport.registerSchema(def, c));
+    return this.run(retrySafe("registerSchema"), call, (c) => this.transport.registerSchema(def, c));
   }
 
   /** The latest version unless `version` is given. */
   async getSchema(type: string, version?: number | string, call?: CallOptions): Promise<SchemaInfo> {
-    return this.run(true, call, (c) => this.transport.getSchema(requireId(type, "getSchema"), version, c));
+    return this.run(retrySafe("getSchema"), call, (c) => this.transport.getSchema(requireId(type, "getSchema"), version, c));
   }
 
   /** Deletes one version of a job type's args schema. */
   async deleteSchema(type: string, version: number | string, call?: CallOptions): Promise<void> {
-    return this.run(false, call, (c) => this.transport.deleteSchema(requireId(type, "deleteSchema"), version, c));
+    return this.run(retrySafe("deleteSchema"), call, (c) => this.transport.deleteSchema(requireId(type, "deleteSchema"), version, c));
   }
 
   // --- system ----------------------------------------------------------------------------------
 
   /** What the server says about itself: implementation, conformance level, protocols, extensions. */
   async manifest(call?: CallOptions): Promise<Manifest> {
-    return this.run(true, call, (c) => this.transport.manifest(c));
+    return this.run(retrySafe("manifest"), call, (c) => this.transport.manifest(c));
   }
 
   /** The server's health (its /health over HTTP, Health over gRPC). */
   async health(call?: CallOptions): Promise<Health> {
-    return this.run(true, call, (c) => this.transport.health(c));
+    return this.run(retrySafe("health"), call, (c) => this.transport.health(c));
   }
 
   /**

@@ -9,7 +9,9 @@ import { ConnectionWatch } from "../util/connection-watch.js";
 import { errorText, type Logger } from "../util/logger.js";
 import type { KeyList } from "../util/options.js";
 import { ShutdownError } from "./errors.js";
-import type { Worker, WorkerOptions } from "./worker.js";
+import type { Emitter } from "../util/emitter.js";
+import type { WorkerEvents } from "./events.js";
+import type { WorkerOptions } from "./options.js";
 
 /** Every WorkerOptions key, for the unknown-key check of the constructor. */
 export const WORKER_OPTION_KEYS: KeyList<WorkerOptions> = {
@@ -34,7 +36,7 @@ export const WORKER_OPTION_KEYS: KeyList<WorkerOptions> = {
 /** Contexts of the worker's "error" event that are calls to the server, i.e. say whether it is reachable. */
 const CONNECTION_CONTEXTS = new Set(["fetch", "heartbeat"]);
 
-export function attachWorkerLogger(worker: Worker, logger: Logger, who: string, repeatMs?: number): void {
+export function attachWorkerLogger(worker: Pick<Emitter<WorkerEvents>, "on">, logger: Logger, who: string, repeatMs?: number): void {
   const link = new ConnectionWatch(logger, who, repeatMs);
   // A heartbeat that got through means the server is back. (Not job events: a listener on
   // those would cost every job something, and a heartbeat comes within seconds anyway.)

@@ -1,9 +1,17 @@
-import { ConflictError, OjsError, RateLimitedError } from "../model/errors.js";
+/**
+ * Settling: the ack or nack that ends each attempt, retried on transient
+ * failures, and the events that report how it went.
+ */
+import { ConflictError, OjsError, RateLimitedError, ValidationError } from "../model/errors.js";
 import type { Transport } from "../transport/transport.js";
-import type { JobError } from "../model/job.js";
+import type { Job, JobError } from "../model/job.js";
 import type { JsonValue } from "../model/json.js";
 import type { NackResult } from "../model/system.js";
 import { Backoff, sleep } from "../util/backoff.js";
+import { ShutdownError, toJobError } from "./errors.js";
+import type { EmitWorkerEvent } from "./events.js";
+import type { ActiveJob } from "./slots.js";
+import type { HandlerResult } from "./types.js";
 
 /** Errors worth another try: whatever is marked retryable (unreachable, slow, rate limited, server faults). */
 export function isTransient(e: unknown): boolean {
@@ -75,4 +83,46 @@ async function retrying<T>(
     }
   }
   return { ok: false, error: last };
+}
+
+// --- settling one attempt, and reporting how it went -----------------------------------
+
+/** What settling needs from its worker. */
+export interface SettleHost {
+  readonly transport: Transport;
+  readonly workerId: string;
+  readonly emit: EmitWorkerEvent;
+  /** Aborted when the stop is forced: settle retries end early. */
+  readonly hardSignal: AbortSignal;
+}
+
+/** Nacks a job (with retries on transient errors) and reports the outcome. Never throws. */
+export async function failJob(h: SettleHost, a: ActiveJob, error: unknown): Promise<void> {
+  const r = await nackWithRetry(h.transport, a.job.id, toJobError(error), h.workerId, { signal: h.hardSignal });
+  if (r.ok) h.emit("job.failed", { job: a.job, error, durationMs: Date.now() - a.startedAt });
+  else h.emit("job.settleFailed", { job: a.job, outcome: "nack", error: r.error });
+}
+
+/** Acks a job with its (encoded) result and reports the outcome. Never throws. */
+export async function completeJob(h: SettleHost, a: ActiveJob, result: HandlerResult, sent: JsonValue | undefined): Promise<void> {
+  const { job } = a;
+  const r = await ackWithRetry(h.transport, job.id, sent, h.workerId, { signal: h.hardSignal });
+  if (r.ok) h.emit("job.completed", { job, result, durationMs: Date.now() - a.startedAt });
+  // The server refused the result itself (over its maxResultBytes, say): the job fails for that
+  // reason now, instead of coming back after its visibility timeout to fail the same way again.
+  else if (r.error instanceof ValidationError) await failJob(h, a, r.error);
+  // An ack that never got through is not a failure of the job: it ran. The server
+  // hands it out again after its visibility timeout; that is the only way it reruns.
+  else h.emit("job.settleFailed", { job, outcome: "ack", error: r.error });
+}
+
+/**
+ * Hands a job back with a "shutdown" failure, so another worker can take it now
+ * rather than after its visibility timeout; reports a nack that did not get
+ * through. Resolves whether the server took it; never throws.
+ */
+export async function handBack(h: SettleHost, job: Job, opts: SettleOptions): Promise<boolean> {
+  const r = await nackWithRetry(h.transport, job.id, toJobError(new ShutdownError()), h.workerId, opts);
+  if (!r.ok) h.emit("job.settleFailed", { job, outcome: "nack", error: r.error });
+  return r.ok;
 }

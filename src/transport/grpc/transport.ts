@@ -7,7 +7,6 @@ import { createGrpcTransport, Http2SessionManager } from "@connectrpc/connect-no
 import { OJSService } from "../../../gen/ojs/v1/service_pb.js";
 import {
   eventFromProto,
-  workflowFromProto,
   healthFromProto,
   jobErrorToProto,
   jobFromProto,
@@ -19,7 +18,7 @@ import {
   workerStateToProto,
 } from "../../codec/proto.js";
 import { dateFromTimestamp, durationFromMs, valueFromJson } from "../../codec/values.js";
-import { ConnectionError, OjsError, TimeoutError, UnimplementedError, ValidationError } from "../../model/errors.js";
+import { ConnectionError, OjsError, TimeoutError } from "../../model/errors.js";
 import type { Job, NormalizedJobRequest } from "../../model/job.js";
 import type { Health, HeartbeatResult, Manifest, NackResult } from "../../model/system.js";
 import { authHeaders, TRANSPORT_OPTION_KEYS, transportOptionsOf, type TransportOptions } from "../options.js";
@@ -37,8 +36,6 @@ import type {
   Transport,
 } from "../transport.js";
 import { HttpTransport } from "../http/transport.js";
-import { cronFromProto, queueInfoFromProto, queueStatsFromProto } from "../../codec/admin.js";
-import { dagToProto, flattenWorkflow } from "../../codec/workflow.js";
 import type { EventFilter, OjsEvent } from "../../model/events.js";
 import type { JsonObject, JsonValue } from "../../model/json.js";
 import type { Checkpoint, CheckpointSaved } from "../../model/checkpoint.js";
@@ -53,6 +50,8 @@ import { rawCall } from "./raw.js";
 import { jobStream } from "./job-stream.js";
 import { GrpcAdmin } from "./admin.js";
 import { GrpcWebhooks } from "./webhooks.js";
+import { checkStandard, hasOwnHeaders, keepaliveMs, refusedStream, settleFast, type GrpcCallOptions } from "./calls.js";
+import { GrpcManagementCalls } from "./management.js";
 import { decodeEnqueueBatchResponse, encodeEnqueueBatchRequest } from "../../codec/wire/index.js";
 import { StreamJobsRequestSchema } from "../../../gen/ojs/v1/worker_pb.js";
 import { create, toBinary } from "@bufbuild/protobuf";
@@ -93,6 +92,8 @@ export class GrpcTransport implements Transport {
   /** The webhooks extension: ojs.v1 has no RPC for it, so the HTTP binding (httpUrl) serves it. */
   readonly webhooks: GrpcWebhooks = new GrpcWebhooks(() => this.http().webhooks);
   private probe: Promise<ServerKind> | undefined;
+  /** Queues, dead letter, cron and workflows: plain unary RPCs. */
+  private readonly manage: GrpcManagementCalls;
   /** The fast path once the probe found it: a worker's acks need not await the probe each time. */
   private fastReady: FastPath | undefined;
 
@@ -123,11 +124,17 @@ export class GrpcTransport implements Transport {
     this.rpc = createClient(OJSService, transport);
     this.headers = { ...(opts.headers ?? {}), ...authHeaders(opts.auth) };
     this.timeoutMs = opts.timeoutMs ?? 30_000;
+    this.manage = new GrpcManagementCalls({
+      rpc: this.rpc,
+      call: (operation, fn, signal) => this.call(operation, fn, signal),
+      callOptions: (o, extra) => this.callOptions(o, extra),
+      server: () => this.server(),
+    });
   }
 
-  private callOptions(opts: CallOptions | undefined, extra?: Record<string, string>): { signal?: AbortSignal; timeoutMs: number; headers: Record<string, string> } {
+  private callOptions(opts: CallOptions | undefined, extra?: Record<string, string>): GrpcCallOptions {
     if (this.closed) throw new ConnectionError("the transport is closed");
-    const o: { signal?: AbortSignal; timeoutMs: number; headers: Record<string, string> } = {
+    const o: GrpcCallOptions = {
       timeoutMs: opts?.timeoutMs ?? this.timeoutMs,
       headers: { ...this.headers, ...(opts?.headers ?? {}), ...(extra ?? {}) },
     };
@@ -206,22 +213,12 @@ export class GrpcTransport implements Transport {
     return this.probe;
   }
 
-  /** Fields the standard ojs.v1 messages cannot carry: refused rather than silently dropped. */
-  private checkStandard(req: Omit<NormalizedJobRequest, "type" | "args">, operation: string): void {
-    const field = req.id !== undefined ? "id" : req.schema !== undefined ? "schema" : req.rateLimit !== undefined ? "rateLimit" : undefined;
-    if (field)
-      throw new UnimplementedError(
-        `${field}: the server's gRPC binding has no field for it (only ojs-connect servers take it over gRPC); use the HTTP transport for this call`,
-        { operation },
-      );
-  }
-
   enqueue(req: NormalizedJobRequest, opts?: CallOptions): Promise<Job> {
     return this.call("enqueue", async () => {
       if (this.fastReady && !hasOwnHeaders(opts)) return this.fastReady.enqueue(req, this.timeoutMs, this.callOptions(opts));
       const { ours, fast, standard } = await this.server();
       if (fast && !hasOwnHeaders(opts)) return fast.enqueue(req, this.timeoutMs, this.callOptions(opts));
-      if (!ours) this.checkStandard(req, "enqueue");
+      if (!ours) checkStandard(req, "enqueue");
       if (standard) return standard.enqueue(req, ours, this.callOptions(opts));
       const r = await this.rpc.enqueue(requestToProto(req, Date.now(), ours), this.callOptions(opts));
       return jobFromProto(r.job!);
@@ -232,7 +229,7 @@ export class GrpcTransport implements Transport {
     return this.call("enqueueBatch", async () => {
       const o = this.callOptions(opts);
       const { ours } = await this.server();
-      if (!ours) for (const r of reqs) this.checkStandard(r, "enqueueBatch");
+      if (!ours) for (const r of reqs) checkStandard(r, "enqueueBatch");
       if (this.session) {
         // A thousand jobs each way: the hand-written codec is several times cheaper than reflection here.
         const deadline = AbortSignal.timeout(o.timeoutMs > 0 ? o.timeoutMs : 2 ** 31 - 1);
@@ -357,90 +354,46 @@ export class GrpcTransport implements Transport {
     }, opts?.signal);
   }
 
-  // --- queues -----------------------------------------------------------------------------
+  // --- queues, dead letter, cron, workflows: see ./management.ts ---------------------------
 
   listQueues(page: PageRequest = {}, opts?: CallOptions): Promise<Page<QueueInfo>> {
-    return this.call("listQueues", async () => {
-      const r = await this.rpc.listQueues({ limit: page.limit ?? 0, cursor: page.cursor ?? "" }, this.callOptions(opts));
-      const out: Page<QueueInfo> = { items: r.queues.map(queueInfoFromProto) };
-      if (r.nextCursor) out.nextCursor = r.nextCursor;
-      return out;
-    }, opts?.signal);
+    return this.manage.listQueues(page, opts);
   }
-
   queueStats(queue: string, opts?: CallOptions): Promise<QueueStats> {
-    return this.call("queueStats", async () => {
-      const r = await this.rpc.queueStats({ queue }, this.callOptions(opts));
-      return queueStatsFromProto(r.queue || queue, r.stats);
-    }, opts?.signal);
+    return this.manage.queueStats(queue, opts);
   }
-
   pauseQueue(queue: string, opts?: CallOptions): Promise<void> {
-    return this.call("pauseQueue", async () => void (await this.rpc.pauseQueue({ queue }, this.callOptions(opts))), opts?.signal);
+    return this.manage.pauseQueue(queue, opts);
   }
-
   resumeQueue(queue: string, opts?: CallOptions): Promise<void> {
-    return this.call("resumeQueue", async () => void (await this.rpc.resumeQueue({ queue }, this.callOptions(opts))), opts?.signal);
+    return this.manage.resumeQueue(queue, opts);
   }
-
-  // --- dead letter -------------------------------------------------------------------------
-
   listDeadLetter(req: PageRequest & { queue?: string } = {}, opts?: CallOptions): Promise<Page<Job>> {
-    return this.call("listDeadLetter", async () => {
-      const r = await this.rpc.listDeadLetter({ queue: req.queue ?? "", limit: req.limit ?? 0, cursor: req.cursor ?? "" }, this.callOptions(opts));
-      const out: Page<Job> = { items: r.jobs.map(jobFromProto), totalCount: Number(r.totalCount) };
-      if (r.nextCursor) out.nextCursor = r.nextCursor;
-      return out;
-    }, opts?.signal);
+    return this.manage.listDeadLetter(req, opts);
   }
-
   retryDeadLetter(id: string, opts?: CallOptions): Promise<Job> {
-    return this.call("retryDeadLetter", async () => jobFromProto((await this.rpc.retryDeadLetter({ jobId: id }, this.callOptions(opts))).job!), opts?.signal);
+    return this.manage.retryDeadLetter(id, opts);
   }
-
   deleteDeadLetter(id: string, opts?: CallOptions): Promise<void> {
-    return this.call("deleteDeadLetter", async () => void (await this.rpc.deleteDeadLetter({ jobId: id }, this.callOptions(opts))), opts?.signal);
+    return this.manage.deleteDeadLetter(id, opts);
   }
-
-  // --- cron --------------------------------------------------------------------------------
-
   registerCron(req: CronRequest, opts?: CallOptions): Promise<{ name: string; nextRunAt?: Date }> {
-    return this.call("registerCron", async () => {
-      const { ours } = await this.server();
-      const r = await this.rpc.registerCron(
-        { name: req.name, cron: req.cron, timezone: req.timezone ?? "", type: req.type, args: req.args.map(valueFromJson), options: optionsToProto(req.options, Date.now(), ours) },
-        this.callOptions(opts),
-      );
-      return r.nextRunAt ? { name: r.name || req.name, nextRunAt: dateFromTimestamp(r.nextRunAt) } : { name: r.name || req.name };
-    }, opts?.signal);
+    return this.manage.registerCron(req, opts);
   }
-
   unregisterCron(name: string, opts?: CallOptions): Promise<void> {
-    return this.call("unregisterCron", async () => void (await this.rpc.unregisterCron({ name }, this.callOptions(opts))), opts?.signal);
+    return this.manage.unregisterCron(name, opts);
   }
-
   listCron(opts?: CallOptions): Promise<CronJob[]> {
-    return this.call("listCron", async () => (await this.rpc.listCron({}, this.callOptions(opts))).entries.map(cronFromProto), opts?.signal);
+    return this.manage.listCron(opts);
   }
-
-  // --- workflows ------------------------------------------------------------------------------
-
   createWorkflow(def: WorkflowDefinition, opts?: CallOptions): Promise<Workflow> {
-    return this.call("createWorkflow", async () => {
-      const flat = flattenWorkflow(def);
-      const { ours } = await this.server();
-      if (!ours) for (const step of flat.steps) this.checkStandard(step.request, "createWorkflow");
-      const r = await this.rpc.createWorkflow(dagToProto(flat.name, flat.steps, Date.now(), ours), this.callOptions(opts));
-      return workflowFromProto(r.workflow!);
-    }, opts?.signal);
+    return this.manage.createWorkflow(def, opts);
   }
-
   getWorkflow(id: string, opts?: CallOptions): Promise<Workflow> {
-    return this.call("getWorkflow", async () => workflowFromProto((await this.rpc.getWorkflow({ workflowId: id }, this.callOptions(opts))).workflow!), opts?.signal);
+    return this.manage.getWorkflow(id, opts);
   }
-
   cancelWorkflow(id: string, opts?: CallOptions): Promise<Workflow> {
-    return this.call("cancelWorkflow", async () => workflowFromProto((await this.rpc.cancelWorkflow({ workflowId: id }, this.callOptions(opts))).workflow!), opts?.signal);
+    return this.manage.cancelWorkflow(id, opts);
   }
 
   // --- events ---------------------------------------------------------------------------------
@@ -509,41 +462,4 @@ export class GrpcTransport implements Transport {
 /** A gRPC transport, to pass as `transport` when the defaults do not fit (e.g. official servers' separate HTTP port). */
 export function grpcTransport(opts: GrpcTransportOptions): GrpcTransport {
   return new GrpcTransport(opts);
-}
-
-/** A keepalive setting: default 5 000 ms; at least 10 ms so that a typo cannot flood the peer with pings. */
-function keepaliveMs(v: number | undefined, name: string): number {
-  if (v === undefined) return 5_000;
-  if (!Number.isFinite(v) || v < 10) throw new ValidationError(`${name}: must be a number of milliseconds >= 10, got ${v}`);
-  return v;
-}
-
-/** RST_STREAM with REFUSED_STREAM (7), as connect-node and ./raw.ts report it. */
-/**
- * A fast-path call made without the call() wrapper: errors as call() reports
- * them, and a stream the server refused (a burst on a new connection) goes
- * through call() (`again`), which retries it after a pause.
- */
-function settleFast<T>(p: Promise<T>, operation: string, opts: CallOptions | undefined, again: () => Promise<T>): Promise<T> {
-  return p.catch((e: unknown) => {
-    if (refusedStream(e) && !opts?.signal?.aborted) return again();
-    throw fromConnectError(e, operation, opts?.signal);
-  });
-}
-
-function refusedStream(e: unknown): boolean {
-  const msg = e instanceof Error ? e.message : "";
-  return /NGHTTP2_REFUSED_STREAM|stream closed with error code 7$/.test(msg);
-}
-
-/**
- * Whether a call brings headers of its own. The fast path's streams carry the
- * connection's headers only (they are shared by every call), so such a call
- * goes as the standard unary RPC, which sends them.
- */
-function hasOwnHeaders(opts: CallOptions | undefined): boolean {
-  const h = opts?.headers;
-  if (!h) return false;
-  for (const _ in h) return true;
-  return false;
 }

@@ -2,13 +2,12 @@
  * The OJS HTTP/JSON binding over node:http with a keep-alive agent (several
  * times faster per call than global fetch, and sockets are reused).
  */
-import { Agent as HttpAgent, request as httpRequest, type IncomingHttpHeaders, type IncomingMessage } from "node:http";
+import { Agent as HttpAgent, request as httpRequest, type IncomingHttpHeaders } from "node:http";
 import { Agent as HttpsAgent, request as httpsRequest } from "node:https";
-import { eventFromJson, jobFromJson, jobErrorToJson, requestToJson } from "../../codec/json.js";
+import { jobFromJson, jobErrorToJson, requestToJson } from "../../codec/json.js";
 import { cronFromJson, manifestFromJson, progressFromJson, queueInfoFromJson, queueStatsFromJson, schemaFromJson } from "../../codec/admin.js";
 import { definitionToJson, workflowFromJson } from "../../codec/workflow.js";
-import { parseSse } from "./sse.js";
-import { matchesFilter, type EventFilter, type OjsEvent } from "../../model/events.js";
+import type { EventFilter, OjsEvent } from "../../model/events.js";
 import type { CronJob, Page, ProgressInfo, QueueInfo, QueueStats, SchemaInfo } from "../../model/system.js";
 import type { Workflow, WorkflowDefinition } from "../../model/workflow.js";
 import { parseInstant } from "../../codec/values.js";
@@ -34,6 +33,8 @@ import type {
 import { fromHttpResponse, fromNetworkError } from "./errors.js";
 import { HttpAdmin } from "./admin.js";
 import { HttpWebhooks } from "./webhooks.js";
+import { eventStream } from "./event-stream.js";
+import { checkpointPath, cronTemplateJson, pageOf, pageQuery } from "./query.js";
 
 export const OJS_CONTENT_TYPE = "application/openjobspec+json";
 
@@ -344,81 +345,7 @@ export class HttpTransport implements Transport {
 
   async *streamEvents(filter: EventFilter, opts: CallOptions & { signal: AbortSignal; lastEventId?: string }): AsyncIterable<OjsEvent> {
     if (this.closed) throw new ConnectionError("the transport is closed", { operation: "streamEvents" });
-    const q = query({
-      queues: filter.queues?.join(","),
-      types: filter.types?.join(","),
-      job_id: filter.jobId,
-      workflow_id: filter.workflowId,
-    });
-    // The per-job and per-queue streams are what official servers serve; the general stream is ours.
-    // Whatever the route, the filter is applied here too, so every server gives the same events.
-    const path = filter.jobId
-      ? `/ojs/v1/jobs/${encodeURIComponent(filter.jobId)}/events${q}`
-      : filter.queues?.length === 1 && !filter.workflowId
-        ? `/ojs/v1/queues/${encodeURIComponent(filter.queues[0]!)}/events${q}`
-        : `/ojs/v1/events/stream${q}`;
-    const res = await this.openStream(path, opts);
-    try {
-      for await (const m of parseSse(res)) {
-        let body: unknown;
-        try {
-          body = JSON.parse(m.data);
-        } catch {
-          continue;
-        }
-        if (isJsonObject(body)) {
-          const e = eventFromJson(body);
-          if (!e.type) e.type = m.event;
-          if (!e.id && m.id) e.id = m.id;
-          if (matchesFilter(e, filter)) yield e;
-        }
-      }
-    } catch (e) {
-      if (opts.signal.aborted) return;
-      throw fromNetworkError(e, "streamEvents", undefined);
-    } finally {
-      res.destroy();
-    }
-  }
-
-  /** A GET that stays open (SSE); the response is the byte stream. */
-  private openStream(path: string, opts: CallOptions & { signal: AbortSignal; lastEventId?: string }): Promise<IncomingMessage> {
-    return new Promise((resolve, reject) => {
-      const send = this.secure ? httpsRequest : httpRequest;
-      const headers: Record<string, string> = { ...this.headers, ...(opts.headers ?? {}), accept: "text/event-stream" };
-      if (opts.lastEventId) headers["last-event-id"] = opts.lastEventId;
-      // Streams get their own socket: a pooled keep-alive socket would be pinned for the stream's life.
-      const req = send({
-        protocol: this.base.protocol,
-        hostname: this.base.hostname,
-        port: this.base.port,
-        path: this.base.pathname.replace(/\/$/, "") + path,
-        method: "GET",
-        headers,
-        agent: false,
-        signal: opts.signal,
-      });
-      req.on("error", (e) => reject(fromNetworkError(e, "streamEvents", opts.signal.aborted ? "signal" : undefined)));
-      req.on("response", (res) => {
-        const status = res.statusCode ?? 0;
-        if (status !== 200) {
-          const chunks: Buffer[] = [];
-          res.on("data", (c: Buffer) => chunks.push(c));
-          res.on("end", () => {
-            let body: JsonValue | undefined;
-            try {
-              body = JSON.parse(Buffer.concat(chunks).toString("utf8")) as JsonValue;
-            } catch {
-              body = undefined;
-            }
-            reject(fromHttpResponse(status, body, res.headers, "streamEvents", `GET ${path.split("?")[0]}`));
-          });
-          return;
-        }
-        resolve(res);
-      });
-      req.end();
-    });
+    yield* eventStream({ base: this.base, secure: this.secure, headers: this.headers }, filter, opts);
   }
 
   // --- schemas, progress ------------------------------------------------------------------------------
@@ -479,47 +406,6 @@ export class HttpTransport implements Transport {
     this.closed = true;
     this.agent.destroy();
   }
-}
-
-function checkpointPath(jobId: string): string {
-  return `/ojs/v1/jobs/${encodeURIComponent(jobId)}/checkpoint`;
-}
-
-/**
- * Page parameters for both pagination styles in use: our `cursor`, and the
- * official servers' `offset` (our cursors are offsets, so one value serves both).
- */
-function pageQuery(page: PageRequest, queue?: string): string {
-  const offset = page.cursor !== undefined && /^\d+$/.test(page.cursor) ? page.cursor : undefined;
-  return query({ queue, limit: page.limit, cursor: page.cursor, offset });
-}
-
-/** Reads `next_cursor`/`total_count`, or the official servers' `pagination: {total, has_more, offset, limit}`. */
-function pageOf<T>(b: JsonObject, items: T[]): Page<T> {
-  const out: Page<T> = { items };
-  const p = isJsonObject(b.pagination) ? b.pagination : undefined;
-  if (typeof b.next_cursor === "string" && b.next_cursor) out.nextCursor = b.next_cursor;
-  else if (p?.has_more === true && typeof p.offset === "number") out.nextCursor = String(p.offset + (typeof p.limit === "number" ? p.limit : items.length));
-  const total = b.total_count ?? b.total ?? p?.total;
-  if (typeof total === "number") out.totalCount = total;
-  return out;
-}
-
-/** A cron template as the binding reads it: {type, args, options}, with meta inside options (where official servers keep it). */
-function cronTemplateJson(req: CronRequest): JsonObject {
-  const t = requestToJson({ type: req.type, args: req.args, ...req.options });
-  if (t.meta !== undefined) {
-    t.options = { ...(isJsonObject(t.options) ? t.options : {}), meta: t.meta };
-    delete t.meta;
-  }
-  return t;
-}
-
-function query(params: Record<string, string | number | undefined>): string {
-  const q = new URLSearchParams();
-  for (const [k, v] of Object.entries(params)) if (v !== undefined && v !== "") q.set(k, String(v));
-  const s = q.toString();
-  return s ? `?${s}` : "";
 }
 
 /** An HTTP/JSON transport, to pass as `transport` when the defaults do not fit. */

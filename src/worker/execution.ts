@@ -1,0 +1,184 @@
+/**
+ * Running one attempt of a job: payload codecs decode it, its args are checked
+ * against the handler's schema, the middleware chain and the handler run with
+ * a JobContext, its timeout and abort are enforced, and the outcome is settled.
+ */
+import type { z } from "zod";
+import type { CodecChain } from "../codec/payload/chain.js";
+import type { JsonValue } from "../model/json.js";
+import type { Transport } from "../transport/transport.js";
+import { AttemptCheckpoint } from "./checkpoint.js";
+import { HandlerNotFoundError, JobAbortedError, JobTimeoutError, MiddlewareError, NonRetryableError } from "./errors.js";
+import type { ResolvedWorkerOptions } from "./options.js";
+import { ProgressReporter } from "./progress.js";
+import { completeJob, failJob, handBack, type SettleHost } from "./settle.js";
+import type { ActiveJob } from "./slots.js";
+import type { Handler, HandlerResult, JobContext, Middleware } from "./types.js";
+
+/** A registered handler, with the schemas of its args and checkpoints when it was registered typed. */
+export interface Registration {
+  handler: Handler<unknown>;
+  schema: z.ZodType | undefined;
+  checkpoint: z.ZodType | undefined;
+}
+
+/** The middleware chain, composed once, around a handler. */
+export type Chain = (ctx: JobContext<unknown>, handler: () => Promise<HandlerResult>) => Promise<HandlerResult>;
+
+/** What execution needs from its worker. */
+export interface ExecutionHost extends SettleHost {
+  readonly opts: ResolvedWorkerOptions;
+  readonly codecs: CodecChain | undefined;
+  readonly handlers: ReadonlyMap<string, Registration>;
+  /** True once the worker is stopping: a job received now is handed back, not started. */
+  stopping(): boolean;
+  /** The server says the job is no longer ours. */
+  loseJob(id: string): void;
+}
+
+export class JobExecution {
+  /** Set by start() (frozen from then on) or by a run outside dispatch. */
+  chain: Chain | undefined;
+
+  constructor(private readonly h: ExecutionHost) {}
+
+  /** Runs one attempt and settles it exactly once. Never throws. */
+  async execute(a: ActiveJob, pushed: boolean): Promise<void> {
+    const { h } = this;
+    const { job } = a;
+    // Received after the worker stopped fetching: hand it back at once rather than start it.
+    if (h.stopping()) {
+      a.settled = true;
+      await handBack(h, job, { signal: h.hardSignal });
+      return;
+    }
+    h.emit("job.started", { job });
+    // A pushed job counts as started on the server once it hears so; until then its expired lease costs no attempt.
+    if (pushed && h.transport.started) h.transport.started({ jobId: job.id, workerId: h.workerId }).catch(() => undefined);
+    let timeoutTimer: NodeJS.Timeout | undefined;
+    if (job.timeout && job.timeout > 0) {
+      timeoutTimer = setTimeout(() => this.abortJob(a, new JobTimeoutError(job.timeout!)), job.timeout);
+    }
+    let outcome: { ok: true; result: HandlerResult; sent: JsonValue | undefined } | { ok: false; error: unknown };
+    try {
+      const result = await this.invoke(a);
+      outcome = { ok: true, result, sent: h.codecs ? await h.codecs.encodeResult(toResult(result)) : toResult(result) };
+    } catch (error) {
+      outcome = { ok: false, error };
+    } finally {
+      clearTimeout(timeoutTimer);
+      clearTimeout(a.forceTimer);
+    }
+    // Already settled: cancelled, failed after an ignored abort, or failed at the end of the grace period.
+    if (a.settled) return;
+    a.settled = true;
+    if (outcome.ok) return completeJob(h, a, outcome.result, outcome.sent);
+    // A handler that stopped because its signal aborted failed for the abort's reason.
+    const reason = a.abort.aborted ? a.abort.reason : undefined;
+    await failJob(h, a, reason instanceof Error ? reason : outcome.error);
+  }
+
+  /**
+   * Aborts a running job's signal. A handler that honours it ends and the job
+   * fails with the reason; one that ignores it is failed after abortGraceMs
+   * anyway, but keeps its slot until it really returns.
+   */
+  abortJob(a: ActiveJob, reason: Error): void {
+    if (a.settled || a.abort.aborted) return;
+    a.abort.abort(reason);
+    a.forceTimer = setTimeout(() => {
+      if (a.settled) return;
+      a.settled = true;
+      void failJob(this.h, a, reason);
+    }, this.h.opts.abortGraceMs);
+  }
+
+  /** Decodes the job, checks its args and runs middleware and handler: the handler's result, or what it threw. */
+  async invoke(a: ActiveJob, overrides?: Partial<JobContext<unknown>>, checkpointTransport?: Transport): Promise<HandlerResult> {
+    const { h } = this;
+    // Decoded once, before middleware: a.job is what ctx.job and the job.* events show.
+    if (h.codecs) a.job = await h.codecs.decodeJob(a.job);
+    const { job } = a;
+    const reg = h.handlers.get(job.type);
+    if (!reg) {
+      // Another worker in a mixed fleet may know this type: fail retryably, never discard.
+      throw new HandlerNotFoundError(`no handler registered for job type "${job.type}" on worker ${h.workerId}`);
+    }
+    let args: unknown = job.args;
+    if (reg.schema) {
+      const parsed = reg.schema.safeParse(job.args);
+      if (!parsed.success) {
+        const msg = parsed.error.issues
+          .map((i) => `args${i.path.map((p) => (typeof p === "number" ? `[${p}]` : `.${String(p)}`)).join("")}: ${i.message}`)
+          .join("; ");
+        throw new NonRetryableError(`invalid args: ${msg}`, { code: "validation.args" });
+      }
+      args = parsed.data;
+    }
+    const ctx = overrides ? { ...this.context(a, args, reg.checkpoint, checkpointTransport), ...overrides } : this.context(a, args, reg.checkpoint);
+    const handler = reg.handler;
+    return this.chain!(ctx, async () => handler(ctx));
+  }
+
+  private context(a: ActiveJob, args: unknown, checkpointSchema: z.ZodType | undefined, checkpointTransport?: Transport): JobContext<unknown> {
+    const { job } = a;
+    const { transport, workerId } = this.h;
+    const visibilityTimeoutMs = this.h.opts.visibilityTimeoutMs;
+    let stateMap: Map<string, unknown> | undefined;
+    let cp: AttemptCheckpoint | undefined;
+    const checkpoints = () => (cp ??= new AttemptCheckpoint(checkpointTransport ?? transport, job, workerId, checkpointSchema));
+    return {
+      job,
+      jobId: job.id,
+      type: job.type,
+      args,
+      meta: job.meta,
+      attempt: job.attempt,
+      queue: job.queue,
+      workerId,
+      parentResults: job.parentResults ?? {},
+      workflowId: job.workflowId,
+      // Getters: the controller and the map exist only for handlers that use them.
+      get signal() {
+        return a.abort.signal;
+      },
+      get state() {
+        return (stateMap ??= new Map());
+      },
+      progress: (value) => (a.progress ??= new ProgressReporter(transport, job.id)).report(value),
+      checkpoint: (state) => checkpoints().save(state),
+      lastCheckpoint: () => checkpoints().last() as Promise<JsonValue | undefined>,
+      heartbeat: async () => {
+        const r = await transport.heartbeat({ workerId, state: "running", activeJobIds: [job.id], visibilityTimeoutMs });
+        if (r.lost?.includes(job.id)) this.h.loseJob(job.id);
+      },
+      abort: (reason?: unknown) => this.abortJob(a, abortReason(reason)),
+    };
+  }
+}
+
+/** What ctx.abort(reason) aborts with: an Error as is, anything else wrapped in JobAbortedError. */
+export function abortReason(reason: unknown): Error {
+  return reason instanceof Error ? reason : new JobAbortedError(reason === undefined ? "aborted by the handler" : String(reason));
+}
+
+/** Nests middleware around a handler; the first added runs outermost, and each may call next() once. */
+export function compose(mws: readonly Middleware[]): Chain {
+  if (mws.length === 0) return (_ctx, handler) => handler();
+  return (ctx, handler) => {
+    const run = (i: number): Promise<HandlerResult> => {
+      if (i === mws.length) return handler();
+      let called = false;
+      return mws[i]!(ctx, () => {
+        if (called) return Promise.reject(new MiddlewareError("middleware called next() more than once"));
+        called = true;
+        return run(i + 1);
+      });
+    };
+    return run(0);
+  };
+}
+
+function toResult(r: HandlerResult): JsonValue | undefined {
+  return r === undefined ? undefined : r;
+}
