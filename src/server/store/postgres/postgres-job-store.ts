@@ -11,13 +11,14 @@ import type { EventFilter, OjsEvent } from "../../../model/events.js";
 import type { JobError, JobState, NormalizedJobRequest } from "../../../model/job.js";
 import type { JsonValue } from "../../../model/json.js";
 import type { WorkerDirective } from "../../../model/system.js";
-import type { BatchEntry, ConsumerSpec, JobStore, JobStoreFactory, QueueSettings } from "../job-store.js";
+import type { BatchEntry, ConsumerSpec, JobStore, JobStoreFactory, ProgressUpdate, QueueSettings } from "../job-store.js";
 import { depthOf, zeroCounts, type MinuteCounts, type StateCounts } from "../queue.js";
 import type { Consumer, FetchRequest, HeartbeatOutcome, HeartbeatRequest, JobRecord, NackOptions, Progress, QueueConfig, QueueSummary, SubmitOptions, SubmitResult, WorkerInfo } from "../store.js";
 import { mapRejections, toOjsError } from "./errors.js";
 import { deadLetterCount, deleteJob, listDeadLetter, retryDiscarded } from "./dead-letter.js";
 import type { PgConsumer } from "./dispatcher.js";
 import { PgJobStore, type PgStoreOptions } from "./pg-store.js";
+import { reportProgress } from "./progress.js";
 import { toRecord } from "./records.js";
 import type { JobRow } from "./rows.js";
 import { fromRow } from "./rows.js";
@@ -220,8 +221,7 @@ export class PostgresJobStore implements JobStore {
   }
 
   async nack(id: string, error: JobError, workerId?: string, opts: NackOptions = {}): Promise<JobRecord> {
-    if (opts.response !== undefined && opts.response !== "RETRY" && opts.response !== "FAIL") throw unsupported(`the handler response ${opts.response}`);
-    const job = await this.pg.nack(id, error, workerId, { requeue: opts.requeue });
+    const job = await this.pg.nack(id, error, workerId, { requeue: opts.requeue, response: opts.response });
     this.settled(id);
     return toRecord(job);
   }
@@ -250,8 +250,8 @@ export class PostgresJobStore implements JobStore {
     return jobIds.filter((id) => !ok.has(id));
   }
 
-  async reportProgress(): Promise<Progress> {
-    throw unsupported("job progress");
+  reportProgress(id: string, update: ProgressUpdate): Promise<Progress> {
+    return reportProgress(this.pg.sql, id, update);
   }
 
   async pauseQueue(name: string): Promise<QueueSummary> {
@@ -341,6 +341,7 @@ mapRejections(PostgresJobStore.prototype, [
   "cancel",
   "heartbeat",
   "markStarted",
+  "reportProgress",
   "pauseQueue",
   "resumeQueue",
   "configureQueue",

@@ -7,6 +7,7 @@
 import type { Job, JobError } from "../../../model/job.js";
 import type { JsonObject } from "../../../model/json.js";
 import type { EffectiveRetry } from "../backoff.js";
+import type { Progress } from "../records.js";
 
 export interface JobRow {
   id: string;
@@ -28,6 +29,16 @@ export interface JobRow {
   job: StoredJob;
   retry: EffectiveRetry;
   extra: JsonObject | null;
+  /** Progress of the running attempt, as stored (updatedAt an ISO string); null before any report. Absent before migration 3. */
+  progress?: StoredProgress | null;
+}
+
+/** Progress as the jobs row keeps it. */
+export interface StoredProgress {
+  value?: number;
+  message?: string;
+  data?: JsonObject;
+  updatedAt: string;
 }
 
 /** The job document as stored: dates as ISO strings (JSON). */
@@ -43,6 +54,7 @@ export interface PgJob {
   retry: EffectiveRetry;
   uniqueKey: string | undefined;
   deadLetter: boolean;
+  progress: Progress | undefined;
 }
 
 const DOC_DATES = ["createdAt", "enqueuedAt", "expiresAt"] as const;
@@ -74,5 +86,6 @@ export function fromRow(r: JobRow): PgJob {
     retry: r.retry,
     uniqueKey: r.unique_key ?? undefined,
     deadLetter: r.dead_letter,
+    progress: r.progress ? { value: r.progress.value, message: r.progress.message, data: r.progress.data, updatedAt: new Date(r.progress.updatedAt) } : undefined,
   };
 }

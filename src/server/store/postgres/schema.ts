@@ -101,6 +101,14 @@ CREATE TABLE ojs_rate_limits (
 CREATE INDEX ojs_jobs_finished ON ojs_jobs (finished_at) WHERE state IN ('completed','cancelled','discarded') AND NOT dead_letter;
 `,
   },
+  {
+    version: 3,
+    name: "progress of the running attempt",
+    sql: `
+-- {value, message, data, updatedAt} of the current attempt (PRG); cleared when a job is claimed.
+ALTER TABLE ojs_jobs ADD COLUMN progress jsonb;
+`,
+  },
 ];
 
 /** Creates or upgrades the schema. Safe to call from many servers at once. Returns the versions it applied. */
