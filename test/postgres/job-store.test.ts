@@ -118,6 +118,32 @@ describe("PostgresJobStore (the seam)", () => {
     expect((await take("RETRY", 5)).job.state).toBe("retryable");
   });
 
+  it("a depth bound holds across servers: concurrent enqueues stop at max_depth, batches all or nothing, claims make room", async () => {
+    const a = await open();
+    const b = await open();
+    await a.submit({ type: "t", args: [], queue: "free" });
+    const summary = await a.configureQueue("bounded", { backpressure: { maxDepth: 3, strategy: "reject", warningThreshold: 0.5 } });
+    expect(summary.backpressure).toEqual({ maxDepth: 3, strategy: "reject", warningThreshold: 0.5 });
+    await expect(a.configureQueue("bounded", { backpressure: { maxDepth: 0, strategy: "reject" } })).rejects.toMatchObject({ code: "invalid_request" });
+    const tries = await Promise.allSettled(Array.from({ length: 10 }, (_, i) => (i % 2 ? a : b).submit({ type: "t", args: [i], queue: "bounded" })));
+    const ok = tries.filter((t) => t.status === "fulfilled").length;
+    const full = tries.filter((t) => t.status === "rejected" && (t.reason as { code?: string }).code === "queue_full").length;
+    expect({ ok, full }).toEqual({ ok: 3, full: 7 });
+    expect(await b.pressure("bounded")).toEqual({ depth: 3, backpressure: { maxDepth: 3, strategy: "reject", warningThreshold: 0.5 } });
+    expect(await b.pressure("free")).toBeUndefined();
+    // A batch naming a bounded queue takes the locked path; past the bound nothing of it is stored.
+    await expect(b.enqueueBatch([{ req: { type: "t", args: [], queue: "free" } }, { req: { type: "t", args: [], queue: "bounded" } }])).rejects.toMatchObject({ code: "queue_full" });
+    expect((await a.countByState("free")).available).toBe(1);
+    await a.fetch({ queues: ["bounded"], workerId: "w" });
+    await b.enqueueBatch([{ req: { type: "t", args: [], queue: "free" } }, { req: { type: "t", args: [], queue: "bounded" } }]);
+    expect((await a.countByState("free")).available).toBe(2);
+    await expect(a.submit({ type: "t", args: [], queue: "bounded" })).rejects.toMatchObject({ code: "queue_full", details: { depth: 3, bound: 3 } });
+    // Cleared: the bound no longer applies.
+    expect((await b.configureQueue("bounded", { backpressure: null })).backpressure).toBeUndefined();
+    await a.submit({ type: "t", args: [], queue: "bounded" });
+    expect(await a.pressure("bounded")).toBeUndefined();
+  });
+
   it("a database that cannot be reached is the retryable unavailable error", async () => {
     const s = await open();
     await s.pg.sql.end({ timeout: 1 });

@@ -12,13 +12,14 @@ import type { JobError, JobState, NormalizedJobRequest } from "../../../model/jo
 import type { JsonValue } from "../../../model/json.js";
 import type { WorkerDirective } from "../../../model/system.js";
 import type { BatchEntry, ConsumerSpec, JobStore, JobStoreFactory, ProgressUpdate, QueueSettings } from "../job-store.js";
-import { depthOf, zeroCounts, type MinuteCounts, type StateCounts } from "../queue.js";
+import { depthOf, zeroCounts, type Backpressure, type MinuteCounts, type StateCounts } from "../queue.js";
 import type { Consumer, FetchRequest, HeartbeatOutcome, HeartbeatRequest, JobRecord, NackOptions, Progress, QueueConfig, QueueSummary, SubmitOptions, SubmitResult, WorkerInfo } from "../store.js";
 import { mapRejections, toOjsError } from "./errors.js";
 import { deadLetterCount, deleteJob, listDeadLetter, retryDiscarded } from "./dead-letter.js";
 import type { PgConsumer } from "./dispatcher.js";
 import { PgJobStore, type PgStoreOptions } from "./pg-store.js";
 import { reportProgress } from "./progress.js";
+import { backpressureOf, queueDepth, setBackpressure } from "./depth.js";
 import { toRecord } from "./records.js";
 import type { JobRow } from "./rows.js";
 import { fromRow } from "./rows.js";
@@ -86,6 +87,7 @@ export class PostgresJobStore implements JobStore {
   async queueSummary(name: string): Promise<QueueSummary> {
     const s = await this.pg.queueSummary(name);
     const [q] = await this.pg.sql<{ created_at: Date }[]>`SELECT created_at FROM ojs_queues WHERE name = ${name}`;
+    const backpressure = await backpressureOf(this.pg.sql, name);
     return {
       name,
       paused: s.paused,
@@ -93,7 +95,7 @@ export class PostgresJobStore implements JobStore {
       counts: s.counts,
       dead: s.dead,
       depth: depthOf({ counts: s.counts }),
-      backpressure: undefined,
+      backpressure,
       rateLimitPerSecond: undefined,
       lastHour: { completed: 0, failed: 0, avgDurationMs: 0, avgWaitMs: 0, throughputPerSecond: 0 },
     };
@@ -103,13 +105,14 @@ export class PostgresJobStore implements JobStore {
     return [];
   }
 
-  async pressure(_name: string): Promise<undefined> {
-    return undefined;
+  async pressure(name: string): Promise<{ depth: number; backpressure: Backpressure } | undefined> {
+    const backpressure = await backpressureOf(this.pg.sql, name);
+    return backpressure ? { depth: await queueDepth(this.pg.sql, name), backpressure } : undefined;
   }
 
   async queueSettings(name: string): Promise<QueueSettings | undefined> {
     const [q] = await this.pg.sql<{ paused: boolean }[]>`SELECT paused FROM ojs_queues WHERE name = ${name}`;
-    return q ? { paused: q.paused, rateLimitPerSecond: undefined, backpressure: undefined } : undefined;
+    return q ? { paused: q.paused, rateLimitPerSecond: undefined, backpressure: await backpressureOf(this.pg.sql, name) } : undefined;
   }
 
   async countByState(queue?: string): Promise<StateCounts> {
@@ -266,7 +269,7 @@ export class PostgresJobStore implements JobStore {
 
   async configureQueue(name: string, cfg: QueueConfig): Promise<QueueSummary> {
     if (cfg.rateLimitPerSecond !== undefined) throw unsupported("a queue rate limit");
-    if (cfg.backpressure !== undefined) throw unsupported("a queue depth bound");
+    if (cfg.backpressure !== undefined) await setBackpressure(this.pg.sql, name, cfg.backpressure);
     if (cfg.paused === true) return this.pauseQueue(name);
     if (cfg.paused === false) return this.resumeQueue(name);
     return this.queueSummary(name);
@@ -330,6 +333,7 @@ mapRejections(PostgresJobStore.prototype, [
   "listQueues",
   "queueSummary",
   "queueSettings",
+  "pressure",
   "countByState",
   "listDeadLetter",
   "deadLetterCount",

@@ -109,6 +109,23 @@ CREATE INDEX ojs_jobs_finished ON ojs_jobs (finished_at) WHERE state IN ('comple
 ALTER TABLE ojs_jobs ADD COLUMN progress jsonb;
 `,
   },
+  {
+    version: 4,
+    name: "queue depth bounds",
+    sql: `
+ALTER TABLE ojs_queues ADD COLUMN warning_threshold double precision;
+-- The single-statement enqueue calls this: it aborts the statement when one of
+-- the queues has a depth bound, and the server retries with the locked path (depth.ts).
+CREATE FUNCTION ojs_refuse_bounded(queues text[]) RETURNS boolean LANGUAGE plpgsql AS $fn$
+BEGIN
+  IF EXISTS (SELECT 1 FROM ojs_queues WHERE name = ANY(queues) AND max_depth IS NOT NULL) THEN
+    RAISE EXCEPTION 'a queue has a depth bound' USING ERRCODE = 'OJ001';
+  END IF;
+  RETURN true;
+END
+$fn$;
+`,
+  },
 ];
 
 /** Creates or upgrades the schema. Safe to call from many servers at once. Returns the versions it applied. */
