@@ -21,6 +21,8 @@ import { PgJobStore, type PgStoreOptions } from "./pg-store.js";
 import { reportProgress } from "./progress.js";
 import { backpressureOf, queueDepth, setBackpressure } from "./depth.js";
 import { toRecord } from "./records.js";
+import { CronMirror } from "./cron-mirror.js";
+import type { CronScheduler } from "../cron.js";
 import type { JobRow } from "./rows.js";
 import { fromRow } from "./rows.js";
 import { LocalWorkers } from "./workers.js";
@@ -42,19 +44,25 @@ export class PostgresJobStore implements JobStore {
   /** Jobs this server pushed and not yet settled through it: settling gives the stream its credit back. */
   private readonly delivered = new Map<string, Delivered>();
   private readonly sweep: NodeJS.Timeout;
+  private cronMirror: CronMirror | undefined;
+  private refreshing = false;
 
   private constructor(
     readonly pg: PgJobStore,
     private readonly conformanceHooks: boolean,
+    private readonly onError: ((e: unknown) => void) | undefined,
   ) {
     // Credit of pushed jobs whose lease ran out unsettled (the reaper offers them again) comes back.
-    this.sweep = setInterval(() => this.sweepDelivered(), 500);
+    this.sweep = setInterval(() => {
+      this.sweepDelivered();
+      this.refreshCron();
+    }, 500);
     this.sweep.unref();
   }
 
   static async open(url: string, options: PgStoreOptions & { conformanceHooks?: boolean } = {}): Promise<PostgresJobStore> {
     const { conformanceHooks, ...pgOptions } = options;
-    return new PostgresJobStore(await PgJobStore.open(url, pgOptions), conformanceHooks ?? false);
+    return new PostgresJobStore(await PgJobStore.open(url, pgOptions), conformanceHooks ?? false, pgOptions.onError);
   }
 
   // ---- reads ----
@@ -301,9 +309,18 @@ export class PostgresJobStore implements JobStore {
     this.workers.remove(workerId);
   }
 
-  /** Every answered mutation is a committed transaction: nothing more to wait for. */
-  durable(): undefined {
-    return undefined;
+  /**
+   * Every answered mutation of the seam is a committed transaction; what is
+   * left to wait for are the cron changes made through the in-process
+   * scheduler (cron-mirror.ts).
+   */
+  durable(): Promise<void> | undefined {
+    return this.cronMirror?.durable();
+  }
+
+  /** Keeps the server's cron scheduler (the API's view) in ojs_cron, fired by the database. */
+  attachCron(cron: CronScheduler): void {
+    this.cronMirror = new CronMirror(this.pg.sql, cron);
   }
 
   async close(): Promise<void> {
@@ -318,6 +335,18 @@ export class PostgresJobStore implements JobStore {
     this.delivered.delete(id);
     const pgc = this.pgConsumers.get(d.consumer);
     if (pgc && !pgc.closed) this.pg.grant(pgc, 1);
+  }
+
+  /** Schedules registered through other servers, and run counts, reach this server's listing. */
+  private refreshCron(): void {
+    if (!this.cronMirror || this.refreshing) return;
+    this.refreshing = true;
+    this.cronMirror
+      .refresh()
+      .catch((e: unknown) => (this.onError ?? console.error)(e))
+      .finally(() => {
+        this.refreshing = false;
+      });
   }
 
   private sweepDelivered(): void {

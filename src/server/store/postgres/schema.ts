@@ -126,6 +126,21 @@ END
 $fn$;
 `,
   },
+  {
+    version: 5,
+    name: "cron schedules registered through the API",
+    sql: `
+-- next_run_at of a disabled schedule is far in the future, so the due scan passes it over.
+ALTER TABLE ojs_cron
+  ADD COLUMN enabled boolean NOT NULL DEFAULT true,
+  ADD COLUMN overlap_policy text NOT NULL DEFAULT 'allow',
+  ADD COLUMN description text,
+  ADD COLUMN created_at timestamptz NOT NULL DEFAULT now(),
+  ADD COLUMN updated_at timestamptz NOT NULL DEFAULT now(),
+  ADD COLUMN last_job_id uuid,
+  ADD COLUMN run_count integer NOT NULL DEFAULT 0;
+`,
+  },
 ];
 
 /** Creates or upgrades the schema. Safe to call from many servers at once. Returns the versions it applied. */
