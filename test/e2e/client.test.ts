@@ -267,7 +267,6 @@ describe.each(TRANSPORTS)("Client over %s", (transport) => {
   });
 
   describe("schemas", () => {
-    pgUnsupported("schema registration is not yet supported by the PostgreSQL store (refused with unimplemented or not kept)");
     it("register, get (latest and by version), list, delete", async () => {
       const type = `schema.${transport}.t${Date.now()}`;
       await client.registerSchema({ type, version: 1, schema: { type: "array", items: [{ type: "string" }] } });

@@ -12,6 +12,7 @@ import type { Sql } from "postgres";
 import type { JsonValue } from "../../../model/json.js";
 import type { CronRecord, CronScheduler, OverlapPolicy } from "../cron.js";
 import { NEVER } from "./cron.js";
+import { WriteChain } from "./write-chain.js";
 
 interface CronRow {
   name: string;
@@ -38,11 +39,7 @@ function reviveTemplate(t: CronRecord["template"]): CronRecord["template"] {
 }
 
 export class CronMirror {
-  private pending: Promise<void> = Promise.resolve();
-  private inFlight = 0;
-  /** Bumped on every local change: a refresh read before one is stale and dropped. */
-  private generation = 0;
-  private failure: unknown;
+  private readonly writes = new WriteChain();
 
   constructor(
     private readonly sql: Sql,
@@ -55,27 +52,12 @@ export class CronMirror {
 
   /** Resolves once every change reported so far is committed; rejects with the first write that failed. */
   durable(): Promise<void> | undefined {
-    if (this.inFlight === 0 && this.failure === undefined) return undefined;
-    return this.pending.then(() => {
-      const f = this.failure;
-      this.failure = undefined;
-      if (f !== undefined) throw f;
-    });
+    return this.writes.durable();
   }
 
   private changed(name: string): void {
-    this.generation++;
     const rec = this.cron.peek(name);
-    this.inFlight++;
-    // Writes go out in the order of the changes (one chain), so the last change wins.
-    this.pending = this.pending
-      .then(() => (rec ? this.save(rec) : this.remove(name)))
-      .catch((e: unknown) => {
-        this.failure ??= e;
-      })
-      .finally(() => {
-        this.inFlight--;
-      });
+    this.writes.push(() => (rec ? this.save(rec) : this.remove(name)));
   }
 
   private async save(r: CronRecord): Promise<void> {
@@ -95,10 +77,10 @@ export class CronMirror {
 
   /** Brings the mirror up to the table (other servers' schedules, run counts, next runs). Skipped while local writes are pending. */
   async refresh(): Promise<void> {
-    if (this.inFlight > 0) return;
-    const gen = this.generation;
+    if (this.writes.busy) return;
+    const gen = this.writes.generation;
     const rows = await this.sql<CronRow[]>`SELECT * FROM ojs_cron ORDER BY name LIMIT 10000`;
-    if (gen !== this.generation || this.inFlight > 0) return;
+    if (gen !== this.writes.generation || this.writes.busy) return;
     const onChange = this.cron.onChange;
     this.cron.onChange = undefined;
     try {

@@ -45,7 +45,6 @@ function shownRetry(r: EffectiveRetry): NonNullable<Job["retry"]> {
 
 export function buildJob(req: NormalizedJobRequest, extra: JsonObject | undefined, now: number): BuiltJob {
   if (req.rateLimit) throw new UnimplementedError("unsupported: per-job rate limits are not yet supported by the PostgreSQL store");
-  if (req.schema) throw new UnimplementedError("unsupported: schema validation is not yet supported by the PostgreSQL store");
   const retry = mergeRetry(req.retry);
   const created = new Date(now);
   const job: Job = {

@@ -23,6 +23,8 @@ import { backpressureOf, queueDepth, setBackpressure } from "./depth.js";
 import { toRecord } from "./records.js";
 import { CronMirror } from "./cron-mirror.js";
 import type { CronScheduler } from "../cron.js";
+import type { SchemaRegistry } from "../schemas.js";
+import { SchemaMirror } from "./schema-mirror.js";
 import type { JobRow } from "./rows.js";
 import { fromRow } from "./rows.js";
 import { LocalWorkers } from "./workers.js";
@@ -45,6 +47,7 @@ export class PostgresJobStore implements JobStore {
   private readonly delivered = new Map<string, Delivered>();
   private readonly sweep: NodeJS.Timeout;
   private cronMirror: CronMirror | undefined;
+  private schemaMirror: SchemaMirror | undefined;
   private refreshing = false;
 
   private constructor(
@@ -315,12 +318,15 @@ export class PostgresJobStore implements JobStore {
    * scheduler (cron-mirror.ts).
    */
   durable(): Promise<void> | undefined {
-    return this.cronMirror?.durable();
+    const c = this.cronMirror?.durable();
+    const s = this.schemaMirror?.durable();
+    return c && s ? Promise.all([c, s]).then(() => undefined) : (c ?? s);
   }
 
-  /** Keeps the server's cron scheduler (the API's view) in ojs_cron, fired by the database. */
-  attachCron(cron: CronScheduler): void {
+  /** Keeps the server's cron scheduler and schema registry (the API's view) in ojs_cron and ojs_schemas; cron is fired by the database. */
+  attachRegistries(cron: CronScheduler, schemas: SchemaRegistry): void {
     this.cronMirror = new CronMirror(this.pg.sql, cron);
+    this.schemaMirror = new SchemaMirror(this.pg.sql, schemas);
   }
 
   async close(): Promise<void> {
@@ -337,12 +343,11 @@ export class PostgresJobStore implements JobStore {
     if (pgc && !pgc.closed) this.pg.grant(pgc, 1);
   }
 
-  /** Schedules registered through other servers, and run counts, reach this server's listing. */
+  /** Schedules and schemas registered through other servers, and run counts, reach this server. */
   private refreshCron(): void {
-    if (!this.cronMirror || this.refreshing) return;
+    if (!this.cronMirror || !this.schemaMirror || this.refreshing) return;
     this.refreshing = true;
-    this.cronMirror
-      .refresh()
+    Promise.all([this.cronMirror.refresh(), this.schemaMirror.refresh()])
       .catch((e: unknown) => (this.onError ?? console.error)(e))
       .finally(() => {
         this.refreshing = false;

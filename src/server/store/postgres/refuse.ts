@@ -1,6 +1,6 @@
 /**
  * With the PostgreSQL store, the features that still live in the process
- * (workflows, schema registration)
+ * (workflows)
  * would act on the in-process state machine, which no longer holds the jobs:
  * a workflow's jobs would be created where no worker of the database sees
  * them. Until they move into the database, their entry points refuse with
@@ -19,7 +19,6 @@ function refuse(what: string): () => never {
 export function refuseInProcessFeatures(core: ServerCore, store: PostgresJobStore): void {
   // Instance properties shadow the prototype methods of this core's objects only.
   Object.assign(core.store.workflows, { create: refuse("workflows") });
-  Object.assign(core.schemas, { register: refuse("schema registration") });
-  // Cron through the API is kept in ojs_cron and fired by the database (cron-mirror.ts).
-  store.attachCron(core.cron);
+  // Cron and schemas registered through the API are kept in the database (cron-mirror.ts, schema-mirror.ts).
+  store.attachRegistries(core.cron, core.schemas);
 }

@@ -141,6 +141,16 @@ ALTER TABLE ojs_cron
   ADD COLUMN run_count integer NOT NULL DEFAULT 0;
 `,
   },
+  {
+    version: 6,
+    name: "schemas registered through the API",
+    sql: `
+-- The version as registered (a number or a string; the key column is its text), and when.
+ALTER TABLE ojs_schemas
+  ADD COLUMN given_version jsonb,
+  ADD COLUMN created_at timestamptz NOT NULL DEFAULT now();
+`,
+  },
 ];
 
 /** Creates or upgrades the schema. Safe to call from many servers at once. Returns the versions it applied. */

@@ -1,5 +1,5 @@
 /**
- * Cron registered through the API on PostgreSQL: two servers on one database.
+ * Cron and schemas registered through the API on PostgreSQL: two servers on one database.
  * A schedule registered over HTTP on one is kept in ojs_cron, listed by the
  * other, fired by the database once per tick across both (not by either
  * server's in-process timer), with its overlap policy; disabling and removing
@@ -19,7 +19,7 @@ const clients: Client[] = [];
 beforeAll(async () => {
   if (skip) return;
   cluster = await startPostgres();
-  for (let i = 0; i < 2; i++) servers.push(await startServer({ port: 0, store: cluster.url }));
+  for (let i = 0; i < 2; i++) servers.push(await startServer({ port: 0, store: cluster.url, schemaValidation: "strict" }));
   for (const s of servers) clients.push(new Client({ url: s.url, transport: "http" }));
 }, 120_000);
 afterAll(async () => {
@@ -37,7 +37,7 @@ async function register(server: OjsServer, body: Record<string, unknown>): Promi
   expect(res.status).toBe(201);
 }
 
-describe("cron through the API on PostgreSQL", () => {
+describe("cron and schemas through the API on PostgreSQL", () => {
   it("registered on one server, listed by the other, fired once per tick across both; removal reaches both", async () => {
     const [a, b] = clients as [Client, Client];
     await register(servers[0]!, { name: "every-second", expression: "* * * * * *", overlap_policy: "allow", job_template: { type: "cron.tick", args: [1], options: { queue: "ticks" } } });
@@ -54,6 +54,22 @@ describe("cron through the API on PostgreSQL", () => {
     await eventually(async () => !(await b.listCronJobs()).some((c) => c.name === "every-second"), 3000);
     await new Promise((r) => setTimeout(r, 1500));
     expect(await a.transport.fetch({ queues: ["ticks"], count: 100, workerId: "w" })).toEqual([]);
+  });
+
+  it("a schema registered on one server validates enqueues on the other; a version registered twice is a duplicate; deletion reaches both", async () => {
+    const [a, b] = clients as [Client, Client];
+    await a.registerSchema({ type: "typed.job", version: 1, schema: { type: "array", items: [{ type: "string" }] } });
+    await eventually(async () => (await b.listSchemas()).some((s) => s.type === "typed.job"), 3000);
+    expect((await b.getSchema("typed.job")).version).toBe(1);
+    await expect(b.enqueue("typed.job", [42], { queue: "typed" })).rejects.toMatchObject({ code: "schema_validation" });
+    await b.enqueue("typed.job", ["ok"], { queue: "typed" });
+    // Registered on A and B before B's listing caught up: the database keeps one, the second is refused.
+    const both = await Promise.allSettled([a.registerSchema({ type: "race.job", version: 1, schema: { type: "array" } }), b.registerSchema({ type: "race.job", version: 1, schema: { type: "array" } })]);
+    expect(both.filter((r) => r.status === "fulfilled")).toHaveLength(1);
+    expect(both.find((r) => r.status === "rejected")).toMatchObject({ reason: { code: "duplicate" } });
+    await a.deleteSchema("typed.job", 1);
+    await eventually(async () => !(await b.listSchemas()).some((s) => s.type === "typed.job"), 3000);
+    await b.enqueue("typed.job", [42], { queue: "typed" });
   });
 
   it("overlap policy skip: no new run while the previous one is unfinished", async () => {
