@@ -196,7 +196,7 @@ export async function reapExpired(sql: Sql, limit = 1000): Promise<{ reclaimed: 
       SELECT id FROM ojs_jobs WHERE state IN ('scheduled', 'available', 'retryable', 'pending') AND expires_at < now()
       LIMIT ${limit} FOR UPDATE SKIP LOCKED
     )
-    UPDATE ojs_jobs j SET state = 'discarded', finished_at = now() FROM gone WHERE j.id = gone.id RETURNING j.id`;
+    UPDATE ojs_jobs j SET state = 'discarded', finished_at = now(), job = j.job || '{"expired": true}'::jsonb FROM gone WHERE j.id = gone.id RETURNING j.id`;
   // Execution timeout (job.timeout, ms): an attempt running past it has failed with "timeout", whatever its lease.
   const timedOut = await sql<{ queue: string; state: string }[]>`
     WITH over AS (

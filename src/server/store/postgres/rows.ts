@@ -66,6 +66,9 @@ function date(v: unknown): Date | undefined {
 
 export function fromRow(r: JobRow): PgJob {
   const doc = { ...(r.job as Job & Record<string, unknown>) };
+  // Marks a job discarded because it expired before it ran (lifecycle.ts reapExpired): like the memory store, it shows no completedAt.
+  const expired = doc["expired"] === true;
+  delete doc["expired"];
   for (const f of DOC_DATES) if (doc[f] !== undefined) doc[f] = date(doc[f]);
   doc.errors = (doc.errors ?? []).map((e: JobError) => (e.occurredAt !== undefined ? { ...e, occurredAt: date(e.occurredAt) } : e));
   const job: Job = { ...doc, state: r.state, priority: r.priority, attempt: r.attempt, maxAttempts: r.max_attempts };
@@ -76,7 +79,7 @@ export function fromRow(r: JobRow): PgJob {
   delete job.cancelledAt;
   if (r.finished_at) {
     if (r.state === "cancelled") job.cancelledAt = r.finished_at;
-    else if (r.state === "completed" || r.state === "discarded") job.completedAt = r.finished_at;
+    else if (r.state === "completed" || (r.state === "discarded" && !expired)) job.completedAt = r.finished_at;
   }
   return {
     job,
