@@ -2,8 +2,11 @@
  * Writes that an in-process registry (cron, schemas) reports through its
  * onChange hook, sent to the database one after another in the order of the
  * changes (so the last change wins), with what the store's durable() waits
- * for: every write so far, failing with the first that failed.
+ * for: every write so far, failing with the first that failed (as an
+ * OjsError: a database out of reach is the retryable `unavailable`).
  */
+import { toOjsError } from "./errors.js";
+
 export class WriteChain {
   private tail: Promise<void> = Promise.resolve();
   private inFlight = 0;
@@ -21,7 +24,7 @@ export class WriteChain {
     this.tail = this.tail
       .then(write)
       .catch((e: unknown) => {
-        this.failure ??= e;
+        this.failure ??= toOjsError(e);
       })
       .finally(() => {
         this.inFlight--;
