@@ -43,7 +43,7 @@ export function postgresJobStore(url: string): JobStoreFactory<ServerCore> {
       onError: (e) => core.fault(e, "postgres store background work"),
       conformanceHooks: core.conformanceHooks,
     });
-    refuseInProcessFeatures(core);
+    refuseInProcessFeatures(core, store);
     return store;
   };
 }

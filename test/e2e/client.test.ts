@@ -209,7 +209,6 @@ describe.each(TRANSPORTS)("Client over %s", (transport) => {
   });
 
   describe("cron", () => {
-    pgUnsupported("cron through the API is not yet supported by the PostgreSQL store (refused with unimplemented or not kept)");
     it("register (an upsert), list, unregister", async () => {
       const name = `${transport}-nightly-${Date.now()}`;
       const reg = await client.registerCronJob({ name, cron: "0 3 * * *", timezone: "Europe/Paris", type: "report.nightly", args: [1], options: { queue: "reports" } });
@@ -268,7 +267,6 @@ describe.each(TRANSPORTS)("Client over %s", (transport) => {
   });
 
   describe("schemas", () => {
-    pgUnsupported("schema registration is not yet supported by the PostgreSQL store (refused with unimplemented or not kept)");
     it("register, get (latest and by version), list, delete", async () => {
       const type = `schema.${transport}.t${Date.now()}`;
       await client.registerSchema({ type, version: 1, schema: { type: "array", items: [{ type: "string" }] } });

@@ -74,12 +74,74 @@ describe("PostgresJobStore (the seam)", () => {
 
   it("refuses what it does not support with unimplemented, naming it", async () => {
     const s = await open();
-    const { rec } = await s.submit({ type: "t", args: [], queue: "unsup" });
-    await expect(s.reportProgress()).rejects.toMatchObject({ code: "unimplemented", message: expect.stringContaining("unsupported: job progress") });
     await expect(s.configureQueue("unsup", { rateLimitPerSecond: 5 })).rejects.toMatchObject({ code: "unimplemented" });
     await expect(s.submit({ type: "t", args: [], rateLimit: { key: "k", concurrency: 1 } as never })).rejects.toMatchObject({ code: "unimplemented" });
-    await s.fetch({ queues: ["unsup"], workerId: "w" });
-    await expect(s.nack(rec.id, { code: "x", message: "y" }, "w", { response: "DEAD_LETTER" })).rejects.toMatchObject({ code: "unimplemented" });
+  });
+
+  it("progress lives in the jobs row: clamped, merged, seen by another server, cleared by the next claim", async () => {
+    const s = await open();
+    const other = await open();
+    const { rec } = await s.submit({ type: "t", args: [], queue: "prg", retry: { maxAttempts: 3, initialInterval: 0, jitter: false } });
+    await expect(s.reportProgress(rec.id, { progress: 0.5 })).rejects.toMatchObject({ code: "conflict" });
+    await expect(s.reportProgress("00000000-0000-4000-8000-000000000000", { progress: 0.5 })).rejects.toMatchObject({ code: "not_found" });
+    await s.fetch({ queues: ["prg"], workerId: "w" });
+    const p1 = await s.reportProgress(rec.id, { progress: 1.7, message: "half", data: { rows: 10 } });
+    expect(p1).toMatchObject({ value: 1, message: "half", data: { rows: 10 } });
+    expect(p1.updatedAt).toBeInstanceOf(Date);
+    const p2 = await other.reportProgress(rec.id, { progress: -3 });
+    expect(p2).toMatchObject({ value: 0, message: "half", data: { rows: 10 } });
+    expect((await other.get(rec.id)).progress).toMatchObject({ value: 0, message: "half", data: { rows: 10 } });
+    await s.nack(rec.id, { code: "x", message: "y" }, "w");
+    await eventually(async () => (await s.fetch({ queues: ["prg"], workerId: "w" })).length === 1, 3000);
+    expect((await s.get(rec.id)).progress).toBeUndefined();
+  });
+
+  it("nack honours the handler's response: DISCARD, DEAD_LETTER, FAIL, RETRY (decideFailure of policies.ts)", async () => {
+    const s = await open();
+    const take = async (response: "DISCARD" | "DEAD_LETTER" | "FAIL" | "RETRY", maxAttempts: number) => {
+      const queue = `resp-${response.toLowerCase()}`;
+      const { rec } = await s.submit({ type: "t", args: [], queue, retry: { maxAttempts, initialInterval: 0, jitter: false } });
+      await s.fetch({ queues: [queue], workerId: "w" });
+      return s.nack(rec.id, { code: "boom", message: "m" }, "w", { response });
+    };
+    // Attempts left: only RETRY retries.
+    const discarded = await take("DISCARD", 5);
+    expect(discarded.job.state).toBe("discarded");
+    expect(discarded.deadLetter).toBe(false);
+    const dead = await take("DEAD_LETTER", 5);
+    expect(dead.job.state).toBe("discarded");
+    expect(dead.deadLetter).toBe(true);
+    expect((await s.listDeadLetter({ queue: "resp-dead_letter" })).total).toBe(1);
+    const failed = await take("FAIL", 5);
+    expect(failed.job.state).toBe("discarded");
+    expect(failed.deadLetter).toBe(false);
+    expect((await take("RETRY", 5)).job.state).toBe("retryable");
+  });
+
+  it("a depth bound holds across servers: concurrent enqueues stop at max_depth, batches all or nothing, claims make room", async () => {
+    const a = await open();
+    const b = await open();
+    await a.submit({ type: "t", args: [], queue: "free" });
+    const summary = await a.configureQueue("bounded", { backpressure: { maxDepth: 3, strategy: "reject", warningThreshold: 0.5 } });
+    expect(summary.backpressure).toEqual({ maxDepth: 3, strategy: "reject", warningThreshold: 0.5 });
+    await expect(a.configureQueue("bounded", { backpressure: { maxDepth: 0, strategy: "reject" } })).rejects.toMatchObject({ code: "invalid_request" });
+    const tries = await Promise.allSettled(Array.from({ length: 10 }, (_, i) => (i % 2 ? a : b).submit({ type: "t", args: [i], queue: "bounded" })));
+    const ok = tries.filter((t) => t.status === "fulfilled").length;
+    const full = tries.filter((t) => t.status === "rejected" && (t.reason as { code?: string }).code === "queue_full").length;
+    expect({ ok, full }).toEqual({ ok: 3, full: 7 });
+    expect(await b.pressure("bounded")).toEqual({ depth: 3, backpressure: { maxDepth: 3, strategy: "reject", warningThreshold: 0.5 } });
+    expect(await b.pressure("free")).toBeUndefined();
+    // A batch naming a bounded queue takes the locked path; past the bound nothing of it is stored.
+    await expect(b.enqueueBatch([{ req: { type: "t", args: [], queue: "free" } }, { req: { type: "t", args: [], queue: "bounded" } }])).rejects.toMatchObject({ code: "queue_full" });
+    expect((await a.countByState("free")).available).toBe(1);
+    await a.fetch({ queues: ["bounded"], workerId: "w" });
+    await b.enqueueBatch([{ req: { type: "t", args: [], queue: "free" } }, { req: { type: "t", args: [], queue: "bounded" } }]);
+    expect((await a.countByState("free")).available).toBe(2);
+    await expect(a.submit({ type: "t", args: [], queue: "bounded" })).rejects.toMatchObject({ code: "queue_full", details: { depth: 3, bound: 3 } });
+    // Cleared: the bound no longer applies.
+    expect((await b.configureQueue("bounded", { backpressure: null })).backpressure).toBeUndefined();
+    await a.submit({ type: "t", args: [], queue: "bounded" });
+    expect(await a.pressure("bounded")).toBeUndefined();
   });
 
   it("a database that cannot be reached is the retryable unavailable error", async () => {

@@ -223,7 +223,7 @@ export function httpRoutes(core: ServerCore, router = new HttpRouter(), ui?: UiA
   router.on("POST", "/ojs/v1/workers/ack", async (req) => {
     const body = objectBody(req);
     const id = stringField(body, "job_id");
-    visibleJob(req, id);
+    await visibleJob(req, id);
     const result = "result" in body ? (body.result as JsonValue) : undefined;
     checkWorkerValue(core, result, "result");
     const rec = await store.ack(id, result, typeof body.worker_id === "string" ? body.worker_id : undefined);
@@ -233,7 +233,7 @@ export function httpRoutes(core: ServerCore, router = new HttpRouter(), ui?: UiA
   router.on("POST", "/ojs/v1/workers/nack", async (req) => {
     const body = objectBody(req);
     const id = stringField(body, "job_id");
-    visibleJob(req, id);
+    await visibleJob(req, id);
     if (!isJsonObject(body.error)) throw invalid("error", "must be an object with code and message");
     checkWorkerValue(core, body.error.details, "error.details");
     const error = jobErrorFromJson(body.error);

@@ -35,27 +35,45 @@ export async function removeCron(sql: Sql, name: string): Promise<boolean> {
   return r.count > 0;
 }
 
-/** Fires every due schedule this server wins. Returns the names it fired. */
+/** next_run_at of a schedule that never fires (disabled, or an expression with no next time). */
+export const NEVER = new Date("9999-01-01T00:00:00Z");
+
+/**
+ * Fires every due schedule this server wins. Returns the names it fired. The
+ * overlap policy (CRON, as the memory store's CronScheduler) is weighed in the
+ * same transaction: "skip" passes a tick while the previous run is unfinished,
+ * "cancel_previous" cancels that run first.
+ */
 export async function fireDueCron(sql: Sql): Promise<string[]> {
-  const due = await sql<{ name: string; next_run_at: Date }[]>`SELECT name, next_run_at FROM ojs_cron WHERE next_run_at <= now() LIMIT 100`;
+  const due = await sql<{ name: string; next_run_at: Date }[]>`SELECT name, next_run_at FROM ojs_cron WHERE next_run_at <= now() AND enabled LIMIT 100`;
   const fired: string[] = [];
   for (const d of due) {
     const won = await sql.begin(async (tx) => {
-      const [row] = await tx<{ name: string; expression: string; timezone: string; template: PgCronRegistration["job"]; now: Date }[]>`
-        SELECT name, expression, timezone, template, now() AS now FROM ojs_cron
-        WHERE name = ${d.name} AND next_run_at = ${d.next_run_at} FOR UPDATE SKIP LOCKED`;
+      const [row] = await tx<{ name: string; expression: string; timezone: string; template: NormalizedJobRequest; overlap_policy: string; last_job_id: string | null; now: Date }[]>`
+        SELECT name, expression, timezone, template, overlap_policy, last_job_id, now() AS now FROM ojs_cron
+        WHERE name = ${d.name} AND next_run_at = ${d.next_run_at} AND enabled FOR UPDATE SKIP LOCKED`;
       if (!row) return false;
       const now = row.now.getTime();
       const next = parseSchedule(row.expression, row.timezone, now).next(new Date(now));
       // A schedule that never fires again keeps its row far in the future rather than firing on every tick.
-      await tx`UPDATE ojs_cron SET next_run_at = ${next ?? new Date("9999-01-01T00:00:00Z")}, last_run_at = now() WHERE name = ${row.name}`;
+      await tx`UPDATE ojs_cron SET next_run_at = ${next ?? NEVER}, last_run_at = now() WHERE name = ${row.name}`;
+      if (row.last_job_id && (row.overlap_policy === "skip" || row.overlap_policy === "cancel_previous")) {
+        const unfinished = ["scheduled", "available", "pending", "active", "retryable"];
+        if (row.overlap_policy === "skip") {
+          const [prev] = await tx`SELECT 1 FROM ojs_jobs WHERE id = ${row.last_job_id} AND state = ANY(${unfinished})`;
+          if (prev) return false;
+        } else {
+          await tx`UPDATE ojs_jobs SET state = 'cancelled', finished_at = now(), lease_deadline = NULL, worker_id = NULL WHERE id = ${row.last_job_id} AND state = ANY(${unfinished})`;
+        }
+      }
       const t = row.template;
-      const built = buildJob({ type: t.type, args: t.args, queue: t.queue, meta: { ...(t.meta ?? {}), cron: row.name }, priority: t.priority }, undefined, now);
+      const built = buildJob({ ...t, meta: { ...(t.meta ?? {}), cron_name: row.name } }, undefined, now);
       const j = built.job;
       await tx`
-        INSERT INTO ojs_jobs (id, queue, type, state, priority, max_attempts, run_at, created_at, job, retry)
+        INSERT INTO ojs_jobs (id, queue, type, state, priority, max_attempts, run_at, created_at, job, retry, expires_at)
         VALUES (${j.id}, ${j.queue}, ${j.type}, 'available', ${j.priority}, ${built.retry.maxAttempts}, now(), now(),
-          ${tx.json(JSON.parse(JSON.stringify(j)) as JsonValue)}, ${tx.json(JSON.parse(JSON.stringify(built.retry)) as JsonValue)})`;
+          ${tx.json(JSON.parse(JSON.stringify({ ...j, state: "available", scheduledAt: undefined })) as JsonValue)}, ${tx.json(JSON.parse(JSON.stringify(built.retry)) as JsonValue)}, ${j.expiresAt ?? null})`;
+      await tx`UPDATE ojs_cron SET last_job_id = ${j.id}, run_count = run_count + 1 WHERE name = ${row.name}`;
       await tx`INSERT INTO ojs_queues (name) VALUES (${j.queue}) ON CONFLICT (name) DO NOTHING`;
       await tx`SELECT pg_notify('ojs_jobs', ${j.queue})`;
       return true;

@@ -23,7 +23,7 @@ export async function deadLetterCount(sql: Sql, queue?: string): Promise<number>
 /** A discarded job back to available with a fresh attempt count; `onlyDead` limits it to dead letters. */
 export async function retryDiscarded(sql: Sql, id: string, onlyDead: boolean): Promise<PgJob> {
   const [row] = await sql<JobRow[]>`
-    UPDATE ojs_jobs SET state = 'available', attempt = 0, dead_letter = false, run_at = now(), finished_at = NULL, started_at = NULL
+    UPDATE ojs_jobs SET state = 'available', attempt = 0, dead_letter = false, run_at = now(), finished_at = NULL, started_at = NULL, job = job - 'expired'
     WHERE id = ${uuidOrNull(id)}::uuid AND state = 'discarded' AND (${!onlyDead} OR dead_letter) RETURNING *`;
   if (row) {
     await sql`SELECT pg_notify('ojs_jobs', ${row.queue})`;

@@ -13,6 +13,7 @@ import { uuidv7 } from "../../../model/uuid.js";
 import { mergeRetry, type EffectiveRetry } from "../backoff.js";
 import { blocks, uniqueKey } from "../unique.js";
 import { fromRow, type JobRow, type PgJob } from "./rows.js";
+import { checkDepth, isBoundedRefusal } from "./depth.js";
 
 export const DEFAULT_QUEUE = "default";
 
@@ -44,7 +45,6 @@ function shownRetry(r: EffectiveRetry): NonNullable<Job["retry"]> {
 
 export function buildJob(req: NormalizedJobRequest, extra: JsonObject | undefined, now: number): BuiltJob {
   if (req.rateLimit) throw new UnimplementedError("unsupported: per-job rate limits are not yet supported by the PostgreSQL store");
-  if (req.schema) throw new UnimplementedError("unsupported: schema validation is not yet supported by the PostgreSQL store");
   const retry = mergeRetry(req.retry);
   const created = new Date(now);
   const job: Job = {
@@ -101,17 +101,23 @@ export async function enqueueJobs(sql: Sql, inputs: readonly EnqueueInput[], now
     keys.add(b.uniqueKey);
   }
   const queues = [...new Set(built.map((b) => b.job.queue))];
-  // No unique keys: one statement (its own transaction), one round trip: insert, register the queues, notify.
+  // No unique keys and no bounded queue: one statement (its own transaction), one round trip: insert, register the queues, notify.
+  // A bounded queue aborts it (ojs_refuse_bounded, depth.ts) and the locked path below runs instead.
   if (keys.size === 0) {
-    const rows = await insertRows(
-      sql`
-      WITH ins AS (INSERT INTO ojs_jobs ${sql(built.map(rowOf))} RETURNING *),
-        q AS (INSERT INTO ojs_queues ${sql(queues.map((name) => ({ name })))} ON CONFLICT (name) DO NOTHING),
-        n AS (SELECT pg_notify('ojs_jobs', ${queues.join(",")}))
-      SELECT ins.* FROM ins, n`,
-    );
-    const byId = new Map(rows.map((r) => [r.id, fromRow(r)]));
-    return built.map((b) => ({ job: byId.get(b.job.id)!, deduplicated: false }));
+    try {
+      const rows = await insertRows(
+        sql`
+        WITH g AS (SELECT ojs_refuse_bounded(${queues}::text[])),
+          ins AS (INSERT INTO ojs_jobs ${sql(built.map(rowOf))} RETURNING *),
+          q AS (INSERT INTO ojs_queues ${sql(queues.map((name) => ({ name })))} ON CONFLICT (name) DO NOTHING),
+          n AS (SELECT pg_notify('ojs_jobs', ${queues.join(",")}))
+        SELECT ins.* FROM ins, n, g`,
+      );
+      const byId = new Map(rows.map((r) => [r.id, fromRow(r)]));
+      return built.map((b) => ({ job: byId.get(b.job.id)!, deduplicated: false }));
+    } catch (e) {
+      if (!isBoundedRefusal(e)) throw e;
+    }
   }
   return sql.begin(async (tx) => {
     // Unique keys are locked in sorted order, so two batches never wait on each other in a cycle.
@@ -128,6 +134,9 @@ export async function enqueueJobs(sql: Sql, inputs: readonly EnqueueInput[], now
       out.push({ job: undefined as unknown as PgJob, deduplicated: false });
     }
     if (toInsert.length) {
+      const adding = new Map<string, number>();
+      for (const b of toInsert) adding.set(b.job.queue, (adding.get(b.job.queue) ?? 0) + 1);
+      await checkDepth(tx, adding);
       const rows = toInsert.map(rowOf);
       const inserted = await insertRows(tx`INSERT INTO ojs_jobs ${tx(rows)} RETURNING *`);
       const byId = new Map(inserted.map((r) => [r.id, fromRow(r)]));

@@ -8,7 +8,8 @@ import type { Sql } from "postgres";
 import { ConflictError, NotFoundError } from "../../../model/errors.js";
 import type { JobError } from "../../../model/job.js";
 import type { JsonValue } from "../../../model/json.js";
-import { isNonRetryable, retryDelayMs } from "../backoff.js";
+import { decideFailure } from "../policies.js";
+import type { NackOptions as StoreNackOptions } from "../records.js";
 import { fromRow, type JobRow, type PgJob } from "./rows.js";
 
 export interface ClaimRequest {
@@ -59,6 +60,7 @@ export async function claimJobs(sql: Sql, req: ClaimRequest): Promise<Claimed[]>
       attempt = j.attempt + 1,
       worker_id = (${workers}::text[])[numbered.rn],
       started_at = now(),
+      progress = NULL,
       lease_deadline = now() + make_interval(secs => coalesce((j.job->>'visibilityTimeout')::double precision, (${leases}::double precision[])[numbered.rn]) / 1000.0)
     FROM numbered WHERE j.id = numbered.id
     RETURNING j.*, numbered.rn`;
@@ -96,6 +98,8 @@ export async function ackJob(sql: Sql, id: string, result: JsonValue | undefined
 export interface NackOptions {
   /** Hand the job back untouched (a worker shutting down), without using an attempt. */
   requeue?: boolean;
+  /** The handler's answer (RETRY, FAIL, DISCARD, DEAD_LETTER): decideFailure() of policies.ts weighs it as the memory store does. */
+  response?: StoreNackOptions["response"];
 }
 
 /**
@@ -117,10 +121,10 @@ export async function nackJob(sql: Sql, id: string, error: JobError, workerId?: 
       return fromRow(r!);
     }
     const errors = [...(row.job.errors ?? []), { ...error, attempt: row.attempt, occurredAt: new Date() }];
-    const retryable = error.retryable !== false && !isNonRetryable(error.code, row.retry.nonRetryableErrors) && row.attempt < row.max_attempts;
+    const decision = decideFailure(row.attempt, { ...row.retry, maxAttempts: row.max_attempts }, error, opts.response, random);
     const doc = JSON.parse(JSON.stringify({ errors })) as JsonValue;
-    if (retryable) {
-      const delay = retryDelayMs(row.retry, row.attempt, random);
+    if (decision.kind === "retry") {
+      const delay = decision.delayMs;
       const [r] = await tx<JobRow[]>`
         UPDATE ojs_jobs SET state = 'retryable', run_at = now() + make_interval(secs => ${delay / 1000}), lease_deadline = NULL, worker_id = NULL,
           job = job || ${tx.json(doc)}::jsonb || jsonb_build_object('retryDelayMs', ${delay}::int)
@@ -128,7 +132,7 @@ export async function nackJob(sql: Sql, id: string, error: JobError, workerId?: 
       if (delay === 0) await tx`SELECT pg_notify('ojs_jobs', ${row.queue})`;
       return fromRow(r!);
     }
-    const dead = row.retry.onExhaustion === "dead_letter";
+    const dead = decision.deadLetter;
     const [r] = await tx<JobRow[]>`
       UPDATE ojs_jobs SET state = 'discarded', finished_at = now(), lease_deadline = NULL, worker_id = NULL, dead_letter = ${dead},
         job = job || ${tx.json(doc)}::jsonb
@@ -192,7 +196,7 @@ export async function reapExpired(sql: Sql, limit = 1000): Promise<{ reclaimed: 
       SELECT id FROM ojs_jobs WHERE state IN ('scheduled', 'available', 'retryable', 'pending') AND expires_at < now()
       LIMIT ${limit} FOR UPDATE SKIP LOCKED
     )
-    UPDATE ojs_jobs j SET state = 'discarded', finished_at = now() FROM gone WHERE j.id = gone.id RETURNING j.id`;
+    UPDATE ojs_jobs j SET state = 'discarded', finished_at = now(), job = j.job || '{"expired": true}'::jsonb FROM gone WHERE j.id = gone.id RETURNING j.id`;
   // Execution timeout (job.timeout, ms): an attempt running past it has failed with "timeout", whatever its lease.
   const timedOut = await sql<{ queue: string; state: string }[]>`
     WITH over AS (

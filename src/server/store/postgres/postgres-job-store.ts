@@ -11,14 +11,20 @@ import type { EventFilter, OjsEvent } from "../../../model/events.js";
 import type { JobError, JobState, NormalizedJobRequest } from "../../../model/job.js";
 import type { JsonValue } from "../../../model/json.js";
 import type { WorkerDirective } from "../../../model/system.js";
-import type { BatchEntry, ConsumerSpec, JobStore, JobStoreFactory, QueueSettings } from "../job-store.js";
-import { depthOf, zeroCounts, type MinuteCounts, type StateCounts } from "../queue.js";
+import type { BatchEntry, ConsumerSpec, JobStore, JobStoreFactory, ProgressUpdate, QueueSettings } from "../job-store.js";
+import { depthOf, zeroCounts, type Backpressure, type MinuteCounts, type StateCounts } from "../queue.js";
 import type { Consumer, FetchRequest, HeartbeatOutcome, HeartbeatRequest, JobRecord, NackOptions, Progress, QueueConfig, QueueSummary, SubmitOptions, SubmitResult, WorkerInfo } from "../store.js";
 import { mapRejections, toOjsError } from "./errors.js";
 import { deadLetterCount, deleteJob, listDeadLetter, retryDiscarded } from "./dead-letter.js";
 import type { PgConsumer } from "./dispatcher.js";
 import { PgJobStore, type PgStoreOptions } from "./pg-store.js";
+import { reportProgress } from "./progress.js";
+import { backpressureOf, queueDepth, setBackpressure } from "./depth.js";
 import { toRecord } from "./records.js";
+import { CronMirror } from "./cron-mirror.js";
+import type { CronScheduler } from "../cron.js";
+import type { SchemaRegistry } from "../schemas.js";
+import { SchemaMirror } from "./schema-mirror.js";
 import type { JobRow } from "./rows.js";
 import { fromRow } from "./rows.js";
 import { LocalWorkers } from "./workers.js";
@@ -40,19 +46,26 @@ export class PostgresJobStore implements JobStore {
   /** Jobs this server pushed and not yet settled through it: settling gives the stream its credit back. */
   private readonly delivered = new Map<string, Delivered>();
   private readonly sweep: NodeJS.Timeout;
+  private cronMirror: CronMirror | undefined;
+  private schemaMirror: SchemaMirror | undefined;
+  private refreshing = false;
 
   private constructor(
     readonly pg: PgJobStore,
     private readonly conformanceHooks: boolean,
+    private readonly onError: ((e: unknown) => void) | undefined,
   ) {
     // Credit of pushed jobs whose lease ran out unsettled (the reaper offers them again) comes back.
-    this.sweep = setInterval(() => this.sweepDelivered(), 500);
+    this.sweep = setInterval(() => {
+      this.sweepDelivered();
+      this.refreshCron();
+    }, 500);
     this.sweep.unref();
   }
 
   static async open(url: string, options: PgStoreOptions & { conformanceHooks?: boolean } = {}): Promise<PostgresJobStore> {
     const { conformanceHooks, ...pgOptions } = options;
-    return new PostgresJobStore(await PgJobStore.open(url, pgOptions), conformanceHooks ?? false);
+    return new PostgresJobStore(await PgJobStore.open(url, pgOptions), conformanceHooks ?? false, pgOptions.onError);
   }
 
   // ---- reads ----
@@ -85,6 +98,7 @@ export class PostgresJobStore implements JobStore {
   async queueSummary(name: string): Promise<QueueSummary> {
     const s = await this.pg.queueSummary(name);
     const [q] = await this.pg.sql<{ created_at: Date }[]>`SELECT created_at FROM ojs_queues WHERE name = ${name}`;
+    const backpressure = await backpressureOf(this.pg.sql, name);
     return {
       name,
       paused: s.paused,
@@ -92,7 +106,7 @@ export class PostgresJobStore implements JobStore {
       counts: s.counts,
       dead: s.dead,
       depth: depthOf({ counts: s.counts }),
-      backpressure: undefined,
+      backpressure,
       rateLimitPerSecond: undefined,
       lastHour: { completed: 0, failed: 0, avgDurationMs: 0, avgWaitMs: 0, throughputPerSecond: 0 },
     };
@@ -102,13 +116,14 @@ export class PostgresJobStore implements JobStore {
     return [];
   }
 
-  async pressure(_name: string): Promise<undefined> {
-    return undefined;
+  async pressure(name: string): Promise<{ depth: number; backpressure: Backpressure } | undefined> {
+    const backpressure = await backpressureOf(this.pg.sql, name);
+    return backpressure ? { depth: await queueDepth(this.pg.sql, name), backpressure } : undefined;
   }
 
   async queueSettings(name: string): Promise<QueueSettings | undefined> {
     const [q] = await this.pg.sql<{ paused: boolean }[]>`SELECT paused FROM ojs_queues WHERE name = ${name}`;
-    return q ? { paused: q.paused, rateLimitPerSecond: undefined, backpressure: undefined } : undefined;
+    return q ? { paused: q.paused, rateLimitPerSecond: undefined, backpressure: await backpressureOf(this.pg.sql, name) } : undefined;
   }
 
   async countByState(queue?: string): Promise<StateCounts> {
@@ -220,8 +235,7 @@ export class PostgresJobStore implements JobStore {
   }
 
   async nack(id: string, error: JobError, workerId?: string, opts: NackOptions = {}): Promise<JobRecord> {
-    if (opts.response !== undefined && opts.response !== "RETRY" && opts.response !== "FAIL") throw unsupported(`the handler response ${opts.response}`);
-    const job = await this.pg.nack(id, error, workerId, { requeue: opts.requeue });
+    const job = await this.pg.nack(id, error, workerId, { requeue: opts.requeue, response: opts.response });
     this.settled(id);
     return toRecord(job);
   }
@@ -250,8 +264,8 @@ export class PostgresJobStore implements JobStore {
     return jobIds.filter((id) => !ok.has(id));
   }
 
-  async reportProgress(): Promise<Progress> {
-    throw unsupported("job progress");
+  reportProgress(id: string, update: ProgressUpdate): Promise<Progress> {
+    return reportProgress(this.pg.sql, id, update);
   }
 
   async pauseQueue(name: string): Promise<QueueSummary> {
@@ -266,7 +280,7 @@ export class PostgresJobStore implements JobStore {
 
   async configureQueue(name: string, cfg: QueueConfig): Promise<QueueSummary> {
     if (cfg.rateLimitPerSecond !== undefined) throw unsupported("a queue rate limit");
-    if (cfg.backpressure !== undefined) throw unsupported("a queue depth bound");
+    if (cfg.backpressure !== undefined) await setBackpressure(this.pg.sql, name, cfg.backpressure);
     if (cfg.paused === true) return this.pauseQueue(name);
     if (cfg.paused === false) return this.resumeQueue(name);
     return this.queueSummary(name);
@@ -298,9 +312,21 @@ export class PostgresJobStore implements JobStore {
     this.workers.remove(workerId);
   }
 
-  /** Every answered mutation is a committed transaction: nothing more to wait for. */
-  durable(): undefined {
-    return undefined;
+  /**
+   * Every answered mutation of the seam is a committed transaction; what is
+   * left to wait for are the cron changes made through the in-process
+   * scheduler (cron-mirror.ts).
+   */
+  durable(): Promise<void> | undefined {
+    const c = this.cronMirror?.durable();
+    const s = this.schemaMirror?.durable();
+    return c && s ? Promise.all([c, s]).then(() => undefined) : (c ?? s);
+  }
+
+  /** Keeps the server's cron scheduler and schema registry (the API's view) in ojs_cron and ojs_schemas; cron is fired by the database. */
+  attachRegistries(cron: CronScheduler, schemas: SchemaRegistry): void {
+    this.cronMirror = new CronMirror(this.pg.sql, cron);
+    this.schemaMirror = new SchemaMirror(this.pg.sql, schemas);
   }
 
   async close(): Promise<void> {
@@ -317,6 +343,17 @@ export class PostgresJobStore implements JobStore {
     if (pgc && !pgc.closed) this.pg.grant(pgc, 1);
   }
 
+  /** Schedules and schemas registered through other servers, and run counts, reach this server. */
+  private refreshCron(): void {
+    if (!this.cronMirror || !this.schemaMirror || this.refreshing) return;
+    this.refreshing = true;
+    Promise.all([this.cronMirror.refresh(), this.schemaMirror.refresh()])
+      .catch((e: unknown) => (this.onError ?? console.error)(e))
+      .finally(() => {
+        this.refreshing = false;
+      });
+  }
+
   private sweepDelivered(): void {
     const now = Date.now();
     for (const [id, d] of this.delivered) if (d.deadline < now) this.settled(id);
@@ -330,6 +367,7 @@ mapRejections(PostgresJobStore.prototype, [
   "listQueues",
   "queueSummary",
   "queueSettings",
+  "pressure",
   "countByState",
   "listDeadLetter",
   "deadLetterCount",
@@ -341,6 +379,7 @@ mapRejections(PostgresJobStore.prototype, [
   "cancel",
   "heartbeat",
   "markStarted",
+  "reportProgress",
   "pauseQueue",
   "resumeQueue",
   "configureQueue",

@@ -25,7 +25,7 @@ export function toRecord(p: PgJob): JobRecord {
     uniqueKey: p.uniqueKey,
     deadLetter: p.deadLetter,
     finishSeq: 0,
-    progress: undefined,
+    progress: p.progress,
     directiveOnClaim: undefined,
     workflowStep: undefined,
     queuedBytes: 0,

@@ -1,6 +1,6 @@
 /**
  * With the PostgreSQL store, the features that still live in the process
- * (workflows, cron schedules registered through the API, schema registration)
+ * (workflows)
  * would act on the in-process state machine, which no longer holds the jobs:
  * a workflow's jobs would be created where no worker of the database sees
  * them. Until they move into the database, their entry points refuse with
@@ -8,6 +8,7 @@
  */
 import { UnimplementedError } from "../../../model/errors.js";
 import type { ServerCore } from "../../core.js";
+import type { PostgresJobStore } from "./postgres-job-store.js";
 
 function refuse(what: string): () => never {
   return () => {
@@ -15,9 +16,9 @@ function refuse(what: string): () => never {
   };
 }
 
-export function refuseInProcessFeatures(core: ServerCore): void {
+export function refuseInProcessFeatures(core: ServerCore, store: PostgresJobStore): void {
   // Instance properties shadow the prototype methods of this core's objects only.
   Object.assign(core.store.workflows, { create: refuse("workflows") });
-  Object.assign(core.cron, { register: refuse("cron through the API (use PgJobStore.registerCron)") });
-  Object.assign(core.schemas, { register: refuse("schema registration") });
+  // Cron and schemas registered through the API are kept in the database (cron-mirror.ts, schema-mirror.ts).
+  store.attachRegistries(core.cron, core.schemas);
 }

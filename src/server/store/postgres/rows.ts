@@ -7,6 +7,7 @@
 import type { Job, JobError } from "../../../model/job.js";
 import type { JsonObject } from "../../../model/json.js";
 import type { EffectiveRetry } from "../backoff.js";
+import type { Progress } from "../records.js";
 
 export interface JobRow {
   id: string;
@@ -28,6 +29,16 @@ export interface JobRow {
   job: StoredJob;
   retry: EffectiveRetry;
   extra: JsonObject | null;
+  /** Progress of the running attempt, as stored (updatedAt an ISO string); null before any report. Absent before migration 3. */
+  progress?: StoredProgress | null;
+}
+
+/** Progress as the jobs row keeps it. */
+export interface StoredProgress {
+  value?: number;
+  message?: string;
+  data?: JsonObject;
+  updatedAt: string;
 }
 
 /** The job document as stored: dates as ISO strings (JSON). */
@@ -43,6 +54,7 @@ export interface PgJob {
   retry: EffectiveRetry;
   uniqueKey: string | undefined;
   deadLetter: boolean;
+  progress: Progress | undefined;
 }
 
 const DOC_DATES = ["createdAt", "enqueuedAt", "expiresAt"] as const;
@@ -54,6 +66,9 @@ function date(v: unknown): Date | undefined {
 
 export function fromRow(r: JobRow): PgJob {
   const doc = { ...(r.job as Job & Record<string, unknown>) };
+  // Marks a job discarded because it expired before it ran (lifecycle.ts reapExpired): like the memory store, it shows no completedAt.
+  const expired = doc["expired"] === true;
+  delete doc["expired"];
   for (const f of DOC_DATES) if (doc[f] !== undefined) doc[f] = date(doc[f]);
   doc.errors = (doc.errors ?? []).map((e: JobError) => (e.occurredAt !== undefined ? { ...e, occurredAt: date(e.occurredAt) } : e));
   const job: Job = { ...doc, state: r.state, priority: r.priority, attempt: r.attempt, maxAttempts: r.max_attempts };
@@ -64,7 +79,7 @@ export function fromRow(r: JobRow): PgJob {
   delete job.cancelledAt;
   if (r.finished_at) {
     if (r.state === "cancelled") job.cancelledAt = r.finished_at;
-    else if (r.state === "completed" || r.state === "discarded") job.completedAt = r.finished_at;
+    else if (r.state === "completed" || (r.state === "discarded" && !expired)) job.completedAt = r.finished_at;
   }
   return {
     job,
@@ -74,5 +89,6 @@ export function fromRow(r: JobRow): PgJob {
     retry: r.retry,
     uniqueKey: r.unique_key ?? undefined,
     deadLetter: r.dead_letter,
+    progress: r.progress ? { value: r.progress.value, message: r.progress.message, data: r.progress.data, updatedAt: new Date(r.progress.updatedAt) } : undefined,
   };
 }

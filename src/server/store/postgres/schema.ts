@@ -101,6 +101,56 @@ CREATE TABLE ojs_rate_limits (
 CREATE INDEX ojs_jobs_finished ON ojs_jobs (finished_at) WHERE state IN ('completed','cancelled','discarded') AND NOT dead_letter;
 `,
   },
+  {
+    version: 3,
+    name: "progress of the running attempt",
+    sql: `
+-- {value, message, data, updatedAt} of the current attempt (PRG); cleared when a job is claimed.
+ALTER TABLE ojs_jobs ADD COLUMN progress jsonb;
+`,
+  },
+  {
+    version: 4,
+    name: "queue depth bounds",
+    sql: `
+ALTER TABLE ojs_queues ADD COLUMN warning_threshold double precision;
+-- The single-statement enqueue calls this: it aborts the statement when one of
+-- the queues has a depth bound, and the server retries with the locked path (depth.ts).
+CREATE FUNCTION ojs_refuse_bounded(queues text[]) RETURNS boolean LANGUAGE plpgsql AS $fn$
+BEGIN
+  IF EXISTS (SELECT 1 FROM ojs_queues WHERE name = ANY(queues) AND max_depth IS NOT NULL) THEN
+    RAISE EXCEPTION 'a queue has a depth bound' USING ERRCODE = 'OJ001';
+  END IF;
+  RETURN true;
+END
+$fn$;
+`,
+  },
+  {
+    version: 5,
+    name: "cron schedules registered through the API",
+    sql: `
+-- next_run_at of a disabled schedule is far in the future, so the due scan passes it over.
+ALTER TABLE ojs_cron
+  ADD COLUMN enabled boolean NOT NULL DEFAULT true,
+  ADD COLUMN overlap_policy text NOT NULL DEFAULT 'allow',
+  ADD COLUMN description text,
+  ADD COLUMN created_at timestamptz NOT NULL DEFAULT now(),
+  ADD COLUMN updated_at timestamptz NOT NULL DEFAULT now(),
+  ADD COLUMN last_job_id uuid,
+  ADD COLUMN run_count integer NOT NULL DEFAULT 0;
+`,
+  },
+  {
+    version: 6,
+    name: "schemas registered through the API",
+    sql: `
+-- The version as registered (a number or a string; the key column is its text), and when.
+ALTER TABLE ojs_schemas
+  ADD COLUMN given_version jsonb,
+  ADD COLUMN created_at timestamptz NOT NULL DEFAULT now();
+`,
+  },
 ];
 
 /** Creates or upgrades the schema. Safe to call from many servers at once. Returns the versions it applied. */

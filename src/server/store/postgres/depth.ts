@@ -1,0 +1,64 @@
+/**
+ * Depth bounds (the backpressure extension) across servers. A queue's bound
+ * lives in its ojs_queues row (max_depth, warning_threshold). An enqueue into a
+ * bounded queue locks that row (FOR UPDATE, in name order, so two batches
+ * never wait on each other in a cycle) before it counts the waiting jobs, so
+ * enqueues on different servers take turns and the bound holds; claims only
+ * lower the depth and need no lock. An enqueue into unbounded queues keeps its
+ * single statement: ojs_refuse_bounded() (migration 4) aborts that statement
+ * when one of its queues has a bound, and the caller takes the locked path.
+ */
+import type { Sql, TransactionSql } from "postgres";
+import { ValidationError } from "../../../model/errors.js";
+import type { Backpressure } from "../queue.js";
+import { QueueFullError } from "../records.js";
+
+/** SQLSTATE raised by ojs_refuse_bounded(): the batch names a bounded queue. */
+export const BOUNDED_QUEUE_SQLSTATE = "OJ001";
+
+export function isBoundedRefusal(e: unknown): boolean {
+  return (e as { code?: string } | undefined)?.code === BOUNDED_QUEUE_SQLSTATE;
+}
+
+/** The states a depth bound counts (queue.ts depthOf). */
+const WAITING = ["available", "scheduled", "retryable", "pending"];
+
+/**
+ * Inside the enqueue's transaction: locks the bounded queues among those the
+ * jobs go to and refuses with QueueFullError when one would pass its bound.
+ * `adding` counts the new jobs per queue.
+ */
+export async function checkDepth(tx: TransactionSql, adding: ReadonlyMap<string, number>): Promise<void> {
+  if (adding.size === 0) return;
+  const names = [...adding.keys()].sort();
+  const bounded = await tx<{ name: string; max_depth: number }[]>`
+    SELECT name, max_depth FROM ojs_queues WHERE name = ANY(${names}) AND max_depth IS NOT NULL ORDER BY name FOR UPDATE`;
+  for (const q of bounded) {
+    const depth = await queueDepth(tx, q.name);
+    if (depth + (adding.get(q.name) ?? 0) > q.max_depth) throw new QueueFullError(`queue ${q.name} is full: depth ${depth} of ${q.max_depth}`, depth, q.max_depth);
+  }
+}
+
+export async function queueDepth(sql: Sql | TransactionSql, name: string): Promise<number> {
+  const [r] = await sql<{ n: number }[]>`SELECT count(*)::int AS n FROM ojs_jobs WHERE queue = ${name} AND state = ANY(${WAITING})`;
+  return r?.n ?? 0;
+}
+
+/** Sets or clears (null) a queue's bound; the queue is created if unknown. Validates as the memory store does (admin.ts). */
+export async function setBackpressure(sql: Sql, name: string, bp: Backpressure | null): Promise<void> {
+  if (bp && (!Number.isInteger(bp.maxDepth) || bp.maxDepth < 1))
+    throw new ValidationError("backpressure.max_depth: must be a positive integer", { issues: [{ path: "backpressure.max_depth", message: "must be a positive integer" }] });
+  const max = bp?.maxDepth ?? null;
+  const warn = bp?.warningThreshold ?? null;
+  await sql`INSERT INTO ojs_queues (name, max_depth, warning_threshold) VALUES (${name}, ${max}, ${warn})
+    ON CONFLICT (name) DO UPDATE SET max_depth = ${max}, warning_threshold = ${warn}`;
+}
+
+/** A queue's bound, or undefined when it has none. */
+export async function backpressureOf(sql: Sql, name: string): Promise<Backpressure | undefined> {
+  const [q] = await sql<{ max_depth: number | null; warning_threshold: number | null }[]>`SELECT max_depth, warning_threshold FROM ojs_queues WHERE name = ${name}`;
+  if (!q || q.max_depth === null) return undefined;
+  const bp: Backpressure = { maxDepth: q.max_depth, strategy: "reject" };
+  if (q.warning_threshold !== null) bp.warningThreshold = q.warning_threshold;
+  return bp;
+}
