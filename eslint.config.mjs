@@ -60,4 +60,14 @@ export default tseslint.config(
       "prefer-const": "off",
     },
   },
+  // A promise nobody awaits or catches is how one request's failure reaches the process (an
+  // unhandled rejection): in src/ every promise is awaited, returned, caught or marked `void`.
+  {
+    files: ["src/**/*.ts"],
+    languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
+    rules: {
+      "@typescript-eslint/no-floating-promises": "error",
+      "@typescript-eslint/no-misused-promises": ["error", { checksVoidReturn: false }],
+    },
+  },
 );
