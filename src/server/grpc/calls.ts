@@ -5,9 +5,10 @@
  */
 import { create } from "@bufbuild/protobuf";
 import type { EnqueueRequest, Job as PbJob } from "../../../gen/ojs/v1/job_pb.js";
-import { NackResponseSchema, type AckRequest, type NackRequest, type NackResponse } from "../../../gen/ojs/v1/worker_pb.js";
-import { jobErrorFromProto, jobStateToProto, jobToProto, requestFromProto, resultFromStruct } from "../../codec/proto.js";
-import { timestampFromDate } from "../../codec/values.js";
+import { HeartbeatResponseSchema, NackResponseSchema, type AckRequest, type HeartbeatRequest, type HeartbeatResponse, type NackRequest, type NackResponse } from "../../../gen/ojs/v1/worker_pb.js";
+import { jobErrorFromProto, jobStateToProto, jobToProto, requestFromProto, resultFromStruct, workerStateFromProto, workerStateToProto } from "../../codec/proto.js";
+import { msFromDuration, timestampFromDate } from "../../codec/values.js";
+import { ConflictError, NotFoundError } from "../../model/errors.js";
 import type { Job, JobError, NormalizedJobRequest } from "../../model/job.js";
 import type { JsonValue } from "../../model/json.js";
 import type { NackResult } from "../../model/system.js";
@@ -69,5 +70,27 @@ export async function nackCall(core: ServerCore, req: NackRequest, workerId?: st
   const out = await nackJob(core, req.jobId, req.error ? jobErrorFromProto(req.error) : undefined, workerId, tenant);
   const res = create(NackResponseSchema, { state: jobStateToProto(out.state) });
   if (out.nextAttemptAt) res.nextAttemptAt = timestampFromDate(out.nextAttemptAt);
+  return res;
+}
+
+/**
+ * The proto beats one job, for the connect route and the hand-framed one alike. A job this
+ * worker no longer holds is refused (not_found or invalid_state) so that the worker learns it lost the job.
+ */
+export async function heartbeatCall(core: ServerCore, req: HeartbeatRequest): Promise<HeartbeatResponse> {
+  const workerId = req.workerId || "anonymous";
+  const reported = workerStateFromProto(req.currentState);
+  const out = await core.jobs.heartbeat({
+    workerId,
+    ...(reported ? { state: reported } : {}),
+    jobIds: req.id ? [req.id] : [],
+    visibilityTimeoutMs: req.extendBy ? msFromDuration(req.extendBy) : undefined,
+  });
+  if (req.id && out.lost.includes(req.id)) {
+    if (!(await core.jobs.has(req.id))) throw new NotFoundError(`job ${req.id} not found`, { jobId: req.id });
+    throw new ConflictError(`job ${req.id} is not active for worker ${workerId}`, { code: "invalid_state", jobId: req.id });
+  }
+  const res = create(HeartbeatResponseSchema, { directedState: workerStateToProto(out.directive) });
+  if (out.deadline) res.newDeadline = timestampFromDate(new Date(out.deadline));
   return res;
 }

@@ -9,12 +9,11 @@
  * without our fast path (an official SDK, or ours against a server with the
  * fast path off) uses for every job.
  */
-import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
+import { fromBinary, toBinary } from "@bufbuild/protobuf";
 import { Code } from "@connectrpc/connect";
 import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
-import { FetchRequestSchema, HeartbeatRequestSchema, HeartbeatResponseSchema, type WorkerState } from "../../../gen/ojs/v1/worker_pb.js";
-import { VISIBILITY_HEADER, workerStateFromProto, workerStateToProto } from "../../codec/proto.js";
-import { msFromDuration, timestampFromDate } from "../../codec/values.js";
+import { FetchRequestSchema, HeartbeatRequestSchema, HeartbeatResponseSchema } from "../../../gen/ojs/v1/worker_pb.js";
+import { VISIBILITY_HEADER } from "../../codec/proto.js";
 import {
   decodeAckRequest,
   decodeEnqueueRequest,
@@ -24,9 +23,9 @@ import {
   encodeJobResponse,
   encodeNackResponse,
 } from "../../codec/wire/index.js";
-import { ConflictError, NotFoundError, OjsError } from "../../model/errors.js";
+import { OjsError } from "../../model/errors.js";
 import type { ServerCore } from "../core.js";
-import { ackJob, enqueueJob, nackJob } from "./calls.js";
+import { ackJob, enqueueJob, heartbeatCall, nackJob } from "./calls.js";
 import { toConnectError } from "./errors.js";
 import { RawCall, tenant } from "./raw.js";
 
@@ -87,28 +86,8 @@ const METHODS: Record<string, UnaryMethod> = {
   "/ojs.v1.OJSService/Heartbeat": { name: "Heartbeat", handle: heartbeat },
 };
 
-/**
- * The proto beats one job. A job this worker no longer holds is refused
- * (not_found or invalid_state) so that the worker learns it lost the job.
- */
 async function heartbeat(bytes: Uint8Array, _call: RawCall, core: ServerCore): Promise<Uint8Array> {
-  const req = decoded("Heartbeat", () => fromBinary(HeartbeatRequestSchema, bytes));
-  const store = core.jobs;
-  const workerId = req.workerId || "anonymous";
-  const reported = workerStateFromProto(req.currentState);
-  const out = await store.heartbeat({
-    workerId,
-    ...(reported ? { state: reported } : {}),
-    jobIds: req.id ? [req.id] : [],
-    visibilityTimeoutMs: req.extendBy ? msFromDuration(req.extendBy) : undefined,
-  });
-  if (req.id && out.lost.includes(req.id)) {
-    if (!(await store.has(req.id))) throw new NotFoundError(`job ${req.id} not found`, { jobId: req.id });
-    throw new ConflictError(`job ${req.id} is not active for worker ${workerId}`, { code: "invalid_state", jobId: req.id });
-  }
-  const res: { directedState: WorkerState; newDeadline?: ReturnType<typeof timestampFromDate> } = { directedState: workerStateToProto(out.directive) };
-  if (out.deadline) res.newDeadline = timestampFromDate(new Date(out.deadline));
-  return toBinary(HeartbeatResponseSchema, create(HeartbeatResponseSchema, res));
+  return toBinary(HeartbeatResponseSchema, await heartbeatCall(core, decoded("Heartbeat", () => fromBinary(HeartbeatRequestSchema, bytes))));
 }
 
 /** Returns a request handler that takes the standard unary methods above and reports whether it did. */

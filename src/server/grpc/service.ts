@@ -9,22 +9,19 @@ import { Code } from "@connectrpc/connect";
 import { OJSService } from "../../../gen/ojs/v1/service_pb.js";
 import type { Job as PbJob } from "../../../gen/ojs/v1/job_pb.js";
 import type { Event as PbEvent } from "../../../gen/ojs/v1/events_pb.js";
-import { WorkerState } from "../../../gen/ojs/v1/worker_pb.js";
 import {
   eventToProto,
   healthToProto,
   jobToProto,
   optionsFromProto,
   requestFromProto,
-  workerStateFromProto,
-  workerStateToProto,
   workflowToProto,
   VISIBILITY_HEADER,
 } from "../../codec/proto.js";
 import { cronToProto, queueInfoToProto, queueStatsToProto } from "../../codec/admin.js";
 import { dagFromProto } from "../../codec/workflow.js";
-import { msFromDuration, timestampFromDate } from "../../codec/values.js";
-import { ConflictError, NotFoundError, ValidationError } from "../../model/errors.js";
+import { timestampFromDate } from "../../codec/values.js";
+import { ValidationError } from "../../model/errors.js";
 import type { OjsEvent } from "../../model/events.js";
 import type { ServerCore } from "../core.js";
 import { admitWorkflow, cronJobOf, queueInfoOf, queueStatsOf, revalidate } from "../shared.js";
@@ -32,7 +29,7 @@ import type { JobRecord } from "../store/job-store.js";
 import { matchesFilter } from "../store/event-bus.js";
 import { tenantFromHeaders } from "../tenancy/request.js";
 import { checkVisible } from "../tenancy/jobs.js";
-import { ackCall, enqueueCall, enqueueJobs, nackCall } from "./calls.js";
+import { ackCall, enqueueCall, enqueueJobs, heartbeatCall, nackCall } from "./calls.js";
 import { staleStreamError, toConnectError } from "./errors.js";
 import { AsyncQueue } from "../../util/async-queue.js";
 
@@ -162,29 +159,7 @@ export function grpcRoutes(core: ServerCore): (router: ConnectRouter) => void {
 
     nack: unary((req, ctx) => nackCall(core, req, undefined, tenantOf(ctx))),
 
-    /**
-     * The proto beats one job. A job this worker no longer holds is refused
-     * (not_found or invalid_state) so that the worker learns it lost the job.
-     */
-    heartbeat: unary(async (req) => {
-      const workerId = req.workerId || "anonymous";
-      const reported = workerStateFromProto(req.currentState);
-      const out = await store.heartbeat({
-        workerId,
-        ...(reported ? { state: reported } : {}),
-        jobIds: req.id ? [req.id] : [],
-        visibilityTimeoutMs: req.extendBy ? msFromDuration(req.extendBy) : undefined,
-      });
-      if (req.id && out.lost.includes(req.id)) {
-        if (!(await store.has(req.id))) throw new NotFoundError(`job ${req.id} not found`, { jobId: req.id });
-        throw new ConflictError(`job ${req.id} is not active for worker ${workerId}`, { code: "invalid_state", jobId: req.id });
-      }
-      const res: { directedState: WorkerState; newDeadline?: ReturnType<typeof timestampFromDate> } = {
-        directedState: workerStateToProto(out.directive),
-      };
-      if (out.deadline) res.newDeadline = timestampFromDate(new Date(out.deadline));
-      return res;
-    }),
+    heartbeat: unary((req) => heartbeatCall(core, req)),
 
     async *streamJobs(req, ctx) {
       requestId(ctx);

@@ -6,12 +6,13 @@
  * decided by the same pure functions as the memory store (unique.ts).
  */
 import type { Sql, TransactionSql } from "postgres";
-import { DuplicateJobError, UnimplementedError, ValidationError } from "../../../model/errors.js";
+import { DuplicateJobError, UnimplementedError } from "../../../model/errors.js";
 import type { Job, NormalizedJobRequest } from "../../../model/job.js";
-import { isJsonObject, type JsonObject, type JsonValue } from "../../../model/json.js";
+import type { JsonObject, JsonValue } from "../../../model/json.js";
 import { uuidv7 } from "../../../model/uuid.js";
 import { mergeRetry, type EffectiveRetry } from "../backoff.js";
 import { blocks, uniqueKey } from "../unique.js";
+import { checkUniquePolicy } from "../policies.js";
 import { fromRow, type JobRow, type PgJob } from "./rows.js";
 import { checkDepth, isBoundedRefusal } from "./depth.js";
 
@@ -76,19 +77,6 @@ export function buildJob(req: NormalizedJobRequest, extra: JsonObject | undefine
     if (req.scheduledAt.getTime() > now) job.state = "scheduled";
   }
   return { job, retry, uniqueKey: req.unique ? uniqueKey(job, req.unique) : undefined, extra: extra && Object.keys(extra).length ? extra : undefined };
-}
-
-function checkUniquePolicy(u: NonNullable<NormalizedJobRequest["unique"]>, args: JsonValue[]): void {
-  const fail = (path: string, message: string) => {
-    throw new ValidationError(`options.unique.${path}: ${message}`, { code: "validation_error", issues: [{ path: `options.unique.${path}`, message }] });
-  };
-  if (u.keys?.includes("meta") && !u.metaKeys?.length) fail("meta_keys", 'must name the meta keys when "meta" is one of the keys');
-  if (u.argsKeys?.length && u.keys?.includes("args")) {
-    const first = args[0];
-    if (!isJsonObject(first)) fail("args_keys", "needs the first argument to be an object");
-    const missing = u.argsKeys.filter((k) => !(k in (first as JsonObject)));
-    if (missing.length) fail("args_keys", `names keys the args do not have: ${missing.join(", ")}`);
-  }
 }
 
 /** Enqueues jobs in one transaction, all or nothing, in order. */
