@@ -13,15 +13,21 @@ export interface Backend {
   target: string;
   /** The backend's process, for its CPU time. */
   pid: number | undefined;
-  completed(queue: string): Promise<number>;
+  /** CPU time (µs) of the PostgreSQL cluster under the backend, for systems on PostgreSQL. */
+  dbCpuUs?(): number | undefined;
+  /** Jobs of `queue` the backend counts as completed (`queued`: how many were queued, for backends that delete finished jobs). */
+  completed(queue: string, queued: number): Promise<number>;
   /** Drops every job, so that each scenario starts from an empty backend. */
   reset(): Promise<void>;
   close(): Promise<void>;
 }
 
-/** The embedded server in its own process; `fastPath` false: a standard ojs.v1 server (startServer's option). */
-export async function ojsBackend(profile?: ForkOptions["profile"], fastPath = true): Promise<Backend> {
-  const child = forkScript("server.ts", fastPath ? [] : ["--no-fast-path"], profile ? { profile } : {});
+/**
+ * The embedded server in its own process; `fastPath` false: a standard ojs.v1
+ * server (startServer's option); `args`: its store (`--data-dir=`, `--store=`).
+ */
+export async function ojsBackend(profile?: ForkOptions["profile"], fastPath = true, args: string[] = []): Promise<Backend> {
+  const child = forkScript("server.ts", [...args, ...(fastPath ? [] : ["--no-fast-path"])], profile ? { profile } : {});
   const { url } = await child.next<{ url: string }>("ready", 30_000);
   return {
     target: url,
@@ -76,4 +82,14 @@ export function processCpuUs(pid: number | undefined): number | undefined {
 }
 const CLOCK_TICKS = 100;
 
-export const LABEL: Record<DriverName, string> = { grpc: "OJS gRPC", http: "OJS HTTP", bullmq: "BullMQ", "grpc-standard": "OJS gRPC, standard methods" };
+export const LABEL: Record<DriverName, string> = {
+  grpc: "OJS gRPC",
+  http: "OJS HTTP",
+  bullmq: "BullMQ",
+  "grpc-standard": "OJS gRPC, standard methods",
+  "ojs-journal": "OJS gRPC, journal store (fsync always)",
+  "ojs-postgres": "OJS gRPC, PostgreSQL store",
+  "bullmq-aof": "BullMQ, Redis appendfsync always",
+  "graphile-worker": "graphile-worker",
+  "pg-boss": "pg-boss",
+};

@@ -11,9 +11,15 @@ export function payload(i: number): [{ i: number; email: string; plan: string; a
   return [{ i, email: `user-${i}@example.com`, plan: "pro", amount: 42.5 }];
 }
 
-/** "grpc-standard": the gRPC transport against our server with its fast path off (standard ojs.v1 methods only). */
-export type DriverName = "grpc" | "http" | "bullmq" | "grpc-standard";
-export type ScenarioName = "latency" | "throughput" | "enqueue" | "rss" | "produce";
+/**
+ * "grpc-standard": the gRPC transport against our server with its fast path off (standard ojs.v1 methods only).
+ * The durable systems (bench/durable.ts): our server on the journal store and on PostgreSQL (over gRPC),
+ * BullMQ on Redis with appendfsync always, graphile-worker and pg-boss on the same PostgreSQL.
+ */
+export type DriverName = "grpc" | "http" | "bullmq" | "grpc-standard" | DurableName;
+export type DurableName = "ojs-journal" | "ojs-postgres" | "bullmq-aof" | "graphile-worker" | "pg-boss";
+/** reclaim: how soon a job whose worker died is offered again after its lease deadline (our server only). */
+export type ScenarioName = "latency" | "throughput" | "enqueue" | "rss" | "produce" | "reclaim";
 
 export interface Sizes {
   /** Dispatch latency: measured jobs (after `warmup`). */
@@ -99,6 +105,8 @@ export interface ThroughputResult {
   sdkCpuUsPerJob: number;
   /** The same for the server process (or redis-server), measured by the orchestrator. */
   backendCpuUsPerJob?: number;
+  /** The same for the PostgreSQL cluster, for systems on PostgreSQL. */
+  dbCpuUsPerJob?: number;
   concurrency: number;
   seconds: number;
   perSec: number;
@@ -115,6 +123,11 @@ export interface Rate {
   cpuUsPerOp: number;
   /** CPU time of the backend (server, redis-server) per operation, when the orchestrator could read it. */
   backendCpuUsPerOp?: number;
+  /** CPU time of the PostgreSQL cluster (all its processes) per operation, for systems on PostgreSQL. */
+  dbCpuUsPerOp?: number;
+  /** Per-call latency (sequential calls only). */
+  p50Ms?: number;
+  p99Ms?: number;
 }
 export interface EnqueueResult {
   sequential: Rate;

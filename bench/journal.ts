@@ -13,9 +13,8 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Client, Worker } from "../src/index.js";
 import { normalizeJobRequest } from "../src/model/schemas.js";
-import { startServer } from "../src/server/index.js";
 import { forkScript, installExitHandlers } from "./procs.js";
-import { serverCore } from "../src/server/internal.js";
+import { restart } from "./journal-restart.js";
 
 const argv = process.argv.slice(2);
 const quick = argv.includes("--quick");
@@ -76,29 +75,6 @@ async function measure(store: string, env: Record<string, string>): Promise<Row>
   } finally {
     await client.close();
     server.send({ cmd: "stop" });
-  }
-}
-
-/** Start-up on a journal of `n` queued jobs, in this process: replay and compaction included. */
-async function restart(n: number): Promise<{ jobs: number; journalBytes: number; startMs: number }> {
-  const dir = mkdtempSync(join(os.tmpdir(), "ojs-bench-journal-"));
-  try {
-    let server = await startServer({ dataDir: dir, fsync: "none", journalCompactAtBytes: 4 * 1024 ** 3 });
-    const batch = Array.from({ length: 1000 }, (_, i) => ({ req: normalizeJobRequest({ type: "bench.job", args: [{ i }], options: { queue: "restart" } }) }));
-    for (let i = 0; i < n / 1000; i++) {
-      serverCore(server).store.enqueueBatch(batch);
-      await serverCore(server).durable();
-    }
-    const journalBytes = serverCore(server).journal!.stats.bytes;
-    await server.close();
-    const t0 = performance.now();
-    server = await startServer({ dataDir: dir, journalCompactAtBytes: 4 * 1024 ** 3 });
-    const startMs = performance.now() - t0;
-    const jobs = serverCore(server).store.countByState("restart").available;
-    await server.close();
-    return { jobs, journalBytes, startMs };
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
   }
 }
 

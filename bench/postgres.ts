@@ -10,36 +10,20 @@
  * PostgreSQL server's CPU per enqueue and per drained job (from /proc).
  * Writes bench/results/postgres.{json,md}.
  */
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { PgJobStore } from "../src/server/store/postgres/pg-store.js";
 import { startPostgres, type PostgresCluster } from "../test/support/postgres.js";
+import { clusterCpuUs } from "./pg-cpu.js";
 
 const quick = process.argv.includes("--quick");
 const N = quick ? { seq: 500, drain: 3_000, pickup: 100 } : { seq: 3_000, drain: 20_000, pickup: 500 };
 const log = (s: string) => console.error(`[bench postgres] ${s}`);
 
-const TICK = 100; // USER_HZ on Linux
-
-/** CPU seconds used so far by the postmaster and all its children (the backends). */
+/** CPU seconds used so far by the postmaster and its backends (bench/pg-cpu.ts). */
 function clusterCpuSeconds(cluster: PostgresCluster): number {
-  const root = cluster.pid();
-  let ticks = 0;
-  for (const d of readdirSync("/proc")) {
-    if (!/^\d+$/.test(d)) continue;
-    let stat: string;
-    try {
-      stat = readFileSync(`/proc/${d}/stat`, "utf8");
-    } catch {
-      continue;
-    }
-    const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    const pid = Number(d);
-    const ppid = Number(f[1]);
-    if (pid === root || ppid === root) ticks += Number(f[11]) + Number(f[12]);
-  }
-  return ticks / TICK;
+  return (clusterCpuUs(cluster.pid()) ?? NaN) / 1e6;
 }
 
 function p50(xs: number[]): number {

@@ -1,10 +1,15 @@
 /**
- * A throwaway Redis for the BullMQ column: found on PATH (installed quietly with
- * apt-get when missing and running as root), started on a free port with no
- * persistence, stopped at the end. Resolves undefined, with the reason, when
- * there is no Redis to be had.
+ * A throwaway Redis for the BullMQ columns: found on PATH (installed quietly with
+ * apt-get when missing and running as root), started on a free port, stopped at
+ * the end. With no persistence (the "bullmq" system), or with `aof`: an
+ * append-only file in a temporary directory, fsynced before every reply
+ * (`appendfsync always`, the "bullmq-aof" system), removed at the end.
+ * Resolves { skipped } with the reason when there is no Redis to be had.
  */
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { createServer, connect, type AddressInfo } from "node:net";
 import { sleep } from "./common.js";
 
@@ -61,7 +66,7 @@ function canConnect(port: number): Promise<boolean> {
   });
 }
 
-export async function startRedis(log: (s: string) => void): Promise<RedisHandle | { skipped: string }> {
+export async function startRedis(log: (s: string) => void, opts: { aof?: boolean } = {}): Promise<RedisHandle | { skipped: string }> {
   let bin = which("redis-server");
   if (!bin) {
     tryInstall(log);
@@ -70,11 +75,14 @@ export async function startRedis(log: (s: string) => void): Promise<RedisHandle 
   if (!bin) return { skipped: "redis-server is not installed and could not be installed" };
   const version = execFileSync(bin, ["--version"], { encoding: "utf8" }).trim();
   const port = await freePort();
+  const dir = opts.aof ? mkdtempSync(join(tmpdir(), "ojs-bench-redis-")) : undefined;
+  const persistence = dir ? ["--appendonly", "yes", "--appendfsync", "always", "--dir", dir] : ["--appendonly", "no"];
+  const removeDir = () => dir && rmSync(dir, { recursive: true, force: true });
   // Where setpriv exists, Redis gets SIGKILL if the bench itself is killed outright (no exit handler runs then).
   const guard = which("setpriv") ? ["setpriv", "--pdeathsig", "KILL", bin] : [bin];
   const child: ChildProcess = spawn(
     guard[0]!,
-    [...guard.slice(1), "--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--daemonize", "no", "--protected-mode", "no", "--loglevel", "warning"],
+    [...guard.slice(1), "--port", String(port), "--bind", "127.0.0.1", "--save", "", ...persistence, "--daemonize", "no", "--protected-mode", "no", "--loglevel", "warning"],
     { stdio: ["ignore", "ignore", "inherit"] },
   );
   let exited = false;
@@ -85,10 +93,12 @@ export async function startRedis(log: (s: string) => void): Promise<RedisHandle 
   }
   if (exited || !(await canConnect(port))) {
     child.kill("SIGKILL");
+    removeDir();
     return { skipped: `redis-server (${bin}) did not start` };
   }
   const killNow = () => {
     if (!exited) child.kill("SIGKILL");
+    removeDir();
   };
   return {
     url: `redis://127.0.0.1:${port}`,

@@ -7,6 +7,9 @@ import { dirname } from "node:path";
 import { pathToFileURL } from "node:url";
 import type { CeilingResult } from "./ceiling.js";
 import type { DriverName, EnqueueResult, LatencyResult, RssResult, Sizes, ThroughputResult } from "./common.js";
+import { durableMarkdown, durableRatios, type DurableRatios } from "./report-durable.js";
+import type { RestartResult } from "./journal-restart.js";
+import type { ReclaimResult } from "./scenarios/reclaim.js";
 
 type Failed = { error: string };
 export interface SystemResults {
@@ -14,6 +17,7 @@ export interface SystemResults {
   throughput?: ThroughputResult | Failed;
   enqueue?: EnqueueResult | Failed;
   rss?: RssResult | Failed;
+  reclaim?: ReclaimResult | Failed;
 }
 export interface RunResults {
   date: string;
@@ -28,14 +32,34 @@ export interface RunResults {
   ceiling?: CeilingResult;
   ceilingError?: string;
   redis?: string;
+  /** Versions of what the durable systems ran on (Redis, PostgreSQL). */
+  versions?: Partial<Record<DriverName, string>>;
+  /** The counts each durable system ran with (bench/durable.ts), where they differ from `sizes`. */
+  durableSizes?: Partial<Record<DriverName, Sizes>>;
   systems: Partial<Record<DriverName, SystemResults | { skipped: string }>>;
   ratios?: Partial<Record<DriverName, Record<string, number>>>;
+  /** The durable stores against each other (issue 11): report-durable.ts. */
+  durableRatios?: DurableRatios;
+  /** Start-up of a server on a journal of many jobs. */
+  restart?: RestartResult | Failed;
   durationSec?: number;
 }
 
 const SYSTEMS: DriverName[] = ["grpc", "grpc-standard", "http", "bullmq"];
 type Ceiling = "ceiling" | "pipelined";
-const NAMES: Record<DriverName | Ceiling, string> = { ceiling: "http2, stream per call", pipelined: "http2, pipelined", grpc: "OJS gRPC", "grpc-standard": "OJS gRPC, standard", http: "OJS HTTP", bullmq: "BullMQ" };
+export const NAMES: Record<DriverName | Ceiling, string> = {
+  ceiling: "http2, stream per call",
+  pipelined: "http2, pipelined",
+  grpc: "OJS gRPC",
+  "grpc-standard": "OJS gRPC, standard",
+  http: "OJS HTTP",
+  bullmq: "BullMQ",
+  "ojs-journal": "OJS journal",
+  "ojs-postgres": "OJS PostgreSQL",
+  "bullmq-aof": "BullMQ AOF always",
+  "graphile-worker": "graphile-worker",
+  "pg-boss": "pg-boss",
+};
 
 /**
  * Which ceiling moves bytes the way each system does, so that every ratio
@@ -44,7 +68,7 @@ const NAMES: Record<DriverName | Ceiling, string> = { ceiling: "http2, stream pe
  * HTTP transport sends one request per call; BullMQ pipelines commands on one
  * Redis connection.
  */
-const LIKE: Record<DriverName, Ceiling> = { grpc: "pipelined", "grpc-standard": "ceiling", http: "ceiling", bullmq: "pipelined" };
+const LIKE: Partial<Record<DriverName, Ceiling>> = { grpc: "pipelined", "grpc-standard": "ceiling", http: "ceiling", bullmq: "pipelined" };
 
 const ok = <T extends object>(v: T | Failed | undefined): T | undefined => (v && !("error" in v) ? v : undefined);
 const sys = (r: RunResults, d: DriverName): SystemResults | undefined => {
@@ -108,7 +132,7 @@ export function ratios(r: RunResults): Partial<Record<DriverName, Record<string,
     const row: Record<string, number> = {};
     for (const m of METRICS) {
       const v = m.get(s);
-      const c = ceilingValue(m, r.ceiling, LIKE[d]);
+      const c = ceilingValue(m, r.ceiling, LIKE[d]!);
       if (v !== undefined && c) row[m.key] = Math.round((v / c) * 1000) / 1000;
     }
     out[d] = row;
@@ -201,6 +225,7 @@ export function markdown(r: RunResults): string {
   }
   L.push("", "## Targets (issues 7 and 13)", "", "| Target | Met | Figures |", "|---|:-:|---|");
   for (const t of targets(r)) L.push(`| ${t.what} | ${t.met === undefined ? "n/a" : t.met ? "yes" : "**no**"} | ${t.detail} |`);
+  L.push(...durableMarkdown(r));
   const z = r.sizes;
   L.push(
     "",
@@ -216,7 +241,7 @@ export function markdown(r: RunResults): string {
   return L.join("\n") + "\n";
 }
 
-const COLORS: Record<DriverName | Ceiling, string> = { ceiling: "#8b949e", pipelined: "#57606a", grpc: "#1f6feb", "grpc-standard": "#54aeff", http: "#e36209", bullmq: "#cf222e" };
+const COLORS: Partial<Record<DriverName | Ceiling, string>> = { ceiling: "#8b949e", pipelined: "#57606a", grpc: "#1f6feb", "grpc-standard": "#54aeff", http: "#e36209", bullmq: "#cf222e" };
 const esc = (s: string) => s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
 
 export function svg(r: RunResults): string {
@@ -247,7 +272,7 @@ export function svg(r: RunResults): string {
       const w = Math.max(1, (v / max) * barMax);
       parts.push(
         `<text x="${left - 8}" y="${y + 13}" class="l">${NAMES[who]}</text>`,
-        `<rect x="${left}" y="${y + 2}" width="${w.toFixed(1)}" height="${rowH - 4}" rx="2" fill="${COLORS[who]}"/>`,
+        `<rect x="${left}" y="${y + 2}" width="${w.toFixed(1)}" height="${rowH - 4}" rx="2" fill="${COLORS[who] ?? "#57606a"}"/>`,
         `<text x="${(left + w + 6).toFixed(1)}" y="${y + 13}" class="v">${fmt(v, m.unit)}</text>`,
       );
       y += rowH;
@@ -269,6 +294,7 @@ export function svg(r: RunResults): string {
 
 export function writeReports(r: RunResults, dir: string): string[] {
   r.ratios = ratios(r);
+  r.durableRatios = durableRatios(r);
   const files: Array<[string, string]> = [
     ["latest.json", JSON.stringify(r, null, 2) + "\n"],
     ["latest.md", markdown(r)],

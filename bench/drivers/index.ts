@@ -1,6 +1,7 @@
 /**
- * The one interface the scenarios measure through, so that OJS over gRPC, OJS
- * over HTTP and BullMQ run exactly the same code.
+ * The one interface the scenarios measure through, so that OJS (over gRPC or
+ * HTTP, on any store), BullMQ, graphile-worker and pg-boss run exactly the
+ * same code.
  */
 import type { ChildSpec } from "../common.js";
 
@@ -22,7 +23,18 @@ export interface Driver {
 }
 
 export async function openDriver(spec: ChildSpec): Promise<Driver> {
-  if (spec.driver === "bullmq") return (await import("./bullmq.js")).bullmqDriver(spec.target, spec.queue);
-  // grpc-standard differs in its server only: the same client, which finds no fast path there.
-  return (await import("./ojs.js")).ojsDriver(spec.target, spec.driver === "grpc-standard" ? "grpc" : spec.driver, spec.queue);
+  switch (spec.driver) {
+    case "bullmq":
+    case "bullmq-aof":
+      return (await import("./bullmq.js")).bullmqDriver(spec.target, spec.queue);
+    case "graphile-worker":
+      return (await import("./graphile.js")).graphileDriver(spec.target, spec.queue);
+    case "pg-boss":
+      return (await import("./pgboss.js")).pgBossDriver(spec.target, spec.queue);
+    case "http":
+      return (await import("./ojs.js")).ojsDriver(spec.target, "http", spec.queue);
+    default:
+      // grpc-standard and the durable stores differ in their server only: the same gRPC client.
+      return (await import("./ojs.js")).ojsDriver(spec.target, "grpc", spec.queue);
+  }
 }

@@ -1,5 +1,6 @@
 /** Enqueue throughput: one caller awaiting each call, 32 concurrent callers, and batches of 1 000. */
-import { mark, payload, phase, rate, type ChildSpec, type EnqueueResult } from "../common.js";
+import { performance } from "node:perf_hooks";
+import { mark, payload, percentiles, phase, rate, type ChildSpec, type EnqueueResult } from "../common.js";
 import type { Args, Driver } from "../drivers/index.js";
 
 export async function enqueue(d: Driver, spec: ChildSpec): Promise<EnqueueResult> {
@@ -8,9 +9,17 @@ export async function enqueue(d: Driver, spec: ChildSpec): Promise<EnqueueResult
   for (let w = 0; w < enqueueWarmup; w++) await d.enqueue(payload(i++));
 
   phase("sequential");
+  const took: number[] = [];
   let t0 = mark();
-  for (let n = 0; n < enqueueSequential; n++) await d.enqueue(payload(i++));
+  for (let n = 0; n < enqueueSequential; n++) {
+    const t = performance.now();
+    await d.enqueue(payload(i++));
+    took.push(performance.now() - t);
+  }
   const sequential = rate(enqueueSequential, t0);
+  const p = percentiles(took);
+  sequential.p50Ms = Math.round(p.p50 * 1000) / 1000;
+  sequential.p99Ms = Math.round(p.p99 * 1000) / 1000;
 
   let left = enqueueConcurrent;
   const caller = async () => {
