@@ -173,7 +173,13 @@ export function durableMarkdown(r: RunResults): string[] {
         `enqueue (after ${z.enqueueWarmup} warm-up calls) ${z.enqueueSequential} sequential, ${z.enqueueConcurrent} over ${z.callers} callers, ${z.batches} batches of ${z.batchSize}` +
         (r.durableSizes?.["pg-boss"] ? `; pg-boss, which moves about 100 jobs/s, ${r.durableSizes["pg-boss"].throughputJobs} jobs for the worker and ${r.durableSizes["pg-boss"].latencyJobs} for latency.` : "."),
     );
-  if (r.versions) L.push("", `Versions: ${Object.entries(r.versions).map(([k, v]) => `${k} on ${v}`).join("; ")}.`);
+  if (r.versions) {
+    // "postgres (PostgreSQL) 15.18 (Debian ...)" -> "PostgreSQL 15.18"; "Redis server v=7.0.15 sha=..." -> "Redis 7.0.15".
+    const short = (v: string) => v.replace(/^postgres \(PostgreSQL\) (\S+).*$/, "PostgreSQL $1").replace(/^Redis server v=(\S+).*$/, "Redis $1");
+    const on = new Map<string, string[]>();
+    for (const [k, v] of Object.entries(r.versions)) on.set(short(v), [...(on.get(short(v)) ?? []), k]);
+    L.push("", `On ${[...on].map(([v, ks]) => `${v} (${ks.join(", ")})`).join("; ")}.`);
+  }
   if (r.restart) {
     L.push("", "### Journal restart", "");
     if ("error" in r.restart) L.push(`Failed: ${r.restart.error.split("\n")[0]}`);
