@@ -136,7 +136,11 @@ export async function startDurable(d: DurableName, log: (s: string) => void): Pr
     const url = await c.createDatabase("graphile");
     // graphile-worker deletes a job once it completes: completed = queued - still there.
     const left = (task: string) =>
-      count(url, "SELECT count(*) AS n FROM graphile_worker._private_jobs j JOIN graphile_worker._private_tasks t ON t.id = j.task_id WHERE t.identifier = $1", task);
+      count(
+        url,
+        "SELECT count(*) AS n FROM graphile_worker._private_jobs j JOIN graphile_worker._private_tasks t ON t.id = j.task_id WHERE t.identifier = $1",
+        task,
+      );
     return { backend: databaseBackend(url, c, async (q, queued) => queued - (await left(q))), version, stop: async () => {} };
   }
   const url = await c.createDatabase("pgboss");

@@ -34,8 +34,7 @@ async function profiled<T>(file: string | undefined, work: () => Promise<T>): Pr
   if (!file) return work();
   const session = new Session();
   session.connect();
-  const post = (method: string) =>
-    new Promise<unknown>((resolve, reject) => session.post(method, (err, res) => (err ? reject(err) : resolve(res))));
+  const post = (method: string) => new Promise<unknown>((resolve, reject) => session.post(method, (err, res) => (err ? reject(err) : resolve(res))));
   await post("Profiler.enable");
   await post("Profiler.start");
   try {

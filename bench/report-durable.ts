@@ -118,17 +118,49 @@ export function durableTargets(r: RunResults): DurableTarget[] {
   const restart = r.restart && !("error" in r.restart) ? r.restart : undefined;
   const restartTarget: DurableTarget =
     restart && restart.jobs < RESTART_TARGET_JOBS
-      ? { what: "Journal: restart with 1 million jobs <= 5 s", met: undefined, detail: `not measured at 1 million in this run: ${fmt(restart.startMs / 1000, "s")} s with ${fmt(restart.jobs, "")} jobs` }
+      ? {
+          what: "Journal: restart with 1 million jobs <= 5 s",
+          met: undefined,
+          detail: `not measured at 1 million in this run: ${fmt(restart.startMs / 1000, "s")} s with ${fmt(restart.jobs, "")} jobs`,
+        }
       : t("Journal: restart with 1 million jobs <= 5 s", restart ? restart.startMs / 1000 : undefined, "<=", 5, "s");
   return [
-    t("Journal: sequential durable enqueue >= BullMQ AOF always", x.journalEnqueueVsBullmqAof, ">=", 1, "×", `${fmt(x.journalEnqueueVsBullmqAof, "×")}× (${vs(v("ojs-journal", "enqueueSequential"), v("bullmq-aof", "enqueueSequential"), "/s")})`),
+    t(
+      "Journal: sequential durable enqueue >= BullMQ AOF always",
+      x.journalEnqueueVsBullmqAof,
+      ">=",
+      1,
+      "×",
+      `${fmt(x.journalEnqueueVsBullmqAof, "×")}× (${vs(v("ojs-journal", "enqueueSequential"), v("bullmq-aof", "enqueueSequential"), "/s")})`,
+    ),
     t("Journal: enqueueBatch >= 150 000 jobs/s", v("ojs-journal", "enqueueBatch"), ">=", 150_000, "jobs/s"),
-    t("Journal: one worker >= 80 % of the memory store", x.journalWorkerVsMemory, ">=", 0.8, "×", `${fmt(x.journalWorkerVsMemory, "×")}× (${vs(v("ojs-journal", "workerThroughput"), v("grpc", "workerThroughput"), "jobs/s")})`),
+    t(
+      "Journal: one worker >= 80 % of the memory store",
+      x.journalWorkerVsMemory,
+      ">=",
+      0.8,
+      "×",
+      `${fmt(x.journalWorkerVsMemory, "×")}× (${vs(v("ojs-journal", "workerThroughput"), v("grpc", "workerThroughput"), "jobs/s")})`,
+    ),
     t("Journal: dispatch p50 <= 1 ms", v("ojs-journal", "dispatchP50"), "<=", 1, "ms"),
     restartTarget,
     t("Journal: a dead worker's job offered again within 1 s of its lease deadline", v("ojs-journal", "reclaimMax"), "<=", 1_000, "ms"),
-    t("PostgreSQL: sequential enqueue >= 2× graphile-worker", x.postgresEnqueueVsGraphile, ">=", 2, "×", `${fmt(x.postgresEnqueueVsGraphile, "×")}× (${vs(v("ojs-postgres", "enqueueSequential"), v("graphile-worker", "enqueueSequential"), "/s")})`),
-    t("PostgreSQL: one worker >= 2× graphile-worker unbatched", x.postgresWorkerVsGraphile, ">=", 2, "×", `${fmt(x.postgresWorkerVsGraphile, "×")}× (${vs(v("ojs-postgres", "workerThroughput"), v("graphile-worker", "workerThroughput"), "jobs/s")})`),
+    t(
+      "PostgreSQL: sequential enqueue >= 2× graphile-worker",
+      x.postgresEnqueueVsGraphile,
+      ">=",
+      2,
+      "×",
+      `${fmt(x.postgresEnqueueVsGraphile, "×")}× (${vs(v("ojs-postgres", "enqueueSequential"), v("graphile-worker", "enqueueSequential"), "/s")})`,
+    ),
+    t(
+      "PostgreSQL: one worker >= 2× graphile-worker unbatched",
+      x.postgresWorkerVsGraphile,
+      ">=",
+      2,
+      "×",
+      `${fmt(x.postgresWorkerVsGraphile, "×")}× (${vs(v("ojs-postgres", "workerThroughput"), v("graphile-worker", "workerThroughput"), "jobs/s")})`,
+    ),
     t("PostgreSQL: pickup p50 <= 2 ms", v("ojs-postgres", "dispatchP50"), "<=", 2, "ms"),
     t("PostgreSQL: PostgreSQL CPU <= 0.15 ms per enqueue", v("ojs-postgres", "dbCpuPerEnqueue"), "<=", 150, "µs"),
     t("PostgreSQL: PostgreSQL CPU <= 30 µs per drained job", v("ojs-postgres", "dbCpuPerDrainedJob"), "<=", 30, "µs"),
@@ -171,7 +203,9 @@ export function durableMarkdown(r: RunResults): string[] {
       "",
       `Counts (every call waits for a flush, so fewer than the memory systems'): latency ${z.latencyJobs} jobs after ${z.warmup} warm-up; one worker ${z.throughputJobs} queued jobs at concurrency ${z.concurrency}; ` +
         `enqueue (after ${z.enqueueWarmup} warm-up calls) ${z.enqueueSequential} sequential, ${z.enqueueConcurrent} over ${z.callers} callers, ${z.batches} batches of ${z.batchSize}` +
-        (r.durableSizes?.["pg-boss"] ? `; pg-boss, which moves about 100 jobs/s, ${r.durableSizes["pg-boss"].throughputJobs} jobs for the worker and ${r.durableSizes["pg-boss"].latencyJobs} for latency.` : "."),
+        (r.durableSizes?.["pg-boss"]
+          ? `; pg-boss, which moves about 100 jobs/s, ${r.durableSizes["pg-boss"].throughputJobs} jobs for the worker and ${r.durableSizes["pg-boss"].latencyJobs} for latency.`
+          : "."),
     );
   if (r.versions) {
     // "postgres (PostgreSQL) 15.18 (Debian ...)" -> "PostgreSQL 15.18"; "Redis server v=7.0.15 sha=..." -> "Redis 7.0.15".

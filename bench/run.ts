@@ -150,6 +150,7 @@ async function main(): Promise<void> {
 
   for (const driver of drivers) {
     if (isDurable(driver)) {
+      if (!durableScenarios(driver, scenarios).length) continue;
       log(`${LABEL[driver]}: starting...`);
       const started = await startDurable(driver, log).catch((e: unknown) => ({ skipped: `could not start: ${e instanceof Error ? e.message : String(e)}` }));
       if ("skipped" in started) {

@@ -15,10 +15,12 @@ const fastPath = !process.argv.includes("--no-fast-path");
 const server = await startServer({ port: 0, fastPath, ...(dataDir ? { dataDir, fsync } : {}), ...(store ? { store } : {}) });
 process.on("message", (msg: { cmd: string; queue?: string }) => {
   if (msg.cmd === "counts")
-    void serverCore(server).jobs.countByState(msg.queue).then(
-      (data) => send({ type: "result", data }),
-      (e: unknown) => send({ type: "error", message: String(e) }),
-    );
+    void serverCore(server)
+      .jobs.countByState(msg.queue)
+      .then(
+        (data) => send({ type: "result", data }),
+        (e: unknown) => send({ type: "error", message: String(e) }),
+      );
   if (msg.cmd === "reset") {
     // The in-process state (and the journal); a PostgreSQL store keeps its rows (each scenario has its own queue).
     server.reset();

@@ -13,13 +13,26 @@ import { markdown, type RunResults, type SystemResults } from "../../bench/repor
 
 const rate = (perSec: number, extra: Partial<Rate> = {}): Rate => ({ n: 100, seconds: 100 / perSec, perSec, cpuUsPerOp: 10, ...extra });
 const latency = (p50: number): LatencyResult => ({ n: 100, p50, p90: p50 * 2, p99: p50 * 3, mean: p50, max: p50 * 4, gapMs: "ack + 1..5" });
-const throughput = (perSec: number): ThroughputResult => ({ jobs: 1000, sdkCpuUsPerJob: 20, concurrency: 50, seconds: 1000 / perSec, perSec, firstJobMs: 1, completedEvents: 1000, confirmed: 1000 });
+const throughput = (perSec: number): ThroughputResult => ({
+  jobs: 1000,
+  sdkCpuUsPerJob: 20,
+  concurrency: 50,
+  seconds: 1000 / perSec,
+  perSec,
+  firstJobMs: 1,
+  completedEvents: 1000,
+  confirmed: 1000,
+});
 const enqueue = (seq: number, batch: number): EnqueueResult => ({
   sequential: rate(seq, { p50Ms: 0.4 }),
   concurrent: { ...rate(seq * 4), callers: 32 },
   batch: { ...rate(batch), batchSize: 1000 },
 });
-const system = (seq: number, batch: number, worker: number, p50: number): SystemResults => ({ latency: latency(p50), throughput: throughput(worker), enqueue: enqueue(seq, batch) });
+const system = (seq: number, batch: number, worker: number, p50: number): SystemResults => ({
+  latency: latency(p50),
+  throughput: throughput(worker),
+  enqueue: enqueue(seq, batch),
+});
 
 const PG_MISSING = "PostgreSQL binaries (initdb, pg_ctl, postgres) not found in /usr/local/bin";
 
