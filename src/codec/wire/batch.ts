@@ -43,7 +43,13 @@ export const ENQUEUE_BATCH_REQUEST_SHAPE: Shape = shape({ 1: many(() => ENTRY_SH
 const ERROR_ENTRY_SHAPE: Shape = shape({ 2: one(() => LEAF) });
 export const ENQUEUE_BATCH_RESPONSE_SHAPE: Shape = shape({ 1: many(() => JOB_SHAPE), 3: many(() => ERROR_ENTRY_SHAPE) });
 
-export function writeEnqueueBatchRequestBody(w: Writer, jobs: readonly NormalizedJobRequest[], defaults: EnqueueOptionsFields | undefined, now: number, tunnel = true): void {
+export function writeEnqueueBatchRequestBody(
+  w: Writer,
+  jobs: readonly NormalizedJobRequest[],
+  defaults: EnqueueOptionsFields | undefined,
+  now: number,
+  tunnel = true,
+): void {
   for (let i = 0; i < jobs.length; i++) {
     writeTag(w, BATCH_REQUEST.jobs);
     const at = w.open();
@@ -64,7 +70,12 @@ function writeBatchJobErrorBody(w: Writer, e: WireBatchJobError): void {
 }
 
 /** `count` defaults to the number of jobs, as the servers set it. */
-export function writeEnqueueBatchResponseBody(w: Writer, jobs: readonly Job[], count: number, errors: Readonly<Record<number, WireBatchJobError>> | undefined): void {
+export function writeEnqueueBatchResponseBody(
+  w: Writer,
+  jobs: readonly Job[],
+  count: number,
+  errors: Readonly<Record<number, WireBatchJobError>> | undefined,
+): void {
   writeMessageFields(w, BATCH_RESPONSE.jobs, writeJobBody, jobs);
   writeInt32Field(w, BATCH_RESPONSE.count, count, "ojs.v1.EnqueueBatchResponse.count");
   if (errors) {

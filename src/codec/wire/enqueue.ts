@@ -12,16 +12,7 @@ import type { NormalizedJobRequest, RetryPolicy, UniquePolicy } from "../../mode
 import type { JsonObject, JsonValue } from "../../model/json.js";
 import { NEEDS_MERGE, type Writer } from "./buffer.js";
 import { Reader, expectEnd } from "./reader.js";
-import {
-  fieldEnd,
-  readValue,
-  writeDurationField,
-  writeInt32Field,
-  writeStringField,
-  writeTimestampField,
-  writeTag,
-  writeValueField,
-} from "./json.js";
+import { fieldEnd, readValue, writeDurationField, writeInt32Field, writeStringField, writeTimestampField, writeTag, writeValueField } from "./json.js";
 import { hasKeys, readMetaLifting, setOverride, writeStructOverriding } from "./job.js";
 import { onceDuration, onceMessage, onceTimestamp, writeMessageField } from "./fields.js";
 import { ENQUEUE_REQUEST, OPTIONS } from "./tags.js";

@@ -61,9 +61,7 @@ export interface EnqueueCall {
 
 /** The answer to one enqueue: the job, or why not; neither when a peer set no result. */
 export type EnqueueOutcome =
-  | { seq: number; job: Job; error?: undefined }
-  | { seq: number; error: WireCallError; job?: undefined }
-  | { seq: number; job?: undefined; error?: undefined };
+  { seq: number; job: Job; error?: undefined } | { seq: number; error: WireCallError; job?: undefined } | { seq: number; job?: undefined; error?: undefined };
 
 /** One pipelined ack, nack or start signal; none when a peer set no op. */
 export type SettleCall =

@@ -319,4 +319,3 @@ export function readDurationMs(r: Reader, end: number): number {
 export function fieldEnd(r: Reader): number {
   return r.len() + r.pos;
 }
-

@@ -80,7 +80,12 @@ function readEnqueueRequestNow(r: Reader, end: number): NormalizedJobRequest {
 // --- ojs.v1.EnqueueBatchRequest / EnqueueBatchResponse ----------------------------------------
 
 /** ojs.v1.EnqueueBatchRequest: each entry as requestToProto writes a request; `defaults` as default_options. */
-export function encodeEnqueueBatchRequest(jobs: readonly NormalizedJobRequest[], defaults?: EnqueueOptionsFields, now: number = Date.now(), tunnel = true): Uint8Array {
+export function encodeEnqueueBatchRequest(
+  jobs: readonly NormalizedJobRequest[],
+  defaults?: EnqueueOptionsFields,
+  now: number = Date.now(),
+  tunnel = true,
+): Uint8Array {
   w.reset();
   writeEnqueueBatchRequestBody(w, jobs, defaults, now, tunnel);
   return w.finish();

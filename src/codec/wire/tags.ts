@@ -20,13 +20,7 @@ import {
   RetryPolicySchema,
   UniquePolicySchema,
 } from "../../../gen/ojs/v1/job_pb.js";
-import {
-  AckRequestSchema,
-  AckResponseSchema,
-  FetchResponseSchema,
-  NackRequestSchema,
-  NackResponseSchema,
-} from "../../../gen/ojs/v1/worker_pb.js";
+import { AckRequestSchema, AckResponseSchema, FetchResponseSchema, NackRequestSchema, NackResponseSchema } from "../../../gen/ojs/v1/worker_pb.js";
 import {
   CallErrorSchema,
   EnqueueCallSchema,

@@ -8,17 +8,7 @@ import type { NackResult } from "../../model/system.js";
 import type { Writer } from "./buffer.js";
 import { Reader, expectEnd } from "./reader.js";
 import { fieldEnd, readStructBody, writeStringField, writeTimestampField } from "./json.js";
-import {
-  JOB_ERROR_SHAPE,
-  JOB_SHAPE,
-  readJob,
-  readJobError,
-  resultFromStruct,
-  writeJobBody,
-  writeJobErrorBody,
-  writeBoolTrue,
-  writeResultBody,
-} from "./job.js";
+import { JOB_ERROR_SHAPE, JOB_SHAPE, readJob, readJobError, resultFromStruct, writeJobBody, writeJobErrorBody, writeBoolTrue, writeResultBody } from "./job.js";
 import { stateName, stateNumber } from "./enums.js";
 import { LEAF, many, one, shape, type Shape } from "./merge.js";
 import { onceMessage, onceTimestamp, readRepeated, writeEnumField, writeMessageField, writeMessageFields } from "./fields.js";
