@@ -88,7 +88,9 @@ function scalarWireType(t: ScalarType): number {
 export function tagsOf<T extends Message>(schema: GenMessage<T>): Tags<T> {
   const out: Record<string, number> = {};
   for (const f of (schema as DescMessage).fields) out[f.localName] = (f.number << 3) | wireTypeOf(f);
-  return Object.freeze(out) as Tags<T>;
+  // Rebuilt through JSON.parse before freezing: freezing an object grown key by key turns it into a
+  // dictionary (a hash lookup per `case JOB.x`, several times slower); JSON.parse makes a fast one.
+  return Object.freeze(JSON.parse(JSON.stringify(out)) as Record<string, number>) as Tags<T>;
 }
 
 /** The same field with another wire type: a packed field sent unpacked (`withWireType(t, VARINT)`). */
