@@ -24,6 +24,9 @@
  * -0, NaN and ±Infinity travel bit for bit, as with protobuf-es (JSON cannot
  * carry them: over HTTP -0 becomes 0 and the others null).
  *
+ * Adding a field: see README.md in this folder (the checklist). Tags come from
+ * the generated descriptors through tags.ts, never from literals.
+ *
  * Every function is synchronous. Encoders write into shared slabs and return a
  * view of one (no copy, no ArrayBuffer per message): the caller owns the bytes
  * of the view, but `.buffer` holds other messages too.

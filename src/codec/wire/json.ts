@@ -285,8 +285,11 @@ export function readStructBody(r: Reader, end: number, out: JsonObject, depth = 
   return out;
 }
 
-/** Timestamp body to epoch milliseconds, as dateFromTimestamp computes them (finer digits dropped). */
-export function readTimestampMs(r: Reader, end: number): number {
+// The nanos of the last Timestamp or Duration body read (read with its seconds, which are returned).
+let lastNanos = 0;
+
+/** A Timestamp or Duration body (both: 1 seconds, 2 nanos): returns seconds, leaves nanos in lastNanos. */
+function readSecondsNanos(r: Reader, end: number): number {
   let seconds = 0;
   let nanos = 0;
   while (r.pos < end) {
@@ -296,25 +299,23 @@ export function readTimestampMs(r: Reader, end: number): number {
     else r.skip(t);
   }
   expectEnd(r, end);
-  return seconds * 1000 + Math.floor(nanos / 1_000_000);
+  lastNanos = nanos;
+  return seconds;
+}
+
+/** Timestamp body to epoch milliseconds, as dateFromTimestamp computes them (finer digits dropped). */
+export function readTimestampMs(r: Reader, end: number): number {
+  const seconds = readSecondsNanos(r, end);
+  return seconds * 1000 + Math.floor(lastNanos / 1_000_000);
 }
 
 /** Duration body to milliseconds, as msFromDuration computes them. */
 export function readDurationMs(r: Reader, end: number): number {
-  let seconds = 0;
-  let nanos = 0;
-  while (r.pos < end) {
-    const t = r.tag();
-    if (t === 0x08) seconds = r.int64();
-    else if (t === 0x10) nanos = r.uint32() | 0;
-    else r.skip(t);
-  }
-  expectEnd(r, end);
-  return seconds * 1000 + nanos / 1_000_000;
+  const seconds = readSecondsNanos(r, end);
+  return seconds * 1000 + lastNanos / 1_000_000;
 }
 
 /** The end of a length-delimited field whose tag was just read. */
 export function fieldEnd(r: Reader): number {
   return r.len() + r.pos;
 }
-
