@@ -12,7 +12,6 @@ import { fieldEnd, writeInt32Field, writeStringField, writeTag } from "./json.js
 import { JOB_SHAPE, readJob, writeJobBody } from "./job.js";
 import { LEAF, many, one, shape, type Shape } from "./merge.js";
 import { onceMessage, writeMessageField, writeMessageFields } from "./fields.js";
-import { BATCH_ERROR, BATCH_REQUEST, BATCH_RESPONSE, MAP_ENTRY } from "./tags.js";
 
 /** ojs.v1.BatchJobError: why one entry of a batch was refused. */
 export interface WireBatchJobError {
@@ -51,13 +50,13 @@ export function writeEnqueueBatchRequestBody(
   tunnel = true,
 ): void {
   for (let i = 0; i < jobs.length; i++) {
-    writeTag(w, BATCH_REQUEST.jobs);
+    writeTag(w, 0x0a /* BATCH_REQUEST.jobs */);
     const at = w.open();
     writeEnqueueRequestBody(w, jobs[i]!, now, tunnel);
     w.close(at);
   }
   if (defaults) {
-    writeTag(w, BATCH_REQUEST.defaultOptions);
+    writeTag(w, 0x12 /* BATCH_REQUEST.defaultOptions */);
     const at = w.open();
     writeOptionsBody(w, defaults, now, tunnel);
     w.close(at);
@@ -65,8 +64,8 @@ export function writeEnqueueBatchRequestBody(
 }
 
 function writeBatchJobErrorBody(w: Writer, e: WireBatchJobError): void {
-  writeStringField(w, BATCH_ERROR.code, e.code);
-  writeStringField(w, BATCH_ERROR.message, e.message);
+  writeStringField(w, 0x0a /* BATCH_ERROR.code */, e.code);
+  writeStringField(w, 0x12 /* BATCH_ERROR.message */, e.message);
 }
 
 /** `count` defaults to the number of jobs, as the servers set it. */
@@ -76,20 +75,20 @@ export function writeEnqueueBatchResponseBody(
   count: number,
   errors: Readonly<Record<number, WireBatchJobError>> | undefined,
 ): void {
-  writeMessageFields(w, BATCH_RESPONSE.jobs, writeJobBody, jobs);
-  writeInt32Field(w, BATCH_RESPONSE.count, count, "ojs.v1.EnqueueBatchResponse.count");
+  writeMessageFields(w, 0x0a /* BATCH_RESPONSE.jobs */, writeJobBody, jobs);
+  writeInt32Field(w, 0x10 /* BATCH_RESPONSE.count */, count, "ojs.v1.EnqueueBatchResponse.count");
   if (errors) {
     // Object.keys order, as protobuf-es walks the same object: integer keys ascending.
     const keys = Object.keys(errors);
     for (let i = 0; i < keys.length; i++) {
       const e = errors[keys[i] as unknown as number]!;
       const index = Number(keys[i]);
-      writeTag(w, BATCH_RESPONSE.errors);
+      writeTag(w, 0x1a /* BATCH_RESPONSE.errors */);
       const at = w.open();
       // A map entry carries key and value even when zero, as protobuf-es writes it.
-      writeTag(w, MAP_ENTRY.intKey);
+      writeTag(w, 0x08 /* MAP_ENTRY.intKey */);
       w.int32(index | 0);
-      writeMessageField(w, MAP_ENTRY.value, writeBatchJobErrorBody, e);
+      writeMessageField(w, 0x12 /* MAP_ENTRY.value */, writeBatchJobErrorBody, e);
       w.close(at);
     }
   }
@@ -101,8 +100,8 @@ export function readEnqueueBatchRequest(r: Reader, end: number, now: number): En
   let defaultsEnd = 0;
   while (r.pos < end) {
     const t = r.tag();
-    if (t === BATCH_REQUEST.jobs) jobs.push(readEnqueueRequest(r, fieldEnd(r), now));
-    else if (t === BATCH_REQUEST.defaultOptions) {
+    if (t === 0x0a /* BATCH_REQUEST.jobs */) jobs.push(readEnqueueRequest(r, fieldEnd(r), now));
+    else if (t === 0x12 /* BATCH_REQUEST.defaultOptions */) {
       if (defaultsAt >= 0) throw NEEDS_MERGE;
       defaultsEnd = fieldEnd(r);
       defaultsAt = r.pos;
@@ -126,8 +125,8 @@ function readBatchJobError(r: Reader, end: number): WireBatchJobError {
   let message = "";
   while (r.pos < end) {
     const t = r.tag();
-    if (t === BATCH_ERROR.code) code = r.string();
-    else if (t === BATCH_ERROR.message) message = r.string();
+    if (t === 0x0a /* BATCH_ERROR.code */) code = r.string();
+    else if (t === 0x12 /* BATCH_ERROR.message */) message = r.string();
     else r.skip(t);
   }
   expectEnd(r, end);
@@ -140,16 +139,16 @@ export function readEnqueueBatchResponse(r: Reader, end: number): EnqueueBatchRe
   const errors: Record<number, WireBatchJobError> = {};
   while (r.pos < end) {
     const t = r.tag();
-    if (t === BATCH_RESPONSE.jobs) jobs.push(readJob(r, fieldEnd(r)));
-    else if (t === BATCH_RESPONSE.count) count = r.uint32() | 0;
-    else if (t === BATCH_RESPONSE.errors) {
+    if (t === 0x0a /* BATCH_RESPONSE.jobs */) jobs.push(readJob(r, fieldEnd(r)));
+    else if (t === 0x10 /* BATCH_RESPONSE.count */) count = r.uint32() | 0;
+    else if (t === 0x1a /* BATCH_RESPONSE.errors */) {
       const e = fieldEnd(r);
       let index = 0;
       let value: WireBatchJobError | undefined;
       while (r.pos < e) {
         const t2 = r.tag();
-        if (t2 === MAP_ENTRY.intKey) index = r.uint32() | 0;
-        else if (t2 === MAP_ENTRY.value) value = onceMessage(r, value, readBatchJobError);
+        if (t2 === 0x08 /* MAP_ENTRY.intKey */) index = r.uint32() | 0;
+        else if (t2 === 0x12 /* MAP_ENTRY.value */) value = onceMessage(r, value, readBatchJobError);
         else r.skip(t2);
       }
       expectEnd(r, e);

@@ -15,7 +15,6 @@ import { Reader, expectEnd } from "./reader.js";
 import { fieldEnd, readValue, writeDurationField, writeInt32Field, writeStringField, writeTimestampField, writeTag, writeValueField } from "./json.js";
 import { hasKeys, readMetaLifting, setOverride, writeStructOverriding } from "./job.js";
 import { onceDuration, onceMessage, onceTimestamp, writeMessageField } from "./fields.js";
-import { ENQUEUE_REQUEST, OPTIONS } from "./tags.js";
 import { isBackoffStrategy } from "./enums.js";
 import { readRetry, readUnique, RETRY_SHAPE, UNIQUE_SHAPE, writeRetryBody, writeStrings, writeUniqueBody } from "./policies.js";
 import { LEAF, one, shape, type Shape } from "./merge.js";
@@ -49,22 +48,22 @@ export const ENQUEUE_REQUEST_SHAPE: Shape = shape({ 3: one(() => OPTIONS_SHAPE) 
  * an ojs-connect server reads: another server would store them as user meta.
  */
 export function writeOptionsBody(w: Writer, r: EnqueueOptionsFields, now: number, tunnel = true): void {
-  writeStringField(w, OPTIONS.queue, r.queue ?? "");
-  writeInt32Field(w, OPTIONS.priority, r.priority ?? 0, "ojs.v1.EnqueueOptions.priority");
-  if (r.scheduledAt !== undefined) writeTimestampField(w, OPTIONS.delayUntil, r.scheduledAt);
-  if (r.timeout !== undefined) writeDurationField(w, OPTIONS.timeout, r.timeout);
-  if (r.retry !== undefined) writeMessageField(w, OPTIONS.retry, writeRetryBody, r.retry);
-  if (r.unique !== undefined) writeMessageField(w, OPTIONS.unique, writeUniqueBody, r.unique);
+  writeStringField(w, 0x0a /* OPTIONS.queue */, r.queue ?? "");
+  writeInt32Field(w, 0x10 /* OPTIONS.priority */, r.priority ?? 0, "ojs.v1.EnqueueOptions.priority");
+  if (r.scheduledAt !== undefined) writeTimestampField(w, 0x1a /* OPTIONS.delayUntil */, r.scheduledAt);
+  if (r.timeout !== undefined) writeDurationField(w, 0x22 /* OPTIONS.timeout */, r.timeout);
+  if (r.retry !== undefined) writeMessageField(w, 0x2a /* OPTIONS.retry */, writeRetryBody, r.retry);
+  if (r.unique !== undefined) writeMessageField(w, 0x32 /* OPTIONS.unique */, writeUniqueBody, r.unique);
   // Servers that ignore the reserved key still expire the job through ttl.
-  if (r.expiresAt !== undefined) writeDurationField(w, OPTIONS.ttl, Math.max(0, r.expiresAt.getTime() - now));
-  writeStrings(w, OPTIONS.tags, r.tags);
+  if (r.expiresAt !== undefined) writeDurationField(w, 0x3a /* OPTIONS.ttl */, Math.max(0, r.expiresAt.getTime() - now));
+  writeStrings(w, 0x42 /* OPTIONS.tags */, r.tags);
   const strategy = tunnel ? r.retry?.backoffStrategy : undefined;
   const id = tunnel ? r.id : undefined;
   const schema = tunnel ? r.schema : undefined;
   const expires = tunnel && r.expiresAt ? formatInstant(r.expiresAt) : undefined;
   const rateLimit = tunnel && r.rateLimit !== undefined ? rateLimitToJson(r.rateLimit) : undefined;
   if (r.meta !== undefined || id !== undefined || schema !== undefined || expires !== undefined || strategy !== undefined || rateLimit !== undefined) {
-    writeTag(w, OPTIONS.meta);
+    writeTag(w, 0x52 /* OPTIONS.meta */);
     const at = w.open();
     setOverride(0, META_ID, id);
     setOverride(1, META_SCHEMA, schema);
@@ -74,16 +73,16 @@ export function writeOptionsBody(w: Writer, r: EnqueueOptionsFields, now: number
     writeStructOverriding(w, r.meta, 5);
     w.close(at);
   }
-  writeInt32Field(w, OPTIONS.maxAttempts, r.retry?.maxAttempts ?? 0, "ojs.v1.EnqueueOptions.max_attempts");
-  if (r.visibilityTimeout !== undefined) writeDurationField(w, OPTIONS.visibilityTimeout, r.visibilityTimeout);
+  writeInt32Field(w, 0x58 /* OPTIONS.maxAttempts */, r.retry?.maxAttempts ?? 0, "ojs.v1.EnqueueOptions.max_attempts");
+  if (r.visibilityTimeout !== undefined) writeDurationField(w, 0x62 /* OPTIONS.visibilityTimeout */, r.visibilityTimeout);
 }
 
 export function writeEnqueueRequestBody(w: Writer, r: NormalizedJobRequest, now: number, tunnel = true): void {
-  writeStringField(w, ENQUEUE_REQUEST.type, r.type);
+  writeStringField(w, 0x0a /* ENQUEUE_REQUEST.type */, r.type);
   const args = r.args;
-  for (let i = 0; i < args.length; i++) writeValueField(w, ENQUEUE_REQUEST.args, args[i]);
+  for (let i = 0; i < args.length; i++) writeValueField(w, 0x12 /* ENQUEUE_REQUEST.args */, args[i]);
   // requestToProto always sets options, so the field is always there, even empty.
-  writeTag(w, ENQUEUE_REQUEST.options);
+  writeTag(w, 0x1a /* ENQUEUE_REQUEST.options */);
   const at = w.open();
   writeOptionsBody(w, r, now, tunnel);
   w.close(at);
@@ -109,37 +108,37 @@ export function readOptionsInto(r: Reader, end: number, out: EnqueueOptionsField
   while (r.pos < end) {
     const t = r.tag();
     switch (t) {
-      case OPTIONS.queue:
+      case 0x0a /* OPTIONS.queue */:
         queue = r.string();
         break;
-      case OPTIONS.priority:
+      case 0x10 /* OPTIONS.priority */:
         priority = r.uint32() | 0;
         break;
-      case OPTIONS.delayUntil:
+      case 0x1a /* OPTIONS.delayUntil */:
         delayUntil = onceTimestamp(r, delayUntil);
         break;
-      case OPTIONS.timeout:
+      case 0x22 /* OPTIONS.timeout */:
         timeout = onceDuration(r, timeout);
         break;
-      case OPTIONS.retry:
+      case 0x2a /* OPTIONS.retry */:
         retry = onceMessage(r, retry, readRetry);
         break;
-      case OPTIONS.unique:
+      case 0x32 /* OPTIONS.unique */:
         unique = onceMessage(r, unique, readUnique);
         break;
-      case OPTIONS.ttl:
+      case 0x3a /* OPTIONS.ttl */:
         ttl = onceDuration(r, ttl);
         break;
-      case OPTIONS.tags:
+      case 0x42 /* OPTIONS.tags */:
         (tags ??= []).push(r.string());
         break;
-      case OPTIONS.meta:
+      case 0x52 /* OPTIONS.meta */:
         readMetaLifting(r, (meta ??= {}), OPTIONS_RESERVED_META, lifted);
         break;
-      case OPTIONS.maxAttempts:
+      case 0x58 /* OPTIONS.maxAttempts */:
         maxAttempts = r.uint32() | 0;
         break;
-      case OPTIONS.visibilityTimeout:
+      case 0x62 /* OPTIONS.visibilityTimeout */:
         visibilityTimeout = onceDuration(r, visibilityTimeout);
         break;
       default:
@@ -182,13 +181,13 @@ export function readEnqueueRequest(r: Reader, end: number, now: number): Normali
   while (r.pos < end) {
     const t = r.tag();
     switch (t) {
-      case ENQUEUE_REQUEST.type:
+      case 0x0a /* ENQUEUE_REQUEST.type */:
         type = r.string();
         break;
-      case ENQUEUE_REQUEST.args:
+      case 0x12 /* ENQUEUE_REQUEST.args */:
         args.push(readValue(r, fieldEnd(r), null));
         break;
-      case ENQUEUE_REQUEST.options:
+      case 0x1a /* ENQUEUE_REQUEST.options */:
         // Options are read after the loop so that they land after type and args, whatever the field order.
         if (optionsAt >= 0) throw NEEDS_MERGE;
         optionsEnd = fieldEnd(r);

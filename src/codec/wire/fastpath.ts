@@ -13,19 +13,6 @@ import { ENQUEUE_REQUEST_SHAPE, readEnqueueRequest, writeEnqueueRequestBody } fr
 import { fieldEnd, writeStringField, writeTag } from "./json.js";
 import { onceMessage, readRepeated, writeMessageField, writeMessageFields } from "./fields.js";
 import { writeBoolTrue } from "./job.js";
-import {
-  CALL_ERROR,
-  ENQUEUE_CALL,
-  ENQUEUE_OUTCOME,
-  ENQUEUE_STREAM_REQUEST,
-  ENQUEUE_STREAM_RESPONSE,
-  MAP_ENTRY,
-  SETTLE_CALL,
-  SETTLE_OUTCOME,
-  SETTLE_STREAM_REQUEST,
-  SETTLE_STREAM_RESPONSE,
-  STARTED_REQUEST,
-} from "./tags.js";
 import { JOB_SHAPE, readJob, writeJobBody } from "./job.js";
 import { LEAF, many, one, shape, type Shape } from "./merge.js";
 import {
@@ -98,19 +85,19 @@ function writeSeq(w: Writer, tag: number, seq: number): void {
 }
 
 export function writeCallErrorBody(w: Writer, e: WireCallError): void {
-  writeStringField(w, CALL_ERROR.code, e.code);
-  writeStringField(w, CALL_ERROR.message, e.message);
-  if (e.retryable) writeBoolTrue(w, CALL_ERROR.retryable);
+  writeStringField(w, 0x0a /* CALL_ERROR.code */, e.code);
+  writeStringField(w, 0x12 /* CALL_ERROR.message */, e.message);
+  if (e.retryable) writeBoolTrue(w, 0x18 /* CALL_ERROR.retryable */);
   const details = e.details;
   if (details) {
     const keys = Object.keys(details);
     for (let i = 0; i < keys.length; i++) {
       // A map entry carries key and value even when empty, as protobuf-es writes it.
-      writeTag(w, CALL_ERROR.details);
+      writeTag(w, 0x22 /* CALL_ERROR.details */);
       const at = w.open();
-      writeTag(w, MAP_ENTRY.key);
+      writeTag(w, 0x0a /* MAP_ENTRY.key */);
       w.string(keys[i]!);
-      writeTag(w, MAP_ENTRY.value);
+      writeTag(w, 0x12 /* MAP_ENTRY.value */);
       w.string(details[keys[i]!]!);
       w.close(at);
     }
@@ -118,13 +105,13 @@ export function writeCallErrorBody(w: Writer, e: WireCallError): void {
 }
 
 function writeStartedBody(w: Writer, started: { jobId: string }): void {
-  writeStringField(w, STARTED_REQUEST.jobId, started.jobId);
+  writeStringField(w, 0x0a /* STARTED_REQUEST.jobId */, started.jobId);
 }
 
 function writeEnqueueCallBody(w: Writer, c: EnqueueCall): void {
-  writeSeq(w, ENQUEUE_CALL.seq, c.seq);
+  writeSeq(w, 0x08 /* ENQUEUE_CALL.seq */, c.seq);
   if (c.request) {
-    writeTag(w, ENQUEUE_CALL.request);
+    writeTag(w, 0x12 /* ENQUEUE_CALL.request */);
     const at = w.open();
     writeEnqueueRequestBody(w, c.request, encodeNow);
     w.close(at);
@@ -132,27 +119,27 @@ function writeEnqueueCallBody(w: Writer, c: EnqueueCall): void {
 }
 
 function writeEnqueueOutcomeBody(w: Writer, o: EnqueueOutcome): void {
-  writeSeq(w, ENQUEUE_OUTCOME.seq, o.seq);
-  if (o.job) writeMessageField(w, ENQUEUE_OUTCOME.job, writeJobBody, o.job);
-  else if (o.error) writeMessageField(w, ENQUEUE_OUTCOME.error, writeCallErrorBody, o.error);
+  writeSeq(w, 0x08 /* ENQUEUE_OUTCOME.seq */, o.seq);
+  if (o.job) writeMessageField(w, 0x12 /* ENQUEUE_OUTCOME.job */, writeJobBody, o.job);
+  else if (o.error) writeMessageField(w, 0x1a /* ENQUEUE_OUTCOME.error */, writeCallErrorBody, o.error);
 }
 
 function writeSettleCallBody(w: Writer, c: SettleCall): void {
-  writeSeq(w, SETTLE_CALL.seq, c.seq);
-  if (c.ack) writeMessageField(w, SETTLE_CALL.ack, writeAckRequestBody, c.ack);
-  else if (c.nack) writeMessageField(w, SETTLE_CALL.nack, writeNackRequestBody, c.nack);
-  writeStringField(w, SETTLE_CALL.workerId, c.workerId ?? "");
+  writeSeq(w, 0x08 /* SETTLE_CALL.seq */, c.seq);
+  if (c.ack) writeMessageField(w, 0x12 /* SETTLE_CALL.ack */, writeAckRequestBody, c.ack);
+  else if (c.nack) writeMessageField(w, 0x1a /* SETTLE_CALL.nack */, writeNackRequestBody, c.nack);
+  writeStringField(w, 0x22 /* SETTLE_CALL.workerId */, c.workerId ?? "");
   // started after worker_id: in field-number order, as protobuf-es writes it.
-  if (c.started) writeMessageField(w, SETTLE_CALL.started, writeStartedBody, c.started);
+  if (c.started) writeMessageField(w, 0x2a /* SETTLE_CALL.started */, writeStartedBody, c.started);
 }
 
 function writeSettleOutcomeBody(w: Writer, o: SettleOutcome): void {
-  writeSeq(w, SETTLE_OUTCOME.seq, o.seq);
-  if (o.ack) writeMessageField(w, SETTLE_OUTCOME.ack, writeAckResponseBody, o.ack);
-  else if (o.nack) writeMessageField(w, SETTLE_OUTCOME.nack, writeNackResponseBody, o.nack);
-  else if (o.error) writeMessageField(w, SETTLE_OUTCOME.error, writeCallErrorBody, o.error);
+  writeSeq(w, 0x08 /* SETTLE_OUTCOME.seq */, o.seq);
+  if (o.ack) writeMessageField(w, 0x12 /* SETTLE_OUTCOME.ack */, writeAckResponseBody, o.ack);
+  else if (o.nack) writeMessageField(w, 0x1a /* SETTLE_OUTCOME.nack */, writeNackResponseBody, o.nack);
+  else if (o.error) writeMessageField(w, 0x22 /* SETTLE_OUTCOME.error */, writeCallErrorBody, o.error);
   else if (o.started) {
-    writeTag(w, SETTLE_OUTCOME.started);
+    writeTag(w, 0x2a /* SETTLE_OUTCOME.started */);
     w.byte(0); // an empty StartedResponse
   }
 }
@@ -162,19 +149,19 @@ let encodeNow = 0;
 
 export function writeEnqueueStreamRequestBody(w: Writer, calls: readonly EnqueueCall[], now: number): void {
   encodeNow = now;
-  writeMessageFields(w, ENQUEUE_STREAM_REQUEST.calls, writeEnqueueCallBody, calls);
+  writeMessageFields(w, 0x0a /* ENQUEUE_STREAM_REQUEST.calls */, writeEnqueueCallBody, calls);
 }
 
 export function writeEnqueueStreamResponseBody(w: Writer, outcomes: readonly EnqueueOutcome[]): void {
-  writeMessageFields(w, ENQUEUE_STREAM_RESPONSE.outcomes, writeEnqueueOutcomeBody, outcomes);
+  writeMessageFields(w, 0x0a /* ENQUEUE_STREAM_RESPONSE.outcomes */, writeEnqueueOutcomeBody, outcomes);
 }
 
 export function writeSettleStreamRequestBody(w: Writer, calls: readonly SettleCall[]): void {
-  writeMessageFields(w, SETTLE_STREAM_REQUEST.calls, writeSettleCallBody, calls);
+  writeMessageFields(w, 0x0a /* SETTLE_STREAM_REQUEST.calls */, writeSettleCallBody, calls);
 }
 
 export function writeSettleStreamResponseBody(w: Writer, outcomes: readonly SettleOutcome[]): void {
-  writeMessageFields(w, SETTLE_STREAM_RESPONSE.outcomes, writeSettleOutcomeBody, outcomes);
+  writeMessageFields(w, 0x0a /* SETTLE_STREAM_RESPONSE.outcomes */, writeSettleOutcomeBody, outcomes);
 }
 
 // --- decode -----------------------------------------------------------------------
@@ -187,23 +174,23 @@ export function readCallError(r: Reader, end: number): WireCallError {
   while (r.pos < end) {
     const t = r.tag();
     switch (t) {
-      case CALL_ERROR.code:
+      case 0x0a /* CALL_ERROR.code */:
         code = r.string();
         break;
-      case CALL_ERROR.message:
+      case 0x12 /* CALL_ERROR.message */:
         message = r.string();
         break;
-      case CALL_ERROR.retryable:
+      case 0x18 /* CALL_ERROR.retryable */:
         retryable = r.bool();
         break;
-      case CALL_ERROR.details: {
+      case 0x22 /* CALL_ERROR.details */: {
         const e = fieldEnd(r);
         let k = "";
         let v = "";
         while (r.pos < e) {
           const t2 = r.tag();
-          if (t2 === MAP_ENTRY.key) k = r.string();
-          else if (t2 === MAP_ENTRY.value) v = r.string();
+          if (t2 === 0x0a /* MAP_ENTRY.key */) k = r.string();
+          else if (t2 === 0x12 /* MAP_ENTRY.value */) v = r.string();
           else r.skip(t2);
         }
         expectEnd(r, e);
@@ -234,8 +221,8 @@ function readEnqueueCall(r: Reader, end: number): EnqueueCall {
   let request: NormalizedJobRequest | undefined;
   while (r.pos < end) {
     const t = r.tag();
-    if (t === ENQUEUE_CALL.seq) seq = r.uint32();
-    else if (t === ENQUEUE_CALL.request) request = onceMessage(r, request, readEnqueueRequestNow);
+    if (t === 0x08 /* ENQUEUE_CALL.seq */) seq = r.uint32();
+    else if (t === 0x12 /* ENQUEUE_CALL.request */) request = onceMessage(r, request, readEnqueueRequestNow);
     else r.skip(t);
   }
   expectEnd(r, end);
@@ -244,7 +231,7 @@ function readEnqueueCall(r: Reader, end: number): EnqueueCall {
 
 export function readEnqueueStreamRequest(r: Reader, end: number, now: number): EnqueueCall[] {
   decodeNow = now;
-  return readRepeated(r, end, ENQUEUE_STREAM_REQUEST.calls, readEnqueueCall);
+  return readRepeated(r, end, 0x0a /* ENQUEUE_STREAM_REQUEST.calls */, readEnqueueCall);
 }
 
 function readEnqueueOutcome(r: Reader, end: number): EnqueueOutcome {
@@ -253,11 +240,11 @@ function readEnqueueOutcome(r: Reader, end: number): EnqueueOutcome {
   let error: WireCallError | undefined;
   while (r.pos < end) {
     const t = r.tag();
-    if (t === ENQUEUE_OUTCOME.seq) seq = r.uint32();
-    else if (t === ENQUEUE_OUTCOME.job || t === ENQUEUE_OUTCOME.error) {
+    if (t === 0x08 /* ENQUEUE_OUTCOME.seq */) seq = r.uint32();
+    else if (t === 0x12 /* ENQUEUE_OUTCOME.job */ || t === 0x1a /* ENQUEUE_OUTCOME.error */) {
       // A second member of the oneof (merge or replace): merge.ts sorts it out.
       if (job || error) throw NEEDS_MERGE;
-      if (t === ENQUEUE_OUTCOME.job) job = readJob(r, fieldEnd(r));
+      if (t === 0x12 /* ENQUEUE_OUTCOME.job */) job = readJob(r, fieldEnd(r));
       else error = readCallError(r, fieldEnd(r));
     } else r.skip(t);
   }
@@ -266,14 +253,14 @@ function readEnqueueOutcome(r: Reader, end: number): EnqueueOutcome {
 }
 
 export function readEnqueueStreamResponse(r: Reader, end: number): EnqueueOutcome[] {
-  return readRepeated(r, end, ENQUEUE_STREAM_RESPONSE.outcomes, readEnqueueOutcome);
+  return readRepeated(r, end, 0x0a /* ENQUEUE_STREAM_RESPONSE.outcomes */, readEnqueueOutcome);
 }
 
 function readStarted(r: Reader, end: number): { jobId: string } {
   let jobId = "";
   while (r.pos < end) {
     const t = r.tag();
-    if (t === STARTED_REQUEST.jobId) jobId = r.string();
+    if (t === 0x0a /* STARTED_REQUEST.jobId */) jobId = r.string();
     else r.skip(t);
   }
   expectEnd(r, end);
@@ -289,19 +276,19 @@ function readSettleCall(r: Reader, end: number): SettleCall {
   while (r.pos < end) {
     const t = r.tag();
     switch (t) {
-      case SETTLE_CALL.seq:
+      case 0x08 /* SETTLE_CALL.seq */:
         seq = r.uint32();
         break;
-      case SETTLE_CALL.workerId:
+      case 0x22 /* SETTLE_CALL.workerId */:
         workerId = r.string();
         break;
-      case SETTLE_CALL.ack:
-      case SETTLE_CALL.nack:
-      case SETTLE_CALL.started:
+      case 0x12 /* SETTLE_CALL.ack */:
+      case 0x1a /* SETTLE_CALL.nack */:
+      case 0x2a /* SETTLE_CALL.started */:
         // A second member of the oneof (merge or replace): merge.ts sorts it out.
         if (ack || nack || started) throw NEEDS_MERGE;
-        if (t === SETTLE_CALL.ack) ack = readAckRequest(r, fieldEnd(r));
-        else if (t === SETTLE_CALL.nack) nack = readNackRequest(r, fieldEnd(r));
+        if (t === 0x12 /* SETTLE_CALL.ack */) ack = readAckRequest(r, fieldEnd(r));
+        else if (t === 0x1a /* SETTLE_CALL.nack */) nack = readNackRequest(r, fieldEnd(r));
         else started = readStarted(r, fieldEnd(r));
         break;
       default:
@@ -315,7 +302,7 @@ function readSettleCall(r: Reader, end: number): SettleCall {
 }
 
 export function readSettleStreamRequest(r: Reader, end: number): SettleCall[] {
-  return readRepeated(r, end, SETTLE_STREAM_REQUEST.calls, readSettleCall);
+  return readRepeated(r, end, 0x0a /* SETTLE_STREAM_REQUEST.calls */, readSettleCall);
 }
 
 function skipMessage(r: Reader, end: number): true {
@@ -333,17 +320,17 @@ function readSettleOutcome(r: Reader, end: number): SettleOutcome {
   while (r.pos < end) {
     const t = r.tag();
     switch (t) {
-      case SETTLE_OUTCOME.seq:
+      case 0x08 /* SETTLE_OUTCOME.seq */:
         seq = r.uint32();
         break;
-      case SETTLE_OUTCOME.ack:
-      case SETTLE_OUTCOME.nack:
-      case SETTLE_OUTCOME.error:
-      case SETTLE_OUTCOME.started:
+      case 0x12 /* SETTLE_OUTCOME.ack */:
+      case 0x1a /* SETTLE_OUTCOME.nack */:
+      case 0x22 /* SETTLE_OUTCOME.error */:
+      case 0x2a /* SETTLE_OUTCOME.started */:
         if (ack || nack || error || started) throw NEEDS_MERGE;
-        if (t === SETTLE_OUTCOME.ack) ack = readAckResponse(r, fieldEnd(r));
-        else if (t === SETTLE_OUTCOME.nack) nack = readNackResponse(r, fieldEnd(r));
-        else if (t === SETTLE_OUTCOME.error) error = readCallError(r, fieldEnd(r));
+        if (t === 0x12 /* SETTLE_OUTCOME.ack */) ack = readAckResponse(r, fieldEnd(r));
+        else if (t === 0x1a /* SETTLE_OUTCOME.nack */) nack = readNackResponse(r, fieldEnd(r));
+        else if (t === 0x22 /* SETTLE_OUTCOME.error */) error = readCallError(r, fieldEnd(r));
         else started = skipMessage(r, fieldEnd(r)); // an empty StartedResponse
         break;
       default:
@@ -355,5 +342,5 @@ function readSettleOutcome(r: Reader, end: number): SettleOutcome {
 }
 
 export function readSettleStreamResponse(r: Reader, end: number): SettleOutcome[] {
-  return readRepeated(r, end, SETTLE_STREAM_RESPONSE.outcomes, readSettleOutcome);
+  return readRepeated(r, end, 0x0a /* SETTLE_STREAM_RESPONSE.outcomes */, readSettleOutcome);
 }

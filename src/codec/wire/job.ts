@@ -32,7 +32,6 @@ import {
 import { LEAF, many, one, shape, type Shape } from "./merge.js";
 import { stateName, stateNumber } from "./enums.js";
 import { onceDuration, onceMessage, onceTimestamp, writeEnumField, writeMessageField, writeMessageFields } from "./fields.js";
-import { JOB, JOB_ERROR, MAP_ENTRY } from "./tags.js";
 import { readRetry, readUnique, RETRY_SHAPE, UNIQUE_SHAPE, writeRetryBody, writeStrings, writeUniqueBody } from "./policies.js";
 
 // Same strings as RESERVED_META in ../proto.ts (not imported: that module pulls in every generated schema).
@@ -119,24 +118,24 @@ export function writeResultBody(w: Writer, result: JsonValue): void {
 
 /** jobErrorToProto: retryable, attempt and backtrace default to their zero values. */
 export function writeJobErrorBody(w: Writer, e: JobError): void {
-  writeStringField(w, JOB_ERROR.code, e.code);
-  writeStringField(w, JOB_ERROR.message, e.message);
-  if (e.retryable) writeBoolTrue(w, JOB_ERROR.retryable);
-  writeInt32Field(w, JOB_ERROR.attempt, e.attempt ?? 0, "ojs.v1.JobError.attempt");
-  if (e.occurredAt) writeTimestampField(w, JOB_ERROR.occurredAt, e.occurredAt);
-  writeStringField(w, JOB_ERROR.backtrace, e.backtrace ?? "");
-  if (e.details) writeStructField(w, JOB_ERROR.details, e.details);
+  writeStringField(w, 0x0a /* JOB_ERROR.code */, e.code);
+  writeStringField(w, 0x12 /* JOB_ERROR.message */, e.message);
+  if (e.retryable) writeBoolTrue(w, 0x18 /* JOB_ERROR.retryable */);
+  writeInt32Field(w, 0x20 /* JOB_ERROR.attempt */, e.attempt ?? 0, "ojs.v1.JobError.attempt");
+  if (e.occurredAt) writeTimestampField(w, 0x2a /* JOB_ERROR.occurredAt */, e.occurredAt);
+  writeStringField(w, 0x32 /* JOB_ERROR.backtrace */, e.backtrace ?? "");
+  if (e.details) writeStructField(w, 0x3a /* JOB_ERROR.details */, e.details);
 }
 
 export function writeJobBody(w: Writer, j: Job): void {
-  writeStringField(w, JOB.id, j.id);
-  writeStringField(w, JOB.type, j.type);
-  writeStringField(w, JOB.queue, j.queue);
+  writeStringField(w, 0x0a /* JOB.id */, j.id);
+  writeStringField(w, 0x12 /* JOB.type */, j.type);
+  writeStringField(w, 0x1a /* JOB.queue */, j.queue);
   const args = j.args;
-  for (let i = 0; i < args.length; i++) writeValueField(w, JOB.args, args[i]);
+  for (let i = 0; i < args.length; i++) writeValueField(w, 0x22 /* JOB.args */, args[i]);
   // meta (present whenever the job has one, i.e. always), with the fields the proto lacks under reserved keys.
   if (j.meta !== undefined || j.parentResults !== undefined || j.retryDelayMs !== undefined) {
-    writeTag(w, JOB.meta);
+    writeTag(w, 0x2a /* JOB.meta */);
     const at = w.open();
     setOverride(0, META_PARENT_RESULTS, j.parentResults);
     setOverride(1, META_RETRY_DELAY_MS, j.retryDelayMs);
@@ -144,27 +143,27 @@ export function writeJobBody(w: Writer, j: Job): void {
     w.close(at);
   }
   // An unknown state goes out as UNSPECIFIED (no field), as jobToProto's lookup makes it.
-  writeEnumField(w, JOB.state, stateNumber(j.state));
-  writeInt32Field(w, JOB.priority, j.priority, "ojs.v1.Job.priority");
-  writeInt32Field(w, JOB.attempt, j.attempt, "ojs.v1.Job.attempt");
-  writeInt32Field(w, JOB.maxAttempts, j.maxAttempts ?? 0, "ojs.v1.Job.max_attempts");
-  if (j.retry) writeMessageField(w, JOB.retryPolicy, writeRetryBody, j.retry);
-  if (j.unique) writeMessageField(w, JOB.uniquePolicy, writeUniqueBody, j.unique);
-  if (j.result !== undefined) writeMessageField(w, JOB.result, writeResultBody, j.result);
-  writeMessageFields(w, JOB.errors, writeJobErrorBody, j.errors);
-  if (j.createdAt) writeTimestampField(w, JOB.createdAt, j.createdAt);
-  if (j.enqueuedAt) writeTimestampField(w, JOB.enqueuedAt, j.enqueuedAt);
-  if (j.scheduledAt) writeTimestampField(w, JOB.scheduledAt, j.scheduledAt);
-  if (j.startedAt) writeTimestampField(w, JOB.startedAt, j.startedAt);
+  writeEnumField(w, 0x30 /* JOB.state */, stateNumber(j.state));
+  writeInt32Field(w, 0x38 /* JOB.priority */, j.priority, "ojs.v1.Job.priority");
+  writeInt32Field(w, 0x40 /* JOB.attempt */, j.attempt, "ojs.v1.Job.attempt");
+  writeInt32Field(w, 0x48 /* JOB.maxAttempts */, j.maxAttempts ?? 0, "ojs.v1.Job.max_attempts");
+  if (j.retry) writeMessageField(w, 0x52 /* JOB.retryPolicy */, writeRetryBody, j.retry);
+  if (j.unique) writeMessageField(w, 0x5a /* JOB.uniquePolicy */, writeUniqueBody, j.unique);
+  if (j.result !== undefined) writeMessageField(w, 0x62 /* JOB.result */, writeResultBody, j.result);
+  writeMessageFields(w, 0x6a /* JOB.errors */, writeJobErrorBody, j.errors);
+  if (j.createdAt) writeTimestampField(w, 0x72 /* JOB.createdAt */, j.createdAt);
+  if (j.enqueuedAt) writeTimestampField(w, 0x7a /* JOB.enqueuedAt */, j.enqueuedAt);
+  if (j.scheduledAt) writeTimestampField(w, 0x82 /* JOB.scheduledAt */, j.scheduledAt);
+  if (j.startedAt) writeTimestampField(w, 0x8a /* JOB.startedAt */, j.startedAt);
   // One "finished" timestamp in the proto: a cancelled job's cancelledAt rides in it.
   const finished = j.completedAt ?? (j.state === "cancelled" ? j.cancelledAt : undefined);
-  if (finished) writeTimestampField(w, JOB.completedAt, finished);
-  if (j.expiresAt) writeTimestampField(w, JOB.expiresAt, j.expiresAt);
-  if (j.timeout !== undefined) writeDurationField(w, JOB.timeout, j.timeout);
-  if (j.visibilityTimeout !== undefined) writeDurationField(w, JOB.visibilityTimeout, j.visibilityTimeout);
-  writeStrings(w, JOB.tags, j.tags);
-  writeStringField(w, JOB.workflowId, j.workflowId ?? "");
-  writeStringField(w, JOB.specversion, j.specversion);
+  if (finished) writeTimestampField(w, 0x92 /* JOB.completedAt */, finished);
+  if (j.expiresAt) writeTimestampField(w, 0x9a /* JOB.expiresAt */, j.expiresAt);
+  if (j.timeout !== undefined) writeDurationField(w, 0xa2 /* JOB.timeout */, j.timeout);
+  if (j.visibilityTimeout !== undefined) writeDurationField(w, 0xaa /* JOB.visibilityTimeout */, j.visibilityTimeout);
+  writeStrings(w, 0xb2 /* JOB.tags */, j.tags);
+  writeStringField(w, 0xc2 /* JOB.workflowId */, j.workflowId ?? "");
+  writeStringField(w, 0xca /* JOB.specversion */, j.specversion);
 }
 
 /** A bool field set to true (proto3 leaves false out). */
@@ -182,7 +181,7 @@ export function readMetaLifting(r: Reader, meta: JsonObject, reserved: readonly 
   const e = fieldEnd(r);
   outer: while (r.pos < e) {
     const t = r.tag();
-    if (t !== MAP_ENTRY.key) {
+    if (t !== 0x0a /* MAP_ENTRY.key */) {
       r.skip(t);
       continue;
     }
@@ -230,25 +229,25 @@ export function readJobError(r: Reader, end: number): JobError {
   while (r.pos < end) {
     const t = r.tag();
     switch (t) {
-      case JOB_ERROR.code:
+      case 0x0a /* JOB_ERROR.code */:
         code = r.string();
         break;
-      case JOB_ERROR.message:
+      case 0x12 /* JOB_ERROR.message */:
         message = r.string();
         break;
-      case JOB_ERROR.retryable:
+      case 0x18 /* JOB_ERROR.retryable */:
         retryable = r.bool();
         break;
-      case JOB_ERROR.attempt:
+      case 0x20 /* JOB_ERROR.attempt */:
         attempt = r.uint32() | 0;
         break;
-      case JOB_ERROR.occurredAt:
+      case 0x2a /* JOB_ERROR.occurredAt */:
         occurredAt = onceTimestamp(r, occurredAt);
         break;
-      case JOB_ERROR.backtrace:
+      case 0x32 /* JOB_ERROR.backtrace */:
         backtrace = r.string();
         break;
-      case JOB_ERROR.details:
+      case 0x3a /* JOB_ERROR.details */:
         details = readStructBody(r, fieldEnd(r), details ?? {});
         break;
       default:
@@ -294,76 +293,76 @@ export function readJob(r: Reader, end: number): Job {
   while (r.pos < end) {
     const t = r.tag();
     switch (t) {
-      case JOB.id:
+      case 0x0a /* JOB.id */:
         id = r.string();
         break;
-      case JOB.type:
+      case 0x12 /* JOB.type */:
         type = r.string();
         break;
-      case JOB.queue:
+      case 0x1a /* JOB.queue */:
         queue = r.string();
         break;
-      case JOB.args:
+      case 0x22 /* JOB.args */:
         args.push(readValue(r, fieldEnd(r), null));
         break;
-      case JOB.meta:
+      case 0x2a /* JOB.meta */:
         readMetaLifting(r, (meta ??= {}), JOB_RESERVED_META, lifted);
         break;
-      case JOB.state:
+      case 0x30 /* JOB.state */:
         state = r.uint32() | 0;
         break;
-      case JOB.priority:
+      case 0x38 /* JOB.priority */:
         priority = r.uint32() | 0;
         break;
-      case JOB.attempt:
+      case 0x40 /* JOB.attempt */:
         attempt = r.uint32() | 0;
         break;
-      case JOB.maxAttempts:
+      case 0x48 /* JOB.maxAttempts */:
         maxAttempts = r.uint32() | 0;
         break;
-      case JOB.retryPolicy:
+      case 0x52 /* JOB.retryPolicy */:
         retry = onceMessage(r, retry, readRetry);
         break;
-      case JOB.uniquePolicy:
+      case 0x5a /* JOB.uniquePolicy */:
         unique = onceMessage(r, unique, readUnique);
         break;
-      case JOB.result:
+      case 0x62 /* JOB.result */:
         result = readStructBody(r, fieldEnd(r), result ?? {});
         break;
-      case JOB.errors:
+      case 0x6a /* JOB.errors */:
         errors.push(readJobError(r, fieldEnd(r)));
         break;
-      case JOB.createdAt:
+      case 0x72 /* JOB.createdAt */:
         createdAt = onceTimestamp(r, createdAt);
         break;
-      case JOB.enqueuedAt:
+      case 0x7a /* JOB.enqueuedAt */:
         enqueuedAt = onceTimestamp(r, enqueuedAt);
         break;
-      case JOB.scheduledAt:
+      case 0x82 /* JOB.scheduledAt */:
         scheduledAt = onceTimestamp(r, scheduledAt);
         break;
-      case JOB.startedAt:
+      case 0x8a /* JOB.startedAt */:
         startedAt = onceTimestamp(r, startedAt);
         break;
-      case JOB.completedAt:
+      case 0x92 /* JOB.completedAt */:
         completedAt = onceTimestamp(r, completedAt);
         break;
-      case JOB.expiresAt:
+      case 0x9a /* JOB.expiresAt */:
         expiresAt = onceTimestamp(r, expiresAt);
         break;
-      case JOB.timeout:
+      case 0xa2 /* JOB.timeout */:
         timeout = onceDuration(r, timeout);
         break;
-      case JOB.visibilityTimeout:
+      case 0xaa /* JOB.visibilityTimeout */:
         visibilityTimeout = onceDuration(r, visibilityTimeout);
         break;
-      case JOB.tags:
+      case 0xb2 /* JOB.tags */:
         tags.push(r.string());
         break;
-      case JOB.workflowId:
+      case 0xc2 /* JOB.workflowId */:
         workflowId = r.string();
         break;
-      case JOB.specversion:
+      case 0xca /* JOB.specversion */:
         specversion = r.string();
         break;
       default:

@@ -11,10 +11,6 @@ import { CONFLICT_NAMES, conflictNumber, requireStateNumber, stateName } from ".
 import { fieldEnd, writeDurationField, writeInt32Field, writeStringField, writeTag } from "./json.js";
 import { LEAF, one, shape, type Shape } from "./merge.js";
 import { onceDuration, writeEnumField } from "./fields.js";
-import { RETRY, UNIQUE, VARINT, withWireType } from "./tags.js";
-
-// UniquePolicy.states sent unpacked (proto2 style): one varint per element.
-const UNIQUE_STATES_UNPACKED = withWireType(UNIQUE.states, VARINT);
 
 /** Where RetryPolicy has message fields (for merge.ts). */
 export const RETRY_SHAPE: Shape = shape({ 2: one(() => LEAF), 4: one(() => LEAF) });
@@ -23,36 +19,36 @@ export const UNIQUE_SHAPE: Shape = shape({ 2: one(() => LEAF) });
 
 /** retryToProto: unset jitter goes out as true (the spec default), since proto3 cannot say "unset". */
 export function writeRetryBody(w: Writer, p: RetryPolicy): void {
-  writeInt32Field(w, RETRY.maxAttempts, p.maxAttempts ?? 0, "ojs.v1.RetryPolicy.max_attempts");
-  if (p.initialInterval !== undefined) writeDurationField(w, RETRY.initialInterval, p.initialInterval);
+  writeInt32Field(w, 0x08 /* RETRY.maxAttempts */, p.maxAttempts ?? 0, "ojs.v1.RetryPolicy.max_attempts");
+  if (p.initialInterval !== undefined) writeDurationField(w, 0x12 /* RETRY.initialInterval */, p.initialInterval);
   const coefficient = p.backoffCoefficient ?? 0;
   if (coefficient !== 0) {
-    writeTag(w, RETRY.backoffCoefficient);
+    writeTag(w, 0x19 /* RETRY.backoffCoefficient */);
     w.double(coefficient);
   }
-  if (p.maxInterval !== undefined) writeDurationField(w, RETRY.maxInterval, p.maxInterval);
+  if (p.maxInterval !== undefined) writeDurationField(w, 0x22 /* RETRY.maxInterval */, p.maxInterval);
   if (p.jitter ?? true) {
-    writeTag(w, RETRY.jitter);
+    writeTag(w, 0x28 /* RETRY.jitter */);
     w.byte(1);
   }
-  writeStrings(w, RETRY.nonRetryableErrors, p.nonRetryableErrors);
-  writeStringField(w, RETRY.onExhaustion, p.onExhaustion ?? "");
+  writeStrings(w, 0x32 /* RETRY.nonRetryableErrors */, p.nonRetryableErrors);
+  writeStringField(w, 0x3a /* RETRY.onExhaustion */, p.onExhaustion ?? "");
 }
 
 export function writeUniqueBody(w: Writer, u: UniquePolicy): void {
-  writeStrings(w, UNIQUE.key, u.keys);
-  if (u.period !== undefined) writeDurationField(w, UNIQUE.period, u.period);
-  writeEnumField(w, UNIQUE.onConflict, conflictNumber(u.onConflict));
+  writeStrings(w, 0x0a /* UNIQUE.key */, u.keys);
+  if (u.period !== undefined) writeDurationField(w, 0x12 /* UNIQUE.period */, u.period);
+  writeEnumField(w, 0x18 /* UNIQUE.onConflict */, conflictNumber(u.onConflict));
   const states = u.states;
   if (states && states.length > 0) {
     // Packed (proto3's default for repeated enums); every number fits one byte.
-    writeTag(w, UNIQUE.states);
+    writeTag(w, 0x22 /* UNIQUE.states */);
     const at = w.open();
     for (let i = 0; i < states.length; i++) w.byte(requireStateNumber(states[i]!, "ojs.v1.UniquePolicy.states"));
     w.close(at);
   }
-  writeStrings(w, UNIQUE.argsKeys, u.argsKeys);
-  writeStrings(w, UNIQUE.metaKeys, u.metaKeys);
+  writeStrings(w, 0x2a /* UNIQUE.argsKeys */, u.argsKeys);
+  writeStrings(w, 0x32 /* UNIQUE.metaKeys */, u.metaKeys);
 }
 
 /** A repeated string field: one tag and string per element. */
@@ -75,25 +71,25 @@ export function readRetry(r: Reader, end: number): RetryPolicy {
   while (r.pos < end) {
     const t = r.tag();
     switch (t) {
-      case RETRY.maxAttempts:
+      case 0x08 /* RETRY.maxAttempts */:
         maxAttempts = r.uint32() | 0;
         break;
-      case RETRY.initialInterval:
+      case 0x12 /* RETRY.initialInterval */:
         initial = onceDuration(r, initial);
         break;
-      case RETRY.backoffCoefficient:
+      case 0x19 /* RETRY.backoffCoefficient */:
         coefficient = r.double();
         break;
-      case RETRY.maxInterval:
+      case 0x22 /* RETRY.maxInterval */:
         maxInterval = onceDuration(r, maxInterval);
         break;
-      case RETRY.jitter:
+      case 0x28 /* RETRY.jitter */:
         jitter = r.bool();
         break;
-      case RETRY.nonRetryableErrors:
+      case 0x32 /* RETRY.nonRetryableErrors */:
         (nre ??= []).push(r.string());
         break;
-      case RETRY.onExhaustion:
+      case 0x3a /* RETRY.onExhaustion */:
         onExhaustion = r.string();
         break;
       default:
@@ -122,22 +118,22 @@ export function readUnique(r: Reader, end: number): UniquePolicy {
   while (r.pos < end) {
     const t = r.tag();
     switch (t) {
-      case UNIQUE.key:
+      case 0x0a /* UNIQUE.key */:
         (keys ??= []).push(r.string());
         break;
-      case UNIQUE.period:
+      case 0x12 /* UNIQUE.period */:
         period = onceDuration(r, period);
         break;
-      case UNIQUE.onConflict:
+      case 0x18 /* UNIQUE.onConflict */:
         conflict = r.uint32() | 0;
         break;
-      case UNIQUE_STATES_UNPACKED: {
+      case 0x20 /* UNIQUE.states unpacked */: {
         // Unpacked (proto2 style): one varint per element. Unknown numbers are dropped, as uniqueFromProto does.
         const s = stateName(r.uint32() | 0);
         if (s) (states ??= []).push(s);
         break;
       }
-      case UNIQUE.states: {
+      case 0x22 /* UNIQUE.states */: {
         const e = fieldEnd(r);
         while (r.pos < e) {
           const s = stateName(r.uint32() | 0);
@@ -146,10 +142,10 @@ export function readUnique(r: Reader, end: number): UniquePolicy {
         if (r.pos !== e) throw new WireFormatError("a packed field runs past its length");
         break;
       }
-      case UNIQUE.argsKeys:
+      case 0x2a /* UNIQUE.argsKeys */:
         (argsKeys ??= []).push(r.string());
         break;
-      case UNIQUE.metaKeys:
+      case 0x32 /* UNIQUE.metaKeys */:
         (metaKeys ??= []).push(r.string());
         break;
       default:

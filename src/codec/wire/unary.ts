@@ -7,14 +7,13 @@ import type { Job } from "../../model/job.js";
 import type { Writer } from "./buffer.js";
 import { expectEnd, type Reader } from "./reader.js";
 import { onceMessage, writeMessageField } from "./fields.js";
-import { JOB_RESPONSE } from "./tags.js";
 import { JOB_SHAPE, readJob, writeJobBody } from "./job.js";
 import { one, shape, type Shape } from "./merge.js";
 
 export const JOB_RESPONSE_SHAPE: Shape = shape({ 1: one(() => JOB_SHAPE) });
 
 export function writeJobResponseBody(w: Writer, job: Job): void {
-  writeMessageField(w, JOB_RESPONSE.job, writeJobBody, job);
+  writeMessageField(w, 0x0a /* JOB_RESPONSE.job */, writeJobBody, job);
 }
 
 /** The job of the response; undefined when the server sent none (an empty message). */
@@ -23,7 +22,7 @@ export function readJobResponse(r: Reader, end: number): Job | undefined {
   while (r.pos < end) {
     const t = r.tag();
     // A singular message field sent twice is merged, as protobuf says: the slow, general pass.
-    if (t === JOB_RESPONSE.job) job = onceMessage(r, job, readJob);
+    if (t === 0x0a /* JOB_RESPONSE.job */) job = onceMessage(r, job, readJob);
     else r.skip(t);
   }
   expectEnd(r, end);

@@ -12,7 +12,6 @@ import { JOB_ERROR_SHAPE, JOB_SHAPE, readJob, readJobError, resultFromStruct, wr
 import { stateName, stateNumber } from "./enums.js";
 import { LEAF, many, one, shape, type Shape } from "./merge.js";
 import { onceMessage, onceTimestamp, readRepeated, writeEnumField, writeMessageField, writeMessageFields } from "./fields.js";
-import { ACK_REQUEST, ACK_RESPONSE, FETCH_RESPONSE, NACK_REQUEST, NACK_RESPONSE } from "./tags.js";
 
 /** ojs.v1.AckRequest. `result` is what the handler returned, any JSON. */
 export interface WireAckRequest {
@@ -40,28 +39,28 @@ export const FETCH_RESPONSE_SHAPE: Shape = shape({ 1: many(() => JOB_SHAPE) });
 // --- encode -----------------------------------------------------------------------
 
 export function writeAckRequestBody(w: Writer, a: WireAckRequest): void {
-  writeStringField(w, ACK_REQUEST.jobId, a.jobId);
-  if (a.result !== undefined) writeMessageField(w, ACK_REQUEST.result, writeResultBody, a.result);
+  writeStringField(w, 0x0a /* ACK_REQUEST.jobId */, a.jobId);
+  if (a.result !== undefined) writeMessageField(w, 0x12 /* ACK_REQUEST.result */, writeResultBody, a.result);
 }
 
 /** As jobErrorToProto: an error that does not say `retryable` goes out as false. */
 export function writeNackRequestBody(w: Writer, n: WireNackRequest): void {
-  writeStringField(w, NACK_REQUEST.jobId, n.jobId);
-  if (n.error) writeMessageField(w, NACK_REQUEST.error, writeJobErrorBody, n.error);
+  writeStringField(w, 0x0a /* NACK_REQUEST.jobId */, n.jobId);
+  if (n.error) writeMessageField(w, 0x12 /* NACK_REQUEST.error */, writeJobErrorBody, n.error);
 }
 
 export function writeAckResponseBody(w: Writer, a: WireAckResponse): void {
-  if (a.acknowledged) writeBoolTrue(w, ACK_RESPONSE.acknowledged);
+  if (a.acknowledged) writeBoolTrue(w, 0x08 /* ACK_RESPONSE.acknowledged */);
 }
 
 /** `attempt` has no field in the proto and is not sent; an unknown state goes out as UNSPECIFIED. */
 export function writeNackResponseBody(w: Writer, n: NackResult): void {
-  writeEnumField(w, NACK_RESPONSE.state, stateNumber(n.state));
-  if (n.nextAttemptAt) writeTimestampField(w, NACK_RESPONSE.nextAttemptAt, n.nextAttemptAt);
+  writeEnumField(w, 0x08 /* NACK_RESPONSE.state */, stateNumber(n.state));
+  if (n.nextAttemptAt) writeTimestampField(w, 0x12 /* NACK_RESPONSE.nextAttemptAt */, n.nextAttemptAt);
 }
 
 export function writeFetchResponseBody(w: Writer, jobs: readonly Job[]): void {
-  writeMessageFields(w, FETCH_RESPONSE.jobs, writeJobBody, jobs);
+  writeMessageFields(w, 0x0a /* FETCH_RESPONSE.jobs */, writeJobBody, jobs);
 }
 
 // --- decode -----------------------------------------------------------------------
@@ -71,8 +70,8 @@ export function readAckRequest(r: Reader, end: number): WireAckRequest {
   let result: JsonObject | undefined;
   while (r.pos < end) {
     const t = r.tag();
-    if (t === ACK_REQUEST.jobId) jobId = r.string();
-    else if (t === ACK_REQUEST.result) result = readStructBody(r, fieldEnd(r), result ?? {});
+    if (t === 0x0a /* ACK_REQUEST.jobId */) jobId = r.string();
+    else if (t === 0x12 /* ACK_REQUEST.result */) result = readStructBody(r, fieldEnd(r), result ?? {});
     else r.skip(t);
   }
   expectEnd(r, end);
@@ -86,8 +85,8 @@ export function readNackRequest(r: Reader, end: number): WireNackRequest {
   let error: JobError | undefined;
   while (r.pos < end) {
     const t = r.tag();
-    if (t === NACK_REQUEST.jobId) jobId = r.string();
-    else if (t === NACK_REQUEST.error) error = onceMessage(r, error, readJobError);
+    if (t === 0x0a /* NACK_REQUEST.jobId */) jobId = r.string();
+    else if (t === 0x12 /* NACK_REQUEST.error */) error = onceMessage(r, error, readJobError);
     else r.skip(t);
   }
   expectEnd(r, end);
@@ -100,7 +99,7 @@ export function readAckResponse(r: Reader, end: number): WireAckResponse {
   let acknowledged = false;
   while (r.pos < end) {
     const t = r.tag();
-    if (t === ACK_RESPONSE.acknowledged) acknowledged = r.bool();
+    if (t === 0x08 /* ACK_RESPONSE.acknowledged */) acknowledged = r.bool();
     else r.skip(t);
   }
   expectEnd(r, end);
@@ -113,8 +112,8 @@ export function readNackResponse(r: Reader, end: number): NackResult {
   let next: number | undefined;
   while (r.pos < end) {
     const t = r.tag();
-    if (t === NACK_RESPONSE.state) state = r.uint32() | 0;
-    else if (t === NACK_RESPONSE.nextAttemptAt) next = onceTimestamp(r, next);
+    if (t === 0x08 /* NACK_RESPONSE.state */) state = r.uint32() | 0;
+    else if (t === 0x12 /* NACK_RESPONSE.nextAttemptAt */) next = onceTimestamp(r, next);
     else r.skip(t);
   }
   expectEnd(r, end);
@@ -124,5 +123,5 @@ export function readNackResponse(r: Reader, end: number): NackResult {
 }
 
 export function readFetchResponse(r: Reader, end: number): Job[] {
-  return readRepeated(r, end, FETCH_RESPONSE.jobs, readJob);
+  return readRepeated(r, end, 0x0a /* FETCH_RESPONSE.jobs */, readJob);
 }
