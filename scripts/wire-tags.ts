@@ -146,6 +146,16 @@ export function hex(tag: number): string {
   return `0x${tag.toString(16).padStart(2, "0")}`;
 }
 
+/**
+ * The ojs.v1.Job fields src/codec/wire/job.ts names nowhere: the codec codes them through
+ * protobuf-es and ../proto.ts (job-generic.ts), so a new Job field needs no wire code.
+ */
+export function jobGenericFields(tables = tagTables()): number[] {
+  const named = new Set<string>();
+  for (const m of readOrEmpty(join(CODEC_DIR, "job.ts")).matchAll(ANNOTATED)) if (m[2] === "JOB") named.add(m[3]!);
+  return [...tables.get("JOB")!].filter(([field]) => !named.has(field)).map(([, tag]) => tag >>> 3);
+}
+
 /** The text of tags.generated.ts. */
 export function renderTagsModule(tables = tagTables()): string {
   const lines = [
@@ -162,6 +172,9 @@ export function renderTagsModule(tables = tagTables()): string {
     lines.push("} as const;");
     lines.push("");
   }
+  lines.push("/** Numbers of the ojs.v1.Job fields src/codec/wire/job.ts does not code by hand (job-generic.ts codes them). */");
+  lines.push(`export const JOB_GENERIC_FIELDS: readonly number[] = [${jobGenericFields(tables).join(", ")}];`);
+  lines.push("");
   lines.push("/** The message type each table was read from. */");
   lines.push("export const TAG_TABLE_TYPES = {");
   for (const [name, schema] of TABLES) lines.push(`  ${name}: "${schema.typeName}",`);

@@ -33,6 +33,7 @@ import { LEAF, many, one, shape, type Shape } from "./merge.js";
 import { stateName, stateNumber } from "./enums.js";
 import { onceDuration, onceMessage, onceTimestamp, writeEnumField, writeMessageField, writeMessageFields } from "./fields.js";
 import { readRetry, readUnique, RETRY_SHAPE, UNIQUE_SHAPE, writeRetryBody, writeStrings, writeUniqueBody } from "./policies.js";
+import { applyGenericJobFields, HAS_GENERIC_JOB_FIELDS, isGenericJobField, keepGenericJobField, writeGenericJobFields } from "./job-generic.js";
 
 // Same strings as RESERVED_META in ../proto.ts (not imported: that module pulls in every generated schema).
 export const META_PARENT_RESULTS = "ojs.parent_results";
@@ -164,6 +165,7 @@ export function writeJobBody(w: Writer, j: Job): void {
   writeStrings(w, 0xb2 /* JOB.tags */, j.tags);
   writeStringField(w, 0xc2 /* JOB.workflowId */, j.workflowId ?? "");
   writeStringField(w, 0xca /* JOB.specversion */, j.specversion);
+  if (HAS_GENERIC_JOB_FIELDS) writeGenericJobFields(w, j);
 }
 
 /** A bool field set to true (proto3 leaves false out). */
@@ -290,6 +292,7 @@ export function readJob(r: Reader, end: number): Job {
   const tags: string[] = [];
   let workflowId = "";
   let specversion = "";
+  let generic: number[] | undefined;
   while (r.pos < end) {
     const t = r.tag();
     switch (t) {
@@ -365,8 +368,12 @@ export function readJob(r: Reader, end: number): Job {
       case 0xca /* JOB.specversion */:
         specversion = r.string();
         break;
-      default:
+      case 0xba /* JOB.traceId */: // not in the model: jobFromProto ignores it too
         r.skip(t);
+        break;
+      default:
+        if (HAS_GENERIC_JOB_FIELDS && isGenericJobField(t)) generic = keepGenericJobField(r, t, generic);
+        else r.skip(t);
     }
   }
   expectEnd(r, end);
@@ -404,5 +411,6 @@ export function readJob(r: Reader, end: number): Job {
   const retryDelayMs = lifted[1];
   if (isJsonObject(parentResults)) j.parentResults = parentResults;
   if (typeof retryDelayMs === "number") j.retryDelayMs = retryDelayMs;
+  if (generic !== undefined) applyGenericJobFields(j, generic);
   return j;
 }

@@ -248,6 +248,9 @@ export const MAP_ENTRY = {
   intKey: 0x08,
 } as const;
 
+/** Numbers of the ojs.v1.Job fields src/codec/wire/job.ts does not code by hand (job-generic.ts codes them). */
+export const JOB_GENERIC_FIELDS: readonly number[] = [];
+
 /** The message type each table was read from. */
 export const TAG_TABLE_TYPES = {
   JOB: "ojs.v1.Job",
