@@ -21,49 +21,57 @@ import { JOB_GENERIC_FIELDS } from "./tags.generated.js";
 /** Whether any Job field goes through this module (a constant: the branches on it fold away). */
 export const HAS_GENERIC_JOB_FIELDS = JOB_GENERIC_FIELDS.length > 0;
 
-const generic = new Set(JOB_GENERIC_FIELDS);
-const handCoded = JobSchema.fields.filter((f) => !generic.has(f.number));
-
-/** Whether the field of tag `t` (just read) is one of them. */
-export function isGenericJobField(t: number): boolean {
-  return generic.has(t >>> 3);
+/** How the codec codes a set of Job fields through protobuf-es. */
+export interface GenericJobFields {
+  /** Whether the field of tag `t` (just read) is one of them. */
+  has(t: number): boolean;
+  /** The field of tag `t` (just read, value unread) appended to `into` as a field of its own, and skipped. */
+  keep(r: Reader, t: number, into: number[] | undefined): number[];
+  /** Sets on `j` what jobFromProto makes of the kept fields (the properties an empty Job would not have). */
+  apply(j: Job, kept: number[]): void;
+  /** Appends to a Job body the fields of the set jobToProto gives `j`. */
+  write(w: Writer, j: Job): void;
 }
 
-/**
- * The field of tag `t` (just read, value still unread) copied to `into` as a
- * field of its own (its tag written again, minimally), and skipped.
- */
-export function keepGenericJobField(r: Reader, t: number, into: number[] | undefined): number[] {
-  const out = into ?? [];
-  for (let v = t; ; v >>>= 7) {
-    if (v < 0x80) {
-      out.push(v);
-      break;
-    }
-    out.push((v & 0x7f) | 0x80);
-  }
-  const from = r.pos;
-  r.skip(t);
-  for (let i = from; i < r.pos; i++) out.push(r.buf[i]!);
-  return out;
+/** The coding of the Job fields numbered `numbers` (exported for the test; the codec uses GENERIC_JOB_FIELDS). */
+export function genericJobFields(numbers: readonly number[]): GenericJobFields {
+  const generic = new Set(numbers);
+  const others = JobSchema.fields.filter((f) => !generic.has(f.number));
+  return {
+    has: (t) => generic.has(t >>> 3),
+    keep(r, t, into) {
+      const out = into ?? [];
+      // The tag written again (minimally), then the value's bytes as they came.
+      for (let v = t; ; v >>>= 7) {
+        if (v < 0x80) {
+          out.push(v);
+          break;
+        }
+        out.push((v & 0x7f) | 0x80);
+      }
+      const from = r.pos;
+      r.skip(t);
+      for (let i = from; i < r.pos; i++) out.push(r.buf[i]!);
+      return out;
+    },
+    apply(j, kept) {
+      const full = jobFromProto(fromBinary(JobSchema, Uint8Array.from(kept))) as unknown as Record<string, unknown>;
+      const empty = jobFromProto(create(JobSchema)) as unknown as Record<string, unknown>;
+      const out = j as unknown as Record<string, unknown>;
+      for (const k of Object.keys(full)) {
+        if (!(k in empty) || JSON.stringify(full[k]) !== JSON.stringify(empty[k])) out[k] = full[k];
+      }
+    },
+    write(w, j) {
+      const p = jobToProto(j);
+      for (const f of others) clearField(p, f);
+      const bytes = toBinary(JobSchema, p);
+      w.ensure(bytes.length);
+      w.buf.set(bytes, w.pos);
+      w.pos += bytes.length;
+    },
+  };
 }
 
-/** Sets on `j` what jobFromProto makes of the kept fields (the properties an empty Job would not have). */
-export function applyGenericJobFields(j: Job, bytes: number[]): void {
-  const full = jobFromProto(fromBinary(JobSchema, Uint8Array.from(bytes))) as unknown as Record<string, unknown>;
-  const empty = jobFromProto(create(JobSchema)) as unknown as Record<string, unknown>;
-  const out = j as unknown as Record<string, unknown>;
-  for (const k of Object.keys(full)) {
-    if (!(k in empty) || JSON.stringify(full[k]) !== JSON.stringify(empty[k])) out[k] = full[k];
-  }
-}
-
-/** Appends to a Job body the fields jobToProto gives `j` that job.ts does not write. */
-export function writeGenericJobFields(w: Writer, j: Job): void {
-  const p = jobToProto(j);
-  for (const f of handCoded) clearField(p, f);
-  const bytes = toBinary(JobSchema, p);
-  w.ensure(bytes.length);
-  w.buf.set(bytes, w.pos);
-  w.pos += bytes.length;
-}
+/** The Job fields job.ts does not name. */
+export const GENERIC_JOB_FIELDS: GenericJobFields = genericJobFields(JOB_GENERIC_FIELDS);

@@ -33,9 +33,9 @@ import { LEAF, many, one, shape, type Shape } from "./merge.js";
 import { stateName, stateNumber } from "./enums.js";
 import { onceDuration, onceMessage, onceTimestamp, writeEnumField, writeMessageField, writeMessageFields } from "./fields.js";
 import { readRetry, readUnique, RETRY_SHAPE, UNIQUE_SHAPE, writeRetryBody, writeStrings, writeUniqueBody } from "./policies.js";
-import { applyGenericJobFields, HAS_GENERIC_JOB_FIELDS, isGenericJobField, keepGenericJobField, writeGenericJobFields } from "./job-generic.js";
+import { GENERIC_JOB_FIELDS, HAS_GENERIC_JOB_FIELDS } from "./job-generic.js";
 
-// Same strings as RESERVED_META in ../proto.ts (not imported: that module pulls in every generated schema).
+// Same strings as RESERVED_META in ../proto.ts.
 export const META_PARENT_RESULTS = "ojs.parent_results";
 export const META_RETRY_DELAY_MS = "ojs.retry_delay_ms";
 const RESULT_KEY = "$value";
@@ -165,7 +165,7 @@ export function writeJobBody(w: Writer, j: Job): void {
   writeStrings(w, 0xb2 /* JOB.tags */, j.tags);
   writeStringField(w, 0xc2 /* JOB.workflowId */, j.workflowId ?? "");
   writeStringField(w, 0xca /* JOB.specversion */, j.specversion);
-  if (HAS_GENERIC_JOB_FIELDS) writeGenericJobFields(w, j);
+  if (HAS_GENERIC_JOB_FIELDS) GENERIC_JOB_FIELDS.write(w, j);
 }
 
 /** A bool field set to true (proto3 leaves false out). */
@@ -372,7 +372,7 @@ export function readJob(r: Reader, end: number): Job {
         r.skip(t);
         break;
       default:
-        if (HAS_GENERIC_JOB_FIELDS && isGenericJobField(t)) generic = keepGenericJobField(r, t, generic);
+        if (HAS_GENERIC_JOB_FIELDS && GENERIC_JOB_FIELDS.has(t)) generic = GENERIC_JOB_FIELDS.keep(r, t, generic);
         else r.skip(t);
     }
   }
@@ -411,6 +411,6 @@ export function readJob(r: Reader, end: number): Job {
   const retryDelayMs = lifted[1];
   if (isJsonObject(parentResults)) j.parentResults = parentResults;
   if (typeof retryDelayMs === "number") j.retryDelayMs = retryDelayMs;
-  if (generic !== undefined) applyGenericJobFields(j, generic);
+  if (generic !== undefined) GENERIC_JOB_FIELDS.apply(j, generic);
   return j;
 }
