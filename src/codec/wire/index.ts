@@ -27,6 +27,8 @@
  * Adding a field: see README.md in this folder (the checklist). Tags come from
  * the generated descriptors through tags.ts, never from literals.
  *
+ * Adding a Job field, and how the field tags are checked: README.md in this folder.
+ *
  * Every function is synchronous. Encoders write into shared slabs and return a
  * view of one (no copy, no ArrayBuffer per message): the caller owns the bytes
  * of the view, but `.buffer` holds other messages too.
