@@ -24,9 +24,6 @@
  * -0, NaN and ±Infinity travel bit for bit, as with protobuf-es (JSON cannot
  * carry them: over HTTP -0 becomes 0 and the others null).
  *
- * Adding a field: see README.md in this folder (the checklist). Tags come from
- * the generated descriptors through tags.ts, never from literals.
- *
  * Adding a Job field, and how the field tags are checked: README.md in this folder.
  *
  * Every function is synchronous. Encoders write into shared slabs and return a
