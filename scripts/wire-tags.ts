@@ -165,20 +165,19 @@ export function renderTagsModule(tables = tagTables()): string {
     "",
   ];
   const typeNames = new Map(TABLES.map(([n, s]) => [n, s.typeName]));
+  // One line a table (prettier-ignore keeps it so): a table is data to look up, not code to read down.
   for (const [name, fields] of tables) {
-    lines.push(`/** ${typeNames.get(name) ?? "a map<string, V> entry"} */`);
-    lines.push(`export const ${name} = {`);
-    for (const [field, tag] of fields) lines.push(`  ${field}: ${hex(tag)},`);
-    lines.push("} as const;");
-    lines.push("");
+    lines.push(`/** ${typeNames.get(name) ?? "a map entry (map<K, V>)"} */`);
+    lines.push("// prettier-ignore");
+    lines.push(`export const ${name} = { ${[...fields].map(([field, tag]) => `${field}: ${hex(tag)}`).join(", ")} } as const;`);
   }
+  lines.push("");
   lines.push("/** Numbers of the ojs.v1.Job fields src/codec/wire/job.ts does not code by hand (job-generic.ts codes them). */");
   lines.push(`export const JOB_GENERIC_FIELDS: readonly number[] = [${jobGenericFields(tables).join(", ")}];`);
   lines.push("");
   lines.push("/** The message type each table was read from. */");
-  lines.push("export const TAG_TABLE_TYPES = {");
-  for (const [name, schema] of TABLES) lines.push(`  ${name}: "${schema.typeName}",`);
-  lines.push("} as const;");
+  lines.push("// prettier-ignore");
+  lines.push(`export const TAG_TABLE_TYPES = { ${TABLES.map(([name, schema]) => `${name}: "${schema.typeName}"`).join(", ")} } as const;`);
   return lines.join("\n") + "\n";
 }
 

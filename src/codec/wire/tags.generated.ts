@@ -3,285 +3,105 @@
 // stamped from this table, `0x52 /* JOB.retryPolicy */` (test/unit/wire-tags.test.ts).
 
 /** ojs.v1.Job */
-export const JOB = {
-  id: 0x0a,
-  type: 0x12,
-  queue: 0x1a,
-  args: 0x22,
-  meta: 0x2a,
-  state: 0x30,
-  priority: 0x38,
-  attempt: 0x40,
-  maxAttempts: 0x48,
-  retryPolicy: 0x52,
-  uniquePolicy: 0x5a,
-  result: 0x62,
-  errors: 0x6a,
-  createdAt: 0x72,
-  enqueuedAt: 0x7a,
-  scheduledAt: 0x82,
-  startedAt: 0x8a,
-  completedAt: 0x92,
-  expiresAt: 0x9a,
-  timeout: 0xa2,
-  visibilityTimeout: 0xaa,
-  tags: 0xb2,
-  traceId: 0xba,
-  workflowId: 0xc2,
-  specversion: 0xca,
-} as const;
-
+// prettier-ignore
+export const JOB = { id: 0x0a, type: 0x12, queue: 0x1a, args: 0x22, meta: 0x2a, state: 0x30, priority: 0x38, attempt: 0x40, maxAttempts: 0x48, retryPolicy: 0x52, uniquePolicy: 0x5a, result: 0x62, errors: 0x6a, createdAt: 0x72, enqueuedAt: 0x7a, scheduledAt: 0x82, startedAt: 0x8a, completedAt: 0x92, expiresAt: 0x9a, timeout: 0xa2, visibilityTimeout: 0xaa, tags: 0xb2, traceId: 0xba, workflowId: 0xc2, specversion: 0xca } as const;
 /** ojs.v1.JobError */
-export const JOB_ERROR = {
-  code: 0x0a,
-  message: 0x12,
-  retryable: 0x18,
-  attempt: 0x20,
-  occurredAt: 0x2a,
-  backtrace: 0x32,
-  details: 0x3a,
-} as const;
-
+// prettier-ignore
+export const JOB_ERROR = { code: 0x0a, message: 0x12, retryable: 0x18, attempt: 0x20, occurredAt: 0x2a, backtrace: 0x32, details: 0x3a } as const;
 /** ojs.v1.RetryPolicy */
-export const RETRY = {
-  maxAttempts: 0x08,
-  initialInterval: 0x12,
-  backoffCoefficient: 0x19,
-  maxInterval: 0x22,
-  jitter: 0x28,
-  nonRetryableErrors: 0x32,
-  onExhaustion: 0x3a,
-} as const;
-
+// prettier-ignore
+export const RETRY = { maxAttempts: 0x08, initialInterval: 0x12, backoffCoefficient: 0x19, maxInterval: 0x22, jitter: 0x28, nonRetryableErrors: 0x32, onExhaustion: 0x3a } as const;
 /** ojs.v1.UniquePolicy */
-export const UNIQUE = {
-  key: 0x0a,
-  period: 0x12,
-  onConflict: 0x18,
-  states: 0x22,
-  argsKeys: 0x2a,
-  metaKeys: 0x32,
-} as const;
-
+// prettier-ignore
+export const UNIQUE = { key: 0x0a, period: 0x12, onConflict: 0x18, states: 0x22, argsKeys: 0x2a, metaKeys: 0x32 } as const;
 /** ojs.v1.EnqueueOptions */
-export const OPTIONS = {
-  queue: 0x0a,
-  priority: 0x10,
-  delayUntil: 0x1a,
-  timeout: 0x22,
-  retry: 0x2a,
-  unique: 0x32,
-  ttl: 0x3a,
-  tags: 0x42,
-  traceId: 0x4a,
-  meta: 0x52,
-  maxAttempts: 0x58,
-  visibilityTimeout: 0x62,
-} as const;
-
+// prettier-ignore
+export const OPTIONS = { queue: 0x0a, priority: 0x10, delayUntil: 0x1a, timeout: 0x22, retry: 0x2a, unique: 0x32, ttl: 0x3a, tags: 0x42, traceId: 0x4a, meta: 0x52, maxAttempts: 0x58, visibilityTimeout: 0x62 } as const;
 /** ojs.v1.EnqueueRequest */
-export const ENQUEUE_REQUEST = {
-  type: 0x0a,
-  args: 0x12,
-  options: 0x1a,
-} as const;
-
+// prettier-ignore
+export const ENQUEUE_REQUEST = { type: 0x0a, args: 0x12, options: 0x1a } as const;
 /** ojs.v1.EnqueueResponse */
-export const JOB_RESPONSE = {
-  job: 0x0a,
-} as const;
-
+// prettier-ignore
+export const JOB_RESPONSE = { job: 0x0a } as const;
 /** ojs.v1.EnqueueBatchRequest */
-export const BATCH_REQUEST = {
-  jobs: 0x0a,
-  defaultOptions: 0x12,
-} as const;
-
+// prettier-ignore
+export const BATCH_REQUEST = { jobs: 0x0a, defaultOptions: 0x12 } as const;
 /** ojs.v1.BatchJobEntry */
-export const BATCH_ENTRY = {
-  type: 0x0a,
-  args: 0x12,
-  options: 0x1a,
-} as const;
-
+// prettier-ignore
+export const BATCH_ENTRY = { type: 0x0a, args: 0x12, options: 0x1a } as const;
 /** ojs.v1.EnqueueBatchResponse */
-export const BATCH_RESPONSE = {
-  jobs: 0x0a,
-  count: 0x10,
-  errors: 0x1a,
-} as const;
-
+// prettier-ignore
+export const BATCH_RESPONSE = { jobs: 0x0a, count: 0x10, errors: 0x1a } as const;
 /** ojs.v1.BatchJobError */
-export const BATCH_ERROR = {
-  code: 0x0a,
-  message: 0x12,
-} as const;
-
+// prettier-ignore
+export const BATCH_ERROR = { code: 0x0a, message: 0x12 } as const;
 /** ojs.v1.AckRequest */
-export const ACK_REQUEST = {
-  jobId: 0x0a,
-  result: 0x12,
-} as const;
-
+// prettier-ignore
+export const ACK_REQUEST = { jobId: 0x0a, result: 0x12 } as const;
 /** ojs.v1.AckResponse */
-export const ACK_RESPONSE = {
-  acknowledged: 0x08,
-} as const;
-
+// prettier-ignore
+export const ACK_RESPONSE = { acknowledged: 0x08 } as const;
 /** ojs.v1.NackRequest */
-export const NACK_REQUEST = {
-  jobId: 0x0a,
-  error: 0x12,
-} as const;
-
+// prettier-ignore
+export const NACK_REQUEST = { jobId: 0x0a, error: 0x12 } as const;
 /** ojs.v1.NackResponse */
-export const NACK_RESPONSE = {
-  state: 0x08,
-  nextAttemptAt: 0x12,
-} as const;
-
+// prettier-ignore
+export const NACK_RESPONSE = { state: 0x08, nextAttemptAt: 0x12 } as const;
 /** ojs.v1.FetchResponse */
-export const FETCH_RESPONSE = {
-  jobs: 0x0a,
-} as const;
-
+// prettier-ignore
+export const FETCH_RESPONSE = { jobs: 0x0a } as const;
 /** ojsconnect.v1.CallError */
-export const CALL_ERROR = {
-  code: 0x0a,
-  message: 0x12,
-  retryable: 0x18,
-  details: 0x22,
-} as const;
-
+// prettier-ignore
+export const CALL_ERROR = { code: 0x0a, message: 0x12, retryable: 0x18, details: 0x22 } as const;
 /** ojsconnect.v1.EnqueueStreamRequest */
-export const ENQUEUE_STREAM_REQUEST = {
-  calls: 0x0a,
-} as const;
-
+// prettier-ignore
+export const ENQUEUE_STREAM_REQUEST = { calls: 0x0a } as const;
 /** ojsconnect.v1.EnqueueCall */
-export const ENQUEUE_CALL = {
-  seq: 0x08,
-  request: 0x12,
-} as const;
-
+// prettier-ignore
+export const ENQUEUE_CALL = { seq: 0x08, request: 0x12 } as const;
 /** ojsconnect.v1.EnqueueStreamResponse */
-export const ENQUEUE_STREAM_RESPONSE = {
-  outcomes: 0x0a,
-} as const;
-
+// prettier-ignore
+export const ENQUEUE_STREAM_RESPONSE = { outcomes: 0x0a } as const;
 /** ojsconnect.v1.EnqueueOutcome */
-export const ENQUEUE_OUTCOME = {
-  seq: 0x08,
-  job: 0x12,
-  error: 0x1a,
-} as const;
-
+// prettier-ignore
+export const ENQUEUE_OUTCOME = { seq: 0x08, job: 0x12, error: 0x1a } as const;
 /** ojsconnect.v1.SettleStreamRequest */
-export const SETTLE_STREAM_REQUEST = {
-  calls: 0x0a,
-} as const;
-
+// prettier-ignore
+export const SETTLE_STREAM_REQUEST = { calls: 0x0a } as const;
 /** ojsconnect.v1.SettleCall */
-export const SETTLE_CALL = {
-  seq: 0x08,
-  ack: 0x12,
-  nack: 0x1a,
-  started: 0x2a,
-  workerId: 0x22,
-} as const;
-
+// prettier-ignore
+export const SETTLE_CALL = { seq: 0x08, ack: 0x12, nack: 0x1a, started: 0x2a, workerId: 0x22 } as const;
 /** ojsconnect.v1.SettleStreamResponse */
-export const SETTLE_STREAM_RESPONSE = {
-  outcomes: 0x0a,
-} as const;
-
+// prettier-ignore
+export const SETTLE_STREAM_RESPONSE = { outcomes: 0x0a } as const;
 /** ojsconnect.v1.SettleOutcome */
-export const SETTLE_OUTCOME = {
-  seq: 0x08,
-  ack: 0x12,
-  nack: 0x1a,
-  error: 0x22,
-  started: 0x2a,
-} as const;
-
+// prettier-ignore
+export const SETTLE_OUTCOME = { seq: 0x08, ack: 0x12, nack: 0x1a, error: 0x22, started: 0x2a } as const;
 /** ojsconnect.v1.StartedRequest */
-export const STARTED_REQUEST = {
-  jobId: 0x0a,
-} as const;
-
+// prettier-ignore
+export const STARTED_REQUEST = { jobId: 0x0a } as const;
 /** google.protobuf.Value */
-export const VALUE = {
-  nullValue: 0x08,
-  numberValue: 0x11,
-  stringValue: 0x1a,
-  boolValue: 0x20,
-  structValue: 0x2a,
-  listValue: 0x32,
-} as const;
-
+// prettier-ignore
+export const VALUE = { nullValue: 0x08, numberValue: 0x11, stringValue: 0x1a, boolValue: 0x20, structValue: 0x2a, listValue: 0x32 } as const;
 /** google.protobuf.Struct */
-export const STRUCT = {
-  fields: 0x0a,
-} as const;
-
+// prettier-ignore
+export const STRUCT = { fields: 0x0a } as const;
 /** google.protobuf.ListValue */
-export const LIST_VALUE = {
-  values: 0x0a,
-} as const;
-
+// prettier-ignore
+export const LIST_VALUE = { values: 0x0a } as const;
 /** google.protobuf.Timestamp */
-export const TIMESTAMP = {
-  seconds: 0x08,
-  nanos: 0x10,
-} as const;
-
+// prettier-ignore
+export const TIMESTAMP = { seconds: 0x08, nanos: 0x10 } as const;
 /** google.protobuf.Duration */
-export const DURATION = {
-  seconds: 0x08,
-  nanos: 0x10,
-} as const;
-
-/** a map<string, V> entry */
-export const MAP_ENTRY = {
-  key: 0x0a,
-  value: 0x12,
-  intKey: 0x08,
-} as const;
+// prettier-ignore
+export const DURATION = { seconds: 0x08, nanos: 0x10 } as const;
+/** a map entry (map<K, V>) */
+// prettier-ignore
+export const MAP_ENTRY = { key: 0x0a, value: 0x12, intKey: 0x08 } as const;
 
 /** Numbers of the ojs.v1.Job fields src/codec/wire/job.ts does not code by hand (job-generic.ts codes them). */
 export const JOB_GENERIC_FIELDS: readonly number[] = [];
 
 /** The message type each table was read from. */
-export const TAG_TABLE_TYPES = {
-  JOB: "ojs.v1.Job",
-  JOB_ERROR: "ojs.v1.JobError",
-  RETRY: "ojs.v1.RetryPolicy",
-  UNIQUE: "ojs.v1.UniquePolicy",
-  OPTIONS: "ojs.v1.EnqueueOptions",
-  ENQUEUE_REQUEST: "ojs.v1.EnqueueRequest",
-  JOB_RESPONSE: "ojs.v1.EnqueueResponse",
-  BATCH_REQUEST: "ojs.v1.EnqueueBatchRequest",
-  BATCH_ENTRY: "ojs.v1.BatchJobEntry",
-  BATCH_RESPONSE: "ojs.v1.EnqueueBatchResponse",
-  BATCH_ERROR: "ojs.v1.BatchJobError",
-  ACK_REQUEST: "ojs.v1.AckRequest",
-  ACK_RESPONSE: "ojs.v1.AckResponse",
-  NACK_REQUEST: "ojs.v1.NackRequest",
-  NACK_RESPONSE: "ojs.v1.NackResponse",
-  FETCH_RESPONSE: "ojs.v1.FetchResponse",
-  CALL_ERROR: "ojsconnect.v1.CallError",
-  ENQUEUE_STREAM_REQUEST: "ojsconnect.v1.EnqueueStreamRequest",
-  ENQUEUE_CALL: "ojsconnect.v1.EnqueueCall",
-  ENQUEUE_STREAM_RESPONSE: "ojsconnect.v1.EnqueueStreamResponse",
-  ENQUEUE_OUTCOME: "ojsconnect.v1.EnqueueOutcome",
-  SETTLE_STREAM_REQUEST: "ojsconnect.v1.SettleStreamRequest",
-  SETTLE_CALL: "ojsconnect.v1.SettleCall",
-  SETTLE_STREAM_RESPONSE: "ojsconnect.v1.SettleStreamResponse",
-  SETTLE_OUTCOME: "ojsconnect.v1.SettleOutcome",
-  STARTED_REQUEST: "ojsconnect.v1.StartedRequest",
-  VALUE: "google.protobuf.Value",
-  STRUCT: "google.protobuf.Struct",
-  LIST_VALUE: "google.protobuf.ListValue",
-  TIMESTAMP: "google.protobuf.Timestamp",
-  DURATION: "google.protobuf.Duration",
-} as const;
+// prettier-ignore
+export const TAG_TABLE_TYPES = { JOB: "ojs.v1.Job", JOB_ERROR: "ojs.v1.JobError", RETRY: "ojs.v1.RetryPolicy", UNIQUE: "ojs.v1.UniquePolicy", OPTIONS: "ojs.v1.EnqueueOptions", ENQUEUE_REQUEST: "ojs.v1.EnqueueRequest", JOB_RESPONSE: "ojs.v1.EnqueueResponse", BATCH_REQUEST: "ojs.v1.EnqueueBatchRequest", BATCH_ENTRY: "ojs.v1.BatchJobEntry", BATCH_RESPONSE: "ojs.v1.EnqueueBatchResponse", BATCH_ERROR: "ojs.v1.BatchJobError", ACK_REQUEST: "ojs.v1.AckRequest", ACK_RESPONSE: "ojs.v1.AckResponse", NACK_REQUEST: "ojs.v1.NackRequest", NACK_RESPONSE: "ojs.v1.NackResponse", FETCH_RESPONSE: "ojs.v1.FetchResponse", CALL_ERROR: "ojsconnect.v1.CallError", ENQUEUE_STREAM_REQUEST: "ojsconnect.v1.EnqueueStreamRequest", ENQUEUE_CALL: "ojsconnect.v1.EnqueueCall", ENQUEUE_STREAM_RESPONSE: "ojsconnect.v1.EnqueueStreamResponse", ENQUEUE_OUTCOME: "ojsconnect.v1.EnqueueOutcome", SETTLE_STREAM_REQUEST: "ojsconnect.v1.SettleStreamRequest", SETTLE_CALL: "ojsconnect.v1.SettleCall", SETTLE_STREAM_RESPONSE: "ojsconnect.v1.SettleStreamResponse", SETTLE_OUTCOME: "ojsconnect.v1.SettleOutcome", STARTED_REQUEST: "ojsconnect.v1.StartedRequest", VALUE: "google.protobuf.Value", STRUCT: "google.protobuf.Struct", LIST_VALUE: "google.protobuf.ListValue", TIMESTAMP: "google.protobuf.Timestamp", DURATION: "google.protobuf.Duration" } as const;
