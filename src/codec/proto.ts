@@ -254,6 +254,9 @@ export function jobToProto(j: Job): PbJob {
   return p;
 }
 
+/** The Job instants before completion, under the same names in the proto (completed_at is a case apart). */
+const EARLY_INSTANTS = ["createdAt", "enqueuedAt", "scheduledAt", "startedAt"] as const;
+
 export function jobFromProto(p: PbJob): Job {
   const meta: JsonObject = { ...((p.meta as JsonObject | undefined) ?? {}) };
   const parentResults = meta[RESERVED_META.parentResults];
@@ -277,10 +280,10 @@ export function jobFromProto(p: PbJob): Job {
   if (p.retryPolicy) j.retry = retryFromProto(p.retryPolicy);
   if (p.uniquePolicy) j.unique = uniqueFromProto(p.uniquePolicy);
   if (p.result) j.result = resultFromStruct(p.result);
-  if (p.createdAt) j.createdAt = dateFromTimestamp(p.createdAt);
-  if (p.enqueuedAt) j.enqueuedAt = dateFromTimestamp(p.enqueuedAt);
-  if (p.scheduledAt) j.scheduledAt = dateFromTimestamp(p.scheduledAt);
-  if (p.startedAt) j.startedAt = dateFromTimestamp(p.startedAt);
+  for (const f of EARLY_INSTANTS) {
+    const t = p[f];
+    if (t) j[f] = dateFromTimestamp(t);
+  }
   if (p.completedAt) {
     if (j.state === "cancelled") j.cancelledAt = dateFromTimestamp(p.completedAt);
     else j.completedAt = dateFromTimestamp(p.completedAt);
