@@ -2,7 +2,7 @@
  * ojs.v1.EnqueueBatchRequest / EnqueueBatchResponse (proto/ojs/v1/job.proto).
  * A BatchJobEntry has the field numbers of an EnqueueRequest (checked by the
  * tags test), so an entry is read and written as one; errors is a
- * map<int32, BatchJobError>. Tags from tags.ts.
+ * map<int32, BatchJobError>. Tags stamped from the descriptors (README.md).
  */
 import type { Job, NormalizedJobRequest } from "../../model/job.js";
 import { NEEDS_MERGE, type Writer } from "./buffer.js";

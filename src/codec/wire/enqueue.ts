@@ -4,7 +4,7 @@
  * (../proto.ts): id, schema, absolute expiry and backoff strategy ride in meta
  * under reserved keys; expiry also goes out as a relative ttl for servers that
  * ignore the key.
- * Tags come from the generated descriptors (tags.ts: ENQUEUE_REQUEST, OPTIONS).
+ * Tags are literals stamped from the descriptors (ENQUEUE_REQUEST, OPTIONS in tags.generated.ts; README.md).
  */
 import { formatInstant, parseInstant } from "../values.js";
 import { rateLimitFromWire, rateLimitToJson } from "../rate-limit.js";

@@ -1,7 +1,7 @@
 /**
  * The frames of ojsconnect.v1.FastPathService (proto/ojsconnect/v1/fastpath.proto)
  * as plain objects, with the ojs.v1 messages inside them in domain form.
- Tags from tags.ts
+ Tags stamped from the descriptors (README.md)
  * (CALL_ERROR, ENQUEUE_CALL, ENQUEUE_OUTCOME, SETTLE_CALL, SETTLE_OUTCOME, ...);
  * the oneofs of the calls and outcomes are read as "at most one member".
  */

@@ -4,7 +4,7 @@
  * mean: the same reserved meta keys, the same {"$value": x} wrapping of
  * results, proto3 zero values read as "absent", the same enum mapping.
  *
- * Tags come from the generated descriptors (tags.ts: JOB.<field>); RetryPolicy
+ * Tags are literals stamped from the descriptors (JOB.<field> in tags.generated.ts; README.md); RetryPolicy
  * and UniquePolicy are in policies.ts, the enums in enums.ts.
  */
 import type { Job, JobError, RetryPolicy, UniquePolicy } from "../../model/job.js";

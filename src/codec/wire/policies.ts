@@ -2,7 +2,7 @@
  * ojs.v1.RetryPolicy and ojs.v1.UniquePolicy between domain objects and wire
  * bytes, as retryToProto/uniqueToProto and their inverses (../proto.ts) mean them.
  *
- * Tags come from the generated descriptors (tags.ts: RETRY, UNIQUE).
+ * Tags are literals stamped from the descriptors (RETRY, UNIQUE in tags.generated.ts; README.md).
  */
 import type { JobState, RetryPolicy, UniquePolicy } from "../../model/job.js";
 import { WireFormatError, type Writer } from "./buffer.js";

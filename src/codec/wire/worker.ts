@@ -1,6 +1,6 @@
 /**
  * The worker-side messages of ojs.v1 (proto/ojs/v1/worker.proto): AckRequest,
- * AckResponse, NackRequest, NackResponse, FetchResponse; tags from tags.ts.
+ * AckResponse, NackRequest, NackResponse, FetchResponse; tags stamped from the descriptors (README.md).
  */
 import type { Job, JobError } from "../../model/job.js";
 import type { JsonObject, JsonValue } from "../../model/json.js";
