@@ -170,7 +170,12 @@ export function cronToJson(c: CronJob, extra: JsonObject = {}): JsonObject {
 
 export function cronFromJson(o: JsonObject): CronJob {
   const t = isJsonObject(o.job_template) ? o.job_template : isJsonObject(o.job) ? o.job : {};
-  const { request } = jobRequestFromJson({ type: t.type ?? "", args: Array.isArray(t.args) ? t.args : [], ...(isJsonObject(t.options) ? { options: t.options } : {}), ...(t.meta !== undefined ? { meta: t.meta } : {}) });
+  const { request } = jobRequestFromJson({
+    type: t.type ?? "",
+    args: Array.isArray(t.args) ? t.args : [],
+    ...(isJsonObject(t.options) ? { options: t.options } : {}),
+    ...(t.meta !== undefined ? { meta: t.meta } : {}),
+  });
   let options: CronJob["options"] = {};
   try {
     const { type: _t, args: _a, ...rest } = normalizeJobRequest(request, Date.now(), "listCron");
@@ -194,28 +199,16 @@ export function cronFromJson(o: JsonObject): CronJob {
 }
 
 export function cronToProto(c: CronJob): CronEntry {
-  const p = create(CronEntrySchema, {
-    name: c.name,
-    cron: c.cron,
-    timezone: c.timezone,
-    type: c.type,
-    args: c.args.map(valueFromJson),
-    options: optionsToProto(c.options),
-  });
+  const args = c.args.map(valueFromJson);
+  const p = create(CronEntrySchema, { name: c.name, cron: c.cron, timezone: c.timezone, type: c.type, args, options: optionsToProto(c.options) });
   if (c.nextRunAt) p.nextRunAt = timestampFromDate(c.nextRunAt);
   if (c.lastRunAt) p.lastRunAt = timestampFromDate(c.lastRunAt);
   return p;
 }
 
 export function cronFromProto(p: CronEntry): CronJob {
-  const c: CronJob = {
-    name: p.name,
-    cron: p.cron,
-    timezone: p.timezone || "UTC",
-    type: p.type,
-    args: p.args.map(valueToJson),
-    options: optionsFromProto(p.options),
-  };
+  const args = p.args.map(valueToJson);
+  const c: CronJob = { name: p.name, cron: p.cron, timezone: p.timezone || "UTC", type: p.type, args, options: optionsFromProto(p.options) };
   if (p.nextRunAt) c.nextRunAt = dateFromTimestamp(p.nextRunAt);
   if (p.lastRunAt) c.lastRunAt = dateFromTimestamp(p.lastRunAt);
   return c;

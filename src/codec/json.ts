@@ -126,15 +126,20 @@ export function jobErrorFromJson(o: JsonObject): JobError {
 
 // --- jobs -----------------------------------------------------------------------
 
+/** A job's instants: JSON name, model name (RFC 3339 strings in JSON). */
+const JOB_INSTANTS = [
+  ["created_at", "createdAt"],
+  ["enqueued_at", "enqueuedAt"],
+  ["scheduled_at", "scheduledAt"],
+  ["started_at", "startedAt"],
+  ["completed_at", "completedAt"],
+  ["cancelled_at", "cancelledAt"],
+  ["expires_at", "expiresAt"],
+] as const;
+
 /** The JSON envelope of a job; `extra` holds unknown top-level fields to echo back. */
 export function jobToJson(j: Job, extra?: JsonObject): JsonObject {
-  const o: JsonObject = extra ? { ...extra } : {};
-  o.specversion = j.specversion;
-  o.id = j.id;
-  o.type = j.type;
-  o.queue = j.queue;
-  o.args = j.args;
-  o.meta = j.meta;
+  const o: JsonObject = { ...extra, specversion: j.specversion, id: j.id, type: j.type, queue: j.queue, args: j.args, meta: j.meta };
   o.state = j.state;
   o.priority = j.priority;
   o.attempt = j.attempt;
@@ -147,13 +152,10 @@ export function jobToJson(j: Job, extra?: JsonObject): JsonObject {
     if (j.state !== "completed") o.error = jobErrorToJson(j.errors[j.errors.length - 1]!);
     o.errors = j.errors.map(jobErrorToJson);
   }
-  if (j.createdAt) o.created_at = formatInstant(j.createdAt);
-  if (j.enqueuedAt) o.enqueued_at = formatInstant(j.enqueuedAt);
-  if (j.scheduledAt) o.scheduled_at = formatInstant(j.scheduledAt);
-  if (j.startedAt) o.started_at = formatInstant(j.startedAt);
-  if (j.completedAt) o.completed_at = formatInstant(j.completedAt);
-  if (j.cancelledAt) o.cancelled_at = formatInstant(j.cancelledAt);
-  if (j.expiresAt) o.expires_at = formatInstant(j.expiresAt);
+  for (const [k, field] of JOB_INSTANTS) {
+    const d = j[field];
+    if (d) o[k] = formatInstant(d);
+  }
   if (j.timeout !== undefined) o.timeout_ms = j.timeout;
   if (j.visibilityTimeout !== undefined) o.visibility_timeout_ms = j.visibilityTimeout;
   if (j.tags.length) o.tags = j.tags;
@@ -188,15 +190,7 @@ export function jobFromJson(o: JsonObject): Job {
   if ("result" in o && o.result !== undefined) j.result = o.result;
   if (Array.isArray(o.errors)) j.errors = o.errors.filter(isJsonObject).map(jobErrorFromJson);
   else if (isJsonObject(o.error)) j.errors = [jobErrorFromJson(o.error)];
-  for (const [k, field] of [
-    ["created_at", "createdAt"],
-    ["enqueued_at", "enqueuedAt"],
-    ["scheduled_at", "scheduledAt"],
-    ["started_at", "startedAt"],
-    ["completed_at", "completedAt"],
-    ["cancelled_at", "cancelledAt"],
-    ["expires_at", "expiresAt"],
-  ] as const) {
+  for (const [k, field] of JOB_INSTANTS) {
     const d = parseInstant(o[k]);
     if (d) j[field] = d;
   }
@@ -302,7 +296,8 @@ export function jobRequestFromJson(body: JsonObject, now = Date.now()): { reques
   if (schema !== undefined) options.schema = schema;
   // {max_per_second} without a key is the OpenAPI queue-level form, which the server's route reads itself.
   const rl = raw.rate_limit;
-  if (rl !== undefined && rl !== null && !(isJsonObject(rl) && rl.key === undefined && rl.max_per_second !== undefined)) options.rateLimit = rateLimitInputFromJson(rl);
+  if (rl !== undefined && rl !== null && !(isJsonObject(rl) && rl.key === undefined && rl.max_per_second !== undefined))
+    options.rateLimit = rateLimitInputFromJson(rl);
   const extra: JsonObject = {};
   for (const k of Object.keys(body)) if (!KNOWN_REQUEST_FIELDS.has(k)) extra[k] = body[k]!;
   return { request: { type: body.type as string, args: body.args as JsonValue[], options: options as EnqueueOptions }, extra };

@@ -46,7 +46,16 @@ import {
   type Workflow as PbWorkflow,
 } from "../../gen/ojs/v1/workflow_pb.js";
 import { HealthStatus as PbHealthStatus } from "../../gen/ojs/v1/service_pb.js";
-import type { Job, JobError, JobState, NormalizedJobRequest, RetryPolicy, UniqueConflict, UniquePolicy } from "../model/job.js";
+import {
+  JOB_STATES,
+  type Job,
+  type JobError,
+  type JobState,
+  type NormalizedJobRequest,
+  type RetryPolicy,
+  type UniqueConflict,
+  type UniquePolicy,
+} from "../model/job.js";
 import { isJsonObject, type JsonObject, type JsonValue } from "../model/json.js";
 import type { HealthStatus, WorkerDirective } from "../model/system.js";
 import type { Workflow, WorkflowState, WorkflowStepState } from "../model/workflow.js";
@@ -74,16 +83,7 @@ export const VISIBILITY_HEADER = "x-ojs-visibility-timeout-ms";
 
 // --- enums -----------------------------------------------------------------
 
-const JOB_STATE_TO_PB: Record<JobState, PbJobState> = {
-  scheduled: PbJobState.SCHEDULED,
-  available: PbJobState.AVAILABLE,
-  pending: PbJobState.PENDING,
-  active: PbJobState.ACTIVE,
-  completed: PbJobState.COMPLETED,
-  retryable: PbJobState.RETRYABLE,
-  cancelled: PbJobState.CANCELLED,
-  discarded: PbJobState.DISCARDED,
-};
+const JOB_STATE_TO_PB = byName<JobState, PbJobState>(JOB_STATES, PbJobState);
 const JOB_STATE_FROM_PB = invert(JOB_STATE_TO_PB);
 
 export function jobStateToProto(s: JobState): PbJobState {
@@ -93,19 +93,10 @@ export function jobStateFromProto(s: PbJobState): JobState | undefined {
   return JOB_STATE_FROM_PB.get(s);
 }
 
-const CONFLICT_TO_PB: Record<UniqueConflict, UniqueConflictAction> = {
-  reject: UniqueConflictAction.REJECT,
-  replace: UniqueConflictAction.REPLACE,
-  ignore: UniqueConflictAction.IGNORE,
-  replace_except_schedule: UniqueConflictAction.REPLACE_EXCEPT_SCHEDULE,
-};
+const CONFLICT_TO_PB = byName<UniqueConflict, UniqueConflictAction>(["reject", "replace", "ignore", "replace_except_schedule"], UniqueConflictAction);
 const CONFLICT_FROM_PB = invert(CONFLICT_TO_PB);
 
-const DIRECTIVE_TO_PB: Record<WorkerDirective, WorkerState> = {
-  running: WorkerState.RUNNING,
-  quiet: WorkerState.QUIET,
-  terminate: WorkerState.TERMINATE,
-};
+const DIRECTIVE_TO_PB = byName<WorkerDirective, WorkerState>(["running", "quiet", "terminate"], WorkerState);
 const DIRECTIVE_FROM_PB = invert(DIRECTIVE_TO_PB);
 export function workerStateToProto(s: WorkerDirective): WorkerState {
   return DIRECTIVE_TO_PB[s];
@@ -114,34 +105,19 @@ export function workerStateFromProto(s: WorkerState): WorkerDirective | undefine
   return DIRECTIVE_FROM_PB.get(s);
 }
 
-const WF_STATE_TO_PB: Record<WorkflowState, PbWorkflowState> = {
+// The proto has no PENDING workflow: a pending workflow goes out as RUNNING (and comes back running).
+const WF_STATE_TO_PB = {
+  ...byName<WorkflowState, PbWorkflowState>(["running", "completed", "failed", "cancelled"], PbWorkflowState),
   pending: PbWorkflowState.RUNNING,
-  running: PbWorkflowState.RUNNING,
-  completed: PbWorkflowState.COMPLETED,
-  failed: PbWorkflowState.FAILED,
-  cancelled: PbWorkflowState.CANCELLED,
 };
-const WF_STATE_FROM_PB = new Map<PbWorkflowState, WorkflowState>([
-  [PbWorkflowState.RUNNING, "running"],
-  [PbWorkflowState.COMPLETED, "completed"],
-  [PbWorkflowState.FAILED, "failed"],
-  [PbWorkflowState.CANCELLED, "cancelled"],
-]);
-const STEP_STATE_TO_PB: Record<WorkflowStepState, PbWorkflowStepState> = {
-  waiting: PbWorkflowStepState.WAITING,
-  pending: PbWorkflowStepState.PENDING,
-  active: PbWorkflowStepState.ACTIVE,
-  completed: PbWorkflowStepState.COMPLETED,
-  failed: PbWorkflowStepState.FAILED,
-  cancelled: PbWorkflowStepState.CANCELLED,
-};
+const WF_STATE_FROM_PB = invert(WF_STATE_TO_PB);
+const STEP_STATE_TO_PB = byName<WorkflowStepState, PbWorkflowStepState>(
+  ["waiting", "pending", "active", "completed", "failed", "cancelled"],
+  PbWorkflowStepState,
+);
 const STEP_STATE_FROM_PB = invert(STEP_STATE_TO_PB);
 
-const HEALTH_TO_PB: Record<HealthStatus, PbHealthStatus> = {
-  ok: PbHealthStatus.OK,
-  degraded: PbHealthStatus.DEGRADED,
-  unhealthy: PbHealthStatus.UNHEALTHY,
-};
+const HEALTH_TO_PB = byName<HealthStatus, PbHealthStatus>(["ok", "degraded", "unhealthy"], PbHealthStatus);
 const HEALTH_FROM_PB = invert(HEALTH_TO_PB);
 export function healthToProto(s: HealthStatus): PbHealthStatus {
   return HEALTH_TO_PB[s];
@@ -278,6 +254,9 @@ export function jobToProto(j: Job): PbJob {
   return p;
 }
 
+/** The Job instants before completion, under the same names in the proto (completed_at is a case apart). */
+const EARLY_INSTANTS = ["createdAt", "enqueuedAt", "scheduledAt", "startedAt"] as const;
+
 export function jobFromProto(p: PbJob): Job {
   const meta: JsonObject = { ...((p.meta as JsonObject | undefined) ?? {}) };
   const parentResults = meta[RESERVED_META.parentResults];
@@ -301,10 +280,10 @@ export function jobFromProto(p: PbJob): Job {
   if (p.retryPolicy) j.retry = retryFromProto(p.retryPolicy);
   if (p.uniquePolicy) j.unique = uniqueFromProto(p.uniquePolicy);
   if (p.result) j.result = resultFromStruct(p.result);
-  if (p.createdAt) j.createdAt = dateFromTimestamp(p.createdAt);
-  if (p.enqueuedAt) j.enqueuedAt = dateFromTimestamp(p.enqueuedAt);
-  if (p.scheduledAt) j.scheduledAt = dateFromTimestamp(p.scheduledAt);
-  if (p.startedAt) j.startedAt = dateFromTimestamp(p.startedAt);
+  for (const f of EARLY_INSTANTS) {
+    const t = p[f];
+    if (t) j[f] = dateFromTimestamp(t);
+  }
   if (p.completedAt) {
     if (j.state === "cancelled") j.cancelledAt = dateFromTimestamp(p.completedAt);
     else j.completedAt = dateFromTimestamp(p.completedAt);
@@ -398,7 +377,12 @@ export function optionsFromProto(o: PbEnqueueOptions | undefined, now = Date.now
   return r;
 }
 
-export function requestFromProto(type: string, args: ReadonlyArray<import("@bufbuild/protobuf/wkt").Value>, o: PbEnqueueOptions | undefined, now = Date.now()): NormalizedJobRequest {
+export function requestFromProto(
+  type: string,
+  args: ReadonlyArray<import("@bufbuild/protobuf/wkt").Value>,
+  o: PbEnqueueOptions | undefined,
+  now = Date.now(),
+): NormalizedJobRequest {
   return { type, args: args.map(valueToJson), ...optionsFromProto(o, now) };
 }
 
@@ -472,6 +456,13 @@ export function eventFromProto(p: PbEvent): OjsEvent {
   if (p.queue) e.queue = p.queue;
   if (p.workflowId) e.workflowId = p.workflowId;
   return e;
+}
+
+/** Each model name to the generated enum's member of that name in capitals (`replace_except_schedule` -> REPLACE_EXCEPT_SCHEDULE; test/unit/proto-enums.test.ts). */
+function byName<K extends string, V>(names: readonly K[], pb: Record<string, unknown>): Record<K, V> {
+  const out = {} as Record<K, V>;
+  for (const n of names) out[n] = pb[n.toUpperCase()] as V;
+  return out;
 }
 
 function invert<K extends string, V>(m: Record<K, V>): Map<V, K> {

@@ -37,7 +37,8 @@ export function normalizeRule(r: unknown, path: string): NormalRule | undefined 
   }
   if (o.age !== undefined) {
     const ms = typeof o.age === "number" || typeof o.age === "string" ? toMillis(o.age) : undefined;
-    if (ms === undefined || !Number.isFinite(ms) || ms <= 0) throw invalid(`${path}.age`, 'must be a positive number of milliseconds or an ISO 8601 duration ("P7D")');
+    if (ms === undefined || !Number.isFinite(ms) || ms <= 0)
+      throw invalid(`${path}.age`, 'must be a positive number of milliseconds or an ISO 8601 duration ("P7D")');
     out.ageMs = ms;
   }
   if (out.count === undefined && out.ageMs === undefined) throw invalid(path, "must set count, age or both");
@@ -69,7 +70,8 @@ export function retentionFromJson(v: JsonValue | undefined, path = "retention"):
     if (r === undefined || r === null) continue;
     if (typeof r === "string") given[k] = { age: r };
     else if (isJsonObject(r)) {
-      for (const f of Object.keys(r)) if (f !== "max_count" && f !== "max_age") throw invalid(`${path}.${k}.${f}`, "is not a retention field (max_count, max_age)");
+      for (const f of Object.keys(r))
+        if (f !== "max_count" && f !== "max_age") throw invalid(`${path}.${k}.${f}`, "is not a retention field (max_count, max_age)");
       const rule: RetentionRule = {};
       if (r.max_count !== undefined) rule.count = r.max_count as number;
       if (r.max_age !== undefined) rule.age = r.max_age as number | string;
@@ -81,16 +83,25 @@ export function retentionFromJson(v: JsonValue | undefined, path = "retention"):
 
 /** Store form → wire: `{max_count, max_age}` per kind, the age as an ISO 8601 duration. */
 export function retentionToJson(r: { completed?: NormalRule; discarded?: NormalRule }): JsonObject {
-  const out: JsonObject = {};
+  return perKind(r, (rule) => ruleOf<JsonValue>(rule, "max_count", "max_age", formatIsoDuration)) as JsonObject;
+}
+
+/** `f` of each kind's rule that is set. */
+function perKind<A, B>(r: { completed?: A; discarded?: A }, f: (a: A) => B): { completed?: B; discarded?: B } {
+  const out: { completed?: B; discarded?: B } = {};
   for (const k of KINDS) {
-    const rule = r[k];
-    if (!rule) continue;
-    const o: JsonObject = {};
-    if (rule.count !== undefined) o.max_count = rule.count;
-    if (rule.ageMs !== undefined) o.max_age = formatIsoDuration(rule.ageMs);
-    out[k] = o;
+    const a = r[k];
+    if (a) out[k] = f(a);
   }
   return out;
+}
+
+/** A normalized rule under other names, the age converted by `age`. */
+function ruleOf<V>(rule: NormalRule, countKey: string, ageKey: string, age: (ms: number) => V): Record<string, number | V> {
+  const o: Record<string, number | V> = {};
+  if (rule.count !== undefined) o[countKey] = rule.count;
+  if (rule.ageMs !== undefined) o[ageKey] = age(rule.ageMs);
+  return o;
 }
 
 /** Wire (a server's answer) → the model, ages in milliseconds. */
@@ -99,16 +110,7 @@ export function retentionModelFromJson(v: JsonValue | undefined): QueueRetention
   try {
     const n = retentionFromJson(v);
     if (!n) return undefined;
-    const out: QueueRetention = {};
-    for (const k of KINDS) {
-      const r = n[k];
-      if (!r) continue;
-      const rule: RetentionRule = {};
-      if (r.count !== undefined) rule.count = r.count;
-      if (r.ageMs !== undefined) rule.age = r.ageMs;
-      out[k] = rule;
-    }
-    return out;
+    return perKind(n, (r): RetentionRule => ruleOf(r, "count", "age", (ms) => ms));
   } catch {
     return undefined;
   }

@@ -1,17 +1,17 @@
 /**
- * ojs.v1.EnqueueBatchRequest / EnqueueBatchResponse (proto/ojs/v1/job.proto):
- * EnqueueBatchRequest: 1 jobs (BatchJobEntry: 1 type, 2 args, 3 options, the
- *   field numbers of EnqueueRequest), 2 default_options (EnqueueOptions)
- * EnqueueBatchResponse: 1 jobs, 2 count, 3 errors (map<int32, BatchJobError:
- *   1 code, 2 message>)
+ * ojs.v1.EnqueueBatchRequest / EnqueueBatchResponse (proto/ojs/v1/job.proto).
+ * A BatchJobEntry has the field numbers of an EnqueueRequest (checked by the
+ * tags test), so an entry is read and written as one; errors is a
+ * map<int32, BatchJobError>. Tags stamped from the descriptors (README.md).
  */
 import type { Job, NormalizedJobRequest } from "../../model/job.js";
 import { NEEDS_MERGE, type Writer } from "./buffer.js";
 import { Reader, expectEnd } from "./reader.js";
 import { OPTIONS_SHAPE, readEnqueueRequest, readOptionsInto, writeEnqueueRequestBody, writeOptionsBody, type EnqueueOptionsFields } from "./enqueue.js";
-import { fieldEnd, writeInt32Field, writeStringField } from "./json.js";
+import { fieldEnd, writeInt32Field, writeStringField, writeTag } from "./json.js";
 import { JOB_SHAPE, readJob, writeJobBody } from "./job.js";
 import { LEAF, many, one, shape, type Shape } from "./merge.js";
+import { onceMessage, writeMessageField, writeMessageFields } from "./fields.js";
 
 /** ojs.v1.BatchJobError: why one entry of a batch was refused. */
 export interface WireBatchJobError {
@@ -42,46 +42,53 @@ export const ENQUEUE_BATCH_REQUEST_SHAPE: Shape = shape({ 1: many(() => ENTRY_SH
 const ERROR_ENTRY_SHAPE: Shape = shape({ 2: one(() => LEAF) });
 export const ENQUEUE_BATCH_RESPONSE_SHAPE: Shape = shape({ 1: many(() => JOB_SHAPE), 3: many(() => ERROR_ENTRY_SHAPE) });
 
-export function writeEnqueueBatchRequestBody(w: Writer, jobs: readonly NormalizedJobRequest[], defaults: EnqueueOptionsFields | undefined, now: number, tunnel = true): void {
+export function writeEnqueueBatchRequestBody(
+  w: Writer,
+  jobs: readonly NormalizedJobRequest[],
+  defaults: EnqueueOptionsFields | undefined,
+  now: number,
+  tunnel = true,
+): void {
   for (let i = 0; i < jobs.length; i++) {
-    w.byte(0x0a);
+    writeTag(w, 0x0a /* BATCH_REQUEST.jobs */);
     const at = w.open();
     writeEnqueueRequestBody(w, jobs[i]!, now, tunnel);
     w.close(at);
   }
   if (defaults) {
-    w.byte(0x12);
+    writeTag(w, 0x12 /* BATCH_REQUEST.defaultOptions */);
     const at = w.open();
     writeOptionsBody(w, defaults, now, tunnel);
     w.close(at);
   }
 }
 
+function writeBatchJobErrorBody(w: Writer, e: WireBatchJobError): void {
+  writeStringField(w, 0x0a /* BATCH_ERROR.code */, e.code);
+  writeStringField(w, 0x12 /* BATCH_ERROR.message */, e.message);
+}
+
 /** `count` defaults to the number of jobs, as the servers set it. */
-export function writeEnqueueBatchResponseBody(w: Writer, jobs: readonly Job[], count: number, errors: Readonly<Record<number, WireBatchJobError>> | undefined): void {
-  for (let i = 0; i < jobs.length; i++) {
-    w.byte(0x0a);
-    const at = w.open();
-    writeJobBody(w, jobs[i]!);
-    w.close(at);
-  }
-  writeInt32Field(w, 0x10, count, "ojs.v1.EnqueueBatchResponse.count");
+export function writeEnqueueBatchResponseBody(
+  w: Writer,
+  jobs: readonly Job[],
+  count: number,
+  errors: Readonly<Record<number, WireBatchJobError>> | undefined,
+): void {
+  writeMessageFields(w, 0x0a /* BATCH_RESPONSE.jobs */, writeJobBody, jobs);
+  writeInt32Field(w, 0x10 /* BATCH_RESPONSE.count */, count, "ojs.v1.EnqueueBatchResponse.count");
   if (errors) {
     // Object.keys order, as protobuf-es walks the same object: integer keys ascending.
     const keys = Object.keys(errors);
     for (let i = 0; i < keys.length; i++) {
       const e = errors[keys[i] as unknown as number]!;
       const index = Number(keys[i]);
-      w.byte(0x1a);
+      writeTag(w, 0x1a /* BATCH_RESPONSE.errors */);
       const at = w.open();
       // A map entry carries key and value even when zero, as protobuf-es writes it.
-      w.byte(0x08);
+      writeTag(w, 0x08 /* MAP_ENTRY.intKey */);
       w.int32(index | 0);
-      w.byte(0x12);
-      const vat = w.open();
-      writeStringField(w, 0x0a, e.code);
-      writeStringField(w, 0x12, e.message);
-      w.close(vat);
+      writeMessageField(w, 0x12 /* MAP_ENTRY.value */, writeBatchJobErrorBody, e);
       w.close(at);
     }
   }
@@ -93,8 +100,8 @@ export function readEnqueueBatchRequest(r: Reader, end: number, now: number): En
   let defaultsEnd = 0;
   while (r.pos < end) {
     const t = r.tag();
-    if (t === 0x0a) jobs.push(readEnqueueRequest(r, fieldEnd(r), now));
-    else if (t === 0x12) {
+    if (t === 0x0a /* BATCH_REQUEST.jobs */) jobs.push(readEnqueueRequest(r, fieldEnd(r), now));
+    else if (t === 0x12 /* BATCH_REQUEST.defaultOptions */) {
       if (defaultsAt >= 0) throw NEEDS_MERGE;
       defaultsEnd = fieldEnd(r);
       defaultsAt = r.pos;
@@ -118,8 +125,8 @@ function readBatchJobError(r: Reader, end: number): WireBatchJobError {
   let message = "";
   while (r.pos < end) {
     const t = r.tag();
-    if (t === 0x0a) code = r.string();
-    else if (t === 0x12) message = r.string();
+    if (t === 0x0a /* BATCH_ERROR.code */) code = r.string();
+    else if (t === 0x12 /* BATCH_ERROR.message */) message = r.string();
     else r.skip(t);
   }
   expectEnd(r, end);
@@ -132,19 +139,17 @@ export function readEnqueueBatchResponse(r: Reader, end: number): EnqueueBatchRe
   const errors: Record<number, WireBatchJobError> = {};
   while (r.pos < end) {
     const t = r.tag();
-    if (t === 0x0a) jobs.push(readJob(r, fieldEnd(r)));
-    else if (t === 0x10) count = r.uint32() | 0;
-    else if (t === 0x1a) {
+    if (t === 0x0a /* BATCH_RESPONSE.jobs */) jobs.push(readJob(r, fieldEnd(r)));
+    else if (t === 0x10 /* BATCH_RESPONSE.count */) count = r.uint32() | 0;
+    else if (t === 0x1a /* BATCH_RESPONSE.errors */) {
       const e = fieldEnd(r);
       let index = 0;
       let value: WireBatchJobError | undefined;
       while (r.pos < e) {
         const t2 = r.tag();
-        if (t2 === 0x08) index = r.uint32() | 0;
-        else if (t2 === 0x12) {
-          if (value) throw NEEDS_MERGE;
-          value = readBatchJobError(r, fieldEnd(r));
-        } else r.skip(t2);
+        if (t2 === 0x08 /* MAP_ENTRY.intKey */) index = r.uint32() | 0;
+        else if (t2 === 0x12 /* MAP_ENTRY.value */) value = onceMessage(r, value, readBatchJobError);
+        else r.skip(t2);
       }
       expectEnd(r, e);
       errors[index] = value ?? { code: "", message: "" };

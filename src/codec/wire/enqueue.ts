@@ -4,11 +4,7 @@
  * (../proto.ts): id, schema, absolute expiry and backoff strategy ride in meta
  * under reserved keys; expiry also goes out as a relative ttl for servers that
  * ignore the key.
- *
- * EnqueueRequest: 1 type 0x0a, 2 args 0x12, 3 options 0x1a
- * EnqueueOptions: 1 queue 0x0a, 2 priority 0x10, 3 delay_until 0x1a, 4 timeout 0x22,
- *   5 retry 0x2a, 6 unique 0x32, 7 ttl 0x3a, 8 tags 0x42, 9 trace_id (ignored),
- *   10 meta 0x52, 11 max_attempts 0x58, 12 visibility_timeout 0x62
+ * Tags are literals stamped from the descriptors (ENQUEUE_REQUEST, OPTIONS in tags.generated.ts; README.md).
  */
 import { formatInstant, parseInstant } from "../values.js";
 import { rateLimitFromWire, rateLimitToJson } from "../rate-limit.js";
@@ -16,24 +12,11 @@ import type { NormalizedJobRequest, RetryPolicy, UniquePolicy } from "../../mode
 import type { JsonObject, JsonValue } from "../../model/json.js";
 import { NEEDS_MERGE, type Writer } from "./buffer.js";
 import { Reader, expectEnd } from "./reader.js";
-import {
-  fieldEnd,
-  lastEntryKey,
-  lastEntryValue,
-  readDurationMs,
-  readEntry,
-  readTimestampMs,
-  readValue,
-  setKey,
-  writeDurationField,
-  writeInt32Field,
-  writeStringField,
-  writeTimestampField,
-  writeValueField,
-} from "./json.js";
-import { hasKeys, setOverride, writeStructOverriding } from "./job.js";
+import { fieldEnd, readValue, writeDurationField, writeInt32Field, writeStringField, writeTimestampField, writeTag, writeValueField } from "./json.js";
+import { hasKeys, readMetaLifting, setOverride, writeStructOverriding } from "./job.js";
+import { onceDuration, onceMessage, onceTimestamp, writeMessageField } from "./fields.js";
 import { isBackoffStrategy } from "./enums.js";
-import { readRetry, readUnique, RETRY_SHAPE, UNIQUE_SHAPE, writeRetryBody, writeUniqueBody } from "./policies.js";
+import { readRetry, readUnique, RETRY_SHAPE, UNIQUE_SHAPE, writeRetryBody, writeStrings, writeUniqueBody } from "./policies.js";
 import { LEAF, one, shape, type Shape } from "./merge.js";
 
 // Same strings as RESERVED_META in ../proto.ts.
@@ -42,6 +25,8 @@ export const META_SCHEMA = "ojs.schema";
 export const META_EXPIRES_AT = "ojs.expires_at";
 export const META_BACKOFF_STRATEGY = "ojs.backoff_strategy";
 export const META_RATE_LIMIT = "ojs.rate_limit";
+
+const OPTIONS_RESERVED_META: readonly string[] = [META_ID, META_SCHEMA, META_EXPIRES_AT, META_BACKOFF_STRATEGY, META_RATE_LIMIT];
 
 export type EnqueueOptionsFields = Omit<NormalizedJobRequest, "type" | "args">;
 
@@ -63,40 +48,23 @@ export const ENQUEUE_REQUEST_SHAPE: Shape = shape({ 3: one(() => OPTIONS_SHAPE) 
  * an ojs-connect server reads: another server would store them as user meta.
  */
 export function writeOptionsBody(w: Writer, r: EnqueueOptionsFields, now: number, tunnel = true): void {
-  writeStringField(w, 0x0a, r.queue ?? "");
-  writeInt32Field(w, 0x10, r.priority ?? 0, "ojs.v1.EnqueueOptions.priority");
-  if (r.scheduledAt !== undefined) writeTimestampField(w, 0x1a, r.scheduledAt);
-  if (r.timeout !== undefined) writeDurationField(w, 0x22, r.timeout);
-  let at = 0;
-  if (r.retry !== undefined) {
-    w.byte(0x2a);
-    at = w.open();
-    writeRetryBody(w, r.retry);
-    w.close(at);
-  }
-  if (r.unique !== undefined) {
-    w.byte(0x32);
-    at = w.open();
-    writeUniqueBody(w, r.unique);
-    w.close(at);
-  }
+  writeStringField(w, 0x0a /* OPTIONS.queue */, r.queue ?? "");
+  writeInt32Field(w, 0x10 /* OPTIONS.priority */, r.priority ?? 0, "ojs.v1.EnqueueOptions.priority");
+  if (r.scheduledAt !== undefined) writeTimestampField(w, 0x1a /* OPTIONS.delayUntil */, r.scheduledAt);
+  if (r.timeout !== undefined) writeDurationField(w, 0x22 /* OPTIONS.timeout */, r.timeout);
+  if (r.retry !== undefined) writeMessageField(w, 0x2a /* OPTIONS.retry */, writeRetryBody, r.retry);
+  if (r.unique !== undefined) writeMessageField(w, 0x32 /* OPTIONS.unique */, writeUniqueBody, r.unique);
   // Servers that ignore the reserved key still expire the job through ttl.
-  if (r.expiresAt !== undefined) writeDurationField(w, 0x3a, Math.max(0, r.expiresAt.getTime() - now));
-  const tags = r.tags;
-  if (tags) {
-    for (let i = 0; i < tags.length; i++) {
-      w.byte(0x42);
-      w.string(tags[i]!);
-    }
-  }
+  if (r.expiresAt !== undefined) writeDurationField(w, 0x3a /* OPTIONS.ttl */, Math.max(0, r.expiresAt.getTime() - now));
+  writeStrings(w, 0x42 /* OPTIONS.tags */, r.tags);
   const strategy = tunnel ? r.retry?.backoffStrategy : undefined;
   const id = tunnel ? r.id : undefined;
   const schema = tunnel ? r.schema : undefined;
   const expires = tunnel && r.expiresAt ? formatInstant(r.expiresAt) : undefined;
   const rateLimit = tunnel && r.rateLimit !== undefined ? rateLimitToJson(r.rateLimit) : undefined;
   if (r.meta !== undefined || id !== undefined || schema !== undefined || expires !== undefined || strategy !== undefined || rateLimit !== undefined) {
-    w.byte(0x52);
-    at = w.open();
+    writeTag(w, 0x52 /* OPTIONS.meta */);
+    const at = w.open();
     setOverride(0, META_ID, id);
     setOverride(1, META_SCHEMA, schema);
     setOverride(2, META_EXPIRES_AT, expires);
@@ -105,16 +73,16 @@ export function writeOptionsBody(w: Writer, r: EnqueueOptionsFields, now: number
     writeStructOverriding(w, r.meta, 5);
     w.close(at);
   }
-  writeInt32Field(w, 0x58, r.retry?.maxAttempts ?? 0, "ojs.v1.EnqueueOptions.max_attempts");
-  if (r.visibilityTimeout !== undefined) writeDurationField(w, 0x62, r.visibilityTimeout);
+  writeInt32Field(w, 0x58 /* OPTIONS.maxAttempts */, r.retry?.maxAttempts ?? 0, "ojs.v1.EnqueueOptions.max_attempts");
+  if (r.visibilityTimeout !== undefined) writeDurationField(w, 0x62 /* OPTIONS.visibilityTimeout */, r.visibilityTimeout);
 }
 
 export function writeEnqueueRequestBody(w: Writer, r: NormalizedJobRequest, now: number, tunnel = true): void {
-  writeStringField(w, 0x0a, r.type);
+  writeStringField(w, 0x0a /* ENQUEUE_REQUEST.type */, r.type);
   const args = r.args;
-  for (let i = 0; i < args.length; i++) writeValueField(w, 0x12, args[i]);
+  for (let i = 0; i < args.length; i++) writeValueField(w, 0x12 /* ENQUEUE_REQUEST.args */, args[i]);
   // requestToProto always sets options, so the field is always there, even empty.
-  w.byte(0x1a);
+  writeTag(w, 0x1a /* ENQUEUE_REQUEST.options */);
   const at = w.open();
   writeOptionsBody(w, r, now, tunnel);
   w.close(at);
@@ -133,96 +101,52 @@ export function readOptionsInto(r: Reader, end: number, out: EnqueueOptionsField
   let ttl: number | undefined;
   let tags: string[] | undefined;
   let meta: JsonObject | undefined;
-  let id: JsonValue | undefined;
-  let schema: JsonValue | undefined;
-  let expiresAt: JsonValue | undefined;
-  let strategy: JsonValue | undefined;
-  let rateLimit: JsonValue | undefined;
+  // id, schema, expiresAt, backoff strategy, rate limit (OPTIONS_RESERVED_META's order).
+  const lifted: (JsonValue | undefined)[] = [undefined, undefined, undefined, undefined, undefined];
   let maxAttempts = 0;
   let visibilityTimeout: number | undefined;
   while (r.pos < end) {
     const t = r.tag();
     switch (t) {
-      case 0x0a:
+      case 0x0a /* OPTIONS.queue */:
         queue = r.string();
         break;
-      case 0x10:
+      case 0x10 /* OPTIONS.priority */:
         priority = r.uint32() | 0;
         break;
-      case 0x1a:
-        if (delayUntil !== undefined) throw NEEDS_MERGE;
-        delayUntil = readTimestampMs(r, fieldEnd(r));
+      case 0x1a /* OPTIONS.delayUntil */:
+        delayUntil = onceTimestamp(r, delayUntil);
         break;
-      case 0x22:
-        if (timeout !== undefined) throw NEEDS_MERGE;
-        timeout = readDurationMs(r, fieldEnd(r));
+      case 0x22 /* OPTIONS.timeout */:
+        timeout = onceDuration(r, timeout);
         break;
-      case 0x2a:
-        if (retry !== undefined) throw NEEDS_MERGE;
-        retry = readRetry(r, fieldEnd(r));
+      case 0x2a /* OPTIONS.retry */:
+        retry = onceMessage(r, retry, readRetry);
         break;
-      case 0x32:
-        if (unique !== undefined) throw NEEDS_MERGE;
-        unique = readUnique(r, fieldEnd(r));
+      case 0x32 /* OPTIONS.unique */:
+        unique = onceMessage(r, unique, readUnique);
         break;
-      case 0x3a:
-        if (ttl !== undefined) throw NEEDS_MERGE;
-        ttl = readDurationMs(r, fieldEnd(r));
+      case 0x3a /* OPTIONS.ttl */:
+        ttl = onceDuration(r, ttl);
         break;
-      case 0x42:
+      case 0x42 /* OPTIONS.tags */:
         (tags ??= []).push(r.string());
         break;
-      case 0x52: {
-        // meta, with the reserved keys lifted out as they come (a later entry wins).
-        const e = fieldEnd(r);
-        meta ??= {};
-        while (r.pos < e) {
-          const t2 = r.tag();
-          if (t2 !== 0x0a) {
-            r.skip(t2);
-            continue;
-          }
-          readEntry(r, fieldEnd(r));
-          const k = lastEntryKey();
-          if (k.charCodeAt(0) === 0x6f /* o */ && k.startsWith("ojs.")) {
-            if (k === META_ID) {
-              id = lastEntryValue();
-              continue;
-            }
-            if (k === META_SCHEMA) {
-              schema = lastEntryValue();
-              continue;
-            }
-            if (k === META_EXPIRES_AT) {
-              expiresAt = lastEntryValue();
-              continue;
-            }
-            if (k === META_BACKOFF_STRATEGY) {
-              strategy = lastEntryValue();
-              continue;
-            }
-            if (k === META_RATE_LIMIT) {
-              rateLimit = lastEntryValue();
-              continue;
-            }
-          }
-          setKey(meta, k, lastEntryValue());
-        }
-        expectEnd(r, e);
+      case 0x52 /* OPTIONS.meta */:
+        readMetaLifting(r, (meta ??= {}), OPTIONS_RESERVED_META, lifted);
         break;
-      }
-      case 0x58:
+      case 0x58 /* OPTIONS.maxAttempts */:
         maxAttempts = r.uint32() | 0;
         break;
-      case 0x62:
-        if (visibilityTimeout !== undefined) throw NEEDS_MERGE;
-        visibilityTimeout = readDurationMs(r, fieldEnd(r));
+      case 0x62 /* OPTIONS.visibilityTimeout */:
+        visibilityTimeout = onceDuration(r, visibilityTimeout);
         break;
       default:
         r.skip(t);
     }
   }
   expectEnd(r, end);
+  const [id, schema, expiresAt, strategy, rateLimit] = lifted;
   if (typeof id === "string") out.id = id;
   if (typeof schema === "string") out.schema = schema;
   // An empty meta says nothing (the server defaults it to {}); normalized requests leave it out.
@@ -257,15 +181,13 @@ export function readEnqueueRequest(r: Reader, end: number, now: number): Normali
   while (r.pos < end) {
     const t = r.tag();
     switch (t) {
-      case 0x0a:
+      case 0x0a /* ENQUEUE_REQUEST.type */:
         type = r.string();
         break;
-      case 0x12: {
-        const e = fieldEnd(r);
-        args.push(readValue(r, e, null));
+      case 0x12 /* ENQUEUE_REQUEST.args */:
+        args.push(readValue(r, fieldEnd(r), null));
         break;
-      }
-      case 0x1a:
+      case 0x1a /* ENQUEUE_REQUEST.options */:
         // Options are read after the loop so that they land after type and args, whatever the field order.
         if (optionsAt >= 0) throw NEEDS_MERGE;
         optionsEnd = fieldEnd(r);

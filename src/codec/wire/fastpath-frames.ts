@@ -21,7 +21,7 @@ import {
   type SettleCall,
   type SettleOutcome,
 } from "./fastpath.js";
-import { decode, w } from "./two-pass.js";
+import { decode, encodeWith, w } from "./two-pass.js";
 
 // The `now` of the decode in progress, for the reader that turns a relative ttl into an instant.
 let decodeNow = 0;
@@ -42,27 +42,21 @@ function readEnqueueStreamRequestNow(r: Reader, end: number): EnqueueCall[] {
 }
 
 export function encodeEnqueueStreamResponse(outcomes: readonly EnqueueOutcome[]): Uint8Array {
-  w.reset();
-  writeEnqueueStreamResponseBody(w, outcomes);
-  return w.finish();
+  return encodeWith(writeEnqueueStreamResponseBody, outcomes);
 }
 export function decodeEnqueueStreamResponse(bytes: Uint8Array): EnqueueOutcome[] {
   return decode(bytes, ENQUEUE_STREAM_RESPONSE_SHAPE, readEnqueueStreamResponse);
 }
 
 export function encodeSettleStreamRequest(calls: readonly SettleCall[]): Uint8Array {
-  w.reset();
-  writeSettleStreamRequestBody(w, calls);
-  return w.finish();
+  return encodeWith(writeSettleStreamRequestBody, calls);
 }
 export function decodeSettleStreamRequest(bytes: Uint8Array): SettleCall[] {
   return decode(bytes, SETTLE_STREAM_REQUEST_SHAPE, readSettleStreamRequest);
 }
 
 export function encodeSettleStreamResponse(outcomes: readonly SettleOutcome[]): Uint8Array {
-  w.reset();
-  writeSettleStreamResponseBody(w, outcomes);
-  return w.finish();
+  return encodeWith(writeSettleStreamResponseBody, outcomes);
 }
 export function decodeSettleStreamResponse(bytes: Uint8Array): SettleOutcome[] {
   return decode(bytes, SETTLE_STREAM_RESPONSE_SHAPE, readSettleStreamResponse);

@@ -1,19 +1,18 @@
 /**
  * The frames of ojsconnect.v1.FastPathService (proto/ojsconnect/v1/fastpath.proto)
  * as plain objects, with the ojs.v1 messages inside them in domain form.
- *
- * CallError: 1 code, 2 message, 3 retryable, 4 details (map<string, string>)
- * EnqueueStreamRequest: 1 calls -> EnqueueCall: 1 seq, 2 request (EnqueueRequest)
- * EnqueueStreamResponse: 1 outcomes -> EnqueueOutcome: 1 seq, oneof { 2 job, 3 error }
- * SettleStreamRequest: 1 calls -> SettleCall: 1 seq, oneof { 2 ack, 3 nack, 5 started (StartedRequest: 1 job_id) }, 4 worker_id
- * SettleStreamResponse: 1 outcomes -> SettleOutcome: 1 seq, oneof { 2 ack, 3 nack, 4 error, 5 started (StartedResponse: empty) }
+ Tags stamped from the descriptors (README.md)
+ * (CALL_ERROR, ENQUEUE_CALL, ENQUEUE_OUTCOME, SETTLE_CALL, SETTLE_OUTCOME, ...);
+ * the oneofs of the calls and outcomes are read as "at most one member".
  */
 import type { Job, NormalizedJobRequest } from "../../model/job.js";
 import type { NackResult } from "../../model/system.js";
 import { NEEDS_MERGE, type Writer } from "./buffer.js";
 import { Reader, expectEnd } from "./reader.js";
 import { ENQUEUE_REQUEST_SHAPE, readEnqueueRequest, writeEnqueueRequestBody } from "./enqueue.js";
-import { fieldEnd, writeStringField } from "./json.js";
+import { fieldEnd, writeStringField, writeTag } from "./json.js";
+import { onceMessage, readRepeated, writeMessageField, writeMessageFields } from "./fields.js";
+import { writeBoolTrue } from "./job.js";
 import { JOB_SHAPE, readJob, writeJobBody } from "./job.js";
 import { LEAF, many, one, shape, type Shape } from "./merge.js";
 import {
@@ -49,9 +48,7 @@ export interface EnqueueCall {
 
 /** The answer to one enqueue: the job, or why not; neither when a peer set no result. */
 export type EnqueueOutcome =
-  | { seq: number; job: Job; error?: undefined }
-  | { seq: number; error: WireCallError; job?: undefined }
-  | { seq: number; job?: undefined; error?: undefined };
+  { seq: number; job: Job; error?: undefined } | { seq: number; error: WireCallError; job?: undefined } | { seq: number; job?: undefined; error?: undefined };
 
 /** One pipelined ack, nack or start signal; none when a peer set no op. */
 export type SettleCall =
@@ -79,127 +76,92 @@ export const SETTLE_STREAM_RESPONSE_SHAPE: Shape = shape({ 1: many(() => SETTLE_
 
 // --- encode -----------------------------------------------------------------------
 
-function writeSeq(w: Writer, seq: number): void {
+function writeSeq(w: Writer, tag: number, seq: number): void {
   if (seq >>> 0 !== seq) throw new Error(`cannot encode seq: invalid uint32: ${seq}`);
   if (seq !== 0) {
-    w.byte(0x08);
+    writeTag(w, tag);
     w.uint32(seq);
   }
 }
 
 export function writeCallErrorBody(w: Writer, e: WireCallError): void {
-  writeStringField(w, 0x0a, e.code);
-  writeStringField(w, 0x12, e.message);
-  if (e.retryable) w.byte2(0x18, 1);
+  writeStringField(w, 0x0a /* CALL_ERROR.code */, e.code);
+  writeStringField(w, 0x12 /* CALL_ERROR.message */, e.message);
+  if (e.retryable) writeBoolTrue(w, 0x18 /* CALL_ERROR.retryable */);
   const details = e.details;
   if (details) {
     const keys = Object.keys(details);
     for (let i = 0; i < keys.length; i++) {
       // A map entry carries key and value even when empty, as protobuf-es writes it.
-      w.byte(0x22);
+      writeTag(w, 0x22 /* CALL_ERROR.details */);
       const at = w.open();
-      w.byte(0x0a);
+      writeTag(w, 0x0a /* MAP_ENTRY.key */);
       w.string(keys[i]!);
-      w.byte(0x12);
+      writeTag(w, 0x12 /* MAP_ENTRY.value */);
       w.string(details[keys[i]!]!);
       w.close(at);
     }
   }
 }
 
-function writeNested(w: Writer, tag: number, body: () => void): void {
-  w.byte(tag);
-  const at = w.open();
-  body();
-  w.close(at);
+function writeStartedBody(w: Writer, started: { jobId: string }): void {
+  writeStringField(w, 0x0a /* STARTED_REQUEST.jobId */, started.jobId);
 }
 
-export function writeEnqueueStreamRequestBody(w: Writer, calls: readonly EnqueueCall[], now: number): void {
-  for (let i = 0; i < calls.length; i++) {
-    const c = calls[i]!;
-    w.byte(0x0a);
+function writeEnqueueCallBody(w: Writer, c: EnqueueCall): void {
+  writeSeq(w, 0x08 /* ENQUEUE_CALL.seq */, c.seq);
+  if (c.request) {
+    writeTag(w, 0x12 /* ENQUEUE_CALL.request */);
     const at = w.open();
-    writeSeq(w, c.seq);
-    if (c.request) {
-      w.byte(0x12);
-      const rat = w.open();
-      writeEnqueueRequestBody(w, c.request, now);
-      w.close(rat);
-    }
+    writeEnqueueRequestBody(w, c.request, encodeNow);
     w.close(at);
   }
+}
+
+function writeEnqueueOutcomeBody(w: Writer, o: EnqueueOutcome): void {
+  writeSeq(w, 0x08 /* ENQUEUE_OUTCOME.seq */, o.seq);
+  if (o.job) writeMessageField(w, 0x12 /* ENQUEUE_OUTCOME.job */, writeJobBody, o.job);
+  else if (o.error) writeMessageField(w, 0x1a /* ENQUEUE_OUTCOME.error */, writeCallErrorBody, o.error);
+}
+
+function writeSettleCallBody(w: Writer, c: SettleCall): void {
+  writeSeq(w, 0x08 /* SETTLE_CALL.seq */, c.seq);
+  if (c.ack) writeMessageField(w, 0x12 /* SETTLE_CALL.ack */, writeAckRequestBody, c.ack);
+  else if (c.nack) writeMessageField(w, 0x1a /* SETTLE_CALL.nack */, writeNackRequestBody, c.nack);
+  writeStringField(w, 0x22 /* SETTLE_CALL.workerId */, c.workerId ?? "");
+  // started after worker_id: in field-number order, as protobuf-es writes it.
+  if (c.started) writeMessageField(w, 0x2a /* SETTLE_CALL.started */, writeStartedBody, c.started);
+}
+
+function writeSettleOutcomeBody(w: Writer, o: SettleOutcome): void {
+  writeSeq(w, 0x08 /* SETTLE_OUTCOME.seq */, o.seq);
+  if (o.ack) writeMessageField(w, 0x12 /* SETTLE_OUTCOME.ack */, writeAckResponseBody, o.ack);
+  else if (o.nack) writeMessageField(w, 0x1a /* SETTLE_OUTCOME.nack */, writeNackResponseBody, o.nack);
+  else if (o.error) writeMessageField(w, 0x22 /* SETTLE_OUTCOME.error */, writeCallErrorBody, o.error);
+  else if (o.started) {
+    writeTag(w, 0x2a /* SETTLE_OUTCOME.started */);
+    w.byte(0); // an empty StartedResponse
+  }
+}
+
+// The `now` of the enqueue-stream encode in progress (encoders are synchronous).
+let encodeNow = 0;
+
+export function writeEnqueueStreamRequestBody(w: Writer, calls: readonly EnqueueCall[], now: number): void {
+  encodeNow = now;
+  writeMessageFields(w, 0x0a /* ENQUEUE_STREAM_REQUEST.calls */, writeEnqueueCallBody, calls);
 }
 
 export function writeEnqueueStreamResponseBody(w: Writer, outcomes: readonly EnqueueOutcome[]): void {
-  for (let i = 0; i < outcomes.length; i++) {
-    const o = outcomes[i]!;
-    w.byte(0x0a);
-    const at = w.open();
-    writeSeq(w, o.seq);
-    if (o.job) {
-      w.byte(0x12);
-      const jat = w.open();
-      writeJobBody(w, o.job);
-      w.close(jat);
-    } else if (o.error) {
-      const e = o.error;
-      writeNested(w, 0x1a, () => writeCallErrorBody(w, e));
-    }
-    w.close(at);
-  }
+  writeMessageFields(w, 0x0a /* ENQUEUE_STREAM_RESPONSE.outcomes */, writeEnqueueOutcomeBody, outcomes);
 }
 
 export function writeSettleStreamRequestBody(w: Writer, calls: readonly SettleCall[]): void {
-  for (let i = 0; i < calls.length; i++) {
-    const c = calls[i]!;
-    w.byte(0x0a);
-    const at = w.open();
-    writeSeq(w, c.seq);
-    if (c.ack) {
-      w.byte(0x12);
-      const aat = w.open();
-      writeAckRequestBody(w, c.ack);
-      w.close(aat);
-    } else if (c.nack) {
-      w.byte(0x1a);
-      const nat = w.open();
-      writeNackRequestBody(w, c.nack);
-      w.close(nat);
-    }
-    writeStringField(w, 0x22, c.workerId ?? "");
-    // Field 5 after field 4, in field-number order as protobuf-es writes it.
-    if (c.started) {
-      const jobId = c.started.jobId;
-      writeNested(w, 0x2a, () => writeStringField(w, 0x0a, jobId));
-    }
-    w.close(at);
-  }
+  writeMessageFields(w, 0x0a /* SETTLE_STREAM_REQUEST.calls */, writeSettleCallBody, calls);
 }
 
 export function writeSettleStreamResponseBody(w: Writer, outcomes: readonly SettleOutcome[]): void {
-  for (let i = 0; i < outcomes.length; i++) {
-    const o = outcomes[i]!;
-    w.byte(0x0a);
-    const at = w.open();
-    writeSeq(w, o.seq);
-    if (o.ack) {
-      w.byte(0x12);
-      const aat = w.open();
-      writeAckResponseBody(w, o.ack);
-      w.close(aat);
-    } else if (o.nack) {
-      w.byte(0x1a);
-      const nat = w.open();
-      writeNackResponseBody(w, o.nack);
-      w.close(nat);
-    } else if (o.error) {
-      const e = o.error;
-      writeNested(w, 0x22, () => writeCallErrorBody(w, e));
-    } else if (o.started) {
-      w.byte2(0x2a, 0);
-    }
-    w.close(at);
-  }
+  writeMessageFields(w, 0x0a /* SETTLE_STREAM_RESPONSE.outcomes */, writeSettleOutcomeBody, outcomes);
 }
 
 // --- decode -----------------------------------------------------------------------
@@ -212,23 +174,23 @@ export function readCallError(r: Reader, end: number): WireCallError {
   while (r.pos < end) {
     const t = r.tag();
     switch (t) {
-      case 0x0a:
+      case 0x0a /* CALL_ERROR.code */:
         code = r.string();
         break;
-      case 0x12:
+      case 0x12 /* CALL_ERROR.message */:
         message = r.string();
         break;
-      case 0x18:
+      case 0x18 /* CALL_ERROR.retryable */:
         retryable = r.bool();
         break;
-      case 0x22: {
+      case 0x22 /* CALL_ERROR.details */: {
         const e = fieldEnd(r);
         let k = "";
         let v = "";
         while (r.pos < e) {
           const t2 = r.tag();
-          if (t2 === 0x0a) k = r.string();
-          else if (t2 === 0x12) v = r.string();
+          if (t2 === 0x0a /* MAP_ENTRY.key */) k = r.string();
+          else if (t2 === 0x12 /* MAP_ENTRY.value */) v = r.string();
           else r.skip(t2);
         }
         expectEnd(r, e);
@@ -247,30 +209,29 @@ export function readCallError(r: Reader, end: number): WireCallError {
   return out;
 }
 
-function readEnqueueCall(r: Reader, end: number, now: number): EnqueueCall {
+// The `now` of the enqueue-stream decode in progress, for the requests' relative ttl.
+let decodeNow = 0;
+
+function readEnqueueRequestNow(r: Reader, end: number): NormalizedJobRequest {
+  return readEnqueueRequest(r, end, decodeNow);
+}
+
+function readEnqueueCall(r: Reader, end: number): EnqueueCall {
   let seq = 0;
   let request: NormalizedJobRequest | undefined;
   while (r.pos < end) {
     const t = r.tag();
-    if (t === 0x08) seq = r.uint32();
-    else if (t === 0x12) {
-      if (request) throw NEEDS_MERGE;
-      request = readEnqueueRequest(r, fieldEnd(r), now);
-    } else r.skip(t);
+    if (t === 0x08 /* ENQUEUE_CALL.seq */) seq = r.uint32();
+    else if (t === 0x12 /* ENQUEUE_CALL.request */) request = onceMessage(r, request, readEnqueueRequestNow);
+    else r.skip(t);
   }
   expectEnd(r, end);
   return request ? { seq, request } : { seq };
 }
 
 export function readEnqueueStreamRequest(r: Reader, end: number, now: number): EnqueueCall[] {
-  const calls: EnqueueCall[] = [];
-  while (r.pos < end) {
-    const t = r.tag();
-    if (t === 0x0a) calls.push(readEnqueueCall(r, fieldEnd(r), now));
-    else r.skip(t);
-  }
-  expectEnd(r, end);
-  return calls;
+  decodeNow = now;
+  return readRepeated(r, end, 0x0a /* ENQUEUE_STREAM_REQUEST.calls */, readEnqueueCall);
 }
 
 function readEnqueueOutcome(r: Reader, end: number): EnqueueOutcome {
@@ -279,14 +240,12 @@ function readEnqueueOutcome(r: Reader, end: number): EnqueueOutcome {
   let error: WireCallError | undefined;
   while (r.pos < end) {
     const t = r.tag();
-    if (t === 0x08) seq = r.uint32();
-    else if (t === 0x12) {
+    if (t === 0x08 /* ENQUEUE_OUTCOME.seq */) seq = r.uint32();
+    else if (t === 0x12 /* ENQUEUE_OUTCOME.job */ || t === 0x1a /* ENQUEUE_OUTCOME.error */) {
       // A second member of the oneof (merge or replace): merge.ts sorts it out.
       if (job || error) throw NEEDS_MERGE;
-      job = readJob(r, fieldEnd(r));
-    } else if (t === 0x1a) {
-      if (job || error) throw NEEDS_MERGE;
-      error = readCallError(r, fieldEnd(r));
+      if (t === 0x12 /* ENQUEUE_OUTCOME.job */) job = readJob(r, fieldEnd(r));
+      else error = readCallError(r, fieldEnd(r));
     } else r.skip(t);
   }
   expectEnd(r, end);
@@ -294,14 +253,18 @@ function readEnqueueOutcome(r: Reader, end: number): EnqueueOutcome {
 }
 
 export function readEnqueueStreamResponse(r: Reader, end: number): EnqueueOutcome[] {
-  const outcomes: EnqueueOutcome[] = [];
+  return readRepeated(r, end, 0x0a /* ENQUEUE_STREAM_RESPONSE.outcomes */, readEnqueueOutcome);
+}
+
+function readStarted(r: Reader, end: number): { jobId: string } {
+  let jobId = "";
   while (r.pos < end) {
     const t = r.tag();
-    if (t === 0x0a) outcomes.push(readEnqueueOutcome(r, fieldEnd(r)));
+    if (t === 0x0a /* STARTED_REQUEST.jobId */) jobId = r.string();
     else r.skip(t);
   }
   expectEnd(r, end);
-  return outcomes;
+  return { jobId };
 }
 
 function readSettleCall(r: Reader, end: number): SettleCall {
@@ -313,32 +276,20 @@ function readSettleCall(r: Reader, end: number): SettleCall {
   while (r.pos < end) {
     const t = r.tag();
     switch (t) {
-      case 0x08:
+      case 0x08 /* SETTLE_CALL.seq */:
         seq = r.uint32();
         break;
-      case 0x12:
-        if (ack || nack || started) throw NEEDS_MERGE;
-        ack = readAckRequest(r, fieldEnd(r));
-        break;
-      case 0x1a:
-        if (ack || nack || started) throw NEEDS_MERGE;
-        nack = readNackRequest(r, fieldEnd(r));
-        break;
-      case 0x2a: {
-        if (ack || nack || started) throw NEEDS_MERGE;
-        const e = fieldEnd(r);
-        let jobId = "";
-        while (r.pos < e) {
-          const t2 = r.tag();
-          if (t2 === 0x0a) jobId = r.string();
-          else r.skip(t2);
-        }
-        expectEnd(r, e);
-        started = { jobId };
-        break;
-      }
-      case 0x22:
+      case 0x22 /* SETTLE_CALL.workerId */:
         workerId = r.string();
+        break;
+      case 0x12 /* SETTLE_CALL.ack */:
+      case 0x1a /* SETTLE_CALL.nack */:
+      case 0x2a /* SETTLE_CALL.started */:
+        // A second member of the oneof (merge or replace): merge.ts sorts it out.
+        if (ack || nack || started) throw NEEDS_MERGE;
+        if (t === 0x12 /* SETTLE_CALL.ack */) ack = readAckRequest(r, fieldEnd(r));
+        else if (t === 0x1a /* SETTLE_CALL.nack */) nack = readNackRequest(r, fieldEnd(r));
+        else started = readStarted(r, fieldEnd(r));
         break;
       default:
         r.skip(t);
@@ -351,14 +302,13 @@ function readSettleCall(r: Reader, end: number): SettleCall {
 }
 
 export function readSettleStreamRequest(r: Reader, end: number): SettleCall[] {
-  const calls: SettleCall[] = [];
-  while (r.pos < end) {
-    const t = r.tag();
-    if (t === 0x0a) calls.push(readSettleCall(r, fieldEnd(r)));
-    else r.skip(t);
-  }
+  return readRepeated(r, end, 0x0a /* SETTLE_STREAM_REQUEST.calls */, readSettleCall);
+}
+
+function skipMessage(r: Reader, end: number): true {
+  while (r.pos < end) r.skip(r.tag());
   expectEnd(r, end);
-  return calls;
+  return true;
 }
 
 function readSettleOutcome(r: Reader, end: number): SettleOutcome {
@@ -370,29 +320,19 @@ function readSettleOutcome(r: Reader, end: number): SettleOutcome {
   while (r.pos < end) {
     const t = r.tag();
     switch (t) {
-      case 0x08:
+      case 0x08 /* SETTLE_OUTCOME.seq */:
         seq = r.uint32();
         break;
-      case 0x12:
+      case 0x12 /* SETTLE_OUTCOME.ack */:
+      case 0x1a /* SETTLE_OUTCOME.nack */:
+      case 0x22 /* SETTLE_OUTCOME.error */:
+      case 0x2a /* SETTLE_OUTCOME.started */:
         if (ack || nack || error || started) throw NEEDS_MERGE;
-        ack = readAckResponse(r, fieldEnd(r));
+        if (t === 0x12 /* SETTLE_OUTCOME.ack */) ack = readAckResponse(r, fieldEnd(r));
+        else if (t === 0x1a /* SETTLE_OUTCOME.nack */) nack = readNackResponse(r, fieldEnd(r));
+        else if (t === 0x22 /* SETTLE_OUTCOME.error */) error = readCallError(r, fieldEnd(r));
+        else started = skipMessage(r, fieldEnd(r)); // an empty StartedResponse
         break;
-      case 0x1a:
-        if (ack || nack || error || started) throw NEEDS_MERGE;
-        nack = readNackResponse(r, fieldEnd(r));
-        break;
-      case 0x22:
-        if (ack || nack || error || started) throw NEEDS_MERGE;
-        error = readCallError(r, fieldEnd(r));
-        break;
-      case 0x2a: {
-        if (ack || nack || error || started) throw NEEDS_MERGE;
-        const e = fieldEnd(r);
-        while (r.pos < e) r.skip(r.tag());
-        expectEnd(r, e);
-        started = true;
-        break;
-      }
       default:
         r.skip(t);
     }
@@ -402,12 +342,5 @@ function readSettleOutcome(r: Reader, end: number): SettleOutcome {
 }
 
 export function readSettleStreamResponse(r: Reader, end: number): SettleOutcome[] {
-  const outcomes: SettleOutcome[] = [];
-  while (r.pos < end) {
-    const t = r.tag();
-    if (t === 0x0a) outcomes.push(readSettleOutcome(r, fieldEnd(r)));
-    else r.skip(t);
-  }
-  expectEnd(r, end);
-  return outcomes;
+  return readRepeated(r, end, 0x0a /* SETTLE_STREAM_RESPONSE.outcomes */, readSettleOutcome);
 }

@@ -24,6 +24,8 @@
  * -0, NaN and ±Infinity travel bit for bit, as with protobuf-es (JSON cannot
  * carry them: over HTTP -0 becomes 0 and the others null).
  *
+ * Adding a Job field, and how the field tags are checked: README.md in this folder.
+ *
  * Every function is synchronous. Encoders write into shared slabs and return a
  * view of one (no copy, no ArrayBuffer per message): the caller owns the bytes
  * of the view, but `.buffer` holds other messages too.

@@ -4,28 +4,19 @@
  * mean: the same reserved meta keys, the same {"$value": x} wrapping of
  * results, proto3 zero values read as "absent", the same enum mapping.
  *
- * Field numbers (proto/ojs/v1/job.proto), with the tag bytes used below:
- * Job: 1 id 0x0a, 2 type 0x12, 3 queue 0x1a, 4 args 0x22, 5 meta 0x2a,
- *   6 state 0x30, 7 priority 0x38, 8 attempt 0x40, 9 max_attempts 0x48,
- *   10 retry_policy 0x52, 11 unique_policy 0x5a, 12 result 0x62, 13 errors 0x6a,
- *   14 created_at 0x72, 15 enqueued_at 0x7a, 16 scheduled_at 130, 17 started_at 138,
- *   18 completed_at 146, 19 expires_at 154, 20 timeout 162, 21 visibility_timeout 170,
- *   22 tags 178, 23 trace_id (ignored), 24 workflow_id 194, 25 specversion 202
- * (a tag is field << 3 | wire type; 130 and up take two bytes). RetryPolicy and
- * UniquePolicy are in policies.ts, the enums in enums.ts.
+ * Tags are literals stamped from the descriptors (JOB.<field> in tags.generated.ts; README.md); RetryPolicy
+ * and UniquePolicy are in policies.ts, the enums in enums.ts.
  */
 import type { Job, JobError, RetryPolicy, UniquePolicy } from "../../model/job.js";
 import { isJsonObject, type JsonObject, type JsonValue } from "../../model/json.js";
-import { NEEDS_MERGE, type Writer } from "./buffer.js";
+import type { Writer } from "./buffer.js";
 import { Reader, expectEnd } from "./reader.js";
 import {
   fieldEnd,
   lastEntryKey,
   lastEntryValue,
-  readDurationMs,
   readEntry,
   readStructBody,
-  readTimestampMs,
   readValue,
   setKey,
   writeDurationField,
@@ -33,17 +24,22 @@ import {
   writeStringField,
   writeStructBody,
   writeStructEntry,
+  writeStructField,
+  writeTag,
   writeTimestampField,
   writeValueField,
 } from "./json.js";
 import { LEAF, many, one, shape, type Shape } from "./merge.js";
 import { stateName, stateNumber } from "./enums.js";
+import { onceDuration, onceMessage, onceTimestamp, writeEnumField, writeMessageField, writeMessageFields } from "./fields.js";
 import { readRetry, readUnique, RETRY_SHAPE, UNIQUE_SHAPE, writeRetryBody, writeStrings, writeUniqueBody } from "./policies.js";
+import { GENERIC_JOB_FIELDS, HAS_GENERIC_JOB_FIELDS } from "./job-generic.js";
 
-// Same strings as RESERVED_META in ../proto.ts (not imported: that module pulls in every generated schema).
+// Same strings as RESERVED_META in ../proto.ts.
 export const META_PARENT_RESULTS = "ojs.parent_results";
 export const META_RETRY_DELAY_MS = "ojs.retry_delay_ms";
 const RESULT_KEY = "$value";
+const JOB_RESERVED_META: readonly string[] = [META_PARENT_RESULTS, META_RETRY_DELAY_MS];
 
 // --- shapes (for merge.ts) --------------------------------------------------------
 
@@ -123,80 +119,87 @@ export function writeResultBody(w: Writer, result: JsonValue): void {
 
 /** jobErrorToProto: retryable, attempt and backtrace default to their zero values. */
 export function writeJobErrorBody(w: Writer, e: JobError): void {
-  writeStringField(w, 0x0a, e.code);
-  writeStringField(w, 0x12, e.message);
-  if (e.retryable) w.byte2(0x18, 1);
-  writeInt32Field(w, 0x20, e.attempt ?? 0, "ojs.v1.JobError.attempt");
-  if (e.occurredAt) writeTimestampField(w, 0x2a, e.occurredAt);
-  writeStringField(w, 0x32, e.backtrace ?? "");
-  if (e.details) {
-    w.byte(0x3a);
-    const at = w.open();
-    writeStructBody(w, e.details);
-    w.close(at);
-  }
+  writeStringField(w, 0x0a /* JOB_ERROR.code */, e.code);
+  writeStringField(w, 0x12 /* JOB_ERROR.message */, e.message);
+  if (e.retryable) writeBoolTrue(w, 0x18 /* JOB_ERROR.retryable */);
+  writeInt32Field(w, 0x20 /* JOB_ERROR.attempt */, e.attempt ?? 0, "ojs.v1.JobError.attempt");
+  if (e.occurredAt) writeTimestampField(w, 0x2a /* JOB_ERROR.occurredAt */, e.occurredAt);
+  writeStringField(w, 0x32 /* JOB_ERROR.backtrace */, e.backtrace ?? "");
+  if (e.details) writeStructField(w, 0x3a /* JOB_ERROR.details */, e.details);
 }
 
 export function writeJobBody(w: Writer, j: Job): void {
-  writeStringField(w, 0x0a, j.id);
-  writeStringField(w, 0x12, j.type);
-  writeStringField(w, 0x1a, j.queue);
+  writeStringField(w, 0x0a /* JOB.id */, j.id);
+  writeStringField(w, 0x12 /* JOB.type */, j.type);
+  writeStringField(w, 0x1a /* JOB.queue */, j.queue);
   const args = j.args;
-  for (let i = 0; i < args.length; i++) writeValueField(w, 0x22, args[i]);
-  // 5: meta (present whenever the job has one, i.e. always), with the fields the proto lacks under reserved keys.
-  let at = 0;
+  for (let i = 0; i < args.length; i++) writeValueField(w, 0x22 /* JOB.args */, args[i]);
+  // meta (present whenever the job has one, i.e. always), with the fields the proto lacks under reserved keys.
   if (j.meta !== undefined || j.parentResults !== undefined || j.retryDelayMs !== undefined) {
-    w.byte(0x2a);
-    at = w.open();
+    writeTag(w, 0x2a /* JOB.meta */);
+    const at = w.open();
     setOverride(0, META_PARENT_RESULTS, j.parentResults);
     setOverride(1, META_RETRY_DELAY_MS, j.retryDelayMs);
     writeStructOverriding(w, j.meta, 2);
     w.close(at);
   }
   // An unknown state goes out as UNSPECIFIED (no field), as jobToProto's lookup makes it.
-  const state = stateNumber(j.state);
-  if (state > 0) w.byte2(0x30, state);
-  writeInt32Field(w, 0x38, j.priority, "ojs.v1.Job.priority");
-  writeInt32Field(w, 0x40, j.attempt, "ojs.v1.Job.attempt");
-  writeInt32Field(w, 0x48, j.maxAttempts ?? 0, "ojs.v1.Job.max_attempts");
-  if (j.retry) {
-    w.byte(0x52);
-    at = w.open();
-    writeRetryBody(w, j.retry);
-    w.close(at);
-  }
-  if (j.unique) {
-    w.byte(0x5a);
-    at = w.open();
-    writeUniqueBody(w, j.unique);
-    w.close(at);
-  }
-  if (j.result !== undefined) {
-    w.byte(0x62);
-    at = w.open();
-    writeResultBody(w, j.result);
-    w.close(at);
-  }
-  const errors = j.errors;
-  for (let i = 0; i < errors.length; i++) {
-    w.byte(0x6a);
-    at = w.open();
-    writeJobErrorBody(w, errors[i]!);
-    w.close(at);
-  }
-  if (j.createdAt) writeTimestampField(w, 0x72, j.createdAt);
-  if (j.enqueuedAt) writeTimestampField(w, 0x7a, j.enqueuedAt);
-  if (j.scheduledAt) writeTimestampField(w, 130, j.scheduledAt);
-  if (j.startedAt) writeTimestampField(w, 138, j.startedAt);
+  writeEnumField(w, 0x30 /* JOB.state */, stateNumber(j.state));
+  writeInt32Field(w, 0x38 /* JOB.priority */, j.priority, "ojs.v1.Job.priority");
+  writeInt32Field(w, 0x40 /* JOB.attempt */, j.attempt, "ojs.v1.Job.attempt");
+  writeInt32Field(w, 0x48 /* JOB.maxAttempts */, j.maxAttempts ?? 0, "ojs.v1.Job.max_attempts");
+  if (j.retry) writeMessageField(w, 0x52 /* JOB.retryPolicy */, writeRetryBody, j.retry);
+  if (j.unique) writeMessageField(w, 0x5a /* JOB.uniquePolicy */, writeUniqueBody, j.unique);
+  if (j.result !== undefined) writeMessageField(w, 0x62 /* JOB.result */, writeResultBody, j.result);
+  writeMessageFields(w, 0x6a /* JOB.errors */, writeJobErrorBody, j.errors);
+  if (j.createdAt) writeTimestampField(w, 0x72 /* JOB.createdAt */, j.createdAt);
+  if (j.enqueuedAt) writeTimestampField(w, 0x7a /* JOB.enqueuedAt */, j.enqueuedAt);
+  if (j.scheduledAt) writeTimestampField(w, 0x82 /* JOB.scheduledAt */, j.scheduledAt);
+  if (j.startedAt) writeTimestampField(w, 0x8a /* JOB.startedAt */, j.startedAt);
   // One "finished" timestamp in the proto: a cancelled job's cancelledAt rides in it.
   const finished = j.completedAt ?? (j.state === "cancelled" ? j.cancelledAt : undefined);
-  if (finished) writeTimestampField(w, 146, finished);
-  if (j.expiresAt) writeTimestampField(w, 154, j.expiresAt);
-  if (j.timeout !== undefined) writeDurationField(w, 162, j.timeout);
-  if (j.visibilityTimeout !== undefined) writeDurationField(w, 170, j.visibilityTimeout);
-  writeStrings(w, 178, j.tags);
-  writeStringField(w, 194, j.workflowId ?? "");
-  writeStringField(w, 202, j.specversion);
+  if (finished) writeTimestampField(w, 0x92 /* JOB.completedAt */, finished);
+  if (j.expiresAt) writeTimestampField(w, 0x9a /* JOB.expiresAt */, j.expiresAt);
+  if (j.timeout !== undefined) writeDurationField(w, 0xa2 /* JOB.timeout */, j.timeout);
+  if (j.visibilityTimeout !== undefined) writeDurationField(w, 0xaa /* JOB.visibilityTimeout */, j.visibilityTimeout);
+  writeStrings(w, 0xb2 /* JOB.tags */, j.tags);
+  writeStringField(w, 0xc2 /* JOB.workflowId */, j.workflowId ?? "");
+  writeStringField(w, 0xca /* JOB.specversion */, j.specversion);
+  if (HAS_GENERIC_JOB_FIELDS) GENERIC_JOB_FIELDS.write(w, j);
+}
+
+/** A bool field set to true (proto3 leaves false out). */
+export function writeBoolTrue(w: Writer, tag: number): void {
+  writeTag(w, tag);
+  w.byte(1);
+}
+
+/**
+ * A Struct field whose reserved keys are lifted out as they come (a later entry
+ * wins, as in a map): the value of `reserved[i]` lands in `lifted[i]`, the other
+ * entries in `meta`.
+ */
+export function readMetaLifting(r: Reader, meta: JsonObject, reserved: readonly string[], lifted: (JsonValue | undefined)[]): void {
+  const e = fieldEnd(r);
+  outer: while (r.pos < e) {
+    const t = r.tag();
+    if (t !== 0x0a /* MAP_ENTRY.key */) {
+      r.skip(t);
+      continue;
+    }
+    readEntry(r, fieldEnd(r));
+    const k = lastEntryKey();
+    if (k.startsWith("ojs.")) {
+      for (let i = 0; i < reserved.length; i++) {
+        if (k === reserved[i]) {
+          lifted[i] = lastEntryValue();
+          continue outer;
+        }
+      }
+    }
+    setKey(meta, k, lastEntryValue());
+  }
+  expectEnd(r, e);
 }
 
 // --- decode -----------------------------------------------------------------------
@@ -228,30 +231,27 @@ export function readJobError(r: Reader, end: number): JobError {
   while (r.pos < end) {
     const t = r.tag();
     switch (t) {
-      case 0x0a:
+      case 0x0a /* JOB_ERROR.code */:
         code = r.string();
         break;
-      case 0x12:
+      case 0x12 /* JOB_ERROR.message */:
         message = r.string();
         break;
-      case 0x18:
+      case 0x18 /* JOB_ERROR.retryable */:
         retryable = r.bool();
         break;
-      case 0x20:
+      case 0x20 /* JOB_ERROR.attempt */:
         attempt = r.uint32() | 0;
         break;
-      case 0x2a:
-        if (occurredAt !== undefined) throw NEEDS_MERGE;
-        occurredAt = readTimestampMs(r, fieldEnd(r));
+      case 0x2a /* JOB_ERROR.occurredAt */:
+        occurredAt = onceTimestamp(r, occurredAt);
         break;
-      case 0x32:
+      case 0x32 /* JOB_ERROR.backtrace */:
         backtrace = r.string();
         break;
-      case 0x3a: {
-        const e = fieldEnd(r);
-        details = readStructBody(r, e, details ?? {});
+      case 0x3a /* JOB_ERROR.details */:
+        details = readStructBody(r, fieldEnd(r), details ?? {});
         break;
-      }
       default:
         r.skip(t);
     }
@@ -271,8 +271,8 @@ export function readJob(r: Reader, end: number): Job {
   let queue = "";
   const args: JsonValue[] = [];
   let meta: JsonObject | undefined;
-  let parentResults: JsonValue | undefined;
-  let retryDelayMs: JsonValue | undefined;
+  // parentResults, retryDelayMs (JOB_RESERVED_META's order).
+  const lifted: (JsonValue | undefined)[] = [undefined, undefined];
   let state = 0;
   let priority = 0;
   let attempt = 0;
@@ -292,113 +292,88 @@ export function readJob(r: Reader, end: number): Job {
   const tags: string[] = [];
   let workflowId = "";
   let specversion = "";
+  let generic: number[] | undefined;
   while (r.pos < end) {
     const t = r.tag();
     switch (t) {
-      case 0x0a:
+      case 0x0a /* JOB.id */:
         id = r.string();
         break;
-      case 0x12:
+      case 0x12 /* JOB.type */:
         type = r.string();
         break;
-      case 0x1a:
+      case 0x1a /* JOB.queue */:
         queue = r.string();
         break;
-      case 0x22: {
-        const e = fieldEnd(r);
-        args.push(readValue(r, e, null));
+      case 0x22 /* JOB.args */:
+        args.push(readValue(r, fieldEnd(r), null));
         break;
-      }
-      case 0x2a: {
-        // meta: the reserved keys are lifted out as they come (a later entry wins, as in a map).
-        const e = fieldEnd(r);
-        meta ??= {};
-        while (r.pos < e) {
-          const t2 = r.tag();
-          if (t2 !== 0x0a) {
-            r.skip(t2);
-            continue;
-          }
-          readEntry(r, fieldEnd(r));
-          const k = lastEntryKey();
-          if (k === META_PARENT_RESULTS) parentResults = lastEntryValue();
-          else if (k === META_RETRY_DELAY_MS) retryDelayMs = lastEntryValue();
-          else setKey(meta, k, lastEntryValue());
-        }
-        expectEnd(r, e);
+      case 0x2a /* JOB.meta */:
+        readMetaLifting(r, (meta ??= {}), JOB_RESERVED_META, lifted);
         break;
-      }
-      case 0x30:
+      case 0x30 /* JOB.state */:
         state = r.uint32() | 0;
         break;
-      case 0x38:
+      case 0x38 /* JOB.priority */:
         priority = r.uint32() | 0;
         break;
-      case 0x40:
+      case 0x40 /* JOB.attempt */:
         attempt = r.uint32() | 0;
         break;
-      case 0x48:
+      case 0x48 /* JOB.maxAttempts */:
         maxAttempts = r.uint32() | 0;
         break;
-      case 0x52:
-        if (retry !== undefined) throw NEEDS_MERGE;
-        retry = readRetry(r, fieldEnd(r));
+      case 0x52 /* JOB.retryPolicy */:
+        retry = onceMessage(r, retry, readRetry);
         break;
-      case 0x5a:
-        if (unique !== undefined) throw NEEDS_MERGE;
-        unique = readUnique(r, fieldEnd(r));
+      case 0x5a /* JOB.uniquePolicy */:
+        unique = onceMessage(r, unique, readUnique);
         break;
-      case 0x62: {
-        const e = fieldEnd(r);
-        result = readStructBody(r, e, result ?? {});
+      case 0x62 /* JOB.result */:
+        result = readStructBody(r, fieldEnd(r), result ?? {});
         break;
-      }
-      case 0x6a:
+      case 0x6a /* JOB.errors */:
         errors.push(readJobError(r, fieldEnd(r)));
         break;
-      case 0x72:
-        if (createdAt !== undefined) throw NEEDS_MERGE;
-        createdAt = readTimestampMs(r, fieldEnd(r));
+      case 0x72 /* JOB.createdAt */:
+        createdAt = onceTimestamp(r, createdAt);
         break;
-      case 0x7a:
-        if (enqueuedAt !== undefined) throw NEEDS_MERGE;
-        enqueuedAt = readTimestampMs(r, fieldEnd(r));
+      case 0x7a /* JOB.enqueuedAt */:
+        enqueuedAt = onceTimestamp(r, enqueuedAt);
         break;
-      case 130:
-        if (scheduledAt !== undefined) throw NEEDS_MERGE;
-        scheduledAt = readTimestampMs(r, fieldEnd(r));
+      case 0x82 /* JOB.scheduledAt */:
+        scheduledAt = onceTimestamp(r, scheduledAt);
         break;
-      case 138:
-        if (startedAt !== undefined) throw NEEDS_MERGE;
-        startedAt = readTimestampMs(r, fieldEnd(r));
+      case 0x8a /* JOB.startedAt */:
+        startedAt = onceTimestamp(r, startedAt);
         break;
-      case 146:
-        if (completedAt !== undefined) throw NEEDS_MERGE;
-        completedAt = readTimestampMs(r, fieldEnd(r));
+      case 0x92 /* JOB.completedAt */:
+        completedAt = onceTimestamp(r, completedAt);
         break;
-      case 154:
-        if (expiresAt !== undefined) throw NEEDS_MERGE;
-        expiresAt = readTimestampMs(r, fieldEnd(r));
+      case 0x9a /* JOB.expiresAt */:
+        expiresAt = onceTimestamp(r, expiresAt);
         break;
-      case 162:
-        if (timeout !== undefined) throw NEEDS_MERGE;
-        timeout = readDurationMs(r, fieldEnd(r));
+      case 0xa2 /* JOB.timeout */:
+        timeout = onceDuration(r, timeout);
         break;
-      case 170:
-        if (visibilityTimeout !== undefined) throw NEEDS_MERGE;
-        visibilityTimeout = readDurationMs(r, fieldEnd(r));
+      case 0xaa /* JOB.visibilityTimeout */:
+        visibilityTimeout = onceDuration(r, visibilityTimeout);
         break;
-      case 178:
+      case 0xb2 /* JOB.tags */:
         tags.push(r.string());
         break;
-      case 194:
+      case 0xc2 /* JOB.workflowId */:
         workflowId = r.string();
         break;
-      case 202:
+      case 0xca /* JOB.specversion */:
         specversion = r.string();
         break;
-      default:
+      case 0xba /* JOB.traceId */: // not in the model: jobFromProto ignores it too
         r.skip(t);
+        break;
+      default:
+        if (HAS_GENERIC_JOB_FIELDS && GENERIC_JOB_FIELDS.has(t)) generic = GENERIC_JOB_FIELDS.keep(r, t, generic);
+        else r.skip(t);
     }
   }
   expectEnd(r, end);
@@ -432,7 +407,10 @@ export function readJob(r: Reader, end: number): Job {
   if (timeout !== undefined) j.timeout = timeout;
   if (visibilityTimeout !== undefined) j.visibilityTimeout = visibilityTimeout;
   if (workflowId) j.workflowId = workflowId;
+  const parentResults = lifted[0];
+  const retryDelayMs = lifted[1];
   if (isJsonObject(parentResults)) j.parentResults = parentResults;
   if (typeof retryDelayMs === "number") j.retryDelayMs = retryDelayMs;
+  if (generic !== undefined) GENERIC_JOB_FIELDS.apply(j, generic);
   return j;
 }

@@ -38,32 +38,32 @@ function tooDeep(): WireFormatError {
 export function writeValueBody(w: Writer, v: unknown, depth = 0): void {
   switch (typeof v) {
     case "string":
-      w.byte(0x1a); // 3: string_value
+      w.byte(0x1a /* VALUE.stringValue */);
       w.string(v);
       return;
     case "number":
-      w.byte(0x11); // 2: number_value, I64
+      w.byte(0x11 /* VALUE.numberValue */);
       w.double(v);
       return;
     case "boolean":
-      w.byte(0x20); // 4: bool_value
+      w.byte(0x20 /* VALUE.boolValue */);
       w.byte(v ? 1 : 0);
       return;
     case "object": {
       if (v === null) {
-        w.byte(0x08); // 1: null_value = NULL_VALUE (0)
+        w.byte(0x08 /* VALUE.nullValue */); // NULL_VALUE (0)
         w.byte(0);
         return;
       }
       if (depth >= CODEC_MAX_DEPTH) throw tooDeep();
       if (Array.isArray(v)) {
-        w.byte(0x32); // 6: list_value
+        w.byte(0x32 /* VALUE.listValue */);
         const at = w.open();
         writeListBody(w, v, depth + 1);
         w.close(at);
         return;
       }
-      w.byte(0x2a); // 5: struct_value
+      w.byte(0x2a /* VALUE.structValue */);
       const at = w.open();
       writeStructBody(w, v as JsonObject, depth + 1);
       w.close(at);
@@ -83,16 +83,16 @@ export function writeValueField(w: Writer, tag: number, v: unknown, depth = 0): 
 }
 
 export function writeListBody(w: Writer, list: readonly unknown[], depth = 0): void {
-  for (let i = 0; i < list.length; i++) writeValueField(w, 0x0a, list[i], depth);
+  for (let i = 0; i < list.length; i++) writeValueField(w, 0x0a /* LIST_VALUE.values */, list[i], depth);
 }
 
 /** One map entry of a Struct: key, then value, both always present (as protobuf-es writes them). */
 export function writeStructEntry(w: Writer, key: string, v: unknown, depth = 0): void {
-  w.byte(0x0a); // 1: fields
+  w.byte(0x0a /* STRUCT.fields */);
   const at = w.open();
-  w.byte(0x0a); // entry 1: key
+  w.byte(0x0a /* MAP_ENTRY.key */);
   w.string(key);
-  w.byte(0x12); // entry 2: value
+  w.byte(0x12 /* MAP_ENTRY.value */);
   const vat = w.open();
   writeValueBody(w, v, depth);
   w.close(vat);
@@ -160,11 +160,11 @@ function writeSecondsNanos(w: Writer, tag: number, seconds: number, nanos: numbe
   writeTag(w, tag);
   const at = w.open();
   if (seconds !== 0) {
-    w.byte(0x08);
+    w.byte(0x08 /* TIMESTAMP.seconds */);
     w.int64(seconds);
   }
   if (nanos !== 0) {
-    w.byte(0x10);
+    w.byte(0x10 /* TIMESTAMP.nanos */);
     w.int32(nanos);
   }
   w.close(at);
@@ -197,25 +197,25 @@ export function readValue(r: Reader, end: number, prev: JsonValue, depth = 0): J
   while (r.pos < end) {
     const t = r.tag();
     switch (t) {
-      case 0x08: // null_value: any enum number still means null
+      case 0x08 /* VALUE.nullValue */: // any enum number still means null
         r.bool();
         v = null;
         break;
-      case 0x11:
+      case 0x11 /* VALUE.numberValue */:
         v = r.double();
         break;
-      case 0x1a:
+      case 0x1a /* VALUE.stringValue */:
         v = r.string();
         break;
-      case 0x20:
+      case 0x20 /* VALUE.boolValue */:
         v = r.bool();
         break;
-      case 0x2a: {
+      case 0x2a /* VALUE.structValue */: {
         const e = r.len() + r.pos;
         v = readStructBody(r, e, isObject(v) ? v : {}, depth + 1);
         break;
       }
-      case 0x32: {
+      case 0x32 /* VALUE.listValue */: {
         const e = r.len() + r.pos;
         v = readListBody(r, e, Array.isArray(v) ? v : [], depth + 1);
         break;
@@ -233,7 +233,7 @@ export function readListBody(r: Reader, end: number, out: JsonValue[], depth = 0
   if (depth > CODEC_MAX_DEPTH) throw tooDeep();
   while (r.pos < end) {
     const t = r.tag();
-    if (t === 0x0a) {
+    if (t === 0x0a /* LIST_VALUE.values */) {
       const e = r.len() + r.pos;
       out.push(readValue(r, e, null, depth));
     } else r.skip(t);
@@ -252,8 +252,8 @@ export function readEntry(r: Reader, end: number, depth = 0): void {
   let v: JsonValue = null;
   while (r.pos < end) {
     const t = r.tag();
-    if (t === 0x0a) k = r.string();
-    else if (t === 0x12) {
+    if (t === 0x0a /* MAP_ENTRY.key */) k = r.string();
+    else if (t === 0x12 /* MAP_ENTRY.value */) {
       const e = r.len() + r.pos;
       v = readValue(r, e, v, depth);
     } else r.skip(t);
@@ -275,7 +275,7 @@ export function readStructBody(r: Reader, end: number, out: JsonObject, depth = 
   if (depth > CODEC_MAX_DEPTH) throw tooDeep();
   while (r.pos < end) {
     const t = r.tag();
-    if (t === 0x0a) {
+    if (t === 0x0a /* STRUCT.fields */) {
       const e = r.len() + r.pos;
       readEntry(r, e, depth);
       setKey(out, entryKey, entryValue);
@@ -285,36 +285,37 @@ export function readStructBody(r: Reader, end: number, out: JsonObject, depth = 
   return out;
 }
 
-/** Timestamp body to epoch milliseconds, as dateFromTimestamp computes them (finer digits dropped). */
-export function readTimestampMs(r: Reader, end: number): number {
+// The nanos of the last Timestamp or Duration body read (read with its seconds, which are returned).
+let lastNanos = 0;
+
+/** A Timestamp or Duration body (both: 1 seconds, 2 nanos): returns seconds, leaves nanos in lastNanos. */
+function readSecondsNanos(r: Reader, end: number): number {
   let seconds = 0;
   let nanos = 0;
   while (r.pos < end) {
     const t = r.tag();
-    if (t === 0x08) seconds = r.int64();
-    else if (t === 0x10) nanos = r.uint32() | 0;
+    if (t === 0x08 /* TIMESTAMP.seconds */) seconds = r.int64();
+    else if (t === 0x10 /* TIMESTAMP.nanos */) nanos = r.uint32() | 0;
     else r.skip(t);
   }
   expectEnd(r, end);
-  return seconds * 1000 + Math.floor(nanos / 1_000_000);
+  lastNanos = nanos;
+  return seconds;
+}
+
+/** Timestamp body to epoch milliseconds, as dateFromTimestamp computes them (finer digits dropped). */
+export function readTimestampMs(r: Reader, end: number): number {
+  const seconds = readSecondsNanos(r, end);
+  return seconds * 1000 + Math.floor(lastNanos / 1_000_000);
 }
 
 /** Duration body to milliseconds, as msFromDuration computes them. */
 export function readDurationMs(r: Reader, end: number): number {
-  let seconds = 0;
-  let nanos = 0;
-  while (r.pos < end) {
-    const t = r.tag();
-    if (t === 0x08) seconds = r.int64();
-    else if (t === 0x10) nanos = r.uint32() | 0;
-    else r.skip(t);
-  }
-  expectEnd(r, end);
-  return seconds * 1000 + nanos / 1_000_000;
+  const seconds = readSecondsNanos(r, end);
+  return seconds * 1000 + lastNanos / 1_000_000;
 }
 
 /** The end of a length-delimited field whose tag was just read. */
 export function fieldEnd(r: Reader): number {
   return r.len() + r.pos;
 }
-

@@ -15,13 +15,11 @@ import {
   type EnqueueBatchResult,
   type WireBatchJobError,
 } from "./batch.js";
-import { NEEDS_MERGE } from "./buffer.js";
 import { Reader } from "./reader.js";
 import { ENQUEUE_REQUEST_SHAPE, readEnqueueRequest, writeEnqueueRequestBody, type EnqueueOptionsFields } from "./enqueue.js";
 import { JOB_SHAPE, readJob, writeJobBody } from "./job.js";
-import { normalize } from "./merge.js";
 import { JOB_RESPONSE_SHAPE, readJobResponse, writeJobResponseBody } from "./unary.js";
-import { again, decode, w } from "./two-pass.js";
+import { decode, encodeWith, w } from "./two-pass.js";
 import {
   ACK_REQUEST_SHAPE,
   ACK_RESPONSE_SHAPE,
@@ -50,19 +48,12 @@ let decodeNow = 0;
 
 /** ojs.v1.Job, as toBinary(JobSchema, jobToProto(job)). */
 export function encodeJob(job: Job): Uint8Array {
-  w.reset();
-  writeJobBody(w, job);
-  return w.finish();
+  return encodeWith(writeJobBody, job);
 }
 
 /** ojs.v1.Job, as jobFromProto(fromBinary(JobSchema, bytes)). */
 export function decodeJob(bytes: Uint8Array): Job {
-  try {
-    return readJob(new Reader(bytes), bytes.length);
-  } catch (e) {
-    if (e !== NEEDS_MERGE) throw e;
-  }
-  return again(normalize(bytes, JOB_SHAPE), readJob);
+  return decode(bytes, JOB_SHAPE, readJob);
 }
 
 // --- ojs.v1.EnqueueRequest -----------------------------------------------------------------
@@ -89,7 +80,12 @@ function readEnqueueRequestNow(r: Reader, end: number): NormalizedJobRequest {
 // --- ojs.v1.EnqueueBatchRequest / EnqueueBatchResponse ----------------------------------------
 
 /** ojs.v1.EnqueueBatchRequest: each entry as requestToProto writes a request; `defaults` as default_options. */
-export function encodeEnqueueBatchRequest(jobs: readonly NormalizedJobRequest[], defaults?: EnqueueOptionsFields, now: number = Date.now(), tunnel = true): Uint8Array {
+export function encodeEnqueueBatchRequest(
+  jobs: readonly NormalizedJobRequest[],
+  defaults?: EnqueueOptionsFields,
+  now: number = Date.now(),
+  tunnel = true,
+): Uint8Array {
   w.reset();
   writeEnqueueBatchRequestBody(w, jobs, defaults, now, tunnel);
   return w.finish();
@@ -121,18 +117,14 @@ export function decodeEnqueueBatchResponse(bytes: Uint8Array): EnqueueBatchResul
 
 /** ojs.v1.AckRequest; a result that is not a plain object travels as {"$value": result} (resultToStruct). */
 export function encodeAckRequest(req: WireAckRequest): Uint8Array {
-  w.reset();
-  writeAckRequestBody(w, req);
-  return w.finish();
+  return encodeWith(writeAckRequestBody, req);
 }
 export function decodeAckRequest(bytes: Uint8Array): WireAckRequest {
   return decode(bytes, ACK_REQUEST_SHAPE, readAckRequest);
 }
 
 export function encodeAckResponse(res: WireAckResponse): Uint8Array {
-  w.reset();
-  writeAckResponseBody(w, res);
-  return w.finish();
+  return encodeWith(writeAckResponseBody, res);
 }
 export function decodeAckResponse(bytes: Uint8Array): WireAckResponse {
   return decode(bytes, ACK_RESPONSE_SHAPE, readAckResponse);
@@ -140,9 +132,7 @@ export function decodeAckResponse(bytes: Uint8Array): WireAckResponse {
 
 /** ojs.v1.NackRequest, as jobErrorToProto writes the error: `retryable` unset goes out as false. */
 export function encodeNackRequest(req: WireNackRequest): Uint8Array {
-  w.reset();
-  writeNackRequestBody(w, req);
-  return w.finish();
+  return encodeWith(writeNackRequestBody, req);
 }
 export function decodeNackRequest(bytes: Uint8Array): WireNackRequest {
   return decode(bytes, NACK_REQUEST_SHAPE, readNackRequest);
@@ -150,9 +140,7 @@ export function decodeNackRequest(bytes: Uint8Array): WireNackRequest {
 
 /** ojs.v1.NackResponse; `attempt` has no field and is not sent. */
 export function encodeNackResponse(res: NackResult): Uint8Array {
-  w.reset();
-  writeNackResponseBody(w, res);
-  return w.finish();
+  return encodeWith(writeNackResponseBody, res);
 }
 /** An unknown or unset state reads as "retryable", as the gRPC transport reads it. */
 export function decodeNackResponse(bytes: Uint8Array): NackResult {
@@ -161,9 +149,7 @@ export function decodeNackResponse(bytes: Uint8Array): NackResult {
 
 /** ojs.v1.EnqueueResponse, GetJobResponse or CancelJobResponse of a job, as toBinary(…, { job: jobToProto(job) }). */
 export function encodeJobResponse(job: Job): Uint8Array {
-  w.reset();
-  writeJobResponseBody(w, job);
-  return w.finish();
+  return encodeWith(writeJobResponseBody, job);
 }
 
 /** ojs.v1.EnqueueResponse, GetJobResponse or CancelJobResponse: the job in field 1 (undefined if none). */
@@ -173,9 +159,7 @@ export function decodeJobResponse(bytes: Uint8Array): Job | undefined {
 
 /** ojs.v1.FetchResponse. */
 export function encodeFetchResponse(jobs: readonly Job[]): Uint8Array {
-  w.reset();
-  writeFetchResponseBody(w, jobs);
-  return w.finish();
+  return encodeWith(writeFetchResponseBody, jobs);
 }
 export function decodeFetchResponse(bytes: Uint8Array): Job[] {
   return decode(bytes, FETCH_RESPONSE_SHAPE, readFetchResponse);

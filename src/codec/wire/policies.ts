@@ -2,18 +2,15 @@
  * ojs.v1.RetryPolicy and ojs.v1.UniquePolicy between domain objects and wire
  * bytes, as retryToProto/uniqueToProto and their inverses (../proto.ts) mean them.
  *
- * Field numbers (proto/ojs/v1/job.proto), with the tag bytes used below:
- * RetryPolicy: 1 max_attempts 0x08, 2 initial_interval 0x12, 3 backoff_coefficient 0x19,
- *   4 max_interval 0x22, 5 jitter 0x28, 6 non_retryable_errors 0x32, 7 on_exhaustion 0x3a;
- * UniquePolicy: 1 keys 0x0a, 2 period 0x12, 3 on_conflict 0x18, 4 states 0x22 (packed) / 0x20,
- *   5 args_keys 0x2a, 6 meta_keys 0x32.
+ * Tags are literals stamped from the descriptors (RETRY, UNIQUE in tags.generated.ts; README.md).
  */
 import type { JobState, RetryPolicy, UniquePolicy } from "../../model/job.js";
-import { NEEDS_MERGE, WireFormatError, type Writer } from "./buffer.js";
+import { WireFormatError, type Writer } from "./buffer.js";
 import { Reader, expectEnd } from "./reader.js";
 import { CONFLICT_NAMES, conflictNumber, requireStateNumber, stateName } from "./enums.js";
-import { fieldEnd, readDurationMs, writeDurationField, writeInt32Field, writeStringField, writeTag } from "./json.js";
+import { fieldEnd, writeDurationField, writeInt32Field, writeStringField, writeTag } from "./json.js";
 import { LEAF, one, shape, type Shape } from "./merge.js";
+import { onceDuration, writeEnumField } from "./fields.js";
 
 /** Where RetryPolicy has message fields (for merge.ts). */
 export const RETRY_SHAPE: Shape = shape({ 2: one(() => LEAF), 4: one(() => LEAF) });
@@ -22,40 +19,36 @@ export const UNIQUE_SHAPE: Shape = shape({ 2: one(() => LEAF) });
 
 /** retryToProto: unset jitter goes out as true (the spec default), since proto3 cannot say "unset". */
 export function writeRetryBody(w: Writer, p: RetryPolicy): void {
-  writeInt32Field(w, 0x08, p.maxAttempts ?? 0, "ojs.v1.RetryPolicy.max_attempts");
-  if (p.initialInterval !== undefined) writeDurationField(w, 0x12, p.initialInterval);
+  writeInt32Field(w, 0x08 /* RETRY.maxAttempts */, p.maxAttempts ?? 0, "ojs.v1.RetryPolicy.max_attempts");
+  if (p.initialInterval !== undefined) writeDurationField(w, 0x12 /* RETRY.initialInterval */, p.initialInterval);
   const coefficient = p.backoffCoefficient ?? 0;
   if (coefficient !== 0) {
-    w.byte(0x19); // 3: backoff_coefficient, I64
+    writeTag(w, 0x19 /* RETRY.backoffCoefficient */);
     w.double(coefficient);
   }
-  if (p.maxInterval !== undefined) writeDurationField(w, 0x22, p.maxInterval);
-  if (p.jitter ?? true) w.byte2(0x28, 1);
-  const nre = p.nonRetryableErrors;
-  if (nre) {
-    for (let i = 0; i < nre.length; i++) {
-      w.byte(0x32);
-      w.string(nre[i]!);
-    }
+  if (p.maxInterval !== undefined) writeDurationField(w, 0x22 /* RETRY.maxInterval */, p.maxInterval);
+  if (p.jitter ?? true) {
+    writeTag(w, 0x28 /* RETRY.jitter */);
+    w.byte(1);
   }
-  writeStringField(w, 0x3a, p.onExhaustion ?? "");
+  writeStrings(w, 0x32 /* RETRY.nonRetryableErrors */, p.nonRetryableErrors);
+  writeStringField(w, 0x3a /* RETRY.onExhaustion */, p.onExhaustion ?? "");
 }
 
 export function writeUniqueBody(w: Writer, u: UniquePolicy): void {
-  writeStrings(w, 0x0a, u.keys);
-  if (u.period !== undefined) writeDurationField(w, 0x12, u.period);
-  const c = conflictNumber(u.onConflict);
-  if (c !== 0) w.byte2(0x18, c);
+  writeStrings(w, 0x0a /* UNIQUE.key */, u.keys);
+  if (u.period !== undefined) writeDurationField(w, 0x12 /* UNIQUE.period */, u.period);
+  writeEnumField(w, 0x18 /* UNIQUE.onConflict */, conflictNumber(u.onConflict));
   const states = u.states;
   if (states && states.length > 0) {
-    // 4: states, packed (proto3's default for repeated enums); every number fits one byte.
-    w.byte(0x22);
+    // Packed (proto3's default for repeated enums); every number fits one byte.
+    writeTag(w, 0x22 /* UNIQUE.states */);
     const at = w.open();
     for (let i = 0; i < states.length; i++) w.byte(requireStateNumber(states[i]!, "ojs.v1.UniquePolicy.states"));
     w.close(at);
   }
-  writeStrings(w, 0x2a, u.argsKeys);
-  writeStrings(w, 0x32, u.metaKeys);
+  writeStrings(w, 0x2a /* UNIQUE.argsKeys */, u.argsKeys);
+  writeStrings(w, 0x32 /* UNIQUE.metaKeys */, u.metaKeys);
 }
 
 /** A repeated string field: one tag and string per element. */
@@ -78,27 +71,25 @@ export function readRetry(r: Reader, end: number): RetryPolicy {
   while (r.pos < end) {
     const t = r.tag();
     switch (t) {
-      case 0x08:
+      case 0x08 /* RETRY.maxAttempts */:
         maxAttempts = r.uint32() | 0;
         break;
-      case 0x12:
-        if (initial !== undefined) throw NEEDS_MERGE;
-        initial = readDurationMs(r, fieldEnd(r));
+      case 0x12 /* RETRY.initialInterval */:
+        initial = onceDuration(r, initial);
         break;
-      case 0x19:
+      case 0x19 /* RETRY.backoffCoefficient */:
         coefficient = r.double();
         break;
-      case 0x22:
-        if (maxInterval !== undefined) throw NEEDS_MERGE;
-        maxInterval = readDurationMs(r, fieldEnd(r));
+      case 0x22 /* RETRY.maxInterval */:
+        maxInterval = onceDuration(r, maxInterval);
         break;
-      case 0x28:
+      case 0x28 /* RETRY.jitter */:
         jitter = r.bool();
         break;
-      case 0x32:
+      case 0x32 /* RETRY.nonRetryableErrors */:
         (nre ??= []).push(r.string());
         break;
-      case 0x3a:
+      case 0x3a /* RETRY.onExhaustion */:
         onExhaustion = r.string();
         break;
       default:
@@ -127,23 +118,22 @@ export function readUnique(r: Reader, end: number): UniquePolicy {
   while (r.pos < end) {
     const t = r.tag();
     switch (t) {
-      case 0x0a:
+      case 0x0a /* UNIQUE.key */:
         (keys ??= []).push(r.string());
         break;
-      case 0x12:
-        if (period !== undefined) throw NEEDS_MERGE;
-        period = readDurationMs(r, fieldEnd(r));
+      case 0x12 /* UNIQUE.period */:
+        period = onceDuration(r, period);
         break;
-      case 0x18:
+      case 0x18 /* UNIQUE.onConflict */:
         conflict = r.uint32() | 0;
         break;
-      case 0x20: {
+      case 0x20 /* UNIQUE.states unpacked */: {
         // Unpacked (proto2 style): one varint per element. Unknown numbers are dropped, as uniqueFromProto does.
         const s = stateName(r.uint32() | 0);
         if (s) (states ??= []).push(s);
         break;
       }
-      case 0x22: {
+      case 0x22 /* UNIQUE.states */: {
         const e = fieldEnd(r);
         while (r.pos < e) {
           const s = stateName(r.uint32() | 0);
@@ -152,10 +142,10 @@ export function readUnique(r: Reader, end: number): UniquePolicy {
         if (r.pos !== e) throw new WireFormatError("a packed field runs past its length");
         break;
       }
-      case 0x2a:
+      case 0x2a /* UNIQUE.argsKeys */:
         (argsKeys ??= []).push(r.string());
         break;
-      case 0x32:
+      case 0x32 /* UNIQUE.metaKeys */:
         (metaKeys ??= []).push(r.string());
         break;
       default:

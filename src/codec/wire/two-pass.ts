@@ -31,3 +31,10 @@ export function again<T>(flat: Uint8Array, read: (r: Reader, end: number) => T):
     throw e;
   }
 }
+
+/** Encodes one message: `writeBody` writes its fields into the shared writer. */
+export function encodeWith<A>(writeBody: (w: Writer, a: A) => void, a: A): Uint8Array {
+  w.reset();
+  writeBody(w, a);
+  return w.finish();
+}

@@ -4,19 +4,16 @@
  * CancelJobResponse all hold it as field 1.
  */
 import type { Job } from "../../model/job.js";
-import { NEEDS_MERGE, type Writer } from "./buffer.js";
+import type { Writer } from "./buffer.js";
 import { expectEnd, type Reader } from "./reader.js";
-import { fieldEnd } from "./json.js";
+import { onceMessage, writeMessageField } from "./fields.js";
 import { JOB_SHAPE, readJob, writeJobBody } from "./job.js";
 import { one, shape, type Shape } from "./merge.js";
 
 export const JOB_RESPONSE_SHAPE: Shape = shape({ 1: one(() => JOB_SHAPE) });
 
 export function writeJobResponseBody(w: Writer, job: Job): void {
-  w.byte(0x0a);
-  const at = w.open();
-  writeJobBody(w, job);
-  w.close(at);
+  writeMessageField(w, 0x0a /* JOB_RESPONSE.job */, writeJobBody, job);
 }
 
 /** The job of the response; undefined when the server sent none (an empty message). */
@@ -24,11 +21,9 @@ export function readJobResponse(r: Reader, end: number): Job | undefined {
   let job: Job | undefined;
   while (r.pos < end) {
     const t = r.tag();
-    if (t === 0x0a) {
-      // A singular message field sent twice is merged, as protobuf says: the slow, general pass.
-      if (job !== undefined) throw NEEDS_MERGE;
-      job = readJob(r, fieldEnd(r));
-    } else r.skip(t);
+    // A singular message field sent twice is merged, as protobuf says: the slow, general pass.
+    if (t === 0x0a /* JOB_RESPONSE.job */) job = onceMessage(r, job, readJob);
+    else r.skip(t);
   }
   expectEnd(r, end);
   return job;

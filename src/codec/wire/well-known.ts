@@ -20,6 +20,9 @@ import { decode, w } from "./two-pass.js";
 
 // --- building blocks: google.protobuf well-known types -----------------------------------------
 
+/** Timestamp and Duration are written as a field of some message, whose tag and length are then cut off. */
+const ANY_FIELD = (1 << 3) | 2; // field 1, wire type LEN
+
 /** google.protobuf.Value of any JSON value (numbers as doubles; -0, NaN and ±Infinity kept bit for bit). */
 export function encodeValue(v: JsonValue): Uint8Array {
   w.reset();
@@ -52,7 +55,7 @@ export function decodeListValue(bytes: Uint8Array): JsonValue[] {
 /** google.protobuf.Timestamp of a Date (milliseconds; throws RangeError on an invalid Date). */
 export function encodeTimestamp(d: Date): Uint8Array {
   w.reset();
-  writeTimestampField(w, 0x0a, d);
+  writeTimestampField(w, ANY_FIELD, d);
   // Written as a field of tag + length: the message is what follows them (always < 128 bytes).
   return w.finish().subarray(2);
 }
@@ -64,7 +67,7 @@ export function decodeTimestamp(bytes: Uint8Array): Date {
 /** google.protobuf.Duration of milliseconds (nanos rounded, as durationFromMs). */
 export function encodeDuration(ms: number): Uint8Array {
   w.reset();
-  writeDurationField(w, 0x0a, ms);
+  writeDurationField(w, ANY_FIELD, ms);
   return w.finish().subarray(2);
 }
 /** google.protobuf.Duration to milliseconds (fractional below a millisecond). */

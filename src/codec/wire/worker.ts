@@ -1,27 +1,17 @@
 /**
- * The worker-side messages of ojs.v1 (proto/ojs/v1/worker.proto):
- * AckRequest: 1 job_id, 2 result (Struct)      AckResponse: 1 acknowledged
- * NackRequest: 1 job_id, 2 error (JobError)    NackResponse: 1 state, 2 next_attempt_at
- * FetchResponse: 1 jobs (repeated Job)
+ * The worker-side messages of ojs.v1 (proto/ojs/v1/worker.proto): AckRequest,
+ * AckResponse, NackRequest, NackResponse, FetchResponse; tags stamped from the descriptors (README.md).
  */
 import type { Job, JobError } from "../../model/job.js";
 import type { JsonObject, JsonValue } from "../../model/json.js";
 import type { NackResult } from "../../model/system.js";
-import { NEEDS_MERGE, type Writer } from "./buffer.js";
+import type { Writer } from "./buffer.js";
 import { Reader, expectEnd } from "./reader.js";
-import { fieldEnd, readStructBody, readTimestampMs, writeStringField, writeTimestampField } from "./json.js";
-import {
-  JOB_ERROR_SHAPE,
-  JOB_SHAPE,
-  readJob,
-  readJobError,
-  resultFromStruct,
-  writeJobBody,
-  writeJobErrorBody,
-  writeResultBody,
-} from "./job.js";
+import { fieldEnd, readStructBody, writeStringField, writeTimestampField } from "./json.js";
+import { JOB_ERROR_SHAPE, JOB_SHAPE, readJob, readJobError, resultFromStruct, writeJobBody, writeJobErrorBody, writeBoolTrue, writeResultBody } from "./job.js";
 import { stateName, stateNumber } from "./enums.js";
 import { LEAF, many, one, shape, type Shape } from "./merge.js";
+import { onceMessage, onceTimestamp, readRepeated, writeEnumField, writeMessageField, writeMessageFields } from "./fields.js";
 
 /** ojs.v1.AckRequest. `result` is what the handler returned, any JSON. */
 export interface WireAckRequest {
@@ -49,44 +39,28 @@ export const FETCH_RESPONSE_SHAPE: Shape = shape({ 1: many(() => JOB_SHAPE) });
 // --- encode -----------------------------------------------------------------------
 
 export function writeAckRequestBody(w: Writer, a: WireAckRequest): void {
-  writeStringField(w, 0x0a, a.jobId);
-  if (a.result !== undefined) {
-    w.byte(0x12);
-    const at = w.open();
-    writeResultBody(w, a.result);
-    w.close(at);
-  }
+  writeStringField(w, 0x0a /* ACK_REQUEST.jobId */, a.jobId);
+  if (a.result !== undefined) writeMessageField(w, 0x12 /* ACK_REQUEST.result */, writeResultBody, a.result);
 }
 
 /** As jobErrorToProto: an error that does not say `retryable` goes out as false. */
 export function writeNackRequestBody(w: Writer, n: WireNackRequest): void {
-  writeStringField(w, 0x0a, n.jobId);
-  if (n.error) {
-    w.byte(0x12);
-    const at = w.open();
-    writeJobErrorBody(w, n.error);
-    w.close(at);
-  }
+  writeStringField(w, 0x0a /* NACK_REQUEST.jobId */, n.jobId);
+  if (n.error) writeMessageField(w, 0x12 /* NACK_REQUEST.error */, writeJobErrorBody, n.error);
 }
 
 export function writeAckResponseBody(w: Writer, a: WireAckResponse): void {
-  if (a.acknowledged) w.byte2(0x08, 1);
+  if (a.acknowledged) writeBoolTrue(w, 0x08 /* ACK_RESPONSE.acknowledged */);
 }
 
 /** `attempt` has no field in the proto and is not sent; an unknown state goes out as UNSPECIFIED. */
 export function writeNackResponseBody(w: Writer, n: NackResult): void {
-  const state = stateNumber(n.state);
-  if (state > 0) w.byte2(0x08, state);
-  if (n.nextAttemptAt) writeTimestampField(w, 0x12, n.nextAttemptAt);
+  writeEnumField(w, 0x08 /* NACK_RESPONSE.state */, stateNumber(n.state));
+  if (n.nextAttemptAt) writeTimestampField(w, 0x12 /* NACK_RESPONSE.nextAttemptAt */, n.nextAttemptAt);
 }
 
 export function writeFetchResponseBody(w: Writer, jobs: readonly Job[]): void {
-  for (let i = 0; i < jobs.length; i++) {
-    w.byte(0x0a);
-    const at = w.open();
-    writeJobBody(w, jobs[i]!);
-    w.close(at);
-  }
+  writeMessageFields(w, 0x0a /* FETCH_RESPONSE.jobs */, writeJobBody, jobs);
 }
 
 // --- decode -----------------------------------------------------------------------
@@ -96,11 +70,9 @@ export function readAckRequest(r: Reader, end: number): WireAckRequest {
   let result: JsonObject | undefined;
   while (r.pos < end) {
     const t = r.tag();
-    if (t === 0x0a) jobId = r.string();
-    else if (t === 0x12) {
-      const e = fieldEnd(r);
-      result = readStructBody(r, e, result ?? {});
-    } else r.skip(t);
+    if (t === 0x0a /* ACK_REQUEST.jobId */) jobId = r.string();
+    else if (t === 0x12 /* ACK_REQUEST.result */) result = readStructBody(r, fieldEnd(r), result ?? {});
+    else r.skip(t);
   }
   expectEnd(r, end);
   const a: WireAckRequest = { jobId };
@@ -113,11 +85,9 @@ export function readNackRequest(r: Reader, end: number): WireNackRequest {
   let error: JobError | undefined;
   while (r.pos < end) {
     const t = r.tag();
-    if (t === 0x0a) jobId = r.string();
-    else if (t === 0x12) {
-      if (error) throw NEEDS_MERGE;
-      error = readJobError(r, fieldEnd(r));
-    } else r.skip(t);
+    if (t === 0x0a /* NACK_REQUEST.jobId */) jobId = r.string();
+    else if (t === 0x12 /* NACK_REQUEST.error */) error = onceMessage(r, error, readJobError);
+    else r.skip(t);
   }
   expectEnd(r, end);
   const n: WireNackRequest = { jobId };
@@ -129,7 +99,7 @@ export function readAckResponse(r: Reader, end: number): WireAckResponse {
   let acknowledged = false;
   while (r.pos < end) {
     const t = r.tag();
-    if (t === 0x08) acknowledged = r.bool();
+    if (t === 0x08 /* ACK_RESPONSE.acknowledged */) acknowledged = r.bool();
     else r.skip(t);
   }
   expectEnd(r, end);
@@ -142,11 +112,9 @@ export function readNackResponse(r: Reader, end: number): NackResult {
   let next: number | undefined;
   while (r.pos < end) {
     const t = r.tag();
-    if (t === 0x08) state = r.uint32() | 0;
-    else if (t === 0x12) {
-      if (next !== undefined) throw NEEDS_MERGE;
-      next = readTimestampMs(r, fieldEnd(r));
-    } else r.skip(t);
+    if (t === 0x08 /* NACK_RESPONSE.state */) state = r.uint32() | 0;
+    else if (t === 0x12 /* NACK_RESPONSE.nextAttemptAt */) next = onceTimestamp(r, next);
+    else r.skip(t);
   }
   expectEnd(r, end);
   const n: NackResult = { state: stateName(state) ?? "retryable" };
@@ -155,12 +123,5 @@ export function readNackResponse(r: Reader, end: number): NackResult {
 }
 
 export function readFetchResponse(r: Reader, end: number): Job[] {
-  const jobs: Job[] = [];
-  while (r.pos < end) {
-    const t = r.tag();
-    if (t === 0x0a) jobs.push(readJob(r, fieldEnd(r)));
-    else r.skip(t);
-  }
-  expectEnd(r, end);
-  return jobs;
+  return readRepeated(r, end, 0x0a /* FETCH_RESPONSE.jobs */, readJob);
 }
