@@ -25,7 +25,7 @@ import { isJsonObject, type JsonObject, type JsonValue } from "../../model/json.
 import { bulk, listJobs, MAX_PURGE_LIMIT, purgeDeadLetter, purgeQueue, requireConfirm } from "../admin/jobs.js";
 import { AdminViews } from "../admin/views.js";
 import type { ServerCore } from "../core.js";
-import type { JobRecord } from "../store/job-store.js";
+import type { JobRecord } from "../store/records.js";
 import { jobJson } from "./route-helpers.js";
 import type { HttpRequest, HttpRouter } from "./router.js";
 
