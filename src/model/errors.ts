@@ -97,9 +97,8 @@ export interface OjsErrorInit {
   cause?: unknown;
 }
 
-/** What an OjsError carries over from its init as it is. */
-const CONTEXT_FIELDS = ["details", "requestId", "operation", "jobId", "queue", "httpStatus", "grpcCode"] as const;
-type ContextField = (typeof CONTEXT_FIELDS)[number];
+/** What an OjsError carries over from its init as it is (each an own property, undefined when absent). */
+const CONTEXT_FIELDS = ["details", "requestId", "operation", "jobId", "queue", "httpStatus", "grpcCode"] as const satisfies ReadonlyArray<keyof OjsErrorInit>;
 
 /** Base class of every error the SDK raises; `code` is stable and safe to switch on. */
 export class OjsError extends Error {
@@ -118,9 +117,7 @@ export class OjsError extends Error {
     super(message, init.cause === undefined ? undefined : { cause: init.cause });
     this.code = init.code;
     this.retryable = init.retryable ?? errorSpec(init.code).retryable;
-    // Each context field is an own property, undefined when the init has none.
-    const context: Record<ContextField, unknown> = this;
-    for (const k of CONTEXT_FIELDS) context[k] = init[k];
+    Object.assign(this, Object.fromEntries(CONTEXT_FIELDS.map((k) => [k, init[k]])));
   }
 }
 
