@@ -5,7 +5,7 @@ import { jobToJson } from "../codec/json.js";
 import type { BulkResult, JobFilter } from "../model/admin.js";
 import { integer } from "./args.js";
 import { withClient, withConnectionFlags, type ConnectionFlags } from "./connect.js";
-import { EXIT, json, progressBar, run, table, UsageError, type Ctx } from "./output.js";
+import { EXIT, json, progressBar, run, table, UsageError, withProgressFlags, type Ctx } from "./output.js";
 
 interface DlqFlags extends ConnectionFlags {
   queue?: string;
@@ -62,14 +62,21 @@ function report(ctx: Ctx, flags: DlqFlags, verb: string, t: BulkTotals): void {
   if (t.failed > 0) ctx.exit(EXIT.failed);
 }
 
+type BulkOne = (c: Client, id: string) => Promise<void>;
+type BulkAll = (c: Client, f: JobFilter, limit: number) => Promise<BulkResult>;
+
 /** retry/delete ID... or --all with filters: one or the other. */
-async function each(ctx: Ctx, flags: DlqFlags, ids: string[], verb: string, one: (c: Client, id: string) => Promise<void>, bulk: (c: Client, f: JobFilter, limit: number) => Promise<BulkResult>): Promise<void> {
+async function each(ctx: Ctx, flags: DlqFlags, ids: string[], verb: string, one: BulkOne, bulk: BulkAll): Promise<void> {
   if (flags.all && ids.length) throw new UsageError("give job IDs or --all, not both");
   if (!flags.all && !ids.length) throw new UsageError("give job IDs, or --all (with --queue/--type to narrow it)");
   if (!flags.all && (flags.queue !== undefined || flags.type !== undefined)) throw new UsageError("--queue and --type narrow --all");
   await withClient(flags, async (c) => {
     if (flags.all) {
-      const filter: JobFilter = { deadLetter: true, ...(flags.queue !== undefined ? { queue: flags.queue } : {}), ...(flags.type !== undefined ? { type: flags.type } : {}) };
+      const filter: JobFilter = {
+        deadLetter: true,
+        ...(flags.queue !== undefined ? { queue: flags.queue } : {}),
+        ...(flags.type !== undefined ? { type: flags.type } : {}),
+      };
       report(ctx, flags, verb, await bulkAll(ctx, flags, verb, (limit) => bulk(c, filter, limit)));
       return;
     }
@@ -90,7 +97,10 @@ async function each(ctx: Ctx, flags: DlqFlags, ids: string[], verb: string, one:
 }
 
 export function dlqCommands(program: Command, ctx: Ctx): void {
-  const dlq = program.command("dlq").summary("the dead-letter queue: list, retry, delete").description("The dead-letter queue: jobs discarded after their last attempt.");
+  const dlq = program
+    .command("dlq")
+    .summary("the dead-letter queue: list, retry, delete")
+    .description("The dead-letter queue: jobs discarded after their last attempt.");
 
   withConnectionFlags(
     dlq
@@ -110,32 +120,46 @@ export function dlqCommands(program: Command, ctx: Ctx): void {
         ctx.io.out("the dead-letter queue is empty");
         return;
       }
-      ctx.io.out(table(["ID", "TYPE", "QUEUE", "ATTEMPTS", "ERROR"], page.items.map((j) => [j.id, j.type, j.queue, j.attempt, j.errors.at(-1)?.message])));
+      ctx.io.out(
+        table(
+          ["ID", "TYPE", "QUEUE", "ATTEMPTS", "ERROR"],
+          page.items.map((j) => [j.id, j.type, j.queue, j.attempt, j.errors.at(-1)?.message]),
+        ),
+      );
       if (page.totalCount !== undefined && page.totalCount > page.items.length) ctx.io.out(`(${page.items.length} of ${page.totalCount}; --limit for more)`);
     }),
   );
 
   const bulkFlags = (cmd: Command) =>
     withConnectionFlags(
-      cmd
-        .argument("[ids...]", "dead-letter job IDs")
-        .option("--all", "every dead-letter job (narrowed by --queue and --type)")
-        .option("--queue <name>", "with --all: only this queue")
-        .option("--type <type>", 'with --all: only this job type, or a prefix ending in ".*"')
-        .option("--batch-size <n>", "with --all: jobs per bulk request (1-10000)", "500")
-        .option("--progress", "draw the progress bar even when stderr is not a terminal")
-        .option("--no-progress", "never draw the progress bar"),
+      withProgressFlags(
+        cmd
+          .argument("[ids...]", "dead-letter job IDs")
+          .option("--all", "every dead-letter job (narrowed by --queue and --type)")
+          .option("--queue <name>", "with --all: only this queue")
+          .option("--type <type>", 'with --all: only this job type, or a prefix ending in ".*"')
+          .option("--batch-size <n>", "with --all: jobs per bulk request (1-10000)", "500"),
+      ),
     );
 
-  bulkFlags(dlq.command("retry").summary("retry dead-letter jobs with a fresh attempt budget")).action(
-    run(ctx, async (ids: string[], flags: DlqFlags) => {
-      await each(ctx, flags, ids, "retried", async (c, id) => void (await c.retryDeadLetterJob(id)), (c, f, limit) => c.admin.retryJobs(f, { confirm: true, limit }));
-    }),
-  );
-
-  bulkFlags(dlq.command("delete").summary("delete dead-letter jobs for good")).action(
-    run(ctx, async (ids: string[], flags: DlqFlags) => {
-      await each(ctx, flags, ids, "deleted", (c, id) => c.deleteDeadLetterJob(id), (c, f, limit) => c.admin.deleteJobs(f, { confirm: true, limit }));
-    }),
-  );
+  /** The bulk actions: by IDs one at a time, or --all through the admin API's bulk requests. */
+  const actions: Array<{ name: string; summary: string; verb: string; one: BulkOne; all: BulkAll }> = [
+    {
+      name: "retry",
+      summary: "retry dead-letter jobs with a fresh attempt budget",
+      verb: "retried",
+      one: async (c, id) => void (await c.retryDeadLetterJob(id)),
+      all: (c, f, limit) => c.admin.retryJobs(f, { confirm: true, limit }),
+    },
+    {
+      name: "delete",
+      summary: "delete dead-letter jobs for good",
+      verb: "deleted",
+      one: (c, id) => c.deleteDeadLetterJob(id),
+      all: (c, f, limit) => c.admin.deleteJobs(f, { confirm: true, limit }),
+    },
+  ];
+  for (const { name, summary, verb, one, all } of actions) {
+    bulkFlags(dlq.command(name).summary(summary)).action(run(ctx, (ids: string[], flags: DlqFlags) => each(ctx, flags, ids, verb, one, all)));
+  }
 }

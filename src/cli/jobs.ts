@@ -5,7 +5,7 @@ import type { EnqueueOptions, Job } from "../model/job.js";
 import { integer, jsonArray, jsonObject } from "./args.js";
 import { withClient, withConnectionFlags, type ConnectionFlags } from "./connect.js";
 import { enqueueFile } from "./enqueue-file.js";
-import { json, keyValues, run, UsageError, type Ctx } from "./output.js";
+import { json, keyValues, run, UsageError, withProgressFlags, type Ctx } from "./output.js";
 
 const at = (d: Date | undefined) => d?.toISOString();
 
@@ -50,20 +50,23 @@ interface EnqueueFlags extends ConnectionFlags {
 
 export function jobCommands(program: Command, ctx: Ctx): void {
   withConnectionFlags(
-    program
-      .command("enqueue")
-      .summary("enqueue a job, or every job of an NDJSON file")
-      .description("Enqueues job TYPE with --args and prints it (--json: the job as OJS JSON, id at the top level).\nWith --file, enqueues every line of an NDJSON file (one OJS job object a line, as POST /ojs/v1/jobs takes) in batches.")
-      .argument("[type]", "job type, e.g. email.send")
-      .option("--args <json>", "arguments as a JSON array", "[]")
-      .option("--queue <name>", "queue (default: default; with --file, for lines that name none)")
-      .option("--priority <n>", "priority (higher runs first)")
-      .option("--max-attempts <n>", "attempts before the job is discarded")
-      .option("--meta <json>", "metadata as a JSON object")
-      .option("--file <path>", "NDJSON file of jobs to enqueue instead of TYPE")
-      .option("--batch-size <n>", "jobs per batch request with --file", "100")
-      .option("--progress", "draw the progress bar of --file even when stderr is not a terminal")
-      .option("--no-progress", "never draw the progress bar"),
+    withProgressFlags(
+      program
+        .command("enqueue")
+        .summary("enqueue a job, or every job of an NDJSON file")
+        .description(
+          "Enqueues job TYPE with --args and prints it (--json: the job as OJS JSON, id at the top level).\nWith --file, enqueues every line of an NDJSON file (one OJS job object a line, as POST /ojs/v1/jobs takes) in batches.",
+        )
+        .argument("[type]", "job type, e.g. email.send")
+        .option("--args <json>", "arguments as a JSON array", "[]")
+        .option("--queue <name>", "queue (default: default; with --file, for lines that name none)")
+        .option("--priority <n>", "priority (higher runs first)")
+        .option("--max-attempts <n>", "attempts before the job is discarded")
+        .option("--meta <json>", "metadata as a JSON object")
+        .option("--file <path>", "NDJSON file of jobs to enqueue instead of TYPE")
+        .option("--batch-size <n>", "jobs per batch request with --file", "100"),
+      " of --file",
+    ),
   ).action(
     run(ctx, async (type: string | undefined, flags: EnqueueFlags) => {
       const options = enqueueOptions(flags);

@@ -3,6 +3,7 @@
  * document per line with --json, problems on stderr, a progress bar on stderr
  * for long operations, and the exit codes scripts can rely on.
  */
+import type { Command } from "commander";
 import { ConnectionError, OjsError } from "../model/errors.js";
 
 /** Exit codes of every command (README "Command line"). */
@@ -75,6 +76,11 @@ export interface Progress {
   add(n: number): void;
   /** Draws the final state and ends the line. */
   finish(): void;
+}
+
+/** The flags of a progressBar: --progress forces it, --no-progress turns it off; `of` names the run it tracks. */
+export function withProgressFlags(cmd: Command, of = ""): Command {
+  return cmd.option("--progress", `draw the progress bar${of} even when stderr is not a terminal`).option("--no-progress", "never draw the progress bar");
 }
 
 /**

@@ -97,30 +97,27 @@ export interface OjsErrorInit {
   cause?: unknown;
 }
 
+/** What an OjsError carries over from its init as it is (each an own property, undefined when absent). */
+const CONTEXT_FIELDS = ["details", "requestId", "operation", "jobId", "queue", "httpStatus", "grpcCode"] as const satisfies ReadonlyArray<keyof OjsErrorInit>;
+
 /** Base class of every error the SDK raises; `code` is stable and safe to switch on. */
 export class OjsError extends Error {
   override name = "OjsError";
   readonly code: string;
   readonly retryable: boolean;
-  readonly details: JsonObject | undefined;
-  readonly requestId: string | undefined;
-  operation: string | undefined;
-  jobId: string | undefined;
-  queue: string | undefined;
-  readonly httpStatus: number | undefined;
-  readonly grpcCode: number | undefined;
+  readonly details!: JsonObject | undefined;
+  readonly requestId!: string | undefined;
+  operation!: string | undefined;
+  jobId!: string | undefined;
+  queue!: string | undefined;
+  readonly httpStatus!: number | undefined;
+  readonly grpcCode!: number | undefined;
 
   constructor(message: string, init: OjsErrorInit) {
     super(message, init.cause === undefined ? undefined : { cause: init.cause });
     this.code = init.code;
     this.retryable = init.retryable ?? errorSpec(init.code).retryable;
-    this.details = init.details;
-    this.requestId = init.requestId;
-    this.operation = init.operation;
-    this.jobId = init.jobId;
-    this.queue = init.queue;
-    this.httpStatus = init.httpStatus;
-    this.grpcCode = init.grpcCode;
+    Object.assign(this, Object.fromEntries(CONTEXT_FIELDS.map((k) => [k, init[k]])));
   }
 }
 
@@ -235,45 +232,27 @@ export class AbortError extends OjsError {
   }
 }
 
+type ErrorClass = new (message: string, init: Init & { retryAfterMs?: number }) => OjsError;
+
+/** The class each code a server may send is raised as; any other code is a ServerError. */
+const RAISED_AS: ReadonlyArray<readonly [ErrorClass, readonly string[]]> = [
+  [ValidationError, ["invalid_request", "invalid_payload", "schema_validation", "validation_error", "invalid_workflow", "payload_too_large", "unsupported_media_type"]],
+  [NotFoundError, ["not_found"]],
+  [DuplicateJobError, ["duplicate"]],
+  [ConflictError, ["conflict", "invalid_state"]],
+  [QueuePausedError, ["queue_paused"]],
+  [RateLimitedError, ["rate_limited", "queue_full"]],
+  [AuthenticationError, ["unauthenticated"]],
+  [PermissionDeniedError, ["permission_denied"]],
+  [TimeoutError, ["timeout"]],
+  [ConnectionError, ["unavailable"]],
+  [UnimplementedError, ["unimplemented", "unsupported", "method_not_allowed"]],
+  [AbortError, ["cancelled"]],
+];
+const CLASS_OF_CODE = new Map<string, ErrorClass>(RAISED_AS.flatMap(([cls, codes]) => codes.map((code) => [code, cls] as const)));
+
 /** Builds the right subclass for an OJS error code received from a server. */
 export function errorFromCode(code: string, message: string, init: Omit<OjsErrorInit, "code"> & { retryAfterMs?: number } = {}): OjsError {
-  const full = { ...init, code };
-  switch (code) {
-    case "invalid_request":
-    case "invalid_payload":
-    case "schema_validation":
-    case "validation_error":
-    case "invalid_workflow":
-    case "payload_too_large":
-    case "unsupported_media_type":
-      return new ValidationError(message, full);
-    case "not_found":
-      return new NotFoundError(message, full);
-    case "duplicate":
-      return new DuplicateJobError(message, full);
-    case "conflict":
-    case "invalid_state":
-      return new ConflictError(message, full);
-    case "queue_paused":
-      return new QueuePausedError(message, full);
-    case "rate_limited":
-    case "queue_full":
-      return new RateLimitedError(message, full);
-    case "unauthenticated":
-      return new AuthenticationError(message, full);
-    case "permission_denied":
-      return new PermissionDeniedError(message, full);
-    case "timeout":
-      return new TimeoutError(message, full);
-    case "unavailable":
-      return new ConnectionError(message, full);
-    case "unimplemented":
-    case "unsupported":
-    case "method_not_allowed":
-      return new UnimplementedError(message, full);
-    case "cancelled":
-      return new AbortError(message, full);
-    default:
-      return new ServerError(message, full);
-  }
+  const Class = CLASS_OF_CODE.get(code) ?? ServerError;
+  return new Class(message, { ...init, code });
 }

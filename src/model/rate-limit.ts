@@ -32,13 +32,10 @@ export interface RateLimitInput {
   onLimit?: OnLimit;
 }
 
-/** The validated policy: periods in milliseconds (still a valid input). */
-export interface RateLimitPolicy {
-  key: string;
-  concurrency?: number;
+/** The validated policy: the input with its periods in milliseconds (still a valid input). */
+export interface RateLimitPolicy extends Omit<RateLimitInput, "rate" | "throttle"> {
   rate?: { limit: number; period: number };
   throttle?: { limit: number; period: number };
-  onLimit?: OnLimit;
 }
 
 const periodSchema = z

@@ -92,13 +92,14 @@ export class Worker extends Emitter<WorkerEvents> implements AsyncDisposable {
     super((error, event) => this.emit("error", { error, context: `listener of ${String(event)}` }));
     checkOptionKeys(opts, WORKER_OPTION_KEYS, "new Worker");
     const logger = resolveLogger(opts.logger, "new Worker");
-    const settings = resolveWorkerSettings(opts);
-    this.queues = settings.queues;
-    this.concurrency = settings.concurrency;
-    this.workerId = settings.workerId;
-    this.opts = settings.opts;
-    this.stallPolicy = settings.stallPolicy;
-    this.codecs = settings.codecs;
+    ({
+      queues: this.queues,
+      concurrency: this.concurrency,
+      workerId: this.workerId,
+      opts: this.opts,
+      stallPolicy: this.stallPolicy,
+      codecs: this.codecs,
+    } = resolveWorkerSettings(opts));
     const { transport, owned, url } = resolveTransport(opts);
     this.transport = transport;
     this.ownsTransport = owned;

@@ -102,6 +102,56 @@ describe("journal store", () => {
     again.core.close();
   });
 
+  it("a thing deleted after it was written stays deleted after a reopen (the deletion record replays last)", async () => {
+    const dir = tempDir();
+    const { core, journal } = await open(dir);
+    const s = core.store;
+    const gone = s.enqueue({ type: "t.del", args: [], queue: "del" });
+    const kept = s.enqueue({ type: "t.del", args: [1], queue: "del" });
+    core.cron.register({ name: "gone", expression: "0 3 * * *", template: { type: "t.cron", args: [], queue: "c" } });
+    core.schemas.register("t.del", 1, { type: "array" }, new Date());
+    await durable(core);
+    s.cancel(gone.id);
+    s.deleteFinished(gone.id);
+    core.cron.unregister("gone");
+    core.schemas.delete("t.del", 1);
+    await durable(core);
+    await journal.close();
+    core.close();
+
+    const again = await open(dir);
+    expect(again.core.store.peek(gone.id)).toBeUndefined();
+    expect(again.core.store.peek(kept.id)?.job.state).toBe("available");
+    expect(again.core.cron.list()).toEqual([]);
+    expect(again.core.schemas.list()).toEqual([]);
+    await again.journal.close();
+    again.core.close();
+  });
+
+  it("a change whose write failed is written with the next write once the disk recovers", async () => {
+    const dir = tempDir();
+    const { core, journal } = await open(dir);
+    let faults = 0;
+    journal.faults.beforeWrite = () => {
+      faults++;
+      throw Object.assign(new Error("ENOSPC: no space left on device, write"), { code: "ENOSPC" });
+    };
+    const during = core.store.enqueue({ type: "t.retry-write", args: [1], queue: "rw" });
+    await expect(durable(core)).rejects.toThrow(/ENOSPC/);
+    expect(faults).toBeGreaterThan(0);
+    journal.faults.beforeWrite = undefined;
+    const after = core.store.enqueue({ type: "t.retry-write", args: [2], queue: "rw" });
+    await durable(core);
+    await journal.close();
+    core.close();
+
+    const again = await open(dir);
+    expect(again.core.store.peek(during.id)?.job.state).toBe("available");
+    expect(again.core.store.peek(after.id)?.job.state).toBe("available");
+    await again.journal.close();
+    again.core.close();
+  });
+
   it("a torn last record is cut off with one line naming what was dropped; every whole record is kept", async () => {
     const dir = tempDir();
     const { core, journal } = await open(dir);

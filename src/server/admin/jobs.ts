@@ -8,7 +8,8 @@
 import type { AdminPage, BulkAction, BulkResult, JobFilter, JobListOptions, PurgeResult } from "../../model/admin.js";
 import { OjsError, ValidationError } from "../../model/errors.js";
 import { TERMINAL_STATES, type JobState } from "../../model/job.js";
-import type { JobRecord, JobStore } from "../store/job-store.js";
+import type { JobStore } from "../store/job-store.js";
+import type { JobRecord } from "../store/records.js";
 import { pageOf } from "./views.js";
 
 export const DEFAULT_BULK_LIMIT = 1000;

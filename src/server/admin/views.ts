@@ -21,7 +21,8 @@ import { ValidationError } from "../../model/errors.js";
 import type { MinuteCounts } from "../store/queue.js";
 import type { Clock } from "../store/clock.js";
 import type { QueueRetention } from "../store/retention.js";
-import type { JobStore, QueueSummary, WorkerInfo } from "../store/job-store.js";
+import type { JobStore } from "../store/job-store.js";
+import type { QueueSummary, WorkerInfo } from "../store/records.js";
 
 export const DEFAULT_PER_PAGE = 20;
 export const MAX_PER_PAGE = 100;

@@ -15,10 +15,11 @@
 import { setTrailerStatus } from "@connectrpc/connect/protocol-grpc";
 import { codeToHttpStatus, errorToJsonBytes } from "@connectrpc/connect/protocol-connect";
 import type { ServerResponse } from "node:http";
-import { constants, type Http2ServerResponse } from "node:http2";
+import type { Http2ServerResponse } from "node:http2";
 import { AuthenticationError, OjsError, PermissionDeniedError } from "../../model/errors.js";
 import { uuidv7 } from "../../model/uuid.js";
 import { toConnectError } from "../grpc/errors.js";
+import { resetUnreadStream } from "../http/h2-reset.js";
 import { errorBody, send, type NodeRequest, type NodeResponse } from "../http/router.js";
 import { peerNames } from "../tls.js";
 import { KeyRing, type Principal } from "./keys.js";
@@ -157,12 +158,7 @@ function stopReading(req: NodeRequest, res: NodeResponse): void {
     // with the answer. Otherwise the reset waits a turn of the event loop after "finish", so the
     // answer's HEADERS frame is on the wire before RST_STREAM (Node 22 sends a reset submitted
     // at "finish" first, and the client then sees a stream without a status).
-    stream.once("finish", () => {
-      if (req.complete) return;
-      setImmediate(() => {
-        if (!stream.closed && !stream.destroyed) stream.close(constants.NGHTTP2_NO_ERROR);
-      });
-    });
+    resetUnreadStream(stream, "finish", () => req.complete);
   } else if (!req.complete && !res.headersSent) {
     res.setHeader("connection", "close");
   }

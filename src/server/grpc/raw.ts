@@ -281,64 +281,68 @@ function undeliverable(core: ServerCore, rec: JobRecord, e: unknown): void {
   core.jobs.nack(rec.id, { code: "undeliverable", message: `the job cannot be encoded for gRPC: ${(e as Error).message}`, retryable: false }, rec.workerId).catch(() => {});
 }
 
-/** Each frame of calls is answered by one frame of outcomes, in order; a failed call never ends the stream. */
 function enqueueStream(call: RawCall, core: ServerCore): void {
-  const replies = new DurableReplies(core, call);
-  call.read(
-    (bytes) => {
-      let calls;
-      try {
-        calls = decodeEnqueueStreamRequest(bytes, core.store.clock.now());
-      } catch (e) {
-        return call.fail(new OjsError(`cannot decode EnqueueStreamRequest: ${(e as Error).message}`, { code: "invalid_request" }));
-      }
-      // Every call of the frame is issued now, in order; the frame is answered once all are.
-      const outcomes = calls.map(({ seq, request }): Promise<EnqueueOutcome> => {
-        if (!request) return Promise.resolve({ seq, error: callError(new OjsError("enqueue call without a request", { code: "invalid_request" })) });
-        return enqueueJob(core, request, tenant(call)).then(
-          (job) => ({ seq, job }),
-          (e: unknown) => ({ seq, error: callError(e) }),
-        );
-      });
-      replies.send(
-        Promise.all(outcomes),
-        encodeEnqueueStreamResponse,
-        (os, e) => os.map((o) => ("error" in o && o.error ? o : { seq: o.seq, error: callError(e) })),
+  callFrames(call, core, {
+    message: "EnqueueStreamRequest",
+    decode: (bytes) => decodeEnqueueStreamRequest(bytes, core.store.clock.now()),
+    issue: ({ seq, request }): Promise<EnqueueOutcome> => {
+      if (!request) return Promise.resolve({ seq, error: callError(new OjsError("enqueue call without a request", { code: "invalid_request" })) });
+      return enqueueJob(core, request, tenant(call)).then(
+        (job) => ({ seq, job }),
+        (e: unknown) => ({ seq, error: callError(e) }),
       );
     },
-    () => replies.end(),
-  );
+    encode: encodeEnqueueStreamResponse,
+  });
 }
 
 function settleStream(call: RawCall, core: ServerCore): void {
+  callFrames(call, core, {
+    message: "SettleStreamRequest",
+    decode: decodeSettleStreamRequest,
+    issue: (c): Promise<SettleOutcome> => {
+      const failed = (e: unknown): SettleOutcome => ({ seq: c.seq, error: callError(e) });
+      if (c.ack) return ackJob(core, c.ack.jobId, c.ack.result, c.workerId, tenant(call)).then((): SettleOutcome => ({ seq: c.seq, ack: { acknowledged: true } }), failed);
+      if (c.nack) return nackJob(core, c.nack.jobId, c.nack.error, c.workerId, tenant(call)).then((nack): SettleOutcome => ({ seq: c.seq, nack }), failed);
+      if (c.started) {
+        const jobId = c.started.jobId;
+        return core.jobs
+          .markStarted([jobId], c.workerId || "anonymous")
+          .then((lost): SettleOutcome => {
+            if (lost.length) throw new OjsError(`job ${jobId} is not active for this worker`, { code: "invalid_state", jobId });
+            return { seq: c.seq, started: true };
+          })
+          .catch(failed);
+      }
+      return Promise.resolve(failed(new OjsError("a settle call needs an ack, a nack or a start", { code: "invalid_request" })));
+    },
+    encode: encodeSettleStreamResponse,
+  });
+}
+
+/** One pipelined call stream: how its frames decode, how one call is issued, how a frame of outcomes encodes. */
+interface CallFrames<C, O> {
+  message: string;
+  decode: (bytes: Uint8Array) => C[];
+  /** Never rejects: a failed call is an outcome with an error. */
+  issue: (c: C) => Promise<O>;
+  encode: (os: O[]) => Uint8Array;
+}
+
+/** Each frame of calls is answered by one frame of outcomes, in order; a failed call never ends the stream. */
+function callFrames<C, O extends { seq: number; error?: WireCallError }>(call: RawCall, core: ServerCore, s: CallFrames<C, O>): void {
   const replies = new DurableReplies(core, call);
   call.read(
     (bytes) => {
       let calls;
       try {
-        calls = decodeSettleStreamRequest(bytes);
+        calls = s.decode(bytes);
       } catch (e) {
-        return call.fail(new OjsError(`cannot decode SettleStreamRequest: ${(e as Error).message}`, { code: "invalid_request" }));
+        return call.fail(new OjsError(`cannot decode ${s.message}: ${(e as Error).message}`, { code: "invalid_request" }));
       }
       // Every call of the frame is issued now, in order; the frame is answered once all are.
-      const outcomes = calls.map((c): Promise<SettleOutcome> => {
-        const failed = (e: unknown): SettleOutcome => ({ seq: c.seq, error: callError(e) });
-        if (c.ack) return ackJob(core, c.ack.jobId, c.ack.result, c.workerId, tenant(call)).then((): SettleOutcome => ({ seq: c.seq, ack: { acknowledged: true } }), failed);
-        if (c.nack) return nackJob(core, c.nack.jobId, c.nack.error, c.workerId, tenant(call)).then((nack): SettleOutcome => ({ seq: c.seq, nack }), failed);
-        if (c.started) {
-          const jobId = c.started.jobId;
-          return core.jobs.markStarted([jobId], c.workerId || "anonymous").then((lost): SettleOutcome => {
-            if (lost.length) throw new OjsError(`job ${jobId} is not active for this worker`, { code: "invalid_state", jobId });
-            return { seq: c.seq, started: true };
-          }).catch(failed);
-        }
-        return Promise.resolve(failed(new OjsError("a settle call needs an ack, a nack or a start", { code: "invalid_request" })));
-      });
-      replies.send(
-        Promise.all(outcomes),
-        encodeSettleStreamResponse,
-        (os, e) => os.map((o) => ("error" in o && o.error ? o : { seq: o.seq, error: callError(e) })),
-      );
+      const outcomes = Promise.all(calls.map(s.issue)) as Promise<O[]>; // outcomes are plain objects, never thenables
+      replies.send(outcomes, s.encode, (os, e) => os.map((o) => (o.error ? o : ({ seq: o.seq, error: callError(e) } as O))));
     },
     () => replies.end(),
   );

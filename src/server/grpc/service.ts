@@ -25,7 +25,7 @@ import { ValidationError } from "../../model/errors.js";
 import type { OjsEvent } from "../../model/events.js";
 import type { ServerCore } from "../core.js";
 import { admitWorkflow, cronJobOf, queueInfoOf, queueStatsOf, revalidate } from "../shared.js";
-import type { JobRecord } from "../store/job-store.js";
+import type { JobRecord } from "../store/records.js";
 import { matchesFilter } from "../store/event-bus.js";
 import { tenantFromHeaders } from "../tenancy/request.js";
 import { checkVisible } from "../tenancy/jobs.js";

@@ -15,9 +15,10 @@
  *   instead of the call hanging half open until the client gives up.
  */
 import { setTrailerStatus } from "@connectrpc/connect/protocol-grpc";
-import { constants, type Http2ServerRequest } from "node:http2";
+import type { Http2ServerRequest } from "node:http2";
 import type { ServerResponse } from "node:http";
 import { limitError } from "../../model/limits.js";
+import { resetUnreadStream } from "../http/h2-reset.js";
 import type { NodeRequest, NodeResponse } from "../http/router.js";
 import { toConnectError } from "./errors.js";
 
@@ -42,12 +43,7 @@ export function correctGrpcStatus(req: NodeRequest, res: NodeResponse, maxMessag
   if (req.httpVersionMajor === 2) {
     // After the response's own listener has sent the trailers: then the reset cannot overtake them.
     const stream = (req as Http2ServerRequest).stream;
-    stream.once("wantTrailers", () => {
-      if (req.readableEnded) return;
-      setImmediate(() => {
-        if (!stream.closed && !stream.destroyed) stream.close(constants.NGHTTP2_NO_ERROR);
-      });
-    });
+    resetUnreadStream(stream, "wantTrailers", () => req.readableEnded);
   }
 }
 

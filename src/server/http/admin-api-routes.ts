@@ -25,7 +25,7 @@ import { isJsonObject, type JsonObject, type JsonValue } from "../../model/json.
 import { bulk, listJobs, MAX_PURGE_LIMIT, purgeDeadLetter, purgeQueue, requireConfirm } from "../admin/jobs.js";
 import { AdminViews } from "../admin/views.js";
 import type { ServerCore } from "../core.js";
-import type { JobRecord } from "../store/job-store.js";
+import type { JobRecord } from "../store/records.js";
 import { jobJson } from "./route-helpers.js";
 import type { HttpRequest, HttpRouter } from "./router.js";
 
@@ -73,34 +73,40 @@ function optState(src: Source, name: string): JobState | undefined {
   return v;
 }
 
-function filterFrom(src: Source): JobFilter {
-  const f: JobFilter = {};
-  const queue = optString(src, "queue");
-  if (queue !== undefined) f.queue = queue;
-  const state = optState(src, "state");
-  if (state !== undefined) f.state = state;
-  const type = optString(src, "type");
-  if (type !== undefined) f.type = type;
-  const since = optInstant(src, "since");
-  if (since) f.since = since;
-  const until = optInstant(src, "until");
-  if (until) f.until = until;
-  const dl = src.get("dead_letter");
-  if (dl !== undefined && dl !== null && dl !== "") {
-    if (dl !== true && dl !== false && dl !== "true" && dl !== "false") throw invalid("dead_letter", "must be true or false");
-    f.deadLetter = dl === true || dl === "true";
-  }
-  return f;
+function optBoolean(src: Source, name: string): boolean | undefined {
+  const v = src.get(name);
+  if (v === undefined || v === null || v === "") return undefined;
+  if (v !== true && v !== false && v !== "true" && v !== "false") throw invalid(name, "must be true or false");
+  return v === true || v === "true";
 }
 
-function pageFrom(src: Source): PageOptions {
-  const p: PageOptions = {};
-  const page = optInt(src, "page");
-  if (page !== undefined) p.page = page;
-  const perPage = optInt(src, "per_page");
-  if (perPage !== undefined) p.perPage = perPage;
-  return p;
+/** For each option, the field it is read from and how; read in this order, so the first bad field is the one reported. */
+type Fields<T> = { [K in keyof T]-?: [name: string, read: (src: Source, name: string) => T[K] | undefined] };
+
+/** The options the request gives; an absent field is left out. */
+function readFields<T extends object>(src: Source, fields: Fields<T>): T {
+  const out: Partial<T> = {};
+  for (const key of Object.keys(fields) as Array<keyof T>) {
+    const [name, read] = fields[key];
+    const v = read(src, name);
+    if (v !== undefined) out[key] = v;
+  }
+  return out as T;
 }
+
+const FILTER_FIELDS: Fields<JobFilter> = {
+  queue: ["queue", optString],
+  state: ["state", optState],
+  type: ["type", optString],
+  since: ["since", optInstant],
+  until: ["until", optInstant],
+  deadLetter: ["dead_letter", optBoolean],
+};
+
+const PAGE_FIELDS: Fields<PageOptions> = { page: ["page", optInt], perPage: ["per_page", optInt] };
+
+const filterFrom = (src: Source): JobFilter => readFields(src, FILTER_FIELDS);
+const pageFrom = (src: Source): PageOptions => readFields(src, PAGE_FIELDS);
 
 const SORTS: ReadonlySet<string> = new Set<JobSortField>(["created_at", "scheduled_at", "priority"]);
 

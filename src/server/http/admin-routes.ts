@@ -17,7 +17,7 @@ import type { Limits } from "../../model/limits.js";
 import { admitWorkflow, cronExtraJson, cronJobOf, normalizeWire, queueInfoOf, queueStatsOf } from "../shared.js";
 import { OVERLAP_POLICIES, type CronRecord, type OverlapPolicy } from "../store/cron.js";
 import { parseVersion, type SchemaRecord } from "../store/schemas.js";
-import type { QueueConfig, QueueSummary } from "../store/job-store.js";
+import type { QueueConfig, QueueSummary } from "../store/records.js";
 import { eventFilter, intParam, jobJson, lastEventId, objectBody, workerJson } from "./route-helpers.js";
 import type { HttpRequest, HttpRouter } from "./router.js";
 import { sseStream } from "./sse.js";

@@ -12,7 +12,7 @@ import { isJsonObject, type JsonObject, type JsonValue } from "../../model/json.
 import type { ServerCore } from "../core.js";
 import { checkBatchSize } from "../../model/limits.js";
 import { admitBatch, checkWorkerValue, enqueueChecked, normalizeWire, schemaCheck } from "../shared.js";
-import type { Consumer, JobRecord, NackOptions } from "../store/job-store.js";
+import type { Consumer, JobRecord, NackOptions } from "../store/records.js";
 import { registerAdminRoutes } from "./admin-routes.js";
 import { registerAdminWorkflowRoutes } from "./admin-workflow-routes.js";
 import { registerUiRoutes, type UiAssets } from "./ui-routes.js";

@@ -54,22 +54,7 @@ import type {
   SubmitOptions,
   SubmitResult,
   WorkerInfo,
-} from "./store.js";
-
-export type {
-  Consumer,
-  FetchRequest,
-  HeartbeatOutcome,
-  HeartbeatRequest,
-  JobRecord,
-  NackOptions,
-  Progress,
-  QueueConfig,
-  QueueSummary,
-  SubmitOptions,
-  SubmitResult,
-  WorkerInfo,
-};
+} from "./records.js";
 
 /** One entry of an atomic batch. */
 export interface BatchEntry {

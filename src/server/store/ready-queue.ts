@@ -3,42 +3,12 @@
  * One array-backed deque per priority level, so push and shift are O(1) and
  * removing a job (cancel, expiry) is a lazy mark checked when it reaches the head.
  */
+import { Deque } from "./deque.js";
+
 export interface ReadyItem {
   readonly id: string;
   /** False once the item left the ready state by some other path (cancel, expiry). */
   ready: boolean;
-}
-
-class Deque<T> {
-  private items: Array<T | undefined> = [];
-  private head = 0;
-  get length(): number {
-    return this.items.length - this.head;
-  }
-  push(v: T): void {
-    this.items.push(v);
-  }
-  unshift(v: T): void {
-    if (this.head > 0) this.items[--this.head] = v;
-    else this.items.unshift(v);
-  }
-  peek(): T | undefined {
-    return this.items[this.head];
-  }
-  shift(): T | undefined {
-    if (this.head >= this.items.length) return undefined;
-    const v = this.items[this.head];
-    this.items[this.head++] = undefined;
-    // Compact once the dead prefix dominates, keeping memory proportional to live items.
-    if (this.head > 1024 && this.head * 2 > this.items.length) {
-      this.items = this.items.slice(this.head);
-      this.head = 0;
-    }
-    return v;
-  }
-  *values(): IterableIterator<T> {
-    for (let i = this.head; i < this.items.length; i++) yield this.items[i]!;
-  }
 }
 
 export class ReadyQueue<T extends ReadyItem> {

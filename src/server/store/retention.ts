@@ -16,6 +16,7 @@ import type { JobState } from "../../model/job.js";
 import { isJsonObject, type JsonObject } from "../../model/json.js";
 import { KEEP_FOR_META } from "../../model/retention.js";
 import { MinHeap } from "./heap.js";
+import { Deque } from "./deque.js";
 import type { Clock, TimerHandle } from "./clock.js";
 
 import type { NormalRule } from "../../codec/retention.js";
@@ -44,28 +45,8 @@ interface Entry {
   at: number;
 }
 
-class FinishList {
-  private items: Array<Entry | undefined> = [];
-  private head = 0;
-  get size(): number {
-    return this.items.length - this.head;
-  }
-  push(e: Entry): void {
-    this.items.push(e);
-  }
-  peek(): Entry | undefined {
-    return this.items[this.head];
-  }
-  shift(): Entry | undefined {
-    const e = this.items[this.head];
-    this.items[this.head++] = undefined;
-    if (this.head > 1024 && this.head * 2 > this.items.length) {
-      this.items = this.items.slice(this.head);
-      this.head = 0;
-    }
-    return e;
-  }
-}
+/** The finished jobs of one queue, in finishing order. */
+type FinishList = Deque<Entry>;
 
 export interface RetentionDeps {
   clock: Clock;
@@ -133,7 +114,7 @@ export class Retention {
         this.lists.delete(key);
         continue;
       }
-      const list = new FinishList();
+      const list = new Deque<Entry>();
       for (const e of seeded[k].sort((a, b) => a.at - b.at)) list.push(e);
       this.lists.set(key, list);
     }
@@ -156,14 +137,14 @@ export class Retention {
     if (!r || !kind || !r[kind]) return;
     const key = `${queue}\u0000${kind}`;
     let list = this.lists.get(key);
-    if (!list) this.lists.set(key, (list = new FinishList()));
+    if (!list) this.lists.set(key, (list = new Deque<Entry>()));
     list.push({ id, seq, at });
     // Past what the store keeps at all, the oldest entries are of jobs its own bound already removed.
-    while (list.size > this.deps.maxEntries) list.shift();
+    while (list.length > this.deps.maxEntries) list.shift();
     const rule = r[kind]!;
     // Never inside the store's operation that finished the job (its caller still holds the record):
     // on the next timer turn, in bounded passes.
-    if (rule.count !== undefined && list.size > rule.count) this.arm(0);
+    if (rule.count !== undefined && list.length > rule.count) this.arm(0);
     else if (rule.ageMs !== undefined) this.arm(Math.max(0, at + rule.ageMs - this.deps.clock.now()));
   }
 
@@ -172,7 +153,7 @@ export class Retention {
     while (budget > 0) {
       const e = list.peek();
       if (!e) break;
-      const overCount = rule.count !== undefined && list.size > rule.count;
+      const overCount = rule.count !== undefined && list.length > rule.count;
       const tooOld = rule.ageMs !== undefined && e.at + rule.ageMs <= now;
       if (!overCount && !tooOld) break;
       list.shift();

@@ -18,24 +18,11 @@ import type { JsonValue } from "../../model/json.js";
 import type { WorkerDirective } from "../../model/system.js";
 import type { BatchEntry, ConsumerSpec, JobStore, ProgressUpdate, QueueSettings } from "./job-store.js";
 import type { Backpressure, MinuteCounts, StateCounts } from "./queue.js";
-import type {
-  Consumer,
-  FetchRequest,
-  HeartbeatOutcome,
-  HeartbeatRequest,
-  JobRecord,
-  NackOptions,
-  Progress,
-  QueueConfig,
-  QueueSummary,
-  Store,
-  SubmitOptions,
-  SubmitResult,
-  WorkerInfo,
-} from "./store.js";
+import type * as records from "./records.js";
+import type { Store } from "./store.js";
 
 /** The record as it is now: later changes to the live record do not show in it. */
-export function snapshotRecord(rec: JobRecord): JobRecord {
+export function snapshotRecord(rec: records.JobRecord): records.JobRecord {
   return { ...rec, job: { ...rec.job } };
 }
 
@@ -84,19 +71,19 @@ export class SyncJobStore implements JobStore {
 
   // --- reads ------------------------------------------------------------------
 
-  get(id: string): Promise<JobRecord> {
+  get(id: string): Promise<records.JobRecord> {
     return settle(() => this.store.get(id));
   }
   has(id: string): Promise<boolean> {
     return settle(() => this.store.has(id));
   }
-  jobRecords(): Promise<Iterable<JobRecord>> {
+  jobRecords(): Promise<Iterable<records.JobRecord>> {
     return settle(() => this.store.jobRecords());
   }
-  listQueues(): Promise<QueueSummary[]> {
+  listQueues(): Promise<records.QueueSummary[]> {
     return settle(() => this.store.listQueues());
   }
-  queueSummary(name: string): Promise<QueueSummary> {
+  queueSummary(name: string): Promise<records.QueueSummary> {
     return settle(() => this.store.queueSummary(name));
   }
   queueHistory(name: string): Promise<MinuteCounts[]> {
@@ -111,16 +98,16 @@ export class SyncJobStore implements JobStore {
   countByState(queue?: string): Promise<StateCounts> {
     return settle(() => this.store.countByState(queue));
   }
-  listDeadLetter(opts?: { queue?: string; offset?: number; limit?: number }): Promise<{ jobs: JobRecord[]; total: number }> {
+  listDeadLetter(opts?: { queue?: string; offset?: number; limit?: number }): Promise<{ jobs: records.JobRecord[]; total: number }> {
     return settle(() => this.store.listDeadLetter(opts));
   }
   deadLetterCount(queue?: string): Promise<number> {
     return settle(() => this.store.deadLetterCount(queue));
   }
-  getWorker(workerId: string): Promise<WorkerInfo> {
+  getWorker(workerId: string): Promise<records.WorkerInfo> {
     return settle(() => this.store.getWorker(workerId));
   }
-  listWorkers(): Promise<WorkerInfo[]> {
+  listWorkers(): Promise<records.WorkerInfo[]> {
     return settle(() => this.store.listWorkers());
   }
   recentEvents(filter: EventFilter, limit: number): Promise<OjsEvent[]> {
@@ -129,73 +116,73 @@ export class SyncJobStore implements JobStore {
 
   // --- writes -----------------------------------------------------------------
 
-  submit(req: NormalizedJobRequest, opts?: SubmitOptions): Promise<SubmitResult> {
+  submit(req: NormalizedJobRequest, opts?: records.SubmitOptions): Promise<records.SubmitResult> {
     return this.write(() => {
       const r = this.store.submit(req, opts);
       return { rec: snapshotRecord(r.rec), deduplicated: r.deduplicated };
     });
   }
-  enqueueBatch(entries: readonly BatchEntry[]): Promise<JobRecord[]> {
+  enqueueBatch(entries: readonly BatchEntry[]): Promise<records.JobRecord[]> {
     return this.write(() => this.store.enqueueBatch(entries).map(snapshotRecord));
   }
 
   // Claims: a claim lost in a crash only means the job is offered again, so they do not wait for the disk.
-  fetch(req: FetchRequest): Promise<JobRecord[]> {
+  fetch(req: records.FetchRequest): Promise<records.JobRecord[]> {
     return settle(() => this.store.fetch(req));
   }
-  openConsumer(spec: ConsumerSpec): Promise<Consumer> {
+  openConsumer(spec: ConsumerSpec): Promise<records.Consumer> {
     return settle(() => this.store.openConsumer(spec));
   }
-  closeConsumer(consumer: Consumer): Promise<void> {
+  closeConsumer(consumer: records.Consumer): Promise<void> {
     return settle(() => this.store.closeConsumer(consumer));
   }
-  heartbeat(req: HeartbeatRequest): Promise<HeartbeatOutcome> {
+  heartbeat(req: records.HeartbeatRequest): Promise<records.HeartbeatOutcome> {
     return settle(() => this.store.heartbeat(req));
   }
   markStarted(jobIds: readonly string[], workerId: string): Promise<string[]> {
     return settle(() => this.store.markStarted(jobIds, workerId));
   }
 
-  release(rec: JobRecord): Promise<void> {
+  release(rec: records.JobRecord): Promise<void> {
     return this.write(() => this.store.release(rec));
   }
-  ack(id: string, result: JsonValue | undefined, workerId?: string): Promise<JobRecord> {
+  ack(id: string, result: JsonValue | undefined, workerId?: string): Promise<records.JobRecord> {
     return this.write(() => this.store.ack(id, result, workerId));
   }
-  nack(id: string, error: JobError, workerId?: string, opts?: NackOptions): Promise<JobRecord> {
+  nack(id: string, error: JobError, workerId?: string, opts?: records.NackOptions): Promise<records.JobRecord> {
     return this.write(() => snapshotRecord(this.store.nack(id, error, workerId, opts)));
   }
-  cancel(id: string): Promise<JobRecord> {
+  cancel(id: string): Promise<records.JobRecord> {
     return this.write(() => this.store.cancel(id));
   }
-  reportProgress(id: string, update: ProgressUpdate): Promise<Progress> {
+  reportProgress(id: string, update: ProgressUpdate): Promise<records.Progress> {
     return this.write(() => this.store.reportProgress(id, update));
   }
 
-  pauseQueue(name: string): Promise<QueueSummary> {
+  pauseQueue(name: string): Promise<records.QueueSummary> {
     return this.write(() => this.store.pauseQueue(name));
   }
-  resumeQueue(name: string): Promise<QueueSummary> {
+  resumeQueue(name: string): Promise<records.QueueSummary> {
     return this.write(() => this.store.resumeQueue(name));
   }
-  configureQueue(name: string, cfg: QueueConfig): Promise<QueueSummary> {
+  configureQueue(name: string, cfg: records.QueueConfig): Promise<records.QueueSummary> {
     return this.write(() => this.store.configureQueue(name, cfg));
   }
 
-  retryDeadLetter(id: string): Promise<JobRecord> {
+  retryDeadLetter(id: string): Promise<records.JobRecord> {
     return this.write(() => snapshotRecord(this.store.retryDeadLetter(id)));
   }
   deleteDeadLetter(id: string): Promise<void> {
     return this.write(() => this.store.deleteDeadLetter(id));
   }
-  retryDiscarded(id: string): Promise<JobRecord> {
+  retryDiscarded(id: string): Promise<records.JobRecord> {
     return this.write(() => snapshotRecord(this.store.retryDiscarded(id)));
   }
   deleteFinished(id: string): Promise<void> {
     return this.write(() => this.store.deleteFinished(id));
   }
 
-  directWorker(workerId: string, directive: WorkerDirective): Promise<WorkerInfo> {
+  directWorker(workerId: string, directive: WorkerDirective): Promise<records.WorkerInfo> {
     return settle(() => this.store.directWorker(workerId, directive));
   }
   removeWorker(workerId: string): Promise<void> {

@@ -8,6 +8,7 @@ import type { JsonObject, JsonValue } from "../../model/json.js";
 import { type Progress, type JobRecord, type Consumer, type FetchRequest, type NackOptions, type HeartbeatRequest, type HeartbeatOutcome, MAX_FETCH, MAX_ACTIVE_IDS } from "./records.js";
 import { normalizeWorkerState, fetchAllowed, directiveFor } from "./policies.js";
 import { StoreEnqueue } from "./enqueue.js";
+import type { ConsumerSpec } from "./job-store.js";
 
 export abstract class StoreWorking extends StoreEnqueue {
 
@@ -158,15 +159,7 @@ export abstract class StoreWorking extends StoreEnqueue {
    * while it has credit; settling one of its jobs (ack, nack, lease expiry,
    * cancel) gives the credit back.
    */
-  openConsumer(c: {
-    queues: readonly string[];
-    workerId: string;
-    maxConcurrent: number;
-    visibilityTimeoutMs?: number;
-    deliver: (rec: JobRecord) => void;
-    onStale?: (reason: "lease" | "superseded") => void;
-    tenant?: string;
-  }): Consumer {
+  openConsumer(c: ConsumerSpec): Consumer {
     const consumer: Consumer = {
       queues: [...c.queues],
       workerId: c.workerId,

@@ -10,7 +10,7 @@ import type { Delivery } from "../../webhooks/deliveries.js";
 import type { WebhookSubscription } from "../../webhooks/subscriptions.js";
 import type { Webhooks } from "../../webhooks/webhooks.js";
 import type { Dirty } from "./dirty.js";
-import { frame, type JournalRecord } from "./records.js";
+import { applyRecord, frame, type CoreRecord, type JournalRecord, type RecordActions } from "./records.js";
 
 /** The parts of the server core these records are about (not ServerCore itself: no import cycle back to core.ts). */
 export interface CoreParts {
@@ -46,31 +46,19 @@ export function emptyCoreState(): CoreState {
   return { hooks: new Map(), deliveries: new Map(), tenants: new Map() };
 }
 
+const ACTIONS: RecordActions<CoreRecord, CoreState> = {
+  hook: (st, r) => st.hooks.set(r.r.id, r.r),
+  "hook-": (st, r) => st.hooks.delete(r.id),
+  // Re-set so that the map's order is the order of the last change; restore sorts by creation anyway.
+  dlv: (st, r) => st.deliveries.set(r.r.id, r.r),
+  "dlv-": (st, r) => st.deliveries.delete(r.id),
+  tenant: (st, r) => st.tenants.set(r.id, r.limits),
+  "tenant-": (st, r) => st.tenants.delete(r.id),
+};
+
 /** Applies one record if it is one of these; false for any other kind. */
 export function applyCoreRecord(st: CoreState, r: JournalRecord): boolean {
-  switch (r.k) {
-    case "hook":
-      st.hooks.set(r.r.id, r.r);
-      return true;
-    case "hook-":
-      st.hooks.delete(r.id);
-      return true;
-    case "dlv":
-      // Re-set so that the map's order is the order of the last change; restore sorts by creation anyway.
-      st.deliveries.set(r.r.id, r.r);
-      return true;
-    case "dlv-":
-      st.deliveries.delete(r.id);
-      return true;
-    case "tenant":
-      st.tenants.set(r.id, r.limits);
-      return true;
-    case "tenant-":
-      st.tenants.delete(r.id);
-      return true;
-    default:
-      return false;
-  }
+  return applyRecord(ACTIONS, st, r);
 }
 
 /** Subscriptions first: a waiting delivery goes back into its subscription's lane. */

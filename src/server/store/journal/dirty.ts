@@ -4,32 +4,34 @@
  * written once, and a write that failed is retried by handing its names back
  * rather than by keeping its bytes (memory stays bounded during an outage).
  */
-export class Dirty {
+
+/**
+ * The kinds of thing marked by name: jobs, queues, workflows, crons, job ids
+ * whose checkpoint was saved or dropped, webhook subscriptions, deliveries and
+ * tenants (store/journal/core-records.ts). Schemas are keyed by type and version.
+ */
+export const NAMED_KINDS = ["jobs", "queues", "workflows", "crons", "checkpoints", "webhooks", "deliveries", "tenants"] as const;
+export type NamedKind = (typeof NAMED_KINDS)[number];
+
+type Schemas = Map<string, { type: string; version: string | number }>;
+
+export class Dirty implements Record<NamedKind, Set<string>> {
   jobs = new Set<string>();
   queues = new Set<string>();
   workflows = new Set<string>();
   crons = new Set<string>();
-  schemas = new Map<string, { type: string; version: string | number }>();
-  /** Job ids whose checkpoint was saved or dropped. */
   checkpoints = new Set<string>();
-  /** Webhook subscription ids, delivery ids and tenant ids (store/journal/core-records.ts). */
   webhooks = new Set<string>();
   deliveries = new Set<string>();
   tenants = new Set<string>();
+  schemas: Schemas = new Map();
   reset = false;
 
   /** Hands over everything marked so far and starts afresh. */
   take(): Dirty {
     const taken = new Dirty();
-    [taken.jobs, this.jobs] = [this.jobs, taken.jobs];
-    [taken.queues, this.queues] = [this.queues, taken.queues];
-    [taken.workflows, this.workflows] = [this.workflows, taken.workflows];
-    [taken.crons, this.crons] = [this.crons, taken.crons];
+    for (const k of NAMED_KINDS) [taken[k], this[k]] = [this[k], taken[k]];
     [taken.schemas, this.schemas] = [this.schemas, taken.schemas];
-    [taken.checkpoints, this.checkpoints] = [this.checkpoints, taken.checkpoints];
-    [taken.webhooks, this.webhooks] = [this.webhooks, taken.webhooks];
-    [taken.deliveries, this.deliveries] = [this.deliveries, taken.deliveries];
-    [taken.tenants, this.tenants] = [this.tenants, taken.tenants];
     taken.reset = this.reset;
     this.reset = false;
     return taken;
@@ -37,27 +39,13 @@ export class Dirty {
 
   /** A write of `d` failed: its names are pending again (records are full state, so order does not matter). */
   mergeBack(d: Dirty): void {
-    for (const id of d.jobs) this.jobs.add(id);
-    for (const q of d.queues) this.queues.add(q);
-    for (const w of d.workflows) this.workflows.add(w);
-    for (const c of d.crons) this.crons.add(c);
+    for (const k of NAMED_KINDS) for (const name of d[k]) this[k].add(name);
     for (const [k, v] of d.schemas) this.schemas.set(k, v);
-    for (const id of d.checkpoints) this.checkpoints.add(id);
-    for (const id of d.webhooks) this.webhooks.add(id);
-    for (const id of d.deliveries) this.deliveries.add(id);
-    for (const id of d.tenants) this.tenants.add(id);
     this.reset ||= d.reset;
   }
 
   clear(): void {
-    this.jobs.clear();
-    this.queues.clear();
-    this.workflows.clear();
-    this.crons.clear();
+    for (const k of NAMED_KINDS) this[k].clear();
     this.schemas.clear();
-    this.checkpoints.clear();
-    this.webhooks.clear();
-    this.deliveries.clear();
-    this.tenants.clear();
   }
 }

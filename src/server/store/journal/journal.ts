@@ -19,7 +19,7 @@ import type { ServerCore } from "../../core.js";
 import type { ChangeSink } from "../changes.js";
 import { JournalFile, syncDir, type FileFaults, type FsyncMode } from "./file.js";
 import { collectCore } from "./core-records.js";
-import { Dirty } from "./dirty.js";
+import { Dirty, type NamedKind } from "./dirty.js";
 import { acquireLock } from "./lock.js";
 import { frame, savedCron, savedJob, savedWorkflow } from "./records.js";
 import { replay, type ReplayResult } from "./replay.js";
@@ -145,46 +145,28 @@ export class Journal implements ChangeSink {
 
   // --- ChangeSink ------------------------------------------------------------------
 
-  job(id: string): void {
-    this.dirty.jobs.add(id);
-    this.touch();
-  }
-  queue(name: string): void {
-    this.dirty.queues.add(name);
-    this.touch();
-  }
-  workflow(id: string): void {
-    this.dirty.workflows.add(id);
-    this.touch();
-  }
-  cron(name: string): void {
-    this.dirty.crons.add(name);
-    this.touch();
-  }
+  // Each names what changed; the next write reads it from the current state.
+  readonly job = (id: string): void => this.mark("jobs", id);
+  readonly queue = (name: string): void => this.mark("queues", name);
+  readonly workflow = (id: string): void => this.mark("workflows", id);
+  readonly cron = (name: string): void => this.mark("crons", name);
+  readonly checkpoint = (jobId: string): void => this.mark("checkpoints", jobId);
+  readonly webhook = (id: string): void => this.mark("webhooks", id);
+  readonly webhookDelivery = (id: string): void => this.mark("deliveries", id);
+  readonly tenantLimits = (tenant: string): void => this.mark("tenants", tenant);
   schema(type: string, version: string | number): void {
     this.dirty.schemas.set(`${type}\u0000${version}`, { type, version });
-    this.touch();
-  }
-  checkpoint(jobId: string): void {
-    this.dirty.checkpoints.add(jobId);
-    this.touch();
-  }
-  webhook(id: string): void {
-    this.dirty.webhooks.add(id);
-    this.touch();
-  }
-  webhookDelivery(id: string): void {
-    this.dirty.deliveries.add(id);
-    this.touch();
-  }
-  tenantLimits(tenant: string): void {
-    this.dirty.tenants.add(tenant);
     this.touch();
   }
   /** Everything was dropped (the server's reset()). */
   reset(): void {
     this.dirty.clear();
     this.dirty.reset = true;
+    this.touch();
+  }
+
+  private mark(kind: NamedKind, name: string): void {
+    this.dirty[kind].add(name);
     this.touch();
   }
 

@@ -60,6 +60,16 @@ export type CoreRecord =
   | { k: "tenant"; id: string; limits: TenantLimitConfig }
   | { k: "tenant-"; id: string };
 
+/** For each kind of record `R`, what replay does with one: the table replaces a switch over `k`. */
+export type RecordActions<R extends { k: string }, S> = { [K in R["k"]]: (st: S, r: Extract<R, { k: K }>) => void };
+
+/** Runs the action of `r`'s kind; false when the table has none for it. */
+export function applyRecord<R extends { k: string }, S>(actions: RecordActions<R, S>, st: S, r: { k: string }): boolean {
+  if (!Object.hasOwn(actions, r.k)) return false;
+  (actions[r.k as R["k"]] as (st: S, r: { k: string }) => void)(st, r);
+  return true;
+}
+
 /** Frames one record. */
 export function frame(rec: JournalRecord): Buffer {
   const json = JSON.stringify(rec);

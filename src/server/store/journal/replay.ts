@@ -10,7 +10,21 @@ import type { SchemaRecord } from "../schemas.js";
 import { FILE_RE, fileName } from "./file.js";
 import type { CheckpointRecord } from "../checkpoints.js";
 import { applyCoreRecord, emptyCoreState, restoreCore, type CoreState } from "./core-records.js";
-import { reviveCheckpoint, reviveCron, reviveJob, reviveSchema, reviveWorkflow, scan, type JournalRecord, type SavedCron, type SavedJob, type SavedWorkflow } from "./records.js";
+import {
+  applyRecord,
+  reviveCheckpoint,
+  reviveCron,
+  reviveJob,
+  reviveSchema,
+  reviveWorkflow,
+  scan,
+  type CoreRecord,
+  type JournalRecord,
+  type RecordActions,
+  type SavedCron,
+  type SavedJob,
+  type SavedWorkflow,
+} from "./records.js";
 
 export interface ReplayResult {
   /** The generation to keep appending to; 0 when the directory held no journal. */
@@ -38,7 +52,11 @@ export async function replay(dir: string, core: ServerCore, log: (line: string) 
   const names = await readdir(dir);
   // Left by a compaction that did not finish: the generation before it is whole.
   for (const n of names) if (n.endsWith(".log.tmp")) await unlink(join(dir, n)).catch(() => {});
-  const gens = names.map((n) => FILE_RE.exec(n)).filter((m): m is RegExpExecArray => m !== null).map((m) => Number(m[1])).sort((a, b) => a - b);
+  const gens = names
+    .map((n) => FILE_RE.exec(n))
+    .filter((m): m is RegExpExecArray => m !== null)
+    .map((m) => Number(m[1]))
+    .sort((a, b) => a - b);
   const gen = gens[gens.length - 1];
   if (gen === undefined) return { gen: 0, size: 0, records: 0, jobs: 0, dropped: undefined };
   // Older generations are wholly contained in the newest (a crash may have left them behind).
@@ -69,50 +87,27 @@ function emptyState(): State {
   return { jobs: new Map(), queues: new Map(), workflows: new Map(), crons: new Map(), schemas: new Map(), checkpoints: new Map(), core: emptyCoreState() };
 }
 
+const schemaKey = (s: { type: string; version: string | number }): string => `${s.type}\u0000${s.version}`;
+
 /** Last record wins; a deletion forgets the thing (a later record of the same id brings it back). */
+const ACTIONS: RecordActions<Exclude<JournalRecord, CoreRecord>, State> = {
+  job: (st, r) => st.jobs.set(r.r.id, r.r),
+  "job-": (st, r) => st.jobs.delete(r.id),
+  queue: (st, r) => st.queues.set(r.name, r),
+  wf: (st, r) => st.workflows.set(r.r.id, r.r),
+  "wf-": (st, r) => st.workflows.delete(r.id),
+  cron: (st, r) => st.crons.set(r.r.name, r.r),
+  "cron-": (st, r) => st.crons.delete(r.name),
+  schema: (st, r) => st.schemas.set(schemaKey(r.r), r.r),
+  "schema-": (st, r) => st.schemas.delete(schemaKey(r)),
+  ckpt: (st, r) => st.checkpoints.set(r.r.jobId, r.r),
+  "ckpt-": (st, r) => st.checkpoints.delete(r.id),
+  reset: (st) => Object.assign(st, emptyState()),
+  hdr: () => {},
+};
+
 function apply(st: State, r: JournalRecord): void {
-  switch (r.k) {
-    case "job":
-      st.jobs.set(r.r.id, r.r);
-      break;
-    case "job-":
-      st.jobs.delete(r.id);
-      break;
-    case "queue":
-      st.queues.set(r.name, r);
-      break;
-    case "wf":
-      st.workflows.set(r.r.id, r.r);
-      break;
-    case "wf-":
-      st.workflows.delete(r.id);
-      break;
-    case "cron":
-      st.crons.set(r.r.name, r.r);
-      break;
-    case "cron-":
-      st.crons.delete(r.name);
-      break;
-    case "schema":
-      st.schemas.set(`${r.r.type}\u0000${r.r.version}`, r.r);
-      break;
-    case "schema-":
-      st.schemas.delete(`${r.type}\u0000${r.version}`);
-      break;
-    case "ckpt":
-      st.checkpoints.set(r.r.jobId, r.r);
-      break;
-    case "ckpt-":
-      st.checkpoints.delete(r.id);
-      break;
-    case "reset":
-      Object.assign(st, emptyState());
-      break;
-    case "hdr":
-      break;
-    default:
-      applyCoreRecord(st.core, r);
-  }
+  if (!applyRecord(ACTIONS, st, r)) applyCoreRecord(st.core, r);
 }
 
 function restore(core: ServerCore, st: State): void {
@@ -122,7 +117,12 @@ function restore(core: ServerCore, st: State): void {
     core.schemas.register(r.type, r.version, r.schema, r.createdAt);
   }
   for (const q of st.queues.values()) {
-    core.store.configureQueue(q.name, { paused: q.paused, ...(q.rate !== undefined ? { rateLimitPerSecond: q.rate } : {}), backpressure: q.bp ?? null, retention: q.ret ?? null });
+    core.store.configureQueue(q.name, {
+      paused: q.paused,
+      ...(q.rate !== undefined ? { rateLimitPerSecond: q.rate } : {}),
+      backpressure: q.bp ?? null,
+      retention: q.ret ?? null,
+    });
   }
   for (const wf of st.workflows.values()) if (wf) core.store.workflows.restore(reviveWorkflow(wf));
   for (const j of st.jobs.values()) if (j) core.store.restoreJob(reviveJob(j));
