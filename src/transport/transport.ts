@@ -149,7 +149,7 @@ export interface Transport {
   resumeQueue(queue: string, opts?: CallOptions): Promise<void>;
 
   /** One page of dead-lettered jobs, optionally of one queue. */
-  listDeadLetter(req: PageRequest & { queue?: string }, opts?: CallOptions): Promise<Page<Job>>;
+  listDeadLetter(req?: PageRequest & { queue?: string }, opts?: CallOptions): Promise<Page<Job>>;
   /** Puts a dead-lettered job back on its queue. */
   retryDeadLetter(id: string, opts?: CallOptions): Promise<Job>;
   /** Removes a job from the dead-letter queue for good. */

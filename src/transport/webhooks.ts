@@ -31,7 +31,10 @@ export interface WebhookTransport {
   /** POST /subscriptions/\{id\}/rotate-secret; the answer carries the new secret. */
   rotateSecret(id: string, call?: CallOptions): Promise<WebhookSubscription>;
   /** GET /deliveries: recent deliveries, newest first, and the server's counters. */
-  listDeliveries(query: { subscriptionId?: string; status?: WebhookDeliveryStatus; limit?: number }, call?: CallOptions): Promise<{ deliveries: WebhookDelivery[]; counters: WebhookDeliveryCounters }>;
+  listDeliveries(
+    query: { subscriptionId?: string; status?: WebhookDeliveryStatus; limit?: number },
+    call?: CallOptions,
+  ): Promise<{ deliveries: WebhookDelivery[]; counters: WebhookDeliveryCounters }>;
   /** GET /deliveries/\{id\}. */
   getDelivery(id: string, call?: CallOptions): Promise<WebhookDelivery>;
   /** POST /deliveries/\{id\}/retry: a dead or dropped delivery is sent again, same id. */

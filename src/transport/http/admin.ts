@@ -94,7 +94,10 @@ export class HttpAdmin implements AdminTransport {
   async bulk(action: BulkAction, filter: JobFilter, req: { confirm: boolean; limit?: number }, call?: CallOptions) {
     const body: JsonObject = { filter: filterToJson(filter), confirm: req.confirm };
     if (req.limit !== undefined) body.limit = req.limit;
-    return bulkResultFromJson(await this.http.call("POST", `${BASE}/jobs/bulk/${action}`, body, call, `admin.bulk${action[0]!.toUpperCase()}${action.slice(1)}`), action);
+    return bulkResultFromJson(
+      await this.http.call("POST", `${BASE}/jobs/bulk/${action}`, body, call, `admin.bulk${action[0]!.toUpperCase()}${action.slice(1)}`),
+      action,
+    );
   }
   async purgeDeadLetter(req: { queue?: string; olderThan?: Date; confirm: boolean }, call?: CallOptions) {
     const body: JsonObject = { confirm: req.confirm };
