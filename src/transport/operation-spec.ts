@@ -9,6 +9,8 @@ import type { OJSService } from "../../gen/ojs/v1/service_pb.js";
 import type { OjsError } from "../model/errors.js";
 import type { JsonObject, JsonValue } from "../model/json.js";
 import type { Transport } from "./transport.js";
+import type { GrpcCallOptions } from "./grpc/calls.js";
+import type { StandardCalls } from "./grpc/standard.js";
 
 /** The Transport methods that are one request and one answer (not the streams, not `name`/`admin`). */
 export type UnaryMethod = {
@@ -62,6 +64,12 @@ interface RpcBinding<P extends unknown[], O, M extends UnaryRpc> {
   /** Call headers the request carries beside its message. */
   headers?(args: P): Record<string, string> | undefined;
   response(r: MessageShape<Rpcs[M]["output"]>, args: P): O;
+  /**
+   * The same call hand-framed on the transport's own HTTP/2 session (./grpc/standard.ts),
+   * for the methods producers and workers call in a loop; the RPC above serves
+   * in-process (connect) transports. `ours`: whether the server reads the reserved meta keys.
+   */
+  framed?(calls: StandardCalls, args: P, o: GrpcCallOptions, ours: boolean): Promise<O>;
 }
 
 /**

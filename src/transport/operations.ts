@@ -31,6 +31,7 @@ import { dateFromTimestamp, valueFromJson } from "../codec/values.js";
 import { dagToProto, definitionToJson, flattenWorkflow, workflowFromJson } from "../codec/workflow.js";
 import { NotFoundError } from "../model/errors.js";
 import { isJsonObject } from "../model/json.js";
+import type { NormalizedJobRequest } from "../model/job.js";
 import { checkStandard } from "./grpc/calls.js";
 import { healthFromResponse, manifestFromProto, nackResultFromProto, pageFrom } from "./grpc/messages.js";
 import * as json from "./http/messages.js";
@@ -38,6 +39,12 @@ import { pageOf, pageQuery } from "./http/query.js";
 import type { OperationTable } from "./operation-spec.js";
 
 const none = (): void => undefined;
+
+/** Whether the server is ours; a request for another server must fit the standard messages. */
+function standardFor(req: NormalizedJobRequest, ours: boolean, operation: string): boolean {
+  if (!ours) checkStandard(req, operation);
+  return ours;
+}
 
 export const OPERATIONS = {
   manifest: {
@@ -58,7 +65,12 @@ export const OPERATIONS = {
     idempotent: "keyed",
     args: 1,
     http: { method: "POST", path: "/ojs/v1/jobs", request: ([req]) => ({ body: requestToJson(req) }), response: json.jobOf },
-    grpc: { rpc: "enqueue", request: async ([req], s) => requestToProto(req, Date.now(), await s.ours()), response: (r) => jobFromProto(r.job!) },
+    grpc: {
+      rpc: "enqueue",
+      request: async ([req], s) => requestToProto(req, Date.now(), standardFor(req, await s.ours(), "enqueue")),
+      response: (r) => jobFromProto(r.job!),
+      framed: (calls, [req], o, ours) => calls.enqueue(req, standardFor(req, ours, "enqueue"), o),
+    },
   },
   enqueueBatch: {
     idempotent: "keyed",
@@ -82,7 +94,7 @@ export const OPERATIONS = {
     idempotent: true,
     args: 1,
     http: { method: "GET", path: "/ojs/v1/jobs/{id}", request: ([id]) => ({ params: { id } }), response: json.jobOf },
-    grpc: { rpc: "getJob", request: ([id]) => ({ jobId: id }), response: (r) => jobFromProto(r.job!) },
+    grpc: { rpc: "getJob", request: ([id]) => ({ jobId: id }), response: (r) => jobFromProto(r.job!), framed: (calls, [id], o) => calls.getJob(id, o) },
   },
   cancelJob: {
     idempotent: false,
@@ -107,6 +119,7 @@ export const OPERATIONS = {
       request: ([req]) => ({ queues: req.queues, count: req.count, workerId: req.workerId }),
       headers: ([req]) => (req.visibilityTimeoutMs ? { [VISIBILITY_HEADER]: String(req.visibilityTimeoutMs) } : undefined),
       response: (r) => r.jobs.map(jobFromProto),
+      framed: (calls, [req], o) => calls.fetch(req, o),
     },
   },
   ack: {
@@ -117,6 +130,7 @@ export const OPERATIONS = {
       rpc: "ack",
       request: ([req]) => (req.result === undefined ? { jobId: req.jobId } : { jobId: req.jobId, result: resultToStruct(req.result) }),
       response: none,
+      framed: (calls, [req], o) => calls.ack(req, o),
     },
   },
   nack: {
@@ -128,6 +142,7 @@ export const OPERATIONS = {
       // The proto bool cannot be "unset": an error is retryable unless it says otherwise.
       request: ([req]) => ({ jobId: req.jobId, error: jobErrorToProto({ ...req.error, retryable: req.error.retryable ?? true }) }),
       response: nackResultFromProto,
+      framed: (calls, [req], o) => calls.nack(req, o),
     },
   },
   // Extending a reservation again changes nothing more. gRPC: one Heartbeat per active job (./grpc/heartbeat.ts).

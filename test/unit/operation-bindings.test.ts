@@ -22,7 +22,7 @@ const NOT_ROWS = new Set([
   "constructor",
   "run",
   "unary",
-  "rpcCall",
+  "send",
   "request",
   "call",
   "server",

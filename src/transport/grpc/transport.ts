@@ -9,14 +9,13 @@ import { StreamJobsRequestSchema } from "../../../gen/ojs/v1/worker_pb.js";
 import { create, toBinary } from "@bufbuild/protobuf";
 import { eventFromProto, jobFromProto, VISIBILITY_HEADER, workerStateToProto } from "../../codec/proto.js";
 import { durationFromMs } from "../../codec/values.js";
-import { decodeEnqueueBatchResponse, encodeEnqueueBatchRequest } from "../../codec/wire/index.js";
-import { ConnectionError, OjsError, TimeoutError, UnimplementedError } from "../../model/errors.js";
+import { ConnectionError, UnimplementedError } from "../../model/errors.js";
 import type { EventFilter, OjsEvent } from "../../model/events.js";
 import type { Job, NormalizedJobRequest } from "../../model/job.js";
 import type { HeartbeatResult, NackResult } from "../../model/system.js";
 import { authHeaders, TRANSPORT_OPTION_KEYS, transportOptionsOf, type TransportOptions } from "../options.js";
 import { checkHttpUrl, checkOptionKeys, type KeyList } from "../../util/options.js";
-import type { AckRequest, CallOptions, FetchJobsRequest, HeartbeatRequest, NackRequest, StreamJobsRequest, Transport } from "../transport.js";
+import type { AckRequest, CallOptions, HeartbeatRequest, NackRequest, StreamJobsRequest, Transport } from "../transport.js";
 import { callOptionsOf, OperationMethods } from "../executor.js";
 import { OPERATIONS, type OperationName } from "../operations.js";
 import type { GrpcBinding, ServerView } from "../operation-spec.js";
@@ -26,7 +25,7 @@ import { heartbeatEach } from "./heartbeat.js";
 import { serverKind, type ServerKind } from "./server-kind.js";
 import type { FastPath } from "./fastpath.js";
 import { StandardCalls } from "./standard.js";
-import { rawCall } from "./raw.js";
+import { enqueueBatchRaw } from "./batch.js";
 import { jobStream } from "./job-stream.js";
 import { GrpcAdmin } from "./admin.js";
 import { GrpcWebhooks } from "./webhooks.js";
@@ -139,21 +138,29 @@ export class GrpcTransport extends OperationMethods implements Transport {
   }
 
   /**
-   * One row of the operation table over this binding: its RPC with the
-   * call() wrapper, or the HTTP binding where ojs.v1 has no RPC for it.
+   * One row of the operation table over this binding, in the call() wrapper;
+   * the HTTP binding where ojs.v1 has no RPC for it.
    */
   protected unary(op: OperationName, args: unknown[]): Promise<unknown> {
     if (OPERATIONS[op].grpc === "http") return (this.http()[op] as (...a: unknown[]) => Promise<unknown>)(...args);
-    return this.call(op, () => this.rpcCall(op, args), callOptionsOf(op, args)?.signal);
+    return this.call(op, () => this.send(op, args), callOptionsOf(op, args)?.signal);
   }
 
-  /** The row's RPC over connect-es: its request converted from the arguments, its answer to the model. */
-  private async rpcCall(op: OperationName, args: unknown[]): Promise<unknown> {
+  /**
+   * The row's RPC: hand-framed on the session when the row has a framed form
+   * and there is a session, over connect-es (the table's proto conversion) otherwise.
+   */
+  private async send(op: OperationName, args: unknown[]): Promise<unknown> {
     const row = OPERATIONS[op].grpc as unknown as GrpcBinding<unknown[], unknown>;
     if (typeof row === "string") throw new UnimplementedError(`${op}: the gRPC transport has no generic call for it`, { operation: op });
+    const opts = callOptionsOf(op, args);
+    if (row.framed) {
+      const { standard, ours } = await this.server();
+      if (standard) return row.framed(standard, args, this.callOptions(opts), ours);
+    }
     const msg = await row.request(args, this.view);
-    const send = this.rpc[row.rpc] as (m: unknown, o: GrpcCallOptions) => Promise<never>;
-    return row.response(await send(msg, this.callOptions(callOptionsOf(op, args), row.headers?.(args))), args);
+    const rpc = this.rpc[row.rpc] as (m: unknown, o: GrpcCallOptions) => Promise<never>;
+    return row.response(await rpc(msg, this.callOptions(opts, row.headers?.(args))), args);
   }
 
   /**
@@ -184,12 +191,9 @@ export class GrpcTransport extends OperationMethods implements Transport {
     return this.call(
       "enqueue",
       async () => {
-        if (this.fastReady && !hasOwnHeaders(opts)) return this.fastReady.enqueue(req, this.timeoutMs, this.callOptions(opts));
-        const { ours, fast, standard } = await this.server();
+        const fast = this.fastReady ?? (await this.server()).fast;
         if (fast && !hasOwnHeaders(opts)) return fast.enqueue(req, this.timeoutMs, this.callOptions(opts));
-        if (!ours) checkStandard(req, "enqueue");
-        if (standard) return standard.enqueue(req, ours, this.callOptions(opts));
-        return this.rpcCall("enqueue", [req, opts]) as Promise<Job>;
+        return this.send("enqueue", [req, opts]) as Promise<Job>;
       },
       opts?.signal,
     );
@@ -202,52 +206,9 @@ export class GrpcTransport extends OperationMethods implements Transport {
         const o = this.callOptions(opts);
         const { ours } = await this.server();
         if (!ours) for (const r of reqs) checkStandard(r, "enqueueBatch");
-        if (this.session) {
-          // A thousand jobs each way: the hand-written codec is several times cheaper than reflection here.
-          const deadline = AbortSignal.timeout(o.timeoutMs > 0 ? o.timeoutMs : 2 ** 31 - 1);
-          const signal = o.signal ? AbortSignal.any([o.signal, deadline]) : deadline;
-          let out: Job[] | undefined;
-          try {
-            for await (const msg of rawCall(
-              this.session,
-              "/ojs.v1.OJSService/EnqueueBatch",
-              o.headers,
-              encodeEnqueueBatchRequest(reqs, undefined, Date.now(), ours),
-              signal,
-            ))
-              out = decodeEnqueueBatchResponse(msg).jobs;
-          } catch (e) {
-            if (deadline.aborted && !o.signal?.aborted) throw new TimeoutError("enqueueBatch timed out", { operation: "enqueueBatch" });
-            throw e;
-          }
-          if (!out) throw new OjsError("the server answered EnqueueBatch with no message", { code: "backend_error", operation: "enqueueBatch" });
-          return out;
-        }
-        return this.rpcCall("enqueueBatch", [reqs, opts]) as Promise<Job[]>;
-      },
-      opts?.signal,
-    );
-  }
-
-  override getJob(id: string, opts?: CallOptions): Promise<Job> {
-    return this.call(
-      "getJob",
-      async () => {
-        const { standard } = await this.server();
-        if (standard) return standard.getJob(id, this.callOptions(opts));
-        return this.rpcCall("getJob", [id, opts]) as Promise<Job>;
-      },
-      opts?.signal,
-    );
-  }
-
-  override fetch(req: FetchJobsRequest, opts?: CallOptions): Promise<Job[]> {
-    return this.call(
-      "fetch",
-      async () => {
-        const { standard } = await this.server();
-        if (standard) return standard.fetch(req, this.callOptions(opts));
-        return this.rpcCall("fetch", [req, opts]) as Promise<Job[]>;
+        // A thousand jobs each way: the hand-written codec is several times cheaper than reflection here.
+        if (this.session) return enqueueBatchRaw(this.session, reqs, o, ours);
+        return this.send("enqueueBatch", [reqs, opts]) as Promise<Job[]>;
       },
       opts?.signal,
     );
@@ -293,10 +254,9 @@ export class GrpcTransport extends OperationMethods implements Transport {
     return this.call(
       "ack",
       async () => {
-        const { fast, standard } = await this.server();
+        const { fast } = await this.server();
         if (fast && !hasOwnHeaders(opts)) return fast.ack(req, this.timeoutMs, this.callOptions(opts));
-        if (standard) return standard.ack(req, this.callOptions(opts));
-        await this.rpcCall("ack", [req, opts]);
+        await this.send("ack", [req, opts]);
       },
       opts?.signal,
     );
@@ -306,11 +266,9 @@ export class GrpcTransport extends OperationMethods implements Transport {
     return this.call(
       "nack",
       async () => {
-        if (this.fastReady && !hasOwnHeaders(opts)) return this.fastReady.nack(req, this.timeoutMs, this.callOptions(opts));
-        const { fast, standard } = await this.server();
+        const fast = this.fastReady ?? (await this.server()).fast;
         if (fast && !hasOwnHeaders(opts)) return fast.nack(req, this.timeoutMs, this.callOptions(opts));
-        if (standard) return standard.nack(req, this.callOptions(opts));
-        return this.rpcCall("nack", [req, opts]) as Promise<NackResult>;
+        return this.send("nack", [req, opts]) as Promise<NackResult>;
       },
       opts?.signal,
     );
