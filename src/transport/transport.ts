@@ -6,19 +6,8 @@
 import type { EventFilter, OjsEvent } from "../model/events.js";
 import type { Job, JobError, NormalizedJobRequest } from "../model/job.js";
 import type { JsonObject, JsonValue } from "../model/json.js";
-import type {
-  CronJob,
-  Health,
-  HeartbeatResult,
-  Manifest,
-  NackResult,
-  Page,
-  ProgressInfo,
-  QueueInfo,
-  QueueStats,
-  SchemaInfo,
-  WorkerDirective,
-} from "../model/system.js";
+import type { CronJob, Health, HeartbeatResult, Manifest, NackResult, Page, ProgressInfo, QueueInfo, QueueStats, SchemaInfo } from "../model/system.js";
+import type { WorkerDirective } from "../model/system.js";
 import type { Workflow, WorkflowDefinition } from "../model/workflow.js";
 import type { AdminTransport } from "./admin.js";
 import type { WebhookTransport } from "./webhooks.js";

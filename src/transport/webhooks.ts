@@ -3,15 +3,8 @@
  * HTTP serves it; ojs.v1 has no RPC for it, so the gRPC transport reaches the
  * HTTP binding (as it does for most of `client.admin`).
  */
-import type {
-  WebhookDelivery,
-  WebhookDeliveryCounters,
-  WebhookDeliveryStatus,
-  WebhookSubscription,
-  WebhookSubscriptionInput,
-  WebhookSubscriptionPatch,
-  WebhookTestResult,
-} from "../model/webhooks.js";
+import type { WebhookDelivery, WebhookDeliveryCounters, WebhookDeliveryStatus, WebhookSubscription, WebhookSubscriptionInput } from "../model/webhooks.js";
+import type { WebhookSubscriptionPatch, WebhookTestResult } from "../model/webhooks.js";
 import type { CallOptions } from "./call-options.js";
 
 /** The wire side of `client.webhooks`, for custom transports (`Transport.webhooks`). Paths are under /ojs/v1/webhooks. */

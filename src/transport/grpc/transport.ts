@@ -18,8 +18,10 @@ import { checkHttpUrl, checkOptionKeys, type KeyList } from "../../util/options.
 import type { AckRequest, CallOptions, HeartbeatRequest, NackRequest, StreamJobsRequest, Transport } from "../transport.js";
 import { callOptionsOf, OperationMethods } from "../executor.js";
 import { OPERATIONS, type OperationName } from "../operations.js";
-import type { GrpcBinding, ServerView } from "../operation-spec.js";
+import type { ArgsOf, GrpcBinding, ResultOf, ServerView } from "../operation-spec.js";
 import { HttpTransport } from "../http/transport.js";
+import type { AdminTransport } from "../admin.js";
+import type { WebhookTransport } from "../webhooks.js";
 import { fromConnectError } from "./errors.js";
 import { heartbeatEach } from "./heartbeat.js";
 import { serverKind, type ServerKind } from "./server-kind.js";
@@ -27,8 +29,8 @@ import type { FastPath } from "./fastpath.js";
 import { StandardCalls } from "./standard.js";
 import { enqueueBatchRaw } from "./batch.js";
 import { jobStream } from "./job-stream.js";
-import { GrpcAdmin } from "./admin.js";
-import { GrpcWebhooks } from "./webhooks.js";
+import { grpcAdmin } from "./admin.js";
+import { grpcWebhooks } from "./webhooks.js";
 import { checkStandard, hasOwnHeaders, keepaliveMs, refusedStream, settleFast, type GrpcCallOptions } from "./calls.js";
 
 export type GrpcTransportOptions = TransportOptions & {
@@ -63,9 +65,9 @@ export class GrpcTransport extends OperationMethods implements Transport {
   private closed = false;
   private httpFallback: HttpTransport | undefined;
   /** The admin-api extension: ojs.v1 RPCs where they exist, the HTTP binding (httpUrl) for the rest. */
-  readonly admin: GrpcAdmin = new GrpcAdmin(this, () => this.http().admin);
+  readonly admin: AdminTransport = grpcAdmin(this, () => this.http().admin);
   /** The webhooks extension: ojs.v1 has no RPC for it, so the HTTP binding (httpUrl) serves it. */
-  readonly webhooks: GrpcWebhooks = new GrpcWebhooks(() => this.http().webhooks);
+  readonly webhooks: WebhookTransport = grpcWebhooks(() => this.http().webhooks);
   private probe: Promise<ServerKind> | undefined;
   /** What the table's proto conversions may ask of the server. */
   private readonly view: ServerView = { ours: async () => (await this.server()).ours };
@@ -188,15 +190,7 @@ export class GrpcTransport extends OperationMethods implements Transport {
   }
 
   override enqueue(req: NormalizedJobRequest, opts?: CallOptions): Promise<Job> {
-    return this.call(
-      "enqueue",
-      async () => {
-        const fast = this.fastReady ?? (await this.server()).fast;
-        if (fast && !hasOwnHeaders(opts)) return fast.enqueue(req, this.timeoutMs, this.callOptions(opts));
-        return this.send("enqueue", [req, opts]) as Promise<Job>;
-      },
-      opts?.signal,
-    );
+    return this.fastOr("enqueue", [req, opts], (fast, o) => fast.enqueue(req, this.timeoutMs, o));
   }
 
   override enqueueBatch(reqs: NormalizedJobRequest[], opts?: CallOptions): Promise<Job[]> {
@@ -263,12 +257,22 @@ export class GrpcTransport extends OperationMethods implements Transport {
   }
 
   override nack(req: NackRequest, opts?: CallOptions): Promise<NackResult> {
+    return this.fastOr("nack", [req, opts], (fast, o) => fast.nack(req, this.timeoutMs, o));
+  }
+
+  /** On the fast path once it is known (and the call brings no headers of its own); the row's RPC otherwise. */
+  private fastOr<K extends "enqueue" | "nack">(
+    op: K,
+    args: ArgsOf<K>,
+    onFast: (fast: FastPath, o: GrpcCallOptions) => Promise<ResultOf<K>>,
+  ): Promise<ResultOf<K>> {
+    const opts = args[1];
     return this.call(
-      "nack",
+      op,
       async () => {
         const fast = this.fastReady ?? (await this.server()).fast;
-        if (fast && !hasOwnHeaders(opts)) return fast.nack(req, this.timeoutMs, this.callOptions(opts));
-        return this.send("nack", [req, opts]) as Promise<NackResult>;
+        if (fast && !hasOwnHeaders(opts)) return onFast(fast, this.callOptions(opts));
+        return this.send(op, args) as Promise<ResultOf<K>>;
       },
       opts?.signal,
     );
