@@ -30,7 +30,7 @@ import { jobErrorToProto, jobFromProto, optionsToProto, requestToProto, resultTo
 import { dateFromTimestamp, valueFromJson } from "../codec/values.js";
 import { dagToProto, definitionToJson, flattenWorkflow, workflowFromJson } from "../codec/workflow.js";
 import { NotFoundError } from "../model/errors.js";
-import { isJsonObject } from "../model/json.js";
+import { isJsonObject, type JsonObject, type JsonValue } from "../model/json.js";
 import type { NormalizedJobRequest } from "../model/job.js";
 import { checkStandard } from "./grpc/calls.js";
 import { healthFromResponse, manifestFromProto, nackResultFromProto, pageFrom } from "./grpc/messages.js";
@@ -39,6 +39,13 @@ import { pageOf, pageQuery } from "./http/query.js";
 import type { OperationTable } from "./operation-spec.js";
 
 const none = (): void => undefined;
+/** The path parameter {id}: the first argument. */
+/** A JSON body made from the first argument. */
+const bodyOf =
+  <A>(convert: (a: A) => JsonValue) =>
+  ([a]: readonly [A, ...unknown[]]) => ({ body: convert(a) });
+const byId = ([id]: readonly [string, ...unknown[]]) => ({ params: { id } });
+const workflowOf = (b: JsonObject) => workflowFromJson(json.unwrap(b, "workflow"));
 
 /** Whether the server is ours; a request for another server must fit the standard messages. */
 function standardFor(req: NormalizedJobRequest, ours: boolean, operation: string): boolean {
@@ -64,7 +71,7 @@ export const OPERATIONS = {
   enqueue: {
     idempotent: "keyed",
     args: 1,
-    http: { method: "POST", path: "/ojs/v1/jobs", request: ([req]) => ({ body: requestToJson(req) }), response: json.jobOf },
+    http: { method: "POST", path: "/ojs/v1/jobs", request: bodyOf(requestToJson), response: json.jobOf },
     grpc: {
       rpc: "enqueue",
       request: async ([req], s) => requestToProto(req, Date.now(), standardFor(req, await s.ours(), "enqueue")),
@@ -93,13 +100,13 @@ export const OPERATIONS = {
   getJob: {
     idempotent: true,
     args: 1,
-    http: { method: "GET", path: "/ojs/v1/jobs/{id}", request: ([id]) => ({ params: { id } }), response: json.jobOf },
+    http: { method: "GET", path: "/ojs/v1/jobs/{id}", request: byId, response: json.jobOf },
     grpc: { rpc: "getJob", request: ([id]) => ({ jobId: id }), response: (r) => jobFromProto(r.job!), framed: (calls, [id], o) => calls.getJob(id, o) },
   },
   cancelJob: {
     idempotent: false,
     args: 1,
-    http: { method: "DELETE", path: "/ojs/v1/jobs/{id}", request: ([id]) => ({ params: { id } }), response: json.jobOf },
+    http: { method: "DELETE", path: "/ojs/v1/jobs/{id}", request: byId, response: json.jobOf },
     grpc: { rpc: "cancelJob", request: ([id]) => ({ jobId: id }), response: (r) => jobFromProto(r.job!) },
   },
 
@@ -125,7 +132,7 @@ export const OPERATIONS = {
   ack: {
     idempotent: false,
     args: 1,
-    http: { method: "POST", path: "/ojs/v1/workers/ack", request: ([req]) => ({ body: json.ackBody(req) }), response: none },
+    http: { method: "POST", path: "/ojs/v1/workers/ack", request: bodyOf(json.ackBody), response: none },
     grpc: {
       rpc: "ack",
       request: ([req]) => (req.result === undefined ? { jobId: req.jobId } : { jobId: req.jobId, result: resultToStruct(req.result) }),
@@ -136,7 +143,7 @@ export const OPERATIONS = {
   nack: {
     idempotent: false,
     args: 1,
-    http: { method: "POST", path: "/ojs/v1/workers/nack", request: ([req]) => ({ body: json.nackBody(req) }), response: json.nackResultFromJson },
+    http: { method: "POST", path: "/ojs/v1/workers/nack", request: bodyOf(json.nackBody), response: json.nackResultFromJson },
     grpc: {
       rpc: "nack",
       // The proto bool cannot be "unset": an error is retryable unless it says otherwise.
@@ -152,7 +159,7 @@ export const OPERATIONS = {
     http: {
       method: "POST",
       path: "/ojs/v1/workers/heartbeat",
-      request: ([req]) => ({ body: json.heartbeatBody(req) }),
+      request: bodyOf(json.heartbeatBody),
       response: (b, [req]) => json.heartbeatResultFromJson(b, req),
     },
     grpc: "own",
@@ -165,7 +172,7 @@ export const OPERATIONS = {
     http: {
       method: "POST",
       path: "/ojs/v1/workflows",
-      request: ([def]) => ({ body: definitionToJson(def) }),
+      request: bodyOf(definitionToJson),
       response: (b) => workflowFromJson(json.unwrap(b, "workflow")),
     },
     grpc: {
@@ -182,23 +189,13 @@ export const OPERATIONS = {
   getWorkflow: {
     idempotent: true,
     args: 1,
-    http: {
-      method: "GET",
-      path: "/ojs/v1/workflows/{id}",
-      request: ([id]) => ({ params: { id } }),
-      response: (b) => workflowFromJson(json.unwrap(b, "workflow")),
-    },
+    http: { method: "GET", path: "/ojs/v1/workflows/{id}", request: byId, response: workflowOf },
     grpc: { rpc: "getWorkflow", request: ([id]) => ({ workflowId: id }), response: (r) => workflowFromProto(r.workflow!) },
   },
   cancelWorkflow: {
     idempotent: false,
     args: 1,
-    http: {
-      method: "DELETE",
-      path: "/ojs/v1/workflows/{id}",
-      request: ([id]) => ({ params: { id } }),
-      response: (b) => workflowFromJson(json.unwrap(b, "workflow")),
-    },
+    http: { method: "DELETE", path: "/ojs/v1/workflows/{id}", request: byId, response: workflowOf },
     grpc: { rpc: "cancelWorkflow", request: ([id]) => ({ workflowId: id }), response: (r) => workflowFromProto(r.workflow!) },
   },
 
@@ -268,7 +265,7 @@ export const OPERATIONS = {
   deleteDeadLetter: {
     idempotent: false,
     args: 1,
-    http: { method: "DELETE", path: "/ojs/v1/dead-letter/{id}", request: ([id]) => ({ params: { id } }), response: none },
+    http: { method: "DELETE", path: "/ojs/v1/dead-letter/{id}", request: byId, response: none },
     grpc: { rpc: "deleteDeadLetter", request: ([id]) => ({ jobId: id }), response: none },
   },
 
@@ -280,7 +277,7 @@ export const OPERATIONS = {
     http: {
       method: "POST",
       path: "/ojs/v1/cron",
-      request: ([req]) => ({ body: json.cronBody(req) }),
+      request: bodyOf(json.cronBody),
       response: (b, [req]) => json.cronRegisteredFromJson(b, req),
     },
     grpc: {
@@ -359,7 +356,7 @@ export const OPERATIONS = {
   getProgress: {
     idempotent: true,
     args: 1,
-    http: { method: "GET", path: "/ojs/v1/jobs/{id}/progress", request: ([id]) => ({ params: { id } }), response: (b, [id]) => progressFromJson(b, id) },
+    http: { method: "GET", path: "/ojs/v1/jobs/{id}/progress", request: byId, response: (b, [id]) => progressFromJson(b, id) },
     grpc: "http",
   },
   // A checkpoint replaces the one before.
@@ -380,7 +377,7 @@ export const OPERATIONS = {
     http: {
       method: "GET",
       path: "/ojs/v1/jobs/{id}/checkpoint",
-      request: ([id]) => ({ params: { id } }),
+      request: byId,
       response: (b, [id]) => checkpointFromJson(b, id),
       // Our server says which 404 it is; the job's own 404 stays an error.
       recover: (e) => (e instanceof NotFoundError && e.details?.["reason"] === "no_checkpoint" ? { value: undefined } : undefined),
@@ -390,7 +387,7 @@ export const OPERATIONS = {
   deleteCheckpoint: {
     idempotent: false,
     args: 1,
-    http: { method: "DELETE", path: "/ojs/v1/jobs/{id}/checkpoint", request: ([id]) => ({ params: { id } }), response: (b) => b.deleted !== false },
+    http: { method: "DELETE", path: "/ojs/v1/jobs/{id}/checkpoint", request: byId, response: (b) => b.deleted !== false },
     grpc: "http",
   },
 } as const satisfies OperationTable;
