@@ -23,6 +23,7 @@ const NOT_ROWS = new Set([
   "run",
   "unary",
   "send",
+  "fastOr",
   "request",
   "call",
   "server",
