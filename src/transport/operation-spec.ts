@@ -36,7 +36,7 @@ export interface HttpRequestParts {
 }
 
 export interface HttpBinding<P extends unknown[], O> {
-  method: "GET" | "POST" | "PUT" | "DELETE";
+  method: "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
   /** Under the transport's URL; `{name}` is a parameter, `[/{name}]` one that may be left out. */
   path: string;
   /** The operation's arguments as path parameters, query and JSON body; none when absent. */

@@ -25,6 +25,7 @@ const NOT_ROWS = new Set([
   "send",
   "fastOr",
   "request",
+  "exchange",
   "call",
   "server",
   "callOptions",

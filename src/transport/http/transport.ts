@@ -15,7 +15,8 @@ import { OPERATIONS, type OperationName } from "../operations.js";
 import type { HttpBinding } from "../operation-spec.js";
 import { fromHttpResponse, fromNetworkError } from "./errors.js";
 import { HttpAdmin } from "./admin.js";
-import { HttpWebhooks } from "./webhooks.js";
+import { httpWebhooks } from "./webhooks.js";
+import type { WebhookTransport } from "../webhooks.js";
 import { eventStream } from "./event-stream.js";
 import { fillPath } from "./query.js";
 
@@ -45,7 +46,7 @@ export class HttpTransport extends OperationMethods implements Transport {
   /** The admin-api extension: every operation is a request under /ojs/v1/admin/. */
   readonly admin: HttpAdmin = new HttpAdmin(this);
   /** The webhooks extension: every operation is a request under /ojs/v1/webhooks/. */
-  readonly webhooks: HttpWebhooks = new HttpWebhooks(this);
+  readonly webhooks: WebhookTransport = httpWebhooks(this);
 
   /** Checks the options (unknown keys, a URL that is not http(s)); connects at the first call. */
   constructor(opts: HttpTransportOptions) {
@@ -150,16 +151,19 @@ export class HttpTransport extends OperationMethods implements Transport {
     return isJsonObject(res.body) ? res.body : {};
   }
 
-  /** One row of the operation table over this binding: request, status check, answer. */
-  protected async unary(op: OperationName, args: unknown[]): Promise<unknown> {
-    const b = OPERATIONS[op].http as unknown as HttpBinding<unknown[], unknown>;
-    let opts = callOptionsOf(op, args);
+  /** One row of the operation table over this binding. */
+  protected unary(op: OperationName, args: unknown[]): Promise<unknown> {
+    return this.exchange(OPERATIONS[op].http as unknown as HttpBinding<unknown[], unknown>, args, callOptionsOf(op, args), op);
+  }
+
+  /** One request described by a binding (a row of an operation table): request, status check, answer. */
+  async exchange<P extends unknown[], O>(b: HttpBinding<P, O>, args: P, opts: CallOptions | undefined, operation: string): Promise<O> {
     const parts = b.request?.(args) ?? {};
     const path = fillPath(b.path, parts.params) + (parts.query ?? "");
     if (parts.minTimeoutMs !== undefined) opts = { ...(opts ?? {}), timeoutMs: Math.max(opts?.timeoutMs ?? this.timeoutMs, parts.minTimeoutMs) };
-    const res = await this.request(b.method, path, parts.body, opts, op);
+    const res = await this.request(b.method, path, parts.body, opts, operation);
     if ((res.status < 200 || res.status >= 300) && !b.answers?.includes(res.status)) {
-      const e = fromHttpResponse(res.status, res.body, res.headers, op, `${b.method} ${path.split("?")[0]}`);
+      const e = fromHttpResponse(res.status, res.body, res.headers, operation, `${b.method} ${path.split("?")[0]}`);
       const recovered = b.recover?.(e, args);
       if (recovered) return recovered.value;
       throw e;
