@@ -11,8 +11,12 @@
  *  1. its method (with its doc comment) on the Transport interface, ./transport.ts;
  *  2. a row here; the compiler checks the row's conversions against that method;
  *  3. the model conversion in ../codec if none fits, and the HTTP route / RPC on
- *     the server (src/server). test/unit/operations.test.ts then proves both
- *     transports reach it.
+ *     the server (src/server). test/unit/operation-bindings.test.ts then proves
+ *     both transports reach it, and test/unit/operation-calls.ts wants one call.
+ *  4. the one-line method in ./executor.ts (the compiler asks for it).
+ * The admin-api and webhooks extensions are tables of the same shape, HTTP only:
+ * ./http/admin.ts and ./http/webhooks.ts (a row there, and the method on
+ * AdminTransport / WebhookTransport; the gRPC transport forwards them).
  */
 import { jobFromJson, requestToJson } from "../codec/json.js";
 import {

@@ -13,7 +13,15 @@ import { isJsonObject } from "../../src/model/json.js";
 import { GrpcTransport } from "../../src/transport/grpc/transport.js";
 import { HttpTransport } from "../../src/transport/http/transport.js";
 import { OPERATIONS, type OperationName } from "../../src/transport/operations.js";
+import { ADMIN_OPERATIONS } from "../../src/transport/http/admin.js";
+import { WEBHOOK_OPERATIONS } from "../../src/transport/http/webhooks.js";
 import { CALLS, type TableTransport } from "./operation-calls.js";
+
+/** The admin-api and webhooks tables: HTTP only (the gRPC transport forwards them to its HTTP binding). */
+const EXTENSION_ROWS = [
+  ...Object.entries(ADMIN_OPERATIONS).map(([name, row]) => ({ name: `admin.${name}`, method: row.method, path: row.path })),
+  ...Object.entries(WEBHOOK_OPERATIONS).map(([name, row]) => ({ name: `webhooks.${name}`, method: row.method, path: row.path })),
+];
 
 const ROWS = Object.keys(OPERATIONS) as OperationName[];
 
@@ -44,7 +52,9 @@ function methodsOf(o: object): Set<string> {
   return out;
 }
 
-const fill = (path: string) => path.replace("[/{version}]", "").replace(/\{(\w+)\}/g, (_, k: string) => k.toUpperCase());
+/** Placeholders filled with a value of their kind (an enumerated path segment needs a real one). */
+const SEGMENTS: Record<string, string> = { action: "retry", directive: "quiet" };
+const fill = (path: string) => path.replace("[/{version}]", "").replace(/\{(\w+)\}/g, (_, k: string) => SEGMENTS[k] ?? k.toUpperCase());
 
 describe("every operation of the table is reachable on both transports", () => {
   let server: OjsServer;
@@ -62,6 +72,12 @@ describe("every operation of the table is reachable on both transports", () => {
     await server?.close();
   });
 
+  it("the gRPC transport's admin and webhooks offer every method of their tables", () => {
+    const t = new GrpcTransport({ url: "http://127.0.0.1:1" });
+    for (const name of Object.keys(ADMIN_OPERATIONS)) expect(typeof (t.admin as unknown as Record<string, unknown>)[name], name).toBe("function");
+    for (const name of Object.keys(WEBHOOK_OPERATIONS)) expect(typeof (t.webhooks as unknown as Record<string, unknown>)[name], name).toBe("function");
+  });
+
   it("each transport's operation methods are exactly the table's rows", () => {
     for (const t of [new HttpTransport({ url: "http://127.0.0.1:1" }), new GrpcTransport({ url: "http://127.0.0.1:1" })]) {
       const ops = [...methodsOf(t)].filter((m) => !NOT_ROWS.has(m)).sort();
@@ -69,14 +85,16 @@ describe("every operation of the table is reachable on both transports", () => {
     }
   });
 
-  it.each(ROWS)("%s: our server serves its HTTP verb and path", async (op) => {
-    const { method, path } = OPERATIONS[op].http;
-    const res = await http.request(method, fill(path), method === "GET" || method === "DELETE" ? undefined : {}, undefined, op);
-    // A route the server lacks answers 404 with the "no such endpoint" hint, or 405.
-    const hint = isJsonObject(res.body) && isJsonObject(res.body.error) ? res.body.error.hint : undefined;
-    expect(String(hint ?? ""), `${method} ${path}`).not.toMatch(/No such endpoint/);
-    expect(res.status, `${method} ${path}`).not.toBe(405);
-  });
+  it.each([...ROWS.map((op) => ({ name: op, ...OPERATIONS[op].http })), ...EXTENSION_ROWS])(
+    "$name: our server serves its HTTP verb and path",
+    async ({ name: op, method, path }) => {
+      const res = await http.request(method, fill(path), method === "GET" || method === "DELETE" ? undefined : {}, undefined, op);
+      // A route the server lacks answers 404 with the "no such endpoint" hint, or 405.
+      const hint = isJsonObject(res.body) && isJsonObject(res.body.error) ? res.body.error.hint : undefined;
+      expect(String(hint ?? ""), `${method} ${path}`).not.toMatch(/No such endpoint/);
+      expect(res.status, `${method} ${path}`).not.toBe(405);
+    },
+  );
 
   it.each(ROWS)("%s: answers over gRPC (its RPC, or the HTTP binding where ojs.v1 has none)", async (op) => {
     const row = OPERATIONS[op].grpc;

@@ -14,7 +14,8 @@ import { callOptionsOf, OperationMethods } from "../executor.js";
 import { OPERATIONS, type OperationName } from "../operations.js";
 import type { HttpBinding } from "../operation-spec.js";
 import { fromHttpResponse, fromNetworkError } from "./errors.js";
-import { HttpAdmin } from "./admin.js";
+import { httpAdmin } from "./admin.js";
+import type { AdminTransport } from "../admin.js";
 import { httpWebhooks } from "./webhooks.js";
 import type { WebhookTransport } from "../webhooks.js";
 import { eventStream } from "./event-stream.js";
@@ -44,7 +45,7 @@ export class HttpTransport extends OperationMethods implements Transport {
   private readonly timeoutMs: number;
   private closed = false;
   /** The admin-api extension: every operation is a request under /ojs/v1/admin/. */
-  readonly admin: HttpAdmin = new HttpAdmin(this);
+  readonly admin: AdminTransport = httpAdmin(this);
   /** The webhooks extension: every operation is a request under /ojs/v1/webhooks/. */
   readonly webhooks: WebhookTransport = httpWebhooks(this);
 

@@ -1,23 +1,19 @@
 /**
  * The webhooks extension over the HTTP binding, as a table: one request under
  * /ojs/v1/webhooks per operation, each row its verb, path and JSON conversion
- * (the shape of ../operation-spec.ts), run by the HTTP transport's exchange().
+ * (./extension-table.ts).
  */
 import { countersFromJson, deliveryFromJson, subscriptionFromJson, subscriptionInputToJson, testResultFromJson } from "../../codec/webhooks.js";
-import type { HttpBinding } from "../operation-spec.js";
-import type { CallOptions } from "../transport.js";
 import type { WebhookTransport } from "../webhooks.js";
 import { listOf } from "./messages.js";
 import { query } from "./query.js";
-
-/** A row: the binding, and how many arguments the method takes before its call options. */
-type Row<K extends keyof WebhookTransport> = HttpBinding<Parameters<WebhookTransport[K]>, Awaited<ReturnType<WebhookTransport[K]>>> & { args: number };
+import { bindTable, type BindingCaller, type ExtensionTable } from "./extension-table.js";
 
 const byId = ([id]: readonly [string, ...unknown[]]) => ({ params: { id } });
 const withBody = ([id]: readonly [string, ...unknown[]]) => ({ params: { id }, body: {} });
 const none = (): void => undefined;
 
-const WEBHOOK_OPERATIONS: { [K in keyof WebhookTransport]: Row<K> } = {
+export const WEBHOOK_OPERATIONS: ExtensionTable<WebhookTransport> = {
   create: {
     args: 1,
     method: "POST",
@@ -48,16 +44,6 @@ const WEBHOOK_OPERATIONS: { [K in keyof WebhookTransport]: Row<K> } = {
   retryDelivery: { args: 1, method: "POST", path: "/ojs/v1/webhooks/deliveries/{id}/retry", request: withBody, response: deliveryFromJson },
 };
 
-/** What the table needs of the HTTP transport: one request described by a binding. */
-export interface BindingCaller {
-  exchange<P extends unknown[], O>(b: HttpBinding<P, O>, args: P, opts: CallOptions | undefined, operation: string): Promise<O>;
-}
-
 export function httpWebhooks(http: BindingCaller): WebhookTransport {
-  const out: Partial<Record<keyof WebhookTransport, unknown>> = {};
-  for (const name of Object.keys(WEBHOOK_OPERATIONS) as (keyof WebhookTransport)[]) {
-    const row = WEBHOOK_OPERATIONS[name] as unknown as Row<keyof WebhookTransport> & HttpBinding<unknown[], unknown>;
-    out[name] = (...args: unknown[]) => http.exchange(row, args, args[row.args] as CallOptions | undefined, `webhooks.${name}`);
-  }
-  return out as WebhookTransport;
+  return bindTable(WEBHOOK_OPERATIONS, "webhooks", http);
 }
