@@ -34,7 +34,7 @@ import { jobErrorToProto, jobFromProto, optionsToProto, requestToProto, resultTo
 import { dateFromTimestamp, valueFromJson } from "../codec/values.js";
 import { dagToProto, definitionToJson, flattenWorkflow, workflowFromJson } from "../codec/workflow.js";
 import { NotFoundError } from "../model/errors.js";
-import { isJsonObject, type JsonObject, type JsonValue } from "../model/json.js";
+import { isJsonObject, type JsonObject } from "../model/json.js";
 import type { NormalizedJobRequest } from "../model/job.js";
 import { checkStandard } from "./grpc/calls.js";
 import { healthFromResponse, manifestFromProto, nackResultFromProto, pageFrom } from "./grpc/messages.js";
@@ -42,13 +42,6 @@ import * as json from "./http/messages.js";
 import { pageOf, pageQuery } from "./http/query.js";
 import type { OperationTable } from "./operation-spec.js";
 
-const none = (): void => undefined;
-/** The path parameter {id}: the first argument. */
-/** A JSON body made from the first argument. */
-const bodyOf =
-  <A>(convert: (a: A) => JsonValue) =>
-  ([a]: readonly [A, ...unknown[]]) => ({ body: convert(a) });
-const byId = ([id]: readonly [string, ...unknown[]]) => ({ params: { id } });
 const workflowOf = (b: JsonObject) => workflowFromJson(json.unwrap(b, "workflow"));
 
 /** Whether the server is ours; a request for another server must fit the standard messages. */
@@ -75,7 +68,7 @@ export const OPERATIONS = {
   enqueue: {
     idempotent: "keyed",
     args: 1,
-    http: { method: "POST", path: "/ojs/v1/jobs", request: bodyOf(requestToJson), response: json.jobOf },
+    http: { method: "POST", path: "/ojs/v1/jobs", request: json.bodyOf(requestToJson), response: json.jobOf },
     grpc: {
       rpc: "enqueue",
       request: async ([req], s) => requestToProto(req, Date.now(), standardFor(req, await s.ours(), "enqueue")),
@@ -104,13 +97,13 @@ export const OPERATIONS = {
   getJob: {
     idempotent: true,
     args: 1,
-    http: { method: "GET", path: "/ojs/v1/jobs/{id}", request: byId, response: json.jobOf },
+    http: { method: "GET", path: "/ojs/v1/jobs/{id}", request: json.byId, response: json.jobOf },
     grpc: { rpc: "getJob", request: ([id]) => ({ jobId: id }), response: (r) => jobFromProto(r.job!), framed: (calls, [id], o) => calls.getJob(id, o) },
   },
   cancelJob: {
     idempotent: false,
     args: 1,
-    http: { method: "DELETE", path: "/ojs/v1/jobs/{id}", request: byId, response: json.jobOf },
+    http: { method: "DELETE", path: "/ojs/v1/jobs/{id}", request: json.byId, response: json.jobOf },
     grpc: { rpc: "cancelJob", request: ([id]) => ({ jobId: id }), response: (r) => jobFromProto(r.job!) },
   },
 
@@ -136,18 +129,18 @@ export const OPERATIONS = {
   ack: {
     idempotent: false,
     args: 1,
-    http: { method: "POST", path: "/ojs/v1/workers/ack", request: bodyOf(json.ackBody), response: none },
+    http: { method: "POST", path: "/ojs/v1/workers/ack", request: json.bodyOf(json.ackBody), response: json.none },
     grpc: {
       rpc: "ack",
       request: ([req]) => (req.result === undefined ? { jobId: req.jobId } : { jobId: req.jobId, result: resultToStruct(req.result) }),
-      response: none,
+      response: json.none,
       framed: (calls, [req], o) => calls.ack(req, o),
     },
   },
   nack: {
     idempotent: false,
     args: 1,
-    http: { method: "POST", path: "/ojs/v1/workers/nack", request: bodyOf(json.nackBody), response: json.nackResultFromJson },
+    http: { method: "POST", path: "/ojs/v1/workers/nack", request: json.bodyOf(json.nackBody), response: json.nackResultFromJson },
     grpc: {
       rpc: "nack",
       // The proto bool cannot be "unset": an error is retryable unless it says otherwise.
@@ -163,7 +156,7 @@ export const OPERATIONS = {
     http: {
       method: "POST",
       path: "/ojs/v1/workers/heartbeat",
-      request: bodyOf(json.heartbeatBody),
+      request: json.bodyOf(json.heartbeatBody),
       response: (b, [req]) => json.heartbeatResultFromJson(b, req),
     },
     grpc: "own",
@@ -176,7 +169,7 @@ export const OPERATIONS = {
     http: {
       method: "POST",
       path: "/ojs/v1/workflows",
-      request: bodyOf(definitionToJson),
+      request: json.bodyOf(definitionToJson),
       response: (b) => workflowFromJson(json.unwrap(b, "workflow")),
     },
     grpc: {
@@ -193,13 +186,13 @@ export const OPERATIONS = {
   getWorkflow: {
     idempotent: true,
     args: 1,
-    http: { method: "GET", path: "/ojs/v1/workflows/{id}", request: byId, response: workflowOf },
+    http: { method: "GET", path: "/ojs/v1/workflows/{id}", request: json.byId, response: workflowOf },
     grpc: { rpc: "getWorkflow", request: ([id]) => ({ workflowId: id }), response: (r) => workflowFromProto(r.workflow!) },
   },
   cancelWorkflow: {
     idempotent: false,
     args: 1,
-    http: { method: "DELETE", path: "/ojs/v1/workflows/{id}", request: byId, response: workflowOf },
+    http: { method: "DELETE", path: "/ojs/v1/workflows/{id}", request: json.byId, response: workflowOf },
     grpc: { rpc: "cancelWorkflow", request: ([id]) => ({ workflowId: id }), response: (r) => workflowFromProto(r.workflow!) },
   },
 
@@ -234,14 +227,14 @@ export const OPERATIONS = {
   pauseQueue: {
     idempotent: true,
     args: 1,
-    http: { method: "POST", path: "/ojs/v1/queues/{queue}/pause", request: ([queue]) => ({ params: { queue }, body: {} }), response: none },
-    grpc: { rpc: "pauseQueue", request: ([queue]) => ({ queue }), response: none },
+    http: { method: "POST", path: "/ojs/v1/queues/{queue}/pause", request: ([queue]) => ({ params: { queue }, body: {} }), response: json.none },
+    grpc: { rpc: "pauseQueue", request: ([queue]) => ({ queue }), response: json.none },
   },
   resumeQueue: {
     idempotent: true,
     args: 1,
-    http: { method: "POST", path: "/ojs/v1/queues/{queue}/resume", request: ([queue]) => ({ params: { queue }, body: {} }), response: none },
-    grpc: { rpc: "resumeQueue", request: ([queue]) => ({ queue }), response: none },
+    http: { method: "POST", path: "/ojs/v1/queues/{queue}/resume", request: ([queue]) => ({ params: { queue }, body: {} }), response: json.none },
+    grpc: { rpc: "resumeQueue", request: ([queue]) => ({ queue }), response: json.none },
   },
 
   // --- dead letter -------------------------------------------------------------------------
@@ -269,8 +262,8 @@ export const OPERATIONS = {
   deleteDeadLetter: {
     idempotent: false,
     args: 1,
-    http: { method: "DELETE", path: "/ojs/v1/dead-letter/{id}", request: byId, response: none },
-    grpc: { rpc: "deleteDeadLetter", request: ([id]) => ({ jobId: id }), response: none },
+    http: { method: "DELETE", path: "/ojs/v1/dead-letter/{id}", request: json.byId, response: json.none },
+    grpc: { rpc: "deleteDeadLetter", request: ([id]) => ({ jobId: id }), response: json.none },
   },
 
   // --- cron ----------------------------------------------------------------------------------
@@ -281,7 +274,7 @@ export const OPERATIONS = {
     http: {
       method: "POST",
       path: "/ojs/v1/cron",
-      request: bodyOf(json.cronBody),
+      request: json.bodyOf(json.cronBody),
       response: (b, [req]) => json.cronRegisteredFromJson(b, req),
     },
     grpc: {
@@ -300,8 +293,8 @@ export const OPERATIONS = {
   unregisterCron: {
     idempotent: false,
     args: 1,
-    http: { method: "DELETE", path: "/ojs/v1/cron/{name}", request: ([name]) => ({ params: { name } }), response: none },
-    grpc: { rpc: "unregisterCron", request: ([name]) => ({ name }), response: none },
+    http: { method: "DELETE", path: "/ojs/v1/cron/{name}", request: ([name]) => ({ params: { name } }), response: json.none },
+    grpc: { rpc: "unregisterCron", request: ([name]) => ({ name }), response: json.none },
   },
   listCron: {
     idempotent: true,
@@ -342,7 +335,7 @@ export const OPERATIONS = {
   deleteSchema: {
     idempotent: false,
     args: 2,
-    http: { method: "DELETE", path: "/ojs/v1/schemas/{type}/{version}", request: ([type, version]) => ({ params: { type, version } }), response: none },
+    http: { method: "DELETE", path: "/ojs/v1/schemas/{type}/{version}", request: ([type, version]) => ({ params: { type, version } }), response: json.none },
     grpc: "http",
   },
   // The latest progress replaces the one before.
@@ -353,14 +346,14 @@ export const OPERATIONS = {
       method: "PUT",
       path: "/ojs/v1/jobs/{id}/progress",
       request: ([id, update]) => ({ params: { id }, body: json.progressBody(update) }),
-      response: none,
+      response: json.none,
     },
     grpc: "http",
   },
   getProgress: {
     idempotent: true,
     args: 1,
-    http: { method: "GET", path: "/ojs/v1/jobs/{id}/progress", request: byId, response: (b, [id]) => progressFromJson(b, id) },
+    http: { method: "GET", path: "/ojs/v1/jobs/{id}/progress", request: json.byId, response: (b, [id]) => progressFromJson(b, id) },
     grpc: "http",
   },
   // A checkpoint replaces the one before.
@@ -381,7 +374,7 @@ export const OPERATIONS = {
     http: {
       method: "GET",
       path: "/ojs/v1/jobs/{id}/checkpoint",
-      request: byId,
+      request: json.byId,
       response: (b, [id]) => checkpointFromJson(b, id),
       // Our server says which 404 it is; the job's own 404 stays an error.
       recover: (e) => (e instanceof NotFoundError && e.details?.["reason"] === "no_checkpoint" ? { value: undefined } : undefined),
@@ -391,7 +384,7 @@ export const OPERATIONS = {
   deleteCheckpoint: {
     idempotent: false,
     args: 1,
-    http: { method: "DELETE", path: "/ojs/v1/jobs/{id}/checkpoint", request: byId, response: (b) => b.deleted !== false },
+    http: { method: "DELETE", path: "/ojs/v1/jobs/{id}/checkpoint", request: json.byId, response: (b) => b.deleted !== false },
     grpc: "http",
   },
 } as const satisfies OperationTable;

@@ -24,16 +24,14 @@ import type { JsonObject } from "../../model/json.js";
 import type { WorkerDirective } from "../../model/system.js";
 import type { AdminTransport } from "../admin.js";
 import { bindTable, type BindingCaller, type ExtensionTable } from "./extension-table.js";
-import { unwrap } from "./messages.js";
+import { byId, byIdPost, none, unwrap } from "./messages.js";
 import { query } from "./query.js";
 
 const pageQuery = (p: PageOptions) => query({ page: p.page, per_page: p.perPage });
-const byId = ([id]: readonly [string, ...unknown[]]) => ({ params: { id } });
 const byName = ([name]: readonly [string, ...unknown[]]) => ({ params: { name } });
 const action = ([name]: readonly [string, ...unknown[]]) => ({ params: { name }, body: {} });
 const jobOf = (b: JsonObject) => jobFromJson(unwrap(b, "job"));
 const workerOf = (b: JsonObject) => adminWorkerFromJson(unwrap(b, "worker"));
-const none = (): void => undefined;
 const DIRECTIVE_ROUTES: Record<WorkerDirective, string> = { quiet: "quiet", terminate: "terminate", running: "resume" };
 
 /** Writes only what is given: an absent option is not sent. */
@@ -77,8 +75,8 @@ export const ADMIN_OPERATIONS: ExtensionTable<AdminTransport> = {
 
   listJobs: { args: 1, method: "GET", path: "/ojs/v1/admin/jobs", request: ([o]) => ({ query: listQuery(o) }), response: (b) => pageFromJson(b, jobFromJson) },
   getJob: { args: 1, method: "GET", path: "/ojs/v1/admin/jobs/{id}", request: byId, response: jobOf },
-  cancelJob: { args: 1, method: "POST", path: "/ojs/v1/admin/jobs/{id}/cancel", request: ([id]) => ({ params: { id }, body: {} }), response: jobOf },
-  retryJob: { args: 1, method: "POST", path: "/ojs/v1/admin/jobs/{id}/retry", request: ([id]) => ({ params: { id }, body: {} }), response: jobOf },
+  cancelJob: { args: 1, method: "POST", path: "/ojs/v1/admin/jobs/{id}/cancel", request: byIdPost, response: jobOf },
+  retryJob: { args: 1, method: "POST", path: "/ojs/v1/admin/jobs/{id}/retry", request: byIdPost, response: jobOf },
   deleteJob: { args: 1, method: "DELETE", path: "/ojs/v1/admin/jobs/{id}", request: byId, response: none },
   bulk: {
     args: 3,

@@ -7,10 +7,24 @@ import { jobErrorToJson, jobFromJson } from "../../codec/json.js";
 import { cronFromJson } from "../../codec/admin.js";
 import { parseInstant } from "../../codec/values.js";
 import type { Job } from "../../model/job.js";
-import { isJsonObject, type JsonObject } from "../../model/json.js";
+import { isJsonObject, type JsonObject, type JsonValue } from "../../model/json.js";
 import type { CronJob, Health, HealthStatus, HeartbeatResult, NackResult, WorkerDirective } from "../../model/system.js";
 import type { AckRequest, CronRequest, FetchJobsRequest, HeartbeatRequest, NackRequest, ProgressUpdate } from "../transport.js";
 import { cronTemplateJson } from "./query.js";
+
+/** An answer with nothing to read (the rows of operations that resolve to void). */
+export const none = (): void => undefined;
+
+/** The path parameter {id}: the first argument. */
+export const byId = ([id]: readonly [string, ...unknown[]]) => ({ params: { id } });
+
+/** The path parameter {id} and an empty JSON body (a POST that names its target in the path). */
+export const byIdPost = ([id]: readonly [string, ...unknown[]]) => ({ params: { id }, body: {} });
+
+/** A JSON body made from the first argument. */
+export const bodyOf =
+  <A>(convert: (a: A) => JsonValue) =>
+  ([a]: readonly [A, ...unknown[]]) => ({ body: convert(a) });
 
 /** A single-object answer, bare or wrapped by servers that say {job: {...}}. */
 export function unwrap(b: JsonObject, key: string): JsonObject {

@@ -5,13 +5,9 @@
  */
 import { countersFromJson, deliveryFromJson, subscriptionFromJson, subscriptionInputToJson, testResultFromJson } from "../../codec/webhooks.js";
 import type { WebhookTransport } from "../webhooks.js";
-import { listOf } from "./messages.js";
+import { byId, byIdPost, listOf, none } from "./messages.js";
 import { query } from "./query.js";
 import { bindTable, type BindingCaller, type ExtensionTable } from "./extension-table.js";
-
-const byId = ([id]: readonly [string, ...unknown[]]) => ({ params: { id } });
-const withBody = ([id]: readonly [string, ...unknown[]]) => ({ params: { id }, body: {} });
-const none = (): void => undefined;
 
 export const WEBHOOK_OPERATIONS: ExtensionTable<WebhookTransport> = {
   create: {
@@ -31,8 +27,8 @@ export const WEBHOOK_OPERATIONS: ExtensionTable<WebhookTransport> = {
     response: subscriptionFromJson,
   },
   delete: { args: 1, method: "DELETE", path: "/ojs/v1/webhooks/subscriptions/{id}", request: byId, response: none },
-  test: { args: 1, method: "POST", path: "/ojs/v1/webhooks/subscriptions/{id}/test", request: withBody, response: testResultFromJson },
-  rotateSecret: { args: 1, method: "POST", path: "/ojs/v1/webhooks/subscriptions/{id}/rotate-secret", request: withBody, response: subscriptionFromJson },
+  test: { args: 1, method: "POST", path: "/ojs/v1/webhooks/subscriptions/{id}/test", request: byIdPost, response: testResultFromJson },
+  rotateSecret: { args: 1, method: "POST", path: "/ojs/v1/webhooks/subscriptions/{id}/rotate-secret", request: byIdPost, response: subscriptionFromJson },
   listDeliveries: {
     args: 1,
     method: "GET",
@@ -41,7 +37,7 @@ export const WEBHOOK_OPERATIONS: ExtensionTable<WebhookTransport> = {
     response: (b) => ({ deliveries: listOf(b, "deliveries", deliveryFromJson), counters: countersFromJson(b.counters) }),
   },
   getDelivery: { args: 1, method: "GET", path: "/ojs/v1/webhooks/deliveries/{id}", request: byId, response: deliveryFromJson },
-  retryDelivery: { args: 1, method: "POST", path: "/ojs/v1/webhooks/deliveries/{id}/retry", request: withBody, response: deliveryFromJson },
+  retryDelivery: { args: 1, method: "POST", path: "/ojs/v1/webhooks/deliveries/{id}/retry", request: byIdPost, response: deliveryFromJson },
 };
 
 export function httpWebhooks(http: BindingCaller): WebhookTransport {
