@@ -89,42 +89,10 @@ export { AdminClient } from "./client/admin.js";
 export { CheckpointClient } from "./client/checkpoints.js";
 export type { QueueRetention, RetentionRule } from "./model/retention.js";
 export { MAX_CHECKPOINT_BYTES, type Checkpoint, type CheckpointSaved, type JobCheckpoint } from "./model/checkpoint.js";
-export type {
-  AdminPage,
-  AdminQueue,
-  AdminQueueDetail,
-  AdminStats,
-  AdminWorker,
-  BulkAction,
-  BulkOptions,
-  BulkResult,
-  HistoryOptions,
-  HistoryPeriod,
-  JobFilter,
-  JobListOptions,
-  JobSortField,
-  PageOptions,
-  PurgeOptions,
-  CleanOptions,
-  PurgeResult,
-  StateCounts,
-  StatsHistory,
-  Throughput,
-  WorkerList,
-} from "./model/admin.js";
+export type * from "./model/admin.js";
 export type { AdminTransport } from "./transport/admin.js";
 export { WebhooksClient } from "./client/webhooks.js";
-export type {
-  WebhookDelivery,
-  WebhookDeliveryAttempt,
-  WebhookDeliveryCounters,
-  WebhookDeliveryStatus,
-  WebhookFilter,
-  WebhookSubscription,
-  WebhookSubscriptionInput,
-  WebhookSubscriptionPatch,
-  WebhookTestResult,
-} from "./model/webhooks.js";
+export type * from "./model/webhooks.js";
 export type { WebhookTransport } from "./transport/webhooks.js";
 export { signWebhook, verifyWebhookSignature, type WebhookSignatureInput } from "./util/webhook-signature.js";
 export type { StepDefinition, Workflow, WorkflowDefinition, WorkflowState, WorkflowStepState, WorkflowStepStatus } from "./model/workflow.js";

@@ -4,35 +4,17 @@
  * destructive calls need `confirm: true` here and again on the server.
  */
 import { HISTORY_PERIODS, isJobState } from "../codec/admin-api.js";
-import type {
-  AdminPage,
-  AdminQueue,
-  AdminQueueDetail,
-  AdminStats,
-  AdminWorker,
-  BulkAction,
-  BulkOptions,
-  BulkResult,
-  CleanOptions,
-  HistoryOptions,
-  JobFilter,
-  JobListOptions,
-  PageOptions,
-  PurgeOptions,
-  PurgeResult,
-  StatsHistory,
-  WorkerList,
-} from "../model/admin.js";
-import { UnimplementedError, ValidationError } from "../model/errors.js";
+import type { AdminPage, AdminQueue, AdminQueueDetail, AdminStats, AdminWorker, BulkAction, BulkOptions, BulkResult, CleanOptions } from "../model/admin.js";
+import type { HistoryOptions, JobFilter, JobListOptions, PageOptions, PurgeOptions, PurgeResult, StatsHistory, WorkerList } from "../model/admin.js";
+import { ValidationError } from "../model/errors.js";
 import { normalizeRetention } from "../codec/retention.js";
 import type { QueueRetention } from "../model/retention.js";
 import type { Job } from "../model/job.js";
 import { parseOrThrow, queueNameSchema } from "../model/schemas.js";
-import type { AdminTransport } from "../transport/admin.js";
-import type { CallOptions, Transport } from "../transport/transport.js";
+import { ExtensionClient } from "./extension.js";
+import type { CallOptions } from "../transport/transport.js";
 
-/** Runs a call with the client's retry policy when `idempotent`. */
-export type CallRunner = <T>(idempotent: boolean, call: CallOptions | undefined, fn: (call: CallOptions | undefined) => Promise<T>) => Promise<T>;
+export type { CallRunner } from "./extension.js";
 
 const MAX_PER_PAGE = 100;
 const MAX_BULK_LIMIT = 10_000;
@@ -105,18 +87,8 @@ function checkConfirm(operation: string, confirm: unknown): void {
  * while (r.remaining > 0 && r.succeeded > 0);
  * ```
  */
-export class AdminClient {
-  /** Made by `Client`; use `client.admin`. */
-  constructor(
-    private readonly transport: Transport,
-    private readonly run: CallRunner,
-  ) {}
-
-  private get t(): AdminTransport {
-    const a = this.transport.admin;
-    if (!a) throw new UnimplementedError(`the ${this.transport.name} transport has no admin operations`, { operation: "admin" });
-    return a;
-  }
+export class AdminClient extends ExtensionClient<"admin"> {
+  protected readonly extension = "admin";
 
   // --- queues -----------------------------------------------------------------------------------
 

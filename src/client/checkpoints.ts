@@ -10,7 +10,7 @@ import type { JsonValue } from "../model/json.js";
 import type { Limits } from "../model/limits.js";
 import { checkCheckpointState, checkpointOps } from "../transport/checkpoint-ops.js";
 import type { CallOptions, Transport } from "../transport/transport.js";
-import type { CallRunner } from "./admin.js";
+import type { CallRunner } from "./extension.js";
 
 function requireJobId(id: unknown, operation: string): string {
   if (typeof id !== "string" || id === "") throw new ValidationError("jobId: must be a non-empty string", { operation, issues: [{ path: "jobId", message: "must be a non-empty string" }] });

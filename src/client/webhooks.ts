@@ -3,19 +3,11 @@
  * signed HTTP POSTs (the webhooks extension, ojs-webhooks.md), and the log of
  * those deliveries. Input is checked before anything is sent.
  */
-import { UnimplementedError, ValidationError } from "../model/errors.js";
-import type {
-  WebhookDelivery,
-  WebhookDeliveryCounters,
-  WebhookDeliveryStatus,
-  WebhookSubscription,
-  WebhookSubscriptionInput,
-  WebhookSubscriptionPatch,
-  WebhookTestResult,
-} from "../model/webhooks.js";
-import type { CallOptions, Transport } from "../transport/transport.js";
-import type { WebhookTransport } from "../transport/webhooks.js";
-import type { CallRunner } from "./admin.js";
+import { ValidationError } from "../model/errors.js";
+import type { WebhookDelivery, WebhookDeliveryCounters, WebhookDeliveryStatus, WebhookSubscription, WebhookSubscriptionInput } from "../model/webhooks.js";
+import type { WebhookSubscriptionPatch, WebhookTestResult } from "../model/webhooks.js";
+import type { CallOptions } from "../transport/transport.js";
+import { ExtensionClient } from "./extension.js";
 
 const STATUSES: ReadonlySet<string> = new Set(["pending", "retrying", "delivered", "dead", "dropped", "cancelled"]);
 
@@ -61,18 +53,8 @@ function checkPatch(operation: string, p: WebhookSubscriptionPatch): void {
  * const { deliveries } = await client.webhooks.listDeliveries({ subscriptionId: sub.id, status: "dead" });
  * ```
  */
-export class WebhooksClient {
-  /** Made by `Client`; use `client.webhooks`. */
-  constructor(
-    private readonly transport: Transport,
-    private readonly run: CallRunner,
-  ) {}
-
-  private get t(): WebhookTransport {
-    const w = this.transport.webhooks;
-    if (!w) throw new UnimplementedError(`the ${this.transport.name} transport has no webhook operations`, { operation: "webhooks" });
-    return w;
-  }
+export class WebhooksClient extends ExtensionClient<"webhooks"> {
+  protected readonly extension = "webhooks";
 
   /** Subscribes an endpoint to events; the answer's `secret` is the only time the server shows it. */
   async create(input: WebhookSubscriptionInput, call?: CallOptions): Promise<WebhookSubscription> {

@@ -4,22 +4,8 @@
  * the contract has them (pause, resume, job detail, cancel) and reaches the
  * HTTP binding for the rest.
  */
-import type {
-  AdminPage,
-  AdminQueue,
-  AdminQueueDetail,
-  AdminStats,
-  AdminWorker,
-  BulkAction,
-  BulkResult,
-  HistoryOptions,
-  JobFilter,
-  JobListOptions,
-  PageOptions,
-  PurgeResult,
-  StatsHistory,
-  WorkerList,
-} from "../model/admin.js";
+import type { AdminPage, AdminQueue, AdminQueueDetail, AdminStats, AdminWorker, BulkAction, BulkResult, HistoryOptions, JobFilter } from "../model/admin.js";
+import type { JobListOptions, PageOptions, PurgeResult, StatsHistory, WorkerList } from "../model/admin.js";
 import type { Job, JobState } from "../model/job.js";
 import type { QueueRetention } from "../model/retention.js";
 import type { WorkerDirective } from "../model/system.js";

@@ -30,4 +30,3 @@ export function checkCheckpointState(limits: Readonly<Limits>, state: unknown, o
   }
   return state as JsonValue;
 }
-

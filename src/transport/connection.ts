@@ -37,7 +37,18 @@ export interface ConnectionOptions {
 }
 
 /** Every ConnectionOptions key, for the unknown-key check of the constructors. */
-export const CONNECTION_OPTION_KEYS: KeyList<ConnectionOptions> = { url: true, transport: true, headers: true, tenant: true, auth: true, timeoutMs: true, tls: true, logger: true, keepaliveIntervalMs: true, keepaliveTimeoutMs: true };
+export const CONNECTION_OPTION_KEYS: KeyList<ConnectionOptions> = {
+  url: true,
+  transport: true,
+  headers: true,
+  tenant: true,
+  auth: true,
+  timeoutMs: true,
+  tls: true,
+  logger: true,
+  keepaliveIntervalMs: true,
+  keepaliveTimeoutMs: true,
+};
 
 const DEFAULT_URL = "http://localhost:8080";
 /** ojs-multi-tenancy.md §5.2 (the server's check, src/server/tenancy/request.ts, is the same). */
@@ -47,12 +58,20 @@ const TENANT_ID = /^[a-zA-Z0-9][a-zA-Z0-9._:-]{0,127}$/;
  * Resolves options with code first, then OJS_* environment variables, then
  * defaults, and builds the transport. `owned` says whether close() should close it.
  */
-export function resolveTransport(opts: ConnectionOptions, env: NodeJS.ProcessEnv = process.env): { transport: Transport; owned: boolean; url: string | undefined } {
+export function resolveTransport(
+  opts: ConnectionOptions,
+  env: NodeJS.ProcessEnv = process.env,
+): { transport: Transport; owned: boolean; url: string | undefined } {
   const tenant = opts.tenant ?? (env.OJS_TENANT || undefined);
   if (tenant !== undefined && (typeof tenant !== "string" || !TENANT_ID.test(tenant)))
-    throw new ValidationError(`tenant: a tenant id is 1 to 128 letters, digits, ".", "_", ":" or "-", starting with a letter or digit`, { issues: [{ path: "tenant", message: "invalid tenant id" }] });
+    throw new ValidationError(`tenant: a tenant id is 1 to 128 letters, digits, ".", "_", ":" or "-", starting with a letter or digit`, {
+      issues: [{ path: "tenant", message: "invalid tenant id" }],
+    });
   if (opts.transport && typeof opts.transport === "object") {
-    if (opts.tenant !== undefined) throw new ValidationError("tenant: give it to the transport you pass (headers: { \"x-ojs-tenant\": ... }), not beside it", { issues: [{ path: "tenant", message: "not with a transport object" }] });
+    if (opts.tenant !== undefined)
+      throw new ValidationError('tenant: give it to the transport you pass (headers: { "x-ojs-tenant": ... }), not beside it', {
+        issues: [{ path: "tenant", message: "not with a transport object" }],
+      });
     return { transport: opts.transport, owned: false, url: opts.url };
   }
   const kind = (opts.transport ?? env.OJS_TRANSPORT ?? "grpc").toLowerCase();

@@ -29,7 +29,15 @@ export interface TransportOptions {
 }
 
 /** Every TransportOptions key, for the unknown-key check of the transport constructors. */
-export const TRANSPORT_OPTION_KEYS: KeyList<TransportOptions> = { url: true, headers: true, auth: true, timeoutMs: true, tls: true, keepaliveIntervalMs: true, keepaliveTimeoutMs: true };
+export const TRANSPORT_OPTION_KEYS: KeyList<TransportOptions> = {
+  url: true,
+  headers: true,
+  auth: true,
+  timeoutMs: true,
+  tls: true,
+  keepaliveIntervalMs: true,
+  keepaliveTimeoutMs: true,
+};
 
 /** The TransportOptions part of a wider options object. */
 export function transportOptionsOf(o: TransportOptions): TransportOptions {

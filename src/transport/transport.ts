@@ -6,19 +6,8 @@
 import type { EventFilter, OjsEvent } from "../model/events.js";
 import type { Job, JobError, NormalizedJobRequest } from "../model/job.js";
 import type { JsonObject, JsonValue } from "../model/json.js";
-import type {
-  CronJob,
-  Health,
-  HeartbeatResult,
-  Manifest,
-  NackResult,
-  Page,
-  ProgressInfo,
-  QueueInfo,
-  QueueStats,
-  SchemaInfo,
-  WorkerDirective,
-} from "../model/system.js";
+import type { CronJob, Health, HeartbeatResult, Manifest, NackResult, Page, ProgressInfo, QueueInfo, QueueStats, SchemaInfo } from "../model/system.js";
+import type { WorkerDirective } from "../model/system.js";
 import type { Workflow, WorkflowDefinition } from "../model/workflow.js";
 import type { AdminTransport } from "./admin.js";
 import type { WebhookTransport } from "./webhooks.js";
@@ -149,7 +138,7 @@ export interface Transport {
   resumeQueue(queue: string, opts?: CallOptions): Promise<void>;
 
   /** One page of dead-lettered jobs, optionally of one queue. */
-  listDeadLetter(req: PageRequest & { queue?: string }, opts?: CallOptions): Promise<Page<Job>>;
+  listDeadLetter(req?: PageRequest & { queue?: string }, opts?: CallOptions): Promise<Page<Job>>;
   /** Puts a dead-lettered job back on its queue. */
   retryDeadLetter(id: string, opts?: CallOptions): Promise<Job>;
   /** Removes a job from the dead-letter queue for good. */

@@ -3,15 +3,8 @@
  * HTTP serves it; ojs.v1 has no RPC for it, so the gRPC transport reaches the
  * HTTP binding (as it does for most of `client.admin`).
  */
-import type {
-  WebhookDelivery,
-  WebhookDeliveryCounters,
-  WebhookDeliveryStatus,
-  WebhookSubscription,
-  WebhookSubscriptionInput,
-  WebhookSubscriptionPatch,
-  WebhookTestResult,
-} from "../model/webhooks.js";
+import type { WebhookDelivery, WebhookDeliveryCounters, WebhookDeliveryStatus, WebhookSubscription, WebhookSubscriptionInput } from "../model/webhooks.js";
+import type { WebhookSubscriptionPatch, WebhookTestResult } from "../model/webhooks.js";
 import type { CallOptions } from "./call-options.js";
 
 /** The wire side of `client.webhooks`, for custom transports (`Transport.webhooks`). Paths are under /ojs/v1/webhooks. */
@@ -31,7 +24,10 @@ export interface WebhookTransport {
   /** POST /subscriptions/\{id\}/rotate-secret; the answer carries the new secret. */
   rotateSecret(id: string, call?: CallOptions): Promise<WebhookSubscription>;
   /** GET /deliveries: recent deliveries, newest first, and the server's counters. */
-  listDeliveries(query: { subscriptionId?: string; status?: WebhookDeliveryStatus; limit?: number }, call?: CallOptions): Promise<{ deliveries: WebhookDelivery[]; counters: WebhookDeliveryCounters }>;
+  listDeliveries(
+    query: { subscriptionId?: string; status?: WebhookDeliveryStatus; limit?: number },
+    call?: CallOptions,
+  ): Promise<{ deliveries: WebhookDelivery[]; counters: WebhookDeliveryCounters }>;
   /** GET /deliveries/\{id\}. */
   getDelivery(id: string, call?: CallOptions): Promise<WebhookDelivery>;
   /** POST /deliveries/\{id\}/retry: a dead or dropped delivery is sent again, same id. */

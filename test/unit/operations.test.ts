@@ -9,36 +9,7 @@ import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { HttpTransport } from "../../src/transport/http/transport.js";
 import { OPERATIONS, retrySafe, type OperationName } from "../../src/transport/operations.js";
-import type { NormalizedJobRequest } from "../../src/model/job.js";
-
-const job = { type: "t", args: [] } as unknown as NormalizedJobRequest;
-
-/** One call per operation, with the placeholders of its path filled as below. */
-const CALLS: Record<OperationName, (t: HttpTransport) => Promise<unknown>> = {
-  manifest: (t) => t.manifest(),
-  health: (t) => t.health(),
-  enqueue: (t) => t.enqueue(job),
-  enqueueBatch: (t) => t.enqueueBatch([job]),
-  getJob: (t) => t.getJob("ID"),
-  cancelJob: (t) => t.cancelJob("ID"),
-  createWorkflow: (t) => t.createWorkflow({ name: "w", steps: [] } as never),
-  getWorkflow: (t) => t.getWorkflow("ID"),
-  cancelWorkflow: (t) => t.cancelWorkflow("ID"),
-  listQueues: (t) => t.listQueues(),
-  queueStats: (t) => t.queueStats("QUEUE"),
-  pauseQueue: (t) => t.pauseQueue("QUEUE"),
-  resumeQueue: (t) => t.resumeQueue("QUEUE"),
-  listDeadLetter: (t) => t.listDeadLetter(),
-  retryDeadLetter: (t) => t.retryDeadLetter("ID"),
-  deleteDeadLetter: (t) => t.deleteDeadLetter("ID"),
-  registerCron: (t) => t.registerCron({ name: "NAME", cron: "* * * * *", type: "t", args: [], options: {} }),
-  unregisterCron: (t) => t.unregisterCron("NAME"),
-  listCron: (t) => t.listCron(),
-  listSchemas: (t) => t.listSchemas(),
-  registerSchema: (t) => t.registerSchema({ type: "TYPE", version: 1, schema: {} }),
-  getSchema: (t) => t.getSchema("TYPE"),
-  deleteSchema: (t) => t.deleteSchema("TYPE", "VERSION"),
-};
+import { CALLS } from "./operation-calls.js";
 
 const fill = (path: string) =>
   path

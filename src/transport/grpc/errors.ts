@@ -21,7 +21,9 @@ export function fromConnectError(e: unknown, operation: string, signal?: AbortSi
     // CANCELLED is what a broken HTTP/2 stream looks like too: it is an abort only
     // when the caller asked for one; otherwise the connection failed (transient).
     if (ce.code === Code.Canceled)
-      return signal?.aborted ? new AbortError(ce.rawMessage || "the call was cancelled", base) : new ConnectionError(ce.rawMessage || "the connection was lost", base);
+      return signal?.aborted
+        ? new AbortError(ce.rawMessage || "the call was cancelled", base)
+        : new ConnectionError(ce.rawMessage || "the connection was lost", base);
     if (ce.code === Code.DeadlineExceeded) return new TimeoutError(ce.rawMessage || "deadline exceeded", base);
     // connect-node reports a reset socket as ABORTED; without an ErrorInfo from the
     // server, ABORTED and socket-level INTERNAL errors are connection failures.

@@ -27,7 +27,12 @@ export interface ServerKind {
  * `fastPath: false`) or not possible (an in-process transport has no HTTP/2
  * session, nor the cost the fast path saves).
  */
-export function serverKind(m: ManifestResponse, session: Http2SessionManager | undefined, headers: Record<string, string>, standard: StandardCalls | undefined): ServerKind {
+export function serverKind(
+  m: ManifestResponse,
+  session: Http2SessionManager | undefined,
+  headers: Record<string, string>,
+  standard: StandardCalls | undefined,
+): ServerKind {
   const fastOffered = m.extensions.includes(FAST_PATH_EXTENSION);
   // Older ojs-connect servers list only the fast path, and read the reserved keys too.
   const ours = fastOffered || m.extensions.includes(RESERVED_META_EXTENSION);

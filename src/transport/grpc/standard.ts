@@ -12,7 +12,14 @@ import { FetchRequestSchema, HeartbeatRequestSchema, HeartbeatResponseSchema, ty
 import { GetJobRequestSchema } from "../../../gen/ojs/v1/job_pb.js";
 import { VISIBILITY_HEADER, workerStateToProto } from "../../codec/proto.js";
 import { durationFromMs } from "../../codec/values.js";
-import { decodeFetchResponse, decodeJobResponse, decodeNackResponse, encodeAckRequest, encodeEnqueueRequest, encodeNackRequest } from "../../codec/wire/index.js";
+import {
+  decodeFetchResponse,
+  decodeJobResponse,
+  decodeNackResponse,
+  encodeAckRequest,
+  encodeEnqueueRequest,
+  encodeNackRequest,
+} from "../../codec/wire/index.js";
 import { OjsError, ValidationError } from "../../model/errors.js";
 import type { Job, NormalizedJobRequest } from "../../model/job.js";
 import type { NackResult, WorkerDirective } from "../../model/system.js";

@@ -5,56 +5,33 @@
 import { createClient, type Client as RpcClient, type Transport as ConnectTransport } from "@connectrpc/connect";
 import { createGrpcTransport, Http2SessionManager } from "@connectrpc/connect-node";
 import { OJSService } from "../../../gen/ojs/v1/service_pb.js";
-import {
-  eventFromProto,
-  healthFromProto,
-  jobErrorToProto,
-  jobFromProto,
-  jobStateFromProto,
-  optionsToProto,
-  requestToProto,
-  resultToStruct,
-  VISIBILITY_HEADER,
-  workerStateToProto,
-} from "../../codec/proto.js";
-import { dateFromTimestamp, durationFromMs, valueFromJson } from "../../codec/values.js";
-import { ConnectionError, OjsError, TimeoutError } from "../../model/errors.js";
+import { StreamJobsRequestSchema } from "../../../gen/ojs/v1/worker_pb.js";
+import { create, toBinary } from "@bufbuild/protobuf";
+import { eventFromProto, jobFromProto, VISIBILITY_HEADER, workerStateToProto } from "../../codec/proto.js";
+import { durationFromMs } from "../../codec/values.js";
+import { ConnectionError, UnimplementedError } from "../../model/errors.js";
+import type { EventFilter, OjsEvent } from "../../model/events.js";
 import type { Job, NormalizedJobRequest } from "../../model/job.js";
-import type { Health, HeartbeatResult, Manifest, NackResult } from "../../model/system.js";
+import type { HeartbeatResult, NackResult } from "../../model/system.js";
 import { authHeaders, TRANSPORT_OPTION_KEYS, transportOptionsOf, type TransportOptions } from "../options.js";
 import { checkHttpUrl, checkOptionKeys, type KeyList } from "../../util/options.js";
-import type {
-  AckRequest,
-  CallOptions,
-  CronRequest,
-  FetchJobsRequest,
-  HeartbeatRequest,
-  NackRequest,
-  PageRequest,
-  ProgressUpdate,
-  StreamJobsRequest,
-  Transport,
-} from "../transport.js";
+import type { AckRequest, CallOptions, HeartbeatRequest, NackRequest, StreamJobsRequest, Transport } from "../transport.js";
+import { callOptionsOf, OperationMethods } from "../executor.js";
+import { OPERATIONS, type OperationName } from "../operations.js";
+import type { ArgsOf, GrpcBinding, ResultOf, ServerView } from "../operation-spec.js";
 import { HttpTransport } from "../http/transport.js";
-import type { EventFilter, OjsEvent } from "../../model/events.js";
-import type { JsonObject, JsonValue } from "../../model/json.js";
-import type { Checkpoint, CheckpointSaved } from "../../model/checkpoint.js";
-import type { CronJob, Page, ProgressInfo, QueueInfo, QueueStats, SchemaInfo } from "../../model/system.js";
-import type { Workflow, WorkflowDefinition } from "../../model/workflow.js";
+import type { AdminTransport } from "../admin.js";
+import type { WebhookTransport } from "../webhooks.js";
 import { fromConnectError } from "./errors.js";
 import { heartbeatEach } from "./heartbeat.js";
 import { serverKind, type ServerKind } from "./server-kind.js";
 import type { FastPath } from "./fastpath.js";
 import { StandardCalls } from "./standard.js";
-import { rawCall } from "./raw.js";
+import { enqueueBatchRaw } from "./batch.js";
 import { jobStream } from "./job-stream.js";
-import { GrpcAdmin } from "./admin.js";
-import { GrpcWebhooks } from "./webhooks.js";
+import { grpcAdmin } from "./admin.js";
+import { grpcWebhooks } from "./webhooks.js";
 import { checkStandard, hasOwnHeaders, keepaliveMs, refusedStream, settleFast, type GrpcCallOptions } from "./calls.js";
-import { GrpcManagementCalls } from "./management.js";
-import { decodeEnqueueBatchResponse, encodeEnqueueBatchRequest } from "../../codec/wire/index.js";
-import { StreamJobsRequestSchema } from "../../../gen/ojs/v1/worker_pb.js";
-import { create, toBinary } from "@bufbuild/protobuf";
 
 export type GrpcTransportOptions = TransportOptions & {
   /**
@@ -77,7 +54,7 @@ export type GrpcTransportOptions = TransportOptions & {
 
 const GRPC_OPTION_KEYS: KeyList<GrpcTransportOptions> = { ...TRANSPORT_OPTION_KEYS, httpUrl: true, connect: true, fastPath: true };
 
-export class GrpcTransport implements Transport {
+export class GrpcTransport extends OperationMethods implements Transport {
   readonly name = "grpc";
   private readonly session: Http2SessionManager | undefined;
   /** The standard unary methods, hand-framed on the session; none for an in-process (connect) transport. */
@@ -88,17 +65,18 @@ export class GrpcTransport implements Transport {
   private closed = false;
   private httpFallback: HttpTransport | undefined;
   /** The admin-api extension: ojs.v1 RPCs where they exist, the HTTP binding (httpUrl) for the rest. */
-  readonly admin: GrpcAdmin = new GrpcAdmin(this, () => this.http().admin);
+  readonly admin: AdminTransport = grpcAdmin(this, () => this.http().admin);
   /** The webhooks extension: ojs.v1 has no RPC for it, so the HTTP binding (httpUrl) serves it. */
-  readonly webhooks: GrpcWebhooks = new GrpcWebhooks(() => this.http().webhooks);
+  readonly webhooks: WebhookTransport = grpcWebhooks(() => this.http().webhooks);
   private probe: Promise<ServerKind> | undefined;
-  /** Queues, dead letter, cron and workflows: plain unary RPCs. */
-  private readonly manage: GrpcManagementCalls;
+  /** What the table's proto conversions may ask of the server. */
+  private readonly view: ServerView = { ours: async () => (await this.server()).ours };
   /** The fast path once the probe found it: a worker's acks need not await the probe each time. */
   private fastReady: FastPath | undefined;
 
   /** Checks the options (unknown keys, a URL that is not http(s)); connects at the first call. */
   constructor(private readonly opts: GrpcTransportOptions) {
+    super();
     checkOptionKeys(opts, GRPC_OPTION_KEYS, "grpcTransport");
     const url = checkHttpUrl(opts.url);
     if (opts.httpUrl !== undefined) checkHttpUrl(opts.httpUrl, "httpUrl");
@@ -118,18 +96,20 @@ export class GrpcTransport implements Transport {
     // uncaught, crashing the process 15 s after close().
     this.session = opts.connect
       ? undefined
-      : new Http2SessionManager(url, { pingIntervalMs: keepaliveMs(opts.keepaliveIntervalMs, "keepaliveIntervalMs"), pingTimeoutMs: keepaliveMs(opts.keepaliveTimeoutMs, "keepaliveTimeoutMs"), pingIdleConnection: false }, nodeOptions);
+      : new Http2SessionManager(
+          url,
+          {
+            pingIntervalMs: keepaliveMs(opts.keepaliveIntervalMs, "keepaliveIntervalMs"),
+            pingTimeoutMs: keepaliveMs(opts.keepaliveTimeoutMs, "keepaliveTimeoutMs"),
+            pingIdleConnection: false,
+          },
+          nodeOptions,
+        );
     this.standard = this.session && new StandardCalls(this.session);
-    const transport = (opts.connect ?? createGrpcTransport({ baseUrl: url.toString().replace(/\/$/, ""), sessionManager: this.session! }));
+    const transport = opts.connect ?? createGrpcTransport({ baseUrl: url.toString().replace(/\/$/, ""), sessionManager: this.session! });
     this.rpc = createClient(OJSService, transport);
     this.headers = { ...(opts.headers ?? {}), ...authHeaders(opts.auth) };
     this.timeoutMs = opts.timeoutMs ?? 30_000;
-    this.manage = new GrpcManagementCalls({
-      rpc: this.rpc,
-      call: (operation, fn, signal) => this.call(operation, fn, signal),
-      callOptions: (o, extra) => this.callOptions(o, extra),
-      server: () => this.server(),
-    });
   }
 
   private callOptions(opts: CallOptions | undefined, extra?: Record<string, string>): GrpcCallOptions {
@@ -159,34 +139,30 @@ export class GrpcTransport implements Transport {
     }
   }
 
-  manifest(opts?: CallOptions): Promise<Manifest> {
-    return this.call("manifest", async () => {
-      const r = await this.rpc.manifest({}, this.callOptions(opts));
-      const m: Manifest = {
-        specversion: r.ojsVersion,
-        implementation: {
-          name: r.implementation?.name ?? "",
-          version: r.implementation?.version ?? "",
-          language: r.implementation?.language ?? "",
-        },
-        conformanceLevel: r.conformanceLevel,
-        protocols: [...r.protocols],
-        backend: r.backend,
-        extensions: [...r.extensions],
-        schemaValidation: r.schemaValidation,
-      };
-      return m;
-    }, opts?.signal);
+  /**
+   * One row of the operation table over this binding, in the call() wrapper;
+   * the HTTP binding where ojs.v1 has no RPC for it.
+   */
+  protected unary(op: OperationName, args: unknown[]): Promise<unknown> {
+    if (OPERATIONS[op].grpc === "http") return (this.http()[op] as (...a: unknown[]) => Promise<unknown>)(...args);
+    return this.call(op, () => this.send(op, args), callOptionsOf(op, args)?.signal);
   }
 
-  health(opts?: CallOptions): Promise<Health> {
-    return this.call("health", async () => {
-      const r = await this.rpc.health({}, this.callOptions(opts));
-      const h: Health = { status: healthFromProto(r.status) };
-      if (r.timestamp) h.timestamp = dateFromTimestamp(r.timestamp);
-      if (r.details) h.details = r.details as Health["details"];
-      return h;
-    }, opts?.signal);
+  /**
+   * The row's RPC: hand-framed on the session when the row has a framed form
+   * and there is a session, over connect-es (the table's proto conversion) otherwise.
+   */
+  private async send(op: OperationName, args: unknown[]): Promise<unknown> {
+    const row = OPERATIONS[op].grpc as unknown as GrpcBinding<unknown[], unknown>;
+    if (typeof row === "string") throw new UnimplementedError(`${op}: the gRPC transport has no generic call for it`, { operation: op });
+    const opts = callOptionsOf(op, args);
+    if (row.framed) {
+      const { standard, ours } = await this.server();
+      if (standard) return row.framed(standard, args, this.callOptions(opts), ours);
+    }
+    const msg = await row.request(args, this.view);
+    const rpc = this.rpc[row.rpc] as (m: unknown, o: GrpcCallOptions) => Promise<never>;
+    return row.response(await rpc(msg, this.callOptions(opts, row.headers?.(args))), args);
   }
 
   /**
@@ -213,63 +189,23 @@ export class GrpcTransport implements Transport {
     return this.probe;
   }
 
-  enqueue(req: NormalizedJobRequest, opts?: CallOptions): Promise<Job> {
-    return this.call("enqueue", async () => {
-      if (this.fastReady && !hasOwnHeaders(opts)) return this.fastReady.enqueue(req, this.timeoutMs, this.callOptions(opts));
-      const { ours, fast, standard } = await this.server();
-      if (fast && !hasOwnHeaders(opts)) return fast.enqueue(req, this.timeoutMs, this.callOptions(opts));
-      if (!ours) checkStandard(req, "enqueue");
-      if (standard) return standard.enqueue(req, ours, this.callOptions(opts));
-      const r = await this.rpc.enqueue(requestToProto(req, Date.now(), ours), this.callOptions(opts));
-      return jobFromProto(r.job!);
-    }, opts?.signal);
+  override enqueue(req: NormalizedJobRequest, opts?: CallOptions): Promise<Job> {
+    return this.fastOr("enqueue", [req, opts], (fast, o) => fast.enqueue(req, this.timeoutMs, o));
   }
 
-  enqueueBatch(reqs: NormalizedJobRequest[], opts?: CallOptions): Promise<Job[]> {
-    return this.call("enqueueBatch", async () => {
-      const o = this.callOptions(opts);
-      const { ours } = await this.server();
-      if (!ours) for (const r of reqs) checkStandard(r, "enqueueBatch");
-      if (this.session) {
+  override enqueueBatch(reqs: NormalizedJobRequest[], opts?: CallOptions): Promise<Job[]> {
+    return this.call(
+      "enqueueBatch",
+      async () => {
+        const o = this.callOptions(opts);
+        const { ours } = await this.server();
+        if (!ours) for (const r of reqs) checkStandard(r, "enqueueBatch");
         // A thousand jobs each way: the hand-written codec is several times cheaper than reflection here.
-        const deadline = AbortSignal.timeout(o.timeoutMs > 0 ? o.timeoutMs : 2 ** 31 - 1);
-        const signal = o.signal ? AbortSignal.any([o.signal, deadline]) : deadline;
-        let out: Job[] | undefined;
-        try {
-          for await (const msg of rawCall(this.session, "/ojs.v1.OJSService/EnqueueBatch", o.headers, encodeEnqueueBatchRequest(reqs, undefined, Date.now(), ours), signal)) out = decodeEnqueueBatchResponse(msg).jobs;
-        } catch (e) {
-          if (deadline.aborted && !o.signal?.aborted) throw new TimeoutError("enqueueBatch timed out", { operation: "enqueueBatch" });
-          throw e;
-        }
-        if (!out) throw new OjsError("the server answered EnqueueBatch with no message", { code: "backend_error", operation: "enqueueBatch" });
-        return out;
-      }
-      const now = Date.now();
-      const r = await this.rpc.enqueueBatch({ jobs: reqs.map((q) => ({ type: q.type, args: q.args.map(valueFromJson), options: optionsToProto(q, now, ours) })) }, o);
-      return r.jobs.map(jobFromProto);
-    }, opts?.signal);
-  }
-
-  getJob(id: string, opts?: CallOptions): Promise<Job> {
-    return this.call("getJob", async () => {
-      const { standard } = await this.server();
-      if (standard) return standard.getJob(id, this.callOptions(opts));
-      return jobFromProto((await this.rpc.getJob({ jobId: id }, this.callOptions(opts))).job!);
-    }, opts?.signal);
-  }
-
-  cancelJob(id: string, opts?: CallOptions): Promise<Job> {
-    return this.call("cancelJob", async () => jobFromProto((await this.rpc.cancelJob({ jobId: id }, this.callOptions(opts))).job!), opts?.signal);
-  }
-
-  fetch(req: FetchJobsRequest, opts?: CallOptions): Promise<Job[]> {
-    return this.call("fetch", async () => {
-      const { standard } = await this.server();
-      if (standard) return standard.fetch(req, this.callOptions(opts));
-      const extra = req.visibilityTimeoutMs ? { [VISIBILITY_HEADER]: String(req.visibilityTimeoutMs) } : undefined;
-      const r = await this.rpc.fetch({ queues: req.queues, count: req.count, workerId: req.workerId }, this.callOptions(opts, extra));
-      return r.jobs.map(jobFromProto);
-    }, opts?.signal);
+        if (this.session) return enqueueBatchRaw(this.session, reqs, o, ours);
+        return this.send("enqueueBatch", [reqs, opts]) as Promise<Job[]>;
+      },
+      opts?.signal,
+    );
   }
 
   streamJobs(req: StreamJobsRequest, opts: CallOptions & { signal: AbortSignal }): AsyncIterable<Job> {
@@ -288,7 +224,11 @@ export class GrpcTransport implements Transport {
     return this.streamJobsConnect(msg, extra, opts);
   }
 
-  private async *streamJobsConnect(msg: { queues: string[]; workerId: string; maxConcurrent: number }, extra: Record<string, string> | undefined, opts: CallOptions & { signal: AbortSignal }): AsyncIterable<Job> {
+  private async *streamJobsConnect(
+    msg: { queues: string[]; workerId: string; maxConcurrent: number },
+    extra: Record<string, string> | undefined,
+    opts: CallOptions & { signal: AbortSignal },
+  ): AsyncIterable<Job> {
     // A stream has no deadline: it lives until the worker or the server ends it.
     const o = { ...this.callOptions(opts, extra), timeoutMs: 0 };
     try {
@@ -298,102 +238,82 @@ export class GrpcTransport implements Transport {
     }
   }
 
-  ack(req: AckRequest, opts?: CallOptions): Promise<void> {
+  override ack(req: AckRequest, opts?: CallOptions): Promise<void> {
     // Every job of a streaming worker ends here: straight onto the fast path once it is known.
     const fast = this.fastReady;
-    if (fast && !this.closed && !hasOwnHeaders(opts)) return settleFast(fast.ack(req, this.timeoutMs, opts), "ack", opts, () => this.call("ack", () => fast.ack(req, this.timeoutMs, this.callOptions(opts)), opts?.signal));
-    return this.call("ack", async () => {
-      const { fast, standard } = await this.server();
-      if (fast && !hasOwnHeaders(opts)) return fast.ack(req, this.timeoutMs, this.callOptions(opts));
-      if (standard) return standard.ack(req, this.callOptions(opts));
-      const msg: { jobId: string; result?: ReturnType<typeof resultToStruct> } = { jobId: req.jobId };
-      if (req.result !== undefined) msg.result = resultToStruct(req.result);
-      await this.rpc.ack(msg, this.callOptions(opts));
-    }, opts?.signal);
+    if (fast && !this.closed && !hasOwnHeaders(opts))
+      return settleFast(fast.ack(req, this.timeoutMs, opts), "ack", opts, () =>
+        this.call("ack", () => fast.ack(req, this.timeoutMs, this.callOptions(opts)), opts?.signal),
+      );
+    return this.call(
+      "ack",
+      async () => {
+        const { fast } = await this.server();
+        if (fast && !hasOwnHeaders(opts)) return fast.ack(req, this.timeoutMs, this.callOptions(opts));
+        await this.send("ack", [req, opts]);
+      },
+      opts?.signal,
+    );
   }
 
-  nack(req: NackRequest, opts?: CallOptions): Promise<NackResult> {
-    return this.call("nack", async () => {
-      if (this.fastReady && !hasOwnHeaders(opts)) return this.fastReady.nack(req, this.timeoutMs, this.callOptions(opts));
-      const { fast, standard } = await this.server();
-      if (fast && !hasOwnHeaders(opts)) return fast.nack(req, this.timeoutMs, this.callOptions(opts));
-      if (standard) return standard.nack(req, this.callOptions(opts));
-      // The proto bool cannot be "unset": an error is retryable unless it says otherwise.
-      const error = jobErrorToProto({ ...req.error, retryable: req.error.retryable ?? true });
-      const r = await this.rpc.nack({ jobId: req.jobId, error }, this.callOptions(opts));
-      const out: NackResult = { state: jobStateFromProto(r.state) ?? "retryable" };
-      if (r.nextAttemptAt) out.nextAttemptAt = dateFromTimestamp(r.nextAttemptAt);
-      return out;
-    }, opts?.signal);
+  override nack(req: NackRequest, opts?: CallOptions): Promise<NackResult> {
+    return this.fastOr("nack", [req, opts], (fast, o) => fast.nack(req, this.timeoutMs, o));
+  }
+
+  /** On the fast path once it is known (and the call brings no headers of its own); the row's RPC otherwise. */
+  private fastOr<K extends "enqueue" | "nack">(
+    op: K,
+    args: ArgsOf<K>,
+    onFast: (fast: FastPath, o: GrpcCallOptions) => Promise<ResultOf<K>>,
+  ): Promise<ResultOf<K>> {
+    const opts = args[1];
+    return this.call(
+      op,
+      async () => {
+        const fast = this.fastReady ?? (await this.server()).fast;
+        if (fast && !hasOwnHeaders(opts)) return onFast(fast, this.callOptions(opts));
+        return this.send(op, args) as Promise<ResultOf<K>>;
+      },
+      opts?.signal,
+    );
   }
 
   started(req: { jobId: string; workerId: string }, opts?: CallOptions): Promise<boolean> {
     const fast = this.fastReady;
     if (fast && !this.closed && !hasOwnHeaders(opts))
-      return settleFast(fast.started(req.jobId, req.workerId, this.timeoutMs, opts).then(() => true), "started", opts, () =>
-        this.call("started", () => fast.started(req.jobId, req.workerId, this.timeoutMs, this.callOptions(opts)).then(() => true), opts?.signal),
+      return settleFast(
+        fast.started(req.jobId, req.workerId, this.timeoutMs, opts).then(() => true),
+        "started",
+        opts,
+        () => this.call("started", () => fast.started(req.jobId, req.workerId, this.timeoutMs, this.callOptions(opts)).then(() => true), opts?.signal),
       );
-    return this.call("started", async () => {
-      const fast = this.fastReady ?? (await this.server()).fast;
-      if (!fast || hasOwnHeaders(opts)) return false;
-      await fast.started(req.jobId, req.workerId, this.timeoutMs, this.callOptions(opts));
-      return true;
-    }, opts?.signal);
+    return this.call(
+      "started",
+      async () => {
+        const fast = this.fastReady ?? (await this.server()).fast;
+        if (!fast || hasOwnHeaders(opts)) return false;
+        await fast.started(req.jobId, req.workerId, this.timeoutMs, this.callOptions(opts));
+        return true;
+      },
+      opts?.signal,
+    );
   }
 
   /** One call per active job (the proto beats one job each): see ./heartbeat.ts. */
-  heartbeat(req: HeartbeatRequest, opts?: CallOptions): Promise<HeartbeatResult> {
-    return this.call("heartbeat", async () => {
-      const { standard } = await this.server();
-      const beat = { workerId: req.workerId, state: req.state, visibilityTimeoutMs: req.visibilityTimeoutMs };
-      return heartbeatEach(req, (id) => {
-        if (standard) return standard.heartbeat({ ...beat, id }, this.callOptions(opts));
-        const extendBy = req.visibilityTimeoutMs ? { extendBy: durationFromMs(req.visibilityTimeoutMs) } : {};
-        return this.rpc.heartbeat({ id, workerId: req.workerId, currentState: workerStateToProto(req.state), ...extendBy }, this.callOptions(opts));
-      });
-    }, opts?.signal);
-  }
-
-  // --- queues, dead letter, cron, workflows: see ./management.ts ---------------------------
-
-  listQueues(page: PageRequest = {}, opts?: CallOptions): Promise<Page<QueueInfo>> {
-    return this.manage.listQueues(page, opts);
-  }
-  queueStats(queue: string, opts?: CallOptions): Promise<QueueStats> {
-    return this.manage.queueStats(queue, opts);
-  }
-  pauseQueue(queue: string, opts?: CallOptions): Promise<void> {
-    return this.manage.pauseQueue(queue, opts);
-  }
-  resumeQueue(queue: string, opts?: CallOptions): Promise<void> {
-    return this.manage.resumeQueue(queue, opts);
-  }
-  listDeadLetter(req: PageRequest & { queue?: string } = {}, opts?: CallOptions): Promise<Page<Job>> {
-    return this.manage.listDeadLetter(req, opts);
-  }
-  retryDeadLetter(id: string, opts?: CallOptions): Promise<Job> {
-    return this.manage.retryDeadLetter(id, opts);
-  }
-  deleteDeadLetter(id: string, opts?: CallOptions): Promise<void> {
-    return this.manage.deleteDeadLetter(id, opts);
-  }
-  registerCron(req: CronRequest, opts?: CallOptions): Promise<{ name: string; nextRunAt?: Date }> {
-    return this.manage.registerCron(req, opts);
-  }
-  unregisterCron(name: string, opts?: CallOptions): Promise<void> {
-    return this.manage.unregisterCron(name, opts);
-  }
-  listCron(opts?: CallOptions): Promise<CronJob[]> {
-    return this.manage.listCron(opts);
-  }
-  createWorkflow(def: WorkflowDefinition, opts?: CallOptions): Promise<Workflow> {
-    return this.manage.createWorkflow(def, opts);
-  }
-  getWorkflow(id: string, opts?: CallOptions): Promise<Workflow> {
-    return this.manage.getWorkflow(id, opts);
-  }
-  cancelWorkflow(id: string, opts?: CallOptions): Promise<Workflow> {
-    return this.manage.cancelWorkflow(id, opts);
+  override heartbeat(req: HeartbeatRequest, opts?: CallOptions): Promise<HeartbeatResult> {
+    return this.call(
+      "heartbeat",
+      async () => {
+        const { standard } = await this.server();
+        const beat = { workerId: req.workerId, state: req.state, visibilityTimeoutMs: req.visibilityTimeoutMs };
+        return heartbeatEach(req, (id) => {
+          if (standard) return standard.heartbeat({ ...beat, id }, this.callOptions(opts));
+          const extendBy = req.visibilityTimeoutMs ? { extendBy: durationFromMs(req.visibilityTimeoutMs) } : {};
+          return this.rpc.heartbeat({ id, workerId: req.workerId, currentState: workerStateToProto(req.state), ...extendBy }, this.callOptions(opts));
+        });
+      },
+      opts?.signal,
+    );
   }
 
   // --- events ---------------------------------------------------------------------------------
@@ -413,41 +333,12 @@ export class GrpcTransport implements Transport {
     }
   }
 
-  // --- over HTTP: what the proto has no RPC for -------------------------------------------------
+  // --- over HTTP: what the proto has no RPC for (the "http" rows of the table) ------------------
 
   private http(): HttpTransport {
     if (this.closed) throw new ConnectionError("the transport is closed");
     this.httpFallback ??= new HttpTransport({ ...transportOptionsOf(this.opts), url: this.opts.httpUrl ?? this.opts.url });
     return this.httpFallback;
-  }
-
-  listSchemas(opts?: CallOptions): Promise<SchemaInfo[]> {
-    return this.http().listSchemas(opts);
-  }
-  registerSchema(s: { type: string; version: number | string; schema: JsonObject }, opts?: CallOptions): Promise<SchemaInfo> {
-    return this.http().registerSchema(s, opts);
-  }
-  getSchema(type: string, version?: number | string, opts?: CallOptions): Promise<SchemaInfo> {
-    return this.http().getSchema(type, version, opts);
-  }
-  deleteSchema(type: string, version: number | string, opts?: CallOptions): Promise<void> {
-    return this.http().deleteSchema(type, version, opts);
-  }
-  reportProgress(jobId: string, update: ProgressUpdate, opts?: CallOptions): Promise<void> {
-    return this.http().reportProgress(jobId, update, opts);
-  }
-  getProgress(jobId: string, opts?: CallOptions): Promise<ProgressInfo> {
-    return this.http().getProgress(jobId, opts);
-  }
-  // Durable execution: ojs.v1 has no RPC for checkpoints; the HTTP binding serves them.
-  saveCheckpoint(jobId: string, state: JsonValue, opts?: CallOptions & { workerId?: string }): Promise<CheckpointSaved> {
-    return this.http().saveCheckpoint(jobId, state, opts);
-  }
-  getCheckpoint(jobId: string, opts?: CallOptions): Promise<Checkpoint | undefined> {
-    return this.http().getCheckpoint(jobId, opts);
-  }
-  deleteCheckpoint(jobId: string, opts?: CallOptions): Promise<boolean> {
-    return this.http().deleteCheckpoint(jobId, opts);
   }
 
   async close(): Promise<void> {

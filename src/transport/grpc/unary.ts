@@ -75,7 +75,12 @@ export function unaryCall(session: Http2SessionManager, path: string, request: U
   });
 }
 
-function attach(session: Http2SessionManager, stream: ClientHttp2Stream, maxMessageBytes: number | undefined, finish: (error: unknown, message?: Uint8Array) => void): void {
+function attach(
+  session: Http2SessionManager,
+  stream: ClientHttp2Stream,
+  maxMessageBytes: number | undefined,
+  finish: (error: unknown, message?: Uint8Array) => void,
+): void {
   const parser = new FrameParser(maxMessageBytes);
   let responseHeaders: IncomingHttpHeaders | undefined;
   let trailers: IncomingHttpHeaders | undefined;
@@ -83,7 +88,8 @@ function attach(session: Http2SessionManager, stream: ClientHttp2Stream, maxMess
   stream.on("response", (h) => {
     responseHeaders = h;
     // The common answer (200, gRPC content, status to follow in trailers) needs no checking beyond a glance.
-    if (h[":status"] === 200 && h["grpc-status"] === undefined && typeof h["content-type"] === "string" && h["content-type"].startsWith("application/grpc")) return;
+    if (h[":status"] === 200 && h["grpc-status"] === undefined && typeof h["content-type"] === "string" && h["content-type"].startsWith("application/grpc"))
+      return;
     try {
       const { headerError } = validateResponse(Number(h[":status"]), toHeaders(h));
       if (headerError) finish(headerError);

@@ -1,4 +1,8 @@
-/** The admin-api extension over the HTTP binding: every operation is one request under /ojs/v1/admin/. */
+/**
+ * The admin-api extension over the HTTP binding, as a table: one request under
+ * /ojs/v1/admin per operation, each row its verb, path and JSON conversion
+ * (./extension-table.ts).
+ */
 import {
   adminQueueFromJson,
   adminWorkerFromJson,
@@ -14,116 +18,104 @@ import {
 } from "../../codec/admin-api.js";
 import { jobFromJson } from "../../codec/json.js";
 import { normalizeRetention, retentionModelFromJson, retentionToJson } from "../../codec/retention.js";
-import type { QueueRetention } from "../../model/retention.js";
 import { formatInstant } from "../../codec/values.js";
-import type { AdminPage, AdminQueue, BulkAction, HistoryOptions, JobFilter, JobListOptions, PageOptions } from "../../model/admin.js";
-import type { Job, JobState } from "../../model/job.js";
-import { isJsonObject, type JsonObject, type JsonValue } from "../../model/json.js";
+import type { PageOptions } from "../../model/admin.js";
+import type { JsonObject } from "../../model/json.js";
 import type { WorkerDirective } from "../../model/system.js";
 import type { AdminTransport } from "../admin.js";
-import type { CallOptions } from "../transport.js";
+import { bindTable, type BindingCaller, type ExtensionTable } from "./extension-table.js";
+import { byId, byIdPost, none, unwrap } from "./messages.js";
+import { query } from "./query.js";
 
-/** What this needs of the HTTP transport: one JSON call that throws the OJS error of a non-2xx answer. */
-export interface JsonCaller {
-  call(method: string, path: string, body: JsonValue | undefined, opts: CallOptions | undefined, operation: string): Promise<JsonObject>;
-}
-
-const BASE = "/ojs/v1/admin";
-const enc = encodeURIComponent;
-
-function pageQuery(p: PageOptions): string {
-  const q = new URLSearchParams();
-  if (p.page !== undefined) q.set("page", String(p.page));
-  if (p.perPage !== undefined) q.set("per_page", String(p.perPage));
-  const s = q.toString();
-  return s ? `?${s}` : "";
-}
-
-/** A single-object answer, bare (§6.2) or wrapped by servers that say {worker: {...}}. */
-function unwrap(b: JsonObject, key: string): JsonObject {
-  const inner = b[key];
-  return isJsonObject(inner) ? inner : b;
-}
-
+const pageQuery = (p: PageOptions) => query({ page: p.page, per_page: p.perPage });
+const byName = ([name]: readonly [string, ...unknown[]]) => ({ params: { name } });
+const action = ([name]: readonly [string, ...unknown[]]) => ({ params: { name }, body: {} });
+const jobOf = (b: JsonObject) => jobFromJson(unwrap(b, "job"));
+const workerOf = (b: JsonObject) => adminWorkerFromJson(unwrap(b, "worker"));
 const DIRECTIVE_ROUTES: Record<WorkerDirective, string> = { quiet: "quiet", terminate: "terminate", running: "resume" };
 
-export class HttpAdmin implements AdminTransport {
-  constructor(private readonly http: JsonCaller) {}
+/** Writes only what is given: an absent option is not sent. */
+function defined(o: Record<string, JsonObject[string] | undefined>): JsonObject {
+  const out: JsonObject = {};
+  for (const [k, v] of Object.entries(o)) if (v !== undefined) out[k] = v;
+  return out;
+}
 
-  async listQueues(opts: PageOptions, call?: CallOptions): Promise<AdminPage<AdminQueue>> {
-    return pageFromJson(await this.http.call("GET", `${BASE}/queues${pageQuery(opts)}`, undefined, call, "admin.listQueues"), adminQueueFromJson);
-  }
-  async getQueue(name: string, call?: CallOptions) {
-    return queueDetailFromJson(await this.http.call("GET", `${BASE}/queues/${enc(name)}`, undefined, call, "admin.getQueue"));
-  }
-  async pauseQueue(name: string, call?: CallOptions): Promise<void> {
-    await this.http.call("POST", `${BASE}/queues/${enc(name)}/pause`, {}, call, "admin.pauseQueue");
-  }
-  async resumeQueue(name: string, call?: CallOptions): Promise<void> {
-    await this.http.call("POST", `${BASE}/queues/${enc(name)}/resume`, {}, call, "admin.resumeQueue");
-  }
-  async purgeQueue(name: string, req: { states: JobState[]; olderThan?: Date; confirm: boolean; limit?: number }, call?: CallOptions) {
-    const body: JsonObject = { states: req.states, confirm: req.confirm };
-    if (req.olderThan) body.older_than = formatInstant(req.olderThan);
-    if (req.limit !== undefined) body.limit = req.limit;
-    return purgeResultFromJson(await this.http.call("DELETE", `${BASE}/queues/${enc(name)}/jobs`, body, call, "admin.purgeQueue"));
-  }
+export const ADMIN_OPERATIONS: ExtensionTable<AdminTransport> = {
+  listQueues: {
+    args: 1,
+    method: "GET",
+    path: "/ojs/v1/admin/queues",
+    request: ([p]) => ({ query: pageQuery(p) }),
+    response: (b) => pageFromJson(b, adminQueueFromJson),
+  },
+  getQueue: { args: 1, method: "GET", path: "/ojs/v1/admin/queues/{name}", request: byName, response: queueDetailFromJson },
+  pauseQueue: { args: 1, method: "POST", path: "/ojs/v1/admin/queues/{name}/pause", request: action, response: none },
+  resumeQueue: { args: 1, method: "POST", path: "/ojs/v1/admin/queues/{name}/resume", request: action, response: none },
+  purgeQueue: {
+    args: 2,
+    method: "DELETE",
+    path: "/ojs/v1/admin/queues/{name}/jobs",
+    request: ([name, r]) => ({
+      params: { name },
+      body: defined({ states: r.states, confirm: r.confirm, older_than: r.olderThan && formatInstant(r.olderThan), limit: r.limit }),
+    }),
+    response: purgeResultFromJson,
+  },
+  setQueueRetention: {
+    args: 2,
+    method: "PUT",
+    path: "/ojs/v1/admin/queues/{name}/config",
+    request: ([name, retention]) => {
+      const n = retention === null ? null : normalizeRetention(retention);
+      return { params: { name }, body: { retention: n ? retentionToJson(n) : null } };
+    },
+    response: (b) => retentionModelFromJson(unwrap(b, "queue").retention),
+  },
 
-  async setQueueRetention(name: string, retention: QueueRetention | null, call?: CallOptions): Promise<QueueRetention | undefined> {
-    const n = retention === null ? null : normalizeRetention(retention);
-    const body: JsonObject = { retention: n ? retentionToJson(n) : null };
-    const b = await this.http.call("PUT", `${BASE}/queues/${enc(name)}/config`, body, call, "admin.setQueueRetention");
-    return retentionModelFromJson(unwrap(b, "queue").retention);
-  }
+  listJobs: { args: 1, method: "GET", path: "/ojs/v1/admin/jobs", request: ([o]) => ({ query: listQuery(o) }), response: (b) => pageFromJson(b, jobFromJson) },
+  getJob: { args: 1, method: "GET", path: "/ojs/v1/admin/jobs/{id}", request: byId, response: jobOf },
+  cancelJob: { args: 1, method: "POST", path: "/ojs/v1/admin/jobs/{id}/cancel", request: byIdPost, response: jobOf },
+  retryJob: { args: 1, method: "POST", path: "/ojs/v1/admin/jobs/{id}/retry", request: byIdPost, response: jobOf },
+  deleteJob: { args: 1, method: "DELETE", path: "/ojs/v1/admin/jobs/{id}", request: byId, response: none },
+  bulk: {
+    args: 3,
+    method: "POST",
+    path: "/ojs/v1/admin/jobs/bulk/{action}",
+    request: ([action, filter, r]) => ({ params: { action }, body: defined({ filter: filterToJson(filter), confirm: r.confirm, limit: r.limit }) }),
+    response: (b, [action]) => bulkResultFromJson(b, action),
+    operation: ([action]) => `admin.bulk${action[0]!.toUpperCase()}${action.slice(1)}`,
+  },
+  purgeDeadLetter: {
+    args: 1,
+    method: "DELETE",
+    path: "/ojs/v1/admin/dead-letter",
+    request: ([r]) => ({ body: defined({ confirm: r.confirm, queue: r.queue, older_than: r.olderThan && formatInstant(r.olderThan) }) }),
+    response: purgeResultFromJson,
+  },
 
-  async listJobs(opts: JobListOptions, call?: CallOptions): Promise<AdminPage<Job>> {
-    return pageFromJson(await this.http.call("GET", `${BASE}/jobs${listQuery(opts)}`, undefined, call, "admin.listJobs"), jobFromJson);
-  }
-  async getJob(id: string, call?: CallOptions): Promise<Job> {
-    return jobFromJson(unwrap(await this.http.call("GET", `${BASE}/jobs/${enc(id)}`, undefined, call, "admin.getJob"), "job"));
-  }
-  async cancelJob(id: string, call?: CallOptions): Promise<Job> {
-    return jobFromJson(unwrap(await this.http.call("POST", `${BASE}/jobs/${enc(id)}/cancel`, {}, call, "admin.cancelJob"), "job"));
-  }
-  async retryJob(id: string, call?: CallOptions): Promise<Job> {
-    return jobFromJson(unwrap(await this.http.call("POST", `${BASE}/jobs/${enc(id)}/retry`, {}, call, "admin.retryJob"), "job"));
-  }
-  async deleteJob(id: string, call?: CallOptions): Promise<void> {
-    await this.http.call("DELETE", `${BASE}/jobs/${enc(id)}`, undefined, call, "admin.deleteJob");
-  }
-  async bulk(action: BulkAction, filter: JobFilter, req: { confirm: boolean; limit?: number }, call?: CallOptions) {
-    const body: JsonObject = { filter: filterToJson(filter), confirm: req.confirm };
-    if (req.limit !== undefined) body.limit = req.limit;
-    return bulkResultFromJson(await this.http.call("POST", `${BASE}/jobs/bulk/${action}`, body, call, `admin.bulk${action[0]!.toUpperCase()}${action.slice(1)}`), action);
-  }
-  async purgeDeadLetter(req: { queue?: string; olderThan?: Date; confirm: boolean }, call?: CallOptions) {
-    const body: JsonObject = { confirm: req.confirm };
-    if (req.queue !== undefined) body.queue = req.queue;
-    if (req.olderThan) body.older_than = formatInstant(req.olderThan);
-    return purgeResultFromJson(await this.http.call("DELETE", `${BASE}/dead-letter`, body, call, "admin.purgeDeadLetter"));
-  }
+  listWorkers: { args: 1, method: "GET", path: "/ojs/v1/admin/workers", request: ([p]) => ({ query: pageQuery(p) }), response: workerListFromJson },
+  getWorker: { args: 1, method: "GET", path: "/ojs/v1/admin/workers/{id}", request: byId, response: workerOf },
+  directWorker: {
+    args: 2,
+    method: "POST",
+    path: "/ojs/v1/admin/workers/{id}/{directive}",
+    request: ([id, directive]) => ({ params: { id, directive: DIRECTIVE_ROUTES[directive] }, body: {} }),
+    response: workerOf,
+  },
 
-  async listWorkers(opts: PageOptions, call?: CallOptions) {
-    return workerListFromJson(await this.http.call("GET", `${BASE}/workers${pageQuery(opts)}`, undefined, call, "admin.listWorkers"));
-  }
-  async getWorker(id: string, call?: CallOptions) {
-    return adminWorkerFromJson(unwrap(await this.http.call("GET", `${BASE}/workers/${enc(id)}`, undefined, call, "admin.getWorker"), "worker"));
-  }
-  async directWorker(id: string, directive: WorkerDirective, call?: CallOptions) {
-    const b = await this.http.call("POST", `${BASE}/workers/${enc(id)}/${DIRECTIVE_ROUTES[directive]}`, {}, call, "admin.directWorker");
-    return adminWorkerFromJson(unwrap(b, "worker"));
-  }
+  stats: { args: 0, method: "GET", path: "/ojs/v1/admin/stats", response: statsFromJson },
+  statsHistory: {
+    args: 1,
+    method: "GET",
+    path: "/ojs/v1/admin/stats/history",
+    request: ([o]) => ({
+      query: query({ period: o.period, queue: o.queue, since: o.since && formatInstant(o.since), until: o.until && formatInstant(o.until) }),
+    }),
+    response: historyFromJson,
+  },
+};
 
-  async stats(call?: CallOptions) {
-    return statsFromJson(await this.http.call("GET", `${BASE}/stats`, undefined, call, "admin.stats"));
-  }
-  async statsHistory(opts: HistoryOptions, call?: CallOptions) {
-    const q = new URLSearchParams();
-    if (opts.period) q.set("period", opts.period);
-    if (opts.queue !== undefined) q.set("queue", opts.queue);
-    if (opts.since) q.set("since", formatInstant(opts.since));
-    if (opts.until) q.set("until", formatInstant(opts.until));
-    const s = q.toString();
-    return historyFromJson(await this.http.call("GET", `${BASE}/stats/history${s ? `?${s}` : ""}`, undefined, call, "admin.statsHistory"));
-  }
+export function httpAdmin(http: BindingCaller): AdminTransport {
+  return bindTable(ADMIN_OPERATIONS, "admin", http);
 }

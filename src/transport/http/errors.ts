@@ -12,7 +12,10 @@ export function fromHttpResponse(
   const err = isJsonObject(body) && isJsonObject(body.error) ? body.error : undefined;
   // No OJS error body: the server has no such route (an older or smaller server), not "no such job".
   if (!err && (status === 404 || status === 405))
-    return new UnimplementedError(`the server does not serve ${route ?? "this route"} (HTTP ${status}), needed for ${operation}`, { operation, httpStatus: status });
+    return new UnimplementedError(`the server does not serve ${route ?? "this route"} (HTTP ${status}), needed for ${operation}`, {
+      operation,
+      httpStatus: status,
+    });
   const code = typeof err?.code === "string" ? err.code : codeForHttpStatus(status);
   const message = typeof err?.message === "string" ? err.message : `HTTP ${status}`;
   const requestId =
@@ -30,7 +33,8 @@ export function fromHttpResponse(
   const violations = details?.validation_errors;
   if (Array.isArray(violations) && "issues" in e) {
     for (const v of violations)
-      if (isJsonObject(v)) (e as { issues: Array<{ path: string; message: string }> }).issues.push({ path: String(v.path ?? v.field ?? ""), message: String(v.message ?? "") });
+      if (isJsonObject(v))
+        (e as { issues: Array<{ path: string; message: string }> }).issues.push({ path: String(v.path ?? v.field ?? ""), message: String(v.message ?? "") });
   }
   return e;
 }

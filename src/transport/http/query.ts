@@ -7,10 +7,6 @@ import { isJsonObject, type JsonObject } from "../../model/json.js";
 import type { Page } from "../../model/system.js";
 import type { CronRequest, PageRequest } from "../transport.js";
 
-export function checkpointPath(jobId: string): string {
-  return `/ojs/v1/jobs/${encodeURIComponent(jobId)}/checkpoint`;
-}
-
 /**
  * Page parameters for both pagination styles in use: our `cursor`, and the
  * official servers' `offset` (our cursors are offsets, so one value serves both).
@@ -46,4 +42,17 @@ export function query(params: Record<string, string | number | undefined>): stri
   for (const [k, v] of Object.entries(params)) if (v !== undefined && v !== "") q.set(k, String(v));
   const s = q.toString();
   return s ? `?${s}` : "";
+}
+
+/**
+ * A path of the operation table with its parameters: `{name}` URI-encoded,
+ * `[/{name}]` left out when the value is undefined.
+ */
+export function fillPath(template: string, params: Record<string, string | number | undefined> | undefined): string {
+  if (!params) return template;
+  return template.replace(/\[\/\{(\w+)\}\]|\{(\w+)\}/g, (_, optional: string | undefined, required: string | undefined) => {
+    const v = params[(optional ?? required)!];
+    if (optional !== undefined) return v === undefined ? "" : `/${encodeURIComponent(String(v))}`;
+    return encodeURIComponent(String(v));
+  });
 }

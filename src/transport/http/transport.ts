@@ -4,37 +4,22 @@
  */
 import { Agent as HttpAgent, request as httpRequest, type IncomingHttpHeaders } from "node:http";
 import { Agent as HttpsAgent, request as httpsRequest } from "node:https";
-import { jobFromJson, jobErrorToJson, requestToJson } from "../../codec/json.js";
-import { cronFromJson, manifestFromJson, progressFromJson, queueInfoFromJson, queueStatsFromJson, schemaFromJson } from "../../codec/admin.js";
-import { definitionToJson, workflowFromJson } from "../../codec/workflow.js";
 import type { EventFilter, OjsEvent } from "../../model/events.js";
-import type { CronJob, Page, ProgressInfo, QueueInfo, QueueStats, SchemaInfo } from "../../model/system.js";
-import type { Workflow, WorkflowDefinition } from "../../model/workflow.js";
-import { parseInstant } from "../../codec/values.js";
-import { ConnectionError, NotFoundError } from "../../model/errors.js";
-import { checkpointFromJson, checkpointSavedFromJson } from "../../codec/checkpoint.js";
-import type { Checkpoint, CheckpointSaved } from "../../model/checkpoint.js";
-import type { Job, NormalizedJobRequest } from "../../model/job.js";
+import { ConnectionError } from "../../model/errors.js";
 import { isJsonObject, type JsonObject, type JsonValue } from "../../model/json.js";
-import type { Health, HealthStatus, HeartbeatResult, Manifest, NackResult, WorkerDirective } from "../../model/system.js";
 import { authHeaders, TRANSPORT_OPTION_KEYS, type TransportOptions } from "../options.js";
 import { checkHttpUrl, checkOptionKeys, type KeyList } from "../../util/options.js";
-import type {
-  AckRequest,
-  CallOptions,
-  CronRequest,
-  FetchJobsRequest,
-  HeartbeatRequest,
-  NackRequest,
-  PageRequest,
-  ProgressUpdate,
-  Transport,
-} from "../transport.js";
+import type { CallOptions, Transport } from "../transport.js";
+import { callOptionsOf, OperationMethods } from "../executor.js";
+import { OPERATIONS, type OperationName } from "../operations.js";
+import type { HttpBinding } from "../operation-spec.js";
 import { fromHttpResponse, fromNetworkError } from "./errors.js";
-import { HttpAdmin } from "./admin.js";
-import { HttpWebhooks } from "./webhooks.js";
+import { httpAdmin } from "./admin.js";
+import type { AdminTransport } from "../admin.js";
+import { httpWebhooks } from "./webhooks.js";
+import type { WebhookTransport } from "../webhooks.js";
 import { eventStream } from "./event-stream.js";
-import { checkpointPath, cronTemplateJson, pageOf, pageQuery } from "./query.js";
+import { fillPath } from "./query.js";
 
 export const OJS_CONTENT_TYPE = "application/openjobspec+json";
 
@@ -51,9 +36,7 @@ export interface HttpResponse {
   body: JsonValue | undefined;
 }
 
-const DIRECTIVES = new Set(["running", "quiet", "terminate"]);
-
-export class HttpTransport implements Transport {
+export class HttpTransport extends OperationMethods implements Transport {
   readonly name = "http";
   private readonly base: URL;
   private readonly agent: HttpAgent;
@@ -62,12 +45,13 @@ export class HttpTransport implements Transport {
   private readonly timeoutMs: number;
   private closed = false;
   /** The admin-api extension: every operation is a request under /ojs/v1/admin/. */
-  readonly admin: HttpAdmin = new HttpAdmin(this);
+  readonly admin: AdminTransport = httpAdmin(this);
   /** The webhooks extension: every operation is a request under /ojs/v1/webhooks/. */
-  readonly webhooks: HttpWebhooks = new HttpWebhooks(this);
+  readonly webhooks: WebhookTransport = httpWebhooks(this);
 
   /** Checks the options (unknown keys, a URL that is not http(s)); connects at the first call. */
   constructor(opts: HttpTransportOptions) {
+    super();
     checkOptionKeys(opts, HTTP_OPTION_KEYS, "httpTransport");
     this.base = checkHttpUrl(opts.url);
     this.secure = this.base.protocol === "https:";
@@ -168,177 +152,24 @@ export class HttpTransport implements Transport {
     return isJsonObject(res.body) ? res.body : {};
   }
 
-  async manifest(opts?: CallOptions): Promise<Manifest> {
-    return manifestFromJson(await this.call("GET", "/ojs/manifest", undefined, opts, "manifest"));
+  /** One row of the operation table over this binding. */
+  protected unary(op: OperationName, args: unknown[]): Promise<unknown> {
+    return this.exchange(OPERATIONS[op].http as unknown as HttpBinding<unknown[], unknown>, args, callOptionsOf(op, args), op);
   }
 
-  async health(opts?: CallOptions): Promise<Health> {
-    const res = await this.request("GET", "/ojs/v1/health", undefined, opts, "health");
-    // 503 with a body is an answer ("unhealthy"), not a transport failure.
-    if (res.status !== 200 && res.status !== 503) throw fromHttpResponse(res.status, res.body, res.headers, "health");
-    const b = isJsonObject(res.body) ? res.body : {};
-    const raw = String(b.status ?? "");
-    const status: HealthStatus = raw === "ok" || raw === "healthy" ? "ok" : raw === "degraded" ? "degraded" : "unhealthy";
-    const h: Health = { status };
-    const ts = parseInstant(b.timestamp);
-    if (ts) h.timestamp = ts;
-    const details: JsonObject = {};
-    for (const [k, v] of Object.entries(b)) if (k !== "status" && k !== "timestamp") details[k] = v;
-    if (Object.keys(details).length) h.details = details;
-    return h;
-  }
-
-  async enqueue(req: NormalizedJobRequest, opts?: CallOptions): Promise<Job> {
-    const b = await this.call("POST", "/ojs/v1/jobs", requestToJson(req), opts, "enqueue");
-    return jobFromJson(isJsonObject(b.job) ? b.job : b);
-  }
-
-  async enqueueBatch(reqs: NormalizedJobRequest[], opts?: CallOptions): Promise<Job[]> {
-    const b = await this.call("POST", "/ojs/v1/jobs/batch", { jobs: reqs.map(requestToJson) }, opts, "enqueueBatch");
-    return (Array.isArray(b.jobs) ? b.jobs : []).filter(isJsonObject).map(jobFromJson);
-  }
-
-  async getJob(id: string, opts?: CallOptions): Promise<Job> {
-    const b = await this.call("GET", `/ojs/v1/jobs/${encodeURIComponent(id)}`, undefined, opts, "getJob");
-    return jobFromJson(isJsonObject(b.job) ? b.job : b);
-  }
-
-  async cancelJob(id: string, opts?: CallOptions): Promise<Job> {
-    const b = await this.call("DELETE", `/ojs/v1/jobs/${encodeURIComponent(id)}`, undefined, opts, "cancelJob");
-    return jobFromJson(isJsonObject(b.job) ? b.job : b);
-  }
-
-  async fetch(req: FetchJobsRequest, opts?: CallOptions): Promise<Job[]> {
-    const body: JsonObject = { queues: req.queues, count: req.count, worker_id: req.workerId };
-    if (req.visibilityTimeoutMs) body.visibility_timeout_ms = req.visibilityTimeoutMs;
-    let call = opts;
-    if (req.waitMs) {
-      body.wait_ms = req.waitMs;
-      // The server may hold the call for waitMs: the deadline must outlast it.
-      call = { ...(opts ?? {}), timeoutMs: Math.max(opts?.timeoutMs ?? this.timeoutMs, req.waitMs + 10_000) };
+  /** One request described by a binding (a row of an operation table): request, status check, answer. */
+  async exchange<P extends unknown[], O>(b: HttpBinding<P, O>, args: P, opts: CallOptions | undefined, operation: string): Promise<O> {
+    const parts = b.request?.(args) ?? {};
+    const path = fillPath(b.path, parts.params) + (parts.query ?? "");
+    if (parts.minTimeoutMs !== undefined) opts = { ...(opts ?? {}), timeoutMs: Math.max(opts?.timeoutMs ?? this.timeoutMs, parts.minTimeoutMs) };
+    const res = await this.request(b.method, path, parts.body, opts, operation);
+    if ((res.status < 200 || res.status >= 300) && !b.answers?.includes(res.status)) {
+      const e = fromHttpResponse(res.status, res.body, res.headers, operation, `${b.method} ${path.split("?")[0]}`);
+      const recovered = b.recover?.(e, args);
+      if (recovered) return recovered.value;
+      throw e;
     }
-    const res = await this.request("POST", "/ojs/v1/workers/fetch", body, call, "fetch");
-    if (res.status === 204) return [];
-    if (res.status < 200 || res.status >= 300) throw fromHttpResponse(res.status, res.body, res.headers, "fetch");
-    const b = isJsonObject(res.body) ? res.body : {};
-    return (Array.isArray(b.jobs) ? b.jobs : []).filter(isJsonObject).map(jobFromJson);
-  }
-
-  async ack(req: AckRequest, opts?: CallOptions): Promise<void> {
-    const body: JsonObject = { job_id: req.jobId };
-    if (req.result !== undefined) body.result = req.result;
-    if (req.workerId) body.worker_id = req.workerId;
-    await this.call("POST", "/ojs/v1/workers/ack", body, opts, "ack");
-  }
-
-  async nack(req: NackRequest, opts?: CallOptions): Promise<NackResult> {
-    const body: JsonObject = { job_id: req.jobId, error: jobErrorToJson(req.error) };
-    if (req.workerId) body.worker_id = req.workerId;
-    const b = await this.call("POST", "/ojs/v1/workers/nack", body, opts, "nack");
-    const state = String(b.state ?? (isJsonObject(b.job) ? b.job.state : "retryable"));
-    const out: NackResult = { state: state as NackResult["state"] };
-    if (typeof b.attempt === "number") out.attempt = b.attempt;
-    const next = parseInstant(b.next_attempt_at);
-    if (next) out.nextAttemptAt = next;
-    return out;
-  }
-
-  async heartbeat(req: HeartbeatRequest, opts?: CallOptions): Promise<HeartbeatResult> {
-    const body: JsonObject = {
-      worker_id: req.workerId,
-      state: req.state,
-      active_jobs: req.activeJobIds,
-      active_job_ids: req.activeJobIds,
-    };
-    if (req.visibilityTimeoutMs) body.visibility_timeout_ms = req.visibilityTimeoutMs;
-    const b = await this.call("POST", "/ojs/v1/workers/heartbeat", body, opts, "heartbeat");
-    // Official servers answer {"state": "active", "directive": "quiet"}; the conformance
-    // suite expects the directive in "state". Read both; an explicit quiet/terminate wins.
-    const directive = [b.directive, b.state].find((v) => typeof v === "string" && DIRECTIVES.has(v) && v !== "running") ?? "running";
-    const out: HeartbeatResult = { directive: directive as WorkerDirective };
-    if (Array.isArray(b.jobs_extended)) {
-      const extended = new Set(b.jobs_extended.map(String));
-      out.extended = [...extended];
-      out.lost = req.activeJobIds.filter((id) => !extended.has(id));
-    }
-    return out;
-  }
-
-  // --- queues -----------------------------------------------------------------------------
-
-  async listQueues(page: PageRequest = {}, opts?: CallOptions): Promise<Page<QueueInfo>> {
-    const b = await this.call("GET", `/ojs/v1/queues${pageQuery(page)}`, undefined, opts, "listQueues");
-    return pageOf(b, (Array.isArray(b.queues) ? b.queues : []).filter(isJsonObject).map(queueInfoFromJson));
-  }
-
-  async queueStats(queue: string, opts?: CallOptions): Promise<QueueStats> {
-    const b = await this.call("GET", `/ojs/v1/queues/${encodeURIComponent(queue)}/stats`, undefined, opts, "queueStats");
-    return queueStatsFromJson(isJsonObject(b.queue) ? b.queue : b, queue);
-  }
-
-  async pauseQueue(queue: string, opts?: CallOptions): Promise<void> {
-    await this.call("POST", `/ojs/v1/queues/${encodeURIComponent(queue)}/pause`, {}, opts, "pauseQueue");
-  }
-
-  async resumeQueue(queue: string, opts?: CallOptions): Promise<void> {
-    await this.call("POST", `/ojs/v1/queues/${encodeURIComponent(queue)}/resume`, {}, opts, "resumeQueue");
-  }
-
-  // --- dead letter ----------------------------------------------------------------------------
-
-  async listDeadLetter(req: PageRequest & { queue?: string } = {}, opts?: CallOptions): Promise<Page<Job>> {
-    const b = await this.call("GET", `/ojs/v1/dead-letter${pageQuery(req, req.queue)}`, undefined, opts, "listDeadLetter");
-    return pageOf(b, (Array.isArray(b.jobs) ? b.jobs : []).filter(isJsonObject).map(jobFromJson));
-  }
-
-  async retryDeadLetter(id: string, opts?: CallOptions): Promise<Job> {
-    const b = await this.call("POST", `/ojs/v1/dead-letter/${encodeURIComponent(id)}/retry`, {}, opts, "retryDeadLetter");
-    return jobFromJson(isJsonObject(b.job) ? b.job : b);
-  }
-
-  async deleteDeadLetter(id: string, opts?: CallOptions): Promise<void> {
-    await this.call("DELETE", `/ojs/v1/dead-letter/${encodeURIComponent(id)}`, undefined, opts, "deleteDeadLetter");
-  }
-
-  // --- cron -----------------------------------------------------------------------------------
-
-  async registerCron(req: CronRequest, opts?: CallOptions): Promise<{ name: string; nextRunAt?: Date }> {
-    const body: JsonObject = {
-      name: req.name,
-      expression: req.cron,
-      job_template: cronTemplateJson(req),
-    };
-    if (req.timezone) body.timezone = req.timezone;
-    const b = await this.call("POST", "/ojs/v1/cron", body, opts, "registerCron");
-    const c = cronFromJson(isJsonObject(b.cron) ? b.cron : b);
-    return c.nextRunAt ? { name: c.name || req.name, nextRunAt: c.nextRunAt } : { name: c.name || req.name };
-  }
-
-  async unregisterCron(name: string, opts?: CallOptions): Promise<void> {
-    await this.call("DELETE", `/ojs/v1/cron/${encodeURIComponent(name)}`, undefined, opts, "unregisterCron");
-  }
-
-  async listCron(opts?: CallOptions): Promise<CronJob[]> {
-    const b = await this.call("GET", "/ojs/v1/cron", undefined, opts, "listCron");
-    const list = Array.isArray(b.crons) ? b.crons : Array.isArray(b.cron_jobs) ? b.cron_jobs : Array.isArray(b.entries) ? b.entries : [];
-    return list.filter(isJsonObject).map(cronFromJson);
-  }
-
-  // --- workflows ----------------------------------------------------------------------------------
-
-  async createWorkflow(def: WorkflowDefinition, opts?: CallOptions): Promise<Workflow> {
-    const b = await this.call("POST", "/ojs/v1/workflows", definitionToJson(def), opts, "createWorkflow");
-    return workflowFromJson(isJsonObject(b.workflow) ? b.workflow : b);
-  }
-
-  async getWorkflow(id: string, opts?: CallOptions): Promise<Workflow> {
-    const b = await this.call("GET", `/ojs/v1/workflows/${encodeURIComponent(id)}`, undefined, opts, "getWorkflow");
-    return workflowFromJson(isJsonObject(b.workflow) ? b.workflow : b);
-  }
-
-  async cancelWorkflow(id: string, opts?: CallOptions): Promise<Workflow> {
-    const b = await this.call("DELETE", `/ojs/v1/workflows/${encodeURIComponent(id)}`, undefined, opts, "cancelWorkflow");
-    return workflowFromJson(isJsonObject(b.workflow) ? b.workflow : b);
+    return b.response(isJsonObject(res.body) ? res.body : {}, args);
   }
 
   // --- events -----------------------------------------------------------------------------------
@@ -346,60 +177,6 @@ export class HttpTransport implements Transport {
   async *streamEvents(filter: EventFilter, opts: CallOptions & { signal: AbortSignal; lastEventId?: string }): AsyncIterable<OjsEvent> {
     if (this.closed) throw new ConnectionError("the transport is closed", { operation: "streamEvents" });
     yield* eventStream({ base: this.base, secure: this.secure, headers: this.headers }, filter, opts);
-  }
-
-  // --- schemas, progress ------------------------------------------------------------------------------
-
-  async listSchemas(opts?: CallOptions): Promise<SchemaInfo[]> {
-    const b = await this.call("GET", "/ojs/v1/schemas", undefined, opts, "listSchemas");
-    return (Array.isArray(b.schemas) ? b.schemas : []).filter(isJsonObject).map(schemaFromJson);
-  }
-
-  async registerSchema(s: { type: string; version: number | string; schema: JsonObject }, opts?: CallOptions): Promise<SchemaInfo> {
-    const b = await this.call("POST", "/ojs/v1/schemas", { type: s.type, job_type: s.type, version: s.version, schema: s.schema }, opts, "registerSchema");
-    return schemaFromJson(isJsonObject(b.schema) && "schema" in b.schema ? b.schema : b);
-  }
-
-  async getSchema(type: string, version?: number | string, opts?: CallOptions): Promise<SchemaInfo> {
-    const path = `/ojs/v1/schemas/${encodeURIComponent(type)}${version === undefined ? "" : `/${encodeURIComponent(String(version))}`}`;
-    return schemaFromJson(await this.call("GET", path, undefined, opts, "getSchema"));
-  }
-
-  async deleteSchema(type: string, version: number | string, opts?: CallOptions): Promise<void> {
-    await this.call("DELETE", `/ojs/v1/schemas/${encodeURIComponent(type)}/${encodeURIComponent(String(version))}`, undefined, opts, "deleteSchema");
-  }
-
-  async reportProgress(jobId: string, update: ProgressUpdate, opts?: CallOptions): Promise<void> {
-    const body: JsonObject = {};
-    if (update.progress !== undefined) body.progress = update.progress;
-    if (update.message !== undefined) body.message = update.message;
-    if (update.data !== undefined) body.data = update.data;
-    await this.call("PUT", `/ojs/v1/jobs/${encodeURIComponent(jobId)}/progress`, body, opts, "reportProgress");
-  }
-
-  async getProgress(jobId: string, opts?: CallOptions): Promise<ProgressInfo> {
-    return progressFromJson(await this.call("GET", `/ojs/v1/jobs/${encodeURIComponent(jobId)}/progress`, undefined, opts, "getProgress"), jobId);
-  }
-
-  async saveCheckpoint(jobId: string, state: JsonValue, opts?: CallOptions & { workerId?: string }): Promise<CheckpointSaved> {
-    const body: JsonObject = { state };
-    if (opts?.workerId) body.worker_id = opts.workerId;
-    return checkpointSavedFromJson(await this.call("PUT", checkpointPath(jobId), body, opts, "saveCheckpoint"), jobId);
-  }
-
-  async getCheckpoint(jobId: string, opts?: CallOptions): Promise<Checkpoint | undefined> {
-    try {
-      return checkpointFromJson(await this.call("GET", checkpointPath(jobId), undefined, opts, "getCheckpoint"), jobId);
-    } catch (e) {
-      // Our server says which 404 it is; the job's own 404 stays an error.
-      if (e instanceof NotFoundError && e.details?.["reason"] === "no_checkpoint") return undefined;
-      throw e;
-    }
-  }
-
-  async deleteCheckpoint(jobId: string, opts?: CallOptions): Promise<boolean> {
-    const b = await this.call("DELETE", checkpointPath(jobId), undefined, opts, "deleteCheckpoint");
-    return b.deleted !== false;
   }
 
   async close(): Promise<void> {

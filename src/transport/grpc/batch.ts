@@ -1,0 +1,26 @@
+/**
+ * EnqueueBatch hand-framed on the transport's HTTP/2 session: a thousand jobs
+ * each way, where the hand-written codec is several times cheaper than
+ * reflection.
+ */
+import type { Http2SessionManager } from "@connectrpc/connect-node";
+import { decodeEnqueueBatchResponse, encodeEnqueueBatchRequest } from "../../codec/wire/index.js";
+import { OjsError, TimeoutError } from "../../model/errors.js";
+import type { Job, NormalizedJobRequest } from "../../model/job.js";
+import type { GrpcCallOptions } from "./calls.js";
+import { rawCall } from "./raw.js";
+
+export async function enqueueBatchRaw(session: Http2SessionManager, reqs: NormalizedJobRequest[], o: GrpcCallOptions, ours: boolean): Promise<Job[]> {
+  const deadline = AbortSignal.timeout(o.timeoutMs > 0 ? o.timeoutMs : 2 ** 31 - 1);
+  const signal = o.signal ? AbortSignal.any([o.signal, deadline]) : deadline;
+  let out: Job[] | undefined;
+  try {
+    const request = encodeEnqueueBatchRequest(reqs, undefined, Date.now(), ours);
+    for await (const msg of rawCall(session, "/ojs.v1.OJSService/EnqueueBatch", o.headers, request, signal)) out = decodeEnqueueBatchResponse(msg).jobs;
+  } catch (e) {
+    if (deadline.aborted && !o.signal?.aborted) throw new TimeoutError("enqueueBatch timed out", { operation: "enqueueBatch" });
+    throw e;
+  }
+  if (!out) throw new OjsError("the server answered EnqueueBatch with no message", { code: "backend_error", operation: "enqueueBatch" });
+  return out;
+}
