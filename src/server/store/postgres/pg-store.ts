@@ -18,6 +18,9 @@ import { cancelJob, claimJobs, getJob, heartbeatJobs, nackJob, pruneFinished, re
 import type { PgJob } from "./rows.js";
 import { migrate } from "./schema.js";
 import { pauseQueue, queueCounts, resumeQueue, type PgQueueSummary } from "./queues.js";
+import { PgWorkflows } from "./workflows.js";
+
+const FINISHED: ReadonlySet<string> = new Set(["completed", "cancelled", "discarded"]);
 
 export interface PgStoreOptions {
   /** Connections in this server's pool. Default 10. */
@@ -44,13 +47,17 @@ export interface PgStats {
   pruned: number;
   cronFired: number;
   notifications: number;
+  /** Workflows moved on by the maintenance pass (a finished step nobody settled: a crash, the reaper). */
+  workflowsSettled: number;
 }
 
 export class PgJobStore {
-  readonly stats: PgStats = { reclaimed: 0, pruned: 0, cronFired: 0, notifications: 0 };
+  readonly stats: PgStats = { reclaimed: 0, pruned: 0, cronFired: 0, notifications: 0, workflowsSettled: 0 };
   private lastPrune = 0;
   private readonly dispatcher: Dispatcher;
   private readonly acks: AckBatcher;
+  /** Chains, groups and batches, kept in the database (workflows.ts). */
+  readonly workflows: PgWorkflows;
   private timer: NodeJS.Timeout | undefined;
   private maintaining = false;
   private unlisten: (() => Promise<void>) | undefined;
@@ -62,6 +69,7 @@ export class PgJobStore {
   ) {
     this.dispatcher = new Dispatcher(sql, opts.visibilityTimeoutMs, opts.onError);
     this.acks = new AckBatcher(sql);
+    this.workflows = new PgWorkflows(sql, () => this.dispatcher.wake());
   }
 
   static async open(url: string, options: PgStoreOptions = {}): Promise<PgJobStore> {
@@ -117,13 +125,25 @@ export class PgJobStore {
     return getJob(this.sql, id);
   }
 
-  ack(id: string, result: JsonValue | undefined, workerId?: string): Promise<PgJob> {
-    return this.acks.ack(id, result, workerId);
+  async ack(id: string, result: JsonValue | undefined, workerId?: string): Promise<PgJob> {
+    return this.settled(await this.acks.ack(id, result, workerId));
   }
 
   async nack(id: string, error: JobError, workerId?: string, opts: NackOptions = {}): Promise<PgJob> {
     const job = await nackJob(this.sql, id, error, workerId, opts);
     if (job.job.state === "available") this.dispatcher.wake();
+    return this.settled(job);
+  }
+
+  /**
+   * A job of a workflow step finished: its workflow moves on before the
+   * caller is answered, so the next steps are there when the worker asks.
+   * Should that fail, the job's outcome is committed and the maintenance pass
+   * moves the workflow on instead (workflows.ts).
+   */
+  private async settled(job: PgJob): Promise<PgJob> {
+    if (job.workflowStep === undefined || !job.job.workflowId || !FINISHED.has(job.job.state)) return job;
+    await this.workflows.settle([job.job.workflowId]).catch((e: unknown) => this.opts.onError(e));
     return job;
   }
 
@@ -131,8 +151,8 @@ export class PgJobStore {
     return heartbeatJobs(this.sql, workerId, jobIds, visibilityTimeoutMs ?? this.opts.visibilityTimeoutMs);
   }
 
-  cancel(id: string): Promise<PgJob> {
-    return cancelJob(this.sql, id);
+  async cancel(id: string): Promise<PgJob> {
+    return this.settled(await cancelJob(this.sql, id));
   }
 
   /** A stream consumer: jobs are pushed to `deliver` while it has credit; grant() more as jobs settle. */
@@ -183,10 +203,12 @@ export class PgJobStore {
       this.stats.reclaimed += reaped.reclaimed;
       if (reaped.queues.length) await this.sql`SELECT pg_notify('ojs_jobs', ${reaped.queues.join(",")})`;
       this.stats.cronFired += (await fireDueCron(this.sql)).length;
+      this.stats.workflowsSettled += await this.workflows.settleStray();
       // Retention runs at most once a second: it is bookkeeping, not latency.
       if (Date.now() - this.lastPrune >= 1000) {
         this.lastPrune = Date.now();
         this.stats.pruned += await pruneFinished(this.sql, this.opts.finishedRetentionMs);
+        await this.workflows.prune(this.opts.finishedRetentionMs);
       }
       if (this.dispatcher.size > 0) this.dispatcher.wake();
     } catch (e) {

@@ -28,6 +28,7 @@ import { SchemaMirror } from "./schema-mirror.js";
 import type { JobRow } from "./rows.js";
 import { fromRow } from "./rows.js";
 import { LocalWorkers } from "./workers.js";
+import type { WorkflowService } from "../workflow-service.js";
 
 function unsupported(what: string): UnimplementedError {
   return new UnimplementedError(`unsupported: ${what} is not yet supported by the PostgreSQL store`);
@@ -40,6 +41,10 @@ interface Delivered {
 
 export class PostgresJobStore implements JobStore {
   readonly kind = "postgres";
+  /** Workflows live in the database (workflows.ts), not in the in-process engine. */
+  get workflows(): WorkflowService {
+    return this.pg.workflows;
+  }
   private readonly workers = new LocalWorkers();
   private readonly pgConsumers = new WeakMap<Consumer, PgConsumer>();
   private readonly streamOf = new Map<string, Consumer>();
