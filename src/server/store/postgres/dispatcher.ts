@@ -8,7 +8,7 @@
  * catches scheduled and retry times coming due (NOTIFY cannot announce those).
  */
 import type { Sql } from "postgres";
-import { claimJobs } from "./lifecycle.js";
+import { claim, type LimitedQueues } from "./rate-limits.js";
 import type { PgJob } from "./rows.js";
 
 export interface PgConsumer {
@@ -36,6 +36,7 @@ export class Dispatcher {
     private readonly sql: Sql,
     private readonly defaultVisibilityMs: number,
     private readonly onError: (e: unknown) => void,
+    private readonly limited: LimitedQueues,
   ) {}
 
   add(c: Omit<PgConsumer, "closed">): PgConsumer {
@@ -119,10 +120,14 @@ export class Dispatcher {
         }
         let claimed;
         try {
-          claimed = await claimJobs(this.sql, {
-            queues: group[0]!.queues,
-            slots: slots.map((c) => ({ workerId: c.workerId, visibilityTimeoutMs: c.visibilityTimeoutMs ?? this.defaultVisibilityMs })),
-          });
+          claimed = await claim(
+            this.sql,
+            {
+              queues: group[0]!.queues,
+              slots: slots.map((c) => ({ workerId: c.workerId, visibilityTimeoutMs: c.visibilityTimeoutMs ?? this.defaultVisibilityMs })),
+            },
+            this.limited,
+          );
         } catch (e) {
           if (!this.closed) this.onError(e);
           // The next wake-up (at the latest the maintenance pass) tries again.

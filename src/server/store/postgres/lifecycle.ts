@@ -4,7 +4,7 @@
  * now(), so servers with skewed clocks agree on leases and schedules.
  * Retry decisions are the memory store's pure functions (backoff.ts).
  */
-import type { Sql } from "postgres";
+import type { Sql, TransactionSql } from "postgres";
 import { ConflictError, NotFoundError } from "../../../model/errors.js";
 import type { JobError } from "../../../model/job.js";
 import type { JsonValue } from "../../../model/json.js";
@@ -34,10 +34,11 @@ export interface Claimed {
  * first (OJS: left to right), then highest priority, then oldest due,
  * and leases each to its slot's worker. SKIP LOCKED: servers claiming at once
  * take different rows instead of waiting on each other. Paused queues and
- * expired jobs are passed over. (row_number() lives in its own CTE because
+ * expired jobs are passed over, and so are rate-limited queues unless the
+ * caller holds the queue's rate row (rate-limits.ts). (row_number() lives in its own CTE because
  * PostgreSQL does not allow window functions beside FOR UPDATE.)
  */
-export async function claimJobs(sql: Sql, req: ClaimRequest): Promise<Claimed[]> {
+export async function claimJobs(sql: Sql | TransactionSql, req: ClaimRequest, includeRateLimited = false): Promise<Claimed[]> {
   if (req.slots.length === 0 || req.queues.length === 0) return [];
   const workers = req.slots.map((s) => s.workerId);
   const leases = req.slots.map((s) => s.visibilityTimeoutMs);
@@ -48,7 +49,7 @@ export async function claimJobs(sql: Sql, req: ClaimRequest): Promise<Claimed[]>
         AND state IN ('available', 'scheduled', 'retryable')
         AND run_at <= now()
         AND (expires_at IS NULL OR expires_at > now())
-        AND queue NOT IN (SELECT name FROM ojs_queues WHERE paused)
+        AND queue NOT IN (SELECT name FROM ojs_queues WHERE paused OR (rate_per_sec IS NOT NULL AND NOT ${includeRateLimited}::boolean))
       ORDER BY array_position(${req.queues as string[]}::text[], queue), priority DESC, run_at, id
       LIMIT ${req.slots.length}
       FOR UPDATE SKIP LOCKED

@@ -14,11 +14,12 @@ import { fireDueCron, registerCron, removeCron, type PgCronRegistration } from "
 import { Dispatcher, type PgConsumer } from "./dispatcher.js";
 import { enqueueJobs, type EnqueueOutcome } from "./enqueue.js";
 import { AckBatcher } from "./ack-batcher.js";
-import { cancelJob, claimJobs, getJob, heartbeatJobs, nackJob, pruneFinished, reapExpired, type HeartbeatResult, type NackOptions } from "./lifecycle.js";
+import { cancelJob, getJob, heartbeatJobs, nackJob, pruneFinished, reapExpired, type HeartbeatResult, type NackOptions } from "./lifecycle.js";
 import type { PgJob } from "./rows.js";
 import { migrate } from "./schema.js";
 import { pauseQueue, queueCounts, resumeQueue, type PgQueueSummary } from "./queues.js";
 import { PgWorkflows } from "./workflows.js";
+import { claim, LimitedQueues, queueRate, setQueueRate } from "./rate-limits.js";
 
 const FINISHED: ReadonlySet<string> = new Set(["completed", "cancelled", "discarded"]);
 
@@ -56,6 +57,8 @@ export class PgJobStore {
   private lastPrune = 0;
   private readonly dispatcher: Dispatcher;
   private readonly acks: AckBatcher;
+  /** Which queues have a rate limit (rate-limits.ts); refreshed by the maintenance pass. */
+  private readonly limited = new LimitedQueues();
   /** Chains, groups and batches, kept in the database (workflows.ts). */
   readonly workflows: PgWorkflows;
   private timer: NodeJS.Timeout | undefined;
@@ -67,7 +70,7 @@ export class PgJobStore {
     readonly sql: Sql,
     private readonly opts: Required<Omit<PgStoreOptions, "maxConnections">>,
   ) {
-    this.dispatcher = new Dispatcher(sql, opts.visibilityTimeoutMs, opts.onError);
+    this.dispatcher = new Dispatcher(sql, opts.visibilityTimeoutMs, opts.onError, this.limited);
     this.acks = new AckBatcher(sql);
     this.workflows = new PgWorkflows(sql, () => this.dispatcher.wake());
   }
@@ -96,6 +99,7 @@ export class PgJobStore {
       store.dispatcher.wake();
     });
     store.unlisten = listener.unlisten;
+    await store.limited.refresh(sql);
     store.timer = setInterval(() => void store.maintain(), store.opts.maintenanceIntervalMs);
     store.timer.unref();
     return store;
@@ -117,7 +121,7 @@ export class PgJobStore {
   async fetch(req: { queues: readonly string[]; count?: number; workerId?: string; visibilityTimeoutMs?: number }): Promise<PgJob[]> {
     const n = Math.max(1, Math.min(req.count ?? 1, 1000));
     const slot = { workerId: req.workerId ?? "anonymous", visibilityTimeoutMs: req.visibilityTimeoutMs ?? this.opts.visibilityTimeoutMs };
-    const claimed = await claimJobs(this.sql, { queues: req.queues, slots: Array.from({ length: n }, () => slot) });
+    const claimed = await claim(this.sql, { queues: req.queues, slots: Array.from({ length: n }, () => slot) }, this.limited);
     return claimed.map((c) => c.job);
   }
 
@@ -182,6 +186,16 @@ export class PgJobStore {
     this.dispatcher.wake();
   }
 
+  /** A queue's limit of claims per second over all servers (0 removes it). */
+  async setQueueRate(name: string, perSecond: number): Promise<void> {
+    await setQueueRate(this.sql, name, perSecond, this.limited);
+    this.dispatcher.wake();
+  }
+
+  queueRate(name: string): Promise<number | undefined> {
+    return queueRate(this.sql, name);
+  }
+
   queueSummary(name: string): Promise<PgQueueSummary> {
     return queueCounts(this.sql, name);
   }
@@ -199,6 +213,7 @@ export class PgJobStore {
     if (this.maintaining || this.closing) return;
     this.maintaining = true;
     try {
+      await this.limited.refresh(this.sql);
       const reaped = await reapExpired(this.sql);
       this.stats.reclaimed += reaped.reclaimed;
       if (reaped.queues.length) await this.sql`SELECT pg_notify('ojs_jobs', ${reaped.queues.join(",")})`;

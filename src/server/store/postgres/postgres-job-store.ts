@@ -102,7 +102,7 @@ export class PostgresJobStore implements JobStore {
 
   async queueSummary(name: string): Promise<QueueSummary> {
     const s = await this.pg.queueSummary(name);
-    const [q] = await this.pg.sql<{ created_at: Date }[]>`SELECT created_at FROM ojs_queues WHERE name = ${name}`;
+    const [q] = await this.pg.sql<{ created_at: Date; rate_per_sec: number | null }[]>`SELECT created_at, rate_per_sec FROM ojs_queues WHERE name = ${name}`;
     const backpressure = await backpressureOf(this.pg.sql, name);
     return {
       name,
@@ -112,7 +112,7 @@ export class PostgresJobStore implements JobStore {
       dead: s.dead,
       depth: depthOf({ counts: s.counts }),
       backpressure,
-      rateLimitPerSecond: undefined,
+      rateLimitPerSecond: q?.rate_per_sec ?? undefined,
       lastHour: { completed: 0, failed: 0, avgDurationMs: 0, avgWaitMs: 0, throughputPerSecond: 0 },
     };
   }
@@ -127,8 +127,8 @@ export class PostgresJobStore implements JobStore {
   }
 
   async queueSettings(name: string): Promise<QueueSettings | undefined> {
-    const [q] = await this.pg.sql<{ paused: boolean }[]>`SELECT paused FROM ojs_queues WHERE name = ${name}`;
-    return q ? { paused: q.paused, rateLimitPerSecond: undefined, backpressure: await backpressureOf(this.pg.sql, name) } : undefined;
+    const [q] = await this.pg.sql<{ paused: boolean; rate_per_sec: number | null }[]>`SELECT paused, rate_per_sec FROM ojs_queues WHERE name = ${name}`;
+    return q ? { paused: q.paused, rateLimitPerSecond: q.rate_per_sec ?? undefined, backpressure: await backpressureOf(this.pg.sql, name) } : undefined;
   }
 
   async countByState(queue?: string): Promise<StateCounts> {
@@ -284,7 +284,7 @@ export class PostgresJobStore implements JobStore {
   }
 
   async configureQueue(name: string, cfg: QueueConfig): Promise<QueueSummary> {
-    if (cfg.rateLimitPerSecond !== undefined) throw unsupported("a queue rate limit");
+    if (cfg.rateLimitPerSecond !== undefined) await this.pg.setQueueRate(name, cfg.rateLimitPerSecond);
     if (cfg.backpressure !== undefined) await setBackpressure(this.pg.sql, name, cfg.backpressure);
     if (cfg.paused === true) return this.pauseQueue(name);
     if (cfg.paused === false) return this.resumeQueue(name);
