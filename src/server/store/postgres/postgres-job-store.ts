@@ -3,10 +3,9 @@
  * adapters call when the server runs with `store: "postgres://..."`. The work
  * is PgJobStore's; this layer turns its answers into JobRecords, keeps the
  * per-server parts (stream consumers and the credit their settled jobs give
- * back, the worker registry) and refuses what the PostgreSQL store does not
- * support yet with `unimplemented` errors naming it, never a wrong answer.
+ * back, the worker registry). Workflows are the store's own (workflows.ts).
  */
-import { NotFoundError, UnimplementedError } from "../../../model/errors.js";
+import { NotFoundError } from "../../../model/errors.js";
 import type { EventFilter, OjsEvent } from "../../../model/events.js";
 import type { JobError, JobState, NormalizedJobRequest } from "../../../model/job.js";
 import type { JsonValue } from "../../../model/json.js";
@@ -29,10 +28,6 @@ import type { JobRow } from "./rows.js";
 import { fromRow } from "./rows.js";
 import { LocalWorkers } from "./workers.js";
 import type { WorkflowService } from "../workflow-service.js";
-
-function unsupported(what: string): UnimplementedError {
-  return new UnimplementedError(`unsupported: ${what} is not yet supported by the PostgreSQL store`);
-}
 
 interface Delivered {
   consumer: Consumer;
