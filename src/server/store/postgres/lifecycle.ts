@@ -53,6 +53,10 @@ export async function claimJobs(sql: Sql | TransactionSql, req: ClaimRequest, in
       ORDER BY array_position(${req.queues as string[]}::text[], queue), priority DESC, run_at, id
       LIMIT ${req.slots.length}
       FOR UPDATE SKIP LOCKED
+    ), at AS (
+      -- Inside a longer transaction (a rate-limited claim waited for its queue's lock) the claim's
+      -- time is the clock's, not the transaction's start: the lease and started_at begin now.
+      SELECT CASE WHEN ${includeRateLimited}::boolean THEN clock_timestamp() ELSE now() END AS t
     ), numbered AS (
       SELECT id, row_number() OVER (ORDER BY array_position(${req.queues as string[]}::text[], queue), priority DESC, run_at, id) AS rn FROM locked
     )
@@ -60,10 +64,10 @@ export async function claimJobs(sql: Sql | TransactionSql, req: ClaimRequest, in
       state = 'active',
       attempt = j.attempt + 1,
       worker_id = (${workers}::text[])[numbered.rn],
-      started_at = now(),
+      started_at = at.t,
       progress = NULL,
-      lease_deadline = now() + make_interval(secs => coalesce((j.job->>'visibilityTimeout')::double precision, (${leases}::double precision[])[numbered.rn]) / 1000.0)
-    FROM numbered WHERE j.id = numbered.id
+      lease_deadline = at.t + make_interval(secs => coalesce((j.job->>'visibilityTimeout')::double precision, (${leases}::double precision[])[numbered.rn]) / 1000.0)
+    FROM numbered, at WHERE j.id = numbered.id
     RETURNING j.*, numbered.rn`;
   return rows.map((r) => ({ slot: Number(r.rn) - 1, job: fromRow(r) })).sort((a, b) => a.slot - b.slot);
 }

@@ -88,7 +88,7 @@ export async function claim(sql: Sql, req: ClaimRequest, limited: LimitedQueues)
       if (n <= 0) continue;
       const got = await claimJobs(tx, { queues: [queue], slots: req.slots.slice(from, from + n) }, allowed.record !== undefined);
       for (const c of got) out.push({ slot: c.slot + from, job: c.job });
-      if (allowed.record && got.length) await allowed.record(got.length);
+      if (allowed.record && got.length) await allowed.record(got);
     }
     return out;
   });
@@ -96,22 +96,24 @@ export async function claim(sql: Sql, req: ClaimRequest, limited: LimitedQueues)
 
 /**
  * How many claims the queue's window allows now, under the lock of its rate
- * row, and how to record the ones made. A queue whose limit was removed
- * meanwhile allows any number (record undefined: claimed as an unlimited queue).
+ * row, and how to record the ones made (their started_at, the claim's own
+ * clock). A queue whose limit was removed meanwhile allows any number (record
+ * undefined: claimed as an unlimited queue).
  */
-async function allowance(tx: TransactionSql, queue: string): Promise<{ n: number; record: ((k: number) => Promise<void>) | undefined }> {
-  const [row] = await tx<{ starts: Date[]; limit: number | null; now: Date }[]>`
-    SELECT r.starts, q.rate_per_sec AS limit, clock_timestamp() AS now
+async function allowance(tx: TransactionSql, queue: string): Promise<{ n: number; record: ((claimed: readonly Claimed[]) => Promise<void>) | undefined }> {
+  const [row] = await tx<{ starts: Date[]; limit: number | null }[]>`
+    SELECT r.starts, q.rate_per_sec AS limit
     FROM ojs_queue_rates r JOIN ojs_queues q ON q.name = r.queue
     WHERE r.queue = ${queue} FOR UPDATE OF r`;
   if (!row || row.limit === null) return { n: Number.MAX_SAFE_INTEGER, record: undefined };
+  // The clock once the lock is held (a statement of its own: the locking one may have read it before waiting).
+  const now = (await tx<{ now: Date }[]>`SELECT clock_timestamp() AS now`)[0]!.now;
   const limit = row.limit;
-  const now = row.now.getTime();
-  const recent = row.starts.filter((s) => s.getTime() > now - WINDOW_MS);
+  const recent = row.starts.filter((s) => s.getTime() > now.getTime() - WINDOW_MS);
   return {
     n: Math.max(0, limit - recent.length),
-    record: async (k) => {
-      const starts = [...recent, ...Array.from({ length: k }, () => row.now)].slice(-limit);
+    record: async (claimed) => {
+      const starts = [...recent, ...claimed.map((c) => c.job.job.startedAt ?? now)].slice(-limit);
       await tx`UPDATE ojs_queue_rates SET starts = ${starts.map((d) => d.toISOString())}::text[]::timestamptz[] WHERE queue = ${queue}`;
     },
   };
