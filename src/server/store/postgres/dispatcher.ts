@@ -10,17 +10,13 @@
 import type { Sql } from "postgres";
 import { claim, type LimitedQueues } from "./rate-limits.js";
 import type { PgJob } from "./rows.js";
+import type { Consumer } from "../records.js";
 
-export interface PgConsumer {
-  readonly queues: readonly string[];
-  readonly workerId: string;
-  /** How many more jobs may be pushed before some are settled. */
-  credit: number;
-  readonly visibilityTimeoutMs: number | undefined;
+/** A stream consumer as the store's own Consumer (queues, worker, credit, lease, closed), handed PgJobs. */
+export interface PgConsumer extends Pick<Consumer, "queues" | "workerId" | "credit" | "visibilityTimeoutMs" | "closed"> {
   readonly deliver: (job: PgJob) => void;
   /** True while the consumer's worker is told to stop (quiet, terminate): it gets nothing. */
   readonly held?: () => boolean;
-  closed: boolean;
 }
 
 /** At most this many jobs per claim statement: a bound on one wake-up's work. */

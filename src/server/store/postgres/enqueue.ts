@@ -12,11 +12,10 @@ import type { JsonObject, JsonValue } from "../../../model/json.js";
 import { uuidv7 } from "../../../model/uuid.js";
 import { mergeRetry, type EffectiveRetry } from "../backoff.js";
 import { blocks, uniqueKey } from "../unique.js";
-import { checkUniquePolicy } from "../policies.js";
+import { newJob } from "../policies.js";
+import { shownRetry } from "../records.js";
 import { fromRow, type JobRow, type PgJob } from "./rows.js";
 import { checkDepth, isBoundedRefusal } from "./depth.js";
-
-export const DEFAULT_QUEUE = "default";
 
 export interface BuiltJob {
   job: Job;
@@ -38,46 +37,10 @@ export interface EnqueueOutcome {
   deduplicated: boolean;
 }
 
-/** What the retry policy shows on the job, as the memory store shows it (store.ts shownRetry): no strategy field, no empty list. */
-function shownRetry(r: EffectiveRetry): NonNullable<Job["retry"]> {
-  const { nonRetryableErrors, backoffStrategy: _strategy, ...shown } = r;
-  const out: NonNullable<Job["retry"]> = { ...shown };
-  if (nonRetryableErrors.length) out.nonRetryableErrors = nonRetryableErrors;
-  return out;
-}
-
 export function buildJob(req: NormalizedJobRequest, extra: JsonObject | undefined, now: number): BuiltJob {
   if (req.rateLimit) throw new UnimplementedError("unsupported: per-job rate limits are not yet supported by the PostgreSQL store");
   const retry = mergeRetry(req.retry);
-  const created = new Date(now);
-  const job: Job = {
-    id: req.id ?? uuidv7(now),
-    type: req.type,
-    queue: req.queue ?? DEFAULT_QUEUE,
-    args: req.args,
-    meta: req.meta ?? {},
-    state: "available",
-    priority: req.priority ?? 0,
-    attempt: 0,
-    maxAttempts: retry.maxAttempts,
-    retry: shownRetry(retry),
-    errors: [],
-    createdAt: created,
-    enqueuedAt: created,
-    tags: req.tags ?? [],
-    specversion: "1.0",
-  };
-  if (req.unique) {
-    checkUniquePolicy(req.unique, req.args);
-    job.unique = req.unique;
-  }
-  if (req.timeout !== undefined) job.timeout = req.timeout;
-  if (req.visibilityTimeout !== undefined) job.visibilityTimeout = req.visibilityTimeout;
-  if (req.expiresAt) job.expiresAt = req.expiresAt;
-  if (req.scheduledAt) {
-    job.scheduledAt = req.scheduledAt;
-    if (req.scheduledAt.getTime() > now) job.state = "scheduled";
-  }
+  const job = newJob(req, req.id ?? uuidv7(now), { maxAttempts: retry.maxAttempts, shown: shownRetry(retry) }, now);
   return { job, retry, uniqueKey: req.unique ? uniqueKey(job, req.unique) : undefined, extra: extra && Object.keys(extra).length ? extra : undefined };
 }
 
