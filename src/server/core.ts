@@ -7,6 +7,7 @@ import { SchemaRegistry, type SchemaValidationMode } from "./store/schemas.js";
 import { Store, type StoreOptions } from "./store/store.js";
 import type { JobStore } from "./store/job-store.js";
 import { SyncJobStore } from "./store/sync-job-store.js";
+import { engineWorkflows, type WorkflowService } from "./store/workflow-service.js";
 import { Webhooks } from "./webhooks/webhooks.js";
 import { TenantLimits } from "./tenancy/limits.js";
 import type { WebhookDeliveryOptions } from "./webhooks/deliveries.js";
@@ -75,6 +76,7 @@ export class ServerCore {
    */
   jobs: JobStore;
   readonly cron: CronScheduler;
+  private engineWorkflows: WorkflowService | undefined;
   /** Webhook subscriptions and deliveries (src/server/webhooks). */
   readonly webhooks: Webhooks;
   readonly schemas = new SchemaRegistry();
@@ -111,6 +113,11 @@ export class ServerCore {
   readonly fastPath: boolean;
   /** gRPC requests received, by method path ("/ojs.v1.OJSService/Enqueue"): which methods clients use. */
   readonly grpcCalls = new Map<string, number>();
+
+  /** Workflows as the adapters use them: the job store's own (a database store), else the in-process engine. */
+  get workflows(): WorkflowService {
+    return this.jobs.workflows ?? (this.engineWorkflows ??= engineWorkflows(this.store.workflows));
+  }
 
   constructor(opts: CoreOptions = {}) {
     const { schemaValidation, limits, webhooks, fastPath, ...storeOpts } = opts;

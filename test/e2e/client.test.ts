@@ -228,7 +228,6 @@ describe.each(TRANSPORTS)("Client over %s", (transport) => {
   });
 
   describe("workflows", () => {
-    pgUnsupported("workflows are not yet supported by the PostgreSQL store (refused with unimplemented or not kept)");
     it("a chain runs step by step and passes results; both transports report the same workflow", async () => {
       const queue = uniqueQueue("wf");
       const wf = await client.workflow(chain("pipeline", [step("wf.a", [1], { queue }), step("wf.b", [2], { queue })]));

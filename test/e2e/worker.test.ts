@@ -208,8 +208,7 @@ describe.each(TRANSPORTS)("Worker over %s", (transport: TransportName) => {
     expect(order).toEqual(["stubborn:start", "stubborn:end", "next"]);
   });
 
-  it("workflow steps get the results of the steps they depend on in ctx.parentResults", async (t) => {
-    if (currentStore() === "postgres") t.skip("workflows are not yet supported by the PostgreSQL store (refused with unimplemented)");
+  it("workflow steps get the results of the steps they depend on in ctx.parentResults", async () => {
     const queue = uniqueQueue("wfw");
     const seen: unknown[] = [];
     start([queue], {}, (w) => {

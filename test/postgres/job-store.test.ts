@@ -72,9 +72,11 @@ describe("PostgresJobStore (the seam)", () => {
     await eventually(() => second.length === 2, 3000);
   });
 
-  it("refuses what it does not support with unimplemented, naming it", async () => {
+  it("refuses what it does not support with unimplemented, naming it; keeps a queue rate limit", async () => {
     const s = await open();
-    await expect(s.configureQueue("unsup", { rateLimitPerSecond: 5 })).rejects.toMatchObject({ code: "unimplemented" });
+    expect((await s.configureQueue("limited", { rateLimitPerSecond: 5 })).rateLimitPerSecond).toBe(5);
+    expect((await s.queueSettings("limited"))?.rateLimitPerSecond).toBe(5);
+    expect((await s.configureQueue("limited", { rateLimitPerSecond: 0 })).rateLimitPerSecond).toBeUndefined();
     await expect(s.submit({ type: "t", args: [], rateLimit: { key: "k", concurrency: 1 } as never })).rejects.toMatchObject({ code: "unimplemented" });
   });
 

@@ -124,7 +124,8 @@ export async function startPostgres(opts: { database?: string; /** fsync and syn
         `listen_addresses = '127.0.0.1'`,
         `unix_socket_directories = '${dir}'`,
         ...(opts.durable ? [] : ["fsync = off", "synchronous_commit = off", "full_page_writes = off"]),
-        "max_connections = 100",
+        // Room for the conformance run: up to 64 case servers at once, each with its pool and LISTEN connection.
+        "max_connections = 400",
         "shared_buffers = 32MB",
         "log_min_messages = warning",
         "",

@@ -301,7 +301,7 @@ export function grpcRoutes(core: ServerCore): (router: ConnectRouter) => void {
 
     // --- workflows ------------------------------------------------------------------------
 
-    createWorkflow: unary((req) => {
+    createWorkflow: unary(async (req) => {
       const t = now();
       const dag = dagFromProto(req, t);
       const steps = dag.steps.map((s, i) => {
@@ -314,12 +314,12 @@ export function grpcRoutes(core: ServerCore): (router: ConnectRouter) => void {
         }
       });
       admitWorkflow(core, steps);
-      return { workflow: workflowToProto(core.store.workflows.create(dag.name, "dag", steps)) };
+      return { workflow: workflowToProto((await core.workflows.create(dag.name, "dag", steps)).workflow) };
     }),
 
-    getWorkflow: unary((req) => ({ workflow: workflowToProto(core.store.workflows.get(req.workflowId)) })),
+    getWorkflow: unary(async (req) => ({ workflow: workflowToProto((await core.workflows.get(req.workflowId)).workflow) })),
 
-    cancelWorkflow: unary((req) => ({ workflow: workflowToProto(core.store.workflows.cancel(req.workflowId)) })),
+    cancelWorkflow: unary(async (req) => ({ workflow: workflowToProto((await core.workflows.cancel(req.workflowId)).workflow) })),
   };
 
   return (router) => {

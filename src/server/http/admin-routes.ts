@@ -182,35 +182,32 @@ export function registerAdminRoutes(core: ServerCore, router: HttpRouter): void 
 
   // --- workflows --------------------------------------------------------------------------
 
-  router.on("POST", "/ojs/v1/workflows", (req) => {
+  router.on("POST", "/ojs/v1/workflows", async (req) => {
     const body = objectBody(req);
     const t = now();
-    let w;
-    let kind: string;
+    let v;
     if (typeof body.type === "string" || !Array.isArray(body.steps)) {
       const def = definitionFromJson(body);
       const flat = flattenWorkflow(def, t);
-      kind = flat.kind;
       admitWorkflow(core, flat.steps);
-      w = core.store.workflows.create(flat.name, flat.kind, flat.steps);
+      v = await core.workflows.create(flat.name, flat.kind, flat.steps);
     } else {
       const dag = dagFromJson(body, t, core.limits);
-      kind = "dag";
       admitWorkflow(core, dag.steps);
-      w = core.store.workflows.create(dag.name, "dag", dag.steps);
+      v = await core.workflows.create(dag.name, "dag", dag.steps);
     }
-    return { status: 201, body: { workflow: workflowToJson(w, { kind }) }, headers: { location: `/ojs/v1/workflows/${w.id}` } };
+    return { status: 201, body: { workflow: workflowToJson(v.workflow, { kind: v.kind }) }, headers: { location: `/ojs/v1/workflows/${v.workflow.id}` } };
   });
-  router.on("GET", "/ojs/v1/workflows/:id", (req) => {
-    const w = core.store.workflows.get(req.params.id!);
-    return { status: 200, body: { workflow: workflowToJson(w, { kind: core.store.workflows.kindOf(w.id) }) } };
+  router.on("GET", "/ojs/v1/workflows/:id", async (req) => {
+    const v = await core.workflows.get(req.params.id!);
+    return { status: 200, body: { workflow: workflowToJson(v.workflow, { kind: v.kind }) } };
   });
-  router.on("DELETE", "/ojs/v1/workflows/:id", (req) => {
-    const w = core.store.workflows.cancel(req.params.id!);
-    return { status: 200, body: { workflow: workflowToJson(w, { kind: core.store.workflows.kindOf(w.id) }) } };
+  router.on("DELETE", "/ojs/v1/workflows/:id", async (req) => {
+    const v = await core.workflows.cancel(req.params.id!);
+    return { status: 200, body: { workflow: workflowToJson(v.workflow, { kind: v.kind }) } };
   });
-  router.on("GET", "/ojs/v1/workflows/:id/events", (req) => {
-    core.store.workflows.get(req.params.id!);
+  router.on("GET", "/ojs/v1/workflows/:id/events", async (req) => {
+    await core.workflows.get(req.params.id!);
     return sseStream(core, { ...eventFilter(req.query, requestTenant(core, req.raw)), workflowId: req.params.id! }, lastEventId(req));
   });
 

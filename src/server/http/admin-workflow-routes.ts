@@ -15,8 +15,7 @@ import type { HttpRouter } from "./router.js";
 const STATES: ReadonlySet<string> = new Set<WorkflowState>(["pending", "running", "completed", "failed", "cancelled"]);
 
 export function registerAdminWorkflowRoutes(core: ServerCore, router: HttpRouter): void {
-  const engine = core.store.workflows;
-  router.on("GET", "/ojs/v1/admin/workflows", (req) => {
+  router.on("GET", "/ojs/v1/admin/workflows", async (req) => {
     const state = req.query.get("state") || undefined;
     if (state !== undefined && !STATES.has(state))
       throw new ValidationError(`state: must be one of ${[...STATES].join(", ")}`, { issues: [{ path: "state", message: "must be a workflow state" }] });
@@ -27,7 +26,7 @@ export function registerAdminWorkflowRoutes(core: ServerCore, router: HttpRouter
     const page = num("page");
     const perPage = num("per_page");
     const p = pageOf({ ...(page !== undefined ? { page } : {}), ...(perPage !== undefined ? { perPage } : {}) });
-    const { items, total } = engine.list({ ...(state ? { state: state as WorkflowState } : {}), offset: (p.page - 1) * p.perPage, limit: p.perPage });
-    return { status: 200, body: pageToJson({ items, total, page: p.page, perPage: p.perPage }, (w) => workflowToJson(w, { kind: engine.kindOf(w.id) })) };
+    const { items, total } = await core.workflows.list({ ...(state ? { state: state as WorkflowState } : {}), offset: (p.page - 1) * p.perPage, limit: p.perPage });
+    return { status: 200, body: pageToJson({ items, total, page: p.page, perPage: p.perPage }, (v) => workflowToJson(v.workflow, { kind: v.kind })) };
   });
 }

@@ -3,15 +3,15 @@
  * policies (policies.ts decides), depth bounds, atomic batches, workflow steps.
  */
 import { DuplicateJobError } from "../../model/errors.js";
-import { TERMINAL_STATES, type Job, type NormalizedJobRequest } from "../../model/job.js";
+import { TERMINAL_STATES, type NormalizedJobRequest } from "../../model/job.js";
 import type { JsonObject } from "../../model/json.js";
 import { uuidv7 } from "../../model/uuid.js";
 import type { RateLimitPolicy } from "../../model/rate-limit.js";
 import { mergeRetry } from "./backoff.js";
 import { depthOf } from "./queue.js";
 import { uniqueKey } from "./unique.js";
-import { type JobRecord, type SubmitOptions, type SubmitResult, QueueFullError, shownRetry, DEFAULT_EFFECTIVE_RETRY, DEFAULT_SHOWN_RETRY, DEFAULT_QUEUE } from "./records.js";
-import { checkUniquePolicy, decideUnique, isWorkerDirective } from "./policies.js";
+import { type JobRecord, type SubmitOptions, type SubmitResult, QueueFullError, shownRetry, DEFAULT_EFFECTIVE_RETRY, DEFAULT_SHOWN_RETRY } from "./records.js";
+import { decideUnique, isWorkerDirective, newJob } from "./policies.js";
 import { StoreClaims } from "./claims.js";
 
 export abstract class StoreEnqueue extends StoreClaims {
@@ -84,35 +84,7 @@ export abstract class StoreEnqueue extends StoreClaims {
     // Most jobs carry no policy of their own: they share one frozen default instead of two fresh objects each.
     const retry = req.retry ? mergeRetry(req.retry) : DEFAULT_EFFECTIVE_RETRY;
     const jobRetry = req.retry ? shownRetry(retry) : DEFAULT_SHOWN_RETRY;
-    const created = new Date(now);
-    const job: Job = {
-      id,
-      type: req.type,
-      queue: req.queue ?? DEFAULT_QUEUE,
-      args: req.args,
-      meta: req.meta ?? {},
-      state: "available",
-      priority: req.priority ?? 0,
-      attempt: 0,
-      maxAttempts: retry.maxAttempts,
-      retry: jobRetry,
-      errors: [],
-      createdAt: created,
-      enqueuedAt: created,
-      tags: req.tags ?? [],
-      specversion: "1.0",
-    };
-    if (req.unique) {
-      checkUniquePolicy(req.unique, req.args);
-      job.unique = req.unique;
-    }
-    if (req.timeout !== undefined) job.timeout = req.timeout;
-    if (req.visibilityTimeout !== undefined) job.visibilityTimeout = req.visibilityTimeout;
-    if (req.expiresAt) job.expiresAt = req.expiresAt;
-    if (req.scheduledAt) {
-      job.scheduledAt = req.scheduledAt;
-      if (req.scheduledAt.getTime() > now) job.state = "scheduled";
-    }
+    const job = newJob(req, id, { maxAttempts: retry.maxAttempts, shown: jobRetry }, now);
     const rec: JobRecord = {
       id,
       job,

@@ -41,6 +41,7 @@ import type { EventFilter, OjsEvent } from "../../model/events.js";
 import type { WorkerDirective } from "../../model/system.js";
 import type { NormalizedJobRequest } from "../../model/job.js";
 import type { Backpressure, MinuteCounts, StateCounts } from "./queue.js";
+import type { WorkflowService } from "./workflow-service.js";
 import type {
   Consumer,
   FetchRequest,
@@ -139,6 +140,8 @@ export interface JobReads {
 export interface JobStore extends JobReads {
   /** What the manifest and health report as the backend: "memory", "journal", "postgres"... */
   readonly kind: string;
+  /** Workflows kept by the store itself (a database store); absent: the in-process engine runs them (ServerCore.workflows). */
+  readonly workflows?: WorkflowService;
 
   /**
    * Stores one validated job: scheduled when it has a future `scheduledAt`,

@@ -4,12 +4,50 @@
  * a database one) decides the same way. docs/stores.md lists them.
  */
 import { ValidationError } from "../../model/errors.js";
-import type { JobError, JobState, NormalizedJobRequest, UniquePolicy } from "../../model/job.js";
+import type { Job, JobError, JobState, NormalizedJobRequest, UniquePolicy } from "../../model/job.js";
 import { isJsonObject, type JsonObject, type JsonValue } from "../../model/json.js";
 import type { WorkerDirective } from "../../model/system.js";
 import { isNonRetryable, retryDelayMs, type EffectiveRetry } from "./backoff.js";
-import type { NackOptions, WorkerInfo } from "./records.js";
+import { DEFAULT_QUEUE, type NackOptions, type WorkerInfo } from "./records.js";
 import { blocks } from "./unique.js";
+
+/**
+ * A job as enqueued, before any store keeps it: available, or scheduled when
+ * its time is still ahead; the unique policy checked against its args. Every
+ * store builds its jobs here, so they show the same fields.
+ */
+export function newJob(req: NormalizedJobRequest, id: string, retry: { maxAttempts: number; shown: NonNullable<Job["retry"]> }, now: number): Job {
+  const created = new Date(now);
+  const job: Job = {
+    id,
+    type: req.type,
+    queue: req.queue ?? DEFAULT_QUEUE,
+    args: req.args,
+    meta: req.meta ?? {},
+    state: "available",
+    priority: req.priority ?? 0,
+    attempt: 0,
+    maxAttempts: retry.maxAttempts,
+    retry: retry.shown,
+    errors: [],
+    createdAt: created,
+    enqueuedAt: created,
+    tags: req.tags ?? [],
+    specversion: "1.0",
+  };
+  if (req.unique) {
+    checkUniquePolicy(req.unique, req.args);
+    job.unique = req.unique;
+  }
+  if (req.timeout !== undefined) job.timeout = req.timeout;
+  if (req.visibilityTimeout !== undefined) job.visibilityTimeout = req.visibilityTimeout;
+  if (req.expiresAt) job.expiresAt = req.expiresAt;
+  if (req.scheduledAt) {
+    job.scheduledAt = req.scheduledAt;
+    if (req.scheduledAt.getTime() > now) job.state = "scheduled";
+  }
+  return job;
+}
 
 /** UQ §2.2: what the schema cannot check because it depends on the job. */
 export function checkUniquePolicy(u: NonNullable<NormalizedJobRequest["unique"]>, args: JsonValue[]): void {

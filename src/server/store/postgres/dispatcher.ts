@@ -8,19 +8,15 @@
  * catches scheduled and retry times coming due (NOTIFY cannot announce those).
  */
 import type { Sql } from "postgres";
-import { claimJobs } from "./lifecycle.js";
+import { claim, type LimitedQueues } from "./rate-limits.js";
 import type { PgJob } from "./rows.js";
+import type { Consumer } from "../records.js";
 
-export interface PgConsumer {
-  readonly queues: readonly string[];
-  readonly workerId: string;
-  /** How many more jobs may be pushed before some are settled. */
-  credit: number;
-  readonly visibilityTimeoutMs: number | undefined;
+/** A stream consumer as the store's own Consumer (queues, worker, credit, lease, closed), handed PgJobs. */
+export interface PgConsumer extends Pick<Consumer, "queues" | "workerId" | "credit" | "visibilityTimeoutMs" | "closed"> {
   readonly deliver: (job: PgJob) => void;
   /** True while the consumer's worker is told to stop (quiet, terminate): it gets nothing. */
   readonly held?: () => boolean;
-  closed: boolean;
 }
 
 /** At most this many jobs per claim statement: a bound on one wake-up's work. */
@@ -36,6 +32,7 @@ export class Dispatcher {
     private readonly sql: Sql,
     private readonly defaultVisibilityMs: number,
     private readonly onError: (e: unknown) => void,
+    private readonly limited: LimitedQueues,
   ) {}
 
   add(c: Omit<PgConsumer, "closed">): PgConsumer {
@@ -119,10 +116,14 @@ export class Dispatcher {
         }
         let claimed;
         try {
-          claimed = await claimJobs(this.sql, {
-            queues: group[0]!.queues,
-            slots: slots.map((c) => ({ workerId: c.workerId, visibilityTimeoutMs: c.visibilityTimeoutMs ?? this.defaultVisibilityMs })),
-          });
+          claimed = await claim(
+            this.sql,
+            {
+              queues: group[0]!.queues,
+              slots: slots.map((c) => ({ workerId: c.workerId, visibilityTimeoutMs: c.visibilityTimeoutMs ?? this.defaultVisibilityMs })),
+            },
+            this.limited,
+          );
         } catch (e) {
           if (!this.closed) this.onError(e);
           // The next wake-up (at the latest the maintenance pass) tries again.

@@ -12,17 +12,18 @@ import type { JsonObject, JsonValue } from "../../../model/json.js";
 import { uuidv7 } from "../../../model/uuid.js";
 import { mergeRetry, type EffectiveRetry } from "../backoff.js";
 import { blocks, uniqueKey } from "../unique.js";
-import { checkUniquePolicy } from "../policies.js";
+import { newJob } from "../policies.js";
+import { shownRetry } from "../records.js";
 import { fromRow, type JobRow, type PgJob } from "./rows.js";
 import { checkDepth, isBoundedRefusal } from "./depth.js";
-
-export const DEFAULT_QUEUE = "default";
 
 export interface BuiltJob {
   job: Job;
   retry: EffectiveRetry;
   uniqueKey: string | undefined;
   extra: JsonObject | undefined;
+  /** The workflow step the job runs (workflows.ts); its workflow is job.workflowId. */
+  workflowStep?: string;
 }
 
 export interface EnqueueInput {
@@ -36,58 +37,28 @@ export interface EnqueueOutcome {
   deduplicated: boolean;
 }
 
-/** What the retry policy shows on the job, as the memory store shows it (store.ts shownRetry): no strategy field, no empty list. */
-function shownRetry(r: EffectiveRetry): NonNullable<Job["retry"]> {
-  const { nonRetryableErrors, backoffStrategy: _strategy, ...shown } = r;
-  const out: NonNullable<Job["retry"]> = { ...shown };
-  if (nonRetryableErrors.length) out.nonRetryableErrors = nonRetryableErrors;
-  return out;
-}
-
 export function buildJob(req: NormalizedJobRequest, extra: JsonObject | undefined, now: number): BuiltJob {
   if (req.rateLimit) throw new UnimplementedError("unsupported: per-job rate limits are not yet supported by the PostgreSQL store");
   const retry = mergeRetry(req.retry);
-  const created = new Date(now);
-  const job: Job = {
-    id: req.id ?? uuidv7(now),
-    type: req.type,
-    queue: req.queue ?? DEFAULT_QUEUE,
-    args: req.args,
-    meta: req.meta ?? {},
-    state: "available",
-    priority: req.priority ?? 0,
-    attempt: 0,
-    maxAttempts: retry.maxAttempts,
-    retry: shownRetry(retry),
-    errors: [],
-    createdAt: created,
-    enqueuedAt: created,
-    tags: req.tags ?? [],
-    specversion: "1.0",
-  };
-  if (req.unique) {
-    checkUniquePolicy(req.unique, req.args);
-    job.unique = req.unique;
-  }
-  if (req.timeout !== undefined) job.timeout = req.timeout;
-  if (req.visibilityTimeout !== undefined) job.visibilityTimeout = req.visibilityTimeout;
-  if (req.expiresAt) job.expiresAt = req.expiresAt;
-  if (req.scheduledAt) {
-    job.scheduledAt = req.scheduledAt;
-    if (req.scheduledAt.getTime() > now) job.state = "scheduled";
-  }
+  const job = newJob(req, req.id ?? uuidv7(now), { maxAttempts: retry.maxAttempts, shown: shownRetry(retry) }, now);
   return { job, retry, uniqueKey: req.unique ? uniqueKey(job, req.unique) : undefined, extra: extra && Object.keys(extra).length ? extra : undefined };
 }
 
-/** Enqueues jobs in one transaction, all or nothing, in order. */
-export async function enqueueJobs(sql: Sql, inputs: readonly EnqueueInput[], now = Date.now()): Promise<EnqueueOutcome[]> {
-  const built = inputs.map(({ req, extra }) => buildJob(req, extra, now));
+/** The unique keys of a batch; two jobs of it with the same key is a DuplicateJobError. */
+function batchKeys(built: readonly BuiltJob[]): Set<string> {
   const keys = new Set<string>();
   for (const b of built) {
     if (!b.uniqueKey) continue;
     if (keys.has(b.uniqueKey)) throw new DuplicateJobError("two jobs of the batch have the same unique key", { details: { uniqueness_key: b.uniqueKey } });
     keys.add(b.uniqueKey);
   }
+  return keys;
+}
+
+/** Enqueues jobs in one transaction, all or nothing, in order. */
+export async function enqueueJobs(sql: Sql, inputs: readonly EnqueueInput[], now = Date.now()): Promise<EnqueueOutcome[]> {
+  const built = inputs.map(({ req, extra }) => buildJob(req, extra, now));
+  const keys = batchKeys(built);
   const queues = [...new Set(built.map((b) => b.job.queue))];
   // No unique keys and no bounded queue: one statement (its own transaction), one round trip: insert, register the queues, notify.
   // A bounded queue aborts it (ojs_refuse_bounded, depth.ts) and the locked path below runs instead.
@@ -107,34 +78,44 @@ export async function enqueueJobs(sql: Sql, inputs: readonly EnqueueInput[], now
       if (!isBoundedRefusal(e)) throw e;
     }
   }
-  return sql.begin(async (tx) => {
-    // Unique keys are locked in sorted order, so two batches never wait on each other in a cycle.
-    for (const k of [...keys].sort()) await tx`SELECT pg_advisory_xact_lock(hashtextextended(${k}, 0))`;
-    const out: EnqueueOutcome[] = [];
-    const toInsert: BuiltJob[] = [];
-    for (const b of built) {
-      const existing = b.uniqueKey ? await resolveUnique(tx, b) : undefined;
-      if (existing) {
-        out.push({ job: existing, deduplicated: true });
-        continue;
-      }
-      toInsert.push(b);
-      out.push({ job: undefined as unknown as PgJob, deduplicated: false });
+  return sql.begin((tx) => insertBuilt(tx, built));
+}
+
+/**
+ * Stores built jobs inside the caller's transaction (a batch, or the steps a
+ * workflow starts): unique keys locked and resolved, depth bounds checked,
+ * rows inserted, the queues registered and woken. All or nothing with the
+ * transaction.
+ */
+export async function insertBuilt(tx: TransactionSql, built: readonly BuiltJob[]): Promise<EnqueueOutcome[]> {
+  const keys = batchKeys(built);
+  const queues = [...new Set(built.map((b) => b.job.queue))];
+  // Unique keys are locked in sorted order, so two batches never wait on each other in a cycle.
+  for (const k of [...keys].sort()) await tx`SELECT pg_advisory_xact_lock(hashtextextended(${k}, 0))`;
+  const out: EnqueueOutcome[] = [];
+  const toInsert: BuiltJob[] = [];
+  for (const b of built) {
+    const existing = b.uniqueKey ? await resolveUnique(tx, b) : undefined;
+    if (existing) {
+      out.push({ job: existing, deduplicated: true });
+      continue;
     }
-    if (toInsert.length) {
-      const adding = new Map<string, number>();
-      for (const b of toInsert) adding.set(b.job.queue, (adding.get(b.job.queue) ?? 0) + 1);
-      await checkDepth(tx, adding);
-      const rows = toInsert.map(rowOf);
-      const inserted = await insertRows(tx`INSERT INTO ojs_jobs ${tx(rows)} RETURNING *`);
-      const byId = new Map(inserted.map((r) => [r.id, fromRow(r)]));
-      let i = 0;
-      for (const o of out) if (!o.deduplicated) o.job = byId.get(toInsert[i++]!.job.id)!;
-      await tx`INSERT INTO ojs_queues ${tx(queues.map((name) => ({ name })))} ON CONFLICT (name) DO NOTHING`;
-      await tx`SELECT pg_notify('ojs_jobs', ${queues.join(",")})`;
-    }
-    return out;
-  });
+    toInsert.push(b);
+    out.push({ job: undefined as unknown as PgJob, deduplicated: false });
+  }
+  if (toInsert.length) {
+    const adding = new Map<string, number>();
+    for (const b of toInsert) adding.set(b.job.queue, (adding.get(b.job.queue) ?? 0) + 1);
+    await checkDepth(tx, adding);
+    const rows = toInsert.map(rowOf);
+    const inserted = await insertRows(tx`INSERT INTO ojs_jobs ${tx(rows)} RETURNING *`);
+    const byId = new Map(inserted.map((r) => [r.id, fromRow(r)]));
+    let i = 0;
+    for (const o of out) if (!o.deduplicated) o.job = byId.get(toInsert[i++]!.job.id)!;
+    await tx`INSERT INTO ojs_queues ${tx(queues.map((name) => ({ name })))} ON CONFLICT (name) DO NOTHING`;
+    await tx`SELECT pg_notify('ojs_jobs', ${queues.join(",")})`;
+  }
+  return out;
 }
 
 /** Runs an insert of jobs; a client-chosen id that exists already is DuplicateJobError. */
@@ -167,6 +148,8 @@ function rowOf(b: BuiltJob): Record<string, unknown> {
     job: JSON.parse(JSON.stringify(j)) as JsonValue,
     retry: JSON.parse(JSON.stringify(b.retry)) as JsonValue,
     extra: b.extra ?? null,
+    workflow_id: j.workflowId ?? null,
+    workflow_step: b.workflowStep ?? null,
   };
 }
 

@@ -4,7 +4,7 @@
  * now(), so servers with skewed clocks agree on leases and schedules.
  * Retry decisions are the memory store's pure functions (backoff.ts).
  */
-import type { Sql } from "postgres";
+import type { PendingQuery, Row, Sql, TransactionSql } from "postgres";
 import { ConflictError, NotFoundError } from "../../../model/errors.js";
 import type { JobError } from "../../../model/job.js";
 import type { JsonValue } from "../../../model/json.js";
@@ -34,10 +34,11 @@ export interface Claimed {
  * first (OJS: left to right), then highest priority, then oldest due,
  * and leases each to its slot's worker. SKIP LOCKED: servers claiming at once
  * take different rows instead of waiting on each other. Paused queues and
- * expired jobs are passed over. (row_number() lives in its own CTE because
+ * expired jobs are passed over, and so are rate-limited queues unless the
+ * caller holds the queue's rate row (rate-limits.ts). (row_number() lives in its own CTE because
  * PostgreSQL does not allow window functions beside FOR UPDATE.)
  */
-export async function claimJobs(sql: Sql, req: ClaimRequest): Promise<Claimed[]> {
+export async function claimJobs(sql: Sql | TransactionSql, req: ClaimRequest, includeRateLimited = false): Promise<Claimed[]> {
   if (req.slots.length === 0 || req.queues.length === 0) return [];
   const workers = req.slots.map((s) => s.workerId);
   const leases = req.slots.map((s) => s.visibilityTimeoutMs);
@@ -48,10 +49,14 @@ export async function claimJobs(sql: Sql, req: ClaimRequest): Promise<Claimed[]>
         AND state IN ('available', 'scheduled', 'retryable')
         AND run_at <= now()
         AND (expires_at IS NULL OR expires_at > now())
-        AND queue NOT IN (SELECT name FROM ojs_queues WHERE paused)
+        AND queue NOT IN (SELECT name FROM ojs_queues WHERE paused OR (rate_per_sec IS NOT NULL AND NOT ${includeRateLimited}::boolean))
       ORDER BY array_position(${req.queues as string[]}::text[], queue), priority DESC, run_at, id
       LIMIT ${req.slots.length}
       FOR UPDATE SKIP LOCKED
+    ), at AS (
+      -- Inside a longer transaction (a rate-limited claim waited for its queue's lock) the claim's
+      -- time is the clock's, not the transaction's start: the lease and started_at begin now.
+      SELECT CASE WHEN ${includeRateLimited}::boolean THEN clock_timestamp() ELSE now() END AS t
     ), numbered AS (
       SELECT id, row_number() OVER (ORDER BY array_position(${req.queues as string[]}::text[], queue), priority DESC, run_at, id) AS rn FROM locked
     )
@@ -59,10 +64,10 @@ export async function claimJobs(sql: Sql, req: ClaimRequest): Promise<Claimed[]>
       state = 'active',
       attempt = j.attempt + 1,
       worker_id = (${workers}::text[])[numbered.rn],
-      started_at = now(),
+      started_at = at.t,
       progress = NULL,
-      lease_deadline = now() + make_interval(secs => coalesce((j.job->>'visibilityTimeout')::double precision, (${leases}::double precision[])[numbered.rn]) / 1000.0)
-    FROM numbered WHERE j.id = numbered.id
+      lease_deadline = at.t + make_interval(secs => coalesce((j.job->>'visibilityTimeout')::double precision, (${leases}::double precision[])[numbered.rn]) / 1000.0)
+    FROM numbered, at WHERE j.id = numbered.id
     RETURNING j.*, numbered.rn`;
   return rows.map((r) => ({ slot: Number(r.rn) - 1, job: fromRow(r) })).sort((a, b) => a.slot - b.slot);
 }
@@ -177,20 +182,12 @@ export async function cancelJob(sql: Sql, id: string): Promise<PgJob> {
  * the queues that got jobs back, for the caller to wake.
  */
 export async function reapExpired(sql: Sql, limit = 1000): Promise<{ reclaimed: number; discarded: number; queues: string[] }> {
-  const rows = await sql<{ queue: string; state: string }[]>`
-    WITH expired AS (
-      SELECT id FROM ojs_jobs WHERE state = 'active' AND lease_deadline < now()
-      ORDER BY lease_deadline LIMIT ${limit} FOR UPDATE SKIP LOCKED
-    )
-    UPDATE ojs_jobs j SET
-      state = CASE WHEN j.attempt >= j.max_attempts THEN 'discarded' ELSE 'available' END,
-      dead_letter = (j.attempt >= j.max_attempts AND j.retry->>'onExhaustion' = 'dead_letter'),
-      finished_at = CASE WHEN j.attempt >= j.max_attempts THEN now() ELSE NULL END,
-      run_at = now(), lease_deadline = NULL, worker_id = NULL,
-      job = jsonb_set(j.job, '{errors}', coalesce(j.job->'errors', '[]'::jsonb) || jsonb_build_array(jsonb_build_object(
-        'code', 'visibility_timeout', 'message', 'the lease ran out before the job was acknowledged', 'attempt', j.attempt, 'occurredAt', now())))
-    FROM expired WHERE j.id = expired.id
-    RETURNING j.queue, j.state`;
+  const rows = await failAttempts(
+    sql,
+    sql`SELECT id FROM ojs_jobs WHERE state = 'active' AND lease_deadline < now() ORDER BY lease_deadline LIMIT ${limit} FOR UPDATE SKIP LOCKED`,
+    "visibility_timeout",
+    "the lease ran out before the job was acknowledged",
+  );
   const expired = await sql<{ id: string }[]>`
     WITH gone AS (
       SELECT id FROM ojs_jobs WHERE state IN ('scheduled', 'available', 'retryable', 'pending') AND expires_at < now()
@@ -198,24 +195,36 @@ export async function reapExpired(sql: Sql, limit = 1000): Promise<{ reclaimed: 
     )
     UPDATE ojs_jobs j SET state = 'discarded', finished_at = now(), job = j.job || '{"expired": true}'::jsonb FROM gone WHERE j.id = gone.id RETURNING j.id`;
   // Execution timeout (job.timeout, ms): an attempt running past it has failed with "timeout", whatever its lease.
-  const timedOut = await sql<{ queue: string; state: string }[]>`
-    WITH over AS (
-      SELECT id FROM ojs_jobs
+  const timedOut = await failAttempts(
+    sql,
+    sql`SELECT id FROM ojs_jobs
       WHERE state = 'active' AND job ? 'timeout' AND started_at + make_interval(secs => (job->>'timeout')::double precision / 1000.0) < now()
-      LIMIT ${limit} FOR UPDATE SKIP LOCKED
-    )
+      LIMIT ${limit} FOR UPDATE SKIP LOCKED`,
+    "timeout",
+    "the attempt ran past the job's timeout",
+  );
+  rows.push(...timedOut);
+  const back = rows.filter((r) => r.state === "available");
+  return { reclaimed: back.length, discarded: rows.length - back.length + expired.length, queues: [...new Set(back.map((r) => r.queue))] };
+}
+
+/**
+ * The attempts of the active jobs `due` selects (ids, locked) failed with
+ * `code`: offered again while attempts remain, else discarded (a dead letter
+ * when the policy says so), the error on record.
+ */
+function failAttempts(sql: Sql, due: PendingQuery<Row[]>, code: string, message: string): Promise<Array<{ queue: string; state: string }>> {
+  return sql<{ queue: string; state: string }[]>`
+    WITH due AS (${due})
     UPDATE ojs_jobs j SET
       state = CASE WHEN j.attempt >= j.max_attempts THEN 'discarded' ELSE 'available' END,
       dead_letter = (j.attempt >= j.max_attempts AND j.retry->>'onExhaustion' = 'dead_letter'),
       finished_at = CASE WHEN j.attempt >= j.max_attempts THEN now() ELSE NULL END,
       run_at = now(), lease_deadline = NULL, worker_id = NULL,
       job = jsonb_set(j.job, '{errors}', coalesce(j.job->'errors', '[]'::jsonb) || jsonb_build_array(jsonb_build_object(
-        'code', 'timeout', 'message', 'the attempt ran past the job''s timeout', 'attempt', j.attempt, 'occurredAt', now())))
-    FROM over WHERE j.id = over.id
+        'code', ${code}::text, 'message', ${message}::text, 'attempt', j.attempt, 'occurredAt', now())))
+    FROM due WHERE j.id = due.id
     RETURNING j.queue, j.state`;
-  rows.push(...timedOut);
-  const back = rows.filter((r) => r.state === "available");
-  return { reclaimed: back.length, discarded: rows.length - back.length + expired.length, queues: [...new Set(back.map((r) => r.queue))] };
 }
 
 /**

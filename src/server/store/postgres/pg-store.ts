@@ -14,10 +14,14 @@ import { fireDueCron, registerCron, removeCron, type PgCronRegistration } from "
 import { Dispatcher, type PgConsumer } from "./dispatcher.js";
 import { enqueueJobs, type EnqueueOutcome } from "./enqueue.js";
 import { AckBatcher } from "./ack-batcher.js";
-import { cancelJob, claimJobs, getJob, heartbeatJobs, nackJob, pruneFinished, reapExpired, type HeartbeatResult, type NackOptions } from "./lifecycle.js";
+import { cancelJob, getJob, heartbeatJobs, nackJob, pruneFinished, reapExpired, type HeartbeatResult, type NackOptions } from "./lifecycle.js";
 import type { PgJob } from "./rows.js";
 import { migrate } from "./schema.js";
 import { pauseQueue, queueCounts, resumeQueue, type PgQueueSummary } from "./queues.js";
+import { PgWorkflows } from "./workflows.js";
+import { claim, LimitedQueues, queueRate, setQueueRate } from "./rate-limits.js";
+
+const FINISHED: ReadonlySet<string> = new Set(["completed", "cancelled", "discarded"]);
 
 export interface PgStoreOptions {
   /** Connections in this server's pool. Default 10. */
@@ -44,13 +48,19 @@ export interface PgStats {
   pruned: number;
   cronFired: number;
   notifications: number;
+  /** Workflows moved on by the maintenance pass (a finished step nobody settled: a crash, the reaper). */
+  workflowsSettled: number;
 }
 
 export class PgJobStore {
-  readonly stats: PgStats = { reclaimed: 0, pruned: 0, cronFired: 0, notifications: 0 };
+  readonly stats: PgStats = { reclaimed: 0, pruned: 0, cronFired: 0, notifications: 0, workflowsSettled: 0 };
   private lastPrune = 0;
   private readonly dispatcher: Dispatcher;
   private readonly acks: AckBatcher;
+  /** Which queues have a rate limit (rate-limits.ts); refreshed by the maintenance pass. */
+  private readonly limited = new LimitedQueues();
+  /** Chains, groups and batches, kept in the database (workflows.ts). */
+  readonly workflows: PgWorkflows;
   private timer: NodeJS.Timeout | undefined;
   private maintaining = false;
   private unlisten: (() => Promise<void>) | undefined;
@@ -60,8 +70,9 @@ export class PgJobStore {
     readonly sql: Sql,
     private readonly opts: Required<Omit<PgStoreOptions, "maxConnections">>,
   ) {
-    this.dispatcher = new Dispatcher(sql, opts.visibilityTimeoutMs, opts.onError);
+    this.dispatcher = new Dispatcher(sql, opts.visibilityTimeoutMs, opts.onError, this.limited);
     this.acks = new AckBatcher(sql);
+    this.workflows = new PgWorkflows(sql, () => this.dispatcher.wake());
   }
 
   static async open(url: string, options: PgStoreOptions = {}): Promise<PgJobStore> {
@@ -88,6 +99,7 @@ export class PgJobStore {
       store.dispatcher.wake();
     });
     store.unlisten = listener.unlisten;
+    await store.limited.refresh(sql);
     store.timer = setInterval(() => void store.maintain(), store.opts.maintenanceIntervalMs);
     store.timer.unref();
     return store;
@@ -109,7 +121,7 @@ export class PgJobStore {
   async fetch(req: { queues: readonly string[]; count?: number; workerId?: string; visibilityTimeoutMs?: number }): Promise<PgJob[]> {
     const n = Math.max(1, Math.min(req.count ?? 1, 1000));
     const slot = { workerId: req.workerId ?? "anonymous", visibilityTimeoutMs: req.visibilityTimeoutMs ?? this.opts.visibilityTimeoutMs };
-    const claimed = await claimJobs(this.sql, { queues: req.queues, slots: Array.from({ length: n }, () => slot) });
+    const claimed = await claim(this.sql, { queues: req.queues, slots: Array.from({ length: n }, () => slot) }, this.limited);
     return claimed.map((c) => c.job);
   }
 
@@ -117,13 +129,25 @@ export class PgJobStore {
     return getJob(this.sql, id);
   }
 
-  ack(id: string, result: JsonValue | undefined, workerId?: string): Promise<PgJob> {
-    return this.acks.ack(id, result, workerId);
+  async ack(id: string, result: JsonValue | undefined, workerId?: string): Promise<PgJob> {
+    return this.settled(await this.acks.ack(id, result, workerId));
   }
 
   async nack(id: string, error: JobError, workerId?: string, opts: NackOptions = {}): Promise<PgJob> {
     const job = await nackJob(this.sql, id, error, workerId, opts);
     if (job.job.state === "available") this.dispatcher.wake();
+    return this.settled(job);
+  }
+
+  /**
+   * A job of a workflow step finished: its workflow moves on before the
+   * caller is answered, so the next steps are there when the worker asks.
+   * Should that fail, the job's outcome is committed and the maintenance pass
+   * moves the workflow on instead (workflows.ts).
+   */
+  private async settled(job: PgJob): Promise<PgJob> {
+    if (job.workflowStep === undefined || !job.job.workflowId || !FINISHED.has(job.job.state)) return job;
+    await this.workflows.settle([job.job.workflowId]).catch((e: unknown) => this.opts.onError(e));
     return job;
   }
 
@@ -131,8 +155,8 @@ export class PgJobStore {
     return heartbeatJobs(this.sql, workerId, jobIds, visibilityTimeoutMs ?? this.opts.visibilityTimeoutMs);
   }
 
-  cancel(id: string): Promise<PgJob> {
-    return cancelJob(this.sql, id);
+  async cancel(id: string): Promise<PgJob> {
+    return this.settled(await cancelJob(this.sql, id));
   }
 
   /** A stream consumer: jobs are pushed to `deliver` while it has credit; grant() more as jobs settle. */
@@ -162,6 +186,16 @@ export class PgJobStore {
     this.dispatcher.wake();
   }
 
+  /** A queue's limit of claims per second over all servers (0 removes it). */
+  async setQueueRate(name: string, perSecond: number): Promise<void> {
+    await setQueueRate(this.sql, name, perSecond, this.limited);
+    this.dispatcher.wake();
+  }
+
+  queueRate(name: string): Promise<number | undefined> {
+    return queueRate(this.sql, name);
+  }
+
   queueSummary(name: string): Promise<PgQueueSummary> {
     return queueCounts(this.sql, name);
   }
@@ -179,14 +213,17 @@ export class PgJobStore {
     if (this.maintaining || this.closing) return;
     this.maintaining = true;
     try {
+      await this.limited.refresh(this.sql);
       const reaped = await reapExpired(this.sql);
       this.stats.reclaimed += reaped.reclaimed;
       if (reaped.queues.length) await this.sql`SELECT pg_notify('ojs_jobs', ${reaped.queues.join(",")})`;
       this.stats.cronFired += (await fireDueCron(this.sql)).length;
+      this.stats.workflowsSettled += await this.workflows.settleStray();
       // Retention runs at most once a second: it is bookkeeping, not latency.
       if (Date.now() - this.lastPrune >= 1000) {
         this.lastPrune = Date.now();
         this.stats.pruned += await pruneFinished(this.sql, this.opts.finishedRetentionMs);
+        await this.workflows.prune(this.opts.finishedRetentionMs);
       }
       if (this.dispatcher.size > 0) this.dispatcher.wake();
     } catch (e) {

@@ -3,10 +3,9 @@
  * adapters call when the server runs with `store: "postgres://..."`. The work
  * is PgJobStore's; this layer turns its answers into JobRecords, keeps the
  * per-server parts (stream consumers and the credit their settled jobs give
- * back, the worker registry) and refuses what the PostgreSQL store does not
- * support yet with `unimplemented` errors naming it, never a wrong answer.
+ * back, the worker registry). Workflows are the store's own (workflows.ts).
  */
-import { NotFoundError, UnimplementedError } from "../../../model/errors.js";
+import { NotFoundError } from "../../../model/errors.js";
 import type { EventFilter, OjsEvent } from "../../../model/events.js";
 import type { JobError, JobState, NormalizedJobRequest } from "../../../model/job.js";
 import type { JsonValue } from "../../../model/json.js";
@@ -28,10 +27,7 @@ import { SchemaMirror } from "./schema-mirror.js";
 import type { JobRow } from "./rows.js";
 import { fromRow } from "./rows.js";
 import { LocalWorkers } from "./workers.js";
-
-function unsupported(what: string): UnimplementedError {
-  return new UnimplementedError(`unsupported: ${what} is not yet supported by the PostgreSQL store`);
-}
+import type { WorkflowService } from "../workflow-service.js";
 
 interface Delivered {
   consumer: Consumer;
@@ -40,6 +36,10 @@ interface Delivered {
 
 export class PostgresJobStore implements JobStore {
   readonly kind = "postgres";
+  /** Workflows live in the database (workflows.ts), not in the in-process engine. */
+  get workflows(): WorkflowService {
+    return this.pg.workflows;
+  }
   private readonly workers = new LocalWorkers();
   private readonly pgConsumers = new WeakMap<Consumer, PgConsumer>();
   private readonly streamOf = new Map<string, Consumer>();
@@ -97,7 +97,7 @@ export class PostgresJobStore implements JobStore {
 
   async queueSummary(name: string): Promise<QueueSummary> {
     const s = await this.pg.queueSummary(name);
-    const [q] = await this.pg.sql<{ created_at: Date }[]>`SELECT created_at FROM ojs_queues WHERE name = ${name}`;
+    const [q] = await this.pg.sql<{ created_at: Date; rate_per_sec: number | null }[]>`SELECT created_at, rate_per_sec FROM ojs_queues WHERE name = ${name}`;
     const backpressure = await backpressureOf(this.pg.sql, name);
     return {
       name,
@@ -107,7 +107,7 @@ export class PostgresJobStore implements JobStore {
       dead: s.dead,
       depth: depthOf({ counts: s.counts }),
       backpressure,
-      rateLimitPerSecond: undefined,
+      rateLimitPerSecond: q?.rate_per_sec ?? undefined,
       lastHour: { completed: 0, failed: 0, avgDurationMs: 0, avgWaitMs: 0, throughputPerSecond: 0 },
     };
   }
@@ -122,8 +122,8 @@ export class PostgresJobStore implements JobStore {
   }
 
   async queueSettings(name: string): Promise<QueueSettings | undefined> {
-    const [q] = await this.pg.sql<{ paused: boolean }[]>`SELECT paused FROM ojs_queues WHERE name = ${name}`;
-    return q ? { paused: q.paused, rateLimitPerSecond: undefined, backpressure: await backpressureOf(this.pg.sql, name) } : undefined;
+    const [q] = await this.pg.sql<{ paused: boolean; rate_per_sec: number | null }[]>`SELECT paused, rate_per_sec FROM ojs_queues WHERE name = ${name}`;
+    return q ? { paused: q.paused, rateLimitPerSecond: q.rate_per_sec ?? undefined, backpressure: await backpressureOf(this.pg.sql, name) } : undefined;
   }
 
   async countByState(queue?: string): Promise<StateCounts> {
@@ -279,7 +279,7 @@ export class PostgresJobStore implements JobStore {
   }
 
   async configureQueue(name: string, cfg: QueueConfig): Promise<QueueSummary> {
-    if (cfg.rateLimitPerSecond !== undefined) throw unsupported("a queue rate limit");
+    if (cfg.rateLimitPerSecond !== undefined) await this.pg.setQueueRate(name, cfg.rateLimitPerSecond);
     if (cfg.backpressure !== undefined) await setBackpressure(this.pg.sql, name, cfg.backpressure);
     if (cfg.paused === true) return this.pauseQueue(name);
     if (cfg.paused === false) return this.resumeQueue(name);

@@ -31,6 +31,8 @@ export interface JobRow {
   extra: JsonObject | null;
   /** Progress of the running attempt, as stored (updatedAt an ISO string); null before any report. Absent before migration 3. */
   progress?: StoredProgress | null;
+  /** The workflow step this job runs, until its workflow took the outcome (workflows.ts). Absent before migration 7. */
+  workflow_step?: string | null;
 }
 
 /** Progress as the jobs row keeps it. */
@@ -55,6 +57,8 @@ export interface PgJob {
   uniqueKey: string | undefined;
   deadLetter: boolean;
   progress: Progress | undefined;
+  /** Set while the job's workflow has yet to take its outcome (see workflows.ts). */
+  workflowStep: string | undefined;
 }
 
 const DOC_DATES = ["createdAt", "enqueuedAt", "expiresAt"] as const;
@@ -90,5 +94,6 @@ export function fromRow(r: JobRow): PgJob {
     uniqueKey: r.unique_key ?? undefined,
     deadLetter: r.dead_letter,
     progress: r.progress ? { value: r.progress.value, message: r.progress.message, data: r.progress.data, updatedAt: new Date(r.progress.updatedAt) } : undefined,
+    workflowStep: r.workflow_step ?? undefined,
   };
 }

@@ -151,6 +151,40 @@ ALTER TABLE ojs_schemas
   ADD COLUMN created_at timestamptz NOT NULL DEFAULT now();
 `,
   },
+  {
+    version: 7,
+    name: "workflows in the database",
+    sql: `
+-- A workflow step's job names its workflow and step. workflow_step is cleared
+-- once the workflow has taken the job's outcome (workflows.ts), so a finished
+-- job with a step still set is one whose workflow has yet to move on: the
+-- partial index finds those for the sweep after a crash between the two.
+ALTER TABLE ojs_jobs ADD COLUMN workflow_id text, ADD COLUMN workflow_step text;
+CREATE INDEX ojs_jobs_workflow_unsettled ON ojs_jobs (workflow_id)
+  WHERE workflow_step IS NOT NULL AND state IN ('completed','cancelled','discarded');
+-- The body is the workflow engine's record (steps, outcomes, results); the columns are for listing and retention.
+ALTER TABLE ojs_workflows
+  ADD COLUMN state text NOT NULL DEFAULT 'running',
+  ADD COLUMN kind text NOT NULL DEFAULT 'dag',
+  ADD COLUMN created_at timestamptz NOT NULL DEFAULT now(),
+  ADD COLUMN finished_at timestamptz;
+CREATE INDEX ojs_workflows_created ON ojs_workflows (created_at);
+CREATE INDEX ojs_workflows_finished ON ojs_workflows (finished_at) WHERE finished_at IS NOT NULL;
+`,
+  },
+  {
+    version: 8,
+    name: "queue rate limits across servers",
+    sql: `
+-- ojs_queues.rate_per_sec is the limit; this row holds the start times of the
+-- last rate_per_sec claims from the queue (a sliding window of one second). A
+-- claim from a limited queue locks the row, so the limit holds over all servers.
+CREATE TABLE ojs_queue_rates (
+  queue   text PRIMARY KEY,
+  starts  timestamptz[] NOT NULL DEFAULT '{}'
+);
+`,
+  },
 ];
 
 /** Creates or upgrades the schema. Safe to call from many servers at once. Returns the versions it applied. */
