@@ -25,6 +25,7 @@ import { JOB_STATES, type JobState } from "../model/job.js";
 import { isJsonObject, type JsonObject, type JsonValue } from "../model/json.js";
 import type { WorkerDirective } from "../model/system.js";
 import { formatInstant, parseInstant } from "./values.js";
+import { putDefined, type JsonFieldsOut } from "./defined-fields.js";
 
 const num = (v: JsonValue | undefined): number => (typeof v === "number" && Number.isFinite(v) ? v : 0);
 const obj = (v: JsonValue | undefined): JsonObject => (isJsonObject(v) ? v : {});
@@ -135,15 +136,15 @@ export function queueDetailFromJson(o: JsonObject): AdminQueueDetail {
 
 // --- filters ------------------------------------------------------------------------------------
 
+// A table: fields grouped on a line, so prettier leaves it be.
+// prettier-ignore
+const FILTER_JSON: JsonFieldsOut<JobFilter> = {
+  queue: "queue", state: "state", type: "type", since: ["since", formatInstant], until: ["until", formatInstant],
+  deadLetter: "dead_letter",
+};
+
 export function filterToJson(f: JobFilter): JsonObject {
-  const o: JsonObject = {};
-  if (f.queue !== undefined) o.queue = f.queue;
-  if (f.state !== undefined) o.state = f.state;
-  if (f.type !== undefined) o.type = f.type;
-  if (f.since) o.since = formatInstant(f.since);
-  if (f.until) o.until = formatInstant(f.until);
-  if (f.deadLetter !== undefined) o.dead_letter = f.deadLetter;
-  return o;
+  return putDefined({}, f, FILTER_JSON);
 }
 
 /** GET /admin/jobs query parameters. */

@@ -15,6 +15,7 @@ import { isJsonObject, type JsonObject, type JsonValue } from "../model/json.js"
 import type { OjsEvent } from "../model/events.js";
 import type { EnqueueOptions, JobRequest } from "../model/job.js";
 import { formatInstant, parseInstant } from "./values.js";
+import { putDefined, type JsonFieldsOut } from "./defined-fields.js";
 
 const STATES = new Set<string>(JOB_STATES);
 
@@ -73,15 +74,15 @@ export function retryFromJson(o: JsonObject): RetryPolicy {
   return r;
 }
 
+// A table: fields grouped on a line, so prettier leaves it be.
+// prettier-ignore
+const UNIQUE_JSON: JsonFieldsOut<UniquePolicy> = {
+  keys: "keys", argsKeys: "args_keys", metaKeys: "meta_keys", period: ["period", durationOut],
+  onConflict: "on_conflict", states: "states",
+};
+
 export function uniqueToJson(u: UniquePolicy): JsonObject {
-  const o: JsonObject = {};
-  if (u.keys !== undefined) o.keys = u.keys;
-  if (u.argsKeys !== undefined) o.args_keys = u.argsKeys;
-  if (u.metaKeys !== undefined) o.meta_keys = u.metaKeys;
-  if (u.period !== undefined) o.period = durationOut(u.period);
-  if (u.onConflict !== undefined) o.on_conflict = u.onConflict;
-  if (u.states !== undefined) o.states = u.states;
-  return o;
+  return putDefined({}, u, UNIQUE_JSON);
 }
 
 export function uniqueFromJson(o: JsonObject): UniquePolicy {
@@ -235,19 +236,18 @@ export function nackResultToJson(j: Job, extra?: JsonObject): JsonObject {
 
 // --- enqueue requests -----------------------------------------------------------
 
+/** The options of an enqueue request as the HTTP binding names them. */
+// A table: fields grouped on a line, so prettier leaves it be.
+// prettier-ignore
+const REQUEST_OPTIONS_JSON: JsonFieldsOut<NormalizedJobRequest> = {
+  queue: "queue", priority: "priority", timeout: "timeout_ms", scheduledAt: ["delay_until", formatInstant],
+  expiresAt: ["expires_at", formatInstant], retry: ["retry", retryToJson], unique: ["unique", uniqueToJson],
+  tags: "tags", visibilityTimeout: "visibility_timeout_ms", rateLimit: ["rate_limit", rateLimitToJson],
+};
+
 /** The body of POST /ojs/v1/jobs (and one entry of a batch). */
 export function requestToJson(r: NormalizedJobRequest): JsonObject {
-  const options: JsonObject = {};
-  if (r.queue !== undefined) options.queue = r.queue;
-  if (r.priority !== undefined) options.priority = r.priority;
-  if (r.timeout !== undefined) options.timeout_ms = r.timeout;
-  if (r.scheduledAt !== undefined) options.delay_until = formatInstant(r.scheduledAt);
-  if (r.expiresAt !== undefined) options.expires_at = formatInstant(r.expiresAt);
-  if (r.retry !== undefined) options.retry = retryToJson(r.retry);
-  if (r.unique !== undefined) options.unique = uniqueToJson(r.unique);
-  if (r.tags !== undefined) options.tags = r.tags;
-  if (r.visibilityTimeout !== undefined) options.visibility_timeout_ms = r.visibilityTimeout;
-  if (r.rateLimit !== undefined) options.rate_limit = rateLimitToJson(r.rateLimit);
+  const options = putDefined({}, r, REQUEST_OPTIONS_JSON);
   const o: JsonObject = { type: r.type, args: r.args };
   if (r.id !== undefined) o.id = r.id;
   if (r.meta !== undefined) o.meta = r.meta;
