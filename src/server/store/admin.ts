@@ -9,6 +9,7 @@ import type { WorkerDirective } from "../../model/system.js";
 import { depthOf, RateWindow, zeroCounts, type Backpressure, type MinuteCounts } from "./queue.js";
 import type { JobRecord, WorkerInfo, QueueConfig, QueueSummary } from "./records.js";
 import { fetchAllowed } from "./policies.js";
+import { removeWorkerFrom, workerOf } from "./worker-map.js";
 import { StoreWorking } from "./working.js";
 
 export abstract class StoreAdmin extends StoreWorking {
@@ -24,9 +25,7 @@ export abstract class StoreAdmin extends StoreWorking {
   }
 
   getWorker(workerId: string): WorkerInfo {
-    const w = this.workers.get(workerId);
-    if (!w) throw new NotFoundError(`worker ${workerId} not found`);
-    return w;
+    return workerOf(this.workers, workerId);
   }
 
   listWorkers(): WorkerInfo[] {
@@ -34,7 +33,7 @@ export abstract class StoreAdmin extends StoreWorking {
   }
 
   removeWorker(workerId: string): void {
-    if (!this.workers.delete(workerId)) throw new NotFoundError(`worker ${workerId} not found`);
+    removeWorkerFrom(this.workers, workerId);
   }
 
   // --- queues ------------------------------------------------------------------------

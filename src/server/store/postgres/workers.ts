@@ -3,7 +3,7 @@
  * the memory store does. Not shared between servers: a directive given
  * through one server reaches a worker at its next heartbeat to that server.
  */
-import { NotFoundError } from "../../../model/errors.js";
+import { removeWorkerFrom, workerOf } from "../worker-map.js";
 import type { WorkerDirective } from "../../../model/system.js";
 import type { WorkerInfo } from "../store.js";
 
@@ -46,9 +46,7 @@ export class LocalWorkers {
   }
 
   get(id: string): WorkerInfo {
-    const w = this.workers.get(id);
-    if (!w) throw new NotFoundError(`worker ${id} not found`);
-    return w;
+    return workerOf(this.workers, id);
   }
 
   list(): WorkerInfo[] {
@@ -56,6 +54,6 @@ export class LocalWorkers {
   }
 
   remove(id: string): void {
-    if (!this.workers.delete(id)) throw new NotFoundError(`worker ${id} not found`);
+    removeWorkerFrom(this.workers, id);
   }
 }
