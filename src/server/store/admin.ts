@@ -9,7 +9,6 @@ import type { WorkerDirective } from "../../model/system.js";
 import { depthOf, RateWindow, zeroCounts, type Backpressure, type MinuteCounts } from "./queue.js";
 import type { JobRecord, WorkerInfo, QueueConfig, QueueSummary } from "./records.js";
 import { fetchAllowed } from "./policies.js";
-import { removeWorkerFrom, workerOf } from "./worker-map.js";
 import { StoreWorking } from "./working.js";
 
 export abstract class StoreAdmin extends StoreWorking {
@@ -25,15 +24,15 @@ export abstract class StoreAdmin extends StoreWorking {
   }
 
   getWorker(workerId: string): WorkerInfo {
-    return workerOf(this.workers, workerId);
+    return this.workers.get(workerId);
   }
 
   listWorkers(): WorkerInfo[] {
-    return [...this.workers.values()];
+    return this.workers.list();
   }
 
   removeWorker(workerId: string): void {
-    removeWorkerFrom(this.workers, workerId);
+    this.workers.remove(workerId);
   }
 
   // --- queues ------------------------------------------------------------------------

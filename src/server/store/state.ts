@@ -21,8 +21,9 @@ import { WorkflowEngine } from "./workflows.js";
 import type { ChangeSink } from "./changes.js";
 import { Checkpoints } from "./checkpoints.js";
 import { keepForOf, Retention } from "./retention.js";
-import { type StoreOptions, type JobAccounting, type JobRecord, type Consumer, type WorkerInfo, type TimerEntry, MAX_WORKERS, MAX_QUEUES, WAITING } from "./records.js";
+import { type StoreOptions, type JobAccounting, type JobRecord, type Consumer, type WorkerInfo, type TimerEntry, MAX_QUEUES, WAITING } from "./records.js";
 import { fetchAllowed } from "./policies.js";
+import { WorkerRegistry } from "./worker-registry.js";
 
 export abstract class StoreState {
   readonly clock: Clock;
@@ -53,7 +54,7 @@ export abstract class StoreState {
   protected uniqueIndex = new Map<string, string>();
   protected consumersByQueue = new Map<string, Set<Consumer>>();
   protected pendingDispatch = new Set<string>();
-  protected workers = new Map<string, WorkerInfo>();
+  protected workers = new WorkerRegistry(() => this.clock.now());
   protected timer: { cancel(): void } | undefined;
   protected timerAt = Infinity;
   protected closed = false;
@@ -256,21 +257,7 @@ export abstract class StoreState {
   }
 
   protected touchWorker(workerId: string, seen = true): WorkerInfo {
-    const now = this.clock.now();
-    let w = this.workers.get(workerId);
-    if (!w) {
-      if (this.workers.size >= MAX_WORKERS) this.evictStaleWorker();
-      w = { id: workerId, state: "running", directive: "running", firstSeen: now, lastSeen: now, activeJobIds: [] };
-      this.workers.set(workerId, w);
-    }
-    if (seen) w.lastSeen = now;
-    return w;
-  }
-
-  protected evictStaleWorker(): void {
-    let oldest: WorkerInfo | undefined;
-    for (const w of this.workers.values()) if (!oldest || w.lastSeen < oldest.lastSeen) oldest = w;
-    if (oldest) this.workers.delete(oldest.id);
+    return this.workers.touch(workerId, seen);
   }
 
   // --- dead letter -----------------------------------------------------------------
@@ -309,7 +296,7 @@ export abstract class StoreState {
       progress = false;
       for (const c of [...set]) {
         if (c.closed || c.credit <= 0 || this.inFlight.room(c.workerId) <= 0) continue;
-        const w = this.workers.get(c.workerId);
+        const w = this.workers.find(c.workerId);
         if (w && !fetchAllowed(w)) continue;
         const rec = this.takeNext(c.queues, c.tenant);
         if (!rec) {
@@ -326,7 +313,7 @@ export abstract class StoreState {
 
   protected pump(consumer: Consumer): void {
     if (consumer.closed) return;
-    const w = this.workers.get(consumer.workerId);
+    const w = this.workers.find(consumer.workerId);
     if (w && !fetchAllowed(w)) return;
     while (!consumer.closed && consumer.credit > 0 && this.inFlight.room(consumer.workerId) > 0) {
       const rec = this.takeNext(consumer.queues, consumer.tenant);
