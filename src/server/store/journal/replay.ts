@@ -3,11 +3,12 @@
  * records, cut off a torn or corrupt tail (and say so, once), and put the last
  * recorded state of every thing back into the state machine.
  */
-import { readdir, readFile, stat, truncate, unlink } from "node:fs/promises";
+import { readdir, stat, truncate, unlink } from "node:fs/promises";
 import { join } from "node:path";
 import type { ServerCore } from "../../core.js";
 import type { SchemaRecord } from "../schemas.js";
 import { FILE_RE, fileName } from "./file.js";
+import { scanFile } from "./read.js";
 import type { CheckpointRecord } from "../checkpoints.js";
 import { applyCoreRecord, emptyCoreState, restoreCore, type CoreState } from "./core-records.js";
 import {
@@ -17,7 +18,6 @@ import {
   reviveJob,
   reviveSchema,
   reviveWorkflow,
-  scan,
   type CoreRecord,
   type JournalRecord,
   type RecordActions,
@@ -64,23 +64,22 @@ export async function replay(dir: string, core: ServerCore, log: (line: string) 
 
   const path = join(dir, fileName(gen));
   if (!(await stat(path)).isFile()) throw new Error(`${path} is not a regular file`);
-  const buf = await readFile(path);
   const st = emptyState();
   let records = 0;
-  const end = scan(buf, (r) => {
+  const { end, length } = await scanFile(path, (r) => {
     records++;
     apply(st, r);
   });
-  let size = buf.length;
+  let size = length;
   let dropped: string | undefined;
   if (end.kind !== "clean") {
     size = end.offset;
-    dropped = `ojs-connect journal: ${path}: dropped ${buf.length - end.offset} bytes at offset ${end.offset} (${end.reason}); kept ${records} whole records`;
+    dropped = `ojs-connect journal: ${path}: dropped ${length - end.offset} bytes at offset ${end.offset} (${end.reason}); kept ${records} whole records`;
     await truncate(path, size);
     log(dropped);
   }
-  restore(core, st);
-  return { gen, size, records, jobs: [...st.jobs.values()].filter(Boolean).length, dropped };
+  const jobs = restore(core, st);
+  return { gen, size, records, jobs, dropped };
 }
 
 function emptyState(): State {
@@ -110,7 +109,8 @@ function apply(st: State, r: JournalRecord): void {
   if (!applyRecord(ACTIONS, st, r)) applyCoreRecord(st.core, r);
 }
 
-function restore(core: ServerCore, st: State): void {
+/** Puts the gathered state back; returns how many jobs it restored. */
+function restore(core: ServerCore, st: State): number {
   for (const s of st.schemas.values()) {
     if (!s) continue;
     const r = reviveSchema(s);
@@ -125,11 +125,17 @@ function restore(core: ServerCore, st: State): void {
     });
   }
   for (const wf of st.workflows.values()) if (wf) core.store.workflows.restore(reviveWorkflow(wf));
-  for (const j of st.jobs.values()) if (j) core.store.restoreJob(reviveJob(j));
+  let jobs = 0;
+  for (const j of st.jobs.values()) {
+    if (!j) continue;
+    core.store.restoreJob(reviveJob(j));
+    jobs++;
+  }
   // Once more now that the jobs are back: a retention rule counts the finished jobs it finds when set.
   for (const q of st.queues.values()) if (q.ret) core.store.retention.set(q.name, q.ret);
   // A checkpoint whose job was dropped (a "job-" record after it) stays dropped.
   for (const c of st.checkpoints.values()) if (st.jobs.get(c.jobId)) core.store.checkpoints.restore(reviveCheckpoint(c));
   for (const c of st.crons.values()) if (c) core.cron.restore(reviveCron(c));
   restoreCore(core, st.core);
+  return jobs;
 }
