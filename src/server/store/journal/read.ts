@@ -41,7 +41,7 @@ export async function scanFile(path: string, onRecord: (r: JournalRecord) => voi
         have = 0;
         continue;
       }
-      if (end.kind === "corrupt" || atEnd) return { end: { ...end, offset: base + end.offset }, length: base + have };
+      if (end.kind === "corrupt" || atEnd) return { end: { ...end, offset: base + end.offset }, length: Math.max(length, base + have) };
       // A record runs past this chunk: carry it to the front and read the rest behind it.
       const rest = have - end.offset;
       const need = rest >= HEADER_BYTES ? HEADER_BYTES + buf.readUInt32LE(end.offset) : HEADER_BYTES;

@@ -33,6 +33,8 @@ export interface ReplayResult {
   size: number;
   records: number;
   jobs: number;
+  /** Records a snapshot of the replayed state would hold (one per live thing, and the header). */
+  live: number;
   /** What was cut off the end, if anything, as the one line logged about it. */
   dropped: string | undefined;
 }
@@ -58,7 +60,7 @@ export async function replay(dir: string, core: ServerCore, log: (line: string) 
     .map((m) => Number(m[1]))
     .sort((a, b) => a - b);
   const gen = gens[gens.length - 1];
-  if (gen === undefined) return { gen: 0, size: 0, records: 0, jobs: 0, dropped: undefined };
+  if (gen === undefined) return { gen: 0, size: 0, records: 0, jobs: 0, live: 0, dropped: undefined };
   // Older generations are wholly contained in the newest (a crash may have left them behind).
   for (const g of gens.slice(0, -1)) await unlink(join(dir, fileName(g))).catch(() => {});
 
@@ -79,7 +81,13 @@ export async function replay(dir: string, core: ServerCore, log: (line: string) 
     log(dropped);
   }
   const jobs = restore(core, st);
-  return { gen, size, records, jobs, dropped };
+  return { gen, size, records, jobs, live: liveCount(st), dropped };
+}
+
+function liveCount(st: State): number {
+  let n = 1;
+  for (const m of [st.jobs, st.queues, st.workflows, st.crons, st.schemas, st.checkpoints, st.core.hooks, st.core.deliveries, st.core.tenants]) n += m.size;
+  return n;
 }
 
 function emptyState(): State {
