@@ -12,6 +12,7 @@ import { appendFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFi
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
+import type { JsonObject } from "../../src/model/json.js";
 import { ServerCore } from "../../src/server/core.js";
 import { Journal, type JournalOptions } from "../../src/server/store/journal/journal.js";
 import { scanFile } from "../../src/server/store/journal/read.js";
@@ -89,7 +90,7 @@ async function build(core: ServerCore): Promise<void> {
   const available: string[] = [];
   for (let i = 0; i < N; i++) {
     const kind = i % 10;
-    const meta = i % 7 === 0 ? { tenant_id: "acme", n: i } : {};
+    const meta: JsonObject = i % 7 === 0 ? { tenant_id: "acme", n: i } : {};
     if (kind === 0) {
       s.enqueue({ type: "r.sched", args: [i], queue: "later", scheduledAt: new Date(now + 3_600_000 + i), expiresAt: new Date(now + 7_200_000) });
     } else if (kind === 1) {
@@ -97,7 +98,7 @@ async function build(core: ServerCore): Promise<void> {
     } else {
       const priority = i % 3;
       const rec = s.enqueue(
-        { type: "r.work", args: [i, { s: "x".repeat(i % 50) }], queue: `work-${i % 4}`, priority, meta, ...(kind === 2 ? { retry: { maxAttempts: 5, initialInterval: "PT2S" } } : {}) },
+        { type: "r.work", args: [i, { s: "x".repeat(i % 50) }], queue: `work-${i % 4}`, priority, meta, ...(kind === 2 ? { retry: { maxAttempts: 5, initialInterval: 2000 } } : {}) },
         kind === 3 ? { extra_field: i } : undefined,
       );
       available.push(rec.id);
@@ -202,7 +203,8 @@ describe("journal restart", () => {
         "a corrupt record in the middle",
         () => {
           const b = Buffer.from(whole);
-          b[Math.floor(b.length / 2)] ^= 0xff;
+          const at = Math.floor(b.length / 2);
+          b[at] = b[at]! ^ 0xff;
           writeFileSync(path, b);
         },
       ],
