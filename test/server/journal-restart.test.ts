@@ -16,7 +16,7 @@ import type { JsonObject } from "../../src/model/json.js";
 import { ServerCore } from "../../src/server/core.js";
 import { Journal, type JournalOptions } from "../../src/server/store/journal/journal.js";
 import { scanFile } from "../../src/server/store/journal/read.js";
-import { frame, scan, type JournalRecord } from "../../src/server/store/journal/records.js";
+import { frame, reviveJob, savedJob, scan, type JournalRecord, type SavedJob } from "../../src/server/store/journal/records.js";
 import { FakeClock } from "./fake-clock.js";
 
 const dirs: string[] = [];
@@ -158,6 +158,22 @@ describe("journal restart", () => {
     for (const q of ["work-0", "work-1", "work-2", "work-3"]) expect(drain(s, q)).toEqual(liveOrder.get(q));
     await again.journal.close();
     again.core.close();
+  });
+
+  it("a revived job has its dates back as Dates, one shared by createdAt and enqueuedAt only when they are the same instant", () => {
+    const core = new ServerCore({ clock });
+    const rec = core.store.enqueue({ type: "r.dates", args: [], queue: "d", scheduledAt: new Date(clock.now() + 1000) });
+    const parsed = () => JSON.parse(JSON.stringify(savedJob(rec))) as SavedJob;
+    const same = reviveJob(parsed());
+    expect(same.job.createdAt).toBeInstanceOf(Date);
+    expect(same.job.enqueuedAt).toBe(same.job.createdAt);
+    expect(same.job.scheduledAt).toEqual(rec.job.scheduledAt);
+    expect(JSON.parse(JSON.stringify(same.job))).toEqual(JSON.parse(JSON.stringify(rec.job)));
+    const other = parsed();
+    (other.job as unknown as { enqueuedAt: string }).enqueuedAt = new Date(clock.now() + 5).toISOString();
+    const apart = reviveJob(other);
+    expect(apart.job.enqueuedAt!.getTime() - apart.job.createdAt!.getTime()).toBe(5);
+    core.close();
   });
 
   it("a journal that is mostly live is not rewritten at start; one that is mostly stale is compacted", async () => {
