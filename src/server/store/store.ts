@@ -56,10 +56,29 @@ export class Store extends StoreAdmin {
    * unless its worker settles it first (at-least-once across a crash).
    */
   restoreJob(saved: RestoredJob): void {
+    const rec = this.restoredRecord(saved);
+    this.jobs.set(rec.id, rec);
+    this.indexRestored(rec);
+  }
+
+  /**
+   * Replay of many jobs at once: `recs` (made by restoredRecord, in the order
+   * the jobs were first recorded) becomes the job index itself when the store
+   * holds no job yet, so a start-up builds one map of a million entries, not two.
+   * The store owns the map from then on.
+   */
+  restoreJobs(recs: Map<string, JobRecord>): void {
+    if (this.jobs.size === 0) this.jobs = recs;
+    else for (const [id, rec] of recs) this.jobs.set(id, rec);
+    for (const rec of recs.values()) this.indexRestored(rec);
+  }
+
+  /** The record of a recorded job, not yet indexed (see restoreJobs). */
+  restoredRecord(saved: RestoredJob): JobRecord {
     const s = saved.job.state;
     // Field by field in the order build() (enqueue.ts) uses, so restored and new records share one
     // shape; no spread: a million of these are made on a start-up (issue 11's restart budget).
-    const rec: JobRecord = {
+    return {
       id: saved.id,
       job: saved.job,
       extra: saved.extra,
@@ -83,7 +102,11 @@ export class Store extends StoreAdmin {
       workflowStep: saved.workflowStep,
       queuedBytes: 0,
     };
-    this.jobs.set(rec.id, rec);
+  }
+
+  /** Counters, ready queue, unique key, timers and retention of a restored job already in `jobs`. */
+  private indexRestored(rec: JobRecord): void {
+    const s = rec.job.state;
     const terminal = TERMINAL_STATES.has(s);
     if (!terminal) this.accounting?.enter(rec);
     const q = this.queue(rec.job.queue);

@@ -7,6 +7,7 @@ import { readdir, stat, truncate, unlink } from "node:fs/promises";
 import { join } from "node:path";
 import type { ServerCore } from "../../core.js";
 import type { SchemaRecord } from "../schemas.js";
+import type { JobRecord } from "../records.js";
 import { FILE_RE, fileName } from "./file.js";
 import { scanFile } from "./read.js";
 import type { CheckpointRecord } from "../checkpoints.js";
@@ -40,7 +41,10 @@ export interface ReplayResult {
 }
 
 interface State {
-  jobs: Map<string, SavedJob | null>;
+  /** Jobs as the store's records, made as they are read (the store adopts this map: Store.restoreJobs). */
+  jobs: Map<string, JobRecord>;
+  /** The store's record of a recorded job. */
+  job: (saved: SavedJob) => JobRecord;
   queues: Map<string, Extract<JournalRecord, { k: "queue" }>>;
   workflows: Map<string, SavedWorkflow | null>;
   crons: Map<string, SavedCron | null>;
@@ -66,7 +70,8 @@ export async function replay(dir: string, core: ServerCore, log: (line: string) 
 
   const path = join(dir, fileName(gen));
   if (!(await stat(path)).isFile()) throw new Error(`${path} is not a regular file`);
-  const st = emptyState();
+  const job = (saved: SavedJob): JobRecord => core.store.restoredRecord(reviveJob(saved));
+  const st = emptyState(job);
   let records = 0;
   const { end, length } = await scanFile(path, (r) => {
     records++;
@@ -80,8 +85,10 @@ export async function replay(dir: string, core: ServerCore, log: (line: string) 
     await truncate(path, size);
     log(dropped);
   }
-  const jobs = restore(core, st);
-  return { gen, size, records, jobs, live: liveCount(st), dropped };
+  const jobs = st.jobs.size;
+  const live = liveCount(st);
+  restore(core, st);
+  return { gen, size, records, jobs, live, dropped };
 }
 
 function liveCount(st: State): number {
@@ -90,15 +97,15 @@ function liveCount(st: State): number {
   return n;
 }
 
-function emptyState(): State {
-  return { jobs: new Map(), queues: new Map(), workflows: new Map(), crons: new Map(), schemas: new Map(), checkpoints: new Map(), core: emptyCoreState() };
+function emptyState(job: State["job"]): State {
+  return { jobs: new Map(), job, queues: new Map(), workflows: new Map(), crons: new Map(), schemas: new Map(), checkpoints: new Map(), core: emptyCoreState() };
 }
 
 const schemaKey = (s: { type: string; version: string | number }): string => `${s.type}\u0000${s.version}`;
 
 /** Last record wins; a deletion forgets the thing (a later record of the same id brings it back). */
 const ACTIONS: RecordActions<Exclude<JournalRecord, CoreRecord>, State> = {
-  job: (st, r) => st.jobs.set(r.r.id, r.r),
+  job: (st, r) => st.jobs.set(r.r.id, st.job(r.r)),
   "job-": (st, r) => st.jobs.delete(r.id),
   queue: (st, r) => st.queues.set(r.name, r),
   wf: (st, r) => st.workflows.set(r.r.id, r.r),
@@ -109,16 +116,18 @@ const ACTIONS: RecordActions<Exclude<JournalRecord, CoreRecord>, State> = {
   "schema-": (st, r) => st.schemas.delete(schemaKey(r)),
   ckpt: (st, r) => st.checkpoints.set(r.r.jobId, r.r),
   "ckpt-": (st, r) => st.checkpoints.delete(r.id),
-  reset: (st) => Object.assign(st, emptyState()),
+  reset: (st) => Object.assign(st, emptyState(st.job)),
   hdr: () => {},
 };
 
 function apply(st: State, r: JournalRecord): void {
-  if (!applyRecord(ACTIONS, st, r)) applyCoreRecord(st.core, r);
+  // Nearly every record of a long journal is a job's: no table look-up for those.
+  if (r.k === "job") st.jobs.set(r.r.id, st.job(r.r));
+  else if (!applyRecord(ACTIONS, st, r)) applyCoreRecord(st.core, r);
 }
 
-/** Puts the gathered state back; returns how many jobs it restored. */
-function restore(core: ServerCore, st: State): number {
+/** Puts the gathered state back. */
+function restore(core: ServerCore, st: State): void {
   for (const s of st.schemas.values()) {
     if (!s) continue;
     const r = reviveSchema(s);
@@ -133,17 +142,12 @@ function restore(core: ServerCore, st: State): number {
     });
   }
   for (const wf of st.workflows.values()) if (wf) core.store.workflows.restore(reviveWorkflow(wf));
-  let jobs = 0;
-  for (const j of st.jobs.values()) {
-    if (!j) continue;
-    core.store.restoreJob(reviveJob(j));
-    jobs++;
-  }
+  // A checkpoint whose job was dropped (a "job-" record after it) stays dropped; asked before the store owns the map.
+  const checkpoints = [...st.checkpoints.values()].filter((c) => st.jobs.has(c.jobId));
+  core.store.restoreJobs(st.jobs);
   // Once more now that the jobs are back: a retention rule counts the finished jobs it finds when set.
   for (const q of st.queues.values()) if (q.ret) core.store.retention.set(q.name, q.ret);
-  // A checkpoint whose job was dropped (a "job-" record after it) stays dropped.
-  for (const c of st.checkpoints.values()) if (st.jobs.get(c.jobId)) core.store.checkpoints.restore(reviveCheckpoint(c));
+  for (const c of checkpoints) core.store.checkpoints.restore(reviveCheckpoint(c));
   for (const c of st.crons.values()) if (c) core.cron.restore(reviveCron(c));
   restoreCore(core, st.core);
-  return jobs;
 }
