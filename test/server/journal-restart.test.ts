@@ -203,6 +203,29 @@ describe("journal restart", () => {
     again.core.close();
   });
 
+  it("a journal kept at start counts as a snapshot of its live share: the next compaction still comes at twice the live state", async () => {
+    const dir = tempDir();
+    const { core, journal } = await open(dir, { fsync: "none" });
+    for (let i = 0; i < 200; i++) core.store.enqueue({ type: "r.half", args: ["y".repeat(200)], queue: "half" });
+    await core.durable();
+    for (const r of core.store.fetch({ queues: ["half"], count: 150 })) core.store.ack(r.id, null);
+    await core.durable();
+    await journal.close();
+    core.close();
+    // 351 records of 201 live things: kept as it is, its live share is about 57 % of the file.
+    const kept = await open(dir, { compactAtBytes: 4096, fsync: "none" });
+    expect(kept.journal.stats.compactions).toBe(0);
+    const size = kept.journal.stats.bytes;
+    // A third more: past twice the live share (about 1.14x the file), far from twice the file.
+    while (kept.journal.stats.bytes < size * 1.33 && kept.journal.stats.compactions === 0) {
+      kept.core.store.enqueue({ type: "r.half", args: ["y".repeat(200)], queue: "half" });
+      await kept.core.durable();
+    }
+    expect(kept.journal.stats.compactions).toBe(1);
+    await kept.journal.close();
+    kept.core.close();
+  });
+
   it("the chunked reader finds the same records and the same end as a scan of the whole file", async () => {
     const dir = tempDir();
     const path = join(dir, "records.log");
