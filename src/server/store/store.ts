@@ -56,35 +56,70 @@ export class Store extends StoreAdmin {
    * unless its worker settles it first (at-least-once across a crash).
    */
   restoreJob(saved: RestoredJob): void {
-    // A job active at the crash counts as started: its lease running out costs an attempt, as it would have.
-    const rec: JobRecord = {
-      ...saved,
-      ready: false,
+    const rec = this.restoredRecord(saved);
+    this.jobs.set(rec.id, rec);
+    this.indexRestored(rec);
+  }
+
+  /**
+   * Replay of many jobs at once: `recs` (made by restoredRecord, in the order
+   * the jobs were first recorded) becomes the job index itself when the store
+   * holds no job yet, so a start-up builds one map of a million entries, not two.
+   * The store owns the map from then on.
+   */
+  restoreJobs(recs: Map<string, JobRecord>): void {
+    if (this.jobs.size === 0) this.jobs = recs;
+    else for (const [id, rec] of recs) this.jobs.set(id, rec);
+    for (const rec of recs.values()) this.indexRestored(rec);
+  }
+
+  /** The record of a recorded job, not yet indexed (see restoreJobs). */
+  restoredRecord(saved: RestoredJob): JobRecord {
+    const s = saved.job.state;
+    // Field by field in the order build() (enqueue.ts) uses, so restored and new records share one
+    // shape; no spread: a million of these are made on a start-up (issue 11's restart budget).
+    return {
+      id: saved.id,
+      job: saved.job,
+      extra: saved.extra,
+      retry: saved.retry,
+      ready: s === "available",
       version: 0,
       lease: 1,
+      leaseDeadline: saved.leaseDeadline,
       claim: 1,
+      workerId: saved.workerId,
       consumer: undefined,
-      finishSeq: 0,
       heldBy: undefined,
-      started: saved.job.state === "active",
+      // A job active at the crash counts as started: its lease running out costs an attempt, as it would have.
+      started: s === "active",
       freeReclaims: 0,
+      uniqueKey: saved.uniqueKey,
+      deadLetter: saved.deadLetter,
+      finishSeq: 0,
+      progress: saved.progress,
+      directiveOnClaim: saved.directiveOnClaim,
+      workflowStep: saved.workflowStep,
       queuedBytes: 0,
     };
-    this.jobs.set(rec.id, rec);
-    if (!TERMINAL_STATES.has(rec.job.state)) this.accounting?.enter(rec);
-    const q = this.queue(rec.job.queue);
+  }
+
+  /** Counters, ready queue, unique key, timers and retention of a restored job already in `jobs`. */
+  private indexRestored(rec: JobRecord): void {
     const s = rec.job.state;
+    const terminal = TERMINAL_STATES.has(s);
+    if (!terminal) this.accounting?.enter(rec);
+    const q = this.queue(rec.job.queue);
     q.counts[s]++;
     if (rec.uniqueKey) this.uniqueIndex.set(rec.uniqueKey, rec.id);
     if (rec.job.expiresAt && WAITING.has(s)) this.pushTimer(rec.job.expiresAt.getTime(), { kind: "expire", rec, version: -1 });
     if (s === "available") {
-      rec.ready = true;
       q.ready.push(rec.job.priority, rec);
     } else if (s === "scheduled" || s === "retryable") {
       this.pushTimer(rec.job.scheduledAt?.getTime() ?? 0, { kind: "due", rec, version: rec.version });
     } else if (s === "active") {
       this.pushTimer(rec.leaseDeadline, { kind: "lease", rec, lease: rec.lease });
-    } else if (TERMINAL_STATES.has(s)) {
+    } else if (terminal) {
       rec.finishSeq = ++this.finishSeq;
       if (rec.deadLetter) {
         this.deadLetter.set(rec.id, rec);

@@ -110,8 +110,9 @@ export class Journal implements ChangeSink {
     const fsync = opts.fsync ?? "always";
     if (replayed.gen === 0) {
       j.file = await JournalFile.create(opts.dir, 1, [header(1)], fsync, j.faults);
-    } else if (replayed.size > j.compactAt / 2) {
-      // A long journal is compacted at once, so the next start is quick.
+    } else if (replayed.size > j.compactAt / 2 && replayed.records > 2 * replayed.live) {
+      // A long journal of mostly stale records is compacted at once, so the next start is quick. One that
+      // is mostly live (a recent snapshot) is not rewritten: that would cost every start as much as the replay.
       const old = await JournalFile.openAt(opts.dir, replayed.gen, replayed.size, fsync, j.faults);
       j.file = await JournalFile.create(opts.dir, replayed.gen + 1, snapshot(core, replayed.gen + 1), fsync, j.faults);
       await old.remove();
@@ -120,7 +121,9 @@ export class Journal implements ChangeSink {
     } else {
       j.file = await JournalFile.openAt(opts.dir, replayed.gen, replayed.size, fsync, j.faults);
     }
-    j.snapshotBytes = j.file.size;
+    // A file kept as it was counts as a snapshot of its live share, so the next compaction still comes
+    // once the file is twice the live state (the stale records it started with included).
+    j.snapshotBytes = j.stats.compactions > 0 || replayed.records === 0 ? j.file.size : Math.round((j.file.size * Math.min(replayed.live, replayed.records)) / replayed.records);
     j.stats.gen = j.file.gen;
     j.stats.bytes = j.file.size;
     j.attach();

@@ -110,12 +110,28 @@ export function scan(buf: Buffer, onRecord: (r: JournalRecord) => void): ScanEnd
 
 const date = (v: unknown): Date | undefined => (v === undefined || v === null ? undefined : new Date(v as string));
 
-const JOB_DATES = ["createdAt", "enqueuedAt", "scheduledAt", "startedAt", "completedAt", "cancelledAt", "expiresAt"] as const;
-
+/**
+ * A job record as parsed, made live in place: its own objects become the live
+ * job (no copies), dates come back as Dates, and createdAt and enqueuedAt share
+ * one Date when they are the same instant, as they do on a new job. Runs once
+ * per job on a start-up, so the fields are named rather than looped over.
+ */
 export function reviveJob(r: SavedJob): RestoredJob {
   const job = r.job as Job & Record<string, unknown>;
-  for (const f of JOB_DATES) if (job[f] !== undefined) job[f] = date(job[f]);
-  job.errors = (job.errors ?? []).map((e: JobError) => (e.occurredAt !== undefined ? { ...e, occurredAt: date(e.occurredAt) } : e));
+  // One string for both: the parsed record holds two equal copies.
+  if (job.id === r.id) job.id = r.id;
+  const created = job.createdAt as unknown;
+  if (created !== undefined) job.createdAt = date(created)!;
+  const enqueued = job.enqueuedAt as unknown;
+  if (enqueued !== undefined) job.enqueuedAt = enqueued === created ? job.createdAt : date(enqueued);
+  if (job.scheduledAt !== undefined) job.scheduledAt = date(job.scheduledAt);
+  if (job.startedAt !== undefined) job.startedAt = date(job.startedAt);
+  if (job.completedAt !== undefined) job.completedAt = date(job.completedAt);
+  if (job.cancelledAt !== undefined) job.cancelledAt = date(job.cancelledAt);
+  if (job.expiresAt !== undefined) job.expiresAt = date(job.expiresAt);
+  const errors = job.errors as JobError[] | undefined;
+  if (errors === undefined) job.errors = [];
+  else for (let i = 0; i < errors.length; i++) if (errors[i]!.occurredAt !== undefined) errors[i] = { ...errors[i]!, occurredAt: date(errors[i]!.occurredAt) };
   if (r.progress) r.progress.updatedAt = date(r.progress.updatedAt)!;
   // No retry recorded: the job has the default policy (see savedJob), shared as it is live.
   if (r.retry === undefined) job.retry = DEFAULT_SHOWN_RETRY;

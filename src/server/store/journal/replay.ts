@@ -3,11 +3,13 @@
  * records, cut off a torn or corrupt tail (and say so, once), and put the last
  * recorded state of every thing back into the state machine.
  */
-import { readdir, readFile, stat, truncate, unlink } from "node:fs/promises";
+import { readdir, stat, truncate, unlink } from "node:fs/promises";
 import { join } from "node:path";
 import type { ServerCore } from "../../core.js";
 import type { SchemaRecord } from "../schemas.js";
+import type { JobRecord } from "../records.js";
 import { FILE_RE, fileName } from "./file.js";
+import { scanFile } from "./read.js";
 import type { CheckpointRecord } from "../checkpoints.js";
 import { applyCoreRecord, emptyCoreState, restoreCore, type CoreState } from "./core-records.js";
 import {
@@ -17,7 +19,6 @@ import {
   reviveJob,
   reviveSchema,
   reviveWorkflow,
-  scan,
   type CoreRecord,
   type JournalRecord,
   type RecordActions,
@@ -33,12 +34,17 @@ export interface ReplayResult {
   size: number;
   records: number;
   jobs: number;
+  /** Records a snapshot of the replayed state would hold (one per live thing, and the header). */
+  live: number;
   /** What was cut off the end, if anything, as the one line logged about it. */
   dropped: string | undefined;
 }
 
 interface State {
-  jobs: Map<string, SavedJob | null>;
+  /** Jobs as the store's records, made as they are read (the store adopts this map: Store.restoreJobs). */
+  jobs: Map<string, JobRecord>;
+  /** The store's record of a recorded job. */
+  job: (saved: SavedJob) => JobRecord;
   queues: Map<string, Extract<JournalRecord, { k: "queue" }>>;
   workflows: Map<string, SavedWorkflow | null>;
   crons: Map<string, SavedCron | null>;
@@ -58,40 +64,48 @@ export async function replay(dir: string, core: ServerCore, log: (line: string) 
     .map((m) => Number(m[1]))
     .sort((a, b) => a - b);
   const gen = gens[gens.length - 1];
-  if (gen === undefined) return { gen: 0, size: 0, records: 0, jobs: 0, dropped: undefined };
+  if (gen === undefined) return { gen: 0, size: 0, records: 0, jobs: 0, live: 0, dropped: undefined };
   // Older generations are wholly contained in the newest (a crash may have left them behind).
   for (const g of gens.slice(0, -1)) await unlink(join(dir, fileName(g))).catch(() => {});
 
   const path = join(dir, fileName(gen));
   if (!(await stat(path)).isFile()) throw new Error(`${path} is not a regular file`);
-  const buf = await readFile(path);
-  const st = emptyState();
+  const job = (saved: SavedJob): JobRecord => core.store.restoredRecord(reviveJob(saved));
+  const st = emptyState(job);
   let records = 0;
-  const end = scan(buf, (r) => {
+  const { end, length } = await scanFile(path, (r) => {
     records++;
     apply(st, r);
   });
-  let size = buf.length;
+  let size = length;
   let dropped: string | undefined;
   if (end.kind !== "clean") {
     size = end.offset;
-    dropped = `ojs-connect journal: ${path}: dropped ${buf.length - end.offset} bytes at offset ${end.offset} (${end.reason}); kept ${records} whole records`;
+    dropped = `ojs-connect journal: ${path}: dropped ${length - end.offset} bytes at offset ${end.offset} (${end.reason}); kept ${records} whole records`;
     await truncate(path, size);
     log(dropped);
   }
+  const jobs = st.jobs.size;
+  const live = liveCount(st);
   restore(core, st);
-  return { gen, size, records, jobs: [...st.jobs.values()].filter(Boolean).length, dropped };
+  return { gen, size, records, jobs, live, dropped };
 }
 
-function emptyState(): State {
-  return { jobs: new Map(), queues: new Map(), workflows: new Map(), crons: new Map(), schemas: new Map(), checkpoints: new Map(), core: emptyCoreState() };
+function liveCount(st: State): number {
+  let n = 1;
+  for (const m of [st.jobs, st.queues, st.workflows, st.crons, st.schemas, st.checkpoints, st.core.hooks, st.core.deliveries, st.core.tenants]) n += m.size;
+  return n;
+}
+
+function emptyState(job: State["job"]): State {
+  return { jobs: new Map(), job, queues: new Map(), workflows: new Map(), crons: new Map(), schemas: new Map(), checkpoints: new Map(), core: emptyCoreState() };
 }
 
 const schemaKey = (s: { type: string; version: string | number }): string => `${s.type}\u0000${s.version}`;
 
 /** Last record wins; a deletion forgets the thing (a later record of the same id brings it back). */
 const ACTIONS: RecordActions<Exclude<JournalRecord, CoreRecord>, State> = {
-  job: (st, r) => st.jobs.set(r.r.id, r.r),
+  job: (st, r) => st.jobs.set(r.r.id, st.job(r.r)),
   "job-": (st, r) => st.jobs.delete(r.id),
   queue: (st, r) => st.queues.set(r.name, r),
   wf: (st, r) => st.workflows.set(r.r.id, r.r),
@@ -102,14 +116,17 @@ const ACTIONS: RecordActions<Exclude<JournalRecord, CoreRecord>, State> = {
   "schema-": (st, r) => st.schemas.delete(schemaKey(r)),
   ckpt: (st, r) => st.checkpoints.set(r.r.jobId, r.r),
   "ckpt-": (st, r) => st.checkpoints.delete(r.id),
-  reset: (st) => Object.assign(st, emptyState()),
+  reset: (st) => Object.assign(st, emptyState(st.job)),
   hdr: () => {},
 };
 
 function apply(st: State, r: JournalRecord): void {
-  if (!applyRecord(ACTIONS, st, r)) applyCoreRecord(st.core, r);
+  // Nearly every record of a long journal is a job's: no table look-up for those.
+  if (r.k === "job") st.jobs.set(r.r.id, st.job(r.r));
+  else if (!applyRecord(ACTIONS, st, r)) applyCoreRecord(st.core, r);
 }
 
+/** Puts the gathered state back. */
 function restore(core: ServerCore, st: State): void {
   for (const s of st.schemas.values()) {
     if (!s) continue;
@@ -125,11 +142,12 @@ function restore(core: ServerCore, st: State): void {
     });
   }
   for (const wf of st.workflows.values()) if (wf) core.store.workflows.restore(reviveWorkflow(wf));
-  for (const j of st.jobs.values()) if (j) core.store.restoreJob(reviveJob(j));
+  // A checkpoint whose job was dropped (a "job-" record after it) stays dropped; asked before the store owns the map.
+  const checkpoints = [...st.checkpoints.values()].filter((c) => st.jobs.has(c.jobId));
+  core.store.restoreJobs(st.jobs);
   // Once more now that the jobs are back: a retention rule counts the finished jobs it finds when set.
   for (const q of st.queues.values()) if (q.ret) core.store.retention.set(q.name, q.ret);
-  // A checkpoint whose job was dropped (a "job-" record after it) stays dropped.
-  for (const c of st.checkpoints.values()) if (st.jobs.get(c.jobId)) core.store.checkpoints.restore(reviveCheckpoint(c));
+  for (const c of checkpoints) core.store.checkpoints.restore(reviveCheckpoint(c));
   for (const c of st.crons.values()) if (c) core.cron.restore(reviveCron(c));
   restoreCore(core, st.core);
 }
