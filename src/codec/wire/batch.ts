@@ -11,6 +11,8 @@ import { OPTIONS_SHAPE, readEnqueueRequest, readOptionsInto, writeEnqueueRequest
 import { fieldEnd, writeInt32Field, writeStringField, writeTag } from "./json.js";
 import { JOB_SHAPE, readJob, writeJobBody } from "./job.js";
 import { LEAF, many, one, shape, type Shape } from "./merge.js";
+import { fieldTable, Kind, readFields } from "./field-table.js";
+import { BATCH_ERROR } from "./tags.generated.js";
 import { onceMessage, writeMessageField, writeMessageFields } from "./fields.js";
 
 /** ojs.v1.BatchJobError: why one entry of a batch was refused. */
@@ -120,16 +122,13 @@ export function readEnqueueBatchRequest(r: Reader, end: number, now: number): En
   return batch;
 }
 
+const BATCH_ERROR_FIELDS = fieldTable([
+  [BATCH_ERROR.code, Kind.String],
+  [BATCH_ERROR.message, Kind.String],
+]);
+
 function readBatchJobError(r: Reader, end: number): WireBatchJobError {
-  let code = "";
-  let message = "";
-  while (r.pos < end) {
-    const t = r.tag();
-    if (t === 0x0a /* BATCH_ERROR.code */) code = r.string();
-    else if (t === 0x12 /* BATCH_ERROR.message */) message = r.string();
-    else r.skip(t);
-  }
-  expectEnd(r, end);
+  const [code = "", message = ""] = readFields(r, end, BATCH_ERROR_FIELDS) as [string?, string?];
   return { code, message };
 }
 

@@ -6,12 +6,14 @@ import type { Job, JobError } from "../../model/job.js";
 import type { JsonObject, JsonValue } from "../../model/json.js";
 import type { NackResult } from "../../model/system.js";
 import type { Writer } from "./buffer.js";
-import { Reader, expectEnd } from "./reader.js";
-import { fieldEnd, readStructBody, writeStringField, writeTimestampField } from "./json.js";
+import type { Reader } from "./reader.js";
+import { writeStringField, writeTimestampField } from "./json.js";
+import { fieldTable, Kind, readFields } from "./field-table.js";
+import { ACK_REQUEST, ACK_RESPONSE, NACK_REQUEST, NACK_RESPONSE } from "./tags.generated.js";
 import { JOB_ERROR_SHAPE, JOB_SHAPE, readJob, readJobError, resultFromStruct, writeJobBody, writeJobErrorBody, writeBoolTrue, writeResultBody } from "./job.js";
 import { stateName, stateNumber } from "./enums.js";
 import { LEAF, many, one, shape, type Shape } from "./merge.js";
-import { onceMessage, onceTimestamp, readRepeated, writeEnumField, writeMessageField, writeMessageFields } from "./fields.js";
+import { readRepeated, writeEnumField, writeMessageField, writeMessageFields } from "./fields.js";
 
 /** ojs.v1.AckRequest. `result` is what the handler returned, any JSON. */
 export interface WireAckRequest {
@@ -65,58 +67,45 @@ export function writeFetchResponseBody(w: Writer, jobs: readonly Job[]): void {
 
 // --- decode -----------------------------------------------------------------------
 
+const ACK_REQUEST_FIELDS = fieldTable([
+  [ACK_REQUEST.jobId, Kind.String],
+  [ACK_REQUEST.result, Kind.Struct],
+]);
+
 export function readAckRequest(r: Reader, end: number): WireAckRequest {
-  let jobId = "";
-  let result: JsonObject | undefined;
-  while (r.pos < end) {
-    const t = r.tag();
-    if (t === 0x0a /* ACK_REQUEST.jobId */) jobId = r.string();
-    else if (t === 0x12 /* ACK_REQUEST.result */) result = readStructBody(r, fieldEnd(r), result ?? {});
-    else r.skip(t);
-  }
-  expectEnd(r, end);
+  const [jobId = "", result] = readFields(r, end, ACK_REQUEST_FIELDS) as [string?, JsonObject?];
   const a: WireAckRequest = { jobId };
   if (result) a.result = resultFromStruct(result);
   return a;
 }
 
+const NACK_REQUEST_FIELDS = fieldTable([
+  [NACK_REQUEST.jobId, Kind.String],
+  [NACK_REQUEST.error, Kind.Message, readJobError],
+]);
+
 export function readNackRequest(r: Reader, end: number): WireNackRequest {
-  let jobId = "";
-  let error: JobError | undefined;
-  while (r.pos < end) {
-    const t = r.tag();
-    if (t === 0x0a /* NACK_REQUEST.jobId */) jobId = r.string();
-    else if (t === 0x12 /* NACK_REQUEST.error */) error = onceMessage(r, error, readJobError);
-    else r.skip(t);
-  }
-  expectEnd(r, end);
+  const [jobId = "", error] = readFields(r, end, NACK_REQUEST_FIELDS) as [string?, JobError?];
   const n: WireNackRequest = { jobId };
   if (error) n.error = error;
   return n;
 }
 
+const ACK_RESPONSE_FIELDS = fieldTable([[ACK_RESPONSE.acknowledged, Kind.Bool]]);
+
 export function readAckResponse(r: Reader, end: number): WireAckResponse {
-  let acknowledged = false;
-  while (r.pos < end) {
-    const t = r.tag();
-    if (t === 0x08 /* ACK_RESPONSE.acknowledged */) acknowledged = r.bool();
-    else r.skip(t);
-  }
-  expectEnd(r, end);
+  const [acknowledged = false] = readFields(r, end, ACK_RESPONSE_FIELDS) as [boolean?];
   return { acknowledged };
 }
 
+const NACK_RESPONSE_FIELDS = fieldTable([
+  [NACK_RESPONSE.state, Kind.Int32],
+  [NACK_RESPONSE.nextAttemptAt, Kind.Timestamp],
+]);
+
 /** An unknown or missing state reads as "retryable", as the gRPC transport has it. */
 export function readNackResponse(r: Reader, end: number): NackResult {
-  let state = 0;
-  let next: number | undefined;
-  while (r.pos < end) {
-    const t = r.tag();
-    if (t === 0x08 /* NACK_RESPONSE.state */) state = r.uint32() | 0;
-    else if (t === 0x12 /* NACK_RESPONSE.nextAttemptAt */) next = onceTimestamp(r, next);
-    else r.skip(t);
-  }
-  expectEnd(r, end);
+  const [state = 0, next] = readFields(r, end, NACK_RESPONSE_FIELDS) as [number?, number?];
   const n: NackResult = { state: stateName(state) ?? "retryable" };
   if (next !== undefined) n.nextAttemptAt = new Date(next);
   return n;
