@@ -11,8 +11,8 @@ import { OPTIONS_SHAPE, readEnqueueRequest, readOptionsInto, writeEnqueueRequest
 import { fieldEnd, writeInt32Field, writeStringField, writeTag } from "./json.js";
 import { JOB_SHAPE, readJob, writeJobBody } from "./job.js";
 import { LEAF, many, one, shape, type Shape } from "./merge.js";
-import { fieldTable, Kind, readFields } from "./field-table.js";
-import { BATCH_ERROR } from "./tags.generated.js";
+import { fieldTable, readFields } from "./field-table.js";
+import { BatchJobErrorSchema } from "../../../gen/ojs/v1/job_pb.js";
 import { onceMessage, writeMessageField, writeMessageFields } from "./fields.js";
 
 /** ojs.v1.BatchJobError: why one entry of a batch was refused. */
@@ -122,10 +122,7 @@ export function readEnqueueBatchRequest(r: Reader, end: number, now: number): En
   return batch;
 }
 
-const BATCH_ERROR_FIELDS = fieldTable([
-  [BATCH_ERROR.code, Kind.String],
-  [BATCH_ERROR.message, Kind.String],
-]);
+const BATCH_ERROR_FIELDS = fieldTable(BatchJobErrorSchema);
 
 function readBatchJobError(r: Reader, end: number): WireBatchJobError {
   const [code = "", message = ""] = readFields(r, end, BATCH_ERROR_FIELDS) as [string?, string?];

@@ -15,8 +15,8 @@ import { onceMessage, readRepeated, writeMessageField, writeMessageFields } from
 import { writeBoolTrue } from "./job.js";
 import { JOB_SHAPE, readJob, writeJobBody } from "./job.js";
 import { LEAF, many, one, shape, type Shape } from "./merge.js";
-import { fieldTable, Kind, readFields } from "./field-table.js";
-import { CALL_ERROR } from "./tags.generated.js";
+import { fieldTable, readFields } from "./field-table.js";
+import { CallErrorSchema } from "../../../gen/ojsconnect/v1/fastpath_pb.js";
 import {
   ACK_REQUEST_SHAPE,
   NACK_REQUEST_SHAPE,
@@ -168,12 +168,7 @@ export function writeSettleStreamResponseBody(w: Writer, outcomes: readonly Sett
 
 // --- decode -----------------------------------------------------------------------
 
-const CALL_ERROR_FIELDS = fieldTable([
-  [CALL_ERROR.code, Kind.String],
-  [CALL_ERROR.message, Kind.String],
-  [CALL_ERROR.retryable, Kind.Bool],
-  [CALL_ERROR.details, Kind.StringMap],
-]);
+const CALL_ERROR_FIELDS = fieldTable(CallErrorSchema);
 
 export function readCallError(r: Reader, end: number): WireCallError {
   const [code = "", message = "", retryable = false, details] = readFields(r, end, CALL_ERROR_FIELDS) as [string?, string?, boolean?, Record<string, string>?];

@@ -34,8 +34,8 @@ import { stateName, stateNumber } from "./enums.js";
 import { onceDuration, onceMessage, onceTimestamp, writeEnumField, writeMessageField, writeMessageFields } from "./fields.js";
 import { readRetry, readUnique, RETRY_SHAPE, UNIQUE_SHAPE, writeRetryBody, writeStrings, writeUniqueBody } from "./policies.js";
 import { GENERIC_JOB_FIELDS, HAS_GENERIC_JOB_FIELDS } from "./job-generic.js";
-import { fieldTable, Kind, readFields } from "./field-table.js";
-import { JOB_ERROR } from "./tags.generated.js";
+import { fieldTable, readFields } from "./field-table.js";
+import { JobErrorSchema } from "../../../gen/ojs/v1/job_pb.js";
 
 // Same strings as RESERVED_META in ../proto.ts.
 export const META_PARENT_RESULTS = "ojs.parent_results";
@@ -222,15 +222,7 @@ export function hasKeys(o: JsonObject): boolean {
   return false;
 }
 
-const JOB_ERROR_FIELDS = fieldTable([
-  [JOB_ERROR.code, Kind.String],
-  [JOB_ERROR.message, Kind.String],
-  [JOB_ERROR.retryable, Kind.Bool],
-  [JOB_ERROR.attempt, Kind.Int32],
-  [JOB_ERROR.occurredAt, Kind.Timestamp],
-  [JOB_ERROR.backtrace, Kind.String],
-  [JOB_ERROR.details, Kind.Struct],
-]);
+const JOB_ERROR_FIELDS = fieldTable(JobErrorSchema);
 
 export function readJobError(r: Reader, end: number): JobError {
   const [code = "", message = "", retryable = false, attempt = 0, occurredAt, backtrace, details] = readFields(r, end, JOB_ERROR_FIELDS) as [

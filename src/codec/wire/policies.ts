@@ -11,8 +11,8 @@ import { CONFLICT_NAMES, conflictNumber, requireStateNumber, stateName } from ".
 import { writeDurationField, writeInt32Field, writeStringField, writeTag } from "./json.js";
 import { LEAF, one, shape, type Shape } from "./merge.js";
 import { writeEnumField } from "./fields.js";
-import { fieldTable, Kind, readFields } from "./field-table.js";
-import { RETRY, UNIQUE } from "./tags.generated.js";
+import { fieldTable, readFields } from "./field-table.js";
+import { RetryPolicySchema, UniquePolicySchema } from "../../../gen/ojs/v1/job_pb.js";
 
 /** Where RetryPolicy has message fields (for merge.ts). */
 export const RETRY_SHAPE: Shape = shape({ 2: one(() => LEAF), 4: one(() => LEAF) });
@@ -62,15 +62,7 @@ export function writeStrings(w: Writer, tag: number, list: readonly string[] | u
   }
 }
 
-const RETRY_FIELDS = fieldTable([
-  [RETRY.maxAttempts, Kind.Int32],
-  [RETRY.initialInterval, Kind.Duration],
-  [RETRY.backoffCoefficient, Kind.Double],
-  [RETRY.maxInterval, Kind.Duration],
-  [RETRY.jitter, Kind.Bool],
-  [RETRY.nonRetryableErrors, Kind.Strings],
-  [RETRY.onExhaustion, Kind.String],
-]);
+const RETRY_FIELDS = fieldTable(RetryPolicySchema);
 
 export function readRetry(r: Reader, end: number): RetryPolicy {
   const [maxAttempts, initial, coefficient, maxInterval, jitter = false, nre, onExhaustion] = readFields(r, end, RETRY_FIELDS) as [
@@ -93,14 +85,7 @@ export function readRetry(r: Reader, end: number): RetryPolicy {
   return p;
 }
 
-const UNIQUE_FIELDS = fieldTable([
-  [UNIQUE.key, Kind.Strings],
-  [UNIQUE.period, Kind.Duration],
-  [UNIQUE.onConflict, Kind.Int32],
-  [UNIQUE.states, Kind.Enums],
-  [UNIQUE.argsKeys, Kind.Strings],
-  [UNIQUE.metaKeys, Kind.Strings],
-]);
+const UNIQUE_FIELDS = fieldTable(UniquePolicySchema);
 
 export function readUnique(r: Reader, end: number): UniquePolicy {
   const [keys, period, conflict = 0, states, argsKeys, metaKeys] = readFields(r, end, UNIQUE_FIELDS) as [

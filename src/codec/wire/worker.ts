@@ -8,8 +8,8 @@ import type { NackResult } from "../../model/system.js";
 import type { Writer } from "./buffer.js";
 import type { Reader } from "./reader.js";
 import { writeStringField, writeTimestampField } from "./json.js";
-import { fieldTable, Kind, readFields } from "./field-table.js";
-import { ACK_REQUEST, ACK_RESPONSE, NACK_REQUEST, NACK_RESPONSE } from "./tags.generated.js";
+import { fieldTable, readFields } from "./field-table.js";
+import { AckRequestSchema, AckResponseSchema, NackRequestSchema, NackResponseSchema } from "../../../gen/ojs/v1/worker_pb.js";
 import { JOB_ERROR_SHAPE, JOB_SHAPE, readJob, readJobError, resultFromStruct, writeJobBody, writeJobErrorBody, writeBoolTrue, writeResultBody } from "./job.js";
 import { stateName, stateNumber } from "./enums.js";
 import { LEAF, many, one, shape, type Shape } from "./merge.js";
@@ -67,10 +67,7 @@ export function writeFetchResponseBody(w: Writer, jobs: readonly Job[]): void {
 
 // --- decode -----------------------------------------------------------------------
 
-const ACK_REQUEST_FIELDS = fieldTable([
-  [ACK_REQUEST.jobId, Kind.String],
-  [ACK_REQUEST.result, Kind.Struct],
-]);
+const ACK_REQUEST_FIELDS = fieldTable(AckRequestSchema);
 
 export function readAckRequest(r: Reader, end: number): WireAckRequest {
   const [jobId = "", result] = readFields(r, end, ACK_REQUEST_FIELDS) as [string?, JsonObject?];
@@ -79,10 +76,7 @@ export function readAckRequest(r: Reader, end: number): WireAckRequest {
   return a;
 }
 
-const NACK_REQUEST_FIELDS = fieldTable([
-  [NACK_REQUEST.jobId, Kind.String],
-  [NACK_REQUEST.error, Kind.Message, readJobError],
-]);
+const NACK_REQUEST_FIELDS = fieldTable(NackRequestSchema, { error: readJobError });
 
 export function readNackRequest(r: Reader, end: number): WireNackRequest {
   const [jobId = "", error] = readFields(r, end, NACK_REQUEST_FIELDS) as [string?, JobError?];
@@ -91,17 +85,14 @@ export function readNackRequest(r: Reader, end: number): WireNackRequest {
   return n;
 }
 
-const ACK_RESPONSE_FIELDS = fieldTable([[ACK_RESPONSE.acknowledged, Kind.Bool]]);
+const ACK_RESPONSE_FIELDS = fieldTable(AckResponseSchema);
 
 export function readAckResponse(r: Reader, end: number): WireAckResponse {
   const [acknowledged = false] = readFields(r, end, ACK_RESPONSE_FIELDS) as [boolean?];
   return { acknowledged };
 }
 
-const NACK_RESPONSE_FIELDS = fieldTable([
-  [NACK_RESPONSE.state, Kind.Int32],
-  [NACK_RESPONSE.nextAttemptAt, Kind.Timestamp],
-]);
+const NACK_RESPONSE_FIELDS = fieldTable(NackResponseSchema);
 
 /** An unknown or missing state reads as "retryable", as the gRPC transport has it. */
 export function readNackResponse(r: Reader, end: number): NackResult {
