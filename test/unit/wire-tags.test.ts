@@ -6,6 +6,14 @@ import { describe, expect, it } from "vitest";
 import { BatchJobEntrySchema, CancelJobResponseSchema, EnqueueRequestSchema, GetJobResponseSchema } from "../../gen/ojs/v1/job_pb.js";
 import { ANNOTATED, codecModules, outOfDate, stampSource, TABLES } from "../../scripts/wire-tags.js";
 import * as generated from "../../src/codec/wire/tags.generated.js";
+import { JobSchema } from "../../gen/ojs/v1/job_pb.js";
+import { NackRequestSchema } from "../../gen/ojs/v1/worker_pb.js";
+import { fieldTable, Kind, type FieldTable } from "../../src/codec/wire/field-table.js";
+import { BATCH_ERROR_FIELDS } from "../../src/codec/wire/batch.js";
+import { CALL_ERROR_FIELDS } from "../../src/codec/wire/fastpath.js";
+import { JOB_ERROR_FIELDS } from "../../src/codec/wire/job.js";
+import { RETRY_FIELDS, UNIQUE_FIELDS } from "../../src/codec/wire/policies.js";
+import { ACK_REQUEST_FIELDS, ACK_RESPONSE_FIELDS, NACK_REQUEST_FIELDS, NACK_RESPONSE_FIELDS } from "../../src/codec/wire/worker.js";
 
 // The wire type protobuf says a field is written with, spelled out here apart from scripts/wire-tags.ts.
 function expectedWireType(f: DescField): number {
@@ -83,5 +91,49 @@ describe("wire codec field tags", () => {
       const src = readFileSync(file, "utf8");
       expect({ file: basename(file), literals: [...src.matchAll(unnamed)].map((m) => m[0]) }).toEqual({ file: basename(file), literals: [] });
     }
+  });
+
+  // The cold messages are read through field tables made from the descriptors (field-table.ts): no literal to stamp,
+  // so their tags and kinds are checked here against the generated tables and the proto's field types.
+  const COLD: Record<string, FieldTable> = {
+    JOB_ERROR: JOB_ERROR_FIELDS,
+    RETRY: RETRY_FIELDS,
+    UNIQUE: UNIQUE_FIELDS,
+    BATCH_ERROR: BATCH_ERROR_FIELDS,
+    CALL_ERROR: CALL_ERROR_FIELDS,
+    ACK_REQUEST: ACK_REQUEST_FIELDS,
+    ACK_RESPONSE: ACK_RESPONSE_FIELDS,
+    NACK_REQUEST: NACK_REQUEST_FIELDS,
+    NACK_RESPONSE: NACK_RESPONSE_FIELDS,
+  };
+
+  it("every field table of a cold message has the generated table's tags, one slot per field in its order", () => {
+    for (const [name, table] of Object.entries(COLD)) {
+      expect({ name, tags: table.fields.map(([tag]) => tag) }).toEqual({ name, tags: Object.values(tables[name]!) });
+      for (const [slot, [tag]] of table.fields.entries()) expect({ name, tag, slot: table.byTag[tag]?.slot }).toEqual({ name, tag, slot });
+    }
+  });
+
+  it("every field of a cold message is read as its proto type says (kinds spelled out here apart from kindOf)", () => {
+    const { String: S, Bool, Int32, Double, Timestamp, Duration, Struct, Strings, Enums, StringMap, Message } = Kind;
+    const kinds = Object.fromEntries(Object.entries(COLD).map(([name, t]) => [name, t.fields.map(([, kind]) => kind)]));
+    expect(kinds).toEqual({
+      JOB_ERROR: [S, S, Bool, Int32, Timestamp, S, Struct],
+      RETRY: [Int32, Duration, Double, Duration, Bool, Strings, S],
+      UNIQUE: [Strings, Duration, Int32, Enums, Strings, Strings],
+      BATCH_ERROR: [S, S],
+      CALL_ERROR: [S, S, Bool, StringMap],
+      ACK_REQUEST: [S, Struct],
+      ACK_RESPONSE: [Bool],
+      NACK_REQUEST: [S, Message],
+      NACK_RESPONSE: [Int32, Timestamp],
+    });
+    // UniquePolicy.states is packed; its unpacked form (wire type 0) lands in the same slot.
+    expect(UNIQUE_FIELDS.byTag[generated.UNIQUE.states & ~7]).toEqual(UNIQUE_FIELDS.byTag[generated.UNIQUE.states]);
+  });
+
+  it("a field the field table cannot read, or a message field without its reader, is refused when the table is made", () => {
+    expect(() => fieldTable(JobSchema)).toThrow(/cannot read ojs\.v1\.Job\.args/);
+    expect(() => fieldTable(NackRequestSchema)).toThrow(/no reader for ojs\.v1\.NackRequest\.error/);
   });
 });

@@ -117,7 +117,7 @@ export function readEnqueueBatchRequest(r: Reader, end: number, now: number): En
   return batch;
 }
 
-const BATCH_ERROR_FIELDS = fieldTable(BatchJobErrorSchema);
+export const BATCH_ERROR_FIELDS = fieldTable(BatchJobErrorSchema);
 
 function readBatchJobError(r: Reader, end: number): WireBatchJobError {
   const [code = "", message = ""] = readFields(r, end, BATCH_ERROR_FIELDS) as [string?, string?];

@@ -168,7 +168,7 @@ export function writeSettleStreamResponseBody(w: Writer, outcomes: readonly Sett
 
 // --- decode -----------------------------------------------------------------------
 
-const CALL_ERROR_FIELDS = fieldTable(CallErrorSchema);
+export const CALL_ERROR_FIELDS = fieldTable(CallErrorSchema);
 
 export function readCallError(r: Reader, end: number): WireCallError {
   const [code = "", message = "", retryable = false, details] = readFields(r, end, CALL_ERROR_FIELDS) as [string?, string?, boolean?, Record<string, string>?];

@@ -222,7 +222,7 @@ export function hasKeys(o: JsonObject): boolean {
   return false;
 }
 
-const JOB_ERROR_FIELDS = fieldTable(JobErrorSchema);
+export const JOB_ERROR_FIELDS = fieldTable(JobErrorSchema);
 
 export function readJobError(r: Reader, end: number): JobError {
   const [code = "", message = "", retryable = false, attempt = 0, occurredAt, backtrace, details] = readFields(r, end, JOB_ERROR_FIELDS) as [

@@ -62,7 +62,7 @@ export function writeStrings(w: Writer, tag: number, list: readonly string[] | u
   }
 }
 
-const RETRY_FIELDS = fieldTable(RetryPolicySchema);
+export const RETRY_FIELDS = fieldTable(RetryPolicySchema);
 
 export function readRetry(r: Reader, end: number): RetryPolicy {
   const [maxAttempts, initial, coefficient, maxInterval, jitter = false, nre, onExhaustion] = readFields(r, end, RETRY_FIELDS) as [
@@ -85,7 +85,7 @@ export function readRetry(r: Reader, end: number): RetryPolicy {
   return p;
 }
 
-const UNIQUE_FIELDS = fieldTable(UniquePolicySchema);
+export const UNIQUE_FIELDS = fieldTable(UniquePolicySchema);
 
 export function readUnique(r: Reader, end: number): UniquePolicy {
   const [keys, period, conflict = 0, states, argsKeys, metaKeys] = readFields(r, end, UNIQUE_FIELDS) as [

@@ -67,7 +67,7 @@ export function writeFetchResponseBody(w: Writer, jobs: readonly Job[]): void {
 
 // --- decode -----------------------------------------------------------------------
 
-const ACK_REQUEST_FIELDS = fieldTable(AckRequestSchema);
+export const ACK_REQUEST_FIELDS = fieldTable(AckRequestSchema);
 
 export function readAckRequest(r: Reader, end: number): WireAckRequest {
   const [jobId = "", result] = readFields(r, end, ACK_REQUEST_FIELDS) as [string?, JsonObject?];
@@ -76,7 +76,7 @@ export function readAckRequest(r: Reader, end: number): WireAckRequest {
   return a;
 }
 
-const NACK_REQUEST_FIELDS = fieldTable(NackRequestSchema, { error: readJobError });
+export const NACK_REQUEST_FIELDS = fieldTable(NackRequestSchema, { error: readJobError });
 
 export function readNackRequest(r: Reader, end: number): WireNackRequest {
   const [jobId = "", error] = readFields(r, end, NACK_REQUEST_FIELDS) as [string?, JobError?];
@@ -85,14 +85,14 @@ export function readNackRequest(r: Reader, end: number): WireNackRequest {
   return n;
 }
 
-const ACK_RESPONSE_FIELDS = fieldTable(AckResponseSchema);
+export const ACK_RESPONSE_FIELDS = fieldTable(AckResponseSchema);
 
 export function readAckResponse(r: Reader, end: number): WireAckResponse {
   const [acknowledged = false] = readFields(r, end, ACK_RESPONSE_FIELDS) as [boolean?];
   return { acknowledged };
 }
 
-const NACK_RESPONSE_FIELDS = fieldTable(NackResponseSchema);
+export const NACK_RESPONSE_FIELDS = fieldTable(NackResponseSchema);
 
 /** An unknown or missing state reads as "retryable", as the gRPC transport has it. */
 export function readNackResponse(r: Reader, end: number): NackResult {
