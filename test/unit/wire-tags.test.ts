@@ -11,9 +11,7 @@ import { NackRequestSchema } from "../../gen/ojs/v1/worker_pb.js";
 import { fieldTable, Kind, type FieldTable } from "../../src/codec/wire/field-table.js";
 import { BATCH_ERROR_FIELDS } from "../../src/codec/wire/batch.js";
 import { CALL_ERROR_FIELDS } from "../../src/codec/wire/fastpath.js";
-import { JOB_ERROR_FIELDS } from "../../src/codec/wire/job.js";
 import { RETRY_FIELDS, UNIQUE_FIELDS } from "../../src/codec/wire/policies.js";
-import { ACK_REQUEST_FIELDS, ACK_RESPONSE_FIELDS, NACK_REQUEST_FIELDS, NACK_RESPONSE_FIELDS } from "../../src/codec/wire/worker.js";
 
 // The wire type protobuf says a field is written with, spelled out here apart from scripts/wire-tags.ts.
 function expectedWireType(f: DescField): number {
@@ -96,15 +94,10 @@ describe("wire codec field tags", () => {
   // The cold messages are read through field tables made from the descriptors (field-table.ts): no literal to stamp,
   // so their tags and kinds are checked here against the generated tables and the proto's field types.
   const COLD: Record<string, FieldTable> = {
-    JOB_ERROR: JOB_ERROR_FIELDS,
     RETRY: RETRY_FIELDS,
     UNIQUE: UNIQUE_FIELDS,
     BATCH_ERROR: BATCH_ERROR_FIELDS,
     CALL_ERROR: CALL_ERROR_FIELDS,
-    ACK_REQUEST: ACK_REQUEST_FIELDS,
-    ACK_RESPONSE: ACK_RESPONSE_FIELDS,
-    NACK_REQUEST: NACK_REQUEST_FIELDS,
-    NACK_RESPONSE: NACK_RESPONSE_FIELDS,
   };
 
   it("every field table of a cold message has the generated table's tags, one slot per field in its order", () => {
@@ -115,18 +108,13 @@ describe("wire codec field tags", () => {
   });
 
   it("every field of a cold message is read as its proto type says (kinds spelled out here apart from kindOf)", () => {
-    const { String: S, Bool, Int32, Double, Timestamp, Duration, Struct, Strings, Enums, StringMap, Message } = Kind;
+    const { String: S, Bool, Int32, Double, Duration, Strings, Enums, StringMap } = Kind;
     const kinds = Object.fromEntries(Object.entries(COLD).map(([name, t]) => [name, t.fields.map(([, kind]) => kind)]));
     expect(kinds).toEqual({
-      JOB_ERROR: [S, S, Bool, Int32, Timestamp, S, Struct],
       RETRY: [Int32, Duration, Double, Duration, Bool, Strings, S],
       UNIQUE: [Strings, Duration, Int32, Enums, Strings, Strings],
       BATCH_ERROR: [S, S],
       CALL_ERROR: [S, S, Bool, StringMap],
-      ACK_REQUEST: [S, Struct],
-      ACK_RESPONSE: [Bool],
-      NACK_REQUEST: [S, Message],
-      NACK_RESPONSE: [Int32, Timestamp],
     });
     // UniquePolicy.states is packed; its unpacked form (wire type 0) lands in the same slot.
     expect(UNIQUE_FIELDS.byTag[generated.UNIQUE.states & ~7]).toEqual(UNIQUE_FIELDS.byTag[generated.UNIQUE.states]);

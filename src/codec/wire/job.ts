@@ -34,8 +34,6 @@ import { stateName, stateNumber } from "./enums.js";
 import { onceDuration, onceMessage, onceTimestamp, writeEnumField, writeMessageField, writeMessageFields } from "./fields.js";
 import { readRetry, readUnique, RETRY_SHAPE, UNIQUE_SHAPE, writeRetryBody, writeStrings, writeUniqueBody } from "./policies.js";
 import { GENERIC_JOB_FIELDS, HAS_GENERIC_JOB_FIELDS } from "./job-generic.js";
-import { fieldTable, readFields } from "./field-table.js";
-import { JobErrorSchema } from "../../../gen/ojs/v1/job_pb.js";
 
 // Same strings as RESERVED_META in ../proto.ts.
 export const META_PARENT_RESULTS = "ojs.parent_results";
@@ -222,18 +220,43 @@ export function hasKeys(o: JsonObject): boolean {
   return false;
 }
 
-export const JOB_ERROR_FIELDS = fieldTable(JobErrorSchema);
-
 export function readJobError(r: Reader, end: number): JobError {
-  const [code = "", message = "", retryable = false, attempt = 0, occurredAt, backtrace, details] = readFields(r, end, JOB_ERROR_FIELDS) as [
-    string?,
-    string?,
-    boolean?,
-    number?,
-    number?,
-    string?,
-    JsonObject?,
-  ];
+  let code = "";
+  let message = "";
+  let retryable = false;
+  let attempt = 0;
+  let occurredAt: number | undefined;
+  let backtrace = "";
+  let details: JsonObject | undefined;
+  while (r.pos < end) {
+    const t = r.tag();
+    switch (t) {
+      case 0x0a /* JOB_ERROR.code */:
+        code = r.string();
+        break;
+      case 0x12 /* JOB_ERROR.message */:
+        message = r.string();
+        break;
+      case 0x18 /* JOB_ERROR.retryable */:
+        retryable = r.bool();
+        break;
+      case 0x20 /* JOB_ERROR.attempt */:
+        attempt = r.uint32() | 0;
+        break;
+      case 0x2a /* JOB_ERROR.occurredAt */:
+        occurredAt = onceTimestamp(r, occurredAt);
+        break;
+      case 0x32 /* JOB_ERROR.backtrace */:
+        backtrace = r.string();
+        break;
+      case 0x3a /* JOB_ERROR.details */:
+        details = readStructBody(r, fieldEnd(r), details ?? {});
+        break;
+      default:
+        r.skip(t);
+    }
+  }
+  expectEnd(r, end);
   const e: JobError = { code, message, retryable };
   if (attempt) e.attempt = attempt;
   if (occurredAt !== undefined) e.occurredAt = new Date(occurredAt);

@@ -6,14 +6,12 @@ import type { Job, JobError } from "../../model/job.js";
 import type { JsonObject, JsonValue } from "../../model/json.js";
 import type { NackResult } from "../../model/system.js";
 import type { Writer } from "./buffer.js";
-import type { Reader } from "./reader.js";
-import { writeStringField, writeTimestampField } from "./json.js";
-import { fieldTable, readFields } from "./field-table.js";
-import { AckRequestSchema, AckResponseSchema, NackRequestSchema, NackResponseSchema } from "../../../gen/ojs/v1/worker_pb.js";
+import { Reader, expectEnd } from "./reader.js";
+import { fieldEnd, readStructBody, writeStringField, writeTimestampField } from "./json.js";
 import { JOB_ERROR_SHAPE, JOB_SHAPE, readJob, readJobError, resultFromStruct, writeJobBody, writeJobErrorBody, writeBoolTrue, writeResultBody } from "./job.js";
 import { stateName, stateNumber } from "./enums.js";
 import { LEAF, many, one, shape, type Shape } from "./merge.js";
-import { readRepeated, writeEnumField, writeMessageField, writeMessageFields } from "./fields.js";
+import { onceMessage, onceTimestamp, readRepeated, writeEnumField, writeMessageField, writeMessageFields } from "./fields.js";
 
 /** ojs.v1.AckRequest. `result` is what the handler returned, any JSON. */
 export interface WireAckRequest {
@@ -67,36 +65,58 @@ export function writeFetchResponseBody(w: Writer, jobs: readonly Job[]): void {
 
 // --- decode -----------------------------------------------------------------------
 
-export const ACK_REQUEST_FIELDS = fieldTable(AckRequestSchema);
-
 export function readAckRequest(r: Reader, end: number): WireAckRequest {
-  const [jobId = "", result] = readFields(r, end, ACK_REQUEST_FIELDS) as [string?, JsonObject?];
+  let jobId = "";
+  let result: JsonObject | undefined;
+  while (r.pos < end) {
+    const t = r.tag();
+    if (t === 0x0a /* ACK_REQUEST.jobId */) jobId = r.string();
+    else if (t === 0x12 /* ACK_REQUEST.result */) result = readStructBody(r, fieldEnd(r), result ?? {});
+    else r.skip(t);
+  }
+  expectEnd(r, end);
   const a: WireAckRequest = { jobId };
   if (result) a.result = resultFromStruct(result);
   return a;
 }
 
-export const NACK_REQUEST_FIELDS = fieldTable(NackRequestSchema, { error: readJobError });
-
 export function readNackRequest(r: Reader, end: number): WireNackRequest {
-  const [jobId = "", error] = readFields(r, end, NACK_REQUEST_FIELDS) as [string?, JobError?];
+  let jobId = "";
+  let error: JobError | undefined;
+  while (r.pos < end) {
+    const t = r.tag();
+    if (t === 0x0a /* NACK_REQUEST.jobId */) jobId = r.string();
+    else if (t === 0x12 /* NACK_REQUEST.error */) error = onceMessage(r, error, readJobError);
+    else r.skip(t);
+  }
+  expectEnd(r, end);
   const n: WireNackRequest = { jobId };
   if (error) n.error = error;
   return n;
 }
 
-export const ACK_RESPONSE_FIELDS = fieldTable(AckResponseSchema);
-
 export function readAckResponse(r: Reader, end: number): WireAckResponse {
-  const [acknowledged = false] = readFields(r, end, ACK_RESPONSE_FIELDS) as [boolean?];
+  let acknowledged = false;
+  while (r.pos < end) {
+    const t = r.tag();
+    if (t === 0x08 /* ACK_RESPONSE.acknowledged */) acknowledged = r.bool();
+    else r.skip(t);
+  }
+  expectEnd(r, end);
   return { acknowledged };
 }
 
-export const NACK_RESPONSE_FIELDS = fieldTable(NackResponseSchema);
-
 /** An unknown or missing state reads as "retryable", as the gRPC transport has it. */
 export function readNackResponse(r: Reader, end: number): NackResult {
-  const [state = 0, next] = readFields(r, end, NACK_RESPONSE_FIELDS) as [number?, number?];
+  let state = 0;
+  let next: number | undefined;
+  while (r.pos < end) {
+    const t = r.tag();
+    if (t === 0x08 /* NACK_RESPONSE.state */) state = r.uint32() | 0;
+    else if (t === 0x12 /* NACK_RESPONSE.nextAttemptAt */) next = onceTimestamp(r, next);
+    else r.skip(t);
+  }
+  expectEnd(r, end);
   const n: NackResult = { state: stateName(state) ?? "retryable" };
   if (next !== undefined) n.nextAttemptAt = new Date(next);
   return n;
