@@ -76,6 +76,8 @@ describe("wire codec field tags", () => {
     expect(tagsOf(CancelJobResponseSchema)).toEqual(generated.JOB_RESPONSE);
     expect(tagsOf(BatchJobEntrySchema)).toEqual(tagsOf(EnqueueRequestSchema));
     expect(tagsOf(DurationSchema)).toEqual(tagsOf(TimestampSchema));
+    // One reader serves AckRequest and NackRequest: job id in field 1, result or error in field 2.
+    expect(Object.values(generated.NACK_REQUEST)).toEqual(Object.values(generated.ACK_REQUEST));
   });
 
   it("UniquePolicy.states is packed, as the codec writes it", () => {
