@@ -6,6 +6,12 @@ import { describe, expect, it } from "vitest";
 import { BatchJobEntrySchema, CancelJobResponseSchema, EnqueueRequestSchema, GetJobResponseSchema } from "../../gen/ojs/v1/job_pb.js";
 import { ANNOTATED, codecModules, outOfDate, stampSource, TABLES } from "../../scripts/wire-tags.js";
 import * as generated from "../../src/codec/wire/tags.generated.js";
+import { JobSchema } from "../../gen/ojs/v1/job_pb.js";
+import { NackRequestSchema } from "../../gen/ojs/v1/worker_pb.js";
+import { fieldTable, Kind, type FieldTable } from "../../src/codec/wire/field-table.js";
+import { BATCH_ERROR_FIELDS } from "../../src/codec/wire/batch.js";
+import { CALL_ERROR_FIELDS } from "../../src/codec/wire/fastpath.js";
+import { RETRY_FIELDS, UNIQUE_FIELDS } from "../../src/codec/wire/policies.js";
 
 // The wire type protobuf says a field is written with, spelled out here apart from scripts/wire-tags.ts.
 function expectedWireType(f: DescField): number {
@@ -70,6 +76,8 @@ describe("wire codec field tags", () => {
     expect(tagsOf(CancelJobResponseSchema)).toEqual(generated.JOB_RESPONSE);
     expect(tagsOf(BatchJobEntrySchema)).toEqual(tagsOf(EnqueueRequestSchema));
     expect(tagsOf(DurationSchema)).toEqual(tagsOf(TimestampSchema));
+    // One reader serves AckRequest and NackRequest: job id in field 1, result or error in field 2.
+    expect(Object.values(generated.NACK_REQUEST)).toEqual(Object.values(generated.ACK_REQUEST));
   });
 
   it("UniquePolicy.states is packed, as the codec writes it", () => {
@@ -83,5 +91,39 @@ describe("wire codec field tags", () => {
       const src = readFileSync(file, "utf8");
       expect({ file: basename(file), literals: [...src.matchAll(unnamed)].map((m) => m[0]) }).toEqual({ file: basename(file), literals: [] });
     }
+  });
+
+  // The cold messages are read through field tables made from the descriptors (field-table.ts): no literal to stamp,
+  // so their tags and kinds are checked here against the generated tables and the proto's field types.
+  const COLD: Record<string, FieldTable> = {
+    RETRY: RETRY_FIELDS,
+    UNIQUE: UNIQUE_FIELDS,
+    BATCH_ERROR: BATCH_ERROR_FIELDS,
+    CALL_ERROR: CALL_ERROR_FIELDS,
+  };
+
+  it("every field table of a cold message has the generated table's tags, one slot per field in its order", () => {
+    for (const [name, table] of Object.entries(COLD)) {
+      expect({ name, tags: table.fields.map(([tag]) => tag) }).toEqual({ name, tags: Object.values(tables[name]!) });
+      for (const [slot, [tag]] of table.fields.entries()) expect({ name, tag, slot: table.byTag[tag]?.slot }).toEqual({ name, tag, slot });
+    }
+  });
+
+  it("every field of a cold message is read as its proto type says (kinds spelled out here apart from kindOf)", () => {
+    const { String: S, Bool, Int32, Double, Duration, Strings, Enums, StringMap } = Kind;
+    const kinds = Object.fromEntries(Object.entries(COLD).map(([name, t]) => [name, t.fields.map(([, kind]) => kind)]));
+    expect(kinds).toEqual({
+      RETRY: [Int32, Duration, Double, Duration, Bool, Strings, S],
+      UNIQUE: [Strings, Duration, Int32, Enums, Strings, Strings],
+      BATCH_ERROR: [S, S],
+      CALL_ERROR: [S, S, Bool, StringMap],
+    });
+    // UniquePolicy.states is packed; its unpacked form (wire type 0) lands in the same slot.
+    expect(UNIQUE_FIELDS.byTag[generated.UNIQUE.states & ~7]).toEqual(UNIQUE_FIELDS.byTag[generated.UNIQUE.states]);
+  });
+
+  it("a field the field table cannot read, or a message field without its reader, is refused when the table is made", () => {
+    expect(() => fieldTable(JobSchema)).toThrow(/cannot read ojs\.v1\.Job\.args/);
+    expect(() => fieldTable(NackRequestSchema)).toThrow(/no reader for ojs\.v1\.NackRequest\.error/);
   });
 });

@@ -5,13 +5,15 @@
  * map<int32, BatchJobError>. Tags stamped from the descriptors (README.md).
  */
 import type { Job, NormalizedJobRequest } from "../../model/job.js";
-import { NEEDS_MERGE, type Writer } from "./buffer.js";
+import type { Writer } from "./buffer.js";
 import { Reader, expectEnd } from "./reader.js";
 import { OPTIONS_SHAPE, readEnqueueRequest, readOptionsInto, writeEnqueueRequestBody, writeOptionsBody, type EnqueueOptionsFields } from "./enqueue.js";
 import { fieldEnd, writeInt32Field, writeStringField, writeTag } from "./json.js";
 import { JOB_SHAPE, readJob, writeJobBody } from "./job.js";
 import { LEAF, many, one, shape, type Shape } from "./merge.js";
-import { onceMessage, writeMessageField, writeMessageFields } from "./fields.js";
+import { fieldTable, readFields } from "./field-table.js";
+import { BatchJobErrorSchema } from "../../../gen/ojs/v1/job_pb.js";
+import { deferMessage, onceMessage, writeMessageField, writeMessageFields } from "./fields.js";
 
 /** ojs.v1.BatchJobError: why one entry of a batch was refused. */
 export interface WireBatchJobError {
@@ -97,39 +99,28 @@ export function writeEnqueueBatchResponseBody(
 export function readEnqueueBatchRequest(r: Reader, end: number, now: number): EnqueueBatch {
   const jobs: NormalizedJobRequest[] = [];
   let defaultsAt = -1;
-  let defaultsEnd = 0;
   while (r.pos < end) {
     const t = r.tag();
     if (t === 0x0a /* BATCH_REQUEST.jobs */) jobs.push(readEnqueueRequest(r, fieldEnd(r), now));
-    else if (t === 0x12 /* BATCH_REQUEST.defaultOptions */) {
-      if (defaultsAt >= 0) throw NEEDS_MERGE;
-      defaultsEnd = fieldEnd(r);
-      defaultsAt = r.pos;
-      r.pos = defaultsEnd;
-    } else r.skip(t);
+    else if (t === 0x12 /* BATCH_REQUEST.defaultOptions */) defaultsAt = deferMessage(r, defaultsAt);
+    else r.skip(t);
   }
   expectEnd(r, end);
   const batch: EnqueueBatch = { jobs };
   if (defaultsAt >= 0) {
     const defaults: EnqueueOptionsFields = {};
     r.pos = defaultsAt;
-    readOptionsInto(r, defaultsEnd, defaults, now);
+    readOptionsInto(r, fieldEnd(r), defaults, now);
     r.pos = end;
     batch.defaults = defaults;
   }
   return batch;
 }
 
+export const BATCH_ERROR_FIELDS = fieldTable(BatchJobErrorSchema);
+
 function readBatchJobError(r: Reader, end: number): WireBatchJobError {
-  let code = "";
-  let message = "";
-  while (r.pos < end) {
-    const t = r.tag();
-    if (t === 0x0a /* BATCH_ERROR.code */) code = r.string();
-    else if (t === 0x12 /* BATCH_ERROR.message */) message = r.string();
-    else r.skip(t);
-  }
-  expectEnd(r, end);
+  const [code = "", message = ""] = readFields(r, end, BATCH_ERROR_FIELDS) as [string?, string?];
   return { code, message };
 }
 

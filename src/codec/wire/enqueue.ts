@@ -10,11 +10,11 @@ import { formatInstant, parseInstant } from "../values.js";
 import { rateLimitFromWire, rateLimitToJson } from "../rate-limit.js";
 import type { NormalizedJobRequest, RetryPolicy, UniquePolicy } from "../../model/job.js";
 import type { JsonObject, JsonValue } from "../../model/json.js";
-import { NEEDS_MERGE, type Writer } from "./buffer.js";
+import type { Writer } from "./buffer.js";
 import { Reader, expectEnd } from "./reader.js";
 import { fieldEnd, readValue, writeDurationField, writeInt32Field, writeStringField, writeTimestampField, writeTag, writeValueField } from "./json.js";
 import { hasKeys, readMetaLifting, setOverride, writeStructOverriding } from "./job.js";
-import { onceDuration, onceMessage, onceTimestamp, writeMessageField } from "./fields.js";
+import { deferMessage, onceDuration, onceMessage, onceTimestamp, writeMessageField } from "./fields.js";
 import { isBackoffStrategy } from "./enums.js";
 import { readRetry, readUnique, RETRY_SHAPE, UNIQUE_SHAPE, writeRetryBody, writeStrings, writeUniqueBody } from "./policies.js";
 import { LEAF, one, shape, type Shape } from "./merge.js";
@@ -177,32 +177,19 @@ export function readEnqueueRequest(r: Reader, end: number, now: number): Normali
   let type = "";
   const args: JsonValue[] = [];
   let optionsAt = -1;
-  let optionsEnd = 0;
   while (r.pos < end) {
     const t = r.tag();
-    switch (t) {
-      case 0x0a /* ENQUEUE_REQUEST.type */:
-        type = r.string();
-        break;
-      case 0x12 /* ENQUEUE_REQUEST.args */:
-        args.push(readValue(r, fieldEnd(r), null));
-        break;
-      case 0x1a /* ENQUEUE_REQUEST.options */:
-        // Options are read after the loop so that they land after type and args, whatever the field order.
-        if (optionsAt >= 0) throw NEEDS_MERGE;
-        optionsEnd = fieldEnd(r);
-        optionsAt = r.pos;
-        r.pos = optionsEnd;
-        break;
-      default:
-        r.skip(t);
-    }
+    if (t === 0x0a /* ENQUEUE_REQUEST.type */) type = r.string();
+    else if (t === 0x12 /* ENQUEUE_REQUEST.args */) args.push(readValue(r, fieldEnd(r), null));
+    // Options are read after the loop so that they land after type and args, whatever the field order.
+    else if (t === 0x1a /* ENQUEUE_REQUEST.options */) optionsAt = deferMessage(r, optionsAt);
+    else r.skip(t);
   }
   expectEnd(r, end);
   const req: NormalizedJobRequest = { type, args };
   if (optionsAt >= 0) {
     r.pos = optionsAt;
-    readOptionsInto(r, optionsEnd, req, now);
+    readOptionsInto(r, fieldEnd(r), req, now);
     r.pos = end;
   }
   return req;

@@ -2,7 +2,6 @@
  * The ojsconnect.v1 fast-path frames of the wire codec: many enqueue or
  * settle calls in one message, and their outcomes.
  */
-import type { Reader } from "./reader.js";
 import {
   ENQUEUE_STREAM_REQUEST_SHAPE,
   ENQUEUE_STREAM_RESPONSE_SHAPE,
@@ -23,9 +22,6 @@ import {
 } from "./fastpath.js";
 import { decode, encodeWith, w } from "./two-pass.js";
 
-// The `now` of the decode in progress, for the reader that turns a relative ttl into an instant.
-let decodeNow = 0;
-
 // --- ojsconnect.v1 fast-path frames ----------------------------------------------------------
 
 export function encodeEnqueueStreamRequest(calls: readonly EnqueueCall[], now: number = Date.now()): Uint8Array {
@@ -34,11 +30,7 @@ export function encodeEnqueueStreamRequest(calls: readonly EnqueueCall[], now: n
   return w.finish();
 }
 export function decodeEnqueueStreamRequest(bytes: Uint8Array, now: number = Date.now()): EnqueueCall[] {
-  decodeNow = now;
-  return decode(bytes, ENQUEUE_STREAM_REQUEST_SHAPE, readEnqueueStreamRequestNow);
-}
-function readEnqueueStreamRequestNow(r: Reader, end: number): EnqueueCall[] {
-  return readEnqueueStreamRequest(r, end, decodeNow);
+  return decode(bytes, ENQUEUE_STREAM_REQUEST_SHAPE, readEnqueueStreamRequest, now);
 }
 
 export function encodeEnqueueStreamResponse(outcomes: readonly EnqueueOutcome[]): Uint8Array {

@@ -15,6 +15,8 @@ import { onceMessage, readRepeated, writeMessageField, writeMessageFields } from
 import { writeBoolTrue } from "./job.js";
 import { JOB_SHAPE, readJob, writeJobBody } from "./job.js";
 import { LEAF, many, one, shape, type Shape } from "./merge.js";
+import { fieldTable, readFields } from "./field-table.js";
+import { CallErrorSchema } from "../../../gen/ojsconnect/v1/fastpath_pb.js";
 import {
   ACK_REQUEST_SHAPE,
   NACK_REQUEST_SHAPE,
@@ -166,44 +168,10 @@ export function writeSettleStreamResponseBody(w: Writer, outcomes: readonly Sett
 
 // --- decode -----------------------------------------------------------------------
 
+export const CALL_ERROR_FIELDS = fieldTable(CallErrorSchema);
+
 export function readCallError(r: Reader, end: number): WireCallError {
-  let code = "";
-  let message = "";
-  let retryable = false;
-  let details: Record<string, string> | undefined;
-  while (r.pos < end) {
-    const t = r.tag();
-    switch (t) {
-      case 0x0a /* CALL_ERROR.code */:
-        code = r.string();
-        break;
-      case 0x12 /* CALL_ERROR.message */:
-        message = r.string();
-        break;
-      case 0x18 /* CALL_ERROR.retryable */:
-        retryable = r.bool();
-        break;
-      case 0x22 /* CALL_ERROR.details */: {
-        const e = fieldEnd(r);
-        let k = "";
-        let v = "";
-        while (r.pos < e) {
-          const t2 = r.tag();
-          if (t2 === 0x0a /* MAP_ENTRY.key */) k = r.string();
-          else if (t2 === 0x12 /* MAP_ENTRY.value */) v = r.string();
-          else r.skip(t2);
-        }
-        expectEnd(r, e);
-        details ??= {};
-        if (k === "__proto__") Object.defineProperty(details, k, { value: v, writable: true, enumerable: true, configurable: true });
-        else details[k] = v;
-        break;
-      }
-      default:
-        r.skip(t);
-    }
-  }
-  expectEnd(r, end);
+  const [code = "", message = "", retryable = false, details] = readFields(r, end, CALL_ERROR_FIELDS) as [string?, string?, boolean?, Record<string, string>?];
   const out: WireCallError = { code, message, retryable };
   if (details) out.details = details;
   return out;

@@ -38,6 +38,18 @@ export function onceMessage<T>(r: Reader, prev: T | undefined, read: (r: Reader,
   return read(r, fieldEnd(r));
 }
 
+/**
+ * A singular message field (its tag just read) to be read after the others: skips it and
+ * returns where it starts (its length), for `r.pos = at; read(r, fieldEnd(r))` later.
+ * `prev` at or above 0 means it repeats and must be merged first.
+ */
+export function deferMessage(r: Reader, prev: number): number {
+  if (prev >= 0) throw NEEDS_MERGE;
+  const at = r.pos;
+  r.pos = fieldEnd(r);
+  return at;
+}
+
 /** A message whose only field of interest is the repeated message field `tag`. */
 export function readRepeated<T>(r: Reader, end: number, tag: number, read: (r: Reader, end: number) => T): T[] {
   const out: T[] = [];

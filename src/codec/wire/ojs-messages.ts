@@ -3,7 +3,6 @@
  * request and response, and the worker's Ack/Nack/Fetch messages.
  */
 import type { Job, NormalizedJobRequest } from "../../model/job.js";
-import type { NackResult } from "../../model/system.js";
 import {
   ENQUEUE_BATCH_REQUEST_SHAPE,
   ENQUEUE_BATCH_RESPONSE_SHAPE,
@@ -15,11 +14,10 @@ import {
   type EnqueueBatchResult,
   type WireBatchJobError,
 } from "./batch.js";
-import { Reader } from "./reader.js";
 import { ENQUEUE_REQUEST_SHAPE, readEnqueueRequest, writeEnqueueRequestBody, type EnqueueOptionsFields } from "./enqueue.js";
 import { JOB_SHAPE, readJob, writeJobBody } from "./job.js";
 import { JOB_RESPONSE_SHAPE, readJobResponse, writeJobResponseBody } from "./unary.js";
-import { decode, encodeWith, w } from "./two-pass.js";
+import { decode, encodeWith, messageCodec, w } from "./two-pass.js";
 import {
   ACK_REQUEST_SHAPE,
   ACK_RESPONSE_SHAPE,
@@ -36,13 +34,7 @@ import {
   writeFetchResponseBody,
   writeNackRequestBody,
   writeNackResponseBody,
-  type WireAckRequest,
-  type WireAckResponse,
-  type WireNackRequest,
 } from "./worker.js";
-
-// The `now` of the decode in progress, for readers that turn a relative ttl into an instant.
-let decodeNow = 0;
 
 // --- ojs.v1.Job ----------------------------------------------------------------------
 
@@ -70,11 +62,7 @@ export function encodeEnqueueRequest(req: NormalizedJobRequest, now: number = Da
 
 /** ojs.v1.EnqueueRequest, as requestFromProto(type, args, options, now). */
 export function decodeEnqueueRequest(bytes: Uint8Array, now: number = Date.now()): NormalizedJobRequest {
-  decodeNow = now;
-  return decode(bytes, ENQUEUE_REQUEST_SHAPE, readEnqueueRequestNow);
-}
-function readEnqueueRequestNow(r: Reader, end: number): NormalizedJobRequest {
-  return readEnqueueRequest(r, end, decodeNow);
+  return decode(bytes, ENQUEUE_REQUEST_SHAPE, readEnqueueRequest, now);
 }
 
 // --- ojs.v1.EnqueueBatchRequest / EnqueueBatchResponse ----------------------------------------
@@ -93,11 +81,7 @@ export function encodeEnqueueBatchRequest(
 
 /** ojs.v1.EnqueueBatchRequest; a server applies `{ type, args, ...defaults, ...entryOptions }`, as the connect route does. */
 export function decodeEnqueueBatchRequest(bytes: Uint8Array, now: number = Date.now()): EnqueueBatch {
-  decodeNow = now;
-  return decode(bytes, ENQUEUE_BATCH_REQUEST_SHAPE, readEnqueueBatchRequestNow);
-}
-function readEnqueueBatchRequestNow(r: Reader, end: number): EnqueueBatch {
-  return readEnqueueBatchRequest(r, end, decodeNow);
+  return decode(bytes, ENQUEUE_BATCH_REQUEST_SHAPE, readEnqueueBatchRequest, now);
 }
 
 /** ojs.v1.EnqueueBatchResponse; `count` defaults to the number of jobs, `errors` (by entry index) to none. */
@@ -113,54 +97,15 @@ export function decodeEnqueueBatchResponse(bytes: Uint8Array): EnqueueBatchResul
   return decode(bytes, ENQUEUE_BATCH_RESPONSE_SHAPE, readEnqueueBatchResponse);
 }
 
-// --- ojs.v1 worker messages ------------------------------------------------------------------
+// --- ojs.v1 worker messages and job responses ----------------------------------------------
+// AckRequest: a result that is not a plain object travels as {"$value": result} (resultToStruct).
+// NackRequest: as jobErrorToProto writes the error, `retryable` unset goes out as false.
+// NackResponse: `attempt` has no field and is not sent; an unknown or unset state reads as "retryable".
+// EnqueueResponse, GetJobResponse, CancelJobResponse: the job in field 1, as toBinary(…, { job: jobToProto(job) }); none reads as undefined.
 
-/** ojs.v1.AckRequest; a result that is not a plain object travels as {"$value": result} (resultToStruct). */
-export function encodeAckRequest(req: WireAckRequest): Uint8Array {
-  return encodeWith(writeAckRequestBody, req);
-}
-export function decodeAckRequest(bytes: Uint8Array): WireAckRequest {
-  return decode(bytes, ACK_REQUEST_SHAPE, readAckRequest);
-}
-
-export function encodeAckResponse(res: WireAckResponse): Uint8Array {
-  return encodeWith(writeAckResponseBody, res);
-}
-export function decodeAckResponse(bytes: Uint8Array): WireAckResponse {
-  return decode(bytes, ACK_RESPONSE_SHAPE, readAckResponse);
-}
-
-/** ojs.v1.NackRequest, as jobErrorToProto writes the error: `retryable` unset goes out as false. */
-export function encodeNackRequest(req: WireNackRequest): Uint8Array {
-  return encodeWith(writeNackRequestBody, req);
-}
-export function decodeNackRequest(bytes: Uint8Array): WireNackRequest {
-  return decode(bytes, NACK_REQUEST_SHAPE, readNackRequest);
-}
-
-/** ojs.v1.NackResponse; `attempt` has no field and is not sent. */
-export function encodeNackResponse(res: NackResult): Uint8Array {
-  return encodeWith(writeNackResponseBody, res);
-}
-/** An unknown or unset state reads as "retryable", as the gRPC transport reads it. */
-export function decodeNackResponse(bytes: Uint8Array): NackResult {
-  return decode(bytes, NACK_RESPONSE_SHAPE, readNackResponse);
-}
-
-/** ojs.v1.EnqueueResponse, GetJobResponse or CancelJobResponse of a job, as toBinary(…, { job: jobToProto(job) }). */
-export function encodeJobResponse(job: Job): Uint8Array {
-  return encodeWith(writeJobResponseBody, job);
-}
-
-/** ojs.v1.EnqueueResponse, GetJobResponse or CancelJobResponse: the job in field 1 (undefined if none). */
-export function decodeJobResponse(bytes: Uint8Array): Job | undefined {
-  return decode(bytes, JOB_RESPONSE_SHAPE, readJobResponse);
-}
-
-/** ojs.v1.FetchResponse. */
-export function encodeFetchResponse(jobs: readonly Job[]): Uint8Array {
-  return encodeWith(writeFetchResponseBody, jobs);
-}
-export function decodeFetchResponse(bytes: Uint8Array): Job[] {
-  return decode(bytes, FETCH_RESPONSE_SHAPE, readFetchResponse);
-}
+export const { encode: encodeAckRequest, decode: decodeAckRequest } = messageCodec(writeAckRequestBody, ACK_REQUEST_SHAPE, readAckRequest);
+export const { encode: encodeAckResponse, decode: decodeAckResponse } = messageCodec(writeAckResponseBody, ACK_RESPONSE_SHAPE, readAckResponse);
+export const { encode: encodeNackRequest, decode: decodeNackRequest } = messageCodec(writeNackRequestBody, NACK_REQUEST_SHAPE, readNackRequest);
+export const { encode: encodeNackResponse, decode: decodeNackResponse } = messageCodec(writeNackResponseBody, NACK_RESPONSE_SHAPE, readNackResponse);
+export const { encode: encodeJobResponse, decode: decodeJobResponse } = messageCodec(writeJobResponseBody, JOB_RESPONSE_SHAPE, readJobResponse);
+export const { encode: encodeFetchResponse, decode: decodeFetchResponse } = messageCodec(writeFetchResponseBody, FETCH_RESPONSE_SHAPE, readFetchResponse);

@@ -5,12 +5,14 @@
  * Tags are literals stamped from the descriptors (RETRY, UNIQUE in tags.generated.ts; README.md).
  */
 import type { JobState, RetryPolicy, UniquePolicy } from "../../model/job.js";
-import { WireFormatError, type Writer } from "./buffer.js";
-import { Reader, expectEnd } from "./reader.js";
+import type { Writer } from "./buffer.js";
+import type { Reader } from "./reader.js";
 import { CONFLICT_NAMES, conflictNumber, requireStateNumber, stateName } from "./enums.js";
-import { fieldEnd, writeDurationField, writeInt32Field, writeStringField, writeTag } from "./json.js";
+import { writeDurationField, writeInt32Field, writeStringField, writeTag } from "./json.js";
 import { LEAF, one, shape, type Shape } from "./merge.js";
-import { onceDuration, writeEnumField } from "./fields.js";
+import { writeEnumField } from "./fields.js";
+import { fieldTable, readFields } from "./field-table.js";
+import { RetryPolicySchema, UniquePolicySchema } from "../../../gen/ojs/v1/job_pb.js";
 
 /** Where RetryPolicy has message fields (for merge.ts). */
 export const RETRY_SHAPE: Shape = shape({ 2: one(() => LEAF), 4: one(() => LEAF) });
@@ -60,43 +62,18 @@ export function writeStrings(w: Writer, tag: number, list: readonly string[] | u
   }
 }
 
+export const RETRY_FIELDS = fieldTable(RetryPolicySchema);
+
 export function readRetry(r: Reader, end: number): RetryPolicy {
-  let maxAttempts = 0;
-  let initial: number | undefined;
-  let coefficient = 0;
-  let maxInterval: number | undefined;
-  let jitter = false;
-  let nre: string[] | undefined;
-  let onExhaustion = "";
-  while (r.pos < end) {
-    const t = r.tag();
-    switch (t) {
-      case 0x08 /* RETRY.maxAttempts */:
-        maxAttempts = r.uint32() | 0;
-        break;
-      case 0x12 /* RETRY.initialInterval */:
-        initial = onceDuration(r, initial);
-        break;
-      case 0x19 /* RETRY.backoffCoefficient */:
-        coefficient = r.double();
-        break;
-      case 0x22 /* RETRY.maxInterval */:
-        maxInterval = onceDuration(r, maxInterval);
-        break;
-      case 0x28 /* RETRY.jitter */:
-        jitter = r.bool();
-        break;
-      case 0x32 /* RETRY.nonRetryableErrors */:
-        (nre ??= []).push(r.string());
-        break;
-      case 0x3a /* RETRY.onExhaustion */:
-        onExhaustion = r.string();
-        break;
-      default:
-        r.skip(t);
-    }
-  }
-  expectEnd(r, end);
+  const [maxAttempts, initial, coefficient, maxInterval, jitter = false, nre, onExhaustion] = readFields(r, end, RETRY_FIELDS) as [
+    number?,
+    number?,
+    number?,
+    number?,
+    boolean?,
+    string[]?,
+    string?,
+  ];
   const p: RetryPolicy = {};
   if (maxAttempts) p.maxAttempts = maxAttempts;
   if (initial !== undefined) p.initialInterval = initial;
@@ -108,51 +85,17 @@ export function readRetry(r: Reader, end: number): RetryPolicy {
   return p;
 }
 
+export const UNIQUE_FIELDS = fieldTable(UniquePolicySchema);
+
 export function readUnique(r: Reader, end: number): UniquePolicy {
-  let keys: string[] | undefined;
-  let period: number | undefined;
-  let conflict = 0;
-  let states: JobState[] | undefined;
-  let argsKeys: string[] | undefined;
-  let metaKeys: string[] | undefined;
-  while (r.pos < end) {
-    const t = r.tag();
-    switch (t) {
-      case 0x0a /* UNIQUE.key */:
-        (keys ??= []).push(r.string());
-        break;
-      case 0x12 /* UNIQUE.period */:
-        period = onceDuration(r, period);
-        break;
-      case 0x18 /* UNIQUE.onConflict */:
-        conflict = r.uint32() | 0;
-        break;
-      case 0x20 /* UNIQUE.states unpacked */: {
-        // Unpacked (proto2 style): one varint per element. Unknown numbers are dropped, as uniqueFromProto does.
-        const s = stateName(r.uint32() | 0);
-        if (s) (states ??= []).push(s);
-        break;
-      }
-      case 0x22 /* UNIQUE.states */: {
-        const e = fieldEnd(r);
-        while (r.pos < e) {
-          const s = stateName(r.uint32() | 0);
-          if (s) (states ??= []).push(s);
-        }
-        if (r.pos !== e) throw new WireFormatError("a packed field runs past its length");
-        break;
-      }
-      case 0x2a /* UNIQUE.argsKeys */:
-        (argsKeys ??= []).push(r.string());
-        break;
-      case 0x32 /* UNIQUE.metaKeys */:
-        (metaKeys ??= []).push(r.string());
-        break;
-      default:
-        r.skip(t);
-    }
-  }
-  expectEnd(r, end);
+  const [keys, period, conflict = 0, states, argsKeys, metaKeys] = readFields(r, end, UNIQUE_FIELDS) as [
+    string[]?,
+    number?,
+    number?,
+    number[]?,
+    string[]?,
+    string[]?,
+  ];
   const u: UniquePolicy = {};
   if (keys) u.keys = keys;
   if (argsKeys) u.argsKeys = argsKeys;
@@ -160,6 +103,14 @@ export function readUnique(r: Reader, end: number): UniquePolicy {
   if (period !== undefined) u.period = period;
   const c = conflict >= 1 && conflict <= 4 ? CONFLICT_NAMES[conflict] : undefined;
   if (c) u.onConflict = c;
-  if (states) u.states = states;
+  if (states) {
+    // Unknown numbers are dropped, as uniqueFromProto does.
+    const names: JobState[] = [];
+    for (let i = 0; i < states.length; i++) {
+      const s = stateName(states[i]!);
+      if (s) names.push(s);
+    }
+    if (names.length > 0) u.states = names;
+  }
   return u;
 }

@@ -11,20 +11,23 @@ import { normalize, type Shape } from "./merge.js";
 /** The writer every encoder of the codec writes into. */
 export const w = new Writer();
 
-/** Reads `bytes` with `read`; input where a singular message field repeats is merged along `s` first. */
-export function decode<T>(bytes: Uint8Array, s: Shape, read: (r: Reader, end: number) => T): T {
+/**
+ * Reads `bytes` with `read`; input where a singular message field repeats is merged along `s` first.
+ * `now` is passed on to readers that turn a relative ttl into an instant.
+ */
+export function decode<T>(bytes: Uint8Array, s: Shape, read: (r: Reader, end: number, now: number) => T, now = 0): T {
   try {
-    return read(new Reader(bytes), bytes.length);
+    return read(new Reader(bytes), bytes.length, now);
   } catch (e) {
     if (e !== NEEDS_MERGE) throw e;
   }
-  return again(normalize(bytes, s), read);
+  return again(normalize(bytes, s), read, now);
 }
 
 /** The second pass, over input where no singular message field repeats. */
-export function again<T>(flat: Uint8Array, read: (r: Reader, end: number) => T): T {
+export function again<T>(flat: Uint8Array, read: (r: Reader, end: number, now: number) => T, now = 0): T {
   try {
-    return read(new Reader(flat), flat.length);
+    return read(new Reader(flat), flat.length, now);
   } catch (e) {
     // Cannot happen while the shapes list every field a decoder merges; never let the sentinel out.
     if (e === NEEDS_MERGE) throw new WireFormatError("a repeated message field could not be merged");
@@ -37,4 +40,13 @@ export function encodeWith<A>(writeBody: (w: Writer, a: A) => void, a: A): Uint8
   w.reset();
   writeBody(w, a);
   return w.finish();
+}
+
+/** The encode and decode of a message that needs no more than its value: `encodeWith` and `decode` bound to it. */
+export function messageCodec<A, T>(
+  writeBody: (w: Writer, a: A) => void,
+  s: Shape,
+  read: (r: Reader, end: number) => T,
+): { encode: (a: A) => Uint8Array; decode: (bytes: Uint8Array) => T } {
+  return { encode: (a) => encodeWith(writeBody, a), decode: (bytes) => decode(bytes, s, read) };
 }

@@ -65,33 +65,44 @@ export function writeFetchResponseBody(w: Writer, jobs: readonly Job[]): void {
 
 // --- decode -----------------------------------------------------------------------
 
-export function readAckRequest(r: Reader, end: number): WireAckRequest {
+// What readJobIdAnd read in field 2 (taken by its caller before any other read).
+let field2: unknown;
+
+/**
+ * AckRequest and NackRequest share their tags (checked by the tags test): the job id in field 1,
+ * and in field 2 what `read2` reads (given what it read before, for merging). Returns the job id.
+ */
+function readJobIdAnd(r: Reader, end: number, read2: (r: Reader, prev: unknown) => unknown): string {
   let jobId = "";
-  let result: JsonObject | undefined;
+  let v: unknown;
   while (r.pos < end) {
     const t = r.tag();
     if (t === 0x0a /* ACK_REQUEST.jobId */) jobId = r.string();
-    else if (t === 0x12 /* ACK_REQUEST.result */) result = readStructBody(r, fieldEnd(r), result ?? {});
+    else if (t === 0x12 /* ACK_REQUEST.result */) v = read2(r, v);
     else r.skip(t);
   }
   expectEnd(r, end);
-  const a: WireAckRequest = { jobId };
-  if (result) a.result = resultFromStruct(result);
+  field2 = v;
+  return jobId;
+}
+
+function readResultStruct(r: Reader, prev: unknown): JsonObject {
+  return readStructBody(r, fieldEnd(r), (prev as JsonObject | undefined) ?? {});
+}
+
+function readError(r: Reader, prev: unknown): JobError {
+  return onceMessage(r, prev as JobError | undefined, readJobError);
+}
+
+export function readAckRequest(r: Reader, end: number): WireAckRequest {
+  const a: WireAckRequest = { jobId: readJobIdAnd(r, end, readResultStruct) };
+  if (field2 !== undefined) a.result = resultFromStruct(field2 as JsonObject);
   return a;
 }
 
 export function readNackRequest(r: Reader, end: number): WireNackRequest {
-  let jobId = "";
-  let error: JobError | undefined;
-  while (r.pos < end) {
-    const t = r.tag();
-    if (t === 0x0a /* NACK_REQUEST.jobId */) jobId = r.string();
-    else if (t === 0x12 /* NACK_REQUEST.error */) error = onceMessage(r, error, readJobError);
-    else r.skip(t);
-  }
-  expectEnd(r, end);
-  const n: WireNackRequest = { jobId };
-  if (error) n.error = error;
+  const n: WireNackRequest = { jobId: readJobIdAnd(r, end, readError) };
+  if (field2 !== undefined) n.error = field2 as JobError;
   return n;
 }
 
