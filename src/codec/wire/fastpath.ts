@@ -11,7 +11,7 @@ import { NEEDS_MERGE, type Writer } from "./buffer.js";
 import { Reader, expectEnd } from "./reader.js";
 import { ENQUEUE_REQUEST_SHAPE, readEnqueueRequest, writeEnqueueRequestBody } from "./enqueue.js";
 import { fieldEnd, writeStringField, writeTag } from "./json.js";
-import { onceMessage, readRepeated, writeMessageField, writeMessageFields } from "./fields.js";
+import { onceMessage, readLoneField, readRepeated, writeMessageField, writeMessageFields } from "./fields.js";
 import { writeBoolTrue } from "./job.js";
 import { JOB_SHAPE, readJob, writeJobBody } from "./job.js";
 import { LEAF, many, one, shape, type Shape } from "./merge.js";
@@ -224,15 +224,10 @@ export function readEnqueueStreamResponse(r: Reader, end: number): EnqueueOutcom
   return readRepeated(r, end, 0x0a /* ENQUEUE_STREAM_RESPONSE.outcomes */, readEnqueueOutcome);
 }
 
+const readString = (r: Reader): string => r.string();
+
 function readStarted(r: Reader, end: number): { jobId: string } {
-  let jobId = "";
-  while (r.pos < end) {
-    const t = r.tag();
-    if (t === 0x0a /* STARTED_REQUEST.jobId */) jobId = r.string();
-    else r.skip(t);
-  }
-  expectEnd(r, end);
-  return { jobId };
+  return { jobId: readLoneField(r, end, 0x0a /* STARTED_REQUEST.jobId */, readString, "") };
 }
 
 function readSettleCall(r: Reader, end: number): SettleCall {

@@ -50,6 +50,21 @@ export function deferMessage(r: Reader, prev: number): number {
   return at;
 }
 
+/**
+ * A message of one scalar field (StartedRequest, AckResponse): `read` reads it at `tag`, the last
+ * one wins as in protobuf; `empty` when absent. Other fields are skipped.
+ */
+export function readLoneField<T>(r: Reader, end: number, tag: number, read: (r: Reader) => T, empty: T): T {
+  let v = empty;
+  while (r.pos < end) {
+    const t = r.tag();
+    if (t === tag) v = read(r);
+    else r.skip(t);
+  }
+  expectEnd(r, end);
+  return v;
+}
+
 /** A message whose only field of interest is the repeated message field `tag`. */
 export function readRepeated<T>(r: Reader, end: number, tag: number, read: (r: Reader, end: number) => T): T[] {
   const out: T[] = [];

@@ -11,7 +11,7 @@ import { fieldEnd, readStructBody, writeStringField, writeTimestampField } from 
 import { JOB_ERROR_SHAPE, JOB_SHAPE, readJob, readJobError, resultFromStruct, writeJobBody, writeJobErrorBody, writeBoolTrue, writeResultBody } from "./job.js";
 import { stateName, stateNumber } from "./enums.js";
 import { LEAF, many, one, shape, type Shape } from "./merge.js";
-import { onceMessage, onceTimestamp, readRepeated, writeEnumField, writeMessageField, writeMessageFields } from "./fields.js";
+import { onceMessage, onceTimestamp, readLoneField, readRepeated, writeEnumField, writeMessageField, writeMessageFields } from "./fields.js";
 
 /** ojs.v1.AckRequest. `result` is what the handler returned, any JSON. */
 export interface WireAckRequest {
@@ -106,15 +106,10 @@ export function readNackRequest(r: Reader, end: number): WireNackRequest {
   return n;
 }
 
+const readBool = (r: Reader): boolean => r.bool();
+
 export function readAckResponse(r: Reader, end: number): WireAckResponse {
-  let acknowledged = false;
-  while (r.pos < end) {
-    const t = r.tag();
-    if (t === 0x08 /* ACK_RESPONSE.acknowledged */) acknowledged = r.bool();
-    else r.skip(t);
-  }
-  expectEnd(r, end);
-  return { acknowledged };
+  return { acknowledged: readLoneField(r, end, 0x08 /* ACK_RESPONSE.acknowledged */, readBool, false) };
 }
 
 /** An unknown or missing state reads as "retryable", as the gRPC transport has it. */
