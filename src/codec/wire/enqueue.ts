@@ -112,8 +112,13 @@ export function readOptionsInto(r: Reader, end: number, out: EnqueueOptionsField
         queue = r.string();
         break;
       case 0x10 /* OPTIONS.priority */:
-        priority = r.uint32() | 0;
+      case 0x58 /* OPTIONS.maxAttempts */: {
+        // The two int32 fields, read once here.
+        const n = r.uint32() | 0;
+        if (t === 0x10 /* OPTIONS.priority */) priority = n;
+        else maxAttempts = n;
         break;
+      }
       case 0x1a /* OPTIONS.delayUntil */:
         delayUntil = onceTimestamp(r, delayUntil);
         break;
@@ -134,9 +139,6 @@ export function readOptionsInto(r: Reader, end: number, out: EnqueueOptionsField
         break;
       case 0x52 /* OPTIONS.meta */:
         readMetaLifting(r, (meta ??= {}), OPTIONS_RESERVED_META, lifted);
-        break;
-      case 0x58 /* OPTIONS.maxAttempts */:
-        maxAttempts = r.uint32() | 0;
         break;
       case 0x62 /* OPTIONS.visibilityTimeout */:
         visibilityTimeout = onceDuration(r, visibilityTimeout);
