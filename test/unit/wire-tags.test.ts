@@ -78,6 +78,10 @@ describe("wire codec field tags", () => {
     expect(tagsOf(DurationSchema)).toEqual(tagsOf(TimestampSchema));
     // One reader serves AckRequest and NackRequest: job id in field 1, result or error in field 2.
     expect(Object.values(generated.NACK_REQUEST)).toEqual(Object.values(generated.ACK_REQUEST));
+    // One loop reads SettleCall and SettleOutcome: seq, ack, nack, started, and field 4 (workerId or error).
+    const { workerId, ...call } = generated.SETTLE_CALL;
+    const { error, ...outcome } = generated.SETTLE_OUTCOME;
+    expect({ ...outcome, field4: error }).toEqual({ ...call, field4: workerId });
   });
 
   it("UniquePolicy.states is packed, as the codec writes it", () => {

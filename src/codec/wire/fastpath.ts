@@ -230,11 +230,21 @@ function readStarted(r: Reader, end: number): { jobId: string } {
   return { jobId: readLoneField(r, end, 0x0a /* STARTED_REQUEST.jobId */, readString, "") };
 }
 
-function readSettleCall(r: Reader, end: number): SettleCall {
+// What readSeqAndMember read besides seq (taken by its caller before any other read).
+let memberTag = 0; // the tag of the oneof member read, 0 for none
+let memberValue: unknown;
+let workerIdRead = "";
+
+/**
+ * SettleCall and SettleOutcome share their tags (checked by the tags test): seq in field 1 and a
+ * oneof of ack, nack and started in fields 2, 3 and 5; field 4 is SettleCall's workerId, outside
+ * the oneof, or (`field4InOneof`) SettleOutcome's error, in it. `readMember` reads a member (its
+ * tag just read). Returns seq; the member is left in memberTag and memberValue.
+ */
+function readSeqAndMember(r: Reader, end: number, readMember: (r: Reader, t: number) => unknown, field4InOneof: boolean): number {
   let seq = 0;
-  let ack: WireAckRequest | undefined;
-  let nack: WireNackRequest | undefined;
-  let started: { jobId: string } | undefined;
+  let tag = 0;
+  let value: unknown;
   let workerId = "";
   while (r.pos < end) {
     const t = r.tag();
@@ -242,25 +252,48 @@ function readSettleCall(r: Reader, end: number): SettleCall {
       case 0x08 /* SETTLE_CALL.seq */:
         seq = r.uint32();
         break;
-      case 0x22 /* SETTLE_CALL.workerId */:
-        workerId = r.string();
-        break;
       case 0x12 /* SETTLE_CALL.ack */:
       case 0x1a /* SETTLE_CALL.nack */:
+      case 0x22 /* SETTLE_CALL.workerId */:
       case 0x2a /* SETTLE_CALL.started */:
+        if (t === 0x22 /* SETTLE_CALL.workerId */ && !field4InOneof) {
+          workerId = r.string();
+          break;
+        }
         // A second member of the oneof (merge or replace): merge.ts sorts it out.
-        if (ack || nack || started) throw NEEDS_MERGE;
-        if (t === 0x12 /* SETTLE_CALL.ack */) ack = readAckRequest(r, fieldEnd(r));
-        else if (t === 0x1a /* SETTLE_CALL.nack */) nack = readNackRequest(r, fieldEnd(r));
-        else started = readStarted(r, fieldEnd(r));
+        if (tag !== 0) throw NEEDS_MERGE;
+        tag = t;
+        value = readMember(r, t);
         break;
       default:
         r.skip(t);
     }
   }
   expectEnd(r, end);
-  const c: SettleCall = ack ? { seq, ack } : nack ? { seq, nack } : started ? { seq, started } : { seq };
-  if (workerId) c.workerId = workerId;
+  memberTag = tag;
+  memberValue = value;
+  workerIdRead = workerId;
+  return seq;
+}
+
+function readCallMember(r: Reader, t: number): unknown {
+  if (t === 0x12 /* SETTLE_CALL.ack */) return readAckRequest(r, fieldEnd(r));
+  if (t === 0x1a /* SETTLE_CALL.nack */) return readNackRequest(r, fieldEnd(r));
+  return readStarted(r, fieldEnd(r));
+}
+
+function readSettleCall(r: Reader, end: number): SettleCall {
+  const seq = readSeqAndMember(r, end, readCallMember, false);
+  const v = memberValue;
+  const c: SettleCall =
+    memberTag === 0x12 /* SETTLE_CALL.ack */
+      ? { seq, ack: v as WireAckRequest }
+      : memberTag === 0x1a /* SETTLE_CALL.nack */
+        ? { seq, nack: v as WireNackRequest }
+        : memberTag === 0x2a /* SETTLE_CALL.started */
+          ? { seq, started: v as { jobId: string } }
+          : { seq };
+  if (workerIdRead) c.workerId = workerIdRead;
   return c;
 }
 
@@ -274,34 +307,25 @@ function skipMessage(r: Reader, end: number): true {
   return true;
 }
 
+function readOutcomeMember(r: Reader, t: number): unknown {
+  if (t === 0x12 /* SETTLE_OUTCOME.ack */) return readAckResponse(r, fieldEnd(r));
+  if (t === 0x1a /* SETTLE_OUTCOME.nack */) return readNackResponse(r, fieldEnd(r));
+  if (t === 0x22 /* SETTLE_OUTCOME.error */) return readCallError(r, fieldEnd(r));
+  return skipMessage(r, fieldEnd(r)); // an empty StartedResponse
+}
+
 function readSettleOutcome(r: Reader, end: number): SettleOutcome {
-  let seq = 0;
-  let ack: WireAckResponse | undefined;
-  let nack: NackResult | undefined;
-  let error: WireCallError | undefined;
-  let started = false;
-  while (r.pos < end) {
-    const t = r.tag();
-    switch (t) {
-      case 0x08 /* SETTLE_OUTCOME.seq */:
-        seq = r.uint32();
-        break;
-      case 0x12 /* SETTLE_OUTCOME.ack */:
-      case 0x1a /* SETTLE_OUTCOME.nack */:
-      case 0x22 /* SETTLE_OUTCOME.error */:
-      case 0x2a /* SETTLE_OUTCOME.started */:
-        if (ack || nack || error || started) throw NEEDS_MERGE;
-        if (t === 0x12 /* SETTLE_OUTCOME.ack */) ack = readAckResponse(r, fieldEnd(r));
-        else if (t === 0x1a /* SETTLE_OUTCOME.nack */) nack = readNackResponse(r, fieldEnd(r));
-        else if (t === 0x22 /* SETTLE_OUTCOME.error */) error = readCallError(r, fieldEnd(r));
-        else started = skipMessage(r, fieldEnd(r)); // an empty StartedResponse
-        break;
-      default:
-        r.skip(t);
-    }
-  }
-  expectEnd(r, end);
-  return ack ? { seq, ack } : nack ? { seq, nack } : error ? { seq, error } : started ? { seq, started: true } : { seq };
+  const seq = readSeqAndMember(r, end, readOutcomeMember, true);
+  const v = memberValue;
+  return memberTag === 0x12 /* SETTLE_OUTCOME.ack */
+    ? { seq, ack: v as WireAckResponse }
+    : memberTag === 0x1a /* SETTLE_OUTCOME.nack */
+      ? { seq, nack: v as NackResult }
+      : memberTag === 0x22 /* SETTLE_OUTCOME.error */
+        ? { seq, error: v as WireCallError }
+        : memberTag === 0x2a /* SETTLE_OUTCOME.started */
+          ? { seq, started: true }
+          : { seq };
 }
 
 export function readSettleStreamResponse(r: Reader, end: number): SettleOutcome[] {
