@@ -248,10 +248,12 @@ function readSeqAndMember(r: Reader, end: number, readMember: (r: Reader, t: num
   let workerId = "";
   while (r.pos < end) {
     const t = r.tag();
+    // seq, in every message, first, as in the enqueue readers.
+    if (t === 0x08 /* SETTLE_CALL.seq */) {
+      seq = r.uint32();
+      continue;
+    }
     switch (t) {
-      case 0x08 /* SETTLE_CALL.seq */:
-        seq = r.uint32();
-        break;
       case 0x12 /* SETTLE_CALL.ack */:
       case 0x1a /* SETTLE_CALL.nack */:
       case 0x22 /* SETTLE_CALL.workerId */:
