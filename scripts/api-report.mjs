@@ -54,7 +54,12 @@ function report(entry, file) {
     for (const decl of target.declarations ?? []) {
       const d = dtsOf(decl.getSourceFile().fileName);
       const st = d?.statements.find((s) => declaredName(s).includes(target.name));
-      if (st && !texts.includes(st.getText())) texts.push(st.getText().replace(/^export declare /, "").replace(/^export /, ""));
+      if (!st || texts.includes(st.getText())) continue;
+      // A class built on an unexported base (`class X extends X_base`): show what the base is.
+      const base = /\bextends (\w+_base)\b/.exec(st.getText())?.[1];
+      const baseSt = base && d.statements.find((s) => declaredName(s).includes(base));
+      if (baseSt) texts.push(baseSt.getText());
+      texts.push(st.getText().replace(/^export declare /, "").replace(/^export /, ""));
     }
     lines.push(`## ${exp.name}${exp.name !== target.name ? ` (${target.name})` : ""}`, "", "```ts", ...(texts.length ? texts : ["(no declaration found)"]), "```", "");
   }

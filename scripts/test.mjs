@@ -27,6 +27,12 @@ for (const [label, args] of [
   console.log(`lint: ${r.status === 0 ? "ok" : "FAILED"}`);
   if (r.status !== 0) problems.push("lint failed");
 }
+// The formatter (.prettierrc): every file as prettier writes it (`npx prettier --write` fixes it).
+{
+  const r = spawnSync(bin("prettier"), ["--check", "--log-level", "warn", "src", "test", "scripts", "bench", "examples", "conformance"], { stdio: "inherit" });
+  console.log(`format: ${r.status === 0 ? "ok" : "FAILED"}`);
+  if (r.status !== 0) problems.push("format check failed");
+}
 // The web dashboard's bundle (dist/ui), which the server serves with `ui: true`.
 {
   const r = spawnSync(process.execPath, [join("scripts", "build-ui.mjs")], { stdio: "inherit" });

@@ -52,6 +52,8 @@ export {
   ValidationError,
   type OjsErrorCode,
   type OjsErrorInit,
+  type OjsErrorKind,
+  type OjsErrorOptions,
 } from "./model/errors.js";
 export type {
   EnqueueOptions,

@@ -121,32 +121,41 @@ export class OjsError extends Error {
   }
 }
 
-type Init = Omit<OjsErrorInit, "code"> & { code?: string };
+/** What an error of a given kind is built from: its code is the kind's own unless given. */
+export type OjsErrorOptions = Omit<OjsErrorInit, "code"> & { code?: string };
+
+/** The constructor of a kind of OjsError: a message, and options whose code defaults to the kind's. */
+export type OjsErrorKind = new (message: string, init?: OjsErrorOptions) => OjsError;
+
+/**
+ * The base of each kind of error below: the class name it reports, the code it
+ * carries unless the server named another, and, for the kinds whose nature
+ * decides it (a timeout may be retried, an abort not), its retryability.
+ */
+function errorKind(name: string, code: OjsErrorCode, retryable?: boolean): OjsErrorKind {
+  return class extends OjsError {
+    override name = name;
+    constructor(message: string, init: OjsErrorOptions = {}) {
+      super(message, { ...init, code: init.code ?? code, ...(retryable === undefined ? {} : { retryable }) });
+    }
+  };
+}
 
 /** The request was malformed or failed validation (client side or server side). */
-export class ValidationError extends OjsError {
-  override name = "ValidationError";
+export class ValidationError extends errorKind("ValidationError", "invalid_request", false) {
   /** The offending fields, e.g. [{ path: "options.priority", message: "..." }]. */
   readonly issues: ReadonlyArray<{ path: string; message: string }>;
-  constructor(message: string, init: Init & { issues?: ReadonlyArray<{ path: string; message: string }> } = {}) {
-    super(message, { ...init, code: init.code ?? "invalid_request", retryable: false });
+  constructor(message: string, init: OjsErrorOptions & { issues?: ReadonlyArray<{ path: string; message: string }> } = {}) {
+    super(message, init);
     this.issues = init.issues ?? [];
   }
 }
 
-export class NotFoundError extends OjsError {
-  override name = "NotFoundError";
-  constructor(message: string, init: Init = {}) {
-    super(message, { ...init, code: init.code ?? "not_found" });
-  }
-}
+/** What was asked for (a job, a queue, a worker, a schedule) does not exist on the server. */
+export class NotFoundError extends errorKind("NotFoundError", "not_found") {}
 
 /** A job with this id, or the same unique key, already exists. */
-export class DuplicateJobError extends OjsError {
-  override name = "DuplicateJobError";
-  constructor(message: string, init: Init = {}) {
-    super(message, { ...init, code: init.code ?? "duplicate" });
-  }
+export class DuplicateJobError extends errorKind("DuplicateJobError", "duplicate") {
   /** The id of the job that caused the conflict, when the server said. */
   get existingJobId(): string | undefined {
     const v = this.details?.["existing_job_id"];
@@ -155,84 +164,47 @@ export class DuplicateJobError extends OjsError {
 }
 
 /** The operation does not fit the current state (e.g. ack of a job that is not active). */
-export class ConflictError extends OjsError {
-  override name = "ConflictError";
-  constructor(message: string, init: Init = {}) {
-    super(message, { ...init, code: init.code ?? "conflict" });
-  }
-}
+export class ConflictError extends errorKind("ConflictError", "conflict") {}
 
-export class QueuePausedError extends OjsError {
-  override name = "QueuePausedError";
-  constructor(message: string, init: Init = {}) {
-    super(message, { ...init, code: init.code ?? "queue_paused" });
-  }
-}
+/** The queue is paused and refuses the operation for now. */
+export class QueuePausedError extends errorKind("QueuePausedError", "queue_paused") {}
 
-export class RateLimitedError extends OjsError {
-  override name = "RateLimitedError";
+/** The server (or the queue) asked the caller to slow down. */
+export class RateLimitedError extends errorKind("RateLimitedError", "rate_limited", true) {
   /** How long the server asked the caller to wait, when it said. */
   readonly retryAfterMs: number | undefined;
-  constructor(message: string, init: Init & { retryAfterMs?: number } = {}) {
-    super(message, { ...init, code: init.code ?? "rate_limited", retryable: true });
+  constructor(message: string, init: OjsErrorOptions & { retryAfterMs?: number } = {}) {
+    super(message, init);
     this.retryAfterMs = init.retryAfterMs;
   }
 }
 
-export class AuthenticationError extends OjsError {
-  override name = "AuthenticationError";
-  constructor(message: string, init: Init = {}) {
-    super(message, { ...init, code: init.code ?? "unauthenticated" });
-  }
-}
+/** The call carried no credentials, or ones the server does not accept. */
+export class AuthenticationError extends errorKind("AuthenticationError", "unauthenticated") {}
 
-export class PermissionDeniedError extends OjsError {
-  override name = "PermissionDeniedError";
-  constructor(message: string, init: Init = {}) {
-    super(message, { ...init, code: init.code ?? "permission_denied" });
-  }
-}
+/** The credentials are good but their role may not do this. */
+export class PermissionDeniedError extends errorKind("PermissionDeniedError", "permission_denied") {}
 
 /** The call did not finish within its time limit. The operation may still have happened. */
-export class TimeoutError extends OjsError {
-  override name = "TimeoutError";
-  constructor(message: string, init: Init = {}) {
-    super(message, { ...init, code: init.code ?? "timeout", retryable: true });
-  }
-}
+export class TimeoutError extends errorKind("TimeoutError", "timeout", true) {}
 
 /** The server could not be reached or the connection broke. */
-export class ConnectionError extends OjsError {
-  override name = "ConnectionError";
-  constructor(message: string, init: Init = {}) {
-    super(message, { ...init, code: init.code ?? "unavailable", retryable: true });
-  }
-}
+export class ConnectionError extends errorKind("ConnectionError", "unavailable", true) {}
 
 /** The server does not offer this operation (e.g. below the needed conformance level). */
-export class UnimplementedError extends OjsError {
-  override name = "UnimplementedError";
-  constructor(message: string, init: Init = {}) {
-    super(message, { ...init, code: init.code ?? "unimplemented", retryable: false });
-  }
-}
+export class UnimplementedError extends errorKind("UnimplementedError", "unimplemented", false) {}
 
-export class ServerError extends OjsError {
-  override name = "ServerError";
-  constructor(message: string, init: Init = {}) {
-    super(message, { ...init, code: init.code ?? "backend_error" });
-  }
-}
+/** The server failed (or sent a code this SDK does not know). */
+export class ServerError extends errorKind("ServerError", "backend_error") {}
 
 /** The call was aborted through its AbortSignal. */
-export class AbortError extends OjsError {
-  override name = "AbortError";
-  constructor(message = "the operation was aborted", init: Init = {}) {
-    super(message, { ...init, code: init.code ?? "cancelled", retryable: false });
+export class AbortError extends errorKind("AbortError", "cancelled", false) {
+  constructor(message = "the operation was aborted", init: OjsErrorOptions = {}) {
+    super(message, init);
   }
 }
 
-type ErrorClass = new (message: string, init: Init & { retryAfterMs?: number }) => OjsError;
+type ErrorClass = new (message: string, init: OjsErrorOptions & { retryAfterMs?: number }) => OjsError;
 
 /** The class each code a server may send is raised as; any other code is a ServerError. */
 const RAISED_AS: ReadonlyArray<readonly [ErrorClass, readonly string[]]> = [
