@@ -85,7 +85,10 @@ if (role === "server") {
     if (headers[h2.HTTP2_HEADER_PATH] === PIPELINED_PATH) {
       // One long-lived stream: each request frame of k calls is answered by one frame of k responses.
       stream.respond({ [h2.HTTP2_HEADER_STATUS]: 200, "content-type": "application/grpc" });
-      stream.on("data", messageReader((len) => stream.write(frame(Math.max(1, Math.round(len / requestBytes)), responseBytes))));
+      stream.on(
+        "data",
+        messageReader((len) => stream.write(frame(Math.max(1, Math.round(len / requestBytes)), responseBytes))),
+      );
       stream.on("end", () => stream.end());
       return;
     }

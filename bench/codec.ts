@@ -9,7 +9,18 @@
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { EnqueueBatchResponseSchema, EnqueueRequestSchema, JobSchema } from "../gen/ojs/v1/job_pb.js";
 import { SettleStreamRequestSchema, SettleStreamResponseSchema } from "../gen/ojsconnect/v1/fastpath_pb.js";
-import { jobErrorFromProto, jobErrorToProto, jobFromProto, jobStateFromProto, jobStateToProto, jobToProto, requestFromProto, requestToProto, resultFromStruct, resultToStruct } from "../src/codec/proto.js";
+import {
+  jobErrorFromProto,
+  jobErrorToProto,
+  jobFromProto,
+  jobStateFromProto,
+  jobStateToProto,
+  jobToProto,
+  requestFromProto,
+  requestToProto,
+  resultFromStruct,
+  resultToStruct,
+} from "../src/codec/proto.js";
 import { dateFromTimestamp, timestampFromDate } from "../src/codec/values.js";
 import {
   decodeEnqueueBatchResponse,
@@ -121,8 +132,16 @@ const largeRequest: NormalizedJobRequest = {
 const SETTLE_CALLS = 16;
 const settleCalls: SettleCall[] = Array.from({ length: SETTLE_CALLS }, (_, i) =>
   i % 4 === 3
-    ? { seq: 1000 + i, workerId: "worker-1", nack: { jobId: `019539a4-7c2e-7000-8000-${String(i).padStart(12, "0")}`, error: { code: "boom", message: "handler threw", retryable: true } } }
-    : { seq: 1000 + i, workerId: "worker-1", ack: { jobId: `019539a4-7c2e-7000-8000-${String(i).padStart(12, "0")}`, result: i % 2 ? { sent: true, id: i } : "ok" } },
+    ? {
+        seq: 1000 + i,
+        workerId: "worker-1",
+        nack: { jobId: `019539a4-7c2e-7000-8000-${String(i).padStart(12, "0")}`, error: { code: "boom", message: "handler threw", retryable: true } },
+      }
+    : {
+        seq: 1000 + i,
+        workerId: "worker-1",
+        ack: { jobId: `019539a4-7c2e-7000-8000-${String(i).padStart(12, "0")}`, result: i % 2 ? { sent: true, id: i } : "ok" },
+      },
 );
 const settleOutcomes: SettleOutcome[] = settleCalls.map((c) =>
   c.nack ? { seq: c.seq, nack: { state: "retryable", nextAttemptAt: t0 } satisfies NackResult } : { seq: c.seq, ack: { acknowledged: true } },
@@ -163,7 +182,10 @@ function pbSettleResponse(outcomes: SettleOutcome[]): Uint8Array {
         seq: o.seq,
         result: o.ack
           ? { case: "ack" as const, value: { acknowledged: o.ack.acknowledged } }
-          : { case: "nack" as const, value: { state: jobStateToProto(o.nack!.state), ...(o.nack!.nextAttemptAt ? { nextAttemptAt: timestampFromDate(o.nack!.nextAttemptAt) } : {}) } },
+          : {
+              case: "nack" as const,
+              value: { state: jobStateToProto(o.nack!.state), ...(o.nack!.nextAttemptAt ? { nextAttemptAt: timestampFromDate(o.nack!.nextAttemptAt) } : {}) },
+            },
       })),
     }),
   );
@@ -239,7 +261,12 @@ for (const j of [typical, large]) {
   if (Buffer.compare(a, b) !== 0) throw new Error("encodeJob disagrees with protobuf-es");
 }
 
-console.log(`node ${process.version}, ${ROUNDS} rounds of ${ROUND_MS} ms, median; load average ${(await import("node:os")).loadavg().map((x) => x.toFixed(2)).join(" ")}`);
+console.log(
+  `node ${process.version}, ${ROUNDS} rounds of ${ROUND_MS} ms, median; load average ${(await import("node:os"))
+    .loadavg()
+    .map((x) => x.toFixed(2))
+    .join(" ")}`,
+);
 console.log(`${"operation".padEnd(44)} ${"size".padStart(8)} ${"protobuf-es".padStart(11)} ${"wire".padStart(11)} ${"speedup".padStart(7)}`);
 
 for (const [label, job] of [
@@ -247,8 +274,18 @@ for (const [label, job] of [
   ["large", large],
 ] as const) {
   const bytes = encodeJob(job);
-  compare(`Job encode (${label})`, bytes.length, () => toBinary(JobSchema, jobToProto(job)), () => encodeJob(job));
-  compare(`Job decode (${label})`, bytes.length, () => jobFromProto(fromBinary(JobSchema, bytes)), () => decodeJob(bytes));
+  compare(
+    `Job encode (${label})`,
+    bytes.length,
+    () => toBinary(JobSchema, jobToProto(job)),
+    () => encodeJob(job),
+  );
+  compare(
+    `Job decode (${label})`,
+    bytes.length,
+    () => jobFromProto(fromBinary(JobSchema, bytes)),
+    () => decodeJob(bytes),
+  );
 }
 
 for (const [label, req] of [
@@ -256,7 +293,12 @@ for (const [label, req] of [
   ["large", largeRequest],
 ] as const) {
   const bytes = encodeEnqueueRequest(req, now);
-  compare(`EnqueueRequest encode (${label})`, bytes.length, () => toBinary(EnqueueRequestSchema, requestToProto(req, now)), () => encodeEnqueueRequest(req, now));
+  compare(
+    `EnqueueRequest encode (${label})`,
+    bytes.length,
+    () => toBinary(EnqueueRequestSchema, requestToProto(req, now)),
+    () => encodeEnqueueRequest(req, now),
+  );
   compare(
     `EnqueueRequest decode (${label})`,
     bytes.length,
@@ -271,10 +313,30 @@ for (const [label, req] of [
 {
   const req = encodeSettleStreamRequest(settleCalls);
   const res = encodeSettleStreamResponse(settleOutcomes);
-  compare(`SettleStreamRequest encode (${SETTLE_CALLS} calls)`, req.length, () => pbSettleRequest(settleCalls), () => encodeSettleStreamRequest(settleCalls));
-  compare(`SettleStreamRequest decode (${SETTLE_CALLS} calls)`, req.length, () => pbDecodeSettleRequest(req), () => decodeSettleStreamRequest(req));
-  compare(`SettleStreamResponse encode (${SETTLE_CALLS} outcomes)`, res.length, () => pbSettleResponse(settleOutcomes), () => encodeSettleStreamResponse(settleOutcomes));
-  compare(`SettleStreamResponse decode (${SETTLE_CALLS} outcomes)`, res.length, () => pbDecodeSettleResponse(res), () => decodeSettleStreamResponse(res));
+  compare(
+    `SettleStreamRequest encode (${SETTLE_CALLS} calls)`,
+    req.length,
+    () => pbSettleRequest(settleCalls),
+    () => encodeSettleStreamRequest(settleCalls),
+  );
+  compare(
+    `SettleStreamRequest decode (${SETTLE_CALLS} calls)`,
+    req.length,
+    () => pbDecodeSettleRequest(req),
+    () => decodeSettleStreamRequest(req),
+  );
+  compare(
+    `SettleStreamResponse encode (${SETTLE_CALLS} outcomes)`,
+    res.length,
+    () => pbSettleResponse(settleOutcomes),
+    () => encodeSettleStreamResponse(settleOutcomes),
+  );
+  compare(
+    `SettleStreamResponse decode (${SETTLE_CALLS} outcomes)`,
+    res.length,
+    () => pbDecodeSettleResponse(res),
+    () => decodeSettleStreamResponse(res),
+  );
 }
 
 // A batch answer of 100 typical jobs (the enqueueBatch path).
@@ -299,7 +361,8 @@ for (const [label, req] of [
 {
   const { jobFromJson, jobToJson } = await import("../src/codec/json.js");
   const text = JSON.stringify(jobToJson(typical));
-  const json = (name: string, fn: () => unknown): void => console.log(`${name.padEnd(44)} ${String(text.length).padStart(6)} B ${measure(fn).toFixed(2).padStart(8)} µs`);
+  const json = (name: string, fn: () => unknown): void =>
+    console.log(`${name.padEnd(44)} ${String(text.length).padStart(6)} B ${measure(fn).toFixed(2).padStart(8)} µs`);
   json("(for scale) JSON encode, typical job", () => JSON.stringify(jobToJson(typical)));
   json("(for scale) JSON decode, typical job", () => jobFromJson(JSON.parse(text) as Record<string, JsonValue>));
 }

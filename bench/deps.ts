@@ -12,7 +12,10 @@ export const IOREDIS_VERSION = "5.11.1";
 const prefix = fileURLToPath(new URL("./.deps", import.meta.url));
 const privateEntry = `${prefix}/node_modules/ioredis/built/index.js`;
 
-export type RedisCtor = new (url: string, opts?: { maxRetriesPerRequest?: null; lazyConnect?: boolean }) => {
+export type RedisCtor = new (
+  url: string,
+  opts?: { maxRetriesPerRequest?: null; lazyConnect?: boolean },
+) => {
   quit(): Promise<unknown>;
   flushall(): Promise<unknown>;
   disconnect(): void;
@@ -34,10 +37,14 @@ export async function loadIoredis(install = false, log: (s: string) => void = ()
   if (!existsSync(privateEntry) && install) {
     log(`ioredis not installed in the project: installing ioredis@${IOREDIS_VERSION} into bench/.deps (quietly)...`);
     try {
-      execFileSync("npm", ["install", "--prefix", prefix, "--no-save", "--no-package-lock", "--no-audit", "--no-fund", "--silent", `ioredis@${IOREDIS_VERSION}`], {
-        stdio: "ignore",
-        timeout: 180_000,
-      });
+      execFileSync(
+        "npm",
+        ["install", "--prefix", prefix, "--no-save", "--no-package-lock", "--no-audit", "--no-fund", "--silent", `ioredis@${IOREDIS_VERSION}`],
+        {
+          stdio: "ignore",
+          timeout: 180_000,
+        },
+      );
     } catch {
       /* reported below */
     }

@@ -93,11 +93,17 @@ log(JSON.stringify(rs));
 const mem = rows[0]!;
 const pct = (a: number, b: number) => `${Math.round((a / b) * 100)} %`;
 const md = [
-  `# Journal store vs memory store (${quick ? "quick" : "full"} run, ${new Date().toISOString()}, ${os.cpus().length} CPUs, load ${os.loadavg().map((l) => l.toFixed(2)).join(" ")})`,
+  `# Journal store vs memory store (${quick ? "quick" : "full"} run, ${new Date().toISOString()}, ${os.cpus().length} CPUs, load ${os
+    .loadavg()
+    .map((l) => l.toFixed(2))
+    .join(" ")})`,
   "",
   "| store | sequential enqueue/s | p50 ms | enqueueBatch jobs/s | one worker jobs/s (vs memory) |",
   "|---|---:|---:|---:|---:|",
-  ...rows.map((r) => `| ${r.store} | ${Math.round(r.seqPerSec)} | ${r.seqP50Ms.toFixed(2)} | ${Math.round(r.batchJobsPerSec)} | ${Math.round(r.workerJobsPerSec)} (${pct(r.workerJobsPerSec, mem.workerJobsPerSec)}) |`),
+  ...rows.map(
+    (r) =>
+      `| ${r.store} | ${Math.round(r.seqPerSec)} | ${r.seqP50Ms.toFixed(2)} | ${Math.round(r.batchJobsPerSec)} | ${Math.round(r.workerJobsPerSec)} (${pct(r.workerJobsPerSec, mem.workerJobsPerSec)}) |`,
+  ),
   "",
   `Start-up on a journal of ${rs.jobs} queued jobs (${(rs.journalBytes / 1024 / 1024).toFixed(1)} MiB): ${Math.round(rs.startMs)} ms.`,
   "",

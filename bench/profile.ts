@@ -51,7 +51,10 @@ export function layerOf(mod: string): string {
   if (mod === "zod") return "zod (validation)";
   if (mod === "(garbage collector)") return "GC";
   if (["node:abort_controller", "node:per_context", "node:event_target"].includes(mod)) return "AbortSignal / DOMException / EventTarget";
-  if (["node:modules", "tsx", "get-tsconfig", "node:cjs-module-lexer", "node:bootstrap", "node:worker", "node:fs", "node:url", "node:path"].includes(mod) || mod.startsWith("wasm:"))
+  if (
+    ["node:modules", "tsx", "get-tsconfig", "node:cjs-module-lexer", "node:bootstrap", "node:worker", "node:fs", "node:url", "node:path"].includes(mod) ||
+    mod.startsWith("wasm:")
+  )
     return "module loading, tsx (startup)";
   if (mod.startsWith("node:")) return "node core (http2, streams, events, timers, Headers)";
   if (mod === "bullmq" || mod === "ioredis" || mod === "msgpackr") return mod;
@@ -64,7 +67,8 @@ function shortUrl(url: string): string {
   return url.replace(/^file:\/\/.*?\/(src|gen|bench)\//, "$1/");
 }
 
-const frameName = (n: Node) => `${n.callFrame.functionName || "(anonymous)"} ${shortUrl(n.callFrame.url)}${n.callFrame.url ? `:${n.callFrame.lineNumber + 1}` : ""}`;
+const frameName = (n: Node) =>
+  `${n.callFrame.functionName || "(anonymous)"} ${shortUrl(n.callFrame.url)}${n.callFrame.url ? `:${n.callFrame.lineNumber + 1}` : ""}`;
 
 /** Self time charged to each node id (timeDeltas[i + 1] is the time spent at sample i). */
 function selfTimes(p: Profile): Map<number, number> {
@@ -175,5 +179,12 @@ const who = process.argv.find((a) => a.startsWith("--callers="))?.slice(10);
 for (const f of files) {
   const p = JSON.parse(readFileSync(f, "utf8")) as Profile;
   console.log(`\n=== ${basename(f)} ===\n`);
-  console.log(who ? who.split(",").map((w) => callers(p, w)).join("\n\n") : summarise(p, top));
+  console.log(
+    who
+      ? who
+          .split(",")
+          .map((w) => callers(p, w))
+          .join("\n\n")
+      : summarise(p, top),
+  );
 }

@@ -82,7 +82,22 @@ export async function startRedis(log: (s: string) => void, opts: { aof?: boolean
   const guard = which("setpriv") ? ["setpriv", "--pdeathsig", "KILL", bin] : [bin];
   const child: ChildProcess = spawn(
     guard[0]!,
-    [...guard.slice(1), "--port", String(port), "--bind", "127.0.0.1", "--save", "", ...persistence, "--daemonize", "no", "--protected-mode", "no", "--loglevel", "warning"],
+    [
+      ...guard.slice(1),
+      "--port",
+      String(port),
+      "--bind",
+      "127.0.0.1",
+      "--save",
+      "",
+      ...persistence,
+      "--daemonize",
+      "no",
+      "--protected-mode",
+      "no",
+      "--loglevel",
+      "warning",
+    ],
     { stdio: ["ignore", "ignore", "inherit"] },
   );
   let exited = false;

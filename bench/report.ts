@@ -90,24 +90,124 @@ interface Metric {
 }
 
 const METRICS: Metric[] = [
-  { key: "dispatchP50", label: "Dispatch latency p50", unit: "ms", lowerIsBetter: true, get: (s) => ok(s.latency)?.p50, ceiling: (c) => c.modes.sequential?.rtt?.p50, pipelined: (c) => c.pipelined?.sequential?.rtt?.p50 },
-  { key: "dispatchP90", label: "Dispatch latency p90", unit: "ms", lowerIsBetter: true, get: (s) => ok(s.latency)?.p90, ceiling: (c) => c.modes.sequential?.rtt?.p90, pipelined: (c) => c.pipelined?.sequential?.rtt?.p90 },
-  { key: "dispatchP99", label: "Dispatch latency p99", unit: "ms", lowerIsBetter: true, get: (s) => ok(s.latency)?.p99, ceiling: (c) => c.modes.sequential?.rtt?.p99, pipelined: (c) => c.pipelined?.sequential?.rtt?.p99 },
-  { key: "workerThroughput", label: "Worker throughput, no-op, c=50", unit: "jobs/s", get: (s) => ok(s.throughput)?.perSec, ceiling: (c) => c.modes.c50?.perSec, pipelined: (c) => c.pipelined?.c50?.perSec },
-  { key: "enqueueSequential", label: "Enqueue, sequential", unit: "/s", get: (s) => ok(s.enqueue)?.sequential.perSec, ceiling: (c) => c.modes.sequential?.perSec, pipelined: (c) => c.pipelined?.sequential?.perSec },
-  { key: "enqueueConcurrent", label: "Enqueue, 32 callers", unit: "/s", get: (s) => ok(s.enqueue)?.concurrent.perSec, ceiling: (c) => c.modes.c32?.perSec, pipelined: (c) => c.pipelined?.c32?.perSec },
+  {
+    key: "dispatchP50",
+    label: "Dispatch latency p50",
+    unit: "ms",
+    lowerIsBetter: true,
+    get: (s) => ok(s.latency)?.p50,
+    ceiling: (c) => c.modes.sequential?.rtt?.p50,
+    pipelined: (c) => c.pipelined?.sequential?.rtt?.p50,
+  },
+  {
+    key: "dispatchP90",
+    label: "Dispatch latency p90",
+    unit: "ms",
+    lowerIsBetter: true,
+    get: (s) => ok(s.latency)?.p90,
+    ceiling: (c) => c.modes.sequential?.rtt?.p90,
+    pipelined: (c) => c.pipelined?.sequential?.rtt?.p90,
+  },
+  {
+    key: "dispatchP99",
+    label: "Dispatch latency p99",
+    unit: "ms",
+    lowerIsBetter: true,
+    get: (s) => ok(s.latency)?.p99,
+    ceiling: (c) => c.modes.sequential?.rtt?.p99,
+    pipelined: (c) => c.pipelined?.sequential?.rtt?.p99,
+  },
+  {
+    key: "workerThroughput",
+    label: "Worker throughput, no-op, c=50",
+    unit: "jobs/s",
+    get: (s) => ok(s.throughput)?.perSec,
+    ceiling: (c) => c.modes.c50?.perSec,
+    pipelined: (c) => c.pipelined?.c50?.perSec,
+  },
+  {
+    key: "enqueueSequential",
+    label: "Enqueue, sequential",
+    unit: "/s",
+    get: (s) => ok(s.enqueue)?.sequential.perSec,
+    ceiling: (c) => c.modes.sequential?.perSec,
+    pipelined: (c) => c.pipelined?.sequential?.perSec,
+  },
+  {
+    key: "enqueueConcurrent",
+    label: "Enqueue, 32 callers",
+    unit: "/s",
+    get: (s) => ok(s.enqueue)?.concurrent.perSec,
+    ceiling: (c) => c.modes.c32?.perSec,
+    pipelined: (c) => c.pipelined?.c32?.perSec,
+  },
   // A batch is one call either way: one stream carrying a thousand requests' bytes.
-  { key: "enqueueBatch", label: "enqueueBatch of 1 000", unit: "jobs/s", get: (s) => ok(s.enqueue)?.batch.perSec, ceiling: (c) => c.batch?.perSec, pipelined: (c) => c.batch?.perSec },
-  { key: "workerCpu", label: "CPU per job, worker process", unit: "µs", lowerIsBetter: true, get: (s) => ok(s.throughput)?.sdkCpuUsPerJob, ceiling: (c) => c.modes.c50?.cpuUsPerOp, pipelined: (c) => c.pipelined?.c50?.cpuUsPerOp },
-  { key: "workerBackendCpu", label: "CPU per job, server process", unit: "µs", lowerIsBetter: true, get: (s) => ok(s.throughput)?.backendCpuUsPerJob, ceiling: (c) => c.serverCpuUsPerOp, pipelined: (c) => c.pipelinedServerCpuUsPerOp },
-  { key: "enqueueCpu", label: "CPU per enqueue (32 callers), client", unit: "µs", lowerIsBetter: true, get: (s) => ok(s.enqueue)?.concurrent.cpuUsPerOp, ceiling: (c) => c.modes.c32?.cpuUsPerOp, pipelined: (c) => c.pipelined?.c32?.cpuUsPerOp },
-  { key: "enqueueBackendCpu", label: "CPU per enqueue (32 callers), server", unit: "µs", lowerIsBetter: true, get: (s) => ok(s.enqueue)?.concurrent.backendCpuUsPerOp, ceiling: (c) => c.serverCpuUsPerOp, pipelined: (c) => c.pipelinedServerCpuUsPerOp },
-  { key: "batchCpu", label: "CPU per batched job, client", unit: "µs", lowerIsBetter: true, get: (s) => ok(s.enqueue)?.batch.cpuUsPerOp, ceiling: (c) => c.batch?.cpuUsPerOp, pipelined: (c) => c.batch?.cpuUsPerOp },
+  {
+    key: "enqueueBatch",
+    label: "enqueueBatch of 1 000",
+    unit: "jobs/s",
+    get: (s) => ok(s.enqueue)?.batch.perSec,
+    ceiling: (c) => c.batch?.perSec,
+    pipelined: (c) => c.batch?.perSec,
+  },
+  {
+    key: "workerCpu",
+    label: "CPU per job, worker process",
+    unit: "µs",
+    lowerIsBetter: true,
+    get: (s) => ok(s.throughput)?.sdkCpuUsPerJob,
+    ceiling: (c) => c.modes.c50?.cpuUsPerOp,
+    pipelined: (c) => c.pipelined?.c50?.cpuUsPerOp,
+  },
+  {
+    key: "workerBackendCpu",
+    label: "CPU per job, server process",
+    unit: "µs",
+    lowerIsBetter: true,
+    get: (s) => ok(s.throughput)?.backendCpuUsPerJob,
+    ceiling: (c) => c.serverCpuUsPerOp,
+    pipelined: (c) => c.pipelinedServerCpuUsPerOp,
+  },
+  {
+    key: "enqueueCpu",
+    label: "CPU per enqueue (32 callers), client",
+    unit: "µs",
+    lowerIsBetter: true,
+    get: (s) => ok(s.enqueue)?.concurrent.cpuUsPerOp,
+    ceiling: (c) => c.modes.c32?.cpuUsPerOp,
+    pipelined: (c) => c.pipelined?.c32?.cpuUsPerOp,
+  },
+  {
+    key: "enqueueBackendCpu",
+    label: "CPU per enqueue (32 callers), server",
+    unit: "µs",
+    lowerIsBetter: true,
+    get: (s) => ok(s.enqueue)?.concurrent.backendCpuUsPerOp,
+    ceiling: (c) => c.serverCpuUsPerOp,
+    pipelined: (c) => c.pipelinedServerCpuUsPerOp,
+  },
+  {
+    key: "batchCpu",
+    label: "CPU per batched job, client",
+    unit: "µs",
+    lowerIsBetter: true,
+    get: (s) => ok(s.enqueue)?.batch.cpuUsPerOp,
+    ceiling: (c) => c.batch?.cpuUsPerOp,
+    pipelined: (c) => c.batch?.cpuUsPerOp,
+  },
   { key: "batchBackendCpu", label: "CPU per batched job, server", unit: "µs", lowerIsBetter: true, get: (s) => ok(s.enqueue)?.batch.backendCpuUsPerOp },
   { key: "rssCheckpoint", label: "Worker RSS at checkpoint", unit: "MB", lowerIsBetter: true, get: (s) => ok(s.rss)?.rssAtCheckpointMB },
   { key: "rssEnd", label: "Worker RSS at end", unit: "MB", lowerIsBetter: true, get: (s) => ok(s.rss)?.rssAtEndMB },
   { key: "rssGrowthPct", label: "Worker RSS growth", unit: "%", lowerIsBetter: true, get: (s) => ok(s.rss)?.growthPct },
-  { key: "rssPeak", label: "Worker peak RSS", unit: "MB", lowerIsBetter: true, get: (s) => ok(s.rss)?.peakRssMB, ceiling: (c) => c.peakRssMB, pipelined: (c) => c.peakRssMB },
+  {
+    key: "rssPeak",
+    label: "Worker peak RSS",
+    unit: "MB",
+    lowerIsBetter: true,
+    get: (s) => ok(s.rss)?.peakRssMB,
+    ceiling: (c) => c.peakRssMB,
+    pipelined: (c) => c.peakRssMB,
+  },
 ];
 
 /** A measure's figure for one ceiling. */
@@ -115,7 +215,16 @@ const ceilingValue = (m: Metric, c: CeilingResult, which: Ceiling): number | und
 
 function fmt(v: number | undefined, unit = ""): string {
   if (v === undefined || !Number.isFinite(v)) return "–";
-  const s = unit === "ms" ? (v < 10 ? v.toFixed(2) : v.toFixed(1)) : unit === "%" ? v.toFixed(1) : unit === "MB" ? v.toFixed(0) : Math.round(v).toLocaleString("en-US").replace(/,/g, " ");
+  const s =
+    unit === "ms"
+      ? v < 10
+        ? v.toFixed(2)
+        : v.toFixed(1)
+      : unit === "%"
+        ? v.toFixed(1)
+        : unit === "MB"
+          ? v.toFixed(0)
+          : Math.round(v).toLocaleString("en-US").replace(/,/g, " ");
   return s;
 }
 
@@ -173,7 +282,13 @@ function targets(r: RunResults): Target[] {
     // Against the ceiling that moves the same bytes the same way (frames on one long-lived stream);
     // against one stream per call (the old figure) the target was met by construction.
     t("gRPC enqueue, 32 callers >= 50 % of pipelined http2", v(g, "enqueueConcurrent"), ">=", c?.pipelined?.c32 ? c.pipelined.c32.perSec / 2 : undefined, "/s"),
-    t("gRPC worker throughput >= 50 % of pipelined http2 (c=50)", v(g, "workerThroughput"), ">=", c?.pipelined?.c50 ? c.pipelined.c50.perSec / 2 : undefined, "jobs/s"),
+    t(
+      "gRPC worker throughput >= 50 % of pipelined http2 (c=50)",
+      v(g, "workerThroughput"),
+      ">=",
+      c?.pipelined?.c50 ? c.pipelined.c50.perSec / 2 : undefined,
+      "jobs/s",
+    ),
     t("gRPC enqueueBatch >= 100 000 jobs/s", v(g, "enqueueBatch"), ">=", 100_000, "jobs/s"),
     t("gRPC worker RSS flat within 10 %", v(g, "rssGrowthPct"), "<=", 10, "%"),
     // Issue 13: against a server without the fast path (the standard ojs.v1 methods only).
@@ -191,7 +306,9 @@ export function markdown(r: RunResults): string {
   const rt = r.ratios ?? {};
   const L: string[] = [];
   L.push(`# ojs-connect benchmark (${r.mode})`, "");
-  L.push(`${r.date.slice(0, 16).replace("T", " ")} UTC · ${r.machine.cpu}, ${r.machine.cores} cores, ${r.machine.memoryGB} GB · node ${r.machine.node} · ${r.machine.platform} · commit ${r.git.commit}${r.git.dirty ? " (src modified)" : ""}`);
+  L.push(
+    `${r.date.slice(0, 16).replace("T", " ")} UTC · ${r.machine.cpu}, ${r.machine.cores} cores, ${r.machine.memoryGB} GB · node ${r.machine.node} · ${r.machine.platform} · commit ${r.git.commit}${r.git.dirty ? " (src modified)" : ""}`,
+  );
   L.push("", `Command: \`${r.command}\`. Server and SDK in separate processes on loopback; one server (or Redis) per system, emptied between scenarios.`, "");
   L.push(`| Measure | ${NAMES.ceiling} | ${NAMES.pipelined} | ${present.map((d) => NAMES[d]).join(" | ")} |`);
   L.push(`|---|---:|---:|${present.map(() => "---:").join("|")}|`);
@@ -205,7 +322,11 @@ export function markdown(r: RunResults): string {
     L.push(`| ${m.label} (${m.unit}) | ${c} | ${p} | ${cells.join(" | ")} |`);
   }
   L.push("");
-  if (r.ceiling && !r.ceiling.pipelined) L.push("**This run predates the pipelined ceiling:** gRPC and BullMQ have no like-for-like ratio in it (against one stream per call, the gRPC fast path won by construction).", "");
+  if (r.ceiling && !r.ceiling.pipelined)
+    L.push(
+      "**This run predates the pipelined ceiling:** gRPC and BullMQ have no like-for-like ratio in it (against one stream per call, the gRPC fast path won by construction).",
+      "",
+    );
   L.push(
     "Two ceilings, both bare node:http2 between two processes over one h2 session, moving the byte sizes of a real Enqueue " +
       `(${r.wire.requestBytes} B request, ${r.wire.responseBytes} B response, gRPC framing) at the same concurrency as each measure: ` +
@@ -217,7 +338,13 @@ export function markdown(r: RunResults): string {
       "CPU figures are user + system time of each process per job (the server's is Redis's for BullMQ), and unlike rates they hardly move when other work shares the machine.",
   );
   const fpf = r.ceiling?.pipelined;
-  if (fpf) L.push("", `Calls per frame in the pipelined ceiling: ${Object.entries(fpf).map(([k, v]) => `${k} ${v.callsPerFrame}`).join(", ")}.`);
+  if (fpf)
+    L.push(
+      "",
+      `Calls per frame in the pipelined ceiling: ${Object.entries(fpf)
+        .map(([k, v]) => `${k} ${v.callsPerFrame}`)
+        .join(", ")}.`,
+    );
   for (const d of SYSTEMS) {
     const s = r.systems[d];
     if (s && "skipped" in s) L.push("", `**${NAMES[d]} skipped:** ${s.skipped}.`);
@@ -237,11 +364,22 @@ export function markdown(r: RunResults): string {
       `RSS: ${z.rssJobs} jobs, RSS at ${z.rssCheckpoint} vs at the end.` +
       (r.redis ? ` BullMQ on ${r.redis.split(" ").slice(0, 3).join(" ")}, default options.` : ""),
   );
-  if (r.durationSec) L.push("", `Whole run: ${r.durationSec} s. Load average (1/5/15 min) before: ${r.loadBefore.join(" / ")}, after: ${(r.loadAfter ?? []).join(" / ")} (on 2 cores, anything above ~0.3 before the run means other work shared the machine).`);
+  if (r.durationSec)
+    L.push(
+      "",
+      `Whole run: ${r.durationSec} s. Load average (1/5/15 min) before: ${r.loadBefore.join(" / ")}, after: ${(r.loadAfter ?? []).join(" / ")} (on 2 cores, anything above ~0.3 before the run means other work shared the machine).`,
+    );
   return L.join("\n") + "\n";
 }
 
-const COLORS: Partial<Record<DriverName | Ceiling, string>> = { ceiling: "#8b949e", pipelined: "#57606a", grpc: "#1f6feb", "grpc-standard": "#54aeff", http: "#e36209", bullmq: "#cf222e" };
+const COLORS: Partial<Record<DriverName | Ceiling, string>> = {
+  ceiling: "#8b949e",
+  pipelined: "#57606a",
+  grpc: "#1f6feb",
+  "grpc-standard": "#54aeff",
+  http: "#e36209",
+  bullmq: "#cf222e",
+};
 const esc = (s: string) => s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
 
 export function svg(r: RunResults): string {

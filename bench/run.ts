@@ -30,7 +30,11 @@ import { benchOutDir } from "./out-dir.js";
 
 const argv = process.argv.slice(2);
 const flag = (name: string) => argv.includes(`--${name}`);
-const list = (name: string) => argv.find((a) => a.startsWith(`--${name}=`))?.split("=")[1]?.split(",");
+const list = (name: string) =>
+  argv
+    .find((a) => a.startsWith(`--${name}=`))
+    ?.split("=")[1]
+    ?.split(",");
 const quick = flag("quick");
 const sizes: Sizes = quick ? QUICK : FULL;
 const drivers = (list("only") ?? ["grpc", "grpc-standard", "http", "bullmq", ...DURABLE]) as DriverName[];
@@ -136,13 +140,17 @@ async function main(): Promise<void> {
     systems: {},
   };
 
-  log(`ceilings: bare node:http2, ${results.wire.requestBytes} B requests / ${results.wire.responseBytes} B responses, a stream per call and pipelined on one stream`);
+  log(
+    `ceilings: bare node:http2, ${results.wire.requestBytes} B requests / ${results.wire.responseBytes} B responses, a stream per call and pipelined on one stream`,
+  );
   try {
     const t0 = Date.now();
     results.ceiling = await ceiling();
     const c = results.ceiling;
     log(`  stream per call: ${Math.round(c.modes.sequential?.perSec ?? 0)}/s sequential, ${Math.round(c.modes.c32?.perSec ?? 0)}/s with 32 in flight`);
-    log(`  pipelined: ${Math.round(c.pipelined?.sequential?.perSec ?? 0)}/s sequential, ${Math.round(c.pipelined?.c32?.perSec ?? 0)}/s with 32 in flight  [${((Date.now() - t0) / 1000).toFixed(1)} s]`);
+    log(
+      `  pipelined: ${Math.round(c.pipelined?.sequential?.perSec ?? 0)}/s sequential, ${Math.round(c.pipelined?.c32?.perSec ?? 0)}/s with 32 in flight  [${((Date.now() - t0) / 1000).toFixed(1)} s]`,
+    );
   } catch (e) {
     results.ceilingError = String(e);
     log(`ceiling failed: ${String(e)}`);
@@ -169,7 +177,10 @@ async function main(): Promise<void> {
       continue;
     }
     if (driver !== "bullmq") {
-      const backend = await ojsBackend(profileDir ? { dir: profileDir, name: `server-${driver}-${scenarios.join("+")}` } : undefined, driver !== "grpc-standard");
+      const backend = await ojsBackend(
+        profileDir ? { dir: profileDir, name: `server-${driver}-${scenarios.join("+")}` } : undefined,
+        driver !== "grpc-standard",
+      );
       try {
         results.systems[driver] = await runSystem(driver, backend);
       } finally {
@@ -211,7 +222,9 @@ async function restartFigure(): Promise<RestartResult | { error: string }> {
   const child = forkScript("journal-restart.ts", [String(restartJobs), ...(profile ? [profile] : [])]);
   try {
     const r = await child.next<RestartResult>("result", 1_800_000);
-    log(`  start-up ${(r.startMs / 1000).toFixed(2)} s on ${r.jobs.toLocaleString("en-US")} jobs (${(r.journalBytes / 2 ** 20).toFixed(0)} MiB)  [${((Date.now() - t0) / 1000).toFixed(1)} s]`);
+    log(
+      `  start-up ${(r.startMs / 1000).toFixed(2)} s on ${r.jobs.toLocaleString("en-US")} jobs (${(r.journalBytes / 2 ** 20).toFixed(0)} MiB)  [${((Date.now() - t0) / 1000).toFixed(1)} s]`,
+    );
     return r;
   } catch (e) {
     log(`  FAILED: ${String(e)}`);
@@ -221,7 +234,12 @@ async function restartFigure(): Promise<RestartResult | { error: string }> {
   }
 }
 
-async function runSystem(driver: DriverName, backend: Backend, runSizes: Sizes = sizes, runScenarios = scenarios.filter((s) => s !== "reclaim" && (s as string) !== "restart")): Promise<SystemResults> {
+async function runSystem(
+  driver: DriverName,
+  backend: Backend,
+  runSizes: Sizes = sizes,
+  runScenarios = scenarios.filter((s) => s !== "reclaim" && (s as string) !== "restart"),
+): Promise<SystemResults> {
   const out: SystemResults = {};
   for (const scenario of runScenarios) {
     const tag = `${driver}-${scenario}`;

@@ -47,13 +47,16 @@ async function main(): Promise<void> {
       protocols,
       concurrency: Number(values.concurrency) || 64,
       tolerancePct: Number(values.tolerance) || 50,
-      onRun: values.verbose ? (r) => console.error(`${r.status.padEnd(15)} ${r.protocol} ${caseKey(r.c)} ${r.outcome ? `${r.outcome.durationMs} ms` : r.reason ?? ""}`) : undefined,
+      onRun: values.verbose
+        ? (r) => console.error(`${r.status.padEnd(15)} ${r.protocol} ${caseKey(r.c)} ${r.outcome ? `${r.outcome.durationMs} ms` : (r.reason ?? "")}`)
+        : undefined,
     });
   } finally {
     await closeStores();
   }
   if (values.verbose) {
-    for (const r of runs) for (const f of r.outcome?.failures ?? []) if (r.status !== "pass") console.error(`  ${r.protocol} ${caseKey(r.c)} [${f.step}] ${f.field}: ${f.message}`);
+    for (const r of runs)
+      for (const f of r.outcome?.failures ?? []) if (r.status !== "pass") console.error(`  ${r.protocol} ${caseKey(r.c)} [${f.step}] ${f.field}: ${f.message}`);
   }
   console.log(report(runs, protocols, (performance.now() - started) / 1000));
   process.exitCode = runs.some(isProblem) ? 1 : 0;

@@ -16,7 +16,10 @@ const job = await client.enqueue("report.fail", [], { queue: `${queue}-dlq`, ret
 const [taken] = await client.transport.fetch({ queues: [`${queue}-dlq`], count: 1, workerId: "example" });
 await client.transport.nack({ jobId: taken.id, error: { code: "report.broken", message: "no data" } });
 const dead = await client.listDeadLetterJobs({ queue: `${queue}-dlq` });
-console.log("dead letter:", dead.items.map((j) => `${j.id} ${j.errors.at(-1)?.code}`));
+console.log(
+  "dead letter:",
+  dead.items.map((j) => `${j.id} ${j.errors.at(-1)?.code}`),
+);
 console.log("retried:", (await client.retryDeadLetterJob(job.id)).state);
 
 // client.admin: what a dashboard or a CLI reads and does.

@@ -19,9 +19,29 @@ const openssl = (...args) => execFileSync("openssl", args, { cwd: dir, stdio: "p
 // 1. Certificates: a CA, a server certificate for 127.0.0.1, client certificates for the worker and the apps.
 openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.crt", "-days", "1", "-subj", "/CN=example-ca");
 writeFileSync(file("san.ext"), "subjectAltName=IP:127.0.0.1,DNS:localhost\n");
-for (const [name, cn] of [["server", "localhost"], ["worker", "billing-worker"], ["app", "checkout-service"]]) {
+for (const [name, cn] of [
+  ["server", "localhost"],
+  ["worker", "billing-worker"],
+  ["app", "checkout-service"],
+]) {
   openssl("req", "-newkey", "rsa:2048", "-nodes", "-keyout", `${name}.key`, "-out", `${name}.csr`, "-subj", `/CN=${cn}`);
-  openssl("x509", "-req", "-in", `${name}.csr`, "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial", "-out", `${name}.crt`, "-days", "1", "-extfile", "san.ext");
+  openssl(
+    "x509",
+    "-req",
+    "-in",
+    `${name}.csr`,
+    "-CA",
+    "ca.crt",
+    "-CAkey",
+    "ca.key",
+    "-CAcreateserial",
+    "-out",
+    `${name}.crt`,
+    "-days",
+    "1",
+    "-extfile",
+    "san.ext",
+  );
 }
 const pem = (name) => readFileSync(file(name), "utf8");
 

@@ -12,9 +12,15 @@ worker.register("import.report", (ctx) => ({ parts: Object.keys(ctx.parentResult
 void worker.start();
 
 const etl = await client.workflow(
-  chain("etl", [step("etl.extract", [], { queue }), group("clean", [step("etl.clean", [1], { queue }), step("etl.clean", [2], { queue })]), step("etl.load", [], { queue })]),
+  chain("etl", [
+    step("etl.extract", [], { queue }),
+    group("clean", [step("etl.clean", [1], { queue }), step("etl.clean", [2], { queue })]),
+    step("etl.load", [], { queue }),
+  ]),
 );
-const imp = await client.workflow(batch("import", [step("import.row", [1], { queue }), step("import.row", [2], { queue })], { onComplete: step("import.report", [], { queue }) }));
+const imp = await client.workflow(
+  batch("import", [step("import.row", [1], { queue }), step("import.row", [2], { queue })], { onComplete: step("import.report", [], { queue }) }),
+);
 
 for (const wf of [etl, imp]) {
   let w = wf;

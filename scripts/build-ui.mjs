@@ -29,7 +29,9 @@ const js = files.find((f) => f.endsWith(".js"));
 const css = files.find((f) => f.endsWith(".css"));
 if (!js || !css) throw new Error(`build-ui: expected one .js and one .css output, got ${files.join(", ")}`);
 
-const html = readFileSync(join(root, "ui", "index.html"), "utf8").replace("%JS%", `./${js}`).replace("%CSS%", `./${css}`);
+const html = readFileSync(join(root, "ui", "index.html"), "utf8")
+  .replace("%JS%", `./${js}`)
+  .replace("%CSS%", `./${css}`);
 writeFileSync(join(out, "index.html"), html);
 copyFileSync(join(root, "ui", "favicon.svg"), join(out, "favicon.svg"));
 // The bundle carries these packages' code: their licences ship beside it (not served).

@@ -45,14 +45,23 @@ let session = grpcSession(server.url);
 const routes = httpRouteTable();
 const methods = grpcMethods();
 
-type Case = { kind: "http"; method: string; path: string; body: Buffer | undefined; contentType: string | undefined; key: string } | { kind: "grpc"; path: string; body: Buffer; key: string; index: number };
+type Case =
+  | { kind: "http"; method: string; path: string; body: Buffer | undefined; contentType: string | undefined; key: string }
+  | { kind: "grpc"; path: string; body: Buffer; key: string; index: number };
 const httpCase = fc.oneof(
   { weight: 9, arbitrary: fc.constantFrom(...routes).chain((r) => fc.record({ r: fc.constant(r), path: pathFor(r.pattern), b: httpBody })) },
   { weight: 1, arbitrary: fc.record({ r: fc.constant({ method: "GET", pattern: "(stray path)" }), path: strayPath, b: httpBody }) },
 );
 const grpcCase = fc.integer({ min: 0, max: methods.length - 1 }).chain((i) => fc.record({ i: fc.constant(i), body: grpcBody(methods[i]!) }));
 const anyCase: fc.Arbitrary<Case> = fc.oneof(
-  httpCase.map(({ r, path, b }): Case => ({ kind: "http", method: r.method, path, body: r.method === "GET" || r.method === "DELETE" ? undefined : b.body, contentType: b.contentType, key: `${r.method} ${r.pattern}` })),
+  httpCase.map(({ r, path, b }): Case => ({
+    kind: "http",
+    method: r.method,
+    path,
+    body: r.method === "GET" || r.method === "DELETE" ? undefined : b.body,
+    contentType: b.contentType,
+    key: `${r.method} ${r.pattern}`,
+  })),
   grpcCase.map(({ i, body }): Case => ({ kind: "grpc", path: methods[i]!.path, body, key: methods[i]!.path, index: i })),
 );
 
@@ -78,7 +87,11 @@ while (sent < total && Date.now() < deadline) {
         const r = await httpSend(server.url, c.method, c.path, c.body, c.contentType, 100);
         note(c.key, String(r.status));
         if (r.status >= 500 && !(r.status === 503 && c.path.startsWith("/ready")))
-          failures.push({ case: `${c.method} ${c.path}`, answer: `${r.status} ${r.text.slice(0, 300)}`, input: (c.body ?? Buffer.alloc(0)).subarray(0, 300).toString("utf8") });
+          failures.push({
+            case: `${c.method} ${c.path}`,
+            answer: `${r.status} ${r.text.slice(0, 300)}`,
+            input: (c.body ?? Buffer.alloc(0)).subarray(0, 300).toString("utf8"),
+          });
       } else {
         if (session.destroyed || session.closed) session = grpcSession(server.url);
         const r = await grpcSend(session, methods[c.index]!, c.body, 100);

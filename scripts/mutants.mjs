@@ -203,7 +203,10 @@ for (const m of chosen) {
 
 console.log("\n| mutant | what it breaks | tests run | result | s |");
 console.log("|---|---|---|---|---|");
-for (const r of rows) console.log(`| ${r.m.name} | ${r.m.what} (${r.m.file}) | ${r.m.tests.map((t) => t.replace(/^test\//, "")).join(", ")} | ${r.result}: ${r.detail} | ${r.seconds} |`);
+for (const r of rows)
+  console.log(
+    `| ${r.m.name} | ${r.m.what} (${r.m.file}) | ${r.m.tests.map((t) => t.replace(/^test\//, "")).join(", ")} | ${r.result}: ${r.detail} | ${r.seconds} |`,
+  );
 const bad = rows.filter((r) => r.result !== "killed");
 console.log(`\n${rows.length - bad.length} of ${rows.length} mutants killed${bad.length ? `; not killed: ${bad.map((r) => r.m.name).join(", ")}` : ""}`);
 process.exit(bad.length ? 1 : 0);

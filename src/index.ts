@@ -13,7 +13,15 @@ export { Worker, type WorkerOptions, type WorkerState, type WorkerEvents } from 
 export type { AbandonedReport, AbandonReason } from "./worker/hard-deadline.js";
 export type { StallFallbackOptions } from "./worker/stall-policy.js";
 export type { Handler, HandlerResult, JobContext, Middleware } from "./worker/types.js";
-export { NonRetryableError, JobTimeoutError, ShutdownError, JobCancelledError, HandlerNotFoundError, JobAbortedError, MiddlewareError } from "./worker/errors.js";
+export {
+  NonRetryableError,
+  JobTimeoutError,
+  ShutdownError,
+  JobCancelledError,
+  HandlerNotFoundError,
+  JobAbortedError,
+  MiddlewareError,
+} from "./worker/errors.js";
 export {
   AesGcmCodec,
   CodecChain,
@@ -33,7 +41,15 @@ export {
   type GzipCodecOptions,
   type PayloadCodec,
 } from "./codec/payload/index.js";
-export { createCodecServer, ENCODING_JSON, type CodecServer, type CodecServerAuth, type CodecServerOptions, type CodecServerPayload, type CodecServerResultPayload } from "./codec-server/index.js";
+export {
+  createCodecServer,
+  ENCODING_JSON,
+  type CodecServer,
+  type CodecServerAuth,
+  type CodecServerOptions,
+  type CodecServerPayload,
+  type CodecServerResultPayload,
+} from "./codec-server/index.js";
 
 export {
   AbortError,

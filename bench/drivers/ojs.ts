@@ -15,7 +15,11 @@ export function ojsDriver(url: string, transport: "grpc" | "http", queue: string
     enqueueBatch(list: Args[]) {
       const batch = (client as unknown as BatchClient).enqueueBatch;
       // Client.enqueueBatch when it exists, else the transport (the same call underneath).
-      if (batch) return batch.call(client, list.map((args) => ({ type: JOB_TYPE, args, options: { queue } })));
+      if (batch)
+        return batch.call(
+          client,
+          list.map((args) => ({ type: JOB_TYPE, args, options: { queue } })),
+        );
       return client.transport.enqueueBatch(list.map((args) => normalizeJobRequest({ type: JOB_TYPE, args, options: { queue } })));
     },
     async startWorker(h: WorkerHooks) {

@@ -5,7 +5,7 @@ import type { Driver } from "../drivers/index.js";
 export async function produce(d: Driver, spec: ChildSpec): Promise<Rate> {
   const count = spec.count ?? 0;
   const t0 = mark();
-  for (let i = 0; i < count; ) {
+  for (let i = 0; i < count;) {
     const n = Math.min(1_000, count - i);
     await d.enqueueBatch(Array.from({ length: n }, (_, k) => payload(i + k)));
     i += n;

@@ -114,7 +114,12 @@ function checkClaim(c: JsonObject): CrossFailure[] {
   const empty = lists.map((l) => l!.length === 0);
   const count = (xs: boolean[]) => xs.filter(Boolean).length;
   if (c.exactly_one_has_job === true && count(hasJob) !== 1)
-    out.push({ field: "exclusive_claim.exactly_one_has_job", expected: true, actual: count(hasJob), message: `${count(hasJob)} fetches received job ${String(c.job_id)}` });
+    out.push({
+      field: "exclusive_claim.exactly_one_has_job",
+      expected: true,
+      actual: count(hasJob),
+      message: `${count(hasJob)} fetches received job ${String(c.job_id)}`,
+    });
   if (c.exactly_one_empty === true && count(empty) !== 1)
     out.push({ field: "exclusive_claim.exactly_one_empty", expected: true, actual: count(empty), message: `${count(empty)} fetches were empty` });
   return out;

@@ -264,7 +264,12 @@ export class GrpcExecutor implements Executor {
       if (body.requeue === true) throw new NotApplicable("NackRequest has no requeue flag");
       const jobId = String(body.job_id ?? "");
       const err = isJsonObject(body.error) ? body.error : {};
-      const error = { code: String(err.code ?? err.type ?? "error"), message: String(err.message ?? ""), ...(typeof err.retryable === "boolean" ? { retryable: err.retryable } : {}), ...(isJsonObject(err.details) ? { details: err.details } : {}) };
+      const error = {
+        code: String(err.code ?? err.type ?? "error"),
+        message: String(err.message ?? ""),
+        ...(typeof err.retryable === "boolean" ? { retryable: err.retryable } : {}),
+        ...(isJsonObject(err.details) ? { details: err.details } : {}),
+      };
       const out = await t.nack({ jobId, error, ...(typeof body.worker_id === "string" ? { workerId: body.worker_id } : {}) });
       const res = nackResultToJson(await t.getJob(jobId));
       res.state = out.state;
@@ -285,7 +290,12 @@ export class GrpcExecutor implements Executor {
       const answers = await Promise.all(
         (ids.length ? ids : [""]).map((id) =>
           this.raw("heartbeat", () =>
-            this.rpc.heartbeat({ workerId: String(body.worker_id ?? ""), id, currentState: workerStateToProto(state), ...(vis !== undefined ? { extendBy: durationFromMs(vis) } : {}) }),
+            this.rpc.heartbeat({
+              workerId: String(body.worker_id ?? ""),
+              id,
+              currentState: workerStateToProto(state),
+              ...(vis !== undefined ? { extendBy: durationFromMs(vis) } : {}),
+            }),
           ),
         ),
       );
@@ -302,7 +312,12 @@ export class GrpcExecutor implements Executor {
 
     this.on("GET", "/ojs/v1/queues", async () => {
       const page = await t.listQueues({ limit: 1000 });
-      return { status: 200, body: { queues: page.items.map((q) => ({ name: q.name, paused: q.paused, ...(q.availableCount !== undefined ? { available: q.availableCount } : {}) })) } };
+      return {
+        status: 200,
+        body: {
+          queues: page.items.map((q) => ({ name: q.name, paused: q.paused, ...(q.availableCount !== undefined ? { available: q.availableCount } : {}) })),
+        },
+      };
     });
 
     this.on("GET", "/ojs/v1/queues/:name/stats", async ([name]) => {
@@ -338,9 +353,19 @@ export class GrpcExecutor implements Executor {
       for (const f of ["overlap_policy", "enabled", "description"]) if (f in body) throw new NotApplicable(`RegisterCronRequest has no ${f}`);
       const tpl = isJsonObject(body.job_template) ? body.job_template : {};
       const now = Date.now();
-      const { type, args, ...options } = requestForGrpc(jobRequestFromJson({ type: tpl.type ?? "", args: tpl.args ?? [], ...(tpl.options !== undefined ? { options: tpl.options } : {}) }, now).request, now);
+      const { type, args, ...options } = requestForGrpc(
+        jobRequestFromJson({ type: tpl.type ?? "", args: tpl.args ?? [], ...(tpl.options !== undefined ? { options: tpl.options } : {}) }, now).request,
+        now,
+      );
       const name = String(body.name ?? "");
-      await t.registerCron({ name, cron: String(body.expression ?? body.cron ?? ""), ...(typeof body.timezone === "string" ? { timezone: body.timezone } : {}), type, args, options });
+      await t.registerCron({
+        name,
+        cron: String(body.expression ?? body.cron ?? ""),
+        ...(typeof body.timezone === "string" ? { timezone: body.timezone } : {}),
+        type,
+        args,
+        options,
+      });
       const entry = (await t.listCron()).find((c) => c.name === name);
       // A schedule registered over gRPC is active: the proto has no disabled schedules.
       if (entry) return { status: 201, body: { cron: cronToJson(entry, { enabled: true }) } };
@@ -377,7 +402,8 @@ function proto3Instants(v: JsonValue): JsonValue {
   if (Array.isArray(v)) return v.map(proto3Instants);
   if (!isJsonObject(v)) return v;
   const out: JsonObject = {};
-  for (const [k, x] of Object.entries(v)) out[k] = k.endsWith("_at") && typeof x === "string" && WHOLE_SECOND_UTC.test(x) ? x.replace(".000Z", "Z") : proto3Instants(x);
+  for (const [k, x] of Object.entries(v))
+    out[k] = k.endsWith("_at") && typeof x === "string" && WHOLE_SECOND_UTC.test(x) ? x.replace(".000Z", "Z") : proto3Instants(x);
   return out;
 }
 const WHOLE_SECOND_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.000Z$/;

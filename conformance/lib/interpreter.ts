@@ -107,7 +107,9 @@ export async function runCase(tc: TestCase, ex: Executor, opts: RunOptions = def
   // A case is read in full before anything is sent: what cannot be checked fails it as unreadable.
   const unreadable = readCase(tc as unknown as JsonValue);
   if (unreadable.length) {
-    failures.push(...unreadable.map((u) => ({ step: u.where, field: u.key, expected: "a readable case", actual: "unreadable", message: `unreadable: ${u.message}` })));
+    failures.push(
+      ...unreadable.map((u) => ({ step: u.where, field: u.key, expected: "a readable case", actual: "unreadable", message: `unreadable: ${u.message}` })),
+    );
     return done("unreadable");
   }
   // The `expect` form (expect-form.ts) runs as the assertions it means.
@@ -208,7 +210,8 @@ export function checkResponse(step: string, a: JsonObject, res: StepResponse, st
   for (const key of ["status_in", "status_one_of"]) {
     const list = a[key];
     if (list === undefined) continue;
-    if (!Array.isArray(list) || !list.includes(res.status)) out.push(fail(step, "status", list, res.status, `expected a status in ${show(list)}, got ${res.status}`));
+    if (!Array.isArray(list) || !list.includes(res.status))
+      out.push(fail(step, "status", list, res.status, `expected a status in ${show(list)}, got ${res.status}`));
   }
   if (a.body !== undefined) {
     if (!isJsonObject(a.body)) out.push(fail(step, "body", a.body, undefined, "body assertions must be an object of path: matcher"));
@@ -222,7 +225,8 @@ export function checkResponse(step: string, a: JsonObject, res: StepResponse, st
     }
   }
   if (Array.isArray(a.body_contains)) {
-    for (const sub of a.body_contains) if (!res.text.includes(String(sub))) out.push(fail(step, "body_contains", sub, undefined, `the body does not contain ${JSON.stringify(sub)}`));
+    for (const sub of a.body_contains)
+      if (!res.text.includes(String(sub))) out.push(fail(step, "body_contains", sub, undefined, `the body does not contain ${JSON.stringify(sub)}`));
   }
   if (isJsonObject(a.headers) && opts.checkHeaders) {
     for (const [name, m] of Object.entries(a.headers)) {

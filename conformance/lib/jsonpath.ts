@@ -7,11 +7,7 @@
  */
 import { isJsonObject, type JsonObject, type JsonValue } from "../../src/model/json.js";
 
-export type Segment =
-  | { kind: "key"; key: string }
-  | { kind: "index"; index: number }
-  | { kind: "wildcard" }
-  | { kind: "filter"; key: string; value: string };
+export type Segment = { kind: "key"; key: string } | { kind: "index"; index: number } | { kind: "wildcard" } | { kind: "filter"; key: string; value: string };
 
 export interface Resolved {
   found: boolean;

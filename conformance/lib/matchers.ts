@@ -76,45 +76,66 @@ export function match(matcher: JsonValue, actual: Resolved, opts: MatchOptions =
 }
 
 const PREFIXED: Array<[RegExp, (m: RegExpExecArray, actual: Resolved, opts: MatchOptions) => string | undefined]> = [
-  [/^string:contains:(.*)$/s, (m, a) => {
-    const v = a.value;
-    return typeof v === "string" && v.includes(m[1]!) ? undefined : `expected a string containing ${JSON.stringify(m[1])}, got ${show(v)}`;
-  }],
-  [/^string:pattern\((.*)\)$/s, (m, a) => {
-    const re = regex(m[1]!);
-    if (typeof re === "string") return re;
-    const v = a.value;
-    return typeof v === "string" && re.test(v) ? undefined : `expected a string matching ${m[1]}, got ${show(v)}`;
-  }],
-  [/^number:range\(\s*(-?\d+(?:\.\d+)?)\s*,\s*(-?\d+(?:\.\d+)?)\s*\)$/, (m, a) => {
-    const lo = Number(m[1]);
-    const hi = Number(m[2]);
-    const v = a.value;
-    return typeof v === "number" && v >= lo && v <= hi ? undefined : `expected a number in [${lo}, ${hi}], got ${show(v)}`;
-  }],
-  [/^~(\d+(?:\.\d+)?)$/, (m, a, opts) => {
-    const expected = Number(m[1]);
-    const v = a.value;
-    if (typeof v !== "number") return `expected about ${expected}, got ${show(v)}`;
-    const tolerance = (expected * opts.tolerancePct) / 100;
-    return Math.abs(v - expected) <= tolerance ? undefined : `expected ${expected} ± ${tolerance}, got ${v}`;
-  }],
+  [
+    /^string:contains:(.*)$/s,
+    (m, a) => {
+      const v = a.value;
+      return typeof v === "string" && v.includes(m[1]!) ? undefined : `expected a string containing ${JSON.stringify(m[1])}, got ${show(v)}`;
+    },
+  ],
+  [
+    /^string:pattern\((.*)\)$/s,
+    (m, a) => {
+      const re = regex(m[1]!);
+      if (typeof re === "string") return re;
+      const v = a.value;
+      return typeof v === "string" && re.test(v) ? undefined : `expected a string matching ${m[1]}, got ${show(v)}`;
+    },
+  ],
+  [
+    /^number:range\(\s*(-?\d+(?:\.\d+)?)\s*,\s*(-?\d+(?:\.\d+)?)\s*\)$/,
+    (m, a) => {
+      const lo = Number(m[1]);
+      const hi = Number(m[2]);
+      const v = a.value;
+      return typeof v === "number" && v >= lo && v <= hi ? undefined : `expected a number in [${lo}, ${hi}], got ${show(v)}`;
+    },
+  ],
+  [
+    /^~(\d+(?:\.\d+)?)$/,
+    (m, a, opts) => {
+      const expected = Number(m[1]);
+      const v = a.value;
+      if (typeof v !== "number") return `expected about ${expected}, got ${show(v)}`;
+      const tolerance = (expected * opts.tolerancePct) / 100;
+      return Math.abs(v - expected) <= tolerance ? undefined : `expected ${expected} ± ${tolerance}, got ${v}`;
+    },
+  ],
   [/^array:(?:length:|length\()(\d+)\)?$/, (m, a) => lengthCheck(a.value, (n) => n === Number(m[1]), `exactly ${m[1]}`)],
   [/^array:(?:min_length|min):(\d+)$/, (m, a) => lengthCheck(a.value, (n) => n >= Number(m[1]), `at least ${m[1]}`)],
-  [/^contains:(.*)$/s, (m, a) => {
-    const v = a.value;
-    if (!Array.isArray(v)) return `expected an array containing ${JSON.stringify(m[1])}, got ${show(v)}`;
-    return v.some((x) => asText(x) === m[1]) ? undefined : `expected the array to contain ${JSON.stringify(m[1])}, got ${show(v)}`;
-  }],
-  [/^not_contains:(.*)$/s, (m, a) => {
-    const v = a.value;
-    if (!Array.isArray(v)) return `expected an array, got ${show(v)}`;
-    return v.some((x) => asText(x) === m[1]) ? `expected the array not to contain ${JSON.stringify(m[1])}` : undefined;
-  }],
-  [/^one_of:(.*)$/s, (m, a) => {
-    const options = m[1]!.split(",").map((s) => s.trim());
-    return options.includes(asText(a.value)) ? undefined : `expected one of ${options.join(", ")}, got ${show(a.value)}`;
-  }],
+  [
+    /^contains:(.*)$/s,
+    (m, a) => {
+      const v = a.value;
+      if (!Array.isArray(v)) return `expected an array containing ${JSON.stringify(m[1])}, got ${show(v)}`;
+      return v.some((x) => asText(x) === m[1]) ? undefined : `expected the array to contain ${JSON.stringify(m[1])}, got ${show(v)}`;
+    },
+  ],
+  [
+    /^not_contains:(.*)$/s,
+    (m, a) => {
+      const v = a.value;
+      if (!Array.isArray(v)) return `expected an array, got ${show(v)}`;
+      return v.some((x) => asText(x) === m[1]) ? `expected the array not to contain ${JSON.stringify(m[1])}` : undefined;
+    },
+  ],
+  [
+    /^one_of:(.*)$/s,
+    (m, a) => {
+      const options = m[1]!.split(",").map((s) => s.trim());
+      return options.includes(asText(a.value)) ? undefined : `expected one of ${options.join(", ")}, got ${show(a.value)}`;
+    },
+  ],
 ];
 
 function lengthCheck(v: JsonValue | undefined, ok: (n: number) => boolean, what: string): string | undefined {
@@ -193,7 +214,8 @@ function matchObject(m: { [k: string]: JsonValue }, a: Resolved, opts: MatchOpti
         break;
       case "$type":
         if (!a.found) err = `expected a ${String(arg)}, got nothing`;
-        else if (jsonType(v!) !== arg && !(arg === "integer" && typeof v === "number" && Number.isInteger(v))) err = `expected a ${String(arg)}, got ${jsonType(v!)}`;
+        else if (jsonType(v!) !== arg && !(arg === "integer" && typeof v === "number" && Number.isInteger(v)))
+          err = `expected a ${String(arg)}, got ${jsonType(v!)}`;
         break;
       case "$match": {
         const re = regex(String(arg));

@@ -29,11 +29,13 @@ export const GRPC_EXTENSION_REASON = "extension served by the HTTP binding only:
 export const GRPC_CONTRACT_GAPS = {
   "empty-response":
     "the RPC answers an empty message (PauseQueue, ResumeQueue, DeleteDeadLetter, UnregisterCron, or a RegisterCron whose schedule is not listed after): nothing in it can say what the step asserts of the HTTP body",
-  "no-workflow-type": "ojs.v1 Workflow has no type (chain, group, batch): the answer cannot say $.workflow.type, and echoing the request's would test the adapter",
+  "no-workflow-type":
+    "ojs.v1 Workflow has no type (chain, group, batch): the answer cannot say $.workflow.type, and echoing the request's would test the adapter",
   "no-all-time-completed": "QueueStatistics has completed_last_hour but no all-time completed count: the answer cannot say $.queue.completed",
   "heartbeat-no-directive": "HeartbeatResponse.directed_state is UNSPECIFIED (no change): it does not say which state the HTTP answer's state names",
   "http-headers": "asserts HTTP response headers; a gRPC answer has none of the HTTP binding's headers",
-  "unparsable-body": "sends a body that is not JSON (raw_body); a gRPC request is a protobuf message built from values, which such text cannot become, so the server never sees it",
+  "unparsable-body":
+    "sends a body that is not JSON (raw_body); a gRPC request is a protobuf message built from values, which such text cannot become, so the server never sees it",
 } as const;
 
 export type GrpcGap = keyof typeof GRPC_CONTRACT_GAPS;
@@ -48,7 +50,8 @@ export const GRPC_NOT_APPLICABLE: Readonly<Record<string, string>> = {
   "L0-ENV-007 invalid-args-not-array": "sends args that are not an array; EnqueueRequest.args is a repeated Value and cannot carry them",
   "L0-ENV-014 valid-unknown-fields-preserved": "unknown top-level envelope fields have no place in EnqueueRequest or Job",
   "L0-OPS-003 enqueue-validates-envelope": "step 3 sends args that are not an array, which the proto cannot carry",
-  "L0-OPS-030 error-response-structure-not-found": "asserts the hint and docs_url of the HTTP error body; a gRPC status carries the OJS code, message and retryable in ErrorInfo, and no hint or documentation link",
+  "L0-OPS-030 error-response-structure-not-found":
+    "asserts the hint and docs_url of the HTTP error body; a gRPC status carries the OJS code, message and retryable in ErrorInfo, and no hint or documentation link",
   "L0-OPS-033 error-response-content-type": "asserts the Content-Type header of an HTTP error response",
   "L0-EVT-001 event-job-enqueued": "reads past events from GET /ojs/v1/events; gRPC has only the live StreamEvents, no event history",
   "L0-EVT-002 event-job-completed": "reads past events from GET /ojs/v1/events; gRPC has only the live StreamEvents, no event history",
@@ -113,5 +116,10 @@ export function unexplainedFailures(known: KnownFailure, failures: readonly Fail
   const extra = [...seen].filter((k) => !expected.has(k));
   const missing = [...expected].filter((k) => !seen.has(k));
   if (!extra.length && !missing.length) return undefined;
-  return [extra.length ? `failed beyond its documented reason: ${extra.join("; ")}` : "", missing.length ? `no longer fails as documented: ${missing.join("; ")}` : ""].filter(Boolean).join("; ");
+  return [
+    extra.length ? `failed beyond its documented reason: ${extra.join("; ")}` : "",
+    missing.length ? `no longer fails as documented: ${missing.join("; ")}` : "",
+  ]
+    .filter(Boolean)
+    .join("; ");
 }

@@ -117,7 +117,8 @@ function readStep(s: JsonObject, where: string, siblings: ReadonlySet<string>, a
   for (const key of ["intent", "description"]) if (s[key] !== undefined && typeof s[key] !== "string") bad(where, key, `"${key}" must be a string`);
   if (s.delay_ms !== undefined && !isCount(s.delay_ms, 0)) bad(where, "delay_ms", `"delay_ms" must be a whole number of milliseconds, got ${show(s.delay_ms)}`);
   if (kind === "WAIT") {
-    if (s.duration_ms !== undefined && !isCount(s.duration_ms, 0)) bad(where, "duration_ms", `"duration_ms" must be a whole number of milliseconds, got ${show(s.duration_ms)}`);
+    if (s.duration_ms !== undefined && !isCount(s.duration_ms, 0))
+      bad(where, "duration_ms", `"duration_ms" must be a whole number of milliseconds, got ${show(s.duration_ms)}`);
     return 0;
   }
   if (kind === "HTTP") {
@@ -175,7 +176,8 @@ function readAssertions(a: JsonObject, where: string, bad: Bad): number {
       }
       case "status_in":
       case "status_one_of":
-        if (!Array.isArray(v) || v.length === 0 || !v.every((x) => isCount(x, 100))) bad(at, key, `"${key}" must be a non-empty list of status codes, got ${show(v)}`);
+        if (!Array.isArray(v) || v.length === 0 || !v.every((x) => isCount(x, 100)))
+          bad(at, key, `"${key}" must be a non-empty list of status codes, got ${show(v)}`);
         break;
       case "body":
         if (!isJsonObject(v)) bad(at, key, `"body" must be an object of JSONPath: matcher, got ${show(v)}`);
@@ -217,7 +219,8 @@ function readBody(body: JsonObject, where: string, bad: Bad): void {
   for (const [path, m] of Object.entries(body)) {
     if (isNote(path, m)) continue;
     if (path === "$or") {
-      if (!Array.isArray(m) || m.length === 0 || !m.every(isJsonObject)) bad(where, "$or", `a top-level "$or" needs a non-empty list of body assertions, got ${show(m)}`);
+      if (!Array.isArray(m) || m.length === 0 || !m.every(isJsonObject))
+        bad(where, "$or", `a top-level "$or" needs a non-empty list of body assertions, got ${show(m)}`);
       else m.forEach((alt, i) => readBody(alt as JsonObject, `${where}.$or[${i}]`, bad));
       continue;
     }

@@ -81,9 +81,15 @@ export function table(runs: CaseRun[], protocols: Protocol[]): string[] {
     const rs = runs.filter((r) => label(r).startsWith(`${level}\t`));
     body.push([level, "(all)", ...protocols.map((p) => cell(rs.filter((r) => r.protocol === p)))]);
   }
-  body.sort((a, b) => (a[0] === b[0] ? (a[1] === "(all)" ? 1 : b[1] === "(all)" ? -1 : a[1]!.localeCompare(b[1]!)) : levels.indexOf(a[0]!) - levels.indexOf(b[0]!)));
+  body.sort((a, b) =>
+    a[0] === b[0] ? (a[1] === "(all)" ? 1 : b[1] === "(all)" ? -1 : a[1]!.localeCompare(b[1]!)) : levels.indexOf(a[0]!) - levels.indexOf(b[0]!),
+  );
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((row) => row[i]!.length)));
-  const fmt = (row: string[]) => row.map((c, i) => c.padEnd(widths[i]!)).join("  ").trimEnd();
+  const fmt = (row: string[]) =>
+    row
+      .map((c, i) => c.padEnd(widths[i]!))
+      .join("  ")
+      .trimEnd();
   return [fmt(head), fmt(widths.map((w) => "-".repeat(w))), ...body.map(fmt)];
 }
 

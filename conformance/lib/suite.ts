@@ -91,7 +91,13 @@ export async function runOne(c: LoadedCase, protocol: Protocol, tolerancePct = 5
     // "reason — detail": npm test groups skips by the reason and names the detail per test.
     if (gap) return { c, protocol, status: "not_applicable", outcome, reason: `${gap} — ${outcome.reason ?? ""}` };
     // An executor met a step it cannot express, and the case is not declared so: that is a failure of the declaration.
-    outcome.failures.push({ step: "-", field: "protocol", expected: "expressible", actual: "not applicable", message: `${outcome.reason}; declare it in conformance/lib/policy.ts with its reason` });
+    outcome.failures.push({
+      step: "-",
+      field: "protocol",
+      expected: "expressible",
+      actual: "not applicable",
+      message: `${outcome.reason}; declare it in conformance/lib/policy.ts with its reason`,
+    });
     return { c, protocol, status: "fail", outcome, reason: outcome.reason };
   }
   if (outcome.status === "pass") return { c, protocol, status: knownHere ? "unexpected_pass" : "pass", outcome, reason: knownHere ? known.reason : undefined };
@@ -99,7 +105,13 @@ export async function runOne(c: LoadedCase, protocol: Protocol, tolerancePct = 5
   // A known failure is known by its documented reason, not by failing at all.
   const unexplained = unexplainedFailures(known, outcome.failures);
   if (unexplained) {
-    outcome.failures.push({ step: "-", field: "known failure", expected: "the failures its reason explains", actual: "other failures", message: `${unexplained} (conformance/lib/policy.ts: ${known.reason})` });
+    outcome.failures.push({
+      step: "-",
+      field: "known failure",
+      expected: "the failures its reason explains",
+      actual: "other failures",
+      message: `${unexplained} (conformance/lib/policy.ts: ${known.reason})`,
+    });
     return { c, protocol, status: "fail", outcome, reason: undefined };
   }
   return { c, protocol, status: "known_failure", outcome, reason: known.reason };
@@ -121,7 +133,11 @@ export async function runSuite(cases: LoadedCase[], opts: SuiteOptions): Promise
           c,
           protocol: p,
           status: "fail",
-          outcome: { status: "fail", durationMs: 0, failures: [{ step: "-", field: "runner", expected: "a completed run", actual: String(e), message: (e as Error).stack ?? String(e) }] },
+          outcome: {
+            status: "fail",
+            durationMs: 0,
+            failures: [{ step: "-", field: "runner", expected: "a completed run", actual: String(e), message: (e as Error).stack ?? String(e) }],
+          },
           reason: undefined,
         };
       }

@@ -26,6 +26,7 @@ function parseJson(flag: string, text: string): JsonValue {
 /** A whole number within bounds. */
 export function integer(flag: string, text: string, min: number, max = Number.MAX_SAFE_INTEGER): number {
   const n = Number(text);
-  if (text.trim() === "" || !Number.isInteger(n) || n < min || n > max) throw new UsageError(`${flag}: must be a whole number from ${min}${max < Number.MAX_SAFE_INTEGER ? ` to ${max}` : " up"}, got ${text}`);
+  if (text.trim() === "" || !Number.isInteger(n) || n < min || n > max)
+    throw new UsageError(`${flag}: must be a whole number from ${min}${max < Number.MAX_SAFE_INTEGER ? ` to ${max}` : " up"}, got ${text}`);
   return n;
 }

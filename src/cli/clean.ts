@@ -32,7 +32,8 @@ export function durationArg(flag: string, text: string): number {
   const m = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)$/.exec(text.trim());
   const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
   const ms = m ? Number(m[1]) * unit[m[2] as keyof typeof unit] : /^\d+$/.test(text.trim()) ? Number(text) : toMillis(text.trim());
-  if (ms === undefined || !Number.isFinite(ms) || ms < 0) throw new UsageError(`${flag}: must be a duration such as 90s, 15m, 2h, 7d, P7D or milliseconds, got ${text}`);
+  if (ms === undefined || !Number.isFinite(ms) || ms < 0)
+    throw new UsageError(`${flag}: must be a duration such as 90s, 15m, 2h, 7d, P7D or milliseconds, got ${text}`);
   return ms;
 }
 
@@ -61,7 +62,10 @@ export function cleanCommands(program: Command, ctx: Ctx): void {
       const olderThan = flags.olderThan !== undefined ? durationArg("--older-than", flags.olderThan) : undefined;
       const r = await withClient(flags, (c) => c.admin.clean(queue, { states, limit, confirm: true, ...(olderThan !== undefined ? { olderThan } : {}) }));
       if (flags.json) ctx.io.out(json({ queue, removed: r.purgedCount, states: r.states, limit }));
-      else ctx.io.out(`removed ${r.purgedCount} finished job${r.purgedCount === 1 ? "" : "s"} from ${queue}${r.purgedCount === limit ? ` (the limit: run again for more)` : ""}`);
+      else
+        ctx.io.out(
+          `removed ${r.purgedCount} finished job${r.purgedCount === 1 ? "" : "s"} from ${queue}${r.purgedCount === limit ? ` (the limit: run again for more)` : ""}`,
+        );
     }),
   );
 
@@ -96,7 +100,14 @@ export function cleanCommands(program: Command, ctx: Ctx): void {
         now = await withClient(flags, (cl) => cl.admin.setRetention(queue, flags.clear ? null : ret));
       } else now = await withClient(flags, async (cl) => (await cl.admin.getQueue(queue)).configuration.retention);
       if (flags.json) ctx.io.out(json({ queue, retention: now ?? null }));
-      else ctx.io.out(keyValues([["queue", queue], ["completed", ruleText(now?.completed)], ["discarded", ruleText(now?.discarded)]]));
+      else
+        ctx.io.out(
+          keyValues([
+            ["queue", queue],
+            ["completed", ruleText(now?.completed)],
+            ["discarded", ruleText(now?.discarded)],
+          ]),
+        );
     }),
   );
 }

@@ -4,7 +4,7 @@ import { cronToJson } from "../codec/admin.js";
 import type { CronRegistration } from "../model/system.js";
 import { integer, jsonArray } from "./args.js";
 import { withClient, withConnectionFlags, type ConnectionFlags } from "./connect.js";
-import { json, run, table, type Ctx } from "./output.js";
+import { json, printList, run, type Ctx } from "./output.js";
 
 interface CronAddFlags extends ConnectionFlags {
   type: string;
@@ -20,15 +20,12 @@ export function cronCommands(program: Command, ctx: Ctx): void {
   withConnectionFlags(cron.command("list").summary("list schedules with their next runs")).action(
     run(ctx, async (flags: ConnectionFlags) => {
       const jobs = await withClient(flags, (c) => c.listCronJobs());
-      if (flags.json) {
-        ctx.io.out(json(jobs.map((j) => cronToJson(j))));
-        return;
-      }
-      if (jobs.length === 0) {
-        ctx.io.out("no cron schedules");
-        return;
-      }
-      ctx.io.out(table(["NAME", "SCHEDULE", "TIMEZONE", "TYPE", "QUEUE", "NEXT RUN", "LAST RUN"], jobs.map((j) => [j.name, j.cron, j.timezone, j.type, j.options.queue ?? "default", j.nextRunAt?.toISOString(), j.lastRunAt?.toISOString()])));
+      printList(ctx, flags, jobs, {
+        json: (j) => cronToJson(j),
+        empty: "no cron schedules",
+        headers: ["NAME", "SCHEDULE", "TIMEZONE", "TYPE", "QUEUE", "NEXT RUN", "LAST RUN"],
+        row: (j) => [j.name, j.cron, j.timezone, j.type, j.options.queue ?? "default", j.nextRunAt?.toISOString(), j.lastRunAt?.toISOString()],
+      });
     }),
   );
 
@@ -52,7 +49,11 @@ export function cronCommands(program: Command, ctx: Ctx): void {
       if (flags.priority !== undefined) options.priority = integer("--priority", flags.priority, -100, 100);
       if (Object.keys(options).length) def.options = options;
       const r = await withClient(flags, (c) => c.registerCronJob(def));
-      ctx.io.out(flags.json ? json({ name: r.name, next_run_at: r.nextRunAt?.toISOString() ?? null }) : `cron ${r.name} added${r.nextRunAt ? `, next run ${r.nextRunAt.toISOString()}` : ""}`);
+      ctx.io.out(
+        flags.json
+          ? json({ name: r.name, next_run_at: r.nextRunAt?.toISOString() ?? null })
+          : `cron ${r.name} added${r.nextRunAt ? `, next run ${r.nextRunAt.toISOString()}` : ""}`,
+      );
     }),
   );
 

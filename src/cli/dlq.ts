@@ -5,7 +5,7 @@ import { jobToJson } from "../codec/json.js";
 import type { BulkResult, JobFilter } from "../model/admin.js";
 import { integer } from "./args.js";
 import { withClient, withConnectionFlags, type ConnectionFlags } from "./connect.js";
-import { EXIT, json, progressBar, run, table, UsageError, withProgressFlags, type Ctx } from "./output.js";
+import { EXIT, json, printList, progressBar, run, UsageError, withProgressFlags, type Ctx } from "./output.js";
 
 interface DlqFlags extends ConnectionFlags {
   queue?: string;
@@ -112,20 +112,12 @@ export function dlqCommands(program: Command, ctx: Ctx): void {
     run(ctx, async (flags: DlqFlags) => {
       const limit = integer("--limit", flags.limit ?? "50", 1, 1000);
       const page = await withClient(flags, (c) => c.listDeadLetterJobs({ limit, ...(flags.queue !== undefined ? { queue: flags.queue } : {}) }));
-      if (flags.json) {
-        ctx.io.out(json(page.items.map((j) => jobToJson(j))));
-        return;
-      }
-      if (page.items.length === 0) {
-        ctx.io.out("the dead-letter queue is empty");
-        return;
-      }
-      ctx.io.out(
-        table(
-          ["ID", "TYPE", "QUEUE", "ATTEMPTS", "ERROR"],
-          page.items.map((j) => [j.id, j.type, j.queue, j.attempt, j.errors.at(-1)?.message]),
-        ),
-      );
+      printList(ctx, flags, page.items, {
+        json: (j) => jobToJson(j),
+        empty: "the dead-letter queue is empty",
+        headers: ["ID", "TYPE", "QUEUE", "ATTEMPTS", "ERROR"],
+        row: (j) => [j.id, j.type, j.queue, j.attempt, j.errors.at(-1)?.message],
+      });
       if (page.totalCount !== undefined && page.totalCount > page.items.length) ctx.io.out(`(${page.items.length} of ${page.totalCount}; --limit for more)`);
     }),
   );

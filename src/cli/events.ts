@@ -22,7 +22,9 @@ export function eventsCommand(program: Command, ctx: Ctx): void {
     program
       .command("events")
       .summary("follow lifecycle events (job.enqueued, job.completed, queue.paused...)")
-      .description("Prints lifecycle events as they happen, one a line (--json: CloudEvents JSON), until Ctrl-C\nor --count events. Reconnects by itself when the connection breaks.")
+      .description(
+        "Prints lifecycle events as they happen, one a line (--json: CloudEvents JSON), until Ctrl-C\nor --count events. Reconnects by itself when the connection breaks.",
+      )
       .option("-f, --follow", "keep following (the default; the flag is accepted for habit's sake)")
       .option("--type <type>", 'only this event type, or a prefix ending in "*" such as "job.*" (repeatable)', collect)
       .option("--queue <name>", "only events of this queue (repeatable)", collect)
@@ -48,7 +50,9 @@ export function eventsCommand(program: Command, ctx: Ctx): void {
         for await (const e of client.events({ ...filter, signal: stop.signal })) {
           if (flags.json) ctx.io.out(json(eventToJson(e, "ojs-connect")));
           else {
-            const subject = [e.jobId && `job ${e.jobId}`, e.jobType, e.queue && `queue ${e.queue}`, e.workflowId && `workflow ${e.workflowId}`].filter(Boolean).join(" ");
+            const subject = [e.jobId && `job ${e.jobId}`, e.jobType, e.queue && `queue ${e.queue}`, e.workflowId && `workflow ${e.workflowId}`]
+              .filter(Boolean)
+              .join(" ");
             const data = Object.keys(e.data).length ? ` ${JSON.stringify(e.data)}` : "";
             ctx.io.out(`${e.time.toISOString()} ${e.type} ${subject}${data}`);
           }

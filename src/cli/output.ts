@@ -58,10 +58,32 @@ export function json(value: unknown): string {
 }
 
 /** Aligned columns with a header row; cells are stringified, long cells are not cut (scripts use --json). */
+/** How a list command prints: its JSON form, what it says when empty, its table. */
+export interface ListOutput<T> {
+  json: (item: T) => unknown;
+  empty: string;
+  headers: string[];
+  row: (item: T) => Array<string | number | undefined>;
+}
+
+/** A list command's answer: JSON with --json, the `empty` line when there is nothing, else the table. */
+export function printList<T>(ctx: Ctx, flags: { json?: boolean }, items: readonly T[], out: ListOutput<T>): void {
+  if (flags.json) ctx.io.out(json(items.map(out.json)));
+  else if (items.length === 0) ctx.io.out(out.empty);
+  else ctx.io.out(table(out.headers, items.map(out.row)));
+}
+
 export function table(headers: string[], rows: Array<Array<string | number | undefined>>): string {
   const cells = [headers, ...rows.map((r) => r.map((c) => (c === undefined ? "-" : String(c))))];
   const widths = headers.map((_, i) => Math.max(...cells.map((r) => (r[i] ?? "").length)));
-  return cells.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join("  ").trimEnd()).join("\n");
+  return cells
+    .map((r) =>
+      r
+        .map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!)))
+        .join("  ")
+        .trimEnd(),
+    )
+    .join("\n");
 }
 
 /** "key  value" lines, keys aligned; undefined values are left out. */

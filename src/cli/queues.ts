@@ -2,7 +2,7 @@
 import type { Command } from "commander";
 import type { AdminQueue } from "../model/admin.js";
 import { withClient, withConnectionFlags, type ConnectionFlags } from "./connect.js";
-import { json, keyValues, run, table, type Ctx } from "./output.js";
+import { json, keyValues, printList, run, type Ctx } from "./output.js";
 
 const perMinute = (n: number) => (Math.round(n * 10) / 10).toString();
 
@@ -18,20 +18,25 @@ export function queueCommands(program: Command, ctx: Ctx): void {
           if (p.items.length < 100 || queues.length >= p.total) break;
         }
       });
-      if (flags.json) {
-        ctx.io.out(json(queues));
-        return;
-      }
-      if (queues.length === 0) {
-        ctx.io.out("no queues");
-        return;
-      }
-      ctx.io.out(
-        table(
-          ["QUEUE", "STATE", "AVAILABLE", "SCHEDULED", "ACTIVE", "RETRYABLE", "COMPLETED", "DISCARDED", "CANCELLED", "DEAD", "DONE/MIN", "FAILED/MIN"],
-          queues.map((q) => [q.name, q.state, q.counts.available, q.counts.scheduled, q.counts.active, q.counts.retryable, q.counts.completed, q.counts.discarded, q.counts.cancelled, q.deadLetter, perMinute(q.throughput.processedPerMinute), perMinute(q.throughput.failedPerMinute)]),
-        ),
-      );
+      printList(ctx, flags, queues, {
+        json: (q) => q,
+        empty: "no queues",
+        headers: ["QUEUE", "STATE", "AVAILABLE", "SCHEDULED", "ACTIVE", "RETRYABLE", "COMPLETED", "DISCARDED", "CANCELLED", "DEAD", "DONE/MIN", "FAILED/MIN"],
+        row: (q) => [
+          q.name,
+          q.state,
+          q.counts.available,
+          q.counts.scheduled,
+          q.counts.active,
+          q.counts.retryable,
+          q.counts.completed,
+          q.counts.discarded,
+          q.counts.cancelled,
+          q.deadLetter,
+          perMinute(q.throughput.processedPerMinute),
+          perMinute(q.throughput.failedPerMinute),
+        ],
+      });
     }),
   );
 
@@ -56,7 +61,10 @@ export function queueCommands(program: Command, ctx: Ctx): void {
     }),
   );
 
-  for (const [name, verb] of [["pause", "paused"], ["resume", "resumed"]] as const) {
+  for (const [name, verb] of [
+    ["pause", "paused"],
+    ["resume", "resumed"],
+  ] as const) {
     withConnectionFlags(
       program
         .command(name)

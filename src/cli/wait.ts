@@ -18,7 +18,9 @@ export function waitCommand(program: Command, ctx: Ctx): void {
     program
       .command("wait")
       .summary("wait until a job is completed, cancelled or discarded")
-      .description('Waits until job ID is completed, cancelled or discarded. Prints "ID state" and the result or\nlast error (--json: the whole job as OJS JSON). Exit status: 0 completed, 1 cancelled, discarded\nor waiting failed, 2 usage, 3 server unreachable.')
+      .description(
+        'Waits until job ID is completed, cancelled or discarded. Prints "ID state" and the result or\nlast error (--json: the whole job as OJS JSON). Exit status: 0 completed, 1 cancelled, discarded\nor waiting failed, 2 usage, 3 server unreachable.',
+      )
       .argument("[id]", "job ID")
       .option("--timeout-ms <n>", "give up after this long (exit 1)"),
   ).action(
@@ -29,7 +31,8 @@ export function waitCommand(program: Command, ctx: Ctx): void {
       if (flags.json) ctx.io.out(json(jobToJson(job)));
       else {
         const lastError = job.errors.at(-1);
-        const detail = job.state === "completed" ? (job.result === undefined ? "" : ` ${JSON.stringify(job.result)}`) : lastError ? ` ${lastError.message}` : "";
+        const detail =
+          job.state === "completed" ? (job.result === undefined ? "" : ` ${JSON.stringify(job.result)}`) : lastError ? ` ${lastError.message}` : "";
         ctx.io.out(`${job.id} ${job.state}${detail}`);
       }
       if (job.state !== "completed") ctx.exit(EXIT.failed);

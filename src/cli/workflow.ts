@@ -13,9 +13,22 @@ export function workflowCommands(program: Command, ctx: Ctx): void {
         ctx.io.out(json(workflowToJson(w)));
         return;
       }
-      ctx.io.out(keyValues([["id", w.id], ["name", w.name], ["state", w.state], ["created", w.createdAt?.toISOString()], ["completed", w.completedAt?.toISOString()]]));
+      ctx.io.out(
+        keyValues([
+          ["id", w.id],
+          ["name", w.name],
+          ["state", w.state],
+          ["created", w.createdAt?.toISOString()],
+          ["completed", w.completedAt?.toISOString()],
+        ]),
+      );
       ctx.io.out("");
-      ctx.io.out(table(["STEP", "TYPE", "STATE", "JOB", "DEPENDS ON"], w.steps.map((s) => [s.id, s.type, s.state, s.jobId, s.dependsOn?.length ? s.dependsOn.join(",") : undefined])));
+      ctx.io.out(
+        table(
+          ["STEP", "TYPE", "STATE", "JOB", "DEPENDS ON"],
+          w.steps.map((s) => [s.id, s.type, s.state, s.jobId, s.dependsOn?.length ? s.dependsOn.join(",") : undefined]),
+        ),
+      );
     }),
   );
 }

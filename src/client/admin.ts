@@ -27,7 +27,8 @@ function invalid(operation: string, path: string, message: string): ValidationEr
 }
 
 function checkInt(operation: string, path: string, v: unknown, min: number, max: number): void {
-  if (v !== undefined && (!Number.isInteger(v) || (v as number) < min || (v as number) > max)) throw invalid(operation, path, `must be an integer from ${min} to ${max}`);
+  if (v !== undefined && (!Number.isInteger(v) || (v as number) < min || (v as number) > max))
+    throw invalid(operation, path, `must be an integer from ${min} to ${max}`);
 }
 
 function checkDate(operation: string, path: string, v: unknown): void {
@@ -125,9 +126,11 @@ export class AdminClient extends ExtensionClient<"admin"> {
     const op = "admin.purgeQueue";
     const q = checkQueue(op, name);
     checkConfirm(op, opts?.confirm);
-    if (!Array.isArray(opts.states) || opts.states.length === 0 || !opts.states.every(isJobState)) throw invalid(op, "states", "must be a non-empty array of job states");
+    if (!Array.isArray(opts.states) || opts.states.length === 0 || !opts.states.every(isJobState))
+      throw invalid(op, "states", "must be a non-empty array of job states");
     checkDate(op, "olderThan", opts.olderThan);
-    if (opts.limit !== undefined && (!Number.isInteger(opts.limit) || opts.limit < 1 || opts.limit > MAX_CLEAN_LIMIT)) throw invalid(op, "limit", `must be a whole number from 1 to ${MAX_CLEAN_LIMIT}`);
+    if (opts.limit !== undefined && (!Number.isInteger(opts.limit) || opts.limit < 1 || opts.limit > MAX_CLEAN_LIMIT))
+      throw invalid(op, "limit", `must be a whole number from 1 to ${MAX_CLEAN_LIMIT}`);
     return this.t.purgeQueue(q, opts, call);
   }
 
@@ -300,7 +303,8 @@ export class AdminClient extends ExtensionClient<"admin"> {
   /** Completions and failed attempts per period ("1m", "5m", "15m", "1h"; default "5m") within the last hour. */
   async statsHistory(opts: HistoryOptions = {}, call?: CallOptions): Promise<StatsHistory> {
     const op = "admin.statsHistory";
-    if (opts.period !== undefined && !(opts.period in HISTORY_PERIODS)) throw invalid(op, "period", `must be one of ${Object.keys(HISTORY_PERIODS).join(", ")}`);
+    if (opts.period !== undefined && !(opts.period in HISTORY_PERIODS))
+      throw invalid(op, "period", `must be one of ${Object.keys(HISTORY_PERIODS).join(", ")}`);
     if (opts.queue !== undefined) checkQueue(op, opts.queue);
     checkDate(op, "since", opts.since);
     checkDate(op, "until", opts.until);

@@ -13,7 +13,8 @@ import type { CallOptions, Transport } from "../transport/transport.js";
 import type { CallRunner } from "./extension.js";
 
 function requireJobId(id: unknown, operation: string): string {
-  if (typeof id !== "string" || id === "") throw new ValidationError("jobId: must be a non-empty string", { operation, issues: [{ path: "jobId", message: "must be a non-empty string" }] });
+  if (typeof id !== "string" || id === "")
+    throw new ValidationError("jobId: must be a non-empty string", { operation, issues: [{ path: "jobId", message: "must be a non-empty string" }] });
   return id;
 }
 

@@ -52,7 +52,10 @@ const CLIENT_OPTION_KEYS: KeyList<ClientOptions> = { ...CONNECTION_OPTION_KEYS, 
  * and batch alike), may change it, and returns `next(request)` to go on or
  * `null` to drop the job. Throwing aborts the enqueue with that error.
  */
-export type EnqueueMiddleware = (request: JobRequest, next: (request: JobRequest) => Promise<JobRequest | null>) => Promise<JobRequest | null> | JobRequest | null;
+export type EnqueueMiddleware = (
+  request: JobRequest,
+  next: (request: JobRequest) => Promise<JobRequest | null>,
+) => Promise<JobRequest | null> | JobRequest | null;
 
 /** An enqueue middleware returned null: the job was deliberately not sent. */
 export class JobDroppedError extends OjsError {
@@ -384,11 +387,7 @@ export class Client implements AsyncDisposable {
   async waitForJob(id: string, opts: WaitForJobOptions = {}): Promise<Job> {
     requireId(id, "waitForJob");
     if (this.closed) throw new OjsError("the client is closed", { code: "unavailable", operation: "waitForJob" });
-    return waitForJob(
-      { getJob: (jobId, call) => this.getJob(jobId, call), events: (o) => this.events(o) },
-      id,
-      opts,
-    );
+    return waitForJob({ getJob: (jobId, call) => this.getJob(jobId, call), events: (o) => this.events(o) }, id, opts);
   }
 
   /** Releases connections (the HTTP/2 session, keep-alive sockets). Idempotent. */

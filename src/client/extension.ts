@@ -21,7 +21,10 @@ export abstract class ExtensionClient<K extends "admin" | "webhooks"> {
   /** The extension's operations; UnimplementedError for a transport without them. */
   protected get t(): NonNullable<Transport[K]> {
     const ops = this.transport[this.extension];
-    if (!ops) throw new UnimplementedError(`the ${this.transport.name} transport has no ${this.extension === "admin" ? "admin" : "webhook"} operations`, { operation: this.extension });
+    if (!ops)
+      throw new UnimplementedError(`the ${this.transport.name} transport has no ${this.extension === "admin" ? "admin" : "webhook"} operations`, {
+        operation: this.extension,
+      });
     return ops as NonNullable<Transport[K]>;
   }
 }

@@ -63,7 +63,8 @@ export class WebhooksClient extends ExtensionClient<"webhooks"> {
     checkUrl(op, input.url);
     checkEvents(op, input.events);
     checkPatch(op, input);
-    if (input.secret !== undefined && (typeof input.secret !== "string" || input.secret.length < 8)) throw invalid(op, "secret", "must be a string of at least 8 characters");
+    if (input.secret !== undefined && (typeof input.secret !== "string" || input.secret.length < 8))
+      throw invalid(op, "secret", "must be a string of at least 8 characters");
     return this.run(false, call, (c) => this.t.create(input, c));
   }
 
@@ -104,10 +105,14 @@ export class WebhooksClient extends ExtensionClient<"webhooks"> {
   }
 
   /** Recent deliveries, newest first, with each attempt, and the server's delivery counters. */
-  async listDeliveries(query: { subscriptionId?: string; status?: WebhookDeliveryStatus; limit?: number } = {}, call?: CallOptions): Promise<{ deliveries: WebhookDelivery[]; counters: WebhookDeliveryCounters }> {
+  async listDeliveries(
+    query: { subscriptionId?: string; status?: WebhookDeliveryStatus; limit?: number } = {},
+    call?: CallOptions,
+  ): Promise<{ deliveries: WebhookDelivery[]; counters: WebhookDeliveryCounters }> {
     const op = "webhooks.listDeliveries";
     if (query.status !== undefined && !STATUSES.has(query.status)) throw invalid(op, "status", `must be one of ${[...STATUSES].join(", ")}`);
-    if (query.limit !== undefined && (!Number.isInteger(query.limit) || query.limit < 1 || query.limit > 500)) throw invalid(op, "limit", "must be an integer from 1 to 500");
+    if (query.limit !== undefined && (!Number.isInteger(query.limit) || query.limit < 1 || query.limit > 500))
+      throw invalid(op, "limit", "must be an integer from 1 to 500");
     return this.run(true, call, (c) => this.t.listDeliveries(query, c));
   }
 

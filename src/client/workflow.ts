@@ -31,6 +31,10 @@ export function group(name: string, steps: Step[]): WorkflowDefinition {
  * Steps run in parallel; once all are finished the callbacks run: onComplete
  * always, onSuccess if none failed, onFailure if any failed (each exactly once).
  */
-export function batch(name: string, steps: Step[], callbacks: { onComplete?: StepDefinition; onSuccess?: StepDefinition; onFailure?: StepDefinition }): WorkflowDefinition {
+export function batch(
+  name: string,
+  steps: Step[],
+  callbacks: { onComplete?: StepDefinition; onSuccess?: StepDefinition; onFailure?: StepDefinition },
+): WorkflowDefinition {
   return { kind: "batch", name, steps, callbacks };
 }

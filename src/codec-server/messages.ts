@@ -25,7 +25,10 @@ export type CodecServerResultPayload = CodecServerPayload | { error: { code: str
 
 /** A request was malformed: answered 400 with this code. */
 export class CodecRequestError extends Error {
-  constructor(readonly code: string, message: string) {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
     super(message);
   }
 }
@@ -34,8 +37,10 @@ const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 
 /** The payloads of a request body, checked: at most `maxPayloads`, each with base64 data and object metadata. */
 export function parsePayloads(body: unknown, maxPayloads: number): CodecServerPayload[] {
-  if (!isJsonObject(body) || !Array.isArray(body.payloads)) throw new CodecRequestError("invalid_request", 'the body must be a JSON object { "payloads": [...] }');
-  if (body.payloads.length > maxPayloads) throw new CodecRequestError("invalid_request", `at most ${maxPayloads} payloads in one request, got ${body.payloads.length}`);
+  if (!isJsonObject(body) || !Array.isArray(body.payloads))
+    throw new CodecRequestError("invalid_request", 'the body must be a JSON object { "payloads": [...] }');
+  if (body.payloads.length > maxPayloads)
+    throw new CodecRequestError("invalid_request", `at most ${maxPayloads} payloads in one request, got ${body.payloads.length}`);
   return body.payloads.map((p, i) => {
     if (!isJsonObject(p) || typeof p.data !== "string" || p.data.length % 4 !== 0 || !BASE64.test(p.data))
       throw new CodecRequestError("invalid_request", `payloads[${i}].data: must be a base64 string`);
@@ -96,7 +101,11 @@ export async function encodePayloads(chain: CodecChain, payloads: readonly Codec
         throw new CodecRequestError("invalid_payload", "data is not the base64 of JSON text");
       }
       const encoded = await chain.encodeValue(value);
-      out.push(encoded ? { data: encoded.payload.data, metadata: { encoding: encoded.payload.encoding, ...encoded.meta } } : { data: p.data, metadata: { encoding: ENCODING_JSON } });
+      out.push(
+        encoded
+          ? { data: encoded.payload.data, metadata: { encoding: encoded.payload.encoding, ...encoded.meta } }
+          : { data: p.data, metadata: { encoding: ENCODING_JSON } },
+      );
     } catch (e) {
       out.push(failure(e));
     }

@@ -67,7 +67,11 @@ export interface CodecServer {
 const JSON_TYPE = "application/json; charset=utf-8";
 
 class HttpFailure extends Error {
-  constructor(readonly status: number, readonly code: string, message: string) {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
     super(message);
   }
 }
@@ -77,7 +81,12 @@ const digest = (s: string): Buffer => createHash("sha256").update(s, "utf8").dig
 
 function checkOptions(opts: CodecServerOptions): void {
   const auth = opts.auth as unknown;
-  const tokensOk = typeof auth === "object" && auth !== null && Array.isArray((auth as { tokens?: unknown }).tokens) && (auth as { tokens: unknown[] }).tokens.length > 0 && (auth as { tokens: unknown[] }).tokens.every((t) => typeof t === "string" && t.length > 0);
+  const tokensOk =
+    typeof auth === "object" &&
+    auth !== null &&
+    Array.isArray((auth as { tokens?: unknown }).tokens) &&
+    (auth as { tokens: unknown[] }).tokens.length > 0 &&
+    (auth as { tokens: unknown[] }).tokens.every((t) => typeof t === "string" && t.length > 0);
   if (!(auth === "none" || typeof auth === "function" || tokensOk))
     throw new TypeError('createCodecServer: auth must be { tokens: [non-empty strings] }, a function, or "none"');
   for (const o of opts.cors?.origins ?? []) {
@@ -87,7 +96,10 @@ function checkOptions(opts: CodecServerOptions): void {
     } catch {
       origin = undefined;
     }
-    if (origin !== o) throw new TypeError(`createCodecServer: cors.origins: ${JSON.stringify(o)} is not an origin like "https://dash.example.com" (scheme, host, port; no path)`);
+    if (origin !== o)
+      throw new TypeError(
+        `createCodecServer: cors.origins: ${JSON.stringify(o)} is not an origin like "https://dash.example.com" (scheme, host, port; no path)`,
+      );
   }
   for (const k of ["maxBodyBytes", "maxPayloads"] as const) {
     const v = opts[k];
@@ -171,7 +183,8 @@ export function createCodecServer(opts: CodecServerOptions): CodecServer {
     }
     if (req.method !== "POST") throw new HttpFailure(405, "method_not_allowed", `use POST on /codec/${op}`);
     if (!(await authorized(req))) throw new HttpFailure(401, "unauthenticated", "missing or wrong credentials for the codec server");
-    if (!/^application\/json\b/i.test(req.headers["content-type"] ?? "")) throw new HttpFailure(415, "unsupported_media_type", "send the body as application/json");
+    if (!/^application\/json\b/i.test(req.headers["content-type"] ?? ""))
+      throw new HttpFailure(415, "unsupported_media_type", "send the body as application/json");
     const text = (await readBody(req)).toString("utf8");
     let body: unknown;
     try {
@@ -191,8 +204,7 @@ export function createCodecServer(opts: CodecServerOptions): CodecServer {
         // The rest of an oversized body is not read: end the connection rather than drain it.
         if (e.status === 413) res.shouldKeepAlive = false;
         send(res, e.status, { error: { code: e.code, message: e.message } });
-      }
-      else if (e instanceof CodecRequestError) send(res, 400, { error: { code: e.code, message: e.message } });
+      } else if (e instanceof CodecRequestError) send(res, 400, { error: { code: e.code, message: e.message } });
       // Anything else (an auth function that threw, say) may carry anything: say only that it failed.
       else send(res, 500, { error: { code: "internal", message: "the codec server failed on this request" } });
     });

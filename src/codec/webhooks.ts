@@ -38,7 +38,13 @@ export function subscriptionInputToJson(s: WebhookSubscriptionPatch & { secret?:
 /** A subscription from `{subscription: {...}}` or a bare object. */
 export function subscriptionFromJson(body: JsonObject): WebhookSubscription {
   const o = isJsonObject(body.subscription) ? body.subscription : body;
-  const s: WebhookSubscription = { id: str(o.id) ?? "", url: str(o.url) ?? "", events: strings(o.events), active: o.active !== false, createdAt: date(o.created_at) };
+  const s: WebhookSubscription = {
+    id: str(o.id) ?? "",
+    url: str(o.url) ?? "",
+    events: strings(o.events),
+    active: o.active !== false,
+    createdAt: date(o.created_at),
+  };
   if (isJsonObject(o.filter)) {
     const f: WebhookFilter = {};
     if (Array.isArray(o.filter.queues)) f.queues = strings(o.filter.queues);
@@ -80,7 +86,13 @@ export function deliveryFromJson(body: JsonObject): WebhookDelivery {
 
 export function countersFromJson(v: JsonValue | undefined): WebhookDeliveryCounters {
   const o = isJsonObject(v) ? v : {};
-  return { delivered: num(o.delivered) ?? 0, failedAttempts: num(o.failed_attempts) ?? 0, dead: num(o.dead) ?? 0, dropped: num(o.dropped) ?? 0, backlog: num(o.backlog) ?? 0 };
+  return {
+    delivered: num(o.delivered) ?? 0,
+    failedAttempts: num(o.failed_attempts) ?? 0,
+    dead: num(o.dead) ?? 0,
+    dropped: num(o.dropped) ?? 0,
+    backlog: num(o.backlog) ?? 0,
+  };
 }
 
 export function testResultFromJson(o: JsonObject): WebhookTestResult {

@@ -37,7 +37,12 @@ export function logging(opts: LoggingOptions = {}): Middleware {
       return result;
     } catch (e) {
       const err = toJobError(e);
-      log.error("job failed", { ...fields, duration_ms: Math.round(performance.now() - t0), status: "failed", error: { code: err.code, message: err.message } });
+      log.error("job failed", {
+        ...fields,
+        duration_ms: Math.round(performance.now() - t0),
+        status: "failed",
+        error: { code: err.code, message: err.message },
+      });
       throw e;
     }
   };

@@ -35,45 +35,27 @@ export const ERROR_TABLE = {
 /** Every OJS error code this SDK knows (servers may send others). */
 export type OjsErrorCode = keyof typeof ERROR_TABLE;
 
+/** What a bare HTTP status (no code in the body) and a bare gRPC status (no ErrorInfo) mean. */
+// prettier-ignore
+const CODE_OF_HTTP_STATUS: Readonly<Record<number, OjsErrorCode>> = {
+  400: "invalid_request", 401: "unauthenticated", 403: "permission_denied", 404: "not_found", 405: "method_not_allowed",
+  408: "timeout", 409: "conflict", 413: "payload_too_large", 415: "unsupported_media_type", 422: "invalid_request",
+  429: "rate_limited", 501: "unimplemented", 502: "unavailable", 503: "unavailable", 504: "timeout",
+};
+// prettier-ignore
+const CODE_OF_GRPC_STATUS: Readonly<Record<number, OjsErrorCode>> = {
+  1: "cancelled", 3: "invalid_request", 4: "timeout", 5: "not_found", 6: "duplicate", 7: "permission_denied",
+  8: "rate_limited", 9: "invalid_state", 10: "conflict", 12: "unimplemented", 14: "unavailable", 16: "unauthenticated",
+};
+
 /** The code a bare HTTP status means when the body names none. */
 export function codeForHttpStatus(status: number): OjsErrorCode {
-  switch (status) {
-    case 400: return "invalid_request";
-    case 401: return "unauthenticated";
-    case 403: return "permission_denied";
-    case 404: return "not_found";
-    case 405: return "method_not_allowed";
-    case 408: return "timeout";
-    case 409: return "conflict";
-    case 413: return "payload_too_large";
-    case 415: return "unsupported_media_type";
-    case 422: return "invalid_request";
-    case 429: return "rate_limited";
-    case 501: return "unimplemented";
-    case 502:
-    case 503: return "unavailable";
-    case 504: return "timeout";
-    default: return status >= 500 ? "backend_error" : "invalid_request";
-  }
+  return Object.hasOwn(CODE_OF_HTTP_STATUS, status) ? CODE_OF_HTTP_STATUS[status]! : status >= 500 ? "backend_error" : "invalid_request";
 }
 
 /** The code a bare gRPC status means when no ErrorInfo names one. */
 export function codeForGrpcStatus(grpc: number): OjsErrorCode {
-  switch (grpc) {
-    case 1: return "cancelled";
-    case 3: return "invalid_request";
-    case 4: return "timeout";
-    case 5: return "not_found";
-    case 6: return "duplicate";
-    case 7: return "permission_denied";
-    case 8: return "rate_limited";
-    case 9: return "invalid_state";
-    case 10: return "conflict";
-    case 12: return "unimplemented";
-    case 14: return "unavailable";
-    case 16: return "unauthenticated";
-    default: return "backend_error";
-  }
+  return Object.hasOwn(CODE_OF_GRPC_STATUS, grpc) ? CODE_OF_GRPC_STATUS[grpc]! : "backend_error";
 }
 
 /** The HTTP status, gRPC code and retryability of an error code; unknown codes count as backend_error. */
@@ -208,7 +190,10 @@ type ErrorClass = new (message: string, init: OjsErrorOptions & { retryAfterMs?:
 
 /** The class each code a server may send is raised as; any other code is a ServerError. */
 const RAISED_AS: ReadonlyArray<readonly [ErrorClass, readonly string[]]> = [
-  [ValidationError, ["invalid_request", "invalid_payload", "schema_validation", "validation_error", "invalid_workflow", "payload_too_large", "unsupported_media_type"]],
+  [
+    ValidationError,
+    ["invalid_request", "invalid_payload", "schema_validation", "validation_error", "invalid_workflow", "payload_too_large", "unsupported_media_type"],
+  ],
   [NotFoundError, ["not_found"]],
   [DuplicateJobError, ["duplicate"]],
   [ConflictError, ["conflict", "invalid_state"]],

@@ -72,7 +72,9 @@ export function resolveLimits(overrides: Partial<Limits> = {}): Readonly<Limits>
     out[k] = v;
   }
   if (out.maxDepth > MAX_DEPTH_CEILING)
-    throw new ValidationError(`limits.maxDepth: must be at most ${MAX_DEPTH_CEILING}`, { issues: [{ path: "limits.maxDepth", message: `must be at most ${MAX_DEPTH_CEILING}` }] });
+    throw new ValidationError(`limits.maxDepth: must be at most ${MAX_DEPTH_CEILING}`, {
+      issues: [{ path: "limits.maxDepth", message: `must be at most ${MAX_DEPTH_CEILING}` }],
+    });
   return Object.freeze(out);
 }
 

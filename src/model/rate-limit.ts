@@ -38,16 +38,14 @@ export interface RateLimitPolicy extends Omit<RateLimitInput, "rate" | "throttle
   throttle?: { limit: number; period: number };
 }
 
-const periodSchema = z
-  .union([z.number(), z.string()], { error: 'must be milliseconds (number) or an ISO 8601 duration like "PT1M"' })
-  .transform((d, ctx) => {
-    const ms = toMillis(d as Duration);
-    if (ms === undefined || ms <= 0) {
-      ctx.addIssue({ code: "custom", message: 'must be a duration greater than zero: milliseconds or ISO 8601 like "PT1M"' });
-      return z.NEVER;
-    }
-    return ms;
-  });
+const periodSchema = z.union([z.number(), z.string()], { error: 'must be milliseconds (number) or an ISO 8601 duration like "PT1M"' }).transform((d, ctx) => {
+  const ms = toMillis(d as Duration);
+  if (ms === undefined || ms <= 0) {
+    ctx.addIssue({ code: "custom", message: 'must be a duration greater than zero: milliseconds or ISO 8601 like "PT1M"' });
+    return z.NEVER;
+  }
+  return ms;
+});
 
 const countSchema = (min: number) =>
   z

@@ -26,12 +26,10 @@ export const argsSchema = z.array(z.unknown(), { error: "must be an array (OJS a
   if (bad) ctx.addIssue({ code: "custom", message: `must contain only JSON values: ${bad}` });
 }) as unknown as z.ZodType<JsonValue[]>;
 
-export const jsonObjectSchema = z
-  .record(z.string(), z.unknown(), { error: "must be a plain object" })
-  .superRefine((v, ctx) => {
-    const bad = findNonJson(v);
-    if (bad) ctx.addIssue({ code: "custom", message: `must contain only JSON values: ${bad}` });
-  }) as unknown as z.ZodType<JsonObject>;
+export const jsonObjectSchema = z.record(z.string(), z.unknown(), { error: "must be a plain object" }).superRefine((v, ctx) => {
+  const bad = findNonJson(v);
+  if (bad) ctx.addIssue({ code: "custom", message: `must contain only JSON values: ${bad}` });
+}) as unknown as z.ZodType<JsonObject>;
 
 export const durationSchema = z
   .union([z.number(), z.string()], { error: 'must be milliseconds (number) or an ISO 8601 duration like "PT2S"' })
@@ -45,16 +43,14 @@ export const durationSchema = z
   });
 
 const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/i;
-export const instantSchema = z
-  .union([z.date(), z.string()], { error: "must be a Date or an RFC 3339 timestamp" })
-  .transform((v, ctx) => {
-    const d = typeof v === "string" ? ((RFC3339.test(v) ? instantFromText(v) : undefined) ?? new Date(NaN)) : v;
-    if (Number.isNaN(d.getTime())) {
-      ctx.addIssue({ code: "custom", message: 'must be a valid Date or an RFC 3339 timestamp like "2026-01-01T00:00:00Z"' });
-      return z.NEVER;
-    }
-    return d;
-  });
+export const instantSchema = z.union([z.date(), z.string()], { error: "must be a Date or an RFC 3339 timestamp" }).transform((v, ctx) => {
+  const d = typeof v === "string" ? ((RFC3339.test(v) ? instantFromText(v) : undefined) ?? new Date(NaN)) : v;
+  if (Number.isNaN(d.getTime())) {
+    ctx.addIssue({ code: "custom", message: 'must be a valid Date or an RFC 3339 timestamp like "2026-01-01T00:00:00Z"' });
+    return z.NEVER;
+  }
+  return d;
+});
 
 /**
  * The error of a strict object: an unknown key is named, with the known key it
@@ -62,7 +58,8 @@ export const instantSchema = z
  */
 function objectError(shape: object): (issue: { code?: string; keys?: string[] }) => string {
   const known = Object.keys(shape);
-  return (issue) => (issue.code === "unrecognized_keys" && issue.keys?.length ? issue.keys.map((k) => unknownKeyMessage(k, known)).join("; ") : "must be an object");
+  return (issue) =>
+    issue.code === "unrecognized_keys" && issue.keys?.length ? issue.keys.map((k) => unknownKeyMessage(k, known)).join("; ") : "must be an object";
 }
 
 export const jobStateSchema = z.enum(JOB_STATES, { error: `must be one of ${JOB_STATES.join(", ")}` });
@@ -108,7 +105,10 @@ const uniquePolicyShape = {
 export const uniquePolicySchema = z.object(uniquePolicyShape, { error: objectError(uniquePolicyShape) }).strict();
 
 const enqueueOptionsShape = {
-  id: z.string().regex(UUIDV7_RE, { error: "must be a lowercase UUIDv7 like 019461a8-1a2b-7c3d-8e4f-5a6b7c8d9e0f (a UUIDv4 or upper-case hex is refused)" }).optional(),
+  id: z
+    .string()
+    .regex(UUIDV7_RE, { error: "must be a lowercase UUIDv7 like 019461a8-1a2b-7c3d-8e4f-5a6b7c8d9e0f (a UUIDv4 or upper-case hex is refused)" })
+    .optional(),
   queue: queueNameSchema.optional(),
   priority: z
     .number({ error: `must be an integer from ${MIN_PRIORITY} to ${MAX_PRIORITY}` })
@@ -127,15 +127,20 @@ const enqueueOptionsShape = {
   visibilityTimeout: durationSchema.optional(),
   schema: z.string().min(1).optional(),
   rateLimit: rateLimitSchema.optional(),
-  keepFor: z.object({ completed: durationSchema.optional(), discarded: durationSchema.optional() }, { error: "must be an object with completed and/or discarded durations" }).strict().optional(),
+  keepFor: z
+    .object(
+      { completed: durationSchema.optional(), discarded: durationSchema.optional() },
+      { error: "must be an object with completed and/or discarded durations" },
+    )
+    .strict()
+    .optional(),
 };
 
 export const enqueueOptionsSchema = z
   .object(enqueueOptionsShape, { error: objectError(enqueueOptionsShape) })
   .strict()
   .superRefine((o, ctx) => {
-    if (o.delay !== undefined && o.scheduledAt !== undefined)
-      ctx.addIssue({ code: "custom", path: ["delay"], message: "cannot be combined with scheduledAt" });
+    if (o.delay !== undefined && o.scheduledAt !== undefined) ctx.addIssue({ code: "custom", path: ["delay"], message: "cannot be combined with scheduledAt" });
     if (o.timeout !== undefined && o.timeout <= 0) ctx.addIssue({ code: "custom", path: ["timeout"], message: "must be greater than zero" });
     if (o.visibilityTimeout !== undefined && o.visibilityTimeout <= 0)
       ctx.addIssue({ code: "custom", path: ["visibilityTimeout"], message: "must be greater than zero" });

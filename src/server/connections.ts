@@ -103,7 +103,14 @@ export class ConnectionGuard {
 
   /** A new connection (the socket HTTP is spoken on). */
   accept(socket: Socket): void {
-    const conn: Conn = { socket, overflow: this.conns.size >= this.limits.maxConnections, inFlight: 0, sawRequest: false, timer: undefined, session: undefined };
+    const conn: Conn = {
+      socket,
+      overflow: this.conns.size >= this.limits.maxConnections,
+      inFlight: 0,
+      sawRequest: false,
+      timer: undefined,
+      session: undefined,
+    };
     if (conn.overflow) this.count("connections.over_cap");
     this.conns.add(conn);
     (socket as Socket & { [kConn]?: Conn })[kConn] = conn;
@@ -140,7 +147,10 @@ export class ConnectionGuard {
    * never listens (the net server hands it sockets), so it is told it does, and
    * close() must be called on it to stop the check.
    */
-  configureHttp1(server: { timeout: number; keepAliveTimeout: number; headersTimeout: number; requestTimeout: number; emit(e: "listening"): boolean }, longestSilentResponseMs: number): void {
+  configureHttp1(
+    server: { timeout: number; keepAliveTimeout: number; headersTimeout: number; requestTimeout: number; emit(e: "listening"): boolean },
+    longestSilentResponseMs: number,
+  ): void {
     // Node's keep-alive timer closes idle HTTP/1.1 sockets, and its "Keep-Alive: timeout=N"
     // hint tells clients to let go a little earlier, so none sends on a socket being closed.
     server.keepAliveTimeout = this.limits.idleTimeoutMs;
@@ -182,7 +192,10 @@ export class ConnectionGuard {
    * retry-after) over gRPC; then the connection closes, so the client's next
    * attempt opens a new one, which may fit under the cap.
    */
-  busy(req: { headers: Record<string, string | string[] | undefined>; httpVersionMajor: number; socket: Socket; resume(): unknown }, res: ServerResponse): void {
+  busy(
+    req: { headers: Record<string, string | string[] | undefined>; httpVersionMajor: number; socket: Socket; resume(): unknown },
+    res: ServerResponse,
+  ): void {
     req.resume();
     this.count("connections.busy_answered");
     const message = `the server is at its connection limit (${this.limits.maxConnections}); retry after ${RETRY_AFTER_S} s`;

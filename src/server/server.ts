@@ -127,7 +127,10 @@ export async function startServer(opts: ServerOptions = {}): Promise<OjsServer> 
     ...(opts.fastPath !== undefined ? { fastPath: opts.fastPath } : {}),
     ...(opts.webhooks !== undefined ? { webhooks: opts.webhooks } : {}),
     limits: { ...(opts.maxBodyBytes !== undefined ? { maxMessageBytes: opts.maxBodyBytes } : {}), ...(opts.limits ?? {}) },
-    inFlight: { ...(opts.maxInFlightPerStream !== undefined ? { perStream: opts.maxInFlightPerStream } : {}), ...(opts.maxInFlightPerWorker !== undefined ? { perWorker: opts.maxInFlightPerWorker } : {}) },
+    inFlight: {
+      ...(opts.maxInFlightPerStream !== undefined ? { perStream: opts.maxInFlightPerStream } : {}),
+      ...(opts.maxInFlightPerWorker !== undefined ? { perWorker: opts.maxInFlightPerWorker } : {}),
+    },
     ...(typeof opts.store === "object" ? opts.store : {}),
   });
   const limits = core.limits;
@@ -136,12 +139,18 @@ export async function startServer(opts: ServerOptions = {}): Promise<OjsServer> 
   core.onFault = (error, where) => logger.error(`ojs-connect server: ${where} failed: ${errorText(error)}`, { error });
   const onResponse = (status: number, info: ResponseInfo) => {
     core.count(`${Math.floor(status / 100)}xx`);
-    if (status >= 500 && status !== 501 && status !== 503) core.fault(info.error ?? `status ${status}`, `${info.method} ${info.path} (request ${info.requestId}, ${status})`);
+    if (status >= 500 && status !== 501 && status !== 503)
+      core.fault(info.error ?? `status ${status}`, `${info.method} ${info.path} (request ${info.requestId}, ${status})`);
   };
-  if (opts.fsync !== undefined && opts.fsync !== "always" && opts.fsync !== "none") throw new TypeError(`fsync: must be "always" or "none", not ${String(opts.fsync)}`);
+  if (opts.fsync !== undefined && opts.fsync !== "always" && opts.fsync !== "none")
+    throw new TypeError(`fsync: must be "always" or "none", not ${String(opts.fsync)}`);
   // Where state lives: the one place a store is chosen (job-stores.ts).
   await attachJobStore(core, selectJobStore({ ...opts, ...(typeof opts.store === "string" ? { storeUrl: opts.store } : {}) }));
-  const router = httpRoutes(core, new HttpRouter(limits.maxMessageBytes, onResponse, limits.maxDepth), opts.ui ? loadUiAssets(defaultUiDir(), opts.ui === true ? {} : opts.ui) : undefined);
+  const router = httpRoutes(
+    core,
+    new HttpRouter(limits.maxMessageBytes, onResponse, limits.maxDepth),
+    opts.ui ? loadUiAssets(defaultUiDir(), opts.ui === true ? {} : opts.ui) : undefined,
+  );
   router.useGuard((req, res, route) => access.authorizeRoute(req, res, route));
   access.onRefusal = (reason) => core.count(`refused_${reason}`);
   // Writes are answered once durable. Fetch and heartbeat need not wait: a claim or lease

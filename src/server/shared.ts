@@ -119,8 +119,7 @@ export function schemaCheck(core: ServerCore, req: NormalizedJobRequest): string
   if (core.schemaValidation === "off") return [];
   const schema = core.schemas.resolve(req.type, req.schema);
   if (!schema) {
-    if (req.schema && core.schemaValidation === "strict")
-      throw new ValidationError(`schema ${req.schema} is not registered`, { code: "schema_validation" });
+    if (req.schema && core.schemaValidation === "strict") throw new ValidationError(`schema ${req.schema} is not registered`, { code: "schema_validation" });
     return [];
   }
   const issues = validateJsonSchema(schema.schema, req.args);

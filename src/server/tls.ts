@@ -71,7 +71,12 @@ const PEER_NAMES = Symbol("ojs.peerCertificateNames");
  * Node's TLS server does not say which TCP socket a TLS socket wraps, so the
  * pairs are kept by peer address and port while the handshake runs.
  */
-export function tlsFront(tls: ResolvedTls, h1: Http1Server, h2: Http2Server, onSecure?: (secure: TLSSocket, accepted: Socket) => void): (socket: Socket) => void {
+export function tlsFront(
+  tls: ResolvedTls,
+  h1: Http1Server,
+  h2: Http2Server,
+  onSecure?: (secure: TLSSocket, accepted: Socket) => void,
+): (socket: Socket) => void {
   const handshaking = new Map<string, Socket>();
   const peerKey = (s: Socket): string => `${s.remoteAddress}|${s.remotePort}`;
   const server = createTlsServer(
@@ -83,7 +88,8 @@ export function tlsFront(tls: ResolvedTls, h1: Http1Server, h2: Http2Server, onS
       ...(tls.ca !== undefined ? { ca: tls.ca, requestCert: true, rejectUnauthorized: true } : {}),
     },
     (socket) => {
-      if (tls.ca !== undefined && socket.authorized) (socket as TLSSocket & { [PEER_NAMES]?: string[] })[PEER_NAMES] = certificateNames(socket.getPeerCertificate());
+      if (tls.ca !== undefined && socket.authorized)
+        (socket as TLSSocket & { [PEER_NAMES]?: string[] })[PEER_NAMES] = certificateNames(socket.getPeerCertificate());
       const accepted = handshaking.get(peerKey(socket));
       if (accepted) {
         handshaking.delete(peerKey(socket));

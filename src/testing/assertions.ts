@@ -97,7 +97,11 @@ export function listing(jobs: readonly JobView[]): string {
   return lines.join("\n");
 }
 
-export function fail(message: string, stackStartFn: (...args: never[]) => unknown, details?: { actual?: unknown; expected?: unknown; operator?: string }): never {
+export function fail(
+  message: string,
+  stackStartFn: (...args: never[]) => unknown,
+  details?: { actual?: unknown; expected?: unknown; operator?: string },
+): never {
   throw new AssertionError({ message, stackStartFn, operator: details?.operator ?? "fail", actual: details?.actual, expected: details?.expected });
 }
 

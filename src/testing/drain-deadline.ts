@@ -24,11 +24,14 @@ export function drainTimeout(timeoutMs: number, r: DrainResult, running: Job | u
 export async function beforeDeadline<T>(p: Promise<T>, deadline: number, abort: AbortController, timeout: () => TimeoutError): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const expired = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => {
-      const e = timeout();
-      abort.abort(e);
-      reject(new DrainTimeout(e));
-    }, Math.max(0, deadline - Date.now()));
+    timer = setTimeout(
+      () => {
+        const e = timeout();
+        abort.abort(e);
+        reject(new DrainTimeout(e));
+      },
+      Math.max(0, deadline - Date.now()),
+    );
     timer.unref();
   });
   try {

@@ -35,7 +35,8 @@ export function workerIdOf(h: Handlers, fallback: string): string {
 /** The handler's result, or the error the attempt failed with (an abort's reason when the handler stopped on its signal). */
 export async function runHandler(h: Handlers, job: Job, hooks: RunHooks): Promise<HandlerResult> {
   const progress = (value: number | JsonObject) => hooks.progress(normalizeProgress(value));
-  if (h instanceof Worker) return h[kRunJob](job, { signal: hooks.signal, context: { progress, heartbeat: hooks.heartbeat }, checkpointTransport: hooks.transport });
+  if (h instanceof Worker)
+    return h[kRunJob](job, { signal: hooks.signal, context: { progress, heartbeat: hooks.heartbeat }, checkpointTransport: hooks.transport });
 
   const handler = Object.prototype.hasOwnProperty.call(h, job.type) ? h[job.type] : undefined;
   // The same failure a Worker reports: retryable, since another worker may know the type.
@@ -72,4 +73,3 @@ export async function runHandler(h: Handlers, job: Job, hooks: RunHooks): Promis
     throw reason instanceof Error ? reason : error;
   }
 }
-

@@ -9,7 +9,14 @@ import { describeExpectation, fail, inventory, listing, mismatches, type JobExpe
 export type StackStart = (...args: never[]) => unknown;
 
 /** Fails unless the jobs hold one matching `expected` (or exactly `expected.count`), in one of `states` when given. */
-export function expectJobs(jobs: readonly JobView[], noun: string, type: string, expected: JobExpectation, states: readonly string[] | undefined, stackStart: StackStart): void {
+export function expectJobs(
+  jobs: readonly JobView[],
+  noun: string,
+  type: string,
+  expected: JobExpectation,
+  states: readonly string[] | undefined,
+  stackStart: StackStart,
+): void {
   const match: JobMatch = {};
   if (expected.args !== undefined) match.args = expected.args;
   if (expected.queue !== undefined) match.queue = expected.queue;
@@ -26,7 +33,11 @@ export function expectJobs(jobs: readonly JobView[], noun: string, type: string,
     expected.count === undefined
       ? `Expected a ${describeExpectation(type, match)} to be ${what}, but none was.`
       : `Expected exactly ${expected.count} ${describeExpectation(type, match, expected.count !== 1)} to be ${what}, found ${n}.`;
-  fail(`${head}\n${inventory(noun, jobs, type, why)}`, stackStart, expected.count === undefined ? undefined : { actual: n, expected: expected.count, operator: "strictEqual" });
+  fail(
+    `${head}\n${inventory(noun, jobs, type, why)}`,
+    stackStart,
+    expected.count === undefined ? undefined : { actual: n, expected: expected.count, operator: "strictEqual" },
+  );
 }
 
 /** Fails if any of the jobs matches. */

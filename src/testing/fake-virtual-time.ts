@@ -15,7 +15,6 @@ export function delayOnClock(o: EnqueueOptions, now: number): EnqueueOptions {
   return { ...rest, scheduledAt: new Date(now + ms) };
 }
 
-
 /** A request as it is enqueued on the fake's clock (`now`); inline mode drops delay and schedule. */
 export function requestOnVirtualTime(r: JobRequest, inline: boolean, now: number): JobRequest {
   const o = r.options ?? {};

@@ -90,7 +90,9 @@ export class FakeClient extends Client {
     // measures `delay` on the virtual clock (Client folds it with Date.now()).
     super.useEnqueueMiddleware((request, next) => {
       const run = async (i: number, r: JobRequest): Promise<JobRequest | null> =>
-        i === this.userMiddleware.length ? next(requestOnVirtualTime(r, this.inline, this.clock.now())) : await this.userMiddleware[i]!(r, (n) => run(i + 1, n));
+        i === this.userMiddleware.length
+          ? next(requestOnVirtualTime(r, this.inline, this.clock.now()))
+          : await this.userMiddleware[i]!(r, (n) => run(i + 1, n));
       return run(0, request);
     });
   }
@@ -243,12 +245,16 @@ export class FakeClient extends Client {
 
   /** Every job created so far, in order, as it is now (whatever its state): enqueued, batch, workflow steps, cron runs. */
   allEnqueued(filter: JobFilter = {}): Job[] {
-    return this.recorded.live().filter((j) => (filter.type === undefined || j.type === filter.type) && (filter.queue === undefined || j.queue === filter.queue));
+    return this.recorded
+      .live()
+      .filter((j) => (filter.type === undefined || j.type === filter.type) && (filter.queue === undefined || j.queue === filter.queue));
   }
 
   /** Every attempt run (drain, inline, perform), in order. */
   allPerformed(filter: JobFilter = {}): PerformedJob[] {
-    return this.performed.filter((p) => (filter.type === undefined || p.job.type === filter.type) && (filter.queue === undefined || p.job.queue === filter.queue));
+    return this.performed.filter(
+      (p) => (filter.type === undefined || p.job.type === filter.type) && (filter.queue === undefined || p.job.queue === filter.queue),
+    );
   }
 
   /** Workflows created through this client, in order, as they are now. */
@@ -310,7 +316,11 @@ export class FakeClient extends Client {
     if (job.state === state) return;
     const last = job.errors.at(-1);
     const why = last ? ` (last error: ${last.code}: ${last.message})` : "";
-    fail(`Expected job ${id} (${job.type}) to be ${state}, but it is ${job.state}${why}.`, this.assertJobState, { actual: job.state, expected: state, operator: "strictEqual" });
+    fail(`Expected job ${id} (${job.type}) to be ${state}, but it is ${job.state}${why}.`, this.assertJobState, {
+      actual: job.state,
+      expected: state,
+      operator: "strictEqual",
+    });
   }
 
   /** A workflow with this name was created through this client. */
@@ -328,8 +338,13 @@ export class FakeClient extends Client {
     let want = `${q(name)} workflow`;
     if (expected.kind) want += ` of kind ${expected.kind}`;
     if (expected.stepCount !== undefined) want += ` with ${plural(expected.stepCount, "step")}`;
-    const head = expected.count === undefined ? `Expected a ${want} to be created, but none matched.` : `Expected exactly ${expected.count} × ${want} to be created, found ${matching.length}.`;
-    const list = all.length ? `Workflows created (${all.length}):\n${all.map((w) => `  - ${q(w.name)} ${w.kind}, ${plural(w.steps, "step")} [${w.id}]${why(w).length ? `: ${why(w).join("; ")}` : ": matches"}`).join("\n")}` : "No workflow was created.";
+    const head =
+      expected.count === undefined
+        ? `Expected a ${want} to be created, but none matched.`
+        : `Expected exactly ${expected.count} × ${want} to be created, found ${matching.length}.`;
+    const list = all.length
+      ? `Workflows created (${all.length}):\n${all.map((w) => `  - ${q(w.name)} ${w.kind}, ${plural(w.steps, "step")} [${w.id}]${why(w).length ? `: ${why(w).join("; ")}` : ": matches"}`).join("\n")}`
+      : "No workflow was created.";
     fail(`${head}\n${list}`, this.assertWorkflowCreated);
   }
 
@@ -351,7 +366,10 @@ export class FakeClient extends Client {
   private requireHandlers(opts: { worker?: Worker; handlers?: HandlerMap } | undefined, what: string): Handlers {
     if (opts?.worker && opts.handlers) throw new ValidationError(`${what}: pass either worker or handlers, not both`);
     const h = opts?.worker ?? opts?.handlers ?? this.handlers;
-    if (!h) throw new ValidationError(`${what} needs handlers to run jobs with: pass { worker } or { handlers } to createFakeClient()${opts ? " or here" : ""}, or call useHandlers()`);
+    if (!h)
+      throw new ValidationError(
+        `${what} needs handlers to run jobs with: pass { worker } or { handlers } to createFakeClient()${opts ? " or here" : ""}, or call useHandlers()`,
+      );
     return h;
   }
 
@@ -435,7 +453,8 @@ export class FakeClient extends Client {
       }
     } catch (settleError) {
       // Only "the server no longer holds this job for us" is an outcome; anything else is a fault of the fake itself.
-      if (!(settleError instanceof OjsError) || (settleError.code !== "conflict" && settleError.code !== "invalid_state" && settleError.code !== "not_found")) throw settleError;
+      if (!(settleError instanceof OjsError) || (settleError.code !== "conflict" && settleError.code !== "invalid_state" && settleError.code !== "not_found"))
+        throw settleError;
       run.outcome = "settleFailed";
       run.settleError = settleError;
       if (outcome.ok && outcome.result !== undefined) run.result = outcome.result;

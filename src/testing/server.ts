@@ -126,7 +126,9 @@ async function waitForJob(store: Store, id: string, opts: WaitForJobOptions): Pr
       done();
       const job = read();
       const states = [...wanted].join(" or ");
-      reject(new TimeoutError(`job ${id} was not ${states} within ${timeoutMs} ms; it is ${job ? job.state : "unknown to the server"}`, { operation: "waitForJob" }));
+      reject(
+        new TimeoutError(`job ${id} was not ${states} within ${timeoutMs} ms; it is ${job ? job.state : "unknown to the server"}`, { operation: "waitForJob" }),
+      );
     }, timeoutMs);
     poll.unref();
     timer.unref();

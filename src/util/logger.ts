@@ -51,6 +51,6 @@ export function resolveLogger(opt: unknown, where: string): Logger {
 
 /** The message of anything thrown, on one line. */
 export function errorText(e: unknown): string {
-  const s = e instanceof Error ? (("code" in e && typeof e.code === "string" ? `[${e.code}] ` : "") + e.message) : String(e);
+  const s = e instanceof Error ? ("code" in e && typeof e.code === "string" ? `[${e.code}] ` : "") + e.message : String(e);
   return s.replace(/\s+/g, " ").slice(0, 300);
 }

@@ -34,7 +34,10 @@ export class AttemptCheckpoint {
     let value = state;
     if (this.schema) {
       const parsed = this.schema.safeParse(state);
-      if (!parsed.success) throw new ValidationError(`ctx.checkpoint: the state does not match the handler's checkpoint schema: ${issues(parsed.error)}`, { operation: "ctx.checkpoint" });
+      if (!parsed.success)
+        throw new ValidationError(`ctx.checkpoint: the state does not match the handler's checkpoint schema: ${issues(parsed.error)}`, {
+          operation: "ctx.checkpoint",
+        });
       value = parsed.data;
     }
     const json = checkCheckpointState(DEFAULT_LIMITS, state, "ctx.checkpoint");
@@ -61,7 +64,9 @@ export class AttemptCheckpoint {
       const parsed = this.schema.safeParse(raw);
       // Saved by other code (an older version of the handler?): say so rather than resume from it.
       if (!parsed.success)
-        throw new ValidationError(`ctx.lastCheckpoint: the saved checkpoint does not match the handler's checkpoint schema: ${issues(parsed.error)}`, { operation: "ctx.lastCheckpoint" });
+        throw new ValidationError(`ctx.lastCheckpoint: the saved checkpoint does not match the handler's checkpoint schema: ${issues(parsed.error)}`, {
+          operation: "ctx.lastCheckpoint",
+        });
       value = parsed.data;
     }
     // Another read may have raced with a save: the save's value wins.

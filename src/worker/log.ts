@@ -49,7 +49,8 @@ export function attachWorkerLogger(worker: Pick<Emitter<WorkerEvents>, "on">, lo
   // Jobs failed by a shutdown are one line at the end, not one each.
   let shutDown = 0;
   worker.on("stopped", () => {
-    if (shutDown > 0) logger.warn(`${who}: stopped with ${shutDown} job${shutDown === 1 ? "" : "s"} still running past the grace period; handed back to the server for retry`);
+    if (shutDown > 0)
+      logger.warn(`${who}: stopped with ${shutDown} job${shutDown === 1 ? "" : "s"} still running past the grace period; handed back to the server for retry`);
     shutDown = 0;
   });
   worker.on("job.failed", ({ job, error, durationMs }) => {

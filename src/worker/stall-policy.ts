@@ -38,7 +38,10 @@ export class StallPolicy {
   /** Stalls seen since the worker started, for the record. */
   total = 0;
 
-  constructor(opts: StallFallbackOptions = {}, private readonly now: () => number = Date.now) {
+  constructor(
+    opts: StallFallbackOptions = {},
+    private readonly now: () => number = Date.now,
+  ) {
     this.count = whole(opts.count, 3, 1, "stallFallback.count");
     this.withinMs = whole(opts.withinMs, 180_000, 1, "stallFallback.withinMs");
     this.pollForMs = whole(opts.pollForMs, 300_000, 1, "stallFallback.pollForMs");

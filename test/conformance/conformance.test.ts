@@ -57,7 +57,9 @@ if (!existsSync(SUITES)) {
             case "unreadable":
             case "fail": {
               const lines = (r.outcome?.failures ?? []).map((f) => `[${f.step}] ${f.field}: expected ${f.expected}, actual ${f.actual} (${f.message})`);
-              throw new Error(`${c.extension ? "extension" : `level ${c.level}`} case ${r.status === "unreadable" ? "is unreadable" : "failed"} over ${protocol}:\n${lines.join("\n")}`);
+              throw new Error(
+                `${c.extension ? "extension" : `level ${c.level}`} case ${r.status === "unreadable" ? "is unreadable" : "failed"} over ${protocol}:\n${lines.join("\n")}`,
+              );
             }
           }
         });

@@ -39,7 +39,9 @@ describe("gRPC conformance adapter", () => {
     const queue = uniqueQueue("pause");
     const paused = await ex.send(req("POST", `/ojs/v1/queues/${queue}/pause`, undefined, { status: 200 }));
     expect(paused).toMatchObject({ status: 200, body: undefined, text: "" });
-    expect(await gapOf(ex.send(req("POST", `/ojs/v1/queues/${queue}/resume`, undefined, { status: 200, body: { "$.queue.paused": false } })))).toBe("empty-response");
+    expect(await gapOf(ex.send(req("POST", `/ojs/v1/queues/${queue}/resume`, undefined, { status: 200, body: { "$.queue.paused": false } })))).toBe(
+      "empty-response",
+    );
   });
 
   it("a cron DELETE answers with the server's own entry, listed before UnregisterCron; an unknown name with its error", async () => {
@@ -55,7 +57,9 @@ describe("gRPC conformance adapter", () => {
   });
 
   it("answer instants are written as the proto3 JSON mapping writes a Timestamp (whole seconds without .000)", async () => {
-    const made = await ex.send(req("POST", "/ojs/v1/jobs", { type: "t.ts", args: [], options: { queue: uniqueQueue("ts"), expires_at: "2099-12-31T23:59:59Z" } }, { status: 201 }));
+    const made = await ex.send(
+      req("POST", "/ojs/v1/jobs", { type: "t.ts", args: [], options: { queue: uniqueQueue("ts"), expires_at: "2099-12-31T23:59:59Z" } }, { status: 201 }),
+    );
     expect((made.body as { job: JsonObject }).job.expires_at).toBe("2099-12-31T23:59:59Z");
   });
 

@@ -54,7 +54,10 @@ describe("the expect form", () => {
   it("fails a wrong value, a missing path, and a wrong status", async () => {
     const { out } = await run(
       [enqueue, get({ status: 200, "body.sequence": 2, "body.state.gone": true })],
-      [{ status: 201, body: { job: { id: "J1" } } }, { status: 404, body: { sequence: 1 } }],
+      [
+        { status: 201, body: { job: { id: "J1" } } },
+        { status: 404, body: { sequence: 1 } },
+      ],
     );
     expect(out.status).toBe("fail");
     expect(out.failures.map((f) => f.field).sort()).toEqual(["$.sequence", "$.state.gone", "status"]);
@@ -80,49 +83,57 @@ describe("the expect form", () => {
   });
 
   const DURABLE = resolve(dirname(fileURLToPath(import.meta.url)), "../../../shared/conformance/suites/ext-durable-execution");
-  it.skipIf(!existsSync(DURABLE))("every durable-execution case is read, and fails against a server that has no checkpoint route", async () => {
-    const cases = loadCases(DURABLE);
-    expect(cases.length).toBeGreaterThan(0);
-    for (const c of cases) expect(readCase(c.tc as unknown as JsonValue), c.tc.test_id).toEqual([]);
-    const server = await startServer({ port: 0 });
-    // The server has checkpoints now: a server without them is this one with its checkpoint routes answering 404.
-    const http = new HttpExecutor(server.url);
-    const ex: Executor = {
-      protocol: "http",
-      send: (req) =>
-        (req.path ?? "").includes("/checkpoint")
-          ? Promise.resolve({ status: 404, headers: {}, text: "{}", body: {}, durationMs: 0 })
-          : http.send(req),
-      close: () => http.close(),
-    };
-    try {
-      const outcomes = await Promise.all(cases.map((c) => runCase(c.tc, ex, { ...opts, sleep: (ms) => new Promise((r) => setTimeout(r, Math.min(ms, 50))) })));
-      // A case whose every checkpoint step expects 404 (a checkpoint that is not there) holds on such a
-      // server too; every other case must fail, none may pass unchecked or be unreadable.
-      const onlyNotFound = (c: (typeof cases)[number]) =>
-        c.tc.steps.filter((st) => (st.path ?? "").includes("/checkpoint")).every((st) => {
-          const e = (st as unknown as { expect?: JsonObject }).expect ?? {};
-          return e.status === 404 || (Array.isArray(e.status_in) && e.status_in.includes(404));
-        });
-      const wrong = outcomes.map((o, i) => ({ id: cases[i]!.tc.test_id, status: o.status, lenient: onlyNotFound(cases[i]!) })).filter((r) => r.status !== "fail" && !(r.lenient && r.status === "pass"));
-      expect(wrong).toEqual([]);
-      expect(outcomes.filter((o) => o.status === "fail").length).toBeGreaterThanOrEqual(cases.length - 3);
-      // ...and every one of them passes against the server as it is (the suite's run is in npm run conformance).
-      // A fresh server: the run above left jobs in the cases' queues.
-      const fresh = await startServer({ port: 0 });
-      const freshEx = new HttpExecutor(fresh.url);
+  it.skipIf(!existsSync(DURABLE))(
+    "every durable-execution case is read, and fails against a server that has no checkpoint route",
+    async () => {
+      const cases = loadCases(DURABLE);
+      expect(cases.length).toBeGreaterThan(0);
+      for (const c of cases) expect(readCase(c.tc as unknown as JsonValue), c.tc.test_id).toEqual([]);
+      const server = await startServer({ port: 0 });
+      // The server has checkpoints now: a server without them is this one with its checkpoint routes answering 404.
+      const http = new HttpExecutor(server.url);
+      const ex: Executor = {
+        protocol: "http",
+        send: (req) =>
+          (req.path ?? "").includes("/checkpoint") ? Promise.resolve({ status: 404, headers: {}, text: "{}", body: {}, durationMs: 0 }) : http.send(req),
+        close: () => http.close(),
+      };
       try {
-        const real = await Promise.all(cases.map((c) => runCase(c.tc, freshEx, { ...opts, sleep: (ms) => new Promise((r) => setTimeout(r, ms)) })));
-        expect(real.map((o, i) => ({ id: cases[i]!.tc.test_id, status: o.status })).filter((r) => r.status !== "pass")).toEqual([]);
+        const outcomes = await Promise.all(
+          cases.map((c) => runCase(c.tc, ex, { ...opts, sleep: (ms) => new Promise((r) => setTimeout(r, Math.min(ms, 50))) })),
+        );
+        // A case whose every checkpoint step expects 404 (a checkpoint that is not there) holds on such a
+        // server too; every other case must fail, none may pass unchecked or be unreadable.
+        const onlyNotFound = (c: (typeof cases)[number]) =>
+          c.tc.steps
+            .filter((st) => (st.path ?? "").includes("/checkpoint"))
+            .every((st) => {
+              const e = (st as unknown as { expect?: JsonObject }).expect ?? {};
+              return e.status === 404 || (Array.isArray(e.status_in) && e.status_in.includes(404));
+            });
+        const wrong = outcomes
+          .map((o, i) => ({ id: cases[i]!.tc.test_id, status: o.status, lenient: onlyNotFound(cases[i]!) }))
+          .filter((r) => r.status !== "fail" && !(r.lenient && r.status === "pass"));
+        expect(wrong).toEqual([]);
+        expect(outcomes.filter((o) => o.status === "fail").length).toBeGreaterThanOrEqual(cases.length - 3);
+        // ...and every one of them passes against the server as it is (the suite's run is in npm run conformance).
+        // A fresh server: the run above left jobs in the cases' queues.
+        const fresh = await startServer({ port: 0 });
+        const freshEx = new HttpExecutor(fresh.url);
+        try {
+          const real = await Promise.all(cases.map((c) => runCase(c.tc, freshEx, { ...opts, sleep: (ms) => new Promise((r) => setTimeout(r, ms)) })));
+          expect(real.map((o, i) => ({ id: cases[i]!.tc.test_id, status: o.status })).filter((r) => r.status !== "pass")).toEqual([]);
+        } finally {
+          await freshEx.close();
+          await fresh.close();
+        }
       } finally {
-        await freshEx.close();
-        await fresh.close();
+        await ex.close();
+        await server.close();
       }
-    } finally {
-      await ex.close();
-      await server.close();
-    }
-  }, 20_000);
+    },
+    20_000,
+  );
 });
 
 describe("cross-step equality", () => {
@@ -131,13 +142,19 @@ describe("cross-step equality", () => {
 
   it("passes when the left path equals the resolved right value", async () => {
     const body = { a: [1, { b: "x" }], n: 2 };
-    const { out } = await run([...gets, equal({ "$.steps.s1.response.body": "{{steps.s2.response.body}}", "$.steps.s1.response.body.a[1].b": "x" })], [{ body }, { body: { n: 2.0, a: [1, { b: "x" }] } }]);
+    const { out } = await run(
+      [...gets, equal({ "$.steps.s1.response.body": "{{steps.s2.response.body}}", "$.steps.s1.response.body.a[1].b": "x" })],
+      [{ body }, { body: { n: 2.0, a: [1, { b: "x" }] } }],
+    );
     expect(out.failures).toEqual([]);
     expect(out.status).toBe("pass");
   });
 
   it("fails when the bodies differ, naming both values", async () => {
-    const { out } = await run([...gets, equal({ "$.steps.s1.response.body": "{{steps.s2.response.body}}" })], [{ body: { n: 1 } }, { body: { n: 1, extra: true } }]);
+    const { out } = await run(
+      [...gets, equal({ "$.steps.s1.response.body": "{{steps.s2.response.body}}" })],
+      [{ body: { n: 1 } }, { body: { n: 1, extra: true } }],
+    );
     expect(out.status).toBe("fail");
     expect(out.failures[0]).toMatchObject({ step: "s3", field: "equality $.steps.s1.response.body", actual: '{"n":1}' });
   });
@@ -158,7 +175,13 @@ describe("cross-step equality", () => {
 });
 
 describe("raw_body", () => {
-  const step = { id: "s1", action: "POST", path: "/ojs/v1/jobs", raw_body: "{ invalid json }", assertions: { status: 400, body: { "$.error.code": "invalid_payload" } } };
+  const step = {
+    id: "s1",
+    action: "POST",
+    path: "/ojs/v1/jobs",
+    raw_body: "{ invalid json }",
+    assertions: { status: 400, body: { "$.error.code": "invalid_payload" } },
+  };
 
   it("is sent verbatim over HTTP, and the server answers invalid_payload", async () => {
     const server = await startServer({ port: 0 });
@@ -187,6 +210,10 @@ describe("raw_body", () => {
 
   it("refuses a raw_body that is not text, or beside a body", () => {
     expect(readCase(tc([{ ...step, raw_body: { a: 1 } }]) as unknown as JsonValue).map((u) => u.key)).toContain("raw_body");
-    expect(readCase(tc([{ ...step, body: {} }]) as unknown as JsonValue).map((u) => u.message).join()).toMatch(/not both/);
+    expect(
+      readCase(tc([{ ...step, body: {} }]) as unknown as JsonValue)
+        .map((u) => u.message)
+        .join(),
+    ).toMatch(/not both/);
   });
 });

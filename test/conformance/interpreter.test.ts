@@ -96,7 +96,13 @@ class ScriptedExecutor implements Executor {
   async send(req: StepRequest): Promise<StepResponse> {
     this.sent.push({ ...req, at: Date.now() });
     const a = this.answer(req, this.sent.length);
-    return { status: a.status ?? 200, headers: a.headers ?? {}, body: a.body, text: a.text ?? (a.body === undefined ? "" : JSON.stringify(a.body)), durationMs: a.durationMs ?? 1 };
+    return {
+      status: a.status ?? 200,
+      headers: a.headers ?? {},
+      body: a.body,
+      text: a.text ?? (a.body === undefined ? "" : JSON.stringify(a.body)),
+      durationMs: a.durationMs ?? 1,
+    };
   }
   async close(): Promise<void> {}
 }
@@ -113,8 +119,24 @@ describe("interpreter", () => {
     );
     const out = await runCase(
       tc([
-        { id: "s1", action: "POST", path: "/ojs/v1/jobs", body: { type: "a.b", args: [] }, assertions: { status: 201, headers: { "Content-Type": "application/openjobspec+json" }, body: { "$.job.state": "available" }, body_absent: ["$.job.error"] } },
-        { id: "s2", action: "GET", path: "/ojs/v1/jobs/{{steps.s1.response.body.job.id}}", assertions: { status: "one_of:200,204", body: { "$.job.id": "{{steps.s1.response.body.job.id}}" } } },
+        {
+          id: "s1",
+          action: "POST",
+          path: "/ojs/v1/jobs",
+          body: { type: "a.b", args: [] },
+          assertions: {
+            status: 201,
+            headers: { "Content-Type": "application/openjobspec+json" },
+            body: { "$.job.state": "available" },
+            body_absent: ["$.job.error"],
+          },
+        },
+        {
+          id: "s2",
+          action: "GET",
+          path: "/ojs/v1/jobs/{{steps.s1.response.body.job.id}}",
+          assertions: { status: "one_of:200,204", body: { "$.job.id": "{{steps.s1.response.body.job.id}}" } },
+        },
       ]),
       ex,
       opts,
@@ -126,7 +148,11 @@ describe("interpreter", () => {
 
   it("reports each failed assertion with the step, the field, the expectation and the actual value", async () => {
     const ex = new ScriptedExecutor(() => ({ status: 404, body: { error: { code: "not_found" } } }));
-    const out = await runCase(tc([{ id: "s1", action: "GET", path: "/x", assertions: { status: 200, body: { "$.error.code": "conflict" }, body_contains: ["nope"] } }]), ex, opts);
+    const out = await runCase(
+      tc([{ id: "s1", action: "GET", path: "/x", assertions: { status: 200, body: { "$.error.code": "conflict" }, body_contains: ["nope"] } }]),
+      ex,
+      opts,
+    );
     expect(out.status).toBe("fail");
     expect(out.failures.map((f) => [f.step, f.field])).toEqual([
       ["s1", "status"],
@@ -138,7 +164,11 @@ describe("interpreter", () => {
 
   it("a top-level $or passes when any alternative body matches, including $empty", async () => {
     const ex = new ScriptedExecutor(() => ({ status: 204, body: undefined }));
-    const out = await runCase(tc([{ id: "s", action: "POST", path: "/f", assertions: { status: { $in: [200, 204] }, body: { $or: [{ "$.jobs": { $size: 0 } }, { $empty: true }] } } }]), ex, opts);
+    const out = await runCase(
+      tc([{ id: "s", action: "POST", path: "/f", assertions: { status: { $in: [200, 204] }, body: { $or: [{ "$.jobs": { $size: 0 } }, { $empty: true }] } } }]),
+      ex,
+      opts,
+    );
     expect(out.failures).toEqual([]);
   });
 
@@ -157,17 +187,29 @@ describe("interpreter", () => {
 
   it("timing_ms: less_than, greater_than and approximate with a 100 ms floor", async () => {
     const ex = new ScriptedExecutor(() => ({ status: 200, durationMs: 150 }));
-    const out = await runCase(tc([{ id: "s", action: "GET", path: "/t", assertions: { timing_ms: { less_than: 100, greater_than: 200, approximate: 100 } } }]), ex, opts);
+    const out = await runCase(
+      tc([{ id: "s", action: "GET", path: "/t", assertions: { timing_ms: { less_than: 100, greater_than: 200, approximate: 100 } } }]),
+      ex,
+      opts,
+    );
     expect(out.failures.map((f) => f.expected)).toEqual(['"< 100 ms"', '"> 200 ms"']);
   });
 
   it("WAIT and delay_ms sleep (once each) without sending anything", async () => {
     const slept: number[] = [];
     const ex = new ScriptedExecutor(() => ({ status: 200 }));
-    const out = await runCase(tc([{ id: "w", action: "WAIT", duration_ms: 300 }, { id: "w2", action: "WAIT", delay_ms: 50 }, { id: "g", action: "GET", path: "/", delay_ms: 20, assertions: { status: 200 } }]), ex, {
-      ...opts,
-      sleep: async (ms) => void slept.push(ms),
-    });
+    const out = await runCase(
+      tc([
+        { id: "w", action: "WAIT", duration_ms: 300 },
+        { id: "w2", action: "WAIT", delay_ms: 50 },
+        { id: "g", action: "GET", path: "/", delay_ms: 20, assertions: { status: 200 } },
+      ]),
+      ex,
+      {
+        ...opts,
+        sleep: async (ms) => void slept.push(ms),
+      },
+    );
     expect(out.status).toBe("pass");
     expect(slept).toEqual([300, 50, 20]);
     expect(ex.sent).toHaveLength(1);
@@ -184,7 +226,9 @@ describe("interpreter", () => {
   });
 
   it("ASSERT exclusive_claim: exactly one fetch got the job and exactly one was empty", async () => {
-    const ex = new ScriptedExecutor((req): Partial<StepResponse> => (req.path === "/e" ? { status: 201, body: { job: { id: "J" } } } : { status: 200, body: { jobs: req.path === "/f1" ? [{ id: "J" }] : [] } }));
+    const ex = new ScriptedExecutor((req): Partial<StepResponse> =>
+      req.path === "/e" ? { status: 201, body: { job: { id: "J" } } } : { status: 200, body: { jobs: req.path === "/f1" ? [{ id: "J" }] : [] } },
+    );
     const claim = {
       exclusive_claim: {
         job_id: "{{steps.e.response.body.job.id}}",
@@ -194,14 +238,26 @@ describe("interpreter", () => {
       },
     };
     const ok = await runCase(
-      tc([{ id: "e", action: "POST", path: "/e" }, { id: "f1", action: "POST", path: "/f1" }, { id: "f2", action: "POST", path: "/f2" }, { id: "x", action: "ASSERT", assertions: claim }]),
+      tc([
+        { id: "e", action: "POST", path: "/e" },
+        { id: "f1", action: "POST", path: "/f1" },
+        { id: "f2", action: "POST", path: "/f2" },
+        { id: "x", action: "ASSERT", assertions: claim },
+      ]),
       ex,
       opts,
     );
     expect(ok.failures).toEqual([]);
-    const both = new ScriptedExecutor((req): Partial<StepResponse> => (req.path === "/e" ? { status: 201, body: { job: { id: "J" } } } : { status: 200, body: { jobs: [{ id: "J" }] } }));
+    const both = new ScriptedExecutor((req): Partial<StepResponse> =>
+      req.path === "/e" ? { status: 201, body: { job: { id: "J" } } } : { status: 200, body: { jobs: [{ id: "J" }] } },
+    );
     const bad = await runCase(
-      tc([{ id: "e", action: "POST", path: "/e" }, { id: "f1", action: "POST", path: "/f1" }, { id: "f2", action: "POST", path: "/f2" }, { id: "x", action: "ASSERT", assertions: claim }]),
+      tc([
+        { id: "e", action: "POST", path: "/e" },
+        { id: "f1", action: "POST", path: "/f1" },
+        { id: "f2", action: "POST", path: "/f2" },
+        { id: "x", action: "ASSERT", assertions: claim },
+      ]),
       both,
       opts,
     );
@@ -210,7 +266,9 @@ describe("interpreter", () => {
 
   it("capture names a value for later {{name}} references; repeat sends a step several times", async () => {
     let n = 0;
-    const ex = new ScriptedExecutor((req): Partial<StepResponse> => (req.path === "/jobs" ? { status: 201, body: { job: { id: `J${++n}` } } } : { status: 200 }));
+    const ex = new ScriptedExecutor((req): Partial<StepResponse> =>
+      req.path === "/jobs" ? { status: 201, body: { job: { id: `J${++n}` } } } : { status: 200 },
+    );
     await runCase(
       tc([
         { id: "s", action: "POST", path: "/jobs", repeat: 3, capture: { job_id: "$.job.id" }, assertions: { status: 201 } },
@@ -233,7 +291,11 @@ describe("interpreter", () => {
   it("a setup failure stops the case; teardown runs but does not judge", async () => {
     const ex = new ScriptedExecutor((req): Partial<StepResponse> => ({ status: req.path === "/setup" ? 500 : 200 }));
     const out = await runCase(
-      { ...tc([{ id: "s", action: "GET", path: "/never", assertions: { status: 200 } }]), setup: { steps: [{ id: "u", action: "POST", path: "/setup", assertions: { status: 200 } }] }, teardown: { steps: [{ id: "d", action: "DELETE", path: "/td", assertions: { status: 404 } }] } },
+      {
+        ...tc([{ id: "s", action: "GET", path: "/never", assertions: { status: 200 } }]),
+        setup: { steps: [{ id: "u", action: "POST", path: "/setup", assertions: { status: 200 } }] },
+        teardown: { steps: [{ id: "d", action: "DELETE", path: "/td", assertions: { status: 404 } }] },
+      },
       ex,
       opts,
     );

@@ -74,7 +74,9 @@ describe("the interpreter refuses what it cannot read", () => {
   });
 
   it("assertions on a WAIT step", async () => {
-    expect(await refused(base({}, [{ id: "w", action: "WAIT", duration_ms: 10, assertions: { status: 200 } }, GET_OK]), "assertions")).toMatch(/for a WAIT step/);
+    expect(await refused(base({}, [{ id: "w", action: "WAIT", duration_ms: 10, assertions: { status: 200 } }, GET_OK]), "assertions")).toMatch(
+      /for a WAIT step/,
+    );
   });
 
   it("body_raw (reserved by the reference, with no meaning)", async () => {
@@ -129,25 +131,65 @@ describe("the interpreter refuses what it cannot read", () => {
   it("an ASSERT step with an unknown cross-step assertion, or a claim that checks nothing", async () => {
     const assertStep = (assertions: JsonValue): JsonObject => ({ id: "a", action: "ASSERT", assertions });
     expect(await refused(base({}, [GET_OK, assertStep({ all_equal: true })]), "all_equal")).toMatch(/unknown cross-step/);
-    expect(await refused(base({}, [GET_OK, assertStep({ exclusive_claim: { job_id: "J", fetches: ["a", "b"] } })]), "exclusive_claim")).toMatch(/checks nothing/);
+    expect(await refused(base({}, [GET_OK, assertStep({ exclusive_claim: { job_id: "J", fetches: ["a", "b"] } })]), "exclusive_claim")).toMatch(
+      /checks nothing/,
+    );
   });
 
   it("every matcher form of the reference is readable", () => {
     const forms: JsonValue[] = [
-      "any", "absent", "exists", "string:nonempty", "string:non_empty", "string:uuid", "string:uuidv7", "string:datetime",
-      "string:contains:x", "string:pattern(^a.*$)", "number:positive", "number:non_negative", "number:range(1,5)", "~2000",
-      "array:nonempty", "array:empty", "array:length:2", "array:length(0)", "array:min_length:1", "array:min:2", "contains:x",
-      "not_contains:y", "one_of:a,b", "available", 3, true, null, ["any", 1],
-      { $exists: true, $type: "string" }, { $match: "^a" }, { $in: [200, 201] }, { $size: 3 }, { $size: { $gte: 1 } },
-      { $or: ["string:nonempty", { $exists: false }] }, { $empty: true }, { range: { min: 0, max: 100 } }, { range: { min: 1000 } },
-      { $eq: 1 }, { $ne: "x" }, { $gt: 1, $lt: 3 }, { name: "q", paused: false },
+      "any",
+      "absent",
+      "exists",
+      "string:nonempty",
+      "string:non_empty",
+      "string:uuid",
+      "string:uuidv7",
+      "string:datetime",
+      "string:contains:x",
+      "string:pattern(^a.*$)",
+      "number:positive",
+      "number:non_negative",
+      "number:range(1,5)",
+      "~2000",
+      "array:nonempty",
+      "array:empty",
+      "array:length:2",
+      "array:length(0)",
+      "array:min_length:1",
+      "array:min:2",
+      "contains:x",
+      "not_contains:y",
+      "one_of:a,b",
+      "available",
+      3,
+      true,
+      null,
+      ["any", 1],
+      { $exists: true, $type: "string" },
+      { $match: "^a" },
+      { $in: [200, 201] },
+      { $size: 3 },
+      { $size: { $gte: 1 } },
+      { $or: ["string:nonempty", { $exists: false }] },
+      { $empty: true },
+      { range: { min: 0, max: 100 } },
+      { range: { min: 1000 } },
+      { $eq: 1 },
+      { $ne: "x" },
+      { $gt: 1, $lt: 3 },
+      { name: "q", paused: false },
     ];
     for (const f of forms) expect(matcherProblem(f), JSON.stringify(f)).toBeUndefined();
   });
 });
 
 describe("known failures are known by their reason, not by failing", () => {
-  const known: KnownFailure = { protocols: ["http"], reason: "the case expects an old type", failures: [{ step: "step-8", field: "$.type", actual: '"handler_error"' }] };
+  const known: KnownFailure = {
+    protocols: ["http"],
+    reason: "the case expects an old type",
+    failures: [{ step: "step-8", field: "$.type", actual: '"handler_error"' }],
+  };
   const failure = (field: string, actual: string) => ({ step: "step-8", field, expected: '"Old"', actual, message: "" });
 
   it("the documented failure, and nothing else, is the known failure", () => {

@@ -62,7 +62,10 @@ describe.each(TRANSPORTS)("checkpoints over %s", (transport) => {
       const last = await c.lastCheckpoint();
       // Typed: last is { cursor: string } | undefined.
       outcomes.push(last ? last.cursor : "fresh");
-      await expect(c.checkpoint({ cursor: 42 } as unknown as { cursor: string })).rejects.toMatchObject({ name: "ValidationError", message: expect.stringMatching(/checkpoint\.cursor/) });
+      await expect(c.checkpoint({ cursor: 42 } as unknown as { cursor: string })).rejects.toMatchObject({
+        name: "ValidationError",
+        message: expect.stringMatching(/checkpoint\.cursor/),
+      });
       await c.checkpoint({ cursor: `page-${c.args[0]}` });
       return null;
     });
@@ -108,7 +111,10 @@ describe.each(TRANSPORTS)("checkpoints over %s", (transport) => {
       await expect(client.checkpoints.get(unknown)).rejects.toMatchObject({ name: "NotFoundError" });
       await expect(client.checkpoints.save(unknown, {})).rejects.toMatchObject({ name: "NotFoundError" });
       // Over the spec's 1 MiB: refused before anything is sent.
-      await expect(client.checkpoints.save(job.id, { blob: "x".repeat(1024 * 1024) })).rejects.toMatchObject({ name: "ValidationError", message: expect.stringMatching(/maxResultBytes/) });
+      await expect(client.checkpoints.save(job.id, { blob: "x".repeat(1024 * 1024) })).rejects.toMatchObject({
+        name: "ValidationError",
+        message: expect.stringMatching(/maxResultBytes/),
+      });
       await client.cancelJob(job.id);
       await expect(client.checkpoints.save(job.id, {})).rejects.toMatchObject({ name: "ConflictError" });
     } finally {
@@ -145,7 +151,11 @@ describe("the HTTP binding", () => {
     try {
       const job = await client.enqueue("t.cp.env", [], { queue });
       await client.checkpoints.save(job.id, { at: 9 });
-      const r = await fetch(`${ctx.url}/ojs/v1/workers/fetch`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ queues: [queue], worker_id: "w-a" }) });
+      const r = await fetch(`${ctx.url}/ojs/v1/workers/fetch`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ queues: [queue], worker_id: "w-a" }),
+      });
       const body = (await r.json()) as { jobs: Array<{ id: string; checkpoint?: unknown }> };
       expect(body.jobs[0]).toMatchObject({ id: job.id, checkpoint: { state: { at: 9 }, sequence: 1 } });
       expect((await put(job.id, { state: {}, worker_id: "w-b" })).status).toBe(409);

@@ -77,7 +77,21 @@ describe.each(TRANSPORTS)("ojs-connect events over %s", (transport) => {
   it("follows events of one queue and type until --count, as text or CloudEvents JSON", async () => {
     const queue = uniqueQueue("ev");
     const other = uniqueQueue("ev");
-    const follow = spawnCli(["events", "--follow", "--queue", queue, "--type", "job.enqueued", "--count", "3", "--json", "--url", ctx.url, "--transport", transport]);
+    const follow = spawnCli([
+      "events",
+      "--follow",
+      "--queue",
+      queue,
+      "--type",
+      "job.enqueued",
+      "--count",
+      "3",
+      "--json",
+      "--url",
+      ctx.url,
+      "--transport",
+      transport,
+    ]);
     const c = client(ctx.url, transport);
     try {
       // The stream starts some time after the spawn: enqueue until it has seen three (bounded).
@@ -102,7 +116,6 @@ describe.each(TRANSPORTS)("ojs-connect events over %s", (transport) => {
       }
       expect(await text.exited).toBe(0);
       expect(text.out()).toMatch(new RegExp(`^\\d{4}-\\d\\d-\\d\\dT[\\d:.]+Z queue\\.(paused|resumed) queue ${paused}`));
-
     } finally {
       await c.close();
       follow.child.kill();
@@ -148,7 +161,11 @@ describe("ojs-connect serve", () => {
         expect(await reset.json()).toEqual({ status: "reset" });
         await expect(c.getJob(job.id)).rejects.toMatchObject({ code: "not_found" });
         // The flags reached the server: a body over --max-body-bytes is refused.
-        const big = await fetch(`${confUrl}/ojs/v1/jobs`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ type: "a", args: ["x".repeat(4096)] }) });
+        const big = await fetch(`${confUrl}/ojs/v1/jobs`, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({ type: "a", args: ["x".repeat(4096)] }),
+        });
         expect(big.status).toBe(413);
       } finally {
         await c.close();

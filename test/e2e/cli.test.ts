@@ -82,7 +82,22 @@ describe.each(TRANSPORTS)("ojs-connect over %s", (transport) => {
 
   it("cron add, list and remove", async () => {
     const name = uniqueQueue("nightly");
-    const added = await cli(["cron", "add", name, "0 3 * * *", "--type", "report.build", "--args", "[1]", "--queue", "reports", "--timezone", "Europe/Paris", "--json", ...conn()]);
+    const added = await cli([
+      "cron",
+      "add",
+      name,
+      "0 3 * * *",
+      "--type",
+      "report.build",
+      "--args",
+      "[1]",
+      "--queue",
+      "reports",
+      "--timezone",
+      "Europe/Paris",
+      "--json",
+      ...conn(),
+    ]);
     expect(added.code).toBe(0);
     expect(JSON.parse(added.stdout)).toMatchObject({ name, next_run_at: expect.stringMatching(/T0[12]:00:00/) });
     const list = await cli(["cron", "list", "--json", ...conn()]);
@@ -118,7 +133,9 @@ describe("ojs-connect enqueue --file", () => {
   it("enqueues every line in batches, draws the progress bar, prints each job with --json", async () => {
     const queue = uniqueQueue("bulk");
     const file = join(tmp, "jobs.ndjson");
-    const lines = Array.from({ length: 250 }, (_, i) => JSON.stringify(i % 2 ? { type: "row.import", args: [i] } : { type: "row.import", args: [i], options: { priority: 1 } }));
+    const lines = Array.from({ length: 250 }, (_, i) =>
+      JSON.stringify(i % 2 ? { type: "row.import", args: [i] } : { type: "row.import", args: [i], options: { priority: 1 } }),
+    );
     writeFileSync(file, `${lines.join("\n")}\n\n`);
     const r = await cli(["enqueue", "--file", file, "--queue", queue, "--batch-size", "100", "--progress", "--json", "--url", ctx.url]);
     expect(r.code).toBe(0);
@@ -134,7 +151,11 @@ describe("ojs-connect enqueue --file", () => {
     // Text output, over HTTP, and no bar when stderr is not a terminal.
     const small = join(tmp, "small.ndjson");
     writeFileSync(small, `{"type":"a.b","args":[],"options":{"queue":"${queue}"}}\n`);
-    expect(await cli(["enqueue", "--file", small, "--url", ctx.url, "--transport", "http"])).toEqual({ code: 0, stdout: `enqueued 1 jobs from ${small}\n`, stderr: "" });
+    expect(await cli(["enqueue", "--file", small, "--url", ctx.url, "--transport", "http"])).toEqual({
+      code: 0,
+      stdout: `enqueued 1 jobs from ${small}\n`,
+      stderr: "",
+    });
   });
 
   it("a bad line stops it before anything is sent (exit 2, file and line named)", async () => {
@@ -157,7 +178,8 @@ describe("ojs-connect: help, version, connection and exit codes", () => {
     expect((await cli(["dlq", "retry", "--version"])).stdout).toBe(`${PACKAGE_VERSION}\n`);
     const help = await cli(["--help"]);
     expect(help.code).toBe(0);
-    for (const c of ["serve", "enqueue", "get", "cancel", "wait", "queues", "stats", "pause", "resume", "dlq", "cron", "workflow", "events"]) expect(help.stdout).toMatch(new RegExp(`^  ${c} `, "m"));
+    for (const c of ["serve", "enqueue", "get", "cancel", "wait", "queues", "stats", "pause", "resume", "dlq", "cron", "workflow", "events"])
+      expect(help.stdout).toMatch(new RegExp(`^  ${c} `, "m"));
     expect(help.stdout).toMatch(/Exit codes: 0 ok; 1 [\s\S]*; 2 usage error[\s\S]*; 3 the server cannot be reached/);
     const get = await cli(["get", "--help"]);
     expect(get).toMatchObject({ code: 0, stderr: "" });
@@ -170,7 +192,18 @@ describe("ojs-connect: help, version, connection and exit codes", () => {
     const none = await cli([]);
     expect(none.code).toBe(2);
     expect(none.stdout).toMatch(/^Usage: ojs-connect/);
-    for (const args of [["frobnicate"], ["enqueue"], ["enqueue", "a.b", "--args", "{}"], ["enqueue", "a.b", "--args", "[1"], ["enqueue", "a.b", "--priority", "high"], ["get"], ["get", "x", "--transport", "carrier-pigeon"], ["get", "x", "--url", "ftp://x"], ["dlq", "retry"], ["cron", "add", "n", "* * * * *"]]) {
+    for (const args of [
+      ["frobnicate"],
+      ["enqueue"],
+      ["enqueue", "a.b", "--args", "{}"],
+      ["enqueue", "a.b", "--args", "[1"],
+      ["enqueue", "a.b", "--priority", "high"],
+      ["get"],
+      ["get", "x", "--transport", "carrier-pigeon"],
+      ["get", "x", "--url", "ftp://x"],
+      ["dlq", "retry"],
+      ["cron", "add", "n", "* * * * *"],
+    ]) {
       const r = await cli([...args]);
       expect(r.code, args.join(" ")).toBe(2);
       expect(r.stderr, args.join(" ")).toMatch(/Usage: ojs-connect|error:/);
@@ -202,7 +235,8 @@ describe("ojs-connect: help, version, connection and exit codes", () => {
 describe.skipIf(!hasOpenssl)("ojs-connect against a TLS server with client certificates", () => {
   it("--tls-ca, --tls-cert and --tls-key reach it over both transports; a missing file is a usage error", async () => {
     const pki = makePki();
-    for (const [name, text] of Object.entries({ "ca.crt": pki.ca, "client.crt": pki.clientCert, "client.key": pki.clientKey })) writeFileSync(join(tmp, name), text);
+    for (const [name, text] of Object.entries({ "ca.crt": pki.ca, "client.crt": pki.clientCert, "client.key": pki.clientKey }))
+      writeFileSync(join(tmp, name), text);
     await using server = await startServer({ port: 0, tls: { cert: pki.serverCert, key: pki.serverKey, ca: pki.ca } });
     const tlsFlags = ["--tls-ca", join(tmp, "ca.crt"), "--tls-cert", join(tmp, "client.crt"), "--tls-key", join(tmp, "client.key")];
     for (const transport of TRANSPORTS) {

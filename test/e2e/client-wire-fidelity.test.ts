@@ -82,7 +82,12 @@ describe("nothing is lost on the gRPC wire", () => {
     const queue = uniqueQueue("a1d");
     const job = await grpc.enqueue("a1.beat", [], { queue });
     await grpc.transport.fetch({ queues: [queue], count: 1, workerId: "w-beat" });
-    const r = await grpc.transport.heartbeat({ workerId: "w-beat", state: "running", activeJobIds: [job.id, "019a0000-0000-7000-8000-00000000aaaa"], visibilityTimeoutMs: 60_000 });
+    const r = await grpc.transport.heartbeat({
+      workerId: "w-beat",
+      state: "running",
+      activeJobIds: [job.id, "019a0000-0000-7000-8000-00000000aaaa"],
+      visibilityTimeoutMs: 60_000,
+    });
     expect(r.extended).toEqual([job.id]);
     expect(r.lost).toEqual(["019a0000-0000-7000-8000-00000000aaaa"]);
     expect(r.directive).toBe("running");
@@ -136,8 +141,15 @@ describe.each(TRANSPORTS)("rate limits and retries over %s", (transport) => {
     expect(err).toBeInstanceOf(RateLimitedError);
     expect((err as RateLimitedError).retryAfterMs).toBeGreaterThan(0);
     // Make room while the client waits: the retried enqueue (safe: it carries an id) then lands.
-    const id = "019a0000-0000-7000-8000-" + Math.floor(Math.random() * 2 ** 48).toString(16).padStart(12, "0");
-    setTimeout(() => void c.transport.fetch({ queues: [queue], count: 1, workerId: "w" }).then(([j]) => j && c.transport.ack({ jobId: j.id, workerId: "w" })), 50);
+    const id =
+      "019a0000-0000-7000-8000-" +
+      Math.floor(Math.random() * 2 ** 48)
+        .toString(16)
+        .padStart(12, "0");
+    setTimeout(
+      () => void c.transport.fetch({ queues: [queue], count: 1, workerId: "w" }).then(([j]) => j && c.transport.ack({ jobId: j.id, workerId: "w" })),
+      50,
+    );
     expect((await c.enqueue("rl.x", [3], { queue, id })).id).toBe(id);
     await c.close();
   });
@@ -160,7 +172,8 @@ describe("transient HTTP failures are retried where that is safe", () => {
           return;
         }
         res.writeHead(200, { "content-type": "application/json" });
-        if (req.url!.startsWith("/ojs/v1/jobs/")) res.end(JSON.stringify({ job: { id: "019a0000-0000-7000-8000-000000000001", type: "t.x", queue: "default", args: [], state: "available" } }));
+        if (req.url!.startsWith("/ojs/v1/jobs/"))
+          res.end(JSON.stringify({ job: { id: "019a0000-0000-7000-8000-000000000001", type: "t.x", queue: "default", args: [], state: "available" } }));
         else res.end(JSON.stringify({ status: "ok" }));
       });
     });
@@ -296,7 +309,7 @@ describe("section 5: the event stream", () => {
   });
 
   it("parses CRLF and CR line ends, multi-line data, comments, and chunks split anywhere", async () => {
-    const text = ": hello\r\nid: 1\r\nevent: job.completed\r\ndata: {\"a\":\r\ndata: 1}\r\n\r\nid: 2\rdata: x\r\r";
+    const text = ': hello\r\nid: 1\r\nevent: job.completed\r\ndata: {"a":\r\ndata: 1}\r\n\r\nid: 2\rdata: x\r\r';
     for (const size of [1, 2, 3, 7, text.length]) {
       const chunks = (async function* () {
         for (let i = 0; i < text.length; i += size) yield Buffer.from(text.slice(i, i + size));

@@ -18,7 +18,6 @@ import { currentStore, eventually, TRANSPORTS, uniqueQueue, useServer, type Tran
 
 const ctx = useServer({ visibilityTimeoutMs: 2000 });
 
-
 /** Cases of a feature the PostgreSQL store does not support yet: skipped there, with the reason. */
 function pgUnsupported(reason: string): void {
   beforeEach((t) => {
@@ -51,21 +50,25 @@ describe.each(TRANSPORTS)("Client over %s", (transport) => {
       const queue = uniqueQueue("opts");
       const scheduledAt = new Date(Date.now() + 60_000);
       const expiresAt = new Date(Date.now() + 3_600_000);
-      const job = await client.enqueue(
-        "report.build",
-        [0, false, "", null, { nested: [1, { deep: true }] }, "ünïcødé 𝄞"],
-        {
-          queue,
-          priority: 7,
-          timeout: "PT30S",
-          scheduledAt,
-          expiresAt,
-          retry: { maxAttempts: 5, initialInterval: "PT2S", backoffCoefficient: 1.5, maxInterval: "PT1M", jitter: false, nonRetryableErrors: ["auth.*"], onExhaustion: "dead_letter" },
-          tags: ["a", "b"],
-          meta: { tenant: "acme", zero: 0, flag: false, empty: "", deep: { a: { b: { c: { d: 1 } } } } },
-          visibilityTimeout: 45_000,
+      const job = await client.enqueue("report.build", [0, false, "", null, { nested: [1, { deep: true }] }, "ünïcødé 𝄞"], {
+        queue,
+        priority: 7,
+        timeout: "PT30S",
+        scheduledAt,
+        expiresAt,
+        retry: {
+          maxAttempts: 5,
+          initialInterval: "PT2S",
+          backoffCoefficient: 1.5,
+          maxInterval: "PT1M",
+          jitter: false,
+          nonRetryableErrors: ["auth.*"],
+          onExhaustion: "dead_letter",
         },
-      );
+        tags: ["a", "b"],
+        meta: { tenant: "acme", zero: 0, flag: false, empty: "", deep: { a: { b: { c: { d: 1 } } } } },
+        visibilityTimeout: 45_000,
+      });
       expect(job).toMatchObject({
         type: "report.build",
         queue,
@@ -80,7 +83,15 @@ describe.each(TRANSPORTS)("Client over %s", (transport) => {
         expiresAt,
         args: [0, false, "", null, { nested: [1, { deep: true }] }, "ünïcødé 𝄞"],
         meta: { tenant: "acme", zero: 0, flag: false, empty: "", deep: { a: { b: { c: { d: 1 } } } } },
-        retry: { maxAttempts: 5, initialInterval: 2000, backoffCoefficient: 1.5, maxInterval: 60_000, jitter: false, nonRetryableErrors: ["auth.*"], onExhaustion: "dead_letter" },
+        retry: {
+          maxAttempts: 5,
+          initialInterval: 2000,
+          backoffCoefficient: 1.5,
+          maxInterval: 60_000,
+          jitter: false,
+          nonRetryableErrors: ["auth.*"],
+          onExhaustion: "dead_letter",
+        },
       });
       expect(job.createdAt).toBeInstanceOf(Date);
       const viaThis = await client.getJob(job.id);
@@ -119,7 +130,12 @@ describe.each(TRANSPORTS)("Client over %s", (transport) => {
       ]);
       expect(jobs.map((j) => j.args)).toEqual([[1], [2]]);
       expect(jobs[1]!.priority).toBe(3);
-      await expect(client.enqueueBatch([{ type: "t.batch", args: [3], options: { queue } }, { type: "BAD", args: [] }])).rejects.toBeInstanceOf(ValidationError);
+      await expect(
+        client.enqueueBatch([
+          { type: "t.batch", args: [3], options: { queue } },
+          { type: "BAD", args: [] },
+        ]),
+      ).rejects.toBeInstanceOf(ValidationError);
       const stats = await client.queueStats(queue);
       expect(stats.available).toBe(2);
     });
@@ -211,7 +227,14 @@ describe.each(TRANSPORTS)("Client over %s", (transport) => {
   describe("cron", () => {
     it("register (an upsert), list, unregister", async () => {
       const name = `${transport}-nightly-${Date.now()}`;
-      const reg = await client.registerCronJob({ name, cron: "0 3 * * *", timezone: "Europe/Paris", type: "report.nightly", args: [1], options: { queue: "reports" } });
+      const reg = await client.registerCronJob({
+        name,
+        cron: "0 3 * * *",
+        timezone: "Europe/Paris",
+        type: "report.nightly",
+        args: [1],
+        options: { queue: "reports" },
+      });
       expect(reg.name).toBe(name);
       expect(reg.nextRunAt).toBeInstanceOf(Date);
       await client.registerCronJob({ name, cron: "0 4 * * *", timezone: "Europe/Paris", type: "report.nightly", args: [2], options: { queue: "reports" } });
@@ -223,7 +246,9 @@ describe.each(TRANSPORTS)("Client over %s", (transport) => {
       await expect(client.unregisterCronJob(name)).rejects.toBeInstanceOf(NotFoundError);
       await expect(client.registerCronJob({ name: "bad-expr", cron: "not a cron", type: "t.x" })).rejects.toBeInstanceOf(ValidationError);
       // A template runs again and again: a fixed delay, time or id would be stale from the second run.
-      await expect(client.registerCronJob({ name: "with-delay", cron: "* * * * *", type: "t.x", options: { delay: 1000 } })).rejects.toThrow(/^options\.delay: not allowed in a cron template/);
+      await expect(client.registerCronJob({ name: "with-delay", cron: "* * * * *", type: "t.x", options: { delay: 1000 } })).rejects.toThrow(
+        /^options\.delay: not allowed in a cron template/,
+      );
     });
   });
 
@@ -255,7 +280,9 @@ describe.each(TRANSPORTS)("Client over %s", (transport) => {
       const queue = uniqueQueue("wf2");
       const g = await client.workflow(group("fanout", [step("wf.g", [1], { queue }), step("wf.g", [2], { queue })]));
       expect(g.steps.map((s) => s.dependsOn)).toEqual([[], []]);
-      const b = await client.workflow(batch("import", [step("wf.part", [1], { queue })], { onSuccess: step("wf.done", [], { queue }), onFailure: step("wf.failed", [], { queue }) }));
+      const b = await client.workflow(
+        batch("import", [step("wf.part", [1], { queue })], { onSuccess: step("wf.done", [], { queue }), onFailure: step("wf.failed", [], { queue }) }),
+      );
       expect(b.steps.map((s) => s.id)).toEqual(["0", "on_success", "on_failure"]);
       const cancelled = await client.cancelWorkflow(b.id);
       expect(cancelled.state).toBe("cancelled");

@@ -31,7 +31,15 @@ async function call(op: string, body: unknown, headers: Record<string, string> =
     ...(method === "POST" ? { body: typeof body === "string" ? body : JSON.stringify(body) } : {}),
   });
   const text = await res.text();
-  return { status: res.status, headers: res.headers, text, json: (text ? JSON.parse(text) : undefined) as { payloads?: Array<{ data?: string; metadata?: JsonObject; error?: { code: string; message: string } }>; error?: { code: string } } };
+  return {
+    status: res.status,
+    headers: res.headers,
+    text,
+    json: (text ? JSON.parse(text) : undefined) as {
+      payloads?: Array<{ data?: string; metadata?: JsonObject; error?: { code: string; message: string } }>;
+      error?: { code: string };
+    },
+  };
 }
 const b64json = (v: unknown) => Buffer.from(JSON.stringify(v), "utf8").toString("base64");
 const fromB64 = (s: string) => JSON.parse(Buffer.from(s, "base64").toString("utf8")) as unknown;
@@ -88,12 +96,18 @@ describe("codec server", () => {
   });
 
   it("answers CORS only for the configured origins", async () => {
-    const pre = await fetch(`${url}/codec/decode`, { method: "OPTIONS", headers: { origin: ORIGIN, "access-control-request-method": "POST", "access-control-request-headers": "authorization, content-type" } });
+    const pre = await fetch(`${url}/codec/decode`, {
+      method: "OPTIONS",
+      headers: { origin: ORIGIN, "access-control-request-method": "POST", "access-control-request-headers": "authorization, content-type" },
+    });
     expect(pre.status).toBe(204);
     expect(pre.headers.get("access-control-allow-origin")).toBe(ORIGIN);
     expect(pre.headers.get("access-control-allow-headers")).toContain("authorization");
 
-    const evilPre = await fetch(`${url}/codec/decode`, { method: "OPTIONS", headers: { origin: "http://evil.example", "access-control-request-method": "POST" } });
+    const evilPre = await fetch(`${url}/codec/decode`, {
+      method: "OPTIONS",
+      headers: { origin: "http://evil.example", "access-control-request-method": "POST" },
+    });
     expect(evilPre.status).toBe(403);
     expect(evilPre.headers.get("access-control-allow-origin")).toBeNull();
     const evil = await call("decode", { payloads: [] }, { origin: "http://evil.example" });
@@ -146,7 +160,12 @@ describe("codec server", () => {
   it("checks credentials before reading a body, and survives an auth check that throws", async () => {
     const big = await call("decode", { payloads: [{ data: "A".repeat(70_000) }] }, { authorization: "Bearer wrong" });
     expect(big.status).toBe(401);
-    const c = createCodecServer({ codecs: codecs(), auth: () => { throw new Error(`secret ${KEY.toString("hex")}`); } });
+    const c = createCodecServer({
+      codecs: codecs(),
+      auth: () => {
+        throw new Error(`secret ${KEY.toString("hex")}`);
+      },
+    });
     const u = await c.listen();
     try {
       const r = await fetch(`${u}/codec/decode`, { method: "POST", headers: { "content-type": "application/json" }, body: "{}" });

@@ -28,14 +28,16 @@ async function silentSockets(url: string, n: number): Promise<{ sockets: Socket[
   const { hostname, port } = new URL(url);
   let closed = 0;
   const sockets = await Promise.all(
-    Array.from({ length: n }, () =>
-      new Promise<Socket>((resolve) => {
-        const s = connect(Number(port), hostname);
-        s.on("error", () => undefined);
-        s.once("close", () => closed++);
-        s.once("connect", () => resolve(s));
-        s.once("close", () => resolve(s));
-      }),
+    Array.from(
+      { length: n },
+      () =>
+        new Promise<Socket>((resolve) => {
+          const s = connect(Number(port), hostname);
+          s.on("error", () => undefined);
+          s.once("close", () => closed++);
+          s.once("connect", () => resolve(s));
+          s.once("close", () => resolve(s));
+        }),
     ),
   );
   cleanup.push(() => sockets.forEach((s) => s.destroy()));

@@ -141,10 +141,16 @@ describe("dashboard with a codec server", { timeout: 60_000 }, () => {
     await page.fill(".codec-settings input[name=codec-token]", TOKEN);
     await page.click(".codec-settings button[type=submit]");
     await page.waitForSelector("[data-decoded=args]");
-    expect(await page.evaluate(() => {
-      const { localStorage, sessionStorage } = globalThis as unknown as BrowserStorage;
-      return [localStorage.getItem("ojs-dashboard-codec-server"), localStorage.getItem("ojs-dashboard-codec-token"), sessionStorage.getItem("ojs-dashboard-codec-token")];
-    })).toEqual([codecUrl, null, TOKEN]);
+    expect(
+      await page.evaluate(() => {
+        const { localStorage, sessionStorage } = globalThis as unknown as BrowserStorage;
+        return [
+          localStorage.getItem("ojs-dashboard-codec-server"),
+          localStorage.getItem("ojs-dashboard-codec-token"),
+          sessionStorage.getItem("ojs-dashboard-codec-token"),
+        ];
+      }),
+    ).toEqual([codecUrl, null, TOKEN]);
     await page.close();
   });
 });

@@ -78,7 +78,9 @@ describe("dashboard in Chromium", { timeout: 60_000 }, () => {
     const page = await open(ctx, "#/workflows");
     await page.click(`tr[data-workflow="${s?.workflowId}"] a`);
     await page.waitForSelector("svg.graph g.node");
-    const states = await page.locator("svg.graph g.node").evaluateAll((nodes) => nodes.map((n) => `${n.getAttribute("data-step")}:${n.getAttribute("data-state")}`));
+    const states = await page
+      .locator("svg.graph g.node")
+      .evaluateAll((nodes) => nodes.map((n) => `${n.getAttribute("data-step")}:${n.getAttribute("data-state")}`));
     expect(states).toEqual(["0:completed", "1.0:completed", "1.1:completed", "2:pending"]);
     expect(await page.locator("svg.graph path.edge").count()).toBe(4);
 

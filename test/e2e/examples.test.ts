@@ -12,10 +12,29 @@ const ctx = useServer();
 const dir = join(import.meta.dirname, "..", "..", "examples");
 
 describe.each(TRANSPORTS)("examples/ over %s", (transport) => {
-  it.each(["jobs.js", "workflow.js", "admin.js", "events.js", "limits.js", "rate-limit.js", "webhooks.js", "tenants.js", "encryption.js", "codec-server.js", "checkpoints.js"])("%s runs to completion against a server", async (file) => {
-    const { stdout } = await run(process.execPath, [join(dir, file)], { env: { ...process.env, OJS_URL: ctx.url, OJS_TRANSPORT: transport }, timeout: 20_000 });
-    expect(stdout.length).toBeGreaterThan(0);
-  }, 30_000);
+  it.each([
+    "jobs.js",
+    "workflow.js",
+    "admin.js",
+    "events.js",
+    "limits.js",
+    "rate-limit.js",
+    "webhooks.js",
+    "tenants.js",
+    "encryption.js",
+    "codec-server.js",
+    "checkpoints.js",
+  ])(
+    "%s runs to completion against a server",
+    async (file) => {
+      const { stdout } = await run(process.execPath, [join(dir, file)], {
+        env: { ...process.env, OJS_URL: ctx.url, OJS_TRANSPORT: transport },
+        timeout: 20_000,
+      });
+      expect(stdout.length).toBeGreaterThan(0);
+    },
+    30_000,
+  );
 });
 
 describe("examples/demo.js", () => {

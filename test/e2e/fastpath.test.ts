@@ -80,7 +80,11 @@ describe("gRPC fast path vs standard unary RPCs", () => {
     const before = { enqueue: frames.calls("enqueue"), settle: frames.calls("settle") };
     for (const c of [fast, unary]) {
       const queue = uniqueQueue("fp");
-      const a = await c.enqueue("fp.x", [0, false, "", { n: [1] }], { queue, meta: { m: 1 }, retry: { maxAttempts: 2, initialInterval: 60_000, jitter: false } });
+      const a = await c.enqueue("fp.x", [0, false, "", { n: [1] }], {
+        queue,
+        meta: { m: 1 },
+        retry: { maxAttempts: 2, initialInterval: 60_000, jitter: false },
+      });
       const b = await c.enqueue("fp.x", [1], { queue, retry: { maxAttempts: 2, initialInterval: 60_000, jitter: false } });
       const [ja, jb] = await c.transport.fetch({ queues: [queue], count: 2, workerId: "w" });
       await c.transport.ack({ jobId: ja!.id, result: { ok: true, zero: 0 }, workerId: "w" });
@@ -89,7 +93,17 @@ describe("gRPC fast path vs standard unary RPCs", () => {
       expect(nack.nextAttemptAt).toBeInstanceOf(Date);
       results.push([await c.getJob(a.id), await c.getJob(b.id)]);
     }
-    const strip = (j: Job) => ({ ...j, id: "", queue: "", createdAt: undefined, enqueuedAt: undefined, startedAt: undefined, completedAt: undefined, scheduledAt: undefined, errors: j.errors.map((e) => ({ ...e, occurredAt: undefined })) });
+    const strip = (j: Job) => ({
+      ...j,
+      id: "",
+      queue: "",
+      createdAt: undefined,
+      enqueuedAt: undefined,
+      startedAt: undefined,
+      completedAt: undefined,
+      scheduledAt: undefined,
+      errors: j.errors.map((e) => ({ ...e, occurredAt: undefined })),
+    });
     expect(results[0]!.map(strip)).toEqual(results[1]!.map(strip));
     expect(results[0]![0]!.result).toEqual({ ok: true, zero: 0 });
     // Each client went the way it claims: the fast one in frames only, the other by unary RPCs only.
@@ -101,7 +115,11 @@ describe("gRPC fast path vs standard unary RPCs", () => {
 
   it("errors are the same classes with the same codes either way", async () => {
     for (const c of [fast, unary]) {
-      const id = "019a0000-0000-7000-8000-" + Math.floor(Math.random() * 2 ** 48).toString(16).padStart(12, "0");
+      const id =
+        "019a0000-0000-7000-8000-" +
+        Math.floor(Math.random() * 2 ** 48)
+          .toString(16)
+          .padStart(12, "0");
       await c.enqueue("fp.dup", [], { id });
       await expect(c.enqueue("fp.dup", [], { id })).rejects.toBeInstanceOf(DuplicateJobError);
       await expect(c.transport.ack({ jobId: "019a0000-0000-7000-8000-00000000beef" })).rejects.toBeInstanceOf(NotFoundError);
@@ -177,7 +195,10 @@ describe("gRPC against a server that is not ojs-connect (its manifest lacks the 
 
   it("refuses what the standard messages cannot carry (a client-chosen id, a schema) instead of dropping it", async () => {
     const c = standardClient();
-    await expect(c.enqueue("std.x", [], { id: "019a0000-0000-7000-8000-0000000000cd" })).rejects.toMatchObject({ name: "UnimplementedError", code: "unimplemented" });
+    await expect(c.enqueue("std.x", [], { id: "019a0000-0000-7000-8000-0000000000cd" })).rejects.toMatchObject({
+      name: "UnimplementedError",
+      code: "unimplemented",
+    });
     await expect(c.enqueueBatch([{ type: "std.x", args: [], options: { schema: "s" } }])).rejects.toMatchObject({ name: "UnimplementedError" });
     await c.transport.close();
   });

@@ -71,7 +71,9 @@ describe.each(TRANSPORTS)("Worker logger over %s", (transport) => {
       await eventually(() => failures >= 4, 10_000);
       const warnings = log.lines.filter((l) => l.level === "warn");
       expect(warnings).toHaveLength(1);
-      expect(warnings[0]!.message).toMatch(new RegExp(`^ojs-connect worker \\S+ -> http://127\\.0\\.0\\.1:${port}: cannot reach the server \\(.+\\); retrying$`));
+      expect(warnings[0]!.message).toMatch(
+        new RegExp(`^ojs-connect worker \\S+ -> http://127\\.0\\.0\\.1:${port}: cannot reach the server \\(.+\\); retrying$`),
+      );
       late = await startServer({ port, logger: false });
       await eventually(() => log.lines.some((l) => l.level === "info"), 10_000);
       expect(log.lines.find((l) => l.level === "info")!.message).toMatch(/connection to the server regained after \d+ s$/);
@@ -95,7 +97,12 @@ describe.each(TRANSPORTS)("Worker logger over %s", (transport) => {
       await c.waitForJob(job.id, { timeoutMs: 10_000 });
       await eventually(() => log.lines.length > 0);
       expect(log.lines).toEqual([
-        { level: "error", message: expect.stringMatching(new RegExp(`: job ${job.id} \\(will\\.fail, attempt 1\\) failed after \\d+ ms: cannot read properties of undefined at handler$`)) },
+        {
+          level: "error",
+          message: expect.stringMatching(
+            new RegExp(`: job ${job.id} \\(will\\.fail, attempt 1\\) failed after \\d+ ms: cannot read properties of undefined at handler$`),
+          ),
+        },
       ]);
     } finally {
       await w.stop();
@@ -120,7 +127,9 @@ describe("Worker logger at shutdown", () => {
       void w.start();
       await eventually(() => started === 3);
       await w.stop({ gracePeriodMs: 50 });
-      expect(log.lines).toEqual([{ level: "warn", message: expect.stringMatching(/: stopped with 3 jobs still running past the grace period; handed back to the server for retry$/) }]);
+      expect(log.lines).toEqual([
+        { level: "warn", message: expect.stringMatching(/: stopped with 3 jobs still running past the grace period; handed back to the server for retry$/) },
+      ]);
     } finally {
       await c.close();
     }
@@ -181,7 +190,11 @@ describe("server logger", () => {
       expect(e.retryable).toBe(true);
       expect(log.lines).toHaveLength(1);
       expect(log.lines[0]!.level).toBe("error");
-      expect(log.lines[0]!.message).toMatch(transport === "http" ? /^ojs-connect server: GET \/ojs\/v1\/health \(request \S+, 500\) failed: disk on fire$/ : /^ojs-connect server: gRPC Health \(request \S*\) failed: disk on fire$/);
+      expect(log.lines[0]!.message).toMatch(
+        transport === "http"
+          ? /^ojs-connect server: GET \/ojs\/v1\/health \(request \S+, 500\) failed: disk on fire$/
+          : /^ojs-connect server: gRPC Health \(request \S*\) failed: disk on fire$/,
+      );
       // Mistakes of the caller are not faults of the server: no line.
       await c.getJob("01900000-0000-7000-8000-000000000000").catch(() => undefined);
       expect(log.lines).toHaveLength(1);

@@ -30,16 +30,23 @@ describe.each(TRANSPORTS)("execution middleware over %s", (transport) => {
   it("runs as an onion, first added outermost, and may change the result", async () => {
     const queue = uniqueQueue("onion");
     const order: string[] = [];
-    const tag = (name: string): Middleware => async (_c, next) => {
-      order.push(`${name}:in`);
-      const r = await next();
-      order.push(`${name}:out`);
-      return name === "outer" ? { wrapped: r ?? null } : r;
-    };
-    run(queue, (w) => w.use(tag("outer")).use(tag("inner")).register("t.m", () => {
-      order.push("handler");
-      return 1;
-    }));
+    const tag =
+      (name: string): Middleware =>
+      async (_c, next) => {
+        order.push(`${name}:in`);
+        const r = await next();
+        order.push(`${name}:out`);
+        return name === "outer" ? { wrapped: r ?? null } : r;
+      };
+    run(queue, (w) =>
+      w
+        .use(tag("outer"))
+        .use(tag("inner"))
+        .register("t.m", () => {
+          order.push("handler");
+          return 1;
+        }),
+    );
     const job = await client.enqueue("t.m", [], { queue });
     expect((await settled(job.id)).result).toEqual({ wrapped: 1 });
     expect(order).toEqual(["outer:in", "inner:in", "handler", "inner:out", "outer:out"]);
@@ -72,9 +79,14 @@ describe.each(TRANSPORTS)("execution middleware over %s", (transport) => {
       warn: (m, f) => void lines.push(["warn", m, f]),
       error: (m, f) => void lines.push(["error", m, f]),
     };
-    run(queue, (w) => w.use(logging({ logger })).register("t.ok", () => 1).register("t.bad", () => {
-      throw Object.assign(new Error("nope"), { code: "x.bad" });
-    }));
+    run(queue, (w) =>
+      w
+        .use(logging({ logger }))
+        .register("t.ok", () => 1)
+        .register("t.bad", () => {
+          throw Object.assign(new Error("nope"), { code: "x.bad" });
+        }),
+    );
     const ok = await client.enqueue("t.ok", [{ secret: "s3cr3t" }], { queue });
     const bad = await client.enqueue("t.bad", [], { queue, retry: { maxAttempts: 1 } });
     await settled(ok.id);
@@ -155,7 +167,13 @@ describe("OpenTelemetry", () => {
     const [producer, consumer] = [SpanKind.PRODUCER, SpanKind.CONSUMER].map((k) => exporter.getFinishedSpans().find((s) => s.kind === k)!);
     expect(producer!.name).toBe(`${queue} enqueue`);
     expect(consumer!.name).toBe(`${queue} process`);
-    expect(consumer!.attributes).toMatchObject({ "messaging.system": "ojs", "ojs.job.id": job.id, "ojs.job.type": "t.traced", "ojs.job.queue": queue, "ojs.job.attempt": 1 });
+    expect(consumer!.attributes).toMatchObject({
+      "messaging.system": "ojs",
+      "ojs.job.id": job.id,
+      "ojs.job.type": "t.traced",
+      "ojs.job.queue": queue,
+      "ojs.job.attempt": 1,
+    });
     expect(consumer!.links[0]!.context.spanId).toBe(producer!.spanContext().spanId);
     expect(seenMeta.traceparent).toMatch(new RegExp(`^00-${producer!.spanContext().traceId}-${producer!.spanContext().spanId}-0[01]$`));
     expect(seenMeta.trace_id).toBe(producer!.spanContext().traceId);

@@ -61,8 +61,13 @@ describe.each(TRANSPORTS)("rate limits over %s", (transport) => {
   it("a bad policy is refused before anything is sent, naming the field", async () => {
     const client = new Client({ url: ctx.url, transport });
     try {
-      await expect(client.enqueue("t.rl", [], { rateLimit: { key: "k" } })).rejects.toMatchObject({ name: "ValidationError", message: expect.stringMatching(/options\.rateLimit: names no limit/) });
-      await expect(client.enqueue("t.rl", [], { rateLimit: { key: "k", concurrency: -1 } })).rejects.toMatchObject({ message: expect.stringMatching(/options\.rateLimit\.concurrency/) });
+      await expect(client.enqueue("t.rl", [], { rateLimit: { key: "k" } })).rejects.toMatchObject({
+        name: "ValidationError",
+        message: expect.stringMatching(/options\.rateLimit: names no limit/),
+      });
+      await expect(client.enqueue("t.rl", [], { rateLimit: { key: "k", concurrency: -1 } })).rejects.toMatchObject({
+        message: expect.stringMatching(/options\.rateLimit\.concurrency/),
+      });
     } finally {
       await client.close();
     }
@@ -77,7 +82,10 @@ describe("toward a standard ojs.v1 server", () => {
     const original = t.rpc.manifest.bind(t.rpc);
     t.rpc.manifest = async (...a: unknown[]) => ({ ...(await original(...a)), extensions: ["dead-letter"] });
     try {
-      await expect(c.enqueue("std.x", [], { rateLimit: { key: "k", concurrency: 1 } })).rejects.toMatchObject({ name: "UnimplementedError", message: expect.stringMatching(/^rateLimit: .*use the HTTP transport/) });
+      await expect(c.enqueue("std.x", [], { rateLimit: { key: "k", concurrency: 1 } })).rejects.toMatchObject({
+        name: "UnimplementedError",
+        message: expect.stringMatching(/^rateLimit: .*use the HTTP transport/),
+      });
     } finally {
       await c.close();
     }

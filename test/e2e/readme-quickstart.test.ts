@@ -57,13 +57,29 @@ describe("README Quick Start", () => {
   it("the TypeScript form the README describes type-checks (strict) and runs with tsx", async () => {
     const js = quickStartBlock(readFileSync(join(root, "README.md"), "utf8"));
     // Exactly the two edits the README names.
-    const ts = js.replace("async function sendEmail(to, signal)", "async function sendEmail(to: string, signal: AbortSignal)").replace("ctx.args[0],", "ctx.args[0] as string,");
+    const ts = js
+      .replace("async function sendEmail(to, signal)", "async function sendEmail(to: string, signal: AbortSignal)")
+      .replace("ctx.args[0],", "ctx.args[0] as string,");
     expect(ts).not.toBe(js);
     const file = join(project, "quickstart.ts");
     writeFileSync(file, ts);
     writeFileSync(join(project, "package.json"), JSON.stringify({ type: "module" }));
     const bin = (name: string) => join(root, "node_modules", ".bin", name);
-    const flags = ["--noEmit", "--strict", "--module", "nodenext", "--moduleResolution", "nodenext", "--target", "es2022", "--types", "node", "--typeRoots", join(root, "node_modules", "@types"), "--skipLibCheck"];
+    const flags = [
+      "--noEmit",
+      "--strict",
+      "--module",
+      "nodenext",
+      "--moduleResolution",
+      "nodenext",
+      "--target",
+      "es2022",
+      "--types",
+      "node",
+      "--typeRoots",
+      join(root, "node_modules", "@types"),
+      "--skipLibCheck",
+    ];
     await run(bin("tsc"), [...flags, file], { cwd: project, timeout: 60_000 }).catch((e: { stdout?: string }) => {
       throw new Error(`the TypeScript form does not type-check:\n${e.stdout}`);
     });

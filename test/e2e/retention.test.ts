@@ -42,7 +42,11 @@ describe.each(TRANSPORTS)("retention over %s", (transport) => {
     try {
       expect(await c.admin.setRetention(queue, { completed: { count: 2 } })).toEqual({ completed: { count: 2 } });
       const ids = await complete(c, queue, 5);
-      const cancelled = [(await c.enqueue("t.ret", [], { queue })).id, (await c.enqueue("t.ret", [], { queue })).id, (await c.enqueue("t.ret", [], { queue })).id];
+      const cancelled = [
+        (await c.enqueue("t.ret", [], { queue })).id,
+        (await c.enqueue("t.ret", [], { queue })).id,
+        (await c.enqueue("t.ret", [], { queue })).id,
+      ];
       for (const id of cancelled) await c.cancelJob(id);
       await eventually(async () => (await c.admin.getQueue(queue)).counts.completed === 2, 5000);
       expect(await Promise.all(ids.map((id) => exists(c, id)))).toEqual([false, false, false, true, true]);
@@ -79,9 +83,14 @@ describe.each(TRANSPORTS)("retention over %s", (transport) => {
   it("refuses a bad rule before sending, naming the field", async () => {
     const c = new Client({ url: ctx.url, transport });
     try {
-      await expect(c.admin.setRetention("q", { completed: { count: -1 } })).rejects.toMatchObject({ name: "ValidationError", message: expect.stringMatching(/retention\.completed\.count/) });
+      await expect(c.admin.setRetention("q", { completed: { count: -1 } })).rejects.toMatchObject({
+        name: "ValidationError",
+        message: expect.stringMatching(/retention\.completed\.count/),
+      });
       await expect(c.admin.setRetention("q", { completed: {} })).rejects.toMatchObject({ message: expect.stringMatching(/must set count, age or both/) });
-      await expect(c.admin.setRetention("q", { failed: { count: 1 } } as never)).rejects.toMatchObject({ message: expect.stringMatching(/retention\.failed: is not a kind/) });
+      await expect(c.admin.setRetention("q", { failed: { count: 1 } } as never)).rejects.toMatchObject({
+        message: expect.stringMatching(/retention\.failed: is not a kind/),
+      });
     } finally {
       await c.close();
     }
@@ -129,7 +138,10 @@ describe.each(TRANSPORTS)("ojs-connect clean and retention over %s", (transport)
     } finally {
       await c.close();
     }
-    expect(await cli(["clean", queue, "--state", "completed", "--limit", "2", ...conn()])).toMatchObject({ code: 0, stdout: `removed 2 finished jobs from ${queue} (the limit: run again for more)\n` });
+    expect(await cli(["clean", queue, "--state", "completed", "--limit", "2", ...conn()])).toMatchObject({
+      code: 0,
+      stdout: `removed 2 finished jobs from ${queue} (the limit: run again for more)\n`,
+    });
     const rest = await cli(["clean", queue, "--older-than", "0s", "--json", ...conn()]);
     expect(JSON.parse(rest.stdout)).toMatchObject({ queue, removed: 1 });
     expect((await cli(["clean", queue, "--state", "active", ...conn()])).code).toBe(2);
@@ -153,7 +165,10 @@ describe.each(TRANSPORTS)("keepFor (per job) over %s", (transport) => {
       expect(await exists(c, later.id)).toBe(true);
       await eventually(async () => !(await exists(c, later.id)), 5000);
       expect(await exists(c, kept.id)).toBe(true);
-      await expect(c.enqueue("t.ret", [], { queue, keepFor: { done: 1 } as never })).rejects.toMatchObject({ name: "ValidationError", message: expect.stringMatching(/options\.keepFor/) });
+      await expect(c.enqueue("t.ret", [], { queue, keepFor: { done: 1 } as never })).rejects.toMatchObject({
+        name: "ValidationError",
+        message: expect.stringMatching(/options\.keepFor/),
+      });
     } finally {
       await c.close();
     }

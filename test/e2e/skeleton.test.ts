@@ -52,11 +52,15 @@ describe.each(TRANSPORTS)("walking skeleton over %s", (transport) => {
     void w.start();
     const job = await c.enqueue("always.fails", [], { queue, retry: { maxAttempts: 2, initialInterval: 10, jitter: false } });
     const states = new Set<string>();
-    const final: Job = await eventually(async () => {
-      const j = await c.getJob(job.id);
-      states.add(j.state);
-      return j.state === "discarded" ? j : undefined;
-    }, 5000, 2);
+    const final: Job = await eventually(
+      async () => {
+        const j = await c.getJob(job.id);
+        states.add(j.state);
+        return j.state === "discarded" ? j : undefined;
+      },
+      5000,
+      2,
+    );
     expect(runs).toBe(2);
     expect(final.attempt).toBe(2);
     expect(final.errors.map((e) => e.code)).toEqual(["test.boom", "test.boom"]);

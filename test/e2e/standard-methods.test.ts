@@ -9,16 +9,7 @@
 import { createServer, type IncomingHttpHeaders } from "node:http2";
 import { connect, createServer as createTcpServer, type AddressInfo, type Socket } from "node:net";
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from "vitest";
-import {
-  AuthenticationError,
-  Client,
-  ConflictError,
-  DuplicateJobError,
-  grpcTransport,
-  NotFoundError,
-  TimeoutError,
-  ValidationError,
-} from "../../src/index.js";
+import { AuthenticationError, Client, ConflictError, DuplicateJobError, grpcTransport, NotFoundError, TimeoutError, ValidationError } from "../../src/index.js";
 import { startServer, type OjsServer } from "../../src/server/index.js";
 import { serverCore } from "../../src/server/internal.js";
 import { rawCall } from "../../src/transport/grpc/raw.js";
@@ -77,7 +68,11 @@ describe("gRPC standard methods (server fast path off)", () => {
       return original.apply(this, a);
     };
     onTestFinished(() => void (proto.call = original));
-    const a = await c.enqueue("std.x", [1, { deep: [true, null] }], { queue, meta: { m: "v" }, retry: { maxAttempts: 2, initialInterval: 60_000, jitter: false } });
+    const a = await c.enqueue("std.x", [1, { deep: [true, null] }], {
+      queue,
+      meta: { m: "v" },
+      retry: { maxAttempts: 2, initialInterval: 60_000, jitter: false },
+    });
     const b = await c.enqueue("std.x", [2], { queue, retry: { maxAttempts: 2, initialInterval: 60_000, jitter: false } });
     const jobs = await c.transport.fetch({ queues: [queue], count: 2, workerId: "w-std", visibilityTimeoutMs: 5_000 });
     expect(jobs.map((j) => j.id).sort()).toEqual([a.id, b.id].sort());
@@ -96,7 +91,11 @@ describe("gRPC standard methods (server fast path off)", () => {
   });
 
   it("a client-chosen id still reaches our server (reserved meta keys), and a duplicate is refused with its code", async () => {
-    const id = "019a0000-0000-7000-8000-" + Math.floor(Math.random() * 2 ** 48).toString(16).padStart(12, "0");
+    const id =
+      "019a0000-0000-7000-8000-" +
+      Math.floor(Math.random() * 2 ** 48)
+        .toString(16)
+        .padStart(12, "0");
     expect((await c.enqueue("std.dup", [], { id })).id).toBe(id);
     const dup = await c.enqueue("std.dup", [], { id }).catch((e: unknown) => e);
     expect(dup).toBeInstanceOf(DuplicateJobError);
@@ -197,7 +196,13 @@ describe("gRPC standard methods: auth and deadlines", () => {
       expect(err).toBeInstanceOf(TimeoutError);
       // The manifest probe (which timed out too), then the Enqueue itself, hand-framed.
       const enqueue = seen.find((h) => h[":path"] === `${OJS}Enqueue`);
-      expect(enqueue).toMatchObject({ "grpc-timeout": "300m", "x-tenant": "acme", authorization: "Bearer t0k", "content-type": "application/grpc+proto", te: "trailers" });
+      expect(enqueue).toMatchObject({
+        "grpc-timeout": "300m",
+        "x-tenant": "acme",
+        authorization: "Bearer t0k",
+        "content-type": "application/grpc+proto",
+        te: "trailers",
+      });
     } finally {
       await t.close();
       silent.close();

@@ -93,7 +93,15 @@ describe.each(TRANSPORTS)("500 abandoned StreamJobs calls and a real worker over
     const abandoned = Array.from({ length: 500 }, (_, i) => new AbandonedStream(sessions[i % 4]!, { queues: [queue], workerId: `abandoned-${i}` }));
     await eventually(() => abandoned.reduce((n, s) => n + s.received, 0) === 500, 10_000);
 
-    const worker = new Worker({ url: ctx.url, transport, queues: [queue], concurrency: 20, handleSignals: false, heartbeatIntervalMs: 300, pollIntervalMs: 50 });
+    const worker = new Worker({
+      url: ctx.url,
+      transport,
+      queues: [queue],
+      concurrency: 20,
+      handleSignals: false,
+      heartbeatIntervalMs: 300,
+      pollIntervalMs: 50,
+    });
     let ran = 0;
     worker.register("t.s", async () => void ran++);
     void worker.start();
@@ -156,7 +164,17 @@ describe("a gRPC worker behind a link that freezes (no byte passes, the sockets 
     cleanup.push(() => client.close());
     const queue = uniqueQueue("stale");
     const jobs = await enqueue(client, queue, 30);
-    const worker = new Worker({ url: proxy.url, transport: "grpc", queues: [queue], concurrency: 5, handleSignals: false, heartbeatIntervalMs: 300, visibilityTimeoutMs: 1500, keepaliveIntervalMs: 200, keepaliveTimeoutMs: 300 });
+    const worker = new Worker({
+      url: proxy.url,
+      transport: "grpc",
+      queues: [queue],
+      concurrency: 5,
+      handleSignals: false,
+      heartbeatIntervalMs: 300,
+      visibilityTimeoutMs: 1500,
+      keepaliveIntervalMs: 200,
+      keepaliveTimeoutMs: 300,
+    });
     let completed = 0;
     worker.on("job.completed", () => completed++);
     worker.register("t.s", () => new Promise((r) => setTimeout(r, 50)));

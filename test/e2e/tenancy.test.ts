@@ -39,7 +39,10 @@ describe.each(TRANSPORTS)("multi-tenancy over %s", (transport) => {
     expect((await acme.getJob(job.id)).meta.tenant_id).toBe("acme");
     await expect(beta.getJob(job.id)).rejects.toBeInstanceOf(NotFoundError);
     await expect(beta.cancelJob(job.id)).rejects.toBeInstanceOf(NotFoundError);
-    const batch = await beta.enqueueBatch([{ type: "mt.b", args: [1], options: { queue } }, { type: "mt.b", args: [2], options: { queue } }]);
+    const batch = await beta.enqueueBatch([
+      { type: "mt.b", args: [1], options: { queue } },
+      { type: "mt.b", args: [2], options: { queue } },
+    ]);
     expect(batch.map((j) => j.meta.tenant_id)).toEqual(["beta", "beta"]);
     expect((await acme.cancelJob(job.id)).state).toBe("cancelled");
   });
@@ -94,7 +97,12 @@ describe.each(TRANSPORTS)("multi-tenancy over %s", (transport) => {
     expect(put.status).toBe(200);
     const t = mk(tenant);
     const first = await t.enqueue("mt.l", [1], { queue });
-    await expect(t.enqueueBatch([{ type: "mt.l", args: [2], options: { queue } }, { type: "mt.l", args: [3], options: { queue } }])).rejects.toBeInstanceOf(RateLimitedError);
+    await expect(
+      t.enqueueBatch([
+        { type: "mt.l", args: [2], options: { queue } },
+        { type: "mt.l", args: [3], options: { queue } },
+      ]),
+    ).rejects.toBeInstanceOf(RateLimitedError);
     await t.enqueue("mt.l", [2], { queue });
     const err = await t.enqueue("mt.l", [3], { queue }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(RateLimitedError);

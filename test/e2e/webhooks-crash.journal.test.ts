@@ -93,7 +93,9 @@ it(`kill -9 with ${JOBS} deliveries waiting or in flight: each is delivered afte
     }, 15_000);
     expect(delivered.size).toBe(JOBS);
     for (const r of got.slice(1)) {
-      expect(verifyWebhookSignature(SECRET, { body: r.body, signature: r.headers["x-ojs-signature"] as string, timestamp: r.headers["x-ojs-timestamp"] as string })).toBe(true);
+      expect(
+        verifyWebhookSignature(SECRET, { body: r.body, signature: r.headers["x-ojs-signature"] as string, timestamp: r.headers["x-ojs-timestamp"] as string }),
+      ).toBe(true);
     }
     expect(got.slice(1).some((r) => r.headers["x-ojs-delivery-id"] === inFlight)).toBe(true);
     // Order is kept across the restart: the one that was in flight goes first.

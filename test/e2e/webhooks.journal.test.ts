@@ -82,12 +82,21 @@ function signedBy(secret: string, r: Received): boolean {
 }
 
 async function putLimit(url: string, tenant: string, max: number | null): Promise<void> {
-  const res = await fetch(`${url}/ojs/v1/admin/tenants/${tenant}/limits`, { method: "PUT", headers: { "content-type": "application/json" }, body: JSON.stringify({ max_queue_depth: max }) });
+  const res = await fetch(`${url}/ojs/v1/admin/tenants/${tenant}/limits`, {
+    method: "PUT",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ max_queue_depth: max }),
+  });
   expect(res.status).toBe(200);
 }
 
 /** Runs `fn` against a server on `dir`, then closes it. */
-async function withServer(dir: string, transport: (typeof TRANSPORTS)[number], fn: (c: Client, url: string, server: Awaited<ReturnType<typeof startServer>>) => Promise<void>, opts: ServerOptions = {}): Promise<void> {
+async function withServer(
+  dir: string,
+  transport: (typeof TRANSPORTS)[number],
+  fn: (c: Client, url: string, server: Awaited<ReturnType<typeof startServer>>) => Promise<void>,
+  opts: ServerOptions = {},
+): Promise<void> {
   const server = await startServer({ port: 0, dataDir: dir, webhooks: { backoffMs: [400, 400], timeoutMs: 2000 }, ...opts });
   const c = new Client({ url: server.url, transport });
   try {
@@ -163,26 +172,36 @@ describe.each(TRANSPORTS)("webhooks and tenant limits in the journal, over %s", 
     // A retry delay longer than this server lives; the restarted server keeps the time it was due.
     const slow: ServerOptions = { webhooks: { backoffMs: [2000, 2000], timeoutMs: 2000 } };
     rx.answer = () => 503;
-    await withServer(dir, transport, async (c) => {
-      const sub = await c.webhooks.create({ url: rx.url, events: ["job.enqueued"], secret: SECRET, filter: { queues: ["whj-retry"] } });
-      jobId = (await c.enqueue("whj.w", [1], { queue: "whj-retry" })).id;
-      const d = await eventually(async () => (await c.webhooks.listDeliveries({ subscriptionId: sub.id })).deliveries.find((x) => x.status === "retrying"));
-      deliveryId = d.id;
-      expect(d.attempts.map((a) => a.statusCode)).toEqual([503]);
-    }, slow);
+    await withServer(
+      dir,
+      transport,
+      async (c) => {
+        const sub = await c.webhooks.create({ url: rx.url, events: ["job.enqueued"], secret: SECRET, filter: { queues: ["whj-retry"] } });
+        jobId = (await c.enqueue("whj.w", [1], { queue: "whj-retry" })).id;
+        const d = await eventually(async () => (await c.webhooks.listDeliveries({ subscriptionId: sub.id })).deliveries.find((x) => x.status === "retrying"));
+        deliveryId = d.id;
+        expect(d.attempts.map((a) => a.statusCode)).toEqual([503]);
+      },
+      slow,
+    );
     expect(rx.got).toHaveLength(1);
     rx.answer = () => 200;
-    await withServer(dir, transport, async (c) => {
-      const r = await eventually(() => rx.got[1]);
-      expect(r.headers["x-ojs-delivery-id"]).toBe(deliveryId);
-      expect(JSON.parse(r.body)).toMatchObject({ type: "job.enqueued", job_id: jobId });
-      expect(signedBy(SECRET, r)).toBe(true);
-      const d = await eventually(async () => {
-        const got = await c.webhooks.getDelivery(deliveryId);
-        return got.status === "delivered" ? got : undefined;
-      });
-      expect(d.attempts.map((a) => a.statusCode)).toEqual([503, 200]);
-    }, slow);
+    await withServer(
+      dir,
+      transport,
+      async (c) => {
+        const r = await eventually(() => rx.got[1]);
+        expect(r.headers["x-ojs-delivery-id"]).toBe(deliveryId);
+        expect(JSON.parse(r.body)).toMatchObject({ type: "job.enqueued", job_id: jobId });
+        expect(signedBy(SECRET, r)).toBe(true);
+        const d = await eventually(async () => {
+          const got = await c.webhooks.getDelivery(deliveryId);
+          return got.status === "delivered" ? got : undefined;
+        });
+        expect(d.attempts.map((a) => a.statusCode)).toEqual([503, 200]);
+      },
+      slow,
+    );
     // Delivered is final: the next start sends nothing more.
     await withServer(dir, transport, async (c) => {
       expect((await c.webhooks.getDelivery(deliveryId)).status).toBe("delivered");

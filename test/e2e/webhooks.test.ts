@@ -87,13 +87,23 @@ describe.each(TRANSPORTS)("webhooks over %s", (transport) => {
       expect(r.headers["x-ojs-event-type"]).toBe("job.enqueued");
       expect(r.headers["x-ojs-subscription-id"]).toBe(sub.id);
       expect(r.headers["user-agent"]).toMatch(/^OJS-Webhook\//);
-      const ok = verifyWebhookSignature(SECRET, { body: r.body, signature: r.headers["x-ojs-signature"] as string, timestamp: r.headers["x-ojs-timestamp"] as string });
+      const ok = verifyWebhookSignature(SECRET, {
+        body: r.body,
+        signature: r.headers["x-ojs-signature"] as string,
+        timestamp: r.headers["x-ojs-timestamp"] as string,
+      });
       expect(ok).toBe(true);
       // The spec's formula, computed here independently of the SDK (§8.1).
       const ts = r.headers["x-ojs-timestamp"] as string;
       expect(r.headers["x-ojs-signature"]).toBe(`sha256=${createHmac("sha256", SECRET).update(`${ts}.${r.body}`).digest("hex")}`);
       expect(Math.abs(Number(ts) - Date.now() / 1000)).toBeLessThan(60);
-      expect(verifyWebhookSignature("whsec_wrong_secret_000", { body: r.body, signature: r.headers["x-ojs-signature"] as string, timestamp: r.headers["x-ojs-timestamp"] as string })).toBe(false);
+      expect(
+        verifyWebhookSignature("whsec_wrong_secret_000", {
+          body: r.body,
+          signature: r.headers["x-ojs-signature"] as string,
+          timestamp: r.headers["x-ojs-timestamp"] as string,
+        }),
+      ).toBe(false);
       expect(JSON.parse(r.body)).toMatchObject({ type: "job.enqueued", job_id: job.id, queue });
     }
     expect(second.headers["x-ojs-delivery-id"]).toBe(first.headers["x-ojs-delivery-id"]);
@@ -111,7 +121,10 @@ describe.each(TRANSPORTS)("webhooks over %s", (transport) => {
     await c.webhooks.create({ url: rx.url, events: ["job.enqueued"], secret: SECRET, filter: { queues: [queue] } });
     const ids: string[] = [];
     for (let i = 0; i < 3; i++) ids.push((await c.enqueue("wh.order", [i], { queue })).id);
-    await eventually(() => new Set(rx.got.filter((r) => r.headers["x-ojs-event-type"] === "job.enqueued").map((r) => JSON.parse(r.body).job_id)).size === 3, 5000);
+    await eventually(
+      () => new Set(rx.got.filter((r) => r.headers["x-ojs-event-type"] === "job.enqueued").map((r) => JSON.parse(r.body).job_id)).size === 3,
+      5000,
+    );
     const seen = rx.got.map((r) => JSON.parse(r.body).job_id as string);
     const firstSeen = ids.map((id) => seen.indexOf(id));
     expect([...firstSeen].sort((a, b) => a - b)).toEqual(firstSeen);
@@ -152,7 +165,10 @@ describe.each(TRANSPORTS)("webhooks over %s", (transport) => {
     const dropped = await c.webhooks.listDeliveries({ subscriptionId: sub.id, status: "dropped" });
     expect(dropped.deliveries.length).toBeGreaterThanOrEqual(4);
     // The hung request times out (500 ms): the attempt says so and a retry is scheduled.
-    const timedOut = await eventually(async () => (await c.webhooks.listDeliveries({ subscriptionId: sub.id })).deliveries.find((d) => d.attempts.some((a) => /timed out/.test(a.error ?? ""))), 5000);
+    const timedOut = await eventually(
+      async () => (await c.webhooks.listDeliveries({ subscriptionId: sub.id })).deliveries.find((d) => d.attempts.some((a) => /timed out/.test(a.error ?? ""))),
+      5000,
+    );
     expect(timedOut.attempts[0]!.statusCode).toBeUndefined();
   });
 

@@ -28,7 +28,10 @@ interface Run {
 }
 
 function run(transport: string, queue: string, graceMs: number, hardDeadlineMs: number): Run {
-  const child = fork(fixture, [ctx.url, transport, queue, String(graceMs), String(hardDeadlineMs)], { execArgv: ["--import", "tsx"], stdio: ["ignore", "inherit", "pipe", "ipc"] });
+  const child = fork(fixture, [ctx.url, transport, queue, String(graceMs), String(hardDeadlineMs)], {
+    execArgv: ["--import", "tsx"],
+    stdio: ["ignore", "inherit", "pipe", "ipc"],
+  });
   children.push(child);
   let err = "";
   child.stderr!.on("data", (d: Buffer) => (err += d.toString()));

@@ -277,7 +277,12 @@ describe("stream faults (gRPC)", () => {
     expect(proxy.cut()).toBeGreaterThan(0); // the worker's connection was among those broken
     await eventually(() => runs.size > 180, 15_000, 1);
     expect(proxy.cut()).toBeGreaterThan(0);
-    await eventually(async () => (await client.queueStats(queue)).available === 0 && (await Promise.all(jobs.map((j) => client.getJob(j.id)))).every((j) => j.state === "completed"), 20_000, 50);
+    await eventually(
+      async () =>
+        (await client.queueStats(queue)).available === 0 && (await Promise.all(jobs.map((j) => client.getJob(j.id)))).every((j) => j.state === "completed"),
+      20_000,
+      50,
+    );
     expect(reconnects).toBeGreaterThanOrEqual(1);
     expect(runs.size).toBe(N);
     expect([...runs.values()].every((n) => n === 1)).toBe(true);

@@ -11,7 +11,9 @@ describe.each(TRANSPORTS)("SIGTERM over %s", (transport) => {
   it("during 50 slow jobs loses none: each is completed or failed with shutdown, none left active", async () => {
     const queue = uniqueQueue("sigterm");
     const client = new Client({ url: ctx.url, transport });
-    const jobs = await client.enqueueBatch(Array.from({ length: 50 }, (_, i) => ({ type: "t.slow", args: [i], options: { queue, retry: { maxAttempts: 3, initialInterval: 60_000 } } })));
+    const jobs = await client.enqueueBatch(
+      Array.from({ length: 50 }, (_, i) => ({ type: "t.slow", args: [i], options: { queue, retry: { maxAttempts: 3, initialInterval: 60_000 } } })),
+    );
     const child = fork(fixture, [ctx.url, transport, queue, "1500"], { execArgv: ["--import", "tsx"], stdio: ["ignore", "inherit", "inherit", "ipc"] });
     const exited = new Promise<number | null>((r) => child.on("exit", (code) => r(code)));
     await new Promise<void>((resolve, reject) => {

@@ -54,7 +54,16 @@ describe.each(TRANSPORTS)("Worker over %s", (transport: TransportName) => {
     let seen: Record<string, unknown> = {};
     start([queue], {}, (w) =>
       w.register("t.ctx", (c) => {
-        seen = { jobId: c.jobId, type: c.type, args: c.args, meta: c.meta, attempt: c.attempt, queue: c.queue, parentResults: c.parentResults, aborted: c.signal.aborted };
+        seen = {
+          jobId: c.jobId,
+          type: c.type,
+          args: c.args,
+          meta: c.meta,
+          attempt: c.attempt,
+          queue: c.queue,
+          parentResults: c.parentResults,
+          aborted: c.signal.aborted,
+        };
         return { ok: true, n: 0 };
       }),
     );

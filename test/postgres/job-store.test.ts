@@ -134,7 +134,9 @@ describe("PostgresJobStore (the seam)", () => {
     expect(await b.pressure("bounded")).toEqual({ depth: 3, backpressure: { maxDepth: 3, strategy: "reject", warningThreshold: 0.5 } });
     expect(await b.pressure("free")).toBeUndefined();
     // A batch naming a bounded queue takes the locked path; past the bound nothing of it is stored.
-    await expect(b.enqueueBatch([{ req: { type: "t", args: [], queue: "free" } }, { req: { type: "t", args: [], queue: "bounded" } }])).rejects.toMatchObject({ code: "queue_full" });
+    await expect(b.enqueueBatch([{ req: { type: "t", args: [], queue: "free" } }, { req: { type: "t", args: [], queue: "bounded" } }])).rejects.toMatchObject({
+      code: "queue_full",
+    });
     expect((await a.countByState("free")).available).toBe(1);
     await a.fetch({ queues: ["bounded"], workerId: "w" });
     await b.enqueueBatch([{ req: { type: "t", args: [], queue: "free" } }, { req: { type: "t", args: [], queue: "bounded" } }]);
@@ -152,6 +154,8 @@ describe("PostgresJobStore (the seam)", () => {
     const e = await s.submit({ type: "t", args: [] }).catch((x: unknown) => x);
     expect(e).toMatchObject({ code: "unavailable", retryable: true });
     const port = await freePort();
-    await expect(PostgresJobStore.open(`postgres://nobody@127.0.0.1:${port}/none`, { maintenanceIntervalMs: 100 })).rejects.toThrow(/PostgreSQL store postgres:\/\/nobody@127\.0\.0\.1/);
+    await expect(PostgresJobStore.open(`postgres://nobody@127.0.0.1:${port}/none`, { maintenanceIntervalMs: 100 })).rejects.toThrow(
+      /PostgreSQL store postgres:\/\/nobody@127\.0\.0\.1/,
+    );
   });
 });

@@ -142,7 +142,9 @@ describe("PostgreSQL store: servers killed", () => {
     expect(summary.counts.completed).toBe(TOTAL);
     for (const id of acknowledged) expect((await producer.get(id)).job.state).toBe("completed");
     const twice = [...runs.values()].filter((n) => n > 1).length;
-    console.log(`kill -9 ${kills} times during ${TOTAL} jobs: all ${acknowledged.size} acknowledged enqueues completed; ${twice} jobs ran more than once (at-least-once)`);
+    console.log(
+      `kill -9 ${kills} times during ${TOTAL} jobs: all ${acknowledged.size} acknowledged enqueues completed; ${twice} jobs ran more than once (at-least-once)`,
+    );
     expect(runs.size).toBe(TOTAL);
   }, 120_000);
 });

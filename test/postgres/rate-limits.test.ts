@@ -79,7 +79,7 @@ describe("queue rate limits on PostgreSQL", () => {
     expect(busiestWindow(times, 1000)).toBeLessThanOrEqual(5);
     expect(times.length).toBeGreaterThanOrEqual(10);
     expect(times.length).toBeLessThanOrEqual(15);
-    expect((await a.queueRate("lim"))).toBe(5);
+    expect(await a.queueRate("lim")).toBe(5);
   });
 
   it("stream consumers on two servers share the limit; removing it lets the rest go at once", async () => {

@@ -40,7 +40,12 @@ async function register(server: OjsServer, body: Record<string, unknown>): Promi
 describe("cron and schemas through the API on PostgreSQL", () => {
   it("registered on one server, listed by the other, fired once per tick across both; removal reaches both", async () => {
     const [a, b] = clients as [Client, Client];
-    await register(servers[0]!, { name: "every-second", expression: "* * * * * *", overlap_policy: "allow", job_template: { type: "cron.tick", args: [1], options: { queue: "ticks" } } });
+    await register(servers[0]!, {
+      name: "every-second",
+      expression: "* * * * * *",
+      overlap_policy: "allow",
+      job_template: { type: "cron.tick", args: [1], options: { queue: "ticks" } },
+    });
     await eventually(async () => (await b.listCronJobs()).some((c) => c.name === "every-second"), 3000);
     // Both servers tick; each second gives one job, never two.
     await new Promise((r) => setTimeout(r, 3500));
@@ -64,7 +69,10 @@ describe("cron and schemas through the API on PostgreSQL", () => {
     await expect(b.enqueue("typed.job", [42], { queue: "typed" })).rejects.toMatchObject({ code: "schema_validation" });
     await b.enqueue("typed.job", ["ok"], { queue: "typed" });
     // Registered on A and B before B's listing caught up: the database keeps one, the second is refused.
-    const both = await Promise.allSettled([a.registerSchema({ type: "race.job", version: 1, schema: { type: "array" } }), b.registerSchema({ type: "race.job", version: 1, schema: { type: "array" } })]);
+    const both = await Promise.allSettled([
+      a.registerSchema({ type: "race.job", version: 1, schema: { type: "array" } }),
+      b.registerSchema({ type: "race.job", version: 1, schema: { type: "array" } }),
+    ]);
     expect(both.filter((r) => r.status === "fulfilled")).toHaveLength(1);
     expect(both.find((r) => r.status === "rejected")).toMatchObject({ reason: { code: "duplicate" } });
     await a.deleteSchema("typed.job", 1);
@@ -74,7 +82,12 @@ describe("cron and schemas through the API on PostgreSQL", () => {
 
   it("overlap policy skip: no new run while the previous one is unfinished", async () => {
     const [a] = clients as [Client, Client];
-    await register(servers[1]!, { name: "skipper", expression: "* * * * * *", overlap_policy: "skip", job_template: { type: "cron.skip", args: [], options: { queue: "skips" } } });
+    await register(servers[1]!, {
+      name: "skipper",
+      expression: "* * * * * *",
+      overlap_policy: "skip",
+      job_template: { type: "cron.skip", args: [], options: { queue: "skips" } },
+    });
     await new Promise((r) => setTimeout(r, 3500));
     await a.unregisterCronJob("skipper");
     const got = await a.transport.fetch({ queues: ["skips"], count: 100, workerId: "w" });

@@ -53,13 +53,23 @@ describe.each(TRANSPORTS)("two servers on one PostgreSQL, over %s", (transport) 
       return w;
     });
     const c = await client.workflow(chain("etl", [step("wf.extract", [], { queue }), step("wf.load", [], { queue })]));
-    const b = await client.workflow(batch("fan", Array.from({ length: 6 }, (_, k) => step("wf.part", [k], { queue })), { onComplete: step("wf.report", [], { queue }) }));
+    const b = await client.workflow(
+      batch(
+        "fan",
+        Array.from({ length: 6 }, (_, k) => step("wf.part", [k], { queue })),
+        { onComplete: step("wf.report", [], { queue }) },
+      ),
+    );
     const other = new Client({ url: servers[1]!.url, transport });
     closers.push(other);
-    const done = await eventually(async () => {
-      const [x, y] = await Promise.all([other.getWorkflow(c.id), other.getWorkflow(b.id)]);
-      return x.state === "completed" && y.state === "completed" ? [x, y] : undefined;
-    }, 20_000, 50);
+    const done = await eventually(
+      async () => {
+        const [x, y] = await Promise.all([other.getWorkflow(c.id), other.getWorkflow(b.id)]);
+        return x.state === "completed" && y.state === "completed" ? [x, y] : undefined;
+      },
+      20_000,
+      50,
+    );
     expect(done[1]!.steps.every((s) => s.state === "completed")).toBe(true);
     expect(await client.getWorkflow(b.id)).toEqual(done[1]);
     const report = await client.getJob(done[1]!.steps.find((s) => s.id === "on_complete")!.jobId!);

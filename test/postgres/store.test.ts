@@ -119,7 +119,9 @@ describe("PostgreSQL store", () => {
   it("a failed attempt is retried after the policy's backoff, then discarded into the dead letter", async () => {
     const url = await freshDb();
     const a = await open(url);
-    const { job: j } = await a.submit(job("t", "r", { retry: { maxAttempts: 2, initialInterval: 1500, backoffCoefficient: 1, jitter: false, onExhaustion: "dead_letter" } }));
+    const { job: j } = await a.submit(
+      job("t", "r", { retry: { maxAttempts: 2, initialInterval: 1500, backoffCoefficient: 1, jitter: false, onExhaustion: "dead_letter" } }),
+    );
     await a.fetch({ queues: ["r"], workerId: "w" });
     const failed = await a.nack(j.job.id, { code: "boom", message: "first" }, "w");
     expect(failed.job.state).toBe("retryable");

@@ -118,7 +118,12 @@ describe("workflows on PostgreSQL", () => {
     expect(cv.workflow.steps.map((s) => s.state)).toEqual(["failed", "cancelled"]);
     expect(await a.fetch({ queues: ["f1"], workerId: "w" })).toEqual([]);
 
-    const { workflow: bw } = await create(b, { kind: "batch", name: "b", steps: [job("p", "f2")], callbacks: { onSuccess: job("ok", "f3"), onFailure: job("ko", "f3") } });
+    const { workflow: bw } = await create(b, {
+      kind: "batch",
+      name: "b",
+      steps: [job("p", "f2")],
+      callbacks: { onSuccess: job("ok", "f3"), onFailure: job("ko", "f3") },
+    });
     await a.nack((await take(b, "f2")).job.id, { code: "bad", message: "input" });
     const ko = await take(a, "f3");
     expect(ko.job.type).toBe("ko");
@@ -130,7 +135,12 @@ describe("workflows on PostgreSQL", () => {
 
   it("cancel cancels waiting and queued steps, lets a running one finish without starting what follows", async () => {
     const [a, b] = await twoServers();
-    const { workflow: wf } = await create(a, { kind: "batch", name: "b", steps: [step("r", "c1"), step("q", "c2")], callbacks: { onComplete: step("cb", "c3") } });
+    const { workflow: wf } = await create(a, {
+      kind: "batch",
+      name: "b",
+      steps: [step("r", "c1"), step("q", "c2")],
+      callbacks: { onComplete: step("cb", "c3") },
+    });
     const running = await take(b, "c1");
     const cancelled = await b.workflows.cancel(wf.id);
     expect(cancelled.workflow.state).toBe("cancelled");
@@ -149,7 +159,9 @@ describe("workflows on PostgreSQL", () => {
     await expect(a.workflows.create("bad", "dag", [{ id: "a", type: "t", args: [], dependsOn: ["zz"], request: {} }])).rejects.toBeInstanceOf(ValidationError);
     // The root's job id is taken: the database refuses the insert, the whole creation rolls back.
     await a.submit({ type: "t", args: [], queue: "r", id: "019a0000-0000-7000-8000-0000000000bb" });
-    await expect(a.workflows.create("dup", "dag", [{ id: "a", type: "t", args: [], dependsOn: [], request: { id: "019a0000-0000-7000-8000-0000000000bb", queue: "r" } }])).rejects.toThrow(/already exists/);
+    await expect(
+      a.workflows.create("dup", "dag", [{ id: "a", type: "t", args: [], dependsOn: [], request: { id: "019a0000-0000-7000-8000-0000000000bb", queue: "r" } }]),
+    ).rejects.toThrow(/already exists/);
     expect((await a.workflows.list({ offset: 0, limit: 10 })).total).toBe(0);
     expect((await a.sql`SELECT count(*)::int AS n FROM ojs_jobs`)[0]!.n).toBe(1);
   });

@@ -92,7 +92,11 @@ describe("source layout", () => {
   });
 
   it("has no type-only import cycle besides the known ones", () => {
-    expect(findCycles(graph).map((c) => c.join(" -> ")).filter((c) => !KNOWN_TYPE_CYCLES.has(c))).toEqual([]);
+    expect(
+      findCycles(graph)
+        .map((c) => c.join(" -> "))
+        .filter((c) => !KNOWN_TYPE_CYCLES.has(c)),
+    ).toEqual([]);
   });
 
   it("worker/ does not import client/ (both sit on transport/)", () => {

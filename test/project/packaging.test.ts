@@ -45,7 +45,10 @@ describe("packaging", () => {
 
   it("CI runs the suite on a second Node line first, then `npm test` once on the system Node, last", () => {
     const ci = readFileSync(join(root, ".ci", "run"), "utf8");
-    const commands = ci.split("\n").map((l) => l.trim()).filter((l) => l && !l.startsWith("#"));
+    const commands = ci
+      .split("\n")
+      .map((l) => l.trim())
+      .filter((l) => l && !l.startsWith("#"));
     expect(commands.filter((l) => l === "npm test")).toHaveLength(1);
     expect(commands.at(-1)).toBe("npm test");
     expect(ci).toMatch(/npm install .*"node@\$other_major"/);
@@ -61,7 +64,10 @@ describe("packaging", () => {
     expect(benchOutDir(["--save"], r)).toBe(r);
     expect(benchOutDir(["--quick", "--only=grpc"], r)).toBe(`${r}partial/`);
     expect(benchOutDir(["--profile"], r)).toBe(`${r}profiles/`);
-    const ignored = execFileSync("git", ["check-ignore", "bench/results/local/latest.json", "bench/results/local/chart.svg", "docs/api/index.html"], { cwd: root, encoding: "utf8" });
+    const ignored = execFileSync("git", ["check-ignore", "bench/results/local/latest.json", "bench/results/local/chart.svg", "docs/api/index.html"], {
+      cwd: root,
+      encoding: "utf8",
+    });
     expect(ignored.trim().split("\n")).toHaveLength(3);
   });
 });

@@ -216,13 +216,19 @@ describe("over HTTP", () => {
     expect((await send("DELETE", "/ojs/v1/admin/queues/hq/jobs")).status).toBe(400);
     expect((await send("DELETE", "/ojs/v1/admin/dead-letter", { confirm: false })).status).toBe(400);
     expect((await send("GET", `/ojs/v1/admin/jobs/${job.id}`)).json.state).toBe("available");
-    expect((await send("POST", "/ojs/v1/admin/jobs/bulk/cancel", { filter: { queue: "hq" }, confirm: true })).json).toMatchObject({ action: "cancel", matched: 1, succeeded: 1 });
+    expect((await send("POST", "/ojs/v1/admin/jobs/bulk/cancel", { filter: { queue: "hq" }, confirm: true })).json).toMatchObject({
+      action: "cancel",
+      matched: 1,
+      succeeded: 1,
+    });
   });
 
   it("a purge reads its body from the DELETE, or its parameters from the query", async () => {
     await send("POST", "/ojs/v1/jobs", { type: "h.x", args: [], options: { queue: "pq" } });
     await send("POST", "/ojs/v1/jobs", { type: "h.x", args: [], options: { queue: "pq" } });
-    expect((await send("DELETE", "/ojs/v1/admin/queues/pq/jobs", { states: ["available"], confirm: true, older_than: "2000-01-01T00:00:00Z" })).json.purged_count).toBe(0);
+    expect(
+      (await send("DELETE", "/ojs/v1/admin/queues/pq/jobs", { states: ["available"], confirm: true, older_than: "2000-01-01T00:00:00Z" })).json.purged_count,
+    ).toBe(0);
     expect((await send("DELETE", "/ojs/v1/admin/queues/pq/jobs?states=available&confirm=true")).json).toEqual({ purged_count: 2, states: ["available"] });
   });
 

@@ -11,7 +11,11 @@ describe("the admin workflow list", () => {
     const ids: string[] = [];
     for (let i = 0; i < 3; i++) ids.push((await client.workflow(chain(`wf-${i}`, [step("a.b", [i]), step("a.c", [])]))).id);
     await client.cancelWorkflow(ids[1]!);
-    const get = async (q: string) => (await (await fetch(`${ctx.url}/ojs/v1/admin/workflows${q}`)).json()) as { items: { id: string; state: string; steps: unknown[] }[]; pagination: { total: number } };
+    const get = async (q: string) =>
+      (await (await fetch(`${ctx.url}/ojs/v1/admin/workflows${q}`)).json()) as {
+        items: { id: string; state: string; steps: unknown[] }[];
+        pagination: { total: number };
+      };
     const all = await get("");
     expect(all.items.map((w) => w.id)).toEqual([...ids].reverse());
     expect(all.pagination.total).toBe(3);

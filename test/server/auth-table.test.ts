@@ -58,7 +58,9 @@ describe("the access table", () => {
   });
 
   it("keeps health and the dashboard's static files open and everything that changes state behind a role", () => {
-    const open = Object.entries({ ...HTTP_RULES, ...RPC_RULES }).filter(([, p]) => p === "public").map(([k]) => k);
+    const open = Object.entries({ ...HTTP_RULES, ...RPC_RULES })
+      .filter(([, p]) => p === "public")
+      .map(([k]) => k);
     expect(open.sort()).toEqual(["/ojs.v1.OJSService/Health", "GET /health", "GET /ojs/v1/health", "GET /ready", "GET /ui", "GET /ui/:file"]);
   });
 });
@@ -162,7 +164,12 @@ describe("a refused request is not read", () => {
     const s = h2Session(ctx.url);
     try {
       const closed = await new Promise<{ status: unknown; rstCode: number | undefined }>((resolve) => {
-        const st = s.request({ ":method": "POST", ":path": "/ojsconnect.v1.FastPathService/EnqueueStream", "content-type": "application/grpc", te: "trailers" });
+        const st = s.request({
+          ":method": "POST",
+          ":path": "/ojsconnect.v1.FastPathService/EnqueueStream",
+          "content-type": "application/grpc",
+          te: "trailers",
+        });
         let status: unknown;
         st.on("response", (h) => (status = h["grpc-status"]));
         st.on("data", () => {});

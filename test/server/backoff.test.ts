@@ -5,7 +5,14 @@ const policy = (p: Parameters<typeof mergeRetry>[0]) => mergeRetry({ jitter: fal
 
 describe("backoff (RET §3, §5)", () => {
   it("defaults follow the spec: 3 attempts, PT1S, x2, PT5M cap, jitter, discard", () => {
-    expect(mergeRetry(undefined)).toMatchObject({ maxAttempts: 3, initialInterval: 1000, backoffCoefficient: 2, maxInterval: 300_000, jitter: true, onExhaustion: "discard" });
+    expect(mergeRetry(undefined)).toMatchObject({
+      maxAttempts: 3,
+      initialInterval: 1000,
+      backoffCoefficient: 2,
+      maxInterval: 300_000,
+      jitter: true,
+      onExhaustion: "discard",
+    });
   });
 
   it("exponential: initial * coefficient^(n-1)", () => {

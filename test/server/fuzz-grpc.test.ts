@@ -47,7 +47,8 @@ describe("gRPC fuzzing", () => {
           const t0 = Date.now();
           const r = await grpcSend(session, m, body, 100);
           if (Date.now() - t0 > 2000) slow.push(`${m.path} ${Date.now() - t0} ms ${r.status} ${r.message}`);
-          if (r.status !== undefined && SERVER_FAULT_CODES.has(r.status)) failures.push(`${m.path} <- ${body.subarray(0, 48).toString("hex")} -> ${r.status} ${r.message}`);
+          if (r.status !== undefined && SERVER_FAULT_CODES.has(r.status))
+            failures.push(`${m.path} <- ${body.subarray(0, 48).toString("hex")} -> ${r.status} ${r.message}`);
         },
       ),
       { numRuns: 500, seed: Number(process.env.FUZZ_SEED ?? 20) },

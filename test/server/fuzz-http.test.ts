@@ -37,8 +37,15 @@ describe("HTTP fuzzing", () => {
       fc.asyncProperty(
         fc.constantFrom(...routes).chain((r) => fc.record({ route: fc.constant(r), path: pathFor(r.pattern), body: httpBody })),
         async ({ route, path, body }) => {
-          const r = await httpSend(server.url, route.method, path, route.method === "GET" || route.method === "DELETE" ? undefined : body.body, body.contentType);
-          if (r.status >= 500 && !(r.status === 503 && path.startsWith("/ready"))) failures.push(`${route.method} ${path} -> ${r.status} ${r.text.slice(0, 200)}`);
+          const r = await httpSend(
+            server.url,
+            route.method,
+            path,
+            route.method === "GET" || route.method === "DELETE" ? undefined : body.body,
+            body.contentType,
+          );
+          if (r.status >= 500 && !(r.status === 503 && path.startsWith("/ready")))
+            failures.push(`${route.method} ${path} -> ${r.status} ${r.text.slice(0, 200)}`);
           expect(r.status).toBeGreaterThanOrEqual(200);
         },
       ),

@@ -56,7 +56,10 @@ describe("malformed requests", () => {
   it("a message that is not valid protobuf is INVALID_ARGUMENT, and the server keeps serving", async () => {
     const r = await rawCall("Enqueue", Buffer.from([0x0a, 0xff, 0xff, 0xff, 0xff, 0x0f, 0x01]));
     expect(r.status).toBe("3");
-    const ok = await rawCall("GetJob", Buffer.from(toBinary(GetJobRequestSchema, create(GetJobRequestSchema, { jobId: "019539a4-0000-7000-8000-000000000000" }))));
+    const ok = await rawCall(
+      "GetJob",
+      Buffer.from(toBinary(GetJobRequestSchema, create(GetJobRequestSchema, { jobId: "019539a4-0000-7000-8000-000000000000" }))),
+    );
     expect(ok.status).toBe("5");
   });
 
@@ -76,7 +79,9 @@ describe("malformed requests", () => {
 
 describe("semantics over gRPC", () => {
   it("heartbeat of a job the worker does not hold is refused, so the worker learns it lost the job", async () => {
-    await expect(t.heartbeat({ workerId: "w", state: "running", activeJobIds: ["019539a4-0000-7000-8000-000000000001"] })).resolves.toMatchObject({ lost: ["019539a4-0000-7000-8000-000000000001"] });
+    await expect(t.heartbeat({ workerId: "w", state: "running", activeJobIds: ["019539a4-0000-7000-8000-000000000001"] })).resolves.toMatchObject({
+      lost: ["019539a4-0000-7000-8000-000000000001"],
+    });
     const job = await t.enqueue({ type: "hb.t", args: [], queue: "hb" });
     const [got] = await t.fetch({ queues: ["hb"], count: 1, workerId: "w1" });
     expect(got!.id).toBe(job.id);

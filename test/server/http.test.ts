@@ -125,7 +125,10 @@ describe("request ids and headers", () => {
 });
 
 describe("events", () => {
-  function openSse(path: string, headers: Record<string, string> = {}): Promise<{ chunks: string[]; close: () => void; status: number; type: string | undefined }> {
+  function openSse(
+    path: string,
+    headers: Record<string, string> = {},
+  ): Promise<{ chunks: string[]; close: () => void; status: number; type: string | undefined }> {
     return new Promise((resolve, reject) => {
       const u = new URL(server.url);
       const r = request({ hostname: u.hostname, port: u.port, path, headers: { accept: "text/event-stream", ...headers } }, (res) => {
@@ -204,7 +207,10 @@ describe("extension routes", () => {
 
   it("an operator can quiet, terminate and resume a worker; the heartbeat carries it in state and directive", async () => {
     expect((await json("POST", "/ojs/v1/admin/workers/op-w/quiet", {})).status).toBe(200);
-    expect((await json("POST", "/ojs/v1/workers/heartbeat", { worker_id: "op-w", active_jobs: [] })).json).toMatchObject({ state: "quiet", directive: "quiet" });
+    expect((await json("POST", "/ojs/v1/workers/heartbeat", { worker_id: "op-w", active_jobs: [] })).json).toMatchObject({
+      state: "quiet",
+      directive: "quiet",
+    });
     await json("POST", "/ojs/v1/admin/workers/op-w/resume", {});
     expect((await json("POST", "/ojs/v1/workers/heartbeat", { worker_id: "op-w" })).json.state).toBe("running");
     expect((await send("GET", "/ojs/v1/admin/workers")).json.items.map((w: { id: string }) => w.id)).toContain("op-w");

@@ -28,7 +28,12 @@ const codecMeta = { ojs_encoded: true, "ojs.codec.encodings": ["gzip/plain", "bi
 
 describe("POST /ojs/v1/jobs/{id}/ack", () => {
   it("completes an active job with its result, and the codec meta and args come back unchanged", async () => {
-    const enq = await call("POST", "/ojs/v1/jobs", { type: "t.enc", args: [{ ojs_encoded: true, encoding: "binary/encrypted", data: "AQID" }], meta: codecMeta, options: { queue: "ack-route" } });
+    const enq = await call("POST", "/ojs/v1/jobs", {
+      type: "t.enc",
+      args: [{ ojs_encoded: true, encoding: "binary/encrypted", data: "AQID" }],
+      meta: codecMeta,
+      options: { queue: "ack-route" },
+    });
     expect(enq.status).toBe(201);
     const id = enq.json.job.id as string;
     const fetched = await call("POST", "/ojs/v1/workers/fetch", { queues: ["ack-route"], worker_id: "w1" });

@@ -98,7 +98,14 @@ async function build(core: ServerCore): Promise<void> {
     } else {
       const priority = i % 3;
       const rec = s.enqueue(
-        { type: "r.work", args: [i, { s: "x".repeat(i % 50) }], queue: `work-${i % 4}`, priority, meta, ...(kind === 2 ? { retry: { maxAttempts: 5, initialInterval: 2000 } } : {}) },
+        {
+          type: "r.work",
+          args: [i, { s: "x".repeat(i % 50) }],
+          queue: `work-${i % 4}`,
+          priority,
+          meta,
+          ...(kind === 2 ? { retry: { maxAttempts: 5, initialInterval: 2000 } } : {}),
+        },
         kind === 3 ? { extra_field: i } : undefined,
       );
       available.push(rec.id);
@@ -231,7 +238,10 @@ describe("journal restart", () => {
     const path = join(dir, "records.log");
     let seed = 7;
     const rnd = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
-    const recs: JournalRecord[] = Array.from({ length: 300 }, (_, i) => ({ k: "job-", id: `${i}-${"z".repeat(Math.floor(rnd() * (i % 50 === 0 ? 5000 : 300)))}` }));
+    const recs: JournalRecord[] = Array.from({ length: 300 }, (_, i) => ({
+      k: "job-",
+      id: `${i}-${"z".repeat(Math.floor(rnd() * (i % 50 === 0 ? 5000 : 300)))}`,
+    }));
     writeFileSync(path, Buffer.concat(recs.map(frame)));
     const whole = readFileSync(path);
     const variants: Array<[string, () => void]> = [

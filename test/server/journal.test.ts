@@ -40,9 +40,19 @@ async function durable(core: ServerCore): Promise<void> {
 function dump(core: ServerCore) {
   const s = core.store;
   const jobs = [...s.jobRecords()]
-    .map((r) => ({ job: JSON.parse(JSON.stringify(r.job)), worker: r.workerId, lease: r.leaseDeadline, dead: r.deadLetter, progress: r.progress?.value, step: r.workflowStep }))
+    .map((r) => ({
+      job: JSON.parse(JSON.stringify(r.job)),
+      worker: r.workerId,
+      lease: r.leaseDeadline,
+      dead: r.deadLetter,
+      progress: r.progress?.value,
+      step: r.workflowStep,
+    }))
     .sort((a, b) => (a.job.id < b.job.id ? -1 : 1));
-  const queues = s.queueNames().sort().map((n) => ({ n, ...s.queueConfig(n), counts: s.queueSummary(n).counts, dead: s.queueSummary(n).dead }));
+  const queues = s
+    .queueNames()
+    .sort()
+    .map((n) => ({ n, ...s.queueConfig(n), counts: s.queueSummary(n).counts, dead: s.queueSummary(n).dead }));
   const crons = core.cron.list().map(({ schedule: _s, ...c }) => JSON.parse(JSON.stringify(c)));
   const schemas = JSON.parse(JSON.stringify(core.schemas.list()));
   const workflows = [...s.workflows.records()].map((w) => JSON.parse(JSON.stringify(s.workflows.get(w.id))));
@@ -62,10 +72,14 @@ describe("journal store", () => {
     const s = core.store;
     const q = "rt";
     const now = Date.now();
-    const avail = s.enqueue({ type: "t.avail", args: [1, { deep: ["x", null, true] }], queue: q, priority: 5, tags: ["a"], meta: { m: 1 } }, { extra_field: "kept" });
+    const avail = s.enqueue(
+      { type: "t.avail", args: [1, { deep: ["x", null, true] }], queue: q, priority: 5, tags: ["a"], meta: { m: 1 } },
+      { extra_field: "kept" },
+    );
     s.enqueue({ type: "t.sched", args: [], queue: q, scheduledAt: new Date(now + 3_600_000), expiresAt: new Date(now + 7_200_000) });
     s.enqueue({ type: "t.unique", args: [{ k: 1 }], queue: "uq", unique: { keys: ["type", "args"], onConflict: "reject" } });
-    for (const t of ["t.active", "t.done", "t.retry", "t.dead", "t.cancel"]) s.enqueue({ type: t, args: [], queue: "work", retry: t === "t.dead" ? { maxAttempts: 1, onExhaustion: "dead_letter" } : { maxAttempts: 3 } });
+    for (const t of ["t.active", "t.done", "t.retry", "t.dead", "t.cancel"])
+      s.enqueue({ type: t, args: [], queue: "work", retry: t === "t.dead" ? { maxAttempts: 1, onExhaustion: "dead_letter" } : { maxAttempts: 3 } });
     const took = s.fetch({ queues: ["work"], count: 4, workerId: "w-1", visibilityTimeoutMs: 60_000 });
     const byType = (t: string) => took.find((r) => r.job.type === t)!;
     s.reportProgress(byType("t.active").id, { progress: 0.5, message: "half" });
@@ -76,17 +90,41 @@ describe("journal store", () => {
     s.cancel(cancelled.id);
     s.pauseQueue("paused-q");
     s.configureQueue("limited", { rateLimitPerSecond: 50, backpressure: { maxDepth: 10, strategy: "reject" } });
-    core.cron.register({ name: "nightly", expression: "0 3 * * *", timezone: "Europe/Paris", template: { type: "t.cron", args: [7], queue: "c", scheduledAt: new Date(now + 1000) }, description: "d" });
+    core.cron.register({
+      name: "nightly",
+      expression: "0 3 * * *",
+      timezone: "Europe/Paris",
+      template: { type: "t.cron", args: [7], queue: "c", scheduledAt: new Date(now + 1000) },
+      description: "d",
+    });
     core.cron.register({ name: "off", expression: "*/5 * * * *", template: { type: "t.cron2", args: [], queue: "c" }, enabled: false });
     core.schemas.register("t.avail", 1, { type: "array" }, new Date(now));
     core.schemas.register("t.avail", "2.0", { type: "array", items: {} }, new Date(now));
-    const flat = flattenWorkflow({ kind: "chain", name: "wf", steps: [{ type: "w.a", args: [], options: { queue: "wfq" } }, { type: "w.b", args: [], options: { queue: "wfq" } }] });
+    const flat = flattenWorkflow({
+      kind: "chain",
+      name: "wf",
+      steps: [
+        { type: "w.a", args: [], options: { queue: "wfq" } },
+        { type: "w.b", args: [], options: { queue: "wfq" } },
+      ],
+    });
     s.workflows.create(flat.name, flat.kind, flat.steps);
     const [step1] = s.fetch({ queues: ["wfq"], workerId: "w-2" });
     s.ack(step1!.id, { step: 1 }, "w-2");
     await durable(core);
     const before = dump(core);
-    expect(before.jobs.map((j) => j.job.state).sort()).toEqual(["active", "available", "available", "available", "cancelled", "completed", "completed", "discarded", "retryable", "scheduled"]);
+    expect(before.jobs.map((j) => j.job.state).sort()).toEqual([
+      "active",
+      "available",
+      "available",
+      "available",
+      "cancelled",
+      "completed",
+      "completed",
+      "discarded",
+      "retryable",
+      "scheduled",
+    ]);
     await journal.close();
     core.close();
 
@@ -94,7 +132,9 @@ describe("journal store", () => {
     expect(dump(again.core)).toEqual(before);
     expect(again.journal.stats.replayed.jobs).toBe(before.jobs.length);
     // The restored state keeps working: unique keys hold, the ready queue serves in priority order, the lease holder can ack.
-    expect(() => again.core.store.enqueue({ type: "t.unique", args: [{ k: 1 }], queue: "uq", unique: { keys: ["type", "args"], onConflict: "reject" } })).toThrow(/unique/);
+    expect(() =>
+      again.core.store.enqueue({ type: "t.unique", args: [{ k: 1 }], queue: "uq", unique: { keys: ["type", "args"], onConflict: "reject" } }),
+    ).toThrow(/unique/);
     expect(again.core.store.fetch({ queues: [q] })[0]!.id).toBe(avail.id);
     again.core.store.ack(byType("t.active").id, null, "w-1");
     expect(again.core.store.peek(avail.id)!.extra).toEqual({ extra_field: "kept" });
@@ -189,12 +229,20 @@ describe("journal store", () => {
     const { core, journal } = await open(dir);
     const first = core.store.enqueue({ type: "t.c", args: ["first"], queue: "c" });
     await durable(core);
-    const sizeAfterFirst = statSync(join(dir, readdirSync(dir).find((f) => f.endsWith(".log"))!)).size;
+    const sizeAfterFirst = statSync(
+      join(
+        dir,
+        readdirSync(dir).find((f) => f.endsWith(".log"))!,
+      ),
+    ).size;
     const second = core.store.enqueue({ type: "t.c", args: ["second"], queue: "c" });
     await durable(core);
     await journal.close();
     core.close();
-    const path = join(dir, readdirSync(dir).find((f) => f.endsWith(".log"))!);
+    const path = join(
+      dir,
+      readdirSync(dir).find((f) => f.endsWith(".log"))!,
+    );
     const buf = readFileSync(path);
     buf[buf.length - 5] = buf[buf.length - 5]! ^ 0xff; // one flipped byte inside the last record's payload
     writeFileSync(path, buf);
@@ -245,7 +293,8 @@ describe("journal store", () => {
         faults++;
         throw Object.assign(new Error("ENOSPC: no space left on device, write"), { code: "ENOSPC" });
       };
-      const post = (body: object) => fetch(`${server.url}/ojs/v1/jobs`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+      const post = (body: object) =>
+        fetch(`${server.url}/ojs/v1/jobs`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
       const r = await post({ type: "t.full", args: [] });
       expect(faults).toBeGreaterThan(0);
       expect(r.status).toBe(503);
@@ -263,28 +312,36 @@ describe("journal store", () => {
     }
   });
 
-  it.each(["grpc", "http"] as const)("a full disk over %s through the SDK: enqueue, batch and ack fail as unavailable, none is acknowledged", async (transport) => {
-    const dir = tempDir();
-    const server = await startServer({ dataDir: dir });
-    const client = new Client({ url: server.url, transport });
-    try {
-      const held = await client.enqueue("t.disk", [], { queue: "disk" });
-      const [claimed] = await client.transport.fetch({ queues: ["disk"], count: 1, workerId: "w" });
-      expect(claimed!.id).toBe(held.id);
-      let faults = 0;
-      serverCore(server).journal!.faults.beforeWrite = () => {
-        faults++;
-        throw Object.assign(new Error("ENOSPC: no space left on device, write"), { code: "ENOSPC" });
-      };
-      await expect(client.enqueue("t.disk", [], { queue: "disk" })).rejects.toMatchObject({ code: "unavailable" });
-      await expect(client.enqueueBatch([{ type: "t.disk", args: [] }, { type: "t.disk", args: [1] }])).rejects.toMatchObject({ code: "unavailable" });
-      await expect(client.transport.ack({ jobId: held.id, workerId: "w" })).rejects.toMatchObject({ code: "unavailable" });
-      expect(faults).toBeGreaterThanOrEqual(3);
-    } finally {
-      await client.close();
-      await server.close();
-    }
-  });
+  it.each(["grpc", "http"] as const)(
+    "a full disk over %s through the SDK: enqueue, batch and ack fail as unavailable, none is acknowledged",
+    async (transport) => {
+      const dir = tempDir();
+      const server = await startServer({ dataDir: dir });
+      const client = new Client({ url: server.url, transport });
+      try {
+        const held = await client.enqueue("t.disk", [], { queue: "disk" });
+        const [claimed] = await client.transport.fetch({ queues: ["disk"], count: 1, workerId: "w" });
+        expect(claimed!.id).toBe(held.id);
+        let faults = 0;
+        serverCore(server).journal!.faults.beforeWrite = () => {
+          faults++;
+          throw Object.assign(new Error("ENOSPC: no space left on device, write"), { code: "ENOSPC" });
+        };
+        await expect(client.enqueue("t.disk", [], { queue: "disk" })).rejects.toMatchObject({ code: "unavailable" });
+        await expect(
+          client.enqueueBatch([
+            { type: "t.disk", args: [] },
+            { type: "t.disk", args: [1] },
+          ]),
+        ).rejects.toMatchObject({ code: "unavailable" });
+        await expect(client.transport.ack({ jobId: held.id, workerId: "w" })).rejects.toMatchObject({ code: "unavailable" });
+        expect(faults).toBeGreaterThanOrEqual(3);
+      } finally {
+        await client.close();
+        await server.close();
+      }
+    },
+  );
 
   it("one server per data directory: a second is refused while the first runs, and may start once it stopped", async () => {
     const dir = tempDir();

@@ -116,7 +116,15 @@ describe("the defects of issue 10, with the default limits", () => {
 describe.each(TRANSPORTS)("every limit over %s, decided by the server", (transport) => {
   let server: OjsServer;
   let c: Client;
-  const limits = { maxDepth: 8, maxArgsBytes: 2000, maxMetaBytes: 300, maxBatchJobs: 5, maxResultBytes: 500, maxMessageBytes: 64 * 1024, maxQueuedBytes: 30_000 };
+  const limits = {
+    maxDepth: 8,
+    maxArgsBytes: 2000,
+    maxMetaBytes: 300,
+    maxBatchJobs: 5,
+    maxResultBytes: 500,
+    maxMessageBytes: 64 * 1024,
+    maxQueuedBytes: 30_000,
+  };
   beforeAll(async () => {
     server = await startServer({ port: 0, limits });
     // The client lets everything through: the server must refuse on its own.
@@ -178,7 +186,16 @@ describe.each(TRANSPORTS)("every limit over %s, decided by the server", (transpo
 
   it("workflows and cron templates meet the same limits", async () => {
     const before = countJobs(server);
-    let e = await refusal(c.workflow({ kind: "group", name: "g", steps: [{ type: "a.b", args: [] }, { type: "a.b", args: nested(9) }] }));
+    let e = await refusal(
+      c.workflow({
+        kind: "group",
+        name: "g",
+        steps: [
+          { type: "a.b", args: [] },
+          { type: "a.b", args: nested(9) },
+        ],
+      }),
+    );
     expect([e.code, e.retryable]).toEqual(["validation_error", false]);
     expect(e.message).toContain("maxDepth=8");
     e = await refusal(c.workflow({ kind: "chain", name: "c", steps: Array.from({ length: 6 }, () => ({ type: "a.b", args: [] })) }));
@@ -224,14 +241,31 @@ describe.each(TRANSPORTS)("every limit over %s, decided by the server", (transpo
 describe("the client checks the limits before sending", () => {
   it.each(TRANSPORTS)("over %s: nothing reaches the server, the error names the limit", async (transport) => {
     // No server at all: a check that sent anything would fail with a connection error instead.
-    const c = new Client({ url: "http://127.0.0.1:9", transport, limits: { maxDepth: 4, maxArgsBytes: 100, maxMetaBytes: 50, maxBatchJobs: 2, maxMessageBytes: 150 } });
+    const c = new Client({
+      url: "http://127.0.0.1:9",
+      transport,
+      limits: { maxDepth: 4, maxArgsBytes: 100, maxMetaBytes: 50, maxBatchJobs: 2, maxMessageBytes: 150 },
+    });
     try {
       const cases: Array<[Promise<unknown>, string]> = [
         [c.enqueue("a.b", nested(5)), "maxDepth=4"],
         [c.enqueue("a.b", ["x".repeat(200)]), "maxArgsBytes=100"],
         [c.enqueue("a.b", [], { meta: { m: "y".repeat(60) } }), "maxMetaBytes=50"],
-        [c.enqueueBatch([{ type: "a.b", args: [] }, { type: "a.b", args: [] }, { type: "a.b", args: [] }]), "maxBatchJobs=2"],
-        [c.enqueueBatch([{ type: "a.b", args: ["z".repeat(90)] }, { type: "a.b", args: ["z".repeat(90)] }]), "maxMessageBytes=150"],
+        [
+          c.enqueueBatch([
+            { type: "a.b", args: [] },
+            { type: "a.b", args: [] },
+            { type: "a.b", args: [] },
+          ]),
+          "maxBatchJobs=2",
+        ],
+        [
+          c.enqueueBatch([
+            { type: "a.b", args: ["z".repeat(90)] },
+            { type: "a.b", args: ["z".repeat(90)] },
+          ]),
+          "maxMessageBytes=150",
+        ],
       ];
       for (const [p, name] of cases) {
         const e = await p.catch((x: unknown) => x);
@@ -270,7 +304,10 @@ describe("one message limit on both bindings (default 4 MiB)", () => {
   for (const mib of [5, 20]) {
     it(`${mib} MiB over HTTP: 413 payload_too_large naming maxMessageBytes`, async () => {
       const body = JSON.stringify({ type: "big.job", args: ["b".repeat(mib * 1024 * 1024)] });
-      const r = await httpCall(server.url, "POST", "/ojs/v1/jobs", body, { "content-type": "application/json" }).catch((e: Error) => ({ status: 0, text: e.message }));
+      const r = await httpCall(server.url, "POST", "/ojs/v1/jobs", body, { "content-type": "application/json" }).catch((e: Error) => ({
+        status: 0,
+        text: e.message,
+      }));
       // The server may close the connection after the 413 while the client is still sending.
       if (r.status !== 0) {
         expect(r.status).toBe(413);

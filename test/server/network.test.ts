@@ -38,7 +38,8 @@ describe("the bind rule", () => {
     expect(() => checkExposure("10.0.0.5", true, false)).not.toThrow();
     expect(() => checkExposure("10.0.0.5", false, true)).not.toThrow();
     expect(() => checkExposure("10.0.0.5", false, false)).toThrow(/refusing/);
-    for (const h of ["127.0.0.1", "127.0.0.2", "::1", "[::1]", "localhost", "LOCALHOST", "api.localhost", "::ffff:127.0.0.1"]) expect(isLoopbackHost(h), h).toBe(true);
+    for (const h of ["127.0.0.1", "127.0.0.2", "::1", "[::1]", "localhost", "LOCALHOST", "api.localhost", "::ffff:127.0.0.1"])
+      expect(isLoopbackHost(h), h).toBe(true);
     for (const h of ["0.0.0.0", "::", "10.0.0.1", "localhost.evil.com", "127.0.0.1.nip.io"]) expect(isLoopbackHost(h), h).toBe(false);
   });
 });
@@ -60,7 +61,8 @@ describe("Host checks on loopback (DNS rebinding)", () => {
 
   it("accepts loopback names and the names it is told about", async () => {
     const port = new URL(ctx.url).port;
-    for (const host of [`127.0.0.1:${port}`, `localhost:${port}`, "localhost"]) expect((await httpCall(ctx.url, "GET", "/ojs/v1/queues", { headers: { host } })).status, host).toBe(200);
+    for (const host of [`127.0.0.1:${port}`, `localhost:${port}`, "localhost"])
+      expect((await httpCall(ctx.url, "GET", "/ojs/v1/queues", { headers: { host } })).status, host).toBe(200);
     expect((await httpCall(ctx.url, "GET", "/ojs/v1/queues", { headers: { host: "ojs.internal" } })).status).toBe(403);
     expect((await httpCall(browserFacing.url, "GET", "/ojs/v1/queues", { headers: { host: "ojs.internal:8080" } })).status).toBe(200);
   });
@@ -143,7 +145,16 @@ describe("auth configuration", () => {
     ["an unknown role", { keys: [{ token: "abc", role: "root" }] }, /keys\[0\]: unknown role "root"/],
     ["a key without a role", { keys: [{ token: "abc" }] }, /keys\[0\]: needs role or roles/],
     ["a key without a secret", { keys: [{ role: "admin" }] }, /keys\[0\]: needs token .* or sha256/],
-    ["a key twice", { keys: [{ token: "abc", role: "admin" }, { token: "abc", role: "worker" }] }, /appears twice/],
+    [
+      "a key twice",
+      {
+        keys: [
+          { token: "abc", role: "admin" },
+          { token: "abc", role: "worker" },
+        ],
+      },
+      /appears twice/,
+    ],
     ["no keys at all", { keys: [] }, /would admit no one/],
   ])("refuses an auth file with %s, naming the file", (name, doc, message) => {
     const p = file(`${name.replace(/\W/g, "_")}.json`, doc);
@@ -182,7 +193,12 @@ describe("serve flags", () => {
       auth: { token: "T0KEN" },
       tls: { certFile: "c.pem", keyFile: "k.pem", caFile: "ca.pem" },
     });
-    expect(serveOptions(["--auth-file", "a.json", "--public-metrics", "--insecure", "--allowed-host", "a", "--allowed-host", "b", "--allowed-origin", "https://x"], {})).toMatchObject({
+    expect(
+      serveOptions(
+        ["--auth-file", "a.json", "--public-metrics", "--insecure", "--allowed-host", "a", "--allowed-host", "b", "--allowed-origin", "https://x"],
+        {},
+      ),
+    ).toMatchObject({
       auth: { file: "a.json", publicMetrics: true },
       allowInsecure: true,
       allowedHosts: ["a", "b"],
@@ -208,7 +224,18 @@ describe("serve flags", () => {
     } finally {
       console.log = log;
     }
-    for (const flag of ["--auth-token", "OJS_SERVER_TOKEN", "--auth-file", "--tls-cert", "--tls-key", "--tls-ca", "--insecure", "--allowed-host", "--allowed-origin", "--public-metrics"])
+    for (const flag of [
+      "--auth-token",
+      "OJS_SERVER_TOKEN",
+      "--auth-file",
+      "--tls-cert",
+      "--tls-key",
+      "--tls-ca",
+      "--insecure",
+      "--allowed-host",
+      "--allowed-origin",
+      "--public-metrics",
+    ])
       expect(lines.join("\n")).toContain(flag);
   });
 });

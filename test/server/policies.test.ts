@@ -7,7 +7,15 @@ import { describe, expect, it } from "vitest";
 import { mergeRetry } from "../../src/server/store/backoff.js";
 import { decideFailure, decideLeaseExpiry, decideUnique } from "../../src/server/store/policies.js";
 
-const retry = mergeRetry({ maxAttempts: 3, initialInterval: 1000, backoffCoefficient: 2, maxInterval: 60_000, jitter: false, onExhaustion: "dead_letter", nonRetryableErrors: ["fatal.*"] });
+const retry = mergeRetry({
+  maxAttempts: 3,
+  initialInterval: 1000,
+  backoffCoefficient: 2,
+  maxInterval: 60_000,
+  jitter: false,
+  onExhaustion: "dead_letter",
+  nonRetryableErrors: ["fatal.*"],
+});
 const noRandom = () => {
   throw new Error("jitter drawn for a discard");
 };

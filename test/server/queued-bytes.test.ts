@@ -29,7 +29,12 @@ describe("QueuedBytes", () => {
           const ids: string[] = [];
           for (const o of ops) {
             if (o.kind === "enqueue") {
-              const rec = core.store.submit({ type: "t.x", args: ["a".repeat(o.size)], retry: { maxAttempts: 1, onExhaustion: "dead_letter" }, ...(o.meta ? { meta: { m: o.size } } : {}) }).rec;
+              const rec = core.store.submit({
+                type: "t.x",
+                args: ["a".repeat(o.size)],
+                retry: { maxAttempts: 1, onExhaustion: "dead_letter" },
+                ...(o.meta ? { meta: { m: o.size } } : {}),
+              }).rec;
               ids.push(rec.id);
             } else if (o.kind === "cancel" && ids.length) {
               const id = ids[o.pick % ids.length]!;

@@ -56,7 +56,11 @@ describe("rate limits in the store", () => {
     const a = job({ key: "a", concurrency: 1 });
     const b = job({ key: "b", concurrency: 1 });
     job({ key: "paused", concurrency: 0 });
-    expect(fetch().map((r) => r.id).sort()).toEqual([a.id, b.id].sort());
+    expect(
+      fetch()
+        .map((r) => r.id)
+        .sort(),
+    ).toEqual([a.id, b.id].sort());
   });
 
   it("every way out of active frees the slot: nack, lease expiry, cancel", () => {
@@ -147,7 +151,13 @@ describe("rate limits in the store", () => {
 
   it("a job retried from the dead letter is back under its key's limit", () => {
     const { store, job, fetch } = setup();
-    const a = store.enqueue(normalizeJobRequest({ type: "t.x", args: [], options: { queue: "q", retry: { maxAttempts: 1, onExhaustion: "dead_letter" }, rateLimit: { key: "k", concurrency: 1 } } }));
+    const a = store.enqueue(
+      normalizeJobRequest({
+        type: "t.x",
+        args: [],
+        options: { queue: "q", retry: { maxAttempts: 1, onExhaustion: "dead_letter" }, rateLimit: { key: "k", concurrency: 1 } },
+      }),
+    );
     fetch();
     store.nack(a.id, { code: "boom", message: "x" });
     expect(store.get(a.id).job.state).toBe("discarded");
@@ -192,7 +202,13 @@ describe("rate limits over HTTP", () => {
     expect(f.json.jobs).toHaveLength(2);
     const s = await get(`/ojs/v1/rate-limits/${key}`);
     expect(s.status).toBe(200);
-    expect(s.json).toMatchObject({ key, concurrency: { limit: 2, active: 2, available: 0 }, rate: { limit: 10, period: "PT1M" }, waiting_count: 1, on_limit: "wait" });
+    expect(s.json).toMatchObject({
+      key,
+      concurrency: { limit: 2, active: 2, available: 0 },
+      rate: { limit: 10, period: "PT1M" },
+      waiting_count: 1,
+      on_limit: "wait",
+    });
     expect(s.headers.get("x-ratelimit-remaining")).toBe("0");
     const list = await get("/ojs/v1/rate-limits?per_page=1000");
     expect(list.json.items.map((i: { key: string }) => i.key)).toContain(key);
@@ -206,7 +222,11 @@ describe("rate limits over HTTP", () => {
     const key = `o-${queue}`;
     for (let i = 0; i < 3; i++) await post("/ojs/v1/jobs", { type: "t.x", args: [], options: { queue, rate_limit: { key, concurrency: 3 } } });
     const put = async (body: unknown) => {
-      const r = await fetch(new URL(`/ojs/v1/rate-limits/${key}`, ctx.url), { method: "PUT", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+      const r = await fetch(new URL(`/ojs/v1/rate-limits/${key}`, ctx.url), {
+        method: "PUT",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify(body),
+      });
       return { status: r.status, json: (await r.json()) as any };
     };
     const expires = new Date(Date.now() + 3_600_000).toISOString();

@@ -74,7 +74,10 @@ describe("retention", () => {
     const { clock, live, removedIds, r } = setup();
     r.set("q", { discarded: { ageMs: 5000 } });
     clock.advance(0);
-    for (const [id, seq] of [["a", 1], ["b", 2]] as const) {
+    for (const [id, seq] of [
+      ["a", 1],
+      ["b", 2],
+    ] as const) {
       live.set(id, seq);
       r.finished("q", "cancelled", id, seq, clock.now());
     }

@@ -35,7 +35,12 @@ describe("JSON Schema validation of args", () => {
   const schema: JsonObject = {
     type: "array",
     prefixItems: [
-      { type: "object", properties: { email: { type: "string", pattern: "@" }, n: { type: "integer", minimum: 1 } }, required: ["email"], additionalProperties: false },
+      {
+        type: "object",
+        properties: { email: { type: "string", pattern: "@" }, n: { type: "integer", minimum: 1 } },
+        required: ["email"],
+        additionalProperties: false,
+      },
       { enum: ["welcome", "bye"] },
     ],
     minItems: 2,

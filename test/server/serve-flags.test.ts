@@ -21,8 +21,28 @@ describe("serve flags", () => {
   });
 
   it("every limit has a flag, and they combine", () => {
-    const o = serveOptions(["--max-depth", "10", "--max-message-bytes", "2048", "--max-args-bytes", "1024", "--max-meta-bytes", "512", "--max-batch-jobs", "5", "--max-result-bytes", "256", "--max-queued-bytes", "4096"], {});
-    expect(o).toMatchObject({ limits: { maxDepth: 10, maxMessageBytes: 2048, maxArgsBytes: 1024, maxMetaBytes: 512, maxBatchJobs: 5, maxResultBytes: 256, maxQueuedBytes: 4096 } });
+    const o = serveOptions(
+      [
+        "--max-depth",
+        "10",
+        "--max-message-bytes",
+        "2048",
+        "--max-args-bytes",
+        "1024",
+        "--max-meta-bytes",
+        "512",
+        "--max-batch-jobs",
+        "5",
+        "--max-result-bytes",
+        "256",
+        "--max-queued-bytes",
+        "4096",
+      ],
+      {},
+    );
+    expect(o).toMatchObject({
+      limits: { maxDepth: 10, maxMessageBytes: 2048, maxArgsBytes: 1024, maxMetaBytes: 512, maxBatchJobs: 5, maxResultBytes: 256, maxQueuedBytes: 4096 },
+    });
     expect(Object.keys((o as { limits: object }).limits).sort()).toEqual(Object.keys(DEFAULT_LIMITS).sort());
     expect(() => serveOptions(["--max-depth", "0"], {})).toThrow(/--max-depth: must be a whole number/);
   });
@@ -30,9 +50,35 @@ describe("serve flags", () => {
   it("connection and in-flight options have flags", () => {
     expect(
       serveOptions(
-        ["--headers-timeout-ms", "1000", "--idle-timeout-ms", "2000", "--max-connections", "10", "--max-streams-per-connection", "7", "--keepalive-interval-ms", "300", "--keepalive-timeout-ms", "400", "--max-in-flight-per-stream", "3", "--max-in-flight-per-worker", "4"],
+        [
+          "--headers-timeout-ms",
+          "1000",
+          "--idle-timeout-ms",
+          "2000",
+          "--max-connections",
+          "10",
+          "--max-streams-per-connection",
+          "7",
+          "--keepalive-interval-ms",
+          "300",
+          "--keepalive-timeout-ms",
+          "400",
+          "--max-in-flight-per-stream",
+          "3",
+          "--max-in-flight-per-worker",
+          "4",
+        ],
         {},
       ),
-    ).toMatchObject({ headersTimeoutMs: 1000, idleTimeoutMs: 2000, maxConnections: 10, maxStreamsPerConnection: 7, keepaliveIntervalMs: 300, keepaliveTimeoutMs: 400, maxInFlightPerStream: 3, maxInFlightPerWorker: 4 });
+    ).toMatchObject({
+      headersTimeoutMs: 1000,
+      idleTimeoutMs: 2000,
+      maxConnections: 10,
+      maxStreamsPerConnection: 7,
+      keepaliveIntervalMs: 300,
+      keepaliveTimeoutMs: 400,
+      maxInFlightPerStream: 3,
+      maxInFlightPerWorker: 4,
+    });
   });
 });

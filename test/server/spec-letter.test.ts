@@ -78,7 +78,10 @@ describe("timestamps keep the form they were written in", () => {
 
   it.each(forms)("scheduled_at %s comes back as sent, on enqueue and on GET", async (at) => {
     const queue = uniqueQueue("ts");
-    const r = await post("/ojs/v1/jobs", JSON.stringify({ type: "t.ts", args: [], options: { queue, delay_until: at, expires_at: at.replace("2099", "2100") } }));
+    const r = await post(
+      "/ojs/v1/jobs",
+      JSON.stringify({ type: "t.ts", args: [], options: { queue, delay_until: at, expires_at: at.replace("2099", "2100") } }),
+    );
     expect(r.status).toBe(201);
     expect(r.json.job.scheduled_at).toBe(at);
     expect(r.json.job.expires_at).toBe(at.replace("2099", "2100"));
@@ -141,4 +144,3 @@ describe("unparsable JSON", () => {
     expect(r.json.error.message).toMatch(/not valid JSON/);
   });
 });
-

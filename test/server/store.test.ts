@@ -381,7 +381,9 @@ describe("unique jobs", () => {
   it("a batch is all or nothing, unique conflicts included", () => {
     const { store, job } = setup();
     job(unique("reject"));
-    expect(() => store.enqueueBatch([{ req: { type: "t.ok", args: [], queue: "q" } }, { req: { type: "t.x", queue: "q", ...unique("reject") } }])).toThrow(DuplicateJobError);
+    expect(() => store.enqueueBatch([{ req: { type: "t.ok", args: [], queue: "q" } }, { req: { type: "t.x", queue: "q", ...unique("reject") } }])).toThrow(
+      DuplicateJobError,
+    );
     expect(store.countByState("q").available).toBe(1);
   });
 });

@@ -56,7 +56,15 @@ describe("the dashboard's static files", () => {
   });
 
   it("serves nothing but its own files: traversal and unknown names are 404", async () => {
-    for (const path of ["/ui/..%2Fpackage.json", "/ui/%2e%2e%2f%2e%2e%2fpackage.json", "/ui/../package.json", "/ui/nope.js", "/ui/__proto__", "/ui/index.html%00.js", "/ui/assets/main.js"]) {
+    for (const path of [
+      "/ui/..%2Fpackage.json",
+      "/ui/%2e%2e%2f%2e%2e%2fpackage.json",
+      "/ui/../package.json",
+      "/ui/nope.js",
+      "/ui/__proto__",
+      "/ui/index.html%00.js",
+      "/ui/assets/main.js",
+    ]) {
       const r = await get(path);
       expect([404, 401], path).toContain(r.status);
       expect(r.text, path).not.toContain('"name": "ojs-connect"');

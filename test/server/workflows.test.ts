@@ -71,7 +71,12 @@ describe("workflows", () => {
     const ok = setup();
     ok.create({ kind: "batch", name: "b", steps: [ok.step("b.a")], callbacks: cbs });
     ok.store.ack(ok.take().id, null);
-    expect(ok.store.fetch({ queues: ["cb"], count: 10 }).map((r) => r.job.type).sort()).toEqual(["cb.done", "cb.ok"]);
+    expect(
+      ok.store
+        .fetch({ queues: ["cb"], count: 10 })
+        .map((r) => r.job.type)
+        .sort(),
+    ).toEqual(["cb.done", "cb.ok"]);
   });
 
   it("a group inside a chain hands its results to the next step nested under the group's index", () => {

@@ -12,12 +12,7 @@ export interface HttpAnswer {
   body: { error?: { code?: string; message?: string } } & Record<string, unknown>;
 }
 
-export function httpCall(
-  url: string,
-  method: string,
-  path: string,
-  opts: { headers?: Record<string, string>; body?: string } = {},
-): Promise<HttpAnswer> {
+export function httpCall(url: string, method: string, path: string, opts: { headers?: Record<string, string>; body?: string } = {}): Promise<HttpAnswer> {
   const u = new URL(url);
   return new Promise((resolve, reject) => {
     const req = httpRequest({ hostname: u.hostname, port: u.port, method, path, headers: opts.headers ?? {}, agent: false }, (res) => {

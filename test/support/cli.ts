@@ -27,7 +27,10 @@ export function cli(args: string[], env: Record<string, string> = {}): Promise<C
 }
 
 /** A long-running command (serve, events) with its output collected as it comes. */
-export function spawnCli(args: string[], env: Record<string, string> = {}): { child: ChildProcessWithoutNullStreams; out: () => string; err: () => string; exited: Promise<number | null> } {
+export function spawnCli(
+  args: string[],
+  env: Record<string, string> = {},
+): { child: ChildProcessWithoutNullStreams; out: () => string; err: () => string; exited: Promise<number | null> } {
   const child = spawn(process.execPath, [BIN, ...args], { env: cliEnv(env) });
   let out = "";
   let err = "";
@@ -43,5 +46,8 @@ export function spawnCli(args: string[], env: Record<string, string> = {}): { ch
 
 /** Lines of stdout parsed as JSON, one document a line. */
 export function jsonLines(stdout: string): unknown[] {
-  return stdout.split("\n").filter((l) => l.trim()).map((l) => JSON.parse(l) as unknown);
+  return stdout
+    .split("\n")
+    .filter((l) => l.trim())
+    .map((l) => JSON.parse(l) as unknown);
 }

@@ -69,10 +69,14 @@ export class CrashServers {
 
   /** A server process with everything loaded, waiting for the word to start serving. */
   private spare(): void {
-    const c = spawn(process.execPath, ["--import", "tsx", fixture, "serve", ...this.storeArgs, "--port", String(this.port), "--visibility-timeout-ms", "1000", "--no-ui"], {
-      stdio: ["pipe", "pipe", "inherit"],
-      env: { ...process.env, OJS_START_ON_STDIN: "1" },
-    });
+    const c = spawn(
+      process.execPath,
+      ["--import", "tsx", fixture, "serve", ...this.storeArgs, "--port", String(this.port), "--visibility-timeout-ms", "1000", "--no-ui"],
+      {
+        stdio: ["pipe", "pipe", "inherit"],
+        env: { ...process.env, OJS_START_ON_STDIN: "1" },
+      },
+    );
     const loaded = new Promise<void>((resolve) => {
       const onData = (d: Buffer) => {
         if (d.toString().includes("loaded")) {
@@ -177,7 +181,9 @@ export async function runCrash(opts: CrashRunOptions, register: (s: CrashServers
       kills++;
     }
   };
-  const progress = process.env.OJS_CRASH_PROGRESS ? setInterval(() => console.log(`crash run: ${kills} kills, ${acked.size} enqueued, ${completed.size} completed`), 2000) : undefined;
+  const progress = process.env.OJS_CRASH_PROGRESS
+    ? setInterval(() => console.log(`crash run: ${kills} kills, ${acked.size} enqueued, ${completed.size} completed`), 2000)
+    : undefined;
   await Promise.all([killer(), ...Array.from({ length: 8 }, producer)]).finally(() => clearInterval(progress));
 
   // Bounded wait; what is still missing then is reported by id count rather than as a timeout.

@@ -39,10 +39,16 @@ export async function dashboardScenario(opts: ServerOptions = {}, token?: string
   for (let i = 0; i < 4; i++) await client.enqueue("email.send", [`user${i}@example.com`], { queue: "mail" });
   const dead: string[] = [];
   for (const to of ["bounce@example.com", "spam@example.com"])
-    dead.push((await client.enqueue("email.send", [to], { queue: "mail", retry: { maxAttempts: 2, initialInterval: "PT0.01S", onExhaustion: "dead_letter" } })).id);
+    dead.push(
+      (await client.enqueue("email.send", [to], { queue: "mail", retry: { maxAttempts: 2, initialInterval: "PT0.01S", onExhaustion: "dead_letter" } })).id,
+    );
   await client.enqueue("report.build", [{ month: "2026-11" }], { queue: "reports", delay: 3_600_000 });
   const wf = await client.workflow(
-    chain("nightly-etl", [step("etl.extract", ["s3://bucket/day"]), group("transform", [step("etl.clean", [1]), step("etl.clean", [2])]), step("etl.load", [], { queue: "warehouse" })]),
+    chain("nightly-etl", [
+      step("etl.extract", ["s3://bucket/day"]),
+      group("transform", [step("etl.clean", [1]), step("etl.clean", [2])]),
+      step("etl.load", [], { queue: "warehouse" }),
+    ]),
   );
   await client.registerCronJob({ name: "nightly-report", cron: "0 3 * * *", timezone: "UTC", type: "report.build", args: [], options: { queue: "reports" } });
 

@@ -83,7 +83,24 @@ export const httpBody: fc.Arbitrary<{ body: Buffer | undefined; contentType: str
       weight: 3,
       arbitrary: fc
         .dictionary(
-          fc.constantFrom("job_id", "worker_id", "queues", "count", "result", "error", "steps", "name", "cron", "expression", "state", "progress", "data", "wait_ms", "max_depth", "schema"),
+          fc.constantFrom(
+            "job_id",
+            "worker_id",
+            "queues",
+            "count",
+            "result",
+            "error",
+            "steps",
+            "name",
+            "cron",
+            "expression",
+            "state",
+            "progress",
+            "data",
+            "wait_ms",
+            "max_depth",
+            "schema",
+          ),
           anyJson,
         )
         .map((o) => Buffer.from(JSON.stringify(o))),
@@ -105,9 +122,11 @@ const pathParam = fc.oneof(hostileString, fc.constantFrom("default", "fuzz", "01
 /** A concrete path for a route pattern, its parameters filled with hostile values. */
 export function pathFor(pattern: string): fc.Arbitrary<string> {
   const parts = pattern.split("/").filter(Boolean);
-  return fc.tuple(...parts.map((p) => (p.startsWith(":") ? pathParam.map(encodeSegment) : fc.constant(p)))).chain((segs) =>
-    fc.constantFrom("", "?limit=-1", "?limit=abc&queue=%", "?cursor=zz&offset=1e9", "?types=a,b&last_event_id=x").map((q) => `/${segs.join("/")}${q}`),
-  );
+  return fc
+    .tuple(...parts.map((p) => (p.startsWith(":") ? pathParam.map(encodeSegment) : fc.constant(p))))
+    .chain((segs) =>
+      fc.constantFrom("", "?limit=-1", "?limit=abc&queue=%", "?cursor=zz&offset=1e9", "?types=a,b&last_event_id=x").map((q) => `/${segs.join("/")}${q}`),
+    );
 }
 
 /** Paths no route has: slashes doubled, dots, odd bytes. */
@@ -124,7 +143,14 @@ export interface HttpOutcome {
 }
 
 /** Sends one request; resolves with the status once the body ended or `streamMs` passed (SSE never ends). */
-export function httpSend(base: string, method: string, path: string, body: Buffer | undefined, contentType: string | undefined, streamMs = 200): Promise<HttpOutcome> {
+export function httpSend(
+  base: string,
+  method: string,
+  path: string,
+  body: Buffer | undefined,
+  contentType: string | undefined,
+  streamMs = 200,
+): Promise<HttpOutcome> {
   return new Promise((resolve, reject) => {
     const u = new URL(base);
     const headers: Record<string, string> = {};
@@ -170,7 +196,9 @@ const wireField: fc.Arbitrary<number[]> = fc.letrec<{ field: number[]; message: 
     fc.tuple(fc.integer({ min: 1, max: 40 }), fc.uint8Array({ minLength: 8, maxLength: 8 })).map(([f, b]) => [...varint((f << 3) | 1), ...b]),
     fc.tuple(fc.integer({ min: 1, max: 40 }), fc.uint8Array({ maxLength: 30 })).map(([f, b]) => [...varint((f << 3) | 2), ...varint(b.length), ...b]),
     fc.tuple(fc.integer({ min: 1, max: 40 }), tie("message")).map(([f, m]) => [...varint((f << 3) | 2), ...varint(m.length), ...m]),
-    fc.tuple(fc.integer({ min: 1, max: 40 }), fc.integer({ min: 0, max: 50 }), fc.uint8Array({ maxLength: 10 })).map(([f, lie, b]) => [...varint((f << 3) | 2), ...varint(b.length + lie), ...b]),
+    fc
+      .tuple(fc.integer({ min: 1, max: 40 }), fc.integer({ min: 0, max: 50 }), fc.uint8Array({ maxLength: 10 }))
+      .map(([f, lie, b]) => [...varint((f << 3) | 2), ...varint(b.length + lie), ...b]),
     fc.tuple(fc.integer({ min: 1, max: 40 }), fc.integer({ min: 3, max: 7 })).map(([f, wt]) => [...varint((f << 3) | wt)]),
   ),
   message: fc.array(tie("field"), { maxLength: 4 }).map((fs) => fs.flat()),
@@ -210,9 +238,12 @@ export function grpcMessage(m: GrpcMethodInfo): fc.Arbitrary<Uint8Array> {
       const init: Record<string, unknown> = {};
       for (const f of m.input.fields) {
         if (f.fieldKind === "scalar") {
-          if (f.scalar === 9) init[f.localName] = s; // string
-          else if (f.scalar === 5 || f.scalar === 13) init[f.localName] = n | 0; // int32/uint32
-          else if (f.scalar === 3 || f.scalar === 4) init[f.localName] = f.scalar === 4 && big < 0n ? -big : big; // int64/uint64
+          if (f.scalar === 9)
+            init[f.localName] = s; // string
+          else if (f.scalar === 5 || f.scalar === 13)
+            init[f.localName] = n | 0; // int32/uint32
+          else if (f.scalar === 3 || f.scalar === 4)
+            init[f.localName] = f.scalar === 4 && big < 0n ? -big : big; // int64/uint64
           else if (f.scalar === 1) init[f.localName] = n * 1e300; // double
         } else if (f.fieldKind === "enum") init[f.localName] = n & 0x7fffffff;
         else if (f.fieldKind === "list" && f.listKind === "scalar" && f.scalar === 9) init[f.localName] = [s];

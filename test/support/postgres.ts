@@ -44,7 +44,8 @@ export function postgresSkipReason(): string | undefined {
   const found = findPostgresBinaries();
   let reason: string | undefined;
   if ("missing" in found) reason = found.missing;
-  else if (userInfo().uid === 0 && clusterOwner() === undefined) reason = "PostgreSQL tests run as root need a \"postgres\" system user to own the cluster (initdb refuses root)";
+  else if (userInfo().uid === 0 && clusterOwner() === undefined)
+    reason = 'PostgreSQL tests run as root need a "postgres" system user to own the cluster (initdb refuses root)';
   if (reason) console.log(`skipping PostgreSQL tests: ${reason}`);
   return reason;
 }
@@ -94,7 +95,9 @@ export async function freePort(): Promise<number> {
 }
 
 /** Starts a private cluster. Throws with initdb's or pg_ctl's output when it cannot. */
-export async function startPostgres(opts: { database?: string; /** fsync and synchronous commit on (benchmarks); off by default for quick tests. */ durable?: boolean } = {}): Promise<PostgresCluster> {
+export async function startPostgres(
+  opts: { database?: string; /** fsync and synchronous commit on (benchmarks); off by default for quick tests. */ durable?: boolean } = {},
+): Promise<PostgresCluster> {
   const bins = findPostgresBinaries();
   if ("missing" in bins) throw new Error(bins.missing);
   const owner = clusterOwner();

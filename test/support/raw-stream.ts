@@ -24,7 +24,14 @@ export class AbandonedStream {
     });
     this.stream.on("trailers", (t) => (this.status = String(t["grpc-status"])));
     this.stream.on("error", () => undefined);
-    this.stream.end(frameMessage(toBinary(StreamJobsRequestSchema, create(StreamJobsRequestSchema, { queues: req.queues, workerId: req.workerId, maxConcurrent: req.maxConcurrent ?? 0 }))));
+    this.stream.end(
+      frameMessage(
+        toBinary(
+          StreamJobsRequestSchema,
+          create(StreamJobsRequestSchema, { queues: req.queues, workerId: req.workerId, maxConcurrent: req.maxConcurrent ?? 0 }),
+        ),
+      ),
+    );
   }
 
   get ended(): boolean {

@@ -37,7 +37,23 @@ export function makePki(clients: string[] = []): Pki {
     writeFileSync(join(dir, "san.ext"), "subjectAltName=IP:127.0.0.1,DNS:localhost\n");
     for (const who of ["server", "client"]) {
       run("req", "-newkey", "rsa:2048", "-nodes", "-keyout", `${who}.key`, "-out", `${who}.csr`, "-subj", `/CN=ojs-test-${who}`);
-      run("x509", "-req", "-in", `${who}.csr`, "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial", "-out", `${who}.crt`, "-days", "1", "-extfile", "san.ext");
+      run(
+        "x509",
+        "-req",
+        "-in",
+        `${who}.csr`,
+        "-CA",
+        "ca.crt",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-out",
+        `${who}.crt`,
+        "-days",
+        "1",
+        "-extfile",
+        "san.ext",
+      );
     }
     clients.forEach((cn, i) => {
       run("req", "-newkey", "rsa:2048", "-nodes", "-keyout", `c${i}.key`, "-out", `c${i}.csr`, "-subj", `/CN=${cn}`);
@@ -45,7 +61,14 @@ export function makePki(clients: string[] = []): Pki {
     });
     const read = (f: string) => readFileSync(join(dir, f), "utf8");
     const named = Object.fromEntries(clients.map((cn, i) => [cn, { cert: read(`c${i}.crt`), key: read(`c${i}.key`) }]));
-    return { ca: read("ca.crt"), serverCert: read("server.crt"), serverKey: read("server.key"), clientCert: read("client.crt"), clientKey: read("client.key"), clients: named };
+    return {
+      ca: read("ca.crt"),
+      serverCert: read("server.crt"),
+      serverKey: read("server.key"),
+      clientCert: read("client.crt"),
+      clientKey: read("client.key"),
+      clients: named,
+    };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -58,7 +81,14 @@ export function makePki(clients: string[] = []): Pki {
 export async function startTlsProxy(target: string, pki: Pki, requireClientCert = false): Promise<{ url: string; close(): Promise<void> }> {
   const t = new URL(target);
   const server: Server = createServer(
-    { key: pki.serverKey, cert: pki.serverCert, ca: pki.ca, ALPNProtocols: ["h2", "http/1.1"], requestCert: requireClientCert, rejectUnauthorized: requireClientCert },
+    {
+      key: pki.serverKey,
+      cert: pki.serverCert,
+      ca: pki.ca,
+      ALPNProtocols: ["h2", "http/1.1"],
+      requestCert: requireClientCert,
+      rejectUnauthorized: requireClientCert,
+    },
     (tlsSocket) => {
       const upstream = connect(Number(t.port), t.hostname);
       tlsSocket.pipe(upstream).pipe(tlsSocket);

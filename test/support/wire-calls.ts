@@ -16,7 +16,14 @@ export interface HttpAnswer {
   headers: Record<string, string | string[] | undefined>;
 }
 
-export function httpCall(base: string, method: string, path: string, body?: Buffer | string, headers: Record<string, string> = {}, timeoutMs = 10_000): Promise<HttpAnswer> {
+export function httpCall(
+  base: string,
+  method: string,
+  path: string,
+  body?: Buffer | string,
+  headers: Record<string, string> = {},
+  timeoutMs = 10_000,
+): Promise<HttpAnswer> {
   return new Promise((resolve, reject) => {
     const u = new URL(base);
     const r = request({ hostname: u.hostname, port: u.port, path, method, headers, timeout: timeoutMs }, (res) => {
@@ -64,7 +71,13 @@ export function grpcSession(base: string): ClientHttp2Session {
  * server-streaming methods, which never end on their own: their answer is
  * whatever arrived by then).
  */
-export function grpcCall(session: ClientHttp2Session, path: string, body: Buffer, timeoutMs = 10_000, headers: Record<string, string> = {}): Promise<GrpcAnswer> {
+export function grpcCall(
+  session: ClientHttp2Session,
+  path: string,
+  body: Buffer,
+  timeoutMs = 10_000,
+  headers: Record<string, string> = {},
+): Promise<GrpcAnswer> {
   return new Promise((resolve, reject) => {
     const req = session.request({
       [constants.HTTP2_HEADER_METHOD]: "POST",
@@ -102,9 +115,7 @@ export interface GrpcMethodInfo {
 
 /** Every method of every service this server serves, from the generated descriptors. */
 export function grpcMethods(): GrpcMethodInfo[] {
-  return [OJSService, FastPathService].flatMap((svc) =>
-    svc.methods.map((m) => ({ path: `/${svc.typeName}/${m.name}`, input: m.input, kind: m.methodKind })),
-  );
+  return [OJSService, FastPathService].flatMap((svc) => svc.methods.map((m) => ({ path: `/${svc.typeName}/${m.name}`, input: m.input, kind: m.methodKind })));
 }
 
 /** Ends a session and waits for it to be gone. */

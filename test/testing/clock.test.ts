@@ -17,7 +17,11 @@ describe("VirtualClock", () => {
     expect(seen).toEqual([["a", T0 + 1_000]]);
     clock.advance("PT1S");
     // Same instant: in the order set.
-    expect(seen).toEqual([["a", T0 + 1_000], ["b", T0 + 2_000], ["c", T0 + 2_000]]);
+    expect(seen).toEqual([
+      ["a", T0 + 1_000],
+      ["b", T0 + 2_000],
+      ["c", T0 + 2_000],
+    ]);
     expect(clock.now()).toBe(T0 + 2_500);
     expect(clock.nextTimerAt()).toBeUndefined();
   });

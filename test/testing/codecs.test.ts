@@ -9,7 +9,10 @@ const aes = () => new AesGcmCodec({ keys: { k1: randomBytes(32) }, currentKeyId:
 describe("fake client with codecs", () => {
   it("drain: the recorded job is encrypted, the handler gets plain args, the result is stored encoded", async () => {
     const codec = aes();
-    await using ojs = createFakeClient({ codecs: [codec], handlers: { "card.charge": (ctx) => ({ last4: String((ctx.args[0] as { card: string }).card).slice(-4) }) } });
+    await using ojs = createFakeClient({
+      codecs: [codec],
+      handlers: { "card.charge": (ctx) => ({ last4: String((ctx.args[0] as { card: string }).card).slice(-4) }) },
+    });
     const job = await ojs.enqueue("card.charge", [{ card: "4111111111111111" }]);
     expect(job.args).toEqual([{ card: "4111111111111111" }]);
     const [stored] = ojs.allEnqueued();

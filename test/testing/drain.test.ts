@@ -46,11 +46,18 @@ describe("drain()", () => {
     const job = await ojs.enqueue("net.flaky", [], { retry: { maxAttempts: 5, initialInterval: "PT10S", backoffCoefficient: 3 } });
     const r = await ojs.drain();
     expect(r).toMatchObject({ processed: 3, completed: 1, failed: 2, retried: 2, discarded: 0 });
-    expect(r.runs.map((x) => [x.attempt, x.outcome])).toEqual([[1, "retryable"], [2, "retryable"], [3, "completed"]]);
+    expect(r.runs.map((x) => [x.attempt, x.outcome])).toEqual([
+      [1, "retryable"],
+      [2, "retryable"],
+      [3, "completed"],
+    ]);
     // Jitter is neutral in a fake: 10 s, then 30 s.
     expect(ojs.now().getTime()).toBe(T0 + 40_000);
     const done = await ojs.getJob(job.id);
-    expect(done.errors.map((e) => [e.code, e.attempt])).toEqual([["net.reset", 1], ["net.reset", 2]]);
+    expect(done.errors.map((e) => [e.code, e.attempt])).toEqual([
+      ["net.reset", 1],
+      ["net.reset", 2],
+    ]);
   });
 
   it("discards at once on NonRetryableError, and after the last attempt otherwise (into the dead letter when asked)", async () => {
@@ -189,7 +196,10 @@ describe("drain()", () => {
     });
     await ojs.enqueue("long.job", []);
     const r = await ojs.drain();
-    expect(r.runs[0]).toMatchObject({ outcome: "completed", progress: [{ progress: 0.4 }, { progress: 0.9, message: "almost", data: { progress: 0.9, message: "almost" } }] });
+    expect(r.runs[0]).toMatchObject({
+      outcome: "completed",
+      progress: [{ progress: 0.4 }, { progress: 0.9, message: "almost", data: { progress: 0.9, message: "almost" } }],
+    });
   });
 
   it("reports settleFailed when the server no longer holds the job (its reservation ran out while time moved)", async () => {
@@ -263,7 +273,11 @@ describe("failure injection", () => {
     ojs.failNext("email.send", Object.assign(new Error("smtp 451"), { code: "smtp.busy" }), 2);
     await ojs.enqueue("email.send", ["a"]);
     const r = await ojs.drain();
-    expect(r.runs.map((x) => [x.outcome, x.injected])).toEqual([["retryable", true], ["retryable", true], ["completed", false]]);
+    expect(r.runs.map((x) => [x.outcome, x.injected])).toEqual([
+      ["retryable", true],
+      ["retryable", true],
+      ["completed", false],
+    ]);
     expect(calls).toBe(1);
     expect((await ojs.getJob(r.runs[0]!.job.id)).errors.map((e) => e.code)).toEqual(["smtp.busy", "smtp.busy"]);
   });

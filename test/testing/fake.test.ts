@@ -100,7 +100,10 @@ describe("createFakeClient: a real Client on an in-process server", () => {
     ojs.useEnqueueMiddleware((req, next) => next({ ...req, options: { ...req.options, meta: { ...req.options.meta, tenant: "acme" } } }));
     ojs.useEnqueueMiddleware((req, next) => (req.type === "debug.noise" ? null : next(req)));
     await ojs.enqueue("email.send", ["a"]);
-    await ojs.enqueueBatch([{ type: "email.send", args: ["b"] }, { type: "debug.noise", args: [] }]);
+    await ojs.enqueueBatch([
+      { type: "email.send", args: ["b"] },
+      { type: "debug.noise", args: [] },
+    ]);
     await expect(ojs.enqueue("debug.noise", [])).rejects.toBeInstanceOf(JobDroppedError);
     ojs.assertEnqueued("email.send", { meta: { tenant: "acme" }, count: 2 });
     ojs.refuteEnqueued("debug.noise");
@@ -225,7 +228,9 @@ describe("recording and enqueue assertions", () => {
     const msg = failure(() => ojs.assertEnqueued("email.send", { args: ["ada@example.com"], queue: "mail", meta: { tenant: "acme" } }));
     expect(msg).toContain('Expected a "email.send" job with args ["ada@example.com"] on queue "mail" and meta {"tenant":"acme"} to be enqueued, but none was.');
     expect(msg).toContain('"email.send" jobs enqueued (2):');
-    expect(msg).toContain(`email.send ["bob@example.com"] on "mail" [available, ${a.id}]: args are ["bob@example.com"], not ["ada@example.com"]; meta has no "tenant"`);
+    expect(msg).toContain(
+      `email.send ["bob@example.com"] on "mail" [available, ${a.id}]: args are ["bob@example.com"], not ["ada@example.com"]; meta has no "tenant"`,
+    );
     expect(msg).toContain('queue is "default", not "mail"; meta.tenant is "zeta", not "acme"');
     expect(msg).toContain('Other jobs enqueued (1):\n  - report.build [2026] on "default"');
   });

@@ -101,9 +101,17 @@ describe("inline mode", () => {
         },
       },
     });
-    const ok = await ojs.enqueueBatch([{ type: "n.run", args: [0] }, { type: "n.run", args: [1] }]);
+    const ok = await ojs.enqueueBatch([
+      { type: "n.run", args: [0] },
+      { type: "n.run", args: [1] },
+    ]);
     expect(ok.map((j) => j.state)).toEqual(["completed", "completed"]);
-    await expect(ojs.enqueueBatch([{ type: "n.run", args: [2] }, { type: "n.run", args: [3] }])).rejects.toThrow("two");
+    await expect(
+      ojs.enqueueBatch([
+        { type: "n.run", args: [2] },
+        { type: "n.run", args: [3] },
+      ]),
+    ).rejects.toThrow("two");
     expect(ran).toEqual([0, 1]);
     expect(ojs.allEnqueued({ type: "n.run" }).map((j) => j.state)).toEqual(["completed", "completed", "discarded", "available"]);
   });

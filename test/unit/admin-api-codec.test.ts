@@ -26,7 +26,9 @@ import { JOB_STATES } from "../../src/model/job.js";
 const date = fc.integer({ min: 0, max: 4102444800000 }).map((ms) => new Date(ms));
 const count = fc.nat({ max: 1_000_000 });
 const rate = fc.double({ min: 0, max: 1e6, noNaN: true });
-const counts: fc.Arbitrary<StateCounts> = fc.tuple(...JOB_STATES.map(() => count)).map((ns) => Object.fromEntries(JOB_STATES.map((s, i) => [s, ns[i]!])) as StateCounts);
+const counts: fc.Arbitrary<StateCounts> = fc
+  .tuple(...JOB_STATES.map(() => count))
+  .map((ns) => Object.fromEntries(JOB_STATES.map((s, i) => [s, ns[i]!])) as StateCounts);
 const throughput = fc.record({ processedPerMinute: rate, failedPerMinute: rate });
 const queue: fc.Arbitrary<AdminQueue> = fc
   .record({ name: fc.string({ minLength: 1 }), paused: fc.boolean(), counts, deadLetter: count, throughput, createdAt: date })
@@ -55,10 +57,16 @@ const worker: fc.Arbitrary<AdminWorker> = fc
 describe("admin API codec round trips", () => {
   it("queues and their pages", () => {
     fc.assert(
-      fc.property(fc.array(queue, { maxLength: 4 }), count, fc.integer({ min: 1, max: 100 }), fc.integer({ min: 1, max: 1000 }), (items, total, perPage, page) => {
-        const p = { items, total, page, perPage };
-        expect(pageFromJson(pageToJson(p, adminQueueToJson), adminQueueFromJson)).toEqual(p);
-      }),
+      fc.property(
+        fc.array(queue, { maxLength: 4 }),
+        count,
+        fc.integer({ min: 1, max: 100 }),
+        fc.integer({ min: 1, max: 1000 }),
+        (items, total, perPage, page) => {
+          const p = { items, total, page, perPage };
+          expect(pageFromJson(pageToJson(p, adminQueueToJson), adminQueueFromJson)).toEqual(p);
+        },
+      ),
     );
   });
 
@@ -83,7 +91,10 @@ describe("admin API codec round trips", () => {
     fc.assert(
       fc.property(
         fc.record({ queues: count, workers: count, jobs: counts, deadLetter: count, throughput, uptimeSeconds: count }),
-        fc.record({ period: fc.constantFrom("1m" as const, "5m" as const, "15m" as const, "1h" as const), points: fc.array(fc.record({ timestamp: date, processed: count, failed: count }), { maxLength: 5 }) }),
+        fc.record({
+          period: fc.constantFrom("1m" as const, "5m" as const, "15m" as const, "1h" as const),
+          points: fc.array(fc.record({ timestamp: date, processed: count, failed: count }), { maxLength: 5 }),
+        }),
         fc.record({
           action: fc.constantFrom("retry" as const, "cancel" as const, "delete" as const),
           matched: count,
@@ -111,8 +122,18 @@ describe("admin API codec round trips", () => {
 
   it("list filters become query parameters", () => {
     expect(listQuery({})).toBe("");
-    expect(listQuery({ queue: "a b", state: "discarded", type: "mail.*", since: new Date(0), page: 2, perPage: 5, sort: "priority", order: "asc", deadLetter: true })).toBe(
-      "?queue=a+b&state=discarded&type=mail.*&since=1970-01-01T00%3A00%3A00.000Z&dead_letter=true&page=2&per_page=5&sort=priority&order=asc",
-    );
+    expect(
+      listQuery({
+        queue: "a b",
+        state: "discarded",
+        type: "mail.*",
+        since: new Date(0),
+        page: 2,
+        perPage: 5,
+        sort: "priority",
+        order: "asc",
+        deadLetter: true,
+      }),
+    ).toBe("?queue=a+b&state=discarded&type=mail.*&since=1970-01-01T00%3A00%3A00.000Z&dead_letter=true&page=2&per_page=5&sort=priority&order=asc");
   });
 });

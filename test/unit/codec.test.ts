@@ -23,7 +23,12 @@ const scalar = fc.oneof(
   fc.constantFrom("", "0", "false", "null", "é", "𝄞", "\u0000", "a\nb"),
 );
 const { value: jsonValue } = fc.letrec<{ value: JsonValue }>((tie) => ({
-  value: fc.oneof({ depthSize: "small", withCrossShrink: true }, scalar, fc.array(tie("value"), { maxLength: 5 }), fc.dictionary(key, tie("value"), { maxKeys: 5 })),
+  value: fc.oneof(
+    { depthSize: "small", withCrossShrink: true },
+    scalar,
+    fc.array(tie("value"), { maxLength: 5 }),
+    fc.dictionary(key, tie("value"), { maxKeys: 5 }),
+  ),
 }));
 const jsonObject = fc.dictionary(key, jsonValue, { maxKeys: 6 }) as fc.Arbitrary<JsonObject>;
 const args = fc.array(jsonValue, { maxLength: 6 });
@@ -53,13 +58,22 @@ const job: fc.Arbitrary<Job> = fc.record(
     }),
     result: jsonValue,
     errors: fc.array(
-      fc.record({ code: fc.constantFrom("boom", "smtp.timeout"), message: fc.string(), retryable: fc.boolean(), attempt: fc.integer({ min: 1, max: 9 }), occurredAt: date }),
+      fc.record({
+        code: fc.constantFrom("boom", "smtp.timeout"),
+        message: fc.string(),
+        retryable: fc.boolean(),
+        attempt: fc.integer({ min: 1, max: 9 }),
+        occurredAt: date,
+      }),
       { maxLength: 3 },
     ),
     createdAt: date,
     startedAt: date,
     timeout: fc.integer({ min: 1, max: 3_600_000 }),
-    tags: fc.oneof(fc.constant(null).map((): string[] => []), fc.array(fc.string({ maxLength: 5 }), { maxLength: 3 })),
+    tags: fc.oneof(
+      fc.constant(null).map((): string[] => []),
+      fc.array(fc.string({ maxLength: 5 }), { maxLength: 3 }),
+    ),
     workflowId: fc.uuid(),
     parentResults: jsonObject,
     specversion: fc.constant("1.0"),
@@ -119,7 +133,10 @@ describe("codec round trips (property-based)", () => {
         timeout: fc.integer({ min: 1, max: 100_000 }),
         scheduledAt: date,
         meta: fc.oneof(fc.constant({}), fc.dictionary(key, jsonValue, { maxKeys: 6 })) as fc.Arbitrary<JsonObject>,
-        tags: fc.oneof(fc.constant(null).map((): string[] => []), fc.array(fc.string({ maxLength: 4 }), { maxLength: 3 })),
+        tags: fc.oneof(
+          fc.constant(null).map((): string[] => []),
+          fc.array(fc.string({ maxLength: 4 }), { maxLength: 3 }),
+        ),
         visibilityTimeout: fc.integer({ min: 1, max: 100_000 }),
         schema: fc.constant("email.v1"),
         rateLimit: fc.record(

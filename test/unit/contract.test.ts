@@ -20,8 +20,12 @@ describe("the ojs.v1 contract", () => {
     const out = mkdtempSync(join(tmpdir(), "ojs-gen-"));
     try {
       execFileSync(buf, ["generate", "--output", out], { cwd: root, stdio: "pipe" });
-      const fresh = files(join(out, "gen")).map((f) => relative(join(out, "gen"), f)).sort();
-      const committed = files(join(root, "gen")).map((f) => relative(join(root, "gen"), f)).sort();
+      const fresh = files(join(out, "gen"))
+        .map((f) => relative(join(out, "gen"), f))
+        .sort();
+      const committed = files(join(root, "gen"))
+        .map((f) => relative(join(root, "gen"), f))
+        .sort();
       expect(committed).toEqual(fresh);
       for (const f of fresh) expect(readFileSync(join(root, "gen", f), "utf8"), f).toBe(readFileSync(join(out, "gen", f), "utf8"));
     } finally {
@@ -36,10 +40,31 @@ describe("the ojs.v1 contract", () => {
   it("declares the service and every RPC of the official ojs.v1 package, in order", () => {
     expect(OJSService.typeName).toBe("ojs.v1.OJSService");
     expect(OJSService.methods.map((m) => m.name)).toEqual([
-      "Manifest", "Health", "Enqueue", "EnqueueBatch", "GetJob", "CancelJob", "Fetch", "Ack", "Nack", "Heartbeat",
-      "StreamJobs", "StreamEvents", "ListQueues", "QueueStats", "PauseQueue", "ResumeQueue", "ListDeadLetter",
-      "RetryDeadLetter", "DeleteDeadLetter", "RegisterCron", "UnregisterCron", "ListCron", "CreateWorkflow",
-      "GetWorkflow", "CancelWorkflow",
+      "Manifest",
+      "Health",
+      "Enqueue",
+      "EnqueueBatch",
+      "GetJob",
+      "CancelJob",
+      "Fetch",
+      "Ack",
+      "Nack",
+      "Heartbeat",
+      "StreamJobs",
+      "StreamEvents",
+      "ListQueues",
+      "QueueStats",
+      "PauseQueue",
+      "ResumeQueue",
+      "ListDeadLetter",
+      "RetryDeadLetter",
+      "DeleteDeadLetter",
+      "RegisterCron",
+      "UnregisterCron",
+      "ListCron",
+      "CreateWorkflow",
+      "GetWorkflow",
+      "CancelWorkflow",
     ]);
     expect(OJSService.method.streamJobs.methodKind).toBe("server_streaming");
     expect(OJSService.method.streamEvents.methodKind).toBe("server_streaming");

@@ -28,7 +28,10 @@ const simple = fc.record(
           queue: fc.stringMatching(/^[a-z0-9][a-z0-9.-]{0,8}$/),
           priority: fc.oneof(fc.constant(0), fc.integer({ min: -100, max: 100 })),
           meta: fc.oneof(fc.constant({}), fc.dictionary(fc.string({ maxLength: 4 }), json, { maxKeys: 3 })),
-          tags: fc.oneof(fc.constant(null).map((): string[] => []), fc.array(fc.string({ maxLength: 3 }), { maxLength: 3 })),
+          tags: fc.oneof(
+            fc.constant(null).map((): string[] => []),
+            fc.array(fc.string({ maxLength: 3 }), { maxLength: 3 }),
+          ),
           id: fc.uuid({ version: 7 }),
         },
         { requiredKeys: [] },

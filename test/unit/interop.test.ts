@@ -12,7 +12,10 @@ import { fromHttpResponse } from "../../src/transport/http/errors.js";
 
 describe("reading official servers' shapes", () => {
   it("manifest extensions given as an object of groups", () => {
-    const m = manifestFromJson({ specversion: "1.0", extensions: { official: [{ name: "retry", uri: "x" }, { name: "cron" }], experimental: [{ name: "x" }] } });
+    const m = manifestFromJson({
+      specversion: "1.0",
+      extensions: { official: [{ name: "retry", uri: "x" }, { name: "cron" }], experimental: [{ name: "x" }] },
+    });
     expect(m.extensions).toEqual(["retry", "cron", "x"]);
     expect(manifestFromJson({ extensions: ["a", { name: "b" }] }).extensions).toEqual(["a", "b"]);
   });

@@ -17,7 +17,9 @@ function messageOf(fn: () => unknown): string {
 
 describe("URL: http(s) only, at construction", () => {
   it.each(TRANSPORTS)("new Client / new Worker over %s reject htp:// before any call", (transport) => {
-    expect(messageOf(() => new Client({ url: "htp://localhost:8080", transport }))).toBe('url: "htp://localhost:8080" must start with http:// or https:// (got "htp:")');
+    expect(messageOf(() => new Client({ url: "htp://localhost:8080", transport }))).toBe(
+      'url: "htp://localhost:8080" must start with http:// or https:// (got "htp:")',
+    );
     expect(messageOf(() => new Worker({ url: "htp://localhost:8080", transport, handleSignals: false }))).toMatch(/^url: .*must start with http:\/\//);
     expect(messageOf(() => new Client({ url: "localhost:8080", transport }))).toMatch(/^url: /);
     expect(messageOf(() => new Client({ url: "not a url", transport }))).toMatch(/is not a valid URL \(expected e\.g\. "http:\/\/localhost:8080"\)/);
@@ -47,8 +49,12 @@ describe("unknown option keys name the nearest known one", () => {
   });
 
   it("transports", () => {
-    expect(messageOf(() => grpcTransport({ url: "http://x", fastpath: false } as never))).toBe('grpcTransport: unknown key "fastpath" (did you mean "fastPath"?)');
-    expect(messageOf(() => httpTransport({ url: "http://x", maxSocket: 3 } as never))).toBe('httpTransport: unknown key "maxSocket" (did you mean "maxSockets"?)');
+    expect(messageOf(() => grpcTransport({ url: "http://x", fastpath: false } as never))).toBe(
+      'grpcTransport: unknown key "fastpath" (did you mean "fastPath"?)',
+    );
+    expect(messageOf(() => httpTransport({ url: "http://x", maxSocket: 3 } as never))).toBe(
+      'httpTransport: unknown key "maxSocket" (did you mean "maxSockets"?)',
+    );
   });
 
   it("a key like nothing known lists the known keys", () => {
@@ -62,7 +68,9 @@ describe("unknown option keys name the nearest known one", () => {
       const e = await c.enqueue("a.b", [], { priorty: 5 } as never).catch((x: unknown) => x);
       expect(e).toBeInstanceOf(ValidationError);
       expect((e as Error).message).toBe('options: unknown key "priorty" (did you mean "priority"?)');
-      await expect(c.enqueue("a.b", [], { retry: { maxAttemps: 3 } } as never)).rejects.toThrow('options.retry: unknown key "maxAttemps" (did you mean "maxAttempts"?)');
+      await expect(c.enqueue("a.b", [], { retry: { maxAttemps: 3 } } as never)).rejects.toThrow(
+        'options.retry: unknown key "maxAttemps" (did you mean "maxAttempts"?)',
+      );
       await expect(c.enqueue("a.b", [], 5 as never)).rejects.toThrow("options: must be an object");
     } finally {
       await c.close();
@@ -70,7 +78,9 @@ describe("unknown option keys name the nearest known one", () => {
   });
 
   it("logger must be false or a logger", () => {
-    expect(messageOf(() => new Client({ url: "http://x", logger: console.log } as never))).toMatch(/logger must be false or an object with info, warn and error/);
+    expect(messageOf(() => new Client({ url: "http://x", logger: console.log } as never))).toMatch(
+      /logger must be false or an object with info, warn and error/,
+    );
     expect(() => new Client({ url: "http://x", logger: console })).not.toThrow();
   });
 });

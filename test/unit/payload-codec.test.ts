@@ -12,9 +12,20 @@ import type { Job, NormalizedJobRequest } from "../../src/model/job.js";
 import type { JsonObject, JsonValue } from "../../src/model/json.js";
 
 const key = fc.string({ maxLength: 8 });
-const scalar = fc.oneof(fc.constant(null), fc.boolean(), fc.integer(), fc.double({ noNaN: true, noDefaultInfinity: true }).filter((d) => !Object.is(d, -0)), fc.string({ unit: "grapheme" }));
+const scalar = fc.oneof(
+  fc.constant(null),
+  fc.boolean(),
+  fc.integer(),
+  fc.double({ noNaN: true, noDefaultInfinity: true }).filter((d) => !Object.is(d, -0)),
+  fc.string({ unit: "grapheme" }),
+);
 const { value: jsonValue } = fc.letrec<{ value: JsonValue }>((tie) => ({
-  value: fc.oneof({ depthSize: "small", withCrossShrink: true }, scalar, fc.array(tie("value"), { maxLength: 5 }), fc.dictionary(key, tie("value"), { maxKeys: 5 })),
+  value: fc.oneof(
+    { depthSize: "small", withCrossShrink: true },
+    scalar,
+    fc.array(tie("value"), { maxLength: 5 }),
+    fc.dictionary(key, tie("value"), { maxKeys: 5 }),
+  ),
 }));
 const args = fc.array(jsonValue, { maxLength: 6 });
 
@@ -95,7 +106,11 @@ describe("AES-256-GCM codec", () => {
 
   it("refuses unusable keys with codec_key_invalid, and takes secret KeyObjects and Maps", () => {
     const short = randomBytes(16);
-    const bad: AesGcmCodecOptions[] = [{ keys: { a: short }, currentKeyId: "a" }, { keys: { a: k1 }, currentKeyId: "b" }, { keys: { "": k1 }, currentKeyId: "" }];
+    const bad: AesGcmCodecOptions[] = [
+      { keys: { a: short }, currentKeyId: "a" },
+      { keys: { a: k1 }, currentKeyId: "b" },
+      { keys: { "": k1 }, currentKeyId: "" },
+    ];
     for (const opts of bad) {
       let err: unknown;
       try {
@@ -116,7 +131,10 @@ describe("AES-256-GCM codec", () => {
     const shown = [String(rotated), JSON.stringify(rotated), inspect(rotated, { showHidden: true, depth: 10 }), inspect({ codecs: [rotated] }, { depth: 10 })];
     const errors: unknown[] = [];
     const enc = (await new CodecChain([rotated]).encodeValue([1]))!;
-    for (const p of [new CodecChain([oldCodec]).decodeValue(enc.payload, enc.meta), new CodecChain([rotated]).decodeValue({ ...enc.payload, data: Buffer.alloc(40, 7).toString("base64") }, enc.meta)])
+    for (const p of [
+      new CodecChain([oldCodec]).decodeValue(enc.payload, enc.meta),
+      new CodecChain([rotated]).decodeValue({ ...enc.payload, data: Buffer.alloc(40, 7).toString("base64") }, enc.meta),
+    ])
       await p.catch((e: unknown) => errors.push(e));
     expect(errors).toHaveLength(2);
     for (const e of errors) shown.push(inspect(e, { showHidden: true, depth: 10 }), JSON.stringify(e), String((e as Error).stack));
@@ -178,7 +196,12 @@ describe("codec chain", () => {
     expect(await codeOf(new CodecChain([rogue]).encodeValue([1]))).toBe("codec_invalid_config");
   });
 
-  const request = (over: Partial<NormalizedJobRequest> = {}): NormalizedJobRequest => ({ type: "pay", args: [{ card: "4111", amount: 5 }], meta: { trace: "t1" }, ...over });
+  const request = (over: Partial<NormalizedJobRequest> = {}): NormalizedJobRequest => ({
+    type: "pay",
+    args: [{ card: "4111", amount: 5 }],
+    meta: { trace: "t1" },
+    ...over,
+  });
 
   it("encodes a request: one marked element, codec meta beside the user's; a request already encoded passes as it is", async () => {
     const chain = new CodecChain([oldCodec]);
@@ -206,7 +229,16 @@ describe("codec chain", () => {
     const chain = new CodecChain([new GzipCodec({ minBytes: 0 }), oldCodec]);
     const req = await chain.encodeRequest(request());
     const result = await chain.encodeResult({ ok: true });
-    const job = { id: "j", type: "pay", queue: "default", state: "completed", args: req.args, meta: req.meta!, result, parentResults: { "0": result!, "1": 7 } } as unknown as Job;
+    const job = {
+      id: "j",
+      type: "pay",
+      queue: "default",
+      state: "completed",
+      args: req.args,
+      meta: req.meta!,
+      result,
+      parentResults: { "0": result!, "1": 7 },
+    } as unknown as Job;
     const plain = await chain.decodeJob(job);
     expect(plain.args).toEqual([{ card: "4111", amount: 5 }]);
     expect(plain.result).toEqual({ ok: true });

@@ -55,7 +55,11 @@ describe("what a user passes to enqueue is validated, and the error names the fi
   });
 
   it("durations are milliseconds or ISO 8601 strings", () => {
-    const r = normalizeJobRequest({ type: "t", args: [], options: { timeout: "PT2S", visibilityTimeout: 1500, retry: { initialInterval: "PT0.5S", maxInterval: "PT1M" } } });
+    const r = normalizeJobRequest({
+      type: "t",
+      args: [],
+      options: { timeout: "PT2S", visibilityTimeout: 1500, retry: { initialInterval: "PT0.5S", maxInterval: "PT1M" } },
+    });
     expect(r.timeout).toBe(2000);
     expect(r.visibilityTimeout).toBe(1500);
     expect(r.retry).toEqual({ initialInterval: 500, maxInterval: 60_000 });

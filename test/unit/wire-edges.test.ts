@@ -57,7 +57,7 @@ describe("wire codec edges: values JSON cannot say", () => {
     expect(wire.decodeJob(b)).toEqual(j);
   });
 
-  it("keeps 0, false, \"\" and null everywhere, and tells an empty result or meta from an absent one", () => {
+  it('keeps 0, false, "" and null everywhere, and tells an empty result or meta from an absent one', () => {
     const j: Job = { ...base, args: [0, false, "", null, [], {}], meta: { zero: 0, no: false, empty: "", nothing: null }, result: { a: 0 } };
     expect(wire.decodeJob(wire.encodeJob(j))).toEqual(j);
     for (const result of [0, false, "", null, [], {}, { $value: 1 }, { $value: { $value: null } }] as JsonValue[]) {
@@ -96,7 +96,9 @@ describe("wire codec edges: values JSON cannot say", () => {
       expect(Object.getOwnPropertyDescriptor(o, "__proto__")?.value).toEqual({ admin: true });
     }
     const e = wire.decodeEnqueueStreamResponse(
-      wire.encodeEnqueueStreamResponse([{ seq: 1, error: { code: "c", message: "m", retryable: false, details: JSON.parse('{"__proto__": "x"}') as Record<string, string> } }]),
+      wire.encodeEnqueueStreamResponse([
+        { seq: 1, error: { code: "c", message: "m", retryable: false, details: JSON.parse('{"__proto__": "x"}') as Record<string, string> } },
+      ]),
     );
     expect(Object.getOwnPropertyDescriptor(e[0]!.error!.details!, "__proto__")?.value).toBe("x");
   });
@@ -341,7 +343,10 @@ describe("wire codec edges: size, depth, reuse", () => {
   });
 
   it("writes an unknown state or conflict action as UNSPECIFIED, as the lookups in proto.ts do", () => {
-    for (const j of [{ ...base, state: "bogus" as Job["state"] }, { ...base, unique: { onConflict: "bogus" as "reject" } }]) {
+    for (const j of [
+      { ...base, state: "bogus" as Job["state"] },
+      { ...base, unique: { onConflict: "bogus" as "reject" } },
+    ]) {
       expect(hex(wire.encodeJob(j))).toBe(hex(pbEncode(j)));
     }
     expect(wire.decodeNackResponse(wire.encodeNackResponse({ state: "bogus" as Job["state"] }))).toEqual({ state: "retryable" });
@@ -372,7 +377,10 @@ describe("wire codec edges: malformed input", () => {
       { seq: 2, nack: { jobId: "b", error: { code: "c", message: "m", retryable: true, occurredAt: new Date(9), details: { d: 1 } } } },
     ]);
     const enqueue = wire.encodeEnqueueStreamRequest([
-      { seq: 1, request: { type: "t", args: [{ a: 1 }], meta: { m: "x" }, retry: { maxAttempts: 2, jitter: true, initialInterval: 5 }, expiresAt: new Date(1e12) } },
+      {
+        seq: 1,
+        request: { type: "t", args: [{ a: 1 }], meta: { m: "x" }, retry: { maxAttempts: 2, jitter: true, initialInterval: 5 }, expiresAt: new Date(1e12) },
+      },
     ]);
     const corrupt = (good: Uint8Array, decode: (b: Uint8Array) => unknown) =>
       fc.property(fc.array(fc.tuple(fc.nat(good.length - 1), fc.integer({ min: 0, max: 255 })), { maxLength: 4 }), fc.nat(good.length), (flips, cut) => {
@@ -385,7 +393,10 @@ describe("wire codec edges: malformed input", () => {
         }
       });
     fc.assert(corrupt(settle, wire.decodeSettleStreamRequest), { numRuns: 800 });
-    fc.assert(corrupt(enqueue, (b) => wire.decodeEnqueueStreamRequest(b)), { numRuns: 800 });
+    fc.assert(
+      corrupt(enqueue, (b) => wire.decodeEnqueueStreamRequest(b)),
+      { numRuns: 800 },
+    );
   });
 
   it("on any corruption of a valid Job, either decodes or throws WireFormatError, never anything else", () => {

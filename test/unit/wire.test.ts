@@ -145,7 +145,10 @@ const job: fc.Arbitrary<Job> = fc
       expiresAt: date,
       timeout: durationMs,
       visibilityTimeout: durationMs,
-      tags: fc.oneof(fc.constant(null).map((): string[] => []), fc.array(text, { maxLength: 3 })),
+      tags: fc.oneof(
+        fc.constant(null).map((): string[] => []),
+        fc.array(text, { maxLength: 3 }),
+      ),
       workflowId: nonEmpty,
       retryDelayMs: num,
       parentResults: jsonObject,
@@ -224,10 +227,17 @@ const request: fc.Arbitrary<NormalizedJobRequest> = fc.record(
     retry: fc.oneof(
       retry.map((r) => ({ ...r, backoffStrategy: "linear" as const })),
       retry,
-      fc.constantFrom<RetryPolicy>({ maxAttempts: 3, jitter: true }, { jitter: false, backoffStrategy: "constant" }, { maxAttempts: 2, jitter: true, backoffStrategy: "polynomial" }),
+      fc.constantFrom<RetryPolicy>(
+        { maxAttempts: 3, jitter: true },
+        { jitter: false, backoffStrategy: "constant" },
+        { maxAttempts: 2, jitter: true, backoffStrategy: "polynomial" },
+      ),
     ),
     unique,
-    tags: fc.oneof(fc.constant(null).map((): string[] => []), fc.array(text, { minLength: 1, maxLength: 3 })),
+    tags: fc.oneof(
+      fc.constant(null).map((): string[] => []),
+      fc.array(text, { minLength: 1, maxLength: 3 }),
+    ),
     meta: fc.oneof(fc.constant({}), nonEmptyObject),
     visibilityTimeout: durationMs,
     schema: text,
@@ -270,7 +280,13 @@ const anyRequest: fc.Arbitrary<NormalizedJobRequest> = fc.record(
     ),
     unique: fc.record({ keys: fc.array(text, { maxLength: 2 }), onConflict: fc.constantFrom("ignore" as const) }, { requiredKeys: [] }),
     tags: fc.array(text, { maxLength: 2 }),
-    meta: fc.oneof(jsonObject, fc.dictionary(fc.constantFrom("ojs.id", "ojs.schema", "ojs.expires_at", "ojs.backoff_strategy", "ojs.rate_limit", "x"), jsonValue) as fc.Arbitrary<JsonObject>),
+    meta: fc.oneof(
+      jsonObject,
+      fc.dictionary(
+        fc.constantFrom("ojs.id", "ojs.schema", "ojs.expires_at", "ojs.backoff_strategy", "ojs.rate_limit", "x"),
+        jsonValue,
+      ) as fc.Arbitrary<JsonObject>,
+    ),
     visibilityTimeout: fc.double({ min: 0, max: 1e10, noNaN: true }),
     schema: text,
   },
@@ -284,16 +300,12 @@ const callError: fc.Arbitrary<WireCallError> = fc.record(
 );
 const canonicalError = jobError; // jobErrorFromProto always says retryable
 const enqueueCalls: fc.Arbitrary<EnqueueCall[]> = fc.array(
-  fc.oneof(
-    { weight: 5, arbitrary: fc.record({ seq, request }) },
-    { weight: 1, arbitrary: fc.record({ seq }) },
-  ),
+  fc.oneof({ weight: 5, arbitrary: fc.record({ seq, request }) }, { weight: 1, arbitrary: fc.record({ seq }) }),
   { maxLength: 4 },
 );
-const enqueueOutcomes: fc.Arbitrary<EnqueueOutcome[]> = fc.array(
-  fc.oneof(fc.record({ seq, job }), fc.record({ seq, error: callError }), fc.record({ seq })),
-  { maxLength: 4 },
-);
+const enqueueOutcomes: fc.Arbitrary<EnqueueOutcome[]> = fc.array(fc.oneof(fc.record({ seq, job }), fc.record({ seq, error: callError }), fc.record({ seq })), {
+  maxLength: 4,
+});
 const workerId = fc.option(nonEmpty, { nil: undefined });
 const settleCalls: fc.Arbitrary<SettleCall[]> = fc.array(
   fc.oneof(
@@ -330,11 +342,16 @@ const pb = {
     create(AckRequestSchema, { jobId: a.jobId, ...(a.result !== undefined ? { result: proto.resultToStruct(a.result) } : {}) }),
   nackRequest: (n: wire.WireNackRequest) => create(NackRequestSchema, { jobId: n.jobId, ...(n.error ? { error: proto.jobErrorToProto(n.error) } : {}) }),
   nackResponse: (n: NackResult) =>
-    create(NackResponseSchema, { state: proto.jobStateToProto(n.state), ...(n.nextAttemptAt ? { nextAttemptAt: values.timestampFromDate(n.nextAttemptAt) } : {}) }),
+    create(NackResponseSchema, {
+      state: proto.jobStateToProto(n.state),
+      ...(n.nextAttemptAt ? { nextAttemptAt: values.timestampFromDate(n.nextAttemptAt) } : {}),
+    }),
   callError: (e: WireCallError) => ({ code: e.code, message: e.message, retryable: e.retryable, details: { ...(e.details ?? {}) } }),
 };
-const pbAckFrom = (p: ReturnType<typeof pb.ackRequest>): wire.WireAckRequest => (p.result ? { jobId: p.jobId, result: proto.resultFromStruct(p.result) } : { jobId: p.jobId });
-const pbNackFrom = (p: ReturnType<typeof pb.nackRequest>): wire.WireNackRequest => (p.error ? { jobId: p.jobId, error: proto.jobErrorFromProto(p.error) } : { jobId: p.jobId });
+const pbAckFrom = (p: ReturnType<typeof pb.ackRequest>): wire.WireAckRequest =>
+  p.result ? { jobId: p.jobId, result: proto.resultFromStruct(p.result) } : { jobId: p.jobId };
+const pbNackFrom = (p: ReturnType<typeof pb.nackRequest>): wire.WireNackRequest =>
+  p.error ? { jobId: p.jobId, error: proto.jobErrorFromProto(p.error) } : { jobId: p.jobId };
 const pbNackResultFrom = (p: ReturnType<typeof pb.nackResponse>): NackResult => {
   const n: NackResult = { state: proto.jobStateFromProto(p.state) ?? "retryable" };
   if (p.nextAttemptAt) n.nextAttemptAt = values.dateFromTimestamp(p.nextAttemptAt);
@@ -348,7 +365,12 @@ const pbCallErrorFrom = (e: PbCallError): WireCallError => {
 
 const pbFrames = {
   encodeEnqueueRequest: (calls: EnqueueCall[]) =>
-    toBinary(EnqueueStreamRequestSchema, create(EnqueueStreamRequestSchema, { calls: calls.map((c) => ({ seq: c.seq, ...(c.request ? { request: proto.requestToProto(c.request, NOW) } : {}) })) })),
+    toBinary(
+      EnqueueStreamRequestSchema,
+      create(EnqueueStreamRequestSchema, {
+        calls: calls.map((c) => ({ seq: c.seq, ...(c.request ? { request: proto.requestToProto(c.request, NOW) } : {}) })),
+      }),
+    ),
   decodeEnqueueRequest: (b: Uint8Array): EnqueueCall[] =>
     fromBinary(EnqueueStreamRequestSchema, b).calls.map((c) =>
       c.request ? { seq: c.seq, request: proto.requestFromProto(c.request.type, c.request.args, c.request.options, NOW) } : { seq: c.seq },
@@ -359,13 +381,21 @@ const pbFrames = {
       create(EnqueueStreamResponseSchema, {
         outcomes: os.map((o) => ({
           seq: o.seq,
-          result: o.job ? { case: "job" as const, value: proto.jobToProto(o.job) } : o.error ? { case: "error" as const, value: pb.callError(o.error) } : { case: undefined },
+          result: o.job
+            ? { case: "job" as const, value: proto.jobToProto(o.job) }
+            : o.error
+              ? { case: "error" as const, value: pb.callError(o.error) }
+              : { case: undefined },
         })),
       }),
     ),
   decodeEnqueueResponse: (b: Uint8Array): EnqueueOutcome[] =>
     fromBinary(EnqueueStreamResponseSchema, b).outcomes.map((o) =>
-      o.result.case === "job" ? { seq: o.seq, job: proto.jobFromProto(o.result.value) } : o.result.case === "error" ? { seq: o.seq, error: pbCallErrorFrom(o.result.value) } : { seq: o.seq },
+      o.result.case === "job"
+        ? { seq: o.seq, job: proto.jobFromProto(o.result.value) }
+        : o.result.case === "error"
+          ? { seq: o.seq, error: pbCallErrorFrom(o.result.value) }
+          : { seq: o.seq },
     ),
   encodeSettleRequest: (calls: SettleCall[]) =>
     toBinary(
@@ -564,7 +594,7 @@ function reencode(bytes: Uint8Array, desc: DescMessage, rnd: () => number): Uint
     } else if (fd.fieldKind === "list" && fd.listKind === "enum") {
       // Packed to unpacked, or two packed runs.
       const items: Uint8Array[] = [];
-      for (let p = 0; p < f.data.length; ) {
+      for (let p = 0; p < f.data.length;) {
         const s = p;
         while (f.data[p++]! & 0x80);
         items.push(f.data.subarray(s, p));
@@ -731,11 +761,9 @@ describe("wire codec: EnqueueBatchRequest, EnqueueBatchResponse", () => {
     request.map(({ type: _t, args: _a, ...o }) => o),
     { nil: undefined },
   );
-  const batchErrors = fc.dictionary(
-    fc.oneof(fc.nat(1000), int32).map(String),
-    fc.record({ code: text, message: text }),
-    { maxKeys: 3 },
-  ) as fc.Arbitrary<Record<number, wire.WireBatchJobError>>;
+  const batchErrors = fc.dictionary(fc.oneof(fc.nat(1000), int32).map(String), fc.record({ code: text, message: text }), { maxKeys: 3 }) as fc.Arbitrary<
+    Record<number, wire.WireBatchJobError>
+  >;
 
   it("requests: entries and default options, both ways, and other encodings", () => {
     fc.assert(
@@ -764,11 +792,18 @@ describe("wire codec: EnqueueBatchRequest, EnqueueBatchResponse", () => {
     fc.assert(
       fc.property(fc.array(job, { maxLength: 3 }), fc.option(int32, { nil: undefined }), batchErrors, fc.integer(), (jobs, count, errors, seed) => {
         const bytes = wire.encodeEnqueueBatchResponse(jobs, { ...(count !== undefined ? { count } : {}), errors });
-        sameBytes(bytes, toBinary(EnqueueBatchResponseSchema, create(EnqueueBatchResponseSchema, { jobs: jobs.map(proto.jobToProto), count: count ?? jobs.length, errors })));
+        sameBytes(
+          bytes,
+          toBinary(EnqueueBatchResponseSchema, create(EnqueueBatchResponseSchema, { jobs: jobs.map(proto.jobToProto), count: count ?? jobs.length, errors })),
+        );
         const expected = { jobs, count: count ?? jobs.length, errors };
         expect(wire.decodeEnqueueBatchResponse(bytes)).toEqual(expected);
         const p = fromBinary(EnqueueBatchResponseSchema, bytes);
-        expect({ jobs: p.jobs.map(proto.jobFromProto), count: p.count, errors: Object.fromEntries(Object.entries(p.errors).map(([k, v]) => [k, { code: v.code, message: v.message }])) }).toEqual(expected);
+        expect({
+          jobs: p.jobs.map(proto.jobFromProto),
+          count: p.count,
+          errors: Object.fromEntries(Object.entries(p.errors).map(([k, v]) => [k, { code: v.code, message: v.message }])),
+        }).toEqual(expected);
         expect(wire.decodeEnqueueBatchResponse(reencode(bytes, EnqueueBatchResponseSchema, mulberry32(seed)))).toEqual(expected);
       }),
       { numRuns: 40 },
@@ -780,7 +815,9 @@ describe("wire codec: EnqueueBatchRequest, EnqueueBatchResponse", () => {
 
 describe("wire codec: AckRequest, AckResponse, NackRequest, NackResponse", () => {
   it("AckRequest: any result, wrapped in {$value} unless a plain object (objects shaped like the wrapper too)", () => {
-    const result = fc.option(fc.oneof(jsonValue, fc.constantFrom<JsonValue>({ $value: 1 }, { $value: { $value: null } }, {}, [], 0, "", false, null)), { nil: undefined });
+    const result = fc.option(fc.oneof(jsonValue, fc.constantFrom<JsonValue>({ $value: 1 }, { $value: { $value: null } }, {}, [], 0, "", false, null)), {
+      nil: undefined,
+    });
     fc.assert(
       fc.property(text, result, (jobId, r) => {
         const a: wire.WireAckRequest = r === undefined ? { jobId } : { jobId, result: r };

@@ -56,7 +56,10 @@ export class AesGcmCodec implements PayloadCodec {
     const entries = opts.keys instanceof Map ? [...opts.keys.entries()] : Object.entries(opts.keys ?? {});
     for (const [id, key] of entries) this.#keys.set(checkKeyId(id), toKeyObject(id, key));
     if (typeof opts.currentKeyId !== "string" || !this.#keys.has(opts.currentKeyId))
-      throw new CodecError("codec_key_invalid", `AesGcmCodec: currentKeyId ${JSON.stringify(String(opts.currentKeyId))} is not one of the keys given (${this.keyIds.join(", ") || "none"})`);
+      throw new CodecError(
+        "codec_key_invalid",
+        `AesGcmCodec: currentKeyId ${JSON.stringify(String(opts.currentKeyId))} is not one of the keys given (${this.keyIds.join(", ") || "none"})`,
+      );
     this.#current = opts.currentKeyId;
   }
 
@@ -85,8 +88,10 @@ export class AesGcmCodec implements PayloadCodec {
     if (typeof keyId !== "string" || keyId === "") throw new CodecError("codec_invalid_payload", `encrypted payload without a ${META_KEY_ID} in its meta`);
     const key = this.#keys.get(keyId);
     if (!key) throw new CodecError("codec_key_unknown", `no key with id ${JSON.stringify(keyId)} (known: ${this.keyIds.join(", ")})`);
-    if (data.length < 1 + NONCE_BYTES + TAG_BYTES) throw new CodecError("codec_invalid_payload", `encrypted payload of ${data.length} bytes is shorter than its header and tag`);
-    if (data[0] !== VERSION) throw new CodecError("codec_invalid_payload", `encrypted payload version ${data[0]} is not supported (only ${VERSION}, AES-256-GCM)`);
+    if (data.length < 1 + NONCE_BYTES + TAG_BYTES)
+      throw new CodecError("codec_invalid_payload", `encrypted payload of ${data.length} bytes is shorter than its header and tag`);
+    if (data[0] !== VERSION)
+      throw new CodecError("codec_invalid_payload", `encrypted payload version ${data[0]} is not supported (only ${VERSION}, AES-256-GCM)`);
     const buf = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
     const nonce = buf.subarray(1, 1 + NONCE_BYTES);
     const tag = buf.subarray(buf.length - TAG_BYTES);
@@ -97,7 +102,10 @@ export class AesGcmCodec implements PayloadCodec {
       return Buffer.concat([decipher.update(body), decipher.final()]);
     } catch {
       // node:crypto's own message says nothing secret, but a fixed one says all there is to say.
-      throw new CodecError("codec_decrypt_failed", `decryption with key ${JSON.stringify(keyId)} failed: the payload was altered or encrypted with another key of that id`);
+      throw new CodecError(
+        "codec_decrypt_failed",
+        `decryption with key ${JSON.stringify(keyId)} failed: the payload was altered or encrypted with another key of that id`,
+      );
     }
   }
 
@@ -135,13 +143,15 @@ function checkKeyId(id: string): string {
 
 function toKeyObject(id: string, key: Uint8Array | KeyObject): KeyObject {
   if (key instanceof Uint8Array) {
-    if (key.length !== KEY_BYTES) throw new CodecError("codec_key_invalid", `AesGcmCodec: key ${JSON.stringify(id)} has ${key.length} bytes; AES-256 needs ${KEY_BYTES}`);
+    if (key.length !== KEY_BYTES)
+      throw new CodecError("codec_key_invalid", `AesGcmCodec: key ${JSON.stringify(id)} has ${key.length} bytes; AES-256 needs ${KEY_BYTES}`);
     // createSecretKey copies the bytes: the caller's buffer can be wiped.
     return createSecretKey(Buffer.from(key));
   }
   if (typeof key === "object" && key !== null && (key as KeyObject).type === "secret") {
     const k = key as KeyObject;
-    if (k.symmetricKeySize !== KEY_BYTES) throw new CodecError("codec_key_invalid", `AesGcmCodec: key ${JSON.stringify(id)} has ${k.symmetricKeySize ?? 0} bytes; AES-256 needs ${KEY_BYTES}`);
+    if (k.symmetricKeySize !== KEY_BYTES)
+      throw new CodecError("codec_key_invalid", `AesGcmCodec: key ${JSON.stringify(id)} has ${k.symmetricKeySize ?? 0} bytes; AES-256 needs ${KEY_BYTES}`);
     return k;
   }
   throw new CodecError("codec_key_invalid", `AesGcmCodec: key ${JSON.stringify(id)} must be 32 bytes (Buffer, Uint8Array) or a secret KeyObject`);

@@ -36,7 +36,8 @@ export class CodecChain {
     for (const [i, c] of codecs.entries()) {
       if (typeof c !== "object" || c === null || typeof c.encode !== "function" || typeof c.decode !== "function")
         throw new CodecError("codec_invalid_config", `codecs[${i}]: must have encode() and decode()`);
-      if (typeof c.encoding !== "string" || c.encoding === "" || c.encoding.length > 128) throw new CodecError("codec_invalid_config", `codecs[${i}]: encoding must be a name of 1 to 128 characters`);
+      if (typeof c.encoding !== "string" || c.encoding === "" || c.encoding.length > 128)
+        throw new CodecError("codec_invalid_config", `codecs[${i}]: encoding must be a name of 1 to 128 characters`);
       if (this.byName.has(c.encoding)) throw new CodecError("codec_invalid_config", `codecs[${i}]: two codecs named ${JSON.stringify(c.encoding)}`);
       this.byName.set(c.encoding, c);
     }
@@ -59,14 +60,19 @@ export class CodecChain {
     const meta: JsonObject = {};
     for (const codec of this.codecs) {
       const out = await codec.encode(data);
-      if (!out || !(out.data instanceof Uint8Array)) throw new CodecError("codec_invalid_config", `codec ${JSON.stringify(codec.encoding)}: encode() must return { data: Uint8Array }`);
+      if (!out || !(out.data instanceof Uint8Array))
+        throw new CodecError("codec_invalid_config", `codec ${JSON.stringify(codec.encoding)}: encode() must return { data: Uint8Array }`);
       if (out.skipped) continue;
       data = out.data;
       applied.push(codec.encoding);
       for (const [k, v] of Object.entries(out.meta ?? {})) {
         if (!k.startsWith(CODEC_META_PREFIX) || k === META_ENCODINGS)
-          throw new CodecError("codec_invalid_config", `codec ${JSON.stringify(codec.encoding)}: meta key ${JSON.stringify(k)} must start with "${CODEC_META_PREFIX}" and not be ${META_ENCODINGS}`);
-        if (k in meta && JSON.stringify(meta[k]) !== JSON.stringify(v)) throw new CodecError("codec_invalid_config", `two codecs set meta ${JSON.stringify(k)} differently`);
+          throw new CodecError(
+            "codec_invalid_config",
+            `codec ${JSON.stringify(codec.encoding)}: meta key ${JSON.stringify(k)} must start with "${CODEC_META_PREFIX}" and not be ${META_ENCODINGS}`,
+          );
+        if (k in meta && JSON.stringify(meta[k]) !== JSON.stringify(v))
+          throw new CodecError("codec_invalid_config", `two codecs set meta ${JSON.stringify(k)} differently`);
         meta[k] = v;
       }
     }
@@ -83,13 +89,18 @@ export class CodecChain {
       throw new CodecError("codec_invalid_payload", `encoded payload without a ${META_ENCODINGS} list in its meta`);
     const codecs = (encodings as string[]).map((name) => {
       const c = this.byName.get(name);
-      if (!c) throw new CodecError("codec_unknown_encoding", `payload encoded with ${JSON.stringify(name)}, which no codec of this chain handles (have: ${this.encodings.join(", ") || "none"})`);
+      if (!c)
+        throw new CodecError(
+          "codec_unknown_encoding",
+          `payload encoded with ${JSON.stringify(name)}, which no codec of this chain handles (have: ${this.encodings.join(", ") || "none"})`,
+        );
       return c;
     });
     let data: Uint8Array = Buffer.from(payload.data, "base64");
     for (const codec of codecs.reverse()) {
       data = await codec.decode(data, meta);
-      if (!(data instanceof Uint8Array)) throw new CodecError("codec_invalid_config", `codec ${JSON.stringify(codec.encoding)}: decode() must return a Uint8Array`);
+      if (!(data instanceof Uint8Array))
+        throw new CodecError("codec_invalid_config", `codec ${JSON.stringify(codec.encoding)}: decode() must return a Uint8Array`);
     }
     try {
       return JSON.parse(Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString("utf8")) as JsonValue;
@@ -106,7 +117,8 @@ export class CodecChain {
   async encodeRequest(req: NormalizedJobRequest): Promise<NormalizedJobRequest> {
     if (req.args.length === 1 && isEncodedPayload(req.args[0])) return req;
     for (const k of Object.keys(req.meta ?? {}))
-      if (k.startsWith(CODEC_META_PREFIX)) throw new CodecError("codec_invalid_config", `meta ${JSON.stringify(k)} is reserved for codecs: a job with plain args cannot carry it`);
+      if (k.startsWith(CODEC_META_PREFIX))
+        throw new CodecError("codec_invalid_config", `meta ${JSON.stringify(k)} is reserved for codecs: a job with plain args cannot carry it`);
     const encoded = await this.encodeValue(req.args);
     if (!encoded) return req;
     const meta: JsonObject = { ...(req.meta ?? {}), ...encoded.meta };

@@ -58,13 +58,17 @@ export class GzipCodec implements PayloadCodec {
       return await gunzipAsync(data, { maxOutputLength: this.maxDecodedBytes });
     } catch (e) {
       const tooBig = (e as { code?: unknown }).code === "ERR_BUFFER_TOO_LARGE";
-      throw new CodecError("codec_invalid_payload", tooBig ? `gzip payload inflates past maxDecodedBytes (${this.maxDecodedBytes})` : "gzip payload is not valid gzip data");
+      throw new CodecError(
+        "codec_invalid_payload",
+        tooBig ? `gzip payload inflates past maxDecodedBytes (${this.maxDecodedBytes})` : "gzip payload is not valid gzip data",
+      );
     }
   }
 }
 
 function count(v: number | undefined, dflt: number, name: string, min: number, max = Number.MAX_SAFE_INTEGER): number {
   if (v === undefined) return dflt;
-  if (!Number.isInteger(v) || v < min || v > max) throw new CodecError("codec_invalid_config", `GzipCodec: ${name} must be a whole number from ${min}${max === Number.MAX_SAFE_INTEGER ? "" : ` to ${max}`}`);
+  if (!Number.isInteger(v) || v < min || v > max)
+    throw new CodecError("codec_invalid_config", `GzipCodec: ${name} must be a whole number from ${min}${max === Number.MAX_SAFE_INTEGER ? "" : ` to ${max}`}`);
   return v;
 }

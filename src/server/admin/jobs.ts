@@ -128,7 +128,11 @@ function ageOf(r: JobRecord): number {
  * states. Waiting jobs are cancelled first (their workflows move on), active
  * ones are never purged: a worker holds them.
  */
-export async function purgeQueue(store: JobStore, queue: string, opts: { states: JobState[]; olderThan?: Date; limit?: number; confirm: unknown }): Promise<PurgeResult> {
+export async function purgeQueue(
+  store: JobStore,
+  queue: string,
+  opts: { states: JobState[]; olderThan?: Date; limit?: number; confirm: unknown },
+): Promise<PurgeResult> {
   requireConfirm(opts.confirm, "purge a queue");
   if (opts.states.length === 0) throw invalid("states", "must name at least one state");
   if (opts.states.includes("active")) throw invalid("states", "active jobs cannot be purged (a worker holds them); cancel them instead");

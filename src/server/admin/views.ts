@@ -39,9 +39,12 @@ export function paginate<T>(all: readonly T[], opts: PageOptions): AdminPage<T> 
 export function pageOf(opts: PageOptions): { page: number; perPage: number } {
   const page = opts.page ?? 1;
   const perPage = opts.perPage ?? DEFAULT_PER_PAGE;
-  if (!Number.isInteger(page) || page < 1) throw new ValidationError("page: must be an integer from 1", { issues: [{ path: "page", message: "must be an integer from 1" }] });
+  if (!Number.isInteger(page) || page < 1)
+    throw new ValidationError("page: must be an integer from 1", { issues: [{ path: "page", message: "must be an integer from 1" }] });
   if (!Number.isInteger(perPage) || perPage < 1 || perPage > MAX_PER_PAGE)
-    throw new ValidationError(`per_page: must be an integer from 1 to ${MAX_PER_PAGE}`, { issues: [{ path: "per_page", message: `must be an integer from 1 to ${MAX_PER_PAGE}` }] });
+    throw new ValidationError(`per_page: must be an integer from 1 to ${MAX_PER_PAGE}`, {
+      issues: [{ path: "per_page", message: `must be an integer from 1 to ${MAX_PER_PAGE}` }],
+    });
   return { page, perPage };
 }
 

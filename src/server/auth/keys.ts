@@ -94,7 +94,8 @@ export class KeyRing {
     }
     const certRules = (merged.clientCertificates ?? []).map((c, i) => {
       const at = `${where}: clientCertificates[${i}]`;
-      if (typeof c?.subject !== "string" || c.subject === "") throw new ValidationError(`${at}: subject must be the certificate's CN or a subject alternative name`);
+      if (typeof c?.subject !== "string" || c.subject === "")
+        throw new ValidationError(`${at}: subject must be the certificate's CN or a subject alternative name`);
       return { subject: c.subject, roles: rolesOf(c, at) };
     });
     // Given but empty (an unset variable behind `token`, an empty list) is a mistake: fail closed, not open.
@@ -144,8 +145,14 @@ function entry(k: AuthKey, at: string): KeyEntry {
   } else {
     throw new ValidationError(`${at}: needs token (a non-empty string) or sha256 (64 hex digits)`);
   }
-  if (k.tenant !== undefined && (typeof k.tenant !== "string" || !TENANT_ID_PATTERN.test(k.tenant))) throw new ValidationError(`${at}: tenant must be a tenant id (letters, digits, . _ : -)`);
-  return { name: typeof k.name === "string" && k.name ? k.name : at.replace(/^.*: /, ""), digest, roles, ...(k.tenant !== undefined ? { tenant: k.tenant } : {}) };
+  if (k.tenant !== undefined && (typeof k.tenant !== "string" || !TENANT_ID_PATTERN.test(k.tenant)))
+    throw new ValidationError(`${at}: tenant must be a tenant id (letters, digits, . _ : -)`);
+  return {
+    name: typeof k.name === "string" && k.name ? k.name : at.replace(/^.*: /, ""),
+    digest,
+    roles,
+    ...(k.tenant !== undefined ? { tenant: k.tenant } : {}),
+  };
 }
 
 function rolesOf(o: { role?: unknown; roles?: unknown }, at: string): Role[] {
@@ -172,11 +179,14 @@ export function readAuthFile(path: string): Pick<AuthOptions, "keys" | "clientCe
   if (doc === null || typeof doc !== "object" || Array.isArray(doc)) throw new ValidationError(`auth file ${path}: must be a JSON object with "keys"`);
   const o = doc as Record<string, unknown>;
   for (const k of Object.keys(o)) {
-    if (!["keys", "clientCertificates", "publicMetrics"].includes(k)) throw new ValidationError(`auth file ${path}: unknown field "${k}" (known: keys, clientCertificates, publicMetrics)`);
+    if (!["keys", "clientCertificates", "publicMetrics"].includes(k))
+      throw new ValidationError(`auth file ${path}: unknown field "${k}" (known: keys, clientCertificates, publicMetrics)`);
   }
   if (o.keys !== undefined && !Array.isArray(o.keys)) throw new ValidationError(`auth file ${path}: "keys" must be an array`);
-  if (o.clientCertificates !== undefined && !Array.isArray(o.clientCertificates)) throw new ValidationError(`auth file ${path}: "clientCertificates" must be an array`);
-  if (o.publicMetrics !== undefined && typeof o.publicMetrics !== "boolean") throw new ValidationError(`auth file ${path}: "publicMetrics" must be true or false`);
+  if (o.clientCertificates !== undefined && !Array.isArray(o.clientCertificates))
+    throw new ValidationError(`auth file ${path}: "clientCertificates" must be an array`);
+  if (o.publicMetrics !== undefined && typeof o.publicMetrics !== "boolean")
+    throw new ValidationError(`auth file ${path}: "publicMetrics" must be true or false`);
   const out: Pick<AuthOptions, "keys" | "clientCertificates" | "publicMetrics"> = {};
   if (o.keys) out.keys = o.keys as AuthKey[];
   if (o.clientCertificates) out.clientCertificates = o.clientCertificates as CertificateRule[];

@@ -75,7 +75,10 @@ export class NetworkPolicy {
     if (this.checkHost && authority !== undefined && authority !== this.lastGoodAuthority) {
       const name = hostName(authority);
       if (!isLoopbackHost(name) && !this.hosts.has(name))
-        return { reason: "host", message: `Host "${authority}" is not a name this server answers to (DNS rebinding protection); add it to allowedHosts (serve --allowed-host) if it is yours` };
+        return {
+          reason: "host",
+          message: `Host "${authority}" is not a name this server answers to (DNS rebinding protection); add it to allowedHosts (serve --allowed-host) if it is yours`,
+        };
       this.lastGoodAuthority = authority; // clients send the same one on every call: parse it once
     }
     const origin = header(req, "origin");
@@ -83,10 +86,16 @@ export class NetworkPolicy {
     if (authority !== undefined && sameOrigin(origin, authority)) return undefined;
     const o = origin.toLowerCase();
     if (o === "null" || !(this.anyOrigin || this.origins.has(o)))
-      return { reason: "origin", message: `cross-origin request from ${origin} refused; add the origin to allowedOrigins (serve --allowed-origin) to accept it` };
+      return {
+        reason: "origin",
+        message: `cross-origin request from ${origin} refused; add the origin to allowedOrigins (serve --allowed-origin) to accept it`,
+      };
     setHeader("access-control-allow-origin", origin);
     setHeader("vary", "origin");
-    setHeader("access-control-expose-headers", "x-request-id, x-ojs-request-id, ojs-version, location, retry-after, grpc-status, grpc-message, grpc-status-details-bin");
+    setHeader(
+      "access-control-expose-headers",
+      "x-request-id, x-ojs-request-id, ojs-version, location, retry-after, grpc-status, grpc-message, grpc-status-details-bin",
+    );
     return undefined;
   }
 

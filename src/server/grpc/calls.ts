@@ -5,8 +5,24 @@
  */
 import { create } from "@bufbuild/protobuf";
 import type { EnqueueRequest, Job as PbJob } from "../../../gen/ojs/v1/job_pb.js";
-import { HeartbeatResponseSchema, NackResponseSchema, type AckRequest, type HeartbeatRequest, type HeartbeatResponse, type NackRequest, type NackResponse } from "../../../gen/ojs/v1/worker_pb.js";
-import { jobErrorFromProto, jobStateToProto, jobToProto, requestFromProto, resultFromStruct, workerStateFromProto, workerStateToProto } from "../../codec/proto.js";
+import {
+  HeartbeatResponseSchema,
+  NackResponseSchema,
+  type AckRequest,
+  type HeartbeatRequest,
+  type HeartbeatResponse,
+  type NackRequest,
+  type NackResponse,
+} from "../../../gen/ojs/v1/worker_pb.js";
+import {
+  jobErrorFromProto,
+  jobStateToProto,
+  jobToProto,
+  requestFromProto,
+  resultFromStruct,
+  workerStateFromProto,
+  workerStateToProto,
+} from "../../codec/proto.js";
 import { msFromDuration, timestampFromDate } from "../../codec/values.js";
 import { ConflictError, NotFoundError } from "../../model/errors.js";
 import type { Job, JobError, NormalizedJobRequest } from "../../model/job.js";
@@ -26,7 +42,12 @@ export async function enqueueJob(core: ServerCore, req: NormalizedJobRequest, te
  * Atomic batch: `defaults` apply field by field where an entry sets nothing;
  * every entry is validated before any is stored.
  */
-export async function enqueueJobs(core: ServerCore, jobs: readonly NormalizedJobRequest[], defaults: Omit<NormalizedJobRequest, "type" | "args"> = {}, tenant?: string): Promise<Job[]> {
+export async function enqueueJobs(
+  core: ServerCore,
+  jobs: readonly NormalizedJobRequest[],
+  defaults: Omit<NormalizedJobRequest, "type" | "args"> = {},
+  tenant?: string,
+): Promise<Job[]> {
   const now = core.store.clock.now();
   checkBatchSize(core.limits, jobs.length);
   const entries = jobs.map((job, i) => {
@@ -37,7 +58,10 @@ export async function enqueueJobs(core: ServerCore, jobs: readonly NormalizedJob
       throw e;
     }
   });
-  admitBatch(core, entries.map((e) => e.req));
+  admitBatch(
+    core,
+    entries.map((e) => e.req),
+  );
   return (await core.jobs.enqueueBatch(entries)).map((r) => r.job);
 }
 

@@ -15,9 +15,7 @@ export function toConnectError(e: unknown, requestId?: string): ConnectError {
       if (typeof v === "string" || typeof v === "number" || typeof v === "boolean") metadata[k] = String(v);
     }
   }
-  const details: ConstructorParameters<typeof ConnectError>[3] = [
-    { desc: ErrorInfoSchema, value: { reason: err.code, domain: "openjobspec.org", metadata } },
-  ];
+  const details: ConstructorParameters<typeof ConnectError>[3] = [{ desc: ErrorInfoSchema, value: { reason: err.code, domain: "openjobspec.org", metadata } }];
   if (err instanceof ValidationError && err.issues.length) {
     details.push({
       desc: BadRequestSchema,

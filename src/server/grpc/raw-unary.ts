@@ -49,7 +49,14 @@ function decoded<T>(method: string, decode: () => T): T {
 const METHODS: Record<string, UnaryMethod> = {
   "/ojs.v1.OJSService/Enqueue": {
     name: "Enqueue",
-    handle: async (bytes, call, core) => encodeJobResponse(await enqueueJob(core, decoded("Enqueue", () => decodeEnqueueRequest(bytes, core.store.clock.now())), tenant(call))),
+    handle: async (bytes, call, core) =>
+      encodeJobResponse(
+        await enqueueJob(
+          core,
+          decoded("Enqueue", () => decodeEnqueueRequest(bytes, core.store.clock.now())),
+          tenant(call),
+        ),
+      ),
   },
   // GetJob stays with connect-node for now: served from here, conformance case L0-LC-005 over gRPC
   // read a just-nacked job as "available" instead of "retryable" (not yet understood).
@@ -87,7 +94,13 @@ const METHODS: Record<string, UnaryMethod> = {
 };
 
 async function heartbeat(bytes: Uint8Array, _call: RawCall, core: ServerCore): Promise<Uint8Array> {
-  return toBinary(HeartbeatResponseSchema, await heartbeatCall(core, decoded("Heartbeat", () => fromBinary(HeartbeatRequestSchema, bytes))));
+  return toBinary(
+    HeartbeatResponseSchema,
+    await heartbeatCall(
+      core,
+      decoded("Heartbeat", () => fromBinary(HeartbeatRequestSchema, bytes)),
+    ),
+  );
 }
 
 /** Returns a request handler that takes the standard unary methods above and reports whether it did. */

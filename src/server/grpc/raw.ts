@@ -173,7 +173,16 @@ export class RawCall {
     } else {
       // Trailers-only: the status travels in the headers of an empty response.
       this.responded = true;
-      this.stream.respond({ ":status": 200, "content-type": "application/grpc+proto", ...(this.requestId ? { "x-ojs-request-id": this.requestId } : {}), ...this.extraHeaders, ...status }, { endStream: true });
+      this.stream.respond(
+        {
+          ":status": 200,
+          "content-type": "application/grpc+proto",
+          ...(this.requestId ? { "x-ojs-request-id": this.requestId } : {}),
+          ...this.extraHeaders,
+          ...status,
+        },
+        { endStream: true },
+      );
       this.stopReading();
     }
   }
@@ -278,7 +287,9 @@ function streamJobs(call: RawCall, core: ServerCore): void {
 
 function undeliverable(core: ServerCore, rec: JobRecord, e: unknown): void {
   // Already settled elsewhere when this fails: nothing left to do.
-  core.jobs.nack(rec.id, { code: "undeliverable", message: `the job cannot be encoded for gRPC: ${(e as Error).message}`, retryable: false }, rec.workerId).catch(() => {});
+  core.jobs
+    .nack(rec.id, { code: "undeliverable", message: `the job cannot be encoded for gRPC: ${(e as Error).message}`, retryable: false }, rec.workerId)
+    .catch(() => {});
 }
 
 function enqueueStream(call: RawCall, core: ServerCore): void {
@@ -302,7 +313,11 @@ function settleStream(call: RawCall, core: ServerCore): void {
     decode: decodeSettleStreamRequest,
     issue: (c): Promise<SettleOutcome> => {
       const failed = (e: unknown): SettleOutcome => ({ seq: c.seq, error: callError(e) });
-      if (c.ack) return ackJob(core, c.ack.jobId, c.ack.result, c.workerId, tenant(call)).then((): SettleOutcome => ({ seq: c.seq, ack: { acknowledged: true } }), failed);
+      if (c.ack)
+        return ackJob(core, c.ack.jobId, c.ack.result, c.workerId, tenant(call)).then(
+          (): SettleOutcome => ({ seq: c.seq, ack: { acknowledged: true } }),
+          failed,
+        );
       if (c.nack) return nackJob(core, c.nack.jobId, c.nack.error, c.workerId, tenant(call)).then((nack): SettleOutcome => ({ seq: c.seq, nack }), failed);
       if (c.started) {
         const jobId = c.started.jobId;

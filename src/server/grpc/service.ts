@@ -9,15 +9,7 @@ import { Code } from "@connectrpc/connect";
 import { OJSService } from "../../../gen/ojs/v1/service_pb.js";
 import type { Job as PbJob } from "../../../gen/ojs/v1/job_pb.js";
 import type { Event as PbEvent } from "../../../gen/ojs/v1/events_pb.js";
-import {
-  eventToProto,
-  healthToProto,
-  jobToProto,
-  optionsFromProto,
-  requestFromProto,
-  workflowToProto,
-  VISIBILITY_HEADER,
-} from "../../codec/proto.js";
+import { eventToProto, healthToProto, jobToProto, optionsFromProto, requestFromProto, workflowToProto, VISIBILITY_HEADER } from "../../codec/proto.js";
 import { cronToProto, queueInfoToProto, queueStatsToProto } from "../../codec/admin.js";
 import { dagFromProto } from "../../codec/workflow.js";
 import { timestampFromDate } from "../../codec/values.js";
@@ -54,7 +46,20 @@ function offsetCursor(cursor: string): number {
 }
 
 /** Methods answered without waiting for the journal: reads, and claims or leases a crash may only repeat. */
-const NO_BARRIER = new Set(["Manifest", "Health", "GetJob", "ListQueues", "QueueStats", "ListDeadLetter", "ListCron", "GetWorkflow", "Fetch", "Heartbeat", "ListJobs", "ListWorkers"]);
+const NO_BARRIER = new Set([
+  "Manifest",
+  "Health",
+  "GetJob",
+  "ListQueues",
+  "QueueStats",
+  "ListDeadLetter",
+  "ListCron",
+  "GetWorkflow",
+  "Fetch",
+  "Heartbeat",
+  "ListJobs",
+  "ListWorkers",
+]);
 
 export function grpcRoutes(core: ServerCore): (router: ConnectRouter) => void {
   const store = core.jobs;

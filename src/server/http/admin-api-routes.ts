@@ -137,7 +137,14 @@ function confirmOf(req: HttpRequest, b: JsonObject): unknown {
 }
 
 function statesOf(req: HttpRequest, b: JsonObject): JobState[] {
-  const raw: JsonValue | undefined = b.states ?? (req.query.has("states") ? req.query.get("states")!.split(",").map((s) => s.trim()) : undefined);
+  const raw: JsonValue | undefined =
+    b.states ??
+    (req.query.has("states")
+      ? req.query
+          .get("states")!
+          .split(",")
+          .map((s) => s.trim())
+      : undefined);
   if (!Array.isArray(raw) || raw.length === 0) throw invalid("states", "must be a non-empty array of job states");
   for (const s of raw) if (!isJobState(s)) throw invalid("states", `must be job states, not ${JSON.stringify(s)}`);
   return raw as JobState[];
@@ -147,7 +154,8 @@ function statesOf(req: HttpRequest, b: JsonObject): JobState[] {
 function limitOf(req: HttpRequest, b: JsonObject): number | undefined {
   const raw = b.limit ?? (req.query.has("limit") ? Number(req.query.get("limit")) : undefined);
   if (raw === undefined) return undefined;
-  if (typeof raw !== "number" || !Number.isInteger(raw) || raw < 1 || raw > MAX_PURGE_LIMIT) throw invalid("limit", `must be a whole number from 1 to ${MAX_PURGE_LIMIT}`);
+  if (typeof raw !== "number" || !Number.isInteger(raw) || raw < 1 || raw > MAX_PURGE_LIMIT)
+    throw invalid("limit", `must be a whole number from 1 to ${MAX_PURGE_LIMIT}`);
   return raw;
 }
 
@@ -165,7 +173,10 @@ export function registerAdminApiRoutes(core: ServerCore, router: HttpRouter): vo
 
   // --- queues (§6) ------------------------------------------------------------------------
 
-  router.on("GET", "/ojs/v1/admin/queues", async (req) => ({ status: 200, body: pageToJson(await views.listQueues(pageFrom(querySource(req.query))), adminQueueToJson) }));
+  router.on("GET", "/ojs/v1/admin/queues", async (req) => ({
+    status: 200,
+    body: pageToJson(await views.listQueues(pageFrom(querySource(req.query))), adminQueueToJson),
+  }));
   router.on("GET", "/ojs/v1/admin/queues/:name", async (req) => ({ status: 200, body: queueDetailToJson(await views.queue(req.params.name!)) }));
   router.on("POST", "/ojs/v1/admin/queues/:name/pause", async (req) => {
     await store.pauseQueue(req.params.name!);
@@ -180,7 +191,12 @@ export function registerAdminApiRoutes(core: ServerCore, router: HttpRouter): vo
     requireConfirm(confirmOf(req, b), "purge a queue");
     const olderThan = olderThanOf(req, b);
     const limit = limitOf(req, b);
-    const out = await purgeQueue(store, req.params.name!, { states: statesOf(req, b), ...(olderThan ? { olderThan } : {}), ...(limit !== undefined ? { limit } : {}), confirm: true });
+    const out = await purgeQueue(store, req.params.name!, {
+      states: statesOf(req, b),
+      ...(olderThan ? { olderThan } : {}),
+      ...(limit !== undefined ? { limit } : {}),
+      confirm: true,
+    });
     return { status: 200, body: purgeResultToJson(out) };
   });
 
@@ -222,7 +238,10 @@ export function registerAdminApiRoutes(core: ServerCore, router: HttpRouter): vo
 
   // --- workers (§9.1, §9.2; directives are in admin-routes.ts) ----------------------------------
 
-  router.on("GET", "/ojs/v1/admin/workers", async (req) => ({ status: 200, body: workerListToJson(await views.listWorkers(pageFrom(querySource(req.query)))) }));
+  router.on("GET", "/ojs/v1/admin/workers", async (req) => ({
+    status: 200,
+    body: workerListToJson(await views.listWorkers(pageFrom(querySource(req.query)))),
+  }));
   router.on("GET", "/ojs/v1/admin/workers/:id", async (req) => {
     const w = adminWorkerToJson(await views.worker(req.params.id!));
     return { status: 200, body: { ...w, worker: w } };
@@ -238,7 +257,12 @@ export function registerAdminApiRoutes(core: ServerCore, router: HttpRouter): vo
     const queue = optString(src, "queue");
     const since = optInstant(src, "since");
     const until = optInstant(src, "until");
-    const h = await views.history({ period: period as HistoryPeriod, ...(queue !== undefined ? { queue } : {}), ...(since ? { since } : {}), ...(until ? { until } : {}) });
+    const h = await views.history({
+      period: period as HistoryPeriod,
+      ...(queue !== undefined ? { queue } : {}),
+      ...(since ? { since } : {}),
+      ...(until ? { until } : {}),
+    });
     return { status: 200, body: historyToJson(h) };
   });
 }

@@ -66,7 +66,8 @@ function cronRegistration(body: JsonObject, now: number, limits: Readonly<Limits
   const { request } = jobRequestFromJson(tpl, now);
   const template = normalizeWire(request, now, limits, "job_template.");
   const overlap = body.overlap_policy ?? "skip";
-  if (typeof overlap !== "string" || !OVERLAP_POLICIES.includes(overlap as OverlapPolicy)) throw invalid("overlap_policy", `must be one of ${OVERLAP_POLICIES.join(", ")}`);
+  if (typeof overlap !== "string" || !OVERLAP_POLICIES.includes(overlap as OverlapPolicy))
+    throw invalid("overlap_policy", `must be one of ${OVERLAP_POLICIES.join(", ")}`);
   if (body.timezone !== undefined && typeof body.timezone !== "string") throw invalid("timezone", "must be an IANA time zone name");
   if (body.enabled !== undefined && typeof body.enabled !== "boolean") throw invalid("enabled", "must be a boolean");
   return {
@@ -86,7 +87,8 @@ function dagFromJson(body: JsonObject, now: number, limits: Readonly<Limits>): {
   const steps = body.steps.map((s, i) => {
     if (!isJsonObject(s)) throw new ValidationError(`steps[${i}]: must be an object`, { code: "invalid_workflow" });
     const deps = s.depends_on ?? [];
-    if (!Array.isArray(deps) || !deps.every((d) => typeof d === "string")) throw new ValidationError(`steps[${i}].depends_on: must be an array of step ids`, { code: "invalid_workflow" });
+    if (!Array.isArray(deps) || !deps.every((d) => typeof d === "string"))
+      throw new ValidationError(`steps[${i}].depends_on: must be an array of step ids`, { code: "invalid_workflow" });
     const { request } = jobRequestFromJson(s, now);
     const { type, args, ...rest } = normalizeWire(request, now, limits, `steps[${i}].`);
     return { id: typeof s.id === "string" ? s.id : String(i), type, args, dependsOn: deps as string[], request: rest };
@@ -112,7 +114,12 @@ export function registerAdminRoutes(core: ServerCore, router: HttpRouter): void 
 
   router.on("GET", "/ojs/v1/queues/:name/stats", async (req) => {
     const s = await store.queueSummary(req.params.name!);
-    const queue = { ...queueStatsToJson(queueStatsOf(s), s.counts.completed), pending: s.counts.pending, cancelled: s.counts.cancelled, discarded: s.counts.discarded };
+    const queue = {
+      ...queueStatsToJson(queueStatsOf(s), s.counts.completed),
+      pending: s.counts.pending,
+      cancelled: s.counts.cancelled,
+      discarded: s.counts.discarded,
+    };
     // The backpressure extension reads a flat "stats" object beside the level-4 "queue" one.
     const stats: JsonObject = { queue: s.name, depth: s.depth, ...queue };
     if (s.backpressure) stats.max_depth = s.backpressure.maxDepth;
@@ -122,7 +129,9 @@ export function registerAdminRoutes(core: ServerCore, router: HttpRouter): void 
   router.on("POST", "/ojs/v1/queues/:name/pause", async (req) => ({ status: 200, body: { queue: queueJson(await store.pauseQueue(req.params.name!)) } }));
   router.on("POST", "/ojs/v1/queues/:name/resume", async (req) => ({ status: 200, body: { queue: queueJson(await store.resumeQueue(req.params.name!)) } }));
   // Every event stream takes the same query filters and resumes after Last-Event-ID.
-  router.on("GET", "/ojs/v1/queues/:name/events", (req) => sseStream(core, { ...eventFilter(req.query, requestTenant(core, req.raw)), queues: [req.params.name!] }, lastEventId(req)));
+  router.on("GET", "/ojs/v1/queues/:name/events", (req) =>
+    sseStream(core, { ...eventFilter(req.query, requestTenant(core, req.raw)), queues: [req.params.name!] }, lastEventId(req)),
+  );
 
   // --- dead letter (level 1 routes) ------------------------------------------------------
 
@@ -155,7 +164,10 @@ export function registerAdminRoutes(core: ServerCore, router: HttpRouter): void 
     for (const q of await store.listQueues()) if (q.dead) byQueue[q.name] = q.dead;
     return { status: 200, body: { total: await store.deadLetterCount(), by_queue: byQueue } };
   });
-  router.on("POST", "/ojs/v1/admin/dead-letter/:id/retry", async (req) => ({ status: 200, body: { job: jobJson(await store.retryDeadLetter(req.params.id!)) } }));
+  router.on("POST", "/ojs/v1/admin/dead-letter/:id/retry", async (req) => ({
+    status: 200,
+    body: { job: jobJson(await store.retryDeadLetter(req.params.id!)) },
+  }));
   router.on("DELETE", "/ojs/v1/admin/dead-letter/:id", async (req) => {
     await store.deleteDeadLetter(req.params.id!);
     return { status: 204 };

@@ -26,7 +26,11 @@ export function registerAdminWorkflowRoutes(core: ServerCore, router: HttpRouter
     const page = num("page");
     const perPage = num("per_page");
     const p = pageOf({ ...(page !== undefined ? { page } : {}), ...(perPage !== undefined ? { perPage } : {}) });
-    const { items, total } = await core.workflows.list({ ...(state ? { state: state as WorkflowState } : {}), offset: (p.page - 1) * p.perPage, limit: p.perPage });
+    const { items, total } = await core.workflows.list({
+      ...(state ? { state: state as WorkflowState } : {}),
+      offset: (p.page - 1) * p.perPage,
+      limit: p.perPage,
+    });
     return { status: 200, body: pageToJson({ items, total, page: p.page, perPage: p.perPage }, (v) => workflowToJson(v.workflow, { kind: v.kind })) };
   });
 }

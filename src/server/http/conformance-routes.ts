@@ -12,7 +12,8 @@ export const RESET_PATH = "/ojs/v1/admin/reset";
 
 export function registerConformanceRoutes(core: ServerCore, router: HttpRouter): void {
   router.on("POST", RESET_PATH, () => {
-    if (!core.conformanceHooks) throw new NotFoundError(`${RESET_PATH} is served only with conformance hooks on (serve --conformance, startServer({ conformanceHooks: true }))`);
+    if (!core.conformanceHooks)
+      throw new NotFoundError(`${RESET_PATH} is served only with conformance hooks on (serve --conformance, startServer({ conformanceHooks: true }))`);
     core.reset();
     return { status: 200, body: { status: "reset" } };
   });

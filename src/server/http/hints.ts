@@ -36,7 +36,8 @@ const NOT_FOUND_BY_ROUTE: Array<[string, string]> = [
   ["/queues", "Check the queue name; GET /ojs/v1/queues lists the queues."],
 ];
 
-const NO_ROUTE = "No such endpoint on this server: the OJS HTTP binding lives under /ojs/v1/ (GET /ojs/manifest describes the server). Check the path for typos.";
+const NO_ROUTE =
+  "No such endpoint on this server: the OJS HTTP binding lives under /ojs/v1/ (GET /ojs/manifest describes the server). Check the path for typos.";
 
 const explicit = new WeakMap<object, string>();
 

@@ -32,15 +32,21 @@ export function registerRateLimitRoutes(core: ServerCore, router: HttpRouter): v
     for (const k of Object.keys(body))
       if (k !== "concurrency" && k !== "expires_at")
         // A field this route does not take is the caller's to fix (4xx), not a server fault.
-        throw new ValidationError(`${k}: this server overrides only concurrency (and expires_at)`, { issues: [{ path: k, message: "not accepted here: only concurrency and expires_at" }] });
+        throw new ValidationError(`${k}: this server overrides only concurrency (and expires_at)`, {
+          issues: [{ path: k, message: "not accepted here: only concurrency and expires_at" }],
+        });
     const c = body.concurrency;
     if (typeof c !== "number" || !Number.isInteger(c) || c < 0 || c > MAX_RATE_LIMIT)
-      throw new ValidationError(`concurrency: must be a whole number from 0 to ${MAX_RATE_LIMIT}`, { issues: [{ path: "concurrency", message: "must be a whole number" }] });
+      throw new ValidationError(`concurrency: must be a whole number from 0 to ${MAX_RATE_LIMIT}`, {
+        issues: [{ path: "concurrency", message: "must be a whole number" }],
+      });
     let until = Infinity;
     if (body.expires_at !== undefined) {
       const at = parseInstant(body.expires_at);
       if (!at || at.getTime() <= core.store.clock.now())
-        throw new ValidationError("expires_at: must be an RFC 3339 timestamp in the future", { issues: [{ path: "expires_at", message: "must be a future RFC 3339 timestamp" }] });
+        throw new ValidationError("expires_at: must be an RFC 3339 timestamp in the future", {
+          issues: [{ path: "expires_at", message: "must be a future RFC 3339 timestamp" }],
+        });
       until = at.getTime();
     }
     const state = limits.overrideConcurrency(key, c, until);

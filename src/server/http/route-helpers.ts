@@ -61,7 +61,11 @@ export function intParam(q: URLSearchParams, name: string, def: number, max: num
 }
 
 function listParam(q: URLSearchParams, name: string): string[] | undefined {
-  const v = q.getAll(name).flatMap((x) => x.split(",")).map((x) => x.trim()).filter(Boolean);
+  const v = q
+    .getAll(name)
+    .flatMap((x) => x.split(","))
+    .map((x) => x.trim())
+    .filter(Boolean);
   return v.length ? v : undefined;
 }
 

@@ -35,8 +35,7 @@ export interface HttpRequest {
 
 /** What a handler returns: a status and a JSON (or text) body, or a function that takes over the response (SSE). */
 export type HttpResult =
-  | { status: number; body?: JsonValue; text?: string; headers?: Record<string, string> }
-  | { stream: (res: NodeResponse, requestId: string) => void };
+  { status: number; body?: JsonValue; text?: string; headers?: Record<string, string> } | { stream: (res: NodeResponse, requestId: string) => void };
 
 export type HttpHandler = (req: HttpRequest) => HttpResult | Promise<HttpResult>;
 

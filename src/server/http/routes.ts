@@ -66,30 +66,32 @@ function longPoll(
     let consumer: Consumer | undefined;
     const timer = setTimeout(() => finish(true), waitMs);
     timer.unref();
-    jobs.openConsumer({
-      queues: fetch.queues,
-      workerId: fetch.workerId ?? "anonymous",
-      maxConcurrent: fetch.count,
-      ...(fetch.visibilityTimeoutMs !== undefined ? { visibilityTimeoutMs: fetch.visibilityTimeoutMs } : {}),
-      ...(fetch.tenant !== undefined ? { tenant: fetch.tenant } : {}),
-      deliver: (rec) => {
-        if (done) return release(rec);
-        got.push(rec);
-        queueMicrotask(() => finish(true));
-      },
-    }).then(
-      (c) => {
-        consumer = c;
-        // Over before the store answered: the consumer is closed now that there is one.
-        if (done) void jobs.closeConsumer(c).catch((e: unknown) => core.fault(e, "closing a long poll"));
-      },
-      (e: unknown) => {
-        done = true;
-        clearTimeout(timer);
-        signal.removeEventListener("abort", onGone);
-        reject(e);
-      },
-    );
+    jobs
+      .openConsumer({
+        queues: fetch.queues,
+        workerId: fetch.workerId ?? "anonymous",
+        maxConcurrent: fetch.count,
+        ...(fetch.visibilityTimeoutMs !== undefined ? { visibilityTimeoutMs: fetch.visibilityTimeoutMs } : {}),
+        ...(fetch.tenant !== undefined ? { tenant: fetch.tenant } : {}),
+        deliver: (rec) => {
+          if (done) return release(rec);
+          got.push(rec);
+          queueMicrotask(() => finish(true));
+        },
+      })
+      .then(
+        (c) => {
+          consumer = c;
+          // Over before the store answered: the consumer is closed now that there is one.
+          if (done) void jobs.closeConsumer(c).catch((e: unknown) => core.fault(e, "closing a long poll"));
+        },
+        (e: unknown) => {
+          done = true;
+          clearTimeout(timer);
+          signal.removeEventListener("abort", onGone);
+          reject(e);
+        },
+      );
     if (signal.aborted) onGone();
     else signal.addEventListener("abort", onGone, { once: true });
   });
@@ -151,7 +153,10 @@ export function httpRoutes(core: ServerCore, router = new HttpRouter(), ui?: UiA
       schemaCheck(core, req);
       return { req, extra };
     });
-    admitBatch(core, entries.map((e) => e.req));
+    admitBatch(
+      core,
+      entries.map((e) => e.req),
+    );
     const recs = await store.enqueueBatch(entries);
     return { status: 201, body: { jobs: recs.map(jobJson), count: recs.length } };
   });
@@ -329,7 +334,8 @@ async function metrics(core: ServerCore): Promise<string> {
   lines.push("# HELP ojs_dead_letter_jobs Jobs in the dead-letter queue.", "# TYPE ojs_dead_letter_jobs gauge");
   lines.push(`ojs_dead_letter_jobs ${await core.jobs.deadLetterCount()}`);
   lines.push("# HELP ojs_http_responses_total HTTP responses by status class.", "# TYPE ojs_http_responses_total counter");
-  for (const [k, n] of core.counters) if (!k.startsWith("grpc_") && !k.startsWith("refused_") && !k.includes(".")) lines.push(`ojs_http_responses_total{class="${k}"} ${n}`);
+  for (const [k, n] of core.counters)
+    if (!k.startsWith("grpc_") && !k.startsWith("refused_") && !k.includes(".")) lines.push(`ojs_http_responses_total{class="${k}"} ${n}`);
   lines.push("# HELP ojs_grpc_calls_total Unary gRPC calls by outcome.", "# TYPE ojs_grpc_calls_total counter");
   for (const [k, n] of core.counters) if (k.startsWith("grpc_")) lines.push(`ojs_grpc_calls_total{outcome="${k.slice(5)}"} ${n}`);
   lines.push("# HELP ojs_access_refusals_total Requests refused at the door, by reason.", "# TYPE ojs_access_refusals_total counter");

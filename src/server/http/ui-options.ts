@@ -19,7 +19,15 @@ export interface UiOptions {
   codecServer?: string;
 }
 
-const BASE_CSP = ["default-src 'none'", "script-src 'self'", "style-src 'self'", "img-src 'self' data:", "base-uri 'none'", "form-action 'none'", "frame-ancestors 'none'"];
+const BASE_CSP = [
+  "default-src 'none'",
+  "script-src 'self'",
+  "style-src 'self'",
+  "img-src 'self' data:",
+  "base-uri 'none'",
+  "form-action 'none'",
+  "frame-ancestors 'none'",
+];
 
 /** The origin of a Codec Server URL, checked: http or https, no credentials in it. */
 export function codecServerOrigin(url: string): string {

@@ -73,7 +73,13 @@ export function loadUiAssets(dir = defaultUiDir(), opts: UiOptions = {}): UiAsse
 
 function serve(asset: Asset | undefined, ifNoneMatch: string | string[] | undefined): HttpResult {
   if (!asset) throw new NotFoundError("no such file in the dashboard");
-  const headers = { ...SECURITY_HEADERS, "content-security-policy": asset.csp, "content-type": asset.type, "cache-control": asset.cacheControl, etag: asset.etag };
+  const headers = {
+    ...SECURITY_HEADERS,
+    "content-security-policy": asset.csp,
+    "content-type": asset.type,
+    "cache-control": asset.cacheControl,
+    etag: asset.etag,
+  };
   if (ifNoneMatch === asset.etag) return { status: 304, text: "", headers };
   return { status: 200, text: asset.body, headers };
 }

@@ -25,24 +25,51 @@ export function registerWebhookRoutes(core: ServerCore, router: HttpRouter): voi
     const subs = hooks.registry.list(requestTenant(core, req.raw));
     return { status: 200, body: { subscriptions: subs.map((s) => subscriptionJson(s)), count: subs.length } };
   });
-  router.on("GET", `${base}/subscriptions/:id`, (req) => ({ status: 200, body: { subscription: subscriptionJson(hooks.registry.get(req.params.id!, requestTenant(core, req.raw))) } }));
-  router.on("PATCH", `${base}/subscriptions/:id`, (req) => ({ status: 200, body: { subscription: subscriptionJson(hooks.update(req.params.id!, objectBody(req), requestTenant(core, req.raw))) } }));
-  router.on("DELETE", `${base}/subscriptions/:id`, (req) => ({ status: 200, body: { subscription: subscriptionJson(hooks.delete(req.params.id!, requestTenant(core, req.raw))) } }));
-  router.on("POST", `${base}/subscriptions/:id/test`, async (req) => ({ status: 200, body: await hooks.deliverer.test(hooks.registry.get(req.params.id!, requestTenant(core, req.raw))) }));
-  router.on("POST", `${base}/subscriptions/:id/rotate-secret`, (req) => ({ status: 200, body: { subscription: subscriptionJson(hooks.rotate(req.params.id!, requestTenant(core, req.raw)), true) } }));
+  router.on("GET", `${base}/subscriptions/:id`, (req) => ({
+    status: 200,
+    body: { subscription: subscriptionJson(hooks.registry.get(req.params.id!, requestTenant(core, req.raw))) },
+  }));
+  router.on("PATCH", `${base}/subscriptions/:id`, (req) => ({
+    status: 200,
+    body: { subscription: subscriptionJson(hooks.update(req.params.id!, objectBody(req), requestTenant(core, req.raw))) },
+  }));
+  router.on("DELETE", `${base}/subscriptions/:id`, (req) => ({
+    status: 200,
+    body: { subscription: subscriptionJson(hooks.delete(req.params.id!, requestTenant(core, req.raw))) },
+  }));
+  router.on("POST", `${base}/subscriptions/:id/test`, async (req) => ({
+    status: 200,
+    body: await hooks.deliverer.test(hooks.registry.get(req.params.id!, requestTenant(core, req.raw))),
+  }));
+  router.on("POST", `${base}/subscriptions/:id/rotate-secret`, (req) => ({
+    status: 200,
+    body: { subscription: subscriptionJson(hooks.rotate(req.params.id!, requestTenant(core, req.raw)), true) },
+  }));
 
   router.on("GET", `${base}/deliveries`, (req) => {
     const tenant = requestTenant(core, req.raw);
     const subscriptionId = req.query.get("subscription_id") ?? undefined;
     if (subscriptionId) hooks.registry.get(subscriptionId, tenant);
     const status = req.query.get("status") ?? undefined;
-    if (status !== undefined && !STATUSES.has(status)) throw new ValidationError(`status: must be one of ${[...STATUSES].join(", ")}`, { issues: [{ path: "status", message: "unknown delivery status" }] });
+    if (status !== undefined && !STATUSES.has(status))
+      throw new ValidationError(`status: must be one of ${[...STATUSES].join(", ")}`, { issues: [{ path: "status", message: "unknown delivery status" }] });
     const visible = tenant === undefined ? undefined : new Set(hooks.registry.list(tenant).map((s) => s.id));
     const list = hooks.deliverer
-      .list({ ...(subscriptionId ? { subscriptionId } : {}), ...(status ? { status: status as DeliveryStatus } : {}), limit: intParam(req.query, "limit", 100, 500) })
+      .list({
+        ...(subscriptionId ? { subscriptionId } : {}),
+        ...(status ? { status: status as DeliveryStatus } : {}),
+        limit: intParam(req.query, "limit", 100, 500),
+      })
       .filter((d) => !visible || visible.has(d.subscriptionId));
     const c = hooks.deliverer.counters;
-    return { status: 200, body: { deliveries: list.map(deliveryJson), count: list.length, counters: { delivered: c.delivered, failed_attempts: c.failedAttempts, dead: c.dead, dropped: c.dropped, backlog: hooks.deliverer.backlog } } };
+    return {
+      status: 200,
+      body: {
+        deliveries: list.map(deliveryJson),
+        count: list.length,
+        counters: { delivered: c.delivered, failed_attempts: c.failedAttempts, dead: c.dead, dropped: c.dropped, backlog: hooks.deliverer.backlog },
+      },
+    };
   });
   const visibleDelivery = (id: string, raw: Parameters<typeof requestTenant>[1]) => {
     const d = hooks.deliverer.get(id);

@@ -12,7 +12,6 @@ import { fetchAllowed } from "./policies.js";
 import { StoreWorking } from "./working.js";
 
 export abstract class StoreAdmin extends StoreWorking {
-
   /** Operator control: tell a worker (through its next heartbeat) to go quiet, terminate, or run. */
   directWorker(workerId: string, directive: WorkerDirective): WorkerInfo {
     const w = this.touchWorker(workerId, false);
@@ -63,13 +62,17 @@ export abstract class StoreAdmin extends StoreWorking {
     if (cfg.rateLimitPerSecond !== undefined) {
       const n = Math.floor(cfg.rateLimitPerSecond);
       if (!Number.isFinite(n) || n < 0 || n > 100_000)
-        throw new ValidationError("rate_limit.max_per_second: must be an integer from 0 to 100000", { issues: [{ path: "rate_limit.max_per_second", message: "must be an integer from 0 to 100000" }] });
+        throw new ValidationError("rate_limit.max_per_second: must be an integer from 0 to 100000", {
+          issues: [{ path: "rate_limit.max_per_second", message: "must be an integer from 0 to 100000" }],
+        });
       if (!q.rateLimit || q.rateLimit.max !== n) q.rateLimit = n > 0 ? new RateWindow(n, 1000) : undefined;
     }
     if (cfg.backpressure !== undefined) {
       const bp = cfg.backpressure;
       if (bp && (!Number.isInteger(bp.maxDepth) || bp.maxDepth < 1))
-        throw new ValidationError("backpressure.max_depth: must be a positive integer", { issues: [{ path: "backpressure.max_depth", message: "must be a positive integer" }] });
+        throw new ValidationError("backpressure.max_depth: must be a positive integer", {
+          issues: [{ path: "backpressure.max_depth", message: "must be a positive integer" }],
+        });
       q.backpressure = bp ?? undefined;
     }
     this.changes?.queue(name);
@@ -190,7 +193,8 @@ export abstract class StoreAdmin extends StoreWorking {
   retryDiscarded(id: string): JobRecord {
     const rec = this.get(id);
     if (rec.deadLetter) return this.retryDeadLetter(id);
-    if (rec.job.state !== "discarded") throw new ConflictError(`job ${id} is ${rec.job.state}; only a discarded job can be retried`, { jobId: id, details: { state: rec.job.state } });
+    if (rec.job.state !== "discarded")
+      throw new ConflictError(`job ${id} is ${rec.job.state}; only a discarded job can be retried`, { jobId: id, details: { state: rec.job.state } });
     rec.job.attempt = 0;
     rec.finishSeq = 0;
     delete rec.job.completedAt;
@@ -204,7 +208,8 @@ export abstract class StoreAdmin extends StoreWorking {
   /** Forgets a finished job (completed, cancelled or discarded) for good. */
   deleteFinished(id: string): void {
     const rec = this.get(id);
-    if (!TERMINAL_STATES.has(rec.job.state)) throw new ConflictError(`job ${id} is ${rec.job.state}; only a finished job can be deleted`, { jobId: id, details: { state: rec.job.state } });
+    if (!TERMINAL_STATES.has(rec.job.state))
+      throw new ConflictError(`job ${id} is ${rec.job.state}; only a finished job can be deleted`, { jobId: id, details: { state: rec.job.state } });
     this.drop(rec);
   }
 

@@ -13,7 +13,6 @@ import { type JobRecord, type Consumer, type NackOptions, type WorkerInfo, MAX_P
 import { StoreState } from "./state.js";
 
 export abstract class StoreClaims extends StoreState {
-
   protected takeNext(queues: readonly string[], tenant?: string): JobRecord | undefined {
     const now = this.clock.now();
     for (const name of queues) {

@@ -61,7 +61,10 @@ function invalid(message: string): ValidationError {
  */
 export function parseSchedule(expression: string, timezone = "UTC", anchor = Date.now()): Schedule {
   const expr = expression.trim();
-  if (!validTimezone(timezone)) throw new ValidationError(`timezone: "${timezone}" is not an IANA time zone`, { issues: [{ path: "timezone", message: "must be an IANA time zone name such as Europe/Paris" }] });
+  if (!validTimezone(timezone))
+    throw new ValidationError(`timezone: "${timezone}" is not an IANA time zone`, {
+      issues: [{ path: "timezone", message: "must be an IANA time zone name such as Europe/Paris" }],
+    });
   if (expr.startsWith("@every")) {
     const ms = parseEveryDuration(expr.slice("@every".length));
     if (ms === undefined || ms < MIN_EVERY_MS) throw invalid(`expression: "${expr}" needs a duration of at least 1s, like "@every 5m"`);

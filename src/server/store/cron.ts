@@ -182,11 +182,23 @@ export class CronScheduler {
       const rec = this.store.enqueue({ ...e.template, meta: { ...(e.template.meta ?? {}), cron_name: e.name } });
       e.lastJobId = rec.id;
       e.runCount++;
-      this.store.events.publish({ id: `evt_${uuidv7(now)}`, type: "cron.triggered", time: new Date(now), jobId: rec.id, queue: rec.job.queue, data: { cron_name: e.name, job_id: rec.id } });
+      this.store.events.publish({
+        id: `evt_${uuidv7(now)}`,
+        type: "cron.triggered",
+        time: new Date(now),
+        jobId: rec.id,
+        queue: rec.job.queue,
+        data: { cron_name: e.name, job_id: rec.id },
+      });
     } catch (err) {
       // A run that cannot be enqueued (queue full, unique conflict) is skipped; the schedule lives on.
       const code = err instanceof OjsError ? err.code : "internal_error";
-      this.store.events.publish({ id: `evt_${uuidv7(now)}`, type: "cron.failed", time: new Date(now), data: { cron_name: e.name, code, message: String((err as Error).message) } });
+      this.store.events.publish({
+        id: `evt_${uuidv7(now)}`,
+        type: "cron.failed",
+        time: new Date(now),
+        data: { cron_name: e.name, code, message: String((err as Error).message) },
+      });
     }
   }
 }

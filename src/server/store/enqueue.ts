@@ -15,7 +15,6 @@ import { decideUnique, isWorkerDirective, newJob } from "./policies.js";
 import { StoreClaims } from "./claims.js";
 
 export abstract class StoreEnqueue extends StoreClaims {
-
   // --- producing -------------------------------------------------------------
 
   enqueue(req: NormalizedJobRequest, extra?: JsonObject): JobRecord {
@@ -45,7 +44,9 @@ export abstract class StoreEnqueue extends StoreClaims {
     return this.insertAll(reqs.map(({ req, extra }) => ({ req, opts: extra ? { extra } : {} })));
   }
 
-  protected insertAll(items: ReadonlyArray<{ req: NormalizedJobRequest; opts: SubmitOptions; workflowId?: string; stepId?: string; parentResults?: JsonObject }>): JobRecord[] {
+  protected insertAll(
+    items: ReadonlyArray<{ req: NormalizedJobRequest; opts: SubmitOptions; workflowId?: string; stepId?: string; parentResults?: JsonObject }>,
+  ): JobRecord[] {
     const ids = new Set<string>();
     const recs = items.map(({ req, opts, workflowId, stepId, parentResults }, i) => {
       try {
@@ -117,8 +118,7 @@ export abstract class StoreEnqueue extends StoreClaims {
     const bp = q?.backpressure;
     if (!q || !bp) return;
     const depth = depthOf(q);
-    if (depth + adding > bp.maxDepth)
-      throw new QueueFullError(`queue ${queue} is full: depth ${depth} of ${bp.maxDepth}`, depth, bp.maxDepth);
+    if (depth + adding > bp.maxDepth) throw new QueueFullError(`queue ${queue} is full: depth ${depth} of ${bp.maxDepth}`, depth, bp.maxDepth);
   }
 
   /**

@@ -47,7 +47,8 @@ export class InFlight<S extends StreamHandle> {
   constructor(limits: Partial<InFlightLimits> = {}) {
     this.limits = { ...DEFAULT_IN_FLIGHT_LIMITS, ...limits };
     for (const [k, v] of Object.entries(this.limits)) {
-      if (!Number.isInteger(v) || v < (k === "freeReclaims" ? 0 : 1)) throw new ValidationError(`${k}: must be a ${k === "freeReclaims" ? "non-negative" : "positive"} integer, got ${v}`);
+      if (!Number.isInteger(v) || v < (k === "freeReclaims" ? 0 : 1))
+        throw new ValidationError(`${k}: must be a ${k === "freeReclaims" ? "non-negative" : "positive"} integer, got ${v}`);
     }
   }
 

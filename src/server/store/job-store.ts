@@ -42,20 +42,7 @@ import type { WorkerDirective } from "../../model/system.js";
 import type { NormalizedJobRequest } from "../../model/job.js";
 import type { Backpressure, MinuteCounts, StateCounts } from "./queue.js";
 import type { WorkflowService } from "./workflow-service.js";
-import type {
-  Consumer,
-  FetchRequest,
-  HeartbeatOutcome,
-  HeartbeatRequest,
-  JobRecord,
-  NackOptions,
-  Progress,
-  QueueConfig,
-  QueueSummary,
-  SubmitOptions,
-  SubmitResult,
-  WorkerInfo,
-} from "./records.js";
+import type * as records from "./records.js";
 
 /** One entry of an atomic batch. */
 export interface BatchEntry {
@@ -77,7 +64,7 @@ export interface ConsumerSpec {
    * it must not throw and must not wait. A job it cannot hand on goes back
    * with `release` (or a nack when it never can be encoded).
    */
-  deliver: (rec: JobRecord) => void;
+  deliver: (rec: records.JobRecord) => void;
   /** The store ended the subscription: its jobs outlived their lease unsettled, or a newer stream of the worker replaced it. */
   onStale?: (reason: "lease" | "superseded") => void;
   /** Multi-tenancy: push only this tenant's jobs. */
@@ -102,7 +89,7 @@ export interface ProgressUpdate {
 /** The reads of the seam. None of them changes a job. */
 export interface JobReads {
   /** The job. Rejects with NotFoundError (`not_found`) when no job has the id (never existed, or dropped by retention). */
-  get(id: string): Promise<JobRecord>;
+  get(id: string): Promise<records.JobRecord>;
   /** Whether a job with this id is known (it may be finished). Never rejects for an unknown id. */
   has(id: string): Promise<boolean>;
   /**
@@ -111,11 +98,11 @@ export interface JobReads {
    * iterator (do not change the store while iterating); a database store with
    * a snapshot. Cost: all jobs; keep it off hot paths.
    */
-  jobRecords(): Promise<Iterable<JobRecord>>;
+  jobRecords(): Promise<Iterable<records.JobRecord>>;
   /** Every known queue with its statistics, ordered by name. */
-  listQueues(): Promise<QueueSummary[]>;
+  listQueues(): Promise<records.QueueSummary[]>;
   /** One queue's settings and statistics; a queue never seen answers with zero counts (never rejects for an unknown name). */
-  queueSummary(name: string): Promise<QueueSummary>;
+  queueSummary(name: string): Promise<records.QueueSummary>;
   /** Per-minute completed/failed counts of the last hour, oldest first; empty for an unknown queue. */
   queueHistory(name: string): Promise<MinuteCounts[]>;
   /** Depth and bound of a queue with a backpressure bound, or undefined when it has none (the X-Queue-Depth hint). */
@@ -125,13 +112,13 @@ export interface JobReads {
   /** Jobs per state, in one queue or all of them. */
   countByState(queue?: string): Promise<StateCounts>;
   /** Dead-lettered jobs, oldest first, filtered by queue and paged; `total` counts the whole filtered set. */
-  listDeadLetter(opts?: { queue?: string; offset?: number; limit?: number }): Promise<{ jobs: JobRecord[]; total: number }>;
+  listDeadLetter(opts?: { queue?: string; offset?: number; limit?: number }): Promise<{ jobs: records.JobRecord[]; total: number }>;
   /** How many dead-lettered jobs there are, in one queue or all. */
   deadLetterCount(queue?: string): Promise<number>;
   /** A worker as last seen. Rejects with NotFoundError for a worker the store does not know (or has forgotten). */
-  getWorker(workerId: string): Promise<WorkerInfo>;
+  getWorker(workerId: string): Promise<records.WorkerInfo>;
   /** Every worker the store remembers (bounded; least recently seen forgotten first). */
-  listWorkers(): Promise<WorkerInfo[]>;
+  listWorkers(): Promise<records.WorkerInfo[]>;
   /** The newest events matching the filter, oldest first, at most `limit` (bounded by the event buffer). */
   recentEvents(filter: EventFilter, limit: number): Promise<OjsEvent[]>;
 }
@@ -150,13 +137,13 @@ export interface JobStore extends JobReads {
    * ("replace"). Rejects with DuplicateJobError (on_conflict "reject"),
    * QueueFullError past the queue's depth bound.
    */
-  submit(req: NormalizedJobRequest, opts?: SubmitOptions): Promise<SubmitResult>;
+  submit(req: NormalizedJobRequest, opts?: records.SubmitOptions): Promise<records.SubmitResult>;
   /**
    * Stores every entry or none (atomic): each entry is checked (unique
    * policies, including duplicates within the batch, and depth bounds) before
    * any is stored. Answers the records in entry order; rejects as `submit`.
    */
-  enqueueBatch(entries: readonly BatchEntry[]): Promise<JobRecord[]>;
+  enqueueBatch(entries: readonly BatchEntry[]): Promise<records.JobRecord[]>;
 
   /**
    * Claims up to `count` (default 1, at most 1000) ready jobs of the listed
@@ -166,22 +153,22 @@ export interface JobStore extends JobReads {
    * terminate) gets nothing. Answers [] when nothing is ready; never waits for
    * work (long polling is the adapter's).
    */
-  fetch(req: FetchRequest): Promise<JobRecord[]>;
+  fetch(req: records.FetchRequest): Promise<records.JobRecord[]>;
   /**
    * Registers a push subscriber (StreamJobs): jobs are claimed for it and
    * handed to `spec.deliver` while it has credit; settling one gives the
    * credit back. A newer consumer of the same worker supersedes the older one
    * (whose onStale runs). Resolves with the handle to pass to closeConsumer.
    */
-  openConsumer(spec: ConsumerSpec): Promise<Consumer>;
+  openConsumer(spec: ConsumerSpec): Promise<records.Consumer>;
   /** Ends a subscription; its delivered jobs stay active until settled or their lease ends. Idempotent. */
-  closeConsumer(consumer: Consumer): Promise<void>;
+  closeConsumer(consumer: records.Consumer): Promise<void>;
   /**
    * Hands an active job back as though never fetched (the attempt is not
    * counted): a pushed job whose stream closed before it reached the worker.
    * Does nothing for a job that is no longer active.
    */
-  release(rec: JobRecord): Promise<void>;
+  release(rec: records.JobRecord): Promise<void>;
 
   /**
    * Completes an active job with its result. With `workerId`, the job must be
@@ -189,7 +176,7 @@ export interface JobStore extends JobReads {
    * ConflictError (`invalid_state`) when it is not active or leased to another
    * worker. Answers the completed record.
    */
-  ack(id: string, result: JsonValue | undefined, workerId?: string): Promise<JobRecord>;
+  ack(id: string, result: JsonValue | undefined, workerId?: string): Promise<records.JobRecord>;
   /**
    * Fails the current attempt of an active job. The retry policy (or the
    * handler's `response`) decides: retryable with a backoff, discarded, or
@@ -197,38 +184,38 @@ export interface JobStore extends JobReads {
    * as `ack`. Answers the record in its new state (`scheduledAt` is the next
    * attempt when retryable).
    */
-  nack(id: string, error: JobError, workerId?: string, opts?: NackOptions): Promise<JobRecord>;
+  nack(id: string, error: JobError, workerId?: string, opts?: records.NackOptions): Promise<records.JobRecord>;
   /** Cancels a job not yet finished (an active one loses its lease). Rejects with NotFoundError, or ConflictError for a finished job. */
-  cancel(id: string): Promise<JobRecord>;
+  cancel(id: string): Promise<records.JobRecord>;
   /**
    * A worker's heartbeat: records its state and last-seen time, extends the
    * leases of the listed jobs it holds, and tells it what the operator asked
    * (the directive). Jobs it lists but does not hold come back in `lost`.
    */
-  heartbeat(req: HeartbeatRequest): Promise<HeartbeatOutcome>;
+  heartbeat(req: records.HeartbeatRequest): Promise<records.HeartbeatOutcome>;
   /** The worker started these pushed jobs (fast path). Answers the ids it does not hold. */
   markStarted(jobIds: readonly string[], workerId: string): Promise<string[]>;
   /** Progress of an active job (values clamped, not refused). Rejects with NotFoundError, or ConflictError when the job is not active. */
-  reportProgress(id: string, update: ProgressUpdate): Promise<Progress>;
+  reportProgress(id: string, update: ProgressUpdate): Promise<records.Progress>;
 
   /** Stops deliveries from a queue (created if unknown). Answers its summary. */
-  pauseQueue(name: string): Promise<QueueSummary>;
+  pauseQueue(name: string): Promise<records.QueueSummary>;
   /** Resumes deliveries from a queue (created if unknown). Answers its summary. */
-  resumeQueue(name: string): Promise<QueueSummary>;
+  resumeQueue(name: string): Promise<records.QueueSummary>;
   /** Changes a queue's settings (pause, rate limit, depth bound); rejects with ValidationError for bad values. */
-  configureQueue(name: string, cfg: QueueConfig): Promise<QueueSummary>;
+  configureQueue(name: string, cfg: records.QueueConfig): Promise<records.QueueSummary>;
 
   /** Puts a dead-lettered job back as available with a fresh attempt count. Rejects with NotFoundError when it is not in the dead letter. */
-  retryDeadLetter(id: string): Promise<JobRecord>;
+  retryDeadLetter(id: string): Promise<records.JobRecord>;
   /** Forgets a dead-lettered job. Rejects with NotFoundError when it is not in the dead letter. */
   deleteDeadLetter(id: string): Promise<void>;
   /** Puts a discarded (or dead-lettered) job back as available with a fresh attempt count. Rejects with NotFoundError, or ConflictError for another state. */
-  retryDiscarded(id: string): Promise<JobRecord>;
+  retryDiscarded(id: string): Promise<records.JobRecord>;
   /** Forgets a finished job (completed, cancelled, discarded) for good. Rejects with NotFoundError, or ConflictError when the job is not finished. */
   deleteFinished(id: string): Promise<void>;
 
   /** Tells a worker what to do at its next heartbeat (quiet, terminate, running; an unknown worker is registered); "running" wakes its streams. */
-  directWorker(workerId: string, directive: WorkerDirective): Promise<WorkerInfo>;
+  directWorker(workerId: string, directive: WorkerDirective): Promise<records.WorkerInfo>;
   /** Forgets a worker (its leases are untouched). Rejects with NotFoundError for a worker the store does not know. */
   removeWorker(workerId: string): Promise<void>;
 

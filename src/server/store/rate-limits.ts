@@ -51,7 +51,8 @@ class Partition {
     const old = this.policy;
     this.policy = p;
     if (!p.rate) this.window = undefined;
-    else if (!this.window || !old?.rate || old.rate.limit !== p.rate.limit || old.rate.period !== p.rate.period) this.window = new RateWindow(p.rate.limit, p.rate.period);
+    else if (!this.window || !old?.rate || old.rate.limit !== p.rate.limit || old.rate.period !== p.rate.period)
+      this.window = new RateWindow(p.rate.limit, p.rate.period);
   }
 
   get jobs(): number {
@@ -295,12 +296,18 @@ export class RateLimits {
     const o: JsonObject = { key: p.key };
     const conc = p.concurrency(now);
     if (conc !== undefined) o.concurrency = { limit: conc, active: p.active.size, available: Math.max(0, conc - p.active.size) };
-    if (p.override) o.override = { concurrency: p.override.concurrency, ...(p.override.until < Infinity ? { expires_at: new Date(p.override.until).toISOString() } : {}) };
+    if (p.override)
+      o.override = { concurrency: p.override.concurrency, ...(p.override.until < Infinity ? { expires_at: new Date(p.override.until).toISOString() } : {}) };
     if (pol.rate && p.window) {
       const wait = p.window.waitMs(now);
       o.rate = { limit: pol.rate.limit, period: formatIsoDuration(pol.rate.period), window_resets_at: new Date(now + wait).toISOString() };
     }
-    if (pol.throttle) o.throttle = { limit: pol.throttle.limit, period: formatIsoDuration(pol.throttle.period), next_allowed_at: new Date(Math.max(now, p.throttleNextAt)).toISOString() };
+    if (pol.throttle)
+      o.throttle = {
+        limit: pol.throttle.limit,
+        period: formatIsoDuration(pol.throttle.period),
+        next_allowed_at: new Date(Math.max(now, p.throttleNextAt)).toISOString(),
+      };
     o.waiting_count = p.waitingCount;
     o.on_limit = pol.onLimit ?? "wait";
     return o;

@@ -189,7 +189,11 @@ export interface QueueSummary {
 export class QueueFullError extends OjsError {
   override name = "QueueFullError";
   readonly retryAfterMs: number;
-  constructor(message: string, readonly depth: number, readonly bound: number) {
+  constructor(
+    message: string,
+    readonly depth: number,
+    readonly bound: number,
+  ) {
     super(message, { code: "queue_full", retryable: true, details: { depth, bound } });
     this.retryAfterMs = 1000;
   }

@@ -26,7 +26,10 @@ const MAX_VERSIONS = 100;
 
 /** Numbers compare numerically; strings as dotted versions ("1.10.0" > "1.9.2"), with a leading "v" ignored. */
 export function compareVersions(a: SchemaVersion, b: SchemaVersion): number {
-  const parts = (v: SchemaVersion) => String(v).replace(/^v/i, "").split(/[.\-+]/);
+  const parts = (v: SchemaVersion) =>
+    String(v)
+      .replace(/^v/i, "")
+      .split(/[.\-+]/);
   const pa = parts(a);
   const pb = parts(b);
   for (let i = 0; i < Math.max(pa.length, pb.length); i++) {
@@ -211,6 +214,7 @@ function check(schema: JsonValue, v: JsonValue, path: string, out: string[], dep
   }
   if (Array.isArray(s.allOf)) for (const sub of s.allOf) check(sub, v, path, out, depth + 1);
   if (Array.isArray(s.anyOf) && !s.anyOf.some((sub) => validateJsonSchema(sub, v, path).length === 0)) out.push(`${path}: must match at least one of anyOf`);
-  if (Array.isArray(s.oneOf) && s.oneOf.filter((sub) => validateJsonSchema(sub, v, path).length === 0).length !== 1) out.push(`${path}: must match exactly one of oneOf`);
+  if (Array.isArray(s.oneOf) && s.oneOf.filter((sub) => validateJsonSchema(sub, v, path).length === 0).length !== 1)
+    out.push(`${path}: must match exactly one of oneOf`);
   if (s.not !== undefined && validateJsonSchema(s.not, v, path).length === 0) out.push(`${path}: must not match the "not" schema`);
 }

@@ -61,7 +61,6 @@ export abstract class StoreState {
   /** Where state changes are reported (the durable journal); none for the memory store. */
   changes: ChangeSink | undefined;
 
-
   constructor(opts: StoreOptions = {}) {
     this.clock = opts.clock ?? systemClock;
     this.defaultVisibilityMs = opts.visibilityTimeoutMs ?? 30_000;
@@ -75,9 +74,14 @@ export abstract class StoreState {
     this.rateLimits = new RateLimits({
       now: () => this.clock.now(),
       wake: (queue) => this.scheduleDispatch(queue),
-      publish: (type, data, jobId) => this.events.publish({ id: `evt_${uuidv7(this.clock.now())}`, type, time: new Date(this.clock.now()), ...(jobId ? { jobId } : {}), data }),
+      publish: (type, data, jobId) =>
+        this.events.publish({ id: `evt_${uuidv7(this.clock.now())}`, type, time: new Date(this.clock.now()), ...(jobId ? { jobId } : {}), data }),
     });
-    this.checkpoints = new Checkpoints({ now: () => this.clock.now(), jobState: (id) => this.get(id).job.state, changed: (id) => this.changes?.checkpoint(id) });
+    this.checkpoints = new Checkpoints({
+      now: () => this.clock.now(),
+      jobState: (id) => this.get(id).job.state,
+      changed: (id) => this.changes?.checkpoint(id),
+    });
     this.retention = new Retention({
       clock: this.clock,
       maxEntries: this.maxFinished,
@@ -325,9 +329,10 @@ export abstract class StoreState {
 
   /** A worker may take jobs again: its push streams were skipped while it could not, so refill them. */
   protected wakeConsumersOf(workerId: string): void {
-    for (const c of this.inFlight.streamsOf(workerId)) queueMicrotask(() => {
-      if (!this.closed) this.pump(c);
-    });
+    for (const c of this.inFlight.streamsOf(workerId))
+      queueMicrotask(() => {
+        if (!this.closed) this.pump(c);
+      });
   }
 
   protected pushTimer(at: number, e: TimerEntry): void {
@@ -375,7 +380,9 @@ export abstract class StoreState {
   // --- implemented by the layers above --------------------------------------------------
   abstract cancel(id: string): JobRecord;
   abstract tick(): void;
-  protected abstract enqueueSteps(items: ReadonlyArray<{ req: NormalizedJobRequest; workflowId: string; stepId: string; parentResults?: JsonObject }>): JobRecord[];
+  protected abstract enqueueSteps(
+    items: ReadonlyArray<{ req: NormalizedJobRequest; workflowId: string; stepId: string; parentResults?: JsonObject }>,
+  ): JobRecord[];
   protected abstract takeNext(queues: readonly string[], tenant?: string): JobRecord | undefined;
   protected abstract claim(rec: JobRecord, workerId: string | undefined, visibilityMs: number | undefined, consumer: Consumer | undefined): void;
 }

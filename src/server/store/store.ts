@@ -27,7 +27,6 @@ export * from "./records.js";
 export { isWorkerDirective, normalizeWorkerState } from "./policies.js";
 
 export class Store extends StoreAdmin {
-
   // --- the storage seam (store/changes.ts): what a durable store reads and restores ---------
 
   /** A job without the side effects of get() (no tick): for the journal's writer. */
@@ -41,7 +40,9 @@ export class Store extends StoreAdmin {
   }
 
   /** A queue's operator settings, undefined when the queue is unknown. */
-  queueConfig(name: string): { paused: boolean; rateLimitPerSecond: number | undefined; backpressure: Backpressure | undefined; retention: QueueRetention | undefined } | undefined {
+  queueConfig(
+    name: string,
+  ): { paused: boolean; rateLimitPerSecond: number | undefined; backpressure: Backpressure | undefined; retention: QueueRetention | undefined } | undefined {
     const q = this.queues.get(name);
     return q && { paused: q.paused, rateLimitPerSecond: q.rateLimit?.max, backpressure: q.backpressure, retention: this.retention.get(name) };
   }

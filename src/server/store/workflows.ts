@@ -87,7 +87,10 @@ export class WorkflowEngine {
     for (const s of wf.steps.values()) for (const d of s.dependsOn) wf.steps.get(d)!.dependents.push(s.id);
     this.workflows.set(wf.id, wf);
     try {
-      this.start(wf, [...wf.steps.values()].filter((s) => s.dependsOn.length === 0));
+      this.start(
+        wf,
+        [...wf.steps.values()].filter((s) => s.dependsOn.length === 0),
+      );
     } catch (e) {
       this.workflows.delete(wf.id);
       throw e;
@@ -233,7 +236,10 @@ export class WorkflowEngine {
         s.error = err;
         this.settle(wf, s, "failed");
       }
-      this.advance(wf, steps.flatMap((s) => s.dependents));
+      this.advance(
+        wf,
+        steps.flatMap((s) => s.dependents),
+      );
       return;
     }
     steps.forEach((s, i) => (s.jobId = jobs[i]!.id));

@@ -5,13 +5,22 @@
 import { ConflictError } from "../../model/errors.js";
 import { TERMINAL_STATES, type JobError } from "../../model/job.js";
 import type { JsonObject, JsonValue } from "../../model/json.js";
-import { type Progress, type JobRecord, type Consumer, type FetchRequest, type NackOptions, type HeartbeatRequest, type HeartbeatOutcome, MAX_FETCH, MAX_ACTIVE_IDS } from "./records.js";
+import {
+  type Progress,
+  type JobRecord,
+  type Consumer,
+  type FetchRequest,
+  type NackOptions,
+  type HeartbeatRequest,
+  type HeartbeatOutcome,
+  MAX_FETCH,
+  MAX_ACTIVE_IDS,
+} from "./records.js";
 import { normalizeWorkerState, fetchAllowed, directiveFor } from "./policies.js";
 import { StoreEnqueue } from "./enqueue.js";
 import type { ConsumerSpec } from "./job-store.js";
 
 export abstract class StoreWorking extends StoreEnqueue {
-
   // --- cancel ------------------------------------------------------------------
 
   cancel(id: string): JobRecord {

@@ -20,7 +20,9 @@ export function stampTenant(job: JsonObject, tenant: string | undefined, at = ""
   const meta: JsonObject = isJsonObject(job.meta) ? { ...job.meta } : {};
   const named = meta.tenant_id;
   if (named !== undefined && named !== tenant)
-    throw new ValidationError(`${at}meta.tenant_id: "${String(named)}" conflicts with the X-OJS-Tenant header ("${tenant}")`, { issues: [{ path: `${at}meta.tenant_id`, message: "conflicts with X-OJS-Tenant" }] });
+    throw new ValidationError(`${at}meta.tenant_id: "${String(named)}" conflicts with the X-OJS-Tenant header ("${tenant}")`, {
+      issues: [{ path: `${at}meta.tenant_id`, message: "conflicts with X-OJS-Tenant" }],
+    });
   meta.tenant_id = tenant;
   job.meta = meta;
 }
@@ -35,6 +37,8 @@ export function withTenant<R extends { meta?: JsonObject }>(req: R, tenant: stri
   if (tenant === undefined) return req;
   const named = req.meta?.["tenant_id"];
   if (named !== undefined && named !== tenant)
-    throw new ValidationError(`${at}meta.tenant_id: "${String(named)}" conflicts with the x-ojs-tenant header ("${tenant}")`, { issues: [{ path: `${at}meta.tenant_id`, message: "conflicts with x-ojs-tenant" }] });
+    throw new ValidationError(`${at}meta.tenant_id: "${String(named)}" conflicts with the x-ojs-tenant header ("${tenant}")`, {
+      issues: [{ path: `${at}meta.tenant_id`, message: "conflicts with x-ojs-tenant" }],
+    });
   return { ...req, meta: { ...(req.meta ?? {}), tenant_id: tenant } };
 }

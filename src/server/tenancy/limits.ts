@@ -61,9 +61,13 @@ export class TenantLimits {
       return {};
     }
     if (typeof v !== "number" || !Number.isInteger(v) || v < 0 || v > MAX_DEPTH)
-      throw new ValidationError(`max_queue_depth: must be a whole number from 0 to ${MAX_DEPTH}, or null`, { issues: [{ path: "max_queue_depth", message: "must be a whole number" }] });
+      throw new ValidationError(`max_queue_depth: must be a whole number from 0 to ${MAX_DEPTH}, or null`, {
+        issues: [{ path: "max_queue_depth", message: "must be a whole number" }],
+      });
     if (!this.limits.has(tenant) && this.limits.size >= MAX_CONFIGURED_TENANTS)
-      throw new ValidationError(`at most ${MAX_CONFIGURED_TENANTS} tenants can have limits`, { issues: [{ path: "tenant", message: "too many configured tenants" }] });
+      throw new ValidationError(`at most ${MAX_CONFIGURED_TENANTS} tenants can have limits`, {
+        issues: [{ path: "tenant", message: "too many configured tenants" }],
+      });
     const cfg = { maxQueueDepth: v };
     this.limits.set(tenant, cfg);
     this.changes?.tenantLimits(tenant);

@@ -15,7 +15,10 @@ export const TENANT_ID_PATTERN = /^[a-zA-Z0-9][a-zA-Z0-9._:-]{0,127}$/;
 
 /** Throws a ValidationError (400) for a tenant id that breaks {@link TENANT_ID_PATTERN}. */
 export function checkTenantId(v: string, where = "X-OJS-Tenant"): string {
-  if (!TENANT_ID_PATTERN.test(v)) throw new ValidationError(`${where}: a tenant id is 1 to 128 letters, digits, ".", "_", ":" or "-", starting with a letter or digit`, { issues: [{ path: where, message: "invalid tenant id" }] });
+  if (!TENANT_ID_PATTERN.test(v))
+    throw new ValidationError(`${where}: a tenant id is 1 to 128 letters, digits, ".", "_", ":" or "-", starting with a letter or digit`, {
+      issues: [{ path: where, message: "invalid tenant id" }],
+    });
   return v;
 }
 
@@ -49,6 +52,7 @@ export function bindTenant(headers: Record<string, string | string[] | undefined
   const named = headers[TENANT_HEADER];
   const values = named === undefined ? [] : Array.isArray(named) ? named : [named];
   for (const v of values)
-    if (v.trim() !== "" && v.trim() !== bound) throw new PermissionDeniedError(`${who} is bound to tenant "${bound}" and may not act as tenant "${v.trim()}"`, { details: { tenant: bound } });
+    if (v.trim() !== "" && v.trim() !== bound)
+      throw new PermissionDeniedError(`${who} is bound to tenant "${bound}" and may not act as tenant "${v.trim()}"`, { details: { tenant: bound } });
   headers[TENANT_HEADER] = bound;
 }

@@ -46,30 +46,31 @@ export const TENANT_SCOPED_ROUTES: ReadonlySet<string> = new Set([
 ]);
 
 /** gRPC methods (request paths) that are scoped by tenant. */
-export const TENANT_SCOPED_METHODS: ReadonlySet<string> = new Set(
-  [
-    "/ojs.v1.OJSService/Manifest",
-    "/ojs.v1.OJSService/Health",
-    "/ojs.v1.OJSService/Enqueue",
-    "/ojs.v1.OJSService/EnqueueBatch",
-    "/ojs.v1.OJSService/GetJob",
-    "/ojs.v1.OJSService/CancelJob",
-    "/ojs.v1.OJSService/Fetch",
-    "/ojs.v1.OJSService/Ack",
-    "/ojs.v1.OJSService/Nack",
-    "/ojs.v1.OJSService/Heartbeat",
-    "/ojs.v1.OJSService/StreamJobs",
-    "/ojs.v1.OJSService/StreamEvents",
-    "/ojsconnect.v1.FastPathService/EnqueueStream",
-    "/ojsconnect.v1.FastPathService/SettleStream",
-  ],
-);
+export const TENANT_SCOPED_METHODS: ReadonlySet<string> = new Set([
+  "/ojs.v1.OJSService/Manifest",
+  "/ojs.v1.OJSService/Health",
+  "/ojs.v1.OJSService/Enqueue",
+  "/ojs.v1.OJSService/EnqueueBatch",
+  "/ojs.v1.OJSService/GetJob",
+  "/ojs.v1.OJSService/CancelJob",
+  "/ojs.v1.OJSService/Fetch",
+  "/ojs.v1.OJSService/Ack",
+  "/ojs.v1.OJSService/Nack",
+  "/ojs.v1.OJSService/Heartbeat",
+  "/ojs.v1.OJSService/StreamJobs",
+  "/ojs.v1.OJSService/StreamEvents",
+  "/ojsconnect.v1.FastPathService/EnqueueStream",
+  "/ojsconnect.v1.FastPathService/SettleStream",
+]);
 
 /** Throws PermissionDeniedError when the request names a tenant and the operation is not scoped by one. */
 export function checkTenantScope(headers: Record<string, string | string[] | undefined>, operation: string | undefined, scoped: ReadonlySet<string>): void {
   const t = headers[TENANT_HEADER];
   if (operation === undefined || t === undefined || t === "" || scoped.has(operation)) return;
-  throw new PermissionDeniedError(`${operation} is not scoped by tenant: it reads or changes every tenant's jobs, so a call with X-OJS-Tenant (or a key bound to a tenant) may not make it`, {
-    details: { operation },
-  });
+  throw new PermissionDeniedError(
+    `${operation} is not scoped by tenant: it reads or changes every tenant's jobs, so a call with X-OJS-Tenant (or a key bound to a tenant) may not make it`,
+    {
+      details: { operation },
+    },
+  );
 }

@@ -344,7 +344,8 @@ export class WebhookDeliverer {
   /** POST /webhooks/deliveries/:id/retry: a dead (or dropped) delivery goes back to the end of its lane, same id. */
   retry(id: string): Delivery {
     const d = this.get(id);
-    if (d.status !== "dead" && d.status !== "dropped") throw new ConflictError(`webhook delivery ${id} is ${d.status}; only dead or dropped deliveries are retried`, { details: { id, status: d.status } });
+    if (d.status !== "dead" && d.status !== "dropped")
+      throw new ConflictError(`webhook delivery ${id} is ${d.status}; only dead or dropped deliveries are retried`, { details: { id, status: d.status } });
     const sub = this.registry.get(d.subscriptionId);
     const fresh = this.enqueue(sub, d.event);
     // Keep the delivery id (§7.5: stable across retries) by moving the record over.

@@ -22,7 +22,11 @@ const BODY_PREVIEW = 1024;
 
 function once(url: URL, headers: Record<string, string>, body: string, signal: AbortSignal): Promise<IncomingMessage> {
   return new Promise((resolve, reject) => {
-    const req = (url.protocol === "https:" ? httpsRequest : httpRequest)(url, { method: "POST", headers: { ...headers, "content-length": String(Buffer.byteLength(body)) }, agent: false, signal }, resolve);
+    const req = (url.protocol === "https:" ? httpsRequest : httpRequest)(
+      url,
+      { method: "POST", headers: { ...headers, "content-length": String(Buffer.byteLength(body)) }, agent: false, signal },
+      resolve,
+    );
     req.on("error", reject);
     req.end(body);
   });
@@ -64,7 +68,8 @@ export async function postWebhook(target: string, headers: Record<string, string
       if (status >= 300 && status < 400 && location && hop < MAX_REDIRECTS) {
         res.resume();
         const next = new URL(location, url);
-        if (next.protocol !== "http:" && next.protocol !== "https:") return { status, error: "redirect to a non-http(s) URL", durationMs: performance.now() - started };
+        if (next.protocol !== "http:" && next.protocol !== "https:")
+          return { status, error: "redirect to a non-http(s) URL", durationMs: performance.now() - started };
         url = next;
         continue;
       }
@@ -75,7 +80,11 @@ export async function postWebhook(target: string, headers: Record<string, string
       return out;
     }
   } catch (err) {
-    const error = timeout.aborted ? `timed out after ${timeoutMs} ms` : err instanceof Error ? `${(err as NodeJS.ErrnoException).code ?? err.name}: ${err.message}` : String(err);
+    const error = timeout.aborted
+      ? `timed out after ${timeoutMs} ms`
+      : err instanceof Error
+        ? `${(err as NodeJS.ErrnoException).code ?? err.name}: ${err.message}`
+        : String(err);
     return { error, durationMs: performance.now() - started };
   }
 }

@@ -87,7 +87,8 @@ export class WebhookRegistry {
   create(body: JsonObject, tenant?: string): WebhookSubscription {
     if (this.subs.size >= MAX_SUBSCRIPTIONS) throw new ConflictError(`at most ${MAX_SUBSCRIPTIONS} webhook subscriptions`);
     const secret = body.secret;
-    if (secret !== undefined && (typeof secret !== "string" || secret.length < 8 || secret.length > 512)) throw invalid("secret", "must be a string of 8 to 512 characters");
+    if (secret !== undefined && (typeof secret !== "string" || secret.length < 8 || secret.length > 512))
+      throw invalid("secret", "must be a string of 8 to 512 characters");
     if (body.active !== undefined && typeof body.active !== "boolean") throw invalid("active", "must be a boolean");
     if (body.metadata !== undefined && !isJsonObject(body.metadata)) throw invalid("metadata", "must be an object");
     const filter = filterField(body.filter);
@@ -136,7 +137,8 @@ export class WebhookRegistry {
   update(id: string, body: JsonObject, tenant?: string): WebhookSubscription {
     const s = this.get(id, tenant);
     for (const k of Object.keys(body))
-      if (!["url", "events", "active", "filter", "metadata"].includes(k)) throw invalid(k, "cannot be changed (url, events, active, filter, metadata can; rotate the secret with rotate-secret)");
+      if (!["url", "events", "active", "filter", "metadata"].includes(k))
+        throw invalid(k, "cannot be changed (url, events, active, filter, metadata can; rotate the secret with rotate-secret)");
     const url = body.url !== undefined ? urlField(body.url) : s.url;
     const events = body.events !== undefined ? stringList(body.events, "events", MAX_EVENTS) : s.events;
     if (body.active !== undefined && typeof body.active !== "boolean") throw invalid("active", "must be a boolean");

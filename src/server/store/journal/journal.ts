@@ -123,7 +123,10 @@ export class Journal implements ChangeSink {
     }
     // A file kept as it was counts as a snapshot of its live share, so the next compaction still comes
     // once the file is twice the live state (the stale records it started with included).
-    j.snapshotBytes = j.stats.compactions > 0 || replayed.records === 0 ? j.file.size : Math.round((j.file.size * Math.min(replayed.live, replayed.records)) / replayed.records);
+    j.snapshotBytes =
+      j.stats.compactions > 0 || replayed.records === 0
+        ? j.file.size
+        : Math.round((j.file.size * Math.min(replayed.live, replayed.records)) / replayed.records);
     j.stats.gen = j.file.gen;
     j.stats.bytes = j.file.size;
     j.attach();

@@ -98,7 +98,16 @@ function liveCount(st: State): number {
 }
 
 function emptyState(job: State["job"]): State {
-  return { jobs: new Map(), job, queues: new Map(), workflows: new Map(), crons: new Map(), schemas: new Map(), checkpoints: new Map(), core: emptyCoreState() };
+  return {
+    jobs: new Map(),
+    job,
+    queues: new Map(),
+    workflows: new Map(),
+    crons: new Map(),
+    schemas: new Map(),
+    checkpoints: new Map(),
+    core: emptyCoreState(),
+  };
 }
 
 const schemaKey = (s: { type: string; version: string | number }): string => `${s.type}\u0000${s.version}`;

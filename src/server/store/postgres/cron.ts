@@ -49,7 +49,9 @@ export async function fireDueCron(sql: Sql): Promise<string[]> {
   const fired: string[] = [];
   for (const d of due) {
     const won = await sql.begin(async (tx) => {
-      const [row] = await tx<{ name: string; expression: string; timezone: string; template: NormalizedJobRequest; overlap_policy: string; last_job_id: string | null; now: Date }[]>`
+      const [row] = await tx<
+        { name: string; expression: string; timezone: string; template: NormalizedJobRequest; overlap_policy: string; last_job_id: string | null; now: Date }[]
+      >`
         SELECT name, expression, timezone, template, overlap_policy, last_job_id, now() AS now FROM ojs_cron
         WHERE name = ${d.name} AND next_run_at = ${d.next_run_at} AND enabled FOR UPDATE SKIP LOCKED`;
       if (!row) return false;

@@ -35,7 +35,8 @@ export async function retryDiscarded(sql: Sql, id: string, onlyDead: boolean): P
 }
 
 export async function deleteJob(sql: Sql, id: string, onlyDead: boolean): Promise<void> {
-  const r = await sql`DELETE FROM ojs_jobs WHERE id = ${uuidOrNull(id)}::uuid AND state IN ('completed', 'cancelled', 'discarded') AND (${!onlyDead} OR dead_letter)`;
+  const r =
+    await sql`DELETE FROM ojs_jobs WHERE id = ${uuidOrNull(id)}::uuid AND state IN ('completed', 'cancelled', 'discarded') AND (${!onlyDead} OR dead_letter)`;
   if (r.count > 0) return;
   const [cur] = await sql<JobRow[]>`SELECT state FROM ojs_jobs WHERE id = ${uuidOrNull(id)}::uuid`;
   if (!cur || onlyDead) throw new NotFoundError(onlyDead ? `job ${id} is not in the dead letter` : `job ${id} not found`, { jobId: id });

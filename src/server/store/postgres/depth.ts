@@ -35,7 +35,8 @@ export async function checkDepth(tx: TransactionSql, adding: ReadonlyMap<string,
     SELECT name, max_depth FROM ojs_queues WHERE name = ANY(${names}) AND max_depth IS NOT NULL ORDER BY name FOR UPDATE`;
   for (const q of bounded) {
     const depth = await queueDepth(tx, q.name);
-    if (depth + (adding.get(q.name) ?? 0) > q.max_depth) throw new QueueFullError(`queue ${q.name} is full: depth ${depth} of ${q.max_depth}`, depth, q.max_depth);
+    if (depth + (adding.get(q.name) ?? 0) > q.max_depth)
+      throw new QueueFullError(`queue ${q.name} is full: depth ${depth} of ${q.max_depth}`, depth, q.max_depth);
   }
 }
 
@@ -47,7 +48,9 @@ export async function queueDepth(sql: Sql | TransactionSql, name: string): Promi
 /** Sets or clears (null) a queue's bound; the queue is created if unknown. Validates as the memory store does (admin.ts). */
 export async function setBackpressure(sql: Sql, name: string, bp: Backpressure | null): Promise<void> {
   if (bp && (!Number.isInteger(bp.maxDepth) || bp.maxDepth < 1))
-    throw new ValidationError("backpressure.max_depth: must be a positive integer", { issues: [{ path: "backpressure.max_depth", message: "must be a positive integer" }] });
+    throw new ValidationError("backpressure.max_depth: must be a positive integer", {
+      issues: [{ path: "backpressure.max_depth", message: "must be a positive integer" }],
+    });
   const max = bp?.maxDepth ?? null;
   const warn = bp?.warningThreshold ?? null;
   await sql`INSERT INTO ojs_queues (name, max_depth, warning_threshold) VALUES (${name}, ${max}, ${warn})
@@ -56,7 +59,9 @@ export async function setBackpressure(sql: Sql, name: string, bp: Backpressure |
 
 /** A queue's bound, or undefined when it has none. */
 export async function backpressureOf(sql: Sql, name: string): Promise<Backpressure | undefined> {
-  const [q] = await sql<{ max_depth: number | null; warning_threshold: number | null }[]>`SELECT max_depth, warning_threshold FROM ojs_queues WHERE name = ${name}`;
+  const [q] = await sql<
+    { max_depth: number | null; warning_threshold: number | null }[]
+  >`SELECT max_depth, warning_threshold FROM ojs_queues WHERE name = ${name}`;
   if (!q || q.max_depth === null) return undefined;
   const bp: Backpressure = { maxDepth: q.max_depth, strategy: "reject" };
   if (q.warning_threshold !== null) bp.warningThreshold = q.warning_threshold;

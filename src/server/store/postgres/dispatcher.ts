@@ -104,7 +104,7 @@ export class Dispatcher {
         // Round-robin slots over the group's consumers, each up to its credit.
         const slots: PgConsumer[] = [];
         const left = group.map((c) => c.credit);
-        for (let added = true; added && slots.length < MAX_BATCH; ) {
+        for (let added = true; added && slots.length < MAX_BATCH;) {
           added = false;
           for (let i = 0; i < group.length && slots.length < MAX_BATCH; i++) {
             if (left[i]! > 0) {

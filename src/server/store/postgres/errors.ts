@@ -13,7 +13,10 @@ export function toOjsError(e: unknown): OjsError {
   if (e instanceof OjsError) return e;
   const code = (e as { code?: unknown } | null)?.code;
   const message = e instanceof Error ? e.message : String(e);
-  if (typeof code === "string" && (code.startsWith("CONNECT") || code.startsWith("ECONN") || code === "ENOTFOUND" || code === "ETIMEDOUT" || UNAVAILABLE_SQLSTATE.test(code)))
+  if (
+    typeof code === "string" &&
+    (code.startsWith("CONNECT") || code.startsWith("ECONN") || code === "ENOTFOUND" || code === "ETIMEDOUT" || UNAVAILABLE_SQLSTATE.test(code))
+  )
     return new ConnectionError(`PostgreSQL unavailable: ${message}`, { cause: e });
   return new ServerError(`PostgreSQL: ${message}`, { cause: e });
 }

@@ -112,7 +112,14 @@ export interface NackOptions {
  * remain and the error is retryable; otherwise it is discarded, or kept as a
  * dead letter when the policy says so.
  */
-export async function nackJob(sql: Sql, id: string, error: JobError, workerId?: string, opts: NackOptions = {}, random: () => number = Math.random): Promise<PgJob> {
+export async function nackJob(
+  sql: Sql,
+  id: string,
+  error: JobError,
+  workerId?: string,
+  opts: NackOptions = {},
+  random: () => number = Math.random,
+): Promise<PgJob> {
   return sql.begin(async (tx) => {
     const [row] = await tx<JobRow[]>`SELECT * FROM ojs_jobs WHERE id = ${uuidOrNull(id)} FOR UPDATE`;
     if (!row) throw new NotFoundError(`job ${id} not found`, { jobId: id });

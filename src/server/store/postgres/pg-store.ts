@@ -160,7 +160,14 @@ export class PgJobStore {
   }
 
   /** A stream consumer: jobs are pushed to `deliver` while it has credit; grant() more as jobs settle. */
-  openConsumer(c: { queues: readonly string[]; workerId: string; credit: number; visibilityTimeoutMs?: number; deliver: (job: PgJob) => void; held?: () => boolean }): PgConsumer {
+  openConsumer(c: {
+    queues: readonly string[];
+    workerId: string;
+    credit: number;
+    visibilityTimeoutMs?: number;
+    deliver: (job: PgJob) => void;
+    held?: () => boolean;
+  }): PgConsumer {
     return this.dispatcher.add({ ...c, visibilityTimeoutMs: c.visibilityTimeoutMs });
   }
 

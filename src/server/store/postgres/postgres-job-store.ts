@@ -12,7 +12,20 @@ import type { JsonValue } from "../../../model/json.js";
 import type { WorkerDirective } from "../../../model/system.js";
 import type { BatchEntry, ConsumerSpec, JobStore, JobStoreFactory, ProgressUpdate, QueueSettings } from "../job-store.js";
 import { depthOf, zeroCounts, type Backpressure, type MinuteCounts, type StateCounts } from "../queue.js";
-import type { Consumer, FetchRequest, HeartbeatOutcome, HeartbeatRequest, JobRecord, NackOptions, Progress, QueueConfig, QueueSummary, SubmitOptions, SubmitResult, WorkerInfo } from "../store.js";
+import type {
+  Consumer,
+  FetchRequest,
+  HeartbeatOutcome,
+  HeartbeatRequest,
+  JobRecord,
+  NackOptions,
+  Progress,
+  QueueConfig,
+  QueueSummary,
+  SubmitOptions,
+  SubmitResult,
+  WorkerInfo,
+} from "../store.js";
 import { mapRejections, toOjsError } from "./errors.js";
 import { deadLetterCount, deleteJob, listDeadLetter, retryDiscarded } from "./dead-letter.js";
 import type { PgConsumer } from "./dispatcher.js";
@@ -259,7 +272,9 @@ export class PostgresJobStore implements JobStore {
 
   async markStarted(jobIds: readonly string[], workerId: string): Promise<string[]> {
     if (jobIds.length === 0) return [];
-    const held = await this.pg.sql<{ id: string }[]>`SELECT id FROM ojs_jobs WHERE id = ANY(${jobIds as string[]}::uuid[]) AND state = 'active' AND worker_id = ${workerId}`;
+    const held = await this.pg.sql<
+      { id: string }[]
+    >`SELECT id FROM ojs_jobs WHERE id = ANY(${jobIds as string[]}::uuid[]) AND state = 'active' AND worker_id = ${workerId}`;
     const ok = new Set(held.map((h) => h.id));
     return jobIds.filter((id) => !ok.has(id));
   }

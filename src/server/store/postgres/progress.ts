@@ -17,7 +17,8 @@ export async function reportProgress(sql: Sql, id: string, update: ProgressUpdat
   return sql.begin(async (tx) => {
     const [row] = await tx<{ state: string; progress: StoredProgress | null }[]>`SELECT state, progress FROM ojs_jobs WHERE id = ${uuidOrNull(id)} FOR UPDATE`;
     if (!row) throw new NotFoundError(`job ${id} not found`, { jobId: id });
-    if (row.state !== "active") throw new ConflictError(`job ${id} is ${row.state}; progress is reported for active jobs only`, { jobId: id, details: { state: row.state } });
+    if (row.state !== "active")
+      throw new ConflictError(`job ${id} is ${row.state}; progress is reported for active jobs only`, { jobId: id, details: { state: row.state } });
     const prev = row.progress ?? undefined;
     const value = update.progress === undefined ? prev?.value : Math.min(1, Math.max(0, update.progress));
     const next: StoredProgress = { updatedAt: "" };

@@ -93,7 +93,9 @@ export function fromRow(r: JobRow): PgJob {
     retry: r.retry,
     uniqueKey: r.unique_key ?? undefined,
     deadLetter: r.dead_letter,
-    progress: r.progress ? { value: r.progress.value, message: r.progress.message, data: r.progress.data, updatedAt: new Date(r.progress.updatedAt) } : undefined,
+    progress: r.progress
+      ? { value: r.progress.value, message: r.progress.message, data: r.progress.data, updatedAt: new Date(r.progress.updatedAt) }
+      : undefined,
     workflowStep: r.workflow_step ?? undefined,
   };
 }

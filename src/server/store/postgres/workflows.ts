@@ -48,7 +48,14 @@ const FINISHED = ["completed", "cancelled", "discarded"];
 const KEEP_ALL = Number.MAX_SAFE_INTEGER;
 
 function toStored(wf: WorkflowRecord): StoredWorkflow {
-  const out: StoredWorkflow = { name: wf.name, kind: wf.kind, state: wf.state, createdAt: wf.createdAt.toISOString(), open: wf.open, steps: [...wf.steps.values()] };
+  const out: StoredWorkflow = {
+    name: wf.name,
+    kind: wf.kind,
+    state: wf.state,
+    createdAt: wf.createdAt.toISOString(),
+    open: wf.open,
+    steps: [...wf.steps.values()],
+  };
   if (wf.completedAt) out.completedAt = wf.completedAt.toISOString();
   return out;
 }
@@ -266,7 +273,8 @@ export class PgWorkflows implements WorkflowService {
       ORDER BY created_at DESC, id DESC OFFSET ${opts.offset} LIMIT ${opts.limit}`;
     const items = await Promise.all(rows.map((r) => viewOf(this.sql, r, r.id)));
     let total = rows[0]?.total;
-    if (total === undefined) total = (await this.sql<{ n: number }[]>`SELECT count(*)::int AS n FROM ojs_workflows WHERE ${state}::text IS NULL OR state = ${state}`)[0]!.n;
+    if (total === undefined)
+      total = (await this.sql<{ n: number }[]>`SELECT count(*)::int AS n FROM ojs_workflows WHERE ${state}::text IS NULL OR state = ${state}`)[0]!.n;
     return { items, total };
   }
 
