@@ -4,36 +4,20 @@
  * one, unsupported operations refused by name, database failures as
  * retryable `unavailable`.
  */
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { freePort } from "../support/postgres.js";
 import { PostgresJobStore } from "../../src/server/store/postgres/postgres-job-store.js";
 import type { JobRecord } from "../../src/server/store/store.js";
 import { eventually } from "../helpers.js";
-import { postgresSkipReason, startPostgres, type PostgresCluster } from "../support/postgres.js";
+import { usePrivatePostgres } from "../support/postgres-file.js";
 
-const skip = postgresSkipReason();
-let cluster: PostgresCluster | undefined;
-let url = "";
-const stores: PostgresJobStore[] = [];
+const pg = usePrivatePostgres();
 
 async function open(): Promise<PostgresJobStore> {
-  const s = await PostgresJobStore.open(url, { maintenanceIntervalMs: 100 });
-  stores.push(s);
+  const s = await PostgresJobStore.open(pg.cluster.url, { maintenanceIntervalMs: 100 });
+  pg.closeAtEnd(s);
   return s;
 }
-
-beforeAll(async () => {
-  if (skip) return;
-  cluster = await startPostgres();
-  url = cluster.url;
-}, 120_000);
-afterAll(async () => {
-  for (const s of stores) await s.close();
-  await cluster?.stop();
-});
-beforeEach((ctx) => {
-  if (skip) ctx.skip(skip);
-});
 
 describe("PostgresJobStore (the seam)", () => {
   it("answers JobRecords: submit, fetch, ack, get", async () => {

@@ -8,18 +8,16 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import type { NormalizedJobRequest } from "../../src/model/job.js";
 import { PgJobStore } from "../../src/server/store/postgres/pg-store.js";
 import { eventually } from "../helpers.js";
-import { postgresSkipReason, startPostgres, type PostgresCluster } from "../support/postgres.js";
+import { usePrivatePostgres } from "../support/postgres-file.js";
 
 const FIXTURE = fileURLToPath(new URL("../fixtures/pg-store-process.ts", import.meta.url));
 
-const skip = postgresSkipReason();
-let cluster: PostgresCluster | undefined;
+const pg = usePrivatePostgres();
 const children = new Set<ChildProcess>();
-const stores: PgJobStore[] = [];
 
 interface Ev {
   ev: "ready" | "claim" | "ran";
@@ -60,23 +58,16 @@ async function kill9(child: ChildProcess): Promise<void> {
 
 const job = (queue: string, i: number): NormalizedJobRequest => ({ type: "t", args: [i], queue });
 
-beforeAll(async () => {
-  if (!skip) cluster = await startPostgres();
-}, 120_000);
+// Registered after the cluster's hooks, so it runs before them: the servers die before the cluster stops.
 afterAll(async () => {
   for (const c of children) await kill9(c);
-  for (const s of stores) await s.close();
-  await cluster?.stop();
-});
-beforeEach((ctx) => {
-  if (skip) ctx.skip(skip);
 });
 
 describe("PostgreSQL store: servers killed", () => {
   it("two servers on one database, one killed mid-run: the other finishes its jobs after the leases expire, never while another holds them", async () => {
-    const url = await cluster!.createDatabase("two_servers");
+    const url = await pg.cluster.createDatabase("two_servers");
     const producer = await PgJobStore.open(url, { maintenanceIntervalMs: 100 });
-    stores.push(producer);
+    pg.closeAtEnd(producer);
     // Long enough for B to start and serve before A's leases end, even on a loaded machine.
     const LEASE = 8000;
     // Server A holds 5 jobs (its worker is mid-job); server B runs the rest; then A is killed.
@@ -111,9 +102,9 @@ describe("PostgreSQL store: servers killed", () => {
   }, 60_000);
 
   it("a server killed again and again during a run: every acknowledged enqueue completes; jobs run twice are counted", async () => {
-    const url = await cluster!.createDatabase("kill_loop");
+    const url = await pg.cluster.createDatabase("kill_loop");
     const producer = await PgJobStore.open(url, { maintenanceIntervalMs: 100 });
-    stores.push(producer);
+    pg.closeAtEnd(producer);
     const TOTAL = 400;
     const KILLS = 8;
     const runs = new Map<string, number>();

@@ -4,22 +4,20 @@
  * fetching and streaming from the same limited queue included. A private
  * cluster; skipped, with the reason printed, where PostgreSQL is missing.
  */
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { ValidationError } from "../../src/model/errors.js";
 import { PgJobStore } from "../../src/server/store/postgres/pg-store.js";
-import { postgresSkipReason, startPostgres, type PostgresCluster } from "../support/postgres.js";
+import { usePrivatePostgres } from "../support/postgres-file.js";
 
-const skip = postgresSkipReason();
-let cluster: PostgresCluster | undefined;
-const stores: PgJobStore[] = [];
+const pg = usePrivatePostgres();
 let dbSeq = 0;
 
 /** Two servers on a fresh database. */
 async function servers(): Promise<[PgJobStore, PgJobStore]> {
-  const url = await cluster!.createDatabase(`rl${++dbSeq}`);
+  const url = await pg.cluster.createDatabase(`rl${++dbSeq}`);
   const open = async () => {
     const s = await PgJobStore.open(url, { maintenanceIntervalMs: 100 });
-    stores.push(s);
+    pg.closeAtEnd(s);
     return s;
   };
   return [await open(), await open()];
@@ -45,17 +43,6 @@ async function startTimes(s: PgJobStore, queue: string): Promise<number[]> {
   const rows = await s.sql<{ started_at: Date }[]>`SELECT started_at FROM ojs_jobs WHERE queue = ${queue} AND started_at IS NOT NULL`;
   return rows.map((r) => r.started_at.getTime());
 }
-
-beforeAll(async () => {
-  if (!skip) cluster = await startPostgres();
-}, 120_000);
-afterAll(async () => {
-  for (const s of stores) await s.close();
-  await cluster?.stop();
-});
-beforeEach((ctx) => {
-  if (skip) ctx.skip(skip);
-});
 
 describe("queue rate limits on PostgreSQL", () => {
   it("a limit of 5 per second holds over two servers fetching as fast as they can", async () => {
@@ -87,8 +74,8 @@ describe("queue rate limits on PostgreSQL", () => {
     await a.setQueueRate("s", 4);
     await fill(b, "s", 40);
     const seen: number[] = [];
-    for (const s of [a, b])
-      s.openConsumer({ queues: ["s"], workerId: `c${stores.indexOf(s)}`, credit: 100, deliver: (j) => seen.push(j.job.startedAt!.getTime()) });
+    for (const [i, s] of [a, b].entries())
+      s.openConsumer({ queues: ["s"], workerId: `c${i}`, credit: 100, deliver: (j) => seen.push(j.job.startedAt!.getTime()) });
     await new Promise((r) => setTimeout(r, 1600));
     expect(busiestWindow(await startTimes(a, "s"), 1000)).toBeLessThanOrEqual(4);
     expect(seen.length).toBeGreaterThanOrEqual(4);

@@ -3,42 +3,29 @@
  * several PgJobStore instances on one database stand for several servers.
  * Skipped, with the reason printed, where the PostgreSQL binaries are missing.
  */
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { DuplicateJobError } from "../../src/model/errors.js";
 import type { NormalizedJobRequest } from "../../src/model/job.js";
 import { PgJobStore } from "../../src/server/store/postgres/pg-store.js";
 import { MIGRATIONS } from "../../src/server/store/postgres/schema.js";
 import { eventually } from "../helpers.js";
-import { postgresSkipReason, startPostgres, type PostgresCluster } from "../support/postgres.js";
+import { usePrivatePostgres } from "../support/postgres-file.js";
 
-const skip = postgresSkipReason();
-let cluster: PostgresCluster | undefined;
-const stores: PgJobStore[] = [];
+const pg = usePrivatePostgres();
 let dbSeq = 0;
 
 async function open(url: string, opts: Parameters<typeof PgJobStore.open>[1] = {}): Promise<PgJobStore> {
   const s = await PgJobStore.open(url, { maintenanceIntervalMs: 100, ...opts });
-  stores.push(s);
+  pg.closeAtEnd(s);
   return s;
 }
 
 /** A fresh database per test: no test sees another's jobs. */
 async function freshDb(): Promise<string> {
-  return cluster!.createDatabase(`t${++dbSeq}`);
+  return pg.cluster.createDatabase(`t${++dbSeq}`);
 }
 
 const job = (type: string, queue: string, more: Partial<NormalizedJobRequest> = {}): NormalizedJobRequest => ({ type, args: [], queue, ...more });
-
-beforeAll(async () => {
-  if (!skip) cluster = await startPostgres();
-}, 120_000);
-afterAll(async () => {
-  for (const s of stores) await s.close();
-  await cluster?.stop();
-});
-beforeEach((ctx) => {
-  if (skip) ctx.skip(skip);
-});
 
 describe("PostgreSQL store", () => {
   it("creates the schema on start, once, even when servers start together", async () => {

@@ -5,7 +5,7 @@
  * finished on different ones. Skipped, with the reason printed, where the
  * PostgreSQL binaries are missing.
  */
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { flattenWorkflow } from "../../src/codec/workflow.js";
 import { ConflictError, NotFoundError, ValidationError } from "../../src/model/errors.js";
 import type { WorkflowDefinition } from "../../src/model/workflow.js";
@@ -13,19 +13,17 @@ import { ackJob } from "../../src/server/store/postgres/lifecycle.js";
 import { PgJobStore } from "../../src/server/store/postgres/pg-store.js";
 import type { PgJob } from "../../src/server/store/postgres/rows.js";
 import { eventually } from "../helpers.js";
-import { postgresSkipReason, startPostgres, type PostgresCluster } from "../support/postgres.js";
+import { usePrivatePostgres } from "../support/postgres-file.js";
 
-const skip = postgresSkipReason();
-let cluster: PostgresCluster | undefined;
-const stores: PgJobStore[] = [];
+const pg = usePrivatePostgres();
 let dbSeq = 0;
 
 /** Two servers on a fresh database. The maintenance pass is slow here unless a test wants it: settling must not depend on it. */
 async function twoServers(maintenanceIntervalMs = 60_000): Promise<[PgJobStore, PgJobStore]> {
-  const url = await cluster!.createDatabase(`wf${++dbSeq}`);
+  const url = await pg.cluster.createDatabase(`wf${++dbSeq}`);
   const open = async () => {
     const s = await PgJobStore.open(url, { maintenanceIntervalMs });
-    stores.push(s);
+    pg.closeAtEnd(s);
     return s;
   };
   return [await open(), await open()];
@@ -43,17 +41,6 @@ async function take(s: PgJobStore, queue: string, workerId = "w"): Promise<PgJob
   if (!j) throw new Error(`nothing ready in ${queue}`);
   return j;
 }
-
-beforeAll(async () => {
-  if (!skip) cluster = await startPostgres();
-}, 120_000);
-afterAll(async () => {
-  for (const s of stores) await s.close();
-  await cluster?.stop();
-});
-beforeEach((ctx) => {
-  if (skip) ctx.skip(skip);
-});
 
 describe("workflows on PostgreSQL", () => {
   it("a chain's steps run on different servers, each released when its parent completes, with parent_results", async () => {
