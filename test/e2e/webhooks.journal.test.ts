@@ -8,8 +8,6 @@
  * max_queue_depth is still enforced; compaction keeps all of it.
  */
 import { mkdtempSync, rmSync, statSync, readdirSync } from "node:fs";
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
@@ -17,42 +15,7 @@ import { Client, RateLimitedError, verifyWebhookSignature } from "../../src/inde
 import { startServer, type ServerOptions } from "../../src/server/server.js";
 import { serverCore } from "../../src/server/internal.js";
 import { eventually, TRANSPORTS } from "../helpers.js";
-
-interface Received {
-  headers: IncomingMessage["headers"];
-  body: string;
-}
-
-/** A loopback endpoint; `answer` decides each response (a status, or "hang" to hold the request until released). */
-class Receiver {
-  readonly got: Received[] = [];
-  answer: (n: number) => number | "hang" = () => 200;
-  private hung: ServerResponse[] = [];
-  private server!: Server;
-  url = "";
-
-  async start(): Promise<void> {
-    this.server = createServer((req, res) => {
-      let body = "";
-      req.setEncoding("utf8");
-      req.on("data", (c: string) => (body += c));
-      req.on("end", () => {
-        this.got.push({ headers: req.headers, body });
-        const a = this.answer(this.got.length);
-        if (a === "hang") this.hung.push(res);
-        else res.writeHead(a).end(a === 200 ? "ok" : "no");
-      });
-    });
-    await new Promise<void>((r) => this.server.listen(0, "127.0.0.1", r));
-    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}/hook`;
-  }
-
-  async stop(): Promise<void> {
-    for (const r of this.hung.splice(0)) r.destroy();
-    this.server.closeAllConnections();
-    await new Promise<void>((r) => this.server.close(() => r()));
-  }
-}
+import { Receiver, type Received } from "../support/webhook-receiver.js";
 
 const SECRET = "whsec_journal_secret_0123456789";
 const dirs: string[] = [];

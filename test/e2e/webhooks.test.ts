@@ -6,51 +6,10 @@
  * client.webhooks manages it all over both transports.
  */
 import { createHmac } from "node:crypto";
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { NotFoundError, ValidationError, verifyWebhookSignature, type Client } from "../../src/index.js";
 import { client, eventually, TRANSPORTS, uniqueQueue, useServer } from "../helpers.js";
-
-interface Received {
-  headers: IncomingMessage["headers"];
-  body: string;
-}
-
-/** A loopback endpoint; `answer` decides each response (status, or "hang" to hold the request until released). */
-class Receiver {
-  readonly got: Received[] = [];
-  answer: (n: number) => number | "hang" = () => 200;
-  private hung: ServerResponse[] = [];
-  private server!: Server;
-  url = "";
-
-  async start(): Promise<void> {
-    this.server = createServer((req, res) => {
-      let body = "";
-      req.setEncoding("utf8");
-      req.on("data", (c: string) => (body += c));
-      req.on("end", () => {
-        this.got.push({ headers: req.headers, body });
-        const a = this.answer(this.got.length);
-        if (a === "hang") this.hung.push(res);
-        else res.writeHead(a).end(a === 200 ? "ok" : "no");
-      });
-    });
-    await new Promise<void>((r) => this.server.listen(0, "127.0.0.1", r));
-    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}/hook`;
-  }
-
-  release(): void {
-    for (const r of this.hung.splice(0)) r.writeHead(200).end("late");
-  }
-
-  async stop(): Promise<void> {
-    this.release();
-    this.server.closeAllConnections();
-    await new Promise<void>((r) => this.server.close(() => r()));
-  }
-}
+import { Receiver, type Received } from "../support/webhook-receiver.js";
 
 const SECRET = "whsec_test_secret_0123456789";
 const ctx = useServer({ webhooks: { backoffMs: [50, 50, 50], timeoutMs: 500, queueCapacity: 3 } });
