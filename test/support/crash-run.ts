@@ -14,6 +14,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { createServer, type AddressInfo } from "node:net";
 import { join } from "node:path";
 import { Client, Worker } from "../../src/index.js";
+import { expect } from "vitest";
 import { eventually } from "../helpers.js";
 
 const fixture = join(import.meta.dirname, "..", "fixtures", "journal-server.ts");
@@ -204,4 +205,13 @@ export async function runCrash(opts: CrashRunOptions, register: (s: CrashServers
     `kill -9 x${kills} during ${acked.size} acknowledged enqueues (${opts.storeArgs[0]}): ${completed.size} completed, ${twice} jobs ran more than once (at-least-once after a crash), ` +
     `${rerunAfterCompleted} ran again after their completion was acknowledged, ${failedEnqueues} enqueue attempts and ${failedSettles} acks failed while the server was down; ${(durationMs / 1000).toFixed(1)} s`;
   return { kills, acked, missing, completed: completed.size, states, twice, rerunAfterCompleted, failedEnqueues, failedSettles, durationMs, summary };
+}
+
+/** What every crash run must show: the kills happened, every acknowledged enqueue completed, none ran after its completion. */
+export function expectCrashRunHeld(r: CrashReport, kills: number): void {
+  console.log(r.summary);
+  expect(r.kills).toBe(kills);
+  expect(r.missing.length, "acknowledged enqueues never completed").toBe(0);
+  expect(r.states).toEqual({ completed: r.acked.size });
+  expect(r.rerunAfterCompleted).toBe(0);
 }
