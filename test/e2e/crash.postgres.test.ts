@@ -7,30 +7,23 @@
  * hidden. A private cluster; skipped, with the reason printed, where the
  * PostgreSQL binaries are missing.
  */
-import { afterAll, beforeAll, beforeEach, it } from "vitest";
+import { afterAll, it } from "vitest";
 import { expectCrashRunHeld, runCrash, type CrashServers } from "../support/crash-run.js";
-import { postgresSkipReason, startPostgres, type PostgresCluster } from "../support/postgres.js";
+import { usePrivatePostgres } from "../support/postgres-file.js";
 
 const JOBS = 2000;
 const KILLS = 20;
 
-const skip = postgresSkipReason();
-let cluster: PostgresCluster | undefined;
+// What is killed is the server, not the database: the quick (fsync off) test cluster keeps every commit through that.
+const pg = usePrivatePostgres();
 let servers: CrashServers | undefined;
-beforeAll(async () => {
-  // What is killed is the server, not the database: the quick (fsync off) test cluster keeps every commit through that.
-  if (!skip) cluster = await startPostgres();
-}, 120_000);
-afterAll(async () => {
+// Registered after the cluster's hooks, so it runs before them: the servers die before the cluster stops.
+afterAll(() => {
   servers?.killAll();
-  await cluster?.stop();
-});
-beforeEach((ctx) => {
-  if (skip) ctx.skip(skip);
 });
 
 it(`kill -9 of the server ${KILLS} times during ${JOBS} jobs on PostgreSQL: every acknowledged enqueue is completed, no completed job runs again`, async () => {
-  const url = await cluster!.createDatabase("crash");
+  const url = await pg.cluster.createDatabase("crash");
   // 5 ms of work per job: restarts (a pool and LISTEN to open) set the pace; measured 135 s at load average 14 on 2 cores with 20 ms.
   const r = await runCrash({ storeArgs: ["--store", url], jobs: JOBS, kills: KILLS, jobWorkMs: 5 }, (s) => (servers = s));
   expectCrashRunHeld(r, KILLS);
