@@ -15,6 +15,18 @@ const str = (v: JsonValue | undefined): string | undefined => (typeof v === "str
 const num = (v: JsonValue | undefined): number | undefined => (typeof v === "number" ? v : undefined);
 const strings = (v: JsonValue | undefined): string[] => (Array.isArray(v) ? v.filter((x): x is string => typeof x === "string") : []);
 const date = (v: JsonValue | undefined): Date => new Date(typeof v === "string" ? v : 0);
+/** The object under `key` when the server wrapped it (`{delivery: {...}}`), else the body itself. */
+function inner(body: JsonObject, key: string): JsonObject {
+  const v = body[key];
+  return isJsonObject(v) ? v : body;
+}
+
+/** Text fields named by `names` (model name -> JSON key), "" where absent. */
+function texts<K extends string>(o: JsonObject, names: Record<K, string>): Record<K, string> {
+  const out = {} as Record<K, string>;
+  for (const k of Object.keys(names) as K[]) out[k] = str(o[names[k]]) ?? "";
+  return out;
+}
 
 function filterToJson(f: WebhookFilter): JsonObject {
   const o: JsonObject = {};
@@ -37,10 +49,9 @@ export function subscriptionInputToJson(s: WebhookSubscriptionPatch & { secret?:
 
 /** A subscription from `{subscription: {...}}` or a bare object. */
 export function subscriptionFromJson(body: JsonObject): WebhookSubscription {
-  const o = isJsonObject(body.subscription) ? body.subscription : body;
+  const o = inner(body, "subscription");
   const s: WebhookSubscription = {
-    id: str(o.id) ?? "",
-    url: str(o.url) ?? "",
+    ...texts(o, { id: "id", url: "url" }),
     events: strings(o.events),
     active: o.active !== false,
     createdAt: date(o.created_at),
@@ -69,12 +80,9 @@ function attemptFromJson(o: JsonValue): WebhookDeliveryAttempt {
 
 /** A delivery from `{delivery: {...}}` or a bare object. */
 export function deliveryFromJson(body: JsonObject): WebhookDelivery {
-  const o = isJsonObject(body.delivery) ? body.delivery : body;
+  const o = inner(body, "delivery");
   const d: WebhookDelivery = {
-    id: str(o.id) ?? "",
-    subscriptionId: str(o.subscription_id) ?? "",
-    eventId: str(o.event_id) ?? "",
-    eventType: str(o.event_type) ?? "",
+    ...texts(o, { id: "id", subscriptionId: "subscription_id", eventId: "event_id", eventType: "event_type" }),
     status: (str(o.status) ?? "pending") as WebhookDeliveryStatus,
     attempts: Array.isArray(o.attempts) ? o.attempts.map(attemptFromJson) : [],
     createdAt: date(o.created_at),

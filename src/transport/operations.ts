@@ -41,8 +41,10 @@ import { healthFromResponse, manifestFromProto, nackResultFromProto, pageFrom } 
 import * as json from "./http/messages.js";
 import { pageOf, pageQuery } from "./http/query.js";
 import type { OperationTable } from "./operation-spec.js";
+import type { AckRequest } from "./transport.js";
 
 const workflowOf = (b: JsonObject) => workflowFromJson(json.unwrap(b, "workflow"));
+const ackToProto = (req: AckRequest) => (req.result === undefined ? { jobId: req.jobId } : { jobId: req.jobId, result: resultToStruct(req.result) });
 
 /** Whether the server is ours; a request for another server must fit the standard messages. */
 function standardFor(req: NormalizedJobRequest, ours: boolean, operation: string): boolean {
@@ -130,12 +132,7 @@ export const OPERATIONS = {
     idempotent: false,
     args: 1,
     http: { method: "POST", path: "/ojs/v1/workers/ack", request: json.bodyOf(json.ackBody), response: json.none },
-    grpc: {
-      rpc: "ack",
-      request: ([req]) => (req.result === undefined ? { jobId: req.jobId } : { jobId: req.jobId, result: resultToStruct(req.result) }),
-      response: json.none,
-      framed: (calls, [req], o) => calls.ack(req, o),
-    },
+    grpc: { rpc: "ack", request: ([req]) => ackToProto(req), response: json.none, framed: (calls, [req], o) => calls.ack(req, o) },
   },
   nack: {
     idempotent: false,
