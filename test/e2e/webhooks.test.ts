@@ -68,7 +68,14 @@ describe.each(TRANSPORTS)("webhooks over %s", (transport) => {
     expect(second.headers["x-ojs-delivery-id"]).toBe(first.headers["x-ojs-delivery-id"]);
     const { deliveries, counters } = await c.webhooks.listDeliveries({ subscriptionId: sub.id });
     expect(deliveries).toHaveLength(1);
-    expect(deliveries[0]).toMatchObject({ id: first.headers["x-ojs-delivery-id"], status: "delivered", jobId: job.id });
+    expect(deliveries[0]).toMatchObject({
+      id: first.headers["x-ojs-delivery-id"],
+      subscriptionId: sub.id,
+      eventType: "job.enqueued",
+      status: "delivered",
+      jobId: job.id,
+    });
+    expect(deliveries[0]!.eventId).not.toBe("");
     expect(deliveries[0]!.attempts.map((a) => a.statusCode)).toEqual([500, 200]);
     expect(counters.failedAttempts).toBeGreaterThanOrEqual(1);
     expect((await c.webhooks.getDelivery(deliveries[0]!.id)).status).toBe("delivered");
