@@ -78,7 +78,7 @@ export function forkScript(script: string, args: string[], opts: ForkOptions = {
 }
 
 /** Copies the child's stderr to ours and hands each complete line (without its newline) to `onLine`. */
-function passStderrOn(proc: ChildProcess, onLine: (line: string) => void): void {
+export function passStderrOn(proc: ChildProcess, onLine: (line: string) => void): void {
   let partial = "";
   proc.stderr?.setEncoding("utf8");
   proc.stderr?.on("data", (chunk: string) => {

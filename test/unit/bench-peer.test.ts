@@ -5,10 +5,13 @@
  * jobs each scenario says it sent (so no figure can come from calls that did not
  * happen). No speed is asserted: speed lives in the bench's own report.
  */
+import { spawn } from "node:child_process";
+import { once } from "node:events";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { FAST_PATH_EXTENSION } from "../../src/transport/grpc/fastpath.js";
 import { peerMarkdown } from "../../bench/peer-report.js";
 import { ok, peerQueue, runPeer, type PeerResults, type PeerSizes } from "../../bench/peer-run.js";
+import { passStderrOn } from "../../bench/procs.js";
 import { startServer, type OjsServer } from "../../src/server/index.js";
 import { serverCore } from "../../src/server/internal.js";
 
@@ -73,5 +76,16 @@ describe("bench:peer against ojs-connect serve --no-fast-path", () => {
       expect(md).toContain(`| ${row} |`);
     expect(md).not.toContain("failed:");
     expect(lines.some((l) => l.startsWith("connect-node: enqueue"))).toBe(true);
+  });
+});
+
+describe("a scenario process's stderr, read line by line (where the Worker's log lines are found)", () => {
+  it("hands over every line once, whole, however the writes were cut, the last one without its newline too", async () => {
+    const script = 'process.stderr.write("ojs-connect worker a: Stream"); setTimeout(() => process.stderr.write("Jobs stalled\\nsecond\\n\\nlast"), 50);';
+    const child = spawn(process.execPath, ["-e", script], { stdio: ["ignore", "ignore", "pipe"] });
+    const lines: string[] = [];
+    passStderrOn(child, (l) => lines.push(l));
+    await once(child.stderr!, "end");
+    expect(lines).toEqual(["ojs-connect worker a: StreamJobs stalled", "second", "", "last"]);
   });
 });
