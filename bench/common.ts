@@ -18,6 +18,8 @@ export function payload(i: number): [{ i: number; email: string; plan: string; a
  */
 export type DriverName = "grpc" | "http" | "bullmq" | "grpc-standard" | DurableName;
 export type DurableName = "ojs-journal" | "ojs-postgres" | "bullmq-aof" | "graphile-worker" | "pg-boss";
+/** bench/peer.ts's reference: a plain connect-node client of the generated ojs.v1 service, without the SDK. */
+export type ReferenceDriverName = "connect-node";
 /** reclaim: how soon a job whose worker died is offered again after its lease deadline (our server only). */
 export type ScenarioName = "latency" | "throughput" | "enqueue" | "rss" | "produce" | "reclaim";
 
@@ -77,7 +79,7 @@ export const QUICK: Sizes = {
 
 /** What a scenario child is told to do. */
 export interface ChildSpec {
-  driver: DriverName;
+  driver: DriverName | ReferenceDriverName;
   scenario: ScenarioName;
   /** OJS server URL, or redis://host:port for BullMQ. */
   target: string;

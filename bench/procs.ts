@@ -16,6 +16,8 @@ export interface ForkOptions {
   /** Write a V8 CPU profile of this process to `dir` as `<name>.cpuprofile`. */
   profile?: { dir: string; name: string };
   exposeGc?: boolean;
+  /** Each line the child writes to stderr, which is still passed on to this process's stderr. */
+  onStderrLine?: (line: string) => void;
 }
 
 export interface Child {
@@ -33,7 +35,8 @@ export function forkScript(script: string, args: string[], opts: ForkOptions = {
   // Every thread writes its own profile (tsx's loader runs in a worker thread): one folder per process, sorted out at exit.
   const profDir = opts.profile ? `${opts.profile.dir}/${opts.profile.name}.d` : undefined;
   if (profDir) execArgv.push("--cpu-prof", `--cpu-prof-dir=${profDir}`);
-  const proc = fork(here + script, args, { execArgv, stdio: ["ignore", "inherit", "inherit", "ipc"] });
+  const proc = fork(here + script, args, { execArgv, stdio: ["ignore", "inherit", opts.onStderrLine ? "pipe" : "inherit", "ipc"] });
+  if (opts.onStderrLine) passStderrOn(proc, opts.onStderrLine);
   live.add(proc);
   let exited = proc.exitCode !== null;
   proc.once("exit", () => {
@@ -72,6 +75,20 @@ export function forkScript(script: string, args: string[], opts: ForkOptions = {
       clearTimeout(t);
     },
   };
+}
+
+/** Copies the child's stderr to ours and hands each complete line (without its newline) to `onLine`. */
+export function passStderrOn(proc: ChildProcess, onLine: (line: string) => void): void {
+  let partial = "";
+  proc.stderr?.setEncoding("utf8");
+  proc.stderr?.on("data", (chunk: string) => {
+    process.stderr.write(chunk);
+    const lines = (partial + chunk).split("\n");
+    // A line is a log line: a child that never ends one does not grow this without bound.
+    partial = (lines.pop() ?? "").slice(-65_536);
+    for (const line of lines) onLine(line);
+  });
+  proc.stderr?.on("end", () => partial && onLine(partial));
 }
 
 /** Keeps the main thread's profile (thread id 0 in V8's file name) under a readable name; drops the loader thread's. */

@@ -213,7 +213,7 @@ const METRICS: Metric[] = [
 /** A measure's figure for one ceiling. */
 const ceilingValue = (m: Metric, c: CeilingResult, which: Ceiling): number | undefined => (which === "ceiling" ? m.ceiling?.(c) : m.pipelined?.(c));
 
-function fmt(v: number | undefined, unit = ""): string {
+export function fmt(v: number | undefined, unit = ""): string {
   if (v === undefined || !Number.isFinite(v)) return "–";
   const s =
     unit === "ms"

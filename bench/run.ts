@@ -12,9 +12,7 @@
  * --scenarios) writes bench/results/partial/ instead; with --profile, the server
  * and SDK processes also write V8 CPU profiles, into bench/results/profiles/.
  */
-import { execFileSync } from "node:child_process";
 import { mkdirSync } from "node:fs";
-import os from "node:os";
 import { fileURLToPath } from "node:url";
 import { LABEL, ojsBackend, processCpuUs, redisBackend, type Backend } from "./backends.js";
 import { DURABLE, durableScenarios, isDurable, sizesFor, startDurable, stopCluster } from "./durable.js";
@@ -27,6 +25,7 @@ import { startRedis } from "./redis.js";
 import { writeReports, type RunResults, type SystemResults } from "./report.js";
 import { enqueueWireSizes } from "./wire.js";
 import { benchOutDir } from "./out-dir.js";
+import { gitState, loadAverage, machineInfo } from "./machine.js";
 
 const argv = process.argv.slice(2);
 const flag = (name: string) => argv.includes(`--${name}`);
@@ -51,14 +50,6 @@ const log = (s: string) => console.error(`[bench] ${s}`);
 
 installExitHandlers();
 const began = Date.now();
-
-function git(...args: string[]): string {
-  try {
-    return execFileSync("git", args, { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim();
-  } catch {
-    return "";
-  }
-}
 
 /** CPU time (µs) of a backend's process and, for systems on PostgreSQL, of its cluster. */
 interface CpuSample {
@@ -120,21 +111,13 @@ async function ceiling(): Promise<CeilingResult> {
 
 async function main(): Promise<void> {
   mkdirSync(outDir, { recursive: true });
-  const cpus = os.cpus();
   const results: RunResults = {
     date: new Date().toISOString(),
     mode: quick ? "quick" : "full",
     command: `npm run bench${argv.length ? ` -- ${argv.join(" ")}` : ""}`,
-    machine: {
-      cpu: cpus[0]?.model ?? "unknown",
-      cores: cpus.length,
-      memoryGB: Math.round(os.totalmem() / 2 ** 30),
-      node: process.version,
-      platform: `${os.platform()} ${os.release()}`,
-    },
-    // Other work on the machine skews every figure: the 1/5/15-minute load averages before and after.
-    loadBefore: os.loadavg().map((l) => Math.round(l * 100) / 100),
-    git: { commit: git("rev-parse", "--short", "HEAD"), dirty: git("status", "--porcelain", "--", "src").length > 0 },
+    machine: machineInfo(),
+    loadBefore: loadAverage(),
+    git: gitState(),
     sizes,
     wire: enqueueWireSizes(),
     systems: {},
@@ -208,7 +191,7 @@ async function main(): Promise<void> {
   if (runRestart) results.restart = await restartFigure();
 
   results.durationSec = Math.round((Date.now() - began) / 100) / 10;
-  results.loadAfter = os.loadavg().map((l) => Math.round(l * 100) / 100);
+  results.loadAfter = loadAverage();
   const files = writeReports(results, outDir);
   log(`done in ${results.durationSec} s: ${files.join(", ")}`);
 }

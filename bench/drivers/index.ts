@@ -33,6 +33,8 @@ export async function openDriver(spec: ChildSpec): Promise<Driver> {
       return (await import("./pgboss.js")).pgBossDriver(spec.target, spec.queue);
     case "http":
       return (await import("./ojs.js")).ojsDriver(spec.target, "http", spec.queue);
+    case "connect-node":
+      return (await import("./connect-node.js")).connectNodeDriver(spec.target, spec.queue);
     default:
       // grpc-standard and the durable stores differ in their server only: the same gRPC client.
       return (await import("./ojs.js")).ojsDriver(spec.target, "grpc", spec.queue);
