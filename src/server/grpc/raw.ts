@@ -150,8 +150,10 @@ export class RawCall {
   endWith(msg: Uint8Array): void {
     if (this.finished) return;
     this.finished = true;
-    if (this.stream.destroyed) return;
+    if (this.stream.destroyed) return this.out.clear();
     this.respond();
+    // Anything sent before goes first (a unary call has sent nothing).
+    this.out.flush();
     this.stream.end(frameMessage(msg));
   }
 
