@@ -105,6 +105,8 @@ async function heartbeat(bytes: Uint8Array, _call: RawCall, core: ServerCore): P
 
 /** Returns a request handler that takes the standard unary methods above and reports whether it did. */
 export function rawUnaryHandler(core: ServerCore): (req: Http2ServerRequest, res: Http2ServerResponse) => boolean {
+  // As the connect routes: every answer says which server gave it. The same for every call, so made once.
+  const versionHeaders = { "x-ojs-server-version": core.manifest().implementation.version, "x-ojs-conformance-level": "4" };
   return (req) => {
     const method = METHODS[req.url];
     if (!method || req.httpVersionMajor !== 2) return false;
@@ -112,14 +114,14 @@ export function rawUnaryHandler(core: ServerCore): (req: Http2ServerRequest, res
     if (ct !== "application/grpc" && ct !== "application/grpc+proto") return false;
     const enc = req.headers["grpc-encoding"];
     if (enc !== undefined && enc !== "identity") return false;
-    serve(method, new RawCall(req, core.limits.maxMessageBytes), core);
+    const call = new RawCall(req, core.limits.maxMessageBytes);
+    call.extraHeaders = versionHeaders;
+    serve(method, call, core);
     return true;
   };
 }
 
 function serve(method: UnaryMethod, call: RawCall, core: ServerCore): void {
-  // As the connect routes: every answer says which server gave it.
-  call.extraHeaders = { "x-ojs-server-version": core.manifest().implementation.version, "x-ojs-conformance-level": "4" };
   call.readOne((bytes) => {
     // The store's writes resolve once durable (store/job-store.ts), so the answer needs no barrier of its own.
     let reply: Promise<Uint8Array>;
@@ -137,8 +139,7 @@ function serve(method: UnaryMethod, call: RawCall, core: ServerCore): void {
 
 function answer(call: RawCall, core: ServerCore, reply: Uint8Array): void {
   core.count("grpc_ok");
-  call.send(reply);
-  call.end();
+  call.endWith(reply);
 }
 
 function failed(method: UnaryMethod, call: RawCall, core: ServerCore, e: unknown): void {

@@ -26,7 +26,7 @@ import {
 } from "../../codec/wire/index.js";
 import { OjsError } from "../../model/errors.js";
 import { limitError } from "../../model/limits.js";
-import { FrameParser } from "../../transport/grpc/raw.js";
+import { FrameParser, frameMessage } from "../../transport/grpc/raw.js";
 import type { ServerCore } from "../core.js";
 import type { JobRecord } from "../store/store.js";
 import { tenantFromHeaders } from "../tenancy/request.js";
@@ -143,6 +143,20 @@ export class RawCall {
     return true;
   }
 
+  /**
+   * Ends a unary call with its one response message: headers, message and
+   * OK leave in one write (no coalescing to wait for, no separate end).
+   */
+  endWith(msg: Uint8Array): void {
+    if (this.finished) return;
+    this.finished = true;
+    if (this.stream.destroyed) return this.out.clear();
+    this.respond();
+    // Anything sent before goes first (a unary call has sent nothing).
+    this.out.flush();
+    this.stream.end(frameMessage(msg));
+  }
+
   get closed(): boolean {
     return this.finished || this.stream.destroyed || this.stream.closed;
   }
@@ -207,7 +221,8 @@ export class RawCall {
 
 /** Multi-tenancy: the call's x-ojs-tenant metadata (bound to the key by the access layer). */
 export function tenant(call: RawCall): string | undefined {
-  return tenantFromHeaders({ get: (name) => call.header(name) ?? null });
+  // The request's own header object: no bag or closure per call.
+  return tenantFromHeaders(call.req);
 }
 
 function visibility(call: RawCall): number | undefined {

@@ -28,7 +28,7 @@ import { unaryCall } from "./unary.js";
 
 const SERVICE = "/ojs.v1.OJSService/";
 
-/** What the transport resolved for one call: its deadline, signal and headers (auth included). */
+/** What the transport resolved for one call: its deadline, signal and headers (auth included; a fresh object per call, which the call adds to). */
 export interface StandardCallOptions {
   signal?: AbortSignal;
   timeoutMs: number;

@@ -73,6 +73,8 @@ export class GrpcTransport extends OperationMethods implements Transport {
   private readonly view: ServerView = { ours: async () => (await this.server()).ours };
   /** The fast path once the probe found it: a worker's acks need not await the probe each time. */
   private fastReady: FastPath | undefined;
+  /** What the probe found, once it has: every call after it reads this instead of awaiting the probe. */
+  private known: ServerKind | undefined;
 
   /** Checks the options (unknown keys, a URL that is not http(s)); connects at the first call. */
   constructor(private readonly opts: GrpcTransportOptions) {
@@ -157,7 +159,7 @@ export class GrpcTransport extends OperationMethods implements Transport {
     if (typeof row === "string") throw new UnimplementedError(`${op}: the gRPC transport has no generic call for it`, { operation: op });
     const opts = callOptionsOf(op, args);
     if (row.framed) {
-      const { standard, ours } = await this.server();
+      const { standard, ours } = this.known ?? (await this.server());
       if (standard) return row.framed(standard, args, this.callOptions(opts), ours);
     }
     const msg = await row.request(args, this.view);
@@ -179,6 +181,7 @@ export class GrpcTransport extends OperationMethods implements Transport {
       (m) => {
         const kind = serverKind(m, this.session && this.opts.fastPath !== false ? this.session : undefined, this.headers, this.standard);
         this.fastReady = kind.fast;
+        this.known = kind;
         return kind;
       },
       () => {
@@ -248,7 +251,7 @@ export class GrpcTransport extends OperationMethods implements Transport {
     return this.call(
       "ack",
       async () => {
-        const { fast } = await this.server();
+        const { fast } = this.known ?? (await this.server());
         if (fast && !hasOwnHeaders(opts)) return fast.ack(req, this.timeoutMs, this.callOptions(opts));
         await this.send("ack", [req, opts]);
       },
@@ -270,7 +273,7 @@ export class GrpcTransport extends OperationMethods implements Transport {
     return this.call(
       op,
       async () => {
-        const fast = this.fastReady ?? (await this.server()).fast;
+        const fast = (this.known ?? (await this.server())).fast;
         if (fast && !hasOwnHeaders(opts)) return onFast(fast, this.callOptions(opts));
         return this.send(op, args) as Promise<ResultOf<K>>;
       },
@@ -304,7 +307,7 @@ export class GrpcTransport extends OperationMethods implements Transport {
     return this.call(
       "heartbeat",
       async () => {
-        const { standard } = await this.server();
+        const { standard } = this.known ?? (await this.server());
         const beat = { workerId: req.workerId, state: req.state, visibilityTimeoutMs: req.visibilityTimeoutMs };
         return heartbeatEach(req, (id) => {
           if (standard) return standard.heartbeat({ ...beat, id }, this.callOptions(opts));
