@@ -270,13 +270,22 @@ export class PostgresJobStore implements JobStore {
     return { directive: this.workers.directive(req.workerId), extended: r.extended, lost: r.lost, deadline };
   }
 
+  /**
+   * A worker says it started pushed jobs (every pushed job, on the fast
+   * path). A job this server pushed to that worker, unsettled and within its
+   * lease, is held by it without asking the database: that saves a statement
+   * per job. The others are looked up.
+   */
   async markStarted(jobIds: readonly string[], workerId: string): Promise<string[]> {
-    if (jobIds.length === 0) return [];
-    const held = await this.pg.sql<
-      { id: string }[]
-    >`SELECT id FROM ojs_jobs WHERE id = ANY(${jobIds as string[]}::uuid[]) AND state = 'active' AND worker_id = ${workerId}`;
+    const now = Date.now();
+    const ask = jobIds.filter((id) => {
+      const d = this.delivered.get(id);
+      return !(d && d.consumer.workerId === workerId && d.deadline > now);
+    });
+    if (ask.length === 0) return [];
+    const held = await this.pg.sql<{ id: string }[]>`SELECT id FROM ojs_jobs WHERE id = ANY(${ask}::uuid[]) AND state = 'active' AND worker_id = ${workerId}`;
     const ok = new Set(held.map((h) => h.id));
-    return jobIds.filter((id) => !ok.has(id));
+    return ask.filter((id) => !ok.has(id));
   }
 
   reportProgress(id: string, update: ProgressUpdate): Promise<Progress> {
