@@ -23,6 +23,8 @@ export interface PgConsumer extends Pick<Consumer, "queues" | "workerId" | "cred
 const MAX_BATCH = 256;
 
 export class Dispatcher {
+  /** Claim statements that ran (and answered) for the consumers: a wake-up that finds a group with credit runs one. */
+  claims = 0;
   private readonly consumers = new Set<PgConsumer>();
   private running = false;
   private again = false;
@@ -57,7 +59,11 @@ export class Dispatcher {
     return this.consumers.size;
   }
 
-  /** Something may be ready: pump now, or once more after the running pump. */
+  /**
+   * Something may be ready: pump at the end of this turn, or once more after
+   * the running pump. The turn's end, not at once: credits given back by the
+   * settlements of one frame arrive in one turn and go into one claim.
+   */
   wake(): void {
     if (this.closed) return;
     if (this.running) {
@@ -65,7 +71,7 @@ export class Dispatcher {
       return;
     }
     this.running = true;
-    void this.pump();
+    queueMicrotask(() => void this.pump());
   }
 
   /**
@@ -177,6 +183,7 @@ export class Dispatcher {
           this.running = false;
           return;
         }
+        this.claims++;
         for (const { slot, job } of claimed) {
           const c = slots[slot]!;
           // A consumer that went away while the claim ran: its job stays leased and the reaper offers it again.

@@ -52,10 +52,12 @@ export interface PgStats {
   notifications: number;
   /** Workflows moved on by the maintenance pass (a finished step nobody settled: a crash, the reaper). */
   workflowsSettled: number;
+  /** Enqueues that handed their job straight to a waiting consumer of this server (handoff.ts). */
+  handedOff: number;
 }
 
 export class PgJobStore {
-  readonly stats: PgStats = { reclaimed: 0, pruned: 0, cronFired: 0, notifications: 0, workflowsSettled: 0 };
+  readonly stats: PgStats = { reclaimed: 0, pruned: 0, cronFired: 0, notifications: 0, workflowsSettled: 0, handedOff: 0 };
   private lastPrune = 0;
   private readonly dispatcher: Dispatcher;
   private readonly acks: AckBatcher;
@@ -136,8 +138,10 @@ export class PgJobStore {
       if (isBoundedRefusal(e)) return undefined;
       throw e;
     }
-    if (out.leased) this.dispatcher.handTo(c, out.leased);
-    else this.dispatcher.unreserve(c);
+    if (out.leased) {
+      this.stats.handedOff++;
+      this.dispatcher.handTo(c, out.leased);
+    } else this.dispatcher.unreserve(c);
     return out.enqueued;
   }
 
@@ -153,6 +157,11 @@ export class PgJobStore {
     const slot = { workerId: req.workerId ?? "anonymous", visibilityTimeoutMs: req.visibilityTimeoutMs ?? this.opts.visibilityTimeoutMs };
     const claimed = await claim(this.claims, { queues: req.queues, slots: Array.from({ length: n }, () => slot) }, this.limited);
     return claimed.map((c) => c.job);
+  }
+
+  /** Claim statements this server ran for its stream consumers. */
+  get consumerClaims(): number {
+    return this.dispatcher.claims;
   }
 
   get(id: string): Promise<PgJob> {

@@ -242,12 +242,14 @@ export class PostgresJobStore implements JobStore {
   }
 
   async ack(id: string, result: JsonValue | undefined, workerId?: string): Promise<JobRecord> {
+    this.doneWith(id, workerId);
     const job = await this.pg.ack(id, result, workerId);
     this.settled(id);
     return toRecord(job);
   }
 
   async nack(id: string, error: JobError, workerId?: string, opts: NackOptions = {}): Promise<JobRecord> {
+    this.doneWith(id, workerId);
     const job = await this.pg.nack(id, error, workerId, { requeue: opts.requeue, response: opts.response });
     this.settled(id);
     return toRecord(job);
@@ -357,6 +359,18 @@ export class PostgresJobStore implements JobStore {
     clearInterval(this.sweep);
     this.delivered.clear();
     await this.pg.close();
+  }
+
+  /**
+   * The worker that was pushed the job settles it: its handler is done, so its
+   * stream gets the credit back now, as the memory store gives it, and the
+   * next claim runs beside this settlement's commit instead of after it (the
+   * worker keeps a job pushed before its slot is free in its backlog). A
+   * settlement by anyone else gives the credit back once it succeeded.
+   */
+  private doneWith(id: string, workerId: string | undefined): void {
+    const d = this.delivered.get(id);
+    if (d && workerId !== undefined && d.consumer.workerId === workerId) this.settled(id);
   }
 
   private settled(id: string): void {
