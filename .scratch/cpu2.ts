@@ -1,0 +1,15 @@
+import { PgJobStore } from "../src/server/store/postgres/pg-store.js";
+import { startPostgres } from "../test/support/postgres.js";
+import { Session } from "node:inspector/promises";
+import { writeFileSync } from "node:fs";
+const cluster = await startPostgres({ durable: true });
+const pg = await PgJobStore.open(cluster.url);
+for (let i = 0; i < 200; i++) await pg.submit({ type: "t", args: [i], queue: "a" } as never);
+const s = new Session(); s.connect(); await s.post("Profiler.enable"); await s.post("Profiler.start");
+const c0 = process.cpuUsage();
+for (let i = 0; i < 1000; i++) await pg.submit({ type: "t", args: [i], queue: "a" } as never);
+const c = process.cpuUsage(c0);
+const { profile } = await s.post("Profiler.stop");
+writeFileSync(".scratch/submit.cpuprofile", JSON.stringify(profile));
+console.log(((c.user + c.system) / 1000).toFixed(0), "us/op");
+await pg.close(); await cluster.stop();
