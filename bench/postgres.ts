@@ -8,16 +8,22 @@
  * jobs (claim batches + one ack per job), pickup latency (enqueue committed ->
  * delivered to a waiting consumer on another store, through NOTIFY), and the
  * PostgreSQL server's CPU per enqueue and per drained job (from /proc).
+ * With --statements, also what PostgreSQL ran in each section: statements per
+ * operation, their time, the transactions that wrote and the WAL bytes
+ * (pg-statements.ts; the extension itself costs a little CPU).
  * Writes bench/results/postgres.{json,md}.
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import postgres from "postgres";
 import { PgJobStore } from "../src/server/store/postgres/pg-store.js";
 import { startPostgres, type PostgresCluster } from "../test/support/postgres.js";
 import { clusterCpuUs } from "./pg-cpu.js";
+import { STATEMENT_SETTINGS, StatementProfile } from "./pg-statements.js";
 
 const quick = process.argv.includes("--quick");
+const statements = process.argv.includes("--statements");
 const N = quick ? { seq: 500, drain: 3_000, pickup: 100 } : { seq: 3_000, drain: 20_000, pickup: 500 };
 const log = (s: string) => console.error(`[bench postgres] ${s}`);
 
@@ -31,15 +37,19 @@ function p50(xs: number[]): number {
   return s[Math.floor(s.length / 2)] ?? NaN;
 }
 
-const cluster = await startPostgres({ durable: true });
+const cluster = await startPostgres({ durable: true, settings: statements ? STATEMENT_SETTINGS : [] });
 const results: Record<string, number> = {};
+const profileLines: string[] = [];
+const admin = postgres(cluster.url, { max: 1, onnotice: () => undefined });
 try {
+  const profile = statements ? await StatementProfile.open(admin) : undefined;
   const a = await PgJobStore.open(cluster.url, { maintenanceIntervalMs: 250 });
   const b = await PgJobStore.open(cluster.url, { maintenanceIntervalMs: 250 });
 
   // Sequential enqueue.
   {
     const lat: number[] = [];
+    await profile?.begin();
     const cpu0 = clusterCpuSeconds(cluster);
     const t0 = performance.now();
     for (let i = 0; i < N.seq; i++) {
@@ -51,6 +61,7 @@ try {
     results.seqPerSec = Math.round(N.seq / secs);
     results.seqP50Ms = +p50(lat).toFixed(2);
     results.pgCpuMsPerEnqueue = +(((clusterCpuSeconds(cluster) - cpu0) * 1000) / N.seq).toFixed(3);
+    if (profile) profileLines.push(...(await profile.end("sequential enqueue", N.seq)));
     log(`sequential enqueue: ${results.seqPerSec}/s, p50 ${results.seqP50Ms} ms, PostgreSQL CPU ${results.pgCpuMsPerEnqueue} ms/enqueue`);
   }
 
@@ -58,6 +69,7 @@ try {
   {
     for (let i = 0; i < N.drain; i += 1000)
       await a.enqueueBatch(Array.from({ length: Math.min(1000, N.drain - i) }, (_, k) => ({ req: { type: "bench", args: [i + k], queue: "drain" } })));
+    await profile?.begin();
     const cpu0 = clusterCpuSeconds(cluster);
     const t0 = performance.now();
     let done = 0;
@@ -80,6 +92,7 @@ try {
     const secs = (performance.now() - t0) / 1000;
     results.workerJobsPerSec = Math.round(N.drain / secs);
     results.pgCpuUsPerDrainedJob = +(((clusterCpuSeconds(cluster) - cpu0) * 1e6) / N.drain).toFixed(1);
+    if (profile) profileLines.push(...(await profile.end("one worker draining", N.drain)));
     log(`one worker: ${results.workerJobsPerSec} jobs/s, PostgreSQL CPU ${results.pgCpuUsPerDrainedJob} us/job`);
   }
 
@@ -113,6 +126,7 @@ try {
   await a.close();
   await b.close();
 } finally {
+  await admin.end({ timeout: 5 });
   await cluster.stop();
 }
 
@@ -129,6 +143,8 @@ writeFileSync(
     "|---:|---:|---:|---:|---:|---:|",
     `| ${results.seqPerSec} | ${results.seqP50Ms} | ${results.workerJobsPerSec} | ${results.pickupP50Ms} | ${results.pgCpuMsPerEnqueue} | ${results.pgCpuUsPerDrainedJob} |`,
     "",
+    ...profileLines,
   ].join("\n"),
 );
+if (profileLines.length) console.error(profileLines.join("\n"));
 console.log(JSON.stringify(results));

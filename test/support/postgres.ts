@@ -96,7 +96,13 @@ export async function freePort(): Promise<number> {
 
 /** Starts a private cluster. Throws with initdb's or pg_ctl's output when it cannot. */
 export async function startPostgres(
-  opts: { database?: string; /** fsync and synchronous commit on (benchmarks); off by default for quick tests. */ durable?: boolean } = {},
+  opts: {
+    database?: string;
+    /** fsync and synchronous commit on (benchmarks); off by default for quick tests. */
+    durable?: boolean;
+    /** More postgresql.conf lines, e.g. `shared_preload_libraries = 'pg_stat_statements'` (bench/pg-statements.ts). */
+    settings?: readonly string[];
+  } = {},
 ): Promise<PostgresCluster> {
   const bins = findPostgresBinaries();
   if ("missing" in bins) throw new Error(bins.missing);
@@ -131,6 +137,7 @@ export async function startPostgres(
         "max_connections = 400",
         "shared_buffers = 32MB",
         "log_min_messages = warning",
+        ...(opts.settings ?? []),
         "",
       ].join("\n"),
     );

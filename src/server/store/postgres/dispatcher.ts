@@ -23,6 +23,8 @@ export interface PgConsumer extends Pick<Consumer, "queues" | "workerId" | "cred
 const MAX_BATCH = 256;
 
 export class Dispatcher {
+  /** Claim statements that ran (and answered) for the consumers: a wake-up that finds a group with credit runs one. */
+  claims = 0;
   private readonly consumers = new Set<PgConsumer>();
   private running = false;
   private again = false;
@@ -57,7 +59,11 @@ export class Dispatcher {
     return this.consumers.size;
   }
 
-  /** Something may be ready: pump now, or once more after the running pump. */
+  /**
+   * Something may be ready: pump at the end of this turn, or once more after
+   * the running pump. The turn's end, not at once: credits given back by the
+   * settlements of one frame arrive in one turn and go into one claim.
+   */
   wake(): void {
     if (this.closed) return;
     if (this.running) {
@@ -65,7 +71,54 @@ export class Dispatcher {
       return;
     }
     this.running = true;
-    void this.pump();
+    queueMicrotask(() => void this.pump());
+  }
+
+  /**
+   * A consumer waiting for work whose first queue is `queue`, with one of its
+   * credits taken for a job the enqueue hands to it (handoff.ts); undefined
+   * when there is none, or while a pump runs (its claim may be filling that
+   * credit already).
+   */
+  reserve(queue: string): PgConsumer | undefined {
+    if (this.closed || this.running) return undefined;
+    for (const c of this.consumers) {
+      if (c.credit > 0 && !c.closed && c.queues[0] === queue && !c.held?.()) {
+        c.credit--;
+        return c;
+      }
+    }
+    return undefined;
+  }
+
+  /** A reserved credit that was not used comes back. */
+  unreserve(c: PgConsumer): void {
+    c.credit++;
+    this.wake();
+  }
+
+  /** Delivers a job handed to a reserved consumer; one that went away meanwhile leaves it leased, for the reaper. */
+  handTo(c: PgConsumer, job: PgJob): void {
+    if (c.closed) return;
+    try {
+      c.deliver(job);
+    } catch (e) {
+      this.onError(e);
+    }
+  }
+
+  /**
+   * A NOTIFY named these queues (comma-separated, as the writers send them):
+   * pump only when a consumer here reads one of them, so a server whose
+   * consumers read other queues does not run a claim for every enqueue
+   * anywhere. A queue name with a comma in it cannot be told apart in the
+   * list, so such a consumer is woken by every notification.
+   */
+  wakeFor(payload: string): void {
+    const named = new Set(payload.split(","));
+    for (const c of this.consumers) {
+      if (c.queues.some((q) => named.has(q) || q.includes(","))) return this.wake();
+    }
   }
 
   close(): void {
@@ -130,6 +183,7 @@ export class Dispatcher {
           this.running = false;
           return;
         }
+        this.claims++;
         for (const { slot, job } of claimed) {
           const c = slots[slot]!;
           // A consumer that went away while the claim ran: its job stays leased and the reaper offers it again.

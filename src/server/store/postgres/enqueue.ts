@@ -56,8 +56,15 @@ function batchKeys(built: readonly BuiltJob[]): Set<string> {
 }
 
 /** Enqueues jobs in one transaction, all or nothing, in order. */
-export async function enqueueJobs(sql: Sql, inputs: readonly EnqueueInput[], now = Date.now()): Promise<EnqueueOutcome[]> {
-  const built = inputs.map(({ req, extra }) => buildJob(req, extra, now));
+export function enqueueJobs(sql: Sql, inputs: readonly EnqueueInput[], now = Date.now()): Promise<EnqueueOutcome[]> {
+  return enqueueBuilt(
+    sql,
+    inputs.map(({ req, extra }) => buildJob(req, extra, now)),
+  );
+}
+
+/** Enqueues built jobs in one transaction, all or nothing, in order. */
+export async function enqueueBuilt(sql: Sql, built: readonly BuiltJob[]): Promise<EnqueueOutcome[]> {
   const keys = batchKeys(built);
   const queues = [...new Set(built.map((b) => b.job.queue))];
   // No unique keys and no bounded queue: one statement (its own transaction), one round trip: insert, register the queues, notify.
@@ -119,7 +126,7 @@ export async function insertBuilt(tx: TransactionSql, built: readonly BuiltJob[]
 }
 
 /** Runs an insert of jobs; a client-chosen id that exists already is DuplicateJobError. */
-async function insertRows(q: PromiseLike<readonly unknown[]>): Promise<JobRow[]> {
+export async function insertRows(q: PromiseLike<readonly unknown[]>): Promise<JobRow[]> {
   try {
     return (await q) as JobRow[];
   } catch (e) {
@@ -131,7 +138,27 @@ async function insertRows(q: PromiseLike<readonly unknown[]>): Promise<JobRow[]>
   }
 }
 
-function rowOf(b: BuiltJob): Record<string, unknown> {
+/** A row of ojs_jobs as inserted: the job document and retry policy as JSON (dates as ISO strings). */
+export interface InsertRow {
+  id: string;
+  queue: string;
+  type: string;
+  state: string;
+  priority: number;
+  attempt: number;
+  max_attempts: number;
+  run_at: Date;
+  expires_at: Date | null;
+  unique_key: string | null;
+  created_at: Date;
+  job: JsonValue;
+  retry: JsonValue;
+  extra: JsonObject | null;
+  workflow_id: string | null;
+  workflow_step: string | null;
+}
+
+export function rowOf(b: BuiltJob): InsertRow {
   const j = b.job;
   return {
     id: j.id,

@@ -35,30 +35,47 @@ export interface Claimed {
  * and leases each to its slot's worker. SKIP LOCKED: servers claiming at once
  * take different rows instead of waiting on each other. Paused queues and
  * expired jobs are passed over, and so are rate-limited queues unless the
- * caller holds the queue's rate row (rate-limits.ts). (row_number() lives in its own CTE because
- * PostgreSQL does not allow window functions beside FOR UPDATE.)
+ * caller holds the queue's rate row (rate-limits.ts).
+ *
+ * Each queue is read on its own (a LATERAL subquery per queue, in the
+ * listed order) in the order of the claim index (queue, priority DESC,
+ * run_at, id), so a claim reads about as many index entries as it takes
+ * jobs, however many wait: one ORDER BY over all the queues together
+ * cannot use the index and sorts every waiting job on every claim. With
+ * several queues the later ones may lock a few rows the outer LIMIT then
+ * drops; those locks end with the statement. (row_number() lives in its own
+ * CTE because PostgreSQL does not allow window functions beside FOR UPDATE.)
  */
 export async function claimJobs(sql: Sql | TransactionSql, req: ClaimRequest, includeRateLimited = false): Promise<Claimed[]> {
   if (req.slots.length === 0 || req.queues.length === 0) return [];
+  // A queue listed twice is read once, at its first place.
+  const queues = [...new Set(req.queues)];
   const workers = req.slots.map((s) => s.workerId);
   const leases = req.slots.map((s) => s.visibilityTimeoutMs);
+  const n = req.slots.length;
   const rows = await sql<(JobRow & { rn: string })[]>`
     WITH locked AS (
-      SELECT id, queue, priority, run_at FROM ojs_jobs
-      WHERE queue = ANY(${req.queues as string[]})
-        AND state IN ('available', 'scheduled', 'retryable')
-        AND run_at <= now()
-        AND (expires_at IS NULL OR expires_at > now())
-        AND queue NOT IN (SELECT name FROM ojs_queues WHERE paused OR (rate_per_sec IS NOT NULL AND NOT ${includeRateLimited}::boolean))
-      ORDER BY array_position(${req.queues as string[]}::text[], queue), priority DESC, run_at, id
-      LIMIT ${req.slots.length}
-      FOR UPDATE SKIP LOCKED
+      SELECT c.id, q.ord, c.priority, c.run_at
+      FROM unnest(${queues}::text[]) WITH ORDINALITY AS q(name, ord)
+      CROSS JOIN LATERAL (
+        SELECT id, priority, run_at FROM ojs_jobs
+        WHERE queue = q.name
+          AND state IN ('available', 'scheduled', 'retryable')
+          AND run_at <= now()
+          AND (expires_at IS NULL OR expires_at > now())
+        ORDER BY priority DESC, run_at, id
+        LIMIT ${n}
+        FOR UPDATE SKIP LOCKED
+      ) c
+      WHERE q.name NOT IN (SELECT name FROM ojs_queues WHERE paused OR (rate_per_sec IS NOT NULL AND NOT ${includeRateLimited}::boolean))
+      ORDER BY q.ord, c.priority DESC, c.run_at, c.id
+      LIMIT ${n}
     ), at AS (
       -- Inside a longer transaction (a rate-limited claim waited for its queue's lock) the claim's
       -- time is the clock's, not the transaction's start: the lease and started_at begin now.
       SELECT CASE WHEN ${includeRateLimited}::boolean THEN clock_timestamp() ELSE now() END AS t
     ), numbered AS (
-      SELECT id, row_number() OVER (ORDER BY array_position(${req.queues as string[]}::text[], queue), priority DESC, run_at, id) AS rn FROM locked
+      SELECT id, row_number() OVER (ORDER BY ord, priority DESC, run_at, id) AS rn FROM locked
     )
     UPDATE ojs_jobs j SET
       state = 'active',
@@ -197,7 +214,8 @@ export async function reapExpired(sql: Sql, limit = 1000): Promise<{ reclaimed: 
   );
   const expired = await sql<{ id: string }[]>`
     WITH gone AS (
-      SELECT id FROM ojs_jobs WHERE state IN ('scheduled', 'available', 'retryable', 'pending') AND expires_at < now()
+      -- The predicate of the ojs_jobs_expiry index (migration 9), so the reaper reads only jobs that can expire.
+      SELECT id FROM ojs_jobs WHERE expires_at IS NOT NULL AND state IN ('scheduled','available','retryable','pending') AND expires_at < now()
       LIMIT ${limit} FOR UPDATE SKIP LOCKED
     )
     UPDATE ojs_jobs j SET state = 'discarded', finished_at = now(), job = j.job || '{"expired": true}'::jsonb FROM gone WHERE j.id = gone.id RETURNING j.id`;

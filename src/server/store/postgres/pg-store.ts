@@ -12,7 +12,9 @@ import type { JobError, NormalizedJobRequest } from "../../../model/job.js";
 import type { JsonObject, JsonValue } from "../../../model/json.js";
 import { fireDueCron, registerCron, removeCron, type PgCronRegistration } from "./cron.js";
 import { Dispatcher, type PgConsumer } from "./dispatcher.js";
-import { enqueueJobs, type EnqueueOutcome } from "./enqueue.js";
+import { buildJob, enqueueBuilt, enqueueJobs, type BuiltJob, type EnqueueOutcome } from "./enqueue.js";
+import { enqueueHandedOff, mayHandOff } from "./handoff.js";
+import { isBoundedRefusal } from "./depth.js";
 import { AckBatcher } from "./ack-batcher.js";
 import { cancelJob, getJob, heartbeatJobs, nackJob, pruneFinished, reapExpired, type HeartbeatResult, type NackOptions } from "./lifecycle.js";
 import type { PgJob } from "./rows.js";
@@ -50,10 +52,12 @@ export interface PgStats {
   notifications: number;
   /** Workflows moved on by the maintenance pass (a finished step nobody settled: a crash, the reaper). */
   workflowsSettled: number;
+  /** Enqueues that handed their job straight to a waiting consumer of this server (handoff.ts). */
+  handedOff: number;
 }
 
 export class PgJobStore {
-  readonly stats: PgStats = { reclaimed: 0, pruned: 0, cronFired: 0, notifications: 0, workflowsSettled: 0 };
+  readonly stats: PgStats = { reclaimed: 0, pruned: 0, cronFired: 0, notifications: 0, workflowsSettled: 0, handedOff: 0 };
   private lastPrune = 0;
   private readonly dispatcher: Dispatcher;
   private readonly acks: AckBatcher;
@@ -68,9 +72,11 @@ export class PgJobStore {
 
   private constructor(
     readonly sql: Sql,
+    /** Claims and lease extensions: their commits do not wait for the WAL flush (see claimPool). */
+    private readonly claims: Sql,
     private readonly opts: Required<Omit<PgStoreOptions, "maxConnections">>,
   ) {
-    this.dispatcher = new Dispatcher(sql, opts.visibilityTimeoutMs, opts.onError, this.limited);
+    this.dispatcher = new Dispatcher(claims, opts.visibilityTimeoutMs, opts.onError, this.limited);
     this.acks = new AckBatcher(sql);
     this.workflows = new PgWorkflows(sql, () => this.dispatcher.wake());
   }
@@ -82,21 +88,22 @@ export class PgJobStore {
       // Timestamps stay Date objects; bigint counts come back as numbers where we cast them.
       connection: { application_name: "ojs-connect" },
     });
+    const claims = claimPool(url);
     try {
       await migrate(sql);
     } catch (e) {
-      await sql.end({ timeout: 1 });
+      await Promise.all([sql.end({ timeout: 1 }), claims.end({ timeout: 1 })]);
       throw new Error(`PostgreSQL store ${redact(url)}: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
     }
-    const store = new PgJobStore(sql, {
+    const store = new PgJobStore(sql, claims, {
       visibilityTimeoutMs: options.visibilityTimeoutMs ?? 30_000,
       maintenanceIntervalMs: options.maintenanceIntervalMs ?? 250,
       finishedRetentionMs: options.finishedRetentionMs ?? 24 * 3600_000,
       onError: options.onError ?? ((e) => console.error(`ojs-connect postgres store: ${e instanceof Error ? e.message : String(e)}`)),
     });
-    const listener = await sql.listen("ojs_jobs", () => {
+    const listener = await sql.listen("ojs_jobs", (payload) => {
       store.stats.notifications++;
-      store.dispatcher.wake();
+      store.dispatcher.wakeFor(payload);
     });
     store.unlisten = listener.unlisten;
     await store.limited.refresh(sql);
@@ -106,9 +113,36 @@ export class PgJobStore {
   }
 
   async submit(req: NormalizedJobRequest, extra?: JsonObject): Promise<EnqueueOutcome> {
-    const [out] = await enqueueJobs(this.sql, [{ req, extra }]);
+    const built = buildJob(req, extra, Date.now());
+    const c = mayHandOff(built, req) ? this.dispatcher.reserve(built.job.queue) : undefined;
+    if (c) {
+      const handed = await this.handOff(built, c);
+      if (handed) return { job: handed, deduplicated: false };
+    }
+    const [out] = await enqueueBuilt(this.sql, [built]);
     this.dispatcher.wake();
     return out!;
+  }
+
+  /**
+   * Enqueues a job handing it to the reserved waiting consumer (handoff.ts).
+   * Undefined when the job's queue has a depth bound: the caller takes the
+   * locked path.
+   */
+  private async handOff(built: BuiltJob, c: PgConsumer): Promise<PgJob | undefined> {
+    let out;
+    try {
+      out = await enqueueHandedOff(this.sql, built, { workerId: c.workerId, visibilityTimeoutMs: c.visibilityTimeoutMs ?? this.opts.visibilityTimeoutMs });
+    } catch (e) {
+      this.dispatcher.unreserve(c);
+      if (isBoundedRefusal(e)) return undefined;
+      throw e;
+    }
+    if (out.leased) {
+      this.stats.handedOff++;
+      this.dispatcher.handTo(c, out.leased);
+    } else this.dispatcher.unreserve(c);
+    return out.enqueued;
   }
 
   async enqueueBatch(items: ReadonlyArray<{ req: NormalizedJobRequest; extra?: JsonObject }>): Promise<PgJob[]> {
@@ -121,8 +155,13 @@ export class PgJobStore {
   async fetch(req: { queues: readonly string[]; count?: number; workerId?: string; visibilityTimeoutMs?: number }): Promise<PgJob[]> {
     const n = Math.max(1, Math.min(req.count ?? 1, 1000));
     const slot = { workerId: req.workerId ?? "anonymous", visibilityTimeoutMs: req.visibilityTimeoutMs ?? this.opts.visibilityTimeoutMs };
-    const claimed = await claim(this.sql, { queues: req.queues, slots: Array.from({ length: n }, () => slot) }, this.limited);
+    const claimed = await claim(this.claims, { queues: req.queues, slots: Array.from({ length: n }, () => slot) }, this.limited);
     return claimed.map((c) => c.job);
+  }
+
+  /** Claim statements this server ran for its stream consumers. */
+  get consumerClaims(): number {
+    return this.dispatcher.claims;
   }
 
   get(id: string): Promise<PgJob> {
@@ -152,7 +191,7 @@ export class PgJobStore {
   }
 
   heartbeat(workerId: string, jobIds: readonly string[], visibilityTimeoutMs?: number): Promise<HeartbeatResult> {
-    return heartbeatJobs(this.sql, workerId, jobIds, visibilityTimeoutMs ?? this.opts.visibilityTimeoutMs);
+    return heartbeatJobs(this.claims, workerId, jobIds, visibilityTimeoutMs ?? this.opts.visibilityTimeoutMs);
   }
 
   async cancel(id: string): Promise<PgJob> {
@@ -245,7 +284,7 @@ export class PgJobStore {
       clearInterval(this.timer);
       this.dispatcher.close();
       await this.unlisten?.().catch(() => undefined);
-      await this.sql.end({ timeout: 5 });
+      await Promise.all([this.sql.end({ timeout: 5 }), this.claims.end({ timeout: 5 })]);
     })();
     return this.closing;
   }
@@ -253,6 +292,26 @@ export class PgJobStore {
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
   }
+}
+
+/**
+ * The connections that claim jobs and extend leases. Their transactions commit
+ * with synchronous_commit off: the commit is visible at once but does not wait
+ * for its WAL to reach the disk, so a claim costs no WAL flush (the one wait
+ * that dominates a claim on a real disk) and a job reaches its worker sooner.
+ * Nothing answered as durable depends on it: a claim or lease extension lost
+ * in a crash of PostgreSQL itself only means the job is offered again
+ * (at-least-once, as for any lost claim), and the ack, nack or cancel that
+ * settles a claimed job commits synchronously, which flushes the WAL up to and
+ * including the claim before it is answered. Enqueues, settlements and queue
+ * changes stay on the synchronous pool.
+ */
+function claimPool(url: string): Sql {
+  return postgres(url, {
+    max: 2,
+    onnotice: () => undefined,
+    connection: { application_name: "ojs-connect claims", synchronous_commit: "off" },
+  });
 }
 
 /** The URL without its password, for messages. */

@@ -185,6 +185,20 @@ CREATE TABLE ojs_queue_rates (
 );
 `,
   },
+  {
+    version: 9,
+    name: "jobs that can expire or time out, for the reaper",
+    sql: `
+-- The reaper looks for waiting jobs past their expires_at and running jobs past
+-- their timeout on every maintenance pass (lifecycle.ts reapExpired); without
+-- these indexes that is a scan of the whole table, or of every running job and
+-- the dead entries of the lease index, four times a second. Only jobs with an
+-- expiry or a timeout are in them, so a job without one does not pay for them.
+CREATE INDEX ojs_jobs_expiry ON ojs_jobs (expires_at)
+  WHERE expires_at IS NOT NULL AND state IN ('scheduled','available','retryable','pending');
+CREATE INDEX ojs_jobs_timeout ON ojs_jobs (started_at) WHERE state = 'active' AND job ? 'timeout';
+`,
+  },
 ];
 
 /** Creates or upgrades the schema. Safe to call from many servers at once. Returns the versions it applied. */

@@ -41,8 +41,14 @@ interface WorkflowRow {
   body: StoredWorkflow;
 }
 
-/** Finished states: a step job in one of them has an outcome for its workflow. */
-const FINISHED = ["completed", "cancelled", "discarded"];
+/*
+ * Finished states (a step job in one of them has an outcome for its workflow)
+ * are written out in the queries below, not passed as parameters: they are the
+ * predicate of the ojs_jobs_workflow_unsettled index (migration 7), and the
+ * planner uses a partial index only where it can see that the query implies
+ * its predicate; with parameters, a prepared statement's generic plan scans
+ * the whole table.
+ */
 
 /** The engine keeps every record it is given here: retention is the database's (pruneWorkflows). */
 const KEEP_ALL = Number.MAX_SAFE_INTEGER;
@@ -199,7 +205,8 @@ async function lockWorkflow(tx: TransactionSql, id: string): Promise<WorkflowRow
 async function settleLocked(tx: TransactionSql, row: WorkflowRow | undefined, workflowId: string): Promise<void> {
   for (let round = 0; round <= (row?.body.steps.length ?? 0); round++) {
     const done = await tx<JobRow[]>`
-      SELECT * FROM ojs_jobs WHERE workflow_id = ${workflowId} AND workflow_step IS NOT NULL AND state IN ${tx(FINISHED)} FOR UPDATE`;
+      SELECT * FROM ojs_jobs
+      WHERE workflow_id = ${workflowId} AND workflow_step IS NOT NULL AND state IN ('completed', 'cancelled', 'discarded') FOR UPDATE`;
     if (done.length === 0) return;
     if (row)
       await mutate(tx, row, (engine) => {
@@ -294,7 +301,7 @@ export class PgWorkflows implements WorkflowService {
   async settleStray(limit = 100): Promise<number> {
     const rows = await this.sql<{ workflow_id: string }[]>`
       SELECT DISTINCT workflow_id FROM ojs_jobs
-      WHERE workflow_step IS NOT NULL AND state IN ${this.sql(FINISHED)} LIMIT ${limit}`;
+      WHERE workflow_step IS NOT NULL AND state IN ('completed', 'cancelled', 'discarded') LIMIT ${limit}`;
     if (rows.length) await this.settle(rows.map((r) => r.workflow_id));
     return rows.length;
   }

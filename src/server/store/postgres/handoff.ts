@@ -1,0 +1,82 @@
+/**
+ * Enqueue with a hand-off: when this server holds a stream consumer that is
+ * waiting for work on the job's queue, the job is inserted already leased to
+ * that consumer's worker, in the enqueue's own statement, and delivered as
+ * soon as it commits. That is what a claim woken by the enqueue would have
+ * done a round trip later: no NOTIFY, no claim statement, and one row version
+ * instead of two (an insert, not an insert and an update).
+ *
+ * The hand-off happens only where a claim would have taken this job first:
+ * the queue is not paused or rate limited, and no due job of the queue comes
+ * before it (same or higher priority). Otherwise the statement inserts the job
+ * as available and notifies, as a plain enqueue does. The enqueuer is
+ * answered with the job as enqueued (available), as the memory store answers
+ * while a consumer takes the job at once.
+ */
+import type { Sql } from "postgres";
+import type { NormalizedJobRequest } from "../../../model/job.js";
+import { fromRow, type JobRow, type PgJob } from "./rows.js";
+import { insertRows, rowOf, type BuiltJob } from "./enqueue.js";
+
+/** Who would take the job: the waiting consumer's worker and its lease length when the job names none. */
+export interface HandoffTarget {
+  workerId: string;
+  visibilityTimeoutMs: number;
+}
+
+export interface HandoffOutcome {
+  /** The job as enqueued (available), for the enqueuer. */
+  enqueued: PgJob;
+  /** The job leased to the target, to deliver; undefined when it was inserted as available instead. */
+  leased: PgJob | undefined;
+}
+
+/**
+ * Whether a job may be handed off at all: due now, and with nothing that
+ * only the enqueue's locked path or the claim checks (a unique key, a
+ * workflow step, a per-job rate limit).
+ */
+export function mayHandOff(b: BuiltJob, req: NormalizedJobRequest): boolean {
+  return b.job.state === "available" && b.uniqueKey === undefined && b.workflowStep === undefined && !b.job.workflowId && req.rateLimit === undefined;
+}
+
+/**
+ * One statement, one round trip: the depth-bound guard (depth.ts), the
+ * insert (leased or available), the queue's registration, and a NOTIFY only
+ * when the job was left available.
+ */
+export async function enqueueHandedOff(sql: Sql, b: BuiltJob, to: HandoffTarget): Promise<HandoffOutcome> {
+  const r = rowOf(b);
+  const queue = b.job.queue;
+  const leaseMs = b.job.visibilityTimeout ?? to.visibilityTimeoutMs;
+  const [row] = await insertRows(
+    sql`
+    WITH g AS (SELECT ojs_refuse_bounded(${[queue]}::text[]) AS ok),
+      free AS (
+        SELECT NOT EXISTS (SELECT 1 FROM ojs_queues WHERE name = ${queue} AND (paused OR rate_per_sec IS NOT NULL))
+          AND NOT EXISTS (
+            SELECT 1 FROM ojs_jobs
+            WHERE queue = ${queue} AND state IN ('available', 'scheduled', 'retryable') AND run_at <= now() AND priority >= ${b.job.priority}
+          ) AS ok
+        FROM g
+      ),
+      ins AS (
+        INSERT INTO ojs_jobs (id, queue, type, state, priority, attempt, max_attempts, run_at, expires_at, created_at, job, retry, extra,
+          worker_id, started_at, lease_deadline)
+        SELECT ${r.id}::uuid, ${queue}, ${r.type}, CASE WHEN free.ok THEN 'active' ELSE 'available' END, ${b.job.priority},
+          CASE WHEN free.ok THEN 1 ELSE 0 END, ${b.retry.maxAttempts}, ${r.run_at}::timestamptz, ${r.expires_at}::timestamptz,
+          ${r.created_at}::timestamptz, ${sql.json(r.job)}::jsonb, ${sql.json(r.retry)}::jsonb, ${r.extra === null ? null : sql.json(r.extra)}::jsonb,
+          CASE WHEN free.ok THEN ${to.workerId}::text END, CASE WHEN free.ok THEN now() END,
+          CASE WHEN free.ok THEN now() + make_interval(secs => ${leaseMs}::double precision / 1000.0) END
+        FROM free
+        RETURNING *
+      ),
+      q AS (INSERT INTO ojs_queues (name) VALUES (${queue}) ON CONFLICT (name) DO NOTHING),
+      n AS (SELECT pg_notify('ojs_jobs', ${queue}) FROM ins WHERE ins.state = 'available')
+    SELECT ins.* FROM ins LEFT JOIN n ON true`,
+  );
+  const inserted = row!;
+  if (inserted.state !== "active") return { enqueued: fromRow(inserted), leased: undefined };
+  const asEnqueued: JobRow = { ...inserted, state: "available", attempt: 0, worker_id: null, started_at: null, lease_deadline: null };
+  return { enqueued: fromRow(asEnqueued), leased: fromRow(inserted) };
+}
