@@ -90,6 +90,14 @@ export class RawCall {
   }
 
   readonly requestId: string | undefined;
+  /** The call's tenant (multi-tenancy), read from its headers once: undefined before, null for none. */
+  private tenantOf: string | null | undefined;
+
+  /** The x-ojs-tenant metadata (bound to the key by the access layer), the same for every call of a stream. */
+  get tenant(): string | undefined {
+    if (this.tenantOf === undefined) this.tenantOf = tenantFromHeaders({ get: (name) => this.header(name) ?? null }) ?? null;
+    return this.tenantOf ?? undefined;
+  }
 
   header(name: string): string | undefined {
     const v = this.req.headers[name];
@@ -210,7 +218,7 @@ export class RawCall {
 
 /** Multi-tenancy: the call's x-ojs-tenant metadata (bound to the key by the access layer). */
 export function tenant(call: RawCall): string | undefined {
-  return tenantFromHeaders({ get: (name) => call.header(name) ?? null });
+  return call.tenant;
 }
 
 function visibility(call: RawCall): number | undefined {
@@ -420,26 +428,40 @@ class DurableReplies {
   send<O>(outcomes: Promise<O[]>, encode: (os: O[]) => Uint8Array, unavailable: (os: O[], e: unknown) => O[]): void {
     this.pending++;
     const prev = this.tail;
-    // Started at once: a rejection must not wait for the frames ahead of it to be noticed.
-    const answer = outcomes.then(async (os) => {
+    const fallback = (os: O[], e: unknown) => encode(unavailable(os, e));
+    const reply = (os: O[]) => {
       try {
-        await this.core.durable();
         return encode(os);
       } catch (e) {
-        return encode(unavailable(os, e));
+        return fallback(os, e);
       }
+    };
+    // Started at once: a rejection must not wait for the frames ahead of it to be noticed. Plain
+    // thens, not async functions: a frame of one call (a producer awaiting each enqueue) is
+    // answered a few promises and microtask turns sooner.
+    const answer = outcomes.then((os) => {
+      const barrier = this.core.durable();
+      return barrier
+        ? barrier.then(
+            () => reply(os),
+            (e: unknown) => fallback(os, e),
+          )
+        : reply(os);
     });
-    this.tail = (async () => {
-      if (prev) await prev;
+    // An answer that cannot be encoded (or sent) ends the call instead of the process.
+    const failed = (e: unknown) => {
+      this.call.fail(e);
+      this.pending--;
+    };
+    const deliver = (bytes: Uint8Array) => {
       try {
-        this.call.send(await answer);
+        this.call.send(bytes);
       } catch (e) {
-        // An answer that cannot be encoded ends the call instead of the process.
-        this.call.fail(e);
-      } finally {
-        this.pending--;
+        return failed(e);
       }
-    })();
+      this.pending--;
+    };
+    this.tail = (prev ? prev.then(() => answer) : answer).then(deliver, failed);
   }
 
   /** The client half-closed: end the call after the answers still waiting. */
