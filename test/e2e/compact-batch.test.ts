@@ -110,6 +110,20 @@ describe("enqueueBatch: the fast path's compact answer gives the Jobs of the sta
     expect(calls(compactServer, COMPACT)).toBe(before);
   });
 
+  it("a server with its fast path off lists no compact answers, and batches take the standard method", async () => {
+    const off = await startServer({ port: 0, fastPath: false });
+    const c = new Client({ transport: grpcTransport({ url: off.url }) });
+    try {
+      expect((await c.manifest()).extensions).not.toContain("ojs-connect.compact-batch.v1");
+      expect(await c.enqueueBatch([{ type: "cb.off", args: [1] }])).toHaveLength(1);
+      expect(calls(off, STANDARD)).toBe(1);
+      expect(calls(off, COMPACT)).toBe(0);
+    } finally {
+      await c.close();
+      await off.close();
+    }
+  });
+
   it("errors are the standard method's: a refused batch stores nothing", async () => {
     const [fast, standard] = pair();
     const bad: BatchJob[] = [
