@@ -238,6 +238,10 @@ function callError(e: unknown): WireCallError {
   return out;
 }
 
+function failedCall(seq: number, e: unknown): SettleOutcome {
+  return { seq, error: callError(e) };
+}
+
 /**
  * Pushes jobs as the store hands them to this consumer: each is encoded and
  * written at once. Jobs claimed after the stream broke go straight back.
@@ -322,14 +326,18 @@ function settleStream(call: RawCall, core: ServerCore): void {
   callFrames(call, core, {
     message: "SettleStreamRequest",
     decode: decodeSettleStreamRequest,
+    // No named closure per call (tsx names each one as it is made): this runs for every ack.
     issue: (c): Promise<SettleOutcome> => {
-      const failed = (e: unknown): SettleOutcome => ({ seq: c.seq, error: callError(e) });
       if (c.ack)
         return ackJob(core, c.ack.jobId, c.ack.result, c.workerId, tenant(call)).then(
           (): SettleOutcome => ({ seq: c.seq, ack: { acknowledged: true } }),
-          failed,
+          (e: unknown) => failedCall(c.seq, e),
         );
-      if (c.nack) return nackJob(core, c.nack.jobId, c.nack.error, c.workerId, tenant(call)).then((nack): SettleOutcome => ({ seq: c.seq, nack }), failed);
+      if (c.nack)
+        return nackJob(core, c.nack.jobId, c.nack.error, c.workerId, tenant(call)).then(
+          (nack): SettleOutcome => ({ seq: c.seq, nack }),
+          (e: unknown) => failedCall(c.seq, e),
+        );
       if (c.started) {
         const jobId = c.started.jobId;
         return core.jobs
@@ -338,9 +346,9 @@ function settleStream(call: RawCall, core: ServerCore): void {
             if (lost.length) throw new OjsError(`job ${jobId} is not active for this worker`, { code: "invalid_state", jobId });
             return { seq: c.seq, started: true };
           })
-          .catch(failed);
+          .catch((e: unknown) => failedCall(c.seq, e));
       }
-      return Promise.resolve(failed(new OjsError("a settle call needs an ack, a nack or a start", { code: "invalid_request" })));
+      return Promise.resolve(failedCall(c.seq, new OjsError("a settle call needs an ack, a nack or a start", { code: "invalid_request" })));
     },
     encode: encodeSettleStreamResponse,
   });
@@ -406,6 +414,15 @@ function batchCall(call: RawCall, core: ServerCore, answer: (jobs: Job[], entrie
   });
 }
 
+/** The frame of these outcomes; when that fails, of the same calls failed as unavailable. */
+function encodeOr<O>(encode: (os: O[]) => Uint8Array, unavailable: (os: O[], e: unknown) => O[], os: O[]): Uint8Array {
+  try {
+    return encode(os);
+  } catch (e) {
+    return encode(unavailable(os, e));
+  }
+}
+
 /**
  * Answers of one fast-path stream, in order, each sent once the changes it
  * reports are durable. The calls of a frame are issued together (the store
@@ -428,40 +445,37 @@ class DurableReplies {
   send<O>(outcomes: Promise<O[]>, encode: (os: O[]) => Uint8Array, unavailable: (os: O[], e: unknown) => O[]): void {
     this.pending++;
     const prev = this.tail;
-    const fallback = (os: O[], e: unknown) => encode(unavailable(os, e));
-    const reply = (os: O[]) => {
-      try {
-        return encode(os);
-      } catch (e) {
-        return fallback(os, e);
-      }
-    };
     // Started at once: a rejection must not wait for the frames ahead of it to be noticed. Plain
-    // thens, not async functions: a frame of one call (a producer awaiting each enqueue) is
-    // answered a few promises and microtask turns sooner.
+    // thens and no named closures (tsx names each one as it is made): a frame of one call, a
+    // producer awaiting each enqueue, is answered a few promises and microtask turns sooner.
     const answer = outcomes.then((os) => {
       const barrier = this.core.durable();
       return barrier
         ? barrier.then(
-            () => reply(os),
-            (e: unknown) => fallback(os, e),
+            () => encodeOr(encode, unavailable, os),
+            (e: unknown) => encode(unavailable(os, e)),
           )
-        : reply(os);
+        : encodeOr(encode, unavailable, os);
     });
-    // An answer that cannot be encoded (or sent) ends the call instead of the process.
-    const failed = (e: unknown) => {
-      this.call.fail(e);
-      this.pending--;
-    };
-    const deliver = (bytes: Uint8Array) => {
-      try {
-        this.call.send(bytes);
-      } catch (e) {
-        return failed(e);
-      }
-      this.pending--;
-    };
-    this.tail = (prev ? prev.then(() => answer) : answer).then(deliver, failed);
+    this.tail = (prev ? prev.then(() => answer) : answer).then(
+      (bytes) => this.deliver(bytes),
+      (e: unknown) => this.failed(e),
+    );
+  }
+
+  private deliver(bytes: Uint8Array): void {
+    try {
+      this.call.send(bytes);
+    } catch (e) {
+      return this.failed(e);
+    }
+    this.pending--;
+  }
+
+  /** An answer that cannot be encoded (or sent) ends the call instead of the process. */
+  private failed(e: unknown): void {
+    this.call.fail(e);
+    this.pending--;
   }
 
   /** The client half-closed: end the call after the answers still waiting. */
