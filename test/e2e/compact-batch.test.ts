@@ -101,13 +101,17 @@ describe("enqueueBatch: the fast path's compact answer gives the Jobs of the sta
     expect(withoutServerIds(viaCompact)).toEqual(withoutServerIds(viaStandard));
   });
 
-  it("a batch with a reserved ojs. meta key goes through the standard method, with the same result", async () => {
+  it("meta with reserved ojs. keys (lifted into fields by one decoder or the other) gives the same Jobs too", async () => {
     const [fast, standard] = pair();
     const before = calls(compactServer, COMPACT);
-    const odd: BatchJob[] = [{ type: "cb.reserved", args: [1], options: { meta: { "ojs.retry_delay_ms": 5, keep: true } } }];
+    const odd: BatchJob[] = [
+      { type: "cb.reserved", args: [1], options: { meta: { "ojs.retry_delay_ms": 5, keep: true } } },
+      { type: "cb.reserved", args: [2], options: { meta: { "ojs.parent_results": { a: 1 }, "ojs.schema": "x" } } },
+    ];
     const viaFast = await fast.enqueueBatch(odd);
     expect(withoutServerIds(viaFast)).toEqual(withoutServerIds(await standard.enqueueBatch(odd)));
-    expect(calls(compactServer, COMPACT)).toBe(before);
+    expect(viaFast[0]!.retryDelayMs).toBe(5);
+    expect(calls(compactServer, COMPACT)).toBe(before + 1);
   });
 
   it("a server with its fast path off lists no compact answers, and batches take the standard method", async () => {

@@ -3,7 +3,7 @@
  * each way, where the hand-written codec is several times cheaper than
  * reflection. On our server's fast path (`compact`), the same request goes to
  * ojsconnect.v1.FastPathService/EnqueueBatch, whose answer leaves out what
- * each job shares with its request entry; the Jobs are rebuilt from `reqs`.
+ * each job shares with its request entry; the Jobs are rebuilt from the request sent.
  */
 import type { Http2SessionManager } from "@connectrpc/connect-node";
 import { decodeEnqueueBatchAnswer, decodeEnqueueBatchResponse, encodeEnqueueBatchRequest } from "../../codec/wire/index.js";
@@ -14,16 +14,6 @@ import { rawCall } from "./raw.js";
 
 const STANDARD = "/ojs.v1.OJSService/EnqueueBatch";
 const COMPACT = "/ojsconnect.v1.FastPathService/EnqueueBatch";
-
-/**
- * Whether the compact answer can be read back into the very Jobs the full one
- * gives: not when a request's meta has keys of the reserved "ojs." family,
- * which the server lifts out of meta into fields of their own.
- */
-export function compactAnswerFits(reqs: readonly NormalizedJobRequest[]): boolean {
-  for (const r of reqs) if (r.meta && Object.keys(r.meta).some((k) => k.startsWith("ojs."))) return false;
-  return true;
-}
 
 export async function enqueueBatchRaw(
   session: Http2SessionManager,
@@ -38,7 +28,7 @@ export async function enqueueBatchRaw(
   try {
     const request = encodeEnqueueBatchRequest(reqs, undefined, Date.now(), ours);
     for await (const msg of rawCall(session, compact ? COMPACT : STANDARD, o.headers, request, signal))
-      out = compact ? decodeEnqueueBatchAnswer(msg, reqs) : decodeEnqueueBatchResponse(msg).jobs;
+      out = compact ? decodeEnqueueBatchAnswer(msg, request) : decodeEnqueueBatchResponse(msg).jobs;
   } catch (e) {
     if (deadline.aborted && !o.signal?.aborted) throw new TimeoutError("enqueueBatch timed out", { operation: "enqueueBatch" });
     throw e;

@@ -27,7 +27,7 @@ import { heartbeatEach } from "./heartbeat.js";
 import { serverKind, type ServerKind } from "./server-kind.js";
 import type { FastPath } from "./fastpath.js";
 import { StandardCalls } from "./standard.js";
-import { compactAnswerFits, enqueueBatchRaw } from "./batch.js";
+import { enqueueBatchRaw } from "./batch.js";
 import { jobStream } from "./job-stream.js";
 import { grpcAdmin } from "./admin.js";
 import { grpcWebhooks } from "./webhooks.js";
@@ -201,7 +201,7 @@ export class GrpcTransport extends OperationMethods implements Transport {
         const { ours, fast } = await this.server();
         if (!ours) for (const r of reqs) checkStandard(r, "enqueueBatch");
         // A thousand jobs each way: the hand-written codec is several times cheaper than reflection here.
-        if (this.session) return enqueueBatchRaw(this.session, reqs, o, ours, fast?.compactBatch === true && compactAnswerFits(reqs));
+        if (this.session) return enqueueBatchRaw(this.session, reqs, o, ours, fast?.compactBatch === true);
         return this.send("enqueueBatch", [reqs, opts]) as Promise<Job[]>;
       },
       opts?.signal,
