@@ -32,7 +32,9 @@ import {
 } from "../gen/ojs/v1/job_pb.js";
 import { AckRequestSchema, AckResponseSchema, FetchResponseSchema, NackRequestSchema, NackResponseSchema } from "../gen/ojs/v1/worker_pb.js";
 import {
+  AssignedJobSchema,
   CallErrorSchema,
+  EnqueueBatchAnswerSchema,
   EnqueueCallSchema,
   EnqueueOutcomeSchema,
   EnqueueStreamRequestSchema,
@@ -77,6 +79,8 @@ export const TABLES: ReadonlyArray<readonly [string, DescMessage]> = [
   ["SETTLE_STREAM_RESPONSE", SettleStreamResponseSchema],
   ["SETTLE_OUTCOME", SettleOutcomeSchema],
   ["STARTED_REQUEST", StartedRequestSchema],
+  ["BATCH_ANSWER", EnqueueBatchAnswerSchema],
+  ["ASSIGNED_JOB", AssignedJobSchema],
   ["VALUE", ValueSchema],
   ["STRUCT", StructSchema],
   ["LIST_VALUE", ListValueSchema],

@@ -35,6 +35,8 @@ export const SUPPORTED_EXTENSIONS = [
   "durable-execution",
   // Our own: pipelined enqueue/ack/nack streams for ojs-connect clients (src/server/grpc/raw.ts).
   "ojs-connect.fastpath.v1",
+  // Our own, part of the fast path: EnqueueBatch answered without what each job shares with its entry.
+  "ojs-connect.compact-batch.v1",
   // Our own: the gRPC binding reads the reserved meta keys ("ojs.id" and co., codec/proto.ts) that
   // carry what the standard messages have no field for. Listed with the fast path on or off.
   "ojs-connect.reserved-meta.v1",
@@ -53,6 +55,9 @@ export interface CoreOptions extends StoreOptions {
 
 /** Our private extension: pipelined enqueue/ack/nack streams (src/server/grpc/raw.ts). */
 export const FAST_PATH_EXTENSION = "ojs-connect.fastpath.v1";
+/** Part of the fast path (listed with it, or not at all): the compact answer to EnqueueBatch. */
+export const COMPACT_BATCH_EXTENSION = "ojs-connect.compact-batch.v1";
+const FAST_PATH_ONLY: ReadonlySet<string> = new Set([FAST_PATH_EXTENSION, COMPACT_BATCH_EXTENSION]);
 
 /** Distinct gRPC method paths tallied in ServerCore.grpcCalls; paths come from clients, so the tally is bounded. */
 const MAX_TALLIED_METHODS = 64;
@@ -158,7 +163,7 @@ export class ServerCore {
       conformanceLevel: 4,
       protocols: ["http", "grpc"],
       backend: this.jobs.kind,
-      extensions: this.fastPath ? [...SUPPORTED_EXTENSIONS] : SUPPORTED_EXTENSIONS.filter((e) => e !== FAST_PATH_EXTENSION),
+      extensions: this.fastPath ? [...SUPPORTED_EXTENSIONS] : SUPPORTED_EXTENSIONS.filter((e) => !FAST_PATH_ONLY.has(e)),
       schemaValidation: this.schemaValidation !== "off",
     };
   }

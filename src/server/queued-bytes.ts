@@ -35,18 +35,45 @@ export class QueuedBytes implements JobAccounting {
   private lastArgs: unknown;
   private lastMeta: unknown;
   private lastSize = 0;
+  // The same for a batch: sizeOfAll measures every job, and the store's enter() asks again for
+  // each, in the same order. Kept until the last one was asked for or another batch comes.
+  private batch: ReadonlyArray<{ args: JsonValue[]; meta?: JsonValue }> = [];
+  private batchSizes: number[] = [];
+  private batchNext = 0;
 
   constructor(readonly max: number) {}
 
   /** The bytes a job with these args and meta holds while it is unfinished. */
   sizeOf(args: JsonValue[], meta: JsonValue | undefined): number {
-    // The store keeps a request without meta as meta {}: the same job as far as size goes.
-    if (args === this.lastArgs && (meta === this.lastMeta || (this.lastMeta === undefined && isEmptyObject(meta)))) return this.lastSize;
-    const n = jsonBytes(args) + (meta === undefined || isEmptyObject(meta) ? 0 : jsonBytes(meta));
+    const b = this.batch[this.batchNext];
+    if (b !== undefined && b.args === args && sameMeta(b.meta, meta)) {
+      const n = this.batchSizes[this.batchNext++]!;
+      if (this.batchNext === this.batch.length) this.forgetBatch();
+      return n;
+    }
+    if (args === this.lastArgs && sameMeta(this.lastMeta, meta)) return this.lastSize;
+    const n = measure(args, meta);
     this.lastArgs = args;
     this.lastMeta = meta;
     this.lastSize = n;
     return n;
+  }
+
+  /** The bytes of all these jobs, each measured once for this and for the store's enter() that follows. */
+  sizeOfAll(jobs: ReadonlyArray<{ args: JsonValue[]; meta?: JsonValue }>): number {
+    const sizes = new Array<number>(jobs.length);
+    let total = 0;
+    for (let i = 0; i < jobs.length; i++) total += sizes[i] = measure(jobs[i]!.args, jobs[i]!.meta);
+    this.batch = jobs;
+    this.batchSizes = sizes;
+    this.batchNext = 0;
+    return total;
+  }
+
+  private forgetBatch(): void {
+    this.batch = [];
+    this.batchSizes = [];
+    this.batchNext = 0;
   }
 
   /** Throws the retryable queue_full when `bytes` more would pass the limit; stores nothing. */
@@ -75,7 +102,17 @@ export class QueuedBytes implements JobAccounting {
     this.total = 0;
     this.lastArgs = undefined;
     this.lastMeta = undefined;
+    this.forgetBatch();
   }
+}
+
+function measure(args: JsonValue[], meta: JsonValue | undefined): number {
+  return jsonBytes(args) + (meta === undefined || isEmptyObject(meta) ? 0 : jsonBytes(meta));
+}
+
+/** The store keeps a request without meta as meta {}: the same job as far as size goes. */
+function sameMeta(measured: unknown, meta: unknown): boolean {
+  return meta === measured || (measured === undefined && isEmptyObject(meta));
 }
 
 function isEmptyObject(v: unknown): boolean {

@@ -83,8 +83,7 @@ export function revalidate(r: NormalizedJobRequest, now: number, limits: Readonl
 /** A batch's size limit, then the room its jobs need under the queued-bytes limit. */
 export function admitBatch(core: ServerCore, reqs: ReadonlyArray<NormalizedJobRequest>, path = "jobs"): void {
   checkBatchSize(core.limits, reqs.length, path);
-  let bytes = 0;
-  for (const r of reqs) bytes += core.queued.sizeOf(r.args, r.meta);
+  const bytes = core.queued.sizeOfAll(reqs);
   core.tenants.admit(reqs);
   core.queued.admit(bytes);
 }

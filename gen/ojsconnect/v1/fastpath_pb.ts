@@ -10,7 +10,7 @@
 
 import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
 import { fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
-import type { EnqueueRequest, Job } from "../../ojs/v1/job_pb.js";
+import type { EnqueueBatchRequestSchema, EnqueueRequest, Job } from "../../ojs/v1/job_pb.js";
 import { file_ojs_v1_job } from "../../ojs/v1/job_pb.js";
 import type { AckRequest, AckResponse, NackRequest, NackResponse } from "../../ojs/v1/worker_pb.js";
 import { file_ojs_v1_worker } from "../../ojs/v1/worker_pb.js";
@@ -20,7 +20,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file ojsconnect/v1/fastpath.proto.
  */
 export const file_ojsconnect_v1_fastpath: GenFile = /*@__PURE__*/
-  fileDesc("ChxvanNjb25uZWN0L3YxL2Zhc3RwYXRoLnByb3RvEg1vanNjb25uZWN0LnYxIqUBCglDYWxsRXJyb3ISDAoEY29kZRgBIAEoCRIPCgdtZXNzYWdlGAIgASgJEhEKCXJldHJ5YWJsZRgDIAEoCBI2CgdkZXRhaWxzGAQgAygLMiUub2pzY29ubmVjdC52MS5DYWxsRXJyb3IuRGV0YWlsc0VudHJ5Gi4KDERldGFpbHNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIkEKFEVucXVldWVTdHJlYW1SZXF1ZXN0EikKBWNhbGxzGAEgAygLMhoub2pzY29ubmVjdC52MS5FbnF1ZXVlQ2FsbCJDCgtFbnF1ZXVlQ2FsbBILCgNzZXEYASABKA0SJwoHcmVxdWVzdBgCIAEoCzIWLm9qcy52MS5FbnF1ZXVlUmVxdWVzdCJIChVFbnF1ZXVlU3RyZWFtUmVzcG9uc2USLwoIb3V0Y29tZXMYASADKAsyHS5vanNjb25uZWN0LnYxLkVucXVldWVPdXRjb21lIm4KDkVucXVldWVPdXRjb21lEgsKA3NlcRgBIAEoDRIaCgNqb2IYAiABKAsyCy5vanMudjEuSm9iSAASKQoFZXJyb3IYAyABKAsyGC5vanNjb25uZWN0LnYxLkNhbGxFcnJvckgAQggKBnJlc3VsdCI/ChNTZXR0bGVTdHJlYW1SZXF1ZXN0EigKBWNhbGxzGAEgAygLMhkub2pzY29ubmVjdC52MS5TZXR0bGVDYWxsIqwBCgpTZXR0bGVDYWxsEgsKA3NlcRgBIAEoDRIhCgNhY2sYAiABKAsyEi5vanMudjEuQWNrUmVxdWVzdEgAEiMKBG5hY2sYAyABKAsyEy5vanMudjEuTmFja1JlcXVlc3RIABIwCgdzdGFydGVkGAUgASgLMh0ub2pzY29ubmVjdC52MS5TdGFydGVkUmVxdWVzdEgAEhEKCXdvcmtlcl9pZBgEIAEoCUIECgJvcCIgCg5TdGFydGVkUmVxdWVzdBIOCgZqb2JfaWQYASABKAkiEQoPU3RhcnRlZFJlc3BvbnNlIkYKFFNldHRsZVN0cmVhbVJlc3BvbnNlEi4KCG91dGNvbWVzGAEgAygLMhwub2pzY29ubmVjdC52MS5TZXR0bGVPdXRjb21lIs4BCg1TZXR0bGVPdXRjb21lEgsKA3NlcRgBIAEoDRIiCgNhY2sYAiABKAsyEy5vanMudjEuQWNrUmVzcG9uc2VIABIkCgRuYWNrGAMgASgLMhQub2pzLnYxLk5hY2tSZXNwb25zZUgAEikKBWVycm9yGAQgASgLMhgub2pzY29ubmVjdC52MS5DYWxsRXJyb3JIABIxCgdzdGFydGVkGAUgASgLMh4ub2pzY29ubmVjdC52MS5TdGFydGVkUmVzcG9uc2VIAEIICgZyZXN1bHQyzgEKD0Zhc3RQYXRoU2VydmljZRJeCg1FbnF1ZXVlU3RyZWFtEiMub2pzY29ubmVjdC52MS5FbnF1ZXVlU3RyZWFtUmVxdWVzdBokLm9qc2Nvbm5lY3QudjEuRW5xdWV1ZVN0cmVhbVJlc3BvbnNlKAEwARJbCgxTZXR0bGVTdHJlYW0SIi5vanNjb25uZWN0LnYxLlNldHRsZVN0cmVhbVJlcXVlc3QaIy5vanNjb25uZWN0LnYxLlNldHRsZVN0cmVhbVJlc3BvbnNlKAEwAWIGcHJvdG8z", [file_ojs_v1_job, file_ojs_v1_worker]);
+  fileDesc("ChxvanNjb25uZWN0L3YxL2Zhc3RwYXRoLnByb3RvEg1vanNjb25uZWN0LnYxIqUBCglDYWxsRXJyb3ISDAoEY29kZRgBIAEoCRIPCgdtZXNzYWdlGAIgASgJEhEKCXJldHJ5YWJsZRgDIAEoCBI2CgdkZXRhaWxzGAQgAygLMiUub2pzY29ubmVjdC52MS5DYWxsRXJyb3IuRGV0YWlsc0VudHJ5Gi4KDERldGFpbHNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIkEKFEVucXVldWVTdHJlYW1SZXF1ZXN0EikKBWNhbGxzGAEgAygLMhoub2pzY29ubmVjdC52MS5FbnF1ZXVlQ2FsbCJDCgtFbnF1ZXVlQ2FsbBILCgNzZXEYASABKA0SJwoHcmVxdWVzdBgCIAEoCzIWLm9qcy52MS5FbnF1ZXVlUmVxdWVzdCJIChVFbnF1ZXVlU3RyZWFtUmVzcG9uc2USLwoIb3V0Y29tZXMYASADKAsyHS5vanNjb25uZWN0LnYxLkVucXVldWVPdXRjb21lIm4KDkVucXVldWVPdXRjb21lEgsKA3NlcRgBIAEoDRIaCgNqb2IYAiABKAsyCy5vanMudjEuSm9iSAASKQoFZXJyb3IYAyABKAsyGC5vanNjb25uZWN0LnYxLkNhbGxFcnJvckgAQggKBnJlc3VsdCI/ChNTZXR0bGVTdHJlYW1SZXF1ZXN0EigKBWNhbGxzGAEgAygLMhkub2pzY29ubmVjdC52MS5TZXR0bGVDYWxsIqwBCgpTZXR0bGVDYWxsEgsKA3NlcRgBIAEoDRIhCgNhY2sYAiABKAsyEi5vanMudjEuQWNrUmVxdWVzdEgAEiMKBG5hY2sYAyABKAsyEy5vanMudjEuTmFja1JlcXVlc3RIABIwCgdzdGFydGVkGAUgASgLMh0ub2pzY29ubmVjdC52MS5TdGFydGVkUmVxdWVzdEgAEhEKCXdvcmtlcl9pZBgEIAEoCUIECgJvcCIgCg5TdGFydGVkUmVxdWVzdBIOCgZqb2JfaWQYASABKAkiEQoPU3RhcnRlZFJlc3BvbnNlIkYKFFNldHRsZVN0cmVhbVJlc3BvbnNlEi4KCG91dGNvbWVzGAEgAygLMhwub2pzY29ubmVjdC52MS5TZXR0bGVPdXRjb21lIs4BCg1TZXR0bGVPdXRjb21lEgsKA3NlcRgBIAEoDRIiCgNhY2sYAiABKAsyEy5vanMudjEuQWNrUmVzcG9uc2VIABIkCgRuYWNrGAMgASgLMhQub2pzLnYxLk5hY2tSZXNwb25zZUgAEikKBWVycm9yGAQgASgLMhgub2pzY29ubmVjdC52MS5DYWxsRXJyb3JIABIxCgdzdGFydGVkGAUgASgLMh4ub2pzY29ubmVjdC52MS5TdGFydGVkUmVzcG9uc2VIAEIICgZyZXN1bHQiPgoSRW5xdWV1ZUJhdGNoQW5zd2VyEigKBGpvYnMYASADKAsyGi5vanNjb25uZWN0LnYxLkFzc2lnbmVkSm9iIj0KC0Fzc2lnbmVkSm9iEhgKA2pvYhgBIAEoCzILLm9qcy52MS5Kb2ISFAoMZnJvbV9yZXF1ZXN0GAIgASgNMp4CCg9GYXN0UGF0aFNlcnZpY2USXgoNRW5xdWV1ZVN0cmVhbRIjLm9qc2Nvbm5lY3QudjEuRW5xdWV1ZVN0cmVhbVJlcXVlc3QaJC5vanNjb25uZWN0LnYxLkVucXVldWVTdHJlYW1SZXNwb25zZSgBMAESWwoMU2V0dGxlU3RyZWFtEiIub2pzY29ubmVjdC52MS5TZXR0bGVTdHJlYW1SZXF1ZXN0GiMub2pzY29ubmVjdC52MS5TZXR0bGVTdHJlYW1SZXNwb25zZSgBMAESTgoMRW5xdWV1ZUJhdGNoEhsub2pzLnYxLkVucXVldWVCYXRjaFJlcXVlc3QaIS5vanNjb25uZWN0LnYxLkVucXVldWVCYXRjaEFuc3dlcmIGcHJvdG8z", [file_ojs_v1_job, file_ojs_v1_worker]);
 
 /**
  * Why one call of a stream failed; the stream itself goes on.
@@ -311,6 +311,54 @@ export const SettleOutcomeSchema: GenMessage<SettleOutcome> = /*@__PURE__*/
   messageDesc(file_ojsconnect_v1_fastpath, 10);
 
 /**
+ * @generated from message ojsconnect.v1.EnqueueBatchAnswer
+ */
+export type EnqueueBatchAnswer = Message<"ojsconnect.v1.EnqueueBatchAnswer"> & {
+  /**
+   * One per request entry, in the entries' order.
+   *
+   * @generated from field: repeated ojsconnect.v1.AssignedJob jobs = 1;
+   */
+  jobs: AssignedJob[];
+};
+
+/**
+ * Describes the message ojsconnect.v1.EnqueueBatchAnswer.
+ * Use `create(EnqueueBatchAnswerSchema)` to create a new message.
+ */
+export const EnqueueBatchAnswerSchema: GenMessage<EnqueueBatchAnswer> = /*@__PURE__*/
+  messageDesc(file_ojsconnect_v1_fastpath, 11);
+
+/**
+ * One job of a batch as the server has it, less the fields it shares with its
+ * request entry.
+ *
+ * @generated from message ojsconnect.v1.AssignedJob
+ */
+export type AssignedJob = Message<"ojsconnect.v1.AssignedJob"> & {
+  /**
+   * @generated from field: ojs.v1.Job job = 1;
+   */
+  job?: Job | undefined;
+
+  /**
+   * The fields left out of `job` because they equal the entry's own, as the
+   * entry decodes (meta without the reserved "ojs." keys), one bit each:
+   * 1 type, 2 queue, 4 args, 8 meta, 16 tags. The client sets them from the entry.
+   *
+   * @generated from field: uint32 from_request = 2;
+   */
+  fromRequest: number;
+};
+
+/**
+ * Describes the message ojsconnect.v1.AssignedJob.
+ * Use `create(AssignedJobSchema)` to create a new message.
+ */
+export const AssignedJobSchema: GenMessage<AssignedJob> = /*@__PURE__*/
+  messageDesc(file_ojsconnect_v1_fastpath, 12);
+
+/**
  * @generated from service ojsconnect.v1.FastPathService
  */
 export const FastPathService: GenService<{
@@ -334,6 +382,19 @@ export const FastPathService: GenService<{
     methodKind: "bidi_streaming";
     input: typeof SettleStreamRequestSchema;
     output: typeof SettleStreamResponseSchema;
+  },
+  /**
+   * ojs.v1 EnqueueBatch for a client that keeps what it sent (offered when the
+   * manifest also lists "ojs-connect.compact-batch.v1"): the same request, checks
+   * and all-or-nothing semantics, but each job comes back without the fields
+   * that equal its request entry's; the client fills those in from its copy.
+   *
+   * @generated from rpc ojsconnect.v1.FastPathService.EnqueueBatch
+   */
+  enqueueBatch: {
+    methodKind: "unary";
+    input: typeof EnqueueBatchRequestSchema;
+    output: typeof EnqueueBatchAnswerSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_ojsconnect_v1_fastpath, 0);

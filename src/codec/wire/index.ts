@@ -55,3 +55,4 @@ export type {
 export * from "./ojs-messages.js";
 export * from "./fastpath-frames.js";
 export * from "./well-known.js";
+export * from "./batch-answer.js";

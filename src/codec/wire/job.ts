@@ -128,19 +128,24 @@ export function writeJobErrorBody(w: Writer, e: JobError): void {
   if (e.details) writeStructField(w, 0x3a /* JOB_ERROR.details */, e.details);
 }
 
-export function writeJobBody(w: Writer, j: Job): void {
+/**
+ * `omit` (FROM_REQUEST bits of ./batch-answer.ts: 1 type, 2 queue, 4 args, 8 meta, 16 tags) leaves
+ * those fields out, for an answer whose reader fills them in from its own request.
+ */
+export function writeJobBody(w: Writer, j: Job, omit = 0): void {
   writeStringField(w, 0x0a /* JOB.id */, j.id);
-  writeStringField(w, 0x12 /* JOB.type */, j.type);
-  writeStringField(w, 0x1a /* JOB.queue */, j.queue);
+  if (!(omit & 1)) writeStringField(w, 0x12 /* JOB.type */, j.type);
+  if (!(omit & 2)) writeStringField(w, 0x1a /* JOB.queue */, j.queue);
   const args = j.args;
-  for (let i = 0; i < args.length; i++) writeValueField(w, 0x22 /* JOB.args */, args[i]);
+  if (!(omit & 4)) for (let i = 0; i < args.length; i++) writeValueField(w, 0x22 /* JOB.args */, args[i]);
   // meta (present whenever the job has one, i.e. always), with the fields the proto lacks under reserved keys.
-  if (j.meta !== undefined || j.parentResults !== undefined || j.retryDelayMs !== undefined) {
+  const meta = omit & 8 ? undefined : j.meta;
+  if (meta !== undefined || j.parentResults !== undefined || j.retryDelayMs !== undefined) {
     writeTag(w, 0x2a /* JOB.meta */);
     const at = w.open();
     setOverride(0, META_PARENT_RESULTS, j.parentResults);
     setOverride(1, META_RETRY_DELAY_MS, j.retryDelayMs);
-    writeStructOverriding(w, j.meta, 2);
+    writeStructOverriding(w, meta, 2);
     w.close(at);
   }
   // An unknown state goes out as UNSPECIFIED (no field), as jobToProto's lookup makes it.
@@ -162,7 +167,7 @@ export function writeJobBody(w: Writer, j: Job): void {
   if (j.expiresAt) writeTimestampField(w, 0x9a /* JOB.expiresAt */, j.expiresAt);
   if (j.timeout !== undefined) writeDurationField(w, 0xa2 /* JOB.timeout */, j.timeout);
   if (j.visibilityTimeout !== undefined) writeDurationField(w, 0xaa /* JOB.visibilityTimeout */, j.visibilityTimeout);
-  writeStrings(w, 0xb2 /* JOB.tags */, j.tags);
+  if (!(omit & 16)) writeStrings(w, 0xb2 /* JOB.tags */, j.tags);
   writeStringField(w, 0xc2 /* JOB.workflowId */, j.workflowId ?? "");
   writeStringField(w, 0xca /* JOB.specversion */, j.specversion);
   if (HAS_GENERIC_JOB_FIELDS) GENERIC_JOB_FIELDS.write(w, j);

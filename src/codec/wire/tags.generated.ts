@@ -80,6 +80,12 @@ export const SETTLE_OUTCOME = { seq: 0x08, ack: 0x12, nack: 0x1a, error: 0x22, s
 /** ojsconnect.v1.StartedRequest */
 // prettier-ignore
 export const STARTED_REQUEST = { jobId: 0x0a } as const;
+/** ojsconnect.v1.EnqueueBatchAnswer */
+// prettier-ignore
+export const BATCH_ANSWER = { jobs: 0x0a } as const;
+/** ojsconnect.v1.AssignedJob */
+// prettier-ignore
+export const ASSIGNED_JOB = { job: 0x0a, fromRequest: 0x10 } as const;
 /** google.protobuf.Value */
 // prettier-ignore
 export const VALUE = { nullValue: 0x08, numberValue: 0x11, stringValue: 0x1a, boolValue: 0x20, structValue: 0x2a, listValue: 0x32 } as const;
@@ -104,4 +110,4 @@ export const JOB_GENERIC_FIELDS: readonly number[] = [];
 
 /** The message type each table was read from. */
 // prettier-ignore
-export const TAG_TABLE_TYPES = { JOB: "ojs.v1.Job", JOB_ERROR: "ojs.v1.JobError", RETRY: "ojs.v1.RetryPolicy", UNIQUE: "ojs.v1.UniquePolicy", OPTIONS: "ojs.v1.EnqueueOptions", ENQUEUE_REQUEST: "ojs.v1.EnqueueRequest", JOB_RESPONSE: "ojs.v1.EnqueueResponse", BATCH_REQUEST: "ojs.v1.EnqueueBatchRequest", BATCH_ENTRY: "ojs.v1.BatchJobEntry", BATCH_RESPONSE: "ojs.v1.EnqueueBatchResponse", BATCH_ERROR: "ojs.v1.BatchJobError", ACK_REQUEST: "ojs.v1.AckRequest", ACK_RESPONSE: "ojs.v1.AckResponse", NACK_REQUEST: "ojs.v1.NackRequest", NACK_RESPONSE: "ojs.v1.NackResponse", FETCH_RESPONSE: "ojs.v1.FetchResponse", CALL_ERROR: "ojsconnect.v1.CallError", ENQUEUE_STREAM_REQUEST: "ojsconnect.v1.EnqueueStreamRequest", ENQUEUE_CALL: "ojsconnect.v1.EnqueueCall", ENQUEUE_STREAM_RESPONSE: "ojsconnect.v1.EnqueueStreamResponse", ENQUEUE_OUTCOME: "ojsconnect.v1.EnqueueOutcome", SETTLE_STREAM_REQUEST: "ojsconnect.v1.SettleStreamRequest", SETTLE_CALL: "ojsconnect.v1.SettleCall", SETTLE_STREAM_RESPONSE: "ojsconnect.v1.SettleStreamResponse", SETTLE_OUTCOME: "ojsconnect.v1.SettleOutcome", STARTED_REQUEST: "ojsconnect.v1.StartedRequest", VALUE: "google.protobuf.Value", STRUCT: "google.protobuf.Struct", LIST_VALUE: "google.protobuf.ListValue", TIMESTAMP: "google.protobuf.Timestamp", DURATION: "google.protobuf.Duration" } as const;
+export const TAG_TABLE_TYPES = { JOB: "ojs.v1.Job", JOB_ERROR: "ojs.v1.JobError", RETRY: "ojs.v1.RetryPolicy", UNIQUE: "ojs.v1.UniquePolicy", OPTIONS: "ojs.v1.EnqueueOptions", ENQUEUE_REQUEST: "ojs.v1.EnqueueRequest", JOB_RESPONSE: "ojs.v1.EnqueueResponse", BATCH_REQUEST: "ojs.v1.EnqueueBatchRequest", BATCH_ENTRY: "ojs.v1.BatchJobEntry", BATCH_RESPONSE: "ojs.v1.EnqueueBatchResponse", BATCH_ERROR: "ojs.v1.BatchJobError", ACK_REQUEST: "ojs.v1.AckRequest", ACK_RESPONSE: "ojs.v1.AckResponse", NACK_REQUEST: "ojs.v1.NackRequest", NACK_RESPONSE: "ojs.v1.NackResponse", FETCH_RESPONSE: "ojs.v1.FetchResponse", CALL_ERROR: "ojsconnect.v1.CallError", ENQUEUE_STREAM_REQUEST: "ojsconnect.v1.EnqueueStreamRequest", ENQUEUE_CALL: "ojsconnect.v1.EnqueueCall", ENQUEUE_STREAM_RESPONSE: "ojsconnect.v1.EnqueueStreamResponse", ENQUEUE_OUTCOME: "ojsconnect.v1.EnqueueOutcome", SETTLE_STREAM_REQUEST: "ojsconnect.v1.SettleStreamRequest", SETTLE_CALL: "ojsconnect.v1.SettleCall", SETTLE_STREAM_RESPONSE: "ojsconnect.v1.SettleStreamResponse", SETTLE_OUTCOME: "ojsconnect.v1.SettleOutcome", STARTED_REQUEST: "ojsconnect.v1.StartedRequest", BATCH_ANSWER: "ojsconnect.v1.EnqueueBatchAnswer", ASSIGNED_JOB: "ojsconnect.v1.AssignedJob", VALUE: "google.protobuf.Value", STRUCT: "google.protobuf.Struct", LIST_VALUE: "google.protobuf.ListValue", TIMESTAMP: "google.protobuf.Timestamp", DURATION: "google.protobuf.Duration" } as const;

@@ -196,6 +196,7 @@ export const RPC_RULES: Record<string, Permission> = {
   "/ojs.v1.OJSService/CancelWorkflow": "enqueue",
   "/ojsconnect.v1.FastPathService/EnqueueStream": "enqueue",
   "/ojsconnect.v1.FastPathService/SettleStream": "work",
+  "/ojsconnect.v1.FastPathService/EnqueueBatch": "enqueue",
 };
 
 /**

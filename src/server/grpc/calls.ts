@@ -50,9 +50,10 @@ export async function enqueueJobs(
 ): Promise<Job[]> {
   const now = core.store.clock.now();
   checkBatchSize(core.limits, jobs.length);
+  const withDefaults = Object.keys(defaults).length > 0;
   const entries = jobs.map((job, i) => {
     try {
-      return { req: revalidate(withTenant({ ...defaults, ...job }, tenant), now, core.limits) };
+      return { req: revalidate(withTenant(withDefaults ? { ...defaults, ...job } : job, tenant), now, core.limits) };
     } catch (e) {
       if (e instanceof Error) e.message = `jobs[${i}].${e.message}`;
       throw e;

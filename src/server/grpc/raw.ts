@@ -16,6 +16,7 @@ import {
   decodeEnqueueBatchRequest,
   decodeEnqueueStreamRequest,
   decodeSettleStreamRequest,
+  encodeEnqueueBatchAnswer,
   encodeEnqueueBatchResponse,
   encodeEnqueueStreamResponse,
   encodeJob,
@@ -25,6 +26,7 @@ import {
   type WireCallError,
 } from "../../codec/wire/index.js";
 import { OjsError } from "../../model/errors.js";
+import type { Job, NormalizedJobRequest } from "../../model/job.js";
 import { limitError } from "../../model/limits.js";
 import { FrameParser, frameMessage } from "../../transport/grpc/raw.js";
 import type { ServerCore } from "../core.js";
@@ -41,6 +43,7 @@ const METHODS: Record<string, Method> = {
   "/ojs.v1.OJSService/EnqueueBatch": enqueueBatch,
   "/ojsconnect.v1.FastPathService/EnqueueStream": enqueueStream,
   "/ojsconnect.v1.FastPathService/SettleStream": settleStream,
+  "/ojsconnect.v1.FastPathService/EnqueueBatch": enqueueBatchCompact,
 };
 
 /** Returns a request handler that takes the hot methods and reports whether it did. */
@@ -87,6 +90,14 @@ export class RawCall {
   }
 
   readonly requestId: string | undefined;
+  /** The call's tenant (multi-tenancy), read from its headers once: undefined before, null for none. */
+  private tenantOf: string | null | undefined;
+
+  /** The x-ojs-tenant metadata (bound to the key by the access layer), the same for every call of a stream. */
+  get tenant(): string | undefined {
+    if (this.tenantOf === undefined) this.tenantOf = tenantFromHeaders(this.req) ?? null; // the request's own header object: no bag or closure
+    return this.tenantOf ?? undefined;
+  }
 
   header(name: string): string | undefined {
     const v = this.req.headers[name];
@@ -221,8 +232,7 @@ export class RawCall {
 
 /** Multi-tenancy: the call's x-ojs-tenant metadata (bound to the key by the access layer). */
 export function tenant(call: RawCall): string | undefined {
-  // The request's own header object: no bag or closure per call.
-  return tenantFromHeaders(call.req);
+  return call.tenant;
 }
 
 function visibility(call: RawCall): number | undefined {
@@ -240,6 +250,10 @@ function callError(e: unknown): WireCallError {
   if (retryAfter !== undefined) details.retry_after_ms = String(retryAfter);
   if (Object.keys(details).length) out.details = details;
   return out;
+}
+
+function failedCall(seq: number, e: unknown): SettleOutcome {
+  return { seq, error: callError(e) };
 }
 
 /**
@@ -326,14 +340,18 @@ function settleStream(call: RawCall, core: ServerCore): void {
   callFrames(call, core, {
     message: "SettleStreamRequest",
     decode: decodeSettleStreamRequest,
+    // No named closure per call (tsx names each one as it is made): this runs for every ack.
     issue: (c): Promise<SettleOutcome> => {
-      const failed = (e: unknown): SettleOutcome => ({ seq: c.seq, error: callError(e) });
       if (c.ack)
         return ackJob(core, c.ack.jobId, c.ack.result, c.workerId, tenant(call)).then(
           (): SettleOutcome => ({ seq: c.seq, ack: { acknowledged: true } }),
-          failed,
+          (e: unknown) => failedCall(c.seq, e),
         );
-      if (c.nack) return nackJob(core, c.nack.jobId, c.nack.error, c.workerId, tenant(call)).then((nack): SettleOutcome => ({ seq: c.seq, nack }), failed);
+      if (c.nack)
+        return nackJob(core, c.nack.jobId, c.nack.error, c.workerId, tenant(call)).then(
+          (nack): SettleOutcome => ({ seq: c.seq, nack }),
+          (e: unknown) => failedCall(c.seq, e),
+        );
       if (c.started) {
         const jobId = c.started.jobId;
         return core.jobs
@@ -342,9 +360,9 @@ function settleStream(call: RawCall, core: ServerCore): void {
             if (lost.length) throw new OjsError(`job ${jobId} is not active for this worker`, { code: "invalid_state", jobId });
             return { seq: c.seq, started: true };
           })
-          .catch(failed);
+          .catch((e: unknown) => failedCall(c.seq, e));
       }
-      return Promise.resolve(failed(new OjsError("a settle call needs an ack, a nack or a start", { code: "invalid_request" })));
+      return Promise.resolve(failedCall(c.seq, new OjsError("a settle call needs an ack, a nack or a start", { code: "invalid_request" })));
     },
     encode: encodeSettleStreamResponse,
   });
@@ -380,6 +398,16 @@ function callFrames<C, O extends { seq: number; error?: WireCallError }>(call: R
 
 /** Unary and atomic, as the connect route. */
 function enqueueBatch(call: RawCall, core: ServerCore): void {
+  batchCall(call, core, (jobs) => encodeEnqueueBatchResponse(jobs));
+}
+
+/** The fast path's EnqueueBatch: the same call, each job answered without what it shares with its entry. */
+function enqueueBatchCompact(call: RawCall, core: ServerCore): void {
+  batchCall(call, core, encodeEnqueueBatchAnswer);
+}
+
+/** An EnqueueBatchRequest in, the jobs (`answer` gets them with the entries as decoded) out. */
+function batchCall(call: RawCall, core: ServerCore, answer: (jobs: Job[], entries: NormalizedJobRequest[]) => Uint8Array): void {
   call.readOne((bytes) => {
     let req;
     try {
@@ -389,7 +417,7 @@ function enqueueBatch(call: RawCall, core: ServerCore): void {
     }
     void (async () => {
       try {
-        const reply = encodeEnqueueBatchResponse(await enqueueJobs(core, req.jobs, req.defaults, tenant(call)));
+        const reply = answer(await enqueueJobs(core, req.jobs, req.defaults, tenant(call)), req.jobs);
         await core.durable();
         call.send(reply);
         call.end();
@@ -398,6 +426,15 @@ function enqueueBatch(call: RawCall, core: ServerCore): void {
       }
     })();
   });
+}
+
+/** The frame of these outcomes; when that fails, of the same calls failed as unavailable. */
+function encodeOr<O>(encode: (os: O[]) => Uint8Array, unavailable: (os: O[], e: unknown) => O[], os: O[]): Uint8Array {
+  try {
+    return encode(os);
+  } catch (e) {
+    return encode(unavailable(os, e));
+  }
 }
 
 /**
@@ -422,26 +459,37 @@ class DurableReplies {
   send<O>(outcomes: Promise<O[]>, encode: (os: O[]) => Uint8Array, unavailable: (os: O[], e: unknown) => O[]): void {
     this.pending++;
     const prev = this.tail;
-    // Started at once: a rejection must not wait for the frames ahead of it to be noticed.
-    const answer = outcomes.then(async (os) => {
-      try {
-        await this.core.durable();
-        return encode(os);
-      } catch (e) {
-        return encode(unavailable(os, e));
-      }
+    // Started at once: a rejection must not wait for the frames ahead of it to be noticed. Plain
+    // thens and no named closures (tsx names each one as it is made): a frame of one call, a
+    // producer awaiting each enqueue, is answered a few promises and microtask turns sooner.
+    const answer = outcomes.then((os) => {
+      const barrier = this.core.durable();
+      return barrier
+        ? barrier.then(
+            () => encodeOr(encode, unavailable, os),
+            (e: unknown) => encode(unavailable(os, e)),
+          )
+        : encodeOr(encode, unavailable, os);
     });
-    this.tail = (async () => {
-      if (prev) await prev;
-      try {
-        this.call.send(await answer);
-      } catch (e) {
-        // An answer that cannot be encoded ends the call instead of the process.
-        this.call.fail(e);
-      } finally {
-        this.pending--;
-      }
-    })();
+    this.tail = (prev ? prev.then(() => answer) : answer).then(
+      (bytes) => this.deliver(bytes),
+      (e: unknown) => this.failed(e),
+    );
+  }
+
+  private deliver(bytes: Uint8Array): void {
+    try {
+      this.call.send(bytes);
+    } catch (e) {
+      return this.failed(e);
+    }
+    this.pending--;
+  }
+
+  /** An answer that cannot be encoded (or sent) ends the call instead of the process. */
+  private failed(e: unknown): void {
+    this.call.fail(e);
+    this.pending--;
   }
 
   /** The client half-closed: end the call after the answers still waiting. */

@@ -138,11 +138,11 @@ export abstract class StoreClaims extends StoreState {
    * Applies everything that time has made due: scheduled and retryable jobs
    * become available, leases and execution timeouts run out, unstarted jobs
    * expire, rate-limited queues reopen. Called on every operation and from the
-   * timer, so the state is right whenever anyone looks.
+   * timer, so the state is right whenever anyone looks. Returns the instant it used.
    */
-  tick(): void {
-    if (this.closed) return;
+  tick(): number {
     const now = this.clock.now();
+    if (this.closed) return now;
     while (this.timers.size && this.timers.peekKey()! <= now) {
       const e = this.timers.pop()!;
       if (!this.timerLive(e)) continue;
@@ -164,6 +164,7 @@ export abstract class StoreClaims extends StoreState {
           break;
       }
     }
+    return now;
   }
 
   /**

@@ -23,14 +23,14 @@ export abstract class StoreEnqueue extends StoreClaims {
 
   /** Enqueue with the unique-policy outcome and the adapters' extras. */
   submit(req: NormalizedJobRequest, opts: SubmitOptions = {}): SubmitResult {
-    this.tick();
-    const rec = this.build(req, opts);
+    const now = this.tick();
+    const rec = this.build(req, opts, now);
     this.checkCapacity(rec.job.queue, 1);
     if (req.rateLimit) this.rateLimits.check(req.rateLimit);
     const u = this.resolveUnique(rec, new Set());
     if (u?.kind === "ignore") return { rec: u.existing, deduplicated: true };
     if (u?.kind === "replace") this.replaceExisting(u.existing, rec);
-    this.insert(rec, req.rateLimit);
+    this.insert(rec, req.rateLimit, now);
     return { rec, deduplicated: false };
   }
 
@@ -40,17 +40,22 @@ export abstract class StoreEnqueue extends StoreClaims {
    * inside a batch yields the existing job in that position.
    */
   enqueueBatch(reqs: ReadonlyArray<{ req: NormalizedJobRequest; extra?: JsonObject }>): JobRecord[] {
-    this.tick();
-    return this.insertAll(reqs.map(({ req, extra }) => ({ req, opts: extra ? { extra } : {} })));
+    const now = this.tick();
+    return this.insertAll(
+      reqs.map(({ req, extra }) => ({ req, opts: extra ? { extra } : {} })),
+      now,
+    );
   }
 
   protected insertAll(
     items: ReadonlyArray<{ req: NormalizedJobRequest; opts: SubmitOptions; workflowId?: string; stepId?: string; parentResults?: JsonObject }>,
+    // One instant for the whole batch: it is stored at once, and a clock read is not free (~0.2 µs in a VM).
+    now = this.clock.now(),
   ): JobRecord[] {
     const ids = new Set<string>();
     const recs = items.map(({ req, opts, workflowId, stepId, parentResults }, i) => {
       try {
-        const rec = this.build(req, opts);
+        const rec = this.build(req, opts, now);
         if (ids.has(rec.id)) throw new DuplicateJobError(`id ${rec.id} appears twice in the batch`, { jobId: rec.id });
         ids.add(rec.id);
         if (workflowId) rec.job.workflowId = workflowId;
@@ -73,13 +78,12 @@ export abstract class StoreEnqueue extends StoreClaims {
       const u = outcome[i];
       if (u?.kind === "ignore") return u.existing;
       if (u?.kind === "replace") this.replaceExisting(u.existing, r);
-      this.insert(r, items[i]!.req.rateLimit);
+      this.insert(r, items[i]!.req.rateLimit, now);
       return r;
     });
   }
 
-  protected build(req: NormalizedJobRequest, opts: SubmitOptions): JobRecord {
-    const now = this.clock.now();
+  protected build(req: NormalizedJobRequest, opts: SubmitOptions, now = this.clock.now()): JobRecord {
     const id = req.id ?? uuidv7(now);
     if (this.jobs.has(id)) throw new DuplicateJobError(`a job with id ${id} already exists`, { jobId: id, details: { existing_job_id: id } });
     // Most jobs carry no policy of their own: they share one frozen default instead of two fresh objects each.
@@ -160,7 +164,7 @@ export abstract class StoreEnqueue extends StoreClaims {
     this.cancel(old.id);
   }
 
-  protected insert(rec: JobRecord, rateLimit?: RateLimitPolicy): void {
+  protected insert(rec: JobRecord, rateLimit?: RateLimitPolicy, now = this.clock.now()): void {
     // Bound to its key before it can be fetched, so that no fetch can pass the limit.
     if (rateLimit) this.rateLimits.assign(rec.id, rec.job.queue, rateLimit);
     this.jobs.set(rec.id, rec);
@@ -169,10 +173,10 @@ export abstract class StoreEnqueue extends StoreClaims {
     const q = this.queue(rec.job.queue);
     q.counts[rec.job.state]++;
     if (rec.uniqueKey) this.uniqueIndex.set(rec.uniqueKey, rec.id);
-    this.emit("job.enqueued", rec);
+    this.emit("job.enqueued", rec, undefined, now);
     if (rec.job.expiresAt) this.pushTimer(rec.job.expiresAt.getTime(), { kind: "expire", rec, version: -1 });
     if (rec.job.state === "scheduled") {
-      this.emit("job.scheduled", rec, { scheduled_at: rec.job.scheduledAt!.toISOString() });
+      this.emit("job.scheduled", rec, { scheduled_at: rec.job.scheduledAt!.toISOString() }, now);
       this.pushTimer(rec.job.scheduledAt!.getTime(), { kind: "due", rec, version: rec.version });
     } else {
       this.enterReady(rec, q);

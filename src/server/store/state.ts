@@ -224,9 +224,8 @@ export abstract class StoreState {
     rec.version++;
   }
 
-  protected emit(type: string, rec: JobRecord, data: JsonObject = {}): void {
+  protected emit(type: string, rec: JobRecord, data: JsonObject = {}, now = this.clock.now()): void {
     // Values, not the record: the event may be built much later, after the job moved on.
-    const now = this.clock.now();
     const jobId = rec.id;
     const jobType = rec.job.type;
     const queue = rec.job.queue;
@@ -379,7 +378,7 @@ export abstract class StoreState {
 
   // --- implemented by the layers above --------------------------------------------------
   abstract cancel(id: string): JobRecord;
-  abstract tick(): void;
+  abstract tick(): number;
   protected abstract enqueueSteps(
     items: ReadonlyArray<{ req: NormalizedJobRequest; workflowId: string; stepId: string; parentResults?: JsonObject }>,
   ): JobRecord[];

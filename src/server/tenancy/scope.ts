@@ -61,6 +61,7 @@ export const TENANT_SCOPED_METHODS: ReadonlySet<string> = new Set([
   "/ojs.v1.OJSService/StreamEvents",
   "/ojsconnect.v1.FastPathService/EnqueueStream",
   "/ojsconnect.v1.FastPathService/SettleStream",
+  "/ojsconnect.v1.FastPathService/EnqueueBatch",
 ]);
 
 /** Throws PermissionDeniedError when the request names a tenant and the operation is not scoped by one. */

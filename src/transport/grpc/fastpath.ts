@@ -24,6 +24,8 @@ import { Pipeline } from "./pipeline.js";
 import { openRawStream } from "./raw.js";
 
 export const FAST_PATH_EXTENSION = "ojs-connect.fastpath.v1";
+/** Listed beside the fast path by servers that answer its EnqueueBatch compactly (./batch.ts). */
+export const COMPACT_BATCH_EXTENSION = "ojs-connect.compact-batch.v1";
 
 function callError(e: WireCallError, operation: string, jobId?: string): OjsError {
   const retryAfterMs = Number(e.details?.retry_after_ms);
@@ -55,7 +57,12 @@ export class FastPath {
   private readonly enqueues: Pipeline<NormalizedJobRequest, EnqueueOutcome>;
   private readonly settles: Pipeline<SettleRequest, SettleOutcome>;
 
-  constructor(session: Http2SessionManager, headers: Record<string, string>) {
+  constructor(
+    session: Http2SessionManager,
+    headers: Record<string, string>,
+    /** The server answers the fast path's EnqueueBatch (COMPACT_BATCH_EXTENSION). */
+    readonly compactBatch = false,
+  ) {
     this.enqueues = new Pipeline({
       operation: "enqueue",
       open: (handlers) => openRawStream(session, "/ojsconnect.v1.FastPathService/EnqueueStream", headers, handlers),

@@ -14,6 +14,9 @@ import { constants, type ClientHttp2Stream, type IncomingHttpHeaders } from "nod
 
 export const GRPC_CONTENT_TYPE = "application/grpc+proto";
 
+/** How often a stream that keeps receiving tells the session manager so (its keepalive pings wait for silence). */
+const ALIVE_NOTICE_MS = 100;
+
 /** Prefixes a message with the 5-byte gRPC frame header (uncompressed). */
 export function frameMessage(msg: Uint8Array): Buffer {
   const out = Buffer.allocUnsafe(5 + msg.length);
@@ -125,8 +128,15 @@ export function openRawStream(session: Http2SessionManager, path: string, header
       if (!stream.closed) stream.close(constants.NGHTTP2_NO_ERROR);
     });
     stream.on("trailers", (t) => (trailers = t));
+    let aliveAt = 0;
     stream.on("data", (chunk: Buffer) => {
-      session.notifyResponseByteRead(stream);
+      // The session pings a connection that has been silent: tell it this one is not, but not on
+      // every chunk (each notice re-arms its ping timer). A notice held back costs at most an extra ping.
+      const now = Date.now();
+      if (now - aliveAt >= ALIVE_NOTICE_MS) {
+        aliveAt = now;
+        session.notifyResponseByteRead(stream);
+      }
       try {
         parser.push(chunk, handlers.message);
       } catch (e) {

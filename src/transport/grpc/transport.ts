@@ -201,10 +201,10 @@ export class GrpcTransport extends OperationMethods implements Transport {
       "enqueueBatch",
       async () => {
         const o = this.callOptions(opts);
-        const { ours } = await this.server();
+        const { ours, fast } = await this.server();
         if (!ours) for (const r of reqs) checkStandard(r, "enqueueBatch");
         // A thousand jobs each way: the hand-written codec is several times cheaper than reflection here.
-        if (this.session) return enqueueBatchRaw(this.session, reqs, o, ours);
+        if (this.session) return enqueueBatchRaw(this.session, reqs, o, ours, fast?.compactBatch === true);
         return this.send("enqueueBatch", [reqs, opts]) as Promise<Job[]>;
       },
       opts?.signal,
