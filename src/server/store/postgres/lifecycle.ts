@@ -36,9 +36,11 @@ export interface Claimed {
  * take different rows instead of waiting on each other. Paused queues and
  * expired jobs are passed over, and so are rate-limited queues unless the
  * caller holds the queue's rate row (rate-limits.ts). (row_number() lives in its own CTE because
- * PostgreSQL does not allow window functions beside FOR UPDATE.)
+ * PostgreSQL does not allow window functions beside FOR UPDATE.) It takes the
+ * jobs of one rate-limit key (`rateKey`, under that key's lock: job-rate-limits.ts)
+ * or, by default, only jobs without a key.
  */
-export async function claimJobs(sql: Sql | TransactionSql, req: ClaimRequest, includeRateLimited = false): Promise<Claimed[]> {
+export async function claimJobs(sql: Sql | TransactionSql, req: ClaimRequest, includeRateLimited = false, rateKey: string | null = null): Promise<Claimed[]> {
   if (req.slots.length === 0 || req.queues.length === 0) return [];
   const workers = req.slots.map((s) => s.workerId);
   const leases = req.slots.map((s) => s.visibilityTimeoutMs);
@@ -49,6 +51,7 @@ export async function claimJobs(sql: Sql | TransactionSql, req: ClaimRequest, in
         AND state IN ('available', 'scheduled', 'retryable')
         AND run_at <= now()
         AND (expires_at IS NULL OR expires_at > now())
+        AND rate_key IS NOT DISTINCT FROM ${rateKey}::text
         AND queue NOT IN (SELECT name FROM ojs_queues WHERE paused OR (rate_per_sec IS NOT NULL AND NOT ${includeRateLimited}::boolean))
       ORDER BY array_position(${req.queues as string[]}::text[], queue), priority DESC, run_at, id
       LIMIT ${req.slots.length}

@@ -20,6 +20,8 @@ import { migrate } from "./schema.js";
 import { pauseQueue, queueCounts, resumeQueue, type PgQueueSummary } from "./queues.js";
 import { PgWorkflows } from "./workflows.js";
 import { claim, LimitedQueues, queueRate, setQueueRate } from "./rate-limits.js";
+import { trimEvents, type EventRetention } from "./events.js";
+import { pruneKeys } from "./job-rate-limits.js";
 
 const FINISHED: ReadonlySet<string> = new Set(["completed", "cancelled", "discarded"]);
 
@@ -41,6 +43,8 @@ export interface PgStoreOptions {
   finishedRetentionMs?: number;
   /** Told about errors of background work (reaper, pump, LISTEN); they never reach the process. */
   onError?: (e: unknown) => void;
+  /** How many events, and how old, ojs_events keeps (events.ts). Default 100 000 and 1 h. */
+  eventRetention?: EventRetention;
 }
 
 export interface PgStats {
@@ -92,6 +96,7 @@ export class PgJobStore {
       visibilityTimeoutMs: options.visibilityTimeoutMs ?? 30_000,
       maintenanceIntervalMs: options.maintenanceIntervalMs ?? 250,
       finishedRetentionMs: options.finishedRetentionMs ?? 24 * 3600_000,
+      eventRetention: options.eventRetention ?? {},
       onError: options.onError ?? ((e) => console.error(`ojs-connect postgres store: ${e instanceof Error ? e.message : String(e)}`)),
     });
     const listener = await sql.listen("ojs_jobs", () => {
@@ -107,6 +112,7 @@ export class PgJobStore {
 
   async submit(req: NormalizedJobRequest, extra?: JsonObject): Promise<EnqueueOutcome> {
     const [out] = await enqueueJobs(this.sql, [{ req, extra }]);
+    if (req.rateLimit) this.limited.keyed.add([out!.job.job.queue]);
     this.dispatcher.wake();
     return out!;
   }
@@ -114,6 +120,8 @@ export class PgJobStore {
   async enqueueBatch(items: ReadonlyArray<{ req: NormalizedJobRequest; extra?: JsonObject }>): Promise<PgJob[]> {
     if (items.length === 0) return [];
     const out = await enqueueJobs(this.sql, items);
+    // This server claims jobs with a rate-limit key at once; the others learn on their maintenance pass.
+    this.limited.keyed.add(items.flatMap((it, i) => (it.req.rateLimit ? [out[i]!.job.job.queue] : [])));
     this.dispatcher.wake();
     return out.map((o) => o.job);
   }
@@ -231,6 +239,8 @@ export class PgJobStore {
         this.lastPrune = Date.now();
         this.stats.pruned += await pruneFinished(this.sql, this.opts.finishedRetentionMs);
         await this.workflows.prune(this.opts.finishedRetentionMs);
+        await trimEvents(this.sql, this.opts.eventRetention);
+        await pruneKeys(this.sql);
       }
       if (this.dispatcher.size > 0) this.dispatcher.wake();
     } catch (e) {

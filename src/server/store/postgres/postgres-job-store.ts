@@ -40,6 +40,7 @@ import { SchemaMirror } from "./schema-mirror.js";
 import type { JobRow } from "./rows.js";
 import { fromRow } from "./rows.js";
 import { LocalWorkers } from "./workers.js";
+import { EventFeed, recentEvents, type EventSink } from "./events.js";
 import type { WorkflowService } from "../workflow-service.js";
 
 interface Delivered {
@@ -62,11 +63,13 @@ export class PostgresJobStore implements JobStore {
   private cronMirror: CronMirror | undefined;
   private schemaMirror: SchemaMirror | undefined;
   private refreshing = false;
+  private eventFeed: EventFeed | undefined;
 
   private constructor(
     readonly pg: PgJobStore,
     private readonly conformanceHooks: boolean,
     private readonly onError: ((e: unknown) => void) | undefined,
+    private readonly eventPollMs: number,
   ) {
     // Credit of pushed jobs whose lease ran out unsettled (the reaper offers them again) comes back.
     this.sweep = setInterval(() => {
@@ -76,9 +79,10 @@ export class PostgresJobStore implements JobStore {
     this.sweep.unref();
   }
 
-  static async open(url: string, options: PgStoreOptions & { conformanceHooks?: boolean } = {}): Promise<PostgresJobStore> {
-    const { conformanceHooks, ...pgOptions } = options;
-    return new PostgresJobStore(await PgJobStore.open(url, pgOptions), conformanceHooks ?? false, pgOptions.onError);
+  /** `eventPollMs`: how often the events of all servers are read for this server's listeners (SSE, StreamEvents, webhooks). Default 100 ms. */
+  static async open(url: string, options: PgStoreOptions & { conformanceHooks?: boolean; eventPollMs?: number } = {}): Promise<PostgresJobStore> {
+    const { conformanceHooks, eventPollMs, ...pgOptions } = options;
+    return new PostgresJobStore(await PgJobStore.open(url, pgOptions), conformanceHooks ?? false, pgOptions.onError, eventPollMs ?? 100);
   }
 
   // ---- reads ----
@@ -165,9 +169,9 @@ export class PostgresJobStore implements JobStore {
     return this.workers.list();
   }
 
-  /** Events are not kept by the PostgreSQL store (docs/stores.md). */
-  async recentEvents(_filter: EventFilter, _limit: number): Promise<OjsEvent[]> {
-    return [];
+  /** Events of every server on the database (events.ts). */
+  recentEvents(filter: EventFilter, limit: number): Promise<OjsEvent[]> {
+    return recentEvents(this.pg.sql, filter, limit);
   }
 
   // ---- mutations ----
@@ -344,7 +348,15 @@ export class PostgresJobStore implements JobStore {
     this.schemaMirror = new SchemaMirror(this.pg.sql, schemas);
   }
 
+  /** The server's event bus gets the events of every server (events.ts EventFeed) while it has listeners. */
+  attachEvents(bus: EventSink): EventFeed {
+    this.eventFeed?.close();
+    this.eventFeed = new EventFeed(this.pg.sql, bus, this.eventPollMs, (e) => (this.onError ?? console.error)(e));
+    return this.eventFeed;
+  }
+
   async close(): Promise<void> {
+    this.eventFeed?.close();
     clearInterval(this.sweep);
     this.delivered.clear();
     await this.pg.close();
@@ -386,6 +398,7 @@ mapRejections(PostgresJobStore.prototype, [
   "countByState",
   "listDeadLetter",
   "deadLetterCount",
+  "recentEvents",
   "submit",
   "enqueueBatch",
   "fetch",

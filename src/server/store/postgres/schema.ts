@@ -185,6 +185,120 @@ CREATE TABLE ojs_queue_rates (
 );
 `,
   },
+  {
+    version: 9,
+    name: "per-job rate limits across servers",
+    sql: `
+-- The key of a job enqueued with rate_limit (the rate-limiting extension); the
+-- key's policy is its row in ojs_rate_limits (job-rate-limits.ts).
+ALTER TABLE ojs_jobs ADD COLUMN rate_key text;
+-- A key's concurrency is counted from its active jobs; retention asks whether any job still uses a key.
+CREATE INDEX ojs_jobs_rate_active ON ojs_jobs (rate_key) WHERE state = 'active' AND rate_key IS NOT NULL;
+CREATE INDEX ojs_jobs_rate_key ON ojs_jobs (rate_key) WHERE rate_key IS NOT NULL;
+-- The keyed claim looks for waiting jobs of a queue that have a key.
+CREATE INDEX ojs_jobs_rate_waiting ON ojs_jobs (queue, priority DESC, run_at, id)
+  WHERE rate_key IS NOT NULL AND state IN ('available','scheduled','retryable');
+-- One row per key: the policy of the latest job enqueued with it, the queues
+-- its jobs went to, the start times of its last rate_limit claims, the next
+-- start a throttle allows, and an operator's concurrency override. A keyed
+-- claim locks the row, so the limits hold over every server.
+ALTER TABLE ojs_rate_limits
+  DROP COLUMN window_start,
+  DROP COLUMN count,
+  ADD COLUMN concurrency integer,
+  ADD COLUMN rate_limit integer,
+  ADD COLUMN rate_period_ms double precision,
+  ADD COLUMN throttle_limit integer,
+  ADD COLUMN throttle_period_ms double precision,
+  ADD COLUMN queues text[] NOT NULL DEFAULT '{}',
+  ADD COLUMN starts timestamptz[] NOT NULL DEFAULT '{}',
+  ADD COLUMN next_start_at timestamptz,
+  ADD COLUMN override_concurrency integer,
+  ADD COLUMN override_until timestamptz,
+  ADD COLUMN updated_at timestamptz NOT NULL DEFAULT now();
+`,
+  },
+  {
+    version: 10,
+    name: "events kept in the database",
+    sql: `
+-- Lifecycle events of jobs, written by triggers in the statement that changes
+-- the job (events.ts), so every server reads the same history. Trimmed by
+-- count and age by the maintenance pass.
+CREATE TABLE ojs_events (
+  seq          bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  at           timestamptz NOT NULL DEFAULT now(),
+  type         text NOT NULL,
+  job_id       uuid,
+  job_type     text,
+  queue        text,
+  workflow_id  text,
+  data         jsonb NOT NULL
+);
+CREATE INDEX ojs_events_job ON ojs_events (job_id) WHERE job_id IS NOT NULL;
+
+-- The data every job event carries (as the memory store's emit()).
+CREATE FUNCTION ojs_event_base(id uuid, type text, queue text, job jsonb) RETURNS jsonb LANGUAGE sql IMMUTABLE AS $fn$
+  SELECT jsonb_build_object('job_id', id, 'job_type', type, 'queue', queue)
+    || CASE WHEN jsonb_typeof(job->'meta'->'trace_id') = 'string' THEN jsonb_build_object('trace_id', job->'meta'->'trace_id') ELSE '{}'::jsonb END
+    || CASE WHEN jsonb_typeof(job->'meta'->'tenant_id') = 'string' THEN jsonb_build_object('tenant_id', job->'meta'->'tenant_id') ELSE '{}'::jsonb END
+$fn$;
+
+CREATE FUNCTION ojs_job_inserted_events() RETURNS trigger LANGUAGE plpgsql AS $fn$
+BEGIN
+  INSERT INTO ojs_events (type, job_id, job_type, queue, workflow_id, data)
+  SELECT e.type, n.id, n.type, n.queue, n.workflow_id, ojs_event_base(n.id, n.type, n.queue, n.job) || e.extra
+  FROM new_rows n CROSS JOIN LATERAL (VALUES
+    (1, 'job.enqueued', true, '{}'::jsonb),
+    (2, 'job.scheduled', n.state = 'scheduled', jsonb_build_object('scheduled_at', n.run_at))
+  ) AS e(ord, type, hit, extra)
+  WHERE e.hit
+  ORDER BY n.created_at, n.id, e.ord;
+  RETURN NULL;
+END
+$fn$;
+
+-- One statement-level trigger per UPDATE: the state changes of all its rows
+-- become events in one INSERT (a claim of 256 jobs is one insert, not 256).
+CREATE FUNCTION ojs_job_updated_events() RETURNS trigger LANGUAGE plpgsql AS $fn$
+BEGIN
+  INSERT INTO ojs_events (type, job_id, job_type, queue, workflow_id, data)
+  SELECT e.type, n.id, n.type, n.queue, n.workflow_id, ojs_event_base(n.id, n.type, n.queue, n.job) || e.extra
+  FROM old_rows o JOIN new_rows n ON n.id = o.id
+  CROSS JOIN LATERAL (SELECT n.job->'errors'->-1 AS err, (o.state = 'active' AND n.attempt < o.attempt) AS released) x
+  CROSS JOIN LATERAL (VALUES
+    (1, 'job.started', n.state = 'active',
+      jsonb_build_object('attempt', n.attempt, 'worker_id', coalesce(n.worker_id, ''))),
+    (2, 'job.completed', n.state = 'completed',
+      jsonb_build_object('attempt', n.attempt, 'duration_ms',
+        coalesce(round(extract(epoch FROM n.finished_at - n.started_at) * 1000)::bigint, 0))
+      || CASE WHEN n.job ? 'result' THEN jsonb_build_object('result', n.job->'result') ELSE '{}'::jsonb END),
+    (3, 'job.cancelled', n.state = 'cancelled', '{}'::jsonb),
+    (4, 'job.requeued', x.released AND n.state = 'available', jsonb_build_object('reason', 'released')),
+    (5, 'job.reclaimed', o.state = 'active' AND NOT x.released AND x.err->>'code' = 'visibility_timeout' AND n.state IN ('available', 'discarded'),
+      jsonb_build_object('attempt', n.attempt, 'charged', true)),
+    (6, 'job.failed', o.state = 'active' AND NOT x.released AND coalesce(x.err->>'code', '') <> 'visibility_timeout'
+        AND n.state IN ('available', 'retryable', 'discarded'),
+      jsonb_build_object('attempt', n.attempt, 'error', jsonb_build_object('code', x.err->'code', 'message', x.err->'message'))),
+    (7, 'job.retrying', n.state = 'retryable',
+      jsonb_build_object('attempt', n.attempt, 'delay_ms', coalesce(n.job->'retryDelayMs', '0'::jsonb), 'next_attempt_at', n.run_at)),
+    (8, 'job.expired', n.state = 'discarded' AND o.state <> 'active' AND n.job ? 'expired', '{}'::jsonb),
+    (9, 'job.discarded', n.state = 'discarded' AND NOT (o.state <> 'active' AND n.job ? 'expired'), jsonb_build_object('attempt', n.attempt)),
+    (10, 'job.dead_lettered', n.state = 'discarded' AND n.dead_letter, jsonb_build_object('attempt', n.attempt)),
+    (11, 'job.retried', o.state = 'discarded' AND n.state IN ('available', 'retryable', 'scheduled'), '{}'::jsonb)
+  ) AS e(ord, type, hit, extra)
+  WHERE n.state IS DISTINCT FROM o.state AND e.hit
+  ORDER BY n.id, e.ord;
+  RETURN NULL;
+END
+$fn$;
+
+CREATE TRIGGER ojs_jobs_inserted_events AFTER INSERT ON ojs_jobs
+  REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION ojs_job_inserted_events();
+CREATE TRIGGER ojs_jobs_updated_events AFTER UPDATE ON ojs_jobs
+  REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION ojs_job_updated_events();
+`,
+  },
 ];
 
 /** Creates or upgrades the schema. Safe to call from many servers at once. Returns the versions it applied. */
