@@ -41,6 +41,7 @@ import type { JobRow } from "./rows.js";
 import { fromRow } from "./rows.js";
 import { LocalWorkers } from "./workers.js";
 import { EventFeed, recentEvents, type EventSink } from "./events.js";
+import { PgRateLimitState } from "./rate-limit-state.js";
 import type { WorkflowService } from "../workflow-service.js";
 
 interface Delivered {
@@ -54,6 +55,8 @@ export class PostgresJobStore implements JobStore {
   get workflows(): WorkflowService {
     return this.pg.workflows;
   }
+  /** Per-job rate limits as the extension's routes inspect them, from the database (rate-limit-state.ts). */
+  readonly rateLimits: PgRateLimitState;
   private readonly workers = new LocalWorkers();
   private readonly pgConsumers = new WeakMap<Consumer, PgConsumer>();
   private readonly streamOf = new Map<string, Consumer>();
@@ -71,6 +74,10 @@ export class PostgresJobStore implements JobStore {
     private readonly onError: ((e: unknown) => void) | undefined,
     private readonly eventPollMs: number,
   ) {
+    this.rateLimits = new PgRateLimitState(pg.sql, async (queues) => {
+      if (queues.length) await pg.sql`SELECT pg_notify('ojs_jobs', ${queues.join(",")})`;
+      pg.wake();
+    });
     // Credit of pushed jobs whose lease ran out unsettled (the reaper offers them again) comes back.
     this.sweep = setInterval(() => {
       this.sweepDelivered();
