@@ -199,7 +199,7 @@ export async function claimWithKeys(
     const from = out.length;
     const got = await claimJobs(tx, { queues: [queue], slots: slots.slice(from, from + n) }, rated, key);
     for (const c of got) out.push({ slot: c.slot + from, job: c.job });
-    if (got.length) await recordStarts(tx, row, got.length);
+    if (got.length) await recordStarts(tx, row, got.map((c) => c.job.job.startedAt ?? row.now));
   }
   if (out.length < slots.length) {
     const from = out.length;
@@ -208,11 +208,12 @@ export async function claimWithKeys(
   return out;
 }
 
-/** The window and the throttle of a key after `n` starts at the row's clock. */
-async function recordStarts(tx: TransactionSql, r: KeyRow, n: number): Promise<void> {
+/** The window and the throttle of a key after the claims that started at `at` (their started_at: the claim's clock). */
+async function recordStarts(tx: TransactionSql, r: KeyRow, at: readonly Date[]): Promise<void> {
   if (r.rate_limit === null && r.throttle_limit === null) return;
-  const starts = r.rate_limit !== null ? [...recentStarts(r), ...Array.from({ length: n }, () => r.now)].slice(-r.rate_limit) : [];
-  const next = r.throttle_limit !== null && r.throttle_period_ms !== null ? new Date(r.now.getTime() + r.throttle_period_ms / r.throttle_limit) : null;
+  const starts = r.rate_limit !== null ? [...recentStarts(r), ...at].slice(-r.rate_limit) : [];
+  const last = Math.max(...at.map((d) => d.getTime()));
+  const next = r.throttle_limit !== null && r.throttle_period_ms !== null ? new Date(last + r.throttle_period_ms / r.throttle_limit) : null;
   await tx`UPDATE ojs_rate_limits SET starts = ${starts.map((d) => d.toISOString())}::text[]::timestamptz[], next_start_at = ${next} WHERE key = ${r.key}`;
 }
 

@@ -57,9 +57,9 @@ export async function claimJobs(sql: Sql | TransactionSql, req: ClaimRequest, in
       LIMIT ${req.slots.length}
       FOR UPDATE SKIP LOCKED
     ), at AS (
-      -- Inside a longer transaction (a rate-limited claim waited for its queue's lock) the claim's
+      -- Inside a longer transaction (a rate-limited or keyed claim under its lock) the claim's
       -- time is the clock's, not the transaction's start: the lease and started_at begin now.
-      SELECT CASE WHEN ${includeRateLimited}::boolean THEN clock_timestamp() ELSE now() END AS t
+      SELECT CASE WHEN ${includeRateLimited}::boolean OR ${rateKey}::text IS NOT NULL THEN clock_timestamp() ELSE now() END AS t
     ), numbered AS (
       SELECT id, row_number() OVER (ORDER BY array_position(${req.queues as string[]}::text[], queue), priority DESC, run_at, id) AS rn FROM locked
     )
