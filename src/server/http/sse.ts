@@ -62,18 +62,22 @@ export function sseStream(core: ServerCore, filter: EventFilter, lastEventId: st
         (res as ServerResponse).write(chunk);
       };
       write(": connected\n\n");
-      // Live events that come while the history is read wait, so none is lost or sent twice.
+      // Live events that come while the history is read wait, so none is lost; one the history
+      // had is not sent again (a store whose live events lag its history: PostgreSQL's feed).
       let held: OjsEvent[] | undefined = lastEventId ? [] : undefined;
+      let replayed: ReadonlySet<string> = new Set();
       const unsubscribe = core.store.events.subscribe((e) => {
         if (!matchesFilter(e, filter)) return;
         if (held) {
           if (held.length < MAX_HELD) held.push(e);
-        } else write(formatSse(e));
+        } else if (!replayed.has(e.id)) write(formatSse(e));
       });
-      if (lastEventId) void replay(core, filter, lastEventId, write).then((sent) => {
-        for (const e of held ?? []) if (!sent.has(e.id)) write(formatSse(e));
-        held = undefined;
-      });
+      if (lastEventId)
+        void replay(core, filter, lastEventId, write).then((sent) => {
+          replayed = sent;
+          for (const e of held ?? []) if (!sent.has(e.id)) write(formatSse(e));
+          held = undefined;
+        });
       const keepalive = setInterval(() => write(": keepalive\n\n"), KEEPALIVE_MS);
       keepalive.unref();
       const stop = (): void => {

@@ -42,7 +42,9 @@ export function seqOf(id: string): bigint | undefined {
 }
 
 function toEvent(r: EventRow): OjsEvent {
-  const e: OjsEvent = { id: eventId(r.seq), type: r.type, time: r.at, data: r.data };
+  // A job's event carries its job_id, job_type and queue in data too (as the memory store's), put in here rather than stored twice.
+  const data = r.job_id ? { job_id: r.job_id, job_type: r.job_type ?? "", queue: r.queue ?? "", ...r.data } : r.data;
+  const e: OjsEvent = { id: eventId(r.seq), type: r.type, time: r.at, data };
   if (r.job_id) e.jobId = r.job_id;
   if (r.job_type) e.jobType = r.job_type;
   if (r.queue) e.queue = r.queue;
@@ -89,6 +91,12 @@ export interface EventRetention {
   maxAgeMs?: number;
 }
 
+/** The seq of the newest event (0 when there is none). */
+export async function newestEventSeq(sql: Sql): Promise<bigint> {
+  const [r] = await sql<{ max: string | null }[]>`SELECT max(seq)::text AS max FROM ojs_events`;
+  return BigInt(r?.max ?? 0);
+}
+
 /** Deletes events past the retention, oldest first, at most `batch` per call (the next pass does the rest). */
 export async function trimEvents(sql: Sql, retention: EventRetention = {}, batch = 10_000): Promise<number> {
   const maxEvents = retention.maxEvents ?? 100_000;
@@ -114,14 +122,15 @@ export interface EventSink {
 }
 
 /**
- * Polls ojs_events while the sink has listeners and publishes what is new, in
- * seq order within each poll. It starts at the newest event when listening
- * begins (what came before is history: recentEvents). At most one poll runs at
- * a time; errors go to onError and the next tick tries again.
+ * Polls ojs_events and publishes what is new to the sink while it has
+ * listeners, in seq order within each poll; while it has none, it only keeps up
+ * with the newest event (what came before a listener is history:
+ * recentEvents). At most one poll runs at a time; errors go to onError and the
+ * next tick tries again.
  */
 export class EventFeed {
-  /** Highest seq published; undefined while nobody listens. */
-  private highest: bigint | undefined;
+  /** Highest seq seen. */
+  private highest: bigint;
   /** Seqs below `highest` not seen yet, with when they were first missed. */
   private readonly holes = new Map<bigint, number>();
   private polling = false;
@@ -134,7 +143,10 @@ export class EventFeed {
     private readonly sink: EventSink,
     intervalMs: number,
     private readonly onError: (e: unknown) => void,
+    /** The newest event when the feed starts (newestEventSeq): what comes after it is news. */
+    start: bigint,
   ) {
+    this.highest = start;
     this.timer = setInterval(() => void this.poll(), intervalMs);
     this.timer.unref();
   }
@@ -145,13 +157,10 @@ export class EventFeed {
     this.polling = true;
     try {
       if (!this.sink.hasListeners) {
-        this.highest = undefined;
+        // Nobody listens: only keep up with the newest event (one index probe), so that a listener that
+        // comes gets what happens from then on, whenever the next poll runs.
+        this.highest = await newestEventSeq(this.sql);
         this.holes.clear();
-        return;
-      }
-      if (this.highest === undefined) {
-        const [r] = await this.sql<{ max: string | null }[]>`SELECT max(seq)::text AS max FROM ojs_events`;
-        this.highest = BigInt(r?.max ?? 0);
         return;
       }
       await this.readHoles();

@@ -40,7 +40,7 @@ import { SchemaMirror } from "./schema-mirror.js";
 import type { JobRow } from "./rows.js";
 import { fromRow } from "./rows.js";
 import { LocalWorkers } from "./workers.js";
-import { EventFeed, recentEvents, type EventSink } from "./events.js";
+import { EventFeed, newestEventSeq, recentEvents, type EventSink } from "./events.js";
 import { PgRateLimitState } from "./rate-limit-state.js";
 import type { WorkflowService } from "../workflow-service.js";
 
@@ -73,6 +73,7 @@ export class PostgresJobStore implements JobStore {
     private readonly conformanceHooks: boolean,
     private readonly onError: ((e: unknown) => void) | undefined,
     private readonly eventPollMs: number,
+    private readonly eventsFrom: bigint,
   ) {
     this.rateLimits = new PgRateLimitState(pg.sql, async (queues) => {
       if (queues.length) await pg.sql`SELECT pg_notify('ojs_jobs', ${queues.join(",")})`;
@@ -89,7 +90,13 @@ export class PostgresJobStore implements JobStore {
   /** `eventPollMs`: how often the events of all servers are read for this server's listeners (SSE, StreamEvents, webhooks). Default 100 ms. */
   static async open(url: string, options: PgStoreOptions & { conformanceHooks?: boolean; eventPollMs?: number } = {}): Promise<PostgresJobStore> {
     const { conformanceHooks, eventPollMs, ...pgOptions } = options;
-    return new PostgresJobStore(await PgJobStore.open(url, pgOptions), conformanceHooks ?? false, pgOptions.onError, eventPollMs ?? 100);
+    const pg = await PgJobStore.open(url, pgOptions);
+    // Read now, before the server serves anyone, so that its live events start here (EventFeed).
+    const eventsFrom = await newestEventSeq(pg.sql).catch(async (e: unknown) => {
+      await pg.close();
+      throw e;
+    });
+    return new PostgresJobStore(pg, conformanceHooks ?? false, pgOptions.onError, eventPollMs ?? 100, eventsFrom);
   }
 
   // ---- reads ----
@@ -358,7 +365,7 @@ export class PostgresJobStore implements JobStore {
   /** The server's event bus gets the events of every server (events.ts EventFeed) while it has listeners. */
   attachEvents(bus: EventSink): EventFeed {
     this.eventFeed?.close();
-    this.eventFeed = new EventFeed(this.pg.sql, bus, this.eventPollMs, (e) => (this.onError ?? console.error)(e));
+    this.eventFeed = new EventFeed(this.pg.sql, bus, this.eventPollMs, (e) => (this.onError ?? console.error)(e), this.eventsFrom);
     return this.eventFeed;
   }
 

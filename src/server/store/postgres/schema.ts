@@ -224,7 +224,9 @@ ALTER TABLE ojs_rate_limits
     sql: `
 -- Lifecycle events of jobs, written by triggers in the statement that changes
 -- the job (events.ts), so every server reads the same history. Trimmed by
--- count and age by the maintenance pass.
+-- count and age by the maintenance pass. data holds what the event adds to
+-- job_id, job_type and queue (the reader puts those in), and the job's
+-- trace_id and tenant_id when it has them.
 CREATE TABLE ojs_events (
   seq          bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
   at           timestamptz NOT NULL DEFAULT now(),
@@ -235,60 +237,72 @@ CREATE TABLE ojs_events (
   workflow_id  text,
   data         jsonb NOT NULL
 );
-CREATE INDEX ojs_events_job ON ojs_events (job_id) WHERE job_id IS NOT NULL;
 
--- The data every job event carries (as the memory store's emit()).
-CREATE FUNCTION ojs_event_base(id uuid, type text, queue text, job jsonb) RETURNS jsonb LANGUAGE sql IMMUTABLE AS $fn$
-  SELECT jsonb_build_object('job_id', id, 'job_type', type, 'queue', queue)
-    || CASE WHEN jsonb_typeof(job->'meta'->'trace_id') = 'string' THEN jsonb_build_object('trace_id', job->'meta'->'trace_id') ELSE '{}'::jsonb END
-    || CASE WHEN jsonb_typeof(job->'meta'->'tenant_id') = 'string' THEN jsonb_build_object('tenant_id', job->'meta'->'tenant_id') ELSE '{}'::jsonb END
+-- The trace_id and tenant_id of a job's meta, for its events (the memory store's emit()).
+CREATE FUNCTION ojs_event_meta(job jsonb) RETURNS jsonb LANGUAGE sql IMMUTABLE AS $fn$
+  SELECT CASE WHEN job->'meta' ?| array['trace_id', 'tenant_id']
+    THEN jsonb_strip_nulls(jsonb_build_object(
+      'trace_id', CASE WHEN jsonb_typeof(job->'meta'->'trace_id') = 'string' THEN job->'meta'->'trace_id' END,
+      'tenant_id', CASE WHEN jsonb_typeof(job->'meta'->'tenant_id') = 'string' THEN job->'meta'->'tenant_id' END))
+    ELSE '{}'::jsonb END
+$fn$;
+
+-- The events of one change of state, in order (as the memory store emits them).
+CREATE FUNCTION ojs_transition_events(old_state text, new_state text, released boolean, err_code text, expired boolean, dead boolean)
+RETURNS text[] LANGUAGE sql IMMUTABLE AS $fn$
+  SELECT CASE
+    WHEN new_state = 'active' THEN ARRAY['job.started']
+    WHEN new_state = 'completed' THEN ARRAY['job.completed']
+    WHEN new_state = 'cancelled' THEN ARRAY['job.cancelled']
+    WHEN released THEN ARRAY['job.requeued']
+    WHEN old_state = 'discarded' THEN ARRAY['job.retried']
+    WHEN old_state <> 'active' AND new_state = 'discarded' AND expired THEN ARRAY['job.expired']
+    WHEN old_state <> 'active' THEN ARRAY[]::text[]
+    WHEN err_code = 'visibility_timeout' THEN
+      CASE WHEN new_state = 'discarded' THEN ARRAY['job.reclaimed', 'job.discarded'] || CASE WHEN dead THEN ARRAY['job.dead_lettered'] ELSE ARRAY[]::text[] END
+      ELSE ARRAY['job.reclaimed'] END
+    WHEN new_state = 'retryable' THEN ARRAY['job.failed', 'job.retrying']
+    WHEN new_state = 'discarded' THEN ARRAY['job.failed', 'job.discarded'] || CASE WHEN dead THEN ARRAY['job.dead_lettered'] ELSE ARRAY[]::text[] END
+    WHEN new_state = 'available' THEN ARRAY['job.failed']
+    ELSE ARRAY[]::text[] END
 $fn$;
 
 CREATE FUNCTION ojs_job_inserted_events() RETURNS trigger LANGUAGE plpgsql AS $fn$
 BEGIN
   INSERT INTO ojs_events (type, job_id, job_type, queue, workflow_id, data)
-  SELECT e.type, n.id, n.type, n.queue, n.workflow_id, ojs_event_base(n.id, n.type, n.queue, n.job) || e.extra
-  FROM new_rows n CROSS JOIN LATERAL (VALUES
-    (1, 'job.enqueued', true, '{}'::jsonb),
-    (2, 'job.scheduled', n.state = 'scheduled', jsonb_build_object('scheduled_at', n.run_at))
-  ) AS e(ord, type, hit, extra)
-  WHERE e.hit
-  ORDER BY n.created_at, n.id, e.ord;
+  SELECT t.type, n.id, n.type, n.queue, n.workflow_id,
+    CASE WHEN t.type = 'job.scheduled' THEN jsonb_build_object('scheduled_at', n.run_at) ELSE '{}'::jsonb END || ojs_event_meta(n.job)
+  FROM new_rows n
+  CROSS JOIN LATERAL unnest(CASE WHEN n.state = 'scheduled' THEN ARRAY['job.enqueued', 'job.scheduled'] ELSE ARRAY['job.enqueued'] END) WITH ORDINALITY AS t(type, ord)
+  ORDER BY n.created_at, n.id, t.ord;
   RETURN NULL;
 END
 $fn$;
 
 -- One statement-level trigger per UPDATE: the state changes of all its rows
--- become events in one INSERT (a claim of 256 jobs is one insert, not 256).
+-- become events in one INSERT (a claim of 256 jobs is one insert, not 256);
+-- an update that changes no state (a heartbeat) inserts nothing.
 CREATE FUNCTION ojs_job_updated_events() RETURNS trigger LANGUAGE plpgsql AS $fn$
 BEGIN
   INSERT INTO ojs_events (type, job_id, job_type, queue, workflow_id, data)
-  SELECT e.type, n.id, n.type, n.queue, n.workflow_id, ojs_event_base(n.id, n.type, n.queue, n.job) || e.extra
-  FROM old_rows o JOIN new_rows n ON n.id = o.id
-  CROSS JOIN LATERAL (SELECT n.job->'errors'->-1 AS err, (o.state = 'active' AND n.attempt < o.attempt) AS released) x
-  CROSS JOIN LATERAL (VALUES
-    (1, 'job.started', n.state = 'active',
-      jsonb_build_object('attempt', n.attempt, 'worker_id', coalesce(n.worker_id, ''))),
-    (2, 'job.completed', n.state = 'completed',
-      jsonb_build_object('attempt', n.attempt, 'duration_ms',
-        coalesce(round(extract(epoch FROM n.finished_at - n.started_at) * 1000)::bigint, 0))
-      || CASE WHEN n.job ? 'result' THEN jsonb_build_object('result', n.job->'result') ELSE '{}'::jsonb END),
-    (3, 'job.cancelled', n.state = 'cancelled', '{}'::jsonb),
-    (4, 'job.requeued', x.released AND n.state = 'available', jsonb_build_object('reason', 'released')),
-    (5, 'job.reclaimed', o.state = 'active' AND NOT x.released AND x.err->>'code' = 'visibility_timeout' AND n.state IN ('available', 'discarded'),
-      jsonb_build_object('attempt', n.attempt, 'charged', true)),
-    (6, 'job.failed', o.state = 'active' AND NOT x.released AND coalesce(x.err->>'code', '') <> 'visibility_timeout'
-        AND n.state IN ('available', 'retryable', 'discarded'),
-      jsonb_build_object('attempt', n.attempt, 'error', jsonb_build_object('code', x.err->'code', 'message', x.err->'message'))),
-    (7, 'job.retrying', n.state = 'retryable',
-      jsonb_build_object('attempt', n.attempt, 'delay_ms', coalesce(n.job->'retryDelayMs', '0'::jsonb), 'next_attempt_at', n.run_at)),
-    (8, 'job.expired', n.state = 'discarded' AND o.state <> 'active' AND n.job ? 'expired', '{}'::jsonb),
-    (9, 'job.discarded', n.state = 'discarded' AND NOT (o.state <> 'active' AND n.job ? 'expired'), jsonb_build_object('attempt', n.attempt)),
-    (10, 'job.dead_lettered', n.state = 'discarded' AND n.dead_letter, jsonb_build_object('attempt', n.attempt)),
-    (11, 'job.retried', o.state = 'discarded' AND n.state IN ('available', 'retryable', 'scheduled'), '{}'::jsonb)
-  ) AS e(ord, type, hit, extra)
-  WHERE n.state IS DISTINCT FROM o.state AND e.hit
-  ORDER BY n.id, e.ord;
+  SELECT t.type, n.id, n.type, n.queue, n.workflow_id,
+    CASE t.type
+      WHEN 'job.started' THEN jsonb_build_object('attempt', n.attempt, 'worker_id', coalesce(n.worker_id, ''))
+      WHEN 'job.completed' THEN jsonb_build_object('attempt', n.attempt,
+        'duration_ms', coalesce(round(extract(epoch FROM n.finished_at - n.started_at) * 1000)::bigint, 0))
+        || CASE WHEN n.job ? 'result' THEN jsonb_build_object('result', n.job->'result') ELSE '{}'::jsonb END
+      WHEN 'job.requeued' THEN jsonb_build_object('reason', 'released')
+      WHEN 'job.reclaimed' THEN jsonb_build_object('attempt', n.attempt, 'charged', true)
+      WHEN 'job.failed' THEN jsonb_build_object('attempt', n.attempt,
+        'error', jsonb_build_object('code', n.job->'errors'->-1->'code', 'message', n.job->'errors'->-1->'message'))
+      WHEN 'job.retrying' THEN jsonb_build_object('attempt', n.attempt, 'delay_ms', coalesce(n.job->'retryDelayMs', '0'::jsonb), 'next_attempt_at', n.run_at)
+      WHEN 'job.discarded' THEN jsonb_build_object('attempt', n.attempt)
+      WHEN 'job.dead_lettered' THEN jsonb_build_object('attempt', n.attempt)
+      ELSE '{}'::jsonb END || ojs_event_meta(n.job)
+  FROM old_rows o JOIN new_rows n ON n.id = o.id AND n.state <> o.state
+  CROSS JOIN LATERAL unnest(ojs_transition_events(o.state, n.state, o.state = 'active' AND n.attempt < o.attempt,
+    CASE WHEN o.state = 'active' THEN n.job->'errors'->-1->>'code' END, n.job ? 'expired', n.dead_letter)) WITH ORDINALITY AS t(type, ord)
+  ORDER BY n.id, t.ord;
   RETURN NULL;
 END
 $fn$;
