@@ -28,21 +28,19 @@ const MAX_HELD = 10_000;
 /**
  * Replays what the store still holds after the last event the client saw (the
  * store's history: the memory ring, or the database's table shared by every
- * server). Answers the ids it sent.
+ * server). Answers the ids of the history it read, sent or not: the live
+ * events must not repeat any of them.
  */
 async function replay(core: ServerCore, filter: EventFilter, lastEventId: string, write: (chunk: string) => void): Promise<Set<string>> {
-  const sent = new Set<string>();
   try {
     const recent = await core.jobs.recentEvents(filter, 1000);
     const at = recent.findIndex((e) => e.id === lastEventId);
-    for (const e of at >= 0 ? recent.slice(at + 1) : []) {
-      sent.add(e.id);
-      write(formatSse(e));
-    }
+    for (const e of at >= 0 ? recent.slice(at + 1) : []) write(formatSse(e));
+    return new Set(recent.map((e) => e.id));
   } catch {
     // Best effort, as the stream itself: without the history the client still gets what comes next.
+    return new Set();
   }
-  return sent;
 }
 
 export function sseStream(core: ServerCore, filter: EventFilter, lastEventId: string | undefined): HttpResult {
@@ -73,9 +71,9 @@ export function sseStream(core: ServerCore, filter: EventFilter, lastEventId: st
         } else if (!replayed.has(e.id)) write(formatSse(e));
       });
       if (lastEventId)
-        void replay(core, filter, lastEventId, write).then((sent) => {
-          replayed = sent;
-          for (const e of held ?? []) if (!sent.has(e.id)) write(formatSse(e));
+        void replay(core, filter, lastEventId, write).then((history) => {
+          replayed = history;
+          for (const e of held ?? []) if (!history.has(e.id)) write(formatSse(e));
           held = undefined;
         });
       const keepalive = setInterval(() => write(": keepalive\n\n"), KEEPALIVE_MS);
