@@ -45,7 +45,12 @@ export function buildJob(req: NormalizedJobRequest, extra: JsonObject | undefine
   if (req.rateLimit) checkRatePolicy(req.rateLimit);
   const retry = mergeRetry(req.retry);
   const job = newJob(req, req.id ?? uuidv7(now), { maxAttempts: retry.maxAttempts, shown: shownRetry(retry) }, now);
-  const built: BuiltJob = { job, retry, uniqueKey: req.unique ? uniqueKey(job, req.unique) : undefined, extra: extra && Object.keys(extra).length ? extra : undefined };
+  const built: BuiltJob = {
+    job,
+    retry,
+    uniqueKey: req.unique ? uniqueKey(job, req.unique) : undefined,
+    extra: extra && Object.keys(extra).length ? extra : undefined,
+  };
   if (req.rateLimit) built.rateLimit = req.rateLimit;
   return built;
 }

@@ -199,7 +199,8 @@ export async function claimWithKeys(
     const from = out.length;
     const got = await claimJobs(tx, { queues: [queue], slots: slots.slice(from, from + n) }, rated, key);
     for (const c of got) out.push({ slot: c.slot + from, job: c.job });
-    if (got.length) await recordStarts(tx, row, got.map((c) => c.job.job.startedAt ?? row.now));
+    const startedAt = got.map((c) => c.job.job.startedAt ?? row.now);
+    if (got.length) await recordStarts(tx, row, startedAt);
   }
   if (out.length < slots.length) {
     const from = out.length;
