@@ -11,7 +11,8 @@ import { request } from "node:http";
 import { describe, expect, it } from "vitest";
 import { startServer, type OjsServer } from "../../src/server/server.js";
 import { PgJobStore } from "../../src/server/store/postgres/pg-store.js";
-import { recentEvents, trimEvents } from "../../src/server/store/postgres/events.js";
+import { EventFeed, newestEventSeq, recentEvents, trimEvents } from "../../src/server/store/postgres/events.js";
+import type { OjsEvent } from "../../src/model/events.js";
 import { eventually } from "../helpers.js";
 import { usePrivatePostgres } from "../support/postgres-file.js";
 
@@ -105,6 +106,43 @@ describe("events on PostgreSQL, two servers", () => {
 });
 
 describe("events on PostgreSQL, the store", () => {
+  it("the live feed publishes an event whose transaction committed after a later one (a hole it asked for again)", async () => {
+    const url = await pg.cluster.createDatabase(`ev${++dbSeq}`);
+    const s = pg.closeAtEnd(await PgJobStore.open(url));
+    const got: string[] = [];
+    const sink = { hasListeners: true, publish: (e: OjsEvent) => got.push(e.queue ?? "") };
+    const feed = new EventFeed(
+      s.sql,
+      sink,
+      60_000,
+      (e) => {
+        throw e;
+      },
+      await newestEventSeq(s.sql),
+    );
+    try {
+      let commitLate!: () => void;
+      const late = new Promise<void>((r) => (commitLate = r));
+      // The first insert takes its seq, then waits uncommitted while a second one commits.
+      const slow = s.sql.begin(async (tx) => {
+        await tx`INSERT INTO ojs_jobs (id, queue, type, state, max_attempts, run_at, created_at, job, retry)
+          VALUES (gen_random_uuid(), 'late', 't', 'available', 1, now(), now(), '{}', '{}')`;
+        await late;
+      });
+      await eventually(async () => (await s.sql`SELECT 1 FROM pg_stat_activity WHERE state = 'idle in transaction'`).length > 0, 5000);
+      await s.submit({ type: "t", args: [], queue: "early" });
+      await feed.poll();
+      expect(got).toEqual(["early"]);
+      commitLate();
+      await slow;
+      await feed.poll();
+      expect(got).toEqual(["early", "late"]);
+      expect(feed.published).toBe(2);
+    } finally {
+      feed.close();
+    }
+  });
+
   it("a failed attempt, a retry and a cancellation are events; the table is trimmed by count and by age", async () => {
     const url = await pg.cluster.createDatabase(`ev${++dbSeq}`);
     const s = pg.closeAtEnd(await PgJobStore.open(url));

@@ -113,8 +113,9 @@ export async function trimEvents(sql: Sql, retention: EventRetention = {}, batch
 const HOLE_MS = 2000;
 /** At most this many holes are remembered; more (a huge batch still uncommitted) are given up at once. */
 const MAX_HOLES = 10_000;
-/** Events read per poll; a feed behind by more catches up over several polls. */
+/** Events read per query, and queries per poll: up to 100 000 events a second at the default 100 ms. */
 const PAGE = 1000;
+const MAX_PAGES = 10;
 
 export interface EventSink {
   readonly hasListeners: boolean;
@@ -164,18 +165,22 @@ export class EventFeed {
         return;
       }
       await this.readHoles();
-      const rows = await this.sql<EventRow[]>`
-        SELECT seq::text AS seq, at, type, job_id, job_type, queue, workflow_id, data FROM ojs_events
-        WHERE seq > ${this.highest.toString()}::bigint ORDER BY seq LIMIT ${PAGE}`;
-      const now = Date.now();
-      for (const r of rows) {
-        const seq = BigInt(r.seq);
-        for (let s = this.highest + 1n; s < seq; s++) {
-          if (this.holes.size >= MAX_HOLES) break;
-          this.holes.set(s, now);
+      // A full page means more are waiting: read on, up to MAX_PAGES a poll, so a busy database does not leave the feed behind.
+      for (let page = 0, full = true; full && page < MAX_PAGES; page++) {
+        const rows = await this.sql<EventRow[]>`
+          SELECT seq::text AS seq, at, type, job_id, job_type, queue, workflow_id, data FROM ojs_events
+          WHERE seq > ${this.highest.toString()}::bigint ORDER BY seq LIMIT ${PAGE}`;
+        full = rows.length === PAGE;
+        const now = Date.now();
+        for (const r of rows) {
+          const seq = BigInt(r.seq);
+          for (let s = this.highest + 1n; s < seq; s++) {
+            if (this.holes.size >= MAX_HOLES) break;
+            this.holes.set(s, now);
+          }
+          this.highest = seq;
+          this.emit(r);
         }
-        this.highest = seq;
-        this.emit(r);
       }
     } catch (e) {
       this.onError(e);
