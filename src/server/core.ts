@@ -8,6 +8,7 @@ import { Store, type StoreOptions } from "./store/store.js";
 import type { JobStore } from "./store/job-store.js";
 import { SyncJobStore } from "./store/sync-job-store.js";
 import { engineWorkflows, type WorkflowService } from "./store/workflow-service.js";
+import { memoryRateLimitAdmin, type RateLimitAdmin } from "./store/rate-limit-admin.js";
 import { Webhooks } from "./webhooks/webhooks.js";
 import { TenantLimits } from "./tenancy/limits.js";
 import type { WebhookDeliveryOptions } from "./webhooks/deliveries.js";
@@ -118,6 +119,12 @@ export class ServerCore {
   readonly fastPath: boolean;
   /** gRPC requests received, by method path ("/ojs.v1.OJSService/Enqueue"): which methods clients use. */
   readonly grpcCalls = new Map<string, number>();
+
+  /** The keys of per-job rate limits as the adapters inspect them: the job store's own (a database store), else the in-process ones. */
+  get rateLimits(): RateLimitAdmin {
+    return this.jobs.rateLimits ?? (this.memoryRateLimits ??= memoryRateLimitAdmin(this.store.rateLimits));
+  }
+  private memoryRateLimits: RateLimitAdmin | undefined;
 
   /** Workflows as the adapters use them: the job store's own (a database store), else the in-process engine. */
   get workflows(): WorkflowService {

@@ -1,5 +1,5 @@
 import { createServer as createNetServer, type AddressInfo, type Socket } from "node:net";
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   batch,
   chain,
@@ -17,13 +17,6 @@ import {
 import { currentStore, eventually, TRANSPORTS, uniqueQueue, useServer, type TransportName } from "../helpers.js";
 
 const ctx = useServer({ visibilityTimeoutMs: 2000 });
-
-/** Cases of a feature the PostgreSQL store does not support yet: skipped there, with the reason. */
-function pgUnsupported(reason: string): void {
-  beforeEach((t) => {
-    if (currentStore() === "postgres") t.skip(reason);
-  });
-}
 
 describe.each(TRANSPORTS)("Client over %s", (transport) => {
   let client: Client;
@@ -317,7 +310,6 @@ describe.each(TRANSPORTS)("Client over %s", (transport) => {
   });
 
   describe("events", () => {
-    pgUnsupported("events are not yet supported by the PostgreSQL store (refused with unimplemented or not kept)");
     it("streams typed lifecycle events for a queue until aborted", async () => {
       const queue = uniqueQueue("ev");
       const abort = new AbortController();

@@ -8,6 +8,7 @@
 import { describe, expect, it } from "vitest";
 import type { NormalizedJobRequest } from "../../src/model/job.js";
 import type { PgJob } from "../../src/server/store/postgres/rows.js";
+import { recentEvents } from "../../src/server/store/postgres/events.js";
 import { PgJobStore } from "../../src/server/store/postgres/pg-store.js";
 import { PostgresJobStore } from "../../src/server/store/postgres/postgres-job-store.js";
 import { eventually } from "../helpers.js";
@@ -62,6 +63,10 @@ describe("PostgreSQL store: claims and hand-offs", () => {
     expect(b.stats.notifications).toBe(notified);
     // The worker settles it as any claimed job.
     expect((await b.ack(answered.job.id, "ok", "w1")).job.state).toBe("completed");
+    // Its history is that of a job enqueued, then claimed: the insert that leased it wrote both events.
+    const events = await recentEvents(a.sql, { jobId: answered.job.id }, 10);
+    expect(events.map((e) => e.type)).toEqual(["job.enqueued", "job.started", "job.completed"]);
+    expect(events[1]!.data).toMatchObject({ attempt: 1, worker_id: "w1" });
   });
 
   it("no hand-off where a claim would not take the job first: a waiting job of the same or higher priority, a paused queue, another first queue", async () => {

@@ -56,12 +56,18 @@ describe("PostgresJobStore (the seam)", () => {
     await eventually(() => second.length === 2, 3000);
   });
 
-  it("refuses what it does not support with unimplemented, naming it; keeps a queue rate limit", async () => {
+  it("keeps a queue rate limit; takes a per-job rate limit and refuses the on_limit it does not offer, naming it", async () => {
     const s = await open();
     expect((await s.configureQueue("limited", { rateLimitPerSecond: 5 })).rateLimitPerSecond).toBe(5);
     expect((await s.queueSettings("limited"))?.rateLimitPerSecond).toBe(5);
     expect((await s.configureQueue("limited", { rateLimitPerSecond: 0 })).rateLimitPerSecond).toBeUndefined();
-    await expect(s.submit({ type: "t", args: [], rateLimit: { key: "k", concurrency: 1 } as never })).rejects.toMatchObject({ code: "unimplemented" });
+    const { rec } = await s.submit({ type: "t", args: [], queue: "keyed", rateLimit: { key: "k", concurrency: 1 } });
+    expect(await s.rateLimits.inspect("k")).toMatchObject({ key: "k", concurrency: { limit: 1, active: 0 }, waiting_count: 1 });
+    expect((await s.fetch({ queues: ["keyed"], workerId: "w", count: 5 })).map((r) => r.id)).toEqual([rec.id]);
+    await expect(s.submit({ type: "t", args: [], rateLimit: { key: "k", concurrency: 1, onLimit: "drop" } })).rejects.toMatchObject({
+      code: "unsupported",
+      message: expect.stringMatching(/on_limit/),
+    });
   });
 
   it("progress lives in the jobs row: clamped, merged, seen by another server, cleared by the next claim", async () => {

@@ -13,20 +13,21 @@ import type { HttpRouter } from "./router.js";
 import { intParam } from "./route-helpers.js";
 
 /** X-RateLimit-Limit/Remaining/Reset of the key (RL §10.4), for an answer about a job that has one. */
-export function rateLimitHeaders(core: ServerCore, policy: RateLimitPolicy | undefined): Record<string, string> {
-  return (policy && core.store.rateLimits.headers(policy.key)) || {};
+export async function rateLimitHeaders(core: ServerCore, policy: RateLimitPolicy | undefined): Promise<Record<string, string>> {
+  return (policy && (await core.rateLimits.headers(policy.key))) || {};
 }
 
 export function registerRateLimitRoutes(core: ServerCore, router: HttpRouter): void {
-  const limits = core.store.rateLimits;
-  router.on("GET", "/ojs/v1/rate-limits", (req) => {
+  // The store's keys: in-process, or in the database shared by every server (ServerCore.rateLimits).
+  const limits = () => core.rateLimits;
+  router.on("GET", "/ojs/v1/rate-limits", async (req) => {
     const page = Math.max(1, intParam(req.query, "page", 1, 1_000_000));
     const perPage = Math.max(1, intParam(req.query, "per_page", 20, 1000));
-    const { items, total } = limits.list(page, perPage);
+    const { items, total } = await limits().list(page, perPage);
     return { status: 200, body: { items, pagination: { total, page, per_page: perPage } } };
   });
   // RL §10.2, for incident response ("concurrency": 0 stops the key): the concurrency only.
-  router.on("PUT", "/ojs/v1/rate-limits/:key", (req) => {
+  router.on("PUT", "/ojs/v1/rate-limits/:key", async (req) => {
     const key = req.params.key!;
     const body = isJsonObject(req.body) ? req.body : {};
     for (const k of Object.keys(body))
@@ -49,14 +50,14 @@ export function registerRateLimitRoutes(core: ServerCore, router: HttpRouter): v
         });
       until = at.getTime();
     }
-    const state = limits.overrideConcurrency(key, c, until);
+    const state = await limits().overrideConcurrency(key, c, until);
     if (!state) throw new NotFoundError(`no rate limit with key "${key}": no unfinished job uses it`, { details: { key } });
-    return { status: 200, body: state, headers: limits.headers(key) ?? {} };
+    return { status: 200, body: state, headers: (await limits().headers(key)) ?? {} };
   });
-  router.on("GET", "/ojs/v1/rate-limits/:key", (req) => {
+  router.on("GET", "/ojs/v1/rate-limits/:key", async (req) => {
     const key = req.params.key!;
-    const state = limits.inspect(key);
+    const state = await limits().inspect(key);
     if (!state) throw new NotFoundError(`no rate limit with key "${key}": no unfinished job uses it`, { details: { key } });
-    return { status: 200, body: state, headers: limits.headers(key) ?? {} };
+    return { status: 200, body: state, headers: (await limits().headers(key)) ?? {} };
   });
 }

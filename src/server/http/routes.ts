@@ -131,7 +131,7 @@ export function httpRoutes(core: ServerCore, router = new HttpRouter(), ui?: UiA
     const res: JsonObject = { job: jobJson(out.rec), id: out.rec.id };
     if (out.deduplicated) res.deduplicated = true;
     if (out.warnings.length) res.warnings = out.warnings.map((message) => ({ code: "schema_validation", message }));
-    const headers: Record<string, string> = { location: `/ojs/v1/jobs/${out.rec.id}`, ...rateLimitHeaders(core, normalized.rateLimit) };
+    const headers: Record<string, string> = { location: `/ojs/v1/jobs/${out.rec.id}`, ...(await rateLimitHeaders(core, normalized.rateLimit)) };
     const pressure = await pressureHeader(core, out.rec.job.queue);
     if (pressure) headers["x-ojs-queue-pressure"] = pressure;
     // UQ §5.4: an ignored duplicate answers 200 with the job that already existed.

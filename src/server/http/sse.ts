@@ -22,6 +22,27 @@ export function formatSse(e: OjsEvent): string {
   return `id: ${e.id}\nevent: ${e.type}\ndata: ${JSON.stringify(eventToJson(e, EVENT_SOURCE))}\n\n`;
 }
 
+/** Live events held back while a resume reads the history. */
+const MAX_HELD = 10_000;
+
+/**
+ * Replays what the store still holds after the last event the client saw (the
+ * store's history: the memory ring, or the database's table shared by every
+ * server). Answers the ids of the history it read, sent or not: the live
+ * events must not repeat any of them.
+ */
+async function replay(core: ServerCore, filter: EventFilter, lastEventId: string, write: (chunk: string) => void): Promise<Set<string>> {
+  try {
+    const recent = await core.jobs.recentEvents(filter, 1000);
+    const at = recent.findIndex((e) => e.id === lastEventId);
+    for (const e of at >= 0 ? recent.slice(at + 1) : []) write(formatSse(e));
+    return new Set(recent.map((e) => e.id));
+  } catch {
+    // Best effort, as the stream itself: without the history the client still gets what comes next.
+    return new Set();
+  }
+}
+
 export function sseStream(core: ServerCore, filter: EventFilter, lastEventId: string | undefined): HttpResult {
   return {
     stream: (res: NodeResponse, requestId: string) => {
@@ -39,15 +60,22 @@ export function sseStream(core: ServerCore, filter: EventFilter, lastEventId: st
         (res as ServerResponse).write(chunk);
       };
       write(": connected\n\n");
-      if (lastEventId) {
-        // Replay what the ring still holds after the last event the client saw.
-        const recent = core.store.events.recent(filter);
-        const at = recent.findIndex((e) => e.id === lastEventId);
-        for (const e of at >= 0 ? recent.slice(at + 1) : []) write(formatSse(e));
-      }
+      // Live events that come while the history is read wait, so none is lost; one the history
+      // had is not sent again (a store whose live events lag its history: PostgreSQL's feed).
+      let held: OjsEvent[] | undefined = lastEventId ? [] : undefined;
+      let replayed: ReadonlySet<string> = new Set();
       const unsubscribe = core.store.events.subscribe((e) => {
-        if (matchesFilter(e, filter)) write(formatSse(e));
+        if (!matchesFilter(e, filter)) return;
+        if (held) {
+          if (held.length < MAX_HELD) held.push(e);
+        } else if (!replayed.has(e.id)) write(formatSse(e));
       });
+      if (lastEventId)
+        void replay(core, filter, lastEventId, write).then((history) => {
+          replayed = history;
+          for (const e of held ?? []) if (!history.has(e.id)) write(formatSse(e));
+          held = undefined;
+        });
       const keepalive = setInterval(() => write(": keepalive\n\n"), KEEPALIVE_MS);
       keepalive.unref();
       const stop = (): void => {

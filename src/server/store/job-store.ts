@@ -42,6 +42,7 @@ import type { WorkerDirective } from "../../model/system.js";
 import type { NormalizedJobRequest } from "../../model/job.js";
 import type { Backpressure, MinuteCounts, StateCounts } from "./queue.js";
 import type { WorkflowService } from "./workflow-service.js";
+import type { RateLimitAdmin } from "./rate-limit-admin.js";
 import type * as records from "./records.js";
 
 /** One entry of an atomic batch. */
@@ -129,6 +130,8 @@ export interface JobStore extends JobReads {
   readonly kind: string;
   /** Workflows kept by the store itself (a database store); absent: the in-process engine runs them (ServerCore.workflows). */
   readonly workflows?: WorkflowService;
+  /** Per-job rate limits kept by the store itself (a database store); absent: the in-process RateLimits answer (ServerCore.rateLimits). */
+  readonly rateLimits?: RateLimitAdmin;
 
   /**
    * Stores one validated job: scheduled when it has a future `scheduledAt`,

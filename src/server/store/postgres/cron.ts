@@ -11,6 +11,7 @@ import type { NormalizedJobRequest } from "../../../model/job.js";
 import type { JsonValue } from "../../../model/json.js";
 import { parseSchedule } from "../cron-expr.js";
 import { buildJob } from "./enqueue.js";
+import { keyJobs } from "./job-rate-limits.js";
 
 export interface PgCronRegistration {
   name: string;
@@ -75,6 +76,7 @@ export async function fireDueCron(sql: Sql): Promise<string[]> {
         INSERT INTO ojs_jobs (id, queue, type, state, priority, max_attempts, run_at, created_at, job, retry, expires_at)
         VALUES (${j.id}, ${j.queue}, ${j.type}, 'available', ${j.priority}, ${built.retry.maxAttempts}, now(), now(),
           ${tx.json(JSON.parse(JSON.stringify({ ...j, state: "available", scheduledAt: undefined })) as JsonValue)}, ${tx.json(JSON.parse(JSON.stringify(built.retry)) as JsonValue)}, ${j.expiresAt ?? null})`;
+      if (built.rateLimit) await keyJobs(tx, [built]);
       await tx`UPDATE ojs_cron SET last_job_id = ${j.id}, run_count = run_count + 1 WHERE name = ${row.name}`;
       await tx`INSERT INTO ojs_queues (name) VALUES (${j.queue}) ON CONFLICT (name) DO NOTHING`;
       await tx`SELECT pg_notify('ojs_jobs', ${j.queue})`;

@@ -6,7 +6,7 @@
  * decided by the same pure functions as the memory store (unique.ts).
  */
 import type { Sql, TransactionSql } from "postgres";
-import { DuplicateJobError, UnimplementedError } from "../../../model/errors.js";
+import { DuplicateJobError } from "../../../model/errors.js";
 import type { Job, NormalizedJobRequest } from "../../../model/job.js";
 import type { JsonObject, JsonValue } from "../../../model/json.js";
 import { uuidv7 } from "../../../model/uuid.js";
@@ -16,6 +16,8 @@ import { newJob } from "../policies.js";
 import { shownRetry } from "../records.js";
 import { fromRow, type JobRow, type PgJob } from "./rows.js";
 import { checkDepth, isBoundedRefusal } from "./depth.js";
+import { checkRatePolicy, keyJobs } from "./job-rate-limits.js";
+import type { RateLimitPolicy } from "../../../model/rate-limit.js";
 
 export interface BuiltJob {
   job: Job;
@@ -24,6 +26,8 @@ export interface BuiltJob {
   extra: JsonObject | undefined;
   /** The workflow step the job runs (workflows.ts); its workflow is job.workflowId. */
   workflowStep?: string;
+  /** The per-job rate limit (job-rate-limits.ts). */
+  rateLimit?: RateLimitPolicy;
 }
 
 export interface EnqueueInput {
@@ -38,10 +42,17 @@ export interface EnqueueOutcome {
 }
 
 export function buildJob(req: NormalizedJobRequest, extra: JsonObject | undefined, now: number): BuiltJob {
-  if (req.rateLimit) throw new UnimplementedError("unsupported: per-job rate limits are not yet supported by the PostgreSQL store");
+  if (req.rateLimit) checkRatePolicy(req.rateLimit);
   const retry = mergeRetry(req.retry);
   const job = newJob(req, req.id ?? uuidv7(now), { maxAttempts: retry.maxAttempts, shown: shownRetry(retry) }, now);
-  return { job, retry, uniqueKey: req.unique ? uniqueKey(job, req.unique) : undefined, extra: extra && Object.keys(extra).length ? extra : undefined };
+  const built: BuiltJob = {
+    job,
+    retry,
+    uniqueKey: req.unique ? uniqueKey(job, req.unique) : undefined,
+    extra: extra && Object.keys(extra).length ? extra : undefined,
+  };
+  if (req.rateLimit) built.rateLimit = req.rateLimit;
+  return built;
 }
 
 /** The unique keys of a batch; two jobs of it with the same key is a DuplicateJobError. */
@@ -68,8 +79,9 @@ export async function enqueueBuilt(sql: Sql, built: readonly BuiltJob[]): Promis
   const keys = batchKeys(built);
   const queues = [...new Set(built.map((b) => b.job.queue))];
   // No unique keys and no bounded queue: one statement (its own transaction), one round trip: insert, register the queues, notify.
-  // A bounded queue aborts it (ojs_refuse_bounded, depth.ts) and the locked path below runs instead.
-  if (keys.size === 0) {
+  // A bounded queue aborts it (ojs_refuse_bounded, depth.ts) and the locked path below runs instead,
+  // as it does for jobs with a rate-limit key (their key is written in the transaction).
+  if (keys.size === 0 && !built.some((b) => b.rateLimit)) {
     try {
       const rows = await insertRows(
         sql`
@@ -119,6 +131,7 @@ export async function insertBuilt(tx: TransactionSql, built: readonly BuiltJob[]
     const byId = new Map(inserted.map((r) => [r.id, fromRow(r)]));
     let i = 0;
     for (const o of out) if (!o.deduplicated) o.job = byId.get(toInsert[i++]!.job.id)!;
+    if (toInsert.some((b) => b.rateLimit)) await keyJobs(tx, toInsert);
     await tx`INSERT INTO ojs_queues ${tx(queues.map((name) => ({ name })))} ON CONFLICT (name) DO NOTHING`;
     await tx`SELECT pg_notify('ojs_jobs', ${queues.join(",")})`;
   }

@@ -35,7 +35,9 @@ export interface Claimed {
  * and leases each to its slot's worker. SKIP LOCKED: servers claiming at once
  * take different rows instead of waiting on each other. Paused queues and
  * expired jobs are passed over, and so are rate-limited queues unless the
- * caller holds the queue's rate row (rate-limits.ts).
+ * caller holds the queue's rate row (rate-limits.ts). It takes the jobs of
+ * one rate-limit key (`rateKey`, under that key's lock: job-rate-limits.ts)
+ * or, by default, only jobs without a key.
  *
  * Each queue is read on its own (a LATERAL subquery per queue, in the
  * listed order) in the order of the claim index (queue, priority DESC,
@@ -46,7 +48,7 @@ export interface Claimed {
  * drops; those locks end with the statement. (row_number() lives in its own
  * CTE because PostgreSQL does not allow window functions beside FOR UPDATE.)
  */
-export async function claimJobs(sql: Sql | TransactionSql, req: ClaimRequest, includeRateLimited = false): Promise<Claimed[]> {
+export async function claimJobs(sql: Sql | TransactionSql, req: ClaimRequest, includeRateLimited = false, rateKey: string | null = null): Promise<Claimed[]> {
   if (req.slots.length === 0 || req.queues.length === 0) return [];
   // A queue listed twice is read once, at its first place.
   const queues = [...new Set(req.queues)];
@@ -63,6 +65,7 @@ export async function claimJobs(sql: Sql | TransactionSql, req: ClaimRequest, in
           AND state IN ('available', 'scheduled', 'retryable')
           AND run_at <= now()
           AND (expires_at IS NULL OR expires_at > now())
+          AND rate_key IS NOT DISTINCT FROM ${rateKey}::text
         ORDER BY priority DESC, run_at, id
         LIMIT ${n}
         FOR UPDATE SKIP LOCKED
@@ -71,9 +74,9 @@ export async function claimJobs(sql: Sql | TransactionSql, req: ClaimRequest, in
       ORDER BY q.ord, c.priority DESC, c.run_at, c.id
       LIMIT ${n}
     ), at AS (
-      -- Inside a longer transaction (a rate-limited claim waited for its queue's lock) the claim's
+      -- Inside a longer transaction (a rate-limited or keyed claim under its lock) the claim's
       -- time is the clock's, not the transaction's start: the lease and started_at begin now.
-      SELECT CASE WHEN ${includeRateLimited}::boolean THEN clock_timestamp() ELSE now() END AS t
+      SELECT CASE WHEN ${includeRateLimited}::boolean OR ${rateKey}::text IS NOT NULL THEN clock_timestamp() ELSE now() END AS t
     ), numbered AS (
       SELECT id, row_number() OVER (ORDER BY ord, priority DESC, run_at, id) AS rn FROM locked
     )

@@ -22,6 +22,8 @@ import { migrate } from "./schema.js";
 import { pauseQueue, queueCounts, resumeQueue, type PgQueueSummary } from "./queues.js";
 import { PgWorkflows } from "./workflows.js";
 import { claim, LimitedQueues, queueRate, setQueueRate } from "./rate-limits.js";
+import { trimEvents, type EventRetention } from "./events.js";
+import { pruneKeys } from "./job-rate-limits.js";
 
 const FINISHED: ReadonlySet<string> = new Set(["completed", "cancelled", "discarded"]);
 
@@ -43,6 +45,8 @@ export interface PgStoreOptions {
   finishedRetentionMs?: number;
   /** Told about errors of background work (reaper, pump, LISTEN); they never reach the process. */
   onError?: (e: unknown) => void;
+  /** How many events, and how old, ojs_events keeps (events.ts). Default 100 000 and 1 h. */
+  eventRetention?: EventRetention;
 }
 
 export interface PgStats {
@@ -99,6 +103,7 @@ export class PgJobStore {
       visibilityTimeoutMs: options.visibilityTimeoutMs ?? 30_000,
       maintenanceIntervalMs: options.maintenanceIntervalMs ?? 250,
       finishedRetentionMs: options.finishedRetentionMs ?? 24 * 3600_000,
+      eventRetention: options.eventRetention ?? {},
       onError: options.onError ?? ((e) => console.error(`ojs-connect postgres store: ${e instanceof Error ? e.message : String(e)}`)),
     });
     const listener = await sql.listen("ojs_jobs", (payload) => {
@@ -120,6 +125,7 @@ export class PgJobStore {
       if (handed) return { job: handed, deduplicated: false };
     }
     const [out] = await enqueueBuilt(this.sql, [built]);
+    if (req.rateLimit) this.limited.keyed.add([out!.job.job.queue]);
     this.dispatcher.wake();
     return out!;
   }
@@ -148,6 +154,8 @@ export class PgJobStore {
   async enqueueBatch(items: ReadonlyArray<{ req: NormalizedJobRequest; extra?: JsonObject }>): Promise<PgJob[]> {
     if (items.length === 0) return [];
     const out = await enqueueJobs(this.sql, items);
+    // This server claims jobs with a rate-limit key at once; the others learn on their maintenance pass.
+    this.limited.keyed.add(items.flatMap((it, i) => (it.req.rateLimit ? [out[i]!.job.job.queue] : [])));
     this.dispatcher.wake();
     return out.map((o) => o.job);
   }
@@ -270,6 +278,8 @@ export class PgJobStore {
         this.lastPrune = Date.now();
         this.stats.pruned += await pruneFinished(this.sql, this.opts.finishedRetentionMs);
         await this.workflows.prune(this.opts.finishedRetentionMs);
+        await trimEvents(this.sql, this.opts.eventRetention);
+        await pruneKeys(this.sql);
       }
       if (this.dispatcher.size > 0) this.dispatcher.wake();
     } catch (e) {

@@ -40,6 +40,8 @@ import { SchemaMirror } from "./schema-mirror.js";
 import type { JobRow } from "./rows.js";
 import { fromRow } from "./rows.js";
 import { LocalWorkers } from "./workers.js";
+import { EventFeed, newestEventSeq, recentEvents, type EventSink } from "./events.js";
+import { PgRateLimitState } from "./rate-limit-state.js";
 import type { WorkflowService } from "../workflow-service.js";
 
 interface Delivered {
@@ -53,6 +55,8 @@ export class PostgresJobStore implements JobStore {
   get workflows(): WorkflowService {
     return this.pg.workflows;
   }
+  /** Per-job rate limits as the extension's routes inspect them, from the database (rate-limit-state.ts). */
+  readonly rateLimits: PgRateLimitState;
   private readonly workers = new LocalWorkers();
   private readonly pgConsumers = new WeakMap<Consumer, PgConsumer>();
   private readonly streamOf = new Map<string, Consumer>();
@@ -62,12 +66,19 @@ export class PostgresJobStore implements JobStore {
   private cronMirror: CronMirror | undefined;
   private schemaMirror: SchemaMirror | undefined;
   private refreshing = false;
+  private eventFeed: EventFeed | undefined;
 
   private constructor(
     readonly pg: PgJobStore,
     private readonly conformanceHooks: boolean,
     private readonly onError: ((e: unknown) => void) | undefined,
+    private readonly eventPollMs: number,
+    private readonly eventsFrom: bigint,
   ) {
+    this.rateLimits = new PgRateLimitState(pg.sql, async (queues) => {
+      if (queues.length) await pg.sql`SELECT pg_notify('ojs_jobs', ${queues.join(",")})`;
+      pg.wake();
+    });
     // Credit of pushed jobs whose lease ran out unsettled (the reaper offers them again) comes back.
     this.sweep = setInterval(() => {
       this.sweepDelivered();
@@ -76,9 +87,16 @@ export class PostgresJobStore implements JobStore {
     this.sweep.unref();
   }
 
-  static async open(url: string, options: PgStoreOptions & { conformanceHooks?: boolean } = {}): Promise<PostgresJobStore> {
-    const { conformanceHooks, ...pgOptions } = options;
-    return new PostgresJobStore(await PgJobStore.open(url, pgOptions), conformanceHooks ?? false, pgOptions.onError);
+  /** `eventPollMs`: how often the events of all servers are read for this server's listeners (SSE, StreamEvents, webhooks). Default 100 ms. */
+  static async open(url: string, options: PgStoreOptions & { conformanceHooks?: boolean; eventPollMs?: number } = {}): Promise<PostgresJobStore> {
+    const { conformanceHooks, eventPollMs, ...pgOptions } = options;
+    const pg = await PgJobStore.open(url, pgOptions);
+    // Read now, before the server serves anyone, so that its live events start here (EventFeed).
+    const eventsFrom = await newestEventSeq(pg.sql).catch(async (e: unknown) => {
+      await pg.close();
+      throw e;
+    });
+    return new PostgresJobStore(pg, conformanceHooks ?? false, pgOptions.onError, eventPollMs ?? 100, eventsFrom);
   }
 
   // ---- reads ----
@@ -165,9 +183,9 @@ export class PostgresJobStore implements JobStore {
     return this.workers.list();
   }
 
-  /** Events are not kept by the PostgreSQL store (docs/stores.md). */
-  async recentEvents(_filter: EventFilter, _limit: number): Promise<OjsEvent[]> {
-    return [];
+  /** Events of every server on the database (events.ts). */
+  recentEvents(filter: EventFilter, limit: number): Promise<OjsEvent[]> {
+    return recentEvents(this.pg.sql, filter, limit);
   }
 
   // ---- mutations ----
@@ -355,7 +373,15 @@ export class PostgresJobStore implements JobStore {
     this.schemaMirror = new SchemaMirror(this.pg.sql, schemas);
   }
 
+  /** The server's event bus gets the events of every server (events.ts EventFeed) while it has listeners. */
+  attachEvents(bus: EventSink): EventFeed {
+    this.eventFeed?.close();
+    this.eventFeed = new EventFeed(this.pg.sql, bus, this.eventPollMs, (e) => (this.onError ?? console.error)(e), this.eventsFrom);
+    return this.eventFeed;
+  }
+
   async close(): Promise<void> {
+    this.eventFeed?.close();
     clearInterval(this.sweep);
     this.delivered.clear();
     await this.pg.close();
@@ -409,6 +435,7 @@ mapRejections(PostgresJobStore.prototype, [
   "countByState",
   "listDeadLetter",
   "deadLetterCount",
+  "recentEvents",
   "submit",
   "enqueueBatch",
   "fetch",

@@ -15,15 +15,18 @@
 import type { Sql, TransactionSql } from "postgres";
 import { ValidationError } from "../../../model/errors.js";
 import { claimJobs, type Claimed, type ClaimRequest } from "./lifecycle.js";
+import { claimWithKeys, KeyedQueues } from "./job-rate-limits.js";
 
 /** The window of `max_per_second`. */
 const WINDOW_MS = 1000;
 /** As the memory store (store/admin.ts configureQueue). */
 const MAX_RATE = 100_000;
 
-/** This server's view of which queues have a rate limit: it only picks the claim path. */
+/** This server's view of which queues have a rate limit, and which have jobs with a rate-limit key: it only picks the claim path. */
 export class LimitedQueues {
   private names: ReadonlySet<string> = new Set();
+  /** Queues with jobs of a rate-limit key (job-rate-limits.ts). */
+  readonly keyed = new KeyedQueues();
 
   anyOf(queues: readonly string[]): boolean {
     return this.names.size > 0 && queues.some((q) => this.names.has(q));
@@ -36,6 +39,7 @@ export class LimitedQueues {
   async refresh(sql: Sql): Promise<void> {
     const rows = await sql<{ name: string }[]>`SELECT name FROM ojs_queues WHERE rate_per_sec IS NOT NULL`;
     this.names = new Set(rows.map((r) => r.name));
+    await this.keyed.refresh(sql);
   }
 
   set(queue: string, limited: boolean): void {
@@ -71,13 +75,14 @@ export async function queueRate(sql: Sql, queue: string): Promise<number | undef
 }
 
 /**
- * Claims as claimJobs does, honouring queue rate limits. Without a limited
- * queue among the requested ones it is the one claim statement; otherwise one
- * transaction takes the queues in their order, each limited queue under its
- * rate row's lock and at most what its window allows.
+ * Claims as claimJobs does, honouring queue rate limits and the keys of
+ * per-job rate limits. Without a limited or keyed queue among the requested
+ * ones it is the one claim statement; otherwise one transaction takes the
+ * queues in their order, each limited queue under its rate row's lock and at
+ * most what its window allows, each keyed queue key by key (job-rate-limits.ts).
  */
 export async function claim(sql: Sql, req: ClaimRequest, limited: LimitedQueues): Promise<Claimed[]> {
-  if (!limited.anyOf(req.queues)) return claimJobs(sql, req);
+  if (!limited.anyOf(req.queues) && !limited.keyed.anyOf(req.queues)) return claimJobs(sql, req);
   return sql.begin(async (tx) => {
     const out: Claimed[] = [];
     for (const queue of req.queues) {
@@ -86,7 +91,9 @@ export async function claim(sql: Sql, req: ClaimRequest, limited: LimitedQueues)
       const allowed = limited.has(queue) ? await allowance(tx, queue) : { n: req.slots.length - from, record: undefined };
       const n = Math.min(allowed.n, req.slots.length - from);
       if (n <= 0) continue;
-      const got = await claimJobs(tx, { queues: [queue], slots: req.slots.slice(from, from + n) }, allowed.record !== undefined);
+      const slots = req.slots.slice(from, from + n);
+      const rated = allowed.record !== undefined;
+      const got = limited.keyed.has(queue) ? await claimWithKeys(tx, queue, slots, rated) : await claimJobs(tx, { queues: [queue], slots }, rated);
       for (const c of got) out.push({ slot: c.slot + from, job: c.job });
       if (allowed.record && got.length) await allowed.record(got);
     }

@@ -199,6 +199,141 @@ CREATE INDEX ojs_jobs_expiry ON ojs_jobs (expires_at)
 CREATE INDEX ojs_jobs_timeout ON ojs_jobs (started_at) WHERE state = 'active' AND job ? 'timeout';
 `,
   },
+  {
+    version: 10,
+    name: "per-job rate limits across servers",
+    sql: `
+-- The key of a job enqueued with rate_limit (the rate-limiting extension); the
+-- key's policy is its row in ojs_rate_limits (job-rate-limits.ts).
+ALTER TABLE ojs_jobs ADD COLUMN rate_key text;
+-- A key's concurrency is counted from its active jobs; retention asks whether any job still uses a key.
+CREATE INDEX ojs_jobs_rate_active ON ojs_jobs (rate_key) WHERE state = 'active' AND rate_key IS NOT NULL;
+CREATE INDEX ojs_jobs_rate_key ON ojs_jobs (rate_key) WHERE rate_key IS NOT NULL;
+-- The keyed claim looks for waiting jobs of a queue that have a key.
+CREATE INDEX ojs_jobs_rate_waiting ON ojs_jobs (queue, priority DESC, run_at, id)
+  WHERE rate_key IS NOT NULL AND state IN ('available','scheduled','retryable');
+-- One row per key: the policy of the latest job enqueued with it, the queues
+-- its jobs went to, the start times of its last rate_limit claims, the next
+-- start a throttle allows, and an operator's concurrency override. A keyed
+-- claim locks the row, so the limits hold over every server.
+ALTER TABLE ojs_rate_limits
+  DROP COLUMN window_start,
+  DROP COLUMN count,
+  ADD COLUMN concurrency integer,
+  ADD COLUMN rate_limit integer,
+  ADD COLUMN rate_period_ms double precision,
+  ADD COLUMN throttle_limit integer,
+  ADD COLUMN throttle_period_ms double precision,
+  ADD COLUMN queues text[] NOT NULL DEFAULT '{}',
+  ADD COLUMN starts timestamptz[] NOT NULL DEFAULT '{}',
+  ADD COLUMN next_start_at timestamptz,
+  ADD COLUMN override_concurrency integer,
+  ADD COLUMN override_until timestamptz,
+  ADD COLUMN updated_at timestamptz NOT NULL DEFAULT now();
+`,
+  },
+  {
+    version: 11,
+    name: "events kept in the database",
+    sql: `
+-- Lifecycle events of jobs, written by triggers in the statement that changes
+-- the job (events.ts), so every server reads the same history. Trimmed by
+-- count and age by the maintenance pass. data holds what the event adds to
+-- job_id, job_type and queue (the reader puts those in), and the job's
+-- trace_id and tenant_id when it has them.
+CREATE TABLE ojs_events (
+  seq          bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  at           timestamptz NOT NULL DEFAULT now(),
+  type         text NOT NULL,
+  job_id       uuid,
+  job_type     text,
+  queue        text,
+  workflow_id  text,
+  data         jsonb NOT NULL
+);
+
+-- The trace_id and tenant_id of a job's meta, for its events (the memory store's emit()).
+CREATE FUNCTION ojs_event_meta(job jsonb) RETURNS jsonb LANGUAGE sql IMMUTABLE AS $fn$
+  SELECT CASE WHEN job->'meta' ?| array['trace_id', 'tenant_id']
+    THEN jsonb_strip_nulls(jsonb_build_object(
+      'trace_id', CASE WHEN jsonb_typeof(job->'meta'->'trace_id') = 'string' THEN job->'meta'->'trace_id' END,
+      'tenant_id', CASE WHEN jsonb_typeof(job->'meta'->'tenant_id') = 'string' THEN job->'meta'->'tenant_id' END))
+    ELSE '{}'::jsonb END
+$fn$;
+
+-- The events of one change of state, in order (as the memory store emits them).
+CREATE FUNCTION ojs_transition_events(old_state text, new_state text, released boolean, err_code text, expired boolean, dead boolean)
+RETURNS text[] LANGUAGE sql IMMUTABLE AS $fn$
+  SELECT CASE
+    WHEN new_state = 'active' THEN ARRAY['job.started']
+    WHEN new_state = 'completed' THEN ARRAY['job.completed']
+    WHEN new_state = 'cancelled' THEN ARRAY['job.cancelled']
+    WHEN released THEN ARRAY['job.requeued']
+    WHEN old_state = 'discarded' THEN ARRAY['job.retried']
+    WHEN old_state <> 'active' AND new_state = 'discarded' AND expired THEN ARRAY['job.expired']
+    WHEN old_state <> 'active' THEN ARRAY[]::text[]
+    WHEN err_code = 'visibility_timeout' THEN
+      CASE WHEN new_state = 'discarded' THEN ARRAY['job.reclaimed', 'job.discarded'] || CASE WHEN dead THEN ARRAY['job.dead_lettered'] ELSE ARRAY[]::text[] END
+      ELSE ARRAY['job.reclaimed'] END
+    WHEN new_state = 'retryable' THEN ARRAY['job.failed', 'job.retrying']
+    WHEN new_state = 'discarded' THEN ARRAY['job.failed', 'job.discarded'] || CASE WHEN dead THEN ARRAY['job.dead_lettered'] ELSE ARRAY[]::text[] END
+    WHEN new_state = 'available' THEN ARRAY['job.failed']
+    ELSE ARRAY[]::text[] END
+$fn$;
+
+CREATE FUNCTION ojs_job_inserted_events() RETURNS trigger LANGUAGE plpgsql AS $fn$
+BEGIN
+  INSERT INTO ojs_events (type, job_id, job_type, queue, workflow_id, data)
+  SELECT t.type, n.id, n.type, n.queue, n.workflow_id,
+    CASE t.type
+      WHEN 'job.scheduled' THEN jsonb_build_object('scheduled_at', n.run_at)
+      WHEN 'job.started' THEN jsonb_build_object('attempt', n.attempt, 'worker_id', coalesce(n.worker_id, ''))
+      ELSE '{}'::jsonb END || ojs_event_meta(n.job)
+  FROM new_rows n
+  -- A job handed to a waiting consumer as it is enqueued (handoff.ts) is inserted active: it started too.
+  CROSS JOIN LATERAL unnest(CASE n.state
+    WHEN 'scheduled' THEN ARRAY['job.enqueued', 'job.scheduled']
+    WHEN 'active' THEN ARRAY['job.enqueued', 'job.started']
+    ELSE ARRAY['job.enqueued'] END) WITH ORDINALITY AS t(type, ord)
+  ORDER BY n.created_at, n.id, t.ord;
+  RETURN NULL;
+END
+$fn$;
+
+-- One statement-level trigger per UPDATE: the state changes of all its rows
+-- become events in one INSERT (a claim of 256 jobs is one insert, not 256);
+-- an update that changes no state (a heartbeat) inserts nothing.
+CREATE FUNCTION ojs_job_updated_events() RETURNS trigger LANGUAGE plpgsql AS $fn$
+BEGIN
+  INSERT INTO ojs_events (type, job_id, job_type, queue, workflow_id, data)
+  SELECT t.type, n.id, n.type, n.queue, n.workflow_id,
+    CASE t.type
+      WHEN 'job.started' THEN jsonb_build_object('attempt', n.attempt, 'worker_id', coalesce(n.worker_id, ''))
+      WHEN 'job.completed' THEN jsonb_build_object('attempt', n.attempt,
+        'duration_ms', coalesce(round(extract(epoch FROM n.finished_at - n.started_at) * 1000)::bigint, 0))
+        || CASE WHEN n.job ? 'result' THEN jsonb_build_object('result', n.job->'result') ELSE '{}'::jsonb END
+      WHEN 'job.requeued' THEN jsonb_build_object('reason', 'released')
+      WHEN 'job.reclaimed' THEN jsonb_build_object('attempt', n.attempt, 'charged', true)
+      WHEN 'job.failed' THEN jsonb_build_object('attempt', n.attempt,
+        'error', jsonb_build_object('code', n.job->'errors'->-1->'code', 'message', n.job->'errors'->-1->'message'))
+      WHEN 'job.retrying' THEN jsonb_build_object('attempt', n.attempt, 'delay_ms', coalesce(n.job->'retryDelayMs', '0'::jsonb), 'next_attempt_at', n.run_at)
+      WHEN 'job.discarded' THEN jsonb_build_object('attempt', n.attempt)
+      WHEN 'job.dead_lettered' THEN jsonb_build_object('attempt', n.attempt)
+      ELSE '{}'::jsonb END || ojs_event_meta(n.job)
+  FROM old_rows o JOIN new_rows n ON n.id = o.id AND n.state <> o.state
+  CROSS JOIN LATERAL unnest(ojs_transition_events(o.state, n.state, o.state = 'active' AND n.attempt < o.attempt,
+    CASE WHEN o.state = 'active' THEN n.job->'errors'->-1->>'code' END, n.job ? 'expired', n.dead_letter)) WITH ORDINALITY AS t(type, ord)
+  ORDER BY n.id, t.ord;
+  RETURN NULL;
+END
+$fn$;
+
+CREATE TRIGGER ojs_jobs_inserted_events AFTER INSERT ON ojs_jobs
+  REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION ojs_job_inserted_events();
+CREATE TRIGGER ojs_jobs_updated_events AFTER UPDATE ON ojs_jobs
+  REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION ojs_job_updated_events();
+`,
+  },
 ];
 
 /** Creates or upgrades the schema. Safe to call from many servers at once. Returns the versions it applied. */

@@ -1,0 +1,215 @@
+/**
+ * Events on PostgreSQL, shared by every server on the database. Triggers on
+ * ojs_jobs (migration 11) write a job's lifecycle events into ojs_events in
+ * the statement that changes the job, so an event exists exactly when its
+ * change committed, whichever server (or the reaper, or a cron tick) made it.
+ *
+ * - recentEvents (GET /events, SSE resume) reads the table.
+ * - trimEvents (the maintenance pass) keeps it bounded by count and age.
+ * - EventFeed hands the events of every server to this server's event bus
+ *   (SSE, gRPC StreamEvents, webhooks), by polling the table while somebody
+ *   listens. Identity values are taken in insert order, not commit order, so a
+ *   feed that only read "after the highest seen" could pass over an event
+ *   whose transaction committed late; the feed asks again for such holes for a
+ *   while (HOLE_MS) before it gives up on them (a rolled-back insert leaves a
+ *   hole for good).
+ */
+import type { Sql } from "postgres";
+import type { OjsEvent } from "../../../model/events.js";
+import type { JsonObject } from "../../../model/json.js";
+import { matchesFilter, type ScopedEventFilter } from "../event-bus.js";
+
+interface EventRow {
+  seq: string;
+  at: Date;
+  type: string;
+  job_id: string | null;
+  job_type: string | null;
+  queue: string | null;
+  workflow_id: string | null;
+  data: JsonObject;
+}
+
+/** An event's id is its place in the table: `evt_<seq>`, unique in the database and ordered. */
+export function eventId(seq: string | number | bigint): string {
+  return `evt_${String(seq)}`;
+}
+
+/** The seq of an id made by eventId(), or undefined for any other id. */
+export function seqOf(id: string): bigint | undefined {
+  const m = /^evt_(\d{1,19})$/.exec(id);
+  return m ? BigInt(m[1]!) : undefined;
+}
+
+function toEvent(r: EventRow): OjsEvent {
+  // A job's event carries its job_id, job_type and queue in data too (as the memory store's), put in here rather than stored twice.
+  const data = r.job_id ? { job_id: r.job_id, job_type: r.job_type ?? "", queue: r.queue ?? "", ...r.data } : r.data;
+  const e: OjsEvent = { id: eventId(r.seq), type: r.type, time: r.at, data };
+  if (r.job_id) e.jobId = r.job_id;
+  if (r.job_type) e.jobType = r.job_type;
+  if (r.queue) e.queue = r.queue;
+  if (r.workflow_id) e.workflowId = r.workflow_id;
+  return e;
+}
+
+/** LIKE pattern of a type filter: exact, or a prefix when it ends in "*". */
+function typePattern(t: string): string {
+  const escaped = t.replace(/[\\%_]/g, (c) => `\\${c}`);
+  return escaped.endsWith("*") ? `${escaped.slice(0, -1)}%` : escaped;
+}
+
+/**
+ * The newest `limit` events matching the filter, oldest first (JobReads.recentEvents).
+ * `afterId` (an SSE Last-Event-ID) keeps only the events after it.
+ */
+export async function recentEvents(sql: Sql, filter: ScopedEventFilter, limit: number, afterId?: string): Promise<OjsEvent[]> {
+  const n = Math.max(0, Math.min(Math.floor(limit), 1000));
+  if (n === 0) return [];
+  const queues = filter.queues?.length ? filter.queues : null;
+  const types = filter.types?.length ? filter.types.map(typePattern) : null;
+  const after = afterId !== undefined ? (seqOf(afterId) ?? null) : null;
+  const rows = await sql<EventRow[]>`
+    SELECT seq::text AS seq, at, type, job_id, job_type, queue, workflow_id, data FROM ojs_events
+    WHERE (${queues}::text[] IS NULL OR queue = ANY(${queues}::text[]))
+      AND (${types}::text[] IS NULL OR type LIKE ANY(${types}::text[]))
+      AND (${filter.jobId ?? null}::uuid IS NULL OR job_id = ${filter.jobId ?? null}::uuid)
+      AND (${filter.workflowId ?? null}::text IS NULL OR workflow_id = ${filter.workflowId ?? null})
+      AND (${filter.tenant ?? null}::text IS NULL OR data->>'tenant_id' = ${filter.tenant ?? null})
+      AND (${after === null ? null : after.toString()}::bigint IS NULL OR seq > ${after === null ? null : after.toString()}::bigint)
+    ORDER BY seq DESC LIMIT ${n}`;
+  // The SQL filter is the bus's filter (event-bus.ts); checked again so that both answer alike.
+  return rows
+    .reverse()
+    .map(toEvent)
+    .filter((e) => matchesFilter(e, filter));
+}
+
+export interface EventRetention {
+  /** At most this many events are kept (the newest). Default 100 000. */
+  maxEvents?: number;
+  /** Events older than this are deleted. Default 1 h. */
+  maxAgeMs?: number;
+}
+
+/** The seq of the newest event (0 when there is none). */
+export async function newestEventSeq(sql: Sql): Promise<bigint> {
+  const [r] = await sql<{ max: string | null }[]>`SELECT max(seq)::text AS max FROM ojs_events`;
+  return BigInt(r?.max ?? 0);
+}
+
+/** Deletes events past the retention, oldest first, at most `batch` per call (the next pass does the rest). */
+export async function trimEvents(sql: Sql, retention: EventRetention = {}, batch = 10_000): Promise<number> {
+  const maxEvents = retention.maxEvents ?? 100_000;
+  const maxAgeMs = retention.maxAgeMs ?? 3600_000;
+  const r = await sql`
+    DELETE FROM ojs_events WHERE seq IN (
+      SELECT seq FROM ojs_events
+      WHERE seq <= (SELECT max(seq) FROM ojs_events) - ${maxEvents}::bigint OR at < now() - make_interval(secs => ${maxAgeMs / 1000})
+      ORDER BY seq LIMIT ${batch})`;
+  return r.count;
+}
+
+/** How long the feed keeps asking for an event missing between two it has seen. */
+const HOLE_MS = 2000;
+/** At most this many holes are remembered; more (a huge batch still uncommitted) are given up at once. */
+const MAX_HOLES = 10_000;
+/** Events read per query, and queries per poll: up to 100 000 events a second at the default 100 ms. */
+const PAGE = 1000;
+const MAX_PAGES = 10;
+
+export interface EventSink {
+  readonly hasListeners: boolean;
+  publish(e: OjsEvent): void;
+}
+
+/**
+ * Polls ojs_events and publishes what is new to the sink while it has
+ * listeners, in seq order within each poll; while it has none, it only keeps up
+ * with the newest event (what came before a listener is history:
+ * recentEvents). At most one poll runs at a time; errors go to onError and the
+ * next tick tries again.
+ */
+export class EventFeed {
+  /** Highest seq seen. */
+  private highest: bigint;
+  /** Seqs below `highest` not seen yet, with when they were first missed. */
+  private readonly holes = new Map<bigint, number>();
+  private polling = false;
+  private readonly timer: NodeJS.Timeout;
+  /** Events published (for tests and stats). */
+  published = 0;
+
+  constructor(
+    private readonly sql: Sql,
+    private readonly sink: EventSink,
+    intervalMs: number,
+    private readonly onError: (e: unknown) => void,
+    /** The newest event when the feed starts (newestEventSeq): what comes after it is news. */
+    start: bigint,
+  ) {
+    this.highest = start;
+    this.timer = setInterval(() => void this.poll(), intervalMs);
+    this.timer.unref();
+  }
+
+  /** One poll (also run by the timer). */
+  async poll(): Promise<void> {
+    if (this.polling) return;
+    this.polling = true;
+    try {
+      if (!this.sink.hasListeners) {
+        // Nobody listens: only keep up with the newest event (one index probe), so that a listener that
+        // comes gets what happens from then on, whenever the next poll runs.
+        this.highest = await newestEventSeq(this.sql);
+        this.holes.clear();
+        return;
+      }
+      await this.readHoles();
+      // A full page means more are waiting: read on, up to MAX_PAGES a poll, so a busy database does not leave the feed behind.
+      for (let page = 0, full = true; full && page < MAX_PAGES; page++) {
+        const rows = await this.sql<EventRow[]>`
+          SELECT seq::text AS seq, at, type, job_id, job_type, queue, workflow_id, data FROM ojs_events
+          WHERE seq > ${this.highest.toString()}::bigint ORDER BY seq LIMIT ${PAGE}`;
+        full = rows.length === PAGE;
+        const now = Date.now();
+        for (const r of rows) {
+          const seq = BigInt(r.seq);
+          for (let s = this.highest + 1n; s < seq; s++) {
+            if (this.holes.size >= MAX_HOLES) break;
+            this.holes.set(s, now);
+          }
+          this.highest = seq;
+          this.emit(r);
+        }
+      }
+    } catch (e) {
+      this.onError(e);
+    } finally {
+      this.polling = false;
+    }
+  }
+
+  private async readHoles(): Promise<void> {
+    if (this.holes.size === 0) return;
+    const now = Date.now();
+    for (const [s, since] of this.holes) if (now - since > HOLE_MS) this.holes.delete(s);
+    if (this.holes.size === 0) return;
+    const wanted = [...this.holes.keys()].map(String);
+    const rows = await this.sql<EventRow[]>`
+      SELECT seq::text AS seq, at, type, job_id, job_type, queue, workflow_id, data FROM ojs_events
+      WHERE seq = ANY(${wanted}::bigint[]) ORDER BY seq`;
+    for (const r of rows) {
+      this.holes.delete(BigInt(r.seq));
+      this.emit(r);
+    }
+  }
+
+  private emit(r: EventRow): void {
+    this.published++;
+    this.sink.publish(toEvent(r));
+  }
+
+  close(): void {
+    clearInterval(this.timer);
+  }
+}
