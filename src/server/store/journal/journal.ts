@@ -21,7 +21,7 @@ import { JournalFile, syncDir, type FileFaults, type FsyncMode } from "./file.js
 import { collectCore } from "./core-records.js";
 import { Dirty, type NamedKind } from "./dirty.js";
 import { acquireLock } from "./lock.js";
-import { frame, savedCron, savedJob, savedWorkflow } from "./records.js";
+import { frame, frameJob, savedCron, savedWorkflow } from "./records.js";
 import { replay, type ReplayResult } from "./replay.js";
 import { header, queueRecord, snapshot } from "./snapshot.js";
 
@@ -253,7 +253,7 @@ export class Journal implements ChangeSink {
     }
     for (const id of d.jobs) {
       const rec = core.store.peek(id);
-      out.push(frame(rec ? { k: "job", r: savedJob(rec) } : { k: "job-", id }));
+      out.push(rec ? frameJob(rec) : frame({ k: "job-", id }));
     }
     // After the jobs: replay restores a checkpoint only for a job it knows.
     for (const id of d.checkpoints) {
