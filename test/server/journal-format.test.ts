@@ -17,7 +17,7 @@ import type { RestoredJob } from "../../src/server/store/changes.js";
 import { crc32 } from "../../src/server/store/journal/crc32.js";
 import { JOB_BINARY } from "../../src/server/store/journal/job-record.js";
 import { Journal, type JournalOptions } from "../../src/server/store/journal/journal.js";
-import { frame, frameJob, HEADER_BYTES, savedJob, scan, type JournalRecord } from "../../src/server/store/journal/records.js";
+import { frame, frameJob, HEADER_BYTES, JobFramer, savedJob, scan, type JournalRecord } from "../../src/server/store/journal/records.js";
 import { FakeClock } from "./fake-clock.js";
 
 const dirs: string[] = [];
@@ -106,12 +106,36 @@ describe("journal format 2: binary job records", () => {
     const when = fc.integer({ min: -8.64e15, max: 8.64e15 }).map((t) => new Date(t));
     fc.assert(
       fc.property(
-        fc.record({ id: fc.string(), type: fc.string(), queue: fc.string(), args: fc.array(json, { maxLength: 3 }), meta: obj, tags: fc.array(fc.string(), { maxLength: 3 }) }),
-        fc.record({ priority: fc.double(), attempt: fc.nat(), created: when, enqueued: when, lease: fc.double(), result: fc.option(json, { nil: undefined }), started: fc.option(when, { nil: undefined }) }),
+        fc.record({
+          id: fc.string(),
+          type: fc.string(),
+          queue: fc.string(),
+          args: fc.array(json, { maxLength: 3 }),
+          meta: obj,
+          tags: fc.array(fc.string(), { maxLength: 3 }),
+        }),
+        fc.record({
+          priority: fc.double(),
+          attempt: fc.nat(),
+          created: when,
+          enqueued: when,
+          lease: fc.double(),
+          result: fc.option(json, { nil: undefined }),
+          started: fc.option(when, { nil: undefined }),
+        }),
         (a, b) => {
           const core = new ServerCore({ clock });
           const rec = core.store.enqueue({ type: "p", args: [] });
-          Object.assign(rec.job, { id: a.id, type: a.type, queue: a.queue, args: a.args, meta: a.meta, tags: a.tags, priority: b.priority, attempt: b.attempt });
+          Object.assign(rec.job, {
+            id: a.id,
+            type: a.type,
+            queue: a.queue,
+            args: a.args,
+            meta: a.meta,
+            tags: a.tags,
+            priority: b.priority,
+            attempt: b.attempt,
+          });
           Object.assign(rec.job, { createdAt: b.created, enqueuedAt: b.enqueued });
           if (b.result !== undefined) rec.job.result = b.result;
           if (b.started) rec.job.startedAt = b.started;
@@ -136,6 +160,43 @@ describe("journal format 2: binary job records", () => {
     const [r] = decode([buf]) as Array<Extract<JournalRecord, { k: "job" }>>;
     expect(r!.r.job.maxAttempts).toBeUndefined();
     expect(r!.r.id).toBe(rec.id);
+    core.close();
+  });
+
+  it("many jobs are packed into few buffers in order, a JSON job or a deletion after the records before it", () => {
+    const core = new ServerCore({ clock });
+    const recs = Array.from({ length: 5 }, (_, i) => core.store.enqueue({ type: "pack", args: [i], queue: "q" }));
+    delete recs[2]!.job.maxAttempts;
+    const out: Buffer[] = [];
+    const f = new JobFramer(out);
+    f.job(recs[0]!);
+    f.job(recs[1]!);
+    f.job(recs[2]!);
+    f.gone("gone-1");
+    f.job(recs[3]!);
+    f.job(recs[4]!);
+    f.flush();
+    expect(out).toHaveLength(4);
+    expect([f.records, f.buffers]).toEqual([6, 4]);
+    const back = decode(out).map((r) => (r.k === "job" ? r.r.id : r.k === "job-" ? `-${r.id}` : r.k));
+    expect(back).toEqual([recs[0]!.id, recs[1]!.id, recs[2]!.id, "-gone-1", recs[3]!.id, recs[4]!.id]);
+    core.close();
+  });
+
+  it("a framing that failed half-way leaves nothing behind for the next write", () => {
+    const core = new ServerCore({ clock });
+    const ok = core.store.enqueue({ type: "ok", args: [1], queue: "q" });
+    const bad = core.store.enqueue({ type: "bad", args: [2], queue: "q" });
+    (bad.job.args as unknown[])[0] = 10n;
+    const first = new JobFramer([]);
+    first.job(ok);
+    expect(() => first.job(bad)).toThrow(/BigInt/);
+    const out: Buffer[] = [];
+    const next = new JobFramer(out);
+    next.job(ok);
+    next.flush();
+    expect(decode(out).map((r) => (r.k === "job" ? r.r.id : r.k))).toEqual([ok.id]);
+    expect(decode([frameJob(ok)])).toHaveLength(1);
     core.close();
   });
 

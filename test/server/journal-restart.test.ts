@@ -266,7 +266,11 @@ describe("journal restart", () => {
       expect(end.kind === "clean", name).toBe(name === "clean");
       for (const chunk of [16, 100, 1024, 4093, 1 << 20]) {
         const got: JournalRecord[] = [];
-        const res = await scanFile(path, records((r) => got.push(r)), chunk);
+        const res = await scanFile(
+          path,
+          records((r) => got.push(r)),
+          chunk,
+        );
         expect(res.end, `${name}, chunks of ${chunk}`).toEqual(end);
         expect(res.length).toBe(readFileSync(path).length);
         expect(got).toEqual(expected);

@@ -1,7 +1,7 @@
 /**
  * Byte-level helpers of the journal's binary records (job-record.ts): a
- * growable scratch buffer that a record is written into and then copied out of
- * with its frame header, and a cursor that reads one record back. Strings are
+ * growable scratch buffer that framed records are written into, and a cursor
+ * that reads one record back. Strings are
  * a u32 byte length and UTF-8; numbers are float64 (every JS number, exactly).
  */
 import { crc32 } from "./crc32.js";
@@ -9,16 +9,66 @@ import { crc32 } from "./crc32.js";
 /** Frame header: u32 LE payload length, u32 LE CRC-32 of the payload (records.ts). */
 const FRAME_HEADER = 8;
 
+/** Bytes a scratch buffer keeps between uses; one grown past it (a very large job) is let go after use. */
+const SCRATCH_KEEP = 4 * 1024 * 1024;
+
+/**
+ * Framed records written one after another into one growing buffer, taken
+ * out as one Buffer: a batch of a thousand jobs is one allocation and one
+ * entry of the write, not a thousand.
+ */
 export class ScratchWriter {
   private buf = Buffer.allocUnsafe(64 * 1024);
-  /** Write position; the payload starts after the frame header. */
-  private pos = FRAME_HEADER;
+  private pos = 0;
+  /** Where the record being written starts (its frame header). */
+  private start = 0;
+
+  /** Bytes of whole records written and not yet taken. */
+  get size(): number {
+    return this.start;
+  }
 
   private room(n: number): void {
     if (this.pos + n <= this.buf.length) return;
     const next = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.pos + n));
     this.buf.copy(next, 0, 0, this.pos);
     this.buf = next;
+  }
+
+  /** Starts a record: room for its frame header (a record begun and never ended is dropped). */
+  begin(): void {
+    this.pos = this.start;
+    this.room(FRAME_HEADER);
+    this.start = this.pos;
+    this.pos += FRAME_HEADER;
+  }
+
+  /** Ends the record begun last: its length and checksum go in its header. */
+  end(): void {
+    const at = this.start;
+    this.buf.writeUInt32LE(this.pos - at - FRAME_HEADER, at);
+    this.buf.writeUInt32LE(crc32(this.buf.subarray(at + FRAME_HEADER, this.pos)), at + 4);
+    this.start = this.pos;
+  }
+
+  /** Drops the record begun last (one that turned out not to fit its format). */
+  rollback(): void {
+    this.pos = this.start;
+  }
+
+  /** Drops everything not yet taken (what a write that failed half-way left). */
+  reset(): void {
+    this.pos = this.start = 0;
+  }
+
+  /** The whole records written since the last take, in a buffer of their own; undefined when there are none. */
+  take(): Buffer | undefined {
+    if (this.start === 0) return undefined;
+    const out = Buffer.allocUnsafe(this.start);
+    this.buf.copy(out, 0, 0, this.start);
+    this.pos = this.start = 0;
+    if (this.buf.length > SCRATCH_KEEP) this.buf = Buffer.allocUnsafe(64 * 1024);
+    return out;
   }
 
   u8(v: number): void {
@@ -46,30 +96,15 @@ export class ScratchWriter {
     const buf = this.buf;
     let i = 0;
     // Short ASCII (ids, types, queues) byte by byte: cheaper than a call into the encoder.
-    if (n <= 64) for (; i < n; i++) {
-      const c = s.charCodeAt(i);
-      if (c >= 0x80) break;
-      buf[at + i] = c;
-    }
+    if (n <= 64)
+      for (; i < n; i++) {
+        const c = s.charCodeAt(i);
+        if (c >= 0x80) break;
+        buf[at + i] = c;
+      }
     const len = i === n ? n : buf.write(s, at, "utf8");
     buf.writeUInt32LE(len, this.pos);
     this.pos = at + len;
-  }
-
-  /** The record written since the last finish(), framed (length, checksum), in a buffer of its own. */
-  finish(): Buffer {
-    const len = this.pos - FRAME_HEADER;
-    const out = Buffer.allocUnsafe(this.pos);
-    this.buf.copy(out, FRAME_HEADER, FRAME_HEADER, this.pos);
-    out.writeUInt32LE(len, 0);
-    out.writeUInt32LE(crc32(out.subarray(FRAME_HEADER)), 4);
-    this.pos = FRAME_HEADER;
-    return out;
-  }
-
-  /** Drops what was written since the last finish() (a record that turned out not to fit this format). */
-  discard(): void {
-    this.pos = FRAME_HEADER;
   }
 }
 

@@ -42,11 +42,24 @@ const REC_REST = 1 << 7;
 const STATE_NUMBER = new Map<string, number>(JOB_STATES.map((s, i) => [s, i]));
 
 /** The job fields the fixed part carries; every other own field goes in the job rest. */
-const FIXED = new Set(["id", "type", "queue", "args", "meta", "state", "priority", "attempt", "maxAttempts", "errors", "createdAt", "enqueuedAt", "tags", "specversion"]);
+const FIXED = new Set([
+  "id",
+  "type",
+  "queue",
+  "args",
+  "meta",
+  "state",
+  "priority",
+  "attempt",
+  "maxAttempts",
+  "errors",
+  "createdAt",
+  "enqueuedAt",
+  "tags",
+  "specversion",
+]);
 /** Date fields of the job rest, turned back into Dates by name (never by guessing from values). */
 const REST_DATES = ["scheduledAt", "startedAt", "completedAt", "cancelledAt", "expiresAt"] as const;
-
-const writer = new ScratchWriter();
 
 function isEmptyObject(o: object): boolean {
   for (const _ in o) return false;
@@ -113,9 +126,12 @@ function fits(rec: RestoredJob): boolean {
   );
 }
 
-/** The framed binary record of a job as it is now, or undefined when it must be written as JSON (see fits). */
-export function frameJobBinary(rec: RestoredJob): Buffer | undefined {
-  if (!fits(rec)) return undefined;
+/**
+ * Writes the framed binary record of a job as it is now into `w`; false (and
+ * nothing written) when the job must be written as JSON instead (see fits).
+ */
+export function writeJobBinary(w: ScratchWriter, rec: RestoredJob): boolean {
+  if (!fits(rec)) return false;
   const j = rec.job;
   const defaultRetry = rec.retry === DEFAULT_EFFECTIVE_RETRY;
   const created = j.createdAt!.getTime();
@@ -132,7 +148,7 @@ export function frameJobBinary(rec: RestoredJob): Buffer | undefined {
   if (j.errors.length === 0) flags |= ERRORS_EMPTY;
   if (rest) flags |= JOB_REST;
   if (recRest) flags |= REC_REST;
-  const w = writer;
+  w.begin();
   w.u8(JOB_BINARY);
   w.u8(STATE_NUMBER.get(j.state)!);
   w.u16(flags);
@@ -152,7 +168,8 @@ export function frameJobBinary(rec: RestoredJob): Buffer | undefined {
   if (j.errors.length) w.str(JSON.stringify(j.errors));
   if (rest) w.str(JSON.stringify(rest));
   if (recRest) w.str(JSON.stringify(recRest));
-  return w.finish();
+  w.end();
+  return true;
 }
 
 // --- reading ----------------------------------------------------------------------

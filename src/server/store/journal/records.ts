@@ -27,7 +27,8 @@ import type { TenantLimitConfig } from "../../tenancy/limits.js";
 import type { Delivery } from "../../webhooks/deliveries.js";
 import type { WebhookSubscription } from "../../webhooks/subscriptions.js";
 import { crc32 } from "./crc32.js";
-import { frameJobBinary, JobRecordReader, JOB_BINARY } from "./job-record.js";
+import { ScratchWriter } from "./binary.js";
+import { JobRecordReader, JOB_BINARY, writeJobBinary } from "./job-record.js";
 
 /** 2: job records may be binary (job-record.ts); a format 1 journal (JSON records only) replays as it is. */
 export const FORMAT_VERSION = 2;
@@ -150,9 +151,54 @@ export function scan(buf: Buffer, onRecord: (r: JournalRecord) => void): ScanEnd
   return scanFrames(buf, records(onRecord));
 }
 
-/** The record of a job as it is now: binary (job-record.ts) when the job fits that format, JSON otherwise. */
+/** Binary job records are packed into buffers of about this size. */
+const PACK_BYTES = 1024 * 1024;
+/** One for the process: framing is synchronous, and each JobFramer starts by clearing it. */
+const packed = new ScratchWriter();
+
+/** The record of one job as it is now: binary (job-record.ts) when the job fits that format, JSON otherwise. */
 export function frameJob(rec: RestoredJob): Buffer {
-  return frameJobBinary(rec) ?? frame({ k: "job", r: savedJob(rec) });
+  packed.reset();
+  return writeJobBinary(packed, rec) ? packed.take()! : frame({ k: "job", r: savedJob(rec) });
+}
+
+/**
+ * Frames the records of many jobs into `out`, in order: binary records packed
+ * together (a batch of a thousand jobs is one buffer of the write), a JSON job
+ * record or a deletion after the records before it. Call flush() at the end.
+ */
+export class JobFramer {
+  /** Records framed, and buffers they took in `out` (for counting records). */
+  records = 0;
+  buffers = 0;
+
+  constructor(private readonly out: Buffer[]) {
+    packed.reset();
+  }
+
+  job(rec: RestoredJob): void {
+    this.records++;
+    if (!writeJobBinary(packed, rec)) this.push(frame({ k: "job", r: savedJob(rec) }));
+    else if (packed.size >= PACK_BYTES) this.flush();
+  }
+
+  gone(id: string): void {
+    this.records++;
+    this.push(frame({ k: "job-", id }));
+  }
+
+  private push(b: Buffer): void {
+    this.flush();
+    this.out.push(b);
+    this.buffers++;
+  }
+
+  flush(): void {
+    const b = packed.take();
+    if (!b) return;
+    this.out.push(b);
+    this.buffers++;
+  }
 }
 
 // --- dates back -----------------------------------------------------------------------
