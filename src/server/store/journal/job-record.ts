@@ -101,15 +101,21 @@ function recordRest(rec: RestoredJob, defaultRetry: boolean): Record<string, unk
   };
 }
 
+/**
+ * A string UTF-8 can carry as it is: one with a lone surrogate would come back
+ * as U+FFFD (JSON escapes it instead, so such a job goes as JSON).
+ */
+const utf8Exact = (s: unknown): boolean => typeof s === "string" && (s as unknown as { isWellFormed(): boolean }).isWellFormed();
+
 /** Whether the job has the shape the fixed part can carry exactly. */
 function fits(rec: RestoredJob): boolean {
   const j = rec.job;
   return (
     j.id === rec.id &&
-    typeof j.id === "string" &&
-    typeof j.type === "string" &&
-    typeof j.queue === "string" &&
-    typeof j.specversion === "string" &&
+    utf8Exact(j.id) &&
+    utf8Exact(j.type) &&
+    utf8Exact(j.queue) &&
+    utf8Exact(j.specversion) &&
     STATE_NUMBER.has(j.state) &&
     typeof j.priority === "number" &&
     typeof j.attempt === "number" &&
