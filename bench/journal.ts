@@ -105,7 +105,7 @@ const md = [
       `| ${r.store} | ${Math.round(r.seqPerSec)} | ${r.seqP50Ms.toFixed(2)} | ${Math.round(r.batchJobsPerSec)} | ${Math.round(r.workerJobsPerSec)} (${pct(r.workerJobsPerSec, mem.workerJobsPerSec)}) |`,
   ),
   "",
-  `Start-up on a journal of ${rs.jobs} queued jobs (${(rs.journalBytes / 1024 / 1024).toFixed(1)} MiB): ${Math.round(rs.startMs)} ms.`,
+  `Start-up on a journal of ${rs.jobs} queued jobs (${(rs.journalBytes / 1024 / 1024).toFixed(1)} MiB): ${Math.round(rs.startMs)} ms (CPU ${Math.round(rs.startCpuMs ?? NaN)} ms).`,
   "",
 ].join("\n");
 const out = fileURLToPath(new URL("./results/", import.meta.url));

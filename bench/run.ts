@@ -206,7 +206,7 @@ async function restartFigure(): Promise<RestartResult | { error: string }> {
   try {
     const r = await child.next<RestartResult>("result", 1_800_000);
     log(
-      `  start-up ${(r.startMs / 1000).toFixed(2)} s on ${r.jobs.toLocaleString("en-US")} jobs (${(r.journalBytes / 2 ** 20).toFixed(0)} MiB)  [${((Date.now() - t0) / 1000).toFixed(1)} s]`,
+      `  start-up ${(r.startMs / 1000).toFixed(2)} s (CPU ${((r.startCpuMs ?? NaN) / 1000).toFixed(2)} s) on ${r.jobs.toLocaleString("en-US")} jobs (${(r.journalBytes / 2 ** 20).toFixed(0)} MiB)  [${((Date.now() - t0) / 1000).toFixed(1)} s]`,
     );
     return r;
   } catch (e) {

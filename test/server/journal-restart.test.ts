@@ -16,7 +16,7 @@ import type { JsonObject } from "../../src/model/json.js";
 import { ServerCore } from "../../src/server/core.js";
 import { Journal, type JournalOptions } from "../../src/server/store/journal/journal.js";
 import { scanFile } from "../../src/server/store/journal/read.js";
-import { frame, reviveJob, savedJob, scan, type JournalRecord, type SavedJob } from "../../src/server/store/journal/records.js";
+import { frame, records, reviveJob, savedJob, scan, type JournalRecord, type SavedJob } from "../../src/server/store/journal/records.js";
 import { FakeClock } from "./fake-clock.js";
 
 const dirs: string[] = [];
@@ -266,7 +266,11 @@ describe("journal restart", () => {
       expect(end.kind === "clean", name).toBe(name === "clean");
       for (const chunk of [16, 100, 1024, 4093, 1 << 20]) {
         const got: JournalRecord[] = [];
-        const res = await scanFile(path, (r) => got.push(r), chunk);
+        const res = await scanFile(
+          path,
+          records((r) => got.push(r)),
+          chunk,
+        );
         expect(res.end, `${name}, chunks of ${chunk}`).toEqual(end);
         expect(res.length).toBe(readFileSync(path).length);
         expect(got).toEqual(expected);

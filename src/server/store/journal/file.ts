@@ -5,7 +5,7 @@
  * sits in front of good ones.
  */
 import { open, rename, unlink, type FileHandle } from "node:fs/promises";
-import { openSync, fsyncSync, closeSync } from "node:fs";
+import { openSync, fsyncSync, closeSync, constants } from "node:fs";
 import { join } from "node:path";
 
 export type FsyncMode = "always" | "none";
@@ -18,6 +18,14 @@ export interface FileFaults {
 export const fileName = (gen: number): string => `journal-${String(gen).padStart(8, "0")}.log`;
 export const FILE_RE = /^journal-(\d{8})\.log$/;
 
+/**
+ * With fsync "always", a file opened for appending is opened O_DSYNC where the
+ * platform has it: each write returns once its data is on stable storage, as a
+ * write followed by fdatasync would, in one system call instead of two (one
+ * trip to the thread pool: about half the time and CPU of a group commit).
+ */
+const DSYNC: number | undefined = (constants as { O_DSYNC?: number }).O_DSYNC;
+
 export class JournalFile {
   private constructor(
     private handle: FileHandle,
@@ -26,14 +34,17 @@ export class JournalFile {
     public size: number,
     private readonly fsync: FsyncMode,
     private readonly faults: FileFaults | undefined,
+    /** Whether the handle was opened O_DSYNC (its writes need no fdatasync after them). */
+    private readonly dsync = false,
   ) {}
 
   /** Opens an existing file for appending at `size` (replay already cut off any torn tail). */
   static async openAt(dir: string, gen: number, size: number, fsync: FsyncMode, faults?: FileFaults): Promise<JournalFile> {
     const path = join(dir, fileName(gen));
-    const handle = await open(path, "r+");
+    const dsync = fsync === "always" && DSYNC !== undefined;
+    const handle = await open(path, dsync ? constants.O_RDWR | DSYNC : "r+");
     await handle.truncate(size);
-    return new JournalFile(handle, path, gen, size, fsync, faults);
+    return new JournalFile(handle, path, gen, size, fsync, faults, dsync);
   }
 
   /**
@@ -44,8 +55,9 @@ export class JournalFile {
   static async create(dir: string, gen: number, content: Buffer[], fsync: FsyncMode, faults?: FileFaults): Promise<JournalFile> {
     const path = join(dir, fileName(gen));
     const tmp = `${path}.tmp`;
-    // Owner only: the journal holds webhook secrets and job payloads.
-    const handle = await open(tmp, "w+", 0o600);
+    // Owner only: the journal holds webhook secrets and job payloads. O_DSYNC for the appends that follow (see DSYNC).
+    const dsync = fsync === "always" && DSYNC !== undefined;
+    const handle = await open(tmp, dsync ? constants.O_RDWR | constants.O_CREAT | constants.O_TRUNC | DSYNC : "w+", 0o600);
     let size = 0;
     try {
       faults?.beforeWrite?.(content.reduce((n, b) => n + b.length, 0));
@@ -63,7 +75,7 @@ export class JournalFile {
       await unlink(tmp).catch(() => {});
       throw e;
     }
-    return new JournalFile(handle, path, gen, size, fsync, faults);
+    return new JournalFile(handle, path, gen, size, fsync, faults, dsync);
   }
 
   /** Appends the buffers; with fsync "always" they are on stable storage when this resolves. */
@@ -83,7 +95,7 @@ export class JournalFile {
         if (bytesWritten !== partBytes) throw Object.assign(new Error(`short write: ${bytesWritten} of ${partBytes} bytes`), { code: "EIO" });
         written += bytesWritten;
       }
-      if (this.fsync === "always") await this.handle.datasync();
+      if (this.fsync === "always" && !this.dsync) await this.handle.datasync();
       this.size = start + want;
     } catch (e) {
       await this.handle.truncate(start).catch(() => {});

@@ -21,7 +21,7 @@ import { JournalFile, syncDir, type FileFaults, type FsyncMode } from "./file.js
 import { collectCore } from "./core-records.js";
 import { Dirty, type NamedKind } from "./dirty.js";
 import { acquireLock } from "./lock.js";
-import { frame, savedCron, savedJob, savedWorkflow } from "./records.js";
+import { frame, JobFramer, savedCron, savedWorkflow } from "./records.js";
 import { replay, type ReplayResult } from "./replay.js";
 import { header, queueRecord, snapshot } from "./snapshot.js";
 
@@ -234,8 +234,8 @@ export class Journal implements ChangeSink {
     }
   }
 
-  /** The records of everything in `d`, as it is now. */
-  private collect(d: Dirty): Buffer[] {
+  /** The records of everything in `d`, as it is now, and how many there are (job records are packed several to a buffer). */
+  private collect(d: Dirty): { buffers: Buffer[]; records: number } {
     const out: Buffer[] = [];
     const core = this.core;
     if (d.reset) out.push(frame({ k: "reset" }));
@@ -251,10 +251,13 @@ export class Journal implements ChangeSink {
       const wf = core.store.workflows.peek(id);
       out.push(frame(wf ? { k: "wf", r: savedWorkflow(wf) } : { k: "wf-", id }));
     }
+    const jobs = new JobFramer(out);
     for (const id of d.jobs) {
       const rec = core.store.peek(id);
-      out.push(frame(rec ? { k: "job", r: savedJob(rec) } : { k: "job-", id }));
+      if (rec) jobs.job(rec);
+      else jobs.gone(id);
     }
+    jobs.flush();
     // After the jobs: replay restores a checkpoint only for a job it knows.
     for (const id of d.checkpoints) {
       const c = core.store.checkpoints.peek(id);
@@ -265,12 +268,12 @@ export class Journal implements ChangeSink {
       out.push(frame(c ? { k: "cron", r: savedCron(c) } : { k: "cron-", name }));
     }
     out.push(...collectCore(core, d));
-    return out;
+    return { buffers: out, records: out.length - jobs.buffers + jobs.records };
   }
 
   private async appendPending(): Promise<void> {
     const d = this.dirty.take();
-    const buffers = this.collect(d);
+    const { buffers, records } = this.collect(d);
     if (buffers.length === 0) return;
     try {
       await this.file.append(buffers);
@@ -280,7 +283,7 @@ export class Journal implements ChangeSink {
       throw e;
     }
     this.stats.writes++;
-    this.stats.records += buffers.length;
+    this.stats.records += records;
     this.stats.bytes = this.file.size;
   }
 

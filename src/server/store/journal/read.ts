@@ -1,11 +1,11 @@
 /**
  * Reads a journal file's whole records in chunks: start-up memory holds one
  * chunk of the file at a time rather than all of it (a journal of a million
- * jobs is some 400 MB), and records are checked and parsed by scan() as on a
+ * jobs is some 400 MB), and records are checked and handed on by scanFrames() as on a
  * whole buffer, with the same end (clean, torn or corrupt at an offset of the file).
  */
 import { open } from "node:fs/promises";
-import { HEADER_BYTES, scan, type JournalRecord, type ScanEnd } from "./records.js";
+import { HEADER_BYTES, scanFrames, type FrameSink, type ScanEnd } from "./records.js";
 
 /** Bytes read at a time; a record longer than this gets a buffer of its own size. */
 const CHUNK_BYTES = 8 * 1024 * 1024;
@@ -16,7 +16,7 @@ export interface FileScan {
   length: number;
 }
 
-export async function scanFile(path: string, onRecord: (r: JournalRecord) => void, chunkBytes = CHUNK_BYTES): Promise<FileScan> {
+export async function scanFile(path: string, onFrame: FrameSink, chunkBytes = CHUNK_BYTES): Promise<FileScan> {
   const handle = await open(path, "r");
   try {
     const length = (await handle.stat()).size;
@@ -34,7 +34,7 @@ export async function scanFile(path: string, onRecord: (r: JournalRecord) => voi
       }
       have += got;
       const atEnd = base + have >= length || got === 0;
-      const end = scan(buf.subarray(0, have), onRecord);
+      const end = scanFrames(buf.subarray(0, have), onFrame);
       if (end.kind === "clean") {
         if (atEnd) return { end, length: base + have };
         base += have;

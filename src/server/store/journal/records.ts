@@ -1,12 +1,15 @@
 /**
  * The journal's record format. A file is a sequence of records:
  *
- *   u32 LE payload length | u32 LE CRC-32 of the payload | payload (UTF-8 JSON)
+ *   u32 LE payload length | u32 LE CRC-32 of the payload | payload
  *
- * The first record of every file is a header ({"k":"hdr","v":1,...}). Each
- * record holds the full current state of one thing (a job, a queue's settings,
- * a workflow, a cron schedule, a schema version) or says it is gone; replay
- * keeps the last record of each thing. Dates are written as ISO strings and
+ * A payload is UTF-8 JSON ({"k": kind, ...}), or, for a job, the binary job
+ * record of job-record.ts (its first byte 0x01, never "{"); format 1 journals
+ * hold JSON job records, which still replay. The first record of every file is
+ * a header ({"k":"hdr","v":2,...}). Each record holds the full current state of
+ * one thing (a job, a queue's settings, a workflow, a cron schedule, a schema
+ * version) or says it is gone; replay keeps the last record of each thing.
+ * Dates are written as ISO strings (binary job records: milliseconds) and
  * turned back into Dates here, field by field (never by guessing from values,
  * which would change a user's args).
  */
@@ -24,8 +27,11 @@ import type { TenantLimitConfig } from "../../tenancy/limits.js";
 import type { Delivery } from "../../webhooks/deliveries.js";
 import type { WebhookSubscription } from "../../webhooks/subscriptions.js";
 import { crc32 } from "./crc32.js";
+import { ScratchWriter } from "./binary.js";
+import { JobRecordReader, JOB_BINARY, writeJobBinary } from "./job-record.js";
 
-export const FORMAT_VERSION = 1;
+/** 2: job records may be binary (job-record.ts); a format 1 journal (JSON records only) replays as it is. */
+export const FORMAT_VERSION = 2;
 export const HEADER_BYTES = 8;
 /** A record longer than this is treated as corruption (a job is capped far below it by the request limits). */
 export const MAX_RECORD_BYTES = 64 * 1024 * 1024;
@@ -83,8 +89,15 @@ export function frame(rec: JournalRecord): Buffer {
 
 export type ScanEnd = { kind: "clean" } | { kind: "torn" | "corrupt"; offset: number; reason: string };
 
-/** Reads whole records from `buf`, stopping at the first that is cut short or fails its checksum. */
-export function scan(buf: Buffer, onRecord: (r: JournalRecord) => void): ScanEnd {
+/**
+ * Told each whole record, as its payload buf[start, end) with the checksum
+ * checked; returns why the record cannot be read (the scan then ends there, as
+ * at a corrupt record), or undefined when it was taken.
+ */
+export type FrameSink = (buf: Buffer, start: number, end: number) => string | undefined;
+
+/** Reads whole records from `buf`, stopping at the first that is cut short, fails its checksum or cannot be read. */
+export function scanFrames(buf: Buffer, onFrame: FrameSink): ScanEnd {
   let off = 0;
   while (off < buf.length) {
     if (buf.length - off < HEADER_BYTES) return { kind: "torn", offset: off, reason: "a record header cut short" };
@@ -92,18 +105,100 @@ export function scan(buf: Buffer, onRecord: (r: JournalRecord) => void): ScanEnd
     const sum = buf.readUInt32LE(off + 4);
     if (len > MAX_RECORD_BYTES) return { kind: "corrupt", offset: off, reason: `an impossible record length ${len}` };
     if (buf.length - off - HEADER_BYTES < len) return { kind: "torn", offset: off, reason: "a record cut short" };
-    const payload = buf.subarray(off + HEADER_BYTES, off + HEADER_BYTES + len);
-    if (crc32(payload) !== sum) return { kind: "corrupt", offset: off, reason: "a checksum mismatch" };
-    let rec: JournalRecord;
-    try {
-      rec = JSON.parse(payload.toString("utf8")) as JournalRecord;
-    } catch {
-      return { kind: "corrupt", offset: off, reason: "a record that is not JSON" };
-    }
-    onRecord(rec);
-    off += HEADER_BYTES + len;
+    const start = off + HEADER_BYTES;
+    if (crc32(buf.subarray(start, start + len)) !== sum) return { kind: "corrupt", offset: off, reason: "a checksum mismatch" };
+    const unreadable = onFrame(buf, start, start + len);
+    if (unreadable !== undefined) return { kind: "corrupt", offset: off, reason: unreadable };
+    off = start + len;
   }
   return { kind: "clean" };
+}
+
+/** A JSON record's payload parsed, or undefined when it is not JSON. */
+export function parseJsonRecord(buf: Buffer, start: number, end: number): JournalRecord | undefined {
+  try {
+    return JSON.parse(buf.toString("utf8", start, end)) as JournalRecord;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * A sink that hands on every record as a JournalRecord, binary job records
+ * included (as `job` records): for tests and tools; replay reads binary job
+ * records straight into the store instead (replay.ts).
+ */
+export function records(onRecord: (r: JournalRecord) => void): FrameSink {
+  const jobs = new JobRecordReader();
+  return (buf, start, end) => {
+    if (buf[start] === JOB_BINARY) {
+      try {
+        onRecord({ k: "job", r: { ...jobs.read(buf, start, end) } });
+      } catch {
+        return "a job record that cannot be read";
+      }
+      return undefined;
+    }
+    const r = parseJsonRecord(buf, start, end);
+    if (r === undefined) return "a record that is not JSON";
+    onRecord(r);
+    return undefined;
+  };
+}
+
+/** Reads whole records from `buf` as JournalRecords (scanFrames with records()). */
+export function scan(buf: Buffer, onRecord: (r: JournalRecord) => void): ScanEnd {
+  return scanFrames(buf, records(onRecord));
+}
+
+/** Binary job records are packed into buffers of about this size. */
+const PACK_BYTES = 1024 * 1024;
+/** One for the process: framing is synchronous, and each JobFramer starts by clearing it. */
+const packed = new ScratchWriter();
+
+/** The record of one job as it is now: binary (job-record.ts) when the job fits that format, JSON otherwise. */
+export function frameJob(rec: RestoredJob): Buffer {
+  packed.reset();
+  return writeJobBinary(packed, rec) ? packed.take()! : frame({ k: "job", r: savedJob(rec) });
+}
+
+/**
+ * Frames the records of many jobs into `out`, in order: binary records packed
+ * together (a batch of a thousand jobs is one buffer of the write), a JSON job
+ * record or a deletion after the records before it. Call flush() at the end.
+ */
+export class JobFramer {
+  /** Records framed, and buffers they took in `out` (for counting records). */
+  records = 0;
+  buffers = 0;
+
+  constructor(private readonly out: Buffer[]) {
+    packed.reset();
+  }
+
+  job(rec: RestoredJob): void {
+    this.records++;
+    if (!writeJobBinary(packed, rec)) this.push(frame({ k: "job", r: savedJob(rec) }));
+    else if (packed.size >= PACK_BYTES) this.flush();
+  }
+
+  gone(id: string): void {
+    this.records++;
+    this.push(frame({ k: "job-", id }));
+  }
+
+  private push(b: Buffer): void {
+    this.flush();
+    this.out.push(b);
+    this.buffers++;
+  }
+
+  flush(): void {
+    const b = packed.take();
+    if (!b) return;
+    this.out.push(b);
+    this.buffers++;
+  }
 }
 
 // --- dates back -----------------------------------------------------------------------

@@ -4,7 +4,7 @@
  */
 import type { ServerCore } from "../../core.js";
 import { snapshotCore } from "./core-records.js";
-import { FORMAT_VERSION, frame, savedCron, savedJob, savedWorkflow, type JournalRecord } from "./records.js";
+import { FORMAT_VERSION, frame, JobFramer, savedCron, savedWorkflow, type JournalRecord } from "./records.js";
 
 export function header(gen: number): Buffer {
   return frame({ k: "hdr", v: FORMAT_VERSION, gen, at: new Date().toISOString() });
@@ -30,7 +30,9 @@ export function snapshot(core: ServerCore, gen: number): Buffer[] {
     if (r && r.k === "queue" && (r.paused || r.rate !== undefined || r.bp !== undefined || r.ret !== undefined)) out.push(frame(r));
   }
   for (const wf of core.store.workflows.records()) out.push(frame({ k: "wf", r: savedWorkflow(wf) }));
-  for (const rec of core.store.rawJobRecords()) out.push(frame({ k: "job", r: savedJob(rec) }));
+  const jobs = new JobFramer(out);
+  for (const rec of core.store.rawJobRecords()) jobs.job(rec);
+  jobs.flush();
   for (const c of core.store.checkpoints.records()) out.push(frame({ k: "ckpt", r: c }));
   for (const c of core.cron.list()) out.push(frame({ k: "cron", r: savedCron(c) }));
   out.push(...snapshotCore(core));
