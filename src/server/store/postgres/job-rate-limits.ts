@@ -26,7 +26,6 @@ import type { Sql, TransactionSql } from "postgres";
 import { OjsError } from "../../../model/errors.js";
 import type { RateLimitPolicy } from "../../../model/rate-limit.js";
 import { claimJobs, type Claimed } from "./lifecycle.js";
-import type { BuiltJob } from "./enqueue.js";
 
 /** Waiting jobs of a queue looked at per claim to find their keys (the memory store scans 1 000 too). */
 const SCAN = 1000;
@@ -72,7 +71,13 @@ export class KeyedQueues {
  * each other in a cycle, and the jobs are marked with their keys. The jobs are
  * not visible to claims before the commit, so none is claimed unkeyed.
  */
-export async function keyJobs(tx: TransactionSql, built: readonly BuiltJob[]): Promise<void> {
+/** What keyJobs needs of a built job (enqueue.ts BuiltJob), named here so the two modules do not import each other. */
+export interface KeyedJob {
+  job: { id: string; queue: string };
+  rateLimit?: RateLimitPolicy;
+}
+
+export async function keyJobs(tx: TransactionSql, built: readonly KeyedJob[]): Promise<void> {
   const byKey = new Map<string, { policy: RateLimitPolicy; queues: Set<string>; ids: string[] }>();
   for (const b of built) {
     if (!b.rateLimit) continue;
