@@ -8,6 +8,7 @@ import { jobFromProto, jobToProto, requestFromProto, requestToProto, resultFromS
 import type { Job, JobState, NormalizedJobRequest } from "../../src/model/job.js";
 import type { JsonObject, JsonValue } from "../../src/model/json.js";
 import { normalizeJobRequest } from "../../src/model/schemas.js";
+import { jsonValues } from "../support/json-arbitrary.js";
 
 // JSON values as JSON.parse produces them: no -0 (JSON has no negative zero) and no
 // undefined; keys with any unicode, including "__proto__"-free names (JSON.parse keeps
@@ -22,14 +23,7 @@ const scalar = fc.oneof(
   fc.string({ unit: "grapheme" }),
   fc.constantFrom("", "0", "false", "null", "é", "𝄞", "\u0000", "a\nb"),
 );
-const { value: jsonValue } = fc.letrec<{ value: JsonValue }>((tie) => ({
-  value: fc.oneof(
-    { depthSize: "small", withCrossShrink: true },
-    scalar,
-    fc.array(tie("value"), { maxLength: 5 }),
-    fc.dictionary(key, tie("value"), { maxKeys: 5 }),
-  ),
-}));
+const jsonValue = jsonValues(scalar, key);
 const jsonObject = fc.dictionary(key, jsonValue, { maxKeys: 6 }) as fc.Arbitrary<JsonObject>;
 const args = fc.array(jsonValue, { maxLength: 6 });
 

@@ -10,6 +10,7 @@ import { describe, expect, it } from "vitest";
 import { AesGcmCodec, CodecChain, type AesGcmCodecOptions, CodecError, GzipCodec, isEncodedPayload, type PayloadCodec } from "../../src/index.js";
 import type { Job, NormalizedJobRequest } from "../../src/model/job.js";
 import type { JsonObject, JsonValue } from "../../src/model/json.js";
+import { jsonValues } from "../support/json-arbitrary.js";
 
 const key = fc.string({ maxLength: 8 });
 const scalar = fc.oneof(
@@ -19,14 +20,7 @@ const scalar = fc.oneof(
   fc.double({ noNaN: true, noDefaultInfinity: true }).filter((d) => !Object.is(d, -0)),
   fc.string({ unit: "grapheme" }),
 );
-const { value: jsonValue } = fc.letrec<{ value: JsonValue }>((tie) => ({
-  value: fc.oneof(
-    { depthSize: "small", withCrossShrink: true },
-    scalar,
-    fc.array(tie("value"), { maxLength: 5 }),
-    fc.dictionary(key, tie("value"), { maxKeys: 5 }),
-  ),
-}));
+const jsonValue = jsonValues(scalar, key);
 const args = fc.array(jsonValue, { maxLength: 6 });
 
 const k1 = randomBytes(32);

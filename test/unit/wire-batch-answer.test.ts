@@ -15,6 +15,7 @@ import type { Job, NormalizedJobRequest } from "../../src/model/job.js";
 import type { JsonObject, JsonValue } from "../../src/model/json.js";
 import { newJob } from "../../src/server/store/policies.js";
 import { DEFAULT_SHOWN_RETRY } from "../../src/server/store/records.js";
+import { jsonValues } from "../support/json-arbitrary.js";
 
 const NOW = 1_790_000_000_000;
 
@@ -25,17 +26,7 @@ const text = fc.oneof(
   { weight: 1, arbitrary: fc.constantFrom("", "é", "𝄞", "\ud800", "a\udfffb", "\ufeffx", "__proto__") },
 );
 const num = fc.oneof(fc.integer(), fc.double(), fc.constantFrom(0, -0, NaN, Infinity, 2 ** 63));
-const { value: jsonValue } = fc.letrec<{ value: JsonValue }>((tie) => ({
-  value: fc.oneof(
-    { depthSize: "small", withCrossShrink: true },
-    fc.constant(null),
-    fc.boolean(),
-    num,
-    text,
-    fc.array(tie("value"), { maxLength: 4 }),
-    fc.dictionary(text, tie("value"), { maxKeys: 4 }),
-  ),
-}));
+const jsonValue = jsonValues(fc.oneof(fc.constant(null), fc.boolean(), num, text), text, 4);
 // Reserved meta keys included: those the request decoder lifts into fields ("ojs.id"...), and those the
 // Job decoder lifts ("ojs.parent_results"...), which the server must send in full.
 const metaKey = fc.oneof(

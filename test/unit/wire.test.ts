@@ -34,6 +34,7 @@ import type { EnqueueCall, EnqueueOutcome, SettleCall, SettleOutcome, WireCallEr
 import type { Job, JobError, JobState, NormalizedJobRequest, RetryPolicy, UniquePolicy } from "../../src/model/job.js";
 import type { JsonObject, JsonValue } from "../../src/model/json.js";
 import type { NackResult } from "../../src/model/system.js";
+import { jsonValues } from "../support/json-arbitrary.js";
 
 const RUNS = 120;
 const NOW = 1_790_000_000_000;
@@ -59,17 +60,7 @@ const num = fc.oneof(
   fc.double(),
   fc.constantFrom(0, -0, 1, -1, 0.1, Number.MAX_SAFE_INTEGER + 2, -(2 ** 53) - 2, 1e308, 5e-324, Number.MAX_VALUE, 2 ** 63, NaN, Infinity, -Infinity),
 );
-const { value: jsonValue } = fc.letrec<{ value: JsonValue }>((tie) => ({
-  value: fc.oneof(
-    { depthSize: "small", withCrossShrink: true },
-    fc.constant(null),
-    fc.boolean(),
-    num,
-    text,
-    fc.array(tie("value"), { maxLength: 5 }),
-    fc.dictionary(key, tie("value"), { maxKeys: 5 }),
-  ),
-}));
+const jsonValue = jsonValues(fc.oneof(fc.constant(null), fc.boolean(), num, text), key);
 const jsonObject = fc.dictionary(key, jsonValue, { maxKeys: 6 }) as fc.Arbitrary<JsonObject>;
 const nonEmptyObject = fc.dictionary(key, jsonValue, { minKeys: 1, maxKeys: 4 }) as fc.Arbitrary<JsonObject>;
 const args = fc.array(jsonValue, { maxLength: 6 });
