@@ -6,11 +6,10 @@
  * and is appended to in format 2, a damaged binary record ends the replay as a
  * corrupt tail does, and a journal of a newer format is refused.
  */
-import { appendFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { appendFileSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import fc from "fast-check";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { JsonObject, JsonValue } from "../../src/model/json.js";
 import { ServerCore } from "../../src/server/core.js";
 import type { RestoredJob } from "../../src/server/store/changes.js";
@@ -19,16 +18,9 @@ import { JOB_BINARY } from "../../src/server/store/journal/job-record.js";
 import { Journal, type JournalOptions } from "../../src/server/store/journal/journal.js";
 import { frame, frameJob, HEADER_BYTES, JobFramer, savedJob, scan, type JournalRecord } from "../../src/server/store/journal/records.js";
 import { FakeClock } from "./fake-clock.js";
+import { useTempDirs } from "../support/temp-dirs.js";
 
-const dirs: string[] = [];
-afterEach(() => {
-  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
-});
-function tempDir(): string {
-  const d = mkdtempSync(join(tmpdir(), "ojs-journal-format-"));
-  dirs.push(d);
-  return d;
-}
+const tempDir = useTempDirs("ojs-journal-format-");
 
 const clock = new FakeClock(Date.UTC(2026, 5, 1));
 

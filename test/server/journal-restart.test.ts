@@ -8,26 +8,18 @@
  * finds the same records and the same end as a scan of the whole file, and a
  * journal that is mostly live is not rewritten at start.
  */
-import { appendFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { appendFileSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { JsonObject } from "../../src/model/json.js";
 import { ServerCore } from "../../src/server/core.js";
 import { Journal, type JournalOptions } from "../../src/server/store/journal/journal.js";
 import { scanFile } from "../../src/server/store/journal/read.js";
 import { frame, records, reviveJob, savedJob, scan, type JournalRecord, type SavedJob } from "../../src/server/store/journal/records.js";
 import { FakeClock } from "./fake-clock.js";
+import { useTempDirs } from "../support/temp-dirs.js";
 
-const dirs: string[] = [];
-afterEach(() => {
-  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
-});
-function tempDir(): string {
-  const d = mkdtempSync(join(tmpdir(), "ojs-journal-restart-"));
-  dirs.push(d);
-  return d;
-}
+const tempDir = useTempDirs("ojs-journal-restart-");
 
 /** Time stands still (both servers of a test read it), so no retry falls due between the dump before and the one after. */
 const clock = new FakeClock(Date.UTC(2026, 5, 1));

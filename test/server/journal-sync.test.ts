@@ -4,17 +4,14 @@
  * without an fdatasync after it; with "none" it is not. Both the file a new
  * data directory starts with and one reopened at start.
  */
-import { constants, existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { constants, existsSync, readdirSync, readFileSync, readlinkSync } from "node:fs";
 import { join } from "node:path";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { ServerCore } from "../../src/server/core.js";
 import { Journal, type FsyncMode } from "../../src/server/store/journal/journal.js";
+import { useTempDirs } from "../support/temp-dirs.js";
 
-const dirs: string[] = [];
-afterEach(() => {
-  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
-});
+const tempDir = useTempDirs("ojs-journal-sync-");
 
 const O_DSYNC = (constants as { O_DSYNC?: number }).O_DSYNC;
 const linux = existsSync("/proc/self/fdinfo") && O_DSYNC !== undefined;
@@ -41,8 +38,7 @@ describe.skipIf(!linux)("journal file sync mode", () => {
     ["always", true],
     ["none", false],
   ])("fsync %s: the journal file is open O_DSYNC: %s (new directory and reopened)", async (fsync, dsync) => {
-    const dir = mkdtempSync(join(tmpdir(), "ojs-journal-sync-"));
-    dirs.push(dir);
+    const dir = tempDir();
     const path = join(dir, "journal-00000001.log");
     for (let round = 0; round < 2; round++) {
       const core = new ServerCore();

@@ -4,10 +4,9 @@
  * corrupt tail is cut off and reported, compaction bounds the file, and a
  * failing disk makes writes fail instead of being acknowledged.
  */
-import { appendFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { appendFileSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { flattenWorkflow } from "../../src/codec/workflow.js";
 import { ServerCore } from "../../src/server/core.js";
 import { crc32, tableCrc32 } from "../../src/server/store/journal/crc32.js";
@@ -15,16 +14,9 @@ import { Journal, type JournalOptions } from "../../src/server/store/journal/jou
 import { startServer } from "../../src/server/server.js";
 import { Client } from "../../src/index.js";
 import { serverCore } from "../../src/server/internal.js";
+import { useTempDirs } from "../support/temp-dirs.js";
 
-const dirs: string[] = [];
-afterEach(() => {
-  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
-});
-function tempDir(): string {
-  const d = mkdtempSync(join(tmpdir(), "ojs-journal-test-"));
-  dirs.push(d);
-  return d;
-}
+const tempDir = useTempDirs("ojs-journal-test-");
 
 async function open(dir: string, opts: Partial<JournalOptions> = {}, core = new ServerCore({ maxFinishedJobs: 1000 })) {
   const lines: string[] = [];

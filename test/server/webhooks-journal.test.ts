@@ -6,23 +6,12 @@
  * log's bound are kept too.
  * The restart path over the network is in test/e2e/webhooks.journal.test.ts.
  */
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { afterEach, expect, it } from "vitest";
+import { expect, it } from "vitest";
 import { ServerCore } from "../../src/server/core.js";
 import { Journal } from "../../src/server/store/journal/journal.js";
+import { useTempDirs } from "../support/temp-dirs.js";
 
-const dirs: string[] = [];
-afterEach(() => {
-  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
-});
-
-function tmp(): string {
-  const d = mkdtempSync(join(tmpdir(), "ojs-wh-journal-unit-"));
-  dirs.push(d);
-  return d;
-}
+const tmp = useTempDirs("ojs-wh-journal-unit-");
 
 async function open(dir: string, historySize?: number) {
   // A port nobody listens on (1): deliveries fail at once and wait for a long retry.
