@@ -7,7 +7,7 @@
  * and age. A private cluster; skipped, with the reason printed, where
  * PostgreSQL is missing.
  */
-import { request } from "node:http";
+import { openSse } from "../support/sse.js";
 import { describe, expect, it } from "vitest";
 import { startServer, type OjsServer } from "../../src/server/server.js";
 import { PgJobStore } from "../../src/server/store/postgres/pg-store.js";
@@ -47,21 +47,6 @@ async function events(s: OjsServer, query: string): Promise<EventJson[]> {
   return r.json.events as EventJson[];
 }
 
-function openSse(s: OjsServer, path: string, headers: Record<string, string> = {}): Promise<{ text: () => string; close: () => void }> {
-  return new Promise((resolve, reject) => {
-    const u = new URL(s.url);
-    const r = request({ hostname: u.hostname, port: u.port, path, headers: { accept: "text/event-stream", ...headers } }, (res) => {
-      const chunks: string[] = [];
-      res.setEncoding("utf8");
-      res.on("data", (c: string) => chunks.push(c));
-      res.on("error", () => undefined);
-      resolve({ text: () => chunks.join(""), close: () => r.destroy() });
-    });
-    r.on("error", (e) => (e.message.includes("socket hang up") ? undefined : reject(e)));
-    r.end();
-  });
-}
-
 const frameTypes = (text: string) =>
   text
     .split("\n\n")
@@ -89,14 +74,14 @@ describe("events on PostgreSQL, two servers", () => {
 
   it("a live SSE stream on one server sees what is done through the other; a resume on the other replays from the database", async () => {
     const [a, b] = await twoServers();
-    const sse = await openSse(a, "/ojs/v1/events/stream?queues=live");
+    const sse = await openSse(a.url, "/ojs/v1/events/stream?queues=live");
     const job = (await call(b, "POST", "/ojs/v1/jobs", { type: "ev.live", args: [], options: { queue: "live" } })).json.job as { id: string };
     expect((await call(b, "DELETE", `/ojs/v1/jobs/${job.id}`)).status).toBe(200);
     await eventually(() => frameTypes(sse.text()).length >= 2, 5000);
     sse.close();
     expect(frameTypes(sse.text())).toEqual(["job.enqueued", "job.cancelled"]);
     const firstId = /id: (.+)/.exec(sse.text())![1]!;
-    const resumed = await openSse(b, "/ojs/v1/events/stream?queues=live", { "last-event-id": firstId });
+    const resumed = await openSse(b.url, "/ojs/v1/events/stream?queues=live", { "last-event-id": firstId });
     await eventually(() => frameTypes(resumed.text()).length >= 1, 5000);
     await new Promise((r) => setTimeout(r, 300));
     resumed.close();

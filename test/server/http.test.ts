@@ -2,6 +2,7 @@
 import { request } from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startServer, type OjsServer } from "../../src/server/index.js";
+import { openSse as openSseAt } from "../support/sse.js";
 
 let server: OjsServer;
 beforeAll(async () => {
@@ -125,23 +126,7 @@ describe("request ids and headers", () => {
 });
 
 describe("events", () => {
-  function openSse(
-    path: string,
-    headers: Record<string, string> = {},
-  ): Promise<{ chunks: string[]; close: () => void; status: number; type: string | undefined }> {
-    return new Promise((resolve, reject) => {
-      const u = new URL(server.url);
-      const r = request({ hostname: u.hostname, port: u.port, path, headers: { accept: "text/event-stream", ...headers } }, (res) => {
-        const chunks: string[] = [];
-        res.setEncoding("utf8");
-        res.on("data", (c: string) => chunks.push(c));
-        res.on("error", () => undefined);
-        resolve({ chunks, close: () => r.destroy(), status: res.statusCode ?? 0, type: res.headers["content-type"] });
-      });
-      r.on("error", (e) => (e.message.includes("socket hang up") ? undefined : reject(e)));
-      r.end();
-    });
-  }
+  const openSse = (path: string, headers: Record<string, string> = {}) => openSseAt(server.url, path, headers);
   const settle = () => new Promise((r) => setTimeout(r, 50));
 
   it("streams lifecycle events as SSE frames, filtered, and resumes after Last-Event-ID", async () => {
