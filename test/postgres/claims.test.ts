@@ -174,4 +174,49 @@ describe("PostgreSQL store: claims and hand-offs", () => {
     expect(await s.markStarted([other.id], "w3")).toEqual([]);
     expect(await s.markStarted([other.id], "w1")).toEqual([other.id]);
   });
+  it("a job handed or claimed for a consumer that went away before delivery goes back to its queue at once, not a lease later", async () => {
+    const url = await freshDb();
+    const a = await open(url);
+    // Hand-off: a long poll takes one job and goes away; the second enqueue had reserved it too.
+    const got: PgJob[] = [];
+    const poll = a.openConsumer({ queues: ["h"], workerId: "poll", credit: 2, deliver: (j) => (got.push(j), a.closeConsumer(poll)) });
+    await eventually(() => a.consumerClaims >= 1, 5000, 10);
+    await new Promise((r) => setTimeout(r, 50));
+    const [first, second] = await Promise.all([a.submit(job("h", { args: [1] })), a.submit(job("h", { args: [2] }))]);
+    expect(a.stats.handedOff).toBe(2);
+    expect(got.map((j) => j.job.id)).toEqual([first.job.job.id]);
+    await eventually(() => a.stats.givenBack === 1, 5000, 10);
+    await eventually(async () => (await a.get(second.job.job.id)).job.state === "available", 5000, 20);
+    expect(await a.get(second.job.job.id)).toMatchObject({ job: { attempt: 0 } });
+
+    // Claim: the consumer goes away while its claim waits on a lock; what the claim took comes back.
+    const { job: waiting } = await a.submit(job("g"));
+    let unlock!: () => void;
+    let locked!: () => void;
+    const isLocked = new Promise<void>((r) => (locked = r));
+    const holder = a.sql.begin(async (tx) => {
+      await tx`LOCK TABLE ojs_queues IN ACCESS EXCLUSIVE MODE`;
+      locked();
+      await new Promise<void>((r) => (unlock = r));
+    });
+    await isLocked;
+    const claims = a.consumerClaims;
+    const gone = a.openConsumer({ queues: ["g"], workerId: "gone", credit: 1, deliver: () => expect.fail("delivered to a closed consumer") });
+    await eventually(
+      async () => {
+        const [r] = await a.sql<{ n: number }[]>`SELECT count(*)::int AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock'`;
+        return r!.n > 0;
+      },
+      5000,
+      20,
+    );
+    a.closeConsumer(gone);
+    unlock();
+    await holder;
+    await eventually(() => a.consumerClaims > claims && a.stats.givenBack === 2, 5000, 10);
+    await eventually(async () => (await a.get(waiting.job.id)).job.state === "available", 5000, 20);
+    const next = consumer(a, ["g"], 1, "next");
+    await eventually(() => next.got.length === 1, 5000, 10);
+    expect(next.got[0]!.job.id).toBe(waiting.job.id);
+  });
 });

@@ -30,11 +30,17 @@ export class Dispatcher {
   private again = false;
   private closed = false;
 
+  /**
+   * `giveBack` returns a job leased for a consumer that went away before it
+   * could be delivered (a long poll answered by its first job, a stream that
+   * ended): left leased, it would wait for the reaper, a whole lease later.
+   */
   constructor(
     private readonly sql: Sql,
     private readonly defaultVisibilityMs: number,
     private readonly onError: (e: unknown) => void,
     private readonly limited: LimitedQueues,
+    private readonly giveBack: (job: PgJob) => void,
   ) {}
 
   add(c: Omit<PgConsumer, "closed">): PgConsumer {
@@ -97,9 +103,9 @@ export class Dispatcher {
     this.wake();
   }
 
-  /** Delivers a job handed to a reserved consumer; one that went away meanwhile leaves it leased, for the reaper. */
+  /** Delivers a job handed to a reserved consumer; one that went away meanwhile has it given back. */
   handTo(c: PgConsumer, job: PgJob): void {
-    if (c.closed) return;
+    if (c.closed) return this.giveBack(job);
     try {
       c.deliver(job);
     } catch (e) {
@@ -186,8 +192,11 @@ export class Dispatcher {
         this.claims++;
         for (const { slot, job } of claimed) {
           const c = slots[slot]!;
-          // A consumer that went away while the claim ran: its job stays leased and the reaper offers it again.
-          if (c.closed) continue;
+          // A consumer that went away while the claim ran: its job is given back, not left to the reaper.
+          if (c.closed) {
+            this.giveBack(job);
+            continue;
+          }
           c.credit--;
           try {
             c.deliver(job);

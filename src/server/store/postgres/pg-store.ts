@@ -8,6 +8,7 @@
  * Open with PgJobStore.open(url): it creates or migrates the schema first.
  */
 import postgres, { type Sql } from "postgres";
+import { ConflictError, NotFoundError } from "../../../model/errors.js";
 import type { JobError, NormalizedJobRequest } from "../../../model/job.js";
 import type { JsonObject, JsonValue } from "../../../model/json.js";
 import { fireDueCron, registerCron, removeCron, type PgCronRegistration } from "./cron.js";
@@ -58,10 +59,12 @@ export interface PgStats {
   workflowsSettled: number;
   /** Enqueues that handed their job straight to a waiting consumer of this server (handoff.ts). */
   handedOff: number;
+  /** Jobs leased for a consumer that went away before delivery, put back in their queue at once (Dispatcher.giveBack). */
+  givenBack: number;
 }
 
 export class PgJobStore {
-  readonly stats: PgStats = { reclaimed: 0, pruned: 0, cronFired: 0, notifications: 0, workflowsSettled: 0, handedOff: 0 };
+  readonly stats: PgStats = { reclaimed: 0, pruned: 0, cronFired: 0, notifications: 0, workflowsSettled: 0, handedOff: 0, givenBack: 0 };
   private lastPrune = 0;
   private readonly dispatcher: Dispatcher;
   private readonly acks: AckBatcher;
@@ -80,7 +83,7 @@ export class PgJobStore {
     private readonly claims: Sql,
     private readonly opts: Required<Omit<PgStoreOptions, "maxConnections">>,
   ) {
-    this.dispatcher = new Dispatcher(claims, opts.visibilityTimeoutMs, opts.onError, this.limited);
+    this.dispatcher = new Dispatcher(claims, opts.visibilityTimeoutMs, opts.onError, this.limited, (job) => this.giveBack(job));
     this.acks = new AckBatcher(sql);
     this.workflows = new PgWorkflows(sql, () => this.dispatcher.wake());
   }
@@ -149,6 +152,21 @@ export class PgJobStore {
       this.dispatcher.handTo(c, out.leased);
     } else this.dispatcher.unreserve(c);
     return out.enqueued;
+  }
+
+  /**
+   * A job leased for a consumer that went away before it was delivered goes
+   * back to its queue now, not a lease later through the reaper. Guarded by the
+   * worker it was leased to: if it moved on meanwhile, there is nothing to do.
+   */
+  private giveBack(job: PgJob): void {
+    this.stats.givenBack++;
+    nackJob(this.sql, job.job.id, { code: "released", message: "its consumer went away before delivery" }, job.workerId, { requeue: true }).then(
+      () => this.dispatcher.wake(),
+      (e: unknown) => {
+        if (!this.closing && !(e instanceof ConflictError) && !(e instanceof NotFoundError)) this.opts.onError(e);
+      },
+    );
   }
 
   async enqueueBatch(items: ReadonlyArray<{ req: NormalizedJobRequest; extra?: JsonObject }>): Promise<PgJob[]> {
