@@ -16,7 +16,16 @@ export default class SummaryReporter {
         if (r.state === "passed") out.passed++;
         else if (r.state === "failed") {
           out.failed++;
-          out.failedTests.push(`${file} > ${t.fullName}`);
+          // The first lines of its first error: CI keeps only the end of the output, where this list is printed.
+          const error = r.errors?.[0];
+          const why = error
+            ? String(error.message ?? error)
+                .split("\n")
+                .slice(0, 3)
+                .join(" / ")
+                .slice(0, 400)
+            : "";
+          out.failedTests.push(`${file} > ${t.fullName}${why ? ` -- ${why}` : ""}`);
         } else out.skipped.push({ name: `${file} > ${t.fullName}`, reason: r.note ?? (t.options.mode === "todo" ? "todo" : undefined) });
       }
       // A file that failed to load (or failed in a hook outside any test) has errors of its own.
