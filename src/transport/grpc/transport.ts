@@ -164,7 +164,8 @@ export class GrpcTransport extends OperationMethods implements Transport {
   private send(op: OperationName, args: unknown[]): Promise<unknown> {
     const row = OPERATIONS[op].grpc as unknown as GrpcBinding<unknown[], unknown>;
     const known = this.known;
-    if (typeof row !== "string" && row.framed && known?.standard) return row.framed(known.standard, args, this.callOptions(callOptionsOf(op, args)), known.ours);
+    if (typeof row !== "string" && row.framed && known?.standard)
+      return row.framed(known.standard, args, this.callOptions(callOptionsOf(op, args)), known.ours);
     return this.sendAfterProbe(op, args);
   }
 
@@ -262,9 +263,14 @@ export class GrpcTransport extends OperationMethods implements Transport {
       return settleFast(fast.ack(req, this.timeoutMs, opts), "ack", opts, () =>
         this.call("ack", () => fast.ack(req, this.timeoutMs, this.callOptions(opts)), opts?.signal),
       );
-    const go = ({ fast }: ServerKind): Promise<void> =>
-      fast && !hasOwnHeaders(opts) ? fast.ack(req, this.timeoutMs, this.callOptions(opts)) : (this.send("ack", [req, opts]) as Promise<void>);
-    return this.call("ack", () => this.withKind(go), opts?.signal);
+    return this.call(
+      "ack",
+      () =>
+        this.withKind(({ fast }) =>
+          fast && !hasOwnHeaders(opts) ? fast.ack(req, this.timeoutMs, this.callOptions(opts)) : (this.send("ack", [req, opts]) as Promise<void>),
+        ),
+      opts?.signal,
+    );
   }
 
   override nack(req: NackRequest, opts?: CallOptions): Promise<NackResult> {
@@ -278,9 +284,14 @@ export class GrpcTransport extends OperationMethods implements Transport {
     onFast: (fast: FastPath, o: GrpcCallOptions) => Promise<ResultOf<K>>,
   ): Promise<ResultOf<K>> {
     const opts = args[1];
-    const go = ({ fast }: ServerKind): Promise<ResultOf<K>> =>
-      fast && !hasOwnHeaders(opts) ? onFast(fast, this.callOptions(opts)) : (this.send(op, args) as Promise<ResultOf<K>>);
-    return this.call(op, () => this.withKind(go), opts?.signal);
+    return this.call(
+      op,
+      () =>
+        this.withKind((kind) =>
+          kind.fast && !hasOwnHeaders(opts) ? onFast(kind.fast, this.callOptions(opts)) : (this.send(op, args) as Promise<ResultOf<K>>),
+        ),
+      opts?.signal,
+    );
   }
 
   started(req: { jobId: string; workerId: string }, opts?: CallOptions): Promise<boolean> {
