@@ -169,6 +169,7 @@ export class GrpcTransport extends OperationMethods implements Transport {
     return this.sendAfterProbe(op, args);
   }
 
+  /** send() before the probe has answered, or for a row without a framed form: the probe, then connect-es or the framed call. */
   private async sendAfterProbe(op: OperationName, args: unknown[]): Promise<unknown> {
     const row = OPERATIONS[op].grpc as unknown as GrpcBinding<unknown[], unknown>;
     if (typeof row === "string") throw new UnimplementedError(`${op}: the gRPC transport has no generic call for it`, { operation: op });
