@@ -31,6 +31,8 @@ const NOT_ROWS = new Set([
   "run",
   "unary",
   "send",
+  "sendAfterProbe",
+  "withKind",
   "fastOr",
   "request",
   "exchange",

@@ -28,6 +28,7 @@ import type { ServerCore } from "../core.js";
 import { ackJob, enqueueJob, heartbeatCall, nackJob } from "./calls.js";
 import { toConnectError } from "./errors.js";
 import { RawCall, tenant } from "./raw.js";
+import { GRPC_OK_HEADERS } from "./call-parts.js";
 
 interface UnaryMethod {
   name: string;
@@ -106,7 +107,7 @@ async function heartbeat(bytes: Uint8Array, _call: RawCall, core: ServerCore): P
 /** Returns a request handler that takes the standard unary methods above and reports whether it did. */
 export function rawUnaryHandler(core: ServerCore): (req: Http2ServerRequest, res: Http2ServerResponse) => boolean {
   // As the connect routes: every answer says which server gave it. The same for every call, so made once.
-  const versionHeaders = { "x-ojs-server-version": core.manifest().implementation.version, "x-ojs-conformance-level": "4" };
+  const headers = { ...GRPC_OK_HEADERS, "x-ojs-server-version": core.manifest().implementation.version, "x-ojs-conformance-level": "4" };
   return (req) => {
     const method = METHODS[req.url];
     if (!method || req.httpVersionMajor !== 2) return false;
@@ -115,7 +116,7 @@ export function rawUnaryHandler(core: ServerCore): (req: Http2ServerRequest, res
     const enc = req.headers["grpc-encoding"];
     if (enc !== undefined && enc !== "identity") return false;
     const call = new RawCall(req, core.limits.maxMessageBytes);
-    call.extraHeaders = versionHeaders;
+    call.responseHeaders = headers;
     serve(method, call, core);
     return true;
   };

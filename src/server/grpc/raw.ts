@@ -27,13 +27,13 @@ import {
 } from "../../codec/wire/index.js";
 import { OjsError } from "../../model/errors.js";
 import type { Job, NormalizedJobRequest } from "../../model/job.js";
-import { limitError } from "../../model/limits.js";
 import { FrameParser, frameMessage } from "../../transport/grpc/raw.js";
 import type { ServerCore } from "../core.js";
 import type { JobRecord } from "../store/store.js";
 import { tenantFromHeaders } from "../tenancy/request.js";
 import { ackJob, enqueueJob, enqueueJobs, nackJob } from "./calls.js";
 import { FrameCoalescer } from "./coalesce.js";
+import { GRPC_OK_HEADERS, OK_TRAILERS, requestTooLarge, sendTrailersOnDemand } from "./call-parts.js";
 import { staleStreamError, toConnectError } from "./errors.js";
 
 type Method = (call: RawCall, core: ServerCore) => void;
@@ -65,25 +65,22 @@ export function rawGrpcHandler(core: ServerCore): (req: Http2ServerRequest, res:
 
 /** One call: request messages in, response messages out, the status in trailers. */
 export class RawCall {
-  /** Sent with the response headers (the server's version headers, for the unary methods). */
-  extraHeaders: OutgoingHttpHeaders | undefined;
+  /** The response headers: GRPC_OK_HEADERS, or the same with the server's version headers (the unary methods). */
+  responseHeaders = GRPC_OK_HEADERS;
 
   readonly stream: ServerHttp2Stream;
   private responded = false;
   private finished = false;
-  private trailers: OutgoingHttpHeaders = { "grpc-status": "0" };
+  trailers = OK_TRAILERS;
   private readonly parser: FrameParser;
-  /** Messages sent in one tick leave in one write. */
-  private readonly out = new FrameCoalescer((framed) => {
-    if (!this.stream.destroyed) this.stream.write(framed);
-  });
+  /** Messages sent in one tick leave in one write; made by the first send() (a unary call never needs it). */
+  private coalescer: FrameCoalescer | undefined;
 
   constructor(
     readonly req: Http2ServerRequest,
     maxMessageBytes: number,
   ) {
-    // Over the limit is the caller's mistake, not a retryable RESOURCE_EXHAUSTED: INVALID_ARGUMENT naming the limit.
-    this.parser = new FrameParser(maxMessageBytes, (len, max) => limitError("maxMessageBytes", max, "request message", len));
+    this.parser = new FrameParser(maxMessageBytes, requestTooLarge);
     this.stream = req.stream;
     const rid = req.headers["x-ojs-request-id"];
     if (typeof rid === "string") this.requestId = rid;
@@ -137,13 +134,17 @@ export class RawCall {
   private respond(): void {
     if (this.responded) return;
     this.responded = true;
-    const headers: OutgoingHttpHeaders = { ":status": 200, "content-type": "application/grpc+proto" };
-    if (this.requestId) headers["x-ojs-request-id"] = this.requestId;
-    if (this.extraHeaders) Object.assign(headers, this.extraHeaders);
+    const headers = this.requestId ? { ...this.responseHeaders, "x-ojs-request-id": this.requestId } : this.responseHeaders;
     this.stream.respond(headers, { waitForTrailers: true });
     // The compat response object has its own 'wantTrailers' listener; only one may send trailers.
     this.stream.removeAllListeners("wantTrailers");
-    this.stream.once("wantTrailers", () => this.stream.sendTrailers(this.trailers));
+    sendTrailersOnDemand(this.stream, this);
+  }
+
+  private get out(): FrameCoalescer {
+    return (this.coalescer ??= new FrameCoalescer((framed) => {
+      if (!this.stream.destroyed) this.stream.write(framed);
+    }));
   }
 
   /** Queues one response message, written with the others of this tick; false once the call is over. */
@@ -161,10 +162,10 @@ export class RawCall {
   endWith(msg: Uint8Array): void {
     if (this.finished) return;
     this.finished = true;
-    if (this.stream.destroyed) return this.out.clear();
+    if (this.stream.destroyed) return this.coalescer?.clear();
     this.respond();
     // Anything sent before goes first (a unary call has sent nothing).
-    this.out.flush();
+    this.coalescer?.flush();
     this.stream.end(frameMessage(msg));
   }
 
@@ -176,9 +177,9 @@ export class RawCall {
   end(): void {
     if (this.finished) return;
     this.finished = true;
-    if (this.stream.destroyed) return this.out.clear();
+    if (this.stream.destroyed) return this.coalescer?.clear();
     this.respond();
-    this.out.flush();
+    this.coalescer?.flush();
     this.stream.end();
   }
 
@@ -186,9 +187,9 @@ export class RawCall {
   fail(e: unknown): void {
     if (this.finished) return;
     this.finished = true;
-    if (this.stream.destroyed) return this.out.clear();
+    if (this.stream.destroyed) return this.coalescer?.clear();
     // What was sent before the failure goes out before its status.
-    this.out.flush();
+    this.coalescer?.flush();
     const status: OutgoingHttpHeaders = {};
     setTrailerStatus(new Headers(), toConnectError(e, this.requestId)).forEach((v, k) => (status[k] = v));
     if (this.responded) {
@@ -200,10 +201,8 @@ export class RawCall {
       this.responded = true;
       this.stream.respond(
         {
-          ":status": 200,
-          "content-type": "application/grpc+proto",
+          ...this.responseHeaders,
           ...(this.requestId ? { "x-ojs-request-id": this.requestId } : {}),
-          ...this.extraHeaders,
           ...status,
         },
         { endStream: true },

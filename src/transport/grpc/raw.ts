@@ -33,6 +33,9 @@ export function frameMessage(msg: Uint8Array): Buffer {
  * once, when its last byte arrived: joining on every chunk would copy a large
  * message over and over (a 15 MiB message in 16 KiB chunks: gigabytes).
  */
+/** The largest message a FrameParser takes unless told otherwise. */
+export const DEFAULT_MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
+
 export class FrameParser {
   private pending: Buffer[] = [];
   private pendingBytes = 0;
@@ -40,7 +43,7 @@ export class FrameParser {
   private need = 0;
 
   constructor(
-    private readonly maxMessageBytes = 16 * 1024 * 1024,
+    private readonly maxMessageBytes = DEFAULT_MAX_MESSAGE_BYTES,
     /** The error for a message over the limit; by default RESOURCE_EXHAUSTED, as connect says it. */
     private readonly tooLarge: (len: number, max: number) => Error = (len, max) =>
       new ConnectError(`message of ${len} bytes is over the limit of ${max}`, Code.ResourceExhausted),

@@ -124,21 +124,28 @@ export class GrpcTransport extends OperationMethods implements Transport {
     return o;
   }
 
-  private async call<T>(operation: string, fn: () => Promise<T>, signal?: AbortSignal): Promise<T> {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await fn();
-      } catch (e) {
-        // A stream the server refused was never processed, so sending it again is safe for
-        // any call. It happens to a burst sent on a new connection before the server's
-        // SETTINGS (its cap on concurrent streams) arrive; after them, Node queues instead.
-        if (attempt < 4 && refusedStream(e) && !signal?.aborted) {
-          await new Promise((r) => setTimeout(r, 10 * attempt));
-          continue;
-        }
-        throw fromConnectError(e, operation, signal);
-      }
+  // Promise chains rather than async functions on the per-call path: each async layer costs a
+  // promise and microtask hops on every call, and a unary call is only a few microseconds of work.
+  private call<T>(operation: string, fn: () => Promise<T>, signal?: AbortSignal, attempt = 1): Promise<T> {
+    let p: Promise<T>;
+    try {
+      p = fn();
+    } catch (e) {
+      p = Promise.reject(e);
     }
+    return p.catch((e: unknown) => {
+      // A stream the server refused was never processed, so sending it again is safe for
+      // any call. It happens to a burst sent on a new connection before the server's
+      // SETTINGS (its cap on concurrent streams) arrive; after them, Node queues instead.
+      if (attempt < 4 && refusedStream(e) && !signal?.aborted)
+        return new Promise((r) => setTimeout(r, 10 * attempt)).then(() => this.call(operation, fn, signal, attempt + 1));
+      throw fromConnectError(e, operation, signal);
+    });
+  }
+
+  /** `go` with what the server is: at once when known, after the probe otherwise. */
+  private withKind<T>(go: (kind: ServerKind) => Promise<T>): Promise<T> {
+    return this.known ? go(this.known) : this.server().then(go);
   }
 
   /**
@@ -154,7 +161,16 @@ export class GrpcTransport extends OperationMethods implements Transport {
    * The row's RPC: hand-framed on the session when the row has a framed form
    * and there is a session, over connect-es (the table's proto conversion) otherwise.
    */
-  private async send(op: OperationName, args: unknown[]): Promise<unknown> {
+  private send(op: OperationName, args: unknown[]): Promise<unknown> {
+    const row = OPERATIONS[op].grpc as unknown as GrpcBinding<unknown[], unknown>;
+    const known = this.known;
+    if (typeof row !== "string" && row.framed && known?.standard)
+      return row.framed(known.standard, args, this.callOptions(callOptionsOf(op, args)), known.ours);
+    return this.sendAfterProbe(op, args);
+  }
+
+  /** send() before the probe has answered, or for a row without a framed form: the probe, then connect-es or the framed call. */
+  private async sendAfterProbe(op: OperationName, args: unknown[]): Promise<unknown> {
     const row = OPERATIONS[op].grpc as unknown as GrpcBinding<unknown[], unknown>;
     if (typeof row === "string") throw new UnimplementedError(`${op}: the gRPC transport has no generic call for it`, { operation: op });
     const opts = callOptionsOf(op, args);
@@ -250,11 +266,10 @@ export class GrpcTransport extends OperationMethods implements Transport {
       );
     return this.call(
       "ack",
-      async () => {
-        const { fast } = this.known ?? (await this.server());
-        if (fast && !hasOwnHeaders(opts)) return fast.ack(req, this.timeoutMs, this.callOptions(opts));
-        await this.send("ack", [req, opts]);
-      },
+      () =>
+        this.withKind(({ fast }) =>
+          fast && !hasOwnHeaders(opts) ? fast.ack(req, this.timeoutMs, this.callOptions(opts)) : (this.send("ack", [req, opts]) as Promise<void>),
+        ),
       opts?.signal,
     );
   }
@@ -272,11 +287,10 @@ export class GrpcTransport extends OperationMethods implements Transport {
     const opts = args[1];
     return this.call(
       op,
-      async () => {
-        const fast = (this.known ?? (await this.server())).fast;
-        if (fast && !hasOwnHeaders(opts)) return onFast(fast, this.callOptions(opts));
-        return this.send(op, args) as Promise<ResultOf<K>>;
-      },
+      () =>
+        this.withKind((kind) =>
+          kind.fast && !hasOwnHeaders(opts) ? onFast(kind.fast, this.callOptions(opts)) : (this.send(op, args) as Promise<ResultOf<K>>),
+        ),
       opts?.signal,
     );
   }

@@ -15,7 +15,7 @@ import type { Http2SessionManager } from "@connectrpc/connect-node";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { validateResponse, validateTrailer } from "@connectrpc/connect/protocol-grpc";
 import { constants, type ClientHttp2Stream, type IncomingHttpHeaders, type IncomingHttpStatusHeader } from "node:http2";
-import { FrameParser, frameMessage, GRPC_CONTENT_TYPE } from "./raw.js";
+import { DEFAULT_MAX_MESSAGE_BYTES, FrameParser, frameMessage, GRPC_CONTENT_TYPE } from "./raw.js";
 
 /** gRPC's grpc-timeout allows at most 8 digits. */
 const MAX_TIMEOUT_MS = 99_999_999;
@@ -105,6 +105,14 @@ class UnaryCall {
 
   /** The one response message, or a protocol error for a second one. */
   take(chunk: Buffer): void {
+    // The usual answer: one uncompressed message, whole, in one chunk; no parser needed.
+    if (this.parser === undefined && this.message === undefined && chunk.length >= 5 && chunk[0] === 0) {
+      const len = chunk.readUInt32BE(1);
+      if (len + 5 === chunk.length && len <= (this.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES)) {
+        this.message = chunk.subarray(5);
+        return;
+      }
+    }
     this.parser ??= new FrameParser(this.maxMessageBytes);
     this.parser.push(chunk, (m) => {
       if (this.message !== undefined) throw new ConnectError("protocol error: received extra output message for unary method", Code.Unimplemented);
@@ -154,7 +162,9 @@ function onTrailers(this: CallStream, t: IncomingHttpHeaders): void {
 
 function onData(this: CallStream, chunk: Buffer): void {
   const call = this[CALL];
-  call.session.notifyResponseByteRead(this);
+  // The session's keepalive counts the response headers as a sign of life already (each notice
+  // re-arms its ping timer): only a response that goes on after its first chunk needs telling.
+  if (call.message !== undefined || call.incomplete) call.session.notifyResponseByteRead(this);
   try {
     call.take(chunk);
   } catch (e) {
