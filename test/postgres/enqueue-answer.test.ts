@@ -29,7 +29,7 @@ const requests: NormalizedJobRequest[] = [
   { type: "meta", args: [1], queue: "b", meta: { trace_id: "t-1", tenant_id: "acme", other: { k: 1 } } },
   { type: "scheduled", args: [], queue: "b", scheduledAt: later },
   { type: "expiring", args: [], queue: "c", expiresAt: later, timeout: 5_000 },
-  { type: "retry", args: [], queue: "c", retry: { maxAttempts: 7, initialIntervalMs: 2_000, backoffCoefficient: 3 } },
+  { type: "retry", args: [], queue: "c", retry: { maxAttempts: 7, initialInterval: 2_000, backoffCoefficient: 3 } },
 ];
 
 describe("PostgreSQL enqueue answer", () => {
