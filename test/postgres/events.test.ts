@@ -148,4 +148,20 @@ describe("events on PostgreSQL, the store", () => {
     expect(left.every((e) => e.queue === "bulk")).toBe(true);
     expect(await trimEvents(s.sql, { maxAgeMs: 0 })).toBe(5);
   }, 30_000);
+
+  it("the trim by age takes the old events and keeps the young ones, in batches, whatever the count", async () => {
+    const url = await pg.cluster.createDatabase(`ev${++dbSeq}`);
+    const s = pg.closeAtEnd(await PgJobStore.open(url, { maintenanceIntervalMs: 3_600_000 }));
+    await s.enqueueBatch(Array.from({ length: 30 }, (_, i) => ({ req: { type: "t", args: [i], queue: "age" } })));
+    // The first 12 events (in seq order) are two hours old; the others are young.
+    await s.sql`UPDATE ojs_events SET at = now() - interval '2 hours' WHERE seq IN (SELECT seq FROM ojs_events ORDER BY seq LIMIT 12)`;
+    expect(await trimEvents(s.sql, { maxAgeMs: 3600_000 }, 5)).toBe(5);
+    expect(await trimEvents(s.sql, { maxAgeMs: 3600_000 })).toBe(7);
+    expect(await trimEvents(s.sql, { maxAgeMs: 3600_000 })).toBe(0);
+    const left = await recentEvents(s.sql, {}, 1000);
+    expect(left).toHaveLength(18);
+    expect(left.every((e) => e.time.getTime() > Date.now() - 3600_000)).toBe(true);
+    // The count bound still applies on top of the age.
+    expect(await trimEvents(s.sql, { maxEvents: 10, maxAgeMs: 3600_000 })).toBe(8);
+  }, 30_000);
 });

@@ -14,7 +14,8 @@ import { mergeRetry, type EffectiveRetry } from "../backoff.js";
 import { blocks, uniqueKey } from "../unique.js";
 import { newJob } from "../policies.js";
 import { shownRetry } from "../records.js";
-import { fromRow, type JobRow, type PgJob } from "./rows.js";
+import { fromRow, type JobRow, type PgJob, type StoredJob } from "./rows.js";
+import { registered, unregistered } from "./known-queues.js";
 import { checkDepth, isBoundedRefusal } from "./depth.js";
 import { checkRatePolicy, keyJobs } from "./job-rate-limits.js";
 import type { RateLimitPolicy } from "../../../model/rate-limit.js";
@@ -82,17 +83,23 @@ export async function enqueueBuilt(sql: Sql, built: readonly BuiltJob[]): Promis
   // A bounded queue aborts it (ojs_refuse_bounded, depth.ts) and the locked path below runs instead,
   // as it does for jobs with a rate-limit key (their key is written in the transaction).
   if (keys.size === 0 && !built.some((b) => b.rateLimit)) {
+    // Queues this process saw registered are not written again (known-queues.ts).
+    const fresh = unregistered(sql, queues);
+    const rows = built.map(rowOf);
     try {
-      const rows = await insertRows(
+      // The rows are not read back: the answer is built from what was inserted (insertedRow), which spares
+      // PostgreSQL the output of the jsonb documents and this process their parsing.
+      const [res] = await insertRows<{ inserted: number }>(
         sql`
         WITH g AS (SELECT ojs_refuse_bounded(${queues}::text[])),
-          ins AS (INSERT INTO ojs_jobs ${sql(built.map(rowOf))} RETURNING *),
-          q AS (INSERT INTO ojs_queues ${sql(queues.map((name) => ({ name })))} ON CONFLICT (name) DO NOTHING),
+          ins AS (INSERT INTO ojs_jobs ${sql(rows)} RETURNING 1 AS one),
+          ${fresh.length ? sql`q AS (INSERT INTO ojs_queues ${sql(fresh.map((name) => ({ name })))} ON CONFLICT (name) DO NOTHING),` : sql``}
           n AS (SELECT pg_notify('ojs_jobs', ${queues.join(",")}))
-        SELECT ins.* FROM ins, n, g`,
+        SELECT count(*)::int AS inserted FROM ins, n, g`,
       );
-      const byId = new Map(rows.map((r) => [r.id, fromRow(r)]));
-      return built.map((b) => ({ job: byId.get(b.job.id)!, deduplicated: false }));
+      if (res?.inserted !== rows.length) throw new Error(`enqueue inserted ${res?.inserted ?? 0} of ${rows.length} jobs`);
+      if (fresh.length) registered(sql, fresh);
+      return rows.map((r) => ({ job: fromRow(insertedRow(r)), deduplicated: false }));
     } catch (e) {
       if (!isBoundedRefusal(e)) throw e;
     }
@@ -139,9 +146,9 @@ export async function insertBuilt(tx: TransactionSql, built: readonly BuiltJob[]
 }
 
 /** Runs an insert of jobs; a client-chosen id that exists already is DuplicateJobError. */
-export async function insertRows(q: PromiseLike<readonly unknown[]>): Promise<JobRow[]> {
+export async function insertRows<T = JobRow>(q: PromiseLike<readonly unknown[]>): Promise<T[]> {
   try {
-    return (await q) as JobRow[];
+    return (await q) as T[];
   } catch (e) {
     if ((e as { code?: string }).code === "23505") {
       const id = /\(id\)=\(([^)]+)\)/.exec(String((e as { detail?: string }).detail))?.[1];
@@ -190,6 +197,22 @@ export function rowOf(b: BuiltJob): InsertRow {
     extra: b.extra ?? null,
     workflow_id: j.workflowId ?? null,
     workflow_step: b.workflowStep ?? null,
+  };
+}
+
+/** The row PostgreSQL holds after inserting `r` (no column has a default the insert leaves to the database). */
+function insertedRow(r: InsertRow): JobRow {
+  return {
+    ...r,
+    state: r.state as JobRow["state"],
+    job: r.job as unknown as StoredJob,
+    retry: r.retry as unknown as EffectiveRetry,
+    lease_deadline: null,
+    worker_id: null,
+    dead_letter: false,
+    started_at: null,
+    finished_at: null,
+    progress: null,
   };
 }
 

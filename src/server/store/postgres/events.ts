@@ -97,15 +97,27 @@ export async function newestEventSeq(sql: Sql): Promise<bigint> {
   return BigInt(r?.max ?? 0);
 }
 
-/** Deletes events past the retention, oldest first, at most `batch` per call (the next pass does the rest). */
+/**
+ * Deletes events past the retention, oldest first, at most `batch` per call (the next pass does the rest).
+ *
+ * Both bounds become one seq below which everything goes, found through the
+ * primary key: by count, the newest seq minus maxEvents; by age, the first
+ * event young enough to keep, read in seq order (events are numbered in the
+ * order they are written, so the old ones are the first ones). A filter on
+ * the age of every row instead would read the whole table (100 000 rows by
+ * default) on every pass, once a second, whether or not anything is due.
+ * An old event numbered after a young one (a transaction that began earlier
+ * but wrote later, by a few milliseconds) goes on the pass after that one.
+ */
 export async function trimEvents(sql: Sql, retention: EventRetention = {}, batch = 10_000): Promise<number> {
   const maxEvents = retention.maxEvents ?? 100_000;
   const maxAgeMs = retention.maxAgeMs ?? 3600_000;
   const r = await sql`
+    WITH newest AS (SELECT max(seq) AS seq FROM ojs_events),
+      kept AS (SELECT seq FROM ojs_events WHERE at >= now() - make_interval(secs => ${maxAgeMs / 1000}) ORDER BY seq LIMIT 1),
+      upto AS (SELECT greatest(newest.seq - ${maxEvents}::bigint, coalesce((SELECT seq - 1 FROM kept), newest.seq)) AS seq FROM newest)
     DELETE FROM ojs_events WHERE seq IN (
-      SELECT seq FROM ojs_events
-      WHERE seq <= (SELECT max(seq) FROM ojs_events) - ${maxEvents}::bigint OR at < now() - make_interval(secs => ${maxAgeMs / 1000})
-      ORDER BY seq LIMIT ${batch})`;
+      SELECT seq FROM ojs_events WHERE seq <= (SELECT seq FROM upto) ORDER BY seq LIMIT ${batch})`;
   return r.count;
 }
 
