@@ -166,7 +166,9 @@ export async function runCrash(opts: CrashRunOptions, register: (s: CrashServers
         continue;
       }
       try {
-        const job = await client.enqueue("t.crash", [acked.size], { queue, retry: { maxAttempts: 50 } });
+        // Backoff capped at 1 s: a job whose lease ran out while the server was down (or starved on
+        // a loaded machine) several times would otherwise wait 16 s, 32 s... and outlast the final wait.
+        const job = await client.enqueue("t.crash", [acked.size], { queue, retry: { maxAttempts: 50, initialInterval: 100, maxInterval: 1000 } });
         acked.add(job.id);
       } catch {
         failedEnqueues++;
@@ -211,7 +213,7 @@ export async function runCrash(opts: CrashRunOptions, register: (s: CrashServers
 export function expectCrashRunHeld(r: CrashReport, kills: number): void {
   console.log(r.summary);
   expect(r.kills).toBe(kills);
-  expect(r.missing.length, "acknowledged enqueues never completed").toBe(0);
+  expect(r.missing.length, `acknowledged enqueues never completed (the server holds them as ${JSON.stringify(r.states)})`).toBe(0);
   expect(r.states).toEqual({ completed: r.acked.size });
   expect(r.rerunAfterCompleted).toBe(0);
 }
