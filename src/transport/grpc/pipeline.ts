@@ -11,6 +11,7 @@
  * server is unknown; the next call opens a new stream.
  */
 import { AbortError, ConnectionError, TimeoutError, ValidationError } from "../../model/errors.js";
+import { onMicrotask } from "../../util/microtask.js";
 import type { RawHandlers, RawStream } from "./raw.js";
 
 /** Largest frame of several calls: well under the 4 MiB message limit servers default to. */
@@ -98,7 +99,7 @@ export class Pipeline<Call, Outcome> {
         this.flushQueued = true;
         // Everything asked for in this tick (or this turn of the loop) leaves in one frame.
         if (this.opts.flushOn === "immediate") setImmediate(this.flushNow);
-        else queueMicrotask(this.flushNow);
+        else onMicrotask(this.flushNow);
       }
     });
   }
