@@ -121,40 +121,62 @@ export class JobExecution {
   }
 
   private context(a: ActiveJob, args: unknown, checkpointSchema: z.ZodType | undefined, checkpointTransport?: Transport): JobContext<unknown> {
-    const { job } = a;
-    const { transport, workerId } = this.h;
-    const visibilityTimeoutMs = this.h.opts.visibilityTimeoutMs;
-    let stateMap: Map<string, unknown> | undefined;
-    let cp: AttemptCheckpoint | undefined;
-    const checkpoints = () => (cp ??= new AttemptCheckpoint(checkpointTransport ?? transport, job, workerId, checkpointSchema));
-    return {
-      job,
-      jobId: job.id,
-      type: job.type,
-      args,
-      meta: job.meta,
-      attempt: job.attempt,
-      queue: job.queue,
-      workerId,
-      parentResults: job.parentResults ?? {},
-      workflowId: job.workflowId,
-      // Getters: the controller and the map exist only for handlers that use them.
-      get signal() {
-        return a.abort.signal;
-      },
-      get state() {
-        return (stateMap ??= new Map());
-      },
-      progress: (value) => (a.progress ??= new ProgressReporter(transport, job.id)).report(value),
-      checkpoint: (state) => checkpoints().save(state),
-      lastCheckpoint: () => checkpoints().last() as Promise<JsonValue | undefined>,
-      heartbeat: async () => {
-        const r = await transport.heartbeat({ workerId, state: "running", activeJobIds: [job.id], visibilityTimeoutMs });
-        if (r.lost?.includes(job.id)) this.h.loseJob(job.id);
-      },
-      abort: (reason?: unknown) => this.abortJob(a, abortReason(reason)),
-    };
+    return attemptContext(this, this.h, a, args, checkpointSchema, checkpointTransport);
   }
+}
+
+/** The JobContext of one attempt. */
+function attemptContext(
+  execution: JobExecution,
+  host: ExecutionHost,
+  a: ActiveJob,
+  args: unknown,
+  checkpointSchema: z.ZodType | undefined,
+  checkpointTransport: Transport | undefined,
+): JobContext<unknown> {
+  const { job } = a;
+  const { transport, workerId } = host;
+  const visibilityTimeoutMs = host.opts.visibilityTimeoutMs;
+  let stateMap: Map<string, unknown> | undefined;
+  let cp: AttemptCheckpoint | undefined;
+  // Methods and getters, not arrow-valued properties: a context is made for every job, and
+  // tsx (esbuild's keepNames) wraps each named arrow in a defineProperty call as it is made.
+  // None of them reads `this`, so a handler may still take them off the context.
+  return {
+    job,
+    jobId: job.id,
+    type: job.type,
+    args,
+    meta: job.meta,
+    attempt: job.attempt,
+    queue: job.queue,
+    workerId,
+    parentResults: job.parentResults ?? {},
+    workflowId: job.workflowId,
+    // Getters: the controller and the map exist only for handlers that use them.
+    get signal() {
+      return a.abort.signal;
+    },
+    get state() {
+      return (stateMap ??= new Map());
+    },
+    progress(value) {
+      (a.progress ??= new ProgressReporter(transport, job.id)).report(value);
+    },
+    checkpoint(state) {
+      return (cp ??= new AttemptCheckpoint(checkpointTransport ?? transport, job, workerId, checkpointSchema)).save(state);
+    },
+    lastCheckpoint() {
+      return (cp ??= new AttemptCheckpoint(checkpointTransport ?? transport, job, workerId, checkpointSchema)).last() as Promise<JsonValue | undefined>;
+    },
+    async heartbeat() {
+      const r = await transport.heartbeat({ workerId, state: "running", activeJobIds: [job.id], visibilityTimeoutMs });
+      if (r.lost?.includes(job.id)) host.loseJob(job.id);
+    },
+    abort(reason?: unknown) {
+      execution.abortJob(a, abortReason(reason));
+    },
+  };
 }
 
 /** What ctx.abort(reason) aborts with: an Error as is, anything else wrapped in JobAbortedError. */

@@ -8,11 +8,13 @@
  * current tick, so latency is unchanged.
  */
 import { Buffer } from "node:buffer";
+import { onMicrotask } from "../../util/microtask.js";
 
 export class FrameCoalescer {
   private pending: Uint8Array[] = [];
   private bytes = 0;
   private queued = false;
+  private readonly flushNow = (): void => this.flush();
 
   /** `write` gets the framed bytes of every message added in one tick. */
   constructor(private readonly write: (framed: Buffer) => void) {}
@@ -23,7 +25,7 @@ export class FrameCoalescer {
     this.bytes += 5 + msg.length;
     if (!this.queued) {
       this.queued = true;
-      queueMicrotask(() => this.flush());
+      onMicrotask(this.flushNow);
     }
   }
 

@@ -11,6 +11,7 @@ import { putBack } from "./rate-limits.js";
 import { decideFailure, decideLeaseExpiry } from "./policies.js";
 import { type JobRecord, type Consumer, type NackOptions, type WorkerInfo, MAX_PASSED_OVER } from "./records.js";
 import { StoreState } from "./state.js";
+import { onMicrotask } from "../../util/microtask.js";
 
 export abstract class StoreClaims extends StoreState {
   protected takeNext(queues: readonly string[], tenant?: string): JobRecord | undefined {
@@ -127,10 +128,15 @@ export abstract class StoreClaims extends StoreState {
     }
     if (c && !c.closed) {
       c.credit++;
-      // Refill the stream straight away: this is what keeps a streaming worker busy.
-      queueMicrotask(() => {
-        if (!this.closed) this.pump(c);
-      });
+      // Refill the stream straight away: this is what keeps a streaming worker busy. One refill
+      // at the end of the tick takes the credit of every ack of a frame.
+      if (!c.refillQueued) {
+        c.refillQueued = true;
+        onMicrotask(() => {
+          c.refillQueued = false;
+          if (!this.closed) this.pump(c);
+        });
+      }
     }
   }
 

@@ -105,6 +105,8 @@ export interface Consumer {
   /** Multi-tenancy: pushed only this tenant's jobs. */
   readonly tenant?: string;
   closed: boolean;
+  /** A refill of this stream is queued for the end of the tick (one for all the acks of a frame). */
+  refillQueued?: boolean;
 }
 
 export interface SubmitOptions {

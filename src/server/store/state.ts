@@ -24,6 +24,7 @@ import { keepForOf, Retention } from "./retention.js";
 import { type StoreOptions, type JobAccounting, type JobRecord, type Consumer, type WorkerInfo, type TimerEntry, MAX_QUEUES, WAITING } from "./records.js";
 import { fetchAllowed } from "./policies.js";
 import { WorkerRegistry } from "./worker-registry.js";
+import { onMicrotask } from "../../util/microtask.js";
 
 export abstract class StoreState {
   readonly clock: Clock;
@@ -280,7 +281,7 @@ export abstract class StoreState {
   protected scheduleDispatch(queue: string): void {
     if (!this.consumersByQueue.has(queue) || this.pendingDispatch.has(queue)) return;
     this.pendingDispatch.add(queue);
-    queueMicrotask(() => {
+    onMicrotask(() => {
       this.pendingDispatch.delete(queue);
       if (!this.closed) this.dispatch(queue);
     });

@@ -178,6 +178,7 @@ export abstract class StoreWorking extends StoreEnqueue {
       onStale: c.onStale,
       ...(c.tenant !== undefined ? { tenant: c.tenant } : {}),
       closed: false,
+      refillQueued: false,
     };
     for (const old of this.inFlight.open(consumer)) this.closeStale(old, "superseded");
     for (const q of consumer.queues) {

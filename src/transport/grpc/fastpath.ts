@@ -47,15 +47,28 @@ function callError(e: WireCallError, operation: string, jobId?: string): OjsErro
  * shapes into new objects made encoding them several times dearer (V8 sees
  * many shapes at every property read).
  */
-type SettleRequest = SettleCall;
+type SettleRequest = SettleCall & {
+  /** A start signal whose job was acked or nacked before it left: the settle says the job ran. */
+  redundant: boolean;
+};
 
 function settleCall(workerId: string, ack: SettleCall["ack"], nack: SettleCall["nack"], started: SettleCall["started"]): SettleRequest {
-  return { seq: 0, workerId, ack, nack, started } as SettleRequest;
+  return { seq: 0, workerId, ack, nack, started, redundant: false } as SettleRequest;
 }
+
+/** What a start signal left out of its frame is answered with. */
+const STARTED: SettleOutcome = { seq: 0, started: true };
 
 export class FastPath {
   private readonly enqueues: Pipeline<NormalizedJobRequest, EnqueueOutcome>;
   private readonly settles: Pipeline<SettleRequest, SettleOutcome>;
+  /**
+   * Start signals not sent yet, by job id. A job that ends before its start
+   * signal leaves (a short handler: the ack comes in the same turn of the
+   * event loop) needs no start signal: its ack or nack settles the attempt,
+   * and the start would only cost a call each way.
+   */
+  private readonly unsentStarts = new Map<string, SettleRequest>();
 
   constructor(
     session: Http2SessionManager,
@@ -73,7 +86,11 @@ export class FastPath {
     this.settles = new Pipeline({
       operation: "settle",
       open: (handlers) => openRawStream(session, "/ojsconnect.v1.FastPathService/SettleStream", headers, handlers),
+      // Acks of jobs pushed in several chunks (and the start signals they make redundant) share a frame.
+      flushOn: "immediate",
+      answeredLocally: (c) => (c.redundant ? STARTED : undefined),
       frame: (calls) => {
+        this.unsentStarts.clear();
         const list = new Array<SettleCall>(calls.length);
         for (let i = 0; i < calls.length; i++) {
           const c = calls[i]!;
@@ -94,7 +111,16 @@ export class FastPath {
     throw new OjsError("the server answered an enqueue with nothing", { code: "backend_error", operation: "enqueue" });
   }
 
+  /** The job's start signal, if it has not left yet, need not: its settle is on the way. */
+  private settling(jobId: string): void {
+    const start = this.unsentStarts.get(jobId);
+    if (start === undefined) return;
+    start.redundant = true;
+    this.unsentStarts.delete(jobId);
+  }
+
   ack(req: AckRequest, timeoutMs: number, opts?: CallOptions): Promise<void> {
+    this.settling(req.jobId);
     const ack = { jobId: req.jobId, result: req.result };
     // A plain then, not an async function: one promise fewer on every job's way out.
     return this.settles.call(settleCall(req.workerId ?? "", ack, undefined, undefined), opts?.timeoutMs ?? timeoutMs, opts?.signal).then((o) => {
@@ -104,6 +130,7 @@ export class FastPath {
 
   async nack(req: NackRequest, timeoutMs: number, opts?: CallOptions): Promise<NackResult> {
     // The proto bool cannot be "unset": an error is retryable unless it says otherwise.
+    this.settling(req.jobId);
     const nack = { jobId: req.jobId, error: { ...req.error, retryable: req.error.retryable ?? true } };
     const o = await this.settles.call(settleCall(req.workerId ?? "", undefined, nack, undefined), opts?.timeoutMs ?? timeoutMs, opts?.signal);
     if (o.error) throw callError(o.error, "nack", req.jobId);
@@ -113,12 +140,15 @@ export class FastPath {
 
   /** The start signal of a pushed job, pipelined with the acks and nacks. */
   started(jobId: string, workerId: string, timeoutMs: number, opts?: CallOptions): Promise<void> {
-    return this.settles.call(settleCall(workerId, undefined, undefined, { jobId }), opts?.timeoutMs ?? timeoutMs, opts?.signal).then((o) => {
+    const call = settleCall(workerId, undefined, undefined, { jobId });
+    this.unsentStarts.set(jobId, call);
+    return this.settles.call(call, opts?.timeoutMs ?? timeoutMs, opts?.signal).then((o) => {
       if (o.error) throw callError(o.error, "started", jobId);
     });
   }
 
   close(): void {
+    this.unsentStarts.clear();
     this.enqueues.close();
     this.settles.close();
   }

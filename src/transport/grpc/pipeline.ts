@@ -11,6 +11,7 @@
  * server is unknown; the next call opens a new stream.
  */
 import { AbortError, ConnectionError, TimeoutError, ValidationError } from "../../model/errors.js";
+import { onMicrotask } from "../../util/microtask.js";
 import type { RawHandlers, RawStream } from "./raw.js";
 
 /** Largest frame of several calls: well under the 4 MiB message limit servers default to. */
@@ -35,6 +36,19 @@ export interface PipelineOptions<Call, Outcome> {
   /** Most calls in flight at once; more wait for room. Default 8192. */
   maxInFlight?: number;
   operation: string;
+  /**
+   * When the calls gathered leave: "microtask" (default) at the end of the
+   * current tick, for callers that wait on each answer; "immediate" after the
+   * I/O callbacks of this turn of the event loop, so that calls made by
+   * several of them (the acks of jobs pushed in several chunks) share a frame.
+   */
+  flushOn?: "microtask" | "immediate";
+  /**
+   * A call that need not travel any more (a later call in the same frame made
+   * it redundant) is answered here with its outcome and left out of the frame;
+   * undefined sends it.
+   */
+  answeredLocally?(call: Call): Outcome | undefined;
 }
 
 export class Pipeline<Call, Outcome> {
@@ -83,19 +97,36 @@ export class Pipeline<Call, Outcome> {
       this.batch.push({ seq, call });
       if (!this.flushQueued) {
         this.flushQueued = true;
-        // Everything asked for in this tick leaves in one frame.
-        queueMicrotask(() => this.flush());
+        // Everything asked for in this tick (or this turn of the loop) leaves in one frame.
+        if (this.opts.flushOn === "immediate") setImmediate(this.flushNow);
+        else onMicrotask(this.flushNow);
       }
     });
   }
+
+  private readonly flushNow = (): void => this.flush();
 
   private flush(): void {
     this.flushQueued = false;
     // While the stream is still opening, calls gather; the open flushes them.
     if (!this.sink || this.batch.length === 0) return;
-    const calls = this.batch;
+    let calls = this.batch;
     this.batch = [];
+    if (this.opts.answeredLocally) calls = this.leaveOutAnswered(calls, this.opts.answeredLocally);
+    if (calls.length === 0) return;
     for (const bytes of this.frames(calls)) this.sink.send(bytes);
+  }
+
+  /** The calls that still need the server; the others are settled with their local outcome. */
+  private leaveOutAnswered(calls: Array<{ seq: number; call: Call }>, answer: (call: Call) => Outcome | undefined): Array<{ seq: number; call: Call }> {
+    const out: Array<{ seq: number; call: Call }> = [];
+    for (let i = 0; i < calls.length; i++) {
+      const c = calls[i]!;
+      const local = answer(c.call);
+      if (local === undefined) out.push(c);
+      else this.settle(c.seq, local, undefined);
+    }
+    return out;
   }
 
   /**
