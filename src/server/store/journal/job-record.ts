@@ -9,7 +9,8 @@
  *   f64 priority | f64 attempt | f64 maxAttempts | f64 createdAt | f64 enqueuedAt (ms, unless ENQ_SAME) | f64 leaseDeadline
  *   str id | str type | str queue | str specversion | str args (JSON)
  *   [str meta (JSON)] [str tags (JSON)] [str errors (JSON)]   each unless its EMPTY flag says [] or {}
- *   [str job rest (JSON)]   the job's other fields (scheduledAt, result, unique, ...), when it has any
+ *   [str job rest (JSON)]   the job's other fields (scheduledAt, result, unique, ...), when it has any;
+ *                           its dates in ms (ISO strings before: both read back)
  *   [str record rest (JSON)]  extra, a non-default retry, workerId, uniqueKey, progress, directiveOnClaim, workflowStep
  *
  * Why not the job's ojs.v1 protobuf bytes (src/codec/wire): proto3 reads a zero
@@ -66,7 +67,14 @@ function isEmptyObject(o: object): boolean {
   return true;
 }
 
-/** The job's fields that are neither fixed nor the default retry, or undefined when there are none. */
+const REST_DATE = new Set<string>(REST_DATES);
+
+/**
+ * The job's fields that are neither fixed nor the default retry, or undefined
+ * when there are none. Its dates go as milliseconds: reviveRest turns them
+ * back by name, from a number as from the ISO string format 2 started with
+ * (the same instant, and several times cheaper to write than toISOString).
+ */
 function jobRest(job: Job, defaultRetry: boolean): Record<string, unknown> | undefined {
   let rest: Record<string, unknown> | undefined;
   const j = job as unknown as Record<string, unknown>;
@@ -74,7 +82,7 @@ function jobRest(job: Job, defaultRetry: boolean): Record<string, unknown> | und
     if (FIXED.has(k) || (k === "retry" && defaultRetry)) continue;
     const v = j[k];
     if (v === undefined) continue;
-    (rest ??= {})[k] = v;
+    (rest ??= {})[k] = v instanceof Date && REST_DATE.has(k) ? v.getTime() : v;
   }
   return rest;
 }
