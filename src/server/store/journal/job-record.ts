@@ -27,6 +27,7 @@ import type { JsonObject } from "../../../model/json.js";
 import type { RestoredJob } from "../changes.js";
 import { DEFAULT_EFFECTIVE_RETRY, DEFAULT_SHOWN_RETRY } from "../store.js";
 import { Cursor, Interner, ScratchWriter } from "./binary.js";
+import { restJson } from "./rest-json.js";
 
 /** First payload byte of a binary job record (JSON records start with "{", 0x7b). */
 export const JOB_BINARY = 0x01;
@@ -180,8 +181,8 @@ export function writeJobBinary(w: ScratchWriter, rec: RestoredJob): boolean {
   if (!metaEmpty) w.str(JSON.stringify(j.meta));
   if (j.tags.length) w.str(JSON.stringify(j.tags));
   if (j.errors.length) w.str(JSON.stringify(j.errors));
-  if (rest) w.str(JSON.stringify(rest));
-  if (recRest) w.str(JSON.stringify(recRest));
+  if (rest) w.str(restJson(rest));
+  if (recRest) w.str(restJson(recRest));
   w.end();
   return true;
 }
