@@ -18,7 +18,7 @@ import { OjsError } from "../../../model/errors.js";
 import type { ServerCore } from "../../core.js";
 import type { ChangeSink } from "../changes.js";
 import { JournalFile, syncDir, type FileFaults, type FsyncMode } from "./file.js";
-import { CommitPath, SYNC_MAX_BYTES } from "./commit-path.js";
+import { CommitPath, small, type CommitMode } from "./commit-path.js";
 import { collectCore } from "./core-records.js";
 import { Dirty, type NamedKind } from "./dirty.js";
 import { acquireLock } from "./lock.js";
@@ -39,8 +39,8 @@ export interface JournalOptions {
   log?: (line: string) => void;
   /** Test hook: faults injected into file writes (also settable later through `journal.faults`). */
   faults?: FileFaults;
-  /** Recent write time (ms) above which small groups leave the event loop too (commit-path.ts); default SLOW_WRITE_MS. */
-  slowWriteMs?: number;
+  /** How small group commits reach the disk (commit-path.ts): "auto" (default), or always on the event loop / the thread pool (tests). */
+  commitPath?: CommitMode;
 }
 
 export interface JournalStats {
@@ -88,7 +88,7 @@ export class Journal implements ChangeSink {
     this.fsync = opts.fsync ?? "always";
     this.compactAt = opts.compactAtBytes ?? 64 * 1024 * 1024;
     this.faults = opts.faults ?? {};
-    this.path = new CommitPath(opts.slowWriteMs);
+    this.path = new CommitPath(opts.commitPath);
     this.stats = { gen: 0, bytes: 0, writes: 0, onLoop: 0, records: 0, compactions: 0, failures: 0, replayed };
   }
 
@@ -285,10 +285,10 @@ export class Journal implements ChangeSink {
     if (buffers.length === 0) return;
     let bytes = 0;
     for (const b of buffers) bytes += b.length;
-    const small = bytes <= SYNC_MAX_BYTES;
-    const began = small ? performance.now() : 0;
+    const onLoop = this.path.onLoop(records, bytes);
+    const began = performance.now();
     try {
-      if (this.path.onLoop(records, bytes)) {
+      if (onLoop) {
         this.file.appendSync(buffers);
         this.stats.onLoop++;
       } else await this.file.append(buffers);
@@ -297,7 +297,7 @@ export class Journal implements ChangeSink {
       this.dirty.mergeBack(d);
       throw e;
     }
-    if (small) this.path.took(performance.now() - began);
+    if (small(records, bytes)) this.path.took(onLoop, performance.now() - began);
     this.stats.writes++;
     this.stats.records += records;
     this.stats.bytes = this.file.size;
