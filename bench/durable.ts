@@ -55,6 +55,8 @@ export function sizesFor(d: DurableName, base: Sizes, quick: boolean): Sizes {
   return d === "pg-boss" ? { ...s, ...SLOW_POLLER[quick ? "quick" : "full"] } : s;
 }
 
+type ServerProfile = Parameters<typeof ojsBackend>[0];
+
 /** A running durable system: its backend, and how to stop what was started for it. */
 export interface DurableSystem {
   backend: Backend;
@@ -110,11 +112,11 @@ function databaseBackend(url: string, c: PostgresCluster, completed: Backend["co
   return { target: url, pid: undefined, dbCpuUs: () => clusterCpuUs(c.pid()), completed, reset: async () => {}, close: async () => {} };
 }
 
-/** Starts one durable system, or says why it cannot run here. */
-export async function startDurable(d: DurableName, log: (s: string) => void): Promise<DurableSystem | { skipped: string }> {
+/** Starts one durable system, or says why it cannot run here; `profile`: a V8 CPU profile of our server (--profile). */
+export async function startDurable(d: DurableName, log: (s: string) => void, profile?: ServerProfile): Promise<DurableSystem | { skipped: string }> {
   if (d === "ojs-journal") {
     const dir = mkdtempSync(join(os.tmpdir(), "ojs-bench-journal-"));
-    const backend = await ojsBackend(undefined, true, [`--data-dir=${dir}`]);
+    const backend = await ojsBackend(profile, true, [`--data-dir=${dir}`]);
     return { backend, stop: async () => (await backend.close(), rmSync(dir, { recursive: true, force: true })) };
   }
   if (d === "bullmq-aof") {
@@ -129,7 +131,7 @@ export async function startDurable(d: DurableName, log: (s: string) => void): Pr
   const c = await sharedCluster();
   const version = postgresVersion();
   if (d === "ojs-postgres") {
-    const backend = await ojsBackend(undefined, true, [`--store=${c.url}`]);
+    const backend = await ojsBackend(profile, true, [`--store=${c.url}`]);
     return { backend: { ...backend, dbCpuUs: () => clusterCpuUs(c.pid()) }, version, stop: () => backend.close() };
   }
   if (d === "graphile-worker") {

@@ -143,7 +143,10 @@ async function main(): Promise<void> {
     if (isDurable(driver)) {
       if (!durableScenarios(driver, scenarios).length) continue;
       log(`${LABEL[driver]}: starting...`);
-      const started = await startDurable(driver, log).catch((e: unknown) => ({ skipped: `could not start: ${e instanceof Error ? e.message : String(e)}` }));
+      const profile = profileDir ? { dir: profileDir, name: `server-${driver}-${scenarios.join("+")}` } : undefined;
+      const started = await startDurable(driver, log, profile).catch((e: unknown) => ({
+        skipped: `could not start: ${e instanceof Error ? e.message : String(e)}`,
+      }));
       if ("skipped" in started) {
         results.systems[driver] = { skipped: started.skipped };
         log(`${LABEL[driver]} skipped: ${started.skipped}`);

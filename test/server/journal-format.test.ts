@@ -145,6 +145,26 @@ describe("journal format 2: binary job records", () => {
     );
   });
 
+  it("dates beyond the fixed part are written as milliseconds; records holding them as ISO strings (as written before) still read", () => {
+    const core = new ServerCore({ clock });
+    const rec = core.store.enqueue({ type: "f.dates", args: [], queue: "q", scheduledAt: new Date(clock.now() + 5_000) });
+    const started = new Date(clock.now() + 1_234);
+    rec.job.startedAt = started;
+    const now = frameJob(rec);
+    expect(now.includes(started.toISOString())).toBe(false);
+    expect(now.includes(String(started.getTime()))).toBe(true);
+    const [r] = decode([now]) as Array<Extract<JournalRecord, { k: "job" }>>;
+    expect(r!.r.job.startedAt).toEqual(started);
+    expect(r!.r.job.scheduledAt).toEqual(rec.job.scheduledAt);
+    // The bytes the writer made before: the ISO string where a Date was.
+    (rec.job as unknown as Record<string, unknown>).startedAt = started.toISOString();
+    const before = frameJob(rec);
+    expect(before.includes(started.toISOString())).toBe(true);
+    const [old] = decode([before]) as Array<Extract<JournalRecord, { k: "job" }>>;
+    expect(old!.r.job.startedAt).toEqual(started);
+    core.close();
+  });
+
   it("a job of another shape is written as a JSON record and still comes back", () => {
     const core = new ServerCore({ clock });
     const rec = core.store.enqueue({ type: "odd", args: [1], queue: "q" });
@@ -163,7 +183,7 @@ describe("journal format 2: binary job records", () => {
     core.close();
   });
 
-  it("many jobs are packed into few buffers in order, a JSON job or a deletion after the records before it", () => {
+  it("many records are packed into one buffer in order, JSON jobs and deletions among the binary records", () => {
     const core = new ServerCore({ clock });
     const recs = Array.from({ length: 5 }, (_, i) => core.store.enqueue({ type: "pack", args: [i], queue: "q" }));
     delete recs[2]!.job.maxAttempts;
@@ -176,8 +196,8 @@ describe("journal format 2: binary job records", () => {
     f.job(recs[3]!);
     f.job(recs[4]!);
     f.flush();
-    expect(out).toHaveLength(4);
-    expect([f.records, f.buffers]).toEqual([6, 4]);
+    expect(out).toHaveLength(1);
+    expect([f.records, f.buffers]).toEqual([6, 1]);
     const back = decode(out).map((r) => (r.k === "job" ? r.r.id : r.k === "job-" ? `-${r.id}` : r.k));
     expect(back).toEqual([recs[0]!.id, recs[1]!.id, recs[2]!.id, "-gone-1", recs[3]!.id, recs[4]!.id]);
     core.close();

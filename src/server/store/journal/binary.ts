@@ -88,6 +88,14 @@ export class ScratchWriter {
     this.pos += 8;
   }
 
+  /** A whole JSON record (its payload `json`, UTF-8), framed as frame() in records.ts frames it. */
+  jsonRecord(json: string): void {
+    this.begin();
+    this.room(3 * json.length);
+    this.pos += this.buf.write(json, this.pos, "utf8");
+    this.end();
+  }
+
   str(s: string): void {
     const n = s.length;
     // UTF-8 takes at most 3 bytes per UTF-16 unit.

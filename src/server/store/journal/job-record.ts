@@ -9,7 +9,8 @@
  *   f64 priority | f64 attempt | f64 maxAttempts | f64 createdAt | f64 enqueuedAt (ms, unless ENQ_SAME) | f64 leaseDeadline
  *   str id | str type | str queue | str specversion | str args (JSON)
  *   [str meta (JSON)] [str tags (JSON)] [str errors (JSON)]   each unless its EMPTY flag says [] or {}
- *   [str job rest (JSON)]   the job's other fields (scheduledAt, result, unique, ...), when it has any
+ *   [str job rest (JSON)]   the job's other fields (scheduledAt, result, unique, ...), when it has any;
+ *                           its dates in ms (ISO strings before: both read back)
  *   [str record rest (JSON)]  extra, a non-default retry, workerId, uniqueKey, progress, directiveOnClaim, workflowStep
  *
  * Why not the job's ojs.v1 protobuf bytes (src/codec/wire): proto3 reads a zero
@@ -26,6 +27,7 @@ import type { JsonObject } from "../../../model/json.js";
 import type { RestoredJob } from "../changes.js";
 import { DEFAULT_EFFECTIVE_RETRY, DEFAULT_SHOWN_RETRY } from "../store.js";
 import { Cursor, Interner, ScratchWriter } from "./binary.js";
+import { restJson } from "./rest-json.js";
 
 /** First payload byte of a binary job record (JSON records start with "{", 0x7b). */
 export const JOB_BINARY = 0x01;
@@ -66,7 +68,14 @@ function isEmptyObject(o: object): boolean {
   return true;
 }
 
-/** The job's fields that are neither fixed nor the default retry, or undefined when there are none. */
+const REST_DATE = new Set<string>(REST_DATES);
+
+/**
+ * The job's fields that are neither fixed nor the default retry, or undefined
+ * when there are none. Its dates go as milliseconds: reviveRest turns them
+ * back by name, from a number as from the ISO string format 2 started with
+ * (the same instant, and several times cheaper to write than toISOString).
+ */
 function jobRest(job: Job, defaultRetry: boolean): Record<string, unknown> | undefined {
   let rest: Record<string, unknown> | undefined;
   const j = job as unknown as Record<string, unknown>;
@@ -74,7 +83,7 @@ function jobRest(job: Job, defaultRetry: boolean): Record<string, unknown> | und
     if (FIXED.has(k) || (k === "retry" && defaultRetry)) continue;
     const v = j[k];
     if (v === undefined) continue;
-    (rest ??= {})[k] = v;
+    (rest ??= {})[k] = v instanceof Date && REST_DATE.has(k) ? v.getTime() : v;
   }
   return rest;
 }
@@ -172,8 +181,8 @@ export function writeJobBinary(w: ScratchWriter, rec: RestoredJob): boolean {
   if (!metaEmpty) w.str(JSON.stringify(j.meta));
   if (j.tags.length) w.str(JSON.stringify(j.tags));
   if (j.errors.length) w.str(JSON.stringify(j.errors));
-  if (rest) w.str(JSON.stringify(rest));
-  if (recRest) w.str(JSON.stringify(recRest));
+  if (rest) w.str(restJson(rest));
+  if (recRest) w.str(restJson(recRest));
   w.end();
   return true;
 }

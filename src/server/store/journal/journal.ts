@@ -18,10 +18,11 @@ import { OjsError } from "../../../model/errors.js";
 import type { ServerCore } from "../../core.js";
 import type { ChangeSink } from "../changes.js";
 import { JournalFile, syncDir, type FileFaults, type FsyncMode } from "./file.js";
+import { CommitPath, small, type CommitMode } from "./commit-path.js";
 import { collectCore } from "./core-records.js";
 import { Dirty, type NamedKind } from "./dirty.js";
 import { acquireLock } from "./lock.js";
-import { frame, JobFramer, savedCron, savedWorkflow } from "./records.js";
+import { JobFramer, savedCron, savedWorkflow } from "./records.js";
 import { replay, type ReplayResult } from "./replay.js";
 import { header, queueRecord, snapshot } from "./snapshot.js";
 
@@ -38,12 +39,16 @@ export interface JournalOptions {
   log?: (line: string) => void;
   /** Test hook: faults injected into file writes (also settable later through `journal.faults`). */
   faults?: FileFaults;
+  /** How small group commits reach the disk (commit-path.ts): "auto" (default), or always on the event loop / the thread pool (tests). */
+  commitPath?: CommitMode;
 }
 
 export interface JournalStats {
   gen: number;
   bytes: number;
   writes: number;
+  /** Of the writes, those made on the event loop (commit-path.ts). */
+  onLoop: number;
   records: number;
   compactions: number;
   failures: number;
@@ -62,6 +67,7 @@ export class Journal implements ChangeSink {
   private readonly compactAt: number;
   private snapshotBytes = 0;
   private readonly dirty = new Dirty();
+  private readonly path: CommitPath;
   private marked = 0;
   private durableMark = 0;
   private waiters: Waiter[] = [];
@@ -82,7 +88,8 @@ export class Journal implements ChangeSink {
     this.fsync = opts.fsync ?? "always";
     this.compactAt = opts.compactAtBytes ?? 64 * 1024 * 1024;
     this.faults = opts.faults ?? {};
-    this.stats = { gen: 0, bytes: 0, writes: 0, records: 0, compactions: 0, failures: 0, replayed };
+    this.path = new CommitPath(opts.commitPath);
+    this.stats = { gen: 0, bytes: 0, writes: 0, onLoop: 0, records: 0, compactions: 0, failures: 0, replayed };
   }
 
   /**
@@ -234,54 +241,63 @@ export class Journal implements ChangeSink {
     }
   }
 
-  /** The records of everything in `d`, as it is now, and how many there are (job records are packed several to a buffer). */
+  /** The records of everything in `d`, as it is now, packed into as few buffers as their size allows, and how many there are. */
   private collect(d: Dirty): { buffers: Buffer[]; records: number } {
     const out: Buffer[] = [];
     const core = this.core;
-    if (d.reset) out.push(frame({ k: "reset" }));
+    const w = new JobFramer(out);
+    if (d.reset) w.record({ k: "reset" });
     for (const s of d.schemas.values()) {
       const rec = core.schemas.peek(s.type, s.version);
-      out.push(frame(rec ? { k: "schema", r: rec } : { k: "schema-", type: s.type, version: s.version }));
+      w.record(rec ? { k: "schema", r: rec } : { k: "schema-", type: s.type, version: s.version });
     }
     for (const name of d.queues) {
       const r = queueRecord(core, name);
-      if (r) out.push(frame(r));
+      if (r) w.record(r);
     }
     for (const id of d.workflows) {
       const wf = core.store.workflows.peek(id);
-      out.push(frame(wf ? { k: "wf", r: savedWorkflow(wf) } : { k: "wf-", id }));
+      w.record(wf ? { k: "wf", r: savedWorkflow(wf) } : { k: "wf-", id });
     }
-    const jobs = new JobFramer(out);
     for (const id of d.jobs) {
       const rec = core.store.peek(id);
-      if (rec) jobs.job(rec);
-      else jobs.gone(id);
+      if (rec) w.job(rec);
+      else w.gone(id);
     }
-    jobs.flush();
     // After the jobs: replay restores a checkpoint only for a job it knows.
     for (const id of d.checkpoints) {
       const c = core.store.checkpoints.peek(id);
-      out.push(frame(c ? { k: "ckpt", r: c } : { k: "ckpt-", id }));
+      w.record(c ? { k: "ckpt", r: c } : { k: "ckpt-", id });
     }
     for (const name of d.crons) {
       const c = core.cron.peek(name);
-      out.push(frame(c ? { k: "cron", r: savedCron(c) } : { k: "cron-", name }));
+      w.record(c ? { k: "cron", r: savedCron(c) } : { k: "cron-", name });
     }
-    out.push(...collectCore(core, d));
-    return { buffers: out, records: out.length - jobs.buffers + jobs.records };
+    const rest = collectCore(core, d);
+    if (rest.length) w.push(...rest);
+    w.flush();
+    return { buffers: out, records: w.records };
   }
 
   private async appendPending(): Promise<void> {
     const d = this.dirty.take();
     const { buffers, records } = this.collect(d);
     if (buffers.length === 0) return;
+    let bytes = 0;
+    for (const b of buffers) bytes += b.length;
+    const onLoop = this.path.onLoop(records, bytes);
+    const began = performance.now();
     try {
-      await this.file.append(buffers);
+      if (onLoop) {
+        this.file.appendSync(buffers);
+        this.stats.onLoop++;
+      } else await this.file.append(buffers);
     } catch (e) {
       // Still pending: these changes are in memory but not on disk; the next attempt writes them as they then are.
       this.dirty.mergeBack(d);
       throw e;
     }
+    if (small(records, bytes)) this.path.took(onLoop, performance.now() - began);
     this.stats.writes++;
     this.stats.records += records;
     this.stats.bytes = this.file.size;

@@ -163,9 +163,10 @@ export function frameJob(rec: RestoredJob): Buffer {
 }
 
 /**
- * Frames the records of many jobs into `out`, in order: binary records packed
- * together (a batch of a thousand jobs is one buffer of the write), a JSON job
- * record or a deletion after the records before it. Call flush() at the end.
+ * Frames records into `out`, in order, packed together into buffers of about
+ * PACK_BYTES (a group commit of a few records, or a batch of a thousand jobs,
+ * is one buffer of the write): jobs binary where they fit, JSON otherwise, and
+ * any other record as JSON. Call flush() at the end.
  */
 export class JobFramer {
   /** Records framed, and buffers they took in `out` (for counting records). */
@@ -177,20 +178,31 @@ export class JobFramer {
   }
 
   job(rec: RestoredJob): void {
-    this.records++;
-    if (!writeJobBinary(packed, rec)) this.push(frame({ k: "job", r: savedJob(rec) }));
-    else if (packed.size >= PACK_BYTES) this.flush();
+    if (!writeJobBinary(packed, rec)) this.record({ k: "job", r: savedJob(rec) });
+    else this.packedOne();
   }
 
   gone(id: string): void {
-    this.records++;
-    this.push(frame({ k: "job-", id }));
+    this.record({ k: "job-", id });
   }
 
-  private push(b: Buffer): void {
+  /** Any record, as JSON (the bytes frame() gives it). */
+  record(rec: JournalRecord): void {
+    packed.jsonRecord(JSON.stringify(rec));
+    this.packedOne();
+  }
+
+  /** Buffers framed elsewhere (one record each), after the records before them. */
+  push(...bs: Buffer[]): void {
     this.flush();
-    this.out.push(b);
-    this.buffers++;
+    for (const b of bs) this.out.push(b);
+    this.buffers += bs.length;
+    this.records += bs.length;
+  }
+
+  private packedOne(): void {
+    this.records++;
+    if (packed.size >= PACK_BYTES) this.flush();
   }
 
   flush(): void {
