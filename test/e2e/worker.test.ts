@@ -1,6 +1,9 @@
 import { afterEach, beforeAll, afterAll, describe, expect, it } from "vitest";
 import { z } from "zod";
-import { chain, Client, NonRetryableError, step, type Job, type Worker } from "../../src/index.js";
+import { chain, Client, NonRetryableError, step, Worker, type Job } from "../../src/index.js";
+import { GrpcTransport } from "../../src/transport/grpc/transport.js";
+import { HttpTransport } from "../../src/transport/http/transport.js";
+import type { Transport } from "../../src/transport/transport.js";
 import { currentStore, eventually, TRANSPORTS, uniqueQueue, useServer, worker as mkWorker, type TransportName } from "../helpers.js";
 import { serverCore } from "../../src/server/internal.js";
 
@@ -250,30 +253,73 @@ describe.each(TRANSPORTS)("Worker over %s", (transport: TransportName) => {
 });
 
 describe.each(TRANSPORTS)("Worker over %s: dispatch without polling delay", (transport) => {
-  it("a job enqueued while the worker idles starts within milliseconds (gRPC: stream, HTTP: long poll)", async () => {
+  // What "without polling delay" means, checked by the order of calls and not by a clock (a loaded
+  // machine makes any time bound a flake): every job reaches the worker through a call it already
+  // had open when the job was enqueued (gRPC: its one stream; HTTP: a long poll the server held),
+  // never through a fetch made afterwards, which a polling worker would make after its poll interval.
+  it("a job enqueued while the worker idles is handed to the call the worker already has open (gRPC: its stream, HTTP: a held long poll)", async () => {
     const queue = uniqueQueue("latency");
     const client = new Client({ url: ctx.url, transport });
-    const starts = new Map<string, number>();
-    const w = mkWorker(ctx.url, transport, { queues: [queue] });
-    w.register("t.ping", (c) => void starts.set(c.jobId, performance.now()));
+    const calls = recordedCalls(transport === "grpc" ? new GrpcTransport({ url: ctx.url }) : new HttpTransport({ url: ctx.url }));
+    const started = new Set<string>();
+    // The watchdog stays out of it: its cross-check of an idle stream is a fetch.
+    const w = new Worker({ transport: calls.transport, queues: [queue], handleSignals: false, watchdogIntervalMs: 600_000 });
+    w.register("t.ping", (c) => void started.add(c.jobId));
     void w.start();
-    await sleep(300);
-    const lat: number[] = [];
+    // Idle: the worker has its stream or long poll open, and nothing to do.
+    await eventually(() => calls.fetches.length + calls.streamsOpenedAt.length > 0);
+    const enqueuedAt = new Map<string, number>();
     for (let i = 0; i < 30; i++) {
-      const t0 = performance.now();
+      const before = calls.tick();
       const job = await client.enqueue("t.ping", [i], { queue });
-      await eventually(() => starts.has(job.id), 2000, 1);
-      lat.push(starts.get(job.id)! - t0);
+      enqueuedAt.set(job.id, before);
+      await eventually(() => started.has(job.id), 10_000, 1);
       await sleep(10);
     }
-    lat.sort((a, b) => a - b);
-    const p50 = lat[Math.floor(lat.length / 2)]!;
-    // A polling worker waits up to its poll interval (1 s); a streamed job starts right away.
-    expect(p50).toBeLessThan(25);
     await w.stop();
+    if (transport === "grpc") {
+      expect(calls.fetches).toEqual([]);
+      expect(calls.streamsOpenedAt).toHaveLength(1);
+      expect(calls.streamsOpenedAt[0]).toBeLessThan(Math.min(...enqueuedAt.values()));
+    } else {
+      expect(calls.streamsOpenedAt).toEqual([]);
+      for (const [id, at] of enqueuedAt) {
+        const by = calls.fetches.find((f) => f.ids.includes(id));
+        expect(by, `job ${id} came by no fetch`).toBeDefined();
+        expect(by!.waitMs ?? 0, "a long poll").toBeGreaterThan(0);
+        expect(by!.at, "asked before the job was enqueued").toBeLessThan(at);
+      }
+    }
+    await calls.transport.close();
     await client.close();
   });
 });
+
+/**
+ * Wraps a real transport and numbers its fetch calls and stream opens in one
+ * sequence with the test's own marks (tick()), to say which came first.
+ */
+function recordedCalls(inner: Transport) {
+  let seq = 0;
+  const fetches: Array<{ at: number; waitMs: number | undefined; ids: string[] }> = [];
+  const streamsOpenedAt: number[] = [];
+  const wrapped: Transport = Object.create(inner) as Transport;
+  wrapped.fetch = async (req, opts) => {
+    const call = { at: ++seq, waitMs: req.waitMs, ids: [] as string[] };
+    fetches.push(call);
+    const jobs = await inner.fetch(req, opts);
+    call.ids = jobs.map((j) => j.id);
+    return jobs;
+  };
+  if (inner.streamJobs) {
+    wrapped.streamJobs = (req, opts) => {
+      streamsOpenedAt.push(++seq);
+      return inner.streamJobs!(req, opts);
+    };
+  }
+  wrapped.close = () => inner.close();
+  return { transport: wrapped, fetches, streamsOpenedAt, tick: () => ++seq };
+}
 
 describe("HTTP long poll (fetch with wait_ms)", () => {
   it("holds an empty fetch until work arrives, and a client that leaves gets nothing claimed for it", async () => {
