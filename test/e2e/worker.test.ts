@@ -137,15 +137,17 @@ describe.each(TRANSPORTS)("Worker over %s", (transport: TransportName) => {
   it("heartbeats keep a long job active past its visibility timeout, and it runs once", async () => {
     const queue = uniqueQueue("long");
     let runs = 0;
-    start([queue], { visibilityTimeoutMs: 600, heartbeatIntervalMs: 150 }, (w) =>
+    // The job outlasts two visibility timeouts; a beat every 200 ms leaves 1.8 s of slack per lease
+    // for a late timer or a slow beat on a loaded machine (a 600 ms lease left 450 ms, and lost it).
+    start([queue], { visibilityTimeoutMs: 2000, heartbeatIntervalMs: 200 }, (w) =>
       w.register("t.long", async () => {
         runs++;
-        await sleep(1800);
+        await sleep(4500);
         return "done";
       }),
     );
     const job = await client.enqueue("t.long", [], { queue });
-    const j = await waitState(job.id, "completed", 8000);
+    const j = await waitState(job.id, "completed", 15_000);
     expect(j.attempt).toBe(1);
     expect(j.errors).toEqual([]);
     expect(runs).toBe(1);
@@ -153,16 +155,18 @@ describe.each(TRANSPORTS)("Worker over %s", (transport: TransportName) => {
 
   it("ctx.heartbeat() extends the reservation of a long job between regular beats", async () => {
     const queue = uniqueQueue("ctxbeat");
-    start([queue], { visibilityTimeoutMs: 500, heartbeatIntervalMs: 60_000 }, (w) =>
+    // 2.4 s of work against a 1.5 s visibility timeout; each beat comes 300 ms after the last, so a
+    // late timer or slow call has 1.2 s of slack (a 500 ms lease with beats 200 ms apart had 300 ms).
+    start([queue], { visibilityTimeoutMs: 1500, heartbeatIntervalMs: 60_000 }, (w) =>
       w.register("t.beating", async (c) => {
-        for (let i = 0; i < 6; i++) {
-          await sleep(200);
+        for (let i = 0; i < 8; i++) {
+          await sleep(300);
           await c.heartbeat();
         }
       }),
     );
     const job = await client.enqueue("t.beating", [], { queue });
-    const j = await waitState(job.id, "completed", 8000);
+    const j = await waitState(job.id, "completed", 15_000);
     expect(j.attempt).toBe(1);
   });
 
