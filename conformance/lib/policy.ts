@@ -95,6 +95,20 @@ export const KNOWN_FAILURES: Readonly<Record<string, KnownFailure>> = {
   },
 };
 
+/**
+ * Cases whose steps must follow each other within about half a second (their own
+ * timers leave no more), keyed "<test_id> <name>". They run one at a time per
+ * protocol once the busy part of the run is over (suite.ts), never beside dozens of
+ * other cases whose servers share this process: there, on two busy cores, their
+ * steps came seconds apart and they failed although the server was right.
+ */
+export const TIGHT_TIMING: Readonly<Record<string, string>> = {
+  "L0-LC-005 nack-with-retries-transitions-to-retryable":
+    "reads the job back as retryable after a nack with a 1 s retry interval: jittered by 0.5-1.5, the retry may be due 500 ms later",
+  "L1-RTR-010 retry-constant-backoff": "reads retry_delay_ms back from the nacked job before its 1 s retry is due",
+  "L1-VIS-002 heartbeat-extends-timeout": "heartbeats 2 s into a 3 s visibility timeout, and reads the job 1 s after the last beat",
+};
+
 export function unsupportedReason(c: LoadedCase): string | undefined {
   return c.extension ? UNSUPPORTED_EXTENSIONS[c.group] : undefined;
 }

@@ -111,14 +111,24 @@ describe.each(TRANSPORTS)("encrypted payloads over %s", (transport) => {
     });
     try {
       const a = await oldClient.enqueue("rot", ["old"], { queue, retry: { maxAttempts: 3, initialInterval: "PT0.05S" } });
-      const b = await newClient.enqueue("rot", ["new"], { queue, retry: { maxAttempts: 3, initialInterval: "PT0.05S" } });
+      // b's retry comes 1-3 s after its failure: by then the stale worker (stopped the moment it
+      // fails b) has closed its stream or poll, so the retry cannot be handed to it as it goes.
+      const b = await newClient.enqueue("rot", ["new"], { queue, retry: { maxAttempts: 3, initialInterval: "PT2S" } });
       expect((await stored(a.id)).job.meta["ojs.codec.key_id"]).toBe("k-old");
       expect((await stored(b.id)).job.meta["ojs.codec.key_id"]).toBe("k-new");
 
       // The stale worker alone: the old job runs, the new one fails with a retryable codec error.
+      // It stops the moment it has failed the new job. (With a retry 25-75 ms after the failure and
+      // the stop left to the test's polling, a loaded machine saw b retried by the stopping worker's
+      // stream and left leased to it, or all three attempts used up and b discarded.)
+      const staleStopped = new Promise<void>((resolve) =>
+        stale.on("job.failed", (e) => {
+          if (e.job.id === b.id) void stale.stop().then(resolve);
+        }),
+      );
       void stale.start();
       await eventually(async () => (await newClient.getJob(b.id)).errors.length > 0, 10_000);
-      await stale.stop();
+      await staleStopped;
       const failed = await newClient.getJob(b.id);
       expect(failed.errors[0]).toMatchObject({ code: "codec_key_unknown" });
       expect(failed.errors[0]!.message).toContain("k-new");

@@ -101,6 +101,9 @@ describe.each(TRANSPORTS)("500 abandoned StreamJobs calls and a real worker over
       handleSignals: false,
       heartbeatIntervalMs: 300,
       pollIntervalMs: 50,
+      // Its own leases are long: only the abandoned streams' (the server's 1 s) are meant to run out,
+      // and a 1 s lease on the real worker's jobs left a loaded machine no slack before a second attempt.
+      visibilityTimeoutMs: 10_000,
     });
     let ran = 0;
     worker.register("t.s", async () => void ran++);

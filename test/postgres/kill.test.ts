@@ -25,9 +25,11 @@ interface Ev {
   deadline?: number;
 }
 
-function startChild(url: string, queue: string, mode: "hold" | "run", leaseMs: number, onEv: (e: Ev, at: number) => void): Promise<ChildProcess> {
+/** With `cue`, the child opens its consumer only when told to (go()), not once it is ready. */
+function startChild(url: string, queue: string, mode: "hold" | "run", leaseMs: number, onEv: (e: Ev, at: number) => void, cue = false): Promise<ChildProcess> {
   // node itself (not the tsx wrapper, which would leave the real process running after its own kill -9).
-  const child = spawn(process.execPath, ["--import", "tsx", FIXTURE, url, queue, mode, String(leaseMs)], { stdio: ["ignore", "pipe", "inherit"] });
+  const args = ["--import", "tsx", FIXTURE, url, queue, mode, String(leaseMs), ...(cue ? ["cue"] : [])];
+  const child = spawn(process.execPath, args, { stdio: [cue ? "pipe" : "ignore", "pipe", "inherit"] });
   children.add(child);
   child.once("exit", () => children.delete(child));
   return new Promise((resolve, reject) => {
@@ -68,19 +70,30 @@ describe("PostgreSQL store: servers killed", () => {
     const url = await pg.cluster.createDatabase("two_servers");
     const producer = await PgJobStore.open(url, { maintenanceIntervalMs: 100 });
     pg.closeAtEnd(producer);
-    // Long enough for B to start and serve before A's leases end, even on a loaded machine.
+    // Long enough for B to serve before A's leases end, even on a loaded machine. B's process is
+    // started (seconds under load) before A claims anything, and only told to serve after.
     const LEASE = 8000;
     // Server A holds 5 jobs (its worker is mid-job); server B runs the rest; then A is killed.
     const heldByA = new Map<string, number>();
-    const a = await startChild(url, "two", "hold", LEASE, (e) => {
-      if (e.ev === "claim") heldByA.set(e.id!, e.deadline!);
-    });
+    const claimsByB = new Map<string, number>();
+    const [a, b] = await Promise.all([
+      startChild(url, "two", "hold", LEASE, (e) => {
+        if (e.ev === "claim") heldByA.set(e.id!, e.deadline!);
+      }),
+      startChild(
+        url,
+        "two",
+        "run",
+        LEASE,
+        (e, at) => {
+          if (e.ev === "claim") claimsByB.set(e.id!, at);
+        },
+        true,
+      ),
+    ]);
     await producer.enqueueBatch(Array.from({ length: 40 }, (_, i) => ({ req: job("two", i) })));
     await eventually(() => heldByA.size === 5, 10_000);
-    const claimsByB = new Map<string, number>();
-    await startChild(url, "two", "run", LEASE, (e, at) => {
-      if (e.ev === "claim") claimsByB.set(e.id!, at);
-    });
+    b.stdin!.write("go\n");
     await eventually(() => claimsByB.size === 35, 10_000);
     await kill9(a);
     expect(a.signalCode).toBe("SIGKILL");
