@@ -101,9 +101,13 @@ export class RawCall {
     return Array.isArray(v) ? v[0] : v;
   }
 
-  /** Calls `onMessage` for every request message; `onEnd` once the client half-closed. */
+  /**
+   * Calls `onMessage` for every request message; `onEnd` once the client half-closed.
+   * Read from the HTTP/2 stream itself: the compat request in front of it would push
+   * every chunk through a second Readable (and its 'end' through another tick).
+   */
   read(onMessage: (m: Uint8Array) => void, onEnd: () => void): void {
-    this.req.on("data", (chunk: Buffer) => {
+    this.stream.on("data", (chunk: Buffer) => {
       if (this.finished) return;
       try {
         this.parser.push(chunk, onMessage);
@@ -112,7 +116,7 @@ export class RawCall {
         this.fail(e instanceof OjsError ? e : new OjsError(`malformed gRPC frame: ${(e as Error).message}`, { code: "invalid_request" }));
       }
     });
-    this.req.on("end", () => {
+    this.stream.on("end", () => {
       if (this.finished) return;
       if (this.parser.incomplete) this.fail(new OjsError("the request ended inside a message", { code: "invalid_request" }));
       else onEnd();
@@ -218,7 +222,7 @@ export class RawCall {
    * ends the stream on both sides instead of leaving it half open.
    */
   private stopReading(): void {
-    if (this.req.readableEnded) return;
+    if (this.stream.readableEnded) return;
     setImmediate(() => {
       if (!this.stream.closed && !this.stream.destroyed) this.stream.close(constants.NGHTTP2_NO_ERROR);
     });
