@@ -119,3 +119,28 @@ describe("a graceful stop over grpc, a pushed job still on the wire", () => {
     await stopped;
   }, 30_000);
 });
+
+describe.each(TRANSPORTS)("a graceful stop over %s, a job already running", (transport) => {
+  it("is not given to another worker while it runs, even before any heartbeat said it started", async () => {
+    const c = client(ctx.url, transport);
+    open.push(() => c.close());
+    const queue = uniqueQueue("running");
+    let finish!: () => void;
+    const gate = new Promise<void>((r) => (finish = r));
+    const a = worker(ctx.url, transport, { queues: [queue], visibilityTimeoutMs: LEASE_MS, gracePeriodMs: 10_000, heartbeatIntervalMs: 60_000 });
+    a.register("t.stop", () => gate.then(() => "a"));
+    void a.start();
+    open.push(() => a.stop());
+    const job = await c.enqueue("t.stop", [], { queue });
+    await eventually(() => a.activeJobIds.includes(job.id));
+    // Stopped before any periodic heartbeat: only the stop's own says A holds the job.
+    const stopped = a.stop();
+    const ran = startB(transport, queue);
+    await new Promise((r) => setTimeout(r, 1_500));
+    expect(ran.has(job.id)).toBe(false);
+    finish();
+    await stopped;
+    expect(await c.getJob(job.id)).toMatchObject({ state: "completed", attempt: 1, result: "a" });
+    expect(ran.has(job.id)).toBe(false);
+  }, 30_000);
+});
