@@ -41,10 +41,10 @@ import { Heartbeat } from "./heartbeat.js";
 import { SignalTrap } from "./signals.js";
 
 export type { WorkerOptions } from "./options.js";
+export type { WorkerEvents, WorkerState } from "./events.js";
 
 /** Longest wait, when stopping, for the server to hear that this worker stops before its job stream ends. */
 const ANNOUNCE_TIMEOUT_MS = 1000;
-export type { WorkerEvents, WorkerState } from "./events.js";
 
 /**
  * The consumer side of OJS: takes jobs from its queues, runs each through middleware and its
