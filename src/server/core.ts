@@ -212,8 +212,8 @@ export class ServerCore {
     else if (this.grpcCalls.size < MAX_TALLIED_METHODS) this.grpcCalls.set(path, 1);
   }
 
-  count(name: string): void {
-    this.counters.set(name, (this.counters.get(name) ?? 0) + 1);
+  count(name: string, n = 1): void {
+    this.counters.set(name, (this.counters.get(name) ?? 0) + n);
   }
 
   reset(): void {

@@ -37,7 +37,7 @@ import { NotFoundError } from "../model/errors.js";
 import { isJsonObject, type JsonObject } from "../model/json.js";
 import type { NormalizedJobRequest } from "../model/job.js";
 import { checkStandard } from "./grpc/calls.js";
-import { healthFromResponse, manifestFromProto, nackResultFromProto, pageFrom } from "./grpc/messages.js";
+import { healthFromResponse, manifestFromProto, nackErrorForProto, nackResultFromProto, pageFrom } from "./grpc/messages.js";
 import * as json from "./http/messages.js";
 import { pageOf, pageQuery } from "./http/query.js";
 import type { OperationTable } from "./operation-spec.js";
@@ -140,8 +140,7 @@ export const OPERATIONS = {
     http: { method: "POST", path: "/ojs/v1/workers/nack", request: json.bodyOf(json.nackBody), response: json.nackResultFromJson },
     grpc: {
       rpc: "nack",
-      // The proto bool cannot be "unset": an error is retryable unless it says otherwise.
-      request: ([req]) => ({ jobId: req.jobId, error: jobErrorToProto({ ...req.error, retryable: req.error.retryable ?? true }) }),
+      request: ([req]) => ({ jobId: req.jobId, error: jobErrorToProto(nackErrorForProto(req)) }),
       response: nackResultFromProto,
       framed: (calls, [req], o) => calls.nack(req, o),
     },

@@ -51,6 +51,15 @@ export interface NackRequest {
   jobId: string;
   error: JobError;
   workerId?: string;
+  /**
+   * Hands the job back untouched: the worker never started it (it was
+   * stopping). Over HTTP this is the body's `requeue: true` (the official
+   * conformance case L1-WRK-003), and the job is available again at once with
+   * its attempt not counted. ojs.v1 gRPC has no such field, so it travels as
+   * `error.details.requeue`: ojs-connect's server requeues the same way, a
+   * server that does not know it records an ordinary failure (`error.code`).
+   */
+  requeue?: boolean;
 }
 
 /** A worker's periodic report: its state and the jobs it holds, whose reservations are extended. */

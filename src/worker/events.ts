@@ -18,6 +18,11 @@ export interface WorkerEvents {
   "job.failed": { job: Job; error: unknown; durationMs: number };
   /** The server no longer holds the job for this worker (cancelled, or its reservation was lost): its signal was aborted. */
   "job.cancelled": { job: Job };
+  /**
+   * A job received but never started was handed back because the worker is stopping (a nack with
+   * requeue): another worker can take it at once, its attempt not counted where the server allows.
+   */
+  "job.released": { job: Job; reason: "shutdown" };
   /** The server did not take an ack or nack even after retries; the job comes back through its visibility timeout. */
   "job.settleFailed": { job: Job; outcome: "ack" | "nack"; error: unknown };
   "stream.reconnect": { attempt: number; delayMs: number; error: unknown };

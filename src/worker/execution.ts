@@ -49,7 +49,7 @@ export class JobExecution {
     // Received after the worker stopped fetching: hand it back at once rather than start it.
     if (h.stopping()) {
       a.settled = true;
-      await handBack(h, job, { signal: h.hardSignal });
+      await handBack(h, job, { started: false, signal: h.hardSignal });
       return;
     }
     h.emit("job.started", { job });

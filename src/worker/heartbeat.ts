@@ -51,12 +51,13 @@ export class Heartbeat {
   }
 
   /** One beat: reports state and the running jobs, extends their reservations. Failures keep the state as is. */
-  async send(state: WorkerDirective, ids = this.h.heldIds()): Promise<WorkerDirective | undefined> {
+  async send(
+    state: WorkerDirective,
+    ids = this.h.heldIds(),
+    timeoutMs = Math.max(1000, this.h.opts.heartbeatIntervalMs),
+  ): Promise<WorkerDirective | undefined> {
     const { h } = this;
-    const r = await h.transport.heartbeat(
-      { workerId: h.workerId, state, activeJobIds: ids, visibilityTimeoutMs: h.opts.visibilityTimeoutMs },
-      { timeoutMs: Math.max(1000, h.opts.heartbeatIntervalMs) },
-    );
+    const r = await h.transport.heartbeat({ workerId: h.workerId, state, activeJobIds: ids, visibilityTimeoutMs: h.opts.visibilityTimeoutMs }, { timeoutMs });
     for (const id of r.lost ?? []) h.loseJob(id);
     return r.directive;
   }

@@ -53,9 +53,10 @@ export async function nackWithRetry(
   jobId: string,
   error: JobError,
   workerId: string,
-  opts: SettleOptions = {},
+  opts: SettleOptions & { requeue?: boolean } = {},
 ): Promise<{ ok: true; value: NackResult } | { ok: false; error: unknown }> {
-  const r = await retrying(() => transport.nack({ jobId, error, workerId }), opts, NACKED);
+  const req = opts.requeue ? { jobId, error, workerId, requeue: true } : { jobId, error, workerId };
+  const r = await retrying(() => transport.nack(req), opts, NACKED);
   if (!r.ok) return r;
   // An earlier try got through: the server has the failure, its answer was lost.
   return { ok: true, value: r.value ?? { state: "retryable" } };
@@ -117,12 +118,22 @@ export async function completeJob(h: SettleHost, a: ActiveJob, result: HandlerRe
 }
 
 /**
- * Hands a job back with a "shutdown" failure, so another worker can take it now
- * rather than after its visibility timeout; reports a nack that did not get
- * through. Resolves whether the server took it; never throws.
+ * Hands a job back so that another worker can take it now rather than after
+ * its visibility timeout. A job this worker started fails with "shutdown" (the
+ * attempt counts: its handler ran); one it never started (received while
+ * stopping, or waiting for a slot) is requeued: available again at once,
+ * without using an attempt where the server allows it (NackRequest.requeue),
+ * and reported as `job.released`. Reports a nack that did not get through,
+ * except a requeue the server refused because the job is no longer this
+ * worker's (it took the job back itself). Resolves whether the server took
+ * it; never throws.
  */
-export async function handBack(h: SettleHost, job: Job, opts: SettleOptions): Promise<boolean> {
-  const r = await nackWithRetry(h.transport, job.id, toJobError(new ShutdownError()), h.workerId, opts);
-  if (!r.ok) h.emit("job.settleFailed", { job, outcome: "nack", error: r.error });
+export async function handBack(h: SettleHost, job: Job, opts: SettleOptions & { started: boolean }): Promise<boolean> {
+  const requeue = !opts.started;
+  const error = toJobError(new ShutdownError());
+  if (requeue) error.message = "the worker stopped before it started the job";
+  const r = await nackWithRetry(h.transport, job.id, error, h.workerId, { ...opts, requeue });
+  if (r.ok && requeue) h.emit("job.released", { job, reason: "shutdown" });
+  if (!r.ok && !(requeue && r.error instanceof ConflictError)) h.emit("job.settleFailed", { job, outcome: "nack", error: r.error });
   return r.ok;
 }

@@ -43,6 +43,9 @@ import { SignalTrap } from "./signals.js";
 export type { WorkerOptions } from "./options.js";
 export type { WorkerEvents, WorkerState } from "./events.js";
 
+/** Longest wait, when stopping, for the server to hear that this worker stops before its job stream ends. */
+const ANNOUNCE_TIMEOUT_MS = 1000;
+
 /**
  * The consumer side of OJS: takes jobs from its queues, runs each through middleware and its
  * handler, and settles it with exactly one ack or nack. See the README's Worker section.
@@ -295,13 +298,18 @@ export class Worker extends Emitter<WorkerEvents> implements AsyncDisposable {
     const { active } = this.slots;
     this.setState("terminate");
     this.emit("stopping", { workerId: this.workerId, active: active.size });
+    // Say so before the job stream ends, listing the jobs that run (they count as started): a
+    // server that knows (ojs-connect's) pushes nothing more, and once the stream has ended it puts
+    // back at once what it pushed that this worker never started, such as jobs still on the wire.
+    // Jobs that arrive meanwhile are handed back (execute). Bounded: a silent server costs a second.
+    await this.heartbeat.send("terminate", undefined, ANNOUNCE_TIMEOUT_MS).catch(() => undefined);
     this.fetchAbort.abort();
     this.slots.wakeSlotWaiters();
     await this.dispatcherDone;
     // Jobs received but never started: hand them back at once.
     await Promise.all(
       this.slots.takeBacklog().map(async ({ job, onSettled }) => {
-        await handBack(this.settler, job, { attempts: 3, signal: this.hardAbort.signal });
+        await handBack(this.settler, job, { started: false, attempts: 3, signal: this.hardAbort.signal });
         onSettled?.();
       }),
     );
@@ -323,7 +331,7 @@ export class Worker extends Emitter<WorkerEvents> implements AsyncDisposable {
       }
       await Promise.all(
         leftovers.map(async (a) => {
-          if (await handBack(this.settler, a.job, { attempts: 2 }))
+          if (await handBack(this.settler, a.job, { started: true, attempts: 2 }))
             this.emit("job.failed", { job: a.job, error: new ShutdownError(), durationMs: Date.now() - a.startedAt });
         }),
       );

@@ -10,6 +10,9 @@ export class Proxy {
   private pairs = new Set<[Socket, Socket]>();
   private refusing = false;
   private readonly frozen = new Set<Socket>();
+  /** Upstream sockets whose bytes to the client are held back (holdReplies). */
+  private readonly heldReplies = new Set<Socket>();
+  private holdingReplies = false;
   url = "";
 
   private constructor(private readonly target: URL) {
@@ -25,7 +28,8 @@ export class Proxy {
       const pair: [Socket, Socket] = [client, upstream];
       this.pairs.add(pair);
       client.pipe(upstream);
-      upstream.pipe(client);
+      if (this.holdingReplies) this.holdReplyOf(upstream);
+      else upstream.pipe(client);
       const close = () => {
         this.pairs.delete(pair);
         client.destroy();
@@ -56,6 +60,7 @@ export class Proxy {
     }
     this.pairs.clear();
     this.frozen.clear();
+    this.heldReplies.clear();
     return n;
   }
 
@@ -75,14 +80,38 @@ export class Proxy {
     return this.frozen.size;
   }
 
-  /** Lets the frozen connections forward again; what they held back flows on. */
-  thaw(): void {
+  /**
+   * Holds back every byte from the server to the client, on open connections and
+   * on those opened until thaw(), while the client's bytes still reach the server:
+   * what the server writes meanwhile is sent but not received (in flight).
+   * Returns how many connections it holds.
+   */
+  holdReplies(): number {
+    this.holdingReplies = true;
     for (const [a, b] of this.pairs) {
-      if (!this.frozen.has(a)) continue;
-      a.pipe(b);
-      b.pipe(a);
+      if (this.frozen.has(a) || this.heldReplies.has(b)) continue;
+      b.unpipe(a);
+      this.holdReplyOf(b);
+    }
+    return this.heldReplies.size;
+  }
+
+  private holdReplyOf(upstream: Socket): void {
+    upstream.pause();
+    this.heldReplies.add(upstream);
+  }
+
+  /** Lets the frozen and held connections forward again; what they held back flows on. */
+  thaw(): void {
+    this.holdingReplies = false;
+    for (const [a, b] of this.pairs) {
+      if (this.frozen.has(a)) {
+        a.pipe(b);
+        b.pipe(a);
+      } else if (this.heldReplies.has(b)) b.pipe(a);
     }
     this.frozen.clear();
+    this.heldReplies.clear();
   }
 
   /** Refuse (true) or accept (false) new connections. */

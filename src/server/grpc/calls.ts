@@ -29,6 +29,7 @@ import type { Job, JobError, NormalizedJobRequest } from "../../model/job.js";
 import type { JsonValue } from "../../model/json.js";
 import type { NackResult } from "../../model/system.js";
 import type { ServerCore } from "../core.js";
+import type { Consumer } from "../store/records.js";
 import { checkBatchSize } from "../../model/limits.js";
 import { checkVisible, withTenant } from "../tenancy/jobs.js";
 import { admitBatch, checkWorkerValue, enqueueChecked, revalidate } from "../shared.js";
@@ -72,12 +73,16 @@ export async function ackJob(core: ServerCore, jobId: string, result: JsonValue 
   await core.jobs.ack(jobId, result, workerId || undefined);
 }
 
-/** proto3 has no "unset" bool: a missing or false `retryable` is taken literally (do not retry). */
+/**
+ * proto3 has no "unset" bool: a missing or false `retryable` is taken literally (do not retry).
+ * ojs.v1 has no requeue field either: `error.details.requeue: true` asks for one (a worker
+ * handing back a job it never started), as the HTTP binding's `requeue` does.
+ */
 export async function nackJob(core: ServerCore, jobId: string, error: JobError | undefined, workerId?: string, tenant?: string): Promise<NackResult> {
   if (tenant !== undefined) checkVisible(jobId, (await core.jobs.get(jobId)).job.meta, tenant);
   checkWorkerValue(core, error?.details, "error.details");
   const err: JobError = error ? { ...error, retryable: error.retryable ?? false } : { code: "error", message: "", retryable: false };
-  const rec = await core.jobs.nack(jobId, err, workerId || undefined);
+  const rec = await core.jobs.nack(jobId, err, workerId || undefined, error?.details?.requeue === true ? { requeue: true } : undefined);
   const out: NackResult = { state: rec.job.state };
   if (rec.job.state === "retryable" && rec.job.scheduledAt) out.nextAttemptAt = rec.job.scheduledAt;
   return out;
@@ -118,4 +123,19 @@ export async function heartbeatCall(core: ServerCore, req: HeartbeatRequest): Pr
   const res = create(HeartbeatResponseSchema, { directedState: workerStateToProto(out.directive) });
   if (out.deadline) res.newDeadline = timestampFromDate(new Date(out.deadline));
   return res;
+}
+
+/**
+ * Ends the consumer of a StreamJobs call that ended. When its worker said it is
+ * terminating, the jobs pushed to it that it never started go back now rather
+ * than at the end of their lease (JobStore.closeConsumer), counted as
+ * `streams.released.unread`. Idempotent, like closeConsumer.
+ */
+export function endJobStream(core: ServerCore, consumer: Consumer): void {
+  core.jobs.closeConsumer(consumer, { releaseUnstarted: true }).then(
+    (n) => {
+      if (n > 0) core.count("streams.released.unread", n);
+    },
+    (e: unknown) => core.fault(e, "closing a StreamJobs consumer"),
+  );
 }

@@ -31,7 +31,7 @@ import { FrameParser, frameMessage } from "../../transport/grpc/raw.js";
 import type { ServerCore } from "../core.js";
 import type { JobRecord } from "../store/store.js";
 import { tenantFromHeaders } from "../tenancy/request.js";
-import { ackJob, enqueueJob, enqueueJobs, nackJob } from "./calls.js";
+import { ackJob, endJobStream, enqueueJob, enqueueJobs, nackJob } from "./calls.js";
 import { FrameCoalescer } from "./coalesce.js";
 import { GRPC_OK_HEADERS, OK_TRAILERS, requestTooLarge, sendTrailersOnDemand } from "./call-parts.js";
 import { staleStreamError, toConnectError } from "./errors.js";
@@ -299,7 +299,7 @@ function streamJobs(call: RawCall, core: ServerCore): void {
       })
       .then(
         (consumer) => {
-          const close = () => void store.closeConsumer(consumer).catch((e: unknown) => core.fault(e, "closing a StreamJobs consumer"));
+          const close = () => endJobStream(core, consumer);
           // The stream ended while the store registered the consumer.
           if (call.closed) return close();
           const stop = () => {

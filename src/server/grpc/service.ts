@@ -21,7 +21,7 @@ import type { JobRecord } from "../store/records.js";
 import { matchesFilter } from "../store/event-bus.js";
 import { tenantFromHeaders } from "../tenancy/request.js";
 import { checkVisible } from "../tenancy/jobs.js";
-import { ackCall, enqueueCall, enqueueJobs, heartbeatCall, nackCall } from "./calls.js";
+import { ackCall, enqueueCall, enqueueJobs, heartbeatCall, nackCall, endJobStream } from "./calls.js";
 import { staleStreamError, toConnectError } from "./errors.js";
 import { AsyncQueue } from "../../util/async-queue.js";
 
@@ -183,8 +183,11 @@ export function grpcRoutes(core: ServerCore): (router: ConnectRouter) => void {
           queue.end();
         },
       });
-      const close = () => void store.closeConsumer(consumer).catch((e: unknown) => core.fault(e, "closing a StreamJobs consumer"));
+      const close = () => endJobStream(core, consumer);
+      // The jobs still in the buffer go back first, as they are; closing the consumer then gives
+      // back what was written but never started, if its worker said it is terminating.
       const onAbort = () => {
+        for (const rec of queue.drain()) release(rec);
         close();
         queue.end();
       };
@@ -206,8 +209,8 @@ export function grpcRoutes(core: ServerCore): (router: ConnectRouter) => void {
       } finally {
         core.streams.delete(stop);
         ctx.signal.removeEventListener("abort", onAbort);
-        close();
         for (const rec of queue.drain()) release(rec);
+        close();
       }
     },
 

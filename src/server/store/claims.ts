@@ -14,6 +14,9 @@ import { StoreState } from "./state.js";
 import { onMicrotask } from "../../util/microtask.js";
 
 export abstract class StoreClaims extends StoreState {
+  /** The unsettled jobs of each open consumer (what closeConsumer may give back); bounded by its credit. */
+  protected readonly pushed = new Map<Consumer, Set<JobRecord>>();
+
   protected takeNext(queues: readonly string[], tenant?: string): JobRecord | undefined {
     const now = this.clock.now();
     for (const name of queues) {
@@ -93,7 +96,10 @@ export abstract class StoreClaims extends StoreState {
       rec.heldBy = workerId;
       this.inFlight.take(workerId);
     }
-    if (consumer) consumer.credit--;
+    if (consumer) {
+      consumer.credit--;
+      this.pushed.get(consumer)?.add(rec);
+    }
     rec.leaseDeadline = now + (visibilityMs ?? this.defaultVisibilityMs);
     rec.lease++;
     rec.claim++;
@@ -118,6 +124,7 @@ export abstract class StoreClaims extends StoreState {
   protected releaseLease(rec: JobRecord): void {
     const c = rec.consumer;
     rec.consumer = undefined;
+    if (c) this.pushed.get(c)?.delete(rec);
     rec.leaseDeadline = 0;
     rec.lease++;
     if (rec.heldBy !== undefined) {
@@ -257,5 +264,5 @@ export abstract class StoreClaims extends StoreState {
 
   // --- implemented by the layers above --------------------------------------------------
   abstract directWorker(workerId: string, directive: WorkerDirective): WorkerInfo;
-  abstract closeConsumer(consumer: Consumer): void;
+  abstract closeConsumer(consumer: Consumer): number;
 }

@@ -164,8 +164,13 @@ export interface JobStore extends JobReads {
    * (whose onStale runs). Resolves with the handle to pass to closeConsumer.
    */
   openConsumer(spec: ConsumerSpec): Promise<records.Consumer>;
-  /** Ends a subscription; its delivered jobs stay active until settled or their lease ends. Idempotent. */
-  closeConsumer(consumer: records.Consumer): Promise<void>;
+  /**
+   * Ends a subscription; its delivered jobs stay active until settled or their lease ends.
+   * Idempotent. With `releaseUnstarted` (a StreamJobs stream ended) and a worker that said it is
+   * terminating, which starts nothing more, the jobs pushed to it that it did not start (on the
+   * wire, never read) go back at once, as `release` does. Answers how many did.
+   */
+  closeConsumer(consumer: records.Consumer, opts?: { releaseUnstarted?: boolean }): Promise<number>;
   /**
    * Hands an active job back as though never fetched (the attempt is not
    * counted): a pushed job whose stream closed before it reached the worker.

@@ -74,6 +74,15 @@ export function fetchAllowed(w: WorkerInfo): boolean {
   return w.directive === "running" && (w.state === "running" || w.state === "");
 }
 
+/**
+ * The worker said it is terminating (its own heartbeat, not the operator's
+ * directive): it starts no job it has not started yet, so a pushed job it has
+ * not started can go back once its stream ended, without running twice.
+ */
+export function saidTerminate(w: WorkerInfo | undefined): boolean {
+  return w?.state === "terminate";
+}
+
 /** A worker that says it is terminating stays told to terminate; otherwise the operator's word holds. */
 export function directiveFor(w: WorkerInfo): WorkerDirective {
   if (w.state === "terminate" || w.directive === "terminate") return "terminate";

@@ -142,6 +142,7 @@ export class Store extends StoreAdmin {
     this.timerAt = Infinity;
     for (const set of this.consumersByQueue.values()) for (const c of set) c.closed = true;
     this.consumersByQueue.clear();
+    this.pushed.clear();
     this.inFlight.clear();
   }
 
@@ -158,6 +159,7 @@ export class Store extends StoreAdmin {
     this.uniqueIndex.clear();
     this.workers.clear();
     this.inFlight.forgetHeld();
+    for (const jobs of this.pushed.values()) jobs.clear();
     this.events.clear();
     this.rateLimits.reset();
     this.checkpoints.clear();

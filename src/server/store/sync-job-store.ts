@@ -133,8 +133,9 @@ export class SyncJobStore implements JobStore {
   openConsumer(spec: ConsumerSpec): Promise<records.Consumer> {
     return settle(() => this.store.openConsumer(spec));
   }
-  closeConsumer(consumer: records.Consumer): Promise<void> {
-    return settle(() => this.store.closeConsumer(consumer));
+  // A release lost in a crash leaves the job to its lease, as before: it need not wait for the disk.
+  closeConsumer(consumer: records.Consumer, opts?: { releaseUnstarted?: boolean }): Promise<number> {
+    return settle(() => this.store.closeConsumer(consumer, opts));
   }
   heartbeat(req: records.HeartbeatRequest): Promise<records.HeartbeatOutcome> {
     return settle(() => this.store.heartbeat(req));

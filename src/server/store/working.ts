@@ -16,7 +16,7 @@ import {
   MAX_FETCH,
   MAX_ACTIVE_IDS,
 } from "./records.js";
-import { normalizeWorkerState, fetchAllowed, directiveFor } from "./policies.js";
+import { normalizeWorkerState, fetchAllowed, directiveFor, saidTerminate } from "./policies.js";
 import { StoreEnqueue } from "./enqueue.js";
 import type { ConsumerSpec } from "./job-store.js";
 
@@ -109,7 +109,8 @@ export abstract class StoreWorking extends StoreEnqueue {
         continue;
       }
       // Over the standard methods a heartbeat is the only sign of life per job: it counts as started.
-      if (!w.reportsStarts) rec.started = true;
+      // So does every job a terminating worker lists: it may have started them (closeConsumer).
+      if (!w.reportsStarts || saidTerminate(w)) rec.started = true;
       const ms = req.visibilityTimeoutMs ?? rec.job.visibilityTimeout ?? this.defaultVisibilityMs;
       rec.leaseDeadline = now + ms;
       rec.lease++;
@@ -180,6 +181,7 @@ export abstract class StoreWorking extends StoreEnqueue {
       closed: false,
       refillQueued: false,
     };
+    this.pushed.set(consumer, new Set());
     for (const old of this.inFlight.open(consumer)) this.closeStale(old, "superseded");
     for (const q of consumer.queues) {
       let set = this.consumersByQueue.get(q);
@@ -192,9 +194,16 @@ export abstract class StoreWorking extends StoreEnqueue {
     return consumer;
   }
 
-  /** Jobs already delivered stay active until settled or until their lease expires. */
-  closeConsumer(consumer: Consumer): void {
-    if (consumer.closed) return;
+  /**
+   * Ends a consumer. The jobs it delivered stay active until settled or until
+   * their lease runs out, except with `releaseUnstarted` (a StreamJobs stream
+   * that ended) when its worker has said it is terminating: such a worker
+   * starts nothing more, so the jobs pushed to it that it never started (still
+   * on the wire, or never read) go back now, their attempt not counted.
+   * Answers how many did.
+   */
+  closeConsumer(consumer: Consumer, opts: { releaseUnstarted?: boolean } = {}): number {
+    if (consumer.closed) return 0;
     consumer.closed = true;
     this.inFlight.close(consumer);
     for (const q of consumer.queues) {
@@ -202,5 +211,16 @@ export abstract class StoreWorking extends StoreEnqueue {
       set?.delete(consumer);
       if (set?.size === 0) this.consumersByQueue.delete(q);
     }
+    const pushed = this.pushed.get(consumer);
+    this.pushed.delete(consumer);
+    if (!pushed || !opts.releaseUnstarted || !saidTerminate(this.workers.find(consumer.workerId))) return 0;
+    let released = 0;
+    for (const rec of pushed) {
+      if (rec.started || rec.job.state !== "active" || rec.consumer !== consumer || rec.workerId !== consumer.workerId) continue;
+      this.release(rec);
+      this.emit("job.requeued", rec, { reason: "its worker stopped before the job reached it" });
+      released++;
+    }
+    return released;
   }
 }

@@ -20,6 +20,7 @@ import type { Job, NormalizedJobRequest } from "../../model/job.js";
 import type { NackResult } from "../../model/system.js";
 import type { AckRequest, CallOptions, NackRequest } from "../transport.js";
 import { fromConnectError } from "./errors.js";
+import { nackErrorForProto } from "./messages.js";
 import { Pipeline } from "./pipeline.js";
 import { openRawStream } from "./raw.js";
 
@@ -129,9 +130,8 @@ export class FastPath {
   }
 
   async nack(req: NackRequest, timeoutMs: number, opts?: CallOptions): Promise<NackResult> {
-    // The proto bool cannot be "unset": an error is retryable unless it says otherwise.
     this.settling(req.jobId);
-    const nack = { jobId: req.jobId, error: { ...req.error, retryable: req.error.retryable ?? true } };
+    const nack = { jobId: req.jobId, error: nackErrorForProto(req) };
     const o = await this.settles.call(settleCall(req.workerId ?? "", undefined, nack, undefined), opts?.timeoutMs ?? timeoutMs, opts?.signal);
     if (o.error) throw callError(o.error, "nack", req.jobId);
     if (!o.nack) throw new OjsError("the server answered a nack with something else", { code: "backend_error", operation: "nack" });

@@ -7,7 +7,9 @@ import type { HealthResponse, ManifestResponse } from "../../../gen/ojs/v1/servi
 import type { NackResponse } from "../../../gen/ojs/v1/worker_pb.js";
 import { healthFromProto, jobStateFromProto } from "../../codec/proto.js";
 import { dateFromTimestamp } from "../../codec/values.js";
+import type { JobError } from "../../model/job.js";
 import type { Health, Manifest, NackResult, Page } from "../../model/system.js";
+import type { NackRequest } from "../transport.js";
 
 export function manifestFromProto(r: ManifestResponse): Manifest {
   return {
@@ -26,6 +28,17 @@ export function healthFromResponse(r: HealthResponse): Health {
   if (r.timestamp) h.timestamp = dateFromTimestamp(r.timestamp);
   if (r.details) h.details = r.details as Health["details"];
   return h;
+}
+
+/**
+ * The error a Nack carries over ojs.v1: retryable unless it says otherwise (the
+ * proto bool cannot be "unset"), and a requeue, which the proto has no field
+ * for, as `details.requeue` (see NackRequest.requeue).
+ */
+export function nackErrorForProto(req: NackRequest): JobError {
+  const error: JobError = { ...req.error, retryable: req.error.retryable ?? true };
+  if (req.requeue) error.details = { ...req.error.details, requeue: true };
+  return error;
 }
 
 export function nackResultFromProto(r: NackResponse): NackResult {

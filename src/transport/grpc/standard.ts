@@ -24,6 +24,7 @@ import { OjsError, ValidationError } from "../../model/errors.js";
 import type { Job, NormalizedJobRequest } from "../../model/job.js";
 import type { NackResult, WorkerDirective } from "../../model/system.js";
 import type { AckRequest, FetchJobsRequest, NackRequest } from "../transport.js";
+import { nackErrorForProto } from "./messages.js";
 import { unaryCall } from "./unary.js";
 
 const SERVICE = "/ojs.v1.OJSService/";
@@ -75,13 +76,7 @@ export class StandardCalls {
   }
 
   nack(req: NackRequest, o: StandardCallOptions): Promise<NackResult> {
-    // The proto bool cannot be "unset": an error is retryable unless it says otherwise.
-    return this.encodedCall(
-      "Nack",
-      "nack",
-      () => encodeNackRequest({ jobId: req.jobId, error: { ...req.error, retryable: req.error.retryable ?? true } }),
-      o,
-    ).then(decodeNackResponse);
+    return this.encodedCall("Nack", "nack", () => encodeNackRequest({ jobId: req.jobId, error: nackErrorForProto(req) }), o).then(decodeNackResponse);
   }
 
   async heartbeat(beat: JobBeat, o: StandardCallOptions): Promise<HeartbeatResponse> {

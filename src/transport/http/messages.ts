@@ -69,6 +69,7 @@ export function ackBody(req: AckRequest): JsonObject {
 export function nackBody(req: NackRequest): JsonObject {
   const body: JsonObject = { job_id: req.jobId, error: jobErrorToJson(req.error) };
   if (req.workerId) body.worker_id = req.workerId;
+  if (req.requeue) body.requeue = true;
   return body;
 }
 

@@ -5,7 +5,7 @@
  * per-server parts (stream consumers and the credit their settled jobs give
  * back, the worker registry). Workflows are the store's own (workflows.ts).
  */
-import { NotFoundError } from "../../../model/errors.js";
+import { ConflictError, NotFoundError } from "../../../model/errors.js";
 import type { EventFilter, OjsEvent } from "../../../model/events.js";
 import type { JobError, JobState, NormalizedJobRequest } from "../../../model/job.js";
 import type { JsonValue } from "../../../model/json.js";
@@ -40,6 +40,7 @@ import { SchemaMirror } from "./schema-mirror.js";
 import type { JobRow } from "./rows.js";
 import { fromRow } from "./rows.js";
 import { LocalWorkers } from "./workers.js";
+import { saidTerminate } from "../policies.js";
 import { EventFeed, newestEventSeq, recentEvents, type EventSink } from "./events.js";
 import { PgRateLimitState } from "./rate-limit-state.js";
 import type { WorkflowService } from "../workflow-service.js";
@@ -47,6 +48,8 @@ import type { WorkflowService } from "../workflow-service.js";
 interface Delivered {
   consumer: Consumer;
   deadline: number;
+  /** Its worker said so: a start call, or a heartbeat that listed it (closeConsumer leaves it alone). */
+  started: boolean;
 }
 
 export class PostgresJobStore implements JobStore {
@@ -238,7 +241,7 @@ export class PostgresJobStore implements JobStore {
       credit: spec.maxConcurrent,
       visibilityTimeoutMs: spec.visibilityTimeoutMs,
       deliver: (job) => {
-        this.delivered.set(job.job.id, { consumer, deadline: job.leaseDeadline });
+        this.delivered.set(job.job.id, { consumer, deadline: job.leaseDeadline, started: false });
         spec.deliver(toRecord(job));
       },
       held: () => !this.workers.mayFetch(spec.workerId),
@@ -247,11 +250,38 @@ export class PostgresJobStore implements JobStore {
     return consumer;
   }
 
-  async closeConsumer(consumer: Consumer): Promise<void> {
+  /**
+   * Ends a stream consumer; with `releaseUnstarted`, when its worker said it is
+   * terminating, the jobs pushed to it that it did not start go back now,
+   * guarded by that worker (see JobStore.closeConsumer).
+   */
+  async closeConsumer(consumer: Consumer, opts: { releaseUnstarted?: boolean } = {}): Promise<number> {
+    if (consumer.closed) return 0;
     consumer.closed = true;
     const pgc = this.pgConsumers.get(consumer);
     if (pgc) this.pg.closeConsumer(pgc);
     if (this.streamOf.get(consumer.workerId) === consumer) this.streamOf.delete(consumer.workerId);
+    if (!opts.releaseUnstarted || !saidTerminate(this.workers.find(consumer.workerId))) return 0;
+    const unstarted: string[] = [];
+    for (const [id, d] of this.delivered) {
+      if (d.consumer !== consumer || d.started) continue;
+      this.delivered.delete(id);
+      unstarted.push(id);
+    }
+    const error = { code: "released", message: "its worker stopped before the job reached it" };
+    const released = await Promise.all(
+      unstarted.map((id) =>
+        this.pg.nack(id, error, consumer.workerId, { requeue: true }).then(
+          () => 1,
+          // Settled or taken back meanwhile (the worker's own requeue, the reaper): nothing to do.
+          (e: unknown) => {
+            if (!(e instanceof ConflictError) && !(e instanceof NotFoundError)) (this.onError ?? console.error)(e);
+            return 0;
+          },
+        ),
+      ),
+    );
+    return released.reduce<number>((a, b) => a + b, 0);
   }
 
   async release(rec: JobRecord): Promise<void> {
@@ -285,7 +315,10 @@ export class PostgresJobStore implements JobStore {
     const deadline = Date.now() + (req.visibilityTimeoutMs ?? 30_000);
     for (const id of r.extended) {
       const d = this.delivered.get(id);
-      if (d) d.deadline = deadline;
+      if (!d) continue;
+      d.deadline = deadline;
+      // The worker holds it, whether it runs or waits for a slot: it hands back itself what it does not start.
+      if (d.consumer.workerId === req.workerId) d.started = true;
     }
     return { directive: this.workers.directive(req.workerId), extended: r.extended, lost: r.lost, deadline };
   }
@@ -300,6 +333,7 @@ export class PostgresJobStore implements JobStore {
     const now = Date.now();
     const ask = jobIds.filter((id) => {
       const d = this.delivered.get(id);
+      if (d && d.consumer.workerId === workerId) d.started = true;
       return !(d && d.consumer.workerId === workerId && d.deadline > now);
     });
     if (ask.length === 0) return [];
