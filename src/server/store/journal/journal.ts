@@ -41,6 +41,8 @@ export interface JournalOptions {
   faults?: FileFaults;
   /** How small group commits reach the disk (commit-path.ts): "auto" (default), or always on the event loop / the thread pool (tests). */
   commitPath?: CommitMode;
+  /** Zero-filled space kept ahead of the records with fsync "always" (file.ts SPARE_BYTES); 0: none (tests). */
+  spareBytes?: number;
 }
 
 export interface JournalStats {
@@ -115,18 +117,20 @@ export class Journal implements ChangeSink {
     const replayed = await replay(opts.dir, core, log);
     const j = new Journal(core, opts, replayed);
     const fsync = opts.fsync ?? "always";
+    const spare = opts.spareBytes;
     if (replayed.gen === 0) {
-      j.file = await JournalFile.create(opts.dir, 1, [header(1)], fsync, j.faults);
+      j.file = await JournalFile.create(opts.dir, 1, [header(1)], fsync, j.faults, spare);
     } else if (replayed.size > j.compactAt / 2 && replayed.records > 2 * replayed.live) {
       // A long journal of mostly stale records is compacted at once, so the next start is quick. One that
       // is mostly live (a recent snapshot) is not rewritten: that would cost every start as much as the replay.
       const old = await JournalFile.openAt(opts.dir, replayed.gen, replayed.size, fsync, j.faults);
-      j.file = await JournalFile.create(opts.dir, replayed.gen + 1, snapshot(core, replayed.gen + 1), fsync, j.faults);
+      j.file = await JournalFile.create(opts.dir, replayed.gen + 1, snapshot(core, replayed.gen + 1), fsync, j.faults, spare);
       await old.remove();
       syncDir(opts.dir);
       j.stats.compactions++;
     } else {
-      j.file = await JournalFile.openAt(opts.dir, replayed.gen, replayed.size, fsync, j.faults);
+      j.file = await JournalFile.openAt(opts.dir, replayed.gen, replayed.size, fsync, j.faults, spare);
+      j.file.reserve();
     }
     // A file kept as it was counts as a snapshot of its live share, so the next compaction still comes
     // once the file is twice the live state (the stale records it started with included).
@@ -285,7 +289,7 @@ export class Journal implements ChangeSink {
     if (buffers.length === 0) return;
     let bytes = 0;
     for (const b of buffers) bytes += b.length;
-    const onLoop = this.path.onLoop(records, bytes);
+    const onLoop = this.path.onLoop(records, bytes) && this.file.fits(bytes);
     const began = performance.now();
     try {
       if (onLoop) {
@@ -298,6 +302,7 @@ export class Journal implements ChangeSink {
       throw e;
     }
     if (small(records, bytes)) this.path.took(onLoop, performance.now() - began);
+    this.file.reserve();
     this.stats.writes++;
     this.stats.records += records;
     this.stats.bytes = this.file.size;
@@ -311,7 +316,7 @@ export class Journal implements ChangeSink {
     const content = snapshot(this.core, gen);
     let next: JournalFile;
     try {
-      next = await JournalFile.create(this.opts.dir, gen, content, this.fsync, this.faults);
+      next = await JournalFile.create(this.opts.dir, gen, content, this.fsync, this.faults, this.opts.spareBytes);
     } catch (e) {
       // Nothing changed on disk: the old generation still stands, and what was pending still is.
       this.dirty.mergeBack(d);
