@@ -150,7 +150,11 @@ export abstract class StoreState {
     q.counts[to]++;
     rec.job.state = to;
     rec.version++;
-    this.changes?.job(rec.id);
+    const changes = this.changes;
+    if (changes) {
+      if (to === "active" && changes.jobClaimed) changes.jobClaimed(rec.id);
+      else changes.job(rec.id);
+    }
     this.rateLimits.transition(rec.id, from, to);
   }
 
