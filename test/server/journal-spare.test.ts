@@ -56,6 +56,18 @@ async function crashCopy(n: number) {
   return { crashed, path: join(crashed, FILE), ids, end };
 }
 
+/** The reopened journal holds `ids`, takes one more job, and opens once more without a word. */
+async function appendsGoOn(again: Awaited<ReturnType<typeof open>>, dir: string, ids: string[]): Promise<void> {
+  for (const id of ids) expect(again.core.store.peek(id)?.job.state).toBe("available");
+  const more = again.core.store.enqueue({ type: "t.spare", args: ["more"], queue: "spare" });
+  await again.core.durable();
+  await close(again);
+  const third = await open(dir);
+  expect(third.lines).toEqual([]);
+  for (const id of [...ids, more.id]) expect(third.core.store.peek(id)).toBeDefined();
+  await close(third);
+}
+
 describe("journal spare space", () => {
   it("fsync always: zeros follow the records while the server runs; a clean close cuts them off; fsync none keeps none", async () => {
     const dir = tempDir();
@@ -91,14 +103,7 @@ describe("journal spare space", () => {
     const again = await open(crashed);
     expect(again.lines).toEqual([]);
     expect(again.journal.stats.bytes).toBe(end);
-    for (const id of ids) expect(again.core.store.peek(id)?.job.state).toBe("available");
-    const more = again.core.store.enqueue({ type: "t.spare", args: ["more"], queue: "spare" });
-    await again.core.durable();
-    await close(again);
-    const third = await open(crashed);
-    expect(third.lines).toEqual([]);
-    expect(third.core.store.peek(more.id)).toBeDefined();
-    await close(third);
+    await appendsGoOn(again, crashed, ids);
   });
 
   it("a record torn in the spare space (its rest still zeros) is cut off and reported; the records before it are kept", async () => {
@@ -111,15 +116,7 @@ describe("journal spare space", () => {
     expect(again.lines).toHaveLength(1);
     expect(again.lines[0]).toMatch(new RegExp(`dropped ${buf.length - end} bytes at offset ${end} \\(a checksum mismatch\\); kept \\d+ whole records`));
     expect(again.journal.stats.bytes).toBe(end);
-    for (const id of ids) expect(again.core.store.peek(id)?.job.state).toBe("available");
-    const more = again.core.store.enqueue({ type: "t.spare", args: ["more"], queue: "spare" });
-    await again.core.durable();
-    await close(again);
-    const third = await open(crashed);
-    expect(third.lines).toEqual([]);
-    expect(third.core.store.peek(more.id)).toBeDefined();
-    for (const id of ids) expect(third.core.store.peek(id)).toBeDefined();
-    await close(third);
+    await appendsGoOn(again, crashed, ids);
   });
 
   for (const fsync of ["always", "none"] as const) {
@@ -211,13 +208,22 @@ describe("journal spare space", () => {
       ["zeros, then a record", Buffer.concat([whole, zeros, frame(recs[0]!)]), whole.length, false],
     ] as const) {
       writeFileSync(path, content);
-      for (const chunk of [16, 100, 1024, 4093, 1 << 20]) {
-        const got: JournalRecord[] = [];
-        const res = await scanFile(
-          path,
-          records((r) => got.push(r)),
-          chunk,
-        );
+      const chunks = [16, 100, 1024, 4093, 1 << 20];
+      const scans = await Promise.all(
+        chunks.map(async (chunk) => {
+          const got: JournalRecord[] = [];
+          return {
+            chunk,
+            got,
+            res: await scanFile(
+              path,
+              records((r) => got.push(r)),
+              chunk,
+            ),
+          };
+        }),
+      );
+      for (const { chunk, got, res } of scans) {
         expect(got, `${name}, chunks of ${chunk}`).toEqual(recs);
         if (clean) expect(res, `${name}, chunks of ${chunk}`).toEqual({ end: { kind: "clean" }, length: end });
         else expect(res.end, `${name}, chunks of ${chunk}`).toEqual({ kind: "torn", offset: end, reason: "a record cut short (zeros, then other bytes)" });
