@@ -135,21 +135,24 @@ export class JournalFile {
   reserve(): void {
     if (this.spareBytes === 0 || this.filling || this.zeroedTo - this.size >= SPARE_LOW_BYTES || this.size < this.fillAgainAt) return;
     const from = Math.max(this.zeroedTo, this.size);
-    const cuts = this.cuts;
     const bytes = this.spareBytes;
-    this.filling = (async () => {
-      try {
-        this.faults?.beforeZeroFill?.(bytes);
-        const { bytesWritten } = await this.handle.write(Buffer.alloc(bytes), 0, bytes, from);
-        if (!this.dsync) await this.handle.datasync();
-        // A write that failed meanwhile cut the file back: this space may lie past the cut, so it is not counted.
-        if (bytesWritten === bytes && cuts === this.cuts) this.zeroedTo = from + bytes;
-      } catch {
-        this.fillAgainAt = this.size + bytes;
-      } finally {
-        this.filling = undefined;
-      }
-    })();
+    // The one-line cleanup runs as a reaction, so always after `filling` is set (never before, as a
+    // fill that failed at once would clear it inside the assignment and leave it set for good).
+    this.filling = this.fill(from, bytes, this.cuts).finally(() => {
+      this.filling = undefined;
+    });
+  }
+
+  private async fill(from: number, bytes: number, cuts: number): Promise<void> {
+    try {
+      this.faults?.beforeZeroFill?.(bytes);
+      const { bytesWritten } = await this.handle.write(Buffer.alloc(bytes), 0, bytes, from);
+      if (!this.dsync) await this.handle.datasync();
+      // A write that failed meanwhile cut the file back: this space may lie past the cut, so it is not counted.
+      if (bytesWritten === bytes && cuts === this.cuts) this.zeroedTo = from + bytes;
+    } catch {
+      this.fillAgainAt = this.size + bytes;
+    }
   }
 
   /** Appends the buffers; with fsync "always" they are on stable storage when this resolves. */
