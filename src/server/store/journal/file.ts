@@ -68,19 +68,19 @@ export class JournalFile {
   /** After a zero fill failed: none is tried again before the records reach this offset. */
   private fillAgainAt = 0;
 
-  /** Bytes of zero-filled space a sync-mode file keeps ahead of its records. */
-  static spareFor(fsync: FsyncMode, spareBytes = SPARE_BYTES): number {
-    return fsync === "always" ? spareBytes : 0;
+  /** Bytes of zero-filled space a file keeps ahead of its records: none without syncs to spare. */
+  static spareFor(fsync: FsyncMode): number {
+    return fsync === "always" ? SPARE_BYTES : 0;
   }
 
   /** Opens an existing file for appending at `size` (replay already cut off any torn tail). */
-  static async openAt(dir: string, gen: number, size: number, fsync: FsyncMode, faults?: FileFaults, spareBytes?: number): Promise<JournalFile> {
+  static async openAt(dir: string, gen: number, size: number, fsync: FsyncMode, faults?: FileFaults): Promise<JournalFile> {
     const path = join(dir, fileName(gen));
     const dsync = fsync === "always" && DSYNC !== undefined;
     const handle = await open(path, dsync ? constants.O_RDWR | DSYNC : "r+");
     // Whatever followed the last whole record (a torn write, zeros that were not synced) goes: the space is filled afresh.
     await handle.truncate(size);
-    return new JournalFile(handle, path, gen, size, fsync, faults, dsync, JournalFile.spareFor(fsync, spareBytes));
+    return new JournalFile(handle, path, gen, size, fsync, faults, dsync, JournalFile.spareFor(fsync));
   }
 
   /**
@@ -88,7 +88,7 @@ export class JournalFile {
    * gives it its real name: a crash leaves either the old generation or the
    * whole new one, never half of a snapshot.
    */
-  static async create(dir: string, gen: number, content: Buffer[], fsync: FsyncMode, faults?: FileFaults, spareBytes?: number): Promise<JournalFile> {
+  static async create(dir: string, gen: number, content: Buffer[], fsync: FsyncMode, faults?: FileFaults): Promise<JournalFile> {
     const path = join(dir, fileName(gen));
     const tmp = `${path}.tmp`;
     // Owner only: the journal holds webhook secrets and job payloads. O_DSYNC for the appends that follow (see DSYNC).
@@ -103,7 +103,7 @@ export class JournalFile {
         size += bytesWritten;
       }
       // The spare space goes with the snapshot, synced with it.
-      const spare = JournalFile.spareFor(fsync, spareBytes);
+      const spare = JournalFile.spareFor(fsync);
       if (spare > 0) await handle.write(Buffer.alloc(spare), 0, spare, size);
       // A snapshot replaces the files before it, so it is synced even with fsync "none".
       await handle.datasync();
@@ -114,7 +114,7 @@ export class JournalFile {
       await unlink(tmp).catch(() => {});
       throw e;
     }
-    const spare = JournalFile.spareFor(fsync, spareBytes);
+    const spare = JournalFile.spareFor(fsync);
     return new JournalFile(handle, path, gen, size, fsync, faults, dsync, spare, size + spare);
   }
 

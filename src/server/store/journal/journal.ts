@@ -42,8 +42,6 @@ export interface JournalOptions {
   faults?: FileFaults;
   /** How small group commits reach the disk (commit-path.ts): "auto" (default), or always on the event loop / the thread pool (tests). */
   commitPath?: CommitMode;
-  /** Zero-filled space kept ahead of the records with fsync "always" (file.ts SPARE_BYTES); 0: none (tests). */
-  spareBytes?: number;
 }
 
 export interface JournalStats {
@@ -123,19 +121,18 @@ export class Journal implements ChangeSink {
     const replayed = await replay(opts.dir, core, log);
     const j = new Journal(core, opts, replayed);
     const fsync = opts.fsync ?? "always";
-    const spare = opts.spareBytes;
     if (replayed.gen === 0) {
-      j.file = await JournalFile.create(opts.dir, 1, [header(1)], fsync, j.faults, spare);
+      j.file = await JournalFile.create(opts.dir, 1, [header(1)], fsync, j.faults);
     } else if (replayed.size > j.compactAt / 2 && replayed.records > 2 * replayed.live) {
       // A long journal of mostly stale records is compacted at once, so the next start is quick. One that
       // is mostly live (a recent snapshot) is not rewritten: that would cost every start as much as the replay.
       const old = await JournalFile.openAt(opts.dir, replayed.gen, replayed.size, fsync, j.faults);
-      j.file = await JournalFile.create(opts.dir, replayed.gen + 1, snapshot(core, replayed.gen + 1), fsync, j.faults, spare);
+      j.file = await JournalFile.create(opts.dir, replayed.gen + 1, snapshot(core, replayed.gen + 1), fsync, j.faults);
       await old.remove();
       syncDir(opts.dir);
       j.stats.compactions++;
     } else {
-      j.file = await JournalFile.openAt(opts.dir, replayed.gen, replayed.size, fsync, j.faults, spare);
+      j.file = await JournalFile.openAt(opts.dir, replayed.gen, replayed.size, fsync, j.faults);
       j.file.reserve();
     }
     // A file kept as it was counts as a snapshot of its live share, so the next compaction still comes
@@ -327,7 +324,7 @@ export class Journal implements ChangeSink {
     const content = snapshot(this.core, gen);
     let next: JournalFile;
     try {
-      next = await JournalFile.create(this.opts.dir, gen, content, this.fsync, this.faults, this.opts.spareBytes);
+      next = await JournalFile.create(this.opts.dir, gen, content, this.fsync, this.faults);
     } catch (e) {
       // Nothing changed on disk: the old generation still stands, and what was pending still is.
       this.dirty.mergeBack(d);
