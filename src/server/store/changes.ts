@@ -18,13 +18,6 @@ import type { JobRecord } from "./store.js";
 export interface ChangeSink {
   /** The job was created, changed or dropped (the sink finds out which by looking it up). */
   job(id: string): void;
-  /**
-   * The job was claimed (a fetch or a push). No claim is answered after it is
-   * durable, so a sink may record this one a little later than other changes
-   * (the journal: at most CLAIM_DELAY_MS), and a change to the job meanwhile
-   * (its ack, say) records both at once. Without this method, job() is told.
-   */
-  jobClaimed?(id: string): void;
   /** A queue's operator settings (pause, rate limit, depth bound) changed. */
   queue(name: string): void;
   /** A workflow was created, moved on, or was retired and forgotten. */

@@ -150,11 +150,7 @@ export abstract class StoreState {
     q.counts[to]++;
     rec.job.state = to;
     rec.version++;
-    const changes = this.changes;
-    if (changes) {
-      if (to === "active" && changes.jobClaimed) changes.jobClaimed(rec.id);
-      else changes.job(rec.id);
-    }
+    this.changes?.job(rec.id);
     this.rateLimits.transition(rec.id, from, to);
   }
 

@@ -21,7 +21,6 @@ import { JournalFile, syncDir, type FileFaults, type FsyncMode } from "./file.js
 import { CommitPath, small, type CommitMode } from "./commit-path.js";
 import { collectCore } from "./core-records.js";
 import { Dirty, type NamedKind } from "./dirty.js";
-import { LateClaims } from "./late-claims.js";
 import { acquireLock } from "./lock.js";
 import { JobFramer, savedCron, savedWorkflow } from "./records.js";
 import { replay, type ReplayResult } from "./replay.js";
@@ -68,11 +67,6 @@ export class Journal implements ChangeSink {
   private readonly compactAt: number;
   private snapshotBytes = 0;
   private readonly dirty = new Dirty();
-  /** Claims held back a little (late-claims.ts), then marked like any other change. */
-  private readonly claims = new LateClaims((ids) => {
-    for (const id of ids) this.dirty.jobs.add(id);
-    this.touch();
-  });
   private readonly path: CommitPath;
   private marked = 0;
   private durableMark = 0;
@@ -167,7 +161,6 @@ export class Journal implements ChangeSink {
 
   // Each names what changed; the next write reads it from the current state.
   readonly job = (id: string): void => this.mark("jobs", id);
-  readonly jobClaimed = (id: string): void => this.claims.add(id);
   readonly queue = (name: string): void => this.mark("queues", name);
   readonly workflow = (id: string): void => this.mark("workflows", id);
   readonly cron = (name: string): void => this.mark("crons", name);
@@ -182,7 +175,6 @@ export class Journal implements ChangeSink {
   /** Everything was dropped (the server's reset()). */
   reset(): void {
     this.dirty.clear();
-    this.claims.clear();
     this.dirty.reset = true;
     this.touch();
   }
@@ -268,12 +260,10 @@ export class Journal implements ChangeSink {
       const wf = core.store.workflows.peek(id);
       w.record(wf ? { k: "wf", r: savedWorkflow(wf) } : { k: "wf-", id });
     }
-    const late = this.claims.size > 0;
     for (const id of d.jobs) {
       const rec = core.store.peek(id);
       if (rec) w.job(rec);
       else w.gone(id);
-      if (late) this.claims.written(id);
     }
     // After the jobs: replay restores a checkpoint only for a job it knows.
     for (const id of d.checkpoints) {
@@ -320,7 +310,6 @@ export class Journal implements ChangeSink {
     const gen = this.file.gen + 1;
     // The snapshot reads the state as it is now, which includes every pending change.
     const d = this.dirty.take();
-    const claims = this.claims.takeAll();
     const content = snapshot(this.core, gen);
     let next: JournalFile;
     try {
@@ -328,7 +317,6 @@ export class Journal implements ChangeSink {
     } catch (e) {
       // Nothing changed on disk: the old generation still stands, and what was pending still is.
       this.dirty.mergeBack(d);
-      for (const id of claims) this.dirty.jobs.add(id);
       throw e;
     }
     const old = this.file;
@@ -360,11 +348,6 @@ export class Journal implements ChangeSink {
   async close(): Promise<void> {
     if (this.closed) return;
     while (this.writing) await new Promise((r) => setImmediate(r));
-    const late = this.claims.takeAll();
-    if (late.length > 0) {
-      for (const id of late) this.dirty.jobs.add(id);
-      this.marked++;
-    }
     if (this.marked !== this.durableMark) await this.writeLoop().catch(() => {});
     this.closed = true;
     this.detach();
