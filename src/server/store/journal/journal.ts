@@ -127,6 +127,7 @@ export class Journal implements ChangeSink {
       j.stats.compactions++;
     } else {
       j.file = await JournalFile.openAt(opts.dir, replayed.gen, replayed.size, fsync, j.faults);
+      j.file.reserve();
     }
     // A file kept as it was counts as a snapshot of its live share, so the next compaction still comes
     // once the file is twice the live state (the stale records it started with included).
@@ -285,7 +286,7 @@ export class Journal implements ChangeSink {
     if (buffers.length === 0) return;
     let bytes = 0;
     for (const b of buffers) bytes += b.length;
-    const onLoop = this.path.onLoop(records, bytes);
+    const onLoop = this.path.onLoop(records, bytes) && this.file.fits(bytes);
     const began = performance.now();
     try {
       if (onLoop) {
@@ -298,6 +299,7 @@ export class Journal implements ChangeSink {
       throw e;
     }
     if (small(records, bytes)) this.path.took(onLoop, performance.now() - began);
+    this.file.reserve();
     this.stats.writes++;
     this.stats.records += records;
     this.stats.bytes = this.file.size;

@@ -3,18 +3,26 @@
  * chunk of the file at a time rather than all of it (a journal of a million
  * jobs is some 400 MB), and records are checked and handed on by scanFrames() as on a
  * whole buffer, with the same end (clean, torn or corrupt at an offset of the file).
+ *
+ * Zeros where a record would start are the file's spare space (file.ts): when
+ * only zeros follow to the end of the file, the records end cleanly there;
+ * when other bytes follow them (a write cut short whose first bytes did not
+ * reach the disk) the end is torn, and reported as such.
  */
-import { open } from "node:fs/promises";
-import { HEADER_BYTES, scanFrames, type FrameSink, type ScanEnd } from "./records.js";
+import { open, type FileHandle } from "node:fs/promises";
+import { HEADER_BYTES, scanFrames, zeroFrom, type FrameSink, type ScanEnd } from "./records.js";
 
 /** Bytes read at a time; a record longer than this gets a buffer of its own size. */
 const CHUNK_BYTES = 8 * 1024 * 1024;
 
 export interface FileScan {
-  end: ScanEnd;
-  /** The file's length when it was read. */
+  /** Never "zeros": spare space followed only by zeros ends cleanly (`length` is where the records end). */
+  end: Exclude<ScanEnd, { kind: "zeros" }>;
+  /** The file's length when it was read, or where the records end when zeros follow them. */
   length: number;
 }
+
+const ZEROS_THEN_BYTES = "a record cut short (zeros, then other bytes)";
 
 export async function scanFile(path: string, onFrame: FrameSink, chunkBytes = CHUNK_BYTES): Promise<FileScan> {
   const handle = await open(path, "r");
@@ -35,6 +43,13 @@ export async function scanFile(path: string, onFrame: FrameSink, chunkBytes = CH
       have += got;
       const atEnd = base + have >= length || got === 0;
       const end = scanFrames(buf.subarray(0, have), onFrame);
+      if (end.kind === "zeros") {
+        const at = base + end.offset;
+        const zeros = zeroFrom(buf, end.offset, have) && (atEnd || (await zeroTail(handle, buf, base + have, length)));
+        return zeros
+          ? { end: { kind: "clean" }, length: at }
+          : { end: { kind: "torn", offset: at, reason: ZEROS_THEN_BYTES }, length: Math.max(length, base + have) };
+      }
       if (end.kind === "clean") {
         if (atEnd) return { end, length: base + have };
         base += have;
@@ -54,4 +69,15 @@ export async function scanFile(path: string, onFrame: FrameSink, chunkBytes = CH
   } finally {
     await handle.close();
   }
+}
+
+/** Whether the file holds only zeros from `from` to `length` (read through `buf`). */
+async function zeroTail(handle: FileHandle, buf: Buffer, from: number, length: number): Promise<boolean> {
+  for (let at = from; at < length;) {
+    const { bytesRead } = await handle.read(buf, 0, Math.min(buf.length, length - at), at);
+    if (bytesRead === 0) return true;
+    if (!zeroFrom(buf, 0, bytesRead)) return false;
+    at += bytesRead;
+  }
+  return true;
 }

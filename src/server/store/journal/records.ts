@@ -87,7 +87,12 @@ export function frame(rec: JournalRecord): Buffer {
   return buf;
 }
 
-export type ScanEnd = { kind: "clean" } | { kind: "torn" | "corrupt"; offset: number; reason: string };
+/**
+ * How a scan ended: after the last byte ("clean"); at eight zero bytes where a
+ * record would start ("zeros": the file's spare space, see file.ts; no record
+ * is empty, so no record starts so); or at a record that cannot be read.
+ */
+export type ScanEnd = { kind: "clean" } | { kind: "zeros"; offset: number } | { kind: "torn" | "corrupt"; offset: number; reason: string };
 
 /**
  * Told each whole record, as its payload buf[start, end) with the checksum
@@ -103,6 +108,7 @@ export function scanFrames(buf: Buffer, onFrame: FrameSink): ScanEnd {
     if (buf.length - off < HEADER_BYTES) return { kind: "torn", offset: off, reason: "a record header cut short" };
     const len = buf.readUInt32LE(off);
     const sum = buf.readUInt32LE(off + 4);
+    if (len === 0 && sum === 0) return { kind: "zeros", offset: off };
     if (len > MAX_RECORD_BYTES) return { kind: "corrupt", offset: off, reason: `an impossible record length ${len}` };
     if (buf.length - off - HEADER_BYTES < len) return { kind: "torn", offset: off, reason: "a record cut short" };
     const start = off + HEADER_BYTES;
@@ -112,6 +118,12 @@ export function scanFrames(buf: Buffer, onFrame: FrameSink): ScanEnd {
     off = start + len;
   }
   return { kind: "clean" };
+}
+
+/** Whether buf[from, to) holds only zero bytes. */
+export function zeroFrom(buf: Buffer, from: number, to = buf.length): boolean {
+  for (let i = from; i < to; i++) if (buf[i] !== 0) return false;
+  return true;
 }
 
 /** A JSON record's payload parsed, or undefined when it is not JSON. */
