@@ -47,7 +47,23 @@ const entry: fc.Arbitrary<NormalizedJobRequest> = fc.record(
 );
 
 /** What a server may do to a job after building it from its entry: nothing, or something the entry did not say. */
-type Change = "none" | "tenant" | "new args" | "other type" | "parent results" | "retry delay" | "queue" | "own retry" | "later" | "attempt" | "errors";
+type Change =
+  | "none"
+  | "tenant"
+  | "new args"
+  | "other type"
+  | "parent results"
+  | "retry delay"
+  | "queue"
+  | "own retry"
+  | "later"
+  | "attempt"
+  | "errors"
+  | "unique"
+  | "result"
+  | "timeouts"
+  | "workflow"
+  | "cancelled";
 const change = fc.constantFrom<Change>(
   "none",
   "none",
@@ -63,6 +79,11 @@ const change = fc.constantFrom<Change>(
   "later",
   "attempt",
   "errors",
+  "unique",
+  "result",
+  "timeouts",
+  "workflow",
+  "cancelled",
 );
 
 /** The job the store builds from an entry as it decoded (the same objects), then changed. */
@@ -77,6 +98,11 @@ function serverJob(e: NormalizedJobRequest, i: number, c: Change): Job {
   if (c === "own retry") job.retry = { ...DEFAULT_SHOWN_RETRY };
   if (c === "later") job.enqueuedAt = new Date(NOW + 1);
   if (c === "attempt") job.attempt = 1;
+  if (c === "unique") job.unique = { keys: ["type"], onConflict: "reject" };
+  if (c === "result") job.result = { r: [1] };
+  if (c === "timeouts") Object.assign(job, { timeout: 5_000, visibilityTimeout: 30_000, expiresAt: new Date(NOW + 9_000), scheduledAt: new Date(NOW + 1_000) });
+  if (c === "workflow") job.workflowId = "wf-1";
+  if (c === "cancelled") Object.assign(job, { state: "cancelled", cancelledAt: new Date(NOW + 2), startedAt: new Date(NOW + 1), attempt: 1 });
   if (c === "errors") job.errors = [{ code: "e", message: "m", retryable: true, attempt: 1, occurredAt: new Date(NOW) }];
   return job;
 }
@@ -123,6 +149,32 @@ describe("wire codec: EnqueueBatchAnswer (the fast path's compact answer to a ba
     const short = bothWays(alike, ["none"], true);
     expect(fromBinary(EnqueueBatchAnswerSchema, short.compact).jobs.map((a) => a.fromRequest & wire.FROM_PREVIOUS)).toEqual([0, 32, 32]);
     expect(short.compact.length).toBeLessThan(bothWays(alike, ["none"]).compact.length - 2 * 40);
+    // Every kind of job, three alike in a row: those FROM_PREVIOUS can carry come as their id, and read back the same.
+    const inFull = new Set<Change>(["errors", "unique", "result", "parent results", "retry delay"]);
+    for (const c of [
+      "none",
+      "tenant",
+      "new args",
+      "other type",
+      "queue",
+      "own retry",
+      "later",
+      "attempt",
+      "timeouts",
+      "workflow",
+      "cancelled",
+      ...inFull,
+    ] as Change[]) {
+      const three = bothWays(alike, [c], true);
+      const sameRest = c !== "own retry" && !inFull.has(c);
+      expect(
+        fromBinary(EnqueueBatchAnswerSchema, three.compact).jobs.map((a) => a.fromRequest & wire.FROM_PREVIOUS),
+        c,
+      ).toEqual(sameRest ? [0, 32, 32] : [0, 0, 0]);
+      const read = wire.decodeEnqueueBatchAnswer(three.compact, three.request);
+      expect(read, c).toEqual(three.expected);
+      for (const k of Object.keys(read[2]!) as Array<keyof Job>) if (typeof read[2]![k] === "object") expect(read[2]![k], `${c}: ${k}`).not.toBe(read[1]![k]);
+    }
     // A meta key the Job decoder lifts out (parentResults here) is not the job before's to give.
     const lifted = bothWays(
       [
@@ -147,9 +199,24 @@ describe("wire codec: EnqueueBatchAnswer (the fast path's compact answer to a ba
     const [e] = wire.decodeEnqueueBatchRequest(wire.encodeEnqueueBatchRequest([{ type: "a.b", args: [1] }], undefined, NOW), NOW).jobs;
     const base = serverJob(e!, 0, "none");
     expect(wire.sameAsPrevious(serverJob(e!, 1, "none"), base)).toBe(true);
-    for (const c of ["own retry", "later", "attempt", "errors", "parent results", "retry delay"] as const)
+    for (const c of [
+      "own retry",
+      "later",
+      "attempt",
+      "errors",
+      "parent results",
+      "retry delay",
+      "unique",
+      "result",
+      "timeouts",
+      "workflow",
+      "cancelled",
+    ] as const)
       expect(wire.sameAsPrevious(serverJob(e!, 1, c), base), c).toBe(false);
     expect(wire.sameAsPrevious(base, undefined)).toBe(false);
+    const one: Array<Partial<Job>> = [{ state: "active" }, { priority: 1 }, { attempt: 1 }, { maxAttempts: 9 }, { specversion: "1.1" }, { workflowId: "w" }];
+    for (const d of [...one, { timeout: 5 }, { visibilityTimeout: 5 }, { completedAt: new Date(NOW) }, { expiresAt: new Date(NOW) }])
+      expect(wire.sameAsPrevious({ ...base, ...d }, base), JSON.stringify(d)).toBe(false);
     expect(wire.sameAsPrevious({ ...base, timeout: 5 }, base)).toBe(false);
     expect(wire.sameAsPrevious(base, { ...base, timeout: 5 })).toBe(false);
   });

@@ -23,14 +23,15 @@
  * Tags stamped from the descriptors (README.md).
  */
 import type { Job, NormalizedJobRequest } from "../../model/job.js";
-import type { JsonObject, JsonValue } from "../../model/json.js";
+import type { JsonObject } from "../../model/json.js";
 import type { Writer } from "./buffer.js";
 import { WireFormatError } from "./buffer.js";
 import { Reader, expectEnd } from "./reader.js";
-import { fieldEnd, setKey, writeTag } from "./json.js";
+import { fieldEnd, writeTag } from "./json.js";
 import { ENQUEUE_BATCH_REQUEST_SHAPE, readEnqueueBatchRequest } from "./batch.js";
 import { onceMessage } from "./fields.js";
 import { JOB_SHAPE, readJob, writeJobBody } from "./job.js";
+import { HAS_GENERIC_JOB_FIELDS } from "./job-generic.js";
 import { many, one, shape, type Shape } from "./merge.js";
 import { decode, encodeWith } from "./two-pass.js";
 
@@ -40,9 +41,6 @@ export const FROM_REQUEST = { type: 1, queue: 2, args: 4, meta: 8, tags: 16 } as
 export const FROM_PREVIOUS = 32;
 /** Sent by a client that reads FROM_PREVIOUS, with the value "previous". */
 export const BATCH_ANSWER_HEADER = "x-ojs-connect-batch-answer";
-
-/** The fields FROM_PREVIOUS does not cover: the id, and those that come from the entry or in full. */
-const OWN_FIELDS: ReadonlySet<string> = new Set(["id", "type", "queue", "args", "meta", "tags"]);
 
 const ASSIGNED_JOB_SHAPE: Shape = shape({ 1: one(() => JOB_SHAPE) });
 export const ENQUEUE_BATCH_ANSWER_SHAPE: Shape = shape({ 1: many(() => ASSIGNED_JOB_SHAPE) });
@@ -85,32 +83,41 @@ function reservedKeyIn(meta: JsonObject): boolean {
   return false;
 }
 
+const sameInstant = (a: Date | undefined, b: Date | undefined): boolean => a === b || (a !== undefined && b !== undefined && a.getTime() === b.getTime());
+
 /**
- * Whether every field of `job` but its OWN_FIELDS encodes as `prev`'s does: the same keys, each
- * value the same (a Date the same instant, an array empty in both). Anything else, an object that
- * is equal but not the same say, counts as different: the job then goes in full.
+ * Whether every field writeJobBody writes of `job` but the id and the five entry fields encodes as
+ * `prev`'s does (the same values; a Date the same instant; the same retry policy object). A job
+ * with a unique policy, a result, errors, or anything the reader takes out of meta goes in full:
+ * none is in a fresh batch, and withPreviousRest need not copy them. Field by field, in step with
+ * writeJobBody and readJob (./job.ts): a walk over the keys cost more than encoding the fields.
  */
 export function sameAsPrevious(job: Job, prev: Job | undefined): boolean {
+  if (prev === undefined || HAS_GENERIC_JOB_FIELDS) return false;
+  if (job.unique !== undefined || prev.unique !== undefined || job.result !== undefined || prev.result !== undefined) return false;
+  if (job.errors.length !== 0 || prev.errors.length !== 0) return false;
   // Carried inside meta, as reserved keys a meta may also hold itself, which the reader lifts out
-  // of either job's meta into the fields it would copy: such jobs go in full.
-  if (prev === undefined || job.parentResults !== undefined || job.retryDelayMs !== undefined) return false;
+  // of either job's meta into fields it would copy.
+  if (job.parentResults !== undefined || prev.parentResults !== undefined || job.retryDelayMs !== undefined || prev.retryDelayMs !== undefined) return false;
   if (reservedKeyIn(job.meta) || reservedKeyIn(prev.meta)) return false;
-  const a = job as unknown as Record<string, unknown>;
-  const b = prev as unknown as Record<string, unknown>;
-  let count = 0;
-  for (const k in a) {
-    count++;
-    if (!(k in b)) return false;
-    if (OWN_FIELDS.has(k)) continue;
-    const x = a[k];
-    const y = b[k];
-    if (x === y) continue;
-    if (x instanceof Date && y instanceof Date && x.getTime() === y.getTime()) continue;
-    if (Array.isArray(x) && Array.isArray(y) && x.length === 0 && y.length === 0) continue;
-    return false;
-  }
-  for (const _ in b) count--;
-  return count === 0;
+  return (
+    job.state === prev.state &&
+    job.priority === prev.priority &&
+    job.attempt === prev.attempt &&
+    job.maxAttempts === prev.maxAttempts &&
+    job.retry === prev.retry &&
+    sameInstant(job.createdAt, prev.createdAt) &&
+    sameInstant(job.enqueuedAt, prev.enqueuedAt) &&
+    sameInstant(job.scheduledAt, prev.scheduledAt) &&
+    sameInstant(job.startedAt, prev.startedAt) &&
+    sameInstant(job.completedAt, prev.completedAt) &&
+    sameInstant(job.cancelledAt, prev.cancelledAt) &&
+    sameInstant(job.expiresAt, prev.expiresAt) &&
+    job.timeout === prev.timeout &&
+    job.visibilityTimeout === prev.visibilityTimeout &&
+    job.workflowId === prev.workflowId &&
+    job.specversion === prev.specversion
+  );
 }
 
 // --- encode -----------------------------------------------------------------------
@@ -167,32 +174,43 @@ function fillFromEntry(job: Job, bits: number, entry: NormalizedJobRequest): voi
   if (bits & FROM_REQUEST.tags && entry.tags !== undefined) job.tags = entry.tags;
 }
 
-/** A copy of a decoded value: Dates, arrays and objects anew, so that no two Jobs share one. */
-function copyDecoded(v: unknown): unknown {
-  if (typeof v !== "object" || v === null) return v;
-  if (v instanceof Date) return new Date(v.getTime());
-  if (Array.isArray(v)) return v.map(copyDecoded);
-  const out: JsonObject = {};
-  // Bounded: the value was decoded, within the decoder's depth limit.
-  for (const k of Object.keys(v)) setKey(out, k, copyDecoded((v as Record<string, unknown>)[k]) as JsonValue);
-  return out;
-}
-
-/** `prev` with the id and the OWN_FIELDS of `own` (the job as sent: its id, and what the entry fills in). */
+/**
+ * `prev`'s fields (as readJob made them, in its order: one object shape) with the id and the entry
+ * fields of `own`, each object anew, so that no two Jobs share one.
+ */
 function withPreviousRest(own: Job, prev: Job): Job {
-  const job = { ...prev } as unknown as Record<string, unknown>;
-  for (const k in job) {
-    const v = job[k];
-    if (typeof v === "object" && v !== null && !OWN_FIELDS.has(k)) job[k] = copyDecoded(v);
+  if (prev.unique !== undefined || prev.result !== undefined || prev.errors.length !== 0 || prev.parentResults !== undefined || prev.retryDelayMs !== undefined)
+    throw new WireFormatError("an assigned job takes its fields from a job that has some the answer never leaves out");
+  const j: Job = {
+    id: own.id,
+    type: own.type,
+    queue: own.queue,
+    args: own.args,
+    meta: own.meta,
+    state: prev.state,
+    priority: prev.priority,
+    attempt: prev.attempt,
+    errors: [],
+    tags: own.tags,
+    specversion: prev.specversion,
+  };
+  if (prev.maxAttempts !== undefined) j.maxAttempts = prev.maxAttempts;
+  if (prev.retry) {
+    const retry = { ...prev.retry };
+    if (retry.nonRetryableErrors) retry.nonRetryableErrors = [...retry.nonRetryableErrors];
+    j.retry = retry;
   }
-  const out = job as unknown as Job;
-  out.id = own.id;
-  out.type = own.type;
-  out.queue = own.queue;
-  out.args = own.args;
-  out.meta = own.meta;
-  out.tags = own.tags;
-  return out;
+  if (prev.createdAt) j.createdAt = new Date(prev.createdAt.getTime());
+  if (prev.enqueuedAt) j.enqueuedAt = new Date(prev.enqueuedAt.getTime());
+  if (prev.scheduledAt) j.scheduledAt = new Date(prev.scheduledAt.getTime());
+  if (prev.startedAt) j.startedAt = new Date(prev.startedAt.getTime());
+  if (prev.cancelledAt) j.cancelledAt = new Date(prev.cancelledAt.getTime());
+  if (prev.completedAt) j.completedAt = new Date(prev.completedAt.getTime());
+  if (prev.expiresAt) j.expiresAt = new Date(prev.expiresAt.getTime());
+  if (prev.timeout !== undefined) j.timeout = prev.timeout;
+  if (prev.visibilityTimeout !== undefined) j.visibilityTimeout = prev.visibilityTimeout;
+  if (prev.workflowId !== undefined) j.workflowId = prev.workflowId;
+  return j;
 }
 
 function readAssignedJob(r: Reader, end: number, entry: NormalizedJobRequest | undefined, prev: Job | undefined): Job {
