@@ -149,6 +149,9 @@ describe("wire codec: EnqueueBatchAnswer (the fast path's compact answer to a ba
     const short = bothWays(alike, ["none"], true);
     expect(fromBinary(EnqueueBatchAnswerSchema, short.compact).jobs.map((a) => a.fromRequest & wire.FROM_PREVIOUS)).toEqual([0, 32, 32]);
     expect(short.compact.length).toBeLessThan(bothWays(alike, ["none"]).compact.length - 2 * 40);
+    // No meta in the entry, none in the job ({}, as the reader makes of no meta): not sent either.
+    expect(fromBinary(EnqueueBatchAnswerSchema, short.compact).jobs.map((a) => a.fromRequest & wire.FROM_REQUEST.meta)).toEqual([8, 8, 8]);
+    expect(wire.sharedWithEntry({ ...short.jobs[0]!, meta: { m: 1 } }, short.decoded[0]) & wire.FROM_REQUEST.meta).toBe(0);
     // Every kind of job, three alike in a row: those FROM_PREVIOUS can carry come as their id, and read back the same.
     const inFull = new Set<Change>(["errors", "unique", "result", "parent results", "retry delay"]);
     for (const c of [

@@ -53,17 +53,22 @@ function sameList(a: readonly unknown[], b: readonly unknown[] | undefined): boo
   return true;
 }
 
-/** The same keys in the same order with the same values (by identity), and none the codec would lift out of meta. */
+/**
+ * The same keys in the same order with the same values (by identity), and none the codec would lift
+ * out of meta; or, for an entry without meta, none at all (what the reader makes of no meta: {}).
+ */
 function sameMeta(a: JsonObject, b: JsonObject | undefined): boolean {
-  if (b === undefined) return false;
-  const ka = Object.keys(a);
+  if (b === undefined) {
+    for (const _ in a) return false;
+    return true;
+  }
   if (a !== b) {
+    const ka = Object.keys(a);
     const kb = Object.keys(b);
     if (ka.length !== kb.length) return false;
     for (let i = 0; i < ka.length; i++) if (ka[i] !== kb[i] || a[ka[i]!] !== b[kb[i]!]) return false;
   }
-  for (let i = 0; i < ka.length; i++) if (ka[i]!.startsWith("ojs.")) return false;
-  return true;
+  return !reservedKeyIn(a);
 }
 
 /** Which fields of `job` hold exactly what `entry` (as the server decoded it) holds. */
