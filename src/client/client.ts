@@ -116,6 +116,8 @@ export class Client implements AsyncDisposable {
   private readonly limits: Readonly<Limits>;
   private readonly codecs: CodecChain | undefined;
   private closed = false;
+  /** The size of the args and meta that checked() saw last (what enqueueBatch sums against the message limit). */
+  private checkedBytes = 0;
   private readonly link: ConnectionWatch;
 
   /**
@@ -172,22 +174,27 @@ export class Client implements AsyncDisposable {
     if (!Array.isArray(jobs)) throw new ValidationError("jobs: must be an array", { operation: "enqueueBatch" });
     checkBatchSize(this.limits, jobs.length);
     const reqs: NormalizedJobRequest[] = [];
+    // The jobs' values alone past the message limit: the server could only refuse the batch.
+    let bytes = 0;
     for (let i = 0; i < jobs.length; i++) {
       const j = jobs[i]!;
       try {
         const asked = { type: j?.type, args: j?.args, options: copyOptions(j?.options ?? {}, "options", "enqueueBatch") };
         // A thousand jobs: an await each, where no middleware runs, would be a thousand turns of the microtask queue.
         const req = this.middleware.length ? await this.prepare(asked, "enqueueBatch") : this.checked(asked, "enqueueBatch");
-        if (req) reqs.push(req);
+        if (!req) continue;
+        reqs.push(req);
+        // The limits walked these very values a moment ago: their size is known, unless normalizing changed them.
+        bytes +=
+          this.middleware.length === 0 && req.args === asked.args && req.meta === asked.options.meta
+            ? this.checkedBytes
+            : jsonBytes(req.args) + jsonBytes(req.meta);
       } catch (e) {
         if (e instanceof OjsError) e.message = `jobs[${i}]: ${e.message}`;
         throw e;
       }
     }
     if (reqs.length === 0) return [];
-    // The jobs' values alone past the message limit: the server could only refuse the batch.
-    let bytes = 0;
-    for (const r of reqs) bytes += jsonBytes(r.args) + jsonBytes(r.meta);
     if (bytes > this.limits.maxMessageBytes) throw limitError("maxMessageBytes", this.limits.maxMessageBytes, "batch", bytes);
     const safe = reqs.every((r) => r.id !== undefined || r.unique !== undefined);
     let sent = reqs;
@@ -429,7 +436,7 @@ export class Client implements AsyncDisposable {
   private checked(out: JobRequest, operation: string): NormalizedJobRequest {
     // Limits first: they walk args and meta with a bounded depth, before anything that could recurse.
     try {
-      checkJobRequest(this.limits, out);
+      this.checkedBytes = checkJobRequest(this.limits, out);
     } catch (e) {
       if (e instanceof OjsError) e.operation = operation;
       throw e;

@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { StreamJobsRequestSchema } from "../../gen/ojs/v1/worker_pb.js";
 import { Client } from "../../src/client/client.js";
 import { OjsError, ValidationError } from "../../src/model/errors.js";
+import { KEEP_FOR_META } from "../../src/model/retention.js";
 import { DEFAULT_LIMITS, jsonSize, resolveLimits, TOO_DEEP } from "../../src/model/limits.js";
 import type { JsonValue } from "../../src/model/json.js";
 import { startServer, type OjsServer } from "../../src/server/index.js";
@@ -272,6 +273,31 @@ describe("the client checks the limits before sending", () => {
         expect(e).toBeInstanceOf(ValidationError);
         expect((e as ValidationError).message).toContain(name);
         expect((e as ValidationError).details?.limit).toBe(name.split("=")[0]);
+      }
+    } finally {
+      await c.close();
+    }
+  });
+
+  it("a batch's size is that of the values it would send: args and meta as normalized", async () => {
+    const c = new Client({ url: "http://127.0.0.1:9", transport: "http", limits: { maxMessageBytes: 10 } });
+    try {
+      const args: JsonValue[] = [{ a: "é", n: 1 }];
+      // Normalizing drops an empty meta and adds keepFor to it: the size follows what is sent.
+      const cases: Array<[Record<string, unknown>, number]> = [
+        [{}, jsonSize(args, 64)],
+        [{ meta: {} }, jsonSize(args, 64)],
+        [{ meta: { m: "x" } }, jsonSize(args, 64) + jsonSize({ m: "x" }, 64)],
+        [{ meta: { m: "x" }, keepFor: { completed: 5 } }, jsonSize(args, 64) + jsonSize({ m: "x", [KEEP_FOR_META]: { completed_ms: 5 } }, 64)],
+      ];
+      for (const [options, size] of cases) {
+        const e = await c
+          .enqueueBatch([
+            { type: "a.b", args, options },
+            { type: "a.b", args, options },
+          ])
+          .catch((x: unknown) => x);
+        expect((e as ValidationError).details, JSON.stringify(options)).toMatchObject({ limit: "maxMessageBytes", actual: 2 * size });
       }
     } finally {
       await c.close();

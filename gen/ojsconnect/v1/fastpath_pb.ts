@@ -343,8 +343,12 @@ export type AssignedJob = Message<"ojsconnect.v1.AssignedJob"> & {
 
   /**
    * The fields left out of `job` because they equal the entry's own, as the
-   * entry decodes (meta without the reserved "ojs." keys), one bit each:
-   * 1 type, 2 queue, 4 args, 8 meta, 16 tags. The client sets them from the entry.
+   * entry decodes (meta without the reserved "ojs." keys; an empty meta for an
+   * entry without one), one bit each: 1 type, 2 queue, 4 args, 8 meta, 16 tags.
+   * The client sets them from the entry. Bit 32, only for a client that sent
+   * the header "x-ojs-connect-batch-answer: previous": every other field but
+   * the id is that of the job before it in this answer (none of them a unique
+   * policy, result, errors or reserved meta key), and left out too.
    *
    * @generated from field: uint32 from_request = 2;
    */

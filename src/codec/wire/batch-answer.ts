@@ -12,6 +12,14 @@
  * equal those of the full answer. That decode costs about what the left-out
  * fields would have cost to decode; what is saved is the server's encoding of
  * them and half the bytes on the wire.
+ *
+ * A client that sends BATCH_ANSWER_HEADER also takes FROM_PREVIOUS: a job
+ * whose other fields (state, retry policy, timestamps...) are those of the job
+ * before it comes as its id alone, the rest copied from that job's. The jobs
+ * of one batch are made in the same instant from the same defaults, so that
+ * is nearly every job, and decoding a retry policy and two timestamps per job
+ * cost more than the rest of the answer. A server that does not know the
+ * header answers without the bit, which the client reads as before.
  * Tags stamped from the descriptors (README.md).
  */
 import type { Job, NormalizedJobRequest } from "../../model/job.js";
@@ -23,11 +31,16 @@ import { fieldEnd, writeTag } from "./json.js";
 import { ENQUEUE_BATCH_REQUEST_SHAPE, readEnqueueBatchRequest } from "./batch.js";
 import { onceMessage } from "./fields.js";
 import { JOB_SHAPE, readJob, writeJobBody } from "./job.js";
+import { HAS_GENERIC_JOB_FIELDS } from "./job-generic.js";
 import { many, one, shape, type Shape } from "./merge.js";
 import { decode, encodeWith } from "./two-pass.js";
 
 /** The bits of AssignedJob.from_request: which Job fields the client takes from its entry. */
 export const FROM_REQUEST = { type: 1, queue: 2, args: 4, meta: 8, tags: 16 } as const;
+/** AssignedJob.from_request: every field but the id and the five above is the previous job's. */
+export const FROM_PREVIOUS = 32;
+/** Sent by a client that reads FROM_PREVIOUS, with the value "previous". */
+export const BATCH_ANSWER_HEADER = "x-ojs-connect-batch-answer";
 
 const ASSIGNED_JOB_SHAPE: Shape = shape({ 1: one(() => JOB_SHAPE) });
 export const ENQUEUE_BATCH_ANSWER_SHAPE: Shape = shape({ 1: many(() => ASSIGNED_JOB_SHAPE) });
@@ -40,17 +53,22 @@ function sameList(a: readonly unknown[], b: readonly unknown[] | undefined): boo
   return true;
 }
 
-/** The same keys in the same order with the same values (by identity), and none the codec would lift out of meta. */
+/**
+ * The same keys in the same order with the same values (by identity), and none the codec would lift
+ * out of meta; or, for an entry without meta, none at all (what the reader makes of no meta: {}).
+ */
 function sameMeta(a: JsonObject, b: JsonObject | undefined): boolean {
-  if (b === undefined) return false;
-  const ka = Object.keys(a);
+  if (b === undefined) {
+    for (const _ in a) return false;
+    return true;
+  }
   if (a !== b) {
+    const ka = Object.keys(a);
     const kb = Object.keys(b);
     if (ka.length !== kb.length) return false;
     for (let i = 0; i < ka.length; i++) if (ka[i] !== kb[i] || a[ka[i]!] !== b[kb[i]!]) return false;
   }
-  for (let i = 0; i < ka.length; i++) if (ka[i]!.startsWith("ojs.")) return false;
-  return true;
+  return !reservedKeyIn(a);
 }
 
 /** Which fields of `job` hold exactly what `entry` (as the server decoded it) holds. */
@@ -65,15 +83,59 @@ export function sharedWithEntry(job: Job, entry: NormalizedJobRequest | undefine
   return bits;
 }
 
+function reservedKeyIn(meta: JsonObject): boolean {
+  for (const k in meta) if (k.startsWith("ojs.")) return true;
+  return false;
+}
+
+const sameInstant = (a: Date | undefined, b: Date | undefined): boolean => a === b || (a !== undefined && b !== undefined && a.getTime() === b.getTime());
+
+/**
+ * Whether every field writeJobBody writes of `job` but the id and the five entry fields encodes as
+ * `prev`'s does (the same values; a Date the same instant; the same retry policy object). A job
+ * with a unique policy, a result, errors, or anything the reader takes out of meta goes in full:
+ * none is in a fresh batch, and withPreviousRest need not copy them. Field by field, in step with
+ * writeJobBody and readJob (./job.ts): a walk over the keys cost more than encoding the fields.
+ */
+export function sameAsPrevious(job: Job, prev: Job | undefined): boolean {
+  if (prev === undefined || HAS_GENERIC_JOB_FIELDS) return false;
+  if (job.unique !== undefined || prev.unique !== undefined || job.result !== undefined || prev.result !== undefined) return false;
+  if (job.errors.length !== 0 || prev.errors.length !== 0) return false;
+  // Carried inside meta, as reserved keys a meta may also hold itself, which the reader lifts out
+  // of either job's meta into fields it would copy.
+  if (job.parentResults !== undefined || prev.parentResults !== undefined || job.retryDelayMs !== undefined || prev.retryDelayMs !== undefined) return false;
+  if (reservedKeyIn(job.meta) || reservedKeyIn(prev.meta)) return false;
+  return (
+    job.state === prev.state &&
+    job.priority === prev.priority &&
+    job.attempt === prev.attempt &&
+    job.maxAttempts === prev.maxAttempts &&
+    job.retry === prev.retry &&
+    sameInstant(job.createdAt, prev.createdAt) &&
+    sameInstant(job.enqueuedAt, prev.enqueuedAt) &&
+    sameInstant(job.scheduledAt, prev.scheduledAt) &&
+    sameInstant(job.startedAt, prev.startedAt) &&
+    sameInstant(job.completedAt, prev.completedAt) &&
+    sameInstant(job.cancelledAt, prev.cancelledAt) &&
+    sameInstant(job.expiresAt, prev.expiresAt) &&
+    job.timeout === prev.timeout &&
+    job.visibilityTimeout === prev.visibilityTimeout &&
+    job.workflowId === prev.workflowId &&
+    job.specversion === prev.specversion
+  );
+}
+
 // --- encode -----------------------------------------------------------------------
 
-// The entries of the answer being encoded (encoders are synchronous).
+// The entries of the answer being encoded, and whether FROM_PREVIOUS may be used (encoders are synchronous).
 let encodeEntries: readonly NormalizedJobRequest[] = [];
+let encodeFromPrevious = false;
 
 function writeAnswerBody(w: Writer, jobs: readonly Job[]): void {
   const entries = encodeEntries;
   for (let i = 0; i < jobs.length; i++) {
-    const bits = sharedWithEntry(jobs[i]!, entries[i]);
+    let bits = sharedWithEntry(jobs[i]!, entries[i]);
+    if (encodeFromPrevious && sameAsPrevious(jobs[i]!, jobs[i - 1])) bits |= FROM_PREVIOUS;
     writeTag(w, 0x0a /* BATCH_ANSWER.jobs */);
     const at = w.open();
     writeTag(w, 0x0a /* ASSIGNED_JOB.job */);
@@ -88,13 +150,18 @@ function writeAnswerBody(w: Writer, jobs: readonly Job[]): void {
   }
 }
 
-/** The answer to a batch: `jobs[i]` is the job of `entries[i]`, the request entry as the server decoded it. */
-export function encodeEnqueueBatchAnswer(jobs: readonly Job[], entries: readonly NormalizedJobRequest[]): Uint8Array {
+/**
+ * The answer to a batch: `jobs[i]` is the job of `entries[i]`, the request entry as the server
+ * decoded it. `fromPrevious`: the client reads FROM_PREVIOUS (it sent BATCH_ANSWER_HEADER).
+ */
+export function encodeEnqueueBatchAnswer(jobs: readonly Job[], entries: readonly NormalizedJobRequest[], fromPrevious = false): Uint8Array {
   encodeEntries = entries;
+  encodeFromPrevious = fromPrevious;
   try {
     return encodeWith(writeAnswerBody, jobs);
   } finally {
     encodeEntries = [];
+    encodeFromPrevious = false;
   }
 }
 
@@ -112,7 +179,46 @@ function fillFromEntry(job: Job, bits: number, entry: NormalizedJobRequest): voi
   if (bits & FROM_REQUEST.tags && entry.tags !== undefined) job.tags = entry.tags;
 }
 
-function readAssignedJob(r: Reader, end: number, entry: NormalizedJobRequest | undefined): Job {
+/**
+ * `prev`'s fields (as readJob made them, in its order: one object shape) with the id and the entry
+ * fields of `own`, each object anew, so that no two Jobs share one.
+ */
+function withPreviousRest(own: Job, prev: Job): Job {
+  if (prev.unique !== undefined || prev.result !== undefined || prev.errors.length !== 0 || prev.parentResults !== undefined || prev.retryDelayMs !== undefined)
+    throw new WireFormatError("an assigned job takes its fields from a job that has some the answer never leaves out");
+  const j: Job = {
+    id: own.id,
+    type: own.type,
+    queue: own.queue,
+    args: own.args,
+    meta: own.meta,
+    state: prev.state,
+    priority: prev.priority,
+    attempt: prev.attempt,
+    errors: [],
+    tags: own.tags,
+    specversion: prev.specversion,
+  };
+  if (prev.maxAttempts !== undefined) j.maxAttempts = prev.maxAttempts;
+  if (prev.retry) {
+    const retry = { ...prev.retry };
+    if (retry.nonRetryableErrors) retry.nonRetryableErrors = [...retry.nonRetryableErrors];
+    j.retry = retry;
+  }
+  if (prev.createdAt) j.createdAt = new Date(prev.createdAt.getTime());
+  if (prev.enqueuedAt) j.enqueuedAt = new Date(prev.enqueuedAt.getTime());
+  if (prev.scheduledAt) j.scheduledAt = new Date(prev.scheduledAt.getTime());
+  if (prev.startedAt) j.startedAt = new Date(prev.startedAt.getTime());
+  if (prev.cancelledAt) j.cancelledAt = new Date(prev.cancelledAt.getTime());
+  if (prev.completedAt) j.completedAt = new Date(prev.completedAt.getTime());
+  if (prev.expiresAt) j.expiresAt = new Date(prev.expiresAt.getTime());
+  if (prev.timeout !== undefined) j.timeout = prev.timeout;
+  if (prev.visibilityTimeout !== undefined) j.visibilityTimeout = prev.visibilityTimeout;
+  if (prev.workflowId !== undefined) j.workflowId = prev.workflowId;
+  return j;
+}
+
+function readAssignedJob(r: Reader, end: number, entry: NormalizedJobRequest | undefined, prev: Job | undefined): Job {
   let job: Job | undefined;
   let bits = 0;
   while (r.pos < end) {
@@ -125,6 +231,10 @@ function readAssignedJob(r: Reader, end: number, entry: NormalizedJobRequest | u
   job ??= readJob(new Reader(new Uint8Array(0)), 0);
   if (bits !== 0) {
     if (!entry) throw new WireFormatError("an assigned job beyond the request's entries takes fields from the request");
+    if (bits & FROM_PREVIOUS) {
+      if (!prev) throw new WireFormatError("the first assigned job of an answer takes fields from the job before it");
+      job = withPreviousRest(job, prev);
+    }
     fillFromEntry(job, bits, entry);
   }
   return job;
@@ -134,7 +244,7 @@ function readAnswer(r: Reader, end: number, entries: readonly NormalizedJobReque
   const jobs: Job[] = [];
   while (r.pos < end) {
     const t = r.tag();
-    if (t === 0x0a /* BATCH_ANSWER.jobs */) jobs.push(readAssignedJob(r, fieldEnd(r), entries[jobs.length]));
+    if (t === 0x0a /* BATCH_ANSWER.jobs */) jobs.push(readAssignedJob(r, fieldEnd(r), entries[jobs.length], jobs[jobs.length - 1]));
     else r.skip(t);
   }
   expectEnd(r, end);

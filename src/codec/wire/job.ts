@@ -130,7 +130,8 @@ export function writeJobErrorBody(w: Writer, e: JobError): void {
 
 /**
  * `omit` (FROM_REQUEST bits of ./batch-answer.ts: 1 type, 2 queue, 4 args, 8 meta, 16 tags) leaves
- * those fields out, for an answer whose reader fills them in from its own request.
+ * those fields out, for an answer whose reader fills them in from its own request; 32 leaves out
+ * every other field but the id (FROM_PREVIOUS: the reader takes them from the job before).
  */
 export function writeJobBody(w: Writer, j: Job, omit = 0): void {
   writeStringField(w, 0x0a /* JOB.id */, j.id);
@@ -147,6 +148,10 @@ export function writeJobBody(w: Writer, j: Job, omit = 0): void {
     setOverride(1, META_RETRY_DELAY_MS, j.retryDelayMs);
     writeStructOverriding(w, meta, 2);
     w.close(at);
+  }
+  if (omit & 32) {
+    if (!(omit & 16)) writeStrings(w, 0xb2 /* JOB.tags */, j.tags);
+    return;
   }
   // An unknown state goes out as UNSPECIFIED (no field), as jobToProto's lookup makes it.
   writeEnumField(w, 0x30 /* JOB.state */, stateNumber(j.state));

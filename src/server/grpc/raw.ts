@@ -13,6 +13,7 @@ import { constants, type Http2ServerRequest, type Http2ServerResponse, type Outg
 import { StreamJobsRequestSchema } from "../../../gen/ojs/v1/worker_pb.js";
 import { VISIBILITY_HEADER } from "../../codec/proto.js";
 import {
+  BATCH_ANSWER_HEADER,
   decodeEnqueueBatchRequest,
   decodeEnqueueStreamRequest,
   decodeSettleStreamRequest,
@@ -406,7 +407,7 @@ function enqueueBatch(call: RawCall, core: ServerCore): void {
 
 /** The fast path's EnqueueBatch: the same call, each job answered without what it shares with its entry. */
 function enqueueBatchCompact(call: RawCall, core: ServerCore): void {
-  batchCall(call, core, encodeEnqueueBatchAnswer);
+  batchCall(call, core, (jobs, entries) => encodeEnqueueBatchAnswer(jobs, entries, call.header(BATCH_ANSWER_HEADER) === "previous"));
 }
 
 /** An EnqueueBatchRequest in, the jobs (`answer` gets them with the entries as decoded) out. */

@@ -6,7 +6,7 @@
  * each job shares with its request entry; the Jobs are rebuilt from the request sent.
  */
 import type { Http2SessionManager } from "@connectrpc/connect-node";
-import { decodeEnqueueBatchAnswer, decodeEnqueueBatchResponse, encodeEnqueueBatchRequest } from "../../codec/wire/index.js";
+import { BATCH_ANSWER_HEADER, decodeEnqueueBatchAnswer, decodeEnqueueBatchResponse, encodeEnqueueBatchRequest } from "../../codec/wire/index.js";
 import { OjsError, TimeoutError } from "../../model/errors.js";
 import type { Job, NormalizedJobRequest } from "../../model/job.js";
 import type { GrpcCallOptions } from "./calls.js";
@@ -27,7 +27,9 @@ export async function enqueueBatchRaw(
   let out: Job[] | undefined;
   try {
     const request = encodeEnqueueBatchRequest(reqs, undefined, Date.now(), ours);
-    for await (const msg of rawCall(session, compact ? COMPACT : STANDARD, o.headers, request, signal))
+    // This client reads FROM_PREVIOUS: most jobs of the compact answer come as their id alone.
+    const headers = compact ? { ...o.headers, [BATCH_ANSWER_HEADER]: "previous" } : o.headers;
+    for await (const msg of rawCall(session, compact ? COMPACT : STANDARD, headers, request, signal))
       out = compact ? decodeEnqueueBatchAnswer(msg, request) : decodeEnqueueBatchResponse(msg).jobs;
   } catch (e) {
     if (deadline.aborted && !o.signal?.aborted) throw new TimeoutError("enqueueBatch timed out", { operation: "enqueueBatch" });
