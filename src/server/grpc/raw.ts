@@ -36,6 +36,7 @@ import { ackJob, endJobStream, enqueueJob, enqueueJobs, nackJob } from "./calls.
 import { FrameCoalescer } from "./coalesce.js";
 import { GRPC_OK_HEADERS, OK_TRAILERS, requestTooLarge, sendTrailersOnDemand } from "./call-parts.js";
 import { staleStreamError, toConnectError } from "./errors.js";
+import { DurableReplies } from "./durable-replies.js";
 
 type Method = (call: RawCall, core: ServerCore) => void;
 
@@ -430,75 +431,4 @@ function batchCall(call: RawCall, core: ServerCore, answer: (jobs: Job[], entrie
       }
     })();
   });
-}
-
-/** The frame of these outcomes; when that fails, of the same calls failed as unavailable. */
-function encodeOr<O>(encode: (os: O[]) => Uint8Array, unavailable: (os: O[], e: unknown) => O[], os: O[]): Uint8Array {
-  try {
-    return encode(os);
-  } catch (e) {
-    return encode(unavailable(os, e));
-  }
-}
-
-/**
- * Answers of one fast-path stream, in order, each sent once the changes it
- * reports are durable. The calls of a frame are issued together (the store
- * applies them in order) and awaited together: one wait per frame, so the
- * stream stays pipelined. A write's promise resolves once the store has it on
- * disk (the journal) or at once (memory); the barrier after it covers what
- * else the frame changed. When the journal cannot be written, the calls of
- * that frame are answered with a retryable "unavailable" error.
- */
-class DurableReplies {
-  private tail: Promise<void> | undefined;
-  private pending = 0;
-
-  constructor(
-    private readonly core: ServerCore,
-    private readonly call: RawCall,
-  ) {}
-
-  /** `outcomes` never rejects: a failed call is an outcome. `unavailable` turns the successes into errors when durability fails. */
-  send<O>(outcomes: Promise<O[]>, encode: (os: O[]) => Uint8Array, unavailable: (os: O[], e: unknown) => O[]): void {
-    this.pending++;
-    const prev = this.tail;
-    // Started at once: a rejection must not wait for the frames ahead of it to be noticed. Plain
-    // thens and no named closures (tsx names each one as it is made): a frame of one call, a
-    // producer awaiting each enqueue, is answered a few promises and microtask turns sooner.
-    const answer = outcomes.then((os) => {
-      const barrier = this.core.durable();
-      return barrier
-        ? barrier.then(
-            () => encodeOr(encode, unavailable, os),
-            (e: unknown) => encode(unavailable(os, e)),
-          )
-        : encodeOr(encode, unavailable, os);
-    });
-    this.tail = (prev ? prev.then(() => answer) : answer).then(
-      (bytes) => this.deliver(bytes),
-      (e: unknown) => this.failed(e),
-    );
-  }
-
-  private deliver(bytes: Uint8Array): void {
-    try {
-      this.call.send(bytes);
-    } catch (e) {
-      return this.failed(e);
-    }
-    this.pending--;
-  }
-
-  /** An answer that cannot be encoded (or sent) ends the call instead of the process. */
-  private failed(e: unknown): void {
-    this.call.fail(e);
-    this.pending--;
-  }
-
-  /** The client half-closed: end the call after the answers still waiting. */
-  end(): void {
-    if (this.pending === 0 || !this.tail) this.call.end();
-    else void this.tail.then(() => this.end());
-  }
 }
