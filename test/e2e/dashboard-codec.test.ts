@@ -71,7 +71,8 @@ afterAll(async () => {
 });
 
 /** A page with the codec settings already stored (or none), on the job's page of `base`. */
-async function open(ctx: TestContext, settings: { url?: string; token?: string }, base = server.url, id = jobId): Promise<Page> {
+async function open(ctx: TestContext, settings: { url?: string; token?: string }, base?: string, id?: string): Promise<Page> {
+  // Skipped before the defaults are read: without a browser, beforeAll started no server.
   if (missing) ctx.skip(missing);
   const page = await browser!.newPage();
   await page.addInitScript(({ url, token }) => {
@@ -79,7 +80,7 @@ async function open(ctx: TestContext, settings: { url?: string; token?: string }
     if (url) localStorage.setItem("ojs-dashboard-codec-server", url);
     if (token) sessionStorage.setItem("ojs-dashboard-codec-token", token);
   }, settings);
-  await page.goto(`${base}/ui/#/jobs/${id}`);
+  await page.goto(`${base ?? server.url}/ui/#/jobs/${id ?? jobId}`);
   return page;
 }
 
