@@ -128,6 +128,44 @@ describe("enqueueBatch: the fast path's compact answer gives the Jobs of the sta
     }
   });
 
+  it("a batch of a thousand like jobs (most answered as their id alone) gives the standard method's Jobs", async () => {
+    const [fast, standard] = pair();
+    const many = (queue?: string): BatchJob[] =>
+      Array.from({ length: 1_000 }, (_, i) => ({
+        type: "cb.many",
+        args: [{ i, s: `x${i}` }],
+        ...(queue ? { options: { queue, ...(i % 2 ? { meta: { k: i } } : {}) } } : {}),
+      }));
+    for (const queue of [undefined, "cb-many"]) {
+      const viaCompact = await fast.enqueueBatch(many(queue));
+      expect(withoutServerIds(viaCompact)).toEqual(withoutServerIds(await standard.enqueueBatch(many(queue))));
+      // No two Jobs share an object.
+      expect(viaCompact[1]!.createdAt).not.toBe(viaCompact[2]!.createdAt);
+      expect(viaCompact[1]!.retry).not.toBe(viaCompact[2]!.retry);
+    }
+  });
+
+  it("a compact batch the server has not answered ends with the caller's abort or deadline", async () => {
+    const held = await startServer({ port: 0 });
+    const c = new Client({ transport: grpcTransport({ url: held.url }) });
+    try {
+      // One answered batch first: the client knows the server's fast path from then on.
+      await c.enqueueBatch([{ type: "cb.held", args: [0] }]);
+      const answered = calls(held, COMPACT);
+      // The next batches are stored, but their answers wait for a durability barrier that never comes.
+      serverCore(held).durable = () => new Promise<void>(() => undefined);
+      const ac = new AbortController();
+      const aborted = c.enqueueBatch([{ type: "cb.held", args: [1] }], { signal: ac.signal });
+      setTimeout(() => ac.abort(), 100);
+      await expect(aborted).rejects.toMatchObject({ name: "AbortError" });
+      await expect(c.enqueueBatch([{ type: "cb.held", args: [2] }], { timeoutMs: 200 })).rejects.toMatchObject({ name: "TimeoutError" });
+      expect(calls(held, COMPACT) - answered).toBe(2);
+    } finally {
+      await c.close();
+      await held.close();
+    }
+  });
+
   it("errors are the standard method's: a refused batch stores nothing", async () => {
     const [fast, standard] = pair();
     const bad: BatchJob[] = [

@@ -29,7 +29,7 @@ import { WireFormatError } from "./buffer.js";
 import { Reader, expectEnd } from "./reader.js";
 import { fieldEnd, writeTag } from "./json.js";
 import { ENQUEUE_BATCH_REQUEST_SHAPE, readEnqueueBatchRequest } from "./batch.js";
-import { onceMessage } from "./fields.js";
+import { deferMessage } from "./fields.js";
 import { JOB_SHAPE, readJob, writeJobBody } from "./job.js";
 import { HAS_GENERIC_JOB_FIELDS } from "./job-generic.js";
 import { many, one, shape, type Shape } from "./merge.js";
@@ -183,7 +183,7 @@ function fillFromEntry(job: Job, bits: number, entry: NormalizedJobRequest): voi
  * `prev`'s fields (as readJob made them, in its order: one object shape) with the id and the entry
  * fields of `own`, each object anew, so that no two Jobs share one.
  */
-function withPreviousRest(own: Job, prev: Job): Job {
+function withPreviousRest(own: Pick<Job, "id" | "type" | "queue" | "args" | "meta" | "tags">, prev: Job): Job {
   if (prev.unique !== undefined || prev.result !== undefined || prev.errors.length !== 0 || prev.parentResults !== undefined || prev.retryDelayMs !== undefined)
     throw new WireFormatError("an assigned job takes its fields from a job that has some the answer never leaves out");
   const j: Job = {
@@ -218,16 +218,49 @@ function withPreviousRest(own: Job, prev: Job): Job {
   return j;
 }
 
+/** The id, when the job's body holds it and nothing else; undefined for anything else (read in full then). */
+function idAlone(r: Reader, end: number): string | undefined {
+  if (r.pos >= end || r.tag() !== 0x0a /* JOB.id */) return undefined;
+  const id = r.string();
+  return r.pos === end ? id : undefined;
+}
+
 function readAssignedJob(r: Reader, end: number, entry: NormalizedJobRequest | undefined, prev: Job | undefined): Job {
-  let job: Job | undefined;
+  // The job is read after the bits (it comes first): most jobs of an answer are an id taking the
+  // rest from the previous job, made straight from it and the entry with no Job read and dropped.
+  let jobAt = -1;
   let bits = 0;
   while (r.pos < end) {
     const t = r.tag();
-    if (t === 0x0a /* ASSIGNED_JOB.job */) job = onceMessage(r, job, readJob);
+    if (t === 0x0a /* ASSIGNED_JOB.job */) jobAt = deferMessage(r, jobAt);
     else if (t === 0x10 /* ASSIGNED_JOB.fromRequest */) bits = r.uint32();
     else r.skip(t);
   }
   expectEnd(r, end);
+  let job: Job | undefined;
+  if (jobAt >= 0) {
+    r.pos = jobAt;
+    const jobEnd = fieldEnd(r);
+    const id = bits & FROM_PREVIOUS && entry && prev ? idAlone(r, jobEnd) : undefined;
+    if (id !== undefined) {
+      r.pos = end;
+      // What readJob (an empty field is a fresh "", [], {}), withPreviousRest and fillFromEntry below make of it.
+      return withPreviousRest(
+        {
+          id,
+          type: bits & FROM_REQUEST.type ? entry!.type : "",
+          queue: bits & FROM_REQUEST.queue && entry!.queue !== undefined ? entry!.queue : "",
+          args: bits & FROM_REQUEST.args ? entry!.args : [],
+          meta: bits & FROM_REQUEST.meta && entry!.meta !== undefined ? entry!.meta : {},
+          tags: bits & FROM_REQUEST.tags && entry!.tags !== undefined ? entry!.tags : [],
+        },
+        prev!,
+      );
+    }
+    r.pos = jobAt;
+    job = readJob(r, fieldEnd(r));
+    r.pos = end;
+  }
   job ??= readJob(new Reader(new Uint8Array(0)), 0);
   if (bits !== 0) {
     if (!entry) throw new WireFormatError("an assigned job beyond the request's entries takes fields from the request");
@@ -252,11 +285,19 @@ function readAnswer(r: Reader, end: number, entries: readonly NormalizedJobReque
 }
 
 /**
- * The Jobs of an answer, each in full. `request` is the EnqueueBatchRequest the answer is to, as
- * sent: it is decoded here as the server decoded it (the same bytes, the same decoder), so the
- * fields taken from it are exactly those the server compared, lone surrogates, -0 and all.
+ * A batch request's entries, decoded as the server decoded them (the same bytes, the same
+ * decoder), so the fields an answer takes from them are exactly those the server compared,
+ * lone surrogates, -0 and all. A client may do this while the server works on the batch.
  */
-export function decodeEnqueueBatchAnswer(bytes: Uint8Array, request: Uint8Array): Job[] {
-  const entries = decode(request, ENQUEUE_BATCH_REQUEST_SHAPE, readEnqueueBatchRequest).jobs;
+export function decodeSentEntries(request: Uint8Array): NormalizedJobRequest[] {
+  return decode(request, ENQUEUE_BATCH_REQUEST_SHAPE, readEnqueueBatchRequest).jobs;
+}
+
+/**
+ * The Jobs of an answer, each in full. `request` is the EnqueueBatchRequest the answer is to, as
+ * sent, or its entries as decodeSentEntries read them.
+ */
+export function decodeEnqueueBatchAnswer(bytes: Uint8Array, request: Uint8Array | readonly NormalizedJobRequest[]): Job[] {
+  const entries = request instanceof Uint8Array ? decodeSentEntries(request) : request;
   return decode(bytes, ENQUEUE_BATCH_ANSWER_SHAPE, (r, end) => readAnswer(r, end, entries));
 }

@@ -6,11 +6,18 @@
  * each job shares with its request entry; the Jobs are rebuilt from the request sent.
  */
 import type { Http2SessionManager } from "@connectrpc/connect-node";
-import { BATCH_ANSWER_HEADER, decodeEnqueueBatchAnswer, decodeEnqueueBatchResponse, encodeEnqueueBatchRequest } from "../../codec/wire/index.js";
+import { Code, ConnectError } from "@connectrpc/connect";
+import {
+  BATCH_ANSWER_HEADER,
+  decodeEnqueueBatchAnswer,
+  decodeEnqueueBatchResponse,
+  decodeSentEntries,
+  encodeEnqueueBatchRequest,
+} from "../../codec/wire/index.js";
 import { OjsError, TimeoutError } from "../../model/errors.js";
 import type { Job, NormalizedJobRequest } from "../../model/job.js";
 import type { GrpcCallOptions } from "./calls.js";
-import { rawCall } from "./raw.js";
+import { openRawStream, rawCall } from "./raw.js";
 
 const STANDARD = "/ojs.v1.OJSService/EnqueueBatch";
 const COMPACT = "/ojsconnect.v1.FastPathService/EnqueueBatch";
@@ -27,14 +34,55 @@ export async function enqueueBatchRaw(
   let out: Job[] | undefined;
   try {
     const request = encodeEnqueueBatchRequest(reqs, undefined, Date.now(), ours);
-    // This client reads FROM_PREVIOUS: most jobs of the compact answer come as their id alone.
-    const headers = compact ? { ...o.headers, [BATCH_ANSWER_HEADER]: "previous" } : o.headers;
-    for await (const msg of rawCall(session, compact ? COMPACT : STANDARD, headers, request, signal))
-      out = compact ? decodeEnqueueBatchAnswer(msg, request) : decodeEnqueueBatchResponse(msg).jobs;
+    if (compact) {
+      // This client reads FROM_PREVIOUS: most jobs of the compact answer come as their id alone.
+      const answer = await compactCall(session, { ...o.headers, [BATCH_ANSWER_HEADER]: "previous" }, request, signal);
+      if (answer) out = decodeEnqueueBatchAnswer(answer.bytes, answer.entries);
+    } else for await (const msg of rawCall(session, STANDARD, o.headers, request, signal)) out = decodeEnqueueBatchResponse(msg).jobs;
   } catch (e) {
     if (deadline.aborted && !o.signal?.aborted) throw new TimeoutError("enqueueBatch timed out", { operation: "enqueueBatch" });
     throw e;
   }
   if (!out) throw new OjsError("the server answered EnqueueBatch with no message", { code: "backend_error", operation: "enqueueBatch" });
   return out;
+}
+
+/**
+ * The compact call: its last answer message and the request's entries, decoded after the
+ * request has left and while the server works on the batch (client and server run one after
+ * the other otherwise: the client decoded them only once the answer was in).
+ */
+async function compactCall(
+  session: Http2SessionManager,
+  headers: Record<string, string>,
+  request: Uint8Array,
+  signal: AbortSignal,
+): Promise<{ bytes: Uint8Array; entries: NormalizedJobRequest[] } | undefined> {
+  if (signal.aborted) throw new ConnectError("the call was cancelled", Code.Canceled);
+  let bytes: Uint8Array | undefined;
+  let settle!: (error: unknown) => void;
+  const ended = new Promise<unknown>((r) => (settle = r));
+  let done = false;
+  const stream = await openRawStream(session, COMPACT, headers, {
+    message: (m) => (bytes = m),
+    end: (e) => ((done = true), settle(e)),
+  });
+  const onAbort = () => {
+    settle(new ConnectError("the call was cancelled", Code.Canceled));
+    stream.cancel();
+  };
+  signal.addEventListener("abort", onAbort, { once: true });
+  try {
+    stream.send(request);
+    stream.end();
+    // The session writes the request at the end of this turn: decode it after that, not before.
+    await new Promise<void>((r) => setImmediate(r));
+    const entries = decodeSentEntries(request);
+    const error = await ended;
+    if (error) throw error;
+    return bytes && { bytes, entries };
+  } finally {
+    signal.removeEventListener("abort", onAbort);
+    if (!done) stream.cancel();
+  }
 }
