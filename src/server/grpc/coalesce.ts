@@ -16,8 +16,15 @@ export class FrameCoalescer {
   private queued = false;
   private readonly flushNow = (): void => this.flush();
 
-  /** `write` gets the framed bytes of every message added in one tick. */
-  constructor(private readonly write: (framed: Buffer) => void) {}
+  /**
+   * `write` gets the framed bytes of every message added in one tick; when
+   * `later()` says so at the first message, of one turn of the event loop
+   * (a setImmediate) instead.
+   */
+  constructor(
+    private readonly write: (framed: Buffer) => void,
+    private readonly later?: () => boolean,
+  ) {}
 
   /** Adds one message; `msg` must stay unchanged until the flush (the codec's views do). */
   add(msg: Uint8Array): void {
@@ -25,7 +32,8 @@ export class FrameCoalescer {
     this.bytes += 5 + msg.length;
     if (!this.queued) {
       this.queued = true;
-      onMicrotask(this.flushNow);
+      if (this.later?.()) setImmediate(this.flushNow);
+      else onMicrotask(this.flushNow);
     }
   }
 
