@@ -5,7 +5,8 @@
  * more in node:http2 (a write request, a DATA frame, a 'data' event and a
  * parser pass at the other end) than encoding the job. Messages are framed
  * (5-byte gRPC prefix) straight into the one buffer; nothing waits past the
- * current tick, so latency is unchanged.
+ * current tick, so latency is unchanged (an enqueue answer behind a push waits
+ * one turn on purpose: ./push-order.ts).
  */
 import { Buffer } from "node:buffer";
 import { onMicrotask } from "../../util/microtask.js";
