@@ -1,7 +1,9 @@
 /**
  * FrameCoalescer (src/server/grpc/coalesce.ts): the messages of one tick leave
  * in one write, framed exactly as gRPC frames them one by one, in order; an
- * explicit flush writes at once and leaves nothing for the tick's end.
+ * explicit flush writes at once and leaves nothing for the tick's end; when
+ * told to wait (an enqueue answer while a push is leaving), the messages leave
+ * in a setImmediate instead, after what node:http2 sends in that check phase.
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
@@ -44,5 +46,26 @@ describe("FrameCoalescer", () => {
     c.add(new Uint8Array([4]));
     await tick();
     expect(writes).toHaveLength(2);
+  });
+
+  it("waits for a setImmediate when later() says so at the first message, and only then", async () => {
+    const writes: Buffer[] = [];
+    let wait = true;
+    const c = new FrameCoalescer(
+      (b) => writes.push(b),
+      () => wait,
+    );
+    c.add(new Uint8Array([1]));
+    wait = false; // read once, at the message that queues the flush
+    c.add(new Uint8Array([2]));
+    await Promise.resolve();
+    await new Promise<void>((r) => queueMicrotask(r));
+    expect(writes).toHaveLength(0); // not at the end of the tick
+    await tick();
+    expect(writes).toHaveLength(1);
+    expect(Buffer.compare(writes[0]!, Buffer.concat([frameMessage(new Uint8Array([1])), frameMessage(new Uint8Array([2]))]))).toBe(0);
+    c.add(new Uint8Array([3]));
+    await new Promise<void>((r) => queueMicrotask(r));
+    expect(writes).toHaveLength(2); // later() false: at the end of the tick again
   });
 });

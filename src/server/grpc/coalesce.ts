@@ -5,7 +5,8 @@
  * more in node:http2 (a write request, a DATA frame, a 'data' event and a
  * parser pass at the other end) than encoding the job. Messages are framed
  * (5-byte gRPC prefix) straight into the one buffer; nothing waits past the
- * current tick, so latency is unchanged.
+ * current tick, so latency is unchanged (an enqueue answer behind a push waits
+ * one turn on purpose: ./push-order.ts).
  */
 import { Buffer } from "node:buffer";
 import { onMicrotask } from "../../util/microtask.js";
@@ -16,8 +17,15 @@ export class FrameCoalescer {
   private queued = false;
   private readonly flushNow = (): void => this.flush();
 
-  /** `write` gets the framed bytes of every message added in one tick. */
-  constructor(private readonly write: (framed: Buffer) => void) {}
+  /**
+   * `write` gets the framed bytes of every message added in one tick; when
+   * `later()` says so at the first message, of one turn of the event loop
+   * (a setImmediate) instead.
+   */
+  constructor(
+    private readonly write: (framed: Buffer) => void,
+    private readonly later?: () => boolean,
+  ) {}
 
   /** Adds one message; `msg` must stay unchanged until the flush (the codec's views do). */
   add(msg: Uint8Array): void {
@@ -25,7 +33,8 @@ export class FrameCoalescer {
     this.bytes += 5 + msg.length;
     if (!this.queued) {
       this.queued = true;
-      onMicrotask(this.flushNow);
+      if (this.later?.()) setImmediate(this.flushNow);
+      else onMicrotask(this.flushNow);
     }
   }
 

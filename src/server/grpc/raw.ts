@@ -37,6 +37,7 @@ import { FrameCoalescer } from "./coalesce.js";
 import { GRPC_OK_HEADERS, OK_TRAILERS, requestTooLarge, sendTrailersOnDemand } from "./call-parts.js";
 import { staleStreamError, toConnectError } from "./errors.js";
 import { DurableReplies } from "./durable-replies.js";
+import { notePush, pushLeaving } from "./push-order.js";
 
 type Method = (call: RawCall, core: ServerCore) => void;
 
@@ -77,6 +78,8 @@ export class RawCall {
   private readonly parser: FrameParser;
   /** Messages sent in one tick leave in one write; made by the first send() (a unary call never needs it). */
   private coalescer: FrameCoalescer | undefined;
+  /** Answers that may make jobs available (enqueues): they leave after the pushes of their turn (./push-order.ts). */
+  answersAfterPushes = false;
 
   constructor(
     readonly req: Http2ServerRequest,
@@ -148,9 +151,12 @@ export class RawCall {
   }
 
   private get out(): FrameCoalescer {
-    return (this.coalescer ??= new FrameCoalescer((framed) => {
-      if (!this.stream.destroyed) this.stream.write(framed);
-    }));
+    return (this.coalescer ??= new FrameCoalescer(
+      (framed) => {
+        if (!this.stream.destroyed) this.stream.write(framed);
+      },
+      this.answersAfterPushes ? pushLeaving : undefined,
+    ));
   }
 
   /** Queues one response message, written with the others of this tick; false once the call is over. */
@@ -293,6 +299,7 @@ function streamJobs(call: RawCall, core: ServerCore): void {
             return undeliverable(core, rec, e);
           }
           call.send(bytes);
+          notePush();
         },
         onStale: (reason) => {
           core.count(`streams.stale.${reason}`);
@@ -327,6 +334,7 @@ function undeliverable(core: ServerCore, rec: JobRecord, e: unknown): void {
 }
 
 function enqueueStream(call: RawCall, core: ServerCore): void {
+  call.answersAfterPushes = true;
   callFrames(call, core, {
     message: "EnqueueStreamRequest",
     decode: (bytes) => decodeEnqueueStreamRequest(bytes, core.store.clock.now()),
