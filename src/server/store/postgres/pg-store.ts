@@ -285,7 +285,9 @@ export class PgJobStore {
     if (!this.listening || Date.now() - this.consumedAt < LISTEN_LINGER_MS) return;
     const listening = this.listening;
     this.listening = undefined;
-    await (await listening)?.();
+    await (
+      await listening
+    )?.();
   }
 
   /** Whether this server LISTENs for enqueues (tests). */
