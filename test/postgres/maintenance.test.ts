@@ -68,9 +68,10 @@ describe("PostgreSQL store maintenance", () => {
     expect(await probeMaintenance(a.sql)).toEqual({ limited: [], keyed: [], reap: false, cron: false, strayWorkflowSteps: false });
 
     await a.submit(job("lease"));
-    await a.fetch({ queues: ["lease"], workerId: "dies", visibilityTimeoutMs: 50 });
+    // A lease long enough that a loaded machine does not see it run out before the first probe.
+    await a.fetch({ queues: ["lease"], workerId: "dies", visibilityTimeoutMs: 1500 });
     expect((await probeMaintenance(a.sql)).reap).toBe(false);
-    await pause(100);
+    await pause(1600);
     expect((await probeMaintenance(a.sql)).reap).toBe(true);
     await a.maintain();
     expect((await probeMaintenance(a.sql)).reap).toBe(false);
