@@ -11,6 +11,7 @@ import type { Sql } from "postgres";
 import { claim, type LimitedQueues } from "./rate-limits.js";
 import type { PgJob } from "./rows.js";
 import type { Consumer } from "../records.js";
+import { onMicrotask } from "../../../util/microtask.js";
 
 /** A stream consumer as the store's own Consumer (queues, worker, credit, lease, closed), handed PgJobs. */
 export interface PgConsumer extends Pick<Consumer, "queues" | "workerId" | "credit" | "visibilityTimeoutMs" | "closed"> {
@@ -77,7 +78,7 @@ export class Dispatcher {
       return;
     }
     this.running = true;
-    queueMicrotask(() => void this.pump());
+    onMicrotask(() => void this.pump());
   }
 
   /**

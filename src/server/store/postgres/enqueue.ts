@@ -158,7 +158,7 @@ export async function insertRows<T = JobRow>(q: PromiseLike<readonly unknown[]>)
   }
 }
 
-/** A row of ojs_jobs as inserted: the job document and retry policy as JSON (dates as ISO strings). */
+/** A row of ojs_jobs as inserted: the job document and retry policy as objects bound as JSON (dates as ISO strings once bound). */
 export interface InsertRow {
   id: string;
   queue: string;
@@ -192,8 +192,10 @@ export function rowOf(b: BuiltJob): InsertRow {
     expires_at: j.expiresAt ?? null,
     unique_key: b.uniqueKey ?? null,
     created_at: j.createdAt!,
-    job: JSON.parse(JSON.stringify(j)) as JsonValue,
-    retry: JSON.parse(JSON.stringify(b.retry)) as JsonValue,
+    // Not copied: postgres.js serialises them with JSON.stringify as it binds them (dates become ISO
+    // strings there), and the answer built from this row (insertedRow, fromRow) reads Date or ISO string alike.
+    job: j as unknown as JsonValue,
+    retry: b.retry as unknown as JsonValue,
     extra: b.extra ?? null,
     workflow_id: j.workflowId ?? null,
     workflow_step: b.workflowStep ?? null,

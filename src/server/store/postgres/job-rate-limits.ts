@@ -61,7 +61,11 @@ export class KeyedQueues {
 
   async refresh(sql: Sql): Promise<void> {
     const rows = await sql<{ name: string }[]>`SELECT DISTINCT unnest(queues) AS name FROM ojs_rate_limits`;
-    this.names = new Set(rows.map((r) => r.name));
+    this.replace(rows.map((r) => r.name));
+  }
+
+  replace(queues: Iterable<string>): void {
+    this.names = new Set(queues);
   }
 }
 

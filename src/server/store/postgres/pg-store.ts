@@ -25,8 +25,12 @@ import { PgWorkflows } from "./workflows.js";
 import { claim, LimitedQueues, queueRate, setQueueRate } from "./rate-limits.js";
 import { trimEvents, type EventRetention } from "./events.js";
 import { pruneKeys } from "./job-rate-limits.js";
+import { probeMaintenance } from "./maintenance-probe.js";
 
 const FINISHED: ReadonlySet<string> = new Set(["completed", "cancelled", "discarded"]);
+
+/** How long a server keeps listening for enqueues after its last consumer left (a worker reconnecting need not wait for a LISTEN). */
+const LISTEN_LINGER_MS = 30_000;
 
 export interface PgStoreOptions {
   /** Connections in this server's pool. Default 10. */
@@ -74,7 +78,10 @@ export class PgJobStore {
   readonly workflows: PgWorkflows;
   private timer: NodeJS.Timeout | undefined;
   private maintaining = false;
-  private unlisten: (() => Promise<void>) | undefined;
+  /** This server LISTENs while it has consumers (see listenWhileConsumed); set while it does or is starting to. */
+  private listening: Promise<(() => Promise<void>) | undefined> | undefined;
+  /** When this server last had a consumer (epoch ms): it stops listening a while after the last one left. */
+  private consumedAt = 0;
   private closing: Promise<void> | undefined;
 
   private constructor(
@@ -109,11 +116,6 @@ export class PgJobStore {
       eventRetention: options.eventRetention ?? {},
       onError: options.onError ?? ((e) => console.error(`ojs-connect postgres store: ${e instanceof Error ? e.message : String(e)}`)),
     });
-    const listener = await sql.listen("ojs_jobs", (payload) => {
-      store.stats.notifications++;
-      store.dispatcher.wakeFor(payload);
-    });
-    store.unlisten = listener.unlisten;
     await store.limited.refresh(sql);
     store.timer = setInterval(() => void store.maintain(), store.opts.maintenanceIntervalMs);
     store.timer.unref();
@@ -233,7 +235,64 @@ export class PgJobStore {
     deliver: (job: PgJob) => void;
     held?: () => boolean;
   }): PgConsumer {
-    return this.dispatcher.add({ ...c, visibilityTimeoutMs: c.visibilityTimeoutMs });
+    const consumer = this.dispatcher.add({ ...c, visibilityTimeoutMs: c.visibilityTimeoutMs });
+    this.listenWhileConsumed();
+    return consumer;
+  }
+
+  /**
+   * NOTIFY wakes only this server's consumers (Dispatcher.wakeFor), so the
+   * server LISTENs only while it has some, and stops LISTEN_LINGER_MS after
+   * the last one left (the maintenance pass). A server without consumers (one
+   * that only takes enqueues) is then not woken by every enqueue of every
+   * server, and PostgreSQL has no listening backend to signal for it: each
+   * notification delivered cost a wake-up of this process and of the LISTEN
+   * backend, about as much CPU as the enqueue itself on a small machine. A job
+   * committed before the LISTEN took effect is not lost: once it has (and on
+   * every reconnection of the LISTEN connection), the consumers are woken and
+   * claim what is there.
+   */
+  private listenWhileConsumed(): void {
+    this.consumedAt = Date.now();
+    if (this.listening || this.closing) return;
+    const listening = this.sql
+      .listen(
+        "ojs_jobs",
+        (payload) => {
+          this.stats.notifications++;
+          this.dispatcher.wakeFor(payload);
+        },
+        () => this.dispatcher.wake(),
+      )
+      .then(
+        (l) => l.unlisten,
+        (e: unknown) => {
+          // The next consumer or maintenance pass tries again; until then the maintenance pass wakes the consumers.
+          if (this.listening === listening) this.listening = undefined;
+          if (!this.closing) this.opts.onError(e);
+          return undefined;
+        },
+      );
+    this.listening = listening;
+  }
+
+  /** Stops listening once no consumer has been here for LISTEN_LINGER_MS; listens again if a consumer is here but LISTEN failed. */
+  private async adjustListening(): Promise<void> {
+    if (this.dispatcher.size > 0) {
+      this.listenWhileConsumed();
+      return;
+    }
+    if (!this.listening || Date.now() - this.consumedAt < LISTEN_LINGER_MS) return;
+    const listening = this.listening;
+    this.listening = undefined;
+    await (
+      await listening
+    )?.();
+  }
+
+  /** Whether this server LISTENs for enqueues (tests). */
+  get listeningForJobs(): boolean {
+    return this.listening !== undefined;
   }
 
   grant(c: PgConsumer, n = 1): void {
@@ -247,6 +306,7 @@ export class PgJobStore {
 
   closeConsumer(c: PgConsumer): void {
     this.dispatcher.remove(c);
+    this.consumedAt = Date.now();
   }
 
   pauseQueue(name: string): Promise<void> {
@@ -285,12 +345,17 @@ export class PgJobStore {
     if (this.maintaining || this.closing) return;
     this.maintaining = true;
     try {
-      await this.limited.refresh(this.sql);
-      const reaped = await reapExpired(this.sql);
-      this.stats.reclaimed += reaped.reclaimed;
-      if (reaped.queues.length) await this.sql`SELECT pg_notify('ojs_jobs', ${reaped.queues.join(",")})`;
-      this.stats.cronFired += (await fireDueCron(this.sql)).length;
-      this.stats.workflowsSettled += await this.workflows.settleStray();
+      // One statement asks what is due; the work runs only when something is (maintenance-probe.ts).
+      const due = await probeMaintenance(this.sql);
+      this.limited.apply(due.limited, due.keyed);
+      await this.adjustListening();
+      if (due.reap) {
+        const reaped = await reapExpired(this.sql);
+        this.stats.reclaimed += reaped.reclaimed;
+        if (reaped.queues.length) await this.sql`SELECT pg_notify('ojs_jobs', ${reaped.queues.join(",")})`;
+      }
+      if (due.cron) this.stats.cronFired += (await fireDueCron(this.sql)).length;
+      if (due.strayWorkflowSteps) this.stats.workflowsSettled += await this.workflows.settleStray();
       // Retention runs at most once a second: it is bookkeeping, not latency.
       if (Date.now() - this.lastPrune >= 1000) {
         this.lastPrune = Date.now();
@@ -311,7 +376,9 @@ export class PgJobStore {
     this.closing ??= (async () => {
       clearInterval(this.timer);
       this.dispatcher.close();
-      await this.unlisten?.().catch(() => undefined);
+      const unlisten = await this.listening;
+      this.listening = undefined;
+      await unlisten?.().catch(() => undefined);
       await Promise.all([this.sql.end({ timeout: 5 }), this.claims.end({ timeout: 5 })]);
     })();
     return this.closing;

@@ -42,6 +42,12 @@ export class LimitedQueues {
     await this.keyed.refresh(sql);
   }
 
+  /** What the maintenance pass read (maintenance-probe.ts), as refresh() would have. */
+  apply(limited: readonly string[], keyed: readonly string[]): void {
+    this.names = new Set(limited);
+    this.keyed.replace(keyed);
+  }
+
   set(queue: string, limited: boolean): void {
     const next = new Set(this.names);
     if (limited) next.add(queue);
