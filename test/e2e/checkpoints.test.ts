@@ -78,7 +78,9 @@ describe.each(TRANSPORTS)("checkpoints over %s", (transport) => {
       await eventually(async () => (await client.getJob(plain.id)).state === "completed", 10_000);
       expect(outcomes).toEqual(["fresh"]);
       // A stored checkpoint the schema refuses is reported, not resumed from.
-      const bad = await client.enqueue("t.cp.typed", [1], { queue, retry: { maxAttempts: 1 } });
+      // Scheduled a moment ahead so the bad checkpoint is stored before a worker can take the job: a job pushed
+      // to a waiting worker may start before its enqueue is even answered.
+      const bad = await client.enqueue("t.cp.typed", [1], { queue, retry: { maxAttempts: 1 }, scheduledAt: new Date(Date.now() + 1_500) });
       await client.checkpoints.save(bad.id, { cursor: 5 });
       await eventually(async () => (await client.getJob(bad.id)).state === "discarded", 10_000);
       const failed = await client.getJob(bad.id);
