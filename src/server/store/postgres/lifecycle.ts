@@ -202,6 +202,18 @@ export async function cancelJob(sql: Sql, id: string): Promise<PgJob> {
 }
 
 /**
+ * What each reaper looks for, as WHERE conditions on ojs_jobs: the reapers
+ * below and the maintenance probe that asks whether any is due
+ * (maintenance-probe.ts) read the same rows.
+ */
+export const leaseExpired = (sql: Sql) => sql`state = 'active' AND lease_deadline < now()`;
+/** The predicate of the ojs_jobs_expiry index (migration 9), so the reaper reads only jobs that can expire. */
+export const waitingExpired = (sql: Sql) => sql`expires_at IS NOT NULL AND state IN ('scheduled','available','retryable','pending') AND expires_at < now()`;
+/** Execution timeout (job.timeout, ms): an attempt running past it has failed with "timeout", whatever its lease. */
+export const attemptTimedOut = (sql: Sql) =>
+  sql`state = 'active' AND job ? 'timeout' AND started_at + make_interval(secs => (job->>'timeout')::double precision / 1000.0) < now()`;
+
+/**
  * Any server reaps: an active job whose lease ran out is offered again (its
  * attempt counts as failed with visibility_timeout) or, with no attempts
  * left, discarded; a waiting job past its expiry is discarded. SKIP LOCKED
@@ -211,22 +223,19 @@ export async function cancelJob(sql: Sql, id: string): Promise<PgJob> {
 export async function reapExpired(sql: Sql, limit = 1000): Promise<{ reclaimed: number; discarded: number; queues: string[] }> {
   const rows = await failAttempts(
     sql,
-    sql`SELECT id FROM ojs_jobs WHERE state = 'active' AND lease_deadline < now() ORDER BY lease_deadline LIMIT ${limit} FOR UPDATE SKIP LOCKED`,
+    sql`SELECT id FROM ojs_jobs WHERE ${leaseExpired(sql)} ORDER BY lease_deadline LIMIT ${limit} FOR UPDATE SKIP LOCKED`,
     "visibility_timeout",
     "the lease ran out before the job was acknowledged",
   );
   const expired = await sql<{ id: string }[]>`
     WITH gone AS (
-      -- The predicate of the ojs_jobs_expiry index (migration 9), so the reaper reads only jobs that can expire.
-      SELECT id FROM ojs_jobs WHERE expires_at IS NOT NULL AND state IN ('scheduled','available','retryable','pending') AND expires_at < now()
+      SELECT id FROM ojs_jobs WHERE ${waitingExpired(sql)}
       LIMIT ${limit} FOR UPDATE SKIP LOCKED
     )
     UPDATE ojs_jobs j SET state = 'discarded', finished_at = now(), job = j.job || '{"expired": true}'::jsonb FROM gone WHERE j.id = gone.id RETURNING j.id`;
-  // Execution timeout (job.timeout, ms): an attempt running past it has failed with "timeout", whatever its lease.
   const timedOut = await failAttempts(
     sql,
-    sql`SELECT id FROM ojs_jobs
-      WHERE state = 'active' AND job ? 'timeout' AND started_at + make_interval(secs => (job->>'timeout')::double precision / 1000.0) < now()
+    sql`SELECT id FROM ojs_jobs WHERE ${attemptTimedOut(sql)}
       LIMIT ${limit} FOR UPDATE SKIP LOCKED`,
     "timeout",
     "the attempt ran past the job's timeout",

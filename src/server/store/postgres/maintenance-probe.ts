@@ -5,7 +5,8 @@
  * three reapers, the due cron ticks, the stray workflow steps) cost about eight
  * round trips a pass, each a wake-up of this process and of a backend, for
  * nothing when, as almost always, nothing is due. The probe reads only the
- * partial indexes each of those statements reads (migrations 1, 7, 9), so it is
+ * partial indexes each of those statements reads (migrations 1, 7, 9; the reapers'
+ * conditions are shared with lifecycle.ts), so it is
  * as cheap as an empty pass of theirs, once; the pass then runs only the work
  * the probe found. It is a read, so servers probing together change nothing:
  * whichever then runs a reaper or fires a tick takes its rows as before (SKIP
@@ -13,6 +14,7 @@
  * next pass, as it was by the next pass before.
  */
 import type { Sql } from "postgres";
+import { attemptTimedOut, leaseExpired, waitingExpired } from "./lifecycle.js";
 
 export interface MaintenanceProbe {
   /** Queues with a rate limit (LimitedQueues). */
@@ -32,10 +34,9 @@ export async function probeMaintenance(sql: Sql): Promise<MaintenanceProbe> {
     SELECT
       coalesce((SELECT array_agg(name) FROM ojs_queues WHERE rate_per_sec IS NOT NULL), '{}') AS limited,
       coalesce((SELECT array_agg(DISTINCT q) FROM ojs_rate_limits, unnest(queues) AS q), '{}') AS keyed,
-      EXISTS (SELECT 1 FROM ojs_jobs WHERE state = 'active' AND lease_deadline < now())
-        OR EXISTS (SELECT 1 FROM ojs_jobs WHERE expires_at IS NOT NULL AND state IN ('scheduled','available','retryable','pending') AND expires_at < now())
-        OR EXISTS (SELECT 1 FROM ojs_jobs
-          WHERE state = 'active' AND job ? 'timeout' AND started_at + make_interval(secs => (job->>'timeout')::double precision / 1000.0) < now()) AS reap,
+      EXISTS (SELECT 1 FROM ojs_jobs WHERE ${leaseExpired(sql)})
+        OR EXISTS (SELECT 1 FROM ojs_jobs WHERE ${waitingExpired(sql)})
+        OR EXISTS (SELECT 1 FROM ojs_jobs WHERE ${attemptTimedOut(sql)}) AS reap,
       EXISTS (SELECT 1 FROM ojs_cron WHERE next_run_at <= now() AND enabled) AS cron,
       EXISTS (SELECT 1 FROM ojs_jobs WHERE workflow_step IS NOT NULL AND state IN ('completed', 'cancelled', 'discarded')) AS "strayWorkflowSteps"`;
   return row!;
