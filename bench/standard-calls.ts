@@ -10,7 +10,8 @@
  * - enqueue: Client.enqueue from 32 callers at once (after 2 000 thrown away).
  * - worker: `calls` jobs queued by enqueueBatch, then one Worker (concurrency 50) runs them.
  * --calls-by-method prints the server's tally of gRPC calls by method (how many calls a job costs).
- * Add `--cpu-prof` to node (NODE_OPTIONS) for profiles; bench/profile.ts summarises them.
+ * Profiles of both processes (the server child gets node's flags too; bench/profile.ts summarises them):
+ *   node --import tsx --cpu-prof --cpu-prof-dir=DIR bench/standard-calls.ts
  */
 import { fork } from "node:child_process";
 import { resolve } from "node:path";
