@@ -145,6 +145,21 @@ describe("journal format 2: binary job records", () => {
     );
   });
 
+  it("the numbers of the fixed part read back exactly: -0, the edges of the int32 range, fractions, NaN and infinities", () => {
+    const core = new ServerCore({ clock });
+    const values = [0, -0, 1, -1, 2 ** 31 - 1, 2 ** 31, -(2 ** 31), -(2 ** 31) - 1, 2 ** 53, 0.5, -1.5, NaN, Infinity, -Infinity];
+    for (const v of values) {
+      const rec = core.store.enqueue({ type: "n", args: [] });
+      Object.assign(rec.job, { priority: v, attempt: v, maxAttempts: v });
+      const saved: RestoredJob = { ...rec, leaseDeadline: v };
+      const buf = frameJob(saved);
+      expect(buf[HEADER_BYTES]).toBe(JOB_BINARY);
+      const back = (decode([buf])[0] as Extract<JournalRecord, { k: "job" }>).r;
+      for (const n of [back.job.priority, back.job.attempt, back.job.maxAttempts, back.leaseDeadline]) expect(Object.is(n, v), `${n} for ${v}`).toBe(true);
+    }
+    core.close();
+  });
+
   it("dates beyond the fixed part are written as milliseconds; records holding them as ISO strings (as written before) still read", () => {
     const core = new ServerCore({ clock });
     const rec = core.store.enqueue({ type: "f.dates", args: [], queue: "q", scheduledAt: new Date(clock.now() + 5_000) });

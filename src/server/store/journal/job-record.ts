@@ -222,12 +222,12 @@ export class JobRecordReader {
     const state = JOB_STATES[c.u8()] as JobState | undefined;
     if (state === undefined) throw new RangeError("an unknown job state");
     const flags = c.u16();
-    const priority = c.f64();
-    const attempt = c.f64();
-    const maxAttempts = c.f64();
+    const priority = c.num();
+    const attempt = c.num();
+    const maxAttempts = c.num();
     const createdAt = new Date(c.f64());
     const enqueuedAt = flags & ENQ_SAME ? createdAt : new Date(c.f64());
-    const leaseDeadline = c.f64();
+    const leaseDeadline = c.num();
     const id = c.str();
     const type = this.types.read(c);
     const queue = this.queues.read(c);
