@@ -160,6 +160,24 @@ describe("journal format 2: binary job records", () => {
     core.close();
   });
 
+  it("jobs created in the same millisecond read back sharing one creation Date; another instant gets its own", () => {
+    const core = new ServerCore({ clock });
+    const a = core.store.enqueue({ type: "d", args: [1] });
+    const b = core.store.enqueue({ type: "d", args: [2] });
+    clock.advance(1);
+    const c = core.store.enqueue({ type: "d", args: [3] });
+    const d = core.store.enqueue({ type: "d", args: [4] });
+    d.job.createdAt = d.job.enqueuedAt = new Date(a.job.createdAt!.getTime());
+    const back = decode([a, b, c, d].map(frameJob)).map((r) => (r as Extract<JournalRecord, { k: "job" }>).r.job);
+    expect(back.map((j) => j.createdAt!.getTime())).toEqual([a, b, c, d].map((r) => r.job.createdAt!.getTime()));
+    expect(back[1]!.createdAt).toBe(back[0]!.createdAt);
+    expect(back[2]!.createdAt).not.toBe(back[1]!.createdAt);
+    // Only the last instant is remembered: the same instant after another one is a new Date, equal in value.
+    expect(back[3]!.createdAt).not.toBe(back[0]!.createdAt);
+    for (const j of back) expect(j.enqueuedAt).toBe(j.createdAt);
+    core.close();
+  });
+
   it("dates beyond the fixed part are written as milliseconds; records holding them as ISO strings (as written before) still read", () => {
     const core = new ServerCore({ clock });
     const rec = core.store.enqueue({ type: "f.dates", args: [], queue: "q", scheduledAt: new Date(clock.now() + 5_000) });
