@@ -145,6 +145,39 @@ describe("journal format 2: binary job records", () => {
     );
   });
 
+  it("the numbers of the fixed part read back exactly: -0, the edges of the int32 range, fractions, NaN and infinities", () => {
+    const core = new ServerCore({ clock });
+    const values = [0, -0, 1, -1, 2 ** 31 - 1, 2 ** 31, -(2 ** 31), -(2 ** 31) - 1, 2 ** 53, 0.5, -1.5, NaN, Infinity, -Infinity];
+    for (const v of values) {
+      const rec = core.store.enqueue({ type: "n", args: [] });
+      Object.assign(rec.job, { priority: v, attempt: v, maxAttempts: v });
+      const saved: RestoredJob = { ...rec, leaseDeadline: v };
+      const buf = frameJob(saved);
+      expect(buf[HEADER_BYTES]).toBe(JOB_BINARY);
+      const back = (decode([buf])[0] as Extract<JournalRecord, { k: "job" }>).r;
+      for (const n of [back.job.priority, back.job.attempt, back.job.maxAttempts, back.leaseDeadline]) expect(Object.is(n, v), `${n} for ${v}`).toBe(true);
+    }
+    core.close();
+  });
+
+  it("jobs created in the same millisecond read back sharing one creation Date; another instant gets its own", () => {
+    const core = new ServerCore({ clock });
+    const a = core.store.enqueue({ type: "d", args: [1] });
+    const b = core.store.enqueue({ type: "d", args: [2] });
+    clock.advance(1);
+    const c = core.store.enqueue({ type: "d", args: [3] });
+    const d = core.store.enqueue({ type: "d", args: [4] });
+    d.job.createdAt = d.job.enqueuedAt = new Date(a.job.createdAt!.getTime());
+    const back = decode([a, b, c, d].map(frameJob)).map((r) => (r as Extract<JournalRecord, { k: "job" }>).r.job);
+    expect(back.map((j) => j.createdAt!.getTime())).toEqual([a, b, c, d].map((r) => r.job.createdAt!.getTime()));
+    expect(back[1]!.createdAt).toBe(back[0]!.createdAt);
+    expect(back[2]!.createdAt).not.toBe(back[1]!.createdAt);
+    // Only the last instant is remembered: the same instant after another one is a new Date, equal in value.
+    expect(back[3]!.createdAt).not.toBe(back[0]!.createdAt);
+    for (const j of back) expect(j.enqueuedAt).toBe(j.createdAt);
+    core.close();
+  });
+
   it("dates beyond the fixed part are written as milliseconds; records holding them as ISO strings (as written before) still read", () => {
     const core = new ServerCore({ clock });
     const rec = core.store.enqueue({ type: "f.dates", args: [], queue: "q", scheduledAt: new Date(clock.now() + 5_000) });

@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { flattenWorkflow } from "../../src/codec/workflow.js";
 import { ServerCore } from "../../src/server/core.js";
-import { crc32, tableCrc32 } from "../../src/server/store/journal/crc32.js";
+import { crc32, crc32Range, tableCrc32 } from "../../src/server/store/journal/crc32.js";
 import { Journal, type JournalOptions } from "../../src/server/store/journal/journal.js";
 import { startServer } from "../../src/server/server.js";
 import { Client } from "../../src/index.js";
@@ -60,6 +60,13 @@ describe("journal store", () => {
     const data = Buffer.from("the quick brown fox jumps over the lazy dog \u00e9\u{1d11e}");
     expect(crc32(data)).toBe(tableCrc32(data));
     expect(tableCrc32(Buffer.from("123456789"))).toBe(0xcbf43926);
+  });
+
+  it("crc32Range: the CRC of any range, on both sides of the native threshold, as crc32 of its bytes", () => {
+    const data = Buffer.alloc(2100);
+    for (let i = 0; i < data.length; i++) data[i] = (i * 7919 + (i >> 3)) & 0xff;
+    for (const len of [0, 1, 7, 8, 9, 63, 255, 256, 257, 1000, 2000])
+      for (const start of [0, 1, 5, 13]) expect(crc32Range(data, start, start + len), `${start}+${len}`).toBe(crc32(data.subarray(start, start + len)));
   });
 
   it("every kind of state survives a close and a reopen", async () => {

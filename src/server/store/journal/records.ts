@@ -26,7 +26,7 @@ import type { WorkflowRecord } from "../workflows.js";
 import type { TenantLimitConfig } from "../../tenancy/limits.js";
 import type { Delivery } from "../../webhooks/deliveries.js";
 import type { WebhookSubscription } from "../../webhooks/subscriptions.js";
-import { crc32 } from "./crc32.js";
+import { crc32, crc32Range } from "./crc32.js";
 import { ScratchWriter } from "./binary.js";
 import { JobRecordReader, JOB_BINARY, writeJobBinary } from "./job-record.js";
 
@@ -112,7 +112,7 @@ export function scanFrames(buf: Buffer, onFrame: FrameSink): ScanEnd {
     if (len > MAX_RECORD_BYTES) return { kind: "corrupt", offset: off, reason: `an impossible record length ${len}` };
     if (buf.length - off - HEADER_BYTES < len) return { kind: "torn", offset: off, reason: "a record cut short" };
     const start = off + HEADER_BYTES;
-    if (crc32(buf.subarray(start, start + len)) !== sum) return { kind: "corrupt", offset: off, reason: "a checksum mismatch" };
+    if (crc32Range(buf, start, start + len) !== sum) return { kind: "corrupt", offset: off, reason: "a checksum mismatch" };
     const unreadable = onFrame(buf, start, start + len);
     if (unreadable !== undefined) return { kind: "corrupt", offset: off, reason: unreadable };
     off = start + len;
