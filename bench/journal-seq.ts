@@ -26,7 +26,7 @@ const ROUNDS = Number(arg("rounds", "1"));
 const BATCHES = Number(arg("batches", "0"));
 const root = resolve(arg("root", "."));
 const memory = process.argv.includes("--memory");
-/** --perf=FILE: `perf record -g` of the server over the measured enqueues (run the server with --perf-basic-prof). */
+/** --perf=FILE: `perf record -g` of the server over the measured enqueues and batches (the server runs with --perf-basic-prof). */
 const perfOut = arg("perf", "");
 
 /** Nanoseconds on a CPU so far of every thread of `pid`. */
@@ -70,10 +70,6 @@ async function round(r: number): Promise<void> {
     }
     const wall = performance.now() - t0;
     const cpu = cpuNs(child.pid!) - cpu0;
-    if (perf) {
-      perf.kill("SIGINT");
-      await new Promise((res) => perf.once("exit", res));
-    }
     took.sort((a, b) => a - b);
     const pct = (p: number) => took[Math.min(took.length - 1, Math.floor(p * took.length))]!.toFixed(3);
     let line = `round ${r}: ${Math.round((N / wall) * 1000)}/s p50 ${pct(0.5)} p99 ${pct(0.99)} ms, server CPU ${Math.round(cpu / N / 1000)} µs/enqueue`;
@@ -87,6 +83,10 @@ async function round(r: number): Promise<void> {
       const bw = performance.now() - b0;
       const bc = cpuNs(child.pid!) - c0;
       line += `; batch ${Math.round((BATCHES * 1000 * 1000) / bw)} jobs/s, server CPU ${(bc / BATCHES / 1000 / 1000).toFixed(1)} µs/job`;
+    }
+    if (perf) {
+      perf.kill("SIGINT");
+      await new Promise((res) => perf.once("exit", res));
     }
     console.log(line);
     await client.close();
