@@ -16,13 +16,13 @@
  * slow disk never stalls the other requests for long. Either way the group is
  * on disk before anyone it covers is answered.
  *
- * The pool costs CPU: a small durable write there took 110-200 µs more of the
- * server's CPU than on the loop (the trip, the wake-ups of both threads;
- * bench/journal-seq.ts, 2026-12-02). So the pool must be clearly quicker
- * (POOL_MARGIN) to be taken, and one slow write (a disk hiccup, a zero fill
- * beside it) moves a way's time by a bounded step (OUTLIER_CAP) instead of
- * sending the next hundred groups the other way: before, at a load of 1-8, 7-73 %
- * of a sequential producer's writes went to the pool (3 % are probes).
+ * The pool costs CPU: a small durable write there took 60-75 µs more CPU than
+ * on the loop (the trip, the wake-ups of both threads; store and journal
+ * alone, 2026-12-02). So the pool must be clearly quicker (POOL_MARGIN) to be
+ * taken, and one slow write (a disk hiccup, a zero fill beside it) moves a
+ * way's time by a bounded step (OUTLIER_CAP) instead of sending the next
+ * hundred groups the other way: before, at a load of 1-8, 7-73 % of a
+ * sequential producer's writes went to the pool (3 % are probes).
  */
 
 /** At most this many records and bytes in a group written on the event loop. */
