@@ -7,15 +7,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { ServerCore } from "../../src/server/core.js";
-import {
-  CommitPath,
-  POOL_MARGIN,
-  PROBE_EVERY,
-  SLOW_WRITE_MS,
-  SYNC_MAX_BYTES,
-  SYNC_MAX_RECORDS,
-  type CommitMode,
-} from "../../src/server/store/journal/commit-path.js";
+import { CommitPath, PROBE_EVERY, SLOW_WRITE_MS, SYNC_MAX_BYTES, SYNC_MAX_RECORDS, type CommitMode } from "../../src/server/store/journal/commit-path.js";
 import { Journal } from "../../src/server/store/journal/journal.js";
 import type { FsyncMode } from "../../src/server/store/journal/file.js";
 import { useTempDirs } from "../support/temp-dirs.js";
@@ -58,27 +50,6 @@ describe("journal commit path", () => {
     expect(new CommitPath("pool").onLoop(1, 1)).toBe(false);
     expect(new CommitPath("loop").onLoop(1, 1)).toBe(true);
     expect(new CommitPath("loop").onLoop(SYNC_MAX_RECORDS + 1, 1)).toBe(false);
-  });
-
-  it("the pool, which costs more CPU, is taken only when clearly quicker, and one slow write does not turn the way", () => {
-    const p = new CommitPath();
-    p.onLoop(1, 200);
-    p.took(true, 0.2);
-    p.onLoop(1, 200);
-    p.took(false, 0.3);
-    const ways = (n: number) => Array.from({ length: n }, () => p.onLoop(1, 200));
-    // One write on the loop that took 50 ms (a disk hiccup, a zero fill beside it): still the loop, but for the probes.
-    p.took(true, 50);
-    expect(ways(PROBE_EVERY * 2).filter((x) => !x)).toHaveLength(2);
-    // A few more hiccups, each followed by the loop's usual time: the loop still.
-    for (let i = 0; i < 5; i++) (p.took(true, 20), p.took(true, 0.2));
-    expect(ways(PROBE_EVERY * 2).filter((x) => !x)).toHaveLength(2);
-    // The loop a little slower than the pool (within POOL_MARGIN): the loop still.
-    for (let i = 0; i < 30; i++) p.took(true, 0.3 * (1 + (POOL_MARGIN - 1) / 2));
-    expect(ways(PROBE_EVERY * 2).filter((x) => !x)).toHaveLength(2);
-    // Clearly slower, write after write (a busy machine): the pool, but for the probes.
-    for (let i = 0; i < 30; i++) p.took(true, 0.3 * POOL_MARGIN * 2);
-    expect(ways(PROBE_EVERY * 2).filter((x) => x)).toHaveLength(2);
   });
 
   for (const fsync of ["always", "none"] as const) {

@@ -15,14 +15,6 @@
  * disk that spins, a network volume) small groups leave the loop too, so a
  * slow disk never stalls the other requests for long. Either way the group is
  * on disk before anyone it covers is answered.
- *
- * The pool costs CPU: a small durable write there took 60-75 µs more CPU than
- * on the loop (the trip, the wake-ups of both threads; store and journal
- * alone, 2026-12-02). So the pool must be clearly quicker (POOL_MARGIN) to be
- * taken, and one slow write (a disk hiccup, a zero fill beside it) moves a
- * way's time by a bounded step (OUTLIER_CAP) instead of sending the next
- * hundred groups the other way: before, at a load of 1-8, 7-73 % of a
- * sequential producer's writes went to the pool (3 % are probes).
  */
 
 /** At most this many records and bytes in a group written on the event loop. */
@@ -36,10 +28,6 @@ export const SYNC_MAX_BYTES = 64 * 1024;
 export const SLOW_WRITE_MS = 5;
 /** One small group in this many takes the way that has been slower lately, to keep its time current. */
 export const PROBE_EVERY = 32;
-/** Small groups go to the pool only when its time is below the loop's divided by this. */
-export const POOL_MARGIN = 1.5;
-/** A write counts as at most this many times a way's current time (one outlier moves it by a quarter of that). */
-export const OUTLIER_CAP = 2;
 
 /** "auto" (default): the quicker way, as above; "loop" or "pool": always that way for small groups (tests). */
 export type CommitMode = "auto" | "loop" | "pool";
@@ -59,24 +47,15 @@ export class CommitPath {
     this.smallGroups++;
     if (this.loopMs === undefined) return true;
     if (this.poolMs === undefined) return false;
-    const loopBetter = this.loopMs <= this.poolMs * POOL_MARGIN && this.loopMs <= SLOW_WRITE_MS;
+    const loopBetter = this.loopMs <= this.poolMs && this.loopMs <= SLOW_WRITE_MS;
     return this.smallGroups % PROBE_EVERY === 0 ? !loopBetter : loopBetter;
   }
 
   /** A small group's durable write took `ms`, on the loop or in the pool. */
   took(onLoop: boolean, ms: number): void {
-    if (onLoop) this.loopMs = smoothed(this.loopMs, ms);
-    else this.poolMs = smoothed(this.poolMs, ms);
+    if (onLoop) this.loopMs = this.loopMs === undefined ? ms : this.loopMs + (ms - this.loopMs) / 4;
+    else this.poolMs = this.poolMs === undefined ? ms : this.poolMs + (ms - this.poolMs) / 4;
   }
-}
-
-/**
- * A way's time after one more write: a quarter of the way to it, the write
- * counted as at most OUTLIER_CAP times the time so far. A way that has really
- * slowed down (a busy machine) still gets there, by a quarter more per write.
- */
-function smoothed(est: number | undefined, ms: number): number {
-  return est === undefined ? ms : est + (Math.min(ms, est * OUTLIER_CAP) - est) / 4;
 }
 
 /** Whether a group is small enough to be written on the event loop at all. */
