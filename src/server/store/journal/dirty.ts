@@ -78,7 +78,7 @@ export class Dirty implements Record<NamedKind, Set<string>> {
   }
 
   clear(): void {
-    // Most are empty: clear() on an empty collection costs nothing worth skipping.
+    // Most are empty after a group commit of jobs alone: those are skipped.
     for (const k of NAMED_KINDS) if (this[k].size) this[k].clear();
     if (this.schemas.size) this.schemas.clear();
   }
