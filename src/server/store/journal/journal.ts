@@ -283,7 +283,7 @@ export class Journal implements ChangeSink {
   private async appendPending(): Promise<void> {
     const d = this.dirty.take();
     const { buffers, records } = this.collect(d);
-    if (buffers.length === 0) return;
+    if (buffers.length === 0) return this.dirty.recycle(d);
     let bytes = 0;
     for (const b of buffers) bytes += b.length;
     const onLoop = this.path.onLoop(records, bytes) && this.file.fits(bytes);
@@ -296,8 +296,10 @@ export class Journal implements ChangeSink {
     } catch (e) {
       // Still pending: these changes are in memory but not on disk; the next attempt writes them as they then are.
       this.dirty.mergeBack(d);
+      this.dirty.recycle(d);
       throw e;
     }
+    this.dirty.recycle(d);
     if (small(records, bytes)) this.path.took(onLoop, performance.now() - began);
     this.file.reserve();
     this.stats.writes++;
@@ -317,8 +319,10 @@ export class Journal implements ChangeSink {
     } catch (e) {
       // Nothing changed on disk: the old generation still stands, and what was pending still is.
       this.dirty.mergeBack(d);
+      this.dirty.recycle(d);
       throw e;
     }
+    this.dirty.recycle(d);
     const old = this.file;
     this.file = next;
     this.snapshotBytes = next.size;
