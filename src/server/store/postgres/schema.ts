@@ -346,6 +346,19 @@ CREATE TRIGGER ojs_jobs_updated_events AFTER UPDATE ON ojs_jobs
 ALTER FUNCTION ojs_event_meta(jsonb) STABLE;
 `,
   },
+  {
+    version: 13,
+    name: "events of inserted jobs written by the inserting statement",
+    sql: `
+-- Every statement that inserts jobs now writes their events in a CTE of its
+-- own (inserted-events.ts): the statement-level trigger cost each enqueue a
+-- transition table, a PL/pgSQL call and an SPI query besides the same insert
+-- into ojs_events. A server older than this migration, still running beside
+-- a newer one, inserts jobs without their enqueued events until it is upgraded.
+DROP TRIGGER ojs_jobs_inserted_events ON ojs_jobs;
+DROP FUNCTION ojs_job_inserted_events();
+`,
+  },
 ];
 
 /** Creates or upgrades the schema. Safe to call from many servers at once. Returns the versions it applied. */

@@ -1,0 +1,42 @@
+/**
+ * The events of jobs as they are inserted: `job.enqueued`, then
+ * `job.scheduled` for a job due later or `job.started` for a job handed to a
+ * waiting consumer (handoff.ts). Every statement that inserts jobs writes
+ * them itself, in a CTE beside the insert: the insert CTE is named `ins` and
+ * returns at least INSERTED_EVENT_COLUMNS, and the CTE `ev` built here turns
+ * its rows into events, so they commit (or not) with the jobs.
+ *
+ * Until migration 13 a statement-level AFTER INSERT trigger did this. On a
+ * single-job enqueue the trigger was a tenth of the statement's cost in
+ * PostgreSQL: the transition table it reads, the PL/pgSQL call and its SPI
+ * query, on top of the insert into ojs_events that the CTE also does. The
+ * update trigger stays (events.ts): a claim or an ack changes many rows in one
+ * statement, and its events are written once per statement.
+ *
+ * The rows are the trigger's, in its order: per job in (created_at, id) order,
+ * enqueued first. What the reader adds (job_id, job_type, queue in data) is in
+ * events.ts.
+ */
+import type { PendingQuery, Row, Sql, TransactionSql } from "postgres";
+
+/** What the `ev` CTE reads from `ins`: a RETURNING list for statements that need nothing else back. */
+export function returningEventColumns(sql: Sql | TransactionSql): PendingQuery<Row[]> {
+  return sql`RETURNING id, type, queue, workflow_id, state, run_at, attempt, worker_id, created_at, job`;
+}
+
+/** The CTE `ev`: inserts the events of the rows of the CTE `ins` (after a comma, in a WITH list). */
+export function insertedEventsCte(sql: Sql | TransactionSql): PendingQuery<Row[]> {
+  return sql`ev AS (
+    INSERT INTO ojs_events (type, job_id, job_type, queue, workflow_id, data)
+    SELECT t.type, n.id, n.type, n.queue, n.workflow_id,
+      CASE t.type
+        WHEN 'job.scheduled' THEN jsonb_build_object('scheduled_at', n.run_at)
+        WHEN 'job.started' THEN jsonb_build_object('attempt', n.attempt, 'worker_id', coalesce(n.worker_id, ''))
+        ELSE '{}'::jsonb END || ojs_event_meta(n.job)
+    FROM ins n
+    CROSS JOIN LATERAL unnest(CASE n.state
+      WHEN 'scheduled' THEN ARRAY['job.enqueued', 'job.scheduled']
+      WHEN 'active' THEN ARRAY['job.enqueued', 'job.started']
+      ELSE ARRAY['job.enqueued'] END) WITH ORDINALITY AS t(type, ord)
+    ORDER BY n.created_at, n.id, t.ord)`;
+}
