@@ -29,8 +29,8 @@ export function isBoundedRefusal(e: unknown): boolean {
  * look-up itself several times over.
  */
 export function boundedGuard(sql: Sql, queues: readonly string[]): PendingQuery<Row[]> {
-  return sql`SELECT CASE WHEN EXISTS (SELECT 1 FROM ojs_queues WHERE name = ANY(${queues}::text[]) AND max_depth IS NOT NULL)
-    THEN ojs_refuse_bounded(${queues}::text[]) END`;
+  return sql`SELECT CASE WHEN EXISTS (SELECT 1 FROM ojs_queues WHERE name = ANY(q.names) AND max_depth IS NOT NULL)
+    THEN ojs_refuse_bounded(q.names) END FROM (SELECT ${queues}::text[] AS names) q`;
 }
 
 /** The states a depth bound counts (queue.ts depthOf). */
