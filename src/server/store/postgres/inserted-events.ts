@@ -3,21 +3,35 @@
  * `job.scheduled` for a job due later or `job.started` for a job handed to a
  * waiting consumer (handoff.ts). Every statement that inserts jobs writes
  * them itself, in a CTE beside the insert: the insert CTE is named `ins` and
- * returns at least INSERTED_EVENT_COLUMNS, and the CTE `ev` built here turns
+ * returns at least the columns of returningEventColumns, and the CTE `ev` built here turns
  * its rows into events, so they commit (or not) with the jobs.
  *
- * Until migration 13 a statement-level AFTER INSERT trigger did this. On a
- * single-job enqueue the trigger was a tenth of the statement's cost in
- * PostgreSQL: the transition table it reads, the PL/pgSQL call and its SPI
- * query, on top of the insert into ojs_events that the CTE also does. The
- * update trigger stays (events.ts): a claim or an ack changes many rows in one
- * statement, and its events are written once per statement.
+ * The store's main pool is opened with INSERTED_EVENTS_INLINE (pg-store.ts),
+ * and the insert trigger (migration 13) fires only for rows inserted on a
+ * connection without it: the store's own inserts skip it, while an insert
+ * from elsewhere (a server older than migration 13 still running beside a
+ * newer one during an upgrade, a row inserted by hand) gets its events from
+ * the trigger as before. So every statement this pool runs that inserts jobs
+ * must write their events here. Until migration 13 that trigger was
+ * statement-level and fired for every insert: on a single-job enqueue it was
+ * a tenth of the statement's cost in PostgreSQL (the transition table it
+ * reads, the PL/pgSQL call and its SPI query, on top of the insert into
+ * ojs_events that the CTE also does); its row-level successor's WHEN is
+ * checked per row before anything is queued. The update trigger stays
+ * (events.ts): a claim or an ack changes many rows in one statement, and its
+ * events are written once per statement.
  *
  * The rows are the trigger's, in its order: per job in (created_at, id) order,
  * enqueued first. What the reader adds (job_id, job_type, queue in data) is in
  * events.ts.
  */
 import type { PendingQuery, Row, Sql, TransactionSql } from "postgres";
+
+/**
+ * The session setting, sent when a connection starts, that tells the insert
+ * trigger this connection's inserts write their own events (migration 13).
+ */
+export const INSERTED_EVENTS_INLINE: Readonly<Record<string, string>> = { "ojs.events_inline": "on" };
 
 interface Fragments {
   returning: PendingQuery<Row[]>;
