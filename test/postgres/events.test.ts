@@ -12,6 +12,7 @@ import { describe, expect, it } from "vitest";
 import { startServer, type OjsServer } from "../../src/server/server.js";
 import { PgJobStore } from "../../src/server/store/postgres/pg-store.js";
 import { EventFeed, newestEventSeq, recentEvents, trimEvents } from "../../src/server/store/postgres/events.js";
+import { buildJob, insertBuilt } from "../../src/server/store/postgres/enqueue.js";
 import type { OjsEvent } from "../../src/model/events.js";
 import { eventually } from "../helpers.js";
 import { usePrivatePostgres } from "../support/postgres-file.js";
@@ -108,10 +109,9 @@ describe("events on PostgreSQL, the store", () => {
     try {
       let commitLate!: () => void;
       const late = new Promise<void>((r) => (commitLate = r));
-      // The first insert takes its seq, then waits uncommitted while a second one commits.
+      // The first insert (the store's, which writes the job's event) takes its seq, then waits uncommitted while a second one commits.
       const slow = s.sql.begin(async (tx) => {
-        await tx`INSERT INTO ojs_jobs (id, queue, type, state, max_attempts, run_at, created_at, job, retry)
-          VALUES (gen_random_uuid(), 'late', 't', 'available', 1, now(), now(), '{}', '{}')`;
+        await insertBuilt(tx, [buildJob({ type: "t", args: [], queue: "late" }, undefined, Date.now())]);
         await late;
       });
       await eventually(async () => (await s.sql`SELECT 1 FROM pg_stat_activity WHERE state = 'idle in transaction'`).length > 0, 5000);

@@ -12,6 +12,7 @@ import type { JsonValue } from "../../../model/json.js";
 import { parseSchedule } from "../cron-expr.js";
 import { buildJob } from "./enqueue.js";
 import { keyJobs } from "./job-rate-limits.js";
+import { insertedEventsCte, returningEventColumns } from "./inserted-events.js";
 
 export interface PgCronRegistration {
   name: string;
@@ -73,9 +74,13 @@ export async function fireDueCron(sql: Sql): Promise<string[]> {
       const built = buildJob({ ...t, meta: { ...(t.meta ?? {}), cron_name: row.name } }, undefined, now);
       const j = built.job;
       await tx`
-        INSERT INTO ojs_jobs (id, queue, type, state, priority, max_attempts, run_at, created_at, job, retry, expires_at)
-        VALUES (${j.id}, ${j.queue}, ${j.type}, 'available', ${j.priority}, ${built.retry.maxAttempts}, now(), now(),
-          ${tx.json(JSON.parse(JSON.stringify({ ...j, state: "available", scheduledAt: undefined })) as JsonValue)}, ${tx.json(JSON.parse(JSON.stringify(built.retry)) as JsonValue)}, ${j.expiresAt ?? null})`;
+        WITH ins AS (
+          INSERT INTO ojs_jobs (id, queue, type, state, priority, max_attempts, run_at, created_at, job, retry, expires_at)
+          VALUES (${j.id}, ${j.queue}, ${j.type}, 'available', ${j.priority}, ${built.retry.maxAttempts}, now(), now(),
+            ${tx.json(JSON.parse(JSON.stringify({ ...j, state: "available", scheduledAt: undefined })) as JsonValue)}, ${tx.json(JSON.parse(JSON.stringify(built.retry)) as JsonValue)}, ${j.expiresAt ?? null})
+          ${returningEventColumns(tx)}),
+        ${insertedEventsCte(tx)}
+        SELECT 1`;
       if (built.rateLimit) await keyJobs(tx, [built]);
       await tx`UPDATE ojs_cron SET last_job_id = ${j.id}, run_count = run_count + 1 WHERE name = ${row.name}`;
       await tx`INSERT INTO ojs_queues (name) VALUES (${j.queue}) ON CONFLICT (name) DO NOTHING`;

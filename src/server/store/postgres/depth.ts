@@ -8,7 +8,7 @@
  * single statement: ojs_refuse_bounded() (migration 4) aborts that statement
  * when one of its queues has a bound, and the caller takes the locked path.
  */
-import type { Sql, TransactionSql } from "postgres";
+import type { PendingQuery, Row, Sql, TransactionSql } from "postgres";
 import { ValidationError } from "../../../model/errors.js";
 import type { Backpressure } from "../queue.js";
 import { QueueFullError } from "../records.js";
@@ -18,6 +18,19 @@ export const BOUNDED_QUEUE_SQLSTATE = "OJ001";
 
 export function isBoundedRefusal(e: unknown): boolean {
   return (e as { code?: string } | undefined)?.code === BOUNDED_QUEUE_SQLSTATE;
+}
+
+/**
+ * The guard of a single-statement enqueue into `queues` (a SELECT for a CTE):
+ * aborts the statement with BOUNDED_QUEUE_SQLSTATE when one of them has a
+ * bound. The look-up is a plain EXISTS in the statement and the PL/pgSQL
+ * function that raises runs only when it finds a bound: called on every
+ * enqueue, the function's call and its own query cost about as much as the
+ * look-up itself several times over.
+ */
+export function boundedGuard(sql: Sql, queues: readonly string[]): PendingQuery<Row[]> {
+  return sql`SELECT CASE WHEN EXISTS (SELECT 1 FROM ojs_queues WHERE name = ANY(q.names) AND max_depth IS NOT NULL)
+    THEN ojs_refuse_bounded(q.names) END FROM (SELECT ${queues}::text[] AS names) q`;
 }
 
 /** The states a depth bound counts (queue.ts depthOf). */

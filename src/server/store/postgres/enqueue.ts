@@ -16,7 +16,8 @@ import { newJob } from "../policies.js";
 import { shownRetry } from "../records.js";
 import { fromRow, type JobRow, type PgJob, type StoredJob } from "./rows.js";
 import { registered, unregistered } from "./known-queues.js";
-import { checkDepth, isBoundedRefusal } from "./depth.js";
+import { boundedGuard, checkDepth, isBoundedRefusal } from "./depth.js";
+import { insertedEventsCte, returningEventColumns } from "./inserted-events.js";
 import { checkRatePolicy, keyJobs } from "./job-rate-limits.js";
 import type { RateLimitPolicy } from "../../../model/rate-limit.js";
 
@@ -79,7 +80,7 @@ export function enqueueJobs(sql: Sql, inputs: readonly EnqueueInput[], now = Dat
 export async function enqueueBuilt(sql: Sql, built: readonly BuiltJob[]): Promise<EnqueueOutcome[]> {
   const keys = batchKeys(built);
   const queues = [...new Set(built.map((b) => b.job.queue))];
-  // No unique keys and no bounded queue: one statement (its own transaction), one round trip: insert, register the queues, notify.
+  // No unique keys and no bounded queue: one statement (its own transaction), one round trip: insert, its events, register the queues, notify.
   // A bounded queue aborts it (ojs_refuse_bounded, depth.ts) and the locked path below runs instead,
   // as it does for jobs with a rate-limit key (their key is written in the transaction).
   if (keys.size === 0 && !built.some((b) => b.rateLimit)) {
@@ -91,8 +92,9 @@ export async function enqueueBuilt(sql: Sql, built: readonly BuiltJob[]): Promis
       // PostgreSQL the output of the jsonb documents and this process their parsing.
       const [res] = await insertRows<{ inserted: number }>(
         sql`
-        WITH g AS (SELECT ojs_refuse_bounded(${queues}::text[])),
-          ins AS (INSERT INTO ojs_jobs ${sql(rows)} RETURNING 1 AS one),
+        WITH g AS (${boundedGuard(sql, queues)}),
+          ins AS (INSERT INTO ojs_jobs ${sql(rows)} ${returningEventColumns(sql)}),
+          ${insertedEventsCte(sql)},
           ${fresh.length ? sql`q AS (INSERT INTO ojs_queues ${sql(fresh.map((name) => ({ name })))} ON CONFLICT (name) DO NOTHING),` : sql``}
           n AS (SELECT pg_notify('ojs_jobs', ${queues.join(",")}))
         SELECT count(*)::int AS inserted FROM ins, n, g`,
@@ -134,7 +136,7 @@ export async function insertBuilt(tx: TransactionSql, built: readonly BuiltJob[]
     for (const b of toInsert) adding.set(b.job.queue, (adding.get(b.job.queue) ?? 0) + 1);
     await checkDepth(tx, adding);
     const rows = toInsert.map(rowOf);
-    const inserted = await insertRows(tx`INSERT INTO ojs_jobs ${tx(rows)} RETURNING *`);
+    const inserted = await insertRows(tx`WITH ins AS (INSERT INTO ojs_jobs ${tx(rows)} RETURNING *), ${insertedEventsCte(tx)} SELECT * FROM ins`);
     const byId = new Map(inserted.map((r) => [r.id, fromRow(r)]));
     let i = 0;
     for (const o of out) if (!o.deduplicated) o.job = byId.get(toInsert[i++]!.job.id)!;
@@ -203,7 +205,7 @@ export function rowOf(b: BuiltJob): InsertRow {
 }
 
 /** The row PostgreSQL holds after inserting `r` (no column has a default the insert leaves to the database). */
-function insertedRow(r: InsertRow): JobRow {
+export function insertedRow(r: InsertRow): JobRow {
   return {
     ...r,
     state: r.state as JobRow["state"],

@@ -16,7 +16,10 @@
 import type { Sql } from "postgres";
 import type { NormalizedJobRequest } from "../../../model/job.js";
 import { fromRow, type JobRow, type PgJob } from "./rows.js";
-import { insertRows, rowOf, type BuiltJob } from "./enqueue.js";
+import { insertedRow, insertRows, rowOf, type BuiltJob } from "./enqueue.js";
+import { boundedGuard } from "./depth.js";
+import { insertedEventsCte } from "./inserted-events.js";
+import { registered, unregistered } from "./known-queues.js";
 
 /** Who would take the job: the waiting consumer's worker and its lease length when the job names none. */
 export interface HandoffTarget {
@@ -42,16 +45,20 @@ export function mayHandOff(b: BuiltJob, req: NormalizedJobRequest): boolean {
 
 /**
  * One statement, one round trip: the depth-bound guard (depth.ts), the
- * insert (leased or available), the queue's registration, and a NOTIFY only
- * when the job was left available.
+ * insert (leased or available) and its events, the queue's registration when
+ * this process has not seen it, and a NOTIFY only when the job was left
+ * available. Only what the database decided comes back (whether it leased
+ * the job, when it started, its lease); the rest of both answers is the row
+ * as inserted, as the plain enqueue answers (enqueue.ts).
  */
 export async function enqueueHandedOff(sql: Sql, b: BuiltJob, to: HandoffTarget): Promise<HandoffOutcome> {
   const r = rowOf(b);
   const queue = b.job.queue;
   const leaseMs = b.job.visibilityTimeout ?? to.visibilityTimeoutMs;
-  const [row] = await insertRows(
+  const fresh = unregistered(sql, [queue]);
+  const [row] = await insertRows<Pick<JobRow, "state" | "started_at" | "lease_deadline">>(
     sql`
-    WITH g AS (SELECT ojs_refuse_bounded(${[queue]}::text[]) AS ok),
+    WITH g AS (${boundedGuard(sql, [queue])}),
       free AS (
         SELECT NOT EXISTS (SELECT 1 FROM ojs_queues WHERE name = ${queue} AND (paused OR rate_per_sec IS NOT NULL))
           AND NOT EXISTS (
@@ -69,14 +76,16 @@ export async function enqueueHandedOff(sql: Sql, b: BuiltJob, to: HandoffTarget)
           CASE WHEN free.ok THEN ${to.workerId}::text END, CASE WHEN free.ok THEN now() END,
           CASE WHEN free.ok THEN now() + make_interval(secs => ${leaseMs}::double precision / 1000.0) END
         FROM free
-        RETURNING *
+        RETURNING id, type, queue, workflow_id, state, run_at, attempt, worker_id, created_at, job, started_at, lease_deadline
       ),
-      q AS (INSERT INTO ojs_queues (name) VALUES (${queue}) ON CONFLICT (name) DO NOTHING),
+      ${insertedEventsCte(sql)},
+      ${fresh.length ? sql`q AS (INSERT INTO ojs_queues (name) VALUES (${queue}) ON CONFLICT (name) DO NOTHING),` : sql``}
       n AS (SELECT pg_notify('ojs_jobs', ${queue}) FROM ins WHERE ins.state = 'available')
-    SELECT ins.* FROM ins LEFT JOIN n ON true`,
+    SELECT ins.state, ins.started_at, ins.lease_deadline FROM ins LEFT JOIN n ON true`,
   );
-  const inserted = row!;
-  if (inserted.state !== "active") return { enqueued: fromRow(inserted), leased: undefined };
-  const asEnqueued: JobRow = { ...inserted, state: "available", attempt: 0, worker_id: null, started_at: null, lease_deadline: null };
-  return { enqueued: fromRow(asEnqueued), leased: fromRow(inserted) };
+  if (fresh.length) registered(sql, fresh);
+  const enqueued = insertedRow(r);
+  if (row!.state !== "active") return { enqueued: fromRow(enqueued), leased: undefined };
+  const leased: JobRow = { ...enqueued, state: "active", attempt: 1, worker_id: to.workerId, started_at: row!.started_at, lease_deadline: row!.lease_deadline };
+  return { enqueued: fromRow(enqueued), leased: fromRow(leased) };
 }

@@ -26,6 +26,7 @@ import { claim, LimitedQueues, queueRate, setQueueRate } from "./rate-limits.js"
 import { trimEvents, type EventRetention } from "./events.js";
 import { pruneKeys } from "./job-rate-limits.js";
 import { probeMaintenance } from "./maintenance-probe.js";
+import { INSERTED_EVENTS_INLINE } from "./inserted-events.js";
 
 const FINISHED: ReadonlySet<string> = new Set(["completed", "cancelled", "discarded"]);
 
@@ -100,7 +101,8 @@ export class PgJobStore {
       max: options.maxConnections ?? 10,
       onnotice: () => undefined,
       // Timestamps stay Date objects; bigint counts come back as numbers where we cast them.
-      connection: { application_name: "ojs-connect" },
+      // Every statement of this pool that inserts jobs writes their events itself: the insert trigger skips its rows (inserted-events.ts).
+      connection: { application_name: "ojs-connect", ...INSERTED_EVENTS_INLINE },
     });
     const claims = claimPool(url);
     try {

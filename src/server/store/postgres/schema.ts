@@ -346,6 +346,46 @@ CREATE TRIGGER ojs_jobs_updated_events AFTER UPDATE ON ojs_jobs
 ALTER FUNCTION ojs_event_meta(jsonb) STABLE;
 `,
   },
+  {
+    version: 13,
+    name: "events of inserted jobs written by the inserting statement",
+    sql: `
+-- The store's statements that insert jobs write their events in a CTE of their
+-- own (inserted-events.ts), on connections that say so with the setting
+-- ojs.events_inline = on (pg-store.ts): for their rows the insert trigger does
+-- not fire (a row-level trigger's WHEN is checked per row before anything is
+-- queued), where the statement-level trigger cost each enqueue a transition
+-- table, a PL/pgSQL call and an SPI query besides the same insert into
+-- ojs_events. Every other insert (a server older than this migration still
+-- running beside a newer one during an upgrade, a row inserted by hand) gets
+-- its events from the trigger as before, per row now. A setting, not a column
+-- of ojs_jobs: a new column changes the rows an older server's prepared
+-- SELECT * and RETURNING * return, which PostgreSQL refuses to run until they
+-- are prepared again (a failed request inside a transaction; outside one,
+-- postgres.js 3.4.9 runs them again with its JSON parameters encoded twice).
+CREATE FUNCTION ojs_job_inserted_row_events() RETURNS trigger LANGUAGE plpgsql AS $fn$
+BEGIN
+  INSERT INTO ojs_events (type, job_id, job_type, queue, workflow_id, data)
+  SELECT t.type, NEW.id, NEW.type, NEW.queue, NEW.workflow_id,
+    CASE t.type
+      WHEN 'job.scheduled' THEN jsonb_build_object('scheduled_at', NEW.run_at)
+      WHEN 'job.started' THEN jsonb_build_object('attempt', NEW.attempt, 'worker_id', coalesce(NEW.worker_id, ''))
+      ELSE '{}'::jsonb END || ojs_event_meta(NEW.job)
+  FROM unnest(CASE NEW.state
+    WHEN 'scheduled' THEN ARRAY['job.enqueued', 'job.scheduled']
+    WHEN 'active' THEN ARRAY['job.enqueued', 'job.started']
+    ELSE ARRAY['job.enqueued'] END) WITH ORDINALITY AS t(type, ord)
+  ORDER BY t.ord;
+  RETURN NULL;
+END
+$fn$;
+
+DROP TRIGGER ojs_jobs_inserted_events ON ojs_jobs;
+DROP FUNCTION ojs_job_inserted_events();
+CREATE TRIGGER ojs_jobs_inserted_events AFTER INSERT ON ojs_jobs
+  FOR EACH ROW WHEN (current_setting('ojs.events_inline', true) IS DISTINCT FROM 'on') EXECUTE FUNCTION ojs_job_inserted_row_events();
+`,
+  },
 ];
 
 /** Creates or upgrades the schema. Safe to call from many servers at once. Returns the versions it applied. */
