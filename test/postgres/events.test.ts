@@ -128,6 +128,34 @@ describe("events on PostgreSQL, the store", () => {
     }
   });
 
+  it("events past evt_9 come in the order of their seq: the newest ones, and the live feed's pages read once each", async () => {
+    const url = await pg.cluster.createDatabase(`ev${++dbSeq}`);
+    const s = pg.closeAtEnd(await PgJobStore.open(url, { maintenanceIntervalMs: 3_600_000 }));
+    const got: number[] = [];
+    const sink = { hasListeners: true, publish: (e: OjsEvent) => got.push(Number(e.id.slice("evt_".length))) };
+    const feed = new EventFeed(
+      s.sql,
+      sink,
+      60_000,
+      (e) => {
+        throw e;
+      },
+      await newestEventSeq(s.sql),
+    );
+    try {
+      // A fresh database: twelve enqueues are evt_1 ... evt_12, whose text order is not their order.
+      await s.enqueueBatch(Array.from({ length: 12 }, (_, i) => ({ req: { type: "t", args: [i], queue: "digits" } })));
+      const newest = await recentEvents(s.sql, {}, 3);
+      expect(newest.map((e) => e.id)).toEqual(["evt_10", "evt_11", "evt_12"]);
+      await feed.poll();
+      await feed.poll();
+      expect(got).toEqual(Array.from({ length: 12 }, (_, i) => i + 1));
+      expect(feed.published).toBe(12);
+    } finally {
+      feed.close();
+    }
+  }, 30_000);
+
   it("a failed attempt, a retry and a cancellation are events; the table is trimmed by count and by age", async () => {
     const url = await pg.cluster.createDatabase(`ev${++dbSeq}`);
     const s = pg.closeAtEnd(await PgJobStore.open(url));

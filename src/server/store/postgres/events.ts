@@ -58,6 +58,9 @@ function typePattern(t: string): string {
   return escaped.endsWith("*") ? `${escaped.slice(0, -1)}%` : escaped;
 }
 
+// The queries below select `seq::text AS seq` (a bigint can exceed a JavaScript number) and therefore
+// order by `ojs_events.seq`: a bare `ORDER BY seq` names the text column, which sorts evt_10 before evt_9.
+
 /**
  * The newest `limit` events matching the filter, oldest first (JobReads.recentEvents).
  * `afterId` (an SSE Last-Event-ID) keeps only the events after it.
@@ -76,7 +79,7 @@ export async function recentEvents(sql: Sql, filter: ScopedEventFilter, limit: n
       AND (${filter.workflowId ?? null}::text IS NULL OR workflow_id = ${filter.workflowId ?? null})
       AND (${filter.tenant ?? null}::text IS NULL OR data->>'tenant_id' = ${filter.tenant ?? null})
       AND (${after === null ? null : after.toString()}::bigint IS NULL OR seq > ${after === null ? null : after.toString()}::bigint)
-    ORDER BY seq DESC LIMIT ${n}`;
+    ORDER BY ojs_events.seq DESC LIMIT ${n}`;
   // The SQL filter is the bus's filter (event-bus.ts); checked again so that both answer alike.
   return rows
     .reverse()
@@ -181,7 +184,7 @@ export class EventFeed {
       for (let page = 0, full = true; full && page < MAX_PAGES; page++) {
         const rows = await this.sql<EventRow[]>`
           SELECT seq::text AS seq, at, type, job_id, job_type, queue, workflow_id, data FROM ojs_events
-          WHERE seq > ${this.highest.toString()}::bigint ORDER BY seq LIMIT ${PAGE}`;
+          WHERE seq > ${this.highest.toString()}::bigint ORDER BY ojs_events.seq LIMIT ${PAGE}`;
         full = rows.length === PAGE;
         const now = Date.now();
         for (const r of rows) {
@@ -209,7 +212,7 @@ export class EventFeed {
     const wanted = [...this.holes.keys()].map(String);
     const rows = await this.sql<EventRow[]>`
       SELECT seq::text AS seq, at, type, job_id, job_type, queue, workflow_id, data FROM ojs_events
-      WHERE seq = ANY(${wanted}::bigint[]) ORDER BY seq`;
+      WHERE seq = ANY(${wanted}::bigint[]) ORDER BY ojs_events.seq`;
     for (const r of rows) {
       this.holes.delete(BigInt(r.seq));
       this.emit(r);
