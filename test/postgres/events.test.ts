@@ -91,21 +91,20 @@ describe("events on PostgreSQL, two servers", () => {
   }, 30_000);
 });
 
+/** A live feed over the store's database from its newest event on, polled by hand (its own timer is a minute away). */
+async function feedFrom(s: PgJobStore, publish: (e: OjsEvent) => void): Promise<EventFeed> {
+  const onError = (e: unknown) => {
+    throw e;
+  };
+  return new EventFeed(s.sql, { hasListeners: true, publish }, 60_000, onError, await newestEventSeq(s.sql));
+}
+
 describe("events on PostgreSQL, the store", () => {
   it("the live feed publishes an event whose transaction committed after a later one (a hole it asked for again)", async () => {
     const url = await pg.cluster.createDatabase(`ev${++dbSeq}`);
     const s = pg.closeAtEnd(await PgJobStore.open(url));
     const got: string[] = [];
-    const sink = { hasListeners: true, publish: (e: OjsEvent) => got.push(e.queue ?? "") };
-    const feed = new EventFeed(
-      s.sql,
-      sink,
-      60_000,
-      (e) => {
-        throw e;
-      },
-      await newestEventSeq(s.sql),
-    );
+    const feed = await feedFrom(s, (e) => got.push(e.queue ?? ""));
     try {
       let commitLate!: () => void;
       const late = new Promise<void>((r) => (commitLate = r));
@@ -132,16 +131,7 @@ describe("events on PostgreSQL, the store", () => {
     const url = await pg.cluster.createDatabase(`ev${++dbSeq}`);
     const s = pg.closeAtEnd(await PgJobStore.open(url, { maintenanceIntervalMs: 3_600_000 }));
     const got: number[] = [];
-    const sink = { hasListeners: true, publish: (e: OjsEvent) => got.push(Number(e.id.slice("evt_".length))) };
-    const feed = new EventFeed(
-      s.sql,
-      sink,
-      60_000,
-      (e) => {
-        throw e;
-      },
-      await newestEventSeq(s.sql),
-    );
+    const feed = await feedFrom(s, (e) => got.push(Number(e.id.slice("evt_".length))));
     try {
       // A fresh database: twelve enqueues are evt_1 ... evt_12, whose text order is not their order.
       await s.enqueueBatch(Array.from({ length: 12 }, (_, i) => ({ req: { type: "t", args: [i], queue: "digits" } })));
