@@ -1,6 +1,7 @@
 /**
- * Events on PostgreSQL (src/server/store/postgres/events.ts): written by
- * triggers in the statement that changes the job, so two real servers on one
+ * Events on PostgreSQL (src/server/store/postgres/events.ts): written in the
+ * statement that changes the job (the inserting statement's own CTE, or a
+ * trigger for updates and other connections' inserts), so two real servers on one
  * database read the same history (GET /ojs/v1/events), a live SSE stream on
  * one server sees what was done through the other, a resume after
  * Last-Event-ID replays from the database, and the table is trimmed by count
