@@ -59,11 +59,17 @@ export class QueuedBytes implements JobAccounting {
     return n;
   }
 
-  /** The bytes of all these jobs, each measured once for this and for the store's enter() that follows. */
-  sizeOfAll(jobs: ReadonlyArray<{ args: JsonValue[]; meta?: JsonValue }>): number {
+  /**
+   * The bytes of all these jobs, each measured once for this and for the store's enter() that follows;
+   * `known[i]`, when given and not -1, is job i's size measured already (by the limits check).
+   */
+  sizeOfAll(jobs: ReadonlyArray<{ args: JsonValue[]; meta?: JsonValue }>, known?: readonly number[]): number {
     const sizes = new Array<number>(jobs.length);
     let total = 0;
-    for (let i = 0; i < jobs.length; i++) total += sizes[i] = measure(jobs[i]!.args, jobs[i]!.meta);
+    for (let i = 0; i < jobs.length; i++) {
+      const k = known?.[i] ?? -1;
+      total += sizes[i] = k >= 0 ? k : measure(jobs[i]!.args, jobs[i]!.meta);
+    }
     this.batch = jobs;
     this.batchSizes = sizes;
     this.batchNext = 0;

@@ -70,9 +70,12 @@ export function normalizeWire(request: JobRequest, now: number, limits: Readonly
  * Validates a request decoded from protobuf with the same rules as JSON, so
  * both protocols accept and refuse the same jobs.
  */
-export function revalidate(r: NormalizedJobRequest, now: number, limits: Readonly<Limits>): NormalizedJobRequest {
-  checkJobRequest(limits, r);
+export function revalidate(r: NormalizedJobRequest, now: number, limits: Readonly<Limits>, sizes?: number[]): NormalizedJobRequest {
+  const bytes = checkJobRequest(limits, r);
   const fast = fastRevalidate(r);
+  // The limits walk measured args and meta already: a batch keeps the size for the queued-bytes
+  // ledger (QueuedBytes.sizeOfAll), which walked every job's args a second time for it.
+  if (sizes) sizes.push(fast && fast.args === r.args && fast.meta === r.meta ? queuedSize(bytes, r.meta) : -1);
   if (fast) return fast;
   const { type, args, ...rest } = r;
   const options: Record<string, unknown> = { ...rest };
@@ -80,10 +83,27 @@ export function revalidate(r: NormalizedJobRequest, now: number, limits: Readonl
   return normalizeWire({ type, args, options }, now, limits);
 }
 
-/** A batch's size limit, then the room its jobs need under the queued-bytes limit. */
-export function admitBatch(core: ServerCore, reqs: ReadonlyArray<NormalizedJobRequest>, path = "jobs"): void {
+/**
+ * What QueuedBytes counts for a job whose args and meta checkJobRequest measured as `checked`
+ * bytes: the same walk, except that an empty meta counts nothing there (2 bytes, "{}", here).
+ */
+function queuedSize(checked: number, meta: JsonValue | undefined): number {
+  return meta !== undefined && isEmptyObject(meta) ? checked - 2 : checked;
+}
+
+function isEmptyObject(v: JsonValue): boolean {
+  if (typeof v !== "object" || v === null || Array.isArray(v)) return false;
+  for (const _ in v) return false;
+  return true;
+}
+
+/**
+ * A batch's size limit, then the room its jobs need under the queued-bytes limit;
+ * `sizes[i]`, when not -1, is job i's size as revalidate() measured it.
+ */
+export function admitBatch(core: ServerCore, reqs: ReadonlyArray<NormalizedJobRequest>, path = "jobs", sizes?: readonly number[]): void {
   checkBatchSize(core.limits, reqs.length, path);
-  const bytes = core.queued.sizeOfAll(reqs);
+  const bytes = core.queued.sizeOfAll(reqs, sizes);
   core.tenants.admit(reqs);
   core.queued.admit(bytes);
 }

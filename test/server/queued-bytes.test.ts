@@ -4,6 +4,8 @@ import { describe, expect, it } from "vitest";
 import { jsonBytes } from "../../src/model/limits.js";
 import { TERMINAL_STATES } from "../../src/model/job.js";
 import { ServerCore } from "../../src/server/core.js";
+import { enqueueJobs } from "../../src/server/grpc/calls.js";
+import type { NormalizedJobRequest } from "../../src/model/job.js";
 
 function heldByUnfinished(core: ServerCore, ids: string[]): number {
   let n = 0;
@@ -60,6 +62,39 @@ describe("QueuedBytes", () => {
         }
       }),
       { numRuns: 200 },
+    );
+  });
+
+  // A batch's sizes come from the limits walk of its revalidation (one walk, not two): they must
+  // be what the ledger would have measured, whatever the meta (none, empty, set, a tenant's) and
+  // whichever way the entry was revalidated (a retry policy takes the slow path).
+  it("counts a batch as it counts its jobs one by one", async () => {
+    const entry = fc.record(
+      {
+        s: fc.string({ unit: "grapheme", maxLength: 40 }),
+        n: fc.double({ noNaN: true, noDefaultInfinity: true }),
+        meta: fc.constantFrom(undefined, "empty", "set"),
+        retry: fc.boolean(),
+      },
+      { requiredKeys: ["s", "n", "retry"] },
+    );
+    await fc.assert(
+      fc.asyncProperty(fc.array(entry, { minLength: 1, maxLength: 20 }), fc.boolean(), async (entries, tenant) => {
+        const core = new ServerCore();
+        try {
+          const jobs = entries.map((e) => {
+            const job: NormalizedJobRequest = { type: "t.x", args: [{ s: e.s, n: e.n }] };
+            if (e.meta !== undefined) job.meta = e.meta === "empty" ? {} : { m: e.s };
+            if (e.retry) job.retry = { maxAttempts: 3 };
+            return job;
+          });
+          const out = await enqueueJobs(core, jobs, {}, tenant ? "acme" : undefined);
+          expect(core.queued.total).toBe(heldByUnfinished(core, out.map((j) => j.id)));
+        } finally {
+          core.close();
+        }
+      }),
+      { numRuns: 150 },
     );
   });
 });

@@ -52,9 +52,11 @@ export async function enqueueJobs(
   const now = core.store.clock.now();
   checkBatchSize(core.limits, jobs.length);
   const withDefaults = Object.keys(defaults).length > 0;
+  // Each job's size as the limits walk measured it, for the queued-bytes ledger (one walk, not two).
+  const sizes: number[] = [];
   const entries = jobs.map((job, i) => {
     try {
-      return { req: revalidate(withTenant(withDefaults ? { ...defaults, ...job } : job, tenant), now, core.limits) };
+      return { req: revalidate(withTenant(withDefaults ? { ...defaults, ...job } : job, tenant), now, core.limits, sizes) };
     } catch (e) {
       if (e instanceof Error) e.message = `jobs[${i}].${e.message}`;
       throw e;
@@ -63,6 +65,8 @@ export async function enqueueJobs(
   admitBatch(
     core,
     entries.map((e) => e.req),
+    "jobs",
+    sizes,
   );
   return (await core.jobs.enqueueBatch(entries)).map((r) => r.job);
 }
