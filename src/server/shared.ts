@@ -75,7 +75,7 @@ export function revalidate(r: NormalizedJobRequest, now: number, limits: Readonl
   const fast = fastRevalidate(r);
   // The limits walk measured args and meta already: a batch keeps the size for the queued-bytes
   // ledger (QueuedBytes.sizeOfAll), which walked every job's args a second time for it.
-  if (sizes) sizes.push(fast && fast.args === r.args && fast.meta === r.meta ? queuedSize(bytes, r.meta) : -1);
+  if (sizes) sizes.push(fast && fast.args === r.args && sameMeta(fast.meta, r.meta) ? queuedSize(bytes, r.meta) : -1);
   if (fast) return fast;
   const { type, args, ...rest } = r;
   const options: Record<string, unknown> = { ...rest };
@@ -89,6 +89,11 @@ export function revalidate(r: NormalizedJobRequest, now: number, limits: Readonl
  */
 function queuedSize(checked: number, meta: JsonValue | undefined): number {
   return meta !== undefined && isEmptyObject(meta) ? checked - 2 : checked;
+}
+
+/** The meta the limits walk measured is the one kept, or an empty one that revalidation left out. */
+function sameMeta(kept: JsonValue | undefined, measured: JsonValue | undefined): boolean {
+  return kept === measured || (kept === undefined && measured !== undefined && isEmptyObject(measured));
 }
 
 function isEmptyObject(v: JsonValue): boolean {
