@@ -386,6 +386,24 @@ describe("unique jobs", () => {
     );
     expect(store.countByState("q").available).toBe(1);
   });
+
+  // A batch whose ids are all made by the store skips the set of ids (they are distinct by
+  // construction); one with a chosen id still finds it twice, or taken, whatever else it holds.
+  it("a batch refuses a chosen id it holds twice or that is taken, and stores nothing", () => {
+    const { store } = setup();
+    const id = "019a0000-0000-7000-8000-000000000001";
+    const made = { req: { type: "t.x", args: [], queue: "q" } };
+    const chosen = { req: { type: "t.x", args: [], queue: "q", id } };
+    expect(() => store.enqueueBatch([made, chosen, made, chosen])).toThrow(/jobs\[3\]: id .* appears twice in the batch/);
+    expect(store.countByState("q").available).toBe(0);
+    const ok = store.enqueueBatch([made, chosen, made]);
+    expect(new Set(ok.map((r) => r.id)).size).toBe(3);
+    expect(ok[1]!.id).toBe(id);
+    expect(() => store.enqueueBatch([made, chosen])).toThrow(/jobs\[1\]: a job with id .* already exists/);
+    const many = store.enqueueBatch(Array.from({ length: 500 }, () => made));
+    expect(new Set(many.map((r) => r.id)).size).toBe(500);
+    expect(store.countByState("q").available).toBe(503);
+  });
 });
 
 describe("dead letter", () => {
