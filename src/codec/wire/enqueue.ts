@@ -155,7 +155,7 @@ export function readOptionsInto(r: Reader, end: number, out: EnqueueOptionsField
   if (meta !== undefined && hasKeys(meta)) out.meta = meta;
   if (queue) out.queue = queue;
   if (priority) out.priority = priority;
-  if (tags) out.tags = tags;
+  if (tags) out.tags = tags.slice();
   if (delayUntil !== undefined) out.scheduledAt = new Date(delayUntil);
   if (timeout !== undefined) out.timeout = timeout;
   if (maxAttempts) {
@@ -177,18 +177,24 @@ export function readOptionsInto(r: Reader, end: number, out: EnqueueOptionsField
 
 export function readEnqueueRequest(r: Reader, end: number, now: number): NormalizedJobRequest {
   let type = "";
-  const args: JsonValue[] = [];
+  let args: JsonValue[] | undefined;
   let optionsAt = -1;
   while (r.pos < end) {
     const t = r.tag();
     if (t === 0x0a /* ENQUEUE_REQUEST.type */) type = r.string();
-    else if (t === 0x12 /* ENQUEUE_REQUEST.args */) args.push(readValue(r, fieldEnd(r), null));
+    else if (t === 0x12 /* ENQUEUE_REQUEST.args */) {
+      const v = readValue(r, fieldEnd(r), null);
+      if (args === undefined) args = [v];
+      else args.push(v);
+    }
     // Options are read after the loop so that they land after type and args, whatever the field order.
     else if (t === 0x1a /* ENQUEUE_REQUEST.options */) optionsAt = deferMessage(r, optionsAt);
     else r.skip(t);
   }
   expectEnd(r, end);
-  const req: NormalizedJobRequest = { type, args };
+  // The args (and tags) are kept as long as the job is: sized to what they hold. An array grown by
+  // push from [] has room for 16 (144 bytes), which was an eighth of what a stored job held.
+  const req: NormalizedJobRequest = { type, args: args === undefined ? [] : args.length > 1 ? args.slice() : args };
   if (optionsAt >= 0) {
     r.pos = optionsAt;
     readOptionsInto(r, fieldEnd(r), req, now);
