@@ -90,6 +90,13 @@ export function writeEnqueueRequestBody(w: Writer, r: NormalizedJobRequest, now:
 
 // --- decode -----------------------------------------------------------------------
 
+/**
+ * What readOptionsInto lifts out of meta: id, schema, expiresAt, backoff strategy, rate limit
+ * (OPTIONS_RESERVED_META's order). One array for every call, not one per batch entry: the
+ * function is not reentrant (nothing it reads holds options) and reads it out before returning.
+ */
+const LIFTED: (JsonValue | undefined)[] = [undefined, undefined, undefined, undefined, undefined];
+
 /** optionsFromProto, adding the fields to `out`. */
 export function readOptionsInto(r: Reader, end: number, out: EnqueueOptionsFields, now: number): void {
   let queue = "";
@@ -101,8 +108,8 @@ export function readOptionsInto(r: Reader, end: number, out: EnqueueOptionsField
   let ttl: number | undefined;
   let tags: string[] | undefined;
   let meta: JsonObject | undefined;
-  // id, schema, expiresAt, backoff strategy, rate limit (OPTIONS_RESERVED_META's order).
-  const lifted: (JsonValue | undefined)[] = [undefined, undefined, undefined, undefined, undefined];
+  const lifted = LIFTED;
+  lifted.fill(undefined);
   let maxAttempts = 0;
   let visibilityTimeout: number | undefined;
   while (r.pos < end) {
@@ -148,7 +155,11 @@ export function readOptionsInto(r: Reader, end: number, out: EnqueueOptionsField
     }
   }
   expectEnd(r, end);
-  const [id, schema, expiresAt, strategy, rateLimit] = lifted;
+  const id = lifted[0];
+  const schema = lifted[1];
+  const expiresAt = lifted[2];
+  const strategy = lifted[3];
+  const rateLimit = lifted[4];
   if (typeof id === "string") out.id = id;
   if (typeof schema === "string") out.schema = schema;
   // An empty meta says nothing (the server defaults it to {}); normalized requests leave it out.

@@ -26,6 +26,9 @@ import { fetchAllowed } from "./policies.js";
 import { WorkerRegistry } from "./worker-registry.js";
 import { onMicrotask } from "../../util/microtask.js";
 
+/** The data of an event with none of its own: spread into the event, never written (one object, not one per event). */
+const NO_DATA: JsonObject = Object.freeze({}) as JsonObject;
+
 export abstract class StoreState {
   readonly clock: Clock;
   readonly events: EventBus;
@@ -225,7 +228,7 @@ export abstract class StoreState {
     rec.version++;
   }
 
-  protected emit(type: string, rec: JobRecord, data: JsonObject = {}, now = this.clock.now()): void {
+  protected emit(type: string, rec: JobRecord, data: JsonObject = NO_DATA, now = this.clock.now()): void {
     // Values, not the record: the event may be built much later, after the job moved on.
     const jobId = rec.id;
     const jobType = rec.job.type;
