@@ -29,7 +29,7 @@ describe("SyncJobStore", () => {
     expect(store.get(rec.id).job.state).toBe("active");
     expect(rec.job.state).toBe("available");
     const [batched] = await jobs.enqueueBatch([{ req: { type: "t", args: [], queue: "q" } }]);
-    expect(store.get(batched!.id).job.state).toBe("active");
+    expect(store.get(batched!.job.id).job.state).toBe("active");
     expect(batched!.job.state).toBe("available");
     store.close();
   });

@@ -70,7 +70,7 @@ describe("journal commit path", () => {
       core.close();
 
       const again = await open(dir, fsync);
-      for (const id of [...ids, ...batch.map((r) => r.id)]) expect(again.core.store.peek(id)?.job.state).toBe("available");
+      for (const id of [...ids, ...batch.map((r) => r.job.id)]) expect(again.core.store.peek(id)?.job.state).toBe("available");
       await again.journal.close();
       again.core.close();
     });

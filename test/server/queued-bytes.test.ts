@@ -89,7 +89,12 @@ describe("QueuedBytes", () => {
             return job;
           });
           const out = await enqueueJobs(core, jobs, {}, tenant ? "acme" : undefined);
-          expect(core.queued.total).toBe(heldByUnfinished(core, out.map((j) => j.id)));
+          expect(core.queued.total).toBe(
+            heldByUnfinished(
+              core,
+              out.map((j) => j.id),
+            ),
+          );
         } finally {
           core.close();
         }

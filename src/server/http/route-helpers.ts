@@ -19,7 +19,7 @@ export function objectBody(req: HttpRequest): JsonObject {
 }
 
 /** A stored job as its wire JSON. */
-export function jobJson(rec: JobRecord): JsonObject {
+export function jobJson(rec: Pick<JobRecord, "job" | "extra">): JsonObject {
   return jobToJson(rec.job, rec.extra);
 }
 

@@ -52,6 +52,13 @@ export interface BatchEntry {
   extra?: JsonObject;
 }
 
+/**
+ * What a batch answers per entry: the job as it was stored and the entry's extra, all that the
+ * bindings send back. Not the whole record: copying a record of some twenty fields per job only
+ * to read two of them was 2.5 % of a batched enqueue's server CPU. A full record is one too.
+ */
+export type BatchEnqueued = Pick<records.JobRecord, "job" | "extra">;
+
 /** What a StreamJobs subscriber asks for (see JobStore.openConsumer). */
 export interface ConsumerSpec {
   queues: readonly string[];
@@ -144,9 +151,9 @@ export interface JobStore extends JobReads {
   /**
    * Stores every entry or none (atomic): each entry is checked (unique
    * policies, including duplicates within the batch, and depth bounds) before
-   * any is stored. Answers the records in entry order; rejects as `submit`.
+   * any is stored. Answers the jobs (as they were stored) in entry order; rejects as `submit`.
    */
-  enqueueBatch(entries: readonly BatchEntry[]): Promise<records.JobRecord[]>;
+  enqueueBatch(entries: readonly BatchEntry[]): Promise<BatchEnqueued[]>;
 
   /**
    * Claims up to `count` (default 1, at most 1000) ready jobs of the listed

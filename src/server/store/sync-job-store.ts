@@ -16,7 +16,7 @@ import type { EventFilter, OjsEvent } from "../../model/events.js";
 import type { JobError, NormalizedJobRequest } from "../../model/job.js";
 import type { JsonValue } from "../../model/json.js";
 import type { WorkerDirective } from "../../model/system.js";
-import type { BatchEntry, ConsumerSpec, JobStore, ProgressUpdate, QueueSettings } from "./job-store.js";
+import type { BatchEnqueued, BatchEntry, ConsumerSpec, JobStore, ProgressUpdate, QueueSettings } from "./job-store.js";
 import type { Backpressure, MinuteCounts, StateCounts } from "./queue.js";
 import type * as records from "./records.js";
 import type { Store } from "./store.js";
@@ -24,6 +24,11 @@ import type { Store } from "./store.js";
 /** The record as it is now: later changes to the live record do not show in it. */
 export function snapshotRecord(rec: records.JobRecord): records.JobRecord {
   return { ...rec, job: { ...rec.job } };
+}
+
+/** A batch's answer for one job: its Job as it is now, and the entry's extra. */
+function snapshotEnqueued(rec: records.JobRecord): BatchEnqueued {
+  return { job: { ...rec.job }, extra: rec.extra };
 }
 
 function settle<T>(run: () => T): Promise<T> {
@@ -122,8 +127,8 @@ export class SyncJobStore implements JobStore {
       return { rec: snapshotRecord(r.rec), deduplicated: r.deduplicated };
     });
   }
-  enqueueBatch(entries: readonly BatchEntry[]): Promise<records.JobRecord[]> {
-    return this.write(() => this.store.enqueueBatch(entries).map(snapshotRecord));
+  enqueueBatch(entries: readonly BatchEntry[]): Promise<BatchEnqueued[]> {
+    return this.write(() => this.store.enqueueBatch(entries).map(snapshotEnqueued));
   }
 
   // Claims: a claim lost in a crash only means the job is offered again, so they do not wait for the disk.
