@@ -481,10 +481,7 @@ export class Client implements AsyncDisposable {
     return p.then(this.answered as (out: T) => T, this.failed);
   }
 
-  private readonly answered = <T>(out: T): T => {
-    this.link.ok();
-    return out;
-  };
+  private readonly answered = <T>(out: T): T => (this.link.ok(), out);
 
   private readonly failed = (e: unknown): never => {
     // A call on a closed client says nothing about the server.
