@@ -153,9 +153,23 @@ export class Client implements AsyncDisposable {
    * ValidationError naming the field before anything is sent when the input is
    * wrong, and with JobDroppedError when a middleware dropped the job.
    */
-  async enqueue<A extends JsonValue[]>(type: string, args: A, options: EnqueueOptions = {}, call?: CallOptions): Promise<Job<A>> {
+  enqueue<A extends JsonValue[]>(type: string, args: A, options: EnqueueOptions = {}, call?: CallOptions): Promise<Job<A>> {
+    if (this.middleware.length || this.codecs) return this.enqueueVia(type, args, options, call);
+    // Nothing asynchronous before the call (no middleware, no codecs): no async function either, whose
+    // promise would wrap the transport's; a refused job is a rejection all the same.
+    let req: NormalizedJobRequest;
+    try {
+      req = this.checked({ type, args, options: copyOptions(options, "options", "enqueue") }, "enqueue");
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    const safe = req.id !== undefined || req.unique !== undefined;
+    return this.run(retrySafe("enqueue", safe), call, (c) => this.transport.enqueue(req, c)) as Promise<Job<A>>;
+  }
+
+  /** enqueue through middleware or codecs. */
+  private async enqueueVia<A extends JsonValue[]>(type: string, args: A, options: EnqueueOptions, call?: CallOptions): Promise<Job<A>> {
     const asked = { type, args, options: copyOptions(options, "options", "enqueue") };
-    // No await where nothing asynchronous runs (no middleware, no codecs): a producer's every call saves the turns.
     const req = this.middleware.length ? await this.prepare(asked) : this.checked(asked, "enqueue");
     if (!req) throw new JobDroppedError({ type, args, options });
     const safe = req.id !== undefined || req.unique !== undefined;
@@ -462,20 +476,21 @@ export class Client implements AsyncDisposable {
   }
 
   /** Feeds each call's outcome to the connection watch: unreachable is logged once per episode. */
-  private async observe<T>(p: Promise<T>): Promise<T> {
-    try {
-      const out = await p;
-      this.link.ok();
-      return out;
-    } catch (e) {
-      // A call on a closed client says nothing about the server.
-      if (this.closed) throw e;
-      if (e instanceof ConnectionError || (e instanceof OjsError && e.code === "unavailable")) this.link.failed(e);
-      // The server answered (with an error): the connection itself works.
-      else if (e instanceof OjsError && (e.httpStatus !== undefined || e.grpcCode !== undefined)) this.link.ok();
-      throw e;
-    }
+  private observe<T>(p: Promise<T>): Promise<T> {
+    // One then with two handlers made once: every call's promise passes through here.
+    return p.then(this.answered as (out: T) => T, this.failed);
   }
+
+  private readonly answered = <T>(out: T): T => (this.link.ok(), out);
+
+  private readonly failed = (e: unknown): never => {
+    // A call on a closed client says nothing about the server.
+    if (this.closed) throw e;
+    if (e instanceof ConnectionError || (e instanceof OjsError && e.code === "unavailable")) this.link.failed(e);
+    // The server answered (with an error): the connection itself works.
+    else if (e instanceof OjsError && (e.httpStatus !== undefined || e.grpcCode !== undefined)) this.link.ok();
+    throw e;
+  };
 }
 
 /** A copy the middleware may change; a non-object (a number, an array) is refused rather than read as {}. */

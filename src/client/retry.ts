@@ -20,8 +20,18 @@ export function isTransientError(e: unknown): e is OjsError {
  * Runs fn, retrying transient failures when `opts` is set. Callers pass only
  * operations that are safe to repeat: a retried call must never create a second job.
  */
-export async function withRetry<T>(opts: RetryOptions | undefined, signal: AbortSignal | undefined, fn: () => Promise<T>): Promise<T> {
-  if (!opts) return fn();
+export function withRetry<T>(opts: RetryOptions | undefined, signal: AbortSignal | undefined, fn: () => Promise<T>): Promise<T> {
+  // No retries: fn's own promise, not one more async function around it (two turns of the microtask queue per call).
+  if (opts) return retrying(opts, signal, fn);
+  try {
+    return fn();
+  } catch (e) {
+    // As the async function it replaces: a throw is a rejection.
+    return Promise.reject(e);
+  }
+}
+
+async function retrying<T>(opts: RetryOptions, signal: AbortSignal | undefined, fn: () => Promise<T>): Promise<T> {
   const max = Math.max(1, opts.maxAttempts ?? 3);
   const maxDelay = opts.maxDelayMs ?? 10_000;
   const backoff = new Backoff(opts.initialDelayMs ?? 100, maxDelay);

@@ -20,7 +20,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file ojsconnect/v1/fastpath.proto.
  */
 export const file_ojsconnect_v1_fastpath: GenFile = /*@__PURE__*/
-  fileDesc("ChxvanNjb25uZWN0L3YxL2Zhc3RwYXRoLnByb3RvEg1vanNjb25uZWN0LnYxIqUBCglDYWxsRXJyb3ISDAoEY29kZRgBIAEoCRIPCgdtZXNzYWdlGAIgASgJEhEKCXJldHJ5YWJsZRgDIAEoCBI2CgdkZXRhaWxzGAQgAygLMiUub2pzY29ubmVjdC52MS5DYWxsRXJyb3IuRGV0YWlsc0VudHJ5Gi4KDERldGFpbHNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIkEKFEVucXVldWVTdHJlYW1SZXF1ZXN0EikKBWNhbGxzGAEgAygLMhoub2pzY29ubmVjdC52MS5FbnF1ZXVlQ2FsbCJDCgtFbnF1ZXVlQ2FsbBILCgNzZXEYASABKA0SJwoHcmVxdWVzdBgCIAEoCzIWLm9qcy52MS5FbnF1ZXVlUmVxdWVzdCJIChVFbnF1ZXVlU3RyZWFtUmVzcG9uc2USLwoIb3V0Y29tZXMYASADKAsyHS5vanNjb25uZWN0LnYxLkVucXVldWVPdXRjb21lIm4KDkVucXVldWVPdXRjb21lEgsKA3NlcRgBIAEoDRIaCgNqb2IYAiABKAsyCy5vanMudjEuSm9iSAASKQoFZXJyb3IYAyABKAsyGC5vanNjb25uZWN0LnYxLkNhbGxFcnJvckgAQggKBnJlc3VsdCI/ChNTZXR0bGVTdHJlYW1SZXF1ZXN0EigKBWNhbGxzGAEgAygLMhkub2pzY29ubmVjdC52MS5TZXR0bGVDYWxsIqwBCgpTZXR0bGVDYWxsEgsKA3NlcRgBIAEoDRIhCgNhY2sYAiABKAsyEi5vanMudjEuQWNrUmVxdWVzdEgAEiMKBG5hY2sYAyABKAsyEy5vanMudjEuTmFja1JlcXVlc3RIABIwCgdzdGFydGVkGAUgASgLMh0ub2pzY29ubmVjdC52MS5TdGFydGVkUmVxdWVzdEgAEhEKCXdvcmtlcl9pZBgEIAEoCUIECgJvcCIgCg5TdGFydGVkUmVxdWVzdBIOCgZqb2JfaWQYASABKAkiEQoPU3RhcnRlZFJlc3BvbnNlIkYKFFNldHRsZVN0cmVhbVJlc3BvbnNlEi4KCG91dGNvbWVzGAEgAygLMhwub2pzY29ubmVjdC52MS5TZXR0bGVPdXRjb21lIs4BCg1TZXR0bGVPdXRjb21lEgsKA3NlcRgBIAEoDRIiCgNhY2sYAiABKAsyEy5vanMudjEuQWNrUmVzcG9uc2VIABIkCgRuYWNrGAMgASgLMhQub2pzLnYxLk5hY2tSZXNwb25zZUgAEikKBWVycm9yGAQgASgLMhgub2pzY29ubmVjdC52MS5DYWxsRXJyb3JIABIxCgdzdGFydGVkGAUgASgLMh4ub2pzY29ubmVjdC52MS5TdGFydGVkUmVzcG9uc2VIAEIICgZyZXN1bHQiPgoSRW5xdWV1ZUJhdGNoQW5zd2VyEigKBGpvYnMYASADKAsyGi5vanNjb25uZWN0LnYxLkFzc2lnbmVkSm9iIj0KC0Fzc2lnbmVkSm9iEhgKA2pvYhgBIAEoCzILLm9qcy52MS5Kb2ISFAoMZnJvbV9yZXF1ZXN0GAIgASgNMp4CCg9GYXN0UGF0aFNlcnZpY2USXgoNRW5xdWV1ZVN0cmVhbRIjLm9qc2Nvbm5lY3QudjEuRW5xdWV1ZVN0cmVhbVJlcXVlc3QaJC5vanNjb25uZWN0LnYxLkVucXVldWVTdHJlYW1SZXNwb25zZSgBMAESWwoMU2V0dGxlU3RyZWFtEiIub2pzY29ubmVjdC52MS5TZXR0bGVTdHJlYW1SZXF1ZXN0GiMub2pzY29ubmVjdC52MS5TZXR0bGVTdHJlYW1SZXNwb25zZSgBMAESTgoMRW5xdWV1ZUJhdGNoEhsub2pzLnYxLkVucXVldWVCYXRjaFJlcXVlc3QaIS5vanNjb25uZWN0LnYxLkVucXVldWVCYXRjaEFuc3dlcmIGcHJvdG8z", [file_ojs_v1_job, file_ojs_v1_worker]);
+  fileDesc("ChxvanNjb25uZWN0L3YxL2Zhc3RwYXRoLnByb3RvEg1vanNjb25uZWN0LnYxIqUBCglDYWxsRXJyb3ISDAoEY29kZRgBIAEoCRIPCgdtZXNzYWdlGAIgASgJEhEKCXJldHJ5YWJsZRgDIAEoCBI2CgdkZXRhaWxzGAQgAygLMiUub2pzY29ubmVjdC52MS5DYWxsRXJyb3IuRGV0YWlsc0VudHJ5Gi4KDERldGFpbHNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIkEKFEVucXVldWVTdHJlYW1SZXF1ZXN0EikKBWNhbGxzGAEgAygLMhoub2pzY29ubmVjdC52MS5FbnF1ZXVlQ2FsbCJDCgtFbnF1ZXVlQ2FsbBILCgNzZXEYASABKA0SJwoHcmVxdWVzdBgCIAEoCzIWLm9qcy52MS5FbnF1ZXVlUmVxdWVzdCJIChVFbnF1ZXVlU3RyZWFtUmVzcG9uc2USLwoIb3V0Y29tZXMYASADKAsyHS5vanNjb25uZWN0LnYxLkVucXVldWVPdXRjb21lIp4BCg5FbnF1ZXVlT3V0Y29tZRILCgNzZXEYASABKA0SGgoDam9iGAIgASgLMgsub2pzLnYxLkpvYkgAEikKBWVycm9yGAMgASgLMhgub2pzY29ubmVjdC52MS5DYWxsRXJyb3JIABIuCghhc3NpZ25lZBgEIAEoCzIaLm9qc2Nvbm5lY3QudjEuQXNzaWduZWRKb2JIAEIICgZyZXN1bHQiPwoTU2V0dGxlU3RyZWFtUmVxdWVzdBIoCgVjYWxscxgBIAMoCzIZLm9qc2Nvbm5lY3QudjEuU2V0dGxlQ2FsbCKsAQoKU2V0dGxlQ2FsbBILCgNzZXEYASABKA0SIQoDYWNrGAIgASgLMhIub2pzLnYxLkFja1JlcXVlc3RIABIjCgRuYWNrGAMgASgLMhMub2pzLnYxLk5hY2tSZXF1ZXN0SAASMAoHc3RhcnRlZBgFIAEoCzIdLm9qc2Nvbm5lY3QudjEuU3RhcnRlZFJlcXVlc3RIABIRCgl3b3JrZXJfaWQYBCABKAlCBAoCb3AiIAoOU3RhcnRlZFJlcXVlc3QSDgoGam9iX2lkGAEgASgJIhEKD1N0YXJ0ZWRSZXNwb25zZSJGChRTZXR0bGVTdHJlYW1SZXNwb25zZRIuCghvdXRjb21lcxgBIAMoCzIcLm9qc2Nvbm5lY3QudjEuU2V0dGxlT3V0Y29tZSLOAQoNU2V0dGxlT3V0Y29tZRILCgNzZXEYASABKA0SIgoDYWNrGAIgASgLMhMub2pzLnYxLkFja1Jlc3BvbnNlSAASJAoEbmFjaxgDIAEoCzIULm9qcy52MS5OYWNrUmVzcG9uc2VIABIpCgVlcnJvchgEIAEoCzIYLm9qc2Nvbm5lY3QudjEuQ2FsbEVycm9ySAASMQoHc3RhcnRlZBgFIAEoCzIeLm9qc2Nvbm5lY3QudjEuU3RhcnRlZFJlc3BvbnNlSABCCAoGcmVzdWx0Ij4KEkVucXVldWVCYXRjaEFuc3dlchIoCgRqb2JzGAEgAygLMhoub2pzY29ubmVjdC52MS5Bc3NpZ25lZEpvYiI9CgtBc3NpZ25lZEpvYhIYCgNqb2IYASABKAsyCy5vanMudjEuSm9iEhQKDGZyb21fcmVxdWVzdBgCIAEoDTKeAgoPRmFzdFBhdGhTZXJ2aWNlEl4KDUVucXVldWVTdHJlYW0SIy5vanNjb25uZWN0LnYxLkVucXVldWVTdHJlYW1SZXF1ZXN0GiQub2pzY29ubmVjdC52MS5FbnF1ZXVlU3RyZWFtUmVzcG9uc2UoATABElsKDFNldHRsZVN0cmVhbRIiLm9qc2Nvbm5lY3QudjEuU2V0dGxlU3RyZWFtUmVxdWVzdBojLm9qc2Nvbm5lY3QudjEuU2V0dGxlU3RyZWFtUmVzcG9uc2UoATABEk4KDEVucXVldWVCYXRjaBIbLm9qcy52MS5FbnF1ZXVlQmF0Y2hSZXF1ZXN0GiEub2pzY29ubmVjdC52MS5FbnF1ZXVlQmF0Y2hBbnN3ZXJiBnByb3RvMw", [file_ojs_v1_job, file_ojs_v1_worker]);
 
 /**
  * Why one call of a stream failed; the stream itself goes on.
@@ -140,6 +140,17 @@ export type EnqueueOutcome = Message<"ojsconnect.v1.EnqueueOutcome"> & {
      */
     value: CallError;
     case: "error";
+  } | {
+    /**
+     * The job less the fields it shares with the call's request (AssignedJob),
+     * only to a client that sent "x-ojs-connect-enqueue-answer: assigned". Never
+     * with bit 32, and never for a job that was there before the call (a unique
+     * policy's duplicate): that one comes as `job`, in full.
+     *
+     * @generated from field: ojsconnect.v1.AssignedJob assigned = 4;
+     */
+    value: AssignedJob;
+    case: "assigned";
   } | { case: undefined; value?: undefined };
 };
 
@@ -330,8 +341,8 @@ export const EnqueueBatchAnswerSchema: GenMessage<EnqueueBatchAnswer> = /*@__PUR
   messageDesc(file_ojsconnect_v1_fastpath, 11);
 
 /**
- * One job of a batch as the server has it, less the fields it shares with its
- * request entry.
+ * One job of a batch (or of an enqueue call) as the server has it, less the
+ * fields it shares with its request entry (the call's request).
  *
  * @generated from message ojsconnect.v1.AssignedJob
  */
@@ -368,7 +379,9 @@ export const AssignedJobSchema: GenMessage<AssignedJob> = /*@__PURE__*/
 export const FastPathService: GenService<{
   /**
    * Pipelined enqueues: each frame carries one or more calls; the server answers
-   * every call, in order, with the job or the error.
+   * every call, in order, with the job or the error. A client that sends the
+   * header "x-ojs-connect-enqueue-answer: assigned" keeps each call's request
+   * until it is answered, and may be answered with `assigned` instead of `job`.
    *
    * @generated from rpc ojsconnect.v1.FastPathService.EnqueueStream
    */

@@ -23,70 +23,24 @@
  * Tags stamped from the descriptors (README.md).
  */
 import type { Job, NormalizedJobRequest } from "../../model/job.js";
-import type { JsonObject } from "../../model/json.js";
 import type { Writer } from "./buffer.js";
 import { WireFormatError } from "./buffer.js";
 import { Reader, expectEnd } from "./reader.js";
-import { fieldEnd, writeTag } from "./json.js";
+import { fieldEnd } from "./json.js";
 import { ENQUEUE_BATCH_REQUEST_SHAPE, readEnqueueBatchRequest } from "./batch.js";
 import { deferMessage } from "./fields.js";
-import { JOB_SHAPE, readJob, writeJobBody } from "./job.js";
+import { readJob } from "./job.js";
+import { ASSIGNED_JOB_SHAPE, FROM_REQUEST, fillFromEntry, reservedKeyIn, sharedWithEntry, writeAssignedJobField } from "./assigned.js";
 import { HAS_GENERIC_JOB_FIELDS } from "./job-generic.js";
-import { many, one, shape, type Shape } from "./merge.js";
+import { many, shape, type Shape } from "./merge.js";
 import { decode, encodeWith } from "./two-pass.js";
 
-/** The bits of AssignedJob.from_request: which Job fields the client takes from its entry. */
-export const FROM_REQUEST = { type: 1, queue: 2, args: 4, meta: 8, tags: 16 } as const;
-/** AssignedJob.from_request: every field but the id and the five above is the previous job's. */
+/** AssignedJob.from_request: every field but the id and the five FROM_REQUEST ones is the previous job's. */
 export const FROM_PREVIOUS = 32;
 /** Sent by a client that reads FROM_PREVIOUS, with the value "previous". */
 export const BATCH_ANSWER_HEADER = "x-ojs-connect-batch-answer";
 
-const ASSIGNED_JOB_SHAPE: Shape = shape({ 1: one(() => JOB_SHAPE) });
 export const ENQUEUE_BATCH_ANSWER_SHAPE: Shape = shape({ 1: many(() => ASSIGNED_JOB_SHAPE) });
-
-/** The same elements, by identity, in the same order. */
-function sameList(a: readonly unknown[], b: readonly unknown[] | undefined): boolean {
-  if (a === b) return true;
-  if (b === undefined || a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
-}
-
-/**
- * The same keys in the same order with the same values (by identity), and none the codec would lift
- * out of meta; or, for an entry without meta, none at all (what the reader makes of no meta: {}).
- */
-function sameMeta(a: JsonObject, b: JsonObject | undefined): boolean {
-  if (b === undefined) {
-    for (const _ in a) return false;
-    return true;
-  }
-  if (a !== b) {
-    const ka = Object.keys(a);
-    const kb = Object.keys(b);
-    if (ka.length !== kb.length) return false;
-    for (let i = 0; i < ka.length; i++) if (ka[i] !== kb[i] || a[ka[i]!] !== b[kb[i]!]) return false;
-  }
-  return !reservedKeyIn(a);
-}
-
-/** Which fields of `job` hold exactly what `entry` (as the server decoded it) holds. */
-export function sharedWithEntry(job: Job, entry: NormalizedJobRequest | undefined): number {
-  if (!entry) return 0;
-  let bits = 0;
-  if (job.type === entry.type) bits |= FROM_REQUEST.type;
-  if (entry.queue !== undefined && job.queue === entry.queue) bits |= FROM_REQUEST.queue;
-  if (sameList(job.args, entry.args)) bits |= FROM_REQUEST.args;
-  if (sameMeta(job.meta, entry.meta)) bits |= FROM_REQUEST.meta;
-  if (sameList(job.tags, entry.tags)) bits |= FROM_REQUEST.tags;
-  return bits;
-}
-
-function reservedKeyIn(meta: JsonObject): boolean {
-  for (const k in meta) if (k.startsWith("ojs.")) return true;
-  return false;
-}
 
 const sameInstant = (a: Date | undefined, b: Date | undefined): boolean => a === b || (a !== undefined && b !== undefined && a.getTime() === b.getTime());
 
@@ -136,17 +90,7 @@ function writeAnswerBody(w: Writer, jobs: readonly Job[]): void {
   for (let i = 0; i < jobs.length; i++) {
     let bits = sharedWithEntry(jobs[i]!, entries[i]);
     if (encodeFromPrevious && sameAsPrevious(jobs[i]!, jobs[i - 1])) bits |= FROM_PREVIOUS;
-    writeTag(w, 0x0a /* BATCH_ANSWER.jobs */);
-    const at = w.open();
-    writeTag(w, 0x0a /* ASSIGNED_JOB.job */);
-    const jobAt = w.open();
-    writeJobBody(w, jobs[i]!, bits);
-    w.close(jobAt);
-    if (bits !== 0) {
-      writeTag(w, 0x10 /* ASSIGNED_JOB.fromRequest */);
-      w.uint32(bits);
-    }
-    w.close(at);
+    writeAssignedJobField(w, 0x0a /* BATCH_ANSWER.jobs */, jobs[i]!, bits);
   }
 }
 
@@ -166,18 +110,6 @@ export function encodeEnqueueBatchAnswer(jobs: readonly Job[], entries: readonly
 }
 
 // --- decode -----------------------------------------------------------------------
-
-/**
- * Sets the fields the server left out of `job` from its entry, as the server decoded it: the
- * entry's own objects, fresh from the decoder, so the Job holds nothing of the caller's.
- */
-function fillFromEntry(job: Job, bits: number, entry: NormalizedJobRequest): void {
-  if (bits & FROM_REQUEST.type) job.type = entry.type;
-  if (bits & FROM_REQUEST.queue && entry.queue !== undefined) job.queue = entry.queue;
-  if (bits & FROM_REQUEST.args) job.args = entry.args;
-  if (bits & FROM_REQUEST.meta && entry.meta !== undefined) job.meta = entry.meta;
-  if (bits & FROM_REQUEST.tags && entry.tags !== undefined) job.tags = entry.tags;
-}
 
 /**
  * `prev`'s fields (as readJob made them, in its order: one object shape) with the id and the entry

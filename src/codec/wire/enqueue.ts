@@ -26,7 +26,8 @@ export const META_EXPIRES_AT = "ojs.expires_at";
 export const META_BACKOFF_STRATEGY = "ojs.backoff_strategy";
 export const META_RATE_LIMIT = "ojs.rate_limit";
 
-const OPTIONS_RESERVED_META: readonly string[] = [META_ID, META_SCHEMA, META_EXPIRES_AT, META_BACKOFF_STRATEGY, META_RATE_LIMIT];
+/** The meta keys readOptionsInto lifts out of a request's meta. */
+export const OPTIONS_RESERVED_META: readonly string[] = [META_ID, META_SCHEMA, META_EXPIRES_AT, META_BACKOFF_STRATEGY, META_RATE_LIMIT];
 
 export type EnqueueOptionsFields = Omit<NormalizedJobRequest, "type" | "args">;
 

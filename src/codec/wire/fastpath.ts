@@ -7,13 +7,14 @@
  */
 import type { Job, NormalizedJobRequest } from "../../model/job.js";
 import type { NackResult } from "../../model/system.js";
-import { NEEDS_MERGE, type Writer } from "./buffer.js";
+import { NEEDS_MERGE, WireFormatError, type Writer } from "./buffer.js";
 import { Reader, expectEnd } from "./reader.js";
 import { ENQUEUE_REQUEST_SHAPE, readEnqueueRequest, writeEnqueueRequestBody } from "./enqueue.js";
 import { fieldEnd, writeStringField, writeTag } from "./json.js";
-import { onceMessage, readLoneField, readRepeated, writeMessageField, writeMessageFields } from "./fields.js";
+import { deferMessage, onceMessage, readLoneField, readRepeated, writeMessageField, writeMessageFields } from "./fields.js";
 import { writeBoolTrue } from "./job.js";
 import { JOB_SHAPE, readJob, writeJobBody } from "./job.js";
+import { ASSIGNED_JOB_SHAPE, FROM_REQUEST_ALL, sharedWithEntry, writeAssignedJobField } from "./assigned.js";
 import { LEAF, many, one, shape, type Shape } from "./merge.js";
 import { fieldTable, readFields } from "./field-table.js";
 import { CallErrorSchema } from "../../../gen/ojsconnect/v1/fastpath_pb.js";
@@ -48,9 +49,17 @@ export interface EnqueueCall {
   request?: NormalizedJobRequest;
 }
 
-/** The answer to one enqueue: the job, or why not; neither when a peer set no result. */
+/**
+ * The answer to one enqueue: the job, or why not; neither when a peer set no result.
+ * Encoding, `entry` (the call's request as the server decoded it) lets the job go as an
+ * AssignedJob (./assigned.ts) without the fields it shares with it. Decoded from an AssignedJob,
+ * `fromRequest` names the FROM_REQUEST fields the job lacks (readJob's "", [], {} there): the
+ * caller sets them from its request with fillFromEntry(job, fromRequest, sentEntry(request)).
+ */
 export type EnqueueOutcome =
-  { seq: number; job: Job; error?: undefined } | { seq: number; error: WireCallError; job?: undefined } | { seq: number; job?: undefined; error?: undefined };
+  | { seq: number; job: Job; error?: undefined; entry?: NormalizedJobRequest; fromRequest?: number }
+  | { seq: number; error: WireCallError; job?: undefined; entry?: undefined; fromRequest?: undefined }
+  | { seq: number; job?: undefined; error?: undefined; entry?: undefined; fromRequest?: undefined };
 
 /** One pipelined ack, nack or start signal; none when a peer set no op. */
 export type SettleCall =
@@ -69,7 +78,7 @@ export type SettleOutcome =
 
 const ENQUEUE_CALL_SHAPE: Shape = shape({ 2: one(() => ENQUEUE_REQUEST_SHAPE) });
 export const ENQUEUE_STREAM_REQUEST_SHAPE: Shape = shape({ 1: many(() => ENQUEUE_CALL_SHAPE) });
-const ENQUEUE_OUTCOME_SHAPE: Shape = shape({ 2: one(() => JOB_SHAPE, 1), 3: one(() => LEAF, 1) });
+const ENQUEUE_OUTCOME_SHAPE: Shape = shape({ 2: one(() => JOB_SHAPE, 1), 3: one(() => LEAF, 1), 4: one(() => ASSIGNED_JOB_SHAPE, 1) });
 export const ENQUEUE_STREAM_RESPONSE_SHAPE: Shape = shape({ 1: many(() => ENQUEUE_OUTCOME_SHAPE) });
 const SETTLE_CALL_SHAPE: Shape = shape({ 2: one(() => ACK_REQUEST_SHAPE, 1), 3: one(() => NACK_REQUEST_SHAPE, 1), 5: one(() => LEAF, 1) });
 export const SETTLE_STREAM_REQUEST_SHAPE: Shape = shape({ 1: many(() => SETTLE_CALL_SHAPE) });
@@ -122,7 +131,9 @@ function writeEnqueueCallBody(w: Writer, c: EnqueueCall): void {
 
 function writeEnqueueOutcomeBody(w: Writer, o: EnqueueOutcome): void {
   writeSeq(w, 0x08 /* ENQUEUE_OUTCOME.seq */, o.seq);
-  if (o.job) writeMessageField(w, 0x12 /* ENQUEUE_OUTCOME.job */, writeJobBody, o.job);
+  const bits = o.entry ? sharedWithEntry(o.job, o.entry) : 0;
+  if (bits !== 0) writeAssignedJobField(w, 0x22 /* ENQUEUE_OUTCOME.assigned */, o.job!, bits);
+  else if (o.job) writeMessageField(w, 0x12 /* ENQUEUE_OUTCOME.job */, writeJobBody, o.job);
   else if (o.error) writeMessageField(w, 0x1a /* ENQUEUE_OUTCOME.error */, writeCallErrorBody, o.error);
 }
 
@@ -202,22 +213,50 @@ export function readEnqueueStreamRequest(r: Reader, end: number, now: number): E
   return readRepeated(r, end, 0x0a /* ENQUEUE_STREAM_REQUEST.calls */, readEnqueueCall);
 }
 
+// The from_request bits of the last AssignedJob readAssigned read.
+let assignedBits = 0;
+
+/** An AssignedJob body: its job as readJob makes it (an absent job reads as an empty one), the bits in assignedBits. */
+function readAssigned(r: Reader, end: number): Job {
+  let jobAt = -1;
+  let bits = 0;
+  while (r.pos < end) {
+    const t = r.tag();
+    if (t === 0x0a /* ASSIGNED_JOB.job */) jobAt = deferMessage(r, jobAt);
+    else if (t === 0x10 /* ASSIGNED_JOB.fromRequest */) bits = r.uint32();
+    else r.skip(t);
+  }
+  expectEnd(r, end);
+  // FROM_PREVIOUS and beyond: nothing an enqueue call's answer may say.
+  if (bits & ~FROM_REQUEST_ALL) throw new WireFormatError(`an enqueue call's answer takes fields from elsewhere than its request (bits ${bits})`);
+  assignedBits = bits;
+  if (jobAt < 0) return readJob(r, r.pos);
+  r.pos = jobAt;
+  const job = readJob(r, fieldEnd(r));
+  r.pos = end;
+  return job;
+}
+
 function readEnqueueOutcome(r: Reader, end: number): EnqueueOutcome {
   let seq = 0;
   let job: Job | undefined;
   let error: WireCallError | undefined;
+  let fromRequest = 0;
   while (r.pos < end) {
     const t = r.tag();
     if (t === 0x08 /* ENQUEUE_OUTCOME.seq */) seq = r.uint32();
-    else if (t === 0x12 /* ENQUEUE_OUTCOME.job */ || t === 0x1a /* ENQUEUE_OUTCOME.error */) {
+    else if (t === 0x12 /* ENQUEUE_OUTCOME.job */ || t === 0x1a /* ENQUEUE_OUTCOME.error */ || t === 0x22 /* ENQUEUE_OUTCOME.assigned */) {
       // A second member of the oneof (merge or replace): merge.ts sorts it out.
       if (job || error) throw NEEDS_MERGE;
       if (t === 0x12 /* ENQUEUE_OUTCOME.job */) job = readJob(r, fieldEnd(r));
-      else error = readCallError(r, fieldEnd(r));
+      else if (t === 0x22 /* ENQUEUE_OUTCOME.assigned */) {
+        job = readAssigned(r, fieldEnd(r));
+        fromRequest = assignedBits;
+      } else error = readCallError(r, fieldEnd(r));
     } else r.skip(t);
   }
   expectEnd(r, end);
-  return job ? { seq, job } : error ? { seq, error } : { seq };
+  return job ? (fromRequest !== 0 ? { seq, job, fromRequest } : { seq, job }) : error ? { seq, error } : { seq };
 }
 
 export function readEnqueueStreamResponse(r: Reader, end: number): EnqueueOutcome[] {

@@ -56,3 +56,4 @@ export * from "./ojs-messages.js";
 export * from "./fastpath-frames.js";
 export * from "./well-known.js";
 export * from "./batch-answer.js";
+export * from "./assigned.js";

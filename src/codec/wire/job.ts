@@ -129,7 +129,7 @@ export function writeJobErrorBody(w: Writer, e: JobError): void {
 }
 
 /**
- * `omit` (FROM_REQUEST bits of ./batch-answer.ts: 1 type, 2 queue, 4 args, 8 meta, 16 tags) leaves
+ * `omit` (FROM_REQUEST bits of ./assigned.ts: 1 type, 2 queue, 4 args, 8 meta, 16 tags) leaves
  * those fields out, for an answer whose reader fills them in from its own request; 32 leaves out
  * every other field but the id (FROM_PREVIOUS: the reader takes them from the job before).
  */

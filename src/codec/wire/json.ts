@@ -170,6 +170,49 @@ function writeSecondsNanos(w: Writer, tag: number, seconds: number, nanos: numbe
   w.close(at);
 }
 
+// --- as decoded, without the bytes ------------------------------------------------
+
+interface WellFormed {
+  isWellFormed(): boolean;
+  toWellFormed(): string;
+}
+
+/** What Reader.string returns for the bytes Writer.string writes of `s`: a lone surrogate becomes U+FFFD. */
+export function decodedString(s: string): string {
+  return (s as unknown as WellFormed).isWellFormed() ? s : (s as unknown as WellFormed).toWellFormed();
+}
+
+/**
+ * What readValue returns for the bytes writeValueBody writes of `v`, made without them (a
+ * client rebuilding what the server decoded of its request): new lists and objects, keys in
+ * Object.keys order, strings as decodedString makes them, a non-JSON value null; the same
+ * depth bound as the encoder. Checked against the round trip by test/unit/wire-enqueue-answer.test.ts.
+ */
+export function decodedValue(v: unknown, depth = 0): JsonValue {
+  switch (typeof v) {
+    case "string":
+      return decodedString(v);
+    case "number":
+    case "boolean":
+      return v;
+    case "object": {
+      if (v === null) return null;
+      if (depth >= CODEC_MAX_DEPTH) throw tooDeep();
+      if (Array.isArray(v)) {
+        const out: JsonValue[] = [];
+        for (let i = 0; i < v.length; i++) out.push(decodedValue(v[i], depth + 1));
+        return out;
+      }
+      const out: JsonObject = {};
+      const keys = Object.keys(v);
+      for (let i = 0; i < keys.length; i++) setKey(out, decodedString(keys[i]!), decodedValue((v as JsonObject)[keys[i]!], depth + 1));
+      return out;
+    }
+    default:
+      return null;
+  }
+}
+
 // --- decode ---------------------------------------------------------------------
 
 /**

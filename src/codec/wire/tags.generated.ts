@@ -64,7 +64,7 @@ export const ENQUEUE_CALL = { seq: 0x08, request: 0x12 } as const;
 export const ENQUEUE_STREAM_RESPONSE = { outcomes: 0x0a } as const;
 /** ojsconnect.v1.EnqueueOutcome */
 // prettier-ignore
-export const ENQUEUE_OUTCOME = { seq: 0x08, job: 0x12, error: 0x1a } as const;
+export const ENQUEUE_OUTCOME = { seq: 0x08, job: 0x12, error: 0x1a, assigned: 0x22 } as const;
 /** ojsconnect.v1.SettleStreamRequest */
 // prettier-ignore
 export const SETTLE_STREAM_REQUEST = { calls: 0x0a } as const;

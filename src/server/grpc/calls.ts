@@ -29,14 +29,22 @@ import type { Job, JobError, NormalizedJobRequest } from "../../model/job.js";
 import type { JsonValue } from "../../model/json.js";
 import type { NackResult } from "../../model/system.js";
 import type { ServerCore } from "../core.js";
-import type { Consumer } from "../store/records.js";
+import type { Consumer, SubmitResult } from "../store/records.js";
 import { checkBatchSize } from "../../model/limits.js";
 import { checkVisible, withTenant } from "../tenancy/jobs.js";
 import { admitBatch, checkWorkerValue, enqueueChecked, revalidate } from "../shared.js";
 
 /** Validates like the HTTP binding does, then enqueues. The Job is the store's own: encode it, do not keep it. */
 export async function enqueueJob(core: ServerCore, req: NormalizedJobRequest, tenant?: string): Promise<Job> {
-  return (await enqueueChecked(core, revalidate(withTenant(req, tenant), core.store.clock.now(), core.limits))).rec.job;
+  return (await enqueueSubmit(core, req, tenant)).rec.job;
+}
+
+/**
+ * enqueueJob with the unique policy's outcome: `deduplicated` when the job is one that was there
+ * before. Async: a request the checks refuse is a rejection, never a throw (a stream's other calls go on).
+ */
+export async function enqueueSubmit(core: ServerCore, req: NormalizedJobRequest, tenant?: string): Promise<SubmitResult> {
+  return enqueueChecked(core, revalidate(withTenant(req, tenant), core.store.clock.now(), core.limits));
 }
 
 /**

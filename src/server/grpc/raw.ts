@@ -14,6 +14,7 @@ import { StreamJobsRequestSchema } from "../../../gen/ojs/v1/worker_pb.js";
 import { VISIBILITY_HEADER } from "../../codec/proto.js";
 import {
   BATCH_ANSWER_HEADER,
+  ENQUEUE_ANSWER_HEADER,
   decodeEnqueueBatchRequest,
   decodeEnqueueStreamRequest,
   decodeSettleStreamRequest,
@@ -32,7 +33,7 @@ import { FrameParser, frameMessage } from "../../transport/grpc/raw.js";
 import type { ServerCore } from "../core.js";
 import type { JobRecord } from "../store/store.js";
 import { tenantFromHeaders } from "../tenancy/request.js";
-import { ackJob, endJobStream, enqueueJob, enqueueJobs, nackJob } from "./calls.js";
+import { ackJob, endJobStream, enqueueJobs, enqueueSubmit, nackJob } from "./calls.js";
 import { FrameCoalescer } from "./coalesce.js";
 import { GRPC_OK_HEADERS, OK_TRAILERS, requestTooLarge, sendTrailersOnDemand } from "./call-parts.js";
 import { staleStreamError, toConnectError } from "./errors.js";
@@ -335,13 +336,16 @@ function undeliverable(core: ServerCore, rec: JobRecord, e: unknown): void {
 
 function enqueueStream(call: RawCall, core: ServerCore): void {
   call.answersAfterPushes = true;
+  // The client keeps each call's request: a new job goes back without what it shares with it (../../codec/wire/assigned.ts).
+  const assigned = call.header(ENQUEUE_ANSWER_HEADER) === "assigned";
   callFrames(call, core, {
     message: "EnqueueStreamRequest",
     decode: (bytes) => decodeEnqueueStreamRequest(bytes, core.store.clock.now()),
     issue: ({ seq, request }): Promise<EnqueueOutcome> => {
       if (!request) return Promise.resolve({ seq, error: callError(new OjsError("enqueue call without a request", { code: "invalid_request" })) });
-      return enqueueJob(core, request, tenant(call)).then(
-        (job) => ({ seq, job }),
+      return enqueueSubmit(core, request, tenant(call)).then(
+        // A unique policy's duplicate is a job the request did not make: it goes back whole.
+        ({ rec, deduplicated }): EnqueueOutcome => ({ seq, job: rec.job, entry: assigned && !deduplicated ? request : undefined }),
         (e: unknown) => ({ seq, error: callError(e) }),
       );
     },

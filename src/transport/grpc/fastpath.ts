@@ -6,10 +6,14 @@
  */
 import type { Http2SessionManager } from "@connectrpc/connect-node";
 import {
+  ENQUEUE_ANSWER_HEADER,
   decodeEnqueueStreamResponse,
   decodeSettleStreamResponse,
+  fillFromEntry,
+  sentEntry,
   encodeEnqueueStreamRequest,
   encodeSettleStreamRequest,
+  type EnqueueCall,
   type EnqueueOutcome,
   type SettleCall,
   type SettleOutcome,
@@ -27,6 +31,8 @@ import { openRawStream } from "./raw.js";
 export const FAST_PATH_EXTENSION = "ojs-connect.fastpath.v1";
 /** Listed beside the fast path by servers that answer its EnqueueBatch compactly (./batch.ts). */
 export const COMPACT_BATCH_EXTENSION = "ojs-connect.compact-batch.v1";
+/** Listed beside the fast path by servers that answer EnqueueStream calls as AssignedJobs when asked (ENQUEUE_ANSWER_HEADER). */
+export const ASSIGNED_ENQUEUE_EXTENSION = "ojs-connect.assigned-enqueue.v1";
 
 function callError(e: WireCallError, operation: string, jobId?: string): OjsError {
   const retryAfterMs = Number(e.details?.retry_after_ms);
@@ -60,8 +66,17 @@ function settleCall(workerId: string, ack: SettleCall["ack"], nack: SettleCall["
 /** What a start signal left out of its frame is answered with. */
 const STARTED: SettleOutcome = { seq: 0, started: true };
 
+/**
+ * One enqueue call as the pipeline holds it. `sent`: the fields an AssignedJob answer takes from
+ * the request, as the server decoded them (sentEntry), taken when the frame is encoded.
+ */
+interface EnqueueRequestCall {
+  req: NormalizedJobRequest;
+  sent: NormalizedJobRequest | undefined;
+}
+
 export class FastPath {
-  private readonly enqueues: Pipeline<NormalizedJobRequest, EnqueueOutcome>;
+  private readonly enqueues: Pipeline<EnqueueRequestCall, EnqueueOutcome>;
   private readonly settles: Pipeline<SettleRequest, SettleOutcome>;
   /**
    * Start signals not sent yet, by job id. A job that ends before its start
@@ -76,11 +91,21 @@ export class FastPath {
     headers: Record<string, string>,
     /** The server answers the fast path's EnqueueBatch (COMPACT_BATCH_EXTENSION). */
     readonly compactBatch = false,
+    /** The server answers enqueue calls as AssignedJobs when asked (ASSIGNED_ENQUEUE_EXTENSION). */
+    readonly assignedEnqueue = false,
   ) {
+    const enqueueHeaders = assignedEnqueue ? { ...headers, [ENQUEUE_ANSWER_HEADER]: "assigned" } : headers;
     this.enqueues = new Pipeline({
       operation: "enqueue",
-      open: (handlers) => openRawStream(session, "/ojsconnect.v1.FastPathService/EnqueueStream", headers, handlers),
-      frame: (calls) => encodeEnqueueStreamRequest(calls.map(({ seq, call }) => ({ seq, request: call }))),
+      open: (handlers) => openRawStream(session, "/ojsconnect.v1.FastPathService/EnqueueStream", enqueueHeaders, handlers),
+      frame: (calls) => {
+        const list = new Array<EnqueueCall>(calls.length);
+        for (let i = 0; i < calls.length; i++) list[i] = { seq: calls[i]!.seq, request: calls[i]!.call.req };
+        const bytes = encodeEnqueueStreamRequest(list);
+        // What the server will decode of each request, taken now: a caller's later change to its args is in neither.
+        if (assignedEnqueue) for (let i = 0; i < calls.length; i++) calls[i]!.call.sent = sentEntry(calls[i]!.call.req);
+        return bytes;
+      },
       outcomes: decodeEnqueueStreamResponse,
       streamError: (e) => fromConnectError(e, "enqueue"),
     });
@@ -105,11 +130,20 @@ export class FastPath {
     });
   }
 
-  async enqueue(req: NormalizedJobRequest, timeoutMs: number, opts?: CallOptions): Promise<Job> {
-    const o = await this.enqueues.call(req, opts?.timeoutMs ?? timeoutMs, opts?.signal);
-    if (o.job) return o.job;
-    if (o.error) throw callError(o.error, "enqueue");
-    throw new OjsError("the server answered an enqueue with nothing", { code: "backend_error", operation: "enqueue" });
+  enqueue(req: NormalizedJobRequest, timeoutMs: number, opts?: CallOptions): Promise<Job> {
+    const call: EnqueueRequestCall = { req, sent: undefined };
+    // A plain then, not an async function: one promise fewer on every enqueue.
+    return this.enqueues.call(call, opts?.timeoutMs ?? timeoutMs, opts?.signal).then((o) => {
+      if (o.job) {
+        if (o.fromRequest) {
+          if (!call.sent) throw new OjsError("the server answered an enqueue as an assigned job, unasked", { code: "backend_error", operation: "enqueue" });
+          fillFromEntry(o.job, o.fromRequest, call.sent);
+        }
+        return o.job;
+      }
+      if (o.error) throw callError(o.error, "enqueue");
+      throw new OjsError("the server answered an enqueue with nothing", { code: "backend_error", operation: "enqueue" });
+    });
   }
 
   /** The job's start signal, if it has not left yet, need not: its settle is on the way. */

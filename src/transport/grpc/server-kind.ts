@@ -4,7 +4,7 @@
  */
 import type { Http2SessionManager } from "@connectrpc/connect-node";
 import type { ManifestResponse } from "../../../gen/ojs/v1/service_pb.js";
-import { COMPACT_BATCH_EXTENSION, FAST_PATH_EXTENSION, FastPath } from "./fastpath.js";
+import { ASSIGNED_ENQUEUE_EXTENSION, COMPACT_BATCH_EXTENSION, FAST_PATH_EXTENSION, FastPath } from "./fastpath.js";
 import type { StandardCalls } from "./standard.js";
 
 /** Listed by ojs-connect servers, fast path or not: their gRPC binding reads the reserved meta keys. */
@@ -36,6 +36,9 @@ export function serverKind(
   const fastOffered = m.extensions.includes(FAST_PATH_EXTENSION);
   // Older ojs-connect servers list only the fast path, and read the reserved keys too.
   const ours = fastOffered || m.extensions.includes(RESERVED_META_EXTENSION);
-  const fast = fastOffered && session ? new FastPath(session, headers, m.extensions.includes(COMPACT_BATCH_EXTENSION)) : undefined;
+  const fast =
+    fastOffered && session
+      ? new FastPath(session, headers, m.extensions.includes(COMPACT_BATCH_EXTENSION), m.extensions.includes(ASSIGNED_ENQUEUE_EXTENSION))
+      : undefined;
   return { ours, fast, standard };
 }

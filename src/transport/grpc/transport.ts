@@ -209,6 +209,12 @@ export class GrpcTransport extends OperationMethods implements Transport {
   }
 
   override enqueue(req: NormalizedJobRequest, opts?: CallOptions): Promise<Job> {
+    // A producer's every call: straight onto the fast path once it is known, as ack does.
+    const fast = this.fastReady;
+    if (fast && !this.closed && !hasOwnHeaders(opts))
+      return settleFast(fast.enqueue(req, this.timeoutMs, opts), "enqueue", opts, () =>
+        this.call("enqueue", () => fast.enqueue(req, this.timeoutMs, this.callOptions(opts)), opts?.signal),
+      );
     return this.fastOr("enqueue", [req, opts], (fast, o) => fast.enqueue(req, this.timeoutMs, o));
   }
 
