@@ -4,7 +4,6 @@
  * transport's HTTP/2 session, framed by ./raw.ts and encoded by the
  * hand-written codec. Used only when the server's manifest lists the extension.
  */
-import type { Http2SessionManager } from "@connectrpc/connect-node";
 import {
   decodeEnqueueStreamResponse,
   decodeSettleStreamResponse,
@@ -22,7 +21,7 @@ import type { AckRequest, CallOptions, NackRequest } from "../transport.js";
 import { fromConnectError } from "./errors.js";
 import { nackErrorForProto } from "./messages.js";
 import { Pipeline } from "./pipeline.js";
-import { openRawStream } from "./raw.js";
+import type { GrpcWire } from "./wire.js";
 
 export const FAST_PATH_EXTENSION = "ojs-connect.fastpath.v1";
 /** Listed beside the fast path by servers that answer its EnqueueBatch compactly (./batch.ts). */
@@ -72,21 +71,21 @@ export class FastPath {
   private readonly unsentStarts = new Map<string, SettleRequest>();
 
   constructor(
-    session: Http2SessionManager,
+    wire: GrpcWire,
     headers: Record<string, string>,
     /** The server answers the fast path's EnqueueBatch (COMPACT_BATCH_EXTENSION). */
     readonly compactBatch = false,
   ) {
     this.enqueues = new Pipeline({
       operation: "enqueue",
-      open: (handlers) => openRawStream(session, "/ojsconnect.v1.FastPathService/EnqueueStream", headers, handlers),
+      open: (handlers) => wire.open("/ojsconnect.v1.FastPathService/EnqueueStream", headers, handlers),
       frame: (calls) => encodeEnqueueStreamRequest(calls.map(({ seq, call }) => ({ seq, request: call }))),
       outcomes: decodeEnqueueStreamResponse,
       streamError: (e) => fromConnectError(e, "enqueue"),
     });
     this.settles = new Pipeline({
       operation: "settle",
-      open: (handlers) => openRawStream(session, "/ojsconnect.v1.FastPathService/SettleStream", headers, handlers),
+      open: (handlers) => wire.open("/ojsconnect.v1.FastPathService/SettleStream", headers, handlers),
       // Acks of jobs pushed in several chunks (and the start signals they make redundant) share a frame.
       flushOn: "immediate",
       answeredLocally: (c) => (c.redundant ? STARTED : undefined),
