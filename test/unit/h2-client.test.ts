@@ -231,6 +231,19 @@ describe("H2Client against node:http2", () => {
     expect(sessions).toHaveLength(2);
   });
 
+  it("GOAWAY too_many_pings doubles the keepalive interval of later connections", async () => {
+    const { server, sessions } = await serve(echo);
+    const opts = { pingIntervalMs: 5_000, pingTimeoutMs: 5_000 };
+    const client = new H2Client(new URL(`http://127.0.0.1:${(server.address() as AddressInfo).port}`), opts);
+    clients.push(client);
+    await bounded(call(client, "/echo", Buffer.alloc(0)));
+    sessions[0]!.goaway(constants.NGHTTP2_ENHANCE_YOUR_CALM, 0, Buffer.from("too_many_pings"));
+    for (let i = 0; i < 100 && opts.pingIntervalMs === 5_000; i++) await new Promise((r) => setTimeout(r, 20));
+    expect(opts.pingIntervalMs).toBe(10_000);
+    expect((await bounded(call(client, "/echo", Buffer.from("on")))).body.toString()).toBe("on");
+    expect(client.connections).toBe(2);
+  });
+
   it("the server's socket destroyed mid-call: every call fails with the connection's error, nothing hangs, the next call reconnects", async () => {
     let n = 0;
     const { client, sockets } = await serve((s, h) => {

@@ -378,7 +378,10 @@ export class H2Connection {
   }
 
   /** GOAWAY from the peer: streams above `lastId` were not processed (refused, so callers may retry them); new ones go elsewhere. */
-  goAwayReceived(lastId: number, code: number): void {
+  goAwayReceived(lastId: number, code: number, debug: Buffer): void {
+    // A server that finds the keepalive pings too frequent says so (gRPC's too_many_pings): the
+    // client's later connections ping half as often, as connect-node's session manager does.
+    if (code === F.ENHANCE_YOUR_CALM && debug.toString("latin1") === "too_many_pings") this.opts.pingIntervalMs *= 2;
     this.goAway();
     for (const s of [...this.streams.values()]) {
       if (s.id > lastId) {
@@ -386,7 +389,6 @@ export class H2Connection {
         this.closeStream(s, F.REFUSED_STREAM, undefined, false);
       }
     }
-    if (code !== F.NO_ERROR && this.streams.size > 0) this.lastHeard = Date.now();
   }
 
   /** Takes no new streams; waiting ones go to the owner, and the socket closes once the open ones are done. */

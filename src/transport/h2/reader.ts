@@ -106,7 +106,7 @@ export class FrameReader {
       case F.GOAWAY:
         if (id !== 0) throw new H2ConnectionError("GOAWAY on a stream");
         if (payload.length < 8) throw new H2ConnectionError("GOAWAY too short", F.FRAME_SIZE_ERROR);
-        return conn.goAwayReceived(payload.readUInt32BE(0) & 0x7fffffff, payload.readUInt32BE(4));
+        return conn.goAwayReceived(payload.readUInt32BE(0) & 0x7fffffff, payload.readUInt32BE(4), payload.subarray(8));
       case F.WINDOW_UPDATE:
         if (payload.length !== 4) throw new H2ConnectionError("WINDOW_UPDATE of the wrong size", F.FRAME_SIZE_ERROR);
         return conn.windowIncrement(id, payload.readUInt32BE(0) & 0x7fffffff);
