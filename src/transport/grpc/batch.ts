@@ -5,7 +5,6 @@
  * ojsconnect.v1.FastPathService/EnqueueBatch, whose answer leaves out what
  * each job shares with its request entry; the Jobs are rebuilt from the request sent.
  */
-import type { Http2SessionManager } from "@connectrpc/connect-node";
 import { Code, ConnectError } from "@connectrpc/connect";
 import {
   BATCH_ANSWER_HEADER,
@@ -17,18 +16,13 @@ import {
 import { OjsError, TimeoutError } from "../../model/errors.js";
 import type { Job, NormalizedJobRequest } from "../../model/job.js";
 import type { GrpcCallOptions } from "./calls.js";
-import { openRawStream, rawCall } from "./raw.js";
+import { rawCall } from "./raw.js";
+import type { GrpcWire } from "./wire.js";
 
 const STANDARD = "/ojs.v1.OJSService/EnqueueBatch";
 const COMPACT = "/ojsconnect.v1.FastPathService/EnqueueBatch";
 
-export async function enqueueBatchRaw(
-  session: Http2SessionManager,
-  reqs: NormalizedJobRequest[],
-  o: GrpcCallOptions,
-  ours: boolean,
-  compact = false,
-): Promise<Job[]> {
+export async function enqueueBatchRaw(wire: GrpcWire, reqs: NormalizedJobRequest[], o: GrpcCallOptions, ours: boolean, compact = false): Promise<Job[]> {
   const deadline = AbortSignal.timeout(o.timeoutMs > 0 ? o.timeoutMs : 2 ** 31 - 1);
   const signal = o.signal ? AbortSignal.any([o.signal, deadline]) : deadline;
   let out: Job[] | undefined;
@@ -36,9 +30,9 @@ export async function enqueueBatchRaw(
     const request = encodeEnqueueBatchRequest(reqs, undefined, Date.now(), ours);
     if (compact) {
       // This client reads FROM_PREVIOUS: most jobs of the compact answer come as their id alone.
-      const answer = await compactCall(session, { ...o.headers, [BATCH_ANSWER_HEADER]: "previous" }, request, signal);
+      const answer = await compactCall(wire, { ...o.headers, [BATCH_ANSWER_HEADER]: "previous" }, request, signal);
       if (answer) out = decodeEnqueueBatchAnswer(answer.bytes, answer.entries);
-    } else for await (const msg of rawCall(session, STANDARD, o.headers, request, signal)) out = decodeEnqueueBatchResponse(msg).jobs;
+    } else for await (const msg of rawCall(wire, STANDARD, o.headers, request, signal)) out = decodeEnqueueBatchResponse(msg).jobs;
   } catch (e) {
     if (deadline.aborted && !o.signal?.aborted) throw new TimeoutError("enqueueBatch timed out", { operation: "enqueueBatch" });
     throw e;
@@ -53,7 +47,7 @@ export async function enqueueBatchRaw(
  * the other otherwise: the client decoded them only once the answer was in).
  */
 async function compactCall(
-  session: Http2SessionManager,
+  wire: GrpcWire,
   headers: Record<string, string>,
   request: Uint8Array,
   signal: AbortSignal,
@@ -63,7 +57,7 @@ async function compactCall(
   let settle!: (error: unknown) => void;
   const ended = new Promise<unknown>((r) => (settle = r));
   let done = false;
-  const stream = await openRawStream(session, COMPACT, headers, {
+  const stream = await wire.open(COMPACT, headers, {
     message: (m) => (bytes = m),
     end: (e) => ((done = true), settle(e)),
   });

@@ -1,10 +1,9 @@
 /**
  * Client side of the fast path (ojsconnect.v1.FastPathService): enqueue, ack
  * and nack as calls pipelined over two long-lived gRPC streams on the
- * transport's HTTP/2 session, framed by ./raw.ts and encoded by the
+ * transport's HTTP/2 connection (./wire.ts), framed by ./raw.ts and encoded by the
  * hand-written codec. Used only when the server's manifest lists the extension.
  */
-import type { Http2SessionManager } from "@connectrpc/connect-node";
 import {
   ENQUEUE_ANSWER_HEADER,
   decodeEnqueueStreamResponse,
@@ -26,7 +25,7 @@ import type { AckRequest, CallOptions, NackRequest } from "../transport.js";
 import { fromConnectError } from "./errors.js";
 import { nackErrorForProto } from "./messages.js";
 import { Pipeline } from "./pipeline.js";
-import { openRawStream } from "./raw.js";
+import type { GrpcWire } from "./wire.js";
 
 export const FAST_PATH_EXTENSION = "ojs-connect.fastpath.v1";
 /** Listed beside the fast path by servers that answer its EnqueueBatch compactly (./batch.ts). */
@@ -87,7 +86,7 @@ export class FastPath {
   private readonly unsentStarts = new Map<string, SettleRequest>();
 
   constructor(
-    session: Http2SessionManager,
+    wire: GrpcWire,
     headers: Record<string, string>,
     /** The server answers the fast path's EnqueueBatch (COMPACT_BATCH_EXTENSION). */
     readonly compactBatch = false,
@@ -97,7 +96,7 @@ export class FastPath {
     const enqueueHeaders = assignedEnqueue ? { ...headers, [ENQUEUE_ANSWER_HEADER]: "assigned" } : headers;
     this.enqueues = new Pipeline({
       operation: "enqueue",
-      open: (handlers) => openRawStream(session, "/ojsconnect.v1.FastPathService/EnqueueStream", enqueueHeaders, handlers),
+      open: (handlers) => wire.open("/ojsconnect.v1.FastPathService/EnqueueStream", enqueueHeaders, handlers),
       frame: (calls) => {
         const list = new Array<EnqueueCall>(calls.length);
         for (let i = 0; i < calls.length; i++) list[i] = { seq: calls[i]!.seq, request: calls[i]!.call.req };
@@ -111,7 +110,7 @@ export class FastPath {
     });
     this.settles = new Pipeline({
       operation: "settle",
-      open: (handlers) => openRawStream(session, "/ojsconnect.v1.FastPathService/SettleStream", headers, handlers),
+      open: (handlers) => wire.open("/ojsconnect.v1.FastPathService/SettleStream", headers, handlers),
       // Acks of jobs pushed in several chunks (and the start signals they make redundant) share a frame.
       flushOn: "immediate",
       answeredLocally: (c) => (c.redundant ? STARTED : undefined),

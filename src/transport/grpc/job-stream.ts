@@ -5,14 +5,14 @@
  * then jobs): a worker receives every job this way, and each generator layer
  * cost several promises and microtasks per job.
  */
-import type { Http2SessionManager } from "@connectrpc/connect-node";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { decodeJob } from "../../codec/wire/index.js";
 import type { Job } from "../../model/job.js";
-import { openRawStream, type RawStream } from "./raw.js";
+import type { RawStream } from "./raw.js";
+import type { GrpcWire } from "./wire.js";
 
 export interface JobStreamOptions {
-  session: Http2SessionManager;
+  wire: GrpcWire;
   path: string;
   /** Called at the first next(), so that a failure to build the call surfaces there, as from a generator. */
   prepare(): { headers: Record<string, string>; request: Uint8Array };
@@ -52,41 +52,43 @@ class JobIterator implements AsyncIterator<Job> {
     }
     const { headers, request } = this.o.prepare();
     signal.addEventListener("abort", this.onAbort, { once: true });
-    openRawStream(this.o.session, this.o.path, headers, {
-      message: (bytes) => {
-        if (this.done) return;
-        let job: Job;
-        try {
-          job = decodeJob(bytes);
-        } catch (e) {
+    this.o.wire
+      .open(this.o.path, headers, {
+        message: (bytes) => {
+          if (this.done) return;
+          let job: Job;
+          try {
+            job = decodeJob(bytes);
+          } catch (e) {
+            this.failure ??= e;
+            this.stream?.cancel();
+            return this.finish();
+          }
+          const w = this.waiter;
+          if (w) {
+            this.waiter = undefined;
+            w.resolve({ value: job, done: false });
+          } else this.jobs.push(job);
+        },
+        end: (e) => {
           this.failure ??= e;
-          this.stream?.cancel();
-          return this.finish();
-        }
-        const w = this.waiter;
-        if (w) {
-          this.waiter = undefined;
-          w.resolve({ value: job, done: false });
-        } else this.jobs.push(job);
-      },
-      end: (e) => {
-        this.failure ??= e;
-        this.finish();
-      },
-    }).then(
-      (s) => {
-        this.stream = s;
-        if (this.done || signal.aborted) s.cancel();
-        else {
-          s.send(request);
-          s.end();
-        }
-      },
-      (e: unknown) => {
-        this.failure ??= e;
-        this.finish();
-      },
-    );
+          this.finish();
+        },
+      })
+      .then(
+        (s) => {
+          this.stream = s;
+          if (this.done || signal.aborted) s.cancel();
+          else {
+            s.send(request);
+            s.end();
+          }
+        },
+        (e: unknown) => {
+          this.failure ??= e;
+          this.finish();
+        },
+      );
   }
 
   private finish(): void {

@@ -7,7 +7,7 @@
  * the message codec is ours (src/codec/wire). Errors are parsed by connect's
  * own trailer code, so they surface exactly as they do for connect calls.
  */
-import type { Http2SessionManager } from "@connectrpc/connect-node";
+import { Http2SessionManager } from "@connectrpc/connect-node";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { findTrailerError } from "@connectrpc/connect/protocol-grpc";
 import { constants, type ClientHttp2Stream, type IncomingHttpHeaders } from "node:http2";
@@ -180,7 +180,8 @@ export function openRawStream(session: Http2SessionManager, path: string, header
  * end, as connect itself would. Aborting `signal` cancels the HTTP/2 stream.
  */
 export async function* rawCall(
-  session: Http2SessionManager,
+  /** The transport's wire, or a session manager (node:http2). */
+  via: { open(path: string, headers: Record<string, string>, handlers: RawHandlers): Promise<RawStream> } | Http2SessionManager,
   path: string,
   headers: Record<string, string>,
   requests: Uint8Array | AsyncIterable<Uint8Array>,
@@ -197,7 +198,7 @@ export async function* rawCall(
     wake = undefined;
     w?.();
   };
-  const stream = await openRawStream(session, path, headers, {
+  const handlers: RawHandlers = {
     message: (m) => {
       inbox.push(m);
       notify();
@@ -207,7 +208,8 @@ export async function* rawCall(
       done = true;
       notify();
     },
-  });
+  };
+  const stream = await (via instanceof Http2SessionManager ? openRawStream(via, path, headers, handlers) : via.open(path, headers, handlers));
   const onAbort = () => {
     failure ??= new ConnectError("the call was cancelled", Code.Canceled);
     stream.cancel();

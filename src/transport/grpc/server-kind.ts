@@ -2,7 +2,7 @@
  * What the transport learned about the server from its manifest, asked once:
  * which of its paths each call takes.
  */
-import type { Http2SessionManager } from "@connectrpc/connect-node";
+import type { GrpcWire } from "./wire.js";
 import type { ManifestResponse } from "../../../gen/ojs/v1/service_pb.js";
 import { ASSIGNED_ENQUEUE_EXTENSION, COMPACT_BATCH_EXTENSION, FAST_PATH_EXTENSION, FastPath } from "./fastpath.js";
 import type { StandardCalls } from "./standard.js";
@@ -23,22 +23,17 @@ export interface ServerKind {
 }
 
 /**
- * `session` is undefined when the fast path is not wanted (the client's
+ * `wire` is undefined when the fast path is not wanted (the client's
  * `fastPath: false`) or not possible (an in-process transport has no HTTP/2
  * session, nor the cost the fast path saves).
  */
-export function serverKind(
-  m: ManifestResponse,
-  session: Http2SessionManager | undefined,
-  headers: Record<string, string>,
-  standard: StandardCalls | undefined,
-): ServerKind {
+export function serverKind(m: ManifestResponse, wire: GrpcWire | undefined, headers: Record<string, string>, standard: StandardCalls | undefined): ServerKind {
   const fastOffered = m.extensions.includes(FAST_PATH_EXTENSION);
   // Older ojs-connect servers list only the fast path, and read the reserved keys too.
   const ours = fastOffered || m.extensions.includes(RESERVED_META_EXTENSION);
   const fast =
-    fastOffered && session
-      ? new FastPath(session, headers, m.extensions.includes(COMPACT_BATCH_EXTENSION), m.extensions.includes(ASSIGNED_ENQUEUE_EXTENSION))
+    fastOffered && wire
+      ? new FastPath(wire, headers, m.extensions.includes(COMPACT_BATCH_EXTENSION), m.extensions.includes(ASSIGNED_ENQUEUE_EXTENSION))
       : undefined;
   return { ours, fast, standard };
 }

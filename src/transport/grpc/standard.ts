@@ -1,12 +1,11 @@
 /**
  * The standard ojs.v1 unary methods that producers and workers call in a loop
  * (Enqueue, GetJob, Fetch, Ack, Nack, Heartbeat), hand-framed over the
- * transport's HTTP/2 session (./unary.ts) and encoded by the hand-written
+ * transport's HTTP/2 connection (./wire.ts) and encoded by the hand-written
  * codec. Any ojs.v1 server answers them; the messages and their meaning are
  * those of the connect-es path they replace (see ../../codec/proto.ts), so a
  * server cannot tell the two apart.
  */
-import type { Http2SessionManager } from "@connectrpc/connect-node";
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { FetchRequestSchema, HeartbeatRequestSchema, HeartbeatResponseSchema, type HeartbeatResponse } from "../../../gen/ojs/v1/worker_pb.js";
 import { GetJobRequestSchema } from "../../../gen/ojs/v1/job_pb.js";
@@ -25,7 +24,7 @@ import type { Job, NormalizedJobRequest } from "../../model/job.js";
 import type { NackResult, WorkerDirective } from "../../model/system.js";
 import type { AckRequest, FetchJobsRequest, NackRequest } from "../transport.js";
 import { nackErrorForProto } from "./messages.js";
-import { unaryCall } from "./unary.js";
+import type { GrpcWire } from "./wire.js";
 
 const SERVICE = "/ojs.v1.OJSService/";
 
@@ -45,7 +44,7 @@ export interface JobBeat {
 }
 
 export class StandardCalls {
-  constructor(private readonly session: Http2SessionManager) {}
+  constructor(private readonly wire: GrpcWire) {}
 
   // The calls a loop makes are promise chains, not async functions: no extra promise and microtask hops per call
   // (and no named closures made per call, which a keepNames build such as tsx's renames one by one).
@@ -90,7 +89,7 @@ export class StandardCalls {
   }
 
   private call(method: string, bytes: Uint8Array, o: StandardCallOptions): Promise<Uint8Array> {
-    return unaryCall(this.session, SERVICE + method, bytes, o);
+    return this.wire.unary(SERVICE + method, bytes, o);
   }
 
   /** The call with the request `encode` makes; a request the codec refuses is a rejection. */

@@ -1,6 +1,10 @@
 /**
- * The ojs.v1 gRPC binding on connect-node: one HTTP/2 session per transport,
- * reused by every call and stream, closed by close().
+ * The ojs.v1 gRPC binding. The hand-framed calls (the standard methods workers
+ * and producers call in a loop, StreamJobs, EnqueueBatch, the fast path) go
+ * over one HTTP/2 connection of the transport's own client (src/transport/h2),
+ * or node:http2 with `http2Client: "node"`; the other methods over connect-es
+ * on connect-node's session manager, whose connection opens only when one of
+ * them is called. close() closes both.
  */
 import { createClient, type Client as RpcClient, type Transport as ConnectTransport } from "@connectrpc/connect";
 import { createGrpcTransport, Http2SessionManager } from "@connectrpc/connect-node";
@@ -9,7 +13,7 @@ import { StreamJobsRequestSchema } from "../../../gen/ojs/v1/worker_pb.js";
 import { create, toBinary } from "@bufbuild/protobuf";
 import { eventFromProto, jobFromProto, VISIBILITY_HEADER, workerStateToProto } from "../../codec/proto.js";
 import { durationFromMs } from "../../codec/values.js";
-import { ConnectionError, UnimplementedError } from "../../model/errors.js";
+import { ConnectionError, UnimplementedError, ValidationError } from "../../model/errors.js";
 import type { EventFilter, OjsEvent } from "../../model/events.js";
 import type { Job, NormalizedJobRequest } from "../../model/job.js";
 import type { HeartbeatResult, NackResult } from "../../model/system.js";
@@ -32,6 +36,8 @@ import { jobStream } from "./job-stream.js";
 import { grpcAdmin } from "./admin.js";
 import { grpcWebhooks } from "./webhooks.js";
 import { checkStandard, hasOwnHeaders, keepaliveMs, refusedStream, settleFast, type GrpcCallOptions } from "./calls.js";
+import { framedManifest, H2Wire, NodeWire, type GrpcWire } from "./wire.js";
+import { H2Client } from "../h2/client.js";
 
 export type GrpcTransportOptions = TransportOptions & {
   /**
@@ -50,14 +56,24 @@ export type GrpcTransportOptions = TransportOptions & {
    * server's manifest offers it (default true); the standard unary RPCs otherwise.
    */
   fastPath?: boolean;
+  /**
+   * The HTTP/2 client under the hand-framed calls: "ojs" (default), the
+   * transport's own, about half the CPU per call of node:http2; "node",
+   * node:http2 through connect-node's session manager. The
+   * methods served through connect-es always use node:http2.
+   */
+  http2Client?: "ojs" | "node";
 };
 
-const GRPC_OPTION_KEYS: KeyList<GrpcTransportOptions> = { ...TRANSPORT_OPTION_KEYS, httpUrl: true, connect: true, fastPath: true };
+const GRPC_OPTION_KEYS: KeyList<GrpcTransportOptions> = { ...TRANSPORT_OPTION_KEYS, httpUrl: true, connect: true, fastPath: true, http2Client: true };
 
 export class GrpcTransport extends OperationMethods implements Transport {
   readonly name = "grpc";
+  /** node:http2 for connect-es (it connects at its first call). */
   private readonly session: Http2SessionManager | undefined;
-  /** The standard unary methods, hand-framed on the session; none for an in-process (connect) transport. */
+  /** Where the hand-framed calls go; none for an in-process (connect) transport. */
+  private readonly wire: GrpcWire | undefined;
+  /** The standard unary methods, hand-framed on the wire; none for an in-process (connect) transport. */
   private readonly standard: StandardCalls | undefined;
   private readonly rpc: RpcClient<typeof OJSService>;
   private readonly headers: Record<string, string>;
@@ -96,20 +112,28 @@ export class GrpcTransport extends OperationMethods implements Transport {
     // call anyway, and an idle-ping timer re-armed by a stream closing after
     // abort() pings the destroyed session and throws ERR_HTTP2_INVALID_SESSION
     // uncaught, crashing the process 15 s after close().
-    this.session = opts.connect
+    const pingIntervalMs = keepaliveMs(opts.keepaliveIntervalMs, "keepaliveIntervalMs");
+    const pingTimeoutMs = keepaliveMs(opts.keepaliveTimeoutMs, "keepaliveTimeoutMs");
+    if (opts.http2Client !== undefined && opts.http2Client !== "ojs" && opts.http2Client !== "node")
+      throw new ValidationError(`http2Client: must be "ojs" or "node", got ${String(opts.http2Client)}`);
+    this.session = opts.connect ? undefined : new Http2SessionManager(url, { pingIntervalMs, pingTimeoutMs, pingIdleConnection: false }, nodeOptions);
+    // The same keepalive rules on the own client: pings while calls are open, a check before a call after silence.
+    this.wire = !this.session
       ? undefined
-      : new Http2SessionManager(
-          url,
-          {
-            pingIntervalMs: keepaliveMs(opts.keepaliveIntervalMs, "keepaliveIntervalMs"),
-            pingTimeoutMs: keepaliveMs(opts.keepaliveTimeoutMs, "keepaliveTimeoutMs"),
-            pingIdleConnection: false,
-          },
-          nodeOptions,
-        );
-    this.standard = this.session && new StandardCalls(this.session);
+      : opts.http2Client === "node"
+        ? new NodeWire(this.session)
+        : new H2Wire(
+            new H2Client(url, {
+              pingIntervalMs,
+              pingTimeoutMs,
+              ...(url.protocol === "https:" && tls ? { tls: { ca: tls.ca, cert: tls.cert, key: tls.key, rejectUnauthorized: !tls.insecureSkipVerify } } : {}),
+            }),
+          );
+    this.standard = this.wire && new StandardCalls(this.wire);
     const transport = opts.connect ?? createGrpcTransport({ baseUrl: url.toString().replace(/\/$/, ""), sessionManager: this.session! });
     this.rpc = createClient(OJSService, transport);
+    // The manifest (the probe every client starts with) hand-framed too: connect-es's connection opens only for the other methods.
+    if (this.wire) this.rpc.manifest = framedManifest(this.wire);
     this.headers = { ...(opts.headers ?? {}), ...authHeaders(opts.auth) };
     this.timeoutMs = opts.timeoutMs ?? 30_000;
   }
@@ -195,7 +219,7 @@ export class GrpcTransport extends OperationMethods implements Transport {
     if (this.closed) return Promise.resolve({ ours: true, fast: undefined, standard: this.standard });
     this.probe ??= this.rpc.manifest({}, { timeoutMs: Math.min(this.timeoutMs, 5000), headers: this.headers }).then(
       (m) => {
-        const kind = serverKind(m, this.session && this.opts.fastPath !== false ? this.session : undefined, this.headers, this.standard);
+        const kind = serverKind(m, this.opts.fastPath !== false ? this.wire : undefined, this.headers, this.standard);
         this.fastReady = kind.fast;
         this.known = kind;
         return kind;
@@ -226,7 +250,7 @@ export class GrpcTransport extends OperationMethods implements Transport {
         const { ours, fast } = await this.server();
         if (!ours) for (const r of reqs) checkStandard(r, "enqueueBatch");
         // A thousand jobs each way: the hand-written codec is several times cheaper than reflection here.
-        if (this.session) return enqueueBatchRaw(this.session, reqs, o, ours, fast?.compactBatch === true);
+        if (this.wire) return enqueueBatchRaw(this.wire, reqs, o, ours, fast?.compactBatch === true);
         return this.send("enqueueBatch", [reqs, opts]) as Promise<Job[]>;
       },
       opts?.signal,
@@ -236,10 +260,10 @@ export class GrpcTransport extends OperationMethods implements Transport {
   streamJobs(req: StreamJobsRequest, opts: CallOptions & { signal: AbortSignal }): AsyncIterable<Job> {
     const extra = req.visibilityTimeoutMs ? { [VISIBILITY_HEADER]: String(req.visibilityTimeoutMs) } : undefined;
     const msg = { queues: req.queues, workerId: req.workerId, maxConcurrent: req.maxConcurrent };
-    if (this.session) {
+    if (this.wire) {
       // Every job a worker receives comes this way: frames decoded by the hand-written codec.
       return jobStream({
-        session: this.session,
+        wire: this.wire,
         path: "/ojs.v1.OJSService/StreamJobs",
         prepare: () => ({ headers: this.callOptions(opts, extra).headers, request: toBinary(StreamJobsRequestSchema, create(StreamJobsRequestSchema, msg)) }),
         signal: opts.signal,
@@ -368,6 +392,7 @@ export class GrpcTransport extends OperationMethods implements Transport {
     if (this.closed) return;
     this.closed = true;
     (await this.probe?.catch(() => undefined))?.fast?.close();
+    this.wire?.close();
     this.session?.abort();
     await this.httpFallback?.close();
   }
