@@ -21,6 +21,9 @@ import { WebhooksClient } from "./webhooks.js";
 import { CodecChain } from "../codec/payload/chain.js";
 import type { PayloadCodec } from "../codec/payload/types.js";
 import { CheckpointClient } from "./checkpoints.js";
+import { copyOptions, JobDroppedError, runEnqueueMiddleware, type BatchJob, type EnqueueMiddleware } from "./middleware.js";
+
+export { JobDroppedError, type BatchJob, type EnqueueMiddleware } from "./middleware.js";
 
 export interface ClientOptions extends ConnectionOptions {
   /**
@@ -46,30 +49,6 @@ export interface ClientOptions extends ConnectionOptions {
 }
 
 const CLIENT_OPTION_KEYS: KeyList<ClientOptions> = { ...CONNECTION_OPTION_KEYS, codecs: true, retry: true, limits: true };
-
-/**
- * Enqueue middleware: sees every job before it is validated and sent (single
- * and batch alike), may change it, and returns `next(request)` to go on or
- * `null` to drop the job. Throwing aborts the enqueue with that error.
- */
-export type EnqueueMiddleware = (
-  request: JobRequest,
-  next: (request: JobRequest) => Promise<JobRequest | null>,
-) => Promise<JobRequest | null> | JobRequest | null;
-
-/** An enqueue middleware returned null: the job was deliberately not sent. */
-export class JobDroppedError extends OjsError {
-  override name = "JobDroppedError";
-  constructor(readonly request: JobRequest) {
-    super(`enqueue middleware dropped the ${request.type} job`, { code: "dropped", retryable: false, operation: "enqueue" });
-  }
-}
-
-export interface BatchJob {
-  type: string;
-  args: JsonValue[];
-  options?: EnqueueOptions;
-}
 
 /**
  * The producer and admin side of OJS. Every call works the same over gRPC
@@ -434,16 +413,8 @@ export class Client implements AsyncDisposable {
 
   /** Middleware first (they may fill in fields), then validation: what leaves the process is always valid. */
   private async prepare(req: JobRequest, operation = "enqueue"): Promise<NormalizedJobRequest | null> {
-    const id = req.options?.id;
-    let out: JobRequest | null = req;
-    if (this.middleware.length) {
-      const run = async (i: number, r: JobRequest): Promise<JobRequest | null> =>
-        i === this.middleware.length ? r : await this.middleware[i]!(r, (next) => run(i + 1, next));
-      out = await run(0, req);
-      if (out === null) return null;
-      if (id !== undefined && out.options?.id !== id) throw new ValidationError("enqueue middleware must not change the job id", { operation });
-    }
-    return this.checked(out, operation);
+    const out = this.middleware.length ? await runEnqueueMiddleware(this.middleware, req, operation) : req;
+    return out === null ? null : this.checked(out, operation);
   }
 
   /** The request checked against the limits and normalized (synchronous: what prepare does after middleware). */
@@ -491,13 +462,6 @@ export class Client implements AsyncDisposable {
     else if (e instanceof OjsError && (e.httpStatus !== undefined || e.grpcCode !== undefined)) this.link.ok();
     throw e;
   };
-}
-
-/** A copy the middleware may change; a non-object (a number, an array) is refused rather than read as {}. */
-function copyOptions(o: unknown, path: string, operation: string): EnqueueOptions {
-  if (typeof o !== "object" || o === null || Array.isArray(o))
-    throw new ValidationError(`${path}: must be an object`, { operation, issues: [{ path, message: "must be an object" }] });
-  return { ...(o as EnqueueOptions) };
 }
 
 function requireId(id: unknown, operation: string): string {
