@@ -83,57 +83,52 @@ describe("the expect form", () => {
   });
 
   const DURABLE = resolve(dirname(fileURLToPath(import.meta.url)), "../../../shared/conformance/suites/ext-durable-execution");
-  it.skipIf(!existsSync(DURABLE))(
-    "every durable-execution case is read, and fails against a server that has no checkpoint route",
-    async () => {
-      const cases = loadCases(DURABLE);
-      expect(cases.length).toBeGreaterThan(0);
-      for (const c of cases) expect(readCase(c.tc as unknown as JsonValue), c.tc.test_id).toEqual([]);
-      const server = await startServer({ port: 0 });
-      // The server has checkpoints now: a server without them is this one with its checkpoint routes answering 404.
-      const http = new HttpExecutor(server.url);
-      const ex: Executor = {
-        protocol: "http",
-        send: (req) =>
-          (req.path ?? "").includes("/checkpoint") ? Promise.resolve({ status: 404, headers: {}, text: "{}", body: {}, durationMs: 0 }) : http.send(req),
-        close: () => http.close(),
-      };
+  it("every durable-execution case is read, and fails against a server that has no checkpoint route", async (ctx) => {
+    if (!existsSync(DURABLE)) return ctx.skip(`official durable-execution cases not found at ${DURABLE} (they live beside the repo in ../shared)`);
+    const cases = loadCases(DURABLE);
+    expect(cases.length).toBeGreaterThan(0);
+    for (const c of cases) expect(readCase(c.tc as unknown as JsonValue), c.tc.test_id).toEqual([]);
+    const server = await startServer({ port: 0 });
+    // The server has checkpoints now: a server without them is this one with its checkpoint routes answering 404.
+    const http = new HttpExecutor(server.url);
+    const ex: Executor = {
+      protocol: "http",
+      send: (req) =>
+        (req.path ?? "").includes("/checkpoint") ? Promise.resolve({ status: 404, headers: {}, text: "{}", body: {}, durationMs: 0 }) : http.send(req),
+      close: () => http.close(),
+    };
+    try {
+      const outcomes = await Promise.all(cases.map((c) => runCase(c.tc, ex, { ...opts, sleep: (ms) => new Promise((r) => setTimeout(r, Math.min(ms, 50))) })));
+      // A case whose every checkpoint step expects 404 (a checkpoint that is not there) holds on such a
+      // server too; every other case must fail, none may pass unchecked or be unreadable.
+      const onlyNotFound = (c: (typeof cases)[number]) =>
+        c.tc.steps
+          .filter((st) => (st.path ?? "").includes("/checkpoint"))
+          .every((st) => {
+            const e = (st as unknown as { expect?: JsonObject }).expect ?? {};
+            return e.status === 404 || (Array.isArray(e.status_in) && e.status_in.includes(404));
+          });
+      const wrong = outcomes
+        .map((o, i) => ({ id: cases[i]!.tc.test_id, status: o.status, lenient: onlyNotFound(cases[i]!) }))
+        .filter((r) => r.status !== "fail" && !(r.lenient && r.status === "pass"));
+      expect(wrong).toEqual([]);
+      expect(outcomes.filter((o) => o.status === "fail").length).toBeGreaterThanOrEqual(cases.length - 3);
+      // ...and every one of them passes against the server as it is (the suite's run is in npm run conformance).
+      // A fresh server: the run above left jobs in the cases' queues.
+      const fresh = await startServer({ port: 0 });
+      const freshEx = new HttpExecutor(fresh.url);
       try {
-        const outcomes = await Promise.all(
-          cases.map((c) => runCase(c.tc, ex, { ...opts, sleep: (ms) => new Promise((r) => setTimeout(r, Math.min(ms, 50))) })),
-        );
-        // A case whose every checkpoint step expects 404 (a checkpoint that is not there) holds on such a
-        // server too; every other case must fail, none may pass unchecked or be unreadable.
-        const onlyNotFound = (c: (typeof cases)[number]) =>
-          c.tc.steps
-            .filter((st) => (st.path ?? "").includes("/checkpoint"))
-            .every((st) => {
-              const e = (st as unknown as { expect?: JsonObject }).expect ?? {};
-              return e.status === 404 || (Array.isArray(e.status_in) && e.status_in.includes(404));
-            });
-        const wrong = outcomes
-          .map((o, i) => ({ id: cases[i]!.tc.test_id, status: o.status, lenient: onlyNotFound(cases[i]!) }))
-          .filter((r) => r.status !== "fail" && !(r.lenient && r.status === "pass"));
-        expect(wrong).toEqual([]);
-        expect(outcomes.filter((o) => o.status === "fail").length).toBeGreaterThanOrEqual(cases.length - 3);
-        // ...and every one of them passes against the server as it is (the suite's run is in npm run conformance).
-        // A fresh server: the run above left jobs in the cases' queues.
-        const fresh = await startServer({ port: 0 });
-        const freshEx = new HttpExecutor(fresh.url);
-        try {
-          const real = await Promise.all(cases.map((c) => runCase(c.tc, freshEx, { ...opts, sleep: (ms) => new Promise((r) => setTimeout(r, ms)) })));
-          expect(real.map((o, i) => ({ id: cases[i]!.tc.test_id, status: o.status })).filter((r) => r.status !== "pass")).toEqual([]);
-        } finally {
-          await freshEx.close();
-          await fresh.close();
-        }
+        const real = await Promise.all(cases.map((c) => runCase(c.tc, freshEx, { ...opts, sleep: (ms) => new Promise((r) => setTimeout(r, ms)) })));
+        expect(real.map((o, i) => ({ id: cases[i]!.tc.test_id, status: o.status })).filter((r) => r.status !== "pass")).toEqual([]);
       } finally {
-        await ex.close();
-        await server.close();
+        await freshEx.close();
+        await fresh.close();
       }
-    },
-    20_000,
-  );
+    } finally {
+      await ex.close();
+      await server.close();
+    }
+  }, 20_000);
 });
 
 describe("cross-step equality", () => {
