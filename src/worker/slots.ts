@@ -104,7 +104,7 @@ export class JobSlots implements SlotGate {
     return this.running < this.concurrency && this.settling < this.concurrency;
   }
 
-  /** Ids of every job held: running, or waiting in the backlog (the heartbeat extends them all). */
+  /** Ids of every job held: running, settling, or waiting in the backlog (the heartbeat extends them all). */
   heldIds(): string[] {
     return [...this.active.keys(), ...this.backlog.map((b) => b.job.id)];
   }
