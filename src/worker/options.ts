@@ -16,7 +16,7 @@ export interface WorkerOptions extends ConnectionOptions {
   /**
    * Most handlers running at once; default 10 (or OJS_CONCURRENCY). A job's slot
    * frees when its handler returns; at most as many acks and nacks are in flight
-   * beside them (at that bound no new job starts until one is answered).
+   * beside them (a handler that returns at that bound keeps its slot until one is answered).
    */
   concurrency?: number;
   /** Unique per process; default a UUIDv7. */

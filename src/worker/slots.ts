@@ -8,9 +8,13 @@
  * not when the server answers the settle, so the next job runs during the
  * ack's round trip (on the journal store that trip includes the fsync). Settles
  * in flight are bounded by the concurrency as well: a settle that finds no room
- * waits holding its handler's slot, and no job starts while the bound is
- * reached, so a slow server still pushes back. A job stays held (heartbeats,
- * duplicate deliveries, drain) until its settle is answered.
+ * waits holding its handler's slot, so once the server is that far behind the
+ * slots fill with finished handlers and nothing new starts (a slow server still
+ * pushes back). Not stopping new jobs as soon as the bound is reached is
+ * deliberate: handlers of equal length would then run and settle in lockstep,
+ * N at a time, no faster than when a slot waited for its ack (docs/performance.md).
+ * A job stays held (heartbeats, duplicate deliveries, drain) until its settle is
+ * answered.
  */
 import type { Job } from "../model/job.js";
 import { LazyAbort } from "../util/lazy-abort.js";
@@ -95,13 +99,13 @@ export class JobSlots implements SlotGate {
     private readonly onEmpty: () => void,
   ) {}
 
-  /** Jobs that could start now: free slots while settles have room, less what waits in the backlog. */
+  /** Jobs that could start now: free slots, less what waits in the backlog. */
   get free(): number {
-    return Math.min(this.concurrency - this.running, this.concurrency - this.settling) - this.backlog.length;
+    return this.concurrency - this.running - this.backlog.length;
   }
 
   private canStart(): boolean {
-    return this.running < this.concurrency && this.settling < this.concurrency;
+    return this.running < this.concurrency;
   }
 
   /** Ids of every job held: running, settling, or waiting in the backlog (the heartbeat extends them all). */
@@ -167,8 +171,8 @@ export class JobSlots implements SlotGate {
     }
     // The server may hand over more than there are free slots (a stream's credit is freed
     // when the server gets a job's settle, and a job failed after an ignored abort is settled
-    // before its handler returns), or while settles are at their bound. Such jobs wait here,
-    // bounded by that credit, and start when a slot frees.
+    // before its handler returns, or a handler that returned waits for room to settle). Such
+    // jobs wait here, bounded by that credit, and start when a slot frees.
     if (!this.canStart()) {
       this.backlog.push({ job, onSettled });
       return;
