@@ -230,10 +230,9 @@ export class JobSlots implements SlotGate {
       this.settleWaiters = [];
       for (const f of w) f();
     }
-    this.startWaiting();
   }
 
-  /** A slot or settle room freed: start what waits in the backlog, then let the dispatcher ask for more. */
+  /** A slot freed: start what waits in the backlog, then let the dispatcher ask for more. */
   private startWaiting(): void {
     while (this.backlog.length > 0 && this.canStart()) {
       const next = this.backlog.shift()!;
