@@ -206,19 +206,20 @@ export class JobSlots implements SlotGate {
   }
 
   settle(a: ActiveJob, settle: () => Promise<unknown>, handlerReturned: boolean): Promise<void> {
-    const start = (): Promise<void> => {
-      this.settling++;
-      // Sent before the next job starts in the freed slot: the ack leaves in this tick.
-      const answered = settle();
-      if (handlerReturned) this.handlerReturned(a);
-      return answered.then(
-        () => this.settleAnswered(),
-        () => this.settleAnswered(),
-      );
-    };
-    if (this.settling < this.concurrency) return (a.settle = start());
-    return (a.settle = new Promise<void>((resolve) => this.settleQueue.push(() => void start().then(resolve))));
+    if (this.settling < this.concurrency) return (a.settle = this.startSettle(a, settle, handlerReturned));
+    return (a.settle = new Promise<void>((resolve) => this.settleQueue.push(() => void this.startSettle(a, settle, handlerReturned).then(resolve))));
   }
+
+  // A method and one bound callback, not closures made per job (tsx names each named closure as it is made).
+  private startSettle(a: ActiveJob, settle: () => Promise<unknown>, handlerReturned: boolean): Promise<void> {
+    this.settling++;
+    // Sent before the next job starts in the freed slot: the ack leaves in this tick.
+    const answered = settle();
+    if (handlerReturned) this.handlerReturned(a);
+    return answered.then(this.answeredOne, this.answeredOne);
+  }
+
+  private readonly answeredOne = (): void => this.settleAnswered();
 
   private settleAnswered(): void {
     this.settling--;
