@@ -120,7 +120,7 @@ export class Worker extends Emitter<WorkerEvents> implements AsyncDisposable {
     });
     this.slots = new JobSlots(
       this.concurrency,
-      (a, pushed) => this.execution.execute(a, pushed),
+      (a, pushed, gate) => this.execution.execute(a, pushed, gate),
       emit,
       () => {
         // The last abandoned handler returned after the shutdown: nothing left to force.
@@ -130,6 +130,7 @@ export class Worker extends Emitter<WorkerEvents> implements AsyncDisposable {
         }
       },
     );
+    this.execution.gate = this.slots;
     this.dispatcher = new Dispatcher({
       transport,
       queues: this.queues,
@@ -163,12 +164,15 @@ export class Worker extends Emitter<WorkerEvents> implements AsyncDisposable {
     return this._state;
   }
 
-  /** Number of jobs being worked on right now. */
+  /**
+   * Number of jobs this worker holds right now: handlers running (at most
+   * `concurrency`) and jobs whose ack or nack is not answered yet.
+   */
   get activeCount(): number {
     return this.slots.active.size;
   }
 
-  /** Ids of the jobs being worked on right now. */
+  /** Ids of the jobs this worker holds right now (as counted by activeCount). */
   get activeJobIds(): string[] {
     return [...this.slots.active.keys()];
   }
@@ -335,6 +339,10 @@ export class Worker extends Emitter<WorkerEvents> implements AsyncDisposable {
             this.emit("job.failed", { job: a.job, error: new ShutdownError(), durationMs: Date.now() - a.startedAt });
         }),
       );
+      // Acks and nacks still in flight (or waiting for room) are answered before the transport
+      // closes: a job its handler finished is never left to its lease by the shutdown itself.
+      // Bounded by their retries, which a forced stop cuts short.
+      await this.slots.settlesAnswered();
     }
     this.heartbeat.stop();
     await this.heartbeat.inFlight;
