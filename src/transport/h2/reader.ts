@@ -4,10 +4,30 @@
  * views of the socket's chunks, joined only when a frame spans chunks. A
  * violation of the protocol ends the connection (H2ConnectionError).
  */
-import type { H2Connection } from "./connection.js";
 import * as F from "./frames.js";
 import { H2ConnectionError } from "./frames.js";
-import { HpackError } from "./hpack.js";
+import { HpackError, type HpackDecoder } from "./hpack.js";
+import type { H2Stream } from "./stream.js";
+
+/**
+ * What the reader hands frames to: the connection (connection.ts), named
+ * here so that the reader does not import the module that imports it.
+ */
+export interface FrameTarget {
+  readonly dead: boolean;
+  readonly out: F.FrameWriter;
+  readonly decoder: HpackDecoder;
+  readonly streams: ReadonlyMap<number, H2Stream>;
+  fail(error: Error): void;
+  closeStream(s: H2Stream, code: number, error: Error | undefined, defer: boolean): void;
+  settings(payload: Buffer): void;
+  pingAcked(): void;
+  goAwayReceived(lastId: number, code: number, debug: Buffer): void;
+  windowIncrement(id: number, inc: number): void;
+  consumed(s: H2Stream | undefined, bytes: number, end: boolean): void;
+  rst(id: number, code: number): void;
+  remoteEnd(s: H2Stream): void;
+}
 
 /** The largest frame taken (this side announces no SETTINGS_MAX_FRAME_SIZE, so the default). */
 const MAX_FRAME = F.DEFAULT_MAX_FRAME_SIZE;
@@ -21,7 +41,7 @@ export class FrameReader {
   private block: { id: number; end: boolean; parts: Buffer[]; size: number } | undefined;
   private sawSettings = false;
 
-  constructor(private readonly conn: H2Connection) {}
+  constructor(private readonly conn: FrameTarget) {}
 
   push(chunk: Buffer): void {
     const conn = this.conn;

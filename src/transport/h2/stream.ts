@@ -4,7 +4,14 @@
  * in the connection's next write or waits for flow-control window. No
  * EventEmitter, no Readable/Writable, nothing allocated per event.
  */
-import type { H2Connection } from "./connection.js";
+/**
+ * What a stream writes through: its connection (connection.ts), named here so
+ * that this module does not import the module that imports it.
+ */
+export interface StreamOwner {
+  write(s: H2Stream, data: Uint8Array | undefined, end: boolean): boolean;
+  reset(s: H2Stream, code: number): void;
+}
 
 export interface StreamHandler {
   /** Response headers, then trailers: name, value, name, value... (names lower-case). `end`: the peer closed its side. */
@@ -45,7 +52,7 @@ export class H2Stream {
   gotHeaders = false;
 
   constructor(
-    public conn: H2Connection,
+    public conn: StreamOwner,
     readonly path: string,
     readonly headers: Record<string, string>,
     readonly handler: StreamHandler,
