@@ -159,6 +159,34 @@ describe.each(TRANSPORTS)("worker slots over %s", (name) => {
     }
   });
 
+  it("stop() ends soon after its grace period even when the ack in flight is never answered (a silent server)", async () => {
+    const { queue, f, w, done } = setup({ concurrency: 2 });
+    f.holdAnswers("ack");
+    const events: string[] = [];
+    w.on("job.completed", () => void events.push("completed"));
+    w.on("stopped", () => void events.push("stopped"));
+    w.register("t.ok", () => "ok");
+    try {
+      const job = await client.enqueue("t.ok", [], { queue });
+      const run = w.start();
+      await eventually(() => f.inFlight.ack === 1 && f.heldAnswers.ack === 1, 3000);
+      const t0 = Date.now();
+      let stopped = false;
+      const stopping = w.stop({ gracePeriodMs: 200 }).then(() => void (stopped = true));
+      // Grace (200 ms), then at most a second for the settle; the held answer would wait forever.
+      await eventually(() => stopped, 5000);
+      await stopping;
+      await run;
+      expect(Date.now() - t0).toBeLessThan(5000);
+      expect(events).toEqual(["stopped"]);
+      // The server did take the ack: only its answer was lost to the worker.
+      expect((await client.getJob(job.id)).state).toBe("completed");
+    } finally {
+      f.releaseAnswers("ack");
+      await done();
+    }
+  });
+
   it("a job whose ack is slow to reach the server stays held: heartbeats extend its lease until the ack lands", async () => {
     const { queue, f, w, done } = setup({ concurrency: 2, visibilityTimeoutMs: 1000, heartbeatIntervalMs: 100 });
     // The ack leaves 2 s after the handler returns: twice the lease.
