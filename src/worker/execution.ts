@@ -12,7 +12,7 @@ import { HandlerNotFoundError, JobAbortedError, JobTimeoutError, MiddlewareError
 import type { ResolvedWorkerOptions } from "./options.js";
 import { ProgressReporter } from "./progress.js";
 import { completeJob, failJob, handBack, type SettleHost } from "./settle.js";
-import type { ActiveJob } from "./slots.js";
+import type { ActiveJob, SlotGate } from "./slots.js";
 import type { Handler, HandlerResult, JobContext, Middleware } from "./types.js";
 
 /** A registered handler, with the schemas of its args and checkpoints when it was registered typed. */
@@ -39,18 +39,23 @@ export interface ExecutionHost extends SettleHost {
 export class JobExecution {
   /** Set by start() (frozen from then on) or by a run outside dispatch. */
   chain: Chain | undefined;
+  /** The worker's slots, which bound settles in flight; set once they exist. */
+  gate: SlotGate | undefined;
 
   constructor(private readonly h: ExecutionHost) {}
 
-  /** Runs one attempt and settles it exactly once. Never throws. */
-  async execute(a: ActiveJob, pushed: boolean): Promise<void> {
+  /**
+   * Runs one attempt and settles it exactly once; its slot frees when the
+   * handler returns, and the promise resolves when the settle is answered.
+   * Never throws.
+   */
+  async execute(a: ActiveJob, pushed: boolean, gate: SlotGate): Promise<void> {
     const { h } = this;
     const { job } = a;
     // Received after the worker stopped fetching: hand it back at once rather than start it.
     if (h.stopping()) {
       a.settled = true;
-      await handBack(h, job, { started: false, signal: h.hardSignal });
-      return;
+      return gate.settle(a, () => handBack(h, job, { started: false, signal: h.hardSignal }), true);
     }
     h.emit("job.started", { job });
     // A pushed job counts as started on the server once it hears so; until then its expired lease costs no attempt.
@@ -69,13 +74,21 @@ export class JobExecution {
       clearTimeout(timeoutTimer);
       clearTimeout(a.forceTimer);
     }
-    // Already settled: cancelled, failed after an ignored abort, or failed at the end of the grace period.
-    if (a.settled) return;
+    // Already settled: cancelled, failed after an ignored abort, or failed at the end of the grace
+    // period. The slot frees now; a forced failure still in flight keeps the job held until answered.
+    if (a.settled) {
+      gate.handlerReturned(a);
+      return a.settle;
+    }
     a.settled = true;
-    if (outcome.ok) return completeJob(h, a, outcome.result, outcome.sent);
+    if (outcome.ok) {
+      const { result, sent } = outcome;
+      return gate.settle(a, () => completeJob(h, a, result, sent), true);
+    }
     // A handler that stopped because its signal aborted failed for the abort's reason.
     const reason = a.abort.aborted ? a.abort.reason : undefined;
-    await failJob(h, a, reason instanceof Error ? reason : outcome.error);
+    const error = reason instanceof Error ? reason : outcome.error;
+    return gate.settle(a, () => failJob(h, a, error), true);
   }
 
   /**
@@ -89,7 +102,10 @@ export class JobExecution {
     a.forceTimer = setTimeout(() => {
       if (a.settled) return;
       a.settled = true;
-      void failJob(this.h, a, reason);
+      // Within the bound of settles in flight; the handler keeps its slot until it returns.
+      const forced = () => failJob(this.h, a, reason);
+      if (this.gate) void this.gate.settle(a, forced, false);
+      else void forced();
     }, this.h.opts.abortGraceMs);
   }
 

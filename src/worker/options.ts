@@ -13,7 +13,11 @@ import { StallPolicy, type StallFallbackOptions } from "./stall-policy.js";
 export interface WorkerOptions extends ConnectionOptions {
   /** Queues to take jobs from, highest priority first; default ["default"] (or OJS_QUEUE, comma-separated). */
   queues?: string[];
-  /** Most jobs running at once; default 10 (or OJS_CONCURRENCY). */
+  /**
+   * Most handlers running at once; default 10 (or OJS_CONCURRENCY). A job's slot
+   * frees when its handler returns; at most as many acks and nacks are in flight
+   * beside them (a handler that returns at that bound keeps its slot until one is answered).
+   */
   concurrency?: number;
   /** Unique per process; default a UUIDv7. */
   workerId?: string;

@@ -45,6 +45,13 @@ export type { WorkerEvents, WorkerState } from "./events.js";
 
 /** Longest wait, when stopping, for the server to hear that this worker stops before its job stream ends. */
 const ANNOUNCE_TIMEOUT_MS = 1000;
+/**
+ * Longest wait, once the grace period is over, for acks and nacks already in flight: a server
+ * that does not answer them (a held or half-open link) would otherwise hold stop() for their
+ * timeouts and retries, minutes. Closing the transport then ends them; their jobs come back
+ * through their leases, as before the slots freed at the handler's return.
+ */
+const SETTLES_AFTER_GRACE_MS = 1000;
 
 /**
  * The consumer side of OJS: takes jobs from its queues, runs each through middleware and its
@@ -120,7 +127,7 @@ export class Worker extends Emitter<WorkerEvents> implements AsyncDisposable {
     });
     this.slots = new JobSlots(
       this.concurrency,
-      (a, pushed) => this.execution.execute(a, pushed),
+      (a, pushed, gate) => this.execution.execute(a, pushed, gate),
       emit,
       () => {
         // The last abandoned handler returned after the shutdown: nothing left to force.
@@ -130,6 +137,7 @@ export class Worker extends Emitter<WorkerEvents> implements AsyncDisposable {
         }
       },
     );
+    this.execution.gate = this.slots;
     this.dispatcher = new Dispatcher({
       transport,
       queues: this.queues,
@@ -163,12 +171,15 @@ export class Worker extends Emitter<WorkerEvents> implements AsyncDisposable {
     return this._state;
   }
 
-  /** Number of jobs being worked on right now. */
+  /**
+   * Number of jobs this worker holds right now: handlers running (at most
+   * `concurrency`) and jobs whose ack or nack is not answered yet.
+   */
   get activeCount(): number {
     return this.slots.active.size;
   }
 
-  /** Ids of the jobs being worked on right now. */
+  /** Ids of the jobs this worker holds right now (as counted by activeCount). */
   get activeJobIds(): string[] {
     return [...this.slots.active.keys()];
   }
@@ -335,6 +346,13 @@ export class Worker extends Emitter<WorkerEvents> implements AsyncDisposable {
             this.emit("job.failed", { job: a.job, error: new ShutdownError(), durationMs: Date.now() - a.startedAt });
         }),
       );
+      // Acks and nacks still in flight (or waiting for room) get a last moment to be answered
+      // before the transport closes, so that a job its handler finished is not left to its lease
+      // by the shutdown itself. Bounded: stop() must end soon after the grace period even when the
+      // server never answers (their own retries would last minutes); a forced stop ends it at once.
+      let settleTimer: NodeJS.Timeout | undefined;
+      await Promise.race([this.slots.settlesAnswered(), new Promise<void>((resolve) => (settleTimer = setTimeout(resolve, SETTLES_AFTER_GRACE_MS))), hard]);
+      clearTimeout(settleTimer);
     }
     this.heartbeat.stop();
     await this.heartbeat.inFlight;

@@ -21,6 +21,11 @@ export function faulty(inner: Transport) {
   const answerDelays = new Map<Op, number>();
   /** Answers held back by answerLate, per operation. */
   const heldAnswers = ops();
+  /** Per operation: every answer waits for this promise (holdAnswers, releaseAnswers). */
+  const answerGates = new Map<Op, { promise: Promise<void>; release: () => void }>();
+  /** Calls whose answer (or error) has not reached the caller yet, per operation: now, and the most at once. */
+  const inFlight = ops();
+  const peakInFlight = ops();
   /** Calls made, per operation. */
   const calls = ops();
   /** Errors thrown by the wrapper (not by the server), per operation. */
@@ -76,7 +81,22 @@ export function faulty(inner: Transport) {
       heldAnswers[op]++;
       await new Promise((r) => setTimeout(r, d));
     }
+    const held = answerGates.get(op);
+    if (held) {
+      heldAnswers[op]++;
+      await held.promise;
+    }
     return answer;
+  }
+
+  /** Counts the call in `inFlight` from the moment it is made until its caller has the answer or the error. */
+  async function tracked<T>(op: Op, call: () => Promise<T>): Promise<T> {
+    peakInFlight[op] = Math.max(peakInFlight[op], ++inFlight[op]);
+    try {
+      return await call();
+    } finally {
+      inFlight[op]--;
+    }
   }
 
   function noteOverdelivery(askedFor: number, got: number): void {
@@ -87,8 +107,8 @@ export function faulty(inner: Transport) {
 
   const transport: Transport = Object.create(inner) as Transport;
   Object.assign(transport, {
-    ack: async (...a: Parameters<Transport["ack"]>) => (await gate("ack"), answered("ack", await inner.ack(...a))),
-    nack: async (...a: Parameters<Transport["nack"]>) => (await gate("nack"), answered("nack", await inner.nack(...a))),
+    ack: (...a: Parameters<Transport["ack"]>) => tracked("ack", async () => (await gate("ack"), answered("ack", await inner.ack(...a)))),
+    nack: (...a: Parameters<Transport["nack"]>) => tracked("nack", async () => (await gate("nack"), answered("nack", await inner.nack(...a)))),
     fetch,
     heartbeat: async (...a: Parameters<Transport["heartbeat"]>) => (await gate("heartbeat"), inner.heartbeat(...a)),
     enqueue: async (...a: Parameters<Transport["enqueue"]>) => (await gate("enqueue"), inner.enqueue(...a)),
@@ -108,9 +128,21 @@ export function faulty(inner: Transport) {
     late,
     overdelivered,
     heldAnswers,
+    inFlight,
+    peakInFlight,
     /** Every call of `op` reaches the server at once; its answer reaches the caller `ms` later (counted in `heldAnswers`). */
     answerLate(op: Op, ms: number) {
       answerDelays.set(op, ms);
+    },
+    /** Every call of `op` reaches the server at once; its answer reaches the caller only after releaseAnswers(op) (counted in `heldAnswers`). */
+    holdAnswers(op: Op) {
+      let release!: () => void;
+      const promise = new Promise<void>((r) => (release = r));
+      answerGates.set(op, { promise, release });
+    },
+    releaseAnswers(op: Op) {
+      answerGates.get(op)?.release();
+      answerGates.delete(op);
     },
     /** The next `times` calls of `op` fail with `error()`. */
     fail(op: Op, error: () => unknown, times = Infinity) {
