@@ -5,43 +5,16 @@
  * node:http2 versions: the same answers must give the same results.
  */
 import { Code, ConnectError } from "@connectrpc/connect";
-import { createServer, type Http2Server, type ServerHttp2Stream } from "node:http2";
+import { createServer, type Http2Server } from "node:http2";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { H2Client } from "../../src/transport/h2/client.js";
 import { frameMessage } from "../../src/transport/grpc/raw.js";
 import { H2Wire } from "../../src/transport/grpc/wire.js";
-
-type Answer = (s: ServerHttp2Stream) => Promise<void>;
-
-const msg = (n: number, fill = 1) => Buffer.alloc(n, fill);
-const pause = (ms = 30) => new Promise((r) => setTimeout(r, ms));
-const write = (s: ServerHttp2Stream, b: Buffer) => new Promise<void>((r) => s.write(b, () => r()));
-
-function answer(body: Buffer[], status = "0", message?: string): Answer {
-  return async (s) => {
-    s.respond({ ":status": 200, "content-type": "application/grpc+proto" }, { waitForTrailers: true });
-    s.once("wantTrailers", () => s.sendTrailers({ "grpc-status": status, ...(message ? { "grpc-message": message } : {}) }));
-    for (const chunk of body) {
-      await write(s, chunk);
-      await pause();
-    }
-    s.end();
-  };
-}
+import { answer, msg, UNARY_ANSWERS, type Answer } from "../support/grpc-answers.js";
 
 const ANSWERS: Record<string, Answer> = {
-  "/t/one": answer([frameMessage(msg(200, 7))]),
-  "/t/split": (() => {
-    const f = frameMessage(msg(3000, 9));
-    return answer([f.subarray(0, 3), f.subarray(3, 1000), f.subarray(1000)]);
-  })(),
-  "/t/two-in-one": answer([Buffer.concat([frameMessage(msg(10)), frameMessage(msg(10))])]),
-  "/t/two-apart": answer([frameMessage(msg(10)), frameMessage(msg(10))]),
-  "/t/big": answer([frameMessage(msg(2048))]),
-  "/t/none": answer([]),
-  "/t/error-after-message": answer([frameMessage(msg(10))], String(Code.FailedPrecondition), "not now"),
-  "/t/cut-short": answer([frameMessage(msg(100)).subarray(0, 50)]),
+  ...UNARY_ANSWERS,
   "/t/three": answer([frameMessage(msg(5, 1)), Buffer.concat([frameMessage(msg(6, 2)), frameMessage(msg(7, 3))])]),
   // Trailers-only: the status in the response headers, nothing else.
   "/t/refused": async (s) => {

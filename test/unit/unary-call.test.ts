@@ -8,44 +8,11 @@
  */
 import { Code, ConnectError } from "@connectrpc/connect";
 import { Http2SessionManager } from "@connectrpc/connect-node";
-import { createServer, type Http2Server, type ServerHttp2Stream } from "node:http2";
+import { createServer, type Http2Server } from "node:http2";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { frameMessage } from "../../src/transport/grpc/raw.js";
 import { unaryCall } from "../../src/transport/grpc/unary.js";
-
-type Answer = (s: ServerHttp2Stream) => Promise<void>;
-
-const msg = (n: number, fill = 1) => Buffer.alloc(n, fill);
-const pause = () => new Promise((r) => setTimeout(r, 30));
-const write = (s: ServerHttp2Stream, b: Buffer) => new Promise<void>((r) => s.write(b, () => r()));
-
-/** 200, gRPC content, then `body` (chunks written one by one, a pause between), then `status` in trailers. */
-function answer(body: Buffer[], status = "0", message?: string): Answer {
-  return async (s) => {
-    s.respond({ ":status": 200, "content-type": "application/grpc+proto" }, { waitForTrailers: true });
-    s.once("wantTrailers", () => s.sendTrailers({ "grpc-status": status, ...(message ? { "grpc-message": message } : {}) }));
-    for (const chunk of body) {
-      await write(s, chunk);
-      await pause();
-    }
-    s.end();
-  };
-}
-
-const ANSWERS: Record<string, Answer> = {
-  "/t/one": answer([frameMessage(msg(200, 7))]),
-  "/t/split": (() => {
-    const f = frameMessage(msg(3000, 9));
-    return answer([f.subarray(0, 3), f.subarray(3, 1000), f.subarray(1000)]);
-  })(),
-  "/t/two-in-one": answer([Buffer.concat([frameMessage(msg(10)), frameMessage(msg(10))])]),
-  "/t/two-apart": answer([frameMessage(msg(10)), frameMessage(msg(10))]),
-  "/t/big": answer([frameMessage(msg(2048))]),
-  "/t/none": answer([]),
-  "/t/error-after-message": answer([frameMessage(msg(10))], String(Code.FailedPrecondition), "not now"),
-  "/t/cut-short": answer([frameMessage(msg(100)).subarray(0, 50)]),
-};
+import { msg, UNARY_ANSWERS } from "../support/grpc-answers.js";
 
 /** Counts keepalive notices: the session manager pings a connection it has not heard from. */
 class CountingManager extends Http2SessionManager {
@@ -65,7 +32,7 @@ describe("unaryCall reads exactly one response message", () => {
     server.on("stream", (s, headers) => {
       s.resume();
       s.on("error", () => undefined);
-      void ANSWERS[String(headers[":path"])]!(s).catch(() => undefined);
+      void UNARY_ANSWERS[String(headers[":path"])]!(s).catch(() => undefined);
     });
     await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
     session = new CountingManager(`http://127.0.0.1:${(server.address() as AddressInfo).port}`);
