@@ -151,10 +151,10 @@ export const FIRST_ROUND_ONLY: ReadonlyArray<string> = ["pg-boss"];
 export const DEFAULT_ROUNDS = { full: 3, quick: 1 } as const;
 const MAX_ROUNDS = 20;
 
-/** `--rounds=N` (1 to 20), or the default of the mode. */
+/** `--rounds=N` (1 to 20), or the default of the mode; one with --profile, which wants one profile per process, not a verdict. */
 export function parseRounds(argv: readonly string[], quick: boolean): number {
   const given = argv.find((a) => a.startsWith("--rounds="))?.slice("--rounds=".length);
-  if (given === undefined) return quick ? DEFAULT_ROUNDS.quick : DEFAULT_ROUNDS.full;
+  if (given === undefined) return quick || argv.includes("--profile") ? DEFAULT_ROUNDS.quick : DEFAULT_ROUNDS.full;
   const n = Number(given);
   if (!Number.isInteger(n) || n < 1 || n > MAX_ROUNDS) throw new Error(`--rounds=${given}: a whole number from 1 to ${MAX_ROUNDS}`);
   return n;

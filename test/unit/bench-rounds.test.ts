@@ -110,6 +110,7 @@ describe("bench rounds: median of the rounds", () => {
     expect(parseRounds([], false)).toBe(DEFAULT_ROUNDS.full);
     expect(DEFAULT_ROUNDS.full).toBeGreaterThanOrEqual(3);
     expect(parseRounds(["--quick"], true)).toBe(DEFAULT_ROUNDS.quick);
+    expect(parseRounds(["--profile", "--only=grpc"], false)).toBe(1);
     expect(parseRounds(["--rounds=5"], true)).toBe(5);
     expect(() => parseRounds(["--rounds=0"], false)).toThrow();
     expect(() => parseRounds(["--rounds=1e9"], false)).toThrow();
