@@ -88,15 +88,17 @@ async function systemRound(driver: DriverName, k: number, results: RunResults, c
   const started = await startSystem(driver, k, log, profile).catch((e: unknown) => ({
     failed: `could not start: ${e instanceof Error ? e.message : String(e)}`,
   }));
-  if ("skipped" in started) {
+  if ("skipped" in started && k === 0) {
     // Missing binaries do not come back in a later round: said once, and the system is left out.
     c.skipped = started.skipped;
     log(`${LABEL[driver]} skipped: ${started.skipped}`);
     return;
   }
-  if ("failed" in started) {
-    for (const s of todo) record(s, { error: started.failed });
-    log(`${roundLog(k)}${LABEL[driver]} FAILED: ${started.failed}`);
+  // A system that ran in the first round and cannot start in a later one: that round failed, the others stand.
+  if ("skipped" in started || "failed" in started) {
+    const why = "skipped" in started ? started.skipped : started.failed;
+    for (const s of todo) record(s, { error: why });
+    log(`${roundLog(k)}${LABEL[driver]} FAILED: ${why}`);
     return;
   }
   if (started.version) {
