@@ -119,8 +119,27 @@ function databaseBackend(url: string, c: PostgresCluster, completed: Backend["co
   return { target: url, pid: undefined, dbCpuUs: () => clusterCpuUs(c.pid()), completed, reset: async () => {}, close: async () => {} };
 }
 
-/** Starts one durable system, or says why it cannot run here; `profile`: a V8 CPU profile of our server (--profile). */
-export async function startDurable(d: DurableName, log: (s: string) => void, profile?: ServerProfile): Promise<DurableSystem | { skipped: string }> {
+/** A database of its own for one system in one round, dropped when the round is over: every round starts from empty tables, and no earlier round's rows are vacuumed under a later one's CPU figures. */
+async function roundDatabase(c: PostgresCluster, system: string, round: number): Promise<{ url: string; drop(): Promise<void> }> {
+  const name = `${system}_r${round + 1}`;
+  const url = await c.createDatabase(name);
+  const drop = async () => {
+    const admin = postgres(url.replace(/\/[^/]*$/, "/postgres"), { max: 1, onnotice: () => undefined });
+    try {
+      await admin.unsafe(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+    } finally {
+      await admin.end({ timeout: 5 });
+    }
+  };
+  return { url, drop };
+}
+
+/**
+ * Starts one durable system for round `round` (fresh processes, an empty journal
+ * directory, Redis or database), or says why it cannot run here; `profile`: a
+ * V8 CPU profile of our server (--profile).
+ */
+export async function startDurable(d: DurableName, log: (s: string) => void, profile?: ServerProfile, round = 0): Promise<DurableSystem | { skipped: string }> {
   if (d === "ojs-journal") {
     const dir = mkdtempSync(join(os.tmpdir(), "ojs-bench-journal-"));
     const backend = await ojsBackend(profile, true, [`--data-dir=${dir}`]);
@@ -138,11 +157,12 @@ export async function startDurable(d: DurableName, log: (s: string) => void, pro
   const c = await sharedCluster();
   const version = postgresVersion();
   if (d === "ojs-postgres") {
-    const backend = await ojsBackend(profile, true, [`--store=${c.url}`]);
-    return { backend: { ...backend, dbCpuUs: () => clusterCpuUs(c.pid()) }, version, stop: () => backend.close() };
+    const db = await roundDatabase(c, "ojs", round);
+    const backend = await ojsBackend(profile, true, [`--store=${db.url}`]);
+    return { backend: { ...backend, dbCpuUs: () => clusterCpuUs(c.pid()) }, version, stop: async () => (await backend.close(), await db.drop()) };
   }
   if (d === "graphile-worker") {
-    const url = await c.createDatabase("graphile");
+    const { url, drop } = await roundDatabase(c, "graphile", round);
     // graphile-worker deletes a job once it completes: completed = queued - still there.
     const left = (task: string) =>
       count(
@@ -150,9 +170,9 @@ export async function startDurable(d: DurableName, log: (s: string) => void, pro
         "SELECT count(*) AS n FROM graphile_worker._private_jobs j JOIN graphile_worker._private_tasks t ON t.id = j.task_id WHERE t.identifier = $1",
         task,
       );
-    return { backend: databaseBackend(url, c, async (q, queued) => queued - (await left(q))), version, stop: async () => {} };
+    return { backend: databaseBackend(url, c, async (q, queued) => queued - (await left(q))), version, stop: drop };
   }
-  const url = await c.createDatabase("pgboss");
+  const { url, drop } = await roundDatabase(c, "pgboss", round);
   const done = (q: string) => count(url, "SELECT count(*) AS n FROM pgboss.job WHERE name = $1 AND state = 'completed'", q);
-  return { backend: databaseBackend(url, c, done), version, stop: async () => {} };
+  return { backend: databaseBackend(url, c, done), version, stop: drop };
 }

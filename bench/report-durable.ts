@@ -6,7 +6,9 @@
  */
 import type { DurableName, EnqueueResult, LatencyResult, ThroughputResult } from "./common.js";
 import type { RunResults, SystemResults } from "./report.js";
+import { ratioOf } from "./rounds.js";
 import type { ReclaimResult } from "./scenarios/reclaim.js";
+import { absolute, figureOf, relative, spreadText, type Figure, type Target } from "./targets.js";
 
 const COLUMNS: Array<{ key: DurableName | "grpc"; name: string }> = [
   { key: "grpc", name: "OJS memory store" },
@@ -55,10 +57,8 @@ export const DURABLE_ROWS: Row[] = [
   { key: "reclaimMax", label: "Lease reclaim: offered again after the deadline, max", unit: "ms", get: (s) => rec(s)?.maxMs },
 ];
 
-const value = (r: RunResults, d: DurableName | "grpc", key: string) => {
-  const s = sys(r, d);
-  return s ? DURABLE_ROWS.find((x) => x.key === key)!.get(s) : undefined;
-};
+/** A row's figure for one system: its median, and its value in each round (targets.ts). */
+const figure = (r: RunResults, d: DurableName | "grpc", key: string): Figure => figureOf(sys(r, d), DURABLE_ROWS.find((x) => x.key === key)!.get);
 
 function fmt(v: number | undefined, unit: string): string {
   if (v === undefined || !Number.isFinite(v)) return "–";
@@ -68,9 +68,13 @@ function fmt(v: number | undefined, unit: string): string {
   return Math.round(v).toLocaleString("en-US").replace(/,/g, " ");
 }
 
-const ratio = (a: number | undefined, b: number | undefined) => (a !== undefined && b ? Math.round((a / b) * 1000) / 1000 : undefined);
+/** a/b as the targets judge it: the median of the per-round ratios (rounds.ts), to three decimals. */
+function ratio(a: Figure, b: Figure): number | undefined {
+  const x = ratioOf(a.median, b.median, a.rounds, b.rounds).ratio;
+  return x !== undefined && Number.isFinite(x) ? Math.round(x * 1000) / 1000 : undefined;
+}
 
-/** The ratios the issue's targets are stated in, from one run. */
+/** The ratios the issue's targets are stated in, from one run (with rounds: medians of the per-round ratios). */
 export interface DurableRatios {
   /** Journal sequential durable enqueue / BullMQ AOF-always add. */
   journalEnqueueVsBullmqAof?: number;
@@ -85,7 +89,7 @@ export interface DurableRatios {
 }
 
 export function durableRatios(r: RunResults): DurableRatios {
-  const v = (d: DurableName | "grpc", k: string) => value(r, d, k);
+  const v = (d: DurableName | "grpc", k: string) => figure(r, d, k);
   const out: DurableRatios = {
     journalEnqueueVsBullmqAof: ratio(v("ojs-journal", "enqueueSequential"), v("bullmq-aof", "enqueueSequential")),
     journalWorkerVsMemory: ratio(v("ojs-journal", "workerThroughput"), v("grpc", "workerThroughput")),
@@ -98,23 +102,13 @@ export function durableRatios(r: RunResults): DurableRatios {
   return out;
 }
 
-export interface DurableTarget {
-  what: string;
-  met: boolean | undefined;
-  detail: string;
-}
+export type DurableTarget = Target;
 
 const RESTART_TARGET_JOBS = 1_000_000;
 
 export function durableTargets(r: RunResults): DurableTarget[] {
-  const x = durableRatios(r);
-  const v = (d: DurableName | "grpc", k: string) => value(r, d, k);
-  const t = (what: string, a: number | undefined, op: "<=" | ">=", limit: number, unit: string, shown = `${fmt(a, unit)} ${unit}`): DurableTarget => ({
-    what,
-    met: a === undefined || !Number.isFinite(a) ? undefined : op === "<=" ? a <= limit : a >= limit,
-    detail: `${shown} (${op} ${fmt(limit, unit)} ${unit})`,
-  });
-  const vs = (a: number | undefined, b: number | undefined, unit: string) => `${fmt(a, unit)} vs ${fmt(b, unit)} ${unit}`;
+  const v = (d: DurableName | "grpc", k: string) => figure(r, d, k);
+  const once = (x: number | undefined): Figure => ({ median: x, rounds: [] });
   const restart = r.restart && !("error" in r.restart) ? r.restart : undefined;
   const restartTarget: DurableTarget =
     restart && restart.jobs < RESTART_TARGET_JOBS
@@ -123,48 +117,44 @@ export function durableTargets(r: RunResults): DurableTarget[] {
           met: undefined,
           detail: `not measured at 1 million in this run: ${fmt(restart.startMs / 1000, "s")} s with ${fmt(restart.jobs, "")} jobs`,
         }
-      : t("Journal: restart with 1 million jobs <= 5 s", restart ? restart.startMs / 1000 : undefined, "<=", 5, "s");
+      : absolute("Journal: restart with 1 million jobs <= 5 s", once(restart ? restart.startMs / 1000 : undefined), "<=", 5, "s", fmt);
   return [
-    t(
+    relative(
       "Journal: sequential durable enqueue >= BullMQ AOF always",
-      x.journalEnqueueVsBullmqAof,
+      v("ojs-journal", "enqueueSequential"),
+      v("bullmq-aof", "enqueueSequential"),
       ">=",
       1,
-      "×",
-      `${fmt(x.journalEnqueueVsBullmqAof, "×")}× (${vs(v("ojs-journal", "enqueueSequential"), v("bullmq-aof", "enqueueSequential"), "/s")})`,
+      "/s",
+      fmt,
     ),
-    t("Journal: enqueueBatch >= 150 000 jobs/s", v("ojs-journal", "enqueueBatch"), ">=", 150_000, "jobs/s"),
-    t(
-      "Journal: one worker >= 80 % of the memory store",
-      x.journalWorkerVsMemory,
-      ">=",
-      0.8,
-      "×",
-      `${fmt(x.journalWorkerVsMemory, "×")}× (${vs(v("ojs-journal", "workerThroughput"), v("grpc", "workerThroughput"), "jobs/s")})`,
-    ),
-    t("Journal: dispatch p50 <= 1 ms", v("ojs-journal", "dispatchP50"), "<=", 1, "ms"),
+    absolute("Journal: enqueueBatch >= 150 000 jobs/s", v("ojs-journal", "enqueueBatch"), ">=", 150_000, "jobs/s", fmt),
+    relative("Journal: one worker >= 80 % of the memory store", v("ojs-journal", "workerThroughput"), v("grpc", "workerThroughput"), ">=", 0.8, "jobs/s", fmt),
+    absolute("Journal: dispatch p50 <= 1 ms", v("ojs-journal", "dispatchP50"), "<=", 1, "ms", fmt),
     restartTarget,
-    t("Journal: a dead worker's job offered again within 1 s of its lease deadline", v("ojs-journal", "reclaimMax"), "<=", 1_000, "ms"),
-    t(
+    absolute("Journal: a dead worker's job offered again within 1 s of its lease deadline", v("ojs-journal", "reclaimMax"), "<=", 1_000, "ms", fmt),
+    relative(
       "PostgreSQL: sequential enqueue >= 2× graphile-worker",
-      x.postgresEnqueueVsGraphile,
+      v("ojs-postgres", "enqueueSequential"),
+      v("graphile-worker", "enqueueSequential"),
       ">=",
       2,
-      "×",
-      `${fmt(x.postgresEnqueueVsGraphile, "×")}× (${vs(v("ojs-postgres", "enqueueSequential"), v("graphile-worker", "enqueueSequential"), "/s")})`,
+      "/s",
+      fmt,
     ),
-    t(
+    relative(
       "PostgreSQL: one worker >= 2× graphile-worker unbatched",
-      x.postgresWorkerVsGraphile,
+      v("ojs-postgres", "workerThroughput"),
+      v("graphile-worker", "workerThroughput"),
       ">=",
       2,
-      "×",
-      `${fmt(x.postgresWorkerVsGraphile, "×")}× (${vs(v("ojs-postgres", "workerThroughput"), v("graphile-worker", "workerThroughput"), "jobs/s")})`,
+      "jobs/s",
+      fmt,
     ),
-    t("PostgreSQL: pickup p50 <= 2 ms", v("ojs-postgres", "dispatchP50"), "<=", 2, "ms"),
-    t("PostgreSQL: PostgreSQL CPU <= 0.15 ms per enqueue", v("ojs-postgres", "dbCpuPerEnqueue"), "<=", 150, "µs"),
-    t("PostgreSQL: PostgreSQL CPU <= 30 µs per drained job", v("ojs-postgres", "dbCpuPerDrainedJob"), "<=", 30, "µs"),
-    t("PostgreSQL: a dead worker's job offered again within 1 s of its lease deadline", v("ojs-postgres", "reclaimMax"), "<=", 1_000, "ms"),
+    absolute("PostgreSQL: pickup p50 <= 2 ms", v("ojs-postgres", "dispatchP50"), "<=", 2, "ms", fmt),
+    absolute("PostgreSQL: PostgreSQL CPU <= 0.15 ms per enqueue", v("ojs-postgres", "dbCpuPerEnqueue"), "<=", 150, "µs", fmt),
+    absolute("PostgreSQL: PostgreSQL CPU <= 30 µs per drained job", v("ojs-postgres", "dbCpuPerDrainedJob"), "<=", 30, "µs", fmt),
+    absolute("PostgreSQL: a dead worker's job offered again within 1 s of its lease deadline", v("ojs-postgres", "reclaimMax"), "<=", 1_000, "ms", fmt),
   ];
 }
 
@@ -178,7 +168,10 @@ export function durableMarkdown(r: RunResults): string[] {
       "our PostgreSQL store, graphile-worker and pg-boss on one private PostgreSQL cluster (a database each, fsync and synchronous_commit on); " +
       "BullMQ on Redis with `appendonly yes`, `appendfsync always`. The memory store column is the OJS gRPC system above. " +
       "PostgreSQL CPU is the whole cluster's (postmaster, backends and background processes) over the measured section, from /proc. " +
-      "graphile-worker runs unbatched (no local queue, no batched completion); pg-boss polls (0.5 s, its minimum) with a batch as large as the concurrency.",
+      "graphile-worker runs unbatched (no local queue, no batched completion); pg-boss polls (0.5 s, its minimum) with a batch as large as the concurrency." +
+      ((r.rounds ?? 1) > 1
+        ? ` As above, latency, one worker and enqueue ran in ${r.rounds} rounds (each system in fresh processes and, on PostgreSQL, a fresh database each round): medians, [lowest–highest] of the rounds, targets on the median of the per-round ratios; pg-boss, whose figures are its polling interval, in the first round only.`
+        : ""),
     "",
   );
   L.push(`| Measure | ${present.map((c) => c.name).join(" | ")} |`, `|---|${present.map(() => "---:").join("|")}|`);
@@ -186,7 +179,9 @@ export function durableMarkdown(r: RunResults): string[] {
     const cells = present.map((c) => {
       const s = r.systems[c.key];
       if (s && "skipped" in s) return "skipped";
-      return s ? fmt(row.get(s), row.unit) : "–";
+      if (!s) return "–";
+      const f = figureOf(s, row.get);
+      return fmt(f.median, row.unit) + spreadText(f, row.unit, fmt);
     });
     if (cells.every((c) => c === "–" || c === "skipped")) continue;
     L.push(`| ${row.label} (${row.unit}) | ${cells.join(" | ")} |`);
