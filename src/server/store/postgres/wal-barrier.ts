@@ -15,7 +15,10 @@
  *
  * Callers of one turn share a statement (one flush for all of them, as a group
  * commit would); a barrier already running may have started before a caller's
- * commit, so a caller never joins it, only the next one.
+ * commit, so a caller never joins it, only the next one. The statement leaves
+ * in the check phase, after node:http2 has sent what the turn wrote to other
+ * sessions (raw.ts, push-order.ts): the push of the job it follows goes out
+ * first, instead of waiting while this process writes the barrier.
  */
 import type { Sql } from "postgres";
 import { onMicrotask } from "../../../util/microtask.js";
@@ -32,6 +35,8 @@ export class WalBarrier {
   private waiting: Waiter[] = [];
   private queued = false;
   private readonly runNow = (): void => this.run();
+  /** Queued behind the turn's microtasks (the push's own write among them), so behind node:http2's flush of it. */
+  private readonly runLater = (): void => void setImmediate(this.runNow);
 
   /** `sql`: a pool that commits synchronously (the store's main pool). */
   constructor(private readonly sql: Sql) {}
@@ -42,7 +47,7 @@ export class WalBarrier {
       this.waiting.push({ resolve, reject });
       if (!this.queued) {
         this.queued = true;
-        onMicrotask(this.runNow);
+        onMicrotask(this.runLater);
       }
     });
   }
