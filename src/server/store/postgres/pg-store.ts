@@ -136,7 +136,8 @@ export class PgJobStore {
 
   async submit(req: NormalizedJobRequest, extra?: JsonObject): Promise<EnqueueOutcome> {
     const built = buildJob(req, extra, Date.now());
-    const c = mayHandOff(built, req) ? this.dispatcher.reserve(built.job.queue) : undefined;
+    const r = mayHandOff(built, req) ? this.dispatcher.reserveSoon(built.job.queue) : undefined;
+    const c = r instanceof Promise ? await r : r;
     if (c) {
       const handed = await this.handOff(built, c);
       if (handed) return { job: handed, deduplicated: false };
