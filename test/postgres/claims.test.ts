@@ -124,6 +124,23 @@ describe("PostgreSQL store: claims and hand-offs", () => {
     await eventually(() => cs.got.length === 1, 5000, 10);
   });
 
+  it("an enqueue that comes while a claim statement is out is handed off once that claim answered", async () => {
+    const a = await open(await freshDb());
+    const { got } = consumer(a, ["r"], 5, "w1");
+    await eventually(() => a.consumerClaims >= 1, 5000, 10);
+    await new Promise((r) => setTimeout(r, 50));
+    const k = a.consumerClaims;
+    a.wake();
+    // The pump starts at the end of this turn and sends its claim: the enqueue below finds it out.
+    await Promise.resolve();
+    const { job: answered } = await a.submit(job("r"));
+    expect(a.consumerClaims).toBe(k + 1);
+    expect(a.stats.handedOff).toBe(1);
+    expect(a.stats.notifications).toBe(0);
+    expect(got.map((j) => j.job.id)).toEqual([answered.job.id]);
+    expect(got[0]!.workerId).toBe("w1");
+  });
+
   it("claims take the first listed queue first, then priority, then age, however many wait", async () => {
     const url = await freshDb();
     const a = await open(url);

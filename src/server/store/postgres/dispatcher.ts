@@ -23,11 +23,18 @@ export interface PgConsumer extends Pick<Consumer, "queues" | "workerId" | "cred
 /** At most this many jobs per claim statement: a bound on one wake-up's work. */
 const MAX_BATCH = 256;
 
+/** At most this many enqueues wait for a claim statement to answer before they hand off (reserveSoon); more take the plain path. */
+const MAX_WAITING = 1024;
+
 export class Dispatcher {
   /** Claim statements that ran (and answered) for the consumers: a wake-up that finds a group with credit runs one. */
   claims = 0;
   private readonly consumers = new Set<PgConsumer>();
   private running = false;
+  /** True while a claim statement is out: its slots may be filling any consumer's credit. */
+  private claiming = false;
+  /** Enqueues waiting for the claim statement that is out (reserveSoon), called once it answered. */
+  private waiting: Array<() => void> = [];
   private again = false;
   private closed = false;
 
@@ -84,14 +91,26 @@ export class Dispatcher {
   /**
    * A consumer waiting for work whose first queue is `queue`, with one of its
    * credits taken for a job the enqueue hands to it (handoff.ts); undefined
-   * when there is none, or while a pump runs (its claim may be filling that
-   * credit already).
+   * when there is none. Not while a claim statement is out (it may be filling
+   * that credit already): if a consumer could take the job, the reservation
+   * is made once that statement answered and its jobs were delivered, before
+   * the next claim counts its slots from the credit left. An enqueue that
+   * comes while the claim started by the previous ack still runs is then
+   * handed off after that one statement, instead of going through NOTIFY and
+   * a claim of its own.
    */
-  reserve(queue: string): PgConsumer | undefined {
-    if (this.closed || this.running) return undefined;
+  reserveSoon(queue: string): PgConsumer | undefined | Promise<PgConsumer | undefined> {
+    if (this.closed) return undefined;
+    if (!this.claiming) return this.pick(queue, true);
+    if (this.waiting.length >= MAX_WAITING || !this.pick(queue, false)) return undefined;
+    return new Promise((resolve) => this.waiting.push(() => resolve(this.closed ? undefined : this.pick(queue, true))));
+  }
+
+  /** A consumer that can take a job of `queue` now; `take` takes one of its credits. */
+  private pick(queue: string, take: boolean): PgConsumer | undefined {
     for (const c of this.consumers) {
       if (c.credit > 0 && !c.closed && c.queues[0] === queue && !c.held?.()) {
-        c.credit--;
+        if (take) c.credit--;
         return c;
       }
     }
@@ -132,6 +151,16 @@ export class Dispatcher {
     this.closed = true;
     for (const c of this.consumers) c.closed = true;
     this.consumers.clear();
+    this.claimAnswered();
+  }
+
+  /** The claim statement that was out has answered (and its jobs are delivered): the enqueues waiting for it reserve now, in order. */
+  private claimAnswered(): void {
+    this.claiming = false;
+    const waiting = this.waiting;
+    if (waiting.length === 0) return;
+    this.waiting = [];
+    for (const w of waiting) w();
   }
 
   /**
@@ -175,6 +204,7 @@ export class Dispatcher {
           }
         }
         let claimed;
+        this.claiming = true;
         try {
           claimed = await claim(
             this.sql,
@@ -188,6 +218,7 @@ export class Dispatcher {
           if (!this.closed) this.onError(e);
           // The next wake-up (at the latest the maintenance pass) tries again.
           this.running = false;
+          this.claimAnswered();
           return;
         }
         this.claims++;
@@ -205,6 +236,7 @@ export class Dispatcher {
             this.onError(e);
           }
         }
+        this.claimAnswered();
         // A full batch means more may be waiting.
         if (claimed.length === slots.length && claimed.length > 0) this.again = true;
       }

@@ -19,7 +19,7 @@ import { fromRow, type JobRow, type PgJob } from "./rows.js";
 import { insertedRow, insertRows, rowOf, type BuiltJob } from "./enqueue.js";
 import { boundedGuard } from "./depth.js";
 import { insertedEventsCte } from "./inserted-events.js";
-import { registered, unregistered } from "./known-queues.js";
+import { unregistered } from "./known-queues.js";
 
 /** Who would take the job: the waiting consumer's worker and its lease length when the job names none. */
 export interface HandoffTarget {
@@ -32,6 +32,8 @@ export interface HandoffOutcome {
   enqueued: PgJob;
   /** The job leased to the target, to deliver; undefined when it was inserted as available instead. */
   leased: PgJob | undefined;
+  /** Queues the statement registered: the caller records them (known-queues.ts) once the commit is durable. */
+  registers: string[];
 }
 
 /**
@@ -50,12 +52,19 @@ export function mayHandOff(b: BuiltJob, req: NormalizedJobRequest): boolean {
  * available. Only what the database decided comes back (whether it leased
  * the job, when it started, its lease); the rest of both answers is the row
  * as inserted, as the plain enqueue answers (enqueue.ts).
+ *
+ * `sql` runs it: the store passes a pool that commits without waiting for
+ * the WAL flush, and makes the enqueue durable before answering it
+ * (wal-barrier.ts). `known` is the pool whose registered queues are
+ * remembered (known-queues.ts), shared with the plain enqueue; what this
+ * statement registered is returned, not recorded: a commit not yet flushed
+ * can still be lost.
  */
-export async function enqueueHandedOff(sql: Sql, b: BuiltJob, to: HandoffTarget): Promise<HandoffOutcome> {
+export async function enqueueHandedOff(sql: Sql, b: BuiltJob, to: HandoffTarget, known: object = sql): Promise<HandoffOutcome> {
   const r = rowOf(b);
   const queue = b.job.queue;
   const leaseMs = b.job.visibilityTimeout ?? to.visibilityTimeoutMs;
-  const fresh = unregistered(sql, [queue]);
+  const fresh = unregistered(known, [queue]);
   const [row] = await insertRows<Pick<JobRow, "state" | "started_at" | "lease_deadline">>(
     sql`
     WITH g AS (${boundedGuard(sql, [queue])}),
@@ -83,9 +92,8 @@ export async function enqueueHandedOff(sql: Sql, b: BuiltJob, to: HandoffTarget)
       n AS (SELECT pg_notify('ojs_jobs', ${queue}) FROM ins WHERE ins.state = 'available')
     SELECT ins.state, ins.started_at, ins.lease_deadline FROM ins LEFT JOIN n ON true`,
   );
-  if (fresh.length) registered(sql, fresh);
   const enqueued = insertedRow(r);
-  if (row!.state !== "active") return { enqueued: fromRow(enqueued), leased: undefined };
+  if (row!.state !== "active") return { enqueued: fromRow(enqueued), leased: undefined, registers: fresh };
   const leased: JobRow = { ...enqueued, state: "active", attempt: 1, worker_id: to.workerId, started_at: row!.started_at, lease_deadline: row!.lease_deadline };
-  return { enqueued: fromRow(enqueued), leased: fromRow(leased) };
+  return { enqueued: fromRow(enqueued), leased: fromRow(leased), registers: fresh };
 }

@@ -15,6 +15,8 @@ import { fireDueCron, registerCron, removeCron, type PgCronRegistration } from "
 import { Dispatcher, type PgConsumer } from "./dispatcher.js";
 import { buildJob, enqueueBuilt, enqueueJobs, type BuiltJob, type EnqueueOutcome } from "./enqueue.js";
 import { enqueueHandedOff, mayHandOff } from "./handoff.js";
+import { registered } from "./known-queues.js";
+import { barrierAllowed, WalBarrier } from "./wal-barrier.js";
 import { isBoundedRefusal } from "./depth.js";
 import { AckBatcher } from "./ack-batcher.js";
 import { cancelJob, getJob, heartbeatJobs, nackJob, pruneFinished, reapExpired, type HeartbeatResult, type NackOptions } from "./lifecycle.js";
@@ -87,9 +89,11 @@ export class PgJobStore {
 
   private constructor(
     readonly sql: Sql,
-    /** Claims and lease extensions: their commits do not wait for the WAL flush (see claimPool). */
+    /** Claims, lease extensions and hand-offs: their commits do not wait for the WAL flush (see claimPool). */
     private readonly claims: Sql,
     private readonly opts: Required<Omit<PgStoreOptions, "maxConnections">>,
+    /** Makes a hand-off's commit durable after its push (wal-barrier.ts); undefined where the database does not allow it. */
+    private readonly barrier: WalBarrier | undefined,
   ) {
     this.dispatcher = new Dispatcher(claims, opts.visibilityTimeoutMs, opts.onError, this.limited, (job) => this.giveBack(job));
     this.acks = new AckBatcher(sql);
@@ -111,13 +115,19 @@ export class PgJobStore {
       await Promise.all([sql.end({ timeout: 1 }), claims.end({ timeout: 1 })]);
       throw new Error(`PostgreSQL store ${redact(url)}: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
     }
-    const store = new PgJobStore(sql, claims, {
-      visibilityTimeoutMs: options.visibilityTimeoutMs ?? 30_000,
-      maintenanceIntervalMs: options.maintenanceIntervalMs ?? 250,
-      finishedRetentionMs: options.finishedRetentionMs ?? 24 * 3600_000,
-      eventRetention: options.eventRetention ?? {},
-      onError: options.onError ?? ((e) => console.error(`ojs-connect postgres store: ${e instanceof Error ? e.message : String(e)}`)),
-    });
+    const barrier = (await barrierAllowed(sql).catch(() => false)) ? new WalBarrier(sql) : undefined;
+    const store = new PgJobStore(
+      sql,
+      claims,
+      {
+        visibilityTimeoutMs: options.visibilityTimeoutMs ?? 30_000,
+        maintenanceIntervalMs: options.maintenanceIntervalMs ?? 250,
+        finishedRetentionMs: options.finishedRetentionMs ?? 24 * 3600_000,
+        eventRetention: options.eventRetention ?? {},
+        onError: options.onError ?? ((e) => console.error(`ojs-connect postgres store: ${e instanceof Error ? e.message : String(e)}`)),
+      },
+      barrier,
+    );
     await store.limited.refresh(sql);
     store.timer = setInterval(() => void store.maintain(), store.opts.maintenanceIntervalMs);
     store.timer.unref();
@@ -126,7 +136,8 @@ export class PgJobStore {
 
   async submit(req: NormalizedJobRequest, extra?: JsonObject): Promise<EnqueueOutcome> {
     const built = buildJob(req, extra, Date.now());
-    const c = mayHandOff(built, req) ? this.dispatcher.reserve(built.job.queue) : undefined;
+    const r = mayHandOff(built, req) ? this.dispatcher.reserveSoon(built.job.queue) : undefined;
+    const c = r instanceof Promise ? await r : r;
     if (c) {
       const handed = await this.handOff(built, c);
       if (handed) return { job: handed, deduplicated: false };
@@ -141,11 +152,19 @@ export class PgJobStore {
    * Enqueues a job handing it to the reserved waiting consumer (handoff.ts).
    * Undefined when the job's queue has a depth bound: the caller takes the
    * locked path.
+   *
+   * The statement commits without waiting for its WAL flush, the job is
+   * pushed, and only then does the enqueue wait for the flush (the barrier):
+   * the worker gets the job a flush sooner, while the enqueuer is answered
+   * once the job is durable, as before. A job so pushed may be lost with its
+   * commit in a crash of PostgreSQL before the flush; its enqueue was not
+   * answered then (the journal store also pushes before its fsync).
    */
   private async handOff(built: BuiltJob, c: PgConsumer): Promise<PgJob | undefined> {
+    const to = { workerId: c.workerId, visibilityTimeoutMs: c.visibilityTimeoutMs ?? this.opts.visibilityTimeoutMs };
     let out;
     try {
-      out = await enqueueHandedOff(this.sql, built, { workerId: c.workerId, visibilityTimeoutMs: c.visibilityTimeoutMs ?? this.opts.visibilityTimeoutMs });
+      out = await enqueueHandedOff(this.barrier ? this.claims : this.sql, built, to, this.sql);
     } catch (e) {
       this.dispatcher.unreserve(c);
       if (isBoundedRefusal(e)) return undefined;
@@ -155,6 +174,8 @@ export class PgJobStore {
       this.stats.handedOff++;
       this.dispatcher.handTo(c, out.leased);
     } else this.dispatcher.unreserve(c);
+    await this.barrier?.covering();
+    if (out.registers.length) registered(this.sql, out.registers);
     return out.enqueued;
   }
 
@@ -400,14 +421,17 @@ export class PgJobStore {
  * in a crash of PostgreSQL itself only means the job is offered again
  * (at-least-once, as for any lost claim), and the ack, nack or cancel that
  * settles a claimed job commits synchronously, which flushes the WAL up to and
- * including the claim before it is answered. Enqueues, settlements and queue
- * changes stay on the synchronous pool.
+ * including the claim before it is answered. A hand-off's enqueue statement
+ * (handoff.ts) runs here too, and its enqueue is answered only after a
+ * synchronous commit of the main pool has flushed it (wal-barrier.ts).
+ * Other enqueues, settlements and queue changes stay on the synchronous pool.
  */
 function claimPool(url: string): Sql {
   return postgres(url, {
     max: 2,
     onnotice: () => undefined,
-    connection: { application_name: "ojs-connect claims", synchronous_commit: "off" },
+    // Hand-offs insert jobs here, with their events (inserted-events.ts).
+    connection: { application_name: "ojs-connect claims", synchronous_commit: "off", ...INSERTED_EVENTS_INLINE },
   });
 }
 
