@@ -103,7 +103,10 @@ export class H2Connection {
     this.socket.setNoDelay(true);
     this.socket.on("data", (chunk: Buffer) => {
       this.lastHeard = Date.now();
+      // A PING ack held back while the calls waited (pingReceived) leaves with what these frames cause.
+      const ackOwed = this.out.takeOwedAck();
       this.reader.push(chunk);
+      if (ackOwed) this.out.flushSoon();
     });
     this.socket.on("error", (e) => this.fail(e));
     this.socket.on("close", () => this.fail(new Error("the connection closed")));
@@ -415,6 +418,21 @@ export class H2Connection {
     this.out.uint32(0);
     this.pingTimeout = setTimeout(pingTimedOut, this.opts.pingTimeoutMs, this);
     this.pingTimeout.unref();
+  }
+
+  /**
+   * A PING from the peer. grpc-go servers send one (their window estimate) on
+   * the first DATA after the last was answered: nearly every sequential unary
+   * call brings one while the client has nothing to send, and an ack sent at
+   * once is a loopback write of its own per call. While the open calls only
+   * wait for answers, the ack goes with the next write instead (FrameWriter.pingAck);
+   * with data waiting for window it goes at once, as its timing is then the
+   * peer's measure for growing that window.
+   */
+  pingReceived(payload: Buffer): void {
+    let waiting = this.streams.size > 0 && this.blocked.size === 0;
+    if (waiting) for (const s of this.streams.values()) if (s.pending !== undefined) waiting = false;
+    this.out.pingAck(payload, waiting);
   }
 
   pingAcked(): void {

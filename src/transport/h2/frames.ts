@@ -55,6 +55,9 @@ export class H2ConnectionError extends Error {
   }
 }
 
+/** The longest a held-back PING ack waits for a write to travel with (FrameWriter.pingAck). */
+export const PING_ACK_DELAY_MS = 10;
+
 /** Payloads at least this large are passed to the socket as they are, not copied. */
 const COPY_LIMIT = 1024;
 /** Pending output above which a write is copied out at once rather than into the shared buffer. */
@@ -73,6 +76,9 @@ export class FrameWriter {
   private chunks: Buffer[] = [];
   private scheduled: NodeJS.Immediate | undefined;
   private socket: Socket | undefined;
+  /** A PING ack is buffered and has not asked for a flush (pingAck with `later`). */
+  private ackOwed = false;
+  private ackTimer: NodeJS.Timeout | undefined;
 
   /** Output waits until attach(): the connection may write its preface before the socket is up. */
   attach(socket: Socket): void {
@@ -81,6 +87,46 @@ export class FrameWriter {
   }
 
   header(length: number, type: number, flags: number, stream: number): void {
+    this.frameHeader(length, type, flags, stream);
+    this.schedule();
+  }
+
+  /**
+   * A PING's ack. With `later` it asks for no flush of its own: it leaves with
+   * the next write something else asks for, when the connection calls
+   * flushSoon() (after the peer's next frames), or after PING_ACK_DELAY_MS,
+   * whichever is first.
+   */
+  pingAck(payload: Buffer, later: boolean): void {
+    this.frameHeader(8, PING, FLAG_ACK, 0);
+    this.bytes(payload, true);
+    if (!later) return this.schedule();
+    this.ackOwed = true;
+    if (this.ackTimer === undefined) {
+      this.ackTimer = setTimeout(ackDue, PING_ACK_DELAY_MS, this);
+      this.ackTimer.unref();
+    }
+  }
+
+  /** Whether a held-back PING ack is still here, forgetting it (the caller flushes). */
+  takeOwedAck(): boolean {
+    const owed = this.ackOwed;
+    this.ackOwed = false;
+    return owed;
+  }
+
+  /** The held-back ack's time is up: it leaves if nothing took it yet. */
+  ackDue(): void {
+    this.ackTimer = undefined;
+    if (this.takeOwedAck()) this.flushSoon();
+  }
+
+  /** Asks for a flush of what is buffered (from setImmediate, as every write does). */
+  flushSoon(): void {
+    if (this.p > 0 || this.chunks.length) this.schedule();
+  }
+
+  private frameHeader(length: number, type: number, flags: number, stream: number): void {
     this.room(9);
     const b = this.buf;
     let p = this.p;
@@ -91,7 +137,6 @@ export class FrameWriter {
     b[p++] = flags;
     b.writeUInt32BE(stream, p);
     this.p = p + 4;
-    this.schedule();
   }
 
   /** A payload; `copy` when the caller reuses its buffer (kept by reference otherwise when large). */
@@ -121,7 +166,8 @@ export class FrameWriter {
   /** Drops what is not written yet and stops (the connection is gone). */
   discard(): void {
     if (this.scheduled) clearImmediate(this.scheduled);
-    this.scheduled = undefined;
+    if (this.ackTimer) clearTimeout(this.ackTimer);
+    this.scheduled = this.ackTimer = undefined;
     this.chunks = [];
     this.p = 0;
     this.socket = undefined;
@@ -152,6 +198,7 @@ export class FrameWriter {
   /** Writes everything pending now. */
   flushNow(): void {
     this.scheduled = undefined;
+    this.ackOwed = false;
     const socket = this.socket;
     if (!socket || socket.destroyed) return;
     this.cut();
@@ -169,4 +216,8 @@ export class FrameWriter {
 
 function flush(w: FrameWriter): void {
   w.flushNow();
+}
+
+function ackDue(w: FrameWriter): void {
+  w.ackDue();
 }

@@ -22,6 +22,7 @@ export interface FrameTarget {
   closeStream(s: H2Stream, code: number, error: Error | undefined, defer: boolean): void;
   settings(payload: Buffer): void;
   pingAcked(): void;
+  pingReceived(payload: Buffer): void;
   goAwayReceived(lastId: number, code: number, debug: Buffer): void;
   windowIncrement(id: number, inc: number): void;
   consumed(s: H2Stream | undefined, bytes: number, end: boolean): void;
@@ -120,9 +121,7 @@ export class FrameReader {
         if (id !== 0) throw new H2ConnectionError("PING on a stream");
         if (payload.length !== 8) throw new H2ConnectionError("PING of the wrong size", F.FRAME_SIZE_ERROR);
         if (flags & F.FLAG_ACK) return conn.pingAcked();
-        conn.out.header(8, F.PING, F.FLAG_ACK, 0);
-        conn.out.bytes(payload, true);
-        return;
+        return conn.pingReceived(payload);
       case F.GOAWAY:
         if (id !== 0) throw new H2ConnectionError("GOAWAY on a stream");
         if (payload.length < 8) throw new H2ConnectionError("GOAWAY too short", F.FRAME_SIZE_ERROR);
