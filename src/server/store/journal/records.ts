@@ -4,8 +4,9 @@
  *   u32 LE payload length | u32 LE CRC-32 of the payload | payload
  *
  * A payload is UTF-8 JSON ({"k": kind, ...}), or, for a job, the binary job
- * record of job-record.ts (its first byte 0x01, never "{"); format 1 journals
- * hold JSON job records, which still replay. The first record of every file is
+ * record of job-record.ts (its first byte 0x01, never "{") or a step of a job
+ * recorded before (job-step.ts, 0x02); format 1 journals hold JSON job
+ * records, which still replay. The first record of every file is
  * a header ({"k":"hdr","v":2,...}). Each record holds the full current state of
  * one thing (a job, a queue's settings, a workflow, a cron schedule, a schema
  * version) or says it is gone; replay keeps the last record of each thing.
