@@ -7,7 +7,8 @@
  * is durable awaits durable(), which resolves with the batch that covers it.
  *
  * Changes are coalesced: a job that changed five times since the last write is
- * written once, as it is now: whole when it is new, else as a step (job-step.ts). When the file has grown well past the last
+ * written once, as it is now: whole when it is new, else as a step
+ * (job-step.ts). When the file has grown well past the last
  * snapshot, the next write is a compaction instead: a new generation holding
  * one record per live thing replaces the file, which bounds both disk use and
  * start-up time.
