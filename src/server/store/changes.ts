@@ -16,8 +16,17 @@
 import type { JobRecord } from "./store.js";
 
 export interface ChangeSink {
-  /** The job was created, changed or dropped (the sink finds out which by looking it up). */
+  /** The job was changed or dropped (the sink finds out which by looking it up). */
   job(id: string): void;
+  /**
+   * The job was created (put into the store; its id may be one of a job dropped
+   * before). The journal writes a new job's first record whole, and a known
+   * job's later changes as steps (store/journal/job-step.ts), which rely on
+   * what a job is created with (type, queue, args, meta, tags, priority,
+   * maxAttempts, retry policy, createdAt, enqueuedAt, specversion, extra,
+   * uniqueKey, workflowStep, directiveOnClaim) never changing afterwards.
+   */
+  jobCreated(id: string): void;
   /** A queue's operator settings (pause, rate limit, depth bound) changed. */
   queue(name: string): void;
   /** A workflow was created, moved on, or was retired and forgotten. */

@@ -25,6 +25,12 @@ export class Dirty implements Record<NamedKind, Set<string>> {
   deliveries = new Set<string>();
   tenants = new Set<string>();
   schemas: Schemas = new Map();
+  /**
+   * Jobs created since the last write (each also in `jobs`): their first
+   * record must be whole; any other job's whole record is in the file
+   * already, so its change can go as a step (job-step.ts).
+   */
+  created = new Set<string>();
   reset = false;
 
   /** An emptied Dirty handed back by recycle(), for the next take() (no nine new collections per group commit). */
@@ -38,7 +44,7 @@ export class Dirty implements Record<NamedKind, Set<string>> {
   take(): Dirty {
     const t = this.spare ?? new Dirty();
     this.spare = undefined;
-    const { jobs, queues, workflows, crons, checkpoints, webhooks, deliveries, tenants, schemas } = this;
+    const { jobs, queues, workflows, crons, checkpoints, webhooks, deliveries, tenants, schemas, created } = this;
     this.jobs = t.jobs;
     this.queues = t.queues;
     this.workflows = t.workflows;
@@ -48,6 +54,7 @@ export class Dirty implements Record<NamedKind, Set<string>> {
     this.deliveries = t.deliveries;
     this.tenants = t.tenants;
     this.schemas = t.schemas;
+    this.created = t.created;
     t.jobs = jobs;
     t.queues = queues;
     t.workflows = workflows;
@@ -57,6 +64,7 @@ export class Dirty implements Record<NamedKind, Set<string>> {
     t.deliveries = deliveries;
     t.tenants = tenants;
     t.schemas = schemas;
+    t.created = created;
     t.reset = this.reset;
     this.reset = false;
     return t;
@@ -74,6 +82,7 @@ export class Dirty implements Record<NamedKind, Set<string>> {
   mergeBack(d: Dirty): void {
     for (const k of NAMED_KINDS) for (const name of d[k]) this[k].add(name);
     for (const [k, v] of d.schemas) this.schemas.set(k, v);
+    for (const id of d.created) this.created.add(id);
     this.reset ||= d.reset;
   }
 
@@ -81,5 +90,6 @@ export class Dirty implements Record<NamedKind, Set<string>> {
     // Most are empty after a group commit of jobs alone: those are skipped.
     for (const k of NAMED_KINDS) if (this[k].size) this[k].clear();
     if (this.schemas.size) this.schemas.clear();
+    if (this.created.size) this.created.clear();
   }
 }

@@ -7,7 +7,8 @@
  * is durable awaits durable(), which resolves with the batch that covers it.
  *
  * Changes are coalesced: a job that changed five times since the last write is
- * written once, as it is now. When the file has grown well past the last
+ * written once, as it is now: whole when it is new, else as a step
+ * (job-step.ts). When the file has grown well past the last
  * snapshot, the next write is a compaction instead: a new generation holding
  * one record per live thing replaces the file, which bounds both disk use and
  * start-up time.
@@ -22,7 +23,7 @@ import { CommitPath, small, type CommitMode } from "./commit-path.js";
 import { collectCore } from "./core-records.js";
 import { Dirty, type NamedKind } from "./dirty.js";
 import { acquireLock } from "./lock.js";
-import { JobFramer, savedCron, savedWorkflow } from "./records.js";
+import { JobFramer, savedCron, savedWorkflow, STEPS_FROM } from "./records.js";
 import { replay, type ReplayResult } from "./replay.js";
 import { header, queueRecord, snapshot } from "./snapshot.js";
 
@@ -55,10 +56,21 @@ export interface JournalStats {
   replayed: ReplayResult;
 }
 
-interface Waiter {
-  mark: number;
+/** One promise for everyone whose changes one write covers (a frame of 50 acks waits on one, not 50). */
+interface Barrier {
+  promise: Promise<void>;
   resolve: () => void;
   reject: (e: unknown) => void;
+}
+
+function barrier(): Barrier {
+  let resolve!: () => void;
+  let reject!: (e: unknown) => void;
+  const promise = new Promise<void>((ok, fail) => {
+    resolve = ok;
+    reject = fail;
+  });
+  return { promise, resolve, reject };
 }
 
 export class Journal implements ChangeSink {
@@ -66,11 +78,22 @@ export class Journal implements ChangeSink {
   private readonly fsync: FsyncMode;
   private readonly compactAt: number;
   private snapshotBytes = 0;
+  /**
+   * Whether a job's later records may be steps (job-step.ts): the file's header
+   * says format 3 or later. A file of an older format (kept after an upgrade)
+   * gets whole records only, so that the older server can still read it, until
+   * the next compaction writes a new generation.
+   */
+  private steps = false;
   private readonly dirty = new Dirty();
   private readonly path: CommitPath;
   private marked = 0;
   private durableMark = 0;
-  private waiters: Waiter[] = [];
+  /** The changes up to `writingMark` are being written; `current` resolves once they are durable. */
+  private writingMark = 0;
+  private current: Barrier | undefined;
+  /** For changes the running write does not cover: resolved by the write after it. */
+  private next: Barrier | undefined;
   private writing = false;
   private kicked = false;
   private closed = false;
@@ -112,6 +135,8 @@ export class Journal implements ChangeSink {
   }
 
   private static async start(core: ServerCore, opts: JournalOptions, log: (line: string) => void): Promise<Journal> {
+    // Jobs the store held before the replay (none, when a server starts) have no record in the file.
+    const had = core.store.rawJobRecords().next().done !== true;
     const replayed = await replay(opts.dir, core, log);
     const j = new Journal(core, opts, replayed);
     const fsync = opts.fsync ?? "always";
@@ -135,6 +160,9 @@ export class Journal implements ChangeSink {
       j.stats.compactions > 0 || replayed.records === 0
         ? j.file.size
         : Math.round((j.file.size * Math.min(replayed.live, replayed.records)) / replayed.records);
+    j.steps = j.file.gen !== replayed.gen || replayed.version >= STEPS_FROM;
+    // Their first record must be whole; the replayed ones' too then (which are which is not known), once.
+    if (had) for (const rec of core.store.rawJobRecords()) j.jobCreated(rec.id);
     j.stats.gen = j.file.gen;
     j.stats.bytes = j.file.size;
     j.attach();
@@ -161,6 +189,10 @@ export class Journal implements ChangeSink {
 
   // Each names what changed; the next write reads it from the current state.
   readonly job = (id: string): void => this.mark("jobs", id);
+  readonly jobCreated = (id: string): void => {
+    this.dirty.created.add(id);
+    this.mark("jobs", id);
+  };
   readonly queue = (name: string): void => this.mark("queues", name);
   readonly workflow = (id: string): void => this.mark("workflows", id);
   readonly cron = (name: string): void => this.mark("crons", name);
@@ -203,17 +235,15 @@ export class Journal implements ChangeSink {
   durable(): Promise<void> | undefined {
     if (this.marked === this.durableMark) return undefined;
     if (this.closed) return Promise.reject(unavailable("the server is shutting down", undefined));
-    const mark = this.marked;
-    return new Promise<void>((resolve, reject) => {
-      this.waiters.push({ mark, resolve, reject });
-      if (!this.writing && !this.kicked) {
-        this.kicked = true;
-        setImmediate(() => {
-          this.kicked = false;
-          void this.writeLoop();
-        });
-      }
-    });
+    if (this.writing && this.marked === this.writingMark) return (this.current ??= barrier()).promise;
+    if (!this.writing && !this.kicked) {
+      this.kicked = true;
+      setImmediate(() => {
+        this.kicked = false;
+        void this.writeLoop();
+      });
+    }
+    return (this.next ??= barrier()).promise;
   }
 
   private async writeLoop(): Promise<void> {
@@ -222,6 +252,9 @@ export class Journal implements ChangeSink {
     try {
       while (this.marked !== this.durableMark && !this.closed) {
         const mark = this.marked;
+        this.writingMark = mark;
+        this.current = this.next;
+        this.next = undefined;
         const compact = this.file.size > this.compactAt && this.file.size > this.snapshotBytes * 2;
         try {
           if (compact) await this.compact();
@@ -229,13 +262,15 @@ export class Journal implements ChangeSink {
         } catch (e) {
           this.stats.failures++;
           this.lastError = e;
-          this.settle(mark, e);
+          this.settle(e);
           // No spinning on a broken disk: the next change or durable() tries again.
           return;
         }
         this.lastError = undefined;
         this.durableMark = mark;
-        this.settle(mark, undefined);
+        const done = this.current;
+        this.current = undefined;
+        done?.resolve();
       }
     } finally {
       this.writing = false;
@@ -260,10 +295,14 @@ export class Journal implements ChangeSink {
       const wf = core.store.workflows.peek(id);
       w.record(wf ? { k: "wf", r: savedWorkflow(wf) } : { k: "wf-", id });
     }
+    // A job whose whole record is in the file already goes as a step: it was not created since the last write.
+    const steps = this.steps;
+    const created = d.created;
     for (const id of d.jobs) {
       const rec = core.store.peek(id);
-      if (rec) w.job(rec);
-      else w.gone(id);
+      if (!rec) w.gone(id);
+      else if (steps && !created.has(id)) w.step(rec);
+      else w.job(rec);
     }
     // After the jobs: replay restores a checkpoint only for a job it knows.
     for (const id of d.checkpoints) {
@@ -325,6 +364,8 @@ export class Journal implements ChangeSink {
     this.dirty.recycle(d);
     const old = this.file;
     this.file = next;
+    // The new generation holds every live job whole, under this version's header.
+    this.steps = true;
     this.snapshotBytes = next.size;
     await old.remove();
     syncDir(this.opts.dir);
@@ -333,14 +374,15 @@ export class Journal implements ChangeSink {
     this.stats.bytes = next.size;
   }
 
-  private settle(mark: number, error: unknown): void {
-    const keep: Waiter[] = [];
-    for (const w of this.waiters) {
-      if (error !== undefined) w.reject(unavailable("the change could not be written to the journal", error));
-      else if (w.mark <= mark) w.resolve();
-      else keep.push(w);
+  /** Everyone waiting: answered (error undefined: all that was marked is durable), or failed with `error`. */
+  private settle(error: unknown): void {
+    const waiting = [this.current, this.next];
+    this.current = this.next = undefined;
+    for (const b of waiting) {
+      if (!b) continue;
+      if (error !== undefined) b.reject(unavailable("the change could not be written to the journal", error));
+      else b.resolve();
     }
-    this.waiters = keep;
   }
 
   /** Whether the last write failed (the server reports itself degraded). */
@@ -355,7 +397,7 @@ export class Journal implements ChangeSink {
     if (this.marked !== this.durableMark) await this.writeLoop().catch(() => {});
     this.closed = true;
     this.detach();
-    this.settle(this.marked, this.marked === this.durableMark ? undefined : new Error("closed"));
+    this.settle(this.marked === this.durableMark ? undefined : new Error("closed"));
     await this.file.close();
     await this.unlock?.();
   }

@@ -4,8 +4,9 @@
  *   u32 LE payload length | u32 LE CRC-32 of the payload | payload
  *
  * A payload is UTF-8 JSON ({"k": kind, ...}), or, for a job, the binary job
- * record of job-record.ts (its first byte 0x01, never "{"); format 1 journals
- * hold JSON job records, which still replay. The first record of every file is
+ * record of job-record.ts (its first byte 0x01, never "{") or a step of a job
+ * recorded before (job-step.ts, 0x02); format 1 journals hold JSON job
+ * records, which still replay. The first record of every file is
  * a header ({"k":"hdr","v":2,...}). Each record holds the full current state of
  * one thing (a job, a queue's settings, a workflow, a cron schedule, a schema
  * version) or says it is gone; replay keeps the last record of each thing.
@@ -29,9 +30,15 @@ import type { WebhookSubscription } from "../../webhooks/subscriptions.js";
 import { crc32, crc32Range } from "./crc32.js";
 import { ScratchWriter } from "./binary.js";
 import { JobRecordReader, JOB_BINARY, writeJobBinary } from "./job-record.js";
+import { JobStepReader, JOB_STEP, writeJobStep } from "./job-step.js";
 
-/** 2: job records may be binary (job-record.ts); a format 1 journal (JSON records only) replays as it is. */
-export const FORMAT_VERSION = 2;
+/**
+ * 2: job records may be binary (job-record.ts); 3: a job's later records may be
+ * steps (job-step.ts). Older journals replay as they are; steps are written
+ * only into a file whose header says 3 or later (STEPS_FROM).
+ */
+export const FORMAT_VERSION = 3;
+export const STEPS_FROM = 3;
 export const HEADER_BYTES = 8;
 /** A record longer than this is treated as corruption (a job is capped far below it by the request limits). */
 export const MAX_RECORD_BYTES = 64 * 1024 * 1024;
@@ -137,15 +144,27 @@ export function parseJsonRecord(buf: Buffer, start: number, end: number): Journa
 
 /**
  * A sink that hands on every record as a JournalRecord, binary job records
- * included (as `job` records): for tests and tools; replay reads binary job
- * records straight into the store instead (replay.ts).
+ * included (as `job` records), and a step as the `job` record of the job it
+ * leaves (a step of a job with no earlier record is left out): for tests and
+ * tools; replay reads binary job records straight into the store instead (replay.ts).
  */
 export function records(onRecord: (r: JournalRecord) => void): FrameSink {
   const jobs = new JobRecordReader();
+  const steps = new JobStepReader();
+  const last = new Map<string, RestoredJob>();
+  const saw = (j: RestoredJob): void => {
+    const copy = { ...j };
+    last.set(copy.id, copy);
+    onRecord({ k: "job", r: copy });
+  };
   return (buf, start, end) => {
-    if (buf[start] === JOB_BINARY) {
+    if (buf[start] === JOB_BINARY || buf[start] === JOB_STEP) {
       try {
-        onRecord({ k: "job", r: { ...jobs.read(buf, start, end) } });
+        if (buf[start] === JOB_BINARY) saw(jobs.read(buf, start, end));
+        else {
+          const s = steps.read(buf, start, end, (id) => last.get(id));
+          if (s.job) saw(s.job);
+        }
       } catch {
         return "a job record that cannot be read";
       }
@@ -153,6 +172,9 @@ export function records(onRecord: (r: JournalRecord) => void): FrameSink {
     }
     const r = parseJsonRecord(buf, start, end);
     if (r === undefined) return "a record that is not JSON";
+    if (r.k === "job") last.set(r.r.id, reviveJob(structuredClone(r.r)));
+    else if (r.k === "job-") last.delete(r.id);
+    else if (r.k === "reset") last.clear();
     onRecord(r);
     return undefined;
   };
@@ -192,6 +214,12 @@ export class JobFramer {
   job(rec: RestoredJob): void {
     if (!writeJobBinary(packed, rec)) this.record({ k: "job", r: savedJob(rec) });
     else this.packedOne();
+  }
+
+  /** The job's step (job-step.ts): only for a job whose whole record is already in the file; a whole record when the step cannot carry it. */
+  step(rec: RestoredJob): void {
+    if (writeJobStep(packed, rec)) this.packedOne();
+    else this.job(rec);
   }
 
   gone(id: string): void {

@@ -14,6 +14,7 @@ import { scanFile } from "./read.js";
 import type { CheckpointRecord } from "../checkpoints.js";
 import { applyCoreRecord, emptyCoreState, restoreCore, type CoreState } from "./core-records.js";
 import { JOB_BINARY, JobRecordReader } from "./job-record.js";
+import { JOB_STEP, JobStepReader } from "./job-step.js";
 import {
   applyRecord,
   FORMAT_VERSION,
@@ -42,6 +43,8 @@ export interface ReplayResult {
   live: number;
   /** What was cut off the end, if anything, as the one line logged about it. */
   dropped: string | undefined;
+  /** The format its header gives (records.ts FORMAT_VERSION): steps are appended only to a file of format 3 or later. */
+  version: number;
 }
 
 interface State {
@@ -68,7 +71,7 @@ export async function replay(dir: string, core: ServerCore, log: (line: string) 
     .map((m) => Number(m[1]))
     .sort((a, b) => a - b);
   const gen = gens[gens.length - 1];
-  if (gen === undefined) return { gen: 0, size: 0, records: 0, jobs: 0, live: 0, dropped: undefined };
+  if (gen === undefined) return { gen: 0, size: 0, records: 0, jobs: 0, live: 0, dropped: undefined, version: FORMAT_VERSION };
   // Older generations are wholly contained in the newest (a crash may have left them behind).
   for (const g of gens.slice(0, -1)) await unlink(join(dir, fileName(g))).catch(() => {});
 
@@ -77,7 +80,12 @@ export async function replay(dir: string, core: ServerCore, log: (line: string) 
   const job = (saved: SavedJob): JobRecord => core.store.restoredRecord(reviveJob(saved));
   const st = emptyState(job);
   const binary = new JobRecordReader();
+  const steps = new JobStepReader();
+  const base = (id: string): JobRecord | undefined => st.jobs.get(id);
   let records = 0;
+  let orphans = 0;
+  // A file without a header (none is written so) is taken for the oldest format: nothing is appended to it but whole records.
+  let version = 1;
   const { end, length } = await scanFile(path, (buf, start, stop) => {
     // Nearly every record of a long journal is a job's: read straight into the store's record.
     if (buf[start] === JOB_BINARY) {
@@ -88,10 +96,24 @@ export async function replay(dir: string, core: ServerCore, log: (line: string) 
         return "a job record that cannot be read";
       }
       st.jobs.set(rec.id, rec);
+    } else if (buf[start] === JOB_STEP) {
+      let step: ReturnType<JobStepReader["read"]>;
+      try {
+        step = steps.read(buf, start, stop, base);
+      } catch {
+        return "a job step record that cannot be read";
+      }
+      // The writer never makes one without an earlier record of its job; should one be found, it is
+      // skipped (and said once, below) rather than taken for corruption, which would cut every record after it.
+      if (step.job) st.jobs.set(step.id, core.store.restoredRecord(step.job));
+      else orphans++;
     } else {
       const r = parseJsonRecord(buf, start, stop);
       if (r === undefined) return "a record that is not JSON";
-      if (r.k === "hdr" && r.v > FORMAT_VERSION) throw newerFormat(path, r.v);
+      if (r.k === "hdr") {
+        if (r.v > FORMAT_VERSION) throw newerFormat(path, r.v);
+        version = r.v;
+      }
       apply(st, r);
     }
     records++;
@@ -105,10 +127,11 @@ export async function replay(dir: string, core: ServerCore, log: (line: string) 
     await truncate(path, size);
     log(dropped);
   }
+  if (orphans > 0) log(`ojs-connect journal: ${path}: skipped ${orphans} job step records with no earlier record of their job`);
   const jobs = st.jobs.size;
   const live = liveCount(st);
   restore(core, st);
-  return { gen, size, records, jobs, live, dropped };
+  return { gen, size, records, jobs, live, dropped, version };
 }
 
 /** A journal written by a newer version may hold records this one cannot read: refused rather than cut short. */
