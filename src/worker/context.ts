@@ -66,10 +66,12 @@ export class AttemptContext implements JobContext<unknown> {
     this.parentResults = job.parentResults ?? {};
     this.workflowId = job.workflowId;
     let cp: AttemptCheckpoint | undefined;
-    const checkpoints = () => (cp ??= new AttemptCheckpoint(checkpointTransport ?? transport, job, workerId, checkpointSchema));
+    // No named local arrow for the shared part: tsx (esbuild's keepNames) names each one as it is
+    // made, a defineProperty per job. Arrows assigned to fields are not named.
     this.progress = (value) => (a.progress ??= new ProgressReporter(transport, job.id)).report(value);
-    this.checkpoint = (state) => checkpoints().save(state);
-    this.lastCheckpoint = () => checkpoints().last() as Promise<JsonValue | undefined>;
+    this.checkpoint = (state) => (cp ??= new AttemptCheckpoint(checkpointTransport ?? transport, job, workerId, checkpointSchema)).save(state);
+    this.lastCheckpoint = () =>
+      (cp ??= new AttemptCheckpoint(checkpointTransport ?? transport, job, workerId, checkpointSchema)).last() as Promise<JsonValue | undefined>;
     this.heartbeat = async () => {
       const r = await transport.heartbeat({ workerId, state: "running", activeJobIds: [job.id], visibilityTimeoutMs: host.visibilityTimeoutMs });
       if (r.lost?.includes(job.id)) host.loseJob(job.id);
