@@ -32,14 +32,25 @@ export class Emitter<Events extends { [K in keyof Events]: unknown }> {
 
   protected emit<K extends keyof Events>(event: K, payload: Events[K]): void {
     const set = this.listeners.get(event);
-    if (!set) return;
-    for (const l of [...set]) {
-      try {
-        const r = (l as (p: Events[K]) => unknown)(payload);
-        if (r && typeof (r as Promise<unknown>).then === "function") (r as Promise<unknown>).then(undefined, (e) => this.onListenerError(e, event));
-      } catch (e) {
-        this.onListenerError(e, event);
+    if (!set || set.size === 0) return;
+    // One listener (a worker's job.completed, say, on every job): no copy of the set to call it.
+    if (set.size === 1) {
+      for (const l of set) {
+        this.call(l as (p: Events[K]) => unknown, payload, event);
+        break; // a listener it adds waits for the next emit, as with the copy below
       }
+      return;
+    }
+    // A copy: listeners added or removed by a listener take effect from the next emit.
+    for (const l of [...set]) this.call(l as (p: Events[K]) => unknown, payload, event);
+  }
+
+  private call<K extends keyof Events>(l: (p: Events[K]) => unknown, payload: Events[K], event: K): void {
+    try {
+      const r = l(payload);
+      if (r && typeof (r as Promise<unknown>).then === "function") (r as Promise<unknown>).then(undefined, (e) => this.onListenerError(e, event));
+    } catch (e) {
+      this.onListenerError(e, event);
     }
   }
 }

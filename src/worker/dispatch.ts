@@ -75,6 +75,8 @@ export class Dispatcher {
       // a smaller credit would leave slots idle until the stream is reopened.
       const max = h.concurrency;
       let inFlight = 0;
+      // One credit callback for every job of this stream, not a closure per job.
+      const released = () => void inFlight--;
       let lastJobAt = Date.now();
       let stalled = false;
       // The watchdog: an open stream that delivers nothing while slots are free is
@@ -105,7 +107,7 @@ export class Dispatcher {
           backoff.reset();
           attempt = 0;
           inFlight++;
-          h.slots.accept(job, () => inFlight--);
+          h.slots.accept(job, released);
         }
         if (!this.fetching) break;
         if (!stalled) {

@@ -7,10 +7,9 @@ import type { z } from "zod";
 import type { CodecChain } from "../codec/payload/chain.js";
 import type { JsonValue } from "../model/json.js";
 import type { Transport } from "../transport/transport.js";
-import { AttemptCheckpoint } from "./checkpoint.js";
+import { AttemptContext, type ContextHost } from "./context.js";
 import { HandlerNotFoundError, JobAbortedError, JobTimeoutError, MiddlewareError, NonRetryableError } from "./errors.js";
 import type { ResolvedWorkerOptions } from "./options.js";
-import { ProgressReporter } from "./progress.js";
 import { completeJob, failJob, handBack, type SettleHost } from "./settle.js";
 import type { ActiveJob, SlotGate } from "./slots.js";
 import type { Handler, HandlerResult, JobContext, Middleware } from "./types.js";
@@ -42,7 +41,47 @@ export class JobExecution {
   /** The worker's slots, which bound settles in flight; set once they exist. */
   gate: SlotGate | undefined;
 
-  constructor(private readonly h: ExecutionHost) {}
+  /** Pushed jobs started in this turn of the event loop whose start signal is not sent yet; at most one turn's worth. */
+  private startQueue: ActiveJob[] = [];
+  private startsScheduled = false;
+
+  /** What every attempt's context reaches of the worker: one object for all of them. */
+  private readonly contextHost: ContextHost;
+
+  constructor(private readonly h: ExecutionHost) {
+    this.contextHost = {
+      transport: h.transport,
+      workerId: h.workerId,
+      visibilityTimeoutMs: h.opts.visibilityTimeoutMs,
+      loseJob: (id) => h.loseJob(id),
+      abortJob: (a, reason) => this.abortJob(a, abortReason(reason)),
+    };
+  }
+
+  /**
+   * The start signal leaves at the end of this turn's callbacks (a setImmediate), and only for
+   * jobs whose ack or nack has not been sent by then: a handler that returned in the turn its job
+   * arrived (the settle ends the attempt) costs no call at all, where a call made at once, and
+   * dropped by the transport later, cost several promises per job. The signals still travel in
+   * the turn's frame: this immediate is queued before the settle frame's own (docs/performance-wkr.md).
+   */
+  private signalStart(a: ActiveJob): void {
+    this.startQueue.push(a);
+    if (this.startsScheduled) return;
+    this.startsScheduled = true;
+    setImmediate(this.sendStarts);
+  }
+
+  private readonly sendStarts = (): void => {
+    const { transport, workerId } = this.h;
+    const list = this.startQueue;
+    this.startQueue = [];
+    this.startsScheduled = false;
+    for (let i = 0; i < list.length; i++) {
+      const a = list[i]!;
+      if (!a.settleSent) transport.started!({ jobId: a.job.id, workerId }).catch(ignore);
+    }
+  };
 
   /**
    * Runs one attempt and settles it exactly once; its slot frees when the
@@ -59,20 +98,25 @@ export class JobExecution {
     }
     h.emit("job.started", { job });
     // A pushed job counts as started on the server once it hears so; until then its expired lease costs no attempt.
-    if (pushed && h.transport.started) h.transport.started({ jobId: job.id, workerId: h.workerId }).catch(() => undefined);
+    if (pushed && h.transport.started) this.signalStart(a);
     let timeoutTimer: NodeJS.Timeout | undefined;
     if (job.timeout && job.timeout > 0) {
       timeoutTimer = setTimeout(() => this.abortJob(a, new JobTimeoutError(job.timeout!)), job.timeout);
     }
-    let outcome: { ok: true; result: HandlerResult; sent: JsonValue | undefined } | { ok: false; error: unknown };
+    // Plain locals, not an outcome object: this runs for every job.
+    let result: HandlerResult;
+    let sent: JsonValue | undefined;
+    let failed = false;
+    let failure: unknown;
     try {
-      const result = await this.invoke(a);
-      outcome = { ok: true, result, sent: h.codecs ? await h.codecs.encodeResult(toResult(result)) : toResult(result) };
+      result = await this.invoke(a);
+      sent = h.codecs ? await h.codecs.encodeResult(toResult(result)) : toResult(result);
     } catch (error) {
-      outcome = { ok: false, error };
+      failed = true;
+      failure = error;
     } finally {
-      clearTimeout(timeoutTimer);
-      clearTimeout(a.forceTimer);
+      if (timeoutTimer) clearTimeout(timeoutTimer);
+      if (a.forceTimer) clearTimeout(a.forceTimer);
     }
     // Already settled: cancelled, failed after an ignored abort, or failed at the end of the grace
     // period. The slot frees now; a forced failure still in flight keeps the job held until answered.
@@ -81,13 +125,10 @@ export class JobExecution {
       return a.settle;
     }
     a.settled = true;
-    if (outcome.ok) {
-      const { result, sent } = outcome;
-      return gate.settle(a, () => completeJob(h, a, result, sent), true);
-    }
+    if (!failed) return gate.settle(a, () => completeJob(h, a, result, sent), true);
     // A handler that stopped because its signal aborted failed for the abort's reason.
     const reason = a.abort.aborted ? a.abort.reason : undefined;
-    const error = reason instanceof Error ? reason : outcome.error;
+    const error = reason instanceof Error ? reason : failure;
     return gate.settle(a, () => failJob(h, a, error), true);
   }
 
@@ -131,68 +172,14 @@ export class JobExecution {
       }
       args = parsed.data;
     }
-    const ctx = overrides ? { ...this.context(a, args, reg.checkpoint, checkpointTransport), ...overrides } : this.context(a, args, reg.checkpoint);
+    const ctx: JobContext<unknown> = new AttemptContext(this.contextHost, a, args, reg.checkpoint, checkpointTransport);
+    // Own properties over the class's getters and fields (signal, say): what a run outside dispatch swaps in.
+    if (overrides) Object.defineProperties(ctx, Object.getOwnPropertyDescriptors(overrides));
     const handler = reg.handler;
+    // No middleware: the handler at once, without a closure and an async function around it.
+    if (this.chain === NO_MIDDLEWARE) return handler(ctx);
     return this.chain!(ctx, async () => handler(ctx));
   }
-
-  private context(a: ActiveJob, args: unknown, checkpointSchema: z.ZodType | undefined, checkpointTransport?: Transport): JobContext<unknown> {
-    return attemptContext(this, this.h, a, args, checkpointSchema, checkpointTransport);
-  }
-}
-
-/** The JobContext of one attempt. */
-function attemptContext(
-  execution: JobExecution,
-  host: ExecutionHost,
-  a: ActiveJob,
-  args: unknown,
-  checkpointSchema: z.ZodType | undefined,
-  checkpointTransport: Transport | undefined,
-): JobContext<unknown> {
-  const { job } = a;
-  const { transport, workerId } = host;
-  const visibilityTimeoutMs = host.opts.visibilityTimeoutMs;
-  let stateMap: Map<string, unknown> | undefined;
-  let cp: AttemptCheckpoint | undefined;
-  // Methods and getters, not arrow-valued properties: a context is made for every job, and
-  // tsx (esbuild's keepNames) wraps each named arrow in a defineProperty call as it is made.
-  // None of them reads `this`, so a handler may still take them off the context.
-  return {
-    job,
-    jobId: job.id,
-    type: job.type,
-    args,
-    meta: job.meta,
-    attempt: job.attempt,
-    queue: job.queue,
-    workerId,
-    parentResults: job.parentResults ?? {},
-    workflowId: job.workflowId,
-    // Getters: the controller and the map exist only for handlers that use them.
-    get signal() {
-      return a.abort.signal;
-    },
-    get state() {
-      return (stateMap ??= new Map());
-    },
-    progress(value) {
-      (a.progress ??= new ProgressReporter(transport, job.id)).report(value);
-    },
-    checkpoint(state) {
-      return (cp ??= new AttemptCheckpoint(checkpointTransport ?? transport, job, workerId, checkpointSchema)).save(state);
-    },
-    lastCheckpoint() {
-      return (cp ??= new AttemptCheckpoint(checkpointTransport ?? transport, job, workerId, checkpointSchema)).last() as Promise<JsonValue | undefined>;
-    },
-    async heartbeat() {
-      const r = await transport.heartbeat({ workerId, state: "running", activeJobIds: [job.id], visibilityTimeoutMs });
-      if (r.lost?.includes(job.id)) host.loseJob(job.id);
-    },
-    abort(reason?: unknown) {
-      execution.abortJob(a, abortReason(reason));
-    },
-  };
 }
 
 /** What ctx.abort(reason) aborts with: an Error as is, anything else wrapped in JobAbortedError. */
@@ -201,8 +188,11 @@ export function abortReason(reason: unknown): Error {
 }
 
 /** Nests middleware around a handler; the first added runs outermost, and each may call next() once. */
+/** The chain without middleware; invoke() calls the handler itself then. */
+const NO_MIDDLEWARE: Chain = (_ctx, handler) => handler();
+
 export function compose(mws: readonly Middleware[]): Chain {
-  if (mws.length === 0) return (_ctx, handler) => handler();
+  if (mws.length === 0) return NO_MIDDLEWARE;
   return (ctx, handler) => {
     const run = (i: number): Promise<HandlerResult> => {
       if (i === mws.length) return handler();
@@ -216,6 +206,8 @@ export function compose(mws: readonly Middleware[]): Chain {
     return run(0);
   };
 }
+
+function ignore(): void {}
 
 function toResult(r: HandlerResult): JsonValue | undefined {
   return r === undefined ? undefined : r;

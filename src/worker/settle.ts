@@ -62,17 +62,37 @@ export async function nackWithRetry(
   return { ok: true, value: r.value ?? { state: "retryable" } };
 }
 
-async function retrying<T>(
-  fn: () => Promise<T>,
-  opts: SettleOptions,
-  doneStates: ReadonlySet<string>,
-): Promise<{ ok: true; value: T | undefined } | { ok: false; error: unknown }> {
+type Tried<T> = { ok: true; value: T | undefined } | { ok: false; error: unknown };
+
+/** The answer of every settle whose call resolved with nothing (an ack): one object for all of them. */
+const DONE: Tried<never> = Object.freeze({ ok: true, value: undefined });
+
+function succeeded<T>(value: T): Tried<T> {
+  return value === undefined ? DONE : { ok: true, value };
+}
+
+/**
+ * The first try as one then, without an async function around it: nearly every settle succeeds
+ * at once, and every job of a worker comes this way. A failure goes on to the retries.
+ */
+function retrying<T>(fn: () => Promise<T>, opts: SettleOptions, doneStates: ReadonlySet<string>): Promise<Tried<T>> {
+  let first: Promise<T>;
+  try {
+    first = fn();
+  } catch (e) {
+    first = Promise.reject(e);
+  }
+  return first.then(succeeded, (e: unknown) => retryAfter(e, fn, opts, doneStates));
+}
+
+async function retryAfter<T>(firstError: unknown, fn: () => Promise<T>, opts: SettleOptions, doneStates: ReadonlySet<string>): Promise<Tried<T>> {
   const attempts = opts.attempts ?? 6;
   // Made at the first retry: nearly every settle succeeds at once.
   let backoff: Backoff | undefined;
   let last: unknown;
   for (let i = 0; i < attempts; i++) {
     try {
+      if (i === 0) throw firstError;
       return { ok: true, value: await fn() };
     } catch (e) {
       const state = e instanceof ConflictError ? e.details?.state : undefined;

@@ -38,10 +38,13 @@ export function keepaliveMs(v: number | undefined, name: string): number {
  * through call() (`again`), which retries it after a pause.
  */
 export function settleFast<T>(p: Promise<T>, operation: string, opts: CallOptions | undefined, again: () => Promise<T>): Promise<T> {
-  return p.catch((e: unknown) => {
-    if (refusedStream(e) && !opts?.signal?.aborted) return again();
-    throw fromConnectError(e, operation, opts?.signal);
-  });
+  return p.catch((e: unknown) => fastFailed(e, operation, opts, again));
+}
+
+/** settleFast's rejection handler, for a caller that puts it in its own then. */
+export function fastFailed<T>(e: unknown, operation: string, opts: CallOptions | undefined, again: () => Promise<T>): Promise<T> {
+  if (refusedStream(e) && !opts?.signal?.aborted) return again();
+  throw fromConnectError(e, operation, opts?.signal);
 }
 
 /** RST_STREAM with REFUSED_STREAM (7), as connect-node and ./raw.ts report it. */

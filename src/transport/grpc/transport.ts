@@ -35,7 +35,7 @@ import { enqueueBatchRaw } from "./batch.js";
 import { jobStream } from "./job-stream.js";
 import { grpcAdmin } from "./admin.js";
 import { grpcWebhooks } from "./webhooks.js";
-import { checkStandard, hasOwnHeaders, keepaliveMs, refusedStream, settleFast, type GrpcCallOptions } from "./calls.js";
+import { checkStandard, fastFailed, hasOwnHeaders, keepaliveMs, refusedStream, settleFast, type GrpcCallOptions } from "./calls.js";
 import { framedManifest, H2Wire, NodeWire, type GrpcWire } from "./wire.js";
 import { H2Client } from "../h2/client.js";
 
@@ -291,8 +291,8 @@ export class GrpcTransport extends OperationMethods implements Transport {
     // Every job of a streaming worker ends here: straight onto the fast path once it is known.
     const fast = this.fastReady;
     if (fast && !this.closed && !hasOwnHeaders(opts))
-      return settleFast(fast.ack(req, this.timeoutMs, opts), "ack", opts, () =>
-        this.call("ack", () => fast.ack(req, this.timeoutMs, this.callOptions(opts)), opts?.signal),
+      return fast.ackOr(req, this.timeoutMs, opts, (e) =>
+        fastFailed(e, "ack", opts, () => this.call("ack", () => fast.ack(req, this.timeoutMs, this.callOptions(opts)), opts?.signal)),
       );
     return this.call(
       "ack",
