@@ -1,7 +1,11 @@
 import type { Job } from "../model/job.js";
 import type { JsonObject, JsonValue } from "../model/json.js";
 
-/** What a handler receives for one attempt of one job. */
+/**
+ * What a handler receives for one attempt of one job. Pass it on as it is:
+ * `signal` and `state` are made only when first read (getters), so a copy made
+ * with `{ ...ctx }` does not carry them.
+ */
 export interface JobContext<Args = JsonValue[], Checkpoint = JsonValue> {
   /** The job as fetched (args unparsed). */
   readonly job: Job;
