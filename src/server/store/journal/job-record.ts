@@ -28,6 +28,7 @@ import type { RestoredJob } from "../changes.js";
 import { DEFAULT_EFFECTIVE_RETRY, DEFAULT_SHOWN_RETRY } from "../store.js";
 import { Cursor, Interner, ScratchWriter } from "./binary.js";
 import { restJson } from "./rest-json.js";
+import { REST_DATES, reviveErrors, reviveProgress, reviveRest } from "./revive.js";
 
 /** First payload byte of a binary job record (JSON records start with "{", 0x7b). */
 export const JOB_BINARY = 0x01;
@@ -60,8 +61,6 @@ const FIXED = new Set([
   "tags",
   "specversion",
 ]);
-/** Date fields of the job rest, turned back into Dates by name (never by guessing from values). */
-const REST_DATES = ["scheduledAt", "startedAt", "completedAt", "cancelledAt", "expiresAt"] as const;
 
 function isEmptyObject(o: object): boolean {
   for (const _ in o) return false;
@@ -189,8 +188,6 @@ export function writeJobBinary(w: ScratchWriter, rec: RestoredJob): boolean {
 
 // --- reading ----------------------------------------------------------------------
 
-const date = (v: unknown): Date | undefined => (v === undefined || v === null ? undefined : new Date(v as string));
-
 /**
  * Reads binary job records. One per replay: its interners keep the strings
  * that repeat (types, queues) across the file's records. The job it returns is
@@ -276,7 +273,7 @@ export class JobRecordReader {
       out.retry = r.retry ?? DEFAULT_EFFECTIVE_RETRY;
       out.workerId = r.workerId;
       out.uniqueKey = r.uniqueKey;
-      out.progress = r.progress && { ...r.progress, updatedAt: date(r.progress.updatedAt)! };
+      out.progress = reviveProgress(r.progress);
       out.directiveOnClaim = r.directiveOnClaim;
       out.workflowStep = r.workflowStep;
     } else {
@@ -291,15 +288,4 @@ export class JobRecordReader {
     if (!c.done()) throw new RangeError("bytes left over after a job record");
     return out;
   }
-}
-
-function reviveErrors(errors: JobError[]): JobError[] {
-  for (const e of errors) if (e.occurredAt !== undefined) e.occurredAt = date(e.occurredAt);
-  return errors;
-}
-
-function reviveRest(job: Job, rest: Record<string, unknown>): void {
-  const j = job as unknown as Record<string, unknown>;
-  for (const k in rest) j[k] = rest[k];
-  for (const k of REST_DATES) if (j[k] !== undefined) j[k] = date(j[k]);
 }

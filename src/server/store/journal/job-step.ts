@@ -28,6 +28,7 @@ import { JOB_STATES, type Job, type JobError, type JobState } from "../../../mod
 import type { RestoredJob } from "../changes.js";
 import { Cursor, type ScratchWriter } from "./binary.js";
 import { restJson } from "./rest-json.js";
+import { reviveErrors, reviveProgress, reviveRest } from "./revive.js";
 
 /** First payload byte of a job step record (JOB_BINARY is 0x01; JSON records start with "{"). */
 export const JOB_STEP = 0x02;
@@ -59,7 +60,6 @@ const IDENTITY: Record<string, true> = {
 };
 /** Carried by the step's fixed part. */
 const FIXED_STEP: Record<string, true> = { state: true, attempt: true, errors: true };
-const REST_DATES = ["scheduledAt", "startedAt", "completedAt", "cancelledAt", "expiresAt"] as const;
 const REST_DATE: Record<string, true> = { scheduledAt: true, startedAt: true, completedAt: true, cancelledAt: true, expiresAt: true };
 
 const wellFormed = (s: string): boolean => (s as unknown as { isWellFormed(): boolean }).isWellFormed();
@@ -149,8 +149,6 @@ export function writeJobStep(w: ScratchWriter, rec: RestoredJob): boolean {
 
 // --- reading ----------------------------------------------------------------------
 
-const date = (v: unknown): Date | undefined => (v === undefined || v === null ? undefined : new Date(v as string));
-
 /**
  * Reads step records and applies each to the job recorded before it. The
  * RestoredJob it returns is reused by the next read (as JobRecordReader's).
@@ -176,13 +174,13 @@ export class JobStepReader {
     const completedAt = flags & COMPLETED ? new Date(c.f64()) : undefined;
     let workerId = flags & WORKER ? c.str() : undefined;
     const errors = flags & ERRORS ? (c.json() as JobError[]) : [];
-    for (const e of errors) if (e.occurredAt !== undefined) e.occurredAt = date(e.occurredAt);
+    reviveErrors(errors);
     const rest = flags & JOB_REST ? (c.json() as Record<string, unknown>) : undefined;
     let progress: RestoredJob["progress"];
     if (flags & REC_REST) {
       const r = c.json() as Partial<RestoredJob>;
       if (r.workerId !== undefined) workerId = r.workerId;
-      progress = r.progress && { ...r.progress, updatedAt: date(r.progress.updatedAt)! };
+      progress = reviveProgress(r.progress);
     }
     if (!c.done()) throw new RangeError("bytes left over after a job step record");
     const b = base(id);
@@ -206,13 +204,9 @@ export class JobStepReader {
       tags: was.tags,
       specversion: was.specversion,
     };
-    const j = job as unknown as Record<string, unknown>;
     if (startedAt) job.startedAt = startedAt;
     if (completedAt) job.completedAt = completedAt;
-    if (rest) {
-      for (const k in rest) j[k] = rest[k];
-      for (const k of REST_DATES) if (j[k] !== undefined) j[k] = date(j[k]);
-    }
+    if (rest) reviveRest(job, rest);
     const out = this.out;
     out.id = id;
     out.job = job;
