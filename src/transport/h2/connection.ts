@@ -421,13 +421,9 @@ export class H2Connection {
   }
 
   /**
-   * A PING from the peer. grpc-go servers send one (their window estimate) on
-   * the first DATA after the last was answered: nearly every sequential unary
-   * call brings one while the client has nothing to send, and an ack sent at
-   * once is a loopback write of its own per call. While the open calls only
-   * wait for answers, the ack goes with the next write instead (FrameWriter.pingAck);
-   * with data waiting for window it goes at once, as its timing is then the
-   * peer's measure for growing that window.
+   * A PING from the peer (grpc-go: its window estimate, on nearly every sequential unary call). While the
+   * open calls only wait for answers, the ack goes with the next write, not in a write of its own
+   * (FrameWriter.pingAck); with data waiting for window it goes at once: its timing then grows that window.
    */
   pingReceived(payload: Buffer): void {
     let waiting = this.streams.size > 0 && this.blocked.size === 0;
