@@ -18,6 +18,7 @@ import { JOB_BINARY } from "../../src/server/store/journal/job-record.js";
 import { Journal, type JournalOptions } from "../../src/server/store/journal/journal.js";
 import { frame, frameJob, HEADER_BYTES, JobFramer, savedJob, scan, type JournalRecord } from "../../src/server/store/journal/records.js";
 import { FakeClock } from "./fake-clock.js";
+import { kept } from "../support/restored-job.js";
 import { useTempDirs } from "../support/temp-dirs.js";
 
 const tempDir = useTempDirs("ojs-journal-format-");
@@ -45,22 +46,6 @@ function populate(core: ServerCore): void {
   s.nack(taken[2]!.id, { code: "fatal", message: "no", retryable: false }, "w-1", { response: "DEAD_LETTER" });
   s.reportProgress(taken[3]!.id, { progress: 0.5, message: "half", data: { i: 3 } });
   s.cancel(s.enqueue({ type: "f.cancel", args: [], queue: "c" }).id);
-}
-
-/** A job record's kept fields, compared as objects: a Date read back as a string fails toEqual. */
-function kept(r: RestoredJob) {
-  return {
-    job: r.job,
-    extra: r.extra,
-    retry: r.retry,
-    leaseDeadline: r.leaseDeadline,
-    workerId: r.workerId,
-    uniqueKey: r.uniqueKey,
-    deadLetter: r.deadLetter,
-    progress: r.progress,
-    directiveOnClaim: r.directiveOnClaim,
-    workflowStep: r.workflowStep,
-  };
 }
 
 function jobsOf(core: ServerCore) {

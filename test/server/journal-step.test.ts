@@ -18,6 +18,7 @@ import { JOB_STEP, writeJobStep } from "../../src/server/store/journal/job-step.
 import { Journal, type JournalOptions } from "../../src/server/store/journal/journal.js";
 import { frame, HEADER_BYTES, records, scanFrames, type JournalRecord } from "../../src/server/store/journal/records.js";
 import { FakeClock } from "./fake-clock.js";
+import { kept } from "../support/restored-job.js";
 import { useTempDirs } from "../support/temp-dirs.js";
 
 const tempDir = useTempDirs("ojs-journal-step-");
@@ -28,21 +29,6 @@ async function open(dir: string, opts: Partial<JournalOptions> = {}) {
   const core = new ServerCore({ clock, maxFinishedJobs: 10_000 });
   core.journal = await Journal.open(core, { dir, log: (l) => lines.push(l), fsync: "none", ...opts });
   return { core, journal: core.journal, lines };
-}
-
-function kept(r: RestoredJob) {
-  return {
-    job: r.job,
-    extra: r.extra,
-    retry: r.retry,
-    leaseDeadline: r.leaseDeadline,
-    workerId: r.workerId,
-    uniqueKey: r.uniqueKey,
-    deadLetter: r.deadLetter,
-    progress: r.progress,
-    directiveOnClaim: r.directiveOnClaim,
-    workflowStep: r.workflowStep,
-  };
 }
 
 const jobsOf = (core: ServerCore) => [...core.store.rawJobRecords()].map(kept).sort((a, b) => (a.job.id < b.job.id ? -1 : 1));
