@@ -24,6 +24,7 @@ export const WORKER_OPTION_KEYS: KeyList<WorkerOptions> = {
   workerId: true,
   visibilityTimeoutMs: true,
   heartbeatIntervalMs: true,
+  settleRetryMs: true,
   gracePeriodMs: true,
   pollIntervalMs: true,
   dispatch: true,

@@ -27,6 +27,14 @@ export interface WorkerOptions extends ConnectionOptions {
   heartbeatIntervalMs?: number;
   /** How long stop() waits for running jobs before failing them with "shutdown"; default 25 000 ms. */
   gracePeriodMs?: number;
+  /**
+   * How long an ack or nack that failed on a transient error (the server
+   * unreachable or restarting, a server fault, rate limited) is retried, with
+   * backoff up to 2 s, before the worker gives up on it (`job.settleFailed`; the
+   * job then comes back after its visibility timeout). Long enough to ride out
+   * a server restart; default 30 000 ms, 0 for a single try.
+   */
+  settleRetryMs?: number;
   /** Longest wait between polls of an empty queue (HTTP, or gRPC without streaming); default 1 000 ms. */
   pollIntervalMs?: number;
   /** "auto" (stream when the transport can, else poll), "stream" or "poll". Default "auto". */
@@ -73,6 +81,7 @@ export type ResolvedWorkerOptions = Required<
     WorkerOptions,
     | "visibilityTimeoutMs"
     | "heartbeatIntervalMs"
+    | "settleRetryMs"
     | "gracePeriodMs"
     | "pollIntervalMs"
     | "dispatch"
@@ -113,6 +122,7 @@ export function resolveWorkerSettings(opts: WorkerOptions, env: NodeJS.ProcessEn
   const resolved: ResolvedWorkerOptions = {
     visibilityTimeoutMs: positive(opts.visibilityTimeoutMs, 30_000, "visibilityTimeoutMs"),
     heartbeatIntervalMs: positive(opts.heartbeatIntervalMs, 5_000, "heartbeatIntervalMs"),
+    settleRetryMs: nonNegative(opts.settleRetryMs, 30_000, "settleRetryMs"),
     gracePeriodMs: nonNegative(opts.gracePeriodMs, 25_000, "gracePeriodMs"),
     pollIntervalMs: positive(opts.pollIntervalMs, 1_000, "pollIntervalMs"),
     dispatch: oneOf(opts.dispatch, ["auto", "stream", "poll"] as const, "auto", "dispatch"),

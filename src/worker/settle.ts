@@ -19,8 +19,13 @@ export function isTransient(e: unknown): boolean {
 }
 
 export interface SettleOptions {
-  /** Attempts before giving up; default 6 (about 6 s of retrying). */
-  attempts?: number;
+  /**
+   * How long after the first failure transient failures are retried (backoff
+   * 100 ms doubling up to 2 s); default 30 000 ms, 0 for a single try. A budget
+   * of time rather than of tries: what an ack has to outlast is a server
+   * restart, whose length does not depend on how often it is tried.
+   */
+  retryForMs?: number;
   /** Stops retrying early (the worker is being forced down). */
   signal?: AbortSignal;
 }
@@ -86,25 +91,30 @@ function retrying<T>(fn: () => Promise<T>, opts: SettleOptions, doneStates: Read
 }
 
 async function retryAfter<T>(firstError: unknown, fn: () => Promise<T>, opts: SettleOptions, doneStates: ReadonlySet<string>): Promise<Tried<T>> {
-  const attempts = opts.attempts ?? 6;
+  const until = Date.now() + (opts.retryForMs ?? DEFAULT_RETRY_FOR_MS);
   // Made at the first retry: nearly every settle succeeds at once.
   let backoff: Backoff | undefined;
-  let last: unknown;
-  for (let i = 0; i < attempts; i++) {
-    try {
-      if (i === 0) throw firstError;
-      return { ok: true, value: await fn() };
-    } catch (e) {
+  let e = firstError;
+  for (let tries = 1; ; tries++) {
+    if (tries > 1) {
       const state = e instanceof ConflictError ? e.details?.state : undefined;
-      if (i > 0 && typeof state === "string" && doneStates.has(state)) return { ok: true, value: undefined };
-      last = e;
-      if (!isTransient(e) || opts.signal?.aborted) break;
-      const wait = e instanceof RateLimitedError && e.retryAfterMs !== undefined ? e.retryAfterMs : (backoff ??= new Backoff(100, 2000)).next();
-      if (i < attempts - 1) await sleep(wait, opts.signal);
+      if (typeof state === "string" && doneStates.has(state)) return { ok: true, value: undefined };
+    }
+    const left = until - Date.now();
+    if (!isTransient(e) || opts.signal?.aborted || left <= 0) return { ok: false, error: e };
+    const wait = e instanceof RateLimitedError && e.retryAfterMs !== undefined ? e.retryAfterMs : (backoff ??= new Backoff(100, 2000)).next();
+    // The last try comes at the end of the budget, not after it.
+    await sleep(Math.min(wait, left), opts.signal);
+    if (opts.signal?.aborted) return { ok: false, error: e };
+    try {
+      return { ok: true, value: await fn() };
+    } catch (next) {
+      e = next;
     }
   }
-  return { ok: false, error: last };
 }
+
+const DEFAULT_RETRY_FOR_MS = 30_000;
 
 // --- settling one attempt, and reporting how it went -----------------------------------
 
@@ -115,11 +125,13 @@ export interface SettleHost {
   readonly emit: EmitWorkerEvent;
   /** Aborted when the stop is forced: settle retries end early. */
   readonly hardSignal: AbortSignal;
+  /** The worker's settleRetryMs. */
+  readonly settleRetryMs: number;
 }
 
 /** Nacks a job (with retries on transient errors) and reports the outcome. Never throws. */
 export async function failJob(h: SettleHost, a: ActiveJob, error: unknown): Promise<void> {
-  const r = await nackWithRetry(h.transport, a.job.id, toJobError(error), h.workerId, { signal: h.hardSignal });
+  const r = await nackWithRetry(h.transport, a.job.id, toJobError(error), h.workerId, { signal: h.hardSignal, retryForMs: h.settleRetryMs });
   if (r.ok) h.emit("job.failed", { job: a.job, error, durationMs: Date.now() - a.startedAt });
   else h.emit("job.settleFailed", { job: a.job, outcome: "nack", error: r.error });
 }
@@ -127,7 +139,7 @@ export async function failJob(h: SettleHost, a: ActiveJob, error: unknown): Prom
 /** Acks a job with its (encoded) result and reports the outcome. Never throws. */
 export async function completeJob(h: SettleHost, a: ActiveJob, result: HandlerResult, sent: JsonValue | undefined): Promise<void> {
   const { job } = a;
-  const r = await ackWithRetry(h.transport, job.id, sent, h.workerId, { signal: h.hardSignal });
+  const r = await ackWithRetry(h.transport, job.id, sent, h.workerId, { signal: h.hardSignal, retryForMs: h.settleRetryMs });
   if (r.ok) h.emit("job.completed", { job, result, durationMs: Date.now() - a.startedAt });
   // The server refused the result itself (over its maxResultBytes, say): the job fails for that
   // reason now, instead of coming back after its visibility timeout to fail the same way again.
@@ -152,7 +164,7 @@ export async function handBack(h: SettleHost, job: Job, opts: SettleOptions & { 
   const requeue = !opts.started;
   const error = toJobError(new ShutdownError());
   if (requeue) error.message = "the worker stopped before it started the job";
-  const r = await nackWithRetry(h.transport, job.id, error, h.workerId, { ...opts, requeue });
+  const r = await nackWithRetry(h.transport, job.id, error, h.workerId, { retryForMs: h.settleRetryMs, ...opts, requeue });
   if (r.ok && requeue) h.emit("job.released", { job, reason: "shutdown" });
   if (!r.ok && !(requeue && r.error instanceof ConflictError)) h.emit("job.settleFailed", { job, outcome: "nack", error: r.error });
   return r.ok;

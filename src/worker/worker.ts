@@ -116,7 +116,7 @@ export class Worker extends Emitter<WorkerEvents> implements AsyncDisposable {
 
     const emit: EmitWorkerEvent = (event, payload) => this.emit(event, payload);
     const loseJob = (id: string) => this.slots.lose(id);
-    this.settler = { transport, workerId: this.workerId, emit, hardSignal: this.hardAbort.signal };
+    this.settler = { transport, workerId: this.workerId, emit, hardSignal: this.hardAbort.signal, settleRetryMs: this.opts.settleRetryMs };
     this.execution = new JobExecution({
       ...this.settler,
       opts: this.opts,
@@ -320,7 +320,7 @@ export class Worker extends Emitter<WorkerEvents> implements AsyncDisposable {
     // Jobs received but never started: hand them back at once.
     await Promise.all(
       this.slots.takeBacklog().map(async ({ job, onSettled }) => {
-        await handBack(this.settler, job, { started: false, attempts: 3, signal: this.hardAbort.signal });
+        await handBack(this.settler, job, { started: false, retryForMs: 300, signal: this.hardAbort.signal });
         onSettled?.();
       }),
     );
@@ -342,7 +342,7 @@ export class Worker extends Emitter<WorkerEvents> implements AsyncDisposable {
       }
       await Promise.all(
         leftovers.map(async (a) => {
-          if (await handBack(this.settler, a.job, { started: true, attempts: 2 }))
+          if (await handBack(this.settler, a.job, { started: true, retryForMs: 100 }))
             this.emit("job.failed", { job: a.job, error: new ShutdownError(), durationMs: Date.now() - a.startedAt });
         }),
       );

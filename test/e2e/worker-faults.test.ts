@@ -55,7 +55,8 @@ describe.each(TRANSPORTS)("worker faults over %s", (name) => {
     const queue = uniqueQueue("ackfail");
     const f = faulty(transportFor(name, ctx.url));
     f.fail("ack", () => new ConnectionError("ack lost"));
-    const w = new Worker({ transport: f.transport, queues: [queue], handleSignals: false });
+    // Retried for 1.5 s (the default, 30 s, outlasts a server restart) and then given up.
+    const w = new Worker({ transport: f.transport, queues: [queue], handleSignals: false, settleRetryMs: 1500 });
     let runs = 0;
     const events: string[] = [];
     w.register("t.ok", () => void runs++);
@@ -127,7 +128,7 @@ describe.each(TRANSPORTS)("worker faults over %s", (name) => {
     const unhandled: unknown[] = [];
     const onUnhandled = (e: unknown) => void unhandled.push(e);
     process.on("unhandledRejection", onUnhandled);
-    const w = new Worker({ transport: f.transport, queues: [queue], handleSignals: false });
+    const w = new Worker({ transport: f.transport, queues: [queue], handleSignals: false, settleRetryMs: 1500 });
     const settleFailed: string[] = [];
     w.register("t.fail", () => {
       throw new Error("boom");

@@ -9,6 +9,8 @@ export class Proxy {
   private server: Server;
   private pairs = new Set<[Socket, Socket]>();
   private refusing = false;
+  /** Connections refused while refuse(true) held (a fault test shows its fault happened). */
+  refused = 0;
   private readonly frozen = new Set<Socket>();
   /** Upstream sockets whose bytes to the client are held back (holdReplies). */
   private readonly heldReplies = new Set<Socket>();
@@ -18,6 +20,7 @@ export class Proxy {
   private constructor(private readonly target: URL) {
     this.server = createServer((client) => {
       if (this.refusing) {
+        this.refused++;
         client.destroy();
         return;
       }
