@@ -7,11 +7,11 @@
  *
  * The server leaves a field out only when the job holds exactly what the entry
  * decoded to (the same objects, element by element: anything the server made
- * anew, tenant meta say, travels in full). The client decodes the request it
- * sent, as the server did, and fills the fields in from that, so that the Jobs
- * equal those of the full answer. That decode costs about what the left-out
- * fields would have cost to decode; what is saved is the server's encoding of
- * them and half the bytes on the wire.
+ * anew, tenant meta say, travels in full). The client fills the fields in from
+ * its entries as the server decoded them (sentEntry of each request, taken when
+ * it encodes the request; or decodeSentEntries of the bytes), so that the Jobs
+ * equal those of the full answer. What is saved is the server's encoding of
+ * them, the client's decoding, and half the bytes on the wire.
  *
  * A client that sends BATCH_ANSWER_HEADER also takes FROM_PREVIOUS: a job
  * whose other fields (state, retry policy, timestamps...) are those of the job
