@@ -3,7 +3,8 @@ import type { OjsEvent } from "../model/events.js";
 import type { EnqueueOptions, Job, JobRequest, NormalizedJobRequest } from "../model/job.js";
 import type { JsonObject, JsonValue } from "../model/json.js";
 import { checkBatchSize, checkJobRequest, jsonBytes, limitError, resolveLimits, type Limits } from "../model/limits.js";
-import { normalizeJobRequest, parseOrThrow, queueNameSchema, jobTypeSchema } from "../model/schemas.js";
+import { normalizeJobRequest, parseOrThrow, queueNameSchema, jobTypeSchema, validateJobRequest } from "../model/schemas.js";
+import { fastNormalize } from "../model/fast-normalize.js";
 import type { CronJob, CronRegistration, Health, Manifest, Page, QueueInfo, QueueStats, SchemaInfo } from "../model/system.js";
 import type { Workflow, WorkflowDefinition } from "../model/workflow.js";
 import { flattenWorkflow } from "../codec/workflow.js";
@@ -426,7 +427,9 @@ export class Client implements AsyncDisposable {
       if (e instanceof OjsError) e.operation = operation;
       throw e;
     }
-    return normalizeJobRequest(out, Date.now(), operation);
+    // normalizeJobRequest, with the clock read only by the full validation, the one that uses it (a
+    // relative delay): a clock read is ~0.2 µs in a VM, and a batch made one per job.
+    return fastNormalize(out) ?? validateJobRequest(out, Date.now(), operation);
   }
 
   /** Encodes args with the codecs (limits checked again: the encoding is larger than the args). */

@@ -13,6 +13,12 @@ import { UUIDV7_RE } from "./uuid.js";
 
 const SIMPLE_KEYS = new Set(["queue", "priority", "meta", "tags", "id"]);
 
+// The last type and queue that passed their pattern: the jobs of a batch (and a producer's calls)
+// mostly repeat them, and a pattern test per job is a good part of these checks. One string each,
+// compared by value: a memo of a pure test, bounded.
+let typeOk: string | undefined;
+let queueOk: string | undefined;
+
 function plainObject(v: unknown): v is JsonObject {
   if (typeof v !== "object" || v === null || Array.isArray(v)) return false;
   const proto = Object.getPrototypeOf(v) as unknown;
@@ -30,7 +36,11 @@ function simpleFields(src: Record<string, unknown>, out: NormalizedJobRequest, w
     if (!SIMPLE_KEYS.has(k)) return undefined;
     switch (k) {
       case "queue":
-        if (typeof v !== "string" || v.length > 255 || !QUEUE_RE.test(v)) return undefined;
+        if (typeof v !== "string" || v.length > 255) return undefined;
+        if (v !== queueOk) {
+          if (!QUEUE_RE.test(v)) return undefined;
+          queueOk = v;
+        }
         out.queue = v;
         break;
       case "priority":
@@ -55,7 +65,11 @@ function simpleFields(src: Record<string, unknown>, out: NormalizedJobRequest, w
 }
 
 function baseOf(type: unknown, args: unknown): NormalizedJobRequest | undefined {
-  if (typeof type !== "string" || type.length > 255 || !JOB_TYPE_RE.test(type)) return undefined;
+  if (typeof type !== "string" || type.length > 255) return undefined;
+  if (type !== typeOk) {
+    if (!JOB_TYPE_RE.test(type)) return undefined;
+    typeOk = type;
+  }
   if (!Array.isArray(args) || findNonJson(args) !== undefined) return undefined;
   return { type, args };
 }

@@ -323,6 +323,31 @@ describe("queues", () => {
     expect(store.fetch({ queues: ["q"] })).toHaveLength(1);
   });
 
+  it("the jobs of a batch share one creation Date, which the job's lifecycle never changes in place", () => {
+    const { store, clock, take } = setup();
+    const t0 = clock.now();
+    const recs = store.enqueueBatch([0, 1, 2].map((i) => ({ req: { type: "t.x", args: [i], queue: "q", retry: { maxAttempts: 3 } } })));
+    const created = recs[0]!.job.createdAt!;
+    // One object (a stored job keeps ~100 bytes less), the same instant for created and enqueued.
+    for (const r of recs) {
+      expect(r.job.createdAt).toBe(created);
+      expect(r.job.enqueuedAt).toBe(created);
+    }
+    // A claim, a failure with a retry, a second claim, an ack, a cancel: each sets Dates of its own.
+    clock.advance(10);
+    const first = take();
+    store.nack(first.id, { code: "x", message: "" });
+    clock.advance(60_000);
+    store.ack(take().id, null);
+    store.cancel(recs[2]!.id);
+    expect(created.getTime()).toBe(t0);
+    for (const r of recs) {
+      const job = store.get(r.id).job;
+      expect(job.createdAt!.getTime()).toBe(t0);
+      expect(job.enqueuedAt!.getTime()).toBe(t0);
+    }
+  });
+
   it("a depth bound refuses jobs beyond it with queue_full", () => {
     const { store, job } = setup();
     store.configureQueue("q", { backpressure: { maxDepth: 2, strategy: "reject" } });

@@ -132,4 +132,22 @@ describe("the validation shortcut", () => {
     expect(fastRevalidate({ type: "a.b", args: [], priority: 500 })).toBeUndefined();
     expect(fastRevalidate({ type: "a.b", args: [], timeout: 5 })).toBeUndefined();
   });
+
+  it("a type or queue that passed just before spares only its own test: the next different one is checked", () => {
+    // The shortcut remembers the last type and queue that passed; each pair below differs from the one before by one character.
+    const seq: Array<[string, string, boolean]> = [
+      ["", "q", false],
+      ["ab.c", "q1", true],
+      ["ab.c", "q1", true],
+      ["Ab.c", "q1", false],
+      ["ab.c", "Q1", false],
+      ["ab.", "q1", false],
+      ["ab.c", "-q", false],
+      ["ab.d", "q2", true],
+    ];
+    for (const [type, queue, ok] of seq) {
+      expect(fastNormalize({ type, args: [], options: { queue } }) !== undefined).toBe(ok);
+      expect(fastRevalidate({ type, args: [], queue }) !== undefined).toBe(ok);
+    }
+  });
 });

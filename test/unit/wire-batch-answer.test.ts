@@ -129,6 +129,19 @@ describe("wire codec: EnqueueBatchAnswer (the fast path's compact answer to a ba
     );
   });
 
+  it("completed from sentEntry of each request (what the transport takes, no bytes decoded), the Jobs are the full response's", () => {
+    fc.assert(
+      fc.property(fc.array(entry, { maxLength: 5 }), fc.array(change, { minLength: 1, maxLength: 5 }), fc.boolean(), (entries, changes, fromPrevious) => {
+        const { request, compact, expected } = bothWays(entries, changes, fromPrevious);
+        const sent = entries.map((e) => wire.sentEntry(e));
+        const entryPart = (r: NormalizedJobRequest) => ({ type: r.type, args: r.args, queue: r.queue, meta: r.meta, tags: r.tags });
+        expect(sent.map(entryPart)).toStrictEqual(wire.decodeSentEntries(request).map(entryPart));
+        expect(wire.decodeEnqueueBatchAnswer(compact, sent)).toStrictEqual(expected);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
   it("FROM_PREVIOUS: a job like the one before it comes as its id, and shares no object with it once read", () => {
     fc.assert(
       fc.property(fc.array(entry, { minLength: 2, maxLength: 6 }), fc.array(change, { minLength: 1, maxLength: 6 }), (entries, changes) => {

@@ -10,8 +10,8 @@
  * Server: a field is left out only when the job holds exactly what the request
  * decoded to (the same objects: anything the server made anew, tenant meta
  * say, travels in full). Client: it fills the fields in from its request as the
- * server decoded it, either by decoding the bytes it sent (a batch) or, without
- * the bytes, with sentEntry() below, which makes what that decode would make.
+ * server decoded it, with sentEntry() below, which makes without the bytes what
+ * that decode would make (a batch could also decode the bytes it sent).
  * Tags stamped from the descriptors (README.md).
  */
 import type { Job, NormalizedJobRequest } from "../../model/job.js";

@@ -71,7 +71,7 @@ let lastRetry: RetryPolicy | undefined;
 const MAX_REMEMBERED_RETRY = 64;
 
 /** A copy no other Job shares: the same keys in the same order as readRetry makes them. */
-function copyRetry(p: RetryPolicy): RetryPolicy {
+export function copyRetry(p: RetryPolicy): RetryPolicy {
   const out = { ...p };
   if (p.nonRetryableErrors) out.nonRetryableErrors = [...p.nonRetryableErrors];
   return out;

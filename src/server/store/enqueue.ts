@@ -53,10 +53,15 @@ export abstract class StoreEnqueue extends StoreClaims {
     // this process), so a batch where no entry chose its id needs no set of a thousand ids to
     // find one twice. With a chosen id, every id is checked, made ones included.
     const ids = items.some((item) => item.req.id !== undefined) ? new Set<string>() : undefined;
+    // One Date for the batch's creation instant, as createdAt and enqueuedAt of a job already share
+    // one and the journal's replay shares one per millisecond: the store never changes a Date in
+    // place (it assigns new ones). A Date is ~100 bytes that every stored job kept and the
+    // collector copied (~11 % of a stored job).
+    const created = new Date(now);
     const recs = items.map((item, i) => {
       const { req, workflowId, stepId, parentResults } = item;
       try {
-        const rec = this.build(req, item, now);
+        const rec = this.build(req, item, now, created);
         if (ids) {
           if (ids.has(rec.id)) throw new DuplicateJobError(`id ${rec.id} appears twice in the batch`, { jobId: rec.id });
           ids.add(rec.id);
@@ -86,13 +91,13 @@ export abstract class StoreEnqueue extends StoreClaims {
     });
   }
 
-  protected build(req: NormalizedJobRequest, opts: SubmitOptions, now = this.clock.now()): JobRecord {
+  protected build(req: NormalizedJobRequest, opts: SubmitOptions, now = this.clock.now(), created?: Date): JobRecord {
     const id = req.id ?? uuidv7(now);
     if (this.jobs.has(id)) throw new DuplicateJobError(`a job with id ${id} already exists`, { jobId: id, details: { existing_job_id: id } });
     // Most jobs carry no policy of their own: they share one frozen default instead of two fresh objects each.
     const retry = req.retry ? mergeRetry(req.retry) : DEFAULT_EFFECTIVE_RETRY;
     const jobRetry = req.retry ? shownRetry(retry) : DEFAULT_SHOWN_RETRY;
-    const job = newJob(req, id, { maxAttempts: retry.maxAttempts, shown: jobRetry }, now);
+    const job = newJob(req, id, { maxAttempts: retry.maxAttempts, shown: jobRetry }, now, created);
     const rec: JobRecord = {
       id,
       job,

@@ -16,8 +16,13 @@ import { blocks } from "./unique.js";
  * its time is still ahead; the unique policy checked against its args. Every
  * store builds its jobs here, so they show the same fields.
  */
-export function newJob(req: NormalizedJobRequest, id: string, retry: { maxAttempts: number; shown: NonNullable<Job["retry"]> }, now: number): Job {
-  const created = new Date(now);
+export function newJob(
+  req: NormalizedJobRequest,
+  id: string,
+  retry: { maxAttempts: number; shown: NonNullable<Job["retry"]> },
+  now: number,
+  created = new Date(now),
+): Job {
   const job: Job = {
     id,
     type: req.type,

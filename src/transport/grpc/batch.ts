@@ -6,13 +6,7 @@
  * each job shares with its request entry; the Jobs are rebuilt from the request sent.
  */
 import { Code, ConnectError } from "@connectrpc/connect";
-import {
-  BATCH_ANSWER_HEADER,
-  decodeEnqueueBatchAnswer,
-  decodeEnqueueBatchResponse,
-  decodeSentEntries,
-  encodeEnqueueBatchRequest,
-} from "../../codec/wire/index.js";
+import { BATCH_ANSWER_HEADER, decodeEnqueueBatchAnswer, decodeEnqueueBatchResponse, encodeEnqueueBatchRequest, sentEntry } from "../../codec/wire/index.js";
 import { OjsError, TimeoutError } from "../../model/errors.js";
 import type { Job, NormalizedJobRequest } from "../../model/job.js";
 import type { GrpcCallOptions } from "./calls.js";
@@ -29,9 +23,14 @@ export async function enqueueBatchRaw(wire: GrpcWire, reqs: NormalizedJobRequest
   try {
     const request = encodeEnqueueBatchRequest(reqs, undefined, Date.now(), ours);
     if (compact) {
+      // What the server will decode of each entry, taken now (a caller's later change to its args is
+      // in neither), made from the requests, not by decoding the bytes (sentEntry: a tenth of the CPU,
+      // and no Reader garbage). The compact method is our server's, which takes the tunnelled keys.
+      const entries = new Array<NormalizedJobRequest>(reqs.length);
+      for (let i = 0; i < reqs.length; i++) entries[i] = sentEntry(reqs[i]!);
       // This client reads FROM_PREVIOUS: most jobs of the compact answer come as their id alone.
-      const answer = await compactCall(wire, { ...o.headers, [BATCH_ANSWER_HEADER]: "previous" }, request, signal);
-      if (answer) out = decodeEnqueueBatchAnswer(answer.bytes, answer.entries);
+      const bytes = await compactCall(wire, { ...o.headers, [BATCH_ANSWER_HEADER]: "previous" }, request, signal);
+      if (bytes) out = decodeEnqueueBatchAnswer(bytes, entries);
     } else for await (const msg of rawCall(wire, STANDARD, o.headers, request, signal)) out = decodeEnqueueBatchResponse(msg).jobs;
   } catch (e) {
     if (deadline.aborted && !o.signal?.aborted) throw new TimeoutError("enqueueBatch timed out", { operation: "enqueueBatch" });
@@ -41,17 +40,8 @@ export async function enqueueBatchRaw(wire: GrpcWire, reqs: NormalizedJobRequest
   return out;
 }
 
-/**
- * The compact call: its last answer message and the request's entries, decoded after the
- * request has left and while the server works on the batch (client and server run one after
- * the other otherwise: the client decoded them only once the answer was in).
- */
-async function compactCall(
-  wire: GrpcWire,
-  headers: Record<string, string>,
-  request: Uint8Array,
-  signal: AbortSignal,
-): Promise<{ bytes: Uint8Array; entries: NormalizedJobRequest[] } | undefined> {
+/** The compact call: its last answer message. */
+async function compactCall(wire: GrpcWire, headers: Record<string, string>, request: Uint8Array, signal: AbortSignal): Promise<Uint8Array | undefined> {
   if (signal.aborted) throw new ConnectError("the call was cancelled", Code.Canceled);
   let bytes: Uint8Array | undefined;
   let settle!: (error: unknown) => void;
@@ -69,12 +59,9 @@ async function compactCall(
   try {
     stream.send(request);
     stream.end();
-    // The session writes the request at the end of this turn: decode it after that, not before.
-    await new Promise<void>((r) => setImmediate(r));
-    const entries = decodeSentEntries(request);
     const error = await ended;
     if (error) throw error;
-    return bytes && { bytes, entries };
+    return bytes;
   } finally {
     signal.removeEventListener("abort", onAbort);
     if (!done) stream.cancel();
