@@ -5,9 +5,10 @@
  * a bench run, and it takes the tree to load, so two trees can be compared
  * in alternation (A/B) on the same machine:
  *
- *   npx tsx bench/standard-calls.ts [--root=/path/to/other/checkout] [--calls=20000] [--only=enqueue,worker] [--calls-by-method]
+ *   npx tsx bench/standard-calls.ts [--root=/path/to/other/checkout] [--calls=20000] [--only=enqueue,sequential,worker] [--calls-by-method]
  *
  * - enqueue: Client.enqueue from 32 callers at once (after 2 000 thrown away).
+ * - sequential: Client.enqueue, one call awaited at a time (`calls` / 4 of them).
  * - worker: `calls` jobs queued by enqueueBatch, then one Worker (concurrency 50) runs them.
  * --calls-by-method prints the server's tally of gRPC calls by method (how many calls a job costs).
  * Profiles of both processes (the server child gets node's flags too; bench/profile.ts summarises them):
@@ -77,6 +78,12 @@ async function client(): Promise<void> {
   };
   await callers(2_000, "warmup");
   if (only.includes("enqueue")) await measure("enqueue, 32 callers", n, () => callers(n, "enqueue"));
+  if (only.includes("sequential")) {
+    const calls = Math.ceil(n / 4);
+    await measure("enqueue, sequential", calls, async () => {
+      for (let i = 0; i < calls; i++) await client.enqueue("bench.noop", [1, "x"], { queue: "sequential" });
+    });
+  }
   if (only.includes("worker")) {
     for (let i = 0; i < n; i += 1_000)
       await client.enqueueBatch(Array.from({ length: Math.min(1_000, n - i) }, () => ({ type: "bench.noop", args: [1], options: { queue: "work" } })));

@@ -29,9 +29,12 @@ import { ackJob, enqueueJob, heartbeatCall, nackJob } from "./calls.js";
 import { toConnectError } from "./errors.js";
 import { RawCall, tenant } from "./raw.js";
 import { GRPC_OK_HEADERS } from "./call-parts.js";
+import { pushLeaving } from "./push-order.js";
 
 interface UnaryMethod {
   name: string;
+  /** Its answer may make a job available to a streaming worker: it leaves after the pushes of its turn (./push-order.ts). */
+  afterPushes?: boolean;
   /** The call's answer, from its request message; rejects on bytes that are not that message. */
   handle(bytes: Uint8Array, call: RawCall, core: ServerCore): Promise<Uint8Array>;
 }
@@ -50,6 +53,7 @@ function decoded<T>(method: string, decode: () => T): T {
 const METHODS: Record<string, UnaryMethod> = {
   "/ojs.v1.OJSService/Enqueue": {
     name: "Enqueue",
+    afterPushes: true,
     handle: async (bytes, call, core) =>
       encodeJobResponse(
         await enqueueJob(
@@ -134,7 +138,7 @@ function serve(method: UnaryMethod, call: RawCall, core: ServerCore): void {
       return failed(method, call, core, e);
     }
     reply.then(
-      (bytes) => answer(call, core, bytes),
+      (bytes) => (method.afterPushes && pushLeaving() ? setImmediate(answer, call, core, bytes) : answer(call, core, bytes)),
       (e: unknown) => failed(method, call, core, e),
     );
   });

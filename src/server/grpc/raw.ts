@@ -38,6 +38,7 @@ import { FrameCoalescer } from "./coalesce.js";
 import { GRPC_OK_HEADERS, OK_TRAILERS, requestTooLarge, sendTrailersOnDemand } from "./call-parts.js";
 import { staleStreamError, toConnectError } from "./errors.js";
 import { DurableReplies } from "./durable-replies.js";
+import { okTrailersWithMessage } from "./one-write.js";
 import { notePush, pushLeaving } from "./push-order.js";
 
 type Method = (call: RawCall, core: ServerCore) => void;
@@ -141,14 +142,15 @@ export class RawCall {
     );
   }
 
-  private respond(): void {
+  /** `last`: the message about to be written ends the call with OK, so the trailers may leave with it (./one-write.ts). */
+  private respond(last = false): void {
     if (this.responded) return;
     this.responded = true;
     const headers = this.requestId ? { ...this.responseHeaders, "x-ojs-request-id": this.requestId } : this.responseHeaders;
     this.stream.respond(headers, { waitForTrailers: true });
     // The compat response object has its own 'wantTrailers' listener; only one may send trailers.
     this.stream.removeAllListeners("wantTrailers");
-    sendTrailersOnDemand(this.stream, this);
+    if (!(last && okTrailersWithMessage(this.stream))) sendTrailersOnDemand(this.stream, this);
   }
 
   private get out(): FrameCoalescer {
@@ -170,13 +172,14 @@ export class RawCall {
 
   /**
    * Ends a unary call with its one response message: headers, message and
-   * OK leave in one write (no coalescing to wait for, no separate end).
+   * OK leave in one write (no coalescing to wait for, no separate end, the
+   * trailers with the message where ./one-write.ts can).
    */
   endWith(msg: Uint8Array): void {
     if (this.finished) return;
     this.finished = true;
     if (this.stream.destroyed) return this.coalescer?.clear();
-    this.respond();
+    this.respond(true);
     // Anything sent before goes first (a unary call has sent nothing).
     this.coalescer?.flush();
     this.stream.end(frameMessage(msg));
