@@ -60,10 +60,16 @@ export class JobExecution {
 
   /**
    * The start signal leaves at the end of this turn's callbacks (a setImmediate), and only for
-   * jobs whose ack or nack has not been sent by then: a handler that returned in the turn its job
-   * arrived (the settle ends the attempt) costs no call at all, where a call made at once, and
+   * jobs whose ack or nack has not been decided by then: a handler that returned in the turn its
+   * job arrived (the settle ends the attempt) costs no call at all, where a call made at once, and
    * dropped by the transport later, cost several promises per job. The signals still travel in
    * the turn's frame: this immediate is queued before the settle frame's own (docs/performance-wkr.md).
+   *
+   * A settle waiting for room (the concurrency's worth of settles in flight, as against a journal
+   * store that answers after its fsync) counts as decided too: its job is held, so heartbeats
+   * extend its lease and a stopping worker's last heartbeat lists it as started, and the settle
+   * leaves as soon as one in flight is answered. Signalling such jobs cost a call per job on the
+   * worker and the server in nearly every drain against the journal (docs/performance-jwkr.md).
    */
   private signalStart(a: ActiveJob): void {
     this.startQueue.push(a);
@@ -79,7 +85,7 @@ export class JobExecution {
     this.startsScheduled = false;
     for (let i = 0; i < list.length; i++) {
       const a = list[i]!;
-      if (!a.settleSent) transport.started!({ jobId: a.job.id, workerId }).catch(ignore);
+      if (a.settle === undefined) transport.started!({ jobId: a.job.id, workerId }).catch(ignore);
     }
   };
 

@@ -32,10 +32,8 @@ export interface ActiveJob {
   settled: boolean;
   /** True while its handler holds a slot (running, or returned and waiting for room to settle). */
   running: boolean;
-  /** The ack or nack in flight (or waiting for room), once one was started through the slots. */
+  /** The ack or nack in flight (or waiting for room), once one was started through the slots: a start signal is then needless. */
   settle: Promise<void> | undefined;
-  /** True once that ack or nack was handed to the transport (not while it waits for room): a start signal is then needless. */
-  settleSent: boolean;
   startedAt: number;
   done: Promise<void>;
   /** Fails the job if its handler outlives an abort by more than abortGraceMs. */
@@ -59,7 +57,6 @@ export function newActiveJob(job: Job, abort = new LazyAbort()): ActiveJob {
     settled: false,
     running: true,
     settle: undefined,
-    settleSent: false,
     startedAt: Date.now(),
     done: RESOLVED,
     forceTimer: undefined,
@@ -219,7 +216,6 @@ export class JobSlots implements SlotGate {
   // A method and one bound callback, not closures made per job (tsx names each named closure as it is made).
   private startSettle(a: ActiveJob, settle: () => Promise<unknown>, handlerReturned: boolean): Promise<void> {
     this.settling++;
-    a.settleSent = true;
     // Sent before the next job starts in the freed slot: the ack leaves in this tick.
     const answered = settle();
     if (handlerReturned) this.handlerReturned(a);

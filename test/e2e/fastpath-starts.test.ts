@@ -63,6 +63,22 @@ describe("gRPC fast path: start signals", () => {
     for (const id of failed) expect((await client.getJob(id)).state).toBe("discarded");
   });
 
+  it("nor do they while their settles wait for room (answers held back, as a journal's fsync does)", async () => {
+    const core = serverCore(ctx.server);
+    const durable = core.durable.bind(core);
+    // Every answer waits 20 ms, as for a slow disk: the concurrency's worth of settles (10) is soon in
+    // flight, the server pushes on as it gets them, and the next jobs' settles wait for room.
+    core.durable = () => new Promise<void>((r) => setTimeout(r, 20));
+    try {
+      const before = started.length;
+      const ids = await run(uniqueQueue("stw"), 60, () => undefined);
+      expect(started.length - before).toBe(0);
+      for (const id of ids) expect((await client.getJob(id)).state).toBe("completed");
+    } finally {
+      core.durable = durable;
+    }
+  });
+
   it("a job that runs on past its arrival sends its start signal while it runs", async () => {
     const queue = uniqueQueue("sts");
     const seen: boolean[] = [];
