@@ -8,7 +8,7 @@
 import { DuplicateJobError } from "../../../model/errors.js";
 import type { JsonObject, JsonValue } from "../../../model/json.js";
 import type { EffectiveRetry } from "../backoff.js";
-import type { JobRow, StoredJob } from "./rows.js";
+import type { JobRow, PgJob, StoredJob } from "./rows.js";
 import type { BuiltJob } from "./enqueue.js";
 
 /** Runs an insert of jobs; a client-chosen id that exists already is DuplicateJobError. */
@@ -84,5 +84,29 @@ export function insertedRow(r: InsertRow): JobRow {
     started_at: null,
     finished_at: null,
     progress: null,
+  };
+}
+
+/**
+ * The answer to an enqueue of `b`, inserted as built (plain-insert.ts): what
+ * fromRow(insertedRow(rowOf(b))) gives, without its work. A job just built
+ * (policies.ts newJob) has no start, end or expiry mark to clear, its dates
+ * are Dates already and its columns (state, priority, attempt, max_attempts,
+ * run_at) were taken from it; fromRow's copies and deletes (which leave the
+ * copy a dictionary-mode object, slower for every reader after it) cost more
+ * than the statement's share of a batch in this process. The job is a copy:
+ * the answer may be changed by its reader.
+ */
+export function enqueuedJob(b: BuiltJob): PgJob {
+  return {
+    job: { ...b.job, errors: [] },
+    extra: b.extra,
+    workerId: undefined,
+    leaseDeadline: 0,
+    retry: b.retry,
+    uniqueKey: b.uniqueKey,
+    deadLetter: false,
+    progress: undefined,
+    workflowStep: b.workflowStep,
   };
 }

@@ -14,11 +14,10 @@
  * parameters one by one.
  */
 import type { PendingQuery, Row, Sql } from "postgres";
-import { fromRow } from "./rows.js";
 import { registered, unregistered } from "./known-queues.js";
 import { boundedGuard } from "./depth.js";
 import { insertedEventsCte, returningEventColumns } from "./inserted-events.js";
-import { insertedRow, rowOf } from "./insert-rows.js";
+import { enqueuedJob, rowOf } from "./insert-rows.js";
 import type { BuiltJob, EnqueueOutcome } from "./enqueue.js";
 
 /**
@@ -41,7 +40,7 @@ export async function insertPlain(sql: Sql, built: readonly BuiltJob[]): Promise
     SELECT count(*)::int AS inserted FROM ins, n, g`;
   if (res?.inserted !== rows.length) throw new Error(`enqueue inserted ${res?.inserted ?? 0} of ${rows.length} jobs`);
   if (fresh.length) registered(sql, fresh);
-  return rows.map((r) => ({ job: fromRow(insertedRow(r)), deduplicated: false }));
+  return built.map((b) => ({ job: enqueuedJob(b), deduplicated: false }));
 }
 
 /**
