@@ -28,8 +28,9 @@ import type { BuiltJob, EnqueueOutcome } from "./enqueue.js";
  */
 export async function insertPlain(sql: Sql, built: readonly BuiltJob[]): Promise<EnqueueOutcome[]> {
   const queues = [...new Set(built.map((b) => b.job.queue))];
-  // Queues this process saw registered are not written again (known-queues.ts).
-  const fresh = unregistered(sql, queues);
+  // Queues this process saw registered are not written again (known-queues.ts). Sorted: two statements
+  // registering the same new queues lock their keys in the same order, so they never wait on each other in a cycle.
+  const fresh = unregistered(sql, queues).sort();
   const rows = built.map(rowOf);
   const [res] = await sql<{ inserted: number }[]>`
     WITH g AS (${boundedGuard(sql, queues)}),
