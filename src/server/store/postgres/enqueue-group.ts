@@ -61,8 +61,6 @@ export class EnqueueGroups {
   private inFlight = 0;
   private queued = false;
   private readonly runNow = (): void => this.run();
-  /** Statements sent, and jobs they carried (tests, benches). */
-  readonly stats = { statements: 0, jobs: 0 };
 
   /** `sql`: the store's main pool (synchronous commit). */
   constructor(private readonly sql: Sql) {}
@@ -96,8 +94,6 @@ export class EnqueueGroups {
 
   /** Never rejects: every waiter of the group is answered. */
   private async send(group: readonly Waiter[]): Promise<void> {
-    this.stats.statements++;
-    this.stats.jobs += group.length;
     let out: EnqueueOutcome[];
     try {
       out = await insertPlain(
