@@ -10,6 +10,7 @@
 import { describe, expect, it } from "vitest";
 import type { NormalizedJobRequest } from "../../src/model/job.js";
 import { PgJobStore } from "../../src/server/store/postgres/pg-store.js";
+import type { PgJob } from "../../src/server/store/postgres/rows.js";
 import { recentEvents } from "../../src/server/store/postgres/events.js";
 import { usePrivatePostgres } from "../support/postgres-file.js";
 
@@ -42,6 +43,25 @@ describe("PostgreSQL enqueue answer", () => {
     }
     const batch = await a.enqueueBatch(requests.map((req) => ({ req, extra: { source: "batch" } })));
     for (const job of batch) expect(job).toEqual(await b.get(job.job.id));
+  });
+
+  it("answers a hand-off with the job the database holds: the enqueued job to the caller, the leased one to the consumer", async () => {
+    const url = await pg.cluster.createDatabase(`ea${++dbSeq}`);
+    const [a, b] = [await open(url), await open(url)];
+    const delivered: PgJob[] = [];
+    a.openConsumer({ queues: ["h"], workerId: "w1", credit: 1, deliver: (j) => delivered.push(j) });
+    // The consumer's first claim finds nothing; then it waits, and the next enqueue hands its job off.
+    const deadline = Date.now() + 5_000;
+    let answer: PgJob | undefined;
+    while (Date.now() < deadline && a.stats.handedOff === 0) {
+      await new Promise((r) => setTimeout(r, 50));
+      if (a.stats.handedOff === 0 && delivered.length === 0) answer = (await a.submit({ type: "h", args: [{ k: 1 }], queue: "h", meta: { m: "x" } })).job;
+    }
+    expect(a.stats.handedOff).toBe(1);
+    const leased = delivered[0]!;
+    expect(leased.job.id).toBe(answer!.job.id);
+    expect(leased).toEqual(await b.get(leased.job.id));
+    expect(answer).toEqual({ ...leased, job: { ...leased.job, state: "available", attempt: 0, startedAt: undefined }, workerId: undefined, leaseDeadline: 0 });
   });
 
   it("registers each queue once and keeps it registered for every server", async () => {

@@ -8,16 +8,17 @@
 import type { Sql, TransactionSql } from "postgres";
 import { DuplicateJobError } from "../../../model/errors.js";
 import type { Job, NormalizedJobRequest } from "../../../model/job.js";
-import type { JsonObject, JsonValue } from "../../../model/json.js";
+import type { JsonObject } from "../../../model/json.js";
 import { uuidv7 } from "../../../model/uuid.js";
 import { mergeRetry, type EffectiveRetry } from "../backoff.js";
 import { blocks, uniqueKey } from "../unique.js";
 import { newJob } from "../policies.js";
 import { shownRetry } from "../records.js";
-import { fromRow, type JobRow, type PgJob, type StoredJob } from "./rows.js";
-import { registered, unregistered } from "./known-queues.js";
-import { boundedGuard, checkDepth, isBoundedRefusal } from "./depth.js";
-import { insertedEventsCte, returningEventColumns } from "./inserted-events.js";
+import { fromRow, type JobRow, type PgJob } from "./rows.js";
+import { checkDepth, isBoundedRefusal } from "./depth.js";
+import { insertedEventsCte } from "./inserted-events.js";
+import { insertPlain } from "./plain-insert.js";
+import { insertRows, rowOf } from "./insert-rows.js";
 import { checkRatePolicy, keyJobs } from "./job-rate-limits.js";
 import type { RateLimitPolicy } from "../../../model/rate-limit.js";
 
@@ -36,6 +37,8 @@ export interface EnqueueInput {
   req: NormalizedJobRequest;
   extra?: JsonObject;
 }
+
+export { insertedRow, insertRows, rowOf, type InsertRow } from "./insert-rows.js";
 
 export interface EnqueueOutcome {
   job: PgJob;
@@ -79,33 +82,21 @@ export function enqueueJobs(sql: Sql, inputs: readonly EnqueueInput[], now = Dat
 /** Enqueues built jobs in one transaction, all or nothing, in order. */
 export async function enqueueBuilt(sql: Sql, built: readonly BuiltJob[]): Promise<EnqueueOutcome[]> {
   const keys = batchKeys(built);
-  const queues = [...new Set(built.map((b) => b.job.queue))];
-  // No unique keys and no bounded queue: one statement (its own transaction), one round trip: insert, its events, register the queues, notify.
-  // A bounded queue aborts it (ojs_refuse_bounded, depth.ts) and the locked path below runs instead,
-  // as it does for jobs with a rate-limit key (their key is written in the transaction).
+  // No unique keys and no rate-limit key: one statement, one round trip (plain-insert.ts). A bounded
+  // queue aborts it (depth.ts) and the locked path below runs instead, as it does for jobs with a
+  // unique key or a rate-limit key (their key is written in the transaction).
   if (keys.size === 0 && !built.some((b) => b.rateLimit)) {
-    // Queues this process saw registered are not written again (known-queues.ts).
-    const fresh = unregistered(sql, queues);
-    const rows = built.map(rowOf);
     try {
-      // The rows are not read back: the answer is built from what was inserted (insertedRow), which spares
-      // PostgreSQL the output of the jsonb documents and this process their parsing.
-      const [res] = await insertRows<{ inserted: number }>(
-        sql`
-        WITH g AS (${boundedGuard(sql, queues)}),
-          ins AS (INSERT INTO ojs_jobs ${sql(rows)} ${returningEventColumns(sql)}),
-          ${insertedEventsCte(sql)},
-          ${fresh.length ? sql`q AS (INSERT INTO ojs_queues ${sql(fresh.map((name) => ({ name })))} ON CONFLICT (name) DO NOTHING),` : sql``}
-          n AS (SELECT pg_notify('ojs_jobs', ${queues.join(",")}))
-        SELECT count(*)::int AS inserted FROM ins, n, g`,
-      );
-      if (res?.inserted !== rows.length) throw new Error(`enqueue inserted ${res?.inserted ?? 0} of ${rows.length} jobs`);
-      if (fresh.length) registered(sql, fresh);
-      return rows.map((r) => ({ job: fromRow(insertedRow(r)), deduplicated: false }));
+      return await insertRows<EnqueueOutcome>(insertPlain(sql, built));
     } catch (e) {
       if (!isBoundedRefusal(e)) throw e;
     }
   }
+  return enqueueLocked(sql, built);
+}
+
+/** The transaction of unique keys, rate-limit keys and depth bounds (insertBuilt), for jobs the plain statement cannot take. */
+export function enqueueLocked(sql: Sql, built: readonly BuiltJob[]): Promise<EnqueueOutcome[]> {
   return sql.begin((tx) => insertBuilt(tx, built));
 }
 
@@ -145,79 +136,6 @@ export async function insertBuilt(tx: TransactionSql, built: readonly BuiltJob[]
     await tx`SELECT pg_notify('ojs_jobs', ${queues.join(",")})`;
   }
   return out;
-}
-
-/** Runs an insert of jobs; a client-chosen id that exists already is DuplicateJobError. */
-export async function insertRows<T = JobRow>(q: PromiseLike<readonly unknown[]>): Promise<T[]> {
-  try {
-    return (await q) as T[];
-  } catch (e) {
-    if ((e as { code?: string }).code === "23505") {
-      const id = /\(id\)=\(([^)]+)\)/.exec(String((e as { detail?: string }).detail))?.[1];
-      throw new DuplicateJobError(`a job with id ${id ?? "(given)"} already exists`, { jobId: id, details: id ? { existing_job_id: id } : {} });
-    }
-    throw e;
-  }
-}
-
-/** A row of ojs_jobs as inserted: the job document and retry policy as objects bound as JSON (dates as ISO strings once bound). */
-export interface InsertRow {
-  id: string;
-  queue: string;
-  type: string;
-  state: string;
-  priority: number;
-  attempt: number;
-  max_attempts: number;
-  run_at: Date;
-  expires_at: Date | null;
-  unique_key: string | null;
-  created_at: Date;
-  job: JsonValue;
-  retry: JsonValue;
-  extra: JsonObject | null;
-  workflow_id: string | null;
-  workflow_step: string | null;
-}
-
-export function rowOf(b: BuiltJob): InsertRow {
-  const j = b.job;
-  return {
-    id: j.id,
-    queue: j.queue,
-    type: j.type,
-    state: j.state,
-    priority: j.priority,
-    attempt: 0,
-    max_attempts: b.retry.maxAttempts,
-    run_at: j.scheduledAt ?? j.createdAt!,
-    expires_at: j.expiresAt ?? null,
-    unique_key: b.uniqueKey ?? null,
-    created_at: j.createdAt!,
-    // Not copied: postgres.js serialises them with JSON.stringify as it binds them (dates become ISO
-    // strings there), and the answer built from this row (insertedRow, fromRow) reads Date or ISO string alike.
-    job: j as unknown as JsonValue,
-    retry: b.retry as unknown as JsonValue,
-    extra: b.extra ?? null,
-    workflow_id: j.workflowId ?? null,
-    workflow_step: b.workflowStep ?? null,
-  };
-}
-
-/** The row PostgreSQL holds after inserting `r` (no column has a default the insert leaves to the database). */
-export function insertedRow(r: InsertRow): JobRow {
-  return {
-    ...r,
-    state: r.state as JobRow["state"],
-    job: r.job as unknown as StoredJob,
-    retry: r.retry as unknown as EffectiveRetry,
-    lease_deadline: null,
-    worker_id: null,
-    dead_letter: false,
-    started_at: null,
-    finished_at: null,
-    progress: null,
-  };
 }
 
 /**

@@ -15,8 +15,9 @@
  */
 import type { Sql } from "postgres";
 import type { NormalizedJobRequest } from "../../../model/job.js";
-import { fromRow, type JobRow, type PgJob } from "./rows.js";
-import { insertedRow, insertRows, rowOf, type BuiltJob } from "./enqueue.js";
+import type { JobRow, PgJob } from "./rows.js";
+import { insertRows, rowOf, type BuiltJob } from "./enqueue.js";
+import { enqueuedJob } from "./insert-rows.js";
 import { boundedGuard } from "./depth.js";
 import { insertedEventsCte } from "./inserted-events.js";
 import { unregistered } from "./known-queues.js";
@@ -92,8 +93,14 @@ export async function enqueueHandedOff(sql: Sql, b: BuiltJob, to: HandoffTarget,
       n AS (SELECT pg_notify('ojs_jobs', ${queue}) FROM ins WHERE ins.state = 'available')
     SELECT ins.state, ins.started_at, ins.lease_deadline FROM ins LEFT JOIN n ON true`,
   );
-  const enqueued = insertedRow(r);
-  if (row!.state !== "active") return { enqueued: fromRow(enqueued), leased: undefined, registers: fresh };
-  const leased: JobRow = { ...enqueued, state: "active", attempt: 1, worker_id: to.workerId, started_at: row!.started_at, lease_deadline: row!.lease_deadline };
-  return { enqueued: fromRow(enqueued), leased: fromRow(leased), registers: fresh };
+  const enqueued = enqueuedJob(b);
+  if (row!.state !== "active") return { enqueued, leased: undefined, registers: fresh };
+  // What fromRow gives for the row as leased: the job started, its first attempt, the lease the database set.
+  const leased: PgJob = {
+    ...enqueued,
+    job: { ...enqueued.job, state: "active", attempt: 1, startedAt: row!.started_at! },
+    workerId: to.workerId,
+    leaseDeadline: row!.lease_deadline!.getTime(),
+  };
+  return { enqueued, leased, registers: fresh };
 }

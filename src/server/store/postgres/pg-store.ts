@@ -19,6 +19,7 @@ import { registered } from "./known-queues.js";
 import { barrierAllowed, WalBarrier } from "./wal-barrier.js";
 import { isBoundedRefusal } from "./depth.js";
 import { AckBatcher } from "./ack-batcher.js";
+import { EnqueueGroups } from "./enqueue-group.js";
 import { cancelJob, getJob, heartbeatJobs, nackJob, pruneFinished, reapExpired, type HeartbeatResult, type NackOptions } from "./lifecycle.js";
 import type { PgJob } from "./rows.js";
 import { migrate } from "./schema.js";
@@ -75,6 +76,8 @@ export class PgJobStore {
   private lastPrune = 0;
   private readonly dispatcher: Dispatcher;
   private readonly acks: AckBatcher;
+  /** Group commit of this server's concurrent single enqueues (enqueue-group.ts). */
+  private readonly groups: EnqueueGroups;
   /** Which queues have a rate limit (rate-limits.ts); refreshed by the maintenance pass. */
   private readonly limited = new LimitedQueues();
   /** Chains, groups and batches, kept in the database (workflows.ts). */
@@ -97,6 +100,7 @@ export class PgJobStore {
   ) {
     this.dispatcher = new Dispatcher(claims, opts.visibilityTimeoutMs, opts.onError, this.limited, (job) => this.giveBack(job));
     this.acks = new AckBatcher(sql);
+    this.groups = new EnqueueGroups(sql);
     this.workflows = new PgWorkflows(sql, () => this.dispatcher.wake());
   }
 
@@ -142,10 +146,11 @@ export class PgJobStore {
       const handed = await this.handOff(built, c);
       if (handed) return { job: handed, deduplicated: false };
     }
-    const [out] = await enqueueBuilt(this.sql, [built]);
-    if (req.rateLimit) this.limited.keyed.add([out!.job.job.queue]);
+    // Concurrent plain enqueues share a statement and its commit (enqueue-group.ts); keyed jobs take their transaction.
+    const out = built.uniqueKey === undefined && !built.rateLimit ? await this.groups.enqueue(built) : (await enqueueBuilt(this.sql, [built]))[0]!;
+    if (req.rateLimit) this.limited.keyed.add([out.job.job.queue]);
     this.dispatcher.wake();
-    return out!;
+    return out;
   }
 
   /**
