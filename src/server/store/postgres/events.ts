@@ -14,7 +14,7 @@
  *   while (HOLE_MS) before it gives up on them (a rolled-back insert leaves a
  *   hole for good).
  */
-import type { Sql } from "postgres";
+import type { Sql, TransactionSql } from "postgres";
 import type { OjsEvent } from "../../../model/events.js";
 import type { JsonObject } from "../../../model/json.js";
 import { matchesFilter, type ScopedEventFilter } from "../event-bus.js";
@@ -111,16 +111,25 @@ export async function newestEventSeq(sql: Sql): Promise<bigint> {
  * default) on every pass, once a second, whether or not anything is due.
  * An old event numbered after a young one (a transaction that began earlier
  * but wrote later, by a few milliseconds) goes on the pass after that one.
+ *
+ * The batch is a range of seqs, from the oldest to at most `batch` - 1 past
+ * it, both ends from the primary key: PostgreSQL reads such a range by the
+ * index. Its earlier form (the first `batch` seqs up to the bound, ORDER BY
+ * seq LIMIT batch, the bound a subquery's value) was planned as a sequential
+ * scan of the whole table and a sort, on every pass even with nothing to
+ * delete: once a second on every server, 4-23 ms at 60 000 events.
  */
-export async function trimEvents(sql: Sql, retention: EventRetention = {}, batch = 10_000): Promise<number> {
+export async function trimEvents(sql: Sql | TransactionSql, retention: EventRetention = {}, batch = 10_000): Promise<number> {
   const maxEvents = retention.maxEvents ?? 100_000;
   const maxAgeMs = retention.maxAgeMs ?? 3600_000;
   const r = await sql`
     WITH newest AS (SELECT max(seq) AS seq FROM ojs_events),
+      oldest AS (SELECT min(seq) AS seq FROM ojs_events),
       kept AS (SELECT seq FROM ojs_events WHERE at >= now() - make_interval(secs => ${maxAgeMs / 1000}) ORDER BY seq LIMIT 1),
-      upto AS (SELECT greatest(newest.seq - ${maxEvents}::bigint, coalesce((SELECT seq - 1 FROM kept), newest.seq)) AS seq FROM newest)
-    DELETE FROM ojs_events WHERE seq IN (
-      SELECT seq FROM ojs_events WHERE seq <= (SELECT seq FROM upto) ORDER BY seq LIMIT ${batch})`;
+      upto AS (
+        SELECT least(greatest(newest.seq - ${maxEvents}::bigint, coalesce((SELECT seq - 1 FROM kept), newest.seq)), oldest.seq + ${batch}::bigint - 1) AS seq
+        FROM newest, oldest)
+    DELETE FROM ojs_events WHERE seq >= (SELECT seq FROM oldest) AND seq <= (SELECT seq FROM upto)`;
   return r.count;
 }
 
