@@ -59,15 +59,27 @@ function call(client: H2Client, body: Buffer): Promise<number> {
 const bounded = <T>(p: Promise<T>, ms = 10_000): Promise<T> =>
   Promise.race([p, new Promise<T>((_, reject) => setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms).unref())]);
 
-/** Writes of the client that carried a PING ack and no other frame. */
-function countLoneAcks(): () => number {
+/**
+ * Writes of the client that carried a PING ack and no other frame, apart from
+ * those that left because the ack's PING_ACK_DELAY_MS was up (`timed`): on a
+ * loaded machine an answer can come later than that, and its ack then rightly
+ * leaves alone (3 of 6 at load 13), which says nothing about the piggybacking.
+ */
+function countLoneAcks(): { lone: () => number; timed: () => number } {
   let ack = false;
   let other = false;
+  let due = false;
   let lone = 0;
+  let timed = 0;
   const pingAck = FrameWriter.prototype.pingAck;
   vi.spyOn(FrameWriter.prototype, "pingAck").mockImplementation(function (this: FrameWriter, payload, later) {
     ack = true;
     pingAck.call(this, payload, later);
+  });
+  const ackDue = FrameWriter.prototype.ackDue;
+  vi.spyOn(FrameWriter.prototype, "ackDue").mockImplementation(function (this: FrameWriter) {
+    due = true;
+    ackDue.call(this);
   });
   const header = FrameWriter.prototype.header;
   vi.spyOn(FrameWriter.prototype, "header").mockImplementation(function (this: FrameWriter, length, type, flags, stream) {
@@ -76,11 +88,14 @@ function countLoneAcks(): () => number {
   });
   const flushNow = FrameWriter.prototype.flushNow;
   vi.spyOn(FrameWriter.prototype, "flushNow").mockImplementation(function (this: FrameWriter) {
-    if (ack && !other) lone++;
-    ack = other = false;
+    if (ack && !other) {
+      if (due) timed++;
+      else lone++;
+    }
+    ack = other = due = false;
     flushNow.call(this);
   });
-  return () => lone;
+  return { lone: () => lone, timed: () => timed };
 }
 
 it("a PING that comes while the call waits is acked with the next request, not in a write of its own", async () => {
@@ -98,11 +113,12 @@ it("a PING that comes while the call waits is acked with the next request, not i
   });
   expect(await bounded(call(client, Buffer.from("warm")))).toBe(0);
   await bounded(Promise.all(pings));
-  const lone = countLoneAcks();
+  const { lone, timed } = countLoneAcks();
   for (let i = 0; i < 6; i++) expect(await bounded(call(client, Buffer.from("x")))).toBe(0);
   const rtts = await bounded(Promise.all(pings));
   expect(rtts).toHaveLength(7);
-  // Only the last call's ack has no request to go with (one more if a busy machine delays an answer past the bound);
+  if (timed() > 0) console.log(`${timed()} of 6 answers came after PING_ACK_DELAY_MS: their acks left alone, on time`);
+  // Only the last call's ack has no request to go with (one more if the answer's frames come in two reads);
   // acked at once, each of the 6 would be alone.
   expect(lone()).toBeLessThanOrEqual(2);
 });
