@@ -7,10 +7,10 @@
  */
 import type { Sql, TransactionSql } from "postgres";
 import { DuplicateJobError } from "../../../model/errors.js";
-import type { Job, NormalizedJobRequest } from "../../../model/job.js";
+import type { NormalizedJobRequest } from "../../../model/job.js";
 import type { JsonObject } from "../../../model/json.js";
 import { uuidv7 } from "../../../model/uuid.js";
-import { mergeRetry, type EffectiveRetry } from "../backoff.js";
+import { mergeRetry } from "../backoff.js";
 import { blocks, uniqueKey } from "../unique.js";
 import { newJob } from "../policies.js";
 import { shownRetry } from "../records.js";
@@ -18,33 +18,15 @@ import { fromRow, type JobRow, type PgJob } from "./rows.js";
 import { checkDepth, isBoundedRefusal } from "./depth.js";
 import { insertedEventsCte } from "./inserted-events.js";
 import { insertPlain } from "./plain-insert.js";
-import { insertRows, rowOf } from "./insert-rows.js";
+import { insertRows, rowOf, type BuiltJob, type EnqueueOutcome } from "./insert-rows.js";
 import { checkRatePolicy, keyJobs } from "./job-rate-limits.js";
-import type { RateLimitPolicy } from "../../../model/rate-limit.js";
-
-export interface BuiltJob {
-  job: Job;
-  retry: EffectiveRetry;
-  uniqueKey: string | undefined;
-  extra: JsonObject | undefined;
-  /** The workflow step the job runs (workflows.ts); its workflow is job.workflowId. */
-  workflowStep?: string;
-  /** The per-job rate limit (job-rate-limits.ts). */
-  rateLimit?: RateLimitPolicy;
-}
 
 export interface EnqueueInput {
   req: NormalizedJobRequest;
   extra?: JsonObject;
 }
 
-export { insertedRow, insertRows, rowOf, type InsertRow } from "./insert-rows.js";
-
-export interface EnqueueOutcome {
-  job: PgJob;
-  /** True when a unique policy with on_conflict "ignore" returned an existing job instead. */
-  deduplicated: boolean;
-}
+export { insertedRow, insertRows, rowOf, type BuiltJob, type EnqueueOutcome, type InsertRow } from "./insert-rows.js";
 
 export function buildJob(req: NormalizedJobRequest, extra: JsonObject | undefined, now: number): BuiltJob {
   if (req.rateLimit) checkRatePolicy(req.rateLimit);

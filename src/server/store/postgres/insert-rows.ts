@@ -9,7 +9,27 @@ import { DuplicateJobError } from "../../../model/errors.js";
 import type { JsonObject, JsonValue } from "../../../model/json.js";
 import type { EffectiveRetry } from "../backoff.js";
 import type { JobRow, PgJob, StoredJob } from "./rows.js";
-import type { BuiltJob } from "./enqueue.js";
+import type { Job } from "../../../model/job.js";
+import type { RateLimitPolicy } from "../../../model/rate-limit.js";
+
+/** A job ready to insert: the Job and what its row keeps beside it (enqueue.ts buildJob). */
+export interface BuiltJob {
+  job: Job;
+  retry: EffectiveRetry;
+  uniqueKey: string | undefined;
+  extra: JsonObject | undefined;
+  /** The workflow step the job runs (workflows.ts); its workflow is job.workflowId. */
+  workflowStep?: string;
+  /** The per-job rate limit (job-rate-limits.ts). */
+  rateLimit?: RateLimitPolicy;
+}
+
+/** What an enqueue answers. */
+export interface EnqueueOutcome {
+  job: PgJob;
+  /** True when a unique policy with on_conflict "ignore" returned an existing job instead. */
+  deduplicated: boolean;
+}
 
 /** Runs an insert of jobs; a client-chosen id that exists already is DuplicateJobError. */
 export async function insertRows<T = JobRow>(q: PromiseLike<readonly unknown[]>): Promise<T[]> {

@@ -18,7 +18,7 @@ import { registered, unregistered } from "./known-queues.js";
 import { boundedGuard } from "./depth.js";
 import { insertedEventsCte, returningEventColumns } from "./inserted-events.js";
 import { enqueuedJob, rowOf } from "./insert-rows.js";
-import type { BuiltJob, EnqueueOutcome } from "./enqueue.js";
+import type { BuiltJob, EnqueueOutcome } from "./insert-rows.js";
 
 /**
  * Runs the statement for `built` (any number of jobs, any queues). Rejects
