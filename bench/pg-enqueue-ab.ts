@@ -19,12 +19,12 @@
  * on the 2-core VM the store opened second came out 20-30 µs per enqueue
  * worse, in PostgreSQL and in this process alike. Linux only.
  */
-import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import postgres from "postgres";
 import { STATEMENT_SETTINGS } from "./pg-statements.js";
 import { graphileDriver } from "./drivers/graphile.js";
 import { payload } from "./common.js";
+import { onCpuNs } from "./schedstat.js";
 
 const arg = (name: string, dflt: string) => process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3) ?? dflt;
 const CHUNKS = Number(arg("chunks", "20"));
@@ -46,14 +46,6 @@ interface StoreModule {
 }
 const { startPostgres } = (await import(`${roots.this}/test/support/postgres.ts`)) as typeof import("../test/support/postgres.js");
 
-const onCpu = (pids: readonly number[]) =>
-  pids.reduce((sum, pid) => {
-    try {
-      return sum + Number(readFileSync(`/proc/${pid}/schedstat`, "utf8").split(" ")[0]);
-    } catch {
-      return sum;
-    }
-  }, 0);
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
 
 const cluster = await startPostgres({ durable: true, settings: STATEMENT_SETTINGS });
@@ -110,10 +102,10 @@ try {
     for (const side of c % 2 ? [...sides].reverse() : sides) {
       const pids = (await admin<{ pid: number }[]>`SELECT pid FROM pg_stat_activity WHERE datname = ${side.db}`).map((r) => r.pid);
       const lat: number[] = [];
-      const cpu0 = onCpu(pids);
+      const cpu0 = onCpuNs(pids);
       const node0 = process.cpuUsage();
       for (let i = 0; i < N; i++) lat.push(await side.op(i));
-      side.pgUs.push((onCpu(pids) - cpu0) / 1000 / N);
+      side.pgUs.push((onCpuNs(pids) - cpu0) / 1000 / N);
       const node = process.cpuUsage(node0);
       side.nodeUs.push((node.user + node.system) / N);
       side.p50Ms.push(median(lat));

@@ -12,11 +12,11 @@
  * graphile-worker's addJob / addJobs (bench/drivers/graphile.ts) takes its
  * turn on a third database. Printed: medians over the chunks. Linux only.
  */
-import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import postgres from "postgres";
 import { graphileDriver } from "./drivers/graphile.js";
 import { payload } from "./common.js";
+import { onCpuNs } from "./schedstat.js";
 
 const arg = (name: string, dflt: string) => process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3) ?? dflt;
 const CHUNKS = Number(arg("chunks", "6"));
@@ -40,14 +40,6 @@ interface Store {
 }
 const { startPostgres } = (await import(`${roots.this}/test/support/postgres.ts`)) as typeof import("../test/support/postgres.js");
 
-const onCpu = (pids: readonly number[]) =>
-  pids.reduce((sum, pid) => {
-    try {
-      return sum + Number(readFileSync(`/proc/${pid}/schedstat`, "utf8").split(" ")[0]);
-    } catch {
-      return sum;
-    }
-  }, 0);
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
 const newFigures = () => new Map(MODES.map((m) => [m, { pgUs: [] as number[], nodeUs: [] as number[], rate: [] as number[], p50: [] as number[] }]));
 
@@ -115,13 +107,13 @@ try {
     for (const mode of MODES)
       for (const s of c % 2 ? [...sides].reverse() : sides) {
         const pids = (await admin<{ pid: number }[]>`SELECT pid FROM pg_stat_activity WHERE datname = ${s.db}`).map((r) => r.pid);
-        const cpu0 = onCpu(pids);
+        const cpu0 = onCpuNs(pids);
         const node0 = process.cpuUsage();
         const t0 = performance.now();
         const lat = await run(s, mode);
         const ms = performance.now() - t0;
         const f = s.figures.get(mode)!;
-        f.pgUs.push((onCpu(pids) - cpu0) / 1000 / JOBS[mode]);
+        f.pgUs.push((onCpuNs(pids) - cpu0) / 1000 / JOBS[mode]);
         const node = process.cpuUsage(node0);
         f.nodeUs.push((node.user + node.system) / JOBS[mode]);
         f.rate.push((JOBS[mode] / ms) * 1000);
