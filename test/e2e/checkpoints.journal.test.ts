@@ -4,24 +4,18 @@
  * the job is forgotten. Over each transport, against a real server restarted
  * on the same data directory.
  */
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
+import { useTempDirs } from "../support/temp-dirs.js";
 import { Client } from "../../src/index.js";
 import { startServer } from "../../src/server/server.js";
 import { TRANSPORTS } from "../helpers.js";
 import { serverCore } from "../../src/server/internal.js";
 
-const dirs: string[] = [];
-afterEach(() => {
-  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
-});
+const tempDir = useTempDirs("ojs-cp-journal-");
 
 describe.each(TRANSPORTS)("checkpoints in the journal, over %s", (transport) => {
   it("survive a restart; deletes and forgotten jobs stay gone", async () => {
-    const dataDir = mkdtempSync(join(tmpdir(), "ojs-cp-journal-"));
-    dirs.push(dataDir);
+    const dataDir = tempDir();
     let server = await startServer({ port: 0, dataDir });
     let client = new Client({ url: server.url, transport });
     let kept: string, cleared: string, finished: string;

@@ -3,23 +3,17 @@
  * applies to the finished jobs that come back with it. Over each transport,
  * against a real server restarted on the same data directory.
  */
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
+import { useTempDirs } from "../support/temp-dirs.js";
 import { Client } from "../../src/index.js";
 import { startServer } from "../../src/server/server.js";
 import { eventually, TRANSPORTS } from "../helpers.js";
 
-const dirs: string[] = [];
-afterEach(() => {
-  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
-});
+const tempDir = useTempDirs("ojs-ret-journal-");
 
 describe.each(TRANSPORTS)("retention in the journal, over %s", (transport) => {
   it("a queue's rule survives a restart and keeps applying", async () => {
-    const dataDir = mkdtempSync(join(tmpdir(), "ojs-ret-journal-"));
-    dirs.push(dataDir);
+    const dataDir = tempDir();
     let server = await startServer({ port: 0, dataDir });
     let client = new Client({ url: server.url, transport });
     const rule = { completed: { count: 2, age: 86_400_000 }, discarded: { age: 3_600_000 } };

@@ -7,8 +7,7 @@
  * deleted subscription and a removed limit stay gone; a tenant's
  * max_queue_depth is still enforced; compaction keeps all of it.
  */
-import { mkdtempSync, rmSync, statSync, readdirSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { statSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { Client, RateLimitedError, verifyWebhookSignature } from "../../src/index.js";
@@ -16,9 +15,10 @@ import { startServer, type ServerOptions } from "../../src/server/server.js";
 import { serverCore } from "../../src/server/internal.js";
 import { eventually, TRANSPORTS } from "../helpers.js";
 import { Receiver, type Received } from "../support/webhook-receiver.js";
+import { useTempDirs } from "../support/temp-dirs.js";
 
 const SECRET = "whsec_journal_secret_0123456789";
-const dirs: string[] = [];
+const dataDir = useTempDirs("ojs-wh-journal-");
 let rx: Receiver;
 
 beforeAll(async () => {
@@ -31,14 +31,7 @@ afterAll(async () => {
 afterEach(() => {
   rx.got.length = 0;
   rx.answer = () => 200;
-  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 });
-
-function dataDir(): string {
-  const d = mkdtempSync(join(tmpdir(), "ojs-wh-journal-"));
-  dirs.push(d);
-  return d;
-}
 
 function signedBy(secret: string, r: Received): boolean {
   return verifyWebhookSignature(secret, { body: r.body, signature: r.headers["x-ojs-signature"] as string, timestamp: r.headers["x-ojs-timestamp"] as string });

@@ -4,17 +4,12 @@
  * with real files. The restart path over the network is in
  * test/e2e/checkpoints.journal.test.ts.
  */
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { afterEach, expect, it } from "vitest";
+import { expect, it } from "vitest";
+import { useTempDirs } from "../support/temp-dirs.js";
 import { ServerCore } from "../../src/server/core.js";
 import { Journal } from "../../src/server/store/journal/journal.js";
 
-const dirs: string[] = [];
-afterEach(() => {
-  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
-});
+const tempDir = useTempDirs("ojs-cp-compact-");
 
 async function open(dir: string) {
   const core = new ServerCore({ maxFinishedJobs: 1000 });
@@ -23,8 +18,7 @@ async function open(dir: string) {
 }
 
 it("a checkpoint is carried into every new generation and survives a reopen", async () => {
-  const dir = mkdtempSync(join(tmpdir(), "ojs-cp-compact-"));
-  dirs.push(dir);
+  const dir = tempDir();
   const { core, journal } = await open(dir);
   const keep = core.store.enqueue({ type: "t.keep", args: [], queue: "cp" } as never);
   core.store.checkpoints.save(keep.id, { cursor: "c-1", n: 1 });
