@@ -4,11 +4,17 @@
 // server lets browsers cache them for a year), and index.html naming them.
 // Nothing is fetched at run time: no CDN, no fonts, no network.
 import { build } from "esbuild";
-import { copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { basename, join } from "node:path";
 
 const root = join(import.meta.dirname, "..");
-const out = join(root, "dist", "ui");
+const dest = join(root, "dist", "ui");
+// --if-missing (tests that run alone): leave a dist/ui that is there, even one another process
+// finished while this one built. Built in a directory of this process's own, then renamed into
+// place, so two test files building at once never write into or remove each other's files.
+const ifMissing = process.argv.includes("--if-missing");
+if (ifMissing && existsSync(join(dest, "index.html"))) process.exit(0);
+const out = `${dest}.tmp-${process.pid}`;
 rmSync(out, { recursive: true, force: true });
 mkdirSync(out, { recursive: true });
 
@@ -40,4 +46,12 @@ const notices = ["preact", "htm", "croner"].map((name) => {
   return `${name} ${pkg.version} (${pkg.license})\n\n${readFileSync(join(root, "node_modules", name, "LICENSE"), "utf8").trim()}\n`;
 });
 writeFileSync(join(out, "THIRD-PARTY-LICENSES.txt"), notices.join("\n\n"));
-console.log(`build-ui: dist/ui/${js} (${(readFileSync(join(out, js)).length / 1024).toFixed(1)} KiB), ${css}`);
+if (!ifMissing) rmSync(dest, { recursive: true, force: true });
+try {
+  renameSync(out, dest);
+} catch (e) {
+  // Only with --if-missing can dist/ui be there now: another process built the same sources.
+  rmSync(out, { recursive: true, force: true });
+  if (!(ifMissing && existsSync(join(dest, "index.html")))) throw e;
+}
+console.log(`build-ui: dist/ui/${js} (${(readFileSync(join(dest, js)).length / 1024).toFixed(1)} KiB), ${css}`);

@@ -18,7 +18,9 @@ export function browserMissing(): string | undefined {
 /** Builds dist/ui when a test file runs alone (npm test builds it before vitest). */
 export function ensureUiBuilt(): void {
   const root = join(import.meta.dirname, "..", "..");
-  if (!existsSync(join(root, "dist", "ui", "index.html"))) execFileSync(process.execPath, [join(root, "scripts", "build-ui.mjs")], { stdio: "pipe" });
+  // --if-missing: two test files that build at once do not remove each other's files.
+  if (!existsSync(join(root, "dist", "ui", "index.html")))
+    execFileSync(process.execPath, [join(root, "scripts", "build-ui.mjs"), "--if-missing"], { stdio: "pipe" });
 }
 
 export interface Scenario {
