@@ -225,15 +225,17 @@ export async function startServer(opts: ServerOptions = {}): Promise<OjsServer> 
       h1.close();
       await core.jobs.close();
       await new Promise<void>((resolve) => {
-        net.close(() => resolve());
-        for (const s of sessions) s.close();
-        h1.closeIdleConnections();
         // Streams (StreamJobs, SSE) never end on their own: cut what is left after a moment.
         const t = setTimeout(() => {
           for (const s of sessions) s.destroy();
           for (const sock of sockets) sock.destroy();
         }, 200);
         t.unref();
+        // Cleared once closed: its closure holds the whole server (a million jobs in a journal's store)
+        // alive past close(), and a new server started at once would start beside that heap.
+        net.close(() => (clearTimeout(t), resolve()));
+        for (const s of sessions) s.close();
+        h1.closeIdleConnections();
       });
     })();
     return closing;

@@ -197,13 +197,17 @@ export abstract class StoreClaims extends StoreState {
       return;
     }
     this.releaseLease(rec);
-    rec.job.errors.push({
-      code: "visibility_timeout",
-      message: "the worker did not settle the job before its visibility timeout",
-      retryable: true,
-      attempt: rec.job.attempt,
-      occurredAt: new Date(now),
-    });
+    // A new list, never a push: a restored job's empty errors is one frozen list all such jobs share (journal/revive.ts).
+    rec.job.errors = [
+      ...rec.job.errors,
+      {
+        code: "visibility_timeout",
+        message: "the worker did not settle the job before its visibility timeout",
+        retryable: true,
+        attempt: rec.job.attempt,
+        occurredAt: new Date(now),
+      },
+    ];
     rec.workerId = undefined;
     this.emit("job.reclaimed", rec, { attempt: rec.job.attempt, charged: true });
     if (decision.kind === "discard") return this.discard(rec, now, decision.deadLetter);
@@ -241,7 +245,7 @@ export abstract class StoreClaims extends StoreState {
     const now = this.clock.now();
     const err: JobError = { ...error, attempt: rec.job.attempt, occurredAt: new Date(now) };
     if (err.retryable === undefined) err.retryable = true;
-    rec.job.errors.push(err);
+    rec.job.errors = [...rec.job.errors, err]; // a new list: see reclaim()
     this.queue(rec.job.queue).stats.fail(now);
     this.emit("job.failed", rec, { attempt: rec.job.attempt, error: { code: err.code, message: err.message } });
     const decision = decideFailure(rec.job.attempt, rec.retry, err, response, this.random);

@@ -28,7 +28,7 @@ import type { RestoredJob } from "../changes.js";
 import { DEFAULT_EFFECTIVE_RETRY, DEFAULT_SHOWN_RETRY } from "../store.js";
 import { Cursor, Interner, ScratchWriter } from "./binary.js";
 import { restJson } from "./rest-json.js";
-import { REST_DATES, reviveErrors, reviveProgress, reviveRest } from "./revive.js";
+import { NO_ERRORS, NO_META, NO_TAGS, REST_DATES, reviveErrors, reviveProgress, reviveRest } from "./revive.js";
 
 /** First payload byte of a binary job record (JSON records start with "{", 0x7b). */
 export const JOB_BINARY = 0x01;
@@ -240,9 +240,9 @@ export class JobRecordReader {
     const queue = this.queues.read(c);
     const specversion = this.versions.read(c);
     const args = c.json() as Job["args"];
-    const meta = flags & META_EMPTY ? {} : (c.json() as JsonObject);
-    const tags = flags & TAGS_EMPTY ? [] : (c.json() as string[]);
-    const errors = flags & ERRORS_EMPTY ? [] : reviveErrors(c.json() as JobError[]);
+    const meta = flags & META_EMPTY ? NO_META : (c.json() as JsonObject);
+    const tags = flags & TAGS_EMPTY ? NO_TAGS : (c.json() as string[]);
+    const errors = flags & ERRORS_EMPTY ? NO_ERRORS : reviveErrors(c.json() as JobError[]);
     // In newJob()'s field order, so that restored jobs share live jobs' shape.
     const job: Job = {
       id,

@@ -28,7 +28,7 @@ import { JOB_STATES, type Job, type JobError, type JobState } from "../../../mod
 import type { RestoredJob } from "../changes.js";
 import { Cursor, type ScratchWriter } from "./binary.js";
 import { restJson } from "./rest-json.js";
-import { reviveErrors, reviveProgress, reviveRest } from "./revive.js";
+import { NO_ERRORS, reviveErrors, reviveProgress, reviveRest } from "./revive.js";
 
 /** First payload byte of a job step record (JOB_BINARY is 0x01; JSON records start with "{"). */
 export const JOB_STEP = 0x02;
@@ -173,8 +173,8 @@ export class JobStepReader {
     const startedAt = flags & STARTED ? new Date(c.f64()) : undefined;
     const completedAt = flags & COMPLETED ? new Date(c.f64()) : undefined;
     let workerId = flags & WORKER ? c.str() : undefined;
-    const errors = flags & ERRORS ? (c.json() as JobError[]) : [];
-    reviveErrors(errors);
+    // No errors: the one shared frozen empty list (revive.ts), as a job's first record gives.
+    const errors = flags & ERRORS ? reviveErrors(c.json() as JobError[]) : NO_ERRORS;
     const rest = flags & JOB_REST ? (c.json() as Record<string, unknown>) : undefined;
     let progress: RestoredJob["progress"];
     if (flags & REC_REST) {
