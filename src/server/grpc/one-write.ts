@@ -94,7 +94,7 @@ function submitOkTrailers(this: ServerHttp2Stream): void {
  * Said to the message's write callback, which comes after the stream is gone: the trailers end the
  * stream in this pass (the client half-closed before a unary answer), nghttp2 closes it and node
  * destroys it, and only after the pass does the write of the message report back. node's Writable
- * then makes an ERR_STREAM_DESTROYED, with a stack captured at an unlimited depth, for its (empty)
+ * then makes an ERR_STREAM_DESTROYED, capturing its stack trace, for its (empty)
  * list of end callbacks unless the stream has an error already: one per answer, about a tenth of
  * the server's CPU for a standard unary call (docs/performance-stdp99.md). The stream's writable
  * state gets this one instead; nothing reads it (no end callback, no further write, and 'finish'
