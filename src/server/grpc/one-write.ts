@@ -86,5 +86,23 @@ function submitOkTrailers(this: ServerHttp2Stream): void {
   if (!handle) return;
   const ret = handle.trailers(OK_TRAILERS_NATIVE);
   // As node's own finishSendTrailers: an nghttp2 error ends the stream.
-  if (ret < 0) this.destroy(new Error(`nghttp2 refused the trailers (${ret})`));
+  if (ret < 0) return void this.destroy(new Error(`nghttp2 refused the trailers (${ret})`));
+  quietLateWrite(this);
+}
+
+/**
+ * Said to the message's write callback, which comes after the stream is gone: the trailers end the
+ * stream in this pass (the client half-closed before a unary answer), nghttp2 closes it and node
+ * destroys it, and only after the pass does the write of the message report back. node's Writable
+ * then makes an ERR_STREAM_DESTROYED, capturing its stack trace, for its (empty)
+ * list of end callbacks unless the stream has an error already: one per answer, about a tenth of
+ * the server's CPU for a standard unary call (docs/performance-stdp99.md). The stream's writable
+ * state gets this one instead; nothing reads it (no end callback, no further write, and 'finish'
+ * was never going to come: node destroyed the stream first).
+ */
+const ANSWERED = new Error("the gRPC answer and its trailers were sent; the stream is closed");
+
+function quietLateWrite(stream: ServerHttp2Stream): void {
+  const w = (stream as { _writableState?: { errored?: unknown } })._writableState;
+  if (w && w.errored == null) w.errored = ANSWERED;
 }
