@@ -103,6 +103,9 @@ function submitOkTrailers(this: ServerHttp2Stream): void {
 const ANSWERED = new Error("the gRPC answer and its trailers were sent; the stream is closed");
 
 function quietLateWrite(stream: ServerHttp2Stream): void {
+  // Only when the client has half-closed: then the trailers close the stream in this pass. A stream
+  // still open on the client's side stays as node leaves it (its 'finish' still to come).
+  if (!(stream as { _readableState?: { ended?: boolean } })._readableState?.ended) return;
   const w = (stream as { _writableState?: { errored?: unknown } })._writableState;
   if (w && w.errored == null) w.errored = ANSWERED;
 }
