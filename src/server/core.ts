@@ -38,8 +38,6 @@ export const SUPPORTED_EXTENSIONS = [
   "ojs-connect.fastpath.v1",
   // Our own, part of the fast path: EnqueueBatch answered without what each job shares with its entry.
   "ojs-connect.compact-batch.v1",
-  // Our own, part of the fast path: EnqueueBatchChunks, one compact batch sent as several messages (src/server/grpc/chunked-batch.ts).
-  "ojs-connect.chunked-batch.v1",
   // Our own, part of the fast path: EnqueueStream answers a client that asks for it without what each new job shares with its request.
   "ojs-connect.assigned-enqueue.v1",
   // Our own: the gRPC binding reads the reserved meta keys ("ojs.id" and co., codec/proto.ts) that
@@ -62,11 +60,9 @@ export interface CoreOptions extends StoreOptions {
 export const FAST_PATH_EXTENSION = "ojs-connect.fastpath.v1";
 /** Part of the fast path (listed with it, or not at all): the compact answer to EnqueueBatch. */
 export const COMPACT_BATCH_EXTENSION = "ojs-connect.compact-batch.v1";
-/** Part of the fast path: a compact batch sent in parts (src/server/grpc/chunked-batch.ts). */
-export const CHUNKED_BATCH_EXTENSION = "ojs-connect.chunked-batch.v1";
 /** Part of the fast path: EnqueueStream's AssignedJob answers (ENQUEUE_ANSWER_HEADER, src/codec/wire/assigned.ts). */
 export const ASSIGNED_ENQUEUE_EXTENSION = "ojs-connect.assigned-enqueue.v1";
-const FAST_PATH_ONLY: ReadonlySet<string> = new Set([FAST_PATH_EXTENSION, COMPACT_BATCH_EXTENSION, CHUNKED_BATCH_EXTENSION, ASSIGNED_ENQUEUE_EXTENSION]);
+const FAST_PATH_ONLY: ReadonlySet<string> = new Set([FAST_PATH_EXTENSION, COMPACT_BATCH_EXTENSION, ASSIGNED_ENQUEUE_EXTENSION]);
 
 /** Distinct gRPC method paths tallied in ServerCore.grpcCalls; paths come from clients, so the tally is bounded. */
 const MAX_TALLIED_METHODS = 64;

@@ -197,7 +197,6 @@ export const RPC_RULES: Record<string, Permission> = {
   "/ojsconnect.v1.FastPathService/EnqueueStream": "enqueue",
   "/ojsconnect.v1.FastPathService/SettleStream": "work",
   "/ojsconnect.v1.FastPathService/EnqueueBatch": "enqueue",
-  "/ojsconnect.v1.FastPathService/EnqueueBatchChunks": "enqueue",
 };
 
 /**

@@ -59,53 +59,24 @@ export async function enqueueJobs(
 ): Promise<Job[]> {
   const now = core.store.clock.now();
   checkBatchSize(core.limits, jobs.length);
-  const batch: CheckedBatch = { entries: [], sizes: [] };
-  checkBatchJobs(core, batch, jobs, defaults, now, tenant);
-  return commitBatch(core, batch);
-}
-
-/** A batch's entries as revalidated so far, with each one's size as the limits walk measured it. */
-export interface CheckedBatch {
-  readonly entries: { req: NormalizedJobRequest }[];
-  /** For the queued-bytes ledger (one walk of each job's args, not two). */
-  readonly sizes: number[];
-}
-
-/**
- * Revalidates `jobs` into `batch`, after what it holds: a batch that arrives in
- * parts (./chunked-batch.ts) is checked part by part, errors naming each job's
- * index in the whole batch. Nothing is stored: commitBatch does, all or nothing.
- */
-export function checkBatchJobs(
-  core: ServerCore,
-  batch: CheckedBatch,
-  jobs: readonly NormalizedJobRequest[],
-  defaults: Omit<NormalizedJobRequest, "type" | "args">,
-  now: number,
-  tenant: string | undefined,
-): void {
   const withDefaults = Object.keys(defaults).length > 0;
-  const offset = batch.entries.length;
-  for (let i = 0; i < jobs.length; i++) {
-    const job = jobs[i]!;
+  // Each job's size as the limits walk measured it, for the queued-bytes ledger (one walk, not two).
+  const sizes: number[] = [];
+  const entries = jobs.map((job, i) => {
     try {
-      batch.entries.push({ req: revalidate(withTenant(withDefaults ? { ...defaults, ...job } : job, tenant), now, core.limits, batch.sizes) });
+      return { req: revalidate(withTenant(withDefaults ? { ...defaults, ...job } : job, tenant), now, core.limits, sizes) };
     } catch (e) {
-      if (e instanceof Error) e.message = `jobs[${offset + i}].${e.message}`;
+      if (e instanceof Error) e.message = `jobs[${i}].${e.message}`;
       throw e;
     }
-  }
-}
-
-/** Stores a checked batch: every entry or none (the store's enqueueBatch). */
-export async function commitBatch(core: ServerCore, batch: CheckedBatch): Promise<Job[]> {
+  });
   admitBatch(
     core,
-    batch.entries.map((e) => e.req),
+    entries.map((e) => e.req),
     "jobs",
-    batch.sizes,
+    sizes,
   );
-  return (await core.jobs.enqueueBatch(batch.entries)).map((r) => r.job);
+  return (await core.jobs.enqueueBatch(entries)).map((r) => r.job);
 }
 
 export async function ackJob(core: ServerCore, jobId: string, result: JsonValue | undefined, workerId?: string, tenant?: string): Promise<void> {

@@ -34,7 +34,6 @@ import type { ServerCore } from "../core.js";
 import type { JobRecord } from "../store/store.js";
 import { tenantFromHeaders } from "../tenancy/request.js";
 import { ackJob, endJobStream, enqueueJobs, enqueueSubmit, nackJob } from "./calls.js";
-import { CHUNKED_BATCH_PATH, enqueueBatchChunked } from "./chunked-batch.js";
 import { FrameCoalescer } from "./coalesce.js";
 import { GRPC_OK_HEADERS, OK_TRAILERS, requestTooLarge, sendTrailersOnDemand } from "./call-parts.js";
 import { staleStreamError, toConnectError } from "./errors.js";
@@ -50,7 +49,6 @@ const METHODS: Record<string, Method> = {
   "/ojsconnect.v1.FastPathService/EnqueueStream": enqueueStream,
   "/ojsconnect.v1.FastPathService/SettleStream": settleStream,
   "/ojsconnect.v1.FastPathService/EnqueueBatch": enqueueBatchCompact,
-  [CHUNKED_BATCH_PATH]: enqueueBatchChunked,
 };
 
 /** Returns a request handler that takes the hot methods and reports whether it did. */

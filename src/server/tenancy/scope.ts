@@ -62,7 +62,6 @@ export const TENANT_SCOPED_METHODS: ReadonlySet<string> = new Set([
   "/ojsconnect.v1.FastPathService/EnqueueStream",
   "/ojsconnect.v1.FastPathService/SettleStream",
   "/ojsconnect.v1.FastPathService/EnqueueBatch",
-  "/ojsconnect.v1.FastPathService/EnqueueBatchChunks",
 ]);
 
 /** Throws PermissionDeniedError when the request names a tenant and the operation is not scoped by one. */

@@ -30,8 +30,6 @@ import type { GrpcWire } from "./wire.js";
 export const FAST_PATH_EXTENSION = "ojs-connect.fastpath.v1";
 /** Listed beside the fast path by servers that answer its EnqueueBatch compactly (./batch.ts). */
 export const COMPACT_BATCH_EXTENSION = "ojs-connect.compact-batch.v1";
-/** Listed beside the compact batch by servers that take one batch as several messages (./batch.ts). */
-export const CHUNKED_BATCH_EXTENSION = "ojs-connect.chunked-batch.v1";
 /** Listed beside the fast path by servers that answer EnqueueStream calls as AssignedJobs when asked (ENQUEUE_ANSWER_HEADER). */
 export const ASSIGNED_ENQUEUE_EXTENSION = "ojs-connect.assigned-enqueue.v1";
 
@@ -98,8 +96,6 @@ export class FastPath {
     readonly compactBatch = false,
     /** The server answers enqueue calls as AssignedJobs when asked (ASSIGNED_ENQUEUE_EXTENSION). */
     readonly assignedEnqueue = false,
-    /** The server takes a compact batch in several messages (CHUNKED_BATCH_EXTENSION). */
-    readonly chunkedBatch = false,
   ) {
     const enqueueHeaders = assignedEnqueue ? { ...headers, [ENQUEUE_ANSWER_HEADER]: "assigned" } : headers;
     this.enqueues = new Pipeline({

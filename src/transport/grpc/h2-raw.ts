@@ -39,10 +39,6 @@ class H2RawCall implements StreamHandler, RawStream {
     this.stream.cancel(CANCEL);
   }
 
-  flush(): void {
-    this.stream.conn.flush?.();
-  }
-
   drained(): Promise<void> {
     if (this.ended || this.stream.closed) return Promise.resolve();
     return new Promise<void>((r) => this.drainWaiters.push(r));

@@ -103,11 +103,6 @@ export interface RawStream {
   cancel(): void;
   /** Resolves on the next 'drain'. */
   drained(): Promise<void>;
-  /**
-   * Hands what was sent so far to the socket now, where the wire can (the transport's own
-   * client); otherwise it leaves at the end of this turn, as always.
-   */
-  flush?(): void;
 }
 
 /**

@@ -4,7 +4,7 @@
  */
 import type { GrpcWire } from "./wire.js";
 import type { ManifestResponse } from "../../../gen/ojs/v1/service_pb.js";
-import { ASSIGNED_ENQUEUE_EXTENSION, CHUNKED_BATCH_EXTENSION, COMPACT_BATCH_EXTENSION, FAST_PATH_EXTENSION, FastPath } from "./fastpath.js";
+import { ASSIGNED_ENQUEUE_EXTENSION, COMPACT_BATCH_EXTENSION, FAST_PATH_EXTENSION, FastPath } from "./fastpath.js";
 import type { StandardCalls } from "./standard.js";
 
 /** Listed by ojs-connect servers, fast path or not: their gRPC binding reads the reserved meta keys. */
@@ -33,13 +33,7 @@ export function serverKind(m: ManifestResponse, wire: GrpcWire | undefined, head
   const ours = fastOffered || m.extensions.includes(RESERVED_META_EXTENSION);
   const fast =
     fastOffered && wire
-      ? new FastPath(
-          wire,
-          headers,
-          m.extensions.includes(COMPACT_BATCH_EXTENSION),
-          m.extensions.includes(ASSIGNED_ENQUEUE_EXTENSION),
-          m.extensions.includes(COMPACT_BATCH_EXTENSION) && m.extensions.includes(CHUNKED_BATCH_EXTENSION),
-        )
+      ? new FastPath(wire, headers, m.extensions.includes(COMPACT_BATCH_EXTENSION), m.extensions.includes(ASSIGNED_ENQUEUE_EXTENSION))
       : undefined;
   return { ours, fast, standard };
 }

@@ -250,7 +250,7 @@ export class GrpcTransport extends OperationMethods implements Transport {
         const { ours, fast } = await this.server();
         if (!ours) for (const r of reqs) checkStandard(r, "enqueueBatch");
         // A thousand jobs each way: the hand-written codec is several times cheaper than reflection here.
-        if (this.wire) return enqueueBatchRaw(this.wire, reqs, o, ours, fast?.compactBatch === true, fast?.chunkedBatch === true);
+        if (this.wire) return enqueueBatchRaw(this.wire, reqs, o, ours, fast?.compactBatch === true);
         return this.send("enqueueBatch", [reqs, opts]) as Promise<Job[]>;
       },
       opts?.signal,

@@ -206,11 +206,6 @@ export class H2Connection {
     }
   }
 
-  /** Everything buffered goes to the socket now (StreamOwner.flush). */
-  flush(): void {
-    this.out.flushNow();
-  }
-
   /** Stream writes (see H2Stream.write): sent now when the windows allow, held back otherwise. */
   write(s: H2Stream, data: Uint8Array | undefined, end: boolean): boolean {
     if (end) s.localEnded = true;

@@ -11,8 +11,6 @@
 export interface StreamOwner {
   write(s: H2Stream, data: Uint8Array | undefined, end: boolean): boolean;
   reset(s: H2Stream, code: number): void;
-  /** Writes what is buffered to the socket now, not at the end of this turn (a batch sent in parts). */
-  flush?(): void;
 }
 
 export interface StreamHandler {
