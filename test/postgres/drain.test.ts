@@ -6,7 +6,7 @@ import type { Sql, TransactionSql } from "postgres";
 import { describe, expect, it } from "vitest";
 import type { NormalizedJobRequest } from "../../src/model/job.js";
 import { trimEvents } from "../../src/server/store/postgres/events.js";
-import { claimJobs } from "../../src/server/store/postgres/lifecycle.js";
+import { claimJobs, perQueueLimit } from "../../src/server/store/postgres/lifecycle.js";
 import { probeMaintenance } from "../../src/server/store/postgres/maintenance-probe.js";
 import { PgJobStore } from "../../src/server/store/postgres/pg-store.js";
 import { usePrivatePostgres } from "../support/postgres-file.js";
@@ -46,6 +46,49 @@ describe("PostgreSQL store: the drain", () => {
     });
     expect(scans.seq).toBe(0);
     expect(scans.idx).toBeGreaterThan(0);
+  });
+
+  it("a claim keeps one plan per connection on an analyzed table instead of planning every call", async () => {
+    const s = await open();
+    await s.enqueueBatch(Array.from({ length: 3000 }, (_, i) => job("planned", i)));
+    await s.sql`ANALYZE ojs_jobs`;
+    const conn = await s.sql.reserve();
+    try {
+      // PostgreSQL plans a prepared statement for its values 5 times, then keeps one plan made without them if that one costs no more.
+      for (let i = 0; i < 12; i++) {
+        const claimed = await claimJobs(conn, {
+          queues: ["planned"],
+          slots: Array.from({ length: 50 }, () => ({ workerId: "w", visibilityTimeoutMs: 30_000 })),
+        });
+        expect(claimed).toHaveLength(50);
+      }
+      const plans = await conn<{ generic: string; custom: string }[]>`
+        SELECT generic_plans::text AS generic, custom_plans::text AS custom FROM pg_prepared_statements
+        WHERE statement LIKE '%WITH locked AS%' AND statement NOT LIKE '%pg_prepared_statements%'`;
+      expect(plans).toHaveLength(1);
+      expect(Number(plans[0]!.custom)).toBeLessThanOrEqual(5);
+      expect(Number(plans[0]!.generic)).toBeGreaterThanOrEqual(7);
+    } finally {
+      conn.release();
+    }
+  });
+
+  it("a claim takes exactly as many jobs as it has slots, whatever its per-queue limit is rounded up to", async () => {
+    const s = await open();
+    await s.enqueueBatch(Array.from({ length: 200 }, (_, i) => job("exact", i)));
+    for (const n of [1, 3, 50, 64, 65]) {
+      const claimed = await claimJobs(s.sql, {
+        queues: ["exact"],
+        slots: Array.from({ length: n }, (_, k) => ({ workerId: `w${k}`, visibilityTimeoutMs: 30_000 })),
+      });
+      expect(claimed.map((c) => c.slot)).toEqual(Array.from({ length: n }, (_, k) => k));
+      expect(claimed.map((c) => c.job.workerId)).toEqual(Array.from({ length: n }, (_, k) => `w${k}`));
+    }
+    expect(perQueueLimit(1)).toBe(1);
+    expect(perQueueLimit(50)).toBe(64);
+    expect(perQueueLimit(64)).toBe(64);
+    expect(perQueueLimit(65)).toBe(128);
+    expect(perQueueLimit(256)).toBe(256);
   });
 
   it("the maintenance probe of a table that grew since the connection's first probe reads indexes, not the table", async () => {
