@@ -30,6 +30,25 @@ export interface Claimed {
 }
 
 /**
+ * The per-queue LIMIT of a claim of n jobs, written into the statement as a
+ * constant: n rounded up to a power of two (1, 2, 4 ... 256), so at most nine
+ * statement texts, each prepared once per connection. As a parameter it made
+ * the claim planned again on every call once ojs_jobs had statistics: a plan
+ * made without the parameter's value (PostgreSQL's generic plan) expects an
+ * unknown LIMIT to keep a tenth of the rows, so with thousands of waiting
+ * jobs it looks far dearer than a plan made for LIMIT 50, and PostgreSQL's
+ * plan cache then chose a fresh plan each time (0.5-0.7 ms of planning a
+ * claim, a tenth of the PostgreSQL CPU of a drained job). With a constant the
+ * generic plan costs what the per-call one does and is kept. The statement's
+ * outer LIMIT stays the exact n; the first queue may lock up to the rounded
+ * limit (less than 2n) rows and drop the excess, whose locks end with the
+ * statement, as the later queues' excess always did.
+ */
+export function perQueueLimit(n: number): number {
+  return 2 ** Math.ceil(Math.log2(Math.max(1, n)));
+}
+
+/**
  * Takes up to slots.length due jobs from the queues, the first listed queue
  * first (OJS: left to right), then highest priority, then oldest due,
  * and leases each to its slot's worker. SKIP LOCKED: servers claiming at once
@@ -56,25 +75,6 @@ export interface Claimed {
  * nothing, costs more than a sequential scan of the whole table and a sort:
  * every claim read every row (24 ms for 50 jobs with 10 000 waiting).
  */
-/**
- * The per-queue LIMIT of a claim of n jobs, written into the statement as a
- * constant: n rounded up to a power of two (1, 2, 4 ... 256), so at most nine
- * statement texts, each prepared once per connection. As a parameter it made
- * the claim planned again on every call once ojs_jobs had statistics: a plan
- * made without the parameter's value (PostgreSQL's generic plan) expects an
- * unknown LIMIT to keep a tenth of the rows, so with thousands of waiting
- * jobs it looks far dearer than a plan made for LIMIT 50, and PostgreSQL's
- * plan cache then chose a fresh plan each time (0.5-0.7 ms of planning a
- * claim, a tenth of the PostgreSQL CPU of a drained job). With a constant the
- * generic plan costs what the per-call one does and is kept. The statement's
- * outer LIMIT stays the exact n; the first queue may lock up to the rounded
- * limit (less than 2n) rows and drop the excess, whose locks end with the
- * statement, as the later queues' excess always did.
- */
-export function perQueueLimit(n: number): number {
-  return 2 ** Math.ceil(Math.log2(Math.max(1, n)));
-}
-
 export async function claimJobs(sql: Sql | TransactionSql, req: ClaimRequest, includeRateLimited = false, rateKey: string | null = null): Promise<Claimed[]> {
   if (req.slots.length === 0 || req.queues.length === 0) return [];
   // A queue listed twice is read once, at its first place.
