@@ -157,6 +157,27 @@ describe("journal format 3: job steps", () => {
     back.close();
   });
 
+  it("a job changed and dropped between two writes stays dropped: its change's record is not written for it", async () => {
+    const dir = tempDir();
+    const { core, journal } = await open(dir);
+    const s = core.store;
+    s.enqueue({ id: "gone-id", type: "s.gone", args: [1], queue: "q" });
+    s.enqueue({ id: "kept-id", type: "s.kept", args: [1], queue: "q" });
+    await core.durable();
+    // Both marked with their records by the cancel; the drop of one marks it again, without one.
+    s.cancel("gone-id");
+    s.cancel("kept-id");
+    s.deleteFinished("gone-id");
+    await core.durable();
+    await journal.close();
+    core.close();
+    const { core: back, journal: j2 } = await open(dir);
+    expect(back.store.peek("gone-id")).toBeUndefined();
+    expect(back.store.peek("kept-id")?.job.state).toBe("cancelled");
+    await j2.close();
+    back.close();
+  });
+
   it("a journal of format 2 gets whole records only (an older server still reads it) until its next compaction, which writes format 3", async () => {
     const dir = tempDir();
     // What format 2 wrote: its header, then whole records (binary here, as this version writes them).

@@ -177,7 +177,7 @@ export abstract class StoreEnqueue extends StoreClaims {
     if (rateLimit) this.rateLimits.assign(rec.id, rec.job.queue, rateLimit);
     this.jobs.set(rec.id, rec);
     this.accounting?.enter(rec);
-    this.changes?.jobCreated(rec.id);
+    this.changes?.jobCreated(rec.id, rec);
     const q = this.queue(rec.job.queue);
     q.counts[rec.job.state]++;
     if (rec.uniqueKey) this.uniqueIndex.set(rec.uniqueKey, rec.id);

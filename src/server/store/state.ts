@@ -153,7 +153,7 @@ export abstract class StoreState {
     q.counts[to]++;
     rec.job.state = to;
     rec.version++;
-    this.changes?.job(rec.id);
+    this.changes?.job(rec.id, rec);
     this.rateLimits.transition(rec.id, from, to);
   }
 

@@ -114,7 +114,7 @@ export abstract class StoreWorking extends StoreEnqueue {
       const ms = req.visibilityTimeoutMs ?? rec.job.visibilityTimeout ?? this.defaultVisibilityMs;
       rec.leaseDeadline = now + ms;
       rec.lease++;
-      this.changes?.job(rec.id);
+      this.changes?.job(rec.id, rec);
       this.pushTimer(rec.leaseDeadline, { kind: "lease", rec, lease: rec.lease });
       deadline = Math.max(deadline, rec.leaseDeadline);
       extended.push(id);
@@ -154,7 +154,7 @@ export abstract class StoreWorking extends StoreEnqueue {
       data: update.data ?? prev?.data,
       updatedAt: new Date(this.clock.now()),
     };
-    this.changes?.job(rec.id);
+    this.changes?.job(rec.id, rec);
     const data: JsonObject = {};
     if (value !== undefined) data.progress = value;
     if (rec.progress.message !== undefined) data.message = rec.progress.message;

@@ -43,23 +43,36 @@ const REC_REST = 1 << 6;
 
 const STATE_NUMBER = new Map<string, number>(JOB_STATES.map((s, i) => [s, i]));
 
-/** The job's fields a step does not carry: set when the job is made, never changed by the store; taken from the job's earlier record. */
-const IDENTITY: Record<string, true> = {
-  id: true,
-  type: true,
-  queue: true,
-  args: true,
-  meta: true,
-  priority: true,
-  maxAttempts: true,
-  retry: true,
-  createdAt: true,
-  enqueuedAt: true,
-  tags: true,
-  specversion: true,
-};
-/** Carried by the step's fixed part. */
-const FIXED_STEP: Record<string, true> = { state: true, attempt: true, errors: true };
+/**
+ * Whether the job's field `k` is one a step does not carry as "other fields":
+ * its identity (set when the job is made, never changed by the store; taken
+ * from the job's earlier record) or the step's fixed part (state, attempt,
+ * errors). A switch over the names, not a look-up in an object of them: the
+ * look-up with a different key each time went through V8's megamorphic
+ * keyed-load cache, about a third of a step's cost.
+ */
+function notInRest(k: string): boolean {
+  switch (k) {
+    case "id":
+    case "type":
+    case "queue":
+    case "args":
+    case "meta":
+    case "priority":
+    case "maxAttempts":
+    case "retry":
+    case "createdAt":
+    case "enqueuedAt":
+    case "tags":
+    case "specversion":
+    case "state":
+    case "attempt":
+    case "errors":
+      return true;
+    default:
+      return false;
+  }
+}
 const REST_DATE: Record<string, true> = { scheduledAt: true, startedAt: true, completedAt: true, cancelledAt: true, expiresAt: true };
 
 const wellFormed = (s: string): boolean => (s as unknown as { isWellFormed(): boolean }).isWellFormed();
@@ -72,7 +85,7 @@ const wellFormed = (s: string): boolean => (s as unknown as { isWellFormed(): bo
 function onlyDates(j: Record<string, unknown>): boolean {
   let completed = false;
   for (const k in j) {
-    if (IDENTITY[k] === true || FIXED_STEP[k] === true) continue;
+    if (notInRest(k)) continue;
     const v = j[k];
     if (v === undefined) continue;
     if (k === "startedAt" && v instanceof Date && !completed) continue;
@@ -86,7 +99,7 @@ function onlyDates(j: Record<string, unknown>): boolean {
 function stepRest(j: Record<string, unknown>): Record<string, unknown> | undefined {
   let rest: Record<string, unknown> | undefined;
   for (const k in j) {
-    if (IDENTITY[k] === true || FIXED_STEP[k] === true) continue;
+    if (notInRest(k)) continue;
     const v = j[k];
     if (v === undefined) continue;
     (rest ??= {})[k] = v instanceof Date && REST_DATE[k] === true ? v.getTime() : v;

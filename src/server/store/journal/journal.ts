@@ -18,6 +18,7 @@ import { join } from "node:path";
 import { OjsError } from "../../../model/errors.js";
 import type { ServerCore } from "../../core.js";
 import type { ChangeSink } from "../changes.js";
+import type { JobRecord } from "../store.js";
 import { JournalFile, syncDir, type FileFaults, type FsyncMode } from "./file.js";
 import { CommitPath, small, type CommitMode } from "./commit-path.js";
 import { collectCore } from "./core-records.js";
@@ -162,7 +163,7 @@ export class Journal implements ChangeSink {
         : Math.round((j.file.size * Math.min(replayed.live, replayed.records)) / replayed.records);
     j.steps = j.file.gen !== replayed.gen || replayed.version >= STEPS_FROM;
     // Their first record must be whole; the replayed ones' too then (which are which is not known), once.
-    if (had) for (const rec of core.store.rawJobRecords()) j.jobCreated(rec.id);
+    if (had) for (const rec of core.store.rawJobRecords()) j.jobCreated(rec.id, rec);
     j.stats.gen = j.file.gen;
     j.stats.bytes = j.file.size;
     j.attach();
@@ -188,10 +189,14 @@ export class Journal implements ChangeSink {
   // --- ChangeSink ------------------------------------------------------------------
 
   // Each names what changed; the next write reads it from the current state.
-  readonly job = (id: string): void => this.mark("jobs", id);
-  readonly jobCreated = (id: string): void => {
+  readonly job = (id: string, rec?: JobRecord): void => {
+    this.dirty.jobs.set(id, rec);
+    this.touch();
+  };
+  readonly jobCreated = (id: string, rec: JobRecord): void => {
     this.dirty.created.add(id);
-    this.mark("jobs", id);
+    this.dirty.jobs.set(id, rec);
+    this.touch();
   };
   readonly queue = (name: string): void => this.mark("queues", name);
   readonly workflow = (id: string): void => this.mark("workflows", id);
@@ -298,12 +303,15 @@ export class Journal implements ChangeSink {
     // A job whose whole record is in the file already goes as a step: it was not created since the last write.
     const steps = this.steps;
     const created = d.created;
-    for (const id of d.jobs) {
-      const rec = core.store.peek(id);
+    const anyCreated = created.size !== 0;
+    // forEach: no [id, record] pair made per job, as a for...of over the entries would.
+    d.jobs.forEach((marked, id) => {
+      // The record handed over with the change is the live one; a job marked without it (dropped) is looked up.
+      const rec = marked ?? core.store.peek(id);
       if (!rec) w.gone(id);
-      else if (steps && !created.has(id)) w.step(rec);
+      else if (steps && !(anyCreated && created.has(id))) w.step(rec);
       else w.job(rec);
-    }
+    });
     // After the jobs: replay restores a checkpoint only for a job it knows.
     for (const id of d.checkpoints) {
       const c = core.store.checkpoints.peek(id);
