@@ -146,3 +146,24 @@ describe.each(TRANSPORTS)("multi-tenancy over %s", (transport) => {
     await expect(bound.listQueues()).rejects.toBeInstanceOf(PermissionDeniedError);
   });
 });
+
+describe("POST /ojs/v1/jobs/:id/ack and tenants", () => {
+  it("another tenant's job is not found there, as at /workers/ack; its own tenant acks it", async () => {
+    const queue = uniqueQueue("mt-ack");
+    const call = async (path: string, tenant: string, body: unknown) => {
+      const res = await fetch(`${ctx.url}${path}`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${KEYS.admin}`, "x-ojs-tenant": tenant, "content-type": "application/json" },
+        body: JSON.stringify(body),
+      });
+      return { status: res.status, body: (await res.json()) as { jobs?: Array<{ id: string }>; job?: { id: string } } };
+    };
+    const enq = await call("/ojs/v1/jobs", "acme", { type: "mt.ack", args: [], options: { queue } });
+    const id = enq.body.job!.id;
+    const got = await call("/ojs/v1/workers/fetch", "acme", { queues: [queue], worker_id: "w-acme" });
+    expect(got.body.jobs?.map((j) => j.id)).toEqual([id]);
+    expect((await call(`/ojs/v1/jobs/${id}/ack`, "beta", { result: 1 })).status).toBe(404);
+    expect((await call("/ojs/v1/workers/ack", "beta", { job_id: id, result: 1 })).status).toBe(404);
+    expect((await call(`/ojs/v1/jobs/${id}/ack`, "acme", { result: 1 })).status).toBe(200);
+  });
+});

@@ -22,7 +22,7 @@ import { registerTenantRoutes } from "./tenant-routes.js";
 import { requestTenant } from "../tenancy/request.js";
 import { checkVisible, stampTenant } from "../tenancy/jobs.js";
 import { registerJobAckRoute } from "./job-ack-route.js";
-import { fetchedJobJson, registerCheckpointRoutes } from "./checkpoint-routes.js";
+import { fetchedJobsJson, registerCheckpointRoutes } from "./checkpoint-routes.js";
 import { HttpRouter, type HttpRequest, type HttpResult } from "./router.js";
 import { EVENT_SOURCE, sseStream } from "./sse.js";
 import { eventFilter, intParam, invalid, jobJson, lastEventId, objectBody, optionalMs, queuesField, stringField, workerJson } from "./route-helpers.js";
@@ -56,7 +56,15 @@ function longPoll(
       clearTimeout(timer);
       signal.removeEventListener("abort", onGone);
       if (consumer) void jobs.closeConsumer(consumer).catch((e: unknown) => core.fault(e, "closing a long poll"));
-      if (answer) resolve({ status: 200, body: { jobs: got.map((r) => fetchedJobJson(core, r)) } });
+      if (answer)
+        fetchedJobsJson(core, got).then(
+          (jobs) => resolve({ status: 200, body: { jobs } }),
+          (e: unknown) => {
+            // The jobs were claimed for an answer that cannot be sent: they go back.
+            for (const r of got) release(r);
+            reject(e as Error);
+          },
+        );
       else {
         for (const r of got) release(r);
         resolve({ status: 499, body: {} });
@@ -221,7 +229,15 @@ export function httpRoutes(core: ServerCore, router = new HttpRouter(), ui?: UiA
     };
     const recs = await store.fetch(fetch);
     const waitMs = optionalMs(body, "wait_ms");
-    if (recs.length > 0 || !waitMs) return { status: 200, body: { jobs: recs.map((r) => fetchedJobJson(core, r)) } };
+    if (recs.length > 0 || !waitMs) {
+      try {
+        return { status: 200, body: { jobs: await fetchedJobsJson(core, recs) } };
+      } catch (e) {
+        // Claimed for an answer that cannot be sent: the jobs go back rather than wait out their lease.
+        for (const r of recs) void store.release(r).catch((err: unknown) => core.fault(err, "release of a fetched job"));
+        throw e;
+      }
+    }
     return longPoll(core, fetch, Math.min(waitMs, MAX_LONG_POLL_MS), req.signal);
   });
 

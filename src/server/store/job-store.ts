@@ -44,6 +44,7 @@ import type { Backpressure, MinuteCounts, StateCounts } from "./queue.js";
 import type { WorkflowService } from "./workflow-service.js";
 import type { RateLimitAdmin } from "./rate-limit-admin.js";
 import type * as records from "./records.js";
+import type { CheckpointRecord } from "./checkpoints.js";
 
 /** One entry of an atomic batch. */
 export interface BatchEntry {
@@ -94,6 +95,27 @@ export interface ProgressUpdate {
   data?: JsonObject;
 }
 
+/**
+ * The durable-execution extension's checkpoints: one per job, kept with the
+ * job and dropped with it, read-only once it is finished. The rules are
+ * store/checkpoints.ts's, on every store.
+ */
+export interface JobCheckpoints {
+  /**
+   * Saves `state` as the job's checkpoint; its sequence is one more than the
+   * last save's (1 for the first, and again after a delete). Rejects with
+   * NotFoundError for an unknown job, ConflictError once the job is finished
+   * (completed, cancelled, discarded). Resolves once durable. The caller checks the size.
+   */
+  save(jobId: string, state: JsonValue): Promise<CheckpointRecord>;
+  /** The job's checkpoint, undefined when it has none. Rejects with NotFoundError for an unknown job. */
+  get(jobId: string): Promise<CheckpointRecord | undefined>;
+  /** Deletes the job's checkpoint; true when there was one (idempotent). Rejects with NotFoundError for an unknown job. */
+  delete(jobId: string): Promise<boolean>;
+  /** The checkpoints of these jobs by id, for the envelope of fetched jobs: one lookup, the jobs themselves not checked; a job without one is absent. */
+  of(jobIds: readonly string[]): Promise<ReadonlyMap<string, CheckpointRecord>>;
+}
+
 /** The reads of the seam. None of them changes a job. */
 export interface JobReads {
   /** The job. Rejects with NotFoundError (`not_found`) when no job has the id (never existed, or dropped by retention). */
@@ -139,6 +161,8 @@ export interface JobStore extends JobReads {
   readonly workflows?: WorkflowService;
   /** Per-job rate limits kept by the store itself (a database store); absent: the in-process RateLimits answer (ServerCore.rateLimits). */
   readonly rateLimits?: RateLimitAdmin;
+  /** The jobs' checkpoints (durable-execution extension), where the jobs are. */
+  readonly checkpoints: JobCheckpoints;
 
   /**
    * Stores one validated job: scheduled when it has a future `scheduledAt`,

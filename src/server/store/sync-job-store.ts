@@ -16,7 +16,8 @@ import type { EventFilter, OjsEvent } from "../../model/events.js";
 import type { JobError, NormalizedJobRequest } from "../../model/job.js";
 import type { JsonValue } from "../../model/json.js";
 import type { WorkerDirective } from "../../model/system.js";
-import type { BatchEnqueued, BatchEntry, ConsumerSpec, JobStore, ProgressUpdate, QueueSettings } from "./job-store.js";
+import type { CheckpointRecord } from "./checkpoints.js";
+import type { BatchEnqueued, BatchEntry, ConsumerSpec, JobCheckpoints, JobStore, ProgressUpdate, QueueSettings } from "./job-store.js";
 import type { Backpressure, MinuteCounts, StateCounts } from "./queue.js";
 import type * as records from "./records.js";
 import type { Store } from "./store.js";
@@ -48,8 +49,12 @@ export interface SyncJobStoreOptions {
   close?: () => Promise<void>;
 }
 
+/** Shared by every fetch that finds no checkpoint (the usual case): no map per fetch. */
+const NO_CHECKPOINTS: ReadonlyMap<string, CheckpointRecord> = new Map();
+
 export class SyncJobStore implements JobStore {
   readonly kind: string;
+  readonly checkpoints: JobCheckpoints;
   private readonly whenDurable: () => Promise<void> | undefined;
   private readonly closer: (() => Promise<void>) | undefined;
 
@@ -60,6 +65,21 @@ export class SyncJobStore implements JobStore {
     this.kind = opts.kind;
     this.whenDurable = opts.durable ?? (() => undefined);
     this.closer = opts.close;
+    const cps = store.checkpoints;
+    this.checkpoints = {
+      save: (jobId, state) => this.write(() => cps.save(jobId, state)),
+      get: (jobId) => settle(() => cps.get(jobId)),
+      delete: (jobId) => this.write(() => cps.delete(jobId)),
+      of: (jobIds) => {
+        if (cps.size === 0) return Promise.resolve(NO_CHECKPOINTS);
+        const out = new Map<string, CheckpointRecord>();
+        for (const id of jobIds) {
+          const c = cps.peek(id);
+          if (c) out.set(id, c);
+        }
+        return Promise.resolve(out);
+      },
+    };
   }
 
   /** A mutation: applied now, answered once durable. */

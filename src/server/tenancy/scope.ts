@@ -25,6 +25,7 @@ export const TENANT_SCOPED_ROUTES: ReadonlySet<string> = new Set([
   "GET /ojs/v1/jobs/:id/events",
   "POST /ojs/v1/workers/fetch",
   "POST /ojs/v1/workers/ack",
+  "POST /ojs/v1/jobs/:id/ack",
   "POST /ojs/v1/workers/nack",
   "POST /ojs/v1/workers/heartbeat",
   "POST /ojs/v1/workers/beat",

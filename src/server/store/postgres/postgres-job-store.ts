@@ -43,6 +43,7 @@ import { LocalWorkers } from "./workers.js";
 import { saidTerminate } from "../policies.js";
 import { EventFeed, newestEventSeq, recentEvents, type EventSink } from "./events.js";
 import { PgRateLimitState } from "./rate-limit-state.js";
+import { PgCheckpoints } from "./checkpoints.js";
 import type { WorkflowService } from "../workflow-service.js";
 
 interface Delivered {
@@ -60,6 +61,7 @@ export class PostgresJobStore implements JobStore {
   }
   /** Per-job rate limits as the extension's routes inspect them, from the database (rate-limit-state.ts). */
   readonly rateLimits: PgRateLimitState;
+  readonly checkpoints: PgCheckpoints; // in ojs_checkpoints (checkpoints.ts)
   private readonly workers = new LocalWorkers();
   private readonly pgConsumers = new WeakMap<Consumer, PgConsumer>();
   private readonly streamOf = new Map<string, Consumer>();
@@ -78,6 +80,7 @@ export class PostgresJobStore implements JobStore {
     private readonly eventPollMs: number,
     private readonly eventsFrom: bigint,
   ) {
+    this.checkpoints = new PgCheckpoints(pg.sql);
     this.rateLimits = new PgRateLimitState(pg.sql, async (queues) => {
       if (queues.length) await pg.sql`SELECT pg_notify('ojs_jobs', ${queues.join(",")})`;
       pg.wake();

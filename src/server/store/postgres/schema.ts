@@ -386,6 +386,21 @@ CREATE TRIGGER ojs_jobs_inserted_events AFTER INSERT ON ojs_jobs
   FOR EACH ROW WHEN (current_setting('ojs.events_inline', true) IS DISTINCT FROM 'on') EXECUTE FUNCTION ojs_job_inserted_row_events();
 `,
   },
+  {
+    version: 14,
+    name: "checkpoints of the durable-execution extension",
+    sql: `
+-- One checkpoint per job (checkpoints.ts): the last state a worker saved and
+-- how many saves since the row was created. Dropped with its job. A table of
+-- its own rather than a column of ojs_jobs, for the reason migration 13 gives.
+CREATE TABLE ojs_checkpoints (
+  job_id     uuid PRIMARY KEY REFERENCES ojs_jobs (id) ON DELETE CASCADE,
+  state      jsonb NOT NULL,
+  sequence   integer NOT NULL,
+  created_at timestamptz NOT NULL
+);
+`,
+  },
 ];
 
 /** Creates or upgrades the schema. Safe to call from many servers at once. Returns the versions it applied. */
