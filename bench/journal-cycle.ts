@@ -18,6 +18,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { drainWorker, serverChild } from "./drain-children.js";
 
 const arg = (name: string) => process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
 const me = fileURLToPath(import.meta.url);
@@ -35,7 +36,7 @@ interface Cycle {
 }
 
 if (role === "server") await server();
-else if (role === "worker") await worker();
+else if (role === "worker") await drainWorker(arg("root")!, arg("url")!, arg("queue")!, Number(arg("jobs")));
 else await main();
 
 function pct(xs: number[], p: number): number {
@@ -122,31 +123,9 @@ async function server(): Promise<void> {
   });
 }
 
-async function worker(): Promise<void> {
-  const { Worker } = (await import(resolve(arg("root")!, "src/index.ts"))) as typeof import("../src/index.js");
-  const n = Number(arg("jobs"));
-  const w = new Worker({ url: arg("url")!, transport: "grpc", queues: [arg("queue")!], concurrency: 50, handleSignals: false, logger: false });
-  let done = 0;
-  const all = new Promise<void>((ok) => w.on("job.completed", () => ++done === n && ok()));
-  w.register("bench.noop", () => undefined);
-  const t0 = performance.now();
-  void w.start();
-  await all;
-  process.send!({ seconds: (performance.now() - t0) / 1000 });
-  await w.stop({ gracePeriodMs: 2_000 });
-  process.disconnect();
-}
-
 async function run(root: string, n: number, rounds: number): Promise<Cycle[]> {
   const srv = fork(me, ["server", `--root=${root}`], { execArgv: process.execArgv, stdio: "inherit" });
-  const kill = () => srv.kill();
-  process.on("exit", kill);
-  const ask = <T>(msg: string): Promise<T> =>
-    new Promise((ok) => {
-      srv.once("message", (m) => ok(m as T));
-      srv.send(msg);
-    });
-  const url = await new Promise<string>((ok) => srv.once("message", (m) => ok(m as string)));
+  const { url, ask, stop } = await serverChild(srv);
   const { Client } = (await import(resolve(root, "src/index.ts"))) as typeof import("../src/index.js");
   const client = new Client({ url, transport: "grpc", logger: false });
   const out: Cycle[] = [];
@@ -169,11 +148,7 @@ async function run(root: string, n: number, rounds: number): Promise<Cycle[]> {
     if (r > 0) out.push(c);
   }
   await client.close();
-  await new Promise((ok) => {
-    srv.once("exit", ok);
-    srv.send("stop");
-  });
-  process.off("exit", kill);
+  await stop();
   return out;
 }
 

@@ -20,6 +20,7 @@ import { Session } from "node:inspector/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { drainWorker, serverChild } from "./drain-children.js";
 
 const arg = (name: string) => process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
 const me = fileURLToPath(import.meta.url);
@@ -36,7 +37,7 @@ interface Round {
 }
 
 if (role === "server") await server();
-else if (role === "worker") await worker();
+else if (role === "worker") await drainWorker(arg("root")!, arg("url")!, arg("queue")!, Number(arg("jobs")));
 else await main();
 
 /** Records and bytes of the journal in `dir` from byte `from` on (up to the spare space's zeros). */
@@ -115,38 +116,13 @@ async function server(): Promise<void> {
   });
 }
 
-async function worker(): Promise<void> {
-  const { Worker } = (await import(resolve(arg("root")!, "src/index.ts"))) as typeof import("../src/index.js");
-  const n = Number(arg("jobs"));
-  const w = new Worker({ url: arg("url")!, transport: "grpc", queues: [arg("queue")!], concurrency: 50, handleSignals: false, logger: false });
-  let done = 0;
-  const all = new Promise<void>((ok) => w.on("job.completed", () => ++done === n && ok()));
-  w.register("bench.noop", () => undefined);
-  const c0 = process.cpuUsage();
-  const t0 = performance.now();
-  void w.start();
-  await all;
-  const seconds = (performance.now() - t0) / 1000;
-  const c = process.cpuUsage(c0);
-  process.send!({ seconds, cpu: c.user + c.system });
-  await w.stop({ gracePeriodMs: 2_000 });
-  process.disconnect();
-}
-
 /** One server process of `root`: `rounds` drains, the first one a warm-up. */
 async function run(root: string, n: number, rounds: number): Promise<Round[]> {
   const kind = arg("server") ?? "journal";
   const extra = ["profile", "strace", "perf"].flatMap((k) => (arg(k) ? [`--${k}=${arg(k)}`] : []));
   const execArgv = arg("perf") ? [...process.execArgv, "--perf-basic-prof"] : process.execArgv;
   const srv = fork(me, ["server", `--root=${root}`, `--server=${kind}`, ...extra], { execArgv, stdio: "inherit" });
-  const kill = () => srv.kill();
-  process.on("exit", kill);
-  const ask = <T>(msg: string): Promise<T> =>
-    new Promise((ok) => {
-      srv.once("message", (m) => ok(m as T));
-      srv.send(msg);
-    });
-  const url = await new Promise<string>((ok) => srv.once("message", (m) => ok(m as string)));
+  const { url, ask, stop } = await serverChild(srv);
   const { Client } = (await import(resolve(root, "src/index.ts"))) as typeof import("../src/index.js");
   const client = new Client({ url, transport: "grpc", logger: false });
   const out: Round[] = [];
@@ -169,11 +145,7 @@ async function run(root: string, n: number, rounds: number): Promise<Round[]> {
     if (r > 0) out.push(round);
   }
   await client.close();
-  await new Promise((ok) => {
-    srv.once("exit", ok);
-    srv.send("stop");
-  });
-  process.off("exit", kill);
+  await stop();
   return out;
 }
 
