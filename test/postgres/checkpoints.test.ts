@@ -8,7 +8,7 @@
 import postgres from "postgres";
 import { describe, expect, it } from "vitest";
 import { PostgresJobStore } from "../../src/server/store/postgres/postgres-job-store.js";
-import { MIGRATIONS } from "../../src/server/store/postgres/schema.js";
+import { migrate, MIGRATIONS } from "../../src/server/store/postgres/schema.js";
 import { startServer } from "../../src/server/server.js";
 import { usePrivatePostgres } from "../support/postgres-file.js";
 
@@ -81,13 +81,7 @@ describe("checkpoints on PostgreSQL", () => {
     const url = await pg.cluster.createDatabase(`cp${++dbSeq}`);
     const old = postgres(url, { max: 1, onnotice: () => undefined });
     try {
-      await old.begin(async (tx) => {
-        await tx`CREATE TABLE ojs_migrations (version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`;
-        for (const m of MIGRATIONS.filter((x) => x.version <= 13)) {
-          await tx.unsafe(m.sql);
-          await tx`INSERT INTO ojs_migrations (version, name) VALUES (${m.version}, ${m.name})`;
-        }
-      });
+      await migrate(old, 13);
     } finally {
       await old.end();
     }

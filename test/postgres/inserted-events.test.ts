@@ -14,7 +14,7 @@ import { describe, expect, it } from "vitest";
 import type { OjsEvent } from "../../src/model/events.js";
 import { recentEvents, seqOf } from "../../src/server/store/postgres/events.js";
 import { PgJobStore } from "../../src/server/store/postgres/pg-store.js";
-import { MIGRATIONS } from "../../src/server/store/postgres/schema.js";
+import { migrate, MIGRATIONS } from "../../src/server/store/postgres/schema.js";
 import { flattenWorkflow } from "../../src/codec/workflow.js";
 import { setBackpressure } from "../../src/server/store/postgres/depth.js";
 import { eventually } from "../helpers.js";
@@ -159,13 +159,7 @@ describe("PostgreSQL: events of inserted jobs", () => {
         RETURNING *`;
     try {
       // The schema as a server of version 12 left it, and a job it enqueued (its trigger wrote the event).
-      await old.begin(async (tx) => {
-        await tx`CREATE TABLE ojs_migrations (version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`;
-        for (const m of MIGRATIONS.filter((x) => x.version <= 12)) {
-          await tx.unsafe(m.sql);
-          await tx`INSERT INTO ojs_migrations (version, name) VALUES (${m.version}, ${m.name})`;
-        }
-      });
+      await migrate(old, 12);
       const before = "019a0000-0000-7000-8000-0000000000aa";
       await oldInsert(before);
       expect((await old`SELECT type FROM ojs_events WHERE job_id = ${before}`).map((r) => r.type)).toEqual(["job.enqueued"]);

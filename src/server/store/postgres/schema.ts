@@ -403,8 +403,11 @@ CREATE TABLE ojs_checkpoints (
   },
 ];
 
-/** Creates or upgrades the schema. Safe to call from many servers at once. Returns the versions it applied. */
-export async function migrate(sql: Sql): Promise<number[]> {
+/**
+ * Creates or upgrades the schema. Safe to call from many servers at once. Returns the versions it
+ * applied. `upTo` stops at that version (tests build the schema an older server left).
+ */
+export async function migrate(sql: Sql, upTo = Infinity): Promise<number[]> {
   return sql.begin(async (tx) => {
     await tx`SELECT pg_advisory_xact_lock(${MIGRATION_LOCK})`;
     await tx`CREATE TABLE IF NOT EXISTS ojs_migrations (version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`;
@@ -414,7 +417,7 @@ export async function migrate(sql: Sql): Promise<number[]> {
     if (newest > known) throw new Error(`the database schema is version ${newest}, newer than this server knows (${known}): upgrade ojs-connect`);
     const applied: number[] = [];
     for (const m of MIGRATIONS) {
-      if (done.has(m.version)) continue;
+      if (done.has(m.version) || m.version > upTo) continue;
       await tx.unsafe(m.sql);
       await tx`INSERT INTO ojs_migrations (version, name) VALUES (${m.version}, ${m.name})`;
       applied.push(m.version);
