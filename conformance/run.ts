@@ -1,12 +1,13 @@
 /**
  * npm run conformance -- <suites-dir> [--protocol http|grpc] [--only <id or name part>]
  *                                     [--concurrency N] [--tolerance PCT] [--verbose]
- *                                     [--store memory|journal|postgres]
+ *                                     [--store memory|journal|postgres ...]
  *
  * Runs every official conformance case under the directory against the
  * embedded server (a fresh one per case), over raw HTTP and through our gRPC
  * transport, and prints failing cases, a table per level and category, and a
  * last line such as "conformance: http 136/136, grpc 110/110 (12 not applicable)".
+ * With several --store flags every case runs on each store, and the report comes once per store.
  * Exits 1 when a case fails unexpectedly (see conformance/lib/policy.ts).
  */
 import { existsSync } from "node:fs";
@@ -14,7 +15,7 @@ import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { caseKey, loadCases } from "./lib/cases.js";
 import { report } from "./lib/report.js";
-import { closeStores, useStore, type StoreKind } from "./lib/store.js";
+import { closeStores, parseStoreKind } from "./lib/store.js";
 import { isProblem, runSuite, type Protocol } from "./lib/suite.js";
 
 async function main(): Promise<void> {
@@ -28,7 +29,7 @@ async function main(): Promise<void> {
       concurrency: { type: "string", default: "8" },
       tolerance: { type: "string", default: "50" },
       verbose: { type: "boolean", default: false },
-      store: { type: "string", default: "memory" },
+      store: { type: "string", multiple: true },
     },
   });
   const dir = resolve(positionals[0] ?? "../shared/conformance/suites");
@@ -37,7 +38,7 @@ async function main(): Promise<void> {
     process.exitCode = 2;
     return;
   }
-  useStore(values.store as StoreKind);
+  const stores = [...new Set((values.store?.length ? values.store : ["memory"]).map(parseStoreKind))];
   const protocols = (values.protocol?.length ? values.protocol : ["http", "grpc"]) as Protocol[];
   for (const p of protocols) if (p !== "http" && p !== "grpc") throw new Error(`--protocol: http or grpc, not ${p}`);
   let cases = loadCases(dir);
@@ -47,10 +48,11 @@ async function main(): Promise<void> {
   try {
     runs = await runSuite(cases, {
       protocols,
+      stores,
       concurrency: Number(values.concurrency) || 8,
       tolerancePct: Number(values.tolerance) || 50,
       onRun: values.verbose
-        ? (r) => console.error(`${r.status.padEnd(15)} ${r.protocol} ${caseKey(r.c)} ${r.outcome ? `${r.outcome.durationMs} ms` : (r.reason ?? "")}`)
+        ? (r) => console.error(`${r.status.padEnd(15)} ${r.protocol} ${r.store} ${caseKey(r.c)} ${r.outcome ? `${r.outcome.durationMs} ms` : (r.reason ?? "")}`)
         : undefined,
     });
   } finally {
@@ -58,9 +60,20 @@ async function main(): Promise<void> {
   }
   if (values.verbose) {
     for (const r of runs)
-      for (const f of r.outcome?.failures ?? []) if (r.status !== "pass") console.error(`  ${r.protocol} ${caseKey(r.c)} [${f.step}] ${f.field}: ${f.message}`);
+      for (const f of r.outcome?.failures ?? [])
+        if (r.status !== "pass") console.error(`  ${r.protocol} ${r.store} ${caseKey(r.c)} [${f.step}] ${f.field}: ${f.message}`);
   }
-  console.log(report(runs, protocols, (performance.now() - started) / 1000));
+  const seconds = (performance.now() - started) / 1000;
+  for (const store of stores) {
+    if (stores.length > 1) console.log(`\n== ${store} store`);
+    console.log(
+      report(
+        runs.filter((r) => r.store === store),
+        protocols,
+        seconds,
+      ),
+    );
+  }
   process.exitCode = runs.some(isProblem) ? 1 : 0;
 }
 

@@ -1,6 +1,6 @@
 /**
- * Which store the conformance servers use (`--store memory|journal|postgres`):
- * the memory store by default; with "journal", every case's server gets its
+ * The stores a conformance run's servers use (`--store memory|journal|postgres`,
+ * several at once in npm test): with "journal", every case's server gets its
  * own temporary data directory, removed after the case; with "postgres", one
  * private cluster is started for the run (test/support/postgres.ts) and every
  * case's server gets its own database in it. closeStores() stops the cluster.
@@ -14,26 +14,26 @@ import { startPostgres, type PostgresCluster } from "../../test/support/postgres
 export type StoreKind = "memory" | "journal" | "postgres";
 export const STORE_KINDS: readonly StoreKind[] = ["memory", "journal", "postgres"];
 
-let kind: StoreKind = "memory";
-
-export function useStore(k: StoreKind): void {
-  if (!STORE_KINDS.includes(k)) throw new Error(`--store: ${STORE_KINDS.join(" or ")}, not ${String(k)}`);
-  kind = k;
+export function parseStoreKind(k: string): StoreKind {
+  if (!(STORE_KINDS as readonly string[]).includes(k)) throw new Error(`--store: ${STORE_KINDS.join(" or ")}, not ${k}`);
+  return k as StoreKind;
 }
 
 let cluster: Promise<PostgresCluster> | undefined;
 let databases = 0;
 
 /** Server options for one case's store, and how to clean up after it. */
-export async function storeForCase(): Promise<{ options: { dataDir?: string; store?: string }; cleanup: () => void }> {
-  if (kind === "memory") return { options: {}, cleanup: () => {} };
+export async function storeForCase(kind: StoreKind): Promise<{ options: { dataDir?: string; store?: string }; cleanup: () => Promise<void> }> {
+  if (kind === "memory") return { options: {}, cleanup: async () => {} };
   if (kind === "postgres") {
     cluster ??= startPostgres();
-    // The database stays until the cluster goes at the end of the run.
-    return { options: { store: await (await cluster).createDatabase(`case_${++databases}`) }, cleanup: () => {} };
+    const pg = await cluster;
+    const name = `case_${++databases}`;
+    // Dropped after its case: a run makes some 250 databases of several MB each.
+    return { options: { store: await pg.createDatabase(name) }, cleanup: () => pg.dropDatabase(name) };
   }
   const dataDir = mkdtempSync(join(tmpdir(), "ojs-conformance-"));
-  return { options: { dataDir }, cleanup: () => rmSync(dataDir, { recursive: true, force: true }) };
+  return { options: { dataDir }, cleanup: async () => rmSync(dataDir, { recursive: true, force: true }) };
 }
 
 /** Stops what the run started (the PostgreSQL cluster). */

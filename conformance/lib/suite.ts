@@ -9,7 +9,7 @@ import { GrpcExecutor } from "./grpc-executor.js";
 import { HttpExecutor } from "./http-executor.js";
 import { defaultRunOptions, runCase, type CaseOutcome, type Executor } from "./interpreter.js";
 import { grpcGapReason, grpcNotApplicable, KNOWN_FAILURES, TIGHT_TIMING, unexplainedFailures, unsupportedReason } from "./policy.js";
-import { storeForCase } from "./store.js";
+import { storeForCase, type StoreKind } from "./store.js";
 
 export type Protocol = "http" | "grpc";
 
@@ -32,6 +32,8 @@ export type RunStatus =
 export interface CaseRun {
   c: LoadedCase;
   protocol: Protocol;
+  /** The store behind the case's server. */
+  store: StoreKind;
   status: RunStatus;
   outcome: CaseOutcome | undefined;
   reason: string | undefined;
@@ -39,6 +41,8 @@ export interface CaseRun {
 
 export interface SuiteOptions {
   protocols: Protocol[];
+  /** Every case runs once per protocol and store; the memory store alone by default. */
+  stores?: StoreKind[];
   /** Cases running at once. */
   concurrency: number;
   tolerancePct: number;
@@ -55,26 +59,26 @@ export function expectedMs(c: LoadedCase): number {
   return total;
 }
 
-async function withServer<T>(fn: (server: OjsServer) => Promise<T>): Promise<T> {
-  const store = await storeForCase();
+async function withServer<T>(kind: StoreKind, fn: (server: OjsServer) => Promise<T>): Promise<T> {
+  const store = await storeForCase(kind);
   const server = await startServer({ port: 0, visibilityTimeoutMs: SPEC_VISIBILITY_MS, conformanceHooks: true, ...store.options });
   try {
     return await fn(server);
   } finally {
     await server.close();
-    store.cleanup();
+    await store.cleanup();
   }
 }
 
-export async function runOne(c: LoadedCase, protocol: Protocol, tolerancePct = 50): Promise<CaseRun> {
+export async function runOne(c: LoadedCase, protocol: Protocol, tolerancePct = 50, store: StoreKind = "memory"): Promise<CaseRun> {
   const key = caseKey(c);
   const unsupported = unsupportedReason(c);
-  if (unsupported) return { c, protocol, status: "unsupported", outcome: undefined, reason: unsupported };
+  if (unsupported) return { c, protocol, store, status: "unsupported", outcome: undefined, reason: unsupported };
   if (protocol === "grpc") {
     const na = grpcNotApplicable(c);
-    if (na) return { c, protocol, status: "not_applicable", outcome: undefined, reason: na };
+    if (na) return { c, protocol, store, status: "not_applicable", outcome: undefined, reason: na };
   }
-  const outcome = await withServer(async (server) => {
+  const outcome = await withServer(store, async (server) => {
     const ex: Executor = protocol === "http" ? new HttpExecutor(server.url) : new GrpcExecutor(server.url);
     try {
       return await runCase(c.tc, ex, { ...defaultRunOptions(), tolerancePct, checkHeaders: protocol === "http" });
@@ -82,14 +86,14 @@ export async function runOne(c: LoadedCase, protocol: Protocol, tolerancePct = 5
       await ex.close();
     }
   });
-  if (outcome.status === "unreadable") return { c, protocol, status: "unreadable", outcome, reason: undefined };
+  if (outcome.status === "unreadable") return { c, protocol, store, status: "unreadable", outcome, reason: undefined };
   const known = KNOWN_FAILURES[key];
   const knownHere = known && known.protocols.includes(protocol);
   if (outcome.status === "not_applicable") {
     // A step asserts what the gRPC contract cannot say, by a gap declared in policy.ts.
     const gap = protocol === "grpc" ? grpcGapReason(outcome.gap) : undefined;
     // "reason — detail": npm test groups skips by the reason and names the detail per test.
-    if (gap) return { c, protocol, status: "not_applicable", outcome, reason: `${gap} — ${outcome.reason ?? ""}` };
+    if (gap) return { c, protocol, store, status: "not_applicable", outcome, reason: `${gap} — ${outcome.reason ?? ""}` };
     // An executor met a step it cannot express, and the case is not declared so: that is a failure of the declaration.
     outcome.failures.push({
       step: "-",
@@ -98,10 +102,11 @@ export async function runOne(c: LoadedCase, protocol: Protocol, tolerancePct = 5
       actual: "not applicable",
       message: `${outcome.reason}; declare it in conformance/lib/policy.ts with its reason`,
     });
-    return { c, protocol, status: "fail", outcome, reason: outcome.reason };
+    return { c, protocol, store, status: "fail", outcome, reason: outcome.reason };
   }
-  if (outcome.status === "pass") return { c, protocol, status: knownHere ? "unexpected_pass" : "pass", outcome, reason: knownHere ? known.reason : undefined };
-  if (!knownHere) return { c, protocol, status: "fail", outcome, reason: undefined };
+  if (outcome.status === "pass")
+    return { c, protocol, store, status: knownHere ? "unexpected_pass" : "pass", outcome, reason: knownHere ? known.reason : undefined };
+  if (!knownHere) return { c, protocol, store, status: "fail", outcome, reason: undefined };
   // A known failure is known by its documented reason, not by failing at all.
   const unexplained = unexplainedFailures(known, outcome.failures);
   if (unexplained) {
@@ -112,22 +117,23 @@ export async function runOne(c: LoadedCase, protocol: Protocol, tolerancePct = 5
       actual: "other failures",
       message: `${unexplained} (conformance/lib/policy.ts: ${known.reason})`,
     });
-    return { c, protocol, status: "fail", outcome, reason: undefined };
+    return { c, protocol, store, status: "fail", outcome, reason: undefined };
   }
-  return { c, protocol, status: "known_failure", outcome, reason: known.reason };
+  return { c, protocol, store, status: "known_failure", outcome, reason: known.reason };
 }
 
 /** A case that mostly waits (the cron overlap case: about 130 s): it does not keep the run busy. */
 const SLEEPER_MS = 10_000;
 
 export async function runSuite(cases: LoadedCase[], opts: SuiteOptions): Promise<CaseRun[]> {
-  const all = opts.protocols.flatMap((p) => cases.map((c) => ({ c, p })));
+  const stores = opts.stores ?? ["memory"];
+  const all = stores.flatMap((store) => opts.protocols.flatMap((p) => cases.map((c) => ({ c, p, store }))));
   const tight = all.filter(({ c }) => TIGHT_TIMING[caseKey(c)] !== undefined);
   const jobs = all.filter(({ c }) => TIGHT_TIMING[caseKey(c)] === undefined);
   jobs.sort((a, b) => expectedMs(b.c) - expectedMs(a.c));
   const out: CaseRun[] = [];
-  const record = async (c: LoadedCase, p: Protocol) => {
-    const run = await runGuarded(c, p, opts.tolerancePct);
+  const record = async (c: LoadedCase, p: Protocol, store: StoreKind) => {
+    const run = await runGuarded(c, p, opts.tolerancePct, store);
     out.push(run);
     opts.onRun?.(run);
   };
@@ -141,21 +147,23 @@ export async function runSuite(cases: LoadedCase[], opts: SuiteOptions): Promise
   };
   const worker = async () => {
     while (next < jobs.length) {
-      const { c, p } = jobs[next++]!;
+      const { c, p, store } = jobs[next++]!;
       const counts = expectedMs(c) < SLEEPER_MS;
       if (counts) busy++;
-      await record(c, p);
+      await record(c, p, store);
       if (counts) busy--;
       checkQuiet();
     }
   };
   checkQuiet();
-  // The tightly timed cases, one at a time per protocol, once only sleepers are left.
+  // The tightly timed cases, one at a time per protocol and store, once only sleepers are left.
   const tightLane = quiet.then(() =>
     Promise.all(
-      opts.protocols.map(async (p) => {
-        for (const { c } of tight.filter((j) => j.p === p)) await record(c, p);
-      }),
+      stores.flatMap((store) =>
+        opts.protocols.map(async (p) => {
+          for (const { c } of tight.filter((j) => j.p === p && j.store === store)) await record(c, p, store);
+        }),
+      ),
     ),
   );
   await Promise.all([...Array.from({ length: Math.max(1, Math.min(opts.concurrency, jobs.length)) }, worker), tightLane]);
@@ -163,13 +171,14 @@ export async function runSuite(cases: LoadedCase[], opts: SuiteOptions): Promise
 }
 
 /** runOne, with a throw of the runner itself reported as the case's failure. */
-async function runGuarded(c: LoadedCase, p: Protocol, tolerancePct: number): Promise<CaseRun> {
+async function runGuarded(c: LoadedCase, p: Protocol, tolerancePct: number, store: StoreKind): Promise<CaseRun> {
   try {
-    return await runOne(c, p, tolerancePct);
+    return await runOne(c, p, tolerancePct, store);
   } catch (e) {
     return {
       c,
       protocol: p,
+      store,
       status: "fail",
       outcome: {
         status: "fail",

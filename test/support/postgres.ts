@@ -77,6 +77,8 @@ export interface PostgresCluster {
   pid(): number;
   /** A fresh database in the cluster, for tests that need an empty schema. */
   createDatabase(name: string): Promise<string>;
+  /** Drops a database made by createDatabase, closing what is still connected to it. */
+  dropDatabase(name: string): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -145,20 +147,30 @@ export async function startPostgres(
     await exec("pg_ctl", ["start", "-D", data, "-w", "-t", "60", "-l", join(dir, "log")], 90_000);
     started = true;
     const base = `postgres://${encodeURIComponent(user)}@127.0.0.1:${port}`;
-    const createDatabase = async (name: string) => {
-      if (!/^[a-z_][a-z0-9_]*$/.test(name)) throw new Error(`bad database name ${name}`);
-      const admin = postgres(`${base}/postgres`, { max: 1, onnotice: () => undefined });
+    const admin = async (statement: string) => {
+      const sql = postgres(`${base}/postgres`, { max: 1, onnotice: () => undefined });
       try {
-        await admin.unsafe(`CREATE DATABASE ${name}`);
+        await sql.unsafe(statement);
       } finally {
-        await admin.end({ timeout: 5 });
+        await sql.end({ timeout: 5 });
       }
+    };
+    const checkName = (name: string) => {
+      if (!/^[a-z_][a-z0-9_]*$/.test(name)) throw new Error(`bad database name ${name}`);
+    };
+    const createDatabase = async (name: string) => {
+      checkName(name);
+      await admin(`CREATE DATABASE ${name}`);
       return `${base}/${name}`;
+    };
+    const dropDatabase = async (name: string) => {
+      checkName(name);
+      await admin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
     };
     const database = opts.database ?? "ojs";
     const url = await createDatabase(database);
     const pid = () => Number(readFileSync(join(data, "postmaster.pid"), "utf8").split("\n")[0]);
-    return { url, port, dir, pid, createDatabase, stop };
+    return { url, port, dir, pid, createDatabase, dropDatabase, stop };
   } catch (e) {
     await stop();
     throw e;
