@@ -20,7 +20,6 @@ import type {
 import { ValidationError } from "../../model/errors.js";
 import type { MinuteCounts } from "../store/queue.js";
 import type { Clock } from "../store/clock.js";
-import type { QueueRetention } from "../store/retention.js";
 import type { JobStore } from "../store/job-store.js";
 import type { QueueSummary, WorkerInfo } from "../store/records.js";
 
@@ -67,8 +66,6 @@ export class AdminViews {
     private readonly clock: Clock,
     /** A worker unheard of for longer than this is stale. */
     private readonly staleAfterMs: number,
-    /** A queue's retention rule (store/retention.ts), not yet behind the seam. */
-    private readonly retentionOf: (queue: string) => QueueRetention | undefined = () => undefined,
   ) {}
 
   private async queueOf(s: QueueSummary): Promise<AdminQueue> {
@@ -99,7 +96,7 @@ export class AdminViews {
     };
     if (s.rateLimitPerSecond) d.configuration.rateLimitPerSecond = s.rateLimitPerSecond;
     if (s.backpressure) d.configuration.maxDepth = s.backpressure.maxDepth;
-    const ret = this.retentionOf(name);
+    const ret = s.retention;
     if (ret) d.configuration.retention = retentionModelFromJson(retentionToJson(ret))!;
     if (s.counts.available > 0) {
       let oldest: number | undefined;

@@ -169,7 +169,7 @@ function adminJobJson(r: JobRecord): JsonObject {
 
 export function registerAdminApiRoutes(core: ServerCore, router: HttpRouter): void {
   const store = core.jobs;
-  const views = new AdminViews(store, core.startedAt, core.store.clock, core.store.defaultVisibilityMs, (q) => core.store.retention.get(q));
+  const views = new AdminViews(store, core.startedAt, core.store.clock, core.store.defaultVisibilityMs);
 
   // --- queues (§6) ------------------------------------------------------------------------
 

@@ -297,8 +297,7 @@ export function registerAdminRoutes(core: ServerCore, router: HttpRouter): void 
     if (retention !== undefined) cfg.retention = retention;
     const s = await store.configureQueue(req.params.name!, cfg);
     const body: JsonObject = { queue: queueJson(s) };
-    const ret = core.store.retention.get(s.name);
-    if (ret) (body.queue as JsonObject).retention = retentionToJson(ret);
+    if (s.retention) (body.queue as JsonObject).retention = retentionToJson(s.retention);
     return { status: 200, body };
   });
 

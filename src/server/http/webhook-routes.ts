@@ -46,7 +46,9 @@ export function registerWebhookRoutes(core: ServerCore, router: HttpRouter): voi
     body: { subscription: subscriptionJson(hooks.rotate(req.params.id!, requestTenant(core, req.raw)), true) },
   }));
 
-  router.on("GET", `${base}/deliveries`, (req) => {
+  router.on("GET", `${base}/deliveries`, async (req) => {
+    // What the caller's own answered requests caused is listed (events reach the deliverer late on PostgreSQL).
+    await hooks.catchUp();
     const tenant = requestTenant(core, req.raw);
     const subscriptionId = req.query.get("subscription_id") ?? undefined;
     if (subscriptionId) hooks.registry.get(subscriptionId, tenant);

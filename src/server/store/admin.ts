@@ -108,6 +108,7 @@ export abstract class StoreAdmin extends StoreWorking {
         depth: 0,
         backpressure: undefined,
         rateLimitPerSecond: undefined,
+        retention: this.retention.get(name),
         lastHour: { completed: 0, failed: 0, avgDurationMs: 0, avgWaitMs: 0, throughputPerSecond: 0 },
       };
     }
@@ -120,6 +121,7 @@ export abstract class StoreAdmin extends StoreWorking {
       depth: depthOf(q),
       backpressure: q.backpressure,
       rateLimitPerSecond: q.rateLimit?.max,
+      retention: this.retention.get(name),
       lastHour: q.stats.lastHour(now),
     };
   }

@@ -184,6 +184,8 @@ export interface QueueSummary {
   depth: number;
   backpressure: Backpressure | undefined;
   rateLimitPerSecond: number | undefined;
+  /** The queue's retention rule (./retention.ts), undefined without one. */
+  retention: QueueRetention | undefined;
   lastHour: ReturnType<QueueRecord<JobRecord>["stats"]["lastHour"]>;
 }
 

@@ -20,6 +20,13 @@ export class Webhooks {
   readonly registry = new WebhookRegistry();
   readonly deliverer: WebhookDeliverer;
   private unsubscribe: (() => void) | undefined;
+  /**
+   * Resolves once the bus has published every event committed before the call.
+   * Nothing to wait for where the store publishes an operation's events before
+   * answering it (memory, journal); the PostgreSQL store's feed polls the
+   * database (store/postgres/events.ts) and sets it.
+   */
+  catchUp: () => Promise<void> | undefined = () => undefined;
   /** Told of every change to subscriptions and deliveries: the durable store's sink (store/journal), none in memory. */
   private sink: Pick<ChangeSink, "webhook" | "webhookDelivery"> | undefined;
 

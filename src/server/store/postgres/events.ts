@@ -158,7 +158,9 @@ export class EventFeed {
   private highest: bigint;
   /** Seqs below `highest` not seen yet, with when they were first missed. */
   private readonly holes = new Map<bigint, number>();
-  private polling = false;
+  /** The poll running, if any: one at a time. */
+  private current: Promise<void> | undefined;
+  private closed = false;
   private readonly timer: NodeJS.Timeout;
   /** Events published (for tests and stats). */
   published = 0;
@@ -176,10 +178,26 @@ export class EventFeed {
     this.timer.unref();
   }
 
-  /** One poll (also run by the timer). */
-  async poll(): Promise<void> {
-    if (this.polling) return;
-    this.polling = true;
+  /** One poll (also run by the timer); the one running, if there is one. */
+  poll(): Promise<void> {
+    if (this.closed) return Promise.resolve();
+    this.current ??= this.read().finally(() => (this.current = undefined));
+    return this.current;
+  }
+
+  /**
+   * Publishes every event committed before the call, before it resolves: a
+   * poll that was running may have read before them, so one more follows it.
+   * A reader that must see what the server's own answered operations caused
+   * (the webhook deliveries they queued) asks for it; the memory and journal
+   * stores publish an operation's events before they answer it.
+   */
+  async catchUp(): Promise<void> {
+    await this.current;
+    await this.poll();
+  }
+
+  private async read(): Promise<void> {
     try {
       if (!this.sink.hasListeners) {
         // Nobody listens: only keep up with the newest event (one index probe), so that a listener that
@@ -207,9 +225,7 @@ export class EventFeed {
         }
       }
     } catch (e) {
-      this.onError(e);
-    } finally {
-      this.polling = false;
+      if (!this.closed) this.onError(e);
     }
   }
 
@@ -234,6 +250,7 @@ export class EventFeed {
   }
 
   close(): void {
+    this.closed = true;
     clearInterval(this.timer);
   }
 }

@@ -30,6 +30,7 @@ import { trimEvents, type EventRetention } from "./events.js";
 import { pruneKeys } from "./job-rate-limits.js";
 import { probeMaintenance } from "./maintenance-probe.js";
 import { INSERTED_EVENTS_INLINE } from "./inserted-events.js";
+import { PgRetention } from "./retention.js";
 
 const FINISHED: ReadonlySet<string> = new Set(["completed", "cancelled", "discarded"]);
 
@@ -74,6 +75,8 @@ export interface PgStats {
 export class PgJobStore {
   readonly stats: PgStats = { reclaimed: 0, pruned: 0, cronFired: 0, notifications: 0, workflowsSettled: 0, handedOff: 0, givenBack: 0 };
   private lastPrune = 0;
+  /** Queue rules and jobs' keepFor (retention.ts). */
+  readonly retention: PgRetention;
   private readonly dispatcher: Dispatcher;
   private readonly acks: AckBatcher;
   /** Group commit of this server's concurrent single enqueues (enqueue-group.ts). */
@@ -102,6 +105,7 @@ export class PgJobStore {
     this.acks = new AckBatcher(sql);
     this.groups = new EnqueueGroups(sql);
     this.workflows = new PgWorkflows(sql, () => this.dispatcher.wake());
+    this.retention = new PgRetention(sql, (e) => this.opts.onError(e));
   }
 
   static async open(url: string, options: PgStoreOptions = {}): Promise<PgJobStore> {
@@ -241,6 +245,7 @@ export class PgJobStore {
    * moves the workflow on instead (workflows.ts).
    */
   private async settled(job: PgJob): Promise<PgJob> {
+    this.retention.finished(job);
     if (job.workflowStep === undefined || !job.job.workflowId || !FINISHED.has(job.job.state)) return job;
     await this.workflows.settle([job.job.workflowId]).catch((e: unknown) => this.opts.onError(e));
     return job;
@@ -388,6 +393,8 @@ export class PgJobStore {
       if (Date.now() - this.lastPrune >= 1000) {
         this.lastPrune = Date.now();
         this.stats.pruned += await pruneFinished(this.sql, this.opts.finishedRetentionMs);
+        // Queue rules and jobs' keepFor (retention.ts): every rule applied here, whichever server set it.
+        this.stats.pruned += await this.retention.pass();
         await this.workflows.prune(this.opts.finishedRetentionMs);
         await trimEvents(this.sql, this.opts.eventRetention);
         await pruneKeys(this.sql);
@@ -403,6 +410,7 @@ export class PgJobStore {
   close(): Promise<void> {
     this.closing ??= (async () => {
       clearInterval(this.timer);
+      this.retention.close();
       this.dispatcher.close();
       const unlisten = await this.listening;
       this.listening = undefined;

@@ -11,7 +11,7 @@ import type { JobError, JobState, NormalizedJobRequest } from "../../../model/jo
 import type { JsonValue } from "../../../model/json.js";
 import type { WorkerDirective } from "../../../model/system.js";
 import type { BatchEntry, ConsumerSpec, JobStore, JobStoreFactory, ProgressUpdate, QueueSettings } from "../job-store.js";
-import { depthOf, zeroCounts, type Backpressure, type MinuteCounts, type StateCounts } from "../queue.js";
+import { zeroCounts, type Backpressure, type MinuteCounts, type StateCounts } from "../queue.js";
 import type {
   Consumer,
   FetchRequest,
@@ -32,6 +32,7 @@ import type { PgConsumer } from "./dispatcher.js";
 import { PgJobStore, type PgStoreOptions } from "./pg-store.js";
 import { reportProgress } from "./progress.js";
 import { backpressureOf, queueDepth, setBackpressure } from "./depth.js";
+import { queueSummary } from "./queues.js";
 import { toRecord } from "./records.js";
 import { CronMirror } from "./cron-mirror.js";
 import type { CronScheduler } from "../cron.js";
@@ -132,21 +133,8 @@ export class PostgresJobStore implements JobStore {
     return Promise.all(names.map((n) => this.queueSummary(n.name)));
   }
 
-  async queueSummary(name: string): Promise<QueueSummary> {
-    const s = await this.pg.queueSummary(name);
-    const [q] = await this.pg.sql<{ created_at: Date; rate_per_sec: number | null }[]>`SELECT created_at, rate_per_sec FROM ojs_queues WHERE name = ${name}`;
-    const backpressure = await backpressureOf(this.pg.sql, name);
-    return {
-      name,
-      paused: s.paused,
-      createdAt: q?.created_at ?? new Date(),
-      counts: s.counts,
-      dead: s.dead,
-      depth: depthOf({ counts: s.counts }),
-      backpressure,
-      rateLimitPerSecond: q?.rate_per_sec ?? undefined,
-      lastHour: { completed: 0, failed: 0, avgDurationMs: 0, avgWaitMs: 0, throughputPerSecond: 0 },
-    };
+  queueSummary(name: string): Promise<QueueSummary> {
+    return queueSummary(this.pg.sql, name);
   }
 
   async queueHistory(_name: string): Promise<MinuteCounts[]> {
@@ -362,6 +350,8 @@ export class PostgresJobStore implements JobStore {
   async configureQueue(name: string, cfg: QueueConfig): Promise<QueueSummary> {
     if (cfg.rateLimitPerSecond !== undefined) await this.pg.setQueueRate(name, cfg.rateLimitPerSecond);
     if (cfg.backpressure !== undefined) await setBackpressure(this.pg.sql, name, cfg.backpressure);
+    // In ojs_queue_retention, applied by whichever server's maintenance pass runs (retention.ts).
+    if (cfg.retention !== undefined) await this.pg.retention.set(name, cfg.retention ?? undefined);
     if (cfg.paused === true) return this.pauseQueue(name);
     if (cfg.paused === false) return this.resumeQueue(name);
     return this.queueSummary(name);

@@ -12,5 +12,8 @@ import type { PostgresJobStore } from "./postgres-job-store.js";
 export function refuseInProcessFeatures(core: ServerCore, store: PostgresJobStore): void {
   store.attachRegistries(core.cron, core.schemas);
   // Events live in the database (events.ts): the server's bus hears every server's.
-  store.attachEvents(core.store.events);
+  const feed = store.attachEvents(core.store.events);
+  // They reach the bus on the feed's next poll, not before the operation that caused them is answered:
+  // the webhook deliveries a client lists must include those its own requests queued.
+  core.webhooks.catchUp = () => feed.catchUp();
 }

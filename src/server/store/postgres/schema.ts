@@ -401,6 +401,45 @@ CREATE TABLE ojs_checkpoints (
 );
 `,
   },
+  {
+    version: 15,
+    name: "retention per queue and per job",
+    sql: `
+-- A queue's retention rule (retention.ts), kept here so that every server
+-- applies the same rule and it survives restarts: per kind (completed;
+-- discarded, which covers cancelled), keep the newest count jobs and none
+-- older than age_ms after it finished. No row: no rule.
+CREATE TABLE ojs_queue_retention (
+  queue              text PRIMARY KEY,
+  completed_count    integer,
+  completed_age_ms   double precision,
+  discarded_count    integer,
+  discarded_age_ms   double precision,
+  updated_at         timestamptz NOT NULL DEFAULT now()
+);
+-- A queue's finished jobs of one kind, oldest first: the count and age rules
+-- delete from the front of it without reading the other queues' jobs.
+CREATE INDEX ojs_jobs_finished_queue ON ojs_jobs (queue, (state = 'completed'), finished_at, id)
+  WHERE state IN ('completed','cancelled','discarded') AND NOT dead_letter;
+-- When a finished job with its own keepFor (meta "ojs-connect.keep_for",
+-- {completed_ms, discarded_ms}) goes; NULL when it has none for the state it
+-- finished in. IMMUTABLE is true of it: adding an interval of seconds only (no
+-- days or months) to a timestamptz does not depend on the time zone. An
+-- expression index, not a column: migration 13 says why ojs_jobs gets no
+-- new column.
+CREATE FUNCTION ojs_keep_until(state text, finished_at timestamptz, job jsonb) RETURNS timestamptz
+LANGUAGE sql IMMUTABLE AS $fn$
+  -- Anything but a number from 0 to about 3 000 years reads as no keepFor: an
+  -- error here would fail the statement that wrote the job.
+  SELECT CASE WHEN jsonb_typeof(k) = 'number' AND k::text::double precision BETWEEN 0 AND 1e14
+    THEN finished_at + make_interval(secs => k::text::double precision / 1000) END
+  FROM (SELECT job->'meta'->'ojs-connect.keep_for'->(CASE WHEN state = 'completed' THEN 'completed_ms' ELSE 'discarded_ms' END) AS k) AS v
+$fn$;
+-- Only jobs with a keepFor are in it, so the others do not pay for it.
+CREATE INDEX ojs_jobs_keep_until ON ojs_jobs (ojs_keep_until(state, finished_at, job))
+  WHERE job->'meta' ? 'ojs-connect.keep_for' AND state IN ('completed','cancelled','discarded') AND NOT dead_letter;
+`,
+  },
 ];
 
 /**
