@@ -8,7 +8,7 @@ import type { Job, JobError, JobState, NormalizedJobRequest, UniquePolicy } from
 import { isJsonObject, type JsonObject, type JsonValue } from "../../model/json.js";
 import type { WorkerDirective } from "../../model/system.js";
 import { isNonRetryable, retryDelayMs, type EffectiveRetry } from "./backoff.js";
-import { DEFAULT_QUEUE, type NackOptions, type WorkerInfo } from "./records.js";
+import { DEFAULT_QUEUE, NO_ERRORS, NO_META, NO_TAGS, type NackOptions, type WorkerInfo } from "./records.js";
 import { blocks } from "./unique.js";
 
 /**
@@ -28,16 +28,16 @@ export function newJob(
     type: req.type,
     queue: req.queue ?? DEFAULT_QUEUE,
     args: req.args,
-    meta: req.meta ?? {},
+    meta: req.meta ?? NO_META,
     state: "available",
     priority: req.priority ?? 0,
     attempt: 0,
     maxAttempts: retry.maxAttempts,
     retry: retry.shown,
-    errors: [],
+    errors: NO_ERRORS,
     createdAt: created,
     enqueuedAt: created,
-    tags: req.tags ?? [],
+    tags: req.tags ?? NO_TAGS,
     specversion: "1.0",
   };
   if (req.unique) {

@@ -4,7 +4,7 @@
  * QUEUE_FULL error. Shared by every part of the Store (./store.ts).
  */
 import { OjsError } from "../../model/errors.js";
-import type { Job, JobState } from "../../model/job.js";
+import type { Job, JobError, JobState } from "../../model/job.js";
 import type { JsonObject } from "../../model/json.js";
 import type { WorkerDirective } from "../../model/system.js";
 import { mergeRetry, type EffectiveRetry } from "./backoff.js";
@@ -223,6 +223,18 @@ export function shownRetry(retry: EffectiveRetry): NonNullable<Job["retry"]> {
 
 export const DEFAULT_EFFECTIVE_RETRY: EffectiveRetry = Object.freeze(mergeRetry(undefined));
 export const DEFAULT_SHOWN_RETRY = Object.freeze(shownRetry(DEFAULT_EFFECTIVE_RETRY));
+
+/**
+ * The meta, tags and errors of every job that has none, new (policies.ts newJob) or restored
+ * (journal/job-record.ts): one frozen object each, not three per job (120 bytes that each
+ * stored job kept and every young collection copied twice, to the survivor space and then to the
+ * old generation; a start-up of a million jobs made three million). The store never changes them
+ * in place (a failure appends to errors by copying: claims.ts; tenancy copies meta), and frozen,
+ * a writer that did would throw rather than change every job.
+ */
+export const NO_META: JsonObject = Object.freeze({}) as JsonObject;
+export const NO_TAGS: string[] = Object.freeze([]) as unknown as string[];
+export const NO_ERRORS: JobError[] = Object.freeze([]) as unknown as JobError[];
 
 export const DEFAULT_QUEUE = "default";
 export const MAX_WORKERS = 10_000;

@@ -5,22 +5,13 @@
  * the step record (job-step.ts), which carry the same rest, errors and progress.
  */
 import type { Job, JobError } from "../../../model/job.js";
-import type { JsonObject } from "../../../model/json.js";
 import type { RestoredJob } from "../changes.js";
 
 /** Date fields of the job rest (the job's fields a record carries as JSON). */
 export const REST_DATES = ["scheduledAt", "startedAt", "completedAt", "cancelledAt", "expiresAt"] as const;
 
-/**
- * The meta, tags and errors of every restored job that has none: one frozen
- * object each, not three per job (a start-up of a million jobs made three
- * million empty objects, each copied by the collector). The store never changes
- * them in place (a failure appends to errors by copying: claims.ts), and
- * frozen, a writer that did would throw rather than change every job.
- */
-export const NO_META: JsonObject = Object.freeze({}) as JsonObject;
-export const NO_TAGS: string[] = Object.freeze([]) as unknown as string[];
-export const NO_ERRORS: JobError[] = Object.freeze([]) as unknown as JobError[];
+// The shared frozen empties of a job (records.ts): restored jobs take them as new ones do.
+export { NO_ERRORS, NO_META, NO_TAGS } from "../records.js";
 
 export const reviveDate = (v: unknown): Date | undefined => (v === undefined || v === null ? undefined : new Date(v as string));
 

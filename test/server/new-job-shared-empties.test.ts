@@ -1,0 +1,43 @@
+/**
+ * New jobs without meta, tags or errors share one frozen empty object of each (records.ts, taken
+ * by policies.ts newJob), as restored jobs do (journal-shared-empties.test.ts): 120 bytes fewer
+ * that every stored job kept and the collector copied. What must hold: a job given meta or tags
+ * keeps its own; a failure recorded on one job (a nack, a lease running out) is that job's alone,
+ * and the shared empties stay empty.
+ */
+import { expect, it } from "vitest";
+import { ServerCore } from "../../src/server/core.js";
+import { NO_ERRORS, NO_META, NO_TAGS } from "../../src/server/store/records.js";
+import { FakeClock } from "./fake-clock.js";
+
+it("new jobs share the frozen empties, and a failure on one leaves the others' errors empty", () => {
+  const clock = new FakeClock(Date.UTC(2026, 5, 1));
+  const core = new ServerCore({ clock });
+  const one = core.store.enqueue({ type: "e.job", args: [0], queue: "q", priority: 9 });
+  const batch = core.store.enqueueBatch([1, 2, 3].map((i) => ({ req: { type: "e.job", args: [i], queue: "q", priority: 9 - i } })));
+  const own = core.store.enqueue({ type: "e.job", args: [4], queue: "other", meta: { k: "v" }, tags: ["t"] });
+  const ids = [one, ...batch].map((r) => r.id);
+  const job = (id: string) => core.store.peek(id)!.job;
+  for (const id of ids) {
+    expect(job(id).errors).toBe(NO_ERRORS);
+    expect(job(id).meta).toBe(NO_META);
+    expect(job(id).tags).toBe(NO_TAGS);
+  }
+  expect(job(own.id).meta).toEqual({ k: "v" });
+  expect(job(own.id).tags).toEqual(["t"]);
+  expect(() => (job(ids[0]!).errors as unknown[]).push(1)).toThrow(TypeError);
+
+  // One job fails by a nack, another by its lease running out; the other two never ran.
+  const [a] = core.store.fetch({ queues: ["q"], count: 1, workerId: "w" });
+  expect(a!.id).toBe(ids[0]);
+  core.store.nack(a!.id, { code: "boom", message: "failed", retryable: true }, "w");
+  const [b] = core.store.fetch({ queues: ["q"], count: 1, workerId: "w", visibilityTimeoutMs: 1000 });
+  expect(b!.id).toBe(ids[1]);
+  clock.advance(5000);
+  core.store.tick();
+  expect(job(ids[0]!).errors.map((e) => e.code)).toEqual(["boom"]);
+  expect(job(ids[1]!).errors.map((e) => e.code)).toEqual(["visibility_timeout"]);
+  for (const id of ids.slice(2)) expect(job(id).errors).toEqual([]);
+  expect([NO_ERRORS.length, NO_TAGS.length, Object.keys(NO_META).length]).toEqual([0, 0, 0]);
+  core.close();
+});
