@@ -7,8 +7,9 @@
  * run gets a fresh server process (bench/server.ts of that checkout) and a
  * fresh journal directory; the scenario runs in this process, as child.ts
  * runs it in the bench (`--jobs`, `--warmup`: the bench measures the memory
- * store with 2 000 after 100, the durable stores with 500 after 50). Prints each run's p50 / p90 / p99 and the CPU per job
- * of the server and of this process over the measured jobs, then the medians.
+ * store with 2 000 after 100, the durable stores with 500 after 50). Prints
+ * each run's p50 / p90 / p99 and the CPU per job of the server and of this
+ * process over the measured jobs, then the medians (docs/performance-jdisp14.md).
  *
  *   npx tsx bench/latency-ab.ts [--base=<checkout>] [--kinds=memory,journal,journal-none] [--runs=3] [--jobs=500] [--warmup=50] [--chunks=N] [--windows] [--threads] [--prof-dir=DIR]
  */
