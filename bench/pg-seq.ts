@@ -90,6 +90,7 @@ try {
     );
   console.log(JSON.stringify({ idle: true, clusterUsPerSec: Math.round(((clusterCpuUs(cluster.pid()) ?? 0) - idle0.db) / secs) }));
   for (const x of sides) for (let w = 0; w < warm; w++) await x.client.enqueue(JOB_TYPE, payload(x.i++), { queue: "seq" });
+  console.log(JSON.stringify({ warmedUp: warm }));
   const perf = perfOut ? spawn("perf", ["record", "-F", "1999", "-g", "-p", String(sides[0]!.pid), "-o", perfOut], { stdio: "ignore" }) : undefined;
   if (perf) await new Promise((r) => setTimeout(r, 1000));
   for (let r = 0; r < rounds; r++) {
