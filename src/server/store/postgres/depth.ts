@@ -29,9 +29,22 @@ export function isBoundedRefusal(e: unknown): boolean {
  * look-up itself several times over.
  */
 export function boundedGuard(sql: Sql, queues: readonly string[]): PendingQuery<Row[]> {
-  return sql`SELECT CASE WHEN EXISTS (SELECT 1 FROM ojs_queues WHERE name = ANY(q.names) AND max_depth IS NOT NULL)
-    THEN ojs_refuse_bounded(q.names) END FROM (SELECT ${queues}::text[] AS names) q`;
+  return sql(GUARD_STRINGS, queues);
 }
+
+/**
+ * The guard's text with `names` (a text[] expression, e.g. a `$1::text[]`
+ * parameter) in it, for a statement written as one text (plain-insert.ts).
+ */
+export function boundedGuardText(names: string): string {
+  return GUARD_BEFORE + names + GUARD_AFTER;
+}
+
+const GUARD_BEFORE = `SELECT CASE WHEN EXISTS (SELECT 1 FROM ojs_queues WHERE name = ANY(q.names) AND max_depth IS NOT NULL)
+    THEN ojs_refuse_bounded(q.names) END FROM (SELECT `;
+const GUARD_AFTER = "::text[] AS names) q";
+// The same text as a template's strings for boundedGuard; one constant array (postgres.js keys a cache by it).
+const GUARD_STRINGS = Object.assign([GUARD_BEFORE, GUARD_AFTER], { raw: [GUARD_BEFORE, GUARD_AFTER] }) as readonly string[] as TemplateStringsArray;
 
 /** The states a depth bound counts (queue.ts depthOf). */
 const WAITING = ["available", "scheduled", "retryable", "pending"];

@@ -64,11 +64,18 @@ export function insertedEventsCte(sql: Sql | TransactionSql): PendingQuery<Row[]
 }
 
 function returning(sql: Sql | TransactionSql): PendingQuery<Row[]> {
-  return sql`RETURNING id, type, queue, workflow_id, state, run_at, attempt, worker_id, created_at, job`;
+  return sql.unsafe(RETURNING_EVENT_COLUMNS);
 }
 
 function cte(sql: Sql | TransactionSql): PendingQuery<Row[]> {
-  return sql`ev AS (
+  return sql.unsafe(INSERTED_EVENTS_CTE);
+}
+
+/** returningEventColumns's text, for a statement written as one text (plain-insert.ts). */
+export const RETURNING_EVENT_COLUMNS = "RETURNING id, type, queue, workflow_id, state, run_at, attempt, worker_id, created_at, job";
+
+/** insertedEventsCte's text, for a statement written as one text (plain-insert.ts). */
+export const INSERTED_EVENTS_CTE = `ev AS (
     INSERT INTO ojs_events (type, job_id, job_type, queue, workflow_id, data)
     SELECT t.type, n.id, n.type, n.queue, n.workflow_id,
       CASE t.type
@@ -81,4 +88,3 @@ function cte(sql: Sql | TransactionSql): PendingQuery<Row[]> {
       WHEN 'active' THEN ARRAY['job.enqueued', 'job.started']
       ELSE ARRAY['job.enqueued'] END) WITH ORDINALITY AS t(type, ord)
     ORDER BY n.created_at, n.id, t.ord)`;
-}

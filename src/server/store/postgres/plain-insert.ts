@@ -13,10 +13,10 @@
  * process serialises one array with JSON.stringify instead of binding 16 000
  * parameters one by one.
  */
-import type { PendingQuery, Row, Sql } from "postgres";
+import type { Sql } from "postgres";
 import { registered, unregistered } from "./known-queues.js";
-import { boundedGuard } from "./depth.js";
-import { insertedEventsCte, returningEventColumns } from "./inserted-events.js";
+import { boundedGuardText } from "./depth.js";
+import { INSERTED_EVENTS_CTE, RETURNING_EVENT_COLUMNS } from "./inserted-events.js";
 import { enqueuedJob, rowOf } from "./insert-rows.js";
 import type { BuiltJob, EnqueueOutcome } from "./insert-rows.js";
 
@@ -32,30 +32,42 @@ export async function insertPlain(sql: Sql, built: readonly BuiltJob[]): Promise
   // registering the same new queues lock their keys in the same order, so they never wait on each other in a cycle.
   const fresh = unregistered(sql, queues).sort();
   const rows = built.map(rowOf);
-  const [res] = await sql<{ inserted: number }[]>`
-    WITH g AS (${boundedGuard(sql, queues)}),
-      ins AS (${insertFrom(sql, rows)} ${returningEventColumns(sql)}),
-      ${insertedEventsCte(sql)},
-      ${fresh.length ? sql`q AS (INSERT INTO ojs_queues (name) SELECT unnest(${fresh}::text[]) ON CONFLICT (name) DO NOTHING),` : sql``}
-      n AS (SELECT pg_notify('ojs_jobs', ${queues.join(",")}))
-    SELECT count(*)::int AS inserted FROM ins, n, g`;
+  const params = [queues, sql.json(rows as never), queues.join(",")];
+  if (fresh.length) params.push(fresh);
+  const [res] = await sql.unsafe<{ inserted: number }[]>(fresh.length ? WITH_REGISTRATION : PLAIN, params as never, { prepare: true });
   if (res?.inserted !== rows.length) throw new Error(`enqueue inserted ${res?.inserted ?? 0} of ${rows.length} jobs`);
   if (fresh.length) registered(sql, fresh);
   return built.map((b) => ({ job: enqueuedJob(b), deduplicated: false }));
 }
 
 /**
- * The INSERT of `rows` from one jsonb parameter. Dates are bound as their ISO
- * strings (JSON.stringify), which timestamptz reads back to the millisecond,
- * as it did from a bound Date; the documents stay jsonb all the way (the
- * column of a jsonb record is copied, not printed and parsed again).
+ * The statement as one constant text, sent with sql.unsafe (prepared all the
+ * same): written as a tagged template with fragments (the guard, the insert,
+ * an empty one for the registration), postgres.js made a Query object per
+ * fragment and joined and hashed the whole text again on every enqueue, and
+ * V8 kept recompiling postgres.js's Query and Result constructors, each
+ * compile abandoned ("dependency change"), so they ran unoptimised for good
+ * (docs/performance-pgseq14.md). $1 the queues, $2 the rows, $3 the
+ * NOTIFY payload, $4 the queues to register.
+ *
+ * The INSERT takes the rows from one jsonb parameter. Dates are bound as their
+ * ISO strings (JSON.stringify), which timestamptz reads back to the
+ * millisecond, as it did from a bound Date; the documents stay jsonb all the
+ * way (the column of a jsonb record is copied, not printed and parsed again).
  */
-function insertFrom(sql: Sql, rows: readonly object[]): PendingQuery<Row[]> {
-  return sql`INSERT INTO ojs_jobs (id, queue, type, state, priority, attempt, max_attempts, run_at, expires_at, unique_key, created_at,
+function statement(register: boolean): string {
+  return `WITH g AS (${boundedGuardText("$1::text[]")}),
+      ins AS (INSERT INTO ojs_jobs (id, queue, type, state, priority, attempt, max_attempts, run_at, expires_at, unique_key, created_at,
       job, retry, extra, workflow_id, workflow_step)
     SELECT id, queue, type, state, priority, attempt, max_attempts, run_at, expires_at, unique_key, created_at,
       job, retry, extra, workflow_id, workflow_step
-    FROM jsonb_to_recordset(${sql.json(rows as never)}) AS r(id uuid, queue text, type text, state text, priority integer,
+    FROM jsonb_to_recordset($2) AS r(id uuid, queue text, type text, state text, priority integer,
       attempt integer, max_attempts integer, run_at timestamptz, expires_at timestamptz, unique_key text, created_at timestamptz,
-      job jsonb, retry jsonb, extra jsonb, workflow_id text, workflow_step text)`;
+      job jsonb, retry jsonb, extra jsonb, workflow_id text, workflow_step text) ${RETURNING_EVENT_COLUMNS}),
+      ${INSERTED_EVENTS_CTE},
+      ${register ? "q AS (INSERT INTO ojs_queues (name) SELECT unnest($4::text[]) ON CONFLICT (name) DO NOTHING)," : ""}
+      n AS (SELECT pg_notify('ojs_jobs', $3))
+    SELECT count(*)::int AS inserted FROM ins, n, g`;
 }
+const PLAIN = statement(false);
+const WITH_REGISTRATION = statement(true);
