@@ -6,8 +6,8 @@
  * one or two checkouts, alternating, without the full bench's ceilings. Each
  * run gets a fresh server process (bench/server.ts of that checkout) and a
  * fresh journal directory; the scenario runs in this process, as child.ts
- * runs it in the bench (`--jobs`, `--warmup`: the bench measures the memory
- * store with 2 000 after 100, the durable stores with 500 after 50). Prints
+ * runs it in the bench (`--jobs`, `--warmup`: the bench measures every store
+ * with 2 000 after 100; durable stores had 500 after 50 until this note). Prints
  * each run's p50 / p90 / p99 and the CPU per job of the server and of this
  * process over the measured jobs, then the medians (docs/performance-jdisp14.md).
  *
