@@ -12,6 +12,8 @@ import type { PendingQuery, Row, Sql, TransactionSql } from "postgres";
 import { ValidationError } from "../../../model/errors.js";
 import type { Backpressure } from "../queue.js";
 import { QueueFullError } from "../records.js";
+import type { JsonObject } from "../../../model/json.js";
+import { jobTenant } from "../../tenancy/jobs.js";
 
 /** SQLSTATE raised by ojs_refuse_bounded(): the batch names a bounded queue. */
 export const BOUNDED_QUEUE_SQLSTATE = "OJ001";
@@ -28,9 +30,24 @@ export function isBoundedRefusal(e: unknown): boolean {
  * enqueue, the function's call and its own query cost about as much as the
  * look-up itself several times over.
  */
-export function boundedGuard(sql: Sql, queues: readonly string[]): PendingQuery<Row[]> {
-  return sql`SELECT CASE WHEN EXISTS (SELECT 1 FROM ojs_queues WHERE name = ANY(q.names) AND max_depth IS NOT NULL)
+export function boundedGuard(sql: Sql, queues: readonly string[], tenants: readonly string[] = []): PendingQuery<Row[]> {
+  if (tenants.length === 0)
+    return sql`SELECT CASE WHEN EXISTS (SELECT 1 FROM ojs_queues WHERE name = ANY(q.names) AND max_depth IS NOT NULL)
     THEN ojs_refuse_bounded(q.names) END FROM (SELECT ${queues}::text[] AS names) q`;
+  // Jobs of tenants: a tenant with a max_queue_depth takes the locked path too (tenants.ts checkTenantDepth). One row, as above.
+  return sql`SELECT CASE WHEN EXISTS (SELECT 1 FROM ojs_queues WHERE name = ANY(q.names) AND max_depth IS NOT NULL)
+    THEN ojs_refuse_bounded(q.names) END, CASE WHEN EXISTS (SELECT 1 FROM ojs_tenant_limits WHERE tenant = ANY(t.names))
+    THEN ojs_refuse_tenant_limited(t.names) END FROM (SELECT ${queues}::text[] AS names) q, (SELECT ${tenants}::text[] AS names) t`;
+}
+
+/** The distinct tenants (meta.tenant_id) of built jobs, for boundedGuard and the locked path's check. */
+export function tenantsOf(built: ReadonlyArray<{ job: { meta: JsonObject } }>): Map<string, number> {
+  const by = new Map<string, number>();
+  for (const b of built) {
+    const t = jobTenant(b.job.meta);
+    if (t !== undefined) by.set(t, (by.get(t) ?? 0) + 1);
+  }
+  return by;
 }
 
 /** The states a depth bound counts (queue.ts depthOf). */

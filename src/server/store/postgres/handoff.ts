@@ -18,7 +18,7 @@ import type { NormalizedJobRequest } from "../../../model/job.js";
 import type { JobRow, PgJob } from "./rows.js";
 import { insertRows, rowOf, type BuiltJob } from "./enqueue.js";
 import { enqueuedJob } from "./insert-rows.js";
-import { boundedGuard } from "./depth.js";
+import { boundedGuard, tenantsOf } from "./depth.js";
 import { insertedEventsCte } from "./inserted-events.js";
 import { unregistered } from "./known-queues.js";
 
@@ -68,7 +68,7 @@ export async function enqueueHandedOff(sql: Sql, b: BuiltJob, to: HandoffTarget,
   const fresh = unregistered(known, [queue]);
   const [row] = await insertRows<Pick<JobRow, "state" | "started_at" | "lease_deadline">>(
     sql`
-    WITH g AS (${boundedGuard(sql, [queue])}),
+    WITH g AS (${boundedGuard(sql, [queue], [...tenantsOf([b]).keys()])}),
       free AS (
         SELECT NOT EXISTS (SELECT 1 FROM ojs_queues WHERE name = ${queue} AND (paused OR rate_per_sec IS NOT NULL))
           AND NOT EXISTS (

@@ -30,6 +30,8 @@ import { trimEvents, type EventRetention } from "./events.js";
 import { pruneKeys } from "./job-rate-limits.js";
 import { probeMaintenance } from "./maintenance-probe.js";
 import { INSERTED_EVENTS_INLINE } from "./inserted-events.js";
+import { tenantOf } from "./tenants.js";
+import { jobTenant } from "../../tenancy/jobs.js";
 
 const FINISHED: ReadonlySet<string> = new Set(["completed", "cancelled", "discarded"]);
 
@@ -140,7 +142,7 @@ export class PgJobStore {
 
   async submit(req: NormalizedJobRequest, extra?: JsonObject): Promise<EnqueueOutcome> {
     const built = buildJob(req, extra, Date.now());
-    const r = mayHandOff(built, req) ? this.dispatcher.reserveSoon(built.job.queue) : undefined;
+    const r = mayHandOff(built, req) ? this.dispatcher.reserveSoon(built.job.queue, jobTenant(built.job.meta)) : undefined;
     const c = r instanceof Promise ? await r : r;
     if (c) {
       const handed = await this.handOff(built, c);
@@ -208,10 +210,11 @@ export class PgJobStore {
     return out.map((o) => o.job);
   }
 
-  async fetch(req: { queues: readonly string[]; count?: number; workerId?: string; visibilityTimeoutMs?: number }): Promise<PgJob[]> {
+  async fetch(req: { queues: readonly string[]; count?: number; workerId?: string; visibilityTimeoutMs?: number; tenant?: string }): Promise<PgJob[]> {
     const n = Math.max(1, Math.min(req.count ?? 1, 1000));
     const slot = { workerId: req.workerId ?? "anonymous", visibilityTimeoutMs: req.visibilityTimeoutMs ?? this.opts.visibilityTimeoutMs };
-    const claimed = await claim(this.claims, { queues: req.queues, slots: Array.from({ length: n }, () => slot) }, this.limited);
+    const slots = Array.from({ length: n }, () => slot);
+    const claimed = await claim(this.claims, { queues: req.queues, slots, ...tenantOf(req.tenant) }, this.limited);
     return claimed.map((c) => c.job);
   }
 
@@ -262,6 +265,7 @@ export class PgJobStore {
     visibilityTimeoutMs?: number;
     deliver: (job: PgJob) => void;
     held?: () => boolean;
+    tenant?: string;
   }): PgConsumer {
     const consumer = this.dispatcher.add({ ...c, visibilityTimeoutMs: c.visibilityTimeoutMs });
     this.listenWhileConsumed();

@@ -15,7 +15,7 @@
  */
 import type { PendingQuery, Row, Sql } from "postgres";
 import { registered, unregistered } from "./known-queues.js";
-import { boundedGuard } from "./depth.js";
+import { boundedGuard, tenantsOf } from "./depth.js";
 import { insertedEventsCte, returningEventColumns } from "./inserted-events.js";
 import { enqueuedJob, rowOf } from "./insert-rows.js";
 import type { BuiltJob, EnqueueOutcome } from "./insert-rows.js";
@@ -33,7 +33,7 @@ export async function insertPlain(sql: Sql, built: readonly BuiltJob[]): Promise
   const fresh = unregistered(sql, queues).sort();
   const rows = built.map(rowOf);
   const [res] = await sql<{ inserted: number }[]>`
-    WITH g AS (${boundedGuard(sql, queues)}),
+    WITH g AS (${boundedGuard(sql, queues, [...tenantsOf(built).keys()])}),
       ins AS (${insertFrom(sql, rows)} ${returningEventColumns(sql)}),
       ${insertedEventsCte(sql)},
       ${fresh.length ? sql`q AS (INSERT INTO ojs_queues (name) SELECT unnest(${fresh}::text[]) ON CONFLICT (name) DO NOTHING),` : sql``}
