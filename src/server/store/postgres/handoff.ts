@@ -21,11 +21,14 @@ import { enqueuedJob } from "./insert-rows.js";
 import { boundedGuard, tenantsOf } from "./depth.js";
 import { insertedEventsCte } from "./inserted-events.js";
 import { unregistered } from "./known-queues.js";
+import { tenantFilter } from "./tenants.js";
 
 /** Who would take the job: the waiting consumer's worker and its lease length when the job names none. */
 export interface HandoffTarget {
   workerId: string;
   visibilityTimeoutMs: number;
+  /** The consumer's tenant: its claims would pass every other tenant's jobs over, so only its own can come first. */
+  tenant?: string;
 }
 
 export interface HandoffOutcome {
@@ -74,6 +77,7 @@ export async function enqueueHandedOff(sql: Sql, b: BuiltJob, to: HandoffTarget,
           AND NOT EXISTS (
             SELECT 1 FROM ojs_jobs
             WHERE queue = ${queue} AND state IN ('available', 'scheduled', 'retryable') AND run_at <= now() AND priority >= ${b.job.priority}
+              ${to.tenant === undefined ? sql`` : tenantFilter(sql, to.tenant)}
           ) AS ok
         FROM g
       ),

@@ -168,7 +168,7 @@ export class PgJobStore {
    * answered then (the journal store also pushes before its fsync).
    */
   private async handOff(built: BuiltJob, c: PgConsumer): Promise<PgJob | undefined> {
-    const to = { workerId: c.workerId, visibilityTimeoutMs: c.visibilityTimeoutMs ?? this.opts.visibilityTimeoutMs };
+    const to = { workerId: c.workerId, visibilityTimeoutMs: c.visibilityTimeoutMs ?? this.opts.visibilityTimeoutMs, ...tenantOf(c.tenant) };
     let out;
     try {
       out = await enqueueHandedOff(this.barrier ? this.claims : this.sql, built, to, this.sql);
