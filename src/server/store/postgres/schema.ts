@@ -407,12 +407,15 @@ CREATE TABLE ojs_checkpoints (
     sql: `
 -- A claim that names a tenant (fetch, StreamJobs, a hand-off: tenants.ts) takes
 -- that tenant's waiting jobs in the claim order. Partial on jobs that have a
--- tenant, so jobs without one pay only the predicate. The tenant is the job
--- document's meta.tenant_id, not a column (see migration 13).
+-- tenant, so jobs without one pay only the predicate; a query's
+-- "tenant = value" implies the IS NOT NULL, so it needs no other condition
+-- (an explicit "meta ? 'tenant_id'" made the planner expect one row and sort
+-- every waiting job of the tenant). The tenant is the job document's
+-- meta.tenant_id, not a column (see migration 13).
 CREATE INDEX ojs_jobs_tenant_claim ON ojs_jobs (queue, (job->'meta'->'tenant_id'), priority DESC, run_at, id)
-  WHERE job->'meta' ? 'tenant_id' AND state IN ('available','scheduled','retryable');
+  WHERE (job->'meta'->'tenant_id') IS NOT NULL AND state IN ('available','scheduled','retryable');
 -- A tenant's counts by state (the admin stats, the max_queue_depth check).
-CREATE INDEX ojs_jobs_tenant ON ojs_jobs ((job->'meta'->'tenant_id'), state) WHERE job->'meta' ? 'tenant_id';
+CREATE INDEX ojs_jobs_tenant ON ojs_jobs ((job->'meta'->'tenant_id'), state) WHERE (job->'meta'->'tenant_id') IS NOT NULL;
 -- Per-tenant limits, seen by every server. An enqueue of a tenant listed here
 -- takes the locked path, which locks the row before it counts (tenants.ts).
 CREATE TABLE ojs_tenant_limits (

@@ -26,11 +26,11 @@ import { mapRejections } from "./errors.js";
 /**
  * The condition "the job is `tenant`'s", in the form the tenant indexes of
  * migration 15 are built on: jsonb equality with the string (a numeric
- * tenant_id 123 is no tenant "123", as jobTenant() says), and the partial
- * indexes' predicate spelled out so the planner can use them.
+ * tenant_id 123 is no tenant "123", as jobTenant() says), which implies the
+ * indexes' IS NOT NULL predicate.
  */
 export function tenantFilter(sql: Sql | TransactionSql, tenant: string): PendingQuery<Row[]> {
-  return sql`AND job->'meta' ? 'tenant_id' AND job->'meta'->'tenant_id' = to_jsonb(${tenant}::text)`;
+  return sql`AND job->'meta'->'tenant_id' = to_jsonb(${tenant}::text)`;
 }
 
 /** `{ tenant }` when there is one, for spreading into a ClaimRequest under exactOptionalPropertyTypes. */
@@ -96,7 +96,7 @@ function tenantAdmin(sql: Sql): TenantAdmin {
       const rows = await sql<{ tenant: string; state: JobState; n: number }[]>`
         WITH t AS (
           SELECT job->'meta'->>'tenant_id' AS tenant, state, count(*)::int AS n FROM ojs_jobs
-          WHERE job->'meta' ? 'tenant_id' AND jsonb_typeof(job->'meta'->'tenant_id') = 'string' GROUP BY 1, 2),
+          WHERE (job->'meta'->'tenant_id') IS NOT NULL AND jsonb_typeof(job->'meta'->'tenant_id') = 'string' GROUP BY 1, 2),
         r AS (SELECT tenant, row_number() OVER (ORDER BY tenant) AS k FROM (SELECT DISTINCT tenant FROM t) d)
         SELECT CASE WHEN r.k <= ${MAX_LISTED_TENANTS} THEN t.tenant ELSE '_other' END AS tenant, t.state, sum(t.n)::int AS n
         FROM t JOIN r USING (tenant) GROUP BY 1, 2 ORDER BY 1`;
