@@ -3,12 +3,15 @@
  * that names a tenant takes only that tenant's jobs (fetch, including the
  * rate-limited and keyed claim paths; stream consumers; the enqueue's
  * hand-off), max_queue_depth is kept in the database and holds exactly
- * across two servers enqueueing at once, and the counts come from the table.
+ * across two servers enqueueing at once, the counts come from the table, and
+ * a database of the previous schema is migrated.
  */
+import postgres from "postgres";
 import { describe, expect, it } from "vitest";
 import type { NormalizedJobRequest } from "../../src/model/job.js";
 import type { JobRecord } from "../../src/server/store/records.js";
 import { PostgresJobStore } from "../../src/server/store/postgres/postgres-job-store.js";
+import { migrate, MIGRATIONS } from "../../src/server/store/postgres/schema.js";
 import { eventually } from "../helpers.js";
 import { usePrivatePostgres } from "../support/postgres-file.js";
 
@@ -130,5 +133,27 @@ describe("PostgreSQL store: tenants", () => {
       ["acme", 2],
       ["beta", 1],
     ]);
+  });
+
+  it("a database at schema version 14 gets the tenant indexes and the limits table on start", async () => {
+    const url = await freshDb();
+    const old = postgres(url, { max: 1, onnotice: () => undefined });
+    try {
+      await migrate(old, 14);
+    } finally {
+      await old.end();
+    }
+    const first = await open(url);
+    await first.submit(job("m", "acme"));
+    await first.submit(job("m", "beta"));
+    const versions = await first.pg.sql<{ version: number }[]>`SELECT version FROM ojs_migrations ORDER BY version`;
+    expect(versions.map((r) => r.version)).toEqual(MIGRATIONS.map((m) => m.version));
+    const indexes = await first.pg.sql<
+      { indexname: string }[]
+    >`SELECT indexname FROM pg_indexes WHERE tablename = 'ojs_jobs' AND indexname LIKE 'ojs_jobs_tenant%' ORDER BY 1`;
+    expect(indexes.map((r) => r.indexname)).toEqual(["ojs_jobs_tenant", "ojs_jobs_tenant_claim"]);
+    expect((await first.fetch({ queues: ["m"], workerId: "w", count: 5, tenant: "beta" })).map(tenantOf)).toEqual(["beta"]);
+    await first.tenants.configure("acme", { max_queue_depth: 1 });
+    await expect(first.submit(job("m", "acme"))).rejects.toMatchObject({ name: "RateLimitedError" });
   });
 });
