@@ -117,6 +117,20 @@ describe("PostgreSQL store: tenants", () => {
     await expect(a.tenants.configure("lim", { max_concurrency: 3 })).rejects.toMatchObject({ name: "ValidationError" });
   });
 
+  it("once the maintenance pass has seen a tenant's limit, its enqueues go to the locked path at once; the limit holds in a crowd of others", async () => {
+    const s = pg.closeAtEnd(await PostgresJobStore.open(await freshDb(), { maintenanceIntervalMs: 50 }));
+    await s.tenants.configure("cap", { max_queue_depth: 3 });
+    // The server's view (pg-store.ts limitedTenants) is what keeps the tenant's jobs out of the grouped statements.
+    const known = () => (s.pg as unknown as { limitedTenants: ReadonlySet<string> }).limitedTenants;
+    await eventually(() => known().has("cap"), 5000, 20);
+    const outcomes = await Promise.allSettled(Array.from({ length: 30 }, (_, i) => s.submit(job("g", i % 5 === 0 ? "cap" : "free"))));
+    expect(outcomes.filter((o) => o.status === "fulfilled")).toHaveLength(27);
+    expect(await s.tenants.depth("cap")).toBe(3);
+    expect(await s.tenants.depth("free")).toBe(24);
+    await s.tenants.configure("cap", { max_queue_depth: null });
+    await eventually(() => !known().has("cap"), 5000, 20);
+  });
+
   it("stats and the tenant list are counted from the table", async () => {
     const url = await freshDb();
     const [a, b] = [await open(url), await open(url)];

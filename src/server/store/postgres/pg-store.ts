@@ -13,7 +13,7 @@ import type { JobError, NormalizedJobRequest } from "../../../model/job.js";
 import type { JsonObject, JsonValue } from "../../../model/json.js";
 import { fireDueCron, registerCron, removeCron, type PgCronRegistration } from "./cron.js";
 import { Dispatcher, type PgConsumer } from "./dispatcher.js";
-import { buildJob, enqueueBuilt, enqueueJobs, type BuiltJob, type EnqueueOutcome } from "./enqueue.js";
+import { buildJob, enqueueBuilt, enqueueJobs, enqueueLocked, type BuiltJob, type EnqueueOutcome } from "./enqueue.js";
 import { enqueueHandedOff, mayHandOff } from "./handoff.js";
 import { registered } from "./known-queues.js";
 import { barrierAllowed, WalBarrier } from "./wal-barrier.js";
@@ -76,6 +76,8 @@ export interface PgStats {
 export class PgJobStore {
   readonly stats: PgStats = { reclaimed: 0, pruned: 0, cronFired: 0, notifications: 0, workflowsSettled: 0, handedOff: 0, givenBack: 0 };
   private lastPrune = 0;
+  /** Tenants with a max_queue_depth as of the last maintenance pass; one set since is caught by the enqueue's guard (depth.ts). */
+  private limitedTenants: ReadonlySet<string> = new Set();
   private readonly dispatcher: Dispatcher;
   private readonly acks: AckBatcher;
   /** Group commit of this server's concurrent single enqueues (enqueue-group.ts). */
@@ -142,14 +144,21 @@ export class PgJobStore {
 
   async submit(req: NormalizedJobRequest, extra?: JsonObject): Promise<EnqueueOutcome> {
     const built = buildJob(req, extra, Date.now());
-    const r = mayHandOff(built, req) ? this.dispatcher.reserveSoon(built.job.queue, jobTenant(built.job.meta)) : undefined;
+    const tenant = jobTenant(built.job.meta);
+    // A tenant with a max_queue_depth takes the locked path (tenants.ts); in a group its job would abort the others' statement.
+    const locked = tenant !== undefined && this.limitedTenants.has(tenant);
+    const r = mayHandOff(built, req) && !locked ? this.dispatcher.reserveSoon(built.job.queue, tenant) : undefined;
     const c = r instanceof Promise ? await r : r;
     if (c) {
       const handed = await this.handOff(built, c);
       if (handed) return { job: handed, deduplicated: false };
     }
     // Concurrent plain enqueues share a statement and its commit (enqueue-group.ts); keyed jobs take their transaction.
-    const out = built.uniqueKey === undefined && !built.rateLimit ? await this.groups.enqueue(built) : (await enqueueBuilt(this.sql, [built]))[0]!;
+    const out = locked
+      ? (await enqueueLocked(this.sql, [built]))[0]!
+      : built.uniqueKey === undefined && !built.rateLimit
+        ? await this.groups.enqueue(built)
+        : (await enqueueBuilt(this.sql, [built]))[0]!;
     if (req.rateLimit) this.limited.keyed.add([out.job.job.queue]);
     this.dispatcher.wake();
     return out;
@@ -380,6 +389,7 @@ export class PgJobStore {
       // One statement asks what is due; the work runs only when something is (maintenance-probe.ts).
       const due = await probeMaintenance(this.sql);
       this.limited.apply(due.limited, due.keyed);
+      this.limitedTenants = new Set(due.limitedTenants);
       await this.adjustListening();
       if (due.reap) {
         const reaped = await reapExpired(this.sql);
