@@ -11,6 +11,7 @@ import { engineWorkflows, type WorkflowService } from "./store/workflow-service.
 import { memoryRateLimitAdmin, type RateLimitAdmin } from "./store/rate-limit-admin.js";
 import { Webhooks } from "./webhooks/webhooks.js";
 import { TenantLimits } from "./tenancy/limits.js";
+import { memoryTenantAdmin, type TenantAdmin } from "./tenancy/admin.js";
 import type { WebhookDeliveryOptions } from "./webhooks/deliveries.js";
 import { PACKAGE_VERSION, SPEC_VERSION } from "./version.js";
 
@@ -129,6 +130,12 @@ export class ServerCore {
     return this.jobs.rateLimits ?? (this.memoryRateLimits ??= memoryRateLimitAdmin(this.store.rateLimits));
   }
   private memoryRateLimits: RateLimitAdmin | undefined;
+
+  /** Tenant counts and limits as the admin routes use them: the job store's own (a database store), else the in-process ones. */
+  get tenantAdmin(): TenantAdmin {
+    return this.jobs.tenants ?? (this.memoryTenants ??= memoryTenantAdmin(this.tenants, () => this.store.rawJobRecords()));
+  }
+  private memoryTenants: TenantAdmin | undefined;
 
   /** Workflows as the adapters use them: the job store's own (a database store), else the in-process engine. */
   get workflows(): WorkflowService {

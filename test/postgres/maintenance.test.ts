@@ -62,10 +62,10 @@ describe("PostgreSQL store maintenance", () => {
     expect(b.stats.notifications).toBe(notified);
   });
 
-  it("the probe finds what is due: an expired lease, a due cron schedule, rate-limited and keyed queues", async () => {
+  it("the probe finds what is due: an expired lease, a due cron schedule, rate-limited and keyed queues, tenants with a limit", async () => {
     const url = await pg.cluster.createDatabase(`m${++dbSeq}`);
     const a = await open(url);
-    expect(await probeMaintenance(a.sql)).toEqual({ limited: [], keyed: [], reap: false, cron: false, strayWorkflowSteps: false });
+    expect(await probeMaintenance(a.sql)).toEqual({ limited: [], keyed: [], limitedTenants: [], reap: false, cron: false, strayWorkflowSteps: false });
 
     await a.submit(job("lease"));
     // A lease long enough that a loaded machine does not see it run out before the first probe.
@@ -93,8 +93,10 @@ describe("PostgreSQL store maintenance", () => {
 
     await a.setQueueRate("slowly", 5);
     await a.submit(job("keyed", { rateLimit: { key: "k", concurrency: 1 } }));
+    await a.sql`INSERT INTO ojs_tenant_limits (tenant, max_queue_depth) VALUES ('capped', 3)`;
     const probe = await probeMaintenance(a.sql);
     expect(probe.limited).toEqual(["slowly"]);
     expect(probe.keyed).toEqual(["keyed"]);
+    expect(probe.limitedTenants).toEqual(["capped"]);
   });
 });

@@ -45,6 +45,7 @@ import type { WorkflowService } from "./workflow-service.js";
 import type { RateLimitAdmin } from "./rate-limit-admin.js";
 import type * as records from "./records.js";
 import type { CheckpointRecord } from "./checkpoints.js";
+import type { TenantAdmin } from "../tenancy/admin.js";
 
 /** One entry of an atomic batch. */
 export interface BatchEntry {
@@ -163,6 +164,8 @@ export interface JobStore extends JobReads {
   readonly rateLimits?: RateLimitAdmin;
   /** The jobs' checkpoints (durable-execution extension), where the jobs are. */
   readonly checkpoints: JobCheckpoints;
+  /** Tenant counts and limits kept by the store itself (a database store); absent: the in-process TenantLimits and retained jobs answer (ServerCore.tenantAdmin). */
+  readonly tenants?: TenantAdmin;
 
   /**
    * Stores one validated job: scheduled when it has a future `scheduledAt`,

@@ -20,6 +20,39 @@ export interface TenantLimitConfig {
   maxQueueDepth?: number;
 }
 
+/**
+ * The limits of a PUT /admin/tenants/:id/limits body: `max_queue_depth` (a
+ * whole number), or null when it removes them (`null` or absent). Throws a
+ * ValidationError for anything else.
+ */
+export function parseTenantLimits(body: JsonObject): TenantLimitConfig | null {
+  for (const k of Object.keys(body))
+    if (k !== "max_queue_depth" && k !== "reason")
+      throw new ValidationError(`${k}: this server enforces max_queue_depth only`, { issues: [{ path: k, message: "not supported: only max_queue_depth" }] });
+  const v: JsonValue | undefined = body.max_queue_depth;
+  if (v === null || v === undefined) return null;
+  if (typeof v !== "number" || !Number.isInteger(v) || v < 0 || v > MAX_DEPTH)
+    throw new ValidationError(`max_queue_depth: must be a whole number from 0 to ${MAX_DEPTH}, or null`, {
+      issues: [{ path: "max_queue_depth", message: "must be a whole number" }],
+    });
+  return { maxQueueDepth: v };
+}
+
+/** The refusal of a PUT that would configure one tenant too many. */
+export function tooManyConfigured(): ValidationError {
+  return new ValidationError(`at most ${MAX_CONFIGURED_TENANTS} tenants can have limits`, {
+    issues: [{ path: "tenant", message: "too many configured tenants" }],
+  });
+}
+
+/** The refusal (429, retryable) of jobs that would take a tenant past its max_queue_depth. */
+export function depthExceeded(tenant: string, max: number, current: number): RateLimitedError {
+  return new RateLimitedError(`tenant "${tenant}" has exceeded max_queue_depth (${max}): ${current} unfinished jobs`, {
+    retryAfterMs: 1000,
+    details: { tenant_id: tenant, limit: "max_queue_depth", current, maximum: max },
+  });
+}
+
 export class TenantLimits {
   private readonly unfinished = new Map<string, number>();
   private readonly limits = new Map<string, TenantLimitConfig>();
@@ -52,23 +85,12 @@ export class TenantLimits {
 
   /** PUT /admin/tenants/:id/limits: `max_queue_depth` (a whole number, or null to remove it). */
   configure(tenant: string, body: JsonObject): TenantLimitConfig {
-    for (const k of Object.keys(body))
-      if (k !== "max_queue_depth" && k !== "reason")
-        throw new ValidationError(`${k}: this server enforces max_queue_depth only`, { issues: [{ path: k, message: "not supported: only max_queue_depth" }] });
-    const v: JsonValue | undefined = body.max_queue_depth;
-    if (v === null || v === undefined) {
+    const cfg = parseTenantLimits(body);
+    if (cfg === null) {
       if (this.limits.delete(tenant)) this.changes?.tenantLimits(tenant);
       return {};
     }
-    if (typeof v !== "number" || !Number.isInteger(v) || v < 0 || v > MAX_DEPTH)
-      throw new ValidationError(`max_queue_depth: must be a whole number from 0 to ${MAX_DEPTH}, or null`, {
-        issues: [{ path: "max_queue_depth", message: "must be a whole number" }],
-      });
-    if (!this.limits.has(tenant) && this.limits.size >= MAX_CONFIGURED_TENANTS)
-      throw new ValidationError(`at most ${MAX_CONFIGURED_TENANTS} tenants can have limits`, {
-        issues: [{ path: "tenant", message: "too many configured tenants" }],
-      });
-    const cfg = { maxQueueDepth: v };
+    if (!this.limits.has(tenant) && this.limits.size >= MAX_CONFIGURED_TENANTS) throw tooManyConfigured();
     this.limits.set(tenant, cfg);
     this.changes?.tenantLimits(tenant);
     return cfg;
@@ -95,11 +117,7 @@ export class TenantLimits {
     for (const [t, n] of adding) {
       const max = this.limits.get(t)!.maxQueueDepth;
       const current = this.depth(t);
-      if (max !== undefined && current + n > max)
-        throw new RateLimitedError(`tenant "${t}" has exceeded max_queue_depth (${max}): ${current} unfinished jobs`, {
-          retryAfterMs: 1000,
-          details: { tenant_id: t, limit: "max_queue_depth", current, maximum: max },
-        });
+      if (max !== undefined && current + n > max) throw depthExceeded(t, max, current);
     }
   }
 

@@ -7,7 +7,7 @@ import type { JobState } from "../../model/job.js";
 import type { JsonObject } from "../../model/json.js";
 import { jobTenant } from "./jobs.js";
 
-interface CountedJob {
+export interface CountedJob {
   job: { state: JobState; meta: JsonObject };
 }
 

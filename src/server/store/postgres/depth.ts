@@ -12,6 +12,8 @@ import type { PendingQuery, Row, Sql, TransactionSql } from "postgres";
 import { ValidationError } from "../../../model/errors.js";
 import type { Backpressure } from "../queue.js";
 import { QueueFullError } from "../records.js";
+import type { JsonObject } from "../../../model/json.js";
+import { jobTenant } from "../../tenancy/jobs.js";
 
 /** SQLSTATE raised by ojs_refuse_bounded(): the batch names a bounded queue. */
 export const BOUNDED_QUEUE_SQLSTATE = "OJ001";
@@ -28,23 +30,42 @@ export function isBoundedRefusal(e: unknown): boolean {
  * enqueue, the function's call and its own query cost about as much as the
  * look-up itself several times over.
  */
-export function boundedGuard(sql: Sql, queues: readonly string[]): PendingQuery<Row[]> {
-  return sql(GUARD_STRINGS, queues);
+export function boundedGuard(sql: Sql, queues: readonly string[], tenants: readonly string[] = []): PendingQuery<Row[]> {
+  if (tenants.length === 0) return sql(GUARD_STRINGS, queues);
+  return sql(TENANT_GUARD_STRINGS, queues, tenants);
+}
+
+/** The distinct tenants (meta.tenant_id) of built jobs, for boundedGuard and the locked path's check. */
+export function tenantsOf(built: ReadonlyArray<{ job: { meta: JsonObject } }>): Map<string, number> {
+  const by = new Map<string, number>();
+  for (const b of built) {
+    const t = jobTenant(b.job.meta);
+    if (t !== undefined) by.set(t, (by.get(t) ?? 0) + 1);
+  }
+  return by;
 }
 
 /**
  * The guard's text with `names` (a text[] expression, e.g. a `$1::text[]`
  * parameter) in it, for a statement written as one text (plain-insert.ts).
  */
-export function boundedGuardText(names: string): string {
-  return GUARD_BEFORE + names + GUARD_AFTER;
+export function boundedGuardText(names: string, tenants?: string): string {
+  return tenants === undefined ? GUARD_BEFORE + names + GUARD_AFTER : GUARD_BEFORE_T + names + TENANT_GUARD_MIDDLE + tenants + TENANT_GUARD_AFTER;
 }
 
 const GUARD_BEFORE = `SELECT CASE WHEN EXISTS (SELECT 1 FROM ojs_queues WHERE name = ANY(q.names) AND max_depth IS NOT NULL)
     THEN ojs_refuse_bounded(q.names) END FROM (SELECT `;
 const GUARD_AFTER = "::text[] AS names) q";
-// The same text as a template's strings for boundedGuard; one constant array (postgres.js keys a cache by it).
-const GUARD_STRINGS = Object.assign([GUARD_BEFORE, GUARD_AFTER], { raw: [GUARD_BEFORE, GUARD_AFTER] }) as readonly string[] as TemplateStringsArray;
+// Jobs of tenants: a tenant with a max_queue_depth takes the locked path too (tenants.ts checkTenantDepth). One row, as above.
+const GUARD_BEFORE_T = `SELECT CASE WHEN EXISTS (SELECT 1 FROM ojs_queues WHERE name = ANY(q.names) AND max_depth IS NOT NULL)
+    THEN ojs_refuse_bounded(q.names) END, CASE WHEN EXISTS (SELECT 1 FROM ojs_tenant_limits WHERE tenant = ANY(t.names))
+    THEN ojs_refuse_tenant_limited(t.names) END FROM (SELECT `;
+const TENANT_GUARD_MIDDLE = "::text[] AS names) q, (SELECT ";
+const TENANT_GUARD_AFTER = "::text[] AS names) t";
+// The same texts as templates' strings for boundedGuard; one constant array each (postgres.js keys a cache by it).
+const templateOf = (parts: string[]) => Object.assign(parts, { raw: parts }) as readonly string[] as TemplateStringsArray;
+const GUARD_STRINGS = templateOf([GUARD_BEFORE, GUARD_AFTER]);
+const TENANT_GUARD_STRINGS = templateOf([GUARD_BEFORE_T, TENANT_GUARD_MIDDLE, TENANT_GUARD_AFTER]);
 
 /** The states a depth bound counts (queue.ts depthOf). */
 const WAITING = ["available", "scheduled", "retryable", "pending"];

@@ -9,6 +9,7 @@
  */
 import type { Sql } from "postgres";
 import { claim, type LimitedQueues } from "./rate-limits.js";
+import { tenantOf } from "./tenants.js";
 import type { PgJob } from "./rows.js";
 import type { Consumer } from "../records.js";
 import { onMicrotask } from "../../../util/microtask.js";
@@ -18,6 +19,8 @@ export interface PgConsumer extends Pick<Consumer, "queues" | "workerId" | "cred
   readonly deliver: (job: PgJob) => void;
   /** True while the consumer's worker is told to stop (quiet, terminate): it gets nothing. */
   readonly held?: () => boolean;
+  /** Multi-tenancy: only this tenant's jobs reach it (claims and hand-offs); none: every job. */
+  readonly tenant?: string;
 }
 
 /** At most this many jobs per claim statement: a bound on one wake-up's work. */
@@ -99,17 +102,20 @@ export class Dispatcher {
    * handed off after that one statement, instead of going through NOTIFY and
    * a claim of its own.
    */
-  reserveSoon(queue: string): PgConsumer | undefined | Promise<PgConsumer | undefined> {
+  reserveSoon(queue: string, tenant: string | undefined): PgConsumer | undefined | Promise<PgConsumer | undefined> {
     if (this.closed) return undefined;
-    if (!this.claiming) return this.pick(queue, true);
-    if (this.waiting.length >= MAX_WAITING || !this.pick(queue, false)) return undefined;
-    return new Promise((resolve) => this.waiting.push(() => resolve(this.closed ? undefined : this.pick(queue, true))));
+    if (!this.claiming) return this.pick(queue, tenant, true);
+    if (this.waiting.length >= MAX_WAITING || !this.pick(queue, tenant, false)) return undefined;
+    return new Promise((resolve) => this.waiting.push(() => resolve(this.closed ? undefined : this.pick(queue, tenant, true))));
   }
 
-  /** A consumer that can take a job of `queue` now; `take` takes one of its credits. */
-  private pick(queue: string, take: boolean): PgConsumer | undefined {
+  /**
+   * A consumer that can take a job of `queue` and `tenant` (the job's; undefined: it has none) now;
+   * `take` takes one of its credits. A consumer of a tenant takes only that tenant's jobs.
+   */
+  private pick(queue: string, tenant: string | undefined, take: boolean): PgConsumer | undefined {
     for (const c of this.consumers) {
-      if (c.credit > 0 && !c.closed && c.queues[0] === queue && !c.held?.()) {
+      if (c.credit > 0 && !c.closed && c.queues[0] === queue && (c.tenant === undefined || c.tenant === tenant) && !c.held?.()) {
         if (take) c.credit--;
         return c;
       }
@@ -182,8 +188,8 @@ export class Dispatcher {
       const groups = new Map<string, PgConsumer[]>();
       for (const c of this.consumers) {
         if (c.credit <= 0 || c.closed || c.held?.()) continue;
-        // The queues in their order: it is the claim's order of preference.
-        const key = c.queues.join("\u0000");
+        // The queues in their order (the claim's order of preference), and the tenant: one claim serves one group.
+        const key = `${c.tenant ?? ""}\u0001${c.queues.join("\u0000")}`;
         const g = groups.get(key);
         if (g) g.push(c);
         else groups.set(key, [c]);
@@ -210,6 +216,7 @@ export class Dispatcher {
             this.sql,
             {
               queues: group[0]!.queues,
+              ...tenantOf(group[0]!.tenant),
               slots: slots.map((c) => ({ workerId: c.workerId, visibilityTimeoutMs: c.visibilityTimeoutMs ?? this.defaultVisibilityMs })),
             },
             this.limited,

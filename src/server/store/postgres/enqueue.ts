@@ -15,7 +15,8 @@ import { blocks, uniqueKey } from "../unique.js";
 import { newJob } from "../policies.js";
 import { shownRetry } from "../records.js";
 import { fromRow, type JobRow, type PgJob } from "./rows.js";
-import { checkDepth, isBoundedRefusal } from "./depth.js";
+import { checkDepth, isBoundedRefusal, tenantsOf } from "./depth.js";
+import { checkTenantDepth } from "./tenants.js";
 import { insertedEventsCte } from "./inserted-events.js";
 import { insertPlain } from "./plain-insert.js";
 import { insertRows, rowOf, type BuiltJob, type EnqueueOutcome } from "./insert-rows.js";
@@ -108,6 +109,7 @@ export async function insertBuilt(tx: TransactionSql, built: readonly BuiltJob[]
     const adding = new Map<string, number>();
     for (const b of toInsert) adding.set(b.job.queue, (adding.get(b.job.queue) ?? 0) + 1);
     await checkDepth(tx, adding);
+    await checkTenantDepth(tx, tenantsOf(toInsert));
     const rows = toInsert.map(rowOf);
     const inserted = await insertRows(tx`WITH ins AS (INSERT INTO ojs_jobs ${tx(rows)} RETURNING *), ${insertedEventsCte(tx)} SELECT * FROM ins`);
     const byId = new Map(inserted.map((r) => [r.id, fromRow(r)]));

@@ -18,14 +18,17 @@ import type { NormalizedJobRequest } from "../../../model/job.js";
 import type { JobRow, PgJob } from "./rows.js";
 import { insertRows, rowOf, type BuiltJob } from "./enqueue.js";
 import { enqueuedJob } from "./insert-rows.js";
-import { boundedGuard } from "./depth.js";
+import { boundedGuard, tenantsOf } from "./depth.js";
 import { insertedEventsCte } from "./inserted-events.js";
 import { unregistered } from "./known-queues.js";
+import { tenantFilter } from "./tenants.js";
 
 /** Who would take the job: the waiting consumer's worker and its lease length when the job names none. */
 export interface HandoffTarget {
   workerId: string;
   visibilityTimeoutMs: number;
+  /** The consumer's tenant: its claims would pass every other tenant's jobs over, so only its own can come first. */
+  tenant?: string;
 }
 
 export interface HandoffOutcome {
@@ -68,12 +71,13 @@ export async function enqueueHandedOff(sql: Sql, b: BuiltJob, to: HandoffTarget,
   const fresh = unregistered(known, [queue]);
   const [row] = await insertRows<Pick<JobRow, "state" | "started_at" | "lease_deadline">>(
     sql`
-    WITH g AS (${boundedGuard(sql, [queue])}),
+    WITH g AS (${boundedGuard(sql, [queue], [...tenantsOf([b]).keys()])}),
       free AS (
         SELECT NOT EXISTS (SELECT 1 FROM ojs_queues WHERE name = ${queue} AND (paused OR rate_per_sec IS NOT NULL))
           AND NOT EXISTS (
             SELECT 1 FROM ojs_jobs
             WHERE queue = ${queue} AND state IN ('available', 'scheduled', 'retryable') AND run_at <= now() AND priority >= ${b.job.priority}
+              ${to.tenant === undefined ? sql`` : tenantFilter(sql, to.tenant)}
           ) AS ok
         FROM g
       ),

@@ -26,6 +26,7 @@ import type { Sql, TransactionSql } from "postgres";
 import { OjsError } from "../../../model/errors.js";
 import type { RateLimitPolicy } from "../../../model/rate-limit.js";
 import { claimJobs, type Claimed } from "./lifecycle.js";
+import { tenantFilter, tenantOf } from "./tenants.js";
 
 /** Waiting jobs of a queue looked at per claim to find their keys (the memory store scans 1 000 too). */
 const SCAN = 1000;
@@ -188,6 +189,7 @@ export async function claimWithKeys(
   queue: string,
   slots: ReadonlyArray<{ workerId: string; visibilityTimeoutMs: number }>,
   rated: boolean,
+  tenant?: string,
 ): Promise<Claimed[]> {
   const keys = await tx<{ rate_key: string }[]>`
     SELECT rate_key FROM (
@@ -195,6 +197,7 @@ export async function claimWithKeys(
         SELECT rate_key FROM ojs_jobs
         WHERE queue = ${queue} AND rate_key IS NOT NULL AND state IN ('available', 'scheduled', 'retryable')
           AND run_at <= now() AND (expires_at IS NULL OR expires_at > now())
+          ${tenant === undefined ? tx`` : tenantFilter(tx, tenant)}
         ORDER BY priority DESC, run_at, id LIMIT ${SCAN}) c) n
     GROUP BY rate_key ORDER BY min(ord) LIMIT ${MAX_KEYS}`;
   const out: Claimed[] = [];
@@ -206,14 +209,15 @@ export async function claimWithKeys(
     const n = allowed(row, slots.length - out.length);
     if (n <= 0) continue;
     const from = out.length;
-    const got = await claimJobs(tx, { queues: [queue], slots: slots.slice(from, from + n) }, rated, key);
+    const got = await claimJobs(tx, { queues: [queue], slots: slots.slice(from, from + n), ...tenantOf(tenant) }, rated, key);
     for (const c of got) out.push({ slot: c.slot + from, job: c.job });
     const startedAt = got.map((c) => c.job.job.startedAt ?? row.now);
     if (got.length) await recordStarts(tx, row, startedAt);
   }
   if (out.length < slots.length) {
     const from = out.length;
-    for (const c of await claimJobs(tx, { queues: [queue], slots: slots.slice(from) }, rated)) out.push({ slot: c.slot + from, job: c.job });
+    for (const c of await claimJobs(tx, { queues: [queue], slots: slots.slice(from), ...tenantOf(tenant) }, rated))
+      out.push({ slot: c.slot + from, job: c.job });
   }
   return out;
 }

@@ -11,6 +11,7 @@ import type { JsonValue } from "../../../model/json.js";
 import { decideFailure } from "../policies.js";
 import type { NackOptions as StoreNackOptions } from "../records.js";
 import { fromRow, type JobRow, type PgJob } from "./rows.js";
+import { tenantFilter } from "./tenants.js";
 
 export interface ClaimRequest {
   queues: readonly string[];
@@ -21,6 +22,8 @@ export interface ClaimRequest {
    * not one per consumer.
    */
   slots: ReadonlyArray<{ workerId: string; visibilityTimeoutMs: number }>;
+  /** Multi-tenancy: only jobs whose meta.tenant_id is this string (tenants.ts); none: every job. */
+  tenant?: string;
 }
 
 export interface Claimed {
@@ -93,6 +96,7 @@ export async function claimJobs(sql: Sql | TransactionSql, req: ClaimRequest, in
           AND run_at <= now()
           AND (expires_at IS NULL OR expires_at > now())
           AND ${rateKey === null ? sql`rate_key IS NULL` : sql`rate_key = ${rateKey}::text`}
+          ${req.tenant === undefined ? sql`` : tenantFilter(sql, req.tenant)}
         ORDER BY priority DESC, run_at, id
         LIMIT ${sql.unsafe(String(perQueueLimit(n)))}
         FOR UPDATE SKIP LOCKED

@@ -30,6 +30,8 @@ export interface MaintenanceProbe {
   limited: string[];
   /** Queues that jobs with a rate-limit key went to (KeyedQueues). */
   keyed: string[];
+  /** Tenants with a max_queue_depth (tenants.ts): their enqueues go straight to the locked path. */
+  limitedTenants: string[];
   /** An active job's lease ran out, a waiting job expired or an attempt ran past its timeout (reapExpired). */
   reap: boolean;
   /** A cron schedule is due (fireDueCron). */
@@ -43,6 +45,7 @@ export async function probeMaintenance(sql: Sql): Promise<MaintenanceProbe> {
     SELECT
       coalesce((SELECT array_agg(name) FROM ojs_queues WHERE rate_per_sec IS NOT NULL), '{}') AS limited,
       coalesce((SELECT array_agg(DISTINCT q) FROM ojs_rate_limits, unnest(queues) AS q), '{}') AS keyed,
+      coalesce((SELECT array_agg(tenant) FROM (SELECT tenant FROM ojs_tenant_limits LIMIT 1000) t), '{}') AS "limitedTenants",
       EXISTS (SELECT 1 FROM ojs_jobs WHERE ${leaseExpired(sql)})
         OR EXISTS (SELECT 1 FROM ojs_jobs WHERE ${waitingExpired(sql)})
         OR EXISTS (SELECT 1 FROM ojs_jobs WHERE ${attemptTimedOut(sql)}) AS reap,

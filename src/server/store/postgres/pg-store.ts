@@ -13,7 +13,7 @@ import type { JobError, NormalizedJobRequest } from "../../../model/job.js";
 import type { JsonObject, JsonValue } from "../../../model/json.js";
 import { fireDueCron, registerCron, removeCron, type PgCronRegistration } from "./cron.js";
 import { Dispatcher, type PgConsumer } from "./dispatcher.js";
-import { buildJob, enqueueBuilt, enqueueJobs, type BuiltJob, type EnqueueOutcome } from "./enqueue.js";
+import { buildJob, enqueueBuilt, enqueueJobs, enqueueLocked, type BuiltJob, type EnqueueOutcome } from "./enqueue.js";
 import { enqueueHandedOff, mayHandOff } from "./handoff.js";
 import { registered } from "./known-queues.js";
 import { barrierAllowed, WalBarrier } from "./wal-barrier.js";
@@ -31,6 +31,8 @@ import { pruneKeys } from "./job-rate-limits.js";
 import { probeMaintenance } from "./maintenance-probe.js";
 import { INSERTED_EVENTS_INLINE } from "./inserted-events.js";
 import { PgRetention } from "./retention.js";
+import { tenantOf } from "./tenants.js";
+import { jobTenant } from "../../tenancy/jobs.js";
 
 const FINISHED: ReadonlySet<string> = new Set(["completed", "cancelled", "discarded"]);
 
@@ -77,6 +79,8 @@ export class PgJobStore {
   private lastPrune = 0;
   /** Queue rules and jobs' keepFor (retention.ts). */
   readonly retention: PgRetention;
+  /** Tenants with a max_queue_depth as of the last maintenance pass; one set since is caught by the enqueue's guard (depth.ts). */
+  private limitedTenants: ReadonlySet<string> = new Set();
   private readonly dispatcher: Dispatcher;
   private readonly acks: AckBatcher;
   /** Group commit of this server's concurrent single enqueues (enqueue-group.ts). */
@@ -144,14 +148,21 @@ export class PgJobStore {
 
   async submit(req: NormalizedJobRequest, extra?: JsonObject): Promise<EnqueueOutcome> {
     const built = buildJob(req, extra, Date.now());
-    const r = mayHandOff(built, req) ? this.dispatcher.reserveSoon(built.job.queue) : undefined;
+    const tenant = jobTenant(built.job.meta);
+    // A tenant with a max_queue_depth takes the locked path (tenants.ts); in a group its job would abort the others' statement.
+    const locked = tenant !== undefined && this.limitedTenants.has(tenant);
+    const r = mayHandOff(built, req) && !locked ? this.dispatcher.reserveSoon(built.job.queue, tenant) : undefined;
     const c = r instanceof Promise ? await r : r;
     if (c) {
       const handed = await this.handOff(built, c);
       if (handed) return { job: handed, deduplicated: false };
     }
     // Concurrent plain enqueues share a statement and its commit (enqueue-group.ts); keyed jobs take their transaction.
-    const out = built.uniqueKey === undefined && !built.rateLimit ? await this.groups.enqueue(built) : (await enqueueBuilt(this.sql, [built]))[0]!;
+    const out = locked
+      ? (await enqueueLocked(this.sql, [built]))[0]!
+      : built.uniqueKey === undefined && !built.rateLimit
+        ? await this.groups.enqueue(built)
+        : (await enqueueBuilt(this.sql, [built]))[0]!;
     if (req.rateLimit) this.limited.keyed.add([out.job.job.queue]);
     this.dispatcher.wake();
     return out;
@@ -170,7 +181,7 @@ export class PgJobStore {
    * answered then (the journal store also pushes before its fsync).
    */
   private async handOff(built: BuiltJob, c: PgConsumer): Promise<PgJob | undefined> {
-    const to = { workerId: c.workerId, visibilityTimeoutMs: c.visibilityTimeoutMs ?? this.opts.visibilityTimeoutMs };
+    const to = { workerId: c.workerId, visibilityTimeoutMs: c.visibilityTimeoutMs ?? this.opts.visibilityTimeoutMs, ...tenantOf(c.tenant) };
     let out;
     try {
       out = await enqueueHandedOff(this.barrier ? this.claims : this.sql, built, to, this.sql);
@@ -212,10 +223,11 @@ export class PgJobStore {
     return out.map((o) => o.job);
   }
 
-  async fetch(req: { queues: readonly string[]; count?: number; workerId?: string; visibilityTimeoutMs?: number }): Promise<PgJob[]> {
+  async fetch(req: { queues: readonly string[]; count?: number; workerId?: string; visibilityTimeoutMs?: number; tenant?: string }): Promise<PgJob[]> {
     const n = Math.max(1, Math.min(req.count ?? 1, 1000));
     const slot = { workerId: req.workerId ?? "anonymous", visibilityTimeoutMs: req.visibilityTimeoutMs ?? this.opts.visibilityTimeoutMs };
-    const claimed = await claim(this.claims, { queues: req.queues, slots: Array.from({ length: n }, () => slot) }, this.limited);
+    const slots = Array.from({ length: n }, () => slot);
+    const claimed = await claim(this.claims, { queues: req.queues, slots, ...tenantOf(req.tenant) }, this.limited);
     return claimed.map((c) => c.job);
   }
 
@@ -267,6 +279,7 @@ export class PgJobStore {
     visibilityTimeoutMs?: number;
     deliver: (job: PgJob) => void;
     held?: () => boolean;
+    tenant?: string;
   }): PgConsumer {
     const consumer = this.dispatcher.add({ ...c, visibilityTimeoutMs: c.visibilityTimeoutMs });
     this.listenWhileConsumed();
@@ -381,6 +394,7 @@ export class PgJobStore {
       // One statement asks what is due; the work runs only when something is (maintenance-probe.ts).
       const due = await probeMaintenance(this.sql);
       this.limited.apply(due.limited, due.keyed);
+      this.limitedTenants = new Set(due.limitedTenants);
       await this.adjustListening();
       if (due.reap) {
         const reaped = await reapExpired(this.sql);

@@ -15,7 +15,7 @@
  */
 import type { Sql } from "postgres";
 import { registered, unregistered } from "./known-queues.js";
-import { boundedGuardText } from "./depth.js";
+import { boundedGuardText, tenantsOf } from "./depth.js";
 import { INSERTED_EVENTS_CTE, RETURNING_EVENT_COLUMNS } from "./inserted-events.js";
 import { enqueuedJob, rowOf } from "./insert-rows.js";
 import type { BuiltJob, EnqueueOutcome } from "./insert-rows.js";
@@ -32,9 +32,13 @@ export async function insertPlain(sql: Sql, built: readonly BuiltJob[]): Promise
   // registering the same new queues lock their keys in the same order, so they never wait on each other in a cycle.
   const fresh = unregistered(sql, queues).sort();
   const rows = built.map(rowOf);
-  const params = [queues, sql.json(rows as never), queues.join(",")];
+  const tenants = [...tenantsOf(built).keys()];
+  // $1 the queues, $2 the rows, $3 the NOTIFY payload, then the tenants (when the jobs have any) and the queues to register.
+  const params: unknown[] = [queues, sql.json(rows as never), queues.join(",")];
+  if (tenants.length) params.push(tenants);
   if (fresh.length) params.push(fresh);
-  const [res] = await sql.unsafe<{ inserted: number }[]>(fresh.length ? WITH_REGISTRATION : PLAIN, params as never, { prepare: true });
+  const text = STATEMENTS[(fresh.length ? 1 : 0) + (tenants.length ? 2 : 0)]!;
+  const [res] = await sql.unsafe<{ inserted: number }[]>(text, params as never, { prepare: true });
   if (res?.inserted !== rows.length) throw new Error(`enqueue inserted ${res?.inserted ?? 0} of ${rows.length} jobs`);
   if (fresh.length) registered(sql, fresh);
   return built.map((b) => ({ job: enqueuedJob(b), deduplicated: false }));
@@ -47,16 +51,18 @@ export async function insertPlain(sql: Sql, built: readonly BuiltJob[]): Promise
  * fragment and joined and hashed the whole text again on every enqueue, and
  * V8 kept recompiling postgres.js's Query and Result constructors, each
  * compile abandoned ("dependency change"), so they ran unoptimised for good
- * (docs/performance-pgseq14.md). $1 the queues, $2 the rows, $3 the
- * NOTIFY payload, $4 the queues to register.
+ * (docs/performance-pgseq14.md). Parameters: see insertPlain.
  *
  * The INSERT takes the rows from one jsonb parameter. Dates are bound as their
  * ISO strings (JSON.stringify), which timestamptz reads back to the
  * millisecond, as it did from a bound Date; the documents stay jsonb all the
  * way (the column of a jsonb record is copied, not printed and parsed again).
  */
-function statement(register: boolean): string {
-  return `WITH g AS (${boundedGuardText("$1::text[]")}),
+function statement(register: boolean, tenants: boolean): string {
+  let next = 4;
+  const tenantsParam = tenants ? `$${next++}` : undefined;
+  const registerParam = `$${next}`;
+  return `WITH g AS (${boundedGuardText("$1::text[]", tenantsParam === undefined ? undefined : `${tenantsParam}::text[]`)}),
       ins AS (INSERT INTO ojs_jobs (id, queue, type, state, priority, attempt, max_attempts, run_at, expires_at, unique_key, created_at,
       job, retry, extra, workflow_id, workflow_step)
     SELECT id, queue, type, state, priority, attempt, max_attempts, run_at, expires_at, unique_key, created_at,
@@ -65,9 +71,9 @@ function statement(register: boolean): string {
       attempt integer, max_attempts integer, run_at timestamptz, expires_at timestamptz, unique_key text, created_at timestamptz,
       job jsonb, retry jsonb, extra jsonb, workflow_id text, workflow_step text) ${RETURNING_EVENT_COLUMNS}),
       ${INSERTED_EVENTS_CTE},
-      ${register ? "q AS (INSERT INTO ojs_queues (name) SELECT unnest($4::text[]) ON CONFLICT (name) DO NOTHING)," : ""}
+      ${register ? `q AS (INSERT INTO ojs_queues (name) SELECT unnest(${registerParam}::text[]) ON CONFLICT (name) DO NOTHING),` : ""}
       n AS (SELECT pg_notify('ojs_jobs', $3))
     SELECT count(*)::int AS inserted FROM ins, n, g`;
 }
-const PLAIN = statement(false);
-const WITH_REGISTRATION = statement(true);
+/** By (queues to register ? 1 : 0) + (jobs of tenants ? 2 : 0). */
+const STATEMENTS = [statement(false, false), statement(true, false), statement(false, true), statement(true, true)];

@@ -45,7 +45,9 @@ import { saidTerminate } from "../policies.js";
 import { EventFeed, newestEventSeq, recentEvents, type EventSink } from "./events.js";
 import { PgRateLimitState } from "./rate-limit-state.js";
 import { PgCheckpoints } from "./checkpoints.js";
+import { pgTenantAdmin, tenantOf } from "./tenants.js";
 import type { WorkflowService } from "../workflow-service.js";
+import type { TenantAdmin } from "../../tenancy/admin.js";
 
 interface Delivered {
   consumer: Consumer;
@@ -63,6 +65,7 @@ export class PostgresJobStore implements JobStore {
   /** Per-job rate limits as the extension's routes inspect them, from the database (rate-limit-state.ts). */
   readonly rateLimits: PgRateLimitState;
   readonly checkpoints: PgCheckpoints; // in ojs_checkpoints (checkpoints.ts)
+  readonly tenants: TenantAdmin; // counts and limits from the database (tenants.ts)
   private readonly workers = new LocalWorkers();
   private readonly pgConsumers = new WeakMap<Consumer, PgConsumer>();
   private readonly streamOf = new Map<string, Consumer>();
@@ -82,6 +85,7 @@ export class PostgresJobStore implements JobStore {
     private readonly eventsFrom: bigint,
   ) {
     this.checkpoints = new PgCheckpoints(pg.sql);
+    this.tenants = pgTenantAdmin(pg.sql);
     this.rateLimits = new PgRateLimitState(pg.sql, async (queues) => {
       if (queues.length) await pg.sql`SELECT pg_notify('ojs_jobs', ${queues.join(",")})`;
       pg.wake();
@@ -197,16 +201,8 @@ export class PostgresJobStore implements JobStore {
     if (req.workerId) this.workers.seen(req.workerId);
     if (!this.workers.mayFetch(req.workerId)) return [];
     const got = (await this.pg.fetch(req)).map(toRecord);
-    if (this.conformanceHooks && req.workerId) this.applyTestDirectives(got, req.workerId);
+    if (this.conformanceHooks && req.workerId) this.workers.applyTestDirectives(got, req.workerId);
     return got;
-  }
-
-  /** Conformance hook (docs/conformance.md): a job whose meta.test_directive is quiet/terminate directs the worker that fetched it. */
-  private applyTestDirectives(recs: readonly JobRecord[], workerId: string): void {
-    for (const r of recs) {
-      const d = r.job.meta["test_directive"];
-      if (d === "quiet" || d === "terminate") this.workers.direct(workerId, d);
-    }
   }
 
   async openConsumer(spec: ConsumerSpec): Promise<Consumer> {
@@ -220,6 +216,7 @@ export class PostgresJobStore implements JobStore {
       deliver: spec.deliver,
       onStale: spec.onStale,
       closed: false,
+      ...tenantOf(spec.tenant),
     };
     this.streamOf.set(spec.workerId, consumer);
     if (previous && !previous.closed) {
@@ -236,6 +233,7 @@ export class PostgresJobStore implements JobStore {
         spec.deliver(toRecord(job));
       },
       held: () => !this.workers.mayFetch(spec.workerId),
+      ...tenantOf(spec.tenant),
     });
     this.pgConsumers.set(consumer, pgc);
     return consumer;

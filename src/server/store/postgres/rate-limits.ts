@@ -16,6 +16,7 @@ import type { Sql, TransactionSql } from "postgres";
 import { ValidationError } from "../../../model/errors.js";
 import { claimJobs, type Claimed, type ClaimRequest } from "./lifecycle.js";
 import { claimWithKeys, KeyedQueues } from "./job-rate-limits.js";
+import { tenantOf } from "./tenants.js";
 
 /** The window of `max_per_second`. */
 const WINDOW_MS = 1000;
@@ -99,7 +100,9 @@ export async function claim(sql: Sql, req: ClaimRequest, limited: LimitedQueues)
       if (n <= 0) continue;
       const slots = req.slots.slice(from, from + n);
       const rated = allowed.record !== undefined;
-      const got = limited.keyed.has(queue) ? await claimWithKeys(tx, queue, slots, rated) : await claimJobs(tx, { queues: [queue], slots }, rated);
+      const got = limited.keyed.has(queue)
+        ? await claimWithKeys(tx, queue, slots, rated, req.tenant)
+        : await claimJobs(tx, { queues: [queue], slots, ...tenantOf(req.tenant) }, rated);
       for (const c of got) out.push({ slot: c.slot + from, job: c.job });
       if (allowed.record && got.length) await allowed.record(got);
     }

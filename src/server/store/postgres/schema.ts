@@ -440,6 +440,40 @@ CREATE INDEX ojs_jobs_keep_until ON ojs_jobs (ojs_keep_until(state, finished_at,
   WHERE job->'meta' ? 'ojs-connect.keep_for' AND state IN ('completed','cancelled','discarded') AND NOT dead_letter;
 `,
   },
+  {
+    version: 16,
+    name: "multi-tenancy: tenant claims, counts and limits",
+    sql: `
+-- A claim that names a tenant (fetch, StreamJobs, a hand-off: tenants.ts) takes
+-- that tenant's waiting jobs in the claim order. Partial on jobs that have a
+-- tenant, so jobs without one pay only the predicate; a query's
+-- "tenant = value" implies the IS NOT NULL, so it needs no other condition
+-- (an explicit "meta ? 'tenant_id'" made the planner expect one row and sort
+-- every waiting job of the tenant). The tenant is the job document's
+-- meta.tenant_id, not a column (see migration 13).
+CREATE INDEX ojs_jobs_tenant_claim ON ojs_jobs (queue, (job->'meta'->'tenant_id'), priority DESC, run_at, id)
+  WHERE (job->'meta'->'tenant_id') IS NOT NULL AND state IN ('available','scheduled','retryable');
+-- A tenant's counts by state (the admin stats, the max_queue_depth check).
+CREATE INDEX ojs_jobs_tenant ON ojs_jobs ((job->'meta'->'tenant_id'), state) WHERE (job->'meta'->'tenant_id') IS NOT NULL;
+-- Per-tenant limits, seen by every server. An enqueue of a tenant listed here
+-- takes the locked path, which locks the row before it counts (tenants.ts).
+CREATE TABLE ojs_tenant_limits (
+  tenant          text PRIMARY KEY,
+  max_queue_depth integer NOT NULL,
+  updated_at      timestamptz NOT NULL DEFAULT now()
+);
+-- Raised by the single-statement enqueues when a tenant of theirs has a limit
+-- (depth.ts boundedGuard): the same SQLSTATE as a bounded queue, the same retry on the locked path.
+CREATE FUNCTION ojs_refuse_tenant_limited(tenants text[]) RETURNS boolean LANGUAGE plpgsql AS $fn$
+BEGIN
+  IF EXISTS (SELECT 1 FROM ojs_tenant_limits WHERE tenant = ANY(tenants)) THEN
+    RAISE EXCEPTION 'a tenant has a queue-depth limit' USING ERRCODE = 'OJ001';
+  END IF;
+  RETURN true;
+END
+$fn$;
+`,
+  },
 ];
 
 /**

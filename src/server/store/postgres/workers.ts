@@ -4,6 +4,7 @@
  * through one server reaches a worker at its next heartbeat to that server.
  */
 import type { WorkerDirective } from "../../../model/system.js";
+import type { JsonObject } from "../../../model/json.js";
 import type { WorkerInfo } from "../records.js";
 import { WorkerRegistry } from "../worker-registry.js";
 
@@ -30,6 +31,14 @@ export class LocalWorkers extends WorkerRegistry {
     if (!id) return true;
     const w = this.find(id);
     return !w || (w.directive === "running" && (w.state === "running" || w.state === ""));
+  }
+
+  /** Conformance hook (docs/conformance.md): a job whose meta.test_directive is quiet/terminate directs the worker that fetched it. */
+  applyTestDirectives(recs: ReadonlyArray<{ job: { meta: JsonObject } }>, workerId: string): void {
+    for (const r of recs) {
+      const d = r.job.meta["test_directive"];
+      if (d === "quiet" || d === "terminate") this.direct(workerId, d);
+    }
   }
 
   direct(id: string, d: WorkerDirective): WorkerInfo {
