@@ -37,13 +37,13 @@ import { CronMirror } from "./cron-mirror.js";
 import type { CronScheduler } from "../cron.js";
 import type { SchemaRegistry } from "../schemas.js";
 import { SchemaMirror } from "./schema-mirror.js";
-import type { JobRow } from "./rows.js";
-import { fromRow } from "./rows.js";
+import { fromRow, type JobRow } from "./rows.js";
 import { LocalWorkers } from "./workers.js";
 import { saidTerminate } from "../policies.js";
 import { EventFeed, newestEventSeq, recentEvents, type EventSink } from "./events.js";
 import { PgRateLimitState } from "./rate-limit-state.js";
 import { PgCheckpoints } from "./checkpoints.js";
+import { FinishedStats } from "./throughput.js";
 import type { WorkflowService } from "../workflow-service.js";
 
 interface Delivered {
@@ -62,6 +62,7 @@ export class PostgresJobStore implements JobStore {
   /** Per-job rate limits as the extension's routes inspect them, from the database (rate-limit-state.ts). */
   readonly rateLimits: PgRateLimitState;
   readonly checkpoints: PgCheckpoints; // in ojs_checkpoints (checkpoints.ts)
+  private readonly finished: FinishedStats; // throughput from the jobs' finish times (throughput.ts)
   private readonly workers = new LocalWorkers();
   private readonly pgConsumers = new WeakMap<Consumer, PgConsumer>();
   private readonly streamOf = new Map<string, Consumer>();
@@ -81,6 +82,7 @@ export class PostgresJobStore implements JobStore {
     private readonly eventsFrom: bigint,
   ) {
     this.checkpoints = new PgCheckpoints(pg.sql);
+    this.finished = new FinishedStats(pg.sql);
     this.rateLimits = new PgRateLimitState(pg.sql, async (queues) => {
       if (queues.length) await pg.sql`SELECT pg_notify('ojs_jobs', ${queues.join(",")})`;
       pg.wake();
@@ -123,8 +125,9 @@ export class PostgresJobStore implements JobStore {
 
   async jobRecords(): Promise<Iterable<JobRecord>> {
     // Bounded: the admin listing pages what it gets; a database of millions is not read whole.
-    const rows = await this.pg.sql<JobRow[]>`SELECT * FROM ojs_jobs ORDER BY created_at DESC LIMIT 10000`;
-    return rows.map((r) => toRecord(fromRow(r)));
+    // The newest 10 000, handed over oldest first: the listing counts on creation order (ids are time-ordered).
+    const rows = await this.pg.sql<JobRow[]>`SELECT * FROM ojs_jobs ORDER BY created_at DESC, id DESC LIMIT 10000`;
+    return rows.reverse().map((r) => toRecord(fromRow(r)));
   }
 
   async listQueues(): Promise<QueueSummary[]> {
@@ -145,12 +148,12 @@ export class PostgresJobStore implements JobStore {
       depth: depthOf({ counts: s.counts }),
       backpressure,
       rateLimitPerSecond: q?.rate_per_sec ?? undefined,
-      lastHour: { completed: 0, failed: 0, avgDurationMs: 0, avgWaitMs: 0, throughputPerSecond: 0 },
+      lastHour: await this.finished.lastHour(name),
     };
   }
 
-  async queueHistory(_name: string): Promise<MinuteCounts[]> {
-    return [];
+  queueHistory(name: string): Promise<MinuteCounts[]> {
+    return this.finished.minutes(name);
   }
 
   async pressure(name: string): Promise<{ depth: number; backpressure: Backpressure } | undefined> {
@@ -462,34 +465,14 @@ export class PostgresJobStore implements JobStore {
 }
 
 // Every promise of the seam rejects with an OjsError (job-store.ts): database failures become unavailable/backend_error.
-mapRejections(PostgresJobStore.prototype, [
-  "get",
-  "jobRecords",
-  "listQueues",
-  "queueSummary",
-  "queueSettings",
-  "pressure",
-  "countByState",
-  "listDeadLetter",
-  "deadLetterCount",
-  "recentEvents",
-  "submit",
-  "enqueueBatch",
-  "fetch",
-  "ack",
-  "nack",
-  "cancel",
-  "heartbeat",
-  "markStarted",
-  "reportProgress",
-  "pauseQueue",
-  "resumeQueue",
-  "configureQueue",
-  "retryDeadLetter",
-  "deleteDeadLetter",
-  "retryDiscarded",
-  "deleteFinished",
-]);
+// (one name per word; mapRejections throws at load for a name the class lacks)
+mapRejections(
+  PostgresJobStore.prototype,
+  `get jobRecords listQueues queueSummary queueHistory queueSettings pressure countByState listDeadLetter deadLetterCount recentEvents submit enqueueBatch
+  fetch ack nack cancel heartbeat markStarted reportProgress pauseQueue resumeQueue configureQueue retryDeadLetter deleteDeadLetter retryDiscarded deleteFinished`.split(
+    /\s+/,
+  ),
+);
 
 /**
  * The factory startServer uses for `store: "postgres://..."`: opens the pool,
