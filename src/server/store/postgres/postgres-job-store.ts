@@ -44,6 +44,7 @@ import { EventFeed, newestEventSeq, recentEvents, type EventSink } from "./event
 import { PgRateLimitState } from "./rate-limit-state.js";
 import { PgCheckpoints } from "./checkpoints.js";
 import { FinishedStats } from "./throughput.js";
+import { releaseUnstarted, type Unstarted } from "./lease-release.js";
 import type { WorkflowService } from "../workflow-service.js";
 
 interface Delivered {
@@ -87,9 +88,11 @@ export class PostgresJobStore implements JobStore {
       if (queues.length) await pg.sql`SELECT pg_notify('ojs_jobs', ${queues.join(",")})`;
       pg.wake();
     });
-    // Credit of pushed jobs whose lease ran out unsettled (the reaper offers them again) comes back.
+    // Pushed jobs whose lease ran out unsettled: their stream is closed, and those never started go back free,
+    // before the reaper would charge them an attempt (lease-release.ts); the reaper runs the same first.
+    pg.beforeReap = () => this.expireDeliveries();
     this.sweep = setInterval(() => {
-      this.sweepDelivered();
+      this.expireDeliveries().catch((e: unknown) => (this.onError ?? console.error)(e));
       this.refreshCron();
     }, 500);
     this.sweep.unref();
@@ -110,7 +113,11 @@ export class PostgresJobStore implements JobStore {
   // ---- reads ----
 
   async get(id: string): Promise<JobRecord> {
-    return toRecord(await this.pg.get(id));
+    // As the memory store's record: a job this server pushed has started once its worker said so; one never claimed has not.
+    const rec = toRecord(await this.pg.get(id));
+    const d = this.delivered.get(id);
+    rec.started = d && rec.job.state === "active" ? d.started : rec.job.attempt > 0;
+    return rec;
   }
 
   async has(id: string): Promise<boolean> {
@@ -336,6 +343,7 @@ export class PostgresJobStore implements JobStore {
    * per job. The others are looked up.
    */
   async markStarted(jobIds: readonly string[], workerId: string): Promise<string[]> {
+    this.workers.seen(workerId).reportsStarts = true;
     const now = Date.now();
     const ask = jobIds.filter((id) => {
       const d = this.delivered.get(id);
@@ -458,21 +466,29 @@ export class PostgresJobStore implements JobStore {
       });
   }
 
-  private sweepDelivered(): void {
-    const now = Date.now();
-    for (const [id, d] of this.delivered) if (d.deadline < now) this.settled(id);
+  /** As the memory store's reclaim: a stream holding a job past its lease is dead or stuck and gets no more. */
+  private async expireDeliveries(): Promise<void> {
+    // A little early against the database's clock, so that this runs before the reaper sees the lease out.
+    const now = Date.now() + 25;
+    const free: Unstarted[] = [];
+    for (const [id, d] of this.delivered) {
+      if (d.deadline >= now) continue;
+      // Closed first, so that the credit settled() gives back does not reach it.
+      const stale = !d.consumer.closed;
+      if (stale) await this.closeConsumer(d.consumer);
+      this.settled(id);
+      if (!d.started) free.push({ id, workerId: d.consumer.workerId });
+      if (stale) d.consumer.onStale?.("lease");
+    }
+    await releaseUnstarted(this.pg.sql, free);
   }
 }
 
 // Every promise of the seam rejects with an OjsError (job-store.ts): database failures become unavailable/backend_error.
 // (one name per word; mapRejections throws at load for a name the class lacks)
-mapRejections(
-  PostgresJobStore.prototype,
-  `get jobRecords listQueues queueSummary queueHistory queueSettings pressure countByState listDeadLetter deadLetterCount recentEvents submit enqueueBatch
-  fetch ack nack cancel heartbeat markStarted reportProgress pauseQueue resumeQueue configureQueue retryDeadLetter deleteDeadLetter retryDiscarded deleteFinished`.split(
-    /\s+/,
-  ),
-);
+const SEAM_METHODS = `get jobRecords listQueues queueSummary queueHistory queueSettings pressure countByState listDeadLetter deadLetterCount recentEvents submit enqueueBatch
+  fetch ack nack cancel heartbeat markStarted reportProgress pauseQueue resumeQueue configureQueue retryDeadLetter deleteDeadLetter retryDiscarded deleteFinished`;
+mapRejections(PostgresJobStore.prototype, SEAM_METHODS.split(/\s+/));
 
 /**
  * The factory startServer uses for `store: "postgres://..."`: opens the pool,

@@ -9,12 +9,28 @@ export interface PgQueueSummary {
   dead: number;
 }
 
+/**
+ * Pauses or resumes a queue; when that changed it, records queue.paused or
+ * queue.resumed in ojs_events in the same statement, as the memory store
+ * emits them (every server's event feed hands it on). The old value is read
+ * with a row lock, so of two servers flipping a queue at once only one records
+ * the change.
+ */
+async function setPaused(sql: Sql, name: string, paused: boolean): Promise<void> {
+  const type = paused ? "queue.paused" : "queue.resumed";
+  await sql`
+    WITH old AS (SELECT paused FROM ojs_queues WHERE name = ${name} FOR UPDATE),
+    up AS (INSERT INTO ojs_queues (name, paused) VALUES (${name}, ${paused}) ON CONFLICT (name) DO UPDATE SET paused = ${paused} RETURNING name)
+    INSERT INTO ojs_events (type, queue, data)
+    SELECT ${type}, up.name, jsonb_build_object('queue', up.name) FROM up WHERE coalesce((SELECT paused FROM old), false) <> ${paused}`;
+}
+
 export async function pauseQueue(sql: Sql, name: string): Promise<void> {
-  await sql`INSERT INTO ojs_queues (name, paused) VALUES (${name}, true) ON CONFLICT (name) DO UPDATE SET paused = true`;
+  await setPaused(sql, name, true);
 }
 
 export async function resumeQueue(sql: Sql, name: string): Promise<void> {
-  await sql`INSERT INTO ojs_queues (name, paused) VALUES (${name}, false) ON CONFLICT (name) DO UPDATE SET paused = false`;
+  await setPaused(sql, name, false);
   await sql`SELECT pg_notify('ojs_jobs', ${name})`;
 }
 

@@ -401,6 +401,42 @@ CREATE TABLE ojs_checkpoints (
 );
 `,
   },
+  {
+    version: 15,
+    name: "a pushed job its worker never started goes back as job.reclaimed, charged false",
+    sql: `
+-- lease-release.ts gives back, without using an attempt, the pushed jobs whose
+-- lease ran out before their worker started them, with ojs.free_reclaim on for
+-- its transaction: their event is job.reclaimed (charged false), as the memory
+-- store's, rather than job.requeued. The rest is migration 11's function.
+CREATE OR REPLACE FUNCTION ojs_job_updated_events() RETURNS trigger LANGUAGE plpgsql AS $fn$
+DECLARE
+  free boolean := current_setting('ojs.free_reclaim', true) IS NOT DISTINCT FROM 'on';
+BEGIN
+  INSERT INTO ojs_events (type, job_id, job_type, queue, workflow_id, data)
+  SELECT CASE WHEN t.type = 'job.requeued' AND free THEN 'job.reclaimed' ELSE t.type END, n.id, n.type, n.queue, n.workflow_id,
+    CASE t.type
+      WHEN 'job.started' THEN jsonb_build_object('attempt', n.attempt, 'worker_id', coalesce(n.worker_id, ''))
+      WHEN 'job.completed' THEN jsonb_build_object('attempt', n.attempt,
+        'duration_ms', coalesce(round(extract(epoch FROM n.finished_at - n.started_at) * 1000)::bigint, 0))
+        || CASE WHEN n.job ? 'result' THEN jsonb_build_object('result', n.job->'result') ELSE '{}'::jsonb END
+      WHEN 'job.requeued' THEN CASE WHEN free THEN jsonb_build_object('attempt', n.attempt, 'charged', false) ELSE jsonb_build_object('reason', 'released') END
+      WHEN 'job.reclaimed' THEN jsonb_build_object('attempt', n.attempt, 'charged', true)
+      WHEN 'job.failed' THEN jsonb_build_object('attempt', n.attempt,
+        'error', jsonb_build_object('code', n.job->'errors'->-1->'code', 'message', n.job->'errors'->-1->'message'))
+      WHEN 'job.retrying' THEN jsonb_build_object('attempt', n.attempt, 'delay_ms', coalesce(n.job->'retryDelayMs', '0'::jsonb), 'next_attempt_at', n.run_at)
+      WHEN 'job.discarded' THEN jsonb_build_object('attempt', n.attempt)
+      WHEN 'job.dead_lettered' THEN jsonb_build_object('attempt', n.attempt)
+      ELSE '{}'::jsonb END || ojs_event_meta(n.job)
+  FROM old_rows o JOIN new_rows n ON n.id = o.id AND n.state <> o.state
+  CROSS JOIN LATERAL unnest(ojs_transition_events(o.state, n.state, o.state = 'active' AND n.attempt < o.attempt,
+    CASE WHEN o.state = 'active' THEN n.job->'errors'->-1->>'code' END, n.job ? 'expired', n.dead_letter)) WITH ORDINALITY AS t(type, ord)
+  ORDER BY n.id, t.ord;
+  RETURN NULL;
+END
+$fn$;
+`,
+  },
 ];
 
 /**
