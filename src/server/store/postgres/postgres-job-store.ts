@@ -64,6 +64,7 @@ export class PostgresJobStore implements JobStore {
   readonly rateLimits: PgRateLimitState;
   readonly checkpoints: PgCheckpoints; // in ojs_checkpoints (checkpoints.ts)
   private readonly finished: FinishedStats; // throughput from the jobs' finish times (throughput.ts)
+  private expiring: Promise<void> = Promise.resolve();
   private readonly workers = new LocalWorkers();
   private readonly pgConsumers = new WeakMap<Consumer, PgConsumer>();
   private readonly streamOf = new Map<string, Consumer>();
@@ -90,7 +91,7 @@ export class PostgresJobStore implements JobStore {
     });
     // Pushed jobs whose lease ran out unsettled: their stream is closed, and those never started go back free,
     // before the reaper would charge them an attempt (lease-release.ts); the reaper runs the same first.
-    pg.beforeReap = () => this.expireDeliveries();
+    pg.beforeReap = () => this.expireDeliveries().then(() => [...this.delivered].filter(([, d]) => !d.started).map(([id]) => id));
     this.sweep = setInterval(() => {
       this.expireDeliveries().catch((e: unknown) => (this.onError ?? console.error)(e));
       this.refreshCron();
@@ -263,11 +264,8 @@ export class PostgresJobStore implements JobStore {
     return consumer;
   }
 
-  /**
-   * Ends a stream consumer; with `releaseUnstarted`, when its worker said it is
-   * terminating, the jobs pushed to it that it did not start go back now,
-   * guarded by that worker (see JobStore.closeConsumer).
-   */
+  /** Ends a stream consumer; with `releaseUnstarted`, when its worker said it is terminating, the jobs pushed to it that it did
+   *  not start go back now, guarded by that worker (see JobStore.closeConsumer). */
   async closeConsumer(consumer: Consumer, opts: { releaseUnstarted?: boolean } = {}): Promise<number> {
     if (consumer.closed) return 0;
     consumer.closed = true;
@@ -336,12 +334,8 @@ export class PostgresJobStore implements JobStore {
     return { directive: this.workers.directive(req.workerId), extended: r.extended, lost: r.lost, deadline };
   }
 
-  /**
-   * A worker says it started pushed jobs (every pushed job, on the fast
-   * path). A job this server pushed to that worker, unsettled and within its
-   * lease, is held by it without asking the database: that saves a statement
-   * per job. The others are looked up.
-   */
+  /** A worker says it started pushed jobs (every pushed job, on the fast path). A job this server pushed to that worker, unsettled
+   *  and within its lease, is held by it without asking the database: that saves a statement per job. The others are looked up. */
   async markStarted(jobIds: readonly string[], workerId: string): Promise<string[]> {
     this.workers.seen(workerId).reportsStarts = true;
     const now = Date.now();
@@ -404,11 +398,8 @@ export class PostgresJobStore implements JobStore {
     this.workers.remove(workerId);
   }
 
-  /**
-   * Every answered mutation of the seam is a committed transaction; what is
-   * left to wait for are the cron changes made through the in-process
-   * scheduler (cron-mirror.ts).
-   */
+  /** Every answered mutation of the seam is a committed transaction; what is left to wait for are the cron changes made through
+   *  the in-process scheduler (cron-mirror.ts). */
   durable(): Promise<void> | undefined {
     const c = this.cronMirror?.durable();
     const s = this.schemaMirror?.durable();
@@ -466,8 +457,15 @@ export class PostgresJobStore implements JobStore {
       });
   }
 
+  /** One pass at a time: the reaper's pass (beforeReap) waits for the timer's, whose give-back it would otherwise race. */
+  private expireDeliveries(): Promise<void> {
+    const run = this.expiring.then(() => this.expireNow());
+    this.expiring = run.catch(() => undefined);
+    return run;
+  }
+
   /** As the memory store's reclaim: a stream holding a job past its lease is dead or stuck and gets no more. */
-  private async expireDeliveries(): Promise<void> {
+  private async expireNow(): Promise<void> {
     // A little early against the database's clock, so that this runs before the reaper sees the lease out.
     const now = Date.now() + 25;
     const free: Unstarted[] = [];
@@ -484,8 +482,7 @@ export class PostgresJobStore implements JobStore {
   }
 }
 
-// Every promise of the seam rejects with an OjsError (job-store.ts): database failures become unavailable/backend_error.
-// (one name per word; mapRejections throws at load for a name the class lacks)
+// Every promise of the seam rejects with an OjsError (job-store.ts): database failures become unavailable/backend_error (a name the class lacks throws at load).
 const SEAM_METHODS = `get jobRecords listQueues queueSummary queueHistory queueSettings pressure countByState listDeadLetter deadLetterCount recentEvents submit enqueueBatch
   fetch ack nack cancel heartbeat markStarted reportProgress pauseQueue resumeQueue configureQueue retryDeadLetter deleteDeadLetter retryDiscarded deleteFinished`;
 mapRejections(PostgresJobStore.prototype, SEAM_METHODS.split(/\s+/));
