@@ -25,9 +25,9 @@ async function states(client: Client, jobs: Job[]): Promise<Record<string, numbe
   return all.reduce<Record<string, number>>((acc, j) => ((acc[j.state] = (acc[j.state] ?? 0) + 1), acc), {});
 }
 
-/** Jobs of a queue by state, read from the server in process: cheap enough to poll. */
-function counts(server: OjsServer, queue: string): Record<string, number> {
-  return Object.fromEntries(Object.entries(serverCore(server).store.countByState(queue)).filter(([, n]) => n > 0));
+/** Jobs of a queue by state, read from the server's job store in process (whichever store it runs): cheap enough to poll. */
+async function counts(server: OjsServer, queue: string): Promise<Record<string, number>> {
+  return Object.fromEntries(Object.entries(await serverCore(server).jobs.countByState(queue)).filter(([, n]) => n > 0));
 }
 
 const cleanup: Array<() => unknown> = [];
@@ -51,7 +51,7 @@ describe("a StreamJobs call that receives jobs but never settles them", () => {
     expect(serverCore(ctx.server).counters.get("streams.stale.lease")).toBe(1);
     // Before: the slot went back to the same silent stream, 5 jobs at a time, each round an attempt.
     expect(s.received).toBe(5);
-    await eventually(() => counts(ctx.server, queue).available === 20, 5000);
+    await eventually(async () => (await counts(ctx.server, queue)).available === 20, 5000);
     for (const j of await Promise.all(jobs.map((x) => client.getJob(x.id)))) expect(j).toMatchObject({ attempt: 0, errors: [] });
   });
 });
@@ -71,8 +71,8 @@ describe("workers that crash right after receiving their jobs", () => {
       // The process dies: its connection goes, the jobs it received were never started.
       session.destroy();
     }
-    await eventually(() => counts(ctx.server, queue).available === 30, 5000);
-    const reclaimed = serverCore(ctx.server).store.recentEvents({ types: ["job.reclaimed"], queues: [queue] }, 1000);
+    await eventually(async () => (await counts(ctx.server, queue)).available === 30, 5000);
+    const reclaimed = await serverCore(ctx.server).jobs.recentEvents({ types: ["job.reclaimed"], queues: [queue] }, 1000);
     expect(reclaimed.length).toBe(30);
     expect(reclaimed.every((e) => (e.data as { charged?: boolean }).charged === false)).toBe(true);
     for (const j of await Promise.all(jobs.map((x) => client.getJob(x.id)))) expect(j).toMatchObject({ state: "available", attempt: 0, errors: [] });
@@ -109,7 +109,7 @@ describe.each(TRANSPORTS)("500 abandoned StreamJobs calls and a real worker over
     worker.register("t.s", async () => void ran++);
     void worker.start();
     cleanup.push(() => worker.stop());
-    await eventually(() => counts(ctx.server, queue).completed === 1000, 40_000, 50);
+    await eventually(async () => (await counts(ctx.server, queue)).completed === 1000, 40_000, 50);
     expect(ran).toBe(1000);
     // The fault happened: every abandoned stream held a job until its lease ran out, and was then closed.
     expect(serverCore(ctx.server).counters.get("streams.stale.lease")).toBe(500);
@@ -149,7 +149,7 @@ describe("a gRPC worker behind a link that freezes (no byte passes, the sockets 
     await eventually(() => completed >= 10, 10_000);
     const frozenAt = Date.now();
     expect(proxy.freeze()).toBeGreaterThan(0);
-    await eventually(() => counts(ctx.server, queue).completed === 40, 30_000, 50);
+    await eventually(async () => (await counts(ctx.server, queue)).completed === 40, 30_000, 50);
     // The fault happened and was noticed by pings, not by TCP (which takes minutes) nor a 25 s ping cycle.
     expect(serverCore(ctx.server).counters.get("connections.keepalive_timeout")).toBeGreaterThanOrEqual(1);
     expect(reconnects.length).toBeGreaterThanOrEqual(1);
@@ -185,7 +185,7 @@ describe("a gRPC worker behind a link that freezes (no byte passes, the sockets 
     cleanup.push(() => worker.stop());
     await eventually(() => completed >= 10, 10_000);
     proxy.freeze();
-    await eventually(() => counts(server, queue).completed === 30, 30_000, 50);
+    await eventually(async () => (await counts(server, queue)).completed === 30, 30_000, 50);
     expect(serverCore(server).counters.get("streams.stale.superseded")).toBeGreaterThanOrEqual(1);
     expect(await states(client, jobs)).toEqual({ completed: 30 });
   }, 50_000);
@@ -206,7 +206,7 @@ describe("the start signal of a pushed job", () => {
     void worker.start();
     cleanup.push(() => worker.stop());
     cleanup.push(open);
-    await eventually(() => serverCore(ctx.server).store.get(job!.id).started, 5000);
-    expect(serverCore(ctx.server).store.getWorker(worker.workerId).reportsStarts).toBe(true);
+    await eventually(async () => (await serverCore(ctx.server).jobs.get(job!.id)).started, 5000);
+    expect((await serverCore(ctx.server).jobs.getWorker(worker.workerId)).reportsStarts).toBe(true);
   });
 });

@@ -150,14 +150,15 @@ export async function purgeQueue(
     ids.sort((a, b) => at.get(a)! - at.get(b)!);
     ids.length = opts.limit;
   }
-  // Issued together, in order, and awaited together (one durable write); the first failure fails the purge.
+  // The jobs go together (one durable write for all cancels, one for all deletes); a job's delete waits for its
+  // cancel, since a store writing over several connections (PostgreSQL) need not apply them in the order issued.
+  // The first failure fails the purge.
   await Promise.all(
-    ids.map((id) =>
-      store.get(id).then((r) => {
-        const cancelled = TERMINAL_STATES.has(r.job.state) ? undefined : store.cancel(id);
-        return Promise.all([cancelled, store.deleteFinished(id)]);
-      }),
-    ),
+    ids.map(async (id) => {
+      const r = await store.get(id);
+      if (!TERMINAL_STATES.has(r.job.state)) await store.cancel(id);
+      await store.deleteFinished(id);
+    }),
   );
   return { purgedCount: ids.length, states: [...states] };
 }

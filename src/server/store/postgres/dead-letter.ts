@@ -31,7 +31,8 @@ export async function retryDiscarded(sql: Sql, id: string, onlyDead: boolean): P
   }
   const [cur] = await sql<JobRow[]>`SELECT * FROM ojs_jobs WHERE id = ${uuidOrNull(id)}::uuid`;
   if (!cur || onlyDead) throw new NotFoundError(onlyDead ? `job ${id} is not in the dead letter` : `job ${id} not found`, { jobId: id });
-  throw new ConflictError(`cannot retry job ${id}: it is ${cur.state}, not discarded`, { jobId: id });
+  // The memory store's words, so that an operator (and a bulk answer) reads the same reason on every store.
+  throw new ConflictError(`job ${id} is ${cur.state}; only a discarded job can be retried`, { jobId: id, details: { state: cur.state } });
 }
 
 export async function deleteJob(sql: Sql, id: string, onlyDead: boolean): Promise<void> {
@@ -40,5 +41,5 @@ export async function deleteJob(sql: Sql, id: string, onlyDead: boolean): Promis
   if (r.count > 0) return;
   const [cur] = await sql<JobRow[]>`SELECT state FROM ojs_jobs WHERE id = ${uuidOrNull(id)}::uuid`;
   if (!cur || onlyDead) throw new NotFoundError(onlyDead ? `job ${id} is not in the dead letter` : `job ${id} not found`, { jobId: id });
-  throw new ConflictError(`cannot delete job ${id}: it is ${cur.state}, not finished`, { jobId: id });
+  throw new ConflictError(`job ${id} is ${cur.state}; only a finished job can be deleted`, { jobId: id, details: { state: cur.state } });
 }

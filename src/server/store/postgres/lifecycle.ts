@@ -251,10 +251,15 @@ export const attemptTimedOut = (sql: Sql) =>
  * lets several servers reap at once without waiting on each other. Returns
  * the queues that got jobs back, for the caller to wake.
  */
-export async function reapExpired(sql: Sql, limit = 1000): Promise<{ reclaimed: number; discarded: number; queues: string[] }> {
+export async function reapExpired(
+  sql: Sql,
+  limit = 1000,
+  /** Pushed jobs never started that this server gives back itself, free (lease-release.ts): not charged here. */
+  spare: readonly string[] = [],
+): Promise<{ reclaimed: number; discarded: number; queues: string[] }> {
   const rows = await failAttempts(
     sql,
-    sql`SELECT id FROM ojs_jobs WHERE ${leaseExpired(sql)} ORDER BY lease_deadline LIMIT ${limit} FOR UPDATE SKIP LOCKED`,
+    sql`SELECT id FROM ojs_jobs WHERE ${leaseExpired(sql)} AND id <> ALL(${spare as string[]}::uuid[]) ORDER BY lease_deadline LIMIT ${limit} FOR UPDATE SKIP LOCKED`,
     "visibility_timeout",
     "the lease ran out before the job was acknowledged",
   );

@@ -91,6 +91,9 @@ export class PgJobStore {
   readonly workflows: PgWorkflows;
   private timer: NodeJS.Timeout | undefined;
   private maintaining = false;
+  /** Runs before each reap: the job store gives back this server's pushed jobs never started (lease-release.ts), and names
+   *  those it holds still, which the reap spares (their lease may run out while it runs; the next pass frees them). */
+  beforeReap: (() => Promise<string[]>) | undefined;
   /** This server LISTENs while it has consumers (see listenWhileConsumed); set while it does or is starting to. */
   private listening: Promise<(() => Promise<void>) | undefined> | undefined;
   /** When this server last had a consumer (epoch ms): it stops listening a while after the last one left. */
@@ -397,7 +400,8 @@ export class PgJobStore {
       this.limitedTenants = new Set(due.limitedTenants);
       await this.adjustListening();
       if (due.reap) {
-        const reaped = await reapExpired(this.sql);
+        const spare = (await this.beforeReap?.()) ?? [];
+        const reaped = await reapExpired(this.sql, 1000, spare);
         this.stats.reclaimed += reaped.reclaimed;
         if (reaped.queues.length) await this.sql`SELECT pg_notify('ojs_jobs', ${reaped.queues.join(",")})`;
       }

@@ -38,14 +38,15 @@ import { CronMirror } from "./cron-mirror.js";
 import type { CronScheduler } from "../cron.js";
 import type { SchemaRegistry } from "../schemas.js";
 import { SchemaMirror } from "./schema-mirror.js";
-import type { JobRow } from "./rows.js";
-import { fromRow } from "./rows.js";
+import { fromRow, type JobRow } from "./rows.js";
 import { LocalWorkers } from "./workers.js";
 import { saidTerminate } from "../policies.js";
 import { EventFeed, newestEventSeq, recentEvents, type EventSink } from "./events.js";
 import { PgRateLimitState } from "./rate-limit-state.js";
 import { PgCheckpoints } from "./checkpoints.js";
 import { pgTenantAdmin, tenantOf } from "./tenants.js";
+import { FinishedStats } from "./throughput.js";
+import { releaseUnstarted, type Unstarted } from "./lease-release.js";
 import type { WorkflowService } from "../workflow-service.js";
 import type { TenantAdmin } from "../../tenancy/admin.js";
 
@@ -66,6 +67,8 @@ export class PostgresJobStore implements JobStore {
   readonly rateLimits: PgRateLimitState;
   readonly checkpoints: PgCheckpoints; // in ojs_checkpoints (checkpoints.ts)
   readonly tenants: TenantAdmin; // counts and limits from the database (tenants.ts)
+  private readonly finished: FinishedStats; // throughput from the jobs' finish times (throughput.ts)
+  private expiring: Promise<void> = Promise.resolve();
   private readonly workers = new LocalWorkers();
   private readonly pgConsumers = new WeakMap<Consumer, PgConsumer>();
   private readonly streamOf = new Map<string, Consumer>();
@@ -86,13 +89,16 @@ export class PostgresJobStore implements JobStore {
   ) {
     this.checkpoints = new PgCheckpoints(pg.sql);
     this.tenants = pgTenantAdmin(pg.sql);
+    this.finished = new FinishedStats(pg.sql);
     this.rateLimits = new PgRateLimitState(pg.sql, async (queues) => {
       if (queues.length) await pg.sql`SELECT pg_notify('ojs_jobs', ${queues.join(",")})`;
       pg.wake();
     });
-    // Credit of pushed jobs whose lease ran out unsettled (the reaper offers them again) comes back.
+    // Pushed jobs whose lease ran out unsettled: their stream is closed, and those never started go back free,
+    // before the reaper would charge them an attempt (lease-release.ts); the reaper runs the same first.
+    pg.beforeReap = () => this.expireDeliveries().then(() => [...this.delivered].filter(([, d]) => !d.started).map(([id]) => id));
     this.sweep = setInterval(() => {
-      this.sweepDelivered();
+      this.expireDeliveries().catch((e: unknown) => (this.onError ?? console.error)(e));
       this.refreshCron();
     }, 500);
     this.sweep.unref();
@@ -113,7 +119,11 @@ export class PostgresJobStore implements JobStore {
   // ---- reads ----
 
   async get(id: string): Promise<JobRecord> {
-    return toRecord(await this.pg.get(id));
+    // As the memory store's record: a job this server pushed has started once its worker said so; one never claimed has not.
+    const rec = toRecord(await this.pg.get(id));
+    const d = this.delivered.get(id);
+    rec.started = d && rec.job.state === "active" ? d.started : rec.job.attempt > 0;
+    return rec;
   }
 
   async has(id: string): Promise<boolean> {
@@ -128,8 +138,9 @@ export class PostgresJobStore implements JobStore {
 
   async jobRecords(): Promise<Iterable<JobRecord>> {
     // Bounded: the admin listing pages what it gets; a database of millions is not read whole.
-    const rows = await this.pg.sql<JobRow[]>`SELECT * FROM ojs_jobs ORDER BY created_at DESC LIMIT 10000`;
-    return rows.map((r) => toRecord(fromRow(r)));
+    // The newest 10 000, handed over oldest first: the listing counts on creation order (ids are time-ordered).
+    const rows = await this.pg.sql<JobRow[]>`SELECT * FROM ojs_jobs ORDER BY created_at DESC, id DESC LIMIT 10000`;
+    return rows.reverse().map((r) => toRecord(fromRow(r)));
   }
 
   async listQueues(): Promise<QueueSummary[]> {
@@ -138,11 +149,11 @@ export class PostgresJobStore implements JobStore {
   }
 
   queueSummary(name: string): Promise<QueueSummary> {
-    return queueSummary(this.pg.sql, name);
+    return queueSummary(this.pg.sql, name, (n) => this.finished.lastHour(n));
   }
 
-  async queueHistory(_name: string): Promise<MinuteCounts[]> {
-    return [];
+  queueHistory(name: string): Promise<MinuteCounts[]> {
+    return this.finished.minutes(name);
   }
 
   async pressure(name: string): Promise<{ depth: number; backpressure: Backpressure } | undefined> {
@@ -239,11 +250,8 @@ export class PostgresJobStore implements JobStore {
     return consumer;
   }
 
-  /**
-   * Ends a stream consumer; with `releaseUnstarted`, when its worker said it is
-   * terminating, the jobs pushed to it that it did not start go back now,
-   * guarded by that worker (see JobStore.closeConsumer).
-   */
+  /** Ends a stream consumer; with `releaseUnstarted`, when its worker said it is terminating, the jobs pushed to it that it did
+   *  not start go back now, guarded by that worker (see JobStore.closeConsumer). */
   async closeConsumer(consumer: Consumer, opts: { releaseUnstarted?: boolean } = {}): Promise<number> {
     if (consumer.closed) return 0;
     consumer.closed = true;
@@ -312,13 +320,10 @@ export class PostgresJobStore implements JobStore {
     return { directive: this.workers.directive(req.workerId), extended: r.extended, lost: r.lost, deadline };
   }
 
-  /**
-   * A worker says it started pushed jobs (every pushed job, on the fast
-   * path). A job this server pushed to that worker, unsettled and within its
-   * lease, is held by it without asking the database: that saves a statement
-   * per job. The others are looked up.
-   */
+  /** A worker says it started pushed jobs (every pushed job, on the fast path). A job this server pushed to that worker, unsettled
+   *  and within its lease, is held by it without asking the database: that saves a statement per job. The others are looked up. */
   async markStarted(jobIds: readonly string[], workerId: string): Promise<string[]> {
+    this.workers.seen(workerId).reportsStarts = true;
     const now = Date.now();
     const ask = jobIds.filter((id) => {
       const d = this.delivered.get(id);
@@ -381,11 +386,8 @@ export class PostgresJobStore implements JobStore {
     this.workers.remove(workerId);
   }
 
-  /**
-   * Every answered mutation of the seam is a committed transaction; what is
-   * left to wait for are the cron changes made through the in-process
-   * scheduler (cron-mirror.ts).
-   */
+  /** Every answered mutation of the seam is a committed transaction; what is left to wait for are the cron changes made through
+   *  the in-process scheduler (cron-mirror.ts). */
   durable(): Promise<void> | undefined {
     const c = this.cronMirror?.durable();
     const s = this.schemaMirror?.durable();
@@ -443,41 +445,35 @@ export class PostgresJobStore implements JobStore {
       });
   }
 
-  private sweepDelivered(): void {
-    const now = Date.now();
-    for (const [id, d] of this.delivered) if (d.deadline < now) this.settled(id);
+  /** One pass at a time: the reaper's pass (beforeReap) waits for the timer's, whose give-back it would otherwise race. */
+  private expireDeliveries(): Promise<void> {
+    const run = this.expiring.then(() => this.expireNow());
+    this.expiring = run.catch(() => undefined);
+    return run;
+  }
+
+  /** As the memory store's reclaim: a stream holding a job past its lease is dead or stuck and gets no more. */
+  private async expireNow(): Promise<void> {
+    // A little early against the database's clock, so that this runs before the reaper sees the lease out.
+    const now = Date.now() + 25;
+    const free: Unstarted[] = [];
+    for (const [id, d] of this.delivered) {
+      if (d.deadline >= now) continue;
+      // Closed first, so that the credit settled() gives back does not reach it.
+      const stale = !d.consumer.closed;
+      if (stale) await this.closeConsumer(d.consumer);
+      this.settled(id);
+      if (!d.started) free.push({ id, workerId: d.consumer.workerId });
+      if (stale) d.consumer.onStale?.("lease");
+    }
+    await releaseUnstarted(this.pg.sql, free);
   }
 }
 
-// Every promise of the seam rejects with an OjsError (job-store.ts): database failures become unavailable/backend_error.
-mapRejections(PostgresJobStore.prototype, [
-  "get",
-  "jobRecords",
-  "listQueues",
-  "queueSummary",
-  "queueSettings",
-  "pressure",
-  "countByState",
-  "listDeadLetter",
-  "deadLetterCount",
-  "recentEvents",
-  "submit",
-  "enqueueBatch",
-  "fetch",
-  "ack",
-  "nack",
-  "cancel",
-  "heartbeat",
-  "markStarted",
-  "reportProgress",
-  "pauseQueue",
-  "resumeQueue",
-  "configureQueue",
-  "retryDeadLetter",
-  "deleteDeadLetter",
-  "retryDiscarded",
-  "deleteFinished",
-]);
+// Every promise of the seam rejects with an OjsError (job-store.ts): database failures become unavailable/backend_error (a name the class lacks throws at load).
+const SEAM_METHODS = `get jobRecords listQueues queueSummary queueHistory queueSettings pressure countByState listDeadLetter deadLetterCount recentEvents submit enqueueBatch
+  fetch ack nack cancel heartbeat markStarted reportProgress pauseQueue resumeQueue configureQueue retryDeadLetter deleteDeadLetter retryDiscarded deleteFinished`;
+mapRejections(PostgresJobStore.prototype, SEAM_METHODS.split(/\s+/));
 
 /**
  * The factory startServer uses for `store: "postgres://..."`: opens the pool,

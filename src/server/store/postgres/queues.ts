@@ -13,12 +13,28 @@ export interface PgQueueSummary {
   dead: number;
 }
 
+/**
+ * Pauses or resumes a queue; when that changed it, records queue.paused or
+ * queue.resumed in ojs_events in the same statement, as the memory store
+ * emits them (every server's event feed hands it on). The old value is read
+ * with a row lock, so of two servers flipping a queue at once only one records
+ * the change.
+ */
+async function setPaused(sql: Sql, name: string, paused: boolean): Promise<void> {
+  const type = paused ? "queue.paused" : "queue.resumed";
+  await sql`
+    WITH old AS (SELECT paused FROM ojs_queues WHERE name = ${name} FOR UPDATE),
+    up AS (INSERT INTO ojs_queues (name, paused) VALUES (${name}, ${paused}) ON CONFLICT (name) DO UPDATE SET paused = ${paused} RETURNING name)
+    INSERT INTO ojs_events (type, queue, data)
+    SELECT ${type}, up.name, jsonb_build_object('queue', up.name) FROM up WHERE coalesce((SELECT paused FROM old), false) <> ${paused}`;
+}
+
 export async function pauseQueue(sql: Sql, name: string): Promise<void> {
-  await sql`INSERT INTO ojs_queues (name, paused) VALUES (${name}, true) ON CONFLICT (name) DO UPDATE SET paused = true`;
+  await setPaused(sql, name, true);
 }
 
 export async function resumeQueue(sql: Sql, name: string): Promise<void> {
-  await sql`INSERT INTO ojs_queues (name, paused) VALUES (${name}, false) ON CONFLICT (name) DO UPDATE SET paused = false`;
+  await setPaused(sql, name, false);
   await sql`SELECT pg_notify('ojs_jobs', ${name})`;
 }
 
@@ -36,7 +52,7 @@ export async function queueCounts(sql: Sql, name: string): Promise<PgQueueSummar
 }
 
 /** A queue's summary as the seam gives it (no per-minute history on PostgreSQL: lastHour reads zero). */
-export async function queueSummary(sql: Sql, name: string): Promise<QueueSummary> {
+export async function queueSummary(sql: Sql, name: string, lastHour: (name: string) => Promise<QueueSummary["lastHour"]>): Promise<QueueSummary> {
   const s = await queueCounts(sql, name);
   const [q] = await sql<{ created_at: Date; rate_per_sec: number | null }[]>`SELECT created_at, rate_per_sec FROM ojs_queues WHERE name = ${name}`;
   return {
@@ -49,6 +65,6 @@ export async function queueSummary(sql: Sql, name: string): Promise<QueueSummary
     backpressure: await backpressureOf(sql, name),
     rateLimitPerSecond: q?.rate_per_sec ?? undefined,
     retention: await queueRetention(sql, name),
-    lastHour: { completed: 0, failed: 0, avgDurationMs: 0, avgWaitMs: 0, throughputPerSecond: 0 },
+    lastHour: await lastHour(name),
   };
 }
