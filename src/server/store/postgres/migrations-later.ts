@@ -3,7 +3,7 @@
  * earlier ones and applies them all in order). As there: a migration is never
  * edited once released; a change is a new entry at the end.
  */
-import type { Migration } from "./schema.js";
+import type { Migration } from "./migration.js";
 
 export const LATER_MIGRATIONS: readonly Migration[] = [
   {

@@ -7,12 +7,9 @@
  */
 import type { Sql } from "postgres";
 import { LATER_MIGRATIONS } from "./migrations-later.js";
+import type { Migration } from "./migration.js";
 
-export interface Migration {
-  version: number;
-  name: string;
-  sql: string;
-}
+export type { Migration } from "./migration.js";
 
 /** Key of the advisory lock that serialises migrations across servers (an arbitrary constant: "ojs" + 1). */
 const MIGRATION_LOCK = 0x6f6a7301;
