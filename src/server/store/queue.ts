@@ -104,13 +104,7 @@ export class RollingStats {
       wait += this.waitSum[i]!;
       waits += this.waits[i]!;
     }
-    return {
-      completed,
-      failed,
-      avgDurationMs: completed ? dur / completed : 0,
-      avgWaitMs: waits ? wait / waits : 0,
-      throughputPerSecond: completed / 3600,
-    };
+    return lastHourFigures(completed, failed, dur, wait, waits);
   }
 
   /** The minutes of the last hour that saw anything, oldest first (minute = epoch ms of its start). */
@@ -176,4 +170,21 @@ export function isIdle(q: QueueRecord<ReadyItem>): boolean {
   if (q.paused || q.rateLimit || q.backpressure || q.dead) return false;
   for (const n of Object.values(q.counts)) if (n) return false;
   return true;
+}
+
+/** A queue's last-hour figures from its sums over the hour (this file's minute buckets; postgres/throughput.ts's rows). */
+export function lastHourFigures(
+  completed: number,
+  failed: number,
+  durationSum: number,
+  waitSum: number,
+  waits: number,
+): { completed: number; failed: number; avgDurationMs: number; avgWaitMs: number; throughputPerSecond: number } {
+  return {
+    completed,
+    failed,
+    avgDurationMs: completed ? durationSum / completed : 0,
+    avgWaitMs: waits ? waitSum / waits : 0,
+    throughputPerSecond: completed / 3600,
+  };
 }

@@ -11,7 +11,7 @@
  * retention) no longer count.
  */
 import type { Sql } from "postgres";
-import type { MinuteCounts } from "../queue.js";
+import { lastHourFigures, type MinuteCounts } from "../queue.js";
 
 export interface LastHour {
   completed: number;
@@ -100,12 +100,6 @@ export class FinishedStats {
       wait += r.wait;
       waits += r.waits;
     }
-    return {
-      completed,
-      failed,
-      avgDurationMs: completed ? dur / completed : 0,
-      avgWaitMs: waits ? wait / waits : 0,
-      throughputPerSecond: completed / 3600,
-    };
+    return lastHourFigures(completed, failed, dur, wait, waits);
   }
 }
