@@ -10,6 +10,7 @@ import { ServerCore } from "../../src/server/core.js";
 import { Journal } from "../../src/server/store/journal/journal.js";
 import { NO_ERRORS, NO_META, NO_TAGS } from "../../src/server/store/journal/revive.js";
 import { FakeClock } from "./fake-clock.js";
+import { failTwoAndCheck } from "./shared-empties-check.js";
 import { useTempDirs } from "../support/temp-dirs.js";
 
 const tempDir = useTempDirs("ojs-journal-empties-");
@@ -41,17 +42,7 @@ it("a failure on one restored job leaves the others' errors (and the shared empt
   expect(() => (job(ids[0]!).errors as unknown[]).push(1)).toThrow(TypeError);
 
   // One job fails by a nack, another by its lease running out; the other two never ran.
-  const [a] = core.store.fetch({ queues: ["q"], count: 1, workerId: "w" });
-  expect(a!.id).toBe(ids[0]);
-  core.store.nack(a!.id, { code: "boom", message: "failed", retryable: true }, "w");
-  const [b] = core.store.fetch({ queues: ["q"], count: 1, workerId: "w", visibilityTimeoutMs: 1000 });
-  expect(b!.id).toBe(ids[1]);
-  clock.advance(5000);
-  core.store.tick();
-  expect(job(ids[0]!).errors.map((e) => e.code)).toEqual(["boom"]);
-  expect(job(ids[1]!).errors.map((e) => e.code)).toEqual(["visibility_timeout"]);
-  for (const id of ids.slice(2)) expect(job(id).errors).toEqual([]);
-  expect([NO_ERRORS.length, NO_TAGS.length, Object.keys(NO_META).length]).toEqual([0, 0, 0]);
+  failTwoAndCheck(core, clock, ids);
   await core.durable();
   await close(core);
 
