@@ -33,7 +33,7 @@ export interface EventWatcher {
 }
 
 /**
- * Events looked at per watch for gaps: 40 000 a second at four watches a second.
+ * Seqs looked at per watch for gaps: 40 000 a second at four watches a second.
  * Beyond them (a server idle beside a faster writer) the watch still moves to
  * the newest seq; gaps among the ones not looked at are given up, as the feed
  * gives up holes past its bound.
@@ -45,8 +45,12 @@ const MAX_GAPS = 1000;
 /**
  * The watch's two columns, for a select list. `after` is one of our bigints,
  * written as a literal: the maintenance probe runs over the simple protocol,
- * which has no parameters. The seqs looked at are taken by the primary key
- * first, then compared with their predecessor.
+ * which has no parameters. The seqs looked at are a range of the primary key
+ * bounded at both ends, not "after `after`, the first SCAN": without the
+ * table's statistics (a young table autovacuum has not analysed yet) the
+ * planner takes an open range for a third of the table and reads all of it
+ * (0.3 ms at 5 000 events, each probe), a closed one for a few rows and reads
+ * the index (0.03 ms).
  */
 export function eventWatchColumns(after: bigint): string {
   const from = `${after.toString()}::bigint`;
@@ -54,7 +58,7 @@ export function eventWatchColumns(after: bigint): string {
       (SELECT string_agg(lo::text || '-' || hi::text, ',') FROM (
         SELECT prev + 1 AS lo, seq - 1 AS hi FROM (
           SELECT seq, lag(seq, 1, ${from}) OVER (ORDER BY seq) AS prev
-          FROM (SELECT seq FROM ojs_events WHERE seq > ${from} ORDER BY seq LIMIT ${SCAN}) scanned) paired
+          FROM ojs_events WHERE seq > ${from} AND seq <= ${from} + ${SCAN}) paired
         WHERE seq - prev > 1 LIMIT ${MAX_GAPS}) gaps) AS "eventsGaps"`;
 }
 
