@@ -92,7 +92,9 @@ try {
     const side: Side = { name, db, server, pid: server.proc.pid!, client: new Client({ url: serverUrl, transport: "grpc" }), windows: [] };
     sides.push(side);
     for (let i = 0; i < jobs; i += 500)
-      await side.client.enqueueBatch(Array.from({ length: Math.min(500, jobs - i) }, (_, k) => ({ type: JOB_TYPE, args: payload(i + k), options: { queue: "idle" } })));
+      await side.client.enqueueBatch(
+        Array.from({ length: Math.min(500, jobs - i) }, (_, k) => ({ type: JOB_TYPE, args: payload(i + k), options: { queue: "idle" } })),
+      );
   }
   await new Promise((r) => setTimeout(r, settleS * 1000));
   const backends = async (db: string) => (await admin<{ pid: number }[]>`SELECT pid FROM pg_stat_activity WHERE datname = ${db}`).map((r) => r.pid);
@@ -125,7 +127,10 @@ try {
         // What the rest is: statements by their first words, per second.
         const kinds = new Map<string, number>();
         for (const st of mine) {
-          const text = st.replace(/^<[^>]*> LOG: {2}(statement|execute [^:]*): /, "").replace(/\s+/g, " ").slice(0, 70);
+          const text = st
+            .replace(/^<[^>]*> LOG: {2}(statement|execute [^:]*): /, "")
+            .replace(/\s+/g, " ")
+            .slice(0, 70);
           kinds.set(text, (kinds.get(text) ?? 0) + 1);
         }
         const top = [...kinds].sort((p, q) => q[1] - p[1]).map(([k, n]) => `${(n / secs).toFixed(1)}/s ${k}`);

@@ -168,9 +168,12 @@ export interface EventSink {
  * reads that finished, so from snapshots taken before now. When a listener
  * subscribes, every event committed later either has a seq above `highest`
  * (the next poll reads it) or is in `holes` (asked for again), because a seq
- * at or below `highest` that the snapshot did not have was recorded as a hole.
+ * at or below `highest` that the snapshot did not have was recorded as a hole
+ * (within the same bounds as any hole: HOLE_MS, MAX_HOLES, the watch's scan).
  * A watch whose snapshot may be younger than a listener (it arrives while one
- * listens, or after a poll of the feed moved on) is dropped.
+ * listens, or after a poll of the feed moved on) is dropped. The start read at
+ * open has no gaps: an insert in flight across a server's start and a
+ * listener's arrival is the one case left.
  */
 export class EventFeed implements EventWatcher {
   /** Highest seq seen. */
