@@ -12,12 +12,14 @@
  *   feed that only read "after the highest seen" could pass over an event
  *   whose transaction committed late; the feed asks again for such holes for a
  *   while (HOLE_MS) before it gives up on them (a rolled-back insert leaves a
- *   hole for good).
+ *   hole for good). While nobody listens it sends nothing: the maintenance
+ *   probe brings it the newest seq and the gaps (event-watch.ts).
  */
 import type { Sql, TransactionSql } from "postgres";
 import type { OjsEvent } from "../../../model/events.js";
 import type { JsonObject } from "../../../model/json.js";
 import { matchesFilter, type ScopedEventFilter } from "../event-bus.js";
+import { readEventWatch, type EventWatch, type EventWatcher } from "./event-watch.js";
 
 interface EventRow {
   seq: string;
@@ -140,6 +142,13 @@ const MAX_HOLES = 10_000;
 /** Events read per query, and queries per poll: up to 100 000 events a second at the default 100 ms. */
 const PAGE = 1000;
 const MAX_PAGES = 10;
+/**
+ * A feed nobody listens to reads the watch itself when the last one it has is
+ * older than this: the maintenance pass that brings it (four a second) is off,
+ * or stuck in long work. A listener may get the events of up to this long
+ * before it came; none after.
+ */
+const WATCH_STALE_MS = 1000;
 
 export interface EventSink {
   readonly hasListeners: boolean;
@@ -149,11 +158,24 @@ export interface EventSink {
 /**
  * Polls ojs_events and publishes what is new to the sink while it has
  * listeners, in seq order within each poll; while it has none, it only keeps up
- * with the newest event (what came before a listener is history:
- * recentEvents). At most one poll runs at a time; errors go to onError and the
- * next tick tries again.
+ * with the newest event and the gaps below it (what came before a listener is
+ * history: recentEvents), from the watch the maintenance probe reads
+ * (applyWatch), or reads that watch itself when none came for WATCH_STALE_MS.
+ * At most one poll runs at a time; errors go to onError and the next tick
+ * tries again.
+ *
+ * Why a listener misses nothing: `highest` and `holes` only ever come from
+ * reads that finished, so from snapshots taken before now. When a listener
+ * subscribes, every event committed later either has a seq above `highest`
+ * (the next poll reads it) or is in `holes` (asked for again), because a seq
+ * at or below `highest` that the snapshot did not have was recorded as a hole
+ * (within the same bounds as any hole: HOLE_MS, MAX_HOLES, the watch's scan).
+ * A watch whose snapshot may be younger than a listener (it arrives while one
+ * listens, or after a poll of the feed moved on) is dropped. The start read at
+ * open has no gaps: an insert in flight across a server's start and a
+ * listener's arrival is the one case left.
  */
-export class EventFeed {
+export class EventFeed implements EventWatcher {
   /** Highest seq seen. */
   private highest: bigint;
   /** Seqs below `highest` not seen yet, with when they were first missed. */
@@ -162,8 +184,12 @@ export class EventFeed {
   private current: Promise<void> | undefined;
   private closed = false;
   private readonly timer: NodeJS.Timeout;
+  /** When the read that `highest` and `holes` come from was sent (epoch ms). */
+  private watchedAt = Date.now();
   /** Events published (for tests and stats). */
   published = 0;
+  /** Statements this feed sent (for tests and stats): none while nobody listens and the maintenance probe keeps it up. */
+  reads = 0;
 
   constructor(
     private readonly sql: Sql,
@@ -197,18 +223,40 @@ export class EventFeed {
     await this.poll();
   }
 
+  /** The seq after which the maintenance probe should look (EventWatcher), or undefined while somebody listens. */
+  watchAfter(): bigint | undefined {
+    return this.closed || this.sink.hasListeners ? undefined : this.highest;
+  }
+
+  /** The maintenance probe's watch (EventWatcher): taken unless a poll of the feed is running, which may move `highest`. */
+  applyWatch(w: EventWatch, after: bigint, sentAt: number): void {
+    if (this.current === undefined && !this.closed) this.takeWatch(w, after, sentAt);
+  }
+
+  private takeWatch(w: EventWatch, after: bigint, sentAt: number): void {
+    // A listener now may have come before the watch's snapshot; a moved `highest` means a poll read past `after`.
+    if (this.sink.hasListeners || this.highest !== after) return;
+    for (const [s, since] of this.holes) if (sentAt - since > HOLE_MS) this.holes.delete(s);
+    for (const [lo, hi] of w.gaps) for (let s = lo; s <= hi && this.holes.size < MAX_HOLES; s++) this.holes.set(s, sentAt);
+    if (w.newest > this.highest) this.highest = w.newest;
+    this.watchedAt = sentAt;
+  }
+
   private async read(): Promise<void> {
     try {
+      const sentAt = Date.now();
       if (!this.sink.hasListeners) {
-        // Nobody listens: only keep up with the newest event (one index probe), so that a listener that
-        // comes gets what happens from then on, whenever the next poll runs.
-        this.highest = await newestEventSeq(this.sql);
-        this.holes.clear();
+        // Nobody listens: the maintenance probe keeps the watch; read it here only when it stopped coming.
+        if (sentAt - this.watchedAt < WATCH_STALE_MS) return;
+        const after = this.highest;
+        this.reads++;
+        this.takeWatch(await readEventWatch(this.sql, after), after, sentAt);
         return;
       }
       await this.readHoles();
       // A full page means more are waiting: read on, up to MAX_PAGES a poll, so a busy database does not leave the feed behind.
       for (let page = 0, full = true; full && page < MAX_PAGES; page++) {
+        this.reads++;
         const rows = await this.sql<EventRow[]>`
           SELECT seq::text AS seq, at, type, job_id, job_type, queue, workflow_id, data FROM ojs_events
           WHERE seq > ${this.highest.toString()}::bigint ORDER BY ojs_events.seq LIMIT ${PAGE}`;
@@ -224,6 +272,8 @@ export class EventFeed {
           this.emit(r);
         }
       }
+      // What this poll read is as good as a watch from when it began, for when the last listener leaves.
+      this.watchedAt = sentAt;
     } catch (e) {
       if (!this.closed) this.onError(e);
     }
@@ -235,6 +285,7 @@ export class EventFeed {
     for (const [s, since] of this.holes) if (now - since > HOLE_MS) this.holes.delete(s);
     if (this.holes.size === 0) return;
     const wanted = [...this.holes.keys()].map(String);
+    this.reads++;
     const rows = await this.sql<EventRow[]>`
       SELECT seq::text AS seq, at, type, job_id, job_type, queue, workflow_id, data FROM ojs_events
       WHERE seq = ANY(${wanted}::bigint[]) ORDER BY ojs_events.seq`;

@@ -21,9 +21,14 @@
  * probe read every row of a growing table four times a second: 14 ms a pass
  * with 20 000 jobs, a third of PostgreSQL's CPU per job while a worker drained
  * them. Planned afresh, with the table's actual size, it reads the indexes.
+ *
+ * While nobody listens to this server's events, the probe also reads the event
+ * feed's watch (event-watch.ts: the newest event's seq and the gaps below it),
+ * so that the idle feed sends no statement of its own.
  */
 import type { Sql } from "postgres";
 import { attemptTimedOut, leaseExpired, waitingExpired } from "./lifecycle.js";
+import { eventWatchColumns, parseEventWatch, type EventWatch, type EventWatchRow } from "./event-watch.js";
 
 export interface MaintenanceProbe {
   /** Queues with a rate limit (LimitedQueues). */
@@ -38,10 +43,13 @@ export interface MaintenanceProbe {
   cron: boolean;
   /** A finished workflow step whose workflow has yet to move on (PgWorkflows.settleStray). */
   strayWorkflowSteps: boolean;
+  /** The event feed's watch after `eventsAfter`, when it was asked for. */
+  events?: EventWatch;
 }
 
-export async function probeMaintenance(sql: Sql): Promise<MaintenanceProbe> {
-  const [row] = await sql<MaintenanceProbe[]>`
+export async function probeMaintenance(sql: Sql, eventsAfter?: bigint): Promise<MaintenanceProbe> {
+  const watch = eventsAfter === undefined ? sql`` : sql`, ${sql.unsafe(eventWatchColumns(eventsAfter))}`;
+  const [row] = await sql<Array<MaintenanceProbe & Partial<EventWatchRow>>>`
     SELECT
       coalesce((SELECT array_agg(name) FROM ojs_queues WHERE rate_per_sec IS NOT NULL), '{}') AS limited,
       coalesce((SELECT array_agg(DISTINCT q) FROM ojs_rate_limits, unnest(queues) AS q), '{}') AS keyed,
@@ -50,6 +58,8 @@ export async function probeMaintenance(sql: Sql): Promise<MaintenanceProbe> {
         OR EXISTS (SELECT 1 FROM ojs_jobs WHERE ${waitingExpired(sql)})
         OR EXISTS (SELECT 1 FROM ojs_jobs WHERE ${attemptTimedOut(sql)}) AS reap,
       EXISTS (SELECT 1 FROM ojs_cron WHERE next_run_at <= now() AND enabled) AS cron,
-      EXISTS (SELECT 1 FROM ojs_jobs WHERE workflow_step IS NOT NULL AND state IN ('completed', 'cancelled', 'discarded')) AS "strayWorkflowSteps"`.simple();
-  return row!;
+      EXISTS (SELECT 1 FROM ojs_jobs WHERE workflow_step IS NOT NULL AND state IN ('completed', 'cancelled', 'discarded')) AS "strayWorkflowSteps"
+      ${watch}`.simple();
+  const { eventsNewest, eventsGaps, ...probe } = row!;
+  return eventsAfter === undefined ? probe : { ...probe, events: parseEventWatch({ eventsNewest: eventsNewest ?? null, eventsGaps: eventsGaps ?? null }) };
 }

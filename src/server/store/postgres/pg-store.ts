@@ -29,6 +29,7 @@ import { claim, LimitedQueues, queueRate, setQueueRate } from "./rate-limits.js"
 import { trimEvents, type EventRetention } from "./events.js";
 import { pruneKeys } from "./job-rate-limits.js";
 import { probeMaintenance } from "./maintenance-probe.js";
+import type { EventWatcher } from "./event-watch.js";
 import { INSERTED_EVENTS_INLINE } from "./inserted-events.js";
 import { PgRetention } from "./retention.js";
 import { tenantOf } from "./tenants.js";
@@ -94,6 +95,8 @@ export class PgJobStore {
   /** Runs before each reap: the job store gives back this server's pushed jobs never started (lease-release.ts), and names
    *  those it holds still, which the reap spares (their lease may run out while it runs; the next pass frees them). */
   beforeReap: (() => Promise<string[]>) | undefined;
+  /** The server's event feed (events.ts): the probe reads its watch while nobody listens, so the idle feed sends nothing itself. */
+  eventWatch: EventWatcher | undefined;
   /** This server LISTENs while it has consumers (see listenWhileConsumed); set while it does or is starting to. */
   private listening: Promise<(() => Promise<void>) | undefined> | undefined;
   /** When this server last had a consumer (epoch ms): it stops listening a while after the last one left. */
@@ -395,7 +398,11 @@ export class PgJobStore {
     this.maintaining = true;
     try {
       // One statement asks what is due; the work runs only when something is (maintenance-probe.ts).
-      const due = await probeMaintenance(this.sql);
+      const watch = this.eventWatch;
+      const eventsAfter = watch?.watchAfter();
+      const sentAt = Date.now();
+      const due = await probeMaintenance(this.sql, eventsAfter);
+      if (due.events && eventsAfter !== undefined) watch?.applyWatch(due.events, eventsAfter, sentAt);
       this.limited.apply(due.limited, due.keyed);
       this.limitedTenants = new Set(due.limitedTenants);
       await this.adjustListening();

@@ -404,10 +404,13 @@ export class PostgresJobStore implements JobStore {
   attachEvents(bus: EventSink): EventFeed {
     this.eventFeed?.close();
     this.eventFeed = new EventFeed(this.pg.sql, bus, this.eventPollMs, (e) => (this.onError ?? console.error)(e), this.eventsFrom);
+    // While nobody listens, the feed keeps up from the maintenance probe's answers instead of statements of its own.
+    this.pg.eventWatch = this.eventFeed;
     return this.eventFeed;
   }
 
   async close(): Promise<void> {
+    this.pg.eventWatch = undefined;
     this.eventFeed?.close();
     clearInterval(this.sweep);
     this.delivered.clear();
