@@ -206,7 +206,10 @@ export function windowed(p: Profile, names: readonly string[]): Profile {
 }
 
 const files = process.argv.slice(2).filter((a) => !a.startsWith("--"));
-const windowNames = process.argv.find((a) => a.startsWith("--window="))?.slice(9).split(",");
+const windowNames = process.argv
+  .find((a) => a.startsWith("--window="))
+  ?.slice(9)
+  .split(",");
 const top = Number(process.argv.find((a) => a.startsWith("--top="))?.slice(6) ?? 25);
 const who = process.argv.find((a) => a.startsWith("--callers="))?.slice(10);
 for (const f of files) {

@@ -93,7 +93,10 @@ if (role === "bare-server") {
   server.on("stream", (stream) => {
     stream.respond({ [h2.HTTP2_HEADER_STATUS]: 200, "content-type": "application/grpc+proto" });
     // A new Buffer per answer, as a real server writes a new one (node:http2 may hold it until sent).
-    stream.on("data", messageCounter(() => stream.write(Buffer.from(answer))));
+    stream.on(
+      "data",
+      messageCounter(() => stream.write(Buffer.from(answer))),
+    );
     stream.on("end", () => stream.end());
   });
   server.listen(0, "127.0.0.1", () => void send({ type: "ready", url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` }));

@@ -47,15 +47,22 @@ installExitHandlers();
 
 /** The real request (the bench's payload and `{ queue }`) and the real server's assigned answer to it, as bytes. */
 async function realExchange(): Promise<{ request: Uint8Array; answer: Uint8Array }> {
-  const request = encodeEnqueueStreamRequest([{ seq: 5_000, request: normalizeJobRequest({ type: JOB_TYPE, args: payload(5_000), options: { queue: "seq" } }) }]);
+  const request = encodeEnqueueStreamRequest([
+    { seq: 5_000, request: normalizeJobRequest({ type: JOB_TYPE, args: payload(5_000), options: { queue: "seq" } }) },
+  ]);
   const server = await startServer({ port: 0 });
   const h2c = new H2Client(new URL(server.url), { pingIntervalMs: 60_000, pingTimeoutMs: 15_000 });
   try {
     const answer = await new Promise<Uint8Array>((resolveAnswer, reject) => {
-      void h2OpenRawStream(h2c, "/ojsconnect.v1.FastPathService/EnqueueStream", { [ENQUEUE_ANSWER_HEADER]: "assigned" }, {
-        message: (m) => resolveAnswer(Uint8Array.from(m)),
-        end: (e) => reject(e ?? new Error("the stream ended before the answer")),
-      }).then((s) => s.send(request));
+      void h2OpenRawStream(
+        h2c,
+        "/ojsconnect.v1.FastPathService/EnqueueStream",
+        { [ENQUEUE_ANSWER_HEADER]: "assigned" },
+        {
+          message: (m) => resolveAnswer(Uint8Array.from(m)),
+          end: (e) => reject(e ?? new Error("the stream ended before the answer")),
+        },
+      ).then((s) => s.send(request));
     });
     return { request, answer };
   } finally {
@@ -143,6 +150,9 @@ for (const c of cases.filter((x) => x.endsWith("@base"))) {
   const ours = results.get(c.slice(0, -5)) ?? [];
   const theirs = results.get(c) ?? [];
   const ratios = ours.map((x, i) => x.callsPerSec / (theirs[i]?.callsPerSec ?? NaN)).filter(Number.isFinite);
-  if (ratios.length) console.log(`${c.slice(0, -5)} / ${c}: calls/s ratio, median of per-round ratios ${median(ratios).toFixed(3)} [${ratios.map((x) => x.toFixed(2)).join(" ")}]`);
+  if (ratios.length)
+    console.log(
+      `${c.slice(0, -5)} / ${c}: calls/s ratio, median of per-round ratios ${median(ratios).toFixed(3)} [${ratios.map((x) => x.toFixed(2)).join(" ")}]`,
+    );
 }
 process.exit(0);
