@@ -6,6 +6,9 @@
  *   npx tsx bench/profile.ts bench/results/profiles/sdk-grpc-throughput.cpuprofile [--top=25] [--callers=ConnectError]
  *
  * --callers=NAME prints the heaviest call paths (8 frames up) into functions named NAME.
+ * --window=NAME[,NAME...] keeps only the samples from the first to the last with a function of one of
+ * those names on the stack (a server's profile covers its whole life: start-up, warm-up and idle
+ * time around the phase measured), and drops the first fifth of that window (JIT warm-up).
  */
 import { readFileSync } from "node:fs";
 import { basename } from "node:path";
@@ -173,11 +176,45 @@ export function summarise(p: Profile, top = 25): string {
   ].join("\n\n");
 }
 
+/** The samples from the first to the last with one of `names` on the stack, less the first fifth. */
+export function windowed(p: Profile, names: readonly string[]): Profile {
+  const parent = new Map<number, number>();
+  for (const n of p.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
+  const want = new Set(p.nodes.filter((n) => names.includes(n.callFrame.functionName)).map((n) => n.id));
+  const inside = new Map<number, boolean>();
+  const hit = (id: number): boolean => {
+    let v = inside.get(id);
+    if (v === undefined) {
+      const up = parent.get(id);
+      v = want.has(id) || (up !== undefined && hit(up));
+      inside.set(id, v);
+    }
+    return v;
+  };
+  let first = -1;
+  let last = -1;
+  for (let i = 0; i < p.samples.length; i++)
+    if (hit(p.samples[i]!)) {
+      if (first < 0) first = i;
+      last = i;
+    }
+  if (first < 0) throw new Error(`no sample has ${names.join(" or ")} on its stack`);
+  const from = first + Math.floor((last - first) / 5);
+  const timeDeltas = p.timeDeltas.slice(from, last + 2);
+  const startTime = p.startTime + p.timeDeltas.slice(0, from + 1).reduce((a, b) => a + b, 0);
+  return { ...p, samples: p.samples.slice(from, last + 1), timeDeltas, startTime, endTime: startTime + timeDeltas.slice(1).reduce((a, b) => a + b, 0) };
+}
+
 const files = process.argv.slice(2).filter((a) => !a.startsWith("--"));
+const windowNames = process.argv
+  .find((a) => a.startsWith("--window="))
+  ?.slice(9)
+  .split(",");
 const top = Number(process.argv.find((a) => a.startsWith("--top="))?.slice(6) ?? 25);
 const who = process.argv.find((a) => a.startsWith("--callers="))?.slice(10);
 for (const f of files) {
-  const p = JSON.parse(readFileSync(f, "utf8")) as Profile;
+  const whole = JSON.parse(readFileSync(f, "utf8")) as Profile;
+  const p = windowNames ? windowed(whole, windowNames) : whole;
   console.log(`\n=== ${basename(f)} ===\n`);
   console.log(
     who

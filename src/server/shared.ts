@@ -157,10 +157,16 @@ export function schemaCheck(core: ServerCore, req: NormalizedJobRequest): string
 }
 
 export async function enqueueChecked(core: ServerCore, req: NormalizedJobRequest, opts: SubmitOptions = {}): Promise<EnqueueOutcome> {
+  const warnings = admitOne(core, req);
+  return { ...(await core.jobs.submit(req, opts)), warnings };
+}
+
+/** What one job passes before it is stored: its schema (the warnings of "warn" mode), its tenant's depth, the queued bytes. */
+export function admitOne(core: ServerCore, req: NormalizedJobRequest): string[] {
   const warnings = schemaCheck(core, req);
   core.tenants.admit([req]);
   core.queued.admit(core.queued.sizeOf(req.args, req.meta));
-  return { ...(await core.jobs.submit(req, opts)), warnings };
+  return warnings;
 }
 
 // --- views: store records as domain shapes --------------------------------------------

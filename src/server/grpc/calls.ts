@@ -32,7 +32,8 @@ import type { ServerCore } from "../core.js";
 import type { Consumer, SubmitResult } from "../store/records.js";
 import { checkBatchSize } from "../../model/limits.js";
 import { checkVisible, withTenant } from "../tenancy/jobs.js";
-import { admitBatch, checkWorkerValue, enqueueChecked, revalidate } from "../shared.js";
+import { admitBatch, admitOne, checkWorkerValue, enqueueChecked, revalidate } from "../shared.js";
+import type { JobStore } from "../store/job-store.js";
 
 /** Validates like the HTTP binding does, then enqueues. The Job is the store's own: encode it, do not keep it. */
 export async function enqueueJob(core: ServerCore, req: NormalizedJobRequest, tenant?: string): Promise<Job> {
@@ -45,6 +46,16 @@ export async function enqueueJob(core: ServerCore, req: NormalizedJobRequest, te
  */
 export async function enqueueSubmit(core: ServerCore, req: NormalizedJobRequest, tenant?: string): Promise<SubmitResult> {
   return enqueueChecked(core, revalidate(withTenant(req, tenant), core.store.clock.now(), core.limits));
+}
+
+/**
+ * enqueueSubmit on a store that applies the job at once (JobStore.submitNow): the same checks, the
+ * outcome now or the refusal thrown, and no promise (a fast-path stream's producer awaits each call).
+ */
+export function enqueueSubmitNow(core: ServerCore, submitNow: NonNullable<JobStore["submitNow"]>, req: NormalizedJobRequest, tenant?: string): SubmitResult {
+  const checked = revalidate(withTenant(req, tenant), core.store.clock.now(), core.limits);
+  admitOne(core, checked);
+  return submitNow.call(core.jobs, checked);
 }
 
 /**

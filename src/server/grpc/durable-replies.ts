@@ -2,6 +2,7 @@
  * The ordered, durable answers of one fast-path call stream (EnqueueStream,
  * SettleStream): kept apart from raw.ts, which reads and frames the calls.
  */
+import { onMicrotask } from "../../util/microtask.js";
 import type { ServerCore } from "../core.js";
 
 /** What the answers need of a call: send a message, fail it, end it. */
@@ -20,6 +21,11 @@ function encodeOr<O>(encode: (os: O[]) => Uint8Array, unavailable: (os: O[], e: 
   }
 }
 
+function allKnown<O>(issued: ReadonlyArray<O | Promise<O>>): issued is O[] {
+  for (let i = 0; i < issued.length; i++) if (issued[i] instanceof Promise) return false;
+  return true;
+}
+
 /**
  * Answers of one fast-path stream, in order, each sent once the changes it
  * reports are durable. The calls of a frame are issued together (the store
@@ -32,14 +38,39 @@ function encodeOr<O>(encode: (os: O[]) => Uint8Array, unavailable: (os: O[], e: 
 export class DurableReplies {
   private tail: Promise<void> | undefined;
   private pending = 0;
+  /** The client half-closed while answers were still waiting: the last one ends the call. */
+  private ending = false;
 
   constructor(
-    private readonly core: ServerCore,
+    /** The server (its durability barrier). */
+    private readonly core: Pick<ServerCore, "durable">,
     private readonly call: ReplyCall,
   ) {}
 
-  /** `outcomes` never rejects: a failed call is an outcome. `unavailable` turns the successes into errors when durability fails. */
-  send<O>(outcomes: Promise<O[]>, encode: (os: O[]) => Uint8Array, unavailable: (os: O[], e: unknown) => O[]): void {
+  /**
+   * The outcomes of one frame's calls, each given as it is or as a promise that never rejects (a
+   * failed call is an outcome; outcomes are plain objects, never thenables). `unavailable` turns
+   * the successes into errors when durability fails.
+   */
+  send<O>(issued: ReadonlyArray<O | Promise<O>>, encode: (os: O[]) => Uint8Array, unavailable: (os: O[], e: unknown) => O[]): void {
+    // Every outcome known, nothing ahead of them and nothing to wait for (the memory store, or a
+    // journal with every write on disk): answered in this tick, with one microtask and no promise.
+    // That one turn lets the pushes the calls caused (the store dispatches in a microtask) go first,
+    // so that the answer waits for them (./push-order.ts).
+    if (this.pending === 0 && allKnown(issued) && this.core.durable() === undefined) {
+      this.pending++;
+      onMicrotask(() => {
+        let bytes: Uint8Array;
+        try {
+          bytes = encodeOr(encode, unavailable, issued);
+        } catch (e) {
+          return this.failed(e);
+        }
+        this.deliver(bytes);
+      });
+      return;
+    }
+    const outcomes = Promise.all(issued);
     this.pending++;
     const prev = this.tail;
     // Started at once: a rejection must not wait for the frames ahead of it to be noticed. Plain
@@ -66,18 +97,22 @@ export class DurableReplies {
     } catch (e) {
       return this.failed(e);
     }
-    this.pending--;
+    this.answered();
   }
 
   /** An answer that cannot be encoded (or sent) ends the call instead of the process. */
   private failed(e: unknown): void {
     this.call.fail(e);
-    this.pending--;
+    this.answered();
+  }
+
+  private answered(): void {
+    if (--this.pending === 0 && this.ending) this.call.end();
   }
 
   /** The client half-closed: end the call after the answers still waiting. */
   end(): void {
-    if (this.pending === 0 || !this.tail) this.call.end();
-    else void this.tail.then(() => this.end());
+    if (this.pending === 0) this.call.end();
+    else this.ending = true;
   }
 }

@@ -33,7 +33,7 @@ import { FrameParser, frameMessage } from "../../transport/grpc/raw.js";
 import type { ServerCore } from "../core.js";
 import type { JobRecord } from "../store/store.js";
 import { tenantFromHeaders } from "../tenancy/request.js";
-import { ackJob, endJobStream, enqueueJobs, enqueueSubmit, nackJob } from "./calls.js";
+import { ackJob, endJobStream, enqueueJobs, enqueueSubmit, enqueueSubmitNow, nackJob } from "./calls.js";
 import { FrameCoalescer } from "./coalesce.js";
 import { GRPC_OK_HEADERS, OK_TRAILERS, requestTooLarge, sendTrailersOnDemand } from "./call-parts.js";
 import { staleStreamError, toConnectError } from "./errors.js";
@@ -344,8 +344,19 @@ function enqueueStream(call: RawCall, core: ServerCore): void {
   callFrames(call, core, {
     message: "EnqueueStreamRequest",
     decode: (bytes) => decodeEnqueueStreamRequest(bytes, core.store.clock.now()),
-    issue: ({ seq, request }): Promise<EnqueueOutcome> => {
-      if (!request) return Promise.resolve({ seq, error: callError(new OjsError("enqueue call without a request", { code: "invalid_request" })) });
+    issue: ({ seq, request }): EnqueueOutcome | Promise<EnqueueOutcome> => {
+      if (!request) return { seq, error: callError(new OjsError("enqueue call without a request", { code: "invalid_request" })) };
+      // A store that applies the job at once answers now: no promise and no microtask turn between the
+      // request and its answer (./durable-replies.ts writes a frame of such answers in the same tick).
+      const submitNow = core.jobs.submitNow;
+      if (submitNow) {
+        try {
+          const { rec, deduplicated } = enqueueSubmitNow(core, submitNow, request, tenant(call));
+          return { seq, job: rec.job, entry: assigned && !deduplicated ? request : undefined };
+        } catch (e) {
+          return { seq, error: callError(e) };
+        }
+      }
       return enqueueSubmit(core, request, tenant(call)).then(
         // A unique policy's duplicate is a job the request did not make: it goes back whole.
         ({ rec, deduplicated }): EnqueueOutcome => ({ seq, job: rec.job, entry: assigned && !deduplicated ? request : undefined }),
@@ -392,8 +403,8 @@ function settleStream(call: RawCall, core: ServerCore): void {
 interface CallFrames<C, O> {
   message: string;
   decode: (bytes: Uint8Array) => C[];
-  /** Never rejects: a failed call is an outcome with an error. */
-  issue: (c: C) => Promise<O>;
+  /** Never rejects: a failed call is an outcome with an error. An outcome known at once may come as it is. */
+  issue: (c: C) => O | Promise<O>;
   encode: (os: O[]) => Uint8Array;
 }
 
@@ -409,8 +420,7 @@ function callFrames<C, O extends { seq: number; error?: WireCallError }>(call: R
         return call.fail(new OjsError(`cannot decode ${s.message}: ${(e as Error).message}`, { code: "invalid_request" }));
       }
       // Every call of the frame is issued now, in order; the frame is answered once all are.
-      const outcomes = Promise.all(calls.map(s.issue)) as Promise<O[]>; // outcomes are plain objects, never thenables
-      replies.send(outcomes, s.encode, (os, e) => os.map((o) => (o.error ? o : ({ seq: o.seq, error: callError(e) } as O))));
+      replies.send(calls.map(s.issue), s.encode, (os, e) => os.map((o) => (o.error ? o : ({ seq: o.seq, error: callError(e) } as O))));
     },
     () => replies.end(),
   );

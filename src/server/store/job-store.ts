@@ -176,6 +176,12 @@ export interface JobStore extends JobReads {
    */
   submit(req: NormalizedJobRequest, opts?: records.SubmitOptions): Promise<records.SubmitResult>;
   /**
+   * submit, applied and answered now, by a store that applies writes in this process as they are
+   * made (memory, journal): the outcome, or the error submit would reject with, thrown. What it
+   * changed is durable once durable() says so. Absent where a write is a round trip (PostgreSQL).
+   */
+  submitNow?(req: NormalizedJobRequest, opts?: records.SubmitOptions): records.SubmitResult;
+  /**
    * Stores every entry or none (atomic): each entry is checked (unique
    * policies, including duplicates within the batch, and depth bounds) before
    * any is stored. Answers the jobs (as they were stored) in entry order; rejects as `submit`.

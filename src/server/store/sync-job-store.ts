@@ -142,10 +142,11 @@ export class SyncJobStore implements JobStore {
   // --- writes -----------------------------------------------------------------
 
   submit(req: NormalizedJobRequest, opts?: records.SubmitOptions): Promise<records.SubmitResult> {
-    return this.write(() => {
-      const r = this.store.submit(req, opts);
-      return { rec: snapshotRecord(r.rec), deduplicated: r.deduplicated };
-    });
+    return this.write(() => this.submitNow(req, opts));
+  }
+  submitNow(req: NormalizedJobRequest, opts?: records.SubmitOptions): records.SubmitResult {
+    const r = this.store.submit(req, opts);
+    return { rec: snapshotRecord(r.rec), deduplicated: r.deduplicated };
   }
   enqueueBatch(entries: readonly BatchEntry[]): Promise<BatchEnqueued[]> {
     return this.write(() => this.store.enqueueBatch(entries).map(snapshotEnqueued));
