@@ -141,6 +141,14 @@ function printRun(r: Run): void {
   }
 }
 
+const laterOf = (r: Run) => r.sections.filter((s) => s.label.startsWith("later"));
+/** CPU per job (µs) of one side over the `--after` batches, from the last timed batch's snapshot to the last. */
+function laterCpu(r: Run, side: "client" | "server"): number {
+  const later = laterOf(r);
+  const from = r.sections[r.sections.indexOf(later[0]!) - 1]!;
+  return (later[later.length - 1]![side].cpuUs - from[side].cpuUs) / (later.length * 1_000);
+}
+
 const trees = base ? [["base", base] as const, ["this", thisRoot] as const] : [["this", thisRoot] as const];
 const all: Run[] = [];
 const load0 = loadavg()[0]!;
@@ -171,7 +179,7 @@ for (const [tree] of trees) {
       scavenges: [m((r) => r.scavenges[0]), m((r) => r.scavenges[1])],
       markCompacts: [m((r) => r.markCompacts[0]), m((r) => r.markCompacts[1])],
       gcMs: [m((r) => r.gcMs[0]), m((r) => r.gcMs[1])],
-      ...(after ? { laterMs: m((r) => median(r.sections.filter((s) => s.label.startsWith("later")).map((s) => s.ms))) } : {}),
+      ...(after ? { later: { ms: m((r) => median(laterOf(r).map((s) => s.ms))), cpuClient: m((r) => laterCpu(r, "client")), cpuServer: m((r) => laterCpu(r, "server")) } } : {}),
     }),
   );
 }
