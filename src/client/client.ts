@@ -170,8 +170,6 @@ export class Client implements AsyncDisposable {
     const reqs: NormalizedJobRequest[] = [];
     // The jobs' values alone past the message limit: the server could only refuse the batch.
     let bytes = 0;
-    // Safe to retry when every job names its id or a unique policy (counted here: no closure pass after).
-    let safe = true;
     for (let i = 0; i < jobs.length; i++) {
       const j = jobs[i]!;
       try {
@@ -180,7 +178,6 @@ export class Client implements AsyncDisposable {
         const req = this.middleware.length ? await this.prepare(asked, "enqueueBatch") : this.checked(asked, "enqueueBatch");
         if (!req) continue;
         reqs.push(req);
-        if (req.id === undefined && req.unique === undefined) safe = false;
         // The limits walked these very values a moment ago: their size is known, unless normalizing changed them.
         bytes +=
           this.middleware.length === 0 && req.args === asked.args && req.meta === asked.options.meta
@@ -193,6 +190,7 @@ export class Client implements AsyncDisposable {
     }
     if (reqs.length === 0) return [];
     if (bytes > this.limits.maxMessageBytes) throw limitError("maxMessageBytes", this.limits.maxMessageBytes, "batch", bytes);
+    const safe = reqs.every((r) => r.id !== undefined || r.unique !== undefined);
     let sent = reqs;
     if (this.codecs) {
       sent = [];

@@ -1,8 +1,7 @@
 /**
  * The passes of a batch in the store (insertAll: build, depth bounds, rate limits, unique keys,
- * then the writes, each a plain loop) and of the gRPC binding (enqueueJobs: revalidation and the
- * store's entries in one loop): each entry answered in its position, its extra kept, the checks in
- * their order, and nothing stored when one fails.
+ * then the writes): each entry answered in its position, its extra kept (build() takes it apart
+ * from the entry), the checks in their order, and nothing stored when one fails.
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";

@@ -62,25 +62,21 @@ export async function enqueueJobs(
   const withDefaults = Object.keys(defaults).length > 0;
   // Each job's size as the limits walk measured it, for the queued-bytes ledger (one walk, not two).
   const sizes: number[] = [];
-  // One loop for the requests and the store's entries, no closure per pass: a process's first
-  // batches run these passes interpreted, before V8 has compiled them (docs/performance-batchq.md).
-  const reqs = new Array<NormalizedJobRequest>(jobs.length);
-  const entries = new Array<{ req: NormalizedJobRequest }>(jobs.length);
-  for (let i = 0; i < jobs.length; i++) {
+  const entries = jobs.map((job, i) => {
     try {
-      const job = jobs[i]!;
-      reqs[i] = revalidate(withTenant(withDefaults ? { ...defaults, ...job } : job, tenant), now, core.limits, sizes);
+      return { req: revalidate(withTenant(withDefaults ? { ...defaults, ...job } : job, tenant), now, core.limits, sizes) };
     } catch (e) {
       if (e instanceof Error) e.message = `jobs[${i}].${e.message}`;
       throw e;
     }
-    entries[i] = { req: reqs[i]! };
-  }
-  admitBatch(core, reqs, "jobs", sizes);
-  const stored = await core.jobs.enqueueBatch(entries);
-  const out = new Array<Job>(stored.length);
-  for (let i = 0; i < stored.length; i++) out[i] = stored[i]!.job;
-  return out;
+  });
+  admitBatch(
+    core,
+    entries.map((e) => e.req),
+    "jobs",
+    sizes,
+  );
+  return (await core.jobs.enqueueBatch(entries)).map((r) => r.job);
 }
 
 export async function ackJob(core: ServerCore, jobId: string, result: JsonValue | undefined, workerId?: string, tenant?: string): Promise<void> {

@@ -52,67 +52,43 @@ export abstract class StoreEnqueue extends StoreClaims {
     // Ids made here are distinct by construction (uuidv7: one (millisecond, counter) pair each, in
     // this process), so a batch where no entry chose its id needs no set of a thousand ids to
     // find one twice. With a chosen id, every id is checked, made ones included.
-    let chosenIds = false;
-    for (let i = 0; i < items.length && !chosenIds; i++) chosenIds = items[i]!.req.id !== undefined;
-    const ids = chosenIds ? new Set<string>() : undefined;
+    const ids = items.some((item) => item.req.id !== undefined) ? new Set<string>() : undefined;
     // One Date for the batch's creation instant, as createdAt and enqueuedAt of a job already share
     // one and the journal's replay shares one per millisecond: the store never changes a Date in
     // place (it assigns new ones). A Date is ~100 bytes that every stored job kept and the
     // collector copied (~11 % of a stored job).
     const created = new Date(now);
-    // Plain loops, each pass in the order the checks were always made (build, capacity, rate limits,
-    // unique keys, then the writes): no closure per pass, which a process's first batches ran
-    // interpreted and V8 then compiled one by one (docs/performance-batchq.md).
-    const recs = new Array<JobRecord>(items.length);
+    const recs = items.map((item, i) => {
+      const { req, workflowId, stepId, parentResults } = item;
+      try {
+        const rec = this.build(req, item.extra, now, created);
+        if (ids) {
+          if (ids.has(rec.id)) throw new DuplicateJobError(`id ${rec.id} appears twice in the batch`, { jobId: rec.id });
+          ids.add(rec.id);
+        }
+        if (workflowId) rec.job.workflowId = workflowId;
+        if (stepId !== undefined) rec.workflowStep = stepId;
+        if (parentResults) rec.job.parentResults = parentResults;
+        return rec;
+      } catch (e) {
+        if (e instanceof Error && items.length > 1) e.message = `jobs[${i}]: ${e.message}`;
+        throw e;
+      }
+    });
     const perQueue = new Map<string, number>();
-    for (let i = 0; i < items.length; i++) {
-      const rec = this.buildItem(items[i]!, now, created, ids, i, items.length);
-      recs[i] = rec;
-      perQueue.set(rec.job.queue, (perQueue.get(rec.job.queue) ?? 0) + 1);
-    }
+    for (const r of recs) perQueue.set(r.job.queue, (perQueue.get(r.job.queue) ?? 0) + 1);
     for (const [q, n] of perQueue) this.checkCapacity(q, n);
-    for (let i = 0; i < items.length; i++) {
-      const limit = items[i]!.req.rateLimit;
-      if (limit) this.rateLimits.check(limit);
-    }
+    for (const { req } of items) if (req.rateLimit) this.rateLimits.check(req.rateLimit);
     // Unique conflicts are decided before anything is stored, keys within the batch included.
     const batchKeys = new Set<string>();
-    const outcome = new Array<ReturnType<StoreEnqueue["resolveUnique"]>>(recs.length);
-    for (let i = 0; i < recs.length; i++) outcome[i] = this.resolveUnique(recs[i]!, batchKeys);
-    for (let i = 0; i < recs.length; i++) {
+    const outcome = recs.map((r) => this.resolveUnique(r, batchKeys));
+    return recs.map((r, i) => {
       const u = outcome[i];
-      if (u?.kind === "ignore") recs[i] = u.existing;
-      else {
-        if (u?.kind === "replace") this.replaceExisting(u.existing, recs[i]!);
-        this.insert(recs[i]!, items[i]!.req.rateLimit, now);
-      }
-    }
-    return recs;
-  }
-
-  /** One entry of insertAll: its record, its id checked against the batch's chosen ones; errors name the entry. */
-  private buildItem(
-    item: { req: NormalizedJobRequest; extra?: JsonObject; workflowId?: string; stepId?: string; parentResults?: JsonObject },
-    now: number,
-    created: Date,
-    ids: Set<string> | undefined,
-    i: number,
-    count: number,
-  ): JobRecord {
-    try {
-      const rec = this.build(item.req, item.extra, now, created);
-      if (ids) {
-        if (ids.has(rec.id)) throw new DuplicateJobError(`id ${rec.id} appears twice in the batch`, { jobId: rec.id });
-        ids.add(rec.id);
-      }
-      if (item.workflowId) rec.job.workflowId = item.workflowId;
-      if (item.stepId !== undefined) rec.workflowStep = item.stepId;
-      if (item.parentResults) rec.job.parentResults = item.parentResults;
-      return rec;
-    } catch (e) {
-      if (e instanceof Error && count > 1) e.message = `jobs[${i}]: ${e.message}`;
-      throw e;
-    }
+      if (u?.kind === "ignore") return u.existing;
+      if (u?.kind === "replace") this.replaceExisting(u.existing, r);
+      this.insert(r, items[i]!.req.rateLimit, now);
+      return r;
+    });
   }
 
   /**
