@@ -73,12 +73,22 @@ function sectioned(p: ChildProcess, into: Map<string, DiagTally>, raw?: string):
 
 async function runOnce(tree: string, root: string, name: string): Promise<Run> {
   const spawn = (args: string[], extra: string[]) =>
-    fork(here + "batch-cold-child.ts", [...args, `--root=${root}`], { execArgv: ["--import", "tsx", ...nodeFlags, ...extra], stdio: ["ignore", "pipe", "inherit", "ipc"] });
+    fork(here + "batch-cold-child.ts", [...args, `--root=${root}`], {
+      execArgv: ["--import", "tsx", ...nodeFlags, ...extra],
+      stdio: ["ignore", "pipe", "inherit", "ipc"],
+    });
   const traces = { client: new Map<string, DiagTally>(), server: new Map<string, DiagTally>() };
   const server = spawn(["--server", ...(profile ? [`--profile=${profile}`] : [])], flags("server-flag"));
   sectioned(server, traces.server, rawDir && `${rawDir}/${name}-server.txt`);
   const url = await new Promise<string>((resolve) => server.on("message", (m: ToParent) => m.type === "ready" && resolve(m.url)));
-  const clientArgs = ["--client", `--url=${url}`, `--name=${name}`, `--after=${after}`, ...(plain ? ["--plain"] : []), ...(profile ? [`--profile=${profile}`] : [])];
+  const clientArgs = [
+    "--client",
+    `--url=${url}`,
+    `--name=${name}`,
+    `--after=${after}`,
+    ...(plain ? ["--plain"] : []),
+    ...(profile ? [`--profile=${profile}`] : []),
+  ];
   const client = spawn(clientArgs, []);
   sectioned(client, traces.client, rawDir && `${rawDir}/${name}-client.txt`);
   server.on("message", (m: ToParent) => m.type === "snap" && client.send({ type: "server-snap", id: m.id, snap: m.snap }));
@@ -95,7 +105,10 @@ async function runOnce(tree: string, root: string, name: string): Promise<Run> {
   const { marks, walls, allMs } = result;
   const from = marks.find((m) => m.label === "prepared")!;
   const to = marks.find((m) => m.label === (plain ? "batches" : "batch 5"))!;
-  const per = (f: (s: Snap) => number): [number, number] => [+((f(to.client) - f(from.client)) / JOBS).toFixed(2), +((f(to.server) - f(from.server)) / JOBS).toFixed(2)];
+  const per = (f: (s: Snap) => number): [number, number] => [
+    +((f(to.client) - f(from.client)) / JOBS).toFixed(2),
+    +((f(to.server) - f(from.server)) / JOBS).toFixed(2),
+  ];
   const count = (f: (s: Snap) => number): [number, number] => [f(to.client) - f(from.client), f(to.server) - f(from.server)];
   const gcMs = count((s) => s.minorMs + s.majorMs);
   return {
@@ -160,7 +173,9 @@ for (let k = 0; k < runs; k++) {
     printRun(r);
   }
 }
-console.log(`load average ${load0.toFixed(2)} at start, ${loadavg()[0]!.toFixed(2)} at end; ${plain ? "plain (no snapshots between batches)" : "snapshots between batches"}`);
+console.log(
+  `load average ${load0.toFixed(2)} at start, ${loadavg()[0]!.toFixed(2)} at end; ${plain ? "plain (no snapshots between batches)" : "snapshots between batches"}`,
+);
 for (const [tree] of trees) {
   const rs = all.filter((r) => r.tree === tree);
   const m = (f: (r: Run) => number) => +median(rs.map(f)).toFixed(2);
@@ -179,7 +194,15 @@ for (const [tree] of trees) {
       scavenges: [m((r) => r.scavenges[0]), m((r) => r.scavenges[1])],
       markCompacts: [m((r) => r.markCompacts[0]), m((r) => r.markCompacts[1])],
       gcMs: [m((r) => r.gcMs[0]), m((r) => r.gcMs[1])],
-      ...(after ? { later: { ms: m((r) => median(laterOf(r).map((s) => s.ms))), cpuClient: m((r) => laterCpu(r, "client")), cpuServer: m((r) => laterCpu(r, "server")) } } : {}),
+      ...(after
+        ? {
+            later: {
+              ms: m((r) => median(laterOf(r).map((s) => s.ms))),
+              cpuClient: m((r) => laterCpu(r, "client")),
+              cpuServer: m((r) => laterCpu(r, "server")),
+            },
+          }
+        : {}),
     }),
   );
 }

@@ -14,7 +14,10 @@ type Job = { args: JsonValue[]; meta?: JsonValue };
 const measured = (j: Job) => jsonBytes(j.args) + (j.meta === undefined || Object.keys(j.meta as object).length === 0 ? 0 : jsonBytes(j.meta));
 const rec = (j: Job) => ({ queuedBytes: 0, job: { args: j.args, meta: j.meta ?? {} } }) as unknown as JobRecord;
 
-const job = fc.record({ args: fc.array(fc.oneof(fc.string({ maxLength: 20 }), fc.integer()), { maxLength: 3 }), meta: fc.option(fc.dictionary(fc.string({ maxLength: 4 }), fc.string({ maxLength: 6 }), { maxKeys: 2 }), { nil: undefined }) });
+const job = fc.record({
+  args: fc.array(fc.oneof(fc.string({ maxLength: 20 }), fc.integer()), { maxLength: 3 }),
+  meta: fc.option(fc.dictionary(fc.string({ maxLength: 4 }), fc.string({ maxLength: 6 }), { maxKeys: 2 }), { nil: undefined }),
+});
 const step = fc.oneof(
   fc.record({ batch: fc.array(job, { minLength: 1, maxLength: 5 }), entered: fc.integer({ min: 0, max: 6 }), known: fc.boolean() }),
   fc.record({ single: job, again: fc.boolean() }),
