@@ -36,7 +36,7 @@ export class QueuedBytes implements JobAccounting {
   private lastMeta: unknown;
   private lastSize = 0;
   // The same for a batch: sizeOfAll measures every job, and the store's enter() asks again for
-  // each, in the same order. Kept until the last one was asked for or another batch comes.
+  // each, in the same order. Kept until another batch comes: at most one batch (maxBatchJobs).
   private batch: ReadonlyArray<{ args: JsonValue[]; meta?: JsonValue }> = [];
   private batchSizes: number[] = [];
   private batchNext = 0;
@@ -46,11 +46,10 @@ export class QueuedBytes implements JobAccounting {
   /** The bytes a job with these args and meta holds while it is unfinished. */
   sizeOf(args: JsonValue[], meta: JsonValue | undefined): number {
     const b = this.batch[this.batchNext];
-    if (b !== undefined && b.args === args && sameMeta(b.meta, meta)) {
-      const n = this.batchSizes[this.batchNext++]!;
-      if (this.batchNext === this.batch.length) this.forgetBatch();
-      return n;
-    }
+    // A batch is not forgotten at its last job (a branch taken once per batch, which the store's
+    // optimized insert lacked feedback for and deopted on at a process's first batches): it runs out
+    // (the index passes its end) and is replaced by the next batch, or cleared by clear().
+    if (b !== undefined && b.args === args && sameMeta(b.meta, meta)) return this.batchSizes[this.batchNext++]!;
     if (args === this.lastArgs && sameMeta(this.lastMeta, meta)) return this.lastSize;
     const n = measure(args, meta);
     this.lastArgs = args;

@@ -27,10 +27,10 @@ import type { JsonObject, JsonValue } from "../../model/json.js";
 import type { Writer } from "./buffer.js";
 import { WireFormatError } from "./buffer.js";
 import { Reader, expectEnd } from "./reader.js";
-import { fieldEnd } from "./json.js";
+import { fieldEnd, writeTag } from "./json.js";
 import { ENQUEUE_BATCH_REQUEST_SHAPE, readEnqueueBatchRequest } from "./batch.js";
 import { deferMessage } from "./fields.js";
-import { readJob } from "./job.js";
+import { readJob, writeJobFromPrevious } from "./job.js";
 import { copyRetry } from "./policies.js";
 import { ASSIGNED_JOB_SHAPE, FROM_REQUEST, fillFromEntry, reservedKeyIn, sharedWithEntry, writeAssignedJobField } from "./assigned.js";
 import { HAS_GENERIC_JOB_FIELDS } from "./job-generic.js";
@@ -90,10 +90,27 @@ let encodeFromPrevious = false;
 function writeAnswerBody(w: Writer, jobs: readonly Job[]): void {
   const entries = encodeEntries;
   for (let i = 0; i < jobs.length; i++) {
-    let bits = sharedWithEntry(jobs[i]!, entries[i]);
-    if (encodeFromPrevious && sameAsPrevious(jobs[i]!, jobs[i - 1])) bits |= FROM_PREVIOUS;
-    writeAssignedJobField(w, 0x0a /* BATCH_ANSWER.jobs */, jobs[i]!, bits);
+    const bits = sharedWithEntry(jobs[i]!, entries[i]);
+    if (encodeFromPrevious && sameAsPrevious(jobs[i]!, jobs[i - 1])) writeFromPreviousField(w, jobs[i]!, bits | FROM_PREVIOUS);
+    else writeAssignedJobField(w, 0x0a /* BATCH_ANSWER.jobs */, jobs[i]!, bits);
   }
+}
+
+/**
+ * writeAssignedJobField for a FROM_PREVIOUS job, through its own body writer: the shared
+ * writeAssignedJobField and writeJobBody, optimized on single enqueues that never take this way,
+ * would deopt on it at a process's first batch (docs/performance-batchq.md).
+ */
+function writeFromPreviousField(w: Writer, job: Job, bits: number): void {
+  writeTag(w, 0x0a /* BATCH_ANSWER.jobs */);
+  const at = w.open();
+  writeTag(w, 0x0a /* ASSIGNED_JOB.job */);
+  const jobAt = w.open();
+  writeJobFromPrevious(w, job, bits);
+  w.close(jobAt);
+  writeTag(w, 0x10 /* ASSIGNED_JOB.fromRequest */);
+  w.uint32(bits);
+  w.close(at);
 }
 
 /**

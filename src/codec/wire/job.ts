@@ -129,11 +129,10 @@ export function writeJobErrorBody(w: Writer, e: JobError): void {
 }
 
 /**
- * `omit` (FROM_REQUEST bits of ./assigned.ts: 1 type, 2 queue, 4 args, 8 meta, 16 tags) leaves
- * those fields out, for an answer whose reader fills them in from its own request; 32 leaves out
- * every other field but the id (FROM_PREVIOUS: the reader takes them from the job before).
+ * The id, then type, queue, args and meta unless `omit` (FROM_REQUEST bits of ./assigned.ts:
+ * 1 type, 2 queue, 4 args, 8 meta, 16 tags) names them: the part of a Job every answer writes.
  */
-export function writeJobBody(w: Writer, j: Job, omit = 0): void {
+function writeJobHead(w: Writer, j: Job, omit: number): void {
   writeStringField(w, 0x0a /* JOB.id */, j.id);
   if (!(omit & 1)) writeStringField(w, 0x12 /* JOB.type */, j.type);
   if (!(omit & 2)) writeStringField(w, 0x1a /* JOB.queue */, j.queue);
@@ -149,10 +148,21 @@ export function writeJobBody(w: Writer, j: Job, omit = 0): void {
     writeStructOverriding(w, meta, 2);
     w.close(at);
   }
-  if (omit & 32) {
-    if (!(omit & 16)) writeStrings(w, 0xb2 /* JOB.tags */, j.tags);
-    return;
-  }
+}
+
+/**
+ * A job whose other fields the reader takes from the job before it (FROM_PREVIOUS of
+ * ./batch-answer.ts): the head and the tags. Its own function, not a branch of writeJobBody: single
+ * enqueues never take that branch, so writeJobBody's optimized code deopted at a process's first batch.
+ */
+export function writeJobFromPrevious(w: Writer, j: Job, omit: number): void {
+  writeJobHead(w, j, omit);
+  if (!(omit & 16)) writeStrings(w, 0xb2 /* JOB.tags */, j.tags);
+}
+
+/** `omit`: the FROM_REQUEST fields to leave out (writeJobHead), for a reader that fills them in from its own request. */
+export function writeJobBody(w: Writer, j: Job, omit = 0): void {
+  writeJobHead(w, j, omit);
   // An unknown state goes out as UNSPECIFIED (no field), as jobToProto's lookup makes it.
   writeEnumField(w, 0x30 /* JOB.state */, stateNumber(j.state));
   writeInt32Field(w, 0x38 /* JOB.priority */, j.priority, "ojs.v1.Job.priority");

@@ -24,7 +24,7 @@ export abstract class StoreEnqueue extends StoreClaims {
   /** Enqueue with the unique-policy outcome and the adapters' extras. */
   submit(req: NormalizedJobRequest, opts: SubmitOptions = {}): SubmitResult {
     const now = this.tick();
-    const rec = this.build(req, opts, now);
+    const rec = this.build(req, opts.extra, now);
     this.checkCapacity(rec.job.queue, 1);
     if (req.rateLimit) this.rateLimits.check(req.rateLimit);
     const u = this.resolveUnique(rec, new Set());
@@ -61,7 +61,7 @@ export abstract class StoreEnqueue extends StoreClaims {
     const recs = items.map((item, i) => {
       const { req, workflowId, stepId, parentResults } = item;
       try {
-        const rec = this.build(req, item, now, created);
+        const rec = this.build(req, item.extra, now, created);
         if (ids) {
           if (ids.has(rec.id)) throw new DuplicateJobError(`id ${rec.id} appears twice in the batch`, { jobId: rec.id });
           ids.add(rec.id);
@@ -91,7 +91,12 @@ export abstract class StoreEnqueue extends StoreClaims {
     });
   }
 
-  protected build(req: NormalizedJobRequest, opts: SubmitOptions, now = this.clock.now(), created?: Date): JobRecord {
+  /**
+   * `extra` is passed, not the options object it comes in: a single submit's options and a batch's
+   * entries are objects of different shapes, and reading it here from both made this function's
+   * optimized code deopt at a process's first batch (bench/batch-cold.ts --diag).
+   */
+  protected build(req: NormalizedJobRequest, extra: JsonObject | undefined, now = this.clock.now(), created?: Date): JobRecord {
     const id = req.id ?? uuidv7(now);
     if (this.jobs.has(id)) throw new DuplicateJobError(`a job with id ${id} already exists`, { jobId: id, details: { existing_job_id: id } });
     // Most jobs carry no policy of their own: they share one frozen default instead of two fresh objects each.
@@ -101,7 +106,7 @@ export abstract class StoreEnqueue extends StoreClaims {
     const rec: JobRecord = {
       id,
       job,
-      extra: opts.extra && Object.keys(opts.extra).length ? opts.extra : undefined,
+      extra: extra && Object.keys(extra).length ? extra : undefined,
       retry,
       ready: false,
       version: 0,

@@ -22,14 +22,23 @@ import type { Backpressure, MinuteCounts, StateCounts } from "./queue.js";
 import type * as records from "./records.js";
 import type { Store } from "./store.js";
 
+/**
+ * A job as it is now. One copy site for single and batched answers alike: V8 gives a spread's copy
+ * the object shape that site first made, and the encoder (sharedWithEntry, writeJobBody), optimized
+ * on single enqueues' copies, deopted at a process's first batch on copies of another shape.
+ */
+function snapshotJob(job: records.JobRecord["job"]): records.JobRecord["job"] {
+  return { ...job };
+}
+
 /** The record as it is now: later changes to the live record do not show in it. */
 export function snapshotRecord(rec: records.JobRecord): records.JobRecord {
-  return { ...rec, job: { ...rec.job } };
+  return { ...rec, job: snapshotJob(rec.job) };
 }
 
 /** A batch's answer for one job: its Job as it is now, and the entry's extra. */
 function snapshotEnqueued(rec: records.JobRecord): BatchEnqueued {
-  return { job: { ...rec.job }, extra: rec.extra };
+  return { job: snapshotJob(rec.job), extra: rec.extra };
 }
 
 function settle<T>(run: () => T): Promise<T> {
