@@ -182,6 +182,8 @@ function report(r: number, n: number, w: { t0: number; t1: number; cpu: number; 
   const pToF: number[] = [];
   const fToR: number[] = [];
   const dToA: number[] = [];
+  const aToF: number[] = [];
+  let lastA: number | undefined;
   let lastR: number | undefined;
   let lastF: number | undefined;
   let lastD: number | undefined;
@@ -202,9 +204,10 @@ function report(r: number, n: number, w: { t0: number; t1: number; cpu: number; 
     } else if (side === "w" && k === "J") {
       firstJofBurst ??= lastP;
     } else if (side === "w" && k === "A") {
-      if (lastD !== undefined) (dToA.push(t - lastD), (lastD = undefined));
+      if (lastD !== undefined) (dToA.push(t - lastD), (lastD = undefined), (lastA = t));
     } else if (side === "w" && k === "F") {
       if (firstJofBurst !== undefined) pToF.push(t - firstJofBurst);
+      if (lastA !== undefined) (aToF.push(t - lastA), (lastA = undefined));
       firstJofBurst = undefined;
       lastF = t;
     }
@@ -241,6 +244,7 @@ function report(r: number, n: number, w: { t0: number; t1: number; cpu: number; 
   line("worker: push (last P before) -> ack frame", pToF);
   line("ack frame leaves -> server reads it", fToR);
   line("answer delivered -> worker gets it", dToA);
+  line("worker: answers in -> next ack frame", aToF);
   // In flight over time: jobs pushed and not yet acked as the server sees it.
   let inFlight = 0;
   const samples: number[] = [];
