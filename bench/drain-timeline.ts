@@ -1,20 +1,24 @@
 /**
  * The one-worker drain (concurrency 50, no-op handler, memory store, gRPC fast
  * path) over time, in both processes on one clock (process.hrtime is
- * CLOCK_MONOTONIC): what keeps part of the 2 cores idle while it runs.
+ * CLOCK_MONOTONIC): what keeps part of the 2 cores idle while it runs
+ * (docs/performance-wkr15.md).
  *
- * Marks, made by wrapping from here (no change to src):
- *   server: a frame of settle calls read (R, calls in it), each job handed to
- *           the push stream (P), each coalesced write (W, messages and bytes),
- *           each frame of answers delivered (D)
- *   worker: each job accepted from the stream (J), each handler start (H),
- *           each frame of settle calls leaving (F, calls), each answer (A)
+ * Marks, made by wrapping prototypes from here (no change to src):
+ *   server: each settle-stream chunk read (in), each frame of settle calls
+ *           issued (R), each job handed to the push stream (P), each coalesced
+ *           write (W, messages and bytes), each frame of answers delivered (D)
+ *   worker: each socket chunk read (in), each job accepted from the stream (J),
+ *           each handler start (H), each frame of settle calls (F, calls), each
+ *           answer (A), each socket write and its end (out, wrote)
  *
- * Prints, over the rounds after the first (fresh worker process each round,
- * one server): the size of push writes and ack frames, the time from an ack
- * frame's arrival to the first push and to the answer, the worker's time from
- * a push to its ack frame, and the share of the drain each side spent in its
- * own steps; `--dump=N` prints N ms of raw marks from the middle of the last round.
+ * Prints for every round (fresh worker process each round, one server): the
+ * sizes of push writes and ack frames, the legs of the cycle (ack frame ->
+ * server read; server read -> answer; answer -> worker; worker's answers ->
+ * next ack frame) with their mean and share of the wall, the jobs in
+ * circulation at each handler start, and the CPU of each thread of both
+ * processes (/proc: main thread against V8's background threads).
+ * `--dump=N` prints N ms of raw marks from the middle of each round after the first.
  *
  *   npx tsx bench/drain-timeline.ts [--root=DIR] [--jobs=20000] [--rounds=3] [--dump=3]
  */
