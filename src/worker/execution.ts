@@ -115,7 +115,9 @@ export class JobExecution {
     let failed = false;
     let failure: unknown;
     try {
-      result = await this.invoke(a);
+      // Without codecs the handler is called from here, in this turn: no async frame and promise of
+      // invoke's own per job. The await still comes before the settle, as it did around invoke.
+      result = await (h.codecs ? this.invoke(a) : this.invokeNow(a));
       sent = h.codecs ? await h.codecs.encodeResult(toResult(result)) : toResult(result);
     } catch (error) {
       failed = true;
@@ -161,6 +163,26 @@ export class JobExecution {
     const { h } = this;
     // Decoded once, before middleware: a.job is what ctx.job and the job.* events show.
     if (h.codecs) a.job = await h.codecs.decodeJob(a.job);
+    return this.invokeDecoded(a, overrides, checkpointTransport);
+  }
+
+  /**
+   * invoke() without its async frame, for a job that needs no decoding. What the checks or a
+   * synchronous handler throw comes back rejected, never thrown: execute() must await before it
+   * settles, or a settle freeing a slot would start the next job from the backlog inside this one,
+   * a recursion as deep as the room for settles in flight (test/unit/worker-backlog-depth.test.ts).
+   */
+  private invokeNow(a: ActiveJob): HandlerResult | Promise<HandlerResult> {
+    try {
+      return this.invokeDecoded(a);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  }
+
+  /** invoke() once the job is decoded: throws what the checks or a synchronous handler throw. */
+  private invokeDecoded(a: ActiveJob, overrides?: Partial<JobContext<unknown>>, checkpointTransport?: Transport): HandlerResult | Promise<HandlerResult> {
+    const { h } = this;
     const { job } = a;
     const reg = h.handlers.get(job.type);
     if (!reg) {
