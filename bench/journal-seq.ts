@@ -12,12 +12,13 @@
  * --root runs another checkout's server (a base commit, for A/B). Linux only.
  */
 import { fork, spawn } from "node:child_process";
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { performance } from "node:perf_hooks";
 import { Client } from "../src/index.js";
 import { payload, JOB_TYPE } from "./common.js";
+import { threadsCpuNs } from "./schedstat.js";
 
 const arg = (name: string, dflt: string) => process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3) ?? dflt;
 const N = Number(arg("n", "3000"));
@@ -28,19 +29,6 @@ const root = resolve(arg("root", "."));
 const memory = process.argv.includes("--memory");
 /** --perf=FILE: `perf record -g` of the server over the measured enqueues and batches (the server runs with --perf-basic-prof). */
 const perfOut = arg("perf", "");
-
-/** Nanoseconds on a CPU so far of every thread of `pid`. */
-function cpuNs(pid: number): number {
-  let ns = 0;
-  for (const tid of readdirSync(`/proc/${pid}/task`)) {
-    try {
-      ns += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, "utf8").split(" ")[0]);
-    } catch {
-      // A thread gone meanwhile.
-    }
-  }
-  return ns;
-}
 
 async function round(r: number): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), "ojs-jseq-"));
@@ -61,7 +49,7 @@ async function round(r: number): Promise<void> {
     const took: number[] = [];
     const perf = perfOut ? spawn("perf", ["record", "-g", "-F", "4999", "-p", String(child.pid), "-o", `${perfOut}.${r}`], { stdio: "ignore" }) : undefined;
     if (perf) await new Promise((res) => setTimeout(res, 1000));
-    const cpu0 = cpuNs(child.pid!);
+    const cpu0 = threadsCpuNs(child.pid!);
     const t0 = performance.now();
     for (let n = 0; n < N; n++) {
       const t = performance.now();
@@ -69,7 +57,7 @@ async function round(r: number): Promise<void> {
       took.push(performance.now() - t);
     }
     const wall = performance.now() - t0;
-    const cpu = cpuNs(child.pid!) - cpu0;
+    const cpu = threadsCpuNs(child.pid!) - cpu0;
     took.sort((a, b) => a - b);
     const pct = (p: number) => took[Math.min(took.length - 1, Math.floor(p * took.length))]!.toFixed(3);
     let line = `round ${r}: ${Math.round((N / wall) * 1000)}/s p50 ${pct(0.5)} p99 ${pct(0.99)} ms, server CPU ${Math.round(cpu / N / 1000)} µs/enqueue`;
@@ -77,11 +65,11 @@ async function round(r: number): Promise<void> {
       const batch = () => Array.from({ length: 1000 }, () => ({ type: JOB_TYPE, args: payload(i++), options: { queue: "seq" } }));
       await client.enqueueBatch(batch());
       const prepared = Array.from({ length: BATCHES }, batch);
-      const c0 = cpuNs(child.pid!);
+      const c0 = threadsCpuNs(child.pid!);
       const b0 = performance.now();
       for (const b of prepared) await client.enqueueBatch(b);
       const bw = performance.now() - b0;
-      const bc = cpuNs(child.pid!) - c0;
+      const bc = threadsCpuNs(child.pid!) - c0;
       line += `; batch ${Math.round((BATCHES * 1000 * 1000) / bw)} jobs/s, server CPU ${(bc / BATCHES / 1000 / 1000).toFixed(1)} µs/job`;
     }
     if (perf) {

@@ -15,7 +15,7 @@
  *
  *   npx tsx bench/pg-idle.ts --base=DIR [--windows=3] [--seconds=20] [--settle=5] [--jobs=1] [--count]
  */
-import { readdirSync, readFileSync, statSync } from "node:fs";
+import { readFileSync, statSync } from "node:fs";
 import { join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import postgres from "postgres";
@@ -23,7 +23,7 @@ import { Client } from "../src/index.js";
 import { JOB_TYPE, payload } from "./common.js";
 import { loadAverage } from "./machine.js";
 import { forkScript, installExitHandlers } from "./procs.js";
-import { onCpuNs } from "./schedstat.js";
+import { onCpuNs, threadsCpuNs } from "./schedstat.js";
 import { startPostgres } from "../test/support/postgres.js";
 
 const flag = (name: string) => process.argv.find((a) => a.startsWith(`--${name}=`))?.split("=")[1];
@@ -34,19 +34,6 @@ const seconds = num("seconds", 20);
 const settleS = num("settle", 5);
 const count = process.argv.includes("--count");
 const jobs = num("jobs", 1);
-
-/** Nanoseconds on a CPU so far of all threads of `pid` (V8's compiler and GC threads count too). */
-function processCpuNs(pid: number): number {
-  let ns = 0;
-  for (const t of readdirSync(`/proc/${pid}/task`)) {
-    try {
-      ns += Number(readFileSync(`/proc/${pid}/task/${t}/schedstat`, "utf8").split(" ")[0]);
-    } catch {
-      // Gone meanwhile.
-    }
-  }
-  return ns;
-}
 
 /** User + system CPU of `pid` in µs (clock ticks of 10 ms). */
 function ticksUs(pid: number): number {
@@ -102,7 +89,7 @@ try {
     const load = loadAverage()[0]!;
     const pids = await Promise.all(sides.map((x) => backends(x.db)));
     const logAt = count ? statSync(logFile).size : 0;
-    const at = sides.map((x, i) => ({ cpu: processCpuNs(x.pid), ticks: ticksUs(x.pid), db: onCpuNs(pids[i]!) }));
+    const at = sides.map((x, i) => ({ cpu: threadsCpuNs(x.pid), ticks: ticksUs(x.pid), db: onCpuNs(pids[i]!) }));
     const t0 = performance.now();
     await new Promise((r) => setTimeout(r, seconds * 1000));
     const secs = (performance.now() - t0) / 1000;
@@ -110,7 +97,7 @@ try {
     for (const [i, x] of sides.entries()) {
       const row: Record<string, number> = {
         load,
-        serverUsPerSec: Math.round((processCpuNs(x.pid) - at[i]!.cpu) / 1000 / secs),
+        serverUsPerSec: Math.round((threadsCpuNs(x.pid) - at[i]!.cpu) / 1000 / secs),
         serverTicksUsPerSec: Math.round((ticksUs(x.pid) - at[i]!.ticks) / secs),
         backendsUsPerSec: Math.round((onCpuNs(pids[i]!) - at[i]!.db) / 1000 / secs),
         backends: pids[i]!.length,

@@ -17,7 +17,7 @@
  *   npx tsx bench/pg-seq.ts [--idle=5] [--settle=2] [--calls=1000] [--warm=500] [--rounds=3] [--base=DIR] [--profile=DIR]
  */
 import { spawn } from "node:child_process";
-import { readdirSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Client } from "../src/index.js";
@@ -25,6 +25,7 @@ import { JOB_TYPE, payload } from "./common.js";
 import { clusterCpuUs } from "./pg-cpu.js";
 import { forkScript, installExitHandlers } from "./procs.js";
 import { startPostgres } from "../test/support/postgres.js";
+import { threadsCpuNs } from "./schedstat.js";
 
 const arg = (name: string, dflt: number) => Number(process.argv.find((a) => a.startsWith(`--${name}=`))?.split("=")[1] ?? dflt);
 const profile = process.argv.find((a) => a.startsWith("--profile="))?.split("=")[1];
@@ -37,19 +38,6 @@ const rounds = arg("rounds", 3);
 // NODE_OPTIONS=--perf-basic-prof so that perf can name the JIT-compiled functions).
 const baseDir = process.argv.find((a) => a.startsWith("--base="))?.split("=")[1];
 const perfOut = process.argv.find((a) => a.startsWith("--perf="))?.split("=")[1];
-
-/** Nanoseconds on a CPU so far of all threads of `pid` (threads that exited meanwhile are not counted). */
-function processCpuNs(pid: number): number {
-  let ns = 0;
-  for (const t of readdirSync(`/proc/${pid}/task`)) {
-    try {
-      ns += Number(readFileSync(`/proc/${pid}/task/${t}/schedstat`, "utf8").split(" ")[0]);
-    } catch {
-      // Gone meanwhile.
-    }
-  }
-  return ns;
-}
 
 /** User and system CPU so far of `pid`, in µs (clock ticks: coarse, read over a whole round). */
 function userSysUs(pid: number): [number, number] {
@@ -81,12 +69,12 @@ try {
     await side.client.enqueue(JOB_TYPE, payload(side.i++), { queue: "seq" });
   }
   await new Promise((r) => setTimeout(r, settleS * 1000));
-  const idle0 = { s: sides.map((x) => processCpuNs(x.pid)), db: clusterCpuUs(cluster.pid()) ?? 0, t: performance.now() };
+  const idle0 = { s: sides.map((x) => threadsCpuNs(x.pid)), db: clusterCpuUs(cluster.pid()) ?? 0, t: performance.now() };
   await new Promise((r) => setTimeout(r, idleS * 1000));
   const secs = (performance.now() - idle0.t) / 1000;
   for (const [k, x] of sides.entries())
     console.log(
-      JSON.stringify({ server: x.name, idle: true, seconds: +secs.toFixed(2), serverUsPerSec: Math.round((processCpuNs(x.pid) - idle0.s[k]!) / 1000 / secs) }),
+      JSON.stringify({ server: x.name, idle: true, seconds: +secs.toFixed(2), serverUsPerSec: Math.round((threadsCpuNs(x.pid) - idle0.s[k]!) / 1000 / secs) }),
     );
   console.log(JSON.stringify({ idle: true, clusterUsPerSec: Math.round(((clusterCpuUs(cluster.pid()) ?? 0) - idle0.db) / secs) }));
   for (const x of sides) for (let w = 0; w < warm; w++) await x.client.enqueue(JOB_TYPE, payload(x.i++), { queue: "seq" });
@@ -95,7 +83,7 @@ try {
   if (perf) await new Promise((r) => setTimeout(r, 1000));
   for (let r = 0; r < rounds; r++) {
     for (const x of r % 2 ? [...sides].reverse() : sides) {
-      const s0 = processCpuNs(x.pid);
+      const s0 = threadsCpuNs(x.pid);
       const [u0, k0] = userSysUs(x.pid);
       const db0 = clusterCpuUs(cluster.pid()) ?? 0;
       const c0 = process.cpuUsage();
@@ -112,7 +100,7 @@ try {
       const [u1, k1] = userSysUs(x.pid);
       const row = {
         callsPerSec: Math.round(calls / (ms / 1000)),
-        serverUsPerCall: +((processCpuNs(x.pid) - s0) / 1000 / calls).toFixed(1),
+        serverUsPerCall: +((threadsCpuNs(x.pid) - s0) / 1000 / calls).toFixed(1),
         serverUserUs: Math.round((u1 - u0) / calls),
         serverSysUs: Math.round((k1 - k0) / calls),
         clusterUsPerCall: Math.round(((clusterCpuUs(cluster.pid()) ?? 0) - db0) / calls),

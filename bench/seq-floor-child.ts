@@ -18,9 +18,9 @@
  */
 import { connect, constants as h2, createServer } from "node:http2";
 import type { AddressInfo } from "node:net";
-import { readdirSync, readFileSync } from "node:fs";
 import { pathToFileURL } from "node:url";
 import { childSetup, JOB_TYPE, payload, runChild, send } from "./common.js";
+import { threadsCpuNs } from "./schedstat.js";
 
 const ENQUEUE_PATH = "/ojsconnect.v1.FastPathService/EnqueueStream";
 
@@ -43,23 +43,6 @@ export interface FloorResult {
   p99Us: number;
   clientUsPerCall: number;
   serverUsPerCall: number;
-}
-
-/** Nanoseconds on a CPU of every thread of `pid` (threads gone meanwhile are lost: GC helpers live as long as the process). */
-export function processCpuNs(pid: number): number {
-  let ns = 0;
-  try {
-    for (const tid of readdirSync(`/proc/${pid}/task`)) {
-      try {
-        ns += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, "utf8").split(" ")[0]);
-      } catch {
-        // The thread ended between the listing and the read.
-      }
-    }
-  } catch {
-    // The process is gone.
-  }
-  return ns;
 }
 
 /** Splits a byte stream into gRPC messages, calling `onMessage` for each (the floor does not look inside). */
@@ -111,8 +94,8 @@ async function runClient(spec: FloorClientSpec): Promise<FloorResult> {
   const { call, close } = await caller(spec);
   for (let w = 0; w < spec.warm; w++) await call(w);
   const took = new Float64Array(spec.calls);
-  const c0 = processCpuNs(process.pid);
-  const s0 = spec.serverPids.reduce((a, p) => a + processCpuNs(p), 0);
+  const c0 = threadsCpuNs(process.pid);
+  const s0 = spec.serverPids.reduce((a, p) => a + threadsCpuNs(p), 0);
   const t0 = performance.now();
   for (let n = 0; n < spec.calls; n++) {
     const t = performance.now();
@@ -120,8 +103,8 @@ async function runClient(spec: FloorClientSpec): Promise<FloorResult> {
     took[n] = performance.now() - t;
   }
   const ms = performance.now() - t0;
-  const s = spec.serverPids.reduce((a, p) => a + processCpuNs(p), 0) - s0;
-  const c = processCpuNs(process.pid) - c0;
+  const s = spec.serverPids.reduce((a, p) => a + threadsCpuNs(p), 0) - s0;
+  const c = threadsCpuNs(process.pid) - c0;
   await close();
   const sorted = took.slice().sort();
   return {
