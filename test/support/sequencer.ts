@@ -16,7 +16,7 @@ import { BaseSequencer, type TestSpecification } from "vitest/node";
 
 /**
  * Files that run far longer than their size says, longest first (a run with
- * `--reporter=json` shows the durations: docs/testing-time.md). Ordered by size,
+ * `--reporter=json` shows the durations: docs/testing-time.md). Ordered by weight,
  * the two 20-line files that run typedoc and the TypeScript compiler started
  * last, and ran for a minute side by side after everything else had ended.
  */
