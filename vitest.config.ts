@@ -1,4 +1,5 @@
 import { defineConfig } from "vitest/config";
+import { LongestFirstSequencer } from "./test/support/sequencer.js";
 
 export default defineConfig({
   test: {
@@ -15,5 +16,7 @@ export default defineConfig({
     // Two at a time even on two cores: the conformance file spends two minutes mostly
     // waiting (the cron cases sleep past minute boundaries), and the rest runs beside it.
     maxWorkers: 2,
+    // Longest files first, also in a fresh clone where vitest has no durations yet (test/support/sequencer.ts).
+    sequence: { sequencer: LongestFirstSequencer },
   },
 });
