@@ -32,6 +32,7 @@ import type { Job, NormalizedJobRequest } from "../../model/job.js";
 import { FrameParser, frameMessage } from "../../transport/grpc/raw.js";
 import type { ServerCore } from "../core.js";
 import type { JobRecord } from "../store/store.js";
+import type { SubmitResult } from "../store/records.js";
 import { tenantFromHeaders } from "../tenancy/request.js";
 import { ackJob, endJobStream, enqueueJobs, enqueueSubmit, enqueueSubmitNow, nackJob } from "./calls.js";
 import { FrameCoalescer } from "./coalesce.js";
@@ -337,6 +338,12 @@ function undeliverable(core: ServerCore, rec: JobRecord, e: unknown): void {
     .catch(() => {});
 }
 
+/** A call's answer: the job, and the request it may be sent without (`entry`, when the client asked so), except for a
+ *  unique policy's duplicate, a job the request did not make, which goes back whole. */
+function enqueueAnswer(seq: number, { rec, deduplicated }: SubmitResult, entry: NormalizedJobRequest | undefined): EnqueueOutcome {
+  return { seq, job: rec.job, entry: deduplicated ? undefined : entry };
+}
+
 function enqueueStream(call: RawCall, core: ServerCore): void {
   call.answersAfterPushes = true;
   // The client keeps each call's request: a new job goes back without what it shares with it (../../codec/wire/assigned.ts).
@@ -346,20 +353,18 @@ function enqueueStream(call: RawCall, core: ServerCore): void {
     decode: (bytes) => decodeEnqueueStreamRequest(bytes, core.store.clock.now()),
     issue: ({ seq, request }): EnqueueOutcome | Promise<EnqueueOutcome> => {
       if (!request) return { seq, error: callError(new OjsError("enqueue call without a request", { code: "invalid_request" })) };
-      // A store that applies the job at once answers now: no promise and no microtask turn between the
-      // request and its answer (./durable-replies.ts writes a frame of such answers in the same tick).
+      // A store that applies the job at once answers now, without a promise: ./durable-replies.ts sends a
+      // frame of such answers one microtask later (after the pushes they caused), not a chain of them.
       const submitNow = core.jobs.submitNow;
       if (submitNow) {
         try {
-          const { rec, deduplicated } = enqueueSubmitNow(core, submitNow, request, tenant(call));
-          return { seq, job: rec.job, entry: assigned && !deduplicated ? request : undefined };
+          return enqueueAnswer(seq, enqueueSubmitNow(core, submitNow, request, tenant(call)), assigned ? request : undefined);
         } catch (e) {
           return { seq, error: callError(e) };
         }
       }
       return enqueueSubmit(core, request, tenant(call)).then(
-        // A unique policy's duplicate is a job the request did not make: it goes back whole.
-        ({ rec, deduplicated }): EnqueueOutcome => ({ seq, job: rec.job, entry: assigned && !deduplicated ? request : undefined }),
+        (r) => enqueueAnswer(seq, r, assigned ? request : undefined),
         (e: unknown) => ({ seq, error: callError(e) }),
       );
     },
