@@ -21,6 +21,7 @@
 import { connect, createServer, constants as h2, type ClientHttp2Session } from "node:http2";
 import type { AddressInfo } from "node:net";
 import { performance } from "node:perf_hooks";
+import { messageReader } from "./wire.js";
 import { childSetup, mark, mb, percentiles, phase, rate, runChild, send, type Percentiles, type Rate } from "./common.js";
 
 export interface CeilingMode {
@@ -62,20 +63,6 @@ function frame(calls: number, each: number): Buffer {
   b[0] = 0;
   b.writeUInt32BE(calls * each, 1);
   return b;
-}
-
-/** Splits a byte stream into length-prefixed messages, handing each message's length to `onMessage`. */
-function messageReader(onMessage: (length: number) => void): (chunk: Buffer) => void {
-  let buf: Buffer = Buffer.alloc(0);
-  return (chunk) => {
-    buf = buf.length ? Buffer.concat([buf, chunk]) : chunk;
-    while (buf.length >= 5) {
-      const len = buf.readUInt32BE(1);
-      if (buf.length < 5 + len) break;
-      buf = buf.subarray(5 + len);
-      onMessage(len);
-    }
-  };
 }
 
 if (role === "server") {

@@ -21,6 +21,7 @@ import type { AddressInfo } from "node:net";
 import { pathToFileURL } from "node:url";
 import { childSetup, JOB_TYPE, payload, runChild, send } from "./common.js";
 import { threadsCpuNs } from "./schedstat.js";
+import { messageReader } from "./wire.js";
 
 const ENQUEUE_PATH = "/ojsconnect.v1.FastPathService/EnqueueStream";
 
@@ -45,20 +46,6 @@ export interface FloorResult {
   serverUsPerCall: number;
 }
 
-/** Splits a byte stream into gRPC messages, calling `onMessage` for each (the floor does not look inside). */
-function messageCounter(onMessage: () => void): (chunk: Buffer) => void {
-  let buf: Buffer = Buffer.alloc(0);
-  return (chunk) => {
-    buf = buf.length ? Buffer.concat([buf, chunk]) : chunk;
-    while (buf.length >= 5) {
-      const len = buf.readUInt32BE(1);
-      if (buf.length < 5 + len) break;
-      buf = buf.subarray(5 + len);
-      onMessage();
-    }
-  };
-}
-
 function framed(msg: Buffer): Buffer {
   const out = Buffer.allocUnsafe(5 + msg.length);
   out[0] = 0;
@@ -78,7 +65,7 @@ if (role === "bare-server") {
     // A new Buffer per answer, as a real server writes a new one (node:http2 may hold it until sent).
     stream.on(
       "data",
-      messageCounter(() => stream.write(Buffer.from(answer))),
+      messageReader(() => stream.write(Buffer.from(answer))),
     );
     stream.on("end", () => stream.end());
   });
@@ -181,7 +168,7 @@ function nodeH2(url: string, request: Buffer): Caller {
   });
   const frame = framed(request);
   const turn = oneAtATime(() => stream.write(Buffer.from(frame)));
-  stream.on("data", messageCounter(turn.answered));
+  stream.on("data", messageReader(turn.answered));
   // A broken stream is a failed round: the child exits and the orchestrator says so.
   stream.on("error", (e) => {
     throw e;
